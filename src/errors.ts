@@ -1,0 +1,99 @@
+/**
+ * One error shape for the whole service: a stable `code` that alerts, journals and
+ * HTTP answers can key on, and a `hint` that tells an operator what to do next.
+ * Upstream details (HTTP status, AADSTS code, Graph error code) ride along when known.
+ */
+export interface RotatorErrorOptions {
+  hint: string;
+  status?: number;
+  aadsts?: number;
+  upstreamCode?: string;
+  retryable?: boolean;
+  cause?: unknown;
+}
+
+export class RotatorError extends Error {
+  readonly code: string;
+  readonly hint: string;
+  readonly status?: number;
+  readonly aadsts?: number;
+  readonly upstreamCode?: string;
+  readonly retryable: boolean;
+
+  constructor(code: string, message: string, options: RotatorErrorOptions) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "RotatorError";
+    this.code = code;
+    this.hint = options.hint;
+    this.status = options.status;
+    this.aadsts = options.aadsts;
+    this.upstreamCode = options.upstreamCode;
+    this.retryable = options.retryable ?? false;
+  }
+
+  /** A plain, secret-free object for journals, logs and HTTP answers. */
+  toJSON(): ErrorSummary {
+    return {
+      code: this.code,
+      message: this.message,
+      hint: this.hint,
+      ...(this.status !== undefined ? { status: this.status } : {}),
+      ...(this.aadsts !== undefined ? { aadsts: this.aadsts } : {}),
+      ...(this.upstreamCode !== undefined ? { upstreamCode: this.upstreamCode } : {}),
+    };
+  }
+}
+
+export interface ErrorSummary {
+  code: string;
+  message: string;
+  hint: string;
+  status?: number;
+  aadsts?: number;
+  upstreamCode?: string;
+}
+
+/** Configuration that cannot be loaded; `issues` lists every bad field. */
+export class ConfigError extends RotatorError {
+  readonly issues: readonly string[];
+  constructor(source: string, issues: readonly string[]) {
+    super(
+      "CONFIG_INVALID",
+      `${source} is invalid (${issues.length} problem${issues.length === 1 ? "" : "s"}):\n` +
+        issues.map((i) => `  - ${i}`).join("\n"),
+      { hint: "Fix every field listed above, then start again. Nothing was written." },
+    );
+    this.name = "ConfigError";
+    this.issues = issues;
+  }
+}
+
+/** Normalises whatever was thrown into a RotatorError so every catch site sees one shape. */
+export function ensureRotatorError(err: unknown, fallbackCode = "UNEXPECTED"): RotatorError {
+  if (err instanceof RotatorError) return err;
+  if (err instanceof Error) {
+    return new RotatorError(fallbackCode, err.message, {
+      hint: "An unexpected error occurred; see the run journal and logs for the failing step.",
+      cause: err,
+    });
+  }
+  return new RotatorError(fallbackCode, String(err), {
+    hint: "An unexpected non-Error value was thrown; report this as a bug.",
+  });
+}
+
+/** Extracts the first AADSTS number from an Entra error text. */
+export function parseAadsts(text: string | undefined): number | undefined {
+  if (!text) return undefined;
+  const m = /AADSTS(\d{5,7})/.exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
+export function nonNullValue<T>(value: T | null | undefined, what: string): T {
+  if (value === null || value === undefined) {
+    throw new RotatorError("INTERNAL_INVARIANT", `${what} was unexpectedly missing`, {
+      hint: "This is a bug in mcp-sso-rotator; report it with the run journal.",
+    });
+  }
+  return value;
+}

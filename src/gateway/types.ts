@@ -1,0 +1,43 @@
+/** One OAuth 2.0 client-credentials entry on the gateway whose client ID is the set's. */
+export interface GatewayTarget {
+  id: string;
+  name: string;
+  tokenName: string;
+  tokenUrl: string;
+  clientId: string;
+  scopes: string[];
+  additionalParameters: Record<string, string>;
+  secretUpdatedAt?: string;
+  /** sha256(salt ‖ secret), hex; proves which secret a target holds without revealing it. */
+  secretFingerprint?: string;
+  fingerprintSalt?: string;
+  etag?: string;
+}
+
+export interface GatewayCallOptions {
+  abortSignal?: AbortSignal;
+}
+
+export interface TargetFilter {
+  clientId: string;
+  /** When given, only targets whose token URL points at this tenant's token endpoint. */
+  tokenUrls?: string[];
+}
+
+export interface GatewayAdapter {
+  readonly kind: "cequence" | "manual";
+  /** Every target for the client ID, across all pages. */
+  listTargets(filter: TargetFilter, options?: GatewayCallOptions): Promise<GatewayTarget[]>;
+  readTarget(id: string, options?: GatewayCallOptions): Promise<GatewayTarget>;
+  /** Replaces the stored client secret; with `ifMatch`, a stale ETag fails with GATEWAY_PRECONDITION_FAILED. */
+  updateClientSecret(
+    id: string,
+    clientSecret: string,
+    options?: GatewayCallOptions & { ifMatch?: string },
+  ): Promise<GatewayTarget>;
+  /** Asks the gateway to fetch a token with what it stores; undefined when the gateway cannot. */
+  testConnection?(id: string, options?: GatewayCallOptions): Promise<{ ok: boolean; detail: string }>;
+}
+
+/** Whether a target's read-back fingerprint proves it holds `secret`. */
+export { fingerprintMatches } from "./fingerprint.js";

@@ -1,0 +1,254 @@
+import https from "node:https";
+import http from "node:http";
+import axios, { AxiosError, type AxiosInstance, type AxiosResponse } from "axios";
+import { RotatorError, parseAadsts } from "../errors.js";
+import { Redactor } from "../redact.js";
+import { abortableDelay } from "../clock.js";
+
+export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD";
+
+export interface RetryPolicy {
+  maxRetries: number;
+  baseDelayInMs: number;
+  maxDelayInMs: number;
+  /** A Retry-After longer than this is not waited out; the call fails as retryable instead. */
+  maxRetryAfterInMs: number;
+}
+
+export interface HttpClientOptions {
+  /** PEM of an extra CA to trust (local emulators); production uses the system store. */
+  ca?: string | Buffer;
+  timeoutInMs?: number;
+  retry?: Partial<RetryPolicy>;
+  redactor?: Redactor;
+  /** Injected for tests so backoff does not slow them down. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  userAgent?: string;
+}
+
+export interface HttpRequestOptions {
+  method: HttpMethod;
+  url: string;
+  headers?: Record<string, string>;
+  /** JSON body. */
+  json?: unknown;
+  /** application/x-www-form-urlencoded body. */
+  form?: Record<string, string>;
+  query?: Record<string, string | number | undefined>;
+  timeoutInMs?: number;
+  abortSignal?: AbortSignal;
+  /**
+   * Whether the call may be repeated safely. Defaults to true for GET/HEAD/PUT/DELETE and false
+   * for POST/PATCH: a non-idempotent call is retried only on 429, where the server did not act.
+   */
+  idempotent?: boolean;
+  /** Overrides the client's retry count for this call (0 = never retry). */
+  maxRetries?: number;
+  /** Return non-2xx responses instead of throwing (probes want the exact status and body). */
+  throwOnHttpError?: boolean;
+  /** Secret values in this request, redacted from any error raised for it. */
+  secrets?: string[];
+}
+
+export interface HttpResponse<T = unknown> {
+  status: number;
+  headers: Record<string, string>;
+  data: T;
+  attempts: number;
+}
+
+const DEFAULT_RETRY: RetryPolicy = { maxRetries: 3, baseDelayInMs: 200, maxDelayInMs: 10_000, maxRetryAfterInMs: 60_000 };
+const IDEMPOTENT: ReadonlySet<HttpMethod> = new Set(["GET", "HEAD", "PUT", "DELETE"]);
+const RETRYABLE_STATUS: ReadonlySet<number> = new Set([408, 429, 500, 502, 503, 504]);
+
+/**
+ * The one HTTP layer for our own calls (token endpoint, authorize probe, gateway, alert channels):
+ * timeouts, retries that honour Retry-After, no blind retry of non-idempotent calls, and errors
+ * that never carry a secret.
+ */
+export class HttpClient {
+  private readonly axios: AxiosInstance;
+  private readonly retry: RetryPolicy;
+  private readonly redactor: Redactor;
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  private readonly timeoutInMs: number;
+
+  constructor(options: HttpClientOptions = {}) {
+    this.retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.redactor = options.redactor ?? new Redactor();
+    this.sleep = options.sleep ?? abortableDelay;
+    this.timeoutInMs = options.timeoutInMs ?? 15_000;
+    this.axios = axios.create({
+      httpsAgent: new https.Agent({ keepAlive: true, ...(options.ca ? { ca: options.ca } : {}) }),
+      httpAgent: new http.Agent({ keepAlive: true }),
+      validateStatus: () => true,
+      maxRedirects: 0,
+      transitional: { clarifyTimeoutError: true },
+      headers: { "User-Agent": options.userAgent ?? "mcp-sso-rotator" },
+    });
+  }
+
+  async request<T = unknown>(req: HttpRequestOptions): Promise<HttpResponse<T>> {
+    const idempotent = req.idempotent ?? IDEMPOTENT.has(req.method);
+    const maxRetries = req.maxRetries ?? this.retry.maxRetries;
+    let attempt = 0;
+    for (;;) {
+      attempt++;
+      let res: AxiosResponse | undefined;
+      let netErr: unknown;
+      try {
+        res = await this.axios.request({
+          method: req.method,
+          url: req.url,
+          params: req.query,
+          headers: {
+            ...(req.form ? { "Content-Type": "application/x-www-form-urlencoded" } : {}),
+            ...(req.json !== undefined ? { "Content-Type": "application/json" } : {}),
+            ...req.headers,
+          },
+          data: req.form ? new URLSearchParams(req.form).toString() : req.json,
+          timeout: req.timeoutInMs ?? this.timeoutInMs,
+          signal: req.abortSignal,
+          responseType: "text",
+          transformResponse: (d: unknown) => d,
+        });
+      } catch (e) {
+        netErr = e;
+      }
+
+      if (res) {
+        const headers = normaliseHeaders(res.headers);
+        const data = parseBody(res.data as string, headers["content-type"]) as T;
+        if (res.status < 400) return { status: res.status, headers, data, attempts: attempt };
+        const retryable = RETRYABLE_STATUS.has(res.status) && (idempotent || res.status === 429);
+        if (retryable && attempt <= maxRetries) {
+          const wait = this.backoff(attempt, headers["retry-after"]);
+          if (wait !== undefined) {
+            await this.sleep(wait, req.abortSignal);
+            continue;
+          }
+        }
+        if (req.throwOnHttpError === false) return { status: res.status, headers, data, attempts: attempt };
+        throw this.httpError(req, res.status, data, headers, attempt);
+      }
+
+      if (req.abortSignal?.aborted) throw this.networkError(req, netErr, attempt, "ABORTED");
+      // A connection that failed before anything was sent could be retried even for POST, but
+      // axios cannot tell us which side of the send it failed on; only idempotent calls retry.
+      if (idempotent && attempt <= maxRetries) {
+        await this.sleep(this.backoff(attempt, undefined) ?? 0, req.abortSignal);
+        continue;
+      }
+      throw this.networkError(req, netErr, attempt);
+    }
+  }
+
+  /** Milliseconds to wait before the next attempt, or undefined when Retry-After asks for too long. */
+  private backoff(attempt: number, retryAfter: string | undefined): number | undefined {
+    if (retryAfter !== undefined) {
+      const ms = parseRetryAfter(retryAfter);
+      if (ms !== undefined) return ms > this.retry.maxRetryAfterInMs ? undefined : ms;
+    }
+    const exp = this.retry.baseDelayInMs * 2 ** (attempt - 1);
+    return Math.min(this.retry.maxDelayInMs, exp / 2 + Math.random() * (exp / 2));
+  }
+
+  private describe(req: HttpRequestOptions): string {
+    const u = new URL(req.url);
+    return `${req.method} ${u.origin}${u.pathname}`;
+  }
+
+  private scrub(text: string, req: HttpRequestOptions): string {
+    let out = text;
+    for (const s of req.secrets ?? []) if (s) out = out.split(s).join("[REDACTED]");
+    return this.redactor.redact(out);
+  }
+
+  private httpError(
+    req: HttpRequestOptions,
+    status: number,
+    data: unknown,
+    headers: Record<string, string>,
+    attempts: number,
+  ): RotatorError {
+    const bodyText = typeof data === "string" ? data : JSON.stringify(data ?? "");
+    const upstreamCode = extractUpstreamCode(data);
+    const aadsts = parseAadsts(bodyText);
+    const snippet = this.scrub(bodyText.slice(0, 500), req);
+    return new RotatorError(
+      status === 429 ? "HTTP_THROTTLED" : `HTTP_${status}`,
+      this.scrub(`${this.describe(req)} answered ${status} after ${attempts} attempt(s): ${snippet}`, req),
+      {
+        hint: hintForStatus(status, headers["retry-after"]),
+        status,
+        aadsts,
+        upstreamCode,
+        retryable: RETRYABLE_STATUS.has(status),
+      },
+    );
+  }
+
+  private networkError(req: HttpRequestOptions, err: unknown, attempts: number, forced?: string): RotatorError {
+    const ax = err as AxiosError | undefined;
+    const code = forced ?? (ax?.code === "ETIMEDOUT" || ax?.code === "ECONNABORTED" ? "HTTP_TIMEOUT" : "HTTP_NETWORK");
+    const detail = ax?.code ?? (err instanceof Error ? err.message : String(err));
+    return new RotatorError(code, this.scrub(`${this.describe(req)} failed after ${attempts} attempt(s): ${detail}`, req), {
+      hint:
+        code === "HTTP_TIMEOUT"
+          ? "The remote service did not answer in time; check its health and the network path, then retry."
+          : code === "ABORTED"
+            ? "The operation was cancelled (function timeout or shutdown); the next run resumes it."
+            : "The connection failed; check DNS, firewall rules and TLS trust for this host, then retry.",
+      retryable: code !== "ABORTED",
+    });
+  }
+}
+
+export function parseRetryAfter(value: string): number | undefined {
+  const secs = Number(value);
+  if (Number.isFinite(secs)) return Math.max(0, secs * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+function normaliseHeaders(h: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries((h ?? {}) as Record<string, unknown>)) {
+    if (v !== undefined && v !== null) out[k.toLowerCase()] = Array.isArray(v) ? v.join(", ") : String(v);
+  }
+  return out;
+}
+
+function parseBody(text: string, contentType: string | undefined): unknown {
+  if (typeof text !== "string" || text === "") return text ?? "";
+  if (contentType?.includes("json") || /^[[{]/.test(text.trimStart())) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
+
+function extractUpstreamCode(data: unknown): string | undefined {
+  if (!data || typeof data !== "object") return undefined;
+  const d = data as { error?: unknown; code?: unknown };
+  if (typeof d.error === "string") return d.error;
+  if (d.error && typeof d.error === "object" && typeof (d.error as { code?: unknown }).code === "string") {
+    return (d.error as { code: string }).code;
+  }
+  return typeof d.code === "string" ? d.code : undefined;
+}
+
+function hintForStatus(status: number, retryAfter: string | undefined): string {
+  if (status === 401) return "The credentials were refused; check the API token or secret this call uses.";
+  if (status === 403) return "The identity lacks permission for this operation; check its role assignments.";
+  if (status === 404) return "The resource does not exist; check the configured URL, IDs and names.";
+  if (status === 409) return "The resource is in a conflicting state; see the message for which one.";
+  if (status === 412) return "The resource changed since it was read (ETag mismatch); read it again and retry.";
+  if (status === 429)
+    return `The service is throttling requests${retryAfter ? ` (Retry-After ${retryAfter}s)` : ""}; lower the request rate or retry later.`;
+  if (status >= 500) return "The remote service failed; it is usually transient — the next run retries.";
+  return "The request was rejected; see the message for the field the service refused.";
+}
