@@ -1,0 +1,207 @@
+import type { CredentialSet } from "../config/schema.js";
+import { RotatorError } from "../errors.js";
+import type { AppManagementPolicy, AppRegistration, PasswordCredential, TokenEndpointClient } from "../entra/types.js";
+import type { GatewayTarget } from "../gateway/types.js";
+import type { SecretVersion } from "../vault/types.js";
+import type { CredentialRef, Plan, RotationMode } from "./model.js";
+import { daysBetween, managedDisplayNamePrefix, renewWindowDays, tenantTokenUrl } from "./policy.js";
+import { DAY_MS } from "../clock.js";
+
+/** Everything the planner looks at, read once per pass. */
+export interface Facts {
+  app: AppRegistration;
+  policy: AppManagementPolicy;
+  /** Latest enabled version of the secret, with its value (undefined: no secret yet). */
+  current?: SecretVersion;
+  /** Properties of every version of the secret and of its pending companion. */
+  versions: SecretVersion[];
+  pendingVersions: SecretVersion[];
+  targets: GatewayTarget[];
+}
+
+export interface AdoptionResult {
+  status: NonNullable<Plan["adoption"]>["status"];
+  keyId?: string;
+  detail: string;
+}
+
+const toRef = (c: PasswordCredential): CredentialRef => ({
+  keyId: c.keyId,
+  hint: c.hint,
+  endDateTime: c.endDateTime,
+  displayName: c.displayName,
+});
+
+/** keyIds held by an enabled Key Vault version (of the secret or its pending companion). */
+export function heldKeyIds(facts: Pick<Facts, "versions" | "pendingVersions">): Set<string> {
+  const held = new Set<string>();
+  for (const v of [...facts.versions, ...facts.pendingVersions]) {
+    if (v.enabled && v.tags["keyId"]) held.add(v.tags["keyId"]);
+  }
+  return held;
+}
+
+/** Credentials this service created for the set, or adopted (a Key Vault version names its keyId). */
+export function managedCredentials(set: CredentialSet, facts: Pick<Facts, "app" | "versions">): PasswordCredential[] {
+  const tracked = new Set(facts.versions.map((v) => v.tags["keyId"]).filter((k): k is string => !!k));
+  const prefix = managedDisplayNamePrefix(set.name);
+  return facts.app.passwordCredentials.filter((c) => (c.displayName ?? "").startsWith(prefix) || tracked.has(c.keyId));
+}
+
+/**
+ * Identifies which credential a hand-made Key Vault secret is: it must work at the token endpoint,
+ * and its hint (first three characters) plus end date must single out one credential — or the
+ * operator names it with `secret.adoptKeyId`. Anything else is reported, never guessed.
+ */
+export async function identifyAdoption(
+  set: CredentialSet,
+  facts: Facts,
+  token: TokenEndpointClient,
+  abortSignal?: AbortSignal,
+): Promise<AdoptionResult> {
+  const current = facts.current;
+  if (!current?.value) return { status: "unidentified", detail: "Key Vault holds no readable secret to adopt" };
+  const probe = await token.requestToken(
+    { tokenUrl: tenantTokenUrl(set), clientId: set.clientId, clientSecret: current.value, scope: "https://graph.microsoft.com/.default" },
+    { abortSignal },
+  );
+  if (!probe.ok) {
+    return {
+      status: "not-working",
+      detail: `the secret in Key Vault is refused by Entra (${probe.aadsts ? `AADSTS${probe.aadsts}` : probe.error}); it is not adopted`,
+    };
+  }
+  const hint = current.value.slice(0, 3);
+  let candidates = facts.app.passwordCredentials.filter((c) => c.hint === hint);
+  const adoptKeyId = set.secret.adoptKeyId;
+  if (adoptKeyId) {
+    const named = candidates.find((c) => c.keyId.toLowerCase() === adoptKeyId.toLowerCase());
+    return named
+      ? { status: "adopted", keyId: named.keyId, detail: `adopted keyId ${named.keyId} named by secret.adoptKeyId` }
+      : {
+          status: "ambiguous",
+          detail: `secret.adoptKeyId ${adoptKeyId} is not a credential of the app whose hint matches the Key Vault secret — fix adoptKeyId`,
+        };
+  }
+  if (candidates.length > 1 && current.expiresOn) {
+    const exp = current.expiresOn.getTime();
+    const byDate = candidates.filter((c) => Math.abs(Date.parse(c.endDateTime) - exp) < DAY_MS);
+    if (byDate.length >= 1) candidates = byDate;
+  }
+  if (candidates.length === 1) {
+    const c = candidates[0]!;
+    return { status: "adopted", keyId: c.keyId, detail: `adopted keyId ${c.keyId} (hint ${hint}…, ends ${c.endDateTime})` };
+  }
+  if (candidates.length === 0) {
+    return { status: "unidentified", detail: `no credential of the app has hint ${hint}…; the Key Vault secret belongs to another app?` };
+  }
+  return {
+    status: "ambiguous",
+    detail:
+      `${candidates.length} credentials share hint ${hint}… (${candidates.map((c) => c.keyId).join(", ")}); ` +
+      `set secret.adoptKeyId to the right one — nothing will be retired until then`,
+  };
+}
+
+export interface PlanInput {
+  set: CredentialSet;
+  facts: Facts;
+  mode: RotationMode;
+  now: Date;
+  adoption?: AdoptionResult;
+}
+
+export function makePlan({ set, facts, mode, now, adoption }: PlanInput): Plan {
+  const window = renewWindowDays(set);
+  const managed = managedCredentials(set, facts);
+  const held = heldKeyIds(facts);
+  const currentKeyId = facts.current?.tags["keyId"] ?? (adoption?.status === "adopted" ? adoption.keyId : undefined);
+  const currentCred = currentKeyId ? facts.app.passwordCredentials.find((c) => c.keyId === currentKeyId) : undefined;
+  const managedIds = new Set([...managed.map((c) => c.keyId), ...(currentKeyId ? [currentKeyId] : [])]);
+  const orphans = managed.filter((c) => !held.has(c.keyId) && c.keyId !== currentKeyId).map(toRef);
+  const unmanaged = facts.app.passwordCredentials
+    .filter((c) => !managedIds.has(c.keyId))
+    .map((c) => ({ ...toRef(c), daysLeft: round1(daysBetween(now, new Date(c.endDateTime))) }));
+
+  let lifetimeDays = set.secret.lifetimeDays;
+  let clampedByPolicyDays: number | undefined;
+  if (facts.policy.maxPasswordLifetimeDays !== undefined && facts.policy.maxPasswordLifetimeDays < lifetimeDays) {
+    lifetimeDays = facts.policy.maxPasswordLifetimeDays;
+    clampedByPolicyDays = facts.policy.maxPasswordLifetimeDays;
+  }
+
+  let action: Plan["action"] = "noop";
+  let reason: string;
+  let current: Plan["current"];
+  if (currentCred) {
+    const daysLeft = daysBetween(now, new Date(currentCred.endDateTime));
+    current = {
+      ...toRef(currentCred),
+      daysLeft: round1(daysLeft),
+      adopted: adoption?.status === "adopted",
+      managed: true,
+    };
+    if (mode !== "scheduled") {
+      action = "rotate";
+      reason = `${mode} rotation requested`;
+    } else if (daysLeft < window) {
+      action = "rotate";
+      reason = `current secret expires in ${round1(daysLeft)} days, inside the ${round1(window)}-day renewal window`;
+    } else {
+      reason = `current secret has ${round1(daysLeft)} days left; renewal is due at ${round1(window)} days`;
+    }
+  } else if (facts.current?.tags["keyId"]) {
+    action = "rotate";
+    reason = `the credential ${facts.current.tags["keyId"]} that Key Vault holds no longer exists on the app`;
+  } else if (!facts.current) {
+    action = "rotate";
+    reason = "Key Vault holds no secret for this set yet";
+  } else {
+    // A hand-made secret that could not be identified: rotate only when it is broken or
+    // plausibly near expiry (the earliest end date among matching credentials), never retire it.
+    action = "rotate";
+    reason = `the Key Vault secret could not be adopted (${adoption?.status ?? "unidentified"}); a managed secret replaces it`;
+    if (adoption?.status === "ambiguous" && mode === "scheduled") {
+      const hint = facts.current.value?.slice(0, 3);
+      const ends = facts.app.passwordCredentials.filter((c) => c.hint === hint).map((c) => Date.parse(c.endDateTime));
+      const earliest = ends.length ? Math.min(...ends) : now.getTime();
+      const daysLeft = daysBetween(now, new Date(earliest));
+      if (daysLeft >= window) {
+        action = "noop";
+        reason = `the Key Vault secret is ambiguous (${adoption.detail}) but every candidate has ≥ ${round1(daysLeft)} days left`;
+      }
+    }
+  }
+
+  const expiry = currentCred ? Date.parse(currentCred.endDateTime) : undefined;
+  const plan: Plan = {
+    action,
+    reason,
+    mode,
+    current,
+    renewWindowDays: round1(window),
+    renewDueAt: expiry !== undefined ? new Date(expiry - window * DAY_MS).toISOString() : undefined,
+    lifetimeDays,
+    clampedByPolicyDays,
+    gracePeriodHours: mode === "emergency" ? 0 : set.secret.gracePeriodHours,
+    targets: { total: facts.targets.length, names: facts.targets.map((t) => t.name) },
+    unmanagedCredentials: unmanaged,
+    orphans,
+    adoption: adoption ? { status: adoption.status, keyId: adoption.keyId, detail: adoption.detail } : undefined,
+  };
+  if (plan.action === "rotate" && facts.policy.passwordAdditionBlocked) {
+    throw new RotatorError(
+      "POLICY_BLOCKS_PASSWORD_ADDITION",
+      `The tenant's app management policy (defaultAppManagementPolicy, restriction passwordAddition) forbids adding client secrets to app ${set.clientId}`,
+      {
+        hint:
+          "Ask a tenant admin to exempt this app from the passwordAddition restriction (an appManagementPolicy assigned to the app, " +
+          "or restrictForAppsCreatedAfterDateTime after the app's creation). Nothing was created.",
+        upstreamCode: "CredentialTypeNotAllowedAsPerAppPolicy",
+      },
+    );
+  }
+  return plan;
+}
+
+const round1 = (n: number): number => Math.round(n * 10) / 10;

@@ -1,0 +1,95 @@
+import { RestError, type ContainerClient } from "@azure/storage-blob";
+import { RotatorError } from "../errors.js";
+
+/**
+ * JSON documents in one Storage container (journals, set state, incidents). Writes are
+ * conditional when the caller passes an ETag, so two writers can never silently overwrite each other.
+ */
+export interface JsonDocument<T> {
+  value: T;
+  etag: string;
+}
+
+export interface WriteOptions {
+  /** Only overwrite this exact version. */
+  ifMatch?: string;
+  /** Only create; fail if the document exists. */
+  ifNoneExists?: boolean;
+  abortSignal?: AbortSignal;
+}
+
+export class JsonBlobStore {
+  private ensured = false;
+
+  constructor(private readonly container: ContainerClient) {}
+
+  get containerClient(): ContainerClient {
+    return this.container;
+  }
+
+  async ensureContainer(abortSignal?: AbortSignal): Promise<void> {
+    if (this.ensured) return;
+    try {
+      await this.container.createIfNotExists({ abortSignal });
+    } catch (e) {
+      throw storageError(e, `create container ${this.container.containerName}`);
+    }
+    this.ensured = true;
+  }
+
+  async read<T>(name: string, abortSignal?: AbortSignal): Promise<JsonDocument<T> | undefined> {
+    await this.ensureContainer(abortSignal);
+    try {
+      const buf = await this.container.getBlockBlobClient(name).downloadToBuffer(undefined, undefined, { abortSignal });
+      const props = await this.container.getBlockBlobClient(name).getProperties({ abortSignal });
+      return { value: JSON.parse(buf.toString("utf8")) as T, etag: props.etag ?? "" };
+    } catch (e) {
+      if (e instanceof RestError && e.statusCode === 404) return undefined;
+      throw storageError(e, `read ${name}`);
+    }
+  }
+
+  async write<T>(name: string, value: T, options: WriteOptions = {}): Promise<string> {
+    await this.ensureContainer(options.abortSignal);
+    const body = JSON.stringify(value, null, 2);
+    try {
+      const res = await this.container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), {
+        abortSignal: options.abortSignal,
+        blobHTTPHeaders: { blobContentType: "application/json" },
+        conditions: options.ifMatch ? { ifMatch: options.ifMatch } : options.ifNoneExists ? { ifNoneMatch: "*" } : undefined,
+      });
+      return res.etag ?? "";
+    } catch (e) {
+      if (e instanceof RestError && (e.statusCode === 412 || e.statusCode === 409)) {
+        throw new RotatorError("STORAGE_CONFLICT", `${name} was changed by another writer`, {
+          hint: "Another instance updated the same document; the operation is retried on the next pass.",
+          status: e.statusCode,
+          retryable: true,
+        });
+      }
+      throw storageError(e, `write ${name}`);
+    }
+  }
+
+  async list(prefix: string, abortSignal?: AbortSignal): Promise<string[]> {
+    await this.ensureContainer(abortSignal);
+    const names: string[] = [];
+    try {
+      for await (const b of this.container.listBlobsFlat({ prefix, abortSignal })) names.push(b.name);
+    } catch (e) {
+      throw storageError(e, `list ${prefix}`);
+    }
+    return names;
+  }
+}
+
+export function storageError(e: unknown, what: string): RotatorError {
+  if (e instanceof RotatorError) return e;
+  const status = e instanceof RestError ? e.statusCode : undefined;
+  return new RotatorError("STORAGE_UNAVAILABLE", `Storage ${what} failed: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`, {
+    hint: "Check AzureWebJobsStorage and that the function's identity has Storage Blob Data Owner on the account; the next pass retries.",
+    status,
+    retryable: true,
+    cause: e,
+  });
+}
