@@ -1,9 +1,13 @@
 import { z } from "zod";
+import { closest } from "./issues.js";
 
 /**
  * The credential-set file: one or many sets, each one Entra app registration shared by the MCP
  * servers of one gateway. Every message says what is wrong AND how to fix it, because it is read
- * by an operator at deploy time, not by a developer.
+ * by an operator at deploy time, not by a developer. Messages do not repeat the field name: the
+ * loader prints the full path in front (`sets[0].secret.lifetimeDays: must be at most 730 — …`).
+ * Wrong types, unknown fields and missing fields without a specific message here are worded by
+ * the generic map in ./issues.ts.
  */
 export const DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com";
 export const DEFAULT_GRAPH_BASE_URL = "https://graph.microsoft.com";
@@ -11,84 +15,159 @@ export const DEFAULT_GRAPH_BASE_URL = "https://graph.microsoft.com";
 export const DEFAULT_REDIRECT_URI = "https://auth.aigateway.cequence.ai/v1/outbound/oauth/callback";
 export const DEFAULT_SCOPES = ["openid", "profile", "email", "User.Read"] as const;
 
-const guid = (what: string) =>
-  z
-    .string({ error: `${what} is required — copy it from the app registration's Overview page` })
-    .regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, {
-      error: `${what} must be a GUID like 00000000-0000-0000-0000-000000000000 — copy it from the app registration's Overview page`,
-    });
+/**
+ * Entra sign-in hosts of the clouds we know, with the Microsoft Graph hosts that belong to them.
+ * A set must not mix clouds: a US Government app is invisible to the global Graph and vice versa.
+ */
+export const KNOWN_CLOUDS: readonly { name: string; authorityHosts: readonly string[]; graphHosts: readonly string[] }[] = [
+  { name: "the global Azure cloud", authorityHosts: ["login.microsoftonline.com"], graphHosts: ["graph.microsoft.com"] },
+  {
+    name: "Azure US Government",
+    authorityHosts: ["login.microsoftonline.us"],
+    graphHosts: ["graph.microsoft.us", "dod-graph.microsoft.us"],
+  },
+  {
+    name: "Azure operated by 21Vianet (China)",
+    authorityHosts: ["login.chinacloudapi.cn", "login.partner.microsoftonline.cn"],
+    graphHosts: ["microsoftgraph.chinacloudapi.cn"],
+  },
+];
 
-const httpsUrl = (what: string, allowHttpLoopback = true) =>
-  z.string({ error: `${what} is required — give an https:// URL` }).refine(
-    (v) => {
-      try {
-        const u = new URL(v);
-        if (u.protocol === "https:") return true;
-        return allowHttpLoopback && u.protocol === "http:" && isLoopbackHost(u.hostname);
-      } catch {
-        return false;
-      }
-    },
-    { error: `${what} must be an https:// URL (plain http only for a 127.0.0.1/localhost emulator) — fix the scheme or typo` },
-  );
+type IssueLike = { code?: string; input?: unknown };
+
+/** An `error` option that words only the "field missing" case and leaves the rest to the generic map. */
+const whenMissing = (message: string) => (iss: IssueLike) =>
+  iss.code === "invalid_type" && iss.input === undefined ? message : undefined;
+
+const GUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+const guid = (where: string) =>
+  z
+    .string({ error: whenMissing(`is required — copy it from ${where}`) })
+    .regex(GUID_RE, { error: `must be a GUID like 8f1c2a3b-0000-4000-8000-1234567890ab — copy it from ${where}` });
+
+interface UrlRules {
+  /** Plain http is accepted for a 127.0.0.1/localhost emulator only. */
+  allowHttpLoopback?: boolean;
+  /** The URL names a host, not a resource: no path beyond "/", no query. */
+  originOnly?: string;
+}
+
+const httpsUrl = (example: string, rules: UrlRules = {}) =>
+  z.string({ error: whenMissing(`is required — give an https:// URL such as ${example}`) }).superRefine((v, ctx) => {
+    const problem = urlProblem(v, example, rules);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
+
+function urlProblem(v: string, example: string, rules: UrlRules): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    return `is not a URL — write a full https:// URL such as ${example}`;
+  }
+  const loopbackHttp = (rules.allowHttpLoopback ?? true) && u.protocol === "http:" && isLoopbackHost(u.hostname);
+  if (u.protocol !== "https:" && !loopbackHttp) {
+    return `must be an https:// URL (plain http only for a 127.0.0.1/localhost emulator) — fix the scheme, e.g. ${example}`;
+  }
+  if (u.username !== "" || u.password !== "") {
+    return `must not contain a user name or password — remove the "user:password@" part; credentials live in Key Vault`;
+  }
+  if (rules.originOnly !== undefined && ((u.pathname !== "/" && u.pathname !== "") || u.search !== "" || u.hash !== "")) {
+    return `must be the host only, without "${u.pathname}${u.search}" — ${rules.originOnly}, e.g. ${example}`;
+  }
+  return undefined;
+}
 
 /** Key Vault secret names: the service's own limit. */
-const secretName = (what: string) =>
+const secretName = () =>
   z
-    .string({ error: `${what} is required — name the Key Vault secret` })
+    .string({ error: whenMissing(`is required — give the name of the Key Vault secret that holds the value`) })
     .regex(/^[0-9a-zA-Z-]{1,119}$/, {
       // 127 is Key Vault's limit; we keep room for the "-pending" companion.
-      error: `${what} must be 1–119 letters, digits or dashes (Key Vault's rule, less room for "-pending") — rename it`,
+      error: `must be 1–119 letters, digits or dashes (Key Vault's rule, less room for "-pending") — rename the secret, e.g. gateway-api-token`,
     });
 
-export const severitySchema = z.enum(["info", "warning", "error", "critical"], {
-  error: "must be one of info, warning, error, critical — pick the lowest severity this channel should receive",
+const count = (what: string, min: number, max: number, example: number) =>
+  z
+    .number()
+    .int({ error: `must be a whole number of ${what} — e.g. ${example}` })
+    .min(min, { error: `must be at least ${min} — use a value from ${min} to ${max}, e.g. ${example}` })
+    .max(max, { error: `must be at most ${max} — use a value from ${min} to ${max}, e.g. ${example}` });
+
+const SEVERITIES = ["info", "warning", "error", "critical"] as const;
+export const severitySchema = z.enum(SEVERITIES, {
+  error: (iss) => {
+    if (iss.code !== "invalid_value") return undefined;
+    const guess = typeof iss.input === "string" ? closest(iss.input, SEVERITIES) : undefined;
+    return `must be one of info, warning, error, critical${guess ? ` (did you mean "${guess}"?)` : ""} — pick the lowest severity this channel should receive`;
+  },
 });
 export type Severity = z.infer<typeof severitySchema>;
 
 const channelBase = {
-  name: z.string().min(1).max(64).optional(),
+  name: z
+    .string()
+    .min(1, { error: "must not be empty — give the channel a short name such as oncall-teams, or leave the field out" })
+    .max(64, { error: "must be at most 64 characters — shorten it" })
+    .optional(),
   minSeverity: severitySchema.default("warning"),
 };
+
+const CHANNEL_KINDS = "teams, slack, pagerduty, opsgenie, webhook";
 
 export const alertChannelSchema = z.discriminatedUnion(
   "kind",
   [
-    z.strictObject({ kind: z.literal("teams"), urlSecretName: secretName("urlSecretName"), ...channelBase }),
-    z.strictObject({ kind: z.literal("slack"), urlSecretName: secretName("urlSecretName"), ...channelBase }),
+    z.strictObject({ kind: z.literal("teams"), urlSecretName: secretName(), ...channelBase }),
+    z.strictObject({ kind: z.literal("slack"), urlSecretName: secretName(), ...channelBase }),
     z.strictObject({
       kind: z.literal("pagerduty"),
-      routingKeySecretName: secretName("routingKeySecretName"),
-      eventsUrl: httpsUrl("eventsUrl").default("https://events.pagerduty.com/v2/enqueue"),
+      routingKeySecretName: secretName(),
+      eventsUrl: httpsUrl("https://events.pagerduty.com/v2/enqueue").default("https://events.pagerduty.com/v2/enqueue"),
       ...channelBase,
     }),
     z.strictObject({
       kind: z.literal("opsgenie"),
-      apiKeySecretName: secretName("apiKeySecretName"),
-      apiUrl: httpsUrl("apiUrl").default("https://api.opsgenie.com"),
+      apiKeySecretName: secretName(),
+      apiUrl: httpsUrl("https://api.opsgenie.com (or https://api.eu.opsgenie.com)").default("https://api.opsgenie.com"),
       ...channelBase,
     }),
     z.strictObject({
       kind: z.literal("webhook"),
-      urlSecretName: secretName("urlSecretName"),
-      signingKeySecretName: secretName("signingKeySecretName"),
+      urlSecretName: secretName(),
+      signingKeySecretName: secretName(),
       ...channelBase,
     }),
   ],
-  { error: "kind must be one of teams, slack, pagerduty, opsgenie, webhook — pick the channel type" },
+  {
+    error: (iss: IssueLike) => {
+      if (iss.code === "invalid_type") {
+        return iss.input === undefined
+          ? `is required — give { "kind": …, … } with kind one of ${CHANNEL_KINDS}`
+          : `must be an object like { "kind": "teams", "urlSecretName": "teams-webhook-url" } — one per channel`;
+      }
+      if (iss.code === "invalid_union") {
+        const kind = (iss.input as { kind?: unknown } | undefined)?.kind;
+        return kind === undefined
+          ? `is required — set the channel's kind to one of ${CHANNEL_KINDS}`
+          : `${typeof kind === "string" ? `"${kind}"` : "this value"} is not a channel kind — use one of ${CHANNEL_KINDS}`;
+      }
+      return undefined;
+    },
+  },
 );
 export type AlertChannelConfig = z.infer<typeof alertChannelSchema>;
 
+const pathTemplate = (example: string, needsId: boolean) => {
+  const base = z.string().startsWith("/", { error: `must start with / — e.g. ${example}` });
+  return needsId ? base.includes("{id}", { error: `must contain {id} where the MCP server ID goes — e.g. ${example}` }) : base;
+};
+
 export const gatewayPathsSchema = z.strictObject({
-  list: z.string().startsWith("/", { error: "must start with / — e.g. /mcp-servers" }).default("/mcp-servers"),
-  update: z
-    .string()
-    .includes("{id}", { error: "must contain {id} — e.g. /mcp-servers/{id}/authentication" })
-    .default("/mcp-servers/{id}/authentication"),
-  test: z
-    .string()
-    .includes("{id}", { error: "must contain {id} — e.g. /mcp-servers/{id}/authentication/test" })
-    .default("/mcp-servers/{id}/authentication/test"),
+  list: pathTemplate("/mcp-servers", false).default("/mcp-servers"),
+  update: pathTemplate("/mcp-servers/{id}/authentication", true).default("/mcp-servers/{id}/authentication"),
+  test: pathTemplate("/mcp-servers/{id}/authentication/test", true).default("/mcp-servers/{id}/authentication/test"),
 });
 
 export const gatewaySchema = z.discriminatedUnion(
@@ -96,101 +175,140 @@ export const gatewaySchema = z.discriminatedUnion(
   [
     z.strictObject({
       kind: z.literal("cequence"),
-      baseUrl: httpsUrl("gateway.baseUrl"),
-      tenant: z.string({ error: "gateway.tenant is required — the gateway tenant (organisation) name" }).min(1, {
-        error: "gateway.tenant must not be empty — the gateway tenant (organisation) name",
-      }),
-      apiTokenSecretName: secretName("gateway.apiTokenSecretName"),
+      baseUrl: httpsUrl("https://api.aigateway.example.com/v1"),
+      tenant: z
+        .string({ error: whenMissing("is required — give the gateway tenant (organisation) name") })
+        .min(1, { error: "must not be empty — give the gateway tenant (organisation) name" }),
+      apiTokenSecretName: secretName(),
       paths: gatewayPathsSchema.default({
         list: "/mcp-servers",
         update: "/mcp-servers/{id}/authentication",
         test: "/mcp-servers/{id}/authentication/test",
       }),
-      pageSize: z.number().int().min(1).max(500).default(100),
+      pageSize: count("items", 1, 500, 100).default(100),
       maxConcurrency: z
-        .number({ error: "maxConcurrency must be a number — e.g. 4" })
-        .int()
-        .min(1, { error: "maxConcurrency must be at least 1 — e.g. 4" })
-        .max(64, { error: "maxConcurrency must be at most 64 — the gateway throttles beyond that anyway" })
+        .number()
+        .int({ error: "must be a whole number — e.g. 4" })
+        .min(1, { error: "must be at least 1 — e.g. 4" })
+        .max(64, { error: "must be at most 64 — the gateway throttles beyond that anyway; e.g. 4" })
         .default(4),
       maxRequestsPerSecond: z
-        .number({ error: "maxRequestsPerSecond must be a number — e.g. 5" })
-        .positive({ error: "maxRequestsPerSecond must be above 0 — e.g. 5" })
-        .max(1000, { error: "maxRequestsPerSecond must be at most 1000" })
+        .number()
+        .positive({ error: "must be above 0 — e.g. 5 (fractions such as 0.5 are allowed)" })
+        .max(1000, { error: "must be at most 1000 — e.g. 5" })
         .default(5),
       testConnection: z.boolean().default(true),
     }),
     z.strictObject({
       kind: z.literal("manual"),
       /** Names of the MCP servers an operator must update by hand; listed in the incident. */
-      targets: z.array(z.string().min(1)).default([]),
+      targets: z
+        .array(z.string().min(1, { error: "must not be empty — give the MCP server's name as the gateway shows it" }))
+        .default([]),
     }),
   ],
-  { error: "gateway.kind must be cequence or manual — use manual for a gateway without an admin API" },
+  {
+    error: (iss: IssueLike) => {
+      if (iss.code === "invalid_type") {
+        return iss.input === undefined
+          ? `is required — give { "kind": "cequence", … } or { "kind": "manual" } for the gateway whose MCP servers use this app`
+          : `must be an object like { "kind": "manual" } — see ${"docs/configuration.md"}`;
+      }
+      if (iss.code === "invalid_union") {
+        const kind = (iss.input as { kind?: unknown } | undefined)?.kind;
+        const shown = typeof kind === "string" ? `"${kind}"` : "this value";
+        return kind === undefined
+          ? `is required — set the gateway's kind to cequence or manual (manual for a gateway without an admin API)`
+          : `${shown} is not a gateway kind — use cequence, or manual for a gateway without an admin API`;
+      }
+      return undefined;
+    },
+  },
 );
 export type GatewayConfig = z.infer<typeof gatewaySchema>;
+
+const LIFETIME_HINT = "the setup guide recommends 6–24 months (180–730 days)";
 
 export const credentialSetSchema = z
   .strictObject({
     name: z
-      .string({ error: "name is required — a short identifier such as cequence-sso" })
+      .string({ error: whenMissing("is required — a short identifier such as cequence-sso") })
       .regex(/^[a-z0-9][a-z0-9-]{0,39}$/, {
-        error: "name must be 1–40 lowercase letters, digits or dashes, starting with a letter or digit — e.g. cequence-sso",
+        error: "must be 1–40 lowercase letters, digits or dashes, starting with a letter or digit — e.g. cequence-sso",
       }),
-    tenantId: guid("tenantId").refine((v) => v !== "00000000-0000-0000-0000-000000000000", {
-      error: "tenantId is the all-zero placeholder — put your Directory (tenant) ID here",
-    }),
-    clientId: guid("clientId"),
-    applicationObjectId: guid("applicationObjectId").optional(),
-    authorityHost: httpsUrl("authorityHost").default(DEFAULT_AUTHORITY_HOST),
-    graphBaseUrl: httpsUrl("graphBaseUrl").default(DEFAULT_GRAPH_BASE_URL),
+    tenantId: guid("the app registration's Overview page (Directory (tenant) ID)").refine(
+      (v) => v !== "00000000-0000-0000-0000-000000000000",
+      { error: "is the all-zero placeholder — put your Directory (tenant) ID here, from the app registration's Overview page" },
+    ),
+    clientId: guid("the app registration's Overview page (Application (client) ID)"),
+    applicationObjectId: guid("the app registration's Overview page (Object ID — not the enterprise application's)").optional(),
+    authorityHost: httpsUrl(DEFAULT_AUTHORITY_HOST, {
+      originOnly: "the tenant comes from tenantId, so give only the sign-in host",
+    }).default(DEFAULT_AUTHORITY_HOST),
+    graphBaseUrl: httpsUrl(DEFAULT_GRAPH_BASE_URL, {
+      originOnly: "the client adds /v1.0 itself, so give only the Graph host",
+    }).default(DEFAULT_GRAPH_BASE_URL),
     /** The token/authorize URLs use `common` (multi-tenant apps); client credentials still use the tenant. */
     multiTenant: z.boolean().default(false),
     keyVault: z.strictObject(
       {
-        url: httpsUrl("keyVault.url"),
-        secretName: secretName("keyVault.secretName"),
+        url: httpsUrl("https://my-vault.vault.azure.net", {
+          originOnly: "give the vault's base URL (the secret is named in keyVault.secretName)",
+        }),
+        secretName: secretName(),
       },
-      { error: "keyVault is required — give { url, secretName } of the vault that holds the client secret" },
+      {
+        error: (iss) =>
+          iss.code === "invalid_type"
+            ? iss.input === undefined
+              ? `is required — give { "url": "https://<vault>.vault.azure.net", "secretName": "<secret>" } of the vault that holds the client secret`
+              : `must be an object like { "url": "https://<vault>.vault.azure.net", "secretName": "<secret>" }`
+            : undefined,
+      },
     ),
     secret: z
       .strictObject({
         lifetimeDays: z
-          .number({ error: "lifetimeDays must be a number of days — the setup guide recommends 180–730 (6–24 months)" })
-          .int({ error: "lifetimeDays must be a whole number of days" })
-          .min(1, { error: "lifetimeDays must be at least 1 — the setup guide recommends 180–730 (6–24 months)" })
-          .max(730, { error: "lifetimeDays must be at most 730 (Entra's 24-month limit) — the setup guide recommends 6–24 months" })
+          .number()
+          .int({ error: `must be a whole number of days — ${LIFETIME_HINT}` })
+          .min(1, { error: `must be at least 1 day — ${LIFETIME_HINT}` })
+          .max(730, { error: `must be at most 730 days (Entra's 24-month limit) — ${LIFETIME_HINT}` })
           .default(365),
         renewBeforeDays: z
-          .number({ error: "renewBeforeDays must be a number of days — e.g. 30" })
-          .int()
-          .min(1, { error: "renewBeforeDays must be at least 1 — e.g. 30" })
+          .number()
+          .int({ error: "must be a whole number of days — e.g. 30" })
+          .min(1, { error: "must be at least 1 day — e.g. 30" })
           .default(30),
         renewAtFraction: z
-          .number({ error: "renewAtFraction must be a number between 0 and 1 — e.g. 0.2 renews with a fifth of the lifetime left" })
-          .gt(0, { error: "renewAtFraction must be above 0 — e.g. 0.2" })
-          .lt(1, { error: "renewAtFraction must be below 1 — e.g. 0.2" })
+          .number()
+          .gt(0, { error: "must be above 0 — e.g. 0.2 renews with a fifth of the lifetime left" })
+          .lt(1, { error: "must be below 1 — e.g. 0.2 renews with a fifth of the lifetime left" })
           .default(0.2),
         gracePeriodHours: z
-          .number({ error: "gracePeriodHours must be a number of hours — e.g. 24" })
-          .min(0, { error: "gracePeriodHours must be 0 or more — e.g. 24" })
-          .max(24 * 30, { error: "gracePeriodHours must be at most 720 (30 days) — an old secret kept longer is a liability" })
+          .number()
+          .min(0, { error: "must be 0 or more — e.g. 24" })
+          .max(24 * 30, { error: "must be at most 720 (30 days) — an old secret kept longer is a liability; e.g. 24" })
           .default(24),
         /** keyId of the hand-made secret to adopt when its hint and end date are ambiguous. */
-        adoptKeyId: guid("secret.adoptKeyId").optional(),
+        adoptKeyId: guid("the app registration's Certificates & secrets page (the secret's ID column)").optional(),
       })
       .default({ lifetimeDays: 365, renewBeforeDays: 30, renewAtFraction: 0.2, gracePeriodHours: 24 }),
     verification: z
       .strictObject({
-        consecutiveSuccesses: z.number().int().min(1).max(20).default(3),
-        budgetSeconds: z.number().int().min(1).max(3600).default(600),
-        intervalMs: z.number().int().min(0).max(60_000).default(5_000),
+        consecutiveSuccesses: count("successes", 1, 20, 3).default(3),
+        budgetSeconds: count("seconds", 1, 3600, 600).default(600),
+        intervalMs: count("milliseconds", 0, 60_000, 5000).default(5_000),
       })
       .default({ consecutiveSuccesses: 3, budgetSeconds: 600, intervalMs: 5_000 }),
-    redirectUri: httpsUrl("redirectUri").default(DEFAULT_REDIRECT_URI),
+    redirectUri: httpsUrl(DEFAULT_REDIRECT_URI).default(DEFAULT_REDIRECT_URI),
     scopes: z
-      .array(z.string().min(1), { error: "scopes must be a list of strings — e.g. [\"openid\", \"profile\", \"email\", \"User.Read\"]" })
-      .min(1, { error: "scopes must not be empty — e.g. [\"openid\", \"profile\", \"email\", \"User.Read\"]" })
+      .array(
+        z
+          .string()
+          .min(1, { error: "must not be empty — give a scope such as openid" })
+          .regex(/^\S+$/, { error: 'must be one scope per item — split "openid profile" into ["openid", "profile"]' }),
+      )
+      .min(1, { error: 'must not be empty — e.g. ["openid", "profile", "email", "User.Read"]' })
       .default([...DEFAULT_SCOPES]),
     gateway: gatewaySchema,
     alerts: z.array(alertChannelSchema).default([]),
@@ -201,37 +319,154 @@ export const credentialSetSchema = z
       ctx.addIssue({
         code: "custom",
         path: ["secret", "renewBeforeDays"],
-        message: `renews ${renewAt} days before expiry but the lifetime is only ${set.secret.lifetimeDays} days — lower renewBeforeDays/renewAtFraction or raise lifetimeDays`,
+        message: `renews ${round(renewAt)} days before expiry but the lifetime is only ${set.secret.lifetimeDays} days — lower renewBeforeDays/renewAtFraction or raise lifetimeDays`,
       });
-    }
-    if (set.secret.gracePeriodHours / 24 >= renewAt) {
+    } else if (set.secret.gracePeriodHours / 24 >= renewAt) {
       ctx.addIssue({
         code: "custom",
         path: ["secret", "gracePeriodHours"],
-        message: `the grace period (${set.secret.gracePeriodHours} h) outlasts the renewal window (${renewAt} days) — shorten the grace period`,
+        message: `the grace period (${set.secret.gracePeriodHours} h) outlasts the renewal window (${round(renewAt)} days) — shorten gracePeriodHours or raise renewBeforeDays`,
       });
     }
+
+    const cloudProblem = cloudMismatch(set.authorityHost, set.graphBaseUrl);
+    if (cloudProblem) ctx.addIssue({ code: "custom", path: ["graphBaseUrl"], message: cloudProblem });
+
+    // A channel or gateway secret stored under the client secret's name would be overwritten by
+    // the first rotation (and the client secret would be sent to a webhook).
+    const reserved = new Set([set.keyVault.secretName.toLowerCase(), `${set.keyVault.secretName.toLowerCase()}-pending`]);
+    const clash = (name: string) => reserved.has(name.toLowerCase());
+    if (set.gateway.kind === "cequence" && clash(set.gateway.apiTokenSecretName)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["gateway", "apiTokenSecretName"],
+        message: `is the client secret's own Key Vault name — the rotation would overwrite it; use a separate secret for the gateway API token`,
+      });
+    }
+    const channelNames = new Map<string, number>();
+    set.alerts.forEach((ch, i) => {
+      for (const [field, value] of Object.entries(ch)) {
+        if (field.endsWith("SecretName") && typeof value === "string" && clash(value)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["alerts", i, field],
+            message: `is the client secret's own Key Vault name — the rotation would overwrite it; store the channel's value in a separate secret`,
+          });
+        }
+      }
+      if (ch.name !== undefined) {
+        const prev = channelNames.get(ch.name);
+        if (prev !== undefined) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["alerts", i, "name"],
+            message: `duplicates alerts[${prev}].name ("${ch.name}") — give every channel of a set a unique name`,
+          });
+        } else channelNames.set(ch.name, i);
+      }
+    });
   });
 export type CredentialSet = z.infer<typeof credentialSetSchema>;
 
 export const credentialSetFileSchema = z
-  .strictObject({
-    sets: z
-      .array(credentialSetSchema, { error: "sets must be a list of credential sets — see README § Configuration" })
-      .min(1, { error: "sets must contain at least one credential set — see README § Configuration" }),
-  })
-  .superRefine((file, ctx) => {
-    const seen = new Map<string, number>();
-    file.sets.forEach((s, i) => {
-      const prev = seen.get(s.name);
-      if (prev !== undefined) {
-        ctx.addIssue({ code: "custom", path: ["sets", i, "name"], message: `duplicates sets.${prev}.name — give every set a unique name` });
-      }
-      seen.set(s.name, i);
-    });
-  });
+  .strictObject(
+    {
+      sets: z
+        .array(credentialSetSchema, {
+          error: (iss) =>
+            iss.code === "invalid_type"
+              ? iss.input === undefined
+                ? `is required — the file must look like { "sets": [ { … }, … ] } (see docs/configuration.md)`
+                : `must be a list of credential sets — write "sets": [ { … }, … ]`
+              : undefined,
+        })
+        .min(1, { error: "must contain at least one credential set — see docs/configuration.md and docs/examples/credential-sets.example.json" }),
+    },
+    {
+      error: (iss) =>
+        iss.code === "invalid_type"
+          ? Array.isArray(iss.input)
+            ? `must be an object, not a list — wrap your list of sets as { "sets": [ … ] }`
+            : `must be a JSON object like { "sets": [ … ] } — see docs/examples/credential-sets.example.json`
+          : undefined,
+    },
+  )
+  .superRefine(
+    (file, ctx) => {
+      const sets = (file as { sets?: unknown }).sets;
+      if (!Array.isArray(sets)) return;
+      for (const p of crossSetProblems(sets)) ctx.addIssue({ code: "custom", path: p.path, message: p.message });
+    },
+    // Run even when some sets are invalid, so duplicates are reported with everything else.
+    // (An aborting issue such as a non-integer still skips this; the loader calls
+    // crossSetProblems itself in that case.)
+    { when: (payload) => Array.isArray((payload.value as { sets?: unknown } | undefined)?.sets) },
+  );
 export type CredentialSetFile = z.infer<typeof credentialSetFileSchema>;
+
+/**
+ * Problems between sets: duplicate names, one app registration in two sets, one Key Vault secret
+ * in two sets. Reads defensively: `sets` may be raw JSON or a partially parsed value.
+ */
+export function crossSetProblems(sets: readonly unknown[]): { path: (string | number)[]; message: string }[] {
+  const out: { path: (string | number)[]; message: string }[] = [];
+  const firstIndex = new Map<string, number>();
+  const checkUnique = (i: number, key: string | undefined, path: (string | number)[], message: (prev: number) => string) => {
+    if (key === undefined) return;
+    const prev = firstIndex.get(key);
+    if (prev !== undefined) out.push({ path: ["sets", i, ...path], message: message(prev) });
+    else firstIndex.set(key, i);
+  };
+  const str = (v: unknown) => (typeof v === "string" ? v : undefined);
+  sets.forEach((raw, i) => {
+    if (typeof raw !== "object" || raw === null) return;
+    const s = raw as { name?: unknown; tenantId?: unknown; clientId?: unknown; keyVault?: { url?: unknown; secretName?: unknown } };
+    const name = str(s.name);
+    checkUnique(i, name === undefined ? undefined : `name:${name}`, ["name"], (p) => `duplicates sets[${p}].name ("${name}") — give every set a unique name`);
+    const tenant = str(s.tenantId)?.toLowerCase();
+    const client = str(s.clientId)?.toLowerCase();
+    checkUnique(
+      i,
+      tenant && client ? `app:${tenant}/${client}` : undefined,
+      ["clientId"],
+      (p) => `is the same app registration as sets[${p}] — two sets rotating one app would fight over its secrets; merge them into one set`,
+    );
+    const kv = typeof s.keyVault === "object" && s.keyVault !== null ? s.keyVault : {};
+    const vaultUrl = str(kv.url)?.toLowerCase().replace(/\/+$/, "");
+    const vaultSecret = str(kv.secretName)?.toLowerCase();
+    checkUnique(
+      i,
+      vaultUrl && vaultSecret ? `kv:${vaultUrl}/${vaultSecret}` : undefined,
+      ["keyVault", "secretName"],
+      (p) => `is the same Key Vault secret as sets[${p}] — each set needs its own secret; rename one of them`,
+    );
+  });
+  return out;
+}
 
 export function isLoopbackHost(hostname: string): boolean {
   return hostname === "localhost" || hostname === "127.0.0.1" || hostname === "[::1]" || hostname === "::1";
+}
+
+/** Which known cloud a host belongs to, if any (custom domains and emulators belong to none). */
+function cloudOf(url: string, kind: "authorityHosts" | "graphHosts"): (typeof KNOWN_CLOUDS)[number] | undefined {
+  let host: string;
+  try {
+    host = new URL(url).hostname.toLowerCase();
+  } catch {
+    return undefined;
+  }
+  return KNOWN_CLOUDS.find((c) => c[kind].includes(host));
+}
+
+function cloudMismatch(authorityHost: string, graphBaseUrl: string): string | undefined {
+  const authCloud = cloudOf(authorityHost, "authorityHosts");
+  const graphCloud = cloudOf(graphBaseUrl, "graphHosts");
+  if (!authCloud || !graphCloud || authCloud === graphCloud) return undefined;
+  const fix = authCloud.graphHosts.map((h) => `https://${h}`).join(" or ");
+  return `is the Graph of ${graphCloud.name} but authorityHost signs in to ${authCloud.name} — set graphBaseUrl to ${fix}`;
+}
+
+function round(n: number): number {
+  return Math.round(n * 10) / 10;
 }

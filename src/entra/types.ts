@@ -60,7 +60,7 @@ export interface CallOptions {
 
 /** The Graph calls the rotator and the probes make (src/entra/graph.ts implements it over the Graph SDK). */
 export interface GraphApplicationsApi {
-  /** By client ID (`$filter=appId eq`), or by object ID when known. Throws RotatorError APP_NOT_FOUND. */
+  /** By client ID (`$filter=appId eq`), or by object ID when known. Throws RotatorError GRAPH_APP_NOT_FOUND. */
   getApplication(ref: { appId: string; objectId?: string }, options?: CallOptions): Promise<AppRegistration>;
   /** Not idempotent: sent without automatic retries. */
   addPassword(

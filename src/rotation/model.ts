@@ -6,12 +6,13 @@ export type StepName = (typeof STEPS)[number];
 export type RotationMode = "scheduled" | "force" | "emergency";
 
 /**
+ * queued: created by the HTTP API, waiting for the worker;
  * running: a pass holds the lease now (or died holding it);
  * waiting: paused on purpose (replication, grace period, failing targets) — the next pass resumes;
  * awaiting_confirmation: a manual gateway needs an operator;
  * succeeded / noop / failed / needs_attention: finished.
  */
-export type RunStatus = "running" | "waiting" | "awaiting_confirmation" | "succeeded" | "noop" | "failed" | "needs_attention";
+export type RunStatus = "queued" | "running" | "waiting" | "awaiting_confirmation" | "succeeded" | "noop" | "failed" | "needs_attention";
 
 export const FINISHED: ReadonlySet<RunStatus> = new Set(["succeeded", "noop", "failed", "needs_attention"]);
 

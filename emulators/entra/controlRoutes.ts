@@ -1,0 +1,97 @@
+import type { EmulatorServer, EmuRequest, EmuResponse } from "../common/server.js";
+import { EntraEmulatorError, type EntraState } from "./state.js";
+
+/**
+ * `/_control/*` JSON routes mirroring the in-process seeding API, for `npm run emulators` and the
+ * demo. These routes are test fixtures: they do hand out secret values (seeded secrets, the list of
+ * issued secrets) because a test's ground truth needs them.
+ */
+export function registerControlRoutes(server: EmulatorServer, state: EntraState): void {
+  const handle =
+    (fn: (req: EmuRequest) => unknown, status = 200) =>
+    (req: EmuRequest): EmuResponse => {
+      try {
+        const body = fn(req);
+        return body === undefined ? { status: 204 } : { status, body };
+      } catch (e) {
+        if (e instanceof EntraEmulatorError) {
+          return { status: e.kind === "notFound" ? 404 : 400, body: { error: { code: e.kind, message: e.message } } };
+        }
+        throw e;
+      }
+    };
+  const body = <T>(req: EmuRequest): T => {
+    const b = req.json<T | null>();
+    if (b === null || typeof b !== "object") throw new EntraEmulatorError("badRequest", "a JSON object body is required");
+    return b;
+  };
+
+  server.route("POST", /^\/_control\/tenants$/, handle((req) => state.seedTenant(body(req)), 201));
+  server.route("POST", /^\/_control\/applications$/, handle((req) => state.seedApplication(body(req)), 201));
+  server.route(
+    "POST",
+    /^\/_control\/applications\/([^/]+)\/passwords$/,
+    handle((req) => state.seedPassword(req.params[0]!, body(req)), 201),
+  );
+  server.route(
+    "GET",
+    /^\/_control\/applications\/([^/]+)\/passwords$/,
+    handle((req) => {
+      const app = state.getApplication(req.params[0]!);
+      if (!app) throw new EntraEmulatorError("notFound", `application ${req.params[0]} does not exist`);
+      return { passwordCredentials: app.passwordCredentials.map(({ secretText: _s, ...p }) => p) };
+    }),
+  );
+  server.route(
+    "POST",
+    /^\/_control\/servicePrincipals$/,
+    handle((req) => {
+      const { appId, ...rest } = body<{ appId: string }>(req);
+      return state.seedServicePrincipal(appId, rest);
+    }, 201),
+  );
+  server.route(
+    "POST",
+    /^\/_control\/consent$/,
+    handle((req) => {
+      const b = body<{ appId: string; scopes: string[] | null }>(req);
+      return { grant: state.seedConsent(b.appId, b.scopes ?? null) ?? null };
+    }),
+  );
+  server.route(
+    "PUT",
+    /^\/_control\/appManagementPolicy$/,
+    handle((req) => {
+      const b = body<{ passwordAdditionBlocked?: boolean; maxPasswordLifetimeDays?: number }>(req);
+      state.policy = {
+        passwordAdditionBlocked: b.passwordAdditionBlocked ?? false,
+        ...(b.maxPasswordLifetimeDays !== undefined ? { maxPasswordLifetimeDays: b.maxPasswordLifetimeDays } : {}),
+      };
+      return state.policy;
+    }),
+  );
+  server.route(
+    "PUT",
+    /^\/_control\/replicationDelay$/,
+    handle((req) => {
+      const b = body<{ ms: number }>(req);
+      if (typeof b.ms !== "number" || b.ms < 0) throw new EntraEmulatorError("badRequest", "ms must be a number ≥ 0");
+      state.replicationDelayMs = b.ms;
+      return { ms: b.ms };
+    }),
+  );
+  server.route(
+    "POST",
+    /^\/_control\/secretAccepted$/,
+    handle((req) => {
+      const b = body<{ tenantId: string; clientId: string; secret: string }>(req);
+      return { accepted: state.isSecretAccepted(b.tenantId, b.clientId, b.secret) };
+    }),
+  );
+  server.route("GET", /^\/_control\/issuedSecrets$/, handle(() => ({ secrets: state.issuedSecrets() })));
+  server.route(
+    "POST",
+    /^\/_control\/validateAccessToken$/,
+    handle((req) => ({ token: state.validateAccessToken(body<{ token: string }>(req).token) ?? null })),
+  );
+}

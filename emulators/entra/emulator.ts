@@ -1,0 +1,163 @@
+import { systemClock, type Clock } from "../../src/clock.js";
+import type { PasswordCredential } from "../../src/entra/types.js";
+import { EmulatorServer } from "../common/server.js";
+import { sharedCertificateAuthority } from "../common/tls.js";
+import { registerControlRoutes } from "./controlRoutes.js";
+import { registerGraphRoutes } from "./graphRoutes.js";
+import { registerLoginRoutes } from "./loginRoutes.js";
+import {
+  EntraState,
+  type AppManagementPolicyState,
+  type CreatedPassword,
+  type SeedApplicationInput,
+  type SeedPasswordInput,
+  type SeedServicePrincipalInput,
+  type StoredApplication,
+  type StoredGrant,
+  type Tenant,
+} from "./state.js";
+
+export interface EntraEmulatorOptions {
+  /** Decides secret expiry and replication (advance an OffsetClock instead of sleeping). */
+  clock?: Clock;
+  /** How long a secret made by addPassword is refused at the token endpoint (default 0). */
+  replicationDelayMs?: number;
+  verbose?: boolean;
+  /** Graph collection page size (default 100); small values exercise `@odata.nextLink` paging. */
+  graphPageSize?: number;
+}
+
+/** An app registration as seeded (a copy; its password credentials are read with `passwordCredentials`). */
+export interface SeededApplication {
+  tenantId: string;
+  id: string;
+  appId: string;
+  displayName: string;
+  signInAudience: string;
+  web: StoredApplication["web"];
+  isFallbackPublicClient: boolean | null;
+  requiredResourceAccess: StoredApplication["requiredResourceAccess"];
+}
+
+export interface SeededServicePrincipal {
+  id: string;
+  appId: string;
+  appRoleAssignmentRequired: boolean;
+  assignments: { principalType: "User" | "Group" | "ServicePrincipal"; principalId: string; principalDisplayName: string }[];
+}
+
+/**
+ * Local Microsoft Entra ID + Microsoft Graph over HTTPS, one shared state behind the OIDC
+ * discovery document, the token and authorize endpoints and Graph, so a secret added through Graph
+ * is the one the token endpoint checks. Built on EmulatorServer: `server.faults` injects failures.
+ */
+export class EntraEmulator {
+  readonly server: EmulatorServer;
+  readonly caCertPem: string;
+  private readonly state: EntraState;
+
+  constructor(options: EntraEmulatorOptions = {}) {
+    const ca = sharedCertificateAuthority();
+    this.caCertPem = ca.caCertPem;
+    this.server = new EmulatorServer({ name: "entra", tls: ca.issue(["localhost", "127.0.0.1"]), verbose: options.verbose });
+    this.state = new EntraState(options.clock ?? systemClock, options.replicationDelayMs ?? 0);
+    registerLoginRoutes(this.server, this.state);
+    registerGraphRoutes(this.server, this.state, { pageSize: options.graphPageSize ?? 100 });
+    registerControlRoutes(this.server, this.state);
+  }
+
+  /** Starts on 127.0.0.1 (port 0 = ephemeral) and returns the base URL: the authority host and Graph base URL. */
+  start(port = 0): Promise<string> {
+    return this.server.start(port);
+  }
+
+  close(): Promise<void> {
+    return this.server.close();
+  }
+
+  get url(): string {
+    return this.server.url;
+  }
+
+  // ---- seeding ---------------------------------------------------------------------------------
+
+  seedTenant(input: { tenantId: string; customDomain?: string; displayName?: string }): Tenant {
+    return this.state.seedTenant(input);
+  }
+
+  seedApplication(input: SeedApplicationInput): SeededApplication {
+    const app = this.state.seedApplication(input);
+    return {
+      tenantId: app.tenantId,
+      id: app.id,
+      appId: app.appId,
+      displayName: app.displayName,
+      signInAudience: app.signInAudience,
+      web: structuredClone(app.web),
+      isFallbackPublicClient: app.isFallbackPublicClient,
+      requiredResourceAccess: structuredClone(app.requiredResourceAccess),
+    };
+  }
+
+  /** A hand-made secret (portal/CLI): exempt from the app management policy; replicated at once unless `replicated: false`. */
+  seedPassword(objectId: string, input: SeedPasswordInput): CreatedPassword {
+    return this.state.seedPassword(objectId, input);
+  }
+
+  seedServicePrincipal(appId: string, input: SeedServicePrincipalInput = {}): SeededServicePrincipal {
+    const sp = this.state.seedServicePrincipal(appId, input);
+    return {
+      id: sp.id,
+      appId: sp.appId,
+      appRoleAssignmentRequired: sp.appRoleAssignmentRequired,
+      assignments: sp.assignments.map((a) => ({ principalType: a.principalType, principalId: a.principalId, principalDisplayName: a.principalDisplayName })),
+    };
+  }
+
+  /** Tenant-wide admin consent (AllPrincipals) for delegated Microsoft Graph scopes; `null` revokes it. */
+  seedConsent(appId: string, scopes: string[] | null): StoredGrant | undefined {
+    const g = this.state.seedConsent(appId, scopes);
+    return g && { ...g };
+  }
+
+  setAppManagementPolicy(policy: { passwordAdditionBlocked?: boolean; maxPasswordLifetimeDays?: number }): void {
+    const next: AppManagementPolicyState = { passwordAdditionBlocked: policy.passwordAdditionBlocked ?? false };
+    if (policy.maxPasswordLifetimeDays !== undefined) next.maxPasswordLifetimeDays = policy.maxPasswordLifetimeDays;
+    this.state.policy = next;
+  }
+
+  /** Applies to secrets created from now on. */
+  setReplicationDelay(ms: number): void {
+    this.state.replicationDelayMs = ms;
+  }
+
+  // ---- ground truth for tests and the other emulators -----------------------------------------
+
+  /** Would the token endpoint accept this secret now (exists, not expired, replicated — per the emulator clock)? */
+  isSecretAccepted(tenantId: string, clientId: string, secret: string): boolean {
+    return this.state.isSecretAccepted(tenantId, clientId, secret);
+  }
+
+  /** Every secretText ever seeded or created by addPassword, for SecretScanner. */
+  issuedSecrets(): string[] {
+    return this.state.issuedSecrets();
+  }
+
+  /** For the Key Vault and gateway emulators: who a bearer token was issued to, or undefined. */
+  validateAccessToken(token: string): { appId: string; tenantId: string; audience: string } | undefined {
+    return this.state.validateAccessToken(token);
+  }
+
+  /** The app's password credentials as Graph shows them (no secret values). */
+  passwordCredentials(objectId: string): PasswordCredential[] {
+    const app = this.state.getApplication(objectId);
+    if (!app) throw new Error(`application ${objectId} does not exist`);
+    return app.passwordCredentials.map((p) => ({
+      keyId: p.keyId,
+      displayName: p.displayName,
+      hint: p.hint,
+      startDateTime: p.startDateTime,
+      endDateTime: p.endDateTime,
+    }));
+  }
+}

@@ -1,0 +1,76 @@
+import { randomUUID } from "node:crypto";
+import { ClientSecretCredential, type TokenCredential } from "@azure/identity";
+import { OffsetClock } from "../../src/clock.js";
+import { EntraEmulator, type EntraEmulatorOptions, type SeededApplication } from "./emulator.js";
+import type { CreatedPassword } from "./state.js";
+
+/**
+ * A started Entra emulator with one tenant, an operator app (the rotator's identity, with a secret)
+ * and a target app registration (the one whose secret is rotated, with one hand-made secret, a
+ * service principal and admin consent for its delegated scopes). Shared by tests, benchmarks and
+ * the demo so every part seeds the same realistic starting point.
+ */
+export interface EntraFixture {
+  emulator: EntraEmulator;
+  clock: OffsetClock;
+  url: string;
+  tenantId: string;
+  customDomain: string;
+  operator: { app: SeededApplication; secret: string };
+  target: { app: SeededApplication; secret: CreatedPassword; redirectUri: string };
+  /** A real ClientSecretCredential for the operator app, trusting the emulator CA. */
+  operatorCredential(): TokenCredential;
+  close(): Promise<void>;
+}
+
+export interface EntraFixtureOptions extends Omit<EntraEmulatorOptions, "clock"> {
+  clock?: OffsetClock;
+  redirectUri?: string;
+}
+
+export async function startEntraFixture(options: EntraFixtureOptions = {}): Promise<EntraFixture> {
+  const clock = options.clock ?? new OffsetClock();
+  const emulator = new EntraEmulator({ ...options, clock });
+  const url = await emulator.start();
+  const tenantId = randomUUID();
+  const customDomain = "contoso.example.com";
+  emulator.seedTenant({ tenantId, customDomain, displayName: "Contoso" });
+
+  const operatorApp = emulator.seedApplication({ tenantId, displayName: "mcp-sso-rotator operator", requiredScopes: [] });
+  const operatorSecret = emulator.seedPassword(operatorApp.id, {
+    displayName: "operator",
+    endDateTime: new Date(clock.now().getTime() + 365 * 86_400_000).toISOString(),
+  }).secretText;
+
+  const redirectUri = options.redirectUri ?? "https://gateway.example.com/oauth/callback";
+  const targetApp = emulator.seedApplication({
+    tenantId,
+    displayName: "MCP servers SSO",
+    redirectUris: [redirectUri],
+    enableIdTokenIssuance: true,
+  });
+  const targetSecret = emulator.seedPassword(targetApp.id, {
+    displayName: "initial (portal)",
+    endDateTime: new Date(clock.now().getTime() + 180 * 86_400_000).toISOString(),
+  });
+  emulator.seedServicePrincipal(targetApp.appId, { appRoleAssignmentRequired: false });
+  emulator.seedConsent(targetApp.appId, ["openid", "profile", "email", "User.Read"]);
+
+  return {
+    emulator,
+    clock,
+    url,
+    tenantId,
+    customDomain,
+    operator: { app: operatorApp, secret: operatorSecret },
+    target: { app: targetApp, secret: targetSecret, redirectUri },
+    operatorCredential: () =>
+      new ClientSecretCredential(tenantId, operatorApp.appId, operatorSecret, {
+        authorityHost: url,
+        disableInstanceDiscovery: true,
+        tlsOptions: { ca: emulator.caCertPem },
+        retryOptions: { maxRetries: 0 },
+      }),
+    close: () => emulator.close(),
+  };
+}

@@ -1,0 +1,356 @@
+import { randomUUID } from "node:crypto";
+import type { EmulatorServer, EmuRequest, EmuResponse } from "../common/server.js";
+import {
+  EntraEmulatorError,
+  GRAPH_APP_ID,
+  GRAPH_RESOURCE,
+  type EntraState,
+  type StoredApplication,
+  type StoredGrant,
+  type StoredServicePrincipal,
+} from "./state.js";
+
+/**
+ * The Microsoft Graph v1.0 slice the rotator and probes use. Every call needs a bearer token this
+ * emulator issued for Graph; the token's tenant scopes what the caller sees. Any app of the tenant
+ * may call it (the operator identity is just another seeded app): permission failures are injected
+ * as faults when a test needs them.
+ */
+const ODATA_JSON = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
+const POLICY_EPOCH = "2019-01-01T00:00:00Z";
+
+interface Caller {
+  appId: string;
+  tenantId: string;
+}
+
+type Json = Record<string, unknown>;
+
+export interface GraphRouteOptions {
+  /** Page size of collections (`@odata.nextLink` beyond it); `$top` lowers it per request. */
+  pageSize: number;
+}
+
+export function graphError(status: number, code: string, message: string, now: Date, req?: EmuRequest): EmuResponse {
+  const requestId = randomUUID();
+  const clientRequestId = req && typeof req.headers["client-request-id"] === "string" ? req.headers["client-request-id"] : requestId;
+  return {
+    status,
+    headers: { "Content-Type": ODATA_JSON, "request-id": requestId, "client-request-id": clientRequestId },
+    body: {
+      error: {
+        code,
+        message,
+        innerError: { date: now.toISOString().replace(/\.\d+Z$/, ""), "request-id": requestId, "client-request-id": clientRequestId },
+      },
+    },
+  };
+}
+
+class GraphFailure extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function ok(body: unknown, status = 200): EmuResponse {
+  return { status, headers: { "Content-Type": ODATA_JSON }, body };
+}
+
+// ---- representations -----------------------------------------------------------------------
+
+function applicationJson(app: StoredApplication): Json {
+  return {
+    id: app.id,
+    deletedDateTime: null,
+    appId: app.appId,
+    applicationTemplateId: null,
+    createdDateTime: app.createdDateTime,
+    description: null,
+    displayName: app.displayName,
+    identifierUris: [],
+    isFallbackPublicClient: app.isFallbackPublicClient,
+    publisherDomain: null,
+    signInAudience: app.signInAudience,
+    tags: [],
+    keyCredentials: [],
+    passwordCredentials: app.passwordCredentials.map((p) => ({
+      customKeyIdentifier: p.customKeyIdentifier,
+      displayName: p.displayName,
+      endDateTime: p.endDateTime,
+      hint: p.hint,
+      keyId: p.keyId,
+      secretText: null,
+      startDateTime: p.startDateTime,
+    })),
+    publicClient: { redirectUris: [] },
+    requiredResourceAccess: app.requiredResourceAccess,
+    spa: { redirectUris: [] },
+    web: {
+      homePageUrl: null,
+      logoutUrl: null,
+      redirectUris: [...app.web.redirectUris],
+      implicitGrantSettings: { ...app.web.implicitGrantSettings },
+      redirectUriSettings: app.web.redirectUris.map((uri) => ({ uri, index: null })),
+    },
+  };
+}
+
+function servicePrincipalJson(sp: StoredServicePrincipal): Json {
+  return {
+    id: sp.id,
+    deletedDateTime: null,
+    accountEnabled: true,
+    appDisplayName: sp.displayName,
+    appId: sp.appId,
+    appOwnerOrganizationId: sp.appId === GRAPH_APP_ID ? "f8cdef31-a31e-4b4a-93e4-5f571e91255a" : sp.tenantId,
+    appRoleAssignmentRequired: sp.appRoleAssignmentRequired,
+    displayName: sp.displayName,
+    servicePrincipalNames: [sp.appId],
+    servicePrincipalType: "Application",
+    signInAudience: "AzureADMyOrg",
+    tags: [],
+  };
+}
+
+function grantJson(g: StoredGrant): Json {
+  return { clientId: g.clientId, consentType: g.consentType, id: g.id, principalId: g.principalId, resourceId: g.resourceId, scope: g.scope };
+}
+
+// ---- OData query options ---------------------------------------------------------------------
+
+/** `$filter=a eq 'x' and b eq 'y'`: the only filter form the rotator and probes send. */
+function parseFilter(filter: string | null, resource: string, allowed: readonly string[]): [string, string][] {
+  if (filter === null) return [];
+  const clauses = filter.split(/\s+and\s+/i);
+  return clauses.map((c) => {
+    const m = /^\s*(\w+)\s+eq\s+'((?:[^']|'')*)'\s*$/.exec(c);
+    if (!m || !allowed.includes(m[1]!)) {
+      const prop = m?.[1] ?? c.trim().split(/\s+/)[0] ?? "";
+      throw new GraphFailure(
+        400,
+        "Request_UnsupportedQuery",
+        `Unsupported or invalid query filter clause specified for property '${prop}' of resource '${resource}'.`,
+      );
+    }
+    return [m[1]!, m[2]!.replace(/''/g, "'")];
+  });
+}
+
+function matches(obj: Json, clauses: [string, string][]): boolean {
+  return clauses.every(([k, v]) => String(obj[k] ?? "").toLowerCase() === v.toLowerCase());
+}
+
+function applySelect(objs: Json[], select: string | null, type: string): Json[] {
+  if (!select) return objs;
+  const fields = select.split(",").map((s) => s.trim()).filter(Boolean);
+  const sample = objs[0];
+  if (sample) {
+    for (const f of fields) {
+      if (!(f in sample)) throw new GraphFailure(400, "BadRequest", `Could not find a property named '${f}' on type 'microsoft.graph.${type}'.`);
+    }
+  }
+  return objs.map((o) => Object.fromEntries(fields.filter((f) => f in o).map((f) => [f, o[f]])));
+}
+
+function contextUrl(base: string, set: string, select: string | null, entity = false): string {
+  return `${base}/v1.0/$metadata#${set}${select ? `(${select})` : ""}${entity ? "/$entity" : ""}`;
+}
+
+function page(req: EmuRequest, base: string, items: Json[], set: string, pageSize: number): EmuResponse {
+  const top = Number(req.query.get("$top") ?? "");
+  const size = Number.isInteger(top) && top > 0 ? Math.min(top, pageSize) : pageSize;
+  const skip = Number(req.query.get("$skiptoken") ?? "0") || 0;
+  const slice = items.slice(skip, skip + size);
+  const body: Json = { "@odata.context": contextUrl(base, set, req.query.get("$select")), value: slice };
+  if (skip + size < items.length) {
+    const next = new URL(`${base}${req.rawPath}`);
+    for (const [k, v] of req.query) if (k !== "$skiptoken") next.searchParams.set(k, v);
+    next.searchParams.set("$skiptoken", String(skip + size));
+    body["@odata.nextLink"] = next.toString();
+  }
+  return ok(body);
+}
+
+// ---- routes ------------------------------------------------------------------------------------
+
+export function registerGraphRoutes(server: EmulatorServer, state: EntraState, options: GraphRouteOptions): void {
+  const now = (): Date => state.clock.now();
+
+  /** Wraps a handler with Graph's bearer-token check and its error shape. */
+  const authed =
+    (handler: (req: EmuRequest, caller: Caller) => EmuResponse) =>
+    (req: EmuRequest): EmuResponse => {
+      const header = req.headers.authorization;
+      const token = typeof header === "string" && /^bearer /i.test(header) ? header.slice(7).trim() : "";
+      if (!token) return graphError(401, "InvalidAuthenticationToken", "Access token is empty.", now(), req);
+      const info = state.validateAccessToken(token);
+      if (!info) {
+        const msg = state.isKnownToken(token) ? "Lifetime validation failed, the token is expired." : "Access token validation failure.";
+        return graphError(401, "InvalidAuthenticationToken", msg, now(), req);
+      }
+      if (info.audience.toLowerCase() !== GRAPH_RESOURCE) {
+        return graphError(401, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.", now(), req);
+      }
+      try {
+        return handler(req, info);
+      } catch (e) {
+        if (e instanceof GraphFailure) return graphError(e.status, e.code, e.message, now(), req);
+        if (e instanceof EntraEmulatorError) {
+          const code =
+            e.kind === "policyBlocked"
+              ? "CredentialTypeNotAllowedAsPerAppPolicy"
+              : e.kind === "policyLifetime"
+                ? "CredentialInvalidLifetimeAsPerAppPolicy"
+                : e.kind === "notFound"
+                  ? "Request_ResourceNotFound"
+                  : "Request_BadRequest";
+          return graphError(e.kind === "notFound" ? 404 : 400, code, e.message, now(), req);
+        }
+        throw e;
+      }
+    };
+
+  const notFound = (key: string): GraphFailure =>
+    new GraphFailure(404, "Request_ResourceNotFound", `Resource '${key}' does not exist or one of its queried reference-property objects are not present.`);
+
+  /** `applications/{id}` or `applications(appId='…')`, scoped to the caller's tenant. */
+  const findApp = (caller: Caller, idSegment: string | undefined, appIdKey: string | undefined): StoredApplication => {
+    const app = idSegment ? state.getApplication(idSegment) : state.findApplication(caller.tenantId, appIdKey ?? "");
+    if (!app || app.tenantId !== caller.tenantId) throw notFound(idSegment ?? appIdKey ?? "");
+    return app;
+  };
+  const APP = String.raw`\/v1\.0\/applications(?:\/([0-9a-fA-F-]{36})|\(appId='([^']*)'\))`;
+
+  server.route(
+    "GET",
+    /^\/v1\.0\/applications$/,
+    authed((req, caller) => {
+      const filter = parseFilter(req.query.get("$filter"), "Application", ["appId", "id", "displayName"]);
+      const all = state.listApplications(caller.tenantId).map(applicationJson).filter((a) => matches(a, filter));
+      return page(req, server.url, applySelect(all, req.query.get("$select"), "application"), "applications", options.pageSize);
+    }),
+  );
+
+  server.route(
+    "GET",
+    new RegExp(`^${APP}$`),
+    authed((req, caller) => {
+      const app = findApp(caller, req.params[0] || undefined, req.params[1] || undefined);
+      const select = req.query.get("$select");
+      const [json] = applySelect([applicationJson(app)], select, "application");
+      return ok({ "@odata.context": contextUrl(server.url, "applications", select, true), ...json });
+    }),
+  );
+
+  server.route(
+    "POST",
+    new RegExp(`^${APP}\\/addPassword$`),
+    authed((req, caller) => {
+      const app = findApp(caller, req.params[0] || undefined, req.params[1] || undefined);
+      const body = req.json<{ passwordCredential?: { displayName?: string | null; startDateTime?: string; endDateTime?: string } } | null>();
+      const pc = body?.passwordCredential ?? {};
+      const created = state.addPassword(app.id, pc);
+      return ok({ "@odata.context": `${server.url}/v1.0/$metadata#microsoft.graph.passwordCredential`, ...created });
+    }),
+  );
+
+  server.route(
+    "POST",
+    new RegExp(`^${APP}\\/removePassword$`),
+    authed((req, caller) => {
+      const app = findApp(caller, req.params[0] || undefined, req.params[1] || undefined);
+      const keyId = req.json<{ keyId?: unknown } | null>()?.keyId;
+      if (typeof keyId !== "string" || !/^[0-9a-f-]{36}$/i.test(keyId)) {
+        throw new GraphFailure(400, "Request_BadRequest", "Invalid value specified for property 'keyId' of resource 'PasswordCredential'.");
+      }
+      if (!state.removePassword(app.id, keyId)) {
+        throw new GraphFailure(400, "Request_BadRequest", `No password credential found with keyId '${keyId}'.`);
+      }
+      return { status: 204 };
+    }),
+  );
+
+  server.route(
+    "GET",
+    /^\/v1\.0\/servicePrincipals$/,
+    authed((req, caller) => {
+      const filter = parseFilter(req.query.get("$filter"), "ServicePrincipal", ["appId", "id", "displayName"]);
+      const all = state.listServicePrincipals(caller.tenantId).map(servicePrincipalJson).filter((s) => matches(s, filter));
+      return page(req, server.url, applySelect(all, req.query.get("$select"), "servicePrincipal"), "servicePrincipals", options.pageSize);
+    }),
+  );
+
+  const findSp = (caller: Caller, id: string | undefined, appId: string | undefined): StoredServicePrincipal => {
+    const sp = id ? state.getServicePrincipal(id) : state.findServicePrincipal(caller.tenantId, appId ?? "");
+    if (!sp || sp.tenantId !== caller.tenantId) throw notFound(id ?? appId ?? "");
+    return sp;
+  };
+  const SP = String.raw`\/v1\.0\/servicePrincipals(?:\/([0-9a-fA-F-]{36})|\(appId='([^']*)'\))`;
+
+  server.route(
+    "GET",
+    new RegExp(`^${SP}$`),
+    authed((req, caller) => {
+      const sp = findSp(caller, req.params[0] || undefined, req.params[1] || undefined);
+      const select = req.query.get("$select");
+      const [json] = applySelect([servicePrincipalJson(sp)], select, "servicePrincipal");
+      return ok({ "@odata.context": contextUrl(server.url, "servicePrincipals", select, true), ...json });
+    }),
+  );
+
+  server.route(
+    "GET",
+    new RegExp(`^${SP}\\/appRoleAssignedTo$`),
+    authed((req, caller) => {
+      const sp = findSp(caller, req.params[0] || undefined, req.params[1] || undefined);
+      const items = sp.assignments.map((a) => ({ ...a, deletedDateTime: null }) as unknown as Json);
+      return page(req, server.url, applySelect(items, req.query.get("$select"), "appRoleAssignment"), `servicePrincipals('${sp.id}')/appRoleAssignedTo`, options.pageSize);
+    }),
+  );
+
+  server.route(
+    "GET",
+    /^\/v1\.0\/oauth2PermissionGrants$/,
+    authed((req, caller) => {
+      const filter = parseFilter(req.query.get("$filter"), "OAuth2PermissionGrant", ["clientId", "resourceId", "consentType", "principalId"]);
+      const all = state.listGrants(caller.tenantId).map(grantJson).filter((g) => matches(g, filter));
+      return page(req, server.url, applySelect(all, req.query.get("$select"), "oAuth2PermissionGrant"), "oauth2PermissionGrants", options.pageSize);
+    }),
+  );
+
+  server.route(
+    "GET",
+    /^\/v1\.0\/policies\/defaultAppManagementPolicy$/,
+    authed(() => {
+      const p = state.policy;
+      const restrictions: Json[] = [];
+      if (p.passwordAdditionBlocked) {
+        restrictions.push({ restrictionType: "passwordAddition", state: "enabled", maxLifetime: null, restrictForAppsCreatedAfterDateTime: POLICY_EPOCH });
+      }
+      if (p.maxPasswordLifetimeDays !== undefined) {
+        restrictions.push({
+          restrictionType: "passwordLifetime",
+          state: "enabled",
+          maxLifetime: `P${p.maxPasswordLifetimeDays}D`,
+          restrictForAppsCreatedAfterDateTime: POLICY_EPOCH,
+        });
+      }
+      return ok({
+        "@odata.context": `${server.url}/v1.0/$metadata#policies/defaultAppManagementPolicy/$entity`,
+        id: "00000000-0000-0000-0000-000000000000",
+        description:
+          "Default tenant policy that enforces app management restrictions on applications and service principals. " +
+          "To apply policy to targeted resources, create a new policy under appManagementPolicies collection and assign it to an app or service principal.",
+        displayName: "Default app management tenant policy",
+        isEnabled: restrictions.length > 0,
+        applicationRestrictions: { passwordCredentials: restrictions, keyCredentials: [] },
+        servicePrincipalRestrictions: { passwordCredentials: [], keyCredentials: [] },
+      });
+    }),
+  );
+}

@@ -1,0 +1,91 @@
+import type { TokenCredential } from "@azure/identity";
+import { SecretClient, type SecretClientOptions } from "@azure/keyvault-secrets";
+import { Agent, request } from "undici";
+import type { OffsetClock } from "../../src/clock.js";
+import { startEntraFixture, type EntraFixture } from "../entra/index.js";
+import { KeyVaultEmulator, type KeyVaultEmulatorOptions } from "./index.js";
+
+/**
+ * A started Key Vault emulator whose challenge points at a started Entra emulator, so the real
+ * `SecretClient` + `ClientSecretCredential` run the whole flow (401 challenge → token for
+ * https://vault.azure.net/.default → retry with the bearer). Shared by tests, benchmarks and the demo.
+ */
+export interface KeyVaultFixture {
+  vault: KeyVaultEmulator;
+  entra: EntraFixture;
+  clock: OffsetClock;
+  vaultUrl: string;
+  /** PEM of the CA every emulator's certificate chains to. */
+  caCertPem: string;
+  /** A real ClientSecretCredential (the operator app of the Entra fixture). */
+  credential(): TokenCredential;
+  /** A real SecretClient set up as the rotator sets it up for a loopback vault; no retries unless asked. */
+  client(options?: Pick<SecretClientOptions, "retryOptions">): SecretClient;
+  /** A plain HTTPS call to the vault (no SDK), for what the SDK hides: raw status, headers and body. */
+  raw(method: string, pathAndQuery: string, options?: { token?: string; body?: unknown }): Promise<RawResponse>;
+  close(): Promise<void>;
+}
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+export interface KeyVaultFixtureOptions extends Omit<KeyVaultEmulatorOptions, "authorityUrl" | "validateToken" | "clock"> {
+  /** Reuse a started Entra fixture (it is then not closed by this fixture). */
+  entra?: EntraFixture;
+}
+
+export async function startKeyVaultFixture(options: KeyVaultFixtureOptions = {}): Promise<KeyVaultFixture> {
+  const ownsEntra = !options.entra;
+  const entra = options.entra ?? (await startEntraFixture());
+  const vault = new KeyVaultEmulator({
+    ...options,
+    authorityUrl: `${entra.url}/${entra.tenantId}`,
+    validateToken: (token) => entra.emulator.validateAccessToken(token),
+    clock: entra.clock,
+  });
+  const vaultUrl = await vault.start();
+  const dispatcher = new Agent({ connect: { ca: vault.caCertPem } });
+  return {
+    vault,
+    entra,
+    clock: entra.clock,
+    vaultUrl,
+    caCertPem: vault.caCertPem,
+    credential: () => entra.operatorCredential(),
+    client: (clientOptions = {}) =>
+      new SecretClient(vaultUrl, entra.operatorCredential(), {
+        disableChallengeResourceVerification: true,
+        tlsOptions: { ca: vault.caCertPem },
+        retryOptions: clientOptions.retryOptions ?? { maxRetries: 0 },
+      }),
+    raw: async (method, pathAndQuery, rawOptions = {}) => {
+      const res = await request(`${vaultUrl}${pathAndQuery}`, {
+        method: method as "GET",
+        dispatcher,
+        headers: {
+          ...(rawOptions.token ? { authorization: `Bearer ${rawOptions.token}` } : {}),
+          ...(rawOptions.body !== undefined ? { "content-type": "application/json" } : {}),
+        },
+        ...(rawOptions.body !== undefined ? { body: JSON.stringify(rawOptions.body) } : {}),
+      });
+      const text = await res.body.text();
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(res.headers)) if (typeof v === "string") headers[k] = v;
+      let body: unknown = text;
+      try {
+        body = text ? JSON.parse(text) : undefined;
+      } catch {
+        // not JSON: keep the text
+      }
+      return { status: res.statusCode, headers, body };
+    },
+    close: async () => {
+      await dispatcher.close();
+      await vault.close();
+      if (ownsEntra) await entra.close();
+    },
+  };
+}

@@ -1,0 +1,188 @@
+import { randomUUID } from "node:crypto";
+import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
+import { OffsetClock, DAY_MS } from "../src/clock.js";
+import { credentialSetSchema, type CredentialSet } from "../src/config/schema.js";
+import { createAzureCredential } from "../src/entra/credential.js";
+import { createRuntime, type BuiltRuntime, type RuntimeOptions } from "../src/runtime/createRuntime.js";
+import { EntraEmulator } from "./entra/index.js";
+import { KeyVaultEmulator } from "./keyvault/index.js";
+import { GatewayEmulator } from "./gateway/index.js";
+import { sharedCertificateAuthority } from "./common/tls.js";
+
+/**
+ * One local "world": Entra + Graph, Key Vault and the gateway emulators sharing one clock, an
+ * operator identity for the rotator, and helpers to seed the scenario our users live in — one app
+ * registration whose hand-made secret sits in Key Vault and is pasted into many MCP servers.
+ * Tests, benchmarks and `npm run demo` all start from here.
+ */
+export interface WorldOptions {
+  clock?: OffsetClock;
+  replicationDelayMs?: number;
+  verbose?: boolean;
+  gatewayRateLimit?: { capacity: number; refillPerSecond: number };
+  gatewayLatencyMs?: number;
+}
+
+export interface SeedSetOptions {
+  name?: string;
+  /** Days until the hand-made secret expires. */
+  secretExpiresInDays?: number;
+  /** MCP servers using this set's client ID. */
+  targets?: number;
+  /** MCP servers using some other client ID (must stay untouched). */
+  otherTargets?: number;
+  /** Put the hand-made secret in Key Vault (the setup guide's step); false = Key Vault empty. */
+  handMadeSecretInVault?: boolean;
+  gatewayKind?: "cequence" | "manual";
+  overrides?: Record<string, unknown>;
+}
+
+export interface SeededSet {
+  set: CredentialSet;
+  appObjectId: string;
+  handMade: { keyId: string; secretText: string };
+  otherClientId: string;
+}
+
+export class World {
+  readonly clock: OffsetClock;
+  readonly entra: EntraEmulator;
+  readonly keyVault: KeyVaultEmulator;
+  readonly gateway: GatewayEmulator;
+  readonly tenantId = randomUUID();
+  readonly operator = { clientId: randomUUID(), secret: "" };
+  readonly gatewayApiToken = `gw_${randomUUID().replace(/-/g, "")}`;
+  readonly gatewayTenant = "acme";
+  readonly caCertPem: string;
+
+  private constructor(options: WorldOptions) {
+    this.clock = options.clock ?? new OffsetClock();
+    this.caCertPem = sharedCertificateAuthority().caCertPem;
+    this.entra = new EntraEmulator({ clock: this.clock, replicationDelayMs: options.replicationDelayMs ?? 0, verbose: options.verbose });
+    this.keyVault = new KeyVaultEmulator({
+      authorityUrl: () => `${this.entra.server.url}/${this.tenantId}`,
+      validateToken: (t) => this.entra.validateAccessToken(t),
+      clock: this.clock,
+      verbose: options.verbose,
+    });
+    this.gateway = new GatewayEmulator({
+      apiToken: this.gatewayApiToken,
+      tenant: this.gatewayTenant,
+      ca: this.caCertPem,
+      tokenAcceptance: (tokenUrl, clientId, secret) => this.acceptsAt(tokenUrl, clientId, secret),
+      rateLimit: options.gatewayRateLimit,
+      latencyMs: options.gatewayLatencyMs,
+      verbose: options.verbose,
+    });
+  }
+
+  static async start(options: WorldOptions = {}): Promise<World> {
+    const w = new World(options);
+    await w.entra.start();
+    await w.keyVault.start();
+    await w.gateway.start();
+    w.entra.seedTenant({ tenantId: w.tenantId, customDomain: "contoso.example" });
+    const op = w.entra.seedApplication({ tenantId: w.tenantId, displayName: "mcp-sso-rotator (operator identity)", appId: w.operator.clientId });
+    w.operator.secret = w.entra.seedPassword(op.id, { displayName: "operator", endDateTime: new Date(Date.now() + 3650 * DAY_MS).toISOString() }).secretText;
+    w.keyVault.seedSecret("gateway-api-token", w.gatewayApiToken);
+    return w;
+  }
+
+  get authorityHost(): string {
+    return this.entra.server.url;
+  }
+
+  /** Ground truth: does Entra accept this secret for this client at the tenant named in the token URL? */
+  acceptsAt(tokenUrl: string, clientId: string, secret: string): boolean {
+    return this.entra.isSecretAccepted(this.tenantId, clientId, secret) && tokenUrl.includes(this.entra.server.url.replace(/^https?:\/\//, ""));
+  }
+
+  /** Seeds the setup guide's world: an app, a hand-made secret in Key Vault, and N MCP servers using it. */
+  seedSet(options: SeedSetOptions = {}): SeededSet {
+    const name = options.name ?? "cequence-sso";
+    const clientId = randomUUID();
+    const app = this.entra.seedApplication({
+      tenantId: this.tenantId,
+      appId: clientId,
+      displayName: "Cequence AI Gateway",
+      redirectUris: ["https://auth.aigateway.cequence.ai/v1/outbound/oauth/callback"],
+    });
+    this.entra.seedServicePrincipal(clientId, { appRoleAssignmentRequired: false });
+    this.entra.seedConsent(clientId, ["openid", "profile", "email", "User.Read"]);
+    const now = this.clock.now().getTime();
+    const handMade = this.entra.seedPassword(app.id, {
+      displayName: "MCP Server Secret",
+      startDateTime: new Date(now - 355 * DAY_MS).toISOString(),
+      endDateTime: new Date(now + (options.secretExpiresInDays ?? 10) * DAY_MS).toISOString(),
+    });
+    const secretName = `${name}-client-secret`;
+    if (options.handMadeSecretInVault !== false) this.keyVault.seedSecret(secretName, handMade.secretText);
+
+    const tokenUrl = `${this.authorityHost}/${this.tenantId}/oauth2/v2.0/token`;
+    const authorizationUrl = `${this.authorityHost}/${this.tenantId}/oauth2/v2.0/authorize`;
+    const params = { tenantID: this.tenantId, authorizationUrl, redirectUri: "https://auth.aigateway.cequence.ai/v1/outbound/oauth/callback" };
+    for (let i = 1; i <= (options.targets ?? 25); i++) {
+      this.gateway.seedServer({ name: `${name}-mcp-${String(i).padStart(2, "0")}`, tokenName: "entra-sso", tokenUrl, clientId, clientSecret: handMade.secretText, scopes: ["email", "profile", "openid", "User.Read"], additionalParameters: params });
+    }
+    const otherClientId = randomUUID();
+    for (let i = 1; i <= (options.otherTargets ?? 3); i++) {
+      this.gateway.seedServer({ name: `other-app-mcp-${i}`, tokenName: "other", tokenUrl, clientId: otherClientId, clientSecret: `other-secret-${randomUUID()}`, scopes: ["openid"], additionalParameters: params });
+    }
+
+    const raw = {
+      name,
+      tenantId: this.tenantId,
+      clientId,
+      authorityHost: this.authorityHost,
+      graphBaseUrl: this.entra.server.url,
+      keyVault: { url: this.keyVault.url, secretName },
+      secret: { lifetimeDays: 180, renewBeforeDays: 30, renewAtFraction: 0.1, gracePeriodHours: 24 },
+      verification: { consecutiveSuccesses: 2, budgetSeconds: 20, intervalMs: 50 },
+      gateway:
+        options.gatewayKind === "manual"
+          ? { kind: "manual", targets: [] }
+          : { kind: "cequence", baseUrl: this.gateway.url, tenant: this.gatewayTenant, apiTokenSecretName: "gateway-api-token", maxConcurrency: 8, maxRequestsPerSecond: 200 },
+      ...options.overrides,
+    };
+    const set = credentialSetSchema.parse(raw);
+    return { set, appObjectId: app.id, handMade: { keyId: handMade.keyId, secretText: handMade.secretText }, otherClientId };
+  }
+
+  runtime(sets: CredentialSet[], container: ContainerClient, extra: Partial<RuntimeOptions> = {}): BuiltRuntime {
+    const credential = createAzureCredential({
+      tenantId: this.tenantId,
+      clientId: this.operator.clientId,
+      clientSecret: this.operator.secret,
+      authorityHost: this.authorityHost,
+      ca: this.caCertPem,
+    });
+    return createRuntime({
+      sets,
+      credential,
+      container,
+      ca: this.caCertPem,
+      clock: this.clock,
+      httpRetry: { baseDelayInMs: 10, maxDelayInMs: 100 },
+      vaultRetry: { maxRetries: 2, retryDelayInMs: 10, maxRetryDelayInMs: 100 },
+      lease: { durationSeconds: 15 },
+      ...extra,
+    });
+  }
+
+  /** Every secret value any emulator issued or holds: the secret scan's list. */
+  secrets(): string[] {
+    return [...this.entra.issuedSecrets(), ...this.gateway.issuedSecrets(), this.operator.secret, this.gatewayApiToken];
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled([this.entra.close(), this.keyVault.close(), this.gateway.close()]);
+  }
+}
+
+/** A fresh container per test/demo so runs never see each other's leases or journals. */
+export async function freshContainer(connectionString: string, prefix = "rotator"): Promise<ContainerClient> {
+  const svc = BlobServiceClient.fromConnectionString(connectionString);
+  const c = svc.getContainerClient(`${prefix}-${randomUUID().slice(0, 8)}`);
+  await c.createIfNotExists();
+  return c;
+}

@@ -1,0 +1,73 @@
+import type { AlertChannelConfig } from "../../../config/schema.js";
+import type { AlertEvent } from "../../model.js";
+import { ChannelSecret, DEFAULT_SOURCE, ResultBuilder, bodyText, guardJson, hostOf, postAlert } from "../common.js";
+import type { AlertChannel, ChannelDeps, DeliveryResult, SendOptions } from "../types.js";
+import { buildPagerDutyAlert, buildPagerDutyChange, changeEventsUrl } from "./payload.js";
+
+export type PagerDutyChannelConfig = Extract<AlertChannelConfig, { kind: "pagerduty" }>;
+
+interface PdAnswer {
+  status?: string;
+  message?: string;
+  dedup_key?: string;
+  errors?: string[];
+}
+
+/** PagerDuty Events API v2: 202 `{status:"success", dedup_key}`; 400 `{status:"invalid event", errors}`. */
+export function createPagerDutyChannel(deps: ChannelDeps<PagerDutyChannelConfig>): AlertChannel {
+  const name = deps.config.name ?? "pagerduty";
+  const source = deps.source ?? DEFAULT_SOURCE;
+  const secret = new ChannelSecret(deps.secrets, deps.config.routingKeySecretName, name, deps.redactor);
+  let parts: string[] = [];
+  const results = new ResultBuilder(name, "pagerduty", deps.clock, () => parts, deps.redactor);
+
+  async function send(event: AlertEvent, options: SendOptions = {}): Promise<DeliveryResult> {
+    let routingKey: string;
+    try {
+      routingKey = (await secret.get(options.abortSignal)).trim();
+    } catch (e) {
+      return results.fromError(e, "Key Vault");
+    }
+    parts = ChannelSecret.secretParts(routingKey);
+    const now = deps.clock.now();
+    const change = event.type === "event";
+    const url = change ? changeEventsUrl(deps.config.eventsUrl) : deps.config.eventsUrl;
+    const { routing_key: _rk, ...rest } = change
+      ? buildPagerDutyChange(event, routingKey, source, now)
+      : buildPagerDutyAlert(event, routingKey, source, now);
+    // The routing key belongs in exactly one place: its own field.
+    const body = `{"routing_key":${JSON.stringify(routingKey)},${guardJson(JSON.stringify(rest), parts).slice(1)}`;
+    try {
+      const res = await postAlert<PdAnswer>({
+        http: deps.http,
+        url,
+        body,
+        abortSignal: options.abortSignal,
+        timeoutInMs: deps.timeoutInMs,
+        maxRetries: deps.maxRetries,
+        secrets: parts,
+      });
+      const answer = typeof res.data === "object" && res.data ? res.data : {};
+      if (res.status === 202 && (answer.status === "success" || answer.status === undefined)) return results.ok(res.status, res.attempts);
+      if (res.status === 400) {
+        const errors = (answer.errors ?? []).join("; ");
+        const badKey = /routing.?key/i.test(errors);
+        return results.failed({
+          code: badKey ? "ALERT_PAGERDUTY_ROUTING_KEY" : "ALERT_PAGERDUTY_INVALID_EVENT",
+          reason: `PagerDuty answered 400: ${answer.message ?? answer.status ?? "invalid event"}${errors ? ` (${errors})` : ""}`,
+          hint: badKey
+            ? `The routing key in Key Vault secret "${deps.config.routingKeySecretName}" is wrong; copy the Integration Key of the service's Events API v2 integration.`
+            : "PagerDuty refused the event; this is a bug in mcp-sso-rotator's PagerDuty payload — report it with the reason.",
+          status: 400,
+          attempts: res.attempts,
+          retryable: false,
+        });
+      }
+      return results.httpFailure("PagerDuty", res, answer.message ?? bodyText(res.data).slice(0, 200));
+    } catch (e) {
+      return results.fromError(e, `PagerDuty (${hostOf(url)})`);
+    }
+  }
+
+  return { name, kind: "pagerduty", minSeverity: deps.config.minSeverity, send };
+}

@@ -1,0 +1,88 @@
+import type { AlertChannelConfig } from "../../../config/schema.js";
+import type { AlertEvent } from "../../model.js";
+import { ChannelSecret, ResultBuilder, bodyText, guardJson, hostOf, postAlert } from "../common.js";
+import type { AlertChannel, ChannelDeps, DeliveryResult, SendOptions } from "../types.js";
+import { buildSlackMessage } from "./payload.js";
+
+export type SlackChannelConfig = Extract<AlertChannelConfig, { kind: "slack" }>;
+
+/**
+ * Slack incoming webhook. Success is HTTP 200 with the literal body `ok`; failures carry a short
+ * error string in a plain-text body, which we turn into a code and an operator hint.
+ */
+const SLACK_ERRORS: Record<string, { hint: string; retryable: boolean }> = {
+  invalid_payload: { hint: "Slack could not parse the message; this is a bug in mcp-sso-rotator's Slack payload — report it.", retryable: false },
+  no_text: { hint: "Slack received no text; this is a bug in mcp-sso-rotator's Slack payload — report it.", retryable: false },
+  invalid_blocks: { hint: "Slack refused a block; this is a bug in mcp-sso-rotator's Slack payload — report it.", retryable: false },
+  invalid_blocks_format: { hint: "Slack refused the blocks array; this is a bug in mcp-sso-rotator's Slack payload — report it.", retryable: false },
+  too_many_attachments: { hint: "Slack refused the attachments; report this as a bug.", retryable: false },
+  user_not_found: { hint: "The webhook targets a user that no longer exists; create a new incoming webhook and store its URL in Key Vault.", retryable: false },
+  action_prohibited: { hint: "A workspace admin restricted this webhook; ask them to allow it or create a new one.", retryable: false },
+  invalid_token: { hint: "The webhook URL's token is invalid; copy the webhook URL again into the Key Vault secret.", retryable: false },
+  channel_not_found: { hint: "The webhook's channel was deleted; create a new incoming webhook for an existing channel and store its URL in Key Vault.", retryable: false },
+  channel_is_archived: { hint: "The webhook's channel is archived; unarchive it or create a webhook for another channel.", retryable: false },
+  no_service: { hint: "The webhook was revoked or its app removed; create a new incoming webhook and store its URL in Key Vault.", retryable: false },
+  no_service_id: { hint: "The webhook URL is incomplete; copy the full URL into the Key Vault secret.", retryable: false },
+  no_team: { hint: "The webhook's workspace no longer exists or the URL is wrong; copy the full URL again.", retryable: false },
+  team_disabled: { hint: "The Slack workspace is disabled; use another workspace's webhook.", retryable: false },
+  posting_to_general_channel_denied: { hint: "Only admins may post to #general; pick another channel for the webhook.", retryable: false },
+  rollup_error: { hint: "Slack failed on its side; the next report retries.", retryable: true },
+  rate_limited: { hint: "Slack is throttling this webhook (about one message per second); the next report retries.", retryable: true },
+};
+
+export function createSlackChannel(deps: ChannelDeps<SlackChannelConfig>): AlertChannel {
+  const name = deps.config.name ?? "slack";
+  const secret = new ChannelSecret(deps.secrets, deps.config.urlSecretName, name, deps.redactor);
+  let parts: string[] = [];
+  const results = new ResultBuilder(name, "slack", deps.clock, () => parts, deps.redactor);
+
+  async function send(event: AlertEvent, options: SendOptions = {}): Promise<DeliveryResult> {
+    let url: string;
+    try {
+      url = await secret.get(options.abortSignal);
+    } catch (e) {
+      return results.fromError(e, "Key Vault");
+    }
+    parts = ChannelSecret.secretParts(url);
+    if (!/^https?:\/\//.test(url)) {
+      return results.failed({
+        code: "ALERT_CHANNEL_URL_INVALID",
+        reason: `Key Vault secret ${deps.config.urlSecretName} does not hold an http(s) URL`,
+        hint: "Store the full incoming-webhook URL (https://hooks.slack.com/services/…) as the secret value.",
+        attempts: 0,
+        retryable: false,
+      });
+    }
+    try {
+      const body = guardJson(JSON.stringify(buildSlackMessage(event)), parts);
+      const res = await postAlert({
+        http: deps.http,
+        url,
+        body,
+        abortSignal: options.abortSignal,
+        timeoutInMs: deps.timeoutInMs,
+        maxRetries: deps.maxRetries,
+        secrets: parts,
+      });
+      const text = bodyText(res.data).trim();
+      if (res.status === 200 && (text === "ok" || text === "")) return results.ok(res.status, res.attempts);
+      const slackError = /^[a-z_]+$/.test(text) ? text : res.status === 429 ? "rate_limited" : undefined;
+      const known = slackError ? SLACK_ERRORS[slackError] : undefined;
+      if (slackError && known) {
+        return results.failed({
+          code: `ALERT_SLACK_${slackError.toUpperCase()}`,
+          reason: `Slack answered ${res.status}: ${slackError}`,
+          hint: known.hint,
+          status: res.status,
+          attempts: res.attempts,
+          retryable: known.retryable,
+        });
+      }
+      return results.httpFailure("Slack", res, text.slice(0, 200));
+    } catch (e) {
+      return results.fromError(e, `Slack (${hostOf(url)})`);
+    }
+  }
+
+  return { name, kind: "slack", minSeverity: deps.config.minSeverity, send };
+}

@@ -1,0 +1,82 @@
+import { randomUUID } from "node:crypto";
+import type { AlertChannelConfig } from "../../../config/schema.js";
+import type { AlertEvent } from "../../model.js";
+import { ChannelSecret, DEFAULT_SOURCE, ResultBuilder, bodyText, guardJson, hostOf, postAlert } from "../common.js";
+import type { AlertChannel, ChannelDeps, DeliveryResult, SendOptions } from "../types.js";
+import { buildWebhookBody } from "./payload.js";
+import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signWebhook } from "./signature.js";
+
+export { verifyWebhookSignature, signWebhook, type SignatureCheck, type VerifyWebhookSignatureOptions } from "./signature.js";
+
+export type WebhookChannelConfig = Extract<AlertChannelConfig, { kind: "webhook" }>;
+
+/**
+ * A generic HMAC-signed JSON webhook for anything else (ITSM, an internal bot). Both the URL and
+ * the signing key are Key Vault secrets. Any 2xx is success.
+ */
+export function createWebhookChannel(deps: ChannelDeps<WebhookChannelConfig>): AlertChannel {
+  const name = deps.config.name ?? "webhook";
+  const source = deps.source ?? DEFAULT_SOURCE;
+  const urlSecret = new ChannelSecret(deps.secrets, deps.config.urlSecretName, name, deps.redactor);
+  const keySecret = new ChannelSecret(deps.secrets, deps.config.signingKeySecretName, name, deps.redactor);
+  let parts: string[] = [];
+  const results = new ResultBuilder(name, "webhook", deps.clock, () => parts, deps.redactor);
+
+  async function send(event: AlertEvent, options: SendOptions = {}): Promise<DeliveryResult> {
+    let url: string;
+    let key: string;
+    try {
+      url = await urlSecret.get(options.abortSignal);
+      key = await keySecret.get(options.abortSignal);
+    } catch (e) {
+      return results.fromError(e, "Key Vault");
+    }
+    parts = [...ChannelSecret.secretParts(url), ...ChannelSecret.secretParts(key)];
+    if (!/^https?:\/\//.test(url)) {
+      return results.failed({
+        code: "ALERT_CHANNEL_URL_INVALID",
+        reason: `Key Vault secret ${deps.config.urlSecretName} does not hold an http(s) URL`,
+        hint: "Store the receiver's full URL as the secret value.",
+        attempts: 0,
+        retryable: false,
+      });
+    }
+    const now = deps.clock.now();
+    const id = randomUUID();
+    const body = guardJson(JSON.stringify(buildWebhookBody(event, id, source, now)), parts);
+    const timestamp = String(Math.floor(now.getTime() / 1000));
+    try {
+      const res = await postAlert({
+        http: deps.http,
+        url,
+        body,
+        headers: {
+          [TIMESTAMP_HEADER]: timestamp,
+          [SIGNATURE_HEADER]: signWebhook(key, timestamp, body),
+          [DELIVERY_HEADER]: id,
+          [EVENT_HEADER]: event.type,
+        },
+        abortSignal: options.abortSignal,
+        timeoutInMs: deps.timeoutInMs,
+        maxRetries: deps.maxRetries,
+        secrets: parts,
+      });
+      if (res.status >= 200 && res.status < 300) return results.ok(res.status, res.attempts);
+      if (res.status === 401 || res.status === 403) {
+        return results.failed({
+          code: "ALERT_WEBHOOK_SIGNATURE_REFUSED",
+          reason: `Webhook receiver answered ${res.status}: ${bodyText(res.data).slice(0, 200)}`,
+          hint: `The receiver refused the signature: make sure it uses the key in Key Vault secret "${deps.config.signingKeySecretName}" and that both clocks are within its tolerance.`,
+          status: res.status,
+          attempts: res.attempts,
+          retryable: false,
+        });
+      }
+      return results.httpFailure("Webhook receiver", res, bodyText(res.data).slice(0, 200));
+    } catch (e) {
+      return results.fromError(e, `Webhook (${hostOf(url)})`);
+    }
+  }
+
+  return { name, kind: "webhook", minSeverity: deps.config.minSeverity, send };
+}

@@ -1,0 +1,74 @@
+import type { FunctionOutput, InvocationContext, Timer } from "@azure/functions";
+import { ensureRotatorError } from "../errors.js";
+import type { RuntimeProvider } from "../runtime/types.js";
+import { rotationMessageSchema, type RotationMessage } from "./rotationMessage.js";
+import { contextLogger } from "./rotations.js";
+import type { PassResult } from "../rotation/runner.js";
+
+/**
+ * Queue worker: one rotation pass per message. Transient failures are rethrown so the queue
+ * retries with back-off; on the last allowed delivery the failure becomes an incident instead of a
+ * poison message looping silently.
+ */
+export function makeRotationWorkerHandler(getRuntime: RuntimeProvider) {
+  return async (queueItem: unknown, context: InvocationContext): Promise<PassResult | undefined> => {
+    const runtime = await getRuntime();
+    const base = contextLogger(context);
+    const parsed = rotationMessageSchema.safeParse(typeof queueItem === "string" ? safeJson(queueItem) : queueItem);
+    if (!parsed.success) {
+      // A malformed message can never succeed: report it once instead of retrying it.
+      const message = parsed.error.issues.map((i) => `${i.path.join(".") || "(message)"}: ${i.message}`).join("; ");
+      base.error(`discarding malformed rotation message: ${message}`);
+      await runtime.onWorkerIncident?.({ set: "(unknown)", code: "QUEUE_MESSAGE_INVALID", message, hint: "Only the rotation timer and POST /api/rotations should write to this queue." }, base);
+      return undefined;
+    }
+    const msg: RotationMessage = parsed.data;
+    const logger = base.child({ set: msg.set, run: msg.runId });
+    const set = runtime.sets.find((s) => s.name === msg.set);
+    if (!set) {
+      logger.error(`rotation message names unknown set ${msg.set}; discarded`);
+      await runtime.onWorkerIncident?.({ set: msg.set, runId: msg.runId, code: "SET_NOT_FOUND", message: `No credential set named ${msg.set}`, hint: "The set was removed from configuration; nothing to do." }, logger);
+      return undefined;
+    }
+    const dequeueCount = Number(context.triggerMetadata?.["dequeueCount"] ?? 1);
+    try {
+      const runner = await runtime.createRunner(set, logger);
+      const result = await runner.runPass({ mode: msg.mode, trigger: msg.trigger, runId: msg.runId });
+      logger.info(`pass finished: ${result.status}`);
+      return result;
+    } catch (e) {
+      const err = ensureRotatorError(e);
+      if (err.code === "ROTATION_IN_PROGRESS") {
+        // The pass holding the lease resumes the active run; this message has nothing left to do.
+        logger.info("another pass holds the lease; it will carry the run forward");
+        return undefined;
+      }
+      logger.error(`rotation pass failed (delivery ${dequeueCount}/${runtime.maxDequeueCount}): ${err.code}: ${err.message}`);
+      if (dequeueCount >= runtime.maxDequeueCount) {
+        await runtime.onWorkerIncident?.({ set: set.name, runId: msg.runId, code: err.code, message: `rotation failed ${dequeueCount} times: ${err.message}`, hint: err.hint }, logger);
+        return undefined;
+      }
+      throw err;
+    }
+  };
+}
+
+/** Rotation timer: one queue message per credential set; the worker does the rest. */
+export function makeRotationTimerHandler(getRuntime: RuntimeProvider, queueOutput: FunctionOutput, afterPass?: (ctx: InvocationContext) => Promise<void>) {
+  return async (_timer: Timer, context: InvocationContext): Promise<RotationMessage[]> => {
+    const runtime = await getRuntime();
+    const messages: RotationMessage[] = runtime.sets.map((s) => ({ set: s.name, mode: "scheduled", trigger: "timer" }));
+    context.extraOutputs.set(queueOutput, messages);
+    contextLogger(context).info(`queued scheduled rotation checks for ${messages.length} set(s): ${messages.map((m) => m.set).join(", ")}`);
+    await afterPass?.(context);
+    return messages;
+  };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

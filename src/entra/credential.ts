@@ -1,0 +1,80 @@
+import { ClientSecretCredential, ManagedIdentityCredential, type TokenCredential } from "@azure/identity";
+import { ConfigError } from "../errors.js";
+import type { Redactor } from "../redact.js";
+
+/**
+ * The identity the rotator itself uses for Graph and Key Vault. In Azure it is the Function App's
+ * managed identity; locally (emulators, demo) a client secret of an operator app registration.
+ */
+export interface AzureCredentialOptions {
+  /** All three, or none (managed identity). */
+  tenantId?: string;
+  clientId?: string;
+  clientSecret?: string;
+  /** e.g. `https://login.microsoftonline.com` (default) or the Entra emulator URL. */
+  authorityHost?: string;
+  /** Client ID of a user-assigned managed identity; omitted means the system-assigned one. */
+  managedIdentityClientId?: string;
+  /** PEM of an extra CA to trust (the emulators' CA). It replaces the default trust store for this credential. */
+  ca?: string | Buffer;
+  /** Tenants besides `tenantId` this credential may get tokens from (a Key Vault challenge can name another). */
+  additionallyAllowedTenants?: string[];
+  retryOptions?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number };
+  /** The client secret is registered here so no log line or error can carry it. */
+  redactor?: Redactor;
+}
+
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
+
+/** True when the authority is a local emulator: instance discovery would otherwise call the real cloud and fail. */
+export function isLoopbackAuthority(authorityHost: string | undefined): boolean {
+  if (!authorityHost) return false;
+  try {
+    return LOOPBACK.has(new URL(authorityHost).hostname.toLowerCase());
+  } catch {
+    return false;
+  }
+}
+
+export function createAzureCredential(options: AzureCredentialOptions = {}): TokenCredential {
+  const { tenantId, clientId, clientSecret, authorityHost, ca } = options;
+  const given = [tenantId, clientId, clientSecret].filter((v) => v !== undefined && v !== "").length;
+  const issues: string[] = [];
+  if (given > 0 && given < 3) {
+    for (const [name, value] of [["tenantId", tenantId], ["clientId", clientId], ["clientSecret", clientSecret]] as const) {
+      if (!value) issues.push(`${name}: required when any of tenantId/clientId/clientSecret is set (set all three, or none to use the managed identity)`);
+    }
+  }
+  if (authorityHost !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(authorityHost);
+    } catch {
+      issues.push(`authorityHost: '${authorityHost}' is not a URL`);
+    }
+    if (url && url.protocol !== "https:") issues.push(`authorityHost: must be https (Entra and the identity library refuse plain http), got '${authorityHost}'`);
+  }
+  if (issues.length > 0) throw new ConfigError("Azure credential options", issues);
+
+  const tlsOptions = ca ? { tlsOptions: { ca } } : {};
+  const retryOptions = options.retryOptions ? { retryOptions: options.retryOptions } : {};
+
+  if (tenantId && clientId && clientSecret) {
+    options.redactor?.add(clientSecret);
+    return new ClientSecretCredential(tenantId, clientId, clientSecret, {
+      ...(authorityHost ? { authorityHost } : {}),
+      // Without this MSAL asks login.microsoftonline.com to validate a loopback authority and fails
+      // after ~10 s with a misleading endpoints_resolution_error.
+      disableInstanceDiscovery: isLoopbackAuthority(authorityHost),
+      ...(options.additionallyAllowedTenants ? { additionallyAllowedTenants: options.additionallyAllowedTenants } : {}),
+      ...tlsOptions,
+      ...retryOptions,
+    });
+  }
+  return new ManagedIdentityCredential({
+    ...(options.managedIdentityClientId ? { clientId: options.managedIdentityClientId } : {}),
+    ...(authorityHost ? { authorityHost } : {}),
+    ...tlsOptions,
+    ...retryOptions,
+  });
+}

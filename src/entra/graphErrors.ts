@@ -1,0 +1,176 @@
+import { GraphClientError, GraphError } from "@microsoft/microsoft-graph-client";
+import { RotatorError, parseAadsts } from "../errors.js";
+import type { Redactor } from "../redact.js";
+
+/**
+ * Turns what the Graph SDK throws (GraphError for HTTP and transport failures, GraphClientError for
+ * misuse, identity errors when the rotator's own token fails) into RotatorErrors whose hints name
+ * the permission, policy or setting to fix. Never carries a request body or a secret.
+ */
+export type GraphOperation =
+  | { name: "getApplication"; appId: string; objectId?: string }
+  | { name: "addPassword"; objectId: string }
+  | { name: "removePassword"; objectId: string; keyId: string }
+  | { name: "getAppManagementPolicy" }
+  | { name: "getServicePrincipal"; appId: string }
+  | { name: "listAppRoleAssignedTo"; servicePrincipalId: string }
+  | { name: "listOAuth2PermissionGrants"; servicePrincipalId: string };
+
+const PERMISSION: Record<GraphOperation["name"], string> = {
+  getApplication: "Application.ReadWrite.OwnedBy (and be an owner of the app registration)",
+  addPassword: "Application.ReadWrite.OwnedBy (and be an owner of the app registration)",
+  removePassword: "Application.ReadWrite.OwnedBy (and be an owner of the app registration)",
+  getAppManagementPolicy: "Policy.Read.All",
+  getServicePrincipal: "Application.Read.All (or own the service principal with Application.ReadWrite.OwnedBy)",
+  listAppRoleAssignedTo: "Application.Read.All",
+  listOAuth2PermissionGrants: "DelegatedPermissionGrant.Read.All (or Directory.Read.All)",
+};
+
+const IDENTITY_ERRORS = new Set(["AuthenticationError", "AuthenticationRequiredError", "CredentialUnavailableError", "AggregateAuthenticationError"]);
+
+function target(op: GraphOperation): string {
+  switch (op.name) {
+    case "getApplication":
+      return `application ${op.objectId ?? `appId ${op.appId}`}`;
+    case "addPassword":
+      return `application ${op.objectId}`;
+    case "removePassword":
+      return `key ${op.keyId} of application ${op.objectId}`;
+    case "getAppManagementPolicy":
+      return "the tenant's default app management policy";
+    case "getServicePrincipal":
+      return `the service principal of appId ${op.appId}`;
+    case "listAppRoleAssignedTo":
+    case "listOAuth2PermissionGrants":
+      return `service principal ${op.servicePrincipalId}`;
+  }
+}
+
+export function mapGraphError(err: unknown, op: GraphOperation, redactor?: Redactor): RotatorError {
+  if (err instanceof RotatorError) return err;
+  const scrub = (s: string): string => (redactor ? redactor.redact(s) : s);
+  const what = `Graph ${op.name} on ${target(op)}`;
+
+  if (err instanceof GraphClientError) {
+    return new RotatorError("GRAPH_CLIENT_ERROR", scrub(`${what} could not be sent: ${err.message}`), {
+      hint: "The Graph client is misconfigured (base URL, credential or scopes); this is a deployment or code problem.",
+    });
+  }
+  if (!(err instanceof GraphError)) {
+    const message = err instanceof Error ? err.message : String(err);
+    return new RotatorError("GRAPH_REQUEST_FAILED", scrub(`${what} failed: ${message}`), {
+      hint: "An unexpected error occurred while calling Microsoft Graph; see the logs for the failing step.",
+    });
+  }
+
+  const status = err.statusCode;
+  const code = err.code ?? undefined;
+  const upstream = { ...(code ? { upstreamCode: code } : {}) };
+  const detail = scrub(err.message ?? "");
+
+  if (status <= 0) {
+    if (code && IDENTITY_ERRORS.has(code)) {
+      const aadsts = parseAadsts(err.message);
+      return new RotatorError("GRAPH_AUTH_FAILED", scrub(`${what}: the rotator's own identity could not get a Graph token: ${detail}`), {
+        hint:
+          "In Azure, check the Function App's managed identity is enabled (and the configured client ID of a user-assigned one); " +
+          "locally, check the operator app's tenant ID, client ID and secret.",
+        ...(aadsts !== undefined ? { aadsts } : {}),
+        ...upstream,
+        retryable: code === "CredentialUnavailableError",
+      });
+    }
+    if (code === "AbortError") {
+      return new RotatorError("ABORTED", `${what} was cancelled.`, {
+        hint: "The operation was cancelled (function timeout or shutdown); the next run resumes it.",
+      });
+    }
+    return new RotatorError("GRAPH_NETWORK", scrub(`${what} got no answer: ${detail || code || "network error"}`), {
+      hint:
+        op.name === "addPassword"
+          ? "The connection failed and the secret may or may not have been created. Do not retry blindly: look for a credential " +
+            "with this run's display name first (the next run does), and let the orphan sweep remove one nobody holds."
+          : "The connection to Microsoft Graph failed; check DNS, outbound firewall and TLS trust, then retry.",
+      ...upstream,
+      retryable: true,
+    });
+  }
+
+  const base = `${what} answered ${status}${code ? ` ${code}` : ""}: ${detail}`;
+  if (code === "CredentialTypeNotAllowedAsPerAppPolicy") {
+    return new RotatorError("GRAPH_POLICY_BLOCKS_PASSWORD", scrub(base), {
+      hint:
+        "The tenant's app management policy (Graph policies/defaultAppManagementPolicy, restriction 'passwordAddition') forbids new client secrets. " +
+        "Ask an admin to exempt this app (assign it an appManagementPolicy without that restriction) or move it to certificate credentials; " +
+        "until then keep the current secret and do not retire it.",
+      status,
+      ...upstream,
+    });
+  }
+  if (code === "CredentialInvalidLifetimeAsPerAppPolicy") {
+    return new RotatorError("GRAPH_POLICY_LIFETIME", scrub(base), {
+      hint:
+        "The requested secret lifetime exceeds the tenant app management policy's 'passwordLifetime' maxLifetime. " +
+        "Lower the credential set's lifetime to at most that value (the planner clamps to the policy it can read: grant Policy.Read.All).",
+      status,
+      ...upstream,
+    });
+  }
+  if (status === 401) {
+    return new RotatorError("GRAPH_UNAUTHORIZED", scrub(base), {
+      hint: "Graph refused the rotator's token; check the identity's tenant matches the app's tenant and that the token audience is Microsoft Graph.",
+      status,
+      ...upstream,
+    });
+  }
+  if (status === 403) {
+    return new RotatorError("GRAPH_FORBIDDEN", scrub(base), {
+      hint: `The rotator's identity lacks permission: grant it the Microsoft Graph application permission ${PERMISSION[op.name]}, with admin consent.`,
+      status,
+      ...upstream,
+    });
+  }
+  if (status === 404) {
+    const appOp = op.name === "getApplication" || op.name === "addPassword" || op.name === "removePassword";
+    return new RotatorError(appOp ? "GRAPH_APP_NOT_FOUND" : "GRAPH_NOT_FOUND", scrub(base), {
+      hint: appOp
+        ? "The app registration does not exist or is not visible to the rotator (with Application.ReadWrite.OwnedBy it must be an owner); check the set's clientId/objectId."
+        : "The object does not exist in this tenant; check the IDs in the credential set.",
+      status,
+      ...upstream,
+    });
+  }
+  if (status === 429) {
+    const retryAfter = err.headers?.get?.("retry-after") ?? undefined;
+    return new RotatorError("GRAPH_THROTTLED", scrub(base), {
+      hint: `Microsoft Graph is throttling the rotator${retryAfter ? ` (Retry-After ${retryAfter}s)` : ""}; the run resumes later.`,
+      status,
+      ...upstream,
+      retryable: true,
+    });
+  }
+  if (status === 409 || status === 412) {
+    return new RotatorError("GRAPH_CONFLICT", scrub(base), {
+      hint: "Another write to the same app registration was in progress; retry after a short pause.",
+      status,
+      ...upstream,
+      retryable: true,
+    });
+  }
+  if (status >= 500) {
+    return new RotatorError("GRAPH_UNAVAILABLE", scrub(base), {
+      hint:
+        op.name === "addPassword"
+          ? "Microsoft Graph failed; the secret may have been created anyway. The next run looks for this run's display name before creating another."
+          : "Microsoft Graph failed; it is usually transient and the next run retries.",
+      status,
+      ...upstream,
+      retryable: true,
+    });
+  }
+  return new RotatorError("GRAPH_BAD_REQUEST", scrub(base), {
+    hint: "Microsoft Graph rejected the request; see the message for the field it refused.",
+    status,
+    ...upstream,
+  });
+}

@@ -1,0 +1,126 @@
+import type { TokenCredential } from "@azure/identity";
+import type { ContainerClient } from "@azure/storage-blob";
+import type { CredentialSet } from "../config/schema.js";
+import { systemClock, type Clock } from "../clock.js";
+import { RotatorError } from "../errors.js";
+import { HttpClient } from "../http/client.js";
+import type { Logger } from "../logging.js";
+import { Redactor } from "../redact.js";
+import { createGraphApplicationsApi } from "../entra/graph.js";
+import { createTokenEndpointClient } from "../entra/token.js";
+import type { GraphApplicationsApi, TokenEndpointClient } from "../entra/types.js";
+import { createKeyVaultStore } from "../vault/keyVaultStore.js";
+import type { SecretStore } from "../vault/types.js";
+import { createGatewayAdapter } from "../gateway/factory.js";
+import type { GatewayAdapter } from "../gateway/types.js";
+import { RotationJournalStore } from "../rotation/journal.js";
+import { RotationRunner, type RotationEvent } from "../rotation/runner.js";
+import type { RotationHooks } from "../rotation/hooks.js";
+import type { Runtime } from "./types.js";
+
+/** The per-set clients: real SDKs and our HTTP layer, configured only through options. */
+export interface SetClients {
+  graph: GraphApplicationsApi;
+  token: TokenEndpointClient;
+  vault: SecretStore;
+  gateway: GatewayAdapter;
+  http: HttpClient;
+}
+
+export interface RuntimeOptions {
+  sets: readonly CredentialSet[];
+  /** The rotator's own identity (managed identity in Azure, an operator app against the emulators). */
+  credential: TokenCredential;
+  container: ContainerClient;
+  /** Extra CA to trust (local emulators only). */
+  ca?: string;
+  clock?: Clock;
+  queueName?: string;
+  maxDequeueCount?: number;
+  publicBaseUrl?: string;
+  redactor?: Redactor;
+  httpTimeoutInMs?: number;
+  /** Retry delays of our HTTP layer; tests shrink them. */
+  httpRetry?: { maxRetries?: number; baseDelayInMs?: number; maxDelayInMs?: number };
+  onRotationEvent?: Runtime["onRotationEvent"];
+  onWorkerIncident?: Runtime["onWorkerIncident"];
+  /** Crash-injection seams (tests only). */
+  hooks?: (set: CredentialSet) => RotationHooks | undefined;
+  lease?: { durationSeconds?: number; renewEveryMs?: number };
+  /** Key Vault SDK pipeline retries; tests shrink the delays. */
+  vaultRetry?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number };
+}
+
+export interface BuiltRuntime extends Runtime {
+  clientsFor(set: CredentialSet): Promise<SetClients>;
+}
+
+export function createRuntime(options: RuntimeOptions): BuiltRuntime {
+  const clock = options.clock ?? systemClock;
+  const redactor = options.redactor ?? new Redactor();
+  const journals = new RotationJournalStore(options.container, redactor);
+  const http = new HttpClient({ ca: options.ca, redactor, timeoutInMs: options.httpTimeoutInMs, retry: options.httpRetry });
+  const clientCache = new Map<string, Promise<SetClients>>();
+
+  const buildClients = async (set: CredentialSet): Promise<SetClients> => {
+    const graph = createGraphApplicationsApi({ credential: options.credential, graphBaseUrl: set.graphBaseUrl, ca: options.ca, redactor });
+    const token = createTokenEndpointClient({ http });
+    const vault = createKeyVaultStore({ vaultUrl: set.keyVault.url, credential: options.credential, ca: options.ca, retryOptions: options.vaultRetry });
+    let apiToken: string | undefined;
+    if (set.gateway.kind === "cequence") {
+      const secret = await vault.getLatest(set.gateway.apiTokenSecretName);
+      if (!secret?.value) {
+        throw new RotatorError("GATEWAY_TOKEN_MISSING", `Key Vault secret ${set.gateway.apiTokenSecretName} (the gateway API token) is missing or empty`, {
+          hint: `Store the gateway admin API token in ${set.keyVault.url} as ${set.gateway.apiTokenSecretName}.`,
+        });
+      }
+      apiToken = secret.value;
+      redactor.add(apiToken);
+    }
+    const gateway = createGatewayAdapter(set.gateway, { apiToken, http });
+    return { graph, token, vault, gateway, http };
+  };
+
+  const clientsFor = (set: CredentialSet): Promise<SetClients> => {
+    let p = clientCache.get(set.name);
+    if (!p) {
+      p = buildClients(set);
+      // A failed build (e.g. token not yet in Key Vault) must not be cached forever.
+      p.catch(() => clientCache.delete(set.name));
+      clientCache.set(set.name, p);
+    }
+    return p;
+  };
+
+  const runtime: BuiltRuntime = {
+    sets: options.sets,
+    queueName: options.queueName ?? "rotation-requests",
+    maxDequeueCount: options.maxDequeueCount ?? 5,
+    publicBaseUrl: options.publicBaseUrl,
+    clock,
+    container: options.container,
+    journals,
+    redactor,
+    clientsFor,
+    async createRunner(set: CredentialSet, logger: Logger): Promise<RotationRunner> {
+      const clients = await clientsFor(set);
+      return new RotationRunner({
+        set,
+        graph: clients.graph,
+        token: clients.token,
+        vault: clients.vault,
+        gateway: clients.gateway,
+        container: options.container,
+        clock,
+        logger,
+        redactor,
+        hooks: options.hooks?.(set),
+        lease: options.lease,
+        onEvent: options.onRotationEvent ? (e: RotationEvent) => options.onRotationEvent!(e, logger) : undefined,
+      });
+    },
+    onRotationEvent: options.onRotationEvent,
+    onWorkerIncident: options.onWorkerIncident,
+  };
+  return runtime;
+}

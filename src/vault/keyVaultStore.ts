@@ -1,0 +1,204 @@
+import { rootCertificates } from "node:tls";
+import type { TokenCredential } from "@azure/identity";
+import { SecretClient, type KeyVaultSecret, type SecretClientOptions, type SecretProperties } from "@azure/keyvault-secrets";
+import { RotatorError } from "../errors.js";
+import { silentLogger, type Logger } from "../logging.js";
+import { Redactor } from "../redact.js";
+import type { SecretStore, SecretVersion, SetSecretOptions, VaultCallOptions } from "./types.js";
+import { assertSecretName, assertSecretValue, assertTags, assertVersion } from "./validation.js";
+import { mapVaultError, type VaultCallContext } from "./vaultErrors.js";
+
+/**
+ * The rotator's Key Vault secret store over the real `SecretClient`. Every failure becomes a
+ * RotatorError with an operator hint; no error, log line or returned listing carries a value.
+ */
+export interface KeyVaultStoreOptions {
+  /** e.g. "https://my-vault.vault.azure.net"; https only. */
+  vaultUrl: string;
+  credential: TokenCredential;
+  /** PEM of an extra CA to trust besides the public roots (the local emulator). */
+  ca?: string;
+  /** The SDK pipeline's retries (429 honours Retry-After; 5xx and network errors back off). */
+  retryOptions?: SecretClientOptions["retryOptions"];
+  logger?: Logger;
+}
+
+const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
+
+export function isLoopbackVault(vaultUrl: string): boolean {
+  return LOOPBACK_HOSTS.has(new URL(vaultUrl).hostname.toLowerCase());
+}
+
+export function createKeyVaultStore(options: KeyVaultStoreOptions): SecretStore {
+  return new KeyVaultSecretStore(options);
+}
+
+export class KeyVaultSecretStore implements SecretStore {
+  private readonly client: SecretClient;
+  private readonly vaultUrl: string;
+  private readonly log: Logger;
+
+  constructor(options: KeyVaultStoreOptions) {
+    this.vaultUrl = parseVaultUrl(options.vaultUrl);
+    this.log = options.logger ?? silentLogger;
+    this.client = new SecretClient(this.vaultUrl, options.credential, {
+      // The challenge names resource https://vault.azure.net; only a local emulator may answer it
+      // from a host outside *.vault.azure.net, so the check stays on for every real vault.
+      ...(isLoopbackVault(this.vaultUrl) ? { disableChallengeResourceVerification: true } : {}),
+      // `ca` replaces the default roots in Node's TLS options, so keep the public ones beside it.
+      ...(options.ca ? { tlsOptions: { ca: [...rootCertificates, options.ca] } } : {}),
+      ...(options.retryOptions ? { retryOptions: options.retryOptions } : {}),
+    });
+  }
+
+  async getLatest(name: string, options: VaultCallOptions = {}): Promise<SecretVersion | undefined> {
+    assertSecretName(name);
+    try {
+      return toVersion(await this.client.getSecret(name, { abortSignal: options.abortSignal }), true);
+    } catch (err) {
+      const mapped = this.mapped(err, { operation: "getSecret", name });
+      if (mapped.code === "VAULT_SECRET_NOT_FOUND") return undefined;
+      if (mapped.code !== "VAULT_DISABLED_VERSION") throw mapped;
+    }
+    // The latest version is disabled (e.g. a rolled-back promotion): the newest ENABLED one is current.
+    for (const v of await this.listVersions(name, options)) {
+      if (!v.enabled) continue;
+      try {
+        const found = await this.getVersion(name, v.version, options);
+        this.log.warn(`latest version of secret '${name}' is disabled; using the newest enabled version [version=${found.version}]`);
+        return found;
+      } catch (err) {
+        // Disabled or deleted between the listing and the read: try the next older one.
+        const code = err instanceof RotatorError ? err.code : undefined;
+        if (code !== "VAULT_DISABLED_VERSION" && code !== "VAULT_SECRET_NOT_FOUND") throw err;
+      }
+    }
+    return undefined;
+  }
+
+  async getVersion(name: string, version: string, options: VaultCallOptions = {}): Promise<SecretVersion> {
+    assertSecretName(name);
+    assertVersion(name, version);
+    try {
+      return toVersion(await this.client.getSecret(name, { version, abortSignal: options.abortSignal }), true);
+    } catch (err) {
+      throw this.mapped(err, { operation: "getSecret", name, version });
+    }
+  }
+
+  async listVersions(name: string, options: VaultCallOptions = {}): Promise<SecretVersion[]> {
+    assertSecretName(name);
+    const out: SecretVersion[] = [];
+    try {
+      for await (const p of this.client.listPropertiesOfSecretVersions(name, { abortSignal: options.abortSignal })) {
+        out.push(fromProperties(p));
+      }
+    } catch (err) {
+      const mapped = this.mapped(err, { operation: "listVersions", name });
+      if (mapped.code === "VAULT_SECRET_NOT_FOUND") return [];
+      throw mapped;
+    }
+    return out.sort(newestFirst);
+  }
+
+  async setSecret(name: string, value: string, options: SetSecretOptions = {}): Promise<SecretVersion> {
+    assertSecretName(name);
+    assertSecretValue(name, value);
+    assertTags(name, options.tags);
+    const redactor = new Redactor();
+    redactor.add(value);
+    try {
+      const s = await this.client.setSecret(name, value, {
+        tags: options.tags,
+        expiresOn: options.expiresOn,
+        contentType: options.contentType,
+        enabled: options.enabled,
+        abortSignal: options.abortSignal,
+      });
+      const written = toVersion(s, false);
+      this.log.info(`wrote secret '${name}' [version=${written.version}] [enabled=${written.enabled}]`);
+      return written;
+    } catch (err) {
+      throw this.mapped(err, { operation: "setSecret", name, redactor });
+    }
+  }
+
+  async updateProperties(
+    name: string,
+    version: string,
+    patch: { enabled?: boolean; tags?: Record<string, string> },
+    options: VaultCallOptions = {},
+  ): Promise<SecretVersion> {
+    assertSecretName(name);
+    assertVersion(name, version);
+    assertTags(name, patch.tags);
+    try {
+      const p = await this.client.updateSecretProperties(name, version, {
+        enabled: patch.enabled,
+        tags: patch.tags,
+        abortSignal: options.abortSignal,
+      });
+      const updated = fromProperties(p);
+      this.log.info(
+        `updated secret '${name}' [version=${version}]` +
+          (patch.enabled !== undefined ? ` [enabled=${patch.enabled}]` : "") +
+          (patch.tags !== undefined ? ` [tags=${Object.keys(patch.tags).join(",")}]` : ""),
+      );
+      return updated;
+    } catch (err) {
+      throw this.mapped(err, { operation: "updateProperties", name, version });
+    }
+  }
+
+  private mapped(err: unknown, ctx: Omit<VaultCallContext, "vaultUrl">): RotatorError {
+    return mapVaultError(err, { ...ctx, vaultUrl: this.vaultUrl });
+  }
+}
+
+function parseVaultUrl(raw: string): string {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new RotatorError("VAULT_URL_INVALID", `Key Vault URL ${JSON.stringify(raw)} is not a URL`, {
+      hint: "Set keyVault.vaultUrl to the vault's URI, e.g. https://my-vault.vault.azure.net",
+    });
+  }
+  if (u.protocol !== "https:") {
+    throw new RotatorError("VAULT_URL_INVALID", `Key Vault URL ${u.origin} must use https`, {
+      hint: "Set keyVault.vaultUrl to the vault's https URI, e.g. https://my-vault.vault.azure.net",
+    });
+  }
+  return u.origin;
+}
+
+function fromProperties(p: SecretProperties): SecretVersion {
+  return {
+    name: p.name,
+    version: p.version ?? "",
+    enabled: p.enabled ?? true,
+    tags: { ...(p.tags ?? {}) },
+    ...(p.contentType !== undefined ? { contentType: p.contentType } : {}),
+    ...(p.createdOn ? { createdOn: p.createdOn } : {}),
+    ...(p.updatedOn ? { updatedOn: p.updatedOn } : {}),
+    ...(p.expiresOn ? { expiresOn: p.expiresOn } : {}),
+  };
+}
+
+function toVersion(s: KeyVaultSecret, withValue: boolean): SecretVersion {
+  const v = fromProperties(s.properties);
+  return withValue && s.value !== undefined ? { ...v, value: s.value } : v;
+}
+
+/**
+ * Newest first by creation time. Key Vault dates have one-second resolution and its listing
+ * order is arbitrary, so ties fall back to the last update, then the version id (stable, not
+ * meaningful).
+ */
+function newestFirst(a: SecretVersion, b: SecretVersion): number {
+  return (
+    (b.createdOn?.getTime() ?? 0) - (a.createdOn?.getTime() ?? 0) ||
+    (b.updatedOn?.getTime() ?? 0) - (a.updatedOn?.getTime() ?? 0) ||
+    a.version.localeCompare(b.version)
+  );
+}

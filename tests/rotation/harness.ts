@@ -1,0 +1,142 @@
+import { inject } from "vitest";
+import type { ContainerClient } from "@azure/storage-blob";
+import { World, freshContainer, type SeedSetOptions, type SeededSet } from "../../emulators/world.js";
+import { memoryLogger, type Logger } from "../../src/logging.js";
+import type { BuiltRuntime, RuntimeOptions } from "../../src/runtime/createRuntime.js";
+import type { RotationRunner, PassResult } from "../../src/rotation/runner.js";
+import type { RotationMode } from "../../src/rotation/model.js";
+import type { RotationHooks } from "../../src/rotation/hooks.js";
+import { managedDisplayNamePrefix, pendingSecretName } from "../../src/rotation/policy.js";
+import { SecretScanner } from "../helpers/secretScan.js";
+
+/** One seeded set inside a running world, with its own Storage container, runtime and log. */
+export class Scenario {
+  readonly lines: string[];
+  readonly logger: Logger;
+  private runnerPromise?: Promise<RotationRunner>;
+
+  constructor(
+    readonly world: World,
+    readonly seeded: SeededSet,
+    readonly container: ContainerClient,
+    readonly runtime: BuiltRuntime,
+    mem: { logger: Logger; lines: string[] },
+    readonly events: unknown[],
+    /** Crash/fault seams for this scenario's runs; tests set them before a pass. */
+    readonly hooks: RotationHooks,
+  ) {
+    this.lines = mem.lines;
+    this.logger = mem.logger;
+  }
+
+  static async create(world: World, seed: SeedSetOptions = {}, extra: Partial<RuntimeOptions> = {}): Promise<Scenario> {
+    const seeded = world.seedSet({ name: seed.name ?? `set-${Math.random().toString(36).slice(2, 8)}`, ...seed });
+    const container = await freshContainer(inject("storageConnectionString"));
+    const events: unknown[] = [];
+    const hooks: RotationHooks = {};
+    const runtime = world.runtime([seeded.set], container, {
+      hooks: () => hooks,
+      onRotationEvent: async (e) => {
+        events.push(e);
+      },
+      ...extra,
+    });
+    const mem = memoryLogger(runtime.redactor);
+    return new Scenario(world, seeded, container, runtime, mem, events, hooks);
+  }
+
+  get set() {
+    return this.seeded.set;
+  }
+
+  runner(): Promise<RotationRunner> {
+    this.runnerPromise ??= this.runtime.createRunner(this.set, this.logger);
+    return this.runnerPromise;
+  }
+
+  async pass(mode: RotationMode = "scheduled"): Promise<PassResult> {
+    return (await this.runner()).runPass({ mode, trigger: "queue" });
+  }
+
+  /** Passes until the run finishes (advancing the clock past the grace period when asked). */
+  async runToEnd(mode: RotationMode = "scheduled", options: { advanceGrace?: boolean; maxPasses?: number } = {}): Promise<PassResult> {
+    let res = await this.pass(mode);
+    for (let i = 0; i < (options.maxPasses ?? 6) && !["succeeded", "noop", "failed", "needs_attention"].includes(res.status); i++) {
+      if (options.advanceGrace !== false && res.journal.steps.at(-1)?.name === "retire") this.world.clock.advance(25 * 3_600_000);
+      res = await this.pass(mode);
+    }
+    return res;
+  }
+
+  /** Simulates a crashed worker's lease running out. */
+  async expireLease(): Promise<void> {
+    const blob = this.container.getBlockBlobClient(`leases/${this.set.name}`);
+    const props = await blob.getProperties();
+    if (props.leaseState === "leased") await blob.getBlobLeaseClient().breakLease(0);
+  }
+
+  // ── ground truth ─────────────────────────────────────────────────────────────
+
+  credentials() {
+    return this.world.entra.passwordCredentials(this.seeded.appObjectId);
+  }
+
+  managedCredentials() {
+    const tracked = new Set(this.world.keyVault.versions(this.set.keyVault.secretName).map((v) => v.tags["keyId"]).filter(Boolean));
+    return this.credentials().filter((c) => (c.displayName ?? "").startsWith(managedDisplayNamePrefix(this.set.name)) || tracked.has(c.keyId));
+  }
+
+  createdCredentials() {
+    return this.credentials().filter((c) => (c.displayName ?? "").startsWith(managedDisplayNamePrefix(this.set.name)));
+  }
+
+  targets() {
+    return this.world.gateway.servers().filter((s) => s.clientId === this.set.clientId);
+  }
+
+  otherTargets() {
+    return this.world.gateway.servers().filter((s) => s.clientId === this.seeded.otherClientId);
+  }
+
+  vaultCurrent() {
+    return this.world.keyVault.versions(this.set.keyVault.secretName).filter((v) => v.enabled).sort((a, b) => b.createdOn.getTime() - a.createdOn.getTime())[0];
+  }
+
+  heldValues(): string[] {
+    return [...this.world.keyVault.heldValues(this.set.keyVault.secretName), ...this.world.keyVault.heldValues(pendingSecretName(this.set.keyVault.secretName))];
+  }
+
+  /** I1: every target holds a secret Entra accepts right now. */
+  assertNoOutage(where: string): void {
+    const ids = new Set(this.targets().map((t) => t.id));
+    const bad = this.world.gateway.secretsAcceptedNow().filter((s) => ids.has(s.id) && !s.accepted);
+    if (bad.length > 0) throw new Error(`I1 violated ${where}: ${bad.length} target(s) hold a secret Entra refuses`);
+  }
+
+  /** I2 + I3 outside a run: every live managed credential's value is held by an enabled version; at most two managed. */
+  assertSettled(where: string): void {
+    const managed = this.managedCredentials();
+    if (managed.length > 2) throw new Error(`I3 violated ${where}: ${managed.length} managed credentials`);
+    const held = this.heldValues();
+    for (const c of managed) {
+      const holds = held.some((v) => v.slice(0, 3) === c.hint && this.world.entra.isSecretAccepted(this.world.tenantId, this.set.clientId, v));
+      if (!holds) throw new Error(`I2 violated ${where}: credential ${c.keyId} is not held by any enabled Key Vault version`);
+    }
+  }
+
+  scanner(): SecretScanner {
+    return new SecretScanner()
+      .addSecrets(this.world.secrets())
+      .collectAll("log", this.lines)
+      .collectAll("event", this.events);
+  }
+
+  async scanJournals(scan: SecretScanner): Promise<SecretScanner> {
+    for (const runId of await this.runtime.journals.listRuns(this.set.name)) {
+      scan.collect(`journal ${runId}`, await this.runtime.journals.readRun(this.set.name, runId));
+    }
+    scan.collect("state", await this.runtime.journals.readState(this.set.name));
+    scan.collectAll("vault tags", this.world.keyVault.versions(this.set.keyVault.secretName).map((v) => v.tags));
+    return scan;
+  }
+}
