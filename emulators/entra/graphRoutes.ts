@@ -168,10 +168,10 @@ function page(req: EmuRequest, base: string, items: Json[], set: string, pageSiz
   const slice = items.slice(skip, skip + size);
   const body: Json = { "@odata.context": contextUrl(base, set, req.query.get("$select")), value: slice };
   if (skip + size < items.length) {
-    const next = new URL(`${base}${req.rawPath}`);
-    for (const [k, v] of req.query) if (k !== "$skiptoken") next.searchParams.set(k, v);
-    next.searchParams.set("$skiptoken", String(skip + size));
-    body["@odata.nextLink"] = next.toString();
+    // Graph writes OData option names with a bare `$` (URLSearchParams would encode it).
+    const query = [...req.query].filter(([k]) => k !== "$skiptoken").map(([k, v]) => `${k}=${encodeURIComponent(v)}`);
+    query.push(`$skiptoken=${skip + size}`);
+    body["@odata.nextLink"] = `${base}${req.rawPath}?${query.join("&")}`;
   }
   return ok(body);
 }

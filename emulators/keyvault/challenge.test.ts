@@ -79,8 +79,10 @@ describe("Key Vault emulator: authentication challenge", () => {
 
   it("makes the SDK refuse a loopback vault unless challenge resource verification is disabled", async () => {
     const strict = new SecretClient(f.vaultUrl, f.credential(), { tlsOptions: { ca: f.caCertPem }, retryOptions: { maxRetries: 0 } });
-    const err = await strict.getSecret("challenge-flow").catch((e: unknown) => e as Error);
-    expect(err).toBeInstanceOf(Error);
+    const err = await strict.getSecret("challenge-flow").then(
+      () => new Error("expected the strict client to refuse the loopback vault"),
+      (e: unknown) => e as Error,
+    );
     expect(err.message).toContain("does not match the requested domain");
     scanner.collect("strict client error", err);
   });

@@ -314,8 +314,12 @@ export const credentialSetSchema = z
     alerts: z.array(alertChannelSchema).default([]),
   })
   .superRefine((set, ctx) => {
+    // Range issues do not stop refinements in zod, so only judge a policy whose fields are valid:
+    // a lifetime of 0 is one problem, not three.
     const renewAt = Math.max(set.secret.renewBeforeDays, set.secret.lifetimeDays * set.secret.renewAtFraction);
-    if (renewAt >= set.secret.lifetimeDays) {
+    if (!policyFieldsValid(set.secret)) {
+      // reported field by field already
+    } else if (renewAt >= set.secret.lifetimeDays) {
       ctx.addIssue({
         code: "custom",
         path: ["secret", "renewBeforeDays"],
@@ -465,6 +469,20 @@ function cloudMismatch(authorityHost: string, graphBaseUrl: string): string | un
   if (!authCloud || !graphCloud || authCloud === graphCloud) return undefined;
   const fix = authCloud.graphHosts.map((h) => `https://${h}`).join(" or ");
   return `is the Graph of ${graphCloud.name} but authorityHost signs in to ${authCloud.name} — set graphBaseUrl to ${fix}`;
+}
+
+function policyFieldsValid(s: { lifetimeDays: number; renewBeforeDays: number; renewAtFraction: number; gracePeriodHours: number }): boolean {
+  return (
+    Number.isInteger(s.lifetimeDays) &&
+    s.lifetimeDays >= 1 &&
+    s.lifetimeDays <= 730 &&
+    Number.isInteger(s.renewBeforeDays) &&
+    s.renewBeforeDays >= 1 &&
+    s.renewAtFraction > 0 &&
+    s.renewAtFraction < 1 &&
+    s.gracePeriodHours >= 0 &&
+    s.gracePeriodHours <= 720
+  );
 }
 
 function round(n: number): number {

@@ -238,68 +238,73 @@ const envSchema = z
     AZURE_FUNCTIONS_ENVIRONMENT: z.string().optional(),
     WEBSITE_INSTANCE_ID: z.string().optional(),
   })
-  .superRefine((e, ctx) => {
-    if (e.CREDENTIAL_SETS_FILE === undefined && e.CREDENTIAL_SETS_JSON === undefined) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["CREDENTIAL_SETS_FILE"],
-        message: `is not set (nor CREDENTIAL_SETS_JSON) — set CREDENTIAL_SETS_FILE to the path of the credential-set JSON file, or CREDENTIAL_SETS_JSON to its content`,
-      });
-    } else if (e.CREDENTIAL_SETS_FILE !== undefined && e.CREDENTIAL_SETS_JSON !== undefined) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["CREDENTIAL_SETS_JSON"],
-        message: `is set together with CREDENTIAL_SETS_FILE — keep exactly one of them and remove the other`,
-      });
-    }
-
-    const hasIdentityStorage =
-      e.AzureWebJobsStorage__accountName !== undefined ||
-      e.AzureWebJobsStorage__blobServiceUri !== undefined ||
-      e.AzureWebJobsStorage__queueServiceUri !== undefined;
-    if (e.AzureWebJobsStorage === undefined && !hasIdentityStorage) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["AzureWebJobsStorage"],
-        message: `is not set — set it to a storage connection string (UseDevelopmentStorage=true for Azurite), or use an identity: set AzureWebJobsStorage__accountName`,
-      });
-    } else if (e.AzureWebJobsStorage === undefined && e.AzureWebJobsStorage__accountName === undefined) {
-      // Service URIs instead of an account name: the host needs both blob and queue.
-      if (e.AzureWebJobsStorage__blobServiceUri === undefined) {
+  .superRefine(
+    (e, ctx) => {
+      if (e.CREDENTIAL_SETS_FILE === undefined && e.CREDENTIAL_SETS_JSON === undefined) {
         ctx.addIssue({
           code: "custom",
-          path: ["AzureWebJobsStorage__blobServiceUri"],
-          message: `is required with AzureWebJobsStorage__queueServiceUri — leases and journals live in blobs; set it, e.g. https://<account>.blob.core.windows.net`,
+          path: ["CREDENTIAL_SETS_FILE"],
+          message: `is not set (nor CREDENTIAL_SETS_JSON) — set CREDENTIAL_SETS_FILE to the path of the credential-set JSON file, or CREDENTIAL_SETS_JSON to its content`,
         });
-      } else if (e.AzureWebJobsStorage__queueServiceUri === undefined) {
+      } else if (e.CREDENTIAL_SETS_FILE !== undefined && e.CREDENTIAL_SETS_JSON !== undefined) {
         ctx.addIssue({
           code: "custom",
-          path: ["AzureWebJobsStorage__queueServiceUri"],
-          message: `is required with AzureWebJobsStorage__blobServiceUri — the rotation queue needs it; set it, e.g. https://<account>.queue.core.windows.net`,
+          path: ["CREDENTIAL_SETS_JSON"],
+          message: `is set together with CREDENTIAL_SETS_FILE — keep exactly one of them and remove the other`,
         });
       }
-    }
 
-    if (e.AZURE_CLIENT_SECRET !== undefined) {
-      for (const name of ["AZURE_TENANT_ID", "AZURE_CLIENT_ID"] as const) {
-        if (e[name] === undefined) {
+      const hasIdentityStorage =
+        e.AzureWebJobsStorage__accountName !== undefined ||
+        e.AzureWebJobsStorage__blobServiceUri !== undefined ||
+        e.AzureWebJobsStorage__queueServiceUri !== undefined;
+      if (e.AzureWebJobsStorage === undefined && !hasIdentityStorage) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["AzureWebJobsStorage"],
+          message: `is not set — set it to a storage connection string (UseDevelopmentStorage=true for Azurite), or use an identity: set AzureWebJobsStorage__accountName`,
+        });
+      } else if (e.AzureWebJobsStorage === undefined && e.AzureWebJobsStorage__accountName === undefined) {
+        // Service URIs instead of an account name: the host needs both blob and queue.
+        if (e.AzureWebJobsStorage__blobServiceUri === undefined) {
           ctx.addIssue({
             code: "custom",
-            path: [name],
-            message: `is required with AZURE_CLIENT_SECRET (client-secret sign-in) — set it, or remove AZURE_CLIENT_SECRET to use the managed identity`,
+            path: ["AzureWebJobsStorage__blobServiceUri"],
+            message: `is required with AzureWebJobsStorage__queueServiceUri — leases and journals live in blobs; set it, e.g. https://<account>.blob.core.windows.net`,
+          });
+        } else if (e.AzureWebJobsStorage__queueServiceUri === undefined) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["AzureWebJobsStorage__queueServiceUri"],
+            message: `is required with AzureWebJobsStorage__blobServiceUri — the rotation queue needs it; set it, e.g. https://<account>.queue.core.windows.net`,
           });
         }
       }
-    }
 
-    if (e.EXTRA_CA_FILE !== undefined && isProduction(e)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["EXTRA_CA_FILE"],
-        message: `is refused in Production: it makes every client trust an extra CA, which is for the local emulators only — remove the setting (AZURE_FUNCTIONS_ENVIRONMENT is Production${e.AZURE_FUNCTIONS_ENVIRONMENT === undefined ? " by default on Azure" : ""})`,
-      });
-    }
-  });
+      if (e.AZURE_CLIENT_SECRET !== undefined) {
+        for (const name of ["AZURE_TENANT_ID", "AZURE_CLIENT_ID"] as const) {
+          if (e[name] === undefined) {
+            ctx.addIssue({
+              code: "custom",
+              path: [name],
+              message: `is required with AZURE_CLIENT_SECRET (client-secret sign-in) — set it, or remove AZURE_CLIENT_SECRET to use the managed identity`,
+            });
+          }
+        }
+      }
+
+      if (e.EXTRA_CA_FILE !== undefined && isProduction(e)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["EXTRA_CA_FILE"],
+          message: `is refused in Production: it makes every client trust an extra CA, which is for the local emulators only — remove the setting (AZURE_FUNCTIONS_ENVIRONMENT is Production${e.AZURE_FUNCTIONS_ENVIRONMENT === undefined ? " by default on Azure" : ""})`,
+        });
+      }
+    },
+    // Cross-setting rules only look at which settings are present, so they run even when a
+    // setting's own value is bad — the operator sees every problem at once.
+    { when: (payload) => typeof payload.value === "object" && payload.value !== null },
+  );
 
 function isProduction(e: { AZURE_FUNCTIONS_ENVIRONMENT?: string | undefined; WEBSITE_INSTANCE_ID?: string | undefined }): boolean {
   if (e.AZURE_FUNCTIONS_ENVIRONMENT !== undefined) return e.AZURE_FUNCTIONS_ENVIRONMENT.toLowerCase() === "production";

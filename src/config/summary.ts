@@ -5,7 +5,7 @@ import type { AlertChannelConfig, CredentialSet } from "./schema.js";
  * values, only Key Vault secret names). Used by `check-config` and the demo.
  */
 export function describeCredentialSets(sets: readonly CredentialSet[]): string {
-  return sets.map(describeCredentialSet).join("\n");
+  return sets.map(describeCredentialSet).join("\n\n");
 }
 
 export function describeCredentialSet(set: CredentialSet): string {

@@ -306,11 +306,20 @@ export class RotationRunner {
     const { run } = ctx;
     const cred = run.newCredential!;
     if (ctx.secret === undefined) {
-      // Only reachable when a pass died between create being journaled and the stash: the value is gone.
-      throw new RotatorError("SECRET_VALUE_LOST", "The new secret's value was lost before it reached Key Vault", {
-        hint: "The orphaned credential is removed and a new one created on the next pass.",
-        retryable: false,
-      });
+      // A resumed pass: the previous one died after create was journaled. Either its stash reached
+      // Key Vault before the journal (adopt that version), or the value is gone for good.
+      const pendingName = pendingSecretName(set.keyVault.secretName);
+      const stashed = (await vault.listVersions(pendingName, { abortSignal: ctx.signal })).find((v) => v.enabled && v.tags["keyId"] === cred.keyId);
+      if (stashed) {
+        run.pendingVersion = stashed.version;
+        return { kind: "done", detail: `found the value already stored as ${pendingName} version ${stashed.version}` };
+      }
+      const app = await graph.getApplication({ appId: set.clientId, objectId: set.applicationObjectId }, { abortSignal: ctx.signal });
+      await graph.removePassword(app.id, cred.keyId, { abortSignal: ctx.signal });
+      log.warn(`credential ${cred.keyId} was created but its value never reached Key Vault; removed it and creating a new one`);
+      run.newCredential = undefined;
+      await this.stepCreate(ctx, log);
+      return this.stepStash(ctx, log);
     }
     try {
       const v = await vault.setSecret(pendingSecretName(set.keyVault.secretName), ctx.secret, {

@@ -57,6 +57,12 @@ export function mapVaultError(err: unknown, ctx: VaultCallContext): RotatorError
   const base = { status, upstreamCode };
   const what = `Key Vault ${ctx.operation} of ${target} failed`;
 
+  // Thrown by the SDK's challenge policy before any token is fetched.
+  if (status === undefined && /challenge resource .* does not match the requested domain/i.test(upstream)) {
+    return new RotatorError("VAULT_CHALLENGE_MISMATCH", `${what}: the host is not a Key Vault host for the challenged resource`, {
+      hint: "keyVault.vaultUrl must be the vault's own URI (https://<name>.vault.azure.net, or the sovereign-cloud equivalent); a proxy or custom host name is refused by design.",
+    });
+  }
   if (status === undefined) {
     const tls = TLS_HINT.test(upstream);
     return new RotatorError("VAULT_UNREACHABLE", `${what}: ${upstream}`, {

@@ -1,0 +1,209 @@
+import { EmulatorServer, type EmuRequest, type EmuResponse } from "../common/server.js";
+import { sharedCertificateAuthority } from "../common/tls.js";
+import { TokenBucket, type RateLimitOptions } from "./rateLimit.js";
+import { registerPublicRoutes } from "./routes.js";
+import { GatewayState, GatewayStateError, type EmulatedServer, type SeedServerInput, type ServerEdit } from "./state.js";
+import { checkClientCredentials, type TokenCheckResult } from "./tokenCheck.js";
+
+/**
+ * A local AI gateway implementing docs/gateway-contract.md: MCP servers with OAuth 2.0
+ * client-credentials authentication, cursor pagination, ETags and If-Match, a salted secret
+ * fingerprint, a token-bucket rate limit and a test-connection route that really calls the
+ * stored token URL. Built on EmulatorServer, so `server.faults` injects drops, hangs and errors.
+ */
+export interface GatewayEmulatorOptions {
+  apiToken: string;
+  tenant: string;
+  /** PEM to trust when the test-connection route calls an https token URL (the emulators' CA). */
+  ca?: string;
+  /** Ground truth for `secretsAcceptedNow()`: would Entra accept this secret at this token URL right now? */
+  tokenAcceptance?: (tokenUrl: string, clientId: string, secret: string) => boolean;
+  rateLimit?: RateLimitOptions;
+  /** Added to every public call. */
+  latencyMs?: number;
+  /** The most items one page holds; a larger `limit` is clamped (default 100). */
+  pageSizeMax?: number;
+  /** Serve plain http instead of https (the config accepts http for loopback only). Default false. */
+  plainHttp?: boolean;
+  verbose?: boolean;
+}
+
+export class GatewayEmulator {
+  readonly server: EmulatorServer;
+  /** The CA that signed this emulator's certificate (undefined with `plainHttp`). */
+  readonly caCertPem: string | undefined;
+  private readonly state = new GatewayState();
+  private bucket: TokenBucket | undefined;
+  private latencyMs: number;
+
+  constructor(private readonly options: GatewayEmulatorOptions) {
+    if (!options.apiToken) throw new Error("GatewayEmulator needs an apiToken");
+    if (!options.tenant) throw new Error("GatewayEmulator needs a tenant");
+    const ca = options.plainHttp ? undefined : sharedCertificateAuthority();
+    this.caCertPem = ca?.caCertPem;
+    this.server = new EmulatorServer({
+      name: "gateway",
+      ...(ca ? { tls: ca.issue(["localhost", "127.0.0.1"]) } : {}),
+      verbose: options.verbose,
+    });
+    this.bucket = options.rateLimit ? new TokenBucket(options.rateLimit) : undefined;
+    this.latencyMs = options.latencyMs ?? 0;
+    registerPublicRoutes(this.server, {
+      state: this.state,
+      apiToken: options.apiToken,
+      tenant: options.tenant,
+      bucket: () => this.bucket,
+      latencyMs: () => this.latencyMs,
+      pageSizeMax: options.pageSizeMax ?? 100,
+      testConnection: (id) => this.testConnection(id),
+    });
+    this.registerControlRoutes();
+  }
+
+  /** Starts on 127.0.0.1 (port 0 = a free one) and returns the base URL. */
+  start(port = 0): Promise<string> {
+    return this.server.start(port);
+  }
+
+  close(): Promise<void> {
+    return this.server.close();
+  }
+
+  get url(): string {
+    return this.server.url;
+  }
+
+  // ---- seeding and changes behind the API's back ----------------------------------------------
+
+  seedServer(input: SeedServerInput): EmulatedServer {
+    return this.state.seed(input);
+  }
+
+  /** An administrator edits a server in the gateway UI: its ETag changes (drift and 412 scenarios). */
+  editServer(id: string, changes: ServerEdit): EmulatedServer {
+    return this.state.edit(id, changes);
+  }
+
+  /** An administrator pastes a secret by hand: fingerprint, updated time and ETag change. */
+  setServerSecret(id: string, clientSecret: string): EmulatedServer {
+    this.state.setSecret(id, clientSecret);
+    return this.server_(id);
+  }
+
+  /** Replaces (or with `undefined` removes) the rate limit; the bucket starts full. */
+  setRateLimit(rateLimit: RateLimitOptions | undefined): void {
+    this.bucket = rateLimit ? new TokenBucket(rateLimit) : undefined;
+  }
+
+  setLatency(ms: number): void {
+    this.latencyMs = ms;
+  }
+
+  // ---- ground truth (tests only) -----------------------------------------------------------------
+
+  /** Every server with its stored secret, in list order. Never served on the public routes. */
+  servers(): EmulatedServer[] {
+    return this.state.all();
+  }
+
+  /** Whether each server's stored secret would be accepted right now — the "no outage" check. */
+  secretsAcceptedNow(): { id: string; accepted: boolean }[] {
+    const accept = this.options.tokenAcceptance;
+    if (!accept) throw new Error("secretsAcceptedNow() needs the tokenAcceptance option (e.g. the Entra emulator's isSecretAccepted)");
+    return this.state.all().map((s) => ({ id: s.id, accepted: accept(s.tokenUrl, s.clientId, s.clientSecret) }));
+  }
+
+  /** The API token and every secret ever stored on any server, for SecretScanner. */
+  issuedSecrets(): string[] {
+    return [this.options.apiToken, ...this.state.secrets()];
+  }
+
+  /** Runs the test-connection check in-process (what the public route answers). */
+  testConnection(id: string): Promise<TokenCheckResult> {
+    const s = this.state.get(id);
+    if (!s) return Promise.reject(new GatewayStateError("NotFound", `MCP server ${id} does not exist`));
+    return checkClientCredentials({ tokenUrl: s.tokenUrl, clientId: s.clientId, clientSecret: s.clientSecret, scopes: s.scopes, ca: this.options.ca });
+  }
+
+  /** Forgets every server and fault (the request log stays). */
+  reset(): void {
+    this.state.reset();
+    this.server.faults.clear();
+  }
+
+  private server_(id: string): EmulatedServer {
+    const s = this.state.all().find((x) => x.id === id);
+    if (!s) throw new GatewayStateError("NotFound", `MCP server ${id} does not exist`);
+    return s;
+  }
+
+  private registerControlRoutes(): void {
+    const control = (fn: (req: EmuRequest) => EmuResponse | Promise<EmuResponse>) => async (req: EmuRequest) => {
+      try {
+        return await fn(req);
+      } catch (e) {
+        if (e instanceof GatewayStateError) return { status: e.code === "NotFound" ? 404 : 409, body: { error: { code: e.code, message: e.message } } };
+        if (e instanceof RangeError || e instanceof TypeError) return { status: 400, body: { error: { code: "BadRequest", message: e.message } } };
+        throw e;
+      }
+    };
+    const bad = (message: string): EmuResponse => ({ status: 400, body: { error: { code: "BadRequest", message } } });
+
+    this.server.route(
+      "POST",
+      /^\/_control\/servers$/,
+      control((req) => {
+        const body = req.json<SeedServerInput | SeedServerInput[] | null>();
+        const inputs = Array.isArray(body) ? body : body ? [body] : [];
+        for (const b of inputs) {
+          if (typeof b?.name !== "string" || typeof b.tokenUrl !== "string" || typeof b.clientId !== "string" || typeof b.clientSecret !== "string") {
+            return bad("each server needs name, tokenUrl, clientId and clientSecret (strings)");
+          }
+        }
+        return { status: 201, body: { servers: inputs.map((b) => this.seedServer(b)) } };
+      }),
+    );
+    this.server.route("GET", /^\/_control\/servers$/, control(() => ({ status: 200, body: { servers: this.servers() } })));
+    this.server.route(
+      "PATCH",
+      /^\/_control\/servers\/([^/]+)$/,
+      control((req) => {
+        const b = req.json<(ServerEdit & { clientSecret?: string }) | null>() ?? {};
+        const id = req.params[0]!;
+        const { clientSecret, ...edit } = b;
+        if (Object.keys(edit).length > 0) this.editServer(id, edit);
+        if (typeof clientSecret === "string") this.setServerSecret(id, clientSecret);
+        return { status: 200, body: this.server_(id) };
+      }),
+    );
+    this.server.route("GET", /^\/_control\/secretsAccepted$/, control(() => ({ status: 200, body: { servers: this.secretsAcceptedNow() } })));
+    this.server.route("GET", /^\/_control\/issuedSecrets$/, control(() => ({ status: 200, body: { secrets: this.issuedSecrets() } })));
+    this.server.route(
+      "POST",
+      /^\/_control\/rateLimit$/,
+      control((req) => {
+        const b = req.json<RateLimitOptions | null>();
+        this.setRateLimit(b ?? undefined);
+        return { status: 204 };
+      }),
+    );
+    this.server.route(
+      "POST",
+      /^\/_control\/latency$/,
+      control((req) => {
+        const b = req.json<{ ms?: number } | null>();
+        if (typeof b?.ms !== "number" || b.ms < 0) return bad("ms (a number of milliseconds, 0 or more) is required");
+        this.setLatency(b.ms);
+        return { status: 204 };
+      }),
+    );
+    this.server.route(
+      "POST",
+      /^\/_control\/reset$/,
+      control(() => {
+        this.reset();
+        return { status: 204 };
+      }),
+    );
+  }
+}

@@ -1,0 +1,226 @@
+import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
+import { computeFingerprint } from "../../src/gateway/fingerprint.js";
+
+/**
+ * The gateway's store of MCP servers, as the contract (docs/gateway-contract.md) describes it:
+ * creation-ordered, one strong ETag per server that changes on every write, a per-server
+ * fingerprint salt, and opaque HMAC-signed cursors that stay valid while servers change.
+ */
+export interface SeedServerInput {
+  id?: string;
+  name: string;
+  tokenName?: string;
+  tokenUrl: string;
+  clientId: string;
+  clientSecret: string;
+  scopes?: string[];
+  additionalParameters?: Record<string, string>;
+}
+
+/** Ground truth of one server, stored secret included (tests only; never served on the public routes). */
+export interface EmulatedServer {
+  id: string;
+  name: string;
+  tokenName: string;
+  tokenUrl: string;
+  clientId: string;
+  clientSecret: string;
+  scopes: string[];
+  additionalParameters: Record<string, string>;
+  secretUpdatedAt: string;
+  secretFingerprint: string;
+  fingerprintSalt: string;
+  etag: string;
+  /** Incremented on every write (secret update or out-of-band edit). */
+  version: number;
+}
+
+/** What an administrator may change in the gateway UI behind our back (drift, 412 scenarios). */
+export type ServerEdit = Partial<Pick<EmulatedServer, "name" | "tokenName" | "tokenUrl" | "clientId" | "scopes" | "additionalParameters">>;
+
+interface StoredServer extends EmulatedServer {
+  /** Creation sequence: the list order and the cursor position; never changes. */
+  seq: number;
+}
+
+/** The public representation: everything but the secret. */
+export interface PublicServer {
+  id: string;
+  name: string;
+  authentication: {
+    type: "oauth2";
+    tokenName: string;
+    tokenUrl: string;
+    clientId: string;
+    scopes: string[];
+    additionalParameters: Record<string, string>;
+    secretUpdatedAt: string;
+    secretFingerprint: string;
+    fingerprintSalt: string;
+  };
+  etag: string;
+}
+
+export class GatewayStateError extends Error {
+  constructor(
+    readonly code: "NotFound" | "Conflict" | "InvalidCursor",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class GatewayState {
+  private readonly servers = new Map<string, StoredServer>();
+  private nextSeq = 1;
+  /** Keys the cursor signature, so a client cannot forge or edit a cursor. */
+  private readonly cursorKey = randomBytes(32);
+  /** Every secret ever stored, for the secret scan (a replaced secret must not leak either). */
+  private readonly secretsEverStored = new Set<string>();
+
+  constructor(private readonly now: () => Date = () => new Date()) {}
+
+  seed(input: SeedServerInput): EmulatedServer {
+    const id = input.id ?? `mcp_${randomUUID().replace(/-/g, "").slice(0, 20)}`;
+    if (this.servers.has(id)) throw new GatewayStateError("Conflict", `an MCP server with id ${id} already exists`);
+    const salt = randomBytes(16).toString("hex");
+    const server: StoredServer = {
+      seq: this.nextSeq++,
+      id,
+      name: input.name,
+      tokenName: input.tokenName ?? input.name,
+      tokenUrl: input.tokenUrl,
+      clientId: input.clientId,
+      clientSecret: input.clientSecret,
+      scopes: [...(input.scopes ?? [])],
+      additionalParameters: { ...(input.additionalParameters ?? {}) },
+      secretUpdatedAt: this.now().toISOString(),
+      fingerprintSalt: salt,
+      secretFingerprint: computeFingerprint(salt, input.clientSecret),
+      version: 1,
+      etag: "",
+    };
+    server.etag = etagOf(server);
+    this.servers.set(id, server);
+    this.secretsEverStored.add(input.clientSecret);
+    return copy(server);
+  }
+
+  get(id: string): StoredServer | undefined {
+    return this.servers.get(id);
+  }
+
+  /** Replaces the stored secret; the caller has already checked If-Match. */
+  setSecret(id: string, secret: string): StoredServer {
+    const s = this.require(id);
+    s.clientSecret = secret;
+    s.secretFingerprint = computeFingerprint(s.fingerprintSalt, secret);
+    s.secretUpdatedAt = this.now().toISOString();
+    this.bump(s);
+    this.secretsEverStored.add(secret);
+    return s;
+  }
+
+  edit(id: string, changes: ServerEdit): EmulatedServer {
+    const s = this.require(id);
+    if (changes.name !== undefined) s.name = changes.name;
+    if (changes.tokenName !== undefined) s.tokenName = changes.tokenName;
+    if (changes.tokenUrl !== undefined) s.tokenUrl = changes.tokenUrl;
+    if (changes.clientId !== undefined) s.clientId = changes.clientId;
+    if (changes.scopes !== undefined) s.scopes = [...changes.scopes];
+    if (changes.additionalParameters !== undefined) s.additionalParameters = { ...changes.additionalParameters };
+    this.bump(s);
+    return copy(s);
+  }
+
+  all(): EmulatedServer[] {
+    return this.ordered().map(copy);
+  }
+
+  /**
+   * One page in creation order after the cursor's position. The cursor records the last
+   * sequence number served, so updates (which never reorder) and inserts (which append) neither
+   * skip nor repeat a server.
+   */
+  page(cursor: string | undefined, limit: number): { items: StoredServer[]; nextCursor: string | null } {
+    const after = cursor === undefined ? 0 : this.decodeCursor(cursor);
+    const rest = this.ordered().filter((s) => s.seq > after);
+    const items = rest.slice(0, limit);
+    const last = items[items.length - 1];
+    const nextCursor = rest.length > limit && last ? this.encodeCursor(last.seq) : null;
+    return { items, nextCursor };
+  }
+
+  secrets(): string[] {
+    return [...this.secretsEverStored];
+  }
+
+  reset(): void {
+    this.servers.clear();
+  }
+
+  private ordered(): StoredServer[] {
+    return [...this.servers.values()].sort((a, b) => a.seq - b.seq);
+  }
+
+  private require(id: string): StoredServer {
+    const s = this.servers.get(id);
+    if (!s) throw new GatewayStateError("NotFound", `MCP server ${id} does not exist`);
+    return s;
+  }
+
+  private bump(s: StoredServer): void {
+    s.version++;
+    s.etag = etagOf(s);
+  }
+
+  private encodeCursor(after: number): string {
+    const payload = Buffer.from(JSON.stringify({ v: 1, after })).toString("base64url");
+    return `${payload}.${this.sign(payload)}`;
+  }
+
+  private decodeCursor(cursor: string): number {
+    const [payload, sig] = cursor.split(".");
+    const invalid = new GatewayStateError("InvalidCursor", "cursor is not one this gateway issued; restart the listing without a cursor");
+    if (!payload || !sig) throw invalid;
+    const expected = Buffer.from(this.sign(payload));
+    const given = Buffer.from(sig);
+    if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw invalid;
+    const parsed = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { after?: unknown };
+    if (typeof parsed.after !== "number") throw invalid;
+    return parsed.after;
+  }
+
+  private sign(payload: string): string {
+    return createHmac("sha256", this.cursorKey).update(payload).digest("base64url").slice(0, 22);
+  }
+}
+
+export function toPublic(s: EmulatedServer): PublicServer {
+  return {
+    id: s.id,
+    name: s.name,
+    authentication: {
+      type: "oauth2",
+      tokenName: s.tokenName,
+      tokenUrl: s.tokenUrl,
+      clientId: s.clientId,
+      scopes: [...s.scopes],
+      additionalParameters: { ...s.additionalParameters },
+      secretUpdatedAt: s.secretUpdatedAt,
+      secretFingerprint: s.secretFingerprint,
+      fingerprintSalt: s.fingerprintSalt,
+    },
+    etag: s.etag,
+  };
+}
+
+/** A strong ETag: opaque, quoted, different for every version of every server. */
+function etagOf(s: Pick<StoredServer, "id" | "version" | "fingerprintSalt">): string {
+  return `"${createHash("sha256").update(`${s.id}\0${s.version}\0${s.fingerprintSalt}`).digest("base64url").slice(0, 16)}"`;
+}
+
+function copy(s: StoredServer): EmulatedServer {
+  const { seq: _seq, ...rest } = s;
+  return { ...rest, scopes: [...s.scopes], additionalParameters: { ...s.additionalParameters } };
+}

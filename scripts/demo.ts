@@ -1,0 +1,178 @@
+/**
+ * `npm run demo` — a full unattended rotation against the embedded local emulators:
+ * Azurite, Entra + Graph, Key Vault and the gateway, seeded with the setup guide's world (one app,
+ * a hand-made secret in Key Vault expiring in 10 days, 25 MCP servers using it, 3 using another
+ * app). Runs the rotation timer and the queue worker as the Functions host would, lets a simulated
+ * grace period pass, and prints a report. `--json` prints the report as one JSON object last.
+ * Exit code 0 only when the rotation really completed.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { InvocationContext, output, type Timer } from "@azure/functions";
+import { startAzurite } from "../emulators/azurite.js";
+import { World, freshContainer } from "../emulators/world.js";
+import { makeRotationTimerHandler, makeRotationWorkerHandler } from "../src/api/rotationWorker.js";
+import type { RotationMessage } from "../src/api/rotationMessage.js";
+import type { PassResult } from "../src/rotation/runner.js";
+import type { RunJournal } from "../src/rotation/model.js";
+import { SecretScanner } from "../tests/helpers/secretScan.js";
+
+interface Args {
+  json: boolean;
+  breakCode?: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { json: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--json") args.json = true;
+    else if (a === "--break") args.breakCode = argv[++i];
+    else if (a.startsWith("--break=")) args.breakCode = a.slice("--break=".length);
+    else if (a === "--help" || a === "-h") {
+      console.log("usage: npm run demo [-- --json] [-- --break 50011|700016|7000215|50105|65001]");
+      process.exit(0);
+    } else {
+      console.error(`unknown argument ${a}; see --help`);
+      process.exit(2);
+    }
+  }
+  return args;
+}
+
+const out: string[] = [];
+function say(line = ""): void {
+  out.push(line);
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const started = Date.now();
+  const logLines: string[] = [];
+  const location = mkdtempSync(path.join(os.tmpdir(), "rotator-demo-"));
+  const azurite = await startAzurite({ location });
+  const world = await World.start({ replicationDelayMs: 400 });
+  try {
+    const seeded = world.seedSet({ name: "cequence-sso", secretExpiresInDays: 10, targets: 25, otherTargets: 3 });
+    const { set } = seeded;
+    const container = await freshContainer(azurite.connectionString, "demo");
+    const runtime = world.runtime([set], container);
+    const getRuntime = () => Promise.resolve(runtime);
+    const othersBefore = new Map(world.gateway.servers().filter((s) => s.clientId === seeded.otherClientId).map((s) => [s.id, s.clientSecret]));
+    const queue = output.storageQueue({ queueName: runtime.queueName, connection: "AzureWebJobsStorage" });
+    const context = (functionName: string, dequeueCount = 1) =>
+      new InvocationContext({ functionName, invocationId: `${functionName}-${Date.now()}`, triggerMetadata: { dequeueCount }, logHandler: (level, ...a) => logLines.push(`${level} ${a.join(" ")}`) });
+
+    say("mcp-sso-rotator demo — everything below ran against local emulators (no Azure)");
+    say(`  tenant ${world.tenantId}  app ${set.clientId}`);
+    say(`  Key Vault ${set.keyVault.url} secret "${set.keyVault.secretName}" holds a hand-made secret expiring in 10 days`);
+    say(`  gateway ${world.gateway.url}: 25 MCP servers use this client ID, 3 use another app`);
+    say();
+
+    // 1. The timer enqueues one message per set; 2. the worker runs a pass per message.
+    const timerCtx = context("rotationTimer");
+    await makeRotationTimerHandler(getRuntime, queue)({ isPastDue: false, scheduleStatus: undefined } as unknown as Timer, timerCtx);
+    const messages = (timerCtx.extraOutputs.get(queue) as RotationMessage[]) ?? [];
+    say(`rotationTimer queued ${messages.length} message(s): ${messages.map((m) => `${m.set}/${m.mode}`).join(", ")}`);
+    const worker = makeRotationWorkerHandler(getRuntime);
+    const passes: PassResult[] = [];
+    for (const m of messages) {
+      const r = await worker(JSON.stringify(m), context("rotationWorker"));
+      if (r) passes.push(r);
+    }
+    const first = passes[0];
+    if (!first) throw new Error("the worker did not run a pass");
+    const plan = first.journal.plan!;
+    say();
+    say("Plan");
+    say(`  action: ${plan.action} — ${plan.reason}`);
+    say(`  renewal window: ${plan.renewWindowDays} days; new lifetime ${plan.lifetimeDays} days; grace period ${plan.gracePeriodHours} h`);
+    if (plan.adoption) say(`  adoption of the hand-made secret: ${plan.adoption.status} — ${plan.adoption.detail}`);
+    say(`  targets discovered: ${plan.targets.total}`);
+    say();
+    say(`Pass 1 (run ${first.runId}) → ${first.status}`);
+    printSteps(first.journal);
+
+    // The grace period passes on a simulated clock; the next scheduled pass retires the old secret.
+    world.clock.advance((set.secret.gracePeriodHours + 1) * 3_600_000);
+    say();
+    say(`…${set.secret.gracePeriodHours + 1} hours later (simulated clock), the next timer tick:`);
+    const timerCtx2 = context("rotationTimer");
+    await makeRotationTimerHandler(getRuntime, queue)({ isPastDue: false } as unknown as Timer, timerCtx2);
+    let final: PassResult | undefined;
+    for (const m of (timerCtx2.extraOutputs.get(queue) as RotationMessage[]) ?? []) {
+      final = (await worker(JSON.stringify(m), context("rotationWorker"))) ?? final;
+    }
+    if (!final) throw new Error("the second pass did not run");
+    say(`Pass 2 (run ${final.runId}) → ${final.status}`);
+    printSteps({ ...final.journal, steps: final.journal.steps.slice(first.journal.steps.length) });
+
+    // Ground truth from the emulators, not from our own journal.
+    const current = world.keyVault.versions(set.keyVault.secretName).filter((v) => v.enabled).sort((a, b) => b.createdOn.getTime() - a.createdOn.getTime())[0];
+    const mine = world.gateway.servers().filter((s) => s.clientId === set.clientId);
+    const others = world.gateway.servers().filter((s) => s.clientId === seeded.otherClientId);
+    const updated = mine.filter((s) => s.clientSecret === current?.value).length;
+    const accepted = world.gateway.secretsAcceptedNow().filter((s) => mine.some((m) => m.id === s.id) && s.accepted).length;
+    const verified = final.journal.targets.filter((t) => t.verified).length;
+    const untouched = others.filter((s) => othersBefore.get(s.id) === s.clientSecret).length;
+    const creds = world.entra.passwordCredentials(seeded.appObjectId);
+    const retired = !creds.some((c) => c.keyId === seeded.handMade.keyId);
+    const newKeyId = final.journal.newCredential?.keyId;
+    const rotated = final.status === "succeeded" && !!newKeyId && current?.tags["keyId"] === newKeyId && updated === mine.length && accepted === mine.length;
+
+    const scan = new SecretScanner().addSecrets(world.secrets());
+    scan.collectAll("log", logLines).collectAll("demo output", out);
+    for (const runId of await runtime.journals.listRuns(set.name)) scan.collect(`journal ${runId}`, await runtime.journals.readRun(set.name, runId));
+    scan.collect("vault tags", world.keyVault.versions(set.keyVault.secretName).map((v) => v.tags));
+    const leaks = scan.leaks();
+
+    say();
+    say("Result (read back from the emulators)");
+    say(`  new credential ${newKeyId} is current in Key Vault (tags keyId/appId/runId/expiresOn/previousKeyId/retireAfter)`);
+    say(`  targets: ${updated}/${mine.length} updated, ${verified}/${mine.length} verified (fingerprint + test connection), ${accepted}/${mine.length} accepted by Entra now`);
+    say(`  other app's servers untouched: ${untouched}/${others.length}`);
+    say(`  old hand-made secret ${seeded.handMade.keyId} ${retired ? "retired (removePassword) and its Key Vault version disabled" : "NOT retired"}`);
+    say(`  app credentials now: ${creds.map((c) => `${c.keyId} (${c.displayName})`).join(", ")}`);
+    say(`  secret scan over logs, journals, tags and this report: ${leaks.length === 0 ? "no secret values found" : `${leaks.length} LEAK(S)`}`);
+    say(`  ${rotated && retired ? "ROTATION COMPLETE" : "ROTATION INCOMPLETE"} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+    const report = {
+      rotated: rotated && retired,
+      set: set.name,
+      runId: final.runId,
+      newKeyId,
+      plan: { action: plan.action, reason: plan.reason, adoption: plan.adoption?.status ?? null, lifetimeDays: plan.lifetimeDays },
+      steps: final.journal.steps.map((s) => ({ name: s.name, status: s.status, durationMs: s.durationMs })),
+      targets: { total: mine.length, updated, verified, untouched },
+      retired,
+      secretLeaks: leaks.length,
+    };
+    if (args.json) {
+      console.log(out.join("\n"));
+      console.log(JSON.stringify(report));
+    } else {
+      console.log(out.join("\n"));
+    }
+    return report.rotated && leaks.length === 0 ? 0 : 1;
+  } finally {
+    await world.stop();
+    await azurite.stop();
+    rmSync(location, { recursive: true, force: true });
+  }
+}
+
+function printSteps(journal: RunJournal): void {
+  for (const s of journal.steps) {
+    say(`  ${s.name.padEnd(15)} ${s.status.padEnd(8)} ${String(s.durationMs).padStart(6)} ms  ${s.detail ?? ""}${s.error ? ` [${s.error.code}]` : ""}`);
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.log(out.join("\n"));
+    console.error(`demo failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    process.exit(1);
+  },
+);

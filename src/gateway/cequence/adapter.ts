@@ -1,0 +1,249 @@
+import type { GatewayConfig } from "../../config/schema.js";
+import { RotatorError } from "../../errors.js";
+import type { HttpClient, HttpMethod } from "../../http/client.js";
+import { silentLogger, type Logger } from "../../logging.js";
+import { GatewayErrorCode, toGatewayError } from "../errors.js";
+import { createRateLimiter, type RateLimiter } from "../rateLimiter.js";
+import type { GatewayAdapter, GatewayCallOptions, GatewayTarget, TargetFilter } from "../types.js";
+import {
+  badResponse,
+  mcpServerPageSchema,
+  mcpServerSchema,
+  oauth2AuthenticationSchema,
+  parseGatewayResponse,
+  testConnectionSchema,
+  type McpServer,
+} from "./schemas.js";
+
+/**
+ * The HTTP adapter for docs/gateway-contract.md (Cequence AI Gateway, or any gateway that
+ * implements the contract). It paces itself to `maxRequestsPerSecond`, lets HttpClient wait out
+ * 429 + Retry-After (a throttled PATCH was not applied, so it is retried too), and keeps the API
+ * token out of every error and log line.
+ *
+ * A 412 on update is NOT retried here: the adapter does not know what the caller expects the
+ * server to look like. `propagateSecret` re-reads the server, checks that it still uses the same
+ * client ID and token URL (or already holds the new secret), and only then retries.
+ */
+export type CequenceGatewayConfig = Extract<GatewayConfig, { kind: "cequence" }>;
+
+export interface CequenceAdapterOptions {
+  config: CequenceGatewayConfig;
+  apiToken: string;
+  http: HttpClient;
+  /** Share one limiter between adapters that talk to the same gateway; default: one per adapter at `maxRequestsPerSecond`. */
+  rateLimiter?: RateLimiter;
+  logger?: Logger;
+}
+
+export const TENANT_HEADER = "X-Gateway-Tenant";
+/** A gateway that pages forever (a cursor bug) must not hang a rotation. */
+const MAX_PAGES = 10_000;
+
+export function createCequenceAdapter(options: CequenceAdapterOptions): GatewayAdapter {
+  const { config, apiToken, http } = options;
+  if (!apiToken) {
+    throw new RotatorError(GatewayErrorCode.TokenMissing, "Gateway: no API token was given for the cequence adapter", {
+      hint: `Store the gateway admin API token in Key Vault as "${config.apiTokenSecretName}".`,
+    });
+  }
+  const limiter = options.rateLimiter ?? createRateLimiter({ requestsPerSecond: config.maxRequestsPerSecond });
+  const log = (options.logger ?? silentLogger).child({ gateway: "cequence", tenant: config.tenant });
+  const base = config.baseUrl.replace(/\/+$/, "");
+
+  const url = (template: string, id?: string): string =>
+    base +
+    template
+      .replaceAll("{tenant}", encodeURIComponent(config.tenant))
+      .replaceAll("{id}", id === undefined ? "" : encodeURIComponent(id));
+
+  interface CallSpec {
+    operation: string;
+    method: HttpMethod;
+    url: string;
+    targetId?: string;
+    query?: Record<string, string | number | undefined>;
+    json?: unknown;
+    headers?: Record<string, string>;
+    idempotent?: boolean;
+    secrets?: string[];
+    abortSignal?: AbortSignal;
+  }
+
+  const call = async (spec: CallSpec): Promise<{ data: unknown; headers: Record<string, string> }> => {
+    await limiter.acquire(spec.abortSignal);
+    try {
+      const res = await http.request({
+        method: spec.method,
+        url: spec.url,
+        query: spec.query,
+        json: spec.json,
+        headers: {
+          Authorization: `Bearer ${apiToken}`,
+          [TENANT_HEADER]: config.tenant,
+          Accept: "application/json",
+          ...spec.headers,
+        },
+        abortSignal: spec.abortSignal,
+        ...(spec.idempotent !== undefined ? { idempotent: spec.idempotent } : {}),
+        secrets: [apiToken, ...(spec.secrets ?? [])],
+      });
+      return { data: res.data, headers: res.headers };
+    } catch (e) {
+      throw toGatewayError(e, {
+        operation: spec.operation,
+        tenant: config.tenant,
+        apiTokenSecretName: config.apiTokenSecretName,
+        write: spec.method === "PATCH",
+        ...(spec.targetId !== undefined ? { targetId: spec.targetId } : {}),
+      });
+    }
+  };
+
+  const readOne = async (id: string, options: GatewayCallOptions | undefined): Promise<GatewayTarget> => {
+    const what = `GET ${serverPath(config.paths.list)} for MCP server ${id}`;
+    const res = await call({
+      operation: `read MCP server ${id}`,
+      method: "GET",
+      url: url(serverPath(config.paths.list), id),
+      targetId: id,
+      abortSignal: options?.abortSignal,
+    });
+    const server = parseGatewayResponse(mcpServerSchema, res.data, what);
+    const target = toTarget(server, what, "");
+    if (!target) {
+      throw new RotatorError(GatewayErrorCode.TargetNotOAuth2, `Gateway: MCP server ${id} no longer uses OAuth 2.0 client credentials`, {
+        hint: "Someone changed the server's Authentication step; the next run rediscovers targets. Check the server in the gateway console.",
+      });
+    }
+    return target;
+  };
+
+  const adapter: GatewayAdapter = {
+    kind: "cequence",
+
+    async listTargets(filter: TargetFilter, options?: GatewayCallOptions): Promise<GatewayTarget[]> {
+      const byId = new Map<string, GatewayTarget>();
+      const seenCursors = new Set<string>();
+      let cursor: string | undefined;
+      let pages = 0;
+      let servers = 0;
+      do {
+        pages++;
+        const what = `GET ${config.paths.list} (page ${pages})`;
+        const res = await call({
+          operation: "list MCP servers",
+          method: "GET",
+          url: url(config.paths.list),
+          query: { limit: config.pageSize, cursor },
+          abortSignal: options?.abortSignal,
+        });
+        const page = parseGatewayResponse(mcpServerPageSchema, res.data, what);
+        page.items.forEach((item, i) => {
+          servers++;
+          const t = toTarget(item, what, `items[${i}].`);
+          if (t && matches(t, filter)) byId.set(t.id, t);
+        });
+        cursor = page.nextCursor ?? undefined;
+        if (cursor !== undefined) {
+          if (seenCursors.has(cursor)) throw badResponse(what, "nextCursor repeats a cursor already followed (the listing would never end)");
+          seenCursors.add(cursor);
+        }
+        if (pages >= MAX_PAGES && cursor !== undefined) throw badResponse(what, `more than ${MAX_PAGES} pages`);
+      } while (cursor !== undefined);
+      log.debug(`listed ${servers} MCP server(s) on ${pages} page(s); ${byId.size} use client ${filter.clientId}`);
+      return [...byId.values()];
+    },
+
+    readTarget: (id, options) => readOne(id, options),
+
+    async updateClientSecret(id, clientSecret, options) {
+      const what = `PATCH ${config.paths.update} for MCP server ${id}`;
+      const res = await call({
+        operation: `update the client secret of MCP server ${id}`,
+        method: "PATCH",
+        url: url(config.paths.update, id),
+        targetId: id,
+        json: { clientSecret },
+        ...(options?.ifMatch ? { headers: { "If-Match": options.ifMatch } } : {}),
+        secrets: [clientSecret],
+        abortSignal: options?.abortSignal,
+      });
+      const server = parseGatewayResponse(mcpServerSchema, res.data, what);
+      const target = toTarget(server, what, "");
+      if (!target) throw badResponse(what, "authentication.type is not oauth2 after a client-secret update");
+      log.info(`updated the client secret of MCP server ${target.name} [target=${id}]`);
+      return target;
+    },
+  };
+
+  if (config.testConnection) {
+    adapter.testConnection = async (id, options) => {
+      const what = `POST ${config.paths.test} for MCP server ${id}`;
+      let res: { data: unknown };
+      try {
+        res = await call({
+          operation: `test the connection of MCP server ${id}`,
+          method: "POST",
+          url: url(config.paths.test, id),
+          targetId: id,
+          // Asking the gateway to fetch a token changes nothing: safe to repeat.
+          idempotent: true,
+          abortSignal: options?.abortSignal,
+        });
+      } catch (e) {
+        if (e instanceof RotatorError && e.code === GatewayErrorCode.TargetNotFound) {
+          throw new RotatorError(GatewayErrorCode.TestUnsupported, `${e.message}`, {
+            hint: "Either the MCP server was deleted, or this gateway has no test-connection route: then set gateway.testConnection to false (or fix gateway.paths.test).",
+            status: e.status,
+            cause: e,
+          });
+        }
+        throw e;
+      }
+      return parseGatewayResponse(testConnectionSchema, res.data, what);
+    };
+  }
+  return adapter;
+}
+
+/** The contract's single-server route is the list route plus `/{id}` (`/mcp-servers/{id}`). */
+function serverPath(listTemplate: string): string {
+  return `${listTemplate.replace(/\/+$/, "")}/{id}`;
+}
+
+/** An MCP server as a target, or undefined when it does not use OAuth 2.0 client credentials. */
+function toTarget(server: McpServer, what: string, prefix: string): GatewayTarget | undefined {
+  if (!server.authentication || server.authentication.type !== "oauth2") return undefined;
+  const auth = parseGatewayResponse(oauth2AuthenticationSchema, server.authentication, what, `${prefix}authentication`);
+  return {
+    id: server.id,
+    name: server.name,
+    tokenName: auth.tokenName,
+    tokenUrl: auth.tokenUrl,
+    clientId: auth.clientId,
+    scopes: auth.scopes,
+    additionalParameters: auth.additionalParameters,
+    ...(auth.secretUpdatedAt ? { secretUpdatedAt: auth.secretUpdatedAt } : {}),
+    secretFingerprint: auth.secretFingerprint.toLowerCase(),
+    fingerprintSalt: auth.fingerprintSalt,
+    etag: server.etag,
+  };
+}
+
+function matches(t: GatewayTarget, filter: TargetFilter): boolean {
+  if (t.clientId.trim().toLowerCase() !== filter.clientId.trim().toLowerCase()) return false;
+  if (!filter.tokenUrls || filter.tokenUrls.length === 0) return true;
+  const want = new Set(filter.tokenUrls.map(normaliseUrl));
+  return want.has(normaliseUrl(t.tokenUrl));
+}
+
+/** Scheme and host are case-insensitive and a trailing slash is noise; the path (tenant) is compared as written. */
+export function normaliseUrl(raw: string): string {
+  try {
+    const u = new URL(raw.trim());
+    return `${u.protocol}//${u.host.toLowerCase()}${u.pathname.replace(/\/+$/, "")}${u.search}`;
+  } catch {
+    return raw.trim();
+  }
+}

@@ -1,0 +1,35 @@
+import type { GatewayConfig } from "../config/schema.js";
+import type { HttpClient } from "../http/client.js";
+import type { Logger } from "../logging.js";
+import { createCequenceAdapter } from "./cequence/index.js";
+import { createManualAdapter } from "./manual/index.js";
+import type { RateLimiter } from "./rateLimiter.js";
+import type { GatewayAdapter } from "./types.js";
+
+export interface GatewayAdapterDeps {
+  /** The gateway admin API token (from Key Vault); required for `cequence`. */
+  apiToken?: string;
+  http: HttpClient;
+  rateLimiter?: RateLimiter;
+  logger?: Logger;
+}
+
+/** The adapter for a set's `gateway` block. */
+export function createGatewayAdapter(config: GatewayConfig, deps: GatewayAdapterDeps): GatewayAdapter {
+  switch (config.kind) {
+    case "cequence":
+      return createCequenceAdapter({
+        config,
+        apiToken: deps.apiToken ?? "",
+        http: deps.http,
+        ...(deps.rateLimiter ? { rateLimiter: deps.rateLimiter } : {}),
+        ...(deps.logger ? { logger: deps.logger } : {}),
+      });
+    case "manual":
+      return createManualAdapter({ config });
+    default: {
+      const never: never = config;
+      throw new TypeError(`unknown gateway kind ${JSON.stringify((never as { kind?: unknown }).kind)}`);
+    }
+  }
+}

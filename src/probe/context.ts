@@ -1,0 +1,128 @@
+import type { Clock } from "../clock.js";
+import type { CredentialSet } from "../config/schema.js";
+import type { AppRegistration, GraphApplicationsApi, TokenEndpointClient } from "../entra/types.js";
+import { RotatorError } from "../errors.js";
+import type { GatewayAdapter, GatewayTarget } from "../gateway/types.js";
+import type { HttpClient } from "../http/client.js";
+import type { Logger } from "../logging.js";
+import type { Redactor } from "../redact.js";
+import type { RotationJournalStore } from "../rotation/journal.js";
+import type { RunJournal, SetState } from "../rotation/model.js";
+import type { SecretStore, SecretVersion } from "../vault/types.js";
+import { resultCode, type Read } from "./deadline.js";
+import type { CheckOutcome } from "./findings.js";
+import type { CheckId, EvidenceValue } from "./model.js";
+import type { ProbeResultStore } from "./store.js";
+
+/** The clients a probe uses: the same ones the rotation engine gets for the set. */
+export interface ProbeDeps {
+  graph: GraphApplicationsApi;
+  token: TokenEndpointClient;
+  vault: SecretStore;
+  gateway: GatewayAdapter;
+  http: HttpClient;
+  /** Rotation run state; without it the `rotation` check is skipped. */
+  journals?: Pick<RotationJournalStore, "readState" | "readRun">;
+  clock: Clock;
+  /** When given, the report is saved as the set's latest. */
+  store?: ProbeResultStore;
+  /** The current secret is registered here as soon as it is read. */
+  redactor?: Redactor;
+  logger?: Logger;
+}
+
+export interface ProbeTuning {
+  /** Each check's own deadline. */
+  timeoutMs: number;
+  /** Deadline of each shared read (Key Vault secret, app registration, targets, run state). */
+  readTimeoutMs: number;
+  /** A Key Vault version younger than this may not have replicated at Entra yet: AADSTS7000215 is a warning. */
+  replicationWindowMs: number;
+  /** A run step (other than verify-entra and retire, which have their own budgets) that takes longer is stuck. */
+  stepBudgetMs: number;
+  /** Consecutive failed passes at which a set counts as poisoned. */
+  poisonStreak: number;
+  /** A current secret with fewer days left than this is an error, not a warning. */
+  expiryErrorDays: number;
+  /** Upper bound of extra token/authorize requests made for distinct gateway URLs. */
+  maxDistinctRequests: number;
+}
+
+export const DEFAULT_TUNING: ProbeTuning = {
+  timeoutMs: 20_000,
+  readTimeoutMs: 15_000,
+  replicationWindowMs: 15 * 60_000,
+  stepBudgetMs: 30 * 60_000,
+  poisonStreak: 3,
+  expiryErrorDays: 7,
+  maxDistinctRequests: 5,
+};
+
+export interface RotationView {
+  state: SetState;
+  /** The set's active run, when it has one that has not finished. */
+  activeRun?: RunJournal;
+}
+
+/**
+ * Reads several checks need, started once per probe, each with its own deadline. A check that
+ * cannot do without one calls `need`; one that can note its absence in evidence calls `maybe`.
+ */
+export interface SharedReads {
+  secret(): Promise<Read<SecretVersion | undefined>>;
+  app(): Promise<Read<AppRegistration>>;
+  targets(): Promise<Read<GatewayTarget[]>>;
+  /** undefined when the probe was given no journal store. */
+  rotation(): Promise<Read<RotationView> | undefined>;
+}
+
+export interface CheckContext {
+  set: CredentialSet;
+  deps: ProbeDeps;
+  shared: SharedReads;
+  tuning: ProbeTuning;
+  /** One "now" for the whole probe, from the injected clock. */
+  now: Date;
+  /** The check's own deadline combined with the caller's signal. */
+  signal: AbortSignal;
+}
+
+export interface CheckDefinition {
+  id: CheckId;
+  title: string;
+  run(ctx: CheckContext): Promise<CheckOutcome>;
+}
+
+/** The value of a read the check cannot work without; its failure makes the check an `error`. */
+export function need<T>(read: Read<T>, what: string): T {
+  if (read.ok) return read.value;
+  throw new RotatorError(read.error.code, `${what} could not be read: ${read.error.message}`, {
+    hint: read.error.hint,
+    ...(read.error.status !== undefined ? { status: read.error.status } : {}),
+    ...(read.error.aadsts !== undefined ? { aadsts: read.error.aadsts } : {}),
+    retryable: read.error.retryable,
+    cause: read.error,
+  });
+}
+
+/** The value of a read the check can do without; its absence is noted in `evidence[key]`. */
+export function maybe<T>(read: Read<T>, evidence: Record<string, EvidenceValue>, key: string): T | undefined {
+  if (read.ok) return read.value;
+  evidence[key] = `unavailable (${resultCode(read.error)})`;
+  return undefined;
+}
+
+/** Targets carrying OAuth settings (a manual gateway's targets are names only). */
+export function oauthTargets(targets: readonly GatewayTarget[] | undefined): GatewayTarget[] {
+  return (targets ?? []).filter((t) => typeof t.tokenUrl === "string" && t.tokenUrl !== "");
+}
+
+/** "a, b, c and 4 more" for messages about many targets. */
+export function nameList(names: readonly string[], max = 3): string {
+  if (names.length <= max) return names.join(", ");
+  return `${names.slice(0, max).join(", ")} and ${names.length - max} more`;
+}
+
+export function daysLeft(now: Date, end: string): number {
+  return Math.round(((Date.parse(end) - now.getTime()) / 86_400_000) * 10) / 10;
+}
