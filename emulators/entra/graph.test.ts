@@ -16,6 +16,16 @@ const scan = new SecretScanner();
 const seen: unknown[] = [];
 const DAY = 86_400_000;
 
+interface AddPasswordResponse {
+  customKeyIdentifier: null;
+  displayName: string | null;
+  endDateTime: string;
+  hint: string;
+  keyId: string;
+  secretText: string;
+  startDateTime: string;
+}
+
 function graphClientFor(credential: TokenCredential): Client {
   return Client.initWithMiddleware({
     baseUrl: fx.url,
@@ -107,7 +117,7 @@ describe("applications", () => {
 
 describe("addPassword and removePassword", () => {
   it("creates a 40-character secret with its 3-character hint and a two-year default lifetime", async () => {
-    const res = (await graph.api(`/applications/${fx.target.app.id}/addPassword`).post({ passwordCredential: { displayName: "rotator/test/1" } })) as Record<string, string>;
+    const res = (await graph.api(`/applications/${fx.target.app.id}/addPassword`).post({ passwordCredential: { displayName: "rotator/test/1" } })) as AddPasswordResponse;
     expect(res.secretText).toHaveLength(40);
     expect(res.secretText.slice(3, 6)).toBe("8Q~");
     expect(res.hint).toBe(res.secretText.slice(0, 3));
@@ -123,15 +133,15 @@ describe("addPassword and removePassword", () => {
     const end = new Date(fx.clock.now().getTime() + 30 * DAY).toISOString();
     const res = (await graph
       .api(`/applications(appId='${fx.target.app.appId}')/addPassword`)
-      .post({ passwordCredential: { displayName: "alt", endDateTime: end } })) as Record<string, string>;
+      .post({ passwordCredential: { displayName: "alt", endDateTime: end } })) as AddPasswordResponse;
     expect(res.endDateTime).toBe(end);
   });
 
   it("refuses a new secret at the token endpoint (AADSTS7000215) until the replication delay has passed", async () => {
     fx.emulator.setReplicationDelay(45_000);
-    const res = (await graph.api(`/applications/${fx.target.app.id}/addPassword`).post({ passwordCredential: { displayName: "replicating" } })) as Record<string, string>;
+    const res = (await graph.api(`/applications/${fx.target.app.id}/addPassword`).post({ passwordCredential: { displayName: "replicating" } })) as AddPasswordResponse;
     const cred = (): ClientSecretCredential =>
-      new ClientSecretCredential(fx.tenantId, fx.target.app.appId, res.secretText!, {
+      new ClientSecretCredential(fx.tenantId, fx.target.app.appId, res.secretText, {
         authorityHost: fx.url,
         disableInstanceDiscovery: true,
         tlsOptions: { ca: fx.emulator.caCertPem },
@@ -140,20 +150,20 @@ describe("addPassword and removePassword", () => {
     const err = await cred().getToken("https://graph.microsoft.com/.default").catch((e: Error) => e);
     seen.push(err);
     expect(String(err)).toContain("AADSTS7000215");
-    expect(fx.emulator.isSecretAccepted(fx.tenantId, fx.target.app.appId, res.secretText!)).toBe(false);
+    expect(fx.emulator.isSecretAccepted(fx.tenantId, fx.target.app.appId, res.secretText)).toBe(false);
 
     fx.clock.advance(45_000);
-    expect(fx.emulator.isSecretAccepted(fx.tenantId, fx.target.app.appId, res.secretText!)).toBe(true);
+    expect(fx.emulator.isSecretAccepted(fx.tenantId, fx.target.app.appId, res.secretText)).toBe(true);
     await expect(cred().getToken("https://graph.microsoft.com/.default")).resolves.toMatchObject({ token: expect.stringMatching(/^emu\./) });
   });
 
   it("removes a credential (204) after which its secret is refused, and answers an unknown keyId with 400", async () => {
-    const added = (await graph.api(`/applications/${fx.target.app.id}/addPassword`).post({ passwordCredential: { displayName: "to remove" } })) as Record<string, string>;
-    expect(fx.emulator.isSecretAccepted(fx.tenantId, fx.target.app.appId, added.secretText!)).toBe(true);
+    const added = (await graph.api(`/applications/${fx.target.app.id}/addPassword`).post({ passwordCredential: { displayName: "to remove" } })) as AddPasswordResponse;
+    expect(fx.emulator.isSecretAccepted(fx.tenantId, fx.target.app.appId, added.secretText)).toBe(true);
     await graph.api(`/applications/${fx.target.app.id}/removePassword`).post({ keyId: added.keyId });
     expect(fx.emulator.server.requests.at(-1)).toMatchObject({ method: "POST", status: 204 });
     expect(fx.emulator.passwordCredentials(fx.target.app.id).map((p) => p.keyId)).not.toContain(added.keyId);
-    expect(fx.emulator.isSecretAccepted(fx.tenantId, fx.target.app.appId, added.secretText!)).toBe(false);
+    expect(fx.emulator.isSecretAccepted(fx.tenantId, fx.target.app.appId, added.secretText)).toBe(false);
 
     const again = await graphError(graph.api(`/applications/${fx.target.app.id}/removePassword`).post({ keyId: added.keyId }));
     expect([again.statusCode, again.code]).toEqual([400, "Request_BadRequest"]);
@@ -194,7 +204,7 @@ describe("app management policy", () => {
     expect(dflt.code).toBe("CredentialInvalidLifetimeAsPerAppPolicy");
     const ok = (await graph
       .api(`/applications/${fx.target.app.id}/addPassword`)
-      .post({ passwordCredential: { displayName: "short", endDateTime: new Date(now + 60 * DAY).toISOString() } })) as Record<string, string>;
+      .post({ passwordCredential: { displayName: "short", endDateTime: new Date(now + 60 * DAY).toISOString() } })) as AddPasswordResponse;
     expect(ok.keyId).toBeTruthy();
   });
 });

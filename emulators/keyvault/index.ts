@@ -66,7 +66,7 @@ export class KeyVaultEmulator {
   readonly state: VaultState;
   readonly auth: VaultAuth;
 
-  constructor(private readonly options: KeyVaultEmulatorOptions) {
+  constructor(options: KeyVaultEmulatorOptions) {
     const ca = sharedCertificateAuthority();
     this.caCertPem = ca.caCertPem;
     this.server = new EmulatorServer({ name: "keyvault", tls: ca.issue(["localhost", "127.0.0.1"]), verbose: options.verbose });
@@ -107,9 +107,10 @@ export class KeyVaultEmulator {
 
   /** Every version of `name` in creation order, with values. Empty when it never existed or was purged. */
   versions(name: string): EmulatedVersion[] {
-    const { deleted, versions } = this.state.snapshot(name);
+    const snapshot = this.state.snapshot(name);
+    const { deleted, versions } = snapshot;
     return versions.map((v) => ({
-      name,
+      name: snapshot.name,
       version: v.version,
       value: v.value,
       enabled: v.enabled,

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Clock } from "../../src/clock.js";
-import { KeyVaultServiceError, kvErrors } from "./errors.js";
+import { kvErrors } from "./errors.js";
 
 /**
  * The secrets of one vault: versions, their attributes and tags, soft delete with recovery and
@@ -143,7 +143,10 @@ export class VaultState {
     return { secret, version: v };
   }
 
-  /** Every version, ordered by version id (the real listing is not in creation order either). Empty when unknown. */
+  /**
+   * Every version, ordered by version id: the real listing is not in creation order either
+   * (observed as the ids' natural order), so clients must sort by `created` themselves. Empty when unknown.
+   */
   listVersions(name: string): { secret?: StoredSecret; versions: StoredVersion[] } {
     const secret = this.find(name);
     if (!secret || secret.deleted) return { versions: [] };
@@ -200,11 +203,11 @@ export class VaultState {
   }
 
   /** Ground truth for tests: every version with its value, in creation order. */
-  snapshot(name: string): { deleted: boolean; versions: StoredVersion[] } {
+  snapshot(name: string): { name: string; deleted: boolean; versions: StoredVersion[] } {
     this.sweep();
     const s = this.secrets.get(name.toLowerCase());
-    if (!s) return { deleted: false, versions: [] };
-    return { deleted: !!s.deleted, versions: [...s.versions].sort((a, b) => a.seq - b.seq).map((v) => ({ ...v, tags: { ...v.tags } })) };
+    if (!s) return { name, deleted: false, versions: [] };
+    return { name: s.name, deleted: !!s.deleted, versions: [...s.versions].sort((a, b) => a.seq - b.seq).map((v) => ({ ...v, tags: { ...v.tags } })) };
   }
 
   reset(): void {
@@ -329,5 +332,3 @@ function validateAttributes(attrs: SecretAttributesInput | null | undefined): { 
   }
   return out;
 }
-
-export { KeyVaultServiceError };

@@ -63,6 +63,7 @@ export class AlertDispatcher implements AlertNotifier {
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly channelTimeoutMs: number;
+  private prepared?: Promise<void>;
 
   constructor(options: AlertDispatcherOptions) {
     this.channels = options.channels;
@@ -96,7 +97,23 @@ export class AlertDispatcher implements AlertNotifier {
     return this.dispatch(event, options);
   }
 
+  /**
+   * Reads every channel's credentials once (also done before the first dispatch), so each payload
+   * is guarded against all of them — a Slack URL pasted into an incident never reaches Teams.
+   */
+  prepare(options: { abortSignal?: AbortSignal } = {}): Promise<void> {
+    this.prepared ??= Promise.allSettled(
+      this.channels.map((c) =>
+        c.prepare
+          ? Promise.race([c.prepare(options), new Promise<void>((r) => setTimeout(r, this.channelTimeoutMs).unref())])
+          : undefined,
+      ),
+    ).then(() => undefined);
+    return this.prepared;
+  }
+
   async dispatch(event: AlertEvent, options: NotifyOptions = {}): Promise<NotifyOutcome> {
+    await this.prepare(options.abortSignal ? { abortSignal: options.abortSignal } : {});
     const targets = this.channels.filter((c) => this.eligible(c, event) && (!options.only || options.only.includes(c.name)));
     const settled = await Promise.allSettled(targets.map((c) => this.sendOne(c, event, options.abortSignal)));
     const results = settled.map((s, idx) =>

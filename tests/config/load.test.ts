@@ -60,7 +60,7 @@ describe("the shipped examples", () => {
 
 describe("invalid JSON is reported with line and column", () => {
   it.each([
-    { name: "a trailing comma in an object", text: '{\n  "sets": [\n    { "name": "a", }\n  ]\n}', line: 3, column: 19, fix: "remove the last comma" },
+    { name: "a trailing comma in an object", text: '{\n  "sets": [\n    { "name": "a", }\n  ]\n}', line: 3, column: 20, fix: "remove the last comma" },
     { name: "a trailing comma in a list", text: '{ "sets": [\n  {},\n] }', line: 3, column: 1, fix: "a trailing comma before ]" },
     { name: "single quotes", text: "{ 'sets': [] }", line: 1, column: 3, fix: "JSON needs double quotes" },
     { name: "a comment", text: '{\n  // our sets\n  "sets": []\n}', line: 2, column: 3, fix: "JSON allows no comments" },

@@ -62,7 +62,7 @@ describe("token endpoint client", () => {
       startDateTime: new Date(fx.clock.now().getTime() - 2 * DAY).toISOString(),
       endDateTime: new Date(fx.clock.now().getTime() - DAY).toISOString(),
     });
-    const cases: [string, string, string, Partial<TokenResult>][] = [
+    const cases: [string, string, string, { status: number; error: string; aadsts: number }][] = [
       [tokenUrlFor(fx.url, fx.tenantId), fx.target.app.appId, "wrong-secret-value-0001", { status: 401, error: "invalid_client", aadsts: 7000215 }],
       [tokenUrlFor(fx.url, fx.tenantId), fx.target.app.appId, expired.secretText, { status: 401, error: "invalid_client", aadsts: 7000222 }],
       [tokenUrlFor(fx.url, fx.tenantId), "0e0e0e0e-0000-4000-8000-000000000000", "some-secret-0002", { status: 400, error: "unauthorized_client", aadsts: 700016 }],

@@ -20,6 +20,8 @@ export class ChannelSecret {
     readonly secretName: string,
     private readonly channel: string,
     private readonly redactor?: Redactor,
+    /** Shared by every channel: each payload is guarded against every channel's credentials. */
+    private readonly registry?: Set<string>,
   ) {}
 
   async get(abortSignal?: AbortSignal): Promise<string> {
@@ -41,6 +43,7 @@ export class ChannelSecret {
       });
     }
     this.redactor?.add(value);
+    for (const p of ChannelSecret.secretParts(value)) this.registry?.add(p);
     this.cached = value;
     return value;
   }

@@ -37,10 +37,11 @@ export function createChannel(config: AlertChannelConfig, deps: SharedChannelDep
  */
 export function createChannels(configs: readonly AlertChannelConfig[], deps: SharedChannelDeps): AlertChannel[] {
   const seen = new Map<string, number>();
+  const shared: SharedChannelDeps = { ...deps, knownSecrets: deps.knownSecrets ?? new Set<string>() };
   return configs.map((c) => {
     const base = c.name ?? c.kind;
     const n = (seen.get(base) ?? 0) + 1;
     seen.set(base, n);
-    return createChannel({ ...c, name: n === 1 ? base : `${base}-${n}` }, deps);
+    return createChannel({ ...c, name: n === 1 ? base : `${base}-${n}` }, shared);
   });
 }

@@ -35,6 +35,8 @@ export interface AlertChannel {
   readonly minSeverity: Severity;
   /** Never throws for delivery problems: the result says what happened. */
   send(event: AlertEvent, options?: SendOptions): Promise<DeliveryResult>;
+  /** Reads the channel's credentials ahead of the first send, so every payload can be guarded against all of them. */
+  prepare?(options?: SendOptions): Promise<void>;
 }
 
 /** What every channel factory receives; exactly the dependencies a channel uses. */
@@ -51,4 +53,6 @@ export interface ChannelDeps<C extends AlertChannelConfig> {
   timeoutInMs?: number;
   /** Retries per request (429/Retry-After and 5xx; alerts prefer a duplicate over a lost page). */
   maxRetries?: number;
+  /** Credential parts of every channel (createChannels shares one set); no payload may carry any of them. */
+  knownSecrets?: Set<string>;
 }

@@ -24,21 +24,23 @@ export function createOpsgenieChannel(deps: ChannelDeps<OpsgenieChannelConfig>):
   const name = deps.config.name ?? "opsgenie";
   const source = deps.source ?? DEFAULT_SOURCE;
   const base = deps.config.apiUrl.replace(/\/+$/, "");
-  const secret = new ChannelSecret(deps.secrets, deps.config.apiKeySecretName, name, deps.redactor);
+  const known = deps.knownSecrets ?? new Set<string>();
+  const secret = new ChannelSecret(deps.secrets, deps.config.apiKeySecretName, name, deps.redactor, known);
   let parts: string[] = [];
-  const results = new ResultBuilder(name, "opsgenie", deps.clock, () => parts, deps.redactor);
+  const guard = (): string[] => [...new Set([...parts, ...known])];
+  const results = new ResultBuilder(name, "opsgenie", deps.clock, guard, deps.redactor);
 
   async function call(method: "POST" | "PUT", path: string, body: unknown, key: string, signal?: AbortSignal): Promise<HttpResponse<OgAnswer>> {
     return postAlert<OgAnswer>({
       http: deps.http,
       method,
       url: `${base}${path}`,
-      body: guardJson(JSON.stringify(body), parts),
+      body: guardJson(JSON.stringify(body), guard()),
       headers: { Authorization: `GenieKey ${key}` },
       abortSignal: signal,
       timeoutInMs: deps.timeoutInMs,
       maxRetries: deps.maxRetries,
-      secrets: parts,
+      secrets: guard(),
     });
   }
 
@@ -109,5 +111,9 @@ export function createOpsgenieChannel(deps: ChannelDeps<OpsgenieChannelConfig>):
     }
   }
 
-  return { name, kind: "opsgenie", minSeverity: deps.config.minSeverity, send };
+  async function prepare(options: SendOptions = {}): Promise<void> {
+    await secret.get(options.abortSignal).catch(() => undefined);
+  }
+
+  return { name, kind: "opsgenie", minSeverity: deps.config.minSeverity, send, prepare };
 }

@@ -17,9 +17,11 @@ interface PdAnswer {
 export function createPagerDutyChannel(deps: ChannelDeps<PagerDutyChannelConfig>): AlertChannel {
   const name = deps.config.name ?? "pagerduty";
   const source = deps.source ?? DEFAULT_SOURCE;
-  const secret = new ChannelSecret(deps.secrets, deps.config.routingKeySecretName, name, deps.redactor);
+  const known = deps.knownSecrets ?? new Set<string>();
+  const secret = new ChannelSecret(deps.secrets, deps.config.routingKeySecretName, name, deps.redactor, known);
   let parts: string[] = [];
-  const results = new ResultBuilder(name, "pagerduty", deps.clock, () => parts, deps.redactor);
+  const guard = (): string[] => [...new Set([...parts, ...known])];
+  const results = new ResultBuilder(name, "pagerduty", deps.clock, guard, deps.redactor);
 
   async function send(event: AlertEvent, options: SendOptions = {}): Promise<DeliveryResult> {
     let routingKey: string;
@@ -36,7 +38,7 @@ export function createPagerDutyChannel(deps: ChannelDeps<PagerDutyChannelConfig>
       ? buildPagerDutyChange(event, routingKey, source, now)
       : buildPagerDutyAlert(event, routingKey, source, now);
     // The routing key belongs in exactly one place: its own field.
-    const body = `{"routing_key":${JSON.stringify(routingKey)},${guardJson(JSON.stringify(rest), parts).slice(1)}`;
+    const body = `{"routing_key":${JSON.stringify(routingKey)},${guardJson(JSON.stringify(rest), guard()).slice(1)}`;
     try {
       const res = await postAlert<PdAnswer>({
         http: deps.http,
@@ -45,7 +47,7 @@ export function createPagerDutyChannel(deps: ChannelDeps<PagerDutyChannelConfig>
         abortSignal: options.abortSignal,
         timeoutInMs: deps.timeoutInMs,
         maxRetries: deps.maxRetries,
-        secrets: parts,
+        secrets: guard(),
       });
       const answer = typeof res.data === "object" && res.data ? res.data : {};
       if (res.status === 202 && (answer.status === "success" || answer.status === undefined)) return results.ok(res.status, res.attempts);
@@ -69,5 +71,9 @@ export function createPagerDutyChannel(deps: ChannelDeps<PagerDutyChannelConfig>
     }
   }
 
-  return { name, kind: "pagerduty", minSeverity: deps.config.minSeverity, send };
+  async function prepare(options: SendOptions = {}): Promise<void> {
+    await secret.get(options.abortSignal).catch(() => undefined);
+  }
+
+  return { name, kind: "pagerduty", minSeverity: deps.config.minSeverity, send, prepare };
 }

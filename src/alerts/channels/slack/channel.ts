@@ -32,9 +32,11 @@ const SLACK_ERRORS: Record<string, { hint: string; retryable: boolean }> = {
 
 export function createSlackChannel(deps: ChannelDeps<SlackChannelConfig>): AlertChannel {
   const name = deps.config.name ?? "slack";
-  const secret = new ChannelSecret(deps.secrets, deps.config.urlSecretName, name, deps.redactor);
+  const known = deps.knownSecrets ?? new Set<string>();
+  const secret = new ChannelSecret(deps.secrets, deps.config.urlSecretName, name, deps.redactor, known);
   let parts: string[] = [];
-  const results = new ResultBuilder(name, "slack", deps.clock, () => parts, deps.redactor);
+  const guard = (): string[] => [...new Set([...parts, ...known])];
+  const results = new ResultBuilder(name, "slack", deps.clock, guard, deps.redactor);
 
   async function send(event: AlertEvent, options: SendOptions = {}): Promise<DeliveryResult> {
     let url: string;
@@ -54,7 +56,7 @@ export function createSlackChannel(deps: ChannelDeps<SlackChannelConfig>): Alert
       });
     }
     try {
-      const body = guardJson(JSON.stringify(buildSlackMessage(event)), parts);
+      const body = guardJson(JSON.stringify(buildSlackMessage(event)), guard());
       const res = await postAlert({
         http: deps.http,
         url,
@@ -62,20 +64,20 @@ export function createSlackChannel(deps: ChannelDeps<SlackChannelConfig>): Alert
         abortSignal: options.abortSignal,
         timeoutInMs: deps.timeoutInMs,
         maxRetries: deps.maxRetries,
-        secrets: parts,
+        secrets: guard(),
       });
       const text = bodyText(res.data).trim();
       if (res.status === 200 && (text === "ok" || text === "")) return results.ok(res.status, res.attempts);
       const slackError = /^[a-z_]+$/.test(text) ? text : res.status === 429 ? "rate_limited" : undefined;
-      const known = slackError ? SLACK_ERRORS[slackError] : undefined;
-      if (slackError && known) {
+      const mapped = slackError ? SLACK_ERRORS[slackError] : undefined;
+      if (slackError && mapped) {
         return results.failed({
           code: `ALERT_SLACK_${slackError.toUpperCase()}`,
           reason: `Slack answered ${res.status}: ${slackError}`,
-          hint: known.hint,
+          hint: mapped.hint,
           status: res.status,
           attempts: res.attempts,
-          retryable: known.retryable,
+          retryable: mapped.retryable,
         });
       }
       return results.httpFailure("Slack", res, text.slice(0, 200));
@@ -84,5 +86,9 @@ export function createSlackChannel(deps: ChannelDeps<SlackChannelConfig>): Alert
     }
   }
 
-  return { name, kind: "slack", minSeverity: deps.config.minSeverity, send };
+  async function prepare(options: SendOptions = {}): Promise<void> {
+    await secret.get(options.abortSignal).catch(() => undefined);
+  }
+
+  return { name, kind: "slack", minSeverity: deps.config.minSeverity, send, prepare };
 }

@@ -65,7 +65,8 @@ export function buildSlackMessage(event: AlertEvent): SlackMessage {
   if (buttons.length > 0) blocks.push({ type: "actions", elements: buttons });
 
   return {
-    text: truncate(`${emoji} [${label}] ${i.severity.toUpperCase()} ${i.set}/${i.check}: ${i.title}`, SLACK_LIMITS.text),
+    // The fallback text is parsed like mrkdwn (mentions, links); the header block is plain_text and is not.
+    text: truncate(`${emoji} [${label}] ${i.severity.toUpperCase()} ${escapeMrkdwn(`${i.set}/${i.check}: ${i.title}`)}`, SLACK_LIMITS.text),
     blocks,
   };
 }

@@ -13,9 +13,11 @@ export type TeamsChannelConfig = Extract<AlertChannelConfig, { kind: "teams" }>;
  */
 export function createTeamsChannel(deps: ChannelDeps<TeamsChannelConfig>): AlertChannel {
   const name = deps.config.name ?? "teams";
-  const secret = new ChannelSecret(deps.secrets, deps.config.urlSecretName, name, deps.redactor);
+  const known = deps.knownSecrets ?? new Set<string>();
+  const secret = new ChannelSecret(deps.secrets, deps.config.urlSecretName, name, deps.redactor, known);
   let parts: string[] = [];
-  const results = new ResultBuilder(name, "teams", deps.clock, () => parts, deps.redactor);
+  const guard = (): string[] => [...new Set([...parts, ...known])];
+  const results = new ResultBuilder(name, "teams", deps.clock, guard, deps.redactor);
 
   async function send(event: AlertEvent, options: SendOptions = {}): Promise<DeliveryResult> {
     let url: string;
@@ -35,7 +37,7 @@ export function createTeamsChannel(deps: ChannelDeps<TeamsChannelConfig>): Alert
       });
     }
     try {
-      const body = guardJson(JSON.stringify(buildTeamsMessage(event)), parts);
+      const body = guardJson(JSON.stringify(buildTeamsMessage(event)), guard());
       const res = await postAlert({
         http: deps.http,
         url,
@@ -43,7 +45,7 @@ export function createTeamsChannel(deps: ChannelDeps<TeamsChannelConfig>): Alert
         abortSignal: options.abortSignal,
         timeoutInMs: deps.timeoutInMs,
         maxRetries: deps.maxRetries,
-        secrets: parts,
+        secrets: guard(),
       });
       if (res.status === 200 || res.status === 202) return results.ok(res.status, res.attempts);
       const err = (res.data as { error?: { code?: string; message?: string } } | undefined)?.error;
@@ -67,5 +69,9 @@ export function createTeamsChannel(deps: ChannelDeps<TeamsChannelConfig>): Alert
     }
   }
 
-  return { name, kind: "teams", minSeverity: deps.config.minSeverity, send };
+  async function prepare(options: SendOptions = {}): Promise<void> {
+    await secret.get(options.abortSignal).catch(() => undefined);
+  }
+
+  return { name, kind: "teams", minSeverity: deps.config.minSeverity, send, prepare };
 }

@@ -17,10 +17,12 @@ export type WebhookChannelConfig = Extract<AlertChannelConfig, { kind: "webhook"
 export function createWebhookChannel(deps: ChannelDeps<WebhookChannelConfig>): AlertChannel {
   const name = deps.config.name ?? "webhook";
   const source = deps.source ?? DEFAULT_SOURCE;
-  const urlSecret = new ChannelSecret(deps.secrets, deps.config.urlSecretName, name, deps.redactor);
-  const keySecret = new ChannelSecret(deps.secrets, deps.config.signingKeySecretName, name, deps.redactor);
+  const known = deps.knownSecrets ?? new Set<string>();
+  const urlSecret = new ChannelSecret(deps.secrets, deps.config.urlSecretName, name, deps.redactor, known);
+  const keySecret = new ChannelSecret(deps.secrets, deps.config.signingKeySecretName, name, deps.redactor, known);
   let parts: string[] = [];
-  const results = new ResultBuilder(name, "webhook", deps.clock, () => parts, deps.redactor);
+  const guard = (): string[] => [...new Set([...parts, ...known])];
+  const results = new ResultBuilder(name, "webhook", deps.clock, guard, deps.redactor);
 
   async function send(event: AlertEvent, options: SendOptions = {}): Promise<DeliveryResult> {
     let url: string;
@@ -43,7 +45,7 @@ export function createWebhookChannel(deps: ChannelDeps<WebhookChannelConfig>): A
     }
     const now = deps.clock.now();
     const id = randomUUID();
-    const body = guardJson(JSON.stringify(buildWebhookBody(event, id, source, now)), parts);
+    const body = guardJson(JSON.stringify(buildWebhookBody(event, id, source, now)), guard());
     const timestamp = String(Math.floor(now.getTime() / 1000));
     try {
       const res = await postAlert({
@@ -59,7 +61,7 @@ export function createWebhookChannel(deps: ChannelDeps<WebhookChannelConfig>): A
         abortSignal: options.abortSignal,
         timeoutInMs: deps.timeoutInMs,
         maxRetries: deps.maxRetries,
-        secrets: parts,
+        secrets: guard(),
       });
       if (res.status >= 200 && res.status < 300) return results.ok(res.status, res.attempts);
       if (res.status === 401 || res.status === 403) {
@@ -78,5 +80,10 @@ export function createWebhookChannel(deps: ChannelDeps<WebhookChannelConfig>): A
     }
   }
 
-  return { name, kind: "webhook", minSeverity: deps.config.minSeverity, send };
+  async function prepare(options: SendOptions = {}): Promise<void> {
+    await urlSecret.get(options.abortSignal).catch(() => undefined);
+    await keySecret.get(options.abortSignal).catch(() => undefined);
+  }
+
+  return { name, kind: "webhook", minSeverity: deps.config.minSeverity, send, prepare };
 }

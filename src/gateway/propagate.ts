@@ -1,0 +1,281 @@
+import { abortableDelay } from "../clock.js";
+import { RotatorError, ensureRotatorError, type ErrorSummary } from "../errors.js";
+import { silentLogger, type Logger } from "../logging.js";
+import { normaliseUrl } from "./cequence/adapter.js";
+import { GatewayErrorCode } from "./errors.js";
+import { fingerprintMatches } from "./fingerprint.js";
+import type { GatewayAdapter, GatewayTarget } from "./types.js";
+
+/**
+ * Pushing one secret to many targets, and proving afterwards that each holds it. One target's
+ * failure never stops the others: every target ends with an outcome the journal records.
+ */
+
+export interface TargetOutcome {
+  id: string;
+  name: string;
+  ok: boolean;
+  /** PATCH attempts made (0 when the target already held the secret). */
+  attempts: number;
+  /** The target held the secret before we wrote it (a resumed run, or a write whose answer was lost). */
+  alreadyHeld?: boolean;
+  /** The ETag after our write, when known. */
+  etag?: string;
+  error?: ErrorSummary;
+}
+
+export interface PropagateRetryOptions {
+  /** PATCH attempts per target (default 4). */
+  maxAttempts?: number;
+  baseDelayInMs?: number;
+  maxDelayInMs?: number;
+}
+
+export interface PropagateOptions {
+  adapter: GatewayAdapter;
+  targets: GatewayTarget[];
+  secret: string;
+  maxConcurrency: number;
+  signal?: AbortSignal;
+  /** Called once per target as soon as it is settled (write its journal entry here). An error thrown here stops the propagation. */
+  onTargetDone?: (targetId: string, outcome: TargetOutcome) => void | Promise<void>;
+  /** Send If-Match with the ETag last read (default true). */
+  useIfMatch?: boolean;
+  retry?: PropagateRetryOptions;
+  /** Injected by tests so backoff does not slow them down. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  logger?: Logger;
+}
+
+const DEFAULT_RETRY: Required<PropagateRetryOptions> = { maxAttempts: 4, baseDelayInMs: 250, maxDelayInMs: 5_000 };
+
+/**
+ * Updates every target's client secret with at most `maxConcurrency` writes in flight.
+ *
+ * Per target: a target whose listed fingerprint already proves it holds the secret is not
+ * written. Otherwise PATCH (with If-Match); on a retryable failure, back off, then READ the
+ * target before writing again — the lost answer of a PATCH that was applied, or a 412 after
+ * our own earlier write, shows up as "already holds the secret" and ends the target as done;
+ * a target whose client ID or token URL changed meanwhile is not written (GATEWAY_TARGET_CHANGED);
+ * otherwise the fresh ETag is used for the next attempt.
+ *
+ * Resolves with one outcome per target, in the input order. Rejects only when `signal` aborts
+ * or `onTargetDone` throws (after the writes in flight settle).
+ */
+export async function propagateSecret(options: PropagateOptions): Promise<TargetOutcome[]> {
+  const retry = { ...DEFAULT_RETRY, ...options.retry };
+  const sleep = options.sleep ?? abortableDelay;
+  const log = options.logger ?? silentLogger;
+  const useIfMatch = options.useIfMatch ?? true;
+  const { adapter, secret, signal } = options;
+
+  const one = async (target: GatewayTarget): Promise<TargetOutcome> => {
+    const outcome: TargetOutcome = { id: target.id, name: target.name, ok: false, attempts: 0 };
+    if (fingerprintMatches(target, secret)) return { ...outcome, ok: true, alreadyHeld: true, ...(target.etag ? { etag: target.etag } : {}) };
+
+    let etag = target.etag;
+    let lastError: RotatorError | undefined;
+    for (let attempt = 1; attempt <= retry.maxAttempts; attempt++) {
+      signal?.throwIfAborted();
+      if (lastError) {
+        // 412 needs no pause (someone else wrote; a fresh read suffices); anything else backs off.
+        if (lastError.code !== GatewayErrorCode.PreconditionFailed) await sleep(backoff(attempt - 1, retry), signal);
+        const check = await recheck(adapter, target, secret, signal);
+        if (check.kind === "held") return { ...outcome, ok: true, alreadyHeld: true, ...(check.etag ? { etag: check.etag } : {}) };
+        if (check.kind === "changed") return { ...outcome, error: scrubSummary(check.error, secret) };
+        if (check.kind === "fresh") etag = check.etag;
+        // "unreadable": keep the ETag we have; the write will tell.
+      }
+      outcome.attempts++;
+      try {
+        const updated = await adapter.updateClientSecret(target.id, secret, {
+          ...(useIfMatch && etag ? { ifMatch: etag } : {}),
+          ...(signal ? { abortSignal: signal } : {}),
+        });
+        return { ...outcome, ok: true, ...(updated.etag ? { etag: updated.etag } : {}) };
+      } catch (e) {
+        const err = ensureRotatorError(e);
+        if (err.code === "ABORTED" || signal?.aborted) throw err;
+        lastError = err;
+        const retryable = err.retryable || err.code === GatewayErrorCode.PreconditionFailed;
+        log.warn(`target ${target.name} [target=${target.id}] attempt ${attempt}/${retry.maxAttempts} failed: ${err.code}${retryable ? "" : " (not retryable)"}`);
+        if (!retryable) break;
+      }
+    }
+    return { ...outcome, error: scrubSummary(lastError!.toJSON(), secret) };
+  };
+
+  return runBounded(options.targets, options.maxConcurrency, signal, one, options.onTargetDone);
+}
+
+type Recheck =
+  | { kind: "held"; etag?: string }
+  | { kind: "changed"; error: ErrorSummary }
+  | { kind: "fresh"; etag?: string }
+  | { kind: "unreadable" };
+
+/** Reads the target again before a retry: does it already hold the secret, and is it still ours? */
+async function recheck(adapter: GatewayAdapter, listed: GatewayTarget, secret: string, signal?: AbortSignal): Promise<Recheck> {
+  let fresh: GatewayTarget;
+  try {
+    fresh = await adapter.readTarget(listed.id, signal ? { abortSignal: signal } : {});
+  } catch (e) {
+    const err = ensureRotatorError(e);
+    if (err.code === "ABORTED" || signal?.aborted) throw err;
+    if (err.code === GatewayErrorCode.TargetNotFound || err.code === GatewayErrorCode.TargetNotOAuth2) return { kind: "changed", error: err.toJSON() };
+    return { kind: "unreadable" };
+  }
+  if (fingerprintMatches(fresh, secret)) return { kind: "held", ...(fresh.etag ? { etag: fresh.etag } : {}) };
+  const what: string[] = [];
+  if (!sameClientId(fresh.clientId, listed.clientId)) what.push("client ID");
+  if (listed.tokenUrl && normaliseUrl(fresh.tokenUrl) !== normaliseUrl(listed.tokenUrl)) what.push("token URL");
+  if (what.length > 0) {
+    return {
+      kind: "changed",
+      error: new RotatorError(
+        GatewayErrorCode.TargetChanged,
+        `Gateway: MCP server ${listed.name} (${listed.id}) changed its ${what.join(" and ")} while the rotation ran; its secret was not written`,
+        { hint: "Someone edited this MCP server's Authentication step. Check it in the gateway console; the next run rediscovers targets by client ID." },
+      ).toJSON(),
+    };
+  }
+  return { kind: "fresh", ...(fresh.etag ? { etag: fresh.etag } : {}) };
+}
+
+// ── verification ───────────────────────────────────────────────────────────────
+
+export interface VerifyOptions {
+  adapter: GatewayAdapter;
+  targets: GatewayTarget[];
+  secret: string;
+  clientId: string;
+  /** The token URL every target must use; default: the one each target had when listed. */
+  expectedTokenUrl?: string;
+  /** Also ask the gateway to fetch a token with what it stores (when the adapter can). */
+  useTestConnection: boolean;
+  maxConcurrency?: number;
+  signal?: AbortSignal;
+}
+
+export interface TargetVerification {
+  id: string;
+  name: string;
+  ok: boolean;
+  fingerprintMatches: boolean;
+  clientIdUnchanged: boolean;
+  tokenUrlUnchanged: boolean;
+  testConnection?: { ok: boolean; detail: string };
+  error?: ErrorSummary;
+}
+
+/**
+ * Reads every target back: it proves it holds `secret` (fingerprint), still uses the set's
+ * client ID and the expected token URL, and — when asked and the secret matches — the gateway
+ * itself fetches a token with it. Never throws for one target; rejects only on abort.
+ */
+export async function verifyTargets(options: VerifyOptions): Promise<TargetVerification[]> {
+  const { adapter, secret, signal } = options;
+  const canTest = options.useTestConnection && adapter.testConnection !== undefined;
+
+  const one = async (target: GatewayTarget): Promise<TargetVerification> => {
+    const result: TargetVerification = {
+      id: target.id,
+      name: target.name,
+      ok: false,
+      fingerprintMatches: false,
+      clientIdUnchanged: false,
+      tokenUrlUnchanged: false,
+    };
+    let fresh: GatewayTarget;
+    try {
+      fresh = await adapter.readTarget(target.id, signal ? { abortSignal: signal } : {});
+    } catch (e) {
+      const err = ensureRotatorError(e);
+      if (err.code === "ABORTED" || signal?.aborted) throw err;
+      return { ...result, error: scrubSummary(err.toJSON(), secret) };
+    }
+    result.fingerprintMatches = fingerprintMatches(fresh, secret);
+    result.clientIdUnchanged = sameClientId(fresh.clientId, options.clientId);
+    const expectedUrl = options.expectedTokenUrl ?? target.tokenUrl;
+    result.tokenUrlUnchanged = normaliseUrl(fresh.tokenUrl) === normaliseUrl(expectedUrl);
+    if (canTest && result.fingerprintMatches) {
+      try {
+        const t = await adapter.testConnection!(target.id, signal ? { abortSignal: signal } : {});
+        result.testConnection = { ok: t.ok, detail: scrub(t.detail, secret) };
+      } catch (e) {
+        const err = ensureRotatorError(e);
+        if (err.code === "ABORTED" || signal?.aborted) throw err;
+        result.testConnection = { ok: false, detail: scrub(err.message, secret) };
+        result.error = scrubSummary(err.toJSON(), secret);
+      }
+    }
+    result.ok = result.fingerprintMatches && result.clientIdUnchanged && result.tokenUrlUnchanged && (result.testConnection?.ok ?? true);
+    return result;
+  };
+
+  return runBounded(options.targets, options.maxConcurrency ?? 4, signal, one);
+}
+
+// ── helpers ────────────────────────────────────────────────────────────────────
+
+/**
+ * Runs `fn` over `items` with at most `limit` in flight, results in input order. Stops taking new
+ * items on abort or when `onDone` throws, waits for those in flight, then rethrows.
+ */
+async function runBounded<T extends { id: string }, R>(
+  items: T[],
+  limit: number,
+  signal: AbortSignal | undefined,
+  fn: (item: T) => Promise<R>,
+  onDone?: (id: string, result: R) => void | Promise<void>,
+): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async (): Promise<void> => {
+    while (!failure && next < items.length) {
+      if (signal?.aborted) {
+        failure ??= { error: abortError(signal) };
+        return;
+      }
+      const i = next++;
+      const item = items[i]!;
+      try {
+        results[i] = await fn(item);
+        await onDone?.(item.id, results[i]);
+      } catch (e) {
+        failure ??= { error: signal?.aborted ? abortError(signal) : e };
+      }
+    }
+  };
+  const n = Math.max(1, Math.min(Math.floor(limit) || 1, items.length));
+  await Promise.all(Array.from({ length: n }, worker));
+  if (failure) throw failure.error;
+  return results;
+}
+
+function abortError(signal: AbortSignal): RotatorError {
+  return new RotatorError("ABORTED", "Gateway propagation was cancelled before every target was settled", {
+    hint: "The operation was cancelled (function timeout or shutdown); the next run resumes it.",
+    retryable: true,
+    cause: signal.reason,
+  });
+}
+
+function backoff(failures: number, r: Required<PropagateRetryOptions>): number {
+  const exp = r.baseDelayInMs * 2 ** (failures - 1);
+  return Math.min(r.maxDelayInMs, exp / 2 + Math.random() * (exp / 2));
+}
+
+function sameClientId(a: string, b: string): boolean {
+  return a.trim().toLowerCase() === b.trim().toLowerCase();
+}
+
+function scrub(text: string, secret: string): string {
+  return secret ? text.split(secret).join("[REDACTED]") : text;
+}
+
+/** Belt and braces: an error text that somehow carries the secret must not reach the journal. */
+function scrubSummary(s: ErrorSummary, secret: string): ErrorSummary {
+  return { ...s, message: scrub(s.message, secret), hint: scrub(s.hint, secret) };
+}

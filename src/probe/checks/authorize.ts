@@ -1,0 +1,207 @@
+import { randomUUID } from "node:crypto";
+import { explainAadsts } from "../../entra/aadsts.js";
+import { ensureRotatorError, RotatorError } from "../../errors.js";
+import type { GatewayTarget } from "../../gateway/types.js";
+import { readAuthorizeResponse, type AuthorizeReading } from "../authorizePage.js";
+import { maybe, nameList, oauthTargets, type CheckContext, type CheckDefinition } from "../context.js";
+import { expectedAuthorizeUrl, originOf, paramOf } from "../endpoints.js";
+import { Findings, type CheckOutcome } from "../findings.js";
+import type { CheckSeverity, Evidence } from "../model.js";
+
+/**
+ * Opens the authorize endpoint the way the gateway sends users there — its authorization URL,
+ * client ID, redirect URI and scopes — without signing anyone in. Entra checks the client ID and
+ * redirect URI before showing the sign-in page, so AADSTS50011 / AADSTS700016 show up here before
+ * a user meets them.
+ */
+export interface AuthorizeVerdict {
+  status: "pass" | "fail" | "indeterminate";
+  severity: CheckSeverity;
+  message: string;
+  hint: string;
+  aadsts?: number;
+}
+
+export function classifyAuthorizeReading(reading: AuthorizeReading, status: number, request: { redirectUri: string; clientId: string }): AuthorizeVerdict {
+  if (reading.outcome === "sign-in" || reading.outcome === "redirect") {
+    return { status: "pass", severity: "info", message: "Entra shows the sign-in page", hint: "" };
+  }
+  const code = reading.aadsts;
+  const detail = reading.message ? `: ${reading.message}` : "";
+  switch (code) {
+    case 50011:
+      return {
+        status: "fail",
+        severity: "critical",
+        message: `the redirect URI ${request.redirectUri} is not registered on the app (AADSTS50011)`,
+        hint:
+          `Add ${request.redirectUri} exactly (scheme, host, path, trailing slash and case) to the app registration's Authentication > Web > Redirect URIs, ` +
+          "or set the gateway's redirectUri parameter to the URI that is registered.",
+        aadsts: code,
+      };
+    case 500113:
+      return {
+        status: "fail",
+        severity: "critical",
+        message: "the app has no redirect URI registered (AADSTS500113)",
+        hint: `Add the gateway callback ${request.redirectUri} to the app registration's Authentication > Web > Redirect URIs.`,
+        aadsts: code,
+      };
+    case 700016:
+      return {
+        status: "fail",
+        severity: "critical",
+        message: `Entra does not find client ID ${request.clientId} in the directory of the authorization URL (AADSTS700016)`,
+        hint: "Compare the gateway's Client ID with the Application (client) ID on the app registration's Overview page, and check the authorization URL names the app's tenant.",
+        aadsts: code,
+      };
+    case 90002:
+    case 900023:
+      return {
+        status: "fail",
+        severity: "critical",
+        message: `Entra does not know the tenant in the authorization URL (AADSTS${code})`,
+        hint: "Fix the tenant segment of the gateway's authorizationUrl parameter: the Directory (tenant) ID, or `common` for a multi-tenant app.",
+        aadsts: code,
+      };
+    case 50194:
+      return {
+        status: "fail",
+        severity: "critical",
+        message: "a single-tenant app is sent to /common (AADSTS50194)",
+        hint: "Use the tenant-specific authorization URL for a single-tenant app, or make the app multi-tenant (and set multiTenant: true) if that is intended.",
+        aadsts: code,
+      };
+    default:
+      break;
+  }
+  if (code === undefined && (status >= 500 || status === 429)) {
+    return { status: "indeterminate", severity: "error", message: `the authorize endpoint answered HTTP ${status}`, hint: "Entra is throttling or degraded; the next probe retries." };
+  }
+  if (code === undefined) {
+    return {
+      status: "fail",
+      severity: "error",
+      message: `the authorization URL does not show Entra's sign-in page (HTTP ${status}${detail})`,
+      hint: "The gateway's authorizationUrl must be https://<sign-in host>/<tenant-id or common>/oauth2/v2.0/authorize.",
+    };
+  }
+  const known = explainAadsts(code);
+  return {
+    status: "fail",
+    severity: "error",
+    message: `Entra refuses the sign-in request (AADSTS${code}${known ? `: ${known.summary}` : detail})`,
+    hint: known?.hint ?? "Fix the setting Entra names in its message (see evidence).",
+    aadsts: code,
+  };
+}
+
+interface AuthorizeRequest {
+  url: string;
+  clientId: string;
+  redirectUri: string;
+  scopes: string[];
+  targets: string[];
+}
+
+export const authorizeCheck: CheckDefinition = {
+  id: "authorize",
+  title: "Sign-in request with the gateway's client ID and redirect URI",
+  async run(ctx: CheckContext): Promise<CheckOutcome> {
+    const { deps, signal } = ctx;
+    const f = new Findings();
+    const evidence: Evidence = {};
+    const targets = oauthTargets(maybe(await ctx.shared.targets(), evidence, "gatewayTargets"));
+    const requests = requestsFor(ctx, targets, evidence);
+
+    const outcomes = await Promise.all(
+      requests.map(async (r) => {
+        try {
+          const res = await deps.http.request<unknown>({
+            method: "GET",
+            url: r.url,
+            query: {
+              client_id: r.clientId,
+              response_type: "code",
+              redirect_uri: r.redirectUri,
+              scope: r.scopes.join(" "),
+              response_mode: "query",
+              state: `probe-${randomUUID()}`,
+            },
+            throwOnHttpError: false,
+            abortSignal: signal,
+          });
+          const reading = readAuthorizeResponse(res.status, res.headers, res.data);
+          return { r, status: res.status, verdict: classifyAuthorizeReading(reading, res.status, r), reading };
+        } catch (e) {
+          return { r, error: ensureRotatorError(e) };
+        }
+      }),
+    );
+
+    const lines: string[] = [];
+    const undecided: RotatorError[] = [];
+    for (const o of outcomes) {
+      const who = o.r.targets.length ? `for ${o.r.targets.length} target(s) (${nameList(o.r.targets)})` : "for the configured settings";
+      if (o.error) {
+        lines.push(`${o.r.url} redirect_uri=${o.r.redirectUri} → ${o.error.code}`);
+        undecided.push(o.error);
+        f.warn("warning", `the sign-in request ${who} could not be made (${o.error.code})`, o.error.hint);
+        continue;
+      }
+      const v = o.verdict!;
+      lines.push(`${o.r.url} redirect_uri=${o.r.redirectUri} → HTTP ${o.status} ${o.reading!.aadsts !== undefined ? `AADSTS${o.reading!.aadsts}` : o.reading!.outcome}`);
+      if (v.status === "pass") continue;
+      if (v.status === "indeterminate") {
+        undecided.push(new RotatorError("ENTRA_UNAVAILABLE", v.message, { hint: v.hint, status: o.status, retryable: true }));
+        f.warn("warning", `${v.message} ${who}`, v.hint);
+        continue;
+      }
+      f.fail(v.severity, `${v.message} ${who}`, v.hint, v.aadsts);
+    }
+    evidence.requests = lines;
+    // Nothing could be decided at all: the check did not run, it did not pass.
+    if (undecided.length === outcomes.length && undecided[0]) throw undecided[0];
+    return f.outcome(`Entra shows the sign-in page for ${requests.length} distinct sign-in request(s)`, evidence);
+  },
+};
+
+/**
+ * One request per distinct (authorization URL, client ID, redirect URI) the targets use; the
+ * configured settings when there are no targets. A URL on another host is not opened (gateway-drift
+ * reports it); the expected URL is opened in its place.
+ */
+function requestsFor(ctx: CheckContext, targets: GatewayTarget[], evidence: Evidence): AuthorizeRequest[] {
+  const { set, tuning } = ctx;
+  const origin = originOf(set.authorityHost);
+  const fallbackUrl = expectedAuthorizeUrl(set);
+  if (targets.length === 0) {
+    return [{ url: fallbackUrl, clientId: set.clientId, redirectUri: set.redirectUri, scopes: set.scopes, targets: [] }];
+  }
+  const byKey = new Map<string, AuthorizeRequest>();
+  const replaced: string[] = [];
+  let dropped = 0;
+  for (const t of targets) {
+    const given = paramOf(t.additionalParameters, "authorizationUrl")?.value;
+    let url = given ?? fallbackUrl;
+    if (given && originOf(given) !== origin) {
+      replaced.push(t.name);
+      url = fallbackUrl;
+    }
+    const redirectUri = paramOf(t.additionalParameters, "redirectUri")?.value ?? set.redirectUri;
+    const key = `${url.toLowerCase()}|${t.clientId.toLowerCase()}|${redirectUri}`;
+    const existing = byKey.get(key);
+    if (existing) {
+      existing.targets.push(t.name);
+      continue;
+    }
+    if (byKey.size > tuning.maxDistinctRequests) {
+      dropped++;
+      continue;
+    }
+    byKey.set(key, { url, clientId: t.clientId, redirectUri, scopes: t.scopes.length ? t.scopes : set.scopes, targets: [t.name] });
+  }
+  if (replaced.length) evidence.foreignAuthorizationUrlNotOpened = replaced;
+  if (dropped) evidence.distinctRequestsNotTried = dropped;
+  return [...byKey.values()];
+}

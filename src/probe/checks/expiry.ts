@@ -1,0 +1,136 @@
+import type { PasswordCredential } from "../../entra/types.js";
+import { managedDisplayNamePrefix, renewWindowDays } from "../../rotation/policy.js";
+import { daysLeft, maybe, need, type CheckContext, type CheckDefinition } from "../context.js";
+import { Findings, type CheckOutcome } from "../findings.js";
+import type { Evidence } from "../model.js";
+import { EMERGENCY_HINT } from "./token.js";
+
+/**
+ * Every password credential of the app with the days it has left. The current one is the
+ * credential Key Vault's latest version names (tag `keyId`), or — for a hand-made secret not yet
+ * adopted — the single credential whose hint matches its first three characters. It is judged
+ * against the renewal window; credentials this service does not manage are reported, never touched.
+ */
+export const expiryCheck: CheckDefinition = {
+  id: "expiry",
+  title: "Expiry horizon of every client secret",
+  async run(ctx: CheckContext): Promise<CheckOutcome> {
+    const { set, now, tuning } = ctx;
+    const f = new Findings();
+    const evidence: Evidence = {};
+    const appRead = await ctx.shared.app();
+    if (!appRead.ok && appRead.error.code === "GRAPH_APP_NOT_FOUND") {
+      f.fail("error", appRead.error.message, appRead.error.hint);
+      return f.outcome("", evidence);
+    }
+    const app = need(appRead, "The app registration");
+    const secret = maybe(await ctx.shared.secret(), evidence, "keyVaultSecret");
+    const window = renewWindowDays(set);
+    evidence.renewWindowDays = Math.round(window * 10) / 10;
+
+    const creds = [...app.passwordCredentials].sort((a, b) => Date.parse(a.endDateTime) - Date.parse(b.endDateTime));
+    const prefix = managedDisplayNamePrefix(set.name);
+    const keyId = secret?.tags["keyId"];
+    const previousKeyId = secret?.tags["previousKeyId"];
+    let current: PasswordCredential | undefined;
+    let adopted = true;
+
+    if (keyId) {
+      current = creds.find((c) => c.keyId.toLowerCase() === keyId.toLowerCase());
+      if (!current) {
+        f.fail(
+          "critical",
+          `Key Vault's current secret is credential ${keyId}, which no longer exists on the app — Entra refuses it (AADSTS7000215)`,
+          `Someone removed the credential from the app registration. ${EMERGENCY_HINT}`,
+          7000215,
+        );
+      }
+    } else if (secret?.value) {
+      adopted = false;
+      const hint = secret.value.slice(0, 3);
+      let candidates = creds.filter((c) => c.hint === hint);
+      if (candidates.length > 1 && secret.expiresOn) {
+        const exp = secret.expiresOn.getTime();
+        const byDate = candidates.filter((c) => Math.abs(Date.parse(c.endDateTime) - exp) < 86_400_000);
+        if (byDate.length) candidates = byDate;
+      }
+      if (candidates.length === 0) {
+        f.fail(
+          "critical",
+          `no credential of the app has the hint ${hint}… of the Key Vault secret — it is not a secret of this app (AADSTS7000215)`,
+          `Store a current secret VALUE of app ${set.clientId} in Key Vault (not its secret ID, not another app's secret). ${EMERGENCY_HINT}`,
+          7000215,
+        );
+      } else {
+        // Ambiguous hints: judge by the earliest end date, the cautious choice.
+        current = candidates[0];
+        if (candidates.length > 1) evidence.currentAmbiguousAmong = candidates.map((c) => c.keyId);
+      }
+    } else if (secret === undefined && !("keyVaultSecret" in evidence)) {
+      evidence.keyVaultSecret = "none";
+    }
+
+    if (current) {
+      const left = daysLeft(now, current.endDateTime);
+      const renewDueAt = new Date(Date.parse(current.endDateTime) - window * 86_400_000).toISOString();
+      evidence.currentKeyId = current.keyId;
+      evidence.currentAdopted = adopted;
+      evidence.currentEndDateTime = current.endDateTime;
+      evidence.currentDaysLeft = left;
+      evidence.renewDueAt = renewDueAt;
+      if (left <= 0) {
+        f.fail("critical", `the current secret (hint ${current.hint ?? "?"}…) expired on ${current.endDateTime} (AADSTS7000222)`, EMERGENCY_HINT, 7000222);
+      } else if (left < tuning.expiryErrorDays) {
+        f.fail(
+          "error",
+          `the current secret expires in ${left} days (${current.endDateTime}); renewal was due on ${renewDueAt}`,
+          `Rotation is overdue: check the rotation check and the last run's error, then run a forced rotation (POST /api/rotations {"mode": "force"}).`,
+        );
+      } else if (left < window) {
+        f.warn(
+          "warning",
+          `the current secret expires in ${left} days, inside the ${evidence.renewWindowDays}-day renewal window (due since ${renewDueAt})`,
+          "The next scheduled rotation renews it; if none runs, check the rotation timer and the rotation check.",
+        );
+      }
+    }
+
+    const lines: string[] = [];
+    const unmanagedSoon: string[] = [];
+    const unmanagedExpired: string[] = [];
+    for (const c of creds) {
+      const left = daysLeft(now, c.endDateTime);
+      const isCurrent = current?.keyId === c.keyId;
+      const isPrevious = previousKeyId !== undefined && previousKeyId.toLowerCase() === c.keyId.toLowerCase();
+      const managed = isCurrent || isPrevious || (c.displayName ?? "").startsWith(prefix);
+      const role = isCurrent ? "current" : isPrevious ? "previous" : managed ? "managed" : "unmanaged";
+      lines.push(`${role} ${c.keyId} hint ${c.hint ?? "?"}… "${c.displayName ?? ""}" ends ${c.endDateTime} (${left} days)`);
+      if (managed) continue;
+      const label = `${c.keyId} ("${c.displayName ?? "no name"}", hint ${c.hint ?? "?"}…)`;
+      if (left <= 0) unmanagedExpired.push(label);
+      else if (left < window) unmanagedSoon.push(`${label} in ${left} days`);
+    }
+    evidence.credentials = lines;
+    if (unmanagedSoon.length) {
+      f.warn(
+        "info",
+        `credential(s) not managed by this service expire soon: ${unmanagedSoon.join("; ")}`,
+        "This service never changes them. If anything besides the gateway uses them, renew them there; otherwise delete them from the app registration.",
+      );
+    }
+    if (unmanagedExpired.length) {
+      f.warn(
+        "info",
+        `expired credential(s) not managed by this service remain on the app: ${unmanagedExpired.join("; ")}`,
+        "Delete them from Certificates & secrets once nothing refers to them; this service never deletes what it did not create.",
+      );
+    }
+
+    return f.outcome(
+      current
+        ? `the current secret has ${evidence.currentDaysLeft} days left (renewal due ${evidence.renewDueAt}); ${creds.length} credential(s) on the app`
+        : `${creds.length} credential(s) on the app`,
+      evidence,
+    );
+  },
+};

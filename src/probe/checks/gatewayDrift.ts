@@ -1,0 +1,336 @@
+import type { CredentialSet } from "../../config/schema.js";
+import { fetchDiscovery } from "../../entra/token.js";
+import { fingerprintMatches, type GatewayTarget } from "../../gateway/types.js";
+import { settle } from "../deadline.js";
+import { maybe, nameList, need, oauthTargets, type CheckContext, type CheckDefinition } from "../context.js";
+import {
+  compareEndpoint,
+  domainTenantsIn,
+  expectedAuthorizeUrl,
+  expectedTokenUrl,
+  originOf,
+  paramOf,
+  parseEntraUrl,
+  relateTenant,
+  type EndpointComparison,
+} from "../endpoints.js";
+import { Findings, type CheckOutcome } from "../findings.js";
+import type { CheckSeverity, Evidence } from "../model.js";
+import { ALIAS_TOKEN_HINT } from "./discovery.js";
+
+/**
+ * Each gateway target against the set: token URL, client ID, scopes, the additional parameters
+ * tenantID / authorizationUrl / redirectUri, and whether its secret fingerprint proves it holds the
+ * secret Key Vault holds now. Problems are grouped by kind so 40 drifted servers make one line each
+ * kind, naming the servers.
+ */
+export interface TargetProblem {
+  kind: string;
+  severity: CheckSeverity;
+  status: "warn" | "fail";
+  detail: string;
+  hint: string;
+  aadsts?: number;
+}
+
+export interface DriftContext {
+  set: Pick<CredentialSet, "authorityHost" | "tenantId" | "clientId" | "multiTenant" | "scopes" | "redirectUri">;
+  /** Verified domains seen in target URLs, resolved to their tenant GUID (undefined: could not resolve). */
+  domains: ReadonlyMap<string, string | undefined>;
+  /** The app's registered Web redirect URIs, when the app could be read. */
+  registeredRedirectUris?: readonly string[];
+}
+
+/** Everything wrong with one target's OAuth settings (the secret fingerprint is judged separately). */
+export function targetProblems(t: GatewayTarget, ctx: DriftContext): TargetProblem[] {
+  const { set, domains } = ctx;
+  const out: TargetProblem[] = [];
+  const origin = originOf(set.authorityHost) ?? set.authorityHost.toLowerCase();
+  const expectedToken = expectedTokenUrl(set);
+
+  const token = compareEndpoint(t.tokenUrl, { origin, kind: "token", tenant: set.tenantId }, domains);
+  if (!token.ok) out.push(tokenUrlProblem(t.tokenUrl, token, expectedToken));
+
+  if (t.clientId.toLowerCase() !== set.clientId.toLowerCase()) {
+    out.push({
+      kind: "clientId",
+      severity: "critical",
+      status: "fail",
+      detail: `client ID is ${t.clientId}, not ${set.clientId}`,
+      hint: "Set the target's Client ID to the Application (client) ID on the app registration's Overview page.",
+      aadsts: 700016,
+    });
+  }
+
+  const want = new Set(set.scopes.map((s) => s.toLowerCase()));
+  const have = new Set(t.scopes.map((s) => s.toLowerCase()));
+  const missing = set.scopes.filter((s) => !have.has(s.toLowerCase()));
+  const extra = t.scopes.filter((s) => !want.has(s.toLowerCase()));
+  if (missing.length) {
+    out.push({
+      kind: "scopes-missing",
+      severity: "warning",
+      status: "fail",
+      detail: `scopes lack ${missing.join(", ")}`,
+      hint: `Set the target's Scopes to ${JSON.stringify(set.scopes)} as the setup guide lists them.`,
+    });
+  }
+  if (extra.length) {
+    out.push({
+      kind: "scopes-extra",
+      severity: "info",
+      status: "warn",
+      detail: `scopes add ${extra.join(", ")}`,
+      hint: "Extra scopes need their own consent; remove them unless an MCP server needs them.",
+    });
+  }
+
+  const tenantParam = paramOf(t.additionalParameters, "tenantID");
+  if (!tenantParam) {
+    out.push({
+      kind: "tenantID-missing",
+      severity: "error",
+      status: "fail",
+      detail: "additional parameter tenantID is missing",
+      hint: `Add tenantID=${set.tenantId} to the target's Additional Parameters.`,
+    });
+  } else {
+    const rel = relateTenant(tenantParam.value.trim(), set.tenantId, domains);
+    const aliasOk = rel === "alias" && set.multiTenant;
+    if (rel !== "same" && rel !== "domain" && !aliasOk) {
+      out.push({
+        kind: "tenantID",
+        severity: "error",
+        status: "fail",
+        detail: `additional parameter tenantID is '${tenantParam.value}', not ${set.tenantId}`,
+        hint: `Set tenantID=${set.tenantId} in the target's Additional Parameters.`,
+      });
+    }
+  }
+
+  const authParam = paramOf(t.additionalParameters, "authorizationUrl");
+  const expectedAuth = expectedAuthorizeUrl(set);
+  if (!authParam) {
+    out.push({
+      kind: "authorizationUrl-missing",
+      severity: "error",
+      status: "fail",
+      detail: "additional parameter authorizationUrl is missing",
+      hint: `Add authorizationUrl=${expectedAuth} to the target's Additional Parameters.`,
+    });
+  } else {
+    out.push(...authorizationUrlProblems(authParam.value, ctx, origin, expectedAuth));
+  }
+
+  const redirect = paramOf(t.additionalParameters, "redirectUri");
+  if (!redirect) {
+    out.push({
+      kind: "redirectUri-missing",
+      severity: "error",
+      status: "fail",
+      detail: "additional parameter redirectUri is missing",
+      hint: `Add redirectUri=${set.redirectUri} to the target's Additional Parameters.`,
+    });
+  } else if (redirect.value !== set.redirectUri) {
+    const registered = ctx.registeredRedirectUris?.includes(redirect.value);
+    out.push(
+      registered
+        ? {
+            kind: "redirectUri-other",
+            severity: "warning",
+            status: "warn",
+            detail: `redirectUri is ${redirect.value}, not the configured ${set.redirectUri} (it is registered on the app, so sign-in works)`,
+            hint: "Align the gateway's redirectUri and the credential set's redirectUri so both describe the same callback.",
+          }
+        : {
+            kind: "redirectUri",
+            severity: "error",
+            status: "fail",
+            detail: `redirectUri is ${redirect.value}, not ${set.redirectUri}${ctx.registeredRedirectUris ? " and it is not registered on the app (AADSTS50011)" : ""}`,
+            hint: `Set redirectUri=${set.redirectUri} in the target's Additional Parameters (it must match a Web redirect URI on the app exactly).`,
+            ...(ctx.registeredRedirectUris ? { aadsts: 50011 } : {}),
+          },
+    );
+  }
+  return out;
+}
+
+function tokenUrlProblem(url: string, cmp: EndpointComparison, expected: string): TargetProblem {
+  const base = { severity: "critical" as const, status: "fail" as const };
+  switch (cmp.problem) {
+    case "tenant-alias": {
+      const code = cmp.actual?.tenant === "organizations" ? 50059 : 9001023;
+      return { ...base, kind: "tokenUrl-alias", detail: `token URL ${url} uses '${cmp.actual?.tenant}' (AADSTS${code} for client credentials)`, hint: ALIAS_TOKEN_HINT, aadsts: code };
+    }
+    case "host":
+      return {
+        ...base,
+        kind: "tokenUrl-host",
+        detail: `token URL ${url} is on ${cmp.actual?.origin}, not the configured sign-in host`,
+        hint: `Set the target's Token URL to ${expected} (the same host as authorityHost — a custom domain or national cloud host must match).`,
+      };
+    case "tenant-other":
+      return {
+        ...base,
+        kind: "tokenUrl-tenant",
+        detail: `token URL ${url} names tenant '${cmp.actual?.tenant}', not this app's tenant (AADSTS700016 or AADSTS90002)`,
+        hint: `Set the target's Token URL to ${expected}.`,
+        aadsts: 700016,
+      };
+    case "tenant-unresolved":
+      return {
+        ...base,
+        severity: "error",
+        kind: "tokenUrl-domain",
+        detail: `token URL ${url} names domain '${cmp.actual?.tenant}', which could not be resolved to this tenant`,
+        hint: `Use the tenant ID form ${expected}, or check the domain is verified in the app's tenant.`,
+      };
+    default:
+      return {
+        ...base,
+        kind: "tokenUrl-endpoint",
+        detail: `token URL ${url} is not the v2.0 token endpoint`,
+        hint: `Set the target's Token URL to ${expected}.`,
+      };
+  }
+}
+
+function authorizationUrlProblems(url: string, ctx: DriftContext, origin: string, expected: string): TargetProblem[] {
+  const { set, domains } = ctx;
+  const p = parseEntraUrl(url);
+  if (set.multiTenant && p?.tenant && p.tenant !== "common") {
+    // A tenant-specific URL still works for a multi-tenant app, but only for the home tenant's users.
+    const cmp = compareEndpoint(url, { origin, kind: "authorize", tenant: set.tenantId }, domains);
+    if (cmp.ok) {
+      return [
+        {
+          kind: "authorizationUrl-tenant-for-multitenant",
+          severity: "warning",
+          status: "warn",
+          detail: `authorizationUrl ${url} names the home tenant although the set is multi-tenant`,
+          hint: `Use ${expected} so users of other tenants can sign in.`,
+        },
+      ];
+    }
+  }
+  const cmp = compareEndpoint(url, { origin, kind: "authorize", tenant: set.multiTenant ? "common" : set.tenantId }, domains);
+  if (cmp.ok) return [];
+  const detail =
+    cmp.problem === "host"
+      ? `authorizationUrl ${url} is on ${cmp.actual?.origin}, not the configured sign-in host`
+      : cmp.problem === "tenant-alias"
+        ? `authorizationUrl ${url} uses '${cmp.actual?.tenant}' for a single-tenant app (AADSTS50194)`
+        : cmp.problem?.startsWith("tenant")
+          ? `authorizationUrl ${url} names tenant '${cmp.actual?.tenant}', not this app's tenant`
+          : `authorizationUrl ${url} is not the v2.0 authorize endpoint`;
+  return [
+    {
+      kind: `authorizationUrl-${cmp.problem ?? "other"}`,
+      severity: "error",
+      status: "fail",
+      detail,
+      hint: `Set authorizationUrl=${expected} in the target's Additional Parameters.`,
+      ...(cmp.problem === "tenant-alias" ? { aadsts: 50194 } : {}),
+    },
+  ];
+}
+
+export const gatewayDriftCheck: CheckDefinition = {
+  id: "gateway-drift",
+  title: "Gateway targets match the app registration and hold the current secret",
+  async run(ctx: CheckContext): Promise<CheckOutcome> {
+    const { set } = ctx;
+    if (set.gateway.kind === "manual") {
+      return {
+        status: "skip",
+        severity: "info",
+        summary: "a manual gateway's targets cannot be read; nothing to compare",
+        hint: "Nothing to do.",
+        evidence: { gatewayKind: "manual" },
+      };
+    }
+    const f = new Findings();
+    const evidence: Evidence = { gatewayKind: set.gateway.kind };
+    const targets = oauthTargets(need(await ctx.shared.targets(), "The gateway targets"));
+    evidence.targets = targets.length;
+    if (targets.length === 0) {
+      f.warn(
+        "warning",
+        `no MCP server on the gateway uses client ID ${set.clientId}`,
+        "If MCP servers should use this app, check the gateway configuration (base URL, tenant) and their Client ID; otherwise this set rotates a secret nobody uses.",
+      );
+      return f.outcome("", evidence);
+    }
+
+    const [secretRead, appRead, rotationRead] = await Promise.all([ctx.shared.secret(), ctx.shared.app(), ctx.shared.rotation()]);
+    const secret = maybe(secretRead, evidence, "keyVaultSecret");
+    const app = maybe(appRead, evidence, "appRegistration");
+    const rotation = rotationRead?.ok ? rotationRead.value : undefined;
+
+    const domains = await resolveDomains(ctx, targets);
+    if (domains.size) evidence.resolvedDomains = [...domains].map(([d, t]) => `${d} → ${t ?? "unresolved"}`);
+    const drift: DriftContext = { set, domains, ...(app ? { registeredRedirectUris: app.web.redirectUris } : {}) };
+
+    const grouped = new Map<string, { problem: TargetProblem; names: string[] }>();
+    const add = (p: TargetProblem, name: string): void => {
+      const key = `${p.kind}|${p.detail}`;
+      const g = grouped.get(key);
+      if (g) g.names.push(name);
+      else grouped.set(key, { problem: p, names: [name] });
+    };
+    for (const t of targets) for (const p of targetProblems(t, drift)) add(p, t.name);
+
+    // Secret fingerprints: only meaningful when Key Vault's current value is known.
+    if (secret?.value) {
+      const value = secret.value;
+      const noFingerprint = targets.filter((t) => !t.secretFingerprint || t.fingerprintSalt === undefined).map((t) => t.name);
+      const stale = targets.filter((t) => t.secretFingerprint && t.fingerprintSalt !== undefined && !fingerprintMatches(t, value)).map((t) => t.name);
+      evidence.holdingCurrentSecret = targets.length - noFingerprint.length - stale.length;
+      if (noFingerprint.length) evidence.withoutFingerprint = noFingerprint;
+      if (stale.length) {
+        const propagating =
+          rotation?.activeRun && rotation.activeRun.steps.some((s) => s.name === "promote" && s.status === "done") &&
+          !rotation.activeRun.steps.some((s) => s.name === "verify-targets" && s.status === "done");
+        if (propagating) {
+          f.warn(
+            "info",
+            `${stale.length} target(s) (${nameList(stale)}) do not hold the current secret yet; run ${rotation.activeRun!.runId} is propagating it`,
+            "Nothing to do unless the rotation check reports the run stuck.",
+          );
+        } else {
+          f.fail(
+            "critical",
+            `${stale.length} target(s) (${nameList(stale)}) do not hold the secret Key Vault holds now (hint ${value.slice(0, 3)}…): they break when their secret is retired or has been already`,
+            'Run a forced rotation (POST /api/rotations {"mode": "force"}) to push the current secret everywhere, or update those targets\' Client Secret from Key Vault.',
+          );
+        }
+      }
+    }
+
+    for (const { problem, names } of grouped.values()) {
+      const message = `${names.length} target(s) (${nameList(names)}): ${problem.detail}`;
+      if (problem.status === "fail") f.fail(problem.severity, message, problem.hint, problem.aadsts);
+      else f.warn(problem.severity, message, problem.hint, problem.aadsts);
+    }
+    evidence.targetNames = targets.slice(0, 50).map((t) => t.name);
+    return f.outcome(`${targets.length} target(s) match the app registration${secret?.value ? " and hold the current secret" : ""}`, evidence);
+  },
+};
+
+/** Resolves domain-name tenant segments (`contoso.com`) through their discovery documents. */
+async function resolveDomains(ctx: CheckContext, targets: GatewayTarget[]): Promise<Map<string, string | undefined>> {
+  const origin = originOf(ctx.set.authorityHost) ?? "";
+  const urls = targets.flatMap((t) => [t.tokenUrl, paramOf(t.additionalParameters, "authorizationUrl")?.value]);
+  const tenantParams = targets.map((t) => paramOf(t.additionalParameters, "tenantID")?.value?.trim().toLowerCase()).filter((v): v is string => !!v);
+  const fromParams = tenantParams.filter((v) => v.includes(".") && !v.includes("/"));
+  const domains = [...new Set([...domainTenantsIn(urls, origin), ...fromParams])].slice(0, ctx.tuning.maxDistinctRequests);
+  const out = new Map<string, string | undefined>();
+  await Promise.all(
+    domains.map(async (d) => {
+      const doc = await settle(fetchDiscovery({ http: ctx.deps.http, authorityHost: ctx.set.authorityHost, tenant: d }, { abortSignal: ctx.signal }));
+      const tenant = doc.ok ? parseEntraUrl(doc.value.token_endpoint)?.tenant : undefined;
+      out.set(d, tenant);
+    }),
+  );
+  return out;
+}

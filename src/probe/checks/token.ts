@@ -1,0 +1,227 @@
+import { explainAadsts } from "../../entra/aadsts.js";
+import type { TokenResult } from "../../entra/types.js";
+import { ensureRotatorError, RotatorError } from "../../errors.js";
+import { maybe, nameList, need, oauthTargets, type CheckContext, type CheckDefinition } from "../context.js";
+import { expectedTokenUrl, originOf } from "../endpoints.js";
+import { Findings, type CheckOutcome } from "../findings.js";
+import type { CheckSeverity, Evidence } from "../model.js";
+import { ALIAS_TOKEN_HINT } from "./discovery.js";
+
+/**
+ * A plain client-credentials request with the secret Key Vault holds now, at the tenant's token
+ * endpoint and at every distinct token URL the gateway's targets use on the same sign-in host, so
+ * the exact AADSTS code Entra answers is seen. A secret promoted minutes ago may not have
+ * replicated yet: AADSTS7000215 inside that window is a warning, not a failure.
+ */
+export interface TokenVerdict {
+  status: "pass" | "warn" | "fail" | "indeterminate";
+  severity: CheckSeverity;
+  message: string;
+  hint: string;
+  aadsts?: number;
+}
+
+export const EMERGENCY_HINT =
+  'Run an emergency rotation (POST /api/rotations {"set": "<set>", "mode": "emergency"}): it issues a new secret, proves it at Entra and pushes it to every target.';
+
+export function classifyTokenResult(result: TokenResult, context: { secretAgeMs?: number; replicationWindowMs: number }): TokenVerdict {
+  if (result.ok) return { status: "pass", severity: "info", message: `token issued (HTTP ${result.status})`, hint: "" };
+  const code = result.aadsts;
+  const said = code !== undefined ? `AADSTS${code}` : `${result.error} (HTTP ${result.status})`;
+  switch (code) {
+    case 7000215: {
+      const age = context.secretAgeMs;
+      if (age !== undefined && age >= 0 && age < context.replicationWindowMs) {
+        return {
+          status: "warn",
+          severity: "warning",
+          message: `Entra refuses the secret (AADSTS7000215) but its Key Vault version is only ${Math.round(age / 60_000)} min old — it may still be replicating`,
+          hint: `Wait: a new secret is accepted within seconds to ~10 minutes. If this persists beyond ${Math.round(context.replicationWindowMs / 60_000)} minutes the stored value is wrong.`,
+          aadsts: code,
+        };
+      }
+      return {
+        status: "fail",
+        severity: "critical",
+        message: "Entra refuses the Key Vault secret as invalid (AADSTS7000215)",
+        hint:
+          "Key Vault does not hold a current secret of the app: it was deleted from the app registration, or the secret ID was stored instead of its value. " +
+          EMERGENCY_HINT,
+        aadsts: code,
+      };
+    }
+    case 7000222:
+      return {
+        status: "fail",
+        severity: "critical",
+        message: "the Key Vault secret has expired (AADSTS7000222)",
+        hint: `Every token request with it fails now. ${EMERGENCY_HINT}`,
+        aadsts: code,
+      };
+    case 7000218:
+      return {
+        status: "fail",
+        severity: "critical",
+        message: "Entra received no client secret (AADSTS7000218)",
+        hint: "The Key Vault secret is empty: store the app's client secret value, or run an emergency rotation.",
+        aadsts: code,
+      };
+    case 700016:
+      return {
+        status: "fail",
+        severity: "critical",
+        message: "Entra does not find the application in this tenant (AADSTS700016)",
+        hint: "Check clientId (Application (client) ID on the app registration's Overview page) and that the Token URL names the tenant where the app is registered.",
+        aadsts: code,
+      };
+    case 90002:
+    case 900023:
+      return {
+        status: "fail",
+        severity: "critical",
+        message: `Entra does not know the tenant in the token URL (AADSTS${code})`,
+        hint: "Check the tenant segment of the token URL: the Directory (tenant) ID GUID or a verified domain of the app's tenant, on the right cloud's sign-in host.",
+        aadsts: code,
+      };
+    case 9001023:
+    case 50059:
+      return { status: "fail", severity: "critical", message: `Entra refuses client credentials on this endpoint (AADSTS${code})`, hint: ALIAS_TOKEN_HINT, aadsts: code };
+    default:
+      break;
+  }
+  if (result.status === 429 || result.status >= 500 || (code === undefined && result.status === 0)) {
+    return {
+      status: "indeterminate",
+      severity: "error",
+      message: `the token endpoint did not decide (${said})`,
+      hint: "Entra is throttling or degraded; the next probe retries.",
+      ...(code !== undefined ? { aadsts: code } : {}),
+    };
+  }
+  const known = explainAadsts(code);
+  return {
+    status: "fail",
+    severity: "error",
+    message: `Entra refused the token request: ${known ? `${known.summary} (${said})` : said}`,
+    hint: known?.hint ?? "See Entra's error description in the evidence; fix the setting it names.",
+    ...(code !== undefined ? { aadsts: code } : {}),
+  };
+}
+
+interface UrlToTry {
+  url: string;
+  /** Targets whose Token URL this is; empty for the set's own tenant endpoint only. */
+  targets: string[];
+  canonical: boolean;
+}
+
+export const tokenCheck: CheckDefinition = {
+  id: "token",
+  title: "Client-credentials token request with the Key Vault secret",
+  async run(ctx: CheckContext): Promise<CheckOutcome> {
+    const { set, deps, tuning, now, signal } = ctx;
+    const f = new Findings();
+    const evidence: Evidence = { secretName: set.keyVault.secretName, clientId: set.clientId };
+    const secret = need(await ctx.shared.secret(), `Key Vault secret ${set.keyVault.secretName}`);
+    if (!secret?.value) {
+      f.fail(
+        "critical",
+        `Key Vault holds no enabled value for ${set.keyVault.secretName}`,
+        `Store the app's client secret value in ${set.keyVault.url} as ${set.keyVault.secretName}, or run a forced rotation to create one.`,
+      );
+      return f.outcome("", evidence);
+    }
+    const value = secret.value;
+    evidence.secretVersion = secret.version;
+    evidence.secretHint = value.slice(0, 3);
+    if (secret.tags["keyId"]) evidence.keyId = secret.tags["keyId"];
+    const secretAgeMs = secret.createdOn ? now.getTime() - secret.createdOn.getTime() : undefined;
+    if (secret.createdOn) evidence.secretCreatedOn = secret.createdOn.toISOString();
+
+    const urls = urlsToTry(ctx, oauthTargets(maybe(await ctx.shared.targets(), evidence, "gatewayTargets")), evidence);
+    const scope = `${originOf(set.graphBaseUrl) ?? "https://graph.microsoft.com"}/.default`;
+    const outcomes = await Promise.all(
+      urls.map(async (u) => {
+        try {
+          const result = await deps.token.requestToken({ tokenUrl: u.url, clientId: set.clientId, clientSecret: value, scope }, { abortSignal: signal });
+          return { u, result };
+        } catch (e) {
+          return { u, error: ensureRotatorError(e) };
+        }
+      }),
+    );
+
+    const lines: string[] = [];
+    for (const o of outcomes) {
+      const where = o.u.canonical
+        ? `at the tenant token endpoint ${o.u.url}${o.u.targets.length ? ` (also the Token URL of ${o.u.targets.length} target(s))` : ""}`
+        : `at ${o.u.url}, the Token URL of ${o.u.targets.length} target(s) (${nameList(o.u.targets)})`;
+      if (o.error) {
+        lines.push(`${o.u.url} → ${o.error.code}`);
+        if (o.u.canonical) throw o.error;
+        f.warn("warning", `the token request ${where} could not be made (${o.error.code})`, o.error.hint);
+        continue;
+      }
+      const result = o.result!;
+      lines.push(`${o.u.url} → HTTP ${result.status}${result.ok ? " token issued" : ` ${result.aadsts !== undefined ? `AADSTS${result.aadsts}` : result.error}`}`);
+      const verdict = classifyTokenResult(result, { secretAgeMs, replicationWindowMs: tuning.replicationWindowMs });
+      if (verdict.status === "pass") continue;
+      if (verdict.status === "indeterminate") {
+        if (o.u.canonical) {
+          throw new RotatorError("ENTRA_UNAVAILABLE", `${verdict.message} ${where}`, {
+            hint: verdict.hint,
+            status: result.status,
+            ...(verdict.aadsts !== undefined ? { aadsts: verdict.aadsts } : {}),
+            retryable: true,
+          });
+        }
+        f.warn("warning", `${verdict.message} ${where}`, verdict.hint, verdict.aadsts);
+        continue;
+      }
+      const add = verdict.status === "warn" ? f.warn.bind(f) : f.fail.bind(f);
+      add(verdict.severity, `${verdict.message} ${where}`, verdict.hint, verdict.aadsts);
+    }
+    evidence.requests = lines;
+    return f.outcome(
+      `Entra issues a token for the Key Vault secret (hint ${value.slice(0, 3)}…) at ${outcomes.length} token URL(s)`,
+      evidence,
+    );
+  },
+};
+
+/**
+ * The tenant endpoint first, then each distinct Token URL the targets use. The secret is only ever
+ * sent to the configured sign-in host: a target pointing elsewhere is reported by gateway-drift,
+ * never sent the secret.
+ */
+function urlsToTry(ctx: CheckContext, targets: ReturnType<typeof oauthTargets>, evidence: Evidence): UrlToTry[] {
+  const { set, tuning } = ctx;
+  const origin = originOf(set.authorityHost);
+  const key = (u: string): string => u.trim().replace(/\/+$/, "").toLowerCase();
+  const canonical = expectedTokenUrl(set);
+  const list: UrlToTry[] = [{ url: canonical, targets: [], canonical: true }];
+  const byKey = new Map<string, UrlToTry>([[key(canonical), list[0]!]]);
+  const foreign: string[] = [];
+  let dropped = 0;
+  for (const t of targets) {
+    const existing = byKey.get(key(t.tokenUrl));
+    if (existing) {
+      existing.targets.push(t.name);
+      continue;
+    }
+    if (originOf(t.tokenUrl) !== origin) {
+      foreign.push(t.name);
+      continue;
+    }
+    if (list.length > tuning.maxDistinctRequests) {
+      dropped++;
+      continue;
+    }
+    const entry: UrlToTry = { url: t.tokenUrl, targets: [t.name], canonical: false };
+    byKey.set(key(t.tokenUrl), entry);
+    list.push(entry);
+  }
+  if (foreign.length) evidence.notSentToForeignHost = foreign;
+  if (dropped) evidence.distinctUrlsNotTried = dropped;
+  return list;
+}

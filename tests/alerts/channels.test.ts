@@ -1,0 +1,185 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { dedupKeyFor, type AlertEvent, type Incident } from "../../src/alerts/model.js";
+import { STATUS_URL, receivedPayloads, startWorld, type World } from "./world.js";
+
+const incident = (over: Partial<Incident> = {}): Incident => ({
+  dedupKey: dedupKeyFor("set-a", "token.request"),
+  set: "set-a",
+  check: "token.request",
+  severity: "error",
+  title: "Token request fails with AADSTS7000222 (secret expired)",
+  hint: "Rotate now: POST /api/rotations with mode emergency.",
+  evidence: { aadsts: 7000222, expiredOn: "2026-01-01" },
+  state: "open",
+  openedAt: "2026-01-02T00:00:00.000Z",
+  updatedAt: "2026-01-02T00:00:00.000Z",
+  lastNotifiedAt: "2026-01-02T00:00:00.000Z",
+  healthyStreak: 0,
+  runId: "run-42",
+  links: { status: STATUS_URL, run: "https://rotator.example.test/api/rotations/run-42" },
+  deliveredTo: [],
+  pendingChannels: [],
+  ...over,
+});
+const ev = (type: AlertEvent["type"], over: Partial<Incident> = {}): AlertEvent => ({ type, incident: incident(over) });
+
+describe("alert channels against their receivers", () => {
+  let w: World;
+  afterEach(async () => {
+    await w?.close();
+  });
+  const channel = (name: string) => w.channels.find((c) => c.name === name)!;
+
+  it("Teams: posts an Adaptive Card 1.4 with the facts, the hint and Open URL actions to status and run", async () => {
+    w = await startWorld({ channels: { teams: "info" } });
+    const r = await channel("teams").send(ev("opened"));
+    expect(r).toMatchObject({ ok: true, status: 202 });
+    const card = w.rx.teams.accepted()[0]!.body.cards[0]!;
+    expect(card).toMatchObject({ type: "AdaptiveCard", version: "1.4" });
+    expect(card["actions"]).toEqual([
+      { type: "Action.OpenUrl", title: "Open status", url: STATUS_URL },
+      { type: "Action.OpenUrl", title: "Open run journal", url: "https://rotator.example.test/api/rotations/run-42" },
+    ]);
+    expect(JSON.stringify(card["body"])).toContain("AADSTS7000222");
+    expect(w.rx.teams.rejected()).toEqual([]);
+  });
+
+  it("Teams: trims a huge evidence record to fit Teams' message size, and the flow still posts it", async () => {
+    w = await startWorld({ channels: { teams: "info" } });
+    const evidence = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`target-${i}`, "x".repeat(400)]));
+    expect((await channel("teams").send(ev("opened", { evidence }))).ok).toBe(true);
+    expect(w.rx.teams.rejected()).toEqual([]);
+    expect(w.rx.teams.accepted()).toHaveLength(1);
+  });
+
+  it("Teams: a refused signature or a deleted workflow is a failure with an operator hint", async () => {
+    w = await startWorld({ channels: { teams: "info" } });
+    const url = (await w.secrets.getLatest("alert-teams-url"))!.value!;
+    await w.secrets.setSecret("alert-teams-url", url.replace(/sig=[^&]+/, "sig=stale-signature-value"));
+    const unauthorized = await channel("teams").send(ev("opened"));
+    expect(unauthorized).toMatchObject({ ok: false, status: 401, code: "ALERT_TEAMS_UNAUTHORIZED", retryable: false });
+    await w.secrets.setSecret("alert-teams-url", url);
+    w.rx.teams.deleteWorkflow(url);
+    const gone = await channel("teams").send(ev("opened"));
+    expect(gone).toMatchObject({ ok: false, status: 404, code: "ALERT_TEAMS_WORKFLOW_NOT_FOUND" });
+    expect(gone.hint).toMatch(/re-create it/);
+  });
+
+  it("Slack: maps Slack's error strings to codes and hints (no_service, channel_is_archived, channel_not_found)", async () => {
+    w = await startWorld({ channels: { slack: "info" } });
+    const url = (await w.secrets.getLatest("alert-slack-url"))!.value!;
+    w.rx.slack.archiveChannel("#sso-oncall");
+    expect(await channel("slack").send(ev("opened"))).toMatchObject({ ok: false, status: 410, code: "ALERT_SLACK_CHANNEL_IS_ARCHIVED" });
+    w.rx.slack.deleteChannel("#sso-oncall");
+    expect(await channel("slack").send(ev("opened"))).toMatchObject({ ok: false, status: 404, code: "ALERT_SLACK_CHANNEL_NOT_FOUND" });
+    w.rx.slack.revoke(url);
+    const revoked = await channel("slack").send(ev("opened"));
+    expect(revoked).toMatchObject({ ok: false, status: 404, code: "ALERT_SLACK_NO_SERVICE", reason: "Slack answered 404: no_service", retryable: false });
+    expect(revoked.hint).toMatch(/create a new incoming webhook/);
+  });
+
+  it("Slack: waits out a 429 Retry-After and delivers; long titles stay within Block Kit limits", async () => {
+    w = await startWorld({ channels: { slack: "info" } });
+    w.rx.slack.throttle(1, 2);
+    const r = await channel("slack").send(ev("opened", { title: "T".repeat(2000), hint: "H".repeat(5000) }));
+    expect(r).toMatchObject({ ok: true, status: 200, attempts: 2 });
+    expect(w.waits).toContain(2000);
+    expect(w.rx.slack.rejected().filter((x) => x.error !== "rate_limited")).toEqual([]);
+    expect(w.rx.slack.accepted()).toHaveLength(1);
+  });
+
+  it("Slack: escapes <, > and & so incident text cannot mention @channel or forge links", async () => {
+    w = await startWorld({ channels: { slack: "info" } });
+    await channel("slack").send(ev("opened", { title: "<!channel> <https://evil.test|click> & more", evidence: { note: "<!here> hi" } }));
+    const { text, blocks } = w.rx.slack.accepted()[0]!.body;
+    // Everything Slack parses for mentions and links (fallback text, mrkdwn) is escaped.
+    const parsed = [text, ...blocks!.filter((b) => b["type"] !== "header").map((b) => JSON.stringify(b))].join("\n");
+    expect(parsed).not.toMatch(/<!channel>|<https:/);
+    expect(text).toContain("&lt;!channel&gt; &lt;https://evil.test|click&gt; &amp; more");
+  });
+
+  it("PagerDuty: triggers with dedup_key and severity, resolves by dedup_key, sends rotation events as change events", async () => {
+    w = await startWorld({ channels: { pagerduty: "info" } });
+    const pd = channel("pagerduty");
+    expect(await pd.send(ev("opened", { title: "S".repeat(3000) }))).toMatchObject({ ok: true, status: 202 });
+    const trigger = w.rx.pagerduty.accepted()[0]!.body;
+    expect(trigger).toMatchObject({ event_action: "trigger", dedup_key: incident().dedupKey, client_url: STATUS_URL });
+    expect(trigger.payload).toMatchObject({ severity: "error", source: "mcp-sso-rotator/set-a", component: "token.request", group: "set-a" });
+    expect(String(trigger.payload!["summary"]).length).toBeLessThanOrEqual(1024);
+    expect(await pd.send(ev("resolved", { state: "resolved" }))).toMatchObject({ ok: true });
+    expect(w.rx.pagerduty.alert(incident().dedupKey)?.status).toBe("resolved");
+    expect(await pd.send(ev("event", { severity: "info", title: "Rotation run run-42 succeeded" }))).toMatchObject({ ok: true, status: 202 });
+    expect(w.rx.pagerduty.accepted().at(-1)?.body.kind).toBe("change");
+  });
+
+  it("PagerDuty: a wrong routing key is a non-retryable failure that names the Key Vault secret, never the key", async () => {
+    w = await startWorld({ channels: { pagerduty: "info" } });
+    const wrong = "0123456789abcdef0123456789abcdef";
+    await w.secrets.setSecret("alert-pagerduty-routing-key", wrong);
+    const r = await channel("pagerduty").send(ev("opened"));
+    expect(r).toMatchObject({ ok: false, status: 400, code: "ALERT_PAGERDUTY_ROUTING_KEY", retryable: false });
+    expect(r.hint).toContain("alert-pagerduty-routing-key");
+    w.scanner().addSecrets([wrong]).collect("result", r).collectAll("log", w.lines).assertClean();
+  });
+
+  it("Opsgenie: creates with GenieKey and priority by severity, updates priority with a note, closes by alias, skips info events", async () => {
+    w = await startWorld({ channels: { opsgenie: "info" } });
+    const og = channel("opsgenie");
+    const alias = incident().dedupKey;
+    expect(await og.send(ev("opened", { title: "M".repeat(500) }))).toMatchObject({ ok: true, status: 202 });
+    const created = w.rx.opsgenie.accepted()[0]!.body.body;
+    expect(created).toMatchObject({ alias, priority: "P2", entity: "set-a", source: "mcp-sso-rotator" });
+    expect(String(created["message"]).length).toBeLessThanOrEqual(130);
+    expect(await og.send(ev("updated", { severity: "critical" }))).toMatchObject({ ok: true });
+    expect(w.rx.opsgenie.alert(alias)).toMatchObject({ priority: "P1", count: 2, notes: [expect.stringContaining("UPDATED (critical)")] });
+    expect(await og.send(ev("resolved", { state: "resolved" }))).toMatchObject({ ok: true });
+    expect(w.rx.opsgenie.alert(alias)?.status).toBe("closed");
+    expect(await og.send(ev("event", { severity: "info" }))).toMatchObject({ ok: true, skipped: true });
+    expect(w.rx.opsgenie.rejected()).toEqual([]);
+  });
+
+  it("Opsgenie: a disabled integration key is ALERT_OPSGENIE_UNAUTHENTICATED", async () => {
+    w = await startWorld({ channels: { opsgenie: "info" } });
+    w.rx.opsgenie.disableIntegration((await w.secrets.getLatest("alert-opsgenie-api-key"))!.value!);
+    const r = await channel("opsgenie").send(ev("opened"));
+    expect(r).toMatchObject({ ok: false, status: 401, code: "ALERT_OPSGENIE_UNAUTHENTICATED", reason: "Opsgenie answered 401: Could not authenticate" });
+  });
+
+  it("webhook: signs the exact body; a receiver holding another key refuses it and the hint names the key's secret", async () => {
+    w = await startWorld({ channels: { webhook: "info" } });
+    expect(await channel("webhook").send(ev("opened"))).toMatchObject({ ok: true, status: 200 });
+    const got = w.rx.webhook.accepted()[0]!;
+    expect(got.body).toMatchObject({ version: 1, type: "opened", incident: { dedupKey: incident().dedupKey } });
+    expect(got.body.incident).not.toHaveProperty("deliveredTo");
+    expect(got.headers["x-rotator-signature"]).toMatch(/^sha256=[0-9a-f]{64}$/);
+    const other = w.rx.webhook.createEndpoint();
+    await w.secrets.setSecret("alert-webhook-url", other.url);
+    const r = await channel("webhook").send(ev("opened"));
+    expect(r).toMatchObject({ ok: false, status: 401, code: "ALERT_WEBHOOK_SIGNATURE_REFUSED" });
+    expect(r.hint).toContain("alert-webhook-signing-key");
+  });
+
+  it("a missing Key Vault secret is a clear failure; during a Key Vault outage the last known value still delivers", async () => {
+    w = await startWorld({ channels: { slack: "info", teams: "info" } });
+    const slack = channel("slack");
+    expect(await slack.send(ev("opened"))).toMatchObject({ ok: true });
+    w.secrets.unavailable = true;
+    expect(await slack.send(ev("updated"))).toMatchObject({ ok: true });
+    // Teams never read its URL before the outage: nothing to fall back on.
+    expect(await channel("teams").send(ev("opened"))).toMatchObject({ ok: false, code: "ALERT_CHANNEL_SECRET_UNAVAILABLE", retryable: true });
+    w.secrets.unavailable = false;
+    const teamsUrl = (await w.secrets.getLatest("alert-teams-url"))!;
+    await w.secrets.updateProperties("alert-teams-url", teamsUrl.version, { enabled: false });
+    const missing = await channel("teams").send(ev("opened"));
+    expect(missing).toMatchObject({ ok: false, code: "ALERT_CHANNEL_SECRET_MISSING" });
+    expect(missing.hint).toContain('"alert-teams-url"');
+  });
+
+  it("a channel URL or key that ends up in an incident is blanked from every payload", async () => {
+    w = await startWorld();
+    const leaky = ev("opened", { severity: "critical", title: "see evidence", evidence: { note: `hooks: ${w.channelSecrets.join(" ")}` } });
+    const outcome = await w.dispatcher.dispatch(leaky);
+    expect(outcome.delivered.sort()).toEqual(["opsgenie", "pagerduty", "slack", "teams", "webhook"]);
+    w.scanner().collectAll("payload", receivedPayloads(w.rx)).collectAll("log", w.lines).collect("results", outcome.results).assertClean();
+  });
+});
