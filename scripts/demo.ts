@@ -9,7 +9,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { InvocationContext, output, type Timer } from "@azure/functions";
+import functions, { type Timer } from "@azure/functions";
+// @azure/functions is CommonJS; Node's ESM loader only sees some of its named exports.
+const { InvocationContext, output } = functions;
 import { startAzurite } from "../emulators/azurite.js";
 import { World, freshContainer } from "../emulators/world.js";
 import { makeRotationTimerHandler, makeRotationWorkerHandler } from "../src/api/rotationWorker.js";

@@ -112,12 +112,13 @@ describe("gateway emulator: contract", () => {
       expect(r.data.nextCursor).toEqual(expect.any(String));
     });
 
-    it("uses a default page size without a limit and ends with nextCursor null", async () => {
-      const { ids } = await listAll(20);
-      const r = await call<Page>("GET", "/mcp-servers");
-      expect(r.data.items.length).toBe(Math.min(20, ids.length));
-      const last = await call<Page>("GET", "/mcp-servers", { query: { limit: ids.length } });
-      expect(last.data.nextCursor).toBeNull();
+    it("uses the default page size (50, clamped to the maximum) without a limit, and ends with nextCursor null", async () => {
+      const first = await call<Page>("GET", "/mcp-servers");
+      expect(first.data.items).toHaveLength(20);
+      let page = first.data;
+      while (page.nextCursor) page = (await call<Page>("GET", "/mcp-servers", { query: { cursor: page.nextCursor } })).data;
+      expect(page.nextCursor).toBeNull();
+      expect(page.items.length).toBeGreaterThan(0);
     });
 
     it("keeps a listing stable while servers are updated and added between pages", async () => {
@@ -285,7 +286,8 @@ describe("gateway emulator: contract", () => {
   describe("control routes", () => {
     it("seeds servers and exposes ground truth (with secrets) only under /_control", async () => {
       const secret = `control-seeded-${randomUUID()}`;
-      const seeded = await call<{ servers: { id: string }[] }>("POST", "/_control/servers", {
+      // Control answers carry ground truth (secrets) by design: not collected as public responses.
+      const seeded = await f.call<{ servers: { id: string }[] }>("POST", "/_control/servers", {
         json: { name: "via-control", tokenUrl: TOKEN_URL, clientId: randomUUID(), clientSecret: secret },
       });
       expect(seeded.status).toBe(201);

@@ -159,7 +159,8 @@ export class IncidentManager {
                 ...(input.step ? { step: input.step } : {}),
                 ...(input.code ? { code: input.code } : {}),
                 ...(input.message ? { message: input.message } : {}),
-                ...(expires ? { secretExpiresOn: expires.toISOString(), daysLeft: Math.floor((expires.getTime() - now.getTime()) / DAY_MS) } : {}),
+                // The expiry date is stable; a shrinking "days left" would re-notify every day.
+                ...(expires ? { secretExpiresOn: expires.toISOString() } : {}),
                 ...(input.outageRisk ? { outageRisk: true } : {}),
               },
               runId: input.runId,
@@ -195,11 +196,10 @@ export class IncidentManager {
             {
               healthy: false,
               severity: "critical",
-              title: `Client secret expires ${expires.toISOString().slice(0, 10)} and rotation has not replaced it`,
+              title: `Client secret expires ${expires.toISOString().slice(0, 10)} (${Math.floor((expires.getTime() - now.getTime()) / DAY_MS)} days left) and rotation has not replaced it`,
               hint: input.hint ?? "Trigger POST /api/rotations with mode emergency, or rotate by hand; every MCP server's sign-in fails when it expires.",
               evidence: {
                 secretExpiresOn: expires.toISOString(),
-                daysLeft: Math.floor((expires.getTime() - now.getTime()) / DAY_MS),
                 ...(input.detail ? { detail: input.detail } : {}),
               },
               ...(input.runId ? { runId: input.runId } : {}),

@@ -24,7 +24,8 @@ describe("incident manager: rotation events and status", () => {
   });
 
   it("opens a run-failure incident with step, code and hint; the same failure on the next run stays silent", async () => {
-    w = await startWorld({ channels: { slack: "warning", pagerduty: "error" } });
+    w = await startWorld({ channels: { slack: "warning", pagerduty: "error" }, repeatIntervalMs: 86_400_000 });
+    const expiresOn = new Date(w.clock.now().getTime() + 90 * DAY_MS);
     const fail = (runId: string) =>
       w.manager.rotationEvent(SET, {
         type: "failed",
@@ -32,7 +33,7 @@ describe("incident manager: rotation events and status", () => {
         step: "propagate",
         code: "GATEWAY_THROTTLED",
         hint: "The gateway kept answering 429; the next run resumes propagation.",
-        secretExpiresOn: new Date(w.clock.now().getTime() + 90 * DAY_MS),
+        secretExpiresOn: expiresOn,
         renewalWindowDays: 30,
       });
     const [first] = await fail("run-1");
@@ -42,11 +43,11 @@ describe("incident manager: rotation events and status", () => {
       severity: "error",
       title: "Rotation failed at step propagate (GATEWAY_THROTTLED)",
       hint: "The gateway kept answering 429; the next run resumes propagation.",
-      evidence: { step: "propagate", code: "GATEWAY_THROTTLED", daysLeft: 90 },
+      evidence: { step: "propagate", code: "GATEWAY_THROTTLED", secretExpiresOn: expiresOn.toISOString() },
       runId: "run-1",
       links: { run: "https://rotator.example.test/api/rotations/run-1" },
     });
-    w.clock.advance(60_000);
+    w.clock.advance(6 * 3_600_000 - 1);
     const [second] = await fail("run-2");
     expect(second!.notification).toBe("none");
     expect(w.rx.pagerduty.alerts()).toMatchObject([{ status: "triggered", triggers: 1, severity: "error" }]);
@@ -75,7 +76,8 @@ describe("incident manager: rotation events and status", () => {
     expect(awaiting!.incident).toMatchObject({ check: ROTATION_CHECK, severity: "warning", evidence: { targets: ["mcp-crm", "mcp-jira"] } });
     expect(awaiting!.incident?.hint).toContain("POST /api/rotations/run-2/confirm");
     const [risk] = await w.manager.rotationEvent(SET, { type: "expiry_at_risk", secretExpiresOn: new Date(w.clock.now().getTime() + 3 * DAY_MS) });
-    expect(risk!.incident).toMatchObject({ check: EXPIRY_AT_RISK_CHECK, severity: "critical", evidence: { daysLeft: 3 } });
+    expect(risk!.incident).toMatchObject({ check: EXPIRY_AT_RISK_CHECK, severity: "critical" });
+    expect(risk!.incident?.title).toMatch(/\(3 days left\)/);
     await w.manager.rotationEvent("unrelated-set", { type: "failed", runId: "run-x", step: "plan", code: "GRAPH_FORBIDDEN" });
 
     expect((await w.manager.listOpen(SET)).map((i) => i.severity)).toEqual(["critical", "error", "warning"]);
