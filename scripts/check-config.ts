@@ -29,7 +29,7 @@ function main(argv: readonly string[]): number {
 }
 
 function checkSetsFile(file: string): number {
-  const sets = loadCredentialSets({ file }, { label: file });
+  const sets = loadCredentialSets({ file }, { label: "file" });
   process.stdout.write(`${path.resolve(file)}: ${sets.length} credential set${sets.length === 1 ? "" : "s"} OK\n\n`);
   process.stdout.write(`${describeCredentialSets(sets)}\n`);
   return 0;

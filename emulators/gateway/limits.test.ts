@@ -94,7 +94,7 @@ describe("gateway emulator: rate limit and faults", () => {
     expect((await f.call("GET", "/mcp-servers")).status).toBe(200);
   });
 
-  it("adds the configured latency to public calls but not to control calls", async () => {
+  it("sets the latency at run time, in-process and through /_control/latency, refusing a negative value", async () => {
     f = await startGatewayFixture({ latencyMs: 0 });
     f.emulator.setLatency(5);
     expect((await f.call("GET", "/mcp-servers")).status).toBe(200);

@@ -58,7 +58,7 @@ describe("signed webhook receiver", () => {
     expect([replay.status, await replay.json()]).toEqual([401, { error: "stale_timestamp" }]);
   });
 
-  it("acknowledges a repeated delivery ID without processing it twice", async () => {
+  it("acknowledges a repeated delivery (same signed id) without processing it twice", async () => {
     const ep = rx.createEndpoint();
     const body = envelope("d4");
     const before = rx.accepted().length;

@@ -66,7 +66,8 @@ export class WebhookReceiver extends Receiver<WebhookBody> {
     if (body["version"] !== 1 || typeof body["id"] !== "string" || typeof body["type"] !== "string" || !isObject(body["incident"])) {
       return this.reject(req, { status: 400, body: { error: "invalid_body", detail: "version 1 envelope with id, type and incident expected" } }, "invalid_body");
     }
-    const delivery = header(DELIVERY_HEADER) ?? (body["id"] as string);
+    // The signed body's id, not the (unsigned) delivery header: a replay cannot dodge the dedup.
+    const delivery = body["id"] as string;
     if (ep.seen.has(delivery)) return { status: 200, body: { ok: true, duplicate: true } };
     ep.seen.add(delivery);
     this.accept(req, body as unknown as WebhookBody, [TIMESTAMP_HEADER, SIGNATURE_HEADER, DELIVERY_HEADER, EVENT_HEADER, "content-type"]);

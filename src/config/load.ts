@@ -53,7 +53,7 @@ export function collectCredentialSets(source: CredentialSetSourceInput, options:
   let label: string;
   if (hasFile) {
     label = options.label ?? "CREDENTIAL_SETS_FILE";
-    const read = readSmallTextFile(source.file!.trim(), options.cwd, label, "the credential-set JSON file");
+    const read = readSmallTextFile(source.file!.trim(), options.cwd, label, "the credential-set JSON file", options.label === undefined);
     if (!read.ok) return read;
     text = read.value;
   } else {
@@ -126,21 +126,23 @@ function nonEmpty(v: string | undefined): string | undefined {
   return v !== undefined && v.trim() !== "" ? v.trim() : undefined;
 }
 
-function readSmallTextFile(file: string, cwd: string | undefined, label: string, what: string): ParseOutcome<string> {
+/** `labelIsSetting`: the label names an app setting, so the fix can point at it. */
+function readSmallTextFile(file: string, cwd: string | undefined, label: string, what: string, labelIsSetting = true): ParseOutcome<string> {
   const abs = path.resolve(cwd ?? process.cwd(), file);
+  const inSetting = labelIsSetting ? ` in ${label}` : "";
   const relNote = path.isAbsolute(file) ? "" : ` (relative paths resolve against ${cwd ?? process.cwd()})`;
   try {
     const st = statSync(abs);
-    if (st.isDirectory()) return fail(`${label}: ${abs} is a folder, not a file — point ${label} at ${what}`);
+    if (st.isDirectory()) return fail(`${label}: ${abs} is a folder, not a file — give the path of ${what}${inSetting}`);
     if (st.size > MAX_FILE_BYTES) {
-      return fail(`${label}: ${abs} is ${st.size} bytes, far more than ${what} should be — check that ${label} names the right file`);
+      return fail(`${label}: ${abs} is ${st.size} bytes, far more than ${what} should be — check that the path${inSetting} names the right file`);
     }
     const text = readFileSync(abs, "utf8");
     return { ok: true, value: text };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "ENOTDIR") {
-      return fail(`${label}: ${abs} does not exist — check the path in ${label}${relNote}, or deploy ${what} with the app`);
+      return fail(`${label}: ${abs} does not exist — check the path${inSetting}${relNote}, or deploy ${what} with the app`);
     }
     if (code === "EACCES" || code === "EPERM") {
       return fail(`${label}: ${abs} cannot be read (permission denied) — let the Function App's user read it`);

@@ -262,7 +262,7 @@ export const credentialSetSchema = z
           iss.code === "invalid_type"
             ? iss.input === undefined
               ? `is required — give { "url": "https://<vault>.vault.azure.net", "secretName": "<secret>" } of the vault that holds the client secret`
-              : `must be an object like { "url": "https://<vault>.vault.azure.net", "secretName": "<secret>" }`
+              : `must be an object, not a single value — write it as { "url": "https://<vault>.vault.azure.net", "secretName": "<secret>" }`
             : undefined,
       },
     ),
@@ -316,21 +316,22 @@ export const credentialSetSchema = z
   .superRefine((set, ctx) => {
     // Range issues do not stop refinements in zod, so only judge a policy whose fields are valid:
     // a lifetime of 0 is one problem, not three.
-    const renewAt = Math.max(set.secret.renewBeforeDays, set.secret.lifetimeDays * set.secret.renewAtFraction);
-    if (!policyFieldsValid(set.secret)) {
-      // reported field by field already
-    } else if (renewAt >= set.secret.lifetimeDays) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["secret", "renewBeforeDays"],
-        message: `renews ${round(renewAt)} days before expiry but the lifetime is only ${set.secret.lifetimeDays} days — lower renewBeforeDays/renewAtFraction or raise lifetimeDays`,
-      });
-    } else if (set.secret.gracePeriodHours / 24 >= renewAt) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["secret", "gracePeriodHours"],
-        message: `the grace period (${set.secret.gracePeriodHours} h) outlasts the renewal window (${round(renewAt)} days) — shorten gracePeriodHours or raise renewBeforeDays`,
-      });
+    if (policyFieldsValid(set.secret)) {
+      const { lifetimeDays, renewBeforeDays, renewAtFraction, gracePeriodHours } = set.secret;
+      const renewAt = Math.max(renewBeforeDays, lifetimeDays * renewAtFraction);
+      if (renewAt >= lifetimeDays) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["secret", "renewBeforeDays"],
+          message: `renews ${round(renewAt)} days before expiry but the lifetime is only ${lifetimeDays} days — lower renewBeforeDays/renewAtFraction or raise lifetimeDays`,
+        });
+      } else if (gracePeriodHours / 24 >= renewAt) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["secret", "gracePeriodHours"],
+          message: `the grace period (${gracePeriodHours} h) outlasts the renewal window (${round(renewAt)} days) — shorten gracePeriodHours or raise renewBeforeDays`,
+        });
+      }
     }
 
     const cloudProblem = cloudMismatch(set.authorityHost, set.graphBaseUrl);

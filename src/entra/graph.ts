@@ -13,7 +13,6 @@ import type {
   NewPasswordCredential,
   OAuth2PermissionGrant,
   PasswordCredential,
-  ServicePrincipal,
 } from "./types.js";
 import { mapGraphError, type GraphOperation } from "./graphErrors.js";
 

@@ -8,7 +8,7 @@ import type { GraphApplicationsApi, TokenEndpointClient, TokenResult } from "../
 import type { SecretStore } from "../vault/types.js";
 import type { GatewayAdapter, GatewayTarget } from "../gateway/types.js";
 import { fingerprintMatches } from "../gateway/fingerprint.js";
-import { acquireSetLease, type HeldLease } from "./lease.js";
+import { acquireSetLease } from "./lease.js";
 import { RotationJournalStore } from "./journal.js";
 import { ProcessCrash, type RotationHooks } from "./hooks.js";
 import { FINISHED, STEPS, type Plan, type RotationMode, type RunJournal, type RunStatus, type StepName, type StepRecord } from "./model.js";

@@ -67,7 +67,7 @@ describe.concurrent("scripts/check-config.ts", () => {
   it("exits non-zero when the file does not exist, naming it", async () => {
     const run = await runCheckConfig(["nope.json"], dir);
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain(`nope.json: ${path.join(dir, "nope.json")} does not exist`);
+    expect(run.stderr).toContain(`  - file: ${path.join(dir, "nope.json")} does not exist — check the path`);
   });
 
   it("prints a summary of the example sets and exits 0", async () => {

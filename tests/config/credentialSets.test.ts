@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadCredentialSets } from "../../src/config/load.js";
 import { DEFAULT_AUTHORITY_HOST, DEFAULT_GRAPH_BASE_URL, DEFAULT_REDIRECT_URI, DEFAULT_SCOPES } from "../../src/config/schema.js";
@@ -263,5 +265,54 @@ describe("accepted configurations", () => {
     const err = configErrorOf(() => load([set]));
     expect(err.issues).toHaveLength(1);
     expect(issueAt(err, "sets[0].secret.lifetimeDays")).toMatch(/must be at (least 1 day|most 730 days).* — the setup guide recommends 6–24 months/);
+  });
+});
+
+describe("generic wording", () => {
+  // Every field of the complete example, replaced in turn by every JSON type, must produce only
+  // "path: what is wrong — how to fix it" lines — never a zod default such as "Invalid input".
+  const example = (JSON.parse(readFileSync(path.resolve(import.meta.dirname, "../../docs/examples/credential-sets.example.json"), "utf8")) as {
+    sets: Set[];
+  }).sets[0]!;
+  const replacements: unknown[] = [null, 1.5, -1, "x", true, [], {}, ["x"], [{}]];
+
+  function fieldPaths(value: unknown, prefix: (string | number)[] = []): (string | number)[][] {
+    if (Array.isArray(value)) return value.flatMap((v, i) => [[...prefix, i], ...fieldPaths(v, [...prefix, i])]);
+    if (value && typeof value === "object") {
+      return Object.entries(value).flatMap(([k, v]) => [[...prefix, k], ...fieldPaths(v, [...prefix, k])]);
+    }
+    return [];
+  }
+
+  function withReplaced(set: Set, at: (string | number)[], value: unknown): Set {
+    const copy = structuredClone(set);
+    let node: any = copy;
+    for (const key of at.slice(0, -1)) node = node[key];
+    node[at[at.length - 1]!] = value;
+    return copy;
+  }
+
+  it("words every type error in every field as what is wrong and how to fix it", () => {
+    const paths = fieldPaths(example);
+    expect(paths.length).toBeGreaterThan(50);
+    let checked = 0;
+    for (const at of paths) {
+      for (const value of replacements) {
+        let issues: string[] = [];
+        try {
+          load([withReplaced(example, at, value)]);
+          continue; // e.g. a number where any number is fine
+        } catch (err) {
+          if (!(err instanceof ConfigError)) throw err;
+          issues = [...err.issues];
+        }
+        for (const line of issues) {
+          checked++;
+          expect(line, `replacing ${at.join(".")} with ${JSON.stringify(value)}`).toMatch(/^(sets|\(root\))\S*: .+ — .+/);
+          expect(line).not.toMatch(/Invalid input|Invalid option|Too (big|small)|Unrecognized key|expected \w+, received/);
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(300);
   });
 });

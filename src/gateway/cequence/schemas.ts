@@ -44,7 +44,8 @@ export const testConnectionSchema = z.object({
 /** Parses `data` or throws GATEWAY_BAD_RESPONSE naming every bad field (paths and rules only, never values). */
 export function parseGatewayResponse<S extends z.ZodType>(schema: S, data: unknown, what: string, pathPrefix = ""): z.output<S> {
   if (typeof data === "string") {
-    throw badResponse(what, `the body is not JSON (${data.trim() === "" ? "empty" : `starts with ${JSON.stringify(data.trim().slice(0, 1))}`})`);
+    // HttpClient hands over text when the body did not parse as JSON (an HTML error page from a proxy, say).
+    throw badResponse(what, `the body is not a JSON object (${data.trim() === "" ? "it is empty" : `it starts with ${JSON.stringify(data.trim().slice(0, 1))}`})`);
   }
   const r = schema.safeParse(data);
   if (r.success) return r.data;

@@ -1,0 +1,51 @@
+/**
+ * `npm run emulators` — Azurite plus the Entra/Graph, Key Vault and gateway emulators as one
+ * standalone process, seeded with the demo world, for poking at by hand (curl, the SDKs, `func start`
+ * with EXTRA_CA_FILE). Prints the URLs and the CA path; Ctrl-C stops everything, Azurite included.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { startAzurite } from "./azurite.js";
+import { World } from "./world.js";
+
+async function main(): Promise<void> {
+  const root = path.resolve(".emulators");
+  mkdirSync(root, { recursive: true });
+  const verbose = process.argv.includes("--verbose");
+  const azurite = await startAzurite({ location: path.join(root, "azurite"), blobPort: 10000, queuePort: 10001, tablePort: 10002 });
+  const world = await World.start({ verbose, replicationDelayMs: 5_000 });
+  const seeded = world.seedSet({ name: "cequence-sso", secretExpiresInDays: 10, targets: 25, otherTargets: 3 });
+  const caPath = path.join(root, "ca.pem");
+  writeFileSync(caPath, world.caCertPem);
+  const setsPath = path.join(root, "credential-sets.json");
+  writeFileSync(setsPath, JSON.stringify({ sets: [{ ...seeded.set }] }, null, 2));
+
+  console.log("mcp-sso-rotator local emulators are running:");
+  console.log(`  Entra + Graph   ${world.entra.server.url}   (tenant ${world.tenantId})`);
+  console.log(`  Key Vault       ${world.keyVault.url}`);
+  console.log(`  Gateway         ${world.gateway.url}   (tenant header value "${world.gatewayTenant}")`);
+  console.log(`  Azurite         blob ${azurite.blobUrl}  queue ${azurite.queueUrl}`);
+  console.log(`  CA certificate  ${caPath}   (NODE_EXTRA_CA_CERTS / EXTRA_CA_FILE)`);
+  console.log(`  credential sets ${setsPath}`);
+  console.log(`  operator identity: AZURE_TENANT_ID=${world.tenantId} AZURE_CLIENT_ID=${world.operator.clientId} (secret written to ${path.join(root, "operator.env")})`);
+  writeFileSync(path.join(root, "operator.env"), `AZURE_TENANT_ID=${world.tenantId}\nAZURE_CLIENT_ID=${world.operator.clientId}\nAZURE_CLIENT_SECRET=${world.operator.secret}\nAZURE_AUTHORITY_HOST=${world.authorityHost}\n`, { mode: 0o600 });
+  console.log("  control APIs: <url>/_control/faults, <url>/_control/requests (see emulators/*/README.md)");
+  console.log("Press Ctrl-C to stop.");
+
+  let stopping = false;
+  const stop = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    console.log("\nstopping emulators and Azurite…");
+    await world.stop();
+    await azurite.stop();
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void stop());
+  process.on("SIGTERM", () => void stop());
+}
+
+main().catch((e: unknown) => {
+  console.error(`emulators failed to start: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});

@@ -1,0 +1,217 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HttpRequest, InvocationContext, output } from "@azure/functions";
+import { World } from "../../emulators/world.js";
+import { makeConfirmRotationHandler, makeGetRotationHandler, makeStartRotationHandler } from "../../src/api/rotations.js";
+import { makeRotationTimerHandler, makeRotationWorkerHandler } from "../../src/api/rotationWorker.js";
+import type { RotationMessage } from "../../src/api/rotationMessage.js";
+import type { RunJournal } from "../../src/rotation/model.js";
+import { Scenario } from "../rotation/harness.js";
+
+let world: World;
+beforeAll(async () => {
+  world = await World.start();
+});
+afterAll(async () => {
+  await world?.stop();
+});
+
+const queue = output.storageQueue({ queueName: "rotation-requests", connection: "AzureWebJobsStorage" });
+
+function ctx(functionName: string, lines: string[], dequeueCount = 1): InvocationContext {
+  return new InvocationContext({ functionName, invocationId: `${functionName}-1`, triggerMetadata: { dequeueCount }, logHandler: (level, ...args) => lines.push(`${level} ${args.join(" ")}`) });
+}
+
+function post(url: string, body: unknown, params: Record<string, string> = {}): HttpRequest {
+  return new HttpRequest({ method: "POST", url, params, body: { string: typeof body === "string" ? body : JSON.stringify(body) }, headers: { "content-type": "application/json" } });
+}
+
+async function api(s: Scenario) {
+  const getRuntime = () => Promise.resolve(s.runtime);
+  const lines: string[] = [];
+  const responses: unknown[] = [];
+  const start = makeStartRotationHandler(getRuntime, queue);
+  const get = makeGetRotationHandler(getRuntime);
+  const confirm = makeConfirmRotationHandler(getRuntime, queue);
+  const worker = makeRotationWorkerHandler(getRuntime);
+  return {
+    lines,
+    responses,
+    async start(body: unknown) {
+      const c = ctx("startRotation", lines);
+      const res = await start(post("http://localhost/api/rotations", body), c);
+      responses.push(res);
+      return { res, message: c.extraOutputs.get(queue) as RotationMessage | undefined };
+    },
+    async get(runId: string) {
+      const res = await get(new HttpRequest({ method: "GET", url: `http://localhost/api/rotations/${runId}`, params: { runId } }), ctx("getRotation", lines));
+      responses.push(res);
+      return res;
+    },
+    async confirm(runId: string, body: unknown) {
+      const c = ctx("confirmRotation", lines);
+      const res = await confirm(post(`http://localhost/api/rotations/${runId}/confirm`, body, { runId }), c);
+      responses.push(res);
+      return { res, message: c.extraOutputs.get(queue) as RotationMessage | undefined };
+    },
+    work(message: unknown, dequeueCount = 1) {
+      return worker(typeof message === "string" ? message : JSON.stringify(message), ctx("rotationWorker", lines, dequeueCount));
+    },
+  };
+}
+
+describe("POST /api/rotations validates its body", () => {
+  it.each([
+    ["not JSON", "{set:", 400, "INVALID_JSON", "(body)"],
+    ["missing set", { mode: "force" }, 400, "INVALID_BODY", "set"],
+    ["an unknown mode", { set: "x", mode: "now" }, 400, "INVALID_BODY", "mode"],
+    ["dryRun as a string", { set: "x", dryRun: "yes" }, 400, "INVALID_BODY", "dryRun"],
+    ["an unknown field", { set: "x", mod: "force" }, 400, "INVALID_BODY", "mod"],
+  ])("rejects %s with 400 naming the field", async (_what, body, status, code, field) => {
+    const s = await Scenario.create(world, { targets: 1 });
+    const a = await api(s);
+    const { res, message } = await a.start(body);
+    expect(res.status).toBe(status);
+    expect(res.jsonBody).toMatchObject({ error: { code, field } });
+    expect((res.jsonBody as { error: { hint: string } }).error.hint).toBeTruthy();
+    expect(message).toBeUndefined();
+  });
+
+  it("answers 404 for an unknown set, listing the known ones", async () => {
+    const s = await Scenario.create(world, { targets: 1 });
+    const { res } = await (await api(s)).start({ set: "nope", mode: "force" });
+    expect(res.status).toBe(404);
+    expect(res.jsonBody).toMatchObject({ error: { code: "SET_NOT_FOUND", field: "set" } });
+    expect(JSON.stringify(res.jsonBody)).toContain(s.set.name);
+  });
+});
+
+describe("manual rotations through the API", () => {
+  it("a dry run answers 200 with the plan and changes nothing", async () => {
+    const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 3 });
+    const a = await api(s);
+    const { res, message } = await a.start({ set: s.set.name, mode: "force", dryRun: true });
+    expect(res.status).toBe(200);
+    expect(res.jsonBody).toMatchObject({ dryRun: true, plan: { action: "rotate", targets: { total: 3 }, adoption: { status: "adopted" } } });
+    expect(message).toBeUndefined();
+    expect(s.credentials()).toHaveLength(1);
+    expect(s.vaultCurrent()!.tags["keyId"]).toBeUndefined();
+    expect(await s.runtime.journals.listRuns(s.set.name)).toEqual([]);
+  });
+
+  it("queues a run (202 + status URL), the worker carries it out, and GET returns its journal without secrets", async () => {
+    const s = await Scenario.create(world, { secretExpiresInDays: 200, targets: 3 });
+    const a = await api(s);
+    const { res, message } = await a.start({ set: s.set.name, mode: "force" });
+    expect(res.status).toBe(202);
+    const { runId, statusUrl } = res.jsonBody as { runId: string; statusUrl: string };
+    expect(statusUrl).toBe(`/api/rotations/${runId}`);
+    expect(message).toEqual({ set: s.set.name, mode: "force", runId, trigger: "http" });
+    expect((await a.get(runId)).jsonBody).toMatchObject({ runId, status: "queued" });
+
+    // The same set cannot be rotated twice at once.
+    const again = await a.start({ set: s.set.name, mode: "force" });
+    expect(again.res.status).toBe(409);
+    expect(again.res.jsonBody).toMatchObject({ error: { code: "ROTATION_IN_PROGRESS", runId } });
+
+    const pass = await a.work(message);
+    expect(pass?.runId).toBe(runId);
+    const journal = (await a.get(runId)).jsonBody as RunJournal;
+    expect(journal.status).toBe("waiting");
+    expect(journal.steps.map((st) => st.name)).toEqual(["plan", "create", "stash", "verify-entra", "promote", "propagate", "verify-targets", "retire"]);
+    expect(journal.targets.every((t) => t.updated && t.verified)).toBe(true);
+
+    // A forced rotation while that run waits out its grace period: 409.
+    expect((await a.start({ set: s.set.name, mode: "force" })).res.status).toBe(409);
+    // An emergency finishes it now.
+    const em = await a.start({ set: s.set.name, mode: "emergency" });
+    expect(em.res.status).toBe(202);
+    expect((em.res.jsonBody as { runId: string }).runId).toBe(runId);
+    expect((await a.work(em.message))?.status).toBe("succeeded");
+    expect(s.credentials()).toHaveLength(1);
+
+    expect((await a.get("no-such-run-123")).status).toBe(404);
+    s.scanner().collectAll("http", a.responses).collectAll("function log", a.lines).assertClean();
+  });
+
+  it("of two simultaneous requests for one set, exactly one is accepted", async () => {
+    const s = await Scenario.create(world, { secretExpiresInDays: 200, targets: 1 });
+    const a = await api(s);
+    const results = await Promise.all([a.start({ set: s.set.name, mode: "force" }), a.start({ set: s.set.name, mode: "force" })]);
+    expect(results.map((r) => r.res.status).sort()).toEqual([202, 409]);
+  });
+
+  it("a manual gateway waits for an operator's confirmation before retiring", async () => {
+    const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 2, gatewayKind: "manual", overrides: { gateway: { kind: "manual", targets: ["mcp-a", "mcp-b"] } } });
+    const a = await api(s);
+    const { res, message } = await a.start({ set: s.set.name, mode: "scheduled" });
+    const runId = (res.jsonBody as { runId: string }).runId;
+    const pass = await a.work(message);
+    expect(pass?.status).toBe("awaiting_confirmation");
+    expect(pass?.journal.steps.at(-1)?.detail).toMatch(/confirm/);
+    expect((await a.confirm(runId, {})).res.status).toBe(400);
+    expect((await a.confirm("nope-12345678", { confirmedBy: "alice" })).res.status).toBe(404);
+
+    // The operator pastes the new secret into every server, then confirms.
+    const current = s.vaultCurrent()!.value;
+    for (const t of s.targets()) world.gateway.setServerSecret(t.id, current);
+    const confirmed = await a.confirm(runId, { confirmedBy: "alice@contoso.example" });
+    expect(confirmed.res.status).toBe(202);
+    const after = await a.work(confirmed.message);
+    expect(after?.status).toBe("waiting");
+    expect(after?.journal.steps.at(-1)).toMatchObject({ name: "retire", status: "waiting" });
+    world.clock.advance(25 * 3_600_000);
+    expect((await s.pass()).status).toBe("succeeded");
+    s.assertNoOutage("after manual rotation");
+    expect((await a.confirm(runId, { confirmedBy: "alice" })).res.status).toBe(409);
+  });
+});
+
+describe("queue worker and timer", () => {
+  it("the timer queues one scheduled message per set", async () => {
+    const s = await Scenario.create(world, { targets: 1 });
+    const c = ctx("rotationTimer", []);
+    const messages = await makeRotationTimerHandler(() => Promise.resolve(s.runtime), queue)({} as never, c);
+    expect(messages).toEqual([{ set: s.set.name, mode: "scheduled", trigger: "timer" }]);
+    expect(c.extraOutputs.get(queue)).toEqual(messages);
+  });
+
+  it("a malformed message becomes an incident instead of looping", async () => {
+    const incidents: unknown[] = [];
+    const s = await Scenario.create(world, { targets: 1 }, { onWorkerIncident: async (i) => void incidents.push(i) });
+    const a = await api(s);
+    await expect(a.work({ set: s.set.name, mode: "sideways" })).resolves.toBeUndefined();
+    expect(incidents).toMatchObject([{ code: "QUEUE_MESSAGE_INVALID" }]);
+  });
+
+  it("a message for a set whose pass is already running is done: the lease holder carries the run", async () => {
+    const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 1 });
+    const a = await api(s);
+    const blob = s.container.getBlockBlobClient(`leases/${s.set.name}`);
+    await blob.upload("", 0);
+    const lease = blob.getBlobLeaseClient();
+    await lease.acquireLease(-1);
+    try {
+      await expect(a.work({ set: s.set.name, mode: "scheduled" })).resolves.toBeUndefined();
+      expect(a.lines.join("\n")).toMatch(/another pass holds the lease/);
+    } finally {
+      await lease.releaseLease();
+    }
+  });
+
+  it("a message that keeps failing is retried by the queue, then becomes an incident on its last delivery", async () => {
+    const incidents: { code: string; hint: string }[] = [];
+    // The gateway API token was never stored in Key Vault: every delivery fails the same way.
+    const s = await Scenario.create(
+      world,
+      { secretExpiresInDays: 5, targets: 1, overrides: { gateway: { kind: "cequence", baseUrl: world.gateway.url, tenant: world.gatewayTenant, apiTokenSecretName: "missing-gateway-token" } } },
+      { onWorkerIncident: async (i) => void incidents.push(i), maxDequeueCount: 3 },
+    );
+    const a = await api(s);
+    const msg = { set: s.set.name, mode: "scheduled" };
+    await expect(a.work(msg, 1)).rejects.toMatchObject({ code: "GATEWAY_TOKEN_MISSING" });
+    await expect(a.work(msg, 2)).rejects.toMatchObject({ code: "GATEWAY_TOKEN_MISSING" });
+    expect(incidents).toEqual([]);
+    await expect(a.work(msg, 3)).resolves.toBeUndefined();
+    expect(incidents).toMatchObject([{ code: "GATEWAY_TOKEN_MISSING", hint: expect.stringContaining("missing-gateway-token") }]);
+  });
+});

@@ -1,0 +1,35 @@
+import { gatewaySchema } from "../../src/config/schema.js";
+import { abortableDelay } from "../../src/clock.js";
+import { HttpClient } from "../../src/http/client.js";
+import type { CequenceGatewayConfig } from "../../src/gateway/cequence/index.js";
+import type { GatewayFixture } from "../../emulators/gateway/fixture.js";
+
+/** A validated `cequence` gateway block pointing at the fixture (through the real config schema). */
+export function cequenceConfig(f: GatewayFixture, overrides: Record<string, unknown> = {}): CequenceGatewayConfig {
+  const parsed = gatewaySchema.parse({
+    kind: "cequence",
+    baseUrl: f.url,
+    tenant: f.tenant,
+    apiTokenSecretName: "gateway-api-token",
+    maxRequestsPerSecond: 1000,
+    ...overrides,
+  });
+  if (parsed.kind !== "cequence") throw new Error("expected a cequence config");
+  return parsed;
+}
+
+/**
+ * Our real HttpClient trusting the emulator CA, with waits shortened: Retry-After is whole seconds
+ * by contract, so every wait is capped at `capMs` of real time (the emulator's bucket still refills
+ * in real time, so throttling stays real).
+ */
+export function fastHttp(f: GatewayFixture, options: { capMs?: number; maxRetries?: number } = {}): HttpClient {
+  const cap = options.capMs ?? 30;
+  return new HttpClient({
+    ...(f.ca ? { ca: f.ca } : {}),
+    retry: { maxRetries: options.maxRetries ?? 3, baseDelayInMs: 5, maxDelayInMs: 20 },
+    sleep: (ms, signal) => abortableDelay(Math.min(ms, cap), signal),
+  });
+}
+
+export const fastSleep = (ms: number, signal?: AbortSignal): Promise<void> => abortableDelay(Math.min(ms, 20), signal);
