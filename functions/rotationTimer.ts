@@ -6,7 +6,7 @@ import { rotationQueue } from "./queues.js";
 export const rotationTimer = makeRotationTimerHandler(runtimeFromEnv, rotationQueue);
 
 app.timer("rotationTimer", {
-  schedule: process.env["ROTATION_SCHEDULE"] ?? "0 0 3 * * *",
+  schedule: process.env["ROTATION_SCHEDULE"] || "0 0 3 * * *",
   extraOutputs: [rotationQueue],
   handler: rotationTimer,
 });

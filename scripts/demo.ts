@@ -111,7 +111,7 @@ async function main(): Promise<number> {
     printSteps({ ...final.journal, steps: final.journal.steps.slice(first.journal.steps.length) });
 
     // Ground truth from the emulators, not from our own journal.
-    const current = world.keyVault.versions(set.keyVault.secretName).filter((v) => v.enabled).sort((a, b) => b.createdOn.getTime() - a.createdOn.getTime())[0];
+    const current = world.keyVault.versions(set.keyVault.secretName).filter((v) => v.enabled).at(-1);
     const mine = world.gateway.servers().filter((s) => s.clientId === set.clientId);
     const others = world.gateway.servers().filter((s) => s.clientId === seeded.otherClientId);
     const updated = mine.filter((s) => s.clientSecret === current?.value).length;

@@ -10,13 +10,12 @@ import {
   ROTATION_CHECK,
   RUN_FAILURE_CHECK,
   dedupKeyFor,
-  type AlertEvent,
   type AlertEventType,
   type Evidence,
   type Incident,
   type IncidentLinks,
 } from "./model.js";
-import { sameEvidence, sanitizeEvidence, sanitizeText } from "./sanitize.js";
+import { sameEvidence, sanitizeEvidence, sanitizeText, stableText } from "./sanitize.js";
 
 /**
  * Turns a stream of check results into notifications on-call can live with: one incident per
@@ -158,7 +157,7 @@ export class IncidentManager {
               evidence: {
                 ...(input.step ? { step: input.step } : {}),
                 ...(input.code ? { code: input.code } : {}),
-                ...(input.message ? { message: input.message } : {}),
+                ...(input.message ? { message: stableText(input.message) } : {}),
                 // The expiry date is stable; a shrinking "days left" would re-notify every day.
                 ...(expires ? { secretExpiresOn: expires.toISOString() } : {}),
                 ...(input.outageRisk ? { outageRisk: true } : {}),

@@ -6,3 +6,4 @@ export { AlertDispatcher, type AlertNotifier, type NotifyOptions, type NotifyOut
 export { pingHeartbeat, checkRotationTimerLiveness, type HeartbeatResult, type PingHeartbeatOptions, type RotationTimerLivenessInput } from "./heartbeat.js";
 export { sanitizeEvidence, sanitizeText, isSecretKey } from "./sanitize.js";
 export * from "./channels/index.js";
+export { toRotationEventInput, type RotationEventContext } from "./rotationEvents.js";

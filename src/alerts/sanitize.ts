@@ -62,3 +62,15 @@ function canonical(v: unknown): string {
     .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
     .join(",")}}`;
 }
+
+/**
+ * Removes what differs between two occurrences of the same failure (trace/correlation/request
+ * GUIDs, timestamps, long hex IDs), so an error message can sit in evidence without turning every
+ * run's failure into an "updated" notification.
+ */
+export function stableText(text: string): string {
+  return text
+    .replace(/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, "<id>")
+    .replace(/\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?/g, "<time>")
+    .replace(/\b[0-9a-f]{16,}\b/gi, "<id>");
+}

@@ -69,13 +69,19 @@ export function isGuid(value: string): boolean {
 }
 
 /**
+ * Verified domain names seen in URLs, resolved through their discovery documents: the tenant GUID,
+ * `null` when Entra does not know the domain (AADSTS90002), `undefined` when it could not be asked.
+ */
+export type DomainMap = ReadonlyMap<string, string | null | undefined>;
+
+/**
  * How a URL's tenant segment relates to the set's tenant. `domain` is a verified domain name that
- * resolved (through its discovery document) to the set's tenant; `unresolved` a domain we could
- * not resolve; `other` names a different tenant.
+ * resolved to the set's tenant; `unresolved` a domain we could not resolve; `other` names a
+ * different (or no) tenant.
  */
 export type TenantRelation = "same" | "domain" | "alias" | "unresolved" | "other";
 
-export function relateTenant(segment: string, tenantId: string, domains?: ReadonlyMap<string, string | undefined>): TenantRelation {
+export function relateTenant(segment: string, tenantId: string, domains?: DomainMap): TenantRelation {
   const s = segment.toLowerCase();
   if (s === tenantId.toLowerCase()) return "same";
   if (isTenantAlias(s)) return "alias";
@@ -83,6 +89,7 @@ export function relateTenant(segment: string, tenantId: string, domains?: Readon
   if (!domains?.has(s)) return "unresolved";
   const resolved = domains.get(s);
   if (resolved === undefined) return "unresolved";
+  if (resolved === null) return "other";
   return resolved.toLowerCase() === tenantId.toLowerCase() ? "domain" : "other";
 }
 
@@ -131,7 +138,7 @@ export interface EndpointComparison {
 export function compareEndpoint(
   actualUrl: string,
   expected: { origin: string; kind: EntraUrl["kind"]; tenant: string; allowAlias?: boolean },
-  domains?: ReadonlyMap<string, string | undefined>,
+  domains?: DomainMap,
 ): EndpointComparison {
   const actual = parseEntraUrl(actualUrl);
   if (!actual) return { ok: false, problem: "unparseable" };

@@ -2,6 +2,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { IncidentManager } from "../../src/alerts/incidents.js";
 import { EXPIRY_AT_RISK_CHECK, ROTATION_CHECK, RUN_FAILURE_CHECK, dedupKeyFor } from "../../src/alerts/model.js";
 import { DAY_MS } from "../../src/clock.js";
+import { toRotationEventInput } from "../../src/alerts/rotationEvents.js";
+import type { RotationEvent } from "../../src/rotation/runner.js";
 import { receivedPayloads, startWorld, type World } from "./world.js";
 
 const SET = "cequence-sso";
@@ -117,5 +119,42 @@ describe("incident manager: rotation events and status", () => {
     await expect(w.manager.report(SET, "x", { healthy: false })).rejects.toMatchObject({ code: "ALERT_REPORT_INVALID" });
     expect(dedupKeyFor("a b/c", "d?e")).toBe("mcp-sso-rotator.a_b_c.d_e");
     w.scanner().collectAll("payload", receivedPayloads(w.rx)).collect("none", "nothing sent").assertClean();
+  });
+});
+
+describe("runner events to incidents", () => {
+  let w: World;
+  afterEach(async () => {
+    await w?.close();
+  });
+
+  it("maps the runner's failed event, and a repeat of the same error with new trace IDs and times is not an update", async () => {
+    w = await startWorld({ channels: { slack: "warning" }, repeatIntervalMs: 86_400_000 });
+    const failed = (runId: string, trace: string, at: string): RotationEvent => ({
+      type: "failed",
+      set: SET,
+      runId,
+      mode: "scheduled",
+      step: "verify-entra",
+      error: {
+        code: "ENTRA_SECRET_NOT_ACCEPTED",
+        message: `AADSTS7000215: Invalid client secret provided. Trace ID: ${trace} Correlation ID: ${trace} Timestamp: ${at}`,
+        hint: "Replication can take minutes; the next run resumes verification.",
+        aadsts: 7000215,
+      },
+    });
+    const context = { secretExpiresOn: new Date(w.clock.now().getTime() + 60 * DAY_MS), renewalWindowDays: 30 };
+    const input = toRotationEventInput(failed("run-1", "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", "2026-03-01 10:00:00Z"), context)!;
+    const [first] = await w.manager.rotationEvent(SET, input);
+    expect(first!.incident).toMatchObject({ severity: "error", evidence: { step: "verify-entra", code: "ENTRA_SECRET_NOT_ACCEPTED", message: expect.stringContaining("Trace ID: <id>") } });
+    const again = toRotationEventInput(failed("run-2", "11111111-2222-3333-4444-555555555555", "2026-03-01 16:00:00Z"), context)!;
+    const [second] = await w.manager.rotationEvent(SET, again);
+    expect(second!.notification).toBe("none");
+    expect(toRotationEventInput({ type: "waiting", set: SET, runId: "r", mode: "scheduled" })).toBeUndefined();
+    expect(toRotationEventInput({ type: "awaiting_confirmation", set: SET, runId: "r", mode: "scheduled", targets: { total: 2, verified: 0, names: ["a", "b"] } })).toEqual({
+      type: "awaiting_confirmation",
+      runId: "r",
+      targets: ["a", "b"],
+    });
   });
 });

@@ -80,7 +80,9 @@ describe("alert channels with their URLs and keys in Key Vault", () => {
 
     // Key Vault throttles every read: the last known values still deliver the page.
     const fault = kv.vault.throttle({ retryAfterSeconds: 1 });
+    const throttledBefore = kv.vault.server.requests.filter((r) => r.status === 429).length;
     expect((await dispatcher.dispatch(event(3))).delivered.sort()).toEqual(["pagerduty", "slack", "webhook"]);
+    expect(kv.vault.server.requests.filter((r) => r.status === 429).length - throttledBefore).toBeGreaterThanOrEqual(4);
     kv.vault.server.faults.remove(fault);
 
     new SecretScanner()

@@ -4,9 +4,9 @@ import { describe, expect, it } from "vitest";
 import { loadCredentialSets } from "../../src/config/load.js";
 import { DEFAULT_AUTHORITY_HOST, DEFAULT_GRAPH_BASE_URL, DEFAULT_REDIRECT_URI, DEFAULT_SCOPES } from "../../src/config/schema.js";
 import { ConfigError } from "../../src/errors.js";
-import { configErrorOf, issueAt, pathOf, validCequenceSet, validManualSet } from "./fixtures.js";
+import { configErrorOf, issueAt, pathOf, validCequenceSet, validManualSet, type RawJson } from "./fixtures.js";
 
-type Set = Record<string, any>;
+type Set = RawJson;
 
 interface Case {
   name: string;
@@ -286,8 +286,8 @@ describe("generic wording", () => {
 
   function withReplaced(set: Set, at: (string | number)[], value: unknown): Set {
     const copy = structuredClone(set);
-    let node: any = copy;
-    for (const key of at.slice(0, -1)) node = node[key];
+    let node: RawJson = copy;
+    for (const key of at.slice(0, -1)) node = node[key] as RawJson;
     node[at[at.length - 1]!] = value;
     return copy;
   }

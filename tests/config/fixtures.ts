@@ -1,7 +1,14 @@
 import { ConfigError } from "../../src/errors.js";
 
+/**
+ * Raw credential-set JSON as tests write it: any field may be set to any value, nested paths
+ * included, because the point is to feed the loader what an operator might type.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- deliberately untyped input
+export type RawJson = Record<string, any>;
+
 /** A complete, valid cequence set; tests clone and break it. */
-export function validCequenceSet(): Record<string, any> {
+export function validCequenceSet(): RawJson {
   return {
     name: "cequence-sso",
     tenantId: "3f9a6c1e-5b2d-4e8f-9a7c-1d2e3f4a5b6c",
@@ -17,7 +24,7 @@ export function validCequenceSet(): Record<string, any> {
   };
 }
 
-export function validManualSet(): Record<string, any> {
+export function validManualSet(): RawJson {
   return {
     name: "legacy-sso",
     tenantId: "3f9a6c1e-5b2d-4e8f-9a7c-1d2e3f4a5b6c",

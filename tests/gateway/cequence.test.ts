@@ -261,6 +261,18 @@ describe("cequence adapter", () => {
       expect(e.hint).toContain("gateway.paths.list");
     });
 
+    it("substitutes {tenant} and the URL-encoded {id} into path templates", async () => {
+      const templated = createCequenceAdapter({
+        config: cequenceConfig(f, { paths: { list: "/tenants/{tenant}/mcp-servers", update: "/tenants/{tenant}/mcp-servers/{id}/authentication", test: "/tenants/{tenant}/mcp-servers/{id}/authentication/test" } }),
+        apiToken: f.apiToken,
+        http: fastHttp(f),
+        logger,
+      });
+      await failure(track(templated.readTarget("a/b c")));
+      expect(f.emulator.server.requests.at(-1)!.path).toBe(`/tenants/${f.tenant}/mcp-servers/a/b c`);
+      expect(f.emulator.server.requests.at(-1)!.status).toBe(404);
+    });
+
     it("refuses to build without an API token", () => {
       expect(() => createCequenceAdapter({ config: cequenceConfig(f), apiToken: "", http: fastHttp(f) })).toThrow(
         expect.objectContaining({ code: "GATEWAY_TOKEN_MISSING" }),

@@ -99,7 +99,8 @@ export class Scenario {
   }
 
   vaultCurrent() {
-    return this.world.keyVault.versions(this.set.keyVault.secretName).filter((v) => v.enabled).sort((a, b) => b.createdOn.getTime() - a.createdOn.getTime())[0];
+    // versions() is in creation order; Key Vault timestamps only have one-second resolution.
+    return this.world.keyVault.versions(this.set.keyVault.secretName).filter((v) => v.enabled).at(-1);
   }
 
   heldValues(): string[] {

@@ -213,9 +213,10 @@ describe("replication delay", () => {
 });
 
 describe("targets", () => {
-  it("skips targets that already hold the new secret and leaves other client IDs untouched", async () => {
+  it("updates every target with the set's client ID and leaves other client IDs untouched", async () => {
     const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 4, otherTargets: 2 });
     const res = await s.pass();
+    expect(res.journal.steps.find((st) => st.name === "propagate")?.detail).toMatch(/4 updated, 0 already held/);
     const secret = s.vaultCurrent()!.value;
     for (const t of s.targets()) expect(fingerprintMatches({ secretFingerprint: t.secretFingerprint, fingerprintSalt: t.fingerprintSalt }, secret)).toBe(true);
     expect(res.journal.targets).toHaveLength(4);

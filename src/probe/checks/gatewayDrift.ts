@@ -12,6 +12,7 @@ import {
   paramOf,
   parseEntraUrl,
   relateTenant,
+  type DomainMap,
   type EndpointComparison,
 } from "../endpoints.js";
 import { Findings, type CheckOutcome } from "../findings.js";
@@ -35,8 +36,8 @@ export interface TargetProblem {
 
 export interface DriftContext {
   set: Pick<CredentialSet, "authorityHost" | "tenantId" | "clientId" | "multiTenant" | "scopes" | "redirectUri">;
-  /** Verified domains seen in target URLs, resolved to their tenant GUID (undefined: could not resolve). */
-  domains: ReadonlyMap<string, string | undefined>;
+  /** Verified domains seen in target URLs, resolved to their tenant GUID (null: unknown to Entra; undefined: not resolved). */
+  domains: DomainMap;
   /** The app's registered Web redirect URIs, when the app could be read. */
   registeredRedirectUris?: readonly string[];
 }
@@ -49,7 +50,7 @@ export function targetProblems(t: GatewayTarget, ctx: DriftContext): TargetProbl
   const expectedToken = expectedTokenUrl(set);
 
   const token = compareEndpoint(t.tokenUrl, { origin, kind: "token", tenant: set.tenantId }, domains);
-  if (!token.ok) out.push(tokenUrlProblem(t.tokenUrl, token, expectedToken));
+  if (!token.ok) out.push(tokenUrlProblem(t.tokenUrl, token, expectedToken, domains));
 
   if (t.clientId.toLowerCase() !== set.clientId.toLowerCase()) {
     out.push({
@@ -155,7 +156,7 @@ export function targetProblems(t: GatewayTarget, ctx: DriftContext): TargetProbl
   return out;
 }
 
-function tokenUrlProblem(url: string, cmp: EndpointComparison, expected: string): TargetProblem {
+function tokenUrlProblem(url: string, cmp: EndpointComparison, expected: string, domains: DomainMap): TargetProblem {
   const base = { severity: "critical" as const, status: "fail" as const };
   switch (cmp.problem) {
     case "tenant-alias": {
@@ -169,14 +170,18 @@ function tokenUrlProblem(url: string, cmp: EndpointComparison, expected: string)
         detail: `token URL ${url} is on ${cmp.actual?.origin}, not the configured sign-in host`,
         hint: `Set the target's Token URL to ${expected} (the same host as authorityHost — a custom domain or national cloud host must match).`,
       };
-    case "tenant-other":
+    case "tenant-other": {
+      // A domain Entra does not know at all is AADSTS90002; another real tenant is AADSTS700016.
+      const unknown = domains.get(cmp.actual?.tenant ?? "") === null;
+      const code = unknown ? 90002 : 700016;
       return {
         ...base,
         kind: "tokenUrl-tenant",
-        detail: `token URL ${url} names tenant '${cmp.actual?.tenant}', not this app's tenant (AADSTS700016 or AADSTS90002)`,
+        detail: `token URL ${url} names ${unknown ? "a tenant Entra does not know" : "another tenant"}, '${cmp.actual?.tenant}' (AADSTS${code})`,
         hint: `Set the target's Token URL to ${expected}.`,
-        aadsts: 700016,
+        aadsts: code,
       };
+    }
     case "tenant-unresolved":
       return {
         ...base,
@@ -268,7 +273,7 @@ export const gatewayDriftCheck: CheckDefinition = {
     const rotation = rotationRead?.ok ? rotationRead.value : undefined;
 
     const domains = await resolveDomains(ctx, targets);
-    if (domains.size) evidence.resolvedDomains = [...domains].map(([d, t]) => `${d} → ${t ?? "unresolved"}`);
+    if (domains.size) evidence.resolvedDomains = [...domains].map(([d, t]) => `${d} → ${t === null ? "unknown to Entra" : (t ?? "unresolved")}`);
     const drift: DriftContext = { set, domains, ...(app ? { registeredRedirectUris: app.web.redirectUris } : {}) };
 
     const grouped = new Map<string, { problem: TargetProblem; names: string[] }>();
@@ -318,18 +323,18 @@ export const gatewayDriftCheck: CheckDefinition = {
 };
 
 /** Resolves domain-name tenant segments (`contoso.com`) through their discovery documents. */
-async function resolveDomains(ctx: CheckContext, targets: GatewayTarget[]): Promise<Map<string, string | undefined>> {
+async function resolveDomains(ctx: CheckContext, targets: GatewayTarget[]): Promise<Map<string, string | null | undefined>> {
   const origin = originOf(ctx.set.authorityHost) ?? "";
   const urls = targets.flatMap((t) => [t.tokenUrl, paramOf(t.additionalParameters, "authorizationUrl")?.value]);
   const tenantParams = targets.map((t) => paramOf(t.additionalParameters, "tenantID")?.value?.trim().toLowerCase()).filter((v): v is string => !!v);
   const fromParams = tenantParams.filter((v) => v.includes(".") && !v.includes("/"));
   const domains = [...new Set([...domainTenantsIn(urls, origin), ...fromParams])].slice(0, ctx.tuning.maxDistinctRequests);
-  const out = new Map<string, string | undefined>();
+  const out = new Map<string, string | null | undefined>();
   await Promise.all(
     domains.map(async (d) => {
       const doc = await settle(fetchDiscovery({ http: ctx.deps.http, authorityHost: ctx.set.authorityHost, tenant: d }, { abortSignal: ctx.signal }));
-      const tenant = doc.ok ? parseEntraUrl(doc.value.token_endpoint)?.tenant : undefined;
-      out.set(d, tenant);
+      if (doc.ok) out.set(d, parseEntraUrl(doc.value.token_endpoint)?.tenant);
+      else out.set(d, doc.error.code === "ENTRA_TENANT_NOT_FOUND" ? null : undefined);
     }),
   );
   return out;

@@ -39,10 +39,10 @@ export function buildSlackMessage(event: AlertEvent): SlackMessage {
     field("Set", i.set),
     field("Check", i.check),
     field("Severity", i.severity),
-    field("State", i.state),
-    field("Opened", i.openedAt),
+    // An informational event is not an incident: no state or opening time to show.
+    ...(event.type === "event" ? [field("At", i.updatedAt)] : [field("State", i.state), field("Opened", i.openedAt)]),
     ...(i.runId ? [field("Run", i.runId)] : []),
-    ...(i.resolvedAt ? [field("Resolved", i.resolvedAt)] : []),
+    ...(i.resolvedAt && event.type !== "event" ? [field("Resolved", i.resolvedAt)] : []),
   ].slice(0, SLACK_LIMITS.fields);
 
   const blocks: Record<string, unknown>[] = [

@@ -49,9 +49,9 @@ function card(event: AlertEvent, maxFacts: number, maxValue: number): AdaptiveCa
     { title: "Set", value: i.set },
     { title: "Check", value: i.check },
     { title: "Severity", value: i.severity },
-    { title: "State", value: i.state },
-    { title: "Opened", value: i.openedAt },
-    ...(i.resolvedAt ? [{ title: "Resolved", value: i.resolvedAt }] : []),
+    // An informational event is not an incident: no state or opening time to show.
+    ...(event.type === "event" ? [{ title: "At", value: i.updatedAt }] : [{ title: "State", value: i.state }, { title: "Opened", value: i.openedAt }]),
+    ...(i.resolvedAt && event.type !== "event" ? [{ title: "Resolved", value: i.resolvedAt }] : []),
     ...(i.runId ? [{ title: "Run", value: i.runId }] : []),
   ];
   const evidence = evidenceLines(i.evidence);

@@ -1,0 +1,36 @@
+import type { RotationEvent } from "../rotation/runner.js";
+import type { RotationEventInput } from "./incidents.js";
+
+/**
+ * Glue from the rotation runner's events to `IncidentManager.rotationEvent`. "waiting" (a run that
+ * paused, e.g. Entra replication still pending) and "noop" announce nothing: a run stuck for too
+ * long is the probe's "rotation overdue / stuck run" check, not a per-pass notification.
+ */
+export interface RotationEventContext {
+  /** The current secret's expiry (SetState.currentExpiresOn); a failure inside the renewal window is critical. */
+  secretExpiresOn?: Date | string;
+  renewalWindowDays?: number;
+}
+
+export function toRotationEventInput(event: RotationEvent, context: RotationEventContext = {}): RotationEventInput | undefined {
+  switch (event.type) {
+    case "started":
+      return { type: "started", runId: event.runId, mode: event.mode };
+    case "succeeded":
+      return { type: "succeeded", runId: event.runId, ...(event.detail ? { detail: event.detail } : {}) };
+    case "failed":
+      return {
+        type: "failed",
+        runId: event.runId,
+        ...(event.step ? { step: event.step } : {}),
+        ...(event.error ? { code: event.error.code, hint: event.error.hint, message: event.error.message } : {}),
+        ...(context.secretExpiresOn !== undefined ? { secretExpiresOn: context.secretExpiresOn } : {}),
+        ...(context.renewalWindowDays !== undefined ? { renewalWindowDays: context.renewalWindowDays } : {}),
+      };
+    case "awaiting_confirmation":
+      return { type: "awaiting_confirmation", runId: event.runId, targets: event.targets?.names ?? [] };
+    case "waiting":
+    case "noop":
+      return undefined;
+  }
+}
