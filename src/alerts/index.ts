@@ -7,3 +7,4 @@ export { pingHeartbeat, checkRotationTimerLiveness, type HeartbeatResult, type P
 export { sanitizeEvidence, sanitizeText, isSecretKey } from "./sanitize.js";
 export * from "./channels/index.js";
 export { toRotationEventInput, type RotationEventContext } from "./rotationEvents.js";
+export { SetRoutingNotifier, serviceChannelConfigs, type SetChannelConfig } from "./routing.js";

@@ -32,7 +32,7 @@ export async function runProbe(options: RunProbeOptions): Promise<ProbeReport> {
   const definitions = options.checks ? ALL_CHECKS.filter((c) => options.checks!.includes(c.id)) : ALL_CHECKS;
 
   const settled = await Promise.allSettled(
-    definitions.map((def) => runCheck(def, { set, deps, shared, tuning, now: startedAt, signal: abortSignal ?? new AbortController().signal }, abortSignal)),
+    definitions.map((def) => runCheck(def, { set, deps, shared, tuning, now: startedAt }, abortSignal)),
   );
   const checks = settled.map((s, i) => (s.status === "fulfilled" ? s.value : errorResult(definitions[i]!, ensureRotatorError(s.reason), 0)));
 
@@ -72,7 +72,7 @@ function tuningFrom(options: Partial<ProbeTuning>): ProbeTuning {
   return t;
 }
 
-async function runCheck(def: CheckDefinition, base: CheckContext, parent: AbortSignal | undefined): Promise<CheckResult> {
+async function runCheck(def: CheckDefinition, base: Omit<CheckContext, "signal">, parent: AbortSignal | undefined): Promise<CheckResult> {
   const t0 = performance.now();
   try {
     const outcome = await withDeadline((signal) => def.run({ ...base, signal }), {

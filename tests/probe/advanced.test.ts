@@ -104,6 +104,18 @@ describe("custom domains", () => {
   });
 });
 
+describe("unknown tenants", () => {
+  test("a tenant ID Entra does not know fails discovery and token with AADSTS90002", async () => {
+    w = await startProbeWorld({ targets: 1 });
+    const set = { ...w.set, tenantId: "0badc0de-0000-4000-8000-000000000001" };
+    const report = await w.probe({ set, checks: ["discovery", "token"] });
+    const discovery = check(report, "discovery");
+    expect(discovery).toMatchObject({ status: "fail", severity: "critical", aadsts: 90002 });
+    expect(discovery.hint).toContain("Directory (tenant) ID");
+    expect(check(report, "token")).toMatchObject({ status: "fail", severity: "critical", aadsts: 90002 });
+  });
+});
+
 describe("replication window", () => {
   test("a wrong secret promoted minutes ago is a replication warning, and a failure once the window has passed", async () => {
     w = await startProbeWorld();

@@ -1,0 +1,53 @@
+/**
+ * `npm run bench [-- <name>] [-- --json]` — benchmarks against the local emulators, each reported as
+ * a ratio to a bound or a baseline measured in the same run (absolute times on a shared 2-core
+ * machine mean little). Names: rotation, probe (default: all).
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { startAzurite } from "../emulators/azurite.js";
+import { benchRotation } from "../bench/rotationBench.js";
+
+type BenchFn = (connectionString: string) => Promise<Record<string, unknown>>;
+
+const benches: Record<string, BenchFn> = {
+  rotation: async (cs) => {
+    const r = await benchRotation(cs);
+    console.log(`rotation: propagated ${r.targets} targets (gateway latency ${r.gatewayLatencyMs} ms, concurrency ${r.concurrency}) in ${r.propagateMs} ms`);
+    console.log(`  ideal ${r.idealMs} ms → ratio ${r.ratioToIdeal}× the latency bound; sequential ${r.sequentialPropagateMs} ms → ${r.speedup}× speedup`);
+    return { ...r };
+  },
+};
+
+async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  const json = argv.includes("--json");
+  const names = argv.filter((a) => !a.startsWith("--"));
+  for (const n of names) {
+    if (!benches[n]) {
+      console.error(`unknown benchmark "${n}"; known: ${Object.keys(benches).join(", ")}`);
+      return 2;
+    }
+  }
+  const selected = names.length ? names : Object.keys(benches);
+  const location = mkdtempSync(path.join(os.tmpdir(), "rotator-bench-"));
+  const azurite = await startAzurite({ location });
+  const results: Record<string, unknown> = {};
+  try {
+    for (const n of selected) results[n] = await benches[n]!(azurite.connectionString);
+  } finally {
+    await azurite.stop();
+    rmSync(location, { recursive: true, force: true });
+  }
+  if (json) console.log(JSON.stringify(selected.length === 1 ? results[selected[0]!] : results));
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(`bench failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    process.exit(1);
+  },
+);
