@@ -8,6 +8,8 @@ import { EntraEmulator } from "./entra/index.js";
 import { KeyVaultEmulator } from "./keyvault/index.js";
 import { GatewayEmulator } from "./gateway/index.js";
 import { sharedCertificateAuthority } from "./common/tls.js";
+import { startAllReceivers, type AllReceivers } from "./receivers/index.js";
+import { alertChannelSchema, type AlertChannelConfig, type Severity } from "../src/config/schema.js";
 
 /**
  * One local "world": Entra + Graph, Key Vault and the gateway emulators sharing one clock, an
@@ -21,6 +23,8 @@ export interface WorldOptions {
   verbose?: boolean;
   gatewayRateLimit?: { capacity: number; refillPerSecond: number };
   gatewayLatencyMs?: number;
+  /** Start the five alert-channel receivers (Teams, Slack, PagerDuty, Opsgenie, webhook). */
+  receivers?: boolean;
 }
 
 export interface SeedSetOptions {
@@ -35,6 +39,8 @@ export interface SeedSetOptions {
   handMadeSecretInVault?: boolean;
   gatewayKind?: "cequence" | "manual";
   overrides?: Record<string, unknown>;
+  /** Alert channels (needs `receivers`), each with its minimum severity; their URLs/keys go into Key Vault. */
+  alerts?: Partial<Record<AlertChannelConfig["kind"], Severity>>;
 }
 
 export interface SeededSet {
@@ -54,6 +60,9 @@ export class World {
   readonly gatewayApiToken = `gw_${randomUUID().replace(/-/g, "")}`;
   readonly gatewayTenant = "acme";
   readonly caCertPem: string;
+  receivers?: AllReceivers;
+  /** Channel URLs and keys stored in Key Vault (secret-scan material). */
+  readonly channelSecrets: string[] = [];
 
   private constructor(options: WorldOptions) {
     this.clock = options.clock ?? new OffsetClock();
@@ -85,6 +94,7 @@ export class World {
     const op = w.entra.seedApplication({ tenantId: w.tenantId, displayName: "mcp-sso-rotator (operator identity)", appId: w.operator.clientId });
     w.operator.secret = w.entra.seedPassword(op.id, { displayName: "operator", endDateTime: new Date(Date.now() + 3650 * DAY_MS).toISOString() }).secretText;
     w.keyVault.seedSecret("gateway-api-token", w.gatewayApiToken);
+    if (options.receivers) w.receivers = await startAllReceivers({ clock: w.clock, verbose: options.verbose });
     return w;
   }
 
@@ -106,6 +116,9 @@ export class World {
       appId: clientId,
       displayName: "Cequence AI Gateway",
       redirectUris: ["https://auth.aigateway.cequence.ai/v1/outbound/oauth/callback"],
+      // As the setup guide configures it: ID tokens on, public client flows off.
+      enableIdTokenIssuance: true,
+      isFallbackPublicClient: false,
     });
     this.entra.seedServicePrincipal(clientId, { appRoleAssignmentRequired: false });
     this.entra.seedConsent(clientId, ["openid", "profile", "email", "User.Read"]);
@@ -129,8 +142,10 @@ export class World {
       this.gateway.seedServer({ name: `other-app-mcp-${i}`, tokenName: "other", tokenUrl, clientId: otherClientId, clientSecret: `other-secret-${randomUUID()}`, scopes: ["openid"], additionalParameters: params });
     }
 
+    const alerts = options.alerts ? this.seedAlertChannels(name, options.alerts) : [];
     const raw = {
       name,
+      alerts,
       tenantId: this.tenantId,
       clientId,
       authorityHost: this.authorityHost,
@@ -146,6 +161,30 @@ export class World {
     };
     const set = credentialSetSchema.parse(raw);
     return { set, appObjectId: app.id, handMade: { keyId: handMade.keyId, secretText: handMade.secretText }, otherClientId };
+  }
+
+  /** Creates one destination per channel kind on the receivers and stores its URL/key in Key Vault. */
+  seedAlertChannels(prefix: string, wanted: Partial<Record<AlertChannelConfig["kind"], Severity>>): AlertChannelConfig[] {
+    const rx = this.receivers;
+    if (!rx) throw new Error("start the world with { receivers: true } to configure alert channels");
+    const put = (name: string, value: string): string => {
+      this.keyVault.seedSecret(name, value);
+      this.channelSecrets.push(value);
+      return name;
+    };
+    const out: AlertChannelConfig[] = [];
+    for (const [kind, minSeverity] of Object.entries(wanted) as [AlertChannelConfig["kind"], Severity][]) {
+      const n = (s: string): string => `${prefix}-alert-${s}`;
+      if (kind === "teams") out.push(alertChannelSchema.parse({ kind, urlSecretName: put(n("teams-url"), rx.teams.createWorkflow()), minSeverity }));
+      if (kind === "slack") out.push(alertChannelSchema.parse({ kind, urlSecretName: put(n("slack-url"), rx.slack.createWebhook({ channel: "#sso-oncall" })), minSeverity }));
+      if (kind === "pagerduty") out.push(alertChannelSchema.parse({ kind, routingKeySecretName: put(n("pagerduty-key"), rx.pagerduty.createIntegration()), eventsUrl: rx.pagerduty.eventsUrl, minSeverity }));
+      if (kind === "opsgenie") out.push(alertChannelSchema.parse({ kind, apiKeySecretName: put(n("opsgenie-key"), rx.opsgenie.createIntegration()), apiUrl: rx.opsgenie.url, minSeverity }));
+      if (kind === "webhook") {
+        const ep = rx.webhook.createEndpoint();
+        out.push(alertChannelSchema.parse({ kind, urlSecretName: put(n("webhook-url"), ep.url), signingKeySecretName: put(n("webhook-key"), ep.signingKey), minSeverity }));
+      }
+    }
+    return out;
   }
 
   runtime(sets: CredentialSet[], container: ContainerClient, extra: Partial<RuntimeOptions> = {}): BuiltRuntime {
@@ -171,11 +210,11 @@ export class World {
 
   /** Every secret value any emulator issued or holds: the secret scan's list. */
   secrets(): string[] {
-    return [...this.entra.issuedSecrets(), ...this.gateway.issuedSecrets(), this.operator.secret, this.gatewayApiToken];
+    return [...this.entra.issuedSecrets(), ...this.gateway.issuedSecrets(), this.operator.secret, this.gatewayApiToken, ...this.channelSecrets];
   }
 
   async stop(): Promise<void> {
-    await Promise.allSettled([this.entra.close(), this.keyVault.close(), this.gateway.close()]);
+    await Promise.allSettled([this.entra.close(), this.keyVault.close(), this.gateway.close(), ...(this.receivers ? [this.receivers.close()] : [])]);
   }
 }
 

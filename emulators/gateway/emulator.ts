@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from "../../src/clock.js";
 import { EmulatorServer, type EmuRequest, type EmuResponse } from "../common/server.js";
 import { sharedCertificateAuthority } from "../common/tls.js";
 import { TokenBucket, type RateLimitOptions } from "./rateLimit.js";
@@ -23,6 +24,8 @@ export interface GatewayEmulatorOptions {
   latencyMs?: number;
   /** The most items one page holds; a larger `limit` is clamped (default 100). */
   pageSizeMax?: number;
+  /** Stamps secretUpdatedAt and checkedAt (share the world's OffsetClock). Default: system time. */
+  clock?: Clock;
   /** Serve plain http instead of https (the config accepts http for loopback only). Default false. */
   plainHttp?: boolean;
   verbose?: boolean;
@@ -32,13 +35,15 @@ export class GatewayEmulator {
   readonly server: EmulatorServer;
   /** The CA that signed this emulator's certificate (undefined with `plainHttp`). */
   readonly caCertPem: string | undefined;
-  private readonly state = new GatewayState();
+  private readonly state: GatewayState;
   private bucket: TokenBucket | undefined;
   private latencyMs: number;
 
   constructor(private readonly options: GatewayEmulatorOptions) {
     if (!options.apiToken) throw new Error("GatewayEmulator needs an apiToken");
     if (!options.tenant) throw new Error("GatewayEmulator needs a tenant");
+    const clock = options.clock ?? systemClock;
+    this.state = new GatewayState(() => clock.now());
     const ca = options.plainHttp ? undefined : sharedCertificateAuthority();
     this.caCertPem = ca?.caCertPem;
     this.server = new EmulatorServer({
@@ -56,6 +61,7 @@ export class GatewayEmulator {
       latencyMs: () => this.latencyMs,
       pageSizeMax: options.pageSizeMax ?? 100,
       testConnection: (id) => this.testConnection(id),
+      now: () => clock.now(),
     });
     this.registerControlRoutes();
   }

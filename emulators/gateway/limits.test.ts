@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
+import { OffsetClock } from "../../src/clock.js";
 import { SecretScanner } from "../../tests/helpers/secretScan.js";
 import { startGatewayFixture, type GatewayFixture } from "./fixture.js";
 
@@ -100,6 +101,19 @@ describe("gateway emulator: rate limit and faults", () => {
     expect((await f.call("GET", "/mcp-servers")).status).toBe(200);
     expect((await f.call("POST", "/_control/latency", { json: { ms: -1 } })).status).toBe(400);
     expect((await f.call("POST", "/_control/latency", { json: { ms: 0 } })).status).toBe(204);
+  });
+
+  it("stamps secretUpdatedAt with the injected clock, and edits through /_control change the ETag", async () => {
+    const clock = new OffsetClock();
+    clock.advanceDays(30);
+    f = await startGatewayFixture({ clock });
+    const s = seedOne(f);
+    expect(Date.parse(s.secretUpdatedAt)).toBeGreaterThan(Date.now() + 29 * 86_400_000);
+    const edited = await f.call<{ etag: string; tokenUrl: string }>("PATCH", `/_control/servers/${s.id}`, { json: { tokenUrl: "https://login.example.test/other/oauth2/v2.0/token" } });
+    expect(edited.status).toBe(200);
+    expect(edited.data.tokenUrl).toBe("https://login.example.test/other/oauth2/v2.0/token");
+    expect(edited.data.etag).not.toBe(s.etag);
+    expect((await f.call("PATCH", "/_control/servers/unknown", { json: { name: "x" } })).status).toBe(404);
   });
 
   it("can serve plain http for a loopback-only setup", async () => {

@@ -21,6 +21,7 @@ export interface PublicRouteDeps {
   latencyMs: () => number;
   pageSizeMax: number;
   testConnection: (id: string) => Promise<TokenCheckResult>;
+  now: () => Date;
 }
 
 export interface ContractErrorBody {
@@ -162,7 +163,7 @@ export function registerPublicRoutes(server: EmulatorServer, deps: PublicRouteDe
       const id = req.params[0]!;
       if (!deps.state.get(id)) return contractError(404, "NotFound", `MCP server ${id} does not exist.`);
       const result = await deps.testConnection(id);
-      return { status: 200, headers: { "Cache-Control": "no-store" }, body: { ok: result.ok, detail: result.detail, checkedAt: new Date().toISOString() } };
+      return { status: 200, headers: { "Cache-Control": "no-store" }, body: { ok: result.ok, detail: result.detail, checkedAt: deps.now().toISOString() } };
     }),
   );
 }

@@ -17,6 +17,7 @@ import { RotationJournalStore } from "../rotation/journal.js";
 import { RotationRunner, type RotationEvent } from "../rotation/runner.js";
 import type { RotationHooks } from "../rotation/hooks.js";
 import type { Runtime } from "./types.js";
+import { Alerting } from "./alerting.js";
 
 /** The per-set clients: real SDKs and our HTTP layer, configured only through options. */
 export interface SetClients {
@@ -47,12 +48,16 @@ export interface RuntimeOptions {
   /** Crash-injection seams (tests only). */
   hooks?: (set: CredentialSet) => RotationHooks | undefined;
   lease?: { durationSeconds?: number; renewEveryMs?: number };
+  /** Incident repeat interval and healthy-probe count before resolve (ALERT_REPEAT_MINUTES, ALERT_RESOLVE_AFTER_PROBES). */
+  alerting?: { repeatIntervalMs?: number; resolveAfterHealthy?: number };
   /** Key Vault SDK pipeline retries; tests shrink the delays. */
   vaultRetry?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number };
 }
 
 export interface BuiltRuntime extends Runtime {
   clientsFor(set: CredentialSet): Promise<SetClients>;
+  alerting: Alerting;
+  http: HttpClient;
 }
 
 export function createRuntime(options: RuntimeOptions): BuiltRuntime {
@@ -92,6 +97,22 @@ export function createRuntime(options: RuntimeOptions): BuiltRuntime {
     return p;
   };
 
+  const alerting = new Alerting({
+    sets: options.sets,
+    container: options.container,
+    clock,
+    redactor,
+    journals,
+    ca: options.ca,
+    publicBaseUrl: options.publicBaseUrl,
+    vaultFor: async (set) => (await clientsFor(set)).vault,
+    repeatIntervalMs: options.alerting?.repeatIntervalMs,
+    resolveAfterHealthy: options.alerting?.resolveAfterHealthy,
+    httpRetry: options.httpRetry,
+  });
+  const onRotationEvent: Runtime["onRotationEvent"] = options.onRotationEvent ?? ((e, logger) => alerting.onRotationEvent(e, logger));
+  const onWorkerIncident: Runtime["onWorkerIncident"] = options.onWorkerIncident ?? ((i, logger) => alerting.onWorkerIncident(i, logger));
+
   const runtime: BuiltRuntime = {
     sets: options.sets,
     queueName: options.queueName ?? "rotation-requests",
@@ -102,6 +123,8 @@ export function createRuntime(options: RuntimeOptions): BuiltRuntime {
     journals,
     redactor,
     clientsFor,
+    alerting,
+    http,
     async createRunner(set: CredentialSet, logger: Logger): Promise<RotationRunner> {
       const clients = await clientsFor(set);
       return new RotationRunner({
@@ -116,11 +139,11 @@ export function createRuntime(options: RuntimeOptions): BuiltRuntime {
         redactor,
         hooks: options.hooks?.(set),
         lease: options.lease,
-        onEvent: options.onRotationEvent ? (e: RotationEvent) => options.onRotationEvent!(e, logger) : undefined,
+        onEvent: (e: RotationEvent) => onRotationEvent(e, logger),
       });
     },
-    onRotationEvent: options.onRotationEvent,
-    onWorkerIncident: options.onWorkerIncident,
+    onRotationEvent,
+    onWorkerIncident,
   };
   return runtime;
 }

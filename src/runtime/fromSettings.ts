@@ -21,6 +21,7 @@ export async function createRuntimeFromEnv(env: Env): Promise<BuiltRuntime> {
     queueName: config.settings.rotationQueueName,
     maxDequeueCount: config.settings.rotationMaxDequeue,
     publicBaseUrl: config.settings.publicBaseUrl,
+    alerting: { repeatIntervalMs: config.settings.alertRepeatMinutes * 60_000, resolveAfterHealthy: config.settings.alertResolveAfterProbes },
   });
 }
 

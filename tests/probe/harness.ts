@@ -4,8 +4,7 @@ import { DAY_MS } from "../../src/clock.js";
 import { credentialSetSchema, type CredentialSet } from "../../src/config/schema.js";
 import { memoryLogger } from "../../src/logging.js";
 import { Redactor } from "../../src/redact.js";
-import type { SetClients } from "../../src/runtime/createRuntime.js";
-import type { BuiltRuntime } from "../../src/runtime/createRuntime.js";
+import type { BuiltRuntime, SetClients } from "../../src/runtime/createRuntime.js";
 import { runProbe, type RunProbeOptions } from "../../src/probe/runProbe.js";
 import type { ProbeDeps } from "../../src/probe/context.js";
 import type { ProbeReport } from "../../src/probe/model.js";
@@ -47,7 +46,7 @@ export interface ProbeWorld {
   logLines: string[];
   redactor: Redactor;
   reports: ProbeReport[];
-  probe(options?: Partial<RunProbeOptions> & { deps?: Partial<ProbeDeps> }): Promise<ProbeReport>;
+  probe(options?: Omit<Partial<RunProbeOptions>, "deps"> & { deps?: Partial<ProbeDeps> }): Promise<ProbeReport>;
   /** Every secret any emulator issued, and every text the probe produced. */
   scanner(): SecretScanner;
   stop(): Promise<void>;
