@@ -4,6 +4,8 @@ import type { RuntimeProvider } from "../runtime/types.js";
 import { rotationMessageSchema, type RotationMessage } from "./rotationMessage.js";
 import { contextLogger } from "./rotations.js";
 import type { PassResult } from "../rotation/runner.js";
+import type { BuiltRuntime } from "../runtime/createRuntime.js";
+import { recordTimerPass } from "./health.js";
 
 /**
  * Queue worker: one rotation pass per message. Transient failures are rethrown so the queue
@@ -54,13 +56,15 @@ export function makeRotationWorkerHandler(getRuntime: RuntimeProvider) {
 }
 
 /** Rotation timer: one queue message per credential set; the worker does the rest. */
-export function makeRotationTimerHandler(getRuntime: RuntimeProvider, queueOutput: FunctionOutput, afterPass?: (ctx: InvocationContext) => Promise<void>) {
+export function makeRotationTimerHandler(getRuntime: () => Promise<BuiltRuntime>, queueOutput: FunctionOutput) {
   return async (_timer: Timer, context: InvocationContext): Promise<RotationMessage[]> => {
     const runtime = await getRuntime();
     const messages: RotationMessage[] = runtime.sets.map((s) => ({ set: s.name, mode: "scheduled", trigger: "timer" }));
     context.extraOutputs.set(queueOutput, messages);
-    contextLogger(context).info(`queued scheduled rotation checks for ${messages.length} set(s): ${messages.map((m) => m.set).join(", ")}`);
-    await afterPass?.(context);
+    const logger = contextLogger(context);
+    logger.info(`queued scheduled rotation checks for ${messages.length} set(s): ${messages.map((m) => m.set).join(", ")}`);
+    // Liveness: the health timer raises a critical incident when this record stops moving.
+    await recordTimerPass(runtime, "rotationTimer", logger);
     return messages;
   };
 }

@@ -1,9 +1,9 @@
 import { abortableDelay } from "../clock.js";
 import { RotatorError, ensureRotatorError, type ErrorSummary } from "../errors.js";
 import { silentLogger, type Logger } from "../logging.js";
-import { normaliseUrl } from "./cequence/adapter.js";
 import { GatewayErrorCode } from "./errors.js";
 import { fingerprintMatches } from "./fingerprint.js";
+import { normaliseUrl, sameClientId } from "./match.js";
 import type { GatewayAdapter, GatewayTarget } from "./types.js";
 
 /**
@@ -265,10 +265,6 @@ function abortError(signal: AbortSignal): RotatorError {
 function backoff(failures: number, r: Required<PropagateRetryOptions>): number {
   const exp = r.baseDelayInMs * 2 ** (failures - 1);
   return Math.min(r.maxDelayInMs, exp / 2 + Math.random() * (exp / 2));
-}
-
-function sameClientId(a: string, b: string): boolean {
-  return a.trim().toLowerCase() === b.trim().toLowerCase();
 }
 
 function scrub(text: string, secret: string): string {

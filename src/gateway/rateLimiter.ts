@@ -35,5 +35,3 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   };
 }
 
-/** A limiter that never waits (the manual adapter, and callers that pace themselves). */
-export const unlimited: RateLimiter = { acquire: async (abortSignal) => abortSignal?.throwIfAborted() };

@@ -18,6 +18,8 @@ import { RotationRunner, type RotationEvent } from "../rotation/runner.js";
 import type { RotationHooks } from "../rotation/hooks.js";
 import type { Runtime } from "./types.js";
 import { Alerting } from "./alerting.js";
+import { ProbeResultStore } from "../probe/store.js";
+import { JsonBlobStore } from "../storage/jsonBlobs.js";
 
 /** The per-set clients: real SDKs and our HTTP layer, configured only through options. */
 export interface SetClients {
@@ -48,6 +50,12 @@ export interface RuntimeOptions {
   /** Crash-injection seams (tests only). */
   hooks?: (set: CredentialSet) => RotationHooks | undefined;
   lease?: { durationSeconds?: number; renewEveryMs?: number };
+  /** NCRONTAB of the two timers (liveness check) and the heartbeat URL pinged after each timer pass. */
+  rotationSchedule?: string;
+  healthSchedule?: string;
+  heartbeatUrl?: string;
+  /** Per-check timeout of a probe. */
+  probeTimeoutMs?: number;
   /** Incident repeat interval and healthy-probe count before resolve (ALERT_REPEAT_MINUTES, ALERT_RESOLVE_AFTER_PROBES). */
   alerting?: { repeatIntervalMs?: number; resolveAfterHealthy?: number };
   /** Key Vault SDK pipeline retries; tests shrink the delays. */
@@ -58,6 +66,13 @@ export interface BuiltRuntime extends Runtime {
   clientsFor(set: CredentialSet): Promise<SetClients>;
   alerting: Alerting;
   http: HttpClient;
+  probeStore: ProbeResultStore;
+  /** Completion records of the timers (`timers/<name>.json`), for liveness. */
+  timers: JsonBlobStore;
+  rotationSchedule: string;
+  healthSchedule: string;
+  heartbeatUrl?: string;
+  probeTimeoutMs?: number;
 }
 
 export function createRuntime(options: RuntimeOptions): BuiltRuntime {
@@ -125,6 +140,12 @@ export function createRuntime(options: RuntimeOptions): BuiltRuntime {
     clientsFor,
     alerting,
     http,
+    probeStore: new ProbeResultStore(options.container, redactor),
+    timers: new JsonBlobStore(options.container),
+    rotationSchedule: options.rotationSchedule || "0 0 3 * * *",
+    healthSchedule: options.healthSchedule || "0 */15 * * * *",
+    heartbeatUrl: options.heartbeatUrl,
+    probeTimeoutMs: options.probeTimeoutMs,
     async createRunner(set: CredentialSet, logger: Logger): Promise<RotationRunner> {
       const clients = await clientsFor(set);
       return new RotationRunner({

@@ -4,7 +4,6 @@ import { loadConfig, type LoadedConfig } from "../config/load.js";
 import type { Env } from "../config/settings.js";
 import { createAzureCredential } from "../entra/credential.js";
 import { createRuntime, type BuiltRuntime } from "./createRuntime.js";
-import type { RuntimeProvider } from "./types.js";
 
 /**
  * The composition root for the Functions host: app settings → clients → runtime. Built once per
@@ -21,6 +20,10 @@ export async function createRuntimeFromEnv(env: Env): Promise<BuiltRuntime> {
     queueName: config.settings.rotationQueueName,
     maxDequeueCount: config.settings.rotationMaxDequeue,
     publicBaseUrl: config.settings.publicBaseUrl,
+    rotationSchedule: config.settings.rotationSchedule,
+    healthSchedule: config.settings.healthSchedule,
+    heartbeatUrl: config.settings.heartbeatUrl,
+    probeTimeoutMs: config.settings.probeTimeoutMs,
     alerting: { repeatIntervalMs: config.settings.alertRepeatMinutes * 60_000, resolveAfterHealthy: config.settings.alertResolveAfterProbes },
   });
 }
@@ -45,7 +48,7 @@ function storageContainer({ settings }: LoadedConfig): ContainerClient {
 let cached: Promise<BuiltRuntime> | undefined;
 
 /** The host-wide runtime, built from process.env on first use. */
-export const runtimeFromEnv: RuntimeProvider = () => {
+export const runtimeFromEnv = (): Promise<BuiltRuntime> => {
   cached ??= createRuntimeFromEnv(process.env);
   cached.catch(() => {
     cached = undefined;

@@ -13,13 +13,18 @@ describe("function registrations", () => {
     await import("../../functions/rotationTimer.js");
     await import("../../functions/rotationWorker.js");
     await import("../../functions/rotationsApi.js");
+    await import("../../functions/healthTimer.js");
+    await import("../../functions/healthApi.js");
 
     const routes = Object.fromEntries(http.mock.calls.map(([name, o]) => [name, { route: o.route, methods: o.methods, authLevel: o.authLevel }]));
     expect(routes).toMatchObject({
       startRotation: { route: "rotations", methods: ["POST"], authLevel: "function" },
       getRotation: { route: "rotations/{runId}", methods: ["GET"], authLevel: "function" },
       confirmRotation: { route: "rotations/{runId}/confirm", methods: ["POST"], authLevel: "function" },
+      health: { route: "health", methods: ["GET"], authLevel: "function" },
+      status: { route: "status", methods: ["GET"], authLevel: "function" },
     });
+    expect(timer.mock.calls.map(([name, o]) => [name, o.schedule])).toContainEqual(["healthTimer", "0 */15 * * * *"]);
     expect(timer.mock.calls.map(([name, o]) => [name, o.schedule])).toContainEqual(["rotationTimer", "0 0 3 * * *"]);
     expect(queue.mock.calls.map(([name, o]) => [name, o.queueName, o.connection])).toEqual([["rotationWorker", "rotation-requests", "AzureWebJobsStorage"]]);
     const timerOptions = timer.mock.calls.find(([n]) => n === "rotationTimer")![1];

@@ -3,6 +3,7 @@ import { RotatorError } from "../../errors.js";
 import type { HttpClient, HttpMethod } from "../../http/client.js";
 import { silentLogger, type Logger } from "../../logging.js";
 import { GatewayErrorCode, toGatewayError } from "../errors.js";
+import { matchesFilter } from "../match.js";
 import { createRateLimiter, type RateLimiter } from "../rateLimiter.js";
 import type { GatewayAdapter, GatewayCallOptions, GatewayTarget, TargetFilter } from "../types.js";
 import {
@@ -142,7 +143,7 @@ export function createCequenceAdapter(options: CequenceAdapterOptions): GatewayA
         page.items.forEach((item, i) => {
           servers++;
           const t = toTarget(item, what, `items[${i}].`);
-          if (t && matches(t, filter)) byId.set(t.id, t);
+          if (t && matchesFilter(t, filter)) byId.set(t.id, t);
         });
         cursor = page.nextCursor ?? undefined;
         if (cursor !== undefined) {
@@ -229,21 +230,4 @@ function toTarget(server: McpServer, what: string, prefix: string): GatewayTarge
     fingerprintSalt: auth.fingerprintSalt,
     etag: server.etag,
   };
-}
-
-function matches(t: GatewayTarget, filter: TargetFilter): boolean {
-  if (t.clientId.trim().toLowerCase() !== filter.clientId.trim().toLowerCase()) return false;
-  if (!filter.tokenUrls || filter.tokenUrls.length === 0) return true;
-  const want = new Set(filter.tokenUrls.map(normaliseUrl));
-  return want.has(normaliseUrl(t.tokenUrl));
-}
-
-/** Scheme and host are case-insensitive and a trailing slash is noise; the path (tenant) is compared as written. */
-export function normaliseUrl(raw: string): string {
-  try {
-    const u = new URL(raw.trim());
-    return `${u.protocol}//${u.host.toLowerCase()}${u.pathname.replace(/\/+$/, "")}${u.search}`;
-  } catch {
-    return raw.trim();
-  }
 }

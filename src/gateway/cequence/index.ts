@@ -1,4 +1,4 @@
-export { createCequenceAdapter, normaliseUrl, TENANT_HEADER, type CequenceAdapterOptions, type CequenceGatewayConfig } from "./adapter.js";
+export { createCequenceAdapter, TENANT_HEADER, type CequenceAdapterOptions, type CequenceGatewayConfig } from "./adapter.js";
 export {
   mcpServerPageSchema,
   mcpServerSchema,

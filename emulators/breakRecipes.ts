@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { DAY_MS } from "../../src/clock.js";
-import type { CredentialSet } from "../../src/config/schema.js";
-import type { SetClients } from "../../src/runtime/createRuntime.js";
-import type { World } from "../../emulators/world.js";
+import { DAY_MS } from "../src/clock.js";
+import type { CredentialSet } from "../src/config/schema.js";
+import type { SetClients } from "../src/runtime/createRuntime.js";
+import type { World } from "./world.js";
 
 /**
  * How each row of the setup guide's troubleshooting table (and a few neighbours) is induced in the

@@ -1,0 +1,176 @@
+import type { HttpRequest, HttpResponseInit, InvocationContext, Timer } from "@azure/functions";
+import type { CredentialSet } from "../config/schema.js";
+import { ensureRotatorError } from "../errors.js";
+import type { Logger } from "../logging.js";
+import { CHECK_IDS, runProbe, type CheckResult, type ProbeReport } from "../probe/index.js";
+import { HEARTBEAT_CHECK, SERVICE_SET, checkRotationTimerLiveness, pingHeartbeat } from "../alerts/index.js";
+import type { BuiltRuntime } from "../runtime/createRuntime.js";
+import { parseSchedule } from "../schedule.js";
+import { DAY_MS } from "../clock.js";
+import { contextLogger } from "./rotations.js";
+import { json } from "./http.js";
+
+export type BuiltRuntimeProvider = () => Promise<BuiltRuntime>;
+
+interface TimerRecord {
+  firstRunAt?: string;
+  lastCompletedAt?: string;
+}
+
+const failing = (c: CheckResult): boolean => c.status === "fail" || c.status === "error" || c.status === "warn";
+
+/** Probes one set with its real clients; a set whose clients cannot even be built fails every check. */
+export async function probeSet(runtime: BuiltRuntime, set: CredentialSet, logger: Logger, abortSignal?: AbortSignal): Promise<ProbeReport> {
+  const started = runtime.clock.now();
+  try {
+    const clients = await runtime.clientsFor(set);
+    return await runProbe({
+      set,
+      deps: { graph: clients.graph, token: clients.token, vault: clients.vault, gateway: clients.gateway, http: runtime.http, journals: runtime.journals, clock: runtime.clock, store: runtime.probeStore, redactor: runtime.redactor, logger },
+      ...(runtime.probeTimeoutMs ? { timeoutMs: runtime.probeTimeoutMs } : {}),
+      abortSignal,
+    });
+  } catch (e) {
+    const err = ensureRotatorError(e);
+    const checks: CheckResult[] = CHECK_IDS.map((id) => ({ id, title: id, status: "error", severity: "critical", summary: `could not prepare the probe: ${err.message}`, hint: err.hint, code: err.code, evidence: {}, durationMs: 0 }));
+    const report: ProbeReport = { set: set.name, startedAt: started.toISOString(), durationMs: runtime.clock.now().getTime() - started.getTime(), ok: false, checks };
+    await runtime.probeStore.save(report).catch(() => undefined);
+    return report;
+  }
+}
+
+/** Each check's outcome feeds its incident: opened, updated, repeated or resolved by the manager. */
+async function reportChecks(runtime: BuiltRuntime, report: ProbeReport, logger: Logger): Promise<void> {
+  for (const c of report.checks) {
+    if (c.status === "skip") continue;
+    try {
+      await runtime.alerting.manager.report(report.set, c.id, {
+        healthy: !failing(c),
+        severity: c.severity,
+        title: `${c.title}: ${c.summary}`,
+        hint: c.hint,
+        evidence: { status: c.status, ...(c.aadsts !== undefined ? { aadsts: c.aadsts } : {}), ...(c.code ? { code: c.code } : {}) },
+      });
+    } catch (e) {
+      logger.warn(`incident update for ${report.set}/${c.id} failed: ${ensureRotatorError(e).message}`);
+    }
+  }
+}
+
+/**
+ * Health timer: probes every set in parallel, turns results into incidents, checks that the
+ * rotation timer is still alive (two missed periods → critical), re-notifies due incidents, and
+ * pings the heartbeat URL once all of that ran.
+ */
+export function makeHealthTimerHandler(getRuntime: BuiltRuntimeProvider) {
+  return async (_timer: Timer, context: InvocationContext): Promise<ProbeReport[]> => {
+    const runtime = await getRuntime();
+    const logger = contextLogger(context);
+    const now = runtime.clock.now();
+    const reports = await Promise.all(runtime.sets.map((set) => probeSet(runtime, set, logger.child({ set: set.name }))));
+    for (const r of reports) await reportChecks(runtime, r, logger.child({ set: r.set }));
+
+    const health = (await runtime.timers.read<TimerRecord>("timers/healthTimer.json"))?.value ?? {};
+    const rotation = (await runtime.timers.read<TimerRecord>("timers/rotationTimer.json"))?.value;
+    const liveness = checkRotationTimerLiveness({
+      lastCompletedAt: rotation?.lastCompletedAt,
+      schedulePeriodMs: parseSchedule(runtime.rotationSchedule).periodMs(now),
+      now,
+      since: health.firstRunAt ?? now.toISOString(),
+    });
+    await runtime.alerting.manager.report(SERVICE_SET, HEARTBEAT_CHECK, liveness).catch((e: unknown) => logger.warn(`heartbeat incident failed: ${ensureRotatorError(e).message}`));
+    await runtime.alerting.manager.renotifyDue().catch((e: unknown) => logger.warn(`re-notification failed: ${ensureRotatorError(e).message}`));
+    await recordTimerPass(runtime, "healthTimer", logger);
+    for (const r of reports) logger.info(`[set=${r.set}] probe ${r.ok ? "ok" : "FAILING"}: ${r.checks.filter(failing).map((c) => `${c.id}=${c.status}`).join(", ") || "all checks pass"}`);
+    return reports;
+  };
+}
+
+/** Records a timer's completion (liveness) and pings the heartbeat URL when one is configured. */
+export async function recordTimerPass(runtime: BuiltRuntime, name: "rotationTimer" | "healthTimer", logger: Logger): Promise<void> {
+  const now = runtime.clock.now().toISOString();
+  try {
+    const prev = (await runtime.timers.read<TimerRecord>(`timers/${name}.json`))?.value ?? {};
+    await runtime.timers.write(`timers/${name}.json`, { firstRunAt: prev.firstRunAt ?? now, lastCompletedAt: now });
+  } catch (e) {
+    logger.warn(`could not record ${name} completion: ${ensureRotatorError(e).message}`);
+  }
+  if (runtime.heartbeatUrl) {
+    const res = await pingHeartbeat({ url: runtime.heartbeatUrl, http: runtime.http });
+    if (!res.ok) logger.warn(`heartbeat ping failed: ${res.reason ?? `status ${res.status ?? "unknown"}`}`);
+  }
+}
+
+/** GET /api/health — for uptime monitors: 200 unless a critical check fails, never a secret. */
+export function makeHealthHandler(getRuntime: BuiltRuntimeProvider) {
+  return async (_request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+    const runtime = await getRuntime();
+    const logger = contextLogger(context);
+    const staleMs = 2 * parseSchedule(runtime.healthSchedule).periodMs(runtime.clock.now());
+    const sets = await Promise.all(
+      runtime.sets.map(async (set) => {
+        let report = await runtime.probeStore.latest(set.name).catch(() => undefined);
+        // No stored result yet (fresh deployment) or a stale one: probe now; checks are time-bounded.
+        if (!report || runtime.clock.now().getTime() - Date.parse(report.startedAt) > staleMs) report = await probeSet(runtime, set, logger.child({ set: set.name }));
+        const bad = report.checks.filter(failing);
+        const critical = bad.filter((c) => c.severity === "critical");
+        return {
+          set: set.name,
+          ok: critical.length === 0,
+          checkedAt: report.startedAt,
+          failing: bad.map((c) => ({ check: c.id, status: c.status, severity: c.severity, ...(c.aadsts !== undefined ? { aadsts: c.aadsts } : {}), summary: c.summary })),
+        };
+      }),
+    );
+    const ok = sets.every((s) => s.ok);
+    return json(ok ? 200 : 503, { ok, checkedAt: runtime.clock.now().toISOString(), sets });
+  };
+}
+
+/** GET /api/status — what an operator wants to see first, per set. */
+export function makeStatusHandler(getRuntime: BuiltRuntimeProvider) {
+  return async (_request: HttpRequest, _context: InvocationContext): Promise<HttpResponseInit> => {
+    const runtime = await getRuntime();
+    const now = runtime.clock.now();
+    const deliveries = runtime.alerting.deliveryLog();
+    const sets = await Promise.all(
+      runtime.sets.map(async (set) => {
+        const state = await runtime.journals.readState(set.name);
+        const lastRun = state.lastRun ? await runtime.journals.readRun(set.name, state.lastRun.runId) : undefined;
+        const active = state.activeRunId ? await runtime.journals.readRun(set.name, state.activeRunId) : undefined;
+        const probe = await runtime.probeStore.latest(set.name).catch(() => undefined);
+        const incidents = await runtime.alerting.manager.listOpen(set.name).catch(() => []);
+        return {
+          set: set.name,
+          clientId: set.clientId,
+          current: state.currentKeyId
+            ? {
+                keyId: state.currentKeyId,
+                expiresOn: state.currentExpiresOn,
+                daysLeft: state.currentExpiresOn ? Math.round(((Date.parse(state.currentExpiresOn) - now.getTime()) / DAY_MS) * 10) / 10 : undefined,
+              }
+            : null,
+          nextRotationAt: state.nextRotationAt ?? null,
+          lastRun: lastRun
+            ? { runId: lastRun.runId, mode: lastRun.mode, status: lastRun.status, at: lastRun.updatedAt, step: lastRun.steps.at(-1)?.name, error: lastRun.error }
+            : null,
+          activeRun: active ? { runId: active.runId, status: active.status, step: active.steps.at(-1)?.name ?? "plan" } : null,
+          lastSuccessAt: state.lastSuccessAt ?? null,
+          targets: state.targetsVerified ?? { verified: 0, total: 0 },
+          checks: probe ? probe.checks.map((c) => ({ id: c.id, status: c.status, severity: c.severity, summary: c.summary, ...(c.aadsts !== undefined ? { aadsts: c.aadsts } : {}) })) : [],
+          checkedAt: probe?.startedAt ?? null,
+          openIncidents: incidents.map((i) => ({ dedupKey: i.dedupKey, check: i.check, severity: i.severity, title: i.title, openedAt: i.openedAt, runId: i.runId })),
+          alertDelivery: (deliveries.find((d) => d.set === set.name)?.channels ?? []).map((c) => ({
+            channel: c.channel,
+            kind: c.kind,
+            lastSuccessAt: c.lastSuccessAt ?? null,
+            consecutiveFailures: c.consecutiveFailures,
+            lastFailure: c.lastFailure ?? null,
+          })),
+        };
+      }),
+    );
+    const service = await runtime.alerting.manager.listOpen(SERVICE_SET).catch(() => []);
+    return json(200, { at: now.toISOString(), sets, serviceIncidents: service.map((i) => ({ check: i.check, severity: i.severity, title: i.title, openedAt: i.openedAt })) });
+  };
+}
