@@ -110,7 +110,7 @@ param logRetentionInDays int = 90
 @description('E-mail address that receives the Azure Monitor alerts. Empty: the alert rules are created without an action group (alerts show in the portal only).')
 param alertEmail string = ''
 
-@description('How long without a rotationTimer execution before the "timer silent" alert fires (ISO 8601, at most P2D). Widen ROTATION_SCHEDULE, widen this.')
+@description('How long without a rotationTimer execution before the "timer silent" alert fires (ISO 8601, at most P2D). Keep it longer than the ROTATION_SCHEDULE period.')
 param rotationTimerSilenceWindow string = 'P2D'
 
 // ---------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import type { GraphApplicationsApi, TokenEndpointClient, TokenResult } from "../
 import type { SecretStore } from "../vault/types.js";
 import type { GatewayAdapter, GatewayTarget } from "../gateway/types.js";
 import { fingerprintMatches } from "../gateway/fingerprint.js";
+import { propagateSecret, verifyTargets } from "../gateway/propagate.js";
 import { acquireSetLease } from "./lease.js";
 import { RotationJournalStore } from "./journal.js";
 import { ProcessCrash, type RotationHooks } from "./hooks.js";
@@ -477,50 +478,29 @@ export class RotationRunner {
       };
     }
 
-    const pending = targets.filter((t) => {
-      const rec = run.targets.find((r) => r.id === t.id)!;
-      if (fingerprintMatches(t, secret)) {
-        rec.updated = true;
-        return false;
-      }
-      rec.updated = false;
-      rec.verified = false;
-      return true;
-    });
     const maxConcurrency = set.gateway.kind === "cequence" ? set.gateway.maxConcurrency : 1;
-    const attemptsAllowed = this.deps.targetAttempts ?? 3;
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < pending.length) {
-        const t = pending[next++]!;
-        const rec = run.targets.find((r) => r.id === t.id)!;
-        for (let attempt = 1; attempt <= attemptsAllowed; attempt++) {
-          ctx.signal.throwIfAborted();
-          rec.attempts++;
-          try {
-            await gateway.updateClientSecret(t.id, secret, { ifMatch: t.etag, abortSignal: ctx.signal });
-            rec.updated = true;
-            delete rec.error;
-            await this.deps.hooks?.afterTargetUpdated?.(t.id);
-            break;
-          } catch (e) {
-            if (e instanceof ProcessCrash) throw e;
-            const err = ensureRotatorError(e);
-            rec.error = err.toJSON();
-            if (err.code === "GATEWAY_PRECONDITION_FAILED") {
-              // Someone edited the server since we listed it; re-read for a fresh ETag.
-              const fresh = await gateway.readTarget(t.id, { abortSignal: ctx.signal }).catch(() => undefined);
-              if (fresh) t.etag = fresh.etag;
-              continue;
-            }
-            if (!err.retryable) break;
-            await this.deps.clock.sleep(Math.min(5_000, 200 * 2 ** attempt), ctx.signal);
-          }
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(maxConcurrency, Math.max(1, pending.length)) }, worker));
+    const pending = targets.filter((t) => !run.targets.find((r) => r.id === t.id)!.updated || !fingerprintMatches(t, secret));
+    const outcomes = await propagateSecret({
+      adapter: gateway,
+      targets: pending,
+      secret,
+      maxConcurrency,
+      signal: ctx.signal,
+      retry: { maxAttempts: this.deps.targetAttempts ?? 4 },
+      sleep: (ms, signal) => this.deps.clock.sleep(ms, signal),
+      logger: log,
+      onTargetDone: async (targetId, outcome) => {
+        const rec = run.targets.find((r) => r.id === targetId)!;
+        rec.attempts += outcome.attempts;
+        rec.updated = outcome.ok;
+        if (!outcome.ok) rec.verified = false;
+        if (outcome.error) rec.error = outcome.error;
+        else delete rec.error;
+        if (outcome.ok && !outcome.alreadyHeld) await this.deps.hooks?.afterTargetUpdated?.(targetId);
+      },
+    });
     await this.journals.writeRun(run, ctx.signal);
+    const alreadyHeld = outcomes.filter((o) => o.alreadyHeld).length;
 
     const failed = run.targets.filter((t) => !t.updated);
     if (failed.length > 0) {
@@ -531,7 +511,8 @@ export class RotationRunner {
         detail: `${run.targets.length - failed.length}/${run.targets.length} targets updated; ${failed.length} keep failing and are retried on the next pass`,
       };
     }
-    return { kind: "done", detail: `${pending.length} updated, ${targets.length - pending.length} already held the new secret (${targets.length} total)` };
+    const updated = outcomes.filter((o) => o.ok && !o.alreadyHeld).length;
+    return { kind: "done", detail: `${updated} updated, ${targets.length - updated} already held the new secret (${targets.length} total)` };
   }
 
   private async stepVerifyTargets(ctx: PassContext): Promise<StepOutcome> {
@@ -539,21 +520,30 @@ export class RotationRunner {
     const { run } = ctx;
     if (gateway.kind === "manual") return { kind: "skipped", detail: "manual gateway: verified by operator confirmation" };
     const secret = await this.loadSecret(ctx);
-    const expectedTokenUrls = new Set(run.targets.map((t) => t.id));
     const testConnection = set.gateway.kind === "cequence" && set.gateway.testConnection && gateway.testConnection !== undefined;
+    const listed = await gateway.listTargets({ clientId: set.clientId }, { abortSignal: ctx.signal });
+    const known = new Map(listed.map((t) => [t.id, t]));
+    const checks = await verifyTargets({
+      adapter: gateway,
+      // A target deleted since propagation is read back too, and reported as such.
+      targets: run.targets.map((r) => known.get(r.id) ?? ({ id: r.id, name: r.name, tokenName: "", tokenUrl: "", clientId: set.clientId, scopes: [], additionalParameters: {} } as GatewayTarget)),
+      secret,
+      clientId: set.clientId,
+      useTestConnection: testConnection,
+      maxConcurrency: set.gateway.kind === "cequence" ? set.gateway.maxConcurrency : 1,
+      signal: ctx.signal,
+    });
     const bad: string[] = [];
-    for (const rec of run.targets) {
-      if (!expectedTokenUrls.has(rec.id)) continue;
-      const t = await gateway.readTarget(rec.id, { abortSignal: ctx.signal });
-      let ok = fingerprintMatches(t, secret) && t.clientId.toLowerCase() === set.clientId.toLowerCase();
-      if (ok && testConnection) {
-        const res = await gateway.testConnection!(rec.id, { abortSignal: ctx.signal });
-        ok = res.ok;
-        if (!ok) rec.error = { code: "TARGET_TEST_FAILED", message: res.detail, hint: "The gateway could not fetch a token with the stored secret." };
-      }
-      rec.verified = ok;
-      if (!ok) {
+    for (const v of checks) {
+      const rec = run.targets.find((r) => r.id === v.id)!;
+      rec.verified = v.ok;
+      if (!v.ok) {
         rec.updated = false;
+        rec.error = v.error ?? {
+          code: v.fingerprintMatches ? "TARGET_TEST_FAILED" : "TARGET_SECRET_MISMATCH",
+          message: v.testConnection && !v.testConnection.ok ? v.testConnection.detail : `fingerprint ${v.fingerprintMatches ? "matches" : "does not match"}; client ID ${v.clientIdUnchanged ? "unchanged" : "changed"}; token URL ${v.tokenUrlUnchanged ? "unchanged" : "changed"}`,
+          hint: "The target does not hold a working copy of the new secret; it is updated again on the next pass.",
+        };
         bad.push(rec.name);
       }
     }
