@@ -19,6 +19,9 @@ import type { RotationMessage } from "../src/api/rotationMessage.js";
 import type { PassResult } from "../src/rotation/runner.js";
 import type { RunJournal } from "../src/rotation/model.js";
 import { SecretScanner } from "../tests/helpers/secretScan.js";
+import { BREAK_RECIPES } from "../emulators/breakRecipes.js";
+import { makeHealthTimerHandler } from "../src/api/health.js";
+import { diagnose, type ProbeReport } from "../src/probe/index.js";
 
 interface Args {
   json: boolean;
@@ -50,13 +53,23 @@ function say(line = ""): void {
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.breakCode !== undefined && !BREAK_RECIPES[args.breakCode]) {
+    console.error(`--break takes one of ${Object.keys(BREAK_RECIPES).join(", ")}; got "${args.breakCode}"`);
+    return 2;
+  }
   const started = Date.now();
   const logLines: string[] = [];
   const location = mkdtempSync(path.join(os.tmpdir(), "rotator-demo-"));
   const azurite = await startAzurite({ location });
-  const world = await World.start({ replicationDelayMs: 400 });
+  const world = await World.start({ replicationDelayMs: 400, receivers: true });
   try {
-    const seeded = world.seedSet({ name: "cequence-sso", secretExpiresInDays: 10, targets: 25, otherTargets: 3 });
+    const seeded = world.seedSet({
+      name: "cequence-sso",
+      secretExpiresInDays: 10,
+      targets: 25,
+      otherTargets: 3,
+      alerts: { teams: "warning", slack: "warning", pagerduty: "critical", opsgenie: "error", webhook: "info" },
+    });
     const { set } = seeded;
     const container = await freshContainer(azurite.connectionString, "demo");
     const runtime = world.runtime([set], container);
@@ -136,8 +149,52 @@ async function main(): Promise<number> {
     say(`  other app's servers untouched: ${untouched}/${others.length}`);
     say(`  old hand-made secret ${seeded.handMade.keyId} ${retired ? "retired (removePassword) and its Key Vault version disabled" : "NOT retired"}`);
     say(`  app credentials now: ${creds.map((c) => `${c.keyId} (${c.displayName})`).join(", ")}`);
-    say(`  secret scan over logs, journals, tags and this report: ${leaks.length === 0 ? "no secret values found" : `${leaks.length} LEAK(S)`}`);
     say(`  ${rotated && retired ? "ROTATION COMPLETE" : "ROTATION INCOMPLETE"} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+    // Health: the probe timer as the host runs it, optionally after breaking one seed-table row.
+    let probeSet = set;
+    let breakDetected: boolean | undefined;
+    if (args.breakCode) {
+      const recipe = BREAK_RECIPES[args.breakCode]!;
+      say();
+      say(`--break ${args.breakCode}: ${recipe.description}`);
+      const clients = await runtime.clientsFor(set);
+      probeSet = (await recipe.apply({ world, set, appObjectId: seeded.appObjectId, clients })).set;
+    }
+    const probeRuntime = probeSet === set ? runtime : world.runtime([probeSet], container);
+    const reports = await makeHealthTimerHandler(() => Promise.resolve(probeRuntime))({ isPastDue: false } as unknown as Timer, context("healthTimer"));
+    const probe: ProbeReport = reports[0]!;
+    const failingChecks = probe.checks.filter((c) => c.status === "fail" || c.status === "warn" || c.status === "error");
+    say();
+    say(`Health probe (${probe.checks.length} checks in ${probe.durationMs} ms) → ${probe.ok ? "OK" : "FAILING"}`);
+    for (const c of probe.checks) say(`  ${c.status.padEnd(5)} ${c.id.padEnd(17)} ${c.summary}${c.aadsts ? ` [AADSTS${c.aadsts}]` : ""}`);
+    const hits = diagnose(probe);
+    for (const h of hits) {
+      say(`  seed table row "${h.row.problem}" detected by ${h.checks.map((c) => c.id).join(", ")}`);
+      say(`    remedy: ${h.row.remedy}`);
+    }
+    if (args.breakCode) {
+      const code = Number(args.breakCode);
+      breakDetected = hits.some((h) => h.row.code === code || h.checks.some((c) => c.aadsts === code));
+      say(`  ${breakDetected ? "DETECTED" : "NOT DETECTED"}: AADSTS${code}`);
+    }
+    const rx = world.receivers!;
+    const alerts = {
+      teams: rx.teams.accepted().length,
+      slack: rx.slack.accepted().length,
+      pagerduty: rx.pagerduty.accepted().length,
+      opsgenie: rx.opsgenie.accepted().length,
+      webhook: rx.webhook.accepted().length,
+    };
+    say();
+    say("Alerts received by the local channel receivers (minimum severity: Teams warning, Slack warning, PagerDuty critical, Opsgenie error, webhook info)");
+    for (const [k, v] of Object.entries(alerts)) say(`  ${k.padEnd(10)} ${v} notification(s)`);
+    const incidents = await probeRuntime.alerting.manager.listOpen(probeSet.name);
+    for (const i of incidents) say(`  open incident [${i.severity}] ${i.check}: ${i.title}`);
+    scan.collectAll("receiver", [rx.teams.accepted(), rx.slack.accepted(), rx.opsgenie.accepted(), rx.webhook.accepted()]);
+    scan.collectAll("pagerduty", rx.pagerduty.accepted().map((a) => ({ ...a, body: { ...(a.body as object), routing_key: undefined } })));
+    scan.collectAll("probe", reports);
+    const allLeaks = scan.leaks();
 
     const report = {
       rotated: rotated && retired,
@@ -148,15 +205,21 @@ async function main(): Promise<number> {
       steps: final.journal.steps.map((s) => ({ name: s.name, status: s.status, durationMs: s.durationMs })),
       targets: { total: mine.length, updated, verified, untouched },
       retired,
-      secretLeaks: leaks.length,
+      secretLeaks: allLeaks.length,
+      health: { ok: probe.ok, failing: failingChecks.map((c) => ({ check: c.id, severity: c.severity, status: c.status, ...(c.aadsts !== undefined ? { aadsts: c.aadsts } : {}) })) },
+      alerts,
+      ...(args.breakCode ? { break: { code: Number(args.breakCode), detected: breakDetected } } : {}),
     };
+    say();
+    say(`Secret scan over logs, journals, Key Vault tags, probe results, alert payloads and this report: ${allLeaks.length === 0 ? "no secret values found" : `${allLeaks.length} LEAK(S): ${allLeaks.map((l) => l.where).join(", ")}`}`);
     if (args.json) {
       console.log(out.join("\n"));
       console.log(JSON.stringify(report));
     } else {
       console.log(out.join("\n"));
     }
-    return report.rotated && leaks.length === 0 ? 0 : 1;
+    const ok = report.rotated && allLeaks.length === 0 && (args.breakCode ? breakDetected === true : probe.ok);
+    return ok ? 0 : 1;
   } finally {
     await world.stop();
     await azurite.stop();

@@ -226,7 +226,14 @@ export class RotationRunner {
     const { set, graph, vault, gateway } = this.deps;
     const [app, policy, versions, pendingVersions, targets] = await Promise.all([
       graph.getApplication({ appId: set.clientId, objectId: set.applicationObjectId }, { abortSignal: signal }),
-      graph.getAppManagementPolicy({ abortSignal: signal }),
+      graph.getAppManagementPolicy({ abortSignal: signal }).catch((e: unknown) => {
+        // Reading the tenant policy needs Policy.Read.All, which some tenants will not grant; without
+        // it addPassword still answers with the policy's error code, so rotation stays safe.
+        const err = ensureRotatorError(e);
+        if (err.code !== "GRAPH_FORBIDDEN") throw err;
+        this.deps.logger.warn(`cannot read the tenant's app management policy (${err.code}); lifetime is not clamped in advance`);
+        return { passwordAdditionBlocked: false };
+      }),
       vault.listVersions(set.keyVault.secretName, { abortSignal: signal }),
       vault.listVersions(pendingSecretName(set.keyVault.secretName), { abortSignal: signal }),
       gateway.listTargets({ clientId: set.clientId }, { abortSignal: signal }),
