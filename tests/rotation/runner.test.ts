@@ -189,6 +189,24 @@ describe("tenant app management policy", () => {
   });
 });
 
+describe("tenant app management policy without Policy.Read.All", () => {
+  it("rotates anyway when the policy cannot be read (403), logging that the lifetime is not clamped in advance", async () => {
+    const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 1 });
+    world.entra.server.faults.add({
+      route: "^GET /v1.0/policies/defaultAppManagementPolicy$",
+      status: 403,
+      body: { error: { code: "Authorization_RequestDenied", message: "Insufficient privileges to complete the operation." } },
+    });
+    try {
+      const res = await s.pass();
+      expect(res.journal.steps.find((st) => st.name === "create")?.status).toBe("done");
+      expect(s.lines.join("\n")).toMatch(/cannot read the tenant's app management policy \(GRAPH_FORBIDDEN\)/);
+    } finally {
+      world.entra.server.faults.clear();
+    }
+  });
+});
+
 describe("replication delay", () => {
   it("pauses when the new secret is not accepted within the verify budget, and the next pass finishes", async () => {
     const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 3, overrides: { verification: { consecutiveSuccesses: 2, budgetSeconds: 1, intervalMs: 100 } } });
