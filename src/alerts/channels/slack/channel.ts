@@ -1,7 +1,7 @@
 import type { AlertChannelConfig } from "../../../config/schema.js";
-import type { AlertEvent } from "../../model.js";
-import { ChannelSecret, ResultBuilder, bodyText, guardJson, hostOf, postAlert } from "../common.js";
-import type { AlertChannel, ChannelDeps, DeliveryResult, SendOptions } from "../types.js";
+import { bodyText } from "../common.js";
+import { createUrlWebhookChannel } from "../urlWebhook.js";
+import type { AlertChannel, ChannelDeps } from "../types.js";
 import { buildSlackMessage } from "./payload.js";
 
 export type SlackChannelConfig = Extract<AlertChannelConfig, { kind: "slack" }>;
@@ -31,41 +31,12 @@ const SLACK_ERRORS: Record<string, { hint: string; retryable: boolean }> = {
 };
 
 export function createSlackChannel(deps: ChannelDeps<SlackChannelConfig>): AlertChannel {
-  const name = deps.config.name ?? "slack";
-  const known = deps.knownSecrets ?? new Set<string>();
-  const secret = new ChannelSecret(deps.secrets, deps.config.urlSecretName, name, deps.redactor, known);
-  let parts: string[] = [];
-  const guard = (): string[] => [...new Set([...parts, ...known])];
-  const results = new ResultBuilder(name, "slack", deps.clock, guard, deps.redactor);
-
-  async function send(event: AlertEvent, options: SendOptions = {}): Promise<DeliveryResult> {
-    let url: string;
-    try {
-      url = await secret.get(options.abortSignal);
-    } catch (e) {
-      return results.fromError(e, "Key Vault");
-    }
-    parts = ChannelSecret.secretParts(url);
-    if (!/^https?:\/\//.test(url)) {
-      return results.failed({
-        code: "ALERT_CHANNEL_URL_INVALID",
-        reason: `Key Vault secret ${deps.config.urlSecretName} does not hold an http(s) URL`,
-        hint: "Store the full incoming-webhook URL (https://hooks.slack.com/services/…) as the secret value.",
-        attempts: 0,
-        retryable: false,
-      });
-    }
-    try {
-      const body = guardJson(JSON.stringify(buildSlackMessage(event)), guard());
-      const res = await postAlert({
-        http: deps.http,
-        url,
-        body,
-        abortSignal: options.abortSignal,
-        timeoutInMs: deps.timeoutInMs,
-        maxRetries: deps.maxRetries,
-        secrets: guard(),
-      });
+  return createUrlWebhookChannel(deps, {
+    kind: "slack",
+    service: "Slack",
+    urlHint: "Store the full incoming-webhook URL (https://hooks.slack.com/services/…) as the secret value.",
+    build: buildSlackMessage,
+    interpret(res, results) {
       const text = bodyText(res.data).trim();
       if (res.status === 200 && (text === "ok" || text === "")) return results.ok(res.status, res.attempts);
       const slackError = /^[a-z_]+$/.test(text) ? text : res.status === 429 ? "rate_limited" : undefined;
@@ -81,14 +52,6 @@ export function createSlackChannel(deps: ChannelDeps<SlackChannelConfig>): Alert
         });
       }
       return results.httpFailure("Slack", res, text.slice(0, 200));
-    } catch (e) {
-      return results.fromError(e, `Slack (${hostOf(url)})`);
-    }
-  }
-
-  async function prepare(options: SendOptions = {}): Promise<void> {
-    await secret.get(options.abortSignal).catch(() => undefined);
-  }
-
-  return { name, kind: "slack", minSeverity: deps.config.minSeverity, send, prepare };
+    },
+  });
 }
