@@ -40,9 +40,11 @@ export class JsonBlobStore {
   async read<T>(name: string, abortSignal?: AbortSignal): Promise<JsonDocument<T> | undefined> {
     await this.ensureContainer(abortSignal);
     try {
-      const buf = await this.container.getBlockBlobClient(name).downloadToBuffer(undefined, undefined, { abortSignal });
-      const props = await this.container.getBlockBlobClient(name).getProperties({ abortSignal });
-      return { value: JSON.parse(buf.toString("utf8")) as T, etag: props.etag ?? "" };
+      // One download gives the body and the ETag of exactly that body.
+      const res = await this.container.getBlockBlobClient(name).download(0, undefined, { abortSignal });
+      const chunks: Buffer[] = [];
+      for await (const c of res.readableStreamBody ?? []) chunks.push(typeof c === "string" ? Buffer.from(c) : (c as Buffer));
+      return { value: JSON.parse(Buffer.concat(chunks).toString("utf8")) as T, etag: res.etag ?? "" };
     } catch (e) {
       if (e instanceof RestError && e.statusCode === 404) return undefined;
       throw storageError(e, `read ${name}`);
