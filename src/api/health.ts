@@ -3,7 +3,7 @@ import type { CredentialSet } from "../config/schema.js";
 import { ensureRotatorError } from "../errors.js";
 import type { Logger } from "../logging.js";
 import { CHECK_IDS, runProbe, type CheckResult, type ProbeReport } from "../probe/index.js";
-import { HEARTBEAT_CHECK, SERVICE_SET, checkRotationTimerLiveness, pingHeartbeat } from "../alerts/index.js";
+import { EXPIRY_AT_RISK_CHECK, HEARTBEAT_CHECK, SERVICE_SET, checkRotationTimerLiveness, pingHeartbeat } from "../alerts/index.js";
 import type { BuiltRuntime } from "../runtime/createRuntime.js";
 import { parseSchedule } from "../schedule.js";
 import { DAY_MS } from "../clock.js";
@@ -58,6 +58,30 @@ async function reportChecks(runtime: BuiltRuntime, report: ProbeReport, logger: 
 }
 
 /**
+ * The secret is inside its renewal window and no rotation has succeeded since renewal was due:
+ * nothing is going to replace it unless someone acts, so this pages (critical) until a rotation
+ * succeeds or the expiry check is healthy again.
+ */
+async function reportExpiryAtRisk(runtime: BuiltRuntime, report: ProbeReport, logger: Logger): Promise<void> {
+  const expiry = report.checks.find((c) => c.id === "expiry");
+  if (!expiry || expiry.status === "skip" || expiry.status === "error") return;
+  try {
+    const state = await runtime.journals.readState(report.set);
+    const dueAt = typeof expiry.evidence["renewDueAt"] === "string" ? Date.parse(expiry.evidence["renewDueAt"]) : NaN;
+    const expiresOn = state.currentExpiresOn ?? (typeof expiry.evidence["currentEndDateTime"] === "string" ? expiry.evidence["currentEndDateTime"] : undefined);
+    const rotatedSinceDue = state.lastSuccessAt !== undefined && Date.parse(state.lastSuccessAt) >= dueAt;
+    const atRisk = expiry.status !== "pass" && Number.isFinite(dueAt) && runtime.clock.now().getTime() >= dueAt && !rotatedSinceDue && expiresOn !== undefined;
+    if (atRisk) {
+      await runtime.alerting.manager.rotationEvent(report.set, { type: "expiry_at_risk", secretExpiresOn: expiresOn, detail: expiry.summary, ...(state.activeRunId ? { runId: state.activeRunId } : {}) });
+    } else if (expiry.status === "pass") {
+      await runtime.alerting.manager.report(report.set, EXPIRY_AT_RISK_CHECK, { healthy: true });
+    }
+  } catch (e) {
+    logger.warn(`expiry-at-risk evaluation failed: ${ensureRotatorError(e).message}`);
+  }
+}
+
+/**
  * Health timer: probes every set in parallel, turns results into incidents, checks that the
  * rotation timer is still alive (two missed periods → critical), re-notifies due incidents, and
  * pings the heartbeat URL once all of that ran.
@@ -68,7 +92,10 @@ export function makeHealthTimerHandler(getRuntime: BuiltRuntimeProvider) {
     const logger = contextLogger(context);
     const now = runtime.clock.now();
     const reports = await Promise.all(runtime.sets.map((set) => probeSet(runtime, set, logger.child({ set: set.name }))));
-    for (const r of reports) await reportChecks(runtime, r, logger.child({ set: r.set }));
+    for (const r of reports) {
+      await reportChecks(runtime, r, logger.child({ set: r.set }));
+      await reportExpiryAtRisk(runtime, r, logger.child({ set: r.set }));
+    }
 
     const health = (await runtime.timers.read<TimerRecord>("timers/healthTimer.json"))?.value ?? {};
     const rotation = (await runtime.timers.read<TimerRecord>("timers/rotationTimer.json"))?.value;

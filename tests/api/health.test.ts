@@ -27,8 +27,8 @@ const lines: string[] = [];
 const ctx = (name: string) => new InvocationContext({ functionName: name, invocationId: name, logHandler: (l, ...a) => lines.push(`${l} ${a.join(" ")}`) });
 const get = (path: string) => new HttpRequest({ method: "GET", url: `http://localhost${path}` });
 
-async function setup(name: string, extra: Partial<RuntimeOptions> = {}) {
-  const seeded = world.seedSet({ name, secretExpiresInDays: 60, targets: 3, otherTargets: 0, alerts: { webhook: "info", pagerduty: "critical" } });
+async function setup(name: string, extra: Partial<RuntimeOptions> = {}, secretExpiresInDays = 60) {
+  const seeded = world.seedSet({ name, secretExpiresInDays, targets: 3, otherTargets: 0, alerts: { webhook: "info", pagerduty: "critical" } });
   const container = await freshContainer(inject("storageConnectionString"));
   const runtime = world.runtime([seeded.set], container, { alerting: { resolveAfterHealthy: 2, repeatIntervalMs: 3_600_000 }, ...extra });
   const provider = () => Promise.resolve(runtime);
@@ -113,5 +113,21 @@ describe("health timer, /api/health and /api/status", () => {
     expect(service).toContainEqual(expect.objectContaining({ check: "heartbeat", severity: "critical" }));
     const status = (await t.status()).jsonBody as { serviceIncidents: { check: string }[] };
     expect(status.serviceIncidents.map((i) => i.check)).toContain("heartbeat");
+  });
+
+  it("a secret inside its renewal window with no successful rotation pages as critical until a rotation succeeds", async () => {
+    const t = await setup("health-d", {}, 10);
+    const paged = () => world.receivers!.pagerduty.accepted().filter((a) => JSON.stringify(a.body).includes("health-d"));
+    await t.timer();
+    const open = await t.runtime.alerting.manager.listOpen("health-d");
+    expect(open).toContainEqual(expect.objectContaining({ check: "rotation-expiry", severity: "critical" }));
+    expect(paged().some((a) => (a.body as { event_action?: string }).event_action === "trigger")).toBe(true);
+
+    const runner = await t.runtime.createRunner(t.seeded.set, (await import("../../src/logging.js")).silentLogger);
+    await runner.runPass({ mode: "scheduled", trigger: "queue" });
+    world.clock.advance(25 * 3_600_000);
+    expect((await runner.runPass({ mode: "scheduled", trigger: "queue" })).status).toBe("succeeded");
+    expect((await t.runtime.alerting.manager.listOpen("health-d")).some((i) => i.check === "rotation-expiry")).toBe(false);
+    expect(paged().some((a) => (a.body as { event_action?: string }).event_action === "resolve")).toBe(true);
   });
 });
