@@ -13,8 +13,14 @@ async function main(): Promise<void> {
   mkdirSync(root, { recursive: true });
   const verbose = process.argv.includes("--verbose");
   const azurite = await startAzurite({ location: path.join(root, "azurite"), blobPort: 10000, queuePort: 10001, tablePort: 10002 });
-  const world = await World.start({ verbose, replicationDelayMs: 5_000 });
-  const seeded = world.seedSet({ name: "cequence-sso", secretExpiresInDays: 10, targets: 25, otherTargets: 3 });
+  const world = await World.start({ verbose, replicationDelayMs: 5_000, receivers: true });
+  const seeded = world.seedSet({
+    name: "cequence-sso",
+    secretExpiresInDays: 10,
+    targets: 25,
+    otherTargets: 3,
+    alerts: { teams: "warning", slack: "warning", pagerduty: "critical", opsgenie: "error", webhook: "info" },
+  });
   const caPath = path.join(root, "ca.pem");
   writeFileSync(caPath, world.caCertPem);
   const setsPath = path.join(root, "credential-sets.json");
@@ -24,6 +30,8 @@ async function main(): Promise<void> {
   console.log(`  Entra + Graph   ${world.entra.server.url}   (tenant ${world.tenantId})`);
   console.log(`  Key Vault       ${world.keyVault.url}`);
   console.log(`  Gateway         ${world.gateway.url}   (tenant header value "${world.gatewayTenant}")`);
+  const rx = world.receivers!;
+  console.log(`  Alert receivers Teams ${rx.teams.url}  Slack ${rx.slack.url}  PagerDuty ${rx.pagerduty.url}  Opsgenie ${rx.opsgenie.url}  webhook ${rx.webhook.url}`);
   console.log(`  Azurite         blob ${azurite.blobUrl}  queue ${azurite.queueUrl}`);
   console.log(`  CA certificate  ${caPath}   (NODE_EXTRA_CA_CERTS / EXTRA_CA_FILE)`);
   console.log(`  credential sets ${setsPath}`);
