@@ -137,10 +137,9 @@ async function main(): Promise<number> {
     const rotated = final.status === "succeeded" && !!newKeyId && current?.tags["keyId"] === newKeyId && updated === mine.length && accepted === mine.length;
 
     const scan = new SecretScanner().addSecrets(world.secrets());
-    scan.collectAll("log", logLines).collectAll("demo output", out);
+    scan.collectAll("log", logLines);
     for (const runId of await runtime.journals.listRuns(set.name)) scan.collect(`journal ${runId}`, await runtime.journals.readRun(set.name, runId));
     scan.collect("vault tags", world.keyVault.versions(set.keyVault.secretName).map((v) => v.tags));
-    const leaks = scan.leaks();
 
     say();
     say("Result (read back from the emulators)");
@@ -193,7 +192,7 @@ async function main(): Promise<number> {
     for (const i of incidents) say(`  open incident [${i.severity}] ${i.check}: ${i.title}`);
     scan.collectAll("receiver", [rx.teams.accepted(), rx.slack.accepted(), rx.opsgenie.accepted(), rx.webhook.accepted()]);
     scan.collectAll("pagerduty", rx.pagerduty.accepted().map((a) => ({ ...a, body: { ...(a.body as object), routing_key: undefined } })));
-    scan.collectAll("probe", reports);
+    scan.collectAll("probe", reports).collectAll("demo output", out).collectAll("late log", logLines);
     const allLeaks = scan.leaks();
 
     const report = {

@@ -507,8 +507,6 @@ export class RotationRunner {
       },
     });
     await this.journals.writeRun(run, ctx.signal);
-    const alreadyHeld = outcomes.filter((o) => o.alreadyHeld).length;
-
     const failed = run.targets.filter((t) => !t.updated);
     if (failed.length > 0) {
       log.warn(`${failed.length} target(s) not updated: ${failed.map((t) => `${t.name} (${t.error?.code ?? "unknown"})`).join(", ")}`);
