@@ -5,7 +5,8 @@
  * saw their value.
  */
 const FIELD_PATTERNS: RegExp[] = [
-  /((?:client_secret|clientSecret|secretText|client_assertion|access_token|refresh_token|id_token|apiToken|routing_key|routingKey)["']?\s*[:=]\s*["']?)([^"'&\s,}]+)/gi,
+  // Quotes may arrive escaped (\") when a JSON body is echoed inside another JSON string.
+  /((?:client_secret|clientSecret|secretText|client_assertion|access_token|refresh_token|id_token|apiToken|routing_key|routingKey)(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?)([^"'&\s,}\\]+)/gi,
   /(Authorization["']?\s*[:=]\s*["']?(?:Bearer|Basic|GenieKey)\s+)([^"'\s,}]+)/gi,
   /("value"\s*:\s*")((?:[^"\\]|\\.)*)(")/g,
 ];

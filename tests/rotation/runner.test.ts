@@ -116,6 +116,25 @@ describe("modes", () => {
   });
 });
 
+describe("orphan sweep (I2)", () => {
+  it("removes a managed credential whose value no enabled Key Vault version holds, and never one that is held", async () => {
+    const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 2 });
+    await s.runToEnd();
+    const current = s.vaultCurrent()!.tags["keyId"]!;
+    // A run that died between addPassword and the stash long ago left this behind: nobody holds its value.
+    const orphan = world.entra.seedPassword(s.seeded.appObjectId, { displayName: `mcp-sso-rotator/${s.set.name}/20260101T000000Z-deadbeef`, endDateTime: new Date(world.clock.now().getTime() + 100 * 86_400_000).toISOString() });
+    const forced = await s.pass("force");
+    expect(forced.journal.plan?.orphans.map((o) => o.keyId)).toEqual([orphan.keyId]);
+    const ids = s.credentials().map((c) => c.keyId);
+    expect(ids).not.toContain(orphan.keyId);
+    // The previous secret is still held during its grace period and must survive the sweep.
+    expect(ids).toContain(current);
+    expect(ids).toContain(forced.journal.newCredential!.keyId);
+    s.assertSettled("after the sweep");
+    expect(s.lines.join("\n")).toMatch(/removed orphaned managed credential/);
+  });
+});
+
 describe("single writer (I5)", () => {
   it("two triggers at once produce one run; the other is told a rotation is already running", async () => {
     const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 4 });

@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EmulatorServer } from "../../emulators/common/server.js";
+import { HttpClient, parseRetryAfter } from "../../src/http/client.js";
+import { Redactor } from "../../src/redact.js";
+import { SecretScanner } from "../helpers/secretScan.js";
+
+/** The one HTTP layer: timeouts, Retry-After-aware retries, no blind retry of POST, redacted errors. */
+const SECRET = "Zq8Q~http-layer-secret-value-000111";
+let server: EmulatorServer;
+beforeAll(async () => {
+  server = new EmulatorServer({ name: "http-test" });
+  server.route("GET", /^\/ok$/, () => ({ status: 200, body: { ok: true } }));
+  server.route("POST", /^\/echo$/, (req) => ({ status: 400, body: { error: { code: "Invalid", message: `you sent ${req.rawBody}` } } }));
+  server.route("POST", /^\/create$/, () => ({ status: 201, body: { created: true } }));
+  server.route("PUT", /^\/put$/, () => ({ status: 200, body: {} }));
+  await server.start();
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+function client(waits: number[] = [], options: ConstructorParameters<typeof HttpClient>[0] = {}) {
+  return new HttpClient({ retry: { maxRetries: 3, baseDelayInMs: 10, maxDelayInMs: 50 }, sleep: async (ms) => void waits.push(ms), ...options });
+}
+
+describe("HttpClient", () => {
+  it("waits exactly what Retry-After asks on 429 and then succeeds", async () => {
+    server.faults.add({ route: "^GET /ok$", status: 429, retryAfterSeconds: 2, times: 2 });
+    const waits: number[] = [];
+    const res = await client(waits).request({ method: "GET", url: `${server.url}/ok` });
+    expect(res).toMatchObject({ status: 200, attempts: 3 });
+    expect(waits).toEqual([2000, 2000]);
+  });
+
+  it("retries a POST on 429 (the server did not act) but never on 503 or a dropped connection", async () => {
+    const before = server.count("POST", /^\/create$/);
+    server.faults.add({ route: "^POST /create$", status: 429, retryAfterSeconds: 0, times: 1 });
+    expect((await client().request({ method: "POST", url: `${server.url}/create`, json: {} })).status).toBe(201);
+    server.faults.add({ route: "^POST /create$", status: 503, times: 1 });
+    await expect(client().request({ method: "POST", url: `${server.url}/create`, json: {} })).rejects.toMatchObject({ code: "HTTP_503", retryable: true });
+    server.faults.add({ route: "^POST /create$", dropAfterHandling: true, times: 1 });
+    await expect(client().request({ method: "POST", url: `${server.url}/create`, json: {} })).rejects.toMatchObject({ code: "HTTP_NETWORK" });
+    // 429 → retried once (2 calls); 503 → 1 call; dropped → 1 call.
+    expect(server.count("POST", /^\/create$/) - before).toBe(4);
+  });
+
+  it("retries idempotent calls on 5xx and dropped connections", async () => {
+    server.faults.add({ route: "^PUT /put$", status: 503, times: 1 });
+    server.faults.add({ route: "^PUT /put$", drop: true, times: 1 });
+    expect((await client().request({ method: "PUT", url: `${server.url}/put`, json: {} })).attempts).toBe(3);
+  });
+
+  it("gives up on a Retry-After longer than the configured maximum instead of stalling the run", async () => {
+    server.faults.add({ route: "^GET /ok$", status: 429, retryAfterSeconds: 3600, times: 1 });
+    const waits: number[] = [];
+    await expect(client(waits, { retry: { maxRetryAfterInMs: 60_000 } }).request({ method: "GET", url: `${server.url}/ok` })).rejects.toMatchObject({ code: "HTTP_THROTTLED", status: 429 });
+    expect(waits).toEqual([]);
+  });
+
+  it("times out a hanging server with HTTP_TIMEOUT and an operator hint", async () => {
+    server.faults.add({ route: "^GET /ok$", hang: true, times: 4 });
+    const err = await client([], { timeoutInMs: 200 }).request({ method: "GET", url: `${server.url}/ok`, maxRetries: 0 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "HTTP_TIMEOUT" });
+    expect((err as { hint: string }).hint).toMatch(/did not answer in time/);
+    server.faults.clear();
+  });
+
+  it("returns non-2xx answers as they are when asked, for probes that must see the exact status", async () => {
+    const res = await client().request({ method: "POST", url: `${server.url}/echo`, form: { a: "b" }, throwOnHttpError: false });
+    expect(res.status).toBe(400);
+    expect(res.data).toMatchObject({ error: { code: "Invalid" } });
+  });
+
+  it("never puts a secret into the errors it raises, even when the server echoes it back", async () => {
+    const redactor = new Redactor();
+    const http = client([], { redactor });
+    const errors: unknown[] = [];
+    errors.push(await http.request({ method: "POST", url: `${server.url}/echo`, form: { client_id: "x", client_secret: SECRET }, secrets: [SECRET] }).catch((e: unknown) => e));
+    // Not declared per call: the field name alone is enough to blank it.
+    errors.push(await http.request({ method: "POST", url: `${server.url}/echo`, json: { clientSecret: SECRET } }).catch((e: unknown) => e));
+    // Known to the shared redactor.
+    redactor.add(SECRET);
+    errors.push(await http.request({ method: "POST", url: `${server.url}/echo`, json: { note: SECRET } }).catch((e: unknown) => e));
+    for (const e of errors) expect(e).toMatchObject({ code: "HTTP_400", status: 400 });
+    expect(new SecretScanner().addSecrets([SECRET]).collectAll("error", errors).collectAll("json", errors.map((e) => JSON.stringify(e))).assertClean()).toBe(6);
+  });
+
+  it("parses Retry-After as seconds or as an HTTP date", () => {
+    expect(parseRetryAfter("5")).toBe(5000);
+    expect(parseRetryAfter(new Date(Date.now() + 10_000).toUTCString())).toBeGreaterThan(8000);
+    expect(parseRetryAfter("soon")).toBeUndefined();
+  });
+});
