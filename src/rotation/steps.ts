@@ -1,0 +1,424 @@
+import { RotatorError, ensureRotatorError } from "../errors.js";
+import type { TokenResult } from "../entra/types.js";
+import type { GatewayTarget } from "../gateway/types.js";
+import { fingerprintMatches } from "../gateway/fingerprint.js";
+import { propagateSecret, verifyTargets } from "../gateway/propagate.js";
+import { DAY_MS } from "../clock.js";
+import type { Logger } from "../logging.js";
+import type { RotationJournalStore } from "./journal.js";
+import type { RunJournal, RunStatus } from "./model.js";
+import { identifyAdoption, makePlan, type AdoptionResult, type Facts } from "./planner.js";
+import { pendingSecretName, tenantTokenUrl } from "./policy.js";
+import type { RotationDeps } from "./runner.js";
+
+/**
+ * The steps of the rotation state machine (DESIGN.md § Rotation state machine), one function
+ * each. The runner decides which step runs next and journals its outcome; a step only does its
+ * work, idempotently, keyed by the new credential's keyId.
+ */
+export interface StepContext {
+  deps: RotationDeps;
+  journals: RotationJournalStore;
+  run: RunJournal;
+  signal: AbortSignal;
+  log: Logger;
+  /** The new secret's value, in memory only for this pass. */
+  secret?: string;
+  facts?: Facts;
+}
+
+/** Outcome of one step: carry on, or stop this pass leaving the run resumable. */
+export type StepOutcome = { kind: "done"; detail?: string } | { kind: "skipped"; detail: string } | { kind: "pause"; status: RunStatus; detail: string };
+
+// ── observe & plan ────────────────────────────────────────────────────────
+
+export async function observe(deps: RotationDeps, signal?: AbortSignal): Promise<Facts> {
+  const { set, graph, vault, gateway } = deps;
+  const [app, policy, versions, pendingVersions, targets] = await Promise.all([
+    graph.getApplication({ appId: set.clientId, objectId: set.applicationObjectId }, { abortSignal: signal }),
+    graph.getAppManagementPolicy({ abortSignal: signal }).catch((e: unknown) => {
+      // Reading the tenant policy needs Policy.Read.All, which some tenants will not grant; without
+      // it addPassword still answers with the policy's error code, so rotation stays safe.
+      const err = ensureRotatorError(e);
+      if (err.code !== "GRAPH_FORBIDDEN") throw err;
+      deps.logger.warn(`cannot read the tenant's app management policy (${err.code}); lifetime is not clamped in advance`);
+      return { passwordAdditionBlocked: false };
+    }),
+    vault.listVersions(set.keyVault.secretName, { abortSignal: signal }),
+    vault.listVersions(pendingSecretName(set.keyVault.secretName), { abortSignal: signal }),
+    gateway.listTargets({ clientId: set.clientId }, { abortSignal: signal }),
+  ]);
+  const current = await vault.getLatest(set.keyVault.secretName, { abortSignal: signal });
+  if (current?.value) deps.redactor.add(current.value);
+  return { app, policy, current: current?.enabled ? current : undefined, versions, pendingVersions, targets };
+}
+
+export async function adoptionFor(deps: RotationDeps, facts: Facts, signal?: AbortSignal): Promise<AdoptionResult | undefined> {
+  if (!facts.current || facts.current.tags["keyId"]) return undefined;
+  return identifyAdoption(deps.set, facts, deps.token, signal);
+}
+
+export async function planStep(ctx: StepContext): Promise<StepOutcome> {
+const log = ctx.log;
+  const { set, vault, graph, clock } = ctx.deps;
+  const facts = await observe(ctx.deps, ctx.signal);
+  ctx.facts = facts;
+  const adoption = await adoptionFor(ctx.deps, facts, ctx.signal);
+  const plan = makePlan({ set, facts, mode: ctx.run.mode, now: clock.now(), adoption });
+  ctx.run.plan = plan;
+
+  if (adoption?.status === "adopted" && adoption.keyId && facts.current) {
+    await vault.updateProperties(
+      set.keyVault.secretName,
+      facts.current.version,
+      { tags: { ...facts.current.tags, keyId: adoption.keyId, appId: set.clientId, adoptedBy: ctx.run.runId } },
+      { abortSignal: ctx.signal },
+    );
+    log.info(`adopted the hand-made Key Vault secret as keyId ${adoption.keyId}`);
+  } else if (adoption) {
+    log.warn(`adoption ${adoption.status}: ${adoption.detail}`);
+  }
+
+  // Orphan sweep (I2): a managed credential whose value no enabled version holds can never be used.
+  for (const orphan of plan.orphans) {
+    await graph.removePassword(facts.app.id, orphan.keyId, { abortSignal: ctx.signal });
+    log.warn(`removed orphaned managed credential ${orphan.keyId} (${orphan.displayName ?? "no name"}): no Key Vault version holds its value`);
+  }
+
+  if (plan.action === "rotate") {
+    const currentKeyId = facts.current?.tags["keyId"] ?? (adoption?.status === "adopted" ? adoption.keyId : undefined);
+    const previous = currentKeyId ? facts.app.passwordCredentials.find((c) => c.keyId === currentKeyId) : undefined;
+    if (previous) {
+      ctx.run.previousCredential = { keyId: previous.keyId, hint: previous.hint, endDateTime: previous.endDateTime, displayName: previous.displayName };
+    }
+    if (adoption && adoption.status !== "adopted") {
+      ctx.run.retireBlockedReason = `the existing Key Vault secret was not identified (${adoption.status}): ${adoption.detail}`;
+    }
+  }
+  return { kind: "done", detail: `${plan.action}: ${plan.reason}` };
+}
+
+// ── create & stash ────────────────────────────────────────────────────────
+
+export async function createStep(ctx: StepContext): Promise<StepOutcome> {
+const log = ctx.log;
+  const { set, graph, clock, redactor } = ctx.deps;
+  const { run } = ctx;
+  const plan = run.plan!;
+  const app = await graph.getApplication({ appId: set.clientId, objectId: set.applicationObjectId }, { abortSignal: ctx.signal });
+  // addPassword is not idempotent. A credential carrying this run's name whose value was never
+  // stashed (the pass died, or the response was lost) is unusable: remove it, then create afresh.
+  for (const stale of app.passwordCredentials.filter((c) => c.displayName === run.displayName)) {
+    await graph.removePassword(app.id, stale.keyId, { abortSignal: ctx.signal });
+    log.warn(`removed credential ${stale.keyId} left by an interrupted create (its value was never stored)`);
+  }
+  const endDateTime = new Date(clock.now().getTime() + plan.lifetimeDays * DAY_MS).toISOString();
+  const created = await graph.addPassword(app.id, { displayName: run.displayName, endDateTime }, { abortSignal: ctx.signal });
+  redactor.add(created.secretText);
+  ctx.secret = created.secretText;
+  await ctx.deps.hooks?.afterEffect?.("create", "addPassword");
+  run.newCredential = { keyId: created.keyId, hint: created.hint, endDateTime: created.endDateTime, displayName: run.displayName };
+  return { kind: "done", detail: `keyId ${created.keyId}, expires ${created.endDateTime}${plan.clampedByPolicyDays ? ` (lifetime clamped to ${plan.clampedByPolicyDays} days by tenant policy)` : ""}` };
+}
+
+export async function stashStep(ctx: StepContext): Promise<StepOutcome> {
+const log = ctx.log;
+  const { set, vault, graph } = ctx.deps;
+  const { run } = ctx;
+  const cred = run.newCredential!;
+  if (ctx.secret === undefined) {
+    // A resumed pass: the previous one died after create was journaled. Either its stash reached
+    // Key Vault before the journal (adopt that version), or the value is gone for good.
+    const pendingName = pendingSecretName(set.keyVault.secretName);
+    const stashed = (await vault.listVersions(pendingName, { abortSignal: ctx.signal })).find((v) => v.enabled && v.tags["keyId"] === cred.keyId);
+    if (stashed) {
+      run.pendingVersion = stashed.version;
+      return { kind: "done", detail: `found the value already stored as ${pendingName} version ${stashed.version}` };
+    }
+    const app = await graph.getApplication({ appId: set.clientId, objectId: set.applicationObjectId }, { abortSignal: ctx.signal });
+    await graph.removePassword(app.id, cred.keyId, { abortSignal: ctx.signal });
+    log.warn(`credential ${cred.keyId} was created but its value never reached Key Vault; removed it and creating a new one`);
+    run.newCredential = undefined;
+    await createStep(ctx);
+    return stashStep(ctx);
+  }
+  try {
+    const v = await vault.setSecret(pendingSecretName(set.keyVault.secretName), ctx.secret, {
+      tags: { keyId: cred.keyId, appId: set.clientId, runId: run.runId, state: "pending" },
+      expiresOn: new Date(cred.endDateTime),
+      contentType: "client-secret",
+      abortSignal: ctx.signal,
+    });
+    run.pendingVersion = v.version;
+  } catch (e) {
+    // A secret whose value nobody holds must not survive (I2): roll the credential back.
+    const err = ensureRotatorError(e, "VAULT_STASH_FAILED");
+    const app = await graph.getApplication({ appId: set.clientId, objectId: set.applicationObjectId }, { abortSignal: ctx.signal });
+    await graph.removePassword(app.id, cred.keyId, { abortSignal: ctx.signal });
+    log.error(`stash failed; rolled back credential ${cred.keyId}`);
+    run.newCredential = undefined;
+    throw new RotatorError("VAULT_STASH_FAILED", `Storing the new secret in Key Vault failed: ${err.message}`, {
+      hint: `The new credential was removed again. ${err.hint}`,
+      status: err.status,
+      retryable: false,
+      cause: err,
+    });
+  }
+  await ctx.deps.hooks?.afterEffect?.("stash", "setSecret");
+  return { kind: "done", detail: `stored as ${pendingSecretName(set.keyVault.secretName)} version ${run.pendingVersion}` };
+}
+
+/** The new secret's value for a resumed pass: from the pending companion, or the promoted version. */
+export async function loadSecret(ctx: StepContext): Promise<string> {
+  if (ctx.secret !== undefined) return ctx.secret;
+  const { set, vault, redactor } = ctx.deps;
+  const { run } = ctx;
+  const v = run.promotedVersion
+    ? await vault.getVersion(set.keyVault.secretName, run.promotedVersion, { abortSignal: ctx.signal })
+    : await vault.getVersion(pendingSecretName(set.keyVault.secretName), run.pendingVersion!, { abortSignal: ctx.signal });
+  if (!v.value || v.tags["keyId"] !== run.newCredential?.keyId) {
+    throw new RotatorError("VAULT_VERSION_MISMATCH", `Key Vault version does not hold credential ${run.newCredential?.keyId}`, {
+      hint: "Someone changed the secret during the rotation; inspect the secret's versions and start a forced rotation.",
+    });
+  }
+  redactor.add(v.value);
+  ctx.secret = v.value;
+  return v.value;
+}
+
+// ── verify at Entra ───────────────────────────────────────────────────────
+
+export async function verifyEntraStep(ctx: StepContext): Promise<StepOutcome> {
+  const { set, token, clock } = ctx.deps;
+  const { run } = ctx;
+  const secret = await loadSecret(ctx);
+  const needed = set.verification.consecutiveSuccesses;
+  const deadline = clock.now().getTime() + set.verification.budgetSeconds * 1000;
+  run.verify ??= { consecutive: 0, attempts: 0, firstAttemptAt: clock.now().toISOString() };
+  run.verify.consecutive = 0;
+  for (;;) {
+    ctx.signal.throwIfAborted();
+    run.verify.attempts++;
+    const res = await token
+      .requestToken(
+        { tokenUrl: tenantTokenUrl(set), clientId: set.clientId, clientSecret: secret, scope: "https://graph.microsoft.com/.default" },
+        { abortSignal: ctx.signal },
+      )
+      .catch((e: unknown) => {
+        const err = ensureRotatorError(e);
+        if (err.code === "ABORTED") throw err;
+        return { ok: false, status: 0, error: err.code, description: err.message } satisfies TokenResult as TokenResult;
+      });
+    if (res.ok) {
+      run.verify.consecutive++;
+      if (run.verify.consecutive >= needed) {
+        return { kind: "done", detail: `${needed} consecutive token requests succeeded after ${run.verify.attempts} attempt(s)` };
+      }
+    } else {
+      run.verify.consecutive = 0;
+      run.verify.lastAadsts = res.aadsts;
+      // 7000215 is expected while the secret replicates; anything else from Entra is final.
+      if (res.aadsts !== undefined && res.aadsts !== 7000215) {
+        throw new RotatorError("VERIFY_REJECTED", `Entra refused the new secret with AADSTS${res.aadsts}`, {
+          hint: "The app registration or tenant changed during the rotation; run the health probe and fix what it reports.",
+          aadsts: res.aadsts,
+          status: res.status,
+        });
+      }
+    }
+    if (clock.now().getTime() >= deadline) {
+      return {
+        kind: "pause",
+        status: "waiting",
+        detail: `secret not yet accepted ${needed}× in a row within ${set.verification.budgetSeconds}s (last: ${res.ok ? "ok" : (res.aadsts ? `AADSTS${res.aadsts}` : res.error)}); the next pass resumes verification`,
+      };
+    }
+    await clock.sleep(set.verification.intervalMs, ctx.signal);
+  }
+}
+
+// ── promote ───────────────────────────────────────────────────────────────
+
+export async function promoteStep(ctx: StepContext): Promise<StepOutcome> {
+  const { set, vault, clock } = ctx.deps;
+  const { run } = ctx;
+  const cred = run.newCredential!;
+  const secret = await loadSecret(ctx);
+  const latest = await vault.getLatest(set.keyVault.secretName, { abortSignal: ctx.signal });
+  const graceMs = (run.mode === "emergency" ? 0 : set.secret.gracePeriodHours) * 3_600_000;
+  run.retireAfter ??= new Date(clock.now().getTime() + graceMs).toISOString();
+  if (latest?.tags["keyId"] === cred.keyId) {
+    run.promotedVersion = latest.version;
+  } else {
+    const v = await vault.setSecret(set.keyVault.secretName, secret, {
+      tags: {
+        keyId: cred.keyId,
+        appId: set.clientId,
+        runId: run.runId,
+        expiresOn: cred.endDateTime,
+        previousKeyId: run.previousCredential?.keyId ?? "none",
+        retireAfter: run.retireAfter,
+      },
+      expiresOn: new Date(cred.endDateTime),
+      contentType: "client-secret",
+      abortSignal: ctx.signal,
+    });
+    run.promotedVersion = v.version;
+    await ctx.deps.hooks?.afterEffect?.("promote", "setSecret");
+  }
+  if (run.pendingVersion) {
+    await vault.updateProperties(
+      pendingSecretName(set.keyVault.secretName),
+      run.pendingVersion,
+      { enabled: false, tags: { keyId: cred.keyId, appId: set.clientId, runId: run.runId, state: "consumed" } },
+      { abortSignal: ctx.signal },
+    );
+  }
+  return { kind: "done", detail: `current version ${run.promotedVersion}; previous credential retires after ${run.retireAfter}` };
+}
+
+// ── propagate & verify targets ────────────────────────────────────────────
+
+export async function propagateStep(ctx: StepContext): Promise<StepOutcome> {
+const log = ctx.log;
+  const { set, gateway } = ctx.deps;
+  const { run } = ctx;
+  const secret = await loadSecret(ctx);
+  const targets = await gateway.listTargets({ clientId: set.clientId }, { abortSignal: ctx.signal });
+  mergeTargets(run, targets);
+
+  if (gateway.kind === "manual") {
+    if (run.confirmedBy) {
+      for (const t of run.targets) Object.assign(t, { updated: true, verified: true });
+      return { kind: "done", detail: `operator ${run.confirmedBy} confirmed ${run.targets.length} target(s)` };
+    }
+    return {
+      kind: "pause",
+      status: "awaiting_confirmation",
+      detail: `update the client secret of ${run.targets.length} MCP server(s) by hand from Key Vault version ${run.promotedVersion}, then POST /api/rotations/${run.runId}/confirm`,
+    };
+  }
+
+  const maxConcurrency = set.gateway.kind === "cequence" ? set.gateway.maxConcurrency : 1;
+  const pending = targets.filter((t) => !run.targets.find((r) => r.id === t.id)!.updated || !fingerprintMatches(t, secret));
+  const outcomes = await propagateSecret({
+    adapter: gateway,
+    targets: pending,
+    secret,
+    maxConcurrency,
+    signal: ctx.signal,
+    retry: { maxAttempts: ctx.deps.targetAttempts ?? 4 },
+    sleep: (ms, signal) => ctx.deps.clock.sleep(ms, signal),
+    logger: log,
+    onTargetDone: async (targetId, outcome) => {
+      const rec = run.targets.find((r) => r.id === targetId)!;
+      rec.attempts += outcome.attempts;
+      rec.updated = outcome.ok;
+      if (!outcome.ok) rec.verified = false;
+      if (outcome.error) rec.error = outcome.error;
+      else delete rec.error;
+      if (outcome.ok && !outcome.alreadyHeld) await ctx.deps.hooks?.afterTargetUpdated?.(targetId);
+    },
+  });
+  await ctx.journals.writeRun(run, ctx.signal);
+  const failed = run.targets.filter((t) => !t.updated);
+  if (failed.length > 0) {
+    log.warn(`${failed.length} target(s) not updated: ${failed.map((t) => `${t.name} (${t.error?.code ?? "unknown"})`).join(", ")}`);
+    return {
+      kind: "pause",
+      status: "waiting",
+      detail: `${run.targets.length - failed.length}/${run.targets.length} targets updated; ${failed.length} keep failing and are retried on the next pass`,
+    };
+  }
+  const updated = outcomes.filter((o) => o.ok && !o.alreadyHeld).length;
+  return { kind: "done", detail: `${updated} updated, ${targets.length - updated} already held the new secret (${targets.length} total)` };
+}
+
+export async function verifyTargetsStep(ctx: StepContext): Promise<StepOutcome> {
+  const { set, gateway } = ctx.deps;
+  const { run } = ctx;
+  if (gateway.kind === "manual") return { kind: "skipped", detail: "manual gateway: verified by operator confirmation" };
+  const secret = await loadSecret(ctx);
+  const testConnection = set.gateway.kind === "cequence" && set.gateway.testConnection && gateway.testConnection !== undefined;
+  const listed = await gateway.listTargets({ clientId: set.clientId }, { abortSignal: ctx.signal });
+  const known = new Map(listed.map((t) => [t.id, t]));
+  const checks = await verifyTargets({
+    adapter: gateway,
+    // A target deleted since propagation is read back too, and reported as such.
+    targets: run.targets.map((r) => known.get(r.id) ?? ({ id: r.id, name: r.name, tokenName: "", tokenUrl: "", clientId: set.clientId, scopes: [], additionalParameters: {} } as GatewayTarget)),
+    secret,
+    clientId: set.clientId,
+    useTestConnection: testConnection,
+    maxConcurrency: set.gateway.kind === "cequence" ? set.gateway.maxConcurrency : 1,
+    signal: ctx.signal,
+  });
+  const bad: string[] = [];
+  for (const v of checks) {
+    const rec = run.targets.find((r) => r.id === v.id)!;
+    rec.verified = v.ok;
+    if (!v.ok) {
+      rec.updated = false;
+      rec.error = v.error ?? {
+        code: v.fingerprintMatches ? "TARGET_TEST_FAILED" : "TARGET_SECRET_MISMATCH",
+        message: v.testConnection && !v.testConnection.ok ? v.testConnection.detail : `fingerprint ${v.fingerprintMatches ? "matches" : "does not match"}; client ID ${v.clientIdUnchanged ? "unchanged" : "changed"}; token URL ${v.tokenUrlUnchanged ? "unchanged" : "changed"}`,
+        hint: "The target does not hold a working copy of the new secret; it is updated again on the next pass.",
+      };
+      bad.push(rec.name);
+    }
+  }
+  if (bad.length > 0) {
+    // Send the run back to propagate for these targets on the next pass.
+    run.steps = run.steps.filter((s) => !(s.name === "propagate" && s.status === "done"));
+    return { kind: "pause", status: "waiting", detail: `${bad.length} target(s) failed read-back: ${bad.join(", ")}` };
+  }
+  return { kind: "done", detail: `${run.targets.length}/${run.targets.length} targets hold the new secret${testConnection ? " and fetched a token" : ""}` };
+}
+
+// ── retire ────────────────────────────────────────────────────────────────
+
+export async function retireStep(ctx: StepContext): Promise<StepOutcome> {
+const log = ctx.log;
+  const { set, graph, vault, gateway, clock } = ctx.deps;
+  const { run } = ctx;
+  const previous = run.previousCredential;
+  if (run.retireBlockedReason) return { kind: "skipped", detail: `nothing retired: ${run.retireBlockedReason}` };
+  if (!previous) return { kind: "skipped", detail: "no previous managed credential to retire" };
+  const graceOver = run.mode === "emergency" || clock.now().getTime() >= Date.parse(run.retireAfter ?? "0");
+  if (!graceOver) return { kind: "pause", status: "waiting", detail: `grace period runs until ${run.retireAfter}` };
+
+  // I1: never retire while any target still lacks the new secret — including targets added since.
+  if (gateway.kind !== "manual") {
+    const secret = await loadSecret(ctx);
+    const targets = await gateway.listTargets({ clientId: set.clientId }, { abortSignal: ctx.signal });
+    const lagging = targets.filter((t) => !fingerprintMatches(t, secret));
+    if (lagging.length > 0) {
+      mergeTargets(run, targets);
+      for (const t of lagging) {
+        const rec = run.targets.find((r) => r.id === t.id)!;
+        Object.assign(rec, { updated: false, verified: false });
+      }
+      run.steps = run.steps.filter((s) => !((s.name === "propagate" || s.name === "verify-targets") && s.status === "done"));
+      return { kind: "pause", status: "waiting", detail: `${lagging.length} target(s) do not hold the new secret yet (${lagging.map((t) => t.name).join(", ")}); propagating again before retiring` };
+    }
+  }
+
+  const app = await graph.getApplication({ appId: set.clientId, objectId: set.applicationObjectId }, { abortSignal: ctx.signal });
+  await graph.removePassword(app.id, previous.keyId, { abortSignal: ctx.signal });
+  await ctx.deps.hooks?.afterEffect?.("retire", "removePassword");
+  const versions = await vault.listVersions(set.keyVault.secretName, { abortSignal: ctx.signal });
+  let disabled = 0;
+  for (const v of versions) {
+    if (v.enabled && v.tags["keyId"] === previous.keyId) {
+      await vault.updateProperties(set.keyVault.secretName, v.version, { enabled: false }, { abortSignal: ctx.signal });
+      disabled++;
+    }
+  }
+  log.info(`retired credential ${previous.keyId}; disabled ${disabled} Key Vault version(s)`);
+  return { kind: "done", detail: `removed ${previous.keyId} and disabled ${disabled} Key Vault version(s)` };
+}
+
+export function mergeTargets(run: RunJournal, targets: GatewayTarget[]): void {
+  for (const t of targets) {
+    if (!run.targets.some((r) => r.id === t.id)) run.targets.push({ id: t.id, name: t.name, updated: false, verified: false, attempts: 0 });
+  }
+}
