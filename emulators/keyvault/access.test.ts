@@ -1,6 +1,5 @@
-import type { RestError } from "@azure/keyvault-secrets";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startKeyVaultFixture, type KeyVaultFixture } from "./fixture.js";
+import { failure, startKeyVaultFixture, type KeyVaultFixture } from "./fixture.js";
 
 /** Azure RBAC roles, throttling and the control plane the tests and the demo use. */
 describe("Key Vault emulator: roles, throttling and control routes", () => {
@@ -16,14 +15,6 @@ describe("Key Vault emulator: roles, throttling and control routes", () => {
   afterAll(async () => {
     await f?.close();
   });
-
-  const failure = (p: Promise<unknown>): Promise<RestError> =>
-    p.then(
-      () => {
-        throw new Error("expected the call to fail");
-      },
-      (err: unknown) => err as RestError,
-    );
 
   it("lets a Key Vault Secrets User read but answers a write with 403 Forbidden / ForbiddenByRbac naming the action", async () => {
     f.vault.seedSecret("rbac-read", "rbac-read-value-1");

@@ -1,5 +1,5 @@
 import type { TokenCredential } from "@azure/identity";
-import { SecretClient, type SecretClientOptions } from "@azure/keyvault-secrets";
+import { SecretClient, type RestError, type SecretClientOptions } from "@azure/keyvault-secrets";
 import { Agent, request } from "undici";
 import type { OffsetClock } from "../../src/clock.js";
 import { startEntraFixture, type EntraFixture } from "../entra/index.js";
@@ -88,4 +88,14 @@ export async function startKeyVaultFixture(options: KeyVaultFixtureOptions = {})
       if (ownsEntra) await entra.close();
     },
   };
+}
+
+/** Resolves with the RestError a call that must fail raised; fails the test if it succeeded. */
+export function failure(p: Promise<unknown>): Promise<RestError> {
+  return p.then(
+    () => {
+      throw new Error("expected the call to fail");
+    },
+    (err: unknown) => err as RestError,
+  );
 }

@@ -1,6 +1,6 @@
-import type { RestError, SecretClient } from "@azure/keyvault-secrets";
+import type { SecretClient } from "@azure/keyvault-secrets";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startKeyVaultFixture, type KeyVaultFixture } from "./fixture.js";
+import { failure, startKeyVaultFixture, type KeyVaultFixture } from "./fixture.js";
 
 /** Key Vault's documented limits: names, value size, tag count and lengths. */
 describe("Key Vault emulator: limits", () => {
@@ -14,14 +14,6 @@ describe("Key Vault emulator: limits", () => {
   afterAll(async () => {
     await f?.close();
   });
-
-  const failure = (p: Promise<unknown>): Promise<RestError> =>
-    p.then(
-      () => {
-        throw new Error("expected the call to fail");
-      },
-      (err: unknown) => err as RestError,
-    );
 
   it("rejects a name outside ^[0-9a-zA-Z-]{1,127}$ with 400 BadParameter naming it", async () => {
     const e = await failure(client.setSecret("bad_name", "bad-name-value-1"));

@@ -1,6 +1,6 @@
-import type { RestError, SecretClient } from "@azure/keyvault-secrets";
+import type { SecretClient } from "@azure/keyvault-secrets";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startKeyVaultFixture, type KeyVaultFixture } from "./fixture.js";
+import { failure, startKeyVaultFixture, type KeyVaultFixture } from "./fixture.js";
 
 /** Soft delete, recovery, purge and the retention period (Recoverable+Purgeable, 90 days). */
 describe("Key Vault emulator: soft delete", () => {
@@ -14,14 +14,6 @@ describe("Key Vault emulator: soft delete", () => {
   afterAll(async () => {
     await f?.close();
   });
-
-  const failure = (p: Promise<unknown>): Promise<RestError> =>
-    p.then(
-      () => {
-        throw new Error("expected the call to fail");
-      },
-      (err: unknown) => err as RestError,
-    );
 
   it("soft-deletes a secret: DeletedSecret with recoveryId, deletedOn and a purge date 90 days later, and no value", async () => {
     await client.setSecret("to-delete", "to-delete-value-1");
