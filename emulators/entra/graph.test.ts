@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { HttpClient } from "../../src/http/client.js";
 import { SecretScanner } from "../../tests/helpers/secretScan.js";
 import { startEntraFixture, type EntraFixture } from "./fixture.js";
-import { GRAPH_APP_ID } from "./state.js";
+import { GRAPH_APP_ID, type CreatedPassword } from "./state.js";
 
 /** Fidelity of the Graph routes, through the real Microsoft Graph JS SDK. */
 let fx: EntraFixture;
@@ -16,15 +16,8 @@ const scan = new SecretScanner();
 const seen: unknown[] = [];
 const DAY = 86_400_000;
 
-interface AddPasswordResponse {
-  customKeyIdentifier: null;
-  displayName: string | null;
-  endDateTime: string;
-  hint: string;
-  keyId: string;
-  secretText: string;
-  startDateTime: string;
-}
+/** addPassword answers with the Graph shape plus the one-time secretText. */
+type AddPasswordResponse = CreatedPassword;
 
 function graphClientFor(credential: TokenCredential): Client {
   return Client.initWithMiddleware({
