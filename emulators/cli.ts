@@ -2,6 +2,7 @@
  * `npm run emulators` — Azurite plus the Entra/Graph, Key Vault and gateway emulators as one
  * standalone process, seeded with the demo world, for poking at by hand (curl, the SDKs, `func start`
  * with EXTRA_CA_FILE). Prints the URLs and the CA path; Ctrl-C stops everything, Azurite included.
+ * Flags: --verbose (log every request), --free-ports (Azurite on free ports instead of 10000-10002).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -12,7 +13,9 @@ async function main(): Promise<void> {
   const root = path.resolve(".emulators");
   mkdirSync(root, { recursive: true });
   const verbose = process.argv.includes("--verbose");
-  const azurite = await startAzurite({ location: path.join(root, "azurite"), blobPort: 10000, queuePort: 10001, tablePort: 10002 });
+  // The well-known ports match UseDevelopmentStorage=true; --free-ports avoids a clash with an Azurite already running.
+  const free = process.argv.includes("--free-ports");
+  const azurite = await startAzurite({ location: path.join(root, "azurite"), ...(free ? {} : { blobPort: 10000, queuePort: 10001, tablePort: 10002 }) });
   const world = await World.start({ verbose, replicationDelayMs: 5_000, receivers: true });
   const seeded = world.seedSet({
     name: "cequence-sso",

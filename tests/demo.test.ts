@@ -50,11 +50,12 @@ describe("npm run demo", () => {
 
 describe("npm run emulators", () => {
   it("prints every URL and the CA path, and Ctrl-C stops everything", async () => {
-    const { code, stdout } = await run(["emulators/cli.ts"], { stopWhen: /Press Ctrl-C/ });
+    const { code, stdout } = await run(["emulators/cli.ts", "--free-ports"], { stopWhen: /Press Ctrl-C/ });
     expect(stdout).toMatch(/Entra \+ Graph\s+https:\/\/127\.0\.0\.1:\d+/);
     expect(stdout).toMatch(/Key Vault\s+https:\/\/127\.0\.0\.1:\d+/);
     expect(stdout).toMatch(/Gateway\s+https:\/\/127\.0\.0\.1:\d+/);
-    expect(stdout).toMatch(/Azurite\s+blob http:\/\/127\.0\.0\.1:10000/);
+    expect(stdout).toMatch(/Azurite\s+blob http:\/\/127\.0\.0\.1:\d+/);
+    expect(stdout).toMatch(/Alert receivers Teams http:\/\/127\.0\.0\.1:\d+/);
     expect(stdout).toMatch(/CA certificate\s+\S+ca\.pem/);
     expect(stdout).toMatch(/stopping emulators and Azurite/);
     expect(code).toBe(0);
