@@ -90,6 +90,11 @@ export class GatewayEmulator {
     return this.state.edit(id, changes);
   }
 
+  /** An administrator deletes an MCP server in the gateway UI: it is no longer listed and reads answer 404. */
+  deleteServer(id: string): void {
+    this.state.delete(id);
+  }
+
   /** An administrator pastes a secret by hand: fingerprint, updated time and ETag change. */
   setServerSecret(id: string, clientSecret: string): EmulatedServer {
     this.state.setSecret(id, clientSecret);
@@ -180,6 +185,14 @@ export class GatewayEmulator {
         if (Object.keys(edit).length > 0) this.editServer(id, edit);
         if (typeof clientSecret === "string") this.setServerSecret(id, clientSecret);
         return { status: 200, body: this.server_(id) };
+      }),
+    );
+    this.server.route(
+      "DELETE",
+      /^\/_control\/servers\/([^/]+)$/,
+      control((req) => {
+        this.deleteServer(req.params[0]!);
+        return { status: 204 };
       }),
     );
     this.server.route("GET", /^\/_control\/secretsAccepted$/, control(() => ({ status: 200, body: { servers: this.secretsAcceptedNow() } })));

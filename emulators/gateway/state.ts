@@ -133,6 +133,12 @@ export class GatewayState {
     return copy(s);
   }
 
+  /** Removes a server; its id answers 404 from then on. */
+  delete(id: string): void {
+    this.require(id);
+    this.servers.delete(id);
+  }
+
   all(): EmulatedServer[] {
     return this.ordered().map(copy);
   }

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { ContainerClient } from "@azure/storage-blob";
-import { JsonBlobStore } from "../storage/jsonBlobs.js";
+import { JsonBlobStore, type JsonDocument } from "../storage/jsonBlobs.js";
 import type { Redactor } from "../redact.js";
 import { RotatorError } from "../errors.js";
 import type { RunJournal, SetState } from "./model.js";
@@ -28,6 +28,11 @@ export class RotationJournalStore {
     return (await this.blobs.read<RunJournal>(runPath(set, runId), abortSignal))?.value;
   }
 
+  /** The run with the ETag of exactly that version, for a conditional write. */
+  async readRunDocument(set: string, runId: string, abortSignal?: AbortSignal): Promise<JsonDocument<RunJournal> | undefined> {
+    return this.blobs.read<RunJournal>(runPath(set, runId), abortSignal);
+  }
+
   /** Finds a run by ID alone (HTTP GET /api/rotations/{runId}) through the run index. */
   async findRun(runId: string, abortSignal?: AbortSignal): Promise<RunJournal | undefined> {
     if (!/^[0-9A-Za-z-]{8,64}$/.test(runId)) return undefined;
@@ -35,22 +40,48 @@ export class RotationJournalStore {
     return index ? this.readRun(index.value.set, runId, abortSignal) : undefined;
   }
 
-  async writeRun(run: RunJournal, abortSignal?: AbortSignal): Promise<void> {
+  /** Writes the run; with `ifMatch`, only over that exact version (STORAGE_CONFLICT otherwise). Returns the new ETag. */
+  async writeRun(run: RunJournal, abortSignal?: AbortSignal, options: { ifMatch?: string } = {}): Promise<string> {
     const clean = this.scrub(run);
-    await this.blobs.write(runPath(run.set, run.runId), clean, { abortSignal });
+    return this.blobs.write(runPath(run.set, run.runId), clean, { abortSignal, ...options });
   }
 
-  async createRun(run: RunJournal, abortSignal?: AbortSignal): Promise<void> {
+  /** Creates the run (never over an existing one) and its index entry; returns the journal's ETag. */
+  async createRun(run: RunJournal, abortSignal?: AbortSignal): Promise<string> {
     await this.blobs.write(`run-index/${run.runId}.json`, { set: run.set }, { abortSignal });
-    await this.blobs.write(runPath(run.set, run.runId), this.scrub(run), { abortSignal, ifNoneExists: true });
+    return this.blobs.write(runPath(run.set, run.runId), this.scrub(run), { abortSignal, ifNoneExists: true });
   }
 
   async readState(set: string, abortSignal?: AbortSignal): Promise<SetState> {
     return (await this.blobs.read<SetState>(statePath(set), abortSignal))?.value ?? { set, failureStreak: 0 };
   }
 
+  /** Overwrites the state unconditionally: for seeding and tools only — passes use updateState. */
   async writeState(state: SetState, abortSignal?: AbortSignal): Promise<void> {
     await this.blobs.write(statePath(state.set), this.scrub(state), { abortSignal });
+  }
+
+  async readStateDocument(set: string, abortSignal?: AbortSignal): Promise<JsonDocument<SetState> | undefined> {
+    return this.blobs.read<SetState>(statePath(set), abortSignal);
+  }
+
+  /**
+   * Read-modify-write of the set's state, conditional on the version read: a writer that lost the
+   * race re-reads and applies its change again, so concurrent writers (a pass, the HTTP API)
+   * never erase each other's fields (e.g. `activeRunId`).
+   */
+  async updateState(set: string, mutate: (state: SetState) => void, abortSignal?: AbortSignal): Promise<SetState> {
+    for (let attempt = 1; ; attempt++) {
+      const doc = await this.blobs.read<SetState>(statePath(set), abortSignal);
+      const state: SetState = doc?.value ?? { set, failureStreak: 0 };
+      mutate(state);
+      try {
+        await this.blobs.write(statePath(set), this.scrub(state), { abortSignal, ...(doc ? { ifMatch: doc.etag } : { ifNoneExists: true }) });
+        return state;
+      } catch (e) {
+        if (!(e instanceof RotatorError && e.code === "STORAGE_CONFLICT") || attempt >= 8) throw e;
+      }
+    }
   }
 
   async listRuns(set: string, abortSignal?: AbortSignal): Promise<string[]> {

@@ -1,7 +1,8 @@
 import type { ErrorSummary } from "../errors.js";
 
 export const STEPS = ["plan", "create", "stash", "verify-entra", "promote", "propagate", "verify-targets", "retire"] as const;
-export type StepName = (typeof STEPS)[number];
+/** The rotation's steps, plus `reconcile`: the drift repair a pass runs when no rotation is due. */
+export type StepName = (typeof STEPS)[number] | "reconcile";
 
 export type RotationMode = "scheduled" | "force" | "emergency";
 
@@ -33,6 +34,21 @@ export interface TargetRecord {
   verified: boolean;
   attempts: number;
   error?: ErrorSummary;
+  /**
+   * Dropped from the run: `gone` (deleted from the gateway) or `moved` (now uses another client ID,
+   * or is no longer an OAuth2 client-credentials server). A dropped target never blocks retirement.
+   */
+  outcome?: "gone" | "moved";
+  /** What the gateway answered when the target was dropped, and when. */
+  evidence?: string;
+}
+
+/** A request accepted by the HTTP API (202), recorded before the answer and applied by a pass. */
+export interface AppliedRequest {
+  requestId: string;
+  mode: RotationMode;
+  receivedAt: string;
+  appliedAt: string;
 }
 
 export interface CredentialRef {
@@ -82,6 +98,8 @@ export interface RunJournal {
   targets: TargetRecord[];
   error?: ErrorSummary;
   confirmedBy?: string;
+  /** Requests this run acted on (I7). */
+  requests?: AppliedRequest[];
 }
 
 /** Latest state of one set, readable without scanning every run. */

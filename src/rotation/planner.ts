@@ -72,7 +72,7 @@ export async function identifyAdoption(
     };
   }
   const hint = current.value.slice(0, 3);
-  let candidates = facts.app.passwordCredentials.filter((c) => c.hint === hint);
+  const candidates = facts.app.passwordCredentials.filter((c) => c.hint === hint);
   const adoptKeyId = set.secret.adoptKeyId;
   if (adoptKeyId) {
     const named = candidates.find((c) => c.keyId.toLowerCase() === adoptKeyId.toLowerCase());
@@ -83,11 +83,8 @@ export async function identifyAdoption(
           detail: `secret.adoptKeyId ${adoptKeyId} is not a credential of the app whose hint matches the Key Vault secret — fix adoptKeyId`,
         };
   }
-  if (candidates.length > 1 && current.expiresOn) {
-    const exp = current.expiresOn.getTime();
-    const byDate = candidates.filter((c) => Math.abs(Date.parse(c.endDateTime) - exp) < DAY_MS);
-    if (byDate.length >= 1) candidates = byDate;
-  }
+  // Never choose among same-hint candidates by dates: an expiry that matches is a coincidence as
+  // likely as a proof, and retiring the wrong one is an outage. Ambiguity is reported instead.
   if (candidates.length === 1) {
     const c = candidates[0]!;
     return { status: "adopted", keyId: c.keyId, detail: `adopted keyId ${c.keyId} (hint ${hint}…, ends ${c.endDateTime})` };

@@ -26,3 +26,14 @@ export function pendingSecretName(secretName: string): string {
 export function tenantTokenUrl(set: Pick<CredentialSet, "authorityHost" | "tenantId">): string {
   return `${set.authorityHost.replace(/\/+$/, "")}/${set.tenantId}/oauth2/v2.0/token`;
 }
+
+/** The `.default` scope of the set's Graph cloud (graph.microsoft.com, graph.microsoft.us, …). */
+export function graphScopeFor(set: Pick<CredentialSet, "graphBaseUrl">): string {
+  let origin = "https://graph.microsoft.com";
+  try {
+    origin = new URL(set.graphBaseUrl).origin;
+  } catch {
+    // The config schema validates graphBaseUrl; keep the public cloud for a value it let through.
+  }
+  return `${origin}/.default`;
+}

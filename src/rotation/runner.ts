@@ -1,6 +1,6 @@
 import type { ContainerClient } from "@azure/storage-blob";
 import type { CredentialSet } from "../config/schema.js";
-import { ensureRotatorError, type ErrorSummary } from "../errors.js";
+import { RotatorError, ensureRotatorError, type ErrorSummary } from "../errors.js";
 import type { Clock } from "../clock.js";
 import type { Logger } from "../logging.js";
 import type { Redactor } from "../redact.js";
@@ -12,6 +12,9 @@ import { RotationJournalStore } from "./journal.js";
 import { ProcessCrash, type RotationHooks } from "./hooks.js";
 import { FINISHED, STEPS, type Plan, type RotationMode, type RunJournal, type RunStatus, type StepName, type StepRecord } from "./model.js";
 import { makePlan } from "./planner.js";
+import { reconcileStep } from "./reconcile.js";
+import { RequestStore, strongerMode, type OperatorRequest } from "./requests.js";
+import { liveTargets, staleTargetNames } from "./targets.js";
 import { managedDisplayName, pendingSecretName, renewWindowDays } from "./policy.js";
 import { DAY_MS } from "../clock.js";
 import {
@@ -37,7 +40,8 @@ export interface RotationEvent {
   step?: StepName;
   error?: ErrorSummary;
   detail?: string;
-  targets?: { total: number; verified: number; names?: string[] };
+  /** `stale`: targets left on anything but the current secret when a run fails after promote (critical). */
+  targets?: { total: number; verified: number; names?: string[]; stale?: string[] };
 }
 
 export interface RotationDeps {
@@ -71,7 +75,13 @@ export interface PassResult {
   journal: RunJournal;
 }
 
-type PassContext = StepContext;
+interface PassContext extends StepContext {
+  /** How the set's previous run ended, read when this pass opened its run. */
+  previousStatus?: RunStatus;
+}
+
+/** Extra passes one invocation runs, under the same lease, for requests accepted while it worked. */
+const MAX_EXTRA_PASSES = 3;
 
 /**
  * The rotation state machine (DESIGN.md § Rotation state machine). One call is one pass: it holds
@@ -82,9 +92,13 @@ type PassContext = StepContext;
  */
 export class RotationRunner {
   private readonly journals: RotationJournalStore;
+  private readonly requests: RequestStore;
+  /** ETag of each run journal as this runner last read or wrote it: journal writes are conditional. */
+  private readonly etags = new Map<string, string>();
 
   constructor(private readonly deps: RotationDeps) {
     this.journals = new RotationJournalStore(deps.container, deps.redactor);
+    this.requests = new RequestStore(deps.container);
   }
 
   get journalStore(): RotationJournalStore {
@@ -108,12 +122,16 @@ export class RotationRunner {
     const signal = request.abortSignal ? AbortSignal.any([lease.signal, request.abortSignal]) : lease.signal;
     let crashed = false;
     try {
-      const run = await this.openRun(request, signal);
-      const log = logger.child({ set: set.name, run: run.runId });
-      log.info(`pass ${run.passes} of ${run.mode} run (${request.trigger}) starting`);
-      const ctx: PassContext = { deps: this.deps, journals: this.journals, run, signal, log };
-      await this.execute(ctx, log);
-      return { runId: run.runId, status: run.status, journal: run };
+      let result = await this.onePass(request, signal);
+      // I7: a request accepted while this pass held the lease found it taken; act on it now rather
+      // than at the next timer tick. Bounded, and only for requests this pass can act on.
+      for (let extra = 0; extra < MAX_EXTRA_PASSES; extra++) {
+        const pending = await this.requests.pending(set.name, signal);
+        const actionable = FINISHED.has(result.status) ? pending.length > 0 : pending.some((r) => r.mode === "emergency" && result.journal.mode !== "emergency");
+        if (!actionable) break;
+        result = await this.onePass({ mode: "scheduled", trigger: request.trigger }, signal);
+      }
+      return result;
     } catch (e) {
       if (e instanceof ProcessCrash) crashed = true;
       throw e;
@@ -123,50 +141,120 @@ export class RotationRunner {
     }
   }
 
-  /** Resumes the set's active run or starts a new one; journals it before anything else happens. */
-  private async openRun(request: RotationRequest, signal: AbortSignal): Promise<RunJournal> {
+  private async onePass(request: RotationRequest, signal: AbortSignal): Promise<PassResult> {
+    const { set, logger } = this.deps;
+    const { run, previousStatus } = await this.openRun(request, signal);
+    const log = logger.child({ set: set.name, run: run.runId });
+    log.info(`pass ${run.passes} of ${run.mode} run (${request.trigger}) starting`);
+    const ctx: PassContext = { deps: this.deps, journals: this.journals, run, signal, log, previousStatus, save: () => this.saveRun(run, signal) };
+    await this.execute(ctx, log);
+    return { runId: run.runId, status: run.status, journal: run };
+  }
+
+  /**
+   * Resumes the set's active run, or opens the queued run a request names, or starts a new one;
+   * applies every pending operator request it can (an emergency upgrades the run) and journals
+   * the run before anything else happens. Requests are marked applied only after that write.
+   */
+  private async openRun(request: RotationRequest, signal: AbortSignal): Promise<{ run: RunJournal; previousStatus?: RunStatus }> {
     const { set, clock } = this.deps;
     const state = await this.journals.readState(set.name, signal);
-    if (state.activeRunId) {
-      const active = await this.journals.readRun(set.name, state.activeRunId, signal);
-      if (active && !FINISHED.has(active.status)) {
-        if (request.mode === "emergency" && active.mode !== "emergency") active.mode = "emergency";
-        active.passes++;
-        active.status = "running";
-        active.updatedAt = clock.now().toISOString();
-        await this.journals.writeRun(active, signal);
-        return active;
+    const pending = await this.requests.pending(set.name, signal);
+    const finishedRuns = new Set<string>();
+    const open = async (runId: string | undefined): Promise<RunJournal | undefined> => {
+      if (!runId) return undefined;
+      const doc = await this.journals.readRunDocument(set.name, runId, signal);
+      if (!doc) return undefined;
+      if (FINISHED.has(doc.value.status)) {
+        finishedRuns.add(runId);
+        return undefined;
       }
+      this.etags.set(runId, doc.etag);
+      return doc.value;
+    };
+
+    let run = await open(state.activeRunId);
+    const isNew = !run;
+    for (const candidate of [request.runId, ...pending.map((r) => r.runId)]) {
+      if (run) break;
+      run = await open(candidate);
     }
     const now = clock.now();
-    const runId = request.runId ?? RotationJournalStore.newRunId(now);
-    const existing = request.runId ? await this.journals.readRun(set.name, runId, signal) : undefined;
-    const run: RunJournal = existing ?? {
-      runId,
-      set: set.name,
-      mode: request.mode,
-      trigger: request.trigger,
-      status: "running",
-      createdAt: now.toISOString(),
-      updatedAt: now.toISOString(),
-      passes: 0,
-      displayName: managedDisplayName(set.name, runId),
-      steps: [],
-      targets: [],
-    };
+    const created = !run;
+    if (!run) {
+      const runId = RotationJournalStore.newRunId(now);
+      run = {
+        runId,
+        set: set.name,
+        mode: request.mode,
+        trigger: request.trigger,
+        status: "running",
+        createdAt: now.toISOString(),
+        updatedAt: now.toISOString(),
+        passes: 0,
+        displayName: managedDisplayName(set.name, runId),
+        steps: [],
+        targets: [],
+      };
+    }
+    // A request applies to the run it names, or — when it names none, or a run that finished
+    // before any pass picked the request up — to this one. One naming another live run waits.
+    const applied: OperatorRequest[] = [];
+    for (const r of pending) {
+      if (r.runId && r.runId !== run.runId && !finishedRuns.has(r.runId)) {
+        const other = await this.journals.readRun(set.name, r.runId, signal);
+        if (other && !FINISHED.has(other.status)) continue;
+      }
+      run.mode = strongerMode(run.mode, r.mode);
+      run.requests ??= [];
+      if (!run.requests.some((x) => x.requestId === r.requestId)) run.requests.push({ requestId: r.requestId, mode: r.mode, receivedAt: r.receivedAt, appliedAt: now.toISOString() });
+      applied.push(r);
+    }
+    if (!created) run.mode = strongerMode(run.mode, request.mode);
     run.passes++;
     run.status = "running";
-    if (existing) await this.journals.writeRun(run, signal);
-    else await this.journals.createRun(run, signal);
-    await this.journals.writeState({ ...state, activeRunId: run.runId }, signal);
-    await this.emit({ type: "started", set: set.name, runId: run.runId, mode: run.mode });
-    return run;
+    run.updatedAt = now.toISOString();
+    if (created) {
+      this.etags.set(run.runId, await this.journals.createRun(run, signal));
+    } else {
+      await this.saveRun(run, signal);
+    }
+    for (const r of applied) await this.requests.markApplied(r, run.runId, now, signal);
+    const runId = run.runId;
+    await this.journals.updateState(set.name, (s) => {
+      s.activeRunId = runId;
+    }, signal);
+    if (isNew) await this.emit({ type: "started", set: set.name, runId: run.runId, mode: run.mode });
+    return { run, previousStatus: state.lastRun?.status };
+  }
+
+  /** Writes the journal over the version this runner holds; on a conflict (an operator's confirm) merges and writes again. */
+  private async saveRun(run: RunJournal, signal?: AbortSignal): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const etag = this.etags.get(run.runId);
+      try {
+        this.etags.set(run.runId, await this.journals.writeRun(run, signal, etag ? { ifMatch: etag } : {}));
+        return;
+      } catch (e) {
+        if (!(e instanceof RotatorError && e.code === "STORAGE_CONFLICT") || attempt >= 5) throw e;
+        const latest = await this.journals.readRunDocument(run.set, run.runId, signal);
+        if (!latest) throw e;
+        // Only operators write a run this pass holds; keep what they wrote.
+        if (latest.value.confirmedBy && !run.confirmedBy) run.confirmedBy = latest.value.confirmedBy;
+        run.mode = strongerMode(run.mode, latest.value.mode);
+        this.etags.set(run.runId, latest.etag);
+      }
+    }
   }
 
   private async execute(ctx: PassContext, log: Logger): Promise<void> {
     const { run } = ctx;
     for (const step of STEPS) {
-      if (isDone(run, step)) continue;
+      if (isDone(run, step)) {
+        // A noop run that died while reconciling resumes there, never at create.
+        if (step === "plan" && run.plan?.action === "noop") return this.reconcile(ctx, log);
+        continue;
+      }
       const started = this.deps.clock.now();
       let outcome: StepOutcome;
       try {
@@ -190,20 +278,45 @@ export class RotationRunner {
       }
       this.record(run, step, started, outcome.kind, outcome.detail);
       log.info(`step ${step} ${outcome.kind}${outcome.detail ? `: ${outcome.detail}` : ""}`);
-      if (step === "plan" && run.plan?.action === "noop") {
-        await this.journals.writeRun(run, ctx.signal);
-        await this.deps.hooks?.afterStep?.(step);
-        await this.finishPass(ctx, "noop");
-        return;
-      }
-      await this.journals.writeRun(run, ctx.signal);
+      await this.saveRun(run, ctx.signal);
       await this.deps.hooks?.afterStep?.(step);
+      if (step === "plan" && run.plan?.action === "noop") return this.reconcile(ctx, log);
     }
     await this.finishPass(ctx, run.retireBlockedReason ? "needs_attention" : "succeeded");
   }
 
-  private runStep(step: StepName, ctx: PassContext): Promise<StepOutcome> {
-    const steps: Record<StepName, (c: StepContext) => Promise<StepOutcome>> = {
+  /**
+   * No rotation is due: bring drifted targets to the current secret and finish a pending
+   * retirement. A reconcile that repaired or retired something — or that found all well after a
+   * failed run — ends `succeeded`, which resolves the failure's incident; otherwise `noop`.
+   * A noop run is never left active: whatever fails here, the next pass reconciles again.
+   */
+  private async reconcile(ctx: PassContext, log: Logger): Promise<void> {
+    const { run } = ctx;
+    const started = this.deps.clock.now();
+    let outcome: Awaited<ReturnType<typeof reconcileStep>>;
+    try {
+      ctx.signal.throwIfAborted();
+      outcome = await reconcileStep(ctx);
+    } catch (e) {
+      if (e instanceof ProcessCrash) throw e;
+      const err = ensureRotatorError(e, "RECONCILE_FAILED");
+      this.record(run, "reconcile", started, "failed", err.message, err.toJSON());
+      log.error(`reconcile failed: ${err.code}: ${err.message} — ${err.hint}`);
+      await this.finishPass(ctx, "failed", "reconcile", err.toJSON());
+      return;
+    }
+    this.record(run, "reconcile", started, outcome.kind === "skipped" ? "skipped" : "done", outcome.detail);
+    log.info(`reconcile ${outcome.kind}: ${outcome.detail ?? ""}`);
+    await this.saveRun(run, ctx.signal);
+    await this.deps.hooks?.afterStep?.("reconcile");
+    const changed = (outcome.summary?.repaired ?? 0) > 0 || outcome.summary?.retired !== undefined;
+    const recovered = ctx.previousStatus === "failed" && outcome.kind === "done";
+    await this.finishPass(ctx, changed || recovered ? "succeeded" : "noop");
+  }
+
+  private runStep(step: (typeof STEPS)[number], ctx: PassContext): Promise<StepOutcome> {
+    const steps: Record<(typeof STEPS)[number], (c: StepContext) => Promise<StepOutcome>> = {
       plan: planStep,
       create: createStep,
       stash: stashStep,
@@ -257,30 +370,44 @@ export class RotationRunner {
     const { run } = ctx;
     run.status = status;
     run.updatedAt = clock.now().toISOString();
+    // A run that fails after promote leaves targets on the previous secret: name them (critical).
+    const stale = status === "failed" ? staleTargetNames(run) : [];
+    if (error && stale.length > 0) {
+      error = {
+        ...error,
+        hint: `${error.hint} ${stale.length} MCP server(s) still hold the previous secret: ${stale.join(", ")}. The previous credential is kept until they are updated; once the cause is fixed the next pass updates them, or paste the current Key Vault secret into them by hand.`,
+      };
+    }
     if (error) run.error = error;
     else if (status === "succeeded") delete run.error;
     // Journal and state are written even if the lease was lost mid-step: they only describe.
-    await this.journals.writeRun(run);
-    const state = await this.journals.readState(set.name);
+    await this.saveRun(run);
     const finished = FINISHED.has(status);
-    const verified = run.targets.filter((t) => t.verified).length;
-    state.lastRun = { runId: run.runId, status, mode: run.mode, at: run.updatedAt, ...(step ? { step } : {}), ...(error ? { error } : {}) };
-    if (finished) delete state.activeRunId;
-    else state.activeRunId = run.runId;
-    if (status === "succeeded" || status === "needs_attention") {
-      state.lastSuccessAt = run.updatedAt;
-      state.failureStreak = 0;
-    } else if (status === "failed" || (status === "waiting" && error)) {
-      state.failureStreak = (state.failureStreak ?? 0) + 1;
-    }
+    const live = liveTargets(run);
+    const verified = live.filter((t) => t.verified).length;
+    const reconciling = run.plan?.action === "noop";
+    const targetsVerified = reconciling
+      ? { verified: (run.plan?.targets.total ?? 0) - live.filter((t) => !t.verified).length, total: run.plan?.targets.total ?? 0 }
+      : { verified: live.length ? verified : 0, total: live.length || run.plan?.targets.total || 0 };
     const cred = run.promotedVersion ? run.newCredential : run.plan?.current;
-    if (cred) {
-      state.currentKeyId = cred.keyId;
-      state.currentExpiresOn = cred.endDateTime;
-      state.nextRotationAt = new Date(Date.parse(cred.endDateTime) - renewWindowDays(set) * DAY_MS).toISOString();
-    }
-    if (run.targets.length > 0 || run.plan) state.targetsVerified = { verified: run.targets.length ? verified : 0, total: run.targets.length || run.plan?.targets.total || 0 };
-    await this.journals.writeState(state);
+    await this.journals.updateState(set.name, (state) => {
+      state.lastRun = { runId: run.runId, status, mode: run.mode, at: run.updatedAt, ...(step ? { step } : {}), ...(error ? { error } : {}) };
+      // Only this run's own marker is cleared: the API may have queued the next run meanwhile.
+      if (!finished) state.activeRunId = run.runId;
+      else if (state.activeRunId === run.runId) delete state.activeRunId;
+      if (status === "succeeded" || status === "needs_attention") {
+        state.lastSuccessAt = run.updatedAt;
+        state.failureStreak = 0;
+      } else if (status === "failed" || (status === "waiting" && error)) {
+        state.failureStreak = (state.failureStreak ?? 0) + 1;
+      }
+      if (cred) {
+        state.currentKeyId = cred.keyId;
+        state.currentExpiresOn = cred.endDateTime;
+        state.nextRotationAt = new Date(Date.parse(cred.endDateTime) - renewWindowDays(set) * DAY_MS).toISOString();
+      }
+      if (run.targets.length > 0 || run.plan) state.targetsVerified = targetsVerified;
+    });
 
     const type: RotationEvent["type"] =
       status === "succeeded" || status === "needs_attention"
@@ -300,7 +427,12 @@ export class RotationRunner {
       ...(step ? { step } : {}),
       ...(error ? { error } : {}),
       detail: run.steps.at(-1)?.detail,
-      targets: { total: run.targets.length, verified, ...(status === "awaiting_confirmation" ? { names: run.targets.map((t) => t.name) } : {}) },
+      targets: {
+        total: targetsVerified.total,
+        verified: targetsVerified.verified,
+        ...(status === "awaiting_confirmation" ? { names: run.targets.map((t) => t.name) } : {}),
+        ...(stale.length > 0 ? { stale } : {}),
+      },
     });
   }
 

@@ -2,13 +2,14 @@ import { RotatorError, ensureRotatorError } from "../errors.js";
 import type { TokenResult } from "../entra/types.js";
 import type { GatewayTarget } from "../gateway/types.js";
 import { fingerprintMatches } from "../gateway/fingerprint.js";
-import { propagateSecret, verifyTargets } from "../gateway/propagate.js";
+import { propagateSecret, verifyTargets, type TargetOutcome } from "../gateway/propagate.js";
 import { DAY_MS } from "../clock.js";
 import type { Logger } from "../logging.js";
 import type { RotationJournalStore } from "./journal.js";
 import type { RunJournal, RunStatus } from "./model.js";
 import { identifyAdoption, makePlan, type AdoptionResult, type Facts } from "./planner.js";
 import { pendingSecretName, tenantTokenUrl } from "./policy.js";
+import { dropVanishedTargets, liveTargets, mergeTargets } from "./targets.js";
 import type { RotationDeps } from "./runner.js";
 
 /**
@@ -20,6 +21,8 @@ export interface StepContext {
   deps: RotationDeps;
   journals: RotationJournalStore;
   run: RunJournal;
+  /** Writes the run's journal now (conditional on the version this pass last wrote). */
+  save(): Promise<void>;
   signal: AbortSignal;
   log: Logger;
   /** The new secret's value, in memory only for this pass. */
@@ -59,7 +62,7 @@ export async function adoptionFor(deps: RotationDeps, facts: Facts, signal?: Abo
 }
 
 export async function planStep(ctx: StepContext): Promise<StepOutcome> {
-const log = ctx.log;
+  const log = ctx.log;
   const { set, vault, graph, clock } = ctx.deps;
   const facts = await observe(ctx.deps, ctx.signal);
   ctx.facts = facts;
@@ -101,7 +104,7 @@ const log = ctx.log;
 // ── create & stash ────────────────────────────────────────────────────────
 
 export async function createStep(ctx: StepContext): Promise<StepOutcome> {
-const log = ctx.log;
+  const log = ctx.log;
   const { set, graph, clock, redactor } = ctx.deps;
   const { run } = ctx;
   const plan = run.plan!;
@@ -122,7 +125,7 @@ const log = ctx.log;
 }
 
 export async function stashStep(ctx: StepContext): Promise<StepOutcome> {
-const log = ctx.log;
+  const log = ctx.log;
   const { set, vault, graph } = ctx.deps;
   const { run } = ctx;
   const cred = run.newCredential!;
@@ -280,7 +283,7 @@ export async function promoteStep(ctx: StepContext): Promise<StepOutcome> {
 // ── propagate & verify targets ────────────────────────────────────────────
 
 export async function propagateStep(ctx: StepContext): Promise<StepOutcome> {
-const log = ctx.log;
+  const log = ctx.log;
   const { set, gateway } = ctx.deps;
   const { run } = ctx;
   const secret = await loadSecret(ctx);
@@ -299,17 +302,44 @@ const log = ctx.log;
     };
   }
 
-  const maxConcurrency = set.gateway.kind === "cequence" ? set.gateway.maxConcurrency : 1;
+  const settle = { gateway, clientId: set.clientId, listed: targets, now: ctx.deps.clock.now(), log, abortSignal: ctx.signal };
+  await dropVanishedTargets(run, settle);
   const pending = targets.filter((t) => !run.targets.find((r) => r.id === t.id)!.updated || !fingerprintMatches(t, secret));
-  const outcomes = await propagateSecret({
+  const outcomes = await pushSecret(ctx, pending, secret);
+  // A write that found the target deleted or re-pointed is evidence too.
+  await dropVanishedTargets(run, { ...settle, now: ctx.deps.clock.now() });
+  await ctx.save();
+  const live = liveTargets(run);
+  const failed = live.filter((t) => !t.updated);
+  const dropped = run.targets.length - live.length;
+  if (failed.length > 0) {
+    log.warn(`${failed.length} target(s) not updated: ${failed.map((t) => `${t.name} (${t.error?.code ?? "unknown"})`).join(", ")}`);
+    return {
+      kind: "pause",
+      status: "waiting",
+      detail: `${live.length - failed.length}/${live.length} targets updated; ${failed.length} keep failing and are retried on the next pass`,
+    };
+  }
+  const updated = outcomes.filter((o) => o.ok && !o.alreadyHeld).length;
+  return {
+    kind: "done",
+    detail: `${updated} updated, ${live.length - updated} already held the new secret (${live.length} total)${dropped ? `; ${dropped} dropped as gone or moved` : ""}`,
+  };
+}
+
+/** Writes `secret` to `targets` and records each outcome on the run's target records. */
+export async function pushSecret(ctx: StepContext, targets: GatewayTarget[], secret: string): Promise<TargetOutcome[]> {
+  const { set, gateway } = ctx.deps;
+  const { run } = ctx;
+  return propagateSecret({
     adapter: gateway,
-    targets: pending,
+    targets,
     secret,
-    maxConcurrency,
+    maxConcurrency: set.gateway.kind === "cequence" ? set.gateway.maxConcurrency : 1,
     signal: ctx.signal,
     retry: { maxAttempts: ctx.deps.targetAttempts ?? 4 },
     sleep: (ms, signal) => ctx.deps.clock.sleep(ms, signal),
-    logger: log,
+    logger: ctx.log,
     onTargetDone: async (targetId, outcome) => {
       const rec = run.targets.find((r) => r.id === targetId)!;
       rec.attempts += outcome.attempts;
@@ -320,32 +350,23 @@ const log = ctx.log;
       if (outcome.ok && !outcome.alreadyHeld) await ctx.deps.hooks?.afterTargetUpdated?.(targetId);
     },
   });
-  await ctx.journals.writeRun(run, ctx.signal);
-  const failed = run.targets.filter((t) => !t.updated);
-  if (failed.length > 0) {
-    log.warn(`${failed.length} target(s) not updated: ${failed.map((t) => `${t.name} (${t.error?.code ?? "unknown"})`).join(", ")}`);
-    return {
-      kind: "pause",
-      status: "waiting",
-      detail: `${run.targets.length - failed.length}/${run.targets.length} targets updated; ${failed.length} keep failing and are retried on the next pass`,
-    };
-  }
-  const updated = outcomes.filter((o) => o.ok && !o.alreadyHeld).length;
-  return { kind: "done", detail: `${updated} updated, ${targets.length - updated} already held the new secret (${targets.length} total)` };
 }
 
-export async function verifyTargetsStep(ctx: StepContext): Promise<StepOutcome> {
+/**
+ * Reads back the live records that are listed (fingerprint, client ID, token URL, and the gateway's
+ * test connection when configured) and marks each verified or not. Returns the names that failed.
+ */
+export async function readBackTargets(ctx: StepContext, listed: GatewayTarget[], secret: string): Promise<string[]> {
   const { set, gateway } = ctx.deps;
   const { run } = ctx;
-  if (gateway.kind === "manual") return { kind: "skipped", detail: "manual gateway: verified by operator confirmation" };
-  const secret = await loadSecret(ctx);
   const testConnection = set.gateway.kind === "cequence" && set.gateway.testConnection && gateway.testConnection !== undefined;
-  const listed = await gateway.listTargets({ clientId: set.clientId }, { abortSignal: ctx.signal });
   const known = new Map(listed.map((t) => [t.id, t]));
+  const toCheck = liveTargets(run)
+    .map((r) => known.get(r.id))
+    .filter((t): t is GatewayTarget => t !== undefined);
   const checks = await verifyTargets({
     adapter: gateway,
-    // A target deleted since propagation is read back too, and reported as such.
-    targets: run.targets.map((r) => known.get(r.id) ?? ({ id: r.id, name: r.name, tokenName: "", tokenUrl: "", clientId: set.clientId, scopes: [], additionalParameters: {} } as GatewayTarget)),
+    targets: toCheck,
     secret,
     clientId: set.clientId,
     useTestConnection: testConnection,
@@ -356,13 +377,39 @@ export async function verifyTargetsStep(ctx: StepContext): Promise<StepOutcome> 
   for (const v of checks) {
     const rec = run.targets.find((r) => r.id === v.id)!;
     rec.verified = v.ok;
-    if (!v.ok) {
-      rec.updated = false;
-      rec.error = v.error ?? {
-        code: v.fingerprintMatches ? "TARGET_TEST_FAILED" : "TARGET_SECRET_MISMATCH",
-        message: v.testConnection && !v.testConnection.ok ? v.testConnection.detail : `fingerprint ${v.fingerprintMatches ? "matches" : "does not match"}; client ID ${v.clientIdUnchanged ? "unchanged" : "changed"}; token URL ${v.tokenUrlUnchanged ? "unchanged" : "changed"}`,
-        hint: "The target does not hold a working copy of the new secret; it is updated again on the next pass.",
-      };
+    if (v.ok) {
+      delete rec.error;
+      continue;
+    }
+    rec.updated = false;
+    rec.error = v.error ?? {
+      code: v.fingerprintMatches ? "TARGET_TEST_FAILED" : "TARGET_SECRET_MISMATCH",
+      message:
+        v.testConnection && !v.testConnection.ok
+          ? v.testConnection.detail
+          : `fingerprint ${v.fingerprintMatches ? "matches" : "does not match"}; client ID ${v.clientIdUnchanged ? "unchanged" : "changed"}; token URL ${v.tokenUrlUnchanged ? "unchanged" : "changed"}`,
+      hint: "The target does not hold a working copy of the new secret; it is updated again on the next pass.",
+    };
+    bad.push(rec.name);
+  }
+  return bad;
+}
+
+export async function verifyTargetsStep(ctx: StepContext): Promise<StepOutcome> {
+  const { set, gateway } = ctx.deps;
+  const { run } = ctx;
+  if (gateway.kind === "manual") return { kind: "skipped", detail: "manual gateway: verified by operator confirmation" };
+  const secret = await loadSecret(ctx);
+  const testConnection = set.gateway.kind === "cequence" && set.gateway.testConnection && gateway.testConnection !== undefined;
+  const listed = await gateway.listTargets({ clientId: set.clientId }, { abortSignal: ctx.signal });
+  mergeTargets(run, listed);
+  await dropVanishedTargets(run, { gateway, clientId: set.clientId, listed, now: ctx.deps.clock.now(), log: ctx.log, abortSignal: ctx.signal });
+  const bad = await readBackTargets(ctx, listed, secret);
+  // A live record neither listed nor provably gone (the read-back failed) is not verified yet.
+  const listedIds = new Set(listed.map((t) => t.id));
+  for (const rec of liveTargets(run)) {
+    if (!listedIds.has(rec.id)) {
+      Object.assign(rec, { updated: false, verified: false });
       bad.push(rec.name);
     }
   }
@@ -371,14 +418,14 @@ export async function verifyTargetsStep(ctx: StepContext): Promise<StepOutcome> 
     run.steps = run.steps.filter((s) => !(s.name === "propagate" && s.status === "done"));
     return { kind: "pause", status: "waiting", detail: `${bad.length} target(s) failed read-back: ${bad.join(", ")}` };
   }
-  return { kind: "done", detail: `${run.targets.length}/${run.targets.length} targets hold the new secret${testConnection ? " and fetched a token" : ""}` };
+  const live = liveTargets(run).length;
+  return { kind: "done", detail: `${live}/${live} targets hold the new secret${testConnection ? " and fetched a token" : ""}` };
 }
 
 // ── retire ────────────────────────────────────────────────────────────────
 
 export async function retireStep(ctx: StepContext): Promise<StepOutcome> {
-const log = ctx.log;
-  const { set, graph, vault, gateway, clock } = ctx.deps;
+  const { set, gateway, clock } = ctx.deps;
   const { run } = ctx;
   const previous = run.previousCredential;
   if (run.retireBlockedReason) return { kind: "skipped", detail: `nothing retired: ${run.retireBlockedReason}` };
@@ -401,24 +448,29 @@ const log = ctx.log;
       return { kind: "pause", status: "waiting", detail: `${lagging.length} target(s) do not hold the new secret yet (${lagging.map((t) => t.name).join(", ")}); propagating again before retiring` };
     }
   }
+  const disabled = await retireCredential(ctx, previous.keyId, "retire");
+  return { kind: "done", detail: `removed ${previous.keyId} and disabled ${disabled} Key Vault version(s)` };
+}
 
+/**
+ * Removes a credential from the app and disables every Key Vault version holding it. The caller
+ * has proved that no target uses it and that its grace period is over. Returns the versions disabled.
+ */
+export async function retireCredential(ctx: StepContext, keyId: string, step: "retire" | "reconcile"): Promise<number> {
+  const { set, graph, vault } = ctx.deps;
   const app = await graph.getApplication({ appId: set.clientId, objectId: set.applicationObjectId }, { abortSignal: ctx.signal });
-  await graph.removePassword(app.id, previous.keyId, { abortSignal: ctx.signal });
-  await ctx.deps.hooks?.afterEffect?.("retire", "removePassword");
+  if (app.passwordCredentials.some((c) => c.keyId === keyId)) {
+    await graph.removePassword(app.id, keyId, { abortSignal: ctx.signal });
+    await ctx.deps.hooks?.afterEffect?.(step, "removePassword");
+  }
   const versions = await vault.listVersions(set.keyVault.secretName, { abortSignal: ctx.signal });
   let disabled = 0;
   for (const v of versions) {
-    if (v.enabled && v.tags["keyId"] === previous.keyId) {
+    if (v.enabled && v.tags["keyId"] === keyId) {
       await vault.updateProperties(set.keyVault.secretName, v.version, { enabled: false }, { abortSignal: ctx.signal });
       disabled++;
     }
   }
-  log.info(`retired credential ${previous.keyId}; disabled ${disabled} Key Vault version(s)`);
-  return { kind: "done", detail: `removed ${previous.keyId} and disabled ${disabled} Key Vault version(s)` };
-}
-
-export function mergeTargets(run: RunJournal, targets: GatewayTarget[]): void {
-  for (const t of targets) {
-    if (!run.targets.some((r) => r.id === t.id)) run.targets.push({ id: t.id, name: t.name, updated: false, verified: false, attempts: 0 });
-  }
+  ctx.log.info(`retired credential ${keyId}; disabled ${disabled} Key Vault version(s)`);
+  return disabled;
 }

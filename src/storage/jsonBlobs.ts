@@ -73,6 +73,16 @@ export class JsonBlobStore {
     }
   }
 
+  /** Deletes a document; a missing one is not an error. */
+  async remove(name: string, abortSignal?: AbortSignal): Promise<void> {
+    await this.ensureContainer(abortSignal);
+    try {
+      await this.container.getBlockBlobClient(name).deleteIfExists({ abortSignal });
+    } catch (e) {
+      throw storageError(e, `delete ${name}`);
+    }
+  }
+
   async list(prefix: string, abortSignal?: AbortSignal): Promise<string[]> {
     await this.ensureContainer(abortSignal);
     const names: string[] = [];

@@ -293,6 +293,7 @@ export const gatewayDriftCheck: CheckDefinition = {
       evidence.holdingCurrentSecret = targets.length - noFingerprint.length - stale.length;
       if (noFingerprint.length) evidence.withoutFingerprint = noFingerprint;
       if (stale.length) {
+        evidence.repairedByNextPass = stale.slice(0, 50);
         const propagating =
           rotation?.activeRun && rotation.activeRun.steps.some((s) => s.name === "promote" && s.status === "done") &&
           !rotation.activeRun.steps.some((s) => s.name === "verify-targets" && s.status === "done");
@@ -306,7 +307,7 @@ export const gatewayDriftCheck: CheckDefinition = {
           f.fail(
             "critical",
             `${stale.length} target(s) (${nameList(stale)}) do not hold the secret Key Vault holds now (hint ${value.slice(0, 3)}…): they break when their secret is retired or has been already`,
-            'Run a forced rotation (POST /api/rotations {"mode": "force"}) to push the current secret everywhere, or update those targets\' Client Secret from Key Vault.',
+            "The next rotation pass (the daily timer, or POST /api/rotations) updates them to the current secret and reads them back; if a target keeps failing, its error is in that run's reconcile step. Paste the current Key Vault secret into it by hand to fix it now.",
           );
         }
       }

@@ -1,0 +1,91 @@
+import { RotatorError } from "../errors.js";
+import { fingerprintMatches } from "../gateway/fingerprint.js";
+import { graphScopeFor, tenantTokenUrl } from "./policy.js";
+import { pushSecret, readBackTargets, retireCredential, type StepContext, type StepOutcome } from "./steps.js";
+import { dropVanishedTargets, liveTargets, mergeTargets } from "./targets.js";
+
+/**
+ * Reconcile on every pass (DESIGN.md § Reconcile on every pass). When no rotation is due, the pass
+ * still brings the estate to the current Key Vault secret: every target that holds anything else —
+ * a server cloned from an old copy, a hand edit, a run that failed after promote — is updated and
+ * read back, and a retirement left pending (the current version's `previousKeyId` once its
+ * `retireAfter` has passed) is finished once every target verifies. Key Vault's tags are the
+ * record, so this works whatever happened to the run that promoted the secret.
+ *
+ * Targets that stay stale fail the step with TARGETS_STALE naming them: on-call gets a critical
+ * incident, and the previous credential is kept, because a target still uses it (I1).
+ */
+export interface ReconcileSummary {
+  /** Targets brought to the current secret by this pass. */
+  repaired: number;
+  /** keyId of the previous credential retired by this pass. */
+  retired?: string;
+}
+
+export async function reconcileStep(ctx: StepContext): Promise<StepOutcome & { summary?: ReconcileSummary }> {
+  const { set, gateway, vault, token, clock, redactor } = ctx.deps;
+  const { run } = ctx;
+  if (gateway.kind === "manual") return { kind: "skipped", detail: "manual gateway: its targets cannot be read back, so drift is not repaired automatically" };
+  const current = await vault.getLatest(set.keyVault.secretName, { abortSignal: ctx.signal });
+  if (!current?.enabled || !current.value) return { kind: "skipped", detail: "Key Vault holds no current secret to reconcile with" };
+  const secret = current.value;
+  redactor.add(secret);
+
+  const listed = await gateway.listTargets({ clientId: set.clientId }, { abortSignal: ctx.signal });
+  const stale = listed.filter((t) => !fingerprintMatches(t, secret));
+  let repaired = 0;
+  if (stale.length > 0) {
+    // I1: push only a secret Entra accepts right now.
+    const probe = await token.requestToken(
+      { tokenUrl: tenantTokenUrl(set), clientId: set.clientId, clientSecret: secret, scope: graphScopeFor(set) },
+      { abortSignal: ctx.signal },
+    );
+    if (!probe.ok) {
+      throw new RotatorError("CURRENT_SECRET_REFUSED", `Entra refuses the current Key Vault secret (${probe.aadsts ? `AADSTS${probe.aadsts}` : probe.error}); ${stale.length} drifted target(s) were not touched`, {
+        hint: "The secret in Key Vault no longer works: start an emergency rotation (POST /api/rotations with mode emergency, or `mcp-sso-rotator rotate --emergency`).",
+        ...(probe.aadsts ? { aadsts: probe.aadsts } : {}),
+      });
+    }
+    mergeTargets(run, stale);
+    await pushSecret(ctx, stale, secret);
+    await dropVanishedTargets(run, { gateway, clientId: set.clientId, listed, now: clock.now(), log: ctx.log, abortSignal: ctx.signal });
+    await readBackTargets(ctx, listed, secret);
+    repaired = liveTargets(run).filter((t) => t.verified).length;
+    await ctx.save();
+    const left = liveTargets(run).filter((t) => !t.verified);
+    if (left.length > 0) {
+      const names = left.map((t) => t.name);
+      throw new RotatorError(
+        "TARGETS_STALE",
+        `${left.length} MCP server(s) hold a secret other than the current one and could not be repaired: ${names.join(", ")} (${left.map((t) => t.error?.code ?? "unknown").join(", ")})`,
+        {
+          hint:
+            `Open ${names.join(", ")} in the gateway console and fix what the run journal names for each (GET /api/rotations/${run.runId}); ` +
+            "the next pass repairs them. Until then the previous credential is kept, and those servers break the day it expires.",
+        },
+      );
+    }
+  }
+
+  const retired = await finishPendingRetirement(ctx, current.tags);
+  ctx.log.info(`reconciled: ${repaired} of ${listed.length} target(s) repaired${retired ? `; retired ${retired}` : ""}`);
+  const parts = [stale.length > 0 ? `${repaired} of ${listed.length} target(s) repaired and verified` : `all ${listed.length} target(s) hold the current secret`];
+  if (retired) parts.push(`retired previous credential ${retired}`);
+  return { kind: "done", detail: parts.join("; "), summary: { repaired, ...(retired ? { retired } : {}) } };
+}
+
+/** Retires the credential the current version replaced, once its grace period is over. Every target verified already. */
+async function finishPendingRetirement(ctx: StepContext, tags: Record<string, string>): Promise<string | undefined> {
+  const { set, graph, clock } = ctx.deps;
+  const previousKeyId = tags["previousKeyId"];
+  if (!previousKeyId || previousKeyId === "none" || previousKeyId === tags["keyId"]) return undefined;
+  const app = ctx.facts?.app ?? (await graph.getApplication({ appId: set.clientId, objectId: set.applicationObjectId }, { abortSignal: ctx.signal }));
+  if (!app.passwordCredentials.some((c) => c.keyId === previousKeyId)) return undefined;
+  const retireAfter = Date.parse(tags["retireAfter"] ?? "");
+  if (Number.isFinite(retireAfter) && clock.now().getTime() < retireAfter) {
+    ctx.log.info(`previous credential ${previousKeyId} retires after ${tags["retireAfter"]}`);
+    return undefined;
+  }
+  await retireCredential(ctx, previousKeyId, "reconcile");
+  return previousKeyId;
+}
