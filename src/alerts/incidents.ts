@@ -56,6 +56,8 @@ export type RotationEventInput =
       renewalWindowDays?: number;
       /** The caller knows a target may be left without a working secret. */
       outageRisk?: boolean;
+      /** MCP servers left on anything but the current secret: always critical, named in the incident. */
+      staleTargets?: string[];
     }
   | { type: "awaiting_confirmation"; runId: string; targets: string[]; hint?: string }
   | { type: "expiry_at_risk"; runId?: string; secretExpiresOn: Date | string; hint?: string; detail?: string };
@@ -142,7 +144,8 @@ export class IncidentManager {
         const expires = input.secretExpiresOn === undefined ? undefined : new Date(input.secretExpiresOn);
         const windowDays = input.renewalWindowDays ?? 0;
         const inWindow = expires !== undefined && expires.getTime() - now.getTime() <= windowDays * DAY_MS;
-        const critical = input.outageRisk === true || inWindow;
+        const stale = [...(input.staleTargets ?? [])].sort();
+        const critical = input.outageRisk === true || inWindow || stale.length > 0;
         return [
           await this.report(
             set,
@@ -150,7 +153,7 @@ export class IncidentManager {
             {
               healthy: false,
               severity: critical ? "critical" : "error",
-              title: `Rotation failed${input.step ? ` at step ${input.step}` : ""}${input.code ? ` (${input.code})` : ""}`,
+              title: `Rotation failed${input.step ? ` at step ${input.step}` : ""}${input.code ? ` (${input.code})` : ""}${stale.length ? `: ${stale.length} MCP server(s) left on the previous secret` : ""}`,
               hint: input.hint ?? "See the run journal for the failing step; the next scheduled run resumes from it.",
               // The run ID is kept on the incident, not in the evidence: the next run failing the
               // same way is the same problem, not an update.
@@ -161,6 +164,7 @@ export class IncidentManager {
                 // The expiry date is stable; a shrinking "days left" would re-notify every day.
                 ...(expires ? { secretExpiresOn: expires.toISOString() } : {}),
                 ...(input.outageRisk ? { outageRisk: true } : {}),
+                ...(stale.length ? { staleTargets: stale.slice(0, 50) } : {}),
               },
               runId: input.runId,
             },

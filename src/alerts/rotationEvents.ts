@@ -26,6 +26,7 @@ export function toRotationEventInput(event: RotationEvent, context: RotationEven
         ...(event.error ? { code: event.error.code, hint: event.error.hint, message: event.error.message } : {}),
         ...(context.secretExpiresOn !== undefined ? { secretExpiresOn: context.secretExpiresOn } : {}),
         ...(context.renewalWindowDays !== undefined ? { renewalWindowDays: context.renewalWindowDays } : {}),
+        ...(event.targets?.stale?.length ? { staleTargets: event.targets.stale } : {}),
       };
     case "awaiting_confirmation":
       return { type: "awaiting_confirmation", runId: event.runId, targets: event.targets?.names ?? [] };

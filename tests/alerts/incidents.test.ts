@@ -55,6 +55,28 @@ describe("incident manager: rotation events and status", () => {
     expect(w.rx.pagerduty.alerts()).toMatchObject([{ status: "triggered", triggers: 1, severity: "error" }]);
   });
 
+  it("makes a run that ends with targets on the previous secret critical, naming them and saying what to do (issue 8)", async () => {
+    w = await startWorld({ channels: { pagerduty: "critical" } });
+    const event: RotationEvent = {
+      type: "failed",
+      set: SET,
+      runId: "run-9",
+      mode: "scheduled",
+      step: "propagate",
+      error: { code: "GATEWAY_UNAUTHORIZED", message: "Gateway: the API token was refused", hint: "Rotate the gateway API token. 2 MCP server(s) still hold the previous secret: mcp-a, mcp-b." },
+      targets: { total: 4, verified: 2, stale: ["mcp-b", "mcp-a"] },
+    };
+    const input = toRotationEventInput(event, { secretExpiresOn: new Date(w.clock.now().getTime() + 170 * DAY_MS), renewalWindowDays: 30 })!;
+    const [opened] = await w.manager.rotationEvent(SET, input);
+    expect(opened!.incident).toMatchObject({
+      severity: "critical",
+      title: "Rotation failed at step propagate (GATEWAY_UNAUTHORIZED): 2 MCP server(s) left on the previous secret",
+      evidence: { staleTargets: ["mcp-a", "mcp-b"] },
+    });
+    expect(opened!.incident!.hint).toMatch(/mcp-a, mcp-b/);
+    expect(w.rx.pagerduty.alerts()).toMatchObject([{ status: "triggered", severity: "critical" }]);
+  });
+
   it("makes a failure critical when the secret expires within the renewal window, or on outage risk", async () => {
     w = await startWorld({ channels: { pagerduty: "critical" } });
     const [inWindow] = await w.manager.rotationEvent(SET, {
