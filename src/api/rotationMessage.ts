@@ -6,6 +6,8 @@ export const rotationMessageSchema = z.strictObject({
   mode: z.enum(["scheduled", "force", "emergency"]),
   runId: z.string().regex(/^[0-9A-Za-z-]{8,64}$/).optional(),
   trigger: z.enum(["timer", "http", "queue", "demo"]).default("queue"),
+  /** The durable request (requests/<set>/…) this message wakes a worker for. */
+  requestId: z.string().regex(/^req-[0-9a-f-]{36}$/).optional(),
 });
 export type RotationMessage = z.infer<typeof rotationMessageSchema>;
 

@@ -1,5 +1,6 @@
 import type { FunctionOutput, InvocationContext, Timer } from "@azure/functions";
-import { ensureRotatorError } from "../errors.js";
+import { ensureRotatorError, RotatorError } from "../errors.js";
+import { RequestStore } from "../rotation/requests.js";
 import type { RuntimeProvider } from "../runtime/types.js";
 import { rotationMessageSchema, type RotationMessage } from "./rotationMessage.js";
 import { contextLogger } from "./rotations.js";
@@ -33,6 +34,14 @@ export function makeRotationWorkerHandler(getRuntime: RuntimeProvider) {
       return undefined;
     }
     const dequeueCount = Number(context.triggerMetadata?.["dequeueCount"] ?? 1);
+    if (msg.requestId) {
+      // A redelivered message whose request a pass already applied has nothing left to do.
+      const request = await new RequestStore(runtime.container).get(set.name, msg.requestId);
+      if (request?.status === "applied") {
+        logger.info(`request ${request.requestId} was applied to run ${request.appliedToRunId}; nothing left to do`);
+        return undefined;
+      }
+    }
     try {
       const runner = await runtime.createRunner(set, logger);
       const result = await runner.runPass({ mode: msg.mode, trigger: msg.trigger, runId: msg.runId });
@@ -41,9 +50,22 @@ export function makeRotationWorkerHandler(getRuntime: RuntimeProvider) {
     } catch (e) {
       const err = ensureRotatorError(e);
       if (err.code === "ROTATION_IN_PROGRESS") {
-        // The pass holding the lease resumes the active run; this message has nothing left to do.
-        logger.info("another pass holds the lease; it will carry the run forward");
-        return undefined;
+        // The pass holding the lease acts on every recorded request before it lets go. Until a
+        // pass has, this message is not done: fail it so the queue delivers it again (I7).
+        const request = msg.requestId ? await new RequestStore(runtime.container).get(set.name, msg.requestId) : undefined;
+        if (request?.status !== "pending") {
+          logger.info(request ? `another pass holds the lease; request ${request.requestId} was applied to run ${request.appliedToRunId}` : "another pass holds the lease; it will carry the run forward");
+          return undefined;
+        }
+        if (dequeueCount >= runtime.maxDequeueCount) {
+          logger.warn(`request ${request.requestId} still pending after ${dequeueCount} deliveries; it stays recorded and the next pass applies it`);
+          await runtime.onWorkerIncident?.({ set: set.name, runId: msg.runId, code: "REQUEST_DEFERRED", message: `request ${request.requestId} (${request.mode}) waited ${dequeueCount} deliveries for the lease`, hint: "It is recorded and the next rotation pass applies it; GET /api/rotations/{runId} shows when. Check for a pass that holds the lease for long (GET /api/status)." }, logger);
+          return undefined;
+        }
+        throw new RotatorError("REQUEST_DEFERRED", `request ${request.requestId} waits: another pass holds the lease of set ${set.name}`, {
+          hint: "Nothing to do: the queue delivers the message again, and the pass holding the lease applies the request before it finishes.",
+          retryable: true,
+        });
       }
       logger.error(`rotation pass failed (delivery ${dequeueCount}/${runtime.maxDequeueCount}): ${err.code}: ${err.message}`);
       if (dequeueCount >= runtime.maxDequeueCount) {

@@ -1,13 +1,10 @@
 import type { FunctionOutput, HttpRequest, HttpResponseInit, InvocationContext } from "@azure/functions";
 import { ensureRotatorError, RotatorError } from "../errors.js";
 import { createLogger, type Logger } from "../logging.js";
-import { FINISHED, type RunJournal } from "../rotation/model.js";
-import { RotationJournalStore } from "../rotation/journal.js";
+import { acceptConfirmation, acceptRotationRequest, RunInProgressError } from "../rotation/enqueue.js";
 import type { RuntimeProvider } from "../runtime/types.js";
 import { confirmBodySchema, describeZodIssues, startRotationBodySchema, type RotationMessage } from "./rotationMessage.js";
 import { errorResponse, fromRotatorError, json, readJsonBody } from "./http.js";
-import { JsonBlobStore } from "../storage/jsonBlobs.js";
-import type { SetState } from "../rotation/model.js";
 
 export function contextLogger(context: InvocationContext, fields: Record<string, string | undefined> = {}): Logger {
   return createLogger((level, line) => {
@@ -47,66 +44,22 @@ export function makeStartRotationHandler(getRuntime: RuntimeProvider, queueOutpu
         const plan = await runner.dryRun(mode);
         return json(200, { set: set.name, dryRun: true, plan });
       }
-
-      const stateStore = new JsonBlobStore(runtime.container);
-      const stateDoc = await stateStore.read<SetState>(`state/${set.name}.json`);
-      const state: SetState = stateDoc?.value ?? { set: set.name, failureStreak: 0 };
-      if (state.activeRunId) {
-        const active = await runtime.journals.readRun(set.name, state.activeRunId);
-        if (active && !FINISHED.has(active.status)) {
-          if (mode === "emergency") {
-            // An emergency finishes the active run at once, retiring the old secret without grace.
-            const message: RotationMessage = { set: set.name, mode, runId: active.runId, trigger: "http" };
-            context.extraOutputs.set(queueOutput, message);
-            return json(202, { runId: active.runId, status: active.status, statusUrl: statusUrl(runtime.publicBaseUrl, active.runId), note: "emergency mode applied to the run in progress" });
-          }
-          return errorResponse(409, "ROTATION_IN_PROGRESS", `Run ${active.runId} for set "${set.name}" is ${active.status} at step ${active.steps.at(-1)?.name ?? "plan"}`, "Wait for it to finish (GET its statusUrl), or send mode \"emergency\" to finish it now without a grace period.", {
-            runId: active.runId,
-            statusUrl: statusUrl(runtime.publicBaseUrl, active.runId),
-          });
-        }
-      }
-      // A pass holding the lease without an active run (a scheduled pass planning right now).
-      const leaseProps = await runtime.container.getBlockBlobClient(`leases/${set.name}`).getProperties().catch(() => undefined);
-      if (leaseProps?.leaseState === "leased") {
-        return errorResponse(409, "ROTATION_IN_PROGRESS", `A rotation pass for set "${set.name}" is running`, "Wait for it to finish; GET /api/status shows its run.");
-      }
-
-      const now = runtime.clock.now();
-      const runId = RotationJournalStore.newRunId(now);
-      const run: RunJournal = {
-        runId,
-        set: set.name,
-        mode,
-        trigger: "http",
-        status: "queued",
-        createdAt: now.toISOString(),
-        updatedAt: now.toISOString(),
-        passes: 0,
-        displayName: `mcp-sso-rotator/${set.name}/${runId}`,
-        steps: [],
-        targets: [],
-      };
-      await runtime.journals.createRun(run);
-      // Conditional on the state we read: of two simultaneous requests, exactly one wins.
-      try {
-        await stateStore.write(`state/${set.name}.json`, { ...state, activeRunId: runId }, stateDoc ? { ifMatch: stateDoc.etag } : { ifNoneExists: true });
-      } catch (e) {
-        const err = ensureRotatorError(e);
-        run.status = "failed";
-        run.error = { code: "ROTATION_IN_PROGRESS", message: "Another rotation request won the race", hint: "Check GET /api/status." };
-        await runtime.journals.writeRun(run);
-        if (err.code === "STORAGE_CONFLICT") {
-          return errorResponse(409, "ROTATION_IN_PROGRESS", `Another rotation for set "${set.name}" was just started`, "GET /api/status shows the run that won.");
-        }
-        throw err;
-      }
-      const message: RotationMessage = { set: set.name, mode, runId, trigger: "http" };
+      const accepted = await acceptRotationRequest({ container: runtime.container, journals: runtime.journals, now: () => runtime.clock.now() }, { set: set.name, mode });
+      // The request is recorded already: the message only wakes a worker sooner than the timer.
+      const message: RotationMessage = { set: set.name, mode, runId: accepted.runId, trigger: "http", requestId: accepted.request.requestId };
       context.extraOutputs.set(queueOutput, message);
-      logger.child({ run: runId }).info(`queued ${mode} rotation`);
-      return json(202, { runId, status: "queued", statusUrl: statusUrl(runtime.publicBaseUrl, runId) }, { Location: statusUrl(runtime.publicBaseUrl, runId) });
+      logger.child({ run: accepted.runId }).info(`accepted ${mode} request ${accepted.request.requestId}`);
+      const url = statusUrl(runtime.publicBaseUrl, accepted.runId);
+      return json(
+        202,
+        { runId: accepted.runId, requestId: accepted.request.requestId, status: accepted.status, statusUrl: url, ...(accepted.note ? { note: accepted.note } : {}) },
+        { Location: url },
+      );
     } catch (e) {
       const err = ensureRotatorError(e);
+      if (err instanceof RunInProgressError) {
+        return errorResponse(409, err.code, err.message, err.hint, { runId: err.runId, statusUrl: statusUrl(runtime.publicBaseUrl, err.runId) });
+      }
       logger.error(`start rotation failed: ${err.code}: ${err.message}`);
       return fromRotatorError(err, err.code === "ROTATION_IN_PROGRESS" ? 409 : err.code.startsWith("POLICY_") ? 422 : 502);
     }
@@ -136,17 +89,16 @@ export function makeConfirmRotationHandler(getRuntime: RuntimeProvider, queueOut
       return errorResponse(400, "INVALID_BODY", issues.map((i) => `${i.field}: ${i.message}`).join("; "), "Fix the named field(s) and send the request again.", { field: issues[0]?.field, issues });
     }
     const runtime = await getRuntime();
-    const run = await runtime.journals.findRun(runId);
-    if (!run) return errorResponse(404, "RUN_NOT_FOUND", `No rotation run "${runId}"`, "Use the runId from the awaiting-confirmation alert.", { field: "runId" });
-    if (run.status !== "awaiting_confirmation") {
-      return errorResponse(409, "RUN_NOT_AWAITING_CONFIRMATION", `Run ${runId} is ${run.status}, not awaiting confirmation`, "Only a run paused for a manual gateway can be confirmed.");
+    try {
+      const accepted = await acceptConfirmation({ container: runtime.container, journals: runtime.journals, now: () => runtime.clock.now() }, { runId, confirmedBy: parsed.data.confirmedBy });
+      const message: RotationMessage = { set: accepted.request.set, mode: accepted.request.mode, runId, trigger: "http", requestId: accepted.request.requestId };
+      context.extraOutputs.set(queueOutput, message);
+      return json(202, { runId, requestId: accepted.request.requestId, status: "confirmed", statusUrl: statusUrl(runtime.publicBaseUrl, runId) });
+    } catch (e) {
+      const err = ensureRotatorError(e);
+      if (err.code === "RUN_NOT_FOUND") return errorResponse(404, err.code, err.message, err.hint, { field: "runId" });
+      return fromRotatorError(err, err.status ?? 502);
     }
-    run.confirmedBy = parsed.data.confirmedBy;
-    run.updatedAt = runtime.clock.now().toISOString();
-    await runtime.journals.writeRun(run);
-    const message: RotationMessage = { set: run.set, mode: run.mode, runId, trigger: "http" };
-    context.extraOutputs.set(queueOutput, message);
-    return json(202, { runId, status: "confirmed", statusUrl: statusUrl(runtime.publicBaseUrl, runId) });
   };
 }
 

@@ -61,6 +61,11 @@ export class RotationJournalStore {
     await this.blobs.write(statePath(state.set), this.scrub(state), { abortSignal });
   }
 
+  /** Writes the state only over the version read (`etag`), or only if none exists (undefined). */
+  async writeStateIf(state: SetState, etag: string | undefined, abortSignal?: AbortSignal): Promise<void> {
+    await this.blobs.write(statePath(state.set), this.scrub(state), { abortSignal, ...(etag ? { ifMatch: etag } : { ifNoneExists: true }) });
+  }
+
   async readStateDocument(set: string, abortSignal?: AbortSignal): Promise<JsonDocument<SetState> | undefined> {
     return this.blobs.read<SetState>(statePath(set), abortSignal);
   }
@@ -68,13 +73,15 @@ export class RotationJournalStore {
   /**
    * Read-modify-write of the set's state, conditional on the version read: a writer that lost the
    * race re-reads and applies its change again, so concurrent writers (a pass, the HTTP API)
-   * never erase each other's fields (e.g. `activeRunId`).
+   * never erase each other's fields (e.g. `activeRunId`). Returns the state written, or undefined
+   * when `mutate` declined.
    */
-  async updateState(set: string, mutate: (state: SetState) => void, abortSignal?: AbortSignal): Promise<SetState> {
+  async updateState(set: string, mutate: (state: SetState) => void | false, abortSignal?: AbortSignal): Promise<SetState | undefined> {
     for (let attempt = 1; ; attempt++) {
       const doc = await this.blobs.read<SetState>(statePath(set), abortSignal);
       const state: SetState = doc?.value ?? { set, failureStreak: 0 };
-      mutate(state);
+      // `false`: the mutation no longer applies to what is stored now; nothing is written.
+      if (mutate(state) === false) return undefined;
       try {
         await this.blobs.write(statePath(set), this.scrub(state), { abortSignal, ...(doc ? { ifMatch: doc.etag } : { ifNoneExists: true }) });
         return state;

@@ -22,6 +22,9 @@ export interface AcquireLeaseOptions {
   abortSignal?: AbortSignal;
 }
 
+/** Renewal attempts before a run stops: one failed request is not a lost lease. */
+const RENEW_ATTEMPTS = 3;
+
 export async function acquireSetLease(container: ContainerClient, set: string, options: AcquireLeaseOptions = {}): Promise<HeldLease> {
   const duration = options.durationSeconds ?? 30;
   const blob = container.getBlockBlobClient(`leases/${set}`);
@@ -51,18 +54,40 @@ export async function acquireSetLease(container: ContainerClient, set: string, o
   }
 
   const controller = new AbortController();
-  const timer = setInterval(() => {
-    leaseClient.renewLease().catch((e: unknown) => {
-      options.logger?.error(`lease renewal failed for set ${set}; stopping the run: ${String(e)}`);
-      clearInterval(timer);
-      controller.abort(
-        new RotatorError("LEASE_LOST", `The lease on set "${set}" was lost`, {
-          hint: "Storage was unreachable or another instance broke the lease; the next pass resumes from the journal.",
-          retryable: true,
-        }),
-      );
-    });
-  }, options.renewEveryMs ?? Math.max(1000, (duration * 1000) / 3));
+  const renewEveryMs = options.renewEveryMs ?? Math.max(1000, (duration * 1000) / 3);
+  const lose = (e: unknown): void => {
+    options.logger?.error(`lease renewal failed for set ${set}; stopping the run: ${String(e)}`);
+    clearInterval(timer);
+    controller.abort(
+      new RotatorError("LEASE_LOST", `The lease on set "${set}" was lost`, {
+        hint: "Storage was unreachable or another instance broke the lease; the next pass resumes from the journal.",
+        retryable: true,
+      }),
+    );
+  };
+  let renewing = false;
+  const renew = async (): Promise<void> => {
+    if (renewing) return;
+    renewing = true;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await leaseClient.renewLease();
+          return;
+        } catch (e) {
+          // 409/412: another holder has it now — lost for sure. Anything else (a dropped connection,
+          // a 5xx) may be one bad request: retry while the lease is still ours, then give up.
+          const definite = e instanceof RestError && (e.statusCode === 409 || e.statusCode === 412);
+          if (definite || attempt >= RENEW_ATTEMPTS || controller.signal.aborted) return lose(e);
+          options.logger?.warn(`lease renewal for set ${set} failed (attempt ${attempt}/${RENEW_ATTEMPTS}); retrying: ${String(e)}`);
+          await new Promise((r) => setTimeout(r, Math.min(500, renewEveryMs / 4)));
+        }
+      }
+    } finally {
+      renewing = false;
+    }
+  };
+  const timer = setInterval(() => void renew(), renewEveryMs);
   timer.unref();
 
   return {

@@ -98,6 +98,8 @@ export interface RunJournal {
   targets: TargetRecord[];
   error?: ErrorSummary;
   confirmedBy?: string;
+  /** Since when a manual gateway's run waits for an operator; stays set while a pass re-checks it. */
+  awaitingConfirmationSince?: string;
   /** Requests this run acted on (I7). */
   requests?: AppliedRequest[];
 }

@@ -127,7 +127,9 @@ export class RotationRunner {
       // than at the next timer tick. Bounded, and only for requests this pass can act on.
       for (let extra = 0; extra < MAX_EXTRA_PASSES; extra++) {
         const pending = await this.requests.pending(set.name, signal);
-        const actionable = FINISHED.has(result.status) ? pending.length > 0 : pending.some((r) => r.mode === "emergency" && result.journal.mode !== "emergency");
+        const actionable = FINISHED.has(result.status)
+          ? pending.length > 0
+          : pending.some((r) => r.runId === result.runId || (r.mode === "emergency" && result.journal.mode !== "emergency"));
         if (!actionable) break;
         result = await this.onePass({ mode: "scheduled", trigger: request.trigger }, signal);
       }
@@ -156,7 +158,7 @@ export class RotationRunner {
    * applies every pending operator request it can (an emergency upgrades the run) and journals
    * the run before anything else happens. Requests are marked applied only after that write.
    */
-  private async openRun(request: RotationRequest, signal: AbortSignal): Promise<{ run: RunJournal; previousStatus?: RunStatus }> {
+  private async openRun(request: RotationRequest, signal: AbortSignal, attempt = 1): Promise<{ run: RunJournal; previousStatus?: RunStatus }> {
     const { set, clock } = this.deps;
     const state = await this.journals.readState(set.name, signal);
     const pending = await this.requests.pending(set.name, signal);
@@ -214,16 +216,23 @@ export class RotationRunner {
     run.passes++;
     run.status = "running";
     run.updatedAt = now.toISOString();
+    const runId = run.runId;
     if (created) {
-      this.etags.set(run.runId, await this.journals.createRun(run, signal));
+      // Claim the set before journaling: if the API queued a run since we read the state, that run
+      // is the one to open (its request was answered 202), not a second one beside it.
+      const claimed = await this.journals.updateState(set.name, (s) => {
+        if (s.activeRunId && s.activeRunId !== state.activeRunId && attempt < 3) return false;
+        s.activeRunId = runId;
+      }, signal);
+      if (!claimed) return this.openRun(request, signal, attempt + 1);
+      this.etags.set(runId, await this.journals.createRun(run, signal));
     } else {
       await this.saveRun(run, signal);
+      await this.journals.updateState(set.name, (s) => {
+        s.activeRunId = runId;
+      }, signal);
     }
-    for (const r of applied) await this.requests.markApplied(r, run.runId, now, signal);
-    const runId = run.runId;
-    await this.journals.updateState(set.name, (s) => {
-      s.activeRunId = runId;
-    }, signal);
+    for (const r of applied) await this.requests.markApplied(r, runId, now, signal);
     if (isNew) await this.emit({ type: "started", set: set.name, runId: run.runId, mode: run.mode });
     return { run, previousStatus: state.lastRun?.status };
   }

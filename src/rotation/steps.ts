@@ -293,8 +293,10 @@ export async function propagateStep(ctx: StepContext): Promise<StepOutcome> {
   if (gateway.kind === "manual") {
     if (run.confirmedBy) {
       for (const t of run.targets) Object.assign(t, { updated: true, verified: true });
+      delete run.awaitingConfirmationSince;
       return { kind: "done", detail: `operator ${run.confirmedBy} confirmed ${run.targets.length} target(s)` };
     }
+    run.awaitingConfirmationSince ??= ctx.deps.clock.now().toISOString();
     return {
       kind: "pause",
       status: "awaiting_confirmation",

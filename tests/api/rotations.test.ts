@@ -6,6 +6,8 @@ import { makeRotationTimerHandler, makeRotationWorkerHandler } from "../../src/a
 import type { RotationMessage } from "../../src/api/rotationMessage.js";
 import type { RunJournal } from "../../src/rotation/model.js";
 import { Scenario } from "../rotation/harness.js";
+import { acquireSetLease } from "../../src/rotation/lease.js";
+import { RequestStore } from "../../src/rotation/requests.js";
 
 let world: World;
 beforeAll(async () => {
@@ -105,7 +107,7 @@ describe("manual rotations through the API", () => {
     expect(res.status).toBe(202);
     const { runId, statusUrl } = res.jsonBody as { runId: string; statusUrl: string };
     expect(statusUrl).toBe(`/api/rotations/${runId}`);
-    expect(message).toEqual({ set: s.set.name, mode: "force", runId, trigger: "http" });
+    expect(message).toEqual({ set: s.set.name, mode: "force", runId, trigger: "http", requestId: (res.jsonBody as { requestId: string }).requestId });
     expect((await a.get(runId)).jsonBody).toMatchObject({ runId, status: "queued" });
 
     // The same set cannot be rotated twice at once.
@@ -213,5 +215,64 @@ describe("queue worker and timer", () => {
     expect(incidents).toEqual([]);
     await expect(a.work(msg, 3)).resolves.toBeUndefined();
     expect(incidents).toMatchObject([{ code: "GATEWAY_TOKEN_MISSING", hint: expect.stringContaining("missing-gateway-token") }]);
+  });
+});
+
+describe("issue 8, defect 2: lost emergency", () => {
+  it("an emergency accepted while another pass holds the lease is recorded before the 202 and applied by the next pass", async () => {
+    const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 3 });
+    const a = await api(s);
+    const first = await s.pass();
+    expect(first.status).toBe("waiting"); // in its 24 h grace period
+
+    // Another pass holds the set's lease (a timer pass on another instance).
+    const lease = await acquireSetLease(s.container, s.set.name, { durationSeconds: 60 });
+    const em = await a.start({ set: s.set.name, mode: "emergency" });
+    expect(em.res.status).toBe(202);
+    const { runId, requestId } = em.res.jsonBody as { runId: string; requestId: string };
+    expect(runId).toBe(first.runId);
+    const requests = new RequestStore(s.container);
+    expect(await requests.get(s.set.name, requestId)).toMatchObject({ status: "pending", mode: "emergency", runId });
+
+    // The worker finds the lease taken: the message is not done, so the queue delivers it again.
+    await expect(a.work(em.message)).rejects.toMatchObject({ code: "REQUEST_DEFERRED", retryable: true });
+    expect(await requests.get(s.set.name, requestId)).toMatchObject({ status: "pending" });
+    await lease.release();
+
+    // Whichever pass holds the lease next — here the daily timer's — acts on it: no grace period.
+    const next = await s.pass("scheduled");
+    expect(next.runId).toBe(first.runId);
+    expect(next.status).toBe("succeeded");
+    expect(next.journal.mode).toBe("emergency");
+    expect(next.journal.requests).toMatchObject([{ requestId, mode: "emergency" }]);
+    expect(await requests.get(s.set.name, requestId)).toMatchObject({ status: "applied", appliedToRunId: first.runId });
+    expect(s.credentials()).toHaveLength(1);
+    // A redelivered message now finds the request applied and does nothing more.
+    expect(await a.work(em.message)).toBeUndefined();
+    expect(s.credentials()).toHaveLength(1);
+    s.scanner().collectAll("http", a.responses).collectAll("function log", a.lines).assertClean();
+  });
+});
+
+describe("issue 8, defect 11: lost updates", () => {
+  it("a confirmation that lands while a pass is writing the run is neither erased nor lost", async () => {
+    const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 2, gatewayKind: "manual" });
+    const a = await api(s);
+    const waiting = await s.pass();
+    expect(waiting.status).toBe("awaiting_confirmation");
+
+    // The next pass re-reads the promoted secret slowly; the operator confirms meanwhile.
+    world.keyVault.server.faults.add({ route: `^GET /secrets/${s.set.keyVault.secretName}/[0-9a-f]+$`, latencyMs: 700, times: 1 });
+    const passing = s.pass();
+    await new Promise((r) => setTimeout(r, 250));
+    const confirmed = await a.confirm(waiting.runId, { confirmedBy: "alice@example.com" });
+    expect(confirmed.res.status).toBe(202);
+    const during = await passing;
+    // Whatever that pass decided, alice's confirmation is in the journal — and acted on under the same lease.
+    const journal = (await a.get(waiting.runId)).jsonBody as RunJournal;
+    expect(journal.confirmedBy).toBe("alice@example.com");
+    expect(during.status === "succeeded" || during.status === "waiting").toBe(true);
+    world.clock.advance(25 * 3_600_000);
+    expect((await s.pass()).status).toBe("succeeded");
   });
 });
