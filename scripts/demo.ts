@@ -22,10 +22,12 @@ import { SecretScanner } from "../tests/helpers/secretScan.js";
 import { BREAK_RECIPES } from "../emulators/breakRecipes.js";
 import { makeHealthTimerHandler } from "../src/api/health.js";
 import { diagnose, type ProbeReport } from "../src/probe/index.js";
+import { LIFECYCLE_SCENARIOS, Lifecycle } from "../tests/harness/lifecycle.js";
 
 interface Args {
   json: boolean;
   breakCode?: string;
+  scenario?: string;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -35,8 +37,10 @@ function parseArgs(argv: string[]): Args {
     if (a === "--json") args.json = true;
     else if (a === "--break") args.breakCode = argv[++i];
     else if (a.startsWith("--break=")) args.breakCode = a.slice("--break=".length);
+    else if (a === "--scenario") args.scenario = argv[++i];
+    else if (a.startsWith("--scenario=")) args.scenario = a.slice("--scenario=".length);
     else if (a === "--help" || a === "-h") {
-      console.log("usage: npm run demo [-- --json] [-- --break 50011|700016|7000215|50105|65001]");
+      console.log("usage: npm run demo [-- --json] [-- --break 50011|700016|7000215|50105|65001] [-- --scenario " + Object.keys(LIFECYCLE_SCENARIOS).join("|") + "]");
       process.exit(0);
     } else {
       console.error(`unknown argument ${a}; see --help`);
@@ -56,6 +60,13 @@ async function main(): Promise<number> {
   if (args.breakCode !== undefined && !BREAK_RECIPES[args.breakCode]) {
     console.error(`--break takes one of ${Object.keys(BREAK_RECIPES).join(", ")}; got "${args.breakCode}"`);
     return 2;
+  }
+  if (args.scenario !== undefined) {
+    if (!LIFECYCLE_SCENARIOS[args.scenario]) {
+      console.error(`--scenario takes one of ${Object.keys(LIFECYCLE_SCENARIOS).join(", ")}; got "${args.scenario}"`);
+      return 2;
+    }
+    return runScenario(args.scenario, args.json);
   }
   const started = Date.now();
   const logLines: string[] = [];
@@ -219,6 +230,82 @@ async function main(): Promise<number> {
     }
     const ok = report.rotated && allLeaks.length === 0 && (args.breakCode ? breakDetected === true : probe.ok);
     return ok ? 0 : 1;
+  } finally {
+    await world.stop();
+    await azurite.stop();
+    rmSync(location, { recursive: true, force: true });
+  }
+}
+
+/**
+ * `--scenario <name>`: one of the lifecycle scenarios (a living estate: servers deleted, moved,
+ * cloned from old copies, a token revoked after promote, an emergency mid-pass), narrated pass by
+ * pass, then judged from the emulators' ground truth. Exit 0 only when the estate converged.
+ */
+async function runScenario(name: string, json: boolean): Promise<number> {
+  const scenario = LIFECYCLE_SCENARIOS[name]!;
+  const started = Date.now();
+  const location = mkdtempSync(path.join(os.tmpdir(), "rotator-demo-"));
+  const azurite = await startAzurite({ location });
+  const world = await World.start({ replicationDelayMs: 200, receivers: true });
+  try {
+    const container = await freshContainer(azurite.connectionString, "demo");
+    say(`mcp-sso-rotator demo — scenario "${name}" against local emulators (no Azure)`);
+    say(`  ${scenario.description}`);
+    say();
+    const l = Lifecycle.start(
+      world,
+      container,
+      { ...scenario.seed, name: "cequence-sso", alerts: { teams: "warning", slack: "warning", pagerduty: "critical", opsgenie: "error", webhook: "info" } },
+      (line) => say(`  ${line}`),
+    );
+    say(`  ${l.targets().length} MCP servers use app ${l.set.clientId}; its hand-made secret expires in ${scenario.seed.secretExpiresInDays ?? 10} days`);
+    await scenario.run(l);
+    const result = await l.convergence();
+    const runs = await l.runtime.journals.listRuns(l.set.name);
+    const journals = (await Promise.all(runs.map((r) => l.runtime.journals.readRun(l.set.name, r)))).filter((j): j is RunJournal => j !== undefined);
+    const incidents = await l.runtime.alerting.manager.listOpen(l.set.name);
+    const rx = world.receivers!;
+    const alerts = { teams: rx.teams.accepted().length, slack: rx.slack.accepted().length, pagerduty: rx.pagerduty.accepted().length, opsgenie: rx.opsgenie.accepted().length, webhook: rx.webhook.accepted().length };
+
+    say();
+    say("Runs (from the journals in Storage)");
+    for (const j of journals.sort((a, b) => a.createdAt.localeCompare(b.createdAt))) {
+      say(`  ${j.runId} ${j.mode.padEnd(9)} ${j.status.padEnd(15)} passes ${j.passes}${j.requests?.length ? `  requests: ${j.requests.map((r) => `${r.mode} ${r.requestId.slice(0, 12)}…`).join(", ")}` : ""}`);
+      for (const t of j.targets.filter((x) => x.outcome)) say(`      target ${t.name}: ${t.outcome} — ${t.evidence ?? ""}`);
+    }
+    say();
+    say("Result (read back from the emulators and Storage)");
+    say(`  targets on the current secret: ${result.targets - result.staleTargets.length}/${result.targets}${result.staleTargets.length ? ` — stale: ${result.staleTargets.join(", ")}` : ""}`);
+    say(`  previous credential retired: ${result.previousRetired ? "yes" : "NO"}; app credentials now: ${world.entra.passwordCredentials(l.seeded.appObjectId).length}`);
+    say(`  runs left active: ${result.stuckRuns.length ? result.stuckRuns.join(", ") : "none"}`);
+    say(`  alerts received: ${Object.entries(alerts).map(([k, v]) => `${k} ${v}`).join(", ")}; open incidents: ${incidents.length ? incidents.map((i) => `[${i.severity}] ${i.title}`).join("; ") : "none"}`);
+
+    const scan = new SecretScanner().addSecrets(world.secrets());
+    scan.collectAll("log", l.logLines).collectAll("event", l.events).collectAll("journal", journals).collectAll("incident", incidents);
+    scan.collectAll("receiver", [rx.teams.accepted(), rx.slack.accepted(), rx.opsgenie.accepted(), rx.webhook.accepted()]);
+    scan.collectAll("demo output", out);
+    const leaks = scan.leaks();
+    say(`  ${result.converged ? "CONVERGED" : "NOT CONVERGED"} in ${((Date.now() - started) / 1000).toFixed(1)} s; secret scan: ${leaks.length === 0 ? "no secret values found" : `${leaks.length} LEAK(S)`}`);
+    console.log(out.join("\n"));
+    if (json) {
+      console.log(
+        JSON.stringify({
+          scenario: name,
+          set: l.set.name,
+          converged: result.converged,
+          staleTargets: result.staleTargets,
+          previousRetired: result.previousRetired,
+          stuckRuns: result.stuckRuns,
+          targets: { total: result.targets, current: result.targets - result.staleTargets.length },
+          currentKeyId: result.currentKeyId ?? null,
+          runs: journals.map((j) => ({ runId: j.runId, mode: j.mode, status: j.status, passes: j.passes })),
+          alerts,
+          secretLeaks: leaks.length,
+        }),
+      );
+    }
+    return result.converged && leaks.length === 0 ? 0 : 1;
   } finally {
     await world.stop();
     await azurite.stop();

@@ -48,6 +48,23 @@ describe("npm run demo", () => {
   }, 60_000);
 });
 
+describe("npm run demo -- --scenario <name>", () => {
+  it("failure-after-promote: narrates each pass and reports convergence from ground truth, exit 0", async () => {
+    const { code, stdout, stderr } = await run(["scripts/demo.ts", "--scenario", "failure-after-promote", "--json"]);
+    expect(code, stderr).toBe(0);
+    expect(lastJson(stdout)).toMatchObject({ scenario: "failure-after-promote", converged: true, staleTargets: [], previousRetired: true, stuckRuns: [], secretLeaks: 0 });
+    expect(stdout).toMatch(/GATEWAY_UNAUTHORIZED/);
+    expect(stdout).toMatch(/repaired and verified; retired previous credential/);
+    expect(stdout).toMatch(/CONVERGED/);
+  }, 120_000);
+
+  it("refuses an unknown scenario with exit 2 naming the known ones", async () => {
+    const { code, stderr } = await run(["scripts/demo.ts", "--scenario", "meteor-strike"]);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/vanished-target, emergency-during-pass, failure-after-promote, drift/);
+  }, 60_000);
+});
+
 describe("npm run emulators", () => {
   it("prints every URL and the CA path, and Ctrl-C stops everything", async () => {
     const { code, stdout } = await run(["emulators/cli.ts", "--free-ports"], { stopWhen: /Press Ctrl-C/ });
