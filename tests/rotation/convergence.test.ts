@@ -1,24 +1,19 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { World } from "../../emulators/world.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { World } from "../../emulators/world.js";
 import { DAY_MS } from "../../src/clock.js";
 import { runProbe } from "../../src/probe/runProbe.js";
 import type { RotationEvent } from "../../src/rotation/runner.js";
-import { Scenario } from "./harness.js";
+import { Scenario, useWorld } from "./harness.js";
 
 /**
  * Issue 8: every pass reconciles the estate. Each `describe` is one defect found against a living
  * estate; its test failed on the code before the fix. Ground truth (who holds which secret, which
  * credentials exist) is always read from the emulators.
  */
+const getWorld = useWorld();
 let world: World;
-beforeAll(async () => {
-  world = await World.start();
-});
-afterAll(async () => {
-  await world?.stop();
-});
-afterEach(() => {
-  for (const emu of [world.entra, world.keyVault, world.gateway]) emu.server.faults.clear();
+beforeAll(() => {
+  world = getWorld();
 });
 
 const HOUR = 3_600_000;

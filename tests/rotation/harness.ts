@@ -1,6 +1,6 @@
-import { inject } from "vitest";
+import { afterAll, afterEach, beforeAll, inject } from "vitest";
 import type { ContainerClient } from "@azure/storage-blob";
-import { World, freshContainer, type SeedSetOptions, type SeededSet } from "../../emulators/world.js";
+import { World, freshContainer, type SeedSetOptions, type SeededSet, type WorldOptions } from "../../emulators/world.js";
 import { memoryLogger, type Logger } from "../../src/logging.js";
 import type { BuiltRuntime, RuntimeOptions } from "../../src/runtime/createRuntime.js";
 import type { RotationRunner, PassResult } from "../../src/rotation/runner.js";
@@ -140,4 +140,24 @@ export class Scenario {
     scan.collectAll("vault tags", this.world.keyVault.versions(this.set.keyVault.secretName).map((v) => v.tags));
     return scan;
   }
+}
+
+/**
+ * One world for the whole test file: started before the first test, stopped after the last, and
+ * every fault and latency cleared after each test so no test inherits another's weather.
+ */
+export function useWorld(options: WorldOptions = {}): () => World {
+  let world: World | undefined;
+  beforeAll(async () => {
+    world = await World.start(options);
+  });
+  afterAll(async () => {
+    await world?.stop();
+  });
+  afterEach(() => {
+    if (!world) return;
+    for (const emu of [world.entra, world.keyVault, world.gateway]) emu.server.faults.clear();
+    world.gateway.setLatency(0);
+  });
+  return () => world!;
 }

@@ -1,6 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
-import { World, freshContainer } from "../../emulators/world.js";
+import { freshContainer, type World } from "../../emulators/world.js";
+import { useWorld } from "./harness.js";
 import { LIFECYCLE_SCENARIOS, Lifecycle, untilConverged } from "../harness/lifecycle.js";
 import { SecretScanner } from "../helpers/secretScan.js";
 
@@ -8,16 +9,10 @@ import { SecretScanner } from "../helpers/secretScan.js";
  * Issue 8's acceptance: a living estate converges (I6), every accepted request is honoured (I7)
  * and no run is left active (I8) — judged from the emulators' ground truth and Storage.
  */
+const getWorld = useWorld({ receivers: true });
 let world: World;
-beforeAll(async () => {
-  world = await World.start({ receivers: true });
-});
-afterAll(async () => {
-  await world?.stop();
-});
-afterEach(() => {
-  for (const emu of [world.entra, world.keyVault, world.gateway]) emu.server.faults.clear();
-  world.gateway.setLatency(0);
+beforeAll(() => {
+  world = getWorld();
 });
 
 async function scan(l: Lifecycle): Promise<SecretScanner> {
