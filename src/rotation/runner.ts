@@ -277,7 +277,7 @@ export class RotationRunner {
     if (cred) {
       state.currentKeyId = cred.keyId;
       state.currentExpiresOn = cred.endDateTime;
-      state.nextRotationAt = new Date(Date.parse(cred.endDateTime) - renewWindowDays(set) * DAY_MS).toISOString();
+      state.nextRotationAt = new Date(Date.parse(cred.endDateTime) - renewWindowDays(set, run.plan?.lifetimeDays ?? set.secret.lifetimeDays) * DAY_MS).toISOString();
     }
     if (run.targets.length > 0 || run.plan) state.targetsVerified = { verified: run.targets.length ? verified : 0, total: run.targets.length || run.plan?.targets.total || 0 };
     await this.journals.writeState(state);
