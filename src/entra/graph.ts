@@ -86,6 +86,11 @@ export function createGraphApplicationsApi(options: GraphApplicationsApiOptions)
     try {
       await sleep(ms, undefined, call.abortSignal ? { signal: call.abortSignal } : undefined);
     } catch (e) {
+      if (call.abortSignal?.aborted) {
+        throw new RotatorError("ABORTED", `Graph ${op.name} was cancelled while waiting to retry.`, {
+          hint: "The operation was cancelled (function timeout or shutdown); the next run resumes it.",
+        });
+      }
       throw mapGraphError(e, op, options.redactor);
     }
   };

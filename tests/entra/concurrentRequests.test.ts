@@ -116,4 +116,21 @@ describe("Graph concurrent requests", () => {
     expect(posts("removePassword") - removes).toBe(3);
     expect(fx.emulator.passwordCredentials(fx.target.app.id).map((c) => c.keyId)).toContain(fx.target.secret.keyId);
   });
+
+  it("Graph concurrent requests: a cancelled pass stops waiting for the retry at once (ABORTED)", async () => {
+    const slow = createGraphApplicationsApi({
+      credential: fx.operatorCredential(),
+      graphBaseUrl: fx.url,
+      ca: fx.emulator.caCertPem,
+      retry: { maxRetries: 0 },
+      concurrencyRetry: { maxAttempts: 4, baseDelayMs: 30_000 },
+    });
+    const old = await slow.addPassword(fx.target.app.id, { displayName: "old", endDateTime: end() });
+    fx.emulator.setConcurrentWriteFault({ windowMs: 60_000 });
+    await slow.removePassword(fx.target.app.id, old.keyId);
+    const started = Date.now();
+    const err = await failure(slow.removePassword(fx.target.app.id, fx.target.secret.keyId, { abortSignal: AbortSignal.timeout(100) }));
+    expect(err.code).toBe("ABORTED");
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
 });
