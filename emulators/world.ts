@@ -25,6 +25,8 @@ export interface WorldOptions {
   gatewayLatencyMs?: number;
   /** Start the five alert-channel receivers (Teams, Slack, PagerDuty, Opsgenie, webhook). */
   receivers?: boolean;
+  /** The Entra directory's cloud, by its Graph resource (`https://graph.microsoft.us`: US Government). */
+  graphResource?: string;
 }
 
 export interface SeedSetOptions {
@@ -67,7 +69,12 @@ export class World {
   private constructor(options: WorldOptions) {
     this.clock = options.clock ?? new OffsetClock();
     this.caCertPem = sharedCertificateAuthority().caCertPem;
-    this.entra = new EntraEmulator({ clock: this.clock, replicationDelayMs: options.replicationDelayMs ?? 0, verbose: options.verbose });
+    this.entra = new EntraEmulator({
+      clock: this.clock,
+      replicationDelayMs: options.replicationDelayMs ?? 0,
+      verbose: options.verbose,
+      ...(options.graphResource ? { graphResource: options.graphResource } : {}),
+    });
     this.keyVault = new KeyVaultEmulator({
       authorityUrl: () => `${this.entra.server.url}/${this.tenantId}`,
       validateToken: (t) => this.entra.validateAccessToken(t),

@@ -42,6 +42,14 @@ export const aadsts = {
     status: 400,
     message: "No tenant-identifying information found in either the request or implied by any provided credentials.",
   }),
+  resourceNotFound: (resource: string, directory: string): AadstsError => ({
+    code: 500011,
+    error: "invalid_resource",
+    status: 400,
+    message:
+      `The resource principal named ${resource} was not found in the tenant named ${directory}. This can happen if the application has not been ` +
+      "installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.",
+  }),
   missingParameter: (name: string): AadstsError => ({
     code: 900144,
     error: "invalid_request",

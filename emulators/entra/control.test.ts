@@ -53,9 +53,12 @@ describe("/_control seeding routes", () => {
   });
 
   it("sets the app management policy and the replication delay", async () => {
-    expect((await control("PUT", "appManagementPolicy", { passwordAdditionBlocked: true, maxPasswordLifetimeDays: 30 })).data).toEqual({
-      passwordAdditionBlocked: true,
-      maxPasswordLifetimeDays: 30,
+    expect((await control("PUT", "appManagementPolicy", { passwordAdditionBlocked: true, maxPasswordLifetimeDays: 30 })).data).toMatchObject({
+      isEnabled: true,
+      passwordCredentials: [
+        { restrictionType: "passwordAddition", state: "enabled", maxLifetime: null, restrictForAppsCreatedAfterDateTime: "2019-01-01T00:00:00Z" },
+        { restrictionType: "passwordLifetime", state: "enabled", maxLifetime: "P30D", restrictForAppsCreatedAfterDateTime: "2019-01-01T00:00:00Z" },
+      ],
     });
     expect((await control("PUT", "replicationDelay", { ms: 5000 })).data).toEqual({ ms: 5000 });
     expect((await control("PUT", "replicationDelay", { ms: -1 })).status).toBe(400);

@@ -1,5 +1,6 @@
 import type { EmulatorServer, EmuRequest, EmuResponse } from "../common/server.js";
-import { EntraEmulatorError, type EntraState } from "./state.js";
+import { EntraEmulatorError, type ConcurrentWriteFault, type EntraState } from "./state.js";
+import type { PolicyShorthand } from "./appPolicy.js";
 
 /**
  * `/_control/*` JSON routes mirroring the in-process seeding API, for `npm run emulators` and the
@@ -61,13 +62,21 @@ export function registerControlRoutes(server: EmulatorServer, state: EntraState)
   server.route(
     "PUT",
     /^\/_control\/appManagementPolicy$/,
+    handle((req) => state.setDefaultPolicy(body<PolicyShorthand>(req))),
+  );
+  server.route(
+    "PUT",
+    /^\/_control\/applications\/([^/]+)\/appManagementPolicy$/,
+    handle((req) => state.assignAppPolicy(req.params[0]!, req.json<PolicyShorthand | null>()) ?? null),
+  );
+  server.route(
+    "PUT",
+    /^\/_control\/concurrentWrites$/,
     handle((req) => {
-      const b = body<{ passwordAdditionBlocked?: boolean; maxPasswordLifetimeDays?: number }>(req);
-      state.policy = {
-        passwordAdditionBlocked: b.passwordAdditionBlocked ?? false,
-        ...(b.maxPasswordLifetimeDays !== undefined ? { maxPasswordLifetimeDays: b.maxPasswordLifetimeDays } : {}),
-      };
-      return state.policy;
+      const b = req.json<ConcurrentWriteFault | null>();
+      if (b !== null && (typeof b.windowMs !== "number" || b.windowMs < 0)) throw new EntraEmulatorError("badRequest", "windowMs must be a number ≥ 0 (or send null)");
+      state.setConcurrentWrites(b ?? undefined);
+      return { concurrentWrites: b };
     }),
   );
   server.route(

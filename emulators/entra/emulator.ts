@@ -7,7 +7,7 @@ import { registerGraphRoutes } from "./graphRoutes.js";
 import { registerLoginRoutes } from "./loginRoutes.js";
 import {
   EntraState,
-  type AppManagementPolicyState,
+  type ConcurrentWriteFault,
   type CreatedPassword,
   type SeedApplicationInput,
   type SeedPasswordInput,
@@ -16,6 +16,7 @@ import {
   type StoredGrant,
   type Tenant,
 } from "./state.js";
+import type { PolicyDocument, PolicyShorthand } from "./appPolicy.js";
 
 export interface EntraEmulatorOptions {
   /** Decides secret expiry and replication (advance an OffsetClock instead of sleeping). */
@@ -25,6 +26,8 @@ export interface EntraEmulatorOptions {
   verbose?: boolean;
   /** Graph collection page size (default 100); small values exercise `@odata.nextLink` paging. */
   graphPageSize?: number;
+  /** The cloud's Graph resource (default `https://graph.microsoft.com`; `https://graph.microsoft.us` emulates US Government). */
+  graphResource?: string;
 }
 
 /** An app registration as seeded (a copy; its password credentials are read with `passwordCredentials`). */
@@ -61,6 +64,7 @@ export class EntraEmulator {
     this.caCertPem = ca.caCertPem;
     this.server = new EmulatorServer({ name: "entra", tls: ca.issue(["localhost", "127.0.0.1"]), verbose: options.verbose });
     this.state = new EntraState(options.clock ?? systemClock, options.replicationDelayMs ?? 0);
+    if (options.graphResource) this.state.graphResource = options.graphResource.toLowerCase().replace(/\/+$/, "");
     registerLoginRoutes(this.server, this.state);
     registerGraphRoutes(this.server, this.state, { pageSize: options.graphPageSize ?? 100 });
     registerControlRoutes(this.server, this.state);
@@ -120,10 +124,23 @@ export class EntraEmulator {
     return g && { ...g };
   }
 
-  setAppManagementPolicy(policy: { passwordAdditionBlocked?: boolean; maxPasswordLifetimeDays?: number }): void {
-    const next: AppManagementPolicyState = { passwordAdditionBlocked: policy.passwordAdditionBlocked ?? false };
-    if (policy.maxPasswordLifetimeDays !== undefined) next.maxPasswordLifetimeDays = policy.maxPasswordLifetimeDays;
-    this.state.policy = next;
+  /**
+   * The tenant default policy (tenantAppManagementPolicy). Restrictions apply to apps created after
+   * `restrictForAppsCreatedAfterDateTime` (default 2019-01-01, i.e. every app seeded here).
+   */
+  setAppManagementPolicy(policy: PolicyShorthand): PolicyDocument {
+    return structuredClone(this.state.setDefaultPolicy(policy));
+  }
+
+  /** Creates an appManagementPolicy and assigns it to the app, overriding the default for it; `null` unassigns. */
+  assignAppManagementPolicy(objectId: string, policy: PolicyShorthand | null): PolicyDocument | undefined {
+    const p = this.state.assignAppPolicy(objectId, policy);
+    return p && structuredClone(p);
+  }
+
+  /** Back-to-back writes to one app answer Graph's "concurrent requests" 400; `undefined` turns it off. */
+  setConcurrentWriteFault(fault: ConcurrentWriteFault | undefined): void {
+    this.state.setConcurrentWrites(fault);
   }
 
   /** Applies to secrets created from now on. */

@@ -3,12 +3,12 @@ import type { EmulatorServer, EmuRequest, EmuResponse } from "../common/server.j
 import {
   EntraEmulatorError,
   GRAPH_APP_ID,
-  GRAPH_RESOURCE,
   type EntraState,
   type StoredApplication,
   type StoredGrant,
   type StoredServicePrincipal,
 } from "./state.js";
+import { restrictionJson, type PolicyDocument } from "./appPolicy.js";
 
 /**
  * The Microsoft Graph v1.0 slice the rotator and probes use. Every call needs a bearer token this
@@ -17,7 +17,6 @@ import {
  * as faults when a test needs them.
  */
 const ODATA_JSON = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
-const POLICY_EPOCH = "2019-01-01T00:00:00Z";
 
 interface Caller {
   appId: string;
@@ -193,7 +192,10 @@ export function registerGraphRoutes(server: EmulatorServer, state: EntraState, o
         const msg = state.isKnownToken(token) ? "Lifetime validation failed, the token is expired." : "Access token validation failure.";
         return graphError(401, "InvalidAuthenticationToken", msg, now(), req);
       }
-      if (info.audience.toLowerCase() !== GRAPH_RESOURCE) {
+      // Graph accepts tokens for its cloud's resource; locally it is also served at its own URL, which a
+      // client deriving the scope from its Graph base URL asks for.
+      const audience = info.audience.toLowerCase().replace(/\/+$/, "");
+      if (audience !== state.graphResource && audience !== server.url.toLowerCase()) {
         return graphError(401, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.", now(), req);
       }
       try {
@@ -327,30 +329,40 @@ export function registerGraphRoutes(server: EmulatorServer, state: EntraState, o
     "GET",
     /^\/v1\.0\/policies\/defaultAppManagementPolicy$/,
     authed(() => {
-      const p = state.policy;
-      const restrictions: Json[] = [];
-      if (p.passwordAdditionBlocked) {
-        restrictions.push({ restrictionType: "passwordAddition", state: "enabled", maxLifetime: null, restrictForAppsCreatedAfterDateTime: POLICY_EPOCH });
-      }
-      if (p.maxPasswordLifetimeDays !== undefined) {
-        restrictions.push({
-          restrictionType: "passwordLifetime",
-          state: "enabled",
-          maxLifetime: `P${p.maxPasswordLifetimeDays}D`,
-          restrictForAppsCreatedAfterDateTime: POLICY_EPOCH,
-        });
-      }
+      const p = state.defaultPolicy;
       return ok({
         "@odata.context": `${server.url}/v1.0/$metadata#policies/defaultAppManagementPolicy/$entity`,
-        id: "00000000-0000-0000-0000-000000000000",
+        id: p.id,
         description:
           "Default tenant policy that enforces app management restrictions on applications and service principals. " +
           "To apply policy to targeted resources, create a new policy under appManagementPolicies collection and assign it to an app or service principal.",
-        displayName: "Default app management tenant policy",
-        isEnabled: restrictions.length > 0,
-        applicationRestrictions: { passwordCredentials: restrictions, keyCredentials: [] },
+        displayName: p.displayName,
+        isEnabled: p.isEnabled,
+        applicationRestrictions: { passwordCredentials: p.passwordCredentials.map(restrictionJson), keyCredentials: [] },
         servicePrincipalRestrictions: { passwordCredentials: [], keyCredentials: [] },
       });
     }),
   );
+
+  // The policies assigned to one app (at most one): appManagementPolicy objects, restrictions under `restrictions`.
+  server.route(
+    "GET",
+    new RegExp(`^${APP}\\/appManagementPolicies$`),
+    authed((req, caller) => {
+      const app = findApp(caller, req.params[0] || undefined, req.params[1] || undefined);
+      const assigned = state.appPolicyOf(app);
+      const items = assigned ? [appPolicyJson(assigned)] : [];
+      return page(req, server.url, applySelect(items, req.query.get("$select"), "appManagementPolicy"), `applications('${app.id}')/appManagementPolicies`, options.pageSize);
+    }),
+  );
+}
+
+function appPolicyJson(p: PolicyDocument): Json {
+  return {
+    id: p.id,
+    displayName: p.displayName,
+    description: p.description,
+    isEnabled: p.isEnabled,
+    restrictions: { passwordCredentials: p.passwordCredentials.map(restrictionJson), keyCredentials: [] },
+  };
 }

@@ -1,6 +1,6 @@
 import type { EmulatorServer, EmuRequest, EmuResponse } from "../common/server.js";
 import { aadsts, authorizeErrorPage, signInPage, tokenErrorResponse, type AadstsError } from "./aadsts.js";
-import { GRAPH_APP_ID, GRAPH_RESOURCE, isGuid, type EntraState, type StoredApplication, type Tenant } from "./state.js";
+import { GRAPH_APP_ID, GRAPH_CLOUD_RESOURCES, isGuid, type EntraState, type StoredApplication, type Tenant } from "./state.js";
 
 /**
  * The login.microsoftonline.com side: OIDC discovery (v2 and v1), JWKS, the v2 token endpoint
@@ -142,7 +142,11 @@ function tokenEndpoint(req: EmuRequest, state: EntraState): EmuResponse {
   if (outcome === "expired") return fail(aadsts.expiredClientSecret(app.appId));
   if (outcome !== "accepted") return fail(aadsts.invalidClientSecret(app.appId));
 
-  const audience = normaliseAudience(resourceScope.slice(0, -"/.default".length));
+  const audience = normaliseAudience(resourceScope.slice(0, -"/.default".length), state.graphResource);
+  // Each cloud issues tokens for its own Graph only (a US Government tenant has no principal for graph.microsoft.com).
+  if (GRAPH_CLOUD_RESOURCES.includes(audience.toLowerCase()) && audience.toLowerCase() !== state.graphResource) {
+    return fail(aadsts.resourceNotFound(audience, tenant.displayName));
+  }
   const { accessToken, expiresIn } = state.issueToken(app.appId, tenant.tenantId, audience);
   return {
     status: 200,
@@ -151,9 +155,9 @@ function tokenEndpoint(req: EmuRequest, state: EntraState): EmuResponse {
   };
 }
 
-function normaliseAudience(resource: string): string {
+function normaliseAudience(resource: string, graphResource: string): string {
   const r = resource.replace(/\/+$/, "");
-  return r.toLowerCase() === GRAPH_APP_ID ? GRAPH_RESOURCE : r;
+  return r.toLowerCase() === GRAPH_APP_ID ? graphResource : r;
 }
 
 /** Which delegated Graph scopes an authorize request asks for, as bare names (`User.Read`). */

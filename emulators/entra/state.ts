@@ -1,5 +1,6 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import type { Clock } from "../../src/clock.js";
+import { DEFAULT_POLICY_ID, durationMs, enforcedRestrictions, restrictionsFrom, type PolicyDocument, type PolicyShorthand } from "./appPolicy.js";
 
 /**
  * The one directory behind the token endpoint, the authorize page and Graph: tenants, app
@@ -8,6 +9,17 @@ import type { Clock } from "../../src/clock.js";
  */
 export const GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000";
 export const GRAPH_RESOURCE = "https://graph.microsoft.com";
+/**
+ * Microsoft Graph's resource identifier in each cloud (national cloud deployments page:
+ * https://learn.microsoft.com/graph/deployments). A token is issued for the Graph of the cloud the
+ * authority belongs to; asking another cloud's Graph fails with AADSTS500011.
+ */
+export const GRAPH_CLOUD_RESOURCES: readonly string[] = [
+  "https://graph.microsoft.com",
+  "https://graph.microsoft.us",
+  "https://dod-graph.microsoft.us",
+  "https://microsoftgraph.chinacloudapi.cn",
+];
 export const DEFAULT_REQUIRED_SCOPES = ["openid", "profile", "email", "User.Read"];
 const YEAR_MS = 365 * 86_400_000;
 const TOKEN_LIFETIME_S = 3599;
@@ -54,6 +66,8 @@ export interface StoredApplication {
   isFallbackPublicClient: boolean | null;
   requiredResourceAccess: { resourceAppId: string; resourceAccess: { id: string; type: "Scope" | "Role" }[] }[];
   passwordCredentials: StoredPassword[];
+  /** The appManagementPolicy assigned to the app (at most one), by ID. */
+  appManagementPolicyId?: string;
 }
 
 export interface SeedAssignment {
@@ -92,9 +106,17 @@ export interface StoredGrant {
   scope: string;
 }
 
-export interface AppManagementPolicyState {
-  passwordAdditionBlocked: boolean;
-  maxPasswordLifetimeDays?: number;
+/**
+ * Graph refuses a write to an app that arrives while an earlier one is still being applied:
+ * 400 Request_BadRequest "Error due to concurrent requests being made to the tenant. Please wait
+ * briefly and retry." (as Infisical's Azure client secret rotation handles it; 409
+ * Directory_ConcurrencyViolation is the other reported form).
+ */
+export interface ConcurrentWriteFault {
+  /** A write (addPassword/removePassword) within this many wall-clock ms of the last accepted write to the same app is refused. */
+  windowMs: number;
+  /** Pessimistic variant for tests: the refused addPassword is applied anyway (the client must not create a second). */
+  applyRefusedAddPassword?: boolean;
 }
 
 export interface IssuedToken {
@@ -115,6 +137,8 @@ export interface SeedApplicationInput {
   isFallbackPublicClient?: boolean | null;
   requiredScopes?: string[];
   signInAudience?: string;
+  /** Default: now (emulator clock). Decides which policy restrictions apply (restrictForAppsCreatedAfterDateTime). */
+  createdDateTime?: string;
 }
 
 export interface SeedPasswordInput {
@@ -144,7 +168,7 @@ export interface CreatedPassword {
 
 export class EntraEmulatorError extends Error {
   constructor(
-    readonly kind: "policyBlocked" | "policyLifetime" | "badRequest" | "notFound",
+    readonly kind: "policyBlocked" | "policyLifetime" | "badRequest" | "notFound" | "concurrentRequests",
     message: string,
   ) {
     super(message);
@@ -181,8 +205,20 @@ export class EntraState {
   private readonly grants: StoredGrant[] = [];
   private readonly tokens = new Map<string, IssuedToken>();
   private readonly secretsEverIssued: string[] = [];
-  policy: AppManagementPolicyState = { passwordAdditionBlocked: false };
+  /** The tenant default (tenantAppManagementPolicy); disabled and empty until a test sets it. */
+  defaultPolicy: PolicyDocument = { id: DEFAULT_POLICY_ID, displayName: "Default app management tenant policy", description: "", isEnabled: false, passwordCredentials: [] };
+  private readonly appPolicies = new Map<string, PolicyDocument>();
+  private concurrentWrites: ConcurrentWriteFault | undefined;
+  private readonly lastWriteWallMs = new Map<string, number>();
+
+  /** Turns the concurrent-write refusal on (writes made before count for nothing) or off. */
+  setConcurrentWrites(fault: ConcurrentWriteFault | undefined): void {
+    this.concurrentWrites = fault;
+    this.lastWriteWallMs.clear();
+  }
   replicationDelayMs: number;
+  /** The Graph resource of the cloud this directory lives in (`https://graph.microsoft.us` for US Government). */
+  graphResource = GRAPH_RESOURCE;
 
   constructor(
     readonly clock: Clock,
@@ -238,7 +274,7 @@ export class EntraState {
       appId: (input.appId ?? randomUUID()).toLowerCase(),
       displayName: input.displayName,
       signInAudience: input.signInAudience ?? "AzureADMyOrg",
-      createdDateTime: this.clock.now().toISOString(),
+      createdDateTime: input.createdDateTime ? new Date(input.createdDateTime).toISOString() : this.clock.now().toISOString(),
       web: {
         redirectUris: [...(input.redirectUris ?? [])],
         implicitGrantSettings: { enableIdTokenIssuance: input.enableIdTokenIssuance ?? false, enableAccessTokenIssuance: false },
@@ -306,7 +342,9 @@ export class EntraState {
     input: { displayName?: string | null; startDateTime?: string; endDateTime?: string },
   ): CreatedPassword {
     const app = this.requireApplication(objectId);
-    if (this.policy.passwordAdditionBlocked) {
+    const refused = this.refuseConcurrentWrite(app);
+    const restrictions = enforcedRestrictions(app, this.defaultPolicy, this.appPolicyOf(app));
+    if (restrictions.some((r) => r.restrictionType === "passwordAddition")) {
       throw new EntraEmulatorError("policyBlocked", "Credential type not allowed as per assigned policy.");
     }
     const now = this.nowMs();
@@ -318,17 +356,63 @@ export class EntraState {
     if (endMs <= startMs) {
       throw new EntraEmulatorError("badRequest", "Key credential end date must be later than its start date.");
     }
-    const cap = this.policy.maxPasswordLifetimeDays;
-    if (cap !== undefined && endMs - startMs > cap * 86_400_000) {
-      throw new EntraEmulatorError("policyLifetime", "Credential lifetime exceeds the max value allowed as per assigned policy.");
+    for (const r of restrictions.filter((x) => x.restrictionType === "passwordLifetime")) {
+      const cap = r.maxLifetime ? durationMs(r.maxLifetime) : undefined;
+      if (cap !== undefined && endMs - startMs > cap) {
+        throw new EntraEmulatorError("policyLifetime", "Credential lifetime exceeds the max value allowed as per assigned policy.");
+      }
     }
-    return this.storePassword(app, {
+    if (refused && !this.concurrentWrites?.applyRefusedAddPassword) throw refused;
+    const created = this.storePassword(app, {
       displayName: input.displayName ?? null,
       startDateTime: new Date(startMs).toISOString(),
       endDateTime: new Date(endMs).toISOString(),
       secretText: generateSecretText(),
       replicatedAtMs: now + this.replicationDelayMs,
     });
+    if (refused) throw refused;
+    this.lastWriteWallMs.set(app.id, Date.now());
+    return created;
+  }
+
+  /** The concurrent-write refusal for this write, or undefined when it may proceed. */
+  private refuseConcurrentWrite(app: StoredApplication): EntraEmulatorError | undefined {
+    const window = this.concurrentWrites?.windowMs;
+    const last = this.lastWriteWallMs.get(app.id);
+    if (window === undefined || last === undefined || Date.now() - last >= window) return undefined;
+    return new EntraEmulatorError("concurrentRequests", "Error due to concurrent requests being made to the tenant. Please wait briefly and retry.");
+  }
+
+  // ---- app management policies ---------------------------------------------------------------
+
+  /** Replaces the tenant default policy (tenantAppManagementPolicy). */
+  setDefaultPolicy(s: PolicyShorthand): PolicyDocument {
+    const restrictions = restrictionsFrom(s);
+    this.defaultPolicy = { ...this.defaultPolicy, isEnabled: s.isEnabled ?? restrictions.length > 0, passwordCredentials: restrictions };
+    return this.defaultPolicy;
+  }
+
+  /** Creates an appManagementPolicy and assigns it to the app (replacing any earlier one); null unassigns. */
+  assignAppPolicy(objectId: string, s: PolicyShorthand | null): PolicyDocument | undefined {
+    const app = this.requireApplication(objectId);
+    if (s === null) {
+      delete app.appManagementPolicyId;
+      return undefined;
+    }
+    const doc: PolicyDocument = {
+      id: randomUUID(),
+      displayName: `Credential policy for ${app.displayName}`,
+      description: "Assigned by the emulator's seeding API",
+      isEnabled: s.isEnabled ?? true,
+      passwordCredentials: restrictionsFrom(s),
+    };
+    this.appPolicies.set(doc.id, doc);
+    app.appManagementPolicyId = doc.id;
+    return doc;
+  }
+
+  appPolicyOf(app: StoredApplication): PolicyDocument | undefined {
+    return app.appManagementPolicyId ? this.appPolicies.get(app.appManagementPolicyId) : undefined;
   }
 
   private storePassword(
@@ -361,9 +445,13 @@ export class EntraState {
   /** Returns false when the keyId is not on the app. */
   removePassword(objectId: string, keyId: string): boolean {
     const app = this.requireApplication(objectId);
+    const refused = this.refuseConcurrentWrite(app);
+    if (refused) throw refused;
     const before = app.passwordCredentials.length;
     app.passwordCredentials = app.passwordCredentials.filter((p) => p.keyId !== keyId.toLowerCase());
-    return app.passwordCredentials.length !== before;
+    if (app.passwordCredentials.length === before) return false;
+    this.lastWriteWallMs.set(app.id, Date.now());
+    return true;
   }
 
   /** The outcome the token endpoint reaches for this secret. */

@@ -1,11 +1,11 @@
 import type { TokenCredential } from "@azure/identity";
 import { Client, GraphError, RetryHandlerOptions, type GraphRequest } from "@microsoft/microsoft-graph-client";
 import { TokenCredentialAuthenticationProvider } from "@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Agent } from "undici";
 import { RotatorError } from "../errors.js";
 import type { Redactor } from "../redact.js";
 import type {
-  AppManagementPolicy,
   AppRegistration,
   AppRoleAssignment,
   CallOptions,
@@ -14,12 +14,22 @@ import type {
   OAuth2PermissionGrant,
   PasswordCredential,
 } from "./types.js";
-import { mapGraphError, type GraphOperation } from "./graphErrors.js";
+import { isConcurrentRequests, mapGraphError, type GraphOperation } from "./graphErrors.js";
+import { effectiveAppManagementPolicy, type PolicyDoc, type PasswordRestrictionDoc } from "./appPolicy.js";
+import { graphScope } from "./scope.js";
+
+export { isoDurationToDays } from "./appPolicy.js";
 
 /**
  * GraphApplicationsApi over the Microsoft Graph JS SDK. Reads and removePassword use the SDK's
- * retry handler (429/503/504, honouring Retry-After); addPassword is sent exactly once, because a
+ * retry handler (429/503/504, honouring Retry-After); addPassword is sent without it, because a
  * retried POST after the server acted would create a second secret nobody holds.
+ *
+ * Graph also refuses back-to-back writes to one tenant with 400 Request_BadRequest "Error due to
+ * concurrent requests being made to the tenant. Please wait briefly and retry." (409
+ * Directory_ConcurrencyViolation in some reports). Such a refusal is retried with backoff:
+ * removePassword simply, addPassword only after re-reading the app shows no credential with the
+ * requested display name (if one appeared, its value is lost and the caller must start over).
  */
 export interface GraphApplicationsApiOptions {
   credential: TokenCredential;
@@ -31,15 +41,17 @@ export interface GraphApplicationsApiOptions {
   redactor?: Redactor;
   /** Automatic retries of idempotent calls. Delay in seconds, as the SDK counts it (Retry-After wins when sent). */
   retry?: { maxRetries?: number; delaySeconds?: number };
+  /** Retries of Graph's "concurrent requests" refusal on addPassword/removePassword (default 4 attempts, 1 s doubling, at most 8 s). */
+  concurrencyRetry?: { maxAttempts?: number; baseDelayMs?: number; maxDelayMs?: number };
 }
 
-export const GRAPH_SCOPE = "https://graph.microsoft.com/.default";
 const GRAPH_HOSTS = new Set(["graph.microsoft.com", "graph.microsoft.us", "dod-graph.microsoft.us", "microsoftgraph.chinacloudapi.cn"]);
 const APP_SELECT = [
   "id",
   "appId",
   "displayName",
   "signInAudience",
+  "createdDateTime",
   "passwordCredentials",
   "web",
   "isFallbackPublicClient",
@@ -52,7 +64,8 @@ export function createGraphApplicationsApi(options: GraphApplicationsApiOptions)
   const baseUrl = (options.graphBaseUrl ?? "https://graph.microsoft.com").replace(/\/+$/, "");
   const host = new URL(baseUrl).hostname.toLowerCase();
   const client = Client.initWithMiddleware({
-    authProvider: new TokenCredentialAuthenticationProvider(options.credential, { scopes: [GRAPH_SCOPE] }),
+    // The token must be for this cloud's Graph (graph.microsoft.us …), never a hard-coded global one.
+    authProvider: new TokenCredentialAuthenticationProvider(options.credential, { scopes: [graphScope(baseUrl)] }),
     baseUrl,
     defaultVersion: "v1.0",
     // Without customHosts the SDK silently drops the Authorization header for a non-Graph host.
@@ -62,6 +75,25 @@ export function createGraphApplicationsApi(options: GraphApplicationsApiOptions)
   });
   const readRetry = new RetryHandlerOptions(options.retry?.delaySeconds ?? 3, options.retry?.maxRetries ?? 3);
   const noRetry = new RetryHandlerOptions(0, 0);
+  const concurrency = {
+    maxAttempts: Math.max(1, options.concurrencyRetry?.maxAttempts ?? 4),
+    baseDelayMs: options.concurrencyRetry?.baseDelayMs ?? 1000,
+    maxDelayMs: options.concurrencyRetry?.maxDelayMs ?? 8000,
+  };
+  /** Backoff before attempt `attempt + 1`, with a little jitter so parallel writers do not collide again. */
+  const backoff = async (attempt: number, call: CallOptions, op: GraphOperation): Promise<void> => {
+    const ms = Math.min(concurrency.maxDelayMs, concurrency.baseDelayMs * 2 ** (attempt - 1)) * (1 + Math.random() * 0.2);
+    try {
+      await sleep(ms, undefined, call.abortSignal ? { signal: call.abortSignal } : undefined);
+    } catch (e) {
+      if (call.abortSignal?.aborted) {
+        throw new RotatorError("ABORTED", `Graph ${op.name} was cancelled while waiting to retry.`, {
+          hint: "The operation was cancelled (function timeout or shutdown); the next run resumes it.",
+        });
+      }
+      throw mapGraphError(e, op, options.redactor);
+    }
+  };
 
   const request = (path: string, call: CallOptions, retry: RetryHandlerOptions = readRetry): GraphRequest => {
     const r = client.api(path).middlewareOptions([retry]);
@@ -122,11 +154,34 @@ export function createGraphApplicationsApi(options: GraphApplicationsApiOptions)
     },
 
     async addPassword(objectId, credential, call = {}): Promise<NewPasswordCredential> {
-      const json = await run({ name: "addPassword", objectId }, () =>
-        request(`/applications/${encodeURIComponent(objectId)}/addPassword`, call, noRetry).post({
-          passwordCredential: { displayName: credential.displayName, endDateTime: credential.endDateTime },
-        }) as Promise<Json>,
-      );
+      const op: GraphOperation = { name: "addPassword", objectId };
+      let json: Json | undefined;
+      for (let attempt = 1; json === undefined; attempt++) {
+        try {
+          json = (await request(`/applications/${encodeURIComponent(objectId)}/addPassword`, call, noRetry).post({
+            passwordCredential: { displayName: credential.displayName, endDateTime: credential.endDateTime },
+          })) as Json;
+        } catch (e) {
+          if (!isConcurrentRequests(e) || attempt >= concurrency.maxAttempts) throw mapGraphError(e, op, options.redactor);
+          await backoff(attempt, call, op);
+          // addPassword is not idempotent: retry only once the app shows no credential with this name.
+          const app = await run(op, () => request(`/applications/${encodeURIComponent(objectId)}`, call).select(["id", "passwordCredentials"]).get() as Promise<Json>);
+          const appeared = asArray(app.passwordCredentials).map((p) => p as Json).find((p) => p.displayName === credential.displayName);
+          if (appeared) {
+            throw new RotatorError(
+              "GRAPH_ADD_PASSWORD_UNCONFIRMED",
+              `Graph refused addPassword on application ${objectId} (concurrent requests), yet a credential named "${credential.displayName}" ` +
+                `(keyId ${String(appeared.keyId)}) now exists; its value was never returned, so it is not retried.`,
+              {
+                hint: "Nothing to do by hand: the next pass removes the credential carrying this run's name (its value is lost) and creates a new one.",
+                status: 400,
+                upstreamCode: "Request_BadRequest",
+                retryable: true,
+              },
+            );
+          }
+        }
+      }
       const secretText = typeof json.secretText === "string" ? json.secretText : "";
       options.redactor?.add(secretText);
       if (!secretText || typeof json.keyId !== "string") {
@@ -138,26 +193,56 @@ export function createGraphApplicationsApi(options: GraphApplicationsApiOptions)
     },
 
     async removePassword(objectId, keyId, call = {}) {
-      try {
-        await request(`/applications/${encodeURIComponent(objectId)}/removePassword`, call).post({ keyId });
-      } catch (e) {
-        const status = e instanceof GraphError ? e.statusCode : undefined;
-        // Graph refuses an unknown keyId; a key that is already gone is what we wanted. Decide by
-        // looking, not by parsing the error text.
-        if (status === 400 || status === 404) {
-          const present = await run({ name: "removePassword", objectId, keyId }, async () => {
-            const app = (await request(`/applications/${encodeURIComponent(objectId)}`, call).select(["id", "passwordCredentials"]).get()) as Json;
-            return asArray(app.passwordCredentials).some((p) => String((p as Json).keyId).toLowerCase() === keyId.toLowerCase());
-          });
-          if (!present) return;
+      const op: GraphOperation = { name: "removePassword", objectId, keyId };
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await request(`/applications/${encodeURIComponent(objectId)}/removePassword`, call).post({ keyId });
+          return;
+        } catch (e) {
+          if (isConcurrentRequests(e)) {
+            // Refused before it was applied; removing a key twice is harmless anyway.
+            if (attempt >= concurrency.maxAttempts) throw mapGraphError(e, op, options.redactor);
+            await backoff(attempt, call, op);
+            continue;
+          }
+          const status = e instanceof GraphError ? e.statusCode : undefined;
+          // Graph refuses an unknown keyId; a key that is already gone is what we wanted. Decide by
+          // looking, not by parsing the error text.
+          if (status === 400 || status === 404) {
+            const present = await run(op, async () => {
+              const app = (await request(`/applications/${encodeURIComponent(objectId)}`, call).select(["id", "passwordCredentials"]).get()) as Json;
+              return asArray(app.passwordCredentials).some((p) => String((p as Json).keyId).toLowerCase() === keyId.toLowerCase());
+            });
+            if (!present) return;
+          }
+          throw mapGraphError(e, op, options.redactor);
         }
-        throw mapGraphError(e, { name: "removePassword", objectId, keyId }, options.redactor);
       }
     },
 
-    async getAppManagementPolicy(call = {}) {
-      const json = await run({ name: "getAppManagementPolicy" }, () => request("/policies/defaultAppManagementPolicy", call).get() as Promise<Json>);
-      return toAppManagementPolicy(json);
+    async getAppManagementPolicy(ref, call = {}) {
+      const op: GraphOperation = { name: "getAppManagementPolicy", appId: ref.appId };
+      // The app's object ID and creation date decide which policy and which restrictions apply.
+      const app = ref.objectId
+        ? await run(op, () => request(`/applications/${encodeURIComponent(ref.objectId!)}`, call).select(["id", "appId", "createdDateTime"]).get() as Promise<Json>)
+        : (await listAll(op, request("/applications", call).filter(`appId eq '${odataString(ref.appId)}'`).select(["id", "appId", "createdDateTime"]), call))[0];
+      if (!app) {
+        throw new RotatorError("GRAPH_APP_NOT_FOUND", `No application with client ID ${ref.appId} is visible to the rotator's identity.`, {
+          hint: "Check the credential set's clientId; with Application.ReadWrite.OwnedBy the rotator must be an owner of the app registration.",
+          status: 200,
+        });
+      }
+      const [tenantDefault, appPolicies] = await Promise.all([
+        run(op, () => request("/policies/defaultAppManagementPolicy", call).get() as Promise<Json>),
+        listAll(op, request(`/applications/${encodeURIComponent(String(app.id))}/appManagementPolicies`, call), call),
+      ]);
+      const restrictionsOf = (r: unknown): PasswordRestrictionDoc[] => asArray(((r ?? {}) as Json).passwordCredentials) as PasswordRestrictionDoc[];
+      const doc = (p: Json, restrictions: unknown): PolicyDoc => ({ id: String(p.id ?? ""), isEnabled: p.isEnabled !== false, passwordCredentials: restrictionsOf(restrictions) });
+      return effectiveAppManagementPolicy({
+        appCreatedDateTime: typeof app.createdDateTime === "string" ? app.createdDateTime : null,
+        tenantDefault: doc(tenantDefault, tenantDefault.applicationRestrictions),
+        appPolicies: appPolicies.map((p) => doc(p, p.restrictions)),
+      });
     },
 
     async getServicePrincipal(appId, call = {}) {
@@ -227,6 +312,7 @@ function toAppRegistration(json: Json): AppRegistration {
     appId: String(json.appId),
     displayName: String(json.displayName ?? ""),
     signInAudience: String(json.signInAudience ?? ""),
+    createdDateTime: typeof json.createdDateTime === "string" ? json.createdDateTime : null,
     passwordCredentials: asArray(json.passwordCredentials).map((p) => toPasswordCredential(p as Json)),
     web: {
       redirectUris: asArray(web.redirectUris).map(String),
@@ -248,31 +334,3 @@ function toAppRegistration(json: Json): AppRegistration {
     }),
   };
 }
-
-/** ISO 8601 duration (P90D, P1Y, P2W, P1DT12H …) to whole days, rounded down. */
-export function isoDurationToDays(value: string): number | undefined {
-  const m = /^P(?:(\d+(?:\.\d+)?)Y)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(
-    value.trim(),
-  );
-  if (!m || value.trim() === "P") return undefined;
-  const n = (i: number): number => Number(m[i] ?? 0);
-  const days = n(1) * 365 + n(2) * 30 + n(3) * 7 + n(4) + n(5) / 24 + n(6) / 1440 + n(7) / 86_400;
-  return Math.floor(days);
-}
-
-function toAppManagementPolicy(json: Json): AppManagementPolicy {
-  // A disabled policy restricts nothing. restrictForAppsCreatedAfterDateTime is not applied: we
-  // cannot tell here when the app was created, and assuming the restriction holds is the safe side.
-  if (json.isEnabled === false) return { passwordAdditionBlocked: false };
-  const restrictions = asArray(((json.applicationRestrictions ?? {}) as Json).passwordCredentials) as Json[];
-  const active = restrictions.filter((r) => r.state !== "disabled");
-  const blocked = active.some((r) => r.restrictionType === "passwordAddition");
-  const lifetimes = active
-    .filter((r) => r.restrictionType === "passwordLifetime" && typeof r.maxLifetime === "string")
-    .map((r) => isoDurationToDays(r.maxLifetime as string))
-    .filter((d): d is number => d !== undefined);
-  const policy: AppManagementPolicy = { passwordAdditionBlocked: blocked };
-  if (lifetimes.length > 0) policy.maxPasswordLifetimeDays = Math.min(...lifetimes);
-  return policy;
-}
-

@@ -11,7 +11,7 @@ export type GraphOperation =
   | { name: "getApplication"; appId: string; objectId?: string }
   | { name: "addPassword"; objectId: string }
   | { name: "removePassword"; objectId: string; keyId: string }
-  | { name: "getAppManagementPolicy" }
+  | { name: "getAppManagementPolicy"; appId: string }
   | { name: "getServicePrincipal"; appId: string }
   | { name: "listAppRoleAssignedTo"; servicePrincipalId: string }
   | { name: "listOAuth2PermissionGrants"; servicePrincipalId: string };
@@ -20,7 +20,7 @@ const PERMISSION: Record<GraphOperation["name"], string> = {
   getApplication: "Application.ReadWrite.OwnedBy (and be an owner of the app registration)",
   addPassword: "Application.ReadWrite.OwnedBy (and be an owner of the app registration)",
   removePassword: "Application.ReadWrite.OwnedBy (and be an owner of the app registration)",
-  getAppManagementPolicy: "Policy.Read.All",
+  getAppManagementPolicy: "Policy.Read.ApplicationConfiguration",
   getServicePrincipal: "Application.Read.All (or own the service principal with Application.ReadWrite.OwnedBy)",
   listAppRoleAssignedTo: "Application.Read.All",
   listOAuth2PermissionGrants: "DelegatedPermissionGrant.Read.All (or Directory.Read.All)",
@@ -37,13 +37,27 @@ function target(op: GraphOperation): string {
     case "removePassword":
       return `key ${op.keyId} of application ${op.objectId}`;
     case "getAppManagementPolicy":
-      return "the tenant's default app management policy";
+      return `the app management policies (tenant default and app-specific) of appId ${op.appId}`;
     case "getServicePrincipal":
       return `the service principal of appId ${op.appId}`;
     case "listAppRoleAssignedTo":
     case "listOAuth2PermissionGrants":
       return `service principal ${op.servicePrincipalId}`;
   }
+}
+
+const CONCURRENT_REQUESTS = /concurrent requests being made to the tenant/i;
+
+/**
+ * Graph's refusal of a write that overlaps another write to the tenant: 400 Request_BadRequest
+ * "Error due to concurrent requests being made to the tenant. Please wait briefly and retry." (as
+ * Infisical's Azure client secret rotation retries it), or 409 Directory_ConcurrencyViolation with
+ * the same text. The write was not applied.
+ */
+export function isConcurrentRequests(err: unknown): boolean {
+  if (!(err instanceof GraphError)) return false;
+  if (err.code === "Directory_ConcurrencyViolation") return true;
+  return (err.statusCode === 400 || err.statusCode === 409) && CONCURRENT_REQUESTS.test(err.message ?? "");
 }
 
 export function mapGraphError(err: unknown, op: GraphOperation, redactor?: Redactor): RotatorError {
@@ -97,10 +111,20 @@ export function mapGraphError(err: unknown, op: GraphOperation, redactor?: Redac
   }
 
   const base = `${what} answered ${status}${code ? ` ${code}` : ""}: ${detail}`;
+  if (isConcurrentRequests(err)) {
+    return new RotatorError("GRAPH_CONCURRENT_REQUESTS", scrub(base), {
+      hint:
+        "Microsoft Graph kept refusing the write because other writes to the tenant were in progress, after retries with backoff. " +
+        "The next pass retries; if it persists, look for other automation writing to this app registration at the same time.",
+      status,
+      ...upstream,
+      retryable: true,
+    });
+  }
   if (code === "CredentialTypeNotAllowedAsPerAppPolicy") {
     return new RotatorError("GRAPH_POLICY_BLOCKS_PASSWORD", scrub(base), {
       hint:
-        "The tenant's app management policy (Graph policies/defaultAppManagementPolicy, restriction 'passwordAddition') forbids new client secrets. " +
+        "The app management policy in effect for this app (its own appManagementPolicy, or else the tenant default; restriction 'passwordAddition') forbids new client secrets. " +
         "Ask an admin to exempt this app (assign it an appManagementPolicy without that restriction) or move it to certificate credentials; " +
         "until then keep the current secret and do not retire it.",
       status,
@@ -110,8 +134,8 @@ export function mapGraphError(err: unknown, op: GraphOperation, redactor?: Redac
   if (code === "CredentialInvalidLifetimeAsPerAppPolicy") {
     return new RotatorError("GRAPH_POLICY_LIFETIME", scrub(base), {
       hint:
-        "The requested secret lifetime exceeds the tenant app management policy's 'passwordLifetime' maxLifetime. " +
-        "Lower the credential set's lifetime to at most that value (the planner clamps to the policy it can read: grant Policy.Read.All).",
+        "The requested secret lifetime exceeds the 'passwordLifetime' maxLifetime of the app management policy in effect for this app. " +
+        "Lower the credential set's lifetime to at most that value (the planner clamps to the policy it can read: grant Policy.Read.ApplicationConfiguration).",
       status,
       ...upstream,
     });

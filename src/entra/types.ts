@@ -19,6 +19,8 @@ export interface AppRegistration {
   appId: string;
   displayName: string;
   signInAudience: string;
+  /** Decides which policy restrictions apply (restrictForAppsCreatedAfterDateTime); null when Graph gives none. */
+  createdDateTime: string | null;
   passwordCredentials: PasswordCredential[];
   web: {
     redirectUris: string[];
@@ -28,11 +30,20 @@ export interface AppRegistration {
   requiredResourceAccess: { resourceAppId: string; resourceAccess: { id: string; type: "Scope" | "Role" }[] }[];
 }
 
+/** The app management policy in effect for one app's new client secrets (src/entra/appPolicy.ts). */
 export interface AppManagementPolicy {
-  /** True when the tenant's default policy forbids adding password credentials. */
+  /** True when the effective policy forbids adding password credentials to this app. */
   passwordAdditionBlocked: boolean;
-  /** Cap on new password lifetimes, when the policy sets one. */
+  /** Cap on new password lifetimes, when the effective policy sets one. */
   maxPasswordLifetimeDays?: number;
+  /**
+   * Which policy decided: the app's own appManagementPolicy, the tenant default, none (no policy
+   * restricts), or unknown (the policies could not be read: nothing is clamped in advance).
+   */
+  source: "app" | "tenantDefault" | "none" | "unknown";
+  policyId?: string;
+  /** One line saying which restrictions apply and why, for plans, logs and probe evidence. */
+  detail: string;
 }
 
 export interface ServicePrincipal {
@@ -62,7 +73,10 @@ export interface CallOptions {
 export interface GraphApplicationsApi {
   /** By client ID (`$filter=appId eq`), or by object ID when known. Throws RotatorError GRAPH_APP_NOT_FOUND. */
   getApplication(ref: { appId: string; objectId?: string }, options?: CallOptions): Promise<AppRegistration>;
-  /** Not idempotent: sent without automatic retries. */
+  /**
+   * Not idempotent: sent without automatic retries, except after Graph's "concurrent requests"
+   * refusal, and then only once a re-read shows no credential with this display name.
+   */
   addPassword(
     objectId: string,
     credential: { displayName: string; endDateTime: string },
@@ -70,7 +84,12 @@ export interface GraphApplicationsApi {
   ): Promise<NewPasswordCredential>;
   /** Idempotent from our side: a keyId that is already gone counts as removed. */
   removePassword(objectId: string, keyId: string, options?: CallOptions): Promise<void>;
-  getAppManagementPolicy(options?: CallOptions): Promise<AppManagementPolicy>;
+  /**
+   * The effective policy for this app: its own appManagementPolicy if one is assigned and enabled,
+   * else the tenant default; restrictions only where the app was created after their
+   * restrictForAppsCreatedAfterDateTime. Needs Policy.Read.ApplicationConfiguration.
+   */
+  getAppManagementPolicy(app: { appId: string; objectId?: string }, options?: CallOptions): Promise<AppManagementPolicy>;
   getServicePrincipal(appId: string, options?: CallOptions): Promise<ServicePrincipal | undefined>;
   listAppRoleAssignedTo(servicePrincipalId: string, options?: CallOptions): Promise<AppRoleAssignment[]>;
   listOAuth2PermissionGrants(servicePrincipalId: string, options?: CallOptions): Promise<OAuth2PermissionGrant[]>;

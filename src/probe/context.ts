@@ -1,6 +1,6 @@
 import type { Clock } from "../clock.js";
 import type { CredentialSet } from "../config/schema.js";
-import type { AppRegistration, GraphApplicationsApi, TokenEndpointClient } from "../entra/types.js";
+import type { AppManagementPolicy, AppRegistration, GraphApplicationsApi, TokenEndpointClient } from "../entra/types.js";
 import { RotatorError } from "../errors.js";
 import type { GatewayAdapter, GatewayTarget } from "../gateway/types.js";
 import type { HttpClient } from "../http/client.js";
@@ -71,6 +71,8 @@ export interface RotationView {
 export interface SharedReads {
   secret(): Promise<Read<SecretVersion | undefined>>;
   app(): Promise<Read<AppRegistration>>;
+  /** The app management policy in effect for the app (app-specific or tenant default). */
+  policy(): Promise<Read<AppManagementPolicy>>;
   targets(): Promise<Read<GatewayTarget[]>>;
   /** undefined when the probe was given no journal store. */
   rotation(): Promise<Read<RotationView> | undefined>;

@@ -119,6 +119,9 @@ function sharedReads(set: CredentialSet, deps: ProbeDeps, tuning: ProbeTuning, p
   const app = read(`reading app registration ${set.clientId}`, (signal) =>
     deps.graph.getApplication({ appId: set.clientId, ...(set.applicationObjectId ? { objectId: set.applicationObjectId } : {}) }, { abortSignal: signal }),
   );
+  const policy = read(`reading the app management policy of ${set.clientId}`, (signal) =>
+    deps.graph.getAppManagementPolicy({ appId: set.clientId, ...(set.applicationObjectId ? { objectId: set.applicationObjectId } : {}) }, { abortSignal: signal }),
+  );
   const targets = read(`listing gateway targets for ${set.clientId}`, (signal) => deps.gateway.listTargets({ clientId: set.clientId }, { abortSignal: signal }));
   const journals = deps.journals;
   const rotation = journals
@@ -132,6 +135,7 @@ function sharedReads(set: CredentialSet, deps: ProbeDeps, tuning: ProbeTuning, p
   return {
     secret,
     app,
+    policy,
     targets,
     rotation: async () => (rotation ? rotation() : undefined),
     secretValue: () => secretValue,

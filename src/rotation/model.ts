@@ -63,11 +63,18 @@ export interface Plan {
   reason: string;
   mode: RotationMode;
   current?: CredentialRef & { daysLeft: number; adopted: boolean; managed: boolean };
-  /** Days-before-expiry at which rotation is due: max(renewBeforeDays, lifetime × renewAtFraction). */
+  /** Days-before-expiry at which rotation is due: max(renewBeforeDays, effective lifetime × renewAtFraction). */
   renewWindowDays: number;
+  /** How the window was reached, in words (src/rotation/policy.ts renewalWindow). */
+  renewWindowBasis?: string;
+  /** renewBeforeDays was not below the effective lifetime and was lowered to usedDays. */
+  renewBeforeClamped?: { configuredDays: number; usedDays: number };
   renewDueAt?: string;
+  /** Effective lifetime of new secrets: secret.lifetimeDays clamped by the effective policy. */
   lifetimeDays: number;
   clampedByPolicyDays?: number;
+  /** The app management policy in effect (app-specific, tenant default, none, or unknown when unreadable). */
+  policy?: { source: "app" | "tenantDefault" | "none" | "unknown"; detail: string };
   gracePeriodHours: number;
   targets: { total: number; names: string[] };
   unmanagedCredentials: (CredentialRef & { daysLeft: number })[];

@@ -4,7 +4,8 @@ import type { AppManagementPolicy, AppRegistration, PasswordCredential, TokenEnd
 import type { GatewayTarget } from "../gateway/types.js";
 import type { SecretVersion } from "../vault/types.js";
 import type { CredentialRef, Plan, RotationMode } from "./model.js";
-import { daysBetween, managedDisplayNamePrefix, renewWindowDays, tenantTokenUrl } from "./policy.js";
+import { daysBetween, effectiveLifetimeDays, managedDisplayNamePrefix, renewalWindow, tenantTokenUrl } from "./policy.js";
+import { graphScope } from "../entra/scope.js";
 import { DAY_MS } from "../clock.js";
 
 /** Everything the planner looks at, read once per pass. */
@@ -62,7 +63,7 @@ export async function identifyAdoption(
   const current = facts.current;
   if (!current?.value) return { status: "unidentified", detail: "Key Vault holds no readable secret to adopt" };
   const probe = await token.requestToken(
-    { tokenUrl: tenantTokenUrl(set), clientId: set.clientId, clientSecret: current.value, scope: "https://graph.microsoft.com/.default" },
+    { tokenUrl: tenantTokenUrl(set), clientId: set.clientId, clientSecret: current.value, scope: graphScope(set.graphBaseUrl) },
     { abortSignal },
   );
   if (!probe.ok) {
@@ -109,7 +110,12 @@ export interface PlanInput {
 }
 
 export function makePlan({ set, facts, mode, now, adoption }: PlanInput): Plan {
-  const window = renewWindowDays(set);
+  // New secrets live as long as the effective policy allows; the renewal window follows that
+  // lifetime, or a cap below the window would make every fresh secret due at once.
+  const lifetimeDays = effectiveLifetimeDays(set, facts.policy.maxPasswordLifetimeDays);
+  const clampedByPolicyDays = lifetimeDays < set.secret.lifetimeDays ? lifetimeDays : undefined;
+  const renewal = renewalWindow(set, lifetimeDays);
+  const window = renewal.days;
   const managed = managedCredentials(set, facts);
   const held = heldKeyIds(facts);
   const currentKeyId = facts.current?.tags["keyId"] ?? (adoption?.status === "adopted" ? adoption.keyId : undefined);
@@ -119,13 +125,6 @@ export function makePlan({ set, facts, mode, now, adoption }: PlanInput): Plan {
   const unmanaged = facts.app.passwordCredentials
     .filter((c) => !managedIds.has(c.keyId))
     .map((c) => ({ ...toRef(c), daysLeft: round1(daysBetween(now, new Date(c.endDateTime))) }));
-
-  let lifetimeDays = set.secret.lifetimeDays;
-  let clampedByPolicyDays: number | undefined;
-  if (facts.policy.maxPasswordLifetimeDays !== undefined && facts.policy.maxPasswordLifetimeDays < lifetimeDays) {
-    lifetimeDays = facts.policy.maxPasswordLifetimeDays;
-    clampedByPolicyDays = facts.policy.maxPasswordLifetimeDays;
-  }
 
   let action: Plan["action"] = "noop";
   let reason: string;
@@ -143,9 +142,9 @@ export function makePlan({ set, facts, mode, now, adoption }: PlanInput): Plan {
       reason = `${mode} rotation requested`;
     } else if (daysLeft < window) {
       action = "rotate";
-      reason = `current secret expires in ${round1(daysLeft)} days, inside the ${round1(window)}-day renewal window`;
+      reason = `current secret expires in ${round1(daysLeft)} days, inside the ${round1(window)}-day renewal window (${renewal.basis})`;
     } else {
-      reason = `current secret has ${round1(daysLeft)} days left; renewal is due at ${round1(window)} days`;
+      reason = `current secret has ${round1(daysLeft)} days left; renewal is due at ${round1(window)} days (${renewal.basis})`;
     }
   } else if (facts.current?.tags["keyId"]) {
     action = "rotate";
@@ -177,9 +176,12 @@ export function makePlan({ set, facts, mode, now, adoption }: PlanInput): Plan {
     mode,
     current,
     renewWindowDays: round1(window),
+    renewWindowBasis: renewal.basis,
+    ...(renewal.renewBeforeClamped ? { renewBeforeClamped: renewal.renewBeforeClamped } : {}),
     renewDueAt: expiry !== undefined ? new Date(expiry - window * DAY_MS).toISOString() : undefined,
     lifetimeDays,
     clampedByPolicyDays,
+    policy: { source: facts.policy.source, detail: facts.policy.detail },
     gracePeriodHours: mode === "emergency" ? 0 : set.secret.gracePeriodHours,
     targets: { total: facts.targets.length, names: facts.targets.map((t) => t.name) },
     unmanagedCredentials: unmanaged,
@@ -189,7 +191,7 @@ export function makePlan({ set, facts, mode, now, adoption }: PlanInput): Plan {
   if (plan.action === "rotate" && facts.policy.passwordAdditionBlocked) {
     throw new RotatorError(
       "POLICY_BLOCKS_PASSWORD_ADDITION",
-      `The tenant's app management policy (defaultAppManagementPolicy, restriction passwordAddition) forbids adding client secrets to app ${set.clientId}`,
+      `The app management policy in effect forbids adding client secrets to app ${set.clientId}: ${facts.policy.detail}`,
       {
         hint:
           "Ask a tenant admin to exempt this app from the passwordAddition restriction (an appManagementPolicy assigned to the app, " +

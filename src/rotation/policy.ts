@@ -1,9 +1,61 @@
 import type { CredentialSet } from "../config/schema.js";
 import { DAY_MS } from "../clock.js";
 
-/** Days before expiry at which a secret is due: max(renewBeforeDays, lifetime × renewAtFraction). */
-export function renewWindowDays(set: CredentialSet): number {
-  return Math.max(set.secret.renewBeforeDays, set.secret.lifetimeDays * set.secret.renewAtFraction);
+/**
+ * When a secret is due for renewal, from the lifetime new secrets really get. A policy cap below the
+ * configured lifetime shortens every new secret; a window computed from the configured lifetime
+ * would then cover a fresh secret's whole life and every pass would rotate again.
+ */
+export interface RenewalWindow {
+  /** Days before expiry at which the current secret is due. */
+  days: number;
+  /** Lifetime of new secrets: secret.lifetimeDays, clamped by the effective policy's cap. */
+  effectiveLifetimeDays: number;
+  /** How `days` was reached, in words (plans, probe evidence). */
+  basis: string;
+  /** Set when renewBeforeDays is not below the effective lifetime and was lowered. */
+  renewBeforeClamped?: { configuredDays: number; usedDays: number };
+}
+
+/** secret.lifetimeDays, clamped by a policy cap when there is one below it. */
+export function effectiveLifetimeDays(set: CredentialSet, maxPasswordLifetimeDays?: number): number {
+  return maxPasswordLifetimeDays !== undefined && maxPasswordLifetimeDays < set.secret.lifetimeDays ? maxPasswordLifetimeDays : set.secret.lifetimeDays;
+}
+
+/**
+ * max(renewBeforeDays, effectiveLifetime × renewAtFraction). When renewBeforeDays is not below the
+ * effective lifetime, every fresh secret would be due at once: renewBeforeDays then counts as half
+ * the effective lifetime (a secret serves half its life and keeps half as a buffer), unless the
+ * fraction asks for more.
+ */
+export function renewalWindow(set: CredentialSet, lifetimeDays: number = set.secret.lifetimeDays): RenewalWindow {
+  const { renewBeforeDays, renewAtFraction } = set.secret;
+  const fractionDays = lifetimeDays * renewAtFraction;
+  const r1 = (n: number): number => Math.round(n * 10) / 10;
+  const ofLifetime = `${lifetimeDays}-day effective lifetime${lifetimeDays < set.secret.lifetimeDays ? ` (secret.lifetimeDays ${set.secret.lifetimeDays}, capped by policy)` : ""}`;
+  if (renewBeforeDays >= lifetimeDays) {
+    const used = lifetimeDays / 2;
+    const days = Math.max(used, fractionDays);
+    return {
+      days,
+      effectiveLifetimeDays: lifetimeDays,
+      basis:
+        `renewBeforeDays ${renewBeforeDays} is not below the ${ofLifetime}, so it counts as half of it (${r1(used)}); ` +
+        `window = max(${r1(used)}, ${lifetimeDays} × ${renewAtFraction} = ${r1(fractionDays)}) = ${r1(days)} days — lower secret.renewBeforeDays`,
+      renewBeforeClamped: { configuredDays: renewBeforeDays, usedDays: r1(used) },
+    };
+  }
+  const days = Math.max(renewBeforeDays, fractionDays);
+  return {
+    days,
+    effectiveLifetimeDays: lifetimeDays,
+    basis: `window = max(renewBeforeDays ${renewBeforeDays}, ${ofLifetime} × ${renewAtFraction} = ${r1(fractionDays)}) = ${r1(days)} days`,
+  };
+}
+
+/** Days before expiry at which a secret is due, for secrets of the given effective lifetime (see effectiveLifetimeDays). */
+export function renewWindowDays(set: CredentialSet, lifetimeDays: number): number {
+  return renewalWindow(set, lifetimeDays).days;
 }
 
 export function daysBetween(from: Date, to: Date): number {
@@ -27,13 +79,3 @@ export function tenantTokenUrl(set: Pick<CredentialSet, "authorityHost" | "tenan
   return `${set.authorityHost.replace(/\/+$/, "")}/${set.tenantId}/oauth2/v2.0/token`;
 }
 
-/** The `.default` scope of the set's Graph cloud (graph.microsoft.com, graph.microsoft.us, …). */
-export function graphScopeFor(set: Pick<CredentialSet, "graphBaseUrl">): string {
-  let origin = "https://graph.microsoft.com";
-  try {
-    origin = new URL(set.graphBaseUrl).origin;
-  } catch {
-    // The config schema validates graphBaseUrl; keep the public cloud for a value it let through.
-  }
-  return `${origin}/.default`;
-}

@@ -1,6 +1,7 @@
 import { RotatorError } from "../errors.js";
 import { fingerprintMatches } from "../gateway/fingerprint.js";
-import { graphScopeFor, tenantTokenUrl } from "./policy.js";
+import { graphScope } from "../entra/scope.js";
+import { tenantTokenUrl } from "./policy.js";
 import { pushSecret, readBackTargets, retireCredential, type StepContext, type StepOutcome } from "./steps.js";
 import { dropVanishedTargets, liveTargets, mergeTargets } from "./targets.js";
 
@@ -37,7 +38,7 @@ export async function reconcileStep(ctx: StepContext): Promise<StepOutcome & { s
   if (stale.length > 0) {
     // I1: push only a secret Entra accepts right now.
     const probe = await token.requestToken(
-      { tokenUrl: tenantTokenUrl(set), clientId: set.clientId, clientSecret: secret, scope: graphScopeFor(set) },
+      { tokenUrl: tenantTokenUrl(set), clientId: set.clientId, clientSecret: secret, scope: graphScope(set.graphBaseUrl) },
       { abortSignal: ctx.signal },
     );
     if (!probe.ok) {

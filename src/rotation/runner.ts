@@ -413,7 +413,7 @@ export class RotationRunner {
       if (cred) {
         state.currentKeyId = cred.keyId;
         state.currentExpiresOn = cred.endDateTime;
-        state.nextRotationAt = new Date(Date.parse(cred.endDateTime) - renewWindowDays(set) * DAY_MS).toISOString();
+        state.nextRotationAt = new Date(Date.parse(cred.endDateTime) - renewWindowDays(set, run.plan?.lifetimeDays ?? set.secret.lifetimeDays) * DAY_MS).toISOString();
       }
       if (run.targets.length > 0 || run.plan) state.targetsVerified = targetsVerified;
     });

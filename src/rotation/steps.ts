@@ -10,6 +10,7 @@ import type { RunJournal, RunStatus } from "./model.js";
 import { identifyAdoption, makePlan, type AdoptionResult, type Facts } from "./planner.js";
 import { pendingSecretName, tenantTokenUrl } from "./policy.js";
 import { dropVanishedTargets, liveTargets, mergeTargets } from "./targets.js";
+import { graphScope } from "../entra/scope.js";
 import type { RotationDeps } from "./runner.js";
 
 /**
@@ -39,13 +40,13 @@ export async function observe(deps: RotationDeps, signal?: AbortSignal): Promise
   const { set, graph, vault, gateway } = deps;
   const [app, policy, versions, pendingVersions, targets] = await Promise.all([
     graph.getApplication({ appId: set.clientId, objectId: set.applicationObjectId }, { abortSignal: signal }),
-    graph.getAppManagementPolicy({ abortSignal: signal }).catch((e: unknown) => {
-      // Reading the tenant policy needs Policy.Read.All, which some tenants will not grant; without
-      // it addPassword still answers with the policy's error code, so rotation stays safe.
+    graph.getAppManagementPolicy({ appId: set.clientId, objectId: set.applicationObjectId }, { abortSignal: signal }).catch((e: unknown): Facts["policy"] => {
+      // Reading the policies needs Policy.Read.ApplicationConfiguration, which some tenants will not grant;
+      // without it addPassword still answers with the policy's error code, so rotation stays safe.
       const err = ensureRotatorError(e);
       if (err.code !== "GRAPH_FORBIDDEN") throw err;
-      deps.logger.warn(`cannot read the tenant's app management policy (${err.code}); lifetime is not clamped in advance`);
-      return { passwordAdditionBlocked: false };
+      deps.logger.warn(`cannot read the app management policies (${err.code}); lifetime is not clamped in advance`);
+      return { passwordAdditionBlocked: false, source: "unknown", detail: `unreadable (${err.code}): grant Policy.Read.ApplicationConfiguration` };
     }),
     vault.listVersions(set.keyVault.secretName, { abortSignal: signal }),
     vault.listVersions(pendingSecretName(set.keyVault.secretName), { abortSignal: signal }),
@@ -121,7 +122,7 @@ export async function createStep(ctx: StepContext): Promise<StepOutcome> {
   ctx.secret = created.secretText;
   await ctx.deps.hooks?.afterEffect?.("create", "addPassword");
   run.newCredential = { keyId: created.keyId, hint: created.hint, endDateTime: created.endDateTime, displayName: run.displayName };
-  return { kind: "done", detail: `keyId ${created.keyId}, expires ${created.endDateTime}${plan.clampedByPolicyDays ? ` (lifetime clamped to ${plan.clampedByPolicyDays} days by tenant policy)` : ""}` };
+  return { kind: "done", detail: `keyId ${created.keyId}, expires ${created.endDateTime}${plan.clampedByPolicyDays ? ` (lifetime clamped to ${plan.clampedByPolicyDays} days by the app management policy)` : ""}` };
 }
 
 export async function stashStep(ctx: StepContext): Promise<StepOutcome> {
@@ -204,7 +205,7 @@ export async function verifyEntraStep(ctx: StepContext): Promise<StepOutcome> {
     run.verify.attempts++;
     const res = await token
       .requestToken(
-        { tokenUrl: tenantTokenUrl(set), clientId: set.clientId, clientSecret: secret, scope: "https://graph.microsoft.com/.default" },
+        { tokenUrl: tenantTokenUrl(set), clientId: set.clientId, clientSecret: secret, scope: graphScope(set.graphBaseUrl) },
         { abortSignal: ctx.signal },
       )
       .catch((e: unknown) => {

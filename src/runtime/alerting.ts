@@ -1,6 +1,6 @@
 import type { ContainerClient } from "@azure/storage-blob";
 import type { CredentialSet } from "../config/schema.js";
-import type { Clock } from "../clock.js";
+import { DAY_MS, type Clock } from "../clock.js";
 import { HttpClient } from "../http/client.js";
 import type { Logger } from "../logging.js";
 import type { Redactor } from "../redact.js";
@@ -102,7 +102,13 @@ export class Alerting {
     try {
       const set = this.options.sets.find((s) => s.name === event.set);
       const state = await this.options.journals.readState(event.set);
-      const context = { secretExpiresOn: state.currentExpiresOn, renewalWindowDays: set ? renewWindowDays(set) : undefined };
+      // The runner derives nextRotationAt from the effective (policy-clamped) lifetime; the window is the gap to expiry.
+      const effectiveWindow =
+        state.currentExpiresOn && state.nextRotationAt ? (Date.parse(state.currentExpiresOn) - Date.parse(state.nextRotationAt)) / DAY_MS : undefined;
+      const context = {
+        secretExpiresOn: state.currentExpiresOn,
+        renewalWindowDays: effectiveWindow ?? (set ? renewWindowDays(set, set.secret.lifetimeDays) : undefined),
+      };
       // A pass that paused on an error (retryable) is a failure on-call should see; a planned wait is not.
       const asFailure = event.type === "waiting" && event.error ? { ...event, type: "failed" as const } : event;
       const input = toRotationEventInput(asFailure, context);

@@ -56,6 +56,7 @@ async function failure(p: Promise<unknown>): Promise<RotatorError> {
   return r;
 }
 
+const target = (): { appId: string; objectId: string } => ({ appId: fx.target.app.appId, objectId: fx.target.app.id });
 const inAYear = (): string => new Date(fx.clock.now().getTime() + 365 * DAY).toISOString();
 
 describe("getApplication", () => {
@@ -67,6 +68,7 @@ describe("getApplication", () => {
       appId: fx.target.app.appId,
       displayName: "MCP servers SSO",
       signInAudience: "AzureADMyOrg",
+      createdDateTime: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       passwordCredentials: [
         {
           keyId: fx.target.secret.keyId,
@@ -134,7 +136,7 @@ describe("addPassword", () => {
     fx.emulator.setAppManagementPolicy({ passwordAdditionBlocked: true });
     const blocked = await failure(api.addPassword(fx.target.app.id, { displayName: "x", endDateTime: inAYear() }));
     expect([blocked.code, blocked.status, blocked.upstreamCode]).toEqual(["GRAPH_POLICY_BLOCKS_PASSWORD", 400, "CredentialTypeNotAllowedAsPerAppPolicy"]);
-    expect(blocked.hint).toContain("defaultAppManagementPolicy");
+    expect(blocked.hint).toContain("appManagementPolicy");
 
     fx.emulator.setAppManagementPolicy({ maxPasswordLifetimeDays: 90 });
     const tooLong = await failure(api.addPassword(fx.target.app.id, { displayName: "x", endDateTime: inAYear() }));
@@ -171,9 +173,9 @@ describe("removePassword", () => {
 
 describe("policy, service principal, assignments and grants", () => {
   it("reads the tenant app management policy", async () => {
-    expect(await api.getAppManagementPolicy()).toEqual({ passwordAdditionBlocked: false });
+    expect(await api.getAppManagementPolicy(target())).toMatchObject({ passwordAdditionBlocked: false, source: "none" });
     fx.emulator.setAppManagementPolicy({ passwordAdditionBlocked: true, maxPasswordLifetimeDays: 180 });
-    expect(await api.getAppManagementPolicy()).toEqual({ passwordAdditionBlocked: true, maxPasswordLifetimeDays: 180 });
+    expect(await api.getAppManagementPolicy(target())).toMatchObject({ passwordAdditionBlocked: true, maxPasswordLifetimeDays: 180, source: "tenantDefault" });
   });
 
   it("parses ISO 8601 lifetimes to whole days", () => {
@@ -207,9 +209,9 @@ describe("policy, service principal, assignments and grants", () => {
 describe("transport, throttling and the rotator's own identity", () => {
   it("retries a throttled read honouring Retry-After, and reports persistent throttling as GRAPH_THROTTLED", async () => {
     fx.emulator.server.faults.add({ route: "^GET /v1\\.0/policies", status: 429, retryAfterSeconds: 0, times: 1 });
-    await expect(api.getAppManagementPolicy()).resolves.toEqual({ passwordAdditionBlocked: false });
+    await expect(api.getAppManagementPolicy(target())).resolves.toMatchObject({ passwordAdditionBlocked: false });
     fx.emulator.server.faults.add({ route: "^GET /v1\\.0/policies", status: 429, retryAfterSeconds: 0 });
-    const err = await failure(api.getAppManagementPolicy());
+    const err = await failure(api.getAppManagementPolicy(target()));
     expect([err.code, err.status, err.retryable]).toEqual(["GRAPH_THROTTLED", 429, true]);
     expect(err.hint).toContain("Retry-After 0");
   });
@@ -225,13 +227,13 @@ describe("transport, throttling and the rotator's own identity", () => {
       graphBaseUrl: fx.url,
       ca: fx.emulator.caCertPem,
     });
-    const err = await failure(bad.getAppManagementPolicy());
+    const err = await failure(bad.getAppManagementPolicy(target()));
     expect([err.code, err.aadsts]).toEqual(["GRAPH_AUTH_FAILED", 7000215]);
   });
 
   it("needs the CA for Graph too: without it the call fails as GRAPH_NETWORK", async () => {
     const noCa = createGraphApplicationsApi({ credential: fx.operatorCredential(), graphBaseUrl: fx.url, retry: { maxRetries: 0 } });
-    const err = await failure(noCa.getAppManagementPolicy());
+    const err = await failure(noCa.getAppManagementPolicy(target()));
     expect(err.code).toBe("GRAPH_NETWORK");
   });
 

@@ -207,7 +207,7 @@ describe("rotation", () => {
 });
 
 describe("policy", () => {
-  test("a policy that blocks adding secrets fails; a cap below the lifetime warns; a cap inside the renewal window fails", async () => {
+  test("a policy that blocks adding secrets fails; a cap below the lifetime warns, the renewal window follows the capped lifetime", async () => {
     w = await startProbeWorld();
     w.world.entra.setAppManagementPolicy({ passwordAdditionBlocked: true });
     expect(check(await w.probe({ checks: ["policy"] }), "policy")).toMatchObject({ status: "fail", severity: "error" });
@@ -217,7 +217,21 @@ describe("policy", () => {
     expect(capped).toMatchObject({ status: "warn", severity: "warning" });
     expect(capped.hint).toContain("lifetimeDays to 90");
 
+    expect(capped.evidence).toMatchObject({ policySource: "tenantDefault", effectiveLifetimeDays: 90 });
+
+    // A cap below renewBeforeDays no longer makes every new secret due at once: renewBeforeDays counts as half the lifetime, and the check says so.
     w.world.entra.setAppManagementPolicy({ maxPasswordLifetimeDays: 20 });
-    expect(check(await w.probe({ checks: ["policy"] }), "policy")).toMatchObject({ status: "fail", severity: "error" });
+    const short = check(await w.probe({ checks: ["policy", "expiry"] }), "policy");
+    expect(short).toMatchObject({ status: "warn", severity: "warning", evidence: { effectiveLifetimeDays: 20, renewWindowDays: 10 } });
+    expect(short.summary).toMatch(/renewBeforeDays \d+ is not below the 20-day effective lifetime/);
+  });
+
+  test("an app-specific policy overrides the default and the check names it", async () => {
+    w = await startProbeWorld();
+    w.world.entra.setAppManagementPolicy({ passwordAdditionBlocked: true });
+    w.world.entra.assignAppManagementPolicy(w.appObjectId, { maxPasswordLifetimeDays: 120 });
+    const report = await w.probe({ checks: ["policy", "expiry"] });
+    expect(check(report, "policy")).toMatchObject({ status: "warn", evidence: { policySource: "app", passwordAdditionBlocked: false, maxPasswordLifetimeDays: 120 } });
+    expect(check(report, "expiry").evidence["renewWindowBasis"]).toContain("120-day effective lifetime");
   });
 });

@@ -219,7 +219,7 @@ describe("tenant app management policy without Policy.Read.All", () => {
     try {
       const res = await s.pass();
       expect(res.journal.steps.find((st) => st.name === "create")?.status).toBe("done");
-      expect(s.lines.join("\n")).toMatch(/cannot read the tenant's app management policy \(GRAPH_FORBIDDEN\)/);
+      expect(s.lines.join("\n")).toMatch(/cannot read the app management policies \(GRAPH_FORBIDDEN\)/);
     } finally {
       world.entra.server.faults.clear();
     }

@@ -1,5 +1,5 @@
 import type { PasswordCredential } from "../../entra/types.js";
-import { managedDisplayNamePrefix, renewWindowDays } from "../../rotation/policy.js";
+import { effectiveLifetimeDays, managedDisplayNamePrefix, renewalWindow } from "../../rotation/policy.js";
 import { daysLeft, maybe, need, type CheckContext, type CheckDefinition } from "../context.js";
 import { Findings, type CheckOutcome } from "../findings.js";
 import type { Evidence } from "../model.js";
@@ -25,8 +25,12 @@ export const expiryCheck: CheckDefinition = {
     }
     const app = need(appRead, "The app registration");
     const secret = maybe(await ctx.shared.secret(), evidence, "keyVaultSecret");
-    const window = renewWindowDays(set);
+    // The window follows the lifetime new secrets really get; without the policy, the configured one.
+    const policy = maybe(await ctx.shared.policy(), evidence, "appManagementPolicy");
+    const renewal = renewalWindow(set, effectiveLifetimeDays(set, policy?.maxPasswordLifetimeDays));
+    const window = renewal.days;
     evidence.renewWindowDays = Math.round(window * 10) / 10;
+    evidence.renewWindowBasis = renewal.basis;
 
     const creds = [...app.passwordCredentials].sort((a, b) => Date.parse(a.endDateTime) - Date.parse(b.endDateTime));
     const prefix = managedDisplayNamePrefix(set.name);

@@ -3,6 +3,7 @@ import type { TokenResult } from "../../entra/types.js";
 import { ensureRotatorError, RotatorError } from "../../errors.js";
 import { maybe, nameList, need, oauthTargets, type CheckContext, type CheckDefinition } from "../context.js";
 import { expectedTokenUrl, originOf } from "../endpoints.js";
+import { graphScope } from "../../entra/scope.js";
 import { Findings, type CheckOutcome } from "../findings.js";
 import type { CheckSeverity, Evidence } from "../model.js";
 import { ALIAS_TOKEN_HINT } from "./discovery.js";
@@ -139,7 +140,7 @@ export const tokenCheck: CheckDefinition = {
     if (secret.createdOn) evidence.secretCreatedOn = secret.createdOn.toISOString();
 
     const urls = urlsToTry(ctx, oauthTargets(maybe(await ctx.shared.targets(), evidence, "gatewayTargets")), evidence);
-    const scope = `${originOf(set.graphBaseUrl) ?? "https://graph.microsoft.com"}/.default`;
+    const scope = graphScope(set.graphBaseUrl);
     const outcomes = await Promise.all(
       urls.map(async (u) => {
         try {
