@@ -164,8 +164,11 @@ async function readTimeline(runtime: BuiltRuntime, set: CredentialSet, status: S
       clients.graph.getApplication({ appId: set.clientId, ...(set.applicationObjectId ? { objectId: set.applicationObjectId } : {}) }, { abortSignal: signal }),
       clients.vault.listVersions(set.keyVault.secretName, { abortSignal: signal }),
     ]);
-    const latest = versions.filter((v) => v.enabled).sort((a, b) => (b.createdOn?.getTime() ?? 0) - (a.createdOn?.getTime() ?? 0))[0];
-    const currentKeyId = (latest?.tags["keyId"] ?? status.state.currentKeyId)?.toLowerCase();
+    // The journal knows which credential was promoted last; versions created in the same second
+    // cannot be ordered by their timestamps, so the listing's order is only the fallback.
+    const enabled = versions.filter((v) => v.enabled);
+    const currentKeyId = (status.state.currentKeyId ?? enabled[0]?.tags["keyId"])?.toLowerCase();
+    const latest = enabled.find((v) => v.tags["keyId"]?.toLowerCase() === currentKeyId && v.tags["previousKeyId"]) ?? enabled.find((v) => v.tags["keyId"]?.toLowerCase() === currentKeyId) ?? enabled[0];
     const previousKeyId = latest?.tags["previousKeyId"]?.toLowerCase();
     const pendingKeyId = run && !FINISHED.has(run.status) && !run.promotedVersion ? run.newCredential?.keyId.toLowerCase() : undefined;
     const prefix = managedDisplayNamePrefix(set.name);
