@@ -60,7 +60,8 @@ export class PassProgress {
     return createLogger(
       (level, line) => {
         if (level === "debug" && !this.verbose) return;
-        const text = `${level === "info" ? "" : `${level.toUpperCase()} `}${line}`;
+        // The set is already named above these lines; the [set=…] [run=…] prefix is for log search.
+        const text = `${level === "info" ? "" : `${level.toUpperCase()} `}${line.replace(/^(\[\w+=[^\]]*\]\s*)+/, "")}`;
         if (this.multibar) this.multibar.log(`${text}\n`);
         else this.out.say(`  ${text}`);
       },
@@ -112,6 +113,8 @@ export class PassProgress {
 
   private stopBar(): void {
     if (!this.multibar) return;
+    // A redraw flushes log lines queued above the bar; stop() alone would drop them.
+    this.multibar.update();
     this.multibar.stop();
     this.multibar = undefined;
     this.bar = undefined;
