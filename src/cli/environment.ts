@@ -1,10 +1,10 @@
-import { readFileSync } from "node:fs";
 import path from "node:path";
 import { DefaultAzureCredential, type TokenCredential } from "@azure/identity";
 import type { CredentialSet } from "../config/schema.js";
 import { loadConfig } from "../config/load.js";
 import { isLoopbackAuthority } from "../entra/credential.js";
-import { ConfigError, RotatorError } from "../errors.js";
+import { RotatorError } from "../errors.js";
+import { readLocalSettings } from "./settingsFile.js";
 import type { RotationHooks } from "../rotation/hooks.js";
 import type { BuiltRuntime, RuntimeOptions } from "../runtime/createRuntime.js";
 import { createRuntimeFromEnv } from "../runtime/fromSettings.js";
@@ -49,18 +49,9 @@ export async function openEnvironment(options: OpenEnvironmentOptions): Promise<
 /** The environment, overlaid with the "Values" of a Functions local.settings.json when one is given. */
 function settingsValues(options: OpenEnvironmentOptions): { values: Record<string, string | undefined>; cwd: string } {
   if (!options.settingsFile) return { values: options.env, cwd: options.cwd };
-  const file = path.resolve(options.cwd, options.settingsFile);
-  let doc: { Values?: unknown };
-  try {
-    doc = JSON.parse(readFileSync(file, "utf8")) as { Values?: unknown };
-  } catch (e) {
-    throw new ConfigError(file, [`(file): cannot read it as JSON (${(e as Error).message.split("\n")[0]}) — give a Functions local.settings.json`]);
-  }
-  if (typeof doc.Values !== "object" || doc.Values === null) throw new ConfigError(file, ['Values: missing — a local.settings.json keeps the app settings in a "Values" object']);
-  const values: Record<string, string | undefined> = { ...options.env };
-  for (const [k, v] of Object.entries(doc.Values)) if (v !== undefined && v !== null) values[k] = String(v);
+  const local = readLocalSettings(options.cwd, options.settingsFile);
   // Relative paths in the file (CREDENTIAL_SETS_FILE, EXTRA_CA_FILE) mean the app root: the file's folder.
-  return { values, cwd: path.dirname(file) };
+  return { values: { ...options.env, ...local.values }, cwd: local.dir };
 }
 
 /**

@@ -97,6 +97,19 @@ describe("mcp-sso-rotator CLI", () => {
     expect((r.json["issues"] as string[]).some((i) => i.includes("lifetimeDays"))).toBe(true);
   });
 
+  it("--settings reads the app settings from a Functions local.settings.json instead of the environment", async () => {
+    const file = path.join(os.tmpdir(), `local.settings.${process.pid}.json`);
+    writeFileSync(file, JSON.stringify({ IsEncrypted: false, Values: { ...env, FUNCTIONS_WORKER_RUNTIME: "node" } }));
+    const r = await runInProcess(["plan", "--settings", file, "--set", "cli-gw", "--json"], {});
+    outputs.push(r);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json).toMatchObject({ sets: [{ set: "cli-gw", action: "rotate" }] });
+    const none = await runInProcess(["plan", "--json"], {});
+    expect(none.code).toBe(2);
+    expect(none.json).toMatchObject({ error: { code: "CONFIG_INVALID" } });
+    expect(none.stderr).toMatch(/AzureWebJobsStorage: is not set/);
+  });
+
   it("plan: human lines and --json; reads only (Entra and Key Vault unchanged)", async () => {
     const credsBefore = world.entra.passwordCredentials(cequence.appObjectId).length;
     const human = await cli(["plan", "--set", "cli-gw"]);

@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import path from "node:path";
 import { collectAppSettings, describeAppSettings } from "../../config/settings.js";
 import { collectCredentialSets, loadConfig } from "../../config/load.js";
@@ -6,6 +5,7 @@ import type { CredentialSet } from "../../config/schema.js";
 import { describeCredentialSets } from "../../config/summary.js";
 import { ConfigError } from "../../errors.js";
 import type { Output } from "../output.js";
+import { readLocalSettings } from "../settingsFile.js";
 import { EXIT, type ExitCode } from "../output.js";
 
 /**
@@ -57,15 +57,6 @@ export function checkConfigCommand(
 
 function settingsSource(source: { settingsFile?: string; env: Record<string, string | undefined>; cwd: string }): { values: Record<string, string | undefined>; cwd: string; label: string } {
   if (!source.settingsFile) return { values: source.env, cwd: source.cwd, label: "app settings (environment)" };
-  const file = path.resolve(source.cwd, source.settingsFile);
-  let doc: { Values?: unknown };
-  try {
-    doc = JSON.parse(readFileSync(file, "utf8")) as { Values?: unknown };
-  } catch (e) {
-    throw new ConfigError(file, [`(file): cannot read it as JSON (${(e as Error).message.split("\n")[0]}) — give a Functions local.settings.json`]);
-  }
-  if (typeof doc.Values !== "object" || doc.Values === null) throw new ConfigError(file, ['Values: missing — a local.settings.json keeps the app settings in a "Values" object']);
-  const values: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(doc.Values)) if (v !== undefined && v !== null) values[k] = String(v);
-  return { values, cwd: path.dirname(file), label: file };
+  const local = readLocalSettings(source.cwd, source.settingsFile);
+  return { values: local.values, cwd: local.dir, label: local.file };
 }
