@@ -18,7 +18,12 @@ const { HttpRequest, InvocationContext } = functions;
  * JavaScript OFF, as on-call opens it. Screenshots land in test-output/dashboard/ (not in git).
  */
 export const SCREENSHOTS = path.resolve("test-output", "dashboard");
-const CHROMIUM = process.env["CHROMIUM_PATH"] ?? ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p));
+const CHROMIUM =
+  process.env["CHROMIUM_PATH"] ??
+  (process.env["PATH"] ?? "")
+    .split(path.delimiter)
+    .flatMap((dir) => [path.join(dir, "chromium"), path.join(dir, "chromium-browser")])
+    .find((p) => existsSync(p));
 
 let world: World;
 let browser: Browser;
