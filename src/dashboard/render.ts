@@ -106,7 +106,7 @@ function renderTimelineBlock(s: SetStatus, now: Date): string {
   const warn = t.error ? `<p class="note">Could not read the app's credentials live (${esc(t.error.code)}: ${esc(t.error.message)}); showing what the run journal knows.</p>` : "";
   const legend = `<ul class="legend"><li><span class="sw role-current"></span>current</li><li><span class="sw role-pending"></span>pending</li><li><span class="sw role-previous"></span>previous</li><li><span class="sw role-unmanaged"></span>unmanaged</li><li><span class="sw today"></span>today</li><li><span class="sw renewal"></span>renewal due</li><li><span class="sw grace"></span>grace window</li></ul>`;
   const rows = t.credentials
-    .map((c) => `<tr class="cred role-${c.role}"><td>${esc(ROLE_LABEL[c.role])}</td><td><code>${esc(c.keyId.slice(0, 8))}…</code> ${esc(c.hint ?? "?")}…<br><span class="muted">${esc(c.displayName ?? "(no name)")}</span></td><td>${esc(fmtDate(c.endDateTime))}<br><span class="muted">${esc(fmtDays(c.daysLeft))}</span></td></tr>`)
+    .map((c) => `<tr class="cred role-${c.role}"><td>${esc(ROLE_LABEL[c.role])}</td><td><code>${esc(c.keyId.slice(0, 8))}…</code> ${esc(c.hint ?? "?")}…<br><span class="muted">${esc(c.displayName ?? "(no name)")}</span></td><td class="nowrap">${esc(fmtDate(c.endDateTime))}<br><span class="muted">${esc(fmtDays(c.daysLeft))}</span></td></tr>`)
     .join("");
   const marks = [
     t.renewDueAt ? `renewal due <strong>${esc(fmtDate(t.renewDueAt))}</strong>` : "",
@@ -217,5 +217,7 @@ ol.steps li{background:var(--bg);border:1px solid var(--line);border-radius:4px;
 ol.steps li.st-failed{border-color:var(--bad)}ol.steps li.st-waiting{border-color:var(--info)}
 .note{background:#ddf4ff;border-radius:4px;padding:4px 8px}
 footer{font-size:.85rem}
-@media (max-width:600px){body{font-size:14px}header,main,footer{padding:8px 10px}.card{padding:10px 10px}.facts{grid-template-columns:1fr}.facts dt{margin-top:4px}}
+.nowrap{white-space:nowrap}
+@media (max-width:600px){body{font-size:14px}header,main,footer{padding:8px 10px}.card{padding:10px 10px}.facts{grid-template-columns:1fr}.facts dt{margin-top:4px}
+svg .bar-label{font-size:19px}svg .marker-label{font-size:17px}svg .tick-label{font-size:16px}}
 `;
