@@ -94,7 +94,7 @@ export function renderTimeline(setName: string, timeline: SetTimeline, now: Date
 
 function clampText(x: number): number {
   // Keep a marker's label inside the picture; a label near the right edge starts further left.
-  return Math.min(x, WIDTH - 150);
+  return Math.min(x, WIDTH - 175);
 }
 
 function f(n: number): string {
