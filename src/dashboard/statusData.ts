@@ -132,12 +132,31 @@ export async function gatherSetStatus(runtime: BuiltRuntime, set: CredentialSet,
   return status;
 }
 
+/**
+ * The latest runs, newest first, with no-op passes folded: every scheduled pass that finds nothing
+ * due leaves a no-op journal, and a year of daily ones must not push the last real rotation (and
+ * its targets) off the page. The latest no-op is kept so the page still shows the timer runs.
+ */
 async function readRecentRuns(runtime: BuiltRuntime, set: string, count: number, signal?: AbortSignal): Promise<RunJournal[]> {
   // Run IDs start with their UTC creation time, so a reverse sort is newest first.
-  const ids = (await runtime.journals.listRuns(set, signal)).sort().reverse().slice(0, count);
-  const runs = await Promise.all(ids.map((id) => runtime.journals.readRun(set, id, signal)));
-  return runs.filter((r): r is RunJournal => r !== undefined);
+  const ids = (await runtime.journals.listRuns(set, signal)).sort().reverse();
+  const limit = Math.min(ids.length, count + MAX_NOOPS_SKIPPED);
+  const out: RunJournal[] = [];
+  let noops = 0;
+  for (let i = 0; i < limit && out.length < count; i += READ_BATCH) {
+    const batch = await Promise.all(ids.slice(i, Math.min(i + READ_BATCH, limit)).map((id) => runtime.journals.readRun(set, id, signal)));
+    for (const run of batch) {
+      if (!run || out.length >= count) continue;
+      if (run.status === "noop" && noops++ > 0) continue;
+      out.push(run);
+    }
+  }
+  return out;
 }
+
+/** How many no-op journals a page load reads past at most (two months of daily passes). */
+const MAX_NOOPS_SKIPPED = 60;
+const READ_BATCH = 10;
 
 /**
  * Every password credential of the app, each with its role. The roles come from Key Vault's latest

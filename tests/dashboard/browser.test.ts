@@ -88,7 +88,7 @@ function scan(html: string): void {
 }
 
 describe("GET /api/dashboard in headless Chromium (JavaScript off)", () => {
-  it("a healthy set: HEALTHY, every check passing, 6/6 targets, current and unmanaged secrets on the timeline, no grace window", async () => {
+  it("a healthy set: HEALTHY, every check passing, 6/6 targets, current and unmanaged secrets on the timeline, no grace window — daily no-op passes do not hide the last rotation's targets and runs", async () => {
     const container = await freshContainer(inject("storageConnectionString"));
     const { runtime, seeded } = await healthySet(world, container, "dash-healthy");
     pages.set("healthy", runtime);
@@ -118,13 +118,16 @@ describe("GET /api/dashboard in headless Chromium (JavaScript off)", () => {
     const bar = await svg.locator('rect.bar[data-role="current"]').boundingBox();
     expect(bar!.x + bar!.width).toBeGreaterThan(today!.x + 10);
 
+    // Daily no-op passes do not hide the last rotation: the latest no-op shows once, then the rotation.
     const runs = section.locator("ul.runs > li");
-    expect(await runs.count()).toBeGreaterThanOrEqual(1);
-    expect(await runs.first().innerText()).toMatch(/succeeded[\s\S]*retire/);
+    expect(await section.locator("ul.runs > li.rs-noop").count()).toBe(1);
+    expect(await runs.first().getAttribute("class")).toContain("rs-noop");
+    const rotation = section.locator("ul.runs > li.rs-succeeded").first();
+    expect(await rotation.innerText()).toMatch(/succeeded[\s\S]*retire/);
     // Two passes: the first waited out the grace period at retire, the second retired.
-    const steps = (await runs.first().locator("ol.steps li").allInnerTexts()).map((t) => t.split(/\s/)[0]);
+    const steps = (await rotation.locator("ol.steps li").allInnerTexts()).map((t) => t.split(/\s/)[0]);
     expect(steps).toEqual(["plan", "create", "stash", "verify-entra", "promote", "propagate", "verify-targets", "retire", "retire"]);
-    expect(await runs.first().locator("ol.steps li.st-waiting").innerText()).toMatch(/^retire waiting \d+ ms$/);
+    expect(await rotation.locator("ol.steps li.st-waiting").innerText()).toMatch(/^retire waiting \d+ ms$/);
 
     expect(requests).toEqual([`${baseUrl}/healthy`]);
     expect(consoleErrors).toEqual([]);

@@ -38,7 +38,7 @@ function seed(world: World, name: string, targets = 6): SeededSet {
   return seeded;
 }
 
-/** Rotated, grace period over, previous retired, probe green. */
+/** Rotated, grace period over, previous retired, six quiet daily passes since, probe green. */
 export async function healthySet(world: World, container: ContainerClient, name: string): Promise<StatedSet> {
   const seeded = seed(world, name);
   const runtime = world.runtime([seeded.set], container);
@@ -47,6 +47,12 @@ export async function healthySet(world: World, container: ContainerClient, name:
   world.clock.advance((seeded.set.secret.gracePeriodHours + 1) * 3_600_000);
   const second = await pass(runtime, seeded);
   if (second.status !== "succeeded") throw new Error(`second pass ended ${second.status}`);
+  // Six daily timer passes since (more than the page lists), each a no-op run with a journal of its own.
+  for (let day = 1; day <= 6; day++) {
+    world.clock.advance(86_400_000);
+    const noop = await pass(runtime, seeded);
+    if (noop.status !== "noop") throw new Error(`daily pass ended ${noop.status}`);
+  }
   await healthTimer(runtime);
   return { seeded, runtime };
 }

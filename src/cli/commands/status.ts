@@ -45,6 +45,8 @@ function printSet(ctx: CommandContext, s: SetStatus): void {
   if (s.lastRun) say(`  last run        ${s.lastRun.runId} ${s.lastRun.status} (${s.lastRun.mode}, ${fmtTime(s.lastRun.updatedAt)})${s.lastRun.error ? ` ${s.lastRun.error.code}: ${s.lastRun.error.message}` : ""}`);
   say(`  targets         ${s.targets.total ? `${s.targets.verified}/${s.targets.total} verified` : "no run has touched targets yet"}`);
   for (const t of s.targets.stale) say(`    not verified  ${t.name}${t.code ? ` (${t.code})` : ""}`);
+  const drift = s.probe?.checks.find((c) => c.id === "gateway-drift")?.evidence;
+  if (drift && typeof drift["holdingCurrentSecret"] === "number" && typeof drift["targets"] === "number") say(`  gateway now     ${drift["holdingCurrentSecret"]}/${drift["targets"]} hold Key Vault's current secret (probe)`);
   if (s.timeline) {
     for (const c of s.timeline.credentials) say(`  ${c.role.padEnd(15)} ${c.keyId} hint ${c.hint ?? "?"}… ends ${fmtDate(c.endDateTime)} (${fmtDays(c.daysLeft)})${c.displayName ? ` "${c.displayName}"` : ""}`);
     if (s.timeline.renewDueAt) say(`  renewal due     ${fmtDate(s.timeline.renewDueAt)}`);
