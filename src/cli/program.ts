@@ -154,6 +154,7 @@ async function execute(io: CliIo, opts: CommonOptions, run: (ctx: CommandContext
     env = await openEnvironment({ emulators: opts.emulators === true, ...(opts.settings ? { settingsFile: opts.settings } : {}), env: io.env, cwd: io.cwd, hooks: progress.hooks, say: (l) => out.say(l) });
     const runtime = env.runtime;
     out.useRedactor(runtime.redactor);
+    if (opts.verbose) out.say(`using ${env.source}: ${runtime.sets.length} credential set(s)`);
     const sets = selectSets(runtime, opts.set);
     const loggers = new Map<string, ReturnType<PassProgress["logger"]>>();
     const ctx: CommandContext = {
