@@ -132,7 +132,7 @@ function renderChecks(s: SetStatus): string {
   return `<ul class="checks">${s.probe.checks
     .map(
       (c) =>
-        `<li class="check st-${c.status}" data-check="${esc(c.id)}" data-status="${esc(c.status)}"><span class="badge st-${c.status}">${esc(c.status.toUpperCase())}</span> <strong>${esc(c.id)}</strong>${c.status !== "pass" && c.status !== "skip" ? ` <span class="sev">${esc(c.severity)}</span>` : ""}${c.aadsts !== undefined ? ` <code>AADSTS${esc(c.aadsts)}</code>` : ""}<div>${esc(c.summary)}</div>${c.status !== "pass" && c.hint ? `<div class="hint">→ ${esc(c.hint)}</div>` : ""}</li>`,
+        `<li class="check st-${c.status}" data-check="${esc(c.id)}" data-status="${esc(c.status)}"><span class="badge st-${c.status}">${esc(c.status.toUpperCase())}</span> <strong>${esc(c.id)}</strong>${c.status !== "pass" && c.status !== "skip" ? ` <span class="sev">${esc(c.severity)}</span>` : ""}${c.aadsts !== undefined ? ` <code>AADSTS${esc(c.aadsts)}</code>` : ""}<div>${esc(c.summary)}</div>${c.hint ? (c.status === "pass" || c.status === "skip" ? `<div class="hint-ok">→ ${esc(c.hint)}</div>` : `<div class="hint">→ ${esc(c.hint)}</div>`) : ""}</li>`,
     )
     .join("")}</ul>`;
 }
@@ -208,7 +208,8 @@ table.creds th,table.creds td{text-align:left;border-top:1px solid var(--line);p
 ul.checks,ul.incidents,ul.runs,ul.stale{list-style:none;padding:0;margin:0}
 ul.checks li,ul.incidents li,ul.runs>li{padding:6px 0;border-top:1px solid var(--line)}
 ul.checks li:first-child,ul.incidents li:first-child,ul.runs>li:first-child{border-top:0}
-.check.st-pass div:not(.hint){color:var(--muted)}
+.check.st-pass div{color:var(--muted)}
+.hint-ok{font-size:.85rem}
 .hint{color:#3d2a00;background:#fff8c5;border-radius:4px;padding:2px 6px;margin-top:3px}
 .sev{font-size:.8rem;color:var(--muted)}
 .targets strong.ok{color:var(--ok)}.targets strong.bad{color:var(--bad)}

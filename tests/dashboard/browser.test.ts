@@ -102,6 +102,8 @@ describe("GET /api/dashboard in headless Chromium (JavaScript off)", () => {
     expect(text).toContain("No open incident.");
     expect(await page.locator('li.check[data-status="pass"]').count()).toBeGreaterThanOrEqual(6);
     expect(await page.locator('li.check[data-status="fail"]').count()).toBe(0);
+    // Every check shows its state and its hint, passing ones included.
+    expect(await section.locator('li.check[data-status="pass"] .hint-ok').count()).toBe(await section.locator('li.check[data-status="pass"]').count());
 
     const svg = section.locator("svg.timeline");
     await expect(svg.isVisible()).resolves.toBe(true);
