@@ -223,6 +223,29 @@ export class IncidentManager {
       .sort((a, b) => rank[a.severity] - rank[b.severity] || a.openedAt.localeCompare(b.openedAt));
   }
 
+  /**
+   * An operator closes an open incident by hand (the CLI's `incidents --resolve <key>`): resolved at
+   * once, without waiting for healthy probes, and announced to exactly the channels that received
+   * its opening. A check that still fails opens a new incident on the next probe.
+   */
+  async resolveManually(dedupKey: string, options: { abortSignal?: AbortSignal } = {}): Promise<ReportOutcome | undefined> {
+    const open = (await this.listOpen(undefined, options)).find((i) => i.dedupKey === dedupKey);
+    if (!open) return undefined;
+    for (let attempt = 1; attempt <= MAX_CONFLICT_RETRIES; attempt++) {
+      const stored = await this.store.get(open.set, dedupKey, options);
+      if (!stored || stored.incident.state !== "open") return undefined;
+      const at = this.clock.now().toISOString();
+      const next: Incident = { ...stored.incident, state: "resolved", resolvedAt: at, updatedAt: at, pendingChannels: [] };
+      try {
+        const etag = await this.store.put(next, { ifMatch: stored.etag, ...options });
+        return await this.announce(next, etag, "resolved", options.abortSignal);
+      } catch (e) {
+        if (ensureRotatorError(e).code !== "STORAGE_CONFLICT") throw e;
+      }
+    }
+    return undefined;
+  }
+
   /** Sends "repeat" for open incidents nobody reported on lately (call from the health timer). */
   async renotifyDue(options: { abortSignal?: AbortSignal } = {}): Promise<ReportOutcome[]> {
     const out: ReportOutcome[] = [];

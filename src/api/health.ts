@@ -6,9 +6,9 @@ import { CHECK_IDS, runProbe, type CheckResult, type ProbeReport } from "../prob
 import { EXPIRY_AT_RISK_CHECK, HEARTBEAT_CHECK, SERVICE_SET, checkRotationTimerLiveness, pingHeartbeat } from "../alerts/index.js";
 import type { BuiltRuntime } from "../runtime/createRuntime.js";
 import { parseSchedule } from "../schedule.js";
-import { DAY_MS } from "../clock.js";
 import { contextLogger } from "./rotations.js";
 import { json } from "./http.js";
+import { gatherStatus, statusApiBody } from "../dashboard/statusData.js";
 
 export type BuiltRuntimeProvider = () => Promise<BuiltRuntime>;
 
@@ -154,50 +154,10 @@ export function makeHealthHandler(getRuntime: BuiltRuntimeProvider) {
   };
 }
 
-/** GET /api/status — what an operator wants to see first, per set. */
+/** GET /api/status — what an operator wants to see first, per set (gathered with the dashboard's data). */
 export function makeStatusHandler(getRuntime: BuiltRuntimeProvider) {
   return async (_request: HttpRequest, _context: InvocationContext): Promise<HttpResponseInit> => {
     const runtime = await getRuntime();
-    const now = runtime.clock.now();
-    const deliveries = runtime.alerting.deliveryLog();
-    const sets = await Promise.all(
-      runtime.sets.map(async (set) => {
-        const state = await runtime.journals.readState(set.name);
-        const lastRun = state.lastRun ? await runtime.journals.readRun(set.name, state.lastRun.runId) : undefined;
-        const active = state.activeRunId ? await runtime.journals.readRun(set.name, state.activeRunId) : undefined;
-        const probe = await runtime.probeStore.latest(set.name).catch(() => undefined);
-        const incidents = await runtime.alerting.manager.listOpen(set.name).catch(() => []);
-        return {
-          set: set.name,
-          clientId: set.clientId,
-          current: state.currentKeyId
-            ? {
-                keyId: state.currentKeyId,
-                expiresOn: state.currentExpiresOn,
-                daysLeft: state.currentExpiresOn ? Math.round(((Date.parse(state.currentExpiresOn) - now.getTime()) / DAY_MS) * 10) / 10 : undefined,
-              }
-            : null,
-          nextRotationAt: state.nextRotationAt ?? null,
-          lastRun: lastRun
-            ? { runId: lastRun.runId, mode: lastRun.mode, status: lastRun.status, at: lastRun.updatedAt, step: lastRun.steps.at(-1)?.name, error: lastRun.error }
-            : null,
-          activeRun: active ? { runId: active.runId, status: active.status, step: active.steps.at(-1)?.name ?? "plan" } : null,
-          lastSuccessAt: state.lastSuccessAt ?? null,
-          targets: state.targetsVerified ?? { verified: 0, total: 0 },
-          checks: probe ? probe.checks.map((c) => ({ id: c.id, status: c.status, severity: c.severity, summary: c.summary, ...(c.aadsts !== undefined ? { aadsts: c.aadsts } : {}) })) : [],
-          checkedAt: probe?.startedAt ?? null,
-          openIncidents: incidents.map((i) => ({ dedupKey: i.dedupKey, check: i.check, severity: i.severity, title: i.title, openedAt: i.openedAt, runId: i.runId })),
-          alertDelivery: (deliveries.find((d) => d.set === set.name)?.channels ?? []).map((c) => ({
-            channel: c.channel,
-            kind: c.kind,
-            lastSuccessAt: c.lastSuccessAt ?? null,
-            consecutiveFailures: c.consecutiveFailures,
-            lastFailure: c.lastFailure ?? null,
-          })),
-        };
-      }),
-    );
-    const service = await runtime.alerting.manager.listOpen(SERVICE_SET).catch(() => []);
-    return json(200, { at: now.toISOString(), sets, serviceIncidents: service.map((i) => ({ check: i.check, severity: i.severity, title: i.title, openedAt: i.openedAt })) });
+    return json(200, statusApiBody(await gatherStatus(runtime)));
   };
 }

@@ -86,7 +86,7 @@ export interface RunJournal {
   runId: string;
   set: string;
   mode: RotationMode;
-  trigger: "timer" | "http" | "queue" | "demo";
+  trigger: "timer" | "http" | "queue" | "demo" | "cli";
   status: RunStatus;
   createdAt: string;
   updatedAt: string;

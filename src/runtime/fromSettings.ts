@@ -1,21 +1,30 @@
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
-import { DefaultAzureCredential, ManagedIdentityCredential } from "@azure/identity";
+import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from "@azure/identity";
 import { loadConfig, type LoadedConfig } from "../config/load.js";
 import type { Env } from "../config/settings.js";
 import { createAzureCredential } from "../entra/credential.js";
-import { createRuntime, type BuiltRuntime } from "./createRuntime.js";
+import { createRuntime, type BuiltRuntime, type RuntimeOptions } from "./createRuntime.js";
 
 /**
  * The composition root for the Functions host: app settings → clients → runtime. Built once per
  * host process on first use; a configuration error fails every invocation with the one message
  * that lists every bad field, instead of half-working.
  */
-export async function createRuntimeFromEnv(env: Env): Promise<BuiltRuntime> {
-  const config = loadConfig(env);
+export interface RuntimeFromEnvOptions {
+  /** Folder a relative CREDENTIAL_SETS_FILE / EXTRA_CA_FILE resolves against (default: the process's). */
+  cwd?: string;
+  /** The identity for Graph, Key Vault and identity-based storage; default: the app's own (managed identity or client secret). The operator CLI passes DefaultAzureCredential. */
+  credential?: TokenCredential;
+  /** Extra runtime options (the CLI's progress hooks). */
+  extra?: Partial<RuntimeOptions>;
+}
+
+export async function createRuntimeFromEnv(env: Env, options: RuntimeFromEnvOptions = {}): Promise<BuiltRuntime> {
+  const config = loadConfig(env, options.cwd ? { cwd: options.cwd } : {});
   return createRuntime({
     sets: config.sets,
-    credential: rotatorCredential(config),
-    container: storageContainer(config),
+    credential: options.credential ?? rotatorCredential(config),
+    container: storageContainer(config, options.credential),
     ca: config.extraCaPem,
     queueName: config.settings.rotationQueueName,
     maxDequeueCount: config.settings.rotationMaxDequeue,
@@ -25,6 +34,7 @@ export async function createRuntimeFromEnv(env: Env): Promise<BuiltRuntime> {
     heartbeatUrl: config.settings.heartbeatUrl,
     probeTimeoutMs: config.settings.probeTimeoutMs,
     alerting: { repeatIntervalMs: config.settings.alertRepeatMinutes * 60_000, resolveAfterHealthy: config.settings.alertResolveAfterProbes },
+    ...options.extra,
   });
 }
 
@@ -36,12 +46,12 @@ function rotatorCredential({ settings, extraCaPem }: LoadedConfig) {
   return createAzureCredential({ managedIdentityClientId: id.clientId, authorityHost: id.authorityHost, ca: extraCaPem });
 }
 
-function storageContainer({ settings }: LoadedConfig): ContainerClient {
+function storageContainer({ settings }: LoadedConfig, credential?: TokenCredential): ContainerClient {
   const s = settings.storage;
   const service =
     s.kind === "connectionString"
       ? BlobServiceClient.fromConnectionString(s.connectionString)
-      : new BlobServiceClient(s.blobServiceUri, s.clientId ? new ManagedIdentityCredential({ clientId: s.clientId }) : new DefaultAzureCredential());
+      : new BlobServiceClient(s.blobServiceUri, credential ?? (s.clientId ? new ManagedIdentityCredential({ clientId: s.clientId }) : new DefaultAzureCredential()));
   return service.getContainerClient(settings.storageContainer);
 }
 

@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+// The operator CLI's executable. It runs the TypeScript entry (src/cli/index.ts) through tsx from
+// node_modules, so `npx mcp-sso-rotator` works in a clone right after `npm ci`, with no build step.
+// npx puts node_modules/.bin first on PATH, so `node` above is the pinned Node 22 devDependency; a
+// direct call with an older system Node is re-run on that Node 22.
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import process from "node:process";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const self = fileURLToPath(import.meta.url);
+const root = path.resolve(path.dirname(self), "..");
+const major = Number(process.versions.node.split(".")[0]);
+
+if (major < 22) {
+  const node22 = path.join(root, "node_modules", ".bin", "node");
+  if (!existsSync(node22) || process.env.MCP_SSO_ROTATOR_REEXEC === "1") {
+    process.stderr.write(`mcp-sso-rotator needs Node.js 22 or later (found ${process.version}); run \`npm ci\` to install the pinned one\n`);
+    process.exit(2);
+  }
+  const r = spawnSync(node22, [self, ...process.argv.slice(2)], { stdio: "inherit", env: { ...process.env, MCP_SSO_ROTATOR_REEXEC: "1" } });
+  process.exit(r.status ?? 1);
+}
+
+const { register } = await import("tsx/esm/api");
+register();
+await import(pathToFileURL(path.join(root, "src", "cli", "index.ts")).href);

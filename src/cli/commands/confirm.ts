@@ -1,0 +1,30 @@
+import os from "node:os";
+import { RotatorError } from "../../errors.js";
+import type { CommandContext } from "../context.js";
+import { EXIT, type ExitCode } from "../output.js";
+import { rotateSet } from "./rotate.js";
+
+/**
+ * `confirm <runId>`: an operator has updated every MCP server of a manual gateway by hand. The
+ * confirmation is recorded in the run's journal (as POST /api/rotations/{runId}/confirm does), then
+ * a pass resumes the run at once. If another pass holds the lease (exit 3), the confirmation stays
+ * recorded and that pass or the next one carries the run on.
+ */
+export async function confirmCommand(ctx: CommandContext, runId: string, by: string | undefined, options: { wait: boolean; timeoutMs: number; intervalMs: number }): Promise<{ code: ExitCode; body: Record<string, unknown> }> {
+  const run = await ctx.runtime.journals.findRun(runId);
+  if (!run) throw new RotatorError("RUN_NOT_FOUND", `No rotation run "${runId}"`, { hint: "Use the run ID from the awaiting-confirmation alert, `mcp-sso-rotator status` or the dashboard." });
+  const set = ctx.runtime.sets.find((s) => s.name === run.set);
+  if (!set) throw new RotatorError("SET_NOT_FOUND", `Run ${runId} belongs to set "${run.set}", which is no longer configured`, { hint: "Nothing to confirm." });
+  if (run.status !== "awaiting_confirmation") {
+    const err = new RotatorError("RUN_NOT_AWAITING_CONFIRMATION", `Run ${runId} is ${run.status}, not awaiting confirmation`, { hint: "Only a run paused for a manual gateway can be confirmed; `mcp-sso-rotator status` shows what it waits for." });
+    return { code: EXIT.failed, body: { command: "confirm", ok: false, runId, set: run.set, status: run.status, error: ctx.out.error(err) } };
+  }
+  const confirmedBy = by ?? os.userInfo().username;
+  run.confirmedBy = confirmedBy;
+  run.updatedAt = ctx.runtime.clock.now().toISOString();
+  await ctx.runtime.journals.writeRun(run);
+  ctx.out.say(`${run.set}: run ${runId} confirmed by ${confirmedBy}`);
+  const outcome = await rotateSet(ctx, set, { mode: run.mode, runId, ...options });
+  if (outcome.code === EXIT.busy) ctx.out.say("  the confirmation is recorded: the pass holding the lease, or the next timer pass, resumes the run");
+  return { code: outcome.code, body: { command: "confirm", ok: outcome.code === EXIT.ok, confirmedBy, ...outcome, runId } };
+}

@@ -1,0 +1,75 @@
+import type { Incident } from "../../alerts/model.js";
+import { fmtDate, fmtDays, fmtTime } from "../../dashboard/html.js";
+import { verdictOf } from "../../dashboard/render.js";
+import { gatherStatus, statusApiBody, type SetStatus } from "../../dashboard/statusData.js";
+import { FINISHED } from "../../rotation/model.js";
+import type { CommandContext } from "../context.js";
+import { EXIT, type ExitCode } from "../output.js";
+
+/**
+ * `status`: the dashboard in a terminal — per set its verdict, current secret and expiry, the
+ * active and last run, targets verified k/N with the stale ones, failing checks with their hints,
+ * open incidents, and every secret of the app on its timeline. Exit 1 when a set is failing.
+ */
+export async function statusCommand(ctx: CommandContext): Promise<{ code: ExitCode; body: Record<string, unknown> }> {
+  const snapshot = await gatherStatus(ctx.runtime, { timeline: true, recentRuns: 3, sets: ctx.sets.map((s) => s.name) });
+  for (const s of snapshot.sets) printSet(ctx, s);
+  if (snapshot.serviceIncidents.length) {
+    ctx.out.say("the rotator itself:");
+    printIncidents(ctx, snapshot.serviceIncidents);
+  }
+  const failing = snapshot.sets.some((s) => verdictOf(s) === "failing") || snapshot.serviceIncidents.some((i) => i.severity === "critical" || i.severity === "error");
+  const api = statusApiBody(snapshot) as { sets: Record<string, unknown>[] };
+  return {
+    code: failing ? EXIT.failed : EXIT.ok,
+    body: {
+      command: "status",
+      ok: !failing,
+      ...api,
+      sets: api.sets.map((a, i) => {
+        const s = snapshot.sets[i]!;
+        return { ...a, verdict: verdictOf(s), staleTargets: s.targets.stale, targetsFromRun: { verified: s.targets.verified, total: s.targets.total, runId: s.targets.runId }, timeline: s.timeline };
+      }),
+    },
+  };
+}
+
+function printSet(ctx: CommandContext, s: SetStatus): void {
+  const say = (l: string) => ctx.out.say(l);
+  say(`${s.set}  ${verdictOf(s).toUpperCase()}`);
+  say(`  current secret  ${s.current ? `${s.current.keyId}${s.current.expiresOn ? ` expires ${fmtDate(s.current.expiresOn)} (${fmtDays(s.current.daysLeft ?? 0)})` : ""}` : "unknown (no run has finished yet)"}; next rotation ${fmtDate(s.state.nextRotationAt)}`);
+  if (s.activeRun && !FINISHED.has(s.activeRun.status)) {
+    const st = s.activeRun.steps.at(-1);
+    say(`  active run      ${s.activeRun.runId} ${s.activeRun.status} at step ${st?.name ?? "plan"}${st?.detail ? ` — ${st.detail}` : ""}`);
+  }
+  if (s.lastRun) say(`  last run        ${s.lastRun.runId} ${s.lastRun.status} (${s.lastRun.mode}, ${fmtTime(s.lastRun.updatedAt)})${s.lastRun.error ? ` ${s.lastRun.error.code}: ${s.lastRun.error.message}` : ""}`);
+  say(`  targets         ${s.targets.total ? `${s.targets.verified}/${s.targets.total} verified` : "no run has touched targets yet"}`);
+  for (const t of s.targets.stale) say(`    not verified  ${t.name}${t.code ? ` (${t.code})` : ""}`);
+  const drift = s.probe?.checks.find((c) => c.id === "gateway-drift")?.evidence;
+  if (drift && typeof drift["holdingCurrentSecret"] === "number" && typeof drift["targets"] === "number") say(`  gateway now     ${drift["holdingCurrentSecret"]}/${drift["targets"]} hold Key Vault's current secret (probe)`);
+  if (s.timeline) {
+    for (const c of s.timeline.credentials) say(`  ${c.role.padEnd(15)} ${c.keyId} hint ${c.hint ?? "?"}… ends ${fmtDate(c.endDateTime)} (${fmtDays(c.daysLeft)})${c.displayName ? ` "${c.displayName}"` : ""}`);
+    if (s.timeline.renewDueAt) say(`  renewal due     ${fmtDate(s.timeline.renewDueAt)}`);
+    if (s.timeline.grace) say(`  grace window    until ${fmtTime(s.timeline.grace.until)}`);
+    if (s.timeline.error) say(`  (credentials not read live: ${s.timeline.error.code}: ${s.timeline.error.message})`);
+  }
+  if (!s.probe) say("  checks          no probe yet — run `mcp-sso-rotator probe`");
+  else {
+    const bad = s.probe.checks.filter((c) => c.status !== "pass" && c.status !== "skip");
+    say(`  checks          ${s.probe.checks.length - bad.length}/${s.probe.checks.length} pass (probed ${fmtTime(s.probe.startedAt)})`);
+    for (const c of bad) {
+      say(`    ${c.status.toUpperCase()} ${c.id} [${c.severity}]${c.aadsts !== undefined ? ` AADSTS${c.aadsts}` : ""}: ${c.summary}`);
+      if (c.hint) say(`      → ${c.hint}`);
+    }
+  }
+  if (s.incidents.length) printIncidents(ctx, s.incidents);
+  else say("  incidents       none open");
+}
+
+export function printIncidents(ctx: CommandContext, incidents: readonly Incident[]): void {
+  for (const i of incidents) {
+    ctx.out.say(`  [${i.severity}] ${i.dedupKey}  opened ${fmtTime(i.openedAt)}${i.runId ? `  run ${i.runId}` : ""}`);
+    ctx.out.say(`      ${i.title}`);
+    ctx.out.say(`      → ${i.hint}`);
+  }
+}

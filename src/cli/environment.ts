@@ -1,0 +1,88 @@
+import path from "node:path";
+import { DefaultAzureCredential, type TokenCredential } from "@azure/identity";
+import type { CredentialSet } from "../config/schema.js";
+import { loadConfig } from "../config/load.js";
+import { isLoopbackAuthority } from "../entra/credential.js";
+import { RotatorError } from "../errors.js";
+import { readLocalSettings } from "./settingsFile.js";
+import type { RotationHooks } from "../rotation/hooks.js";
+import type { BuiltRuntime, RuntimeOptions } from "../runtime/createRuntime.js";
+import { createRuntimeFromEnv } from "../runtime/fromSettings.js";
+
+/**
+ * Where the CLI's runtime comes from: the same app settings as the Function App (environment
+ * variables, optionally a Functions `local.settings.json`), so the CLI drives the same engine and
+ * the same Storage — a CLI rotation and a timer pass share the set's blob lease and never run at
+ * once. Or, with `--emulators`, the local emulators seeded as in `npm run demo`.
+ */
+export interface CliEnvironment {
+  runtime: BuiltRuntime;
+  /** Human description of where this runs, e.g. "local emulators" or "app settings". */
+  source: string;
+  close(): Promise<void>;
+}
+
+export interface OpenEnvironmentOptions {
+  emulators: boolean;
+  settingsFile?: string;
+  env: Record<string, string | undefined>;
+  cwd: string;
+  /** The CLI's progress seams, passed to every runner. */
+  hooks: RotationHooks;
+  say(line: string): void;
+}
+
+export async function openEnvironment(options: OpenEnvironmentOptions): Promise<CliEnvironment> {
+  const extra: Partial<RuntimeOptions> = { hooks: () => options.hooks };
+  if (options.emulators) {
+    // Loaded only here: the emulators are a development tool, not part of the deployed app.
+    const { startDemoEmulators } = await import("./emulators.js");
+    const world = await startDemoEmulators({ extra, say: options.say });
+    return { runtime: world.runtime, source: "local emulators (seeded as in npm run demo)", close: world.close };
+  }
+  const { values, cwd } = settingsValues(options);
+  const config = loadConfig(values, { cwd });
+  const runtime = await createRuntimeFromEnv(values, { cwd, credential: operatorCredential(config.settings.identity, config.extraCaPem, values), extra });
+  return { runtime, source: options.settingsFile ? `app settings from ${path.resolve(options.cwd, options.settingsFile)}` : "app settings from the environment", close: () => Promise.resolve() };
+}
+
+/** The environment, overlaid with the "Values" of a Functions local.settings.json when one is given. */
+function settingsValues(options: OpenEnvironmentOptions): { values: Record<string, string | undefined>; cwd: string } {
+  if (!options.settingsFile) return { values: options.env, cwd: options.cwd };
+  const local = readLocalSettings(options.cwd, options.settingsFile);
+  // Relative paths in the file (CREDENTIAL_SETS_FILE, EXTRA_CA_FILE) mean the app root: the file's folder.
+  return { values: { ...options.env, ...local.values }, cwd: local.dir };
+}
+
+/**
+ * The operator's own identity through DefaultAzureCredential: `az login`/`azd auth login` on a
+ * laptop, a managed or workload identity on a jump host, or AZURE_CLIENT_ID/AZURE_TENANT_ID/
+ * AZURE_CLIENT_SECRET for a service principal. That identity needs the same roles as the Function
+ * App's (Graph application owner, Key Vault Secrets Officer, Storage Blob Data Contributor).
+ */
+function operatorCredential(identity: { tenantId?: string; clientId?: string; authorityHost?: string }, ca: string | undefined, values: Record<string, string | undefined>): TokenCredential {
+  if (values["AZURE_CLIENT_SECRET"] && !process.env["AZURE_CLIENT_SECRET"]) {
+    // DefaultAzureCredential reads a service principal from the process environment only; a
+    // secret given in a --settings file must be placed there to be seen.
+    for (const k of ["AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_AUTHORITY_HOST"]) if (values[k]) process.env[k] = values[k];
+  }
+  const authorityHost = identity.authorityHost;
+  return new DefaultAzureCredential({
+    ...(identity.tenantId ? { tenantId: identity.tenantId } : {}),
+    ...(identity.clientId ? { managedIdentityClientId: identity.clientId } : {}),
+    ...(authorityHost ? { authorityHost } : {}),
+    // A loopback authority is an emulator: asking the real cloud to validate it fails after ~10 s.
+    disableInstanceDiscovery: isLoopbackAuthority(authorityHost),
+    ...(ca ? { tlsOptions: { ca } } : {}),
+  });
+}
+
+/** `--set <name>`: the named set, or every set. An unknown name is a usage error naming the known ones. */
+export function selectSets(runtime: BuiltRuntime, name: string | undefined): readonly CredentialSet[] {
+  if (name === undefined) return runtime.sets;
+  const set = runtime.sets.find((s) => s.name === name);
+  if (!set) {
+    throw new RotatorError("SET_NOT_FOUND", `No credential set named "${name}"`, { hint: `Use one of: ${runtime.sets.map((s) => s.name).join(", ") || "(none configured)"}, or leave out --set for all.` });
+  }
+  return [set];
+}

@@ -1,0 +1,196 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import type { CredentialSet } from "../config/schema.js";
+import type { RotationMode } from "../rotation/model.js";
+import { checkConfigCommand } from "./commands/checkConfig.js";
+import { confirmCommand } from "./commands/confirm.js";
+import { incidentsCommand } from "./commands/incidents.js";
+import { planCommand } from "./commands/plan.js";
+import { probeCommand } from "./commands/probe.js";
+import { rotateCommand } from "./commands/rotate.js";
+import { statusCommand } from "./commands/status.js";
+import type { CommandContext, CommonOptions } from "./context.js";
+import { openEnvironment, selectSets, type CliEnvironment } from "./environment.js";
+import { EXIT, Output, exitFor, type CliIo, type ExitCode } from "./output.js";
+import { PassProgress } from "./progress.js";
+
+/**
+ * `mcp-sso-rotator` — the operator CLI. Same engine and Storage as the Function App (src/runtime),
+ * so everything it does is journaled, leased and alerted exactly as a timer or API pass would be.
+ * Returns the exit code instead of exiting, so tests run it in-process.
+ */
+const COMMON_HELP = `
+Where it runs:
+  By default it reads the Function App's app settings from the environment (or --settings
+  local.settings.json) and signs in with DefaultAzureCredential (az login, a managed identity, or
+  AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET). --emulators starts the local emulators
+  seeded as in \`npm run demo\` and runs against them instead.
+
+Exit codes: 0 ok · 1 a failed check or run · 2 bad usage or configuration · 3 another run holds the lease`;
+
+type Handler = (ctx: CommandContext, opts: Record<string, unknown>, args: string[]) => Promise<{ code: ExitCode; body: Record<string, unknown> }>;
+
+export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+  let exitCode: ExitCode = EXIT.ok;
+  const program = new Command("mcp-sso-rotator")
+    .description("Rotate and check the shared Entra ID client secret of the MCP servers behind an AI gateway.")
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .showHelpAfterError("(run with --help for usage)")
+    .addHelpText("after", `${COMMON_HELP}\n\nExamples:\n  $ npx mcp-sso-rotator status\n  $ npx mcp-sso-rotator plan --emulators --json\n  $ npx mcp-sso-rotator rotate --set cequence-sso --emergency --wait\n  $ npx mcp-sso-rotator <command> --help`);
+
+  const define = (name: string, summary: string, examples: string[], handler: Handler, extra: (c: Command) => Command = (c) => c): Command => {
+    const cmd = extra(program.command(name).description(summary))
+      .addOption(new Option("-s, --set <name>", "only this credential set (default: all)"))
+      .option("--json", "print one JSON object on stdout (human lines go to stderr)")
+      .option("--emulators", "start the local emulators seeded as in `npm run demo` and run against them")
+      .option("--settings <file>", "read app settings from a Functions local.settings.json (over the environment)")
+      .option("-v, --verbose", "show debug log lines")
+      .addHelpText("after", `\nExamples:\n${examples.map((e) => `  $ ${e}`).join("\n")}\n${COMMON_HELP}`);
+    cmd.action(async (...actionArgs: unknown[]) => {
+      const command = actionArgs.at(-1) as Command;
+      const opts = command.opts<CommonOptions & Record<string, unknown>>();
+      exitCode = await execute(io, opts, (ctx) => handler(ctx, opts, command.args), command.name());
+    });
+    return cmd;
+  };
+
+  define(
+    "plan",
+    "show what the next pass would do for each set (reads only)",
+    ["npx mcp-sso-rotator plan", "npx mcp-sso-rotator plan --set cequence-sso --force", "npx mcp-sso-rotator plan --emulators --json"],
+    (ctx, o) => planCommand(ctx, modeOf(o)),
+    (c) => c.option("--force", "plan a forced rotation").option("--emergency", "plan an emergency rotation"),
+  );
+  define(
+    "rotate",
+    "run a rotation pass now (under the set's lease; resumes an active run)",
+    [
+      "npx mcp-sso-rotator rotate --set cequence-sso            # rotate if due",
+      "npx mcp-sso-rotator rotate --set cequence-sso --force    # rotate now",
+      "npx mcp-sso-rotator rotate --set cequence-sso --emergency --wait   # leaked secret: rotate and retire the old one at once",
+      "npx mcp-sso-rotator rotate --dry-run --force             # the plan only",
+    ],
+    (ctx, o) => (o["dryRun"] ? planCommand(ctx, modeOf(o)) : rotateCommand(ctx, { mode: modeOf(o), wait: o["wait"] === true, timeoutMs: minutes(o["timeout"]), intervalMs: seconds(o["interval"]) })),
+    (c) =>
+      c
+        .addOption(new Option("--force", "rotate even if not due").conflicts("emergency"))
+        .addOption(new Option("--emergency", "rotate now and retire the previous secret without a grace period").conflicts("force"))
+        .option("--dry-run", "print the plan and change nothing")
+        .option("--wait", "repeat passes until the run finishes, needs an operator, or only its grace period is left")
+        .option("--timeout <minutes>", "with --wait: give up after this long", positive, 15)
+        .option("--interval <seconds>", "with --wait: pause between passes", positive, 10),
+  );
+  define(
+    "confirm",
+    "confirm a manual gateway's MCP servers were updated by hand; resumes the run",
+    ["npx mcp-sso-rotator confirm 20261201T030000Z-1a2b3c4d --by alice"],
+    (ctx, o, args) => confirmCommand(ctx, args[0]!, typeof o["by"] === "string" ? o["by"] : undefined, { wait: o["wait"] === true, timeoutMs: minutes(o["timeout"]), intervalMs: seconds(o["interval"]) }),
+    (c) =>
+      c
+        .argument("<runId>", "the run awaiting confirmation")
+        .option("--by <name>", "who confirms (default: your user name)")
+        .option("--wait", "repeat passes until the run finishes")
+        .option("--timeout <minutes>", "with --wait: give up after this long", positive, 15)
+        .option("--interval <seconds>", "with --wait: pause between passes", positive, 10),
+  );
+  define("probe", "run every health check now and print the result (exit 1 if any fails)", ["npx mcp-sso-rotator probe", "npx mcp-sso-rotator probe --set cequence-sso --json"], (ctx) => probeCommand(ctx));
+  define("status", "per set: verdict, secrets and expiry, runs, targets, checks, incidents (exit 1 if failing)", ["npx mcp-sso-rotator status", "npx mcp-sso-rotator status --json | jq '.sets[].verdict'"], (ctx) => statusCommand(ctx));
+  define(
+    "incidents",
+    "list open incidents, or resolve one by hand",
+    ["npx mcp-sso-rotator incidents", "npx mcp-sso-rotator incidents --resolve mcp-sso-rotator.cequence-sso.token"],
+    (ctx, o) => incidentsCommand(ctx, typeof o["resolve"] === "string" ? o["resolve"] : undefined),
+    (c) => c.option("--resolve <key>", "resolve the open incident with this dedup key now"),
+  );
+  // check-config needs no runtime (nothing is signed in or touched) unless --emulators.
+  program
+    .command("check-config")
+    .description("validate the app settings and credential sets; touches nothing (exit 2 when invalid)")
+    .option("--sets-file <file>", "validate this credential-set file alone")
+    .addOption(new Option("-s, --set <name>", "only show this credential set"))
+    .option("--json", "print one JSON object on stdout")
+    .option("--emulators", "validate the emulator world's credential sets")
+    .option("--settings <file>", "validate a Functions local.settings.json and the sets it names")
+    .addHelpText("after", `\nExamples:\n  $ npx mcp-sso-rotator check-config --sets-file docs/examples/credential-sets.example.json\n  $ npx mcp-sso-rotator check-config --settings local.settings.json\n${COMMON_HELP}`)
+    .action(async (opts: CommonOptions & { setsFile?: string }) => {
+      const out = new Output(io, opts.json === true);
+      let env: CliEnvironment | undefined;
+      try {
+        if (opts.emulators) env = await openEnvironment({ emulators: true, env: io.env, cwd: io.cwd, hooks: {}, say: (l) => out.say(l) });
+        const r = checkConfigCommand(out, { ...(opts.setsFile ? { setsFile: opts.setsFile } : {}), ...(opts.settings ? { settingsFile: opts.settings } : {}), ...(opts.set ? { set: opts.set } : {}), env: io.env, cwd: io.cwd, ...(env ? { emulatorSets: env.runtime.sets } : {}) });
+        out.result({ ...r.body, exitCode: r.code });
+        exitCode = r.code;
+      } catch (e) {
+        const error = out.error(e);
+        exitCode = exitFor(e);
+        out.result({ command: "check-config", ok: false, exitCode, error });
+      } finally {
+        await env?.close();
+      }
+    });
+
+  try {
+    if (argv.length === 0) {
+      program.outputHelp({ error: true });
+      return EXIT.usage;
+    }
+    await program.parseAsync([...argv], { from: "user" });
+    return exitCode;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version are successes; every other parse error is bad usage.
+      return e.code === "commander.helpDisplayed" || e.code === "commander.help" || e.code === "commander.version" ? EXIT.ok : EXIT.usage;
+    }
+    throw e;
+  }
+}
+
+/** Opens the environment, runs one command, prints its JSON object last, and always cleans up. */
+async function execute(io: CliIo, opts: CommonOptions, run: (ctx: CommandContext) => ReturnType<Handler>, name: string): Promise<ExitCode> {
+  const out = new Output(io, opts.json === true);
+  const progress = new PassProgress(out, opts.verbose === true);
+  let env: CliEnvironment | undefined;
+  try {
+    env = await openEnvironment({ emulators: opts.emulators === true, ...(opts.settings ? { settingsFile: opts.settings } : {}), env: io.env, cwd: io.cwd, hooks: progress.hooks, say: (l) => out.say(l) });
+    const runtime = env.runtime;
+    out.useRedactor(runtime.redactor);
+    if (opts.verbose) out.say(`using ${env.source}: ${runtime.sets.length} credential set(s)`);
+    const sets = selectSets(runtime, opts.set);
+    const loggers = new Map<string, ReturnType<PassProgress["logger"]>>();
+    const ctx: CommandContext = {
+      runtime,
+      out,
+      progress,
+      sets,
+      loggerFor: (set: CredentialSet) => {
+        let l = loggers.get(set.name);
+        if (!l) loggers.set(set.name, (l = progress.logger(runtime.redactor)));
+        return l;
+      },
+    };
+    const { code, body } = await run(ctx);
+    out.result({ ...body, exitCode: code });
+    return code;
+  } catch (e) {
+    const error = out.error(e);
+    const code = exitFor(e);
+    out.result({ command: name, ok: false, exitCode: code, error });
+    return code;
+  } finally {
+    await env?.close();
+  }
+}
+
+function modeOf(o: Record<string, unknown>): RotationMode {
+  return o["emergency"] ? "emergency" : o["force"] ? "force" : "scheduled";
+}
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("must be a positive number");
+  return n;
+}
+
+const minutes = (v: unknown): number => (typeof v === "number" ? v : 15) * 60_000;
+const seconds = (v: unknown): number => (typeof v === "number" ? v : 10) * 1000;
+

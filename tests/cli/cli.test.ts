@@ -1,0 +1,239 @@
+import { writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import type { Timer } from "@azure/functions";
+import functions from "@azure/functions";
+import type { ContainerClient } from "@azure/storage-blob";
+import { World, freshContainer, type SeededSet } from "../../emulators/world.js";
+import { BREAK_RECIPES } from "../../emulators/breakRecipes.js";
+import { makeHealthTimerHandler } from "../../src/api/health.js";
+import { acquireSetLease } from "../../src/rotation/lease.js";
+import type { BuiltRuntime } from "../../src/runtime/createRuntime.js";
+import { SecretScanner } from "../helpers/secretScan.js";
+import { operatorSettings, runInProcess, runProcess, type CliRun } from "./harness.js";
+
+const { InvocationContext } = functions;
+
+/**
+ * The operator CLI against the emulators, configured as an operator would be (app settings in the
+ * environment, DefaultAzureCredential with the operator's service principal). Ground truth comes
+ * from the emulators, not from what the CLI prints.
+ */
+let world: World;
+let container: ContainerClient;
+let cequence: SeededSet;
+let manual: SeededSet;
+let env: Record<string, string>;
+/** A runtime on the same Storage, standing in for the Function App's timers. */
+let host: BuiltRuntime;
+const outputs: CliRun[] = [];
+
+async function cli(args: string[]): Promise<CliRun> {
+  const r = await runInProcess(args, env);
+  outputs.push(r);
+  return r;
+}
+
+beforeAll(async () => {
+  world = await World.start({ replicationDelayMs: 0, receivers: true });
+  cequence = world.seedSet({ name: "cli-gw", secretExpiresInDays: 10, targets: 5, otherTargets: 1, alerts: { webhook: "info" } });
+  manual = world.seedSet({ name: "cli-manual", secretExpiresInDays: 10, targets: 0, otherTargets: 0, gatewayKind: "manual" });
+  container = await freshContainer(inject("storageConnectionString"));
+  env = operatorSettings(world, container, inject("storageConnectionString"), [cequence, manual]);
+  // DefaultAzureCredential reads the service principal from the process environment (this test
+  // file's own worker process), exactly as it would in an operator's shell.
+  for (const k of ["AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_AUTHORITY_HOST"]) process.env[k] = env[k];
+  host = world.runtime([cequence.set, manual.set], container);
+});
+
+afterAll(async () => {
+  await world?.stop();
+  const scan = new SecretScanner().addSecrets(world.secrets());
+  scan.collectAll("cli output", outputs.flatMap((o) => [o.stdout, o.stderr]));
+  expect(scan.leaks()).toEqual([]);
+});
+
+describe("mcp-sso-rotator CLI", () => {
+  it("--help works through the bin (tsx shim) and every command has help with examples", async () => {
+    const help = await runProcess(["--help"], {});
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("Usage: mcp-sso-rotator");
+    for (const c of ["plan", "rotate", "confirm", "probe", "status", "incidents", "check-config"]) expect(help.stdout).toContain(c);
+    for (const c of ["plan", "rotate", "confirm", "probe", "status", "incidents", "check-config"]) {
+      const r = await cli([c, "--help"]);
+      expect(r.code, c).toBe(0);
+      expect(r.stdout, c).toMatch(/Examples:\n {2}\$ npx mcp-sso-rotator/);
+      expect(r.stdout, c).toContain("Exit codes: 0 ok");
+    }
+  });
+
+  it("bad usage exits 2: no command, an unknown command or option, --force with --emergency, an unknown set", async () => {
+    expect((await cli([])).code).toBe(2);
+    expect((await cli(["rotaet"])).code).toBe(2);
+    expect((await cli(["plan", "--bogus"])).code).toBe(2);
+    const both = await cli(["rotate", "--force", "--emergency"]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/cannot be used with/);
+    const unknown = await cli(["plan", "--set", "nope", "--json"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.json).toMatchObject({ ok: false, exitCode: 2, error: { code: "SET_NOT_FOUND" } });
+    expect(unknown.stderr).toMatch(/Use one of: cli-gw, cli-manual/);
+  });
+
+  it("check-config: valid settings exit 0 and list the sets; a broken credential-set file exits 2 naming the field", async () => {
+    const ok = await cli(["check-config"]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/app settings OK, 2 credential sets OK/);
+    const okJson = await cli(["check-config", "--json"]);
+    expect(okJson.json).toMatchObject({ command: "check-config", ok: true, exitCode: 0, sets: ["cli-gw", "cli-manual"] });
+
+    const bad = path.join(os.tmpdir(), `bad-sets-${process.pid}.json`);
+    writeFileSync(bad, JSON.stringify({ sets: [{ ...cequence.set, secret: { ...cequence.set.secret, lifetimeDays: 5000 } }] }));
+    const r = await cli(["check-config", "--sets-file", bad, "--json"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/secret\.lifetimeDays/);
+    expect(r.json).toMatchObject({ ok: false, exitCode: 2 });
+    expect((r.json["issues"] as string[]).some((i) => i.includes("lifetimeDays"))).toBe(true);
+  });
+
+  it("--settings reads the app settings from a Functions local.settings.json instead of the environment", async () => {
+    const file = path.join(os.tmpdir(), `local.settings.${process.pid}.json`);
+    writeFileSync(file, JSON.stringify({ IsEncrypted: false, Values: { ...env, FUNCTIONS_WORKER_RUNTIME: "node" } }));
+    const r = await runInProcess(["plan", "--settings", file, "--set", "cli-gw", "--json"], {});
+    outputs.push(r);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json).toMatchObject({ sets: [{ set: "cli-gw", action: "rotate" }] });
+    const none = await runInProcess(["plan", "--json"], {});
+    expect(none.code).toBe(2);
+    expect(none.json).toMatchObject({ error: { code: "CONFIG_INVALID" } });
+    expect(none.stderr).toMatch(/AzureWebJobsStorage: is not set/);
+  });
+
+  it("plan: human lines and --json; reads only (Entra and Key Vault unchanged)", async () => {
+    const credsBefore = world.entra.passwordCredentials(cequence.appObjectId).length;
+    const human = await cli(["plan", "--set", "cli-gw"]);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/cli-gw: ROTATE \(scheduled\) — current secret expires in 10 days/);
+    expect(human.stdout).toMatch(/targets {10}5: cli-gw-mcp-01/);
+
+    const json = await cli(["plan", "--json"]);
+    expect(json.code).toBe(0);
+    expect(json.json).toMatchObject({ command: "plan", ok: true, exitCode: 0 });
+    const sets = json.json["sets"] as { set: string; action: string }[];
+    expect(sets.map((s) => [s.set, s.action])).toEqual([
+      ["cli-gw", "rotate"],
+      ["cli-manual", "rotate"],
+    ]);
+    // stdout holds nothing but the one JSON object; the human lines went to stderr.
+    expect(json.stdout.trim().split("\n")).toHaveLength(1);
+    expect(json.stderr).toContain("cli-gw: ROTATE");
+    expect(world.entra.passwordCredentials(cequence.appObjectId)).toHaveLength(credsBefore);
+  });
+
+  it("lease conflict: while a pass holds the set's lease, rotate exits 3 with ROTATION_IN_PROGRESS (real process)", async () => {
+    const lease = await acquireSetLease(container, "cli-gw", { durationSeconds: 30 });
+    try {
+      const r = await runProcess(["rotate", "--set", "cli-gw", "--force", "--json"], env);
+      outputs.push(r);
+      expect(r.code, r.stderr).toBe(3);
+      expect(r.json).toMatchObject({ command: "rotate", ok: false, exitCode: 3, sets: [{ set: "cli-gw", code: 3, error: { code: "ROTATION_IN_PROGRESS" } }] });
+      expect(r.stdout.trim().split("\n")).toHaveLength(1);
+      expect(r.stderr).toMatch(/another pass holds the lease/);
+    } finally {
+      await lease.release();
+    }
+    // Nothing was created while the lease was held.
+    expect(world.entra.passwordCredentials(cequence.appObjectId).filter((c) => c.displayName?.startsWith("mcp-sso-rotator/"))).toHaveLength(0);
+  });
+
+  it("rotate --force --wait (plain output): rotates, propagates with plain progress lines, stops at the grace period; exit 0", async () => {
+    const r = await cli(["rotate", "--set", "cli-gw", "--force", "--wait", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/propagating the new secret to 5 target\(s\)…/);
+    expect(r.stderr).toMatch(/propagating: 5\/5 targets updated/);
+    expect(r.stderr).toMatch(/step verify-targets done: 5\/5 targets hold the new secret/);
+    expect(r.stderr).toMatch(/rotate --emergency` retires it now/);
+    expect(r.json).toMatchObject({ command: "rotate", ok: true, exitCode: 0, sets: [{ set: "cli-gw", status: "waiting", step: "retire", targets: { verified: 5, total: 5 }, code: 0 }] });
+    // Ground truth: every server of the app holds Key Vault's new current value.
+    const current = world.keyVault.versions(cequence.set.keyVault.secretName).filter((v) => v.enabled).at(-1)!;
+    const servers = world.gateway.servers().filter((s) => s.clientId === cequence.set.clientId);
+    expect(servers.every((s) => s.clientSecret === current.value)).toBe(true);
+  });
+
+  it("rotate --emergency finishes the waiting run at once: the previous secret is retired; exit 0", async () => {
+    const r = await cli(["rotate", "--set", "cli-gw", "--emergency"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/→ SUCCEEDED \(emergency, pass 2\)/);
+    expect(r.stdout).toMatch(/retire {10}done/);
+    expect(world.entra.passwordCredentials(cequence.appObjectId).some((c) => c.keyId === cequence.handMade.keyId)).toBe(false);
+  });
+
+  it("probe: all checks pass → exit 0; after a redirect URI breaks (AADSTS50011) → exit 1 with the failing check and its hint", async () => {
+    const good = await cli(["probe", "--set", "cli-gw"]);
+    expect(good.code, good.stdout).toBe(0);
+    expect(good.stdout).toMatch(/cli-gw: all checks pass \(8 checks/);
+
+    const clients = await host.clientsFor(cequence.set);
+    await BREAK_RECIPES["50011"]!.apply({ world, set: cequence.set, appObjectId: cequence.appObjectId, clients });
+    const bad = await cli(["probe", "--set", "cli-gw", "--json"]);
+    expect(bad.code).toBe(1);
+    const checks = (bad.json["sets"] as { checks: { id: string; status: string; aadsts?: number; hint: string }[] }[])[0]!.checks;
+    expect(checks.find((c) => c.id === "authorize")).toMatchObject({ status: "fail", aadsts: 50011 });
+    expect(bad.stderr).toMatch(/FAIL {2}authorize .*AADSTS50011/);
+    expect(bad.stderr).toMatch(/→ Add https:\/\/auth\.aigateway\.cequence\.ai/);
+  });
+
+  it("status and incidents: the failing set shows FAILING with its open incidents (exit 1); --resolve closes one and tells the channel", async () => {
+    // The Function App's health timer (same Storage) turns the failing probe into incidents.
+    await makeHealthTimerHandler(() => Promise.resolve(host))({ isPastDue: false } as unknown as Timer, new InvocationContext({ functionName: "healthTimer", logHandler: () => undefined }));
+
+    const status = await cli(["status", "--set", "cli-gw"]);
+    expect(status.code).toBe(1);
+    expect(status.stdout).toMatch(/^cli-gw {2}FAILING/m);
+    expect(status.stdout).toMatch(/targets {9}5\/5 verified/);
+    expect(status.stdout).toMatch(/current {9}\S+ hint .* ends \d{4}-\d\d-\d\d \(180 d left\)/);
+    expect(status.stdout).toMatch(/FAIL authorize \[critical\] AADSTS50011/);
+    expect(status.stdout).toMatch(/\[critical\] mcp-sso-rotator\.cli-gw\.authorize/);
+    const statusJson = await cli(["status", "--set", "cli-gw", "--json"]);
+    expect(statusJson.json).toMatchObject({ command: "status", ok: false, exitCode: 1, sets: [{ set: "cli-gw", verdict: "failing", targets: { verified: 5, total: 5 } }] });
+
+    const list = await cli(["incidents", "--json"]);
+    expect(list.code).toBe(0);
+    const open = list.json["open"] as { dedupKey: string }[];
+    expect(open.map((i) => i.dedupKey)).toContain("mcp-sso-rotator.cli-gw.authorize");
+
+    const before = world.receivers!.webhook.accepted().length;
+    const resolved = await cli(["incidents", "--resolve", "mcp-sso-rotator.cli-gw.authorize"]);
+    expect(resolved.code).toBe(0);
+    expect(resolved.stdout).toMatch(/resolved mcp-sso-rotator\.cli-gw\.authorize; resolve sent to webhook/);
+    expect((await host.alerting.manager.listOpen("cli-gw")).map((i) => i.dedupKey)).not.toContain("mcp-sso-rotator.cli-gw.authorize");
+    const sent = world.receivers!.webhook.accepted().slice(before).map((a) => a.body as { type: string; incident: { dedupKey: string } });
+    expect(sent).toContainEqual(expect.objectContaining({ type: "resolved", incident: expect.objectContaining({ dedupKey: "mcp-sso-rotator.cli-gw.authorize" }) }));
+
+    const again = await cli(["incidents", "--resolve", "mcp-sso-rotator.cli-gw.authorize", "--json"]);
+    expect(again.code).toBe(2);
+    expect(again.json).toMatchObject({ ok: false, error: { code: "INCIDENT_NOT_FOUND" } });
+  });
+
+  it("confirm: a manual gateway's run waits for an operator; confirm resumes it; wrong run IDs exit 1 or 2", async () => {
+    const rotate = await cli(["rotate", "--set", "cli-manual", "--json"]);
+    expect(rotate.code, rotate.stderr).toBe(0);
+    const [outcome] = rotate.json["sets"] as { runId: string; status: string }[];
+    expect(outcome!.status).toBe("awaiting_confirmation");
+    expect(rotate.stderr).toMatch(new RegExp(`next: update the MCP servers by hand, then \`mcp-sso-rotator confirm ${outcome!.runId}\``));
+
+    const missing = await cli(["confirm", "20990101T000000Z-deadbeef", "--json"]);
+    expect(missing.code).toBe(2);
+    expect(missing.json).toMatchObject({ error: { code: "RUN_NOT_FOUND" } });
+
+    const confirmed = await cli(["confirm", outcome!.runId, "--by", "alice", "--json"]);
+    expect(confirmed.code, confirmed.stderr).toBe(0);
+    expect(confirmed.json).toMatchObject({ command: "confirm", ok: true, confirmedBy: "alice", runId: outcome!.runId, status: "waiting", step: "retire" });
+    expect((await host.journals.findRun(outcome!.runId))!.confirmedBy).toBe("alice");
+
+    const twice = await cli(["confirm", outcome!.runId]);
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toMatch(/RUN_NOT_AWAITING_CONFIRMATION/);
+  });
+});
