@@ -210,7 +210,8 @@ const ROLE_ORDER: Record<CredentialRole, number> = { current: 0, pending: 1, pre
 function renewAndGrace(set: CredentialSet, creds: TimelineCredential[], run: RunJournal | undefined, retireAfterTag: string | undefined): Pick<SetTimeline, "renewDueAt" | "grace"> {
   const current = creds.find((c) => c.role === "current");
   const out: Pick<SetTimeline, "renewDueAt" | "grace"> = {};
-  if (current) out.renewDueAt = new Date(Date.parse(current.endDateTime) - renewWindowDays(set) * DAY_MS).toISOString();
+  // The window follows the lifetime the run actually got (clamped by policy), as the planner's does.
+  if (current) out.renewDueAt = new Date(Date.parse(current.endDateTime) - renewWindowDays(set, run?.plan?.lifetimeDays ?? set.secret.lifetimeDays) * DAY_MS).toISOString();
   const until = retireAfterTag ?? run?.retireAfter;
   const previousStillThere = creds.some((c) => c.role === "previous");
   if (until && previousStillThere && Number.isFinite(Date.parse(until))) {

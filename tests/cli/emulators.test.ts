@@ -14,7 +14,7 @@ describe("mcp-sso-rotator --emulators", () => {
       command: "plan",
       ok: true,
       exitCode: 0,
-      sets: [{ set: "cequence-sso", action: "rotate", reason: "current secret expires in 10 days, inside the 30-day renewal window", plan: { targets: { total: 25 } } }],
+      sets: [{ set: "cequence-sso", action: "rotate", reason: expect.stringMatching(/^current secret expires in 10 days, inside the 30-day renewal window/), plan: { targets: { total: 25 } } }],
     });
     expect(r.stderr).toMatch(/local emulators: Entra https:\/\/127\.0\.0\.1:\d+/);
   });
