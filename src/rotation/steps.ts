@@ -10,6 +10,7 @@ import type { RunJournal, RunStatus } from "./model.js";
 import { identifyAdoption, makePlan, type AdoptionResult, type Facts } from "./planner.js";
 import { pendingSecretName, tenantTokenUrl } from "./policy.js";
 import type { RotationDeps } from "./runner.js";
+import { checkRetirementEvidence } from "./retirementEvidence.js";
 
 /**
  * The steps of the rotation state machine (DESIGN.md § Rotation state machine), one function
@@ -402,6 +403,8 @@ const log = ctx.log;
     }
   }
 
+  const evidence = await checkRetirementEvidence({ set, run, previousKeyId: previous.keyId, now: clock.now(), force: run.mode === "emergency", deps: ctx.deps.retirementEvidence, log, abortSignal: ctx.signal });
+  if (evidence.kind === "hold") return { kind: "pause", status: "waiting", detail: evidence.note };
   const app = await graph.getApplication({ appId: set.clientId, objectId: set.applicationObjectId }, { abortSignal: ctx.signal });
   await graph.removePassword(app.id, previous.keyId, { abortSignal: ctx.signal });
   await ctx.deps.hooks?.afterEffect?.("retire", "removePassword");
@@ -414,7 +417,7 @@ const log = ctx.log;
     }
   }
   log.info(`retired credential ${previous.keyId}; disabled ${disabled} Key Vault version(s)`);
-  return { kind: "done", detail: `removed ${previous.keyId} and disabled ${disabled} Key Vault version(s)` };
+  return { kind: "done", detail: `removed ${previous.keyId} and disabled ${disabled} Key Vault version(s); ${evidence.note}` };
 }
 
 export function mergeTargets(run: RunJournal, targets: GatewayTarget[]): void {
