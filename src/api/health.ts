@@ -26,7 +26,7 @@ export async function probeSet(runtime: BuiltRuntime, set: CredentialSet, logger
     const clients = await runtime.clientsFor(set);
     return await runProbe({
       set,
-      deps: { graph: clients.graph, token: clients.token, vault: clients.vault, gateway: clients.gateway, http: runtime.http, journals: runtime.journals, clock: runtime.clock, store: runtime.probeStore, redactor: runtime.redactor, logger },
+      deps: { graph: clients.graph, token: clients.token, signIns: clients.signIns, vault: clients.vault, gateway: clients.gateway, http: runtime.http, journals: runtime.journals, clock: runtime.clock, store: runtime.probeStore, redactor: runtime.redactor, logger },
       ...(runtime.probeTimeoutMs ? { timeoutMs: runtime.probeTimeoutMs } : {}),
       abortSignal,
     });
