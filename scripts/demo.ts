@@ -22,10 +22,12 @@ import { SecretScanner } from "../tests/helpers/secretScan.js";
 import { BREAK_RECIPES } from "../emulators/breakRecipes.js";
 import { makeHealthTimerHandler } from "../src/api/health.js";
 import { diagnose, type ProbeReport } from "../src/probe/index.js";
+import { EVIDENCE_SCENARIOS, runEvidenceScenario, type EvidenceScenario } from "./demoScenarios.js";
 
 interface Args {
   json: boolean;
   breakCode?: string;
+  scenario?: string;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -35,8 +37,10 @@ function parseArgs(argv: string[]): Args {
     if (a === "--json") args.json = true;
     else if (a === "--break") args.breakCode = argv[++i];
     else if (a.startsWith("--break=")) args.breakCode = a.slice("--break=".length);
+    else if (a === "--scenario") args.scenario = argv[++i];
+    else if (a.startsWith("--scenario=")) args.scenario = a.slice("--scenario=".length);
     else if (a === "--help" || a === "-h") {
-      console.log("usage: npm run demo [-- --json] [-- --break 50011|700016|7000215|50105|65001]");
+      console.log("usage: npm run demo [-- --json] [-- --break 50011|700016|7000215|50105|65001] [-- --scenario old-secret-still-used|users-failing]");
       process.exit(0);
     } else {
       console.error(`unknown argument ${a}; see --help`);
@@ -53,6 +57,13 @@ function say(line = ""): void {
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.scenario !== undefined) {
+    if (!(EVIDENCE_SCENARIOS as readonly string[]).includes(args.scenario)) {
+      console.error(`--scenario takes one of ${EVIDENCE_SCENARIOS.join(", ")}; got "${args.scenario}"`);
+      return 2;
+    }
+    return runEvidenceScenario(args.scenario as EvidenceScenario, args.json);
+  }
   if (args.breakCode !== undefined && !BREAK_RECIPES[args.breakCode]) {
     console.error(`--break takes one of ${Object.keys(BREAK_RECIPES).join(", ")}; got "${args.breakCode}"`);
     return 2;

@@ -25,6 +25,16 @@ interface CodeGroup {
   reason?: string;
 }
 
+/**
+ * What to do when real users already fail with a code, where the row's remedy speaks of the
+ * configuration a probe sees before anyone fails (50105: "nobody is assigned").
+ */
+const OBSERVED_REMEDY: Record<number, string> = {
+  50105:
+    "'Assignment required' is on for the enterprise application and these users are not assigned, directly or through a group. " +
+    "Assign them (or their group) under Enterprise applications > Users and groups, or set 'Assignment required?' to No if every user of the directory may sign in.",
+};
+
 export function rowFor(code: number): TroubleshootingRow | undefined {
   return TROUBLESHOOTING_ROWS.find((r) => r.code === code || r.relatedCodes.includes(code));
 }
@@ -74,7 +84,7 @@ export const signInsCheck: CheckDefinition = {
       f.fail(
         "error",
         `${g.users.size} user(s) failed to sign in ${g.failures} time(s) with ${name} (first ${g.firstSeen}, last ${g.lastSeen})`,
-        g.row ? `${g.row.remedy} (Setup guide: ${g.row.guideSolution}.)` : `Look up AADSTS${g.code} in the Entra sign-in logs for application ${set.clientId}.`,
+        g.row ? `${OBSERVED_REMEDY[g.row.code] ?? g.row.remedy} (Setup guide: ${g.row.guideSolution}.)` : `Look up AADSTS${g.code} in the Entra sign-in logs for application ${set.clientId}.`,
         g.code,
       );
     }
