@@ -131,6 +131,20 @@ describe("sign-in evidence filled from the token and authorize endpoints", () =>
     fx.emulator.seedServicePrincipal(fx.target.app.appId, { appRoleAssignmentRequired: false });
   });
 
+  it("each event type is selected by its documented signInEventTypes form, alone or with or", async () => {
+    const since = fx.clock.now().toISOString();
+    // No endpoint here makes a non-interactive (refresh-token) sign-in, so the log is seeded with one.
+    fx.emulator.signIns.record({ tenantId: fx.tenantId, eventType: "nonInteractiveUser", appId: fx.target.app.appId, appDisplayName: fx.target.app.displayName, userId: "5f0e2b1c-1111-4222-8333-444455556666", userPrincipalName: "erin@contoso.example", userDisplayName: "erin", resourceId: GRAPH_APP_ID, resourceDisplayName: "Microsoft Graph", errorCode: 50105, failureReason: "not assigned" });
+    expect(await signInAs("frank")).toBe(302);
+    expect(await token(fx.target.secret.secretText)).toBe(200);
+    const of = async (types: string) =>
+      (await get(`/auditLogs/signIns?$filter=appId eq '${fx.target.app.appId}' and createdDateTime ge ${since} and signInEventTypes/any(t: ${types})`)).value.map((r) => (r.signInEventTypes as string[])[0]);
+    expect(await of("t eq 'nonInteractiveUser'")).toEqual(["nonInteractiveUser"]);
+    expect(await of("t eq 'interactiveUser'")).toEqual(["interactiveUser"]);
+    expect(await of("t eq 'servicePrincipal'")).toEqual(["servicePrincipal"]);
+    expect((await of("t eq 'interactiveUser' or t eq 'nonInteractiveUser' or t eq 'servicePrincipal'")).sort()).toEqual(["interactiveUser", "nonInteractiveUser", "servicePrincipal"]);
+  });
+
   it("pages through @odata.nextLink with $top", async () => {
     const since = fx.clock.now().toISOString();
     for (let i = 0; i < 3; i++) expect(await token(fx.target.secret.secretText)).toBe(200);
