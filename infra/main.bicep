@@ -3,7 +3,9 @@ targetScope = 'subscription'
 // mcp-sso-rotator on Azure Functions Flex Consumption.
 // Layout follows the Azure-Samples Functions azd quickstarts: this file creates the resource group
 // and wires modules; standard resources come from Azure Verified Modules (br/public:avm/...).
-// What Bicep cannot do (Graph permission, app registration ownership) is in docs/deployment.md.
+// What Bicep cannot do (Graph permission, app registration ownership) is in docs/deployment.md,
+// with what each optional permission (Application.Read.All, DelegatedPermissionGrant.Read.All,
+// AuditLog.Read.All) buys and what the service does without it.
 
 // ---------------------------------------------------------------------------------------------
 // Environment

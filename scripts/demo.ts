@@ -23,6 +23,7 @@ import { BREAK_RECIPES } from "../emulators/breakRecipes.js";
 import { makeHealthTimerHandler } from "../src/api/health.js";
 import { diagnose, type ProbeReport } from "../src/probe/index.js";
 import { LIFECYCLE_SCENARIOS, Lifecycle } from "../tests/harness/lifecycle.js";
+import { EVIDENCE_SCENARIOS, runEvidenceScenario, type EvidenceScenario } from "./demoScenarios.js";
 
 interface Args {
   json: boolean;
@@ -40,7 +41,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === "--scenario") args.scenario = argv[++i];
     else if (a.startsWith("--scenario=")) args.scenario = a.slice("--scenario=".length);
     else if (a === "--help" || a === "-h") {
-      console.log("usage: npm run demo [-- --json] [-- --break 50011|700016|7000215|50105|65001] [-- --scenario " + Object.keys(LIFECYCLE_SCENARIOS).join("|") + "]");
+      console.log("usage: npm run demo [-- --json] [-- --break 50011|700016|7000215|50105|65001] [-- --scenario " + SCENARIO_NAMES.join("|") + "]");
       process.exit(0);
     } else {
       console.error(`unknown argument ${a}; see --help`);
@@ -49,6 +50,9 @@ function parseArgs(argv: string[]): Args {
   }
   return args;
 }
+
+/** Lifecycle scenarios (issue 8) and Entra-evidence scenarios (issue 15). */
+const SCENARIO_NAMES = [...Object.keys(LIFECYCLE_SCENARIOS), ...EVIDENCE_SCENARIOS];
 
 const out: string[] = [];
 function say(line = ""): void {
@@ -62,8 +66,9 @@ async function main(): Promise<number> {
     return 2;
   }
   if (args.scenario !== undefined) {
+    if ((EVIDENCE_SCENARIOS as readonly string[]).includes(args.scenario)) return runEvidenceScenario(args.scenario as EvidenceScenario, args.json);
     if (!LIFECYCLE_SCENARIOS[args.scenario]) {
-      console.error(`--scenario takes one of ${Object.keys(LIFECYCLE_SCENARIOS).join(", ")}; got "${args.scenario}"`);
+      console.error(`--scenario takes one of ${SCENARIO_NAMES.join(", ")}; got "${args.scenario}"`);
       return 2;
     }
     return runScenario(args.scenario, args.json);

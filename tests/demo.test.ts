@@ -7,9 +7,14 @@ function run(args: string[], options: { stopWhen?: RegExp } = {}): Promise<{ cod
     const child = spawn(process.execPath, ["node_modules/tsx/dist/cli.mjs", ...args], { cwd: process.cwd(), stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
+    let interrupted = false;
     child.stdout.on("data", (b: Buffer) => {
       stdout += b.toString();
-      if (options.stopWhen?.test(stdout)) child.kill("SIGINT");
+      // One Ctrl-C: a second one (sent when the "stopping…" line arrives) makes tsx kill the child (exit 130).
+      if (!interrupted && options.stopWhen?.test(stdout)) {
+        interrupted = true;
+        child.kill("SIGINT");
+      }
     });
     child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
     child.on("exit", (code) => resolve({ code, stdout, stderr }));

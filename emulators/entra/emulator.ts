@@ -5,6 +5,8 @@ import { sharedCertificateAuthority } from "../common/tls.js";
 import { registerControlRoutes } from "./controlRoutes.js";
 import { registerGraphRoutes } from "./graphRoutes.js";
 import { registerLoginRoutes } from "./loginRoutes.js";
+import { registerReportRoutes } from "./reportRoutes.js";
+import { SignInLog, recordingSignIns } from "./signInLog.js";
 import {
   EntraState,
   type ConcurrentWriteFault,
@@ -58,6 +60,8 @@ export class EntraEmulator {
   readonly server: EmulatorServer;
   readonly caCertPem: string;
   private readonly state: EntraState;
+  /** What the token and authorize endpoints saw; also the reports' access (permission/licence) and latency controls. */
+  readonly signIns: SignInLog;
 
   constructor(options: EntraEmulatorOptions = {}) {
     const ca = sharedCertificateAuthority();
@@ -65,7 +69,9 @@ export class EntraEmulator {
     this.server = new EmulatorServer({ name: "entra", tls: ca.issue(["localhost", "127.0.0.1"]), verbose: options.verbose });
     this.state = new EntraState(options.clock ?? systemClock, options.replicationDelayMs ?? 0);
     if (options.graphResource) this.state.graphResource = options.graphResource.toLowerCase().replace(/\/+$/, "");
-    registerLoginRoutes(this.server, this.state);
+    this.signIns = new SignInLog(this.state);
+    registerLoginRoutes(recordingSignIns(this.server, this.state, this.signIns), this.state);
+    registerReportRoutes(this.server, this.state, this.signIns);
     registerGraphRoutes(this.server, this.state, { pageSize: options.graphPageSize ?? 100 });
     registerControlRoutes(this.server, this.state);
   }

@@ -15,6 +15,7 @@ import {
   type Incident,
   type IncidentLinks,
 } from "./model.js";
+import { RETIRE_HELD_CHECK } from "../rotation/retirementEvidence.js";
 import { sameEvidence, sanitizeEvidence, sanitizeText, stableText } from "./sanitize.js";
 
 /**
@@ -134,7 +135,7 @@ export class IncidentManager {
       case "succeeded": {
         const outcomes = [await this.announceEvent(set, input.runId, `Rotation run ${input.runId} succeeded`, "No action needed; the new secret is verified at Entra and on every target.", { runId: input.runId, ...(input.detail ? { detail: input.detail } : {}) }, options.abortSignal)];
         // A completed rotation is definitive: no need to wait for N healthy reports.
-        for (const check of [RUN_FAILURE_CHECK, ROTATION_CHECK, EXPIRY_AT_RISK_CHECK]) {
+        for (const check of [RUN_FAILURE_CHECK, ROTATION_CHECK, EXPIRY_AT_RISK_CHECK, RETIRE_HELD_CHECK]) {
           const o = await this.resolveNow(set, check, input.runId, options);
           if (o) outcomes.push(o);
         }

@@ -26,7 +26,7 @@ export async function probeSet(runtime: BuiltRuntime, set: CredentialSet, logger
     const clients = await runtime.clientsFor(set);
     return await runProbe({
       set,
-      deps: { graph: clients.graph, token: clients.token, vault: clients.vault, gateway: clients.gateway, http: runtime.http, journals: runtime.journals, clock: runtime.clock, store: runtime.probeStore, redactor: runtime.redactor, logger },
+      deps: { graph: clients.graph, token: clients.token, signIns: clients.signIns, vault: clients.vault, gateway: clients.gateway, http: runtime.http, journals: runtime.journals, clock: runtime.clock, store: runtime.probeStore, redactor: runtime.redactor, logger },
       ...(runtime.probeTimeoutMs ? { timeoutMs: runtime.probeTimeoutMs } : {}),
       abortSignal,
     });
@@ -89,7 +89,7 @@ async function reportExpiryAtRisk(runtime: BuiltRuntime, report: ProbeReport, lo
 export function makeHealthTimerHandler(getRuntime: BuiltRuntimeProvider) {
   return async (_timer: Timer, context: InvocationContext): Promise<ProbeReport[]> => {
     const runtime = await getRuntime();
-    const logger = contextLogger(context);
+    const logger = contextLogger(context, runtime.redactor);
     const now = runtime.clock.now();
     const reports = await Promise.all(runtime.sets.map((set) => probeSet(runtime, set, logger.child({ set: set.name }))));
     for (const r of reports) {
@@ -132,7 +132,7 @@ export async function recordTimerPass(runtime: BuiltRuntime, name: "rotationTime
 export function makeHealthHandler(getRuntime: BuiltRuntimeProvider) {
   return async (_request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     const runtime = await getRuntime();
-    const logger = contextLogger(context);
+    const logger = contextLogger(context, runtime.redactor);
     const staleMs = 2 * parseSchedule(runtime.healthSchedule).periodMs(runtime.clock.now());
     const sets = await Promise.all(
       runtime.sets.map(async (set) => {

@@ -16,7 +16,7 @@ import { recordTimerPass } from "./health.js";
 export function makeRotationWorkerHandler(getRuntime: RuntimeProvider) {
   return async (queueItem: unknown, context: InvocationContext): Promise<PassResult | undefined> => {
     const runtime = await getRuntime();
-    const base = contextLogger(context);
+    const base = contextLogger(context, runtime.redactor);
     const parsed = rotationMessageSchema.safeParse(typeof queueItem === "string" ? safeJson(queueItem) : queueItem);
     if (!parsed.success) {
       // A malformed message can never succeed: report it once instead of retrying it.
@@ -72,7 +72,14 @@ export function makeRotationWorkerHandler(getRuntime: RuntimeProvider) {
         await runtime.onWorkerIncident?.({ set: set.name, runId: msg.runId, code: err.code, message: `rotation failed ${dequeueCount} times: ${err.message}`, hint: err.hint }, logger);
         return undefined;
       }
-      throw err;
+      // The host logs what we throw, past our logger: hand it a redacted copy without the cause chain.
+      throw new RotatorError(err.code, runtime.redactor.redact(err.message), {
+        hint: runtime.redactor.redact(err.hint),
+        retryable: err.retryable,
+        status: err.status,
+        aadsts: err.aadsts,
+        upstreamCode: err.upstreamCode,
+      });
     }
   };
 }
@@ -83,7 +90,7 @@ export function makeRotationTimerHandler(getRuntime: () => Promise<BuiltRuntime>
     const runtime = await getRuntime();
     const messages: RotationMessage[] = runtime.sets.map((s) => ({ set: s.name, mode: "scheduled", trigger: "timer" }));
     context.extraOutputs.set(queueOutput, messages);
-    const logger = contextLogger(context);
+    const logger = contextLogger(context, runtime.redactor);
     logger.info(`queued scheduled rotation checks for ${messages.length} set(s): ${messages.map((m) => m.set).join(", ")}`);
     // Liveness: the health timer raises a critical incident when this record stops moving.
     await recordTimerPass(runtime, "rotationTimer", logger);

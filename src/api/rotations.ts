@@ -3,16 +3,22 @@ import { ensureRotatorError, RotatorError } from "../errors.js";
 import { createLogger, type Logger } from "../logging.js";
 import { acceptConfirmation, acceptRotationRequest, RunInProgressError } from "../rotation/enqueue.js";
 import type { RuntimeProvider } from "../runtime/types.js";
+import type { Redactor } from "../redact.js";
 import { confirmBodySchema, describeZodIssues, startRotationBodySchema, type RotationMessage } from "./rotationMessage.js";
 import { errorResponse, fromRotatorError, json, readJsonBody } from "./http.js";
 
-export function contextLogger(context: InvocationContext, fields: Record<string, string | undefined> = {}): Logger {
+/**
+ * A handler's logger: lines go to the invocation's log (Application Insights in Azure) through the
+ * runtime's redactor, the one that learns every secret value the runtime reads or creates — a
+ * fresh redactor would know no values and let a secret through.
+ */
+export function contextLogger(context: InvocationContext, redactor: Redactor, fields: Record<string, string | undefined> = {}): Logger {
   return createLogger((level, line) => {
     if (level === "error") context.error(line);
     else if (level === "warn") context.warn(line);
     else if (level === "debug") context.debug(line);
     else context.info(line);
-  }, undefined, fields);
+  }, redactor, fields);
 }
 
 /**
@@ -37,7 +43,7 @@ export function makeStartRotationHandler(getRuntime: RuntimeProvider, queueOutpu
     if (!set) {
       return errorResponse(404, "SET_NOT_FOUND", `No credential set named "${setName}"`, `Use one of: ${runtime.sets.map((s) => s.name).join(", ")}.`, { field: "set" });
     }
-    const logger = contextLogger(context, { set: set.name }).child({});
+    const logger = contextLogger(context, runtime.redactor, { set: set.name }).child({});
     try {
       if (dryRun) {
         const runner = await runtime.createRunner(set, logger);

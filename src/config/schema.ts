@@ -300,6 +300,15 @@ export const credentialSetSchema = z
         intervalMs: count("milliseconds", 0, 60_000, 5000).default(5_000),
       })
       .default({ consecutiveSuccesses: 3, budgetSeconds: 600, intervalMs: 5_000 }),
+    /** Entra's own sign-in evidence (needs AuditLog.Read.All + P1/P2; optional). Defaults: src/rotation/retirementEvidence.ts. */
+    signInEvidence: z
+      .strictObject({
+        enabled: z.boolean().optional(),
+        quietPeriodHours: count("hours", 0, 24 * 30, 24).optional(),
+        reportLatencyHours: count("hours", 0, 72, 4).optional(),
+        monitorLookbackHours: count("hours", 1, 24 * 7, 24).optional(),
+      })
+      .optional(),
     redirectUri: httpsUrl(DEFAULT_REDIRECT_URI).default(DEFAULT_REDIRECT_URI),
     scopes: z
       .array(

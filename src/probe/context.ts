@@ -1,6 +1,7 @@
 import type { Clock } from "../clock.js";
 import type { CredentialSet } from "../config/schema.js";
 import type { AppManagementPolicy, AppRegistration, GraphApplicationsApi, TokenEndpointClient } from "../entra/types.js";
+import type { SignInActivityApi } from "../entra/signInActivity.js";
 import { RotatorError } from "../errors.js";
 import type { GatewayAdapter, GatewayTarget } from "../gateway/types.js";
 import type { HttpClient } from "../http/client.js";
@@ -21,6 +22,8 @@ export interface ProbeDeps {
   vault: SecretStore;
   gateway: GatewayAdapter;
   http: HttpClient;
+  /** Entra's sign-in log (AuditLog.Read.All, optional); without it the `sign-ins` check is skipped. */
+  signIns?: Pick<SignInActivityApi, "listSignIns">;
   /** Rotation run state; without it the `rotation` check is skipped. */
   journals?: Pick<RotationJournalStore, "readState" | "readRun">;
   clock: Clock;

@@ -14,6 +14,7 @@ export const CHECK_IDS = [
   "rotation",
   "gateway-drift",
   "policy",
+  "sign-ins",
 ] as const;
 export type CheckId = (typeof CHECK_IDS)[number];
 

@@ -24,7 +24,7 @@ export const TROUBLESHOOTING_ROWS: readonly TroubleshootingRow[] = [
     code: 50011,
     problem: "AADSTS50011: Redirect URI mismatch",
     guideSolution: "Verify the URI in Azure matches your MCP configuration exactly",
-    checks: ["authorize", "app-registration", "gateway-drift"],
+    checks: ["authorize", "app-registration", "gateway-drift", "sign-ins"],
     relatedCodes: [500113],
     remedy:
       "The redirectUri the gateway sends is not one of the app's Web redirect URIs, character for character. Copy the gateway's redirectUri " +
@@ -35,7 +35,7 @@ export const TROUBLESHOOTING_ROWS: readonly TroubleshootingRow[] = [
     code: 700016,
     problem: "AADSTS700016: Invalid client ID",
     guideSolution: "Double-check the Application (client) ID is copied correctly",
-    checks: ["token", "authorize", "gateway-drift"],
+    checks: ["token", "authorize", "gateway-drift", "sign-ins"],
     relatedCodes: [],
     remedy:
       "Entra does not find this client ID in the tenant the URL names. Compare clientId in the credential set and the gateway's Client ID with " +
@@ -45,7 +45,7 @@ export const TROUBLESHOOTING_ROWS: readonly TroubleshootingRow[] = [
     code: 7000215,
     problem: "AADSTS7000215: Invalid client secret",
     guideSolution: "Confirm secret hasn't expired and is copied correctly",
-    checks: ["token", "expiry"],
+    checks: ["token", "expiry", "sign-ins"],
     relatedCodes: [7000222],
     remedy:
       "The secret in Key Vault is not a live secret of the app: removed from the app, expired, or the secret ID stored instead of the value. " +
@@ -56,7 +56,7 @@ export const TROUBLESHOOTING_ROWS: readonly TroubleshootingRow[] = [
     code: 50105,
     problem: "AADSTS50105: User not assigned",
     guideSolution: "Add user to the enterprise application or disable assignment requirement",
-    checks: ["app-registration"],
+    checks: ["app-registration", "sign-ins"],
     relatedCodes: [],
     remedy:
       "'Assignment required' is on for the enterprise application but nobody is assigned. Assign the users or groups of the MCP servers under " +
@@ -66,7 +66,7 @@ export const TROUBLESHOOTING_ROWS: readonly TroubleshootingRow[] = [
     code: 65001,
     problem: "AADSTS65001: Consent required",
     guideSolution: "User or admin needs to consent to the requested permissions",
-    checks: ["app-registration"],
+    checks: ["app-registration", "sign-ins"],
     relatedCodes: [],
     remedy:
       "Admin consent is missing for some of openid, profile, email, User.Read. On the app's API permissions page choose 'Grant admin consent " +

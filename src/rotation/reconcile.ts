@@ -4,6 +4,7 @@ import { graphScope } from "../entra/scope.js";
 import { tenantTokenUrl } from "./policy.js";
 import { pushSecret, readBackTargets, retireCredential, type StepContext, type StepOutcome } from "./steps.js";
 import { dropVanishedTargets, liveTargets, mergeTargets } from "./targets.js";
+import { checkRetirementEvidence } from "./retirementEvidence.js";
 
 /**
  * Reconcile on every pass (DESIGN.md § Reconcile on every pass). When no rotation is due, the pass
@@ -85,6 +86,12 @@ async function finishPendingRetirement(ctx: StepContext, tags: Record<string, st
   const retireAfter = Date.parse(tags["retireAfter"] ?? "");
   if (Number.isFinite(retireAfter) && clock.now().getTime() < retireAfter) {
     ctx.log.info(`previous credential ${previousKeyId} retires after ${tags["retireAfter"]}`);
+    return undefined;
+  }
+  // The same evidence gate as the run's retire step: an outside consumer of the old secret holds it.
+  const evidence = await checkRetirementEvidence({ set, run: ctx.run, previousKeyId, now: clock.now(), force: ctx.run.mode === "emergency", deps: ctx.deps.retirementEvidence, log: ctx.log, abortSignal: ctx.signal });
+  if (evidence.kind === "hold") {
+    ctx.log.warn(`previous credential ${previousKeyId} kept: ${evidence.note}`);
     return undefined;
   }
   await retireCredential(ctx, previousKeyId, "reconcile");

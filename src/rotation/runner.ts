@@ -10,6 +10,7 @@ import type { GatewayAdapter } from "../gateway/types.js";
 import { acquireSetLease } from "./lease.js";
 import { RotationJournalStore } from "./journal.js";
 import { ProcessCrash, type RotationHooks } from "./hooks.js";
+import type { RetirementEvidenceDeps } from "./retirementEvidence.js";
 import { FINISHED, STEPS, type Plan, type RotationMode, type RunJournal, type RunStatus, type StepName, type StepRecord } from "./model.js";
 import { makePlan } from "./planner.js";
 import { reconcileStep } from "./reconcile.js";
@@ -59,6 +60,8 @@ export interface RotationDeps {
   lease?: { durationSeconds?: number; renewEveryMs?: number };
   /** Per-target update attempts within one pass. */
   targetAttempts?: number;
+  /** Entra's sign-in evidence consulted before retiring (src/rotation/retirementEvidence.ts); absent = grace period only. */
+  retirementEvidence?: RetirementEvidenceDeps;
 }
 
 export interface RotationRequest {

@@ -12,6 +12,7 @@ import { pendingSecretName, tenantTokenUrl } from "./policy.js";
 import { dropVanishedTargets, liveTargets, mergeTargets } from "./targets.js";
 import { graphScope } from "../entra/scope.js";
 import type { RotationDeps } from "./runner.js";
+import { checkRetirementEvidence } from "./retirementEvidence.js";
 
 /**
  * The steps of the rotation state machine (DESIGN.md § Rotation state machine), one function
@@ -451,8 +452,11 @@ export async function retireStep(ctx: StepContext): Promise<StepOutcome> {
       return { kind: "pause", status: "waiting", detail: `${lagging.length} target(s) do not hold the new secret yet (${lagging.map((t) => t.name).join(", ")}); propagating again before retiring` };
     }
   }
+  // Entra's own record: does anything outside the gateway still sign in with the old secret?
+  const evidence = await checkRetirementEvidence({ set, run, previousKeyId: previous.keyId, now: clock.now(), force: run.mode === "emergency", deps: ctx.deps.retirementEvidence, log: ctx.log, abortSignal: ctx.signal });
+  if (evidence.kind === "hold") return { kind: "pause", status: "waiting", detail: evidence.note };
   const disabled = await retireCredential(ctx, previous.keyId, "retire");
-  return { kind: "done", detail: `removed ${previous.keyId} and disabled ${disabled} Key Vault version(s)` };
+  return { kind: "done", detail: `removed ${previous.keyId} and disabled ${disabled} Key Vault version(s); ${evidence.note}` };
 }
 
 /**

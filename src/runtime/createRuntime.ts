@@ -8,6 +8,8 @@ import type { Logger } from "../logging.js";
 import { Redactor } from "../redact.js";
 import { createGraphApplicationsApi } from "../entra/graph.js";
 import { createTokenEndpointClient } from "../entra/token.js";
+import { createSignInActivityApi, type SignInActivityApi } from "../entra/signInActivity.js";
+import { RETIRE_HELD_CHECK, type RetirementEvidenceDeps } from "../rotation/retirementEvidence.js";
 import type { GraphApplicationsApi, TokenEndpointClient } from "../entra/types.js";
 import { createKeyVaultStore } from "../vault/keyVaultStore.js";
 import type { SecretStore } from "../vault/types.js";
@@ -28,6 +30,8 @@ export interface SetClients {
   vault: SecretStore;
   gateway: GatewayAdapter;
   http: HttpClient;
+  /** Entra's sign-in evidence (AuditLog.Read.All; optional permission). */
+  signIns: SignInActivityApi;
 }
 
 export interface RuntimeOptions {
@@ -85,6 +89,7 @@ export function createRuntime(options: RuntimeOptions): BuiltRuntime {
   const buildClients = async (set: CredentialSet): Promise<SetClients> => {
     const graph = createGraphApplicationsApi({ credential: options.credential, graphBaseUrl: set.graphBaseUrl, ca: options.ca, redactor });
     const token = createTokenEndpointClient({ http });
+    const signIns = createSignInActivityApi({ credential: options.credential, graphBaseUrl: set.graphBaseUrl, ca: options.ca, redactor });
     const vault = createKeyVaultStore({ vaultUrl: set.keyVault.url, credential: options.credential, ca: options.ca, retryOptions: options.vaultRetry });
     let apiToken: string | undefined;
     if (set.gateway.kind === "cequence") {
@@ -98,7 +103,7 @@ export function createRuntime(options: RuntimeOptions): BuiltRuntime {
       redactor.add(apiToken);
     }
     const gateway = createGatewayAdapter(set.gateway, { apiToken, http });
-    return { graph, token, vault, gateway, http };
+    return { graph, token, vault, gateway, http, signIns };
   };
 
   const clientsFor = (set: CredentialSet): Promise<SetClients> => {
@@ -124,6 +129,21 @@ export function createRuntime(options: RuntimeOptions): BuiltRuntime {
     repeatIntervalMs: options.alerting?.repeatIntervalMs,
     resolveAfterHealthy: options.alerting?.resolveAfterHealthy,
     httpRetry: options.httpRetry,
+  });
+  const retirementEvidence = (signIns: SignInActivityApi): RetirementEvidenceDeps => ({
+    signIns,
+    async reportHold(setName, hold, runId) {
+      // Resolved by the run's "succeeded" event once the credential is retired.
+      if (!hold) return;
+      await alerting.manager.report(setName, RETIRE_HELD_CHECK, {
+        healthy: false,
+        severity: "error",
+        title: `Retirement held: the previous secret (key ${hold.keyId}) is still used outside the gateway (last sign-in ${hold.lastSignInAt})`,
+        hint: hold.hint,
+        evidence: { keyId: hold.keyId, lastSignInAt: hold.lastSignInAt, targetsVerifiedAt: hold.targetsVerifiedAt, retireNoEarlierThan: hold.retireNoEarlierThan },
+        runId,
+      });
+    },
   });
   const onRotationEvent: Runtime["onRotationEvent"] = options.onRotationEvent ?? ((e, logger) => alerting.onRotationEvent(e, logger));
   const onWorkerIncident: Runtime["onWorkerIncident"] = options.onWorkerIncident ?? ((i, logger) => alerting.onWorkerIncident(i, logger));
@@ -160,6 +180,7 @@ export function createRuntime(options: RuntimeOptions): BuiltRuntime {
         redactor,
         hooks: options.hooks?.(set),
         lease: options.lease,
+        retirementEvidence: retirementEvidence(clients.signIns),
         onEvent: (e: RotationEvent) => onRotationEvent(e, logger),
       });
     },

@@ -98,7 +98,7 @@ describe("health timer, /api/health and /api/status", () => {
     const current = body.sets[0]!["current"] as { daysLeft: number };
     expect(current.daysLeft).toBeGreaterThan(170);
     expect(Date.parse(body.sets[0]!["nextRotationAt"] as string)).toBeLessThan(Date.parse(run.journal.newCredential!.endDateTime));
-    expect((body.sets[0]!["checks"] as unknown[]).length).toBe(8);
+    expect((body.sets[0]!["checks"] as unknown[]).length).toBe(9);
   });
 
   it("a rotation timer that stops running raises a critical service incident; the heartbeat URL is pinged after each pass", async () => {

@@ -78,7 +78,7 @@ describe("hanging dependencies", () => {
     const ac = new AbortController();
     ac.abort();
     const report = await w.probe({ abortSignal: ac.signal });
-    expect(report.checks).toHaveLength(8);
+    expect(report.checks).toHaveLength(9);
     expect(new Set(report.checks.map((c) => c.code))).toEqual(new Set(["ABORTED"]));
   });
 });

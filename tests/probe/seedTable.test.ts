@@ -134,6 +134,7 @@ describe("the guide's troubleshooting rows", () => {
       rotation: "pass",
       "gateway-drift": "pass",
       policy: "pass",
+      "sign-ins": "pass",
     });
     expect(report.ok).toBe(true);
     expect(diagnose(report)).toEqual([]);

@@ -6,6 +6,7 @@ import { expiryCheck } from "./expiry.js";
 import { gatewayDriftCheck } from "./gatewayDrift.js";
 import { policyCheck } from "./policy.js";
 import { rotationCheck } from "./rotation.js";
+import { signInsCheck } from "./signIns.js";
 import { tokenCheck } from "./token.js";
 
 /** Every check, in the order reports list them (the order of CHECK_IDS). */
@@ -18,6 +19,7 @@ export const ALL_CHECKS: readonly CheckDefinition[] = [
   rotationCheck,
   gatewayDriftCheck,
   policyCheck,
+  signInsCheck,
 ];
 
 export {
@@ -28,5 +30,6 @@ export {
   gatewayDriftCheck,
   policyCheck,
   rotationCheck,
+  signInsCheck,
   tokenCheck,
 };
