@@ -1,6 +1,6 @@
 import type { EmulatorServer, EmuRequest, EmuResponse } from "../common/server.js";
 import { graphError } from "./graphRoutes.js";
-import { GRAPH_RESOURCE, type EntraState } from "./state.js";
+import type { EntraState } from "./state.js";
 import type { SignInEvent, SignInEventType, SignInLog } from "./signInLog.js";
 
 /**
@@ -156,7 +156,10 @@ export function registerReportRoutes(server: EmulatorServer, state: EntraState, 
       const header = req.headers.authorization;
       const token = typeof header === "string" && /^bearer /i.test(header) ? header.slice(7).trim() : "";
       const info = token ? state.validateAccessToken(token) : undefined;
-      if (!info || info.audience.toLowerCase() !== GRAPH_RESOURCE) {
+      // The same audience rule as the application routes: this directory's Graph resource, or the
+      // emulator's own URL (a client configured with graphBaseUrl = the emulator asks for that).
+      const audience = info?.audience.toLowerCase().replace(/\/+$/, "");
+      if (!info || (audience !== state.graphResource && audience !== server.url.toLowerCase())) {
         return graphError(401, "InvalidAuthenticationToken", token ? "Access token validation failure." : "Access token is empty.", now(), req);
       }
       if (log.access === "forbidden") return graphError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.", now(), req);

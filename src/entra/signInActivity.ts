@@ -5,6 +5,7 @@ import { Agent } from "undici";
 import { RotatorError } from "../errors.js";
 import type { Redactor } from "../redact.js";
 import type { CallOptions } from "./types.js";
+import { graphScope } from "./scope.js";
 
 /**
  * What Entra itself recorded about the app's sign-ins, over the Microsoft Graph JS SDK with the
@@ -69,8 +70,8 @@ type Json = Record<string, unknown>;
 export function createSignInActivityApi(options: SignInActivityApiOptions): SignInActivityApi {
   const baseUrl = (options.graphBaseUrl ?? "https://graph.microsoft.com").replace(/\/+$/, "");
   const host = new URL(baseUrl).hostname.toLowerCase();
-  // National clouds have their own Graph audience; the emulator answers to the global one.
-  const scope = `${GRAPH_HOSTS.has(host) ? `https://${host}` : "https://graph.microsoft.com"}/.default`;
+  // Every Graph token is for the set's own cloud (graph.microsoft.us …), as the application client's.
+  const scope = graphScope(baseUrl);
   const client = Client.initWithMiddleware({
     authProvider: new TokenCredentialAuthenticationProvider(options.credential, { scopes: [scope] }),
     baseUrl,

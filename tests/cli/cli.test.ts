@@ -172,7 +172,7 @@ describe("mcp-sso-rotator CLI", () => {
   it("probe: all checks pass → exit 0; after a redirect URI breaks (AADSTS50011) → exit 1 with the failing check and its hint", async () => {
     const good = await cli(["probe", "--set", "cli-gw"]);
     expect(good.code, good.stdout).toBe(0);
-    expect(good.stdout).toMatch(/cli-gw: all checks pass \(8 checks/);
+    expect(good.stdout).toMatch(/cli-gw: all checks pass \(9 checks/);
 
     const clients = await host.clientsFor(cequence.set);
     await BREAK_RECIPES["50011"]!.apply({ world, set: cequence.set, appObjectId: cequence.appObjectId, clients });
