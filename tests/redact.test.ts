@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+import { REDACTED, Redactor, encodedForms, redactThenTruncate } from "../src/redact.js";
+import { SecretScanner } from "./helpers/secretScan.js";
+
+/** The redactor: known secrets whole, as fragments of 8+ characters and in the encodings upstreams echo. */
+const SECRET = "Ab3Q~x/y+z=w&q\"p\\r-0123456789abcdefghij";
+
+function scanOf(where: string, text: string): SecretScanner {
+  return new SecretScanner().addSecrets([SECRET]).collect(where, text);
+}
+
+describe("Redactor", () => {
+  it("truncation before scrubbing: every prefix and suffix of 8+ characters of a secret is redacted", () => {
+    const r = new Redactor();
+    r.add(SECRET);
+    for (let k = 8; k <= SECRET.length; k++) {
+      const prefix = r.redact(`error near the cut: ${SECRET.slice(0, k)}`);
+      const suffix = r.redact(`${SECRET.slice(SECRET.length - k)} <- tail`);
+      expect(prefix).toContain(REDACTED);
+      expect(scanOf(`prefix ${k}`, prefix).fragmentLeaks()).toEqual([]);
+      expect(scanOf(`suffix ${k}`, suffix).fragmentLeaks()).toEqual([]);
+    }
+  });
+
+  it("encoded secrets: base64, base64url, URL-, form- and JSON-encoded forms are redacted, also inside longer blobs", () => {
+    const r = new Redactor();
+    r.add(SECRET);
+    const blobs = [
+      Buffer.from(SECRET).toString("base64"),
+      Buffer.from(SECRET).toString("base64url"),
+      Buffer.from(`a${SECRET}zz`).toString("base64"),
+      Buffer.from(`ab${SECRET}`).toString("base64url"),
+      Buffer.from(`{"clientSecret_echo":"${SECRET}"}`).toString("base64"),
+      encodeURIComponent(SECRET),
+      new URLSearchParams({ s: SECRET }).toString(),
+      JSON.stringify(SECRET),
+      JSON.stringify(JSON.stringify({ v: SECRET })),
+    ];
+    for (const [i, blob] of blobs.entries()) {
+      const out = r.redact(`upstream said: ${blob}`);
+      expect(scanOf(`blob ${i}`, out).fragmentLeaks(), `blob ${i}`).toEqual([]);
+    }
+  });
+
+  it("leaves unrelated text alone and only tracks values of 8 characters or more", () => {
+    const r = new Redactor();
+    r.add("short");
+    r.add(SECRET);
+    expect(r.size).toBe(1);
+    expect(r.redact("a plain message about short things")).toBe("a plain message about short things");
+  });
+
+  it("lists the forms it matches, none shorter than a fragment", () => {
+    expect(encodedForms(SECRET).every((f) => f.length >= 8)).toBe(true);
+    expect(encodedForms(SECRET)).toContain(encodeURIComponent(SECRET));
+  });
+
+  it("credentials in app-setting URLs: user:password@ in any URL is redacted", () => {
+    expect(new Redactor().redact("see https://ops:hunter2-pass@rotator.example.com/api")).toBe(`see https://${REDACTED}@rotator.example.com/api`);
+  });
+
+  it("redactThenTruncate cuts after redacting, so the cut never leaves a fragment", () => {
+    const r = new Redactor();
+    r.add(SECRET);
+    const text = `${"x".repeat(461)}${SECRET}`;
+    const out = redactThenTruncate(text, r, 500);
+    expect(scanOf("cut", out).fragmentLeaks()).toEqual([]);
+  });
+});
