@@ -7,6 +7,7 @@ import type { RuntimeProvider } from "../runtime/types.js";
 import { confirmBodySchema, describeZodIssues, startRotationBodySchema, type RotationMessage } from "./rotationMessage.js";
 import { errorResponse, fromRotatorError, json, readJsonBody } from "./http.js";
 import { JsonBlobStore } from "../storage/jsonBlobs.js";
+import { withoutUserinfo } from "../config/outbound.js";
 import type { SetState } from "../rotation/model.js";
 
 export function contextLogger(context: InvocationContext, fields: Record<string, string | undefined> = {}): Logger {
@@ -151,7 +152,8 @@ export function makeConfirmRotationHandler(getRuntime: RuntimeProvider, queueOut
 }
 
 export function statusUrl(base: string | undefined, runId: string): string {
-  return `${(base ?? "").replace(/\/+$/, "")}/api/rotations/${runId}`;
+  // Never hand out credentials embedded in the base URL (202 body, Location header, alerts).
+  return `${withoutUserinfo(base ?? "").replace(/\/+$/, "")}/api/rotations/${runId}`;
 }
 
 export { RotatorError };
