@@ -10,6 +10,7 @@ import type { RunJournal, RunStatus } from "./model.js";
 import { identifyAdoption, makePlan, type AdoptionResult, type Facts } from "./planner.js";
 import { pendingSecretName, tenantTokenUrl } from "./policy.js";
 import type { RotationDeps } from "./runner.js";
+import { assertStashedValue, sealSecret } from "./secretCheck.js";
 
 /**
  * The steps of the rotation state machine (DESIGN.md § Rotation state machine), one function
@@ -150,6 +151,7 @@ const log = ctx.log;
       abortSignal: ctx.signal,
     });
     run.pendingVersion = v.version;
+    run.secretSeal = sealSecret(ctx.secret);
   } catch (e) {
     // A secret whose value nobody holds must not survive (I2): roll the credential back.
     const err = ensureRotatorError(e, "VAULT_STASH_FAILED");
@@ -181,6 +183,7 @@ export async function loadSecret(ctx: StepContext): Promise<string> {
       hint: "Someone changed the secret during the rotation; inspect the secret's versions and start a forced rotation.",
     });
   }
+  assertStashedValue(v.value, { keyId: v.tags["keyId"], hint: run.newCredential?.hint, seal: run.secretSeal }, `Key Vault version ${v.version}`);
   redactor.add(v.value);
   ctx.secret = v.value;
   return v.value;
