@@ -185,7 +185,8 @@ export const gatewaySchema = z.discriminatedUnion(
         .default(4),
       maxRequestsPerSecond: z
         .number()
-        .positive({ error: "must be above 0 — e.g. 5 (fractions such as 0.5 are allowed)" })
+        // Below one request every two seconds a listing of a few hundred servers outlasts any run.
+        .min(0.5, { error: "must be at least 0.5 — e.g. 5 (fractions such as 0.5 are allowed)" })
         .max(1000, { error: "must be at most 1000 — e.g. 5" })
         .default(5),
       testConnection: z.boolean().default(true),
