@@ -36,6 +36,10 @@ const METADATA_HOSTS = new Set([
 const METADATA_ADDRESSES = new Set(["168.63.129.16", "100.100.100.200", "192.0.0.192", "fd00:ec2::254"]);
 
 export function checkOutboundUrl(raw: string, rule: OutboundRule): OutboundVerdict {
+  // The URL parser silently drops tabs and line breaks and trims spaces: refuse them instead.
+  if (/[\u0000-\u0020\u007f-\u009f\u2028\u2029]/.test(raw)) {
+    return { ok: false, problem: `contains spaces, line breaks or control characters — write the URL on one line without them, e.g. ${rule.example}` };
+  }
   let u: URL;
   try {
     u = new URL(raw);
@@ -43,6 +47,9 @@ export function checkOutboundUrl(raw: string, rule: OutboundRule): OutboundVerdi
     return { ok: false, problem: `is not a URL — write a full https:// URL such as ${rule.example}` };
   }
   const host = u.hostname.toLowerCase().replace(/\.$/, "");
+  if (host.length > 253 || host.split(".").some((label) => label.length > 63)) {
+    return { ok: false, problem: `names a host longer than DNS allows (253 characters, 63 per label) — give the service's real host name, e.g. ${rule.example}` };
+  }
   const bare = host.startsWith("[") ? host.slice(1, -1) : host;
   const loopback = isLoopbackAddress(bare);
   if (u.protocol !== "https:" && !((rule.allowHttpLoopback ?? true) && u.protocol === "http:" && loopback)) {

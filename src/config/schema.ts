@@ -169,7 +169,11 @@ export const gatewaySchema = z.discriminatedUnion(
       baseUrl: httpsUrl("https://api.aigateway.example.com/v1"),
       tenant: z
         .string({ error: whenMissing("is required — give the gateway tenant (organisation) name") })
-        .min(1, { error: "must not be empty — give the gateway tenant (organisation) name" }),
+        .min(1, { error: "must not be empty — give the gateway tenant (organisation) name" })
+        // It travels in a header (X-Gateway-Tenant) and in paths: CR/LF would split the header.
+        .regex(/^[\x21-\x7e]{1,128}$/, {
+          error: "must be 1–128 printable characters without spaces, line breaks or control characters — copy the tenant name from the gateway console",
+        }),
       apiTokenSecretName: secretName(),
       paths: gatewayPathsSchema.default({
         list: "/mcp-servers",
@@ -232,7 +236,9 @@ export const credentialSetSchema = z
       (v) => v !== "00000000-0000-0000-0000-000000000000",
       { error: "is the all-zero placeholder — put your Directory (tenant) ID here, from the app registration's Overview page" },
     ),
-    clientId: guid("the app registration's Overview page (Application (client) ID)"),
+    clientId: guid("the app registration's Overview page (Application (client) ID)").refine((v) => v !== "00000000-0000-0000-0000-000000000000", {
+      error: "is the all-zero placeholder — put your Application (client) ID here, from the app registration's Overview page",
+    }),
     applicationObjectId: guid("the app registration's Overview page (Object ID — not the enterprise application's)").optional(),
     authorityHost: httpsUrl(DEFAULT_AUTHORITY_HOST, {
       originOnly: "the tenant comes from tenantId, so give only the sign-in host",

@@ -26,7 +26,9 @@ describe("outbound address rule", () => {
     ["https://0.0.0.0:443/", "unspecified"],
     ["https://user:pw@api.example.com", "user name or password"],
     ["ftp://api.example.com", "https:// URL"],
-    ["not a url", "is not a URL"],
+    ["not-a-url", "is not a URL"],
+    ["https://a.example.com/x\r\nX-Injected: 1", "line breaks"],
+    [`https://${"a".repeat(64)}.example.com`, "longer than DNS allows"],
   ])("addresses that should never be called: refuses %s", (url, why) => {
     expect(outboundUrlProblem(url, rule)).toContain(why);
   });
