@@ -37,7 +37,7 @@ const METADATA_ADDRESSES = new Set(["168.63.129.16", "100.100.100.200", "192.0.0
 
 export function checkOutboundUrl(raw: string, rule: OutboundRule): OutboundVerdict {
   // The URL parser silently drops tabs and line breaks and trims spaces: refuse them instead.
-  if (/[\u0000-\u0020\u007f-\u009f\u2028\u2029]/.test(raw)) {
+  if (hasSpaceOrControl(raw)) {
     return { ok: false, problem: `contains spaces, line breaks or control characters — write the URL on one line without them, e.g. ${rule.example}` };
   }
   let u: URL;
@@ -75,6 +75,15 @@ export function checkOutboundUrl(raw: string, rule: OutboundRule): OutboundVerdi
   }
   const privateRange = v4 !== undefined ? privateV4(v4) : isIP(bare) === 6 && /^f[cd][0-9a-f]{2}:/.test(expandV6(bare)) ? "fc00::/7" : undefined;
   return privateRange !== undefined && !loopback ? { ok: true, url: u, privateRange } : { ok: true, url: u };
+}
+
+/** Spaces, C0/C1 control characters and the Unicode line separators. */
+function hasSpaceOrControl(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c <= 0x20 || (c >= 0x7f && c <= 0x9f) || c === 0x2028 || c === 0x2029) return true;
+  }
+  return false;
 }
 
 /** The problem with `raw` under the rule, or undefined when it is acceptable. */

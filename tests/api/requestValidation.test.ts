@@ -52,8 +52,25 @@ function refusedClearly(r: Refusal): string | undefined {
   }
   // Raw control characters, bidi overrides and lone surrogates never come back unescaped.
   const raw = JSON.parse(text) as unknown;
-  if (/[\u0000-\u001f\u202a-\u202e\u2066-\u2069]/.test(JSON.stringify(raw, (_k, v: unknown) => (typeof v === "string" ? v.replace(/\n/g, "") : v)).replace(/\\u[0-9a-f]{4}/g, ""))) return "control characters in the answer";
+  if (hasUnsafeChar(strings(raw).join(""))) return "control characters or bidi overrides in the answer";
   return undefined;
+}
+
+/** Every string inside a parsed JSON value (the texts a client would display). */
+function strings(v: unknown): string[] {
+  if (typeof v === "string") return [v];
+  if (Array.isArray(v)) return v.flatMap(strings);
+  if (v && typeof v === "object") return Object.values(v).flatMap(strings);
+  return [];
+}
+
+/** C0 controls (line breaks included) and bidi overrides/isolates. */
+function hasUnsafeChar(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069)) return true;
+  }
+  return false;
 }
 
 const counts: Record<string, { tried: number; refusedClearly: number }> = {};

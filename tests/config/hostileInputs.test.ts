@@ -62,7 +62,7 @@ function clearAt(err: ConfigError | undefined, path: string, given: unknown): st
   if (typeof given === "string" && given.length > 40) {
     for (let i = 0; i + 41 <= given.length; i += 997) if (line.includes(given.slice(i, i + 41))) return "reflects the input";
   }
-  if (/[\r\n\u0000]/.test(line)) return "raw control characters in the message";
+  if ([...line].some((ch) => ch.charCodeAt(0) < 0x20)) return "raw control characters in the message";
   return undefined;
 }
 
