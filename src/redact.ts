@@ -21,6 +21,21 @@ const FIELD_PATTERNS: RegExp[] = [
 
 export const REDACTED = "[REDACTED]";
 
+/** Keys whose string values FIELD_PATTERNS blanks in text; redactJson blanks them field by field too. */
+const SECRET_FIELD_NAMES = new Set([
+  "client_secret",
+  "clientSecret",
+  "secretText",
+  "client_assertion",
+  "access_token",
+  "refresh_token",
+  "id_token",
+  "apiToken",
+  "routing_key",
+  "routingKey",
+  "value",
+]);
+
 /** The shortest run of a secret's characters that counts as a leak, and the shortest secret we track. */
 export const MIN_FRAGMENT = 8;
 
@@ -90,6 +105,34 @@ export class Redactor {
 
   redact(text: string): string {
     return redactSecretFields(this.redactKnown(text));
+  }
+
+  /**
+   * A JSON-able document with every secret removed, still the same shape. Redacting the serialised
+   * text catches secrets split across fields; when that text no longer parses (a secret holding
+   * quotes or backslashes ate part of the structure), each string is redacted on its own instead.
+   */
+  redactJson<T>(doc: T): T {
+    const text = JSON.stringify(doc);
+    if (text === undefined) return doc;
+    const clean = this.redact(text);
+    if (clean === text) return doc;
+    try {
+      return JSON.parse(clean) as T;
+    } catch {
+      return this.redactLeaves(doc) as T;
+    }
+  }
+
+  private redactLeaves(v: unknown, key?: string): unknown {
+    if (typeof v === "string") return key !== undefined && SECRET_FIELD_NAMES.has(key) ? REDACTED : this.redact(v);
+    if (Array.isArray(v)) return v.map((x) => this.redactLeaves(x));
+    if (v && typeof v === "object") {
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v)) out[this.redact(k)] = this.redactLeaves(x, k);
+      return out;
+    }
+    return v;
   }
 
   /** Replaces every run of text covered by windows of known secrets' forms. */

@@ -67,3 +67,29 @@ describe("Redactor", () => {
     expect(scanOf("cut", out).fragmentLeaks()).toEqual([]);
   });
 });
+
+describe("Redactor on serialised JSON", () => {
+  it("redactJson keeps the document's shape and removes every fragment, whatever the secret holds", () => {
+    const odd = 'Ab3Q~q"p\\r\\"-0123456789"abc\\\\def';
+    const r = new Redactor();
+    r.add(odd);
+    for (let k = 0; k <= odd.length; k++) {
+      const doc = { a: odd.slice(0, k), b: [odd.slice(k), { c: `x${odd}y` }], d: JSON.stringify({ e: odd.slice(k) }), n: 5 };
+      const out = r.redactJson(doc);
+      expect(Object.keys(out)).toEqual(["a", "b", "d", "n"]);
+      expect(new SecretScanner().addSecrets([odd]).collect(`offset ${k}`, out).fragmentLeaks()).toEqual([]);
+    }
+  });
+
+  it("never splits a backslash escape (\\u0001, \\\\), so redacted JSON text still parses", () => {
+    const ctl = "Ab3Q~x\u0001y\\0123456789abcdef\u0002ghij";
+    const r = new Redactor();
+    r.add(ctl);
+    for (let k = 0; k <= ctl.length; k++) {
+      for (const piece of [ctl.slice(0, k), ctl.slice(k)]) {
+        const doc = JSON.stringify({ a: piece, b: [piece, { c: `x${piece}y` }] });
+        expect(() => JSON.parse(r.redact(doc)), `offset ${k}`).not.toThrow();
+      }
+    }
+  });
+});
