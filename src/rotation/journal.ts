@@ -2,7 +2,6 @@ import { randomUUID } from "node:crypto";
 import type { ContainerClient } from "@azure/storage-blob";
 import { JsonBlobStore } from "../storage/jsonBlobs.js";
 import type { Redactor } from "../redact.js";
-import { RotatorError } from "../errors.js";
 import type { RunJournal, SetState } from "./model.js";
 
 /**
