@@ -69,12 +69,41 @@ export function encodedForms(value: string): string[] {
   return [...forms].filter((f) => f.length >= MIN_FRAGMENT);
 }
 
+/**
+ * For an http(s) URL: the parts that carry its secret — path segments and query values of 16
+ * characters or more (workflow IDs, signatures, tokens). Undefined for anything that is not a URL.
+ */
+function urlSecretParts(value: string): string[] | undefined {
+  if (!/^https?:\/\//i.test(value)) return undefined;
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    return undefined;
+  }
+  const parts = new Set<string>();
+  for (const seg of u.pathname.split("/")) if (seg.length >= 16) parts.add(decodeSafe(seg));
+  for (const [, v] of u.searchParams) if (v.length >= 16) parts.add(v);
+  if (u.password.length >= MIN_FRAGMENT) parts.add(decodeSafe(u.password));
+  return [...parts];
+}
+
+function decodeSafe(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
 function toBase64Url(b64: string): string {
   return b64.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
 export class Redactor {
   private readonly secrets = new Set<string>();
+  /** Whole values removed as they are (URL secrets, whose public parts are not fragments). */
+  private readonly exact: string[] = [];
   /** Every MIN_FRAGMENT-long window of every form of every secret. */
   private readonly grams = new Set<string>();
   /** First two UTF-16 units of every gram, as a bitmap: most windows of a text are rejected without a substring. */
@@ -84,6 +113,19 @@ export class Redactor {
   add(value: string | undefined | null): void {
     if (!value || value.length < MIN_FRAGMENT || this.secrets.has(value)) return;
     this.secrets.add(value);
+    const parts = urlSecretParts(value);
+    if (parts !== undefined) {
+      // A webhook URL: its scheme, host and route words are public and appear in ordinary text;
+      // the whole URL is removed wherever it appears, fragments only of its secret-looking parts.
+      for (const form of encodedForms(value)) this.exact.push(form);
+      this.exact.sort((a, b) => b.length - a.length);
+      for (const part of parts) this.addGrams(part);
+      return;
+    }
+    this.addGrams(value);
+  }
+
+  private addGrams(value: string): void {
     for (const form of encodedForms(value)) {
       for (let i = 0; i + MIN_FRAGMENT <= form.length; i++) {
         const gram = form.slice(i, i + MIN_FRAGMENT);
@@ -136,7 +178,9 @@ export class Redactor {
   }
 
   /** Replaces every run of text covered by windows of known secrets' forms. */
-  private redactKnown(text: string): string {
+  private redactKnown(input: string): string {
+    let text = input;
+    for (const e of this.exact) if (text.includes(e)) text = text.split(e).join(REDACTED);
     if (this.grams.size === 0 || text.length < MIN_FRAGMENT) return text;
     let out = "";
     let copied = 0;

@@ -93,3 +93,16 @@ describe("Redactor on serialised JSON", () => {
     }
   });
 });
+
+describe("Redactor and URL secrets", () => {
+  it("removes a webhook URL and fragments of its signature and IDs, but not its public host and route words", () => {
+    const url = "https://prod-01.westeurope.logic.azure.com/workflows/4f6c2a9e8b7d4c1a9e0f3b2c6d8a7e5f/triggers/manual/paths/invoke?api-version=2016-06-01&sig=Qx3kP9vT2mLw8Zr4YbN6cJ1hF5sD7gA0";
+    const r = new Redactor();
+    r.add(url);
+    expect(r.redact(`posting to ${url}`)).toBe(`posting to ${REDACTED}`);
+    const out = r.redact("Teams Workflows (prod-01.westeurope.logic.azure.com) failed; sig starts Qx3kP9vT2mLw and workflow 4f6c2a9e8b7d");
+    expect(out).toContain("Teams Workflows (prod-01.westeurope.logic.azure.com)");
+    expect(out).not.toContain("Qx3kP9vT");
+    expect(out).not.toContain("4f6c2a9e8b7d");
+  });
+});
