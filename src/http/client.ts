@@ -4,6 +4,7 @@ import axios, { AxiosError, type AxiosInstance, type AxiosResponse } from "axios
 import { RotatorError, parseAadsts } from "../errors.js";
 import { Redactor, redactThenTruncate } from "../redact.js";
 import { abortableDelay } from "../clock.js";
+import { outboundUrlProblem } from "../config/outbound.js";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD";
 
@@ -99,6 +100,15 @@ export class HttpClient {
   }
 
   async request<T = unknown>(req: HttpRequestOptions): Promise<HttpResponse<T>> {
+    // The outbound-address rule once more at call time, for URLs that were fetched rather than
+    // configured (discovery endpoints, Key Vault-held webhooks): never a metadata or link-local address.
+    const refused = outboundUrlProblem(req.url, { example: "https://<service host>/<path>" });
+    if (refused !== undefined) {
+      throw new RotatorError("HTTP_ADDRESS_REFUSED", `${this.safeTarget(req.url)} was not called: the URL ${refused}`, {
+        hint: "The rotator refuses link-local, cloud metadata and oddly written IP addresses, plain http outside loopback, and URLs with credentials. Fix the configured or stored URL.",
+        retryable: false,
+      });
+    }
     const idempotent = req.idempotent ?? IDEMPOTENT.has(req.method);
     const maxRetries = req.maxRetries ?? this.retry.maxRetries;
     let attempt = 0;
@@ -163,6 +173,16 @@ export class HttpClient {
     }
     const exp = this.retry.baseDelayInMs * 2 ** (attempt - 1);
     return Math.min(this.retry.maxDelayInMs, exp / 2 + Math.random() * (exp / 2));
+  }
+
+  /** Scheme and host only: the rest of a refused URL may be a secret (a webhook path). */
+  private safeTarget(url: string): string {
+    try {
+      const u = new URL(url);
+      return `${u.protocol}//${u.host}`;
+    } catch {
+      return "(invalid URL)";
+    }
   }
 
   private describe(req: HttpRequestOptions): string {

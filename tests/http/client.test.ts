@@ -140,3 +140,14 @@ describe("HttpClient", () => {
     expect(parseRetryAfter("soon")).toBeUndefined();
   });
 });
+
+describe("HttpClient: addresses that should never be called", () => {
+  it.each(["http://169.254.169.254/metadata/identity/oauth2/token", "https://0xa9fea9fe/x", "https://metadata.google.internal/x", "https://u:p@api.example.com/x", "http://api.example.com/x"])(
+    "addresses that should never be called: refuses %s before any connection",
+    async (url) => {
+      const err = await new HttpClient().request({ method: "GET", url }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: "HTTP_ADDRESS_REFUSED", retryable: false });
+      expect((err as Error).message).not.toContain("u:p@");
+    },
+  );
+});
