@@ -42,6 +42,14 @@ export interface FaultSpec {
   drop?: boolean;
   /** Drop the connection after the handler ran: the server acted, the client never hears. */
   dropAfterHandling?: boolean;
+  /**
+   * A hostile or buggy upstream: the error body (status `status`, default 500) echoes every value
+   * the request carried — JSON body strings, form fields, the Authorization header — raw, cut at
+   * every offset, base64, base64url, URL-encoded and JSON-escaped. `echoExtra` adds values the
+   * test knows the server holds (e.g. a stored secret a GET would otherwise not carry).
+   */
+  echo?: boolean;
+  echoExtra?: string[];
   /** How many matching calls this fault applies to; omitted means every call (or by probability). */
   times?: number;
   probability?: number;
@@ -209,6 +217,13 @@ export class EmulatorServer {
       req.socket.destroy();
       return;
     }
+    if (fault?.echo) {
+      const status = fault.status ?? 500;
+      this.log({ method, path, status, fault: fault.id });
+      const values = [...requestValues(rawBody, req.headers), ...(fault.echoExtra ?? [])];
+      this.send(res, { status, headers: { ...fault.headers }, body: echoBody(values) });
+      return;
+    }
     if (fault?.status) {
       const headers: Record<string, string> = { ...fault.headers };
       if (fault.status === 429 || fault.retryAfterSeconds !== undefined) headers["Retry-After"] = String(fault.retryAfterSeconds ?? 1);
@@ -271,6 +286,35 @@ export class EmulatorServer {
     res.writeHead(r.status, headers);
     res.end(payload);
   }
+}
+
+/** Every string a request carried: JSON leaves, form fields, the Authorization credential. */
+function requestValues(rawBody: string, headers: IncomingHttpHeaders): string[] {
+  const out: string[] = [];
+  const walk = (v: unknown): void => {
+    if (typeof v === "string") out.push(v);
+    else if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === "object") Object.values(v).forEach(walk);
+  };
+  try {
+    walk(JSON.parse(rawBody));
+  } catch {
+    for (const [, v] of new URLSearchParams(rawBody)) out.push(v);
+  }
+  const auth = headers.authorization;
+  if (typeof auth === "string") out.push(auth.replace(/^\S+\s+/, ""));
+  return out.filter((v) => v.length > 0);
+}
+
+/** The error body of an echo fault: each value in every shape a careless upstream could send it back. */
+function echoBody(values: string[]): unknown {
+  const shapes: string[] = [];
+  for (const v of values) {
+    const b64 = Buffer.from(v, "utf8").toString("base64");
+    shapes.push(v, b64, b64.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, ""), encodeURIComponent(v), JSON.stringify(v));
+    for (let i = 1; i < v.length; i++) shapes.push(v.slice(0, i), v.slice(i));
+  }
+  return { error: { code: "EchoedInput", message: `Could not process the request: ${shapes.join(" | ")}` } };
 }
 
 function defaultFaultBody(status: number): unknown {

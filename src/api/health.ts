@@ -128,8 +128,23 @@ export async function recordTimerPass(runtime: BuiltRuntime, name: "rotationTime
   }
 }
 
-/** GET /api/health — for uptime monitors: 200 unless a critical check fails, never a secret. */
+/**
+ * GET /api/health — for uptime monitors: 200 unless a critical check fails, never a secret.
+ * It serves the stored probe result. When there is none (or it is stale), at most one probe per set
+ * runs at a time and concurrent callers wait for it: a burst of monitor calls must not turn into a
+ * burst of token requests carrying the real secret.
+ */
 export function makeHealthHandler(getRuntime: BuiltRuntimeProvider) {
+  // Per handler (one per Function App instance), keyed by set: the single-flight probes.
+  const inFlight = new Map<string, Promise<ProbeReport>>();
+  const probeOnce = (runtime: BuiltRuntime, set: CredentialSet, logger: Logger): Promise<ProbeReport> => {
+    let p = inFlight.get(set.name);
+    if (!p) {
+      p = probeSet(runtime, set, logger).finally(() => inFlight.delete(set.name));
+      inFlight.set(set.name, p);
+    }
+    return p;
+  };
   return async (_request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     const runtime = await getRuntime();
     const logger = contextLogger(context, runtime.redactor);
@@ -138,7 +153,7 @@ export function makeHealthHandler(getRuntime: BuiltRuntimeProvider) {
       runtime.sets.map(async (set) => {
         let report = await runtime.probeStore.latest(set.name).catch(() => undefined);
         // No stored result yet (fresh deployment) or a stale one: probe now; checks are time-bounded.
-        if (!report || runtime.clock.now().getTime() - Date.parse(report.startedAt) > staleMs) report = await probeSet(runtime, set, logger.child({ set: set.name }));
+        if (!report || runtime.clock.now().getTime() - Date.parse(report.startedAt) > staleMs) report = await probeOnce(runtime, set, logger.child({ set: set.name }));
         const bad = report.checks.filter(failing);
         const critical = bad.filter((c) => c.severity === "critical");
         return {

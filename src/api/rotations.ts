@@ -4,8 +4,9 @@ import { createLogger, type Logger } from "../logging.js";
 import { acceptConfirmation, acceptRotationRequest, RunInProgressError } from "../rotation/enqueue.js";
 import type { RuntimeProvider } from "../runtime/types.js";
 import type { Redactor } from "../redact.js";
-import { confirmBodySchema, describeZodIssues, startRotationBodySchema, type RotationMessage } from "./rotationMessage.js";
-import { errorResponse, fromRotatorError, json, readJsonBody } from "./http.js";
+import { CONFIRM_FIELDS, START_FIELDS, confirmBodySchema, describeZodIssues, startRotationBodySchema, type RotationMessage } from "./rotationMessage.js";
+import { errorResponse, fromRotatorError, json, readJsonBody, shown } from "./http.js";
+import { withoutUserinfo } from "../config/outbound.js";
 
 /**
  * A handler's logger: lines go to the invocation's log (Application Insights in Azure) through the
@@ -31,7 +32,7 @@ export function makeStartRotationHandler(getRuntime: RuntimeProvider, queueOutpu
     if (!body.ok) return body.response;
     const parsed = startRotationBodySchema.safeParse(body.value);
     if (!parsed.success) {
-      const issues = describeZodIssues(parsed.error);
+      const issues = describeZodIssues(parsed.error, START_FIELDS);
       return errorResponse(400, "INVALID_BODY", issues.map((i) => `${i.field}: ${i.message}`).join("; "), "Fix the named field(s) and send the request again.", {
         field: issues[0]?.field,
         issues,
@@ -76,6 +77,8 @@ export function makeStartRotationHandler(getRuntime: RuntimeProvider, queueOutpu
 export function makeGetRotationHandler(getRuntime: RuntimeProvider) {
   return async (request: HttpRequest, _context: InvocationContext): Promise<HttpResponseInit> => {
     const runId = request.params["runId"] ?? "";
+    const badId = runIdProblem(runId);
+    if (badId) return badId;
     const runtime = await getRuntime();
     const run = await runtime.journals.findRun(runId);
     if (!run) return errorResponse(404, "RUN_NOT_FOUND", `No rotation run "${runId}"`, "Use the runId returned by POST /api/rotations, or GET /api/status for recent runs.", { field: "runId" });
@@ -87,11 +90,13 @@ export function makeGetRotationHandler(getRuntime: RuntimeProvider) {
 export function makeConfirmRotationHandler(getRuntime: RuntimeProvider, queueOutput: FunctionOutput) {
   return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     const runId = request.params["runId"] ?? "";
+    const badId = runIdProblem(runId);
+    if (badId) return badId;
     const body = await readJsonBody(() => request.text());
     if (!body.ok) return body.response;
     const parsed = confirmBodySchema.safeParse(body.value);
     if (!parsed.success) {
-      const issues = describeZodIssues(parsed.error);
+      const issues = describeZodIssues(parsed.error, CONFIRM_FIELDS);
       return errorResponse(400, "INVALID_BODY", issues.map((i) => `${i.field}: ${i.message}`).join("; "), "Fix the named field(s) and send the request again.", { field: issues[0]?.field, issues });
     }
     const runtime = await getRuntime();
@@ -108,8 +113,15 @@ export function makeConfirmRotationHandler(getRuntime: RuntimeProvider, queueOut
   };
 }
 
+/** Run IDs are ours (timestamp + random); anything else is refused before a lookup, and shown only escaped and short. */
+function runIdProblem(runId: string): HttpResponseInit | undefined {
+  if (/^[0-9A-Za-z-]{8,64}$/.test(runId)) return undefined;
+  return errorResponse(400, "INVALID_RUN_ID", `runId ${shown(runId, 24)} is not a run ID — use the runId returned by POST /api/rotations`, "Use the runId returned by POST /api/rotations (8–64 letters, digits and dashes).", { field: "runId" });
+}
+
 export function statusUrl(base: string | undefined, runId: string): string {
-  return `${(base ?? "").replace(/\/+$/, "")}/api/rotations/${runId}`;
+  // Never hand out credentials embedded in the base URL (202 body, Location header, alerts).
+  return `${withoutUserinfo(base ?? "").replace(/\/+$/, "")}/api/rotations/${runId}`;
 }
 
 export { RotatorError };

@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readSync, statSync } from "node:fs";
 import path from "node:path";
 import { ConfigError } from "../errors.js";
 import { parseWithFixes, renderPath, type ParseOutcome } from "./issues.js";
@@ -33,9 +33,21 @@ export interface LoadedConfig {
 
 /** A credential-set file is a few KB; anything this big is the wrong file. */
 const MAX_FILE_BYTES = 1024 * 1024;
+/** A credential-set file nests about 5 levels; far deeper is not a configuration (and would exhaust the stack). */
+const MAX_JSON_DEPTH = 64;
 
-/** Reads, parses and validates the credential sets; returns every problem instead of throwing. */
+/** Reads, parses and validates the credential sets; returns every problem instead of throwing — whatever the input. */
 export function collectCredentialSets(source: CredentialSetSourceInput, options: LoadCredentialSetsOptions = {}): ParseOutcome<CredentialSet[]> {
+  try {
+    return collectCredentialSetsUnguarded(source, options);
+  } catch (err) {
+    // No input may crash the loader with something other than a ConfigError (a stack overflow, a bug).
+    const label = options.label ?? (source.file !== undefined && source.file.trim() !== "" ? "CREDENTIAL_SETS_FILE" : "CREDENTIAL_SETS_JSON");
+    return fail(`${label}: could not be checked (${err instanceof Error ? err.name : "unexpected error"}) — simplify the file to the documented shape; see docs/examples/credential-sets.example.json`);
+  }
+}
+
+function collectCredentialSetsUnguarded(source: CredentialSetSourceInput, options: LoadCredentialSetsOptions = {}): ParseOutcome<CredentialSet[]> {
   const hasFile = source.file !== undefined && source.file.trim() !== "";
   const hasJson = source.json !== undefined && source.json.trim() !== "";
   if (hasFile === hasJson) {
@@ -59,6 +71,9 @@ export function collectCredentialSets(source: CredentialSetSourceInput, options:
   } else {
     label = options.label ?? "CREDENTIAL_SETS_JSON";
     text = source.json!;
+    if (text.length > MAX_FILE_BYTES) {
+      return fail(`${label}: is ${text.length} characters, far more than a credential-set file should be — check that the setting holds the credential-set JSON`);
+    }
   }
 
   const parsed = parseJson(text, label);
@@ -132,13 +147,32 @@ function readSmallTextFile(file: string, cwd: string | undefined, label: string,
   const inSetting = labelIsSetting ? ` in ${label}` : "";
   const relNote = path.isAbsolute(file) ? "" : ` (relative paths resolve against ${cwd ?? process.cwd()})`;
   try {
+    // Only a regular file: a FIFO would block the open or the read for ever, a device never ends.
     const st = statSync(abs);
     if (st.isDirectory()) return fail(`${label}: ${abs} is a folder, not a file — give the path of ${what}${inSetting}`);
-    if (st.size > MAX_FILE_BYTES) {
-      return fail(`${label}: ${abs} is ${st.size} bytes, far more than ${what} should be — check that the path${inSetting} names the right file`);
+    if (!st.isFile()) return fail(`${label}: ${abs} is not a regular file (${kindOf(st)}) — give the path of ${what}${inSetting}`);
+    // O_NONBLOCK: should the path turn into a FIFO after the check, open does not wait for a writer.
+    const fd = openSync(abs, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const again = fstatSync(fd);
+      if (!again.isFile()) return fail(`${label}: ${abs} is not a regular file (${kindOf(again)}) — give the path of ${what}${inSetting}`);
+      // The cap is enforced while reading: st.size can be wrong (procfs, a file still growing).
+      const chunks: Buffer[] = [];
+      let total = 0;
+      const buf = Buffer.alloc(64 * 1024);
+      for (;;) {
+        const n = readSync(fd, buf, 0, buf.length, null);
+        if (n === 0) break;
+        total += n;
+        if (total > MAX_FILE_BYTES) {
+          return fail(`${label}: ${abs} is more than ${MAX_FILE_BYTES} bytes, far more than ${what} should be — check that the path${inSetting} names the right file`);
+        }
+        chunks.push(Buffer.from(buf.subarray(0, n)));
+      }
+      return { ok: true, value: Buffer.concat(chunks).toString("utf8") };
+    } finally {
+      closeSync(fd);
     }
-    const text = readFileSync(abs, "utf8");
-    return { ok: true, value: text };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "ENOTDIR") {
@@ -151,11 +185,39 @@ function readSmallTextFile(file: string, cwd: string | undefined, label: string,
   }
 }
 
+function kindOf(st: { isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSocket(): boolean }): string {
+  if (st.isFIFO()) return "a named pipe";
+  if (st.isCharacterDevice() || st.isBlockDevice()) return "a device";
+  if (st.isSocket()) return "a socket";
+  return "not a plain file";
+}
+
+/** Deepest nesting of objects and arrays, counted without parsing (strings skipped). */
+function jsonDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) max = Math.max(max, ++depth);
+    else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return max;
+}
+
 function parseJson(text: string, label: string): ParseOutcome<unknown> {
   // Notepad and friends save UTF-8 with a byte-order mark, which JSON.parse refuses.
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   if (body.trim() === "") {
     return fail(`${label}: is empty — it must hold a JSON object like { "sets": [ … ] }; see docs/examples/credential-sets.example.json`);
+  }
+  const depth = jsonDepth(body);
+  if (depth > MAX_JSON_DEPTH) {
+    return fail(`${label}: nests objects or arrays ${depth} levels deep (at most ${MAX_JSON_DEPTH}) — this is not a credential-set file; see docs/examples/credential-sets.example.json`);
   }
   try {
     return { ok: true, value: JSON.parse(body) };

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { closest } from "./issues.js";
+import { checkOutboundUrl } from "./outbound.js";
 
 /**
  * The credential-set file: one or many sets, each one Entra app registration shared by the MCP
@@ -60,19 +61,9 @@ const httpsUrl = (example: string, rules: UrlRules = {}) =>
   });
 
 function urlProblem(v: string, example: string, rules: UrlRules): string | undefined {
-  let u: URL;
-  try {
-    u = new URL(v);
-  } catch {
-    return `is not a URL — write a full https:// URL such as ${example}`;
-  }
-  const loopbackHttp = (rules.allowHttpLoopback ?? true) && u.protocol === "http:" && isLoopbackHost(u.hostname);
-  if (u.protocol !== "https:" && !loopbackHttp) {
-    return `must be an https:// URL (plain http only for a 127.0.0.1/localhost emulator) — fix the scheme, e.g. ${example}`;
-  }
-  if (u.username !== "" || u.password !== "") {
-    return `must not contain a user name or password — remove the "user:password@" part; credentials live in Key Vault`;
-  }
+  const verdict = checkOutboundUrl(v, { example, allowHttpLoopback: rules.allowHttpLoopback ?? true });
+  if (!verdict.ok) return verdict.problem;
+  const u = verdict.url;
   if (rules.originOnly !== undefined && ((u.pathname !== "/" && u.pathname !== "") || u.search !== "" || u.hash !== "")) {
     return `must be the host only, without "${u.pathname}${u.search}" — ${rules.originOnly}, e.g. ${example}`;
   }
@@ -178,7 +169,11 @@ export const gatewaySchema = z.discriminatedUnion(
       baseUrl: httpsUrl("https://api.aigateway.example.com/v1"),
       tenant: z
         .string({ error: whenMissing("is required — give the gateway tenant (organisation) name") })
-        .min(1, { error: "must not be empty — give the gateway tenant (organisation) name" }),
+        .min(1, { error: "must not be empty — give the gateway tenant (organisation) name" })
+        // It travels in a header (X-Gateway-Tenant) and in paths: CR/LF would split the header.
+        .regex(/^[\x21-\x7e]{1,128}$/, {
+          error: "must be 1–128 printable characters without spaces, line breaks or control characters — copy the tenant name from the gateway console",
+        }),
       apiTokenSecretName: secretName(),
       paths: gatewayPathsSchema.default({
         list: "/mcp-servers",
@@ -194,7 +189,8 @@ export const gatewaySchema = z.discriminatedUnion(
         .default(4),
       maxRequestsPerSecond: z
         .number()
-        .positive({ error: "must be above 0 — e.g. 5 (fractions such as 0.5 are allowed)" })
+        // Below one request every two seconds a listing of a few hundred servers outlasts any run.
+        .min(0.5, { error: "must be at least 0.5 — e.g. 5 (fractions such as 0.5 are allowed)" })
         .max(1000, { error: "must be at most 1000 — e.g. 5" })
         .default(5),
       testConnection: z.boolean().default(true),
@@ -240,7 +236,9 @@ export const credentialSetSchema = z
       (v) => v !== "00000000-0000-0000-0000-000000000000",
       { error: "is the all-zero placeholder — put your Directory (tenant) ID here, from the app registration's Overview page" },
     ),
-    clientId: guid("the app registration's Overview page (Application (client) ID)"),
+    clientId: guid("the app registration's Overview page (Application (client) ID)").refine((v) => v !== "00000000-0000-0000-0000-000000000000", {
+      error: "is the all-zero placeholder — put your Application (client) ID here, from the app registration's Overview page",
+    }),
     applicationObjectId: guid("the app registration's Overview page (Object ID — not the enterprise application's)").optional(),
     authorityHost: httpsUrl(DEFAULT_AUTHORITY_HOST, {
       originOnly: "the tenant comes from tenantId, so give only the sign-in host",
@@ -445,17 +443,91 @@ export function crossSetProblems(sets: readonly unknown[]): { path: (string | nu
       ["clientId"],
       (p) => `is the same app registration as sets[${p}] — two sets rotating one app would fight over its secrets; merge them into one set`,
     );
-    const kv = typeof s.keyVault === "object" && s.keyVault !== null ? s.keyVault : {};
-    const vaultUrl = str(kv.url)?.toLowerCase().replace(/\/+$/, "");
-    const vaultSecret = str(kv.secretName)?.toLowerCase();
-    checkUnique(
-      i,
-      vaultUrl && vaultSecret ? `kv:${vaultUrl}/${vaultSecret}` : undefined,
-      ["keyVault", "secretName"],
-      (p) => `is the same Key Vault secret as sets[${p}] — each set needs its own secret; rename one of them`,
-    );
   });
+  out.push(...vaultSecretClashes(sets));
   return out;
+}
+
+/** One place a set uses a Key Vault secret. */
+interface VaultSecretUse {
+  set: number;
+  path: (string | number)[];
+  key: string;
+  /** What the secret is used as, e.g. "the client secret" or "a teams channel's urlSecretName". */
+  role: string;
+  /** The rotation writes it (the client secret and its -pending companion). */
+  written: boolean;
+}
+
+/**
+ * Uses of one Key Vault secret by two sets. Refused when either use is written by a rotation (a
+ * client secret or its -pending companion: set A's rotation would overwrite what B reads) or when
+ * the two uses are different roles (a gateway token read as a webhook URL is sent to the webhook).
+ * The same read-only role may be shared — one Teams channel for every set is common. Clashes within
+ * one set are the set schema's job. Vault URLs are compared after normalising case, a default
+ * port, a trailing dot and slashes.
+ */
+function vaultSecretClashes(sets: readonly unknown[]): { path: (string | number)[]; message: string }[] {
+  const uses: VaultSecretUse[] = [];
+  const str = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
+  sets.forEach((raw, i) => {
+    if (typeof raw !== "object" || raw === null) return;
+    const s = raw as { keyVault?: { url?: unknown; secretName?: unknown }; gateway?: Record<string, unknown>; alerts?: unknown };
+    const vault = normaliseVaultUrl(str(s.keyVault?.url));
+    if (vault === undefined) return;
+    const add = (name: string | undefined, path: (string | number)[], role: string, written: boolean) => {
+      if (name !== undefined) uses.push({ set: i, path, key: `${vault}/${name.toLowerCase()}`, role, written });
+    };
+    const secretName = str(s.keyVault?.secretName);
+    add(secretName, ["keyVault", "secretName"], "the client secret", true);
+    add(secretName === undefined ? undefined : `${secretName}-pending`, ["keyVault", "secretName"], "the client secret's -pending companion", true);
+    if (s.gateway && typeof s.gateway === "object") add(str(s.gateway.apiTokenSecretName), ["gateway", "apiTokenSecretName"], "the gateway API token", false);
+    if (Array.isArray(s.alerts)) {
+      s.alerts.forEach((ch: unknown, j) => {
+        if (typeof ch !== "object" || ch === null) return;
+        for (const [field, value] of Object.entries(ch)) {
+          const kind = str((ch as { kind?: unknown }).kind) ?? "channel";
+          if (field.endsWith("SecretName")) add(str(value), ["alerts", j, field], `a ${kind} channel's ${field}`, false);
+        }
+      });
+    }
+  });
+  const out: { path: (string | number)[]; message: string }[] = [];
+  const first = new Map<string, VaultSecretUse>();
+  const reported = new Set<string>();
+  for (const use of uses) {
+    const prev = first.get(use.key);
+    if (prev === undefined) {
+      first.set(use.key, use);
+      continue;
+    }
+    if (prev.set === use.set || (!prev.written && !use.written && prev.role === use.role)) continue;
+    // A secret and its -pending companion clash together: one problem per field is enough.
+    const where = `${use.set}:${use.path.join(".")}`;
+    if (reported.has(where)) continue;
+    reported.add(where);
+    const message =
+      prev.written && use.written && use.role === "the client secret" && prev.role === "the client secret"
+        ? `is the same Key Vault secret as sets[${prev.set}] — each set needs its own secret; rename one of them`
+        : `names the Key Vault secret that sets[${prev.set}] uses as ${prev.role}, here as ${use.role} — ${
+            prev.written || use.written ? "a rotation would overwrite it or send it where it does not belong" : "one value cannot serve both"
+          }; give each use its own secret`;
+    out.push({ path: ["sets", use.set, ...use.path], message });
+  }
+  return out;
+}
+
+/** `https://KV.vault.azure.net.:443/` and `https://kv.vault.azure.net` are one vault. */
+export function normaliseVaultUrl(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  try {
+    const u = new URL(url.trim());
+    const host = u.hostname.toLowerCase().replace(/\.$/, "");
+    const port = u.port === "" || (u.protocol === "https:" && u.port === "443") || (u.protocol === "http:" && u.port === "80") ? "" : `:${u.port}`;
+    return `${u.protocol}//${host}${port}`;
+  } catch {
+    return url.trim().toLowerCase().replace(/\/+$/, "");
+  }
 }
 
 export function isLoopbackHost(hostname: string): boolean {

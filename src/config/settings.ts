@@ -2,7 +2,7 @@ import { z } from "zod";
 import { ConfigError } from "../errors.js";
 import { DOCS_REF, parseWithFixes, type ParseOutcome } from "./issues.js";
 import { ncrontabProblem } from "./ncrontab.js";
-import { isLoopbackHost } from "./schema.js";
+import { checkOutboundUrl } from "./outbound.js";
 
 /**
  * The Function App's app settings. Read from an env-like record handed in by the caller (never
@@ -147,17 +147,14 @@ const storageName = (what: string, example: string) =>
 
 const urlSetting = (example: string, options: { originOnly?: boolean; allowHttpLoopback?: boolean } = {}) =>
   z.string().superRefine((v, ctx) => {
-    let u: URL;
-    try {
-      u = new URL(v);
-    } catch {
-      ctx.addIssue({ code: "custom", message: `is not a URL — write a full https:// URL, e.g. ${example}` });
+    // The shared outbound rule: scheme, no user:password@, no link-local/metadata/odd IP forms.
+    const verdict = checkOutboundUrl(v, { example, allowHttpLoopback: options.allowHttpLoopback ?? true });
+    if (!verdict.ok) {
+      ctx.addIssue({ code: "custom", message: verdict.problem });
       return;
     }
-    const loopbackHttp = (options.allowHttpLoopback ?? true) && u.protocol === "http:" && isLoopbackHost(u.hostname);
-    if (u.protocol !== "https:" && !loopbackHttp) {
-      ctx.addIssue({ code: "custom", message: `must be an https:// URL — fix the scheme, e.g. ${example}` });
-    } else if (options.originOnly && ((u.pathname !== "/" && u.pathname !== "") || u.search !== "")) {
+    const u = verdict.url;
+    if (options.originOnly && ((u.pathname !== "/" && u.pathname !== "") || u.search !== "")) {
       ctx.addIssue({ code: "custom", message: `must be the host only, without "${u.pathname}${u.search}" — e.g. ${example}` });
     }
   });

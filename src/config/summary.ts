@@ -1,3 +1,4 @@
+import { checkOutboundUrl } from "./outbound.js";
 import type { AlertChannelConfig, CredentialSet } from "./schema.js";
 
 /**
@@ -28,7 +29,33 @@ export function describeCredentialSet(set: CredentialSet): string {
     `  gateway         ${gateway}`,
     `  alerts          ${set.alerts.length > 0 ? set.alerts.map(describeChannel).join("; ") : "none (incidents are only logged)"}`,
   ];
+  const privates = privateAddresses(set);
+  if (privates.length > 0) {
+    lines.push(`  private network ${privates.map((p) => `${p.field} ${p.url} (${p.range})`).join("; ")} — reachable only from inside that network (VNet integration)`);
+  }
   return lines.join("\n");
+}
+
+/**
+ * The set's configured URLs that point into a private range. Allowed (gateways behind a VNet are
+ * real) but listed, so an operator sees which calls need the Function App's VNet integration.
+ */
+export function privateAddresses(set: CredentialSet): { field: string; url: string; range: string }[] {
+  const urls: [string, string][] = [
+    ["authorityHost", set.authorityHost],
+    ["graphBaseUrl", set.graphBaseUrl],
+    ["keyVault.url", set.keyVault.url],
+    ...(set.gateway.kind === "cequence" ? ([["gateway.baseUrl", set.gateway.baseUrl]] as [string, string][]) : []),
+    ...set.alerts.flatMap((ch, i): [string, string][] =>
+      ch.kind === "pagerduty" ? [[`alerts[${i}].eventsUrl`, ch.eventsUrl]] : ch.kind === "opsgenie" ? [[`alerts[${i}].apiUrl`, ch.apiUrl]] : [],
+    ),
+  ];
+  const out: { field: string; url: string; range: string }[] = [];
+  for (const [field, url] of urls) {
+    const v = checkOutboundUrl(url, { example: url });
+    if (v.ok && v.privateRange !== undefined) out.push({ field, url, range: v.privateRange });
+  }
+  return out;
 }
 
 function describeChannel(ch: AlertChannelConfig): string {

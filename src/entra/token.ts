@@ -27,10 +27,17 @@ export function discoveryUrlFor(authorityHost: string, tenant: string): string {
   return `${authorityBase(authorityHost, tenant)}/v2.0/.well-known/openid-configuration`;
 }
 
+/** How much of an error description a result keeps, after redaction. */
+const MAX_DESCRIPTION = 500;
+
 export function createTokenEndpointClient(deps: { http: HttpClient }): TokenEndpointClient {
   return {
     async requestToken(request, options: CallOptions = {}): Promise<TokenResult> {
-      const scrub = (text: string): string => (request.clientSecret ? text.split(request.clientSecret).join("[REDACTED]") : text);
+      // Redact the whole text, then cut: a secret straddling the cut must not survive as a fragment.
+      const scrub = (text: string): string => {
+        const clean = deps.http.redactText(text, [request.clientSecret]);
+        return clean.length > MAX_DESCRIPTION ? `${clean.slice(0, MAX_DESCRIPTION)}…` : clean;
+      };
       const res = await deps.http.request<unknown>({
         method: "POST",
         url: request.tokenUrl,
@@ -57,14 +64,15 @@ export function createTokenEndpointClient(deps: { http: HttpClient }): TokenEndp
         typeof body.error_description === "string"
           ? body.error_description
           : typeof res.data === "string"
-            ? res.data.slice(0, 500)
-            : JSON.stringify(res.data ?? "").slice(0, 500);
+            ? res.data
+            : JSON.stringify(res.data ?? "");
       const codes = Array.isArray(body.error_codes) ? body.error_codes.filter((c): c is number => typeof c === "number") : [];
       const aadsts = codes[0] ?? parseAadsts(description);
       return {
         ok: false,
         status: res.status,
-        error: typeof body.error === "string" ? body.error : `http_${res.status}`,
+        // The error code is upstream text too: a hostile endpoint may echo the secret in it.
+        error: typeof body.error === "string" ? scrub(body.error).slice(0, 100) : `http_${res.status}`,
         ...(aadsts !== undefined ? { aadsts } : {}),
         description: scrub(description),
       };

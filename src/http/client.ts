@@ -2,8 +2,9 @@ import https from "node:https";
 import http from "node:http";
 import axios, { AxiosError, type AxiosInstance, type AxiosResponse } from "axios";
 import { RotatorError, parseAadsts } from "../errors.js";
-import { Redactor } from "../redact.js";
+import { Redactor, redactThenTruncate } from "../redact.js";
 import { abortableDelay } from "../clock.js";
+import { outboundUrlProblem } from "../config/outbound.js";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD";
 
@@ -24,6 +25,8 @@ export interface HttpClientOptions {
   /** Injected for tests so backoff does not slow them down. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   userAgent?: string;
+  /** Largest response body read, in bytes; a bigger one fails with HTTP_RESPONSE_TOO_LARGE. */
+  maxResponseBytes?: number;
 }
 
 export interface HttpRequestOptions {
@@ -48,6 +51,8 @@ export interface HttpRequestOptions {
   throwOnHttpError?: boolean;
   /** Secret values in this request, redacted from any error raised for it. */
   secrets?: string[];
+  /** Overrides the client's response size cap for this call. */
+  maxResponseBytes?: number;
 }
 
 export interface HttpResponse<T = unknown> {
@@ -60,6 +65,10 @@ export interface HttpResponse<T = unknown> {
 const DEFAULT_RETRY: RetryPolicy = { maxRetries: 3, baseDelayInMs: 200, maxDelayInMs: 10_000, maxRetryAfterInMs: 60_000 };
 const IDEMPOTENT: ReadonlySet<HttpMethod> = new Set(["GET", "HEAD", "PUT", "DELETE"]);
 const RETRYABLE_STATUS: ReadonlySet<number> = new Set([408, 429, 500, 502, 503, 504]);
+/** Our upstreams answer in kilobytes; megabytes mean a wrong URL or a hostile peer. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 2 * 1024 * 1024;
+/** How much of an upstream error body an error message keeps (after redaction). */
+const MAX_SNIPPET = 500;
 
 /**
  * The one HTTP layer for our own calls (token endpoint, authorize probe, gateway, alert channels):
@@ -72,12 +81,14 @@ export class HttpClient {
   private readonly redactor: Redactor;
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   private readonly timeoutInMs: number;
+  private readonly maxResponseBytes: number;
 
   constructor(options: HttpClientOptions = {}) {
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.redactor = options.redactor ?? new Redactor();
     this.sleep = options.sleep ?? abortableDelay;
     this.timeoutInMs = options.timeoutInMs ?? 15_000;
+    this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.axios = axios.create({
       httpsAgent: new https.Agent({ keepAlive: true, ...(options.ca ? { ca: options.ca } : {}) }),
       httpAgent: new http.Agent({ keepAlive: true }),
@@ -89,6 +100,15 @@ export class HttpClient {
   }
 
   async request<T = unknown>(req: HttpRequestOptions): Promise<HttpResponse<T>> {
+    // The outbound-address rule once more at call time, for URLs that were fetched rather than
+    // configured (discovery endpoints, Key Vault-held webhooks): never a metadata or link-local address.
+    const refused = outboundUrlProblem(req.url, { example: "https://<service host>/<path>" });
+    if (refused !== undefined) {
+      throw new RotatorError("HTTP_ADDRESS_REFUSED", `${this.safeTarget(req.url)} was not called: the URL ${refused}`, {
+        hint: "The rotator refuses link-local, cloud metadata and oddly written IP addresses, plain http outside loopback, and URLs with credentials. Fix the configured or stored URL.",
+        retryable: false,
+      });
+    }
     const idempotent = req.idempotent ?? IDEMPOTENT.has(req.method);
     const maxRetries = req.maxRetries ?? this.retry.maxRetries;
     let attempt = 0;
@@ -110,6 +130,7 @@ export class HttpClient {
           timeout: req.timeoutInMs ?? this.timeoutInMs,
           signal: req.abortSignal,
           responseType: "text",
+          maxContentLength: req.maxResponseBytes ?? this.maxResponseBytes,
           transformResponse: (d: unknown) => d,
         });
       } catch (e) {
@@ -133,6 +154,7 @@ export class HttpClient {
       }
 
       if (req.abortSignal?.aborted) throw this.networkError(req, netErr, attempt, "ABORTED");
+      if (isTooLarge(netErr)) throw this.tooLarge(req, attempt);
       // A connection that failed before anything was sent could be retried even for POST, but
       // axios cannot tell us which side of the send it failed on; only idempotent calls retry.
       if (idempotent && attempt <= maxRetries) {
@@ -153,15 +175,47 @@ export class HttpClient {
     return Math.min(this.retry.maxDelayInMs, exp / 2 + Math.random() * (exp / 2));
   }
 
+  /** Scheme and host only: the rest of a refused URL may be a secret (a webhook path). */
+  private safeTarget(url: string): string {
+    try {
+      const u = new URL(url);
+      return `${u.protocol}//${u.host}`;
+    } catch {
+      return "(invalid URL)";
+    }
+  }
+
   private describe(req: HttpRequestOptions): string {
     const u = new URL(req.url);
     return `${req.method} ${u.origin}${u.pathname}`;
   }
 
   private scrub(text: string, req: HttpRequestOptions): string {
+    return this.redactText(text, req.secrets);
+  }
+
+  /**
+   * Removes every known secret (the client's redactor plus `secrets`, whole, as fragments and
+   * encoded) and URL credentials from a text. Callers that cut a text must call this first.
+   */
+  redactText(text: string, secrets: readonly (string | undefined)[] = []): string {
     let out = text;
-    for (const s of req.secrets ?? []) if (s) out = out.split(s).join("[REDACTED]");
-    return this.redactor.redact(out);
+    const local = new Redactor();
+    for (const s of secrets) {
+      if (!s) continue;
+      // Values too short to track as fragments are still removed whole.
+      out = out.split(s).join("[REDACTED]");
+      local.add(s);
+    }
+    return this.redactor.redact(local.redact(out));
+  }
+
+  private tooLarge(req: HttpRequestOptions, attempts: number): RotatorError {
+    const cap = req.maxResponseBytes ?? this.maxResponseBytes;
+    return new RotatorError("HTTP_RESPONSE_TOO_LARGE", `${this.describe(req)} answered with more than ${cap} bytes after ${attempts} attempt(s); the body was not read`, {
+      hint: "The service sent far more than this call expects: check that the configured URL points at the right API (not a download or a proxy page), or lower the page size.",
+      retryable: false,
+    });
   }
 
   private httpError(
@@ -174,7 +228,8 @@ export class HttpClient {
     const bodyText = typeof data === "string" ? data : JSON.stringify(data ?? "");
     const upstreamCode = extractUpstreamCode(data);
     const aadsts = parseAadsts(bodyText);
-    const snippet = this.scrub(bodyText.slice(0, 500), req);
+    // Redact the whole body first, then cut: a secret straddling the cut must not survive as a fragment.
+    const snippet = redactThenTruncate(this.scrub(bodyText, req), this.redactor, MAX_SNIPPET);
     return new RotatorError(
       status === 429 ? "HTTP_THROTTLED" : `HTTP_${status}`,
       this.scrub(`${this.describe(req)} answered ${status} after ${attempts} attempt(s): ${snippet}`, req),
@@ -202,6 +257,11 @@ export class HttpClient {
       retryable: code !== "ABORTED",
     });
   }
+}
+
+function isTooLarge(err: unknown): boolean {
+  const message = err instanceof Error ? err.message : "";
+  return /maxContentLength size of .* exceeded/i.test(message);
 }
 
 export function parseRetryAfter(value: string): number | undefined {

@@ -154,5 +154,5 @@ function scrubbed(report: ProbeReport, shared: { secretValue(): string | undefin
   const r = new Redactor();
   r.add(value);
   r.add(JSON.stringify(value).slice(1, -1));
-  return JSON.parse(r.redact(text)) as ProbeReport;
+  return r.redactJson(report);
 }

@@ -23,7 +23,7 @@ export class ProbeResultStore {
   }
 
   async save(report: ProbeReport, abortSignal?: AbortSignal): Promise<void> {
-    const clean = this.redactor ? (JSON.parse(this.redactor.redact(JSON.stringify(report))) as ProbeReport) : report;
+    const clean = this.redactor ? this.redactor.redactJson(report) : report;
     await this.blobs.write(ProbeResultStore.pathFor(report.set), clean, { abortSignal });
   }
 

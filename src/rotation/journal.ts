@@ -96,17 +96,8 @@ export class RotationJournalStore {
   }
 
   private scrub<T>(doc: T): T {
-    if (!this.redactor) return doc;
-    const text = JSON.stringify(doc);
-    const clean = this.redactor.redact(text);
-    if (clean === text) return doc;
-    try {
-      return JSON.parse(clean) as T;
-    } catch {
-      throw new RotatorError("JOURNAL_REDACTION_FAILED", "A journal document could not be redacted safely", {
-        hint: "This is a bug; the document was not written so no secret could leak.",
-      });
-    }
+    // Same shape back, whatever the secret holds (quotes, backslashes): see Redactor.redactJson.
+    return this.redactor ? this.redactor.redactJson(doc) : doc;
   }
 }
 

@@ -1,4 +1,5 @@
 import type { ErrorSummary } from "../errors.js";
+import type { SecretSeal } from "./secretCheck.js";
 
 export const STEPS = ["plan", "create", "stash", "verify-entra", "promote", "propagate", "verify-targets", "retire"] as const;
 /** The rotation's steps, plus `reconcile`: the drift repair a pass runs when no rotation is due. */
@@ -99,6 +100,8 @@ export interface RunJournal {
   /** Why the previous credential must not be retired (ambiguous adoption); retire is skipped. */
   retireBlockedReason?: string;
   pendingVersion?: string;
+  /** Salted fingerprint of the stashed value (never the value), checked on every read-back. */
+  secretSeal?: SecretSeal;
   promotedVersion?: string;
   retireAfter?: string;
   verify?: { consecutive: number; attempts: number; lastAadsts?: number; firstAttemptAt?: string };

@@ -13,6 +13,7 @@ import { dropVanishedTargets, liveTargets, mergeTargets } from "./targets.js";
 import { graphScope } from "../entra/scope.js";
 import type { RotationDeps } from "./runner.js";
 import { checkRetirementEvidence } from "./retirementEvidence.js";
+import { assertStashedValue, sealSecret } from "./secretCheck.js";
 
 /**
  * The steps of the rotation state machine (DESIGN.md § Rotation state machine), one function
@@ -155,6 +156,7 @@ export async function stashStep(ctx: StepContext): Promise<StepOutcome> {
       abortSignal: ctx.signal,
     });
     run.pendingVersion = v.version;
+    run.secretSeal = sealSecret(ctx.secret);
   } catch (e) {
     // A secret whose value nobody holds must not survive (I2): roll the credential back.
     const err = ensureRotatorError(e, "VAULT_STASH_FAILED");
@@ -186,6 +188,7 @@ export async function loadSecret(ctx: StepContext): Promise<string> {
       hint: "Someone changed the secret during the rotation; inspect the secret's versions and start a forced rotation.",
     });
   }
+  assertStashedValue(v.value, { keyId: v.tags["keyId"], hint: run.newCredential?.hint, seal: run.secretSeal }, `Key Vault version ${v.version}`);
   redactor.add(v.value);
   ctx.secret = v.value;
   return v.value;

@@ -4,6 +4,7 @@ import { DAY_MS, type Clock } from "../clock.js";
 import { HttpClient } from "../http/client.js";
 import type { Logger } from "../logging.js";
 import type { Redactor } from "../redact.js";
+import { withoutUserinfo } from "../config/outbound.js";
 import type { SecretStore } from "../vault/types.js";
 import {
   AlertDispatcher,
@@ -61,7 +62,7 @@ export class Alerting {
         return new SetRoutingNotifier(this.dispatchers, this.serviceDispatcher).notify(event, notifyOptions);
       },
     };
-    const base = (options.publicBaseUrl ?? "").replace(/\/+$/, "");
+    const base = withoutUserinfo(options.publicBaseUrl ?? "").replace(/\/+$/, "");
     this.manager = new IncidentManager({
       store: new IncidentStore({ containerClient: options.container }),
       clock: options.clock,

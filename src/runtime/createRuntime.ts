@@ -90,7 +90,7 @@ export function createRuntime(options: RuntimeOptions): BuiltRuntime {
     const graph = createGraphApplicationsApi({ credential: options.credential, graphBaseUrl: set.graphBaseUrl, ca: options.ca, redactor });
     const token = createTokenEndpointClient({ http });
     const signIns = createSignInActivityApi({ credential: options.credential, graphBaseUrl: set.graphBaseUrl, ca: options.ca, redactor });
-    const vault = createKeyVaultStore({ vaultUrl: set.keyVault.url, credential: options.credential, ca: options.ca, retryOptions: options.vaultRetry });
+    const vault = createKeyVaultStore({ vaultUrl: set.keyVault.url, credential: options.credential, ca: options.ca, retryOptions: options.vaultRetry, redactor });
     let apiToken: string | undefined;
     if (set.gateway.kind === "cequence") {
       const secret = await vault.getLatest(set.gateway.apiTokenSecretName);

@@ -21,6 +21,8 @@ export interface KeyVaultStoreOptions {
   /** The SDK pipeline's retries (429 honours Retry-After; 5xx and network errors back off). */
   retryOptions?: SecretClientOptions["retryOptions"];
   logger?: Logger;
+  /** The runtime's redactor: every secret the service knows is kept out of this store's errors. */
+  redactor?: Redactor;
 }
 
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
@@ -37,8 +39,10 @@ export class KeyVaultSecretStore implements SecretStore {
   private readonly client: SecretClient;
   private readonly vaultUrl: string;
   private readonly log: Logger;
+  private readonly shared?: Redactor;
 
   constructor(options: KeyVaultStoreOptions) {
+    this.shared = options.redactor;
     this.vaultUrl = parseVaultUrl(options.vaultUrl);
     this.log = options.logger ?? silentLogger;
     this.client = new SecretClient(this.vaultUrl, options.credential, {
@@ -151,7 +155,7 @@ export class KeyVaultSecretStore implements SecretStore {
   }
 
   private mapped(err: unknown, ctx: Omit<VaultCallContext, "vaultUrl">): RotatorError {
-    return mapVaultError(err, { ...ctx, vaultUrl: this.vaultUrl });
+    return mapVaultError(err, { ...ctx, vaultUrl: this.vaultUrl, ...(this.shared ? { shared: this.shared } : {}) });
   }
 }
 

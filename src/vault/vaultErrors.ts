@@ -14,6 +14,8 @@ export interface VaultCallContext {
   version?: string;
   /** Values this call handled; removed from any text that ends up in the error. */
   redactor?: Redactor;
+  /** Every secret the service knows (the runtime's redactor), applied after `redactor`. */
+  shared?: Redactor;
 }
 
 interface RestErrorLike {
@@ -30,9 +32,11 @@ const TLS_HINT = /certificate|self[- ]signed|UNABLE_TO_VERIFY|CERT_/i;
 export function mapVaultError(err: unknown, ctx: VaultCallContext): RotatorError {
   if (err instanceof RotatorError) return err;
   const redactor = ctx.redactor ?? new Redactor();
+  const clean = (text: string): string => (ctx.shared ? ctx.shared.redact(redactor.redact(text)) : redactor.redact(text));
   const e = (typeof err === "object" && err !== null ? err : { message: String(err) }) as RestErrorLike;
   const target = `secret '${ctx.name}'${ctx.version ? ` version ${ctx.version}` : ""} in ${ctx.vaultUrl}`;
-  const upstream = redactor.redact(oneLine(e.details?.error?.message ?? e.message ?? "no detail"));
+  // Redact the whole message, then cut: a secret straddling the cut must not survive as a fragment.
+  const upstream = cut(clean(oneLine(e.details?.error?.message ?? e.message ?? "no detail")), 600);
 
   if (e.name === "AbortError") {
     return new RotatorError("ABORTED", `Key Vault ${ctx.operation} of ${target} was cancelled`, {
@@ -51,8 +55,11 @@ export function mapVaultError(err: unknown, ctx: VaultCallContext): RotatorError
   }
 
   const status = typeof e.statusCode === "number" ? e.statusCode : undefined;
-  const code = e.details?.error?.code ?? e.code;
-  const inner = e.details?.error?.innerError?.code;
+  // Codes are upstream text as well; a hostile or buggy vault may echo a value in them.
+  const rawCode = e.details?.error?.code ?? e.code;
+  const code = rawCode === undefined ? undefined : cut(clean(rawCode), 100);
+  const rawInner = e.details?.error?.innerError?.code;
+  const inner = rawInner === undefined ? undefined : cut(clean(rawInner), 100);
   const upstreamCode = inner ?? code;
   const base = { status, upstreamCode };
   const what = `Key Vault ${ctx.operation} of ${target} failed`;
@@ -139,6 +146,9 @@ export function mapVaultError(err: unknown, ctx: VaultCallContext): RotatorError
 }
 
 function oneLine(text: string): string {
-  const flat = text.replace(/\s*\r?\n\s*/g, " ").trim();
-  return flat.length > 600 ? `${flat.slice(0, 600)}…` : flat;
+  return text.replace(/\s*\r?\n\s*/g, " ").trim();
+}
+
+function cut(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
 }

@@ -183,3 +183,25 @@ describe("alert channels against their receivers", () => {
     w.scanner().collectAll("payload", receivedPayloads(w.rx)).collectAll("log", w.lines).collect("results", outcome.results).assertClean();
   });
 });
+
+describe("alert URLs read from Key Vault are validated", () => {
+  let w: World;
+  afterEach(async () => {
+    await w?.close();
+  });
+
+  it.each([
+    ["teams", "alert-teams-url", "http://hooks.example.com/workflows/abc"],
+    ["slack", "alert-slack-url", "https://169.254.169.254/latest/meta-data/iam"],
+    ["webhook", "alert-webhook-url", "https://metadata.google.internal/computeMetadata/v1/"],
+    ["teams", "alert-teams-url", "https://0xa9fea9fe/x"],
+    ["slack", "alert-slack-url", "https://user:pw@hooks.slack.example.com/services/T0/B0/x"],
+  ] as const)("alert URLs read from Key Vault are not validated: %s refuses %s = %s without calling it", async (kind, secretName, url) => {
+    w = await startWorld({ channels: { [kind]: "info" } });
+    await w.secrets.setSecret(secretName, url);
+    const r = await w.channels.find((c) => c.kind === kind)!.send(ev("opened"));
+    expect(r).toMatchObject({ ok: false, code: "ALERT_CHANNEL_URL_INVALID", attempts: 0, retryable: false });
+    expect(r.reason).toContain(secretName);
+    expect(r.reason).not.toContain(url);
+  });
+});

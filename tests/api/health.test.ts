@@ -131,3 +131,25 @@ describe("health timer, /api/health and /api/status", () => {
     expect(paged().some((a) => (a.body as { event_action?: string }).event_action === "resolve")).toBe(true);
   });
 });
+
+describe("/api/health under a burst of calls", () => {
+  it("/api/health amplifies load: 20 concurrent calls with no stored result run one probe, not twenty", async () => {
+    const tokenCalls = () => world.entra.server.count("POST", /\/token$/);
+    // Baseline: what one probe of a fresh set costs in token requests.
+    const one = await setup("health-burst-one");
+    const before1 = tokenCalls();
+    expect((await makeHealthHandler(() => Promise.resolve(one.runtime))(get("/api/health"), ctx("health"))).status).toBe(200);
+    const perProbe = tokenCalls() - before1;
+    expect(perProbe).toBeGreaterThan(0);
+
+    const t = await setup("health-burst");
+    const handler = makeHealthHandler(() => Promise.resolve(t.runtime));
+    const before = tokenCalls();
+    const answers = await Promise.all(Array.from({ length: 20 }, () => handler(get("/api/health"), ctx("health"))));
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+    expect(tokenCalls() - before).toBe(perProbe);
+    // Later calls serve the stored result without probing again.
+    await handler(get("/api/health"), ctx("health"));
+    expect(tokenCalls() - before).toBe(perProbe);
+  });
+});

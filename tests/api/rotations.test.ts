@@ -276,3 +276,17 @@ describe("issue 8, defect 11: lost updates", () => {
     expect((await s.pass()).status).toBe("succeeded");
   });
 });
+
+describe("issue 9: the HTTP API never hands out what it should not", () => {
+  it("credentials in app-setting URLs: the 202 body and Location header carry no user:password from PUBLIC_BASE_URL", async () => {
+    const s = await Scenario.create(world, { targets: 1 });
+    const runtime = Object.assign(Object.create(Object.getPrototypeOf(s.runtime) as object) as typeof s.runtime, s.runtime, {
+      publicBaseUrl: "https://ops:hunter2-pass@rotator.example.com",
+    });
+    const start = makeStartRotationHandler(() => Promise.resolve(runtime), queue);
+    const res = await start(post("http://localhost/api/rotations", { set: s.set.name, mode: "force" }), ctx("startRotation", []));
+    expect(res.status).toBe(202);
+    expect((res.headers as Record<string, string>).Location).toMatch(/^https:\/\/rotator\.example\.com\/api\/rotations\//);
+    expect(JSON.stringify(res)).not.toContain("hunter2-pass");
+  });
+});

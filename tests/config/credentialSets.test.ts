@@ -145,6 +145,28 @@ describe("credential-set file shape", () => {
     expect(err.issues[0]).toContain("each set needs its own secret");
   });
 
+  it.each([
+    ["its client secret", (b: Set) => (b.keyVault.secretName = "cequence-sso-client-secret"), "sets[1].keyVault.secretName"],
+    ["its -pending companion as a client secret", (b: Set) => (b.keyVault.secretName = "cequence-sso-client-secret-pending"), "sets[1].keyVault.secretName"],
+    ["its client secret as a gateway token", (b: Set) => (b.gateway = { ...validCequenceSet().gateway, apiTokenSecretName: "Cequence-SSO-Client-Secret" }), "sets[1].gateway.apiTokenSecretName"],
+    ["its -pending companion as a channel key", (b: Set) => (b.alerts = [{ kind: "slack", urlSecretName: "cequence-sso-client-secret-pending" }]), "sets[1].alerts[0].urlSecretName"],
+    ["its gateway token as a channel URL", (b: Set) => (b.alerts = [{ kind: "webhook", urlSecretName: "cequence-gateway-api-token", signingKeySecretName: "wh-key" }]), "sets[1].alerts[0].urlSecretName"],
+  ])("cross-set Key Vault clashes: refuses a set naming another set's %s, after normalising the vault URL", (_what, clash, path) => {
+    const other = validManualSet();
+    // The same vault written differently: case, default port, trailing dot and slash.
+    other.keyVault = { url: "https://KV-MCP-SSO.vault.azure.net.:443/", secretName: "legacy-sso-client-secret" };
+    clash(other);
+    const err = configErrorOf(() => load([validCequenceSet(), other]));
+    expect(err.issues.map(pathOf)).toEqual([path]);
+    expect(err.issues[0]).toMatch(/sets\[0\]/);
+  });
+
+  it("cross-set Key Vault clashes: allows two sets to share one read-only channel secret", () => {
+    const other = validManualSet();
+    other.alerts = [{ kind: "teams", urlSecretName: "alert-teams-url" }];
+    expect(load([validCequenceSet(), other])).toHaveLength(2);
+  });
+
   it("still reports a duplicate name when another set has a non-integer field", () => {
     const dup = validManualSet();
     dup.name = "cequence-sso";

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -154,5 +155,40 @@ describe("loadConfig", () => {
     expect(issueAt(configErrorOf(() => loadConfig({ ...env, EXTRA_CA_FILE: "no-such-ca.pem" }, { cwd: dir })), "EXTRA_CA_FILE")).toContain(
       "does not exist",
     );
+  });
+});
+
+describe("the config loader must not crash or hang", () => {
+  const sets = (source: { file?: string; json?: string }) => configErrorOf(() => loadCredentialSets(source));
+
+  it("the config loader must not crash or hang: deeply nested JSON is a ConfigError, from a file or the setting", () => {
+    const deep = `${"[".repeat(200_000)}${"]".repeat(200_000)}`;
+    expect(sets({ json: deep }).issues[0]).toMatch(/^CREDENTIAL_SETS_JSON: nests objects or arrays 200000 levels deep .* — /);
+    expect(sets({ file: write("deep.json", `{"sets":${deep}}`) }).issues[0]).toMatch(/^CREDENTIAL_SETS_FILE: nests objects or arrays/);
+    // Unbalanced, so a parser would give up anyway — but the locator must not recurse into it either.
+    expect(sets({ json: "{".repeat(100_000) }).issues[0]).toMatch(/levels deep/);
+  });
+
+  it("the config loader must not crash or hang: a FIFO is refused without opening it", () => {
+    const fifo = path.join(dir, "sets.fifo");
+    execFileSync("mkfifo", [fifo]);
+    expect(sets({ file: fifo }).issues[0]).toMatch(/is not a regular file \(a named pipe\) — give the path of the credential-set JSON file/);
+  });
+
+  it("the config loader must not crash or hang: /dev/zero is refused, not read without limit", () => {
+    expect(sets({ file: "/dev/zero" }).issues[0]).toMatch(/is not a regular file \(a device\)/);
+  });
+
+  it("the config loader must not crash or hang: the byte cap is enforced on what is read, and a huge setting is refused", () => {
+    expect(sets({ file: write("big.json", `{"sets":[],"pad":"${"x".repeat(1024 * 1024 + 10)}"}`) }).issues[0]).toMatch(/is more than 1048576 bytes/);
+    expect(sets({ json: `{"sets":[],"pad":"${"x".repeat(1024 * 1024 + 10)}"}` }).issues[0]).toMatch(/far more than a credential-set file should be/);
+  });
+
+  it("the config loader must not crash or hang: loadConfig reports a FIFO as a ConfigError too", () => {
+    const fifo = path.join(dir, "sets2.fifo");
+    execFileSync("mkfifo", [fifo]);
+    const err = configErrorOf(() => loadConfig({ AzureWebJobsStorage: "UseDevelopmentStorage=true", CREDENTIAL_SETS_FILE: fifo }));
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(issueAt(err, "CREDENTIAL_SETS_FILE")).toContain("named pipe");
   });
 });

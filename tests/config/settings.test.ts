@@ -185,6 +185,17 @@ describe("app settings: each bad setting is reported by name with its fix", () =
   });
 });
 
+describe("app settings: credentials in app-setting URLs", () => {
+  it.each(["PUBLIC_BASE_URL", "HEARTBEAT_URL", "AzureWebJobsStorage__blobServiceUri", "AZURE_AUTHORITY_HOST"])(
+    "credentials in app-setting URLs: refuses user:password@ in %s without repeating the password",
+    (name) => {
+      const err = configErrorOf(() => loadAppSettings({ ...BASE, [name]: "https://ops:hunter2-pass@host.example.com" }));
+      expect(issueAt(err, name)).toContain('remove the "user:password@" part');
+      expect(err.message).not.toContain("hunter2-pass");
+    },
+  );
+});
+
 describe("app settings: secrecy", () => {
   it("never repeats the account key or the client secret in errors or the settings summary", () => {
     const badStorage = `DefaultEndpointsProtocol=https;AccountKey=${FAKE_ACCOUNT_KEY}`;

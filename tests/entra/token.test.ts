@@ -105,6 +105,27 @@ describe("token endpoint client", () => {
     expect(fx.emulator.server.count("POST", /\/token$/) - before).toBe(1);
   });
 
+  it("truncation before scrubbing: a secret echoed across the description's cut leaves no fragment in the result", async () => {
+    const secret = fx.target.secret.secretText;
+    const results: TokenResult[] = [];
+    for (let before = 500 - secret.length; before < 500 - 7; before++) {
+      // Not JSON: the client falls back to the raw body, which it used to cut before scrubbing.
+      fx.emulator.server.faults.add({ route: "/token$", status: 400, body: `${"x".repeat(before)}${secret} trailing`, times: 1 });
+      results.push(await client.requestToken({ tokenUrl: tokenUrlFor(fx.url, fx.tenantId), clientId: fx.target.app.appId, clientSecret: secret }));
+    }
+    for (const r of results) expect(r).toMatchObject({ ok: false, status: 400 });
+    expect(new SecretScanner().addSecrets([secret]).collectAll("result", results).assertNoFragments()).toBe(results.length);
+  });
+
+  it("encoded secrets: a base64-echoed secret in an error description is redacted", async () => {
+    const secret = fx.target.secret.secretText;
+    const b64 = Buffer.from(`{"client_secret":"${secret}"}`).toString("base64");
+    fx.emulator.server.faults.add({ route: "/token$", status: 401, body: { error: "invalid_client", error_description: `AADSTS7000215: got ${b64}` }, times: 1 });
+    const r = await client.requestToken({ tokenUrl: tokenUrlFor(fx.url, fx.tenantId), clientId: fx.target.app.appId, clientSecret: secret });
+    expect(r).toMatchObject({ ok: false, aadsts: 7000215 });
+    expect(new SecretScanner().addSecrets([secret]).collect("result", r).assertNoFragments()).toBe(1);
+  });
+
   it("throws a redacted network error when the connection drops", async () => {
     fx.emulator.server.faults.add({ route: "^POST /.*/oauth2/v2\\.0/token$", drop: true, times: 1 });
     const err = await client

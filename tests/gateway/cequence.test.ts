@@ -2,7 +2,10 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGatewayFixture, type GatewayFixture } from "../../emulators/gateway/fixture.js";
 import { startEntraFixture, type EntraFixture } from "../../emulators/entra/index.js";
+import { EmulatorServer } from "../../emulators/common/server.js";
+import { gatewaySchema } from "../../src/config/schema.js";
 import { RotatorError } from "../../src/errors.js";
+import { HttpClient } from "../../src/http/client.js";
 import { createCequenceAdapter } from "../../src/gateway/cequence/index.js";
 import { fingerprintMatches } from "../../src/gateway/fingerprint.js";
 import type { GatewayAdapter } from "../../src/gateway/types.js";
@@ -338,5 +341,50 @@ describe("cequence adapter: test connection", () => {
     scanner.collect("error", e);
     expect(e.code).toBe("GATEWAY_TEST_UNSUPPORTED");
     expect(e.hint).toContain("gateway.testConnection");
+  });
+});
+
+describe("cequence adapter: unbounded upstream answers", () => {
+  let endless: EmulatorServer;
+  beforeAll(async () => {
+    // A gateway whose cursor never ends (each page names a fresh cursor), and one huge answer.
+    endless = new EmulatorServer({ name: "endless-gateway" });
+    let n = 0;
+    endless.route("GET", /^\/mcp-servers$/, () => ({ status: 200, body: { items: [], nextCursor: `c${++n}` } }));
+    endless.route("GET", /^\/huge\/mcp-servers$/, () => ({ status: 200, body: { items: [], pad: "z".repeat(3 * 1024 * 1024) } }));
+    await endless.start();
+  });
+  afterAll(async () => {
+    await endless?.close();
+  });
+  const config = (overrides: Record<string, unknown> = {}) => {
+    const parsed = gatewaySchema.parse({ kind: "cequence", baseUrl: endless.url, tenant: "t", apiTokenSecretName: "gateway-api-token", maxRequestsPerSecond: 1000, ...overrides });
+    if (parsed.kind !== "cequence") throw new Error("expected cequence");
+    return parsed;
+  };
+
+  it("unbounded upstream answers: pagination stops at a page count derived from the page size", async () => {
+    const a = createCequenceAdapter({ config: config({ pageSize: 500 }), apiToken: "endless-api-token-0001", http: new HttpClient() });
+    const before = endless.count("GET", /^\/mcp-servers$/);
+    const err = await failure(a.listTargets({ clientId: randomUUID() }));
+    expect(err.message).toMatch(/more than 21 pages of 500/);
+    expect(endless.count("GET", /^\/mcp-servers$/) - before).toBe(21);
+  });
+
+  it("unbounded upstream answers: pagination stops when the listing outlasts its time budget", async () => {
+    let t = 0;
+    const a = createCequenceAdapter({ config: config({ pageSize: 1 }), apiToken: "endless-api-token-0001", http: new HttpClient(), listBudgetInMs: 60_000, now: () => (t += 10_000) });
+    const err = await failure(a.listTargets({ clientId: randomUUID() }));
+    expect(err.message).toMatch(/took longer than 60 s after \d+ pages/);
+  });
+
+  it("unbounded upstream answers: a huge gateway body fails typed instead of being read whole", async () => {
+    const a = createCequenceAdapter({ config: config({ paths: { list: "/huge/mcp-servers" } }), apiToken: "endless-api-token-0001", http: new HttpClient() });
+    const err = await failure(a.listTargets({ clientId: randomUUID() }));
+    expect(err.code).toBe("HTTP_RESPONSE_TOO_LARGE");
+  });
+
+  it("unbounded upstream answers: maxRequestsPerSecond has a sane minimum", () => {
+    expect(gatewaySchema.safeParse({ kind: "cequence", baseUrl: "https://g.example.com", tenant: "t", apiTokenSecretName: "x", maxRequestsPerSecond: 0.001 }).success).toBe(false);
   });
 });

@@ -25,3 +25,18 @@ describe("secret scan helper", () => {
     expect(() => new SecretScanner().collect("x", "y").assertClean()).toThrow(/no secrets registered/);
   });
 });
+
+describe("secret scan helper: fragments", () => {
+  const secret = "Kq3Q~frag/ment+scan=value&000111222";
+  it("finds 8-character runs of a secret raw, cut, JSON-escaped, URL-encoded and base64 at any alignment", () => {
+    const scan = new SecretScanner()
+      .addSecrets([secret])
+      .collect("cut", `…${secret.slice(0, 9)}`)
+      .collect("b64-shifted", Buffer.from(`xy${secret}`).toString("base64"))
+      .collect("b64url", Buffer.from(`z${secret}`).toString("base64url"))
+      .collect("url", encodeURIComponent(secret))
+      .collect("json", JSON.stringify(JSON.stringify({ s: secret })))
+      .collect("short", secret.slice(3, 10));
+    expect([...new Set(scan.fragmentLeaks().map((l) => l.where))]).toEqual(["cut", "b64-shifted", "b64url", "url", "json"]);
+  });
+});

@@ -41,6 +41,41 @@ export class SecretScanner {
     return out;
   }
 
+  /**
+   * The strict scan: any run of 8 or more characters of a secret, in the text itself or in what
+   * the text decodes to (JSON escapes, percent-encoding, base64 and base64url at every alignment).
+   * It decodes outputs rather than encoding secrets, so it does not share the redactor's method.
+   */
+  fragmentLeaks(min = 8): (Leak & { fragment: number; view: string })[] {
+    const grams = new Map<string, string>();
+    for (const s of this.secrets) for (let i = 0; i + min <= s.length; i++) grams.set(s.slice(i, i + min), s);
+    const out: (Leak & { fragment: number; view: string })[] = [];
+    for (const { where, text } of this.texts) {
+      for (const [view, decoded] of decodedViews(text)) {
+        for (let i = 0; i + min <= decoded.length; i++) {
+          const s = grams.get(decoded.slice(i, i + min));
+          if (s === undefined) continue;
+          let len = min;
+          while (i + len < decoded.length && s.includes(decoded.slice(i, i + len + 1))) len++;
+          out.push({ where, view, fragment: len, secretHint: `${s.slice(0, 3)}…(${s.length} chars)` });
+          i += len - 1;
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Throws listing every fragment leak (see fragmentLeaks); returns the number of texts scanned. */
+  assertNoFragments(min = 8): number {
+    if (this.secrets.size === 0) throw new Error("secret scan: no secrets registered — the scan would prove nothing");
+    const leaks = this.fragmentLeaks(min);
+    if (leaks.length > 0) {
+      const shown = leaks.slice(0, 30).map((l) => `  ${l.where} (${l.view}) holds ${l.fragment} chars of ${l.secretHint}`);
+      throw new Error(`secret scan: ${leaks.length} fragment leak(s):\n${shown.join("\n")}`);
+    }
+    return this.texts.length;
+  }
+
   /** Throws listing every leak; returns the number of texts scanned so a test can assert it scanned something. */
   assertClean(): number {
     if (this.secrets.size === 0) throw new Error("secret scan: no secrets registered — the scan would prove nothing");
@@ -60,4 +95,24 @@ function stringify(output: unknown): string {
   } catch {
     return String(output);
   }
+}
+
+/** The text and what it decodes to, each labelled, for the fragment scan. */
+function decodedViews(text: string): [string, string][] {
+  const views: [string, string][] = [["raw", text]];
+  const unjson = (t: string): string =>
+    t.replace(/\\u([0-9a-fA-F]{4})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))).replace(/\\(["\\/])/g, "$1");
+  const once = unjson(text);
+  const twice = unjson(once);
+  views.push(["json-unescaped", twice]);
+  const pct = (t: string): string => t.replace(/%([0-9a-fA-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
+  views.push(["url-decoded", pct(twice)], ["form-decoded", pct(twice.replace(/\+/g, " "))]);
+  const runs = twice.match(/[A-Za-z0-9+/_-]{11,}={0,2}/g) ?? [];
+  const decoded: string[] = [];
+  for (const run of runs) {
+    const std = run.replace(/-/g, "+").replace(/_/g, "/").replace(/=+$/, "");
+    for (let k = 0; k < 4; k++) decoded.push(Buffer.from(std.slice(k), "base64").toString("latin1"));
+  }
+  if (decoded.length > 0) views.push(["base64-decoded", decoded.join("\u0000")]);
+  return views;
 }

@@ -85,9 +85,69 @@ describe("HttpClient", () => {
     expect(new SecretScanner().addSecrets([SECRET]).collectAll("error", errors).collectAll("json", errors.map((e) => JSON.stringify(e))).assertClean()).toBe(6);
   });
 
+  it("truncation before scrubbing: a secret echoed across the 500-character cut leaves no fragment in the error", async () => {
+    const redactor = new Redactor();
+    redactor.add(SECRET);
+    const http = client([], { redactor });
+    const errors: unknown[] = [];
+    // Place the echoed secret so the old 500-character cut fell inside it at every offset.
+    for (let before = 500 - SECRET.length; before < 500 - 7; before++) {
+      server.faults.add({ route: "^GET /ok$", status: 400, body: `${"x".repeat(before)}${SECRET} and more`, times: 1 });
+      errors.push(await http.request({ method: "GET", url: `${server.url}/ok`, maxRetries: 0 }).catch((e: unknown) => e));
+    }
+    for (const e of errors) expect(e).toMatchObject({ code: "HTTP_400" });
+    expect(new SecretScanner().addSecrets([SECRET]).collectAll("error", errors).assertNoFragments()).toBe(errors.length);
+  });
+
+  it("encoded secrets: base64, base64url, URL-encoded and JSON-escaped echoes are redacted from errors", async () => {
+    const odd = "Zq8Q~enc/oded+secret=value&\"x\\y-00011";
+    const redactor = new Redactor();
+    redactor.add(odd);
+    const http = client([], { redactor });
+    const shapes = [
+      Buffer.from(odd).toString("base64"),
+      Buffer.from(odd).toString("base64url"),
+      Buffer.from(`{"v":"${odd}"}`).toString("base64"),
+      encodeURIComponent(odd),
+      JSON.stringify(odd),
+    ];
+    const errors: unknown[] = [];
+    for (const shape of shapes) {
+      server.faults.add({ route: "^GET /ok$", status: 502, body: { error: { code: "Bad", message: `upstream echoed ${shape}` } }, times: 1 });
+      errors.push(await http.request({ method: "GET", url: `${server.url}/ok`, maxRetries: 0 }).catch((e: unknown) => e));
+    }
+    for (const e of errors) expect(e).toMatchObject({ code: "HTTP_502" });
+    expect(new SecretScanner().addSecrets([odd]).collectAll("error", errors).assertNoFragments()).toBe(shapes.length);
+  });
+
+  it("credentials in app-setting URLs: an error never names the user:password of the URL it called", async () => {
+    server.faults.add({ route: "^GET /ok$", status: 404, body: { error: { code: "NotFound", message: `no route for ${server.url.replace("//", "//ops:hunter2-pass@")}/ok` } }, times: 1 });
+    const err = await client().request({ method: "GET", url: `${server.url}/ok`, maxRetries: 0 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "HTTP_404" });
+    expect(String((err as Error).message)).not.toContain("hunter2-pass");
+  });
+
+  it("unbounded upstream answers: a body above the cap fails with HTTP_RESPONSE_TOO_LARGE instead of being read whole", async () => {
+    server.faults.add({ route: "^GET /ok$", status: 200, body: { items: "y".repeat(300_000) }, times: 1 });
+    const err = await client([], { maxResponseBytes: 100_000 }).request({ method: "GET", url: `${server.url}/ok` }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "HTTP_RESPONSE_TOO_LARGE", retryable: false });
+    expect((err as { hint: string }).hint).toMatch(/configured URL/);
+  });
+
   it("parses Retry-After as seconds or as an HTTP date", () => {
     expect(parseRetryAfter("5")).toBe(5000);
     expect(parseRetryAfter(new Date(Date.now() + 10_000).toUTCString())).toBeGreaterThan(8000);
     expect(parseRetryAfter("soon")).toBeUndefined();
   });
+});
+
+describe("HttpClient: addresses that should never be called", () => {
+  it.each(["http://169.254.169.254/metadata/identity/oauth2/token", "https://0xa9fea9fe/x", "https://metadata.google.internal/x", "https://u:p@api.example.com/x", "http://api.example.com/x"])(
+    "addresses that should never be called: refuses %s before any connection",
+    async (url) => {
+      const err = await new HttpClient().request({ method: "GET", url }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: "HTTP_ADDRESS_REFUSED", retryable: false });
+      expect((err as Error).message).not.toContain("u:p@");
+    },
+  );
 });

@@ -3,6 +3,7 @@ import { RotatorError, ensureRotatorError } from "../../errors.js";
 import type { HttpClient, HttpResponse } from "../../http/client.js";
 import { REDACTED, type Redactor } from "../../redact.js";
 import type { SecretStore } from "../../vault/types.js";
+import { outboundUrlProblem } from "../../config/outbound.js";
 import type { ChannelKind, DeliveryResult } from "./types.js";
 
 export const DEFAULT_SOURCE = "mcp-sso-rotator";
@@ -178,6 +179,16 @@ export class ResultBuilder {
       retryable,
     });
   }
+}
+
+/**
+ * Alert URLs come from Key Vault, so they get the same outbound rule as the configuration: https
+ * (plain http only to a loopback emulator), no credentials, no link-local, metadata or oddly
+ * written IP addresses. Returns why the URL is refused, without repeating the URL (it is a secret).
+ */
+export function channelUrlProblem(url: string, secretName: string): string | undefined {
+  const problem = outboundUrlProblem(url, { example: "https://<service host>/<path>" });
+  return problem === undefined ? undefined : `Key Vault secret ${secretName} holds a URL the rotator will not call: it ${problem}`;
 }
 
 export function hostOf(url: string): string {

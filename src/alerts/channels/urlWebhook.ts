@@ -1,6 +1,6 @@
 import type { HttpResponse } from "../../http/client.js";
 import type { AlertEvent } from "../model.js";
-import { ChannelSecret, ResultBuilder, guardJson, hostOf, postAlert } from "./common.js";
+import { ChannelSecret, channelUrlProblem, ResultBuilder, guardJson, hostOf, postAlert } from "./common.js";
 import type { AlertChannel, ChannelDeps, ChannelKind, DeliveryResult, SendOptions } from "./types.js";
 import type { AlertChannelConfig } from "../../config/schema.js";
 
@@ -39,10 +39,11 @@ export function createUrlWebhookChannel(deps: ChannelDeps<UrlChannelConfig>, spe
       return results.fromError(e, "Key Vault");
     }
     parts = ChannelSecret.secretParts(url);
-    if (!/^https?:\/\//.test(url)) {
+    const urlProblem = channelUrlProblem(url, deps.config.urlSecretName);
+    if (urlProblem !== undefined) {
       return results.failed({
         code: "ALERT_CHANNEL_URL_INVALID",
-        reason: `Key Vault secret ${deps.config.urlSecretName} does not hold an http(s) URL`,
+        reason: urlProblem,
         hint: spec.urlHint,
         attempts: 0,
         retryable: false,

@@ -35,14 +35,24 @@ export interface CequenceAdapterOptions {
   /** Share one limiter between adapters that talk to the same gateway; default: one per adapter at `maxRequestsPerSecond`. */
   rateLimiter?: RateLimiter;
   logger?: Logger;
+  /** How long one listing may take, all pages together; default 120 s. */
+  listBudgetInMs?: number;
+  /** Injected for tests; default Date.now. */
+  now?: () => number;
 }
 
 export const TENANT_HEADER = "X-Gateway-Tenant";
-/** A gateway that pages forever (a cursor bug) must not hang a rotation. */
-const MAX_PAGES = 10_000;
+/**
+ * A gateway that pages forever (a cursor bug, a hostile peer) must not hang a rotation. The page
+ * bound follows from the page size and the most MCP servers one listing may hold; the time bound
+ * holds whatever the pace (10,000 pages at 5 requests/s would be 33 minutes).
+ */
+export const MAX_LISTED_SERVERS = 10_000;
+export const DEFAULT_LIST_BUDGET_MS = 120_000;
 
 export function createCequenceAdapter(options: CequenceAdapterOptions): GatewayAdapter {
   const { config, apiToken, http } = options;
+  const adapterOptions = options;
   if (!apiToken) {
     throw new RotatorError(GatewayErrorCode.TokenMissing, "Gateway: no API token was given for the cequence adapter", {
       hint: `Store the gateway admin API token in Key Vault as "${config.apiTokenSecretName}".`,
@@ -128,6 +138,9 @@ export function createCequenceAdapter(options: CequenceAdapterOptions): GatewayA
       const seenCursors = new Set<string>();
       let cursor: string | undefined;
       let pages = 0;
+      const maxPages = Math.ceil(MAX_LISTED_SERVERS / config.pageSize) + 1;
+      const now = adapterOptions.now ?? Date.now;
+      const deadline = now() + (adapterOptions.listBudgetInMs ?? DEFAULT_LIST_BUDGET_MS);
       let servers = 0;
       do {
         pages++;
@@ -150,7 +163,12 @@ export function createCequenceAdapter(options: CequenceAdapterOptions): GatewayA
           if (seenCursors.has(cursor)) throw badResponse(what, "nextCursor repeats a cursor already followed (the listing would never end)");
           seenCursors.add(cursor);
         }
-        if (pages >= MAX_PAGES && cursor !== undefined) throw badResponse(what, `more than ${MAX_PAGES} pages`);
+        if (pages >= maxPages && cursor !== undefined) {
+          throw badResponse(what, `more than ${maxPages} pages of ${config.pageSize} (over ${MAX_LISTED_SERVERS} MCP servers) — the listing does not end`);
+        }
+        if (cursor !== undefined && now() > deadline) {
+          throw badResponse(what, `the listing took longer than ${Math.round((adapterOptions.listBudgetInMs ?? DEFAULT_LIST_BUDGET_MS) / 1000)} s after ${pages} pages`);
+        }
       } while (cursor !== undefined);
       log.debug(`listed ${servers} MCP server(s) on ${pages} page(s); ${byId.size} use client ${filter.clientId}`);
       return [...byId.values()];

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { AlertChannelConfig } from "../../../config/schema.js";
 import type { AlertEvent } from "../../model.js";
-import { ChannelSecret, DEFAULT_SOURCE, ResultBuilder, bodyText, guardJson, hostOf, postAlert } from "../common.js";
+import { ChannelSecret, channelUrlProblem, DEFAULT_SOURCE, ResultBuilder, bodyText, guardJson, hostOf, postAlert } from "../common.js";
 import type { AlertChannel, ChannelDeps, DeliveryResult, SendOptions } from "../types.js";
 import { buildWebhookBody } from "./payload.js";
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signWebhook } from "./signature.js";
@@ -34,10 +34,11 @@ export function createWebhookChannel(deps: ChannelDeps<WebhookChannelConfig>): A
       return results.fromError(e, "Key Vault");
     }
     parts = [...ChannelSecret.secretParts(url), ...ChannelSecret.secretParts(key)];
-    if (!/^https?:\/\//.test(url)) {
+    const urlProblem = channelUrlProblem(url, deps.config.urlSecretName);
+    if (urlProblem !== undefined) {
       return results.failed({
         code: "ALERT_CHANNEL_URL_INVALID",
-        reason: `Key Vault secret ${deps.config.urlSecretName} does not hold an http(s) URL`,
+        reason: urlProblem,
         hint: "Store the receiver's full URL as the secret value.",
         attempts: 0,
         retryable: false,

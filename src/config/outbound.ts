@@ -1,0 +1,156 @@
+import { isIP } from "node:net";
+
+/**
+ * The one rule for every address the service calls or shows, configured or fetched (gateway, Key
+ * Vault, authority, Graph, alert channels, heartbeat, storage, the public base URL): https (plain
+ * http only to a loopback emulator), no user:password, and never an address that only makes sense
+ * as an attack — link-local (which includes the cloud metadata endpoint), the cloud metadata and
+ * platform hosts, the unspecified network, or an IP written in a non-canonical form (hex, octal,
+ * a bare integer) that hides which host it is. Private ranges are allowed, because gateways behind
+ * a VNet are real, but are reported so `check-config` can list them.
+ */
+export interface OutboundRule {
+  /** Shown in the fix, e.g. https://api.example.com/v1. */
+  example: string;
+  /** Plain http to 127.0.0.1/localhost/[::1] (the local emulators). Default true. */
+  allowHttpLoopback?: boolean;
+}
+
+export type OutboundVerdict =
+  | { ok: true; url: URL; /** Set for private, CGNAT and unique-local addresses. */ privateRange?: string }
+  | { ok: false; problem: string };
+
+/** Host names of cloud metadata and platform services (lower case, no trailing dot). */
+const METADATA_HOSTS = new Set([
+  "metadata",
+  "metadata.google.internal",
+  "metadata.goog",
+  "metadata.azure.internal",
+  "instance-data",
+  "instance-data.ec2.internal",
+  "metadata.tencentyun.com",
+  "metadata.platformequinix.com",
+]);
+
+/** Metadata and platform addresses outside link-local (Azure WireServer, Alibaba, Oracle, AWS IPv6). */
+const METADATA_ADDRESSES = new Set(["168.63.129.16", "100.100.100.200", "192.0.0.192", "fd00:ec2::254"]);
+
+export function checkOutboundUrl(raw: string, rule: OutboundRule): OutboundVerdict {
+  // The URL parser silently drops tabs and line breaks and trims spaces: refuse them instead.
+  if (hasSpaceOrControl(raw)) {
+    return { ok: false, problem: `contains spaces, line breaks or control characters — write the URL on one line without them, e.g. ${rule.example}` };
+  }
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    return { ok: false, problem: `is not a URL — write a full https:// URL such as ${rule.example}` };
+  }
+  const host = u.hostname.toLowerCase().replace(/\.$/, "");
+  if (host.length > 253 || host.split(".").some((label) => label.length > 63)) {
+    return { ok: false, problem: `names a host longer than DNS allows (253 characters, 63 per label) — give the service's real host name, e.g. ${rule.example}` };
+  }
+  const bare = host.startsWith("[") ? host.slice(1, -1) : host;
+  const loopback = isLoopbackAddress(bare);
+  if (u.protocol !== "https:" && !((rule.allowHttpLoopback ?? true) && u.protocol === "http:" && loopback)) {
+    const exception = (rule.allowHttpLoopback ?? true) ? " (plain http only for a 127.0.0.1/localhost emulator)" : "";
+    return { ok: false, problem: `must be an https:// URL${exception} — fix the scheme, e.g. ${rule.example}` };
+  }
+  if (u.username !== "" || u.password !== "") {
+    return { ok: false, problem: `must not contain a user name or password — remove the "user:password@" part; credentials live in Key Vault` };
+  }
+  const written = writtenHost(raw);
+  if (isIP(bare) === 4 && written !== undefined && written !== bare) {
+    return { ok: false, problem: `writes the IP address ${bare} in a non-canonical form ("${written}") — write it as ${bare}, or better, use the host name` };
+  }
+  const v4 = isIP(bare) === 4 ? bare : isIP(bare) === 6 ? mappedIpv4(bare) : undefined;
+  if (METADATA_HOSTS.has(host) || METADATA_ADDRESSES.has(bare) || (v4 !== undefined && METADATA_ADDRESSES.has(v4))) {
+    return { ok: false, problem: `names a cloud metadata or platform endpoint (${host}) — the rotator never calls it; give the service's own URL, e.g. ${rule.example}` };
+  }
+  if ((v4 !== undefined && inV4(v4, "169.254.0.0", 16)) || (isIP(bare) === 6 && v4 === undefined && /^fe[89ab][0-9a-f]:/.test(expandV6(bare)))) {
+    return { ok: false, problem: `is a link-local address (${bare}), which reaches the host's metadata service, not a remote API — give the service's routable address, e.g. ${rule.example}` };
+  }
+  if ((v4 !== undefined && inV4(v4, "0.0.0.0", 8)) || bare === "::") {
+    return { ok: false, problem: `is the unspecified address (${bare}) — give the service's real address, e.g. ${rule.example}` };
+  }
+  const privateRange = v4 !== undefined ? privateV4(v4) : isIP(bare) === 6 && /^f[cd][0-9a-f]{2}:/.test(expandV6(bare)) ? "fc00::/7" : undefined;
+  return privateRange !== undefined && !loopback ? { ok: true, url: u, privateRange } : { ok: true, url: u };
+}
+
+/** Spaces, C0/C1 control characters and the Unicode line separators. */
+function hasSpaceOrControl(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c <= 0x20 || (c >= 0x7f && c <= 0x9f) || c === 0x2028 || c === 0x2029) return true;
+  }
+  return false;
+}
+
+/** The problem with `raw` under the rule, or undefined when it is acceptable. */
+export function outboundUrlProblem(raw: string, rule: OutboundRule): string | undefined {
+  const v = checkOutboundUrl(raw, rule);
+  return v.ok ? undefined : v.problem;
+}
+
+export function isLoopbackAddress(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, "");
+  if (h === "localhost" || h === "::1") return true;
+  return isIP(h) === 4 && inV4(h, "127.0.0.0", 8);
+}
+
+/** The host as the operator wrote it (before the URL parser canonicalised it), lower case, no trailing dot. */
+function writtenHost(raw: string): string | undefined {
+  const m = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/?#]*@)?(\[[^\]]*\]|[^:/?#]*)/i.exec(raw.trim());
+  return m?.[1]?.toLowerCase().replace(/\.$/, "");
+}
+
+function v4ToInt(ip: string): number {
+  return ip.split(".").reduce((n, p) => n * 256 + Number(p), 0);
+}
+
+function inV4(ip: string, base: string, bits: number): boolean {
+  const size = 2 ** (32 - bits);
+  return Math.floor(v4ToInt(ip) / size) === Math.floor(v4ToInt(base) / size);
+}
+
+function privateV4(ip: string): string | undefined {
+  for (const [base, bits] of [
+    ["10.0.0.0", 8],
+    ["172.16.0.0", 12],
+    ["192.168.0.0", 16],
+    ["100.64.0.0", 10],
+  ] as const) {
+    if (inV4(ip, base, bits)) return `${base}/${bits}`;
+  }
+  return undefined;
+}
+
+/** Full eight-group form of an IPv6 address, lower case. */
+function expandV6(ip: string): string {
+  const [head = "", tail] = ip.toLowerCase().split("::");
+  const h = head === "" ? [] : head.split(":");
+  const t = tail === undefined || tail === "" ? [] : tail.split(":");
+  const fill = tail === undefined ? [] : Array<string>(8 - h.length - t.length).fill("0");
+  return [...h, ...fill, ...t].map((g) => g.padStart(4, "0")).join(":");
+}
+
+/** The IPv4 address inside an IPv4-mapped or -compatible IPv6 address, if any. */
+function mappedIpv4(ip: string): string | undefined {
+  const dotted = /(?:^|:)(\d+\.\d+\.\d+\.\d+)$/.exec(ip);
+  if (dotted && (/^::ffff:/i.test(ip) || /^::\d/.test(ip))) return dotted[1];
+  const full = expandV6(ip).split(":");
+  const prefixZero = full.slice(0, 5).every((g) => g === "0000");
+  if (!prefixZero || (full[5] !== "ffff" && full[5] !== "0000")) return undefined;
+  if (full[5] === "0000" && full[6] === "0000") return undefined; // :: and ::1 are not mapped addresses
+  const a = parseInt(full[6]!, 16);
+  const b = parseInt(full[7]!, 16);
+  return `${a >> 8}.${a & 255}.${b >> 8}.${b & 255}`;
+}
+
+/**
+ * The URL without its user:password@ part. For URLs that reach answers and payloads (status links,
+ * alert links) from a source the settings check may not have seen (tests, embedders).
+ */
+export function withoutUserinfo(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#@]*@/i, "$1");
+}

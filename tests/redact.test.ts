@@ -1,0 +1,108 @@
+import { describe, expect, it } from "vitest";
+import { REDACTED, Redactor, encodedForms, redactThenTruncate } from "../src/redact.js";
+import { SecretScanner } from "./helpers/secretScan.js";
+
+/** The redactor: known secrets whole, as fragments of 8+ characters and in the encodings upstreams echo. */
+const SECRET = "Ab3Q~x/y+z=w&q\"p\\r-0123456789abcdefghij";
+
+function scanOf(where: string, text: string): SecretScanner {
+  return new SecretScanner().addSecrets([SECRET]).collect(where, text);
+}
+
+describe("Redactor", () => {
+  it("truncation before scrubbing: every prefix and suffix of 8+ characters of a secret is redacted", () => {
+    const r = new Redactor();
+    r.add(SECRET);
+    for (let k = 8; k <= SECRET.length; k++) {
+      const prefix = r.redact(`error near the cut: ${SECRET.slice(0, k)}`);
+      const suffix = r.redact(`${SECRET.slice(SECRET.length - k)} <- tail`);
+      expect(prefix).toContain(REDACTED);
+      expect(scanOf(`prefix ${k}`, prefix).fragmentLeaks()).toEqual([]);
+      expect(scanOf(`suffix ${k}`, suffix).fragmentLeaks()).toEqual([]);
+    }
+  });
+
+  it("encoded secrets: base64, base64url, URL-, form- and JSON-encoded forms are redacted, also inside longer blobs", () => {
+    const r = new Redactor();
+    r.add(SECRET);
+    const blobs = [
+      Buffer.from(SECRET).toString("base64"),
+      Buffer.from(SECRET).toString("base64url"),
+      Buffer.from(`a${SECRET}zz`).toString("base64"),
+      Buffer.from(`ab${SECRET}`).toString("base64url"),
+      Buffer.from(`{"clientSecret_echo":"${SECRET}"}`).toString("base64"),
+      encodeURIComponent(SECRET),
+      new URLSearchParams({ s: SECRET }).toString(),
+      JSON.stringify(SECRET),
+      JSON.stringify(JSON.stringify({ v: SECRET })),
+    ];
+    for (const [i, blob] of blobs.entries()) {
+      const out = r.redact(`upstream said: ${blob}`);
+      expect(scanOf(`blob ${i}`, out).fragmentLeaks(), `blob ${i}`).toEqual([]);
+    }
+  });
+
+  it("leaves unrelated text alone and only tracks values of 8 characters or more", () => {
+    const r = new Redactor();
+    r.add("short");
+    r.add(SECRET);
+    expect(r.size).toBe(1);
+    expect(r.redact("a plain message about short things")).toBe("a plain message about short things");
+  });
+
+  it("lists the forms it matches, none shorter than a fragment", () => {
+    expect(encodedForms(SECRET).every((f) => f.length >= 8)).toBe(true);
+    expect(encodedForms(SECRET)).toContain(encodeURIComponent(SECRET));
+  });
+
+  it("credentials in app-setting URLs: user:password@ in any URL is redacted", () => {
+    expect(new Redactor().redact("see https://ops:hunter2-pass@rotator.example.com/api")).toBe(`see https://${REDACTED}@rotator.example.com/api`);
+  });
+
+  it("redactThenTruncate cuts after redacting, so the cut never leaves a fragment", () => {
+    const r = new Redactor();
+    r.add(SECRET);
+    const text = `${"x".repeat(461)}${SECRET}`;
+    const out = redactThenTruncate(text, r, 500);
+    expect(scanOf("cut", out).fragmentLeaks()).toEqual([]);
+  });
+});
+
+describe("Redactor on serialised JSON", () => {
+  it("redactJson keeps the document's shape and removes every fragment, whatever the secret holds", () => {
+    const odd = 'Ab3Q~q"p\\r\\"-0123456789"abc\\\\def';
+    const r = new Redactor();
+    r.add(odd);
+    for (let k = 0; k <= odd.length; k++) {
+      const doc = { a: odd.slice(0, k), b: [odd.slice(k), { c: `x${odd}y` }], d: JSON.stringify({ e: odd.slice(k) }), n: 5 };
+      const out = r.redactJson(doc);
+      expect(Object.keys(out)).toEqual(["a", "b", "d", "n"]);
+      expect(new SecretScanner().addSecrets([odd]).collect(`offset ${k}`, out).fragmentLeaks()).toEqual([]);
+    }
+  });
+
+  it("never splits a backslash escape (\\u0001, \\\\), so redacted JSON text still parses", () => {
+    const ctl = "Ab3Q~x\u0001y\\0123456789abcdef\u0002ghij";
+    const r = new Redactor();
+    r.add(ctl);
+    for (let k = 0; k <= ctl.length; k++) {
+      for (const piece of [ctl.slice(0, k), ctl.slice(k)]) {
+        const doc = JSON.stringify({ a: piece, b: [piece, { c: `x${piece}y` }] });
+        expect(() => JSON.parse(r.redact(doc)), `offset ${k}`).not.toThrow();
+      }
+    }
+  });
+});
+
+describe("Redactor and URL secrets", () => {
+  it("removes a webhook URL and fragments of its signature and IDs, but not its public host and route words", () => {
+    const url = "https://prod-01.westeurope.logic.azure.com/workflows/4f6c2a9e8b7d4c1a9e0f3b2c6d8a7e5f/triggers/manual/paths/invoke?api-version=2016-06-01&sig=Qx3kP9vT2mLw8Zr4YbN6cJ1hF5sD7gA0";
+    const r = new Redactor();
+    r.add(url);
+    expect(r.redact(`posting to ${url}`)).toBe(`posting to ${REDACTED}`);
+    const out = r.redact("Teams Workflows (prod-01.westeurope.logic.azure.com) failed; sig starts Qx3kP9vT2mLw and workflow 4f6c2a9e8b7d");
+    expect(out).toContain("Teams Workflows (prod-01.westeurope.logic.azure.com)");
+    expect(out).not.toContain("Qx3kP9vT");
+    expect(out).not.toContain("4f6c2a9e8b7d");
+  });
+});
