@@ -5,6 +5,7 @@ import { runtimeFromEnv } from "../src/runtime/fromSettings.js";
 export const healthTimer = makeHealthTimerHandler(runtimeFromEnv);
 
 app.timer("healthTimer", {
-  schedule: process.env["HEALTH_SCHEDULE"] || "0 */15 * * * *",
+  // Resolved by the host from the app setting HEALTH_SCHEDULE (binding expression).
+  schedule: "%HEALTH_SCHEDULE%",
   handler: healthTimer,
 });

@@ -6,7 +6,8 @@ import { rotationQueue } from "./queues.js";
 export const rotationTimer = makeRotationTimerHandler(runtimeFromEnv, rotationQueue);
 
 app.timer("rotationTimer", {
-  schedule: process.env["ROTATION_SCHEDULE"] || "0 0 3 * * *",
+  // Resolved by the host from the app setting ROTATION_SCHEDULE (binding expression).
+  schedule: "%ROTATION_SCHEDULE%",
   extraOutputs: [rotationQueue],
   handler: rotationTimer,
 });
