@@ -1,8 +1,7 @@
 import { app } from "@azure/functions";
-import { makeHealthTimerHandler } from "../src/api/health.js";
-import { runtimeFromEnv } from "../src/runtime/fromSettings.js";
+import { lazyHandler, runtimeFromEnv } from "../src/runtime/host.js";
 
-export const healthTimer = makeHealthTimerHandler(runtimeFromEnv);
+export const healthTimer = lazyHandler(async () => (await import("../src/api/health.js")).makeHealthTimerHandler(runtimeFromEnv));
 
 app.timer("healthTimer", {
   // Resolved by the host from the app setting HEALTH_SCHEDULE (binding expression).

@@ -1,9 +1,8 @@
 import { app } from "@azure/functions";
-import { makeRotationTimerHandler } from "../src/api/rotationWorker.js";
-import { runtimeFromEnv } from "../src/runtime/fromSettings.js";
+import { lazyHandler, runtimeFromEnv } from "../src/runtime/host.js";
 import { rotationQueue } from "./queues.js";
 
-export const rotationTimer = makeRotationTimerHandler(runtimeFromEnv, rotationQueue);
+export const rotationTimer = lazyHandler(async () => (await import("../src/api/rotationWorker.js")).makeRotationTimerHandler(runtimeFromEnv, rotationQueue));
 
 app.timer("rotationTimer", {
   // Resolved by the host from the app setting ROTATION_SCHEDULE (binding expression).

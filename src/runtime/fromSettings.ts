@@ -44,14 +44,3 @@ function storageContainer({ settings }: LoadedConfig): ContainerClient {
       : new BlobServiceClient(s.blobServiceUri, s.clientId ? new ManagedIdentityCredential({ clientId: s.clientId }) : new DefaultAzureCredential());
   return service.getContainerClient(settings.storageContainer);
 }
-
-let cached: Promise<BuiltRuntime> | undefined;
-
-/** The host-wide runtime, built from process.env on first use. */
-export const runtimeFromEnv = (): Promise<BuiltRuntime> => {
-  cached ??= createRuntimeFromEnv(process.env);
-  cached.catch(() => {
-    cached = undefined;
-  });
-  return cached;
-};
