@@ -41,15 +41,13 @@ param apiServiceName string = ''
 param apiUserAssignedIdentityName string = ''
 param appServicePlanName string = ''
 param storageAccountName string = ''
+@description('Key Vault name (azd environment value AZURE_KEY_VAULT_NAME, which provisioning also writes back). Choose it before the first provision to know the vault URL for credential-sets.json. Empty: kv-<token>. A vault deleted by azd down stays soft-deleted for 90 days and keeps its name: the preprovision hook checks (docs/deployment.md, Removing a deployment).')
 param keyVaultName string = ''
 param logAnalyticsName string = ''
 param applicationInsightsName string = ''
 param actionGroupName string = ''
 param vnetName string = ''
 
-@maxLength(6)
-@description('Appended to the generated Key Vault name. A vault deleted by `azd down` stays soft-deleted (purge protection) for 90 days and keeps its name; the preprovision hook sets a new salt when the previous vault is soft-deleted, so provisioning again gets a fresh vault (docs/deployment.md, Removing a deployment).')
-param keyVaultNameSalt string = ''
 
 // ---------------------------------------------------------------------------------------------
 // App settings (docs/configuration.md). Strings, like the app settings they become; an empty
@@ -143,10 +141,7 @@ var tags = {
 var functionAppName = !empty(apiServiceName) ? apiServiceName : '${abbrs.webSitesFunctions}rotator-${resourceToken}'
 // Flex Consumption reads the deployment package from this container (azd uploads it).
 var deploymentStorageContainerName = toLower('app-package-${take(functionAppName, 32)}-${take(uniqueString(functionAppName, resourceToken), 7)}')
-// kv- + 13 + - + at most 6 = at most 23 characters (the limit is 24).
-var effectiveKeyVaultName = !empty(keyVaultName)
-  ? keyVaultName
-  : (empty(keyVaultNameSalt) ? '${abbrs.keyVaultVaults}${resourceToken}' : '${abbrs.keyVaultVaults}${resourceToken}-${toLower(keyVaultNameSalt)}')
+var effectiveKeyVaultName = !empty(keyVaultName) ? keyVaultName : '${abbrs.keyVaultVaults}${resourceToken}'
 var effectiveStorageAccountName = !empty(storageAccountName) ? storageAccountName : '${abbrs.storageStorageAccounts}${resourceToken}'
 var identityName = !empty(apiUserAssignedIdentityName) ? apiUserAssignedIdentityName : '${abbrs.managedIdentityUserAssignedIdentities}rotator-${resourceToken}'
 
