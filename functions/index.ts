@@ -8,3 +8,4 @@ import "./rotationWorker.js";
 import "./rotationsApi.js";
 import "./healthTimer.js";
 import "./healthApi.js";
+import "./keyVaultEvents.js";

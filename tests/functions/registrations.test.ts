@@ -10,11 +10,13 @@ describe("function registrations", () => {
     const http = vi.spyOn(app, "http").mockImplementation(() => undefined);
     const timer = vi.spyOn(app, "timer").mockImplementation(() => undefined);
     const queue = vi.spyOn(app, "storageQueue").mockImplementation(() => undefined);
+    const eventGrid = vi.spyOn(app, "eventGrid").mockImplementation(() => undefined);
     await import("../../functions/rotationTimer.js");
     await import("../../functions/rotationWorker.js");
     await import("../../functions/rotationsApi.js");
     await import("../../functions/healthTimer.js");
     await import("../../functions/healthApi.js");
+    await import("../../functions/keyVaultEvents.js");
 
     const routes = Object.fromEntries(http.mock.calls.map(([name, o]) => [name, { route: o.route, methods: o.methods, authLevel: o.authLevel }]));
     expect(routes).toMatchObject({
@@ -29,6 +31,8 @@ describe("function registrations", () => {
     expect(queue.mock.calls.map(([name, o]) => [name, o.queueName, o.connection])).toEqual([["rotationWorker", "%ROTATION_QUEUE_NAME%", "AzureWebJobsStorage"]]);
     const timerOptions = timer.mock.calls.find(([n]) => n === "rotationTimer")![1];
     expect(timerOptions.extraOutputs?.[0]).toMatchObject({ type: "queue", queueName: "%ROTATION_QUEUE_NAME%" });
+    // infra/app/events.bicep subscribes this function name to SecretNearExpiry.
+    expect(eventGrid.mock.calls.map(([name, o]) => [name, o.extraOutputs?.[0]?.["queueName"]])).toEqual([["keyVaultEvents", "%ROTATION_QUEUE_NAME%"]]);
   });
 });
 
