@@ -55,6 +55,8 @@ export interface RotationDeps {
   lease?: { durationSeconds?: number; renewEveryMs?: number };
   /** Per-target update attempts within one pass. */
   targetAttempts?: number;
+  /** Wraps each step (telemetry: one span per step, src/telemetry). */
+  traceStep?: <T>(step: StepName, runId: string, run: () => Promise<T>) => Promise<T>;
 }
 
 export interface RotationRequest {
@@ -213,7 +215,7 @@ export class RotationRunner {
       "verify-targets": verifyTargetsStep,
       retire: retireStep,
     };
-    return steps[step](ctx);
+    return this.deps.traceStep ? this.deps.traceStep(step, ctx.run.runId, () => steps[step](ctx)) : steps[step](ctx);
   }
 
   // ── bookkeeping ──────────────────────────────────────────────────────────────

@@ -4,6 +4,8 @@ import { loadConfig, type LoadedConfig } from "../config/load.js";
 import type { Env } from "../config/settings.js";
 import { createAzureCredential } from "../entra/credential.js";
 import { createRuntime, type BuiltRuntime } from "./createRuntime.js";
+import { startTelemetry } from "../telemetry/azureMonitor.js";
+import { systemClock } from "../clock.js";
 
 /**
  * The composition root for the Functions host: app settings → clients → runtime. Built once per
@@ -12,7 +14,9 @@ import { createRuntime, type BuiltRuntime } from "./createRuntime.js";
  */
 export async function createRuntimeFromEnv(env: Env): Promise<BuiltRuntime> {
   const config = loadConfig(env);
+  const telemetry = await startTelemetry(env, systemClock);
   return createRuntime({
+    telemetry,
     sets: config.sets,
     credential: rotatorCredential(config),
     container: storageContainer(config),

@@ -214,3 +214,21 @@ describe("Key Vault events", () => {
     expect(t.parameters!["functionName"]!.defaultValue).toBe("keyVaultEvents");
   });
 });
+
+describe("Azure Monitor alert rules", () => {
+  it("query the rotator's own metrics by the names src/telemetry defines", async () => {
+    const { METRICS } = await import("../../src/telemetry/names.js");
+    const t = deployment(main, "alerts").template;
+    const rules = t.variables!["rules"] as { name: string; query: string; window: string }[];
+    const used = new Set(rules.flatMap((r) => [...r.query.matchAll(/name == "([^"]+)"/g)].map((m) => m[1]!)));
+    for (const name of used) expect(Object.values(METRICS)).toContain(name);
+    const byName = Object.fromEntries(rules.map((r) => [r.name, r.query]));
+    expect(byName["no-successful-rotation-pass"]).toContain(METRICS.rotationPasses);
+    expect(byName["days-left-below-renewal-window"]).toContain(METRICS.daysUntilExpiry);
+    expect(byName["days-left-below-renewal-window"]).toContain("renewal_window_days");
+    expect(byName["stale-targets"]).toContain(METRICS.targetsStale);
+    expect(byName["check-failing"]).toContain(METRICS.checkResults);
+    // Two rotation periods: the window follows the schedule's period parameter.
+    expect(rules.find((r) => r.name === "no-successful-rotation-pass")!.window).toBe("[format('PT{0}H', mul(2, parameters('rotationPeriodHours')))]");
+  });
+});
