@@ -37,7 +37,7 @@ describe("function registrations", () => {
 });
 
 describe("binding expressions", () => {
-  it("every %SETTING% a registration uses is an app setting both local.settings.example.json and infra/main.bicep set", async () => {
+  it("schedules copied into four places: every %SETTING% a registration uses is an app setting both local.settings.example.json and infra/main.bicep set", async () => {
     const { readdirSync, readFileSync } = await import("node:fs");
     const path = await import("node:path");
     const { AZURE_SETTING_NAMES, LOCAL_SETTING_NAMES } = await import("../../src/config/appSettingNames.js");

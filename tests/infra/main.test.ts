@@ -25,6 +25,18 @@ const BUILT_IN_ROLES: Record<string, string> = {
   "Monitoring Metrics Publisher": "3913510d-42f4-4e42-8a64-420c390055eb",
 };
 
+describe("infra/ had never been compiled", () => {
+  it("infra never compiled: npm run infra:build builds and lints main.bicep with zero errors and zero warnings, without public-registry modules", async () => {
+    const { buildInfra } = await import("../../scripts/infra/bicep.js");
+    const result = await buildInfra();
+    expect(result.diagnostics.filter((d) => d.level !== "Info")).toEqual([]);
+    expect(result.ok).toBe(true);
+    const { readdirSync, readFileSync: read } = await import("node:fs");
+    const files = ["main.bicep", ...readdirSync(path.join(REPO, "infra/app")).map((f) => `app/${f}`)];
+    for (const f of files) expect(read(path.join(REPO, "infra", f), "utf8"), f).not.toMatch(/'br[/:]/);
+  }, 120_000);
+});
+
 describe("app settings", () => {
   it("the Function App gets exactly the settings src/config/appSettingNames.ts marks for Azure", () => {
     const settings = deployment(main, "api").params["appSettings"] as Record<string, string>;

@@ -16,7 +16,7 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("preprovision / prepackage: credential sets", () => {
-  it("stop when credential-sets.json is missing, saying how to write one from docs/examples", () => {
+  it("azd up without credential-sets.json deployed an app that failed every invocation: the hooks stop, saying how to write one from docs/examples", () => {
     const o = checkCredentialSets({ env: { CREDENTIAL_SETS_FILE: path.join(dir, "credential-sets.json") }, cwd: REPO });
     expect(o.ok).toBe(false);
     expect(o.message).toContain("is missing");
@@ -81,7 +81,7 @@ describe("package contents", () => {
     expect(documented).toEqual(readFileSync(path.join(REPO, ".funcignore"), "utf8").trimEnd().split("\n"));
   });
 
-  it("leaves out dev dependencies, sources, stale tsc output and .azure, and keeps the bundle", () => {
+  it("remote build installed every dev dependency: the package is the local bundle, without node_modules, sources, stale tsc output or .azure", () => {
     const patterns = readFileSync(path.join(REPO, ".funcignore"), "utf8").trim().split("\n");
     const ignored = (file: string) =>
       patterns.some((p) => {
