@@ -1,7 +1,6 @@
 import { app } from "@azure/functions";
-import { makeDashboardHandler } from "../src/dashboard/handler.js";
-import { runtimeFromEnv } from "../src/runtime/fromSettings.js";
+import { lazyHandler, runtimeFromEnv } from "../src/runtime/host.js";
 
-export const dashboard = makeDashboardHandler(runtimeFromEnv);
+export const dashboard = lazyHandler(async () => (await import("../src/dashboard/handler.js")).makeDashboardHandler(runtimeFromEnv));
 
 app.http("dashboard", { methods: ["GET"], route: "dashboard", authLevel: "function", handler: dashboard });

@@ -1,10 +1,10 @@
 import { app } from "@azure/functions";
-import { makeHealthTimerHandler } from "../src/api/health.js";
-import { runtimeFromEnv } from "../src/runtime/fromSettings.js";
+import { lazyHandler, runtimeFromEnv } from "../src/runtime/host.js";
 
-export const healthTimer = makeHealthTimerHandler(runtimeFromEnv);
+export const healthTimer = lazyHandler(async () => (await import("../src/api/health.js")).makeHealthTimerHandler(runtimeFromEnv));
 
 app.timer("healthTimer", {
-  schedule: process.env["HEALTH_SCHEDULE"] || "0 */15 * * * *",
+  // Resolved by the host from the app setting HEALTH_SCHEDULE (binding expression).
+  schedule: "%HEALTH_SCHEDULE%",
   handler: healthTimer,
 });

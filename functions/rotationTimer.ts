@@ -1,12 +1,12 @@
 import { app } from "@azure/functions";
-import { makeRotationTimerHandler } from "../src/api/rotationWorker.js";
-import { runtimeFromEnv } from "../src/runtime/fromSettings.js";
+import { lazyHandler, runtimeFromEnv } from "../src/runtime/host.js";
 import { rotationQueue } from "./queues.js";
 
-export const rotationTimer = makeRotationTimerHandler(runtimeFromEnv, rotationQueue);
+export const rotationTimer = lazyHandler(async () => (await import("../src/api/rotationWorker.js")).makeRotationTimerHandler(runtimeFromEnv, rotationQueue));
 
 app.timer("rotationTimer", {
-  schedule: process.env["ROTATION_SCHEDULE"] || "0 0 3 * * *",
+  // Resolved by the host from the app setting ROTATION_SCHEDULE (binding expression).
+  schedule: "%ROTATION_SCHEDULE%",
   extraOutputs: [rotationQueue],
   handler: rotationTimer,
 });

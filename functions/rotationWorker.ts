@@ -1,9 +1,8 @@
 import { app } from "@azure/functions";
-import { makeRotationWorkerHandler } from "../src/api/rotationWorker.js";
-import { runtimeFromEnv } from "../src/runtime/fromSettings.js";
+import { lazyHandler, runtimeFromEnv } from "../src/runtime/host.js";
 import { rotationQueueName } from "./queues.js";
 
-export const rotationWorker = makeRotationWorkerHandler(runtimeFromEnv);
+export const rotationWorker = lazyHandler(async () => (await import("../src/api/rotationWorker.js")).makeRotationWorkerHandler(runtimeFromEnv));
 
 app.storageQueue("rotationWorker", {
   queueName: rotationQueueName,

@@ -1,11 +1,11 @@
 import { app } from "@azure/functions";
-import { makeConfirmRotationHandler, makeGetRotationHandler, makeStartRotationHandler } from "../src/api/rotations.js";
-import { runtimeFromEnv } from "../src/runtime/fromSettings.js";
+import { lazyHandler, runtimeFromEnv } from "../src/runtime/host.js";
 import { rotationQueue } from "./queues.js";
 
-export const startRotation = makeStartRotationHandler(runtimeFromEnv, rotationQueue);
-export const getRotation = makeGetRotationHandler(runtimeFromEnv);
-export const confirmRotation = makeConfirmRotationHandler(runtimeFromEnv, rotationQueue);
+const api = () => import("../src/api/rotations.js");
+export const startRotation = lazyHandler(async () => (await api()).makeStartRotationHandler(runtimeFromEnv, rotationQueue));
+export const getRotation = lazyHandler(async () => (await api()).makeGetRotationHandler(runtimeFromEnv));
+export const confirmRotation = lazyHandler(async () => (await api()).makeConfirmRotationHandler(runtimeFromEnv, rotationQueue));
 
 app.http("startRotation", { methods: ["POST"], route: "rotations", authLevel: "function", extraOutputs: [rotationQueue], handler: startRotation });
 app.http("getRotation", { methods: ["GET"], route: "rotations/{runId}", authLevel: "function", handler: getRotation });

@@ -2,7 +2,8 @@ targetScope = 'subscription'
 
 // mcp-sso-rotator on Azure Functions Flex Consumption.
 // Layout follows the Azure-Samples Functions azd quickstarts: this file creates the resource group
-// and wires modules; standard resources come from Azure Verified Modules (br/public:avm/...).
+// and wires the local modules in app/. Every resource is declared here or in app/ (no public
+// registry modules: `npm run infra:build` compiles and lints offline with the Bicep CLI from NuGet).
 // What Bicep cannot do (Graph permission, app registration ownership) is in docs/deployment.md,
 // with what each optional permission (Application.Read.All, DelegatedPermissionGrant.Read.All,
 // AuditLog.Read.All) buys and what the service does without it.
@@ -42,33 +43,39 @@ param apiServiceName string = ''
 param apiUserAssignedIdentityName string = ''
 param appServicePlanName string = ''
 param storageAccountName string = ''
+@description('Key Vault name (azd environment value AZURE_KEY_VAULT_NAME, which provisioning also writes back). Choose it before the first provision to know the vault URL for credential-sets.json. Empty: kv-<token>. A vault deleted by azd down stays soft-deleted for 90 days and keeps its name: the preprovision hook checks (docs/deployment.md, Removing a deployment).')
 param keyVaultName string = ''
 param logAnalyticsName string = ''
 param applicationInsightsName string = ''
 param actionGroupName string = ''
+param vnetName string = ''
+
 
 // ---------------------------------------------------------------------------------------------
 // App settings (docs/configuration.md). Strings, like the app settings they become; an empty
-// value falls back to the app's own default, as the app itself does.
+// value means "not configured" and falls back to the app's own default, as the app itself does.
 // ---------------------------------------------------------------------------------------------
 
 @description('CREDENTIAL_SETS_FILE: path of the credential-set file inside the deployed package, relative to the app root. Used unless credentialSetsJsonBase64 is set.')
 param credentialSetsFile string = 'credential-sets.json'
 
-@description('CREDENTIAL_SETS_JSON, base64-encoded. azd pastes environment values into main.parameters.json as raw text, so JSON (full of quotes) has to travel encoded. When set, it replaces CREDENTIAL_SETS_FILE.')
+@secure()
+@description('CREDENTIAL_SETS_JSON, base64-encoded. azd pastes environment values into main.parameters.json as raw text, so JSON (full of quotes) has to travel encoded. When set, it replaces CREDENTIAL_SETS_FILE. Secure: it names vaults and apps, and keeps it out of the deployment history.')
 param credentialSetsJsonBase64 string = ''
 
-@description('ROTATION_SCHEDULE: 6-field NCRONTAB, UTC.')
+@description('ROTATION_SCHEDULE: 6-field NCRONTAB, UTC. The rotationTimer trigger reads it as %ROTATION_SCHEDULE%.')
 param rotationSchedule string = '0 0 3 * * *'
 
-@description('HEALTH_SCHEDULE: 6-field NCRONTAB, UTC.')
+@description('HEALTH_SCHEDULE: 6-field NCRONTAB, UTC. The healthTimer trigger reads it as %HEALTH_SCHEDULE%.')
 param healthSchedule string = '0 */15 * * * *'
 
-@description('ROTATION_QUEUE_NAME: the Storage queue between the timer/API and the worker.')
+@description('ROTATION_QUEUE_NAME: the Storage queue between the timer/API and the worker (trigger: %ROTATION_QUEUE_NAME%).')
 param rotationQueueName string = 'rotation-requests'
 
-@description('ROTATION_MAX_DEQUEUE: delivery attempts before the worker gives up on a message. Keep it at or below host.json extensions.queues.maxDequeueCount (5).')
-param rotationMaxDequeue string = '5'
+@minValue(1)
+@maxValue(100)
+@description('Delivery attempts of a rotation message: the host\'s queues.maxDequeueCount (app setting AzureFunctionsJobHost__extensions__queues__maxDequeueCount overrides host.json) and the worker\'s ROTATION_MAX_DEQUEUE, from this one value.')
+param rotationMaxDequeue int = 5
 
 @description('STORAGE_CONTAINER: blob container for leases, run journals and incident state.')
 param storageContainerName string = 'mcp-sso-rotator'
@@ -92,8 +99,11 @@ param probeTimeoutMs string = '10000'
 param azureAuthorityHost string = ''
 
 // ---------------------------------------------------------------------------------------------
-// Scale and monitoring
+// Network, scale and monitoring
 // ---------------------------------------------------------------------------------------------
+
+@description('As in the azd Functions quickstarts: a virtual network with private endpoints for Key Vault and Storage, their public network access off, and the app integrated into the network.')
+param vnetEnabled bool = false
 
 @description('Flex Consumption instance memory.')
 @allowed([
@@ -112,8 +122,13 @@ param logRetentionInDays int = 90
 @description('E-mail address that receives the Azure Monitor alerts. Empty: the alert rules are created without an action group (alerts show in the portal only).')
 param alertEmail string = ''
 
-@description('How long without a rotationTimer execution before the "timer silent" alert fires (ISO 8601, at most P2D). Keep it longer than the ROTATION_SCHEDULE period.')
-param rotationTimerSilenceWindow string = 'P2D'
+@minValue(1)
+@maxValue(24)
+@description('Hours between two runs of ROTATION_SCHEDULE (24 for the daily default). The "no successful rotation pass" alert fires after two periods without one (log alerts look back at most 2 days).')
+param rotationPeriodHours int = 24
+
+@description('Create the Event Grid subscription that sends Key Vault SecretNearExpiry events to the keyVaultEvents function. It can only be created once the code is deployed (Event Grid checks the function exists): the postdeploy hook turns it on and provisions again.')
+param keyVaultEventsEnabled bool = false
 
 // ---------------------------------------------------------------------------------------------
 // Names
@@ -129,64 +144,58 @@ var functionAppName = !empty(apiServiceName) ? apiServiceName : '${abbrs.webSite
 // Flex Consumption reads the deployment package from this container (azd uploads it).
 var deploymentStorageContainerName = toLower('app-package-${take(functionAppName, 32)}-${take(uniqueString(functionAppName, resourceToken), 7)}')
 var effectiveKeyVaultName = !empty(keyVaultName) ? keyVaultName : '${abbrs.keyVaultVaults}${resourceToken}'
+var effectiveStorageAccountName = !empty(storageAccountName) ? storageAccountName : '${abbrs.storageStorageAccounts}${resourceToken}'
+var identityName = !empty(apiUserAssignedIdentityName) ? apiUserAssignedIdentityName : '${abbrs.managedIdentityUserAssignedIdentities}rotator-${resourceToken}'
 
 // ---------------------------------------------------------------------------------------------
-// App settings
+// App settings: exactly the list in src/config/appSettingNames.ts marked for Azure (a test over
+// the compiled template checks it). One literal object, so every name is visible in the ARM JSON.
+// An empty value is "not configured" for the app.
 // ---------------------------------------------------------------------------------------------
 
 var credentialSetsJson = empty(credentialSetsJsonBase64) ? '' : base64ToString(credentialSetsJsonBase64)
 
-// Exactly one of CREDENTIAL_SETS_FILE / CREDENTIAL_SETS_JSON may be set (the loader refuses both).
-var credentialSetSettings = empty(credentialSetsJson)
-  ? {
-      CREDENTIAL_SETS_FILE: empty(credentialSetsFile) ? 'credential-sets.json' : credentialSetsFile
-    }
-  : {
-      CREDENTIAL_SETS_JSON: credentialSetsJson
-    }
-
-// HEARTBEAT_URL is a secret (whoever holds it can fake the heartbeat): a Key Vault reference,
-// resolved by the platform with the user-assigned identity (keyVaultReferenceIdentity).
-var heartbeatSettings = empty(heartbeatUrlSecretName)
-  ? {}
-  : {
-      HEARTBEAT_URL: '@Microsoft.KeyVault(VaultName=${effectiveKeyVaultName};SecretName=${heartbeatUrlSecretName})'
-    }
-
-var authorityHostSettings = empty(azureAuthorityHost)
-  ? {}
-  : {
-      AZURE_AUTHORITY_HOST: azureAuthorityHost
-    }
-
-// EXTRA_CA_FILE is deliberately absent: it exists for the local emulators and the app refuses it
-// in Production. AZURE_CLIENT_SECRET is absent too: the rotator signs in with its managed identity.
-var rotatorSettings = union(
-  credentialSetSettings,
-  heartbeatSettings,
-  authorityHostSettings,
-  {
-    // Explicit, so the EXTRA_CA_FILE guard never depends on how the platform signals Azure.
-    AZURE_FUNCTIONS_ENVIRONMENT: 'Production'
-    // The rotator's identity for Graph and Key Vault: the user-assigned managed identity.
-    AZURE_CLIENT_ID: apiUserAssignedIdentity.outputs.clientId
-    ROTATION_SCHEDULE: empty(rotationSchedule) ? '0 0 3 * * *' : rotationSchedule
-    HEALTH_SCHEDULE: empty(healthSchedule) ? '0 */15 * * * *' : healthSchedule
-    ROTATION_QUEUE_NAME: rotationQueueName
-    ROTATION_MAX_DEQUEUE: rotationMaxDequeue
-    STORAGE_CONTAINER: storageContainerName
-    PUBLIC_BASE_URL: !empty(publicBaseUrl) ? publicBaseUrl : 'https://${functionAppName}.azurewebsites.net'
-    ALERT_REPEAT_MINUTES: alertRepeatMinutes
-    ALERT_RESOLVE_AFTER_PROBES: alertResolveAfterProbes
-    PROBE_TIMEOUT_MS: probeTimeoutMs
-  }
-)
+var appSettings = {
+  // Exactly one of the two is non-empty (the loader refuses both).
+  CREDENTIAL_SETS_FILE: empty(credentialSetsJson) ? (empty(credentialSetsFile) ? 'credential-sets.json' : credentialSetsFile) : ''
+  CREDENTIAL_SETS_JSON: credentialSetsJson
+  // Identity-based host storage. Both service URIs: the rotator needs the queue endpoint too,
+  // and explicit URIs also work in sovereign clouds.
+  AzureWebJobsStorage__credential: 'managedidentity'
+  AzureWebJobsStorage__clientId: identity.outputs.clientId
+  AzureWebJobsStorage__blobServiceUri: storage.outputs.blobEndpoint
+  AzureWebJobsStorage__queueServiceUri: storage.outputs.queueEndpoint
+  ROTATION_SCHEDULE: empty(rotationSchedule) ? '0 0 3 * * *' : rotationSchedule
+  HEALTH_SCHEDULE: empty(healthSchedule) ? '0 */15 * * * *' : healthSchedule
+  ROTATION_QUEUE_NAME: rotationQueueName
+  ROTATION_MAX_DEQUEUE: string(rotationMaxDequeue)
+  // host.json cannot hold binding expressions; this documented override sets the host's value.
+  AzureFunctionsJobHost__extensions__queues__maxDequeueCount: string(rotationMaxDequeue)
+  STORAGE_CONTAINER: storageContainerName
+  PUBLIC_BASE_URL: !empty(publicBaseUrl) ? publicBaseUrl : 'https://${functionAppName}.azurewebsites.net'
+  // A secret (whoever holds it can fake the heartbeat): a Key Vault reference, resolved by the
+  // platform with the user-assigned identity (keyVaultReferenceIdentity).
+  HEARTBEAT_URL: empty(heartbeatUrlSecretName) ? '' : '@Microsoft.KeyVault(VaultName=${effectiveKeyVaultName};SecretName=${heartbeatUrlSecretName})'
+  ALERT_REPEAT_MINUTES: alertRepeatMinutes
+  ALERT_RESOLVE_AFTER_PROBES: alertResolveAfterProbes
+  PROBE_TIMEOUT_MS: probeTimeoutMs
+  // The rotator's identity for Graph and Key Vault: the user-assigned managed identity.
+  // AZURE_CLIENT_SECRET and EXTRA_CA_FILE are deliberately absent (local only; the app refuses
+  // EXTRA_CA_FILE in Production).
+  AZURE_CLIENT_ID: identity.outputs.clientId
+  AZURE_AUTHORITY_HOST: azureAuthorityHost
+  // Explicit, so the EXTRA_CA_FILE guard never depends on how the platform signals Azure.
+  AZURE_FUNCTIONS_ENVIRONMENT: 'Production'
+  // Telemetry (src/telemetry) to Application Insights with the identity: local auth is off.
+  APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.applicationInsightsConnectionString
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identity.outputs.clientId};Authorization=AAD'
+}
 
 // ---------------------------------------------------------------------------------------------
 // Resources
 // ---------------------------------------------------------------------------------------------
 
-resource rg 'Microsoft.Resources/resourceGroups@2021-04-01' = {
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: !empty(resourceGroupName) ? resourceGroupName : '${abbrs.resourcesResourceGroups}${environmentName}'
   location: location
   tags: tags
@@ -195,26 +204,13 @@ resource rg 'Microsoft.Resources/resourceGroups@2021-04-01' = {
 // One user-assigned identity for everything the app touches: storage (host + rotator state),
 // deployment package, Key Vault, Application Insights and Microsoft Graph. User-assigned so the
 // one-time Graph grant survives a re-created Function App.
-module apiUserAssignedIdentity 'br/public:avm/res/managed-identity/user-assigned-identity:0.4.1' = {
-  name: 'apiUserAssignedIdentity'
+module identity 'app/identity.bicep' = {
+  name: 'identity'
   scope: rg
   params: {
-    name: !empty(apiUserAssignedIdentityName) ? apiUserAssignedIdentityName : '${abbrs.managedIdentityUserAssignedIdentities}rotator-${resourceToken}'
+    name: identityName
     location: location
     tags: tags
-  }
-}
-
-module storage 'app/storage.bicep' = {
-  name: 'storage'
-  scope: rg
-  params: {
-    name: !empty(storageAccountName) ? storageAccountName : '${abbrs.storageStorageAccounts}${resourceToken}'
-    location: location
-    tags: tags
-    deploymentContainerName: deploymentStorageContainerName
-    stateContainerName: storageContainerName
-    rotationQueueName: rotationQueueName
   }
 }
 
@@ -230,6 +226,21 @@ module monitoring 'app/monitoring.bicep' = {
   }
 }
 
+module storage 'app/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: effectiveStorageAccountName
+    location: location
+    tags: tags
+    deploymentContainerName: deploymentStorageContainerName
+    stateContainerName: storageContainerName
+    rotationQueueName: rotationQueueName
+    publicNetworkAccess: vnetEnabled ? 'Disabled' : 'Enabled'
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
+  }
+}
+
 module keyVault 'app/keyvault.bicep' = {
   name: 'keyvault'
   scope: rg
@@ -237,7 +248,20 @@ module keyVault 'app/keyvault.bicep' = {
     name: effectiveKeyVaultName
     location: location
     tags: tags
+    publicNetworkAccess: vnetEnabled ? 'Disabled' : 'Enabled'
     logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
+  }
+}
+
+module network 'app/network.bicep' = if (vnetEnabled) {
+  name: 'network'
+  scope: rg
+  params: {
+    name: !empty(vnetName) ? vnetName : '${abbrs.networkVirtualNetworks}${resourceToken}'
+    location: location
+    tags: tags
+    storageAccountName: storage.outputs.name
+    keyVaultName: keyVault.outputs.name
   }
 }
 
@@ -249,7 +273,7 @@ module rbac 'app/rbac.bicep' = {
     storageAccountName: storage.outputs.name
     keyVaultName: keyVault.outputs.name
     applicationInsightsName: monitoring.outputs.applicationInsightsName
-    identityPrincipalId: apiUserAssignedIdentity.outputs.principalId
+    identityPrincipalId: identity.outputs.principalId
     deployerPrincipalId: principalId
     deployerPrincipalType: principalType
   }
@@ -263,18 +287,30 @@ module api 'app/api.bicep' = {
     location: location
     tags: tags
     appServicePlanName: !empty(appServicePlanName) ? appServicePlanName : '${abbrs.webServerFarms}${resourceToken}'
-    storageAccountName: storage.outputs.name
-    deploymentStorageContainerName: deploymentStorageContainerName
-    applicationInsightsName: monitoring.outputs.applicationInsightsName
-    identityId: apiUserAssignedIdentity.outputs.resourceId
-    identityClientId: apiUserAssignedIdentity.outputs.clientId
+    deploymentStorageContainerUrl: '${storage.outputs.blobEndpoint}${deploymentStorageContainerName}'
+    identityId: identity.outputs.resourceId
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
-    appSettings: rotatorSettings
+    appSettings: appSettings
+    virtualNetworkSubnetId: vnetEnabled ? network!.outputs.appSubnetId : ''
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
   }
   dependsOn: [
     rbac
   ]
+}
+
+module keyVaultEvents 'app/events.bicep' = {
+  name: 'keyvault-events'
+  scope: rg
+  params: {
+    name: '${abbrs.eventGridSystemTopics}kv-${resourceToken}'
+    location: location
+    tags: tags
+    keyVaultName: keyVault.outputs.name
+    functionAppName: api.outputs.SERVICE_API_NAME
+    subscriptionEnabled: keyVaultEventsEnabled
+  }
 }
 
 module alerts 'app/alerts.bicep' = {
@@ -287,12 +323,13 @@ module alerts 'app/alerts.bicep' = {
     applicationInsightsId: monitoring.outputs.applicationInsightsId
     actionGroupName: !empty(actionGroupName) ? actionGroupName : '${abbrs.insightsActionGroups}rotator-${resourceToken}'
     alertEmail: alertEmail
-    rotationTimerSilenceWindow: rotationTimerSilenceWindow
+    rotationPeriodHours: rotationPeriodHours
   }
 }
 
 // ---------------------------------------------------------------------------------------------
-// Outputs (azd stores them in .azure/<env>/.env; docs/deployment.md uses them by name)
+// Outputs (azd stores them in .azure/<env>/.env; docs/deployment.md uses them by name). No secret:
+// the connection string of a local-auth-disabled component only names where to send telemetry.
 // ---------------------------------------------------------------------------------------------
 
 output AZURE_LOCATION string = location
@@ -301,10 +338,11 @@ output AZURE_RESOURCE_GROUP string = rg.name
 output SERVICE_API_NAME string = api.outputs.SERVICE_API_NAME
 output AZURE_FUNCTION_NAME string = api.outputs.SERVICE_API_NAME
 output SERVICE_API_URI string = 'https://${api.outputs.SERVICE_API_DEFAULT_HOSTNAME}'
-output ROTATOR_IDENTITY_PRINCIPAL_ID string = apiUserAssignedIdentity.outputs.principalId
-output ROTATOR_IDENTITY_CLIENT_ID string = apiUserAssignedIdentity.outputs.clientId
-output ROTATOR_IDENTITY_NAME string = apiUserAssignedIdentity.outputs.name
+output ROTATOR_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
+output ROTATOR_IDENTITY_CLIENT_ID string = identity.outputs.clientId
+output ROTATOR_IDENTITY_NAME string = identity.outputs.name
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
 output AZURE_KEY_VAULT_ENDPOINT string = keyVault.outputs.uri
 output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output APPLICATIONINSIGHTS_CONNECTION_STRING string = monitoring.outputs.applicationInsightsConnectionString
+output KEY_VAULT_EVENTS_TOPIC string = keyVaultEvents.outputs.systemTopicName

@@ -1,8 +1,9 @@
 // Azure Monitor alerts on the platform side: they tell on-call when the rotator itself is failing
 // or has stopped, which the rotator's own alert channels cannot do. Log search alerts on the
-// Application Insights component (requests/exceptions schema); every Functions invocation is a
-// row in `requests` (name = function name), and host.json keeps requests and exceptions out of
-// sampling.
+// Application Insights component. Four read the rotator's custom metrics (src/telemetry/names.ts:
+// OpenTelemetry metrics land in the customMetrics table with their attributes in
+// customDimensions); two read the Functions invocations (requests, exceptions), which host.json
+// keeps out of sampling. Metric names here are checked against src/telemetry by a test.
 
 @description('Prefix of the alert rule names (the Function App name).')
 param namePrefix string
@@ -18,10 +19,12 @@ param actionGroupName string
 @description('E-mail receiver. Empty: no action group; the alerts still show in the portal.')
 param alertEmail string = ''
 
-@description('Window of the "no rotationTimer execution" rule (ISO 8601, at most P2D).')
-param rotationTimerSilenceWindow string = 'P2D'
+@minValue(1)
+@maxValue(24)
+@description('Hours between two ROTATION_SCHEDULE runs; the silence rule waits two periods.')
+param rotationPeriodHours int = 24
 
-resource actionGroup 'Microsoft.Insights/actionGroups@2022-04-01' = if (!empty(alertEmail)) {
+resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = if (!empty(alertEmail)) {
   name: actionGroupName
   location: 'Global'
   tags: tags
@@ -38,136 +41,138 @@ resource actionGroup 'Microsoft.Insights/actionGroups@2022-04-01' = if (!empty(a
   }
 }
 
-var actionGroupIds = empty(alertEmail) ? [] : [
-  actionGroup.id
-]
+var actionGroupIds = empty(alertEmail) ? [] : [actionGroup.id]
 
-// A rotation pass failed. The worker rethrows transient failures so the queue retries them, so a
-// single failure can heal on the next delivery; repeated ones mean rotation is stuck (the app
-// also opens an incident on the last delivery).
-resource rotationWorkerFailures 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
-  name: '${namePrefix}-rotation-worker-failures'
-  location: location
-  tags: tags
-  kind: 'LogAlert'
-  properties: {
+var rules = [
+  {
+    // Every pass records rotator.rotation.passes with its outcome; a set whose passes all failed,
+    // or no pass at all (the timer stopped, the worker crashes before the runner), fires.
+    name: 'no-successful-rotation-pass'
+    displayName: 'mcp-sso-rotator: no successful rotation pass in two periods'
+    description: 'No rotation pass ended succeeded or noop for a set (or no pass ran at all) during two ROTATION_SCHEDULE periods. Check the rotationWorker failures, GET /api/status, and that the Function App is running.'
+    severity: 1
+    frequency: 'PT1H'
+    window: 'PT${2 * rotationPeriodHours}H'
+    query: '''
+let passes = customMetrics | where name == "rotator.rotation.passes";
+passes
+| summarize ok = countif(tostring(customDimensions["outcome"]) in ("succeeded", "noop")) by set = tostring(customDimensions["set"])
+| where ok == 0
+| union (print set = "(no pass at all)", ok = 0 | where toscalar(passes | count) == 0)
+'''
+  }
+  {
+    // Recorded at every pass: days left of the current secret and the set's renewal window. Below
+    // the window means a rotation was due and has not completed.
+    name: 'days-left-below-renewal-window'
+    displayName: 'mcp-sso-rotator: secret inside its renewal window'
+    description: 'A set\'s current client secret has fewer days left than its renewal window, so a rotation is overdue. GET /api/status shows the set\'s last run and its error.'
+    severity: 2
+    frequency: 'PT1H'
+    window: 'PT6H'
+    query: '''
+customMetrics
+| where name == "rotator.credential.days_until_expiry"
+| summarize arg_max(timestamp, value, customDimensions) by set = tostring(customDimensions["set"])
+| where value < todouble(customDimensions["renewal_window_days"])
+'''
+  }
+  {
+    // Targets (MCP servers) that do not hold the current Key Vault secret after a pass.
+    name: 'stale-targets'
+    displayName: 'mcp-sso-rotator: targets on a stale secret'
+    description: 'After the latest pass, at least one gateway target does not hold the current secret. The run journal (GET /api/rotations/{runId}) names them; the next pass retries.'
+    severity: 1
+    frequency: 'PT15M'
+    window: 'PT6H'
+    query: '''
+customMetrics
+| where name == "rotator.targets.stale"
+| summarize arg_max(timestamp, value) by set = tostring(customDimensions["set"])
+| where value > 0
+'''
+  }
+  {
+    // Health probe results at severity error or critical that failed or could not run.
+    name: 'check-failing'
+    displayName: 'mcp-sso-rotator: a health check is failing'
+    description: 'A health check of a credential set failed at severity error or critical in the last two probe periods. GET /api/status shows the check, its evidence and the operator hint.'
+    severity: 1
+    frequency: 'PT15M'
+    window: 'PT30M'
+    query: '''
+customMetrics
+| where name == "rotator.check.results"
+| where tostring(customDimensions["status"]) in ("fail", "error") and tostring(customDimensions["severity"]) in ("error", "critical")
+| summarize failures = sum(valueSum) by set = tostring(customDimensions["set"]), check = tostring(customDimensions["check"])
+'''
+  }
+  {
+    // The worker rethrows transient failures so the queue retries them; repeated ones mean
+    // rotation is stuck (the app also opens an incident on the last delivery).
+    name: 'rotation-worker-failures'
     displayName: 'mcp-sso-rotator: rotationWorker invocations failed'
     description: 'At least one rotationWorker invocation failed in the last 15 minutes. Read the run journal (GET /api/rotations/{runId}) and the exception in Application Insights; the message goes to the poison queue after the last delivery.'
     severity: 1
-    enabled: true
-    scopes: [
-      applicationInsightsId
-    ]
-    evaluationFrequency: 'PT15M'
-    windowSize: 'PT15M'
-    criteria: {
-      allOf: [
-        {
-          query: '''
+    frequency: 'PT15M'
+    window: 'PT15M'
+    query: '''
 requests
 | where operation_Name == "rotationWorker" and success == false
 '''
-          timeAggregation: 'Count'
-          operator: 'GreaterThan'
-          threshold: 0
-          failingPeriods: {
-            numberOfEvaluationPeriods: 1
-            minFailingPeriodsToAlert: 1
-          }
-        }
-      ]
-    }
-    autoMitigate: true
-    actions: {
-      actionGroups: actionGroupIds
-    }
   }
-}
-
-// Any exception anywhere in the app (configuration errors at start-up included: a bad
-// credential-set file fails every invocation with one exception listing every bad field).
-resource exceptionsLogged 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
-  name: '${namePrefix}-exceptions'
-  location: location
-  tags: tags
-  kind: 'LogAlert'
-  properties: {
+  {
+    // Configuration errors at start-up fail every invocation with one exception listing every
+    // bad field.
+    name: 'exceptions'
     displayName: 'mcp-sso-rotator: exceptions'
     description: 'The Function App logged exceptions in the last 15 minutes. Open Application Insights > Failures; configuration errors name every bad field with its fix.'
     severity: 2
-    enabled: true
-    scopes: [
-      applicationInsightsId
-    ]
-    evaluationFrequency: 'PT15M'
-    windowSize: 'PT15M'
-    criteria: {
-      allOf: [
-        {
-          query: '''
+    frequency: 'PT15M'
+    window: 'PT15M'
+    query: '''
 exceptions
 '''
-          timeAggregation: 'Count'
-          operator: 'GreaterThan'
-          threshold: 0
-          failingPeriods: {
-            numberOfEvaluationPeriods: 1
-            minFailingPeriodsToAlert: 1
-          }
-        }
-      ]
-    }
-    autoMitigate: true
-    actions: {
-      actionGroups: actionGroupIds
-    }
   }
-}
+]
 
-// The dead man's switch on the Azure side: the daily rotation timer has not run at all. Count
-// over zero rows is 0, so "fewer than 1" fires when the table has no matching row in the window.
-resource rotationTimerSilent 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
-  name: '${namePrefix}-rotation-timer-silent'
-  location: location
-  tags: tags
-  kind: 'LogAlert'
-  properties: {
-    displayName: 'mcp-sso-rotator: no rotationTimer execution'
-    description: 'rotationTimer has not executed within the window. Check that the Function App is running, that ROTATION_SCHEDULE is valid, and the exceptions alert. Right after the first deployment this can fire until the first scheduled run.'
-    severity: 1
-    enabled: true
-    scopes: [
-      applicationInsightsId
-    ]
-    evaluationFrequency: 'PT1H'
-    windowSize: rotationTimerSilenceWindow
-    criteria: {
-      allOf: [
-        {
-          query: '''
-requests
-| where operation_Name == "rotationTimer"
-'''
-          timeAggregation: 'Count'
-          operator: 'LessThan'
-          threshold: 1
-          failingPeriods: {
-            numberOfEvaluationPeriods: 1
-            minFailingPeriodsToAlert: 1
-          }
-        }
+resource alertRules 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = [
+  for rule in rules: {
+    name: '${namePrefix}-${rule.name}'
+    location: location
+    tags: tags
+    kind: 'LogAlert'
+    properties: {
+      displayName: rule.displayName
+      description: rule.description
+      severity: rule.severity
+      enabled: true
+      scopes: [
+        applicationInsightsId
       ]
-    }
-    autoMitigate: true
-    actions: {
-      actionGroups: actionGroupIds
+      evaluationFrequency: rule.frequency
+      windowSize: rule.window
+      criteria: {
+        allOf: [
+          {
+            query: rule.query
+            timeAggregation: 'Count'
+            operator: 'GreaterThan'
+            threshold: 0
+            failingPeriods: {
+              numberOfEvaluationPeriods: 1
+              minFailingPeriodsToAlert: 1
+            }
+          }
+        ]
+      }
+      autoMitigate: true
+      actions: {
+        actionGroups: actionGroupIds
+      }
     }
   }
-}
+]
 
 output actionGroupId string = empty(alertEmail) ? '' : actionGroup.id
-output alertRuleIds array = [
-  rotationWorkerFailures.id
-  exceptionsLogged.id
-  rotationTimerSilent.id
-]
+output alertRuleNames array = [for (rule, i) in rules: alertRules[i].name]

@@ -1,7 +1,7 @@
 // Flex Consumption plan (FC1) and the Function App (Node.js 22) with a user-assigned identity.
 // Every connection is identity-based: storage (AzureWebJobsStorage__*), the deployment package,
 // Application Insights, Key Vault references and the rotator's own Graph/Key Vault calls
-// (AZURE_CLIENT_ID).
+// (AZURE_CLIENT_ID). The app settings come whole from main.bicep.
 
 @description('Function App name.')
 param name string
@@ -13,83 +13,65 @@ param tags object = {}
 param serviceName string = 'api'
 
 param appServicePlanName string
-param storageAccountName string
-param deploymentStorageContainerName string
-param applicationInsightsName string
+
+@description('URL of the blob container Flex Consumption reads the deployment package from.')
+param deploymentStorageContainerUrl string
 
 @description('Resource ID of the user-assigned managed identity.')
 param identityId string
 
-@description('Client ID of the same identity.')
-param identityClientId string
-
-@description('Rotator app settings (docs/configuration.md), merged with the platform settings below.')
-param appSettings object = {}
+@secure()
+@description('Every app setting, name → value (main.bicep). Secure: CREDENTIAL_SETS_JSON must not show in the deployment history. Flex Consumption rejects FUNCTIONS_WORKER_RUNTIME / FUNCTIONS_EXTENSION_VERSION / WEBSITE_NODE_DEFAULT_VERSION: the runtime is functionAppConfig.runtime.')
+param appSettings object
 
 param instanceMemoryMB int = 2048
 param maximumInstanceCount int = 100
 
-resource stg 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
-  name: storageAccountName
-}
+@description('Subnet (delegated to Microsoft.App/environments) for outbound traffic; empty: no VNet integration.')
+param virtualNetworkSubnetId string = ''
 
-resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
-  name: applicationInsightsName
-}
+@description('Log Analytics workspace for the FunctionAppLogs category.')
+param logAnalyticsWorkspaceId string
 
-module appServicePlan 'br/public:avm/res/web/serverfarm:0.1.1' = {
-  name: 'flex-consumption-plan'
-  params: {
-    name: appServicePlanName
-    location: location
-    tags: tags
-    sku: {
-      name: 'FC1'
-      tier: 'FlexConsumption'
-    }
+resource appServicePlan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: appServicePlanName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    name: 'FC1'
+    tier: 'FlexConsumption'
+  }
+  properties: {
     reserved: true
     zoneRedundant: false
   }
 }
 
-// Platform settings win over anything passed in appSettings (union: later objects override).
-// Flex Consumption rejects FUNCTIONS_WORKER_RUNTIME / FUNCTIONS_EXTENSION_VERSION /
-// WEBSITE_NODE_DEFAULT_VERSION app settings: the runtime is set in functionAppConfig.runtime.
-var platformSettings = {
-  // Identity-based host storage. Both service URIs: the rotator needs the queue endpoint too,
-  // and explicit URIs also work in sovereign clouds.
-  AzureWebJobsStorage__credential: 'managedidentity'
-  AzureWebJobsStorage__clientId: identityClientId
-  AzureWebJobsStorage__blobServiceUri: stg.properties.primaryEndpoints.blob
-  AzureWebJobsStorage__queueServiceUri: stg.properties.primaryEndpoints.queue
-  APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsights.properties.ConnectionString
-  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
-}
-
-module functionApp 'br/public:avm/res/web/site:0.15.1' = {
-  name: '${serviceName}-flex-consumption'
-  params: {
-    kind: 'functionapp,linux'
-    name: name
-    location: location
-    tags: union(tags, {
-      'azd-service-name': serviceName
-    })
-    serverFarmResourceId: appServicePlan.outputs.resourceId
-    httpsOnly: true
-    managedIdentities: {
-      systemAssigned: false
-      userAssignedResourceIds: [
-        identityId
-      ]
+resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
+  name: name
+  location: location
+  tags: union(tags, {
+    'azd-service-name': serviceName
+  })
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityId}': {}
     }
+  }
+  properties: {
+    serverFarmId: appServicePlan.id
+    httpsOnly: true
     // Key Vault references in app settings (HEARTBEAT_URL) resolve with the user-assigned identity.
-    keyVaultAccessIdentityResourceId: identityId
+    keyVaultReferenceIdentity: identityId
+    virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
     functionAppConfig: {
       deployment: {
         storage: {
           type: 'blobContainer'
-          value: '${stg.properties.primaryEndpoints.blob}${deploymentStorageContainerName}'
+          value: deploymentStorageContainerUrl
           authentication: {
             type: 'UserAssignedIdentity'
             userAssignedIdentityResourceId: identityId
@@ -105,26 +87,56 @@ module functionApp 'br/public:avm/res/web/site:0.15.1' = {
         version: '22'
       }
     }
-    // The module defaults to alwaysOn: true, which Flex Consumption rejects. Minimum TLS stays at
-    // the platform default (1.2); FTP does not exist on Flex Consumption.
     siteConfig: {
-      alwaysOn: false
+      minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      appSettings: [
+        for setting in items(appSettings): {
+          name: setting.key
+          value: setting.value
+        }
+      ]
     }
-    // azd deploys with Entra tokens; publishing passwords are never needed.
-    basicPublishingCredentialsPolicies: [
-      {
-        name: 'ftp'
-        allow: false
-      }
-      {
-        name: 'scm'
-        allow: false
-      }
-    ]
-    appSettingsKeyValuePairs: union(appSettings, platformSettings)
   }
 }
 
-output SERVICE_API_NAME string = functionApp.outputs.name
-output SERVICE_API_DEFAULT_HOSTNAME string = functionApp.outputs.defaultHostname
-output SERVICE_API_RESOURCE_ID string = functionApp.outputs.resourceId
+// azd deploys with Entra tokens; publishing passwords are never needed.
+resource ftpPolicy 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource scmPolicy 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'function-logs-to-log-analytics'
+  scope: functionApp
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
+      {
+        category: 'FunctionAppLogs'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
+  }
+}
+
+output SERVICE_API_NAME string = functionApp.name
+output SERVICE_API_DEFAULT_HOSTNAME string = functionApp.properties.defaultHostName
+output SERVICE_API_RESOURCE_ID string = functionApp.id

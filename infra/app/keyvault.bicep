@@ -11,38 +11,65 @@ param name string
 param location string = resourceGroup().location
 param tags object = {}
 
+@description('Disabled with vnetEnabled: the app reaches the vault through its private endpoint.')
+@allowed([
+  'Enabled'
+  'Disabled'
+])
+param publicNetworkAccess string = 'Enabled'
+
 @description('Log Analytics workspace for the vault\'s audit log (who read or changed which secret).')
 param logAnalyticsWorkspaceId string
 
-module vault 'br/public:avm/res/key-vault/vault:0.13.3' = {
-  name: 'key-vault'
-  params: {
-    name: name
-    location: location
-    tags: tags
-    sku: 'standard'
+resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+  name: name
+  location: location
+  tags: tags
+  properties: {
+    tenantId: subscription().tenantId
+    sku: {
+      family: 'A'
+      name: 'standard'
+    }
     enableRbacAuthorization: true
     enableSoftDelete: true
     softDeleteRetentionInDays: 90
     // Irreversible by design: a deleted vault or secret stays recoverable for 90 days and cannot
-    // be purged early. See docs/deployment.md (re-using an environment name).
+    // be purged early. See docs/deployment.md (Removing a deployment).
     enablePurgeProtection: true
-    enableVaultForDeployment: false
-    enableVaultForDiskEncryption: false
-    enableVaultForTemplateDeployment: false
-    publicNetworkAccess: 'Enabled'
+    enabledForDeployment: false
+    enabledForDiskEncryption: false
+    enabledForTemplateDeployment: false
+    publicNetworkAccess: publicNetworkAccess
     networkAcls: {
+      // Trusted services (Event Grid system topics, App Service Key Vault references) keep access.
       bypass: 'AzureServices'
-      defaultAction: 'Allow'
+      defaultAction: publicNetworkAccess == 'Enabled' ? 'Allow' : 'Deny'
     }
-    diagnosticSettings: [
+  }
+}
+
+// The vault's audit log: every secret read and write, with the caller's identity.
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'audit-to-log-analytics'
+  scope: vault
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
       {
-        workspaceResourceId: logAnalyticsWorkspaceId
+        categoryGroup: 'audit'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
       }
     ]
   }
 }
 
-output name string = vault.outputs.name
-output uri string = vault.outputs.uri
-output resourceId string = vault.outputs.resourceId
+output name string = vault.name
+output uri string = vault.properties.vaultUri
+output resourceId string = vault.id

@@ -10,28 +10,34 @@ param tags object = {}
 @description('Log Analytics retention in days.')
 param retentionInDays int = 90
 
-module logAnalytics 'br/public:avm/res/operational-insights/workspace:0.11.1' = {
-  name: 'log-analytics'
-  params: {
-    name: logAnalyticsName
-    location: location
-    tags: tags
-    dataRetention: retentionInDays
+resource logAnalytics 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
+  name: logAnalyticsName
+  location: location
+  tags: tags
+  properties: {
+    sku: {
+      name: 'PerGB2018'
+    }
+    retentionInDays: retentionInDays
+    features: {
+      enableLogAccessUsingOnlyResourcePermissions: true
+    }
   }
 }
 
-module applicationInsights 'br/public:avm/res/insights/component:0.6.0' = {
-  name: 'application-insights'
-  params: {
-    name: applicationInsightsName
-    location: location
-    tags: tags
-    workspaceResourceId: logAnalytics.outputs.resourceId
-    disableLocalAuth: true
+resource applicationInsights 'Microsoft.Insights/components@2020-02-02' = {
+  name: applicationInsightsName
+  location: location
+  tags: tags
+  kind: 'web'
+  properties: {
+    Application_Type: 'web'
+    WorkspaceResourceId: logAnalytics.id
+    DisableLocalAuth: true
   }
 }
 
-output logAnalyticsWorkspaceId string = logAnalytics.outputs.resourceId
-output applicationInsightsName string = applicationInsights.outputs.name
-output applicationInsightsId string = applicationInsights.outputs.resourceId
-output applicationInsightsConnectionString string = applicationInsights.outputs.connectionString
+output logAnalyticsWorkspaceId string = logAnalytics.id
+output applicationInsightsName string = applicationInsights.name
+output applicationInsightsId string = applicationInsights.id
+output applicationInsightsConnectionString string = applicationInsights.properties.ConnectionString

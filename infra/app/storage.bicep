@@ -20,55 +20,118 @@ param stateContainerName string
 @description('Rotation queue (ROTATION_QUEUE_NAME). Its poison queue is created alongside.')
 param rotationQueueName string
 
-module storageAccount 'br/public:avm/res/storage/storage-account:0.8.3' = {
-  name: 'storage-account'
-  params: {
-    name: name
-    location: location
-    tags: tags
-    kind: 'StorageV2'
-    skuName: 'Standard_LRS'
+@description('Disabled with vnetEnabled: the app reaches blobs and queues through private endpoints.')
+@allowed([
+  'Enabled'
+  'Disabled'
+])
+param publicNetworkAccess string = 'Enabled'
+
+@description('Log Analytics workspace for the blob and queue services\' logs.')
+param logAnalyticsWorkspaceId string
+
+resource storageAccount 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: name
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: {
+    name: 'Standard_LRS'
+  }
+  properties: {
+    accessTier: 'Hot'
     allowBlobPublicAccess: false
     allowSharedKeyAccess: false
     supportsHttpsTrafficOnly: true
     minimumTlsVersion: 'TLS1_2'
     dnsEndpointType: 'Standard'
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: publicNetworkAccess
     networkAcls: {
-      defaultAction: 'Allow'
       bypass: 'AzureServices'
-    }
-    blobServices: {
-      // Soft delete: a journal or lease blob deleted by mistake can be undeleted for 7 days.
-      deleteRetentionPolicyEnabled: true
-      deleteRetentionPolicyDays: 7
-      containerDeleteRetentionPolicyEnabled: true
-      containerDeleteRetentionPolicyDays: 7
-      containers: [
-        {
-          name: deploymentContainerName
-          publicAccess: 'None'
-        }
-        {
-          name: stateContainerName
-          publicAccess: 'None'
-        }
-      ]
-    }
-    queueServices: {
-      // The host would create these on first use; creating them here makes the names visible
-      // and lets operators watch the poison queue from day one.
-      queues: [
-        {
-          name: rotationQueueName
-        }
-        {
-          name: '${rotationQueueName}-poison'
-        }
-      ]
+      defaultAction: publicNetworkAccess == 'Enabled' ? 'Allow' : 'Deny'
     }
   }
 }
 
-output name string = storageAccount.outputs.name
-output resourceId string = storageAccount.outputs.resourceId
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: storageAccount
+  name: 'default'
+  properties: {
+    // Soft delete: a journal or lease blob deleted by mistake can be undeleted for 7 days.
+    deleteRetentionPolicy: {
+      enabled: true
+      days: 7
+    }
+    containerDeleteRetentionPolicy: {
+      enabled: true
+      days: 7
+    }
+  }
+}
+
+resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: deploymentContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+resource stateContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: stateContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
+  parent: storageAccount
+  name: 'default'
+}
+
+// The host would create these on first use; creating them here makes the names visible and lets
+// operators watch the poison queue from day one.
+resource rotationQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queueService
+  name: rotationQueueName
+}
+
+resource rotationPoisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queueService
+  name: '${rotationQueueName}-poison'
+}
+
+// Who touched the journals and the queue, and failed requests (403 right after provisioning).
+resource blobDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'blob-to-log-analytics'
+  scope: blobService
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
+      {
+        categoryGroup: 'audit'
+        enabled: true
+      }
+    ]
+  }
+}
+
+resource queueDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'queue-to-log-analytics'
+  scope: queueService
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
+      {
+        categoryGroup: 'audit'
+        enabled: true
+      }
+    ]
+  }
+}
+
+output name string = storageAccount.name
+output resourceId string = storageAccount.id
+output blobEndpoint string = storageAccount.properties.primaryEndpoints.blob
+output queueEndpoint string = storageAccount.properties.primaryEndpoints.queue

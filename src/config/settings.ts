@@ -3,6 +3,7 @@ import { ConfigError } from "../errors.js";
 import { DOCS_REF, parseWithFixes, type ParseOutcome } from "./issues.js";
 import { ncrontabProblem } from "./ncrontab.js";
 import { checkOutboundUrl } from "./outbound.js";
+import { APP_SETTING_NAMES, type AppSettingName } from "./appSettingNames.js";
 
 /**
  * The Function App's app settings. Read from an env-like record handed in by the caller (never
@@ -22,35 +23,8 @@ export const APP_SETTING_DEFAULTS = {
   PROBE_TIMEOUT_MS: 10_000,
 } as const;
 
-/** Every setting this module reads; anything else in the environment is ignored. */
-export const APP_SETTING_NAMES = [
-  "CREDENTIAL_SETS_FILE",
-  "CREDENTIAL_SETS_JSON",
-  "AzureWebJobsStorage",
-  "AzureWebJobsStorage__accountName",
-  "AzureWebJobsStorage__blobServiceUri",
-  "AzureWebJobsStorage__queueServiceUri",
-  "AzureWebJobsStorage__credential",
-  "AzureWebJobsStorage__clientId",
-  "ROTATION_SCHEDULE",
-  "HEALTH_SCHEDULE",
-  "ROTATION_QUEUE_NAME",
-  "ROTATION_MAX_DEQUEUE",
-  "STORAGE_CONTAINER",
-  "PUBLIC_BASE_URL",
-  "HEARTBEAT_URL",
-  "ALERT_REPEAT_MINUTES",
-  "ALERT_RESOLVE_AFTER_PROBES",
-  "PROBE_TIMEOUT_MS",
-  "AZURE_TENANT_ID",
-  "AZURE_CLIENT_ID",
-  "AZURE_CLIENT_SECRET",
-  "AZURE_AUTHORITY_HOST",
-  "EXTRA_CA_FILE",
-  "AZURE_FUNCTIONS_ENVIRONMENT",
-  "WEBSITE_INSTANCE_ID",
-] as const;
-export type AppSettingName = (typeof APP_SETTING_NAMES)[number];
+/** Every setting this module reads (the one list: appSettingNames.ts); anything else is ignored. */
+export { APP_SETTING_NAMES, type AppSettingName };
 
 /** Where the credential-set file comes from: exactly one of the two. */
 export type CredentialSetSource = { file: string; json?: undefined } | { json: string; file?: undefined };

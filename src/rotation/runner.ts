@@ -62,6 +62,8 @@ export interface RotationDeps {
   targetAttempts?: number;
   /** Entra's sign-in evidence consulted before retiring (src/rotation/retirementEvidence.ts); absent = grace period only. */
   retirementEvidence?: RetirementEvidenceDeps;
+  /** Wraps each step (telemetry: one span per step, src/telemetry). */
+  traceStep?: <T>(step: StepName, runId: string, run: () => Promise<T>) => Promise<T>;
 }
 
 export interface RotationRequest {
@@ -338,7 +340,7 @@ export class RotationRunner {
       "verify-targets": verifyTargetsStep,
       retire: retireStep,
     };
-    return steps[step](ctx);
+    return this.deps.traceStep ? this.deps.traceStep(step, ctx.run.runId, () => steps[step](ctx)) : steps[step](ctx);
   }
 
   // ── bookkeeping ──────────────────────────────────────────────────────────────

@@ -39,6 +39,8 @@ export interface AlertingOptions {
   logger?: Logger;
   /** HTTP retries for channels; tests shrink the delays. */
   httpRetry?: { maxRetries?: number; baseDelayInMs?: number; maxDelayInMs?: number };
+  /** Each delivery a channel did not accept (telemetry). */
+  onDeliveryFailure?(failure: { set: string; channel: string; kind: string; code?: string }): void;
 }
 
 /**
@@ -59,7 +61,11 @@ export class Alerting {
     const lazy: AlertNotifier = {
       notify: async (event, notifyOptions) => {
         await this.build();
-        return new SetRoutingNotifier(this.dispatchers, this.serviceDispatcher).notify(event, notifyOptions);
+        const outcome = await new SetRoutingNotifier(this.dispatchers, this.serviceDispatcher).notify(event, notifyOptions);
+        for (const r of outcome.results) {
+          if (!r.ok && !r.skipped) options.onDeliveryFailure?.({ set: event.incident.set, channel: r.channel, kind: r.kind, ...(r.code ? { code: r.code } : {}) });
+        }
+        return outcome;
       },
     };
     const base = withoutUserinfo(options.publicBaseUrl ?? "").replace(/\/+$/, "");

@@ -21,7 +21,11 @@ import type { RotationHooks } from "../rotation/hooks.js";
 import type { Runtime } from "./types.js";
 import { Alerting } from "./alerting.js";
 import { ProbeResultStore } from "../probe/store.js";
+import type { ProbeReport } from "../probe/model.js";
 import { JsonBlobStore } from "../storage/jsonBlobs.js";
+import type { Telemetry } from "../telemetry/telemetry.js";
+import { observedLogger } from "../telemetry/observe.js";
+import { renewWindowDays } from "../rotation/policy.js";
 
 /** The per-set clients: real SDKs and our HTTP layer, configured only through options. */
 export interface SetClients {
@@ -64,6 +68,8 @@ export interface RuntimeOptions {
   alerting?: { repeatIntervalMs?: number; resolveAfterHealthy?: number };
   /** Key Vault SDK pipeline retries; tests shrink the delays. */
   vaultRetry?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number };
+  /** OpenTelemetry signals (src/telemetry); absent: none. */
+  telemetry?: Telemetry;
 }
 
 export interface BuiltRuntime extends Runtime {
@@ -103,7 +109,11 @@ export function createRuntime(options: RuntimeOptions): BuiltRuntime {
       redactor.add(apiToken);
     }
     const gateway = createGatewayAdapter(set.gateway, { apiToken, http });
-    return { graph, token, vault, gateway, http, signIns };
+    const t = options.telemetry;
+    if (!t) return { graph, token, vault, gateway, http, signIns };
+    // One CLIENT span per outbound call (Graph, token endpoint, Key Vault, gateway).
+    const ids = { set: set.name };
+    return { graph: t.traced("Microsoft Graph", graph, ids), token: t.traced("Entra token endpoint", token, ids), vault: t.traced("Key Vault", vault, ids), gateway: t.traced("Gateway", gateway, ids), http, signIns };
   };
 
   const clientsFor = (set: CredentialSet): Promise<SetClients> => {
@@ -129,6 +139,7 @@ export function createRuntime(options: RuntimeOptions): BuiltRuntime {
     repeatIntervalMs: options.alerting?.repeatIntervalMs,
     resolveAfterHealthy: options.alerting?.resolveAfterHealthy,
     httpRetry: options.httpRetry,
+    ...(options.telemetry ? { onDeliveryFailure: (f: { set: string; channel: string; kind: string; code?: string }) => options.telemetry!.alertDeliveryFailed(f) } : {}),
   });
   const retirementEvidence = (signIns: SignInActivityApi): RetirementEvidenceDeps => ({
     signIns,
@@ -145,7 +156,14 @@ export function createRuntime(options: RuntimeOptions): BuiltRuntime {
       });
     },
   });
-  const onRotationEvent: Runtime["onRotationEvent"] = options.onRotationEvent ?? ((e, logger) => alerting.onRotationEvent(e, logger));
+  const notify: NonNullable<Runtime["onRotationEvent"]> = options.onRotationEvent ?? ((e, logger) => alerting.onRotationEvent(e, logger));
+  const telemetry = options.telemetry;
+  const onRotationEvent: Runtime["onRotationEvent"] = telemetry
+    ? async (e, logger) => {
+        await notify(e, logger);
+        await recordRotationEvent(telemetry, e, options.sets, journals, logger);
+      }
+    : notify;
   const onWorkerIncident: Runtime["onWorkerIncident"] = options.onWorkerIncident ?? ((i, logger) => alerting.onWorkerIncident(i, logger));
 
   const runtime: BuiltRuntime = {
@@ -160,14 +178,15 @@ export function createRuntime(options: RuntimeOptions): BuiltRuntime {
     clientsFor,
     alerting,
     http,
-    probeStore: new ProbeResultStore(options.container, redactor),
+    probeStore: telemetry ? new ObservedProbeStore(options.container, redactor, telemetry) : new ProbeResultStore(options.container, redactor),
     timers: new JsonBlobStore(options.container),
     rotationSchedule: options.rotationSchedule || "0 0 3 * * *",
     healthSchedule: options.healthSchedule || "0 */15 * * * *",
     heartbeatUrl: options.heartbeatUrl,
     probeTimeoutMs: options.probeTimeoutMs,
-    async createRunner(set: CredentialSet, logger: Logger): Promise<RotationRunner> {
+    async createRunner(set: CredentialSet, given: Logger): Promise<RotationRunner> {
       const clients = await clientsFor(set);
+      const logger = telemetry ? observedLogger(given, telemetry, redactor) : given;
       return new RotationRunner({
         set,
         graph: clients.graph,
@@ -182,10 +201,39 @@ export function createRuntime(options: RuntimeOptions): BuiltRuntime {
         lease: options.lease,
         retirementEvidence: retirementEvidence(clients.signIns),
         onEvent: (e: RotationEvent) => onRotationEvent(e, logger),
+        ...(telemetry ? { traceStep: <T>(step: string, runId: string, run: () => Promise<T>) => telemetry.traceStep({ set: set.name, runId }, step, run) } : {}),
       });
     },
     onRotationEvent,
     onWorkerIncident,
   };
   return runtime;
+}
+
+/** Probe reports feed the check-result metric as they are stored. */
+class ObservedProbeStore extends ProbeResultStore {
+  constructor(
+    container: ContainerClient,
+    redactor: Redactor,
+    private readonly telemetry: Telemetry,
+  ) {
+    super(container, redactor);
+  }
+
+  override async save(report: ProbeReport, abortSignal?: AbortSignal): Promise<void> {
+    this.telemetry.probeReport(report);
+    await super.save(report, abortSignal);
+  }
+}
+
+/** Metrics of a finished pass: what its journal and the set's state say. Never breaks a rotation. */
+async function recordRotationEvent(telemetry: Telemetry, e: RotationEvent, sets: readonly CredentialSet[], journals: RotationJournalStore, logger: Logger): Promise<void> {
+  if (e.type === "started") return;
+  try {
+    const [journal, state] = await Promise.all([journals.readRun(e.set, e.runId), journals.readState(e.set)]);
+    const set = sets.find((s) => s.name === e.set);
+    telemetry.rotationEvent(e, { ...(journal ? { journal } : {}), state, ...(set ? { renewalWindowDays: renewWindowDays(set, journal?.plan?.lifetimeDays ?? set.secret.lifetimeDays) } : {}) });
+  } catch (err) {
+    logger.warn(`telemetry for rotation event ${e.type} failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }

@@ -4,6 +4,8 @@ import { loadConfig, type LoadedConfig } from "../config/load.js";
 import type { Env } from "../config/settings.js";
 import { createAzureCredential } from "../entra/credential.js";
 import { createRuntime, type BuiltRuntime, type RuntimeOptions } from "./createRuntime.js";
+import { startTelemetry } from "../telemetry/azureMonitor.js";
+import { systemClock } from "../clock.js";
 
 /**
  * The composition root for the Functions host: app settings → clients → runtime. Built once per
@@ -21,7 +23,9 @@ export interface RuntimeFromEnvOptions {
 
 export async function createRuntimeFromEnv(env: Env, options: RuntimeFromEnvOptions = {}): Promise<BuiltRuntime> {
   const config = loadConfig(env, options.cwd ? { cwd: options.cwd } : {});
+  const telemetry = await startTelemetry(env, systemClock);
   return createRuntime({
+    telemetry,
     sets: config.sets,
     credential: options.credential ?? rotatorCredential(config),
     container: storageContainer(config, options.credential),
@@ -54,14 +58,3 @@ function storageContainer({ settings }: LoadedConfig, credential?: TokenCredenti
       : new BlobServiceClient(s.blobServiceUri, credential ?? (s.clientId ? new ManagedIdentityCredential({ clientId: s.clientId }) : new DefaultAzureCredential()));
   return service.getContainerClient(settings.storageContainer);
 }
-
-let cached: Promise<BuiltRuntime> | undefined;
-
-/** The host-wide runtime, built from process.env on first use. */
-export const runtimeFromEnv = (): Promise<BuiltRuntime> => {
-  cached ??= createRuntimeFromEnv(process.env);
-  cached.catch(() => {
-    cached = undefined;
-  });
-  return cached;
-};

@@ -10,11 +10,13 @@ describe("function registrations", () => {
     const http = vi.spyOn(app, "http").mockImplementation(() => undefined);
     const timer = vi.spyOn(app, "timer").mockImplementation(() => undefined);
     const queue = vi.spyOn(app, "storageQueue").mockImplementation(() => undefined);
+    const eventGrid = vi.spyOn(app, "eventGrid").mockImplementation(() => undefined);
     await import("../../functions/rotationTimer.js");
     await import("../../functions/rotationWorker.js");
     await import("../../functions/rotationsApi.js");
     await import("../../functions/healthTimer.js");
     await import("../../functions/healthApi.js");
+    await import("../../functions/keyVaultEvents.js");
 
     const routes = Object.fromEntries(http.mock.calls.map(([name, o]) => [name, { route: o.route, methods: o.methods, authLevel: o.authLevel }]));
     expect(routes).toMatchObject({
@@ -24,10 +26,28 @@ describe("function registrations", () => {
       health: { route: "health", methods: ["GET"], authLevel: "function" },
       status: { route: "status", methods: ["GET"], authLevel: "function" },
     });
-    expect(timer.mock.calls.map(([name, o]) => [name, o.schedule])).toContainEqual(["healthTimer", "0 */15 * * * *"]);
-    expect(timer.mock.calls.map(([name, o]) => [name, o.schedule])).toContainEqual(["rotationTimer", "0 0 3 * * *"]);
-    expect(queue.mock.calls.map(([name, o]) => [name, o.queueName, o.connection])).toEqual([["rotationWorker", "rotation-requests", "AzureWebJobsStorage"]]);
+    expect(timer.mock.calls.map(([name, o]) => [name, o.schedule])).toContainEqual(["healthTimer", "%HEALTH_SCHEDULE%"]);
+    expect(timer.mock.calls.map(([name, o]) => [name, o.schedule])).toContainEqual(["rotationTimer", "%ROTATION_SCHEDULE%"]);
+    expect(queue.mock.calls.map(([name, o]) => [name, o.queueName, o.connection])).toEqual([["rotationWorker", "%ROTATION_QUEUE_NAME%", "AzureWebJobsStorage"]]);
     const timerOptions = timer.mock.calls.find(([n]) => n === "rotationTimer")![1];
-    expect(timerOptions.extraOutputs?.[0]).toMatchObject({ type: "queue", queueName: "rotation-requests" });
+    expect(timerOptions.extraOutputs?.[0]).toMatchObject({ type: "queue", queueName: "%ROTATION_QUEUE_NAME%" });
+    // infra/app/events.bicep subscribes this function name to SecretNearExpiry.
+    expect(eventGrid.mock.calls.map(([name, o]) => [name, o.extraOutputs?.[0]?.["queueName"]])).toEqual([["keyVaultEvents", "%ROTATION_QUEUE_NAME%"]]);
+  });
+});
+
+describe("binding expressions", () => {
+  it("schedules copied into four places: every %SETTING% a registration uses is an app setting both local.settings.example.json and infra/main.bicep set", async () => {
+    const { readdirSync, readFileSync } = await import("node:fs");
+    const path = await import("node:path");
+    const { AZURE_SETTING_NAMES, LOCAL_SETTING_NAMES } = await import("../../src/config/appSettingNames.js");
+    const dir = path.resolve(import.meta.dirname, "../../functions");
+    const used = new Set<string>();
+    for (const f of readdirSync(dir)) for (const m of readFileSync(path.join(dir, f), "utf8").matchAll(/"%([A-Za-z0-9_]+)%"/g)) used.add(m[1]!);
+    expect([...used].sort()).toEqual(["HEALTH_SCHEDULE", "ROTATION_QUEUE_NAME", "ROTATION_SCHEDULE"]);
+    for (const name of used) {
+      expect(AZURE_SETTING_NAMES).toContain(name);
+      expect(LOCAL_SETTING_NAMES).toContain(name);
+    }
   });
 });

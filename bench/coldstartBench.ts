@@ -1,0 +1,83 @@
+import { execFile, spawn } from "node:child_process";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { promisify } from "node:util";
+import { bundle, ROOT } from "../scripts/build.js";
+
+const run = promisify(execFile);
+
+export interface ColdStartResult {
+  runs: number;
+  /** Median import time of dist/main.js (esbuild bundle), one fresh process per sample. */
+  bundledMs: number;
+  /** Median import time of dist/functions/index.js (tsc output, packages from node_modules). */
+  unbundledMs: number;
+  /** bundled ÷ unbundled, same run, interleaved samples (goal ≤ 0.3). */
+  ratio: number;
+  /** dist/main.js and the chunks it imports statically, in KiB (source maps excluded). */
+  bundleKb: number;
+  /** Entry plus every module the handlers load on first use (the whole app), bundled and not. */
+  firstUse: { bundledMs: number; unbundledMs: number; ratio: number };
+  samples: { bundledMs: number[]; unbundledMs: number[]; firstUseBundledMs: number[]; firstUseUnbundledMs: number[] };
+}
+
+/**
+ * What the Functions host pays to load our code on a cold start: the time to import the entry
+ * point in a fresh Node.js process, measured inside that process so that Node's own boot (the
+ * same for both) does not dilute the comparison. The two builds alternate, so load on the shared
+ * machine hits both alike; medians are reported.
+ */
+export async function benchColdStart(options: { runs?: number } = {}): Promise<ColdStartResult> {
+  const runs = Math.max(10, options.runs ?? 15);
+  const built = await bundle();
+  await run(process.execPath, [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", path.join(ROOT, "tsconfig.build.json")], { cwd: ROOT });
+  const bundled = [built.outfile];
+  const unbundled = [path.join(ROOT, "dist", "functions", "index.js")];
+  // The same modules in both builds: esbuild's chunk, and tsc's output of the chunk's source.
+  const lazyBundled = built.lazy.map((l) => l.chunk);
+  const lazyUnbundled = built.lazy.map((l) => path.join(ROOT, "dist", l.source.replace(/\.ts$/, ".js")));
+  const samples = { bundledMs: [] as number[], unbundledMs: [] as number[], firstUseBundledMs: [] as number[], firstUseUnbundledMs: [] as number[] };
+  for (let i = 0; i < runs; i++) {
+    samples.bundledMs.push(await importTime(bundled));
+    samples.unbundledMs.push(await importTime(unbundled));
+  }
+  for (let i = 0; i < runs; i++) {
+    samples.firstUseBundledMs.push(await importTime([...bundled, ...lazyBundled]));
+    samples.firstUseUnbundledMs.push(await importTime([...unbundled, ...lazyUnbundled]));
+  }
+  const bundledMs = median(samples.bundledMs);
+  const unbundledMs = median(samples.unbundledMs);
+  const firstUse = { bundledMs: median(samples.firstUseBundledMs), unbundledMs: median(samples.firstUseUnbundledMs), ratio: 0 };
+  firstUse.ratio = round2(firstUse.bundledMs / firstUse.unbundledMs);
+  return { runs, bundledMs, unbundledMs, ratio: round2(bundledMs / unbundledMs), bundleKb: Math.round(built.bytes / 1024), firstUse, samples };
+}
+
+/** One fresh process: import the files in order, print the elapsed milliseconds. */
+function importTime(files: string[]): Promise<number> {
+  const imports = files.map((f) => `await import(${JSON.stringify(pathToFileURL(f).href)});`).join(" ");
+  const script = `const t = performance.now(); ${imports} process.stdout.write("IMPORT_MS=" + (performance.now() - t) + "\\n");`;
+  const file = files[0]!;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NODE_OPTIONS: "" } });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const m = /IMPORT_MS=([\d.]+)/.exec(out);
+      if (code !== 0 || !m) reject(new Error(`importing ${path.relative(ROOT, file)} failed (exit ${code}): ${err.slice(-2000)}`));
+      else resolve(Number(m[1]));
+    });
+  });
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return Math.round(s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2);
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}

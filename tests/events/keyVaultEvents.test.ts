@@ -1,0 +1,150 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { InvocationContext, output } from "@azure/functions";
+import { World } from "../../emulators/world.js";
+import { credentialSetSchema, type CredentialSet } from "../../src/config/schema.js";
+import { makeKeyVaultEventsHandler, parseKeyVaultEvent, setForEvent, SECRET_NEAR_EXPIRY } from "../../src/events/keyVaultEvents.js";
+import { makeRotationTimerHandler, makeRotationWorkerHandler } from "../../src/api/rotationWorker.js";
+import type { RotationMessage } from "../../src/api/rotationMessage.js";
+import { Redactor } from "../../src/redact.js";
+import { Scenario } from "../rotation/harness.js";
+
+/**
+ * Payloads as Microsoft documents them for Key Vault as an Event Grid source:
+ * https://learn.microsoft.com/azure/event-grid/event-schema-key-vault (Event Grid event schema and
+ * CloudEvents 1.0 schema; data properties Id, VaultName, ObjectType, ObjectName, Version, NBF, EXP).
+ */
+function eventGridEvent(vault: string, secret: string, version = "ee059b2bb5bc48398a53b168c6cdcb10", vaultUrl = `https://${vault}.vault.azure.net`) {
+  return {
+    id: "00eccf70-95a7-4e7c-8299-2eb17ee9ad64",
+    topic: `/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-prod/providers/Microsoft.KeyVault/vaults/${vault}`,
+    subject: secret,
+    eventType: "Microsoft.KeyVault.SecretNearExpiry",
+    eventTime: "2026-11-01T01:08:33.1036736Z",
+    data: { Id: `${vaultUrl}/secrets/${secret}/${version}`, VaultName: vault, ObjectType: "Secret", ObjectName: secret, Version: version, NBF: 1559081980, EXP: 1795000000 },
+    dataVersion: "1",
+    metadataVersion: "1",
+  };
+}
+
+function cloudEvent(vault: string, secret: string, version = "ee059b2bb5bc48398a53b168c6cdcb10") {
+  return {
+    id: "00eccf70-95a7-4e7c-8299-2eb17ee9ad64",
+    source: `/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-prod/providers/Microsoft.KeyVault/vaults/${vault}`,
+    specversion: "1.0",
+    type: "Microsoft.KeyVault.SecretNearExpiry",
+    subject: secret,
+    time: "2026-11-01T01:08:33.1036736Z",
+    data: { Id: `https://${vault}.vault.azure.net/secrets/${secret}/${version}`, VaultName: vault, ObjectType: "Secret", ObjectName: secret, Version: version, NBF: 1559081980, EXP: 1795000000 },
+  };
+}
+
+const queue = output.storageQueue({ queueName: "%ROTATION_QUEUE_NAME%", connection: "AzureWebJobsStorage" });
+
+function sets(): CredentialSet[] {
+  const base = {
+    tenantId: "3f9a6c1e-5b2d-4e8f-9a7c-1d2e3f4a5b6c",
+    redirectUri: "https://auth.aigateway.cequence.ai/v1/outbound/oauth/callback",
+    gateway: { kind: "manual", targets: [] },
+  };
+  return [
+    credentialSetSchema.parse({ ...base, name: "sso-a", clientId: "7c2e9b4a-1f3d-4a6e-8b5c-2d4f6a8b0c1e", keyVault: { url: "https://kv-rotator-prod.vault.azure.net", secretName: "sso-a-client-secret" } }),
+    credentialSetSchema.parse({ ...base, name: "sso-b", clientId: "8c2e9b4a-1f3d-4a6e-8b5c-2d4f6a8b0c1e", keyVault: { url: "https://kv-other.vault.azure.net", secretName: "sso-a-client-secret" } }),
+  ];
+}
+
+function invoke(event: unknown, runtimeSets: CredentialSet[] = sets()) {
+  const lines: string[] = [];
+  const context = new InvocationContext({ functionName: "keyVaultEvents", logHandler: (level, ...args) => lines.push(`${level} ${args.join(" ")}`) });
+  const handler = makeKeyVaultEventsHandler(() => Promise.resolve({ sets: runtimeSets, redactor: new Redactor() }), queue);
+  return handler(event, context).then((result) => ({ result, lines, queued: context.extraOutputs.get(queue) as RotationMessage[] | undefined }));
+}
+
+describe("Key Vault SecretNearExpiry through Event Grid", () => {
+  it("maps an Event Grid schema event to the set whose secret fired and queues a scheduled rotation", async () => {
+    const r = await invoke(eventGridEvent("kv-rotator-prod", "sso-a-client-secret"));
+    expect(r.queued).toEqual([{ set: "sso-a", mode: "scheduled", trigger: "queue" }]);
+    expect(r.lines.join("\n")).toContain("[set=sso-a]");
+  });
+
+  it("maps a CloudEvents 1.0 event the same way, and tells same-named secrets in two vaults apart", async () => {
+    expect((await invoke(cloudEvent("kv-other", "SSO-A-CLIENT-SECRET"))).queued).toEqual([{ set: "sso-b", mode: "scheduled", trigger: "queue" }]);
+    const parsed = parseKeyVaultEvent(JSON.stringify(cloudEvent("kv-other", "x")));
+    expect(parsed).toMatchObject({ kind: "nearExpiry", event: { schema: "CloudEvents", vaultName: "kv-other", objectName: "x", expiresOn: new Date(1795000000 * 1000) } });
+  });
+
+  it("reads the data fields in either case (the page shows PascalCase, the SDK models camelCase)", () => {
+    const e = eventGridEvent("kv-rotator-prod", "sso-a-client-secret");
+    const camel = { ...e, data: { id: e.data.Id, vaultName: e.data.VaultName, objectType: "Secret", objectName: e.data.ObjectName, version: e.data.Version, nbf: "1559081980", exp: "1795000000" } };
+    const parsed = parseKeyVaultEvent(camel);
+    expect(parsed.kind === "nearExpiry" && setForEvent(sets(), parsed.event)?.name).toBe("sso-a");
+    expect(parsed).toMatchObject({ event: { expiresOn: new Date(1795000000 * 1000), version: e.data.Version } });
+  });
+
+  it("logs and ignores secrets of no set: another secret, a -pending companion, another vault, other event types", async () => {
+    for (const event of [
+      eventGridEvent("kv-rotator-prod", "gateway-api-token"),
+      eventGridEvent("kv-rotator-prod", "sso-a-client-secret-pending"),
+      eventGridEvent("kv-elsewhere", "sso-a-client-secret"),
+    ]) {
+      const r = await invoke(event);
+      expect(r.queued).toBeUndefined();
+      expect(r.lines.join("\n")).toMatch(/^warning .*matches no credential set; ignored/m);
+    }
+    const other = await invoke({ ...eventGridEvent("kv-rotator-prod", "sso-a-client-secret"), eventType: "Microsoft.KeyVault.SecretNewVersionCreated" });
+    expect(other.queued).toBeUndefined();
+    expect(other.lines.join("\n")).toContain(`is not ${SECRET_NEAR_EXPIRY}`);
+    expect((await invoke("not json")).queued).toBeUndefined();
+  });
+});
+
+describe("with the emulators: promote sets exp, and the event is idempotent with the timer", () => {
+  let world: World;
+  beforeAll(async () => {
+    world = await World.start();
+  });
+  afterAll(async () => {
+    await world?.stop();
+  });
+
+  it("promote writes the credential's end date as the version's exp, which SecretNearExpiry fires 30 days before", async () => {
+    const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 2, otherTargets: 0 });
+    const res = await s.runToEnd("scheduled");
+    expect(res.status).toBe("succeeded");
+    const current = world.keyVault.versions(s.set.keyVault.secretName).filter((v) => v.enabled).at(-1)!;
+    expect(current.tags["keyId"]).toBe(res.journal.newCredential!.keyId);
+    // Ground truth from the emulator: exp (unix seconds) = the credential's endDateTime.
+    expect(current.expiresOn?.getTime()).toBe(Math.floor(Date.parse(res.journal.newCredential!.endDateTime) / 1000) * 1000);
+  });
+
+  it("the event's message and the timer's message for the same set create one credential, not two", async () => {
+    const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 2, otherTargets: 0 });
+    const getRuntime = () => Promise.resolve(s.runtime);
+    const lines: string[] = [];
+    const ctx = (name: string) => new InvocationContext({ functionName: name, triggerMetadata: { dequeueCount: 1 }, logHandler: (l, ...a) => lines.push(`${l} ${a.join(" ")}`) });
+
+    const eventCtx = ctx("keyVaultEvents");
+    const event = eventGridEvent("kv", s.set.keyVault.secretName, "0123456789abcdef0123456789abcdef", world.keyVault.url);
+    await makeKeyVaultEventsHandler(getRuntime, queue)(event, eventCtx);
+    const fromEvent = eventCtx.extraOutputs.get(queue) as RotationMessage[];
+    const timerCtx = ctx("rotationTimer");
+    await makeRotationTimerHandler(getRuntime, queue)({ isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: "", next: "", lastUpdated: "" } }, timerCtx);
+    const fromTimer = timerCtx.extraOutputs.get(queue) as RotationMessage[];
+    expect(fromEvent).toEqual([{ set: s.set.name, mode: "scheduled", trigger: "queue" }]);
+    expect(fromTimer.map((m) => m.set)).toEqual([s.set.name]);
+
+    const worker = makeRotationWorkerHandler(getRuntime);
+    const before = s.managedCredentials().length;
+    // Both messages delivered, then the worker keeps going until the run is done (as queue retries would).
+    await Promise.all([worker(JSON.stringify(fromEvent[0]), ctx("rotationWorker")), worker(JSON.stringify(fromTimer[0]), ctx("rotationWorker"))]);
+    const finished = await s.runToEnd("scheduled");
+    expect(finished.status).toMatch(/succeeded|noop/);
+    const state = await s.runtime.journals.readState(s.set.name);
+    expect(state.activeRunId).toBeUndefined();
+    // One rotation: exactly one new managed credential, and all runs but one were no-ops.
+    expect(s.managedCredentials().length - before).toBe(1);
+    const runs = await Promise.all((await s.runtime.journals.listRuns(s.set.name)).map((id) => s.runtime.journals.readRun(s.set.name, id)));
+    expect(runs.filter((r) => r?.newCredential).length).toBe(1);
+    const scan = s.scanner().collectAll("function log", lines);
+    expect(scan.leaks()).toEqual([]);
+  });
+});

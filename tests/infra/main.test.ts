@@ -1,0 +1,246 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { AZURE_SETTING_NAMES, LOCAL_ONLY_SETTINGS, LOCAL_SETTING_NAMES } from "../../src/config/appSettingNames.js";
+import type { ArmTemplate } from "../../scripts/infra/bicep.js";
+import { allTemplates, compiledTemplate, deployment, resourcesOf, resourcesOfType } from "./helpers.js";
+
+/**
+ * Properties of the deployment, read from the ARM template the Bicep CLI compiles from
+ * infra/main.bicep (npm run infra:build; built here too when missing). What ARM evaluates at
+ * deploy time shows up as "[expression]" strings, so tests compare expressions where they must.
+ */
+const REPO = path.resolve(import.meta.dirname, "../..");
+let main: ArmTemplate;
+
+beforeAll(async () => {
+  main = await compiledTemplate();
+}, 120_000);
+
+// Built-in role definition IDs, from https://learn.microsoft.com/azure/role-based-access-control/built-in-roles
+const BUILT_IN_ROLES: Record<string, string> = {
+  "Storage Blob Data Owner": "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
+  "Storage Queue Data Contributor": "974c5e8b-45b9-4653-ba55-5f855dd0fb88",
+  "Key Vault Secrets Officer": "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
+  "Monitoring Metrics Publisher": "3913510d-42f4-4e42-8a64-420c390055eb",
+};
+
+describe("infra/ had never been compiled", () => {
+  it("infra never compiled: npm run infra:build builds and lints main.bicep with zero errors and zero warnings, without public-registry modules", async () => {
+    const { buildInfra } = await import("../../scripts/infra/bicep.js");
+    const result = await buildInfra();
+    expect(result.diagnostics.filter((d) => d.level !== "Info")).toEqual([]);
+    expect(result.ok).toBe(true);
+    const { readdirSync, readFileSync: read } = await import("node:fs");
+    const files = ["main.bicep", ...readdirSync(path.join(REPO, "infra/app")).map((f) => `app/${f}`)];
+    for (const f of files) expect(read(path.join(REPO, "infra", f), "utf8"), f).not.toMatch(/'br[/:]/);
+  }, 120_000);
+});
+
+describe("app settings", () => {
+  it("the Function App gets exactly the settings src/config/appSettingNames.ts marks for Azure", () => {
+    const settings = deployment(main, "api").params["appSettings"] as Record<string, string>;
+    expect(Object.keys(settings).sort()).toEqual([...AZURE_SETTING_NAMES].sort());
+  });
+
+  it("local.settings.example.json lists exactly the same list, plus the local-only settings", () => {
+    const doc = JSON.parse(readFileSync(path.join(REPO, "local.settings.example.json"), "utf8")) as { Values: Record<string, string> };
+    expect(Object.keys(doc.Values).sort()).toEqual([...LOCAL_SETTING_NAMES].sort());
+    for (const name of Object.keys(LOCAL_ONLY_SETTINGS)) expect(LOCAL_SETTING_NAMES).toContain(name);
+  });
+
+  it("the site writes every setting by name from that one object, and no platform-rejected one", () => {
+    const api = deployment(main, "api").template;
+    const site = resourcesOfType(api, "Microsoft.Web/sites")[0]!;
+    const siteConfig = site.properties!["siteConfig"] as { copy: { name: string; input: unknown }[] };
+    expect(siteConfig.copy.find((c) => c.name === "appSettings")?.input).toEqual({
+      name: "[items(parameters('appSettings'))[copyIndex('appSettings')].key]",
+      value: "[items(parameters('appSettings'))[copyIndex('appSettings')].value]",
+    });
+    expect(api.parameters!["appSettings"]!.type).toBe("secureObject");
+    const settings = deployment(main, "api").params["appSettings"] as Record<string, string>;
+    for (const rejected of ["FUNCTIONS_WORKER_RUNTIME", "FUNCTIONS_EXTENSION_VERSION", "WEBSITE_NODE_DEFAULT_VERSION", "WEBSITE_RUN_FROM_PACKAGE", "AZURE_CLIENT_SECRET", "EXTRA_CA_FILE"]) {
+      expect(settings).not.toHaveProperty(rejected);
+    }
+    expect(settings["AZURE_FUNCTIONS_ENVIRONMENT"]).toBe("Production");
+    expect(settings["AzureWebJobsStorage__credential"]).toBe("managedidentity");
+  });
+});
+
+describe("schedules and deliveries come from one parameter each", () => {
+  it("ROTATION_SCHEDULE, HEALTH_SCHEDULE and ROTATION_QUEUE_NAME are parameters, which the triggers read as %binding expressions%", () => {
+    const settings = deployment(main, "api").params["appSettings"] as Record<string, string>;
+    expect(settings["ROTATION_SCHEDULE"]).toContain("parameters('rotationSchedule')");
+    expect(settings["HEALTH_SCHEDULE"]).toContain("parameters('healthSchedule')");
+    expect(settings["ROTATION_QUEUE_NAME"]).toBe("[parameters('rotationQueueName')]");
+    expect(deployment(main, "storage").params["rotationQueueName"]).toBe("[parameters('rotationQueueName')]");
+    for (const file of ["rotationTimer", "healthTimer", "queues"]) {
+      const source = readFileSync(path.join(REPO, "functions", `${file}.ts`), "utf8");
+      expect(source).not.toMatch(/process\.env/);
+    }
+  });
+
+  it("the host's maxDequeueCount and the worker's ROTATION_MAX_DEQUEUE are one parameter", () => {
+    const settings = deployment(main, "api").params["appSettings"] as Record<string, string>;
+    expect(settings["ROTATION_MAX_DEQUEUE"]).toBe("[string(parameters('rotationMaxDequeue'))]");
+    // host.json cannot hold a binding expression; the documented AzureFunctionsJobHost__ override can.
+    expect(settings["AzureFunctionsJobHost__extensions__queues__maxDequeueCount"]).toBe("[string(parameters('rotationMaxDequeue'))]");
+    expect(main.parameters!["rotationMaxDequeue"]).toMatchObject({ type: "int", defaultValue: 5 });
+    const host = JSON.parse(readFileSync(path.join(REPO, "host.json"), "utf8")) as { extensions: { queues: { maxDequeueCount: number } } };
+    expect(host.extensions.queues.maxDequeueCount).toBe(main.parameters!["rotationMaxDequeue"]!.defaultValue);
+  });
+});
+
+describe("role assignments", () => {
+  const expectedScope: Record<string, string> = {
+    "Storage Blob Data Owner": "Microsoft.Storage/storageAccounts",
+    "Storage Queue Data Contributor": "Microsoft.Storage/storageAccounts",
+    "Key Vault Secrets Officer": "Microsoft.KeyVault/vaults",
+    "Monitoring Metrics Publisher": "Microsoft.Insights/components",
+  };
+
+  it("use the exact built-in role definition IDs, each scoped to the vault, the account or the component", () => {
+    const rbac = deployment(main, "rbac").template;
+    const roles = rbac.variables!["roles"] as Record<string, string>;
+    const assignments = resourcesOfType(rbac, "Microsoft.Authorization/roleAssignments");
+    const seen = new Set<string>();
+    for (const a of assignments) {
+      const ref = /variables\('roles'\)\.(\w+)\)\]$/.exec(String(a.properties!["roleDefinitionId"]));
+      expect(ref, `roleDefinitionId of ${String(a.name)}`).not.toBeNull();
+      const id = roles[ref![1]!]!;
+      const role = Object.keys(BUILT_IN_ROLES).find((r) => BUILT_IN_ROLES[r] === id);
+      expect(role, `role definition ${id} is one of the built-in roles we grant`).toBeDefined();
+      expect(a.properties!["roleDefinitionId"]).toMatch(/^\[subscriptionResourceId\('Microsoft\.Authorization\/roleDefinitions'/);
+      // Scoped to the resource, never the resource group (no scope = the deployment's group).
+      expect(a.scope, `scope of ${role}`).toMatch(new RegExp(`^\\[resourceId\\('${expectedScope[role!]!.replace("/", "\\/")}'`));
+      seen.add(role!);
+    }
+    expect([...seen].sort()).toEqual(Object.keys(BUILT_IN_ROLES).sort());
+  });
+});
+
+describe("Key Vault", () => {
+  it("uses RBAC, soft delete and purge protection", () => {
+    const vault = resourcesOfType(deployment(main, "keyvault").template, "Microsoft.KeyVault/vaults")[0]!;
+    expect(vault.properties).toMatchObject({ enableRbacAuthorization: true, enableSoftDelete: true, enablePurgeProtection: true, softDeleteRetentionInDays: 90 });
+    expect(vault.properties).not.toHaveProperty("accessPolicies");
+  });
+
+  it("sends its audit log to Log Analytics", () => {
+    const diag = resourcesOfType(deployment(main, "keyvault").template, "Microsoft.Insights/diagnosticSettings")[0]!;
+    expect(JSON.stringify(diag.properties)).toContain('"categoryGroup":"audit"');
+  });
+});
+
+describe("secrets", () => {
+  const secretish = /(secret|password|token|connectionstring|json|key)(base64)?$/i;
+  const namesOnly = /(Name|Id|Ids|Uri|Url|Endpoint)$/;
+
+  it("every parameter that can carry a secret is @secure()", () => {
+    for (const { module, template } of allTemplates(main)) {
+      for (const [name, p] of Object.entries(template.parameters ?? {})) {
+        if (!secretish.test(name) || namesOnly.test(name)) continue;
+        expect(p.type, `${module}.${name}`).toMatch(/^secure(string|Object)$/);
+      }
+    }
+    expect(main.parameters!["credentialSetsJsonBase64"]!.type).toBe("securestring");
+  });
+
+  it("no output carries a secret: no key listing, no secure parameter, no inline credential sets", () => {
+    for (const { module, template } of allTemplates(main)) {
+      const secure = Object.entries(template.parameters ?? {}).filter(([, p]) => p.type.startsWith("secure")).map(([n]) => n);
+      for (const [name, o] of Object.entries(template.outputs ?? {})) {
+        const value = JSON.stringify(o); // value, or copy for a loop
+        expect(value, `${module} output ${name}`).not.toMatch(/list(Keys|Secrets|AccountSas|ServiceSas)\(|InstrumentationKey/i);
+        for (const p of secure) expect(value, `${module} output ${name}`).not.toContain(`parameters('${p}')`);
+        expect(value).not.toContain("credentialSetsJson");
+      }
+    }
+  });
+
+  it("storage takes no shared keys, so no connection string with a key exists", () => {
+    const account = resourcesOfType(deployment(main, "storage").template, "Microsoft.Storage/storageAccounts")[0]!;
+    expect(account.properties).toMatchObject({ allowSharedKeyAccess: false, allowBlobPublicAccess: false, minimumTlsVersion: "TLS1_2" });
+    const appi = resourcesOfType(deployment(main, "monitoring").template, "Microsoft.Insights/components")[0]!;
+    expect(appi.properties).toMatchObject({ DisableLocalAuth: true });
+  });
+});
+
+describe("Flex Consumption", () => {
+  it("runs Node 22 on FC1 with the identity-authenticated deployment container", () => {
+    const api = deployment(main, "api").template;
+    expect(resourcesOfType(api, "Microsoft.Web/serverfarms")[0]!).toMatchObject({ sku: { name: "FC1", tier: "FlexConsumption" } });
+    const site = resourcesOfType(api, "Microsoft.Web/sites")[0]!;
+    expect(site.properties).toMatchObject({
+      httpsOnly: true,
+      functionAppConfig: {
+        runtime: { name: "node", version: "22" },
+        deployment: { storage: { type: "blobContainer", authentication: { type: "UserAssignedIdentity" } } },
+      },
+    });
+    expect(site["kind"]).toBe("functionapp,linux");
+    const policies = resourcesOfType(api, "Microsoft.Web/sites/basicPublishingCredentialsPolicies");
+    expect(policies.map((p) => p.properties!["allow"])).toEqual([false, false]);
+    expect(resourcesOfType(deployment(main, "storage").template, "Microsoft.Storage/storageAccounts/blobServices/containers")).toHaveLength(2);
+  });
+});
+
+describe("vnetEnabled", () => {
+  it("is a parameter, off by default, as in the azd Functions quickstarts", () => {
+    expect(main.parameters!["vnetEnabled"]).toMatchObject({ type: "bool", defaultValue: false });
+  });
+
+  it("adds private endpoints for the vault, blobs and queues, with their private DNS zones", () => {
+    const network = resourcesOf(main).find((r) => r.name === "network")!;
+    expect(network.condition).toBe("[parameters('vnetEnabled')]");
+    const t = deployment(main, "network").template;
+    const endpoints = t.variables!["endpoints"] as { groupId: string; zone: string }[];
+    expect(endpoints.map((e) => e.groupId).sort()).toEqual(["blob", "queue", "vault"]);
+    expect(endpoints.find((e) => e.groupId === "vault")!.zone).toBe("privatelink.vaultcore.azure.net");
+    expect(resourcesOfType(t, "Microsoft.Network/privateEndpoints")).toHaveLength(1); // one copy loop over the three
+    expect(resourcesOfType(t, "Microsoft.Network/privateDnsZones/virtualNetworkLinks")).toHaveLength(1);
+    expect(JSON.stringify(t.resources)).toContain("Microsoft.App/environments");
+  });
+
+  it("turns public network access off on Key Vault and Storage, and integrates the app", () => {
+    for (const module of ["keyvault", "storage"]) {
+      expect(deployment(main, module).params["publicNetworkAccess"], module).toBe("[if(parameters('vnetEnabled'), createObject('value', 'Disabled'), createObject('value', 'Enabled'))]");
+    }
+    const vault = resourcesOfType(deployment(main, "keyvault").template, "Microsoft.KeyVault/vaults")[0]!;
+    expect(vault.properties!["publicNetworkAccess"]).toBe("[parameters('publicNetworkAccess')]");
+    const account = resourcesOfType(deployment(main, "storage").template, "Microsoft.Storage/storageAccounts")[0]!;
+    expect(account.properties!["publicNetworkAccess"]).toBe("[parameters('publicNetworkAccess')]");
+    expect(String(deployment(main, "api").params["virtualNetworkSubnetId"])).toMatch(/^\[if\(parameters\('vnetEnabled'\)/);
+  });
+});
+
+describe("Key Vault events", () => {
+  it("a system topic on the vault sends only SecretNearExpiry to the keyVaultEvents function", () => {
+    const t = deployment(main, "keyvault-events").template;
+    expect(resourcesOfType(t, "Microsoft.EventGrid/systemTopics")[0]!.properties).toMatchObject({ topicType: "Microsoft.KeyVault.vaults" });
+    const sub = resourcesOfType(t, "Microsoft.EventGrid/systemTopics/eventSubscriptions")[0]!;
+    expect(sub.properties).toMatchObject({
+      filter: { includedEventTypes: ["Microsoft.KeyVault.SecretNearExpiry"] },
+      destination: { endpointType: "AzureFunction" },
+    });
+    expect(t.parameters!["functionName"]!.defaultValue).toBe("keyVaultEvents");
+  });
+});
+
+describe("Azure Monitor alert rules", () => {
+  it("query the rotator's own metrics by the names src/telemetry defines", async () => {
+    const { METRICS } = await import("../../src/telemetry/names.js");
+    const t = deployment(main, "alerts").template;
+    const rules = t.variables!["rules"] as { name: string; query: string; window: string }[];
+    const used = new Set(rules.flatMap((r) => [...r.query.matchAll(/name == "([^"]+)"/g)].map((m) => m[1]!)));
+    for (const name of used) expect(Object.values(METRICS)).toContain(name);
+    const byName = Object.fromEntries(rules.map((r) => [r.name, r.query]));
+    expect(byName["no-successful-rotation-pass"]).toContain(METRICS.rotationPasses);
+    expect(byName["days-left-below-renewal-window"]).toContain(METRICS.daysUntilExpiry);
+    expect(byName["days-left-below-renewal-window"]).toContain("renewal_window_days");
+    expect(byName["stale-targets"]).toContain(METRICS.targetsStale);
+    expect(byName["check-failing"]).toContain(METRICS.checkResults);
+    // Two rotation periods: the window follows the schedule's period parameter.
+    expect(rules.find((r) => r.name === "no-successful-rotation-pass")!.window).toBe("[format('PT{0}H', mul(2, parameters('rotationPeriodHours')))]");
+  });
+});

@@ -1,0 +1,101 @@
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { checkCredentialSets, checkDeletedVault } from "../../scripts/azd/hooks.js";
+
+const REPO = path.resolve(import.meta.dirname, "../..");
+const EXAMPLE = path.join(REPO, "docs/examples/credential-sets.example.json");
+
+/** The hooks run check-config from the project root; a temp project that links to this one's tools. */
+let dir: string;
+
+beforeEach(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), "rotator-hooks-"));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("preprovision / prepackage: credential sets", () => {
+  it("azd up without credential-sets.json deployed an app that failed every invocation: the hooks stop, saying how to write one from docs/examples", () => {
+    const o = checkCredentialSets({ env: { CREDENTIAL_SETS_FILE: path.join(dir, "credential-sets.json") }, cwd: REPO });
+    expect(o.ok).toBe(false);
+    expect(o.message).toContain("is missing");
+    expect(o.message).toContain("cp docs/examples/credential-sets.example.json");
+    expect(o.message).toContain("npm run check-config --");
+  });
+
+  it("stop on an invalid file with check-config's list of bad fields", () => {
+    const file = path.join(dir, "sets.json");
+    const doc = JSON.parse(readFileSync(EXAMPLE, "utf8")) as { sets: { clientId: string }[] };
+    doc.sets[0]!.clientId = "not-a-guid";
+    writeFileSync(file, JSON.stringify(doc));
+    const o = checkCredentialSets({ env: { CREDENTIAL_SETS_FILE: file }, cwd: REPO });
+    expect(o.ok).toBe(false);
+    expect(o.message).toContain("clientId");
+    expect(o.message).toContain("How to write one");
+  }, 30_000);
+
+  it("pass a valid file, and a valid CREDENTIAL_SETS_JSON_BASE64 instead of the file", () => {
+    const file = path.join(dir, "credential-sets.json");
+    copyFileSync(EXAMPLE, file);
+    expect(checkCredentialSets({ env: { CREDENTIAL_SETS_FILE: file }, cwd: REPO })).toMatchObject({ ok: true });
+    const b64 = Buffer.from(readFileSync(EXAMPLE)).toString("base64");
+    const o = checkCredentialSets({ env: { CREDENTIAL_SETS_JSON_BASE64: b64, CREDENTIAL_SETS_FILE: path.join(dir, "absent.json") }, cwd: REPO });
+    expect(o).toMatchObject({ ok: true });
+    const bad = checkCredentialSets({ env: { CREDENTIAL_SETS_JSON_BASE64: Buffer.from('{"sets":[{}]}').toString("base64") }, cwd: REPO });
+    expect(bad.ok).toBe(false);
+    expect(bad.message).toContain("CREDENTIAL_SETS_JSON_BASE64");
+  }, 60_000);
+});
+
+describe("preprovision: a vault name held by a soft-deleted vault (after azd down)", () => {
+  const exec = (status: number | null, stdout = "", error?: Error) => (command: string, args: string[]) => {
+    expect([command, ...args.slice(0, 4)]).toEqual(["az", "keyvault", "show-deleted", "--name", "kv-rotator-prod"]);
+    return { status, stdout, stderr: "", ...(error ? { error } : {}) };
+  };
+  const env = { AZURE_KEY_VAULT_NAME: "kv-rotator-prod", AZURE_RESOURCE_GROUP: "rg-prod", AZURE_LOCATION: "swedencentral" };
+
+  it("stops with both ways out: recover the vault, or a new name", () => {
+    const o = checkDeletedVault({ env, cwd: REPO, exec: exec(0, "2027-03-01T00:00:00Z\n") });
+    expect(o.ok).toBe(false);
+    expect(o.message).toContain("az keyvault recover --name kv-rotator-prod");
+    expect(o.message).toContain("azd env set AZURE_KEY_VAULT_NAME");
+    expect(o.message).toContain("2027-03-01");
+  });
+
+  it("goes on when the vault is not deleted, when none was provisioned, and when az is not installed", () => {
+    expect(checkDeletedVault({ env, cwd: REPO, exec: exec(3) }).ok).toBe(true);
+    expect(checkDeletedVault({ env: {}, cwd: REPO, exec: () => { throw new Error("must not run az"); } }).ok).toBe(true);
+    const o = checkDeletedVault({ env, cwd: REPO, exec: exec(null, "", new Error("spawn az ENOENT")) });
+    expect(o.ok).toBe(true);
+    expect(o.message).toContain("docs/deployment.md#removing-a-deployment");
+  });
+});
+
+describe("package contents", () => {
+  it(".funcignore is exactly the one docs/deployment.md shows", () => {
+    const doc = readFileSync(path.join(REPO, "docs/deployment.md"), "utf8");
+    const block = /The `\.funcignore` that does that:\n\n {2}```text\n([\s\S]*?)\n {2}```/.exec(doc);
+    expect(block).not.toBeNull();
+    const documented = block![1]!.split("\n").map((l) => l.trim());
+    expect(documented).toEqual(readFileSync(path.join(REPO, ".funcignore"), "utf8").trimEnd().split("\n"));
+  });
+
+  it("remote build installed every dev dependency: the package is the local bundle, without node_modules, sources, stale tsc output or .azure", () => {
+    const patterns = readFileSync(path.join(REPO, ".funcignore"), "utf8").trim().split("\n");
+    const ignored = (file: string) =>
+      patterns.some((p) => {
+        const re = new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^/]*")}(/|$)`);
+        return re.test(file) || (!p.includes("/") && file.split("/").some((seg) => new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`).test(seg)));
+      });
+    for (const f of ["node_modules/zod/index.js", ".azure/prod/.env", "src/config/load.ts", "dist/functions/index.js", "dist/src/runtime/host.js", "package-lock.json", "tsconfig.json", "functions/index.ts"]) {
+      expect(ignored(f), f).toBe(true);
+    }
+    for (const f of ["dist/main.js", "dist/main.js.map", "dist/chunks/fromSettings-ABC.js", "host.json", "package.json", "credential-sets.json"]) {
+      expect(ignored(f), f).toBe(false);
+    }
+    const pkg = JSON.parse(readFileSync(path.join(REPO, "package.json"), "utf8")) as { main: string };
+    expect(pkg.main).toBe("dist/main.js");
+    expect(readFileSync(path.join(REPO, "azure.yaml"), "utf8")).toMatch(/^\s+remoteBuild: false$/m);
+  });
+});
