@@ -114,6 +114,19 @@ export class Lifecycle {
     return { status: res.status ?? 200, body, message: ctx.extraOutputs.get(this.queue) as RotationMessage | undefined };
   }
 
+  /**
+   * As an operator would: a 409 from a pass that holds the lease but has not opened its run yet
+   * says "send the request again", so send it again (at most `attempts` times, 100 ms apart).
+   */
+  async requestUntilAccepted(mode: RotationMode, attempts = 30): Promise<{ status: number; body: Record<string, unknown>; message?: RotationMessage }> {
+    let answer = await this.request(mode);
+    for (let i = 1; i < attempts && answer.status === 409; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      answer = await this.request(mode);
+    }
+    return answer;
+  }
+
   advanceDays(days: number): void {
     this.world.clock.advance(days * DAY_MS);
   }
@@ -232,7 +245,7 @@ export const LIFECYCLE_SCENARIOS: Readonly<Record<string, LifecycleScenario>> = 
       l.world.gateway.setLatency(150);
       const pass = l.tick("timer tick (slow gateway)");
       await new Promise((r) => setTimeout(r, 200));
-      const em = await l.request("emergency");
+      const em = await l.requestUntilAccepted("emergency");
       // The worker finds the lease taken; the queue would deliver the message again.
       const delivered = em.message ? await l.deliver(em.message) : undefined;
       if (delivered instanceof Error) l.logLines.push(`info delivery deferred: ${delivered.message}`);

@@ -90,7 +90,7 @@ describe("thirty simulated days of a living estate", () => {
           world.gateway.setLatency(120);
           const pass = l.tick("timer tick (slow gateway)");
           await new Promise((r) => setTimeout(r, 150));
-          const em = await l.request("emergency");
+          const em = await l.requestUntilAccepted("emergency");
           emergencyAccepted = em.status === 202;
           if (em.message) await l.deliver(em.message);
           await pass;
