@@ -75,6 +75,12 @@ export function createCequenceAdapter(options: CequenceAdapterOptions): GatewayA
     await limiter.acquire(spec.abortSignal);
     try {
       const res = await http.request({
+        // Every attempt, retries included, spends the one budget; a 429 slows every caller down.
+        onErrorResponse: ({ status, retryAfterMs }) => {
+          if (status === 429) limiter.onThrottled?.(retryAfterMs);
+          else limiter.onAccepted?.();
+        },
+        beforeRetry: (signal) => limiter.acquire(signal),
         method: spec.method,
         url: spec.url,
         query: spec.query,
@@ -89,6 +95,7 @@ export function createCequenceAdapter(options: CequenceAdapterOptions): GatewayA
         ...(spec.idempotent !== undefined ? { idempotent: spec.idempotent } : {}),
         secrets: [apiToken, ...(spec.secrets ?? [])],
       });
+      limiter.onAccepted?.();
       return { data: res.data, headers: res.headers };
     } catch (e) {
       throw toGatewayError(e, {
