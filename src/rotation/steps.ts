@@ -1,6 +1,6 @@
 import { RotatorError, ensureRotatorError } from "../errors.js";
 import type { TokenResult } from "../entra/types.js";
-import type { GatewayTarget } from "../gateway/types.js";
+import type { GatewayTarget, TargetFilter } from "../gateway/types.js";
 import { fingerprintMatches } from "../gateway/fingerprint.js";
 import { propagateCanaryFirst, verifyTargets, type TargetOutcome, type TargetVerification } from "../gateway/propagate.js";
 import { DAY_MS } from "../clock.js";
@@ -32,6 +32,35 @@ export interface StepContext {
 
 /** Outcome of one step: carry on, or stop this pass leaving the run resumable. */
 export type StepOutcome = { kind: "done"; detail?: string } | { kind: "skipped"; detail: string } | { kind: "pause"; status: RunStatus; detail: string };
+
+// ── the run's targets ─────────────────────────────────────────────────────
+
+/**
+ * The listing filter of a rotation: the set's client ID AND its tenant (GUID, domain or authority
+ * host form). A server with the client ID but another tenant is recorded on the run as `drift`
+ * with the reason (never written; the gateway-drift probe reports it too).
+ */
+export function rotationTargetFilter(ctx: StepContext): TargetFilter {
+  const { set, clock } = ctx.deps;
+  const { run } = ctx;
+  return {
+    clientId: set.clientId,
+    tenant: { tenantId: set.tenantId, authorityHosts: [set.authorityHost] },
+    onDrift: (t, why) => {
+      let rec = run.targets.find((r) => r.id === t.id);
+      if (!rec) {
+        rec = { id: t.id, name: t.name, updated: false, verified: false, attempts: 0 };
+        run.targets.push(rec);
+      }
+      Object.assign(rec, { updated: false, verified: false, outcome: "drift", evidence: `${why} (checked ${clock.now().toISOString()})` });
+      delete rec.error;
+    },
+  };
+}
+
+export function listRotationTargets(ctx: StepContext): Promise<GatewayTarget[]> {
+  return ctx.deps.gateway.listTargets(rotationTargetFilter(ctx), { abortSignal: ctx.signal });
+}
 
 // ── observe & plan ────────────────────────────────────────────────────────
 
@@ -287,7 +316,7 @@ export async function propagateStep(ctx: StepContext): Promise<StepOutcome> {
   const { set, gateway } = ctx.deps;
   const { run } = ctx;
   const secret = await loadSecret(ctx);
-  const targets = await gateway.listTargets({ clientId: set.clientId }, { abortSignal: ctx.signal });
+  const targets = await listRotationTargets(ctx);
   mergeTargets(run, targets);
 
   if (gateway.kind === "manual") {
@@ -452,7 +481,7 @@ export async function verifyTargetsStep(ctx: StepContext): Promise<StepOutcome> 
   if (gateway.kind === "manual") return { kind: "skipped", detail: "manual gateway: verified by operator confirmation" };
   const secret = await loadSecret(ctx);
   const testConnection = set.gateway.kind === "cequence" && set.gateway.testConnection && gateway.testConnection !== undefined;
-  const listed = await gateway.listTargets({ clientId: set.clientId }, { abortSignal: ctx.signal });
+  const listed = await listRotationTargets(ctx);
   mergeTargets(run, listed);
   await dropVanishedTargets(run, { gateway, clientId: set.clientId, listed, now: ctx.deps.clock.now(), log: ctx.log, abortSignal: ctx.signal });
   const bad = await readBackTargets(ctx, listed, secret);
@@ -476,7 +505,7 @@ export async function verifyTargetsStep(ctx: StepContext): Promise<StepOutcome> 
 // ── retire ────────────────────────────────────────────────────────────────
 
 export async function retireStep(ctx: StepContext): Promise<StepOutcome> {
-  const { set, gateway, clock } = ctx.deps;
+  const { gateway, clock } = ctx.deps;
   const { run } = ctx;
   const previous = run.previousCredential;
   if (run.retireBlockedReason) return { kind: "skipped", detail: `nothing retired: ${run.retireBlockedReason}` };
@@ -487,7 +516,7 @@ export async function retireStep(ctx: StepContext): Promise<StepOutcome> {
   // I1: never retire while any target still lacks the new secret — including targets added since.
   if (gateway.kind !== "manual") {
     const secret = await loadSecret(ctx);
-    const targets = await gateway.listTargets({ clientId: set.clientId }, { abortSignal: ctx.signal });
+    const targets = await listRotationTargets(ctx);
     const lagging = targets.filter((t) => !fingerprintMatches(t, secret));
     if (lagging.length > 0) {
       mergeTargets(run, targets);

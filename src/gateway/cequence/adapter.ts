@@ -5,6 +5,7 @@ import { silentLogger, type Logger } from "../../logging.js";
 import { GatewayErrorCode, toGatewayError } from "../errors.js";
 import { matchesFilter } from "../match.js";
 import { createRateLimiter, type RateLimiter } from "../rateLimiter.js";
+import { classifyTokenUrl, discoveryDomainResolver } from "../tenant.js";
 import type { GatewayAdapter, GatewayCallOptions, GatewayTarget, TargetFilter } from "../types.js";
 import {
   badResponse,
@@ -108,6 +109,17 @@ export function createCequenceAdapter(options: CequenceAdapterOptions): GatewayA
     }
   };
 
+  const resolveDomain = discoveryDomainResolver(http);
+  /** Only what a target needs is kept; a server of another tenant is reported, not kept. */
+  const sameTenant = async (t: GatewayTarget, filter: TargetFilter, abortSignal?: AbortSignal): Promise<boolean> => {
+    if (!filter.tenant) return true;
+    const verdict = await classifyTokenUrl(t.tokenUrl, filter.tenant, resolveDomain, abortSignal);
+    if (verdict.same) return true;
+    log.warn(`MCP server ${t.name} [target=${t.id}] uses client ${filter.clientId} but another tenant (${verdict.why}); reported as drift, not updated`);
+    filter.onDrift?.(t, verdict.why);
+    return false;
+  };
+
   const readOne = async (id: string, options: GatewayCallOptions | undefined): Promise<GatewayTarget> => {
     const what = `GET ${serverPath(config.paths.list)} for MCP server ${id}`;
     const res = await call({
@@ -147,11 +159,11 @@ export function createCequenceAdapter(options: CequenceAdapterOptions): GatewayA
           abortSignal: options?.abortSignal,
         });
         const page = parseGatewayResponse(mcpServerPageSchema, res.data, what);
-        page.items.forEach((item, i) => {
+        for (const [i, item] of page.items.entries()) {
           servers++;
           const t = toTarget(item, what, `items[${i}].`);
-          if (t && matchesFilter(t, filter)) byId.set(t.id, t);
-        });
+          if (t && matchesFilter(t, filter) && (await sameTenant(t, filter, options?.abortSignal))) byId.set(t.id, t);
+        }
         cursor = page.nextCursor ?? undefined;
         if (cursor !== undefined) {
           if (seenCursors.has(cursor)) throw badResponse(what, "nextCursor repeats a cursor already followed (the listing would never end)");
