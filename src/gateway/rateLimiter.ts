@@ -49,33 +49,62 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const now = options.now ?? (() => performance.now());
   const sleep = options.sleep ?? abortableDelay;
   let rate = max;
-  let nextSlot = Number.NEGATIVE_INFINITY;
   let pausedUntil = Number.NEGATIVE_INFINITY;
-  /** Bumped on every 429, so a caller that slept through one takes a new slot after the pause. */
-  let throttleEpoch = 0;
   let throttled = 0;
+  /**
+   * The grid point the last caller was released on. Callers are released one at a time by a single
+   * pump, each on the next grid point after the previous one, so a late timer never releases a
+   * bunch at once; a late release catches up by at most half a step, so no window of 1 / rate × k
+   * seconds ever holds more than k + 1 releases.
+   */
+  let lastRelease = Number.NEGATIVE_INFINITY;
+  const queue: { resolve: () => void; reject: (e: unknown) => void; signal: AbortSignal | undefined; onAbort?: () => void }[] = [];
+  let pumping = false;
+
+  const pump = async (): Promise<void> => {
+    if (pumping) return;
+    pumping = true;
+    try {
+      while (queue.length > 0) {
+        const interval = 1000 / rate;
+        const at = Math.max(lastRelease + interval, pausedUntil);
+        const wait = at - now();
+        if (wait > 0) {
+          // Rate and pause may change while we wait (a 429); the loop looks again after waking.
+          await sleep(wait);
+          continue;
+        }
+        const w = queue.shift()!;
+        if (w.onAbort) w.signal?.removeEventListener("abort", w.onAbort);
+        lastRelease = Math.max(at, now() - interval / 2);
+        w.resolve();
+      }
+    } finally {
+      pumping = false;
+    }
+  };
 
   return {
-    async acquire(abortSignal) {
-      for (;;) {
-        abortSignal?.throwIfAborted();
-        const epoch = throttleEpoch;
-        const t = now();
-        const slot = Math.max(t, nextSlot, pausedUntil);
-        nextSlot = slot + 1000 / rate;
-        if (slot > t) await sleep(slot - t, abortSignal);
-        // A 429 arrived while this caller waited for a slot granted at the old pace: queue again.
-        if (epoch === throttleEpoch || pausedUntil <= now()) return;
-      }
+    acquire(abortSignal) {
+      if (abortSignal?.aborted) return Promise.reject(abortSignal.reason as Error);
+      return new Promise<void>((resolve, reject) => {
+        const waiter: (typeof queue)[number] = { resolve, reject, signal: abortSignal };
+        if (abortSignal) {
+          waiter.onAbort = () => {
+            const i = queue.indexOf(waiter);
+            if (i >= 0) queue.splice(i, 1);
+            reject(abortSignal.reason);
+          };
+          abortSignal.addEventListener("abort", waiter.onAbort, { once: true });
+        }
+        queue.push(waiter);
+        void pump();
+      });
     },
     onThrottled(retryAfterMs) {
       throttled++;
-      throttleEpoch++;
       rate = Math.max(min, rate / 2);
-      const t = now();
-      pausedUntil = Math.max(pausedUntil, t + Math.max(retryAfterMs ?? 0, 1000 / rate));
-      // Slots granted at the old pace are void: the next caller starts after the pause.
-      nextSlot = pausedUntil;
+      pausedUntil = Math.max(pausedUntil, now() + Math.max(retryAfterMs ?? 0, 1000 / rate));
     },
     onAccepted() {
       if (rate >= max) return;
