@@ -175,7 +175,7 @@ describe("propagation at gateway scale", () => {
     assertNoOutage();
   });
 
-  it("never sends more than maxRequestsPerSecond, as the gateway's own arrival log shows (updates, read-backs and tests share one budget)", async () => {
+  it("retries and late timers could exceed the rate: never sends more than maxRequestsPerSecond, as the gateway's own arrival log shows (updates, read-backs and tests share one budget)", async () => {
     seedTargets(60, 1);
     f.emulator.setLatency(5);
     const rps = 40;
@@ -193,7 +193,7 @@ describe("propagation at gateway scale", () => {
     expect(seen.spanMs).toBeGreaterThan(4_000);
   });
 
-  it("a 429 storm slows every caller down, honours Retry-After, and the rate recovers once the gateway accepts again", async () => {
+  it("429s did not slow the other callers: a 429 storm slows every caller down, honours Retry-After, and the rate recovers once the gateway accepts again", async () => {
     seedTargets(40);
     const limiter = createRateLimiter({ requestsPerSecond: 200, recoverySeconds: 1 });
     const adapter = makeAdapter({ limiter, maxRetries: 6 });

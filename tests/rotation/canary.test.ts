@@ -17,7 +17,7 @@ afterAll(async () => {
 });
 
 describe("canary first in a rotation", () => {
-  it("a canary that fails verification ends the run failed (CANARY_FAILED): the others keep the previous, still valid secret, which is not retired", async () => {
+  it("no canary: a gateway that lost updates got every target written — now a canary that fails verification ends the run failed (CANARY_FAILED), the others keep the previous, still valid secret, which is not retired", async () => {
     const s = await Scenario.create(world, { secretExpiresInDays: 10, targets: 8, otherTargets: 2 });
     s.hooks.afterStep = (step) => s.assertNoOutage(`after ${step}`);
     // The gateway acknowledges the canary's update but does not store it.
@@ -46,7 +46,7 @@ describe("canary first in a rotation", () => {
     (await s.scanJournals(s.scanner())).assertClean();
   });
 
-  it("a server with the set's client ID but another tenant's token URL is recorded as drift and never written", async () => {
+  it("servers of another tenant were written: a server with the set's client ID but another tenant's token URL is recorded as drift and never written", async () => {
     const s = await Scenario.create(world, { secretExpiresInDays: 10, targets: 5, otherTargets: 0 });
     const foreign = world.gateway.seedServer({
       name: "foreign-tenant-mcp",

@@ -32,7 +32,7 @@ describe("run journal compactness", () => {
     expect(unpackTargets(JSON.parse(JSON.stringify(packTargets(run))) as RunJournal)).toEqual(run);
   });
 
-  it("round-trips through Storage: the blob is compact JSON, readers get full records", async () => {
+  it("the journal of a large estate was indented JSON with every default field: round-trips through Storage as compact JSON, readers get full records", async () => {
     const container = await freshContainer(inject("storageConnectionString"));
     try {
       const store = new RotationJournalStore(container);
