@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- <name>] [-- --json]` — benchmarks against the local emulators, each reported as
  * a ratio to a bound or a baseline measured in the same run (absolute times on a shared 2-core
- * machine mean little). Names: rotation, probe, coldstart (default: all).
+ * machine mean little). Names: rotation, propagation, probe, coldstart (default: all).
  * coldstart needs no emulator: it builds the bundle and the unbundled tsc output and imports each
  * in fresh processes.
  */
@@ -12,6 +12,7 @@ import { startAzurite } from "../emulators/azurite.js";
 import { benchRotation } from "../bench/rotationBench.js";
 import { benchProbe } from "../bench/probeBench.js";
 import { benchColdStart } from "../bench/coldstartBench.js";
+import { benchPropagation } from "../bench/propagationBench.js";
 
 type BenchFn = (connectionString: string) => Promise<Record<string, unknown>>;
 
@@ -24,6 +25,36 @@ const benches: Record<string, BenchFn> = {
     console.log(`probe: full probe of one set in ${r.probeMs} ms (median of ${r.runs}; latency Entra ${r.latencies.entraMs} ms, Key Vault ${r.latencies.keyVaultMs} ms, gateway ${r.latencies.gatewayMs} ms)`);
     console.log(`  slowest check ${r.slowestCheck} ${r.slowestCheckMs} ms → ratio ${r.ratio} (goal ≤ 1.3); the checks' durations add up to ${r.sumOfChecksMs} ms (${(r.sumOfChecksMs / r.probeMs).toFixed(1)}× the probe)`);
     return { probeMs: r.probeMs, slowestCheckMs: r.slowestCheckMs, ratio: r.ratio };
+  },
+  propagation: async (cs) => {
+    const r = await benchPropagation(cs);
+    const m = r.main;
+    const b = r.baseline;
+    console.log(
+      `propagation: ${m.targets} targets among ${r.servers} MCP servers; gateway latency ${r.latencyMs} ms, token bucket ${r.bucketPerSecond}/s (burst ${r.bucketCapacity}) answering 429 + Retry-After, test connection on, concurrency ${r.concurrency}`,
+    );
+    console.log(`  ${m.updatesPerSecond} targets/s updated + read back + tested (${m.ms} ms for propagate + verify-targets, ${m.status}); bound ${r.boundPerSecond}/s (${r.bucketPerSecond} req/s ÷ 3 calls per target) → ratio ${r.ratio} (goal ≥ 0.9)`);
+    console.log(`  of that, discovery: ${m.listingMs} ms per listing of ${r.servers} servers, listed twice (latency-bound pages); without it ${m.updatesPerSecondExcludingDiscovery} targets/s → ratio ${r.ratioExcludingDiscovery}`);
+    console.log(`  emulator saw ${m.requests} requests, ${m.throttled} answered 429, peak ${m.peakPerSecond} requests in any 1 s window; ${m.failed} failed target(s); every target holds the new secret: ${r.allHoldNewSecret}`);
+    console.log(
+      `  baseline one at a time, measured in this run on ${b.targets} targets (its rate does not depend on the count; not extrapolated): ${b.updatesPerSecond} targets/s (${b.updatesPerSecondExcludingDiscovery} without discovery), ${b.throttled} 429s → ${r.speedupOverBaseline}× (goal ≥ 3×)`,
+    );
+    console.log(`  journal ${(m.journalBytes / 1024).toFixed(1)} KiB for ${m.targets} targets (${Math.round(m.journalBytes / m.targets)} B per target); peak RSS ${r.peakRssMb} MB (emulators and Azurite client in the same process)`);
+    return {
+      targets: r.targets,
+      updatesPerSecond: m.updatesPerSecond,
+      boundPerSecond: r.boundPerSecond,
+      ratio: r.ratio,
+      throttled: m.throttled,
+      failed: m.failed,
+      baselineUpdatesPerSecond: b.updatesPerSecond,
+      peakRssMb: r.peakRssMb,
+      journalKb: Math.round((m.journalBytes / 1024) * 10) / 10,
+      ratioExcludingDiscovery: r.ratioExcludingDiscovery,
+      peakRequestsPerSecond: m.peakPerSecond,
+      speedupOverBaseline: r.speedupOverBaseline,
+      baselineTargets: b.targets,
+    };
   },
   rotation: async (cs) => {
     const r = await benchRotation(cs);

@@ -5,6 +5,7 @@ import { TokenBucket, type RateLimitOptions } from "./rateLimit.js";
 import { registerPublicRoutes } from "./routes.js";
 import { GatewayState, GatewayStateError, type EmulatedServer, type SeedServerInput, type ServerEdit } from "./state.js";
 import { checkClientCredentials, type TokenCheckResult } from "./tokenCheck.js";
+import { TrafficLog } from "./traffic.js";
 
 /**
  * A local AI gateway implementing docs/gateway-contract.md: MCP servers with OAuth 2.0
@@ -36,6 +37,9 @@ export class GatewayEmulator {
   /** The CA that signed this emulator's certificate (undefined with `plainHttp`). */
   readonly caCertPem: string | undefined;
   private readonly state: GatewayState;
+  /** Arrival time and status of every public call, in the gateway's clock (pacing is judged from here). */
+  readonly traffic = new TrafficLog();
+  private lostUpdates: { ids?: Set<string>; remaining: number } | undefined;
   private bucket: TokenBucket | undefined;
   private latencyMs: number;
 
@@ -62,6 +66,8 @@ export class GatewayEmulator {
       pageSizeMax: options.pageSizeMax ?? 100,
       testConnection: (id) => this.testConnection(id),
       now: () => clock.now(),
+      traffic: this.traffic,
+      loseUpdate: (id) => this.takeLostUpdate(id),
     });
     this.registerControlRoutes();
   }
@@ -110,6 +116,21 @@ export class GatewayEmulator {
     this.latencyMs = ms;
   }
 
+  /**
+   * A faulty gateway that acknowledges secret updates (200, the server as it was) without storing
+   * them: the next `times` updates (default: all), or only those of `ids`. `undefined` heals it.
+   */
+  setLoseUpdates(spec: { ids?: string[]; times?: number } | undefined): void {
+    this.lostUpdates = spec ? { ...(spec.ids ? { ids: new Set(spec.ids) } : {}), remaining: spec.times ?? Number.POSITIVE_INFINITY } : undefined;
+  }
+
+  private takeLostUpdate(id: string): boolean {
+    const l = this.lostUpdates;
+    if (!l || l.remaining <= 0 || (l.ids && !l.ids.has(id))) return false;
+    l.remaining--;
+    return true;
+  }
+
   // ---- ground truth (tests only) -----------------------------------------------------------------
 
   /** Every server with its stored secret, in list order. Never served on the public routes. */
@@ -140,6 +161,7 @@ export class GatewayEmulator {
   reset(): void {
     this.state.reset();
     this.server.faults.clear();
+    this.lostUpdates = undefined;
   }
 
   private server_(id: string): EmulatedServer {

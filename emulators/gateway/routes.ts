@@ -3,6 +3,7 @@ import type { EmuRequest, EmuResponse, EmulatorServer } from "../common/server.j
 import type { TokenBucket } from "./rateLimit.js";
 import { GatewayStateError, toPublic, type GatewayState } from "./state.js";
 import type { TokenCheckResult } from "./tokenCheck.js";
+import type { TrafficLog } from "./traffic.js";
 
 /**
  * The public routes of docs/gateway-contract.md. Order of checks for every call: bearer token
@@ -22,6 +23,9 @@ export interface PublicRouteDeps {
   pageSizeMax: number;
   testConnection: (id: string) => Promise<TokenCheckResult>;
   now: () => Date;
+  traffic: TrafficLog;
+  /** A faulty gateway: answers a secret update 200 without storing it (true = drop this one). */
+  loseUpdate: (id: string) => boolean;
 }
 
 export interface ContractErrorBody {
@@ -44,8 +48,19 @@ type Authorised = (req: EmuRequest) => EmuResponse | Promise<EmuResponse>;
 export function registerPublicRoutes(server: EmulatorServer, deps: PublicRouteDeps): void {
   const tokenDigest = digest(deps.apiToken);
 
+  /** Records each call's arrival (before latency and throttling) and final status in the traffic log. */
+  const guarded = (handler: Authorised) => {
+    const inner = untracked(handler);
+    return async (req: EmuRequest): Promise<EmuResponse> => {
+      const atMs = performance.now();
+      const res = await inner(req);
+      deps.traffic.record({ atMs, method: req.method, status: res.status });
+      return res;
+    };
+  };
+
   /** Wraps a handler with latency, authentication, tenant, throttling and error mapping. */
-  const guarded =
+  const untracked =
     (handler: Authorised) =>
     async (req: EmuRequest): Promise<EmuResponse> => {
       const latency = deps.latencyMs();
@@ -151,6 +166,8 @@ export function registerPublicRoutes(server: EmulatorServer, deps: PublicRouteDe
           headers: { ETag: s.etag },
         });
       }
+      // The lost update: acknowledged with the server as it was, nothing stored.
+      if (deps.loseUpdate(id)) return serverResponse(s);
       const updated = deps.state.setSecret(id, body.value["clientSecret"] as string);
       return serverResponse(updated);
     }),

@@ -150,10 +150,18 @@ export class GatewayState {
    */
   page(cursor: string | undefined, limit: number): { items: StoredServer[]; nextCursor: string | null } {
     const after = cursor === undefined ? 0 : this.decodeCursor(cursor);
-    const rest = this.ordered().filter((s) => s.seq > after);
-    const items = rest.slice(0, limit);
+    const items: StoredServer[] = [];
+    let more = false;
+    for (const s of this.servers.values()) {
+      if (s.seq <= after) continue;
+      if (items.length === limit) {
+        more = true;
+        break;
+      }
+      items.push(s);
+    }
     const last = items[items.length - 1];
-    const nextCursor = rest.length > limit && last ? this.encodeCursor(last.seq) : null;
+    const nextCursor = more && last ? this.encodeCursor(last.seq) : null;
     return { items, nextCursor };
   }
 
@@ -166,7 +174,8 @@ export class GatewayState {
   }
 
   private ordered(): StoredServer[] {
-    return [...this.servers.values()].sort((a, b) => a.seq - b.seq);
+    // A Map iterates in insertion order and `seq` grows with every insertion: already sorted.
+    return [...this.servers.values()];
   }
 
   private require(id: string): StoredServer {

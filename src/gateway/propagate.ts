@@ -216,6 +216,55 @@ export async function verifyTargets(options: VerifyOptions): Promise<TargetVerif
   return runBounded(options.targets, options.maxConcurrency ?? 4, signal, one);
 }
 
+// ── canary first ───────────────────────────────────────────────────────────────
+
+export interface CanaryPropagateOptions extends PropagateOptions {
+  /** How the canary is verified before anyone else is written (same rules as `verifyTargets`). */
+  verify: Pick<VerifyOptions, "clientId" | "expectedTokenUrl" | "useTestConnection">;
+}
+
+export interface CanaryPropagation {
+  /** The target written and verified first; absent when every target already held the secret. */
+  canary?: { outcome: TargetOutcome; verification?: TargetVerification };
+  /**
+   * "passed": the canary verified and every target was attempted; "write-failed": the canary could
+   * not be written (the rest untouched, retry later); "verify-failed": the gateway took the write
+   * but the canary does not work with it (the rest untouched, stop).
+   */
+  status: "passed" | "write-failed" | "verify-failed";
+  /** One outcome per target attempted (only the canary's when it did not pass), canary first. */
+  outcomes: TargetOutcome[];
+}
+
+/**
+ * Updates one target first, reads it back and lets the gateway fetch a token with it (test
+ * connection), and only then the rest. A gateway that silently drops writes, mangles the secret or
+ * cannot use it shows up on one server instead of two thousand; every other target stays on the
+ * previous secret, which is still valid (the caller must not retire it).
+ *
+ * The canary is the first target (in the given order) that does not already prove it holds the secret.
+ */
+export async function propagateCanaryFirst(options: CanaryPropagateOptions): Promise<CanaryPropagation> {
+  const { secret } = options;
+  const canaryTarget = options.targets.find((t) => !fingerprintMatches(t, secret));
+  if (!canaryTarget) return { status: "passed", outcomes: await propagateSecret(options) };
+
+  const [outcome] = await propagateSecret({ ...options, targets: [canaryTarget] });
+  if (!outcome!.ok) return { canary: { outcome: outcome! }, status: "write-failed", outcomes: [outcome!] };
+  const [verification] = await verifyTargets({
+    ...options.verify,
+    adapter: options.adapter,
+    targets: [canaryTarget],
+    secret,
+    maxConcurrency: 1,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  if (!verification!.ok) return { canary: { outcome: outcome!, verification: verification! }, status: "verify-failed", outcomes: [outcome!] };
+  (options.logger ?? silentLogger).info(`canary ${canaryTarget.name} [target=${canaryTarget.id}] holds the new secret and passed verification; updating the other ${options.targets.length - 1}`);
+  const rest = await propagateSecret({ ...options, targets: options.targets.filter((t) => t !== canaryTarget) });
+  return { canary: { outcome: outcome!, verification: verification! }, status: "passed", outcomes: [outcome!, ...rest] };
+}
+
 // ── helpers ────────────────────────────────────────────────────────────────────
 
 /**

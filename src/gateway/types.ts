@@ -1,3 +1,5 @@
+import type { TenantIdentity } from "./tenant.js";
+
 /** One OAuth 2.0 client-credentials entry on the gateway whose client ID is the set's. */
 export interface GatewayTarget {
   id: string;
@@ -22,6 +24,12 @@ export interface TargetFilter {
   clientId: string;
   /** When given, only targets whose token URL points at this tenant's token endpoint. */
   tokenUrls?: string[];
+  /**
+   * When given, a server with the client ID whose token URL names another tenant (any form:
+   * GUID, domain, authority host) is not a target: it goes to `onDrift` instead.
+   */
+  tenant?: TenantIdentity;
+  onDrift?: (target: GatewayTarget, why: string) => void;
 }
 
 export interface GatewayAdapter {

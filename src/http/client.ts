@@ -53,6 +53,10 @@ export interface HttpRequestOptions {
   secrets?: string[];
   /** Overrides the client's response size cap for this call. */
   maxResponseBytes?: number;
+  /** Told at once about every answer with an error status (a rate limiter slows down on a 429 here). */
+  onErrorResponse?: (info: { status: number; retryAfterMs?: number; attempt: number; willRetry: boolean }) => void;
+  /** Awaited before every retry, after its wait (a rate limiter hands out the retry's slot here). */
+  beforeRetry?: (abortSignal?: AbortSignal) => Promise<void>;
 }
 
 export interface HttpResponse<T = unknown> {
@@ -142,12 +146,15 @@ export class HttpClient {
         const data = parseBody(res.data as string, headers["content-type"]) as T;
         if (res.status < 400) return { status: res.status, headers, data, attempts: attempt };
         const retryable = RETRYABLE_STATUS.has(res.status) && (idempotent || res.status === 429);
-        if (retryable && attempt <= maxRetries) {
-          const wait = this.backoff(attempt, headers["retry-after"]);
-          if (wait !== undefined) {
-            await this.sleep(wait, req.abortSignal);
-            continue;
-          }
+        const wait = retryable && attempt <= maxRetries ? this.backoff(attempt, headers["retry-after"]) : undefined;
+        if (req.onErrorResponse) {
+          const retryAfterMs = headers["retry-after"] !== undefined ? parseRetryAfter(headers["retry-after"]) : undefined;
+          req.onErrorResponse({ status: res.status, attempt, willRetry: wait !== undefined, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
+        }
+        if (wait !== undefined) {
+          await this.sleep(wait, req.abortSignal);
+          await req.beforeRetry?.(req.abortSignal);
+          continue;
         }
         if (req.throwOnHttpError === false) return { status: res.status, headers, data, attempts: attempt };
         throw this.httpError(req, res.status, data, headers, attempt);
@@ -159,6 +166,7 @@ export class HttpClient {
       // axios cannot tell us which side of the send it failed on; only idempotent calls retry.
       if (idempotent && attempt <= maxRetries) {
         await this.sleep(this.backoff(attempt, undefined) ?? 0, req.abortSignal);
+        await req.beforeRetry?.(req.abortSignal);
         continue;
       }
       throw this.networkError(req, netErr, attempt);

@@ -3,6 +3,7 @@ import type { ContainerClient } from "@azure/storage-blob";
 import { JsonBlobStore, type JsonDocument } from "../storage/jsonBlobs.js";
 import type { Redactor } from "../redact.js";
 import { RotatorError } from "../errors.js";
+import { packTargets, unpackTargets } from "./targetCodec.js";
 import type { RunJournal, SetState } from "./model.js";
 
 /**
@@ -25,12 +26,14 @@ export class RotationJournalStore {
   }
 
   async readRun(set: string, runId: string, abortSignal?: AbortSignal): Promise<RunJournal | undefined> {
-    return (await this.blobs.read<RunJournal>(runPath(set, runId), abortSignal))?.value;
+    const doc = await this.blobs.read<RunJournal>(runPath(set, runId), abortSignal);
+    return doc ? unpackTargets(doc.value) : undefined;
   }
 
   /** The run with the ETag of exactly that version, for a conditional write. */
   async readRunDocument(set: string, runId: string, abortSignal?: AbortSignal): Promise<JsonDocument<RunJournal> | undefined> {
-    return this.blobs.read<RunJournal>(runPath(set, runId), abortSignal);
+    const doc = await this.blobs.read<RunJournal>(runPath(set, runId), abortSignal);
+    return doc ? { ...doc, value: unpackTargets(doc.value) } : undefined;
   }
 
   /** Finds a run by ID alone (HTTP GET /api/rotations/{runId}) through the run index. */
@@ -42,14 +45,14 @@ export class RotationJournalStore {
 
   /** Writes the run; with `ifMatch`, only over that exact version (STORAGE_CONFLICT otherwise). Returns the new ETag. */
   async writeRun(run: RunJournal, abortSignal?: AbortSignal, options: { ifMatch?: string } = {}): Promise<string> {
-    const clean = this.scrub(run);
-    return this.blobs.write(runPath(run.set, run.runId), clean, { abortSignal, ...options });
+    const clean = this.scrub(packTargets(run));
+    return this.blobs.write(runPath(run.set, run.runId), clean, { abortSignal, compact: true, ...options });
   }
 
   /** Creates the run (never over an existing one) and its index entry; returns the journal's ETag. */
   async createRun(run: RunJournal, abortSignal?: AbortSignal): Promise<string> {
     await this.blobs.write(`run-index/${run.runId}.json`, { set: run.set }, { abortSignal });
-    return this.blobs.write(runPath(run.set, run.runId), this.scrub(run), { abortSignal, ifNoneExists: true });
+    return this.blobs.write(runPath(run.set, run.runId), this.scrub(packTargets(run)), { abortSignal, ifNoneExists: true, compact: true });
   }
 
   async readState(set: string, abortSignal?: AbortSignal): Promise<SetState> {

@@ -37,9 +37,10 @@ export interface TargetRecord {
   error?: ErrorSummary;
   /**
    * Dropped from the run: `gone` (deleted from the gateway) or `moved` (now uses another client ID,
-   * or is no longer an OAuth2 client-credentials server). A dropped target never blocks retirement.
+   * or is no longer an OAuth2 client-credentials server), or `drift` (uses the set's client ID but its
+   * token URL names another tenant: reported, never written). A dropped target never blocks retirement.
    */
-  outcome?: "gone" | "moved";
+  outcome?: "gone" | "moved" | "drift";
   /** What the gateway answered when the target was dropped, and when. */
   evidence?: string;
 }

@@ -2,7 +2,7 @@ import { RotatorError } from "../errors.js";
 import { fingerprintMatches } from "../gateway/fingerprint.js";
 import { graphScope } from "../entra/scope.js";
 import { tenantTokenUrl } from "./policy.js";
-import { pushSecret, readBackTargets, retireCredential, type StepContext, type StepOutcome } from "./steps.js";
+import { listRotationTargets, pushSecret, readBackTargets, retireCredential, type StepContext, type StepOutcome } from "./steps.js";
 import { dropVanishedTargets, liveTargets, mergeTargets } from "./targets.js";
 import { checkRetirementEvidence } from "./retirementEvidence.js";
 
@@ -33,7 +33,8 @@ export async function reconcileStep(ctx: StepContext): Promise<StepOutcome & { s
   const secret = current.value;
   redactor.add(secret);
 
-  const listed = await gateway.listTargets({ clientId: set.clientId }, { abortSignal: ctx.signal });
+  // Only this tenant's servers: one with the client ID but another tenant is drift, never written.
+  const listed = await listRotationTargets(ctx);
   const stale = listed.filter((t) => !fingerprintMatches(t, secret));
   let repaired = 0;
   if (stale.length > 0) {

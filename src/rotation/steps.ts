@@ -1,12 +1,12 @@
 import { RotatorError, ensureRotatorError } from "../errors.js";
 import type { TokenResult } from "../entra/types.js";
-import type { GatewayTarget } from "../gateway/types.js";
+import type { GatewayTarget, TargetFilter } from "../gateway/types.js";
 import { fingerprintMatches } from "../gateway/fingerprint.js";
-import { propagateSecret, verifyTargets, type TargetOutcome } from "../gateway/propagate.js";
+import { propagateCanaryFirst, verifyTargets, type TargetOutcome, type TargetVerification } from "../gateway/propagate.js";
 import { DAY_MS } from "../clock.js";
 import type { Logger } from "../logging.js";
 import type { RotationJournalStore } from "./journal.js";
-import type { RunJournal, RunStatus } from "./model.js";
+import type { RunJournal, RunStatus, TargetRecord } from "./model.js";
 import { identifyAdoption, makePlan, type AdoptionResult, type Facts } from "./planner.js";
 import { pendingSecretName, tenantTokenUrl } from "./policy.js";
 import { dropVanishedTargets, liveTargets, mergeTargets } from "./targets.js";
@@ -35,6 +35,35 @@ export interface StepContext {
 
 /** Outcome of one step: carry on, or stop this pass leaving the run resumable. */
 export type StepOutcome = { kind: "done"; detail?: string } | { kind: "skipped"; detail: string } | { kind: "pause"; status: RunStatus; detail: string };
+
+// ── the run's targets ─────────────────────────────────────────────────────
+
+/**
+ * The listing filter of a rotation: the set's client ID AND its tenant (GUID, domain or authority
+ * host form). A server with the client ID but another tenant is recorded on the run as `drift`
+ * with the reason (never written; the gateway-drift probe reports it too).
+ */
+export function rotationTargetFilter(ctx: StepContext): TargetFilter {
+  const { set, clock } = ctx.deps;
+  const { run } = ctx;
+  return {
+    clientId: set.clientId,
+    tenant: { tenantId: set.tenantId, authorityHosts: [set.authorityHost] },
+    onDrift: (t, why) => {
+      let rec = run.targets.find((r) => r.id === t.id);
+      if (!rec) {
+        rec = { id: t.id, name: t.name, updated: false, verified: false, attempts: 0 };
+        run.targets.push(rec);
+      }
+      Object.assign(rec, { updated: false, verified: false, outcome: "drift", evidence: `${why} (checked ${clock.now().toISOString()})` });
+      delete rec.error;
+    },
+  };
+}
+
+export function listRotationTargets(ctx: StepContext): Promise<GatewayTarget[]> {
+  return ctx.deps.gateway.listTargets(rotationTargetFilter(ctx), { abortSignal: ctx.signal });
+}
 
 // ── observe & plan ────────────────────────────────────────────────────────
 
@@ -292,7 +321,7 @@ export async function propagateStep(ctx: StepContext): Promise<StepOutcome> {
   const { set, gateway } = ctx.deps;
   const { run } = ctx;
   const secret = await loadSecret(ctx);
-  const targets = await gateway.listTargets({ clientId: set.clientId }, { abortSignal: ctx.signal });
+  const targets = await listRotationTargets(ctx);
   mergeTargets(run, targets);
 
   if (gateway.kind === "manual") {
@@ -319,26 +348,45 @@ export async function propagateStep(ctx: StepContext): Promise<StepOutcome> {
   const live = liveTargets(run);
   const failed = live.filter((t) => !t.updated);
   const dropped = run.targets.length - live.length;
+  if (outcomes.length < pending.length) {
+    // The canary could not be written: nobody else was touched; the next pass starts over with a canary.
+    const canary = outcomes[0]!;
+    log.warn(`canary ${canary.name} [target=${canary.id}] could not be updated (${canary.error?.code ?? "unknown"}); the other ${pending.length - 1} target(s) were not touched`);
+    return {
+      kind: "pause",
+      status: "waiting",
+      detail: `0 of ${pending.length} updated: the canary ${canary.name} could not be updated (${canary.error?.code ?? "unknown"}); the other ${pending.length - 1} target(s) were not touched and keep the previous secret; retried on the next pass`,
+    };
+  }
   if (failed.length > 0) {
     log.warn(`${failed.length} target(s) not updated: ${failed.map((t) => `${t.name} (${t.error?.code ?? "unknown"})`).join(", ")}`);
     return {
       kind: "pause",
       status: "waiting",
-      detail: `${live.length - failed.length}/${live.length} targets updated; ${failed.length} keep failing and are retried on the next pass`,
+      detail: `${live.length - failed.length} of ${live.length} targets updated; ${failed.length} keep failing and are retried on the next pass`,
     };
   }
   const updated = outcomes.filter((o) => o.ok && !o.alreadyHeld).length;
+  const canary = outcomes.find((o) => o.ok && !o.alreadyHeld);
   return {
     kind: "done",
-    detail: `${updated} updated, ${live.length - updated} already held the new secret (${live.length} total)${dropped ? `; ${dropped} dropped as gone or moved` : ""}`,
+    detail:
+      `${updated} updated, ${live.length - updated} already held the new secret: ${live.length} of ${live.length} hold it` +
+      `${canary ? ` (canary ${canary.name} updated and verified first)` : ""}${dropped ? `; ${dropped} dropped as gone or moved` : ""}`,
   };
 }
 
-/** Writes `secret` to `targets` and records each outcome on the run's target records. */
+/**
+ * Writes `secret` to `targets`, canary first, and records each outcome on the run's target records.
+ * When the canary does not work after the write (read-back or the gateway's test connection fails),
+ * nothing else is written and CANARY_FAILED is thrown: every other target keeps the previous secret,
+ * which stays valid because a failed run never retires it.
+ */
 export async function pushSecret(ctx: StepContext, targets: GatewayTarget[], secret: string): Promise<TargetOutcome[]> {
   const { set, gateway } = ctx.deps;
   const { run } = ctx;
-  return propagateSecret({
+  const records = new Map(run.targets.map((r) => [r.id, r]));
+  const result = await propagateCanaryFirst({
     adapter: gateway,
     targets,
     secret,
@@ -347,8 +395,9 @@ export async function pushSecret(ctx: StepContext, targets: GatewayTarget[], sec
     retry: { maxAttempts: ctx.deps.targetAttempts ?? 4 },
     sleep: (ms, signal) => ctx.deps.clock.sleep(ms, signal),
     logger: ctx.log,
+    verify: { clientId: set.clientId, useTestConnection: usesTestConnection(ctx) },
     onTargetDone: async (targetId, outcome) => {
-      const rec = run.targets.find((r) => r.id === targetId)!;
+      const rec = records.get(targetId)!;
       rec.attempts += outcome.attempts;
       rec.updated = outcome.ok;
       if (!outcome.ok) rec.verified = false;
@@ -357,17 +406,60 @@ export async function pushSecret(ctx: StepContext, targets: GatewayTarget[], sec
       if (outcome.ok && !outcome.alreadyHeld) await ctx.deps.hooks?.afterTargetUpdated?.(targetId);
     },
   });
+  const canary = result.canary;
+  if (canary?.verification) recordVerification(records.get(canary.outcome.id)!, canary.verification);
+  if (result.status === "verify-failed" && canary?.verification) {
+    const rec = records.get(canary.outcome.id)!;
+    const others = targets.length - 1;
+    await ctx.save();
+    throw new RotatorError(
+      "CANARY_FAILED",
+      `The canary MCP server ${rec.name} (${rec.id}) took the new secret but failed verification (${rec.error?.code ?? "unknown"}: ${rec.error?.message ?? "no detail"}); the other ${others} target(s) were not touched`,
+      {
+        hint:
+          `The gateway does not hold or cannot use the new secret on ${rec.name}. The other ${others} MCP server(s) still hold the previous secret, which stays valid (the previous credential is not retired). ` +
+          `Check ${rec.name} in the gateway console (token URL, client ID, its test connection) and the gateway's health, fix what it shows, then start a forced rotation or let the next pass reconcile (it tries the canary again first).`,
+        retryable: false,
+      },
+    );
+  }
+  return result.outcomes;
+}
+
+function usesTestConnection(ctx: StepContext): boolean {
+  const { set, gateway } = ctx.deps;
+  return set.gateway.kind === "cequence" && set.gateway.testConnection && gateway.testConnection !== undefined;
+}
+
+/** Marks a run record from a read-back; a failed one is sent back to propagation with the reason. */
+function recordVerification(rec: TargetRecord, v: TargetVerification): boolean {
+  rec.verified = v.ok;
+  if (v.ok) {
+    delete rec.error;
+    return true;
+  }
+  rec.updated = false;
+  rec.error = v.error ?? {
+    code: v.fingerprintMatches ? "TARGET_TEST_FAILED" : "TARGET_SECRET_MISMATCH",
+    message:
+      v.testConnection && !v.testConnection.ok
+        ? v.testConnection.detail
+        : `fingerprint ${v.fingerprintMatches ? "matches" : "does not match"}; client ID ${v.clientIdUnchanged ? "unchanged" : "changed"}; token URL ${v.tokenUrlUnchanged ? "unchanged" : "changed"}`,
+    hint: "The target does not hold a working copy of the new secret; it is updated again on the next pass.",
+  };
+  return false;
 }
 
 /**
  * Reads back the live records that are listed (fingerprint, client ID, token URL, and the gateway's
  * test connection when configured) and marks each verified or not. Returns the names that failed.
+ * Read-backs and test connections go through the same adapter, so they share its rate budget with updates.
  */
 export async function readBackTargets(ctx: StepContext, listed: GatewayTarget[], secret: string): Promise<string[]> {
   const { set, gateway } = ctx.deps;
   const { run } = ctx;
-  const testConnection = set.gateway.kind === "cequence" && set.gateway.testConnection && gateway.testConnection !== undefined;
   const known = new Map(listed.map((t) => [t.id, t]));
+  const records = new Map(run.targets.map((r) => [r.id, r]));
   const toCheck = liveTargets(run)
     .map((r) => known.get(r.id))
     .filter((t): t is GatewayTarget => t !== undefined);
@@ -376,28 +468,14 @@ export async function readBackTargets(ctx: StepContext, listed: GatewayTarget[],
     targets: toCheck,
     secret,
     clientId: set.clientId,
-    useTestConnection: testConnection,
+    useTestConnection: usesTestConnection(ctx),
     maxConcurrency: set.gateway.kind === "cequence" ? set.gateway.maxConcurrency : 1,
     signal: ctx.signal,
   });
   const bad: string[] = [];
   for (const v of checks) {
-    const rec = run.targets.find((r) => r.id === v.id)!;
-    rec.verified = v.ok;
-    if (v.ok) {
-      delete rec.error;
-      continue;
-    }
-    rec.updated = false;
-    rec.error = v.error ?? {
-      code: v.fingerprintMatches ? "TARGET_TEST_FAILED" : "TARGET_SECRET_MISMATCH",
-      message:
-        v.testConnection && !v.testConnection.ok
-          ? v.testConnection.detail
-          : `fingerprint ${v.fingerprintMatches ? "matches" : "does not match"}; client ID ${v.clientIdUnchanged ? "unchanged" : "changed"}; token URL ${v.tokenUrlUnchanged ? "unchanged" : "changed"}`,
-      hint: "The target does not hold a working copy of the new secret; it is updated again on the next pass.",
-    };
-    bad.push(rec.name);
+    const rec = records.get(v.id)!;
+    if (!recordVerification(rec, v)) bad.push(rec.name);
   }
   return bad;
 }
@@ -408,7 +486,7 @@ export async function verifyTargetsStep(ctx: StepContext): Promise<StepOutcome> 
   if (gateway.kind === "manual") return { kind: "skipped", detail: "manual gateway: verified by operator confirmation" };
   const secret = await loadSecret(ctx);
   const testConnection = set.gateway.kind === "cequence" && set.gateway.testConnection && gateway.testConnection !== undefined;
-  const listed = await gateway.listTargets({ clientId: set.clientId }, { abortSignal: ctx.signal });
+  const listed = await listRotationTargets(ctx);
   mergeTargets(run, listed);
   await dropVanishedTargets(run, { gateway, clientId: set.clientId, listed, now: ctx.deps.clock.now(), log: ctx.log, abortSignal: ctx.signal });
   const bad = await readBackTargets(ctx, listed, secret);
@@ -443,7 +521,7 @@ export async function retireStep(ctx: StepContext): Promise<StepOutcome> {
   // I1: never retire while any target still lacks the new secret — including targets added since.
   if (gateway.kind !== "manual") {
     const secret = await loadSecret(ctx);
-    const targets = await gateway.listTargets({ clientId: set.clientId }, { abortSignal: ctx.signal });
+    const targets = await listRotationTargets(ctx);
     const lagging = targets.filter((t) => !fingerprintMatches(t, secret));
     if (lagging.length > 0) {
       mergeTargets(run, targets);

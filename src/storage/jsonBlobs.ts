@@ -16,6 +16,8 @@ export interface WriteOptions {
   /** Only create; fail if the document exists. */
   ifNoneExists?: boolean;
   abortSignal?: AbortSignal;
+  /** Write without indentation (large documents such as a run journal over thousands of targets). */
+  compact?: boolean;
 }
 
 export class JsonBlobStore {
@@ -53,7 +55,7 @@ export class JsonBlobStore {
 
   async write<T>(name: string, value: T, options: WriteOptions = {}): Promise<string> {
     await this.ensureContainer(options.abortSignal);
-    const body = JSON.stringify(value, null, 2);
+    const body = options.compact ? JSON.stringify(value) : JSON.stringify(value, null, 2);
     try {
       const res = await this.container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), {
         abortSignal: options.abortSignal,

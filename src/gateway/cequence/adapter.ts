@@ -5,6 +5,7 @@ import { silentLogger, type Logger } from "../../logging.js";
 import { GatewayErrorCode, toGatewayError } from "../errors.js";
 import { matchesFilter } from "../match.js";
 import { createRateLimiter, type RateLimiter } from "../rateLimiter.js";
+import { classifyTokenUrl, discoveryDomainResolver } from "../tenant.js";
 import type { GatewayAdapter, GatewayCallOptions, GatewayTarget, TargetFilter } from "../types.js";
 import {
   badResponse,
@@ -85,6 +86,12 @@ export function createCequenceAdapter(options: CequenceAdapterOptions): GatewayA
     await limiter.acquire(spec.abortSignal);
     try {
       const res = await http.request({
+        // Every attempt, retries included, spends the one budget; a 429 slows every caller down.
+        onErrorResponse: ({ status, retryAfterMs }) => {
+          if (status === 429) limiter.onThrottled?.(retryAfterMs);
+          else limiter.onAccepted?.();
+        },
+        beforeRetry: (signal) => limiter.acquire(signal),
         method: spec.method,
         url: spec.url,
         query: spec.query,
@@ -99,6 +106,7 @@ export function createCequenceAdapter(options: CequenceAdapterOptions): GatewayA
         ...(spec.idempotent !== undefined ? { idempotent: spec.idempotent } : {}),
         secrets: [apiToken, ...(spec.secrets ?? [])],
       });
+      limiter.onAccepted?.();
       return { data: res.data, headers: res.headers };
     } catch (e) {
       throw toGatewayError(e, {
@@ -109,6 +117,17 @@ export function createCequenceAdapter(options: CequenceAdapterOptions): GatewayA
         ...(spec.targetId !== undefined ? { targetId: spec.targetId } : {}),
       });
     }
+  };
+
+  const resolveDomain = discoveryDomainResolver(http);
+  /** Only what a target needs is kept; a server of another tenant is reported, not kept. */
+  const sameTenant = async (t: GatewayTarget, filter: TargetFilter, abortSignal?: AbortSignal): Promise<boolean> => {
+    if (!filter.tenant) return true;
+    const verdict = await classifyTokenUrl(t.tokenUrl, filter.tenant, resolveDomain, abortSignal);
+    if (verdict.same) return true;
+    log.warn(`MCP server ${t.name} [target=${t.id}] uses client ${filter.clientId} but another tenant (${verdict.why}); reported as drift, not updated`);
+    filter.onDrift?.(t, verdict.why);
+    return false;
   };
 
   const readOne = async (id: string, options: GatewayCallOptions | undefined): Promise<GatewayTarget> => {
@@ -153,11 +172,11 @@ export function createCequenceAdapter(options: CequenceAdapterOptions): GatewayA
           abortSignal: options?.abortSignal,
         });
         const page = parseGatewayResponse(mcpServerPageSchema, res.data, what);
-        page.items.forEach((item, i) => {
+        for (const [i, item] of page.items.entries()) {
           servers++;
           const t = toTarget(item, what, `items[${i}].`);
-          if (t && matchesFilter(t, filter)) byId.set(t.id, t);
-        });
+          if (t && matchesFilter(t, filter) && (await sameTenant(t, filter, options?.abortSignal))) byId.set(t.id, t);
+        }
         cursor = page.nextCursor ?? undefined;
         if (cursor !== undefined) {
           if (seenCursors.has(cursor)) throw badResponse(what, "nextCursor repeats a cursor already followed (the listing would never end)");
