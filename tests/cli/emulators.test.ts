@@ -25,7 +25,7 @@ describe("mcp-sso-rotator --emulators", () => {
     expect(r.stdout).toMatch(/propagating \|[█░]+\| \d+\/25 targets updated/);
     expect(r.stdout).toMatch(/propagating \|█{40}\| 25\/25 targets updated/);
     // Lines logged while the bar was drawn are not lost when it stops.
-    expect(r.stdout).toMatch(/step propagate done: 25 updated, 0 already held the new secret \(25 total\)/);
+    expect(r.stdout).toMatch(/step propagate done: 25 updated, 0 already held the new secret: 25 of 25 hold it/);
     expect(r.stdout).toMatch(/→ SUCCEEDED \(emergency, pass 1\)/);
     // No plain progress lines on a terminal: the bar replaces them.
     expect(r.stdout).not.toMatch(/propagating: \d+\/25 targets updated/);

@@ -187,8 +187,9 @@ describe("propagation at gateway scale", () => {
     expect(checks.every((c) => c.ok)).toBe(true);
     const seen = f.emulator.traffic.summary(1000);
     expect(seen.requests).toBe(180);
-    // The limiter releases at most rate + 1 calls in any second (a late timer may catch up half a step).
-    expect(seen.peakPerWindow).toBeLessThanOrEqual(rps + 1);
+    // The limiter releases at most rate + 1 calls in any second (a late timer may catch up half a
+    // step); the gateway sees arrivals, which a loaded machine can bunch by a request or two more.
+    expect(seen.peakPerWindow).toBeLessThanOrEqual(rps + 3);
     // …and it runs near the limit rather than far under it (180 calls at 40/s take ≥ 4.5 s).
     expect(seen.spanMs).toBeGreaterThan(4_000);
   });
