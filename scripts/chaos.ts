@@ -10,6 +10,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import type { ContainerClient } from "@azure/storage-blob";
 import { startAzurite } from "../emulators/azurite.js";
 import { World } from "../emulators/world.js";
 import { runCampaign, type CampaignSummary } from "../tests/harness/chaos/campaign.js";
@@ -23,12 +24,13 @@ interface Args {
   replay?: string;
   shrink: boolean;
   verbose: boolean;
+  dump: boolean;
 }
 
-const USAGE = "usage: npm run chaos -- [--schedules N] [--seed S] [--json] [--replay <file|json>] [--no-shrink] [--verbose]";
+const USAGE = "usage: npm run chaos -- [--schedules N] [--seed S] [--json] [--replay <file|json>] [--no-shrink] [--verbose] [--dump (with --replay: print every run journal)]";
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { schedules: 20, seed: 1, json: false, shrink: true, verbose: false };
+  const args: Args = { schedules: 20, seed: 1, json: false, shrink: true, verbose: false, dump: false };
   const num = (flag: string, v: string | undefined): number => {
     const n = Number(v);
     if (v === undefined || !Number.isInteger(n) || n < 0) {
@@ -47,6 +49,7 @@ function parseArgs(argv: string[]): Args {
     else if (flag === "--replay") args.replay = value();
     else if (flag === "--no-shrink") args.shrink = false;
     else if (flag === "--verbose") args.verbose = true;
+    else if (flag === "--dump") args.dump = true;
     else if (flag === "--help" || flag === "-h") {
       console.log(USAGE);
       process.exit(0);
@@ -68,10 +71,28 @@ function loadReplay(arg: string): GeneratedSchedule {
   return s;
 }
 
+/** Every run journal and the set's state, as Storage holds them (the raw blobs). */
+async function dumpRuns(container: ContainerClient): Promise<void> {
+  for await (const b of container.listBlobsFlat()) {
+    if (!/^(runs|state|requests)\//.test(b.name)) continue;
+    const text = (await container.getBlobClient(b.name).downloadToBuffer()).toString("utf8");
+    process.stderr.write(`── ${b.name}\n${text}\n`);
+  }
+}
+
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   const location = mkdtempSync(path.join(os.tmpdir(), "rotator-chaos-"));
   const azurite = await startAzurite({ location });
+  // Interrupted (Ctrl-C, kill): stop Azurite too, never leave it running.
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    process.once(sig, () => {
+      void azurite.stop().finally(() => {
+        rmSync(location, { recursive: true, force: true });
+        process.exit(130);
+      });
+    });
+  }
   const world = await World.start({ receivers: true });
   const env = { world, storageConnectionString: azurite.connectionString };
   const log = (line: string): void => {
@@ -84,7 +105,7 @@ async function main(): Promise<number> {
     if (args.replay) {
       const schedule = loadReplay(args.replay);
       log(`replaying seed ${schedule.seed}: ${schedule.events.length} event(s)`);
-      const out = await runSchedule(env, schedule);
+      const out = await runSchedule(env, schedule, args.dump ? { onFinish: dumpRuns } : {});
       summary = {
         schedules: 1,
         events: out.events,

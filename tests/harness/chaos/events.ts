@@ -24,7 +24,7 @@ export type ChaosEvent =
   | { t: "deleteServer"; pick: number }
   | { t: "moveServer"; pick: number }
   | { t: "editByHand"; pick: number; text: string }
-  | { t: "tokenUrl"; pick: number; variant: "trailingSlash" | "v1" }
+  | { t: "tokenUrl"; pick: number; variant: "customDomain" | "tenantId" }
   | { t: "handMadeAdd" }
   | { t: "handMadeRemove"; pick: number }
   | { t: "policy"; blocked: boolean; maxDays?: number }
@@ -121,7 +121,7 @@ function randomEvent(rng: Rng, later: Map<number, ChaosEvent[]>, day: number): C
     case "editByHand":
       return { t: "editByHand", pick: rng.int(0, 1000), text: `hx~${rng.token(34)}` };
     case "tokenUrl":
-      return { t: "tokenUrl", pick: rng.int(0, 1000), variant: rng.pick(["trailingSlash", "v1"] as const) };
+      return { t: "tokenUrl", pick: rng.int(0, 1000), variant: rng.pick(["customDomain", "tenantId"] as const) };
     case "handMadeAdd":
       return { t: "handMadeAdd" };
     case "handMadeRemove":

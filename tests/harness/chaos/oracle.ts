@@ -208,6 +208,20 @@ export class InvariantOracle {
     return reasons;
   }
 
+  /**
+   * Is the current credential due for renewal at `now` (DESIGN.md § Plan: remaining life below
+   * max(renewBeforeDays, lifetime × renewAtFraction))? A converged estate may then rotate again:
+   * e.g. a credential whose lifetime a tenant policy clamped below the window.
+   */
+  currentDue(now: Date, policy: { renewBeforeDays: number; lifetimeDays: number; renewAtFraction: number }): { due: boolean; daysLeft?: number } {
+    const current = this.truth.keyVault.versions(this.set.secretName).filter((v) => v.enabled && !v.deleted).at(-1);
+    const values = this.truth.credentialValues(this.set.appObjectId);
+    const cred = this.truth.entra.passwordCredentials(this.set.appObjectId).find((c) => current && values.get(c.keyId) === current.value);
+    if (!cred) return { due: true };
+    const daysLeft = (Date.parse(cred.endDateTime) - now.getTime()) / 86_400_000;
+    return { due: daysLeft < Math.max(policy.renewBeforeDays, policy.lifetimeDays * policy.renewAtFraction), daysLeft: Math.round(daysLeft * 10) / 10 };
+  }
+
   /** The managed credentials' keyIds now (I6: convergence creates no further credential). */
   managedKeyIds(): string[] {
     const { set } = this;
