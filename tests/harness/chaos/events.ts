@@ -67,7 +67,8 @@ function fault(rng: Rng): ChaosEvent {
     ...(hangable ? ([[0.5, "hang"]] as const) : []),
   ];
   const kind = rng.weighted(kinds);
-  return { t: "fault", dep, kind, ...(kind === "status" ? { status: rng.pick([500, 502, 503, 401, 403, 404, 409]) } : {}), times: rng.int(1, 12) };
+  // Mostly a few bad answers a retry absorbs; a quarter are outages that outlast a pass.
+  return { t: "fault", dep, kind, ...(kind === "status" ? { status: rng.pick([500, 502, 503, 401, 403, 404, 409]) } : {}), times: rng.chance(0.25) ? rng.int(30, 150) : rng.int(1, 12) };
 }
 
 /** One event of the random day, drawn by weight. */
