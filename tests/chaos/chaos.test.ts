@@ -37,9 +37,9 @@ describe("seeded schedules", () => {
 });
 
 describe("a small campaign inside npm test", () => {
-  it("six short schedules of faults, crashes, lease loss, requests and an administrator end with zero violations of I1–I8", async () => {
-    const summary = await runCampaign(env, { schedules: 6, seed: 7001, generate: { days: [2, 3], perDay: [1, 3] }, shrink: false });
-    expect(summary.schedules).toBe(6);
+  it("ten short schedules of faults, crashes, lease loss, requests and an administrator end with zero violations of I1–I8", async () => {
+    const summary = await runCampaign(env, { schedules: 10, seed: 7001, generate: { days: [2, 3], perDay: [1, 3] }, shrink: false });
+    expect(summary.schedules).toBe(10);
     expect(summary.events).toBeGreaterThan(30);
     expect(summary.faults).toBeGreaterThan(0);
     expect(summary.violations.map((v) => `${v.invariant} (seed ${v.seed}, event ${v.afterEvent}): ${v.detail}`)).toEqual([]);

@@ -530,32 +530,39 @@ export async function runSchedule(env: ChaosEnv, schedule: GeneratedSchedule, op
       const t0 = Date.now();
       const timedOut = await withTimeout(Promise.resolve(estate.apply(e)), timeoutMs);
       if (process.env["CHAOS_PROFILE"]) process.stderr.write(`[profile] ${Date.now() - t0} ms ${JSON.stringify(e)}\n`);
-      if (timedOut) violations.push({ invariant: "I8", detail: `event ${i} (${e.t}) did not finish within ${timeoutMs} ms`, seed: schedule.seed, afterEvent: i });
+      if (timedOut) {
+        // A pass that never ends keeps renewing its lease: nothing after it can be judged.
+        violations.push({ invariant: "I8", detail: `event ${i} (${e.t}) did not finish within ${timeoutMs} ms; the schedule stops here`, seed: schedule.seed, afterEvent: i });
+        break;
+      }
       const t1 = Date.now();
       await check(i);
       if (process.env["CHAOS_PROFILE"]) process.stderr.write(`[profile] ${Date.now() - t1} ms oracle\n`);
       if (options.stopAtFirst && violations.length) break;
     }
-    if (!(options.stopAtFirst && violations.length)) {
+    if (!(options.stopAtFirst && violations.length) && !violations.some((v) => v.detail.includes("did not finish"))) {
       // The faults stop. A bounded number of daily passes must converge (I6).
       calm(world);
       estate.disarm();
       let reasons = await oracle.final({ accepted: estate.accepted });
-      for (let d = 0; d < (options.convergenceDays ?? 6) && reasons.length > 0; d++) {
+      const tick = async (): Promise<boolean> => {
         world.clock.advance(DAY_MS);
-        await estate.tick();
+        if (await withTimeout(estate.tick(), timeoutMs)) {
+          reasons.push(`I8: a daily pass after the faults stopped did not finish within ${timeoutMs} ms`);
+          return false;
+        }
         await check(-1);
+        return true;
+      };
+      for (let d = 0; d < (options.convergenceDays ?? 6) && reasons.length > 0; d++) {
+        if (!(await tick())) break;
         reasons = await oracle.final({ accepted: estate.accepted });
       }
       if (reasons.length === 0) {
         // ...and, converged, creates no further credential.
         const before = oracle.managedKeyIds().join(",");
         const due = oracle.currentDue(new Date(world.clock.now().getTime() + 2 * DAY_MS), seeded.set.secret);
-        for (let d = 0; d < 2; d++) {
-          world.clock.advance(DAY_MS);
-          await estate.tick();
-          await check(-1);
-        }
+        for (let d = 0; d < 2; d++) if (!(await tick())) break;
         if (oracle.managedKeyIds().join(",") !== before && !due.due) reasons.push(`I6: a converged estate created another credential (the current one had ${due.daysLeft} days left)`);
       }
       for (const r of reasons) violations.push({ invariant: r.slice(0, 2) as Invariant, detail: `after the faults stopped: ${r.slice(4)}`, seed: schedule.seed, afterEvent: -1 });
