@@ -13,7 +13,7 @@ import path from "node:path";
 import type { ContainerClient } from "@azure/storage-blob";
 import { startAzurite } from "../emulators/azurite.js";
 import { World } from "../emulators/world.js";
-import { runCampaign, type CampaignSummary } from "../tests/harness/chaos/campaign.js";
+import { runCampaign, shrinkViolation, type CampaignSummary } from "../tests/harness/chaos/campaign.js";
 import { runSchedule } from "../tests/harness/chaos/simulator.js";
 import type { GeneratedSchedule } from "../tests/harness/chaos/events.js";
 
@@ -25,12 +25,13 @@ interface Args {
   shrink: boolean;
   verbose: boolean;
   dump: boolean;
+  shrinkReplay: boolean;
 }
 
-const USAGE = "usage: npm run chaos -- [--schedules N] [--seed S] [--json] [--replay <file|json>] [--no-shrink] [--verbose] [--dump (with --replay: print every run journal)]";
+const USAGE = "usage: npm run chaos -- [--schedules N] [--seed S] [--json] [--replay <file|json>] [--no-shrink] [--verbose] [--dump] [--shrink] (with --replay: --dump prints every run journal, --shrink shrinks what it finds)";
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { schedules: 20, seed: 1, json: false, shrink: true, verbose: false, dump: false };
+  const args: Args = { schedules: 20, seed: 1, json: false, shrink: true, verbose: false, dump: false, shrinkReplay: false };
   const num = (flag: string, v: string | undefined): number => {
     const n = Number(v);
     if (v === undefined || !Number.isInteger(n) || n < 0) {
@@ -50,6 +51,7 @@ function parseArgs(argv: string[]): Args {
     else if (flag === "--no-shrink") args.shrink = false;
     else if (flag === "--verbose") args.verbose = true;
     else if (flag === "--dump") args.dump = true;
+    else if (flag === "--shrink") args.shrinkReplay = true;
     else if (flag === "--help" || flag === "-h") {
       console.log(USAGE);
       process.exit(0);
@@ -112,9 +114,11 @@ async function main(): Promise<number> {
         faults: out.faults,
         crashes: out.crashes,
         rotationsCompleted: out.rotationsCompleted,
-        violations: out.violations.map((v) => ({ ...v, replay: schedule, shrunkFrom: schedule.events.length, shrinkTries: 0 })),
+        violations: args.shrinkReplay ? [] : out.violations.map((v) => ({ ...v, replay: schedule, shrunkFrom: schedule.events.length, shrinkTries: 0 })),
         msPerSchedule: out.ms,
       };
+      // One schedule at a time shares the world: shrink each invariant's first violation in turn.
+      if (args.shrinkReplay) for (const v of new Map(out.violations.map((x) => [x.invariant, x])).values()) summary.violations.push(await shrinkViolation(env, schedule, v));
     } else {
       log(`chaos: ${args.schedules} schedule(s) from seed ${args.seed}`);
       summary = await runCampaign(env, {
