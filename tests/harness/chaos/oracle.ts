@@ -45,7 +45,7 @@ export interface OracleFacts {
   adminCredentials: ReadonlySet<string>;
   /** Request IDs the HTTP API answered 202. */
   accepted: readonly string[];
-  /** Rotation timer ticks so far: I8's yardstick for "no progress". */
+  /** Rotation timer ticks so far that found no fault pending: I8's yardstick for "no progress". */
   ticks: number;
   /** Everything that left the service since the last check: log lines, HTTP answers, alert payloads. */
   outputs: readonly { where: string; text: string }[];

@@ -94,6 +94,7 @@ class Estate {
   readonly adminCredentials = new Set<string>();
   readonly hooks: RotationHooks;
   ticks = 0;
+  calmTicks = 0;
   faults = 0;
   crashes = 0;
   private seq = 0;
@@ -179,6 +180,8 @@ class Estate {
 
   async tick(): Promise<void> {
     this.ticks++;
+    // I8 counts only ticks that had every dependency at hand: during an outage no pass can progress.
+    if (!faultsPending(this.world)) this.calmTicks++;
     // The queue delivers again what failed before (visibility timeout), then the timer's message.
     const again = this.retry;
     this.retry = [];
@@ -460,6 +463,11 @@ function injectFault(world: World, dep: Dependency, kind: FaultKind, times: numb
   if (target) target.server.faults.add(faultSpec(kind, target.route, times, status));
 }
 
+function faultsPending(world: World): boolean {
+  const servers = [world.entra.server, world.keyVault.server, world.gateway.server, ...Object.values(world.receivers ?? {}).flatMap((r) => (typeof r === "object" && r && "server" in r ? [(r as { server: EmulatorServer }).server] : []))];
+  return servers.some((s) => s.faults.list().length > 0);
+}
+
 export function clearFaults(world: World): void {
   for (const s of [world.entra.server, world.keyVault.server, world.gateway.server]) s.faults.clear();
   for (const r of Object.values(world.receivers ?? {})) if (typeof r === "object" && r && "server" in r) (r as { server: EmulatorServer }).server.faults.clear();
@@ -518,7 +526,7 @@ export async function runSchedule(env: ChaosEnv, schedule: GeneratedSchedule, op
       adminBroken: estate.adminBroken,
       adminCredentials: estate.adminCredentials,
       accepted: estate.accepted,
-      ticks: estate.ticks,
+      ticks: estate.calmTicks,
       outputs: estate.drainOutputs(),
     });
     for (const v of found) violations.push({ ...v, seed: schedule.seed, afterEvent });
