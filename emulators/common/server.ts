@@ -35,6 +35,8 @@ export interface FaultSpec {
   route: string;
   status?: number;
   body?: unknown;
+  /** Send a string `body` as-is instead of as JSON: HTML error pages, truncated JSON. */
+  raw?: boolean;
   headers?: Record<string, string>;
   retryAfterSeconds?: number;
   latencyMs?: number;
@@ -228,7 +230,7 @@ export class EmulatorServer {
       const headers: Record<string, string> = { ...fault.headers };
       if (fault.status === 429 || fault.retryAfterSeconds !== undefined) headers["Retry-After"] = String(fault.retryAfterSeconds ?? 1);
       this.log({ method, path, status: fault.status, fault: fault.id });
-      this.send(res, { status: fault.status, headers, body: fault.body ?? defaultFaultBody(fault.status) });
+      this.send(res, { status: fault.status, headers, body: fault.body ?? defaultFaultBody(fault.status), ...(fault.raw ? { raw: true } : {}) });
       return;
     }
 

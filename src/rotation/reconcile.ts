@@ -71,10 +71,13 @@ export async function reconcileStep(ctx: StepContext): Promise<StepOutcome & { s
   }
 
   const retired = await finishPendingRetirement(ctx, current.tags);
+  const superseded = await retireSuperseded(ctx, current.tags);
   ctx.log.info(`reconciled: ${repaired} of ${listed.length} target(s) repaired${retired ? `; retired ${retired}` : ""}`);
   const parts = [stale.length > 0 ? `${repaired} of ${listed.length} target(s) repaired and verified` : `all ${listed.length} target(s) hold the current secret`];
   if (retired) parts.push(`retired previous credential ${retired}`);
-  return { kind: "done", detail: parts.join("; "), summary: { repaired, ...(retired ? { retired } : {}) } };
+  if (superseded.length) parts.push(`retired superseded credential(s) ${superseded.join(", ")}`);
+  const retiredAny = retired ?? superseded[0];
+  return { kind: "done", detail: parts.join("; "), summary: { repaired, ...(retiredAny ? { retired: retiredAny } : {}) } };
 }
 
 /** Retires the credential the current version replaced, once its grace period is over. Every target verified already. */
@@ -97,4 +100,29 @@ async function finishPendingRetirement(ctx: StepContext, tags: Record<string, st
   }
   await retireCredential(ctx, previousKeyId, "reconcile");
   return previousKeyId;
+}
+
+/**
+ * A credential two rotations old: its successor was promoted (its version's `previousKeyId` names
+ * it) and that successor's grace period is over, yet it is still on the app — a run failed before
+ * retiring it and the next rotation only knew its own previous credential. Every target verified on
+ * the current secret already (the caller checked), so nothing uses it (I1); keeping it forever
+ * breaks I6 and sprawls (I3). Found by `npm run chaos` (seed 129 of the first campaign).
+ */
+async function retireSuperseded(ctx: StepContext, currentTags: Record<string, string>): Promise<string[]> {
+  const { set, graph, vault, clock } = ctx.deps;
+  const keep = new Set([currentTags["keyId"], currentTags["previousKeyId"]]);
+  const versions = await vault.listVersions(set.keyVault.secretName, { abortSignal: ctx.signal });
+  const app = await graph.getApplication({ appId: set.clientId, objectId: set.applicationObjectId }, { abortSignal: ctx.signal });
+  const live = new Set(app.passwordCredentials.map((c) => c.keyId));
+  const retired: string[] = [];
+  for (const keyId of new Set(versions.map((v) => v.tags["keyId"]).filter((k): k is string => k !== undefined))) {
+    if (keep.has(keyId) || !live.has(keyId)) continue;
+    const successor = versions.find((v) => v.tags["previousKeyId"] === keyId && v.tags["keyId"] !== keyId);
+    const graceOver = successor !== undefined && Number.isFinite(Date.parse(successor.tags["retireAfter"] ?? "")) && clock.now().getTime() >= Date.parse(successor.tags["retireAfter"]!);
+    if (!graceOver) continue;
+    await retireCredential(ctx, keyId, "reconcile");
+    retired.push(keyId);
+  }
+  return retired;
 }

@@ -253,6 +253,14 @@ export class RotationRunner {
         if (!(e instanceof RotatorError && e.code === "STORAGE_CONFLICT") || attempt >= 5) throw e;
         const latest = await this.journals.readRunDocument(run.set, run.runId, signal);
         if (!latest) throw e;
+        // Another pass opened the run since (it took the lease over) or finished it: this pass lost
+        // its lease and must not write its stale view over theirs (I5; it left zombie runs, I8).
+        if (latest.value.passes > run.passes || (FINISHED.has(latest.value.status) && !FINISHED.has(run.status))) {
+          throw new RotatorError("LEASE_LOST", `Run ${run.runId} was taken over by another pass (pass ${latest.value.passes}, ${latest.value.status}); this pass stops without writing`, {
+            hint: "Nothing to do: the pass that holds the lease carries the run forward.",
+            retryable: true,
+          });
+        }
         // Only operators write a run this pass holds; keep what they wrote.
         if (latest.value.confirmedBy && !run.confirmedBy) run.confirmedBy = latest.value.confirmedBy;
         run.mode = strongerMode(run.mode, latest.value.mode);

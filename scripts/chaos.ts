@@ -1,0 +1,163 @@
+/**
+ * `npm run chaos [-- --schedules N --seed S --json --replay <file|json> --no-shrink --verbose]`
+ *
+ * The lifecycle simulator: N seeded schedules of timer ticks, HTTP requests, queue redeliveries,
+ * estate and Entra changes, faults on every dependency, crashes, lease loss and clock jumps,
+ * against the real runtime and the local emulators (one World, one Azurite), judged after every
+ * event by an oracle that reads only ground truth (tests/harness/chaos/oracle.ts). Each violation
+ * comes with its seed and a shrunk event list that `--replay` runs again. Exit code 1 on any.
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { ContainerClient } from "@azure/storage-blob";
+import { startAzurite } from "../emulators/azurite.js";
+import { World } from "../emulators/world.js";
+import { runCampaign, shrinkViolation, type CampaignSummary } from "../tests/harness/chaos/campaign.js";
+import { runSchedule } from "../tests/harness/chaos/simulator.js";
+import type { GeneratedSchedule } from "../tests/harness/chaos/events.js";
+
+interface Args {
+  schedules: number;
+  seed: number;
+  json: boolean;
+  replay?: string;
+  shrink: boolean;
+  verbose: boolean;
+  dump: boolean;
+  shrinkReplay: boolean;
+}
+
+const USAGE = "usage: npm run chaos -- [--schedules N] [--seed S] [--json] [--replay <file|json>] [--no-shrink] [--verbose] [--dump] [--shrink] (with --replay: --dump prints every run journal, --shrink shrinks what it finds)";
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { schedules: 20, seed: 1, json: false, shrink: true, verbose: false, dump: false, shrinkReplay: false };
+  const num = (flag: string, v: string | undefined): number => {
+    const n = Number(v);
+    if (v === undefined || !Number.isInteger(n) || n < 0) {
+      console.error(`${flag} takes a non-negative integer; got "${v ?? ""}"\n${USAGE}`);
+      process.exit(2);
+    }
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const [flag, inline] = a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, undefined];
+    const value = (): string | undefined => inline ?? argv[++i];
+    if (flag === "--schedules") args.schedules = num(flag, value());
+    else if (flag === "--seed") args.seed = num(flag, value());
+    else if (flag === "--json") args.json = true;
+    else if (flag === "--replay") args.replay = value();
+    else if (flag === "--no-shrink") args.shrink = false;
+    else if (flag === "--verbose") args.verbose = true;
+    else if (flag === "--dump") args.dump = true;
+    else if (flag === "--shrink") args.shrinkReplay = true;
+    else if (flag === "--help" || flag === "-h") {
+      console.log(USAGE);
+      process.exit(0);
+    } else {
+      console.error(`unknown argument ${a}\n${USAGE}`);
+      process.exit(2);
+    }
+  }
+  return args;
+}
+
+function loadReplay(arg: string): GeneratedSchedule {
+  const text = arg.trim().startsWith("{") ? arg : readFileSync(arg, "utf8");
+  const parsed = JSON.parse(text) as Partial<GeneratedSchedule> & { replay?: GeneratedSchedule };
+  const s = (parsed.replay ?? parsed) as GeneratedSchedule;
+  if (typeof s.seed !== "number" || !Array.isArray(s.events) || typeof s.estate !== "object") {
+    throw new Error("--replay needs {seed, estate, events} (a violation's `replay` field as printed)");
+  }
+  return s;
+}
+
+/** Every run journal and the set's state, as Storage holds them (the raw blobs). */
+async function dumpRuns(container: ContainerClient): Promise<void> {
+  for await (const b of container.listBlobsFlat()) {
+    if (!/^(runs|state|requests)\//.test(b.name)) continue;
+    const text = (await container.getBlobClient(b.name).downloadToBuffer()).toString("utf8");
+    process.stderr.write(`── ${b.name}\n${text}\n`);
+  }
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const location = mkdtempSync(path.join(os.tmpdir(), "rotator-chaos-"));
+  const azurite = await startAzurite({ location });
+  // Interrupted (Ctrl-C, kill): stop Azurite too, never leave it running.
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    process.once(sig, () => {
+      void azurite.stop().finally(() => {
+        rmSync(location, { recursive: true, force: true });
+        process.exit(130);
+      });
+    });
+  }
+  const world = await World.start({ receivers: true });
+  const env = { world, storageConnectionString: azurite.connectionString };
+  const log = (line: string): void => {
+    if (args.json) process.stderr.write(`${line}\n`);
+    else console.log(line);
+  };
+  const started = Date.now();
+  let summary: CampaignSummary;
+  try {
+    if (args.replay) {
+      const schedule = loadReplay(args.replay);
+      log(`replaying seed ${schedule.seed}: ${schedule.events.length} event(s)`);
+      const out = await runSchedule(env, schedule, args.dump ? { onFinish: dumpRuns } : {});
+      summary = {
+        schedules: 1,
+        events: out.events,
+        faults: out.faults,
+        crashes: out.crashes,
+        rotationsCompleted: out.rotationsCompleted,
+        violations: args.shrinkReplay ? [] : out.violations.map((v) => ({ ...v, replay: schedule, shrunkFrom: schedule.events.length, shrinkTries: 0 })),
+        msPerSchedule: out.ms,
+      };
+      // One schedule at a time shares the world: shrink each invariant's first violation in turn.
+      if (args.shrinkReplay) for (const v of new Map(out.violations.map((x) => [x.invariant, x])).values()) summary.violations.push(await shrinkViolation(env, schedule, v));
+    } else {
+      log(`chaos: ${args.schedules} schedule(s) from seed ${args.seed}`);
+      summary = await runCampaign(env, {
+        schedules: args.schedules,
+        seed: args.seed,
+        shrink: args.shrink,
+        onSchedule: (o, i) => {
+          if (args.verbose || o.violations.length || (i + 1) % 10 === 0) {
+            log(`  schedule ${i + 1}/${args.schedules} seed ${o.seed}: ${o.events} events, ${o.faults} faults, ${o.crashes} crashes, ${o.rotationsCompleted} rotations, ${o.violations.length} violation(s), ${o.ms} ms`);
+          }
+          for (const v of o.violations) log(`    ${v.invariant} after event ${v.afterEvent}: ${v.detail}`);
+        },
+      });
+    }
+  } finally {
+    await world.stop();
+    await azurite.stop();
+    rmSync(location, { recursive: true, force: true });
+  }
+  const secs = (Date.now() - started) / 1000;
+  log("");
+  log(`schedules ${summary.schedules} · events ${summary.events} · faults ${summary.faults} · crashes ${summary.crashes} · rotations completed ${summary.rotationsCompleted} · violations ${summary.violations.length}`);
+  log(`${secs.toFixed(1)} s in all, ${(summary.msPerSchedule / 1000).toFixed(2)} s per schedule`);
+  for (const v of summary.violations) {
+    log(`\n${v.invariant} (seed ${v.seed}): ${v.detail}`);
+    log(`  shrunk from ${v.shrunkFrom} to ${v.replay.events.length} event(s) in ${v.shrinkTries} replay(s); replay with:`);
+    log(`  npm run chaos -- --replay '${JSON.stringify(v.replay)}'`);
+  }
+  if (args.json) {
+    const { schedules, events, faults, crashes, rotationsCompleted, violations } = summary;
+    console.log(JSON.stringify({ schedules, events, faults, crashes, rotationsCompleted, violations }));
+  }
+  return summary.violations.length === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
+    process.exit(2);
+  },
+);

@@ -1,0 +1,83 @@
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { World } from "../../emulators/world.js";
+import { runCampaign, shrinkViolation } from "../harness/chaos/campaign.js";
+import { generateSchedule, type GeneratedSchedule } from "../harness/chaos/events.js";
+import { runSchedule, type ChaosEnv } from "../harness/chaos/simulator.js";
+
+/**
+ * Issue 10: the seeded lifecycle simulator at a small size (the campaign is `npm run chaos --
+ * --schedules 500`), and proof that its oracle can fail.
+ */
+let world: World;
+let env: ChaosEnv;
+beforeAll(async () => {
+  world = await World.start({ receivers: true });
+  env = { world, storageConnectionString: inject("storageConnectionString") };
+});
+afterAll(async () => {
+  await world?.stop();
+});
+
+describe("the invariant oracle is independent of the code under test", () => {
+  it("imports nothing from src/ (least of all src/rotation) and no emulator module", () => {
+    const source = readFileSync(new URL("../harness/chaos/oracle.ts", import.meta.url), "utf8");
+    const imports = [...source.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+["']([^"']+)["']/gm), ...source.matchAll(/import\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1]!);
+    expect(imports.length).toBeGreaterThan(0);
+    expect(imports.filter((p) => p.includes("src/") || p.includes("emulators/"))).toEqual([]);
+    expect(imports).toEqual(["@azure/storage-blob"]);
+  });
+});
+
+describe("seeded schedules", () => {
+  it("the same seed always draws the same schedule, and different seeds differ", () => {
+    expect(generateSchedule(42)).toEqual(generateSchedule(42));
+    expect(JSON.stringify(generateSchedule(42).events)).not.toEqual(JSON.stringify(generateSchedule(43).events));
+  });
+});
+
+describe("a small campaign inside npm test", () => {
+  it("ten short schedules of faults, crashes, lease loss, requests and an administrator end with zero violations of I1–I8", async () => {
+    const summary = await runCampaign(env, { schedules: 10, seed: 7001, generate: { days: [2, 3], perDay: [1, 3] }, shrink: false });
+    expect(summary.schedules).toBe(10);
+    expect(summary.events).toBeGreaterThan(30);
+    expect(summary.faults).toBeGreaterThan(0);
+    expect(summary.violations.map((v) => `${v.invariant} (seed ${v.seed}, event ${v.afterEvent}): ${v.detail}`)).toEqual([]);
+  }, 420_000);
+});
+
+describe("the oracle can fail", () => {
+  const rotateThenSabotage = (what: "disableCurrentVersion" | "deleteTargetSecret"): GeneratedSchedule => ({
+    seed: 9_000_001,
+    estate: { secretExpiresInDays: 10, targets: 3, otherTargets: 1 },
+    events: [
+      { t: "tick" },
+      { t: "health" },
+      { t: "advance", hours: 30 },
+      { t: "tick" },
+      { t: "request", mode: "scheduled", dryRun: true },
+      { t: "sabotage", what },
+      { t: "advance", hours: 1 },
+      { t: "addServer", copy: "current" },
+    ],
+  });
+
+  it("a Key Vault version holding a live credential disabled behind the product's back is an I2 violation, shrunk to a list that replays it", async () => {
+    const schedule = rotateThenSabotage("disableCurrentVersion");
+    const out = await runSchedule(env, schedule, { stopAtFirst: true });
+    const i2 = out.violations.find((v) => v.invariant === "I2");
+    expect(i2, JSON.stringify(out.violations)).toBeDefined();
+    expect(i2!.afterEvent).toBe(5);
+
+    const shrunk = await shrinkViolation(env, schedule, i2!, { tries: 12 });
+    expect(shrunk.replay.events.length).toBeLessThan(schedule.events.length);
+    expect(shrunk.replay.events).toContainEqual({ t: "sabotage", what: "disableCurrentVersion" });
+    const replayed = await runSchedule(env, JSON.parse(JSON.stringify(shrunk.replay)) as GeneratedSchedule);
+    expect(replayed.violations.map((v) => v.invariant)).toContain("I2");
+  }, 300_000);
+
+  it("a target's secret overwritten behind the product's back (not by the administrator it tracks) is an I1 violation", async () => {
+    const out = await runSchedule(env, rotateThenSabotage("deleteTargetSecret"), { stopAtFirst: true });
+    expect(out.violations[0]).toMatchObject({ invariant: "I1", afterEvent: 5 });
+  }, 120_000);
+});

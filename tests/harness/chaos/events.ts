@@ -1,0 +1,193 @@
+import { Rng } from "./prng.js";
+
+/**
+ * The vocabulary of a chaos schedule. Every event is plain JSON carrying all of its parameters, so
+ * a schedule (or a shrunk part of one) replays from its printed form alone (`--replay`). Indexes
+ * (`pick`) are taken modulo whatever exists when the event runs, so any sub-list stays valid.
+ */
+export type Mode = "scheduled" | "force" | "emergency";
+export type Dependency = "graph" | "token" | "keyvault" | "gateway" | "teams" | "slack" | "pagerduty" | "opsgenie" | "webhook";
+export type FaultKind = "status" | "throttle" | "drop" | "dropAfterHandling" | "hang" | "latency" | "html" | "truncated" | "wrongType";
+export type CrashSeam = "afterStep" | "afterEffect" | "afterTargetUpdated";
+
+export type ChaosEvent =
+  | { t: "tick" }
+  | { t: "health" }
+  | { t: "advance"; hours: number }
+  | { t: "clockJump"; days: number }
+  | { t: "request"; mode: Mode; dryRun?: boolean }
+  | { t: "burst"; mode: Mode; n: number }
+  | { t: "confirm" }
+  | { t: "redeliver"; pick: number }
+  | { t: "requestDuringPass"; mode: Mode }
+  | { t: "addServer"; copy: "current" | "old" }
+  | { t: "deleteServer"; pick: number }
+  | { t: "moveServer"; pick: number }
+  | { t: "editByHand"; pick: number; text: string }
+  | { t: "tokenUrl"; pick: number; variant: "customDomain" | "tenantId" }
+  | { t: "handMadeAdd" }
+  | { t: "handMadeRemove"; pick: number }
+  | { t: "policy"; blocked: boolean; maxDays?: number }
+  | { t: "replication"; ms: number }
+  | { t: "fault"; dep: Dependency; kind: FaultKind; status?: number; times: number }
+  | { t: "clearFaults" }
+  | { t: "crash"; seam: CrashSeam; skip: number }
+  | { t: "leaseLoss" }
+  /** Tests only: an invariant broken behind the product's back, to prove the oracle can fail. */
+  | { t: "sabotage"; what: "disableCurrentVersion" | "deleteTargetSecret" };
+
+export interface GeneratedSchedule {
+  seed: number;
+  /** How the estate is seeded: days until the hand-made secret expires, MCP servers. */
+  estate: { secretExpiresInDays: number; targets: number; otherTargets: number };
+  events: ChaosEvent[];
+}
+
+const DEPENDENCIES: readonly Dependency[] = ["graph", "token", "keyvault", "gateway", "teams", "slack", "pagerduty", "opsgenie", "webhook"];
+
+function fault(rng: Rng): ChaosEvent {
+  const dep = rng.weighted<Dependency>([
+    [3, "graph"],
+    [2, "token"],
+    [3, "keyvault"],
+    [4, "gateway"],
+    ...DEPENDENCIES.slice(4).map((d) => [0.6, d] as const),
+  ]);
+  // A hang only where our HTTP layer's timeout ends it (the gateway and the alert channels); see README.
+  const hangable = dep === "gateway" || DEPENDENCIES.indexOf(dep) >= 4;
+  const kinds: (readonly [number, FaultKind])[] = [
+    [4, "status"],
+    [3, "throttle"],
+    [2, "drop"],
+    [1, "dropAfterHandling"],
+    [1, "latency"],
+    [1.5, "html"],
+    [1.5, "truncated"],
+    [1, "wrongType"],
+    ...(hangable ? ([[0.5, "hang"]] as const) : []),
+  ];
+  const kind = rng.weighted(kinds);
+  // Mostly a few bad answers a retry absorbs; a quarter are outages that outlast a pass.
+  return { t: "fault", dep, kind, ...(kind === "status" ? { status: rng.pick([500, 502, 503, 401, 403, 404, 409]) } : {}), times: rng.chance(0.25) ? rng.int(30, 150) : rng.int(1, 12) };
+}
+
+/** One event of the random day, drawn by weight. */
+function randomEvent(rng: Rng, later: Map<number, ChaosEvent[]>, day: number): ChaosEvent {
+  const kind = rng.weighted<string>([
+    [10, "fault"],
+    [3, "request"],
+    [1, "burst"],
+    [1, "confirm"],
+    [3, "redeliver"],
+    [1.5, "requestDuringPass"],
+    [2, "addServer"],
+    [2, "deleteServer"],
+    [2, "moveServer"],
+    [1.5, "editByHand"],
+    [1, "tokenUrl"],
+    [1, "handMadeAdd"],
+    [0.7, "handMadeRemove"],
+    [1, "policy"],
+    [1, "replication"],
+    [4, "crash"],
+    [1, "leaseLoss"],
+    [1, "clockJump"],
+    [1, "clearFaults"],
+    [2, "tick"],
+    [1, "health"],
+  ]);
+  const revertIn = (days: number, e: ChaosEvent): void => {
+    const at = day + days;
+    later.set(at, [...(later.get(at) ?? []), e]);
+  };
+  switch (kind) {
+    case "fault":
+      return fault(rng);
+    case "request":
+      return { t: "request", mode: rng.weighted<Mode>([[3, "scheduled"], [2, "force"], [2, "emergency"]]), ...(rng.chance(0.25) ? { dryRun: true } : {}) };
+    case "burst":
+      return { t: "burst", mode: rng.pick<Mode>(["scheduled", "force", "emergency"]), n: 50 };
+    case "confirm":
+      return { t: "confirm" };
+    case "redeliver":
+      return { t: "redeliver", pick: rng.int(0, 1000) };
+    case "requestDuringPass":
+      return { t: "requestDuringPass", mode: rng.weighted<Mode>([[1, "scheduled"], [1, "force"], [3, "emergency"]]) };
+    case "addServer":
+      return { t: "addServer", copy: rng.pick(["current", "old"] as const) };
+    case "deleteServer":
+      return { t: "deleteServer", pick: rng.int(0, 1000) };
+    case "moveServer":
+      return { t: "moveServer", pick: rng.int(0, 1000) };
+    case "editByHand":
+      return { t: "editByHand", pick: rng.int(0, 1000), text: `hx~${rng.token(34)}` };
+    case "tokenUrl":
+      return { t: "tokenUrl", pick: rng.int(0, 1000), variant: rng.pick(["customDomain", "tenantId"] as const) };
+    case "handMadeAdd":
+      return { t: "handMadeAdd" };
+    case "handMadeRemove":
+      return { t: "handMadeRemove", pick: rng.int(0, 1000) };
+    case "policy": {
+      // A tenant policy appears, and is lifted a day or two later (a block that stayed would rightly fail the estate).
+      const e: ChaosEvent = rng.chance(0.5) ? { t: "policy", blocked: true } : { t: "policy", blocked: false, maxDays: rng.pick([30, 60, 90]) };
+      revertIn(rng.int(1, 2), { t: "policy", blocked: false });
+      return e;
+    }
+    case "replication":
+      // Longer than the verify budget: the run waits and a later pass finishes verification.
+      revertIn(1, { t: "replication", ms: 0 });
+      return { t: "replication", ms: rng.pick([1_500, 3_000, 6 * 3_600_000]) };
+    case "crash":
+      return { t: "crash", seam: rng.weighted<CrashSeam>([[3, "afterStep"], [3, "afterEffect"], [1, "afterTargetUpdated"]]), skip: rng.int(0, 6) };
+    case "leaseLoss":
+      return { t: "leaseLoss" };
+    case "clockJump":
+      return { t: "clockJump", days: rng.int(2, 6) };
+    case "clearFaults":
+      return { t: "clearFaults" };
+    case "health":
+      return { t: "health" };
+    default:
+      return { t: "tick" };
+  }
+}
+
+export interface GenerateOptions {
+  /** Simulated days (default 5–10). */
+  days?: [number, number];
+  /** Random events per day besides the timer tick (default 1–3). */
+  perDay?: [number, number];
+}
+
+/** A seeded schedule over simulated weeks: each day random events, the rotation timer, sometimes the health timer. */
+export function generateSchedule(seed: number, options: GenerateOptions = {}): GeneratedSchedule {
+  const rng = new Rng(seed);
+  const estate = { secretExpiresInDays: rng.int(12, 60), targets: rng.int(3, 8), otherTargets: rng.int(0, 2) };
+  const events: ChaosEvent[] = [];
+  const later = new Map<number, ChaosEvent[]>();
+  const [dMin, dMax] = options.days ?? [5, 10];
+  const [pMin, pMax] = options.perDay ?? [1, 3];
+  const days = rng.int(dMin, dMax);
+  for (let day = 0; day < days; day++) {
+    events.push(...(later.get(day) ?? []));
+    const n = rng.int(pMin, pMax);
+    const todays: ChaosEvent[] = [{ t: "tick" }];
+    if (rng.chance(0.3)) todays.push({ t: "health" });
+    for (let i = 0; i < n; i++) todays.push(randomEvent(rng, later, day));
+    // Shuffle the day's events so faults and crashes land before or after the tick.
+    for (let i = todays.length - 1; i > 0; i--) {
+      const j = rng.int(0, i);
+      [todays[i], todays[j]] = [todays[j]!, todays[i]!];
+    }
+    events.push(...todays);
+    // Sometimes a few hours pass within the day (the grace period, replication), then the rest.
+    if (rng.chance(0.3)) {
+      const h = rng.int(1, 12);
+      events.push({ t: "advance", hours: h }, { t: "tick" }, { t: "advance", hours: 24 - h });
+    } else {
+      events.push({ t: "advance", hours: 24 });
+    }
+  }
+  for (const [day, es] of later) if (day >= days) events.push(...es);
+  return { seed, estate, events };
+}

@@ -1,0 +1,606 @@
+import functions, { type Timer } from "@azure/functions";
+import type { ContainerClient } from "@azure/storage-blob";
+import { DAY_MS } from "../../../src/clock.js";
+import { makeRotationTimerHandler, makeRotationWorkerHandler } from "../../../src/api/rotationWorker.js";
+import { makeConfirmRotationHandler, makeStartRotationHandler } from "../../../src/api/rotations.js";
+import { makeHealthTimerHandler } from "../../../src/api/health.js";
+import type { RotationMessage } from "../../../src/api/rotationMessage.js";
+import { ProcessCrash, type RotationHooks } from "../../../src/rotation/hooks.js";
+import type { BuiltRuntime } from "../../../src/runtime/createRuntime.js";
+import { memoryLogger } from "../../../src/logging.js";
+import type { EmulatorServer, FaultSpec } from "../../../emulators/common/server.js";
+import { freshContainer, type SeededSet, type World } from "../../../emulators/world.js";
+import type { ChaosEvent, CrashSeam, Dependency, FaultKind, GeneratedSchedule } from "./events.js";
+import { InvariantOracle, type GroundTruth, type Invariant, type Violation } from "./oracle.js";
+
+// @azure/functions is CommonJS; Node's ESM loader only sees some of its named exports.
+const { HttpRequest, InvocationContext, output } = functions;
+
+/**
+ * Runs one chaos schedule against the real product: the rotation timer, the queue worker, the HTTP
+ * API and the health timer, as the Functions host calls them, while the schedule injects faults
+ * into every emulator, crashes at the runner's seams, breaks leases, jumps the clock and plays an
+ * administrator. After every event the independent oracle judges the estate from ground truth.
+ */
+export interface ChaosEnv {
+  world: World;
+  storageConnectionString: string;
+}
+
+export interface ScheduleViolation extends Violation {
+  seed: number;
+  /** Index of the event after which the oracle saw it, or -1 for the convergence phase. */
+  afterEvent: number;
+}
+
+export interface ScheduleOutcome {
+  seed: number;
+  events: number;
+  faults: number;
+  crashes: number;
+  rotationsCompleted: number;
+  violations: ScheduleViolation[];
+  ms: number;
+}
+
+export interface RunOptions {
+  /** Stop at the first violation (shrinking). */
+  stopAtFirst?: boolean;
+  /** Daily passes allowed for convergence after the faults stop (I6). */
+  convergenceDays?: number;
+  /** Wall-clock limit per event: an event that takes longer is a stuck pass (I8). */
+  eventTimeoutMs?: number;
+  /** Called before the schedule's container is deleted (`--replay --dump` prints the journals). */
+  onFinish?: (container: ContainerClient) => Promise<void>;
+}
+
+const QUEUE = output.storageQueue({ queueName: "rotation-requests", connection: "AzureWebJobsStorage" });
+const MAX_DEQUEUE = 5;
+
+interface EntraInternals {
+  getApplication(objectId: string): { passwordCredentials: { keyId: string; secretText: string }[] } | undefined;
+  removePassword(objectId: string, keyId: string): boolean;
+}
+
+/** The Entra emulator keeps each credential's value; Graph never shows it. Ground truth for I2. */
+function entraInternals(world: World): EntraInternals {
+  const state = (world.entra as unknown as { state?: EntraInternals }).state;
+  if (!state || typeof state.getApplication !== "function" || typeof state.removePassword !== "function") {
+    throw new Error("the Entra emulator's state changed shape; update tests/harness/chaos/simulator.ts entraInternals()");
+  }
+  return state;
+}
+
+export function groundTruth(world: World): GroundTruth {
+  const internals = entraInternals(world);
+  return {
+    entra: world.entra,
+    keyVault: world.keyVault,
+    gateway: world.gateway,
+    credentialValues: (objectId) => new Map((internals.getApplication(objectId)?.passwordCredentials ?? []).map((p) => [p.keyId, p.secretText])),
+  };
+}
+
+interface QueuedMessage {
+  message: RotationMessage;
+  dequeueCount: number;
+}
+
+/** One estate in the shared world, driven through the product's own entry points. */
+class Estate {
+  readonly outputs: { where: string; text: string }[] = [];
+  readonly accepted: string[] = [];
+  readonly adminBroken = new Map<string, string>();
+  readonly adminCredentials = new Set<string>();
+  readonly hooks: RotationHooks;
+  ticks = 0;
+  calmTicks = 0;
+  faults = 0;
+  crashes = 0;
+  private seq = 0;
+  private readonly pool: QueuedMessage[] = [];
+  private retry: QueuedMessage[] = [];
+  private armedCrash?: { seam: CrashSeam; skip: number };
+  private crashFired = false;
+  private leaseLossArmed = false;
+  private requestDuring?: ChaosEvent & { t: "requestDuringPass" };
+  private nested = false;
+  private readonly mem: ReturnType<typeof memoryLogger>;
+  private logCursor = 0;
+  private receiverCursor: Record<string, number> = {};
+
+  constructor(
+    readonly world: World,
+    readonly seeded: SeededSet,
+    readonly container: ContainerClient,
+    readonly runtime: BuiltRuntime,
+  ) {
+    this.mem = memoryLogger(runtime.redactor);
+    this.hooks = {
+      afterStep: (step) => this.seam("afterStep", step),
+      afterEffect: (step) => this.seam("afterEffect", step),
+      afterTargetUpdated: () => this.seam("afterTargetUpdated", "propagate"),
+    };
+    for (const [name, r] of Object.entries(this.receivers())) this.receiverCursor[name] = r.accepted().length;
+  }
+
+  get set() {
+    return this.seeded.set;
+  }
+
+  private receivers(): Record<string, { accepted(): { body: unknown }[] }> {
+    const r = this.world.receivers;
+    return r ? { teams: r.teams, slack: r.slack, pagerduty: r.pagerduty, opsgenie: r.opsgenie, webhook: r.webhook } : {};
+  }
+
+  private async seam(seam: CrashSeam, step: string): Promise<void> {
+    if (this.armedCrash?.seam === seam) {
+      if (this.armedCrash.skip-- <= 0) {
+        this.armedCrash = undefined;
+        this.crashFired = true;
+        throw new ProcessCrash(`${seam} (${step})`);
+      }
+    }
+    if (seam !== "afterStep") return;
+    if (this.leaseLossArmed) {
+      // Another instance breaks the lease and takes over while this pass still works.
+      this.leaseLossArmed = false;
+      await this.breakLease();
+      await this.deliver({ set: this.set.name, mode: "scheduled", trigger: "timer" }, 1, true);
+    }
+    if (this.requestDuring) {
+      const e = this.requestDuring;
+      this.requestDuring = undefined;
+      await this.request(e.mode, false, true);
+    }
+  }
+
+  /** Everything that left the service since the last call, for the oracle's secrecy scan. */
+  drainOutputs(): { where: string; text: string }[] {
+    const out = this.outputs.splice(0);
+    for (const line of this.mem.lines.slice(this.logCursor)) out.push({ where: "rotator log", text: line });
+    this.logCursor = this.mem.lines.length;
+    for (const [name, r] of Object.entries(this.receivers())) {
+      const all = r.accepted();
+      for (const a of all.slice(this.receiverCursor[name] ?? 0)) out.push({ where: `${name} alert payload`, text: JSON.stringify(a.body) });
+      this.receiverCursor[name] = all.length;
+    }
+    return out;
+  }
+
+  private context(functionName: string, dequeueCount = 1) {
+    const id = `${functionName}-${++this.seq}`;
+    return new InvocationContext({
+      functionName,
+      invocationId: id,
+      triggerMetadata: { dequeueCount },
+      logHandler: (level, ...a) => this.outputs.push({ where: `${functionName} log`, text: `${level} ${a.map(String).join(" ")}` }),
+    });
+  }
+
+  async tick(): Promise<void> {
+    this.ticks++;
+    // I8 counts only ticks that had every dependency at hand: during an outage no pass can progress.
+    if (!faultsPending(this.world)) this.calmTicks++;
+    // The queue delivers again what failed before (visibility timeout), then the timer's message.
+    const again = this.retry;
+    this.retry = [];
+    for (const q of again) await this.deliver(q.message, q.dequeueCount);
+    const ctx = this.context("rotationTimer");
+    await makeRotationTimerHandler(() => Promise.resolve(this.runtime), QUEUE)({ isPastDue: false } as unknown as Timer, ctx);
+    for (const m of (ctx.extraOutputs.get(QUEUE) as RotationMessage[] | undefined) ?? []) await this.deliver(m);
+  }
+
+  async health(): Promise<void> {
+    await makeHealthTimerHandler(() => Promise.resolve(this.runtime))({ isPastDue: false } as unknown as Timer, this.context("healthTimer"));
+  }
+
+  async deliver(message: RotationMessage, dequeueCount = 1, nested = false): Promise<void> {
+    if (!nested) this.pool.push({ message, dequeueCount });
+    const wasNested = this.nested;
+    this.nested = this.nested || nested;
+    try {
+      await makeRotationWorkerHandler(() => Promise.resolve(this.runtime))(JSON.stringify(message), this.context("rotationWorker", dequeueCount));
+    } catch (e) {
+      this.outputs.push({ where: "worker error", text: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
+      if (dequeueCount < MAX_DEQUEUE) this.retry.push({ message, dequeueCount: dequeueCount + 1 });
+    } finally {
+      this.nested = wasNested;
+    }
+    if (this.crashFired && !this.nested) {
+      this.crashFired = false;
+      this.crashes++;
+      // The crashed process never releases its lease; it runs out.
+      await this.breakLease();
+    }
+  }
+
+  async redeliver(pick: number): Promise<void> {
+    if (this.pool.length === 0) return;
+    const q = this.pool[pick % this.pool.length]!;
+    await this.deliver(q.message, Math.min(q.dequeueCount + 1, MAX_DEQUEUE));
+  }
+
+  async request(mode: "scheduled" | "force" | "emergency", dryRun = false, nested = false): Promise<void> {
+    const res = await this.post(mode, dryRun);
+    if (res.message) await this.deliver(res.message, 1, nested);
+  }
+
+  private async post(mode: "scheduled" | "force" | "emergency", dryRun: boolean): Promise<{ status: number; message?: RotationMessage }> {
+    const ctx = this.context("startRotation");
+    const res = await makeStartRotationHandler(() => Promise.resolve(this.runtime), QUEUE)(
+      new HttpRequest({ method: "POST", url: "http://localhost/api/rotations", body: { string: JSON.stringify({ set: this.set.name, mode, dryRun }) }, headers: { "content-type": "application/json" } }),
+      ctx,
+    );
+    this.outputs.push({ where: `POST /api/rotations answer`, text: JSON.stringify({ status: res.status, headers: res.headers, body: res.jsonBody ?? res.body }) });
+    const body = (res.jsonBody ?? {}) as Record<string, unknown>;
+    if ((res.status ?? 200) === 202 && typeof body["requestId"] === "string") this.accepted.push(body["requestId"]);
+    return { status: res.status ?? 200, message: ctx.extraOutputs.get(QUEUE) as RotationMessage | undefined };
+  }
+
+  /** 50 operators at once: every answer first, then the queue delivers what was accepted. */
+  async burst(mode: "scheduled" | "force" | "emergency", n: number): Promise<void> {
+    const answers = await Promise.all(Array.from({ length: n }, () => this.post(mode, false)));
+    for (const a of answers) if (a.message) await this.deliver(a.message);
+  }
+
+  /** An operator confirms: on a manual gateway after pasting the current secret; elsewhere it must be refused. */
+  async confirm(): Promise<void> {
+    const state = await this.runtime.journals.readState(this.set.name);
+    const runId = state.activeRunId ?? state.lastRun?.runId;
+    if (!runId) return;
+    const ctx = this.context("confirmRotation");
+    const req = new HttpRequest({
+      method: "POST",
+      url: `http://localhost/api/rotations/${runId}/confirm`,
+      params: { runId },
+      body: { string: JSON.stringify({ confirmedBy: "chaos operator" }) },
+      headers: { "content-type": "application/json" },
+    });
+    const res = await makeConfirmRotationHandler(() => Promise.resolve(this.runtime), QUEUE)(req, ctx);
+    this.outputs.push({ where: "POST /api/rotations/{runId}/confirm answer", text: JSON.stringify({ status: res.status, body: res.jsonBody ?? res.body }) });
+    const body = (res.jsonBody ?? {}) as Record<string, unknown>;
+    if (res.status === 202 && typeof body["requestId"] === "string") this.accepted.push(body["requestId"]);
+    const message = ctx.extraOutputs.get(QUEUE) as RotationMessage | undefined;
+    if (message) await this.deliver(message);
+  }
+
+  async breakLease(): Promise<void> {
+    const blob = this.container.getBlockBlobClient(`leases/${this.set.name}`);
+    const props = await blob.getProperties().catch(() => undefined);
+    if (props?.leaseState === "leased") await blob.getBlobLeaseClient().breakLease(0);
+  }
+
+  armCrash(seam: CrashSeam, skip: number): void {
+    this.armedCrash = { seam, skip };
+  }
+
+  armLeaseLoss(): void {
+    this.leaseLossArmed = true;
+  }
+
+  armRequestDuringPass(e: ChaosEvent & { t: "requestDuringPass" }): void {
+    this.requestDuring = e;
+  }
+
+  disarm(): void {
+    this.armedCrash = undefined;
+    this.leaseLossArmed = false;
+    this.requestDuring = undefined;
+  }
+
+  // ── an administrator, behind the product's back ────────────────────────────────────────────
+
+  targets() {
+    return this.world.gateway.servers().filter((s) => s.clientId === this.set.clientId);
+  }
+
+  currentValue(): string | undefined {
+    return this.world.keyVault.versions(this.set.keyVault.secretName).filter((v) => v.enabled && !v.deleted).at(-1)?.value;
+  }
+
+  addServer(copy: "current" | "old"): void {
+    const current = this.currentValue() ?? this.seeded.handMade.secretText;
+    const old = this.world.keyVault.versions(this.set.keyVault.secretName).find((v) => v.value !== current)?.value ?? this.seeded.handMade.secretText;
+    const secret = copy === "current" ? current : old;
+    const t0 = this.targets()[0] ?? this.world.gateway.servers()[0]!;
+    const s = this.world.gateway.seedServer({
+      name: `${this.set.name}-added-${++this.seq}`,
+      tokenName: t0.tokenName,
+      tokenUrl: `${this.world.authorityHost}/${this.world.tenantId}/oauth2/v2.0/token`,
+      clientId: this.set.clientId,
+      clientSecret: secret,
+      scopes: t0.scopes,
+      additionalParameters: t0.additionalParameters,
+    });
+    if (!this.world.entra.isSecretAccepted(this.world.tenantId, this.set.clientId, secret)) this.adminBroken.set(s.id, secret);
+  }
+
+  private pickTarget(pick: number) {
+    const ts = this.targets();
+    return ts.length ? ts[pick % ts.length] : undefined;
+  }
+
+  apply(e: ChaosEvent): void | Promise<void> {
+    const { world } = this;
+    switch (e.t) {
+      case "addServer":
+        return this.addServer(e.copy);
+      case "deleteServer": {
+        const t = this.pickTarget(e.pick);
+        if (t && this.targets().length > 1) world.gateway.deleteServer(t.id);
+        return;
+      }
+      case "moveServer": {
+        const t = this.pickTarget(e.pick);
+        if (t && this.targets().length > 1) world.gateway.editServer(t.id, { clientId: this.seeded.otherClientId });
+        return;
+      }
+      case "editByHand": {
+        const t = this.pickTarget(e.pick);
+        if (t) {
+          world.gateway.setServerSecret(t.id, e.text);
+          this.adminBroken.set(t.id, e.text);
+        }
+        return;
+      }
+      case "tokenUrl": {
+        const t = this.pickTarget(e.pick);
+        // Another URL for the same token endpoint (the tenant's custom domain, or back to its ID).
+        // A URL Entra does not serve would break the server by hand; that is editByHand's job.
+        const tenant = e.variant === "customDomain" ? "contoso.example" : world.tenantId;
+        if (t) world.gateway.editServer(t.id, { tokenUrl: `${world.authorityHost}/${tenant}/oauth2/v2.0/token` });
+        return;
+      }
+      case "handMadeAdd": {
+        const c = world.entra.seedPassword(this.seeded.appObjectId, { displayName: "added by hand in the portal", endDateTime: new Date(world.clock.now().getTime() + 365 * DAY_MS).toISOString() });
+        this.adminCredentials.add(c.keyId);
+        return;
+      }
+      case "handMadeRemove": {
+        const ids = [...this.adminCredentials];
+        if (ids.length === 0) return;
+        const keyId = ids[e.pick % ids.length]!;
+        entraInternals(world).removePassword(this.seeded.appObjectId, keyId);
+        this.adminCredentials.delete(keyId);
+        return;
+      }
+      case "policy":
+        world.entra.setAppManagementPolicy({ passwordAdditionBlocked: e.blocked, ...(e.maxDays !== undefined ? { maxPasswordLifetimeDays: e.maxDays } : {}) });
+        return;
+      case "replication":
+        world.entra.setReplicationDelay(e.ms);
+        return;
+      case "fault":
+        this.faults++;
+        injectFault(world, e.dep, e.kind, e.times, e.status);
+        return;
+      case "clearFaults":
+        clearFaults(world);
+        return;
+      case "crash":
+        return this.armCrash(e.seam, e.skip);
+      case "leaseLoss":
+        return this.armLeaseLoss();
+      case "requestDuringPass":
+        return this.armRequestDuringPass(e);
+      case "clockJump":
+        world.clock.advance(e.days * DAY_MS);
+        return;
+      case "advance":
+        world.clock.advance(e.hours * 3_600_000);
+        return;
+      case "sabotage": {
+        if (e.what === "disableCurrentVersion") {
+          const v = world.keyVault.versions(this.set.keyVault.secretName).filter((x) => x.enabled && !x.deleted).at(-1);
+          if (v) world.keyVault.state.updateVersion(this.set.keyVault.secretName, v.version, { attributes: { enabled: false } });
+        } else {
+          const t = this.targets()[0];
+          if (t) world.gateway.setServerSecret(t.id, "sabotaged-behind-the-products-back");
+        }
+        return;
+      }
+      case "tick":
+        return this.tick();
+      case "health":
+        return this.health();
+      case "request":
+        return this.request(e.mode, e.dryRun ?? false);
+      case "burst":
+        return this.burst(e.mode, e.n);
+      case "confirm":
+        return this.confirm();
+      case "redeliver":
+        return this.redeliver(e.pick);
+    }
+  }
+}
+
+// ── faults on every dependency ──────────────────────────────────────────────────────────────
+
+function serverFor(world: World, dep: Dependency): { server: EmulatorServer; route: string } | undefined {
+  switch (dep) {
+    case "graph":
+      return { server: world.entra.server, route: "^(GET|POST|PATCH|DELETE) /v1\\.0/" };
+    case "token":
+      return { server: world.entra.server, route: "^POST /[^/]+/oauth2/v2\\.0/token$" };
+    case "keyvault":
+      return { server: world.keyVault.server, route: "^[A-Z]+ /(secrets|deletedsecrets)" };
+    case "gateway":
+      return { server: world.gateway.server, route: "^[A-Z]+ /mcp-servers" };
+    default: {
+      const r = world.receivers?.[dep];
+      return r ? { server: r.server, route: "^(POST|PUT) /" } : undefined;
+    }
+  }
+}
+
+export function faultSpec(kind: FaultKind, route: string, times: number, status?: number): FaultSpec {
+  switch (kind) {
+    case "status":
+      return { route, status: status ?? 503, times };
+    case "throttle":
+      return { route, status: 429, retryAfterSeconds: 1, times };
+    case "drop":
+      return { route, drop: true, times };
+    case "dropAfterHandling":
+      return { route, dropAfterHandling: true, times };
+    case "hang":
+      return { route, hang: true, times: Math.min(times, 2) };
+    case "latency":
+      return { route, latencyMs: 300, times };
+    case "html":
+      return { route, status: 502, raw: true, body: "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>", headers: { "Content-Type": "text/html" }, times };
+    case "truncated":
+      return { route, status: 200, raw: true, body: '{"value":[{"id":"0f3a', headers: { "Content-Type": "application/json" }, times };
+    case "wrongType":
+      return { route, status: 200, raw: true, body: "OK", headers: { "Content-Type": "text/plain" }, times };
+  }
+}
+
+function injectFault(world: World, dep: Dependency, kind: FaultKind, times: number, status?: number): void {
+  const target = serverFor(world, dep);
+  if (target) target.server.faults.add(faultSpec(kind, target.route, times, status));
+}
+
+function faultsPending(world: World): boolean {
+  const servers = [world.entra.server, world.keyVault.server, world.gateway.server, ...Object.values(world.receivers ?? {}).flatMap((r) => (typeof r === "object" && r && "server" in r ? [(r as { server: EmulatorServer }).server] : []))];
+  return servers.some((s) => s.faults.list().length > 0);
+}
+
+export function clearFaults(world: World): void {
+  for (const s of [world.entra.server, world.keyVault.server, world.gateway.server]) s.faults.clear();
+  for (const r of Object.values(world.receivers ?? {})) if (typeof r === "object" && r && "server" in r) (r as { server: EmulatorServer }).server.faults.clear();
+}
+
+/** Back to a calm world: no faults, no policy, immediate replication, no latency. */
+export function calm(world: World): void {
+  clearFaults(world);
+  world.entra.setAppManagementPolicy({});
+  world.entra.setReplicationDelay(0);
+  world.gateway.setLatency(0);
+}
+
+// ── one schedule ────────────────────────────────────────────────────────────────────────────
+
+let setCounter = 0;
+
+export async function runSchedule(env: ChaosEnv, schedule: GeneratedSchedule, options: RunOptions = {}): Promise<ScheduleOutcome> {
+  const started = Date.now();
+  const { world } = env;
+  calm(world);
+  const start = { entra: world.entra.issuedSecrets().length, gateway: world.gateway.issuedSecrets().length };
+  const name = `cx${(schedule.seed >>> 0).toString(36)}-${(++setCounter).toString(36)}`.slice(0, 24);
+  const seeded = world.seedSet({
+    name,
+    ...schedule.estate,
+    alerts: { teams: "warning", slack: "critical", pagerduty: "critical", opsgenie: "error", webhook: "info" },
+    overrides: {
+      secret: { lifetimeDays: 180, renewBeforeDays: 30, renewAtFraction: 0.1, gracePeriodHours: 24 },
+      verification: { consecutiveSuccesses: 2, budgetSeconds: 1, intervalMs: 25 },
+    },
+  });
+  const container = await freshContainer(env.storageConnectionString, "chaos");
+  const holder: { e?: Estate } = {};
+  const runtime = world.runtime([seeded.set], container, {
+    hooks: () => holder.e!.hooks,
+    httpTimeoutInMs: 2_000,
+    probeTimeoutMs: 2_000,
+    onRotationEvent: async (ev, logger) => {
+      holder.e!.outputs.push({ where: "rotation event", text: JSON.stringify(ev) });
+      await runtime.alerting.onRotationEvent(ev, logger);
+    },
+  });
+  const estate = new Estate(world, seeded, container, runtime);
+  holder.e = estate;
+  const oracle = new InvariantOracle(
+    groundTruth(world),
+    container,
+    { name, tenantId: world.tenantId, clientId: seeded.set.clientId, appObjectId: seeded.appObjectId, secretName: seeded.set.keyVault.secretName },
+    { secrets: [world.operator.secret, world.gatewayApiToken], channelSecrets: world.channelSecrets },
+    start,
+  );
+  const violations: ScheduleViolation[] = [];
+  const check = async (afterEvent: number): Promise<void> => {
+    const found = await oracle.check({
+      adminBroken: estate.adminBroken,
+      adminCredentials: estate.adminCredentials,
+      accepted: estate.accepted,
+      ticks: estate.calmTicks,
+      outputs: estate.drainOutputs(),
+    });
+    for (const v of found) violations.push({ ...v, seed: schedule.seed, afterEvent });
+  };
+  const timeoutMs = options.eventTimeoutMs ?? 60_000;
+  try {
+    for (let i = 0; i < schedule.events.length; i++) {
+      const e = schedule.events[i]!;
+      const t0 = Date.now();
+      const timedOut = await withTimeout(Promise.resolve(estate.apply(e)), timeoutMs);
+      if (process.env["CHAOS_PROFILE"]) process.stderr.write(`[profile] ${Date.now() - t0} ms ${JSON.stringify(e)}\n`);
+      if (timedOut) {
+        // A pass that never ends keeps renewing its lease: nothing after it can be judged.
+        violations.push({ invariant: "I8", detail: `event ${i} (${e.t}) did not finish within ${timeoutMs} ms; the schedule stops here`, seed: schedule.seed, afterEvent: i });
+        break;
+      }
+      const t1 = Date.now();
+      await check(i);
+      if (process.env["CHAOS_PROFILE"]) process.stderr.write(`[profile] ${Date.now() - t1} ms oracle\n`);
+      if (options.stopAtFirst && violations.length) break;
+    }
+    if (!(options.stopAtFirst && violations.length) && !violations.some((v) => v.detail.includes("did not finish"))) {
+      // The faults stop. A bounded number of daily passes must converge (I6).
+      calm(world);
+      estate.disarm();
+      let reasons = await oracle.final({ accepted: estate.accepted });
+      const tick = async (): Promise<boolean> => {
+        world.clock.advance(DAY_MS);
+        if (await withTimeout(estate.tick(), timeoutMs)) {
+          reasons.push(`I8: a daily pass after the faults stopped did not finish within ${timeoutMs} ms`);
+          return false;
+        }
+        await check(-1);
+        return true;
+      };
+      for (let d = 0; d < (options.convergenceDays ?? 6) && reasons.length > 0; d++) {
+        if (!(await tick())) break;
+        reasons = await oracle.final({ accepted: estate.accepted });
+      }
+      if (reasons.length === 0) {
+        // ...and, converged, creates no further credential.
+        const before = oracle.managedKeyIds().join(",");
+        const due = oracle.currentDue(new Date(world.clock.now().getTime() + 2 * DAY_MS), seeded.set.secret);
+        for (let d = 0; d < 2; d++) if (!(await tick())) break;
+        if (oracle.managedKeyIds().join(",") !== before && !due.due) reasons.push(`I6: a converged estate created another credential (the current one had ${due.daysLeft} days left)`);
+      }
+      for (const r of reasons) violations.push({ invariant: r.slice(0, 2) as Invariant, detail: `after the faults stopped: ${r.slice(4)}`, seed: schedule.seed, afterEvent: -1 });
+    }
+  } finally {
+    estate.disarm();
+    calm(world);
+    await options.onFinish?.(container).catch(() => undefined);
+    await estate.breakLease().catch(() => undefined);
+    await container.delete().catch(() => undefined);
+  }
+  return {
+    seed: schedule.seed,
+    events: schedule.events.length,
+    faults: estate.faults,
+    crashes: estate.crashes,
+    rotationsCompleted: world.keyVault.versions(seeded.set.keyVault.secretName).filter((v) => v.tags["runId"]).length,
+    violations,
+    ms: Date.now() - started,
+  };
+}
+
+async function withTimeout(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<true>((resolve) => {
+    timer = setTimeout(() => resolve(true), ms);
+  });
+  try {
+    return await Promise.race([p.then(() => false as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
