@@ -143,7 +143,26 @@ export async function createStep(ctx: StepContext): Promise<StepOutcome> {
   const app = await graph.getApplication({ appId: set.clientId, objectId: set.applicationObjectId }, { abortSignal: ctx.signal });
   // addPassword is not idempotent. A credential carrying this run's name whose value was never
   // stashed (the pass died, or the response was lost) is unusable: remove it, then create afresh.
-  for (const stale of app.passwordCredentials.filter((c) => c.displayName === run.displayName)) {
+  const named = app.passwordCredentials.filter((c) => c.displayName === run.displayName);
+  if (named.length > 0) {
+    // One whose value an enabled Key Vault version holds was stashed by another pass of this run —
+    // one that took the lease over from us — and targets may use it already: never remove it (I1).
+    const { vault } = ctx.deps;
+    const [versions, pending] = await Promise.all([
+      vault.listVersions(set.keyVault.secretName, { abortSignal: ctx.signal }),
+      vault.listVersions(pendingSecretName(set.keyVault.secretName), { abortSignal: ctx.signal }),
+    ]);
+    const held = new Set([...versions, ...pending].filter((v) => v.enabled && v.tags["keyId"]).map((v) => v.tags["keyId"]));
+    const taken = named.find((c) => held.has(c.keyId));
+    if (taken) {
+      throw new RotatorError("LEASE_LOST", `Credential ${taken.keyId} of run ${run.runId} is already stored in Key Vault: another pass carried this run on`, {
+        hint: "This pass lost its lease to another instance; nothing was changed. The next pass resumes from the journal.",
+        retryable: true,
+      });
+    }
+  }
+  ctx.signal.throwIfAborted();
+  for (const stale of named) {
     await graph.removePassword(app.id, stale.keyId, { abortSignal: ctx.signal });
     log.warn(`removed credential ${stale.keyId} left by an interrupted create (its value was never stored)`);
   }

@@ -81,3 +81,12 @@ describe("the oracle can fail", () => {
     expect(out.violations[0]).toMatchObject({ invariant: "I1", afterEvent: 5 });
   }, 120_000);
 });
+
+describe("defects the simulator found", () => {
+  it("seed 35: a pass that lost its lease removed the credential the takeover pass had stashed and propagated (I1)", async () => {
+    // Shrunk from seed 35: a lease loss mid-pass (another instance takes the run over), then passes.
+    const schedule = { seed: 35, estate: { secretExpiresInDays: 12, targets: 6, otherTargets: 2 }, events: [{ t: "leaseLoss" }, { t: "redeliver", pick: 745 }, { t: "health" }, { t: "tick" }] };
+    const out = await runSchedule(env, schedule as unknown as GeneratedSchedule);
+    expect(out.violations).toEqual([]);
+  }, 120_000);
+});
