@@ -4,7 +4,7 @@ import { RequestStore } from "../rotation/requests.js";
 import type { RuntimeProvider } from "../runtime/types.js";
 import { rotationMessageSchema, type RotationMessage } from "./rotationMessage.js";
 import { contextLogger } from "./rotations.js";
-import type { PassResult } from "../rotation/runner.js";
+import type { PassResult } from "../rotation/model.js";
 import type { BuiltRuntime } from "../runtime/createRuntime.js";
 import { recordTimerPass } from "./health.js";
 
