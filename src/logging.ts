@@ -1,3 +1,4 @@
+import type { InvocationContext } from "@azure/functions";
 import { Redactor } from "./redact.js";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -42,3 +43,20 @@ export function memoryLogger(redactor?: Redactor): { logger: Logger; lines: stri
 }
 
 export const silentLogger: Logger = createLogger(() => undefined);
+
+/** The log methods of an Azure Functions InvocationContext (kept structural: logging needs no Functions import). */
+export type InvocationLog = Pick<InvocationContext, "error" | "warn" | "info" | "debug">;
+
+/**
+ * A handler's logger: lines go to the invocation's log (Application Insights in Azure) through the
+ * runtime's redactor, the one that learns every secret value the runtime reads or creates — a
+ * fresh redactor would know no values and let a secret through.
+ */
+export function contextLogger(context: InvocationLog, redactor: Redactor, fields: Record<string, string | undefined> = {}): Logger {
+  return createLogger((level, line) => {
+    if (level === "error") context.error(line);
+    else if (level === "warn") context.warn(line);
+    else if (level === "debug") context.debug(line);
+    else context.info(line);
+  }, redactor, fields);
+}

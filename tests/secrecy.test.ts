@@ -5,7 +5,7 @@ import { World, freshContainer, type SeededSet } from "../emulators/world.js";
 import { makeHealthHandler, makeStatusHandler } from "../src/api/health.js";
 import { makeGetRotationHandler } from "../src/api/rotations.js";
 import { memoryLogger } from "../src/logging.js";
-import type { PassResult } from "../src/rotation/runner.js";
+import type { PassResult } from "../src/rotation/model.js";
 import type { BuiltRuntime } from "../src/runtime/createRuntime.js";
 import { pendingSecretName } from "../src/rotation/policy.js";
 import { SecretScanner } from "./helpers/secretScan.js";

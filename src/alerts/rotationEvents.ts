@@ -1,4 +1,4 @@
-import type { RotationEvent } from "../rotation/runner.js";
+import type { RotationEvent } from "../rotation/model.js";
 import type { RotationEventInput } from "./incidents.js";
 
 /**

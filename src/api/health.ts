@@ -6,7 +6,7 @@ import { CHECK_IDS, runProbe, type CheckResult, type ProbeReport } from "../prob
 import { EXPIRY_AT_RISK_CHECK, HEARTBEAT_CHECK, SERVICE_SET, checkRotationTimerLiveness, pingHeartbeat } from "../alerts/index.js";
 import type { BuiltRuntime } from "../runtime/createRuntime.js";
 import { parseSchedule } from "../schedule.js";
-import { contextLogger } from "./rotations.js";
+import { contextLogger } from "../logging.js";
 import { json } from "./http.js";
 import { gatherStatus, statusApiBody } from "../dashboard/statusData.js";
 

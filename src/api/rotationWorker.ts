@@ -3,8 +3,8 @@ import { ensureRotatorError, RotatorError } from "../errors.js";
 import { RequestStore } from "../rotation/requests.js";
 import type { RuntimeProvider } from "../runtime/types.js";
 import { rotationMessageSchema, type RotationMessage } from "./rotationMessage.js";
-import { contextLogger } from "./rotations.js";
-import type { PassResult } from "../rotation/runner.js";
+import { contextLogger } from "../logging.js";
+import type { PassResult } from "../rotation/model.js";
 import type { BuiltRuntime } from "../runtime/createRuntime.js";
 import { recordTimerPass } from "./health.js";
 

@@ -1,26 +1,11 @@
 import type { FunctionOutput, HttpRequest, HttpResponseInit, InvocationContext } from "@azure/functions";
 import { ensureRotatorError, RotatorError } from "../errors.js";
-import { createLogger, type Logger } from "../logging.js";
+import { contextLogger } from "../logging.js";
 import { acceptConfirmation, acceptRotationRequest, RunInProgressError } from "../rotation/enqueue.js";
 import type { RuntimeProvider } from "../runtime/types.js";
-import type { Redactor } from "../redact.js";
 import { CONFIRM_FIELDS, START_FIELDS, confirmBodySchema, describeZodIssues, startRotationBodySchema, type RotationMessage } from "./rotationMessage.js";
 import { errorResponse, fromRotatorError, json, readJsonBody, shown } from "./http.js";
 import { withoutUserinfo } from "../config/outbound.js";
-
-/**
- * A handler's logger: lines go to the invocation's log (Application Insights in Azure) through the
- * runtime's redactor, the one that learns every secret value the runtime reads or creates — a
- * fresh redactor would know no values and let a secret through.
- */
-export function contextLogger(context: InvocationContext, redactor: Redactor, fields: Record<string, string | undefined> = {}): Logger {
-  return createLogger((level, line) => {
-    if (level === "error") context.error(line);
-    else if (level === "warn") context.warn(line);
-    else if (level === "debug") context.debug(line);
-    else context.info(line);
-  }, redactor, fields);
-}
 
 /**
  * POST /api/rotations — validates the body, answers a dry run inline (reads only), and otherwise

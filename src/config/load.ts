@@ -2,7 +2,7 @@ import { closeSync, constants, fstatSync, openSync, readSync, statSync } from "n
 import path from "node:path";
 import { ConfigError } from "../errors.js";
 import { parseWithFixes, renderPath, type ParseOutcome } from "./issues.js";
-import { locateJsonProblem } from "./jsonLocate.js";
+import { locateJsonProblem } from "./jsonSyntax.js";
 import { credentialSetFileSchema, crossSetProblems, type CredentialSet } from "./schema.js";
 import { collectAppSettings, type AppSettings, type Env } from "./settings.js";
 

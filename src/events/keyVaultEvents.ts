@@ -1,6 +1,7 @@
 import type { FunctionOutput, InvocationContext } from "@azure/functions";
 import type { CredentialSet } from "../config/schema.js";
-import { createLogger, type Logger } from "../logging.js";
+import { contextLogger } from "../logging.js";
+import { Redactor } from "../redact.js";
 import type { Runtime } from "../runtime/types.js";
 import type { RotationMessage } from "../api/rotationMessage.js";
 
@@ -95,10 +96,6 @@ export function setForEvent(sets: readonly CredentialSet[], e: SecretNearExpiry)
   });
 }
 
-function contextLogger(context: InvocationContext): Logger {
-  return createLogger((level, line) => (level === "error" ? context.error(line) : level === "warn" ? context.warn(line) : context.info(line)));
-}
-
 /**
  * Event Grid trigger: SecretNearExpiry for a set's secret queues a scheduled rotation of that set,
  * the same message the rotation timer sends. The worker's lease and planner make the two
@@ -108,13 +105,14 @@ function contextLogger(context: InvocationContext): Logger {
 export function makeKeyVaultEventsHandler(getRuntime: () => Promise<Pick<Runtime, "sets" | "redactor">>, queueOutput: FunctionOutput) {
   return async (event: unknown, context: InvocationContext): Promise<RotationMessage | undefined> => {
     const parsed = parseKeyVaultEvent(event);
-    const log = contextLogger(context);
     if (parsed.kind === "ignored") {
-      log.info(`Key Vault event ignored: ${parsed.reason}`);
+      // No runtime yet (an ignored event must not load the configuration): pattern redaction only.
+      contextLogger(context, new Redactor()).info(`Key Vault event ignored: ${parsed.reason}`);
       return undefined;
     }
     const e = parsed.event;
     const runtime = await getRuntime();
+    const log = contextLogger(context, runtime.redactor);
     const set = setForEvent(runtime.sets, e);
     const expiry = e.expiresOn ? ` (expires ${e.expiresOn.toISOString()})` : "";
     if (!set) {

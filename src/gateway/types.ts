@@ -47,5 +47,3 @@ export interface GatewayAdapter {
   testConnection?(id: string, options?: GatewayCallOptions): Promise<{ ok: boolean; detail: string }>;
 }
 
-/** Whether a target's read-back fingerprint proves it holds `secret`. */
-export { fingerprintMatches } from "./fingerprint.js";

@@ -1,6 +1,7 @@
 import type { Clock } from "../clock.js";
 import type { CredentialSet } from "../config/schema.js";
 import type { AppManagementPolicy, AppRegistration, GraphApplicationsApi, TokenEndpointClient } from "../entra/types.js";
+import type { OidcDiscovery } from "../entra/token.js";
 import type { SignInActivityApi } from "../entra/signInActivity.js";
 import { RotatorError } from "../errors.js";
 import type { GatewayAdapter, GatewayTarget } from "../gateway/types.js";
@@ -11,6 +12,7 @@ import type { RotationJournalStore } from "../rotation/journal.js";
 import type { RunJournal, SetState } from "../rotation/model.js";
 import type { SecretStore, SecretVersion } from "../vault/types.js";
 import { resultCode, type Read } from "./deadline.js";
+import { originOf } from "./endpoints.js";
 import type { CheckOutcome } from "./findings.js";
 import type { CheckId, EvidenceValue } from "./model.js";
 import type { ProbeResultStore } from "./store.js";
@@ -77,6 +79,8 @@ export interface SharedReads {
   /** The app management policy in effect for the app (app-specific or tenant default). */
   policy(): Promise<Read<AppManagementPolicy>>;
   targets(): Promise<Read<GatewayTarget[]>>;
+  /** The OpenID discovery document of `tenant` (the set's tenant, or `common`) on the set's sign-in host. */
+  discovery(tenant: string): Promise<Read<OidcDiscovery>>;
   /** undefined when the probe was given no journal store. */
   rotation(): Promise<Read<RotationView> | undefined>;
 }
@@ -130,4 +134,32 @@ export function nameList(names: readonly string[], max = 3): string {
 
 export function daysLeft(now: Date, end: string): number {
   return Math.round(((Date.parse(end) - now.getTime()) / 86_400_000) * 10) / 10;
+}
+
+/** An endpoint a check calls, and where its URL came from (shown in the check's evidence). */
+export interface ChosenEndpoint {
+  url: string;
+  source: string;
+}
+
+/**
+ * The endpoint the tenant's discovery document publishes (any standards-compliant provider names
+ * its own layout there); the URL built from authorityHost and the tenant only when discovery is
+ * unavailable, or when it publishes the endpoint on another host: a secret or a sign-in request is
+ * never sent off the configured sign-in host (the discovery check reports that host).
+ */
+export async function publishedEndpoint(
+  ctx: Pick<CheckContext, "set" | "shared">,
+  tenant: string,
+  field: "token_endpoint" | "authorization_endpoint",
+  built: string,
+): Promise<ChosenEndpoint> {
+  const read = await ctx.shared.discovery(tenant);
+  const fallback = "built from authorityHost and the tenant";
+  if (!read.ok) return { url: built, source: `${fallback}: discovery unavailable (${resultCode(read.error)})` };
+  const url = read.value[field];
+  if (originOf(url) !== originOf(ctx.set.authorityHost)) {
+    return { url: built, source: `${fallback}: discovery publishes ${url}, on another host than ${ctx.set.authorityHost}` };
+  }
+  return { url, source: `discovery (${field})` };
 }

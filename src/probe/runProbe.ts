@@ -1,5 +1,6 @@
 import { performance } from "node:perf_hooks";
 import type { CredentialSet } from "../config/schema.js";
+import { fetchDiscovery, type OidcDiscovery } from "../entra/token.js";
 import { ensureRotatorError, type RotatorError } from "../errors.js";
 import { Redactor } from "../redact.js";
 import { FINISHED } from "../rotation/model.js";
@@ -123,6 +124,18 @@ function sharedReads(set: CredentialSet, deps: ProbeDeps, tuning: ProbeTuning, p
     deps.graph.getAppManagementPolicy({ appId: set.clientId, ...(set.applicationObjectId ? { objectId: set.applicationObjectId } : {}) }, { abortSignal: signal }),
   );
   const targets = read(`listing gateway targets for ${set.clientId}`, (signal) => deps.gateway.listTargets({ clientId: set.clientId }, { abortSignal: signal }));
+  const documents = new Map<string, () => Promise<Read<OidcDiscovery>>>();
+  const discovery = (tenant: string): Promise<Read<OidcDiscovery>> => {
+    const key = tenant.toLowerCase();
+    let get = documents.get(key);
+    if (!get) {
+      get = read(`reading the OpenID discovery document of ${tenant}`, (signal) =>
+        fetchDiscovery({ http: deps.http, authorityHost: set.authorityHost, tenant }, { abortSignal: signal }),
+      );
+      documents.set(key, get);
+    }
+    return get();
+  };
   const journals = deps.journals;
   const rotation = journals
     ? read(`reading rotation state of ${set.name}`, async (signal): Promise<RotationView> => {
@@ -137,6 +150,7 @@ function sharedReads(set: CredentialSet, deps: ProbeDeps, tuning: ProbeTuning, p
     app,
     policy,
     targets,
+    discovery,
     rotation: async () => (rotation ? rotation() : undefined),
     secretValue: () => secretValue,
   };

@@ -1,3 +1,13 @@
+import type { ContainerClient } from "@azure/storage-blob";
+import type { CredentialSet } from "../config/schema.js";
+import type { Clock } from "../clock.js";
+import type { Logger } from "../logging.js";
+import type { Redactor } from "../redact.js";
+import type { GraphApplicationsApi, TokenEndpointClient } from "../entra/types.js";
+import type { SecretStore } from "../vault/types.js";
+import type { GatewayAdapter } from "../gateway/types.js";
+import type { RotationHooks } from "./hooks.js";
+import type { RetirementEvidenceDeps } from "./retirementEvidence.js";
 import type { ErrorSummary } from "../errors.js";
 import type { SecretSeal } from "./secretCheck.js";
 
@@ -127,4 +137,51 @@ export interface SetState {
   targetsVerified?: { verified: number; total: number };
   /** Consecutive failed passes, for escalation. */
   failureStreak: number;
+}
+
+export interface RotationEvent {
+  type: "started" | "succeeded" | "failed" | "waiting" | "awaiting_confirmation" | "noop";
+  set: string;
+  runId: string;
+  mode: RotationMode;
+  step?: StepName;
+  error?: ErrorSummary;
+  detail?: string;
+  /** `stale`: targets left on anything but the current secret when a run fails after promote (critical). */
+  targets?: { total: number; verified: number; names?: string[]; stale?: string[] };
+}
+
+export interface RotationDeps {
+  set: CredentialSet;
+  graph: GraphApplicationsApi;
+  token: TokenEndpointClient;
+  vault: SecretStore;
+  gateway: GatewayAdapter;
+  container: ContainerClient;
+  clock: Clock;
+  logger: Logger;
+  redactor: Redactor;
+  onEvent?: (event: RotationEvent) => void | Promise<void>;
+  hooks?: RotationHooks;
+  lease?: { durationSeconds?: number; renewEveryMs?: number };
+  /** Per-target update attempts within one pass. */
+  targetAttempts?: number;
+  /** Entra's sign-in evidence consulted before retiring (src/rotation/retirementEvidence.ts); absent = grace period only. */
+  retirementEvidence?: RetirementEvidenceDeps;
+  /** Wraps each step (telemetry: one span per step, src/telemetry). */
+  traceStep?: <T>(step: StepName, runId: string, run: () => Promise<T>) => Promise<T>;
+}
+
+export interface RotationRequest {
+  mode: RotationMode;
+  trigger: RunJournal["trigger"];
+  /** A run created by the HTTP API (queued journal); otherwise a new ID is made. */
+  runId?: string;
+  abortSignal?: AbortSignal;
+}
+
+export interface PassResult {
+  runId: string;
+  status: RunStatus;
+  journal: RunJournal;
 }

@@ -1,17 +1,16 @@
-import type { ContainerClient } from "@azure/storage-blob";
-import type { CredentialSet } from "../config/schema.js";
 import { RotatorError, ensureRotatorError, type ErrorSummary } from "../errors.js";
-import type { Clock } from "../clock.js";
 import type { Logger } from "../logging.js";
-import type { Redactor } from "../redact.js";
-import type { GraphApplicationsApi, TokenEndpointClient } from "../entra/types.js";
-import type { SecretStore } from "../vault/types.js";
-import type { GatewayAdapter } from "../gateway/types.js";
 import { acquireSetLease } from "./lease.js";
 import { RotationJournalStore } from "./journal.js";
-import { ProcessCrash, type RotationHooks } from "./hooks.js";
-import type { RetirementEvidenceDeps } from "./retirementEvidence.js";
-import { FINISHED, STEPS, type Plan, type RotationMode, type RunJournal, type RunStatus, type StepName, type StepRecord } from "./model.js";
+import { ProcessCrash } from "./hooks.js";
+import {
+  FINISHED,
+  STEPS,
+  type PassResult,
+  type Plan,
+  type RotationDeps,
+  type RotationEvent,
+  type RotationRequest, type RotationMode, type RunJournal, type RunStatus, type StepName, type StepRecord } from "./model.js";
 import { makePlan } from "./planner.js";
 import { reconcileStep } from "./reconcile.js";
 import { RequestStore, strongerMode, type OperatorRequest } from "./requests.js";
@@ -32,53 +31,6 @@ import {
   type StepContext,
   type StepOutcome,
 } from "./steps.js";
-
-export interface RotationEvent {
-  type: "started" | "succeeded" | "failed" | "waiting" | "awaiting_confirmation" | "noop";
-  set: string;
-  runId: string;
-  mode: RotationMode;
-  step?: StepName;
-  error?: ErrorSummary;
-  detail?: string;
-  /** `stale`: targets left on anything but the current secret when a run fails after promote (critical). */
-  targets?: { total: number; verified: number; names?: string[]; stale?: string[] };
-}
-
-export interface RotationDeps {
-  set: CredentialSet;
-  graph: GraphApplicationsApi;
-  token: TokenEndpointClient;
-  vault: SecretStore;
-  gateway: GatewayAdapter;
-  container: ContainerClient;
-  clock: Clock;
-  logger: Logger;
-  redactor: Redactor;
-  onEvent?: (event: RotationEvent) => void | Promise<void>;
-  hooks?: RotationHooks;
-  lease?: { durationSeconds?: number; renewEveryMs?: number };
-  /** Per-target update attempts within one pass. */
-  targetAttempts?: number;
-  /** Entra's sign-in evidence consulted before retiring (src/rotation/retirementEvidence.ts); absent = grace period only. */
-  retirementEvidence?: RetirementEvidenceDeps;
-  /** Wraps each step (telemetry: one span per step, src/telemetry). */
-  traceStep?: <T>(step: StepName, runId: string, run: () => Promise<T>) => Promise<T>;
-}
-
-export interface RotationRequest {
-  mode: RotationMode;
-  trigger: RunJournal["trigger"];
-  /** A run created by the HTTP API (queued journal); otherwise a new ID is made. */
-  runId?: string;
-  abortSignal?: AbortSignal;
-}
-
-export interface PassResult {
-  runId: string;
-  status: RunStatus;
-  journal: RunJournal;
-}
 
 interface PassContext extends StepContext {
   /** How the set's previous run ended, read when this pass opened its run. */

@@ -6,12 +6,11 @@ import { propagateCanaryFirst, verifyTargets, type TargetOutcome, type TargetVer
 import { DAY_MS } from "../clock.js";
 import type { Logger } from "../logging.js";
 import type { RotationJournalStore } from "./journal.js";
-import type { RunJournal, RunStatus, TargetRecord } from "./model.js";
+import type { RotationDeps, RunJournal, RunStatus, TargetRecord } from "./model.js";
 import { identifyAdoption, makePlan, type AdoptionResult, type Facts } from "./planner.js";
 import { pendingSecretName, tenantTokenUrl } from "./policy.js";
 import { dropVanishedTargets, liveTargets, mergeTargets } from "./targets.js";
 import { graphScope } from "../entra/scope.js";
-import type { RotationDeps } from "./runner.js";
 import { checkRetirementEvidence } from "./retirementEvidence.js";
 import { assertStashedValue, sealSecret } from "./secretCheck.js";
 

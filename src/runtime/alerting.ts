@@ -19,7 +19,7 @@ import {
   type AlertNotifier,
   type ChannelDeliveryStatus,
 } from "../alerts/index.js";
-import type { RotationEvent } from "../rotation/runner.js";
+import type { RotationEvent } from "../rotation/model.js";
 import { renewWindowDays } from "../rotation/policy.js";
 import type { RotationJournalStore } from "../rotation/journal.js";
 import { silentLogger } from "../logging.js";

@@ -4,7 +4,8 @@ import type { Clock } from "../clock.js";
 import type { Logger } from "../logging.js";
 import type { Redactor } from "../redact.js";
 import type { RotationJournalStore } from "../rotation/journal.js";
-import type { RotationEvent, RotationRunner } from "../rotation/runner.js";
+import type { RotationEvent } from "../rotation/model.js";
+import type { RotationRunner } from "../rotation/runner.js";
 
 /**
  * What the Function handlers need, built once per host from the app settings

@@ -2,8 +2,8 @@ import { SpanKind, SpanStatusCode, context, trace, type Attributes, type Histogr
 import { SeverityNumber, type Logger as OtelLogger } from "@opentelemetry/api-logs";
 import type { LogLevel } from "../logging.js";
 import type { ProbeReport } from "../probe/model.js";
-import type { RotationEvent } from "../rotation/runner.js";
-import { FINISHED, type RunJournal, type SetState } from "../rotation/model.js";
+import type { RotationEvent, RunJournal, SetState } from "../rotation/model.js";
+import { FINISHED } from "../rotation/model.js";
 import { ATTR, METRICS } from "./names.js";
 import { DAY_MS, type Clock } from "../clock.js";
 

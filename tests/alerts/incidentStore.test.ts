@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { inject } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, inject } from "vitest";
 import { IncidentStore } from "../../src/alerts/incidentStore.js";
 import { dedupKeyFor, type Incident } from "../../src/alerts/model.js";
 import { RotatorError } from "../../src/errors.js";

@@ -3,7 +3,7 @@ import { IncidentManager } from "../../src/alerts/incidents.js";
 import { EXPIRY_AT_RISK_CHECK, ROTATION_CHECK, RUN_FAILURE_CHECK, dedupKeyFor } from "../../src/alerts/model.js";
 import { DAY_MS } from "../../src/clock.js";
 import { toRotationEventInput } from "../../src/alerts/rotationEvents.js";
-import type { RotationEvent } from "../../src/rotation/runner.js";
+import type { RotationEvent } from "../../src/rotation/model.js";
 import { receivedPayloads, startWorld, type World } from "./world.js";
 
 const SET = "cequence-sso";

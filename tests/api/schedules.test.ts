@@ -1,5 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { inject } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, inject } from "vitest";
 import { HttpRequest, InvocationContext } from "@azure/functions";
 import { World, freshContainer } from "../../emulators/world.js";
 import { EmulatorServer } from "../../emulators/common/server.js";

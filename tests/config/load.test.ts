@@ -69,6 +69,11 @@ describe("invalid JSON is reported with line and column", () => {
     { name: "a truncated file", text: '{ "sets": [ { "name": "a"', line: 1, column: 26, fix: "add the missing closing bracket" },
     { name: "an unquoted word", text: '{ "sets": [ { "kind": manual } ] }', line: 1, column: 23, fix: "put text in double quotes" },
     { name: "a line break inside quotes", text: '{ "sets": [ { "name": "a\nb" } ] }', line: 1, column: 25, fix: "close the quote" },
+    { name: "a missing colon", text: '{ "sets" [] }', line: 1, column: 10, fix: 'write "name": value' },
+    { name: "a missing comma between list items", text: '{ "sets": [\n  {}\n  {}\n] }', line: 3, column: 3, fix: "add the comma between the two items" },
+    { name: "a number with a leading zero", text: '{ "sets": [], "x": 01 }', line: 1, column: 21, fix: "no leading zeros" },
+    { name: "an invalid escape", text: '{ "sets": [], "x": "C:\\qtemp" }', line: 1, column: 23, fix: "write \\\\ for a backslash" },
+    { name: "text after the document", text: '{ "sets": [] }\n{}', line: 2, column: 1, fix: "extra text after the end" },
   ])("points at $name", ({ text, line, column, fix }) => {
     const err = configErrorOf(() => loadCredentialSets({ json: text }));
     expect(err.issues).toHaveLength(1);

@@ -1,5 +1,4 @@
-import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { inject } from "vitest";
+import { afterEach, beforeEach, describe, expect, test, inject } from "vitest";
 import { ProbeResultStore } from "../../src/probe/store.js";
 import type { CheckId } from "../../src/probe/model.js";
 import { freshContainer } from "../../emulators/world.js";

@@ -1,7 +1,6 @@
 import { InvocationContext } from "@azure/functions";
 import { Agent, fetch } from "undici";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { inject } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, inject } from "vitest";
 import { World, freshContainer } from "../../emulators/world.js";
 import { makeHealthTimerHandler } from "../../src/api/health.js";
 import { groupFailures } from "../../src/probe/checks/signIns.js";

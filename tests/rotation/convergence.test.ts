@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { World } from "../../emulators/world.js";
 import { DAY_MS } from "../../src/clock.js";
 import { runProbe } from "../../src/probe/runProbe.js";
-import type { RotationEvent } from "../../src/rotation/runner.js";
+import type { RotationEvent } from "../../src/rotation/model.js";
 import { Scenario, useWorld } from "./harness.js";
 
 /**

@@ -1,5 +1,4 @@
-import { beforeAll, describe, expect, it } from "vitest";
-import { inject } from "vitest";
+import { beforeAll, describe, expect, it, inject } from "vitest";
 import { freshContainer, type World } from "../../emulators/world.js";
 import { useWorld } from "./harness.js";
 import { LIFECYCLE_SCENARIOS, Lifecycle, untilConverged } from "../harness/lifecycle.js";

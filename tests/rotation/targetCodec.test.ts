@@ -1,5 +1,4 @@
-import { inject } from "vitest";
-import { describe, expect, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { freshContainer } from "../../emulators/world.js";
 import { RotationJournalStore } from "../../src/rotation/journal.js";
 import type { RunJournal, TargetRecord } from "../../src/rotation/model.js";

@@ -1,5 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { inject } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, inject } from "vitest";
 import { World, freshContainer } from "../../emulators/world.js";
 import { memoryLogger } from "../../src/logging.js";
 import { SecretScanner } from "../helpers/secretScan.js";

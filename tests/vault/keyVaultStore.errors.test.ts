@@ -177,7 +177,7 @@ describe("KeyVaultSecretStore errors", () => {
   it("keeps challenge verification on for a non-loopback host: VAULT_CHALLENGE_MISMATCH", async () => {
     // A second vault on another loopback address (127.0.0.2) stands in for a host that is not 127.0.0.1/localhost.
     const ca = sharedCertificateAuthority();
-    const other = new EmulatorServer({ name: "kv-127-0-0-2", tls: ca.issue(["127.0.0.2"]) });
+    const other = new EmulatorServer({ name: "kv-127-0-0-2", tls: await ca.issueFor(["127.0.0.2"]) });
     const state = new VaultState({ clock: f.clock, vaultUrl: () => other.url });
     registerSecretRoutes(other, state, new VaultAuth(() => `${f.entra.url}/${f.entra.tenantId}`, (t) => f.entra.emulator.validateAccessToken(t)));
     const url = await other.start(0, "127.0.0.2");

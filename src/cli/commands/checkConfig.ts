@@ -4,9 +4,9 @@ import { collectCredentialSets, loadConfig } from "../../config/load.js";
 import type { CredentialSet } from "../../config/schema.js";
 import { describeCredentialSets } from "../../config/summary.js";
 import { ConfigError } from "../../errors.js";
-import type { Output } from "../output.js";
+import type { Output, ExitCode } from "../output.js";
 import { readLocalSettings } from "../settingsFile.js";
-import { EXIT, type ExitCode } from "../output.js";
+import { EXIT } from "../output.js";
 
 /**
  * `check-config`: validates, touches nothing. Either a credential-set file alone (--sets-file), or

@@ -1,8 +1,8 @@
 import type { CredentialSet } from "../../config/schema.js";
 import { abortableDelay } from "../../clock.js";
 import { RotatorError, ensureRotatorError, type ErrorSummary } from "../../errors.js";
-import { FINISHED, type RotationMode, type RunJournal, type RunStatus } from "../../rotation/model.js";
-import type { PassResult } from "../../rotation/runner.js";
+import { FINISHED } from "../../rotation/model.js";
+import type { PassResult, RotationMode, RunJournal, RunStatus } from "../../rotation/model.js";
 import { fmtDuration } from "../../dashboard/html.js";
 import type { CommandContext } from "../context.js";
 import { EXIT, exitFor, worstExit, type ExitCode } from "../output.js";

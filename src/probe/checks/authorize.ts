@@ -3,7 +3,7 @@ import { explainAadsts } from "../../entra/aadsts.js";
 import { ensureRotatorError, RotatorError } from "../../errors.js";
 import type { GatewayTarget } from "../../gateway/types.js";
 import { readAuthorizeResponse, type AuthorizeReading } from "../authorizePage.js";
-import { maybe, nameList, oauthTargets, type CheckContext, type CheckDefinition } from "../context.js";
+import { maybe, nameList, oauthTargets, publishedEndpoint, type CheckContext, type CheckDefinition } from "../context.js";
 import { expectedAuthorizeUrl, originOf, paramOf } from "../endpoints.js";
 import { Findings, type CheckOutcome } from "../findings.js";
 import type { CheckSeverity, Evidence } from "../model.js";
@@ -112,7 +112,10 @@ export const authorizeCheck: CheckDefinition = {
     const f = new Findings();
     const evidence: Evidence = {};
     const targets = oauthTargets(maybe(await ctx.shared.targets(), evidence, "gatewayTargets"));
-    const requests = requestsFor(ctx, targets, evidence);
+    const endpoint = await publishedEndpoint(ctx, ctx.set.multiTenant ? "common" : ctx.set.tenantId, "authorization_endpoint", expectedAuthorizeUrl(ctx.set));
+    evidence.authorizationEndpoint = endpoint.url;
+    evidence.authorizationEndpointSource = endpoint.source;
+    const requests = requestsFor(ctx, targets, evidence, endpoint.url);
 
     const outcomes = await Promise.all(
       requests.map(async (r) => {
@@ -169,12 +172,11 @@ export const authorizeCheck: CheckDefinition = {
 /**
  * One request per distinct (authorization URL, client ID, redirect URI) the targets use; the
  * configured settings when there are no targets. A URL on another host is not opened (gateway-drift
- * reports it); the expected URL is opened in its place.
+ * reports it); the authorization endpoint discovery publishes is opened in its place.
  */
-function requestsFor(ctx: CheckContext, targets: GatewayTarget[], evidence: Evidence): AuthorizeRequest[] {
+function requestsFor(ctx: CheckContext, targets: GatewayTarget[], evidence: Evidence, fallbackUrl: string): AuthorizeRequest[] {
   const { set, tuning } = ctx;
   const origin = originOf(set.authorityHost);
-  const fallbackUrl = expectedAuthorizeUrl(set);
   if (targets.length === 0) {
     return [{ url: fallbackUrl, clientId: set.clientId, redirectUri: set.redirectUri, scopes: set.scopes, targets: [] }];
   }

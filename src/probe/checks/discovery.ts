@@ -1,5 +1,4 @@
-import { ensureRotatorError } from "../../errors.js";
-import { fetchDiscovery, type OidcDiscovery } from "../../entra/token.js";
+import type { OidcDiscovery } from "../../entra/token.js";
 import { maybe, nameList, oauthTargets, type CheckContext, type CheckDefinition } from "../context.js";
 import { cloudMismatch, compareEndpoint, originOf, parseEntraUrl, type EndpointComparison } from "../endpoints.js";
 import { Findings, type CheckOutcome } from "../findings.js";
@@ -101,27 +100,26 @@ export const discoveryCheck: CheckDefinition = {
 };
 
 async function readDocument(ctx: CheckContext, tenant: string, f: Findings): Promise<OidcDiscovery | undefined> {
-  try {
-    return await fetchDiscovery({ http: ctx.deps.http, authorityHost: ctx.set.authorityHost, tenant }, { abortSignal: ctx.signal });
-  } catch (e) {
-    const err = ensureRotatorError(e);
-    if (err.code === "ENTRA_TENANT_NOT_FOUND") {
-      f.fail(
-        "critical",
-        `Entra does not know tenant '${tenant}' at ${ctx.set.authorityHost} (AADSTS${err.aadsts ?? 90002})`,
-        "Check tenantId (the Directory (tenant) ID GUID from the app registration's Overview page) and that authorityHost is the cloud the tenant lives in.",
-        err.aadsts ?? 90002,
-      );
-      return undefined;
-    }
-    const clientSide = err.status !== undefined && err.status < 500 && err.status !== 429 && err.status !== 408;
-    if (err.code === "ENTRA_DISCOVERY_INVALID" || (err.code === "ENTRA_DISCOVERY_FAILED" && clientSide)) {
-      f.fail("error", err.message, err.hint, err.aadsts);
-      return undefined;
-    }
-    // Network trouble, timeouts, 5xx: the check could not run.
-    throw err;
+  // The same read the token and authorize checks take their endpoints from.
+  const read = await ctx.shared.discovery(tenant);
+  if (read.ok) return read.value;
+  const err = read.error;
+  if (err.code === "ENTRA_TENANT_NOT_FOUND") {
+    f.fail(
+      "critical",
+      `Entra does not know tenant '${tenant}' at ${ctx.set.authorityHost} (AADSTS${err.aadsts ?? 90002})`,
+      "Check tenantId (the Directory (tenant) ID GUID from the app registration's Overview page) and that authorityHost is the cloud the tenant lives in.",
+      err.aadsts ?? 90002,
+    );
+    return undefined;
   }
+  const clientSide = err.status !== undefined && err.status < 500 && err.status !== 429 && err.status !== 408;
+  if (err.code === "ENTRA_DISCOVERY_INVALID" || (err.code === "ENTRA_DISCOVERY_FAILED" && clientSide)) {
+    f.fail("error", err.message, err.hint, err.aadsts);
+    return undefined;
+  }
+  // Network trouble, timeouts, 5xx: the check could not run.
+  throw err;
 }
 
 function reportEndpoint(f: Findings, what: string, url: string, cmp: EndpointComparison, tenant: string, origin: string): void {

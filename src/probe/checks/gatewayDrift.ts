@@ -1,6 +1,7 @@
 import type { CredentialSet } from "../../config/schema.js";
 import { fetchDiscovery } from "../../entra/token.js";
-import { fingerprintMatches, type GatewayTarget } from "../../gateway/types.js";
+import { fingerprintMatches } from "../../gateway/fingerprint.js";
+import type { GatewayTarget } from "../../gateway/types.js";
 import { settle } from "../deadline.js";
 import { maybe, nameList, need, oauthTargets, type CheckContext, type CheckDefinition } from "../context.js";
 import {

@@ -1,7 +1,7 @@
 import { explainAadsts } from "../../entra/aadsts.js";
 import type { TokenResult } from "../../entra/types.js";
 import { ensureRotatorError, RotatorError } from "../../errors.js";
-import { maybe, nameList, need, oauthTargets, type CheckContext, type CheckDefinition } from "../context.js";
+import { maybe, nameList, need, oauthTargets, publishedEndpoint, type CheckContext, type CheckDefinition } from "../context.js";
 import { expectedTokenUrl, originOf } from "../endpoints.js";
 import { graphScope } from "../../entra/scope.js";
 import { Findings, type CheckOutcome } from "../findings.js";
@@ -9,8 +9,8 @@ import type { CheckSeverity, Evidence } from "../model.js";
 import { ALIAS_TOKEN_HINT } from "./discovery.js";
 
 /**
- * A plain client-credentials request with the secret Key Vault holds now, at the tenant's token
- * endpoint and at every distinct token URL the gateway's targets use on the same sign-in host, so
+ * A plain client-credentials request with the secret Key Vault holds now, at the token endpoint the
+ * tenant's discovery document publishes and at every distinct token URL the gateway's targets use on the same sign-in host, so
  * the exact AADSTS code Entra answers is seen. A secret promoted minutes ago may not have
  * replicated yet: AADSTS7000215 inside that window is a warning, not a failure.
  */
@@ -139,7 +139,10 @@ export const tokenCheck: CheckDefinition = {
     const secretAgeMs = secret.createdOn ? now.getTime() - secret.createdOn.getTime() : undefined;
     if (secret.createdOn) evidence.secretCreatedOn = secret.createdOn.toISOString();
 
-    const urls = urlsToTry(ctx, oauthTargets(maybe(await ctx.shared.targets(), evidence, "gatewayTargets")), evidence);
+    const endpoint = await publishedEndpoint(ctx, set.tenantId, "token_endpoint", expectedTokenUrl(set));
+    evidence.tokenEndpoint = endpoint.url;
+    evidence.tokenEndpointSource = endpoint.source;
+    const urls = urlsToTry(ctx, oauthTargets(maybe(await ctx.shared.targets(), evidence, "gatewayTargets")), evidence, endpoint.url);
     const scope = graphScope(set.graphBaseUrl);
     const outcomes = await Promise.all(
       urls.map(async (u) => {
@@ -195,11 +198,10 @@ export const tokenCheck: CheckDefinition = {
  * sent to the configured sign-in host: a target pointing elsewhere is reported by gateway-drift,
  * never sent the secret.
  */
-function urlsToTry(ctx: CheckContext, targets: ReturnType<typeof oauthTargets>, evidence: Evidence): UrlToTry[] {
+function urlsToTry(ctx: CheckContext, targets: ReturnType<typeof oauthTargets>, evidence: Evidence, canonical: string): UrlToTry[] {
   const { set, tuning } = ctx;
   const origin = originOf(set.authorityHost);
   const key = (u: string): string => u.trim().replace(/\/+$/, "").toLowerCase();
-  const canonical = expectedTokenUrl(set);
   const list: UrlToTry[] = [{ url: canonical, targets: [], canonical: true }];
   const byKey = new Map<string, UrlToTry>([[key(canonical), list[0]!]]);
   const foreign: string[] = [];
