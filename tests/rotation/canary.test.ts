@@ -1,19 +1,17 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { World } from "../../emulators/world.js";
-import { Scenario } from "./harness.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { World } from "../../emulators/world.js";
+import { Scenario, useWorld } from "./harness.js";
 
 /**
  * propagateStep at the run level: canary first, and servers of another tenant reported as drift.
  * Judged from the emulators' ground truth (which secret each server stores, which credentials the
  * app still has), never from the journal alone.
  */
+const getWorld = useWorld();
 let world: World;
-beforeAll(async () => {
-  world = await World.start();
-});
-afterAll(async () => {
-  await world?.stop();
+beforeAll(() => {
+  world = getWorld();
 });
 
 describe("canary first in a rotation", () => {

@@ -1,8 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { World } from "../../emulators/world.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { World } from "../../emulators/world.js";
 import type { FaultSpec } from "../../emulators/common/server.js";
 import { ProcessCrash } from "../../src/rotation/hooks.js";
-import { Scenario } from "./harness.js";
+import { Scenario, useWorld } from "./harness.js";
 
 /**
  * A fault at every external call the rotation makes — Graph, the token endpoint, Key Vault, the
@@ -11,15 +11,10 @@ import { Scenario } from "./harness.js";
  * passes converge (I6) with exactly one new credential, every value held (I2), no sprawl (I3) and
  * no secret anywhere in logs or journals (I4).
  */
+const getWorld = useWorld();
 let world: World;
-beforeAll(async () => {
-  world = await World.start();
-});
-afterAll(async () => {
-  await world?.stop();
-});
-afterEach(() => {
-  for (const emu of [world.entra, world.keyVault, world.gateway]) emu.server.faults.clear();
+beforeAll(() => {
+  world = getWorld();
 });
 
 type Emu = "entra" | "keyVault" | "gateway";

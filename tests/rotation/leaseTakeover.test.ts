@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { World } from "../../emulators/world.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { World } from "../../emulators/world.js";
 import { ProcessCrash } from "../../src/rotation/hooks.js";
 import { FINISHED } from "../../src/rotation/model.js";
-import { Scenario } from "./harness.js";
+import { Scenario, useWorld } from "./harness.js";
 
 /**
  * Found by `npm run chaos` (issue 10, seed 125 of the first campaign, shrunk to 7 events): a pass
@@ -11,12 +11,10 @@ import { Scenario } from "./harness.js";
  * view over the finished run, then died. No state pointed at that run any more, so it stayed
  * `running` for ever (I8) beside the next runs (I5). Judged from the raw journals in Storage.
  */
+const getWorld = useWorld();
 let world: World;
-beforeAll(async () => {
-  world = await World.start();
-});
-afterAll(async () => {
-  await world?.stop();
+beforeAll(() => {
+  world = getWorld();
 });
 
 describe("defect: a pass that lost its lease overwrites the journal of the pass that took over", () => {

@@ -1,6 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { World } from "../../emulators/world.js";
-import { Scenario } from "./harness.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { World } from "../../emulators/world.js";
+import { Scenario, useWorld } from "./harness.js";
 
 /**
  * Found by `npm run chaos` (issue 10, seed 129 of the first campaign): a run failed at retire (the
@@ -8,15 +8,10 @@ import { Scenario } from "./harness.js";
  * own previous credential. The credential two rotations old was never retired: I6 and I3 broken
  * for good. Ground truth (which credentials exist) is read from the Entra emulator.
  */
+const getWorld = useWorld();
 let world: World;
-beforeAll(async () => {
-  world = await World.start();
-});
-afterAll(async () => {
-  await world?.stop();
-});
-afterEach(() => {
-  for (const emu of [world.entra, world.keyVault, world.gateway]) emu.server.faults.clear();
+beforeAll(() => {
+  world = getWorld();
 });
 
 const HOUR = 3_600_000;
