@@ -41,6 +41,8 @@ export interface GraphApplicationsApiOptions {
   redactor?: Redactor;
   /** Automatic retries of idempotent calls. Delay in seconds, as the SDK counts it (Retry-After wins when sent). */
   retry?: { maxRetries?: number; delaySeconds?: number };
+  /** Per-request timeout (default 30 s): a Graph that never answers must not stall a pass forever (I8). */
+  timeoutInMs?: number;
   /** Retries of Graph's "concurrent requests" refusal on addPassword/removePassword (default 4 attempts, 1 s doubling, at most 8 s). */
   concurrencyRetry?: { maxAttempts?: number; baseDelayMs?: number; maxDelayMs?: number };
 }
@@ -97,7 +99,8 @@ export function createGraphApplicationsApi(options: GraphApplicationsApiOptions)
 
   const request = (path: string, call: CallOptions, retry: RetryHandlerOptions = readRetry): GraphRequest => {
     const r = client.api(path).middlewareOptions([retry]);
-    return call.abortSignal ? r.option("signal", call.abortSignal) : r;
+    const timeout = AbortSignal.timeout(options.timeoutInMs ?? 30_000);
+    return r.option("signal", call.abortSignal ? AbortSignal.any([call.abortSignal, timeout]) : timeout);
   };
 
   const run = async <T>(op: GraphOperation, fn: () => Promise<T>): Promise<T> => {

@@ -94,10 +94,10 @@ export function createRuntime(options: RuntimeOptions): BuiltRuntime {
   const clientCache = new Map<string, Promise<SetClients>>();
 
   const buildClients = async (set: CredentialSet): Promise<SetClients> => {
-    const graph = createGraphApplicationsApi({ credential: options.credential, graphBaseUrl: set.graphBaseUrl, ca: options.ca, redactor });
+    const graph = createGraphApplicationsApi({ credential: options.credential, graphBaseUrl: set.graphBaseUrl, ca: options.ca, redactor, ...(options.httpTimeoutInMs ? { timeoutInMs: options.httpTimeoutInMs } : {}) });
     const token = createTokenEndpointClient({ http });
     const signIns = createSignInActivityApi({ credential: options.credential, graphBaseUrl: set.graphBaseUrl, ca: options.ca, redactor });
-    const vault = createKeyVaultStore({ vaultUrl: set.keyVault.url, credential: options.credential, ca: options.ca, retryOptions: options.vaultRetry, redactor });
+    const vault = createKeyVaultStore({ vaultUrl: set.keyVault.url, credential: options.credential, ca: options.ca, retryOptions: options.vaultRetry, redactor, ...(options.httpTimeoutInMs ? { timeoutInMs: options.httpTimeoutInMs } : {}) });
     let apiToken: string | undefined;
     if (set.gateway.kind === "cequence") {
       const secret = await vault.getLatest(set.gateway.apiTokenSecretName);

@@ -23,6 +23,8 @@ export interface KeyVaultStoreOptions {
   logger?: Logger;
   /** The runtime's redactor: every secret the service knows is kept out of this store's errors. */
   redactor?: Redactor;
+  /** Per-request timeout (default 30 s): a vault that never answers must not stall a pass forever (I8). */
+  timeoutInMs?: number;
 }
 
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
@@ -38,11 +40,13 @@ export function createKeyVaultStore(options: KeyVaultStoreOptions): SecretStore 
 export class KeyVaultSecretStore implements SecretStore {
   private readonly client: SecretClient;
   private readonly vaultUrl: string;
+  private readonly requestOptions: { timeout: number };
   private readonly log: Logger;
   private readonly shared?: Redactor;
 
   constructor(options: KeyVaultStoreOptions) {
     this.shared = options.redactor;
+    this.requestOptions = { timeout: options.timeoutInMs ?? 30_000 };
     this.vaultUrl = parseVaultUrl(options.vaultUrl);
     this.log = options.logger ?? silentLogger;
     this.client = new SecretClient(this.vaultUrl, options.credential, {
@@ -58,7 +62,7 @@ export class KeyVaultSecretStore implements SecretStore {
   async getLatest(name: string, options: VaultCallOptions = {}): Promise<SecretVersion | undefined> {
     assertSecretName(name);
     try {
-      return toVersion(await this.client.getSecret(name, { abortSignal: options.abortSignal }), true);
+      return toVersion(await this.client.getSecret(name, { abortSignal: options.abortSignal, requestOptions: this.requestOptions }), true);
     } catch (err) {
       const mapped = this.mapped(err, { operation: "getSecret", name });
       if (mapped.code === "VAULT_SECRET_NOT_FOUND") return undefined;
@@ -84,7 +88,7 @@ export class KeyVaultSecretStore implements SecretStore {
     assertSecretName(name);
     assertVersion(name, version);
     try {
-      return toVersion(await this.client.getSecret(name, { version, abortSignal: options.abortSignal }), true);
+      return toVersion(await this.client.getSecret(name, { version, abortSignal: options.abortSignal, requestOptions: this.requestOptions }), true);
     } catch (err) {
       throw this.mapped(err, { operation: "getSecret", name, version });
     }
@@ -94,7 +98,7 @@ export class KeyVaultSecretStore implements SecretStore {
     assertSecretName(name);
     const out: SecretVersion[] = [];
     try {
-      for await (const p of this.client.listPropertiesOfSecretVersions(name, { abortSignal: options.abortSignal })) {
+      for await (const p of this.client.listPropertiesOfSecretVersions(name, { abortSignal: options.abortSignal, requestOptions: this.requestOptions })) {
         out.push(fromProperties(p));
       }
     } catch (err) {
@@ -118,6 +122,7 @@ export class KeyVaultSecretStore implements SecretStore {
         contentType: options.contentType,
         enabled: options.enabled,
         abortSignal: options.abortSignal,
+        requestOptions: this.requestOptions,
       });
       const written = toVersion(s, false);
       this.log.info(`wrote secret '${name}' [version=${written.version}] [enabled=${written.enabled}]`);
@@ -141,6 +146,7 @@ export class KeyVaultSecretStore implements SecretStore {
         enabled: patch.enabled,
         tags: patch.tags,
         abortSignal: options.abortSignal,
+        requestOptions: this.requestOptions,
       });
       const updated = fromProperties(p);
       this.log.info(

@@ -50,7 +50,11 @@ export class Scenario {
   }
 
   runner(): Promise<RotationRunner> {
-    this.runnerPromise ??= this.runtime.createRunner(this.set, this.logger);
+    if (!this.runnerPromise) {
+      this.runnerPromise = this.runtime.createRunner(this.set, this.logger);
+      // A runner that could not be built (a dependency down) is built again next time, as the host would.
+      this.runnerPromise.catch(() => (this.runnerPromise = undefined));
+    }
     return this.runnerPromise;
   }
 

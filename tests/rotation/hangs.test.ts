@@ -1,0 +1,37 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import type { World } from "../../emulators/world.js";
+import { Scenario, useWorld } from "./harness.js";
+
+/**
+ * Found by the lifecycle simulator (issue 10): "I8 — a hang on Graph or Key Vault stalls a pass
+ * forever". A dependency that accepts the connection and never answers must cost one bounded
+ * pass, not the set: the pass stops, its lease is released, and the next pass converges.
+ */
+const getWorld = useWorld();
+let world: World;
+beforeAll(() => {
+  world = getWorld();
+});
+
+describe("I8: a hang on Graph or Key Vault stalls a pass forever", () => {
+  it.each([
+    ["Graph (reading the application)", "entra", "^GET /v1.0/applications"],
+    ["Key Vault (reading the current secret)", "keyVault", "^GET /secrets/"],
+  ] as const)("%s: the pass ends within its timeouts and the next pass converges", async (_what, emu, route) => {
+    const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 2, otherTargets: 0 }, { httpTimeoutInMs: 1_500, vaultRetry: { maxRetries: 0 } });
+    world[emu].server.faults.add({ route, hang: true, times: 1 });
+    const stopped = await Promise.race([
+      s.pass().then(
+        (r) => r.status,
+        (e: unknown) => (e as { code?: string }).code ?? "threw",
+      ),
+      new Promise<string>((r) => setTimeout(() => r("still hanging after 20 s"), 20_000)),
+    ]);
+    expect(stopped).not.toBe("still hanging after 20 s");
+    world[emu].server.faults.clear();
+    const done = await s.runToEnd();
+    expect(done.status).toBe("succeeded");
+    s.assertNoOutage("after the hang");
+    s.assertSettled("after the hang");
+  }, 60_000);
+});
