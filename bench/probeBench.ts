@@ -1,4 +1,4 @@
-import { World, freshContainer } from "../emulators/world.js";
+import { World, freshContainer } from "../tests/harness/world.js";
 import { silentLogger } from "../src/logging.js";
 import { probeSet } from "../src/api/health.js";
 

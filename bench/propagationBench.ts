@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { ContainerClient } from "@azure/storage-blob";
-import { World, freshContainer } from "../emulators/world.js";
+import { World, freshContainer } from "../tests/harness/world.js";
 import { silentLogger } from "../src/logging.js";
 import type { CredentialSet } from "../src/config/schema.js";
 

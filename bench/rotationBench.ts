@@ -1,4 +1,4 @@
-import { World, freshContainer } from "../emulators/world.js";
+import { World, freshContainer } from "../tests/harness/world.js";
 import { memoryLogger } from "../src/logging.js";
 
 export interface RotationBenchResult {

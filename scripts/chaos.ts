@@ -12,7 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import type { ContainerClient } from "@azure/storage-blob";
 import { startAzurite } from "../emulators/azurite.js";
-import { World } from "../emulators/world.js";
+import { World } from "../tests/harness/world.js";
 import { runCampaign, shrinkViolation, type CampaignSummary } from "../tests/harness/chaos/campaign.js";
 import { runSchedule } from "../tests/harness/chaos/simulator.js";
 import type { GeneratedSchedule } from "../tests/harness/chaos/events.js";

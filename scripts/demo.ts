@@ -13,12 +13,12 @@ import functions, { type Timer } from "@azure/functions";
 // @azure/functions is CommonJS; Node's ESM loader only sees some of its named exports.
 const { InvocationContext, output } = functions;
 import { startAzurite } from "../emulators/azurite.js";
-import { World, freshContainer } from "../emulators/world.js";
+import { World, freshContainer } from "../tests/harness/world.js";
 import { makeRotationTimerHandler, makeRotationWorkerHandler } from "../src/api/rotationWorker.js";
 import type { RotationMessage } from "../src/api/rotationMessage.js";
 import type { PassResult, RunJournal } from "../src/rotation/model.js";
 import { SecretScanner } from "../tests/helpers/secretScan.js";
-import { BREAK_RECIPES } from "../emulators/breakRecipes.js";
+import { BREAK_RECIPES } from "../tests/harness/breakRecipes.js";
 import { makeHealthTimerHandler } from "../src/api/health.js";
 import { diagnose, type ProbeReport } from "../src/probe/index.js";
 import { LIFECYCLE_SCENARIOS, Lifecycle } from "../tests/harness/lifecycle.js";

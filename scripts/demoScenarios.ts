@@ -15,7 +15,7 @@ import functions, { type Timer } from "@azure/functions";
 const { InvocationContext } = functions;
 import { Agent, fetch } from "undici";
 import { startAzurite } from "../emulators/azurite.js";
-import { World, freshContainer } from "../emulators/world.js";
+import { World, freshContainer } from "../tests/harness/world.js";
 import { makeHealthTimerHandler } from "../src/api/health.js";
 import { memoryLogger } from "../src/logging.js";
 import { RETIRE_HELD_CHECK } from "../src/rotation/retirementEvidence.js";

@@ -72,7 +72,7 @@ describe("npm run demo -- --scenario <name>", () => {
 
 describe("npm run emulators", () => {
   it("prints every URL and the CA path, and Ctrl-C stops everything", async () => {
-    const { code, stdout } = await run(["emulators/cli.ts", "--free-ports"], { stopWhen: /Press Ctrl-C/ });
+    const { code, stdout } = await run(["scripts/emulators.ts", "--free-ports"], { stopWhen: /Press Ctrl-C/ });
     expect(stdout).toMatch(/Entra \+ Graph\s+https:\/\/127\.0\.0\.1:\d+/);
     expect(stdout).toMatch(/Key Vault\s+https:\/\/127\.0\.0\.1:\d+/);
     expect(stdout).toMatch(/Gateway\s+https:\/\/127\.0\.0\.1:\d+/);

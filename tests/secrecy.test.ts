@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { HttpRequest, InvocationContext, type HttpResponseInit } from "@azure/functions";
 import type { ContainerClient } from "@azure/storage-blob";
-import { World, freshContainer, type SeededSet } from "../emulators/world.js";
+import { World, freshContainer, type SeededSet } from "./harness/world.js";
 import { makeHealthHandler, makeStatusHandler } from "../src/api/health.js";
 import { makeGetRotationHandler } from "../src/api/rotations.js";
 import { memoryLogger } from "../src/logging.js";

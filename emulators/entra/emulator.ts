@@ -1,5 +1,4 @@
-import { systemClock, type Clock } from "../../src/clock.js";
-import type { PasswordCredential } from "../../src/entra/types.js";
+import { systemClock, type Clock } from "../common/clock.js";
 import { EmulatorServer } from "../common/server.js";
 import { sharedCertificateAuthority } from "../common/tls.js";
 import { registerControlRoutes } from "./controlRoutes.js";
@@ -19,6 +18,16 @@ import {
   type Tenant,
 } from "./state.js";
 import type { PolicyDocument, PolicyShorthand } from "./appPolicy.js";
+
+
+/** Graph's passwordCredential resource as the API lists it (no secretText), for tests' ground truth. */
+export interface GraphPasswordCredential {
+  keyId: string;
+  displayName: string | null;
+  hint: string | null;
+  startDateTime: string;
+  endDateTime: string;
+}
 
 export interface EntraEmulatorOptions {
   /** Decides secret expiry and replication (advance an OffsetClock instead of sleeping). */
@@ -172,7 +181,7 @@ export class EntraEmulator {
   }
 
   /** The app's password credentials as Graph shows them (no secret values). */
-  passwordCredentials(objectId: string): PasswordCredential[] {
+  passwordCredentials(objectId: string): GraphPasswordCredential[] {
     const app = this.state.getApplication(objectId);
     if (!app) throw new Error(`application ${objectId} does not exist`);
     return app.passwordCredentials.map((p) => ({

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { ClientSecretCredential, type TokenCredential } from "@azure/identity";
-import { OffsetClock } from "../../src/clock.js";
+import { OffsetClock } from "../common/clock.js";
 import { EntraEmulator, type EntraEmulatorOptions, type SeededApplication } from "./emulator.js";
 import type { CreatedPassword } from "./state.js";
 

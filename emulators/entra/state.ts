@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import type { Clock } from "../../src/clock.js";
+import type { Clock } from "../common/clock.js";
 import { DEFAULT_POLICY_ID, durationMs, enforcedRestrictions, restrictionsFrom, type PolicyDocument, type PolicyShorthand } from "./appPolicy.js";
 
 /**

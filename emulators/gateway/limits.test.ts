@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
-import { OffsetClock } from "../../src/clock.js";
+import { OffsetClock } from "../common/clock.js";
 import { SecretScanner } from "../../tests/helpers/secretScan.js";
 import { startGatewayFixture, type GatewayFixture } from "./fixture.js";
 

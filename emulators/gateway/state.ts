@@ -1,5 +1,4 @@
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
-import { computeFingerprint } from "../../src/gateway/fingerprint.js";
 
 /**
  * The gateway's store of MCP servers, as the contract (docs/gateway-contract.md) describes it:
@@ -238,4 +237,13 @@ function etagOf(s: Pick<StoredServer, "id" | "version" | "fingerprintSalt">): st
 function copy(s: StoredServer): EmulatedServer {
   const { seq: _seq, ...rest } = s;
   return { ...rest, scopes: [...s.scopes], additionalParameters: { ...s.additionalParameters } };
+}
+
+/**
+ * The contract's `secretFingerprint` (docs/gateway-contract.md): lowercase hex of sha256(salt ‖ secret).
+ * Written here from the contract, not imported from `src/gateway`, so a bug on one side is caught
+ * by the other (emulators/gateway/contract.test.ts compares the two).
+ */
+export function computeFingerprint(salt: string, secret: string): string {
+  return createHash("sha256").update(salt, "utf8").update(secret, "utf8").digest("hex");
 }

@@ -1,7 +1,7 @@
 import type { TokenCredential } from "@azure/identity";
 import { SecretClient, type RestError, type SecretClientOptions } from "@azure/keyvault-secrets";
 import { Agent, request } from "undici";
-import type { OffsetClock } from "../../src/clock.js";
+import type { OffsetClock } from "../common/clock.js";
 import { startEntraFixture, type EntraFixture } from "../entra/index.js";
 import { KeyVaultEmulator, type KeyVaultEmulatorOptions } from "./index.js";
 

@@ -1,4 +1,4 @@
-import { systemClock, type Clock } from "../../src/clock.js";
+import { systemClock, type Clock } from "../common/clock.js";
 import { EmulatorServer, type EmuRequest } from "../common/server.js";
 import { sharedCertificateAuthority } from "../common/tls.js";
 import { ROLE_ACTIONS, VaultAuth, type KeyVaultRole, type TokenValidator } from "./auth.js";

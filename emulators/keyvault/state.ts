@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { Clock } from "../../src/clock.js";
+import type { Clock } from "../common/clock.js";
 import { kvErrors } from "./errors.js";
 
 /**

@@ -1,4 +1,4 @@
-import type { Clock } from "../../src/clock.js";
+import type { Clock } from "../common/clock.js";
 import { OpsgenieReceiver } from "./opsgenie.js";
 import { PagerDutyReceiver } from "./pagerduty.js";
 import { SlackReceiver } from "./slack.js";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OffsetClock } from "../../src/clock.js";
+import { OffsetClock } from "../common/clock.js";
 import { signWebhook } from "../../src/alerts/channels/webhook/signature.js";
 import { WebhookReceiver } from "./webhook.js";
 

@@ -1,6 +1,5 @@
-import { systemClock, type Clock } from "../../src/clock.js";
-import { DEFAULT_TOLERANCE_SEC, DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhookSignature } from "../../src/alerts/channels/webhook/signature.js";
-import type { WebhookBody } from "../../src/alerts/channels/webhook/payload.js";
+import { systemClock, type Clock } from "../common/clock.js";
+import { createHmac, timingSafeEqual } from "node:crypto";
 import type { EmuRequest, EmuResponse } from "../common/server.js";
 import { Receiver, isJsonContentType, isObject, parseJson, token } from "./receiver.js";
 
@@ -19,6 +18,40 @@ interface Endpoint {
   signingKey: string;
   toleranceSec: number;
   seen: Set<string>;
+}
+
+/**
+ * The receiving side of the README's webhook contract ("Generic webhook (HMAC-signed JSON)"),
+ * written from that text and not from `src/alerts`, so a signing bug on either side shows:
+ * `X-Rotator-Signature: sha256=<hex HMAC-SHA256(key, timestamp + "." + raw body)>`, `X-Rotator-Timestamp`
+ * in Unix seconds within a tolerance (a replay outside it fails), JSON body `{version: 1, id, type, incident}`.
+ */
+const TIMESTAMP_HEADER = "X-Rotator-Timestamp";
+const SIGNATURE_HEADER = "X-Rotator-Signature";
+const DELIVERY_HEADER = "X-Rotator-Delivery";
+const EVENT_HEADER = "X-Rotator-Event";
+const DEFAULT_TOLERANCE_SEC = 300;
+
+export interface WebhookBody {
+  version: 1;
+  id: string;
+  type: string;
+  incident: Record<string, unknown>;
+  [field: string]: unknown;
+}
+
+type SignatureCheck = { valid: true } | { valid: false; reason: string };
+
+function verifySignature(o: { key: string; timestamp?: string; body: string; signature?: string; toleranceSec: number; now: Date }): SignatureCheck {
+  if (!o.signature) return { valid: false, reason: "missing_signature" };
+  const m = /^sha256=([0-9a-f]{64})$/.exec(o.signature.trim());
+  if (!m) return { valid: false, reason: "malformed_signature" };
+  const ts = o.timestamp?.trim() ?? "";
+  if (!/^\d{1,12}$/.test(ts)) return { valid: false, reason: "malformed_timestamp" };
+  if (Math.abs(Math.floor(o.now.getTime() / 1000) - Number(ts)) > o.toleranceSec) return { valid: false, reason: "stale_timestamp" };
+  const expected = createHmac("sha256", o.key).update(`${ts}.${o.body}`, "utf8").digest();
+  const given = Buffer.from(m[1]!, "hex");
+  return expected.length === given.length && timingSafeEqual(expected, given) ? { valid: true } : { valid: false, reason: "signature_mismatch" };
 }
 
 export class WebhookReceiver extends Receiver<WebhookBody> {
@@ -51,7 +84,7 @@ export class WebhookReceiver extends Receiver<WebhookBody> {
       const v = req.headers[h.toLowerCase()];
       return typeof v === "string" ? v : undefined;
     };
-    const check = verifyWebhookSignature({
+    const check = verifySignature({
       key: ep.signingKey,
       timestamp: header(TIMESTAMP_HEADER),
       body: req.rawBody,

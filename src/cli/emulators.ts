@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { startAzurite } from "../../emulators/azurite.js";
-import { World, freshContainer } from "../../emulators/world.js";
+import { World, freshContainer } from "../../tests/harness/world.js";
 import type { BuiltRuntime, RuntimeOptions } from "../runtime/createRuntime.js";
 
 /**

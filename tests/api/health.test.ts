@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, inject } from "vitest";
 import { HttpRequest, InvocationContext, output } from "@azure/functions";
-import { World, freshContainer } from "../../emulators/world.js";
+import { World, freshContainer } from "../harness/world.js";
 import { EmulatorServer } from "../../emulators/common/server.js";
-import { BREAK_RECIPES } from "../../emulators/breakRecipes.js";
+import { BREAK_RECIPES } from "../harness/breakRecipes.js";
 import { makeHealthHandler, makeHealthTimerHandler, makeStatusHandler } from "../../src/api/health.js";
 import { makeRotationTimerHandler } from "../../src/api/rotationWorker.js";
 import type { RuntimeOptions } from "../../src/runtime/createRuntime.js";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HttpRequest, InvocationContext, output } from "@azure/functions";
-import { World } from "../../emulators/world.js";
+import { World } from "../harness/world.js";
 import { makeConfirmRotationHandler, makeGetRotationHandler, makeStartRotationHandler } from "../../src/api/rotations.js";
 import { makeRotationTimerHandler, makeRotationWorkerHandler } from "../../src/api/rotationWorker.js";
 import type { RotationMessage } from "../../src/api/rotationMessage.js";

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { World } from "../../emulators/world.js";
+import { World } from "../harness/world.js";
 import { runCampaign, shrinkViolation } from "../harness/chaos/campaign.js";
 import { generateSchedule, type GeneratedSchedule } from "../harness/chaos/events.js";
 import { runSchedule, type ChaosEnv } from "../harness/chaos/simulator.js";

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Timer } from "@azure/functions";
 import functions from "@azure/functions";
 import type { ContainerClient } from "@azure/storage-blob";
-import { World, freshContainer, type SeededSet } from "../../emulators/world.js";
-import { BREAK_RECIPES } from "../../emulators/breakRecipes.js";
+import { World, freshContainer, type SeededSet } from "../harness/world.js";
+import { BREAK_RECIPES } from "../harness/breakRecipes.js";
 import { makeHealthTimerHandler } from "../../src/api/health.js";
 import { acquireSetLease } from "../../src/rotation/lease.js";
 import type { BuiltRuntime } from "../../src/runtime/createRuntime.js";
@@ -208,7 +208,7 @@ describe("mcp-sso-rotator CLI", () => {
     expect(resolved.code).toBe(0);
     expect(resolved.stdout).toMatch(/resolved mcp-sso-rotator\.cli-gw\.authorize; resolve sent to webhook/);
     expect((await host.alerting.manager.listOpen("cli-gw")).map((i) => i.dedupKey)).not.toContain("mcp-sso-rotator.cli-gw.authorize");
-    const sent = world.receivers!.webhook.accepted().slice(before).map((a) => a.body as { type: string; incident: { dedupKey: string } });
+    const sent = world.receivers!.webhook.accepted().slice(before).map((a) => a.body as unknown as { type: string; incident: { dedupKey: string } });
     expect(sent).toContainEqual(expect.objectContaining({ type: "resolved", incident: expect.objectContaining({ dedupKey: "mcp-sso-rotator.cli-gw.authorize" }) }));
 
     const again = await cli(["incidents", "--resolve", "mcp-sso-rotator.cli-gw.authorize", "--json"]);

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { ContainerClient } from "@azure/storage-blob";
-import type { World, SeededSet } from "../../emulators/world.js";
+import type { World, SeededSet } from "../harness/world.js";
 import { runCli } from "../../src/cli/program.js";
 import type { CliIo, CliStream } from "../../src/cli/output.js";
 

@@ -5,7 +5,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import functions from "@azure/functions";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { World, freshContainer } from "../../emulators/world.js";
+import { World, freshContainer } from "../harness/world.js";
 import { makeDashboardHandler } from "../../src/dashboard/handler.js";
 import type { BuiltRuntime } from "../../src/runtime/createRuntime.js";
 import { SecretScanner } from "../helpers/secretScan.js";

@@ -1,8 +1,8 @@
 import functions, { type Timer } from "@azure/functions";
 import type { ContainerClient } from "@azure/storage-blob";
 import { DAY_MS } from "../../src/clock.js";
-import { BREAK_RECIPES } from "../../emulators/breakRecipes.js";
-import type { World, SeededSet } from "../../emulators/world.js";
+import { BREAK_RECIPES } from "../harness/breakRecipes.js";
+import type { World, SeededSet } from "../harness/world.js";
 import { makeHealthTimerHandler } from "../../src/api/health.js";
 import type { BuiltRuntime } from "../../src/runtime/createRuntime.js";
 import { silentLogger } from "../../src/logging.js";

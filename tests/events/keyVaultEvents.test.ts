@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InvocationContext, output } from "@azure/functions";
-import { World } from "../../emulators/world.js";
+import { World } from "../harness/world.js";
 import { credentialSetSchema, type CredentialSet } from "../../src/config/schema.js";
 import { makeKeyVaultEventsHandler, parseKeyVaultEvent, setForEvent, SECRET_NEAR_EXPIRY } from "../../src/events/keyVaultEvents.js";
 import { makeRotationTimerHandler, makeRotationWorkerHandler } from "../../src/api/rotationWorker.js";

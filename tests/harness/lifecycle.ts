@@ -11,7 +11,7 @@ import { makeStartRotationHandler } from "../../src/api/rotations.js";
 import type { RotationMessage } from "../../src/api/rotationMessage.js";
 import { managedDisplayNamePrefix } from "../../src/rotation/policy.js";
 import { silentLogger } from "../../src/logging.js";
-import type { SeededSet, SeedSetOptions, World } from "../../emulators/world.js";
+import type { SeededSet, SeedSetOptions, World } from "./world.js";
 
 // @azure/functions is CommonJS; Node's ESM loader only sees some of its named exports.
 const { HttpRequest, InvocationContext, output } = functions;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "vitest";
 import { diagnose } from "../../src/probe/troubleshooting.js";
-import { BREAK_RECIPES } from "../../emulators/breakRecipes.js";
+import { BREAK_RECIPES } from "../harness/breakRecipes.js";
 import { check, DOMAIN, startProbeWorld, statuses, type ProbeWorld } from "./harness.js";
 
 /**

@@ -8,7 +8,7 @@ import type { BuiltRuntime, SetClients } from "../../src/runtime/createRuntime.j
 import { runProbe, type RunProbeOptions } from "../../src/probe/runProbe.js";
 import type { ProbeDeps } from "../../src/probe/context.js";
 import type { ProbeReport } from "../../src/probe/model.js";
-import { freshContainer, World } from "../../emulators/world.js";
+import { freshContainer, World } from "../harness/world.js";
 import type { EmulatedServer } from "../../emulators/gateway/index.js";
 import { SecretScanner } from "../helpers/secretScan.js";
 

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test, inject } from "vitest";
 import { ProbeResultStore } from "../../src/probe/store.js";
 import type { CheckId } from "../../src/probe/model.js";
-import { freshContainer } from "../../emulators/world.js";
+import { freshContainer } from "../harness/world.js";
 import { check, startProbeWorld, statuses, type ProbeWorld } from "./harness.js";
 
 /**

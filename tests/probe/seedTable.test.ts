@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { diagnose, rowFor } from "../../src/probe/troubleshooting.js";
 import { DEFAULT_TUNING } from "../../src/probe/context.js";
-import { BREAK_RECIPES } from "../../emulators/breakRecipes.js";
+import { BREAK_RECIPES } from "../harness/breakRecipes.js";
 import { check, startProbeWorld, statuses, type ProbeWorld } from "./harness.js";
 
 /**

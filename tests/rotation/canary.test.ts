@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { World } from "../../emulators/world.js";
+import type { World } from "../harness/world.js";
 import { Scenario, useWorld } from "./harness.js";
 
 /**

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import type { World } from "../../emulators/world.js";
+import type { World } from "../harness/world.js";
 import { DAY_MS } from "../../src/clock.js";
 import { runProbe } from "../../src/probe/runProbe.js";
 import type { RotationEvent } from "../../src/rotation/model.js";

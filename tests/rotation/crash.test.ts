@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { World } from "../../emulators/world.js";
+import { World } from "../harness/world.js";
 import { ProcessCrash } from "../../src/rotation/hooks.js";
 import type { StepName } from "../../src/rotation/model.js";
 import { Scenario } from "./harness.js";

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { World } from "../../emulators/world.js";
+import { World } from "../harness/world.js";
 import { DAY_MS } from "../../src/clock.js";
 import { Scenario } from "./harness.js";
 

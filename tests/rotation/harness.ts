@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, inject } from "vitest";
 import type { ContainerClient } from "@azure/storage-blob";
-import { World, freshContainer, type SeedSetOptions, type SeededSet, type WorldOptions } from "../../emulators/world.js";
+import { World, freshContainer, type SeedSetOptions, type SeededSet, type WorldOptions } from "../harness/world.js";
 import { memoryLogger, type Logger } from "../../src/logging.js";
 import type { BuiltRuntime, RuntimeOptions } from "../../src/runtime/createRuntime.js";
 import type { PassResult, RotationMode } from "../../src/rotation/model.js";

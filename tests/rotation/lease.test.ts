@@ -1,6 +1,6 @@
 import { inject, describe, expect, it } from "vitest";
 import { RestError, type ContainerClient } from "@azure/storage-blob";
-import { freshContainer } from "../../emulators/world.js";
+import { freshContainer } from "../harness/world.js";
 import { acquireSetLease } from "../../src/rotation/lease.js";
 
 /**

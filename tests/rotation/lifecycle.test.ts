@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it, inject } from "vitest";
-import { freshContainer, type World } from "../../emulators/world.js";
+import { freshContainer, type World } from "../harness/world.js";
 import { useWorld } from "./harness.js";
 import { LIFECYCLE_SCENARIOS, Lifecycle, untilConverged } from "../harness/lifecycle.js";
 import { SecretScanner } from "../helpers/secretScan.js";

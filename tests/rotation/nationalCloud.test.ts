@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { World } from "../../emulators/world.js";
+import { World } from "../harness/world.js";
 import { credentialSetSchema } from "../../src/config/schema.js";
 import { graphScope } from "../../src/entra/scope.js";
 import { runProbe } from "../../src/probe/runProbe.js";

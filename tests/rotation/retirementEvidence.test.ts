@@ -1,6 +1,6 @@
 import { Agent, fetch } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { World } from "../../emulators/world.js";
+import { World } from "../harness/world.js";
 import type { BuiltRuntime } from "../../src/runtime/createRuntime.js";
 import { RETIRE_HELD_CHECK } from "../../src/rotation/retirementEvidence.js";
 import { Scenario } from "./harness.js";

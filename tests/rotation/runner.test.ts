@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { World } from "../../emulators/world.js";
+import { World } from "../harness/world.js";
 import { fingerprintMatches } from "../../src/gateway/fingerprint.js";
 import { pendingSecretName } from "../../src/rotation/policy.js";
 import { Scenario } from "./harness.js";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { World } from "../../emulators/world.js";
+import { World } from "../harness/world.js";
 import { pendingSecretName } from "../../src/rotation/policy.js";
 import { assertStashedValue, sealSecret } from "../../src/rotation/secretCheck.js";
 import { Scenario } from "./harness.js";

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import type { World } from "../../emulators/world.js";
+import type { World } from "../harness/world.js";
 import { Scenario, useWorld } from "./harness.js";
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, inject, it } from "vitest";
-import { freshContainer } from "../../emulators/world.js";
+import { freshContainer } from "../harness/world.js";
 import { RotationJournalStore } from "../../src/rotation/journal.js";
 import type { RunJournal, TargetRecord } from "../../src/rotation/model.js";
 import { packTargets, unpackTargets } from "../../src/rotation/targetCodec.js";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, inject } from "vitest";
-import { World, freshContainer } from "../../emulators/world.js";
+import { World, freshContainer } from "../harness/world.js";
 import { memoryLogger } from "../../src/logging.js";
 import { SecretScanner } from "../helpers/secretScan.js";
 

@@ -4,7 +4,7 @@ import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-ho
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type DataPoint } from "@opentelemetry/sdk-metrics";
 import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from "@opentelemetry/sdk-logs";
-import { World } from "../../emulators/world.js";
+import { World } from "../harness/world.js";
 import { probeSet } from "../../src/api/health.js";
 import { ATTR, INSTRUMENTATION_SCOPE, METRICS } from "../../src/telemetry/names.js";
 import { Telemetry } from "../../src/telemetry/telemetry.js";

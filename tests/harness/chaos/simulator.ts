@@ -9,7 +9,7 @@ import { ProcessCrash, type RotationHooks } from "../../../src/rotation/hooks.js
 import type { BuiltRuntime } from "../../../src/runtime/createRuntime.js";
 import { memoryLogger } from "../../../src/logging.js";
 import type { EmulatorServer, FaultSpec } from "../../../emulators/common/server.js";
-import { freshContainer, type SeededSet, type World } from "../../../emulators/world.js";
+import { freshContainer, type SeededSet, type World } from "../world.js";
 import type { ChaosEvent, CrashSeam, Dependency, FaultKind, GeneratedSchedule } from "./events.js";
 import { InvariantOracle, type GroundTruth, type Invariant, type Violation } from "./oracle.js";
 

@@ -1,14 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
-import { OffsetClock, DAY_MS } from "../src/clock.js";
-import { credentialSetSchema, type CredentialSet, alertChannelSchema, type AlertChannelConfig, type Severity } from "../src/config/schema.js";
-import { createAzureCredential } from "../src/entra/credential.js";
-import { createRuntime, type BuiltRuntime, type RuntimeOptions } from "../src/runtime/createRuntime.js";
-import { EntraEmulator } from "./entra/index.js";
-import { KeyVaultEmulator } from "./keyvault/index.js";
-import { GatewayEmulator } from "./gateway/index.js";
-import { sharedCertificateAuthority } from "./common/tls.js";
-import { startAllReceivers, type AllReceivers } from "./receivers/index.js";
+import { OffsetClock, DAY_MS } from "../../src/clock.js";
+import { credentialSetSchema, type CredentialSet, alertChannelSchema, type AlertChannelConfig, type Severity } from "../../src/config/schema.js";
+import { createAzureCredential } from "../../src/entra/credential.js";
+import { createRuntime, type BuiltRuntime, type RuntimeOptions } from "../../src/runtime/createRuntime.js";
+import { EntraEmulator } from "../../emulators/entra/index.js";
+import { KeyVaultEmulator } from "../../emulators/keyvault/index.js";
+import { GatewayEmulator } from "../../emulators/gateway/index.js";
+import { sharedCertificateAuthority } from "../../emulators/common/tls.js";
+import { startAllReceivers, type AllReceivers } from "../../emulators/receivers/index.js";
 
 /**
  * One local "world": Entra + Graph, Key Vault and the gateway emulators sharing one clock, an

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { DAY_MS } from "../src/clock.js";
-import type { CredentialSet } from "../src/config/schema.js";
-import type { SetClients } from "../src/runtime/createRuntime.js";
+import { DAY_MS } from "../../src/clock.js";
+import type { CredentialSet } from "../../src/config/schema.js";
+import type { SetClients } from "../../src/runtime/createRuntime.js";
 import type { World } from "./world.js";
 
 /**

@@ -6,8 +6,8 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { startAzurite } from "./azurite.js";
-import { World } from "./world.js";
+import { startAzurite } from "../emulators/azurite.js";
+import { World } from "../tests/harness/world.js";
 
 async function main(): Promise<void> {
   const root = path.resolve(".emulators");
