@@ -7,6 +7,7 @@
  * event by an oracle that reads only ground truth (tests/harness/chaos/oracle.ts). Each violation
  * comes with its seed and a shrunk event list that `--replay` runs again. Exit code 1 on any.
  */
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -14,7 +15,7 @@ import type { ContainerClient } from "@azure/storage-blob";
 import { startAzurite } from "../emulators/azurite.js";
 import { World } from "../tests/harness/world.js";
 import { runCampaign, shrinkViolation, type CampaignSummary } from "../tests/harness/chaos/campaign.js";
-import { runSchedule } from "../tests/harness/chaos/simulator.js";
+import { runSchedule, startStorageProxy } from "../tests/harness/chaos/simulator.js";
 import type { GeneratedSchedule } from "../tests/harness/chaos/events.js";
 
 interface Args {
@@ -26,12 +27,16 @@ interface Args {
   verbose: boolean;
   dump: boolean;
   shrinkReplay: boolean;
+  workers: number;
+  /** Internal: this process is worker `index` of `of`. */
+  share?: { index: number; of: number };
 }
 
-const USAGE = "usage: npm run chaos -- [--schedules N] [--seed S] [--json] [--replay <file|json>] [--no-shrink] [--verbose] [--dump] [--shrink] (with --replay: --dump prints every run journal, --shrink shrinks what it finds)";
+const USAGE =
+  "usage: npm run chaos -- [--schedules N] [--seed S] [--workers W] [--json] [--replay <file|json>] [--no-shrink] [--verbose] [--dump] [--shrink] (with --replay: --dump prints every run journal, --shrink shrinks what it finds; --workers runs W processes, each with its own emulators and Azurite)";
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { schedules: 20, seed: 1, json: false, shrink: true, verbose: false, dump: false, shrinkReplay: false };
+  const args: Args = { schedules: 20, seed: 1, json: false, shrink: true, verbose: false, dump: false, shrinkReplay: false, workers: 1 };
   const num = (flag: string, v: string | undefined): number => {
     const n = Number(v);
     if (v === undefined || !Number.isInteger(n) || n < 0) {
@@ -52,6 +57,15 @@ function parseArgs(argv: string[]): Args {
     else if (flag === "--verbose") args.verbose = true;
     else if (flag === "--dump") args.dump = true;
     else if (flag === "--shrink") args.shrinkReplay = true;
+    else if (flag === "--workers") args.workers = Math.max(1, num(flag, value()));
+    else if (flag === "--worker") {
+      const m = /^(\d+)\/(\d+)$/.exec(value() ?? "");
+      if (!m) {
+        console.error(`--worker takes i/N\n${USAGE}`);
+        process.exit(2);
+      }
+      args.share = { index: Number(m[1]), of: Number(m[2]) };
+    }
     else if (flag === "--help" || flag === "-h") {
       console.log(USAGE);
       process.exit(0);
@@ -82,8 +96,63 @@ async function dumpRuns(container: ContainerClient): Promise<void> {
   }
 }
 
+/**
+ * The campaign split over `workers` processes (schedule i goes to worker i mod W), each with its own
+ * emulators and Azurite: the schedules mostly wait on timeouts, so processes overlap well on 2 cores.
+ * Each worker prints its summary as its last stdout line; the totals are theirs added up.
+ */
+async function runWorkers(args: Args, log: (line: string) => void): Promise<CampaignSummary> {
+  const base = process.argv.slice(2).filter((a, i, all) => a !== "--workers" && all[i - 1] !== "--workers" && !a.startsWith("--workers=") && a !== "--json");
+  const results = await Promise.all(
+    Array.from({ length: args.workers }, (_, index) =>
+      new Promise<CampaignSummary & { ms: number }>((resolve, reject) => {
+        const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...base, "--json", "--worker", `${index}/${args.workers}`], { stdio: ["ignore", "pipe", "pipe"] });
+        let out = "";
+        child.stdout.on("data", (d: Buffer) => (out += d.toString("utf8")));
+        let partial = "";
+        child.stderr.on("data", (d: Buffer) => {
+          const lines = (partial + d.toString("utf8")).split("\n");
+          partial = lines.pop() ?? "";
+          for (const l of lines) if (l.trim() && !/^(schedules \d|\d+\.\d s in all|chaos: )/.test(l)) log(`[w${index}] ${l}`);
+        });
+        child.on("error", reject);
+        child.on("close", (code) => {
+          const last = out.trim().split("\n").at(-1) ?? "";
+          try {
+            resolve(JSON.parse(last) as CampaignSummary & { ms: number });
+          } catch {
+            reject(new Error(`worker ${index} exited ${code} without a summary: ${out.slice(-500)}`));
+          }
+        });
+      }),
+    ),
+  );
+  const sum = (k: "schedules" | "events" | "faults" | "crashes" | "rotationsCompleted"): number => results.reduce((n, r) => n + r[k], 0);
+  const schedules = sum("schedules");
+  return {
+    schedules,
+    events: sum("events"),
+    faults: sum("faults"),
+    crashes: sum("crashes"),
+    rotationsCompleted: sum("rotationsCompleted"),
+    violations: results.flatMap((r) => r.violations),
+    msPerSchedule: schedules ? Math.round(results.reduce((n, r) => n + (r.msPerSchedule ?? 0) * r.schedules, 0) / schedules) : 0,
+  };
+}
+
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.workers > 1 && !args.replay && !args.share) {
+    const log = (line: string): void => {
+      if (args.json) process.stderr.write(`${line}\n`);
+      else console.log(line);
+    };
+    log(`chaos: ${args.schedules} schedule(s) from seed ${args.seed} on ${args.workers} workers`);
+    const started = Date.now();
+    const summary = await runWorkers(args, log);
+    report(summary, (Date.now() - started) / 1000, args, log);
+    return summary.violations.length === 0 ? 0 : 1;
+  }
   const location = mkdtempSync(path.join(os.tmpdir(), "rotator-chaos-"));
   const azurite = await startAzurite({ location });
   // Interrupted (Ctrl-C, kill): stop Azurite too, never leave it running.
@@ -96,7 +165,8 @@ async function main(): Promise<number> {
     });
   }
   const world = await World.start({ receivers: true });
-  const env = { world, storageConnectionString: azurite.connectionString };
+  const storageProxy = await startStorageProxy(azurite.connectionString);
+  const env = { world, storageConnectionString: azurite.connectionString, storageProxy };
   const log = (line: string): void => {
     if (args.json) process.stderr.write(`${line}\n`);
     else console.log(line);
@@ -125,8 +195,9 @@ async function main(): Promise<number> {
         schedules: args.schedules,
         seed: args.seed,
         shrink: args.shrink,
+        ...(args.share ? { share: args.share } : {}),
         onSchedule: (o, i) => {
-          if (args.verbose || o.violations.length || (i + 1) % 10 === 0) {
+          if (args.verbose || args.share || o.violations.length || (i + 1) % 10 === 0) {
             log(`  schedule ${i + 1}/${args.schedules} seed ${o.seed}: ${o.events} events, ${o.faults} faults, ${o.crashes} crashes, ${o.rotationsCompleted} rotations, ${o.violations.length} violation(s), ${o.ms} ms`);
           }
           for (const v of o.violations) log(`    ${v.invariant} after event ${v.afterEvent}: ${v.detail}`);
@@ -134,24 +205,29 @@ async function main(): Promise<number> {
       });
     }
   } finally {
+    await storageProxy.proxy.stop();
     await world.stop();
     await azurite.stop();
     rmSync(location, { recursive: true, force: true });
   }
-  const secs = (Date.now() - started) / 1000;
+  report(summary, (Date.now() - started) / 1000, args, log);
+  return summary.violations.length === 0 ? 0 : 1;
+}
+
+function report(summary: CampaignSummary, secs: number, args: Args, log: (line: string) => void): void {
   log("");
   log(`schedules ${summary.schedules} · events ${summary.events} · faults ${summary.faults} · crashes ${summary.crashes} · rotations completed ${summary.rotationsCompleted} · violations ${summary.violations.length}`);
-  log(`${secs.toFixed(1)} s in all, ${(summary.msPerSchedule / 1000).toFixed(2)} s per schedule`);
+  log(`${secs.toFixed(1)} s in all, ${(summary.msPerSchedule / 1000).toFixed(2)} s per schedule${args.workers > 1 ? ` in each of ${args.workers} workers` : ""}`);
   for (const v of summary.violations) {
     log(`\n${v.invariant} (seed ${v.seed}): ${v.detail}`);
     log(`  shrunk from ${v.shrunkFrom} to ${v.replay.events.length} event(s) in ${v.shrinkTries} replay(s); replay with:`);
     log(`  npm run chaos -- --replay '${JSON.stringify(v.replay)}'`);
   }
   if (args.json) {
-    const { schedules, events, faults, crashes, rotationsCompleted, violations } = summary;
-    console.log(JSON.stringify({ schedules, events, faults, crashes, rotationsCompleted, violations }));
+    const { schedules, events, faults, crashes, rotationsCompleted, violations, msPerSchedule } = summary;
+    // msPerSchedule lets a parent add workers' figures up; the documented fields come first.
+    console.log(JSON.stringify({ schedules, events, faults, crashes, rotationsCompleted, violations, ...(args.share ? { msPerSchedule } : {}) }));
   }
-  return summary.violations.length === 0 ? 0 : 1;
 }
 
 main().then(

@@ -52,6 +52,11 @@ export interface FaultSpec {
    */
   echo?: boolean;
   echoExtra?: string[];
+  /**
+   * Skip calls that carry this request header (any value). E.g. `x-ms-client-request-id`, which every Azure SDK request carries:
+   * a token-endpoint fault then reaches an app's own token requests but not an @azure/identity credential.
+   */
+  unlessHeader?: string;
   /** How many matching calls this fault applies to; omitted means every call (or by probability). */
   times?: number;
   probability?: number;
@@ -101,10 +106,11 @@ export class FaultInjector {
   }
 
   /** Picks the first fault for this call and consumes one of its uses. */
-  take(method: string, path: string): ActiveFault | undefined {
+  take(method: string, path: string, headers: Record<string, string | string[] | undefined> = {}): ActiveFault | undefined {
     const key = `${method} ${path}`;
     for (const f of this.faults) {
       if (f.remaining <= 0 || !f.regex.test(key)) continue;
+      if (f.unlessHeader && headers[f.unlessHeader.toLowerCase()] !== undefined) continue;
       if (f.probability !== undefined && Math.random() >= f.probability) continue;
       f.remaining--;
       if (f.remaining <= 0) this.remove(f.id);
@@ -207,7 +213,7 @@ export class EmulatorServer {
     }
     const method = (req.method ?? "GET").toUpperCase();
     const isControl = path.startsWith("/_control/");
-    const fault = isControl ? undefined : this.faults.take(method, path);
+    const fault = isControl ? undefined : this.faults.take(method, path, req.headers);
 
     if (fault?.latencyMs) await new Promise((r) => setTimeout(r, fault.latencyMs));
     if (fault?.hang) {

@@ -35,6 +35,8 @@ import {
 interface PassContext extends StepContext {
   /** How the set's previous run ended, read when this pass opened its run. */
   previousStatus?: RunStatus;
+  /** Failed or erroring passes since the last success, read when this pass opened its run. */
+  failureStreak: number;
 }
 
 /** Extra passes one invocation runs, under the same lease, for requests accepted while it worked. */
@@ -102,10 +104,10 @@ export class RotationRunner {
 
   private async onePass(request: RotationRequest, signal: AbortSignal): Promise<PassResult> {
     const { set, logger } = this.deps;
-    const { run, previousStatus } = await this.openRun(request, signal);
+    const { run, previousStatus, failureStreak } = await this.openRun(request, signal);
     const log = logger.child({ set: set.name, run: run.runId });
     log.info(`pass ${run.passes} of ${run.mode} run (${request.trigger}) starting`);
-    const ctx: PassContext = { deps: this.deps, journals: this.journals, run, signal, log, previousStatus, save: () => this.saveRun(run, signal) };
+    const ctx: PassContext = { deps: this.deps, journals: this.journals, run, signal, log, previousStatus, failureStreak, save: () => this.saveRun(run, signal) };
     await this.execute(ctx, log);
     return { runId: run.runId, status: run.status, journal: run };
   }
@@ -115,7 +117,7 @@ export class RotationRunner {
    * applies every pending operator request it can (an emergency upgrades the run) and journals
    * the run before anything else happens. Requests are marked applied only after that write.
    */
-  private async openRun(request: RotationRequest, signal: AbortSignal, attempt = 1): Promise<{ run: RunJournal; previousStatus?: RunStatus }> {
+  private async openRun(request: RotationRequest, signal: AbortSignal, attempt = 1): Promise<{ run: RunJournal; previousStatus?: RunStatus; failureStreak: number }> {
     const { set, clock } = this.deps;
     const state = await this.journals.readState(set.name, signal);
     const pending = await this.requests.pending(set.name, signal);
@@ -191,7 +193,7 @@ export class RotationRunner {
     }
     for (const r of applied) await this.requests.markApplied(r, runId, now, signal);
     if (isNew) await this.emit({ type: "started", set: set.name, runId: run.runId, mode: run.mode });
-    return { run, previousStatus: state.lastRun?.status };
+    return { run, previousStatus: state.lastRun?.status, failureStreak: state.failureStreak ?? 0 };
   }
 
   /** Writes the journal over the version this runner holds; on a conflict (an operator's confirm) merges and writes again. */
@@ -285,7 +287,9 @@ export class RotationRunner {
     await this.saveRun(run, ctx.signal);
     await this.deps.hooks?.afterStep?.("reconcile");
     const changed = (outcome.summary?.repaired ?? 0) > 0 || outcome.summary?.retired !== undefined;
-    const recovered = ctx.previousStatus === "failed" && outcome.kind === "done";
+    // A clean reconcile after any failure (even one followed by a pass that only waited) is the
+    // recovery the run-failure incident waits for; without it that incident stays open for months.
+    const recovered = (ctx.previousStatus === "failed" || ctx.failureStreak > 0) && outcome.kind === "done";
     await this.finishPass(ctx, changed || recovered ? "succeeded" : "noop");
   }
 

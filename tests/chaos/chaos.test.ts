@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { World } from "../harness/world.js";
 import { runCampaign, shrinkViolation } from "../harness/chaos/campaign.js";
 import { generateSchedule, type GeneratedSchedule } from "../harness/chaos/events.js";
-import { runSchedule, type ChaosEnv } from "../harness/chaos/simulator.js";
+import { runSchedule, startStorageProxy, type ChaosEnv } from "../harness/chaos/simulator.js";
 
 /**
  * Issue 10: the seeded lifecycle simulator at a small size (the campaign is `npm run chaos --
@@ -13,9 +13,11 @@ let world: World;
 let env: ChaosEnv;
 beforeAll(async () => {
   world = await World.start({ receivers: true });
-  env = { world, storageConnectionString: inject("storageConnectionString") };
+  const storageConnectionString = inject("storageConnectionString");
+  env = { world, storageConnectionString, storageProxy: await startStorageProxy(storageConnectionString) };
 });
 afterAll(async () => {
+  await env?.storageProxy?.proxy.stop();
   await world?.stop();
 });
 
@@ -26,6 +28,8 @@ describe("the invariant oracle is independent of the code under test", () => {
     expect(imports.length).toBeGreaterThan(0);
     expect(imports.filter((p) => p.includes("src/") || p.includes("emulators/"))).toEqual([]);
     expect(imports).toEqual(["@azure/storage-blob"]);
+    const alertSource = readFileSync(new URL("../harness/chaos/alertOracle.ts", import.meta.url), "utf8");
+    expect([...alertSource.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+["']([^"']+)["']/gm)].map((m) => m[1])).toEqual([]);
   });
 });
 
@@ -83,6 +87,25 @@ describe("the oracle can fail", () => {
 });
 
 describe("defects the simulator found", () => {
+  it("run-failure incident stays open: a failed pass, then a pass that only waited, then clean passes never resolved it (paged for months)", async () => {
+    // Graph answers 503 through two daily passes: the first fails, the second waits; then it recovers.
+    const schedule: GeneratedSchedule = {
+      seed: 1,
+      estate: { secretExpiresInDays: 50, targets: 3, otherTargets: 0 },
+      events: [
+        { t: "tick" },
+        { t: "advance", hours: 24 },
+        { t: "fault", dep: "graph", kind: "status", status: 503, times: 12 },
+        { t: "tick" },
+        { t: "advance", hours: 24 },
+        { t: "fault", dep: "graph", kind: "status", status: 503, times: 12 },
+        { t: "tick" },
+      ],
+    };
+    const out = await runSchedule(env, schedule);
+    expect(out.violations).toEqual([]);
+  }, 120_000);
+
   it("seed 35: a pass that lost its lease removed the credential the takeover pass had stashed and propagated (I1)", async () => {
     // Shrunk from seed 35: a lease loss mid-pass (another instance takes the run over), then passes.
     const schedule = { seed: 35, estate: { secretExpiresInDays: 12, targets: 6, otherTargets: 2 }, events: [{ t: "leaseLoss" }, { t: "redeliver", pick: 745 }, { t: "health" }, { t: "tick" }] };

@@ -33,6 +33,8 @@ export interface CampaignOptions {
   shrink?: boolean;
   shrinkTries?: number;
   onSchedule?: (outcome: ScheduleOutcome, index: number) => void;
+  /** Run only every `of`-th schedule starting at `index` (one of `of` parallel workers). */
+  share?: { index: number; of: number };
 }
 
 export function scheduleForSeed(seed: number, generate?: GenerateOptions): GeneratedSchedule {
@@ -56,6 +58,7 @@ export async function runCampaign(env: ChaosEnv, options: CampaignOptions): Prom
   const summary: CampaignSummary = { schedules: 0, events: 0, faults: 0, crashes: 0, rotationsCompleted: 0, violations: [], msPerSchedule: 0 };
   let ms = 0;
   for (let i = 0; i < options.schedules; i++) {
+    if (options.share && i % options.share.of !== options.share.index) continue;
     const schedule = scheduleForSeed(options.seed + i, options.generate);
     const out = await runSchedule(env, schedule, options.run);
     summary.schedules++;

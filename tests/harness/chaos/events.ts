@@ -6,7 +6,7 @@ import { Rng } from "./prng.js";
  * (`pick`) are taken modulo whatever exists when the event runs, so any sub-list stays valid.
  */
 export type Mode = "scheduled" | "force" | "emergency";
-export type Dependency = "graph" | "token" | "keyvault" | "gateway" | "teams" | "slack" | "pagerduty" | "opsgenie" | "webhook";
+export type Dependency = "graph" | "token" | "keyvault" | "gateway" | "storage" | "teams" | "slack" | "pagerduty" | "opsgenie" | "webhook";
 export type FaultKind = "status" | "throttle" | "drop" | "dropAfterHandling" | "hang" | "latency" | "html" | "truncated" | "wrongType";
 export type CrashSeam = "afterStep" | "afterEffect" | "afterTargetUpdated";
 
@@ -28,6 +28,8 @@ export type ChaosEvent =
   | { t: "handMadeAdd" }
   | { t: "handMadeRemove"; pick: number }
   | { t: "policy"; blocked: boolean; maxDays?: number }
+  /** A policy assigned to this app only (overrides the tenant default); `clear` unassigns it. */
+  | { t: "appPolicy"; blocked?: boolean; maxDays?: number; clear?: boolean }
   | { t: "replication"; ms: number }
   | { t: "fault"; dep: Dependency; kind: FaultKind; status?: number; times: number }
   | { t: "clearFaults" }
@@ -38,12 +40,15 @@ export type ChaosEvent =
 
 export interface GeneratedSchedule {
   seed: number;
-  /** How the estate is seeded: days until the hand-made secret expires, MCP servers. */
-  estate: { secretExpiresInDays: number; targets: number; otherTargets: number };
+  /**
+   * How the estate is seeded: days until the hand-made secret expires, MCP servers, and whether the
+   * gateway has no API (`manual`: an operator pastes the secret and confirms).
+   */
+  estate: { secretExpiresInDays: number; targets: number; otherTargets: number; manual?: boolean };
   events: ChaosEvent[];
 }
 
-const DEPENDENCIES: readonly Dependency[] = ["graph", "token", "keyvault", "gateway", "teams", "slack", "pagerduty", "opsgenie", "webhook"];
+const CHANNELS: readonly Dependency[] = ["teams", "slack", "pagerduty", "opsgenie", "webhook"];
 
 function fault(rng: Rng): ChaosEvent {
   const dep = rng.weighted<Dependency>([
@@ -51,33 +56,45 @@ function fault(rng: Rng): ChaosEvent {
     [2, "token"],
     [3, "keyvault"],
     [4, "gateway"],
-    ...DEPENDENCIES.slice(4).map((d) => [0.6, d] as const),
+    [2, "storage"],
+    ...CHANNELS.map((d) => [0.6, d] as const),
   ]);
-  // A hang only where our HTTP layer's timeout ends it (the gateway and the alert channels); see README.
-  const hangable = dep === "gateway" || DEPENDENCIES.indexOf(dep) >= 4;
-  const kinds: (readonly [number, FaultKind])[] = [
-    [4, "status"],
-    [3, "throttle"],
-    [2, "drop"],
-    [1, "dropAfterHandling"],
-    [1, "latency"],
-    [1.5, "html"],
-    [1.5, "truncated"],
-    [1, "wrongType"],
-    ...(hangable ? ([[0.5, "hang"]] as const) : []),
-  ];
+  // Storage is Azurite behind a proxy: it can fail, drop, stall or hang, but it does not speak HTML.
+  const kinds: (readonly [number, FaultKind])[] =
+    dep === "storage"
+      ? [
+          [4, "status"],
+          [2, "drop"],
+          [2, "dropAfterHandling"],
+          [1, "latency"],
+          [0.5, "hang"],
+        ]
+      : [
+          [4, "status"],
+          [3, "throttle"],
+          [2, "drop"],
+          [1, "dropAfterHandling"],
+          [1, "latency"],
+          [1.5, "html"],
+          [1.5, "truncated"],
+          [1, "wrongType"],
+          // Every dependency's calls carry a timeout (the runtime's HTTP timeout), so any may hang.
+          [0.5, "hang"],
+        ];
   const kind = rng.weighted(kinds);
+  const statuses = dep === "storage" ? [500, 503] : [500, 502, 503, 401, 403, 404, 409];
   // Mostly a few bad answers a retry absorbs; a quarter are outages that outlast a pass.
-  return { t: "fault", dep, kind, ...(kind === "status" ? { status: rng.pick([500, 502, 503, 401, 403, 404, 409]) } : {}), times: rng.chance(0.25) ? rng.int(30, 150) : rng.int(1, 12) };
+  return { t: "fault", dep, kind, ...(kind === "status" ? { status: rng.pick(statuses) } : {}), times: rng.chance(0.25) ? rng.int(30, 150) : rng.int(1, 12) };
 }
 
 /** One event of the random day, drawn by weight. */
-function randomEvent(rng: Rng, later: Map<number, ChaosEvent[]>, day: number): ChaosEvent {
+function randomEvent(rng: Rng, later: Map<number, ChaosEvent[]>, day: number, manual: boolean): ChaosEvent {
   const kind = rng.weighted<string>([
     [10, "fault"],
     [3, "request"],
     [1, "burst"],
-    [1, "confirm"],
+    // A manual gateway's run waits for an operator; elsewhere a confirm must be refused.
+    [manual ? 4 : 1, "confirm"],
     [3, "redeliver"],
     [1.5, "requestDuringPass"],
     [2, "addServer"],
@@ -88,6 +105,7 @@ function randomEvent(rng: Rng, later: Map<number, ChaosEvent[]>, day: number): C
     [1, "handMadeAdd"],
     [0.7, "handMadeRemove"],
     [1, "policy"],
+    [0.7, "appPolicy"],
     [1, "replication"],
     [4, "crash"],
     [1, "leaseLoss"],
@@ -114,7 +132,8 @@ function randomEvent(rng: Rng, later: Map<number, ChaosEvent[]>, day: number): C
     case "requestDuringPass":
       return { t: "requestDuringPass", mode: rng.weighted<Mode>([[1, "scheduled"], [1, "force"], [3, "emergency"]]) };
     case "addServer":
-      return { t: "addServer", copy: rng.pick(["current", "old"] as const) };
+      // A manual gateway's servers are the operator's to keep current: nobody can find an old copy for them.
+      return { t: "addServer", copy: manual ? "current" : rng.pick(["current", "old"] as const) };
     case "deleteServer":
       return { t: "deleteServer", pick: rng.int(0, 1000) };
     case "moveServer":
@@ -131,6 +150,11 @@ function randomEvent(rng: Rng, later: Map<number, ChaosEvent[]>, day: number): C
       // A tenant policy appears, and is lifted a day or two later (a block that stayed would rightly fail the estate).
       const e: ChaosEvent = rng.chance(0.5) ? { t: "policy", blocked: true } : { t: "policy", blocked: false, maxDays: rng.pick([30, 60, 90]) };
       revertIn(rng.int(1, 2), { t: "policy", blocked: false });
+      return e;
+    }
+    case "appPolicy": {
+      const e: ChaosEvent = rng.chance(0.5) ? { t: "appPolicy", blocked: true } : { t: "appPolicy", maxDays: rng.pick([30, 60, 90]) };
+      revertIn(rng.int(1, 2), { t: "appPolicy", clear: true });
       return e;
     }
     case "replication":
@@ -162,7 +186,7 @@ export interface GenerateOptions {
 /** A seeded schedule over simulated weeks: each day random events, the rotation timer, sometimes the health timer. */
 export function generateSchedule(seed: number, options: GenerateOptions = {}): GeneratedSchedule {
   const rng = new Rng(seed);
-  const estate = { secretExpiresInDays: rng.int(12, 60), targets: rng.int(3, 8), otherTargets: rng.int(0, 2) };
+  const estate = { secretExpiresInDays: rng.int(12, 60), targets: rng.int(3, 8), otherTargets: rng.int(0, 2), ...(rng.chance(0.15) ? { manual: true } : {}) };
   const events: ChaosEvent[] = [];
   const later = new Map<number, ChaosEvent[]>();
   const [dMin, dMax] = options.days ?? [5, 10];
@@ -173,7 +197,7 @@ export function generateSchedule(seed: number, options: GenerateOptions = {}): G
     const n = rng.int(pMin, pMax);
     const todays: ChaosEvent[] = [{ t: "tick" }];
     if (rng.chance(0.3)) todays.push({ t: "health" });
-    for (let i = 0; i < n; i++) todays.push(randomEvent(rng, later, day));
+    for (let i = 0; i < n; i++) todays.push(randomEvent(rng, later, day, estate.manual === true));
     // Shuffle the day's events so faults and crashes land before or after the tick.
     for (let i = todays.length - 1; i > 0; i--) {
       const j = rng.int(0, i);

@@ -1,5 +1,6 @@
+import { randomUUID } from "node:crypto";
 import functions, { type Timer } from "@azure/functions";
-import type { ContainerClient } from "@azure/storage-blob";
+import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { DAY_MS } from "../../../src/clock.js";
 import { makeRotationTimerHandler, makeRotationWorkerHandler } from "../../../src/api/rotationWorker.js";
 import { makeConfirmRotationHandler, makeStartRotationHandler } from "../../../src/api/rotations.js";
@@ -12,6 +13,8 @@ import type { EmulatorServer, FaultSpec } from "../../../emulators/common/server
 import { freshContainer, type SeededSet, type World } from "../world.js";
 import type { ChaosEvent, CrashSeam, Dependency, FaultKind, GeneratedSchedule } from "./events.js";
 import { InvariantOracle, type GroundTruth, type Invariant, type Violation } from "./oracle.js";
+import { AlertOracle, type Receivers } from "./alertOracle.js";
+import { StorageFaultProxy, type StorageFaultKind } from "./storageProxy.js";
 
 // @azure/functions is CommonJS; Node's ESM loader only sees some of its named exports.
 const { HttpRequest, InvocationContext, output } = functions;
@@ -25,6 +28,17 @@ const { HttpRequest, InvocationContext, output } = functions;
 export interface ChaosEnv {
   world: World;
   storageConnectionString: string;
+  /** The product reaches Storage through it, so Storage can fail too; the oracle reads Azurite directly. */
+  storageProxy?: { proxy: StorageFaultProxy; connectionString: string };
+}
+
+/** Starts the Storage fault proxy in front of Azurite's blob endpoint. */
+export async function startStorageProxy(azuriteConnectionString: string): Promise<NonNullable<ChaosEnv["storageProxy"]>> {
+  const blob = /BlobEndpoint=(https?:\/\/[^/;]+)/.exec(azuriteConnectionString)?.[1];
+  if (!blob) throw new Error("the Azurite connection string has no BlobEndpoint");
+  const proxy = new StorageFaultProxy(new URL(blob));
+  const url = await proxy.start();
+  return { proxy, connectionString: StorageFaultProxy.connectionString(azuriteConnectionString, url) };
 }
 
 export interface ScheduleViolation extends Violation {
@@ -112,8 +126,11 @@ class Estate {
   constructor(
     readonly world: World,
     readonly seeded: SeededSet,
+    /** Azurite itself (the simulator's and the oracle's view); the product may go through the proxy. */
     readonly container: ContainerClient,
     readonly runtime: BuiltRuntime,
+    readonly storage?: StorageFaultProxy,
+    readonly manual = false,
   ) {
     this.mem = memoryLogger(runtime.redactor);
     this.hooks = {
@@ -165,6 +182,8 @@ class Estate {
       for (const a of all.slice(this.receiverCursor[name] ?? 0)) out.push({ where: `${name} alert payload`, text: JSON.stringify(a.body) });
       this.receiverCursor[name] = all.length;
     }
+    // CHAOS_TRACE=1 prints everything that left the service (already redacted by the product).
+    if (process.env["CHAOS_TRACE"]) for (const o of out) process.stderr.write(`[trace] ${o.where}: ${o.text.slice(0, 400)}\n`);
     return out;
   }
 
@@ -181,7 +200,7 @@ class Estate {
   async tick(): Promise<void> {
     this.ticks++;
     // I8 counts only ticks that had every dependency at hand: during an outage no pass can progress.
-    if (!faultsPending(this.world)) this.calmTicks++;
+    if (!faultsPending(this.world) && !this.storage?.pending()) this.calmTicks++;
     // The queue delivers again what failed before (visibility timeout), then the timer's message.
     const again = this.retry;
     this.retry = [];
@@ -246,9 +265,11 @@ class Estate {
 
   /** An operator confirms: on a manual gateway after pasting the current secret; elsewhere it must be refused. */
   async confirm(): Promise<void> {
-    const state = await this.runtime.journals.readState(this.set.name);
-    const runId = state.activeRunId ?? state.lastRun?.runId;
+    const state = await this.rawState();
+    const runId = state?.activeRunId ?? state?.lastRun?.runId;
     if (!runId) return;
+    // The on-call operator does what the incident says before confirming: paste the current secret.
+    if (this.manual && (await this.rawRunStatus(runId)) === "awaiting_confirmation") this.operatorPaste();
     const ctx = this.context("confirmRotation");
     const req = new HttpRequest({
       method: "POST",
@@ -263,6 +284,34 @@ class Estate {
     if (res.status === 202 && typeof body["requestId"] === "string") this.accepted.push(body["requestId"]);
     const message = ctx.extraOutputs.get(QUEUE) as RotationMessage | undefined;
     if (message) await this.deliver(message);
+  }
+
+  /** The set's state blob as Storage holds it (read directly: the operator's view, never faulted). */
+  private async rawState(): Promise<{ activeRunId?: string; lastRun?: { runId?: string } } | undefined> {
+    const buf = await this.container.getBlobClient(`state/${this.set.name}.json`).downloadToBuffer().catch(() => undefined);
+    return buf ? (JSON.parse(buf.toString("utf8")) as { activeRunId?: string; lastRun?: { runId?: string } }) : undefined;
+  }
+
+  private async rawRunStatus(runId: string): Promise<string | undefined> {
+    const buf = await this.container.getBlobClient(`runs/${this.set.name}/${runId}.json`).downloadToBuffer().catch(() => undefined);
+    return buf ? (JSON.parse(buf.toString("utf8")) as { status?: string }).status : undefined;
+  }
+
+  /** A manual gateway: the operator copies the current Key Vault secret into every server by hand. */
+  operatorPaste(): void {
+    const current = this.currentValue();
+    if (!current) return;
+    for (const t of this.targets()) {
+      if (t.clientSecret !== current) this.world.gateway.setServerSecret(t.id, current);
+      this.adminBroken.delete(t.id);
+    }
+  }
+
+  /** After the faults stop, a manual gateway's operator answers any run that waits for them. */
+  async operatorAnswers(): Promise<void> {
+    if (!this.manual) return;
+    const state = await this.rawState();
+    if (state?.activeRunId && (await this.rawRunStatus(state.activeRunId)) === "awaiting_confirmation") await this.confirm();
   }
 
   async breakLease(): Promise<void> {
@@ -368,15 +417,20 @@ class Estate {
       case "policy":
         world.entra.setAppManagementPolicy({ passwordAdditionBlocked: e.blocked, ...(e.maxDays !== undefined ? { maxPasswordLifetimeDays: e.maxDays } : {}) });
         return;
+      case "appPolicy":
+        world.entra.assignAppManagementPolicy(this.seeded.appObjectId, e.clear ? null : { ...(e.blocked ? { passwordAdditionBlocked: true } : {}), ...(e.maxDays !== undefined ? { maxPasswordLifetimeDays: e.maxDays } : {}) });
+        return;
       case "replication":
         world.entra.setReplicationDelay(e.ms);
         return;
       case "fault":
         this.faults++;
-        injectFault(world, e.dep, e.kind, e.times, e.status);
+        if (e.dep === "storage") this.storage?.add({ kind: e.kind as StorageFaultKind, ...(e.status ? { status: e.status } : {}), times: e.kind === "hang" ? Math.min(e.times, 2) : e.times });
+        else injectFault(world, e.dep, e.kind, e.times, e.status);
         return;
       case "clearFaults":
         clearFaults(world);
+        this.storage?.clear();
         return;
       case "crash":
         return this.armCrash(e.seam, e.skip);
@@ -428,6 +482,8 @@ function serverFor(world: World, dep: Dependency): { server: EmulatorServer; rou
       return { server: world.keyVault.server, route: "^[A-Z]+ /(secrets|deletedsecrets)" };
     case "gateway":
       return { server: world.gateway.server, route: "^[A-Z]+ /mcp-servers" };
+    case "storage":
+      return undefined; // the Storage fault proxy, not an emulator
     default: {
       const r = world.receivers?.[dep];
       return r ? { server: r.server, route: "^(POST|PUT) /" } : undefined;
@@ -460,7 +516,11 @@ export function faultSpec(kind: FaultKind, route: string, times: number, status?
 
 function injectFault(world: World, dep: Dependency, kind: FaultKind, times: number, status?: number): void {
   const target = serverFor(world, dep);
-  if (target) target.server.faults.add(faultSpec(kind, target.route, times, status));
+  // Token-endpoint faults reach the set's token requests, not the rotator's own identity (an Azure
+  // SDK credential, known by its x-ms-client-request-id): MSAL
+  // throttles a client for 60 s of *real* time after a 5xx or 429, which a simulated week cannot
+  // wait out (the identity's own outage is tests/rotation's, in real time).
+  if (target) target.server.faults.add({ ...faultSpec(kind, target.route, times, status), ...(dep === "token" ? { unlessHeader: "x-ms-client-request-id" } : {}) });
 }
 
 function faultsPending(world: World): boolean {
@@ -483,6 +543,37 @@ export function calm(world: World): void {
 
 // ── one schedule ────────────────────────────────────────────────────────────────────────────
 
+/** Every channel allows critical; they differ below it, as a real estate's would. */
+const ALERT_SEVERITIES = { teams: "warning", slack: "critical", pagerduty: "critical", opsgenie: "error", webhook: "info" } as const;
+
+/**
+ * After convergence: every incident a channel heard open is resolved there; then a critical
+ * condition (an administrator breaks one MCP server's secret) must reach every channel, and be
+ * resolved on every channel once the next pass (or, on a manual gateway, the operator) repairs it.
+ * The README's resolve rule needs two consecutive healthy probe passes.
+ */
+async function alertDrill(estate: Estate, alerts: AlertOracle, check: (afterEvent: number) => Promise<void>): Promise<string[]> {
+  await estate.health();
+  await estate.health();
+  const out = alerts.settled();
+  const victim = estate.targets()[0];
+  // A manual gateway's servers cannot be read back, so no probe can see one broken: no drill there.
+  if (!victim || estate.manual) return out;
+  alerts.setMark();
+  const text = `drill~${randomUUID()}`;
+  estate.world.gateway.setServerSecret(victim.id, text);
+  estate.adminBroken.set(victim.id, text);
+  await estate.health();
+  out.push(...alerts.reached());
+  estate.world.clock.advance(DAY_MS);
+  await estate.tick();
+  await check(-1);
+  await estate.health();
+  await estate.health();
+  out.push(...alerts.resolved());
+  return out;
+}
+
 let setCounter = 0;
 
 export async function runSchedule(env: ChaosEnv, schedule: GeneratedSchedule, options: RunOptions = {}): Promise<ScheduleOutcome> {
@@ -491,18 +582,27 @@ export async function runSchedule(env: ChaosEnv, schedule: GeneratedSchedule, op
   calm(world);
   const start = { entra: world.entra.issuedSecrets().length, gateway: world.gateway.issuedSecrets().length };
   const name = `cx${(schedule.seed >>> 0).toString(36)}-${(++setCounter).toString(36)}`.slice(0, 24);
+  const manual = schedule.estate.manual === true;
   const seeded = world.seedSet({
     name,
-    ...schedule.estate,
-    alerts: { teams: "warning", slack: "critical", pagerduty: "critical", opsgenie: "error", webhook: "info" },
+    secretExpiresInDays: schedule.estate.secretExpiresInDays,
+    targets: schedule.estate.targets,
+    otherTargets: schedule.estate.otherTargets,
+    ...(manual ? { gatewayKind: "manual" as const } : {}),
+    alerts: ALERT_SEVERITIES,
     overrides: {
       secret: { lifetimeDays: 180, renewBeforeDays: 30, renewAtFraction: 0.1, gracePeriodHours: 24 },
       verification: { consecutiveSuccesses: 2, budgetSeconds: 1, intervalMs: 25 },
     },
   });
   const container = await freshContainer(env.storageConnectionString, "chaos");
+  const storage = env.storageProxy;
+  // The product's Blob client goes through the fault proxy, with retries short enough for a simulation.
+  const productContainer = storage
+    ? BlobServiceClient.fromConnectionString(storage.connectionString, { retryOptions: { maxTries: 3, retryDelayInMs: 20, maxRetryDelayInMs: 200, tryTimeoutInMs: 3_000 } }).getContainerClient(container.containerName)
+    : container;
   const holder: { e?: Estate } = {};
-  const runtime = world.runtime([seeded.set], container, {
+  const runtime = world.runtime([seeded.set], productContainer, {
     hooks: () => holder.e!.hooks,
     httpTimeoutInMs: 2_000,
     probeTimeoutMs: 2_000,
@@ -511,8 +611,9 @@ export async function runSchedule(env: ChaosEnv, schedule: GeneratedSchedule, op
       await runtime.alerting.onRotationEvent(ev, logger);
     },
   });
-  const estate = new Estate(world, seeded, container, runtime);
+  const estate = new Estate(world, seeded, container, runtime, storage?.proxy, manual);
   holder.e = estate;
+  const alerts = world.receivers ? new AlertOracle(world.receivers as unknown as Receivers, name, ALERT_SEVERITIES) : undefined;
   const oracle = new InvariantOracle(
     groundTruth(world),
     container,
@@ -551,20 +652,32 @@ export async function runSchedule(env: ChaosEnv, schedule: GeneratedSchedule, op
     if (!(options.stopAtFirst && violations.length) && !violations.some((v) => v.detail.includes("did not finish"))) {
       // The faults stop. A bounded number of daily passes must converge (I6).
       calm(world);
+      storage?.proxy.clear();
       estate.disarm();
-      let reasons = await oracle.final({ accepted: estate.accepted });
+      // A manual gateway's drift is the operator's to repair: the on-call person pastes the current secret.
+      if (manual) estate.operatorPaste();
+      // Converged also means not overdue: a secret inside its renewal window must have been replaced
+      // (an estate where every pass failed quietly would otherwise look settled).
+      const settledReasons = async (): Promise<string[]> => {
+        const r = await oracle.final({ accepted: estate.accepted });
+        const due = oracle.currentDue(world.clock.now(), seeded.set.secret);
+        if (due.due) r.push(`I6: the current secret (${due.daysLeft ?? "?"} days left) is inside its renewal window and no pass replaced it`);
+        return r;
+      };
+      let reasons = await settledReasons();
       const tick = async (): Promise<boolean> => {
         world.clock.advance(DAY_MS);
         if (await withTimeout(estate.tick(), timeoutMs)) {
           reasons.push(`I8: a daily pass after the faults stopped did not finish within ${timeoutMs} ms`);
           return false;
         }
+        await estate.operatorAnswers();
         await check(-1);
         return true;
       };
       for (let d = 0; d < (options.convergenceDays ?? 6) && reasons.length > 0; d++) {
         if (!(await tick())) break;
-        reasons = await oracle.final({ accepted: estate.accepted });
+        reasons = await settledReasons();
       }
       if (reasons.length === 0) {
         // ...and, converged, creates no further credential.
@@ -572,13 +685,22 @@ export async function runSchedule(env: ChaosEnv, schedule: GeneratedSchedule, op
         const due = oracle.currentDue(new Date(world.clock.now().getTime() + 2 * DAY_MS), seeded.set.secret);
         for (let d = 0; d < 2; d++) if (!(await tick())) break;
         if (oracle.managedKeyIds().join(",") !== before && !due.due) reasons.push(`I6: a converged estate created another credential (the current one had ${due.daysLeft} days left)`);
+        // A rotation those passes started (the current secret came due) finishes before the alert drill.
+        for (let d = 0; d < 3 && reasons.length === 0; d++) {
+          const open = await settledReasons();
+          if (open.length === 0) break;
+          if (d === 2) reasons.push(...open);
+          else if (!(await tick())) break;
+        }
+        if (alerts && reasons.length === 0) reasons.push(...(await alertDrill(estate, alerts, check)).map((r) => `AL: ${r}`));
       }
-      for (const r of reasons) violations.push({ invariant: r.slice(0, 2) as Invariant, detail: `after the faults stopped: ${r.slice(4)}`, seed: schedule.seed, afterEvent: -1 });
+      for (const r of reasons) violations.push({ invariant: r.startsWith("AL:") ? "ALERTS" : (r.slice(0, 2) as Invariant), detail: `after the faults stopped: ${r.slice(4)}`, seed: schedule.seed, afterEvent: -1 });
     }
   } finally {
     estate.disarm();
     calm(world);
-    await options.onFinish?.(container).catch(() => undefined);
+    storage?.proxy.clear();
+    await options.onFinish?.(container).catch((e: unknown) => process.stderr.write(`onFinish failed: ${String(e)}\n`));
     await estate.breakLease().catch(() => undefined);
     await container.delete().catch(() => undefined);
   }
