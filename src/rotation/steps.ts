@@ -302,6 +302,7 @@ export async function promoteStep(ctx: StepContext): Promise<StepOutcome> {
   const latest = await vault.getLatest(set.keyVault.secretName, { abortSignal: ctx.signal });
   const graceMs = (run.mode === "emergency" ? 0 : set.secret.gracePeriodHours) * 3_600_000;
   run.retireAfter ??= new Date(clock.now().getTime() + graceMs).toISOString();
+  if (latest && latest.tags["keyId"] !== cred.keyId) await notePreviousFromVault(ctx, latest.tags["keyId"]);
   if (latest?.tags["keyId"] === cred.keyId) {
     run.promotedVersion = latest.version;
   } else {
@@ -330,6 +331,22 @@ export async function promoteStep(ctx: StepContext): Promise<StepOutcome> {
     );
   }
   return { kind: "done", detail: `current version ${run.promotedVersion}; previous credential retires after ${run.retireAfter}` };
+}
+
+/**
+ * The plan can miss the secret Key Vault holds: a transient 404 at plan time, or a secret restored
+ * since. Whatever identified credential Key Vault holds as current just before this promote is the
+ * one this run replaces; without it as `previousCredential` nothing ever retires it (I6).
+ */
+async function notePreviousFromVault(ctx: StepContext, keyId: string | undefined): Promise<void> {
+  const { run } = ctx;
+  if (!keyId || run.previousCredential || run.retireBlockedReason) return;
+  const { set, graph } = ctx.deps;
+  const app = await graph.getApplication({ appId: set.clientId, objectId: set.applicationObjectId }, { abortSignal: ctx.signal });
+  const previous = app.passwordCredentials.find((c) => c.keyId === keyId);
+  if (!previous) return;
+  run.previousCredential = { keyId: previous.keyId, hint: previous.hint, endDateTime: previous.endDateTime, displayName: previous.displayName };
+  ctx.log.warn(`the plan found no current secret in Key Vault, but Key Vault holds ${keyId} as current now: it retires after the grace period like any previous credential`);
 }
 
 // ── propagate & verify targets ────────────────────────────────────────────

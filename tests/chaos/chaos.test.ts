@@ -87,6 +87,17 @@ describe("the oracle can fail", () => {
 });
 
 describe("defects the simulator found", () => {
+  it("seed 423: a Key Vault 404 at plan time made the pass rotate as if the vault were empty, and the credential it replaced was never retired (I6)", async () => {
+    // Shrunk from seed 423 of the campaign: Key Vault answers 404 for a moment, then the set rotates.
+    const schedule = {
+      seed: 423,
+      estate: { secretExpiresInDays: 58, targets: 6, otherTargets: 0 },
+      events: [{ t: "tick" }, { t: "fault", dep: "keyvault", kind: "status", status: 404, times: 4 }, { t: "tick" }, { t: "crash", seam: "afterStep", skip: 3 }],
+    };
+    const out = await runSchedule(env, schedule as unknown as GeneratedSchedule);
+    expect(out.violations).toEqual([]);
+  }, 120_000);
+
   it("run-failure incident stays open: a failed pass, then a pass that only waited, then clean passes never resolved it (paged for months)", async () => {
     // Graph answers 503 through two daily passes: the first fails, the second waits; then it recovers.
     const schedule: GeneratedSchedule = {
