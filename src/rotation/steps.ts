@@ -114,7 +114,13 @@ export async function planStep(ctx: StepContext): Promise<StepOutcome> {
   }
 
   // Orphan sweep (I2): a managed credential whose value no enabled version holds can never be used.
-  for (const orphan of plan.orphans) {
+  // Only on a consistent view of Key Vault: a listing that lacks the version just read as current
+  // (a 404 for a moment, a partial answer) would make the live credential look like an orphan.
+  const consistent = facts.current !== undefined && facts.versions.some((v) => v.version === facts.current!.version);
+  if (!consistent && plan.orphans.length > 0) {
+    log.warn(`orphan sweep skipped: Key Vault's answers disagree (no current version, or a listing without it); ${plan.orphans.length} candidate(s) wait for the next pass`);
+  }
+  for (const orphan of consistent ? plan.orphans : []) {
     await graph.removePassword(facts.app.id, orphan.keyId, { abortSignal: ctx.signal });
     log.warn(`removed orphaned managed credential ${orphan.keyId} (${orphan.displayName ?? "no name"}): no Key Vault version holds its value`);
   }
@@ -227,9 +233,19 @@ export async function loadSecret(ctx: StepContext): Promise<string> {
   if (ctx.secret !== undefined) return ctx.secret;
   const { set, vault, redactor } = ctx.deps;
   const { run } = ctx;
-  const v = run.promotedVersion
-    ? await vault.getVersion(set.keyVault.secretName, run.promotedVersion, { abortSignal: ctx.signal })
-    : await vault.getVersion(pendingSecretName(set.keyVault.secretName), run.pendingVersion!, { abortSignal: ctx.signal });
+  const name = run.promotedVersion ? set.keyVault.secretName : pendingSecretName(set.keyVault.secretName);
+  const version = run.promotedVersion ?? run.pendingVersion!;
+  const v = await vault.getVersion(name, version, { abortSignal: ctx.signal }).catch((e: unknown) => {
+    const err = ensureRotatorError(e);
+    if (err.code !== "VAULT_SECRET_NOT_FOUND") throw err;
+    // This run wrote that version itself: a 404 is a moment's inconsistency (or a deletion an
+    // operator can undo), not the end of the run. Failing here would strand a promoted rotation.
+    throw new RotatorError("VAULT_OWN_VERSION_UNAVAILABLE", `Key Vault answered 404 for version ${version} of '${name}', which this run wrote: ${err.message}`, {
+      hint: "The run waits and retries on the next pass. If the secret was deleted, recover it from soft delete (az keyvault secret recover); a stuck-run alert follows if it stays missing.",
+      retryable: true,
+      cause: err,
+    });
+  });
   if (!v.value || v.tags["keyId"] !== run.newCredential?.keyId) {
     throw new RotatorError("VAULT_VERSION_MISMATCH", `Key Vault version does not hold credential ${run.newCredential?.keyId}`, {
       hint: "Someone changed the secret during the rotation; inspect the secret's versions and start a forced rotation.",

@@ -126,6 +126,15 @@ export class InvariantOracle {
       flag("I1", `${s.id}:${s.clientSecret.slice(0, 6)}`, `MCP server ${s.name} holds a secret Entra refuses (${describeHeld(s.clientSecret, this.truth, set)})`);
     }
 
+    // I1 at the source: the secret Key Vault serves as current (what every target is updated from)
+    // must belong to a credential the app still has. (Refused for another reason — expired, not yet
+    // replicated — is I6's business once the faults stop.)
+    const values0 = this.truth.credentialValues(set.appObjectId);
+    const currentVersion = keyVault.versions(set.secretName).filter((v) => v.enabled && !v.deleted).at(-1);
+    if (currentVersion && ![...values0.values()].includes(currentVersion.value)) {
+      flag("I1", `kv:${currentVersion.version}`, `Key Vault's current secret (version ${currentVersion.version}) belongs to no credential of the app: it was removed while Key Vault still serves it`);
+    }
+
     // I2 and I3 over the managed credentials.
     const versions = [...keyVault.versions(set.secretName), ...keyVault.versions(`${set.secretName}-pending`)];
     const held = new Set(versions.filter((v) => v.enabled && !v.deleted).map((v) => v.value));
