@@ -116,12 +116,17 @@ async function runWorkers(args: Args, log: (line: string) => void): Promise<Camp
           for (const l of lines) if (l.trim() && !/^(schedules \d|\d+\.\d s in all|chaos: )/.test(l)) log(`[w${index}] ${l}`);
         });
         child.on("error", reject);
+
+        const errTail: string[] = [];
+        child.stderr.on("data", (d: Buffer) => errTail.push(...d.toString("utf8").split("\n").filter(Boolean).slice(-20)));
         child.on("close", (code) => {
           const last = out.trim().split("\n").at(-1) ?? "";
           try {
             resolve(JSON.parse(last) as CampaignSummary & { ms: number });
           } catch {
-            reject(new Error(`worker ${index} exited ${code} without a summary: ${out.slice(-500)}`));
+            // A simulator that crashed is a failed campaign, but the other workers' figures still count.
+            const detail = `worker ${index} exited ${code ?? "?"} without a summary: ${errTail.slice(-8).join(" | ")}`;
+            resolve({ schedules: 0, events: 0, faults: 0, crashes: 0, rotationsCompleted: 0, msPerSchedule: 0, ms: 0, violations: [{ invariant: "SIMULATOR", detail, seed: -1, afterEvent: -1, replay: { seed: -1, estate: { secretExpiresInDays: 0, targets: 0, otherTargets: 0 }, events: [] }, shrunkFrom: 0, shrinkTries: 0 }] });
           }
         });
       }),

@@ -97,15 +97,21 @@ export function makeHealthTimerHandler(getRuntime: BuiltRuntimeProvider) {
       await reportExpiryAtRisk(runtime, r, logger.child({ set: r.set }));
     }
 
-    const health = (await runtime.timers.read<TimerRecord>("timers/healthTimer.json"))?.value ?? {};
-    const rotation = (await runtime.timers.read<TimerRecord>("timers/rotationTimer.json"))?.value;
-    const liveness = checkRotationTimerLiveness({
-      lastCompletedAt: rotation?.lastCompletedAt,
-      schedulePeriodMs: parseSchedule(runtime.rotationSchedule).periodMs(now),
-      now,
-      since: health.firstRunAt ?? now.toISOString(),
+    // Storage failing for a moment must not cost the probes' results, only this pass's liveness check.
+    const records = await Promise.all([runtime.timers.read<TimerRecord>("timers/healthTimer.json"), runtime.timers.read<TimerRecord>("timers/rotationTimer.json")]).catch((e: unknown) => {
+      logger.warn(`rotation timer liveness not checked this pass: ${ensureRotatorError(e).message}`);
+      return undefined;
     });
-    await runtime.alerting.manager.report(SERVICE_SET, HEARTBEAT_CHECK, liveness).catch((e: unknown) => logger.warn(`heartbeat incident failed: ${ensureRotatorError(e).message}`));
+    if (records) {
+      const [health, rotation] = [records[0]?.value ?? {}, records[1]?.value];
+      const liveness = checkRotationTimerLiveness({
+        lastCompletedAt: rotation?.lastCompletedAt,
+        schedulePeriodMs: parseSchedule(runtime.rotationSchedule).periodMs(now),
+        now,
+        since: health.firstRunAt ?? now.toISOString(),
+      });
+      await runtime.alerting.manager.report(SERVICE_SET, HEARTBEAT_CHECK, liveness).catch((e: unknown) => logger.warn(`heartbeat incident failed: ${ensureRotatorError(e).message}`));
+    }
     await runtime.alerting.manager.renotifyDue().catch((e: unknown) => logger.warn(`re-notification failed: ${ensureRotatorError(e).message}`));
     await recordTimerPass(runtime, "healthTimer", logger);
     for (const r of reports) logger.info(`[set=${r.set}] probe ${r.ok ? "ok" : "FAILING"}: ${r.checks.filter(failing).map((c) => `${c.id}=${c.status}`).join(", ") || "all checks pass"}`);

@@ -152,3 +152,28 @@ describe("/api/health under a burst of calls", () => {
     expect(tokenCalls() - before).toBe(perProbe);
   });
 });
+
+describe("defect: health timer fails on a Storage blip", () => {
+  it("health timer throws when Storage answers 503 for the liveness record: the probes ran, yet the invocation failed (found by npm run chaos)", async () => {
+    const { StorageFaultProxy } = await import("../harness/chaos/storageProxy.js");
+    const { BlobServiceClient } = await import("@azure/storage-blob");
+    const direct = await freshContainer(inject("storageConnectionString"));
+    const blob = /BlobEndpoint=(https?:\/\/[^/;]+)/.exec(inject("storageConnectionString"))![1]!;
+    const proxy = new StorageFaultProxy(new URL(blob));
+    const url = await proxy.start();
+    try {
+      const viaProxy = BlobServiceClient.fromConnectionString(StorageFaultProxy.connectionString(inject("storageConnectionString"), url), { retryOptions: { maxTries: 1 } }).getContainerClient(direct.containerName);
+      const seeded = world.seedSet({ name: "health-blip", secretExpiresInDays: 60, targets: 2, otherTargets: 0 });
+      const runtime = world.runtime([seeded.set], viaProxy);
+      const timer = makeHealthTimerHandler(() => Promise.resolve(runtime));
+      await timer({} as never, ctx("healthTimer"));
+      // Every Storage request of the next pass answers 503 ServerBusy, a few times.
+      proxy.add({ kind: "status", status: 503, times: 40 });
+      const reports = await timer({} as never, ctx("healthTimer"));
+      expect(reports.map((r) => r.set)).toEqual(["health-blip"]);
+      expect(lines.some((l) => l.includes("liveness not checked this pass"))).toBe(true);
+    } finally {
+      await proxy.stop();
+    }
+  });
+});

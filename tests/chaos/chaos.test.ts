@@ -46,7 +46,8 @@ describe("a small campaign inside npm test", () => {
     expect(summary.schedules).toBe(10);
     expect(summary.events).toBeGreaterThan(30);
     expect(summary.faults).toBeGreaterThan(0);
-    expect(summary.violations.map((v) => `${v.invariant} (seed ${v.seed}, event ${v.afterEvent}): ${v.detail}`)).toEqual([]);
+    const found = summary.violations.map((v) => `${v.invariant} (seed ${v.seed}, event ${v.afterEvent}): ${v.detail}`);
+    expect(found, found.join("\n")).toEqual([]);
   }, 420_000);
 });
 

@@ -30,7 +30,7 @@ export interface OracleSet {
   secretName: string;
 }
 
-export type Invariant = "I1" | "I2" | "I3" | "I4" | "I5" | "I6" | "I7" | "I8" | "UNMANAGED" | "ALERTS";
+export type Invariant = "I1" | "I2" | "I3" | "I4" | "I5" | "I6" | "I7" | "I8" | "UNMANAGED" | "ALERTS" | "SIMULATOR";
 
 export interface Violation {
   invariant: Invariant;

@@ -109,6 +109,8 @@ class Estate {
   readonly hooks: RotationHooks;
   ticks = 0;
   calmTicks = 0;
+  /** Timer invocations that threw (the host logs them; calm ones are reported). */
+  timerFailures = 0;
   faults = 0;
   crashes = 0;
   private seq = 0;
@@ -206,12 +208,19 @@ class Estate {
     this.retry = [];
     for (const q of again) await this.deliver(q.message, q.dequeueCount);
     const ctx = this.context("rotationTimer");
-    await makeRotationTimerHandler(() => Promise.resolve(this.runtime), QUEUE)({ isPastDue: false } as unknown as Timer, ctx);
+    // A timer invocation that throws is logged by the host and runs again at the next occurrence.
+    await makeRotationTimerHandler(() => Promise.resolve(this.runtime), QUEUE)({ isPastDue: false } as unknown as Timer, ctx).catch((e: unknown) => this.hostLogsFailure("rotationTimer", e));
     for (const m of (ctx.extraOutputs.get(QUEUE) as RotationMessage[] | undefined) ?? []) await this.deliver(m);
   }
 
   async health(): Promise<void> {
-    await makeHealthTimerHandler(() => Promise.resolve(this.runtime))({ isPastDue: false } as unknown as Timer, this.context("healthTimer"));
+    await makeHealthTimerHandler(() => Promise.resolve(this.runtime))({ isPastDue: false } as unknown as Timer, this.context("healthTimer")).catch((e: unknown) => this.hostLogsFailure("healthTimer", e));
+  }
+
+  /** What the Functions host does with a failed timer invocation: log it (judged for secrets too). */
+  private hostLogsFailure(functionName: string, e: unknown): void {
+    this.outputs.push({ where: `${functionName} failure`, text: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
+    this.timerFailures++;
   }
 
   async deliver(message: RotationMessage, dequeueCount = 1, nested = false): Promise<void> {
