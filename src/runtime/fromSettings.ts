@@ -1,4 +1,5 @@
-import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
+import type { ContainerClient } from "@azure/storage-blob";
+import { createStorageContainer } from "../storage/containerClient.js";
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from "@azure/identity";
 import { loadConfig, type LoadedConfig } from "../config/load.js";
 import type { Env } from "../config/settings.js";
@@ -52,9 +53,11 @@ function rotatorCredential({ settings, extraCaPem }: LoadedConfig) {
 
 function storageContainer({ settings }: LoadedConfig, credential?: TokenCredential): ContainerClient {
   const s = settings.storage;
-  const service =
-    s.kind === "connectionString"
-      ? BlobServiceClient.fromConnectionString(s.connectionString)
-      : new BlobServiceClient(s.blobServiceUri, credential ?? (s.clientId ? new ManagedIdentityCredential({ clientId: s.clientId }) : new DefaultAzureCredential()));
-  return service.getContainerClient(settings.storageContainer);
+  return createStorageContainer({
+    location:
+      s.kind === "connectionString"
+        ? { kind: "connectionString", connectionString: s.connectionString }
+        : { kind: "identity", blobServiceUri: s.blobServiceUri, credential: credential ?? (s.clientId ? new ManagedIdentityCredential({ clientId: s.clientId }) : new DefaultAzureCredential()) },
+    container: settings.storageContainer,
+  });
 }

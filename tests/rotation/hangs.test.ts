@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, inject, it } from "vitest";
 import type { World } from "../harness/world.js";
 import { Scenario, useWorld } from "./harness.js";
 
@@ -33,5 +33,34 @@ describe("I8: a hang on Graph or Key Vault stalls a pass forever", () => {
     expect(done.status).toBe("succeeded");
     s.assertNoOutage("after the hang");
     s.assertSettled("after the hang");
+  }, 60_000);
+});
+
+describe("I8: a hang on Storage stalls a pass forever", () => {
+  it("Storage (a blob request that never answers): the pass ends within the client timeout and the next pass converges", async () => {
+    const { StorageFaultProxy } = await import("../harness/chaos/storageProxy.js");
+    const { createStorageContainer } = await import("../../src/storage/containerClient.js");
+    const cs = inject("storageConnectionString");
+    const proxy = new StorageFaultProxy(new URL(/BlobEndpoint=(https?:\/\/[^/;]+)/.exec(cs)![1]!));
+    const url = await proxy.start();
+    try {
+      const name = `hang-${Math.random().toString(36).slice(2, 8)}`;
+      const container = createStorageContainer({ location: { kind: "connectionString", connectionString: StorageFaultProxy.connectionString(cs, url) }, container: name, timeoutMs: 1_000, retryOptions: { maxTries: 2, retryDelayInMs: 10 } });
+      const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 2, otherTargets: 0 }, { container });
+      proxy.add({ kind: "hang", times: 1 });
+      const stopped = await Promise.race([
+        s.pass().then(
+          (r) => r.status,
+          (e: unknown) => (e as { code?: string }).code ?? "threw",
+        ),
+        new Promise<string>((r) => setTimeout(() => r("still hanging after 20 s"), 20_000)),
+      ]);
+      expect(stopped).not.toBe("still hanging after 20 s");
+      const done = await s.runToEnd();
+      expect(done.status).toBe("succeeded");
+      s.assertNoOutage("after the Storage hang");
+    } finally {
+      await proxy.stop();
+    }
   }, 60_000);
 });

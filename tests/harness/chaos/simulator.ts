@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import functions, { type Timer } from "@azure/functions";
-import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
+import type { ContainerClient } from "@azure/storage-blob";
+import { createStorageContainer } from "../../../src/storage/containerClient.js";
 import { DAY_MS } from "../../../src/clock.js";
 import { makeRotationTimerHandler, makeRotationWorkerHandler } from "../../../src/api/rotationWorker.js";
 import { makeConfirmRotationHandler, makeStartRotationHandler } from "../../../src/api/rotations.js";
@@ -608,7 +609,12 @@ export async function runSchedule(env: ChaosEnv, schedule: GeneratedSchedule, op
   const storage = env.storageProxy;
   // The product's Blob client goes through the fault proxy, with retries short enough for a simulation.
   const productContainer = storage
-    ? BlobServiceClient.fromConnectionString(storage.connectionString, { retryOptions: { maxTries: 3, retryDelayInMs: 20, maxRetryDelayInMs: 200, tryTimeoutInMs: 3_000 } }).getContainerClient(container.containerName)
+    ? createStorageContainer({
+        location: { kind: "connectionString", connectionString: storage.connectionString },
+        container: container.containerName,
+        timeoutMs: 2_000,
+        retryOptions: { maxTries: 3, retryDelayInMs: 20, maxRetryDelayInMs: 200 },
+      })
     : container;
   const holder: { e?: Estate } = {};
   const runtime = world.runtime([seeded.set], productContainer, {

@@ -75,6 +75,7 @@ export class StorageFaultProxy {
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const fault = this.take();
+    if (process.env["CHAOS_TRACE"]) process.stderr.write(`[storage] ${req.method} ${req.url}${fault ? ` ← ${fault.kind}` : ""}\n`);
     if (fault?.kind === "hang") return; // the client's try timeout ends it
     if (fault?.kind === "drop") {
       req.socket.destroy();
