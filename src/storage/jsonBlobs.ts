@@ -45,7 +45,7 @@ export class JsonBlobStore {
       // One download gives the body and the ETag of exactly that body.
       const res = await this.container.getBlockBlobClient(name).download(0, undefined, { abortSignal });
       const chunks: Buffer[] = [];
-      for await (const c of res.readableStreamBody ?? []) chunks.push(typeof c === "string" ? Buffer.from(c) : (c as Buffer));
+      for await (const c of res.readableStreamBody ?? []) chunks.push(typeof c === "string" ? Buffer.from(c) : c);
       return { value: JSON.parse(Buffer.concat(chunks).toString("utf8")) as T, etag: res.etag ?? "" };
     } catch (e) {
       if (e instanceof RestError && e.statusCode === 404) return undefined;

@@ -196,8 +196,8 @@ export const authorizeCheck: CheckDefinition = {
         f.warn("warning", `the sign-in request ${who} could not be made (${o.error.code})`, o.error.hint);
         continue;
       }
-      const v = o.verdict!;
-      lines.push(`${o.r.url} redirect_uri=${o.r.redirectUri} → HTTP ${o.status} ${o.reading!.aadsts !== undefined ? `AADSTS${o.reading!.aadsts}` : (o.reading!.error ?? o.reading!.outcome)}`);
+      const v = o.verdict;
+      lines.push(`${o.r.url} redirect_uri=${o.r.redirectUri} → HTTP ${o.status} ${o.reading.aadsts !== undefined ? `AADSTS${o.reading.aadsts}` : (o.reading.error ?? o.reading.outcome)}`);
       if (v.status === "pass") continue;
       if (v.status === "indeterminate") {
         undecided.push(new RotatorError("ENTRA_UNAVAILABLE", v.message, { hint: v.hint, status: o.status, retryable: true }));

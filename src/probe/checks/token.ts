@@ -167,7 +167,7 @@ export const tokenCheck: CheckDefinition = {
         f.warn("warning", `the token request ${where} could not be made (${o.error.code})`, o.error.hint);
         continue;
       }
-      const result = o.result!;
+      const result = o.result;
       if (!result.ok) refusals.push({ u: o.u, ...providerAnswer(ctx, result, value) });
       lines.push(`${o.u.url} → HTTP ${result.status}${result.ok ? " token issued" : ` ${result.aadsts !== undefined ? `AADSTS${result.aadsts}` : result.error}`}`);
       const verdict = classifyTokenResult(result, { secretAgeMs, replicationWindowMs: tuning.replicationWindowMs });
