@@ -70,7 +70,7 @@ function codeOf(aadsts: number | undefined): { aadsts?: number } {
   return aadsts !== undefined ? { aadsts } : {};
 }
 
-/** An OAuth 2.0 error code is a short ASCII token (RFC 6749 §5.2: %x20-21 / %x23-5B / %x5D-7E); anything else is not kept. */
+/** The `error` value, kept only when it looks like an OAuth 2.0 error code (a short word of letters, digits, `_`, `.`, `-`), never free text. */
 function errorOf(error: unknown): { error?: string } {
   return typeof error === "string" && /^[\w.-]{1,64}$/.test(error) ? { error } : {};
 }
