@@ -6,10 +6,41 @@ import { createTypeScriptImportResolver } from "eslint-import-resolver-typescrip
 export default tseslint.config(
   { ignores: ["dist/**", "node_modules/**", ".emulators/**", "coverage/**"] },
   js.configs.recommended,
-  ...tseslint.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    // Type-aware rules read the types tsc sees: the project service finds tsconfig.json for each file.
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+  },
+  {
+    // Tests get a relaxed set. They read parsed JSON and SDK internals as `any` on purpose
+    // (no-unsafe-*), hand spies to expect() (unbound-method), and write fakes of async interfaces
+    // that need not await (require-await). The rules that catch real mistakes stay on.
+    files: ["tests/**", "emulators/**/*.test.ts"],
+    rules: {
+      "@typescript-eslint/no-unsafe-assignment": "off",
+      "@typescript-eslint/no-unsafe-member-access": "off",
+      "@typescript-eslint/no-unsafe-call": "off",
+      "@typescript-eslint/no-unsafe-return": "off",
+      "@typescript-eslint/no-unsafe-argument": "off",
+      "@typescript-eslint/unbound-method": "off",
+      "@typescript-eslint/require-await": "off",
+    },
+  },
+  {
+    // The Graph client plumbing and the HTTP layer are being replaced on another branch (issue 12,
+    // item 1: one outbound HTTP stack); their findings are fixed there, not twice. Remove this block
+    // once that branch is merged.
+    files: ["src/http/**", "src/entra/graph.ts", "src/entra/signInActivity.ts"],
+    rules: {
+      "@typescript-eslint/no-base-to-string": "off",
+      "@typescript-eslint/no-unnecessary-type-assertion": "off",
+    },
+  },
   {
     rules: {
       eqeqeq: ["error", "always"],
+      // A promise returned unawaited from a try block escapes its catch and finally.
+      "@typescript-eslint/return-await": ["error", "in-try-catch"],
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_" }],
       "no-console": "off",
     },
@@ -30,4 +61,6 @@ export default tseslint.config(
       "import-x/no-duplicates": "error",
     },
   },
+  // The few JavaScript files (this config, the bin launcher) are outside tsconfig.json: no type-aware rules.
+  { files: ["**/*.js"], ...tseslint.configs.disableTypeChecked },
 );

@@ -1,3 +1,5 @@
+import { abortReason } from "./errors.js";
+
 /** Time source injected everywhere a decision depends on "now" (grace periods, expiry horizons). */
 export interface Clock {
   now(): Date;
@@ -30,14 +32,15 @@ export class OffsetClock implements Clock {
 
 export function abortableDelay(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason ?? new Error("aborted"));
+    if (signal?.aborted) return reject(abortReason(signal));
     const t = setTimeout(() => {
       signal?.removeEventListener("abort", onAbort);
       resolve();
     }, Math.max(0, ms));
     const onAbort = (): void => {
       clearTimeout(t);
-      reject(signal?.reason ?? new Error("aborted"));
+      // Only ever registered on a signal.
+      if (signal) reject(abortReason(signal));
     };
     signal?.addEventListener("abort", onAbort, { once: true });
   });

@@ -68,6 +68,15 @@ export class ConfigError extends RotatorError {
   }
 }
 
+/**
+ * Why a signal was aborted, as an Error: the reason its controller gave (ours give a RotatorError;
+ * a bare abort() gives an AbortError), or an "aborted" error carrying anything else as its cause.
+ */
+export function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new Error("aborted", { cause: reason });
+}
+
 /** Normalises whatever was thrown into a RotatorError so every catch site sees one shape. */
 export function ensureRotatorError(err: unknown, fallbackCode = "UNEXPECTED"): RotatorError {
   if (err instanceof RotatorError) return err;

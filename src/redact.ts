@@ -216,7 +216,8 @@ function headOf(s: string, i: number): number {
 export function redactSecretFields(text: string): string {
   let out = text;
   for (const re of FIELD_PATTERNS) {
-    out = out.replace(re, (_m, pre: string, _val: string, post?: string) => `${pre}${REDACTED}${post ?? ""}`);
+    // A pattern with two groups gets the match offset (a number) where a third group would be.
+    out = out.replace(re, (_m, pre: string, _val: string, post: unknown) => `${pre}${REDACTED}${typeof post === "string" ? post : ""}`);
   }
   return out;
 }

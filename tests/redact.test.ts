@@ -59,6 +59,15 @@ describe("Redactor", () => {
     expect(new Redactor().redact("see https://ops:hunter2-pass@rotator.example.com/api")).toBe(`see https://${REDACTED}@rotator.example.com/api`);
   });
 
+  it("match offset appended after a redacted field: a secret field is replaced by the marker alone, nothing after it", () => {
+    // String.replace hands a two-group pattern's callback the match offset where a third group
+    // would be; it used to be printed after the marker ("client_secret=[REDACTED]14").
+    const r = new Redactor();
+    expect(r.redact("form: client_secret=never-seen-before&scope=x")).toBe(`form: client_secret=${REDACTED}&scope=x`);
+    expect(r.redact('{"access_token":"eyJabc.def.ghi","token_type":"Bearer"}')).toBe(`{"access_token":"${REDACTED}","token_type":"Bearer"}`);
+    expect(r.redact("Authorization: Bearer abc.def.ghi")).toBe(`Authorization: Bearer ${REDACTED}`);
+  });
+
   it("redactThenTruncate cuts after redacting, so the cut never leaves a fragment", () => {
     const r = new Redactor();
     r.add(SECRET);

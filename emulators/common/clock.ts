@@ -12,11 +12,11 @@ export const systemClock: Clock = {
   now: () => new Date(),
   sleep: (ms, signal) =>
     new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason ?? new Error("aborted"));
+      if (signal?.aborted) return reject(abortReason(signal));
       const t = setTimeout(resolve, Math.max(0, ms));
       signal?.addEventListener("abort", () => {
         clearTimeout(t);
-        reject(signal.reason ?? new Error("aborted"));
+        reject(abortReason(signal));
       }, { once: true });
     }),
 };
@@ -37,4 +37,10 @@ export class OffsetClock implements Clock {
   advanceDays(days: number): void {
     this.advance(days * 86_400_000);
   }
+}
+
+/** The reason the signal's controller gave, when it is an Error; a plain "aborted" error otherwise. */
+function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new Error("aborted");
 }

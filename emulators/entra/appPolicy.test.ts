@@ -37,7 +37,7 @@ beforeAll(async () => {
     baseUrl: fx.url,
     customHosts: new Set(["127.0.0.1"]),
     authProvider: new TokenCredentialAuthenticationProvider(fx.operatorCredential(), { scopes: ["https://graph.microsoft.com/.default"] }),
-    fetchOptions: { dispatcher: new Agent({ connect: { ca: fx.emulator.caCertPem } }) } as Record<string, unknown>,
+    fetchOptions: { dispatcher: new Agent({ connect: { ca: fx.emulator.caCertPem } }) },
   });
 });
 afterEach(() => {
@@ -166,7 +166,7 @@ describe("national clouds", () => {
         baseUrl: url,
         customHosts: new Set(["127.0.0.1"]),
         authProvider: new TokenCredentialAuthenticationProvider(credential, { scopes: ["https://graph.microsoft.us/.default"] }),
-        fetchOptions: { dispatcher: new Agent({ connect: { ca: gov.caCertPem } }) } as Record<string, unknown>,
+        fetchOptions: { dispatcher: new Agent({ connect: { ca: gov.caCertPem } }) },
       });
       const apps = (await usGraph.api("/applications").get()) as { value: unknown[] };
       expect(apps.value.length).toBeGreaterThan(0);

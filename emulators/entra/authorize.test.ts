@@ -66,11 +66,25 @@ describe("authorize before sign-in", () => {
     expect(r.body).toContain("AADSTS700016: Application with identifier &#39;12345678-0000-4000-8000-000000000000&#39; was not found in the directory &#39;Contoso&#39;");
   });
 
+  /**
+   * Microsoft's page for this error, "Error AADSTS50011 with OpenID authentication: The redirect URI
+   * specified in the request does not match"
+   * (https://learn.microsoft.com/en-us/troubleshoot/azure/active-directory/error-code-aadsts50011-redirect-uri-mismatch),
+   * quotes the message: "The redirect URI <Redirect URI> specified in the request does not match the
+   * redirect URIs configured for the application <AppGUID>. Make sure the redirect URI sent in the
+   * request matches one added to your application in the Azure portal. Navigate to
+   * https://aka.ms/redirectUriMismatchError to learn more about how to fix this." Entra compares
+   * the sent URI with the registered ones before any sign-in, so the page shows without a user.
+   */
   it("shows AADSTS50011 when the redirect URI differs from the registered one only by a trailing slash or case", async () => {
     for (const uri of [`${fx.target.redirectUri}/`, fx.target.redirectUri.replace("callback", "Callback")]) {
       const r = await authorize(fx.tenantId, params({ redirect_uri: uri }));
       expect(r.errorCode).toBe(50011);
-      expect(r.body).toContain("does not match the redirect URIs configured for the application");
+      const esc = (v: string) => v.replace(/'/g, "&#39;");
+      expect(r.body).toContain(
+        esc(`AADSTS50011: The redirect URI '${uri}' specified in the request does not match the redirect URIs configured for the application '${fx.target.app.appId}'.`),
+      );
+      expect(r.body).toContain("Navigate to https://aka.ms/redirectUriMismatchError to learn more about how to fix this.");
     }
   });
 

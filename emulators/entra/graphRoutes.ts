@@ -141,7 +141,11 @@ function parseFilter(filter: string | null, resource: string, allowed: readonly 
 }
 
 function matches(obj: Json, clauses: [string, string][]): boolean {
-  return clauses.every(([k, v]) => String(obj[k] ?? "").toLowerCase() === v.toLowerCase());
+  // $filter compares scalar properties (appId, displayName …); anything else never equals a literal.
+  return clauses.every(([k, v]) => {
+    const actual = obj[k];
+    return (typeof actual === "string" || typeof actual === "number" || typeof actual === "boolean") && String(actual).toLowerCase() === v.toLowerCase();
+  });
 }
 
 function applySelect(objs: Json[], select: string | null, type: string): Json[] {
@@ -310,7 +314,7 @@ export function registerGraphRoutes(server: EmulatorServer, state: EntraState, o
     new RegExp(`^${SP}\\/appRoleAssignedTo$`),
     authed((req, caller) => {
       const sp = findSp(caller, req.params[0] || undefined, req.params[1] || undefined);
-      const items = sp.assignments.map((a) => ({ ...a, deletedDateTime: null }) as unknown as Json);
+      const items = sp.assignments.map((a) => ({ ...a, deletedDateTime: null }));
       return page(req, server.url, applySelect(items, req.query.get("$select"), "appRoleAssignment"), `servicePrincipals('${sp.id}')/appRoleAssignedTo`, options.pageSize);
     }),
   );

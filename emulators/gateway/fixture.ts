@@ -77,7 +77,7 @@ export async function startGatewayFixture(options: GatewayFixtureOptions = {}): 
       } catch {
         data = text;
       }
-      return { status: res.status, headers: res.headers as unknown as Headers, data: data as T, text };
+      return { status: res.status, headers: res.headers, data: data as T, text };
     },
     async close() {
       await emulator.close();

@@ -69,7 +69,7 @@ describe("Key Vault emulator: authentication challenge", () => {
       retryOptions: { maxRetries: 0 },
     });
     const token = await foreign.getToken("https://vault.azure.net/.default");
-    const res = await f.raw("GET", "/secrets/challenge-flow/?api-version=2026-04-01", { token: token!.token });
+    const res = await f.raw("GET", "/secrets/challenge-flow/?api-version=2026-04-01", { token: token.token });
     expect(res.status).toBe(401);
     expect((res.body as { error: { message: string } }).error.message).toBe(
       `AKV10032: Invalid issuer. Expected one of https://sts.windows.net/${f.entra.tenantId}/, found https://sts.windows.net/${otherTenant}/.`,

@@ -42,7 +42,7 @@ export function registerSecretRoutes(server: EmulatorServer, state: VaultState, 
     "PUT",
     /^\/secrets\/([^/]+)$/,
     guarded("setSecret", (req) => {
-      const body = (req.json<SetSecretInput | null>() ?? {}) as SetSecretInput;
+      const body = req.json<SetSecretInput | null>() ?? {};
       const { secret, version } = state.setSecret(name(req), body);
       return { status: 200, body: state.bundle(secret, version, true) };
     }),
@@ -77,7 +77,7 @@ export function registerSecretRoutes(server: EmulatorServer, state: VaultState, 
     "PATCH",
     /^\/secrets\/([^/]+)(?:\/([^/]*))?$/,
     guarded("update", (req) => {
-      const body = (req.json<UpdateSecretInput | null>() ?? {}) as UpdateSecretInput;
+      const body = req.json<UpdateSecretInput | null>() ?? {};
       const { secret, version } = state.updateVersion(name(req), req.params[1] ?? "", body);
       return { status: 200, body: state.bundle(secret, version, false) };
     }),

@@ -100,7 +100,7 @@ export class WebhookReceiver extends Receiver<WebhookBody> {
       return this.reject(req, { status: 400, body: { error: "invalid_body", detail: "version 1 envelope with id, type and incident expected" } }, "invalid_body");
     }
     // The signed body's id, not the (unsigned) delivery header: a replay cannot dodge the dedup.
-    const delivery = body["id"] as string;
+    const delivery = body["id"];
     if (ep.seen.has(delivery)) return { status: 200, body: { ok: true, duplicate: true } };
     ep.seen.add(delivery);
     this.accept(req, body as unknown as WebhookBody, [TIMESTAMP_HEADER, SIGNATURE_HEADER, DELIVERY_HEADER, EVENT_HEADER, "content-type"]);

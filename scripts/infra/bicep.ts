@@ -114,7 +114,7 @@ export function compiledTemplate(): Promise<ArmTemplate> {
 export interface ArmResource {
   type: string;
   apiVersion?: string;
-  name: string | unknown;
+  name: unknown;
   condition?: unknown;
   scope?: string;
   properties?: Record<string, unknown> & { template?: ArmTemplate; parameters?: Record<string, { value?: unknown }> };

@@ -106,7 +106,7 @@ export class AlertDispatcher implements AlertNotifier {
       this.channels.map((c) =>
         c.prepare
           ? Promise.race([c.prepare(options), new Promise<void>((r) => setTimeout(r, this.channelTimeoutMs).unref())])
-          : undefined,
+          : Promise.resolve(),
       ),
     ).then(() => undefined);
     return this.prepared;

@@ -44,7 +44,7 @@ function sanitizeValue(value: EvidenceValue, redactor: Redactor | undefined, dep
     return out;
   }
   // Functions, undefined, bigint …: not evidence.
-  return String(value as unknown);
+  return String(value);
 }
 
 /** Structural equality of two JSON-able values (evidence comparison decides "updated"). */

@@ -29,7 +29,7 @@ export interface OpenEnvironmentOptions {
   cwd: string;
   /** The CLI's progress seams, passed to every runner. */
   hooks: RotationHooks;
-  say(line: string): void;
+  say: (line: string) => void;
 }
 
 export async function openEnvironment(options: OpenEnvironmentOptions): Promise<CliEnvironment> {
@@ -38,7 +38,7 @@ export async function openEnvironment(options: OpenEnvironmentOptions): Promise<
     // Loaded only here: the emulators are a development tool, not part of the deployed app.
     const { startDemoEmulators } = await import("./emulators.js");
     const world = await startDemoEmulators({ extra, say: options.say });
-    return { runtime: world.runtime, source: "local emulators (seeded as in npm run demo)", close: world.close };
+    return { runtime: world.runtime, source: "local emulators (seeded as in npm run demo)", close: () => world.close() };
   }
   const { values, cwd } = settingsValues(options);
   const config = loadConfig(values, { cwd });

@@ -70,7 +70,7 @@ type RawIssue = Parameters<z.core.$ZodErrorMap>[0];
  * not word itself. Exported so other schemas (e.g. HTTP request bodies) can reuse it.
  */
 export function fixingErrorMap(iss: RawIssue): string {
-  const raw = iss as RawIssue & Record<string, unknown>;
+  const raw: RawIssue & Record<string, unknown> = iss;
   switch (iss.code) {
     case "invalid_type":
       return invalidTypeMessage(String(raw.expected), iss.input, raw.format as string | undefined);

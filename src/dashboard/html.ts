@@ -3,7 +3,7 @@
  * `esc` — set names, key IDs, hints, error messages and incident titles all come from configuration
  * or from upstream services and may hold markup.
  */
-export function esc(value: unknown): string {
+export function esc(value: string | number | boolean | null | undefined): string {
   return String(value ?? "")
     .replace(/&/g, "&amp;")
     .replace(/</g, "&lt;")

@@ -38,7 +38,7 @@ export interface GatewayErrorContext {
  * Turns an HttpClient failure into a gateway error with an operator hint. The HttpClient message
  * is kept (it is already redacted and names method, URL and status) behind our own words.
  */
-export function toGatewayError(err: unknown, ctx: GatewayErrorContext): RotatorError {
+export function mapGatewayError(err: unknown, ctx: GatewayErrorContext): RotatorError {
   const e = ensureRotatorError(err);
   if (e.code === "ABORTED") return e;
   const base = { status: e.status, upstreamCode: e.upstreamCode, cause: e };

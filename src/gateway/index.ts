@@ -1,6 +1,6 @@
 export type { GatewayAdapter, GatewayCallOptions, GatewayTarget, TargetFilter } from "./types.js";
 export { computeFingerprint, fingerprintMatches } from "./fingerprint.js";
-export { GatewayErrorCode, toGatewayError, type GatewayErrorContext } from "./errors.js";
+export { GatewayErrorCode, mapGatewayError, type GatewayErrorContext } from "./errors.js";
 export { matchesFilter, normaliseUrl, sameClientId } from "./match.js";
 export { createRateLimiter, type RateLimiter, type RateLimiterOptions } from "./rateLimiter.js";
 export { createCequenceAdapter, type CequenceAdapterOptions, type CequenceGatewayConfig } from "./cequence/index.js";

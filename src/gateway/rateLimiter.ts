@@ -1,4 +1,5 @@
 import { abortableDelay } from "../clock.js";
+import { abortReason } from "../errors.js";
 
 /**
  * Client-side pacing of gateway calls, so a rotation over thousands of MCP servers runs at the
@@ -86,14 +87,14 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
 
   return {
     acquire(abortSignal) {
-      if (abortSignal?.aborted) return Promise.reject(abortSignal.reason as Error);
+      if (abortSignal?.aborted) return Promise.reject(abortReason(abortSignal));
       return new Promise<void>((resolve, reject) => {
         const waiter: (typeof queue)[number] = { resolve, reject, signal: abortSignal };
         if (abortSignal) {
           waiter.onAbort = () => {
             const i = queue.indexOf(waiter);
             if (i >= 0) queue.splice(i, 1);
-            reject(abortSignal.reason);
+            reject(abortReason(abortSignal));
           };
           abortSignal.addEventListener("abort", waiter.onAbort, { once: true });
         }

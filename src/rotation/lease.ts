@@ -1,6 +1,6 @@
 import { RestError, type ContainerClient } from "@azure/storage-blob";
 import { RotatorError } from "../errors.js";
-import { storageError } from "../storage/jsonBlobs.js";
+import { mapStorageError } from "../storage/jsonBlobs.js";
 import type { Logger } from "../logging.js";
 
 /**
@@ -37,7 +37,7 @@ export async function acquireSetLease(container: ContainerClient, set: string, o
       });
     }
   } catch (e) {
-    throw storageError(e, `prepare lease blob for ${set}`);
+    throw mapStorageError(e, `prepare lease blob for ${set}`);
   }
 
   const leaseClient = blob.getBlobLeaseClient();
@@ -50,7 +50,7 @@ export async function acquireSetLease(container: ContainerClient, set: string, o
         status: 409,
       });
     }
-    throw storageError(e, `acquire lease for ${set}`);
+    throw mapStorageError(e, `acquire lease for ${set}`);
   }
 
   const controller = new AbortController();

@@ -77,7 +77,8 @@ export async function checkRetirementEvidence(input: RetirementEvidenceInput): P
   const { set, run, previousKeyId: keyId, now, deps, log } = input;
   const settings = signInEvidenceSettings(set);
   const decide = async (d: RetirementDecision): Promise<RetirementDecision> => {
-    if (d.kind === "retire") (d.basis === "unavailable" ? log.warn : log.info)(`retire ${keyId}: ${d.note}`);
+    if (d.kind === "retire" && d.basis === "unavailable") log.warn(`retire ${keyId}: ${d.note}`);
+    else if (d.kind === "retire") log.info(`retire ${keyId}: ${d.note}`);
     else log.warn(`retirement of ${keyId} held: ${d.note}`);
     // A failing alert channel never blocks rotation.
     await deps?.reportHold?.(set.name, d.kind === "hold" ? d.hold : undefined, run.runId).catch((e: unknown) => log.warn(`retire-held incident could not be reported: ${ensureRotatorError(e).message}`));

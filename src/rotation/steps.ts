@@ -275,10 +275,10 @@ export async function verifyEntraStep(ctx: StepContext): Promise<StepOutcome> {
         { tokenUrl: tenantTokenUrl(set), clientId: set.clientId, clientSecret: secret, scope: graphScope(set.graphBaseUrl) },
         { abortSignal: ctx.signal },
       )
-      .catch((e: unknown) => {
+      .catch((e: unknown): TokenResult => {
         const err = ensureRotatorError(e);
         if (err.code === "ABORTED") throw err;
-        return { ok: false, status: 0, error: err.code, description: err.message } satisfies TokenResult as TokenResult;
+        return { ok: false, status: 0, error: err.code, description: err.message };
       });
     if (res.ok) {
       run.verify.consecutive++;

@@ -34,7 +34,7 @@ export class JsonBlobStore {
     try {
       await this.container.createIfNotExists({ abortSignal });
     } catch (e) {
-      throw storageError(e, `create container ${this.container.containerName}`);
+      throw mapStorageError(e, `create container ${this.container.containerName}`);
     }
     this.ensured = true;
   }
@@ -45,11 +45,11 @@ export class JsonBlobStore {
       // One download gives the body and the ETag of exactly that body.
       const res = await this.container.getBlockBlobClient(name).download(0, undefined, { abortSignal });
       const chunks: Buffer[] = [];
-      for await (const c of res.readableStreamBody ?? []) chunks.push(typeof c === "string" ? Buffer.from(c) : (c as Buffer));
+      for await (const c of res.readableStreamBody ?? []) chunks.push(typeof c === "string" ? Buffer.from(c) : c);
       return { value: JSON.parse(Buffer.concat(chunks).toString("utf8")) as T, etag: res.etag ?? "" };
     } catch (e) {
       if (e instanceof RestError && e.statusCode === 404) return undefined;
-      throw storageError(e, `read ${name}`);
+      throw mapStorageError(e, `read ${name}`);
     }
   }
 
@@ -71,7 +71,7 @@ export class JsonBlobStore {
           retryable: true,
         });
       }
-      throw storageError(e, `write ${name}`);
+      throw mapStorageError(e, `write ${name}`);
     }
   }
 
@@ -81,7 +81,7 @@ export class JsonBlobStore {
     try {
       await this.container.getBlockBlobClient(name).deleteIfExists({ abortSignal });
     } catch (e) {
-      throw storageError(e, `delete ${name}`);
+      throw mapStorageError(e, `delete ${name}`);
     }
   }
 
@@ -91,13 +91,14 @@ export class JsonBlobStore {
     try {
       for await (const b of this.container.listBlobsFlat({ prefix, abortSignal })) names.push(b.name);
     } catch (e) {
-      throw storageError(e, `list ${prefix}`);
+      throw mapStorageError(e, `list ${prefix}`);
     }
     return names;
   }
 }
 
-export function storageError(e: unknown, what: string): RotatorError {
+/** Turns a Storage SDK failure into STORAGE_UNAVAILABLE with an operator hint; a RotatorError passes through. */
+export function mapStorageError(e: unknown, what: string): RotatorError {
   if (e instanceof RotatorError) return e;
   const status = e instanceof RestError ? e.statusCode : undefined;
   return new RotatorError("STORAGE_UNAVAILABLE", `Storage ${what} failed: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`, {

@@ -160,7 +160,7 @@ async function settle<T>(span: Span, fn: () => Promise<T>): Promise<T> {
 
 /** Errors are recorded by code only: messages can quote upstream bodies. */
 function fail(span: Span, e: unknown): void {
-  const code = typeof e === "object" && e !== null && "code" in e && typeof (e as { code: unknown }).code === "string" ? (e as { code: string }).code : "ERROR";
+  const code = typeof e === "object" && e !== null && "code" in e && typeof e.code === "string" ? e.code : "ERROR";
   span.setAttribute(ATTR.code, code);
   span.setStatus({ code: SpanStatusCode.ERROR, message: code });
 }

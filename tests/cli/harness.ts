@@ -102,7 +102,7 @@ const BIN = path.resolve("bin", "mcp-sso-rotator.js");
 /** The real executable, as `npx mcp-sso-rotator` starts it (Node 22 from node_modules/.bin). */
 export function runProcess(args: string[], env: Record<string, string | undefined>): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env["PATH"], HOME: process.env["HOME"], ...env } as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env["PATH"], HOME: process.env["HOME"], ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));

@@ -193,7 +193,7 @@ describe("GET /api/dashboard in headless Chromium (JavaScript off)", () => {
 
   it("is readable on a phone: no horizontal scrolling at 390 px, the timeline scales down to fit", async () => {
     const { page } = await open("failing", { width: 390, height: 844 });
-    const widths = (await page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")) as number[];
+    const widths = await page.evaluate<number[]>("[document.documentElement.scrollWidth, document.documentElement.clientWidth]");
     expect(widths[0]).toBeLessThanOrEqual(widths[1]!);
     const svgBox = await page.locator("svg.timeline").first().boundingBox();
     expect(svgBox!.width).toBeLessThanOrEqual(390);

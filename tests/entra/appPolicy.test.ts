@@ -40,8 +40,8 @@ function app(ageDays: number): { appId: string; objectId: string } {
   return { appId: a.appId, objectId: a.id };
 }
 
-/** Ground truth: what the emulator's addPassword does with a secret of `days`. */
-async function entraAllows(ref: { objectId: string }, days: number): Promise<"created" | string> {
+/** Ground truth: what the emulator's addPassword does with a secret of `days`: "created", or the code it refuses with. */
+async function entraAllows(ref: { objectId: string }, days: number): Promise<string> {
   try {
     const c = await api.addPassword(ref.objectId, { displayName: "probe", endDateTime: new Date(fx.clock.now().getTime() + days * DAY).toISOString() });
     await api.removePassword(ref.objectId, c.keyId);

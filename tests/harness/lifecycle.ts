@@ -110,7 +110,7 @@ export class Lifecycle {
       ctx,
     );
     const body = (res.jsonBody ?? {}) as Record<string, unknown>;
-    this.narrate(`${this.day()} POST /api/rotations {mode: ${mode}} → ${res.status ?? 200}${body["runId"] ? ` (run ${String(body["runId"])})` : ""}`);
+    this.narrate(`${this.day()} POST /api/rotations {mode: ${mode}} → ${res.status ?? 200}${typeof body["runId"] === "string" ? ` (run ${body["runId"]})` : ""}`);
     return { status: res.status ?? 200, body, message: ctx.extraOutputs.get(this.queue) as RotationMessage | undefined };
   }
 

@@ -116,6 +116,59 @@ describe("authorize page reading", () => {
     expect(v.hint).toContain("Redirect URIs");
   });
 
+  test("another provider's error page is read by its words: invalid_redirect_uri is a redirect mismatch, not a foreign page", () => {
+    // oidc-provider's default error page (400), as it renders an unregistered redirect_uri.
+    const html =
+      '<!DOCTYPE html><html><head><title>oops! something went wrong</title><style>h1{font-weight:100}</style></head><body><div class="container">' +
+      "<h1>oops! something went wrong</h1><pre><strong>error</strong>: invalid_redirect_uri</pre>" +
+      "<pre><strong>error_description</strong>: redirect_uri did not match any of the client&#39;s registered redirect_uris</pre>" +
+      "<pre><strong>state</strong>: x</pre><pre><strong>iss</strong>: https://op.example</pre></div></body></html>";
+    const r = readAuthorizeResponse(400, {}, html);
+    expect(r).toEqual({ outcome: "error", error: "invalid_redirect_uri", message: "redirect_uri did not match any of the client's registered redirect_uris" });
+    const v = classifyAuthorizeReading(r, 400, { redirectUri: "https://gw.example/cb", clientId: CLIENT });
+    expect(v).toMatchObject({ status: "fail", severity: "critical" });
+    expect(v.message).toBe(
+      `the redirect URI https://gw.example/cb is not registered for client ${CLIENT} (invalid_redirect_uri: redirect_uri did not match any of the client's registered redirect_uris)`,
+    );
+    expect(v.hint).toContain("Register https://gw.example/cb exactly");
+  });
+
+  test.each([
+    ["a redirect with error=redirect_uri_mismatch", 302, { location: "https://gw.example/cb?error=redirect_uri_mismatch&state=s" }, ""],
+    ["a JSON redirect_uri_mismatch", 400, {}, { error: "redirect_uri_mismatch", error_description: "Bad Request" }],
+    ["a JSON invalid_request about the redirect URI", 400, {}, { error: "invalid_request", error_description: "The redirect_uri is not registered for this client" }],
+    ["a page naming redirect_uri_mismatch without a label", 400, {}, "<html><body><h1>Access blocked</h1><p>Error 400: redirect_uri_mismatch</p></body></html>"],
+  ] as const)("%s is a redirect mismatch", (_name, status, headers, body) => {
+    const r = readAuthorizeResponse(status, headers, body);
+    const v = classifyAuthorizeReading(r, status, { redirectUri: "https://gw.example/cb", clientId: CLIENT });
+    expect(v).toMatchObject({ status: "fail", severity: "critical" });
+    expect(v.message).toContain("the redirect URI https://gw.example/cb is not registered");
+  });
+
+  test("AADSTS50011 in an error redirect is Entra's redirect mismatch", () => {
+    const location = "https://gw.example/cb?error=invalid_request&error_description=AADSTS50011%3A+The+redirect+URI+does+not+match";
+    const v = classifyAuthorizeReading(readAuthorizeResponse(302, { location }, ""), 302, { redirectUri: "https://gw.example/cb", clientId: CLIENT });
+    expect(v).toMatchObject({ status: "fail", severity: "critical", aadsts: 50011 });
+  });
+
+  test("an invalid_request about something else, or an unknown client, is not called a redirect mismatch", () => {
+    const other = readAuthorizeResponse(400, {}, { error: "invalid_request", error_description: "missing required parameter 'response_type'" });
+    const v = classifyAuthorizeReading(other, 400, { redirectUri: "https://gw.example/cb", clientId: CLIENT });
+    expect(v).toMatchObject({ status: "fail", severity: "error", message: "the authorization endpoint refuses the sign-in request (invalid_request: missing required parameter 'response_type')" });
+    const unknown = classifyAuthorizeReading({ outcome: "error", error: "invalid_client", message: "client is invalid" }, 400, { redirectUri: "https://gw.example/cb", clientId: CLIENT });
+    expect(unknown.message).toBe(`the authorization endpoint does not know client ID ${CLIENT} (invalid_client: client is invalid)`);
+  });
+
+  test("a page saying 'Error: Page not found' names no OAuth error code", () => {
+    const r = readAuthorizeResponse(404, {}, "<html><body><h1>Error: Page not found</h1></body></html>");
+    expect(r).toEqual({ outcome: "error", message: "HTTP 404" });
+  });
+
+  test("server_error and temporarily_unavailable are undecided, not a failure", () => {
+    const r = readAuthorizeResponse(302, { location: "https://gw.example/cb?error=temporarily_unavailable" }, "");
+    expect(classifyAuthorizeReading(r, 302, { redirectUri: "https://gw.example/cb", clientId: CLIENT }).status).toBe("indeterminate");
+  });
+
   test("a 503 without a code is undecided, not a failure", () => {
     expect(classifyAuthorizeReading({ outcome: "error", message: "HTTP 503" }, 503, { redirectUri: "https://x", clientId: CLIENT }).status).toBe("indeterminate");
   });

@@ -19,7 +19,7 @@ beforeAll(() => {
 const HOUR = 3_600_000;
 
 function currentValue(s: Scenario): string {
-  return s.vaultCurrent()!.value!;
+  return s.vaultCurrent()!.value;
 }
 
 function staleTargets(s: Scenario): string[] {

@@ -52,7 +52,7 @@ describe("thirty simulated days of a living estate", () => {
     for (let day = 0; day < 30; day++) {
       switch (day) {
         case 2:
-          l.addServer("added-day-2", world.keyVault.versions(l.set.keyVault.secretName).filter((v) => v.enabled).at(-1)!.value!, "with the current secret");
+          l.addServer("added-day-2", world.keyVault.versions(l.set.keyVault.secretName).filter((v) => v.enabled).at(-1)!.value, "with the current secret");
           break;
         case 3:
           l.addServer("cloned-old-copy", l.seeded.handMade.secretText, "from an old copy holding the retired secret");

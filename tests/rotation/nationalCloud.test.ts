@@ -62,7 +62,7 @@ describe("national clouds", () => {
         ["expiry", "pass"],
         ["policy", "pass"],
       ]);
-      await (await s.scanJournals(s.scanner().collect("probe", report))).assertClean();
+      (await s.scanJournals(s.scanner().collect("probe", report))).assertClean();
     });
   });
 });

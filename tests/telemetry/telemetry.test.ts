@@ -93,7 +93,7 @@ describe("telemetry of a rotation", () => {
     const records = logExporter.getFinishedLogRecords().filter((r) => r.attributes[ATTR.run] === runId);
     expect(records.length).toBeGreaterThan(3);
     for (const r of records) expect(r.attributes[ATTR.set]).toBe(s.set.name);
-    expect(records.map((r) => String(r.body)).join("\n")).toContain("step promote done");
+    expect(records.map((r) => (typeof r.body === "string" ? r.body : JSON.stringify(r.body))).join("\n")).toContain("step promote done");
   });
 
   it("health checks and failed alert deliveries are counted per set, check and channel", async () => {

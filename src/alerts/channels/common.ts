@@ -89,7 +89,7 @@ export interface PostOptions {
   http: HttpClient;
   url: string;
   /** A pre-serialised JSON body (sent byte for byte, so it can be signed) or a value to serialise. */
-  body: string | unknown;
+  body: unknown;
   method?: "POST" | "PUT";
   headers?: Record<string, string>;
   abortSignal?: AbortSignal;

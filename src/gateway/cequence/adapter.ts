@@ -2,7 +2,7 @@ import type { GatewayConfig } from "../../config/schema.js";
 import { RotatorError } from "../../errors.js";
 import type { HttpClient, HttpMethod } from "../../http/client.js";
 import { silentLogger, type Logger } from "../../logging.js";
-import { GatewayErrorCode, toGatewayError } from "../errors.js";
+import { GatewayErrorCode, mapGatewayError } from "../errors.js";
 import { matchesFilter } from "../match.js";
 import { createRateLimiter, type RateLimiter } from "../rateLimiter.js";
 import { classifyTokenUrl, discoveryDomainResolver } from "../tenant.js";
@@ -109,7 +109,7 @@ export function createCequenceAdapter(options: CequenceAdapterOptions): GatewayA
       limiter.onAccepted?.();
       return { data: res.data, headers: res.headers };
     } catch (e) {
-      throw toGatewayError(e, {
+      throw mapGatewayError(e, {
         operation: spec.operation,
         tenant: config.tenant,
         apiTokenSecretName: config.apiTokenSecretName,

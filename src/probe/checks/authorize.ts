@@ -22,12 +22,40 @@ export interface AuthorizeVerdict {
   aadsts?: number;
 }
 
+/** OAuth 2.0 error codes that say the redirect URI is not one the provider has registered for the client. */
+const REDIRECT_URI_ERRORS: ReadonlySet<string> = new Set(["invalid_redirect_uri", "redirect_uri_mismatch"]);
+
+/**
+ * Whether an answer without an AADSTS code says the redirect URI is the problem: an error code
+ * naming it (oidc-provider's `invalid_redirect_uri`, Google's and GitHub's `redirect_uri_mismatch`)
+ * or RFC 6749's generic `invalid_request` whose description is about the redirect URI.
+ */
+function namesRedirectUri(reading: AuthorizeReading): boolean {
+  if (reading.aadsts !== undefined || reading.error === undefined) return false;
+  if (REDIRECT_URI_ERRORS.has(reading.error)) return true;
+  return reading.error === "invalid_request" && /redirect[_ ]?ur[il]/i.test(reading.message ?? "");
+}
+
+/** Errors that say the provider could not answer now; the request itself may be fine. */
+const TRANSIENT_ERRORS: ReadonlySet<string> = new Set(["server_error", "temporarily_unavailable"]);
+
 export function classifyAuthorizeReading(reading: AuthorizeReading, status: number, request: { redirectUri: string; clientId: string }): AuthorizeVerdict {
   if (reading.outcome === "sign-in" || reading.outcome === "redirect") {
     return { status: "pass", severity: "info", message: "Entra shows the sign-in page", hint: "" };
   }
   const code = reading.aadsts;
-  const detail = reading.message ? `: ${reading.message}` : "";
+  // The reader says "HTTP <status>" when the answer has no words of its own; the status is said anyway.
+  const detail = reading.message && reading.message !== `HTTP ${status}` ? `: ${reading.message}` : "";
+  if (namesRedirectUri(reading)) {
+    return {
+      status: "fail",
+      severity: "critical",
+      message: `the redirect URI ${request.redirectUri} is not registered for client ${request.clientId} (${reading.error}${detail})`,
+      hint:
+        `Register ${request.redirectUri} exactly (scheme, host, path, trailing slash and case) as a redirect URI of the client at the identity provider ` +
+        "(on Entra: the app registration's Authentication > Web > Redirect URIs), or set the gateway's redirectUri parameter to the URI that is registered.",
+    };
+  }
   switch (code) {
     case 50011:
       return {
@@ -75,8 +103,24 @@ export function classifyAuthorizeReading(reading: AuthorizeReading, status: numb
     default:
       break;
   }
-  if (code === undefined && (status >= 500 || status === 429)) {
+  if (code === undefined && (status >= 500 || status === 429 || TRANSIENT_ERRORS.has(reading.error ?? ""))) {
     return { status: "indeterminate", severity: "error", message: `the authorize endpoint answered HTTP ${status}`, hint: "Entra is throttling or degraded; the next probe retries." };
+  }
+  if (code === undefined && reading.error === "invalid_client") {
+    return {
+      status: "fail",
+      severity: "critical",
+      message: `the authorization endpoint does not know client ID ${request.clientId} (invalid_client${detail})`,
+      hint: "Compare the gateway's Client ID with the client registered at the identity provider (on Entra: the Application (client) ID on the app registration's Overview page), and check the authorization URL names the app's tenant.",
+    };
+  }
+  if (code === undefined && reading.error !== undefined) {
+    return {
+      status: "fail",
+      severity: "error",
+      message: `the authorization endpoint refuses the sign-in request (${reading.error}${detail})`,
+      hint: "Fix the setting the provider names in its message (see evidence).",
+    };
   }
   if (code === undefined) {
     return {
@@ -152,8 +196,8 @@ export const authorizeCheck: CheckDefinition = {
         f.warn("warning", `the sign-in request ${who} could not be made (${o.error.code})`, o.error.hint);
         continue;
       }
-      const v = o.verdict!;
-      lines.push(`${o.r.url} redirect_uri=${o.r.redirectUri} → HTTP ${o.status} ${o.reading!.aadsts !== undefined ? `AADSTS${o.reading!.aadsts}` : o.reading!.outcome}`);
+      const v = o.verdict;
+      lines.push(`${o.r.url} redirect_uri=${o.r.redirectUri} → HTTP ${o.status} ${o.reading.aadsts !== undefined ? `AADSTS${o.reading.aadsts}` : (o.reading.error ?? o.reading.outcome)}`);
       if (v.status === "pass") continue;
       if (v.status === "indeterminate") {
         undecided.push(new RotatorError("ENTRA_UNAVAILABLE", v.message, { hint: v.hint, status: o.status, retryable: true }));

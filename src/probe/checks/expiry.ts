@@ -74,6 +74,7 @@ export const expiryCheck: CheckDefinition = {
       evidence.keyVaultSecret = "none";
     }
 
+    let currentLine: string | undefined;
     if (current) {
       const left = daysLeft(now, current.endDateTime);
       const renewDueAt = new Date(Date.parse(current.endDateTime) - window * 86_400_000).toISOString();
@@ -82,6 +83,7 @@ export const expiryCheck: CheckDefinition = {
       evidence.currentEndDateTime = current.endDateTime;
       evidence.currentDaysLeft = left;
       evidence.renewDueAt = renewDueAt;
+      currentLine = `the current secret has ${left} days left (renewal due ${renewDueAt})`;
       if (left <= 0) {
         f.fail("critical", `the current secret (hint ${current.hint ?? "?"}…) expired on ${current.endDateTime} (AADSTS7000222)`, EMERGENCY_HINT, 7000222);
       } else if (left < tuning.expiryErrorDays) {
@@ -131,8 +133,8 @@ export const expiryCheck: CheckDefinition = {
     }
 
     return f.outcome(
-      current
-        ? `the current secret has ${evidence.currentDaysLeft} days left (renewal due ${evidence.renewDueAt}); ${creds.length} credential(s) on the app`
+      currentLine
+        ? `${currentLine}; ${creds.length} credential(s) on the app`
         : `${creds.length} credential(s) on the app`,
       evidence,
     );

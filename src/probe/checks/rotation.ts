@@ -111,7 +111,7 @@ export const rotationCheck: CheckDefinition = {
     }
 
     const summary = activeRun
-      ? `run ${activeRun.runId} is ${activeRun.status}${evidence.activeStep ? ` in step ${evidence.activeStep}` : ""} within budget`
+      ? `run ${activeRun.runId} is ${activeRun.status}${typeof evidence.activeStep === "string" ? ` in step ${evidence.activeStep}` : ""} within budget`
       : state.lastRun
         ? `last run ${state.lastRun.runId} ${state.lastRun.status}; next rotation ${state.nextRotationAt ?? "not scheduled"}`
         : "no rotation has run for this set yet";

@@ -156,6 +156,7 @@ export const tokenCheck: CheckDefinition = {
     );
 
     const lines: string[] = [];
+    const refusals: ({ u: UrlToTry } & ProviderAnswer)[] = [];
     for (const o of outcomes) {
       const where = o.u.canonical
         ? `at the tenant token endpoint ${o.u.url}${o.u.targets.length ? ` (also the Token URL of ${o.u.targets.length} target(s))` : ""}`
@@ -166,7 +167,8 @@ export const tokenCheck: CheckDefinition = {
         f.warn("warning", `the token request ${where} could not be made (${o.error.code})`, o.error.hint);
         continue;
       }
-      const result = o.result!;
+      const result = o.result;
+      if (!result.ok) refusals.push({ u: o.u, ...providerAnswer(ctx, result, value) });
       lines.push(`${o.u.url} → HTTP ${result.status}${result.ok ? " token issued" : ` ${result.aadsts !== undefined ? `AADSTS${result.aadsts}` : result.error}`}`);
       const verdict = classifyTokenResult(result, { secretAgeMs, replicationWindowMs: tuning.replicationWindowMs });
       if (verdict.status === "pass") continue;
@@ -186,12 +188,46 @@ export const tokenCheck: CheckDefinition = {
       add(verdict.severity, `${verdict.message} ${where}`, verdict.hint, verdict.aadsts);
     }
     evidence.requests = lines;
+    keepProviderAnswers(evidence, refusals);
     return f.outcome(
       `Entra issues a token for the Key Vault secret (hint ${value.slice(0, 3)}…) at ${outcomes.length} token URL(s)`,
       evidence,
     );
   },
 };
+
+/** The provider's own words for a refusal: its `error` and `error_description`, redacted. */
+interface ProviderAnswer {
+  error: string;
+  description: string;
+}
+
+/** How much of a provider's error description the evidence keeps (after redaction). */
+const MAX_PROVIDER_DESCRIPTION = 300;
+
+/**
+ * An operator fixing a refusal needs the provider's own words (Entra's AADSTS text, another
+ * provider's `invalid_client: client authentication failed`), but they are upstream text that may
+ * echo what was sent: each is redacted by the product's redactor with the secret just sent added,
+ * and cut only after that, so no fragment of the secret or of a token survives.
+ */
+function providerAnswer(ctx: CheckContext, result: Extract<TokenResult, { ok: false }>, secret: string): ProviderAnswer {
+  const clean = (text: string, max: number): string => {
+    const redacted = ctx.deps.http.redactText(text, [secret]);
+    return redacted.length > max ? `${redacted.slice(0, max)}…` : redacted;
+  };
+  return { error: clean(result.error, 100), description: clean(result.description, MAX_PROVIDER_DESCRIPTION) };
+}
+
+/** The tenant endpoint's refusal as `providerError` / `providerErrorDescription`; every refusal, by URL, in `providerErrors`. */
+function keepProviderAnswers(evidence: Evidence, refusals: readonly ({ u: UrlToTry } & ProviderAnswer)[]): void {
+  const canonical = refusals.find((r) => r.u.canonical);
+  if (canonical) {
+    evidence.providerError = canonical.error;
+    if (canonical.description) evidence.providerErrorDescription = canonical.description;
+  }
+  if (refusals.length > 0) evidence.providerErrors = refusals.map((r) => `${r.u.url} → ${r.error}${r.description ? `: ${r.description}` : ""}`);
+}
 
 /**
  * The tenant endpoint first, then each distinct Token URL the targets use. The secret is only ever
