@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startEntraFixture, type EntraFixture } from "../../emulators/entra/index.js";
 import { createSignInActivityApi, type SignInActivityApi } from "../../src/entra/signInActivity.js";
 import { RotatorError } from "../../src/errors.js";
+import { HttpClient } from "../../src/http/client.js";
 import { SecretScanner } from "../helpers/secretScan.js";
 
 let fx: EntraFixture;
@@ -13,7 +14,7 @@ const outputs: unknown[] = [];
 beforeAll(async () => {
   fx = await startEntraFixture();
   dispatcher = new Agent({ connect: { ca: fx.emulator.caCertPem } });
-  api = createSignInActivityApi({ credential: fx.operatorCredential(), graphBaseUrl: fx.url, ca: fx.emulator.caCertPem, retry: { maxRetries: 2, delaySeconds: 0 } });
+  api = createSignInActivityApi({ credential: fx.operatorCredential(), graphBaseUrl: fx.url, http: new HttpClient({ ca: fx.emulator.caCertPem, retry: { maxRetries: 2, baseDelayInMs: 0 } }) });
 });
 afterEach(() => {
   fx.emulator.server.faults.clear();
