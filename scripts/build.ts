@@ -35,6 +35,10 @@ export async function bundle(options: { outdir?: string; minify?: boolean } = {}
     bundle: true,
     platform: "node",
     target: "node22",
+    // ESM builds first: a package's UMD "main" (jsonc-parser) hides its require()s from esbuild,
+    // which left require('./impl/format') unresolved in the bundle; the ESM build is also the one
+    // esbuild can tree-shake.
+    mainFields: ["module", "main"],
     format: "esm",
     sourcemap: "linked",
     // Less to parse on a cold start; the source map points stack traces back at src/.
