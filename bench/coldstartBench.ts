@@ -1,8 +1,10 @@
 import { execFile, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
-import { bundle, ROOT } from "../scripts/build.js";
+import { bundle, ROOT, type BundleResult } from "../scripts/build.js";
 
 const run = promisify(execFile);
 
@@ -18,7 +20,12 @@ export interface ColdStartResult {
   bundleKb: number;
   /** Entry plus every module the handlers load on first use (the whole app), bundled and not. */
   firstUse: { bundledMs: number; unbundledMs: number; ratio: number };
-  samples: { bundledMs: number[]; unbundledMs: number[]; firstUseBundledMs: number[]; firstUseUnbundledMs: number[] };
+  /**
+   * @azure/functions alone, bundled the same way (bench/coldstartFloor.ts), timed in the same
+   * interleaved loop: what any v4 entry pays before its own code, and the ratio that leaves.
+   */
+  floor: { ms: number; ratio: number; kb: number };
+  samples: { bundledMs: number[]; unbundledMs: number[]; floorMs: number[]; firstUseBundledMs: number[]; firstUseUnbundledMs: number[] };
 }
 
 /**
@@ -30,16 +37,27 @@ export interface ColdStartResult {
 export async function benchColdStart(options: { runs?: number } = {}): Promise<ColdStartResult> {
   const runs = Math.max(10, options.runs ?? 15);
   const built = await bundle();
+  const floorDir = mkdtempSync(path.join(os.tmpdir(), "rotator-coldstart-floor-"));
+  try {
+    const floor = await bundle({ outdir: floorDir, entryPoint: path.join(ROOT, "bench", "coldstartFloor.ts") });
+    return await measure(built, floor, runs);
+  } finally {
+    rmSync(floorDir, { recursive: true, force: true });
+  }
+}
+
+async function measure(built: BundleResult, floorBuild: BundleResult, runs: number): Promise<ColdStartResult> {
   await run(process.execPath, [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", path.join(ROOT, "tsconfig.build.json")], { cwd: ROOT });
   const bundled = [built.outfile];
   const unbundled = [path.join(ROOT, "dist", "functions", "index.js")];
   // The same modules in both builds: esbuild's chunk, and tsc's output of the chunk's source.
   const lazyBundled = built.lazy.map((l) => l.chunk);
   const lazyUnbundled = built.lazy.map((l) => path.join(ROOT, "dist", l.source.replace(/\.ts$/, ".js")));
-  const samples = { bundledMs: [] as number[], unbundledMs: [] as number[], firstUseBundledMs: [] as number[], firstUseUnbundledMs: [] as number[] };
+  const samples = { bundledMs: [] as number[], unbundledMs: [] as number[], floorMs: [] as number[], firstUseBundledMs: [] as number[], firstUseUnbundledMs: [] as number[] };
   for (let i = 0; i < runs; i++) {
     samples.bundledMs.push(await importTime(bundled));
     samples.unbundledMs.push(await importTime(unbundled));
+    samples.floorMs.push(await importTime([floorBuild.outfile]));
   }
   for (let i = 0; i < runs; i++) {
     samples.firstUseBundledMs.push(await importTime([...bundled, ...lazyBundled]));
@@ -49,7 +67,9 @@ export async function benchColdStart(options: { runs?: number } = {}): Promise<C
   const unbundledMs = median(samples.unbundledMs);
   const firstUse = { bundledMs: median(samples.firstUseBundledMs), unbundledMs: median(samples.firstUseUnbundledMs), ratio: 0 };
   firstUse.ratio = round2(firstUse.bundledMs / firstUse.unbundledMs);
-  return { runs, bundledMs, unbundledMs, ratio: round2(bundledMs / unbundledMs), bundleKb: Math.round(built.bytes / 1024), firstUse, samples };
+  const floorMs = median(samples.floorMs);
+  const floor = { ms: floorMs, ratio: round2(floorMs / unbundledMs), kb: Math.round(floorBuild.bytes / 1024) };
+  return { runs, bundledMs, unbundledMs, ratio: round2(bundledMs / unbundledMs), bundleKb: Math.round(built.bytes / 1024), firstUse, floor, samples };
 }
 
 /** One fresh process: import the files in order, print the elapsed milliseconds. */
