@@ -20,13 +20,13 @@ export interface BundleResult {
   metafile: Metafile;
 }
 
-export async function bundle(options: { outdir?: string; minify?: boolean } = {}): Promise<BundleResult> {
+export async function bundle(options: { outdir?: string; minify?: boolean; /** Default functions/index.ts (package.json "main" is its bundle). */ entryPoint?: string } = {}): Promise<BundleResult> {
   const outdir = options.outdir ?? path.dirname(BUNDLE);
   const outfile = path.join(outdir, "main.js");
   rmSync(path.join(outdir, "chunks"), { recursive: true, force: true });
   const result = await build({
     absWorkingDir: ROOT,
-    entryPoints: { main: path.join(ROOT, "functions", "index.ts") },
+    entryPoints: { main: options.entryPoint ?? path.join(ROOT, "functions", "index.ts") },
     outdir,
     // What packages load with import() (apache-arrow in storage-blob, the Azure Monitor distro)
     // goes to dist/chunks and is read only when first used, not on every cold start.
@@ -35,6 +35,10 @@ export async function bundle(options: { outdir?: string; minify?: boolean } = {}
     bundle: true,
     platform: "node",
     target: "node22",
+    // ESM builds first: a package's UMD "main" (jsonc-parser) hides its require()s from esbuild,
+    // which left require('./impl/format') unresolved in the bundle; the ESM build is also the one
+    // esbuild can tree-shake.
+    mainFields: ["module", "main"],
     format: "esm",
     sourcemap: "linked",
     // Less to parse on a cold start; the source map points stack traces back at src/.

@@ -13,10 +13,10 @@ import os from "node:os";
 import path from "node:path";
 import functions, { type Timer } from "@azure/functions";
 const { InvocationContext } = functions;
-import { Agent, fetch } from "undici";
 import { startAzurite } from "../emulators/azurite.js";
 import { World, freshContainer } from "../tests/harness/world.js";
 import { makeHealthTimerHandler } from "../src/api/health.js";
+import { HttpClient } from "../src/http/client.js";
 import { memoryLogger } from "../src/logging.js";
 import { RETIRE_HELD_CHECK } from "../src/rotation/retirementEvidence.js";
 import type { BuiltRuntime } from "../src/runtime/createRuntime.js";
@@ -33,7 +33,8 @@ export async function runEvidenceScenario(name: EvidenceScenario, json: boolean)
   const location = mkdtempSync(path.join(os.tmpdir(), "rotator-scenario-"));
   const azurite = await startAzurite({ location });
   const world = await World.start({ receivers: true });
-  const dispatcher = new Agent({ connect: { ca: world.caCertPem } });
+  // A consumer and a user outside the rotator, over the same HTTP layer (no retries: one attempt is one sign-in).
+  const http = new HttpClient({ ca: world.caCertPem, retry: { maxRetries: 0 } });
   try {
     const seeded = world.seedSet({ name: "cequence-sso", secretExpiresInDays: 10, targets: 5, otherTargets: 0, alerts: { webhook: "info" } });
     const { set } = seeded;
@@ -54,7 +55,7 @@ export async function runEvidenceScenario(name: EvidenceScenario, json: boolean)
       // A script outside the gateway copied the old secret and keeps using it.
       for (const gap of [2, 12, 10]) {
         world.clock.advance(gap * HOUR);
-        const status = await clientCredentials(world, dispatcher, set.clientId, seeded.handMade.secretText);
+        const status = await clientCredentials(world, http, set.clientId, seeded.handMade.secretText);
         say(`  +${gap} h: an outside consumer signs in with the previous secret → ${status}`);
       }
       world.clock.advance(HOUR);
@@ -83,7 +84,7 @@ export async function runEvidenceScenario(name: EvidenceScenario, json: boolean)
       world.entra.seedServicePrincipal(set.clientId, { appRoleAssignmentRequired: true, assignments: [{ principalType: "User", principalDisplayName: "alice@contoso.example" }] });
       say(`an admin turned on "Assignment required?" for the enterprise application and assigned only one user`);
       for (const user of ["alice@contoso.example", "bob@contoso.example", "carol@contoso.example", "bob@contoso.example", "dave@contoso.example"]) {
-        const status = await authorize(world, dispatcher, set.clientId, user);
+        const status = await authorize(world, http, set.clientId, user);
         say(`  a user signs in through the gateway → ${status === 302 ? "signed in" : "error page"}`);
       }
       const logLines: string[] = [];
@@ -109,29 +110,22 @@ export async function runEvidenceScenario(name: EvidenceScenario, json: boolean)
     if (json) console.log(JSON.stringify({ ...report, detected, secretLeaks: leaks }));
     return detected && leaks === 0 ? 0 : 1;
   } finally {
-    await dispatcher.close();
     await world.stop();
     await azurite.stop();
     rmSync(location, { recursive: true, force: true });
   }
 }
 
-async function clientCredentials(world: World, dispatcher: Agent, clientId: string, secret: string): Promise<number> {
-  const res = await fetch(`${world.authorityHost}/${world.tenantId}/oauth2/v2.0/token`, {
-    method: "POST",
-    dispatcher,
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ grant_type: "client_credentials", client_id: clientId, client_secret: secret, scope: "https://graph.microsoft.com/.default" }).toString(),
-  });
-  await res.text();
+async function clientCredentials(world: World, http: HttpClient, clientId: string, secret: string): Promise<number> {
+  const form = { grant_type: "client_credentials", client_id: clientId, client_secret: secret, scope: "https://graph.microsoft.com/.default" };
+  const res = await http.request({ method: "POST", url: `${world.authorityHost}/${world.tenantId}/oauth2/v2.0/token`, form, throwOnHttpError: false });
   return res.status;
 }
 
-async function authorize(world: World, dispatcher: Agent, clientId: string, user: string): Promise<number> {
+async function authorize(world: World, http: HttpClient, clientId: string, user: string): Promise<number> {
   const u = new URL(`${world.authorityHost}/${world.tenantId}/oauth2/v2.0/authorize`);
   const q = { client_id: clientId, redirect_uri: "https://auth.aigateway.cequence.ai/v1/outbound/oauth/callback", response_type: "code", scope: "openid profile email User.Read", x_emulator_user: user };
   for (const [k, v] of Object.entries(q)) u.searchParams.set(k, v);
-  const res = await fetch(u, { dispatcher, redirect: "manual" });
-  await res.text();
+  const res = await http.request({ method: "GET", url: u.href, throwOnHttpError: false });
   return res.status;
 }

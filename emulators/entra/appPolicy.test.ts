@@ -1,9 +1,8 @@
 import { ClientSecretCredential } from "@azure/identity";
-import { Client, GraphError } from "@microsoft/microsoft-graph-client";
-import { TokenCredentialAuthenticationProvider } from "@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js";
-import { Agent } from "undici";
+import { type Client, GraphError } from "@microsoft/microsoft-graph-client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { SecretScanner } from "../../tests/helpers/secretScan.js";
+import { graphSdkClient } from "../common/graphSdk.js";
 import { startEntraFixture, type EntraFixture } from "./fixture.js";
 import { EntraEmulator } from "./emulator.js";
 
@@ -33,12 +32,7 @@ const DAY = 86_400_000;
 
 beforeAll(async () => {
   fx = await startEntraFixture();
-  graph = Client.initWithMiddleware({
-    baseUrl: fx.url,
-    customHosts: new Set(["127.0.0.1"]),
-    authProvider: new TokenCredentialAuthenticationProvider(fx.operatorCredential(), { scopes: ["https://graph.microsoft.com/.default"] }),
-    fetchOptions: { dispatcher: new Agent({ connect: { ca: fx.emulator.caCertPem } }) },
-  });
+  graph = graphSdkClient({ baseUrl: fx.url, credential: fx.operatorCredential(), scopes: ["https://graph.microsoft.com/.default"], ca: fx.emulator.caCertPem });
 });
 afterEach(() => {
   fx.emulator.setAppManagementPolicy({});
@@ -162,12 +156,7 @@ describe("national clouds", () => {
         (e: unknown) => e as Error,
       );
       expect(err?.message).toContain("AADSTS500011");
-      const usGraph = Client.initWithMiddleware({
-        baseUrl: url,
-        customHosts: new Set(["127.0.0.1"]),
-        authProvider: new TokenCredentialAuthenticationProvider(credential, { scopes: ["https://graph.microsoft.us/.default"] }),
-        fetchOptions: { dispatcher: new Agent({ connect: { ca: gov.caCertPem } }) },
-      });
+      const usGraph = graphSdkClient({ baseUrl: url, credential, scopes: ["https://graph.microsoft.us/.default"], ca: gov.caCertPem });
       const apps = (await usGraph.api("/applications").get()) as { value: unknown[] };
       expect(apps.value.length).toBeGreaterThan(0);
     } finally {

@@ -1,11 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { ClientSecretCredential, type TokenCredential } from "@azure/identity";
-import { Client, GraphError } from "@microsoft/microsoft-graph-client";
-import { TokenCredentialAuthenticationProvider } from "@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js";
-import { Agent } from "undici";
+import { type Client, GraphError } from "@microsoft/microsoft-graph-client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { HttpClient } from "../../src/http/client.js";
 import { SecretScanner } from "../../tests/helpers/secretScan.js";
+import { graphSdkClient } from "../common/graphSdk.js";
 import { startEntraFixture, type EntraFixture } from "./fixture.js";
 import { GRAPH_APP_ID, type CreatedPassword } from "./state.js";
 
@@ -20,12 +19,7 @@ const DAY = 86_400_000;
 type AddPasswordResponse = CreatedPassword;
 
 function graphClientFor(credential: TokenCredential): Client {
-  return Client.initWithMiddleware({
-    baseUrl: fx.url,
-    customHosts: new Set(["127.0.0.1"]),
-    authProvider: new TokenCredentialAuthenticationProvider(credential, { scopes: ["https://graph.microsoft.com/.default"] }),
-    fetchOptions: { dispatcher: new Agent({ connect: { ca: fx.emulator.caCertPem } }) },
-  });
+  return graphSdkClient({ baseUrl: fx.url, credential, scopes: ["https://graph.microsoft.com/.default"], ca: fx.emulator.caCertPem });
 }
 
 async function graphError(p: Promise<unknown>): Promise<GraphError> {

@@ -1,8 +1,8 @@
-import { Client, GraphError } from "@microsoft/microsoft-graph-client";
-import { TokenCredentialAuthenticationProvider } from "@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js";
-import { Agent, fetch } from "undici";
+import { type Client, GraphError } from "@microsoft/microsoft-graph-client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { SecretScanner } from "../../tests/helpers/secretScan.js";
+import { graphSdkClient } from "../common/graphSdk.js";
+import { httpsFetch, type HttpsFetch } from "../common/httpsFetch.js";
 import { startEntraFixture, type EntraFixture } from "./fixture.js";
 import { GRAPH_APP_ID } from "./state.js";
 
@@ -17,7 +17,7 @@ import { GRAPH_APP_ID } from "./state.js";
  */
 let fx: EntraFixture;
 let graph: Client;
-let dispatcher: Agent;
+let send: HttpsFetch;
 const scan = new SecretScanner();
 const seen: unknown[] = [];
 
@@ -25,13 +25,8 @@ type Rows = { value: Record<string, unknown>[]; "@odata.nextLink"?: string; "@od
 
 beforeAll(async () => {
   fx = await startEntraFixture();
-  dispatcher = new Agent({ connect: { ca: fx.emulator.caCertPem } });
-  graph = Client.initWithMiddleware({
-    baseUrl: fx.url,
-    customHosts: new Set(["127.0.0.1"]),
-    authProvider: new TokenCredentialAuthenticationProvider(fx.operatorCredential(), { scopes: ["https://graph.microsoft.com/.default"] }),
-    fetchOptions: { dispatcher },
-  });
+  send = httpsFetch(fx.emulator.caCertPem);
+  graph = graphSdkClient({ baseUrl: fx.url, credential: fx.operatorCredential(), scopes: ["https://graph.microsoft.com/.default"], ca: fx.emulator.caCertPem });
 });
 afterEach(() => {
   fx.emulator.signIns.access = "ok";
@@ -44,9 +39,8 @@ afterAll(async () => {
 });
 
 async function token(secret: string): Promise<number> {
-  const res = await fetch(`${fx.url}/${fx.tenantId}/oauth2/v2.0/token`, {
+  const res = await send(`${fx.url}/${fx.tenantId}/oauth2/v2.0/token`, {
     method: "POST",
-    dispatcher,
     headers: { "content-type": "application/x-www-form-urlencoded" },
     body: new URLSearchParams({ grant_type: "client_credentials", client_id: fx.target.app.appId, client_secret: secret, scope: "https://graph.microsoft.com/.default" }).toString(),
   });
@@ -57,7 +51,7 @@ async function token(secret: string): Promise<number> {
 async function signInAs(user: string): Promise<number> {
   const u = new URL(`${fx.url}/${fx.tenantId}/oauth2/v2.0/authorize`);
   for (const [k, v] of Object.entries({ client_id: fx.target.app.appId, redirect_uri: fx.target.redirectUri, response_type: "code", scope: "openid profile email User.Read", x_emulator_user: user })) u.searchParams.set(k, v);
-  const res = await fetch(u, { dispatcher, redirect: "manual" });
+  const res = await send(u);
   await res.text();
   return res.status;
 }

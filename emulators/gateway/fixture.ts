@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { Agent, fetch } from "undici";
 import { GatewayEmulator, type GatewayEmulatorOptions } from "./emulator.js";
 import { TENANT_HEADER } from "./routes.js";
+import { httpsFetch } from "../common/httpsFetch.js";
 
 /**
  * A started gateway emulator with a random API token, plus a raw HTTP caller for contract tests
@@ -46,7 +46,7 @@ export async function startGatewayFixture(options: GatewayFixtureOptions = {}): 
   const tenant = options.tenant ?? "acme";
   const emulator = new GatewayEmulator({ ...options, apiToken, tenant });
   const url = await emulator.start();
-  const dispatcher = new Agent({ connect: emulator.caCertPem ? { ca: emulator.caCertPem } : {} });
+  const send = httpsFetch(emulator.caCertPem);
   return {
     emulator,
     url,
@@ -69,7 +69,7 @@ export async function startGatewayFixture(options: GatewayFixtureOptions = {}): 
       }
       const u = new URL(`${url}${path}`);
       for (const [k, v] of Object.entries(o.query ?? {})) if (v !== undefined) u.searchParams.set(k, String(v));
-      const res = await fetch(u, { method, headers, ...(body !== undefined ? { body } : {}), dispatcher });
+      const res = await send(u, { method, headers, ...(body !== undefined ? { body } : {}) });
       const text = await res.text();
       let data: unknown = text;
       try {
@@ -81,7 +81,6 @@ export async function startGatewayFixture(options: GatewayFixtureOptions = {}): 
     },
     async close() {
       await emulator.close();
-      await dispatcher.close();
     },
   };
 }

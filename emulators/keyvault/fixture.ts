@@ -1,9 +1,9 @@
 import type { TokenCredential } from "@azure/identity";
 import { SecretClient, type RestError, type SecretClientOptions } from "@azure/keyvault-secrets";
-import { Agent, request } from "undici";
 import type { OffsetClock } from "../common/clock.js";
 import { startEntraFixture, type EntraFixture } from "../entra/index.js";
 import { KeyVaultEmulator, type KeyVaultEmulatorOptions } from "./index.js";
+import { httpsFetch } from "../common/httpsFetch.js";
 
 /**
  * A started Key Vault emulator whose challenge points at a started Entra emulator, so the real
@@ -47,7 +47,7 @@ export async function startKeyVaultFixture(options: KeyVaultFixtureOptions = {})
     clock: entra.clock,
   });
   const vaultUrl = await vault.start();
-  const dispatcher = new Agent({ connect: { ca: vault.caCertPem } });
+  const send = httpsFetch(vault.caCertPem);
   return {
     vault,
     entra,
@@ -62,28 +62,26 @@ export async function startKeyVaultFixture(options: KeyVaultFixtureOptions = {})
         retryOptions: clientOptions.retryOptions ?? { maxRetries: 0 },
       }),
     raw: async (method, pathAndQuery, rawOptions = {}) => {
-      const res = await request(`${vaultUrl}${pathAndQuery}`, {
-        method: method as "GET",
-        dispatcher,
+      const res = await send(`${vaultUrl}${pathAndQuery}`, {
+        method,
         headers: {
           ...(rawOptions.token ? { authorization: `Bearer ${rawOptions.token}` } : {}),
           ...(rawOptions.body !== undefined ? { "content-type": "application/json" } : {}),
         },
         ...(rawOptions.body !== undefined ? { body: JSON.stringify(rawOptions.body) } : {}),
       });
-      const text = await res.body.text();
+      const text = await res.text();
       const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(res.headers)) if (typeof v === "string") headers[k] = v;
+      res.headers.forEach((v, k) => (headers[k] = v));
       let body: unknown = text;
       try {
         body = text ? JSON.parse(text) : undefined;
       } catch {
         // not JSON: keep the text
       }
-      return { status: res.statusCode, headers, body };
+      return { status: res.status, headers, body };
     },
     close: async () => {
-      await dispatcher.close();
       await vault.close();
       if (ownsEntra) await entra.close();
     },

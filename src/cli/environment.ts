@@ -4,6 +4,7 @@ import type { CredentialSet } from "../config/schema.js";
 import { loadConfig } from "../config/load.js";
 import { isLoopbackAuthority } from "../entra/credential.js";
 import { RotatorError } from "../errors.js";
+import { azureTlsOptions } from "../http/tls.js";
 import { readLocalSettings } from "./settingsFile.js";
 import type { RotationHooks } from "../rotation/hooks.js";
 import type { BuiltRuntime, RuntimeOptions } from "../runtime/createRuntime.js";
@@ -73,7 +74,7 @@ function operatorCredential(identity: { tenantId?: string; clientId?: string; au
     ...(authorityHost ? { authorityHost } : {}),
     // A loopback authority is an emulator: asking the real cloud to validate it fails after ~10 s.
     disableInstanceDiscovery: isLoopbackAuthority(authorityHost),
-    ...(ca ? { tlsOptions: { ca } } : {}),
+    ...azureTlsOptions(ca),
   });
 }
 

@@ -1,6 +1,7 @@
 import { ClientSecretCredential, ManagedIdentityCredential, type TokenCredential } from "@azure/identity";
 import { ConfigError } from "../errors.js";
 import type { Redactor } from "../redact.js";
+import { azureTlsOptions } from "../http/tls.js";
 
 /**
  * The identity the rotator itself uses for Graph and Key Vault. In Azure it is the Function App's
@@ -15,7 +16,7 @@ export interface AzureCredentialOptions {
   authorityHost?: string;
   /** Client ID of a user-assigned managed identity; omitted means the system-assigned one. */
   managedIdentityClientId?: string;
-  /** PEM of an extra CA to trust (the emulators' CA). It replaces the default trust store for this credential. */
+  /** PEM of an extra CA to trust besides the public roots (the emulators' CA; see http/tls.ts). */
   ca?: string | Buffer;
   /** Tenants besides `tenantId` this credential may get tokens from (a Key Vault challenge can name another). */
   additionallyAllowedTenants?: string[];
@@ -56,7 +57,7 @@ export function createAzureCredential(options: AzureCredentialOptions = {}): Tok
   }
   if (issues.length > 0) throw new ConfigError("Azure credential options", issues);
 
-  const tlsOptions = ca ? { tlsOptions: { ca } } : {};
+  const tlsOptions = azureTlsOptions(ca);
   const retryOptions = options.retryOptions ? { retryOptions: options.retryOptions } : {};
 
   if (tenantId && clientId && clientSecret) {

@@ -1,9 +1,8 @@
 import type { TokenCredential } from "@azure/identity";
-import { Client, GraphError, RetryHandlerOptions, type GraphRequest } from "@microsoft/microsoft-graph-client";
-import { TokenCredentialAuthenticationProvider } from "@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js";
+import { GraphError, type GraphRequest } from "@microsoft/microsoft-graph-client";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Agent } from "undici";
 import { RotatorError } from "../errors.js";
+import type { HttpClient } from "../http/client.js";
 import type { Redactor } from "../redact.js";
 import type {
   AppRegistration,
@@ -16,13 +15,14 @@ import type {
 } from "./types.js";
 import { isConcurrentRequests, mapGraphError, type GraphOperation } from "./graphErrors.js";
 import { effectiveAppManagementPolicy, type PolicyDoc, type PasswordRestrictionDoc } from "./appPolicy.js";
-import { graphScope } from "./scope.js";
+import { createGraphClient, GraphCallPolicy } from "./graphClient.js";
 
 export { isoDurationToDays } from "./appPolicy.js";
 
 /**
- * GraphApplicationsApi over the Microsoft Graph JS SDK. Reads and removePassword use the SDK's
- * retry handler (429/503/504, honouring Retry-After); addPassword is sent without it, because a
+ * GraphApplicationsApi over the Microsoft Graph JS SDK, sent through our HTTP layer (graphClient.ts).
+ * Reads and removePassword are retried by HttpClient (429/5xx and dropped connections, honouring
+ * Retry-After; removing a key twice is harmless); addPassword is never retried, because a
  * retried POST after the server acted would create a second secret nobody holds.
  *
  * Graph also refuses back-to-back writes to one tenant with 400 Request_BadRequest "Error due to
@@ -33,21 +33,21 @@ export { isoDurationToDays } from "./appPolicy.js";
  */
 export interface GraphApplicationsApiOptions {
   credential: TokenCredential;
+  /**
+   * Our HTTP layer, which sends every Graph request: its retry policy (Retry-After honoured), the
+   * CA it trusts and its redactor apply to Graph as to every other call.
+   */
+  http: HttpClient;
   /** Default `https://graph.microsoft.com`; the Entra emulator's URL locally. */
   graphBaseUrl?: string;
-  /** PEM of an extra CA to trust (the emulators' CA). It replaces the default trust store for Graph calls. */
-  ca?: string | Buffer;
-  /** Every secretText addPassword returns is registered here at once. */
+  /** Every secretText addPassword returns is registered here at once (the same redactor as the HttpClient's). */
   redactor?: Redactor;
-  /** Automatic retries of idempotent calls. Delay in seconds, as the SDK counts it (Retry-After wins when sent). */
-  retry?: { maxRetries?: number; delaySeconds?: number };
-  /** Per-request timeout (default 30 s): a Graph that never answers must not stall a pass forever (I8). */
+  /** Per-attempt timeout (default 30 s): a Graph that never answers must not stall a pass forever (I8). */
   timeoutInMs?: number;
   /** Retries of Graph's "concurrent requests" refusal on addPassword/removePassword (default 4 attempts, 1 s doubling, at most 8 s). */
   concurrencyRetry?: { maxAttempts?: number; baseDelayMs?: number; maxDelayMs?: number };
 }
 
-const GRAPH_HOSTS = new Set(["graph.microsoft.com", "graph.microsoft.us", "dod-graph.microsoft.us", "microsoftgraph.chinacloudapi.cn"]);
 const APP_SELECT = [
   "id",
   "appId",
@@ -63,20 +63,17 @@ const APP_SELECT = [
 type Json = Record<string, unknown>;
 
 export function createGraphApplicationsApi(options: GraphApplicationsApiOptions): GraphApplicationsApi {
-  const baseUrl = (options.graphBaseUrl ?? "https://graph.microsoft.com").replace(/\/+$/, "");
-  const host = new URL(baseUrl).hostname.toLowerCase();
-  const client = Client.initWithMiddleware({
-    // The token must be for this cloud's Graph (graph.microsoft.us …), never a hard-coded global one.
-    authProvider: new TokenCredentialAuthenticationProvider(options.credential, { scopes: [graphScope(baseUrl)] }),
-    baseUrl,
+  const client = createGraphClient({
+    credential: options.credential,
+    http: options.http,
     defaultVersion: "v1.0",
-    // Without customHosts the SDK silently drops the Authorization header for a non-Graph host.
-    ...(GRAPH_HOSTS.has(host) ? {} : { customHosts: new Set([host]) }),
-    // Node's fetch (undici) ignores https.Agent; a dispatcher is how a CA reaches it.
-    ...(options.ca ? { fetchOptions: { dispatcher: new Agent({ connect: { ca: options.ca } }) } as Json } : {}),
+    ...(options.graphBaseUrl !== undefined ? { graphBaseUrl: options.graphBaseUrl } : {}),
+    ...(options.timeoutInMs !== undefined ? { timeoutInMs: options.timeoutInMs } : {}),
   });
-  const readRetry = new RetryHandlerOptions(options.retry?.delaySeconds ?? 3, options.retry?.maxRetries ?? 3);
-  const noRetry = new RetryHandlerOptions(0, 0);
+  const readRetry = new GraphCallPolicy();
+  // removePassword is a POST, but a repeat is harmless (an unknown key is checked by looking).
+  const repeatable = new GraphCallPolicy({ idempotent: true });
+  const noRetry = new GraphCallPolicy({ maxRetries: 0 });
   const concurrency = {
     maxAttempts: Math.max(1, options.concurrencyRetry?.maxAttempts ?? 4),
     baseDelayMs: options.concurrencyRetry?.baseDelayMs ?? 1000,
@@ -97,10 +94,9 @@ export function createGraphApplicationsApi(options: GraphApplicationsApiOptions)
     }
   };
 
-  const request = (path: string, call: CallOptions, retry: RetryHandlerOptions = readRetry): GraphRequest => {
-    const r = client.api(path).middlewareOptions([retry]);
-    const timeout = AbortSignal.timeout(options.timeoutInMs ?? 30_000);
-    return r.option("signal", call.abortSignal ? AbortSignal.any([call.abortSignal, timeout]) : timeout);
+  const request = (path: string, call: CallOptions, policy: GraphCallPolicy = readRetry): GraphRequest => {
+    const r = client.api(path).middlewareOptions([policy]);
+    return call.abortSignal ? r.option("signal", call.abortSignal) : r;
   };
 
   const run = async <T>(op: GraphOperation, fn: () => Promise<T>): Promise<T> => {
@@ -199,7 +195,7 @@ export function createGraphApplicationsApi(options: GraphApplicationsApiOptions)
       const op: GraphOperation = { name: "removePassword", objectId, keyId };
       for (let attempt = 1; ; attempt++) {
         try {
-          await request(`/applications/${encodeURIComponent(objectId)}/removePassword`, call).post({ keyId });
+          await request(`/applications/${encodeURIComponent(objectId)}/removePassword`, call, repeatable).post({ keyId });
           return;
         } catch (e) {
           if (isConcurrentRequests(e)) {

@@ -60,6 +60,40 @@ export function isConcurrentRequests(err: unknown): boolean {
   return (err.statusCode === 400 || err.statusCode === 409) && CONCURRENT_REQUESTS.test(err.message ?? "");
 }
 
+/**
+ * No HTTP answer. `code` is our HTTP layer's (graphClient.ts passes it through the SDK's
+ * GraphError): HTTP_TIMEOUT, HTTP_NETWORK, HTTP_ADDRESS_REFUSED, HTTP_RESPONSE_TOO_LARGE.
+ */
+function transportError(what: string, op: GraphOperation, code: string | undefined, detail: string): RotatorError {
+  const unknownOutcome =
+    "The secret may or may not have been created. Do not retry blindly: look for a credential " +
+    "with this run's display name first (the next run does), and let the orphan sweep remove one nobody holds.";
+  if (code === "HTTP_TIMEOUT") {
+    return new RotatorError("GRAPH_TIMEOUT", `${what} got no answer in time: ${detail}`, {
+      hint: op.name === "addPassword" ? `Microsoft Graph did not answer in time. ${unknownOutcome}` : "Microsoft Graph did not answer in time; the next pass retries. Check Graph's service health and the network path.",
+      retryable: true,
+    });
+  }
+  if (code === "HTTP_ADDRESS_REFUSED" || code === "HTTP_RESPONSE_TOO_LARGE" || code === "GRAPH_CLIENT_ERROR") {
+    return new RotatorError(code === "GRAPH_CLIENT_ERROR" ? code : code.replace(/^HTTP_/, "GRAPH_"), `${what} failed: ${detail}`, {
+      hint:
+        code === "HTTP_ADDRESS_REFUSED"
+          ? "The Graph URL (the set's graphBaseUrl, or a paging link Graph returned) is not an address the rotator calls; fix graphBaseUrl."
+          : code === "HTTP_RESPONSE_TOO_LARGE"
+            ? "Microsoft Graph answered with far more data than expected; check graphBaseUrl points at Microsoft Graph."
+            : "The Graph client is misconfigured; this is a code problem.",
+      retryable: false,
+    });
+  }
+  return new RotatorError("GRAPH_NETWORK", `${what} got no answer: ${detail || code || "network error"}`, {
+    hint:
+      op.name === "addPassword"
+        ? `The connection failed. ${unknownOutcome}`
+        : "The connection to Microsoft Graph failed; check DNS, outbound firewall and TLS trust, then retry.",
+    retryable: true,
+  });
+}
+
 export function mapGraphError(err: unknown, op: GraphOperation, redactor?: Redactor): RotatorError {
   if (err instanceof RotatorError) return err;
   const scrub = (s: string): string => (redactor ? redactor.redact(s) : s);
@@ -94,20 +128,12 @@ export function mapGraphError(err: unknown, op: GraphOperation, redactor?: Redac
         retryable: code === "CredentialUnavailableError",
       });
     }
-    if (code === "AbortError") {
+    if (code === "AbortError" || code === "ABORTED") {
       return new RotatorError("ABORTED", `${what} was cancelled.`, {
         hint: "The operation was cancelled (function timeout or shutdown); the next run resumes it.",
       });
     }
-    return new RotatorError("GRAPH_NETWORK", scrub(`${what} got no answer: ${detail || code || "network error"}`), {
-      hint:
-        op.name === "addPassword"
-          ? "The connection failed and the secret may or may not have been created. Do not retry blindly: look for a credential " +
-            "with this run's display name first (the next run does), and let the orphan sweep remove one nobody holds."
-          : "The connection to Microsoft Graph failed; check DNS, outbound firewall and TLS trust, then retry.",
-      ...upstream,
-      retryable: true,
-    });
+    return transportError(what, op, code ?? undefined, detail);
   }
 
   const base = `${what} answered ${status}${code ? ` ${code}` : ""}: ${detail}`;

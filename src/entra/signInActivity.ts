@@ -1,16 +1,15 @@
 import type { TokenCredential } from "@azure/identity";
-import { Client, GraphError, RetryHandlerOptions, type GraphRequest } from "@microsoft/microsoft-graph-client";
-import { TokenCredentialAuthenticationProvider } from "@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js";
-import { Agent } from "undici";
+import { GraphError, type GraphRequest } from "@microsoft/microsoft-graph-client";
 import { RotatorError } from "../errors.js";
+import type { HttpClient } from "../http/client.js";
 import type { Redactor } from "../redact.js";
 import type { CallOptions } from "./types.js";
-import { graphScope } from "./scope.js";
+import { createGraphClient } from "./graphClient.js";
 
 /**
- * What Entra itself recorded about the app's sign-ins, over the Microsoft Graph JS SDK with the
- * same conventions as graph.ts (retry handler honouring 429/503/504 and Retry-After, `@odata.nextLink`
- * paging, the emulator CA through an undici dispatcher):
+ * What Entra itself recorded about the app's sign-ins, over the Microsoft Graph JS SDK sent through
+ * our HTTP layer like graph.ts (graphClient.ts: HttpClient's retries honouring Retry-After, timeouts,
+ * redaction and CA trust; `@odata.nextLink` paging):
  * - beta `reports/appCredentialSignInActivities`: when each credential (keyId) last signed in;
  * - beta `auditLogs/signIns`: the app's sign-ins of every kind (`signInEventTypes` and
  *   `servicePrincipalCredentialKeyId` exist only on beta).
@@ -55,33 +54,30 @@ export interface SignInActivityApi {
 
 export interface SignInActivityApiOptions {
   credential: TokenCredential;
+  /** Our HTTP layer, which sends every Graph request (retries, Retry-After, CA trust, redaction). */
+  http: HttpClient;
   graphBaseUrl?: string;
-  ca?: string | Buffer;
   redactor?: Redactor;
-  retry?: { maxRetries?: number; delaySeconds?: number };
+  /** Per-attempt timeout (default 30 s). */
+  timeoutInMs?: number;
 }
 
-const GRAPH_HOSTS = new Set(["graph.microsoft.com", "graph.microsoft.us", "dod-graph.microsoft.us", "microsoftgraph.chinacloudapi.cn"]);
 const LICENCE_CODE = "Authentication_RequestFromNonPremiumTenantOrB2CTenant";
 const ALL_TYPES: readonly SignInEventType[] = ["interactiveUser", "nonInteractiveUser", "servicePrincipal"];
 
 type Json = Record<string, unknown>;
 
 export function createSignInActivityApi(options: SignInActivityApiOptions): SignInActivityApi {
-  const baseUrl = (options.graphBaseUrl ?? "https://graph.microsoft.com").replace(/\/+$/, "");
-  const host = new URL(baseUrl).hostname.toLowerCase();
   // Every Graph token is for the set's own cloud (graph.microsoft.us …), as the application client's.
-  const scope = graphScope(baseUrl);
-  const client = Client.initWithMiddleware({
-    authProvider: new TokenCredentialAuthenticationProvider(options.credential, { scopes: [scope] }),
-    baseUrl,
+  const client = createGraphClient({
+    credential: options.credential,
+    http: options.http,
     defaultVersion: "beta",
-    ...(GRAPH_HOSTS.has(host) ? {} : { customHosts: new Set([host]) }),
-    ...(options.ca ? { fetchOptions: { dispatcher: new Agent({ connect: { ca: options.ca } }) } as Json } : {}),
+    ...(options.graphBaseUrl !== undefined ? { graphBaseUrl: options.graphBaseUrl } : {}),
+    ...(options.timeoutInMs !== undefined ? { timeoutInMs: options.timeoutInMs } : {}),
   });
-  const retry = new RetryHandlerOptions(options.retry?.delaySeconds ?? 3, options.retry?.maxRetries ?? 3);
   const request = (path: string, call: CallOptions): GraphRequest => {
-    const r = client.api(path).version("beta").middlewareOptions([retry]);
+    const r = client.api(path).version("beta");
     return call.abortSignal ? r.option("signal", call.abortSignal) : r;
   };
 
@@ -176,6 +172,17 @@ function mapError(err: unknown, what: string, redactor?: Redactor): RotatorError
     });
   }
   const message = err instanceof Error ? err.message : String(err);
+  // No HTTP answer: graphClient.ts carries our HTTP layer's code as the GraphError's code.
+  const transport = err instanceof GraphError ? err.code : undefined;
+  if (transport === "ABORTED") {
+    return new RotatorError("ABORTED", `Graph read of ${what} was cancelled.`, { hint: "The operation was cancelled (function timeout or shutdown); the next run resumes it." });
+  }
+  if (transport === "HTTP_TIMEOUT") {
+    return new RotatorError("GRAPH_TIMEOUT", scrub(`Graph read of ${what} got no answer in time: ${message}`), {
+      hint: "Microsoft Graph did not answer in time; the next pass tries again.",
+      retryable: true,
+    });
+  }
   return new RotatorError("GRAPH_NETWORK", scrub(`Graph read of ${what} got no answer: ${message}`), {
     hint: "The connection to Microsoft Graph failed; check DNS, outbound firewall and TLS trust.",
     retryable: true,

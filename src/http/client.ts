@@ -5,6 +5,7 @@ import { RotatorError, parseAadsts } from "../errors.js";
 import { Redactor, redactThenTruncate } from "../redact.js";
 import { abortableDelay } from "../clock.js";
 import { outboundUrlProblem } from "../config/outbound.js";
+import { trustedCas, type ExtraCa } from "./tls.js";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD";
 
@@ -17,8 +18,9 @@ export interface RetryPolicy {
 }
 
 export interface HttpClientOptions {
-  /** PEM of an extra CA to trust (local emulators); production uses the system store. */
-  ca?: string | Buffer;
+  /** PEM of an extra CA to trust besides the system store (local emulators only; see tls.ts). */
+  ca?: ExtraCa;
+  /** Per-attempt deadline of a call (default 15 s), enforced with an AbortSignal. */
   timeoutInMs?: number;
   retry?: Partial<RetryPolicy>;
   redactor?: Redactor;
@@ -37,6 +39,10 @@ export interface HttpRequestOptions {
   json?: unknown;
   /** application/x-www-form-urlencoded body. */
   form?: Record<string, string>;
+  /** A body already serialised by the caller (the Graph SDK), sent as it is with the caller's Content-Type. */
+  body?: string | Uint8Array;
+  /** Hand back the response body as text instead of parsing JSON (the Graph SDK parses it itself). */
+  rawBody?: boolean;
   query?: Record<string, string | number | undefined>;
   timeoutInMs?: number;
   abortSignal?: AbortSignal;
@@ -94,11 +100,10 @@ export class HttpClient {
     this.timeoutInMs = options.timeoutInMs ?? 15_000;
     this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.axios = axios.create({
-      httpsAgent: new https.Agent({ keepAlive: true, ...(options.ca ? { ca: options.ca } : {}) }),
+      httpsAgent: new https.Agent({ keepAlive: true, ...(options.ca !== undefined ? { ca: trustedCas(options.ca) } : {}) }),
       httpAgent: new http.Agent({ keepAlive: true }),
       validateStatus: () => true,
       maxRedirects: 0,
-      transitional: { clarifyTimeoutError: true },
       headers: { "User-Agent": options.userAgent ?? "mcp-sso-rotator" },
     });
   }
@@ -120,6 +125,10 @@ export class HttpClient {
       attempt++;
       let res: AxiosResponse | undefined;
       let netErr: unknown;
+      // One deadline per attempt, as an AbortSignal: it covers connecting, waiting and reading the
+      // body (axios' own timeout only notices an idle socket), and it ends the attempt the same way
+      // the caller's own signal does.
+      const deadline = AbortSignal.timeout(req.timeoutInMs ?? this.timeoutInMs);
       try {
         res = await this.axios.request({
           method: req.method,
@@ -130,9 +139,8 @@ export class HttpClient {
             ...(req.json !== undefined ? { "Content-Type": "application/json" } : {}),
             ...req.headers,
           },
-          data: req.form ? new URLSearchParams(req.form).toString() : req.json,
-          timeout: req.timeoutInMs ?? this.timeoutInMs,
-          signal: req.abortSignal,
+          data: req.form ? new URLSearchParams(req.form).toString() : req.body !== undefined ? req.body : req.json,
+          signal: req.abortSignal ? AbortSignal.any([req.abortSignal, deadline]) : deadline,
           responseType: "text",
           maxContentLength: req.maxResponseBytes ?? this.maxResponseBytes,
           transformResponse: (d: unknown) => d,
@@ -143,7 +151,7 @@ export class HttpClient {
 
       if (res) {
         const headers = normaliseHeaders(res.headers);
-        const data = parseBody(res.data as string, headers["content-type"]) as T;
+        const data = (req.rawBody ? String(res.data ?? "") : parseBody(res.data as string, headers["content-type"])) as T;
         if (res.status < 400) return { status: res.status, headers, data, attempts: attempt };
         const retryable = RETRYABLE_STATUS.has(res.status) && (idempotent || res.status === 429);
         const wait = retryable && attempt <= maxRetries ? this.backoff(attempt, headers["retry-after"]) : undefined;
@@ -152,7 +160,7 @@ export class HttpClient {
           req.onErrorResponse({ status: res.status, attempt, willRetry: wait !== undefined, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
         }
         if (wait !== undefined) {
-          await this.sleep(wait, req.abortSignal);
+          await this.pause(wait, req, attempt);
           await req.beforeRetry?.(req.abortSignal);
           continue;
         }
@@ -162,14 +170,26 @@ export class HttpClient {
 
       if (req.abortSignal?.aborted) throw this.networkError(req, netErr, attempt, "ABORTED");
       if (isTooLarge(netErr)) throw this.tooLarge(req, attempt);
+      const timedOut = deadline.aborted;
       // A connection that failed before anything was sent could be retried even for POST, but
       // axios cannot tell us which side of the send it failed on; only idempotent calls retry.
       if (idempotent && attempt <= maxRetries) {
-        await this.sleep(this.backoff(attempt, undefined) ?? 0, req.abortSignal);
+        await this.pause(this.backoff(attempt, undefined) ?? 0, req, attempt);
         await req.beforeRetry?.(req.abortSignal);
         continue;
       }
+      if (timedOut) throw this.networkError(req, `no answer within ${req.timeoutInMs ?? this.timeoutInMs} ms`, attempt, "HTTP_TIMEOUT");
       throw this.networkError(req, netErr, attempt);
+    }
+  }
+
+  /** The wait before a retry; a caller that cancels during it gets ABORTED, like one that cancels a call. */
+  private async pause(ms: number, req: HttpRequestOptions, attempts: number): Promise<void> {
+    try {
+      await this.sleep(ms, req.abortSignal);
+    } catch (e) {
+      if (req.abortSignal?.aborted) throw this.networkError(req, "cancelled while waiting to retry", attempts, "ABORTED");
+      throw e;
     }
   }
 
@@ -254,7 +274,7 @@ export class HttpClient {
   private networkError(req: HttpRequestOptions, err: unknown, attempts: number, forced?: string): RotatorError {
     const ax = err as AxiosError | undefined;
     const code = forced ?? (ax?.code === "ETIMEDOUT" || ax?.code === "ECONNABORTED" ? "HTTP_TIMEOUT" : "HTTP_NETWORK");
-    const detail = ax?.code ?? (err instanceof Error ? err.message : String(err));
+    const detail = typeof err === "string" ? err : ax?.code ?? (err instanceof Error ? err.message : String(err));
     return new RotatorError(code, this.scrub(`${this.describe(req)} failed after ${attempts} attempt(s): ${detail}`, req), {
       hint:
         code === "HTTP_TIMEOUT"

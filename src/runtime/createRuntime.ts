@@ -94,9 +94,12 @@ export function createRuntime(options: RuntimeOptions): BuiltRuntime {
   const clientCache = new Map<string, Promise<SetClients>>();
 
   const buildClients = async (set: CredentialSet): Promise<SetClients> => {
-    const graph = createGraphApplicationsApi({ credential: options.credential, graphBaseUrl: set.graphBaseUrl, ca: options.ca, redactor, ...(options.httpTimeoutInMs ? { timeoutInMs: options.httpTimeoutInMs } : {}) });
+    // Graph goes through the same HttpClient as the token endpoint and the gateway (one HTTP stack);
+    // its per-attempt timeout is HTTP_TIMEOUT when set, else Graph's own 30 s.
+    const graphTimeout = options.httpTimeoutInMs ? { timeoutInMs: options.httpTimeoutInMs } : {};
+    const graph = createGraphApplicationsApi({ credential: options.credential, http, graphBaseUrl: set.graphBaseUrl, redactor, ...graphTimeout });
     const token = createTokenEndpointClient({ http });
-    const signIns = createSignInActivityApi({ credential: options.credential, graphBaseUrl: set.graphBaseUrl, ca: options.ca, redactor });
+    const signIns = createSignInActivityApi({ credential: options.credential, http, graphBaseUrl: set.graphBaseUrl, redactor, ...graphTimeout });
     const vault = createKeyVaultStore({ vaultUrl: set.keyVault.url, credential: options.credential, ca: options.ca, retryOptions: options.vaultRetry, redactor, ...(options.httpTimeoutInMs ? { timeoutInMs: options.httpTimeoutInMs } : {}) });
     let apiToken: string | undefined;
     if (set.gateway.kind === "cequence") {

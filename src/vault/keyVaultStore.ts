@@ -1,7 +1,7 @@
-import { rootCertificates } from "node:tls";
 import type { TokenCredential } from "@azure/identity";
 import { SecretClient, type KeyVaultSecret, type SecretClientOptions, type SecretProperties } from "@azure/keyvault-secrets";
 import { RotatorError } from "../errors.js";
+import { azureTlsOptions } from "../http/tls.js";
 import { silentLogger, type Logger } from "../logging.js";
 import { Redactor } from "../redact.js";
 import type { SecretStore, SecretVersion, SetSecretOptions, VaultCallOptions } from "./types.js";
@@ -53,8 +53,8 @@ export class KeyVaultSecretStore implements SecretStore {
       // The challenge names resource https://vault.azure.net; only a local emulator may answer it
       // from a host outside *.vault.azure.net, so the check stays on for every real vault.
       ...(isLoopbackVault(this.vaultUrl) ? { disableChallengeResourceVerification: true } : {}),
-      // `ca` replaces the default roots in Node's TLS options, so keep the public ones beside it.
-      ...(options.ca ? { tlsOptions: { ca: [...rootCertificates, options.ca] } } : {}),
+      // The SDK keeps its own pipeline; the CA it trusts comes from the one place (http/tls.ts).
+      ...azureTlsOptions(options.ca),
       ...(options.retryOptions ? { retryOptions: options.retryOptions } : {}),
     });
   }

@@ -4,6 +4,7 @@ import { effectiveAppManagementPolicy, type PolicyDoc } from "../../src/entra/ap
 import { createGraphApplicationsApi } from "../../src/entra/graph.js";
 import type { GraphApplicationsApi } from "../../src/entra/types.js";
 import { RotatorError } from "../../src/errors.js";
+import { HttpClient } from "../../src/http/client.js";
 import { SecretScanner } from "../helpers/secretScan.js";
 
 /**
@@ -19,7 +20,7 @@ const outputs: unknown[] = [];
 
 beforeAll(async () => {
   fx = await startEntraFixture();
-  api = createGraphApplicationsApi({ credential: fx.operatorCredential(), graphBaseUrl: fx.url, ca: fx.emulator.caCertPem, retry: { maxRetries: 0 } });
+  api = createGraphApplicationsApi({ credential: fx.operatorCredential(), graphBaseUrl: fx.url, http: new HttpClient({ ca: fx.emulator.caCertPem, retry: { maxRetries: 0 } }) });
 });
 afterEach(() => {
   fx.emulator.setAppManagementPolicy({});

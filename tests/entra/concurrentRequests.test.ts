@@ -3,6 +3,7 @@ import { startEntraFixture, type EntraFixture } from "../../emulators/entra/inde
 import { createGraphApplicationsApi } from "../../src/entra/graph.js";
 import type { GraphApplicationsApi } from "../../src/entra/types.js";
 import { RotatorError } from "../../src/errors.js";
+import { HttpClient } from "../../src/http/client.js";
 import { Redactor } from "../../src/redact.js";
 import { SecretScanner } from "../helpers/secretScan.js";
 
@@ -24,9 +25,8 @@ beforeAll(async () => {
   api = createGraphApplicationsApi({
     credential: fx.operatorCredential(),
     graphBaseUrl: fx.url,
-    ca: fx.emulator.caCertPem,
+    http: new HttpClient({ ca: fx.emulator.caCertPem, redactor, retry: { maxRetries: 0 } }),
     redactor,
-    retry: { maxRetries: 0 },
     // Backoff above the emulator's window, so the first retry lands after the tenant is free again.
     concurrencyRetry: { maxAttempts: 4, baseDelayMs: WINDOW_MS + 50, maxDelayMs: 2000 },
   });
@@ -95,9 +95,8 @@ describe("Graph concurrent requests", () => {
     const impatient = createGraphApplicationsApi({
       credential: fx.operatorCredential(),
       graphBaseUrl: fx.url,
-      ca: fx.emulator.caCertPem,
+      http: new HttpClient({ ca: fx.emulator.caCertPem, redactor, retry: { maxRetries: 0 } }),
       redactor,
-      retry: { maxRetries: 0 },
       concurrencyRetry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 20 },
     });
     const old = await impatient.addPassword(fx.target.app.id, { displayName: "old", endDateTime: end() });
@@ -121,8 +120,7 @@ describe("Graph concurrent requests", () => {
     const slow = createGraphApplicationsApi({
       credential: fx.operatorCredential(),
       graphBaseUrl: fx.url,
-      ca: fx.emulator.caCertPem,
-      retry: { maxRetries: 0 },
+      http: new HttpClient({ ca: fx.emulator.caCertPem, retry: { maxRetries: 0 } }),
       concurrencyRetry: { maxAttempts: 4, baseDelayMs: 30_000 },
     });
     const old = await slow.addPassword(fx.target.app.id, { displayName: "old", endDateTime: end() });

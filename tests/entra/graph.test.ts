@@ -5,6 +5,7 @@ import { GRAPH_APP_ID, startEntraFixture, type EntraFixture } from "../../emulat
 import { createGraphApplicationsApi, isoDurationToDays } from "../../src/entra/graph.js";
 import type { GraphApplicationsApi } from "../../src/entra/types.js";
 import { RotatorError } from "../../src/errors.js";
+import { HttpClient } from "../../src/http/client.js";
 import { memoryLogger } from "../../src/logging.js";
 import { Redactor } from "../../src/redact.js";
 import { SecretScanner } from "../helpers/secretScan.js";
@@ -22,9 +23,8 @@ beforeAll(async () => {
   api = createGraphApplicationsApi({
     credential: fx.operatorCredential(),
     graphBaseUrl: fx.url,
-    ca: fx.emulator.caCertPem,
+    http: new HttpClient({ ca: fx.emulator.caCertPem, redactor, retry: { maxRetries: 2, baseDelayInMs: 0 } }),
     redactor,
-    retry: { maxRetries: 2, delaySeconds: 0 },
   });
 });
 afterEach(() => {
@@ -225,14 +225,14 @@ describe("transport, throttling and the rotator's own identity", () => {
         retryOptions: { maxRetries: 0 },
       }),
       graphBaseUrl: fx.url,
-      ca: fx.emulator.caCertPem,
+      http: new HttpClient({ ca: fx.emulator.caCertPem }),
     });
     const err = await failure(bad.getAppManagementPolicy(target()));
     expect([err.code, err.aadsts]).toEqual(["GRAPH_AUTH_FAILED", 7000215]);
   });
 
   it("needs the CA for Graph too: without it the call fails as GRAPH_NETWORK", async () => {
-    const noCa = createGraphApplicationsApi({ credential: fx.operatorCredential(), graphBaseUrl: fx.url, retry: { maxRetries: 0 } });
+    const noCa = createGraphApplicationsApi({ credential: fx.operatorCredential(), graphBaseUrl: fx.url, http: new HttpClient({ retry: { maxRetries: 0 } }) });
     const err = await failure(noCa.getAppManagementPolicy(target()));
     expect(err.code).toBe("GRAPH_NETWORK");
   });

@@ -1,19 +1,19 @@
-import { Agent, fetch } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startEntraFixture, type EntraFixture } from "../../emulators/entra/index.js";
 import { createSignInActivityApi, type SignInActivityApi } from "../../src/entra/signInActivity.js";
 import { RotatorError } from "../../src/errors.js";
+import { HttpClient } from "../../src/http/client.js";
 import { SecretScanner } from "../helpers/secretScan.js";
 
 let fx: EntraFixture;
 let api: SignInActivityApi;
-let dispatcher: Agent;
+let http: HttpClient;
 const outputs: unknown[] = [];
 
 beforeAll(async () => {
   fx = await startEntraFixture();
-  dispatcher = new Agent({ connect: { ca: fx.emulator.caCertPem } });
-  api = createSignInActivityApi({ credential: fx.operatorCredential(), graphBaseUrl: fx.url, ca: fx.emulator.caCertPem, retry: { maxRetries: 2, delaySeconds: 0 } });
+  http = new HttpClient({ ca: fx.emulator.caCertPem, retry: { maxRetries: 0 } });
+  api = createSignInActivityApi({ credential: fx.operatorCredential(), graphBaseUrl: fx.url, http: new HttpClient({ ca: fx.emulator.caCertPem, retry: { maxRetries: 2, baseDelayInMs: 0 } }) });
 });
 afterEach(() => {
   fx.emulator.server.faults.clear();
@@ -25,13 +25,7 @@ afterAll(async () => {
 });
 
 async function token(secret: string): Promise<void> {
-  const res = await fetch(`${fx.url}/${fx.tenantId}/oauth2/v2.0/token`, {
-    method: "POST",
-    dispatcher,
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ grant_type: "client_credentials", client_id: fx.target.app.appId, client_secret: secret, scope: "https://graph.microsoft.com/.default" }).toString(),
-  });
-  await res.text();
+  await http.request({ method: "POST", url: `${fx.url}/${fx.tenantId}/oauth2/v2.0/token`, form: { grant_type: "client_credentials", client_id: fx.target.app.appId, client_secret: secret, scope: "https://graph.microsoft.com/.default" }, throwOnHttpError: false });
 }
 
 async function failure(p: Promise<unknown>): Promise<RotatorError> {

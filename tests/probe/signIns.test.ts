@@ -1,17 +1,17 @@
 import { InvocationContext } from "@azure/functions";
-import { Agent, fetch } from "undici";
 import { afterAll, beforeAll, describe, expect, it, inject } from "vitest";
 import { World, freshContainer } from "../harness/world.js";
 import { makeHealthTimerHandler } from "../../src/api/health.js";
 import { groupFailures } from "../../src/probe/checks/signIns.js";
 import type { CheckResult } from "../../src/probe/model.js";
 import { SecretScanner } from "../helpers/secretScan.js";
+import { HttpClient } from "../../src/http/client.js";
 
 let world: World;
-let dispatcher: Agent;
+let http: HttpClient;
 beforeAll(async () => {
   world = await World.start({ receivers: true });
-  dispatcher = new Agent({ connect: { ca: world.caCertPem } });
+  http = new HttpClient({ ca: world.caCertPem, retry: { maxRetries: 0 } });
 });
 afterAll(async () => {
   await world?.stop();
@@ -34,8 +34,7 @@ async function userSignsIn(clientId: string, user: string): Promise<number> {
   const u = new URL(`${world.authorityHost}/${world.tenantId}/oauth2/v2.0/authorize`);
   const q = { client_id: clientId, redirect_uri: "https://auth.aigateway.cequence.ai/v1/outbound/oauth/callback", response_type: "code", scope: "openid profile email User.Read", x_emulator_user: user };
   for (const [k, v] of Object.entries(q)) u.searchParams.set(k, v);
-  const res = await fetch(u, { dispatcher, redirect: "manual" });
-  await res.text();
+  const res = await http.request({ method: "GET", url: u.href, throwOnHttpError: false });
   return res.status;
 }
 
@@ -70,13 +69,7 @@ describe("sign-in monitor (Entra's sign-in log in the health timer)", () => {
 
   it("an app-only consumer failing with a wrong secret is a warning, not a user incident", async () => {
     const t = await setup("signins-app");
-    const res = await fetch(`${world.authorityHost}/${world.tenantId}/oauth2/v2.0/token`, {
-      method: "POST",
-      dispatcher,
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ grant_type: "client_credentials", client_id: t.seeded.set.clientId, client_secret: "a-stale-copy-of-the-secret", scope: "https://graph.microsoft.com/.default" }).toString(),
-    });
-    await res.text();
+    await http.request({ method: "POST", url: `${world.authorityHost}/${world.tenantId}/oauth2/v2.0/token`, form: { grant_type: "client_credentials", client_id: t.seeded.set.clientId, client_secret: "a-stale-copy-of-the-secret", scope: "https://graph.microsoft.com/.default" }, throwOnHttpError: false });
     const check = await t.probe();
     expect(check).toMatchObject({ status: "warn", severity: "warning", aadsts: 7000215 });
     expect(check.summary).toMatch(/app-only sign-ins failed 1 time\(s\) with AADSTS7000215 \(Invalid client secret\)/);

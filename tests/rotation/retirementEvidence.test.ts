@@ -1,15 +1,15 @@
-import { Agent, fetch } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { World } from "../harness/world.js";
 import type { BuiltRuntime } from "../../src/runtime/createRuntime.js";
 import { RETIRE_HELD_CHECK } from "../../src/rotation/retirementEvidence.js";
 import { Scenario } from "./harness.js";
+import { HttpClient } from "../../src/http/client.js";
 
 let world: World;
-let dispatcher: Agent;
+let http: HttpClient;
 beforeAll(async () => {
   world = await World.start();
-  dispatcher = new Agent({ connect: { ca: world.caCertPem } });
+  http = new HttpClient({ ca: world.caCertPem, retry: { maxRetries: 0 } });
 });
 afterAll(async () => {
   await world?.stop();
@@ -19,13 +19,7 @@ const HOUR = 3_600_000;
 
 /** A consumer outside the gateway (a script, another service) signing in with a secret it copied. */
 async function outsideConsumerSignsIn(clientId: string, secret: string): Promise<number> {
-  const res = await fetch(`${world.authorityHost}/${world.tenantId}/oauth2/v2.0/token`, {
-    method: "POST",
-    dispatcher,
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ grant_type: "client_credentials", client_id: clientId, client_secret: secret, scope: "https://graph.microsoft.com/.default" }).toString(),
-  });
-  await res.text();
+  const res = await http.request({ method: "POST", url: `${world.authorityHost}/${world.tenantId}/oauth2/v2.0/token`, form: { grant_type: "client_credentials", client_id: clientId, client_secret: secret, scope: "https://graph.microsoft.com/.default" }, throwOnHttpError: false });
   return res.status;
 }
 

@@ -1,0 +1,23 @@
+import type { TokenCredential } from "@azure/identity";
+import { Client, MiddlewareFactory, type Context, type Middleware } from "@microsoft/microsoft-graph-client";
+import { TokenCredentialAuthenticationProvider } from "@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js";
+import { httpsFetch, type HttpsFetchInit } from "./httpsFetch.js";
+
+/**
+ * The real Microsoft Graph JS SDK for the emulators' fidelity tests, with its default middleware
+ * chain (authentication, retry, redirect, telemetry). Only the last link, which would call the
+ * global fetch, sends with httpsFetch so the emulators' CA is trusted without an npm undici
+ * dispatcher.
+ */
+export function graphSdkClient(options: { baseUrl: string; credential: TokenCredential; scopes: string[]; ca: string | Buffer }): Client {
+  const chain = MiddlewareFactory.getDefaultMiddlewareChain(new TokenCredentialAuthenticationProvider(options.credential, { scopes: options.scopes }));
+  const send = httpsFetch(options.ca);
+  const network: Middleware = {
+    execute: async (context: Context) => {
+      const request = typeof context.request === "string" ? context.request : context.request.url;
+      context.response = await send(request, context.options as HttpsFetchInit);
+    },
+  };
+  chain[chain.length - 1] = network;
+  return Client.initWithMiddleware({ baseUrl: options.baseUrl, customHosts: new Set([new URL(options.baseUrl).hostname]), middleware: chain });
+}
