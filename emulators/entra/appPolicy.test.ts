@@ -106,8 +106,10 @@ describe("app-specific appManagementPolicy", () => {
 describe("restrictForAppsCreatedAfterDateTime", () => {
   it("restricts apps created after the date and spares older ones", async () => {
     const now = fx.clock.now().getTime();
-    const old = fx.emulator.seedApplication({ tenantId: fx.tenantId, displayName: "legacy app", createdDateTime: new Date(now - 400 * DAY).toISOString() });
-    const young = fx.emulator.seedApplication({ tenantId: fx.tenantId, displayName: "new app", createdDateTime: new Date(now - 10 * DAY).toISOString() });
+    // Owned by the operator, whose Application.ReadWrite.OwnedBy covers only the apps it owns.
+    const owners = [fx.operator.app.appId];
+    const old = fx.emulator.seedApplication({ tenantId: fx.tenantId, displayName: "legacy app", createdDateTime: new Date(now - 400 * DAY).toISOString(), owners });
+    const young = fx.emulator.seedApplication({ tenantId: fx.tenantId, displayName: "new app", createdDateTime: new Date(now - 10 * DAY).toISOString(), owners });
     const app = (await graph.api(`/applications/${old.id}`).select(["createdDateTime"]).get()) as { createdDateTime: string };
     expect(app.createdDateTime).toBe(new Date(now - 400 * DAY).toISOString());
 
@@ -142,6 +144,7 @@ describe("national clouds", () => {
       const tenantId = crypto.randomUUID();
       gov.seedTenant({ tenantId });
       const app = gov.seedApplication({ tenantId, displayName: "operator", requiredScopes: [] });
+      gov.setGraphAppRoles(app.appId, ["Application.Read.All"]);
       const secret = gov.seedPassword(app.id, { displayName: "s", endDateTime: new Date(Date.now() + DAY).toISOString() }).secretText;
       const credential = new ClientSecretCredential(tenantId, app.appId, secret, {
         authorityHost: url,

@@ -47,7 +47,7 @@ describe("/_control seeding routes", () => {
       secrets: [pw.data.secretText],
     });
     const validated = await control<{ token: Record<string, string> | null }>("POST", "validateAccessToken", { token: token.data.access_token });
-    expect(validated.data.token).toEqual({ appId: app.data.appId, tenantId, audience: "https://graph.microsoft.com" });
+    expect(validated.data.token).toMatchObject({ appId: app.data.appId, tenantId, audience: "https://graph.microsoft.com", objectId: sp.data.id });
 
     new SecretScanner().addSecrets(emu.issuedSecrets()).collectAll("emulator log", emu.server.requests).assertClean();
   });

@@ -1,6 +1,7 @@
 import type { EmulatorServer, EmuRequest, EmuResponse } from "../common/server.js";
 import { EntraEmulatorError, type ConcurrentWriteFault, type EntraState } from "./state.js";
 import type { PolicyShorthand } from "./appPolicy.js";
+import { validateReplication, type ReplicationSettings } from "./replication.js";
 
 /**
  * `/_control/*` JSON routes mirroring the in-process seeding API, for `npm run emulators` and the
@@ -87,6 +88,51 @@ export function registerControlRoutes(server: EmulatorServer, state: EntraState)
       if (typeof b.ms !== "number" || b.ms < 0) throw new EntraEmulatorError("badRequest", "ms must be a number ≥ 0");
       state.replicationDelayMs = b.ms;
       return { ms: b.ms };
+    }),
+  );
+  server.route(
+    "PUT",
+    /^\/_control\/replication$/,
+    handle((req) => {
+      const b = body<Partial<ReplicationSettings>>(req);
+      const problem = validateReplication(b);
+      if (problem) throw new EntraEmulatorError("badRequest", problem);
+      state.replication = { ...state.replication, ...b };
+      return state.replication;
+    }),
+  );
+  server.route(
+    "PUT",
+    /^\/_control\/servicePrincipals\/([^/]+)\/graphAppRoles$/,
+    handle((req) => {
+      const sp = state.setGraphAppRoles(req.params[0]!, body<{ roles: string[] }>(req).roles);
+      return { appId: sp.appId, roles: sp.graphAppRoles };
+    }),
+  );
+  server.route(
+    "POST",
+    /^\/_control\/applications\/([^/]+)\/owners$/,
+    handle((req) => {
+      const sp = state.addOwner(req.params[0]!, body<{ appId: string }>(req).appId);
+      return { servicePrincipalId: sp.id, appId: sp.appId };
+    }, 201),
+  );
+  server.route(
+    "DELETE",
+    /^\/_control\/applications\/([^/]+)\/owners\/([^/]+)$/,
+    handle((req) => {
+      state.removeOwner(req.params[0]!, req.params[1]!);
+      return undefined;
+    }),
+  );
+  server.route(
+    "POST",
+    /^\/_control\/resources$/,
+    handle((req) => {
+      const r = body<{ resource: string }>(req).resource;
+      if (typeof r !== "string" || r.length === 0) throw new EntraEmulatorError("badRequest", "resource (a URI or app ID) is required");
+      state.registerResource(r);
+      return undefined;
     }),
   );
   server.route(

@@ -6,8 +6,10 @@ import { registerGraphRoutes } from "./graphRoutes.js";
 import { registerLoginRoutes } from "./loginRoutes.js";
 import { registerReportRoutes } from "./reportRoutes.js";
 import { SignInLog, recordingSignIns } from "./signInLog.js";
+import { validateReplication, type ReplicationSettings } from "./replication.js";
 import {
   EntraState,
+  type AccessTokenInfo,
   type ConcurrentWriteFault,
   type CreatedPassword,
   type SeedApplicationInput,
@@ -158,9 +160,66 @@ export class EntraEmulator {
     this.state.setConcurrentWrites(fault);
   }
 
-  /** Applies to secrets created from now on. */
+  /** Applies to secrets created from now on; leaves the flap window and removal lag as they are. */
   setReplicationDelay(ms: number): void {
     this.state.replicationDelayMs = ms;
+  }
+
+  /**
+   * Replication as a window (emulator clock): a new secret is refused for `delayMs`, then flaps
+   * for `flapMs` (accepted, refused, then a pattern seeded by `seed`) before it settles; a removed
+   * secret is still accepted for `removalLagMs`. Omitted fields keep their value. Applies to
+   * secrets created (removed) from now on.
+   */
+  setReplication(settings: Partial<ReplicationSettings>): ReplicationSettings {
+    const problem = validateReplication(settings);
+    if (problem) throw new RangeError(`setReplication: ${problem}`);
+    const next: ReplicationSettings = { ...this.state.replication, ...settings };
+    if (settings.flapPeriodMs === undefined && "flapPeriodMs" in settings) delete next.flapPeriodMs;
+    this.state.replication = next;
+    return { ...next };
+  }
+
+  /** The replication settings in force. */
+  replication(): ReplicationSettings {
+    return { ...this.state.replication };
+  }
+
+  // ---- Graph permissions and ownership ----------------------------------------------------------
+
+  /**
+   * The Microsoft Graph application permissions granted (with admin consent) to a client, replacing
+   * earlier ones: they become the `roles` claim of its next Graph token. A token already issued keeps
+   * the roles it was issued with, as in Entra.
+   */
+  setGraphAppRoles(appId: string, roles: string[]): void {
+    this.state.setGraphAppRoles(appId, roles);
+  }
+
+  graphAppRoles(appId: string): string[] {
+    const app = this.state.findApplicationAnyTenant(appId);
+    return app ? this.state.graphRolesOf(app.tenantId, app.appId) : [];
+  }
+
+  /** Adds the service principal of client `ownerAppId` to the app's owners (what Application.ReadWrite.OwnedBy needs). */
+  addApplicationOwner(objectId: string, ownerAppId: string): void {
+    this.state.addOwner(objectId, ownerAppId);
+  }
+
+  removeApplicationOwner(objectId: string, ownerAppId: string): void {
+    this.state.removeOwner(objectId, ownerAppId);
+  }
+
+  /** Client IDs of the app's owners. */
+  applicationOwners(objectId: string): string[] {
+    const app = this.state.getApplication(objectId);
+    if (!app) throw new Error(`application ${objectId} does not exist`);
+    return app.owners.map((id) => this.state.getServicePrincipal(id)?.appId ?? id);
+  }
+
+  /** Lets the token endpoint issue tokens for another resource URI (otherwise AADSTS500011). */
+  registerResource(resource: string): void {
+    this.state.registerResource(resource);
   }
 
   // ---- ground truth for tests and the other emulators -----------------------------------------
@@ -175,9 +234,14 @@ export class EntraEmulator {
     return this.state.issuedSecrets();
   }
 
-  /** For the Key Vault and gateway emulators: who a bearer token was issued to, or undefined. */
-  validateAccessToken(token: string): { appId: string; tenantId: string; audience: string } | undefined {
+  /** For the Key Vault and gateway emulators: who a bearer token was issued to (its claims), or undefined. */
+  validateAccessToken(token: string): AccessTokenInfo | undefined {
     return this.state.validateAccessToken(token);
+  }
+
+  /** The JSON Web Key Set served at the discovery documents' `jwks_uri`. */
+  jwks(): ReturnType<EntraState["signer"]["jwks"]> {
+    return this.state.signer.jwks();
   }
 
   /** The app's password credentials as Graph shows them (no secret values). */

@@ -4,11 +4,15 @@ import { OffsetClock } from "../common/clock.js";
 import { EntraEmulator, type EntraEmulatorOptions, type SeededApplication } from "./emulator.js";
 import type { CreatedPassword } from "./state.js";
 
+/** What the rotator's identity is granted in Graph (DESIGN.md, Security): it manages only the apps it owns. */
+export const OPERATOR_GRAPH_ROLES: readonly string[] = ["Application.ReadWrite.OwnedBy", "Policy.Read.ApplicationConfiguration"];
+
 /**
- * A started Entra emulator with one tenant, an operator app (the rotator's identity, with a secret)
- * and a target app registration (the one whose secret is rotated, with one hand-made secret, a
- * service principal and admin consent for its delegated scopes). Shared by tests, benchmarks and
- * the demo so every part seeds the same realistic starting point.
+ * A started Entra emulator with one tenant, an operator app (the rotator's identity, with a secret,
+ * the Graph application permissions DESIGN.md gives it and ownership of the target app) and a
+ * target app registration (the one whose secret is rotated, with one hand-made secret, a service
+ * principal and admin consent for its delegated scopes). Shared by tests, benchmarks and the demo
+ * so every part seeds the same realistic starting point.
  */
 export interface EntraFixture {
   emulator: EntraEmulator;
@@ -26,6 +30,8 @@ export interface EntraFixture {
 export interface EntraFixtureOptions extends Omit<EntraEmulatorOptions, "clock"> {
   clock?: OffsetClock;
   redirectUri?: string;
+  /** Graph application permissions of the operator app (default OPERATOR_GRAPH_ROLES). */
+  operatorGraphRoles?: string[];
 }
 
 export async function startEntraFixture(options: EntraFixtureOptions = {}): Promise<EntraFixture> {
@@ -37,6 +43,7 @@ export async function startEntraFixture(options: EntraFixtureOptions = {}): Prom
   emulator.seedTenant({ tenantId, customDomain, displayName: "Contoso" });
 
   const operatorApp = emulator.seedApplication({ tenantId, displayName: "mcp-sso-rotator operator", requiredScopes: [] });
+  emulator.setGraphAppRoles(operatorApp.appId, [...(options.operatorGraphRoles ?? OPERATOR_GRAPH_ROLES)]);
   const operatorSecret = emulator.seedPassword(operatorApp.id, {
     displayName: "operator",
     endDateTime: new Date(clock.now().getTime() + 365 * 86_400_000).toISOString(),
@@ -48,6 +55,7 @@ export async function startEntraFixture(options: EntraFixtureOptions = {}): Prom
     displayName: "MCP servers SSO",
     redirectUris: [redirectUri],
     enableIdTokenIssuance: true,
+    owners: [operatorApp.appId],
   });
   const targetSecret = emulator.seedPassword(targetApp.id, {
     displayName: "initial (portal)",

@@ -1,8 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { EmulatorServer, EmuRequest, EmuResponse } from "../common/server.js";
+import { applicationListScope, hasAnyApplicationPermission, INSUFFICIENT_PRIVILEGES, mayAccessApplication, type ApplicationAccess } from "./graphAuthz.js";
 import {
   EntraEmulatorError,
   GRAPH_APP_ID,
+  type AccessTokenInfo,
   type EntraState,
   type StoredApplication,
   type StoredGrant,
@@ -12,16 +14,13 @@ import { restrictionJson, type PolicyDocument } from "./appPolicy.js";
 
 /**
  * The Microsoft Graph v1.0 slice the rotator and probes use. Every call needs a bearer token this
- * emulator issued for Graph; the token's tenant scopes what the caller sees. Any app of the tenant
- * may call it (the operator identity is just another seeded app): permission failures are injected
- * as faults when a test needs them.
+ * emulator issued for Graph; the token's tenant scopes what the caller sees. The application
+ * routes (list, get, addPassword, removePassword) check the token's `roles` and the app's owners
+ * (graphAuthz.ts); the other routes accept any token of the tenant.
  */
 const ODATA_JSON = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
 
-interface Caller {
-  appId: string;
-  tenantId: string;
-}
+type Caller = AccessTokenInfo;
 
 type Json = Record<string, unknown>;
 
@@ -225,9 +224,18 @@ export function registerGraphRoutes(server: EmulatorServer, state: EntraState, o
     new GraphFailure(404, "Request_ResourceNotFound", `Resource '${key}' does not exist or one of its queried reference-property objects are not present.`);
 
   /** `applications/{id}` or `applications(appId='…')`, scoped to the caller's tenant. */
-  const findApp = (caller: Caller, idSegment: string | undefined, appIdKey: string | undefined): StoredApplication => {
+  /** The app of the caller's tenant, without a permission check. */
+  const lookupApp = (caller: Caller, idSegment: string | undefined, appIdKey: string | undefined): StoredApplication => {
     const app = idSegment ? state.getApplication(idSegment) : state.findApplication(caller.tenantId, appIdKey ?? "");
     if (!app || app.tenantId !== caller.tenantId) throw notFound(idSegment ?? appIdKey ?? "");
+    return app;
+  };
+  const denied = (): GraphFailure => new GraphFailure(403, "Authorization_RequestDenied", INSUFFICIENT_PRIVILEGES);
+  /** The app, once the caller may `access` it: no application permission at all → 403, unknown → 404, not permitted on this one → 403. */
+  const findApp = (caller: Caller, idSegment: string | undefined, appIdKey: string | undefined, access: ApplicationAccess): StoredApplication => {
+    if (!hasAnyApplicationPermission(caller)) throw denied();
+    const app = lookupApp(caller, idSegment, appIdKey);
+    if (!mayAccessApplication(caller, app, access)) throw denied();
     return app;
   };
   const APP = String.raw`\/v1\.0\/applications(?:\/([0-9a-fA-F-]{36})|\(appId='([^']*)'\))`;
@@ -236,8 +244,14 @@ export function registerGraphRoutes(server: EmulatorServer, state: EntraState, o
     "GET",
     /^\/v1\.0\/applications$/,
     authed((req, caller) => {
+      const scope = applicationListScope(caller);
+      if (scope === "none") throw denied();
       const filter = parseFilter(req.query.get("$filter"), "Application", ["appId", "id", "displayName"]);
-      const all = state.listApplications(caller.tenantId).map(applicationJson).filter((a) => matches(a, filter));
+      const all = state
+        .listApplications(caller.tenantId)
+        .filter((a) => scope === "all" || mayAccessApplication(caller, a, "read"))
+        .map(applicationJson)
+        .filter((a) => matches(a, filter));
       return page(req, server.url, applySelect(all, req.query.get("$select"), "application"), "applications", options.pageSize);
     }),
   );
@@ -246,7 +260,7 @@ export function registerGraphRoutes(server: EmulatorServer, state: EntraState, o
     "GET",
     new RegExp(`^${APP}$`),
     authed((req, caller) => {
-      const app = findApp(caller, req.params[0] || undefined, req.params[1] || undefined);
+      const app = findApp(caller, req.params[0] || undefined, req.params[1] || undefined, "read");
       const select = req.query.get("$select");
       const [json] = applySelect([applicationJson(app)], select, "application");
       return ok({ "@odata.context": contextUrl(server.url, "applications", select, true), ...json });
@@ -257,7 +271,7 @@ export function registerGraphRoutes(server: EmulatorServer, state: EntraState, o
     "POST",
     new RegExp(`^${APP}\\/addPassword$`),
     authed((req, caller) => {
-      const app = findApp(caller, req.params[0] || undefined, req.params[1] || undefined);
+      const app = findApp(caller, req.params[0] || undefined, req.params[1] || undefined, "write");
       const body = req.json<{ passwordCredential?: { displayName?: string | null; startDateTime?: string; endDateTime?: string } } | null>();
       const pc = body?.passwordCredential ?? {};
       const created = state.addPassword(app.id, pc);
@@ -269,7 +283,7 @@ export function registerGraphRoutes(server: EmulatorServer, state: EntraState, o
     "POST",
     new RegExp(`^${APP}\\/removePassword$`),
     authed((req, caller) => {
-      const app = findApp(caller, req.params[0] || undefined, req.params[1] || undefined);
+      const app = findApp(caller, req.params[0] || undefined, req.params[1] || undefined, "write");
       const keyId = req.json<{ keyId?: unknown } | null>()?.keyId;
       if (typeof keyId !== "string" || !/^[0-9a-f-]{36}$/i.test(keyId)) {
         throw new GraphFailure(400, "Request_BadRequest", "Invalid value specified for property 'keyId' of resource 'PasswordCredential'.");
@@ -353,7 +367,8 @@ export function registerGraphRoutes(server: EmulatorServer, state: EntraState, o
     "GET",
     new RegExp(`^${APP}\\/appManagementPolicies$`),
     authed((req, caller) => {
-      const app = findApp(caller, req.params[0] || undefined, req.params[1] || undefined);
+      // Policy reads are not permission-checked here (the product treats a 403 on them as a warning).
+      const app = lookupApp(caller, req.params[0] || undefined, req.params[1] || undefined);
       const assigned = state.appPolicyOf(app);
       const items = assigned ? [appPolicyJson(assigned)] : [];
       return page(req, server.url, applySelect(items, req.query.get("$select"), "appManagementPolicy"), `applications('${app.id}')/appManagementPolicies`, options.pageSize);

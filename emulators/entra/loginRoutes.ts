@@ -1,6 +1,6 @@
 import type { EmulatorServer, EmuRequest, EmuResponse } from "../common/server.js";
 import { aadsts, authorizeErrorPage, signInPage, tokenErrorResponse, type AadstsError } from "./aadsts.js";
-import { GRAPH_APP_ID, GRAPH_CLOUD_RESOURCES, isGuid, type EntraState, type StoredApplication, type Tenant } from "./state.js";
+import { GRAPH_APP_ID, isGuid, type EntraState, type StoredApplication, type Tenant } from "./state.js";
 
 /**
  * The login.microsoftonline.com side: OIDC discovery (v2 and v1), JWKS, the v2 token endpoint
@@ -87,9 +87,10 @@ export function registerLoginRoutes(server: EmulatorServer, state: EntraState): 
   };
   server.route("GET", /^\/([^/]+)\/v2\.0\/\.well-known\/openid-configuration$/, discovery(false));
   server.route("GET", /^\/([^/]+)\/\.well-known\/openid-configuration$/, discovery(true));
-  server.route("GET", /^\/([^/]+)\/discovery(?:\/v2\.0)?\/keys$/, () => ({ status: 200, body: { keys: [] } }));
+  // One signing key behind every tenant's and alias's jwks_uri (v1 and v2), as Entra shares its keys across tenants.
+  server.route("GET", /^\/([^/]+)\/discovery(?:\/v2\.0)?\/keys$/, () => ({ status: 200, body: state.signer.jwks() }));
 
-  server.route("POST", /^\/([^/]+)\/oauth2\/v2\.0\/token$/, (req) => tokenEndpoint(req, state));
+  server.route("POST", /^\/([^/]+)\/oauth2\/v2\.0\/token$/, (req) => tokenEndpoint(req, state, base()));
   server.route("GET", /^\/([^/]+)\/oauth2\/v2\.0\/authorize$/, (req) => authorizeEndpoint(req, state));
 }
 
@@ -102,7 +103,7 @@ function basicAuth(req: EmuRequest): { clientId: string; secret: string } | unde
   return { clientId: decodeURIComponent(decoded.slice(0, i)), secret: decodeURIComponent(decoded.slice(i + 1)) };
 }
 
-function tokenEndpoint(req: EmuRequest, state: EntraState): EmuResponse {
+function tokenEndpoint(req: EmuRequest, state: EntraState, localGraphUrl: string): EmuResponse {
   const now = state.clock.now();
   const corr = correlationOf(req);
   const fail = (e: AadstsError): EmuResponse => tokenErrorResponse(e, now, corr);
@@ -142,12 +143,15 @@ function tokenEndpoint(req: EmuRequest, state: EntraState): EmuResponse {
   if (outcome === "expired") return fail(aadsts.expiredClientSecret(app.appId));
   if (outcome !== "accepted") return fail(aadsts.invalidClientSecret(app.appId));
 
-  const audience = normaliseAudience(resourceScope.slice(0, -"/.default".length), state.graphResource);
-  // Each cloud issues tokens for its own Graph only (a US Government tenant has no principal for graph.microsoft.com).
-  if (GRAPH_CLOUD_RESOURCES.includes(audience.toLowerCase()) && audience.toLowerCase() !== state.graphResource) {
-    return fail(aadsts.resourceNotFound(audience, tenant.displayName));
-  }
-  const { accessToken, expiresIn } = state.issueToken(app.appId, tenant.tenantId, audience);
+  const requested = resourceScope.slice(0, -"/.default".length);
+  // No resource principal in the tenant for that identifier: AADSTS500011. That covers another cloud's
+  // Graph (a US Government tenant has no principal for graph.microsoft.com) and any unknown API.
+  if (!state.isKnownResource(tenant.tenantId, requested, localGraphUrl)) return fail(aadsts.resourceNotFound(requested, tenant.displayName));
+  const audience = normaliseAudience(requested, state.graphResource);
+  const isGraph = audience.toLowerCase() === state.graphResource || audience.toLowerCase() === localGraphUrl.toLowerCase();
+  // The token carries the app roles granted on its resource; Graph's are the application permissions.
+  const roles = isGraph ? state.graphRolesOf(tenant.tenantId, app.appId) : [];
+  const { accessToken, expiresIn } = state.issueToken(app.appId, tenant.tenantId, audience, roles);
   return {
     status: 200,
     headers: { "Cache-Control": "no-store, no-cache", Pragma: "no-cache" },

@@ -120,7 +120,8 @@ function recordToken(req: EmuRequest, res: EmuResponse, state: EntraState, log: 
   const app = state.findApplication(tenantId, clientId);
   if (!app) return; // Entra logs sign-ins against an app of the tenant; an unknown client has none.
   const sp = state.findServicePrincipal(tenantId, app.appId);
-  const key = secret ? app.passwordCredentials.find((p) => p.secretText === secret) : undefined;
+  // A removed secret that replicas still accept is still the credential that signed in.
+  const keyId = secret ? state.keyIdForSecret(app, secret) : undefined;
   const body = (res.body ?? {}) as { error_codes?: number[]; error_description?: string };
   const errorCode = res.status === 200 ? 0 : (body.error_codes?.[0] ?? 0);
   const scope = form.get("scope") ?? "";
@@ -133,7 +134,7 @@ function recordToken(req: EmuRequest, res: EmuResponse, state: EntraState, log: 
     appDisplayName: app.displayName,
     ...(sp ? { servicePrincipalId: sp.id } : {}),
     servicePrincipalName: app.displayName,
-    ...(key ? { servicePrincipalCredentialKeyId: key.keyId } : {}),
+    ...(keyId ? { servicePrincipalCredentialKeyId: keyId } : {}),
     resourceId: isGraph ? GRAPH_APP_ID : resource || null,
     resourceDisplayName: isGraph ? "Microsoft Graph" : resource || null,
     errorCode,

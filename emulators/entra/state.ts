@@ -1,6 +1,8 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import type { Clock } from "../common/clock.js";
 import { DEFAULT_POLICY_ID, durationMs, enforcedRestrictions, restrictionsFrom, type PolicyDocument, type PolicyShorthand } from "./appPolicy.js";
+import { acceptedAt, NO_REPLICATION_LAG, profileFor, REPLICATED, type ReplicationProfile, type ReplicationSettings } from "./replication.js";
+import { TokenSigner, type JwtClaims } from "./signing.js";
 
 /**
  * The one directory behind the token endpoint, the authorize page and Graph: tenants, app
@@ -21,6 +23,8 @@ export const GRAPH_CLOUD_RESOURCES: readonly string[] = [
   "https://microsoftgraph.chinacloudapi.cn",
 ];
 export const DEFAULT_REQUIRED_SCOPES = ["openid", "profile", "email", "User.Read"];
+/** Azure Key Vault's data-plane resource and its first-party app ID: always known to the token endpoint. */
+export const KEY_VAULT_RESOURCES: readonly string[] = ["https://vault.azure.net", "cfa8b339-82a2-471a-a3c9-0fc0be7a4093"];
 const YEAR_MS = 365 * 86_400_000;
 const TOKEN_LIFETIME_S = 3599;
 
@@ -48,8 +52,15 @@ export interface StoredPassword {
   customKeyIdentifier: null;
   /** Held only inside the emulator; Graph reads return null as the real service does. */
   secretText: string;
-  /** Emulator-clock time from which the token endpoint accepts it. */
-  replicatedAtMs: number;
+  /** When the token endpoint starts and settles accepting it (emulator clock). */
+  replication: ReplicationProfile;
+}
+
+/** A removed credential that replicas may still accept until `acceptedUntilMs` (emulator clock). */
+interface LingeringPassword {
+  appObjectId: string;
+  password: StoredPassword;
+  acceptedUntilMs: number;
 }
 
 export interface StoredApplication {
@@ -68,6 +79,8 @@ export interface StoredApplication {
   passwordCredentials: StoredPassword[];
   /** The appManagementPolicy assigned to the app (at most one), by ID. */
   appManagementPolicyId?: string;
+  /** Object IDs of the service principals that own the app (what Application.ReadWrite.OwnedBy is scoped to). */
+  owners: string[];
 }
 
 export interface SeedAssignment {
@@ -94,6 +107,8 @@ export interface StoredServicePrincipal {
   displayName: string;
   appRoleAssignmentRequired: boolean;
   assignments: StoredAssignment[];
+  /** Microsoft Graph application permissions granted to this principal (admin-consented app roles), e.g. Application.ReadWrite.OwnedBy. */
+  graphAppRoles: string[];
 }
 
 export interface StoredGrant {
@@ -119,12 +134,15 @@ export interface ConcurrentWriteFault {
   applyRefusedAddPassword?: boolean;
 }
 
-export interface IssuedToken {
+/** What Graph and the other emulators learn from a valid access token (its claims). */
+export interface AccessTokenInfo {
   appId: string;
   tenantId: string;
   audience: string;
-  /** Wall-clock expiry: SDK token caches run on real time, so an advanced test clock must not expire them. */
-  expiresAtWallMs: number;
+  /** The client's service principal object ID (`oid`). */
+  objectId: string;
+  /** App roles granted to the client on the token's resource (`roles`); empty when none. */
+  roles: string[];
 }
 
 export interface SeedApplicationInput {
@@ -139,6 +157,8 @@ export interface SeedApplicationInput {
   signInAudience?: string;
   /** Default: now (emulator clock). Decides which policy restrictions apply (restrictForAppsCreatedAfterDateTime). */
   createdDateTime?: string;
+  /** Client IDs (appId) of apps whose service principals own this app (created if missing). */
+  owners?: string[];
 }
 
 export interface SeedPasswordInput {
@@ -203,8 +223,15 @@ export class EntraState {
   private readonly applications = new Map<string, StoredApplication>();
   private readonly servicePrincipals = new Map<string, StoredServicePrincipal>();
   private readonly grants: StoredGrant[] = [];
-  private readonly tokens = new Map<string, IssuedToken>();
+  /** Signs access tokens; its public key is the JWKS behind every discovery document. */
+  readonly signer = new TokenSigner();
   private readonly secretsEverIssued: string[] = [];
+  /** Removed credentials some replicas still accept (removalLagMs). */
+  private lingering: LingeringPassword[] = [];
+  /** Creation ordinal of credentials: the flap pattern's deterministic per-credential input. */
+  private passwordOrdinal = 0;
+  /** Resources (besides Graph, Key Vault and the tenant's own apps) the token endpoint issues tokens for. */
+  private readonly extraResources = new Set<string>();
   /** The tenant default (tenantAppManagementPolicy); disabled and empty until a test sets it. */
   defaultPolicy: PolicyDocument = { id: DEFAULT_POLICY_ID, displayName: "Default app management tenant policy", description: "", isEnabled: false, passwordCredentials: [] };
   private readonly appPolicies = new Map<string, PolicyDocument>();
@@ -216,7 +243,8 @@ export class EntraState {
     this.concurrentWrites = fault;
     this.lastWriteWallMs.clear();
   }
-  replicationDelayMs: number;
+  /** How new credentials replicate and removed ones linger; applies to credentials created (removed) from then on. */
+  replication: ReplicationSettings;
   /** The Graph resource of the cloud this directory lives in (`https://graph.microsoft.us` for US Government). */
   graphResource = GRAPH_RESOURCE;
 
@@ -224,7 +252,20 @@ export class EntraState {
     readonly clock: Clock,
     replicationDelayMs = 0,
   ) {
-    this.replicationDelayMs = replicationDelayMs;
+    this.replication = { ...NO_REPLICATION_LAG, delayMs: replicationDelayMs };
+  }
+
+  /** The refusal-only part of the replication settings (kept for callers that only model a delay). */
+  get replicationDelayMs(): number {
+    return this.replication.delayMs;
+  }
+
+  set replicationDelayMs(ms: number) {
+    this.replication = { ...this.replication, delayMs: ms };
+  }
+
+  private newProfile(): ReplicationProfile {
+    return profileFor(this.replication, this.nowMs(), ++this.passwordOrdinal);
   }
 
   private nowMs(): number {
@@ -285,13 +326,43 @@ export class EntraState {
           ? []
           : [{ resourceAppId: GRAPH_APP_ID, resourceAccess: scopes.map((s) => ({ id: scopeId(s), type: "Scope" as const })) }],
       passwordCredentials: [],
+      owners: [],
     };
     if (this.applications.has(app.id)) throw new EntraEmulatorError("badRequest", `an application with object ID ${app.id} exists`);
     if (this.findApplication(tenant.tenantId, app.appId)) {
       throw new EntraEmulatorError("badRequest", `an application with appId ${app.appId} exists in tenant ${tenant.tenantId}`);
     }
     this.applications.set(app.id, app);
+    for (const owner of input.owners ?? []) this.addOwner(app.id, owner);
     return app;
+  }
+
+  /** Makes the service principal of client `ownerAppId` (same tenant; created if missing) an owner of the app. */
+  addOwner(objectId: string, ownerAppId: string): StoredServicePrincipal {
+    const app = this.requireApplication(objectId);
+    const owner = this.findApplication(app.tenantId, ownerAppId);
+    if (!owner) throw new EntraEmulatorError("notFound", `no application with appId ${ownerAppId} in tenant ${app.tenantId}; seed it first`);
+    const sp = this.ensureServicePrincipal(owner);
+    if (!app.owners.includes(sp.id)) app.owners.push(sp.id);
+    return sp;
+  }
+
+  removeOwner(objectId: string, ownerAppId: string): void {
+    const app = this.requireApplication(objectId);
+    const sp = this.findServicePrincipal(app.tenantId, ownerAppId);
+    if (sp) app.owners = app.owners.filter((id) => id !== sp.id);
+  }
+
+  /** Grants (replaces) the Microsoft Graph application permissions of a client; its service principal is created if missing. */
+  setGraphAppRoles(appId: string, roles: string[]): StoredServicePrincipal {
+    const app = this.findApplicationAnyTenant(appId);
+    if (!app) throw new EntraEmulatorError("notFound", `no application with appId ${appId}; seed it first`);
+    if (!Array.isArray(roles) || roles.some((r) => typeof r !== "string" || r.length === 0)) {
+      throw new EntraEmulatorError("badRequest", "roles must be an array of permission names such as Application.ReadWrite.OwnedBy");
+    }
+    const sp = this.ensureServicePrincipal(app);
+    sp.graphAppRoles = [...new Set(roles)];
+    return sp;
   }
 
   getApplication(objectId: string): StoredApplication | undefined {
@@ -332,7 +403,7 @@ export class EntraState {
       startDateTime: start,
       endDateTime: input.endDateTime,
       secretText: input.secretText ?? generateSecretText(),
-      replicatedAtMs: input.replicated === false ? this.nowMs() + this.replicationDelayMs : Number.NEGATIVE_INFINITY,
+      replication: input.replicated === false ? this.newProfile() : REPLICATED,
     });
   }
 
@@ -368,7 +439,7 @@ export class EntraState {
       startDateTime: new Date(startMs).toISOString(),
       endDateTime: new Date(endMs).toISOString(),
       secretText: generateSecretText(),
-      replicatedAtMs: now + this.replicationDelayMs,
+      replication: this.newProfile(),
     });
     if (refused) throw refused;
     this.lastWriteWallMs.set(app.id, Date.now());
@@ -417,7 +488,7 @@ export class EntraState {
 
   private storePassword(
     app: StoredApplication,
-    p: { displayName: string | null; startDateTime: string; endDateTime: string; secretText: string; replicatedAtMs: number },
+    p: { displayName: string | null; startDateTime: string; endDateTime: string; secretText: string; replication: ReplicationProfile },
   ): CreatedPassword {
     const stored: StoredPassword = {
       keyId: randomUUID(),
@@ -427,7 +498,7 @@ export class EntraState {
       endDateTime: new Date(p.endDateTime).toISOString(),
       customKeyIdentifier: null,
       secretText: p.secretText,
-      replicatedAtMs: p.replicatedAtMs,
+      replication: p.replication,
     };
     app.passwordCredentials.push(stored);
     this.secretsEverIssued.push(p.secretText);
@@ -447,21 +518,39 @@ export class EntraState {
     const app = this.requireApplication(objectId);
     const refused = this.refuseConcurrentWrite(app);
     if (refused) throw refused;
-    const before = app.passwordCredentials.length;
-    app.passwordCredentials = app.passwordCredentials.filter((p) => p.keyId !== keyId.toLowerCase());
-    if (app.passwordCredentials.length === before) return false;
+    const removed = app.passwordCredentials.find((p) => p.keyId === keyId.toLowerCase());
+    if (!removed) return false;
+    app.passwordCredentials = app.passwordCredentials.filter((p) => p !== removed);
+    // Graph stops listing it at once; replicas that have not seen the removal still accept it for a while.
+    if (this.replication.removalLagMs > 0) {
+      this.lingering.push({ appObjectId: app.id, password: removed, acceptedUntilMs: this.nowMs() + this.replication.removalLagMs });
+    }
     this.lastWriteWallMs.set(app.id, Date.now());
     return true;
+  }
+
+  /** The credential a token request presenting this secret matches: a live one, or a removed one still lingering. */
+  private credentialFor(app: StoredApplication, secret: string): StoredPassword | undefined {
+    const live = app.passwordCredentials.find((p) => p.secretText === secret);
+    if (live) return live;
+    const now = this.nowMs();
+    this.lingering = this.lingering.filter((l) => l.acceptedUntilMs > now);
+    return this.lingering.find((l) => l.appObjectId === app.id && l.password.secretText === secret)?.password;
+  }
+
+  /** The keyId the token endpoint matched for this secret (live or lingering), for the sign-in log. */
+  keyIdForSecret(app: StoredApplication, secret: string): string | undefined {
+    return this.credentialFor(app, secret)?.keyId;
   }
 
   /** The outcome the token endpoint reaches for this secret. */
   checkSecret(app: StoredApplication, secret: string): "accepted" | "invalid" | "expired" | "notReplicated" | "notYetValid" {
     const now = this.nowMs();
-    const match = app.passwordCredentials.find((p) => p.secretText === secret);
+    const match = this.credentialFor(app, secret);
     if (!match) return "invalid";
     if (Date.parse(match.endDateTime) <= now) return "expired";
     if (Date.parse(match.startDateTime) > now) return "notYetValid";
-    if (match.replicatedAtMs > now) return "notReplicated";
+    if (!acceptedAt(match.replication, now)) return "notReplicated";
     return "accepted";
   }
 
@@ -480,8 +569,7 @@ export class EntraState {
   seedServicePrincipal(appId: string, input: SeedServicePrincipalInput = {}): StoredServicePrincipal {
     const app = this.findApplicationAnyTenant(appId);
     if (!app) throw new EntraEmulatorError("notFound", `no application with appId ${appId}; seed it first`);
-    const existing = this.findServicePrincipal(app.tenantId, app.appId);
-    const sp = existing ?? this.addServicePrincipal(app.tenantId, app.appId, app.displayName, {});
+    const sp = this.ensureServicePrincipal(app);
     if (input.appRoleAssignmentRequired !== undefined) sp.appRoleAssignmentRequired = input.appRoleAssignmentRequired;
     for (const a of input.assignments ?? []) {
       sp.assignments.push({
@@ -511,9 +599,18 @@ export class EntraState {
       displayName,
       appRoleAssignmentRequired: opts.appRoleAssignmentRequired ?? false,
       assignments: [],
+      graphAppRoles: [],
     };
     this.servicePrincipals.set(sp.id, sp);
     return sp;
+  }
+
+  /**
+   * The app's service principal in its tenant, created if missing: an app registered in the portal
+   * gets one, and a client-credentials token (whose `oid` names it) needs one.
+   */
+  ensureServicePrincipal(app: StoredApplication): StoredServicePrincipal {
+    return this.findServicePrincipal(app.tenantId, app.appId) ?? this.addServicePrincipal(app.tenantId, app.appId, app.displayName, {});
   }
 
   findServicePrincipal(tenantId: string, appId: string): StoredServicePrincipal | undefined {
@@ -558,21 +655,81 @@ export class EntraState {
     return this.grants.filter((g) => g.tenantId === tenantId);
   }
 
-  // ---- tokens --------------------------------------------------------------------------------
+  // ---- resources and tokens ---------------------------------------------------------------
 
-  issueToken(appId: string, tenantId: string, audience: string): { accessToken: string; expiresIn: number } {
-    const accessToken = `emu.${randomBytes(32).toString("base64url")}`;
-    this.tokens.set(accessToken, { appId, tenantId, audience, expiresAtWallMs: Date.now() + TOKEN_LIFETIME_S * 1000 });
-    return { accessToken, expiresIn: TOKEN_LIFETIME_S };
+  /** Lets the token endpoint issue tokens for another resource (an API of the test's own). */
+  registerResource(resource: string): void {
+    this.extraResources.add(resource.toLowerCase().replace(/\/+$/, ""));
   }
 
-  validateAccessToken(token: string): { appId: string; tenantId: string; audience: string } | undefined {
-    const t = this.tokens.get(token);
-    if (!t || t.expiresAtWallMs <= Date.now()) return undefined;
-    return { appId: t.appId, tenantId: t.tenantId, audience: t.audience };
+  /**
+   * Is there a resource principal for this identifier in the tenant? Microsoft Graph (of this
+   * directory's cloud, by URI or app ID, and the emulator's own URL, which serves Graph locally),
+   * Key Vault, the tenant's own apps (by appId or `api://appId`) and registered resources.
+   * Anything else is AADSTS500011.
+   */
+  isKnownResource(tenantId: string, resource: string, localGraphUrl: string): boolean {
+    const r = resource.toLowerCase().replace(/\/+$/, "");
+    if (r === this.graphResource || r === GRAPH_APP_ID || r === localGraphUrl.toLowerCase()) return true;
+    if (KEY_VAULT_RESOURCES.includes(r) || this.extraResources.has(r)) return true;
+    const appId = r.startsWith("api://") ? r.slice("api://".length) : r;
+    return isGuid(appId) && this.findApplication(tenantId, appId) !== undefined;
   }
 
+  /**
+   * A v1.0 access token as Entra issues one to a client-credentials caller for Graph or Key Vault
+   * (both accept v1 tokens): RS256-signed, `iss` https://sts.windows.net/{tid}/, `oid` = `sub` = the
+   * client's service principal, `roles` = the app roles granted on that resource (Graph only here).
+   * Times are wall-clock: SDK token caches run on real time, so an advanced test clock must not
+   * expire the tokens they hold.
+   */
+  issueToken(appId: string, tenantId: string, audience: string, roles: string[] = []): { accessToken: string; expiresIn: number } {
+    const app = this.findApplication(tenantId, appId);
+    if (!app) throw new EntraEmulatorError("notFound", `no application with appId ${appId} in tenant ${tenantId}`);
+    const sp = this.ensureServicePrincipal(app);
+    const iat = Math.floor(Date.now() / 1000);
+    const issuer = `https://sts.windows.net/${tenantId}/`;
+    const claims: JwtClaims = {
+      aud: audience,
+      iss: issuer,
+      iat,
+      nbf: iat,
+      exp: iat + TOKEN_LIFETIME_S,
+      app_displayname: app.displayName,
+      appid: app.appId,
+      appidacr: "1",
+      idp: issuer,
+      idtyp: "app",
+      oid: sp.id,
+      ...(roles.length > 0 ? { roles } : {}),
+      sub: sp.id,
+      tid: tenantId,
+      uti: randomBytes(16).toString("base64url"),
+      ver: "1.0",
+    };
+    return { accessToken: this.signer.sign(claims), expiresIn: TOKEN_LIFETIME_S };
+  }
+
+  /** The Graph app roles the client holds now (a token carries the roles granted when it was issued). */
+  graphRolesOf(tenantId: string, appId: string): string[] {
+    return [...(this.findServicePrincipal(tenantId, appId)?.graphAppRoles ?? [])];
+  }
+
+  /** Who a token this emulator signed was issued to, or undefined when it is not ours or has expired. */
+  validateAccessToken(token: string): AccessTokenInfo | undefined {
+    const c = this.signer.verify(token);
+    if (!c || typeof c.exp !== "number" || c.exp * 1000 <= Date.now()) return undefined;
+    return {
+      appId: String(c.appid),
+      tenantId: String(c.tid),
+      audience: String(c.aud),
+      objectId: String(c.oid),
+      roles: Array.isArray(c.roles) ? c.roles.map(String) : [],
+    };
+  }
+
+  /** Signed by this emulator (possibly expired). */
   isKnownToken(token: string): boolean {
-    return this.tokens.has(token);
+    return this.signer.verify(token) !== undefined;
   }
 }

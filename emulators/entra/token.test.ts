@@ -104,8 +104,9 @@ describe("OIDC discovery", () => {
 describe("token endpoint through ClientSecretCredential", () => {
   it("issues a Graph token that the emulator can validate, addressed by GUID", async () => {
     const token = await credential(fx.tenantId, fx.target.app.appId, fx.target.secret.secretText).getToken(GRAPH);
-    expect(token.token).toMatch(/^emu\./);
-    expect(fx.emulator.validateAccessToken(token.token)).toEqual({
+    // A compact JWS (header.claims.signature); its signature and claims are pinned in accessTokenJwt.test.ts.
+    expect(token.token.split(".")).toHaveLength(3);
+    expect(fx.emulator.validateAccessToken(token.token)).toMatchObject({
       appId: fx.target.app.appId,
       tenantId: fx.tenantId,
       audience: "https://graph.microsoft.com",
@@ -250,5 +251,64 @@ describe("replication delay", () => {
     } finally {
       fx.emulator.setReplicationDelay(0);
     }
+  });
+});
+
+/**
+ * AADSTS500011 for any resource the tenant has no principal for. Microsoft Learn, "Microsoft Entra
+ * authentication and authorization error codes" (https://learn.microsoft.com/entra/identity-platform/reference-error-codes):
+ * AADSTS500011 InvalidResourceServicePrincipalNotFound — "The resource principal named {name} was
+ * not found in the tenant named {tenant}"; error responses carry error, error_description,
+ * error_codes, timestamp, trace_id and correlation_id.
+ */
+describe("unknown resource (AADSTS500011)", () => {
+  const form = (scope: string): Record<string, string> => ({
+    grant_type: "client_credentials",
+    client_id: fx.operator.app.appId,
+    client_secret: fx.operator.secret,
+    scope,
+  });
+
+  it("refuses an unknown resource with 400 invalid_resource and Entra's full error body", async () => {
+    const res = await postToken(fx.tenantId, form("https://unknown.example/.default"), { "client-request-id": "0d6f3f7a-2b1c-4c39-9a53-1f2e3d4c5b6a" });
+    expect(res.status).toBe(400);
+    expect(res.data).toMatchObject({
+      error: "invalid_resource",
+      error_codes: [500011],
+      correlation_id: "0d6f3f7a-2b1c-4c39-9a53-1f2e3d4c5b6a",
+      trace_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$/),
+    });
+    expect(String(res.data.error_description)).toMatch(
+      /^AADSTS500011: The resource principal named https:\/\/unknown\.example was not found in the tenant named Contoso\. .* Trace ID: [0-9a-f-]{36} Correlation ID: 0d6f3f7a-2b1c-4c39-9a53-1f2e3d4c5b6a Timestamp: /,
+    );
+  });
+
+  it("surfaces AADSTS500011 through ClientSecretCredential", async () => {
+    const err = await sdkError(fx.tenantId, fx.operator.app.appId, fx.operator.secret, "api://not-registered-anywhere/.default");
+    expect(err.message).toContain("AADSTS500011");
+  });
+
+  it("knows Graph (by URI or app ID), Key Vault, the tenant's own apps (appId or api://appId) and registered resources", async () => {
+    for (const scope of [
+      "https://graph.microsoft.com/.default",
+      "00000003-0000-0000-c000-000000000000/.default",
+      "https://vault.azure.net/.default",
+      `${fx.target.app.appId}/.default`,
+      `api://${fx.target.app.appId}/.default`,
+      `${fx.url}/.default`,
+    ]) {
+      expect((await postToken(fx.tenantId, form(scope))).status, scope).toBe(200);
+    }
+    expect((await postToken(fx.tenantId, form("https://api.contoso.example/.default"))).data).toMatchObject({ error_codes: [500011] });
+    fx.emulator.registerResource("https://api.contoso.example/");
+    expect((await postToken(fx.tenantId, form("https://api.contoso.example/.default"))).status).toBe(200);
+  });
+
+  it("an app of another tenant is not a resource of this one", async () => {
+    const other = crypto.randomUUID();
+    fx.emulator.seedTenant({ tenantId: other });
+    const foreign = fx.emulator.seedApplication({ tenantId: other, displayName: "foreign API" });
+    expect((await postToken(fx.tenantId, form(`api://${foreign.appId}/.default`))).data).toMatchObject({ error: "invalid_resource", error_codes: [500011] });
   });
 });

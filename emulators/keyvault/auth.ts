@@ -10,6 +10,8 @@ export interface TokenClaims {
   appId?: string;
   tenantId?: string;
   audience?: string;
+  /** The caller's object ID (`oid`: its service principal or managed identity). */
+  objectId?: string;
 }
 
 /** Truthy means valid; claims, when returned, are checked against the vault's tenant and resource. */
@@ -35,6 +37,7 @@ const VAULT_AUDIENCES = new Set([KEY_VAULT_RESOURCE, `${KEY_VAULT_RESOURCE}/`, "
 export interface Caller {
   appId?: string;
   tenantId?: string;
+  objectId?: string;
 }
 
 export class VaultAuth {
@@ -54,17 +57,23 @@ export class VaultAuth {
     }
   }
 
-  /** Sets a principal's role; `appId` "*" (default) sets it for every caller without an own assignment. */
-  assignRole(role: KeyVaultRole, appId = "*"): void {
-    this.roles.set(appId.toLowerCase(), role);
+  /**
+   * Sets one principal's role on the vault, by its object ID (`oid` claim, what an Azure role
+   * assignment names) or its client ID (`appid`); "*" (default) sets it for every caller without
+   * an own assignment.
+   */
+  assignRole(role: KeyVaultRole, principal = "*"): void {
+    this.roles.set(principal.toLowerCase(), role);
   }
 
   clearRoles(): void {
     this.roles.clear();
   }
 
+  /** The caller's role: by object ID first, then client ID, then the "*" default (Secrets Officer when nothing is assigned). */
   roleOf(caller: Caller): KeyVaultRole {
-    return (caller.appId ? this.roles.get(caller.appId.toLowerCase()) : undefined) ?? this.roles.get("*") ?? "Key Vault Secrets Officer";
+    const own = [caller.objectId, caller.appId].map((id) => (id ? this.roles.get(id.toLowerCase()) : undefined)).find(Boolean);
+    return own ?? this.roles.get("*") ?? "Key Vault Secrets Officer";
   }
 
   /** The caller, or the 401 that makes the SDK fetch a token for the challenged resource and retry. */
@@ -85,13 +94,13 @@ export class VaultAuth {
         this.authorityUrl(),
       );
     }
-    return { appId: verdict.appId, tenantId: verdict.tenantId };
+    return { appId: verdict.appId, tenantId: verdict.tenantId, objectId: verdict.objectId };
   }
 
   /** Throws the real 403 `ForbiddenByRbac` when the caller's role lacks the data action. */
   authorize(caller: Caller, action: SecretAction, secretName: string | undefined, vaultName: string): void {
     if (ROLE_ACTIONS[this.roleOf(caller)].has(action)) return;
-    const who = `appid=${caller.appId ?? "unknown"};oid=${caller.appId ?? "unknown"};iss=https://sts.windows.net/${caller.tenantId ?? this.tenantId() ?? "unknown"}/`;
+    const who = `appid=${caller.appId ?? "unknown"};oid=${caller.objectId ?? "unknown"};iss=https://sts.windows.net/${caller.tenantId ?? this.tenantId() ?? "unknown"}/`;
     const resource =
       `/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/emulator/providers/Microsoft.KeyVault/vaults/${vaultName}` +
       (secretName ? `/secrets/${secretName}` : "");

@@ -49,6 +49,9 @@ export const kvErrors = {
   missingValue: (): KeyVaultServiceError => new KeyVaultServiceError(400, "BadParameter", "Property 'value' is required and must be a string."),
   /** Emulator wording; the limits (15 tags, 256 characters) are the documented ones. */
   badTags: (detail: string): KeyVaultServiceError => new KeyVaultServiceError(400, "BadParameter", `Invalid tags: ${detail}`),
+  /** Emulator wording (the real message was not found published); the limit and the code are the documented ones. */
+  contentTypeTooLong: (length: number, max: number): KeyVaultServiceError =>
+    new KeyVaultServiceError(400, "BadParameter", `Property 'contentType' is ${length} characters long; the maximum length is ${max} characters.`),
   /** Emulator wording. */
   badParameter: (detail: string): KeyVaultServiceError => new KeyVaultServiceError(400, "BadParameter", detail),
   disabled: (): KeyVaultServiceError =>

@@ -9,7 +9,7 @@ import { VaultState } from "./state.js";
 export type { KeyVaultRole, SecretAction, TokenClaims, TokenValidator } from "./auth.js";
 export { ROLE_ACTIONS } from "./auth.js";
 export { KeyVaultServiceError, kvErrors, challengeHeader, KEY_VAULT_RESOURCE } from "./errors.js";
-export { MAX_TAGS, MAX_TAG_LENGTH, MAX_VALUE_BYTES, RECOVERY_LEVEL, SECRET_NAME } from "./state.js";
+export { MAX_CONTENT_TYPE_LENGTH, MAX_TAGS, MAX_TAG_LENGTH, MAX_VALUE_BYTES, RECOVERY_LEVEL, SECRET_NAME } from "./state.js";
 
 /**
  * A local Azure Key Vault (secrets only) that the real `SecretClient` talks to over HTTPS:
@@ -131,9 +131,12 @@ export class KeyVaultEmulator {
       .map((v) => v.value);
   }
 
-  /** Azure RBAC on the vault: the role of one app (by appId claim) or of every caller ("*"). Default: Secrets Officer. */
-  assignRole(role: KeyVaultRole, appId = "*"): void {
-    this.auth.assignRole(role, appId);
+  /**
+   * Azure RBAC on the vault: the role of one identity, by its object ID (`oid` claim) or client ID
+   * (`appid` claim), or of every caller ("*"). With no assignment at all every caller is a Secrets Officer.
+   */
+  assignRole(role: KeyVaultRole, principal = "*"): void {
+    this.auth.assignRole(role, principal);
   }
 
   /** 429 + Retry-After with Key Vault's body, through the shared fault injector; returns the fault id. */
@@ -191,11 +194,11 @@ export class KeyVaultEmulator {
       "POST",
       /^\/_control\/roles$/,
       control((req) => {
-        const b = req.json<{ role?: KeyVaultRole; appId?: string }>() ?? {};
+        const b = req.json<{ role?: KeyVaultRole; appId?: string; objectId?: string }>() ?? {};
         if (!b.role || !(b.role in ROLE_ACTIONS)) {
           return { status: 400, body: { error: { code: "BadRequest", message: `role must be one of: ${Object.keys(ROLE_ACTIONS).join(", ")}` } } };
         }
-        this.assignRole(b.role, b.appId ?? "*");
+        this.assignRole(b.role, b.objectId ?? b.appId ?? "*");
         return { status: 204 };
       }),
     );

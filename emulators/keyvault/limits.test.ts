@@ -51,4 +51,21 @@ describe("Key Vault emulator: limits", () => {
     const e = await failure(client.updateSecretProperties("update-tags-limit", v.properties.version!, { tags: { n: "v".repeat(257) } }));
     expect(e.statusCode).toBe(400);
   });
+
+  /**
+   * Microsoft Learn, "About Azure Key Vault secrets" (https://learn.microsoft.com/azure/key-vault/secrets/about-secrets):
+   * "Key Vault also supports a contentType field for secrets. … The maximum length of this field is
+   * 255 characters." Refused as the service refuses malformed input: 400 BadParameter
+   * (https://learn.microsoft.com/azure/key-vault/general/rest-error-codes); the message is the emulator's wording.
+   */
+  it("accepts a contentType of 255 characters and refuses 256 with 400 BadParameter, on set and on update, changing nothing", async () => {
+    const ok = await client.setSecret("content-type", "content-type-value-1", { contentType: "c".repeat(255) });
+    expect(ok.properties.contentType).toHaveLength(255);
+    const e = await failure(client.setSecret("content-type", "content-type-value-2", { contentType: "c".repeat(256) }));
+    expect([e.statusCode, e.code]).toEqual([400, "BadParameter"]);
+    expect(e.message).toContain("contentType");
+    const u = await failure(client.updateSecretProperties("content-type", ok.properties.version!, { contentType: "x".repeat(256) }));
+    expect([u.statusCode, u.code]).toEqual([400, "BadParameter"]);
+    expect(f.vault.versions("content-type").map((v) => [v.value, v.contentType?.length])).toEqual([["content-type-value-1", 255]]);
+  });
 });

@@ -10,6 +10,8 @@ export const SECRET_NAME = /^[0-9a-zA-Z-]{1,127}$/;
 export const MAX_VALUE_BYTES = 25 * 1024;
 export const MAX_TAGS = 15;
 export const MAX_TAG_LENGTH = 256;
+/** "The maximum length of this field is 255 characters" (Microsoft Learn, About Azure Key Vault secrets). */
+export const MAX_CONTENT_TYPE_LENGTH = 255;
 export const RECOVERY_LEVEL = "Recoverable+Purgeable";
 const DAY_S = 86_400;
 
@@ -313,6 +315,7 @@ function validateTags(tags: unknown): Record<string, string> | undefined {
 function validateContentType(contentType: unknown): string | undefined {
   if (contentType === undefined || contentType === null) return undefined;
   if (typeof contentType !== "string") throw kvErrors.badParameter("Property 'contentType' must be a string.");
+  if (contentType.length > MAX_CONTENT_TYPE_LENGTH) throw kvErrors.contentTypeTooLong(contentType.length, MAX_CONTENT_TYPE_LENGTH);
   return contentType;
 }
 

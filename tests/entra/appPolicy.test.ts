@@ -37,6 +37,8 @@ function app(ageDays: number): { appId: string; objectId: string } {
     tenantId: fx.tenantId,
     displayName: `app created ${ageDays} days ago`,
     createdDateTime: new Date(fx.clock.now().getTime() - ageDays * DAY).toISOString(),
+    // The rotator's identity (Application.ReadWrite.OwnedBy) manages only the apps it owns.
+    owners: [fx.operator.app.appId],
   });
   return { appId: a.appId, objectId: a.id };
 }

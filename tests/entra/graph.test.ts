@@ -94,7 +94,8 @@ describe("getApplication", () => {
     expect(unknown.hint).toContain("owner");
     const gone = await failure(api.getApplication({ appId: fx.target.app.appId, objectId: randomUUID() }));
     expect([gone.code, gone.status, gone.upstreamCode]).toEqual(["GRAPH_APP_NOT_FOUND", 404, "Request_ResourceNotFound"]);
-    const mismatch = await failure(api.getApplication({ appId: fx.target.app.appId, objectId: fx.operator.app.id }));
+    const other = fx.emulator.seedApplication({ tenantId: fx.tenantId, displayName: "another app the rotator owns", owners: [fx.operator.app.appId] });
+    const mismatch = await failure(api.getApplication({ appId: fx.target.app.appId, objectId: other.id }));
     expect(mismatch.code).toBe("GRAPH_APP_NOT_FOUND");
   });
 });

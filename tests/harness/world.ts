@@ -4,7 +4,7 @@ import { OffsetClock, DAY_MS } from "../../src/clock.js";
 import { credentialSetSchema, type CredentialSet, alertChannelSchema, type AlertChannelConfig, type Severity } from "../../src/config/schema.js";
 import { createAzureCredential } from "../../src/entra/credential.js";
 import { createRuntime, type BuiltRuntime, type RuntimeOptions } from "../../src/runtime/createRuntime.js";
-import { EntraEmulator } from "../../emulators/entra/index.js";
+import { EntraEmulator, OPERATOR_GRAPH_ROLES } from "../../emulators/entra/index.js";
 import { KeyVaultEmulator } from "../../emulators/keyvault/index.js";
 import { GatewayEmulator } from "../../emulators/gateway/index.js";
 import { sharedCertificateAuthority } from "../../emulators/common/tls.js";
@@ -98,6 +98,8 @@ export class World {
     await w.gateway.start();
     w.entra.seedTenant({ tenantId: w.tenantId, customDomain: "contoso.example" });
     const op = w.entra.seedApplication({ tenantId: w.tenantId, displayName: "mcp-sso-rotator (operator identity)", appId: w.operator.clientId });
+    // DESIGN.md, Security: Application.ReadWrite.OwnedBy (+ policy reads); seedSet makes it an owner of each app.
+    w.entra.setGraphAppRoles(w.operator.clientId, [...OPERATOR_GRAPH_ROLES]);
     w.operator.secret = w.entra.seedPassword(op.id, { displayName: "operator", endDateTime: new Date(Date.now() + 3650 * DAY_MS).toISOString() }).secretText;
     w.keyVault.seedSecret("gateway-api-token", w.gatewayApiToken);
     if (options.receivers) w.receivers = await startAllReceivers({ clock: w.clock, verbose: options.verbose });
@@ -125,6 +127,8 @@ export class World {
       // As the setup guide configures it: ID tokens on, public client flows off.
       enableIdTokenIssuance: true,
       isFallbackPublicClient: false,
+      // The rotator's identity owns the app, which is what Application.ReadWrite.OwnedBy needs.
+      owners: [this.operator.clientId],
     });
     this.entra.seedServicePrincipal(clientId, { appRoleAssignmentRequired: false });
     this.entra.seedConsent(clientId, ["openid", "profile", "email", "User.Read"]);

@@ -30,6 +30,7 @@ describe("app-registration", () => {
       enableIdTokenIssuance: false,
       isFallbackPublicClient: true,
       requiredScopes: ["openid", "profile"],
+      owners: [w.world.operator.clientId],
     });
     w.world.entra.seedConsent(sloppy.appId, ["openid", "profile", "email", "User.Read"]);
     const app = check(await w.probe({ set: { ...w.set, clientId: sloppy.appId }, checks: ["app-registration"] }), "app-registration");
@@ -51,6 +52,7 @@ describe("app-registration", () => {
       displayName: "case",
       redirectUris: [REDIRECT_URI.replace("/callback", "/Callback")],
       enableIdTokenIssuance: true,
+      owners: [w.world.operator.clientId],
     });
     w.world.entra.seedConsent(upper.appId, ["openid", "profile", "email", "User.Read"]);
     const app = check(await w.probe({ set: { ...w.set, clientId: upper.appId }, checks: ["app-registration"] }), "app-registration");

@@ -67,6 +67,8 @@ export async function startProbeWorld(options: ProbeWorldOptions = {}): Promise<
       enableIdTokenIssuance: true,
       isFallbackPublicClient: false,
       signInAudience: options.multiTenant ? "AzureADMultipleOrgs" : "AzureADMyOrg",
+      // The rotator's identity has Application.ReadWrite.OwnedBy: it reads only the apps it owns.
+      owners: [world.operator.clientId],
     });
     world.entra.seedServicePrincipal(clientId, { appRoleAssignmentRequired: false });
     world.entra.seedConsent(clientId, ["openid", "profile", "email", "User.Read"]);
