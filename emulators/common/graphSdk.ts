@@ -14,7 +14,8 @@ export function graphSdkClient(options: { baseUrl: string; credential: TokenCred
   const send = httpsFetch(options.ca);
   const network: Middleware = {
     execute: async (context: Context) => {
-      const request = typeof context.request === "string" ? context.request : context.request.url;
+      // RequestInfo is a DOM type this project does not load; the SDK passes a URL string or a Request.
+      const request = typeof context.request === "string" ? context.request : (context.request as unknown as { url: string }).url;
       context.response = await send(request, context.options as HttpsFetchInit);
     },
   };

@@ -45,7 +45,7 @@ function graphClient(credential: ClientSecretCredential): Client {
     baseUrl: fx.url,
     customHosts: new Set(["127.0.0.1"]),
     authProvider: new TokenCredentialAuthenticationProvider(credential, { scopes: ["https://graph.microsoft.com/.default"] }),
-    fetchOptions: { dispatcher } as Record<string, unknown>,
+    fetchOptions: { dispatcher },
   });
 }
 

@@ -55,7 +55,7 @@ beforeAll(async () => {
     baseUrl: fx.url,
     customHosts: new Set(["127.0.0.1"]),
     authProvider: new TokenCredentialAuthenticationProvider(fx.operatorCredential(), { scopes: ["https://graph.microsoft.com/.default"] }),
-    fetchOptions: { dispatcher } as Record<string, unknown>,
+    fetchOptions: { dispatcher },
   });
 });
 afterEach(() => {

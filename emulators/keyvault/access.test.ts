@@ -187,7 +187,7 @@ describe("Key Vault emulator: RBAC per identity (Secrets User vs Secrets Officer
   });
 
   it("the raw 403 body is Key Vault's: code Forbidden, innererror ForbiddenByRbac", async () => {
-    const token = (await reader.credential.getToken("https://vault.azure.net/.default"))!.token;
+    const token = (await reader.credential.getToken("https://vault.azure.net/.default")).token;
     const res = await f.raw("PUT", "/secrets/shared?api-version=2025-07-01", { token, body: { value: "reader-value-0001" } });
     expect(res.status).toBe(403);
     expect(res.body).toMatchObject({ error: { code: "Forbidden", innererror: { code: "ForbiddenByRbac" } } });

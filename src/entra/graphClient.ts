@@ -82,11 +82,12 @@ export class HttpClientHandler implements Middleware {
     const init = context.options ?? {};
     // The SDK leaves OData queries unencoded ($filter=appId eq '…'); fetch would normalise the URL
     // with the WHATWG parser, so do the same before our outbound-address check sees it.
-    const url = new URL(typeof context.request === "string" ? context.request : context.request.url).href;
+    // RequestInfo is a DOM type this project does not load; the SDK passes a URL string or a Request.
+    const url = new URL(typeof context.request === "string" ? context.request : (context.request as unknown as { url: string }).url).href;
     const method = (init.method ?? "GET").toUpperCase();
     if (!METHODS.has(method)) throw new GraphTransportError("GRAPH_CLIENT_ERROR", `Graph request method ${method} is not supported by the rotator's HTTP layer`);
     const headers: Record<string, string> = {};
-    new Headers(init.headers as ConstructorParameters<typeof Headers>[0]).forEach((value, name) => {
+    new Headers(init.headers).forEach((value, name) => {
       headers[name] = value;
     });
     const bearer = /^Bearer\s+(.+)$/i.exec(headers["authorization"] ?? "")?.[1];

@@ -14,7 +14,7 @@ import type { EmulatorServer, FaultSpec } from "../../../emulators/common/server
 import { freshContainer, type SeededSet, type World } from "../world.js";
 import type { ChaosEvent, CrashSeam, Dependency, FaultKind, GeneratedSchedule } from "./events.js";
 import { InvariantOracle, type GroundTruth, type Invariant, type Violation } from "./oracle.js";
-import { AlertOracle, type Receivers } from "./alertOracle.js";
+import { AlertOracle } from "./alertOracle.js";
 import { StorageFaultProxy, type StorageFaultKind } from "./storageProxy.js";
 
 // @azure/functions is CommonJS; Node's ESM loader only sees some of its named exports.
@@ -628,7 +628,7 @@ export async function runSchedule(env: ChaosEnv, schedule: GeneratedSchedule, op
   });
   const estate = new Estate(world, seeded, container, runtime, storage?.proxy, manual);
   holder.e = estate;
-  const alerts = world.receivers ? new AlertOracle(world.receivers as unknown as Receivers, name, ALERT_SEVERITIES) : undefined;
+  const alerts = world.receivers ? new AlertOracle(world.receivers, name, ALERT_SEVERITIES) : undefined;
   const oracle = new InvariantOracle(
     groundTruth(world),
     container,
