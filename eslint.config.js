@@ -26,8 +26,6 @@ export default tseslint.config(
       "@typescript-eslint/require-await": "off",
     },
   },
-
-  },
   {
     rules: {
       eqeqeq: ["error", "always"],

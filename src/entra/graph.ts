@@ -126,7 +126,7 @@ export function createGraphApplicationsApi(options: GraphApplicationsApiOptions)
         const json = await run({ name: "getApplication", objectId: ref.objectId, appId: ref.appId }, () =>
           request(`/applications/${encodeURIComponent(ref.objectId!)}`, call).select(APP_SELECT).get() as Promise<Json>,
         );
-        if (String(json.appId ?? "").toLowerCase() !== ref.appId.toLowerCase()) {
+        if (text(json.appId).toLowerCase() !== ref.appId.toLowerCase()) {
           throw new RotatorError(
             "GRAPH_APP_NOT_FOUND",
             `Application object ${ref.objectId} has appId ${String(json.appId)}, not the configured client ID ${ref.appId}.`,
@@ -236,7 +236,7 @@ export function createGraphApplicationsApi(options: GraphApplicationsApiOptions)
         listAll(op, request(`/applications/${encodeURIComponent(String(app.id))}/appManagementPolicies`, call), call),
       ]);
       const restrictionsOf = (r: unknown): PasswordRestrictionDoc[] => asArray(((r ?? {}) as Json).passwordCredentials) as PasswordRestrictionDoc[];
-      const doc = (p: Json, restrictions: unknown): PolicyDoc => ({ id: String(p.id ?? ""), isEnabled: p.isEnabled !== false, passwordCredentials: restrictionsOf(restrictions) });
+      const doc = (p: Json, restrictions: unknown): PolicyDoc => ({ id: text(p.id), isEnabled: p.isEnabled !== false, passwordCredentials: restrictionsOf(restrictions) });
       return effectiveAppManagementPolicy({
         appCreatedDateTime: typeof app.createdDateTime === "string" ? app.createdDateTime : null,
         tenantDefault: doc(tenantDefault, tenantDefault.applicationRestrictions),
@@ -298,9 +298,14 @@ function toPasswordCredential(p: Json): PasswordCredential {
     keyId: String(p.keyId),
     displayName: typeof p.displayName === "string" ? p.displayName : null,
     hint: typeof p.hint === "string" ? p.hint : null,
-    startDateTime: String(p.startDateTime ?? ""),
-    endDateTime: String(p.endDateTime ?? ""),
+    startDateTime: text(p.startDateTime),
+    endDateTime: text(p.endDateTime),
   };
+}
+
+/** A Graph field as text: a string as-is, anything else (missing, or a hostile object) as "". */
+function text(v: unknown): string {
+  return typeof v === "string" ? v : typeof v === "number" || typeof v === "boolean" ? String(v) : "";
 }
 
 function toAppRegistration(json: Json): AppRegistration {
@@ -309,8 +314,8 @@ function toAppRegistration(json: Json): AppRegistration {
   return {
     id: String(json.id),
     appId: String(json.appId),
-    displayName: String(json.displayName ?? ""),
-    signInAudience: String(json.signInAudience ?? ""),
+    displayName: text(json.displayName),
+    signInAudience: text(json.signInAudience),
     createdDateTime: typeof json.createdDateTime === "string" ? json.createdDateTime : null,
     passwordCredentials: asArray(json.passwordCredentials).map((p) => toPasswordCredential(p as Json)),
     web: {

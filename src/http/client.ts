@@ -302,7 +302,8 @@ export function parseRetryAfter(value: string): number | undefined {
 function normaliseHeaders(h: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries((h ?? {}) as Record<string, unknown>)) {
-    if (v !== undefined && v !== null) out[k.toLowerCase()] = Array.isArray(v) ? v.join(", ") : String(v);
+    if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") out[k.toLowerCase()] = String(v);
+    else if (Array.isArray(v)) out[k.toLowerCase()] = v.map((x) => (typeof x === "string" ? x : JSON.stringify(x))).join(", ");
   }
   return out;
 }
