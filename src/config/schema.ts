@@ -296,8 +296,14 @@ export const credentialSetSchema = z
         consecutiveSuccesses: count("successes", 1, 20, 3).default(3),
         budgetSeconds: count("seconds", 1, 3600, 600).default(600),
         intervalMs: count("milliseconds", 0, 60_000, 5000).default(5_000),
+        /**
+         * The successes must also span this long: while Entra replicates, one replica may accept the
+         * new secret and the next refuse it, so K quick successes alone prove little (chaos found a
+         * secret promoted and pushed inside such a flap).
+         */
+        minStableSeconds: count("seconds", 0, 3600, 30).default(30),
       })
-      .default({ consecutiveSuccesses: 3, budgetSeconds: 600, intervalMs: 5_000 }),
+      .default({ consecutiveSuccesses: 3, budgetSeconds: 600, intervalMs: 5_000, minStableSeconds: 30 }),
     /** Entra's own sign-in evidence (needs AuditLog.Read.All + P1/P2; optional). Defaults: src/rotation/retirementEvidence.ts. */
     signInEvidence: z
       .strictObject({

@@ -24,7 +24,7 @@ export function describeCredentialSet(set: CredentialSet): string {
     `  key vault       ${set.keyVault.url} secret ${set.keyVault.secretName} (+ ${set.keyVault.secretName}-pending)`,
     `  secret policy   lifetime ${s.lifetimeDays} d, renew with ${round(renewAt)} d left, grace ${s.gracePeriodHours} h` +
       (s.adoptKeyId ? `, adopt ${s.adoptKeyId}` : ""),
-    `  verification    ${set.verification.consecutiveSuccesses} successes in a row within ${set.verification.budgetSeconds} s`,
+    `  verification    ${set.verification.consecutiveSuccesses} successes in a row${set.verification.minStableSeconds ? ` over at least ${set.verification.minStableSeconds} s` : ""} within ${set.verification.budgetSeconds} s`,
     `  sign-in         redirect ${set.redirectUri}, scopes ${set.scopes.join(" ")}`,
     `  gateway         ${gateway}`,
     `  alerts          ${set.alerts.length > 0 ? set.alerts.map(describeChannel).join("; ") : "none (incidents are only logged)"}`,

@@ -267,6 +267,9 @@ export async function verifyEntraStep(ctx: StepContext): Promise<StepOutcome> {
   const deadline = clock.now().getTime() + set.verification.budgetSeconds * 1000;
   run.verify ??= { consecutive: 0, attempts: 0, firstAttemptAt: clock.now().toISOString() };
   run.verify.consecutive = 0;
+  // A streak must also last: a replica that accepts the secret can be followed by one that refuses it.
+  const minStableMs = set.verification.minStableSeconds * 1000;
+  let streakSince = 0;
   for (;;) {
     ctx.signal.throwIfAborted();
     run.verify.attempts++;
@@ -282,8 +285,10 @@ export async function verifyEntraStep(ctx: StepContext): Promise<StepOutcome> {
       });
     if (res.ok) {
       run.verify.consecutive++;
-      if (run.verify.consecutive >= needed) {
-        return { kind: "done", detail: `${needed} consecutive token requests succeeded after ${run.verify.attempts} attempt(s)` };
+      if (run.verify.consecutive === 1) streakSince = clock.now().getTime();
+      const stableMs = clock.now().getTime() - streakSince;
+      if (run.verify.consecutive >= needed && stableMs >= minStableMs) {
+        return { kind: "done", detail: `${run.verify.consecutive} consecutive token requests succeeded over ${Math.round(stableMs / 1000)} s after ${run.verify.attempts} attempt(s)` };
       }
     } else {
       run.verify.consecutive = 0;
@@ -301,7 +306,7 @@ export async function verifyEntraStep(ctx: StepContext): Promise<StepOutcome> {
       return {
         kind: "pause",
         status: "waiting",
-        detail: `secret not yet accepted ${needed}× in a row within ${set.verification.budgetSeconds}s (last: ${res.ok ? "ok" : (res.aadsts ? `AADSTS${res.aadsts}` : res.error)}); the next pass resumes verification`,
+        detail: `secret not yet accepted ${needed}× in a row${minStableMs ? ` over ${set.verification.minStableSeconds} s` : ""} within ${set.verification.budgetSeconds}s (last: ${res.ok ? "ok" : (res.aadsts ? `AADSTS${res.aadsts}` : res.error)}); the next pass resumes verification`,
       };
     }
     await clock.sleep(set.verification.intervalMs, ctx.signal);

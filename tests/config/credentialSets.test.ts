@@ -228,7 +228,7 @@ describe("accepted configurations", () => {
       graphBaseUrl: DEFAULT_GRAPH_BASE_URL,
       multiTenant: false,
       secret: { lifetimeDays: 365, renewBeforeDays: 30, renewAtFraction: 0.2, gracePeriodHours: 24 },
-      verification: { consecutiveSuccesses: 3, budgetSeconds: 600, intervalMs: 5000 },
+      verification: { consecutiveSuccesses: 3, budgetSeconds: 600, intervalMs: 5000, minStableSeconds: 30 },
       redirectUri: DEFAULT_REDIRECT_URI,
       scopes: [...DEFAULT_SCOPES],
       gateway: {

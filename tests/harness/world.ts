@@ -162,7 +162,7 @@ export class World {
       graphBaseUrl: this.entra.server.url,
       keyVault: { url: this.keyVault.url, secretName },
       secret: { lifetimeDays: 180, renewBeforeDays: 30, renewAtFraction: 0.1, gracePeriodHours: 24 },
-      verification: { consecutiveSuccesses: 2, budgetSeconds: 20, intervalMs: 50 },
+      verification: { consecutiveSuccesses: 2, budgetSeconds: 20, intervalMs: 50, minStableSeconds: 0 },
       gateway:
         options.gatewayKind === "manual"
           ? { kind: "manual", targets: [] }

@@ -122,7 +122,7 @@ export async function startProbeWorld(options: ProbeWorldOptions = {}): Promise<
       multiTenant: options.multiTenant ?? false,
       keyVault: { url: world.keyVault.url, secretName },
       secret: { lifetimeDays: 180, renewBeforeDays: 30, renewAtFraction: 0.1, gracePeriodHours: 24 },
-      verification: { consecutiveSuccesses: 2, budgetSeconds: 20, intervalMs: 50 },
+      verification: { consecutiveSuccesses: 2, budgetSeconds: 20, intervalMs: 50, minStableSeconds: 0 },
       gateway: { kind: "cequence", baseUrl: world.gateway.url, tenant: world.gatewayTenant, apiTokenSecretName: "gateway-api-token" },
     });
 

@@ -365,7 +365,7 @@ describe("rotation step position", () => {
     targets: [],
   };
   const tuning = { stepBudgetMs: 30 * 60_000 };
-  const set = { verification: { consecutiveSuccesses: 3, budgetSeconds: 600, intervalMs: 5000 } };
+  const set = { verification: { consecutiveSuccesses: 3, budgetSeconds: 600, intervalMs: 5000, minStableSeconds: 30 } };
 
   test("verify-entra is timed from its first attempt with the verification budget", () => {
     const p = stepPosition({ ...base, verify: { consecutive: 0, attempts: 4, firstAttemptAt: "2026-01-01T00:00:10.000Z" } }, set, tuning);

@@ -228,7 +228,7 @@ describe("tenant app management policy without Policy.Read.All", () => {
 
 describe("replication delay", () => {
   it("pauses when the new secret is not accepted within the verify budget, and the next pass finishes", async () => {
-    const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 3, overrides: { verification: { consecutiveSuccesses: 2, budgetSeconds: 1, intervalMs: 100 } } });
+    const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 3, overrides: { verification: { consecutiveSuccesses: 2, budgetSeconds: 1, intervalMs: 100, minStableSeconds: 0 } } });
     world.entra.setReplicationDelay(60_000);
     try {
       const first = await s.pass();

@@ -602,7 +602,7 @@ export async function runSchedule(env: ChaosEnv, schedule: GeneratedSchedule, op
     alerts: ALERT_SEVERITIES,
     overrides: {
       secret: { lifetimeDays: 180, renewBeforeDays: 30, renewAtFraction: 0.1, gracePeriodHours: 24 },
-      verification: { consecutiveSuccesses: 2, budgetSeconds: 1, intervalMs: 25 },
+      verification: { consecutiveSuccesses: 2, budgetSeconds: 1, intervalMs: 25, minStableSeconds: 0 },
     },
   });
   const container = await freshContainer(env.storageConnectionString, "chaos");
