@@ -9,3 +9,4 @@ import "./rotationsApi.js";
 import "./healthTimer.js";
 import "./healthApi.js";
 import "./keyVaultEvents.js";
+import "./dashboard.js";
