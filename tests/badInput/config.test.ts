@@ -1,10 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { loadCredentialSets } from "../../src/config/load.js";
 import { ConfigError, RotatorError } from "../../src/errors.js";
-import { validCequenceSet, validManualSet } from "../config/fixtures.js";
+import { pathOf, validCequenceSet, validManualSet } from "../config/fixtures.js";
 import { CONFIG_CASES, type RawJson } from "./configCases.js";
 import { unsafeChar } from "./clear.js";
-import { pathOf } from "../config/fixtures.js";
 
 /**
  * Issue 10 item 6: at least 50 malformed credential-set files through the real loader. Each must

@@ -73,7 +73,7 @@ const UNKNOWN: [string, string | RegExp, (f: RawJson) => void][] = [
   ["an alert's raw url instead of a Key Vault secret name", "sets[0].alerts[0].url", (f) => ((s0(f).alerts[0] as RawJson).url = "https://contoso.webhook.office.com/x")],
   ["a clientSecret in the file", "sets[0].clientSecret", (f) => (s0(f).clientSecret = "abc~DEF_not-a-real-secret-1234567890")],
   ["__proto__ in a set", "sets[0].__proto__", (f) => Object.defineProperty(s0(f), "__proto__", { value: { polluted: true }, enumerable: true, configurable: true, writable: true })],
-  ["constructor in a set", "sets[0].constructor", (f) => (s0(f).constructor = { prototype: { polluted: true } })],
+  ["constructor in a set", "sets[0].constructor", (f) => Object.defineProperty(s0(f), "constructor", { value: { prototype: { polluted: true } }, enumerable: true, configurable: true, writable: true })],
   ["prototype in the gateway", "sets[0].gateway.prototype", (f) => (s0(f).gateway.prototype = { polluted: true })],
 ];
 

@@ -25,7 +25,7 @@ function build(endpoint: Endpoint, c: RequestCase, setName: string): HttpRequest
   const fill = (t: string): string => t.replaceAll("@SET@", setName).replaceAll("@RUN@", RUN);
   const runId = c.runId === undefined ? undefined : fill(c.runId);
   // The host hands the handler the decoded route parameter; the URL itself only needs to parse.
-  const path = endpoint.split(" ")[1]!.replace("{runId}", runId === undefined || runId.isWellFormed() ? encodeURIComponent(runId ?? RUN) : "x");
+  const path = endpoint.split(" ")[1]!.replace("{runId}", runId === undefined || !/[\ud800-\udfff]/.test(runId) ? encodeURIComponent(runId ?? RUN) : "x");
   const body = typeof c.body === "function" ? c.body() : c.body;
   return new HttpRequest({
     method: c.method ?? endpoint.split(" ")[0]!,
