@@ -10,7 +10,8 @@ import { createChannels, type AlertChannel } from "../../src/alerts/channels/ind
 import { dedupKeyFor, type AlertEvent } from "../../src/alerts/model.js";
 import type { EmulatorServer, FaultSpec } from "../../emulators/common/server.js";
 import type { World } from "../harness/world.js";
-import { SecretScanner } from "../helpers/secretScan.js";
+import type { SecretScanner } from "../helpers/secretScan.js";
+import { worldScanner } from "./scan.js";
 import { UPSTREAMS, UPSTREAM_CASES, type HostileAnswer, type Upstream } from "./upstreamCases.js";
 
 /**
@@ -137,15 +138,7 @@ describe("bad input: hostile upstream answers", () => {
     expect((await s.pass()).status).toBe("noop");
   };
 
-  /**
-   * Every secret of the world. Channel URLs count by their unguessable parts only: the shared
-   * "https://127.0.0.1:" prefix of every emulator URL is not a secret.
-   */
-  const scanner = (): SecretScanner =>
-    new SecretScanner()
-      .addSecrets([...w.entra.issuedSecrets(), ...w.gateway.issuedSecrets(), w.operator.secret, w.gatewayApiToken])
-      .addSecrets(w.channelSecrets.flatMap((v) => (/^https?:\/\//.test(v) ? v.split(/[/?&=:.]/).filter((p) => p.length >= 16) : [v])))
-      .collectAll("event", s.events);
+  const scanner = (): SecretScanner => worldScanner(w).collectAll("event", s.events);
 
   const subst = (t: Target): Record<string, string> => ({
     "@SELF@": t.server.url,
