@@ -3,7 +3,8 @@ import { Scenario, useWorld } from "../rotation/harness.js";
 import { RotatorError } from "../../src/errors.js";
 import { pendingSecretName } from "../../src/rotation/policy.js";
 import { within, worldScanner } from "./scan.js";
-import type { EmulatorServer, FaultSpec } from "../../emulators/common/server.js";
+import { PASS_ANSWERS as ANSWERS } from "./upstreamCases.js";
+import type { EmulatorServer } from "../../emulators/common/server.js";
 
 /**
  * Issue 10 item 6, end to end: a sample of the hostile answers (an HTML error page, truncated JSON,
@@ -15,15 +16,6 @@ import type { EmulatorServer, FaultSpec } from "../../emulators/common/server.js
  * stop, the set converges, every alert reaches every channel, and no secret fragment leaked anywhere.
  */
 const getWorld = useWorld({ receivers: true });
-
-type Answer = [name: string, fault: Omit<FaultSpec, "route">];
-const ANSWERS: Answer[] = [
-  ["an HTML 502 page", { status: 502, raw: true, body: "<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1><p>Azure Front Door</p></body></html>" }],
-  ["truncated JSON with 200", { status: 200, raw: true, headers: { "Content-Type": "application/json" }, body: '{"value":[{"id":"0d1e' }],
-  ["the live secret echoed in a 500 error body", { echo: true, status: 500 }],
-];
-
-export const PASS_CASE_COUNTS = { graph: ANSWERS.length, keyvault: ANSWERS.length, token: ANSWERS.length, gateway: ANSWERS.length, channels: ANSWERS.length * 5 };
 
 describe("bad input: hostile answers during whole rotation passes", () => {
   it(`${ANSWERS.length} hostile answers from each of Graph, Key Vault, the token endpoint and the gateway end a rotation pass safely; the invariants hold from ground truth and the set converges`, async () => {

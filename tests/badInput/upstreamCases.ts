@@ -127,3 +127,18 @@ function specific(upstream: Upstream): HostileAnswer[] {
 export const UPSTREAM_CASES: Record<Upstream, HostileAnswer[]> = Object.fromEntries(UPSTREAMS.map((u) => [u, [...common(), ...specific(u)]])) as Record<Upstream, HostileAnswer[]>;
 
 export const UPSTREAM_CASE_COUNTS: Record<Upstream, number> = Object.fromEntries(UPSTREAMS.map((u) => [u, UPSTREAM_CASES[u].length])) as Record<Upstream, number>;
+
+/** The sample played against whole rotation passes (passes.test.ts): per dependency, and on all five channels at once. */
+export const PASS_ANSWERS: [name: string, fault: Omit<FaultSpec, "route">][] = [
+  ["an HTML 502 page", { status: 502, raw: true, body: "<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1><p>Azure Front Door</p></body></html>" }],
+  ["truncated JSON with 200", { status: 200, raw: true, headers: { "Content-Type": "application/json" }, body: '{"value":[{"id":"0d1e' }],
+  ["the live secret echoed in a 500 error body", { echo: true, status: 500 }],
+];
+
+export const PASS_CASE_COUNTS: Record<string, number> = {
+  graph: PASS_ANSWERS.length,
+  keyvault: PASS_ANSWERS.length,
+  token: PASS_ANSWERS.length,
+  gateway: PASS_ANSWERS.length,
+  "alert channels (all five at once)": PASS_ANSWERS.length,
+};
