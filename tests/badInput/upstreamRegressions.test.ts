@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { Scenario, useWorld } from "../rotation/harness.js";
 import { RotatorError } from "../../src/errors.js";
 import { within } from "./scan.js";
+import { createRateLimiter } from "../../src/gateway/rateLimiter.js";
 
 /**
  * Defects the hostile-upstream tables found, each named after what went wrong. Each would have
@@ -70,5 +71,21 @@ describe("hostile upstream regressions", () => {
     w.entra.server.faults.add({ route: `^POST /${w.tenantId}/oauth2/v2\\.0/token$`, status: 500, raw: true, headers: { "Content-Type": "application/json" }, body: `${"[".repeat(10_000)}${"]".repeat(10_000)}` });
     const outcome = await within(token.requestToken({ tokenUrl: `${w.authorityHost}/${w.tenantId}/oauth2/v2.0/token`, clientId: s.set.clientId, clientSecret: s.seeded.handMade.secretText }), 10_000);
     expect(outcome).toMatchObject({ value: { ok: false, status: 500 } });
+  });
+
+  it("gateway Retry-After of a year: one 429 paused every later gateway call of the set for a year (the limiter kept the pause)", async () => {
+    let now = 0;
+    const limiter = createRateLimiter({
+      requestsPerSecond: 5,
+      now: () => now,
+      sleep: async (ms) => {
+        now += ms;
+        await Promise.resolve();
+      },
+    });
+    limiter.onThrottled!(365 * 24 * 3_600_000);
+    await limiter.acquire();
+    // Released after at most the 60 s cap, not a year later.
+    expect(now).toBeLessThanOrEqual(60_000);
   });
 });

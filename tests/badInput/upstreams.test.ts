@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { Scenario, useWorld } from "../rotation/harness.js";
 import { RotatorError } from "../../src/errors.js";
 import { HttpClient } from "../../src/http/client.js";
+import { createGatewayAdapter } from "../../src/gateway/factory.js";
 import { createGraphApplicationsApi } from "../../src/entra/graph.js";
 import { createAzureCredential } from "../../src/entra/credential.js";
 import { createChannels, type AlertChannel } from "../../src/alerts/channels/index.js";
@@ -119,7 +120,9 @@ describe("bad input: hostile upstream answers", () => {
         route: `^GET /secrets/${secretName}(/|/versions)?$`,
         call: async () => [await clients.vault.getLatest(secretName), await clients.vault.listVersions(secretName)],
       },
-      gateway: { server: w.gateway.server, route: "^GET /mcp-servers$", call: () => clients.gateway.listTargets({ clientId: s.set.clientId }) },
+      // A fresh adapter per answer, as a fresh instance would have: a 429 rightly pauses the adapter's
+      // pacing (up to 60 s), which would otherwise carry over to the next answer.
+      gateway: { server: w.gateway.server, route: "^GET /mcp-servers$", call: () => createGatewayAdapter(s.set.gateway, { apiToken: w.gatewayApiToken, http: s.runtime.http }).listTargets({ clientId: s.set.clientId }) },
       token: {
         server: w.entra.server,
         route: `^POST /${w.tenantId}/oauth2/v2\\.0/token$`,
