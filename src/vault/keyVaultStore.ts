@@ -27,6 +27,9 @@ export interface KeyVaultStoreOptions {
   timeoutInMs?: number;
 }
 
+/** Key Vault pages versions 25 at a time; 400 pages (10,000 versions) is far beyond any rotated secret's history. */
+export const MAX_VERSION_PAGES = 400;
+
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
 
 export function isLoopbackVault(vaultUrl: string): boolean {
@@ -102,8 +105,16 @@ export class KeyVaultSecretStore implements SecretStore {
     const out: SecretVersion[] = [];
     try {
       await this.bounded("listVersions", name, options.abortSignal, async (abortSignal) => {
-        for await (const p of this.client.listPropertiesOfSecretVersions(name, { abortSignal, requestOptions: this.requestOptions })) {
-          out.push(fromProperties(p));
+        let pages = 0;
+        for await (const page of this.client.listPropertiesOfSecretVersions(name, { abortSignal, requestOptions: this.requestOptions }).byPage()) {
+          // A nextLink that never ends (a loop, or a broken vault) is not a secret's history.
+          if (++pages > MAX_VERSION_PAGES) {
+            throw new RotatorError("VAULT_UNEXPECTED_RESPONSE", `Key Vault listVersions of secret '${name}' in ${this.vaultUrl} did not end after ${MAX_VERSION_PAGES} pages`, {
+              hint: "The vault kept returning a nextLink (a pagination loop); check keyVault.url and any proxy in between. The next run retries.",
+              retryable: true,
+            });
+          }
+          for (const p of page) out.push(fromProperties(p));
         }
       });
     } catch (err) {

@@ -83,6 +83,8 @@ function specific(upstream: Upstream): HostileAnswer[] {
       ];
     case "keyvault":
       return [
+        { name: "nextLink to itself (endless pagination)", fault: { status: 200, body: { value: [], nextLink: "@SELF@/secrets/@NAME@/versions?api-version=2025-07-01&$skiptoken=again" } } },
+        { name: "nextLink to another host", fault: { status: 200, body: { value: [], nextLink: "@ELSEWHERE@/secrets/@NAME@/versions?$skiptoken=x" } } },
         { name: "a bundle without a value", fault: { status: 200, body: { id: "@SELF@/secrets/@NAME@/0123456789abcdef0123456789abcdef", attributes: { enabled: true } } } },
         { name: "a bundle whose id is not a URL", fault: { status: 200, body: { value: "x", id: "not a url", attributes: { enabled: true } } } },
         { name: "a bundle whose value is a number", fault: { status: 200, body: { value: 42, id: "@SELF@/secrets/@NAME@/0123456789abcdef0123456789abcdef" } } },

@@ -57,6 +57,14 @@ describe("hostile upstream regressions", () => {
     typed(await within(vault.getLatest(s.set.keyVault.secretName), 10_000), "VAULT_UNEXPECTED_RESPONSE");
   });
 
+  it("Key Vault endless pagination: a nextLink pointing at itself kept listVersions paging forever", async () => {
+    const s = await scenario();
+    const w = s.world;
+    const { vault } = await s.runtime.clientsFor(s.set);
+    w.keyVault.server.faults.add({ route: "^GET /secrets/[^/]+/versions$", status: 200, body: { value: [], nextLink: `${w.keyVault.url}/secrets/${s.set.keyVault.secretName}/versions?api-version=2025-07-01&$skiptoken=again` } });
+    typed(await within(vault.listVersions(s.set.keyVault.secretName), 15_000), "VAULT_UNEXPECTED_RESPONSE");
+  });
+
   it("Key Vault 401 with a malformed challenge: getSecret stayed pending forever (no request, no timeout)", async () => {
     const s = await scenario();
     const { vault } = await s.runtime.clientsFor(s.set);

@@ -118,7 +118,8 @@ describe("bad input: hostile upstream answers", () => {
       keyvault: {
         server: w.keyVault.server,
         route: `^GET /secrets/${secretName}(/|/versions)?$`,
-        call: async () => [await clients.vault.getLatest(secretName), await clients.vault.listVersions(secretName)],
+        // The listing first, so its pagination meets the answers too (a failing read would end the call before it).
+        call: async () => [await clients.vault.listVersions(secretName), await clients.vault.getLatest(secretName)],
       },
       // A fresh adapter per answer, as a fresh instance would have: a 429 rightly pauses the adapter's
       // pacing (up to 60 s), which would otherwise carry over to the next answer.
