@@ -40,3 +40,14 @@ describe("echo fault", () => {
     expect((await fetch(`${server.url}/thing`, { method: "POST", body: "{}" })).status).toBe(200);
   });
 });
+
+describe("status fault headers", () => {
+  it("sends a Retry-After written in the fault's headers as given (a hostile value too); a bare 429 gets Retry-After: 1", async () => {
+    server.faults.add({ route: "^GET /ra$", status: 429, headers: { "Retry-After": "31536000" }, times: 1 });
+    expect((await fetch(`${server.url}/ra`)).headers.get("retry-after")).toBe("31536000");
+    server.faults.add({ route: "^GET /ra$", status: 429, times: 1 });
+    expect((await fetch(`${server.url}/ra`)).headers.get("retry-after")).toBe("1");
+    server.faults.add({ route: "^GET /ra$", status: 503, retryAfterSeconds: 7, times: 1 });
+    expect((await fetch(`${server.url}/ra`)).headers.get("retry-after")).toBe("7");
+  });
+});

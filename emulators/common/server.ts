@@ -234,7 +234,10 @@ export class EmulatorServer {
     }
     if (fault?.status) {
       const headers: Record<string, string> = { ...fault.headers };
-      if (fault.status === 429 || fault.retryAfterSeconds !== undefined) headers["Retry-After"] = String(fault.retryAfterSeconds ?? 1);
+      // A Retry-After written in `headers` is sent as given (hostile values included); 429 defaults to 1 s.
+      const given = Object.keys(headers).some((h) => h.toLowerCase() === "retry-after");
+      if (fault.retryAfterSeconds !== undefined) headers["Retry-After"] = String(fault.retryAfterSeconds);
+      else if (fault.status === 429 && !given) headers["Retry-After"] = "1";
       this.log({ method, path, status: fault.status, fault: fault.id });
       this.send(res, { status: fault.status, headers, body: fault.body ?? defaultFaultBody(fault.status), ...(fault.raw ? { raw: true } : {}) });
       return;

@@ -7,7 +7,7 @@ import { EXPIRY_AT_RISK_CHECK, HEARTBEAT_CHECK, SERVICE_SET, checkRotationTimerL
 import type { BuiltRuntime } from "../runtime/createRuntime.js";
 import { parseSchedule } from "../schedule.js";
 import { contextLogger } from "../logging.js";
-import { json } from "./http.js";
+import { json, requestProblem } from "./http.js";
 import { gatherStatus, statusApiBody } from "../dashboard/statusData.js";
 
 export type BuiltRuntimeProvider = () => Promise<BuiltRuntime>;
@@ -151,7 +151,10 @@ export function makeHealthHandler(getRuntime: BuiltRuntimeProvider) {
     }
     return p;
   };
-  return async (_request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+  return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+    // Checked before anything is read or probed: a malformed call never costs a token request.
+    const refused = requestProblem(request, { methods: ["GET"], body: "none" });
+    if (refused) return refused;
     const runtime = await getRuntime();
     const logger = contextLogger(context, runtime.redactor);
     const staleMs = 2 * parseSchedule(runtime.healthSchedule).periodMs(runtime.clock.now());
@@ -177,7 +180,9 @@ export function makeHealthHandler(getRuntime: BuiltRuntimeProvider) {
 
 /** GET /api/status — what an operator wants to see first, per set (gathered with the dashboard's data). */
 export function makeStatusHandler(getRuntime: BuiltRuntimeProvider) {
-  return async (_request: HttpRequest, _context: InvocationContext): Promise<HttpResponseInit> => {
+  return async (request: HttpRequest, _context: InvocationContext): Promise<HttpResponseInit> => {
+    const refused = requestProblem(request, { methods: ["GET"], body: "none" });
+    if (refused) return refused;
     const runtime = await getRuntime();
     return json(200, statusApiBody(await gatherStatus(runtime)));
   };

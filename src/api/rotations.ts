@@ -4,7 +4,7 @@ import { contextLogger } from "../logging.js";
 import { acceptConfirmation, acceptRotationRequest, RunInProgressError } from "../rotation/enqueue.js";
 import type { RuntimeProvider } from "../runtime/types.js";
 import { CONFIRM_FIELDS, START_FIELDS, confirmBodySchema, describeZodIssues, startRotationBodySchema, type RotationMessage } from "./rotationMessage.js";
-import { errorResponse, fromRotatorError, json, readJsonBody, shown } from "./http.js";
+import { errorResponse, fromRotatorError, json, readJsonBody, requestProblem, shown } from "./http.js";
 import { withoutUserinfo } from "../config/outbound.js";
 
 /**
@@ -13,6 +13,8 @@ import { withoutUserinfo } from "../config/outbound.js";
  */
 export function makeStartRotationHandler(getRuntime: RuntimeProvider, queueOutput: FunctionOutput) {
   return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+    const refused = requestProblem(request, { methods: ["POST"], body: "json" });
+    if (refused) return refused;
     const body = await readJsonBody(() => request.text());
     if (!body.ok) return body.response;
     const parsed = startRotationBodySchema.safeParse(body.value);
@@ -27,7 +29,8 @@ export function makeStartRotationHandler(getRuntime: RuntimeProvider, queueOutpu
     const runtime = await getRuntime();
     const set = runtime.sets.find((s) => s.name === setName);
     if (!set) {
-      return errorResponse(404, "SET_NOT_FOUND", `No credential set named "${setName}"`, `Use one of: ${runtime.sets.map((s) => s.name).join(", ")}.`, { field: "set" });
+      const names = runtime.sets.map((s) => s.name).join(", ");
+      return errorResponse(404, "SET_NOT_FOUND", `set "${setName}" names no credential set — use one of: ${names}`, `Use one of: ${names} (GET /api/status lists them).`, { field: "set" });
     }
     const logger = contextLogger(context, runtime.redactor, { set: set.name }).child({});
     try {
@@ -61,12 +64,14 @@ export function makeStartRotationHandler(getRuntime: RuntimeProvider, queueOutpu
 /** GET /api/rotations/{runId} — the run's journal (never holds a secret). */
 export function makeGetRotationHandler(getRuntime: RuntimeProvider) {
   return async (request: HttpRequest, _context: InvocationContext): Promise<HttpResponseInit> => {
+    const refused = requestProblem(request, { methods: ["GET"], body: "none" });
+    if (refused) return refused;
     const runId = request.params["runId"] ?? "";
     const badId = runIdProblem(runId);
     if (badId) return badId;
     const runtime = await getRuntime();
     const run = await runtime.journals.findRun(runId);
-    if (!run) return errorResponse(404, "RUN_NOT_FOUND", `No rotation run "${runId}"`, "Use the runId returned by POST /api/rotations, or GET /api/status for recent runs.", { field: "runId" });
+    if (!run) return runNotFound(runId, "Use the runId returned by POST /api/rotations, or GET /api/status for recent runs.");
     return json(200, run);
   };
 }
@@ -74,6 +79,8 @@ export function makeGetRotationHandler(getRuntime: RuntimeProvider) {
 /** POST /api/rotations/{runId}/confirm — an operator confirms a manual gateway was updated. */
 export function makeConfirmRotationHandler(getRuntime: RuntimeProvider, queueOutput: FunctionOutput) {
   return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+    const refused = requestProblem(request, { methods: ["POST"], body: "json" });
+    if (refused) return refused;
     const runId = request.params["runId"] ?? "";
     const badId = runIdProblem(runId);
     if (badId) return badId;
@@ -92,10 +99,15 @@ export function makeConfirmRotationHandler(getRuntime: RuntimeProvider, queueOut
       return json(202, { runId, requestId: accepted.request.requestId, status: "confirmed", statusUrl: statusUrl(runtime.publicBaseUrl, runId) });
     } catch (e) {
       const err = ensureRotatorError(e);
-      if (err.code === "RUN_NOT_FOUND") return errorResponse(404, err.code, err.message, err.hint, { field: "runId" });
+      if (err.code === "RUN_NOT_FOUND") return runNotFound(runId, err.hint);
       return fromRotatorError(err, err.status ?? 502);
     }
   };
+}
+
+/** A well-formed run ID that names no run (shown short, like every echoed input). */
+function runNotFound(runId: string, hint: string): HttpResponseInit {
+  return errorResponse(404, "RUN_NOT_FOUND", `runId ${shown(runId, 32)} names no rotation run — use the runId returned by POST /api/rotations or shown by GET /api/status`, hint, { field: "runId" });
 }
 
 /** Run IDs are ours (timestamp + random); anything else is refused before a lookup, and shown only escaped and short. */

@@ -13,6 +13,20 @@ export const DOCS_REF = "docs/configuration.md";
 
 export type ParseOutcome<T> = { ok: true; value: T } | { ok: false; issues: string[] };
 
+/**
+ * A given value as an error may show it: at most `max` characters, JSON-quoted, with control
+ * characters, bidi controls, zero-width characters and lone surrogates made visible as \uXXXX.
+ * A message must never carry more of the input than this (a 100,000-character key, a right-to-left
+ * override that reorders the rest of the line in a terminal).
+ */
+export function quoted(value: string, max = 40): string {
+  const cut = value.length > max ? `${value.slice(0, max)}…` : value;
+  return JSON.stringify(cut).replace(/[\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069\ufeff\ud800-\udfff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** A plain field name is shown as is; anything else (odd characters, very long) only quoted and short. */
+const PLAIN_KEY = /^[A-Za-z_$][\w$-]{0,39}$/;
+
 /** `["sets", 0, "gateway", "maxConcurrency"]` → `sets[0].gateway.maxConcurrency`. */
 export function renderPath(path: readonly PropertyKey[]): string {
   let out = "";
@@ -20,7 +34,7 @@ export function renderPath(path: readonly PropertyKey[]): string {
     if (typeof seg === "number") out += `[${seg}]`;
     else {
       const key = String(seg);
-      out += /^[A-Za-z_$][\w$-]*$/.test(key) ? (out === "" ? key : `.${key}`) : `[${JSON.stringify(key)}]`;
+      out += PLAIN_KEY.test(key) ? (out === "" ? key : `.${key}`) : `[${quoted(key)}]`;
     }
   }
   return out === "" ? "(root)" : out;
@@ -103,7 +117,9 @@ export function fixingErrorMap(iss: RawIssue): string {
 }
 
 /** `unknown field "url" — …` with a spelling suggestion and the object's real fields. */
-export function unknownFieldMessage(key: string, known: readonly string[]): string {
+export function unknownFieldMessage(rawKey: string, known: readonly string[]): string {
+  // Quoted below as "${key}": the key as shown, escaped and short, without its own quotes.
+  const key = PLAIN_KEY.test(rawKey) ? rawKey : quoted(rawKey).slice(1, -1);
   const knownList = known.length > 0 ? `; known fields: ${known.join(", ")}` : "";
   const secretField = known.find((k) => k.toLowerCase() === `${key.toLowerCase()}secretname`);
   if (secretField) {
@@ -206,8 +222,8 @@ function formatMessage(raw: Record<string, unknown>): string {
 function enumMessage(values: readonly unknown[], given: unknown): string {
   const options = values.map((v) => String(v));
   if (options.length === 1) return `must be "${options[0]}" — set it to exactly that`;
-  const guess = typeof given === "string" ? closest(given, options) : undefined;
-  const shown = typeof given === "string" && given.length <= 40 ? `"${given}"` : describe(given);
+  const guess = typeof given === "string" && given.length <= 200 ? closest(given, options) : undefined;
+  const shown = typeof given === "string" && given.length <= 40 ? quoted(given) : describe(given);
   return `${shown} is not allowed — use one of ${options.join(", ")}${guess ? ` (did you mean "${guess}"?)` : ""}`;
 }
 

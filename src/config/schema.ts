@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { closest } from "./issues.js";
+import { closest, quoted } from "./issues.js";
 import { checkOutboundUrl } from "./outbound.js";
 
 /**
@@ -142,7 +142,7 @@ export const alertChannelSchema = z.discriminatedUnion(
         const kind = (iss.input as { kind?: unknown } | undefined)?.kind;
         return kind === undefined
           ? `is required — set the channel's kind to one of ${CHANNEL_KINDS}`
-          : `${typeof kind === "string" ? `"${kind}"` : "this value"} is not a channel kind — use one of ${CHANNEL_KINDS}`;
+          : `${typeof kind === "string" ? quoted(kind) : "this value"} is not a channel kind — use one of ${CHANNEL_KINDS}`;
       }
       return undefined;
     },
@@ -212,7 +212,7 @@ export const gatewaySchema = z.discriminatedUnion(
       }
       if (iss.code === "invalid_union") {
         const kind = (iss.input as { kind?: unknown } | undefined)?.kind;
-        const shown = typeof kind === "string" ? `"${kind}"` : "this value";
+        const shown = typeof kind === "string" ? quoted(kind) : "this value";
         return kind === undefined
           ? `is required — set the gateway's kind to cequence or manual (manual for a gateway without an admin API)`
           : `${shown} is not a gateway kind — use cequence, or manual for a gateway without an admin API`;

@@ -4,6 +4,7 @@ import type { BuiltRuntime } from "../runtime/createRuntime.js";
 import { esc } from "./html.js";
 import { renderDashboard } from "./render.js";
 import { gatherStatus } from "./statusData.js";
+import { requestProblem } from "../api/http.js";
 
 /**
  * The page allows nothing but its own inline styles: no script, no frame, no external request.
@@ -21,7 +22,9 @@ const HEADERS = {
 
 /** GET /api/dashboard — the status page (function key), with each set's credentials read live. */
 export function makeDashboardHandler(getRuntime: () => Promise<BuiltRuntime>) {
-  return async (_request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+  return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+    const refused = requestProblem(request, { methods: ["GET"], body: "none" });
+    if (refused) return refused;
     const runtime = await getRuntime();
     try {
       const snapshot = await gatherStatus(runtime, { timeline: true, recentRuns: 5 });

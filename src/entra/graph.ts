@@ -62,7 +62,20 @@ const APP_SELECT = [
 
 type Json = Record<string, unknown>;
 
+/**
+ * Graph pages collections with `@odata.nextLink`; a page count this high is not a collection we
+ * read (an app, its policies, its assignments) but a link that never ends.
+ */
+export const MAX_GRAPH_PAGES = 1000;
+
+const invalidResponse = (op: GraphOperation, detail: string): RotatorError =>
+  new RotatorError("GRAPH_INVALID_RESPONSE", `Graph ${op.name} answered with an unexpected body: ${detail}.`, {
+    hint: "Microsoft Graph (or a proxy in front of it) returned something that is not a Graph answer; check graphBaseUrl and any outbound proxy. The next run retries.",
+    retryable: true,
+  });
+
 export function createGraphApplicationsApi(options: GraphApplicationsApiOptions): GraphApplicationsApi {
+  const baseUrl = (options.graphBaseUrl ?? "https://graph.microsoft.com").replace(/\/+$/, "");
   const client = createGraphClient({
     credential: options.credential,
     http: options.http,
@@ -107,25 +120,34 @@ export function createGraphApplicationsApi(options: GraphApplicationsApiOptions)
     }
   };
 
-  /** Follows `@odata.nextLink` until the collection is exhausted. */
+  /**
+   * Follows `@odata.nextLink` until the collection is exhausted — only on Graph's own host, never
+   * to the same link twice, and for at most MAX_GRAPH_PAGES pages; every page must be a collection.
+   */
   const listAll = async (op: GraphOperation, first: GraphRequest, call: CallOptions): Promise<Json[]> =>
     run(op, async () => {
       const out: Json[] = [];
-      let page = (await first.get()) as { value?: Json[]; "@odata.nextLink"?: string };
-      for (;;) {
-        out.push(...(page.value ?? []));
+      const seen = new Set<string>();
+      let page: unknown = await first.get();
+      for (let pages = 1; ; pages++) {
+        if (!isJsonObject(page) || !Array.isArray(page.value) || !page.value.every(isJsonObject)) throw invalidResponse(op, "a page is not a collection of objects");
+        out.push(...page.value);
         const next = page["@odata.nextLink"];
-        if (!next) return out;
-        page = (await request(next, call).get()) as typeof page;
+        if (next === undefined || next === null || next === "") return out;
+        if (typeof next !== "string" || !sameOrigin(next, baseUrl)) throw invalidResponse(op, "@odata.nextLink does not point at the configured Graph host");
+        if (seen.has(next)) throw invalidResponse(op, "@odata.nextLink repeats a page already read (pagination loop)");
+        if (pages >= MAX_GRAPH_PAGES) throw invalidResponse(op, `the collection did not end after ${MAX_GRAPH_PAGES} pages`);
+        seen.add(next);
+        page = await request(next, call).get();
       }
     });
 
   const api: GraphApplicationsApi = {
     async getApplication(ref, call = {}) {
       if (ref.objectId) {
-        const json = await run({ name: "getApplication", objectId: ref.objectId, appId: ref.appId }, () =>
-          request(`/applications/${encodeURIComponent(ref.objectId!)}`, call).select(APP_SELECT).get() as Promise<Json>,
-        );
+        const op: GraphOperation = { name: "getApplication", objectId: ref.objectId, appId: ref.appId };
+        const json = await run(op, () => request(`/applications/${encodeURIComponent(ref.objectId!)}`, call).select(APP_SELECT).get() as Promise<unknown>);
+        if (!isJsonObject(json)) throw invalidResponse(op, "the application is not an object");
         if (text(json.appId).toLowerCase() !== ref.appId.toLowerCase()) {
           throw new RotatorError(
             "GRAPH_APP_NOT_FOUND",
@@ -133,7 +155,7 @@ export function createGraphApplicationsApi(options: GraphApplicationsApiOptions)
             { hint: "The credential set's objectId and clientId name different app registrations; fix or remove the objectId.", status: 200 },
           );
         }
-        return toAppRegistration(json);
+        return toAppRegistration(json, op);
       }
       const found = await listAll(
         { name: "getApplication", appId: ref.appId },
@@ -149,7 +171,7 @@ export function createGraphApplicationsApi(options: GraphApplicationsApiOptions)
           status: 200,
         });
       }
-      return toAppRegistration(json);
+      return toAppRegistration(json, { name: "getApplication", appId: ref.appId });
     },
 
     async addPassword(objectId, credential, call = {}): Promise<NewPasswordCredential> {
@@ -308,7 +330,31 @@ function text(v: unknown): string {
   return typeof v === "string" ? v : typeof v === "number" || typeof v === "boolean" ? String(v) : "";
 }
 
-function toAppRegistration(json: Json): AppRegistration {
+function isJsonObject(v: unknown): v is Json {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function sameOrigin(link: string, baseUrl: string): boolean {
+  try {
+    return new URL(link).origin === new URL(baseUrl).origin;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * An application whose identity or credentials are not what Graph documents is refused, never
+ * read leniently: "no passwordCredentials" would tell the planner the app has no secrets at all.
+ */
+function toAppRegistration(json: Json, op: GraphOperation): AppRegistration {
+  if (typeof json.id !== "string" || json.id === "" || typeof json.appId !== "string" || json.appId === "") throw invalidResponse(op, "the application has no id or appId");
+  if (!Array.isArray(json.passwordCredentials)) throw invalidResponse(op, "the application's passwordCredentials is not a list");
+  for (const p of json.passwordCredentials) {
+    if (!isJsonObject(p) || typeof p.keyId !== "string" || p.keyId === "") throw invalidResponse(op, "a password credential has no keyId");
+    if (p.endDateTime !== undefined && p.endDateTime !== null && (typeof p.endDateTime !== "string" || Number.isNaN(Date.parse(p.endDateTime)))) {
+      throw invalidResponse(op, "a password credential's endDateTime is not a date");
+    }
+  }
   const web = (json.web ?? {}) as Json;
   const implicit = (web.implicitGrantSettings ?? {}) as Json;
   return {

@@ -27,6 +27,18 @@ export function discoveryUrlFor(authorityHost: string, tenant: string): string {
   return `${authorityBase(authorityHost, tenant)}/v2.0/.well-known/openid-configuration`;
 }
 
+/**
+ * An unexpected error body as text. JSON.stringify recurses: a body nested thousands of levels
+ * deep (hostile or broken) overflowed the stack with an untyped RangeError.
+ */
+function bodyText(data: unknown): string {
+  try {
+    return JSON.stringify(data ?? "");
+  } catch {
+    return "(an error body that cannot be shown: nested too deeply)";
+  }
+}
+
 /** How much of an error description a result keeps, after redaction. */
 const MAX_DESCRIPTION = 500;
 
@@ -65,7 +77,7 @@ export function createTokenEndpointClient(deps: { http: HttpClient }): TokenEndp
           ? body.error_description
           : typeof res.data === "string"
             ? res.data
-            : JSON.stringify(res.data ?? "");
+            : bodyText(res.data);
       const codes = Array.isArray(body.error_codes) ? body.error_codes.filter((c): c is number => typeof c === "number") : [];
       const aadsts = codes[0] ?? parseAadsts(description);
       return {

@@ -36,6 +36,12 @@ export interface RateLimiterOptions {
   minRequestsPerSecond?: number;
   /** Roughly how many seconds of accepted traffic bring a halved rate back to the ceiling (default 3). */
   recoverySeconds?: number;
+  /**
+   * The longest pause one 429 may impose (default 60 s, the HTTP layer's longest Retry-After wait).
+   * A gateway answering `Retry-After: <a year>` must not hold every later call of the set for a year:
+   * the throttled call fails (retryable) instead, and the next pass tries again.
+   */
+  maxPauseMs?: number;
   /** Injected by tests; defaults to wall-clock time. */
   now?: () => number;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -47,6 +53,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const min = Math.min(max, options.minRequestsPerSecond ?? max / 32);
   if (!(min > 0)) throw new RangeError("minRequestsPerSecond must be above 0");
   const recoverySeconds = options.recoverySeconds ?? 3;
+  const maxPauseMs = options.maxPauseMs ?? 60_000;
   const now = options.now ?? (() => performance.now());
   const sleep = options.sleep ?? abortableDelay;
   let rate = max;
@@ -105,7 +112,8 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     onThrottled(retryAfterMs) {
       throttled++;
       rate = Math.max(min, rate / 2);
-      pausedUntil = Math.max(pausedUntil, now() + Math.max(retryAfterMs ?? 0, 1000 / rate));
+      const asked = retryAfterMs !== undefined && Number.isFinite(retryAfterMs) ? retryAfterMs : 0;
+      pausedUntil = Math.max(pausedUntil, now() + Math.min(maxPauseMs, Math.max(asked, 1000 / rate)));
     },
     onAccepted() {
       if (rate >= max) return;

@@ -27,6 +27,9 @@ export interface KeyVaultStoreOptions {
   timeoutInMs?: number;
 }
 
+/** Key Vault pages versions 25 at a time; 400 pages (10,000 versions) is far beyond any rotated secret's history. */
+export const MAX_VERSION_PAGES = 400;
+
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
 
 export function isLoopbackVault(vaultUrl: string): boolean {
@@ -43,10 +46,13 @@ export class KeyVaultSecretStore implements SecretStore {
   private readonly requestOptions: { timeout: number };
   private readonly log: Logger;
   private readonly shared?: Redactor;
+  private readonly callBudgetMs: number;
 
   constructor(options: KeyVaultStoreOptions) {
     this.shared = options.redactor;
     this.requestOptions = { timeout: options.timeoutInMs ?? 30_000 };
+    // Every try of the pipeline, plus one request's worth for the challenge and token round trip.
+    this.callBudgetMs = this.requestOptions.timeout * ((options.retryOptions?.maxRetries ?? 3) + 2);
     this.vaultUrl = parseVaultUrl(options.vaultUrl);
     this.log = options.logger ?? silentLogger;
     this.client = new SecretClient(this.vaultUrl, options.credential, {
@@ -62,7 +68,7 @@ export class KeyVaultSecretStore implements SecretStore {
   async getLatest(name: string, options: VaultCallOptions = {}): Promise<SecretVersion | undefined> {
     assertSecretName(name);
     try {
-      return toVersion(await this.client.getSecret(name, { abortSignal: options.abortSignal, requestOptions: this.requestOptions }), true);
+      return toVersion(await this.bounded("getSecret", name, options.abortSignal, (abortSignal) => this.client.getSecret(name, { abortSignal, requestOptions: this.requestOptions })), true);
     } catch (err) {
       const mapped = this.mapped(err, { operation: "getSecret", name });
       if (mapped.code === "VAULT_SECRET_NOT_FOUND") return undefined;
@@ -88,7 +94,7 @@ export class KeyVaultSecretStore implements SecretStore {
     assertSecretName(name);
     assertVersion(name, version);
     try {
-      return toVersion(await this.client.getSecret(name, { version, abortSignal: options.abortSignal, requestOptions: this.requestOptions }), true);
+      return toVersion(await this.bounded("getSecret", name, options.abortSignal, (abortSignal) => this.client.getSecret(name, { version, abortSignal, requestOptions: this.requestOptions })), true);
     } catch (err) {
       throw this.mapped(err, { operation: "getSecret", name, version });
     }
@@ -98,9 +104,19 @@ export class KeyVaultSecretStore implements SecretStore {
     assertSecretName(name);
     const out: SecretVersion[] = [];
     try {
-      for await (const p of this.client.listPropertiesOfSecretVersions(name, { abortSignal: options.abortSignal, requestOptions: this.requestOptions })) {
-        out.push(fromProperties(p));
-      }
+      await this.bounded("listVersions", name, options.abortSignal, async (abortSignal) => {
+        let pages = 0;
+        for await (const page of this.client.listPropertiesOfSecretVersions(name, { abortSignal, requestOptions: this.requestOptions }).byPage()) {
+          // A nextLink that never ends (a loop, or a broken vault) is not a secret's history.
+          if (++pages > MAX_VERSION_PAGES) {
+            throw new RotatorError("VAULT_UNEXPECTED_RESPONSE", `Key Vault listVersions of secret '${name}' in ${this.vaultUrl} did not end after ${MAX_VERSION_PAGES} pages`, {
+              hint: "The vault kept returning a nextLink (a pagination loop); check keyVault.url and any proxy in between. The next run retries.",
+              retryable: true,
+            });
+          }
+          for (const p of page) out.push(fromProperties(p));
+        }
+      });
     } catch (err) {
       const mapped = this.mapped(err, { operation: "listVersions", name });
       if (mapped.code === "VAULT_SECRET_NOT_FOUND") return [];
@@ -116,14 +132,16 @@ export class KeyVaultSecretStore implements SecretStore {
     const redactor = new Redactor();
     redactor.add(value);
     try {
-      const s = await this.client.setSecret(name, value, {
-        tags: options.tags,
-        expiresOn: options.expiresOn,
-        contentType: options.contentType,
-        enabled: options.enabled,
-        abortSignal: options.abortSignal,
-        requestOptions: this.requestOptions,
-      });
+      const s = await this.bounded("setSecret", name, options.abortSignal, (abortSignal) =>
+        this.client.setSecret(name, value, {
+          tags: options.tags,
+          expiresOn: options.expiresOn,
+          contentType: options.contentType,
+          enabled: options.enabled,
+          abortSignal,
+          requestOptions: this.requestOptions,
+        }),
+      );
       const written = toVersion(s, false);
       this.log.info(`wrote secret '${name}' [version=${written.version}] [enabled=${written.enabled}]`);
       return written;
@@ -142,12 +160,14 @@ export class KeyVaultSecretStore implements SecretStore {
     assertVersion(name, version);
     assertTags(name, patch.tags);
     try {
-      const p = await this.client.updateSecretProperties(name, version, {
-        enabled: patch.enabled,
-        tags: patch.tags,
-        abortSignal: options.abortSignal,
-        requestOptions: this.requestOptions,
-      });
+      const p = await this.bounded("updateProperties", name, options.abortSignal, (abortSignal) =>
+        this.client.updateSecretProperties(name, version, {
+          enabled: patch.enabled,
+          tags: patch.tags,
+          abortSignal,
+          requestOptions: this.requestOptions,
+        }),
+      );
       const updated = fromProperties(p);
       this.log.info(
         `updated secret '${name}' [version=${version}]` +
@@ -158,6 +178,31 @@ export class KeyVaultSecretStore implements SecretStore {
     } catch (err) {
       throw this.mapped(err, { operation: "updateProperties", name, version });
     }
+  }
+
+  /**
+   * One SDK call, ended within the call budget whatever happens inside it. The per-request timeout
+   * covers each HTTP try, not the SDK's challenge handling: a 401 whose WWW-Authenticate names a
+   * malformed or foreign authority left getSecret pending forever (no request, no timeout).
+   */
+  private bounded<T>(operation: string, name: string, callerSignal: AbortSignal | undefined, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const deadline = AbortSignal.timeout(this.callBudgetMs);
+    const signal = callerSignal ? AbortSignal.any([callerSignal, deadline]) : deadline;
+    let onAbort: (() => void) | undefined;
+    const ended = new Promise<never>((_, reject) => {
+      onAbort = () =>
+        reject(
+          deadline.aborted
+            ? new RotatorError("VAULT_TIMEOUT", `Key Vault ${operation} of secret '${name}' in ${this.vaultUrl} did not finish within ${Math.round(this.callBudgetMs / 1000)} s`, {
+                hint: "Key Vault (or the sign-in it asked for) did not answer in time; check the vault's health, its networking and that its challenge names your tenant. The next run retries.",
+                retryable: true,
+              })
+            : new RotatorError("ABORTED", `Key Vault ${operation} of secret '${name}' was cancelled`, { hint: "The run was cancelled (shutdown or timeout); the next run resumes where this one stopped." }),
+        );
+      if (signal.aborted) onAbort();
+      else signal.addEventListener("abort", onAbort, { once: true });
+    });
+    return Promise.race([call(signal), ended]).finally(() => signal.removeEventListener("abort", onAbort!));
   }
 
   private mapped(err: unknown, ctx: Omit<VaultCallContext, "vaultUrl">): RotatorError {

@@ -80,6 +80,16 @@ export function mapVaultError(err: unknown, ctx: VaultCallContext): RotatorError
       retryable: !tls && (code === undefined || NETWORK_CODES.has(code) || /socket|network|timeout/i.test(upstream)),
     });
   }
+  // Key Vault says which thing is missing (SecretNotFound); a bare 404 — an HTML page from a proxy
+  // or a wrongly routed private endpoint — must not read as "the vault holds no such secret", or the
+  // planner takes the vault for empty.
+  if (status === 404 && code !== "SecretNotFound" && inner !== "SecretNotFound") {
+    return new RotatorError("VAULT_UNEXPECTED_RESPONSE", `${what}: 404 without Key Vault's SecretNotFound code — the answer did not come from Key Vault`, {
+      ...base,
+      hint: "Check keyVault.url (the vault's own https://<name>.vault.azure.net URI), any proxy in between and the private endpoint's DNS; the next run retries.",
+      retryable: true,
+    });
+  }
   if (status === 404) {
     return new RotatorError("VAULT_SECRET_NOT_FOUND", `${what}: not found (${upstream})`, {
       ...base,

@@ -31,6 +31,8 @@ export type ChaosEvent =
   /** A policy assigned to this app only (overrides the tenant default); `clear` unassigns it. */
   | { t: "appPolicy"; blocked?: boolean; maxDays?: number; clear?: boolean }
   | { t: "replication"; ms: number }
+  /** Acceptance of new secrets flaps (slots of `periodMs`, drawn from `seed`) for `flapMs`; removed ones linger `lagMs`. */
+  | { t: "replicationFlap"; flapMs: number; periodMs: number; lagMs: number; seed: number }
   | { t: "fault"; dep: Dependency; kind: FaultKind; status?: number; times: number }
   | { t: "clearFaults" }
   | { t: "crash"; seam: CrashSeam; skip: number }
@@ -107,6 +109,7 @@ function randomEvent(rng: Rng, later: Map<number, ChaosEvent[]>, day: number, ma
     [1, "policy"],
     [0.7, "appPolicy"],
     [1, "replication"],
+    [0.7, "replicationFlap"],
     [4, "crash"],
     [1, "leaseLoss"],
     [1, "clockJump"],
@@ -161,6 +164,11 @@ function randomEvent(rng: Rng, later: Map<number, ChaosEvent[]>, day: number, ma
       // Longer than the verify budget: the run waits and a later pass finishes verification.
       revertIn(1, { t: "replication", ms: 0 });
       return { t: "replication", ms: rng.pick([1_500, 3_000, 6 * 3_600_000]) };
+    case "replicationFlap":
+      // Shorter than the verification's minimum stable span (tests/harness/chaos/simulator.ts), as
+      // Entra's replication settles well inside the product's default 30 s.
+      revertIn(1, { t: "replicationFlap", flapMs: 0, periodMs: 300, lagMs: 0, seed: 0 });
+      return { t: "replicationFlap", flapMs: rng.pick([600, 900]), periodMs: 300, lagMs: rng.pick([0, 500, 2_000]), seed: rng.int(0, 1_000_000) };
     case "crash":
       return { t: "crash", seam: rng.weighted<CrashSeam>([[3, "afterStep"], [3, "afterEffect"], [1, "afterTargetUpdated"]]), skip: rng.int(0, 6) };
     case "leaseLoss":

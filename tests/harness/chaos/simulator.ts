@@ -433,6 +433,9 @@ class Estate {
       case "replication":
         world.entra.setReplicationDelay(e.ms);
         return;
+      case "replicationFlap":
+        world.entra.setReplication({ flapMs: e.flapMs, flapPeriodMs: e.periodMs, removalLagMs: e.lagMs, seed: e.seed });
+        return;
       case "fault":
         this.faults++;
         if (e.dep === "storage") this.storage?.add({ kind: e.kind as StorageFaultKind, ...(e.status ? { status: e.status } : {}), times: e.kind === "hang" ? Math.min(e.times, 2) : e.times });
@@ -547,7 +550,7 @@ export function clearFaults(world: World): void {
 export function calm(world: World): void {
   clearFaults(world);
   world.entra.setAppManagementPolicy({});
-  world.entra.setReplicationDelay(0);
+  world.entra.setReplication({ delayMs: 0, flapMs: 0, removalLagMs: 0, seed: 0 });
   world.gateway.setLatency(0);
 }
 
@@ -602,7 +605,8 @@ export async function runSchedule(env: ChaosEnv, schedule: GeneratedSchedule, op
     alerts: ALERT_SEVERITIES,
     overrides: {
       secret: { lifetimeDays: 180, renewBeforeDays: 30, renewAtFraction: 0.1, gracePeriodHours: 24 },
-      verification: { consecutiveSuccesses: 2, budgetSeconds: 1, intervalMs: 25, minStableSeconds: 0 },
+      // The streak must outlast any flap the schedule draws (≤ 0.9 s), as the product's default 30 s outlasts Entra's.
+      verification: { consecutiveSuccesses: 2, budgetSeconds: 3, intervalMs: 50, minStableSeconds: 1 },
     },
   });
   const container = await freshContainer(env.storageConnectionString, "chaos");
