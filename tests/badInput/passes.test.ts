@@ -35,7 +35,7 @@ describe("bad input: hostile answers during whole rotation passes", () => {
         const where = `${name} from ${upstream}${i > 0 ? " (writes)" : ""}`;
         const s = await Scenario.create(
           w,
-          { secretExpiresInDays: 10, targets: 3, otherTargets: 1, overrides: { verification: { consecutiveSuccesses: 2, budgetSeconds: 2, intervalMs: 50 } } },
+          { secretExpiresInDays: 10, targets: 3, otherTargets: 1, overrides: { verification: { consecutiveSuccesses: 2, budgetSeconds: 2, intervalMs: 50, minStableSeconds: 0 } } },
           { httpTimeoutInMs: 1000 },
         );
         /** I1, I2 and a working current version, from the emulators alone. */
