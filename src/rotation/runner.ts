@@ -289,7 +289,8 @@ export class RotationRunner {
     const changed = (outcome.summary?.repaired ?? 0) > 0 || outcome.summary?.retired !== undefined;
     // A clean reconcile after any failure (even one followed by a pass that only waited) is the
     // recovery the run-failure incident waits for; without it that incident stays open for months.
-    const recovered = (ctx.previousStatus === "failed" || ctx.failureStreak > 0) && outcome.kind === "done";
+    // (A manual gateway's reconcile is "skipped": nothing it can read back, and nothing failed.)
+    const recovered = ctx.previousStatus === "failed" || ctx.failureStreak > 0;
     await this.finishPass(ctx, changed || recovered ? "succeeded" : "noop");
   }
 

@@ -88,6 +88,12 @@ describe("the oracle can fail", () => {
 });
 
 describe("defects the simulator found", () => {
+  it("seed 2000: on a manual gateway a run-failure incident never resolved (its reconcile is skipped, so no pass counted as a recovery)", async () => {
+    const schedule = { seed: 2000, estate: { secretExpiresInDays: 60, targets: 4, otherTargets: 1, manual: true }, events: [{ t: "fault", dep: "graph", kind: "drop", times: 8 }, { t: "tick" }] };
+    const out = await runSchedule(env, schedule as unknown as GeneratedSchedule);
+    expect(out.violations).toEqual([]);
+  }, 120_000);
+
   it("seed 423: a Key Vault 404 at plan time made the pass rotate as if the vault were empty, and the credential it replaced was never retired (I6)", async () => {
     // Shrunk from seed 423 of the campaign: Key Vault answers 404 for a moment, then the set rotates.
     const schedule = {
