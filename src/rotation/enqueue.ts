@@ -39,6 +39,9 @@ export interface AcceptedRequest {
   note?: string;
 }
 
+/** How long the journal of a request that failed half-way may take to be marked failed. */
+const CLEANUP_TIMEOUT_MS = 10_000;
+
 export async function acceptRotationRequest(deps: EnqueueDeps, input: { set: string; mode: RotationMode }): Promise<AcceptedRequest> {
   const { journals, abortSignal } = deps;
   const requests = new RequestStore(deps.container);
@@ -87,8 +90,13 @@ export async function acceptRotationRequest(deps: EnqueueDeps, input: { set: str
   } catch (e) {
     const err = ensureRotatorError(e);
     run.status = "failed";
-    run.error = { code: "ROTATION_IN_PROGRESS", message: "Another rotation request won the race", hint: "Check GET /api/status." };
-    await journals.writeRun(run, abortSignal);
+    run.error =
+      err.code === "STORAGE_CONFLICT"
+        ? { code: "ROTATION_IN_PROGRESS", message: "Another rotation request won the race", hint: "Check GET /api/status." }
+        : { code: err.code, message: `The request was not accepted: ${err.message}`, hint: err.hint };
+    // Not under the request's signal: when that signal is what ended the request, the journal
+    // would stay "queued" for ever beside the set's real run (I5; found by npm run chaos, seed 15).
+    await journals.writeRun(run, AbortSignal.timeout(CLEANUP_TIMEOUT_MS)).catch(() => undefined);
     if (err.code === "STORAGE_CONFLICT") {
       throw new RotatorError("ROTATION_IN_PROGRESS", `Another rotation for set "${input.set}" was just started`, { hint: "GET /api/status shows the run that won.", status: 409 });
     }

@@ -20,6 +20,8 @@ export interface StorageFault {
   status?: number;
   /** Requests it applies to. */
   times: number;
+  /** Only requests whose "METHOD /path" matches (default: any). */
+  route?: string;
 }
 
 const ERROR_CODES: Record<number, string> = { 500: "InternalError", 503: "ServerBusy" };
@@ -65,16 +67,17 @@ export class StorageFaultProxy {
     return azurite.replace(/BlobEndpoint=https?:\/\/[^/;]+/, `BlobEndpoint=${proxyUrl}`);
   }
 
-  private take(): StorageFault | undefined {
-    const f = this.faults[0];
+  private take(method: string, url: string): StorageFault | undefined {
+    const i = this.faults.findIndex((f) => !f.route || new RegExp(f.route).test(`${method} ${url.split("?")[0]}`));
+    const f = this.faults[i];
     if (!f) return undefined;
-    if (--f.times <= 0) this.faults.shift();
+    if (--f.times <= 0) this.faults.splice(i, 1);
     this.injected++;
     return f;
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const fault = this.take();
+    const fault = this.take(req.method ?? "GET", req.url ?? "/");
     if (process.env["CHAOS_TRACE"]) process.stderr.write(`[storage] ${req.method} ${req.url}${fault ? ` ← ${fault.kind}` : ""}\n`);
     if (fault?.kind === "hang") return; // the client's try timeout ends it
     if (fault?.kind === "drop") {
