@@ -200,8 +200,23 @@ class Estate {
     });
   }
 
+  /** Simulated time of the last event that may have left a lease behind. */
+  private lastPassAt = 0;
+
+  /**
+   * A lease outlives a pass that could not release it (Storage failing at that moment) only for its
+   * duration (15 s here, 60 s in production): real seconds that the simulated hours between passes
+   * cannot wait out. When more than that passed in simulated time, the lease has run out.
+   */
+  private async leasesRanOut(): Promise<void> {
+    const now = this.world.clock.now().getTime();
+    if (now - this.lastPassAt > 60_000) await this.breakLease();
+    this.lastPassAt = now;
+  }
+
   async tick(): Promise<void> {
     this.ticks++;
+    await this.leasesRanOut();
     // I8 counts only ticks that had every dependency at hand: during an outage no pass can progress.
     if (!faultsPending(this.world) && !this.storage?.pending()) this.calmTicks++;
     // The queue delivers again what failed before (visibility timeout), then the timer's message.
