@@ -250,6 +250,12 @@ export class IncidentManager {
   /** Sends "repeat" for open incidents nobody reported on lately (call from the health timer). */
   async renotifyDue(options: { abortSignal?: AbortSignal } = {}): Promise<ReportOutcome[]> {
     const out: ReportOutcome[] = [];
+    // A resolve a channel missed (it was down) is sent again: otherwise its page stays open for ever.
+    for (const i of (await this.store.list(undefined, options)).filter((x) => x.state === "resolved" && x.pendingChannels.length > 0)) {
+      const stored = await this.store.get(i.set, i.dedupKey, options);
+      if (!stored || stored.incident.state !== "resolved" || stored.incident.pendingChannels.length === 0) continue;
+      out.push(await this.announce(stored.incident, stored.etag, "pending", options.abortSignal));
+    }
     for (const i of await this.listOpen(undefined, options)) {
       if (this.clock.now().getTime() - Date.parse(i.lastNotifiedAt) < this.repeatIntervalMs) continue;
       const stored = await this.store.get(i.set, i.dedupKey, options);
@@ -276,6 +282,7 @@ export class IncidentManager {
   ): { incident: Incident; notify?: AlertEventType | "pending" } | undefined {
     const at = now.toISOString();
     if (input.healthy) {
+      if (cur && cur.state === "resolved" && cur.pendingChannels.length > 0) return { incident: cur, notify: "pending" };
       if (!cur || cur.state !== "open") return undefined;
       const streak = cur.healthyStreak + 1;
       if (streak < this.resolveAfterHealthy) return { incident: { ...cur, healthyStreak: streak } };
@@ -328,7 +335,10 @@ export class IncidentManager {
   private async announce(incident: Incident, etag: string, kind: AlertEventType | "pending", abortSignal?: AbortSignal): Promise<ReportOutcome> {
     let delivery: NotifyOutcome;
     let type: AlertEventType;
-    if (kind === "pending") {
+    if (kind === "pending" && incident.state === "resolved") {
+      type = "resolved";
+      delivery = await this.notifier.notify({ type, incident }, { only: incident.pendingChannels, ...(abortSignal ? { abortSignal } : {}) });
+    } else if (kind === "pending") {
       // Channels that missed the opening get the opening; the others get the current state.
       const missedOpening = incident.pendingChannels.filter((c) => !incident.deliveredTo.includes(c));
       const missedUpdate = incident.pendingChannels.filter((c) => incident.deliveredTo.includes(c));
@@ -357,7 +367,8 @@ export class IncidentManager {
 
   private async recordDelivery(incident: Incident, etag: string, type: AlertEventType, delivery: NotifyOutcome): Promise<Incident> {
     const apply = (i: Incident): Incident => {
-      if (type === "resolved") return { ...i, pendingChannels: [] };
+      // A channel that heard the opening but missed the resolve keeps paging: it gets it again.
+      if (type === "resolved") return { ...i, pendingChannels: delivery.failed.filter((c) => i.deliveredTo.includes(c)).sort() };
       const deliveredTo = [...new Set([...i.deliveredTo, ...delivery.delivered])].sort();
       const pending = new Set(i.pendingChannels.filter((c) => !delivery.delivered.includes(c)));
       for (const c of delivery.failed) pending.add(c);

@@ -122,6 +122,29 @@ describe("alert dispatcher", () => {
     expect(w.rx.pagerduty.alerts()).toMatchObject([{ status: "triggered", triggers: 1 }]);
   });
 
+  it("missed resolve never retried: a channel that was down when the incident resolved kept its page open for ever (found by npm run chaos, seed 129)", async () => {
+    w = await startWorld({ channels: { slack: "warning", pagerduty: "warning" }, maxRetries: 1 });
+    const failing = { healthy: false, severity: "error" as const, title: "Key Vault secret expires in 5 days", evidence: { daysLeft: 5 } };
+    await w.manager.report("set-c", "expiry.horizon", failing);
+    expect(w.rx.pagerduty.alerts()).toMatchObject([{ status: "triggered" }]);
+
+    // PagerDuty is down while the check recovers: the resolve reaches Slack only.
+    w.rx.pagerduty.fault({ route: "^POST /v2/enqueue$", status: 503 });
+    await w.manager.report("set-c", "expiry.horizon", { healthy: true });
+    const resolved = await w.manager.report("set-c", "expiry.horizon", { healthy: true });
+    expect(resolved.delivery).toMatchObject({ delivered: ["slack"], failed: ["pagerduty"] });
+    expect(resolved.incident).toMatchObject({ state: "resolved", pendingChannels: ["pagerduty"] });
+
+    // PagerDuty is back: the next health pass resends the resolve there, and only there.
+    w.rx.pagerduty.clearFaults();
+    const again = await w.manager.renotifyDue();
+    expect(again.map((o) => o.notification)).toEqual(["resolved"]);
+    expect(again[0]!.delivery?.delivered).toEqual(["pagerduty"]);
+    expect(w.rx.pagerduty.alerts()).toMatchObject([{ status: "resolved" }]);
+    expect(w.rx.slack.accepted().map((a) => /\[([A-Z ]+)\]/.exec(a.body.text ?? "")?.[1])).toEqual(["OPENED", "RESOLVED"]);
+    expect(await w.manager.renotifyDue()).toEqual([]);
+  });
+
   it("reaches a channel that already holds the page with a downgrade below its minimum severity", async () => {
     w = await startWorld({ channels: { slack: "warning", pagerduty: "error" } });
     const r = (severity: "warning" | "critical") => ({ healthy: false, severity, title: "Admin consent missing", evidence: { severity } });
