@@ -3,8 +3,8 @@ import { HttpRequest, InvocationContext, output } from "@azure/functions";
 import { World, freshContainer } from "../harness/world.js";
 import { EmulatorServer } from "../../emulators/common/server.js";
 import { BREAK_RECIPES } from "../harness/breakRecipes.js";
-import { makeHealthHandler, makeHealthTimerHandler, makeStatusHandler } from "../../src/api/health.js";
-import { makeRotationTimerHandler } from "../../src/api/rotationWorker.js";
+import { makeHealthHandler, makeHealthTimerHandler, makeStatusHandler } from "../../src/handlers/health.js";
+import { makeRotationTimerHandler } from "../../src/handlers/rotationWorker.js";
 import type { RuntimeOptions } from "../../src/runtime/createRuntime.js";
 import { SecretScanner } from "../helpers/secretScan.js";
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, inject } from "vitest";
 import { HttpRequest, InvocationContext } from "@azure/functions";
 import { World, freshContainer } from "../harness/world.js";
 import { EmulatorServer } from "../../emulators/common/server.js";
-import { makeHealthHandler, makeHealthTimerHandler } from "../../src/api/health.js";
+import { makeHealthHandler, makeHealthTimerHandler } from "../../src/handlers/health.js";
 import type { RuntimeOptions } from "../../src/runtime/createRuntime.js";
 
 let world: World;
