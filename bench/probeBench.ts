@@ -1,6 +1,6 @@
 import { World, freshContainer } from "../tests/harness/world.js";
 import { silentLogger } from "../src/logging.js";
-import { probeSet } from "../src/api/health.js";
+import { probeSet } from "../src/handlers/health.js";
 
 export interface ProbeBenchResult {
   runs: number;

@@ -2,7 +2,7 @@ import { app } from "@azure/functions";
 import { lazyHandler, runtimeFromEnv } from "../src/runtime/host.js";
 import { rotationQueue } from "./queues.js";
 
-const api = () => import("../src/api/rotations.js");
+const api = () => import("../src/handlers/rotations.js");
 export const startRotation = lazyHandler(async () => (await api()).makeStartRotationHandler(runtimeFromEnv, rotationQueue));
 export const getRotation = lazyHandler(async () => (await api()).makeGetRotationHandler(runtimeFromEnv));
 export const confirmRotation = lazyHandler(async () => (await api()).makeConfirmRotationHandler(runtimeFromEnv, rotationQueue));

@@ -14,12 +14,13 @@ import functions, { type Timer } from "@azure/functions";
 const { InvocationContext, output } = functions;
 import { startAzurite } from "../emulators/azurite.js";
 import { World, freshContainer } from "../tests/harness/world.js";
-import { makeRotationTimerHandler, makeRotationWorkerHandler } from "../src/api/rotationWorker.js";
-import type { RotationMessage } from "../src/api/rotationMessage.js";
+import { startDemoWorld } from "../tests/harness/demoWorld.js";
+import { makeRotationTimerHandler, makeRotationWorkerHandler } from "../src/handlers/rotationWorker.js";
+import type { RotationMessage } from "../src/handlers/rotationMessage.js";
 import type { PassResult, RunJournal } from "../src/rotation/model.js";
 import { SecretScanner } from "../tests/helpers/secretScan.js";
 import { BREAK_RECIPES } from "../tests/harness/breakRecipes.js";
-import { makeHealthTimerHandler } from "../src/api/health.js";
+import { makeHealthTimerHandler } from "../src/handlers/health.js";
 import { diagnose, type ProbeReport } from "../src/probe/index.js";
 import { LIFECYCLE_SCENARIOS, Lifecycle } from "../tests/harness/lifecycle.js";
 import { EVIDENCE_SCENARIOS, runEvidenceScenario, type EvidenceScenario } from "./demoScenarios.js";
@@ -75,16 +76,8 @@ async function main(): Promise<number> {
   const started = Date.now();
   const logLines: string[] = [];
   const location = mkdtempSync(path.join(os.tmpdir(), "rotator-demo-"));
-  const azurite = await startAzurite({ location });
-  const world = await World.start({ replicationDelayMs: 400, receivers: true });
+  const { azurite, world, seeded } = await startDemoWorld({ azurite: { location }, world: { replicationDelayMs: 400 } });
   try {
-    const seeded = world.seedSet({
-      name: "cequence-sso",
-      secretExpiresInDays: 10,
-      targets: 25,
-      otherTargets: 3,
-      alerts: { teams: "warning", slack: "warning", pagerduty: "critical", opsgenie: "error", webhook: "info" },
-    });
     const { set } = seeded;
     const container = await freshContainer(azurite.connectionString, "demo");
     const runtime = world.runtime([set], container);

@@ -15,7 +15,7 @@ import functions, { type Timer } from "@azure/functions";
 const { InvocationContext } = functions;
 import { startAzurite } from "../emulators/azurite.js";
 import { World, freshContainer } from "../tests/harness/world.js";
-import { makeHealthTimerHandler } from "../src/api/health.js";
+import { makeHealthTimerHandler } from "../src/handlers/health.js";
 import { HttpClient } from "../src/http/client.js";
 import { memoryLogger } from "../src/logging.js";
 import { RETIRE_HELD_CHECK } from "../src/rotation/retirementEvidence.js";

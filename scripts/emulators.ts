@@ -6,8 +6,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { startAzurite } from "../emulators/azurite.js";
-import { World } from "../tests/harness/world.js";
+import { startDemoWorld } from "../tests/harness/demoWorld.js";
 
 async function main(): Promise<void> {
   const root = path.resolve(".emulators");
@@ -15,14 +14,9 @@ async function main(): Promise<void> {
   const verbose = process.argv.includes("--verbose");
   // The well-known ports match UseDevelopmentStorage=true; --free-ports avoids a clash with an Azurite already running.
   const free = process.argv.includes("--free-ports");
-  const azurite = await startAzurite({ location: path.join(root, "azurite"), ...(free ? {} : { blobPort: 10000, queuePort: 10001, tablePort: 10002 }) });
-  const world = await World.start({ verbose, replicationDelayMs: 5_000, receivers: true });
-  const seeded = world.seedSet({
-    name: "cequence-sso",
-    secretExpiresInDays: 10,
-    targets: 25,
-    otherTargets: 3,
-    alerts: { teams: "warning", slack: "warning", pagerduty: "critical", opsgenie: "error", webhook: "info" },
+  const { azurite, world, seeded } = await startDemoWorld({
+    azurite: { location: path.join(root, "azurite"), ...(free ? {} : { blobPort: 10000, queuePort: 10001, tablePort: 10002 }) },
+    world: { verbose, replicationDelayMs: 5_000 },
   });
   const caPath = path.join(root, "ca.pem");
   writeFileSync(caPath, world.caCertPem);

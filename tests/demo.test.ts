@@ -1,28 +1,7 @@
-import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
+import { lastJson, runTsx as run } from "./helpers/runScript.js";
 
 /** The README's promise: `npm run demo` rotates for real, and `npm run emulators` starts and stops cleanly. */
-function run(args: string[], options: { stopWhen?: RegExp } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["node_modules/tsx/dist/cli.mjs", ...args], { cwd: process.cwd(), stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    let interrupted = false;
-    child.stdout.on("data", (b: Buffer) => {
-      stdout += b.toString();
-      // One Ctrl-C: a second one (sent when the "stopping…" line arrives) makes tsx kill the child (exit 130).
-      if (!interrupted && options.stopWhen?.test(stdout)) {
-        interrupted = true;
-        child.kill("SIGINT");
-      }
-    });
-    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
-    child.on("exit", (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-const lastJson = (stdout: string): Record<string, unknown> => JSON.parse(stdout.trim().split("\n").at(-1)!) as Record<string, unknown>;
-
 describe("npm run demo", () => {
   it("rotates the hand-made secret across 25 targets, retires it, probes healthy, leaks nothing, and exits 0", async () => {
     const { code, stdout, stderr } = await run(["scripts/demo.ts", "--json"]);

@@ -1,20 +1,7 @@
-import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
+import { lastJson, runTsx as run } from "./helpers/runScript.js";
 
 /** Issue 15's acceptance: the two sign-in evidence scenarios of `npm run demo -- --scenario <name> --json`. */
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["node_modules/tsx/dist/cli.mjs", ...args], { cwd: process.cwd(), stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
-    child.on("exit", (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-const lastJson = (stdout: string): Record<string, unknown> => JSON.parse(stdout.trim().split("\n").at(-1)!) as Record<string, unknown>;
-
 describe("npm run demo -- --scenario", () => {
   it("old-secret-still-used reports retireHeld: true and the retire-held incident", async () => {
     const { code, stdout, stderr } = await run(["scripts/demo.ts", "--scenario", "old-secret-still-used", "--json"]);

@@ -1,5 +1,5 @@
 import type { TokenCredential } from "@azure/identity";
-import { Client, MiddlewareFactory, type Context, type Middleware } from "@microsoft/microsoft-graph-client";
+import { Client, GraphError, MiddlewareFactory, type Context, type Middleware } from "@microsoft/microsoft-graph-client";
 import { TokenCredentialAuthenticationProvider } from "@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js";
 import { httpsFetch, type HttpsFetchInit } from "./httpsFetch.js";
 
@@ -21,4 +21,21 @@ export function graphSdkClient(options: { baseUrl: string; credential: TokenCred
   };
   chain[chain.length - 1] = network;
   return Client.initWithMiddleware({ baseUrl: options.baseUrl, customHosts: new Set([new URL(options.baseUrl).hostname]), middleware: chain });
+}
+
+/**
+ * For the fidelity tests: awaits a Graph call that must fail and returns its GraphError. Every
+ * error, expected or not, is kept in `seen` so the test's secret scan reads it too.
+ */
+export function graphErrorCatcher(seen: unknown[]): (call: Promise<unknown>) => Promise<GraphError> {
+  return async (call) => {
+    try {
+      await call;
+    } catch (e) {
+      seen.push(e);
+      if (e instanceof GraphError) return e;
+      throw e;
+    }
+    throw new Error("the Graph call unexpectedly succeeded");
+  };
 }

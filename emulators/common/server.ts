@@ -333,3 +333,24 @@ function defaultFaultBody(status: number): unknown {
   if (status >= 500) return { error: { code: "ServiceUnavailable", message: "The service is temporarily unavailable." } };
   return { error: { code: `Status${status}`, message: `Injected fault ${status}.` } };
 }
+
+/**
+ * An emulator that is one EmulatorServer on 127.0.0.1: starting, closing and its URL are the
+ * server's. The subclass creates the server in its constructor.
+ */
+export abstract class ServedEmulator {
+  abstract readonly server: EmulatorServer;
+
+  /** Starts on 127.0.0.1 (port 0 = a free one) and returns the base URL. */
+  start(port = 0): Promise<string> {
+    return this.server.start(port);
+  }
+
+  close(): Promise<void> {
+    return this.server.close();
+  }
+
+  get url(): string {
+    return this.server.url;
+  }
+}

@@ -1,6 +1,6 @@
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from "jose";
-import { Agent, request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { httpsFetch, type HttpsFetch } from "../common/httpsFetch.js";
 import { SecretScanner } from "../../tests/helpers/secretScan.js";
 import { OPERATOR_GRAPH_ROLES, startEntraFixture, type EntraFixture } from "./fixture.js";
 
@@ -19,13 +19,13 @@ import { OPERATOR_GRAPH_ROLES, startEntraFixture, type EntraFixture } from "./fi
  * Graph and Key Vault accept v1.0 tokens, so client-credentials tokens for them are v1.0.
  */
 let fx: EntraFixture;
-let dispatcher: Agent;
+let send: HttpsFetch;
 const scan = new SecretScanner();
 
 async function getJson<T>(url: string): Promise<T> {
-  const res = await request(url, { dispatcher });
-  expect(res.statusCode).toBe(200);
-  return (await res.body.json()) as T;
+  const res = await send(url);
+  expect(res.status).toBe(200);
+  return (await res.json()) as T;
 }
 
 async function publishedKeys(discoveryPath: string): Promise<JSONWebKeySet> {
@@ -35,11 +35,10 @@ async function publishedKeys(discoveryPath: string): Promise<JSONWebKeySet> {
 
 beforeAll(async () => {
   fx = await startEntraFixture();
-  dispatcher = new Agent({ connect: { ca: fx.emulator.caCertPem } });
+  send = httpsFetch(fx.emulator.caCertPem);
 });
 afterAll(async () => {
   scan.addSecrets(fx.emulator.issuedSecrets()).collectAll("emulator log", fx.emulator.server.requests);
-  await dispatcher.close();
   await fx.close();
   expect(scan.assertClean()).toBeGreaterThan(0);
 });
@@ -89,9 +88,9 @@ describe("access tokens are RS256 JWTs verifiable with the discovery document's 
     const jwks = await publishedKeys(`${fx.tenantId}/v2.0/.well-known/openid-configuration`);
     await expect(jwtVerify(forged, createLocalJWKSet(jwks), { algorithms: ["RS256"] })).rejects.toThrow(/signature verification failed/);
 
-    const res = await request(`${fx.url}/v1.0/applications`, { dispatcher, headers: { authorization: `Bearer ${forged}` } });
-    expect(res.statusCode).toBe(401);
-    expect(((await res.body.json()) as { error: { code: string } }).error.code).toBe("InvalidAuthenticationToken");
+    const res = await send(`${fx.url}/v1.0/applications`, { headers: { authorization: `Bearer ${forged}` } });
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("InvalidAuthenticationToken");
     expect(fx.emulator.validateAccessToken(forged)).toBeUndefined();
   });
 
@@ -109,9 +108,8 @@ describe("access tokens are RS256 JWTs verifiable with the discovery document's 
   });
 
   it("the token a plain client-credentials POST receives is the same kind of JWT", async () => {
-    const res = await request(`${fx.url}/${fx.tenantId}/oauth2/v2.0/token`, {
+    const res = await send(`${fx.url}/${fx.tenantId}/oauth2/v2.0/token`, {
       method: "POST",
-      dispatcher,
       headers: { "content-type": "application/x-www-form-urlencoded" },
       body: new URLSearchParams({
         grant_type: "client_credentials",
@@ -120,8 +118,8 @@ describe("access tokens are RS256 JWTs verifiable with the discovery document's 
         scope: "https://graph.microsoft.com/.default",
       }).toString(),
     });
-    const body = (await res.body.json()) as { token_type: string; expires_in: number; access_token: string };
-    expect(res.statusCode).toBe(200);
+    const body = (await res.json()) as { token_type: string; expires_in: number; access_token: string };
+    expect(res.status).toBe(200);
     expect(body).toMatchObject({ token_type: "Bearer", expires_in: 3599 });
     const jwks = await publishedKeys(`${fx.customDomain}/v2.0/.well-known/openid-configuration`);
     const { payload } = await jwtVerify(body.access_token, createLocalJWKSet(jwks), { algorithms: ["RS256"] });

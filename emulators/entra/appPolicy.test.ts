@@ -1,8 +1,8 @@
 import { ClientSecretCredential } from "@azure/identity";
-import { type Client, GraphError } from "@microsoft/microsoft-graph-client";
+import type { Client } from "@microsoft/microsoft-graph-client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { SecretScanner } from "../../tests/helpers/secretScan.js";
-import { graphSdkClient } from "../common/graphSdk.js";
+import { graphErrorCatcher, graphSdkClient } from "../common/graphSdk.js";
 import { startEntraFixture, type EntraFixture } from "./fixture.js";
 import { EntraEmulator } from "./emulator.js";
 
@@ -45,16 +45,7 @@ afterAll(async () => {
   expect(scan.assertClean()).toBeGreaterThan(0);
 });
 
-async function graphError(p: Promise<unknown>): Promise<GraphError> {
-  try {
-    await p;
-  } catch (e) {
-    seen.push(e);
-    if (e instanceof GraphError) return e;
-    throw e;
-  }
-  throw new Error("the Graph call unexpectedly succeeded");
-}
+const graphError = graphErrorCatcher(seen);
 
 const add = (objectId: string, days: number, displayName = "t") =>
   graph.api(`/applications/${objectId}/addPassword`).post({

@@ -1,5 +1,5 @@
 import { systemClock, type Clock } from "../common/clock.js";
-import { EmulatorServer } from "../common/server.js";
+import { EmulatorServer, ServedEmulator } from "../common/server.js";
 import { sharedCertificateAuthority } from "../common/tls.js";
 import { registerControlRoutes } from "./controlRoutes.js";
 import { registerGraphRoutes } from "./graphRoutes.js";
@@ -67,7 +67,7 @@ export interface SeededServicePrincipal {
  * discovery document, the token and authorize endpoints and Graph, so a secret added through Graph
  * is the one the token endpoint checks. Built on EmulatorServer: `server.faults` injects failures.
  */
-export class EntraEmulator {
+export class EntraEmulator extends ServedEmulator {
   readonly server: EmulatorServer;
   readonly caCertPem: string;
   private readonly state: EntraState;
@@ -75,6 +75,7 @@ export class EntraEmulator {
   readonly signIns: SignInLog;
 
   constructor(options: EntraEmulatorOptions = {}) {
+    super();
     const ca = sharedCertificateAuthority();
     this.caCertPem = ca.caCertPem;
     this.server = new EmulatorServer({ name: "entra", tls: ca.issue(["localhost", "127.0.0.1"]), verbose: options.verbose });
@@ -85,19 +86,6 @@ export class EntraEmulator {
     registerReportRoutes(this.server, this.state, this.signIns);
     registerGraphRoutes(this.server, this.state, { pageSize: options.graphPageSize ?? 100 });
     registerControlRoutes(this.server, this.state);
-  }
-
-  /** Starts on 127.0.0.1 (port 0 = ephemeral) and returns the base URL: the authority host and Graph base URL. */
-  start(port = 0): Promise<string> {
-    return this.server.start(port);
-  }
-
-  close(): Promise<void> {
-    return this.server.close();
-  }
-
-  get url(): string {
-    return this.server.url;
   }
 
   // ---- seeding ---------------------------------------------------------------------------------

@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { ClientSecretCredential, type TokenCredential } from "@azure/identity";
-import { type Client, GraphError } from "@microsoft/microsoft-graph-client";
+import type { Client } from "@microsoft/microsoft-graph-client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { HttpClient } from "../../src/http/client.js";
 import { SecretScanner } from "../../tests/helpers/secretScan.js";
-import { graphSdkClient } from "../common/graphSdk.js";
+import { graphErrorCatcher, graphSdkClient } from "../common/graphSdk.js";
 import { startEntraFixture, type EntraFixture } from "./fixture.js";
 import { GRAPH_APP_ID, type CreatedPassword } from "./state.js";
 
@@ -22,16 +22,7 @@ function graphClientFor(credential: TokenCredential): Client {
   return graphSdkClient({ baseUrl: fx.url, credential, scopes: ["https://graph.microsoft.com/.default"], ca: fx.emulator.caCertPem });
 }
 
-async function graphError(p: Promise<unknown>): Promise<GraphError> {
-  try {
-    await p;
-  } catch (e) {
-    seen.push(e);
-    if (e instanceof GraphError) return e;
-    throw e;
-  }
-  throw new Error("the Graph call unexpectedly succeeded");
-}
+const graphError = graphErrorCatcher(seen);
 
 beforeAll(async () => {
   fx = await startEntraFixture();

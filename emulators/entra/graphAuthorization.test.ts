@@ -1,9 +1,9 @@
 import { ClientSecretCredential } from "@azure/identity";
-import { Client, GraphError } from "@microsoft/microsoft-graph-client";
-import { TokenCredentialAuthenticationProvider } from "@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js";
-import { Agent, request } from "undici";
+import type { Client, GraphError } from "@microsoft/microsoft-graph-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SecretScanner } from "../../tests/helpers/secretScan.js";
+import { graphErrorCatcher, graphSdkClient } from "../common/graphSdk.js";
+import { httpsFetch, type HttpsFetch } from "../common/httpsFetch.js";
 import { OPERATOR_GRAPH_ROLES, startEntraFixture, type EntraFixture } from "./fixture.js";
 import type { CreatedPassword } from "./state.js";
 
@@ -21,7 +21,7 @@ import type { CreatedPassword } from "./state.js";
  * The permissions an app holds reach Graph as the `roles` claim of its access token.
  */
 let fx: EntraFixture;
-let dispatcher: Agent;
+let send: HttpsFetch;
 const scan = new SecretScanner();
 const seen: unknown[] = [];
 const DAY = 86_400_000;
@@ -41,24 +41,10 @@ function caller(name: string, roles: string[]): { appId: string; objectId: strin
 }
 
 function graphClient(credential: ClientSecretCredential): Client {
-  return Client.initWithMiddleware({
-    baseUrl: fx.url,
-    customHosts: new Set(["127.0.0.1"]),
-    authProvider: new TokenCredentialAuthenticationProvider(credential, { scopes: ["https://graph.microsoft.com/.default"] }),
-    fetchOptions: { dispatcher },
-  });
+  return graphSdkClient({ baseUrl: fx.url, credential, scopes: ["https://graph.microsoft.com/.default"], ca: fx.emulator.caCertPem });
 }
 
-async function graphError(p: Promise<unknown>): Promise<GraphError> {
-  try {
-    await p;
-  } catch (e) {
-    seen.push(e);
-    if (e instanceof GraphError) return e;
-    throw e;
-  }
-  throw new Error("the Graph call unexpectedly succeeded");
-}
+const graphError = graphErrorCatcher(seen);
 
 function expectDenied(e: GraphError): void {
   expect(e.statusCode).toBe(403);
@@ -76,11 +62,10 @@ function claimsOf(token: string): Record<string, unknown> {
 
 beforeAll(async () => {
   fx = await startEntraFixture();
-  dispatcher = new Agent({ connect: { ca: fx.emulator.caCertPem } });
+  send = httpsFetch(fx.emulator.caCertPem);
 });
 afterAll(async () => {
   scan.addSecrets(fx.emulator.issuedSecrets()).collectAll("graph error", seen).collectAll("emulator log", fx.emulator.server.requests);
-  await dispatcher.close();
   await fx.close();
   expect(scan.assertClean()).toBeGreaterThan(0);
 });
@@ -183,13 +168,12 @@ describe("control routes", () => {
     const rotator = caller("configured over HTTPS", []);
     const app = fx.emulator.seedApplication({ tenantId: fx.tenantId, displayName: "owned over HTTPS" });
     const put = async (method: "PUT" | "POST" | "DELETE", path: string, body?: unknown): Promise<{ status: number; body: unknown }> => {
-      const res = await request(`${fx.url}/_control/${path}`, {
+      const res = await send(`${fx.url}/_control/${path}`, {
         method,
-        dispatcher,
         ...(body !== undefined ? { headers: { "content-type": "application/json" }, body: JSON.stringify(body) } : {}),
       });
-      const text = await res.body.text();
-      return { status: res.statusCode, body: text ? (JSON.parse(text) as unknown) : undefined };
+      const text = await res.text();
+      return { status: res.status, body: text ? (JSON.parse(text) as unknown) : undefined };
     };
     expect(await put("PUT", `servicePrincipals/${rotator.appId}/graphAppRoles`, { roles: ["Application.ReadWrite.OwnedBy"] })).toMatchObject({
       status: 200,

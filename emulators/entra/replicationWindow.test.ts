@@ -1,9 +1,9 @@
 import { ClientSecretCredential } from "@azure/identity";
-import { Client } from "@microsoft/microsoft-graph-client";
-import { TokenCredentialAuthenticationProvider } from "@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js";
-import { Agent, request } from "undici";
+import type { Client } from "@microsoft/microsoft-graph-client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { SecretScanner } from "../../tests/helpers/secretScan.js";
+import { graphSdkClient } from "../common/graphSdk.js";
+import { httpsFetch, type HttpsFetch } from "../common/httpsFetch.js";
 import { startEntraFixture, type EntraFixture } from "./fixture.js";
 import type { CreatedPassword } from "./state.js";
 
@@ -22,18 +22,17 @@ import type { CreatedPassword } from "./state.js";
  */
 let fx: EntraFixture;
 let graph: Client;
-let dispatcher: Agent;
+let send: HttpsFetch;
 const scan = new SecretScanner();
 
 async function tokenStatus(secret: string): Promise<{ status: number; codes: number[] }> {
-  const res = await request(`${fx.url}/${fx.tenantId}/oauth2/v2.0/token`, {
+  const res = await send(`${fx.url}/${fx.tenantId}/oauth2/v2.0/token`, {
     method: "POST",
-    dispatcher,
     headers: { "content-type": "application/x-www-form-urlencoded" },
     body: new URLSearchParams({ grant_type: "client_credentials", client_id: fx.target.app.appId, client_secret: secret, scope: "https://graph.microsoft.com/.default" }).toString(),
   });
-  const body = (await res.body.json()) as { error_codes?: number[] };
-  return { status: res.statusCode, codes: body.error_codes ?? [] };
+  const body = (await res.json()) as { error_codes?: number[] };
+  return { status: res.status, codes: body.error_codes ?? [] };
 }
 
 /** Token endpoint answer and ground truth at the current emulator time; they must agree. */
@@ -50,20 +49,14 @@ const addPassword = async (): Promise<CreatedPassword> =>
 
 beforeAll(async () => {
   fx = await startEntraFixture();
-  dispatcher = new Agent({ connect: { ca: fx.emulator.caCertPem } });
-  graph = Client.initWithMiddleware({
-    baseUrl: fx.url,
-    customHosts: new Set(["127.0.0.1"]),
-    authProvider: new TokenCredentialAuthenticationProvider(fx.operatorCredential(), { scopes: ["https://graph.microsoft.com/.default"] }),
-    fetchOptions: { dispatcher },
-  });
+  send = httpsFetch(fx.emulator.caCertPem);
+  graph = graphSdkClient({ baseUrl: fx.url, credential: fx.operatorCredential(), scopes: ["https://graph.microsoft.com/.default"], ca: fx.emulator.caCertPem });
 });
 afterEach(() => {
   fx.emulator.setReplication({ delayMs: 0, flapMs: 0, removalLagMs: 0, seed: 0, flapPeriodMs: undefined });
 });
 afterAll(async () => {
   scan.addSecrets(fx.emulator.issuedSecrets()).collectAll("emulator log", fx.emulator.server.requests);
-  await dispatcher.close();
   await fx.close();
   expect(scan.assertClean()).toBeGreaterThan(0);
 });
@@ -163,8 +156,8 @@ describe("a removed secret", () => {
 describe("control route", () => {
   it("PUT /_control/replication sets the window and refuses nonsense", async () => {
     const put = async (body: unknown): Promise<{ status: number; body: unknown }> => {
-      const res = await request(`${fx.url}/_control/replication`, { method: "PUT", dispatcher, headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-      return { status: res.statusCode, body: await res.body.json() };
+      const res = await send(`${fx.url}/_control/replication`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      return { status: res.status, body: await res.json() };
     };
     expect(await put({ delayMs: 1_000, flapMs: 2_000, removalLagMs: 3_000, seed: 5 })).toEqual({
       status: 200,

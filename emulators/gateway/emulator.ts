@@ -1,5 +1,5 @@
 import { systemClock, type Clock } from "../common/clock.js";
-import { EmulatorServer, type EmuRequest, type EmuResponse } from "../common/server.js";
+import { EmulatorServer, ServedEmulator, type EmuRequest, type EmuResponse } from "../common/server.js";
 import { sharedCertificateAuthority } from "../common/tls.js";
 import { TokenBucket, type RateLimitOptions } from "./rateLimit.js";
 import { registerPublicRoutes } from "./routes.js";
@@ -32,7 +32,7 @@ export interface GatewayEmulatorOptions {
   verbose?: boolean;
 }
 
-export class GatewayEmulator {
+export class GatewayEmulator extends ServedEmulator {
   readonly server: EmulatorServer;
   /** The CA that signed this emulator's certificate (undefined with `plainHttp`). */
   readonly caCertPem: string | undefined;
@@ -44,6 +44,7 @@ export class GatewayEmulator {
   private latencyMs: number;
 
   constructor(private readonly options: GatewayEmulatorOptions) {
+    super();
     if (!options.apiToken) throw new Error("GatewayEmulator needs an apiToken");
     if (!options.tenant) throw new Error("GatewayEmulator needs a tenant");
     const clock = options.clock ?? systemClock;
@@ -70,19 +71,6 @@ export class GatewayEmulator {
       loseUpdate: (id) => this.takeLostUpdate(id),
     });
     this.registerControlRoutes();
-  }
-
-  /** Starts on 127.0.0.1 (port 0 = a free one) and returns the base URL. */
-  start(port = 0): Promise<string> {
-    return this.server.start(port);
-  }
-
-  close(): Promise<void> {
-    return this.server.close();
-  }
-
-  get url(): string {
-    return this.server.url;
   }
 
   // ---- seeding and changes behind the API's back ----------------------------------------------

@@ -1,5 +1,5 @@
 import { systemClock, type Clock } from "../common/clock.js";
-import { EmulatorServer, type EmuRequest } from "../common/server.js";
+import { EmulatorServer, ServedEmulator, type EmuRequest } from "../common/server.js";
 import { sharedCertificateAuthority } from "../common/tls.js";
 import { ROLE_ACTIONS, VaultAuth, type KeyVaultRole, type TokenValidator } from "./auth.js";
 import { KeyVaultServiceError, kvErrors } from "./errors.js";
@@ -60,13 +60,14 @@ export interface ThrottleOptions {
   route?: string;
 }
 
-export class KeyVaultEmulator {
+export class KeyVaultEmulator extends ServedEmulator {
   readonly server: EmulatorServer;
   readonly caCertPem: string;
   readonly state: VaultState;
   readonly auth: VaultAuth;
 
   constructor(options: KeyVaultEmulatorOptions) {
+    super();
     const ca = sharedCertificateAuthority();
     this.caCertPem = ca.caCertPem;
     this.server = new EmulatorServer({ name: "keyvault", tls: ca.issue(["localhost", "127.0.0.1"]), verbose: options.verbose });
@@ -75,19 +76,6 @@ export class KeyVaultEmulator {
     this.state = new VaultState({ clock: options.clock ?? systemClock, vaultUrl: () => this.server.url, recoverableDays: options.recoverableDays });
     registerSecretRoutes(this.server, this.state, this.auth);
     this.registerControlRoutes();
-  }
-
-  /** Starts on 127.0.0.1 (port 0 = a free one) and returns the vault URL. */
-  start(port = 0): Promise<string> {
-    return this.server.start(port);
-  }
-
-  close(): Promise<void> {
-    return this.server.close();
-  }
-
-  get url(): string {
-    return this.server.url;
   }
 
   /** Adds a version as a writer with full rights would (limits still apply); returns its version id. */

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { EmulatorServer, type EmuRequest, type EmuResponse, type FaultSpec } from "../common/server.js";
+import { EmulatorServer, ServedEmulator, type EmuRequest, type EmuResponse, type FaultSpec } from "../common/server.js";
 
 /**
  * The shared shape of the alert receivers: an EmulatorServer (fault injection, request log) plus
@@ -22,12 +22,13 @@ export interface Rejected {
   error: string;
 }
 
-export abstract class Receiver<T = unknown> {
+export abstract class Receiver<T = unknown> extends ServedEmulator {
   readonly server: EmulatorServer;
   protected readonly acceptedLog: Accepted<T>[] = [];
   protected readonly rejectedLog: Rejected[] = [];
 
   protected constructor(name: string, verbose = false) {
+    super();
     this.server = new EmulatorServer({ name, verbose });
     this.server.route("GET", /^\/_control\/accepted$/, () => ({ status: 200, body: { accepted: this.acceptedLog } }));
     this.server.route("GET", /^\/_control\/rejected$/, () => ({ status: 200, body: { rejected: this.rejectedLog } }));
@@ -35,18 +36,6 @@ export abstract class Receiver<T = unknown> {
       this.reset();
       return { status: 204 };
     });
-  }
-
-  get url(): string {
-    return this.server.url;
-  }
-
-  start(port = 0): Promise<string> {
-    return this.server.start(port);
-  }
-
-  close(): Promise<void> {
-    return this.server.close();
   }
 
   accepted(): Accepted<T>[] {

@@ -232,19 +232,7 @@ export class IncidentManager {
   async resolveManually(dedupKey: string, options: { abortSignal?: AbortSignal } = {}): Promise<ReportOutcome | undefined> {
     const open = (await this.listOpen(undefined, options)).find((i) => i.dedupKey === dedupKey);
     if (!open) return undefined;
-    for (let attempt = 1; attempt <= MAX_CONFLICT_RETRIES; attempt++) {
-      const stored = await this.store.get(open.set, dedupKey, options);
-      if (!stored || stored.incident.state !== "open") return undefined;
-      const at = this.clock.now().toISOString();
-      const next: Incident = { ...stored.incident, state: "resolved", resolvedAt: at, updatedAt: at, pendingChannels: [] };
-      try {
-        const etag = await this.store.put(next, { ifMatch: stored.etag, ...options });
-        return await this.announce(next, etag, "resolved", options.abortSignal);
-      } catch (e) {
-        if (ensureRotatorError(e).code !== "STORAGE_CONFLICT") throw e;
-      }
-    }
-    return undefined;
+    return this.resolveAndAnnounce(open.set, dedupKey, {}, options);
   }
 
   /** Sends "repeat" for open incidents nobody reported on lately (call from the health timer). */
@@ -396,20 +384,25 @@ export class IncidentManager {
   }
 
   private async resolveNow(set: string, check: string, runId: string, options: { abortSignal?: AbortSignal }): Promise<ReportOutcome | undefined> {
-    const dedupKey = dedupKeyFor(set, check);
+    return this.resolveAndAnnounce(set, dedupKeyFor(set, check), { runId, links: this.links({ set, runId }) }, options);
+  }
+
+  /**
+   * Resolves the open incident `dedupKey` of `set` (with `fields` added to the record) and announces
+   * it to the channels that received its opening, retrying on a write conflict. Undefined when it
+   * is not open, or no longer.
+   */
+  private async resolveAndAnnounce(
+    set: string,
+    dedupKey: string,
+    fields: Partial<Pick<Incident, "runId" | "links">>,
+    options: { abortSignal?: AbortSignal },
+  ): Promise<ReportOutcome | undefined> {
     for (let attempt = 1; attempt <= MAX_CONFLICT_RETRIES; attempt++) {
       const stored = await this.store.get(set, dedupKey, options);
       if (!stored || stored.incident.state !== "open") return undefined;
       const at = this.clock.now().toISOString();
-      const next: Incident = {
-        ...stored.incident,
-        state: "resolved",
-        resolvedAt: at,
-        updatedAt: at,
-        runId,
-        links: this.links({ set, runId }),
-        pendingChannels: [],
-      };
+      const next: Incident = { ...stored.incident, state: "resolved", resolvedAt: at, updatedAt: at, ...fields, pendingChannels: [] };
       try {
         const etag = await this.store.put(next, { ifMatch: stored.etag, ...options });
         return await this.announce(next, etag, "resolved", options.abortSignal);

@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { startAzurite } from "../../emulators/azurite.js";
-import { World, freshContainer } from "../../tests/harness/world.js";
+import { startDemoWorld, type DemoWorld } from "../../tests/harness/demoWorld.js";
+import { freshContainer } from "../../tests/harness/world.js";
 import type { BuiltRuntime, RuntimeOptions } from "../runtime/createRuntime.js";
 
 /**
@@ -18,33 +18,27 @@ export interface DemoEmulators {
 
 export async function startDemoEmulators(options: { extra?: Partial<RuntimeOptions>; say(line: string): void }): Promise<DemoEmulators> {
   const location = mkdtempSync(path.join(os.tmpdir(), "rotator-cli-"));
-  const azurite = await startAzurite({ location });
-  let world: World | undefined;
+  const removeLocation = () => rmSync(location, { recursive: true, force: true });
+  let demo: DemoWorld;
   try {
-    world = await World.start({ replicationDelayMs: 400, receivers: true });
-    const seeded = world.seedSet({
-      name: "cequence-sso",
-      secretExpiresInDays: 10,
-      targets: 25,
-      otherTargets: 3,
-      alerts: { teams: "warning", slack: "warning", pagerduty: "critical", opsgenie: "error", webhook: "info" },
-    });
+    demo = await startDemoWorld({ azurite: { location }, world: { replicationDelayMs: 400 } });
+  } catch (e) {
+    removeLocation();
+    throw e;
+  }
+  const { azurite, world, seeded } = demo;
+  const close = async () => {
+    await world.stop();
+    await azurite.stop();
+    removeLocation();
+  };
+  try {
     const container = await freshContainer(azurite.connectionString, "cli");
     const runtime = world.runtime([seeded.set], container, options.extra);
     options.say(`local emulators: Entra ${world.entra.server.url}, Key Vault ${world.keyVault.url}, gateway ${world.gateway.url} (25 MCP servers), Azurite ${azurite.blobUrl}`);
-    const w = world;
-    return {
-      runtime,
-      close: async () => {
-        await w.stop();
-        await azurite.stop();
-        rmSync(location, { recursive: true, force: true });
-      },
-    };
+    return { runtime, close };
   } catch (e) {
-    await world?.stop();
-    await azurite.stop();
-    rmSync(location, { recursive: true, force: true });
+    await close();
     throw e;
   }
 }

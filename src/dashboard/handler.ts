@@ -4,7 +4,7 @@ import type { BuiltRuntime } from "../runtime/createRuntime.js";
 import { esc } from "./html.js";
 import { renderDashboard } from "./render.js";
 import { gatherStatus } from "./statusData.js";
-import { requestProblem } from "../api/http.js";
+import { requestProblem } from "../handlers/http.js";
 
 /**
  * The page allows nothing but its own inline styles: no script, no frame, no external request.

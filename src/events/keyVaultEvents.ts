@@ -3,7 +3,7 @@ import type { CredentialSet } from "../config/schema.js";
 import { contextLogger } from "../logging.js";
 import { Redactor } from "../redact.js";
 import type { Runtime } from "../runtime/types.js";
-import type { RotationMessage } from "../api/rotationMessage.js";
+import type { RotationMessage } from "../handlers/rotationMessage.js";
 
 /**
  * Key Vault's Microsoft.KeyVault.SecretNearExpiry, delivered by Event Grid in either schema. Key

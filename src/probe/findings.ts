@@ -67,3 +67,8 @@ export class Findings {
     };
   }
 }
+
+/** A critical failure Entra named by its AADSTS code: how the token and authorize checks read Entra's refusals. */
+export function aadstsFailure(aadsts: number, message: string, hint: string): { status: "fail"; severity: "critical"; message: string; hint: string; aadsts: number } {
+  return { status: "fail", severity: "critical", message, hint, aadsts };
+}

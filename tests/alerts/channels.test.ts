@@ -1,26 +1,27 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { dedupKeyFor, type AlertEvent, type Incident } from "../../src/alerts/model.js";
+import type { AlertEvent, Incident } from "../../src/alerts/model.js";
+import { openIncident } from "./incidentFixture.js";
 import { STATUS_URL, receivedPayloads, startWorld, type World } from "./world.js";
 
-const incident = (over: Partial<Incident> = {}): Incident => ({
-  dedupKey: dedupKeyFor("set-a", "token.request"),
-  set: "set-a",
-  check: "token.request",
-  severity: "error",
-  title: "Token request fails with AADSTS7000222 (secret expired)",
-  hint: "Rotate now: POST /api/rotations with mode emergency.",
-  evidence: { aadsts: 7000222, expiredOn: "2026-01-01" },
-  state: "open",
-  openedAt: "2026-01-02T00:00:00.000Z",
-  updatedAt: "2026-01-02T00:00:00.000Z",
-  lastNotifiedAt: "2026-01-02T00:00:00.000Z",
-  healthyStreak: 0,
-  runId: "run-42",
-  links: { status: STATUS_URL, run: "https://rotator.example.test/api/rotations/run-42" },
-  deliveredTo: [],
-  pendingChannels: [],
-  ...over,
-});
+const incident = (over: Partial<Incident> = {}): Incident =>
+  openIncident(
+    {
+      set: "set-a",
+      check: "token.request",
+      severity: "error",
+      title: "Token request fails with AADSTS7000222 (secret expired)",
+      hint: "Rotate now: POST /api/rotations with mode emergency.",
+      evidence: { aadsts: 7000222, expiredOn: "2026-01-01" },
+    },
+    {
+      openedAt: "2026-01-02T00:00:00.000Z",
+      updatedAt: "2026-01-02T00:00:00.000Z",
+      lastNotifiedAt: "2026-01-02T00:00:00.000Z",
+      runId: "run-42",
+      links: { status: STATUS_URL, run: "https://rotator.example.test/api/rotations/run-42" },
+      ...over,
+    },
+  );
 const ev = (type: AlertEvent["type"], over: Partial<Incident> = {}): AlertEvent => ({ type, incident: incident(over) });
 
 describe("alert channels against their receivers", () => {

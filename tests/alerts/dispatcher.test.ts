@@ -1,28 +1,23 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { AlertDispatcher } from "../../src/alerts/dispatcher.js";
 import type { AlertChannel } from "../../src/alerts/channels/index.js";
-import { dedupKeyFor, type AlertEvent, type Incident } from "../../src/alerts/model.js";
+import type { AlertEvent, Incident } from "../../src/alerts/model.js";
 import { memoryLogger } from "../../src/logging.js";
+import { openIncident } from "./incidentFixture.js";
 import { receivedPayloads, startWorld, type World } from "./world.js";
 
-const incident = (over: Partial<Incident> = {}): Incident => ({
-  dedupKey: dedupKeyFor("set-a", "authorize.redirect"),
-  set: "set-a",
-  check: "authorize.redirect",
-  severity: "critical",
-  title: "Redirect URI not registered (AADSTS50011)",
-  hint: "Add the gateway callback to the app registration's Web redirect URIs.",
-  evidence: { aadsts: 50011 },
-  state: "open",
-  openedAt: "2026-01-01T00:00:00.000Z",
-  updatedAt: "2026-01-01T00:00:00.000Z",
-  lastNotifiedAt: "2026-01-01T00:00:00.000Z",
-  healthyStreak: 0,
-  links: {},
-  deliveredTo: [],
-  pendingChannels: [],
-  ...over,
-});
+const incident = (over: Partial<Incident> = {}): Incident =>
+  openIncident(
+    {
+      set: "set-a",
+      check: "authorize.redirect",
+      severity: "critical",
+      title: "Redirect URI not registered (AADSTS50011)",
+      hint: "Add the gateway callback to the app registration's Web redirect URIs.",
+      evidence: { aadsts: 50011 },
+    },
+    over,
+  );
 const opened = (over: Partial<Incident> = {}): AlertEvent => ({ type: "opened", incident: incident(over) });
 
 describe("alert dispatcher", () => {

@@ -2,27 +2,12 @@ import { randomBytes } from "node:crypto";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it, inject } from "vitest";
 import { IncidentStore } from "../../src/alerts/incidentStore.js";
-import { dedupKeyFor, type Incident } from "../../src/alerts/model.js";
+import type { Incident } from "../../src/alerts/model.js";
 import { RotatorError } from "../../src/errors.js";
+import { openIncident } from "./incidentFixture.js";
 
-const incident = (set: string, check: string, over: Partial<Incident> = {}): Incident => ({
-  dedupKey: dedupKeyFor(set, check),
-  set,
-  check,
-  severity: "warning",
-  title: "t",
-  hint: "h",
-  evidence: {},
-  state: "open",
-  openedAt: "2026-01-01T00:00:00.000Z",
-  updatedAt: "2026-01-01T00:00:00.000Z",
-  lastNotifiedAt: "2026-01-01T00:00:00.000Z",
-  healthyStreak: 0,
-  links: {},
-  deliveredTo: [],
-  pendingChannels: [],
-  ...over,
-});
+const incident = (set: string, check: string, over: Partial<Incident> = {}): Incident =>
+  openIncident({ set, check, severity: "warning", title: "t", hint: "h", evidence: {} }, over);
 
 describe("incident store on Azure Storage (Azurite)", () => {
   let container: ContainerClient;

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { alertChannelSchema } from "../../src/config/schema.js";
 import { createChannels } from "../../src/alerts/channels/index.js";
 import { AlertDispatcher } from "../../src/alerts/dispatcher.js";
-import { dedupKeyFor, type AlertEvent } from "../../src/alerts/model.js";
+import type { AlertEvent } from "../../src/alerts/model.js";
+import { openIncident } from "./incidentFixture.js";
 import { HttpClient } from "../../src/http/client.js";
 import { memoryLogger } from "../../src/logging.js";
 import { Redactor } from "../../src/redact.js";
@@ -24,26 +25,17 @@ describe("alert channels with their URLs and keys in Key Vault", () => {
     await kv?.close();
   });
 
-  const event = (n: number): AlertEvent => ({
-    type: "opened",
-    incident: {
-      dedupKey: dedupKeyFor("set-kv", `check-${n}`),
-      set: "set-kv",
-      check: `check-${n}`,
-      severity: "critical",
-      title: "Key Vault secret is disabled",
-      hint: "Enable the current version or rotate.",
-      evidence: { version: "abc" },
-      state: "open",
-      openedAt: kv.clock.now().toISOString(),
-      updatedAt: kv.clock.now().toISOString(),
-      lastNotifiedAt: kv.clock.now().toISOString(),
-      healthyStreak: 0,
-      links: {},
-      deliveredTo: [],
-      pendingChannels: [],
-    },
-  });
+  const event = (n: number): AlertEvent => {
+    const at = kv.clock.now().toISOString();
+    return {
+      type: "opened",
+      incident: openIncident(
+        { set: "set-kv", check: `check-${n}`, severity: "critical", title: "Key Vault secret is disabled", hint: "Enable the current version or rotate.", evidence: { version: "abc" } },
+        { openedAt: at, updatedAt: at, lastNotifiedAt: at },
+      ),
+    };
+  };
+
 
   it("delivers with credentials from Key Vault, picks up a rotated webhook URL at once, and rides out Key Vault throttling", async () => {
     const slackOld = rx.slack.createWebhook({ channel: "#old" });

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { signWebhook, verifyWebhookSignature } from "../../src/alerts/channels/webhook/signature.js";
-import { dedupKeyFor, type AlertEvent } from "../../src/alerts/model.js";
+import type { AlertEvent } from "../../src/alerts/model.js";
+import { openIncident } from "./incidentFixture.js";
 import { startWorld, type World } from "./world.js";
 
 describe("webhook signature verification", () => {
@@ -43,25 +44,13 @@ describe("webhook channel and receiver", () => {
 
   it("delivers a signed event the receiver verifies; a captured copy is dropped as a duplicate within the tolerance and refused after it", async () => {
     w = await startWorld({ channels: { webhook: "info" } });
+    const at = w.clock.now().toISOString();
     const event: AlertEvent = {
       type: "opened",
-      incident: {
-        dedupKey: dedupKeyFor("set-a", "discovery"),
-        set: "set-a",
-        check: "discovery",
-        severity: "error",
-        title: "Discovery document unreachable",
-        hint: "Check the custom domain's DNS.",
-        evidence: { status: 503 },
-        state: "open",
-        openedAt: w.clock.now().toISOString(),
-        updatedAt: w.clock.now().toISOString(),
-        lastNotifiedAt: w.clock.now().toISOString(),
-        healthyStreak: 0,
-        links: {},
-        deliveredTo: [],
-        pendingChannels: [],
-      },
+      incident: openIncident(
+        { set: "set-a", check: "discovery", severity: "error", title: "Discovery document unreachable", hint: "Check the custom domain's DNS.", evidence: { status: 503 } },
+        { openedAt: at, updatedAt: at, lastNotifiedAt: at },
+      ),
     };
     expect((await w.dispatcher.dispatch(event)).delivered).toEqual(["webhook"]);
     const got = w.rx.webhook.accepted()[0]!;

@@ -1,8 +1,8 @@
 import { describe, expect, it, vi } from "vitest";
 import { app, HttpRequest, InvocationContext, output } from "@azure/functions";
 import { Scenario, useWorld } from "../rotation/harness.js";
-import { makeGetRotationHandler, makeStartRotationHandler } from "../../src/api/rotations.js";
-import { makeHealthHandler } from "../../src/api/health.js";
+import { makeGetRotationHandler, makeStartRotationHandler } from "../../src/handlers/rotations.js";
+import { makeHealthHandler } from "../../src/handlers/health.js";
 import { groundTruth, snapshotDiff } from "./groundTruth.js";
 
 /** Defects the bad-input tables found, each named after what went wrong. */

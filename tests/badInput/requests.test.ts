@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { HttpRequest, InvocationContext, output, type HttpResponseInit } from "@azure/functions";
 import { Scenario, useWorld } from "../rotation/harness.js";
-import { makeConfirmRotationHandler, makeGetRotationHandler, makeStartRotationHandler } from "../../src/api/rotations.js";
-import { makeHealthHandler, makeStatusHandler } from "../../src/api/health.js";
+import { makeConfirmRotationHandler, makeGetRotationHandler, makeStartRotationHandler } from "../../src/handlers/rotations.js";
+import { makeHealthHandler, makeStatusHandler } from "../../src/handlers/health.js";
 import { makeDashboardHandler } from "../../src/dashboard/handler.js";
 import { REQUEST_CASES, type Endpoint, type RequestCase } from "./requestCases.js";
 import { unclearRefusal } from "./clear.js";

@@ -7,7 +7,7 @@ import functions from "@azure/functions";
 import type { ContainerClient } from "@azure/storage-blob";
 import { World, freshContainer, type SeededSet } from "../harness/world.js";
 import { BREAK_RECIPES } from "../harness/breakRecipes.js";
-import { makeHealthTimerHandler } from "../../src/api/health.js";
+import { makeHealthTimerHandler } from "../../src/handlers/health.js";
 import { acquireSetLease } from "../../src/rotation/lease.js";
 import type { BuiltRuntime } from "../../src/runtime/createRuntime.js";
 import { SecretScanner } from "../helpers/secretScan.js";

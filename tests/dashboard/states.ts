@@ -3,7 +3,7 @@ import type { ContainerClient } from "@azure/storage-blob";
 import { DAY_MS } from "../../src/clock.js";
 import { BREAK_RECIPES } from "../harness/breakRecipes.js";
 import type { World, SeededSet } from "../harness/world.js";
-import { makeHealthTimerHandler } from "../../src/api/health.js";
+import { makeHealthTimerHandler } from "../../src/handlers/health.js";
 import type { BuiltRuntime } from "../../src/runtime/createRuntime.js";
 import { silentLogger } from "../../src/logging.js";
 

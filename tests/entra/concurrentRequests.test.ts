@@ -2,9 +2,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startEntraFixture, type EntraFixture } from "../../emulators/entra/index.js";
 import { createGraphApplicationsApi } from "../../src/entra/graph.js";
 import type { GraphApplicationsApi } from "../../src/entra/types.js";
-import { RotatorError } from "../../src/errors.js";
 import { HttpClient } from "../../src/http/client.js";
 import { Redactor } from "../../src/redact.js";
+import { rotatorFailure } from "../helpers/rotatorFailure.js";
 import { SecretScanner } from "../helpers/secretScan.js";
 
 /**
@@ -39,17 +39,7 @@ afterAll(async () => {
 
 const end = (days = 30): string => new Date(fx.clock.now().getTime() + days * DAY).toISOString();
 const posts = (op: "addPassword" | "removePassword"): number => fx.emulator.server.count("POST", new RegExp(`/${op}$`));
-async function failure(p: Promise<unknown>): Promise<RotatorError> {
-  const e = await p.then(
-    () => {
-      throw new Error("expected the call to fail");
-    },
-    (err: unknown) => err,
-  );
-  outputs.push(e);
-  expect(e).toBeInstanceOf(RotatorError);
-  return e as RotatorError;
-}
+const failure = rotatorFailure(outputs);
 
 describe("Graph concurrent requests", () => {
   it("Graph concurrent requests: removePassword right after another write is retried with backoff and succeeds", async () => {

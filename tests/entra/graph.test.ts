@@ -4,10 +4,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { GRAPH_APP_ID, startEntraFixture, type EntraFixture } from "../../emulators/entra/index.js";
 import { createGraphApplicationsApi, isoDurationToDays } from "../../src/entra/graph.js";
 import type { GraphApplicationsApi } from "../../src/entra/types.js";
-import { RotatorError } from "../../src/errors.js";
 import { HttpClient } from "../../src/http/client.js";
 import { memoryLogger } from "../../src/logging.js";
 import { Redactor } from "../../src/redact.js";
+import { rotatorFailure } from "../helpers/rotatorFailure.js";
 import { SecretScanner } from "../helpers/secretScan.js";
 
 let fx: EntraFixture;
@@ -42,19 +42,7 @@ afterAll(async () => {
 });
 
 /** Runs a call expected to fail, logs its error the way the engine does, and returns it. */
-async function failure(p: Promise<unknown>): Promise<RotatorError> {
-  const e = await p.then(
-    () => {
-      throw new Error("expected the call to fail");
-    },
-    (err: unknown) => err,
-  );
-  outputs.push(e);
-  expect(e).toBeInstanceOf(RotatorError);
-  const r = e as RotatorError;
-  logger.error(`${r.code}: ${r.message} (${r.hint})`);
-  return r;
-}
+const failure = rotatorFailure(outputs, logger);
 
 const target = (): { appId: string; objectId: string } => ({ appId: fx.target.app.appId, objectId: fx.target.app.id });
 const inAYear = (): string => new Date(fx.clock.now().getTime() + 365 * DAY).toISOString();

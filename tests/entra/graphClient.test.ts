@@ -4,10 +4,10 @@ import { startEntraFixture, type EntraFixture } from "../../emulators/entra/inde
 import { createGraphApplicationsApi } from "../../src/entra/graph.js";
 import { graphScope } from "../../src/entra/scope.js";
 import { createSignInActivityApi } from "../../src/entra/signInActivity.js";
-import { RotatorError } from "../../src/errors.js";
 import { HttpClient } from "../../src/http/client.js";
 import { memoryLogger } from "../../src/logging.js";
 import { Redactor } from "../../src/redact.js";
+import { rotatorFailure } from "../helpers/rotatorFailure.js";
 import { SecretScanner } from "../helpers/secretScan.js";
 
 /**
@@ -40,19 +40,7 @@ function recordingHttp(options: { maxRetries?: number } = {}): { http: HttpClien
 }
 
 /** Runs a call expected to fail, logs its error the way the engine does, and returns it. */
-async function failure(p: Promise<unknown>): Promise<RotatorError> {
-  const e = await p.then(
-    () => {
-      throw new Error("expected the call to fail");
-    },
-    (err: unknown) => err,
-  );
-  outputs.push(e);
-  expect(e).toBeInstanceOf(RotatorError);
-  const r = e as RotatorError;
-  logger.error(`${r.code}: ${r.message} (${r.hint})`);
-  return r;
-}
+const failure = rotatorFailure(outputs, logger);
 
 const reads = (): number => fx.emulator.server.count("GET", /^\/v1\.0\/applications/);
 

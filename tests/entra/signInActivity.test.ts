@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startEntraFixture, type EntraFixture } from "../../emulators/entra/index.js";
 import { createSignInActivityApi, type SignInActivityApi } from "../../src/entra/signInActivity.js";
-import { RotatorError } from "../../src/errors.js";
 import { HttpClient } from "../../src/http/client.js";
+import { rotatorFailure } from "../helpers/rotatorFailure.js";
 import { SecretScanner } from "../helpers/secretScan.js";
 
 let fx: EntraFixture;
@@ -28,12 +28,7 @@ async function token(secret: string): Promise<void> {
   await http.request({ method: "POST", url: `${fx.url}/${fx.tenantId}/oauth2/v2.0/token`, form: { grant_type: "client_credentials", client_id: fx.target.app.appId, client_secret: secret, scope: "https://graph.microsoft.com/.default" }, throwOnHttpError: false });
 }
 
-async function failure(p: Promise<unknown>): Promise<RotatorError> {
-  const e = await p.then(() => undefined, (x: unknown) => x);
-  outputs.push(e);
-  expect(e).toBeInstanceOf(RotatorError);
-  return e as RotatorError;
-}
+const failure = rotatorFailure(outputs);
 
 describe("sign-in evidence client (Graph beta reports and sign-in log)", () => {
   it("reads a credential's last sign-in by keyId; a credential without a row is unknown (undefined)", async () => {

@@ -3,8 +3,8 @@ import { InvocationContext, output } from "@azure/functions";
 import { World } from "../harness/world.js";
 import { credentialSetSchema, type CredentialSet } from "../../src/config/schema.js";
 import { makeKeyVaultEventsHandler, parseKeyVaultEvent, setForEvent, SECRET_NEAR_EXPIRY } from "../../src/events/keyVaultEvents.js";
-import { makeRotationTimerHandler, makeRotationWorkerHandler } from "../../src/api/rotationWorker.js";
-import type { RotationMessage } from "../../src/api/rotationMessage.js";
+import { makeRotationTimerHandler, makeRotationWorkerHandler } from "../../src/handlers/rotationWorker.js";
+import type { RotationMessage } from "../../src/handlers/rotationMessage.js";
 import { Redactor } from "../../src/redact.js";
 import { Scenario } from "../rotation/harness.js";
 

@@ -1,26 +1,17 @@
-import { afterEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { diagnose } from "../../src/probe/troubleshooting.js";
 import { BREAK_RECIPES } from "../harness/breakRecipes.js";
-import { check, DOMAIN, startProbeWorld, statuses, type ProbeWorld } from "./harness.js";
+import { check, DOMAIN, probeWorldPerTest, statuses } from "./harness.js";
 
 /**
  * The guide's "Advanced configuration": multi-tenant apps (common in the authorization URL only),
  * custom domains, and the replication window of a freshly promoted secret.
  */
-let w: ProbeWorld | undefined;
-afterEach(async () => {
-  if (!w) return;
-  try {
-    expect(w.scanner().assertClean()).toBeGreaterThan(0);
-  } finally {
-    await w.stop();
-    w = undefined;
-  }
-});
+const startProbeWorld = probeWorldPerTest();
 
 describe("multi-tenant sets", () => {
   test("common in the authorization URL and the tenant in the token URL pass every check", async () => {
-    w = await startProbeWorld({ multiTenant: true });
+    const w = await startProbeWorld({ multiTenant: true });
     const report = await w.probe();
     expect(Object.values(statuses(report)).every((s) => s === "pass")).toBe(true);
     const discovery = check(report, "discovery");
@@ -29,7 +20,7 @@ describe("multi-tenant sets", () => {
   });
 
   test("common in the token URL fails discovery, token and gateway-drift naming AADSTS9001023", async () => {
-    w = await startProbeWorld({ multiTenant: true });
+    const w = await startProbeWorld({ multiTenant: true });
     const { set } = await BREAK_RECIPES["9001023"]!.apply({ world: w.world, set: w.set, appObjectId: w.appObjectId, clients: w.clients });
     const report = await w.probe({ set });
 
@@ -49,7 +40,7 @@ describe("multi-tenant sets", () => {
   });
 
   test("a single-tenant set whose gateway signs users in through common is told AADSTS50194 by drift", async () => {
-    w = await startProbeWorld();
+    const w = await startProbeWorld();
     for (const s of w.targets) {
       w.world.gateway.editServer(s.id, {
         additionalParameters: { ...s.additionalParameters, authorizationUrl: `${w.world.authorityHost}/common/oauth2/v2.0/authorize` },
@@ -63,7 +54,7 @@ describe("multi-tenant sets", () => {
 
 describe("custom domains", () => {
   test("gateway URLs naming the tenant by its verified domain resolve to the tenant and pass", async () => {
-    w = await startProbeWorld({ tenantByDomain: true });
+    const w = await startProbeWorld({ tenantByDomain: true });
     const report = await w.probe();
     expect(Object.values(statuses(report)).every((s) => s === "pass")).toBe(true);
     expect(check(report, "gateway-drift").evidence["resolvedDomains"]).toEqual([`${DOMAIN} → ${w.world.tenantId}`]);
@@ -77,7 +68,7 @@ describe("custom domains", () => {
   test("a sign-in host whose discovery publishes endpoints on another host fails discovery and drift", async () => {
     // The set names a custom sign-in host (localhost here) but Entra publishes the tenant's
     // endpoints on its default host (127.0.0.1): the guide's custom-domain replacement half done.
-    w = await startProbeWorld();
+    const w = await startProbeWorld();
     const customHost = w.world.authorityHost.replace("127.0.0.1", "localhost");
     const report = await w.probe({ set: { ...w.set, authorityHost: customHost } });
 
@@ -93,7 +84,7 @@ describe("custom domains", () => {
   });
 
   test("a token URL naming an unknown tenant is reported by token with AADSTS90002", async () => {
-    w = await startProbeWorld({ targets: 1 });
+    const w = await startProbeWorld({ targets: 1 });
     const s = w.targets[0]!;
     w.world.gateway.editServer(s.id, { tokenUrl: `${w.world.authorityHost}/unknown-tenant.example/oauth2/v2.0/token` });
     const report = await w.probe();
@@ -106,7 +97,7 @@ describe("custom domains", () => {
 
 describe("unknown tenants", () => {
   test("a tenant ID Entra does not know fails discovery and token with AADSTS90002", async () => {
-    w = await startProbeWorld({ targets: 1 });
+    const w = await startProbeWorld({ targets: 1 });
     const set = { ...w.set, tenantId: "0badc0de-0000-4000-8000-000000000001" };
     const report = await w.probe({ set, checks: ["discovery", "token"] });
     const discovery = check(report, "discovery");
@@ -118,7 +109,7 @@ describe("unknown tenants", () => {
 
 describe("replication window", () => {
   test("a wrong secret promoted minutes ago is a replication warning, and a failure once the window has passed", async () => {
-    w = await startProbeWorld();
+    const w = await startProbeWorld();
     await w.clients.vault.setSecret(w.set.keyVault.secretName, "not-yet-replicated-value-0123456789");
     w.world.clock.advance(2 * 60_000);
 

@@ -1,28 +1,19 @@
-import { afterEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { DAY_MS } from "../../src/clock.js";
 import { memoryLogger } from "../../src/logging.js";
 import type { RunJournal } from "../../src/rotation/model.js";
 import { RotationJournalStore } from "../../src/rotation/journal.js";
-import { check, REDIRECT_URI, startProbeWorld, type ProbeWorld } from "./harness.js";
+import { check, REDIRECT_URI, probeWorldPerTest, type ProbeWorld } from "./harness.js";
 
 /**
  * The checks the troubleshooting table does not cover — app registration hygiene, expiry horizon,
  * rotation health and tenant policy — each healthy and broken, through the real clients.
  */
-let w: ProbeWorld | undefined;
-afterEach(async () => {
-  if (!w) return;
-  try {
-    expect(w.scanner().assertClean()).toBeGreaterThan(0);
-  } finally {
-    await w.stop();
-    w = undefined;
-  }
-});
+const startProbeWorld = probeWorldPerTest();
 
 describe("app-registration", () => {
   test("public client flows, missing ID tokens and unrequested permissions are each reported", async () => {
-    w = await startProbeWorld();
+    const w = await startProbeWorld();
     const sloppy = w.world.entra.seedApplication({
       tenantId: w.world.tenantId,
       displayName: "sloppy copy",
@@ -46,7 +37,7 @@ describe("app-registration", () => {
   });
 
   test("a redirect URI registered with different case is called out as not exact", async () => {
-    w = await startProbeWorld();
+    const w = await startProbeWorld();
     const upper = w.world.entra.seedApplication({
       tenantId: w.world.tenantId,
       displayName: "case",
@@ -63,7 +54,7 @@ describe("app-registration", () => {
 
 describe("expiry", () => {
   test("the managed current secret is found by its Key Vault keyId tag; a hand-made one near expiry is reported but not blamed", async () => {
-    w = await startProbeWorld({ managed: true });
+    const w = await startProbeWorld({ managed: true });
     w.world.entra.seedPassword(w.appObjectId, {
       displayName: "someone's laptop",
       endDateTime: new Date(w.world.clock.now().getTime() + 5 * DAY_MS).toISOString(),
@@ -80,7 +71,7 @@ describe("expiry", () => {
   });
 
   test("the current secret inside the renewal window warns; a week from expiry it is an error", async () => {
-    w = await startProbeWorld({ managed: true, secretDaysLeft: 20 });
+    const w = await startProbeWorld({ managed: true, secretDaysLeft: 20 });
     expect(check(await w.probe({ checks: ["expiry"] }), "expiry")).toMatchObject({ status: "warn", severity: "warning" });
     w.world.clock.advance(15 * DAY_MS);
     const late = check(await w.probe({ checks: ["expiry"] }), "expiry");
@@ -89,7 +80,7 @@ describe("expiry", () => {
   });
 
   test("a Key Vault keyId whose credential was deleted from the app is critical", async () => {
-    w = await startProbeWorld({ managed: true });
+    const w = await startProbeWorld({ managed: true });
     await w.clients.graph.removePassword(w.appObjectId, w.secret.keyId);
     const report = await w.probe({ checks: ["expiry", "token"] });
     expect(check(report, "expiry")).toMatchObject({ status: "fail", severity: "critical", aadsts: 7000215 });
@@ -102,7 +93,7 @@ describe("rotation", () => {
   const journals = (pw: ProbeWorld): RotationJournalStore => pw.runtime.journals;
 
   test("after a real forced rotation every check passes: managed secret, targets hold it, run waits out its grace period", async () => {
-    w = await startProbeWorld({ targets: 2 });
+    const w = await startProbeWorld({ targets: 2 });
     const runner = await w.runtime.createRunner(w.set, memoryLogger(w.redactor).logger);
     const pass = await runner.runPass({ mode: "force", trigger: "demo" });
     expect(pass.status).toBe("waiting");
@@ -126,7 +117,7 @@ describe("rotation", () => {
   });
 
   test("a rotation past due with no active run is overdue", async () => {
-    w = await startProbeWorld();
+    const w = await startProbeWorld();
     const past = new Date(w.world.clock.now().getTime() - 2 * 3_600_000).toISOString();
     await journals(w).writeState({
       set: w.set.name,
@@ -140,7 +131,7 @@ describe("rotation", () => {
   });
 
   test("a run stuck in verify-entra past its budget is reported with the step and the journal to read", async () => {
-    w = await startProbeWorld();
+    const w = await startProbeWorld();
     const now = w.world.clock.now().getTime();
     const at = (msAgo: number): string => new Date(now - msAgo).toISOString();
     const run: RunJournal = {
@@ -173,7 +164,7 @@ describe("rotation", () => {
   });
 
   test("repeated failed passes poison the set; a manual run waiting for an operator warns", async () => {
-    w = await startProbeWorld();
+    const w = await startProbeWorld();
     const at = w.world.clock.now().toISOString();
     const error = { code: "GATEWAY_UNAUTHORIZED", message: "the gateway refused the API token", hint: "Renew the gateway API token in Key Vault." };
     await journals(w).writeState({ set: w.set.name, failureStreak: 4, lastRun: { runId: "r-f", status: "failed", mode: "scheduled", at, error } });
@@ -202,7 +193,7 @@ describe("rotation", () => {
   });
 
   test("without a journal store the rotation check is skipped", async () => {
-    w = await startProbeWorld();
+    const w = await startProbeWorld();
     const report = await w.probe({ checks: ["rotation"], deps: { journals: undefined } });
     expect(check(report, "rotation").status).toBe("skip");
   });
@@ -210,7 +201,7 @@ describe("rotation", () => {
 
 describe("policy", () => {
   test("a policy that blocks adding secrets fails; a cap below the lifetime warns, the renewal window follows the capped lifetime", async () => {
-    w = await startProbeWorld();
+    const w = await startProbeWorld();
     w.world.entra.setAppManagementPolicy({ passwordAdditionBlocked: true });
     expect(check(await w.probe({ checks: ["policy"] }), "policy")).toMatchObject({ status: "fail", severity: "error" });
 
@@ -229,7 +220,7 @@ describe("policy", () => {
   });
 
   test("an app-specific policy overrides the default and the check names it", async () => {
-    w = await startProbeWorld();
+    const w = await startProbeWorld();
     w.world.entra.setAppManagementPolicy({ passwordAdditionBlocked: true });
     w.world.entra.assignAppManagementPolicy(w.appObjectId, { maxPasswordLifetimeDays: 120 });
     const report = await w.probe({ checks: ["policy", "expiry"] });

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { inject } from "vitest";
+import { afterEach, expect, inject } from "vitest";
 import { DAY_MS } from "../../src/clock.js";
 import { credentialSetSchema, type CredentialSet } from "../../src/config/schema.js";
 import { memoryLogger } from "../../src/logging.js";
@@ -180,4 +180,24 @@ export function check(report: ProbeReport, id: ProbeReport["checks"][number]["id
 /** "id=status" for every check, for readable equality assertions. */
 export function statuses(report: ProbeReport): Record<string, string> {
   return Object.fromEntries(report.checks.map((c) => [c.id, c.status]));
+}
+
+/**
+ * One probe world per test: registers an afterEach that proves the world's secrets appear in no
+ * report, log or response (the scan must have seen at least one) and stops it. Call once at the
+ * top of a test file and start each test's world with the function it returns.
+ */
+export function probeWorldPerTest(): (options?: ProbeWorldOptions) => Promise<ProbeWorld> {
+  let current: ProbeWorld | undefined;
+  afterEach(async () => {
+    const w = current;
+    current = undefined;
+    if (!w) return;
+    try {
+      expect(w.scanner().assertClean()).toBeGreaterThan(0);
+    } finally {
+      await w.stop();
+    }
+  });
+  return async (options) => (current = await startProbeWorld(options));
 }

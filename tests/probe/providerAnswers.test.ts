@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { afterEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { BREAK_RECIPES } from "../harness/breakRecipes.js";
-import { check, startProbeWorld, type ProbeWorld } from "./harness.js";
+import { check, probeWorldPerTest } from "./harness.js";
 
 /**
  * What the provider said, kept for the operator: against the Entra emulator, a refused token
@@ -10,20 +10,11 @@ import { check, startProbeWorld, type ProbeWorld } from "./harness.js";
  * as a redirect mismatch with the place to register the URI. The same against oidc-provider is in
  * oidcProvider.test.ts.
  */
-let w: ProbeWorld | undefined;
-afterEach(async () => {
-  if (!w) return;
-  try {
-    expect(w.scanner().assertClean()).toBeGreaterThan(0);
-  } finally {
-    await w.stop();
-    w = undefined;
-  }
-});
+const startProbeWorld = probeWorldPerTest();
 
 describe("a refused token request keeps the provider's error and error_description", () => {
   test("a wrong secret in Key Vault: invalid_client and Entra's AADSTS7000215 text, the secret nowhere", async () => {
-    w = await startProbeWorld({ targets: 1 });
+    const w = await startProbeWorld({ targets: 1 });
     const wrong = `wrong-${randomBytes(18).toString("base64url")}`;
     w.world.keyVault.seedSecret(w.set.keyVault.secretName, wrong);
     const report = await w.probe({ checks: ["token"] });
@@ -37,7 +28,7 @@ describe("a refused token request keeps the provider's error and error_descripti
   });
 
   test("an unknown client ID: Entra's AADSTS700016 text names the application and the tenant", async () => {
-    w = await startProbeWorld({ targets: 1 });
+    const w = await startProbeWorld({ targets: 1 });
     const { set } = await BREAK_RECIPES["700016"]!.apply({ world: w.world, set: w.set, appObjectId: w.appObjectId, clients: w.clients });
     const token = check(await w.probe({ set, checks: ["token"] }), "token");
     expect(token).toMatchObject({ status: "fail", aadsts: 700016 });
@@ -45,7 +36,7 @@ describe("a refused token request keeps the provider's error and error_descripti
   });
 
   test("a token issued: no provider error in the evidence", async () => {
-    w = await startProbeWorld({ targets: 1 });
+    const w = await startProbeWorld({ targets: 1 });
     const token = check(await w.probe({ checks: ["token"] }), "token");
     expect(token.status).toBe("pass");
     expect(Object.keys(token.evidence).filter((k) => k.startsWith("providerError"))).toEqual([]);
@@ -54,7 +45,7 @@ describe("a refused token request keeps the provider's error and error_descripti
 
 describe("an authorize answer naming the redirect URI is a redirect mismatch", () => {
   test("AADSTS50011 on Entra's error page: the finding names the URI and where to register it", async () => {
-    w = await startProbeWorld({ targets: 2 });
+    const w = await startProbeWorld({ targets: 2 });
     const { set } = await BREAK_RECIPES["50011"]!.apply({ world: w.world, set: w.set, appObjectId: w.appObjectId, clients: w.clients });
     const authorize = check(await w.probe({ set, checks: ["authorize"] }), "authorize");
     expect(authorize).toMatchObject({ status: "fail", severity: "critical", aadsts: 50011 });

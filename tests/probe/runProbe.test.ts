@@ -1,24 +1,18 @@
-import { afterEach, beforeEach, describe, expect, test, inject } from "vitest";
+import { beforeEach, describe, expect, test, inject } from "vitest";
 import { ProbeResultStore } from "../../src/probe/store.js";
 import type { CheckId } from "../../src/probe/model.js";
 import { freshContainer } from "../harness/world.js";
-import { check, startProbeWorld, statuses, type ProbeWorld } from "./harness.js";
+import { check, probeWorldPerTest, statuses, type ProbeWorld } from "./harness.js";
 
 /**
  * The probe as a whole: a dependency that hangs fails only the checks that cannot do without it
  * (status "error", code TIMEOUT) and the rest of the report still arrives; a cancelled probe
  * still answers; reports are stored per set.
  */
+const startProbeWorld = probeWorldPerTest();
 let w: ProbeWorld;
 beforeEach(async () => {
   w = await startProbeWorld({ targets: 2 });
-});
-afterEach(async () => {
-  try {
-    expect(w.scanner().assertClean()).toBeGreaterThan(0);
-  } finally {
-    await w.stop();
-  }
 });
 
 function erroredChecks(report: Awaited<ReturnType<ProbeWorld["probe"]>>): CheckId[] {

@@ -1,24 +1,18 @@
-import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { beforeEach, describe, expect, test } from "vitest";
 import { diagnose, rowFor } from "../../src/probe/troubleshooting.js";
 import { DEFAULT_TUNING } from "../../src/probe/context.js";
 import { BREAK_RECIPES } from "../harness/breakRecipes.js";
-import { check, startProbeWorld, statuses, type ProbeWorld } from "./harness.js";
+import { check, probeWorldPerTest, statuses, type ProbeWorld } from "./harness.js";
 
 /**
  * Every row of the setup guide's "Common troubleshooting" table, induced in the emulators the way
  * users run into it, is detected by the mapped checks — with the real clients — and diagnosed
  * with our remedy; and no report or log line carries a secret.
  */
+const startProbeWorld = probeWorldPerTest();
 let w: ProbeWorld;
 beforeEach(async () => {
   w = await startProbeWorld({ targets: 3 });
-});
-afterEach(async () => {
-  try {
-    expect(w.scanner().assertClean()).toBeGreaterThan(0);
-  } finally {
-    await w.stop();
-  }
 });
 
 async function breakWith(code: string) {

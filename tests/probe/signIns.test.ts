@@ -1,7 +1,7 @@
 import { InvocationContext } from "@azure/functions";
 import { afterAll, beforeAll, describe, expect, it, inject } from "vitest";
 import { World, freshContainer } from "../harness/world.js";
-import { makeHealthTimerHandler } from "../../src/api/health.js";
+import { makeHealthTimerHandler } from "../../src/handlers/health.js";
 import { groupFailures } from "../../src/probe/checks/signIns.js";
 import type { CheckResult } from "../../src/probe/model.js";
 import { SecretScanner } from "../helpers/secretScan.js";

@@ -13,6 +13,17 @@ beforeAll(() => {
   world = getWorld();
 });
 
+/** How one pass ended (its status, or the error's code), or "still hanging after 20 s". */
+function passOutcomeWithin20s(s: Scenario): Promise<string> {
+  return Promise.race([
+    s.pass().then(
+      (r) => r.status,
+      (e: unknown) => (e as { code?: string }).code ?? "threw",
+    ),
+    new Promise<string>((r) => setTimeout(() => r("still hanging after 20 s"), 20_000)),
+  ]);
+}
+
 describe("I8: a hang on Graph or Key Vault stalls a pass forever", () => {
   it.each([
     ["Graph (reading the application)", "entra", "^GET /v1.0/applications"],
@@ -20,13 +31,7 @@ describe("I8: a hang on Graph or Key Vault stalls a pass forever", () => {
   ] as const)("%s: the pass ends within its timeouts and the next pass converges", async (_what, emu, route) => {
     const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 2, otherTargets: 0 }, { httpTimeoutInMs: 1_500, vaultRetry: { maxRetries: 0 } });
     world[emu].server.faults.add({ route, hang: true, times: 1 });
-    const stopped = await Promise.race([
-      s.pass().then(
-        (r) => r.status,
-        (e: unknown) => (e as { code?: string }).code ?? "threw",
-      ),
-      new Promise<string>((r) => setTimeout(() => r("still hanging after 20 s"), 20_000)),
-    ]);
+    const stopped = await passOutcomeWithin20s(s);
     expect(stopped).not.toBe("still hanging after 20 s");
     world[emu].server.faults.clear();
     const done = await s.runToEnd();
@@ -48,13 +53,7 @@ describe("I8: a hang on Storage stalls a pass forever", () => {
       const container = createStorageContainer({ location: { kind: "connectionString", connectionString: StorageFaultProxy.connectionString(cs, url) }, container: name, timeoutMs: 1_000, retryOptions: { maxTries: 2, retryDelayInMs: 10 } });
       const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 2, otherTargets: 0 }, { container });
       proxy.add({ kind: "hang", times: 1 });
-      const stopped = await Promise.race([
-        s.pass().then(
-          (r) => r.status,
-          (e: unknown) => (e as { code?: string }).code ?? "threw",
-        ),
-        new Promise<string>((r) => setTimeout(() => r("still hanging after 20 s"), 20_000)),
-      ]);
+      const stopped = await passOutcomeWithin20s(s);
       expect(stopped).not.toBe("still hanging after 20 s");
       const done = await s.runToEnd();
       expect(done.status).toBe("succeeded");

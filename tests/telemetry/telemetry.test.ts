@@ -5,7 +5,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type Re
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type DataPoint } from "@opentelemetry/sdk-metrics";
 import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from "@opentelemetry/sdk-logs";
 import { World } from "../harness/world.js";
-import { probeSet } from "../../src/api/health.js";
+import { probeSet } from "../../src/handlers/health.js";
 import { ATTR, INSTRUMENTATION_SCOPE, METRICS } from "../../src/telemetry/names.js";
 import { Telemetry } from "../../src/telemetry/telemetry.js";
 import { STEPS } from "../../src/rotation/model.js";

@@ -1,4 +1,4 @@
-import { probeSet } from "../../api/health.js";
+import { probeSet } from "../../handlers/health.js";
 import type { CheckResult, ProbeReport } from "../../probe/model.js";
 import { diagnose } from "../../probe/index.js";
 import type { CommandContext } from "../context.js";

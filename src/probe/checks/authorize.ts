@@ -5,7 +5,7 @@ import type { GatewayTarget } from "../../gateway/types.js";
 import { readAuthorizeResponse, type AuthorizeReading } from "../authorizePage.js";
 import { maybe, nameList, oauthTargets, publishedEndpoint, type CheckContext, type CheckDefinition } from "../context.js";
 import { expectedAuthorizeUrl, originOf, paramOf } from "../endpoints.js";
-import { Findings, type CheckOutcome } from "../findings.js";
+import { aadstsFailure, Findings, type CheckOutcome } from "../findings.js";
 import type { CheckSeverity, Evidence } from "../model.js";
 
 /**
@@ -68,38 +68,14 @@ export function classifyAuthorizeReading(reading: AuthorizeReading, status: numb
         aadsts: code,
       };
     case 500113:
-      return {
-        status: "fail",
-        severity: "critical",
-        message: "the app has no redirect URI registered (AADSTS500113)",
-        hint: `Add the gateway callback ${request.redirectUri} to the app registration's Authentication > Web > Redirect URIs.`,
-        aadsts: code,
-      };
+      return aadstsFailure(code, "the app has no redirect URI registered (AADSTS500113)", `Add the gateway callback ${request.redirectUri} to the app registration's Authentication > Web > Redirect URIs.`);
     case 700016:
-      return {
-        status: "fail",
-        severity: "critical",
-        message: `Entra does not find client ID ${request.clientId} in the directory of the authorization URL (AADSTS700016)`,
-        hint: "Compare the gateway's Client ID with the Application (client) ID on the app registration's Overview page, and check the authorization URL names the app's tenant.",
-        aadsts: code,
-      };
+      return aadstsFailure(code, `Entra does not find client ID ${request.clientId} in the directory of the authorization URL (AADSTS700016)`, "Compare the gateway's Client ID with the Application (client) ID on the app registration's Overview page, and check the authorization URL names the app's tenant.");
     case 90002:
     case 900023:
-      return {
-        status: "fail",
-        severity: "critical",
-        message: `Entra does not know the tenant in the authorization URL (AADSTS${code})`,
-        hint: "Fix the tenant segment of the gateway's authorizationUrl parameter: the Directory (tenant) ID, or `common` for a multi-tenant app.",
-        aadsts: code,
-      };
+      return aadstsFailure(code, `Entra does not know the tenant in the authorization URL (AADSTS${code})`, "Fix the tenant segment of the gateway's authorizationUrl parameter: the Directory (tenant) ID, or `common` for a multi-tenant app.");
     case 50194:
-      return {
-        status: "fail",
-        severity: "critical",
-        message: "a single-tenant app is sent to /common (AADSTS50194)",
-        hint: "Use the tenant-specific authorization URL for a single-tenant app, or make the app multi-tenant (and set multiTenant: true) if that is intended.",
-        aadsts: code,
-      };
+      return aadstsFailure(code, "a single-tenant app is sent to /common (AADSTS50194)", "Use the tenant-specific authorization URL for a single-tenant app, or make the app multi-tenant (and set multiTenant: true) if that is intended.");
     default:
       break;
   }

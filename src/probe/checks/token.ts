@@ -4,7 +4,7 @@ import { ensureRotatorError, RotatorError } from "../../errors.js";
 import { maybe, nameList, need, oauthTargets, publishedEndpoint, type CheckContext, type CheckDefinition } from "../context.js";
 import { expectedTokenUrl, originOf } from "../endpoints.js";
 import { graphScope } from "../../entra/scope.js";
-import { Findings, type CheckOutcome } from "../findings.js";
+import { aadstsFailure, Findings, type CheckOutcome } from "../findings.js";
 import type { CheckSeverity, Evidence } from "../model.js";
 import { ALIAS_TOKEN_HINT } from "./discovery.js";
 
@@ -52,38 +52,14 @@ export function classifyTokenResult(result: TokenResult, context: { secretAgeMs?
       };
     }
     case 7000222:
-      return {
-        status: "fail",
-        severity: "critical",
-        message: "the Key Vault secret has expired (AADSTS7000222)",
-        hint: `Every token request with it fails now. ${EMERGENCY_HINT}`,
-        aadsts: code,
-      };
+      return aadstsFailure(code, "the Key Vault secret has expired (AADSTS7000222)", `Every token request with it fails now. ${EMERGENCY_HINT}`);
     case 7000218:
-      return {
-        status: "fail",
-        severity: "critical",
-        message: "Entra received no client secret (AADSTS7000218)",
-        hint: "The Key Vault secret is empty: store the app's client secret value, or run an emergency rotation.",
-        aadsts: code,
-      };
+      return aadstsFailure(code, "Entra received no client secret (AADSTS7000218)", "The Key Vault secret is empty: store the app's client secret value, or run an emergency rotation.");
     case 700016:
-      return {
-        status: "fail",
-        severity: "critical",
-        message: "Entra does not find the application in this tenant (AADSTS700016)",
-        hint: "Check clientId (Application (client) ID on the app registration's Overview page) and that the Token URL names the tenant where the app is registered.",
-        aadsts: code,
-      };
+      return aadstsFailure(code, "Entra does not find the application in this tenant (AADSTS700016)", "Check clientId (Application (client) ID on the app registration's Overview page) and that the Token URL names the tenant where the app is registered.");
     case 90002:
     case 900023:
-      return {
-        status: "fail",
-        severity: "critical",
-        message: `Entra does not know the tenant in the token URL (AADSTS${code})`,
-        hint: "Check the tenant segment of the token URL: the Directory (tenant) ID GUID or a verified domain of the app's tenant, on the right cloud's sign-in host.",
-        aadsts: code,
-      };
+      return aadstsFailure(code, `Entra does not know the tenant in the token URL (AADSTS${code})`, "Check the tenant segment of the token URL: the Directory (tenant) ID GUID or a verified domain of the app's tenant, on the right cloud's sign-in host.");
     case 9001023:
     case 50059:
       return { status: "fail", severity: "critical", message: `Entra refuses client credentials on this endpoint (AADSTS${code})`, hint: ALIAS_TOKEN_HINT, aadsts: code };

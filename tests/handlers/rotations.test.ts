@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HttpRequest, InvocationContext, output } from "@azure/functions";
 import { World } from "../harness/world.js";
-import { makeConfirmRotationHandler, makeGetRotationHandler, makeStartRotationHandler } from "../../src/api/rotations.js";
-import { makeRotationTimerHandler, makeRotationWorkerHandler } from "../../src/api/rotationWorker.js";
-import type { RotationMessage } from "../../src/api/rotationMessage.js";
+import { makeConfirmRotationHandler, makeGetRotationHandler, makeStartRotationHandler } from "../../src/handlers/rotations.js";
+import { makeRotationTimerHandler, makeRotationWorkerHandler } from "../../src/handlers/rotationWorker.js";
+import type { RotationMessage } from "../../src/handlers/rotationMessage.js";
 import type { RunJournal } from "../../src/rotation/model.js";
 import { Scenario } from "../rotation/harness.js";
 import { acquireSetLease } from "../../src/rotation/lease.js";

@@ -1,17 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it, inject } from "vitest";
 import { HttpRequest, InvocationContext } from "@azure/functions";
 import { World, freshContainer } from "../harness/world.js";
-import { EmulatorServer } from "../../emulators/common/server.js";
-import { makeHealthHandler, makeHealthTimerHandler } from "../../src/api/health.js";
+import type { EmulatorServer } from "../../emulators/common/server.js";
+import { makeHealthHandler, makeHealthTimerHandler } from "../../src/handlers/health.js";
 import type { RuntimeOptions } from "../../src/runtime/createRuntime.js";
+import { startHeartbeatMonitor } from "../helpers/heartbeat.js";
 
 let world: World;
 let heartbeat: EmulatorServer;
 beforeAll(async () => {
   world = await World.start();
-  heartbeat = new EmulatorServer({ name: "heartbeat" });
-  heartbeat.route("GET", /^\/ping\/[a-z0-9]+$/, () => ({ status: 200, body: { ok: true } }));
-  await heartbeat.start();
+  heartbeat = await startHeartbeatMonitor();
 });
 afterAll(async () => {
   await world?.stop();

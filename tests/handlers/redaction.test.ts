@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InvocationContext } from "@azure/functions";
 import { World } from "../harness/world.js";
-import { makeRotationWorkerHandler } from "../../src/api/rotationWorker.js";
+import { makeRotationWorkerHandler } from "../../src/handlers/rotationWorker.js";
 import { REDACTED } from "../../src/redact.js";
 import { Scenario } from "../rotation/harness.js";
 

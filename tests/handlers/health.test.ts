@@ -1,20 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it, inject } from "vitest";
 import { HttpRequest, InvocationContext, output } from "@azure/functions";
 import { World, freshContainer } from "../harness/world.js";
-import { EmulatorServer } from "../../emulators/common/server.js";
+import type { EmulatorServer } from "../../emulators/common/server.js";
 import { BREAK_RECIPES } from "../harness/breakRecipes.js";
-import { makeHealthHandler, makeHealthTimerHandler, makeStatusHandler } from "../../src/api/health.js";
-import { makeRotationTimerHandler } from "../../src/api/rotationWorker.js";
+import { makeHealthHandler, makeHealthTimerHandler, makeStatusHandler } from "../../src/handlers/health.js";
+import { makeRotationTimerHandler } from "../../src/handlers/rotationWorker.js";
 import type { RuntimeOptions } from "../../src/runtime/createRuntime.js";
 import { SecretScanner } from "../helpers/secretScan.js";
+import { startHeartbeatMonitor } from "../helpers/heartbeat.js";
 
 let world: World;
 let heartbeat: EmulatorServer;
 beforeAll(async () => {
   world = await World.start({ receivers: true });
-  heartbeat = new EmulatorServer({ name: "heartbeat" });
-  heartbeat.route("GET", /^\/ping\/[a-z0-9]+$/, () => ({ status: 200, body: { ok: true } }));
-  await heartbeat.start();
+  heartbeat = await startHeartbeatMonitor();
 });
 afterAll(async () => {
   await world?.stop();

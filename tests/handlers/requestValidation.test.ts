@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HttpRequest, InvocationContext, output, type HttpResponseInit } from "@azure/functions";
 import { World } from "../harness/world.js";
-import { makeConfirmRotationHandler, makeGetRotationHandler, makeStartRotationHandler } from "../../src/api/rotations.js";
+import { makeConfirmRotationHandler, makeGetRotationHandler, makeStartRotationHandler } from "../../src/handlers/rotations.js";
 import { Scenario } from "../rotation/harness.js";
 
 /**
