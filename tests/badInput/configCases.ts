@@ -3,8 +3,9 @@
  * case breaks one valid file in one way and names the JSON path the loader's error must point at.
  * Pure data: config.test.ts loads each through the real loader, `npm run badinput:counts` counts them.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- deliberately untyped input
-export type RawJson = Record<string, any>;
+import type { RawJson } from "../config/fixtures.js";
+
+export type { RawJson };
 
 export interface ConfigCase {
   name: string;
