@@ -44,6 +44,8 @@ export interface FaultSpec {
   drop?: boolean;
   /** Drop the connection after the handler ran: the server acted, the client never hears. */
   dropAfterHandling?: boolean;
+  /** With `status`: run the handler first, then send this fault's answer instead of the real one (the server acted; its answer is garbled on the way back). */
+  afterHandling?: boolean;
   /**
    * A hostile or buggy upstream: the error body (status `status`, default 500) echoes every value
    * the request carried — JSON body strings, form fields, the Authorization header — raw, cut at
@@ -232,7 +234,7 @@ export class EmulatorServer {
       this.send(res, { status, headers: { ...fault.headers }, body: echoBody(values) });
       return;
     }
-    if (fault?.status) {
+    if (fault?.status && !fault.afterHandling) {
       const headers: Record<string, string> = { ...fault.headers };
       // A Retry-After written in `headers` is sent as given (hostile values included); 429 defaults to 1 s.
       const given = Object.keys(headers).some((h) => h.toLowerCase() === "retry-after");
@@ -275,6 +277,11 @@ export class EmulatorServer {
     if (fault?.dropAfterHandling) {
       this.log({ method, path, status: "dropped", fault: fault.id });
       req.socket.destroy();
+      return;
+    }
+    if (fault?.status && fault.afterHandling) {
+      this.log({ method, path, status: fault.status, fault: fault.id });
+      this.send(res, { status: fault.status, headers: { ...fault.headers }, body: fault.body ?? defaultFaultBody(fault.status), ...(fault.raw ? { raw: true } : {}) });
       return;
     }
     this.log({ method, path, status: response.status, ...(fault ? { fault: fault.id } : {}) });

@@ -120,8 +120,10 @@ export async function acceptConfirmation(deps: EnqueueDeps, input: { runId: stri
       throw new RotatorError("RUN_NOT_FOUND", `No rotation run "${input.runId}"`, { hint: "Use the runId from the awaiting-confirmation alert.", status: 404 });
     }
     const run = doc.value;
-    // A pass re-checking the run shows it `running`; it still waits for this confirmation.
-    const waitsForOperator = run.status === "awaiting_confirmation" || (run.status === "running" && run.awaitingConfirmationSince !== undefined);
+    // A pass re-checking the run shows it `running`, and one that erred since shows it `waiting`;
+    // either way it still waits for this confirmation.
+    const waitsForOperator =
+      run.status === "awaiting_confirmation" || ((run.status === "running" || run.status === "waiting") && run.awaitingConfirmationSince !== undefined);
     if (!waitsForOperator) {
       throw new RotatorError("RUN_NOT_AWAITING_CONFIRMATION", `Run ${input.runId} is ${run.status}, not awaiting confirmation`, {
         hint: "Only a run paused for a manual gateway can be confirmed.",

@@ -239,7 +239,12 @@ export class RotationRunner {
       } catch (e) {
         if (e instanceof ProcessCrash) throw e;
         const err = ensureRotatorError(e, "STEP_FAILED");
-        const retryable = err.retryable || err.code === "LEASE_LOST" || err.code === "ABORTED";
+        // A manual gateway's run past promote is never ended by an error: no later reconcile can
+        // finish it (its targets cannot be read back), so a failed run would keep the credential it
+        // replaced forever and leave the operator nothing to confirm (chaos seeds 184, 458). It
+        // waits with the error — an incident — and the next pass retries.
+        const keptOpen = this.deps.gateway.kind === "manual" && run.promotedVersion !== undefined;
+        const retryable = err.retryable || keptOpen || err.code === "LEASE_LOST" || err.code === "ABORTED";
         this.record(run, step, started, retryable ? "waiting" : "failed", err.message, err.toJSON());
         log.error(`step ${step} failed: ${err.code}: ${err.message} — ${err.hint}`);
         if (!retryable) await this.rollbackIfUnpromoted(ctx, log);

@@ -7,12 +7,17 @@ import { SecretScanner } from "../helpers/secretScan.js";
 /** The one HTTP layer: timeouts, Retry-After-aware retries, no blind retry of POST, redacted errors. */
 const SECRET = "Zq8Q~http-layer-secret-value-000111";
 let server: EmulatorServer;
+let recorded = 0;
 beforeAll(async () => {
   server = new EmulatorServer({ name: "http-test" });
   server.route("GET", /^\/ok$/, () => ({ status: 200, body: { ok: true } }));
   server.route("POST", /^\/echo$/, (req) => ({ status: 400, body: { error: { code: "Invalid", message: `you sent ${req.rawBody}` } } }));
   server.route("POST", /^\/create$/, () => ({ status: 201, body: { created: true } }));
   server.route("PUT", /^\/put$/, () => ({ status: 200, body: {} }));
+  server.route("POST", /^\/record$/, () => {
+    recorded++;
+    return { status: 202, body: { status: "success" } };
+  });
   await server.start();
 });
 afterAll(async () => {
@@ -42,6 +47,19 @@ describe("HttpClient", () => {
     await expect(client().request({ method: "POST", url: `${server.url}/create`, json: {} })).rejects.toMatchObject({ code: "HTTP_NETWORK" });
     // 429 → retried once (2 calls); 503 → 1 call; dropped → 1 call.
     expect(server.count("POST", /^\/create$/) - before).toBe(4);
+  });
+
+  it("emulator fault afterHandling: the server acts, then its answer is replaced (a receiver that recorded the message, answering garbage)", async () => {
+    const before = recorded;
+    server.faults.add({ route: "^POST /record$", status: 200, raw: true, body: '{"status":"succ', headers: { "Content-Type": "application/json" }, afterHandling: true, times: 1 });
+    const garbled = await fetch(`${server.url}/record`, { method: "POST", body: "{}" });
+    expect(garbled.status).toBe(200);
+    expect(await garbled.text()).toBe('{"status":"succ');
+    expect(recorded - before, "the handler ran before the garbled answer").toBe(1);
+    // Without afterHandling the same fault short-circuits: the handler never runs.
+    server.faults.add({ route: "^POST /record$", status: 200, raw: true, body: "OK", times: 1 });
+    await fetch(`${server.url}/record`, { method: "POST", body: "{}" });
+    expect(recorded - before).toBe(1);
   });
 
   it("retries idempotent calls on 5xx and dropped connections", async () => {

@@ -294,7 +294,8 @@ class Estate {
     const runId = state?.activeRunId ?? state?.lastRun?.runId;
     if (!runId) return;
     // The on-call operator does what the incident says before confirming: paste the current secret.
-    if (this.manual && (await this.rawRunStatus(runId)) === "awaiting_confirmation") this.operatorPaste();
+    // A run that erred since it asked (status `waiting`) still waits for them: awaitingConfirmationSince says so.
+    if (this.manual && (await this.waitsForOperator(runId))) this.operatorPaste();
     const ctx = this.context("confirmRotation");
     const req = new HttpRequest({
       method: "POST",
@@ -317,9 +318,15 @@ class Estate {
     return buf ? (JSON.parse(buf.toString("utf8")) as { activeRunId?: string; lastRun?: { runId?: string } }) : undefined;
   }
 
-  private async rawRunStatus(runId: string): Promise<string | undefined> {
+  private async rawRun(runId: string): Promise<{ status?: string; awaitingConfirmationSince?: string } | undefined> {
     const buf = await this.container.getBlobClient(`runs/${this.set.name}/${runId}.json`).downloadToBuffer().catch(() => undefined);
-    return buf ? (JSON.parse(buf.toString("utf8")) as { status?: string }).status : undefined;
+    return buf ? (JSON.parse(buf.toString("utf8")) as { status?: string; awaitingConfirmationSince?: string }) : undefined;
+  }
+
+  /** The run asked its operator and has not finished: the journal is the record the incident points at. */
+  private async waitsForOperator(runId: string): Promise<boolean> {
+    const run = await this.rawRun(runId);
+    return run?.status === "awaiting_confirmation" || (run?.awaitingConfirmationSince !== undefined && !["succeeded", "noop", "failed", "needs_attention"].includes(run.status ?? ""));
   }
 
   /** A manual gateway: the operator copies the current Key Vault secret into every server by hand. */
@@ -336,7 +343,7 @@ class Estate {
   async operatorAnswers(): Promise<void> {
     if (!this.manual) return;
     const state = await this.rawState();
-    if (state?.activeRunId && (await this.rawRunStatus(state.activeRunId)) === "awaiting_confirmation") await this.confirm();
+    if (state?.activeRunId && (await this.waitsForOperator(state.activeRunId))) await this.confirm();
   }
 
   async breakLease(): Promise<void> {
@@ -542,13 +549,26 @@ export function faultSpec(kind: FaultKind, route: string, times: number, status?
   }
 }
 
+const ALERT_DEPENDENCIES: ReadonlySet<Dependency> = new Set<Dependency>(["teams", "slack", "pagerduty", "opsgenie", "webhook"]);
+
 function injectFault(world: World, dep: Dependency, kind: FaultKind, times: number, status?: number): void {
   const target = serverFor(world, dep);
   // Token-endpoint faults reach the set's token requests, not the rotator's own identity (an Azure
   // SDK credential, known by its x-ms-client-request-id): MSAL
   // throttles a client for 60 s of *real* time after a 5xx or 429, which a simulated week cannot
   // wait out (the identity's own outage is tests/rotation's, in real time).
-  if (target) target.server.faults.add({ ...faultSpec(kind, target.route, times, status), ...(dep === "token" ? { unlessHeader: "x-ms-client-request-id" } : {}) });
+  // An alert receiver that answers 2xx has the message: whatever garbles its answer on the way
+  // back, it recorded what it was sent (the oracle's ground truth), so the garbled 2xx kinds
+  // reach it after it handled the call. (A 2xx from a receiver that did not act is undetectable by
+  // any sender; the oracle would call a delivered resolve missing.)
+  const garbled2xx = (kind === "truncated" || kind === "wrongType") && ALERT_DEPENDENCIES.has(dep);
+  if (target) {
+    target.server.faults.add({
+      ...faultSpec(kind, target.route, times, status),
+      ...(dep === "token" ? { unlessHeader: "x-ms-client-request-id" } : {}),
+      ...(garbled2xx ? { afterHandling: true } : {}),
+    });
+  }
 }
 
 function faultsPending(world: World): boolean {
