@@ -1,5 +1,6 @@
 import os from "node:os";
-import { RotatorError } from "../../errors.js";
+import { ensureRotatorError, RotatorError } from "../../errors.js";
+import { acceptConfirmation } from "../../rotation/enqueue.js";
 import type { CommandContext } from "../context.js";
 import { EXIT, type ExitCode } from "../output.js";
 import { rotateSet } from "./rotate.js";
@@ -15,14 +16,17 @@ export async function confirmCommand(ctx: CommandContext, runId: string, by: str
   if (!run) throw new RotatorError("RUN_NOT_FOUND", `No rotation run "${runId}"`, { hint: "Use the run ID from the awaiting-confirmation alert, `mcp-sso-rotator status` or the dashboard." });
   const set = ctx.runtime.sets.find((s) => s.name === run.set);
   if (!set) throw new RotatorError("SET_NOT_FOUND", `Run ${runId} belongs to set "${run.set}", which is no longer configured`, { hint: "Nothing to confirm." });
-  if (run.status !== "awaiting_confirmation") {
-    const err = new RotatorError("RUN_NOT_AWAITING_CONFIRMATION", `Run ${runId} is ${run.status}, not awaiting confirmation`, { hint: "Only a run paused for a manual gateway can be confirmed; `mcp-sso-rotator status` shows what it waits for." });
-    return { code: EXIT.failed, body: { command: "confirm", ok: false, runId, set: run.set, status: run.status, error: ctx.out.error(err) } };
-  }
   const confirmedBy = by ?? os.userInfo().username;
-  run.confirmedBy = confirmedBy;
-  run.updatedAt = ctx.runtime.clock.now().toISOString();
-  await ctx.runtime.journals.writeRun(run);
+  // The same conditional write as POST /api/rotations/{runId}/confirm: a pass writing the journal
+  // meanwhile makes it re-read, never overwrite, and a run that erred while waiting still counts.
+  try {
+    await acceptConfirmation({ container: ctx.runtime.container, journals: ctx.runtime.journals, now: () => ctx.runtime.clock.now() }, { runId, confirmedBy });
+  } catch (e) {
+    const err = ensureRotatorError(e);
+    if (err.code !== "RUN_NOT_AWAITING_CONFIRMATION") throw err;
+    const refused = new RotatorError(err.code, err.message, { hint: "Only a run paused for a manual gateway can be confirmed; `mcp-sso-rotator status` shows what it waits for." });
+    return { code: EXIT.failed, body: { command: "confirm", ok: false, runId, set: run.set, status: run.status, error: ctx.out.error(refused) } };
+  }
   ctx.out.say(`${run.set}: run ${runId} confirmed by ${confirmedBy}`);
   const outcome = await rotateSet(ctx, set, { mode: run.mode, runId, ...options });
   if (outcome.code === EXIT.busy) ctx.out.say("  the confirmation is recorded: the pass holding the lease, or the next timer pass, resumes the run");
