@@ -21,6 +21,8 @@ export interface StartAzuriteOptions {
   blobPort?: number;
   queuePort?: number;
   tablePort?: number;
+  /** How long Azurite may take to listen. Several cold starts at once on a loaded 2-core machine (chaos workers) took over 30 s. */
+  startTimeoutMs?: number;
 }
 
 /** Starts the real Azurite (from npm) as a child process and waits until all three services listen. */
@@ -57,7 +59,11 @@ export async function startAzurite(options: StartAzuriteOptions): Promise<Azurit
   const urls = await new Promise<Record<string, string>>((resolve, reject) => {
     const found: Record<string, string> = {};
     let output = "";
-    const timer = setTimeout(() => reject(new Error(`Azurite did not start within 30 s:\n${output}`)), 30_000);
+    const timeoutMs = options.startTimeoutMs ?? 90_000;
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error(`Azurite did not start within ${timeoutMs / 1000} s:\n${output}`));
+    }, timeoutMs);
     const onData = (buf: Buffer): void => {
       output += buf.toString();
       for (const m of output.matchAll(/Azurite (Blob|Queue|Table) service is successfully listening at (\S+)/g)) {

@@ -104,8 +104,10 @@ async function dumpRuns(container: ContainerClient): Promise<void> {
 async function runWorkers(args: Args, log: (line: string) => void): Promise<CampaignSummary> {
   const base = process.argv.slice(2).filter((a, i, all) => a !== "--workers" && all[i - 1] !== "--workers" && !a.startsWith("--workers=") && a !== "--json");
   const results = await Promise.all(
-    Array.from({ length: args.workers }, (_, index) =>
-      new Promise<CampaignSummary & { ms: number }>((resolve, reject) => {
+    Array.from({ length: args.workers }, async (_, index) => {
+      // Staggered: W Azurites and emulator sets cold-starting at once on 2 cores starved each other.
+      await new Promise((r) => setTimeout(r, index * 3000));
+      return new Promise<CampaignSummary & { ms: number }>((resolve, reject) => {
         const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...base, "--json", "--worker", `${index}/${args.workers}`], { stdio: ["ignore", "pipe", "pipe"] });
         let out = "";
         child.stdout.on("data", (d: Buffer) => (out += d.toString("utf8")));
@@ -129,8 +131,8 @@ async function runWorkers(args: Args, log: (line: string) => void): Promise<Camp
             resolve({ schedules: 0, events: 0, faults: 0, crashes: 0, rotationsCompleted: 0, msPerSchedule: 0, ms: 0, violations: [{ invariant: "SIMULATOR", detail, seed: -1, afterEvent: -1, replay: { seed: -1, estate: { secretExpiresInDays: 0, targets: 0, otherTargets: 0 }, events: [] }, shrunkFrom: 0, shrinkTries: 0 }] });
           }
         });
-      }),
-    ),
+      });
+    }),
   );
   const sum = (k: "schedules" | "events" | "faults" | "crashes" | "rotationsCompleted"): number => results.reduce((n, r) => n + r[k], 0);
   const schedules = sum("schedules");
