@@ -82,21 +82,30 @@ export async function acceptRotationRequest(deps: EnqueueDeps, input: { set: str
     steps: [],
     targets: [],
   };
-  await journals.createRun(run, abortSignal);
+  try {
+    await journals.createRun(run, abortSignal);
+  } catch (e) {
+    // The write may have landed although the call failed (the request's deadline aborted it while
+    // Storage answered): a journal left `queued` that no state points at is a run nobody will ever
+    // pass (I8; npm run chaos, seed 12). The create is create-only, so a late landing can never
+    // overwrite this failed one, and this one overwrites an early landing.
+    const err = ensureRotatorError(e);
+    await abandonRun(journals, run, { code: err.code, message: `The request was not accepted: ${err.message}`, hint: err.hint });
+    throw err;
+  }
   // Conditional on the state we read: of two simultaneous requests — or a request and a pass
   // that just started a run — exactly one wins.
   try {
     await journals.writeStateIf({ ...state, activeRunId: runId }, stateDoc?.etag, abortSignal);
   } catch (e) {
     const err = ensureRotatorError(e);
-    run.status = "failed";
-    run.error =
+    await abandonRun(
+      journals,
+      run,
       err.code === "STORAGE_CONFLICT"
         ? { code: "ROTATION_IN_PROGRESS", message: "Another rotation request won the race", hint: "Check GET /api/status." }
-        : { code: err.code, message: `The request was not accepted: ${err.message}`, hint: err.hint };
-    // Not under the request's signal: when that signal is what ended the request, the journal
-    // would stay "queued" for ever beside the set's real run (I5; found by npm run chaos, seed 15).
-    await journals.writeRun(run, AbortSignal.timeout(CLEANUP_TIMEOUT_MS)).catch(() => undefined);
+        : { code: err.code, message: `The request was not accepted: ${err.message}`, hint: err.hint },
+    );
     if (err.code === "STORAGE_CONFLICT") {
       throw new RotatorError("ROTATION_IN_PROGRESS", `Another rotation for set "${input.set}" was just started`, { hint: "GET /api/status shows the run that won.", status: 409 });
     }
@@ -104,6 +113,17 @@ export async function acceptRotationRequest(deps: EnqueueDeps, input: { set: str
   }
   const request = await requests.record({ set: input.set, mode: input.mode, runId, now }, abortSignal);
   return { request, runId, status: "queued" };
+}
+
+/**
+ * Marks a journal this request created (or may have created) failed. Not under the request's
+ * signal: when that signal is what ended the request, the journal would stay `queued` for ever
+ * beside the set's real run (I5; npm run chaos, seed 15).
+ */
+async function abandonRun(journals: RotationJournalStore, run: RunJournal, error: NonNullable<RunJournal["error"]>): Promise<void> {
+  run.status = "failed";
+  run.error = error;
+  await journals.writeRun(run, AbortSignal.timeout(CLEANUP_TIMEOUT_MS)).catch(() => undefined);
 }
 
 /**

@@ -36,4 +36,25 @@ describe("defect: a request ended by its deadline half-way leaves a queued run b
       await direct.delete().catch(() => undefined);
     }
   });
+
+  it("seed 12: a journal write that landed although the request never heard back stayed queued, a run no pass would ever take (I8)", async () => {
+    const cs = inject("storageConnectionString");
+    const direct = await freshContainer(cs, "enqueue");
+    const proxy = new StorageFaultProxy(new URL(/BlobEndpoint=(https?:\/\/[^/;]+)/.exec(cs)![1]!));
+    const url = await proxy.start();
+    try {
+      const container = createStorageContainer({ location: { kind: "connectionString", connectionString: StorageFaultProxy.connectionString(cs, url) }, container: direct.containerName, timeoutMs: 5_000 });
+      const journals = new RotationJournalStore(container, new Redactor());
+      // Azurite stores the run journal; its answer never reaches the request, and the SDK's create-only retry finds the blob there.
+      proxy.add({ kind: "dropAfterHandling", times: 1, route: "^PUT /[^/]+/[^/]+/runs/" });
+      await expect(acceptRotationRequest({ journals, container, now: () => new Date() }, { set: "enq-b", mode: "force" })).rejects.toThrow();
+
+      const runs: { status: string }[] = [];
+      for await (const b of direct.listBlobsFlat({ prefix: "runs/enq-b/" })) runs.push(JSON.parse((await direct.getBlobClient(b.name).downloadToBuffer()).toString("utf8")) as { status: string });
+      expect(runs.map((r) => r.status), "the request that was answered with an error leaves no unfinished run").toEqual(["failed"]);
+    } finally {
+      await proxy.stop();
+      await direct.delete().catch(() => undefined);
+    }
+  });
 });
