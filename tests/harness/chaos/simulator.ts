@@ -233,6 +233,14 @@ class Estate {
     await makeHealthTimerHandler(() => Promise.resolve(this.runtime))({ isPastDue: false } as unknown as Timer, this.context("healthTimer")).catch((e: unknown) => this.hostLogsFailure("healthTimer", e));
   }
 
+  /** The latest probe's failing checks that page (error, critical), read from Storage: "id status: summary". */
+  async pagingChecks(): Promise<string[]> {
+    const buf = await this.container.getBlobClient(`probes/${this.set.name}/latest.json`).downloadToBuffer().catch(() => undefined);
+    if (!buf) return ["no probe report in Storage"];
+    const report = JSON.parse(buf.toString("utf8")) as { checks?: { id: string; status: string; severity: string; summary: string }[] };
+    return (report.checks ?? []).filter((c) => (c.status === "fail" || c.status === "error") && (c.severity === "error" || c.severity === "critical")).map((c) => `${c.id} ${c.status}: ${c.summary}`);
+  }
+
   /** What the Functions host does with a failed timer invocation: log it (judged for secrets too). */
   private hostLogsFailure(functionName: string, e: unknown): void {
     this.outputs.push({ where: `${functionName} failure`, text: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
@@ -601,9 +609,20 @@ const ALERT_SEVERITIES = { teams: "warning", slack: "critical", pagerduty: "crit
  * The README's resolve rule needs two consecutive healthy probe passes.
  */
 async function alertDrill(estate: Estate, alerts: AlertOracle, check: (afterEvent: number) => Promise<void>): Promise<string[]> {
-  await estate.health();
-  await estate.health();
-  const out = alerts.settled();
+  // The simulation gives a probe and each delivery 2 s; on a loaded machine a check may run out of
+  // it and rightly page, and a resolve may miss its channel (the next health pass resends it). So
+  // the alerts must settle within six health passes, at least two of them after every paging check
+  // is healthy; a check that stays unhealthy on a converged estate is named in the violation.
+  let failing: string[] = [];
+  let out: string[] = [];
+  for (let i = 0, clean = 0; i < 6; i++) {
+    await estate.health();
+    failing = await estate.pagingChecks();
+    clean = failing.length === 0 ? clean + 1 : 0;
+    out = alerts.settled();
+    if (clean >= 2 && out.length === 0) break;
+  }
+  out = out.map((r) => (failing.length ? `${r} (the last probe still fails: ${failing.join("; ")})` : r));
   const victim = estate.targets()[0];
   // A manual gateway's servers cannot be read back, so no probe can see one broken: no drill there.
   if (!victim || estate.manual) return out;
