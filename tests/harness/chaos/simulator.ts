@@ -609,20 +609,7 @@ const ALERT_SEVERITIES = { teams: "warning", slack: "critical", pagerduty: "crit
  * The README's resolve rule needs two consecutive healthy probe passes.
  */
 async function alertDrill(estate: Estate, alerts: AlertOracle, check: (afterEvent: number) => Promise<void>): Promise<string[]> {
-  // The simulation gives a probe and each delivery 2 s; on a loaded machine a check may run out of
-  // it and rightly page, and a resolve may miss its channel (the next health pass resends it). So
-  // the alerts must settle within six health passes, at least two of them after every paging check
-  // is healthy; a check that stays unhealthy on a converged estate is named in the violation.
-  let failing: string[] = [];
-  let out: string[] = [];
-  for (let i = 0, clean = 0; i < 6; i++) {
-    await estate.health();
-    failing = await estate.pagingChecks();
-    clean = failing.length === 0 ? clean + 1 : 0;
-    out = alerts.settled();
-    if (clean >= 2 && out.length === 0) break;
-  }
-  out = out.map((r) => (failing.length ? `${r} (the last probe still fails: ${failing.join("; ")})` : r));
+  const out = await settleAlerts(estate, () => alerts.settled());
   const victim = estate.targets()[0];
   // A manual gateway's servers cannot be read back, so no probe can see one broken: no drill there.
   if (!victim || estate.manual) return out;
@@ -635,10 +622,28 @@ async function alertDrill(estate: Estate, alerts: AlertOracle, check: (afterEven
   estate.world.clock.advance(DAY_MS);
   await estate.tick();
   await check(-1);
-  await estate.health();
-  await estate.health();
-  out.push(...alerts.resolved());
+  out.push(...(await settleAlerts(estate, () => alerts.resolved())));
   return out;
+}
+
+/**
+ * Health passes until `judge` finds the alerts settled. The simulation gives a probe and each
+ * delivery 2 s; on a loaded machine a check may run out of it and rightly page, and a resolve may
+ * miss its channel (the next health pass resends it). So the alerts must settle within six health
+ * passes, at least two of them after every paging check is healthy; a check that stays unhealthy
+ * on a converged estate is named in the violation.
+ */
+async function settleAlerts(estate: Estate, judge: () => string[]): Promise<string[]> {
+  let failing: string[] = [];
+  let out: string[] = [];
+  for (let i = 0, clean = 0; i < 6; i++) {
+    await estate.health();
+    failing = await estate.pagingChecks();
+    clean = failing.length === 0 ? clean + 1 : 0;
+    out = judge();
+    if (clean >= 2 && out.length === 0) break;
+  }
+  return out.map((r) => (failing.length ? `${r} (the last probe still fails: ${failing.join("; ")})` : r));
 }
 
 let setCounter = 0;
@@ -678,7 +683,9 @@ export async function runSchedule(env: ChaosEnv, schedule: GeneratedSchedule, op
   const runtime = world.runtime([seeded.set], productContainer, {
     hooks: () => holder.e!.hooks,
     httpTimeoutInMs: 2_000,
-    probeTimeoutMs: 2_000,
+    // A whole probe (nine checks, token retries honouring Retry-After) in 2 s timed out on a loaded
+    // machine and paged for nothing; 8 s still ends a hung dependency's check well inside a pass.
+    probeTimeoutMs: 8_000,
     onRotationEvent: async (ev, logger) => {
       holder.e!.outputs.push({ where: "rotation event", text: JSON.stringify(ev) });
       await runtime.alerting.onRotationEvent(ev, logger);
