@@ -73,14 +73,26 @@ describe("the bundled entry in a Functions worker", () => {
     { function: "getRotation", http: { method: "DELETE", url: `${url}/rotations/r1`, params: { runId: "r1" } } },
     { function: "getRotation", http: { method: "GET", url: `${url}/rotations/r1?verbose=1`, params: { runId: "r1" } } },
   ];
-  let report: WorkerReport;
-  beforeAll(async () => {
-    // tsx runs the stand-in worker from this checkout; the entry it imports lies in a folder
-    // without node_modules, and its require()s resolve from there.
-    const worker = await runTsx(["tests/helpers/functionsWorker.ts", built.outfile, JSON.stringify(invocations)]);
+  const runWorker = async (entry: string): Promise<WorkerReport> => {
+    const worker = await runTsx(["tests/helpers/functionsWorker.ts", entry, JSON.stringify(invocations)]);
     expect(worker.stderr).not.toMatch(/Error|test mode/);
-    report = lastJson(worker.stdout) as unknown as WorkerReport;
+    return lastJson(worker.stdout) as unknown as WorkerReport;
+  };
+  let report: WorkerReport;
+  let fromSource: WorkerReport;
+  beforeAll(async () => {
+    // tsx runs the stand-in worker from this checkout; the bundled entry it imports lies in a
+    // folder without node_modules, and its require()s resolve from there. The source entry
+    // (functions/index.ts, @azure/functions from node_modules) is the reference.
+    report = await runWorker(built.outfile);
+    fromSource = await runWorker(path.resolve(import.meta.dirname, "../../functions/index.ts"));
   }, 120_000);
+
+  it("registers and answers exactly like the unbundled source entry: same bindings, same status, headers and bodies", () => {
+    expect(report.registered).toEqual(fromSource.registered);
+    expect(report.responses).toEqual(fromSource.responses);
+    expect(report.responses).toHaveLength(invocations.length);
+  });
 
   it("the entry's @azure/functions finds the worker's core API: it sets its programming model and registers every function (no test mode)", () => {
     expect(report.programmingModel?.name).toBe("@azure/functions");
