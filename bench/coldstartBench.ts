@@ -16,7 +16,7 @@ export interface ColdStartResult {
   unbundledMs: number;
   /** bundled ÷ unbundled, same run, interleaved samples (goal ≤ 0.3). */
   ratio: number;
-  /** dist/main.js and the chunks it imports statically, in KiB (source maps excluded). */
+  /** dist/main.js, the chunks it imports statically and dist/azure-functions.cjs, in KiB (source maps excluded). */
   bundleKb: number;
   /** Entry plus every module the handlers load on first use (the whole app), bundled and not. */
   firstUse: { bundledMs: number; unbundledMs: number; ratio: number };

@@ -91,7 +91,7 @@ describe("package contents", () => {
     for (const f of ["node_modules/zod/index.js", ".azure/prod/.env", "src/config/load.ts", "dist/functions/index.js", "dist/src/runtime/host.js", "package-lock.json", "tsconfig.json", "functions/index.ts"]) {
       expect(ignored(f), f).toBe(true);
     }
-    for (const f of ["dist/main.js", "dist/main.js.map", "dist/chunks/fromSettings-ABC.js", "host.json", "package.json", "credential-sets.json"]) {
+    for (const f of ["dist/main.js", "dist/main.js.map", "dist/azure-functions.cjs", "dist/chunks/fromSettings-ABC.js", "host.json", "package.json", "credential-sets.json"]) {
       expect(ignored(f), f).toBe(false);
     }
     const pkg = JSON.parse(readFileSync(path.join(REPO, "package.json"), "utf8")) as { main: string };
