@@ -93,7 +93,7 @@ export function createSignInActivityApi(options: SignInActivityApiOptions): Sign
         page = (await request(next, call).get()) as typeof page;
       }
     } catch (e) {
-      throw mapError(e, what, options.redactor);
+      throw mapSignInActivityError(e, what, options.redactor);
     }
   };
 
@@ -144,7 +144,7 @@ function odata(value: string): string {
 }
 
 /** A missing permission or licence is "evidence unavailable" (a warning for callers); anything else is an upstream failure. */
-function mapError(err: unknown, what: string, redactor?: Redactor): RotatorError {
+function mapSignInActivityError(err: unknown, what: string, redactor?: Redactor): RotatorError {
   if (err instanceof RotatorError) return err;
   const scrub = (s: string): string => (redactor ? redactor.redact(s) : s);
   if (err instanceof GraphError && err.statusCode > 0) {
