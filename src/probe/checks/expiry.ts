@@ -1,6 +1,6 @@
 import type { PasswordCredential } from "../../entra/types.js";
 import { effectiveLifetimeDays, managedDisplayNamePrefix, renewalWindow } from "../../rotation/policy.js";
-import { daysLeft, maybe, need, type CheckContext, type CheckDefinition } from "../context.js";
+import { appOrFinding, daysLeft, maybe, type CheckContext, type CheckDefinition } from "../context.js";
 import { Findings, type CheckOutcome } from "../findings.js";
 import type { Evidence } from "../model.js";
 import { EMERGENCY_HINT } from "./token.js";
@@ -18,12 +18,8 @@ export const expiryCheck: CheckDefinition = {
     const { set, now, tuning } = ctx;
     const f = new Findings();
     const evidence: Evidence = {};
-    const appRead = await ctx.shared.app();
-    if (!appRead.ok && appRead.error.code === "GRAPH_APP_NOT_FOUND") {
-      f.fail("error", appRead.error.message, appRead.error.hint);
-      return f.outcome("", evidence);
-    }
-    const app = need(appRead, "The app registration");
+    const app = await appOrFinding(ctx, f);
+    if (!app) return f.outcome("", evidence);
     const secret = maybe(await ctx.shared.secret(), evidence, "keyVaultSecret");
     // The window follows the lifetime new secrets really get; without the policy, the configured one.
     const policy = maybe(await ctx.shared.policy(), evidence, "appManagementPolicy");
