@@ -70,19 +70,18 @@ export function targetProblems(t: GatewayTarget, ctx: DriftContext): TargetProbl
   const authParam = paramOf(t.additionalParameters, "authorizationUrl");
   const expectedAuth = expectedAuthorizeUrl(set);
   if (!authParam) {
-    out.push({
-      kind: "authorizationUrl-missing",
-      severity: "error",
-      status: "fail",
-      detail: "additional parameter authorizationUrl is missing",
-      hint: `Add authorizationUrl=${expectedAuth} to the target's Additional Parameters.`,
-    });
+    out.push(missingParameter("authorizationUrl", expectedAuth));
   } else {
     out.push(...authorizationUrlProblems(authParam.value, ctx, origin, expectedAuth));
   }
 
   out.push(...redirectUriProblems(t, ctx));
   return out;
+}
+
+/** An additional parameter the target lacks, with the value to add. */
+function missingParameter(name: string, value: string): TargetProblem {
+  return { kind: `${name}-missing`, severity: "error", status: "fail", detail: `additional parameter ${name} is missing`, hint: `Add ${name}=${value} to the target's Additional Parameters.` };
 }
 
 /** Scopes the set asks for that the target lacks (a failure), and scopes it adds (noted). */
@@ -118,13 +117,7 @@ function tenantParamProblems(t: GatewayTarget, set: DriftContext["set"], domains
   const out: TargetProblem[] = [];
   const tenantParam = paramOf(t.additionalParameters, "tenantID");
   if (!tenantParam) {
-    out.push({
-      kind: "tenantID-missing",
-      severity: "error",
-      status: "fail",
-      detail: "additional parameter tenantID is missing",
-      hint: `Add tenantID=${set.tenantId} to the target's Additional Parameters.`,
-    });
+    out.push(missingParameter("tenantID", set.tenantId));
   } else {
     const rel = relateTenant(tenantParam.value.trim(), set.tenantId, domains);
     const aliasOk = rel === "alias" && set.multiTenant;
@@ -146,13 +139,7 @@ function redirectUriProblems(t: GatewayTarget, ctx: DriftContext): TargetProblem
   const out: TargetProblem[] = [];
   const redirect = paramOf(t.additionalParameters, "redirectUri");
   if (!redirect) {
-    out.push({
-      kind: "redirectUri-missing",
-      severity: "error",
-      status: "fail",
-      detail: "additional parameter redirectUri is missing",
-      hint: `Add redirectUri=${ctx.set.redirectUri} to the target's Additional Parameters.`,
-    });
+    out.push(missingParameter("redirectUri", ctx.set.redirectUri));
   } else if (redirect.value !== ctx.set.redirectUri) {
     const registered = ctx.registeredRedirectUris?.includes(redirect.value);
     out.push(
