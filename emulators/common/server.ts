@@ -166,6 +166,14 @@ export class EmulatorServer {
     this.routes.push({ method, pattern, handler });
   }
 
+  /** `POST /_control/reset` runs the emulator's own reset, so out-of-process tests and the demo start clean the same way. */
+  routeReset(reset: () => void): void {
+    this.route("POST", /^\/_control\/reset$/, () => {
+      reset();
+      return { status: 204 };
+    });
+  }
+
   /** Number of logged calls matching METHOD and a path regex (tests count side effects with it). */
   count(method: string, path: RegExp): number {
     return this.requests.filter((r) => r.method === method && path.test(r.path)).length;

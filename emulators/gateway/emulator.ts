@@ -226,13 +226,6 @@ export class GatewayEmulator extends ServedEmulator {
         return { status: 204 };
       }),
     );
-    this.server.route(
-      "POST",
-      /^\/_control\/reset$/,
-      control(() => {
-        this.reset();
-        return { status: 204 };
-      }),
-    );
+    this.server.routeReset(() => this.reset());
   }
 }

@@ -195,13 +195,6 @@ export class KeyVaultEmulator extends ServedEmulator {
       /^\/_control\/throttle$/,
       control((req) => ({ status: 201, body: { id: this.throttle(req.json<ThrottleOptions | null>() ?? {}) } })),
     );
-    this.server.route(
-      "POST",
-      /^\/_control\/reset$/,
-      control(() => {
-        this.reset();
-        return { status: 204 };
-      }),
-    );
+    this.server.routeReset(() => this.reset());
   }
 }

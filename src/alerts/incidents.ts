@@ -141,38 +141,8 @@ export class IncidentManager {
         }
         return outcomes;
       }
-      case "failed": {
-        const expires = input.secretExpiresOn === undefined ? undefined : new Date(input.secretExpiresOn);
-        const windowDays = input.renewalWindowDays ?? 0;
-        const inWindow = expires !== undefined && expires.getTime() - now.getTime() <= windowDays * DAY_MS;
-        const stale = [...(input.staleTargets ?? [])].sort();
-        const critical = input.outageRisk === true || inWindow || stale.length > 0;
-        return [
-          await this.report(
-            set,
-            RUN_FAILURE_CHECK,
-            {
-              healthy: false,
-              severity: critical ? "critical" : "error",
-              title: `Rotation failed${input.step ? ` at step ${input.step}` : ""}${input.code ? ` (${input.code})` : ""}${stale.length ? `: ${stale.length} MCP server(s) left on the previous secret` : ""}`,
-              hint: input.hint ?? "See the run journal for the failing step; the next scheduled run resumes from it.",
-              // The run ID is kept on the incident, not in the evidence: the next run failing the
-              // same way is the same problem, not an update.
-              evidence: {
-                ...(input.step ? { step: input.step } : {}),
-                ...(input.code ? { code: input.code } : {}),
-                ...(input.message ? { message: stableText(input.message) } : {}),
-                // The expiry date is stable; a shrinking "days left" would re-notify every day.
-                ...(expires ? { secretExpiresOn: expires.toISOString() } : {}),
-                ...(input.outageRisk ? { outageRisk: true } : {}),
-                ...(stale.length ? { staleTargets: stale.slice(0, 50) } : {}),
-              },
-              runId: input.runId,
-            },
-            options,
-          ),
-        ];
-      }
+      case "failed":
+        return [await this.report(set, RUN_FAILURE_CHECK, runFailureReport(input, now), options)];
       case "awaiting_confirmation":
         return [
           await this.report(
@@ -437,4 +407,34 @@ export class IncidentManager {
     const delivery = await this.notifier.notify({ type: "event", incident }, abortSignal ? { abortSignal } : {});
     return { notification: "event", incident, delivery };
   }
+}
+
+/**
+ * The run-failure incident of a failed run: critical when targets were left on the previous
+ * secret, an outage is at risk or the secret is inside its renewal window; an error otherwise.
+ */
+function runFailureReport(input: Extract<RotationEventInput, { type: "failed" }>, now: Date): CheckReport {
+  const expires = input.secretExpiresOn === undefined ? undefined : new Date(input.secretExpiresOn);
+  const windowDays = input.renewalWindowDays ?? 0;
+  const inWindow = expires !== undefined && expires.getTime() - now.getTime() <= windowDays * DAY_MS;
+  const stale = [...(input.staleTargets ?? [])].sort();
+  const critical = input.outageRisk === true || inWindow || stale.length > 0;
+  return {
+    healthy: false,
+    severity: critical ? "critical" : "error",
+    title: `Rotation failed${input.step ? ` at step ${input.step}` : ""}${input.code ? ` (${input.code})` : ""}${stale.length ? `: ${stale.length} MCP server(s) left on the previous secret` : ""}`,
+    hint: input.hint ?? "See the run journal for the failing step; the next scheduled run resumes from it.",
+    // The run ID is kept on the incident, not in the evidence: the next run failing the
+    // same way is the same problem, not an update.
+    evidence: {
+      ...(input.step ? { step: input.step } : {}),
+      ...(input.code ? { code: input.code } : {}),
+      ...(input.message ? { message: stableText(input.message) } : {}),
+      // The expiry date is stable; a shrinking "days left" would re-notify every day.
+      ...(expires ? { secretExpiresOn: expires.toISOString() } : {}),
+      ...(input.outageRisk ? { outageRisk: true } : {}),
+      ...(stale.length ? { staleTargets: stale.slice(0, 50) } : {}),
+    },
+    runId: input.runId,
+  };
 }

@@ -31,12 +31,7 @@ type Handler = (ctx: CommandContext, opts: Record<string, unknown>, args: string
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
   let exitCode: ExitCode = EXIT.ok;
-  const program = new Command("mcp-sso-rotator")
-    .description("Rotate and check the shared Entra ID client secret of the MCP servers behind an AI gateway.")
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
-    .showHelpAfterError("(run with --help for usage)")
-    .addHelpText("after", `${COMMON_HELP}\n\nExamples:\n  $ npx mcp-sso-rotator status\n  $ npx mcp-sso-rotator plan --emulators --json\n  $ npx mcp-sso-rotator rotate --set cequence-sso --emergency --wait\n  $ npx mcp-sso-rotator <command> --help`);
+  const program = rootCommand(io);
 
   const define = (name: string, summary: string, examples: string[], handler: Handler, extra: (c: Command) => Command = (c) => c): Command => {
     const cmd = extra(program.command(name).description(summary))
@@ -70,28 +65,22 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
       "npx mcp-sso-rotator rotate --set cequence-sso --emergency --wait   # leaked secret: rotate and retire the old one at once",
       "npx mcp-sso-rotator rotate --dry-run --force             # the plan only",
     ],
-    (ctx, o) => (o["dryRun"] ? planCommand(ctx, modeOf(o)) : rotateCommand(ctx, { mode: modeOf(o), wait: o["wait"] === true, timeoutMs: minutes(o["timeout"]), intervalMs: seconds(o["interval"]) })),
+    (ctx, o) => (o["dryRun"] ? planCommand(ctx, modeOf(o)) : rotateCommand(ctx, { mode: modeOf(o), ...waitOf(o) })),
     (c) =>
-      c
-        .addOption(new Option("--force", "rotate even if not due").conflicts("emergency"))
-        .addOption(new Option("--emergency", "rotate now and retire the previous secret without a grace period").conflicts("force"))
-        .option("--dry-run", "print the plan and change nothing")
-        .option("--wait", "repeat passes until the run finishes, needs an operator, or only its grace period is left")
-        .option("--timeout <minutes>", "with --wait: give up after this long", positive, 15)
-        .option("--interval <seconds>", "with --wait: pause between passes", positive, 10),
+      withWaitOptions(
+        c
+          .addOption(new Option("--force", "rotate even if not due").conflicts("emergency"))
+          .addOption(new Option("--emergency", "rotate now and retire the previous secret without a grace period").conflicts("force"))
+          .option("--dry-run", "print the plan and change nothing"),
+        "repeat passes until the run finishes, needs an operator, or only its grace period is left",
+      ),
   );
   define(
     "confirm",
     "confirm a manual gateway's MCP servers were updated by hand; resumes the run",
     ["npx mcp-sso-rotator confirm 20261201T030000Z-1a2b3c4d --by alice"],
-    (ctx, o, args) => confirmCommand(ctx, args[0]!, typeof o["by"] === "string" ? o["by"] : undefined, { wait: o["wait"] === true, timeoutMs: minutes(o["timeout"]), intervalMs: seconds(o["interval"]) }),
-    (c) =>
-      c
-        .argument("<runId>", "the run awaiting confirmation")
-        .option("--by <name>", "who confirms (default: your user name)")
-        .option("--wait", "repeat passes until the run finishes")
-        .option("--timeout <minutes>", "with --wait: give up after this long", positive, 15)
-        .option("--interval <seconds>", "with --wait: pause between passes", positive, 10),
+    (ctx, o, args) => confirmCommand(ctx, args[0]!, typeof o["by"] === "string" ? o["by"] : undefined, waitOf(o)),
+    (c) => withWaitOptions(c.argument("<runId>", "the run awaiting confirmation").option("--by <name>", "who confirms (default: your user name)"), "repeat passes until the run finishes"),
   );
   define("probe", "run every health check now and print the result (exit 1 if any fails)", ["npx mcp-sso-rotator probe", "npx mcp-sso-rotator probe --set cequence-sso --json"], (ctx) => probeCommand(ctx));
   define("status", "per set: verdict, secrets and expiry, runs, targets, checks, incidents (exit 1 if failing)", ["npx mcp-sso-rotator status", "npx mcp-sso-rotator status --json | jq '.sets[].verdict'"], (ctx) => statusCommand(ctx));
@@ -102,7 +91,38 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     (ctx, o) => incidentsCommand(ctx, typeof o["resolve"] === "string" ? o["resolve"] : undefined),
     (c) => c.option("--resolve <key>", "resolve the open incident with this dedup key now"),
   );
-  // check-config needs no runtime (nothing is signed in or touched) unless --emulators.
+  defineCheckConfig(program, io, (code) => {
+    exitCode = code;
+  });
+
+  try {
+    if (argv.length === 0) {
+      program.outputHelp({ error: true });
+      return EXIT.usage;
+    }
+    await program.parseAsync([...argv], { from: "user" });
+    return exitCode;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version are successes; every other parse error is bad usage.
+      return e.code === "commander.helpDisplayed" || e.code === "commander.help" || e.code === "commander.version" ? EXIT.ok : EXIT.usage;
+    }
+    throw e;
+  }
+}
+
+/** The program itself: its help, and output to the given streams; parse errors throw instead of exiting the process. */
+function rootCommand(io: CliIo): Command {
+  return new Command("mcp-sso-rotator")
+    .description("Rotate and check the shared Entra ID client secret of the MCP servers behind an AI gateway.")
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .showHelpAfterError("(run with --help for usage)")
+    .addHelpText("after", `${COMMON_HELP}\n\nExamples:\n  $ npx mcp-sso-rotator status\n  $ npx mcp-sso-rotator plan --emulators --json\n  $ npx mcp-sso-rotator rotate --set cequence-sso --emergency --wait\n  $ npx mcp-sso-rotator <command> --help`);
+}
+
+/** check-config needs no runtime (nothing is signed in or touched) unless --emulators. */
+function defineCheckConfig(program: Command, io: CliIo, done: (code: ExitCode) => void): void {
   program
     .command("check-config")
     .description("validate the app settings and credential sets; touches nothing (exit 2 when invalid)")
@@ -119,30 +139,16 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
         if (opts.emulators) env = await openEnvironment({ emulators: true, env: io.env, cwd: io.cwd, hooks: {}, say: (l) => out.say(l) });
         const r = checkConfigCommand(out, { ...(opts.setsFile ? { setsFile: opts.setsFile } : {}), ...(opts.settings ? { settingsFile: opts.settings } : {}), ...(opts.set ? { set: opts.set } : {}), env: io.env, cwd: io.cwd, ...(env ? { emulatorSets: env.runtime.sets } : {}) });
         out.result({ ...r.body, exitCode: r.code });
-        exitCode = r.code;
+        done(r.code);
       } catch (e) {
         const error = out.error(e);
-        exitCode = exitFor(e);
+        const exitCode = exitFor(e);
         out.result({ command: "check-config", ok: false, exitCode, error });
+        done(exitCode);
       } finally {
         await env?.close();
       }
     });
-
-  try {
-    if (argv.length === 0) {
-      program.outputHelp({ error: true });
-      return EXIT.usage;
-    }
-    await program.parseAsync([...argv], { from: "user" });
-    return exitCode;
-  } catch (e) {
-    if (e instanceof CommanderError) {
-      // --help and --version are successes; every other parse error is bad usage.
-      return e.code === "commander.helpDisplayed" || e.code === "commander.help" || e.code === "commander.version" ? EXIT.ok : EXIT.usage;
-    }
-    throw e;
-  }
 }
 
 /** Opens the environment, runs one command, prints its JSON object last, and always cleans up. */
@@ -191,6 +197,20 @@ function positive(value: string): number {
   return n;
 }
 
-const minutes = (v: unknown): number => (typeof v === "number" ? v : 15) * 60_000;
-const seconds = (v: unknown): number => (typeof v === "number" ? v : 10) * 1000;
+/** --wait, --timeout and --interval, as rotate and confirm take them. */
+function withWaitOptions(c: Command, waitHelp: string): Command {
+  return c
+    .option("--wait", waitHelp)
+    .option("--timeout <minutes>", "with --wait: give up after this long", positive, 15)
+    .option("--interval <seconds>", "with --wait: pause between passes", positive, 10);
+}
+
+/** What --wait, --timeout and --interval ask for, in milliseconds. */
+function waitOf(o: Record<string, unknown>): { wait: boolean; timeoutMs: number; intervalMs: number } {
+  return {
+    wait: o["wait"] === true,
+    timeoutMs: (typeof o["timeout"] === "number" ? o["timeout"] : 15) * 60_000,
+    intervalMs: (typeof o["interval"] === "number" ? o["interval"] : 10) * 1000,
+  };
+}
 

@@ -1,8 +1,6 @@
-import type { TokenCredential } from "@azure/identity";
 import { GraphError, type GraphRequest } from "@microsoft/microsoft-graph-client";
 import { setTimeout as sleep } from "node:timers/promises";
 import { RotatorError } from "../errors.js";
-import type { HttpClient } from "../http/client.js";
 import type { Redactor } from "../redact.js";
 import type {
   AppRegistration,
@@ -15,7 +13,7 @@ import type {
 } from "./types.js";
 import { isConcurrentRequests, mapGraphError, type GraphOperation } from "./graphErrors.js";
 import { effectiveAppManagementPolicy, type PolicyDoc, type PasswordRestrictionDoc } from "./appPolicy.js";
-import { createGraphClient, GraphCallPolicy } from "./graphClient.js";
+import { createGraphClient, GraphCallPolicy, type GraphConnectionOptions } from "./graphClient.js";
 
 export { isoDurationToDays } from "./appPolicy.js";
 
@@ -31,19 +29,9 @@ export { isoDurationToDays } from "./appPolicy.js";
  * removePassword simply, addPassword only after re-reading the app shows no credential with the
  * requested display name (if one appeared, its value is lost and the caller must start over).
  */
-export interface GraphApplicationsApiOptions {
-  credential: TokenCredential;
-  /**
-   * Our HTTP layer, which sends every Graph request: its retry policy (Retry-After honoured), the
-   * CA it trusts and its redactor apply to Graph as to every other call.
-   */
-  http: HttpClient;
-  /** Default `https://graph.microsoft.com`; the Entra emulator's URL locally. */
-  graphBaseUrl?: string;
+export interface GraphApplicationsApiOptions extends GraphConnectionOptions {
   /** Every secretText addPassword returns is registered here at once (the same redactor as the HttpClient's). */
   redactor?: Redactor;
-  /** Per-attempt timeout (default 30 s): a Graph that never answers must not stall a pass forever (I8). */
-  timeoutInMs?: number;
   /** Retries of Graph's "concurrent requests" refusal on addPassword/removePassword (default 4 attempts, 1 s doubling, at most 8 s). */
   concurrencyRetry?: { maxAttempts?: number; baseDelayMs?: number; maxDelayMs?: number };
 }
@@ -76,13 +64,7 @@ const invalidResponse = (op: GraphOperation, detail: string): RotatorError =>
 
 export function createGraphApplicationsApi(options: GraphApplicationsApiOptions): GraphApplicationsApi {
   const baseUrl = (options.graphBaseUrl ?? "https://graph.microsoft.com").replace(/\/+$/, "");
-  const client = createGraphClient({
-    credential: options.credential,
-    http: options.http,
-    defaultVersion: "v1.0",
-    ...(options.graphBaseUrl !== undefined ? { graphBaseUrl: options.graphBaseUrl } : {}),
-    ...(options.timeoutInMs !== undefined ? { timeoutInMs: options.timeoutInMs } : {}),
-  });
+  const client = createGraphClient({ ...options, defaultVersion: "v1.0" });
   const readRetry = new GraphCallPolicy();
   // removePassword is a POST, but a repeat is harmless (an unknown key is checked by looking).
   const repeatable = new GraphCallPolicy({ idempotent: true });

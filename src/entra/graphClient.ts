@@ -31,14 +31,22 @@ export class GraphCallPolicy implements MiddlewareOptions {
   ) {}
 }
 
-export interface GraphClientOptions {
+/** How every Graph API of ours reaches Microsoft Graph; their options extend it. */
+export interface GraphConnectionOptions {
   credential: TokenCredential;
+  /**
+   * Our HTTP layer, which sends every Graph request: its retry policy (Retry-After honoured), the
+   * CA it trusts and its redactor apply to Graph as to every other call.
+   */
   http: HttpClient;
   /** Default `https://graph.microsoft.com`; the Entra emulator's URL locally. */
   graphBaseUrl?: string;
-  defaultVersion: "v1.0" | "beta";
   /** Per-attempt deadline (default 30 s): a Graph that never answers must not stall a pass (I8). */
   timeoutInMs?: number;
+}
+
+export interface GraphClientOptions extends GraphConnectionOptions {
+  defaultVersion: "v1.0" | "beta";
   /** Largest answer read (default 64 MiB: a page of 1,000 sign-in records runs to several MB). */
   maxResponseBytes?: number;
 }

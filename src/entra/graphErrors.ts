@@ -136,9 +136,15 @@ export function mapGraphError(err: unknown, op: GraphOperation, redactor?: Redac
     return transportError(what, op, code ?? undefined, detail);
   }
 
-  const base = `${what} answered ${status}${code ? ` ${code}` : ""}: ${detail}`;
+  return graphStatusError(err, op, scrub(`${what} answered ${status}${code ? ` ${code}` : ""}: ${detail}`), upstream);
+}
+
+/** Refusals Graph names by their code or message, whatever the status: concurrent writes and the app management policy. */
+function namedRefusal(err: GraphError, message: string, upstream: { upstreamCode?: string }): RotatorError | undefined {
+  const status = err.statusCode;
+  const code = err.code ?? undefined;
   if (isConcurrentRequests(err)) {
-    return new RotatorError("GRAPH_CONCURRENT_REQUESTS", scrub(base), {
+    return new RotatorError("GRAPH_CONCURRENT_REQUESTS", message, {
       hint:
         "Microsoft Graph kept refusing the write because other writes to the tenant were in progress, after retries with backoff. " +
         "The next pass retries; if it persists, look for other automation writing to this app registration at the same time.",
@@ -148,7 +154,7 @@ export function mapGraphError(err: unknown, op: GraphOperation, redactor?: Redac
     });
   }
   if (code === "CredentialTypeNotAllowedAsPerAppPolicy") {
-    return new RotatorError("GRAPH_POLICY_BLOCKS_PASSWORD", scrub(base), {
+    return new RotatorError("GRAPH_POLICY_BLOCKS_PASSWORD", message, {
       hint:
         "The app management policy in effect for this app (its own appManagementPolicy, or else the tenant default; restriction 'passwordAddition') forbids new client secrets. " +
         "Ask an admin to exempt this app (assign it an appManagementPolicy without that restriction) or move it to certificate credentials; " +
@@ -158,7 +164,7 @@ export function mapGraphError(err: unknown, op: GraphOperation, redactor?: Redac
     });
   }
   if (code === "CredentialInvalidLifetimeAsPerAppPolicy") {
-    return new RotatorError("GRAPH_POLICY_LIFETIME", scrub(base), {
+    return new RotatorError("GRAPH_POLICY_LIFETIME", message, {
       hint:
         "The requested secret lifetime exceeds the 'passwordLifetime' maxLifetime of the app management policy in effect for this app. " +
         "Lower the credential set's lifetime to at most that value (the planner clamps to the policy it can read: grant Policy.Read.ApplicationConfiguration).",
@@ -166,15 +172,23 @@ export function mapGraphError(err: unknown, op: GraphOperation, redactor?: Redac
       ...upstream,
     });
   }
+  return undefined;
+}
+
+/** Graph answered with an HTTP error status: a refusal it names, or else the status, is the typed error. `message` is already scrubbed. */
+function graphStatusError(err: GraphError, op: GraphOperation, message: string, upstream: { upstreamCode?: string }): RotatorError {
+  const status = err.statusCode;
+  const named = namedRefusal(err, message, upstream);
+  if (named) return named;
   if (status === 401) {
-    return new RotatorError("GRAPH_UNAUTHORIZED", scrub(base), {
+    return new RotatorError("GRAPH_UNAUTHORIZED", message, {
       hint: "Graph refused the rotator's token; check the identity's tenant matches the app's tenant and that the token audience is Microsoft Graph.",
       status,
       ...upstream,
     });
   }
   if (status === 403) {
-    return new RotatorError("GRAPH_FORBIDDEN", scrub(base), {
+    return new RotatorError("GRAPH_FORBIDDEN", message, {
       hint: `The rotator's identity lacks permission: grant it the Microsoft Graph application permission ${PERMISSION[op.name]}, with admin consent.`,
       status,
       ...upstream,
@@ -182,7 +196,7 @@ export function mapGraphError(err: unknown, op: GraphOperation, redactor?: Redac
   }
   if (status === 404) {
     const appOp = op.name === "getApplication" || op.name === "addPassword" || op.name === "removePassword";
-    return new RotatorError(appOp ? "GRAPH_APP_NOT_FOUND" : "GRAPH_NOT_FOUND", scrub(base), {
+    return new RotatorError(appOp ? "GRAPH_APP_NOT_FOUND" : "GRAPH_NOT_FOUND", message, {
       hint: appOp
         ? "The app registration does not exist or is not visible to the rotator (with Application.ReadWrite.OwnedBy it must be an owner); check the set's clientId/objectId."
         : "The object does not exist in this tenant; check the IDs in the credential set.",
@@ -192,7 +206,7 @@ export function mapGraphError(err: unknown, op: GraphOperation, redactor?: Redac
   }
   if (status === 429) {
     const retryAfter = err.headers?.get?.("retry-after") ?? undefined;
-    return new RotatorError("GRAPH_THROTTLED", scrub(base), {
+    return new RotatorError("GRAPH_THROTTLED", message, {
       hint: `Microsoft Graph is throttling the rotator${retryAfter ? ` (Retry-After ${retryAfter}s)` : ""}; the run resumes later.`,
       status,
       ...upstream,
@@ -200,7 +214,7 @@ export function mapGraphError(err: unknown, op: GraphOperation, redactor?: Redac
     });
   }
   if (status === 409 || status === 412) {
-    return new RotatorError("GRAPH_CONFLICT", scrub(base), {
+    return new RotatorError("GRAPH_CONFLICT", message, {
       hint: "Another write to the same app registration was in progress; retry after a short pause.",
       status,
       ...upstream,
@@ -208,7 +222,7 @@ export function mapGraphError(err: unknown, op: GraphOperation, redactor?: Redac
     });
   }
   if (status >= 500) {
-    return new RotatorError("GRAPH_UNAVAILABLE", scrub(base), {
+    return new RotatorError("GRAPH_UNAVAILABLE", message, {
       hint:
         op.name === "addPassword"
           ? "Microsoft Graph failed; the secret may have been created anyway. The next run looks for this run's display name before creating another."
@@ -218,7 +232,7 @@ export function mapGraphError(err: unknown, op: GraphOperation, redactor?: Redac
       retryable: true,
     });
   }
-  return new RotatorError("GRAPH_BAD_REQUEST", scrub(base), {
+  return new RotatorError("GRAPH_BAD_REQUEST", message, {
     hint: "Microsoft Graph rejected the request; see the message for the field it refused.",
     status,
     ...upstream,

@@ -1,10 +1,8 @@
-import type { TokenCredential } from "@azure/identity";
 import { GraphError, type GraphRequest } from "@microsoft/microsoft-graph-client";
 import { RotatorError } from "../errors.js";
-import type { HttpClient } from "../http/client.js";
 import type { Redactor } from "../redact.js";
 import type { CallOptions } from "./types.js";
-import { createGraphClient } from "./graphClient.js";
+import { createGraphClient, type GraphConnectionOptions } from "./graphClient.js";
 
 /**
  * What Entra itself recorded about the app's sign-ins, over the Microsoft Graph JS SDK sent through
@@ -52,14 +50,8 @@ export interface SignInActivityApi {
   listSignIns(options: ListSignInsOptions): Promise<{ records: SignInRecord[]; truncated: boolean }>;
 }
 
-export interface SignInActivityApiOptions {
-  credential: TokenCredential;
-  /** Our HTTP layer, which sends every Graph request (retries, Retry-After, CA trust, redaction). */
-  http: HttpClient;
-  graphBaseUrl?: string;
+export interface SignInActivityApiOptions extends GraphConnectionOptions {
   redactor?: Redactor;
-  /** Per-attempt timeout (default 30 s). */
-  timeoutInMs?: number;
 }
 
 const LICENCE_CODE = "Authentication_RequestFromNonPremiumTenantOrB2CTenant";
@@ -69,13 +61,7 @@ type Json = Record<string, unknown>;
 
 export function createSignInActivityApi(options: SignInActivityApiOptions): SignInActivityApi {
   // Every Graph token is for the set's own cloud (graph.microsoft.us …), as the application client's.
-  const client = createGraphClient({
-    credential: options.credential,
-    http: options.http,
-    defaultVersion: "beta",
-    ...(options.graphBaseUrl !== undefined ? { graphBaseUrl: options.graphBaseUrl } : {}),
-    ...(options.timeoutInMs !== undefined ? { timeoutInMs: options.timeoutInMs } : {}),
-  });
+  const client = createGraphClient({ ...options, defaultVersion: "beta" });
   const request = (path: string, call: CallOptions): GraphRequest => {
     const r = client.api(path).version("beta");
     return call.abortSignal ? r.option("signal", call.abortSignal) : r;
@@ -93,7 +79,7 @@ export function createSignInActivityApi(options: SignInActivityApiOptions): Sign
         page = (await request(next, call).get()) as typeof page;
       }
     } catch (e) {
-      throw mapError(e, what, options.redactor);
+      throw mapSignInActivityError(e, what, options.redactor);
     }
   };
 
@@ -144,7 +130,7 @@ function odata(value: string): string {
 }
 
 /** A missing permission or licence is "evidence unavailable" (a warning for callers); anything else is an upstream failure. */
-function mapError(err: unknown, what: string, redactor?: Redactor): RotatorError {
+function mapSignInActivityError(err: unknown, what: string, redactor?: Redactor): RotatorError {
   if (err instanceof RotatorError) return err;
   const scrub = (s: string): string => (redactor ? redactor.redact(s) : s);
   if (err instanceof GraphError && err.statusCode > 0) {

@@ -4,6 +4,7 @@ import { contextLogger } from "../logging.js";
 import { Redactor } from "../redact.js";
 import type { Runtime } from "../runtime/types.js";
 import type { RotationMessage } from "../handlers/rotationMessage.js";
+import { triggerPayload } from "../handlers/triggerPayload.js";
 
 /**
  * Key Vault's Microsoft.KeyVault.SecretNearExpiry, delivered by Event Grid in either schema. Key
@@ -47,7 +48,7 @@ function unixSeconds(v: unknown): Date | undefined {
 
 /** Reads one event in the Event Grid schema (`eventType`) or as a CloudEvent 1.0 (`specversion`, `type`). */
 export function parseKeyVaultEvent(raw: unknown): ParsedEvent {
-  const doc = typeof raw === "string" ? safeJson(raw) : raw;
+  const doc = triggerPayload(raw);
   if (!isObj(doc)) return { kind: "ignored", reason: "not an event object" };
   const cloud = typeof doc["specversion"] === "string";
   const type = text(cloud ? doc["type"] : doc["eventType"]);
@@ -124,12 +125,4 @@ export function makeKeyVaultEventsHandler(getRuntime: () => Promise<Pick<Runtime
     log.child({ set: set.name }).info(`SecretNearExpiry for ${e.vaultName}/${e.objectName} version ${e.version ?? "?"}${expiry}: queued a scheduled rotation check [event=${e.eventId}] [schema=${e.schema}]`);
     return message;
   };
-}
-
-function safeJson(s: string): unknown {
-  try {
-    return JSON.parse(s);
-  } catch {
-    return undefined;
-  }
 }

@@ -94,8 +94,7 @@ export async function propagateSecret(options: PropagateOptions): Promise<Target
         });
         return { ...outcome, ok: true, ...(updated.etag ? { etag: updated.etag } : {}) };
       } catch (e) {
-        const err = ensureRotatorError(e);
-        if (err.code === "ABORTED" || signal?.aborted) throw err;
+        const err = failureUnlessAborted(e, signal);
         lastError = err;
         const retryable = err.retryable || err.code === GatewayErrorCode.PreconditionFailed;
         log.warn(`target ${target.name} [target=${target.id}] attempt ${attempt}/${retry.maxAttempts} failed: ${err.code}${retryable ? "" : " (not retryable)"}`);
@@ -114,14 +113,20 @@ type Recheck =
   | { kind: "fresh"; etag?: string }
   | { kind: "unreadable" };
 
+/** A gateway call's failure, judged per target by the caller — unless the run was cancelled, which ends the whole step. */
+function failureUnlessAborted(e: unknown, signal?: AbortSignal): RotatorError {
+  const err = ensureRotatorError(e);
+  if (err.code === "ABORTED" || signal?.aborted) throw err;
+  return err;
+}
+
 /** Reads the target again before a retry: does it already hold the secret, and is it still ours? */
 async function recheck(adapter: GatewayAdapter, listed: GatewayTarget, secret: string, signal?: AbortSignal): Promise<Recheck> {
   let fresh: GatewayTarget;
   try {
     fresh = await adapter.readTarget(listed.id, signal ? { abortSignal: signal } : {});
   } catch (e) {
-    const err = ensureRotatorError(e);
-    if (err.code === "ABORTED" || signal?.aborted) throw err;
+    const err = failureUnlessAborted(e, signal);
     if (err.code === GatewayErrorCode.TargetNotFound || err.code === GatewayErrorCode.TargetNotOAuth2) return { kind: "changed", error: err.toJSON() };
     return { kind: "unreadable" };
   }
@@ -190,8 +195,7 @@ export async function verifyTargets(options: VerifyOptions): Promise<TargetVerif
     try {
       fresh = await adapter.readTarget(target.id, signal ? { abortSignal: signal } : {});
     } catch (e) {
-      const err = ensureRotatorError(e);
-      if (err.code === "ABORTED" || signal?.aborted) throw err;
+      const err = failureUnlessAborted(e, signal);
       return { ...result, error: scrubSummary(err.toJSON(), secret) };
     }
     result.fingerprintMatches = fingerprintMatches(fresh, secret);
@@ -203,8 +207,7 @@ export async function verifyTargets(options: VerifyOptions): Promise<TargetVerif
         const t = await adapter.testConnection!(target.id, signal ? { abortSignal: signal } : {});
         result.testConnection = { ok: t.ok, detail: scrub(t.detail, secret) };
       } catch (e) {
-        const err = ensureRotatorError(e);
-        if (err.code === "ABORTED" || signal?.aborted) throw err;
+        const err = failureUnlessAborted(e, signal);
         result.testConnection = { ok: false, detail: scrub(err.message, secret) };
         result.error = scrubSummary(err.toJSON(), secret);
       }

@@ -7,6 +7,7 @@ import { contextLogger } from "../logging.js";
 import type { PassResult } from "../rotation/model.js";
 import type { BuiltRuntime } from "../runtime/createRuntime.js";
 import { recordTimerPass } from "./health.js";
+import { triggerPayload } from "./triggerPayload.js";
 
 /**
  * Queue worker: one rotation pass per message. Transient failures are rethrown so the queue
@@ -17,7 +18,7 @@ export function makeRotationWorkerHandler(getRuntime: RuntimeProvider) {
   return async (queueItem: unknown, context: InvocationContext): Promise<PassResult | undefined> => {
     const runtime = await getRuntime();
     const base = contextLogger(context, runtime.redactor);
-    const parsed = rotationMessageSchema.safeParse(typeof queueItem === "string" ? safeJson(queueItem) : queueItem);
+    const parsed = rotationMessageSchema.safeParse(triggerPayload(queueItem));
     if (!parsed.success) {
       // A malformed message can never succeed: report it once instead of retrying it.
       const message = parsed.error.issues.map((i) => `${i.path.join(".") || "(message)"}: ${i.message}`).join("; ");
@@ -96,12 +97,4 @@ export function makeRotationTimerHandler(getRuntime: () => Promise<BuiltRuntime>
     await recordTimerPass(runtime, "rotationTimer", logger);
     return messages;
   };
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
 }

@@ -1,4 +1,5 @@
 import type { FunctionOutput, HttpRequest, HttpResponseInit, InvocationContext } from "@azure/functions";
+import type { z } from "zod";
 import { ensureRotatorError, RotatorError } from "../errors.js";
 import { contextLogger } from "../logging.js";
 import { acceptConfirmation, acceptRotationRequest, RunInProgressError } from "../rotation/enqueue.js";
@@ -15,17 +16,9 @@ export function makeStartRotationHandler(getRuntime: RuntimeProvider, queueOutpu
   return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     const refused = requestProblem(request, { methods: ["POST"], body: "json" });
     if (refused) return refused;
-    const body = await readJsonBody(() => request.text());
+    const body = await readBody(request, startRotationBodySchema, START_FIELDS);
     if (!body.ok) return body.response;
-    const parsed = startRotationBodySchema.safeParse(body.value);
-    if (!parsed.success) {
-      const issues = describeZodIssues(parsed.error, START_FIELDS);
-      return errorResponse(400, "INVALID_BODY", issues.map((i) => `${i.field}: ${i.message}`).join("; "), "Fix the named field(s) and send the request again.", {
-        field: issues[0]?.field,
-        issues,
-      });
-    }
-    const { set: setName, mode, dryRun } = parsed.data;
+    const { set: setName, mode, dryRun } = body.value;
     const runtime = await getRuntime();
     const set = runtime.sets.find((s) => s.name === setName);
     if (!set) {
@@ -84,16 +77,11 @@ export function makeConfirmRotationHandler(getRuntime: RuntimeProvider, queueOut
     const runId = request.params["runId"] ?? "";
     const badId = runIdProblem(runId);
     if (badId) return badId;
-    const body = await readJsonBody(() => request.text());
+    const body = await readBody(request, confirmBodySchema, CONFIRM_FIELDS);
     if (!body.ok) return body.response;
-    const parsed = confirmBodySchema.safeParse(body.value);
-    if (!parsed.success) {
-      const issues = describeZodIssues(parsed.error, CONFIRM_FIELDS);
-      return errorResponse(400, "INVALID_BODY", issues.map((i) => `${i.field}: ${i.message}`).join("; "), "Fix the named field(s) and send the request again.", { field: issues[0]?.field, issues });
-    }
     const runtime = await getRuntime();
     try {
-      const accepted = await acceptConfirmation({ container: runtime.container, journals: runtime.journals, now: () => runtime.clock.now() }, { runId, confirmedBy: parsed.data.confirmedBy });
+      const accepted = await acceptConfirmation({ container: runtime.container, journals: runtime.journals, now: () => runtime.clock.now() }, { runId, confirmedBy: body.value.confirmedBy });
       const message: RotationMessage = { set: accepted.request.set, mode: accepted.request.mode, runId, trigger: "http", requestId: accepted.request.requestId };
       context.extraOutputs.set(queueOutput, message);
       return json(202, { runId, requestId: accepted.request.requestId, status: "confirmed", statusUrl: statusUrl(runtime.publicBaseUrl, runId) });
@@ -122,3 +110,19 @@ export function statusUrl(base: string | undefined, runId: string): string {
 }
 
 export { RotatorError };
+
+/**
+ * The request's JSON body read against the endpoint's schema. A body that is not JSON, or does not
+ * fit, is answered 400 with each field and its fix (`fields`: the endpoint's own, for unknown ones).
+ */
+async function readBody<T>(request: HttpRequest, schema: z.ZodType<T>, fields: readonly string[]): Promise<{ ok: true; value: T } | { ok: false; response: HttpResponseInit }> {
+  const body = await readJsonBody(() => request.text());
+  if (!body.ok) return body;
+  const parsed = schema.safeParse(body.value);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  const issues = describeZodIssues(parsed.error, fields);
+  return {
+    ok: false,
+    response: errorResponse(400, "INVALID_BODY", issues.map((i) => `${i.field}: ${i.message}`).join("; "), "Fix the named field(s) and send the request again.", { field: issues[0]?.field, issues }),
+  };
+}

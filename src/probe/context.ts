@@ -13,7 +13,7 @@ import type { RunJournal, SetState } from "../rotation/model.js";
 import type { SecretStore, SecretVersion } from "../vault/types.js";
 import { resultCode, type Read } from "./deadline.js";
 import { originOf } from "./endpoints.js";
-import type { CheckOutcome } from "./findings.js";
+import type { CheckOutcome, Findings } from "./findings.js";
 import type { CheckId, EvidenceValue } from "./model.js";
 import type { ProbeResultStore } from "./store.js";
 
@@ -112,6 +112,20 @@ export function need<T>(read: Read<T>, what: string): T {
     retryable: read.error.retryable,
     cause: read.error,
   });
+}
+
+/**
+ * The app registration, for a check about the app itself: an app that does not exist is that
+ * check's finding (failed, with Graph's message and hint), not an error of the check — undefined
+ * then, and the check ends with what it found. Any other failed read is an error, as with `need`.
+ */
+export async function appOrFinding(ctx: Pick<CheckContext, "shared">, f: Findings): Promise<AppRegistration | undefined> {
+  const read = await ctx.shared.app();
+  if (!read.ok && read.error.code === "GRAPH_APP_NOT_FOUND") {
+    f.fail("error", read.error.message, read.error.hint);
+    return undefined;
+  }
+  return need(read, "The app registration");
 }
 
 /** The value of a read the check can do without; its absence is noted in `evidence[key]`. */

@@ -11,11 +11,8 @@ import type { ProbeReport } from "./model.js";
 export class ProbeResultStore {
   private readonly blobs: JsonBlobStore;
 
-  constructor(
-    container: ContainerClient,
-    private readonly redactor?: Redactor,
-  ) {
-    this.blobs = new JsonBlobStore(container);
+  constructor(container: ContainerClient, redactor?: Redactor) {
+    this.blobs = new JsonBlobStore(container, redactor);
   }
 
   static pathFor(set: string): string {
@@ -23,8 +20,7 @@ export class ProbeResultStore {
   }
 
   async save(report: ProbeReport, abortSignal?: AbortSignal): Promise<void> {
-    const clean = this.redactor ? this.redactor.redactJson(report) : report;
-    await this.blobs.write(ProbeResultStore.pathFor(report.set), clean, { abortSignal });
+    await this.blobs.write(ProbeResultStore.pathFor(report.set), report, { abortSignal });
   }
 
   async latest(set: string, abortSignal?: AbortSignal): Promise<ProbeReport | undefined> {

@@ -14,11 +14,8 @@ import type { RunJournal, SetState } from "./model.js";
 export class RotationJournalStore {
   private readonly blobs: JsonBlobStore;
 
-  constructor(
-    container: ContainerClient,
-    private readonly redactor?: Redactor,
-  ) {
-    this.blobs = new JsonBlobStore(container);
+  constructor(container: ContainerClient, redactor?: Redactor) {
+    this.blobs = new JsonBlobStore(container, redactor);
   }
 
   static newRunId(now: Date): string {
@@ -45,14 +42,13 @@ export class RotationJournalStore {
 
   /** Writes the run; with `ifMatch`, only over that exact version (STORAGE_CONFLICT otherwise). Returns the new ETag. */
   async writeRun(run: RunJournal, abortSignal?: AbortSignal, options: { ifMatch?: string } = {}): Promise<string> {
-    const clean = this.scrub(packTargets(run));
-    return this.blobs.write(runPath(run.set, run.runId), clean, { abortSignal, compact: true, ...options });
+    return this.blobs.write(runPath(run.set, run.runId), packTargets(run), { abortSignal, compact: true, ...options });
   }
 
   /** Creates the run (never over an existing one) and its index entry; returns the journal's ETag. */
   async createRun(run: RunJournal, abortSignal?: AbortSignal): Promise<string> {
     await this.blobs.write(`run-index/${run.runId}.json`, { set: run.set }, { abortSignal });
-    return this.blobs.write(runPath(run.set, run.runId), this.scrub(packTargets(run)), { abortSignal, ifNoneExists: true, compact: true });
+    return this.blobs.write(runPath(run.set, run.runId), packTargets(run), { abortSignal, ifNoneExists: true, compact: true });
   }
 
   async readState(set: string, abortSignal?: AbortSignal): Promise<SetState> {
@@ -61,12 +57,12 @@ export class RotationJournalStore {
 
   /** Overwrites the state unconditionally: for seeding and tools only — passes use updateState. */
   async writeState(state: SetState, abortSignal?: AbortSignal): Promise<void> {
-    await this.blobs.write(statePath(state.set), this.scrub(state), { abortSignal });
+    await this.blobs.write(statePath(state.set), state, { abortSignal });
   }
 
   /** Writes the state only over the version read (`etag`), or only if none exists (undefined). */
   async writeStateIf(state: SetState, etag: string | undefined, abortSignal?: AbortSignal): Promise<void> {
-    await this.blobs.write(statePath(state.set), this.scrub(state), { abortSignal, ...(etag ? { ifMatch: etag } : { ifNoneExists: true }) });
+    await this.blobs.write(statePath(state.set), state, { abortSignal, ...(etag ? { ifMatch: etag } : { ifNoneExists: true }) });
   }
 
   async readStateDocument(set: string, abortSignal?: AbortSignal): Promise<JsonDocument<SetState> | undefined> {
@@ -86,7 +82,7 @@ export class RotationJournalStore {
       // `false`: the mutation no longer applies to what is stored now; nothing is written.
       if (mutate(state) === false) return undefined;
       try {
-        await this.blobs.write(statePath(set), this.scrub(state), { abortSignal, ...(doc ? { ifMatch: doc.etag } : { ifNoneExists: true }) });
+        await this.blobs.write(statePath(set), state, { abortSignal, ...(doc ? { ifMatch: doc.etag } : { ifNoneExists: true }) });
         return state;
       } catch (e) {
         if (!(e instanceof RotatorError && e.code === "STORAGE_CONFLICT") || attempt >= 8) throw e;
@@ -96,11 +92,6 @@ export class RotationJournalStore {
 
   async listRuns(set: string, abortSignal?: AbortSignal): Promise<string[]> {
     return (await this.blobs.list(`runs/${set}/`, abortSignal)).map((n) => n.slice(`runs/${set}/`.length).replace(/\.json$/, ""));
-  }
-
-  private scrub<T>(doc: T): T {
-    // Same shape back, whatever the secret holds (quotes, backslashes): see Redactor.redactJson.
-    return this.redactor ? this.redactor.redactJson(doc) : doc;
   }
 }
 

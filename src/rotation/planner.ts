@@ -126,48 +126,7 @@ export function makePlan({ set, facts, mode, now, adoption }: PlanInput): Plan {
     .filter((c) => !managedIds.has(c.keyId))
     .map((c) => ({ ...toRef(c), daysLeft: round1(daysBetween(now, new Date(c.endDateTime))) }));
 
-  let action: Plan["action"] = "noop";
-  let reason: string;
-  let current: Plan["current"];
-  if (currentCred) {
-    const daysLeft = daysBetween(now, new Date(currentCred.endDateTime));
-    current = {
-      ...toRef(currentCred),
-      daysLeft: round1(daysLeft),
-      adopted: adoption?.status === "adopted",
-      managed: true,
-    };
-    if (mode !== "scheduled") {
-      action = "rotate";
-      reason = `${mode} rotation requested`;
-    } else if (daysLeft < window) {
-      action = "rotate";
-      reason = `current secret expires in ${round1(daysLeft)} days, inside the ${round1(window)}-day renewal window (${renewal.basis})`;
-    } else {
-      reason = `current secret has ${round1(daysLeft)} days left; renewal is due at ${round1(window)} days (${renewal.basis})`;
-    }
-  } else if (facts.current?.tags["keyId"]) {
-    action = "rotate";
-    reason = `the credential ${facts.current.tags["keyId"]} that Key Vault holds no longer exists on the app`;
-  } else if (!facts.current) {
-    action = "rotate";
-    reason = "Key Vault holds no secret for this set yet";
-  } else {
-    // A hand-made secret that could not be identified: rotate only when it is broken or
-    // plausibly near expiry (the earliest end date among matching credentials), never retire it.
-    action = "rotate";
-    reason = `the Key Vault secret could not be adopted (${adoption?.status ?? "unidentified"}); a managed secret replaces it`;
-    if (adoption?.status === "ambiguous" && mode === "scheduled") {
-      const hint = facts.current.value?.slice(0, 3);
-      const ends = facts.app.passwordCredentials.filter((c) => c.hint === hint).map((c) => Date.parse(c.endDateTime));
-      const earliest = ends.length ? Math.min(...ends) : now.getTime();
-      const daysLeft = daysBetween(now, new Date(earliest));
-      if (daysLeft >= window) {
-        action = "noop";
-        reason = `the Key Vault secret is ambiguous (${adoption.detail}) but every candidate has ≥ ${round1(daysLeft)} days left`;
-      }
-    }
-  }
+  const { action, reason, current } = decide({ facts, mode, now, adoption, currentCred, window, renewalBasis: renewal.basis });
 
   const expiry = currentCred ? Date.parse(currentCred.endDateTime) : undefined;
   const plan: Plan = {
@@ -201,6 +160,66 @@ export function makePlan({ set, facts, mode, now, adoption }: PlanInput): Plan {
     );
   }
   return plan;
+}
+
+/**
+ * Whether this pass rotates, and why: a non-scheduled mode always does; otherwise the current
+ * credential's days left against the renewal window, or — without an identified current
+ * credential — what Key Vault holds (nothing, a vanished credential, a hand-made secret).
+ */
+function decide(o: {
+  facts: Facts;
+  mode: RotationMode;
+  now: Date;
+  adoption?: AdoptionResult;
+  currentCred?: PasswordCredential;
+  window: number;
+  renewalBasis: string;
+}): Pick<Plan, "action" | "reason" | "current"> {
+  const { facts, mode, now, adoption, currentCred, window, renewalBasis } = o;
+  let action: Plan["action"] = "noop";
+  let reason: string;
+  let current: Plan["current"];
+  if (currentCred) {
+    const daysLeft = daysBetween(now, new Date(currentCred.endDateTime));
+    current = {
+      ...toRef(currentCred),
+      daysLeft: round1(daysLeft),
+      adopted: adoption?.status === "adopted",
+      managed: true,
+    };
+    if (mode !== "scheduled") {
+      action = "rotate";
+      reason = `${mode} rotation requested`;
+    } else if (daysLeft < window) {
+      action = "rotate";
+      reason = `current secret expires in ${round1(daysLeft)} days, inside the ${round1(window)}-day renewal window (${renewalBasis})`;
+    } else {
+      reason = `current secret has ${round1(daysLeft)} days left; renewal is due at ${round1(window)} days (${renewalBasis})`;
+    }
+  } else if (facts.current?.tags["keyId"]) {
+    action = "rotate";
+    reason = `the credential ${facts.current.tags["keyId"]} that Key Vault holds no longer exists on the app`;
+  } else if (!facts.current) {
+    action = "rotate";
+    reason = "Key Vault holds no secret for this set yet";
+  } else {
+    // A hand-made secret that could not be identified: rotate only when it is broken or
+    // plausibly near expiry (the earliest end date among matching credentials), never retire it.
+    action = "rotate";
+    reason = `the Key Vault secret could not be adopted (${adoption?.status ?? "unidentified"}); a managed secret replaces it`;
+    if (adoption?.status === "ambiguous" && mode === "scheduled") {
+      const hint = facts.current.value?.slice(0, 3);
+      const ends = facts.app.passwordCredentials.filter((c) => c.hint === hint).map((c) => Date.parse(c.endDateTime));
+      const earliest = ends.length ? Math.min(...ends) : now.getTime();
+      const daysLeft = daysBetween(now, new Date(earliest));
+      if (daysLeft >= window) {
+        action = "noop";
+        reason = `the Key Vault secret is ambiguous (${adoption.detail}) but every candidate has ≥ ${round1(daysLeft)} days left`;
+      }
+    }
+  }
+  return { action, reason, current };
 }
 
 const round1 = (n: number): number => Math.round(n * 10) / 10;

@@ -91,45 +91,8 @@ export function createRuntime(options: RuntimeOptions): BuiltRuntime {
   const redactor = options.redactor ?? new Redactor();
   const journals = new RotationJournalStore(options.container, redactor);
   const http = new HttpClient({ ca: options.ca, redactor, timeoutInMs: options.httpTimeoutInMs, retry: options.httpRetry });
-  const clientCache = new Map<string, Promise<SetClients>>();
 
-  const buildClients = async (set: CredentialSet): Promise<SetClients> => {
-    // Graph goes through the same HttpClient as the token endpoint and the gateway (one HTTP stack);
-    // its per-attempt timeout is HTTP_TIMEOUT when set, else Graph's own 30 s.
-    const graphTimeout = options.httpTimeoutInMs ? { timeoutInMs: options.httpTimeoutInMs } : {};
-    const graph = createGraphApplicationsApi({ credential: options.credential, http, graphBaseUrl: set.graphBaseUrl, redactor, ...graphTimeout });
-    const token = createTokenEndpointClient({ http });
-    const signIns = createSignInActivityApi({ credential: options.credential, http, graphBaseUrl: set.graphBaseUrl, redactor, ...graphTimeout });
-    const vault = createKeyVaultStore({ vaultUrl: set.keyVault.url, credential: options.credential, ca: options.ca, retryOptions: options.vaultRetry, redactor, ...(options.httpTimeoutInMs ? { timeoutInMs: options.httpTimeoutInMs } : {}) });
-    let apiToken: string | undefined;
-    if (set.gateway.kind === "cequence") {
-      const secret = await vault.getLatest(set.gateway.apiTokenSecretName);
-      if (!secret?.value) {
-        throw new RotatorError("GATEWAY_TOKEN_MISSING", `Key Vault secret ${set.gateway.apiTokenSecretName} (the gateway API token) is missing or empty`, {
-          hint: `Store the gateway admin API token in ${set.keyVault.url} as ${set.gateway.apiTokenSecretName}.`,
-        });
-      }
-      apiToken = secret.value;
-      redactor.add(apiToken);
-    }
-    const gateway = createGatewayAdapter(set.gateway, { apiToken, http });
-    const t = options.telemetry;
-    if (!t) return { graph, token, vault, gateway, http, signIns };
-    // One CLIENT span per outbound call (Graph, token endpoint, Key Vault, gateway).
-    const ids = { set: set.name };
-    return { graph: t.traced("Microsoft Graph", graph, ids), token: t.traced("Entra token endpoint", token, ids), vault: t.traced("Key Vault", vault, ids), gateway: t.traced("Gateway", gateway, ids), http, signIns };
-  };
-
-  const clientsFor = (set: CredentialSet): Promise<SetClients> => {
-    let p = clientCache.get(set.name);
-    if (!p) {
-      p = buildClients(set);
-      // A failed build (e.g. token not yet in Key Vault) must not be cached forever.
-      p.catch(() => clientCache.delete(set.name));
-      clientCache.set(set.name, p);
-    }
-    return p;
-  };
+  const clientsFor = cachedPerSet((set) => buildSetClients(set, options, http, redactor));
 
   const alerting = new Alerting({
     sets: options.sets,
@@ -144,21 +107,6 @@ export function createRuntime(options: RuntimeOptions): BuiltRuntime {
     resolveAfterHealthy: options.alerting?.resolveAfterHealthy,
     httpRetry: options.httpRetry,
     ...(options.telemetry ? { onDeliveryFailure: (f: { set: string; channel: string; kind: string; code?: string }) => options.telemetry!.alertDeliveryFailed(f) } : {}),
-  });
-  const retirementEvidence = (signIns: SignInActivityApi): RetirementEvidenceDeps => ({
-    signIns,
-    async reportHold(setName, hold, runId) {
-      // Resolved by the run's "succeeded" event once the credential is retired.
-      if (!hold) return;
-      await alerting.manager.report(setName, RETIRE_HELD_CHECK, {
-        healthy: false,
-        severity: "error",
-        title: `Retirement held: the previous secret (key ${hold.keyId}) is still used outside the gateway (last sign-in ${hold.lastSignInAt})`,
-        hint: hold.hint,
-        evidence: { keyId: hold.keyId, lastSignInAt: hold.lastSignInAt, targetsVerifiedAt: hold.targetsVerifiedAt, retireNoEarlierThan: hold.retireNoEarlierThan },
-        runId,
-      });
-    },
   });
   const notify: NonNullable<Runtime["onRotationEvent"]> = options.onRotationEvent ?? ((e, logger) => alerting.onRotationEvent(e, logger));
   const telemetry = options.telemetry;
@@ -203,7 +151,7 @@ export function createRuntime(options: RuntimeOptions): BuiltRuntime {
         redactor,
         hooks: options.hooks?.(set),
         lease: options.lease,
-        retirementEvidence: retirementEvidence(clients.signIns),
+        retirementEvidence: retirementEvidenceDeps(clients.signIns, alerting),
         onEvent: (e: RotationEvent) => onRotationEvent(e, logger),
         ...(telemetry ? { traceStep: <T>(step: string, runId: string, run: () => Promise<T>) => telemetry.traceStep({ set: set.name, runId }, step, run) } : {}),
       });
@@ -240,4 +188,65 @@ async function recordRotationEvent(telemetry: Telemetry, e: RotationEvent, sets:
   } catch (err) {
     logger.warn(`telemetry for rotation event ${e.type} failed: ${err instanceof Error ? err.message : String(err)}`);
   }
+}
+
+/** The clients of one credential set: Graph, the token endpoint, Key Vault and the gateway (its API token read from Key Vault). */
+async function buildSetClients(set: CredentialSet, options: RuntimeOptions, http: HttpClient, redactor: Redactor): Promise<SetClients> {
+  // Graph goes through the same HttpClient as the token endpoint and the gateway (one HTTP stack);
+  // its per-attempt timeout is HTTP_TIMEOUT when set, else Graph's own 30 s.
+  const graphTimeout = options.httpTimeoutInMs ? { timeoutInMs: options.httpTimeoutInMs } : {};
+  const graph = createGraphApplicationsApi({ credential: options.credential, http, graphBaseUrl: set.graphBaseUrl, redactor, ...graphTimeout });
+  const token = createTokenEndpointClient({ http });
+  const signIns = createSignInActivityApi({ credential: options.credential, http, graphBaseUrl: set.graphBaseUrl, redactor, ...graphTimeout });
+  const vault = createKeyVaultStore({ vaultUrl: set.keyVault.url, credential: options.credential, ca: options.ca, retryOptions: options.vaultRetry, redactor, ...(options.httpTimeoutInMs ? { timeoutInMs: options.httpTimeoutInMs } : {}) });
+  let apiToken: string | undefined;
+  if (set.gateway.kind === "cequence") {
+    const secret = await vault.getLatest(set.gateway.apiTokenSecretName);
+    if (!secret?.value) {
+      throw new RotatorError("GATEWAY_TOKEN_MISSING", `Key Vault secret ${set.gateway.apiTokenSecretName} (the gateway API token) is missing or empty`, {
+        hint: `Store the gateway admin API token in ${set.keyVault.url} as ${set.gateway.apiTokenSecretName}.`,
+      });
+    }
+    apiToken = secret.value;
+    redactor.add(apiToken);
+  }
+  const gateway = createGatewayAdapter(set.gateway, { apiToken, http });
+  const t = options.telemetry;
+  if (!t) return { graph, token, vault, gateway, http, signIns };
+  // One CLIENT span per outbound call (Graph, token endpoint, Key Vault, gateway).
+  const ids = { set: set.name };
+  return { graph: t.traced("Microsoft Graph", graph, ids), token: t.traced("Entra token endpoint", token, ids), vault: t.traced("Key Vault", vault, ids), gateway: t.traced("Gateway", gateway, ids), http, signIns };
+}
+
+/** What the retire step reads sign-ins with, and how it reports a held retirement: as an incident. */
+function retirementEvidenceDeps(signIns: SignInActivityApi, alerting: Alerting): RetirementEvidenceDeps {
+  return {
+    signIns,
+    async reportHold(setName, hold, runId) {
+      // Resolved by the run's "succeeded" event once the credential is retired.
+      if (!hold) return;
+      await alerting.manager.report(setName, RETIRE_HELD_CHECK, {
+        healthy: false,
+        severity: "error",
+        title: `Retirement held: the previous secret (key ${hold.keyId}) is still used outside the gateway (last sign-in ${hold.lastSignInAt})`,
+        hint: hold.hint,
+        evidence: { keyId: hold.keyId, lastSignInAt: hold.lastSignInAt, targetsVerifiedAt: hold.targetsVerifiedAt, retireNoEarlierThan: hold.retireNoEarlierThan },
+        runId,
+      });
+    },
+  };
+}
+
+/** One build per set, shared by every caller; a failed build (e.g. token not yet in Key Vault) is forgotten, so the next call tries again. */
+function cachedPerSet<T>(build: (set: CredentialSet) => Promise<T>): (set: CredentialSet) => Promise<T> {
+  const cache = new Map<string, Promise<T>>();
+  return (set) => {
+    let p = cache.get(set.name);
+    if (!p) {
+      p = build(set);
+      p.catch(() => cache.delete(set.name));
+      cache.set(set.name, p);
+    }
+    return p;
+  };
 }

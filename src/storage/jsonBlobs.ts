@@ -1,5 +1,6 @@
 import { RestError, type ContainerClient } from "@azure/storage-blob";
 import { RotatorError } from "../errors.js";
+import type { Redactor } from "../redact.js";
 
 /**
  * JSON documents in one Storage container (journals, set state, incidents). Writes are
@@ -23,7 +24,11 @@ export interface WriteOptions {
 export class JsonBlobStore {
   private ensured = false;
 
-  constructor(private readonly container: ContainerClient) {}
+  constructor(
+    private readonly container: ContainerClient,
+    /** When given, every document passes through it before it is written: what reaches Storage never holds a secret it knows (I4). */
+    private readonly redactor?: Redactor,
+  ) {}
 
   get containerClient(): ContainerClient {
     return this.container;
@@ -55,7 +60,9 @@ export class JsonBlobStore {
 
   async write<T>(name: string, value: T, options: WriteOptions = {}): Promise<string> {
     await this.ensureContainer(options.abortSignal);
-    const body = options.compact ? JSON.stringify(value) : JSON.stringify(value, null, 2);
+    // Same shape back, whatever the secret holds (quotes, backslashes): see Redactor.redactJson.
+    const doc = this.redactor ? this.redactor.redactJson(value) : value;
+    const body = options.compact ? JSON.stringify(doc) : JSON.stringify(doc, null, 2);
     try {
       const res = await this.container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), {
         abortSignal: options.abortSignal,

@@ -61,7 +61,6 @@ export function mapVaultError(err: unknown, ctx: VaultCallContext): RotatorError
   const rawInner = e.details?.error?.innerError?.code;
   const inner = rawInner === undefined ? undefined : cut(clean(rawInner), 100);
   const upstreamCode = inner ?? code;
-  const base = { status, upstreamCode };
   const what = `Key Vault ${ctx.operation} of ${target} failed`;
 
   // Thrown by the SDK's challenge policy before any token is fetched.
@@ -80,6 +79,16 @@ export function mapVaultError(err: unknown, ctx: VaultCallContext): RotatorError
       retryable: !tls && (code === undefined || NETWORK_CODES.has(code) || /socket|network|timeout/i.test(upstream)),
     });
   }
+  return vaultStatusError(status, { what, upstream, code, inner, upstreamCode, name: ctx.name, vaultUrl: ctx.vaultUrl });
+}
+
+/** Key Vault answered with an HTTP error status: each status (and Key Vault's inner code) is its own typed error. */
+function vaultStatusError(
+  status: number,
+  a: { what: string; upstream: string; code?: string; inner?: string; upstreamCode?: string; name: string; vaultUrl: string },
+): RotatorError {
+  const { what, upstream, code, inner } = a;
+  const base = { status, upstreamCode: a.upstreamCode };
   // Key Vault says which thing is missing (SecretNotFound); a bare 404 — an HTML page from a proxy
   // or a wrongly routed private endpoint — must not read as "the vault holds no such secret", or the
   // planner takes the vault for empty.
@@ -93,7 +102,7 @@ export function mapVaultError(err: unknown, ctx: VaultCallContext): RotatorError
   if (status === 404) {
     return new RotatorError("VAULT_SECRET_NOT_FOUND", `${what}: not found (${upstream})`, {
       ...base,
-      hint: `Create the secret '${ctx.name}' in ${ctx.vaultUrl}, recover it if it was deleted, or fix keyVault.secretName / keyVault.vaultUrl in the credential-set configuration.`,
+      hint: `Create the secret '${a.name}' in ${a.vaultUrl}, recover it if it was deleted, or fix keyVault.secretName / keyVault.vaultUrl in the credential-set configuration.`,
     });
   }
   if (status === 403 && (inner === "SecretDisabled" || /disabled secret/i.test(upstream))) {
@@ -113,7 +122,7 @@ export function mapVaultError(err: unknown, ctx: VaultCallContext): RotatorError
   if (status === 409 && inner === "ObjectIsDeletedButRecoverable") {
     return new RotatorError("VAULT_DELETED_RECOVERABLE", `${what}: the secret is soft-deleted (${upstream})`, {
       ...base,
-      hint: `Recover the deleted secret (az keyvault secret recover --vault-name <vault> --name ${ctx.name}) to keep its versions, or purge it (az keyvault secret purge ...) to start afresh; then run again.`,
+      hint: `Recover the deleted secret (az keyvault secret recover --vault-name <vault> --name ${a.name}) to keep its versions, or purge it (az keyvault secret purge ...) to start afresh; then run again.`,
     });
   }
   if (status === 409) {

@@ -15,11 +15,10 @@ import type { EmulatorServer } from "../../emulators/common/server.js";
  * enabled Key Vault version (I2), and Key Vault's current version works at Entra. Once the answers
  * stop, the set converges, every alert reaches every channel, and no secret fragment leaked anywhere.
  */
-const getWorld = useWorld({ receivers: true });
+const w = useWorld({ receivers: true });
 
 describe("bad input: hostile answers during whole rotation passes", () => {
   it(`${ANSWERS.length} hostile answers from each of Graph, Key Vault, the token endpoint and the gateway end a rotation pass safely; the invariants hold from ground truth and the set converges`, async () => {
-    const w = getWorld();
     // The first answer hits every call to the dependency (the pass stops where it first needs it);
     // the others hit only its writes, so the rotation is well under way when they arrive.
     const deps: [string, EmulatorServer, string, string][] = [
@@ -93,7 +92,6 @@ describe("bad input: hostile answers during whole rotation passes", () => {
   });
 
   it(`${ANSWERS.length} hostile answers from all five alert channels at once: reporting never throws, and every channel gets the incident once the answers stop`, async () => {
-    const w = getWorld();
     const s = await Scenario.create(w, { secretExpiresInDays: 300, targets: 1, otherTargets: 0, alerts: { teams: "info", slack: "info", pagerduty: "info", opsgenie: "info", webhook: "info" } });
     const rx = w.receivers!;
     const receivers = [rx.teams, rx.slack, rx.pagerduty, rx.opsgenie, rx.webhook];

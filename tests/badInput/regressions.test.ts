@@ -6,13 +6,13 @@ import { makeHealthHandler } from "../../src/handlers/health.js";
 import { groundTruth, snapshotDiff } from "./groundTruth.js";
 
 /** Defects the bad-input tables found, each named after what went wrong. */
-const getWorld = useWorld();
+const world = useWorld();
 const queue = output.storageQueue({ queueName: "rotation-requests", connection: "AzureWebJobsStorage" });
 const ctx = () => new InvocationContext({ functionName: "regression" });
 
 describe("bad input regressions", () => {
   it("unknown query parameter ignored: POST /api/rotations?dryRun=true with a force body queued a real rotation instead of refusing the parameter", async () => {
-    const s = await Scenario.create(getWorld(), { targets: 1, otherTargets: 0 });
+    const s = await Scenario.create(world, { targets: 1, otherTargets: 0 });
     const before = await groundTruth(s.world, s.container, [s.seeded.appObjectId]);
     const c = ctx();
     const res = await makeStartRotationHandler(() => Promise.resolve(s.runtime), queue)(
@@ -26,7 +26,7 @@ describe("bad input regressions", () => {
   });
 
   it("wrong method accepted: PUT /api/rotations with a valid body queued a rotation (the handler never checked the method)", async () => {
-    const s = await Scenario.create(getWorld(), { targets: 1, otherTargets: 0 });
+    const s = await Scenario.create(world, { targets: 1, otherTargets: 0 });
     const c = ctx();
     const res = await makeStartRotationHandler(() => Promise.resolve(s.runtime), queue)(
       new HttpRequest({ method: "PUT", url: "http://localhost/api/rotations", headers: { "content-type": "application/json" }, body: { string: JSON.stringify({ set: s.set.name, mode: "force" }) } }),
@@ -38,7 +38,7 @@ describe("bad input regressions", () => {
   });
 
   it("wrong content type accepted: a form post and a text/plain body were parsed as JSON and queued a rotation", async () => {
-    const s = await Scenario.create(getWorld(), { targets: 1, otherTargets: 0 });
+    const s = await Scenario.create(world, { targets: 1, otherTargets: 0 });
     for (const type of ["text/plain", "application/x-www-form-urlencoded"]) {
       const c = ctx();
       const res = await makeStartRotationHandler(() => Promise.resolve(s.runtime), queue)(
@@ -52,7 +52,7 @@ describe("bad input regressions", () => {
   });
 
   it("wrong method on a read-only endpoint: DELETE /api/health ran a probe (token requests with the real secret) instead of a 405", async () => {
-    const s = await Scenario.create(getWorld(), { targets: 1, otherTargets: 0 });
+    const s = await Scenario.create(world, { targets: 1, otherTargets: 0 });
     const tokens = s.world.entra.server.count("POST", /\/oauth2\/v2\.0\/token$/);
     const res = await makeHealthHandler(() => Promise.resolve(s.runtime))(new HttpRequest({ method: "DELETE", url: "http://localhost/api/health" }), ctx());
     expect(res.status).toBe(405);
@@ -60,7 +60,7 @@ describe("bad input regressions", () => {
   });
 
   it("not-found answers did not name the field or the fix: an unknown set or run ID got only 'No … named …'", async () => {
-    const s = await Scenario.create(getWorld(), { targets: 1, otherTargets: 0 });
+    const s = await Scenario.create(world, { targets: 1, otherTargets: 0 });
     const start = await makeStartRotationHandler(() => Promise.resolve(s.runtime), queue)(
       new HttpRequest({ method: "POST", url: "http://localhost/api/rotations", headers: { "content-type": "application/json" }, body: { string: JSON.stringify({ set: "no-such-set" }) } }),
       ctx(),

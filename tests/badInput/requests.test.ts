@@ -15,7 +15,7 @@ import { groundTruth, snapshotDiff } from "./groundTruth.js";
  * puts nothing on the queue, leaks no secret, pollutes no prototype, and the endpoint still serves
  * a valid request afterwards.
  */
-const getWorld = useWorld();
+const world = useWorld();
 const queue = output.storageQueue({ queueName: "rotation-requests", connection: "AzureWebJobsStorage" });
 const RUN = "20260101T000000Z-abcdef12";
 
@@ -53,7 +53,7 @@ describe("bad input: malformed requests per HTTP endpoint", () => {
 
   for (const endpoint of Object.keys(REQUEST_CASES) as Endpoint[]) {
     it(`${endpoint}: ${REQUEST_CASES[endpoint].length} malformed requests, each a clear 4xx naming the field, with no state change and nothing leaked`, async () => {
-      s ??= await Scenario.create(getWorld(), { targets: 2, otherTargets: 0 });
+      s ??= await Scenario.create(world, { targets: 2, otherTargets: 0 });
       const handler = handlers()[endpoint];
       const before = await groundTruth(s.world, s.container, [s.seeded.appObjectId]);
       const scan = s.scanner();
@@ -89,7 +89,7 @@ describe("bad input: malformed requests per HTTP endpoint", () => {
   }
 
   it("bad input: every endpoint still serves a valid request after the malformed ones (nothing lost, no poisoned state)", async () => {
-    s ??= await Scenario.create(getWorld(), { targets: 2, otherTargets: 0 });
+    s ??= await Scenario.create(world, { targets: 2, otherTargets: 0 });
     const h = handlers();
     const ctx = () => new InvocationContext({ functionName: "valid" });
     const json = { "content-type": "application/json; charset=utf-8" };

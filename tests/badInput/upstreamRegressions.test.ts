@@ -8,10 +8,10 @@ import { createRateLimiter } from "../../src/gateway/rateLimiter.js";
  * Defects the hostile-upstream tables found, each named after what went wrong. Each would have
  * hung, crashed or read garbage as data before its fix; now it ends in a typed error in time.
  */
-const getWorld = useWorld();
+const world = useWorld();
 
 async function scenario(): Promise<Scenario> {
-  return Scenario.create(getWorld(), { secretExpiresInDays: 300, targets: 1, otherTargets: 0 }, { httpTimeoutInMs: 1000 });
+  return Scenario.create(world, { secretExpiresInDays: 300, targets: 1, otherTargets: 0 }, { httpTimeoutInMs: 1000 });
 }
 
 function typed(outcome: Awaited<ReturnType<typeof within>>, code: string): void {

@@ -10,7 +10,6 @@ import { createAzureCredential } from "../../src/entra/credential.js";
 import { createChannels, type AlertChannel } from "../../src/alerts/channels/index.js";
 import { dedupKeyFor, type AlertEvent } from "../../src/alerts/model.js";
 import type { EmulatorServer, FaultSpec } from "../../emulators/common/server.js";
-import type { World } from "../harness/world.js";
 import type { SecretScanner } from "../helpers/secretScan.js";
 import { worldScanner } from "./scan.js";
 import { UPSTREAMS, UPSTREAM_CASES, type HostileAnswer, type Upstream } from "./upstreamCases.js";
@@ -25,7 +24,7 @@ import { UPSTREAMS, UPSTREAM_CASES, type HostileAnswer, type Upstream } from "./
  * A sample of them is then played against whole rotation passes, and the rotation invariants are
  * checked from ground truth afterwards.
  */
-const getWorld = useWorld({ receivers: true });
+const w = useWorld({ receivers: true });
 const CHANNELS = new Set<Upstream>(["teams", "slack", "pagerduty", "opsgenie", "webhook"]);
 const HTTP_TIMEOUT_MS = 1000;
 /** Longer than any bounded outcome: timeouts (1 s) times the retries each client makes. */
@@ -88,14 +87,12 @@ function describeOutcome(o: unknown): unknown {
 
 describe("bad input: hostile upstream answers", () => {
   let s: Scenario;
-  let w: World;
   let away: Awaited<ReturnType<typeof elsewhere>>;
   let targets: Record<Upstream, Target>;
   const counts: Record<string, { tried: number; endedSafely: number; passes?: number }> = {};
 
   const setup = async () => {
     if (s) return;
-    w = getWorld();
     away = await elsewhere();
     s = await Scenario.create(w, { secretExpiresInDays: 300, targets: 3, otherTargets: 1, alerts: { teams: "info", slack: "info", pagerduty: "info", opsgenie: "info", webhook: "info" } }, { httpTimeoutInMs: HTTP_TIMEOUT_MS });
     const clients = await s.runtime.clientsFor(s.set);

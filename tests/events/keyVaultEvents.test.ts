@@ -1,12 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { InvocationContext, output } from "@azure/functions";
-import { World } from "../harness/world.js";
 import { credentialSetSchema, type CredentialSet } from "../../src/config/schema.js";
 import { makeKeyVaultEventsHandler, parseKeyVaultEvent, setForEvent, SECRET_NEAR_EXPIRY } from "../../src/events/keyVaultEvents.js";
 import { makeRotationTimerHandler, makeRotationWorkerHandler } from "../../src/handlers/rotationWorker.js";
 import type { RotationMessage } from "../../src/handlers/rotationMessage.js";
 import { Redactor } from "../../src/redact.js";
-import { Scenario } from "../rotation/harness.js";
+import { Scenario, useWorld } from "../rotation/harness.js";
 
 /**
  * Payloads as Microsoft documents them for Key Vault as an Event Grid source:
@@ -109,13 +108,7 @@ describe("Key Vault SecretNearExpiry through Event Grid", () => {
 });
 
 describe("with the emulators: promote sets exp, and the event is idempotent with the timer", () => {
-  let world: World;
-  beforeAll(async () => {
-    world = await World.start();
-  });
-  afterAll(async () => {
-    await world?.stop();
-  });
+  const world = useWorld();
 
   it("promote writes the credential's end date as the version's exp, which SecretNearExpiry fires 30 days before", async () => {
     const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 2, otherTargets: 0 });

@@ -63,6 +63,12 @@ describe("propagateSecret and verifyTargets", () => {
   };
   const makeAdapter = (overrides: Record<string, unknown> = {}, http = fastHttp(f)): GatewayAdapter =>
     createCequenceAdapter({ config: cequenceConfig(f, overrides), apiToken: f.apiToken, http, logger });
+  /** Seeds `n` of our servers (and `others` of other apps) and lists ours through a fresh adapter. */
+  const listedTargets = async (n: number, others = 0): Promise<{ adapter: GatewayAdapter; targets: GatewayTarget[] }> => {
+    seedTargets(n, others);
+    const adapter = makeAdapter();
+    return { adapter, targets: await adapter.listTargets({ clientId }) };
+  };
   const assertNoOutage = (where: string): void => {
     const ours = new Set(f.emulator.servers().filter((s) => s.clientId === clientId).map((s) => s.id));
     const bad = f.emulator.secretsAcceptedNow().filter((s) => ours.has(s.id) && !s.accepted);
@@ -138,9 +144,7 @@ describe("propagateSecret and verifyTargets", () => {
   });
 
   it("retries a flaky target with backoff and reports one that keeps failing, without stopping the others", async () => {
-    seedTargets(10);
-    const adapter = makeAdapter();
-    const targets = await adapter.listTargets({ clientId });
+    const { adapter, targets } = await listedTargets(10);
     const flaky = targets[2]!;
     const broken = targets[7]!;
     f.emulator.server.faults.add({ route: `^PATCH /mcp-servers/${flaky.id}/authentication$`, status: 503, times: 2 });
@@ -168,9 +172,7 @@ describe("propagateSecret and verifyTargets", () => {
   });
 
   it("recovers from a PATCH whose answer was lost after it was applied, by reading back instead of writing again", async () => {
-    seedTargets(3);
-    const adapter = makeAdapter();
-    const targets = await adapter.listTargets({ clientId });
+    const { adapter, targets } = await listedTargets(3);
     const lost = targets[1]!;
     f.emulator.server.faults.add({ route: `^PATCH /mcp-servers/${lost.id}/authentication$`, dropAfterHandling: true, times: 1 });
     const outcomes = await propagateSecret({ adapter, targets, secret: newSecret, maxConcurrency: 2, sleep: fastSleep, logger });
@@ -181,9 +183,7 @@ describe("propagateSecret and verifyTargets", () => {
   });
 
   it("re-reads after a 412: an unrelated edit gets a fresh ETag and the write; a changed client ID is left alone", async () => {
-    seedTargets(4);
-    const adapter = makeAdapter();
-    const targets = await adapter.listTargets({ clientId });
+    const { adapter, targets } = await listedTargets(4);
     const renamed = targets[0]!;
     const repointed = targets[1]!;
     f.emulator.editServer(renamed.id, { name: "renamed-in-the-console" });
@@ -213,9 +213,7 @@ describe("propagateSecret and verifyTargets", () => {
   });
 
   it("rejects with ABORTED when cancelled, after reporting the targets already settled", async () => {
-    seedTargets(12);
-    const adapter = makeAdapter();
-    const targets = await adapter.listTargets({ clientId });
+    const { adapter, targets } = await listedTargets(12);
     const controller = new AbortController();
     const settled: string[] = [];
     const p = propagateSecret({
@@ -236,9 +234,7 @@ describe("propagateSecret and verifyTargets", () => {
   });
 
   it("stops when onTargetDone fails (the journal cannot record) and rethrows its error", async () => {
-    seedTargets(6);
-    const adapter = makeAdapter();
-    const targets = await adapter.listTargets({ clientId });
+    const { adapter, targets } = await listedTargets(6);
     const journalDown = new Error("journal write failed");
     await expect(
       propagateSecret({ adapter, targets, secret: newSecret, maxConcurrency: 1, sleep: fastSleep, onTargetDone: () => Promise.reject(journalDown) }),
@@ -248,9 +244,7 @@ describe("propagateSecret and verifyTargets", () => {
 
   describe("verifyTargets", () => {
     it("proves every target holds the secret, kept its client ID and token URL, and fetches a token through the gateway", async () => {
-      seedTargets(6, 2);
-      const adapter = makeAdapter();
-      const targets = await adapter.listTargets({ clientId });
+      const { adapter, targets } = await listedTargets(6, 2);
       await propagateSecret({ adapter, targets, secret: newSecret, maxConcurrency: 3, sleep: fastSleep });
       const testsBefore = f.emulator.server.count("POST", /\/authentication\/test$/);
       const results = await verifyTargets({ adapter, targets, secret: newSecret, clientId, expectedTokenUrl: tokenUrl, useTestConnection: true });
@@ -263,9 +257,7 @@ describe("propagateSecret and verifyTargets", () => {
     });
 
     it("flags a target that holds another secret, one whose token URL drifted and one the gateway cannot authenticate", async () => {
-      seedTargets(4);
-      const adapter = makeAdapter();
-      const targets = await adapter.listTargets({ clientId });
+      const { adapter, targets } = await listedTargets(4);
       await propagateSecret({ adapter, targets, secret: newSecret, maxConcurrency: 4, sleep: fastSleep });
       const [stale, drifted, revoked] = targets;
       f.emulator.setServerSecret(stale!.id, oldSecret);
@@ -286,9 +278,7 @@ describe("propagateSecret and verifyTargets", () => {
     });
 
     it("reports a target deleted since listing as not ok with its error, and skips the test connection when told to", async () => {
-      seedTargets(2);
-      const adapter = makeAdapter();
-      const targets = await adapter.listTargets({ clientId });
+      const { adapter, targets } = await listedTargets(2);
       const gone: GatewayTarget = { ...targets[0]!, id: "mcp_deleted_meanwhile" };
       const testsBefore = f.emulator.server.count("POST", /\/authentication\/test$/);
       const results = await verifyTargets({ adapter, targets: [gone, targets[1]!], secret: oldSecret, clientId, useTestConnection: false });

@@ -68,6 +68,12 @@ describe("propagation at gateway scale", () => {
       logger,
       ...(options.limiter ? { rateLimiter: options.limiter } : {}),
     });
+  /** Seeds `n` of our servers (and `others` of other apps) and lists ours through a fresh adapter. */
+  const listedTargets = async (n: number, others = 0): Promise<{ adapter: GatewayAdapter; targets: GatewayTarget[] }> => {
+    seedTargets(n, others);
+    const adapter = makeAdapter();
+    return { adapter, targets: await adapter.listTargets({ clientId }) };
+  };
   const tenant = () => ({ tenantId: entra.tenantId, authorityHosts: [entra.url] });
   const ours = () => f.emulator.servers().filter((s) => s.clientId === clientId);
   const assertNoOutage = (): void => {
@@ -119,9 +125,7 @@ describe("propagation at gateway scale", () => {
   });
 
   it("canary first: when the canary fails verification nothing else is written, and every target keeps a secret Entra accepts", async () => {
-    seedTargets(30);
-    const adapter = makeAdapter();
-    const targets = await adapter.listTargets({ clientId });
+    const { adapter, targets } = await listedTargets(30);
     // A faulty gateway acknowledges the next update without storing it.
     f.emulator.setLoseUpdates({ times: 1 });
     const result = await propagateCanaryFirst({
@@ -145,9 +149,7 @@ describe("propagation at gateway scale", () => {
   });
 
   it("canary first: a passing canary is verified with the gateway's test connection before the rest are written", async () => {
-    seedTargets(12);
-    const adapter = makeAdapter();
-    const targets = await adapter.listTargets({ clientId });
+    const { adapter, targets } = await listedTargets(12);
     f.emulator.traffic.clear();
     const result = await propagateCanaryFirst({ adapter, targets, secret: newSecret, maxConcurrency: 4, sleep: fastSleep, logger, verify: { clientId, useTestConnection: true } });
     expect(result.status).toBe("passed");
@@ -162,9 +164,7 @@ describe("propagation at gateway scale", () => {
   });
 
   it("a gateway that silently loses updates is caught by verification (read-back fingerprint)", async () => {
-    seedTargets(20);
-    const adapter = makeAdapter();
-    const targets = await adapter.listTargets({ clientId });
+    const { adapter, targets } = await listedTargets(20);
     const lost = [targets[5]!.id, targets[11]!.id];
     f.emulator.setLoseUpdates({ ids: lost });
     const outcomes = await propagateSecret({ adapter, targets, secret: newSecret, maxConcurrency: 6, sleep: fastSleep, logger });
@@ -226,9 +226,7 @@ describe("propagation at gateway scale", () => {
   });
 
   it("on 412 re-reads the target and writes again with the fresh ETag, for many targets edited behind our back", async () => {
-    seedTargets(30);
-    const adapter = makeAdapter();
-    const targets: GatewayTarget[] = await adapter.listTargets({ clientId });
+    const { adapter, targets } = await listedTargets(30);
     const edited = targets.filter((_, i) => i % 3 === 0);
     for (const t of edited) f.emulator.editServer(t.id, { name: `${t.name}-renamed` });
     f.emulator.traffic.clear();

@@ -4,11 +4,14 @@ import { OffsetClock, DAY_MS } from "../../src/clock.js";
 import { credentialSetSchema, type CredentialSet, alertChannelSchema, type AlertChannelConfig, type Severity } from "../../src/config/schema.js";
 import { createAzureCredential } from "../../src/entra/credential.js";
 import { createRuntime, type BuiltRuntime, type RuntimeOptions } from "../../src/runtime/createRuntime.js";
-import { EntraEmulator, OPERATOR_GRAPH_ROLES } from "../../emulators/entra/index.js";
+import { EntraEmulator, OPERATOR_GRAPH_ROLES, type SeededApplication } from "../../emulators/entra/index.js";
 import { KeyVaultEmulator } from "../../emulators/keyvault/index.js";
 import { GatewayEmulator } from "../../emulators/gateway/index.js";
 import { sharedCertificateAuthority } from "../../emulators/common/tls.js";
 import { startAllReceivers, type AllReceivers } from "../../emulators/receivers/index.js";
+
+/** The gateway's OAuth callback, registered on the app as the setup guide says. */
+export const GATEWAY_REDIRECT_URI = "https://auth.aigateway.cequence.ai/v1/outbound/oauth/callback";
 
 /**
  * One local "world": Entra + Graph, Key Vault and the gateway emulators sharing one clock, an
@@ -65,7 +68,7 @@ export class World {
   /** Channel URLs and keys stored in Key Vault (secret-scan material). */
   readonly channelSecrets: string[] = [];
 
-  private constructor(options: WorldOptions) {
+  private constructor(private readonly options: WorldOptions) {
     this.clock = options.clock ?? new OffsetClock();
     this.caCertPem = sharedCertificateAuthority().caCertPem;
     this.entra = new EntraEmulator({
@@ -92,18 +95,29 @@ export class World {
   }
 
   static async start(options: WorldOptions = {}): Promise<World> {
-    const w = new World(options);
-    await w.entra.start();
-    await w.keyVault.start();
-    await w.gateway.start();
-    w.entra.seedTenant({ tenantId: w.tenantId, customDomain: "contoso.example" });
-    const op = w.entra.seedApplication({ tenantId: w.tenantId, displayName: "mcp-sso-rotator (operator identity)", appId: w.operator.clientId });
+    return World.create(options).start();
+  }
+
+  /**
+   * The emulators built but not yet listening, so a test file can hold the world in a `const` from
+   * the start (see useWorld) and open it in beforeAll.
+   */
+  static create(options: WorldOptions = {}): World {
+    return new World(options);
+  }
+
+  async start(): Promise<this> {
+    await this.entra.start();
+    await this.keyVault.start();
+    await this.gateway.start();
+    this.entra.seedTenant({ tenantId: this.tenantId, customDomain: "contoso.example" });
+    const op = this.entra.seedApplication({ tenantId: this.tenantId, displayName: "mcp-sso-rotator (operator identity)", appId: this.operator.clientId });
     // DESIGN.md, Security: Application.ReadWrite.OwnedBy (+ policy reads); seedSet makes it an owner of each app.
-    w.entra.setGraphAppRoles(w.operator.clientId, [...OPERATOR_GRAPH_ROLES]);
-    w.operator.secret = w.entra.seedPassword(op.id, { displayName: "operator", endDateTime: new Date(Date.now() + 3650 * DAY_MS).toISOString() }).secretText;
-    w.keyVault.seedSecret("gateway-api-token", w.gatewayApiToken);
-    if (options.receivers) w.receivers = await startAllReceivers({ clock: w.clock, verbose: options.verbose });
-    return w;
+    this.entra.setGraphAppRoles(this.operator.clientId, [...OPERATOR_GRAPH_ROLES]);
+    this.operator.secret = this.entra.seedPassword(op.id, { displayName: "operator", endDateTime: new Date(Date.now() + 3650 * DAY_MS).toISOString() }).secretText;
+    this.keyVault.seedSecret("gateway-api-token", this.gatewayApiToken);
+    if (this.options.receivers) this.receivers = await startAllReceivers({ clock: this.clock, verbose: this.options.verbose });
+    return this;
   }
 
   get authorityHost(): string {
@@ -115,23 +129,32 @@ export class World {
     return this.entra.isSecretAccepted(this.tenantId, clientId, secret) && tokenUrl.includes(this.entra.server.url.replace(/^https?:\/\//, ""));
   }
 
-  /** Seeds the setup guide's world: an app, a hand-made secret in Key Vault, and N MCP servers using it. */
-  seedSet(options: SeedSetOptions = {}): SeededSet {
-    const name = options.name ?? "cequence-sso";
-    const clientId = randomUUID();
+  /**
+   * The gateway's app registration as the setup guide configures it — redirect URI on the Web
+   * platform, ID tokens on, public client flows off, openid profile email User.Read admin-consented —
+   * owned by the rotator's identity, which is what Application.ReadWrite.OwnedBy needs.
+   */
+  seedGuideApp(clientId: string, options: { signInAudience?: string } = {}): SeededApplication {
     const app = this.entra.seedApplication({
       tenantId: this.tenantId,
       appId: clientId,
       displayName: "Cequence AI Gateway",
-      redirectUris: ["https://auth.aigateway.cequence.ai/v1/outbound/oauth/callback"],
-      // As the setup guide configures it: ID tokens on, public client flows off.
+      redirectUris: [GATEWAY_REDIRECT_URI],
       enableIdTokenIssuance: true,
       isFallbackPublicClient: false,
-      // The rotator's identity owns the app, which is what Application.ReadWrite.OwnedBy needs.
+      ...(options.signInAudience ? { signInAudience: options.signInAudience } : {}),
       owners: [this.operator.clientId],
     });
     this.entra.seedServicePrincipal(clientId, { appRoleAssignmentRequired: false });
     this.entra.seedConsent(clientId, ["openid", "profile", "email", "User.Read"]);
+    return app;
+  }
+
+  /** Seeds the setup guide's world: an app, a hand-made secret in Key Vault, and N MCP servers using it. */
+  seedSet(options: SeedSetOptions = {}): SeededSet {
+    const name = options.name ?? "cequence-sso";
+    const clientId = randomUUID();
+    const app = this.seedGuideApp(clientId);
     const now = this.clock.now().getTime();
     const handMade = this.entra.seedPassword(app.id, {
       displayName: "MCP Server Secret",
@@ -143,7 +166,7 @@ export class World {
 
     const tokenUrl = `${this.authorityHost}/${this.tenantId}/oauth2/v2.0/token`;
     const authorizationUrl = `${this.authorityHost}/${this.tenantId}/oauth2/v2.0/authorize`;
-    const params = { tenantID: this.tenantId, authorizationUrl, redirectUri: "https://auth.aigateway.cequence.ai/v1/outbound/oauth/callback" };
+    const params = { tenantID: this.tenantId, authorizationUrl, redirectUri: GATEWAY_REDIRECT_URI };
     for (let i = 1; i <= (options.targets ?? 25); i++) {
       this.gateway.seedServer({ name: `${name}-mcp-${String(i).padStart(2, "0")}`, tokenName: "entra-sso", tokenUrl, clientId, clientSecret: handMade.secretText, scopes: ["email", "profile", "openid", "User.Read"], additionalParameters: params });
     }

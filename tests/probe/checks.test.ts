@@ -3,7 +3,8 @@ import { DAY_MS } from "../../src/clock.js";
 import { memoryLogger } from "../../src/logging.js";
 import type { RunJournal } from "../../src/rotation/model.js";
 import { RotationJournalStore } from "../../src/rotation/journal.js";
-import { check, REDIRECT_URI, probeWorldPerTest, type ProbeWorld } from "./harness.js";
+import { check, probeWorldPerTest, type ProbeWorld } from "./harness.js";
+import { GATEWAY_REDIRECT_URI } from "../harness/world.js";
 
 /**
  * The checks the troubleshooting table does not cover — app registration hygiene, expiry horizon,
@@ -17,7 +18,7 @@ describe("app-registration", () => {
     const sloppy = w.world.entra.seedApplication({
       tenantId: w.world.tenantId,
       displayName: "sloppy copy",
-      redirectUris: [REDIRECT_URI],
+      redirectUris: [GATEWAY_REDIRECT_URI],
       enableIdTokenIssuance: false,
       isFallbackPublicClient: true,
       requiredScopes: ["openid", "profile"],
@@ -41,7 +42,7 @@ describe("app-registration", () => {
     const upper = w.world.entra.seedApplication({
       tenantId: w.world.tenantId,
       displayName: "case",
-      redirectUris: [REDIRECT_URI.replace("/callback", "/Callback")],
+      redirectUris: [GATEWAY_REDIRECT_URI.replace("/callback", "/Callback")],
       enableIdTokenIssuance: true,
       owners: [w.world.operator.clientId],
     });

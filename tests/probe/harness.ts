@@ -8,7 +8,7 @@ import type { BuiltRuntime, SetClients } from "../../src/runtime/createRuntime.j
 import { runProbe, type RunProbeOptions } from "../../src/probe/runProbe.js";
 import type { ProbeDeps } from "../../src/probe/context.js";
 import type { ProbeReport } from "../../src/probe/model.js";
-import { freshContainer, World } from "../harness/world.js";
+import { freshContainer, GATEWAY_REDIRECT_URI, World } from "../harness/world.js";
 import type { EmulatedServer } from "../../emulators/gateway/index.js";
 import { SecretScanner } from "../helpers/secretScan.js";
 
@@ -17,7 +17,6 @@ import { SecretScanner } from "../helpers/secretScan.js";
  * tokens on, public client flows off, openid profile email User.Read admin-consented, the secret
  * in Key Vault and pasted into N MCP servers), plus a probe wired to the real clients.
  */
-export const REDIRECT_URI = "https://auth.aigateway.cequence.ai/v1/outbound/oauth/callback";
 export const SCOPES = ["email", "profile", "openid", "User.Read"];
 
 export interface ProbeWorldOptions {
@@ -59,19 +58,7 @@ export async function startProbeWorld(options: ProbeWorldOptions = {}): Promise<
   try {
     const name = options.name ?? "cequence-sso";
     const clientId = randomUUID();
-    const app = world.entra.seedApplication({
-      tenantId: world.tenantId,
-      appId: clientId,
-      displayName: "Cequence AI Gateway",
-      redirectUris: [REDIRECT_URI],
-      enableIdTokenIssuance: true,
-      isFallbackPublicClient: false,
-      signInAudience: options.multiTenant ? "AzureADMultipleOrgs" : "AzureADMyOrg",
-      // The rotator's identity has Application.ReadWrite.OwnedBy: it reads only the apps it owns.
-      owners: [world.operator.clientId],
-    });
-    world.entra.seedServicePrincipal(clientId, { appRoleAssignmentRequired: false });
-    world.entra.seedConsent(clientId, ["openid", "profile", "email", "User.Read"]);
+    const app = world.seedGuideApp(clientId, { signInAudience: options.multiTenant ? "AzureADMultipleOrgs" : "AzureADMyOrg" });
     const now = world.clock.now().getTime();
     const created = world.entra.seedPassword(app.id, {
       displayName: options.managed ? `mcp-sso-rotator/${name}/seed-run` : "MCP Server Secret",
@@ -99,7 +86,7 @@ export async function startProbeWorld(options: ProbeWorldOptions = {}): Promise<
           clientId,
           clientSecret: created.secretText,
           scopes: SCOPES,
-          additionalParameters: { tenantID: options.tenantByDomain ? DOMAIN : world.tenantId, authorizationUrl, redirectUri: REDIRECT_URI },
+          additionalParameters: { tenantID: options.tenantByDomain ? DOMAIN : world.tenantId, authorizationUrl, redirectUri: GATEWAY_REDIRECT_URI },
         }),
       );
     }

@@ -4,7 +4,8 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import Provider from "oidc-provider";
 import { sharedCertificateAuthority } from "../../emulators/common/tls.js";
-import { check, REDIRECT_URI, startProbeWorld, type ProbeWorld } from "./harness.js";
+import { check, startProbeWorld, type ProbeWorld } from "./harness.js";
+import { GATEWAY_REDIRECT_URI } from "../harness/world.js";
 
 /**
  * The probe against an independent, certified OpenID Provider on loopback (`oidc-provider` from
@@ -104,7 +105,7 @@ async function probeAgainst(options: {
   echoTokenRequests?: ProviderOptions["echoTokenRequests"];
 }) {
   const scope = `${new URL(w.set.graphBaseUrl).origin.toLowerCase()}/.default`;
-  const redirectUri = options.registeredRedirectUri ?? REDIRECT_URI;
+  const redirectUri = options.registeredRedirectUri ?? GATEWAY_REDIRECT_URI;
   const clients = options.registered === false ? [{ id: "someone-else", secret: "x".repeat(32), redirectUri }] : [{ id: w.set.clientId, secret: options.clientSecret ?? secret, redirectUri }];
   const p = await startProvider({
     tenantId: w.set.tenantId,
@@ -145,10 +146,10 @@ describe("the probe against oidc-provider, an independent OpenID Provider", () =
     const authorize = check(report, "authorize");
     // The provider answers 400 with its own error page naming invalid_redirect_uri.
     expect(authorize).toMatchObject({ status: "fail", severity: "critical" });
-    expect(authorize.summary).toContain(`the redirect URI ${REDIRECT_URI} is not registered for client ${w.set.clientId}`);
+    expect(authorize.summary).toContain(`the redirect URI ${GATEWAY_REDIRECT_URI} is not registered for client ${w.set.clientId}`);
     expect(authorize.summary).toContain("invalid_redirect_uri: redirect_uri did not match any of the client's registered redirect_uris");
     expect(authorize.summary).not.toContain("sign-in page");
-    expect(authorize.hint).toContain(`Register ${REDIRECT_URI} exactly`);
+    expect(authorize.hint).toContain(`Register ${GATEWAY_REDIRECT_URI} exactly`);
     expect(authorize.evidence["requests"]).toEqual([expect.stringMatching(/redirect_uri=\S+ → HTTP 400 invalid_redirect_uri$/)]);
     expect(authorize.evidence["authorizationEndpointSource"]).toBe("discovery (authorization_endpoint)");
     expect(check(report, "token").status).toBe("pass");

@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { beforeAll, describe, expect, it } from "vitest";
-import type { World } from "../harness/world.js";
+import { describe, expect, it } from "vitest";
 import { Scenario, useWorld } from "./harness.js";
 
 /**
@@ -8,11 +7,7 @@ import { Scenario, useWorld } from "./harness.js";
  * Judged from the emulators' ground truth (which secret each server stores, which credentials the
  * app still has), never from the journal alone.
  */
-const getWorld = useWorld();
-let world: World;
-beforeAll(() => {
-  world = getWorld();
-});
+const world = useWorld();
 
 describe("canary first in a rotation", () => {
   it("no canary: a gateway that lost updates got every target written — now a canary that fails verification ends the run failed (CANARY_FAILED), the others keep the previous, still valid secret, which is not retired", async () => {

@@ -1,5 +1,4 @@
-import { beforeAll, describe, expect, it } from "vitest";
-import type { World } from "../harness/world.js";
+import { describe, expect, it } from "vitest";
 import { DAY_MS } from "../../src/clock.js";
 import { runProbe } from "../../src/probe/runProbe.js";
 import type { RotationEvent } from "../../src/rotation/model.js";
@@ -10,11 +9,7 @@ import { Scenario, useWorld } from "./harness.js";
  * estate; its test failed on the code before the fix. Ground truth (who holds which secret, which
  * credentials exist) is always read from the emulators.
  */
-const getWorld = useWorld();
-let world: World;
-beforeAll(() => {
-  world = getWorld();
-});
+const world = useWorld();
 
 const HOUR = 3_600_000;
 

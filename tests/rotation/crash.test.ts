@@ -1,21 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { World } from "../harness/world.js";
+import { describe, expect, it } from "vitest";
 import { ProcessCrash } from "../../src/rotation/hooks.js";
 import type { StepName } from "../../src/rotation/model.js";
-import { Scenario } from "./harness.js";
+import { Scenario, useWorld } from "./harness.js";
 
 /**
  * A worker can die anywhere. For every point between two steps, between a side effect and its
  * journal entry, and inside propagation, a crash there followed by new passes must finish the
  * rotation with exactly one new credential, no outage at any moment, and nothing left behind.
  */
-let world: World;
-beforeAll(async () => {
-  world = await World.start();
-});
-afterAll(async () => {
-  await world?.stop();
-});
+const world = useWorld();
 
 type CrashPoint = { label: string; arm: (s: Scenario, crash: () => never) => void };
 

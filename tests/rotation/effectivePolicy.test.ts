@@ -1,7 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { World } from "../harness/world.js";
+import { afterEach, describe, expect, it } from "vitest";
 import { DAY_MS } from "../../src/clock.js";
-import { Scenario } from "./harness.js";
+import { Scenario, useWorld } from "./harness.js";
 
 /**
  * Issue 8, defects 5, 6 and 12 through the real runtime against the emulators: which policy the
@@ -9,17 +8,11 @@ import { Scenario } from "./harness.js";
  * Everything is read from the emulators' ground truth (credentials on the app, addPassword calls,
  * what each target holds).
  */
-let world: World;
-beforeAll(async () => {
-  world = await World.start();
-});
+const world = useWorld();
 afterEach(() => {
   world.entra.setAppManagementPolicy({});
   world.entra.setConcurrentWriteFault(undefined);
   world.entra.server.faults.clear();
-});
-afterAll(async () => {
-  await world?.stop();
 });
 
 const addPasswordCalls = (): number => world.entra.server.count("POST", /\/addPassword$/);
@@ -71,6 +64,20 @@ describe("effective app management policy in a rotation", () => {
 });
 
 /**
+ * A set that asks for 365-day secrets (renewed at a 0.2 fraction at the latest) in a tenant whose
+ * app management policy caps password lifetimes at 60 days.
+ */
+async function cappedAt60Days(o: { targets: number; renewBeforeDays: number; gracePeriodHours: number }): Promise<Scenario> {
+  const s = await Scenario.create(world, {
+    secretExpiresInDays: 5,
+    targets: o.targets,
+    overrides: { secret: { lifetimeDays: 365, renewBeforeDays: o.renewBeforeDays, renewAtFraction: 0.2, gracePeriodHours: o.gracePeriodHours } },
+  });
+  world.entra.setAppManagementPolicy({ maxPasswordLifetimeDays: 60 });
+  return s;
+}
+
+/**
  * Runs one scheduled pass per simulated day (as the daily timer does) and returns the days on
  * which addPassword was called, from the emulator's request log.
  */
@@ -88,12 +95,7 @@ async function dailyPasses(s: Scenario, days: number): Promise<number[]> {
 
 describe("renewal window from the clamped lifetime", () => {
   it("renewal window from the clamped lifetime: 365-day lifetime, 0.2 fraction, 60-day cap rotates once per effective window, not every other day", async () => {
-    const s = await Scenario.create(world, {
-      secretExpiresInDays: 5,
-      targets: 2,
-      overrides: { secret: { lifetimeDays: 365, renewBeforeDays: 14, renewAtFraction: 0.2, gracePeriodHours: 24 } },
-    });
-    world.entra.setAppManagementPolicy({ maxPasswordLifetimeDays: 60 });
+    const s = await cappedAt60Days({ targets: 2, renewBeforeDays: 14, gracePeriodHours: 24 });
     const rotatedOn = await dailyPasses(s, 100);
     // Day 0 replaces the hand-made secret; each 60-day secret is renewed 14 days (max(14, 60 × 0.2 = 12)) before it ends.
     expect(rotatedOn).toEqual([0, 46, 92]);
@@ -108,22 +110,12 @@ describe("renewal window from the clamped lifetime", () => {
   });
 
   it("renewal window from the clamped lifetime: without a grace period it does not rotate every day either", async () => {
-    const s = await Scenario.create(world, {
-      secretExpiresInDays: 5,
-      targets: 1,
-      overrides: { secret: { lifetimeDays: 365, renewBeforeDays: 14, renewAtFraction: 0.2, gracePeriodHours: 0 } },
-    });
-    world.entra.setAppManagementPolicy({ maxPasswordLifetimeDays: 60 });
+    const s = await cappedAt60Days({ targets: 1, renewBeforeDays: 14, gracePeriodHours: 0 });
     expect(await dailyPasses(s, 50)).toEqual([0, 46]);
   });
 
   it("renewal window from the clamped lifetime: renewBeforeDays at or above the effective lifetime is clamped to half of it, and the plan says so", async () => {
-    const s = await Scenario.create(world, {
-      secretExpiresInDays: 5,
-      targets: 1,
-      overrides: { secret: { lifetimeDays: 365, renewBeforeDays: 90, renewAtFraction: 0.2, gracePeriodHours: 24 } },
-    });
-    world.entra.setAppManagementPolicy({ maxPasswordLifetimeDays: 60 });
+    const s = await cappedAt60Days({ targets: 1, renewBeforeDays: 90, gracePeriodHours: 24 });
     const rotatedOn = await dailyPasses(s, 70);
     expect(rotatedOn).toEqual([0, 30, 60]);
     const first = (await s.runtime.journals.readRun(s.set.name, (await s.runtime.journals.listRuns(s.set.name))[0]!))!;

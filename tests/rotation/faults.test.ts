@@ -1,5 +1,4 @@
-import { beforeAll, describe, expect, it } from "vitest";
-import type { World } from "../harness/world.js";
+import { describe, expect, it } from "vitest";
 import type { FaultSpec } from "../../emulators/common/server.js";
 import { ProcessCrash } from "../../src/rotation/hooks.js";
 import { Scenario, useWorld } from "./harness.js";
@@ -11,11 +10,7 @@ import { Scenario, useWorld } from "./harness.js";
  * passes converge (I6) with exactly one new credential, every value held (I2), no sprawl (I3) and
  * no secret anywhere in logs or journals (I4).
  */
-const getWorld = useWorld();
-let world: World;
-beforeAll(() => {
-  world = getWorld();
-});
+const world = useWorld();
 
 type Emu = "entra" | "keyVault" | "gateway";
 interface FaultCase {

@@ -1,5 +1,4 @@
-import { beforeAll, describe, expect, inject, it } from "vitest";
-import type { World } from "../harness/world.js";
+import { describe, expect, inject, it } from "vitest";
 import { Scenario, useWorld } from "./harness.js";
 
 /**
@@ -7,11 +6,7 @@ import { Scenario, useWorld } from "./harness.js";
  * forever". A dependency that accepts the connection and never answers must cost one bounded
  * pass, not the set: the pass stops, its lease is released, and the next pass converges.
  */
-const getWorld = useWorld();
-let world: World;
-beforeAll(() => {
-  world = getWorld();
-});
+const world = useWorld();
 
 /** How one pass ended (its status, or the error's code), or "still hanging after 20 s". */
 function passOutcomeWithin20s(s: Scenario): Promise<string> {

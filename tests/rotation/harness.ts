@@ -148,20 +148,21 @@ export class Scenario {
 
 /**
  * One world for the whole test file: started before the first test, stopped after the last, and
- * every fault and latency cleared after each test so no test inherits another's weather.
+ * every fault and latency cleared after each test so no test inherits another's weather. Called
+ * at the top of a file (or a describe), it returns the world itself; its emulators listen from
+ * beforeAll on.
  */
-export function useWorld(options: WorldOptions = {}): () => World {
-  let world: World | undefined;
+export function useWorld(options: WorldOptions = {}): World {
+  const world = World.create(options);
   beforeAll(async () => {
-    world = await World.start(options);
+    await world.start();
   });
   afterAll(async () => {
-    await world?.stop();
+    await world.stop();
   });
   afterEach(() => {
-    if (!world) return;
     for (const emu of [world.entra, world.keyVault, world.gateway]) emu.server.faults.clear();
     world.gateway.setLatency(0);
   });
-  return () => world!;
+  return world;
 }

@@ -1,5 +1,4 @@
-import { beforeAll, describe, expect, it } from "vitest";
-import type { World } from "../harness/world.js";
+import { describe, expect, it } from "vitest";
 import { ProcessCrash } from "../../src/rotation/hooks.js";
 import { FINISHED } from "../../src/rotation/model.js";
 import { Scenario, useWorld } from "./harness.js";
@@ -11,11 +10,7 @@ import { Scenario, useWorld } from "./harness.js";
  * view over the finished run, then died. No state pointed at that run any more, so it stayed
  * `running` for ever (I8) beside the next runs (I5). Judged from the raw journals in Storage.
  */
-const getWorld = useWorld();
-let world: World;
-beforeAll(() => {
-  world = getWorld();
-});
+const world = useWorld();
 
 describe("defect: a pass that lost its lease overwrites the journal of the pass that took over", () => {
   it("lease takeover leaves a zombie run: the pass that lost the lease stops instead of overwriting, and no run is left active", async () => {

@@ -1,5 +1,5 @@
-import { beforeAll, describe, expect, it, inject } from "vitest";
-import { freshContainer, type World } from "../harness/world.js";
+import { describe, expect, it, inject } from "vitest";
+import { freshContainer } from "../harness/world.js";
 import { useWorld } from "./harness.js";
 import { LIFECYCLE_SCENARIOS, Lifecycle, untilConverged } from "../harness/lifecycle.js";
 import { SecretScanner } from "../helpers/secretScan.js";
@@ -8,11 +8,7 @@ import { SecretScanner } from "../helpers/secretScan.js";
  * Issue 8's acceptance: a living estate converges (I6), every accepted request is honoured (I7)
  * and no run is left active (I8) — judged from the emulators' ground truth and Storage.
  */
-const getWorld = useWorld({ receivers: true });
-let world: World;
-beforeAll(() => {
-  world = getWorld();
-});
+const world = useWorld({ receivers: true });
 
 async function scan(l: Lifecycle): Promise<SecretScanner> {
   const s = new SecretScanner().addSecrets(world.secrets()).collectAll("log", l.logLines).collectAll("event", l.events);

@@ -1,10 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { World } from "../harness/world.js";
+import { describe, expect, it } from "vitest";
 import { credentialSetSchema } from "../../src/config/schema.js";
 import { graphScope } from "../../src/entra/scope.js";
 import { runProbe } from "../../src/probe/runProbe.js";
-import { Scenario } from "./harness.js";
+import { Scenario, useWorld } from "./harness.js";
 
 /**
  * Defect 8 (issue 8): the Graph scope was hard-coded to the global cloud in the Graph client, in
@@ -31,14 +30,8 @@ describe("national clouds", () => {
   });
 
   describe("against a US Government directory (emulated)", () => {
-    let world: World;
-    beforeAll(async () => {
-      // This directory's Graph is https://graph.microsoft.us: a global-Graph scope gets AADSTS500011.
-      world = await World.start({ graphResource: "https://graph.microsoft.us" });
-    });
-    afterAll(async () => {
-      await world?.stop();
-    });
+    // This directory's Graph is https://graph.microsoft.us: a global-Graph scope gets AADSTS500011.
+    const world = useWorld({ graphResource: "https://graph.microsoft.us" });
 
     it("national clouds: adopts, creates, verifies at Entra, propagates and retires with tokens for the set's own Graph", async () => {
       const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 3 });

@@ -1,6 +1,5 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { World } from "../harness/world.js";
-import { Scenario } from "./harness.js";
+import { afterEach, describe, expect, it } from "vitest";
+import { Scenario, useWorld } from "./harness.js";
 
 /**
  * Acceptance of a new secret can flap while Entra replicates it (accepted by one replica, refused
@@ -9,15 +8,9 @@ import { Scenario } from "./harness.js";
  * (K-1)·intervalMs. When the flap slots are longer than that, the secret is promoted and pushed to
  * every target inside the flap window, and the targets then hold a secret Entra refuses (I1).
  */
-let world: World;
-beforeAll(async () => {
-  world = await World.start();
-});
+const world = useWorld();
 afterEach(() => {
   world.entra.setReplication({ delayMs: 0, flapMs: 0, removalLagMs: 0, seed: 0, flapPeriodMs: undefined });
-});
-afterAll(async () => {
-  await world?.stop();
 });
 
 describe("replication that flaps", () => {

@@ -1,19 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { World } from "../harness/world.js";
+import { describe, expect, it } from "vitest";
 import type { BuiltRuntime } from "../../src/runtime/createRuntime.js";
 import { RETIRE_HELD_CHECK } from "../../src/rotation/retirementEvidence.js";
-import { Scenario } from "./harness.js";
+import { Scenario, useWorld } from "./harness.js";
 import { HttpClient } from "../../src/http/client.js";
 
-let world: World;
-let http: HttpClient;
-beforeAll(async () => {
-  world = await World.start();
-  http = new HttpClient({ ca: world.caCertPem, retry: { maxRetries: 0 } });
-});
-afterAll(async () => {
-  await world?.stop();
-});
+const world = useWorld();
+const http = new HttpClient({ ca: world.caCertPem, retry: { maxRetries: 0 } });
 
 const HOUR = 3_600_000;
 

@@ -1,16 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { World } from "../harness/world.js";
+import { describe, expect, it } from "vitest";
 import { fingerprintMatches } from "../../src/gateway/fingerprint.js";
 import { pendingSecretName } from "../../src/rotation/policy.js";
-import { Scenario } from "./harness.js";
+import { Scenario, useWorld } from "./harness.js";
 
-let world: World;
-beforeAll(async () => {
-  world = await World.start();
-});
-afterAll(async () => {
-  await world?.stop();
-});
+const world = useWorld();
 
 describe("a scheduled rotation of a hand-made secret close to expiry", () => {
   it("adopts the secret, rotates, propagates to every target, and retires the old secret after the grace period", async () => {

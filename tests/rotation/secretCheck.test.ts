@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { World } from "../harness/world.js";
+import { describe, expect, it } from "vitest";
 import { pendingSecretName } from "../../src/rotation/policy.js";
 import { assertStashedValue, sealSecret } from "../../src/rotation/secretCheck.js";
-import { Scenario } from "./harness.js";
+import { Scenario, useWorld } from "./harness.js";
 
 const VALUE = "Ab3Q~stashed-value-0123456789abcdefghijk";
 
@@ -27,13 +26,7 @@ describe("stashed-value check", () => {
 });
 
 describe("a resumed pass reads back the stashed value", () => {
-  let world: World;
-  beforeAll(async () => {
-    world = await World.start();
-  });
-  afterAll(async () => {
-    await world?.stop();
-  });
+  const world = useWorld();
 
   it("a changed Key Vault value goes unnoticed: a different value under the same keyId fails with VAULT_VALUE_CHANGED and an incident, instead of waiting", async () => {
     const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 2, overrides: { verification: { consecutiveSuccesses: 2, budgetSeconds: 1, intervalMs: 100, minStableSeconds: 0 } } });

@@ -1,5 +1,4 @@
-import { beforeAll, describe, expect, it } from "vitest";
-import type { World } from "../harness/world.js";
+import { describe, expect, it } from "vitest";
 import { Scenario, useWorld } from "./harness.js";
 
 /**
@@ -8,11 +7,7 @@ import { Scenario, useWorld } from "./harness.js";
  * own previous credential. The credential two rotations old was never retired: I6 and I3 broken
  * for good. Ground truth (which credentials exist) is read from the Entra emulator.
  */
-const getWorld = useWorld();
-let world: World;
-beforeAll(() => {
-  world = getWorld();
-});
+const world = useWorld();
 
 const HOUR = 3_600_000;
 

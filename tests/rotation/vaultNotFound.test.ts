@@ -1,5 +1,4 @@
-import { beforeAll, describe, expect, it } from "vitest";
-import type { World } from "../harness/world.js";
+import { describe, expect, it } from "vitest";
 import { acceptConfirmation } from "../../src/rotation/enqueue.js";
 import { Scenario, useWorld } from "./harness.js";
 
@@ -9,11 +8,7 @@ import { Scenario, useWorld } from "./harness.js";
  * for deleting anything. Ground truth (credentials, Key Vault versions, targets) comes from the
  * emulators.
  */
-const getWorld = useWorld();
-let world: World;
-beforeAll(() => {
-  world = getWorld();
-});
+const world = useWorld();
 
 const HOUR = 3_600_000;
 

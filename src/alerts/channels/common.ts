@@ -4,7 +4,8 @@ import type { HttpClient, HttpResponse } from "../../http/client.js";
 import { REDACTED, type Redactor } from "../../redact.js";
 import type { SecretStore } from "../../vault/types.js";
 import { outboundUrlProblem } from "../../config/outbound.js";
-import type { ChannelKind, DeliveryResult } from "./types.js";
+import type { AlertChannelConfig } from "../../config/schema.js";
+import type { ChannelDeps, ChannelKind, DeliveryResult } from "./types.js";
 
 export const DEFAULT_SOURCE = "mcp-sso-rotator";
 
@@ -114,6 +115,40 @@ export async function postAlert<T = unknown>(o: PostOptions): Promise<HttpRespon
     throwOnHttpError: false,
     secrets: [...o.secrets],
   });
+}
+
+/**
+ * What every channel sets up alike: its name, its credentials in Key Vault, the secrets none of its
+ * payloads or results may carry — the parts of the credentials the current send read, plus every
+ * channel's known credentials — and the result builder that scrubs them.
+ */
+export class ChannelBasis {
+  readonly name: string;
+  readonly results: ResultBuilder;
+  private readonly known: Set<string>;
+  private held: string[] = [];
+
+  constructor(
+    private readonly deps: ChannelDeps<AlertChannelConfig>,
+    kind: ChannelKind,
+  ) {
+    this.name = deps.config.name ?? kind;
+    this.known = deps.knownSecrets ?? new Set<string>();
+    this.results = new ResultBuilder(this.name, kind, deps.clock, this.guard, deps.redactor);
+  }
+
+  /** A credential of this channel, registered with every channel's known secrets once read. */
+  secret(secretName: string): ChannelSecret {
+    return new ChannelSecret(this.deps.secrets, secretName, this.name, this.deps.redactor, this.known);
+  }
+
+  /** The credentials this send read: guarded from now until the next send holds its own. */
+  hold(...values: string[]): void {
+    this.held = values.flatMap((v) => ChannelSecret.secretParts(v));
+  }
+
+  /** Every secret this channel must keep out of what it sends and reports. */
+  readonly guard = (): string[] => [...new Set([...this.held, ...this.known])];
 }
 
 export class ResultBuilder {

@@ -1,6 +1,6 @@
 import type { HttpResponse } from "../../http/client.js";
 import type { AlertEvent } from "../model.js";
-import { ChannelSecret, channelUrlProblem, ResultBuilder, guardJson, hostOf, postAlert } from "./common.js";
+import { ChannelBasis, channelUrlProblem, type ResultBuilder, guardJson, hostOf, postAlert } from "./common.js";
 import type { AlertChannel, ChannelDeps, ChannelKind, DeliveryResult, SendOptions } from "./types.js";
 import type { AlertChannelConfig } from "../../config/schema.js";
 
@@ -24,12 +24,9 @@ export interface UrlWebhookSpec {
  * part of the URL guarded out of it, and let the channel interpret the answer.
  */
 export function createUrlWebhookChannel(deps: ChannelDeps<UrlChannelConfig>, spec: UrlWebhookSpec): AlertChannel {
-  const name = deps.config.name ?? spec.kind;
-  const known = deps.knownSecrets ?? new Set<string>();
-  const secret = new ChannelSecret(deps.secrets, deps.config.urlSecretName, name, deps.redactor, known);
-  let parts: string[] = [];
-  const guard = (): string[] => [...new Set([...parts, ...known])];
-  const results = new ResultBuilder(name, spec.kind, deps.clock, guard, deps.redactor);
+  const basis = new ChannelBasis(deps, spec.kind);
+  const { name, results, guard } = basis;
+  const secret = basis.secret(deps.config.urlSecretName);
 
   async function send(event: AlertEvent, options: SendOptions = {}): Promise<DeliveryResult> {
     let url: string;
@@ -38,7 +35,7 @@ export function createUrlWebhookChannel(deps: ChannelDeps<UrlChannelConfig>, spe
     } catch (e) {
       return results.fromError(e, "Key Vault");
     }
-    parts = ChannelSecret.secretParts(url);
+    basis.hold(url);
     const urlProblem = channelUrlProblem(url, deps.config.urlSecretName);
     if (urlProblem !== undefined) {
       return results.failed({

@@ -1,6 +1,6 @@
 import type { AppRegistration } from "../../entra/types.js";
 import { settle } from "../deadline.js";
-import { maybe, need, oauthTargets, type CheckContext, type CheckDefinition } from "../context.js";
+import { appOrFinding, maybe, oauthTargets, type CheckContext, type CheckDefinition } from "../context.js";
 import { paramOf } from "../endpoints.js";
 import { Findings, type CheckOutcome } from "../findings.js";
 import type { Evidence } from "../model.js";
@@ -33,12 +33,8 @@ export const appRegistrationCheck: CheckDefinition = {
     const f = new Findings();
     const evidence: Evidence = { clientId: set.clientId };
 
-    const appRead = await ctx.shared.app();
-    if (!appRead.ok && appRead.error.code === "GRAPH_APP_NOT_FOUND") {
-      f.fail("error", appRead.error.message, appRead.error.hint);
-      return f.outcome("", evidence);
-    }
-    const app = need(appRead, "The app registration");
+    const app = await appOrFinding(ctx, f);
+    if (!app) return f.outcome("", evidence);
     evidence.displayName = app.displayName;
     evidence.signInAudience = app.signInAudience;
     evidence.registeredRedirectUris = app.web.redirectUris;

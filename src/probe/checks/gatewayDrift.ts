@@ -64,17 +64,40 @@ export function targetProblems(t: GatewayTarget, ctx: DriftContext): TargetProbl
     });
   }
 
-  const want = new Set(set.scopes.map((s) => s.toLowerCase()));
-  const have = new Set(t.scopes.map((s) => s.toLowerCase()));
-  const missing = set.scopes.filter((s) => !have.has(s.toLowerCase()));
-  const extra = t.scopes.filter((s) => !want.has(s.toLowerCase()));
+  out.push(...scopeProblems(t.scopes, set.scopes));
+  out.push(...tenantParamProblems(t, set, domains));
+
+  const authParam = paramOf(t.additionalParameters, "authorizationUrl");
+  const expectedAuth = expectedAuthorizeUrl(set);
+  if (!authParam) {
+    out.push(missingParameter("authorizationUrl", expectedAuth));
+  } else {
+    out.push(...authorizationUrlProblems(authParam.value, ctx, origin, expectedAuth));
+  }
+
+  out.push(...redirectUriProblems(t, ctx));
+  return out;
+}
+
+/** An additional parameter the target lacks, with the value to add. */
+function missingParameter(name: string, value: string): TargetProblem {
+  return { kind: `${name}-missing`, severity: "error", status: "fail", detail: `additional parameter ${name} is missing`, hint: `Add ${name}=${value} to the target's Additional Parameters.` };
+}
+
+/** Scopes the set asks for that the target lacks (a failure), and scopes it adds (noted). */
+function scopeProblems(scopes: readonly string[], configured: readonly string[]): TargetProblem[] {
+  const out: TargetProblem[] = [];
+  const want = new Set(configured.map((s) => s.toLowerCase()));
+  const have = new Set(scopes.map((s) => s.toLowerCase()));
+  const missing = configured.filter((s) => !have.has(s.toLowerCase()));
+  const extra = scopes.filter((s) => !want.has(s.toLowerCase()));
   if (missing.length) {
     out.push({
       kind: "scopes-missing",
       severity: "warning",
       status: "fail",
       detail: `scopes lack ${missing.join(", ")}`,
-      hint: `Set the target's Scopes to ${JSON.stringify(set.scopes)} as the setup guide lists them.`,
+      hint: `Set the target's Scopes to ${JSON.stringify(configured)} as the setup guide lists them.`,
     });
   }
   if (extra.length) {
@@ -86,16 +109,15 @@ export function targetProblems(t: GatewayTarget, ctx: DriftContext): TargetProbl
       hint: "Extra scopes need their own consent; remove them unless an MCP server needs them.",
     });
   }
+  return out;
+}
 
+/** The tenantID additional parameter: present, and the set's tenant (its GUID, a verified domain, or an alias when multi-tenant). */
+function tenantParamProblems(t: GatewayTarget, set: DriftContext["set"], domains: DomainMap): TargetProblem[] {
+  const out: TargetProblem[] = [];
   const tenantParam = paramOf(t.additionalParameters, "tenantID");
   if (!tenantParam) {
-    out.push({
-      kind: "tenantID-missing",
-      severity: "error",
-      status: "fail",
-      detail: "additional parameter tenantID is missing",
-      hint: `Add tenantID=${set.tenantId} to the target's Additional Parameters.`,
-    });
+    out.push(missingParameter("tenantID", set.tenantId));
   } else {
     const rel = relateTenant(tenantParam.value.trim(), set.tenantId, domains);
     const aliasOk = rel === "alias" && set.multiTenant;
@@ -109,31 +131,16 @@ export function targetProblems(t: GatewayTarget, ctx: DriftContext): TargetProbl
       });
     }
   }
+  return out;
+}
 
-  const authParam = paramOf(t.additionalParameters, "authorizationUrl");
-  const expectedAuth = expectedAuthorizeUrl(set);
-  if (!authParam) {
-    out.push({
-      kind: "authorizationUrl-missing",
-      severity: "error",
-      status: "fail",
-      detail: "additional parameter authorizationUrl is missing",
-      hint: `Add authorizationUrl=${expectedAuth} to the target's Additional Parameters.`,
-    });
-  } else {
-    out.push(...authorizationUrlProblems(authParam.value, ctx, origin, expectedAuth));
-  }
-
+/** The redirectUri additional parameter: present, and the configured one — or at least one registered on the app. */
+function redirectUriProblems(t: GatewayTarget, ctx: DriftContext): TargetProblem[] {
+  const out: TargetProblem[] = [];
   const redirect = paramOf(t.additionalParameters, "redirectUri");
   if (!redirect) {
-    out.push({
-      kind: "redirectUri-missing",
-      severity: "error",
-      status: "fail",
-      detail: "additional parameter redirectUri is missing",
-      hint: `Add redirectUri=${set.redirectUri} to the target's Additional Parameters.`,
-    });
-  } else if (redirect.value !== set.redirectUri) {
+    out.push(missingParameter("redirectUri", ctx.set.redirectUri));
+  } else if (redirect.value !== ctx.set.redirectUri) {
     const registered = ctx.registeredRedirectUris?.includes(redirect.value);
     out.push(
       registered
@@ -141,15 +148,15 @@ export function targetProblems(t: GatewayTarget, ctx: DriftContext): TargetProbl
             kind: "redirectUri-other",
             severity: "warning",
             status: "warn",
-            detail: `redirectUri is ${redirect.value}, not the configured ${set.redirectUri} (it is registered on the app, so sign-in works)`,
+            detail: `redirectUri is ${redirect.value}, not the configured ${ctx.set.redirectUri} (it is registered on the app, so sign-in works)`,
             hint: "Align the gateway's redirectUri and the credential set's redirectUri so both describe the same callback.",
           }
         : {
             kind: "redirectUri",
             severity: "error",
             status: "fail",
-            detail: `redirectUri is ${redirect.value}, not ${set.redirectUri}${ctx.registeredRedirectUris ? " and it is not registered on the app (AADSTS50011)" : ""}`,
-            hint: `Set redirectUri=${set.redirectUri} in the target's Additional Parameters (it must match a Web redirect URI on the app exactly).`,
+            detail: `redirectUri is ${redirect.value}, not ${ctx.set.redirectUri}${ctx.registeredRedirectUris ? " and it is not registered on the app (AADSTS50011)" : ""}`,
+            hint: `Set redirectUri=${ctx.set.redirectUri} in the target's Additional Parameters (it must match a Web redirect URI on the app exactly).`,
             ...(ctx.registeredRedirectUris ? { aadsts: 50011 } : {}),
           },
     );

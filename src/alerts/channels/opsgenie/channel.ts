@@ -1,7 +1,7 @@
 import type { AlertChannelConfig } from "../../../config/schema.js";
 import type { HttpResponse } from "../../../http/client.js";
 import type { AlertEvent } from "../../model.js";
-import { ChannelSecret, DEFAULT_SOURCE, ResultBuilder, bodyText, guardJson, hostOf, postAlert } from "../common.js";
+import { ChannelBasis, DEFAULT_SOURCE, type ResultBuilder, bodyText, guardJson, hostOf, postAlert } from "../common.js";
 import type { AlertChannel, ChannelDeps, DeliveryResult, SendOptions } from "../types.js";
 import { buildOpsgenieAlert, buildOpsgenieNote, priorityFor } from "./payload.js";
 
@@ -21,14 +21,11 @@ interface OgAnswer {
  * alias. Informational events are skipped: Opsgenie has no non-paging alert.
  */
 export function createOpsgenieChannel(deps: ChannelDeps<OpsgenieChannelConfig>): AlertChannel {
-  const name = deps.config.name ?? "opsgenie";
+  const basis = new ChannelBasis(deps, "opsgenie");
+  const { name, results, guard } = basis;
   const source = deps.source ?? DEFAULT_SOURCE;
   const base = deps.config.apiUrl.replace(/\/+$/, "");
-  const known = deps.knownSecrets ?? new Set<string>();
-  const secret = new ChannelSecret(deps.secrets, deps.config.apiKeySecretName, name, deps.redactor, known);
-  let parts: string[] = [];
-  const guard = (): string[] => [...new Set([...parts, ...known])];
-  const results = new ResultBuilder(name, "opsgenie", deps.clock, guard, deps.redactor);
+  const secret = basis.secret(deps.config.apiKeySecretName);
 
   async function call(method: "POST" | "PUT", path: string, body: unknown, key: string, signal?: AbortSignal): Promise<HttpResponse<OgAnswer>> {
     return postAlert<OgAnswer>({
@@ -44,35 +41,7 @@ export function createOpsgenieChannel(deps: ChannelDeps<OpsgenieChannelConfig>):
     });
   }
 
-  function failure(res: HttpResponse<OgAnswer>): DeliveryResult {
-    const answer = typeof res.data === "object" && res.data ? res.data : {};
-    const fieldErrors = answer.errors ? Object.entries(answer.errors).map(([k, v]) => `${k}: ${v}`).join("; ") : "";
-    const upstream = `${answer.message ?? bodyText(res.data).slice(0, 200)}${fieldErrors ? ` (${fieldErrors})` : ""}`;
-    if (res.status === 401 || res.status === 403 || res.status === 402) {
-      return results.failed({
-        code: res.status === 401 ? "ALERT_OPSGENIE_UNAUTHENTICATED" : "ALERT_OPSGENIE_FORBIDDEN",
-        reason: `Opsgenie answered ${res.status}: ${upstream}`,
-        hint:
-          res.status === 401
-            ? `The API key in Key Vault secret "${deps.config.apiKeySecretName}" is invalid or its integration is disabled; use the key of an API integration (not an account API key).`
-            : "The key is valid but may not create or close alerts (wrong integration type, plan or permissions); use an API integration's key.",
-        status: res.status,
-        attempts: res.attempts,
-        retryable: false,
-      });
-    }
-    if (res.status === 422 || res.status === 400) {
-      return results.failed({
-        code: "ALERT_OPSGENIE_INVALID_REQUEST",
-        reason: `Opsgenie answered ${res.status}: ${upstream}`,
-        hint: "Opsgenie refused the request body; this is a bug in mcp-sso-rotator's Opsgenie payload — report it with the reason.",
-        status: res.status,
-        attempts: res.attempts,
-        retryable: false,
-      });
-    }
-    return results.httpFailure("Opsgenie", res, upstream);
-  }
+  const failure = (res: HttpResponse<OgAnswer>): DeliveryResult => opsgenieFailure(res, results, deps.config.apiKeySecretName);
 
   async function send(event: AlertEvent, options: SendOptions = {}): Promise<DeliveryResult> {
     if (event.type === "event") return results.skipped("Opsgenie has no informational alerts; rotation events go to chat channels and PagerDuty change events.");
@@ -82,7 +51,7 @@ export function createOpsgenieChannel(deps: ChannelDeps<OpsgenieChannelConfig>):
     } catch (e) {
       return results.fromError(e, "Key Vault");
     }
-    parts = ChannelSecret.secretParts(key);
+    basis.hold(key);
     const alias = encodeURIComponent(event.incident.dedupKey);
     const signal = options.abortSignal;
     try {
@@ -116,4 +85,35 @@ export function createOpsgenieChannel(deps: ChannelDeps<OpsgenieChannelConfig>):
   }
 
   return { name, kind: "opsgenie", minSeverity: deps.config.minSeverity, send, prepare };
+}
+
+/** A refused call: a bad key and a refused body are named for the operator; anything else is an HTTP failure. */
+function opsgenieFailure(res: HttpResponse<OgAnswer>, results: ResultBuilder, apiKeySecretName: string): DeliveryResult {
+  const answer = typeof res.data === "object" && res.data ? res.data : {};
+  const fieldErrors = answer.errors ? Object.entries(answer.errors).map(([k, v]) => `${k}: ${v}`).join("; ") : "";
+  const upstream = `${answer.message ?? bodyText(res.data).slice(0, 200)}${fieldErrors ? ` (${fieldErrors})` : ""}`;
+  if (res.status === 401 || res.status === 403 || res.status === 402) {
+    return results.failed({
+      code: res.status === 401 ? "ALERT_OPSGENIE_UNAUTHENTICATED" : "ALERT_OPSGENIE_FORBIDDEN",
+      reason: `Opsgenie answered ${res.status}: ${upstream}`,
+      hint:
+        res.status === 401
+          ? `The API key in Key Vault secret "${apiKeySecretName}" is invalid or its integration is disabled; use the key of an API integration (not an account API key).`
+          : "The key is valid but may not create or close alerts (wrong integration type, plan or permissions); use an API integration's key.",
+      status: res.status,
+      attempts: res.attempts,
+      retryable: false,
+    });
+  }
+  if (res.status === 422 || res.status === 400) {
+    return results.failed({
+      code: "ALERT_OPSGENIE_INVALID_REQUEST",
+      reason: `Opsgenie answered ${res.status}: ${upstream}`,
+      hint: "Opsgenie refused the request body; this is a bug in mcp-sso-rotator's Opsgenie payload — report it with the reason.",
+      status: res.status,
+      attempts: res.attempts,
+      retryable: false,
+    });
+  }
+  return results.httpFailure("Opsgenie", res, upstream);
 }

@@ -1,6 +1,6 @@
 import type { AlertChannelConfig } from "../../../config/schema.js";
 import type { AlertEvent } from "../../model.js";
-import { ChannelSecret, DEFAULT_SOURCE, ResultBuilder, bodyText, guardJson, hostOf, postAlert } from "../common.js";
+import { ChannelBasis, DEFAULT_SOURCE, bodyText, guardJson, hostOf, postAlert } from "../common.js";
 import type { AlertChannel, ChannelDeps, DeliveryResult, SendOptions } from "../types.js";
 import { buildPagerDutyAlert, buildPagerDutyChange, changeEventsUrl } from "./payload.js";
 
@@ -15,13 +15,10 @@ interface PdAnswer {
 
 /** PagerDuty Events API v2: 202 `{status:"success", dedup_key}`; 400 `{status:"invalid event", errors}`. */
 export function createPagerDutyChannel(deps: ChannelDeps<PagerDutyChannelConfig>): AlertChannel {
-  const name = deps.config.name ?? "pagerduty";
+  const basis = new ChannelBasis(deps, "pagerduty");
+  const { name, results, guard } = basis;
   const source = deps.source ?? DEFAULT_SOURCE;
-  const known = deps.knownSecrets ?? new Set<string>();
-  const secret = new ChannelSecret(deps.secrets, deps.config.routingKeySecretName, name, deps.redactor, known);
-  let parts: string[] = [];
-  const guard = (): string[] => [...new Set([...parts, ...known])];
-  const results = new ResultBuilder(name, "pagerduty", deps.clock, guard, deps.redactor);
+  const secret = basis.secret(deps.config.routingKeySecretName);
 
   async function send(event: AlertEvent, options: SendOptions = {}): Promise<DeliveryResult> {
     let routingKey: string;
@@ -30,7 +27,7 @@ export function createPagerDutyChannel(deps: ChannelDeps<PagerDutyChannelConfig>
     } catch (e) {
       return results.fromError(e, "Key Vault");
     }
-    parts = ChannelSecret.secretParts(routingKey);
+    basis.hold(routingKey);
     const now = deps.clock.now();
     const change = event.type === "event";
     const url = change ? changeEventsUrl(deps.config.eventsUrl) : deps.config.eventsUrl;

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { AlertChannelConfig } from "../../../config/schema.js";
 import type { AlertEvent } from "../../model.js";
-import { ChannelSecret, channelUrlProblem, DEFAULT_SOURCE, ResultBuilder, bodyText, guardJson, hostOf, postAlert } from "../common.js";
+import { ChannelBasis, channelUrlProblem, DEFAULT_SOURCE, bodyText, guardJson, hostOf, postAlert } from "../common.js";
 import type { AlertChannel, ChannelDeps, DeliveryResult, SendOptions } from "../types.js";
 import { buildWebhookBody } from "./payload.js";
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signWebhook } from "./signature.js";
@@ -15,14 +15,11 @@ export type WebhookChannelConfig = Extract<AlertChannelConfig, { kind: "webhook"
  * the signing key are Key Vault secrets. Any 2xx is success.
  */
 export function createWebhookChannel(deps: ChannelDeps<WebhookChannelConfig>): AlertChannel {
-  const name = deps.config.name ?? "webhook";
+  const basis = new ChannelBasis(deps, "webhook");
+  const { name, results, guard } = basis;
   const source = deps.source ?? DEFAULT_SOURCE;
-  const known = deps.knownSecrets ?? new Set<string>();
-  const urlSecret = new ChannelSecret(deps.secrets, deps.config.urlSecretName, name, deps.redactor, known);
-  const keySecret = new ChannelSecret(deps.secrets, deps.config.signingKeySecretName, name, deps.redactor, known);
-  let parts: string[] = [];
-  const guard = (): string[] => [...new Set([...parts, ...known])];
-  const results = new ResultBuilder(name, "webhook", deps.clock, guard, deps.redactor);
+  const urlSecret = basis.secret(deps.config.urlSecretName);
+  const keySecret = basis.secret(deps.config.signingKeySecretName);
 
   async function send(event: AlertEvent, options: SendOptions = {}): Promise<DeliveryResult> {
     let url: string;
@@ -33,7 +30,7 @@ export function createWebhookChannel(deps: ChannelDeps<WebhookChannelConfig>): A
     } catch (e) {
       return results.fromError(e, "Key Vault");
     }
-    parts = [...ChannelSecret.secretParts(url), ...ChannelSecret.secretParts(key)];
+    basis.hold(url, key);
     const urlProblem = channelUrlProblem(url, deps.config.urlSecretName);
     if (urlProblem !== undefined) {
       return results.failed({
