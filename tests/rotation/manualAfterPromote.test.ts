@@ -1,5 +1,4 @@
-import { beforeAll, describe, expect, it } from "vitest";
-import type { World } from "../harness/world.js";
+import { describe, expect, it } from "vitest";
 import { acceptConfirmation } from "../../src/rotation/enqueue.js";
 import { Scenario, useWorld } from "./harness.js";
 
@@ -10,11 +9,7 @@ import { Scenario, useWorld } from "./harness.js";
  * manual gateway's reconcile cannot read its targets back, so the credential the run replaced was
  * never retired and the operator had no run left to confirm. Ground truth comes from the emulators.
  */
-const getWorld = useWorld();
-let world: World;
-beforeAll(() => {
-  world = getWorld();
-});
+const world = useWorld();
 
 const HOUR = 3_600_000;
 const unauthorized = (route: string, times: number) => ({ route, status: 401, body: { error: { code: "Unauthorized", message: "AKV10032: Invalid issuer." } }, times });
