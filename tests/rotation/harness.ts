@@ -8,6 +8,7 @@ import type { RotationRunner } from "../../src/rotation/runner.js";
 import type { RotationHooks } from "../../src/rotation/hooks.js";
 import { managedDisplayNamePrefix, pendingSecretName } from "../../src/rotation/policy.js";
 import { SecretScanner } from "../helpers/secretScan.js";
+import { acceptConfirmation } from "../../src/rotation/enqueue.js";
 
 /** One seeded set inside a running world, with its own Storage container, runtime and log. */
 export class Scenario {
@@ -100,6 +101,13 @@ export class Scenario {
 
   otherTargets() {
     return this.world.gateway.servers().filter((s) => s.clientId === this.seeded.otherClientId);
+  }
+
+  /** A manual gateway's operator pastes the current Key Vault secret into every server and confirms the run (as POST .../confirm). */
+  async operatorConfirms(runId: string): Promise<void> {
+    const current = this.vaultCurrent()!;
+    for (const t of this.targets()) this.world.gateway.setServerSecret(t.id, current.value);
+    await acceptConfirmation({ journals: this.runtime.journals, container: this.container, now: () => this.world.clock.now() }, { runId, confirmedBy: "operator" });
   }
 
   vaultCurrent() {

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { acceptConfirmation } from "../../src/rotation/enqueue.js";
 import { Scenario, useWorld } from "./harness.js";
 
 /**
@@ -21,8 +20,7 @@ describe("defect: a manual gateway's run failed for good after promote, strandin
     const first = await s.pass();
     expect(first.status).toBe("awaiting_confirmation");
     const promoted = s.vaultCurrent()!;
-    for (const t of s.targets()) world.gateway.setServerSecret(t.id, promoted.value);
-    await acceptConfirmation({ journals: s.runtime.journals, container: s.container, now: () => world.clock.now() }, { runId: first.journal.runId, confirmedBy: "operator" });
+    await s.operatorConfirms(first.journal.runId);
 
     world.keyVault.server.faults.add(unauthorized("^GET /secrets/", 2));
     const refused = await s.pass();
@@ -49,8 +47,7 @@ describe("defect: a manual gateway's run failed for good after promote, strandin
     expect(refused.status).not.toBe("failed");
 
     // The operator did their part meanwhile; the confirmation is accepted although the last pass erred.
-    for (const t of s.targets()) world.gateway.setServerSecret(t.id, promoted.value);
-    await acceptConfirmation({ journals: s.runtime.journals, container: s.container, now: () => world.clock.now() }, { runId: first.journal.runId, confirmedBy: "operator" });
+    await s.operatorConfirms(first.journal.runId);
     world.clock.advance(25 * HOUR);
     const done = await s.runToEnd();
     expect(done.status).toBe("succeeded");

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { acceptConfirmation } from "../../src/rotation/enqueue.js";
 import { Scenario, useWorld } from "./harness.js";
 
 /**
@@ -43,8 +42,7 @@ describe("defect: Key Vault 404s taken as an empty vault", () => {
     expect((await s.pass()).status, "the next pass asks the operator again").toBe("awaiting_confirmation");
 
     // The operator updates the servers and confirms; after the grace period only the new credential is left.
-    for (const t of s.targets()) world.gateway.setServerSecret(t.id, promoted.value);
-    await acceptConfirmation({ journals: s.runtime.journals, container: s.container, now: () => world.clock.now() }, { runId: blipped.journal.runId, confirmedBy: "operator" });
+    await s.operatorConfirms(blipped.journal.runId);
     world.clock.advance(25 * HOUR);
     const done = await s.runToEnd();
     expect(done.status).toBe("succeeded");
