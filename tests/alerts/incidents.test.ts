@@ -99,7 +99,8 @@ describe("incident manager: rotation events and status", () => {
     const [awaiting] = await w.manager.rotationEvent(SET, { type: "awaiting_confirmation", runId: "run-2", targets: ["mcp-jira", "mcp-crm"] });
     expect(awaiting!.incident).toMatchObject({ check: ROTATION_CHECK, severity: "warning", evidence: { targets: ["mcp-crm", "mcp-jira"] } });
     expect(awaiting!.incident?.hint).toContain("POST /api/rotations/run-2/confirm");
-    const [risk] = await w.manager.rotationEvent(SET, { type: "expiry_at_risk", secretExpiresOn: new Date(w.clock.now().getTime() + 3 * DAY_MS) });
+    // A minute over 3 days: the clock runs in real time, and a millisecond later 3 days exactly is "2 days left" (floor).
+    const [risk] = await w.manager.rotationEvent(SET, { type: "expiry_at_risk", secretExpiresOn: new Date(w.clock.now().getTime() + 3 * DAY_MS + 60_000) });
     expect(risk!.incident).toMatchObject({ check: EXPIRY_AT_RISK_CHECK, severity: "critical" });
     expect(risk!.incident?.title).toMatch(/\(3 days left\)/);
     await w.manager.rotationEvent("unrelated-set", { type: "failed", runId: "run-x", step: "plan", code: "GRAPH_FORBIDDEN" });
