@@ -85,7 +85,7 @@ export class AlertDispatcher implements AlertNotifier {
     const bySeverity = severityAtLeast(i.severity, channel.minSeverity);
     switch (event.type) {
       case "resolved":
-        return i.deliveredTo.includes(channel.name);
+        return i.deliveredTo.includes(channel.name) || (i.unconfirmedTo ?? []).includes(channel.name);
       case "updated":
         return bySeverity || i.deliveredTo.includes(channel.name);
       default:

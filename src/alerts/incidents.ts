@@ -325,12 +325,14 @@ export class IncidentManager {
 
   private async recordDelivery(incident: Incident, etag: string, type: AlertEventType, delivery: NotifyOutcome): Promise<Incident> {
     const apply = (i: Incident): Incident => {
-      // A channel that heard the opening but missed the resolve keeps paging: it gets it again.
-      if (type === "resolved") return { ...i, pendingChannels: delivery.failed.filter((c) => i.deliveredTo.includes(c)).sort() };
+      // A channel that heard (or may have heard) the opening but missed the resolve keeps paging: it gets it again.
+      if (type === "resolved") return { ...i, pendingChannels: delivery.failed.filter((c) => i.deliveredTo.includes(c) || (i.unconfirmedTo ?? []).includes(c)).sort() };
       const deliveredTo = [...new Set([...i.deliveredTo, ...delivery.delivered])].sort();
+      const unanswered = delivery.results.filter((r) => !r.ok && !r.skipped && (r.status === undefined || (r.status >= 200 && r.status < 300))).map((r) => r.channel);
+      const unconfirmedTo = [...new Set([...(i.unconfirmedTo ?? []), ...unanswered])].filter((c) => !deliveredTo.includes(c)).sort();
       const pending = new Set(i.pendingChannels.filter((c) => !delivery.delivered.includes(c)));
       for (const c of delivery.failed) pending.add(c);
-      return { ...i, deliveredTo, pendingChannels: [...pending].sort() };
+      return { ...i, deliveredTo, ...(unconfirmedTo.length ? { unconfirmedTo } : {}), pendingChannels: [...pending].sort() };
     };
     let current = incident;
     let currentEtag = etag;

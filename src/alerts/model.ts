@@ -52,6 +52,14 @@ export interface Incident {
   deliveredTo: string[];
   /** Channels whose last notification failed; retried on the next report. */
   pendingChannels: string[];
+  /**
+   * Channels a notification of this incident was sent to whose answer neither confirmed nor
+   * refused it: no answer at all (timeout, dropped connection) or a 2xx that could not be read. It
+   * may have landed (PagerDuty took the trigger, its 202 never arrived), so the resolve goes to these
+   * as well as to `deliveredTo`; closing a page that never opened is a no-op. A refusal (4xx, 5xx)
+   * did not land and does not count.
+   */
+  unconfirmedTo?: string[];
 }
 
 export type AlertEventType = "opened" | "updated" | "repeat" | "resolved" | "event";

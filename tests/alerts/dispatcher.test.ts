@@ -140,6 +140,20 @@ describe("alert dispatcher", () => {
     expect(await w.manager.renotifyDue()).toEqual([]);
   });
 
+  it("lost answer, page never resolved: PagerDuty took a trigger whose answer was lost, the resolve skipped it as never reached, and the page stayed open for ever (found by npm run chaos, seed 37)", async () => {
+    w = await startWorld({ channels: { slack: "warning", pagerduty: "warning" }, maxRetries: 0 });
+    // PagerDuty records the trigger, but what comes back is not its JSON answer (a proxy's page, a cut connection's remains).
+    w.rx.pagerduty.fault({ route: "^POST /v2/enqueue$", status: 200, raw: true, body: "OK", headers: { "Content-Type": "text/plain" }, afterHandling: true, times: 1 });
+    const opened = await w.manager.report("set-c", "expiry.horizon", { healthy: false, severity: "error", title: "Key Vault secret expires in 5 days", evidence: { daysLeft: 5 } });
+    expect(opened.delivery?.failed).toEqual(["pagerduty"]);
+    expect(w.rx.pagerduty.alerts(), "PagerDuty's own record: the page is open").toMatchObject([{ status: "triggered" }]);
+
+    await w.manager.report("set-c", "expiry.horizon", { healthy: true });
+    await w.manager.report("set-c", "expiry.horizon", { healthy: true });
+    expect(w.rx.pagerduty.alerts(), "the resolve reaches every channel the opening was sent to, answered or not").toMatchObject([{ status: "resolved" }]);
+    expect(await w.manager.renotifyDue()).toEqual([]);
+  });
+
   it("reaches a channel that already holds the page with a downgrade below its minimum severity", async () => {
     w = await startWorld({ channels: { slack: "warning", pagerduty: "error" } });
     const r = (severity: "warning" | "critical") => ({ healthy: false, severity, title: "Admin consent missing", evidence: { severity } });

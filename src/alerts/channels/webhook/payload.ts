@@ -11,10 +11,10 @@ export interface WebhookBody {
   incident: WebhookIncident;
 }
 
-export type WebhookIncident = Omit<Incident, "deliveredTo" | "pendingChannels">;
+export type WebhookIncident = Omit<Incident, "deliveredTo" | "pendingChannels" | "unconfirmedTo">;
 
 export function buildWebhookBody(event: AlertEvent, id: string, source: string, now: Date): WebhookBody {
-  const { deliveredTo: _d, pendingChannels: _p, ...incident } = event.incident;
+  const { deliveredTo: _d, pendingChannels: _p, unconfirmedTo: _u, ...incident } = event.incident;
   // Which other channels were reached is internal bookkeeping, not part of the contract.
   return { version: 1, id, type: event.type, sentAt: now.toISOString(), source, incident };
 }
