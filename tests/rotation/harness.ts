@@ -46,6 +46,14 @@ export class Scenario {
     return new Scenario(world, seeded, container, runtime, mem, events, hooks);
   }
 
+  /** A manual gateway whose first run promoted a new secret and waits for its operator. */
+  static async awaitingOperator(world: World): Promise<{ s: Scenario; first: PassResult; promoted: NonNullable<ReturnType<Scenario["vaultCurrent"]>> }> {
+    const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 2, otherTargets: 0, gatewayKind: "manual" });
+    const first = await s.pass();
+    if (first.status !== "awaiting_confirmation") throw new Error(`the manual run should wait for its operator, but it is ${first.status}`);
+    return { s, first, promoted: s.vaultCurrent()! };
+  }
+
   get set() {
     return this.seeded.set;
   }

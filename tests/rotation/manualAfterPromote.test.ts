@@ -37,10 +37,7 @@ describe("defect: a manual gateway's run failed for good after promote, strandin
   });
 
   it("seed 458: a run that hit a permanent error while waiting for its operator can still be confirmed", async () => {
-    const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 2, otherTargets: 0, gatewayKind: "manual" });
-    const first = await s.pass();
-    expect(first.status).toBe("awaiting_confirmation");
-    const promoted = s.vaultCurrent()!;
+    const { s, first, promoted } = await Scenario.awaitingOperator(world);
 
     world.keyVault.server.faults.add(unauthorized("^GET /secrets/", 2));
     const refused = await s.pass();

@@ -30,10 +30,7 @@ describe("defect: Key Vault 404s taken as an empty vault", () => {
   });
 
   it("seed 310: a 404 for the version a run had just promoted failed the run on a manual gateway, and the credential it replaced was never retired (I6)", async () => {
-    const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 2, otherTargets: 0, gatewayKind: "manual" });
-    const first = await s.pass();
-    expect(first.status).toBe("awaiting_confirmation");
-    const promoted = s.vaultCurrent()!;
+    const { s, promoted } = await Scenario.awaitingOperator(world);
     // The next pass reads the promoted version back and Key Vault answers 404 once.
     world.keyVault.server.faults.add({ route: `^GET /secrets/${s.set.keyVault.secretName}/${promoted.version}$`, status: 404, body: { error: { code: "SecretNotFound", message: "not found" } }, times: 1 });
     const blipped = await s.pass();
