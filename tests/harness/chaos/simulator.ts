@@ -684,8 +684,8 @@ export async function runSchedule(env: ChaosEnv, schedule: GeneratedSchedule, op
     hooks: () => holder.e!.hooks,
     httpTimeoutInMs: 2_000,
     // A whole probe (nine checks, token retries honouring Retry-After) in 2 s timed out on a loaded
-    // machine and paged for nothing; 8 s still ends a hung dependency's check well inside a pass.
-    probeTimeoutMs: 8_000,
+    // machine and paged for nothing; 5 s still ends a hung dependency's check well inside a pass.
+    probeTimeoutMs: 5_000,
     onRotationEvent: async (ev, logger) => {
       holder.e!.outputs.push({ where: "rotation event", text: JSON.stringify(ev) });
       await runtime.alerting.onRotationEvent(ev, logger);
