@@ -3,7 +3,7 @@ import type { Clock } from "../clock.js";
 import { ensureRotatorError } from "../errors.js";
 import type { Logger } from "../logging.js";
 import type { AlertChannel, ChannelKind, DeliveryResult } from "./channels/types.js";
-import { severityAtLeast, type AlertEvent } from "./model.js";
+import { mayHaveHeard, severityAtLeast, type AlertEvent } from "./model.js";
 
 /**
  * Fans one alert event out to every eligible channel. Channels are independent: each runs under
@@ -85,7 +85,7 @@ export class AlertDispatcher implements AlertNotifier {
     const bySeverity = severityAtLeast(i.severity, channel.minSeverity);
     switch (event.type) {
       case "resolved":
-        return i.deliveredTo.includes(channel.name) || (i.unconfirmedTo ?? []).includes(channel.name);
+        return mayHaveHeard(i, channel.name);
       case "updated":
         return bySeverity || i.deliveredTo.includes(channel.name);
       default:

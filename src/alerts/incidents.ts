@@ -10,6 +10,7 @@ import {
   ROTATION_CHECK,
   RUN_FAILURE_CHECK,
   dedupKeyFor,
+  mayHaveHeard,
   type AlertEventType,
   type Evidence,
   type Incident,
@@ -326,7 +327,7 @@ export class IncidentManager {
   private async recordDelivery(incident: Incident, etag: string, type: AlertEventType, delivery: NotifyOutcome): Promise<Incident> {
     const apply = (i: Incident): Incident => {
       // A channel that heard (or may have heard) the opening but missed the resolve keeps paging: it gets it again.
-      if (type === "resolved") return { ...i, pendingChannels: delivery.failed.filter((c) => i.deliveredTo.includes(c) || (i.unconfirmedTo ?? []).includes(c)).sort() };
+      if (type === "resolved") return { ...i, pendingChannels: delivery.failed.filter((c) => mayHaveHeard(i, c)).sort() };
       const deliveredTo = [...new Set([...i.deliveredTo, ...delivery.delivered])].sort();
       const unanswered = delivery.results.filter((r) => !r.ok && !r.skipped && (r.status === undefined || (r.status >= 200 && r.status < 300))).map((r) => r.channel);
       const unconfirmedTo = [...new Set([...(i.unconfirmedTo ?? []), ...unanswered])].filter((c) => !deliveredTo.includes(c)).sort();

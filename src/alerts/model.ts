@@ -62,6 +62,11 @@ export interface Incident {
   unconfirmedTo?: string[];
 }
 
+/** Channels that heard, or may have heard, this incident's opening: the ones its resolve must reach. */
+export function mayHaveHeard(incident: Pick<Incident, "deliveredTo" | "unconfirmedTo">, channel: string): boolean {
+  return incident.deliveredTo.includes(channel) || (incident.unconfirmedTo ?? []).includes(channel);
+}
+
 export type AlertEventType = "opened" | "updated" | "repeat" | "resolved" | "event";
 
 export interface AlertEvent {
