@@ -42,15 +42,20 @@ export function scheduleForSeed(seed: number, generate?: GenerateOptions): Gener
 }
 
 /** Replays `schedule` until it stops at the first violation of `invariant`; true when it does. */
-async function reproduces(env: ChaosEnv, schedule: GeneratedSchedule, invariant: string, run?: RunOptions): Promise<boolean> {
-  const out = await runSchedule(env, schedule, { ...run, stopAtFirst: false });
-  return out.violations.some((v) => v.invariant === invariant);
+/**
+ * Whether a candidate event list still shows the violation, in the same phase: one seen after an
+ * event must show during the events (the try stops there, and skips the convergence phase when it
+ * does not), one seen after the faults stopped may show anywhere.
+ */
+async function reproduces(env: ChaosEnv, schedule: GeneratedSchedule, violation: ScheduleViolation, run?: RunOptions): Promise<boolean> {
+  const out = await runSchedule(env, schedule, { ...run, stopAtFirst: false, stopAt: violation.invariant, eventsOnly: violation.afterEvent >= 0 });
+  return out.violations.some((v) => v.invariant === violation.invariant);
 }
 
 export async function shrinkViolation(env: ChaosEnv, schedule: GeneratedSchedule, violation: ScheduleViolation, options: { tries?: number; run?: RunOptions } = {}): Promise<ReportedViolation> {
   // Events after the one that showed the violation cannot have caused it (unless it showed in the convergence phase).
   const prefix = violation.afterEvent >= 0 ? schedule.events.slice(0, violation.afterEvent + 1) : schedule.events;
-  const { items, tries } = await ddmin<ChaosEvent>(prefix, (events) => reproduces(env, { ...schedule, events }, violation.invariant, options.run), { tries: options.tries ?? 30 });
+  const { items, tries } = await ddmin<ChaosEvent>(prefix, (events) => reproduces(env, { ...schedule, events }, violation, options.run), { tries: options.tries ?? 30 });
   return { ...violation, replay: { ...schedule, events: items }, shrunkFrom: schedule.events.length, shrinkTries: tries };
 }
 

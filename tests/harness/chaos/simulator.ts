@@ -61,6 +61,13 @@ export interface ScheduleOutcome {
 export interface RunOptions {
   /** Stop at the first violation (shrinking). */
   stopAtFirst?: boolean;
+  /** Stop at the first violation of this invariant, ignoring others (a shrink try asks only that). */
+  stopAt?: Invariant;
+  /**
+   * End after the schedule's own events, without the convergence phase: a shrink try for a
+   * violation that showed during the events reproduces it only if it shows there too.
+   */
+  eventsOnly?: boolean;
   /** Daily passes allowed for convergence after the faults stop (I6). */
   convergenceDays?: number;
   /** Wall-clock limit per event: an event that takes longer is a stuck pass (I8). */
@@ -712,6 +719,7 @@ export async function runSchedule(env: ChaosEnv, schedule: GeneratedSchedule, op
     });
     for (const v of found) violations.push({ ...v, seed: schedule.seed, afterEvent });
   };
+  const stopHere = (): boolean => (options.stopAtFirst === true && violations.length > 0) || (options.stopAt !== undefined && violations.some((v) => v.invariant === options.stopAt));
   const timeoutMs = options.eventTimeoutMs ?? 60_000;
   try {
     for (let i = 0; i < schedule.events.length; i++) {
@@ -727,9 +735,9 @@ export async function runSchedule(env: ChaosEnv, schedule: GeneratedSchedule, op
       const t1 = Date.now();
       await check(i);
       if (process.env["CHAOS_PROFILE"]) process.stderr.write(`[profile] ${Date.now() - t1} ms oracle\n`);
-      if (options.stopAtFirst && violations.length) break;
+      if (stopHere()) break;
     }
-    if (!(options.stopAtFirst && violations.length) && !violations.some((v) => v.detail.includes("did not finish"))) {
+    if (!options.eventsOnly && !stopHere() && !violations.some((v) => v.detail.includes("did not finish"))) {
       // The faults stop. A bounded number of daily passes must converge (I6).
       calm(world);
       storage?.proxy.clear();
