@@ -5,6 +5,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { bundle, ROOT, type BundleResult } from "../scripts/build.js";
+import { workerPreambleSource } from "./hostPreamble.js";
 
 const run = promisify(execFile);
 
@@ -31,14 +32,29 @@ export interface ColdStartResult {
    * shared machine. Medians of the same samples.
    */
   cpu: { bundledMs: number; unbundledMs: number; floorMs: number; ratio: number; floorRatio: number };
-  samples: { bundledMs: number[]; unbundledMs: number[]; floorMs: number[]; firstUseBundledMs: number[]; firstUseUnbundledMs: number[]; cpu: { bundledMs: number[]; unbundledMs: number[]; floorMs: number[] } };
+  /**
+   * The same imports in a bare `node` process, without the worker's state (bench/hostPreamble.ts):
+   * both builds also pay for loading Node's network built-ins and for @azure/functions' test-mode
+   * fallback, which the host never runs.
+   */
+  bare: { bundledMs: number; unbundledMs: number; floorMs: number; ratio: number };
+  samples: {
+    bundledMs: number[];
+    unbundledMs: number[];
+    floorMs: number[];
+    firstUseBundledMs: number[];
+    firstUseUnbundledMs: number[];
+    cpu: { bundledMs: number[]; unbundledMs: number[]; floorMs: number[] };
+    bare: { bundledMs: number[]; unbundledMs: number[]; floorMs: number[] };
+  };
 }
 
 /**
  * What the Functions host pays to load our code on a cold start: the time to import the entry
  * point in a fresh Node.js process, measured inside that process so that Node's own boot (the
- * same for both) does not dilute the comparison. The two builds alternate, so load on the shared
- * machine hits both alike; medians are reported.
+ * same for both) does not dilute the comparison. Before the timed import the process is put in the
+ * state the worker imports an app in (bench/hostPreamble.ts); the bare-process figures are measured
+ * too. The builds alternate, so load on the shared machine hits both alike; medians are reported.
  */
 export async function benchColdStart(options: { runs?: number } = {}): Promise<ColdStartResult> {
   const runs = Math.max(10, options.runs ?? 15);
@@ -66,20 +82,22 @@ async function measure(built: BundleResult, floorBuild: BundleResult, runs: numb
     firstUseBundledMs: [] as number[],
     firstUseUnbundledMs: [] as number[],
     cpu: { bundledMs: [] as number[], unbundledMs: [] as number[], floorMs: [] as number[] },
+    bare: { bundledMs: [] as number[], unbundledMs: [] as number[], floorMs: [] as number[] },
   };
-  const sample = async (files: string[], wall: number[], cpu: number[]): Promise<void> => {
-    const t = await importTime(files);
+  const sample = async (files: string[], wall: number[], cpu: number[], bare: number[]): Promise<void> => {
+    const t = await importTime(files, { asWorker: true });
     wall.push(t.wallMs);
     cpu.push(t.cpuMs);
+    bare.push((await importTime(files, { asWorker: false })).wallMs);
   };
   for (let i = 0; i < runs; i++) {
-    await sample(bundled, samples.bundledMs, samples.cpu.bundledMs);
-    await sample(unbundled, samples.unbundledMs, samples.cpu.unbundledMs);
-    await sample([floorBuild.outfile], samples.floorMs, samples.cpu.floorMs);
+    await sample(bundled, samples.bundledMs, samples.cpu.bundledMs, samples.bare.bundledMs);
+    await sample(unbundled, samples.unbundledMs, samples.cpu.unbundledMs, samples.bare.unbundledMs);
+    await sample([floorBuild.outfile], samples.floorMs, samples.cpu.floorMs, samples.bare.floorMs);
   }
   for (let i = 0; i < runs; i++) {
-    samples.firstUseBundledMs.push((await importTime([...bundled, ...lazyBundled])).wallMs);
-    samples.firstUseUnbundledMs.push((await importTime([...unbundled, ...lazyUnbundled])).wallMs);
+    samples.firstUseBundledMs.push((await importTime([...bundled, ...lazyBundled], { asWorker: true })).wallMs);
+    samples.firstUseUnbundledMs.push((await importTime([...unbundled, ...lazyUnbundled], { asWorker: true })).wallMs);
   }
   const bundledMs = median(samples.bundledMs);
   const unbundledMs = median(samples.unbundledMs);
@@ -89,13 +107,19 @@ async function measure(built: BundleResult, floorBuild: BundleResult, runs: numb
   const floor = { ms: floorMs, ratio: round2(floorMs / unbundledMs), kb: Math.round(floorBuild.bytes / 1024) };
   const c = { bundledMs: median(samples.cpu.bundledMs), unbundledMs: median(samples.cpu.unbundledMs), floorMs: median(samples.cpu.floorMs) };
   const cpu = { ...c, ratio: round2(c.bundledMs / c.unbundledMs), floorRatio: round2(c.floorMs / c.unbundledMs) };
-  return { runs, bundledMs, unbundledMs, ratio: round2(bundledMs / unbundledMs), bundleKb: Math.round(built.bytes / 1024), firstUse, floor, cpu, samples };
+  const b = { bundledMs: median(samples.bare.bundledMs), unbundledMs: median(samples.bare.unbundledMs), floorMs: median(samples.bare.floorMs) };
+  const bare = { ...b, ratio: round2(b.bundledMs / b.unbundledMs) };
+  return { runs, bundledMs, unbundledMs, ratio: round2(bundledMs / unbundledMs), bundleKb: Math.round(built.bytes / 1024), firstUse, floor, cpu, bare, samples };
 }
 
-/** One fresh process: import the files in order, print the elapsed wall-clock and CPU milliseconds. */
-function importTime(files: string[]): Promise<{ wallMs: number; cpuMs: number }> {
+/**
+ * One fresh process: import the files in order, print the elapsed wall-clock and CPU milliseconds.
+ * `asWorker` first replays, untimed, the state the Functions worker is in when it imports an app.
+ */
+function importTime(files: string[], options: { asWorker: boolean }): Promise<{ wallMs: number; cpuMs: number }> {
   const imports = files.map((f) => `await import(${JSON.stringify(pathToFileURL(f).href)});`).join(" ");
   const script =
+    (options.asWorker ? `${workerPreambleSource()}\n` : "") +
     `const c = process.cpuUsage(); const t = performance.now(); ${imports} const u = process.cpuUsage(c); ` +
     `process.stdout.write("IMPORT_MS=" + (performance.now() - t) + " CPU_MS=" + (u.user + u.system) / 1000 + "\\n");`;
   const file = files[0]!;
