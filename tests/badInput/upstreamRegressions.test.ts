@@ -10,8 +10,8 @@ import { createRateLimiter } from "../../src/gateway/rateLimiter.js";
  */
 const world = useWorld();
 
-async function scenario(): Promise<Scenario> {
-  return Scenario.create(world, { secretExpiresInDays: 300, targets: 1, otherTargets: 0 }, { httpTimeoutInMs: 1000 });
+async function scenario(httpTimeoutInMs = 1000): Promise<Scenario> {
+  return Scenario.create(world, { secretExpiresInDays: 300, targets: 1, otherTargets: 0 }, { httpTimeoutInMs });
 }
 
 function typed(outcome: Awaited<ReturnType<typeof within>>, code: string): void {
@@ -58,11 +58,13 @@ describe("hostile upstream regressions", () => {
   });
 
   it("Key Vault endless pagination: a nextLink pointing at itself kept listVersions paging forever", async () => {
-    const s = await scenario();
+    // The page cap (400 pages) has to end the loop, not the call's deadline: with 1 s per request
+    // the deadline is 5 s, which 400 HTTPS round trips can exceed on a loaded machine.
+    const s = await scenario(5000);
     const w = s.world;
     const { vault } = await s.runtime.clientsFor(s.set);
     w.keyVault.server.faults.add({ route: "^GET /secrets/[^/]+/versions$", status: 200, body: { value: [], nextLink: `${w.keyVault.url}/secrets/${s.set.keyVault.secretName}/versions?api-version=2025-07-01&$skiptoken=again` } });
-    typed(await within(vault.listVersions(s.set.keyVault.secretName), 15_000), "VAULT_UNEXPECTED_RESPONSE");
+    typed(await within(vault.listVersions(s.set.keyVault.secretName), 30_000), "VAULT_UNEXPECTED_RESPONSE");
   });
 
   it("Key Vault 401 with a malformed challenge: getSecret stayed pending forever (no request, no timeout)", async () => {

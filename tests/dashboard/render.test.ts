@@ -60,6 +60,9 @@ describe("dashboard rendering", () => {
 
   it("registers GET /api/dashboard with function-level auth", async () => {
     const http = vi.spyOn(app, "http").mockImplementation(() => undefined);
+    // Imported afresh, so its registrations run again although another test file in this worker
+    // may have imported it already (test files share a module cache: vitest.config.ts, isolate).
+    vi.resetModules();
     await import("../../functions/dashboard.js");
     expect(http.mock.calls.map(([name, o]) => [name, o.route, o.methods, o.authLevel])).toContainEqual(["dashboard", "dashboard", ["GET"], "function"]);
   });

@@ -22,6 +22,9 @@ describe("the functions entry (package.json main)", () => {
     vi.spyOn(app, "timer").mockImplementation(record);
     vi.spyOn(app, "storageQueue").mockImplementation(record);
     vi.spyOn(app, "eventGrid").mockImplementation(record);
+    // Imported afresh, so its registrations run again although another test file in this worker
+    // may have imported it already (test files share a module cache: vitest.config.ts, isolate).
+    vi.resetModules();
     await import("../../functions/index.js");
     expect(registered.sort()).toEqual(declared.sort());
   });

@@ -11,6 +11,9 @@ describe("function registrations", () => {
     const timer = vi.spyOn(app, "timer").mockImplementation(() => undefined);
     const queue = vi.spyOn(app, "storageQueue").mockImplementation(() => undefined);
     const eventGrid = vi.spyOn(app, "eventGrid").mockImplementation(() => undefined);
+    // Imported afresh, so its registrations run again although another test file in this worker
+    // may have imported it already (test files share a module cache: vitest.config.ts, isolate).
+    vi.resetModules();
     await import("../../functions/rotationTimer.js");
     await import("../../functions/rotationWorker.js");
     await import("../../functions/rotationsApi.js");
