@@ -120,6 +120,19 @@ export class World {
     return this;
   }
 
+  /**
+   * Forgets every seeded set's MCP servers, Key Vault secrets and delivered alerts; the world's own
+   * identity and gateway token stay, and so do the Entra apps and the logs of issued secrets. A
+   * long simulation calls it between estates: the product lists every server the gateway holds on
+   * every pass, so without it a worker's hundredth schedule cost four times its first.
+   */
+  forgetSets(): void {
+    this.gateway.reset();
+    this.keyVault.state.reset();
+    this.keyVault.seedSecret("gateway-api-token", this.gatewayApiToken);
+    if (this.receivers) for (const r of [this.receivers.teams, this.receivers.slack, this.receivers.pagerduty, this.receivers.opsgenie, this.receivers.webhook]) r.reset();
+  }
+
   get authorityHost(): string {
     return this.entra.server.url;
   }

@@ -721,6 +721,7 @@ export async function runSchedule(env: ChaosEnv, schedule: GeneratedSchedule, op
   };
   const stopHere = (): boolean => (options.stopAtFirst === true && violations.length > 0) || (options.stopAt !== undefined && violations.some((v) => v.invariant === options.stopAt));
   const timeoutMs = options.eventTimeoutMs ?? 60_000;
+  let rotationsCompleted = 0;
   try {
     for (let i = 0; i < schedule.events.length; i++) {
       const e = schedule.events[i]!;
@@ -791,13 +792,15 @@ export async function runSchedule(env: ChaosEnv, schedule: GeneratedSchedule, op
     await options.onFinish?.(container).catch((e: unknown) => process.stderr.write(`onFinish failed: ${String(e)}\n`));
     await estate.breakLease().catch(() => undefined);
     await container.delete().catch(() => undefined);
+    rotationsCompleted = world.keyVault.versions(seeded.set.keyVault.secretName).filter((v) => v.tags["runId"]).length;
+    world.forgetSets();
   }
   return {
     seed: schedule.seed,
     events: schedule.events.length,
     faults: estate.faults,
     crashes: estate.crashes,
-    rotationsCompleted: world.keyVault.versions(seeded.set.keyVault.secretName).filter((v) => v.tags["runId"]).length,
+    rotationsCompleted,
     violations,
     ms: Date.now() - started,
   };
