@@ -18,6 +18,8 @@ export interface AllReceivers {
   pagerduty: PagerDutyReceiver;
   opsgenie: OpsgenieReceiver;
   webhook: WebhookReceiver;
+  /** Forgets what every receiver accepted and rejected. */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -49,5 +51,9 @@ export async function startAllReceivers(options: StartAllReceiversOptions = {}):
     await Promise.all(started.map((s) => s.close()));
     throw e;
   }
-  return { ...r, close: async () => void (await Promise.all(Object.values(r).map((x) => x.close()))) };
+  return {
+    ...r,
+    reset: () => Object.values(r).forEach((x) => x.reset()),
+    close: async () => void (await Promise.all(Object.values(r).map((x) => x.close()))),
+  };
 }

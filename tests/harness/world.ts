@@ -115,7 +115,7 @@ export class World {
     // DESIGN.md, Security: Application.ReadWrite.OwnedBy (+ policy reads); seedSet makes it an owner of each app.
     this.entra.setGraphAppRoles(this.operator.clientId, [...OPERATOR_GRAPH_ROLES]);
     this.operator.secret = this.entra.seedPassword(op.id, { displayName: "operator", endDateTime: new Date(Date.now() + 3650 * DAY_MS).toISOString() }).secretText;
-    this.keyVault.seedSecret("gateway-api-token", this.gatewayApiToken);
+    this.seedWorldSecrets();
     if (this.options.receivers) this.receivers = await startAllReceivers({ clock: this.clock, verbose: this.options.verbose });
     return this;
   }
@@ -129,8 +129,13 @@ export class World {
   forgetSets(): void {
     this.gateway.reset();
     this.keyVault.state.reset();
+    this.seedWorldSecrets();
+    this.receivers?.reset();
+  }
+
+  /** What Key Vault holds for the world itself rather than for a set: the gateway's API token. */
+  private seedWorldSecrets(): void {
     this.keyVault.seedSecret("gateway-api-token", this.gatewayApiToken);
-    if (this.receivers) for (const r of [this.receivers.teams, this.receivers.slack, this.receivers.pagerduty, this.receivers.opsgenie, this.receivers.webhook]) r.reset();
   }
 
   get authorityHost(): string {

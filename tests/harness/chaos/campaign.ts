@@ -41,7 +41,6 @@ export function scheduleForSeed(seed: number, generate?: GenerateOptions): Gener
   return generateSchedule(seed >>> 0, generate);
 }
 
-/** Replays `schedule` until it stops at the first violation of `invariant`; true when it does. */
 /**
  * Whether a candidate event list still shows the violation, in the same phase: one seen after an
  * event must show during the events (the try stops there, and skips the convergence phase when it
