@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import functions from "@azure/functions";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import { launchChromium } from "../helpers/browser.js";
 import { World, freshContainer } from "../harness/world.js";
 import { makeDashboardHandler } from "../../src/dashboard/handler.js";
 import type { BuiltRuntime } from "../../src/runtime/createRuntime.js";
@@ -14,16 +15,11 @@ import { failingSet, healthySet, logLines, midRotationSet } from "./states.js";
 const { HttpRequest, InvocationContext } = functions;
 
 /**
- * GET /api/dashboard rendered by a real browser (Debian's Chromium driven by playwright-core) with
+ * GET /api/dashboard rendered by a real browser (Chromium driven by playwright-core, found by
+ * tests/helpers/browser.ts: CHROMIUM_PATH, a system Chromium, or the one npm ci brings) with
  * JavaScript OFF, as on-call opens it. Screenshots land in test-output/dashboard/ (not in git).
  */
 export const SCREENSHOTS = path.resolve("test-output", "dashboard");
-const CHROMIUM =
-  process.env["CHROMIUM_PATH"] ??
-  (process.env["PATH"] ?? "")
-    .split(path.delimiter)
-    .flatMap((dir) => [path.join(dir, "chromium"), path.join(dir, "chromium-browser")])
-    .find((p) => existsSync(p));
 
 let world: World;
 let browser: Browser;
@@ -33,10 +29,9 @@ const pages = new Map<string, BuiltRuntime>();
 const served: string[] = [];
 
 beforeAll(async () => {
-  if (!CHROMIUM) throw new Error("Chromium not found: apt-get install -y chromium (CI's .ci/run does), or set CHROMIUM_PATH");
   mkdirSync(SCREENSHOTS, { recursive: true });
   world = await World.start({ replicationDelayMs: 0 });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu"] });
+  browser = await launchChromium();
   // The handler behind a plain HTTP server, so the browser gets the real headers (CSP included).
   server = http.createServer((req, res) => {
     served.push(req.url ?? "");
