@@ -131,4 +131,24 @@ describe("defects the simulator found", () => {
     const out = await runSchedule(env, schedule as unknown as GeneratedSchedule);
     expect(out.violations).toEqual([]);
   }, 120_000);
+
+  it("seed 90065: the oracle blamed the product (I1) for a server an administrator added with the retired secret while a replication flap still accepted it", async () => {
+    // The administrator's paste is judged by ground truth (the value belongs to no live credential),
+    // not by the token endpoint's answer at that instant. The flap stays in the list.
+    const schedule = {
+      seed: 90065,
+      estate: { secretExpiresInDays: 14, targets: 3, otherTargets: 0 },
+      events: [
+        { t: "tick" },
+        { t: "advance", hours: 24 },
+        { t: "health" },
+        { t: "replicationFlap", flapMs: 900, periodMs: 300, lagMs: 2000, seed: 639333 },
+        { t: "tick" },
+        { t: "addServer", copy: "old" },
+        { t: "advance", hours: 24 },
+      ],
+    };
+    const out = await runSchedule(env, schedule as unknown as GeneratedSchedule);
+    expect(out.violations).toEqual([]);
+  }, 120_000);
 });

@@ -80,7 +80,7 @@ const QUEUE = output.storageQueue({ queueName: "rotation-requests", connection: 
 const MAX_DEQUEUE = 5;
 
 interface EntraInternals {
-  getApplication(objectId: string): { passwordCredentials: { keyId: string; secretText: string }[] } | undefined;
+  getApplication(objectId: string): { passwordCredentials: { keyId: string; secretText: string; endDateTime: string }[] } | undefined;
   removePassword(objectId: string, keyId: string): boolean;
 }
 
@@ -409,7 +409,19 @@ class Estate {
       scopes: t0.scopes,
       additionalParameters: t0.additionalParameters,
     });
-    if (!this.world.entra.isSecretAccepted(this.world.tenantId, this.set.clientId, secret)) this.adminBroken.set(s.id, secret);
+    if (!this.belongsToLiveCredential(secret)) this.adminBroken.set(s.id, secret);
+  }
+
+  /**
+   * Ground truth, not one token answer: the value is held by a credential the app still has and
+   * that has not expired. A replication flap can make Entra accept a removed secret for a moment
+   * (or refuse a new one), so asking the token endpoint misjudged an administrator's paste of a
+   * retired secret as fine and blamed the product for it a day later (issue 21, seed 90065).
+   */
+  private belongsToLiveCredential(secret: string): boolean {
+    const now = this.world.clock.now().getTime();
+    const app = entraInternals(this.world).getApplication(this.seeded.appObjectId);
+    return (app?.passwordCredentials ?? []).some((p) => p.secretText === secret && Date.parse(p.endDateTime) > now);
   }
 
   private pickTarget(pick: number) {
