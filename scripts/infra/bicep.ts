@@ -21,6 +21,10 @@ export interface Diagnostic {
   message: string;
 }
 
+/** The README's prerequisite sentence, word for word: a machine without dotnet is told exactly this. */
+export const PREREQUISITES =
+  "What a machine needs first: Node.js and npm, and the .NET SDK (the infra tests restore the Bicep CLI from NuGet with `dotnet restore`).";
+
 /** The pinned version: the PackageDownload in infra/tools/bicep.csproj, the one place it lives. */
 export function bicepVersion(): string {
   const m = new RegExp(`<PackageDownload\\s+Include="${PACKAGE.replace(/\./g, "\\.")}"\\s+Version="\\[([^\\]]+)\\]"`).exec(readFileSync(PROJECT, "utf8"));
@@ -35,17 +39,20 @@ export function bicepVersion(): string {
  */
 export async function restoreBicep(): Promise<string> {
   const binary = path.join(TOOLS, "packages", PACKAGE.toLowerCase(), bicepVersion(), "tools", "bicep");
-  if (!existsSync(binary)) {
-    try {
-      await run("dotnet", ["restore", PROJECT, "--nologo", "--verbosity", "quiet"], { cwd: ROOT, maxBuffer: 16 << 20 });
-    } catch (e) {
-      const err = e as NodeJS.ErrnoException & { stdout?: string; stderr?: string };
-      if (err.code === "ENOENT") throw new Error("dotnet is not on PATH: install the .NET SDK (it restores the Bicep CLI from NuGet)", { cause: e });
-      throw new Error(`dotnet restore ${path.relative(ROOT, PROJECT)} failed:\n${err.stdout ?? ""}${err.stderr ?? ""}`, { cause: e });
-    }
-  }
+  if (!existsSync(binary)) await dotnetRestore();
   if (!existsSync(binary)) throw new Error(`restore finished but ${binary} is missing`);
   return binary;
+}
+
+/** `dotnet restore` of the tools project; a machine without the .NET SDK gets the README's sentence. */
+export async function dotnetRestore(dotnet = "dotnet"): Promise<void> {
+  try {
+    await run(dotnet, ["restore", PROJECT, "--nologo", "--verbosity", "quiet"], { cwd: ROOT, maxBuffer: 16 << 20 });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException & { stdout?: string; stderr?: string };
+    if (err.code === "ENOENT") throw new Error(`${dotnet} is not on PATH. ${PREREQUISITES}`, { cause: e });
+    throw new Error(`dotnet restore ${path.relative(ROOT, PROJECT)} failed:\n${err.stdout ?? ""}${err.stderr ?? ""}`, { cause: e });
+  }
 }
 
 /** Bicep prints `file(line,col) : Level CODE: message [link]` for every diagnostic. */
