@@ -5,7 +5,7 @@ import { RotatorError, parseAadsts } from "../errors.js";
 import { Redactor, redactThenTruncate } from "../redact.js";
 import { abortableDelay } from "../clock.js";
 import { outboundUrlProblem } from "../config/outbound.js";
-import { trustedCas, type ExtraCa } from "./tls.js";
+import { trustedAgentOptions, type ExtraCa } from "./tls.js";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD";
 
@@ -100,7 +100,7 @@ export class HttpClient {
     this.timeoutInMs = options.timeoutInMs ?? 15_000;
     this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.axios = axios.create({
-      httpsAgent: new https.Agent({ keepAlive: true, ...(options.ca !== undefined ? { ca: trustedCas(options.ca) } : {}) }),
+      httpsAgent: new https.Agent({ keepAlive: true, ...trustedAgentOptions(options.ca) }),
       httpAgent: new http.Agent({ keepAlive: true }),
       validateStatus: () => true,
       maxRedirects: 0,
