@@ -25,8 +25,9 @@ switch (hook) {
     ok = report("credential sets", checkCredentialSets(h)) && report("Key Vault name", checkDeletedVault(h));
     break;
   case "prepackage":
-    // The package is the esbuild bundle (dist/main.js): no remote build, no node_modules.
-    ok = report("credential sets", checkCredentialSets(h)) && run("npm", ["run", "build"]);
+    // The credential-set file ships in the package. azd runs `npm run build` itself after this
+    // hook (its Node.js build and package steps), which stages dist/package.
+    ok = report("credential sets", checkCredentialSets(h));
     break;
   case "postdeploy":
     // Event Grid validates an Azure Function endpoint when the subscription is created, so the

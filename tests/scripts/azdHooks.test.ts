@@ -71,31 +71,3 @@ describe("preprovision: a vault name held by a soft-deleted vault (after azd dow
     expect(o.message).toContain("docs/deployment.md#removing-a-deployment");
   });
 });
-
-describe("package contents", () => {
-  it(".funcignore is exactly the one docs/deployment.md shows", () => {
-    const doc = readFileSync(path.join(REPO, "docs/deployment.md"), "utf8");
-    const block = /The `\.funcignore` that does that:\n\n {2}```text\n([\s\S]*?)\n {2}```/.exec(doc);
-    expect(block).not.toBeNull();
-    const documented = block![1]!.split("\n").map((l) => l.trim());
-    expect(documented).toEqual(readFileSync(path.join(REPO, ".funcignore"), "utf8").trimEnd().split("\n"));
-  });
-
-  it("remote build installed every dev dependency: the package is the local bundle, without node_modules, sources, stale tsc output or .azure", () => {
-    const patterns = readFileSync(path.join(REPO, ".funcignore"), "utf8").trim().split("\n");
-    const ignored = (file: string) =>
-      patterns.some((p) => {
-        const re = new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^/]*")}(/|$)`);
-        return re.test(file) || (!p.includes("/") && file.split("/").some((seg) => new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`).test(seg)));
-      });
-    for (const f of ["node_modules/zod/index.js", ".azure/prod/.env", "src/config/load.ts", "dist/functions/index.js", "dist/src/runtime/host.js", "package-lock.json", "tsconfig.json", "functions/index.ts"]) {
-      expect(ignored(f), f).toBe(true);
-    }
-    for (const f of ["dist/main.js", "dist/main.js.map", "dist/azure-functions.cjs", "dist/chunks/fromSettings-ABC.js", "host.json", "package.json", "credential-sets.json"]) {
-      expect(ignored(f), f).toBe(false);
-    }
-    const pkg = JSON.parse(readFileSync(path.join(REPO, "package.json"), "utf8")) as { main: string };
-    expect(pkg.main).toBe("dist/main.js");
-    expect(readFileSync(path.join(REPO, "azure.yaml"), "utf8")).toMatch(/^\s+remoteBuild: false$/m);
-  });
-});
