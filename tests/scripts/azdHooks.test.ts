@@ -71,3 +71,18 @@ describe("preprovision: a vault name held by a soft-deleted vault (after azd dow
     expect(o.message).toContain("docs/deployment.md#removing-a-deployment");
   });
 });
+
+describe("postprovision: the Entra reminder", () => {
+  const graphPermissions = (text: string) => new Set([...text.matchAll(/\b(?:Application|Policy|Directory|AuditLog|DelegatedPermissionGrant)\.[A-Za-z]+(?:\.[A-Za-z]+)*/g)].map((m) => m[0]));
+
+  it("the postprovision message asked admins for Policy.Read.All: both shells name exactly the two permissions docs/deployment.md grants, Policy.Read.ApplicationConfiguration the narrower one", () => {
+    const yaml = readFileSync(path.join(REPO, "azure.yaml"), "utf8");
+    const hook = /^ {2}postprovision:\n([\s\S]*?)\n {2}(?:#|\w)/m.exec(yaml)?.[1];
+    expect(hook).toBeDefined();
+    const [posix, windows] = hook!.split(/^ {4}windows:$/m);
+    const doc = readFileSync(path.join(REPO, "docs/deployment.md"), "utf8");
+    const granted = graphPermissions(/1\. grant the identity the Graph \*\*application\*\* permissions ([^;]*);/.exec(doc)![1]!);
+    expect([...granted].sort()).toEqual(["Application.ReadWrite.OwnedBy", "Policy.Read.ApplicationConfiguration"]);
+    for (const shell of [posix!, windows!]) expect(graphPermissions(shell)).toEqual(granted);
+  });
+});
