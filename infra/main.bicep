@@ -127,8 +127,6 @@ param alertEmail string = ''
 @description('Hours between two runs of ROTATION_SCHEDULE (24 for the daily default). The "no successful rotation pass" alert fires after two periods without one (log alerts look back at most 2 days).')
 param rotationPeriodHours int = 24
 
-@description('Create the Event Grid subscription that sends Key Vault SecretNearExpiry events to the keyVaultEvents function. It can only be created once the code is deployed (Event Grid checks the function exists): the postdeploy hook turns it on and provisions again.')
-param keyVaultEventsEnabled bool = false
 
 // ---------------------------------------------------------------------------------------------
 // Names
@@ -308,8 +306,6 @@ module keyVaultEvents 'app/events.bicep' = {
     location: location
     tags: tags
     keyVaultName: keyVault.outputs.name
-    functionAppName: api.outputs.SERVICE_API_NAME
-    subscriptionEnabled: keyVaultEventsEnabled
   }
 }
 

@@ -215,15 +215,21 @@ describe("vnetEnabled", () => {
 });
 
 describe("Key Vault events", () => {
-  it("a system topic on the vault sends only SecretNearExpiry to the keyVaultEvents function", () => {
+  it("a system topic on the vault, the source of SecretNearExpiry", () => {
     const t = deployment(main, "keyvault-events").template;
     expect(resourcesOfType(t, "Microsoft.EventGrid/systemTopics")[0]!.properties).toMatchObject({ topicType: "Microsoft.KeyVault.vaults" });
-    const sub = resourcesOfType(t, "Microsoft.EventGrid/systemTopics/eventSubscriptions")[0]!;
-    expect(sub.properties).toMatchObject({
-      filter: { includedEventTypes: ["Microsoft.KeyVault.SecretNearExpiry"] },
-      destination: { endpointType: "AzureFunction" },
-    });
-    expect(t.parameters!["functionName"]!.defaultValue).toBe("keyVaultEvents");
+    expect(main.outputs!["KEY_VAULT_EVENTS_TOPIC"]).toBeDefined();
+  });
+
+  it("re-provisioning after azd down stopped before deploy (KEY_VAULT_EVENTS_ENABLED=true stayed in the environment, so Bicep created the subscription before keyVaultEvents existed): no template declares an Event Grid subscription, and no parameter or azd variable gates one", () => {
+    for (const { module, template } of allTemplates(main)) {
+      expect(resourcesOfType(template, "Microsoft.EventGrid/systemTopics/eventSubscriptions"), module).toEqual([]);
+      expect(resourcesOfType(template, "Microsoft.EventGrid/eventSubscriptions"), module).toEqual([]);
+    }
+    expect(Object.keys(main.parameters!).filter((p) => /event/i.test(p))).toEqual([]);
+    expect(readFileSync(path.join(REPO, "infra/main.parameters.json"), "utf8")).not.toMatch(/KEY_VAULT_EVENTS/);
+    // The postdeploy hook creates it instead (tests/scripts/eventSubscription.test.ts), into the topic the output names.
+    expect(readFileSync(path.join(REPO, "azure.yaml"), "utf8")).toMatch(/^ {2}postdeploy:\n(?: {4}.*\n)+? {6}run: npm run --silent azd-hook -- postdeploy$/m);
   });
 });
 

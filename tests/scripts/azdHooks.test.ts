@@ -2,7 +2,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { checkCredentialSets, checkDeletedVault } from "../../scripts/azd/hooks.js";
+import { checkCredentialSets, checkDeletedVault, predownNotice } from "../../scripts/azd/hooks.js";
 
 const REPO = path.resolve(import.meta.dirname, "../..");
 const EXAMPLE = path.join(REPO, "docs/examples/credential-sets.example.json");
@@ -84,5 +84,17 @@ describe("postprovision: the Entra reminder", () => {
     const granted = graphPermissions(/1\. grant the identity the Graph \*\*application\*\* permissions ([^;]*);/.exec(doc)![1]!);
     expect([...granted].sort()).toEqual(["Application.ReadWrite.OwnedBy", "Policy.Read.ApplicationConfiguration"]);
     for (const shell of [posix!, windows!]) expect(graphPermissions(shell)).toEqual(granted);
+  });
+});
+
+describe("predown", () => {
+  it("says what azd down leaves (the soft-deleted vault keeps its name) and how azd up comes back; never stops azd down", () => {
+    const o = predownNotice({ env: { AZURE_KEY_VAULT_NAME: "kv-rotator-prod" }, cwd: REPO });
+    expect(o.ok).toBe(true);
+    expect(o.message).toContain("az keyvault recover --name kv-rotator-prod");
+    expect(o.message).toContain("postdeploy");
+    expect(predownNotice({ env: {}, cwd: REPO }).ok).toBe(true);
+    const yaml = readFileSync(path.join(REPO, "azure.yaml"), "utf8");
+    expect(yaml).toMatch(/^ {2}predown:\n(?: {4}.*\n)+? {6}run: npm run --silent azd-hook -- predown$/m);
   });
 });
