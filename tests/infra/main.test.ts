@@ -250,3 +250,74 @@ describe("Azure Monitor alert rules", () => {
     expect(rules.find((r) => r.name === "no-successful-rotation-pass")!.window).toBe("[format('PT{0}H', mul(2, parameters('rotationPeriodHours')))]");
   });
 });
+
+describe("alert windows against the timer schedules", () => {
+  const HOUR = 3_600_000;
+  /** Log search alerts look back at most two days. */
+  const MAX_WINDOW_MS = 48 * HOUR;
+  /** Time for a metric to reach Log Analytics after it is recorded (minutes, typically). */
+  const INGESTION_MARGIN_MS = HOUR / 2;
+
+  /** An ARM window: a literal ISO duration, a variable, or two rotation periods; in ms. */
+  function windowMs(t: ArmTemplate, expr: string, rotationPeriodHours: number): number {
+    const v = /^\[variables\('(\w+)'\)\]$/.exec(expr);
+    if (v) return windowMs(t, t.variables![v[1]!] as string, rotationPeriodHours);
+    const periods = /^\[format\('PT\{0\}H', mul\((\d+), parameters\('rotationPeriodHours'\)\)\)\]$/.exec(expr);
+    if (periods) return Number(periods[1]) * rotationPeriodHours * HOUR;
+    const iso = /^PT(?:(\d+)H)?(?:(\d+)M)?$/.exec(expr);
+    if (!iso) throw new Error(`window ${expr}: not an expression this test can evaluate`);
+    return (Number(iso[1] ?? 0) * 60 + Number(iso[2] ?? 0)) * 60_000;
+  }
+
+  /** Longest gap between two firings of an NCRONTAB schedule over 60 days. */
+  async function longestGapMs(expr: string): Promise<number> {
+    const { parseSchedule } = await import("../../src/schedule.js");
+    const s = parseSchedule(expr);
+    let at = s.next(new Date("2026-01-01T00:00:00Z"));
+    let gap = 0;
+    for (let i = 0; i < 2000 && at.getTime() < Date.parse("2026-03-02T00:00:00Z"); i++) {
+      const next = s.next(at);
+      gap = Math.max(gap, next.getTime() - at.getTime());
+      at = next;
+    }
+    return gap;
+  }
+
+  const rulesOf = () => {
+    const t = deployment(main, "alerts").template;
+    return { t, rules: t.variables!["rules"] as { name: string; query: string; window: string; frequency: string }[] };
+  };
+
+  it("rotationPeriodHours covers the default ROTATION_SCHEDULE, and the rotation period never exceeds what two periods of look-back allow", async () => {
+    const p = main.parameters!["rotationPeriodHours"] as { defaultValue: number; minValue: number; maxValue: number };
+    expect(await longestGapMs(main.parameters!["rotationSchedule"]!.defaultValue as string)).toBeLessThanOrEqual(p.defaultValue * HOUR);
+    expect(2 * p.maxValue * HOUR).toBeLessThanOrEqual(MAX_WINDOW_MS);
+    expect(deployment(main, "alerts").params["rotationPeriodHours"]).toBe("[parameters('rotationPeriodHours')]");
+  });
+
+  it("days-left and stale-targets alerts flapped: a 6 h window over gauges recorded once per daily rotation pass auto-resolved ~6 h after each pass and fired again the next day; every rule over a per-pass gauge now looks back longer than a rotation period (+ ingestion), for every allowed rotationPeriodHours", async () => {
+    const { METRICS } = await import("../../src/telemetry/names.js");
+    const { t, rules } = rulesOf();
+    const perPass = rules.filter((r) => r.query.includes(METRICS.daysUntilExpiry) || r.query.includes(METRICS.targetsStale));
+    expect(perPass.map((r) => r.name).sort()).toEqual(["days-left-below-renewal-window", "stale-targets"]);
+    const p = main.parameters!["rotationPeriodHours"] as { defaultValue: number; minValue: number; maxValue: number };
+    const defaultGap = await longestGapMs(main.parameters!["rotationSchedule"]!.defaultValue as string);
+    for (const r of perPass) {
+      expect(windowMs(t, r.window, p.defaultValue), `${r.name} with the default ROTATION_SCHEDULE`).toBeGreaterThanOrEqual(defaultGap + INGESTION_MARGIN_MS);
+      for (let h = p.minValue; h <= p.maxValue; h++) {
+        const w = windowMs(t, r.window, h);
+        expect(w, `${r.name}, rotationPeriodHours=${h}`).toBeGreaterThanOrEqual(h * HOUR + INGESTION_MARGIN_MS);
+        expect(w, `${r.name}, rotationPeriodHours=${h}`).toBeLessThanOrEqual(MAX_WINDOW_MS);
+        expect(w).toBeGreaterThanOrEqual(windowMs(t, r.frequency, h));
+      }
+    }
+  });
+
+  it("the check-failing rule looks back two HEALTH_SCHEDULE periods: one late probe does not resolve it", async () => {
+    const { METRICS } = await import("../../src/telemetry/names.js");
+    const { t, rules } = rulesOf();
+    const rule = rules.find((r) => r.query.includes(METRICS.checkResults))!;
+    const healthGap = await longestGapMs(main.parameters!["healthSchedule"]!.defaultValue as string);
+    expect(windowMs(t, rule.window, 24)).toBeGreaterThanOrEqual(2 * healthGap);
+  });
+});
