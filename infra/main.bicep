@@ -113,7 +113,9 @@ param vnetEnabled bool = false
 ])
 param instanceMemoryMB int = 2048
 
-@description('Flex Consumption maximum instance count. The set lease already keeps one run per set; this only bounds cost.')
+@minValue(40)
+@maxValue(1000)
+@description('Flex Consumption maximum instance count, within the plan\'s documented range (40 to 1000). The set lease already keeps one run per set; this only bounds cost.')
 param maximumInstanceCount int = 100
 
 @description('Log Analytics retention in days.')
@@ -153,6 +155,14 @@ var identityName = !empty(apiUserAssignedIdentityName) ? apiUserAssignedIdentity
 
 var credentialSetsJson = empty(credentialSetsJsonBase64) ? '' : base64ToString(credentialSetsJsonBase64)
 
+// The default host name's domain, per cloud (environment() has no App Service suffix).
+var appServiceDomains = {
+  AzureCloud: 'azurewebsites.net'
+  AzureUSGovernment: 'azurewebsites.us'
+  AzureChinaCloud: 'chinacloudsites.cn'
+}
+var appServiceDomain = appServiceDomains[?environment().name] ?? appServiceDomains.AzureCloud
+
 var appSettings = {
   // Exactly one of the two is non-empty (the loader refuses both).
   CREDENTIAL_SETS_FILE: empty(credentialSetsJson) ? (empty(credentialSetsFile) ? 'credential-sets.json' : credentialSetsFile) : ''
@@ -163,6 +173,9 @@ var appSettings = {
   AzureWebJobsStorage__clientId: identity.outputs.clientId
   AzureWebJobsStorage__blobServiceUri: storage.outputs.blobEndpoint
   AzureWebJobsStorage__queueServiceUri: storage.outputs.queueEndpoint
+  // The host writes its diagnostic events to Table storage; without the table endpoint (and
+  // Storage Table Data Contributor, rbac.bicep) it loses them.
+  AzureWebJobsStorage__tableServiceUri: storage.outputs.tableEndpoint
   ROTATION_SCHEDULE: empty(rotationSchedule) ? '0 0 3 * * *' : rotationSchedule
   HEALTH_SCHEDULE: empty(healthSchedule) ? '0 */15 * * * *' : healthSchedule
   ROTATION_QUEUE_NAME: rotationQueueName
@@ -170,9 +183,14 @@ var appSettings = {
   // host.json cannot hold binding expressions; this documented override sets the host's value.
   AzureFunctionsJobHost__extensions__queues__maxDequeueCount: string(rotationMaxDequeue)
   STORAGE_CONTAINER: storageContainerName
-  PUBLIC_BASE_URL: !empty(publicBaseUrl) ? publicBaseUrl : 'https://${functionAppName}.azurewebsites.net'
+  PUBLIC_BASE_URL: !empty(publicBaseUrl) ? publicBaseUrl : 'https://${functionAppName}.${appServiceDomain}'
   // A secret (whoever holds it can fake the heartbeat): a Key Vault reference, resolved by the
-  // platform with the user-assigned identity (keyVaultReferenceIdentity).
+  // platform with the user-assigned identity (keyVaultReferenceIdentity), which can read only the
+  // secrets rbac.bicep names. With vnetEnabled the vault has no public access and App Service is
+  // NOT a trusted service for Key Vault references (it is trusted for certificate deployment
+  // only): the platform resolves the reference through the app's VNet integration, so the vault's
+  // private endpoint and the privatelink.vaultcore zone linked to the VNet (network.bicep) must
+  // exist before the app starts; docs/deployment.md, "With VNET_ENABLED".
   HEARTBEAT_URL: empty(heartbeatUrlSecretName) ? '' : '@Microsoft.KeyVault(VaultName=${effectiveKeyVaultName};SecretName=${heartbeatUrlSecretName})'
   ALERT_REPEAT_MINUTES: alertRepeatMinutes
   ALERT_RESOLVE_AFTER_PROBES: alertResolveAfterProbes

@@ -21,6 +21,7 @@ beforeAll(async () => {
 const BUILT_IN_ROLES: Record<string, string> = {
   "Storage Blob Data Owner": "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
   "Storage Queue Data Contributor": "974c5e8b-45b9-4653-ba55-5f855dd0fb88",
+  "Storage Table Data Contributor": "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3",
   "Key Vault Secrets Officer": "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
   "Monitoring Metrics Publisher": "3913510d-42f4-4e42-8a64-420c390055eb",
 };
@@ -95,6 +96,7 @@ describe("role assignments", () => {
   const expectedScope: Record<string, string> = {
     "Storage Blob Data Owner": "Microsoft.Storage/storageAccounts",
     "Storage Queue Data Contributor": "Microsoft.Storage/storageAccounts",
+    "Storage Table Data Contributor": "Microsoft.Storage/storageAccounts",
     "Key Vault Secrets Officer": "Microsoft.KeyVault/vaults",
     "Monitoring Metrics Publisher": "Microsoft.Insights/components",
   };
@@ -190,14 +192,13 @@ describe("vnetEnabled", () => {
     expect(main.parameters!["vnetEnabled"]).toMatchObject({ type: "bool", defaultValue: false });
   });
 
-  it("adds private endpoints for the vault, blobs and queues, with their private DNS zones", () => {
+  it("adds private endpoints for the vault, blobs, queues and tables, with their private DNS zones", () => {
     const network = resourcesOf(main).find((r) => r.name === "network")!;
     expect(network.condition).toBe("[parameters('vnetEnabled')]");
     const t = deployment(main, "network").template;
     const endpoints = t.variables!["endpoints"] as { groupId: string; zone: string }[];
-    expect(endpoints.map((e) => e.groupId).sort()).toEqual(["blob", "queue", "vault"]);
-    expect(endpoints.find((e) => e.groupId === "vault")!.zone).toBe("privatelink.vaultcore.azure.net");
-    expect(resourcesOfType(t, "Microsoft.Network/privateEndpoints")).toHaveLength(1); // one copy loop over the three
+    expect(endpoints.map((e) => e.groupId).sort()).toEqual(["blob", "queue", "table", "vault"]);
+    expect(resourcesOfType(t, "Microsoft.Network/privateEndpoints")).toHaveLength(1); // one copy loop over the four
     expect(resourcesOfType(t, "Microsoft.Network/privateDnsZones/virtualNetworkLinks")).toHaveLength(1);
     expect(JSON.stringify(t.resources)).toContain("Microsoft.App/environments");
   });
@@ -321,3 +322,36 @@ describe("alert windows against the timer schedules", () => {
     expect(windowMs(t, rule.window, 24)).toBeGreaterThanOrEqual(2 * healthGap);
   });
 });
+
+describe("what the azd Functions templates do (issue 22, item 5)", () => {
+  it("maximumInstanceCount stays within Flex Consumption's documented range, 40 to 1000", () => {
+    for (const t of [main, deployment(main, "api").template]) {
+      expect(t.parameters!["maximumInstanceCount"]).toMatchObject({ type: "int", minValue: 40, maxValue: 1000 });
+      expect(t.parameters!["maximumInstanceCount"]!.defaultValue).toBeGreaterThanOrEqual(40);
+    }
+  });
+
+  it("the host keeps its diagnostic events: AzureWebJobsStorage__tableServiceUri is the account's table endpoint, with Storage Table Data Contributor on the account", () => {
+    const settings = deployment(main, "api").params["appSettings"] as Record<string, string>;
+    expect(settings["AzureWebJobsStorage__tableServiceUri"]).toMatch(/^\[reference\(.*'storage'.*\)\.outputs\.tableEndpoint\.value\]$/);
+    expect(deployment(main, "storage").template.outputs!["tableEndpoint"]!.value).toContain("primaryEndpoints.table");
+    const rbac = deployment(main, "rbac").template;
+    const roles = rbac.variables!["roles"] as Record<string, string>;
+    const table = resourcesOfType(rbac, "Microsoft.Authorization/roleAssignments").filter((a) => String(a.properties!["roleDefinitionId"]).includes("storageTableDataContributor"));
+    expect(roles["storageTableDataContributor"]).toBe(BUILT_IN_ROLES["Storage Table Data Contributor"]);
+    expect(table).toHaveLength(1);
+    expect(table[0]!.scope).toMatch(/^\[resourceId\('Microsoft\.Storage\/storageAccounts'/);
+  });
+
+  it("sovereign clouds: every private DNS zone and the default PUBLIC_BASE_URL domain come from environment(), none is a public-cloud literal", () => {
+    const endpoints = deployment(main, "network").template.variables!["endpoints"] as { groupId: string; zone: string }[];
+    for (const e of endpoints) expect(e.zone, e.groupId).toMatch(/^\[format\('privatelink.*environment\(\)\.suffixes\.(storage|keyvaultDns)/);
+    expect(endpoints.find((e) => e.groupId === "vault")!.zone).toBe("[format('privatelink{0}', replace(environment().suffixes.keyvaultDns, '.vault.', '.vaultcore.'))]");
+    const settings = deployment(main, "api").params["appSettings"] as Record<string, string>;
+    expect(settings["PUBLIC_BASE_URL"]).toContain("variables('appServiceDomain')");
+    expect(main.variables!["appServiceDomain"]).toContain("environment().name");
+    expect(main.variables!["appServiceDomains"]).toEqual({ AzureCloud: "azurewebsites.net", AzureUSGovernment: "azurewebsites.us", AzureChinaCloud: "chinacloudsites.cn" });
+    expect(JSON.stringify(resourcesOf(main)).match(/azurewebsites\.net|vaultcore\.azure\.net/g)).toBeNull();
+  });
+});
+
