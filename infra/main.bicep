@@ -26,7 +26,7 @@ param environmentName string
 })
 param location string
 
-@description('Object ID of the user or service principal running azd. It gets Key Vault Secrets Officer on the vault so it can store the client secret, the gateway API token and the alert channel secrets. Empty: no role for the deployer.')
+@description('Object ID of the user or service principal running azd. It gets Key Vault Secrets Officer on the whole vault so it can store the client secret, the gateway API token and the alert channel secrets. Empty: no role for the deployer.')
 param principalId string = ''
 
 @description('Kind of principal in principalId.')
@@ -99,6 +99,23 @@ param probeTimeoutMs string = '10000'
 param azureAuthorityHost string = ''
 
 // ---------------------------------------------------------------------------------------------
+// Key Vault roles of the app (rbac.bicep): per secret, from the credential sets
+// ---------------------------------------------------------------------------------------------
+
+@description('Comma-separated: each credential set\'s keyVault.secretName in this vault. The app gets Key Vault Secrets Officer on each and on its -pending companion, and on no other secret. The preprovision hook sets KEY_VAULT_ROTATED_SECRETS from the credential sets.')
+param rotatedSecretNames string = ''
+
+@description('Comma-separated: the secrets of this vault the sets only read (gateway API tokens, alert-channel secrets). The app gets Key Vault Secrets User (read) on each; the heartbeat secret is added from heartbeatUrlSecretName. The preprovision hook sets KEY_VAULT_READ_SECRETS.')
+param readSecretNames string = ''
+
+@description('secret: the app\'s Key Vault roles are assigned per secret (least privilege). vault: Key Vault Secrets Officer on the whole vault, the fallback where secret-scope assignments cannot be made (docs/deployment.md, Key Vault roles).')
+@allowed([
+  'secret'
+  'vault'
+])
+param keyVaultRoleScope string = 'secret'
+
+// ---------------------------------------------------------------------------------------------
 // Network, scale and monitoring
 // ---------------------------------------------------------------------------------------------
 
@@ -154,6 +171,13 @@ var identityName = !empty(apiUserAssignedIdentityName) ? apiUserAssignedIdentity
 // ---------------------------------------------------------------------------------------------
 
 var credentialSetsJson = empty(credentialSetsJsonBase64) ? '' : base64ToString(credentialSetsJsonBase64)
+
+// Secret names for the app's Key Vault roles: each rotated secret with its -pending companion; the
+// read-only ones plus the heartbeat secret (a Key Vault reference the platform resolves with the
+// app's identity), minus any the app also writes.
+var rotatedBase = empty(rotatedSecretNames) ? [] : split(rotatedSecretNames, ',')
+var rotatedSecrets = flatten(map(rotatedBase, n => [trim(n), '${trim(n)}-pending']))
+var readSecrets = filter(union(empty(readSecretNames) ? [] : map(split(readSecretNames, ','), n => trim(n)), empty(heartbeatUrlSecretName) ? [] : [heartbeatUrlSecretName]), n => !contains(rotatedSecrets, n))
 
 // The default host name's domain, per cloud (environment() has no App Service suffix).
 var appServiceDomains = {
@@ -290,6 +314,9 @@ module rbac 'app/rbac.bicep' = {
     keyVaultName: keyVault.outputs.name
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     identityPrincipalId: identity.outputs.principalId
+    keyVaultRoleScope: keyVaultRoleScope
+    rotatedSecretNames: rotatedSecrets
+    readSecretNames: readSecrets
     deployerPrincipalId: principalId
     deployerPrincipalType: principalType
   }

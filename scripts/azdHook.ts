@@ -5,7 +5,8 @@
 import { AzureCliCredential, AzureDeveloperCliCredential, ChainedTokenCredential } from "@azure/identity";
 import path from "node:path";
 import { armClient, ensureNearExpirySubscription } from "./azd/eventSubscription.js";
-import { checkCredentialSets, checkDeletedVault, predownNotice, type HookOutcome } from "./azd/hooks.js";
+import { checkCredentialSets, checkDeletedVault, defaultExec, predownNotice, type HookOutcome } from "./azd/hooks.js";
+import { recordVaultSecretNames } from "./azd/vaultSecrets.js";
 
 const root = path.resolve(import.meta.dirname, "..");
 const hook = process.argv[2];
@@ -19,7 +20,8 @@ function report(name: string, o: HookOutcome): boolean {
 let ok = true;
 switch (hook) {
   case "preprovision":
-    ok = report("credential sets", checkCredentialSets(h)) && report("Key Vault name", checkDeletedVault(h));
+    // The secret names feed the app's secret-scope Key Vault roles (infra/app/rbac.bicep).
+    ok = report("credential sets", checkCredentialSets(h)) && report("Key Vault name", checkDeletedVault(h)) && report("Key Vault roles", recordVaultSecretNames({ ...h, exec: defaultExec }));
     break;
   case "prepackage":
     // The credential-set file ships in the package. azd runs `npm run build` itself after this

@@ -29,7 +29,7 @@ const HOW_TO = (file: string) => `How to write one:
   3. npm run check-config -- ${file}
 Reference: docs/configuration.md#credential-set-file · docs/deployment.md#the-credential-set-file`;
 
-function defaultExec(command: string, args: string[]) {
+export function defaultExec(command: string, args: string[]) {
   const r = spawnSync(command, args, { encoding: "utf8", shell: false });
   return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "", ...(r.error ? { error: r.error } : {}) };
 }

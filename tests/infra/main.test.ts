@@ -23,6 +23,7 @@ const BUILT_IN_ROLES: Record<string, string> = {
   "Storage Queue Data Contributor": "974c5e8b-45b9-4653-ba55-5f855dd0fb88",
   "Storage Table Data Contributor": "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3",
   "Key Vault Secrets Officer": "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
+  "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
   "Monitoring Metrics Publisher": "3913510d-42f4-4e42-8a64-420c390055eb",
 };
 
@@ -93,15 +94,17 @@ describe("schedules and deliveries come from one parameter each", () => {
 });
 
 describe("role assignments", () => {
-  const expectedScope: Record<string, string> = {
-    "Storage Blob Data Owner": "Microsoft.Storage/storageAccounts",
-    "Storage Queue Data Contributor": "Microsoft.Storage/storageAccounts",
-    "Storage Table Data Contributor": "Microsoft.Storage/storageAccounts",
-    "Key Vault Secrets Officer": "Microsoft.KeyVault/vaults",
-    "Monitoring Metrics Publisher": "Microsoft.Insights/components",
+  const expectedScope: Record<string, string[]> = {
+    "Storage Blob Data Owner": ["Microsoft.Storage/storageAccounts"],
+    "Storage Queue Data Contributor": ["Microsoft.Storage/storageAccounts"],
+    "Storage Table Data Contributor": ["Microsoft.Storage/storageAccounts"],
+    // Per secret for the app; on the vault for the deployer and the keyVaultRoleScope=vault fallback.
+    "Key Vault Secrets Officer": ["Microsoft.KeyVault/vaults/secrets", "Microsoft.KeyVault/vaults"],
+    "Key Vault Secrets User": ["Microsoft.KeyVault/vaults/secrets"],
+    "Monitoring Metrics Publisher": ["Microsoft.Insights/components"],
   };
 
-  it("use the exact built-in role definition IDs, each scoped to the vault, the account or the component", () => {
+  it("use the exact built-in role definition IDs, each scoped to a secret, the vault, the account or the component", () => {
     const rbac = deployment(main, "rbac").template;
     const roles = rbac.variables!["roles"] as Record<string, string>;
     const assignments = resourcesOfType(rbac, "Microsoft.Authorization/roleAssignments");
@@ -114,7 +117,8 @@ describe("role assignments", () => {
       expect(role, `role definition ${id} is one of the built-in roles we grant`).toBeDefined();
       expect(a.properties!["roleDefinitionId"]).toMatch(/^\[subscriptionResourceId\('Microsoft\.Authorization\/roleDefinitions'/);
       // Scoped to the resource, never the resource group (no scope = the deployment's group).
-      expect(a.scope, `scope of ${role}`).toMatch(new RegExp(`^\\[resourceId\\('${expectedScope[role!]!.replace("/", "\\/")}'`));
+      const type = /^\[resourceId\('([^']+)'/.exec(String(a.scope))?.[1];
+      expect(expectedScope[role!], `scope of ${role}: ${String(a.scope)}`).toContain(type);
       seen.add(role!);
     }
     expect([...seen].sort()).toEqual(Object.keys(BUILT_IN_ROLES).sort());
@@ -352,6 +356,45 @@ describe("what the azd Functions templates do (issue 22, item 5)", () => {
     expect(main.variables!["appServiceDomain"]).toContain("environment().name");
     expect(main.variables!["appServiceDomains"]).toEqual({ AzureCloud: "azurewebsites.net", AzureUSGovernment: "azurewebsites.us", AzureChinaCloud: "chinacloudsites.cn" });
     expect(JSON.stringify(resourcesOf(main)).match(/azurewebsites\.net|vaultcore\.azure\.net/g)).toBeNull();
+  });
+});
+
+describe("Key Vault roles of the app (issue 22, item 6)", () => {
+  const rbacAssignments = () => {
+    const rbac = deployment(main, "rbac").template;
+    const roles = rbac.variables!["roles"] as Record<string, string>;
+    return resourcesOfType(rbac, "Microsoft.Authorization/roleAssignments").map((a) => {
+      const key = /variables\('roles'\)\.(\w+)\)\]$/.exec(String(a.properties!["roleDefinitionId"]))![1]!;
+      return { a, role: Object.keys(BUILT_IN_ROLES).find((r) => BUILT_IN_ROLES[r] === roles[key])!, principal: String(a.properties!["principalId"]) };
+    });
+  };
+
+  it("Key Vault Secrets Officer on the whole vault let the app rewrite the gateway token and the alert-channel secrets: by default the app's Officer assignments are per rotated secret, its reads per read-only secret, and vault-wide Officer only under keyVaultRoleScope=vault", () => {
+    const app = rbacAssignments().filter((x) => x.principal === "[parameters('identityPrincipalId')]");
+    const onVault = app.filter((x) => /^\[resourceId\('Microsoft\.KeyVault\/vaults',/.test(String(x.a.scope)));
+    expect(onVault.map((x) => [x.role, x.a.condition])).toEqual([["Key Vault Secrets Officer", "[equals(parameters('keyVaultRoleScope'), 'vault')]"]]);
+    const officer = app.find((x) => x.role === "Key Vault Secrets Officer" && String(x.a.scope).startsWith("[resourceId('Microsoft.KeyVault/vaults/secrets'"))!;
+    expect(officer.a.scope).toBe("[resourceId('Microsoft.KeyVault/vaults/secrets', parameters('keyVaultName'), parameters('rotatedSecretNames')[copyIndex()])]");
+    expect(officer.a.condition).toBe("[equals(parameters('keyVaultRoleScope'), 'secret')]");
+    const user = app.find((x) => x.role === "Key Vault Secrets User")!;
+    expect(user.a.scope).toBe("[resourceId('Microsoft.KeyVault/vaults/secrets', parameters('keyVaultName'), parameters('readSecretNames')[copyIndex()])]");
+    expect(main.parameters!["keyVaultRoleScope"]).toMatchObject({ defaultValue: "secret", allowedValues: ["secret", "vault"] });
+    // The deployer still stores every secret: Officer on the vault.
+    const deployer = rbacAssignments().filter((x) => x.principal === "[parameters('deployerPrincipalId')]");
+    expect(deployer.map((x) => [x.role, /vaults'/.test(String(x.a.scope))])).toEqual([["Key Vault Secrets Officer", true]]);
+  });
+
+  it("the rotated names gain their -pending companion, the heartbeat secret is read-only, and a name the app writes is not also granted read", () => {
+    const params = deployment(main, "rbac").params;
+    expect(params["rotatedSecretNames"]).toBe("[variables('rotatedSecrets')]");
+    expect(params["readSecretNames"]).toBe("[variables('readSecrets')]");
+    expect(main.variables!["rotatedSecrets"]).toContain("format('{0}-pending', trim(lambdaVariables('n')))");
+    expect(main.variables!["readSecrets"]).toContain("parameters('heartbeatUrlSecretName')");
+    expect(main.variables!["readSecrets"]).toContain("not(contains(variables('rotatedSecrets')");
+    const file = readFileSync(path.join(REPO, "infra/main.parameters.json"), "utf8");
+    expect(file).toContain('"value": "${KEY_VAULT_ROTATED_SECRETS}"');
+    expect(file).toContain('"value": "${KEY_VAULT_READ_SECRETS}"');
+    expect(file).toContain('"value": "${KEY_VAULT_ROLE_SCOPE=secret}"');
   });
 });
 

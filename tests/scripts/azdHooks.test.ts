@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { checkCredentialSets, checkDeletedVault, predownNotice } from "../../scripts/azd/hooks.js";
+import { READ_VAR, recordVaultSecretNames, ROTATED_VAR } from "../../scripts/azd/vaultSecrets.js";
 
 const REPO = path.resolve(import.meta.dirname, "../..");
 const EXAMPLE = path.join(REPO, "docs/examples/credential-sets.example.json");
@@ -96,5 +97,44 @@ describe("predown", () => {
     expect(predownNotice({ env: {}, cwd: REPO }).ok).toBe(true);
     const yaml = readFileSync(path.join(REPO, "azure.yaml"), "utf8");
     expect(yaml).toMatch(/^ {2}predown:\n(?: {4}.*\n)+? {6}run: npm run --silent azd-hook -- predown$/m);
+  });
+});
+
+describe("preprovision: the secret names behind the app's Key Vault roles", () => {
+  /** A stand-in for `azd env set`: records what the hook stores in the azd environment. */
+  const azdEnv = () => {
+    const stored: Record<string, string> = {};
+    const exec = (command: string, args: string[]) => {
+      expect([command, ...args.slice(0, 2)]).toEqual(["azd", "env", "set"]);
+      stored[args[2]!] = args[3]!;
+      return { status: 0, stdout: "", stderr: "" };
+    };
+    return { stored, exec };
+  };
+
+  it("Secrets Officer on the whole vault let the app rewrite the gateway token and alert secrets: the hook lists the client secrets it writes apart from the secrets it only reads, for this vault only", () => {
+    const file = path.join(dir, "sets.json");
+    const doc = JSON.parse(readFileSync(EXAMPLE, "utf8")) as { sets: { keyVault: { url: string } }[] };
+    doc.sets[1]!.keyVault.url = "https://kv-other-team.vault.azure.net";
+    writeFileSync(file, JSON.stringify(doc));
+    const { stored, exec } = azdEnv();
+    const o = recordVaultSecretNames({ env: { AZURE_KEY_VAULT_NAME: "KV-MCP-SSO-PROD", CREDENTIAL_SETS_FILE: file }, cwd: REPO, exec });
+    expect(o.ok).toBe(true);
+    expect(stored[ROTATED_VAR]).toBe("cequence-sso-client-secret");
+    expect(stored[READ_VAR]!.split(",")).toEqual(["alert-opsgenie-api-key", "alert-pagerduty-routing-key", "alert-slack-webhook-url", "alert-teams-workflow-url", "alert-webhook-signing-key", "alert-webhook-url", "cequence-gateway-api-token"]);
+    expect(o.message).toContain("legacy-gateway-sso");
+    expect(o.message).toContain("by hand");
+  });
+
+  it("reads CREDENTIAL_SETS_JSON_BASE64 like the app; without a vault name it grants nothing and says why", () => {
+    const { stored, exec } = azdEnv();
+    const b64 = Buffer.from(readFileSync(EXAMPLE)).toString("base64");
+    expect(recordVaultSecretNames({ env: { AZURE_KEY_VAULT_NAME: "kv-mcp-sso-prod", CREDENTIAL_SETS_JSON_BASE64: b64 }, cwd: REPO, exec }).ok).toBe(true);
+    expect(stored[ROTATED_VAR]).toBe("cequence-sso-client-secret,legacy-gateway-sso-client-secret");
+    const none = azdEnv();
+    const o = recordVaultSecretNames({ env: { CREDENTIAL_SETS_JSON_BASE64: b64 }, cwd: REPO, exec: none.exec });
+    expect(o.ok).toBe(true);
+    expect(o.message).toContain("AZURE_KEY_VAULT_NAME");
+    expect(none.stored).toEqual({});
   });
 });
