@@ -26,7 +26,7 @@ param environmentName string
 })
 param location string
 
-@description('Object ID of the user or service principal running azd. It gets Key Vault Secrets Officer on the vault so it can store the client secret, the gateway API token and the alert channel secrets. Empty: no role for the deployer.')
+@description('Object ID of the user or service principal running azd. It gets Key Vault Secrets Officer on the whole vault so it can store the client secret, the gateway API token and the alert channel secrets. Empty: no role for the deployer.')
 param principalId string = ''
 
 @description('Kind of principal in principalId.')
@@ -99,6 +99,23 @@ param probeTimeoutMs string = '10000'
 param azureAuthorityHost string = ''
 
 // ---------------------------------------------------------------------------------------------
+// Key Vault roles of the app (rbac.bicep): per secret, from the credential sets
+// ---------------------------------------------------------------------------------------------
+
+@description('Comma-separated: each credential set\'s keyVault.secretName in this vault. The app gets Key Vault Secrets Officer on each and on its -pending companion, and on no other secret. The preprovision hook sets KEY_VAULT_ROTATED_SECRETS from the credential sets.')
+param rotatedSecretNames string = ''
+
+@description('Comma-separated: the secrets of this vault the sets only read (gateway API tokens, alert-channel secrets). The app gets Key Vault Secrets User (read) on each; the heartbeat secret is added from heartbeatUrlSecretName. The preprovision hook sets KEY_VAULT_READ_SECRETS.')
+param readSecretNames string = ''
+
+@description('secret: the app\'s Key Vault roles are assigned per secret (least privilege). vault: Key Vault Secrets Officer on the whole vault, the fallback where secret-scope assignments cannot be made (docs/deployment.md, Key Vault roles).')
+@allowed([
+  'secret'
+  'vault'
+])
+param keyVaultRoleScope string = 'secret'
+
+// ---------------------------------------------------------------------------------------------
 // Network, scale and monitoring
 // ---------------------------------------------------------------------------------------------
 
@@ -113,7 +130,9 @@ param vnetEnabled bool = false
 ])
 param instanceMemoryMB int = 2048
 
-@description('Flex Consumption maximum instance count. The set lease already keeps one run per set; this only bounds cost.')
+@minValue(40)
+@maxValue(1000)
+@description('Flex Consumption maximum instance count, within the plan\'s documented range (40 to 1000). The set lease already keeps one run per set; this only bounds cost.')
 param maximumInstanceCount int = 100
 
 @description('Log Analytics retention in days.')
@@ -127,8 +146,6 @@ param alertEmail string = ''
 @description('Hours between two runs of ROTATION_SCHEDULE (24 for the daily default). The "no successful rotation pass" alert fires after two periods without one (log alerts look back at most 2 days).')
 param rotationPeriodHours int = 24
 
-@description('Create the Event Grid subscription that sends Key Vault SecretNearExpiry events to the keyVaultEvents function. It can only be created once the code is deployed (Event Grid checks the function exists): the postdeploy hook turns it on and provisions again.')
-param keyVaultEventsEnabled bool = false
 
 // ---------------------------------------------------------------------------------------------
 // Names
@@ -155,6 +172,21 @@ var identityName = !empty(apiUserAssignedIdentityName) ? apiUserAssignedIdentity
 
 var credentialSetsJson = empty(credentialSetsJsonBase64) ? '' : base64ToString(credentialSetsJsonBase64)
 
+// Secret names for the app's Key Vault roles: each rotated secret with its -pending companion; the
+// read-only ones plus the heartbeat secret (a Key Vault reference the platform resolves with the
+// app's identity), minus any the app also writes.
+var rotatedBase = empty(rotatedSecretNames) ? [] : split(rotatedSecretNames, ',')
+var rotatedSecrets = flatten(map(rotatedBase, n => [trim(n), '${trim(n)}-pending']))
+var readSecrets = filter(union(empty(readSecretNames) ? [] : map(split(readSecretNames, ','), n => trim(n)), empty(heartbeatUrlSecretName) ? [] : [heartbeatUrlSecretName]), n => !contains(rotatedSecrets, n))
+
+// The default host name's domain, per cloud (environment() has no App Service suffix).
+var appServiceDomains = {
+  AzureCloud: 'azurewebsites.net'
+  AzureUSGovernment: 'azurewebsites.us'
+  AzureChinaCloud: 'chinacloudsites.cn'
+}
+var appServiceDomain = appServiceDomains[?environment().name] ?? appServiceDomains.AzureCloud
+
 var appSettings = {
   // Exactly one of the two is non-empty (the loader refuses both).
   CREDENTIAL_SETS_FILE: empty(credentialSetsJson) ? (empty(credentialSetsFile) ? 'credential-sets.json' : credentialSetsFile) : ''
@@ -165,6 +197,9 @@ var appSettings = {
   AzureWebJobsStorage__clientId: identity.outputs.clientId
   AzureWebJobsStorage__blobServiceUri: storage.outputs.blobEndpoint
   AzureWebJobsStorage__queueServiceUri: storage.outputs.queueEndpoint
+  // The host writes its diagnostic events to Table storage; without the table endpoint (and
+  // Storage Table Data Contributor, rbac.bicep) it loses them.
+  AzureWebJobsStorage__tableServiceUri: storage.outputs.tableEndpoint
   ROTATION_SCHEDULE: empty(rotationSchedule) ? '0 0 3 * * *' : rotationSchedule
   HEALTH_SCHEDULE: empty(healthSchedule) ? '0 */15 * * * *' : healthSchedule
   ROTATION_QUEUE_NAME: rotationQueueName
@@ -172,9 +207,14 @@ var appSettings = {
   // host.json cannot hold binding expressions; this documented override sets the host's value.
   AzureFunctionsJobHost__extensions__queues__maxDequeueCount: string(rotationMaxDequeue)
   STORAGE_CONTAINER: storageContainerName
-  PUBLIC_BASE_URL: !empty(publicBaseUrl) ? publicBaseUrl : 'https://${functionAppName}.azurewebsites.net'
+  PUBLIC_BASE_URL: !empty(publicBaseUrl) ? publicBaseUrl : 'https://${functionAppName}.${appServiceDomain}'
   // A secret (whoever holds it can fake the heartbeat): a Key Vault reference, resolved by the
-  // platform with the user-assigned identity (keyVaultReferenceIdentity).
+  // platform with the user-assigned identity (keyVaultReferenceIdentity), which can read only the
+  // secrets rbac.bicep names. With vnetEnabled the vault has no public access and App Service is
+  // NOT a trusted service for Key Vault references (it is trusted for certificate deployment
+  // only): the platform resolves the reference through the app's VNet integration, so the vault's
+  // private endpoint and the privatelink.vaultcore zone linked to the VNet (network.bicep) must
+  // exist before the app starts; docs/deployment.md, "With VNET_ENABLED".
   HEARTBEAT_URL: empty(heartbeatUrlSecretName) ? '' : '@Microsoft.KeyVault(VaultName=${effectiveKeyVaultName};SecretName=${heartbeatUrlSecretName})'
   ALERT_REPEAT_MINUTES: alertRepeatMinutes
   ALERT_RESOLVE_AFTER_PROBES: alertResolveAfterProbes
@@ -274,6 +314,9 @@ module rbac 'app/rbac.bicep' = {
     keyVaultName: keyVault.outputs.name
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     identityPrincipalId: identity.outputs.principalId
+    keyVaultRoleScope: keyVaultRoleScope
+    rotatedSecretNames: rotatedSecrets
+    readSecretNames: readSecrets
     deployerPrincipalId: principalId
     deployerPrincipalType: principalType
   }
@@ -308,8 +351,6 @@ module keyVaultEvents 'app/events.bicep' = {
     location: location
     tags: tags
     keyVaultName: keyVault.outputs.name
-    functionAppName: api.outputs.SERVICE_API_NAME
-    subscriptionEnabled: keyVaultEventsEnabled
   }
 }
 

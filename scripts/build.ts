@@ -1,7 +1,8 @@
 /**
  * `npm run build` — bundles the functions (functions/index.ts and everything it imports, npm
- * packages included) into dist/main.js with a source map, for `func start` and for the package
- * azd deploys (no remote build, no node_modules in the package). `npm run build:tsc` keeps the
+ * packages included) into dist/main.js with a source map, for `func start`, then stages the
+ * package azd deploys in dist/package (scripts/azd/stagePackage.ts: no remote build, no
+ * node_modules). `npm run build:tsc` keeps the
  * unbundled build (dist/functions/*.js), which `npm run bench -- coldstart` compares against.
  *
  * @azure/functions is the one package that is not inside dist/main.js: it ships beside it as one
@@ -16,11 +17,14 @@ import { build, type Metafile, type Plugin } from "esbuild";
 import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
+import { stagePackage } from "./azd/stagePackage.js";
 
 export const ROOT = path.resolve(import.meta.dirname, "..");
 export const BUNDLE = path.join(ROOT, "dist", "main.js");
 /** @azure/functions as one CommonJS file, written beside the entry (main.js requires it by this name). */
 export const FUNCTIONS_LIB = "azure-functions.cjs";
+/** The folder azd zips and deploys (azure.yaml `dist`): scripts/azd/stagePackage.ts. */
+export const PACKAGE_DIR = path.join(ROOT, "dist", "package");
 
 export interface BundleResult {
   outfile: string;
@@ -29,6 +33,8 @@ export interface BundleResult {
   /** Modules the entry loads with import() on first use: the chunk and the source it was built from. */
   lazy: { chunk: string; source: string }[];
   metafile: Metafile;
+  /** Every file written (entry, chunks, maps, LEGAL.txt, azure-functions.cjs), relative to outdir, "/"-separated. */
+  files: string[];
 }
 
 export async function bundle(options: { outdir?: string; minify?: boolean; /** Default functions/index.ts (package.json "main" is its bundle). */ entryPoint?: string } = {}): Promise<BundleResult> {
@@ -97,7 +103,8 @@ export async function bundle(options: { outdir?: string; minify?: boolean; /** D
   const lazy = entry.imports
     .filter((i) => i.kind === "dynamic-import" && !i.external)
     .map((i) => ({ chunk: path.join(ROOT, i.path), source: outputs[i.path]?.entryPoint ?? "" }));
-  return { outfile, bytes, lazy, metafile: result.metafile };
+  const files = [...Object.keys(outputs), ...lib.outputs].map((f) => path.relative(outdir, path.join(ROOT, f)).split(path.sep).join("/")).sort();
+  return { outfile, bytes, lazy, metafile: result.metafile, files };
 }
 
 /**
@@ -127,10 +134,10 @@ function dropRuntimeOnlyImports(outfile: string, metafile: Metafile, key: (file:
  * @azure/functions as one minified CommonJS file in outdir, and the names it exports (read from
  * the built file, so the shim exports exactly what ships).
  */
-async function bundleFunctionsLibrary(outdir: string, minify: boolean): Promise<{ file: string; exports: string[] }> {
+async function bundleFunctionsLibrary(outdir: string, minify: boolean): Promise<{ file: string; exports: string[]; outputs: string[] }> {
   const file = path.join(outdir, FUNCTIONS_LIB);
   const requireHere = createRequire(import.meta.url);
-  await build({
+  const built = await build({
     absWorkingDir: ROOT,
     // The package's own file as the entry point: a stdin module that only require()d it measured
     // about 4 ms slower to load (one more CommonJS wrapper around the whole library).
@@ -145,6 +152,7 @@ async function bundleFunctionsLibrary(outdir: string, minify: boolean): Promise<
     // Provided by the Node.js worker of the Functions host, not by npm.
     external: ["@azure/functions-core"],
     legalComments: "linked",
+    metafile: true,
     logLevel: "warning",
   });
   const resolved = requireHere.resolve(file);
@@ -152,7 +160,7 @@ async function bundleFunctionsLibrary(outdir: string, minify: boolean): Promise<
   const exports = Object.keys(requireHere(resolved) as object);
   delete requireHere.cache[resolved];
   if (!exports.includes("app")) throw new Error(`${file} exports no "app": @azure/functions did not bundle as expected`);
-  return { file, exports };
+  return { file, exports, outputs: Object.keys(built.metafile.outputs) };
 }
 
 const SHIM_NAMESPACE = "azure-functions-beside-entry";
@@ -178,6 +186,10 @@ function functionsLibraryBesideEntry(exportNames: string[]): Plugin {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
-  const { outfile, bytes } = await bundle();
-  console.log(`${path.relative(ROOT, outfile)}: ${(bytes / 1024).toFixed(0)} KiB (+ source map and lazily loaded chunks)`);
+  const built = await bundle();
+  console.log(`${path.relative(ROOT, built.outfile)}: ${(built.bytes / 1024).toFixed(0)} KiB (+ source map and lazily loaded chunks)`);
+  // azd runs `npm run build` and deploys PACKAGE_DIR (azure.yaml `dist`), with azd's environment values.
+  const staged = stagePackage({ root: ROOT, bundleDir: path.dirname(BUNDLE), bundleFiles: built.files, outdir: PACKAGE_DIR, env: process.env });
+  const sets = "file" in staged.credentialSets ? `credential sets: ${staged.credentialSets.file}` : `no credential-set file (${staged.credentialSets.skipped})`;
+  console.log(`${path.relative(ROOT, PACKAGE_DIR)}: ${staged.files.length} files, the package azd deploys; ${sets}`);
 }

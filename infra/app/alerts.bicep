@@ -43,6 +43,11 @@ resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = if (!empty(a
 
 var actionGroupIds = empty(alertEmail) ? [] : [actionGroup.id]
 
+// Look-back of the rules over gauges that only a rotation pass records: two rotation periods (at
+// most 48 h, the longest a log search alert looks back), so the latest value stays inside the
+// window from one pass to the next and the alert neither resolves nor re-fires in between.
+var gaugeWindow = 'PT${2 * rotationPeriodHours}H'
+
 var rules = [
   {
     // Every pass records rotator.rotation.passes with its outcome; a set whose passes all failed,
@@ -62,14 +67,18 @@ passes
 '''
   }
   {
-    // Recorded at every pass: days left of the current secret and the set's renewal window. Below
-    // the window means a rotation was due and has not completed.
+    // Recorded at the end of every rotation pass (src/telemetry), so once per ROTATION_SCHEDULE
+    // period: days left of the current secret and the set's renewal window. Below the window means
+    // a rotation was due and has not completed. The window spans two rotation periods, so the
+    // latest value is always inside it while passes run (one missed pass included): with a 6-hour
+    // window over a daily gauge, auto-mitigation resolved the alert ~6 h after each pass while the
+    // secret was still overdue, and it fired again the next day.
     name: 'days-left-below-renewal-window'
     displayName: 'mcp-sso-rotator: secret inside its renewal window'
     description: 'A set\'s current client secret has fewer days left than its renewal window, so a rotation is overdue. GET /api/status shows the set\'s last run and its error.'
     severity: 2
     frequency: 'PT1H'
-    window: 'PT6H'
+    window: gaugeWindow
     query: '''
 customMetrics
 | where name == "rotator.credential.days_until_expiry"
@@ -78,13 +87,14 @@ customMetrics
 '''
   }
   {
-    // Targets (MCP servers) that do not hold the current Key Vault secret after a pass.
+    // Targets (MCP servers) that do not hold the current Key Vault secret after a pass. Recorded
+    // at the end of every pass, like the days left: same window, for the same reason.
     name: 'stale-targets'
     displayName: 'mcp-sso-rotator: targets on a stale secret'
     description: 'After the latest pass, at least one gateway target does not hold the current secret. The run journal (GET /api/rotations/{runId}) names them; the next pass retries.'
     severity: 1
-    frequency: 'PT15M'
-    window: 'PT6H'
+    frequency: 'PT1H'
+    window: gaugeWindow
     query: '''
 customMetrics
 | where name == "rotator.targets.stale"

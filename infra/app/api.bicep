@@ -25,6 +25,8 @@ param identityId string
 param appSettings object
 
 param instanceMemoryMB int = 2048
+@minValue(40)
+@maxValue(1000)
 param maximumInstanceCount int = 100
 
 @description('Subnet (delegated to Microsoft.App/environments) for outbound traffic; empty: no VNet integration.')

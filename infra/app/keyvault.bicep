@@ -42,7 +42,11 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enabledForTemplateDeployment: false
     publicNetworkAccess: publicNetworkAccess
     networkAcls: {
-      // Trusted services (Event Grid system topics, App Service Key Vault references) keep access.
+      // Nothing here relies on the trusted-services bypass: App Service is trusted for certificate
+      // deployment only, not for Key Vault references (HEARTBEAT_URL resolves through the app's VNet
+      // integration and the vault's private endpoint, main.bicep), and an Event Grid system topic
+      // needs no data-plane access (the vault publishes its events). Kept for Azure services an
+      // operator may add (e.g. backup), which is the platform's default.
       bypass: 'AzureServices'
       defaultAction: publicNetworkAccess == 'Enabled' ? 'Allow' : 'Deny'
     }

@@ -1,6 +1,6 @@
 // vnetEnabled (as in the azd Functions quickstarts): a virtual network with one subnet for the
-// Flex Consumption app's outbound traffic and one for private endpoints; Key Vault, blob and queue
-// get a private endpoint each, with the private DNS zones that make their usual names resolve to
+// Flex Consumption app's outbound traffic and one for private endpoints; Key Vault, blob, queue and
+// table get a private endpoint each, with the private DNS zones that make their usual names resolve to
 // them. Storage and Key Vault turn public network access off (main.bicep).
 
 param name string
@@ -64,7 +64,8 @@ var endpoints = [
     name: 'vault'
     target: keyVault.id
     groupId: 'vault'
-    zone: 'privatelink.vaultcore.azure.net'
+    // privatelink.vaultcore.azure.net in Azure's public cloud, the same pattern in national clouds.
+    zone: 'privatelink${replace(environment().suffixes.keyvaultDns, '.vault.', '.vaultcore.')}'
   }
   {
     name: 'blob'
@@ -77,6 +78,13 @@ var endpoints = [
     target: storageAccount.id
     groupId: 'queue'
     zone: 'privatelink.queue.${environment().suffixes.storage}'
+  }
+  {
+    // The host's diagnostic events (AzureWebJobsStorage__tableServiceUri).
+    name: 'table'
+    target: storageAccount.id
+    groupId: 'table'
+    zone: 'privatelink.table.${environment().suffixes.storage}'
   }
 ]
 

@@ -1,5 +1,5 @@
 // The Function App's own storage account. It serves the Functions host (AzureWebJobsStorage:
-// timer schedules, host locks, keys), the Flex Consumption deployment package, and the rotator's
+// timer schedules, host locks, keys, diagnostic events in tables), the Flex Consumption deployment package, and the rotator's
 // state: set leases, run journals and incidents (blob container) and the rotation queue.
 // Identity-only: shared keys and SAS are disabled, so no connection string exists to leak.
 
@@ -135,3 +135,4 @@ output name string = storageAccount.name
 output resourceId string = storageAccount.id
 output blobEndpoint string = storageAccount.properties.primaryEndpoints.blob
 output queueEndpoint string = storageAccount.properties.primaryEndpoints.queue
+output tableEndpoint string = storageAccount.properties.primaryEndpoints.table

@@ -29,7 +29,7 @@ const HOW_TO = (file: string) => `How to write one:
   3. npm run check-config -- ${file}
 Reference: docs/configuration.md#credential-set-file · docs/deployment.md#the-credential-set-file`;
 
-function defaultExec(command: string, args: string[]) {
+export function defaultExec(command: string, args: string[]) {
   const r = spawnSync(command, args, { encoding: "utf8", shell: false });
   return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "", ...(r.error ? { error: r.error } : {}) };
 }
@@ -96,4 +96,19 @@ or provision a new vault under another name, and point credential-sets.json at i
   azd env set AZURE_KEY_VAULT_NAME <new name>
   (edit keyVault.url in credential-sets.json, then store the secrets again: docs/deployment.md#secrets-in-key-vault)`,
   };
+}
+
+/**
+ * predown: what `azd down` leaves behind, said before it runs. The Event Grid subscription goes
+ * with the resource group and the next deploy's postdeploy step creates it again; nothing in the
+ * azd environment has to be reset for `azd up` to work again. The vault does not go: purge
+ * protection keeps it soft-deleted, with its secrets and its name, for 90 days.
+ */
+export function predownNotice(h: HookEnv): HookOutcome {
+  const name = h.env["AZURE_KEY_VAULT_NAME"]?.trim();
+  const vault = name
+    ? `Key Vault ${name} will stay soft-deleted for 90 days with its secrets (purge protection: azd down --purge cannot remove it), and keeps its name.
+The next azd up in this environment stops in preprovision and offers both ways back: az keyvault recover --name ${name}, or a new AZURE_KEY_VAULT_NAME.`
+    : "no Key Vault recorded in this environment";
+  return { ok: true, message: `${vault}\nThe Event Grid SecretNearExpiry subscription goes with the resource group; the postdeploy step of the next azd up creates it again.` };
 }

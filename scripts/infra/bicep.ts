@@ -130,7 +130,7 @@ export interface ArmResource {
 }
 
 export interface ArmTemplate {
-  parameters?: Record<string, { type: string; defaultValue?: unknown; metadata?: unknown; allowedValues?: unknown[] }>;
+  parameters?: Record<string, { type: string; defaultValue?: unknown; metadata?: unknown; allowedValues?: unknown[]; minValue?: number; maxValue?: number }>;
   variables?: Record<string, unknown>;
   resources: ArmResource[] | Record<string, ArmResource>;
   outputs?: Record<string, { type: string; value: unknown }>;

@@ -43,6 +43,8 @@ export type AppSettingName = (typeof APP_SETTING_NAMES)[number];
 export const HOST_SETTING_NAMES = [
   "FUNCTIONS_WORKER_RUNTIME",
   "AzureFunctionsJobHost__extensions__queues__maxDequeueCount",
+  // The host's diagnostic events (Table storage); the rotator itself uses only blobs and queues.
+  "AzureWebJobsStorage__tableServiceUri",
   "APPLICATIONINSIGHTS_CONNECTION_STRING",
   "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
 ] as const;

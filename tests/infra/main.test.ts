@@ -21,7 +21,9 @@ beforeAll(async () => {
 const BUILT_IN_ROLES: Record<string, string> = {
   "Storage Blob Data Owner": "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
   "Storage Queue Data Contributor": "974c5e8b-45b9-4653-ba55-5f855dd0fb88",
+  "Storage Table Data Contributor": "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3",
   "Key Vault Secrets Officer": "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
+  "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
   "Monitoring Metrics Publisher": "3913510d-42f4-4e42-8a64-420c390055eb",
 };
 
@@ -92,14 +94,17 @@ describe("schedules and deliveries come from one parameter each", () => {
 });
 
 describe("role assignments", () => {
-  const expectedScope: Record<string, string> = {
-    "Storage Blob Data Owner": "Microsoft.Storage/storageAccounts",
-    "Storage Queue Data Contributor": "Microsoft.Storage/storageAccounts",
-    "Key Vault Secrets Officer": "Microsoft.KeyVault/vaults",
-    "Monitoring Metrics Publisher": "Microsoft.Insights/components",
+  const expectedScope: Record<string, string[]> = {
+    "Storage Blob Data Owner": ["Microsoft.Storage/storageAccounts"],
+    "Storage Queue Data Contributor": ["Microsoft.Storage/storageAccounts"],
+    "Storage Table Data Contributor": ["Microsoft.Storage/storageAccounts"],
+    // Per secret for the app; on the vault for the deployer and the keyVaultRoleScope=vault fallback.
+    "Key Vault Secrets Officer": ["Microsoft.KeyVault/vaults/secrets", "Microsoft.KeyVault/vaults"],
+    "Key Vault Secrets User": ["Microsoft.KeyVault/vaults/secrets"],
+    "Monitoring Metrics Publisher": ["Microsoft.Insights/components"],
   };
 
-  it("use the exact built-in role definition IDs, each scoped to the vault, the account or the component", () => {
+  it("use the exact built-in role definition IDs, each scoped to a secret, the vault, the account or the component", () => {
     const rbac = deployment(main, "rbac").template;
     const roles = rbac.variables!["roles"] as Record<string, string>;
     const assignments = resourcesOfType(rbac, "Microsoft.Authorization/roleAssignments");
@@ -112,7 +117,8 @@ describe("role assignments", () => {
       expect(role, `role definition ${id} is one of the built-in roles we grant`).toBeDefined();
       expect(a.properties!["roleDefinitionId"]).toMatch(/^\[subscriptionResourceId\('Microsoft\.Authorization\/roleDefinitions'/);
       // Scoped to the resource, never the resource group (no scope = the deployment's group).
-      expect(a.scope, `scope of ${role}`).toMatch(new RegExp(`^\\[resourceId\\('${expectedScope[role!]!.replace("/", "\\/")}'`));
+      const type = /^\[resourceId\('([^']+)'/.exec(String(a.scope))?.[1];
+      expect(expectedScope[role!], `scope of ${role}: ${String(a.scope)}`).toContain(type);
       seen.add(role!);
     }
     expect([...seen].sort()).toEqual(Object.keys(BUILT_IN_ROLES).sort());
@@ -190,14 +196,13 @@ describe("vnetEnabled", () => {
     expect(main.parameters!["vnetEnabled"]).toMatchObject({ type: "bool", defaultValue: false });
   });
 
-  it("adds private endpoints for the vault, blobs and queues, with their private DNS zones", () => {
+  it("adds private endpoints for the vault, blobs, queues and tables, with their private DNS zones", () => {
     const network = resourcesOf(main).find((r) => r.name === "network")!;
     expect(network.condition).toBe("[parameters('vnetEnabled')]");
     const t = deployment(main, "network").template;
     const endpoints = t.variables!["endpoints"] as { groupId: string; zone: string }[];
-    expect(endpoints.map((e) => e.groupId).sort()).toEqual(["blob", "queue", "vault"]);
-    expect(endpoints.find((e) => e.groupId === "vault")!.zone).toBe("privatelink.vaultcore.azure.net");
-    expect(resourcesOfType(t, "Microsoft.Network/privateEndpoints")).toHaveLength(1); // one copy loop over the three
+    expect(endpoints.map((e) => e.groupId).sort()).toEqual(["blob", "queue", "table", "vault"]);
+    expect(resourcesOfType(t, "Microsoft.Network/privateEndpoints")).toHaveLength(1); // one copy loop over the four
     expect(resourcesOfType(t, "Microsoft.Network/privateDnsZones/virtualNetworkLinks")).toHaveLength(1);
     expect(JSON.stringify(t.resources)).toContain("Microsoft.App/environments");
   });
@@ -215,15 +220,21 @@ describe("vnetEnabled", () => {
 });
 
 describe("Key Vault events", () => {
-  it("a system topic on the vault sends only SecretNearExpiry to the keyVaultEvents function", () => {
+  it("a system topic on the vault, the source of SecretNearExpiry", () => {
     const t = deployment(main, "keyvault-events").template;
     expect(resourcesOfType(t, "Microsoft.EventGrid/systemTopics")[0]!.properties).toMatchObject({ topicType: "Microsoft.KeyVault.vaults" });
-    const sub = resourcesOfType(t, "Microsoft.EventGrid/systemTopics/eventSubscriptions")[0]!;
-    expect(sub.properties).toMatchObject({
-      filter: { includedEventTypes: ["Microsoft.KeyVault.SecretNearExpiry"] },
-      destination: { endpointType: "AzureFunction" },
-    });
-    expect(t.parameters!["functionName"]!.defaultValue).toBe("keyVaultEvents");
+    expect(main.outputs!["KEY_VAULT_EVENTS_TOPIC"]).toBeDefined();
+  });
+
+  it("re-provisioning after azd down stopped before deploy (KEY_VAULT_EVENTS_ENABLED=true stayed in the environment, so Bicep created the subscription before keyVaultEvents existed): no template declares an Event Grid subscription, and no parameter or azd variable gates one", () => {
+    for (const { module, template } of allTemplates(main)) {
+      expect(resourcesOfType(template, "Microsoft.EventGrid/systemTopics/eventSubscriptions"), module).toEqual([]);
+      expect(resourcesOfType(template, "Microsoft.EventGrid/eventSubscriptions"), module).toEqual([]);
+    }
+    expect(Object.keys(main.parameters!).filter((p) => /event/i.test(p))).toEqual([]);
+    expect(readFileSync(path.join(REPO, "infra/main.parameters.json"), "utf8")).not.toMatch(/KEY_VAULT_EVENTS/);
+    // The postdeploy hook creates it instead (tests/scripts/eventSubscription.test.ts), into the topic the output names.
+    expect(readFileSync(path.join(REPO, "azure.yaml"), "utf8")).toMatch(/^ {2}postdeploy:\n(?: {4}.*\n)+? {6}run: npm run --silent azd-hook -- postdeploy$/m);
   });
 });
 
@@ -244,3 +255,146 @@ describe("Azure Monitor alert rules", () => {
     expect(rules.find((r) => r.name === "no-successful-rotation-pass")!.window).toBe("[format('PT{0}H', mul(2, parameters('rotationPeriodHours')))]");
   });
 });
+
+describe("alert windows against the timer schedules", () => {
+  const HOUR = 3_600_000;
+  /** Log search alerts look back at most two days. */
+  const MAX_WINDOW_MS = 48 * HOUR;
+  /** Time for a metric to reach Log Analytics after it is recorded (minutes, typically). */
+  const INGESTION_MARGIN_MS = HOUR / 2;
+
+  /** An ARM window: a literal ISO duration, a variable, or two rotation periods; in ms. */
+  function windowMs(t: ArmTemplate, expr: string, rotationPeriodHours: number): number {
+    const v = /^\[variables\('(\w+)'\)\]$/.exec(expr);
+    if (v) return windowMs(t, t.variables![v[1]!] as string, rotationPeriodHours);
+    const periods = /^\[format\('PT\{0\}H', mul\((\d+), parameters\('rotationPeriodHours'\)\)\)\]$/.exec(expr);
+    if (periods) return Number(periods[1]) * rotationPeriodHours * HOUR;
+    const iso = /^PT(?:(\d+)H)?(?:(\d+)M)?$/.exec(expr);
+    if (!iso) throw new Error(`window ${expr}: not an expression this test can evaluate`);
+    return (Number(iso[1] ?? 0) * 60 + Number(iso[2] ?? 0)) * 60_000;
+  }
+
+  /** Longest gap between two firings of an NCRONTAB schedule over 60 days. */
+  async function longestGapMs(expr: string): Promise<number> {
+    const { parseSchedule } = await import("../../src/schedule.js");
+    const s = parseSchedule(expr);
+    let at = s.next(new Date("2026-01-01T00:00:00Z"));
+    let gap = 0;
+    for (let i = 0; i < 2000 && at.getTime() < Date.parse("2026-03-02T00:00:00Z"); i++) {
+      const next = s.next(at);
+      gap = Math.max(gap, next.getTime() - at.getTime());
+      at = next;
+    }
+    return gap;
+  }
+
+  const rulesOf = () => {
+    const t = deployment(main, "alerts").template;
+    return { t, rules: t.variables!["rules"] as { name: string; query: string; window: string; frequency: string }[] };
+  };
+
+  it("rotationPeriodHours covers the default ROTATION_SCHEDULE, and the rotation period never exceeds what two periods of look-back allow", async () => {
+    const p = main.parameters!["rotationPeriodHours"] as { defaultValue: number; minValue: number; maxValue: number };
+    expect(await longestGapMs(main.parameters!["rotationSchedule"]!.defaultValue as string)).toBeLessThanOrEqual(p.defaultValue * HOUR);
+    expect(2 * p.maxValue * HOUR).toBeLessThanOrEqual(MAX_WINDOW_MS);
+    expect(deployment(main, "alerts").params["rotationPeriodHours"]).toBe("[parameters('rotationPeriodHours')]");
+  });
+
+  it("days-left and stale-targets alerts flapped: a 6 h window over gauges recorded once per daily rotation pass auto-resolved ~6 h after each pass and fired again the next day; every rule over a per-pass gauge now looks back longer than a rotation period (+ ingestion), for every allowed rotationPeriodHours", async () => {
+    const { METRICS } = await import("../../src/telemetry/names.js");
+    const { t, rules } = rulesOf();
+    const perPass = rules.filter((r) => r.query.includes(METRICS.daysUntilExpiry) || r.query.includes(METRICS.targetsStale));
+    expect(perPass.map((r) => r.name).sort()).toEqual(["days-left-below-renewal-window", "stale-targets"]);
+    const p = main.parameters!["rotationPeriodHours"] as { defaultValue: number; minValue: number; maxValue: number };
+    const defaultGap = await longestGapMs(main.parameters!["rotationSchedule"]!.defaultValue as string);
+    for (const r of perPass) {
+      expect(windowMs(t, r.window, p.defaultValue), `${r.name} with the default ROTATION_SCHEDULE`).toBeGreaterThanOrEqual(defaultGap + INGESTION_MARGIN_MS);
+      for (let h = p.minValue; h <= p.maxValue; h++) {
+        const w = windowMs(t, r.window, h);
+        expect(w, `${r.name}, rotationPeriodHours=${h}`).toBeGreaterThanOrEqual(h * HOUR + INGESTION_MARGIN_MS);
+        expect(w, `${r.name}, rotationPeriodHours=${h}`).toBeLessThanOrEqual(MAX_WINDOW_MS);
+        expect(w).toBeGreaterThanOrEqual(windowMs(t, r.frequency, h));
+      }
+    }
+  });
+
+  it("the check-failing rule looks back two HEALTH_SCHEDULE periods: one late probe does not resolve it", async () => {
+    const { METRICS } = await import("../../src/telemetry/names.js");
+    const { t, rules } = rulesOf();
+    const rule = rules.find((r) => r.query.includes(METRICS.checkResults))!;
+    const healthGap = await longestGapMs(main.parameters!["healthSchedule"]!.defaultValue as string);
+    expect(windowMs(t, rule.window, 24)).toBeGreaterThanOrEqual(2 * healthGap);
+  });
+});
+
+describe("what the azd Functions templates do (issue 22, item 5)", () => {
+  it("maximumInstanceCount stays within Flex Consumption's documented range, 40 to 1000", () => {
+    for (const t of [main, deployment(main, "api").template]) {
+      expect(t.parameters!["maximumInstanceCount"]).toMatchObject({ type: "int", minValue: 40, maxValue: 1000 });
+      expect(t.parameters!["maximumInstanceCount"]!.defaultValue).toBeGreaterThanOrEqual(40);
+    }
+  });
+
+  it("the host keeps its diagnostic events: AzureWebJobsStorage__tableServiceUri is the account's table endpoint, with Storage Table Data Contributor on the account", () => {
+    const settings = deployment(main, "api").params["appSettings"] as Record<string, string>;
+    expect(settings["AzureWebJobsStorage__tableServiceUri"]).toMatch(/^\[reference\(.*'storage'.*\)\.outputs\.tableEndpoint\.value\]$/);
+    expect(deployment(main, "storage").template.outputs!["tableEndpoint"]!.value).toContain("primaryEndpoints.table");
+    const rbac = deployment(main, "rbac").template;
+    const roles = rbac.variables!["roles"] as Record<string, string>;
+    const table = resourcesOfType(rbac, "Microsoft.Authorization/roleAssignments").filter((a) => String(a.properties!["roleDefinitionId"]).includes("storageTableDataContributor"));
+    expect(roles["storageTableDataContributor"]).toBe(BUILT_IN_ROLES["Storage Table Data Contributor"]);
+    expect(table).toHaveLength(1);
+    expect(table[0]!.scope).toMatch(/^\[resourceId\('Microsoft\.Storage\/storageAccounts'/);
+  });
+
+  it("sovereign clouds: every private DNS zone and the default PUBLIC_BASE_URL domain come from environment(), none is a public-cloud literal", () => {
+    const endpoints = deployment(main, "network").template.variables!["endpoints"] as { groupId: string; zone: string }[];
+    for (const e of endpoints) expect(e.zone, e.groupId).toMatch(/^\[format\('privatelink.*environment\(\)\.suffixes\.(storage|keyvaultDns)/);
+    expect(endpoints.find((e) => e.groupId === "vault")!.zone).toBe("[format('privatelink{0}', replace(environment().suffixes.keyvaultDns, '.vault.', '.vaultcore.'))]");
+    const settings = deployment(main, "api").params["appSettings"] as Record<string, string>;
+    expect(settings["PUBLIC_BASE_URL"]).toContain("variables('appServiceDomain')");
+    expect(main.variables!["appServiceDomain"]).toContain("environment().name");
+    expect(main.variables!["appServiceDomains"]).toEqual({ AzureCloud: "azurewebsites.net", AzureUSGovernment: "azurewebsites.us", AzureChinaCloud: "chinacloudsites.cn" });
+    expect(JSON.stringify(resourcesOf(main)).match(/azurewebsites\.net|vaultcore\.azure\.net/g)).toBeNull();
+  });
+});
+
+describe("Key Vault roles of the app (issue 22, item 6)", () => {
+  const rbacAssignments = () => {
+    const rbac = deployment(main, "rbac").template;
+    const roles = rbac.variables!["roles"] as Record<string, string>;
+    return resourcesOfType(rbac, "Microsoft.Authorization/roleAssignments").map((a) => {
+      const key = /variables\('roles'\)\.(\w+)\)\]$/.exec(String(a.properties!["roleDefinitionId"]))![1]!;
+      return { a, role: Object.keys(BUILT_IN_ROLES).find((r) => BUILT_IN_ROLES[r] === roles[key])!, principal: String(a.properties!["principalId"]) };
+    });
+  };
+
+  it("Key Vault Secrets Officer on the whole vault let the app rewrite the gateway token and the alert-channel secrets: by default the app's Officer assignments are per rotated secret, its reads per read-only secret, and vault-wide Officer only under keyVaultRoleScope=vault", () => {
+    const app = rbacAssignments().filter((x) => x.principal === "[parameters('identityPrincipalId')]");
+    const onVault = app.filter((x) => /^\[resourceId\('Microsoft\.KeyVault\/vaults',/.test(String(x.a.scope)));
+    expect(onVault.map((x) => [x.role, x.a.condition])).toEqual([["Key Vault Secrets Officer", "[equals(parameters('keyVaultRoleScope'), 'vault')]"]]);
+    const officer = app.find((x) => x.role === "Key Vault Secrets Officer" && String(x.a.scope).startsWith("[resourceId('Microsoft.KeyVault/vaults/secrets'"))!;
+    expect(officer.a.scope).toBe("[resourceId('Microsoft.KeyVault/vaults/secrets', parameters('keyVaultName'), parameters('rotatedSecretNames')[copyIndex()])]");
+    expect(officer.a.condition).toBe("[equals(parameters('keyVaultRoleScope'), 'secret')]");
+    const user = app.find((x) => x.role === "Key Vault Secrets User")!;
+    expect(user.a.scope).toBe("[resourceId('Microsoft.KeyVault/vaults/secrets', parameters('keyVaultName'), parameters('readSecretNames')[copyIndex()])]");
+    expect(main.parameters!["keyVaultRoleScope"]).toMatchObject({ defaultValue: "secret", allowedValues: ["secret", "vault"] });
+    // The deployer still stores every secret: Officer on the vault.
+    const deployer = rbacAssignments().filter((x) => x.principal === "[parameters('deployerPrincipalId')]");
+    expect(deployer.map((x) => [x.role, /vaults'/.test(String(x.a.scope))])).toEqual([["Key Vault Secrets Officer", true]]);
+  });
+
+  it("the rotated names gain their -pending companion, the heartbeat secret is read-only, and a name the app writes is not also granted read", () => {
+    const params = deployment(main, "rbac").params;
+    expect(params["rotatedSecretNames"]).toBe("[variables('rotatedSecrets')]");
+    expect(params["readSecretNames"]).toBe("[variables('readSecrets')]");
+    expect(main.variables!["rotatedSecrets"]).toContain("format('{0}-pending', trim(lambdaVariables('n')))");
+    expect(main.variables!["readSecrets"]).toContain("parameters('heartbeatUrlSecretName')");
+    expect(main.variables!["readSecrets"]).toContain("not(contains(variables('rotatedSecrets')");
+    const file = readFileSync(path.join(REPO, "infra/main.parameters.json"), "utf8");
+    expect(file).toContain('"value": "${KEY_VAULT_ROTATED_SECRETS}"');
+    expect(file).toContain('"value": "${KEY_VAULT_READ_SECRETS}"');
+    expect(file).toContain('"value": "${KEY_VAULT_ROLE_SCOPE=secret}"');
+  });
+});
+

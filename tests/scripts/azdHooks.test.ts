@@ -2,7 +2,8 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { checkCredentialSets, checkDeletedVault } from "../../scripts/azd/hooks.js";
+import { checkCredentialSets, checkDeletedVault, predownNotice } from "../../scripts/azd/hooks.js";
+import { READ_VAR, recordVaultSecretNames, ROTATED_VAR } from "../../scripts/azd/vaultSecrets.js";
 
 const REPO = path.resolve(import.meta.dirname, "../..");
 const EXAMPLE = path.join(REPO, "docs/examples/credential-sets.example.json");
@@ -72,30 +73,68 @@ describe("preprovision: a vault name held by a soft-deleted vault (after azd dow
   });
 });
 
-describe("package contents", () => {
-  it(".funcignore is exactly the one docs/deployment.md shows", () => {
+describe("postprovision: the Entra reminder", () => {
+  const graphPermissions = (text: string) => new Set([...text.matchAll(/\b(?:Application|Policy|Directory|AuditLog|DelegatedPermissionGrant)\.[A-Za-z]+(?:\.[A-Za-z]+)*/g)].map((m) => m[0]));
+
+  it("the postprovision message asked admins for Policy.Read.All: both shells name exactly the two permissions docs/deployment.md grants, Policy.Read.ApplicationConfiguration the narrower one", () => {
+    const yaml = readFileSync(path.join(REPO, "azure.yaml"), "utf8");
+    const hook = /^ {2}postprovision:\n([\s\S]*?)\n {2}(?:#|\w)/m.exec(yaml)?.[1];
+    expect(hook).toBeDefined();
+    const [posix, windows] = hook!.split(/^ {4}windows:$/m);
     const doc = readFileSync(path.join(REPO, "docs/deployment.md"), "utf8");
-    const block = /The `\.funcignore` that does that:\n\n {2}```text\n([\s\S]*?)\n {2}```/.exec(doc);
-    expect(block).not.toBeNull();
-    const documented = block![1]!.split("\n").map((l) => l.trim());
-    expect(documented).toEqual(readFileSync(path.join(REPO, ".funcignore"), "utf8").trimEnd().split("\n"));
+    const granted = graphPermissions(/1\. grant the identity the Graph \*\*application\*\* permissions ([^;]*);/.exec(doc)![1]!);
+    expect([...granted].sort()).toEqual(["Application.ReadWrite.OwnedBy", "Policy.Read.ApplicationConfiguration"]);
+    for (const shell of [posix!, windows!]) expect(graphPermissions(shell)).toEqual(granted);
+  });
+});
+
+describe("predown", () => {
+  it("says what azd down leaves (the soft-deleted vault keeps its name) and how azd up comes back; never stops azd down", () => {
+    const o = predownNotice({ env: { AZURE_KEY_VAULT_NAME: "kv-rotator-prod" }, cwd: REPO });
+    expect(o.ok).toBe(true);
+    expect(o.message).toContain("az keyvault recover --name kv-rotator-prod");
+    expect(o.message).toContain("postdeploy");
+    expect(predownNotice({ env: {}, cwd: REPO }).ok).toBe(true);
+    const yaml = readFileSync(path.join(REPO, "azure.yaml"), "utf8");
+    expect(yaml).toMatch(/^ {2}predown:\n(?: {4}.*\n)+? {6}run: npm run --silent azd-hook -- predown$/m);
+  });
+});
+
+describe("preprovision: the secret names behind the app's Key Vault roles", () => {
+  /** A stand-in for `azd env set`: records what the hook stores in the azd environment. */
+  const azdEnv = () => {
+    const stored: Record<string, string> = {};
+    const exec = (command: string, args: string[]) => {
+      expect([command, ...args.slice(0, 2)]).toEqual(["azd", "env", "set"]);
+      stored[args[2]!] = args[3]!;
+      return { status: 0, stdout: "", stderr: "" };
+    };
+    return { stored, exec };
+  };
+
+  it("Secrets Officer on the whole vault let the app rewrite the gateway token and alert secrets: the hook lists the client secrets it writes apart from the secrets it only reads, for this vault only", () => {
+    const file = path.join(dir, "sets.json");
+    const doc = JSON.parse(readFileSync(EXAMPLE, "utf8")) as { sets: { keyVault: { url: string } }[] };
+    doc.sets[1]!.keyVault.url = "https://kv-other-team.vault.azure.net";
+    writeFileSync(file, JSON.stringify(doc));
+    const { stored, exec } = azdEnv();
+    const o = recordVaultSecretNames({ env: { AZURE_KEY_VAULT_NAME: "KV-MCP-SSO-PROD", CREDENTIAL_SETS_FILE: file }, cwd: REPO, exec });
+    expect(o.ok).toBe(true);
+    expect(stored[ROTATED_VAR]).toBe("cequence-sso-client-secret");
+    expect(stored[READ_VAR]!.split(",")).toEqual(["alert-opsgenie-api-key", "alert-pagerduty-routing-key", "alert-slack-webhook-url", "alert-teams-workflow-url", "alert-webhook-signing-key", "alert-webhook-url", "cequence-gateway-api-token"]);
+    expect(o.message).toContain("legacy-gateway-sso");
+    expect(o.message).toContain("by hand");
   });
 
-  it("remote build installed every dev dependency: the package is the local bundle, without node_modules, sources, stale tsc output or .azure", () => {
-    const patterns = readFileSync(path.join(REPO, ".funcignore"), "utf8").trim().split("\n");
-    const ignored = (file: string) =>
-      patterns.some((p) => {
-        const re = new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^/]*")}(/|$)`);
-        return re.test(file) || (!p.includes("/") && file.split("/").some((seg) => new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`).test(seg)));
-      });
-    for (const f of ["node_modules/zod/index.js", ".azure/prod/.env", "src/config/load.ts", "dist/functions/index.js", "dist/src/runtime/host.js", "package-lock.json", "tsconfig.json", "functions/index.ts"]) {
-      expect(ignored(f), f).toBe(true);
-    }
-    for (const f of ["dist/main.js", "dist/main.js.map", "dist/azure-functions.cjs", "dist/chunks/fromSettings-ABC.js", "host.json", "package.json", "credential-sets.json"]) {
-      expect(ignored(f), f).toBe(false);
-    }
-    const pkg = JSON.parse(readFileSync(path.join(REPO, "package.json"), "utf8")) as { main: string };
-    expect(pkg.main).toBe("dist/main.js");
-    expect(readFileSync(path.join(REPO, "azure.yaml"), "utf8")).toMatch(/^\s+remoteBuild: false$/m);
+  it("reads CREDENTIAL_SETS_JSON_BASE64 like the app; without a vault name it grants nothing and says why", () => {
+    const { stored, exec } = azdEnv();
+    const b64 = Buffer.from(readFileSync(EXAMPLE)).toString("base64");
+    expect(recordVaultSecretNames({ env: { AZURE_KEY_VAULT_NAME: "kv-mcp-sso-prod", CREDENTIAL_SETS_JSON_BASE64: b64 }, cwd: REPO, exec }).ok).toBe(true);
+    expect(stored[ROTATED_VAR]).toBe("cequence-sso-client-secret,legacy-gateway-sso-client-secret");
+    const none = azdEnv();
+    const o = recordVaultSecretNames({ env: { CREDENTIAL_SETS_JSON_BASE64: b64 }, cwd: REPO, exec: none.exec });
+    expect(o.ok).toBe(true);
+    expect(o.message).toContain("AZURE_KEY_VAULT_NAME");
+    expect(none.stored).toEqual({});
   });
 });
