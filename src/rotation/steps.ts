@@ -6,12 +6,13 @@ import { propagateCanaryFirst, verifyTargets, type TargetOutcome, type TargetVer
 import { DAY_MS } from "../clock.js";
 import type { Logger } from "../logging.js";
 import type { RotationJournalStore } from "./journal.js";
-import type { RotationDeps, RunJournal, RunStatus, TargetRecord } from "./model.js";
-import { identifyAdoption, makePlan, type AdoptionResult, type Facts } from "./planner.js";
+import type { CredentialRef, RotationDeps, RunJournal, RunStatus, TargetRecord } from "./model.js";
+import { describeVaultProblem, identifyAdoption, makePlan, type AdoptionResult, type Facts } from "./planner.js";
+import { readPromotionRecord } from "./orphans.js";
 import { pendingSecretName, tenantTokenUrl } from "./policy.js";
 import { dropVanishedTargets, liveTargets, mergeTargets } from "./targets.js";
 import { graphScope } from "../entra/scope.js";
-import { checkRetirementEvidence } from "./retirementEvidence.js";
+import { retirementDue, targetsVerifiedAt } from "./retirement.js";
 import { assertStashedValue, sealSecret } from "./secretCheck.js";
 
 /**
@@ -94,12 +95,22 @@ export async function adoptionFor(deps: RotationDeps, facts: Facts, signal?: Abo
 
 export async function planStep(ctx: StepContext): Promise<StepOutcome> {
   const log = ctx.log;
-  const { set, vault, graph, clock } = ctx.deps;
+  const { set, vault, clock } = ctx.deps;
   const facts = await observe(ctx.deps, ctx.signal);
   ctx.facts = facts;
   const adoption = await adoptionFor(ctx.deps, facts, ctx.signal);
-  const plan = makePlan({ set, facts, mode: ctx.run.mode, now: clock.now(), adoption });
+  const record = await readPromotionRecord(ctx.journals, set, facts, ctx.signal);
+  const plan = makePlan({ set, facts, mode: ctx.run.mode, now: clock.now(), adoption, record });
   ctx.run.plan = plan;
+
+  if (plan.vaultProblem && plan.action === "noop") {
+    // Never "no secret yet", never a rotation nobody asked for: the operator decides (issue 23).
+    const { what, remedy } = describeVaultProblem(set, plan.vaultProblem);
+    throw new RotatorError("VAULT_CURRENT_DISABLED", `${what}; nothing was changed`, {
+      hint: `Consumers that read Key Vault get no current secret now, while targets may still use credential ${plan.vaultProblem.keyId}, which is kept. Either ${remedy}.`,
+      retryable: false,
+    });
+  }
 
   if (adoption?.status === "adopted" && adoption.keyId && facts.current) {
     await vault.updateProperties(
@@ -113,20 +124,10 @@ export async function planStep(ctx: StepContext): Promise<StepOutcome> {
     log.warn(`adoption ${adoption.status}: ${adoption.detail}`);
   }
 
-  // Orphan sweep (I2): a managed credential whose value no enabled version holds can never be used.
-  // Only on a consistent view of Key Vault: a listing that lacks the version just read as current
-  // (a 404 for a moment, a partial answer) would make the live credential look like an orphan.
-  const consistent = facts.current !== undefined && facts.versions.some((v) => v.version === facts.current!.version);
-  if (!consistent && plan.orphans.length > 0) {
-    log.warn(`orphan sweep skipped: Key Vault's answers disagree (no current version, or a listing without it); ${plan.orphans.length} candidate(s) wait for the next pass`);
-  }
-  for (const orphan of consistent ? plan.orphans : []) {
-    await graph.removePassword(facts.app.id, orphan.keyId, { abortSignal: ctx.signal });
-    log.warn(`removed orphaned managed credential ${orphan.keyId} (${orphan.displayName ?? "no name"}): no Key Vault version holds its value`);
-  }
+  await sweepOrphans(ctx, facts, plan.orphans);
 
   if (plan.action === "rotate") {
-    const currentKeyId = facts.current?.tags["keyId"] ?? (adoption?.status === "adopted" ? adoption.keyId : undefined);
+    const currentKeyId = plan.vaultProblem?.keyId ?? facts.current?.tags["keyId"] ?? (adoption?.status === "adopted" ? adoption.keyId : undefined);
     const previous = currentKeyId ? facts.app.passwordCredentials.find((c) => c.keyId === currentKeyId) : undefined;
     if (previous) {
       ctx.run.previousCredential = { keyId: previous.keyId, hint: previous.hint, endDateTime: previous.endDateTime, displayName: previous.displayName };
@@ -136,6 +137,36 @@ export async function planStep(ctx: StepContext): Promise<StepOutcome> {
     }
   }
   return { kind: "done", detail: `${plan.action}: ${plan.reason}` };
+}
+
+/**
+ * Orphan sweep (I2): removes credentials created by a run that died before the stash
+ * (src/rotation/orphans.ts), each through the retirement rule. Only on a consistent view of Key
+ * Vault: a listing that lacks the version just read as current (a 404 for a moment, a partial
+ * answer) would make the live credential look like an orphan.
+ */
+async function sweepOrphans(ctx: StepContext, facts: Facts, orphans: readonly CredentialRef[]): Promise<void> {
+  const { set, graph, clock } = ctx.deps;
+  const log = ctx.log;
+  const consistent = facts.current !== undefined && facts.versions.some((v) => v.version === facts.current!.version);
+  if (!consistent && orphans.length > 0) {
+    log.warn(`orphan sweep skipped: Key Vault's answers disagree (no current version, or a listing without it); ${orphans.length} candidate(s) wait for the next pass`);
+  }
+  for (const orphan of consistent ? orphans : []) {
+    const created = facts.app.passwordCredentials.find((c) => c.keyId === orphan.keyId)?.startDateTime;
+    // Its value never reached Key Vault: no target and no reader can have it, so its grace ends at
+    // its creation, and any sign-in since then is someone holding it after all.
+    const verdict = await retirementDue(
+      { path: "orphan", keyId: orphan.keyId, laggingTargets: () => Promise.resolve([]), retireAfter: created, targetsVerifiedAt: created ?? ctx.run.createdAt },
+      { set, runId: ctx.run.runId, now: clock.now(), emergency: ctx.run.mode === "emergency", evidence: ctx.deps.retirementEvidence, log, abortSignal: ctx.signal },
+    );
+    if (!verdict.due) {
+      log.warn(`orphaned managed credential ${orphan.keyId} kept: ${verdict.note}`);
+      continue;
+    }
+    await graph.removePassword(facts.app.id, orphan.keyId, { abortSignal: ctx.signal });
+    log.warn(`removed orphaned managed credential ${orphan.keyId} (${orphan.displayName ?? "no name"}): created by a run that never stored its value; ${verdict.note}`);
+  }
 }
 
 // ── create & stash ────────────────────────────────────────────────────────
@@ -571,11 +602,10 @@ export async function retireStep(ctx: StepContext): Promise<StepOutcome> {
   const previous = run.previousCredential;
   if (run.retireBlockedReason) return { kind: "skipped", detail: `nothing retired: ${run.retireBlockedReason}` };
   if (!previous) return { kind: "skipped", detail: "no previous managed credential to retire" };
-  const graceOver = run.mode === "emergency" || clock.now().getTime() >= Date.parse(run.retireAfter ?? "0");
-  if (!graceOver) return { kind: "pause", status: "waiting", detail: `grace period runs until ${run.retireAfter}` };
 
   // I1: never retire while any target still lacks the new secret — including targets added since.
-  if (gateway.kind !== "manual") {
+  const laggingTargets = async (): Promise<string[]> => {
+    if (gateway.kind === "manual") return [];
     const secret = await loadSecret(ctx);
     const targets = await listRotationTargets(ctx);
     const lagging = targets.filter((t) => !fingerprintMatches(t, secret));
@@ -586,14 +616,19 @@ export async function retireStep(ctx: StepContext): Promise<StepOutcome> {
         Object.assign(rec, { updated: false, verified: false });
       }
       run.steps = run.steps.filter((s) => !((s.name === "propagate" || s.name === "verify-targets") && s.status === "done"));
-      return { kind: "pause", status: "waiting", detail: `${lagging.length} target(s) do not hold the new secret yet (${lagging.map((t) => t.name).join(", ")}); propagating again before retiring` };
     }
+    return lagging.map((t) => t.name);
+  };
+  const verdict = await retirementDue(
+    { path: "retire", keyId: previous.keyId, laggingTargets, retireAfter: run.retireAfter, targetsVerifiedAt: targetsVerifiedAt(run) },
+    { set, runId: run.runId, now: clock.now(), emergency: run.mode === "emergency", evidence: ctx.deps.retirementEvidence, log: ctx.log, abortSignal: ctx.signal },
+  );
+  if (!verdict.due) {
+    const detail = verdict.heldBy === "targets" ? `${verdict.note}; propagating again before retiring` : verdict.note;
+    return { kind: "pause", status: "waiting", detail };
   }
-  // Entra's own record: does anything outside the gateway still sign in with the old secret?
-  const evidence = await checkRetirementEvidence({ set, run, previousKeyId: previous.keyId, now: clock.now(), force: run.mode === "emergency", deps: ctx.deps.retirementEvidence, log: ctx.log, abortSignal: ctx.signal });
-  if (evidence.kind === "hold") return { kind: "pause", status: "waiting", detail: evidence.note };
   const disabled = await retireCredential(ctx, previous.keyId, "retire");
-  return { kind: "done", detail: `removed ${previous.keyId} and disabled ${disabled} Key Vault version(s); ${evidence.note}` };
+  return { kind: "done", detail: `removed ${previous.keyId} and disabled ${disabled} Key Vault version(s); ${verdict.note}` };
 }
 
 /**
