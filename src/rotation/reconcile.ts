@@ -3,7 +3,9 @@ import type { SecretVersion } from "../vault/types.js";
 import { fingerprintMatches } from "../gateway/fingerprint.js";
 import { graphScope } from "../entra/scope.js";
 import { tenantTokenUrl } from "./policy.js";
-import { listRotationTargets, pushSecret, readBackTargets, retireCredential, type StepContext, type StepOutcome } from "./steps.js";
+import { retireCredential } from "./steps.js";
+import type { StepContext, StepOutcome } from "./stepContext.js";
+import { listRotationTargets, pushSecret, readBackTargets } from "./targetWrites.js";
 import { dropVanishedTargets, liveTargets, mergeTargets } from "./targets.js";
 import { retirementDue, targetsVerifiedAt, type RetirementContext } from "./retirement.js";
 
@@ -28,7 +30,7 @@ export interface ReconcileSummary {
 export async function reconcileStep(ctx: StepContext): Promise<StepOutcome & { summary?: ReconcileSummary }> {
   const { set, gateway, vault, token, clock, redactor } = ctx.deps;
   const { run } = ctx;
-  if (gateway.kind === "manual") return { kind: "skipped", detail: "manual gateway: its targets cannot be read back, so drift is not repaired automatically" };
+  if (gateway.capabilities.pickupProof === "operator") return { kind: "skipped", detail: `${gateway.kind} gateway: its targets cannot be read back, so drift is not repaired automatically` };
   const current = await vault.getLatest(set.keyVault.secretName, { abortSignal: ctx.signal });
   if (!current?.enabled || !current.value) return { kind: "skipped", detail: "Key Vault holds no current secret to reconcile with" };
   const secret = current.value;
