@@ -1,3 +1,4 @@
+import type { GatewayConfig } from "../config/schema.js";
 import type { TenantIdentity } from "./tenant.js";
 
 /** One OAuth 2.0 client-credentials entry on the gateway whose client ID is the set's. */
@@ -56,8 +57,8 @@ export interface GatewayCapabilities {
 }
 
 export interface GatewayAdapter {
-  /** For people and telemetry only; the engine reads `capabilities`. */
-  readonly kind: "cequence" | "manual";
+  /** For people and telemetry only; the engine reads `capabilities`. The config schema's union names the kinds. */
+  readonly kind: GatewayConfig["kind"];
   readonly capabilities: GatewayCapabilities;
   /** Every target for the client ID, across all pages. */
   listTargets(filter: TargetFilter, options?: GatewayCallOptions): Promise<GatewayTarget[]>;
