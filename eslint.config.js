@@ -51,6 +51,26 @@ export default tseslint.config(
       "import-x/no-duplicates": "error",
     },
   },
+  {
+    // Dependencies point one way (DESIGN.md § Components): tests/ and scripts/ may import src/ and
+    // emulators/; src/ imports neither, nor the emulators, so the deployed app never carries the
+    // harness. The CLI's --emulators comes in through the dev entry scripts/cli.ts.
+    files: ["src/**", "functions/**"],
+    rules: {
+      "import-x/no-restricted-paths": [
+        "error",
+        {
+          zones: [
+            {
+              target: ["./src", "./functions"],
+              from: ["./tests", "./emulators", "./scripts"],
+              message: "src/ and functions/ never import tests/, emulators/ or scripts/: inject the capability from a dev entry outside src/ instead.",
+            },
+          ],
+        },
+      ],
+    },
+  },
   // The few JavaScript files (this config, the bin launcher) are outside tsconfig.json: no type-aware rules.
   { files: ["**/*.js"], ...tseslint.configs.disableTypeChecked },
 );

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// The operator CLI's executable. It runs the TypeScript entry (src/cli/index.ts) through tsx from
-// node_modules, so `npx mcp-sso-rotator` works in a clone right after `npm ci`, with no build step.
+// The operator CLI's executable. It runs the TypeScript entry through tsx from node_modules, so
+// `npx mcp-sso-rotator` works in a clone right after `npm ci`, with no build step. In a clone that
+// is the dev entry scripts/cli.ts (the CLI plus `--emulators`); where scripts/ is absent, the
+// production entry src/cli/index.ts (no emulators: src/ never imports them).
 // npx puts node_modules/.bin first on PATH, so `node` above is the pinned Node 22 devDependency; a
 // direct call with an older system Node is re-run on that Node 22.
 import { spawnSync } from "node:child_process";
@@ -25,4 +27,5 @@ if (major < 22) {
 
 const { register } = await import("tsx/esm/api");
 register();
-await import(pathToFileURL(path.join(root, "src", "cli", "index.ts")).href);
+const devEntry = path.join(root, "scripts", "cli.ts");
+await import(pathToFileURL(existsSync(devEntry) ? devEntry : path.join(root, "src", "cli", "index.ts")).href);

@@ -23,8 +23,16 @@ export interface CliEnvironment {
   close(): Promise<void>;
 }
 
+/**
+ * Starts the local emulators for `--emulators`. Only the CLI's dev entry (scripts/cli.ts) supplies
+ * one: emulators and the test harness are development tools that src/ never imports.
+ */
+export type StartEmulators = (options: { extra?: Partial<RuntimeOptions>; say(line: string): void }) => Promise<{ runtime: BuiltRuntime; close(): Promise<void> }>;
+
 export interface OpenEnvironmentOptions {
   emulators: boolean;
+  /** How `--emulators` starts them; absent outside the dev entry. */
+  startEmulators?: StartEmulators;
   settingsFile?: string;
   env: Record<string, string | undefined>;
   cwd: string;
@@ -36,9 +44,12 @@ export interface OpenEnvironmentOptions {
 export async function openEnvironment(options: OpenEnvironmentOptions): Promise<CliEnvironment> {
   const extra: Partial<RuntimeOptions> = { hooks: () => options.hooks };
   if (options.emulators) {
-    // Loaded only here: the emulators are a development tool, not part of the deployed app.
-    const { startDemoEmulators } = await import("./emulators.js");
-    const world = await startDemoEmulators({ extra, say: options.say });
+    if (!options.startEmulators) {
+      throw new RotatorError("CLI_USAGE", "--emulators is a development tool and this build of the CLI does not carry the emulators", {
+        hint: "Run it from a clone of the repository after npm ci (npx mcp-sso-rotator … --emulators goes through the dev entry scripts/cli.ts), or run against real app settings (--settings local.settings.json).",
+      });
+    }
+    const world = await options.startEmulators({ extra, say: options.say });
     return { runtime: world.runtime, source: "local emulators (seeded as in npm run demo)", close: () => world.close() };
   }
   const { values, cwd } = settingsValues(options);

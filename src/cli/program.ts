@@ -9,7 +9,7 @@ import { probeCommand } from "./commands/probe.js";
 import { rotateCommand } from "./commands/rotate.js";
 import { statusCommand } from "./commands/status.js";
 import type { CommandContext, CommonOptions } from "./context.js";
-import { openEnvironment, selectSets, type CliEnvironment } from "./environment.js";
+import { openEnvironment, selectSets, type CliEnvironment, type StartEmulators } from "./environment.js";
 import { EXIT, Output, exitFor, type CliIo, type ExitCode } from "./output.js";
 import { PassProgress } from "./progress.js";
 
@@ -29,7 +29,12 @@ Exit codes: 0 ok · 1 a failed check or run · 2 bad usage or configuration · 3
 
 type Handler = (ctx: CommandContext, opts: Record<string, unknown>, args: string[]) => Promise<{ code: ExitCode; body: Record<string, unknown> }>;
 
-export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+/** What the process entry adds to the CLI: the dev entry (scripts/cli.ts) gives `--emulators` its emulators. */
+export interface CliEntry {
+  startEmulators?: StartEmulators;
+}
+
+export async function runCli(argv: readonly string[], io: CliIo, entry: CliEntry = {}): Promise<ExitCode> {
   let exitCode: ExitCode = EXIT.ok;
   const program = rootCommand(io);
 
@@ -44,7 +49,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     cmd.action(async (...actionArgs: unknown[]) => {
       const command = actionArgs.at(-1) as Command;
       const opts = command.opts<CommonOptions & Record<string, unknown>>();
-      exitCode = await execute(io, opts, (ctx) => handler(ctx, opts, command.args), command.name());
+      exitCode = await execute(io, entry, opts, (ctx) => handler(ctx, opts, command.args), command.name());
     });
     return cmd;
   };
@@ -91,7 +96,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     (ctx, o) => incidentsCommand(ctx, typeof o["resolve"] === "string" ? o["resolve"] : undefined),
     (c) => c.option("--resolve <key>", "resolve the open incident with this dedup key now"),
   );
-  defineCheckConfig(program, io, (code) => {
+  defineCheckConfig(program, io, entry, (code) => {
     exitCode = code;
   });
 
@@ -122,7 +127,7 @@ function rootCommand(io: CliIo): Command {
 }
 
 /** check-config needs no runtime (nothing is signed in or touched) unless --emulators. */
-function defineCheckConfig(program: Command, io: CliIo, done: (code: ExitCode) => void): void {
+function defineCheckConfig(program: Command, io: CliIo, entry: CliEntry, done: (code: ExitCode) => void): void {
   program
     .command("check-config")
     .description("validate the app settings and credential sets; touches nothing (exit 2 when invalid)")
@@ -136,7 +141,7 @@ function defineCheckConfig(program: Command, io: CliIo, done: (code: ExitCode) =
       const out = new Output(io, opts.json === true);
       let env: CliEnvironment | undefined;
       try {
-        if (opts.emulators) env = await openEnvironment({ emulators: true, env: io.env, cwd: io.cwd, hooks: {}, say: (l) => out.say(l) });
+        if (opts.emulators) env = await openEnvironment({ emulators: true, ...entry, env: io.env, cwd: io.cwd, hooks: {}, say: (l) => out.say(l) });
         const r = checkConfigCommand(out, { ...(opts.setsFile ? { setsFile: opts.setsFile } : {}), ...(opts.settings ? { settingsFile: opts.settings } : {}), ...(opts.set ? { set: opts.set } : {}), env: io.env, cwd: io.cwd, ...(env ? { emulatorSets: env.runtime.sets } : {}) });
         out.result({ ...r.body, exitCode: r.code });
         done(r.code);
@@ -152,12 +157,12 @@ function defineCheckConfig(program: Command, io: CliIo, done: (code: ExitCode) =
 }
 
 /** Opens the environment, runs one command, prints its JSON object last, and always cleans up. */
-async function execute(io: CliIo, opts: CommonOptions, run: (ctx: CommandContext) => ReturnType<Handler>, name: string): Promise<ExitCode> {
+async function execute(io: CliIo, entry: CliEntry, opts: CommonOptions, run: (ctx: CommandContext) => ReturnType<Handler>, name: string): Promise<ExitCode> {
   const out = new Output(io, opts.json === true);
   const progress = new PassProgress(out, opts.verbose === true);
   let env: CliEnvironment | undefined;
   try {
-    env = await openEnvironment({ emulators: opts.emulators === true, ...(opts.settings ? { settingsFile: opts.settings } : {}), env: io.env, cwd: io.cwd, hooks: progress.hooks, say: (l) => out.say(l) });
+    env = await openEnvironment({ emulators: opts.emulators === true, ...entry, ...(opts.settings ? { settingsFile: opts.settings } : {}), env: io.env, cwd: io.cwd, hooks: progress.hooks, say: (l) => out.say(l) });
     const runtime = env.runtime;
     out.useRedactor(runtime.redactor);
     if (opts.verbose) out.say(`using ${env.source}: ${runtime.sets.length} credential set(s)`);

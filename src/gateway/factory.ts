@@ -14,6 +14,11 @@ export interface GatewayAdapterDeps {
   logger?: Logger;
 }
 
+/** The Key Vault secret holding the gateway's admin API token, when its kind has an API to call. */
+export function gatewayApiTokenSecretName(config: GatewayConfig): string | undefined {
+  return config.kind === "cequence" ? config.apiTokenSecretName : undefined;
+}
+
 /** The adapter for a set's `gateway` block. */
 export function createGatewayAdapter(config: GatewayConfig, deps: GatewayAdapterDeps): GatewayAdapter {
   switch (config.kind) {

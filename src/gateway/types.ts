@@ -1,3 +1,4 @@
+import type { GatewayConfig } from "../config/schema.js";
 import type { TenantIdentity } from "./tenant.js";
 
 /** One OAuth 2.0 client-credentials entry on the gateway whose client ID is the set's. */
@@ -32,8 +33,33 @@ export interface TargetFilter {
   onDrift?: (target: GatewayTarget, why: string) => void;
 }
 
+/**
+ * What an adapter can do (DESIGN.md § Components): the rotation engine reads these, never the
+ * adapter's kind, so a new kind is one folder under src/gateway/, one factory line and one schema member.
+ */
+export interface GatewayCapabilities {
+  /**
+   * How a new secret reaches the targets: `push` (the engine writes it), `keyVault` (the consumer
+   * fetches it from Key Vault after a refresh), `operator` (a person pastes it and confirms).
+   */
+  delivery: "push" | "keyVault" | "operator";
+  /**
+   * How pickup is proven: `fingerprint` (a read-back shows which secret a target holds), `status`
+   * (the target reports it refreshed), `operator` (the confirmation is the proof; nothing to read back).
+   */
+  pickupProof: "fingerprint" | "status" | "operator";
+  /** Targets written at once. */
+  maxConcurrency: number;
+  /** Whether the engine asks the gateway to fetch a token with what it stores after a write (`testConnection`). */
+  testConnection: boolean;
+  /** The documented maximum delay before a `keyVault` consumer picks up a Key Vault change; absent when pushed or confirmed. */
+  maxPickupDelayMs?: number;
+}
+
 export interface GatewayAdapter {
-  readonly kind: "cequence" | "manual";
+  /** For people and telemetry only; the engine reads `capabilities`. The config schema's union names the kinds. */
+  readonly kind: GatewayConfig["kind"];
+  readonly capabilities: GatewayCapabilities;
   /** Every target for the client ID, across all pages. */
   listTargets(filter: TargetFilter, options?: GatewayCallOptions): Promise<GatewayTarget[]>;
   readTarget(id: string, options?: GatewayCallOptions): Promise<GatewayTarget>;

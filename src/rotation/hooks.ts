@@ -1,17 +1,11 @@
-import type { StepName } from "./model.js";
+import type { StepName } from "./stepNames.js";
 
 /**
- * Fault-injection seams for crash tests. A hook that throws `ProcessCrash` simulates the process
- * dying at that point: the runner lets it through without recording anything or releasing the
- * lease, exactly as a killed worker would leave things.
+ * Seams around a pass: the CLI's progress display and fault injection in tests. A seam may throw
+ * an error that `abandonsPass` recognises to say "the process is gone at this point": the runner
+ * then records nothing and releases no lease, exactly as a killed worker would leave things. The
+ * runner knows only that capability, never a test's error class.
  */
-export class ProcessCrash extends Error {
-  constructor(where: string) {
-    super(`simulated process crash ${where}`);
-    this.name = "ProcessCrash";
-  }
-}
-
 export interface RotationHooks {
   /** After a step's outcome is written to the journal. */
   afterStep?(step: StepName): void | Promise<void>;
@@ -19,4 +13,13 @@ export interface RotationHooks {
   afterEffect?(step: StepName, effect: string): void | Promise<void>;
   /** After one target was updated on the gateway. */
   afterTargetUpdated?(targetId: string): void | Promise<void>;
+}
+
+/** An error whose thrower means the process stops here: nothing after it may run, be recorded or be released. */
+export interface AbandonsPass {
+  readonly abandonsPass: true;
+}
+
+export function abandonsPass(e: unknown): e is AbandonsPass {
+  return typeof e === "object" && e !== null && (e as Partial<AbandonsPass>).abandonsPass === true;
 }

@@ -10,10 +10,9 @@ import type { RotationHooks } from "./hooks.js";
 import type { RetirementEvidenceDeps } from "./retirementEvidence.js";
 import type { ErrorSummary } from "../errors.js";
 import type { SecretSeal } from "./secretCheck.js";
+import type { StepName } from "./stepNames.js";
 
-export const STEPS = ["plan", "create", "stash", "verify-entra", "promote", "propagate", "verify-targets", "retire"] as const;
-/** The rotation's steps, plus `reconcile`: the drift repair a pass runs when no rotation is due. */
-export type StepName = (typeof STEPS)[number] | "reconcile";
+export { STEPS, type StepName } from "./stepNames.js";
 
 export type RotationMode = "scheduled" | "force" | "emergency";
 
@@ -75,6 +74,8 @@ export interface Plan {
   reason: string;
   mode: RotationMode;
   current?: CredentialRef & { daysLeft: number; adopted: boolean; managed: boolean };
+  /** Key Vault's current version disabled (or the secret deleted) by hand while its credential is on the app (issue 23). */
+  vaultProblem?: { state: "disabled" | "deleted"; keyId: string; version?: string };
   /** Days-before-expiry at which rotation is due: max(renewBeforeDays, effective lifetime × renewAtFraction). */
   renewWindowDays: number;
   /** How the window was reached, in words (src/rotation/policy.ts renewalWindow). */

@@ -7,6 +7,7 @@ import type { CredentialRef, Plan, RotationMode } from "./model.js";
 import { daysBetween, effectiveLifetimeDays, managedDisplayNamePrefix, renewalWindow, tenantTokenUrl } from "./policy.js";
 import { graphScope } from "../entra/scope.js";
 import { DAY_MS } from "../clock.js";
+import { orphanCandidates, type PromotionRecord } from "./orphans.js";
 
 /** Everything the planner looks at, read once per pass. */
 export interface Facts {
@@ -33,13 +34,46 @@ const toRef = (c: PasswordCredential): CredentialRef => ({
   displayName: c.displayName,
 });
 
-/** keyIds held by an enabled Key Vault version (of the secret or its pending companion). */
-export function heldKeyIds(facts: Pick<Facts, "versions" | "pendingVersions">): Set<string> {
-  const held = new Set<string>();
-  for (const v of [...facts.versions, ...facts.pendingVersions]) {
-    if (v.enabled && v.tags["keyId"]) held.add(v.tags["keyId"]);
-  }
-  return held;
+/**
+ * The current version disabled (or the secret deleted) by hand while its credential is still on
+ * the app: Key Vault readers get nothing (or an older secret) now, but the credential was promoted
+ * and targets or other consumers may use it. Never "no secret yet", never an orphan (issue 23).
+ */
+export interface VaultCurrentProblem {
+  state: "disabled" | "deleted";
+  keyId: string;
+  version?: string;
+}
+
+export function vaultCurrentProblem(facts: Pick<Facts, "app" | "current" | "versions">, recordedCurrentKeyId?: string): VaultCurrentProblem | undefined {
+  const onApp = new Set(facts.app.passwordCredentials.map((c) => c.keyId));
+  const enabledKeys = new Set(facts.versions.filter((v) => v.enabled).map((v) => v.tags["keyId"]));
+  // A credential a later promotion names as its previous one is not current, whatever its version's state.
+  const superseded = new Set(facts.versions.map((v) => v.tags["previousKeyId"]));
+  const currentKeyId = facts.current?.tags["keyId"];
+  const disabled = facts.versions.find((v) => {
+    const keyId = v.tags["keyId"];
+    if (v.enabled || !keyId || !onApp.has(keyId) || enabledKeys.has(keyId) || superseded.has(keyId)) return false;
+    // Newer than whatever Key Vault serves now: nothing served, or what it serves is the one it replaced.
+    return currentKeyId === undefined ? !facts.current : v.tags["previousKeyId"] === currentKeyId;
+  });
+  if (disabled) return { state: "disabled", keyId: disabled.tags["keyId"]!, version: disabled.version };
+  if (facts.versions.length === 0 && recordedCurrentKeyId && onApp.has(recordedCurrentKeyId)) return { state: "deleted", keyId: recordedCurrentKeyId };
+  return undefined;
+}
+
+/** What a VaultCurrentProblem is, and the remedy, in words (the plan's reason and the error's hint share it). */
+export function describeVaultProblem(set: CredentialSet, p: VaultCurrentProblem): { what: string; remedy: string } {
+  const name = set.keyVault.secretName;
+  return p.state === "disabled"
+    ? {
+        what: `Key Vault's current version ${p.version} of '${name}' (credential ${p.keyId}, still on the app) is disabled`,
+        remedy: `re-enable that version (az keyvault secret set-attributes --vault-name <vault> --name ${name} --version ${p.version} --enabled true), or run an emergency rotation (mcp-sso-rotator rotate --set ${set.name} --emergency) to replace it`,
+      }
+    : {
+        what: `the Key Vault secret '${name}' is gone (deleted?) while credential ${p.keyId}, which a run promoted into it, is still on the app`,
+        remedy: `recover the secret from soft delete (az keyvault secret recover --vault-name <vault> --name ${name}), or run an emergency rotation (mcp-sso-rotator rotate --set ${set.name} --emergency) once the name can be written`,
+      };
 }
 
 /** Credentials this service created for the set, or adopted (a Key Vault version names its keyId). */
@@ -107,9 +141,11 @@ export interface PlanInput {
   mode: RotationMode;
   now: Date;
   adoption?: AdoptionResult;
+  /** What the journals know about promotions (src/rotation/orphans.ts); none read: nothing is an orphan but by Key Vault's record. */
+  record?: PromotionRecord;
 }
 
-export function makePlan({ set, facts, mode, now, adoption }: PlanInput): Plan {
+export function makePlan({ set, facts, mode, now, adoption, record }: PlanInput): Plan {
   // New secrets live as long as the effective policy allows; the renewal window follows that
   // lifetime, or a cap below the window would make every fresh secret due at once.
   const lifetimeDays = effectiveLifetimeDays(set, facts.policy.maxPasswordLifetimeDays);
@@ -117,16 +153,29 @@ export function makePlan({ set, facts, mode, now, adoption }: PlanInput): Plan {
   const renewal = renewalWindow(set, lifetimeDays);
   const window = renewal.days;
   const managed = managedCredentials(set, facts);
-  const held = heldKeyIds(facts);
-  const currentKeyId = facts.current?.tags["keyId"] ?? (adoption?.status === "adopted" ? adoption.keyId : undefined);
+  const vaultProblem = vaultCurrentProblem(facts, record?.recordedCurrentKeyId);
+  const currentKeyId = vaultProblem?.keyId ?? facts.current?.tags["keyId"] ?? (adoption?.status === "adopted" ? adoption.keyId : undefined);
   const currentCred = currentKeyId ? facts.app.passwordCredentials.find((c) => c.keyId === currentKeyId) : undefined;
   const managedIds = new Set([...managed.map((c) => c.keyId), ...(currentKeyId ? [currentKeyId] : [])]);
-  const orphans = managed.filter((c) => !held.has(c.keyId) && c.keyId !== currentKeyId).map(toRef);
+  const promoted = record?.promotedKeyIds ?? new Set<string>();
+  const orphans = orphanCandidates(set, facts)
+    .filter((c) => !promoted.has(c.keyId) && c.keyId !== currentKeyId)
+    .map(toRef);
   const unmanaged = facts.app.passwordCredentials
     .filter((c) => !managedIds.has(c.keyId))
     .map((c) => ({ ...toRef(c), daysLeft: round1(daysBetween(now, new Date(c.endDateTime))) }));
 
-  const { action, reason, current } = decide({ facts, mode, now, adoption, currentCred, window, renewalBasis: renewal.basis });
+  const decided = decide({ facts, mode, now, adoption, currentCred, window, renewalBasis: renewal.basis });
+  const { current } = decided;
+  let { action, reason } = decided;
+  if (vaultProblem) {
+    // Reported for what it is. A scheduled pass changes nothing (the pass fails with
+    // VAULT_CURRENT_DISABLED); an operator's forced or emergency rotation replaces the credential,
+    // which then retires through the retirement rule like any previous one.
+    const { what, remedy } = describeVaultProblem(set, vaultProblem);
+    action = mode === "scheduled" ? "noop" : "rotate";
+    reason = mode === "scheduled" ? `${what}: ${remedy}` : `${mode} rotation requested; ${what}`;
+  }
 
   const expiry = currentCred ? Date.parse(currentCred.endDateTime) : undefined;
   const plan: Plan = {
@@ -134,6 +183,7 @@ export function makePlan({ set, facts, mode, now, adoption }: PlanInput): Plan {
     reason,
     mode,
     current,
+    ...(vaultProblem ? { vaultProblem } : {}),
     renewWindowDays: round1(window),
     renewWindowBasis: renewal.basis,
     ...(renewal.renewBeforeClamped ? { renewBeforeClamped: renewal.renewBeforeClamped } : {}),

@@ -1,10 +1,13 @@
 import { RotatorError } from "../errors.js";
+import type { SecretVersion } from "../vault/types.js";
 import { fingerprintMatches } from "../gateway/fingerprint.js";
 import { graphScope } from "../entra/scope.js";
 import { tenantTokenUrl } from "./policy.js";
-import { listRotationTargets, pushSecret, readBackTargets, retireCredential, type StepContext, type StepOutcome } from "./steps.js";
+import { retireCredential } from "./steps.js";
+import type { StepContext, StepOutcome } from "./stepContext.js";
+import { listRotationTargets, pushSecret, readBackTargets } from "./targetWrites.js";
 import { dropVanishedTargets, liveTargets, mergeTargets } from "./targets.js";
-import { checkRetirementEvidence } from "./retirementEvidence.js";
+import { retirementDue, targetsVerifiedAt, type RetirementContext } from "./retirement.js";
 
 /**
  * Reconcile on every pass (DESIGN.md § Reconcile on every pass). When no rotation is due, the pass
@@ -27,7 +30,7 @@ export interface ReconcileSummary {
 export async function reconcileStep(ctx: StepContext): Promise<StepOutcome & { summary?: ReconcileSummary }> {
   const { set, gateway, vault, token, clock, redactor } = ctx.deps;
   const { run } = ctx;
-  if (gateway.kind === "manual") return { kind: "skipped", detail: "manual gateway: its targets cannot be read back, so drift is not repaired automatically" };
+  if (gateway.capabilities.pickupProof === "operator") return { kind: "skipped", detail: `${gateway.kind} gateway: its targets cannot be read back, so drift is not repaired automatically` };
   const current = await vault.getLatest(set.keyVault.secretName, { abortSignal: ctx.signal });
   if (!current?.enabled || !current.value) return { kind: "skipped", detail: "Key Vault holds no current secret to reconcile with" };
   const secret = current.value;
@@ -70,8 +73,10 @@ export async function reconcileStep(ctx: StepContext): Promise<StepOutcome & { s
     }
   }
 
-  const retired = await finishPendingRetirement(ctx, current.tags);
-  const superseded = await retireSuperseded(ctx, current.tags);
+  // Every live target verified on the current secret, or TARGETS_STALE was thrown above; the rule checks it again.
+  const lagging = (): Promise<string[]> => Promise.resolve(liveTargets(run).filter((t) => !t.verified && stale.some((x) => x.id === t.id)).map((t) => t.name));
+  const retired = await finishPendingRetirement(ctx, current, lagging);
+  const superseded = await retireSuperseded(ctx, current.tags, lagging);
   ctx.log.info(`reconciled: ${repaired} of ${listed.length} target(s) repaired${retired ? `; retired ${retired}` : ""}`);
   const parts = [stale.length > 0 ? `${repaired} of ${listed.length} target(s) repaired and verified` : `all ${listed.length} target(s) hold the current secret`];
   if (retired) parts.push(`retired previous credential ${retired}`);
@@ -80,22 +85,37 @@ export async function reconcileStep(ctx: StepContext): Promise<StepOutcome & { s
   return { kind: "done", detail: parts.join("; "), summary: { repaired, ...(retiredAny ? { retired: retiredAny } : {}) } };
 }
 
-/** Retires the credential the current version replaced, once its grace period is over. Every target verified already. */
-async function finishPendingRetirement(ctx: StepContext, tags: Record<string, string>): Promise<string | undefined> {
-  const { set, graph, clock } = ctx.deps;
+/** The retirement rule's context for a reconciling pass (src/rotation/retirement.ts). */
+function ruleContext(ctx: StepContext): RetirementContext {
+  const { set, clock, retirementEvidence } = ctx.deps;
+  return { set, runId: ctx.run.runId, now: clock.now(), emergency: ctx.run.mode === "emergency", evidence: retirementEvidence, log: ctx.log, abortSignal: ctx.signal };
+}
+
+/**
+ * When every target held the secret `version` holds: the verify-targets of the run that promoted it
+ * (its `runId` tag). Without that journal, the promotion itself — earlier, so any later sign-in
+ * with the old key counts as an outside consumer: the safe side.
+ */
+async function verifiedAtFor(ctx: StepContext, version: SecretVersion): Promise<string> {
+  const runId = version.tags["runId"];
+  const run = runId ? await ctx.journals.readRun(ctx.deps.set.name, runId, ctx.signal).catch(() => undefined) : undefined;
+  return run ? targetsVerifiedAt(run) : (version.createdOn?.toISOString() ?? ctx.run.createdAt);
+}
+
+/** Retires the credential the current version replaced, through the retirement rule (grace from the version's `retireAfter`). */
+async function finishPendingRetirement(ctx: StepContext, current: SecretVersion, laggingTargets: () => Promise<string[]>): Promise<string | undefined> {
+  const { set, graph } = ctx.deps;
+  const tags = current.tags;
   const previousKeyId = tags["previousKeyId"];
   if (!previousKeyId || previousKeyId === "none" || previousKeyId === tags["keyId"]) return undefined;
   const app = ctx.facts?.app ?? (await graph.getApplication({ appId: set.clientId, objectId: set.applicationObjectId }, { abortSignal: ctx.signal }));
   if (!app.passwordCredentials.some((c) => c.keyId === previousKeyId)) return undefined;
-  const retireAfter = Date.parse(tags["retireAfter"] ?? "");
-  if (Number.isFinite(retireAfter) && clock.now().getTime() < retireAfter) {
-    ctx.log.info(`previous credential ${previousKeyId} retires after ${tags["retireAfter"]}`);
-    return undefined;
-  }
-  // The same evidence gate as the run's retire step: an outside consumer of the old secret holds it.
-  const evidence = await checkRetirementEvidence({ set, run: ctx.run, previousKeyId, now: clock.now(), force: ctx.run.mode === "emergency", deps: ctx.deps.retirementEvidence, log: ctx.log, abortSignal: ctx.signal });
-  if (evidence.kind === "hold") {
-    ctx.log.warn(`previous credential ${previousKeyId} kept: ${evidence.note}`);
+  const verdict = await retirementDue(
+    { path: "pending-retirement", keyId: previousKeyId, laggingTargets, retireAfter: tags["retireAfter"], targetsVerifiedAt: await verifiedAtFor(ctx, current) },
+    ruleContext(ctx),
+  );
+  if (!verdict.due) {
+    ctx.log.info(`previous credential ${previousKeyId} kept: ${verdict.note}`);
     return undefined;
   }
   await retireCredential(ctx, previousKeyId, "reconcile");
@@ -104,13 +124,13 @@ async function finishPendingRetirement(ctx: StepContext, tags: Record<string, st
 
 /**
  * A credential two rotations old: its successor was promoted (its version's `previousKeyId` names
- * it) and that successor's grace period is over, yet it is still on the app — a run failed before
- * retiring it and the next rotation only knew its own previous credential. Every target verified on
- * the current secret already (the caller checked), so nothing uses it (I1); keeping it forever
- * breaks I6 and sprawls (I3). Found by `npm run chaos` (seed 129 of the first campaign).
+ * it) yet it is still on the app — a run failed before retiring it and the next rotation only knew
+ * its own previous credential. Keeping it forever breaks I6 and sprawls (I3), so it is retired
+ * through the retirement rule like any other, its grace period ending at its successor's
+ * `retireAfter`. Found by `npm run chaos` (seed 129 of the first campaign).
  */
-async function retireSuperseded(ctx: StepContext, currentTags: Record<string, string>): Promise<string[]> {
-  const { set, graph, vault, clock } = ctx.deps;
+async function retireSuperseded(ctx: StepContext, currentTags: Record<string, string>, laggingTargets: () => Promise<string[]>): Promise<string[]> {
+  const { set, graph, vault } = ctx.deps;
   const keep = new Set([currentTags["keyId"], currentTags["previousKeyId"]]);
   const versions = await vault.listVersions(set.keyVault.secretName, { abortSignal: ctx.signal });
   const app = await graph.getApplication({ appId: set.clientId, objectId: set.applicationObjectId }, { abortSignal: ctx.signal });
@@ -119,8 +139,15 @@ async function retireSuperseded(ctx: StepContext, currentTags: Record<string, st
   for (const keyId of new Set(versions.map((v) => v.tags["keyId"]).filter((k): k is string => k !== undefined))) {
     if (keep.has(keyId) || !live.has(keyId)) continue;
     const successor = versions.find((v) => v.tags["previousKeyId"] === keyId && v.tags["keyId"] !== keyId);
-    const graceOver = successor !== undefined && Number.isFinite(Date.parse(successor.tags["retireAfter"] ?? "")) && clock.now().getTime() >= Date.parse(successor.tags["retireAfter"]!);
-    if (!graceOver) continue;
+    if (!successor) continue; // not superseded by any promotion: nothing says it may go
+    const verdict = await retirementDue(
+      { path: "superseded", keyId, laggingTargets, retireAfter: successor.tags["retireAfter"], targetsVerifiedAt: await verifiedAtFor(ctx, successor) },
+      ruleContext(ctx),
+    );
+    if (!verdict.due) {
+      ctx.log.info(`superseded credential ${keyId} kept: ${verdict.note}`);
+      continue;
+    }
     await retireCredential(ctx, keyId, "reconcile");
     retired.push(keyId);
   }

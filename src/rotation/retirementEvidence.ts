@@ -2,7 +2,6 @@ import type { CredentialSet } from "../config/schema.js";
 import type { SignInActivityApi } from "../entra/signInActivity.js";
 import { ensureRotatorError } from "../errors.js";
 import type { Logger } from "../logging.js";
-import type { RunJournal } from "./model.js";
 
 /**
  * Usage-aware retirement: before `removePassword(previous)`, ask Entra when the previous credential
@@ -55,7 +54,10 @@ export type RetirementDecision =
 
 export interface RetirementEvidenceInput {
   set: CredentialSet;
-  run: RunJournal;
+  /** The run deciding, named on the retire-held incident. */
+  runId: string;
+  /** When every target held the newer secret: a sign-in after it is an outside consumer. */
+  targetsVerifiedAt: string;
   previousKeyId: string;
   now: Date;
   /** An operator's emergency: the old secret goes now, whatever the evidence says. */
@@ -67,21 +69,15 @@ export interface RetirementEvidenceInput {
 
 const HOUR = 3_600_000;
 
-/** When every target held the new secret: the last verify-targets (or manual confirm) that finished. */
-export function targetsVerifiedAt(run: RunJournal): string {
-  const done = run.steps.filter((s) => (s.name === "verify-targets" || s.name === "promote") && s.status === "done");
-  return (done.filter((s) => s.name === "verify-targets").at(-1) ?? done.at(-1))?.endedAt ?? run.createdAt;
-}
-
 export async function checkRetirementEvidence(input: RetirementEvidenceInput): Promise<RetirementDecision> {
-  const { set, run, previousKeyId: keyId, now, deps, log } = input;
+  const { set, runId, previousKeyId: keyId, now, deps, log } = input;
   const settings = signInEvidenceSettings(set);
   const decide = async (d: RetirementDecision): Promise<RetirementDecision> => {
     if (d.kind === "retire" && d.basis === "unavailable") log.warn(`retire ${keyId}: ${d.note}`);
     else if (d.kind === "retire") log.info(`retire ${keyId}: ${d.note}`);
     else log.warn(`retirement of ${keyId} held: ${d.note}`);
     // A failing alert channel never blocks rotation.
-    await deps?.reportHold?.(set.name, d.kind === "hold" ? d.hold : undefined, run.runId).catch((e: unknown) => log.warn(`retire-held incident could not be reported: ${ensureRotatorError(e).message}`));
+    await deps?.reportHold?.(set.name, d.kind === "hold" ? d.hold : undefined, runId).catch((e: unknown) => log.warn(`retire-held incident could not be reported: ${ensureRotatorError(e).message}`));
     return d;
   };
   if (!deps || !settings.enabled) return { kind: "retire", basis: "off", note: "sign-in evidence is not enabled; the grace period rules" };
@@ -95,7 +91,7 @@ export async function checkRetirementEvidence(input: RetirementEvidenceInput): P
     if (err.code === "ABORTED") throw err;
     return decide({ kind: "retire", basis: "unavailable", note: `sign-in evidence unavailable (${err.code}: ${err.message}) — ${err.hint} Retiring on the grace period.` });
   }
-  const verifiedAt = targetsVerifiedAt(run);
+  const verifiedAt = input.targetsVerifiedAt;
   if (!last) {
     return decide({ kind: "retire", basis: "unknown", note: `Entra has no sign-in activity for ${keyId}: usage unknown (not proven unused); retiring on the grace period` });
   }

@@ -2,7 +2,7 @@ import { RotatorError, ensureRotatorError, type ErrorSummary } from "../errors.j
 import type { Logger } from "../logging.js";
 import { acquireSetLease } from "./lease.js";
 import { RotationJournalStore } from "./journal.js";
-import { ProcessCrash } from "./hooks.js";
+import { abandonsPass } from "./hooks.js";
 import {
   FINISHED,
   STEPS,
@@ -12,6 +12,7 @@ import {
   type RotationEvent,
   type RotationRequest, type RotationMode, type RunJournal, type RunStatus, type StepName, type StepRecord } from "./model.js";
 import { makePlan } from "./planner.js";
+import { readPromotionRecord } from "./orphans.js";
 import { reconcileStep } from "./reconcile.js";
 import { RequestStore, strongerMode, type OperatorRequest } from "./requests.js";
 import { liveTargets, staleTargetNames } from "./targets.js";
@@ -28,9 +29,8 @@ import {
   stashStep,
   verifyEntraStep,
   verifyTargetsStep,
-  type StepContext,
-  type StepOutcome,
 } from "./steps.js";
+import type { StepContext, StepOutcome } from "./stepContext.js";
 
 interface PassContext extends StepContext {
   /** How the set's previous run ended, read when this pass opened its run. */
@@ -68,7 +68,8 @@ export class RotationRunner {
   async dryRun(mode: RotationMode, abortSignal?: AbortSignal): Promise<Plan> {
     const facts = await observe(this.deps, abortSignal);
     const adoption = await adoptionFor(this.deps, facts, abortSignal);
-    return makePlan({ set: this.deps.set, facts, mode, now: this.deps.clock.now(), adoption });
+    const record = await readPromotionRecord(this.journals, this.deps.set, facts, abortSignal);
+    return makePlan({ set: this.deps.set, facts, mode, now: this.deps.clock.now(), adoption, record });
   }
 
   async runPass(request: RotationRequest): Promise<PassResult> {
@@ -94,7 +95,7 @@ export class RotationRunner {
       }
       return result;
     } catch (e) {
-      if (e instanceof ProcessCrash) crashed = true;
+      if (abandonsPass(e)) crashed = true;
       throw e;
     } finally {
       // A crashed process never releases its lease; it expires on its own.
@@ -237,13 +238,13 @@ export class RotationRunner {
         ctx.signal.throwIfAborted();
         outcome = await this.runStep(step, ctx);
       } catch (e) {
-        if (e instanceof ProcessCrash) throw e;
+        if (abandonsPass(e)) throw e;
         const err = ensureRotatorError(e, "STEP_FAILED");
         // A manual gateway's run past promote is never ended by an error: no later reconcile can
         // finish it (its targets cannot be read back), so a failed run would keep the credential it
         // replaced forever and leave the operator nothing to confirm (chaos seeds 184, 458). It
         // waits with the error — an incident — and the next pass retries.
-        const keptOpen = this.deps.gateway.kind === "manual" && run.promotedVersion !== undefined;
+        const keptOpen = this.deps.gateway.capabilities.pickupProof === "operator" && run.promotedVersion !== undefined;
         const retryable = err.retryable || keptOpen || err.code === "LEASE_LOST" || err.code === "ABORTED";
         this.record(run, step, started, retryable ? "waiting" : "failed", err.message, err.toJSON());
         log.error(`step ${step} failed: ${err.code}: ${err.message} — ${err.hint}`);
@@ -280,7 +281,7 @@ export class RotationRunner {
       ctx.signal.throwIfAborted();
       outcome = await reconcileStep(ctx);
     } catch (e) {
-      if (e instanceof ProcessCrash) throw e;
+      if (abandonsPass(e)) throw e;
       const err = ensureRotatorError(e, "RECONCILE_FAILED");
       this.record(run, "reconcile", started, "failed", err.message, err.toJSON());
       log.error(`reconcile failed: ${err.code}: ${err.message} — ${err.hint}`);

@@ -1,68 +1,24 @@
 import { RotatorError, ensureRotatorError } from "../errors.js";
 import type { TokenResult } from "../entra/types.js";
-import type { GatewayTarget, TargetFilter } from "../gateway/types.js";
 import { fingerprintMatches } from "../gateway/fingerprint.js";
-import { propagateCanaryFirst, verifyTargets, type TargetOutcome, type TargetVerification } from "../gateway/propagate.js";
 import { DAY_MS } from "../clock.js";
-import type { Logger } from "../logging.js";
-import type { RotationJournalStore } from "./journal.js";
-import type { RotationDeps, RunJournal, RunStatus, TargetRecord } from "./model.js";
-import { identifyAdoption, makePlan, type AdoptionResult, type Facts } from "./planner.js";
+import type { CredentialRef, RotationDeps } from "./model.js";
+import type { StepContext, StepOutcome } from "./stepContext.js";
+import { listRotationTargets, pushSecret, readBackTargets, usesTestConnection } from "./targetWrites.js";
+import { describeVaultProblem, identifyAdoption, makePlan, type AdoptionResult, type Facts } from "./planner.js";
+import { readPromotionRecord } from "./orphans.js";
 import { pendingSecretName, tenantTokenUrl } from "./policy.js";
 import { dropVanishedTargets, liveTargets, mergeTargets } from "./targets.js";
 import { graphScope } from "../entra/scope.js";
-import { checkRetirementEvidence } from "./retirementEvidence.js";
+import { retirementDue, targetsVerifiedAt } from "./retirement.js";
 import { assertStashedValue, sealSecret } from "./secretCheck.js";
 
 /**
  * The steps of the rotation state machine (DESIGN.md § Rotation state machine), one function
  * each. The runner decides which step runs next and journals its outcome; a step only does its
- * work, idempotently, keyed by the new credential's keyId.
+ * work, idempotently, keyed by the new credential's keyId. Writing to targets and reading them
+ * back is src/rotation/targetWrites.ts; what a gateway can do is its adapter's capabilities.
  */
-export interface StepContext {
-  deps: RotationDeps;
-  journals: RotationJournalStore;
-  run: RunJournal;
-  /** Writes the run's journal now (conditional on the version this pass last wrote). */
-  save(): Promise<void>;
-  signal: AbortSignal;
-  log: Logger;
-  /** The new secret's value, in memory only for this pass. */
-  secret?: string;
-  facts?: Facts;
-}
-
-/** Outcome of one step: carry on, or stop this pass leaving the run resumable. */
-export type StepOutcome = { kind: "done"; detail?: string } | { kind: "skipped"; detail: string } | { kind: "pause"; status: RunStatus; detail: string };
-
-// ── the run's targets ─────────────────────────────────────────────────────
-
-/**
- * The listing filter of a rotation: the set's client ID AND its tenant (GUID, domain or authority
- * host form). A server with the client ID but another tenant is recorded on the run as `drift`
- * with the reason (never written; the gateway-drift probe reports it too).
- */
-export function rotationTargetFilter(ctx: StepContext): TargetFilter {
-  const { set, clock } = ctx.deps;
-  const { run } = ctx;
-  return {
-    clientId: set.clientId,
-    tenant: { tenantId: set.tenantId, authorityHosts: [set.authorityHost] },
-    onDrift: (t, why) => {
-      let rec = run.targets.find((r) => r.id === t.id);
-      if (!rec) {
-        rec = { id: t.id, name: t.name, updated: false, verified: false, attempts: 0 };
-        run.targets.push(rec);
-      }
-      Object.assign(rec, { updated: false, verified: false, outcome: "drift", evidence: `${why} (checked ${clock.now().toISOString()})` });
-      delete rec.error;
-    },
-  };
-}
-
-export function listRotationTargets(ctx: StepContext): Promise<GatewayTarget[]> {
-  return ctx.deps.gateway.listTargets(rotationTargetFilter(ctx), { abortSignal: ctx.signal });
-}
 
 // ── observe & plan ────────────────────────────────────────────────────────
 
@@ -94,12 +50,22 @@ export async function adoptionFor(deps: RotationDeps, facts: Facts, signal?: Abo
 
 export async function planStep(ctx: StepContext): Promise<StepOutcome> {
   const log = ctx.log;
-  const { set, vault, graph, clock } = ctx.deps;
+  const { set, vault, clock } = ctx.deps;
   const facts = await observe(ctx.deps, ctx.signal);
   ctx.facts = facts;
   const adoption = await adoptionFor(ctx.deps, facts, ctx.signal);
-  const plan = makePlan({ set, facts, mode: ctx.run.mode, now: clock.now(), adoption });
+  const record = await readPromotionRecord(ctx.journals, set, facts, ctx.signal);
+  const plan = makePlan({ set, facts, mode: ctx.run.mode, now: clock.now(), adoption, record });
   ctx.run.plan = plan;
+
+  if (plan.vaultProblem && plan.action === "noop") {
+    // Never "no secret yet", never a rotation nobody asked for: the operator decides (issue 23).
+    const { what, remedy } = describeVaultProblem(set, plan.vaultProblem);
+    throw new RotatorError("VAULT_CURRENT_DISABLED", `${what}; nothing was changed`, {
+      hint: `Consumers that read Key Vault get no current secret now, while targets may still use credential ${plan.vaultProblem.keyId}, which is kept. Either ${remedy}.`,
+      retryable: false,
+    });
+  }
 
   if (adoption?.status === "adopted" && adoption.keyId && facts.current) {
     await vault.updateProperties(
@@ -113,20 +79,10 @@ export async function planStep(ctx: StepContext): Promise<StepOutcome> {
     log.warn(`adoption ${adoption.status}: ${adoption.detail}`);
   }
 
-  // Orphan sweep (I2): a managed credential whose value no enabled version holds can never be used.
-  // Only on a consistent view of Key Vault: a listing that lacks the version just read as current
-  // (a 404 for a moment, a partial answer) would make the live credential look like an orphan.
-  const consistent = facts.current !== undefined && facts.versions.some((v) => v.version === facts.current!.version);
-  if (!consistent && plan.orphans.length > 0) {
-    log.warn(`orphan sweep skipped: Key Vault's answers disagree (no current version, or a listing without it); ${plan.orphans.length} candidate(s) wait for the next pass`);
-  }
-  for (const orphan of consistent ? plan.orphans : []) {
-    await graph.removePassword(facts.app.id, orphan.keyId, { abortSignal: ctx.signal });
-    log.warn(`removed orphaned managed credential ${orphan.keyId} (${orphan.displayName ?? "no name"}): no Key Vault version holds its value`);
-  }
+  await sweepOrphans(ctx, facts, plan.orphans);
 
   if (plan.action === "rotate") {
-    const currentKeyId = facts.current?.tags["keyId"] ?? (adoption?.status === "adopted" ? adoption.keyId : undefined);
+    const currentKeyId = plan.vaultProblem?.keyId ?? facts.current?.tags["keyId"] ?? (adoption?.status === "adopted" ? adoption.keyId : undefined);
     const previous = currentKeyId ? facts.app.passwordCredentials.find((c) => c.keyId === currentKeyId) : undefined;
     if (previous) {
       ctx.run.previousCredential = { keyId: previous.keyId, hint: previous.hint, endDateTime: previous.endDateTime, displayName: previous.displayName };
@@ -136,6 +92,36 @@ export async function planStep(ctx: StepContext): Promise<StepOutcome> {
     }
   }
   return { kind: "done", detail: `${plan.action}: ${plan.reason}` };
+}
+
+/**
+ * Orphan sweep (I2): removes credentials created by a run that died before the stash
+ * (src/rotation/orphans.ts), each through the retirement rule. Only on a consistent view of Key
+ * Vault: a listing that lacks the version just read as current (a 404 for a moment, a partial
+ * answer) would make the live credential look like an orphan.
+ */
+async function sweepOrphans(ctx: StepContext, facts: Facts, orphans: readonly CredentialRef[]): Promise<void> {
+  const { set, graph, clock } = ctx.deps;
+  const log = ctx.log;
+  const consistent = facts.current !== undefined && facts.versions.some((v) => v.version === facts.current!.version);
+  if (!consistent && orphans.length > 0) {
+    log.warn(`orphan sweep skipped: Key Vault's answers disagree (no current version, or a listing without it); ${orphans.length} candidate(s) wait for the next pass`);
+  }
+  for (const orphan of consistent ? orphans : []) {
+    const created = facts.app.passwordCredentials.find((c) => c.keyId === orphan.keyId)?.startDateTime;
+    // Its value never reached Key Vault: no target and no reader can have it, so its grace ends at
+    // its creation, and any sign-in since then is someone holding it after all.
+    const verdict = await retirementDue(
+      { path: "orphan", keyId: orphan.keyId, laggingTargets: () => Promise.resolve([]), retireAfter: created, targetsVerifiedAt: created ?? ctx.run.createdAt },
+      { set, runId: ctx.run.runId, now: clock.now(), emergency: ctx.run.mode === "emergency", evidence: ctx.deps.retirementEvidence, log, abortSignal: ctx.signal },
+    );
+    if (!verdict.due) {
+      log.warn(`orphaned managed credential ${orphan.keyId} kept: ${verdict.note}`);
+      continue;
+    }
+    await graph.removePassword(facts.app.id, orphan.keyId, { abortSignal: ctx.signal });
+    log.warn(`removed orphaned managed credential ${orphan.keyId} (${orphan.displayName ?? "no name"}): created by a run that never stored its value; ${verdict.note}`);
+  }
 }
 
 // ── create & stash ────────────────────────────────────────────────────────
@@ -380,7 +366,7 @@ export async function propagateStep(ctx: StepContext): Promise<StepOutcome> {
   const targets = await listRotationTargets(ctx);
   mergeTargets(run, targets);
 
-  if (gateway.kind === "manual") {
+  if (gateway.capabilities.delivery === "operator") {
     if (run.confirmedBy) {
       for (const t of run.targets) Object.assign(t, { updated: true, verified: true });
       delete run.awaitingConfirmationSince;
@@ -432,116 +418,12 @@ export async function propagateStep(ctx: StepContext): Promise<StepOutcome> {
   };
 }
 
-/**
- * Writes `secret` to `targets`, canary first, and records each outcome on the run's target records.
- * When the canary does not work after the write (read-back or the gateway's test connection fails),
- * nothing else is written and CANARY_FAILED is thrown: every other target keeps the previous secret,
- * which stays valid because a failed run never retires it.
- */
-export async function pushSecret(ctx: StepContext, targets: GatewayTarget[], secret: string): Promise<TargetOutcome[]> {
-  const { set, gateway } = ctx.deps;
-  const { run } = ctx;
-  const records = new Map(run.targets.map((r) => [r.id, r]));
-  const result = await propagateCanaryFirst({
-    adapter: gateway,
-    targets,
-    secret,
-    maxConcurrency: set.gateway.kind === "cequence" ? set.gateway.maxConcurrency : 1,
-    signal: ctx.signal,
-    retry: { maxAttempts: ctx.deps.targetAttempts ?? 4 },
-    sleep: (ms, signal) => ctx.deps.clock.sleep(ms, signal),
-    logger: ctx.log,
-    verify: { clientId: set.clientId, useTestConnection: usesTestConnection(ctx) },
-    onTargetDone: async (targetId, outcome) => {
-      const rec = records.get(targetId)!;
-      rec.attempts += outcome.attempts;
-      rec.updated = outcome.ok;
-      if (!outcome.ok) rec.verified = false;
-      if (outcome.error) rec.error = outcome.error;
-      else delete rec.error;
-      if (outcome.ok && !outcome.alreadyHeld) await ctx.deps.hooks?.afterTargetUpdated?.(targetId);
-    },
-  });
-  const canary = result.canary;
-  if (canary?.verification) recordVerification(records.get(canary.outcome.id)!, canary.verification);
-  if (result.status === "verify-failed" && canary?.verification) {
-    const rec = records.get(canary.outcome.id)!;
-    const others = targets.length - 1;
-    await ctx.save();
-    throw new RotatorError(
-      "CANARY_FAILED",
-      `The canary MCP server ${rec.name} (${rec.id}) took the new secret but failed verification (${rec.error?.code ?? "unknown"}: ${rec.error?.message ?? "no detail"}); the other ${others} target(s) were not touched`,
-      {
-        hint:
-          `The gateway does not hold or cannot use the new secret on ${rec.name}. The other ${others} MCP server(s) still hold the previous secret, which stays valid (the previous credential is not retired). ` +
-          `Check ${rec.name} in the gateway console (token URL, client ID, its test connection) and the gateway's health, fix what it shows, then start a forced rotation or let the next pass reconcile (it tries the canary again first).`,
-        retryable: false,
-      },
-    );
-  }
-  return result.outcomes;
-}
-
-function usesTestConnection(ctx: StepContext): boolean {
-  const { set, gateway } = ctx.deps;
-  return set.gateway.kind === "cequence" && set.gateway.testConnection && gateway.testConnection !== undefined;
-}
-
-/** Marks a run record from a read-back; a failed one is sent back to propagation with the reason. */
-function recordVerification(rec: TargetRecord, v: TargetVerification): boolean {
-  rec.verified = v.ok;
-  if (v.ok) {
-    delete rec.error;
-    return true;
-  }
-  rec.updated = false;
-  rec.error = v.error ?? {
-    code: v.fingerprintMatches ? "TARGET_TEST_FAILED" : "TARGET_SECRET_MISMATCH",
-    message:
-      v.testConnection && !v.testConnection.ok
-        ? v.testConnection.detail
-        : `fingerprint ${v.fingerprintMatches ? "matches" : "does not match"}; client ID ${v.clientIdUnchanged ? "unchanged" : "changed"}; token URL ${v.tokenUrlUnchanged ? "unchanged" : "changed"}`,
-    hint: "The target does not hold a working copy of the new secret; it is updated again on the next pass.",
-  };
-  return false;
-}
-
-/**
- * Reads back the live records that are listed (fingerprint, client ID, token URL, and the gateway's
- * test connection when configured) and marks each verified or not. Returns the names that failed.
- * Read-backs and test connections go through the same adapter, so they share its rate budget with updates.
- */
-export async function readBackTargets(ctx: StepContext, listed: GatewayTarget[], secret: string): Promise<string[]> {
-  const { set, gateway } = ctx.deps;
-  const { run } = ctx;
-  const known = new Map(listed.map((t) => [t.id, t]));
-  const records = new Map(run.targets.map((r) => [r.id, r]));
-  const toCheck = liveTargets(run)
-    .map((r) => known.get(r.id))
-    .filter((t): t is GatewayTarget => t !== undefined);
-  const checks = await verifyTargets({
-    adapter: gateway,
-    targets: toCheck,
-    secret,
-    clientId: set.clientId,
-    useTestConnection: usesTestConnection(ctx),
-    maxConcurrency: set.gateway.kind === "cequence" ? set.gateway.maxConcurrency : 1,
-    signal: ctx.signal,
-  });
-  const bad: string[] = [];
-  for (const v of checks) {
-    const rec = records.get(v.id)!;
-    if (!recordVerification(rec, v)) bad.push(rec.name);
-  }
-  return bad;
-}
-
 export async function verifyTargetsStep(ctx: StepContext): Promise<StepOutcome> {
   const { set, gateway } = ctx.deps;
   const { run } = ctx;
-  if (gateway.kind === "manual") return { kind: "skipped", detail: "manual gateway: verified by operator confirmation" };
+  if (gateway.capabilities.pickupProof === "operator") return { kind: "skipped", detail: `${gateway.kind} gateway: verified by operator confirmation` };
   const secret = await loadSecret(ctx);
-  const testConnection = set.gateway.kind === "cequence" && set.gateway.testConnection && gateway.testConnection !== undefined;
+  const testConnection = usesTestConnection(ctx);
   const listed = await listRotationTargets(ctx);
   mergeTargets(run, listed);
   await dropVanishedTargets(run, { gateway, clientId: set.clientId, listed, now: ctx.deps.clock.now(), log: ctx.log, abortSignal: ctx.signal });
@@ -571,11 +453,10 @@ export async function retireStep(ctx: StepContext): Promise<StepOutcome> {
   const previous = run.previousCredential;
   if (run.retireBlockedReason) return { kind: "skipped", detail: `nothing retired: ${run.retireBlockedReason}` };
   if (!previous) return { kind: "skipped", detail: "no previous managed credential to retire" };
-  const graceOver = run.mode === "emergency" || clock.now().getTime() >= Date.parse(run.retireAfter ?? "0");
-  if (!graceOver) return { kind: "pause", status: "waiting", detail: `grace period runs until ${run.retireAfter}` };
 
   // I1: never retire while any target still lacks the new secret — including targets added since.
-  if (gateway.kind !== "manual") {
+  const laggingTargets = async (): Promise<string[]> => {
+    if (gateway.capabilities.pickupProof === "operator") return []; // the operator's confirmation is the proof
     const secret = await loadSecret(ctx);
     const targets = await listRotationTargets(ctx);
     const lagging = targets.filter((t) => !fingerprintMatches(t, secret));
@@ -586,14 +467,19 @@ export async function retireStep(ctx: StepContext): Promise<StepOutcome> {
         Object.assign(rec, { updated: false, verified: false });
       }
       run.steps = run.steps.filter((s) => !((s.name === "propagate" || s.name === "verify-targets") && s.status === "done"));
-      return { kind: "pause", status: "waiting", detail: `${lagging.length} target(s) do not hold the new secret yet (${lagging.map((t) => t.name).join(", ")}); propagating again before retiring` };
     }
+    return lagging.map((t) => t.name);
+  };
+  const verdict = await retirementDue(
+    { path: "retire", keyId: previous.keyId, laggingTargets, retireAfter: run.retireAfter, targetsVerifiedAt: targetsVerifiedAt(run) },
+    { set, runId: run.runId, now: clock.now(), emergency: run.mode === "emergency", evidence: ctx.deps.retirementEvidence, log: ctx.log, abortSignal: ctx.signal },
+  );
+  if (!verdict.due) {
+    const detail = verdict.heldBy === "targets" ? `${verdict.note}; propagating again before retiring` : verdict.note;
+    return { kind: "pause", status: "waiting", detail };
   }
-  // Entra's own record: does anything outside the gateway still sign in with the old secret?
-  const evidence = await checkRetirementEvidence({ set, run, previousKeyId: previous.keyId, now: clock.now(), force: run.mode === "emergency", deps: ctx.deps.retirementEvidence, log: ctx.log, abortSignal: ctx.signal });
-  if (evidence.kind === "hold") return { kind: "pause", status: "waiting", detail: evidence.note };
   const disabled = await retireCredential(ctx, previous.keyId, "retire");
-  return { kind: "done", detail: `removed ${previous.keyId} and disabled ${disabled} Key Vault version(s); ${evidence.note}` };
+  return { kind: "done", detail: `removed ${previous.keyId} and disabled ${disabled} Key Vault version(s); ${verdict.note}` };
 }
 
 /**

@@ -13,7 +13,7 @@ import { RETIRE_HELD_CHECK, type RetirementEvidenceDeps } from "../rotation/reti
 import type { GraphApplicationsApi, TokenEndpointClient } from "../entra/types.js";
 import { createKeyVaultStore } from "../vault/keyVaultStore.js";
 import type { SecretStore } from "../vault/types.js";
-import { createGatewayAdapter } from "../gateway/factory.js";
+import { createGatewayAdapter, gatewayApiTokenSecretName } from "../gateway/factory.js";
 import type { GatewayAdapter } from "../gateway/types.js";
 import { RotationJournalStore } from "../rotation/journal.js";
 import type { RotationEvent } from "../rotation/model.js";
@@ -200,11 +200,12 @@ async function buildSetClients(set: CredentialSet, options: RuntimeOptions, http
   const signIns = createSignInActivityApi({ credential: options.credential, http, graphBaseUrl: set.graphBaseUrl, redactor, ...graphTimeout });
   const vault = createKeyVaultStore({ vaultUrl: set.keyVault.url, credential: options.credential, ca: options.ca, retryOptions: options.vaultRetry, redactor, ...(options.httpTimeoutInMs ? { timeoutInMs: options.httpTimeoutInMs } : {}) });
   let apiToken: string | undefined;
-  if (set.gateway.kind === "cequence") {
-    const secret = await vault.getLatest(set.gateway.apiTokenSecretName);
+  const apiTokenSecretName = gatewayApiTokenSecretName(set.gateway);
+  if (apiTokenSecretName) {
+    const secret = await vault.getLatest(apiTokenSecretName);
     if (!secret?.value) {
-      throw new RotatorError("GATEWAY_TOKEN_MISSING", `Key Vault secret ${set.gateway.apiTokenSecretName} (the gateway API token) is missing or empty`, {
-        hint: `Store the gateway admin API token in ${set.keyVault.url} as ${set.gateway.apiTokenSecretName}.`,
+      throw new RotatorError("GATEWAY_TOKEN_MISSING", `Key Vault secret ${apiTokenSecretName} (the gateway API token) is missing or empty`, {
+        hint: `Store the gateway admin API token in ${set.keyVault.url} as ${apiTokenSecretName}.`,
       });
     }
     apiToken = secret.value;

@@ -31,6 +31,12 @@ describe("mcp-sso-rotator --emulators", () => {
     expect(r.stdout).not.toMatch(/propagating: \d+\/25 targets updated/);
   });
 
+  it("the production entry (src/cli/index.ts, no emulators in src/) answers --emulators with a usage error naming the dev entry", async () => {
+    const r = await runInProcess(["plan", "--emulators", "--json"], {}, { entry: "production" });
+    expect(r.code).toBe(2);
+    expect(r.json).toMatchObject({ ok: false, error: { code: "CLI_USAGE", message: expect.stringMatching(/--emulators is a development tool/), hint: expect.stringMatching(/scripts\/cli\.ts/) } });
+  });
+
   it("check-config --emulators validates the emulator world's sets", async () => {
     const r = await runInProcess(["check-config", "--emulators", "--json"], {});
     expect(r.code, r.stderr).toBe(0);

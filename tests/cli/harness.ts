@@ -5,6 +5,7 @@ import path from "node:path";
 import type { ContainerClient } from "@azure/storage-blob";
 import type { World, SeededSet } from "../harness/world.js";
 import { runCli } from "../../src/cli/program.js";
+import { startDemoEmulators } from "../../scripts/cliEmulators.js";
 import type { CliIo, CliStream } from "../../src/cli/output.js";
 
 /**
@@ -89,11 +90,12 @@ export function operatorSettings(world: World, container: ContainerClient, conne
   };
 }
 
-export async function runInProcess(args: string[], env: Record<string, string | undefined>, options: { tty?: boolean } = {}): Promise<CliRun> {
+/** In-process as the dev entry runs it (scripts/cli.ts: `--emulators` available), or as the production entry (`entry: "production"`). */
+export async function runInProcess(args: string[], env: Record<string, string | undefined>, options: { tty?: boolean; entry?: "dev" | "production" } = {}): Promise<CliRun> {
   const stdout = new MemoryStream(options.tty ?? false);
   const stderr = new MemoryStream(false);
   const io: CliIo = { stdout, stderr, env, cwd: process.cwd() };
-  const code = await runCli(args, io);
+  const code = await runCli(args, io, options.entry === "production" ? {} : { startEmulators: startDemoEmulators });
   return { code, stdout: stdout.text, stderr: stderr.text, json: lastJson(stdout.text) };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ProcessCrash } from "../../src/rotation/hooks.js";
+import { ProcessCrash } from "../harness/processCrash.js";
 import type { StepName } from "../../src/rotation/model.js";
 import { Scenario, useWorld } from "./harness.js";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { FaultSpec } from "../../emulators/common/server.js";
-import { ProcessCrash } from "../../src/rotation/hooks.js";
+import { ProcessCrash } from "../harness/processCrash.js";
 import { Scenario, useWorld } from "./harness.js";
 
 /**

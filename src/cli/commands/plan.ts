@@ -48,7 +48,7 @@ function printPlan(ctx: CommandContext, set: string, p: Plan): void {
   say(`  targets          ${p.targets.total}${p.targets.names.length ? `: ${p.targets.names.slice(0, 8).join(", ")}${p.targets.names.length > 8 ? ` and ${p.targets.names.length - 8} more` : ""}` : ""}`);
   if (p.adoption) say(`  adoption         ${p.adoption.status} — ${p.adoption.detail}`);
   for (const u of p.unmanagedCredentials) say(`  unmanaged        ${u.keyId} "${u.displayName ?? ""}" ends ${fmtDate(u.endDateTime)} (${fmtDays(u.daysLeft)}) — reported, never touched`);
-  for (const o of p.orphans) say(`  orphan           ${o.keyId} "${o.displayName ?? ""}" — its value is in no enabled Key Vault version; the next pass removes it`);
+  for (const o of p.orphans) say(`  orphan           ${o.keyId} "${o.displayName ?? ""}" — created by a run that never stored its value; the next pass removes it through the retirement rule`);
 }
 
 function round(n: number): number {

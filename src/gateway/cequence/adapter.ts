@@ -151,6 +151,8 @@ export function createCequenceAdapter(options: CequenceAdapterOptions): GatewayA
 
   const adapter: GatewayAdapter = {
     kind: "cequence",
+    // Writes over the admin API; a read-back's salted fingerprint proves which secret a server holds.
+    capabilities: { delivery: "push", pickupProof: "fingerprint", maxConcurrency: config.maxConcurrency, testConnection: config.testConnection },
 
     async listTargets(filter: TargetFilter, options?: GatewayCallOptions): Promise<GatewayTarget[]> {
       const byId = new Map<string, GatewayTarget>();

@@ -43,6 +43,8 @@ export function createManualAdapter(options: ManualAdapterOptions): GatewayAdapt
   /* eslint-disable @typescript-eslint/require-await */
   return {
     kind: "manual",
+    // No API: a person updates each server and confirms; the confirmation is the proof.
+    capabilities: { delivery: "operator", pickupProof: "operator", maxConcurrency: 1, testConnection: false },
     // The client ID is not known to a manual gateway: the configured names are, by definition, the set's targets.
     listTargets: async (filter, options) => {
       options?.abortSignal?.throwIfAborted();

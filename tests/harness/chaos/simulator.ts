@@ -7,7 +7,8 @@ import { makeRotationTimerHandler, makeRotationWorkerHandler } from "../../../sr
 import { makeConfirmRotationHandler, makeStartRotationHandler } from "../../../src/handlers/rotations.js";
 import { makeHealthTimerHandler } from "../../../src/handlers/health.js";
 import type { RotationMessage } from "../../../src/handlers/rotationMessage.js";
-import { ProcessCrash, type RotationHooks } from "../../../src/rotation/hooks.js";
+import type { RotationHooks } from "../../../src/rotation/hooks.js";
+import { ProcessCrash } from "../processCrash.js";
 import type { BuiltRuntime } from "../../../src/runtime/createRuntime.js";
 import { memoryLogger } from "../../../src/logging.js";
 import type { EmulatorServer, FaultSpec } from "../../../emulators/common/server.js";

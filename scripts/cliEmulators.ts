@@ -1,22 +1,18 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { startDemoWorld, type DemoWorld } from "../../tests/harness/demoWorld.js";
-import { freshContainer } from "../../tests/harness/world.js";
-import type { BuiltRuntime, RuntimeOptions } from "../runtime/createRuntime.js";
+import { startDemoWorld, type DemoWorld } from "../tests/harness/demoWorld.js";
+import { freshContainer } from "../tests/harness/world.js";
+import type { StartEmulators } from "../src/cli/environment.js";
 
 /**
- * `--emulators`: Azurite plus the Entra/Graph, Key Vault and gateway emulators and the alert
+ * The CLI's `--emulators` (dev-only: the CLI's dev entry scripts/cli.ts hands it to the CLI; src/
+ * never imports it, so the deployed app carries no emulator or harness code). Azurite plus the Entra/Graph, Key Vault and gateway emulators and the alert
  * receivers, seeded exactly as `npm run demo` seeds them (one app whose hand-made secret expires in
  * 10 days, 25 MCP servers using it, 3 using another app, five alert channels). Lives only as long as
  * the command: every invocation starts from the same world.
  */
-export interface DemoEmulators {
-  runtime: BuiltRuntime;
-  close(): Promise<void>;
-}
-
-export async function startDemoEmulators(options: { extra?: Partial<RuntimeOptions>; say(line: string): void }): Promise<DemoEmulators> {
+export const startDemoEmulators: StartEmulators = async (options) => {
   const location = mkdtempSync(path.join(os.tmpdir(), "rotator-cli-"));
   const removeLocation = () => rmSync(location, { recursive: true, force: true });
   let demo: DemoWorld;
@@ -41,4 +37,4 @@ export async function startDemoEmulators(options: { extra?: Partial<RuntimeOptio
     await close();
     throw e;
   }
-}
+};

@@ -1,0 +1,21 @@
+import type { Logger } from "../logging.js";
+import type { RotationJournalStore } from "./journal.js";
+import type { RotationDeps, RunJournal, RunStatus } from "./model.js";
+import type { Facts } from "./planner.js";
+
+/** What one step of a pass works with (src/rotation/steps.ts, targetWrites.ts, reconcile.ts). */
+export interface StepContext {
+  deps: RotationDeps;
+  journals: RotationJournalStore;
+  run: RunJournal;
+  /** Writes the run's journal now (conditional on the version this pass last wrote). */
+  save(): Promise<void>;
+  signal: AbortSignal;
+  log: Logger;
+  /** The new secret's value, in memory only for this pass. */
+  secret?: string;
+  facts?: Facts;
+}
+
+/** Outcome of one step: carry on, or stop this pass leaving the run resumable. */
+export type StepOutcome = { kind: "done"; detail?: string } | { kind: "skipped"; detail: string } | { kind: "pause"; status: RunStatus; detail: string };

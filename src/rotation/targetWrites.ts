@@ -1,0 +1,142 @@
+import { RotatorError } from "../errors.js";
+import type { GatewayTarget, TargetFilter } from "../gateway/types.js";
+import { propagateCanaryFirst, verifyTargets, type TargetOutcome, type TargetVerification } from "../gateway/propagate.js";
+import type { TargetRecord } from "./model.js";
+import type { StepContext } from "./stepContext.js";
+import { liveTargets } from "./targets.js";
+
+/**
+ * Writing the secret to a run's targets and reading it back, through the adapter's capabilities
+ * (src/gateway/types.ts GatewayCapabilities): how many at once, whether the gateway tests the
+ * connection. The steps (propagate, verify-targets, retire) and reconcile decide when; this does it.
+ */
+/**
+ * The listing filter of a rotation: the set's client ID AND its tenant (GUID, domain or authority
+ * host form). A server with the client ID but another tenant is recorded on the run as `drift`
+ * with the reason (never written; the gateway-drift probe reports it too).
+ */
+export function rotationTargetFilter(ctx: StepContext): TargetFilter {
+  const { set, clock } = ctx.deps;
+  const { run } = ctx;
+  return {
+    clientId: set.clientId,
+    tenant: { tenantId: set.tenantId, authorityHosts: [set.authorityHost] },
+    onDrift: (t, why) => {
+      let rec = run.targets.find((r) => r.id === t.id);
+      if (!rec) {
+        rec = { id: t.id, name: t.name, updated: false, verified: false, attempts: 0 };
+        run.targets.push(rec);
+      }
+      Object.assign(rec, { updated: false, verified: false, outcome: "drift", evidence: `${why} (checked ${clock.now().toISOString()})` });
+      delete rec.error;
+    },
+  };
+}
+
+export function listRotationTargets(ctx: StepContext): Promise<GatewayTarget[]> {
+  return ctx.deps.gateway.listTargets(rotationTargetFilter(ctx), { abortSignal: ctx.signal });
+}
+
+/**
+ * Writes `secret` to `targets`, canary first, and records each outcome on the run's target records.
+ * When the canary does not work after the write (read-back or the gateway's test connection fails),
+ * nothing else is written and CANARY_FAILED is thrown: every other target keeps the previous secret,
+ * which stays valid because a failed run never retires it.
+ */
+export async function pushSecret(ctx: StepContext, targets: GatewayTarget[], secret: string): Promise<TargetOutcome[]> {
+  const { set, gateway } = ctx.deps;
+  const { run } = ctx;
+  const records = new Map(run.targets.map((r) => [r.id, r]));
+  const result = await propagateCanaryFirst({
+    adapter: gateway,
+    targets,
+    secret,
+    maxConcurrency: gateway.capabilities.maxConcurrency,
+    signal: ctx.signal,
+    retry: { maxAttempts: ctx.deps.targetAttempts ?? 4 },
+    sleep: (ms, signal) => ctx.deps.clock.sleep(ms, signal),
+    logger: ctx.log,
+    verify: { clientId: set.clientId, useTestConnection: usesTestConnection(ctx) },
+    onTargetDone: async (targetId, outcome) => {
+      const rec = records.get(targetId)!;
+      rec.attempts += outcome.attempts;
+      rec.updated = outcome.ok;
+      if (!outcome.ok) rec.verified = false;
+      if (outcome.error) rec.error = outcome.error;
+      else delete rec.error;
+      if (outcome.ok && !outcome.alreadyHeld) await ctx.deps.hooks?.afterTargetUpdated?.(targetId);
+    },
+  });
+  const canary = result.canary;
+  if (canary?.verification) recordVerification(records.get(canary.outcome.id)!, canary.verification);
+  if (result.status === "verify-failed" && canary?.verification) {
+    const rec = records.get(canary.outcome.id)!;
+    const others = targets.length - 1;
+    await ctx.save();
+    throw new RotatorError(
+      "CANARY_FAILED",
+      `The canary MCP server ${rec.name} (${rec.id}) took the new secret but failed verification (${rec.error?.code ?? "unknown"}: ${rec.error?.message ?? "no detail"}); the other ${others} target(s) were not touched`,
+      {
+        hint:
+          `The gateway does not hold or cannot use the new secret on ${rec.name}. The other ${others} MCP server(s) still hold the previous secret, which stays valid (the previous credential is not retired). ` +
+          `Check ${rec.name} in the gateway console (token URL, client ID, its test connection) and the gateway's health, fix what it shows, then start a forced rotation or let the next pass reconcile (it tries the canary again first).`,
+        retryable: false,
+      },
+    );
+  }
+  return result.outcomes;
+}
+
+export function usesTestConnection(ctx: StepContext): boolean {
+  const { gateway } = ctx.deps;
+  return gateway.capabilities.testConnection && gateway.testConnection !== undefined;
+}
+
+/** Marks a run record from a read-back; a failed one is sent back to propagation with the reason. */
+function recordVerification(rec: TargetRecord, v: TargetVerification): boolean {
+  rec.verified = v.ok;
+  if (v.ok) {
+    delete rec.error;
+    return true;
+  }
+  rec.updated = false;
+  rec.error = v.error ?? {
+    code: v.fingerprintMatches ? "TARGET_TEST_FAILED" : "TARGET_SECRET_MISMATCH",
+    message:
+      v.testConnection && !v.testConnection.ok
+        ? v.testConnection.detail
+        : `fingerprint ${v.fingerprintMatches ? "matches" : "does not match"}; client ID ${v.clientIdUnchanged ? "unchanged" : "changed"}; token URL ${v.tokenUrlUnchanged ? "unchanged" : "changed"}`,
+    hint: "The target does not hold a working copy of the new secret; it is updated again on the next pass.",
+  };
+  return false;
+}
+
+/**
+ * Reads back the live records that are listed (fingerprint, client ID, token URL, and the gateway's
+ * test connection when configured) and marks each verified or not. Returns the names that failed.
+ * Read-backs and test connections go through the same adapter, so they share its rate budget with updates.
+ */
+export async function readBackTargets(ctx: StepContext, listed: GatewayTarget[], secret: string): Promise<string[]> {
+  const { set, gateway } = ctx.deps;
+  const { run } = ctx;
+  const known = new Map(listed.map((t) => [t.id, t]));
+  const records = new Map(run.targets.map((r) => [r.id, r]));
+  const toCheck = liveTargets(run)
+    .map((r) => known.get(r.id))
+    .filter((t): t is GatewayTarget => t !== undefined);
+  const checks = await verifyTargets({
+    adapter: gateway,
+    targets: toCheck,
+    secret,
+    clientId: set.clientId,
+    useTestConnection: usesTestConnection(ctx),
+    maxConcurrency: gateway.capabilities.maxConcurrency,
+    signal: ctx.signal,
+  });
+  const bad: string[] = [];
+  for (const v of checks) {
+    const rec = records.get(v.id)!;
+    if (!recordVerification(rec, v)) bad.push(rec.name);
+  }
+  return bad;
+}
