@@ -3,7 +3,7 @@ import type { CredentialSet } from "../config/schema.js";
 import { contextLogger } from "../logging.js";
 import { Redactor } from "../redact.js";
 import type { Runtime } from "../runtime/types.js";
-import type { RotationMessage } from "../handlers/rotationMessage.js";
+import { eventKey, type RotationMessage } from "../handlers/rotationMessage.js";
 import { triggerPayload } from "../handlers/triggerPayload.js";
 
 /**
@@ -120,7 +120,7 @@ export function makeKeyVaultEventsHandler(getRuntime: () => Promise<Pick<Runtime
       log.warn(`SecretNearExpiry for ${e.vaultName}/${e.objectName}${expiry} matches no credential set; ignored [event=${e.eventId}]`);
       return undefined;
     }
-    const message: RotationMessage = { set: set.name, mode: "scheduled", trigger: "queue" };
+    const message: RotationMessage = { set: set.name, mode: "scheduled", trigger: "queue", key: eventKey(e.eventId) };
     context.extraOutputs.set(queueOutput, [message]);
     log.child({ set: set.name }).info(`SecretNearExpiry for ${e.vaultName}/${e.objectName} version ${e.version ?? "?"}${expiry}: queued a scheduled rotation check [event=${e.eventId}] [schema=${e.schema}]`);
     return message;

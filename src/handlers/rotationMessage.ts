@@ -1,5 +1,9 @@
+import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { shown } from "./http.js";
+
+/** Keys the worker records under messages/<set>/: safe as a blob name, bounded. */
+export const MESSAGE_KEY = /^(tick|event)-[0-9A-Za-z:._-]{8,100}$/;
 
 /** The message the timer and the HTTP API put on the rotation queue. */
 export const rotationMessageSchema = z.strictObject({
@@ -9,8 +13,28 @@ export const rotationMessageSchema = z.strictObject({
   trigger: z.enum(["timer", "http", "queue", "demo"]).default("queue"),
   /** The durable request (requests/<set>/…) this message wakes a worker for. */
   requestId: z.string().regex(/^req-[0-9a-f-]{36}$/).optional(),
+  /**
+   * The idempotency key of a message that carries no request: the timer tick's (`tick-…`) or the
+   * Key Vault event's (`event-…`). A message with neither is refused (issue 26, defect 3).
+   */
+  key: z.string().regex(MESSAGE_KEY).optional(),
 });
 export type RotationMessage = z.infer<typeof rotationMessageSchema>;
+
+/** A message's idempotency key: its request's ID, else its own key; undefined when it has neither. */
+export function messageKey(m: Pick<RotationMessage, "requestId" | "key">): string | undefined {
+  return m.requestId ?? m.key;
+}
+
+/** A new timer-tick key: the tick's time, and a nonce so two ticks in one millisecond differ. */
+export function newTickKey(now: Date): string {
+  return `tick-${now.toISOString().replace(/[^0-9A-Za-z]/g, "")}-${randomUUID().slice(0, 8)}`;
+}
+
+/** The key of a Key Vault event's message: Event Grid redelivers an event with the same ID. */
+export function eventKey(eventId: string): string {
+  return /^[0-9A-Za-z-]{8,64}$/.test(eventId) ? `event-${eventId}` : `event-${randomUUID()}`;
+}
 
 type IssueLike = { code?: string; input?: unknown };
 

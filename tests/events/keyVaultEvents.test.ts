@@ -61,7 +61,7 @@ function invoke(event: unknown, runtimeSets: CredentialSet[] = sets(), redactor 
 describe("Key Vault SecretNearExpiry through Event Grid", () => {
   it("maps an Event Grid schema event to the set whose secret fired and queues a scheduled rotation", async () => {
     const r = await invoke(eventGridEvent("kv-rotator-prod", "sso-a-client-secret"));
-    expect(r.queued).toEqual([{ set: "sso-a", mode: "scheduled", trigger: "queue" }]);
+    expect(r.queued).toEqual([{ set: "sso-a", mode: "scheduled", trigger: "queue", key: "event-00eccf70-95a7-4e7c-8299-2eb17ee9ad64" }]);
     expect(r.lines.join("\n")).toContain("[set=sso-a]");
   });
 
@@ -77,7 +77,7 @@ describe("Key Vault SecretNearExpiry through Event Grid", () => {
   });
 
   it("maps a CloudEvents 1.0 event the same way, and tells same-named secrets in two vaults apart", async () => {
-    expect((await invoke(cloudEvent("kv-other", "SSO-A-CLIENT-SECRET"))).queued).toEqual([{ set: "sso-b", mode: "scheduled", trigger: "queue" }]);
+    expect((await invoke(cloudEvent("kv-other", "SSO-A-CLIENT-SECRET"))).queued).toEqual([{ set: "sso-b", mode: "scheduled", trigger: "queue", key: "event-00eccf70-95a7-4e7c-8299-2eb17ee9ad64" }]);
     const parsed = parseKeyVaultEvent(JSON.stringify(cloudEvent("kv-other", "x")));
     expect(parsed).toMatchObject({ kind: "nearExpiry", event: { schema: "CloudEvents", vaultName: "kv-other", objectName: "x", expiresOn: new Date(1795000000 * 1000) } });
   });
@@ -133,7 +133,7 @@ describe("with the emulators: promote sets exp, and the event is idempotent with
     const timerCtx = ctx("rotationTimer");
     await makeRotationTimerHandler(getRuntime, queue)({ isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: "", next: "", lastUpdated: "" } }, timerCtx);
     const fromTimer = timerCtx.extraOutputs.get(queue) as RotationMessage[];
-    expect(fromEvent).toEqual([{ set: s.set.name, mode: "scheduled", trigger: "queue" }]);
+    expect(fromEvent).toEqual([{ set: s.set.name, mode: "scheduled", trigger: "queue", key: expect.stringMatching(/^event-/) as string }]);
     expect(fromTimer.map((m) => m.set)).toEqual([s.set.name]);
 
     const worker = makeRotationWorkerHandler(getRuntime);
