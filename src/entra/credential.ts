@@ -1,3 +1,4 @@
+import { addressGuardPolicy } from "../http/addressGuard.js";
 import { ClientSecretCredential, ManagedIdentityCredential, type TokenCredential } from "@azure/identity";
 import { ConfigError } from "../errors.js";
 import type { Redactor } from "../redact.js";
@@ -69,6 +70,9 @@ export function createAzureCredential(options: AzureCredentialOptions = {}): Tok
       disableInstanceDiscovery: isLoopbackAuthority(authorityHost),
       ...(options.additionallyAllowedTenants ? { additionallyAllowedTenants: options.additionallyAllowedTenants } : {}),
       ...tlsOptions,
+      // The token endpoint resolves through the outbound-address rule (not managed identity,
+      // whose endpoint is the link-local IMDS by design).
+      additionalPolicies: [{ policy: addressGuardPolicy(ca !== undefined ? { ca } : {}), position: "perCall" }],
       ...retryOptions,
     });
   }

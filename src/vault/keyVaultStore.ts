@@ -1,3 +1,4 @@
+import { addressGuardPolicy } from "../http/addressGuard.js";
 import type { TokenCredential } from "@azure/identity";
 import { SecretClient, type KeyVaultSecret, type SecretClientOptions, type SecretProperties } from "@azure/keyvault-secrets";
 import { RotatorError } from "../errors.js";
@@ -61,6 +62,8 @@ export class KeyVaultSecretStore implements SecretStore {
       ...(isLoopbackVault(this.vaultUrl) ? { disableChallengeResourceVerification: true } : {}),
       // The SDK keeps its own pipeline; the CA it trusts comes from the one place (http/tls.ts).
       ...azureTlsOptions(options.ca),
+      // Connections resolve through the outbound-address rule; the agent carries the same CA.
+      additionalPolicies: [{ policy: addressGuardPolicy(options.ca !== undefined ? { ca: options.ca } : {}), position: "perCall" }],
       ...(options.retryOptions ? { retryOptions: options.retryOptions } : {}),
     });
   }
