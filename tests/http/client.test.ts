@@ -253,3 +253,26 @@ describe("issue 26, defect 5: host names are not resolved before connecting", ()
     expect(connections).toBe(before);
   });
 });
+
+describe("issue 26, defect 6: a hex echo in an HttpClient error body", () => {
+  it("hex (both cases), \\u-escaped and lower-case percent-encoded echoes are redacted from errors", async () => {
+    const secret = "Zq8Q~http-hex-echo-secret-0123456789ab";
+    const redactor = new Redactor();
+    redactor.add(secret);
+    const http = client([], { redactor });
+    const hex = Buffer.from(secret).toString("hex");
+    const shapes: [string, number][] = [
+      [hex, 2],
+      [hex.toUpperCase(), 2],
+      [hex.replace(/(..)/g, "%$1"), 3],
+      [[...secret].map((c) => `\\\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`).join(""), 7],
+    ];
+    for (const [shape, width] of shapes) {
+      server.faults.add({ route: "^GET /ok$", status: 400, body: `{"error":{"code":"Invalid","message":"bad value ${shape}"}}`, times: 1 });
+      const err = await http.request({ method: "GET", url: `${server.url}/ok`, maxRetries: 0 }).catch((e: unknown) => e as Error);
+      expect(err).toMatchObject({ code: "HTTP_400" });
+      const text = JSON.stringify(err) + (err as Error).message;
+      for (let i = 0; i + 8 * width <= shape.length; i += width) expect(text, shape).not.toContain(shape.slice(i, i + 8 * width));
+    }
+  });
+});
