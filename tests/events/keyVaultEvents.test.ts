@@ -152,3 +152,41 @@ describe("with the emulators: promote sets exp, and the event is idempotent with
     expect(scan.leaks()).toEqual([]);
   });
 });
+
+describe("issue 26, defect 4: Event Grid routing trusts either field", () => {
+  const V = "ee059b2bb5bc48398a53b168c6cdcb10";
+  const S = "sso-a-client-secret";
+  const withData = (data: Record<string, unknown>, over: Record<string, unknown> = {}) => {
+    const e = eventGridEvent("kv-rotator-prod", S, V);
+    return { ...e, ...over, data: { ...e.data, ...data } };
+  };
+  /** Forged or self-contradicting events, each of which must queue nothing. */
+  const FORGED: [string, unknown][] = [
+    ["an Id naming another vault", withData({ Id: `https://kv-other.vault.azure.net/secrets/${S}/${V}` })],
+    ["an Id naming another secret", withData({ Id: `https://kv-rotator-prod.vault.azure.net/secrets/gateway-api-token/${V}` })],
+    ["an Id containing /../", withData({ Id: `https://kv-rotator-prod.vault.azure.net/secrets/other/../${S}/${V}` })],
+    ["an Id containing %2e%2e", withData({ Id: `https://kv-rotator-prod.vault.azure.net/secrets/other/%2e%2e/${S}/${V}` })],
+    ["a Government-cloud vault sharing the first label", eventGridEvent("kv-rotator-prod", S, V, "https://kv-rotator-prod.vault.usgovcloudapi.net")],
+    ["a China-cloud vault sharing the first label", eventGridEvent("kv-rotator-prod", S, V, "https://kv-rotator-prod.vault.azure.cn")],
+    ["a lookalike host", eventGridEvent("kv-rotator-prod", S, V, "https://kv-rotator-prod.vault.azure.net.evil.example")],
+    ["no Id at all", withData({ Id: undefined })],
+    ["a VaultName naming another vault than the Id", withData({ VaultName: "kv-other" })],
+    ["a topic naming another vault", withData({}, { topic: "/subscriptions/0/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv-other" })],
+    ["a Version other than the Id's", withData({ Version: "0123456789abcdef0123456789abcdef" })],
+    ["an Id with a query", withData({ Id: `https://kv-rotator-prod.vault.azure.net/secrets/${S}/${V}?x=1` })],
+    ["an Id over plain http", withData({ Id: `http://kv-rotator-prod.vault.azure.net/secrets/${S}/${V}` })],
+    ["an Id with user info", withData({ Id: `https://x@kv-rotator-prod.vault.azure.net/secrets/${S}/${V}` })],
+  ];
+
+  it.each(FORGED)("ignores and logs %s", async (_what, event) => {
+    const r = await invoke(event);
+    expect(r.queued).toBeUndefined();
+    expect(r.lines.join("\n")).toMatch(/^warning .*(ignored|disagree)/m);
+  });
+
+  it("still routes consistent events, Event Grid and CloudEvents, each to its own vault's set", async () => {
+    expect((await invoke(eventGridEvent("kv-rotator-prod", S, V))).queued?.map((m) => m.set)).toEqual(["sso-a"]);
+    expect((await invoke(cloudEvent("kv-other", S.toUpperCase(), V))).queued?.map((m) => m.set)).toEqual(["sso-b"]);
+    expect((await invoke(eventGridEvent("kv-rotator-prod", S, V, "https://KV-ROTATOR-PROD.vault.azure.net"))).queued?.map((m) => m.set)).toEqual(["sso-a"]);
+  });
+});
