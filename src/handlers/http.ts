@@ -1,5 +1,4 @@
 import type { HttpResponseInit } from "@azure/functions";
-import { visit } from "jsonc-parser";
 import type { RotatorError } from "../errors.js";
 
 /** Every error answer has one shape: { error: { code, message, hint, field? } }. */
@@ -63,20 +62,37 @@ async function readLimited(request: BodyRequest): Promise<{ ok: true; text: stri
  * or a proxy reading the first saw a scheduled check.
  */
 export function duplicateKey(text: string): string | undefined {
-  const open: Set<string>[] = [];
-  let found: string | undefined;
-  visit(text, {
-    onObjectBegin: () => void open.push(new Set()),
-    onObjectEnd: () => void open.pop(),
-    onObjectProperty: (name) => {
-      const keys = open.at(-1);
-      if (found === undefined && keys) {
-        if (keys.has(name)) found = name;
+  // One pass without recursion over text JSON.parse accepted: 5,000 nested lists must not
+  // overflow the stack the way a recursive visitor does.
+  const open: (Set<string> | undefined)[] = [];
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === "{") {
+      open.push(new Set());
+      expectKey = true;
+    } else if (c === "[") {
+      open.push(undefined);
+      expectKey = false;
+    } else if (c === "}" || c === "]") {
+      open.pop();
+      expectKey = false;
+    } else if (c === ",") {
+      expectKey = open.at(-1) !== undefined;
+    } else if (c === '"') {
+      let end = i + 1;
+      while (text[end] !== '"') end += text[end] === "\\" ? 2 : 1;
+      if (expectKey) {
+        const name = JSON.parse(text.slice(i, end + 1)) as string;
+        const keys = open.at(-1)!;
+        if (keys.has(name)) return name;
         keys.add(name);
+        expectKey = false;
       }
-    },
-  });
-  return found;
+      i = end;
+    }
+  }
+  return undefined;
 }
 
 export async function readJsonBody(request: BodyRequest): Promise<{ ok: true; value: unknown } | { ok: false; response: HttpResponseInit }> {
