@@ -2,12 +2,16 @@ import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { shown } from "./http.js";
 
+/** Credential-set names follow the config rule; anything else cannot name a set. */
+const SET_NAME_RULE = /^[a-z0-9][a-z0-9-]{0,39}$/;
+
 /** Keys the worker records under messages/<set>/: safe as a blob name, bounded. */
 export const MESSAGE_KEY = /^(tick|event)-[0-9A-Za-z:._-]{8,100}$/;
 
 /** The message the timer and the HTTP API put on the rotation queue. */
 export const rotationMessageSchema = z.strictObject({
-  set: z.string().min(1),
+  // The config rule for set names: a longer or stranger value names no set, and is never logged whole.
+  set: z.string().regex(SET_NAME_RULE, { error: "set must be a credential-set name (1–40 lowercase letters, digits or dashes)" }),
   mode: z.enum(["scheduled", "force", "emergency"]),
   runId: z.string().regex(/^[0-9A-Za-z-]{8,64}$/).optional(),
   trigger: z.enum(["timer", "http", "queue", "demo"]).default("queue"),
@@ -48,8 +52,7 @@ export function typeName(v: unknown): string {
   return typeof v === "object" ? "an object" : typeof v === "string" ? "a string" : typeof v === "number" ? "a number" : typeof v === "boolean" ? "true/false" : typeof v;
 }
 
-/** Credential-set names follow the config rule; anything else cannot name a set. */
-const SET_NAME = /^[a-z0-9][a-z0-9-]{0,39}$/;
+const SET_NAME = SET_NAME_RULE;
 
 /** The POST /api/rotations body; unknown fields are refused so a typo never silently changes behaviour. */
 export const startRotationBodySchema = z.strictObject({

@@ -190,3 +190,32 @@ describe("issue 26, defect 4: Event Grid routing trusts either field", () => {
     expect((await invoke(eventGridEvent("kv-rotator-prod", S, V, "https://KV-ROTATOR-PROD.vault.azure.net"))).queued?.map((m) => m.set)).toEqual(["sso-a"]);
   });
 });
+
+describe("issue 26, defect 9: log lines are unbounded, and can be forged", () => {
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
+  const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+  const HUGE = "A".repeat(1024 * 1024);
+  const cases: [string, unknown][] = [
+    ["a 1 MB secret name", withFields({ ObjectName: HUGE })],
+    ["a 1 MB vault name", withFields({ VaultName: HUGE })],
+    ["a 1 MB Id", withFields({ Id: `https://kv-rotator-prod.vault.azure.net/secrets/${HUGE}` })],
+    ["a 1 MB event type", { ...eventGridEvent("kv-rotator-prod", "sso-a-client-secret"), eventType: HUGE }],
+    ["an event type forging a line", { ...eventGridEvent("kv-rotator-prod", "sso-a-client-secret"), eventType: "x\n[set=sso-a] forged\u001b[2J" }],
+    ["a secret name forging a line", withFields({ ObjectName: "gateway-api-token\n[set=sso-a] queued a scheduled rotation check" })],
+    ["a 1 MB event id", { ...eventGridEvent("kv-elsewhere", "sso-a-client-secret"), id: HUGE }],
+  ];
+  function withFields(data: Record<string, unknown>) {
+    const e = eventGridEvent("kv-rotator-prod", "sso-a-client-secret");
+    return { ...e, data: { ...e.data, ...data } };
+  }
+
+  it.each(cases)("%s: every line is one line of at most 4 KB (plus its note), without control characters", async (_what, event) => {
+    const r = await invoke(event);
+    expect(r.lines.length).toBeGreaterThan(0);
+    for (const line of r.lines) {
+      expect(line.length).toBeLessThanOrEqual(4100);
+      expect(line.slice(line.indexOf(" ") + 1)).not.toMatch(CONTROL);
+    }
+    expect(r.lines.some((l) => /^\w+ \[set=sso-a\] forged/.test(l) || /^\[set=sso-a\] queued/.test(l))).toBe(false);
+  });
+});

@@ -347,3 +347,19 @@ describe("issue 26, defect 3: replayed queue messages rotate again", () => {
     expect(await a.work(died, 2)).toBeDefined();
   });
 });
+
+describe("issue 26, defect 9: log lines are unbounded, and can be forged (queue messages)", () => {
+  it("a 400 KB set name with a line break and ESC is refused without being logged whole or raw", async () => {
+    const s = await Scenario.create(world, { targets: 1 });
+    const a = await api(s);
+    const set = `${"x".repeat(400 * 1024)}\n[set=${s.set.name}] forged\u001b[2J`;
+    await expect(a.work({ set, mode: "scheduled" })).resolves.toBeUndefined();
+    await expect(a.work({ set: "nope\n[set=x] forged", mode: "scheduled" })).resolves.toBeUndefined();
+    expect(a.lines.length).toBeGreaterThan(0);
+    for (const line of a.lines) {
+      expect(line.length).toBeLessThanOrEqual(4100);
+      // eslint-disable-next-line no-control-regex -- finding control characters is the point
+      expect(line.slice(line.indexOf(" ") + 1)).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+    }
+  });
+});
