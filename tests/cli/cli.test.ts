@@ -278,3 +278,28 @@ describe("issue 26, defect 2: terminal escapes in the CLI", () => {
     }
   });
 });
+
+describe("issue 26, defect 8: the settings file is echoed", () => {
+  it("a local.settings.json that does not parse is named by line and column, and none of its content is printed", async () => {
+    const secret = "Zq8Q~hidden-value-kept-0123456789abcdxy";
+    const broken: [string, string][] = [
+      ["an unquoted value", `{\n  "IsEncrypted": false,\n  "Values": {\n    "AZURE_CLIENT_SECRET": ${secret}\n  }\n}`],
+      ["a missing comma after the secret", `{\n  "Values": {\n    "AZURE_CLIENT_SECRET": "${secret}"\n    "X": "1"\n  }\n}`],
+      ["a line break inside the secret", `{\n  "Values": {\n    "AZURE_CLIENT_SECRET": "${secret.slice(0, 20)}\n${secret.slice(20)}"\n  }\n}`],
+      ["a trailing comma", `{\n  "Values": {\n    "AZURE_CLIENT_SECRET": "${secret}",\n  }\n}`],
+      ["a bad escape inside the secret", `{\n  "Values": {\n    "AZURE_CLIENT_SECRET": "${secret.slice(0, 20)}\\q${secret.slice(20)}"\n  }\n}`],
+    ];
+    for (const [what, text] of broken) {
+      const file = path.join(os.tmpdir(), `local.settings.broken.${process.pid}.json`);
+      writeFileSync(file, text);
+      for (const args of [["plan", "--settings", file, "--json"], ["check-config", "--settings", file]]) {
+        const r = await runInProcess(args, {});
+        expect(r.code, what).toBe(2);
+        const printed = r.stdout + r.stderr;
+        expect(printed, what).toMatch(/not valid JSON at line \d+, column \d+/);
+        const leaks = Array.from({ length: secret.length - 7 }, (_, i) => secret.slice(i, i + 8)).filter((w) => printed.includes(w));
+        expect(leaks, what).toEqual([]);
+      }
+    }
+  });
+});
