@@ -63,7 +63,7 @@ export function buildSlackMessage(event: AlertEvent): SlackMessage {
 
   return {
     // The fallback text is parsed like mrkdwn (mentions, links); the header block is plain_text and is not.
-    text: truncate(`${emoji} [${label}] ${i.severity.toUpperCase()} ${slackMrkdwn(`${i.set}/${i.check}: ${i.title}`)}`, SLACK_LIMITS.text),
+    text: truncate(`${emoji} [${label}] ${i.severity.toUpperCase()} ${slackMrkdwn(plainText(`${i.set}/${i.check}: ${i.title}`))}`, SLACK_LIMITS.text),
     blocks,
   };
 }
