@@ -1,5 +1,6 @@
 import type { InvocationContext } from "@azure/functions";
 import { Redactor } from "./redact.js";
+import { printable } from "./printable.js";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type LogSink = (level: LogLevel, line: string) => void;
@@ -16,6 +17,19 @@ export interface Logger {
   child(fields: Record<string, string | undefined>): Logger;
 }
 
+/** The longest log line written; outside values (an event field, a queue message) can be megabytes. */
+export const MAX_LOG_LINE = 4000;
+
+/**
+ * A redacted line as it is written (issue 26, defect 9): every control character — a line break
+ * that would start a forged `[set=…]` line, ESC, CR — made visible as `\uXXXX`, and at most
+ * MAX_LOG_LINE characters. Redaction comes first, so the cut never leaves a secret's fragment.
+ */
+export function logLine(redacted: string): string {
+  const text = printable(redacted);
+  return text.length > MAX_LOG_LINE ? `${text.slice(0, MAX_LOG_LINE)}… (${text.length - MAX_LOG_LINE} more characters not logged)` : text;
+}
+
 export function createLogger(
   sink: LogSink,
   redactor: Redactor = new Redactor(),
@@ -25,8 +39,7 @@ export function createLogger(
     .filter(([, v]) => v !== undefined && v !== "")
     .map(([k, v]) => `[${k}=${v}]`)
     .join(" ");
-  const emit = (level: LogLevel, message: string): void =>
-    sink(level, redactor.redact(prefix ? `${prefix} ${message}` : message));
+  const emit = (level: LogLevel, message: string): void => sink(level, logLine(redactor.redact(prefix ? `${prefix} ${message}` : message)));
   return {
     debug: (m) => emit("debug", m),
     info: (m) => emit("info", m),

@@ -100,14 +100,58 @@ function toBase64Url(b64: string): string {
   return b64.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
+/**
+ * Encodings that spell every byte or character of a value with several characters: hex (lower and
+ * upper case), fully percent-encoded bytes (lower and upper case) and fully `\u`-escaped UTF-16
+ * units (lower and upper case). A fragment of these is MIN_FRAGMENT source units wide, so a window
+ * is `width` times longer — a shorter window would match ordinary hex or escaped text.
+ */
+export function wideForms(value: string): { width: number; form: string }[] {
+  const bytes = Buffer.from(value, "utf8");
+  const hex = bytes.toString("hex");
+  const pct = hex.replace(/(..)/g, "%$1");
+  let units = "";
+  for (let i = 0; i < value.length; i++) units += `\\u${value.charCodeAt(i).toString(16).padStart(4, "0")}`;
+  const forms = [
+    { width: 2, form: hex },
+    { width: 3, form: pct },
+    { width: 6, form: units },
+    // The same once more JSON-escaped: an escaped echo inside a JSON string we serialise again.
+    { width: 7, form: units.replace(/\\u/g, "\\\\u") },
+  ];
+  return forms.flatMap((f) => [f, { width: f.width, form: f.form.toUpperCase().replace(/\\U/g, "\\u") }]);
+}
+
+/** Windows of one length and the bitmap of their first two UTF-16 units. */
+class GramTable {
+  readonly grams = new Set<string>();
+  /** First two UTF-16 units of every gram, as a bitmap: most windows of a text are rejected without a substring. */
+  readonly heads = new Uint32Array((65536 * 2) / 32);
+  constructor(readonly length: number) {}
+
+  add(gram: string): void {
+    this.grams.add(gram);
+    const h = headOf(gram, 0);
+    this.heads[h >>> 5]! |= 1 << (h & 31);
+  }
+
+  /** Start offsets in `text` where a gram of this table begins. */
+  *matches(text: string): Generator<number> {
+    const last = text.length - this.length;
+    for (let i = 0; i <= last; i++) {
+      const h = headOf(text, i);
+      if ((this.heads[h >>> 5]! & (1 << (h & 31))) === 0) continue;
+      if (this.grams.has(text.slice(i, i + this.length))) yield i;
+    }
+  }
+}
+
 export class Redactor {
   private readonly secrets = new Set<string>();
   /** Whole values removed as they are (URL secrets, whose public parts are not fragments). */
   private readonly exact: string[] = [];
-  /** Every MIN_FRAGMENT-long window of every form of every secret. */
-  private readonly grams = new Set<string>();
-  /** First two UTF-16 units of every gram, as a bitmap: most windows of a text are rejected without a substring. */
-  private readonly heads = new Uint32Array(65536 * 2 / 32);
+  /** Every window of every form of every secret, by window length (MIN_FRAGMENT × the form's width). */
+  private readonly tables = new Map<number, GramTable>();
 
   /** Registers a value that must never appear in output. Short values are refused: they would redact noise. */
   add(value: string | undefined | null): void {
@@ -125,14 +169,21 @@ export class Redactor {
     this.addGrams(value);
   }
 
+  private table(length: number): GramTable {
+    let t = this.tables.get(length);
+    if (!t) this.tables.set(length, (t = new GramTable(length)));
+    return t;
+  }
+
   private addGrams(value: string): void {
+    const narrow = this.table(MIN_FRAGMENT);
     for (const form of encodedForms(value)) {
-      for (let i = 0; i + MIN_FRAGMENT <= form.length; i++) {
-        const gram = form.slice(i, i + MIN_FRAGMENT);
-        this.grams.add(gram);
-        const h = headOf(gram, 0);
-        this.heads[h >>> 5]! |= 1 << (h & 31);
-      }
+      for (let i = 0; i + MIN_FRAGMENT <= form.length; i++) narrow.add(form.slice(i, i + MIN_FRAGMENT));
+    }
+    for (const { width, form } of wideForms(value)) {
+      const wide = this.table(MIN_FRAGMENT * width);
+      // Windows start on a unit boundary: an echo's windows do too, at every unit of it.
+      for (let i = 0; i + wide.length <= form.length; i += width) wide.add(form.slice(i, i + wide.length));
     }
   }
 
@@ -177,34 +228,29 @@ export class Redactor {
     return v;
   }
 
-  /** Replaces every run of text covered by windows of known secrets' forms. */
+  /** Replaces every run of text covered by windows of known secrets' forms (overlapping runs merge). */
   private redactKnown(input: string): string {
     let text = input;
     for (const e of this.exact) if (text.includes(e)) text = text.split(e).join(REDACTED);
-    if (this.grams.size === 0 || text.length < MIN_FRAGMENT) return text;
+    if (text.length < MIN_FRAGMENT) return text;
+    const spans: [number, number][] = [];
+    for (const t of this.tables.values()) for (const i of t.matches(text)) spans.push([i, i + t.length]);
+    if (spans.length === 0) return text;
+    spans.sort((a, b) => a[0] - b[0]);
     let out = "";
     let copied = 0;
-    let runStart = -1;
-    let runEnd = -1;
-    const last = text.length - MIN_FRAGMENT;
-    for (let i = 0; i <= last; i++) {
-      const h = headOf(text, i);
-      if ((this.heads[h >>> 5]! & (1 << (h & 31))) === 0) continue;
-      if (!this.grams.has(text.slice(i, i + MIN_FRAGMENT))) continue;
-      if (runStart >= 0 && i <= runEnd) {
-        runEnd = i + MIN_FRAGMENT;
+    let [runStart, runEnd] = spans[0]!;
+    for (const [start, end] of spans.slice(1)) {
+      if (start <= runEnd) {
+        runEnd = Math.max(runEnd, end);
         continue;
       }
-      if (runStart >= 0) {
-        out += text.slice(copied, runStart) + REDACTED;
-        copied = runEnd;
-      }
-      runStart = i;
-      runEnd = i + MIN_FRAGMENT;
+      out += text.slice(copied, runStart) + REDACTED;
+      copied = runEnd;
+      runStart = start;
+      runEnd = end;
     }
-    if (runStart < 0) return text;
-    out += text.slice(copied, runStart) + REDACTED + text.slice(runEnd);
-    return out;
+    return out + text.slice(copied, runStart) + REDACTED + text.slice(runEnd);
   }
 }
 

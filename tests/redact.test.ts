@@ -115,3 +115,41 @@ describe("Redactor and URL secrets", () => {
     expect(out).not.toContain("4f6c2a9e8b7d");
   });
 });
+
+describe("issue 26, defect 6: redaction misses hex, \\u-escaped and lower-case percent-encoded forms", () => {
+  const secret = "Zq8Q~hexEchoSecretValue0123456789abcdefg";
+  const hex = Buffer.from(secret).toString("hex");
+  const units = [...secret].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`).join("");
+  const pct = hex.replace(/(..)/g, "%$1");
+  /** Each encoding, and how many characters spell one character of the secret. */
+  const FORMS: [string, string, number][] = [
+    ["hex, lower case", hex, 2],
+    ["hex, upper case", hex.toUpperCase(), 2],
+    ["\\u-escaped, lower case", units.replace(/[A-F]/g, (c) => c.toLowerCase()), 6],
+    ["\\u-escaped, upper case", units.toUpperCase().replace(/\\U/g, "\\u"), 6],
+    ["percent-encoded, lower case", pct, 3],
+    ["percent-encoded, upper case", pct.toUpperCase(), 3],
+  ];
+  /** Windows of the form that spell 8 characters of the secret: none may survive. */
+  const survivors = (out: string, form: string, width: number): string[] => {
+    const found: string[] = [];
+    for (let i = 0; i + 8 * width <= form.length; i += width) if (out.includes(form.slice(i, i + 8 * width))) found.push(form.slice(i, i + 8 * width));
+    return found;
+  };
+
+  it.each(FORMS)("%s: whole, cut, and inside longer text, no 8-character fragment survives", (_name, form, width) => {
+    const r = new Redactor();
+    r.add(secret);
+    expect(form.length).toBe(secret.length * width);
+    for (const text of [form, `echo: ${form} end`, form.slice(0, 20 * width), form.slice(15 * width), `${hex.slice(0, 6)}${form}`]) {
+      expect(survivors(r.redact(text), form, width)).toEqual([]);
+    }
+  });
+
+  it("other hex, escaped and percent-encoded text is left alone", () => {
+    const r = new Redactor();
+    r.add(secret);
+    const other = ["9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "caf\\u00e9 cr\\u00e8me \\u0041\\u0042\\u0043", "%7b%22a%22%3a1%7d", "FEDCBA9876543210FEDCBA9876543210"];
+    for (const t of other) expect(r.redact(t)).toBe(t);
+  });
+});

@@ -1,5 +1,6 @@
 import { ensureRotatorError, type ErrorSummary } from "../errors.js";
 import type { Redactor } from "../redact.js";
+import { printable, printableJson } from "../printable.js";
 
 /**
  * Exit codes, the CLI's contract with scripts and runbooks:
@@ -33,7 +34,8 @@ export interface CliIo {
 /**
  * Human lines and the one JSON object. With `--json`, stdout carries exactly one JSON object (the
  * last and only thing on it) and the human lines move to stderr, so `… --json | jq` works and a
- * person watching still sees progress. Everything passes the redactor on its way out.
+ * person watching still sees progress. Everything passes the redactor and `printable` on its way
+ * out (issue 26, defect 2): this class is the one place the CLI writes.
  */
 export class Output {
   private redactor?: Redactor;
@@ -67,10 +69,20 @@ export class Output {
   }
 
   result(body: Record<string, unknown>): void {
-    if (this.json) this.io.stdout.write(`${this.clean(JSON.stringify(body))}\n`);
+    // Redact the JSON text, then write DEL, C1 and bidi controls as \uXXXX (JSON.stringify leaves them raw).
+    if (this.json) this.io.stdout.write(`${printableJson(JSON.parse(this.redacted(JSON.stringify(body))))}\n`);
   }
 
+  /**
+   * Every human line passes here: redacted, then every control character a terminal would act on
+   * (ESC sequences, OSC 8 links, CR, backspace, C1, bidi) shown as `\uXXXX`. Line breaks stay:
+   * multi-line messages are ours.
+   */
   clean(text: string): string {
+    return printable(this.redacted(text), { keepNewlines: true });
+  }
+
+  private redacted(text: string): string {
     return this.redactor ? this.redactor.redact(text) : text;
   }
 }

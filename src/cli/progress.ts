@@ -62,7 +62,7 @@ export class PassProgress {
         if (level === "debug" && !this.verbose) return;
         // The set is already named above these lines; the [set=…] [run=…] prefix is for log search.
         const text = `${level === "info" ? "" : `${level.toUpperCase()} `}${line.replace(/^(\[\w+=[^\]]*\]\s*)+/, "")}`;
-        if (this.multibar) this.multibar.log(`${text}\n`);
+        if (this.multibar) this.multibar.log(`${this.out.clean(text)}\n`);
         else this.out.say(`  ${text}`);
       },
       redactor,

@@ -63,18 +63,51 @@ export function checkOutboundUrl(raw: string, rule: OutboundRule): OutboundVerdi
   if (isIP(bare) === 4 && written !== undefined && written !== bare) {
     return { ok: false, problem: `writes the IP address ${bare} in a non-canonical form ("${written}") — write it as ${bare}, or better, use the host name` };
   }
-  const v4 = isIP(bare) === 4 ? bare : isIP(bare) === 6 ? mappedIpv4(bare) : undefined;
-  if (METADATA_HOSTS.has(host) || METADATA_ADDRESSES.has(bare) || (v4 !== undefined && METADATA_ADDRESSES.has(v4))) {
+  const v4 = isIP(bare) === 4 ? bare : isIP(bare) === 6 ? embeddedIpv4(bare) : undefined;
+  if (METADATA_HOSTS.has(host)) {
     return { ok: false, problem: `names a cloud metadata or platform endpoint (${host}) — the rotator never calls it; give the service's own URL, e.g. ${rule.example}` };
   }
-  if ((v4 !== undefined && inV4(v4, "169.254.0.0", 16)) || (isIP(bare) === 6 && v4 === undefined && /^fe[89ab][0-9a-f]:/.test(expandV6(bare)))) {
-    return { ok: false, problem: `is a link-local address (${bare}), which reaches the host's metadata service, not a remote API — give the service's routable address, e.g. ${rule.example}` };
-  }
-  if ((v4 !== undefined && inV4(v4, "0.0.0.0", 8)) || bare === "::") {
-    return { ok: false, problem: `is the unspecified address (${bare}) — give the service's real address, e.g. ${rule.example}` };
-  }
+  const refused = isIP(bare) !== 0 ? addressProblem(bare) : undefined;
+  if (refused !== undefined) return { ok: false, problem: `${refused} — give the service's own, routable address, e.g. ${rule.example}` };
   const privateRange = v4 !== undefined ? privateV4(v4) : isIP(bare) === 6 && /^f[cd][0-9a-f]{2}:/.test(expandV6(bare)) ? "fc00::/7" : undefined;
   return privateRange !== undefined && !loopback ? { ok: true, url: u, privateRange } : { ok: true, url: u };
+}
+
+/**
+ * Why an IP address (written in a URL, or what a host name resolved to) must never be called:
+ * metadata and platform addresses, link-local, the unspecified address — also inside IPv6 forms
+ * that carry an IPv4 address (mapped, compatible, IPv4-translated, NAT64 64:ff9b::/96, 6to4
+ * 2002::/16), which a NAT64 or 6to4 gateway turns back into that IPv4 address.
+ */
+export function addressProblem(ip: string): string | undefined {
+  const bare = ip.replace(/^\[|\]$/g, "").toLowerCase();
+  const family = isIP(bare);
+  if (family === 0) return undefined;
+  const v4 = family === 4 ? bare : embeddedIpv4(bare);
+  if (METADATA_ADDRESSES.has(bare) || (family === 6 && METADATA_ADDRESSES.has(expandV6(bare))) || (v4 !== undefined && METADATA_ADDRESSES.has(v4))) {
+    return `names a cloud metadata or platform endpoint (${bare})`;
+  }
+  if ((v4 !== undefined && inV4(v4, "169.254.0.0", 16)) || (family === 6 && v4 === undefined && /^fe[89ab][0-9a-f]:/.test(expandV6(bare)))) {
+    return `is a link-local address (${bare}), which reaches the host's metadata service, not a remote API`;
+  }
+  if ((v4 !== undefined && inV4(v4, "0.0.0.0", 8)) || (family === 6 && /^[0:]+$/.test(expandV6(bare)))) {
+    return `is the unspecified address (${bare})`;
+  }
+  return undefined;
+}
+
+/**
+ * The rule once more for an address a host name resolved to, at connect time: a name the operator
+ * wrote cannot reach what the address itself may not, and reaches loopback only when the name is
+ * one (localhost: the local emulators).
+ */
+export function resolvedAddressProblem(hostname: string, address: string): string | undefined {
+  const refused = addressProblem(address);
+  if (refused !== undefined) return `resolved to an address that ${refused}`;
+  const v4 = isIP(address) === 4 ? address : isIP(address) === 6 ? embeddedIpv4(address) : undefined;
+  const loopback = isLoopbackAddress(address) || (v4 !== undefined && inV4(v4, "127.0.0.0", 8));
+  if (loopback && !isLoopbackAddress(hostname.replace(/\.$/, ""))) return `resolved to the loopback address ${address}, which only localhost may name`;
+  return undefined;
 }
 
 /** Spaces, C0/C1 control characters and the Unicode line separators. */
@@ -125,26 +158,40 @@ function privateV4(ip: string): string | undefined {
   return undefined;
 }
 
-/** Full eight-group form of an IPv6 address, lower case. */
+/** Full eight-group form of an IPv6 address, lower case (a dotted IPv4 tail becomes two groups). */
 function expandV6(ip: string): string {
-  const [head = "", tail] = ip.toLowerCase().split("::");
+  let text = ip.toLowerCase();
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = "", tail] = text.split("::");
   const h = head === "" ? [] : head.split(":");
   const t = tail === undefined || tail === "" ? [] : tail.split(":");
   const fill = tail === undefined ? [] : Array<string>(8 - h.length - t.length).fill("0");
   return [...h, ...fill, ...t].map((g) => g.padStart(4, "0")).join(":");
 }
 
-/** The IPv4 address inside an IPv4-mapped or -compatible IPv6 address, if any. */
-function mappedIpv4(ip: string): string | undefined {
-  const dotted = /(?:^|:)(\d+\.\d+\.\d+\.\d+)$/.exec(ip);
-  if (dotted && (/^::ffff:/i.test(ip) || /^::\d/.test(ip))) return dotted[1];
-  const full = expandV6(ip).split(":");
-  const prefixZero = full.slice(0, 5).every((g) => g === "0000");
-  if (!prefixZero || (full[5] !== "ffff" && full[5] !== "0000")) return undefined;
-  if (full[5] === "0000" && full[6] === "0000") return undefined; // :: and ::1 are not mapped addresses
-  const a = parseInt(full[6]!, 16);
-  const b = parseInt(full[7]!, 16);
+const v4Of = (hi: string, lo: string): string => {
+  const a = parseInt(hi, 16);
+  const b = parseInt(lo, 16);
   return `${a >> 8}.${a & 255}.${b >> 8}.${b & 255}`;
+};
+
+/**
+ * The IPv4 address an IPv6 address carries, if any: IPv4-mapped (::ffff:a.b.c.d), -compatible
+ * (::a.b.c.d), IPv4-translated (::ffff:0:a.b.c.d), NAT64 (64:ff9b::a.b.c.d) and 6to4 (2002:AABB:CCDD::).
+ */
+function embeddedIpv4(ip: string): string | undefined {
+  const g = expandV6(ip).split(":");
+  if (g.length !== 8) return undefined;
+  const zero = (from: number, to: number) => g.slice(from, to).every((x) => x === "0000");
+  if (zero(0, 5) && (g[5] === "ffff" || (g[5] === "0000" && !zero(6, 7)))) return v4Of(g[6]!, g[7]!);
+  if (zero(0, 4) && g[4] === "ffff" && g[5] === "0000") return v4Of(g[6]!, g[7]!);
+  if (g[0] === "0064" && g[1] === "ff9b" && zero(2, 6)) return v4Of(g[6]!, g[7]!);
+  if (g[0] === "2002") return v4Of(g[1]!, g[2]!);
+  return undefined;
 }
 
 /**

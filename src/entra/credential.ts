@@ -1,3 +1,4 @@
+import { addressGuardPolicy } from "../http/addressGuard.js";
 import { ClientSecretCredential, ManagedIdentityCredential, type TokenCredential } from "@azure/identity";
 import { ConfigError } from "../errors.js";
 import type { Redactor } from "../redact.js";
@@ -57,7 +58,6 @@ export function createAzureCredential(options: AzureCredentialOptions = {}): Tok
   }
   if (issues.length > 0) throw new ConfigError("Azure credential options", issues);
 
-  const tlsOptions = azureTlsOptions(ca);
   const retryOptions = options.retryOptions ? { retryOptions: options.retryOptions } : {};
 
   if (tenantId && clientId && clientSecret) {
@@ -68,14 +68,16 @@ export function createAzureCredential(options: AzureCredentialOptions = {}): Tok
       // after ~10 s with a misleading endpoints_resolution_error.
       disableInstanceDiscovery: isLoopbackAuthority(authorityHost),
       ...(options.additionallyAllowedTenants ? { additionallyAllowedTenants: options.additionallyAllowedTenants } : {}),
-      ...tlsOptions,
+      // The token endpoint resolves through the outbound-address rule, whose agent carries the
+      // trust (not managed identity, whose endpoint is the link-local IMDS by design).
+      additionalPolicies: [{ policy: addressGuardPolicy(ca !== undefined ? { ca } : {}), position: "perCall" }],
       ...retryOptions,
     });
   }
   return new ManagedIdentityCredential({
     ...(options.managedIdentityClientId ? { clientId: options.managedIdentityClientId } : {}),
     ...(authorityHost ? { authorityHost } : {}),
-    ...tlsOptions,
+    ...azureTlsOptions(ca),
     ...retryOptions,
   });
 }

@@ -3,8 +3,10 @@ import type { CredentialSet } from "../config/schema.js";
 import { contextLogger } from "../logging.js";
 import { Redactor } from "../redact.js";
 import type { Runtime } from "../runtime/types.js";
-import type { RotationMessage } from "../handlers/rotationMessage.js";
+import { eventKey, type RotationMessage } from "../handlers/rotationMessage.js";
 import { triggerPayload } from "../handlers/triggerPayload.js";
+import { shown } from "../handlers/http.js";
+import { isLoopbackAddress } from "../config/outbound.js";
 
 /**
  * Key Vault's Microsoft.KeyVault.SecretNearExpiry, delivered by Event Grid in either schema. Key
@@ -26,7 +28,7 @@ export interface SecretNearExpiry {
   expiresOn?: Date;
 }
 
-export type ParsedEvent = { kind: "nearExpiry"; event: SecretNearExpiry } | { kind: "ignored"; reason: string };
+export type ParsedEvent = { kind: "nearExpiry"; event: SecretNearExpiry } | { kind: "ignored"; reason: string; /** Fields that contradict each other: logged as a warning. */ suspicious?: boolean };
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -52,16 +54,18 @@ export function parseKeyVaultEvent(raw: unknown): ParsedEvent {
   if (!isObj(doc)) return { kind: "ignored", reason: "not an event object" };
   const cloud = typeof doc["specversion"] === "string";
   const type = text(cloud ? doc["type"] : doc["eventType"]);
-  if (type !== SECRET_NEAR_EXPIRY) return { kind: "ignored", reason: `event type ${type ?? "(none)"} is not ${SECRET_NEAR_EXPIRY}` };
+  if (type !== SECRET_NEAR_EXPIRY) return { kind: "ignored", reason: `event type ${type === undefined ? "(none)" : shown(type, 80)} is not ${SECRET_NEAR_EXPIRY}` };
   const data = isObj(doc["data"]) ? doc["data"] : {};
   const vaultName = text(field(data, "VaultName"));
   const objectName = text(field(data, "ObjectName")) ?? text(doc["subject"]);
   const objectType = text(field(data, "ObjectType"));
   if (!vaultName || !objectName) return { kind: "ignored", reason: "the event names no vault or no secret (data.VaultName, data.ObjectName)" };
-  if (objectType !== undefined && objectType.toLowerCase() !== "secret") return { kind: "ignored", reason: `object type ${objectType} is not a secret` };
+  if (objectType !== undefined && objectType.toLowerCase() !== "secret") return { kind: "ignored", reason: `object type ${shown(objectType, 40)} is not a secret` };
   const version = text(field(data, "Version"));
   const objectId = text(field(data, "Id"));
   const expiresOn = unixSeconds(field(data, "EXP"));
+  const forged = consistencyProblem({ vaultName, objectName, version, objectId, source: text(cloud ? doc["source"] : doc["topic"]) });
+  if (forged) return { kind: "ignored", reason: forged, suspicious: true };
   return {
     kind: "nearExpiry",
     event: {
@@ -76,25 +80,57 @@ export function parseKeyVaultEvent(raw: unknown): ParsedEvent {
   };
 }
 
-/** The vault's name is the first DNS label of its URL (https://<name>.vault.azure.net). */
-function vaultNameOf(url: string): string {
+/**
+ * A Key Vault secret URL as Key Vault writes it in `data.Id`: https, a host (with a port only for
+ * a local emulator), `/secrets/<name>` and an optional version — nothing else, so `/../`, `%2e%2e`,
+ * a query or a fragment never pass. Read from the raw text: the URL parser would resolve `/../`.
+ */
+const SECRET_ID = /^https:\/\/([a-z0-9.-]{1,253}(?::\d{1,5})?)\/secrets\/([0-9a-z-]{1,127})(?:\/([0-9a-z]{1,64}))?\/?$/i;
+
+/** The parts of a secret URL in data.Id, or undefined when it is not exactly one. */
+export function parseSecretId(id: string): { host: string; name: string; version?: string } | undefined {
+  const m = SECRET_ID.exec(id);
+  if (!m) return undefined;
+  return { host: m[1]!.toLowerCase(), name: m[2]!.toLowerCase(), ...(m[3] ? { version: m[3].toLowerCase() } : {}) };
+}
+
+/**
+ * An event must say the same thing in every field (issue 26, defect 4): data.Id names exactly one
+ * secret, whose name is data.ObjectName, whose version is data.Version, in the vault data.VaultName
+ * (the first label of Id's host, unless a loopback emulator), in the vault the topic names.
+ */
+function consistencyProblem(e: { vaultName: string; objectName: string; version?: string; objectId?: string; source?: string }): string | undefined {
+  if (!e.objectId) return "the event names no secret URL (data.Id)";
+  const id = parseSecretId(e.objectId);
+  if (!id) return `data.Id ${shown(e.objectId, 120)} is not a Key Vault secret URL (https://<vault>/secrets/<name>[/<version>])`;
+  if (id.name !== e.objectName.toLowerCase()) return `data.Id names secret ${shown(id.name)}, data.ObjectName ${shown(e.objectName)}`;
+  if (e.version !== undefined && id.version !== undefined && id.version !== e.version.toLowerCase()) return `data.Id names version ${shown(id.version)}, data.Version ${shown(e.version)}`;
+  const hostname = id.host.replace(/:\d+$/, "");
+  if (!isLoopbackAddress(hostname) && hostname.split(".")[0] !== e.vaultName.toLowerCase()) return `data.Id names vault host ${shown(id.host)}, data.VaultName ${shown(e.vaultName)}`;
+  const topicVault = e.source ? /\/vaults\/([^/]+)$/i.exec(e.source)?.[1] : undefined;
+  if (topicVault !== undefined && topicVault.toLowerCase() !== e.vaultName.toLowerCase()) return `the topic names vault ${shown(topicVault)}, data.VaultName ${shown(e.vaultName)}`;
+  return undefined;
+}
+
+/** A vault URL's host as data.Id carries it: lower case, with a port only when one is written. */
+function vaultHost(url: string): string | undefined {
   try {
-    return new URL(url).hostname.split(".")[0]!.toLowerCase();
+    return new URL(url).host.toLowerCase();
   } catch {
-    return "";
+    return undefined;
   }
 }
 
 /**
- * The set whose current secret fired: same secret name (case-insensitive, as Key Vault) in the same
- * vault, by name or by the object's URL. A `-pending` companion or any other secret matches none.
+ * The set whose current secret fired: the same vault — the full host of its URL, cloud suffix
+ * included, so a Government-cloud vault sharing the first label is another vault — and the same
+ * secret name (case-insensitive, as Key Vault), both read from data.Id, which parseKeyVaultEvent
+ * has checked against the other fields. A `-pending` companion or any other secret matches none.
  */
 export function setForEvent(sets: readonly CredentialSet[], e: SecretNearExpiry): CredentialSet | undefined {
-  return sets.find((s) => {
-    if (s.keyVault.secretName.toLowerCase() !== e.objectName.toLowerCase()) return false;
-    const base = s.keyVault.url.replace(/\/+$/, "").toLowerCase();
-    return vaultNameOf(s.keyVault.url) === e.vaultName.toLowerCase() || (e.objectId !== undefined && e.objectId.toLowerCase().startsWith(`${base}/secrets/`));
-  });
+  const id = e.objectId !== undefined ? parseSecretId(e.objectId) : undefined;
+  if (!id || id.name !== e.objectName.toLowerCase()) return undefined;
+  return sets.find((s) => s.keyVault.secretName.toLowerCase() === id.name && vaultHost(s.keyVault.url) === id.host);
 }
 
 /**
@@ -108,7 +144,9 @@ export function makeKeyVaultEventsHandler(getRuntime: () => Promise<Pick<Runtime
     const parsed = parseKeyVaultEvent(event);
     if (parsed.kind === "ignored") {
       // No runtime yet (an ignored event must not load the configuration): pattern redaction only.
-      contextLogger(context, new Redactor()).info(`Key Vault event ignored: ${parsed.reason}`);
+      const log = contextLogger(context, new Redactor());
+      if (parsed.suspicious) log.warn(`Key Vault event ignored: its fields disagree: ${parsed.reason}`);
+      else log.info(`Key Vault event ignored: ${parsed.reason}`);
       return undefined;
     }
     const e = parsed.event;
@@ -116,13 +154,16 @@ export function makeKeyVaultEventsHandler(getRuntime: () => Promise<Pick<Runtime
     const log = contextLogger(context, runtime.redactor);
     const set = setForEvent(runtime.sets, e);
     const expiry = e.expiresOn ? ` (expires ${e.expiresOn.toISOString()})` : "";
+    // Outside values, capped and escaped (issue 26, defect 9).
+    const what = `${shown(e.vaultName, 80)}/${shown(e.objectName, 130)}`;
+    const eventId = shown(e.eventId, 80);
     if (!set) {
-      log.warn(`SecretNearExpiry for ${e.vaultName}/${e.objectName}${expiry} matches no credential set; ignored [event=${e.eventId}]`);
+      log.warn(`SecretNearExpiry for ${what}${expiry} matches no credential set; ignored [event=${eventId}]`);
       return undefined;
     }
-    const message: RotationMessage = { set: set.name, mode: "scheduled", trigger: "queue" };
+    const message: RotationMessage = { set: set.name, mode: "scheduled", trigger: "queue", key: eventKey(e.eventId) };
     context.extraOutputs.set(queueOutput, [message]);
-    log.child({ set: set.name }).info(`SecretNearExpiry for ${e.vaultName}/${e.objectName} version ${e.version ?? "?"}${expiry}: queued a scheduled rotation check [event=${e.eventId}] [schema=${e.schema}]`);
+    log.child({ set: set.name }).info(`SecretNearExpiry for ${what} version ${e.version === undefined ? "?" : shown(e.version, 64)}${expiry}: queued a scheduled rotation check [event=${eventId}] [schema=${e.schema}]`);
     return message;
   };
 }

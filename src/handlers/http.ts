@@ -15,19 +15,94 @@ export function json(status: number, body: unknown, headers: Record<string, stri
 }
 
 /** Our request bodies are a few hundred bytes; anything this large is refused unread-through. */
-export const MAX_BODY_CHARS = 16 * 1024;
+export const MAX_BODY_BYTES = 16 * 1024;
 
-export async function readJsonBody(text: () => Promise<string>): Promise<{ ok: true; value: unknown } | { ok: false; response: HttpResponseInit }> {
-  const raw = await text();
-  if (raw.length > MAX_BODY_CHARS) {
-    return {
-      ok: false,
-      response: errorResponse(413, "BODY_TOO_LARGE", `The request body is ${raw.length} characters — send at most ${MAX_BODY_CHARS}`, 'Send only the documented fields, e.g. {"set":"cequence-sso","mode":"force"}.', { field: "(body)" }),
-    };
+/** What readJsonBody needs of a request (the host's HttpRequest satisfies it). */
+export interface BodyRequest {
+  headers: { get(name: string): string | null };
+  body: ReadableStream<Uint8Array> | null;
+}
+
+const tooLarge = (size: string): HttpResponseInit =>
+  errorResponse(413, "BODY_TOO_LARGE", `The request body is ${size} — send at most ${MAX_BODY_BYTES} bytes`, 'Send only the documented fields, e.g. {"set":"cequence-sso","mode":"force"}.', { field: "(body)" });
+
+/**
+ * The body as text, read only up to the limit (issue 26, defect 10): a declared Content-Length
+ * above it is refused before a byte is read, and a body without one (or with a false one) is read
+ * chunk by chunk and dropped as soon as it passes the limit — never decoded whole.
+ */
+async function readLimited(request: BodyRequest): Promise<{ ok: true; text: string } | { ok: false; response: HttpResponseInit }> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null) {
+    if (!/^\d{1,15}$/.test(declared.trim())) {
+      return { ok: false, response: errorResponse(400, "INVALID_CONTENT_LENGTH", `Content-Length: ${shown(declared, 20)} is not a byte count`, "Send a valid Content-Length, or let your HTTP client set it.", { field: "Content-Length" }) };
+    }
+    if (Number(declared) > MAX_BODY_BYTES) return { ok: false, response: tooLarge(`${Number(declared)} bytes (Content-Length)`) };
   }
+  if (!request.body) return { ok: true, text: "" };
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_BODY_BYTES) {
+      await reader.cancel().catch(() => undefined);
+      return { ok: false, response: tooLarge(`more than ${MAX_BODY_BYTES} bytes`) };
+    }
+    chunks.push(value);
+  }
+  return { ok: true, text: Buffer.concat(chunks).toString("utf8") };
+}
+
+/**
+ * The first key that occurs twice in one object, or undefined (issue 26, defect 11): JSON.parse
+ * keeps the last, so {"mode":"scheduled","mode":"emergency"} ran as an emergency while a reviewer
+ * or a proxy reading the first saw a scheduled check.
+ */
+export function duplicateKey(text: string): string | undefined {
+  // One pass without recursion over text JSON.parse accepted: 5,000 nested lists must not
+  // overflow the stack the way a recursive visitor does.
+  const open: (Set<string> | undefined)[] = [];
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === "{") {
+      open.push(new Set());
+      expectKey = true;
+    } else if (c === "[") {
+      open.push(undefined);
+      expectKey = false;
+    } else if (c === "}" || c === "]") {
+      open.pop();
+      expectKey = false;
+    } else if (c === ",") {
+      expectKey = open.at(-1) !== undefined;
+    } else if (c === '"') {
+      let end = i + 1;
+      while (text[end] !== '"') end += text[end] === "\\" ? 2 : 1;
+      if (expectKey) {
+        const name = JSON.parse(text.slice(i, end + 1)) as string;
+        const keys = open.at(-1)!;
+        if (keys.has(name)) return name;
+        keys.add(name);
+        expectKey = false;
+      }
+      i = end;
+    }
+  }
+  return undefined;
+}
+
+export async function readJsonBody(request: BodyRequest): Promise<{ ok: true; value: unknown } | { ok: false; response: HttpResponseInit }> {
+  const read = await readLimited(request);
+  if (!read.ok) return read;
+  const raw = read.text;
   if (raw.trim() === "") return { ok: true, value: {} };
+  let value: unknown;
   try {
-    return { ok: true, value: JSON.parse(raw) as unknown };
+    value = JSON.parse(raw) as unknown;
   } catch {
     // JSON.parse's own message quotes the input; ours shows only a short escaped prefix.
     return {
@@ -37,6 +112,12 @@ export async function readJsonBody(text: () => Promise<string>): Promise<{ ok: t
       }),
     };
   }
+  const dup = duplicateKey(raw);
+  if (dup !== undefined) {
+    const name = /^[A-Za-z0-9_.-]{1,40}$/.test(dup) ? dup : shown(dup, 40);
+    return { ok: false, response: errorResponse(400, "DUPLICATE_KEY", `${name}: the field is given more than once — send each field once`, "Remove the repeated field; the body must name each field once.", { field: name }) };
+  }
+  return { ok: true, value };
 }
 
 /**

@@ -1,16 +1,44 @@
+import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { shown } from "./http.js";
 
+/** Credential-set names follow the config rule; anything else cannot name a set. */
+const SET_NAME_RULE = /^[a-z0-9][a-z0-9-]{0,39}$/;
+
+/** Keys the worker records under messages/<set>/: safe as a blob name, bounded. */
+export const MESSAGE_KEY = /^(tick|event)-[0-9A-Za-z:._-]{8,100}$/;
+
 /** The message the timer and the HTTP API put on the rotation queue. */
 export const rotationMessageSchema = z.strictObject({
-  set: z.string().min(1),
+  // The config rule for set names: a longer or stranger value names no set, and is never logged whole.
+  set: z.string().regex(SET_NAME_RULE, { error: "set must be a credential-set name (1–40 lowercase letters, digits or dashes)" }),
   mode: z.enum(["scheduled", "force", "emergency"]),
   runId: z.string().regex(/^[0-9A-Za-z-]{8,64}$/).optional(),
   trigger: z.enum(["timer", "http", "queue", "demo"]).default("queue"),
   /** The durable request (requests/<set>/…) this message wakes a worker for. */
   requestId: z.string().regex(/^req-[0-9a-f-]{36}$/).optional(),
+  /**
+   * The idempotency key of a message that carries no request: the timer tick's (`tick-…`) or the
+   * Key Vault event's (`event-…`). A message with neither is refused (issue 26, defect 3).
+   */
+  key: z.string().regex(MESSAGE_KEY).optional(),
 });
 export type RotationMessage = z.infer<typeof rotationMessageSchema>;
+
+/** A message's idempotency key: its request's ID, else its own key; undefined when it has neither. */
+export function messageKey(m: Pick<RotationMessage, "requestId" | "key">): string | undefined {
+  return m.requestId ?? m.key;
+}
+
+/** A new timer-tick key: the tick's time, and a nonce so two ticks in one millisecond differ. */
+export function newTickKey(now: Date): string {
+  return `tick-${now.toISOString().replace(/[^0-9A-Za-z]/g, "")}-${randomUUID().slice(0, 8)}`;
+}
+
+/** The key of a Key Vault event's message: Event Grid redelivers an event with the same ID. */
+export function eventKey(eventId: string): string {
+  return /^[0-9A-Za-z-]{8,64}$/.test(eventId) ? `event-${eventId}` : `event-${randomUUID()}`;
+}
 
 type IssueLike = { code?: string; input?: unknown };
 
@@ -24,8 +52,7 @@ export function typeName(v: unknown): string {
   return typeof v === "object" ? "an object" : typeof v === "string" ? "a string" : typeof v === "number" ? "a number" : typeof v === "boolean" ? "true/false" : typeof v;
 }
 
-/** Credential-set names follow the config rule; anything else cannot name a set. */
-const SET_NAME = /^[a-z0-9][a-z0-9-]{0,39}$/;
+const SET_NAME = SET_NAME_RULE;
 
 /** The POST /api/rotations body; unknown fields are refused so a typo never silently changes behaviour. */
 export const startRotationBodySchema = z.strictObject({

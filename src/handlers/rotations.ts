@@ -116,7 +116,7 @@ export { RotatorError };
  * fit, is answered 400 with each field and its fix (`fields`: the endpoint's own, for unknown ones).
  */
 async function readBody<T>(request: HttpRequest, schema: z.ZodType<T>, fields: readonly string[]): Promise<{ ok: true; value: T } | { ok: false; response: HttpResponseInit }> {
-  const body = await readJsonBody(() => request.text());
+  const body = await readJsonBody(request);
   if (!body.ok) return body;
   const parsed = schema.safeParse(body.value);
   if (parsed.success) return { ok: true, value: parsed.data };

@@ -1,11 +1,11 @@
-import https from "node:https";
-import http from "node:http";
+import type dns from "node:dns";
 import axios, { AxiosError, type AxiosInstance, type AxiosResponse } from "axios";
 import { RotatorError, parseAadsts } from "../errors.js";
 import { Redactor, redactThenTruncate } from "../redact.js";
 import { abortableDelay } from "../clock.js";
 import { outboundUrlProblem } from "../config/outbound.js";
-import { trustedAgentOptions, type ExtraCa } from "./tls.js";
+import type { ExtraCa } from "./tls.js";
+import { ADDRESS_REFUSED, guardedAgents } from "./addressGuard.js";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD";
 
@@ -29,6 +29,8 @@ export interface HttpClientOptions {
   userAgent?: string;
   /** Largest response body read, in bytes; a bigger one fails with HTTP_RESPONSE_TOO_LARGE. */
   maxResponseBytes?: number;
+  /** The resolver behind the connect-time address rule (default: the system's). */
+  lookup?: typeof dns.lookup;
 }
 
 export interface HttpRequestOptions {
@@ -99,9 +101,11 @@ export class HttpClient {
     this.sleep = options.sleep ?? abortableDelay;
     this.timeoutInMs = options.timeoutInMs ?? 15_000;
     this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    // Every connection resolves through the outbound-address rule (addressGuard.ts).
+    const agents = guardedAgents({ ...(options.ca !== undefined ? { ca: options.ca } : {}), ...(options.lookup ? { lookup: options.lookup } : {}) });
     this.axios = axios.create({
-      httpsAgent: new https.Agent({ keepAlive: true, ...trustedAgentOptions(options.ca) }),
-      httpAgent: new http.Agent({ keepAlive: true }),
+      httpsAgent: agents.https,
+      httpAgent: agents.http,
       validateStatus: () => true,
       maxRedirects: 0,
       headers: { "User-Agent": options.userAgent ?? "mcp-sso-rotator" },
@@ -169,6 +173,13 @@ export class HttpClient {
       }
 
       if (req.abortSignal?.aborted) throw this.networkError(req, netErr, attempt, "ABORTED");
+      if ((netErr as { code?: unknown } | undefined)?.code === ADDRESS_REFUSED) {
+        // What the host resolved to will not change on a retry within this call.
+        throw new RotatorError("HTTP_ADDRESS_REFUSED", this.scrub(`${this.describe(req)}: ${(netErr as Error).message}`, req), {
+          hint: "The host name resolves to a link-local, cloud metadata, unspecified or loopback address, which the rotator never calls. Fix the DNS record or the configured URL.",
+          retryable: false,
+        });
+      }
       if (isTooLarge(netErr)) throw this.tooLarge(req, attempt);
       const timedOut = deadline.aborted;
       // A connection that failed before anything was sent could be retried even for POST, but

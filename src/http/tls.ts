@@ -1,4 +1,3 @@
-import https from "node:https";
 import { createSecureContext, rootCertificates, type SecureContext } from "node:tls";
 
 /**
@@ -46,10 +45,11 @@ export function trustedAgentOptions(extraCa: ExtraCa | undefined): { secureConte
 }
 
 /**
- * Client options for an Azure SDK client (`@azure/identity`, `@azure/keyvault-secrets`): their
- * pipeline takes an `agent`, which carries the same secure context; nothing without an extra CA.
+ * `tlsOptions` for an Azure SDK client that is not given the guarded agent (managed identity,
+ * whose endpoint is the link-local IMDS; the CLI's DefaultAzureCredential), or nothing. Clients
+ * with the address guard's agent (http/addressGuard.ts) get the trust through it instead.
  */
-export function azureTlsOptions(extraCa: ExtraCa | undefined): { agent: https.Agent } | Record<string, never> {
-  const secureContext = trustedSecureContext(extraCa);
-  return secureContext ? { agent: new https.Agent({ keepAlive: true, secureContext }) } : {};
+export function azureTlsOptions(extraCa: ExtraCa | undefined): { tlsOptions: { ca: (string | Buffer)[] } } | Record<string, never> {
+  const ca = trustedCas(extraCa);
+  return ca ? { tlsOptions: { ca } } : {};
 }

@@ -123,7 +123,9 @@ export class Telemetry {
               span.end();
               return result;
             } catch (e) {
+              // A synchronous throw ends the span too, or it is never exported (issue 26, defect 13).
               fail(span, e);
+              span.end();
               throw e;
             }
           });

@@ -1,7 +1,7 @@
+import { addressGuardPolicy } from "../http/addressGuard.js";
 import type { TokenCredential } from "@azure/identity";
 import { SecretClient, type KeyVaultSecret, type SecretClientOptions, type SecretProperties } from "@azure/keyvault-secrets";
 import { RotatorError } from "../errors.js";
-import { azureTlsOptions } from "../http/tls.js";
 import { silentLogger, type Logger } from "../logging.js";
 import { Redactor } from "../redact.js";
 import type { SecretStore, SecretVersion, SetSecretOptions, VaultCallOptions } from "./types.js";
@@ -59,8 +59,9 @@ export class KeyVaultSecretStore implements SecretStore {
       // The challenge names resource https://vault.azure.net; only a local emulator may answer it
       // from a host outside *.vault.azure.net, so the check stays on for every real vault.
       ...(isLoopbackVault(this.vaultUrl) ? { disableChallengeResourceVerification: true } : {}),
-      // The SDK keeps its own pipeline; the CA it trusts comes from the one place (http/tls.ts).
-      ...azureTlsOptions(options.ca),
+      // Connections resolve through the outbound-address rule; the guard's agent carries the trust
+      // (http/tls.ts), so the SDK's own tlsOptions are not needed.
+      additionalPolicies: [{ policy: addressGuardPolicy(options.ca !== undefined ? { ca: options.ca } : {}), position: "perCall" }],
       ...(options.retryOptions ? { retryOptions: options.retryOptions } : {}),
     });
   }

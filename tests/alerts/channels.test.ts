@@ -206,3 +206,92 @@ describe("alert URLs read from Key Vault are validated", () => {
     expect(r.reason).not.toContain(url);
   });
 });
+
+describe("issue 26, defect 1: link injection in Teams alerts", () => {
+  let w: World;
+  afterEach(async () => {
+    await w?.close();
+  });
+  const channel = (name: string) => w.channels.find((c) => c.name === name)!;
+
+  /** Server names, display names and upstream messages as an attacker would write them. */
+  const HOSTILE = [
+    "[Re-authenticate the rotator here](https://evil.example/login)",
+    "![logo](https://evil.example/pixel.png)",
+    "<https://evil.example/login>",
+    '<a href="https://evil.example">open</a>',
+    "\u001b]8;;https://evil.example\u0007click\u001b]8;;\u0007",
+    "mcp-\u202egnp.exe",
+    "ok\n[set=sso-a] forged line",
+  ];
+  const incidentFor = (name: string): Partial<Incident> => ({
+    title: `Gateway drift: MCP server ${name} points at another tenant`,
+    hint: `Fix the OAuth settings of ${name} on the gateway.`,
+    evidence: { [`server ${name}`]: name, upstream: `the gateway answered: ${name}` },
+  });
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
+  const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+  /** Multi-line fields (a description, a hint) may keep line breaks; nothing else. */
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
+  const CONTROL_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+  /** Every string in a payload, keys included. */
+  const strings = (v: unknown): string[] =>
+    typeof v === "string" ? [v] : Array.isArray(v) ? v.flatMap(strings) : v !== null && typeof v === "object" ? Object.entries(v).flatMap(([k, x]) => [k, ...strings(x)]) : [];
+
+  /** Markdown link or image syntax whose brackets are not backslash-escaped (Teams renders it as a link). */
+  const UNESCAPED_LINK = /(?<!\\)\[[^\]]*(?<!\\)\]\(/;
+  const UNESCAPED_AUTOLINK = /(?<!\\)<[a-z]+:/i;
+  const UNESCAPED_HTML = /(?<!\\)<a\s/i;
+
+  it("Teams: every outside value is escaped for Teams Markdown — no link, image, autolink, HTML or control character survives", async () => {
+    w = await startWorld({ channels: { teams: "info" } });
+    for (const name of HOSTILE) expect((await channel("teams").send(ev("opened", incidentFor(name)))).ok).toBe(true);
+    const cards = w.rx.teams.accepted().map((r) => r.body.cards[0]!);
+    expect(cards).toHaveLength(HOSTILE.length);
+    for (const card of cards) {
+      const texts: string[] = [];
+      for (const el of card["body"] as { type: string; text?: string; facts?: { title: string; value: string }[] }[]) {
+        if (el.text) texts.push(el.text);
+        for (const f of el.facts ?? []) texts.push(f.title, f.value);
+      }
+      for (const t of texts) {
+        expect(t).not.toMatch(UNESCAPED_LINK);
+        expect(t).not.toMatch(CONTROL_BUT_NEWLINE);
+        expect(t).not.toMatch(UNESCAPED_AUTOLINK);
+        expect(t).not.toMatch(UNESCAPED_HTML);
+      }
+      // Our own markup still renders.
+      expect(texts.some((t) => t.startsWith("**What to do:** "))).toBe(true);
+    }
+    // Shown as written: the escaped title still names the whole server.
+    expect((cards[0]!["body"] as { text: string }[])[0]!.text).toContain("\\[Re-authenticate the rotator here\\]\\(https://evil.example/login\\)");
+  });
+
+  it("Slack, Opsgenie and PagerDuty: markup escaped for Slack mrkdwn, control and bidi characters made visible in every channel", async () => {
+    w = await startWorld({ channels: { slack: "info", opsgenie: "info", pagerduty: "info" } });
+    for (const name of HOSTILE) {
+      for (const c of ["slack", "opsgenie", "pagerduty"]) expect((await channel(c).send(ev("opened", { ...incidentFor(name), dedupKey: `set-a/drift-${HOSTILE.indexOf(name)}` }))).ok).toBe(true);
+    }
+    const slack = w.rx.slack.accepted().map((r) => r.body);
+    const opsgenie = w.rx.opsgenie.accepted().map((r) => r.body.body);
+    const pagerduty = w.rx.pagerduty.accepted().map((r) => r.body);
+    expect([slack.length, opsgenie.length, pagerduty.length]).toEqual([HOSTILE.length, HOSTILE.length, HOSTILE.length]);
+    for (const m of slack) {
+      const mrkdwn = [m.text, ...m.blocks!.filter((b) => b["type"] !== "header").map((b) => JSON.stringify(b))].join("\n");
+      expect(mrkdwn).not.toMatch(/<https?:|<a\s/);
+      for (const t of strings(m)) expect(t).not.toMatch(CONTROL_BUT_NEWLINE);
+    }
+    for (const o of opsgenie) {
+      expect(String(o["message"])).not.toMatch(/[\n\r]/);
+      for (const t of strings(o)) expect(t).not.toMatch(CONTROL_BUT_NEWLINE);
+    }
+    for (const p of pagerduty) {
+      const summary = String(p.payload!["summary"]);
+      expect(summary).not.toMatch(/[\n\r]/);
+      expect(summary).not.toMatch(CONTROL);
+      for (const t of strings(p)) expect(t).not.toMatch(CONTROL_BUT_NEWLINE);
+    }
+    // The newline that would forge a line in a one-line field shows as an escape instead.
+    expect(pagerduty.some((p) => String(p.payload!["summary"]).includes("ok\\u000a[set=sso-a] forged line"))).toBe(true);
+  });
+});

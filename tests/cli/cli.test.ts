@@ -237,3 +237,69 @@ describe("mcp-sso-rotator CLI", () => {
     expect(twice.stderr).toMatch(/RUN_NOT_AWAITING_CONFIRMATION/);
   });
 });
+
+describe("issue 26, defect 2: terminal escapes in the CLI", () => {
+  /** What a Graph display name or a gateway server name can carry to a terminal. */
+  const HOSTILE = [
+    "srv-\u001b]8;;https://evil.example/login\u0007Re-authenticate\u001b]8;;\u0007",
+    "title-\u001b]0;owned\u0007",
+    "clear-\u001b[2J\u001b[H",
+    "cr-ok\rFAILING",
+    "bs-abc\b\b\bxyz",
+    "c1-\u009b31mred",
+    "bidi-\u202egnp.exe",
+  ];
+  /** Control characters a terminal acts on: all but the line break. */
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
+  const CONTROLS = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+  it("plan and status print no control character from Graph or the gateway, human or --json; JSON carries \\u009b escaped", async () => {
+    const hostile = world.seedSet({ name: "cli-hostile", secretExpiresInDays: 10, targets: 1, otherTargets: 0 });
+    const tokenUrl = `${world.authorityHost}/${world.tenantId}/oauth2/v2.0/token`;
+    for (const name of HOSTILE) {
+      world.gateway.seedServer({ name, tokenName: "entra-sso", tokenUrl, clientId: hostile.set.clientId, clientSecret: hostile.handMade.secretText, scopes: ["openid"], additionalParameters: { tenantID: world.tenantId } });
+      world.entra.seedPassword(hostile.appObjectId, { displayName: name, endDateTime: new Date(Date.now() + 30 * 86_400_000).toISOString() });
+    }
+    const hostileEnv = operatorSettings(world, container, inject("storageConnectionString"), [hostile]);
+    const runs = [];
+    for (const args of [["plan"], ["plan", "--json"], ["status"], ["status", "--json"]]) {
+      const r = await runInProcess([...args, "--set", "cli-hostile"], hostileEnv);
+      outputs.push(r);
+      runs.push(r);
+    }
+    const printed = runs.map((r) => r.stdout + r.stderr).join("");
+    // The hostile names did reach the output (escaped), so the check below is not vacuous.
+    expect(printed).toContain("srv-\\u001b]8;;https://evil.example/login\\u0007Re-authenticate");
+    expect(printed.match(CONTROLS) ?? []).toEqual([]);
+    for (const r of runs.filter((_r, i) => i % 2 === 1)) {
+      expect(r.stdout).not.toContain("\u009b");
+      expect(r.stdout).toContain("c1-\\u009b31mred");
+      expect(() => JSON.parse(r.stdout.trim()) as unknown).not.toThrow();
+    }
+  });
+});
+
+describe("issue 26, defect 8: the settings file is echoed", () => {
+  it("a local.settings.json that does not parse is named by line and column, and none of its content is printed", async () => {
+    const secret = "Zq8Q~hidden-value-kept-0123456789abcdxy";
+    const broken: [string, string][] = [
+      ["an unquoted value", `{\n  "IsEncrypted": false,\n  "Values": {\n    "AZURE_CLIENT_SECRET": ${secret}\n  }\n}`],
+      ["a missing comma after the secret", `{\n  "Values": {\n    "AZURE_CLIENT_SECRET": "${secret}"\n    "X": "1"\n  }\n}`],
+      ["a line break inside the secret", `{\n  "Values": {\n    "AZURE_CLIENT_SECRET": "${secret.slice(0, 20)}\n${secret.slice(20)}"\n  }\n}`],
+      ["a trailing comma", `{\n  "Values": {\n    "AZURE_CLIENT_SECRET": "${secret}",\n  }\n}`],
+      ["a bad escape inside the secret", `{\n  "Values": {\n    "AZURE_CLIENT_SECRET": "${secret.slice(0, 20)}\\q${secret.slice(20)}"\n  }\n}`],
+    ];
+    for (const [what, text] of broken) {
+      const file = path.join(os.tmpdir(), `local.settings.broken.${process.pid}.json`);
+      writeFileSync(file, text);
+      for (const args of [["plan", "--settings", file, "--json"], ["check-config", "--settings", file]]) {
+        const r = await runInProcess(args, {});
+        expect(r.code, what).toBe(2);
+        const printed = r.stdout + r.stderr;
+        expect(printed, what).toMatch(/not valid JSON at line \d+, column \d+/);
+        const leaks = Array.from({ length: secret.length - 7 }, (_, i) => secret.slice(i, i + 8)).filter((w) => printed.includes(w));
+        expect(leaks, what).toEqual([]);
+      }
+    }
+  });
+});

@@ -35,7 +35,7 @@ describe("createAzureCredential", () => {
     expect(redactor.has(fx.operator.secret)).toBe(true);
   });
 
-  it("cannot reach the emulator without its CA (the trusted agent from http/tls.ts is what makes it trusted)", async () => {
+  it("cannot reach the emulator without its CA (the trust from http/tls.ts is what makes it trusted)", async () => {
     const before = fx.emulator.server.requests.length;
     const credential = createAzureCredential({
       tenantId: fx.tenantId,

@@ -61,7 +61,7 @@ function invoke(event: unknown, runtimeSets: CredentialSet[] = sets(), redactor 
 describe("Key Vault SecretNearExpiry through Event Grid", () => {
   it("maps an Event Grid schema event to the set whose secret fired and queues a scheduled rotation", async () => {
     const r = await invoke(eventGridEvent("kv-rotator-prod", "sso-a-client-secret"));
-    expect(r.queued).toEqual([{ set: "sso-a", mode: "scheduled", trigger: "queue" }]);
+    expect(r.queued).toEqual([{ set: "sso-a", mode: "scheduled", trigger: "queue", key: "event-00eccf70-95a7-4e7c-8299-2eb17ee9ad64" }]);
     expect(r.lines.join("\n")).toContain("[set=sso-a]");
   });
 
@@ -77,7 +77,7 @@ describe("Key Vault SecretNearExpiry through Event Grid", () => {
   });
 
   it("maps a CloudEvents 1.0 event the same way, and tells same-named secrets in two vaults apart", async () => {
-    expect((await invoke(cloudEvent("kv-other", "SSO-A-CLIENT-SECRET"))).queued).toEqual([{ set: "sso-b", mode: "scheduled", trigger: "queue" }]);
+    expect((await invoke(cloudEvent("kv-other", "SSO-A-CLIENT-SECRET"))).queued).toEqual([{ set: "sso-b", mode: "scheduled", trigger: "queue", key: "event-00eccf70-95a7-4e7c-8299-2eb17ee9ad64" }]);
     const parsed = parseKeyVaultEvent(JSON.stringify(cloudEvent("kv-other", "x")));
     expect(parsed).toMatchObject({ kind: "nearExpiry", event: { schema: "CloudEvents", vaultName: "kv-other", objectName: "x", expiresOn: new Date(1795000000 * 1000) } });
   });
@@ -133,7 +133,7 @@ describe("with the emulators: promote sets exp, and the event is idempotent with
     const timerCtx = ctx("rotationTimer");
     await makeRotationTimerHandler(getRuntime, queue)({ isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: "", next: "", lastUpdated: "" } }, timerCtx);
     const fromTimer = timerCtx.extraOutputs.get(queue) as RotationMessage[];
-    expect(fromEvent).toEqual([{ set: s.set.name, mode: "scheduled", trigger: "queue" }]);
+    expect(fromEvent).toEqual([{ set: s.set.name, mode: "scheduled", trigger: "queue", key: expect.stringMatching(/^event-/) as string }]);
     expect(fromTimer.map((m) => m.set)).toEqual([s.set.name]);
 
     const worker = makeRotationWorkerHandler(getRuntime);
@@ -150,5 +150,72 @@ describe("with the emulators: promote sets exp, and the event is idempotent with
     expect(runs.filter((r) => r?.newCredential).length).toBe(1);
     const scan = s.scanner().collectAll("function log", lines);
     expect(scan.leaks()).toEqual([]);
+  });
+});
+
+describe("issue 26, defect 4: Event Grid routing trusts either field", () => {
+  const V = "ee059b2bb5bc48398a53b168c6cdcb10";
+  const S = "sso-a-client-secret";
+  const withData = (data: Record<string, unknown>, over: Record<string, unknown> = {}) => {
+    const e = eventGridEvent("kv-rotator-prod", S, V);
+    return { ...e, ...over, data: { ...e.data, ...data } };
+  };
+  /** Forged or self-contradicting events, each of which must queue nothing. */
+  const FORGED: [string, unknown][] = [
+    ["an Id naming another vault", withData({ Id: `https://kv-other.vault.azure.net/secrets/${S}/${V}` })],
+    ["an Id naming another secret", withData({ Id: `https://kv-rotator-prod.vault.azure.net/secrets/gateway-api-token/${V}` })],
+    ["an Id containing /../", withData({ Id: `https://kv-rotator-prod.vault.azure.net/secrets/other/../${S}/${V}` })],
+    ["an Id containing %2e%2e", withData({ Id: `https://kv-rotator-prod.vault.azure.net/secrets/other/%2e%2e/${S}/${V}` })],
+    ["a Government-cloud vault sharing the first label", eventGridEvent("kv-rotator-prod", S, V, "https://kv-rotator-prod.vault.usgovcloudapi.net")],
+    ["a China-cloud vault sharing the first label", eventGridEvent("kv-rotator-prod", S, V, "https://kv-rotator-prod.vault.azure.cn")],
+    ["a lookalike host", eventGridEvent("kv-rotator-prod", S, V, "https://kv-rotator-prod.vault.azure.net.evil.example")],
+    ["no Id at all", withData({ Id: undefined })],
+    ["a VaultName naming another vault than the Id", withData({ VaultName: "kv-other" })],
+    ["a topic naming another vault", withData({}, { topic: "/subscriptions/0/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv-other" })],
+    ["a Version other than the Id's", withData({ Version: "0123456789abcdef0123456789abcdef" })],
+    ["an Id with a query", withData({ Id: `https://kv-rotator-prod.vault.azure.net/secrets/${S}/${V}?x=1` })],
+    ["an Id over plain http", withData({ Id: `http://kv-rotator-prod.vault.azure.net/secrets/${S}/${V}` })],
+    ["an Id with user info", withData({ Id: `https://x@kv-rotator-prod.vault.azure.net/secrets/${S}/${V}` })],
+  ];
+
+  it.each(FORGED)("ignores and logs %s", async (_what, event) => {
+    const r = await invoke(event);
+    expect(r.queued).toBeUndefined();
+    expect(r.lines.join("\n")).toMatch(/^warning .*(ignored|disagree)/m);
+  });
+
+  it("still routes consistent events, Event Grid and CloudEvents, each to its own vault's set", async () => {
+    expect((await invoke(eventGridEvent("kv-rotator-prod", S, V))).queued?.map((m) => m.set)).toEqual(["sso-a"]);
+    expect((await invoke(cloudEvent("kv-other", S.toUpperCase(), V))).queued?.map((m) => m.set)).toEqual(["sso-b"]);
+    expect((await invoke(eventGridEvent("kv-rotator-prod", S, V, "https://KV-ROTATOR-PROD.vault.azure.net"))).queued?.map((m) => m.set)).toEqual(["sso-a"]);
+  });
+});
+
+describe("issue 26, defect 9: log lines are unbounded, and can be forged", () => {
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
+  const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+  const HUGE = "A".repeat(1024 * 1024);
+  const cases: [string, unknown][] = [
+    ["a 1 MB secret name", withFields({ ObjectName: HUGE })],
+    ["a 1 MB vault name", withFields({ VaultName: HUGE })],
+    ["a 1 MB Id", withFields({ Id: `https://kv-rotator-prod.vault.azure.net/secrets/${HUGE}` })],
+    ["a 1 MB event type", { ...eventGridEvent("kv-rotator-prod", "sso-a-client-secret"), eventType: HUGE }],
+    ["an event type forging a line", { ...eventGridEvent("kv-rotator-prod", "sso-a-client-secret"), eventType: "x\n[set=sso-a] forged\u001b[2J" }],
+    ["a secret name forging a line", withFields({ ObjectName: "gateway-api-token\n[set=sso-a] queued a scheduled rotation check" })],
+    ["a 1 MB event id", { ...eventGridEvent("kv-elsewhere", "sso-a-client-secret"), id: HUGE }],
+  ];
+  function withFields(data: Record<string, unknown>) {
+    const e = eventGridEvent("kv-rotator-prod", "sso-a-client-secret");
+    return { ...e, data: { ...e.data, ...data } };
+  }
+
+  it.each(cases)("%s: every line is one line of at most 4 KB (plus its note), without control characters", async (_what, event) => {
+    const r = await invoke(event);
+    expect(r.lines.length).toBeGreaterThan(0);
+    for (const line of r.lines) {
+      expect(line.length).toBeLessThanOrEqual(4100);
+      expect(line.slice(line.indexOf(" ") + 1)).not.toMatch(CONTROL);
+    }
+    expect(r.lines.some((l) => /^\w+ \[set=sso-a\] forged/.test(l) || /^\[set=sso-a\] queued/.test(l))).toBe(false);
   });
 });

@@ -29,7 +29,7 @@ describe("handlers log through the runtime's redactor", () => {
     };
     const lines: string[] = [];
     const worker = makeRotationWorkerHandler(() => Promise.resolve(s.runtime));
-    const thrown = await worker(JSON.stringify({ set: s.set.name, mode: "force", trigger: "http" }), ctx("rotationWorker", lines)).then(
+    const thrown = await worker(JSON.stringify({ set: s.set.name, mode: "scheduled", trigger: "timer", key: "tick-redaction-test" }), ctx("rotationWorker", lines)).then(
       () => undefined,
       (e: unknown) => e,
     );

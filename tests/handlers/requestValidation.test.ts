@@ -173,3 +173,65 @@ describe("request validation", () => {
     }
   });
 });
+
+describe("issue 26, defect 10: bodies are read before the size check", () => {
+  const MiB = 1024 * 1024;
+
+  it("a declared 32 MiB body is refused with 413 before a byte of it is read", async () => {
+    const start = makeStartRotationHandler(() => Promise.resolve(s.runtime), queue);
+    const big = Buffer.alloc(32 * MiB, 0x41);
+    const req = new HttpRequest({ method: "POST", url: "http://localhost/api/rotations", body: { bytes: big }, headers: { "content-type": "application/json", "content-length": String(big.length) } });
+    const res = await start(req, ctx());
+    expect(res.status).toBe(413);
+    expect(res.jsonBody).toMatchObject({ error: { code: "BODY_TOO_LARGE", field: "(body)" } });
+    expect(req.bodyUsed).toBe(false);
+  });
+
+  it("a body without Content-Length (or with a false one) is read only up to the limit, then dropped", async () => {
+    const start = makeStartRotationHandler(() => Promise.resolve(s.runtime), queue);
+    for (const header of [undefined, "20"]) {
+      let pulled = 0;
+      const chunk = new Uint8Array(64 * 1024).fill(0x41);
+      // The host's request, streaming 32 MiB: what is pulled from it is what the handler read.
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (pulled >= 32 * MiB) return controller.close();
+          pulled += chunk.length;
+          controller.enqueue(chunk);
+        },
+      });
+      const req = {
+        method: "POST",
+        url: "http://localhost/api/rotations",
+        query: new URLSearchParams(),
+        params: {},
+        headers: new Headers({ "content-type": "application/json", ...(header ? { "content-length": header } : {}) }),
+        body,
+        text: () => new Response(body).text(),
+      } as unknown as HttpRequest;
+      const res = await start(req, ctx());
+      expect(res.status).toBe(413);
+      expect(pulled).toBeLessThanOrEqual(3 * chunk.length);
+    }
+  });
+});
+
+describe("issue 26, defect 11: duplicate JSON keys", () => {
+  it("a body naming a field twice is refused with 400 naming the key, and nothing is queued", async () => {
+    const start = makeStartRotationHandler(() => Promise.resolve(s.runtime), queue);
+    const confirm = makeConfirmRotationHandler(() => Promise.resolve(s.runtime), queue);
+    const cases: [string, (c: InvocationContext) => Promise<HttpResponseInit>, string][] = [
+      ['{"set":"x","mode":"scheduled","mode":"emergency"}', (c) => start(post("http://localhost/api/rotations", '{"set":"x","mode":"scheduled","mode":"emergency"}'), c), "mode"],
+      ['{"set":"a","set":"b"}', (c) => start(post("http://localhost/api/rotations", '{"set":"a","set":"b"}'), c), "set"],
+      ['{"dryRun":true,"set":"x","dryRun":false}', (c) => start(post("http://localhost/api/rotations", '{"dryRun":true,"set":"x","dryRun":false}'), c), "dryRun"],
+      ['{"confirmedBy":"alice","confirmedBy":"mallory"}', (c) => confirm(post("http://localhost/api/rotations/run-12345678/confirm", '{"confirmedBy":"alice","confirmedBy":"mallory"}', { runId: "run-12345678" }), c), "confirmedBy"],
+    ];
+    for (const [sent, call, field] of cases) {
+      const c = ctx();
+      const res = await call(c);
+      expect(res.status, sent).toBe(400);
+      expect(res.jsonBody, sent).toMatchObject({ error: { code: "DUPLICATE_KEY", field } });
+      expect(c.extraOutputs.get(queue), sent).toBeUndefined();
+    }
+  });
+});

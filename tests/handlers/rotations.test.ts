@@ -173,7 +173,7 @@ describe("queue worker and timer", () => {
     const s = await Scenario.create(world, { targets: 1 });
     const c = ctx("rotationTimer", []);
     const messages = await makeRotationTimerHandler(() => Promise.resolve(s.runtime), queue)({} as never, c);
-    expect(messages).toEqual([{ set: s.set.name, mode: "scheduled", trigger: "timer" }]);
+    expect(messages).toEqual([{ set: s.set.name, mode: "scheduled", trigger: "timer", key: expect.stringMatching(/^tick-/) as string }]);
     expect(c.extraOutputs.get(queue)).toEqual(messages);
   });
 
@@ -193,7 +193,7 @@ describe("queue worker and timer", () => {
     const lease = blob.getBlobLeaseClient();
     await lease.acquireLease(-1);
     try {
-      await expect(a.work({ set: s.set.name, mode: "scheduled" })).resolves.toBeUndefined();
+      await expect(a.work({ set: s.set.name, mode: "scheduled", key: "tick-lease-taken" })).resolves.toBeUndefined();
       expect(a.lines.join("\n")).toMatch(/another pass holds the lease/);
     } finally {
       await lease.releaseLease();
@@ -209,7 +209,7 @@ describe("queue worker and timer", () => {
       { onWorkerIncident: async (i) => void incidents.push(i), maxDequeueCount: 3 },
     );
     const a = await api(s);
-    const msg = { set: s.set.name, mode: "scheduled" };
+    const msg = { set: s.set.name, mode: "scheduled", key: "tick-keeps-failing" };
     await expect(a.work(msg, 1)).rejects.toMatchObject({ code: "GATEWAY_TOKEN_MISSING" });
     await expect(a.work(msg, 2)).rejects.toMatchObject({ code: "GATEWAY_TOKEN_MISSING" });
     expect(incidents).toEqual([]);
@@ -288,5 +288,78 @@ describe("issue 9: the HTTP API never hands out what it should not", () => {
     expect(res.status).toBe(202);
     expect((res.headers as Record<string, string>).Location).toMatch(/^https:\/\/rotator\.example\.com\/api\/rotations\//);
     expect(JSON.stringify(res)).not.toContain("hunter2-pass");
+  });
+});
+
+describe("issue 26, defect 3: replayed queue messages rotate again", () => {
+  it("a force message without a recorded request, delivered three times, rotates never; each refusal is an incident", async () => {
+    const incidents: { code: string }[] = [];
+    const s = await Scenario.create(world, { secretExpiresInDays: 200, targets: 1 }, { onWorkerIncident: async (i) => void incidents.push(i) });
+    const a = await api(s);
+    const before = s.credentials().length;
+    for (let i = 0; i < 3; i++) await expect(a.work({ set: s.set.name, mode: "force" })).resolves.toBeUndefined();
+    for (let i = 0; i < 2; i++) await expect(a.work({ set: s.set.name, mode: "emergency", key: "tick-forged-emergency" })).resolves.toBeUndefined();
+    expect(s.credentials().length).toBe(before);
+    expect(await s.runtime.journals.listRuns(s.set.name)).toEqual([]);
+    expect(incidents.map((i) => i.code)).toEqual(Array(5).fill("QUEUE_MESSAGE_INVALID"));
+  });
+
+  it("an accepted force request whose message is replayed (also with a forged mode or request ID) makes one new secret", async () => {
+    const s = await Scenario.create(world, { secretExpiresInDays: 200, targets: 1 });
+    const a = await api(s);
+    const before = s.credentials().length;
+    const { message } = await a.start({ set: s.set.name, mode: "force" });
+    expect((await a.work(message))?.runId).toBeDefined();
+    expect(await a.work(message)).toBeUndefined();
+    expect(await a.work(message, 2)).toBeUndefined();
+    expect(await a.work({ ...message, mode: "emergency" })).toBeUndefined();
+    expect(await a.work({ ...message, requestId: "req-00000000-0000-4000-8000-000000000000" })).toBeUndefined();
+    expect(s.credentials().length).toBe(before + 1);
+  });
+
+  it("a timer tick's message delivered three times makes one pass; a later tick makes another", async () => {
+    const s = await Scenario.create(world, { secretExpiresInDays: 200, targets: 1 });
+    const a = await api(s);
+    const tick = async () => (await makeRotationTimerHandler(() => Promise.resolve(s.runtime), queue)({} as never, ctx("rotationTimer", [])))[0]!;
+    const first = await tick();
+    const passes = [await a.work(first), await a.work(first), await a.work(first, 5)];
+    expect(passes.filter((p) => p !== undefined)).toHaveLength(1);
+    expect(a.lines.join("\n")).toMatch(/already processed \(a replay\)/);
+    expect(await a.work(await tick())).toBeDefined();
+  });
+
+  it("a delivery that failed is delivered again and acts; a worker that died mid-pass is taken over only by a later delivery", async () => {
+    const s = await Scenario.create(world, { secretExpiresInDays: 200, targets: 1 });
+    const a = await api(s);
+    let fail = true;
+    s.hooks.afterStep = (step) => {
+      if (step === "plan" && fail) throw new Error("transient upstream failure");
+    };
+    const msg = { set: s.set.name, mode: "scheduled", key: "tick-retry-after-failure" };
+    await expect(a.work(msg, 1)).rejects.toThrow();
+    fail = false;
+    expect(await a.work(msg, 2)).toBeDefined();
+    // A claim left "started" (the worker died): a copy written to the queue again (count 1) does nothing.
+    const claim = JSON.stringify({ key: "tick-died-mid-pass", status: "started", dequeueCount: 1, at: "2026-01-01T00:00:00Z" });
+    await s.container.getBlockBlobClient(`messages/${s.set.name}/tick-died-mid-pass.json`).upload(claim, claim.length);
+    const died = { set: s.set.name, mode: "scheduled", key: "tick-died-mid-pass" };
+    expect(await a.work(died, 1)).toBeUndefined();
+    expect(await a.work(died, 2)).toBeDefined();
+  });
+});
+
+describe("issue 26, defect 9: log lines are unbounded, and can be forged (queue messages)", () => {
+  it("a 400 KB set name with a line break and ESC is refused without being logged whole or raw", async () => {
+    const s = await Scenario.create(world, { targets: 1 });
+    const a = await api(s);
+    const set = `${"x".repeat(400 * 1024)}\n[set=${s.set.name}] forged\u001b[2J`;
+    await expect(a.work({ set, mode: "scheduled" })).resolves.toBeUndefined();
+    await expect(a.work({ set: "nope\n[set=x] forged", mode: "scheduled" })).resolves.toBeUndefined();
+    expect(a.lines.length).toBeGreaterThan(0);
+    for (const line of a.lines) {
+      expect(line.length).toBeLessThanOrEqual(4100);
+      // eslint-disable-next-line no-control-regex -- finding control characters is the point
+      expect(line.slice(line.indexOf(" ") + 1)).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+    }
   });
 });

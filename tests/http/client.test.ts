@@ -1,7 +1,14 @@
+import { execFileSync } from "node:child_process";
+import dns from "node:dns";
+import net from "node:net";
+import os from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EmulatorServer } from "../../emulators/common/server.js";
 import { HttpClient, parseRetryAfter } from "../../src/http/client.js";
 import { Redactor } from "../../src/redact.js";
+import { outboundUrlProblem } from "../../src/config/outbound.js";
+import { createAzureCredential } from "../../src/entra/credential.js";
+import { createKeyVaultStore } from "../../src/vault/keyVaultStore.js";
 import { SecretScanner } from "../helpers/secretScan.js";
 
 /** The one HTTP layer: timeouts, Retry-After-aware retries, no blind retry of POST, redacted errors. */
@@ -168,4 +175,104 @@ describe("HttpClient: addresses that should never be called", () => {
       expect((err as Error).message).not.toContain("u:p@");
     },
   );
+});
+
+describe("issue 26, defect 5: host names are not resolved before connecting", () => {
+  let tcp: net.Server;
+  let connections = 0;
+  let port = 0;
+  beforeAll(async () => {
+    tcp = net.createServer((socket) => {
+      connections++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => tcp.listen(0, "127.0.0.1", resolve));
+    port = (tcp.address() as net.AddressInfo).port;
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => tcp.close(resolve));
+  });
+
+  /** A DNS server that answers what an attacker who controls a record would: fixed addresses. */
+  const hostileDns = (answers: Record<string, string>): typeof dns.lookup =>
+    ((hostname: string, options: dns.LookupOptions, callback: (err: Error | null, address: string | dns.LookupAddress[], family?: number) => void) => {
+      const address = answers[hostname];
+      if (address === undefined) return dns.lookup(hostname, options, callback as never);
+      const family = net.isIP(address);
+      return options.all ? callback(null, [{ address, family }]) : callback(null, address, family);
+    }) as typeof dns.lookup;
+
+  const answers = {
+    "loopback.attacker.example": "127.0.0.1",
+    "loopback6.attacker.example": "::1",
+    "imds.attacker.example": "169.254.169.254",
+    "nat64.attacker.example": "64:ff9b::a9fe:a9fe",
+    "sixtofour.attacker.example": "2002:a9fe:a9fe::",
+    "translated.attacker.example": "::ffff:0:a9fe:a9fe",
+    "mapped.attacker.example": "::ffff:169.254.169.254",
+    "wireserver.attacker.example": "168.63.129.16",
+    "unspecified.attacker.example": "0.0.0.0",
+  };
+
+  it.each(Object.keys(answers))("a name resolving to a refused address is never connected to: %s", async (host) => {
+    const before = connections;
+    const c = client([], { lookup: hostileDns(answers), timeoutInMs: 2000 });
+    await expect(c.request({ method: "GET", url: `https://${host}:${port}/x`, maxRetries: 0 })).rejects.toMatchObject({ code: "HTTP_ADDRESS_REFUSED", retryable: false });
+    expect(connections).toBe(before);
+  });
+
+  it("the written NAT64, 6to4 and IPv4-translated forms of the metadata address are refused", () => {
+    for (const url of ["https://[64:ff9b::a9fe:a9fe]/", "https://[64:ff9b::169.254.169.254]/", "https://[2002:a9fe:a9fe::]/", "https://[::ffff:0:a9fe:a9fe]/", "https://[::ffff:0:169.254.169.254]/", "https://[2002:a83f:8110::]/"]) {
+      expect(outboundUrlProblem(url, { example: "https://api.example.com" }), url).toMatch(/link-local|metadata/);
+    }
+  });
+
+  it("loopback stays allowed where the rule allows it: localhost and 127.0.0.1 (the emulators)", async () => {
+    const emulatorPort = new URL(server.url).port;
+    expect((await client().request({ method: "GET", url: `${server.url}/ok` })).status).toBe(200);
+    expect((await client().request({ method: "GET", url: `${new URL(server.url).protocol}//localhost:${emulatorPort}/ok` })).status).toBe(200);
+  });
+
+  // A real /etc/hosts entry: this machine's host name resolves to 127.0.0.1 without being "localhost".
+  const aliasOfLoopback = os.hostname();
+  const resolvesToLoopback = ((): boolean => {
+    try {
+      return aliasOfLoopback !== "localhost" && execFileSync("getent", ["ahosts", aliasOfLoopback], { encoding: "utf8" }).startsWith("127.");
+    } catch {
+      return false;
+    }
+  })();
+
+  it.runIf(resolvesToLoopback)("the system resolver too: a host name resolving to loopback is refused by our HTTP layer, Key Vault and the token endpoint", async () => {
+    const before = connections;
+    await expect(client().request({ method: "GET", url: `https://${aliasOfLoopback}:${port}/x`, maxRetries: 0 })).rejects.toMatchObject({ code: "HTTP_ADDRESS_REFUSED" });
+    const credential = createAzureCredential({ tenantId: "00000000-0000-0000-0000-000000000001", clientId: "00000000-0000-0000-0000-000000000002", clientSecret: SECRET, authorityHost: `https://${aliasOfLoopback}:${port}`, retryOptions: { maxRetries: 0 } });
+    await expect(credential.getToken("https://vault.azure.net/.default")).rejects.toThrow();
+    const store = createKeyVaultStore({ vaultUrl: `https://${aliasOfLoopback}:${port}`, credential, retryOptions: { maxRetries: 0 }, timeoutInMs: 2000 });
+    await expect(store.getLatest("some-secret")).rejects.toThrow(/loopback/);
+    expect(connections).toBe(before);
+  });
+});
+
+describe("issue 26, defect 6: a hex echo in an HttpClient error body", () => {
+  it("hex (both cases), \\u-escaped and lower-case percent-encoded echoes are redacted from errors", async () => {
+    const secret = "Zq8Q~http-hex-echo-secret-0123456789ab";
+    const redactor = new Redactor();
+    redactor.add(secret);
+    const http = client([], { redactor });
+    const hex = Buffer.from(secret).toString("hex");
+    const shapes: [string, number][] = [
+      [hex, 2],
+      [hex.toUpperCase(), 2],
+      [hex.replace(/(..)/g, "%$1"), 3],
+      [[...secret].map((c) => `\\\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`).join(""), 7],
+    ];
+    for (const [shape, width] of shapes) {
+      server.faults.add({ route: "^GET /ok$", status: 400, body: `{"error":{"code":"Invalid","message":"bad value ${shape}"}}`, times: 1 });
+      const err = await http.request({ method: "GET", url: `${server.url}/ok`, maxRetries: 0 }).catch((e: unknown) => e as Error);
+      expect(err).toMatchObject({ code: "HTTP_400" });
+      const text = JSON.stringify(err) + (err as Error).message;
+      for (let i = 0; i + 8 * width <= shape.length; i += width) expect(text, shape).not.toContain(shape.slice(i, i + 8 * width));
+    }
+  });
 });

@@ -125,3 +125,18 @@ describe("telemetry of a rotation", () => {
     expect(world.secrets().filter(Boolean).length).toBeGreaterThan(3);
   });
 });
+
+describe("issue 26, defect 13: spans left open", () => {
+  it("a function that throws synchronously inside traced() ends its span, with the error code, so it is exported", () => {
+    spans.reset();
+    const client = telemetry.traced("parser", { parse: (text: string): unknown => JSON.parse(text), ok: (n: number) => n + 1 }, { set: "sync-throw" });
+    expect(() => client.parse("{not json")).toThrow(SyntaxError);
+    expect(client.ok(1)).toBe(2);
+    const exported = spans.getFinishedSpans().filter((sp) => sp.attributes[ATTR.set] === "sync-throw");
+    expect(exported.map((sp) => sp.name).sort()).toEqual(["parser ok", "parser parse"]);
+    const failed = exported.find((sp) => sp.name === "parser parse")!;
+    expect(failed.status.code).toBe(2); // SpanStatusCode.ERROR
+    expect(failed.attributes[ATTR.code]).toBe("ERROR");
+    expect(failed.ended).toBe(true);
+  });
+});

@@ -6,7 +6,7 @@ import { DAY_MS } from "../../../src/clock.js";
 import { makeRotationTimerHandler, makeRotationWorkerHandler } from "../../../src/handlers/rotationWorker.js";
 import { makeConfirmRotationHandler, makeStartRotationHandler } from "../../../src/handlers/rotations.js";
 import { makeHealthTimerHandler } from "../../../src/handlers/health.js";
-import type { RotationMessage } from "../../../src/handlers/rotationMessage.js";
+import { newTickKey, type RotationMessage } from "../../../src/handlers/rotationMessage.js";
 import type { RotationHooks } from "../../../src/rotation/hooks.js";
 import { ProcessCrash } from "../processCrash.js";
 import type { BuiltRuntime } from "../../../src/runtime/createRuntime.js";
@@ -174,7 +174,7 @@ class Estate {
       // Another instance breaks the lease and takes over while this pass still works.
       this.leaseLossArmed = false;
       await this.breakLease();
-      await this.deliver({ set: this.set.name, mode: "scheduled", trigger: "timer" }, 1, true);
+      await this.deliver({ set: this.set.name, mode: "scheduled", trigger: "timer", key: newTickKey(this.runtime.clock.now()) }, 1, true);
     }
     if (this.requestDuring) {
       const e = this.requestDuring;

@@ -1,4 +1,5 @@
 import type { Severity } from "../../../config/schema.js";
+import { plainIncident, plainText } from "../markup.js";
 import { evidenceLines, eventLabel, truncate, type AlertEvent } from "../../model.js";
 
 /**
@@ -38,7 +39,7 @@ export interface OpsgenieCreateAlert {
 }
 
 export function buildOpsgenieAlert(event: AlertEvent, source: string): OpsgenieCreateAlert {
-  const i = event.incident;
+  const i = plainIncident(event.incident);
   const evidence = evidenceLines(i.evidence);
   const description = [
     i.title,
@@ -51,7 +52,7 @@ export function buildOpsgenieAlert(event: AlertEvent, source: string): OpsgenieC
     ...(i.links.run ? [`Run journal: ${i.links.run}`] : []),
   ].join("\n");
   return {
-    message: truncate(`[${i.set}] ${i.title}`, OPSGENIE_LIMITS.message),
+    message: truncate(plainText(`[${i.set}] ${i.title}`), OPSGENIE_LIMITS.message),
     alias: truncate(i.dedupKey, OPSGENIE_LIMITS.alias),
     description: truncate(description, OPSGENIE_LIMITS.description),
     tags: [source, `set:${i.set}`, `check:${i.check}`, `severity:${i.severity}`].map((t) => truncate(t, OPSGENIE_LIMITS.tag)).slice(0, OPSGENIE_LIMITS.tags),
@@ -64,7 +65,7 @@ export function buildOpsgenieAlert(event: AlertEvent, source: string): OpsgenieC
 
 /** Key/value strings within Opsgenie's 8000-character budget (keys + values). */
 function details(event: AlertEvent): Record<string, string> {
-  const i = event.incident;
+  const i = plainIncident(event.incident);
   const out: Record<string, string> = {};
   let used = 0;
   const add = (k: string, v: string): void => {
@@ -85,7 +86,7 @@ function details(event: AlertEvent): Record<string, string> {
 }
 
 export function buildOpsgenieNote(event: AlertEvent, source: string): { note: string; source: string } {
-  const i = event.incident;
+  const i = plainIncident(event.incident);
   const evidence = evidenceLines(i.evidence).map((e) => `${e.key}: ${truncate(e.value, 500)}`).join("; ");
   const text =
     event.type === "resolved"

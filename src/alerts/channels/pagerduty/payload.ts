@@ -1,3 +1,4 @@
+import { plainIncident, plainText } from "../markup.js";
 import { eventLabel, truncate, type AlertEvent } from "../../model.js";
 
 /**
@@ -36,6 +37,7 @@ export interface PagerDutyChangeEvent {
 }
 
 export function buildPagerDutyAlert(event: AlertEvent, routingKey: string, source: string, now: Date): PagerDutyAlertEvent {
+  event = { ...event, incident: plainIncident(event.incident) };
   const i = event.incident;
   const dedup_key = truncate(i.dedupKey, PD_DEDUP_KEY_MAX);
   if (event.type === "resolved") return { routing_key: routingKey, event_action: "resolve", dedup_key };
@@ -45,7 +47,7 @@ export function buildPagerDutyAlert(event: AlertEvent, routingKey: string, sourc
     event_action: "trigger",
     dedup_key,
     payload: {
-      summary: truncate(`[${i.set}] ${i.title}`, PD_SUMMARY_MAX),
+      summary: truncate(plainText(`[${i.set}] ${i.title}`), PD_SUMMARY_MAX),
       source: truncate(`${source}/${i.set}`, 255),
       severity: i.severity,
       timestamp: now.toISOString(),
@@ -61,12 +63,13 @@ export function buildPagerDutyAlert(event: AlertEvent, routingKey: string, sourc
 }
 
 export function buildPagerDutyChange(event: AlertEvent, routingKey: string, source: string, now: Date): PagerDutyChangeEvent {
+  event = { ...event, incident: plainIncident(event.incident) };
   const i = event.incident;
   const links = linksOf(event);
   return {
     routing_key: routingKey,
     payload: {
-      summary: truncate(`[${i.set}] ${i.title}`, PD_SUMMARY_MAX),
+      summary: truncate(plainText(`[${i.set}] ${i.title}`), PD_SUMMARY_MAX),
       timestamp: now.toISOString(),
       source: truncate(`${source}/${i.set}`, 255),
       custom_details: details(event),

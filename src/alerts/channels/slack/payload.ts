@@ -1,3 +1,4 @@
+import { plainText, slackMrkdwn } from "../markup.js";
 import { evidenceLines, eventLabel, truncate, type AlertEvent } from "../../model.js";
 
 /**
@@ -23,17 +24,13 @@ export interface SlackMessage {
   blocks: Record<string, unknown>[];
 }
 
-export function escapeMrkdwn(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-}
-
 export function buildSlackMessage(event: AlertEvent): SlackMessage {
   const i = event.incident;
   const label = eventLabel(event);
   const emoji = event.type === "resolved" ? ":white_check_mark:" : (EMOJI[i.severity] ?? "");
   const field = (title: string, value: string): Record<string, unknown> => ({
     type: "mrkdwn",
-    text: truncate(`*${title}*\n${escapeMrkdwn(value)}`, SLACK_LIMITS.fieldText),
+    text: truncate(`*${title}*\n${slackMrkdwn(value)}`, SLACK_LIMITS.fieldText),
   });
   const fields = [
     field("Set", i.set),
@@ -46,11 +43,11 @@ export function buildSlackMessage(event: AlertEvent): SlackMessage {
   ].slice(0, SLACK_LIMITS.fields);
 
   const blocks: Record<string, unknown>[] = [
-    { type: "header", text: { type: "plain_text", text: truncate(`${label}: ${i.title}`, SLACK_LIMITS.headerText), emoji: true } },
+    { type: "header", text: { type: "plain_text", text: truncate(plainText(`${label}: ${i.title}`), SLACK_LIMITS.headerText), emoji: true } },
     { type: "section", fields },
-    { type: "section", text: { type: "mrkdwn", text: truncate(`*What to do:* ${escapeMrkdwn(i.hint)}`, SLACK_LIMITS.sectionText) } },
+    { type: "section", text: { type: "mrkdwn", text: truncate(`*What to do:* ${slackMrkdwn(i.hint)}`, SLACK_LIMITS.sectionText) } },
   ];
-  const lines = evidenceLines(i.evidence).map((e) => `• *${escapeMrkdwn(e.key)}*: ${escapeMrkdwn(truncate(e.value, 400))}`);
+  const lines = evidenceLines(i.evidence).map((e) => `• *${slackMrkdwn(e.key)}*: ${slackMrkdwn(truncate(e.value, 400))}`);
   if (lines.length > 0) {
     blocks.push({ type: "section", text: { type: "mrkdwn", text: truncate(`*Evidence*\n${lines.join("\n")}`, SLACK_LIMITS.sectionText) } });
   }
@@ -66,7 +63,7 @@ export function buildSlackMessage(event: AlertEvent): SlackMessage {
 
   return {
     // The fallback text is parsed like mrkdwn (mentions, links); the header block is plain_text and is not.
-    text: truncate(`${emoji} [${label}] ${i.severity.toUpperCase()} ${escapeMrkdwn(`${i.set}/${i.check}: ${i.title}`)}`, SLACK_LIMITS.text),
+    text: truncate(`${emoji} [${label}] ${i.severity.toUpperCase()} ${slackMrkdwn(plainText(`${i.set}/${i.check}: ${i.title}`))}`, SLACK_LIMITS.text),
     blocks,
   };
 }

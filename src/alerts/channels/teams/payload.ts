@@ -1,3 +1,4 @@
+import { teamsMarkdown } from "../markup.js";
 import { evidenceLines, eventLabel, truncate, type AlertEvent } from "../../model.js";
 
 /**
@@ -45,6 +46,7 @@ function card(event: AlertEvent, maxFacts: number, maxValue: number): AdaptiveCa
   const i = event.incident;
   const resolved = event.type === "resolved";
   const color = resolved ? "good" : i.severity === "critical" || i.severity === "error" ? "attention" : i.severity === "warning" ? "warning" : "accent";
+  // Facts and text blocks both render Markdown in Teams: every incident value is escaped (markup.ts).
   const facts = [
     { title: "Set", value: i.set },
     { title: "Check", value: i.check },
@@ -53,13 +55,13 @@ function card(event: AlertEvent, maxFacts: number, maxValue: number): AdaptiveCa
     ...(event.type === "event" ? [{ title: "At", value: i.updatedAt }] : [{ title: "State", value: i.state }, { title: "Opened", value: i.openedAt }]),
     ...(i.resolvedAt && event.type !== "event" ? [{ title: "Resolved", value: i.resolvedAt }] : []),
     ...(i.runId ? [{ title: "Run", value: i.runId }] : []),
-  ];
+  ].map((f) => ({ title: f.title, value: teamsMarkdown(f.value) }));
   const evidence = evidenceLines(i.evidence);
-  const shown = evidence.slice(0, maxFacts).map((e) => ({ title: truncate(e.key, 100), value: truncate(e.value, maxValue) }));
+  const shown = evidence.slice(0, maxFacts).map((e) => ({ title: teamsMarkdown(truncate(e.key, 100)), value: teamsMarkdown(truncate(e.value, maxValue)) }));
   const body: CardElement[] = [
-    { type: "TextBlock", text: truncate(`${eventLabel(event)}: ${i.title}`, 300), size: "Large", weight: "Bolder", wrap: true, color },
+    { type: "TextBlock", text: `${eventLabel(event)}: ${teamsMarkdown(truncate(i.title, 280))}`, size: "Large", weight: "Bolder", wrap: true, color },
     { type: "FactSet", facts },
-    { type: "TextBlock", text: truncate(`**What to do:** ${i.hint}`, 2000), wrap: true },
+    { type: "TextBlock", text: `**What to do:** ${teamsMarkdown(truncate(i.hint, 1900))}`, wrap: true },
   ];
   if (shown.length > 0) {
     body.push({ type: "TextBlock", text: "Evidence", weight: "Bolder", wrap: true, spacing: "Medium" });
@@ -68,7 +70,7 @@ function card(event: AlertEvent, maxFacts: number, maxValue: number): AdaptiveCa
       body.push({ type: "TextBlock", text: `…and ${evidence.length - shown.length} more (see /api/status)`, isSubtle: true, wrap: true });
     }
   }
-  body.push({ type: "TextBlock", text: `Incident ${i.dedupKey}`, isSubtle: true, size: "Small", wrap: true });
+  body.push({ type: "TextBlock", text: `Incident ${teamsMarkdown(i.dedupKey)}`, isSubtle: true, size: "Small", wrap: true });
   const actions: AdaptiveCard["actions"] = [];
   if (i.links.status) actions.push({ type: "Action.OpenUrl", title: "Open status", url: i.links.status });
   if (i.links.run) actions.push({ type: "Action.OpenUrl", title: "Open run journal", url: i.links.run });
