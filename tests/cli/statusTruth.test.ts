@@ -3,6 +3,7 @@ import type { ContainerClient } from "@azure/storage-blob";
 import { World, freshContainer, type SeededSet } from "../harness/world.js";
 import { BREAK_RECIPES } from "../harness/breakRecipes.js";
 import type { BuiltRuntime } from "../../src/runtime/createRuntime.js";
+import { silentLogger } from "../../src/logging.js";
 import { SecretScanner } from "../helpers/secretScan.js";
 import { operatorSettings, runInProcess, type CliRun } from "./harness.js";
 
@@ -157,5 +158,46 @@ describe("issue 25: status tells the truth", () => {
     expect(r.code).toBe(1);
     const json = await cli(["status", "--set", "truth-new", "--json"], env);
     expect(setOf(json)).toMatchObject({ verdict: "unknown", unknowns: [expect.stringMatching(/current secret/), expect.stringMatching(/no probe yet/)] });
+  });
+
+  // Last: it moves the emulators' clock 9.5 days ahead of the CLI's.
+  it("defect 3 — a pass that updated nothing reports success: every gateway update answering 503 makes rotate exit 1 naming the gateway, status exit 1, and a run without progress past the set's budget opens an incident — warning, then critical once the old secret ends within the grace period", async () => {
+    const seeded = world.seedSet({ name: "truth-stall", targets: 3, otherTargets: 0, secretExpiresInDays: 10 });
+    const env = envFor(seeded);
+    const host = world.runtime([seeded.set], container);
+    hosts.push(host);
+    const stalledIncident = async () => (await host.alerting.manager.listOpen("truth-stall")).find((i) => i.check === "run-stalled");
+    const fault = world.gateway.server.faults.add({ route: "^PATCH /mcp-servers/[^/]+/authentication$", status: 503 });
+    try {
+      const r = await cli(["rotate", "--set", "truth-stall", "--force", "--json"], env);
+      expect(r.code, r.stderr).toBe(1);
+      const [outcome] = r.json["sets"] as { status: string; step: string; code: number; error?: { code: string; message: string } }[];
+      expect(outcome).toMatchObject({ status: "waiting", step: "propagate", code: 1, error: { code: "PROPAGATE_NO_PROGRESS" } });
+      expect(outcome!.error!.message).toContain(world.gateway.url);
+      expect(outcome!.error!.message).toMatch(/HTTP 503/);
+      // Ground truth: nothing was updated.
+      expect(world.gateway.servers().filter((s) => s.clientId === seeded.set.clientId).every((s) => s.clientSecret === seeded.handMade.secretText)).toBe(true);
+      // Within the set's budget (verification.budgetSeconds = 20 s here) there is no incident yet.
+      expect(await stalledIncident()).toBeUndefined();
+      const status = await cli(["status", "--set", "truth-stall", "--json"], env);
+      expect(status.code).toBe(1);
+      expect(setOf(status).verdict).toBe("failing");
+
+      // The Function App's timer keeps trying past the budget: a warning.
+      world.clock.advance(seeded.set.verification.budgetSeconds * 1000 + 5_000);
+      await (await host.createRunner(seeded.set, silentLogger)).runPass({ mode: "scheduled", trigger: "timer" });
+      expect(await stalledIncident()).toMatchObject({ severity: "warning", title: expect.stringMatching(/has made no progress for \d+ min .*at step propagate: PROPAGATE_NO_PROGRESS/) });
+
+      // Still stuck once the old secret ends within the 24 h grace period: critical.
+      world.clock.advance(9.5 * 86_400_000);
+      await (await host.createRunner(seeded.set, silentLogger)).runPass({ mode: "scheduled", trigger: "timer" });
+      expect(await stalledIncident()).toMatchObject({ severity: "critical" });
+    } finally {
+      world.gateway.server.faults.remove(fault);
+    }
+    // The gateway recovers: the next pass makes progress and the incident resolves.
+    const recovered = await (await host.createRunner(seeded.set, silentLogger)).runPass({ mode: "scheduled", trigger: "timer" });
+    expect(recovered.journal.steps.find((s) => s.name === "propagate" && s.status === "done")).toBeDefined();
+    expect(await stalledIncident()).toBeUndefined();
   });
 });
