@@ -28,6 +28,8 @@ export function verdictOf(s: SetStatus): Verdict {
   const checks = s.probe?.checks ?? [];
   if (checks.some(failingCheck) || s.incidents.some((i) => i.severity === "critical" || i.severity === "error")) return "failing";
   if (s.lastRun && (s.lastRun.status === "failed" || s.lastRun.status === "needs_attention") && !s.activeRun) return "failing";
+  // An open run whose last pass made no progress because of errors is not "rotating" (issue 25).
+  if (s.activeRun && !FINISHED.has(s.activeRun.status) && s.activeRun.steps.at(-1)?.status === "waiting" && s.activeRun.steps.at(-1)?.error) return "failing";
   // A dependency that cannot be read, or nothing known yet: the page cannot vouch for the set (issue 25).
   if (s.unreadable?.length) return "unknown";
   if (s.activeRun && !FINISHED.has(s.activeRun.status)) return "rotating";

@@ -252,11 +252,19 @@ export class RotationRunner {
         return;
       }
       if (outcome.kind === "pause") {
-        this.record(run, step, started, "waiting", outcome.detail);
+        this.record(run, step, started, "waiting", outcome.detail, outcome.error);
+        if (outcome.error) {
+          // No progress because of errors: the run stays open, but the pass says so (issue 25).
+          log.error(`step ${step} made no progress: ${outcome.error.code}: ${outcome.error.message} — ${outcome.error.hint}`);
+          await this.finishPass(ctx, outcome.status, step, outcome.error, { stalled: true });
+          return;
+        }
+        run.lastProgressAt = this.deps.clock.now().toISOString();
         log.info(`step ${step} waiting: ${outcome.detail}`);
         await this.finishPass(ctx, outcome.status, step);
         return;
       }
+      run.lastProgressAt = this.deps.clock.now().toISOString();
       this.record(run, step, started, outcome.kind, outcome.detail);
       log.info(`step ${step} ${outcome.kind}${outcome.detail ? `: ${outcome.detail}` : ""}`);
       await this.saveRun(run, ctx.signal);
@@ -349,9 +357,13 @@ export class RotationRunner {
     });
   }
 
-  private async finishPass(ctx: PassContext, status: RunStatus, step?: StepName, error?: ErrorSummary): Promise<void> {
+  private async finishPass(ctx: PassContext, status: RunStatus, step?: StepName, error?: ErrorSummary, pass: { stalled?: boolean } = {}): Promise<void> {
     const { set, clock } = this.deps;
     const { run } = ctx;
+    const oldSecretExpiresOn = run.previousCredential?.endDateTime ?? run.plan?.current?.endDateTime;
+    const stalled: RotationEvent["stalled"] = pass.stalled
+      ? { since: run.lastProgressAt ?? run.createdAt, budgetMs: progressBudgetMs(set), gracePeriodHours: set.secret.gracePeriodHours, ...(oldSecretExpiresOn ? { oldSecretExpiresOn } : {}) }
+      : undefined;
     run.status = status;
     run.updatedAt = clock.now().toISOString();
     // A run that fails after promote leaves targets on the previous secret: name them (critical).
@@ -417,6 +429,7 @@ export class RotationRunner {
         ...(status === "awaiting_confirmation" ? { names: run.targets.map((t) => t.name) } : {}),
         ...(stale.length > 0 ? { stale } : {}),
       },
+      ...(stalled ? { stalled } : {}),
     });
   }
 
@@ -428,6 +441,14 @@ export class RotationRunner {
       this.deps.logger.warn(`rotation event ${event.type} could not be delivered: ${ensureRotatorError(e).message}`);
     }
   }
+}
+
+/**
+ * How long a run may go without progress before it is an incident: the set's own budget
+ * (`verification.budgetSeconds`, the longest a rotation legitimately waits on Entra replication).
+ */
+export function progressBudgetMs(set: RotationDeps["set"]): number {
+  return set.verification.budgetSeconds * 1000;
 }
 
 function isDone(run: RunJournal, step: StepName): boolean {

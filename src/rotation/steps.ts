@@ -1,4 +1,4 @@
-import { RotatorError, ensureRotatorError } from "../errors.js";
+import { RotatorError, ensureRotatorError, type ErrorSummary } from "../errors.js";
 import type { TokenResult } from "../entra/types.js";
 import type { GatewayTarget, TargetFilter } from "../gateway/types.js";
 import { fingerprintMatches } from "../gateway/fingerprint.js";
@@ -33,7 +33,8 @@ export interface StepContext {
 }
 
 /** Outcome of one step: carry on, or stop this pass leaving the run resumable. */
-export type StepOutcome = { kind: "done"; detail?: string } | { kind: "skipped"; detail: string } | { kind: "pause"; status: RunStatus; detail: string };
+/** A pause with `error` is a pass that made no progress because of errors (issue 25): the pass reports it, the run stays open. */
+export type StepOutcome = { kind: "done"; detail?: string } | { kind: "skipped"; detail: string } | { kind: "pause"; status: RunStatus; detail: string; error?: ErrorSummary };
 
 // ── the run's targets ─────────────────────────────────────────────────────
 
@@ -412,14 +413,18 @@ export async function propagateStep(ctx: StepContext): Promise<StepOutcome> {
       kind: "pause",
       status: "waiting",
       detail: `0 of ${pending.length} updated: the canary ${canary.name} could not be updated (${canary.error?.code ?? "unknown"}); the other ${pending.length - 1} target(s) were not touched and keep the previous secret; retried on the next pass`,
+      error: noProgressError(set, outcomes, pending.length),
     };
   }
   if (failed.length > 0) {
     log.warn(`${failed.length} target(s) not updated: ${failed.map((t) => `${t.name} (${t.error?.code ?? "unknown"})`).join(", ")}`);
+    // Progress is a target updated by this pass; a pass whose every write failed moved nothing.
+    const progressed = outcomes.length === 0 || outcomes.some((o) => o.ok);
     return {
       kind: "pause",
       status: "waiting",
       detail: `${live.length - failed.length} of ${live.length} targets updated; ${failed.length} keep failing and are retried on the next pass`,
+      ...(progressed ? {} : { error: noProgressError(set, outcomes, pending.length) }),
     };
   }
   const updated = outcomes.filter((o) => o.ok && !o.alreadyHeld).length;
@@ -430,6 +435,18 @@ export async function propagateStep(ctx: StepContext): Promise<StepOutcome> {
       `${updated} updated, ${live.length - updated} already held the new secret: ${live.length} of ${live.length} hold it` +
       `${canary ? ` (canary ${canary.name} updated and verified first)` : ""}${dropped ? `; ${dropped} dropped as gone or moved` : ""}`,
   };
+}
+
+/** Names the dependency that kept a propagate pass from updating anything, with what it answered. */
+function noProgressError(set: StepContext["deps"]["set"], outcomes: readonly { error?: ErrorSummary }[], pending: number): ErrorSummary {
+  const first = outcomes.find((o) => o.error)?.error;
+  const answered = first ? `${first.code}${first.status !== undefined ? ` (HTTP ${first.status})` : ""}` : "an error";
+  const where = set.gateway.kind === "cequence" ? `the ${set.gateway.kind} gateway at ${set.gateway.baseUrl}` : `the ${set.gateway.kind} gateway`;
+  return new RotatorError("PROPAGATE_NO_PROGRESS", `No MCP server was updated: ${where} answered ${answered} to the update of ${outcomes.length} of ${pending} target(s) tried`, {
+    hint: `Fix ${where} (its status, the API token's rights, its rate limits); the run keeps the previous secret valid and the next pass retries.${first?.hint ? ` ${first.hint}` : ""}`,
+    ...(first?.status !== undefined ? { status: first.status } : {}),
+    retryable: true,
+  }).toJSON();
 }
 
 /**
