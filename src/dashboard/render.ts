@@ -38,6 +38,22 @@ export function verdictOf(s: SetStatus): Verdict {
   return "healthy";
 }
 
+/**
+ * What the verdict rests on, and how old that is: the stored probe's time (checks are the part
+ * that goes stale), else the last run's. A verdict with neither rests on nothing (UNKNOWN).
+ */
+export function verdictAsOf(s: SetStatus, nowIso: string): { basis: "probe" | "run" | "none"; at: string | null; ageMs: number | null } {
+  const at = s.probe?.startedAt ?? s.lastRun?.updatedAt;
+  const basis = s.probe ? "probe" : s.lastRun ? "run" : "none";
+  return { basis, at: at ?? null, ageMs: at ? Math.max(0, Date.parse(nowIso) - Date.parse(at)) : null };
+}
+
+/** "as of the probe at …, 3 h ago" — every verdict shows what it rests on and how old that is. */
+function verdictAgeText(s: SetStatus, now: Date): string {
+  const asOf = verdictAsOf(s, now.toISOString());
+  return asOf.ageMs === null ? "nothing probed or run yet" : `as of the ${asOf.basis === "probe" ? "probe" : "last run"} at ${fmtTime(asOf.at)}, ${fmtDuration(asOf.ageMs)} ago`;
+}
+
 export function renderDashboard(snapshot: StatusSnapshot): string {
   const now = new Date(snapshot.at);
   const sets = [...snapshot.sets].sort((a, b) => VERDICT_RANK[verdictOf(a)] - VERDICT_RANK[verdictOf(b)] || a.set.localeCompare(b.set));
@@ -93,7 +109,7 @@ function renderSet(s: SetStatus, now: Date): string {
     facts.push(`<dt>Active run</dt><dd class="active-run"><code>${esc(s.activeRun.runId)}</code> ${esc(s.activeRun.status)} at step ${esc(s.activeRun.steps.at(-1)?.name ?? "plan")}${s.activeRun.steps.at(-1)?.detail ? ` — ${esc(s.activeRun.steps.at(-1)!.detail)}` : ""}</dd>`);
   }
   return `<section class="card set v-${v}" id="${id}" data-set="${esc(s.set)}" data-verdict="${v}" aria-labelledby="${id}-h">
-<h2 id="${id}-h"><span class="badge v-${v}">${VERDICT_TEXT[v]}</span> ${esc(s.set)}</h2>
+<h2 id="${id}-h"><span class="badge v-${v}">${VERDICT_TEXT[v]}</span> ${esc(s.set)} <span class="muted verdict-age">${esc(verdictAgeText(s, now))}</span></h2>
 <dl class="facts">${facts.join("")}</dl>
 <h3>Expiry timeline</h3>
 ${renderTimelineBlock(s, now)}

@@ -1,7 +1,7 @@
 import type { Incident } from "../../alerts/model.js";
 import { fmtDate, fmtDays, fmtDuration, fmtTime } from "../../dashboard/html.js";
 import { probeSet } from "../../handlers/health.js";
-import { verdictOf } from "../../dashboard/render.js";
+import { verdictAsOf, verdictOf } from "../../dashboard/render.js";
 import { gatherStatus, statusApiBody, type SetStatus } from "../../dashboard/statusData.js";
 import { FINISHED } from "../../rotation/model.js";
 import type { CommandContext } from "../context.js";
@@ -50,16 +50,6 @@ export async function statusCommand(ctx: CommandContext, options: { probe?: bool
       }),
     },
   };
-}
-
-/**
- * What the verdict rests on, and how old that is: the stored probe's time (checks are the part
- * that goes stale), else the last run's. A verdict with neither rests on nothing (UNKNOWN).
- */
-export function verdictAsOf(s: SetStatus, nowIso: string): { basis: "probe" | "run" | "none"; at: string | null; ageMs: number | null } {
-  const at = s.probe?.startedAt ?? s.lastRun?.updatedAt;
-  const basis = s.probe ? "probe" : s.lastRun ? "run" : "none";
-  return { basis, at: at ?? null, ageMs: at ? Math.max(0, Date.parse(nowIso) - Date.parse(at)) : null };
 }
 
 function printSet(ctx: CommandContext, s: SetStatus, nowIso: string): void {
