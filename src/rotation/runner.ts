@@ -13,6 +13,7 @@ import {
   type RotationRequest, type RotationMode, type RunJournal, type RunStatus, type StepName, type StepRecord } from "./model.js";
 import { makePlan } from "./planner.js";
 import { reconcileStep } from "./reconcile.js";
+import { stallOf } from "./progress.js";
 import { RequestStore, strongerMode, type OperatorRequest } from "./requests.js";
 import { liveTargets, staleTargetNames } from "./targets.js";
 import { managedDisplayName, pendingSecretName, renewWindowDays } from "./policy.js";
@@ -360,10 +361,8 @@ export class RotationRunner {
   private async finishPass(ctx: PassContext, status: RunStatus, step?: StepName, error?: ErrorSummary, pass: { stalled?: boolean } = {}): Promise<void> {
     const { set, clock } = this.deps;
     const { run } = ctx;
-    const oldSecretExpiresOn = run.previousCredential?.endDateTime ?? run.plan?.current?.endDateTime;
-    const stalled: RotationEvent["stalled"] = pass.stalled
-      ? { since: run.lastProgressAt ?? run.createdAt, budgetMs: progressBudgetMs(set), gracePeriodHours: set.secret.gracePeriodHours, ...(oldSecretExpiresOn ? { oldSecretExpiresOn } : {}) }
-      : undefined;
+    run.status = status;
+    const stalled = pass.stalled ? stallOf(run, set) : undefined;
     run.status = status;
     run.updatedAt = clock.now().toISOString();
     // A run that fails after promote leaves targets on the previous secret: name them (critical).
@@ -441,14 +440,6 @@ export class RotationRunner {
       this.deps.logger.warn(`rotation event ${event.type} could not be delivered: ${ensureRotatorError(e).message}`);
     }
   }
-}
-
-/**
- * How long a run may go without progress before it is an incident: the set's own budget
- * (`verification.budgetSeconds`, the longest a rotation legitimately waits on Entra replication).
- */
-export function progressBudgetMs(set: RotationDeps["set"]): number {
-  return set.verification.budgetSeconds * 1000;
 }
 
 function isDone(run: RunJournal, step: StepName): boolean {
