@@ -14,7 +14,7 @@ import { EXIT, type ExitCode } from "../output.js";
  *
  * Exit 1 when a set is failing, when a dependency (Key Vault, Graph) cannot be read within
  * LIVE_READ_DEADLINE_MS (as `plan` exits 1 when it cannot read them), or when its verdict is
- * UNKNOWN because nothing is known yet: only a set status can vouch for exits 0.
+ * UNKNOWN because nothing is known yet: exit 0 means every set is one status can vouch for.
  * With `probe: true` every set is probed first (the health timer's checks, no incidents), so the
  * verdict is as of now rather than of the last stored probe.
  */
@@ -46,7 +46,10 @@ export async function statusCommand(ctx: CommandContext, options: { probe?: bool
           unreadable: s.unreadable ?? [],
           unknowns: s.unknowns ?? [],
           expiring: (s.expiring ?? []).map((c) => ({ keyId: c.keyId, displayName: c.displayName, role: c.role, endDateTime: c.endDateTime, daysLeft: c.daysLeft })),
-          staleTargets: s.targets.stale, targetsFromRun: { verified: s.targets.verified, total: s.targets.total, runId: s.targets.runId }, timeline: s.timeline };
+          staleTargets: s.targets.stale,
+          targetsFromRun: { verified: s.targets.verified, total: s.targets.total, runId: s.targets.runId },
+          timeline: s.timeline,
+        };
       }),
     },
   };
@@ -57,7 +60,10 @@ function printSet(ctx: CommandContext, s: SetStatus, nowIso: string): void {
   const asOf = verdictAsOf(s, nowIso);
   const age = asOf.ageMs === null ? "nothing probed or run yet" : `as of the ${asOf.basis === "probe" ? "probe" : "last run"} at ${fmtTime(asOf.at)}, ${fmtDuration(asOf.ageMs)} ago`;
   say(`${s.set}  ${verdictOf(s).toUpperCase()}  (${age}${asOf.basis !== "none" ? "; `status --probe` checks afresh" : ""})`);
-  for (const u of s.unreadable ?? []) say(`  UNREADABLE      ${u.dependency}: ${u.code}: ${u.message} — the verdict cannot vouch for this set\n      → ${u.hint}`);
+  for (const u of s.unreadable ?? []) {
+    say(`  UNREADABLE      ${u.dependency}: ${u.code}: ${u.message} — the verdict cannot vouch for this set`);
+    say(`      → ${u.hint}`);
+  }
   if (s.unknowns?.length) say(`  not known yet   ${s.unknowns.join("; ")}`);
   for (const c of s.expiring ?? []) say(`  expires soon    ${c.role} ${c.keyId}${c.displayName ? ` "${c.displayName}"` : ""} ends ${fmtDate(c.endDateTime)} (${fmtDays(c.daysLeft)})`);
   say(`  current secret  ${s.current ? `${s.current.keyId}${s.current.expiresOn ? ` expires ${fmtDate(s.current.expiresOn)} (${fmtDays(s.current.daysLeft ?? 0)})` : ""}` : "unknown (no run has finished yet)"}; next rotation ${fmtDate(s.state.nextRotationAt)}`);
