@@ -363,7 +363,6 @@ export class RotationRunner {
     const { run } = ctx;
     run.status = status;
     const stalled = pass.stalled ? stallOf(run, set) : undefined;
-    run.status = status;
     run.updatedAt = clock.now().toISOString();
     // A run that fails after promote leaves targets on the previous secret: name them (critical).
     const stale = status === "failed" ? staleTargetNames(run) : [];
