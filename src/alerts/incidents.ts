@@ -9,6 +9,7 @@ import {
   EXPIRY_AT_RISK_CHECK,
   ROTATION_CHECK,
   RUN_FAILURE_CHECK,
+  RUN_STALLED_CHECK,
   dedupKeyFor,
   mayHaveHeard,
   type AlertEventType,
@@ -62,6 +63,22 @@ export type RotationEventInput =
       staleTargets?: string[];
     }
   | { type: "awaiting_confirmation"; runId: string; targets: string[]; hint?: string }
+  | {
+      /** A pass that made no progress because of errors; an incident only once `since` is older than `budgetMs`. */
+      type: "stalled";
+      runId: string;
+      since: Date | string;
+      budgetMs: number;
+      step?: string;
+      code?: string;
+      message?: string;
+      hint?: string;
+      /** The secret the run replaces: critical once it ends within the grace period. */
+      oldSecretExpiresOn?: Date | string;
+      gracePeriodHours: number;
+    }
+  /** A pass moved the run forward: a stalled-run incident resolves at once. */
+  | { type: "progressed"; runId: string }
   | { type: "expiry_at_risk"; runId?: string; secretExpiresOn: Date | string; hint?: string; detail?: string };
 
 export interface IncidentManagerOptions {
@@ -136,7 +153,7 @@ export class IncidentManager {
       case "succeeded": {
         const outcomes = [await this.announceEvent(set, input.runId, `Rotation run ${input.runId} succeeded`, "No action needed; the new secret is verified at Entra and on every target.", { runId: input.runId, ...(input.detail ? { detail: input.detail } : {}) }, options.abortSignal)];
         // A completed rotation is definitive: no need to wait for N healthy reports.
-        for (const check of [RUN_FAILURE_CHECK, ROTATION_CHECK, EXPIRY_AT_RISK_CHECK, RETIRE_HELD_CHECK]) {
+        for (const check of [RUN_FAILURE_CHECK, ROTATION_CHECK, EXPIRY_AT_RISK_CHECK, RETIRE_HELD_CHECK, RUN_STALLED_CHECK]) {
           const o = await this.resolveNow(set, check, input.runId, options);
           if (o) outcomes.push(o);
         }
@@ -144,6 +161,14 @@ export class IncidentManager {
       }
       case "failed":
         return [await this.report(set, RUN_FAILURE_CHECK, runFailureReport(input, now), options)];
+      case "stalled": {
+        const report = stalledReport(input, now);
+        return report ? [await this.report(set, RUN_STALLED_CHECK, report, options)] : [];
+      }
+      case "progressed": {
+        const o = await this.resolveNow(set, RUN_STALLED_CHECK, input.runId, options);
+        return o ? [o] : [];
+      }
       case "awaiting_confirmation":
         return [
           await this.report(
@@ -416,6 +441,38 @@ export class IncidentManager {
  * The run-failure incident of a failed run: critical when targets were left on the previous
  * secret, an outage is at risk or the secret is inside its renewal window; an error otherwise.
  */
+/**
+ * A run without progress: nothing within the set's budget (a 503 blip is the next pass's to
+ * retry), a warning past it, critical once the secret being replaced ends within the grace period
+ * — from then on the servers still holding it lose sign-in before a normal rotation could finish.
+ */
+function stalledReport(input: Extract<RotationEventInput, { type: "stalled" }>, now: Date): CheckReport | undefined {
+  const since = new Date(input.since);
+  const stalledMs = now.getTime() - since.getTime();
+  if (!(stalledMs > input.budgetMs)) return undefined;
+  const expires = input.oldSecretExpiresOn === undefined ? undefined : new Date(input.oldSecretExpiresOn);
+  const critical = expires !== undefined && expires.getTime() - now.getTime() <= input.gracePeriodHours * 3_600_000;
+  const minutes = (ms: number): string => `${Math.round(ms / 60_000)} min`;
+  return {
+    healthy: false,
+    severity: critical ? "critical" : "warning",
+    title: `Rotation run ${input.runId} has made no progress for ${minutes(stalledMs)} (budget ${minutes(input.budgetMs)})${input.step ? ` at step ${input.step}` : ""}${input.code ? `: ${input.code}` : ""}${critical && expires ? `; the secret it replaces ends ${expires.toISOString()}` : ""}`,
+    hint:
+      (input.hint ?? "Fix the failing dependency named in the run journal; the next pass retries.") +
+      (critical ? " The old secret ends within the grace period: if the dependency cannot be fixed in time, update the MCP servers by hand with Key Vault's current secret." : ""),
+    // Stable evidence only: the growing stall time would re-notify on every pass.
+    evidence: {
+      since: since.toISOString(),
+      ...(input.step ? { step: input.step } : {}),
+      ...(input.code ? { code: input.code } : {}),
+      ...(input.message ? { message: stableText(input.message) } : {}),
+      ...(expires ? { oldSecretExpiresOn: expires.toISOString() } : {}),
+      withinGracePeriod: critical,
+    },
+    runId: input.runId,
+  };
+}
+
 function runFailureReport(input: Extract<RotationEventInput, { type: "failed" }>, now: Date): CheckReport {
   const expires = input.secretExpiresOn === undefined ? undefined : new Date(input.secretExpiresOn);
   const windowDays = input.renewalWindowDays ?? 0;

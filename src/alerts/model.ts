@@ -10,6 +10,8 @@ export type { Severity } from "../config/schema.js";
 /** Checks the alert layer raises itself; probe checks use their own stable IDs. */
 export const RUN_FAILURE_CHECK = "run-failure";
 export const ROTATION_CHECK = "rotation";
+/** A run that made no progress, because of errors, for longer than its set's budget (issue 25). */
+export const RUN_STALLED_CHECK = "run-stalled";
 export const EXPIRY_AT_RISK_CHECK = "rotation-expiry";
 export const HEARTBEAT_CHECK = "heartbeat";
 /** The pseudo set for incidents about the service itself (set names cannot start with "_"). */

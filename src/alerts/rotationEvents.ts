@@ -2,9 +2,9 @@ import type { RotationEvent } from "../rotation/model.js";
 import type { RotationEventInput } from "./incidents.js";
 
 /**
- * Glue from the rotation runner's events to `IncidentManager.rotationEvent`. "waiting" (a run that
- * paused, e.g. Entra replication still pending) and "noop" announce nothing: a run stuck for too
- * long is the probe's "rotation overdue / stuck run" check, not a per-pass notification.
+ * Glue from the rotation runner's events to `IncidentManager.rotationEvent`. A "waiting" pass that
+ * made no progress because of errors is "stalled" (an incident once past the set's budget); any
+ * other "waiting" pass moved the run and resolves that incident; "noop" announces nothing.
  */
 export interface RotationEventContext {
   /** The current secret's expiry (SetState.currentExpiresOn); a failure inside the renewal window is critical. */
@@ -31,6 +31,19 @@ export function toRotationEventInput(event: RotationEvent, context: RotationEven
     case "awaiting_confirmation":
       return { type: "awaiting_confirmation", runId: event.runId, targets: event.targets?.names ?? [] };
     case "waiting":
+      if (event.stalled) {
+        return {
+          type: "stalled",
+          runId: event.runId,
+          since: event.stalled.since,
+          budgetMs: event.stalled.budgetMs,
+          gracePeriodHours: event.stalled.gracePeriodHours,
+          ...(event.stalled.oldSecretExpiresOn ? { oldSecretExpiresOn: event.stalled.oldSecretExpiresOn } : {}),
+          ...(event.step ? { step: event.step } : {}),
+          ...(event.error ? { code: event.error.code, hint: event.error.hint, message: event.error.message } : {}),
+        };
+      }
+      return event.error ? undefined : { type: "progressed", runId: event.runId };
     case "noop":
       return undefined;
   }

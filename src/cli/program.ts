@@ -88,7 +88,13 @@ export async function runCli(argv: readonly string[], io: CliIo, entry: CliEntry
     (c) => withWaitOptions(c.argument("<runId>", "the run awaiting confirmation").option("--by <name>", "who confirms (default: your user name)"), "repeat passes until the run finishes"),
   );
   define("probe", "run every health check now and print the result (exit 1 if any fails)", ["npx mcp-sso-rotator probe", "npx mcp-sso-rotator probe --set cequence-sso --json"], (ctx) => probeCommand(ctx));
-  define("status", "per set: verdict, secrets and expiry, runs, targets, checks, incidents (exit 1 if failing)", ["npx mcp-sso-rotator status", "npx mcp-sso-rotator status --json | jq '.sets[].verdict'"], (ctx) => statusCommand(ctx));
+  define(
+    "status",
+    "per set: verdict and its age, secrets and expiry, runs, targets, checks, incidents (exit 1 if failing, unknown or a dependency is unreadable)",
+    ["npx mcp-sso-rotator status", "npx mcp-sso-rotator status --probe", "npx mcp-sso-rotator status --json | jq '.sets[].verdict'"],
+    (ctx, o) => statusCommand(ctx, { probe: o["probe"] === true }),
+    (c) => c.option("--probe", "run every health check first, so the verdict is as of now (no incidents are opened)"),
+  );
   define(
     "incidents",
     "list open incidents, or resolve one by hand",

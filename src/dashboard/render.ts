@@ -10,16 +10,17 @@ import { ROLE_LABEL, renderTimeline } from "./timeline.js";
  * SVG, no script, no external font, image or stylesheet — so it loads behind a strict CSP, with
  * JavaScript off and on a phone at 3 a.m. Sets that need someone come first.
  */
-export type Verdict = "failing" | "rotating" | "attention" | "healthy";
+export type Verdict = "failing" | "unknown" | "rotating" | "attention" | "healthy";
 
 const VERDICT_TEXT: Record<Verdict, string> = {
   failing: "FAILING",
+  unknown: "UNKNOWN",
   rotating: "ROTATING",
   attention: "ATTENTION",
   healthy: "HEALTHY",
 };
 
-const VERDICT_RANK: Record<Verdict, number> = { failing: 0, rotating: 1, attention: 2, healthy: 3 };
+const VERDICT_RANK: Record<Verdict, number> = { failing: 0, unknown: 1, rotating: 2, attention: 3, healthy: 4 };
 
 const failingCheck = (c: CheckResult): boolean => (c.status === "fail" || c.status === "error") && (c.severity === "error" || c.severity === "critical");
 
@@ -27,9 +28,30 @@ export function verdictOf(s: SetStatus): Verdict {
   const checks = s.probe?.checks ?? [];
   if (checks.some(failingCheck) || s.incidents.some((i) => i.severity === "critical" || i.severity === "error")) return "failing";
   if (s.lastRun && (s.lastRun.status === "failed" || s.lastRun.status === "needs_attention") && !s.activeRun) return "failing";
+  // An open run whose last pass made no progress because of errors is not "rotating" (issue 25).
+  if (s.activeRun && !FINISHED.has(s.activeRun.status) && s.activeRun.steps.at(-1)?.status === "waiting" && s.activeRun.steps.at(-1)?.error) return "failing";
+  // A dependency that cannot be read, or nothing known yet: the page cannot vouch for the set (issue 25).
+  if (s.unreadable?.length) return "unknown";
   if (s.activeRun && !FINISHED.has(s.activeRun.status)) return "rotating";
+  if (s.unknowns?.length) return "unknown";
   if (checks.some((c) => c.status === "warn" || c.status === "fail" || c.status === "error") || s.incidents.length > 0) return "attention";
   return "healthy";
+}
+
+/**
+ * What the verdict rests on, and how old that is: the stored probe's time (checks are the part
+ * that goes stale), else the last run's. A verdict with neither rests on nothing (UNKNOWN).
+ */
+export function verdictAsOf(s: SetStatus, nowIso: string): { basis: "probe" | "run" | "none"; at: string | null; ageMs: number | null } {
+  const at = s.probe?.startedAt ?? s.lastRun?.updatedAt;
+  const basis = s.probe ? "probe" : s.lastRun ? "run" : "none";
+  return { basis, at: at ?? null, ageMs: at ? Math.max(0, Date.parse(nowIso) - Date.parse(at)) : null };
+}
+
+/** "as of the probe at …, 3 h ago" — every verdict shows what it rests on and how old that is. */
+function verdictAgeText(s: SetStatus, now: Date): string {
+  const asOf = verdictAsOf(s, now.toISOString());
+  return asOf.ageMs === null ? "nothing probed or run yet" : `as of the ${asOf.basis === "probe" ? "probe" : "last run"} at ${fmtTime(asOf.at)}, ${fmtDuration(asOf.ageMs)} ago`;
 }
 
 export function renderDashboard(snapshot: StatusSnapshot): string {
@@ -80,11 +102,14 @@ function renderSet(s: SetStatus, now: Date): string {
     `<dt>Next rotation</dt><dd>${esc(fmtDate(s.state.nextRotationAt))}</dd>`,
     `<dt>Last success</dt><dd>${esc(fmtTime(s.state.lastSuccessAt))}</dd>`,
   ];
+  for (const u of s.unreadable ?? []) facts.push(`<dt>Unreadable</dt><dd class="unreadable">${esc(u.dependency)}: ${esc(u.code)} — ${esc(u.message)}</dd>`);
+  if (s.unknowns?.length) facts.push(`<dt>Not known yet</dt><dd class="unknowns">${esc(s.unknowns.join("; "))}</dd>`);
+  for (const c of s.expiring ?? []) facts.push(`<dt>Expires soon</dt><dd class="expiring">${esc(c.role)} <code>${esc(c.keyId.slice(0, 8))}…</code> ${esc(c.displayName ?? "")} ends ${esc(fmtDate(c.endDateTime))} (${esc(fmtDays(c.daysLeft))})</dd>`);
   if (s.activeRun && !FINISHED.has(s.activeRun.status)) {
     facts.push(`<dt>Active run</dt><dd class="active-run"><code>${esc(s.activeRun.runId)}</code> ${esc(s.activeRun.status)} at step ${esc(s.activeRun.steps.at(-1)?.name ?? "plan")}${s.activeRun.steps.at(-1)?.detail ? ` — ${esc(s.activeRun.steps.at(-1)!.detail)}` : ""}</dd>`);
   }
   return `<section class="card set v-${v}" id="${id}" data-set="${esc(s.set)}" data-verdict="${v}" aria-labelledby="${id}-h">
-<h2 id="${id}-h"><span class="badge v-${v}">${VERDICT_TEXT[v]}</span> ${esc(s.set)}</h2>
+<h2 id="${id}-h"><span class="badge v-${v}">${VERDICT_TEXT[v]}</span> ${esc(s.set)} <span class="muted verdict-age">${esc(verdictAgeText(s, now))}</span></h2>
 <dl class="facts">${facts.join("")}</dl>
 <h3>Expiry timeline</h3>
 ${renderTimelineBlock(s, now)}
@@ -178,11 +203,11 @@ h3{font-size:1rem;margin:1.1rem 0 .4rem;border-bottom:1px solid var(--line);padd
 code{font:13px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;word-break:break-all}
 .muted{color:var(--muted)}
 .card{background:var(--card);border:1px solid var(--line);border-left-width:6px;border-radius:8px;padding:14px 16px;margin:0 0 18px}
-.card.v-failing{border-left-color:var(--bad)}.card.v-rotating{border-left-color:var(--info)}.card.v-attention{border-left-color:var(--warn)}.card.v-healthy{border-left-color:var(--ok)}
+.card.v-failing{border-left-color:var(--bad)}.card.v-rotating{border-left-color:var(--info)}.card.v-attention{border-left-color:var(--warn)}.card.v-healthy{border-left-color:var(--ok)}.card.v-unknown{border-left-color:var(--warn)}
 .badge{display:inline-block;font-size:.75rem;font-weight:700;letter-spacing:.03em;padding:1px 7px;border-radius:10px;color:#fff;background:var(--muted);vertical-align:1px}
 .v-failing.badge,.st-fail.badge,.st-error.badge,.sev-critical.badge,.sev-error.badge,.rs-failed.badge,.rs-needs_attention.badge{background:var(--bad)}
 .v-rotating.badge,.rs-running.badge,.rs-waiting.badge,.rs-queued.badge,.sev-info.badge{background:var(--info)}
-.v-attention.badge,.st-warn.badge,.sev-warning.badge,.rs-awaiting_confirmation.badge{background:var(--warn)}
+.v-attention.badge,.v-unknown.badge,.st-warn.badge,.sev-warning.badge,.rs-awaiting_confirmation.badge{background:var(--warn)}
 .v-healthy.badge,.st-pass.badge,.rs-succeeded.badge{background:var(--ok)}
 .overview{list-style:none;padding:0;margin:.4rem 0;display:flex;flex-wrap:wrap;gap:6px 18px}
 .overview a{color:inherit;text-decoration:none;font-weight:600}

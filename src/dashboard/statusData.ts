@@ -8,6 +8,8 @@ import type { ProbeReport } from "../probe/model.js";
 import { FINISHED, type RunJournal, type SetState } from "../rotation/model.js";
 import { managedDisplayNamePrefix, renewWindowDays } from "../rotation/policy.js";
 import type { BuiltRuntime } from "../runtime/createRuntime.js";
+import { liveTargets } from "../rotation/targets.js";
+import { LIVE_READ_DEADLINE_MS, dependencyFailure, readWithin, type DependencyFailure } from "./liveRead.js";
 
 /**
  * What an operator wants to see first, per set — gathered once and shown three ways: the JSON of
@@ -54,12 +56,22 @@ export interface SetStatus {
   activeRun?: RunJournal;
   /** Most recent first. */
   recentRuns: RunJournal[];
-  /** From the active run, else the latest run that touched targets. */
+  /**
+   * From the latest reconciliation of the live targets: the active run, else the last run (a
+   * reconcile pass lists every target too), else the latest run that touched targets. Targets a
+   * run dropped as gone or moved are not targets any more and never count as "not verified".
+   */
   targets: { verified: number; total: number; stale: StaleTarget[]; runId?: string };
   probe?: ProbeReport;
   incidents: Incident[];
   alertDelivery: ChannelDeliveryStatus[];
   timeline?: SetTimeline;
+  /** Dependencies the live reads could not reach within their deadline: the verdict cannot vouch for the set. */
+  unreadable?: DependencyFailure[];
+  /** What is not known yet (no finished run, no probe): such a set is never called healthy. */
+  unknowns?: string[];
+  /** Credentials of the app (any role) that end within the renewal window, soonest first. */
+  expiring?: TimelineCredential[];
 }
 
 export interface StatusSnapshot {
@@ -75,7 +87,7 @@ export interface GatherStatusOptions {
   recentRuns?: number;
   /** Only these sets (default all). */
   sets?: readonly string[];
-  /** Bound on the live reads of one set (default 10 s). */
+  /** Bound on each live dependency read of one set (default LIVE_READ_DEADLINE_MS). */
   liveTimeoutMs?: number;
   abortSignal?: AbortSignal;
 }
@@ -99,16 +111,7 @@ export async function gatherSetStatus(runtime: BuiltRuntime, set: CredentialSet,
   const incidents = await runtime.alerting.manager.listOpen(set.name, { abortSignal: signal }).catch(() => []);
   const alertDelivery = runtime.alerting.deliveryLog().find((d) => d.set === set.name)?.channels ?? [];
 
-  const targetRun = (activeRun && !FINISHED.has(activeRun.status) ? activeRun : undefined) ?? [lastRun, ...recentRuns].find((r) => r && r.targets.length > 0);
-  const targets = targetRun
-    ? {
-        verified: targetRun.targets.filter((t) => t.verified).length,
-        total: targetRun.targets.length,
-        stale: targetRun.targets.filter((t) => !t.verified).map((t) => ({ name: t.name, ...(t.error ? { code: t.error.code, message: t.error.message } : {}) })),
-        runId: targetRun.runId,
-      }
-    : { verified: 0, total: 0, stale: [] };
-
+  const targets = targetsOf(state, activeRun && !FINISHED.has(activeRun.status) ? activeRun : undefined, lastRun, recentRuns);
   const status: SetStatus = {
     set: set.name,
     clientId: set.clientId,
@@ -128,8 +131,43 @@ export async function gatherSetStatus(runtime: BuiltRuntime, set: CredentialSet,
     incidents,
     alertDelivery,
   };
-  if (options.timeline) status.timeline = await readTimeline(runtime, set, status, { timeoutMs: options.liveTimeoutMs ?? 10_000, ...(signal ? { abortSignal: signal } : {}) });
+  if (options.timeline) {
+    const unreadable: DependencyFailure[] = [];
+    status.timeline = await readTimeline(runtime, set, status, unreadable, { timeoutMs: options.liveTimeoutMs ?? LIVE_READ_DEADLINE_MS, ...(signal ? { abortSignal: signal } : {}) });
+    if (unreadable.length) status.unreadable = unreadable;
+    const window = renewWindowDays(set, lastRun?.plan?.lifetimeDays ?? set.secret.lifetimeDays);
+    const expiring = status.timeline.credentials.filter((c) => c.daysLeft <= window).sort((a, b) => a.daysLeft - b.daysLeft);
+    if (expiring.length) status.expiring = expiring;
+  }
+  const unknowns = [
+    ...(status.current ? [] : ["the current secret (no run has finished yet)"]),
+    ...(probe ? [] : ["the health checks (no probe yet)"]),
+  ];
+  if (unknowns.length) status.unknowns = unknowns;
   return status;
+}
+
+/**
+ * Targets as the latest reconciliation of the live ones sees them. Every pass lists the targets
+ * and drops those the gateway proves gone or moved, so the newest run that planned is the truth;
+ * an older run's record of a server since deleted (and recreated under another ID) is history.
+ */
+function targetsOf(state: SetState, activeRun: RunJournal | undefined, lastRun: RunJournal | undefined, recentRuns: RunJournal[]): SetStatus["targets"] {
+  const latest = activeRun ?? lastRun;
+  const stale = (run: RunJournal): StaleTarget[] =>
+    liveTargets(run)
+      .filter((t) => !t.verified)
+      .map((t) => ({ name: t.name, ...(t.error ? { code: t.error.code, message: t.error.message } : {}) }));
+  if (latest?.plan && latest.plan.action === "noop") {
+    // A reconcile pass: it touched only targets that drifted; the rest held the current secret.
+    const notVerified = stale(latest);
+    const total = state.targetsVerified?.total ?? latest.plan.targets.total;
+    return { verified: Math.max(0, total - notVerified.length), total, stale: notVerified, runId: latest.runId };
+  }
+  const run = latest && latest.targets.length > 0 ? latest : [lastRun, ...recentRuns].find((r) => r && r.targets.length > 0);
+  if (!run) return { verified: 0, total: 0, stale: [] };
+  const live = liveTargets(run);
+  return { verified: live.filter((t) => t.verified).length, total: live.length, stale: stale(run), runId: run.runId };
 }
 
 /**
@@ -164,7 +202,7 @@ const READ_BATCH = 10;
  * active run (a created but not yet promoted credential is pending); a credential named by this
  * service for this set is managed; anything else is unmanaged — shown, never touched.
  */
-async function readTimeline(runtime: BuiltRuntime, set: CredentialSet, status: SetStatus, options: { timeoutMs: number; abortSignal?: AbortSignal }): Promise<SetTimeline> {
+async function readTimeline(runtime: BuiltRuntime, set: CredentialSet, status: SetStatus, unreadable: DependencyFailure[], options: { timeoutMs: number; abortSignal?: AbortSignal }): Promise<SetTimeline> {
   const now = runtime.clock.now();
   const signal = options.abortSignal ? AbortSignal.any([options.abortSignal, AbortSignal.timeout(options.timeoutMs)]) : AbortSignal.timeout(options.timeoutMs);
   const run = status.activeRun ?? status.lastRun;
@@ -177,12 +215,27 @@ async function readTimeline(runtime: BuiltRuntime, set: CredentialSet, status: S
     add(run?.previousCredential, "previous");
     return { credentials: creds, ...renewAndGrace(set, creds, run, undefined), error };
   };
+  // Each dependency is read within the deadline and named when it fails; the client setup reads
+  // the gateway's API token from Key Vault, so a Key Vault outage shows there first.
+  let clients: Awaited<ReturnType<BuiltRuntime["clientsFor"]>>;
   try {
-    const clients = await runtime.clientsFor(set);
-    const [app, versions] = await Promise.all([
-      clients.graph.getApplication({ appId: set.clientId, ...(set.applicationObjectId ? { objectId: set.applicationObjectId } : {}) }, { abortSignal: signal }),
-      clients.vault.listVersions(set.keyVault.secretName, { abortSignal: signal }),
-    ]);
+    clients = await readWithin("Key Vault", runtime.clientsFor(set), signal, options.timeoutMs);
+  } catch (e) {
+    unreadable.push(dependencyFailure("Key Vault", e));
+    return fromJournal(ensureRotatorError(e).toJSON());
+  }
+  const [appRead, versionsRead] = await Promise.allSettled([
+    readWithin("Microsoft Graph", clients.graph.getApplication({ appId: set.clientId, ...(set.applicationObjectId ? { objectId: set.applicationObjectId } : {}) }, { abortSignal: signal }), signal, options.timeoutMs),
+    readWithin("Key Vault", clients.vault.listVersions(set.keyVault.secretName, { abortSignal: signal }), signal, options.timeoutMs),
+  ]);
+  if (appRead.status === "rejected") unreadable.push(dependencyFailure("Microsoft Graph", appRead.reason));
+  if (versionsRead.status === "rejected") unreadable.push(dependencyFailure("Key Vault", versionsRead.reason));
+  if (appRead.status === "rejected" || versionsRead.status === "rejected") {
+    return fromJournal(ensureRotatorError(appRead.status === "rejected" ? appRead.reason : (versionsRead as PromiseRejectedResult).reason).toJSON());
+  }
+  try {
+    const app = appRead.value;
+    const versions = versionsRead.value;
     // The journal knows which credential was promoted last; versions created in the same second
     // cannot be ordered by their timestamps, so the listing's order is only the fallback.
     const enabled = versions.filter((v) => v.enabled);
@@ -240,6 +293,8 @@ export function statusApiBody(snapshot: StatusSnapshot): Record<string, unknown>
       targets: s.state.targetsVerified ?? { verified: 0, total: 0 },
       checks: s.probe ? s.probe.checks.map((c) => ({ id: c.id, status: c.status, severity: c.severity, summary: c.summary, ...(c.aadsts !== undefined ? { aadsts: c.aadsts } : {}) })) : [],
       checkedAt: s.probe?.startedAt ?? null,
+      unreadable: s.unreadable ?? [],
+      unknowns: s.unknowns ?? [],
       openIncidents: s.incidents.map((i) => ({ dedupKey: i.dedupKey, check: i.check, severity: i.severity, title: i.title, openedAt: i.openedAt, runId: i.runId })),
       alertDelivery: s.alertDelivery.map((c) => ({
         channel: c.channel,

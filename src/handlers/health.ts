@@ -1,5 +1,6 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext, Timer } from "@azure/functions";
 import type { CredentialSet } from "../config/schema.js";
+import { stallOf } from "../rotation/progress.js";
 import { ensureRotatorError } from "../errors.js";
 import type { Logger } from "../logging.js";
 import { CHECK_IDS, runProbe, type CheckResult, type ProbeReport } from "../probe/index.js";
@@ -82,6 +83,32 @@ async function reportExpiryAtRisk(runtime: BuiltRuntime, report: ProbeReport, lo
 }
 
 /**
+ * An open run whose last pass made no progress because of errors: re-checked on every health tick,
+ * so the run-stalled incident opens (and turns critical) on time even when the rotation timer runs
+ * once a day. The manager raises nothing while the stall is within the set's budget.
+ */
+async function reportStalledRun(runtime: BuiltRuntime, setName: string, logger: Logger): Promise<void> {
+  const set = runtime.sets.find((s) => s.name === setName);
+  if (!set) return;
+  try {
+    const state = await runtime.journals.readState(setName);
+    const run = state.activeRunId ? await runtime.journals.readRun(setName, state.activeRunId) : undefined;
+    const stall = run ? stallOf(run, set) : undefined;
+    if (!run || !stall) return;
+    const last = run.steps.at(-1)!;
+    await runtime.alerting.manager.rotationEvent(setName, {
+      type: "stalled",
+      runId: run.runId,
+      ...stall,
+      step: last.name,
+      ...(last.error ? { code: last.error.code, hint: last.error.hint, message: last.error.message } : {}),
+    });
+  } catch (e) {
+    logger.warn(`stalled-run evaluation failed: ${ensureRotatorError(e).message}`);
+  }
+}
+
+/**
  * Health timer: probes every set in parallel, turns results into incidents, checks that the
  * rotation timer is still alive (two missed periods → critical), re-notifies due incidents, and
  * pings the heartbeat URL once all of that ran.
@@ -95,6 +122,7 @@ export function makeHealthTimerHandler(getRuntime: BuiltRuntimeProvider) {
     for (const r of reports) {
       await reportChecks(runtime, r, logger.child({ set: r.set }));
       await reportExpiryAtRisk(runtime, r, logger.child({ set: r.set }));
+      await reportStalledRun(runtime, r.set, logger.child({ set: r.set }));
     }
 
     // Storage failing for a moment must not cost the probes' results, only this pass's liveness check.

@@ -124,6 +124,12 @@ export interface RunJournal {
   awaitingConfirmationSince?: string;
   /** Requests this run acted on (I7). */
   requests?: AppliedRequest[];
+  /**
+   * When a pass last moved the run forward (a step done, or a wait that is not an error); a run
+   * with no progress past the set's budget opens an incident (issue 25). Absent on older journals:
+   * their creation time stands in.
+   */
+  lastProgressAt?: string;
 }
 
 /** Latest state of one set, readable without scanning every run. */
@@ -150,6 +156,11 @@ export interface RotationEvent {
   detail?: string;
   /** `stale`: targets left on anything but the current secret when a run fails after promote (critical). */
   targets?: { total: number; verified: number; names?: string[]; stale?: string[] };
+  /**
+   * A `waiting` pass that made no progress because of errors: since when the run has not moved,
+   * the set's budget for that, and the expiry of the secret the run replaces.
+   */
+  stalled?: { since: string; budgetMs: number; oldSecretExpiresOn?: string; gracePeriodHours: number };
 }
 
 export interface RotationDeps {

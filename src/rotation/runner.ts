@@ -14,6 +14,7 @@ import {
 import { makePlan } from "./planner.js";
 import { readPromotionRecord } from "./orphans.js";
 import { reconcileStep } from "./reconcile.js";
+import { stallOf } from "./progress.js";
 import { RequestStore, strongerMode, type OperatorRequest } from "./requests.js";
 import { liveTargets, staleTargetNames } from "./targets.js";
 import { managedDisplayName, pendingSecretName, renewWindowDays } from "./policy.js";
@@ -253,11 +254,19 @@ export class RotationRunner {
         return;
       }
       if (outcome.kind === "pause") {
-        this.record(run, step, started, "waiting", outcome.detail);
+        this.record(run, step, started, "waiting", outcome.detail, outcome.error);
+        if (outcome.error) {
+          // No progress because of errors: the run stays open, but the pass says so (issue 25).
+          log.error(`step ${step} made no progress: ${outcome.error.code}: ${outcome.error.message} — ${outcome.error.hint}`);
+          await this.finishPass(ctx, outcome.status, step, outcome.error, { stalled: true });
+          return;
+        }
+        run.lastProgressAt = this.deps.clock.now().toISOString();
         log.info(`step ${step} waiting: ${outcome.detail}`);
         await this.finishPass(ctx, outcome.status, step);
         return;
       }
+      run.lastProgressAt = this.deps.clock.now().toISOString();
       this.record(run, step, started, outcome.kind, outcome.detail);
       log.info(`step ${step} ${outcome.kind}${outcome.detail ? `: ${outcome.detail}` : ""}`);
       await this.saveRun(run, ctx.signal);
@@ -350,10 +359,11 @@ export class RotationRunner {
     });
   }
 
-  private async finishPass(ctx: PassContext, status: RunStatus, step?: StepName, error?: ErrorSummary): Promise<void> {
+  private async finishPass(ctx: PassContext, status: RunStatus, step?: StepName, error?: ErrorSummary, pass: { stalled?: boolean } = {}): Promise<void> {
     const { set, clock } = this.deps;
     const { run } = ctx;
     run.status = status;
+    const stalled = pass.stalled ? stallOf(run, set) : undefined;
     run.updatedAt = clock.now().toISOString();
     // A run that fails after promote leaves targets on the previous secret: name them (critical).
     const stale = status === "failed" ? staleTargetNames(run) : [];
@@ -418,6 +428,7 @@ export class RotationRunner {
         ...(status === "awaiting_confirmation" ? { names: run.targets.map((t) => t.name) } : {}),
         ...(stale.length > 0 ? { stale } : {}),
       },
+      ...(stalled ? { stalled } : {}),
     });
   }
 

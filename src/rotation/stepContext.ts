@@ -1,3 +1,4 @@
+import type { ErrorSummary } from "../errors.js";
 import type { Logger } from "../logging.js";
 import type { RotationJournalStore } from "./journal.js";
 import type { RotationDeps, RunJournal, RunStatus } from "./model.js";
@@ -17,5 +18,8 @@ export interface StepContext {
   facts?: Facts;
 }
 
-/** Outcome of one step: carry on, or stop this pass leaving the run resumable. */
-export type StepOutcome = { kind: "done"; detail?: string } | { kind: "skipped"; detail: string } | { kind: "pause"; status: RunStatus; detail: string };
+/**
+ * Outcome of one step: carry on, or stop this pass leaving the run resumable. A pause with `error`
+ * is a pass that made no progress because of errors (issue 25): the pass reports it, the run stays open.
+ */
+export type StepOutcome = { kind: "done"; detail?: string } | { kind: "skipped"; detail: string } | { kind: "pause"; status: RunStatus; detail: string; error?: ErrorSummary };

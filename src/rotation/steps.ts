@@ -1,4 +1,4 @@
-import { RotatorError, ensureRotatorError } from "../errors.js";
+import { RotatorError, ensureRotatorError, type ErrorSummary } from "../errors.js";
 import type { TokenResult } from "../entra/types.js";
 import { fingerprintMatches } from "../gateway/fingerprint.js";
 import { DAY_MS } from "../clock.js";
@@ -398,14 +398,18 @@ export async function propagateStep(ctx: StepContext): Promise<StepOutcome> {
       kind: "pause",
       status: "waiting",
       detail: `0 of ${pending.length} updated: the canary ${canary.name} could not be updated (${canary.error?.code ?? "unknown"}); the other ${pending.length - 1} target(s) were not touched and keep the previous secret; retried on the next pass`,
+      error: noProgressError(ctx, outcomes, pending.length),
     };
   }
   if (failed.length > 0) {
     log.warn(`${failed.length} target(s) not updated: ${failed.map((t) => `${t.name} (${t.error?.code ?? "unknown"})`).join(", ")}`);
+    // Progress is a target updated by this pass; a pass whose every write failed moved nothing.
+    const progressed = outcomes.length === 0 || outcomes.some((o) => o.ok);
     return {
       kind: "pause",
       status: "waiting",
       detail: `${live.length - failed.length} of ${live.length} targets updated; ${failed.length} keep failing and are retried on the next pass`,
+      ...(progressed ? {} : { error: noProgressError(ctx, outcomes, pending.length) }),
     };
   }
   const updated = outcomes.filter((o) => o.ok && !o.alreadyHeld).length;
@@ -416,6 +420,20 @@ export async function propagateStep(ctx: StepContext): Promise<StepOutcome> {
       `${updated} updated, ${live.length - updated} already held the new secret: ${live.length} of ${live.length} hold it` +
       `${canary ? ` (canary ${canary.name} updated and verified first)` : ""}${dropped ? `; ${dropped} dropped as gone or moved` : ""}`,
   };
+}
+
+/** Names the dependency that kept a propagate pass from updating anything, with what it answered. */
+function noProgressError(ctx: StepContext, outcomes: readonly { error?: ErrorSummary }[], pending: number): ErrorSummary {
+  const first = outcomes.find((o) => o.error)?.error;
+  const answered = first ? `${first.code}${first.status !== undefined ? ` (HTTP ${first.status})` : ""}` : "an error";
+  const config = ctx.deps.set.gateway;
+  // The kind names the gateway for people; where it lives is its base URL, when it has one.
+  const where = `the ${ctx.deps.gateway.kind} gateway${"baseUrl" in config ? ` at ${config.baseUrl}` : ""}`;
+  return new RotatorError("PROPAGATE_NO_PROGRESS", `No MCP server was updated: ${where} answered ${answered} to the update of ${outcomes.length} of ${pending} target(s) tried`, {
+    hint: `Fix ${where} (its status, the API token's rights, its rate limits); the run keeps the previous secret valid and the next pass retries.${first?.hint ? ` ${first.hint}` : ""}`,
+    ...(first?.status !== undefined ? { status: first.status } : {}),
+    retryable: true,
+  }).toJSON();
 }
 
 export async function verifyTargetsStep(ctx: StepContext): Promise<StepOutcome> {

@@ -117,7 +117,8 @@ export class Alerting {
         renewalWindowDays: effectiveWindow ?? (set ? renewWindowDays(set, set.secret.lifetimeDays) : undefined),
       };
       // A pass that paused on an error (retryable) is a failure on-call should see; a planned wait is not.
-      const asFailure = event.type === "waiting" && event.error ? { ...event, type: "failed" as const } : event;
+      // A stalled pass (no progress because of errors) has its own, budgeted incident instead.
+      const asFailure = event.type === "waiting" && event.error && !event.stalled ? { ...event, type: "failed" as const } : event;
       const input = toRotationEventInput(asFailure, context);
       if (input) await this.manager.rotationEvent(event.set, input);
     } catch (e) {

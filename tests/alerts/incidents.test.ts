@@ -173,7 +173,10 @@ describe("runner events to incidents", () => {
     const again = toRotationEventInput(failed("run-2", "11111111-2222-3333-4444-555555555555", "2026-03-01 16:00:00Z"), context)!;
     const [second] = await w.manager.rotationEvent(SET, again);
     expect(second!.notification).toBe("none");
-    expect(toRotationEventInput({ type: "waiting", set: SET, runId: "r", mode: "scheduled" })).toBeUndefined();
+    // A wait that moved the run only resolves a stalled-run incident (issue 25); it announces nothing else.
+    const progressed = toRotationEventInput({ type: "waiting", set: SET, runId: "r", mode: "scheduled" });
+    expect(progressed).toEqual({ type: "progressed", runId: "r" });
+    expect(await w.manager.rotationEvent(SET, progressed!)).toEqual([]);
     expect(toRotationEventInput({ type: "awaiting_confirmation", set: SET, runId: "r", mode: "scheduled", targets: { total: 2, verified: 0, names: ["a", "b"] } })).toEqual({
       type: "awaiting_confirmation",
       runId: "r",

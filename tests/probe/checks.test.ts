@@ -88,6 +88,23 @@ describe("expiry", () => {
     expect(check(report, "expiry").summary).toContain("no longer exists on the app");
     expect(check(report, "token")).toMatchObject({ status: "fail", aadsts: 7000215 });
   });
+
+  test("issue 25 defect 4 — contradictory advice: a current credential removed from the app right after its promotion is never 'may still be replicating'", async () => {
+    const w = await startProbeWorld({ targets: 2 });
+    const pass = await (await w.runtime.createRunner(w.set, memoryLogger(w.redactor).logger)).runPass({ mode: "force", trigger: "demo" });
+    const current = pass.journal.newCredential!.keyId;
+    // Someone removes the credential Key Vault's version (seconds old) names from the app by hand.
+    await w.clients.graph.removePassword(w.appObjectId, current);
+    // The production replication window (the harness turns it off by default).
+    const report = await w.probe({ checks: ["expiry", "token"], replicationWindowMs: 15 * 60_000 });
+    expect(check(report, "expiry")).toMatchObject({ status: "fail", severity: "critical" });
+    const token = check(report, "token");
+    expect(token).toMatchObject({ status: "fail", severity: "critical", aadsts: 7000215 });
+    expect(token.summary).not.toMatch(/replicating/);
+    expect(token.hint).not.toMatch(/^Wait/);
+    expect(token.summary).toContain(`${current} no longer exists on the app`);
+    expect(token.evidence["credentialOnApp"]).toBe(false);
+  });
 });
 
 describe("rotation", () => {

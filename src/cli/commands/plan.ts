@@ -3,13 +3,16 @@ import type { Plan, RotationMode } from "../../rotation/model.js";
 import type { CommandContext } from "../context.js";
 import { EXIT, exitFor, worstExit, type ExitCode } from "../output.js";
 import { fmtDate, fmtDays } from "../../dashboard/html.js";
+import { LIVE_READ_DEADLINE_MS, readWithin } from "../../dashboard/liveRead.js";
 
 /** `plan` (and `rotate --dry-run`): what the next pass would do for each set; reads only. */
 export async function planCommand(ctx: CommandContext, mode: RotationMode): Promise<{ code: ExitCode; body: Record<string, unknown> }> {
   const results = await Promise.all(
     ctx.sets.map(async (set): Promise<{ set: string; code: ExitCode; plan?: Plan; error?: ErrorSummary }> => {
       try {
-        const runner = await ctx.runtime.createRunner(set, ctx.loggerFor(set));
+        // The client setup reads the gateway token from Key Vault: bounded like status's live reads,
+        // so a hanging vault is named in seconds by both commands (issue 25).
+        const runner = await readWithin("Key Vault", ctx.runtime.createRunner(set, ctx.loggerFor(set)), AbortSignal.timeout(LIVE_READ_DEADLINE_MS), LIVE_READ_DEADLINE_MS);
         return { set: set.name, code: EXIT.ok, plan: await runner.dryRun(mode) };
       } catch (e) {
         return { set: set.name, code: exitFor(e), error: ensureRotatorError(e).toJSON() };

@@ -77,7 +77,10 @@ export async function rotateSet(ctx: CommandContext, set: CredentialSet, options
     return { set: set.name, code: exitFor(err), passes, error: err.toJSON() };
   }
   printRun(ctx, last.journal);
-  const code: ExitCode = last.status === "failed" || last.status === "needs_attention" ? EXIT.failed : EXIT.ok;
+  // A pass that made no progress because of errors (its last step waits with an error) is not a
+  // success even though the run stays open for the next pass (issue 25).
+  const stalled = last.status === "waiting" && last.journal.steps.at(-1)?.error !== undefined;
+  const code: ExitCode = last.status === "failed" || last.status === "needs_attention" || stalled ? EXIT.failed : EXIT.ok;
   return { ...summary(set.name, last, passes), code, ...(last.journal.error && code !== EXIT.ok ? { error: last.journal.error } : {}) };
 }
 

@@ -1,24 +1,35 @@
 import type { Incident } from "../../alerts/model.js";
-import { fmtDate, fmtDays, fmtTime } from "../../dashboard/html.js";
-import { verdictOf } from "../../dashboard/render.js";
+import { fmtDate, fmtDays, fmtDuration, fmtTime } from "../../dashboard/html.js";
+import { probeSet } from "../../handlers/health.js";
+import { verdictAsOf, verdictOf } from "../../dashboard/render.js";
 import { gatherStatus, statusApiBody, type SetStatus } from "../../dashboard/statusData.js";
 import { FINISHED } from "../../rotation/model.js";
 import type { CommandContext } from "../context.js";
 import { EXIT, type ExitCode } from "../output.js";
 
 /**
- * `status`: the dashboard in a terminal — per set its verdict, current secret and expiry, the
- * active and last run, targets verified k/N with the stale ones, failing checks with their hints,
- * open incidents, and every secret of the app on its timeline. Exit 1 when a set is failing.
+ * `status`: the dashboard in a terminal — per set its verdict (with its age), current secret and
+ * expiry, the active and last run, targets verified k/N with the stale ones, failing checks with
+ * their hints, open incidents, and every secret of the app on its timeline.
+ *
+ * Exit 1 when a set is failing, when a dependency (Key Vault, Graph) cannot be read within
+ * LIVE_READ_DEADLINE_MS (as `plan` exits 1 when it cannot read them), or when its verdict is
+ * UNKNOWN because nothing is known yet: exit 0 means every set is one status can vouch for.
+ * With `probe: true` every set is probed first (the health timer's checks, no incidents), so the
+ * verdict is as of now rather than of the last stored probe.
  */
-export async function statusCommand(ctx: CommandContext): Promise<{ code: ExitCode; body: Record<string, unknown> }> {
+export async function statusCommand(ctx: CommandContext, options: { probe?: boolean } = {}): Promise<{ code: ExitCode; body: Record<string, unknown> }> {
+  if (options.probe) {
+    ctx.out.say("probing every set before answering…");
+    await Promise.all(ctx.sets.map((set) => probeSet(ctx.runtime, set, ctx.loggerFor(set))));
+  }
   const snapshot = await gatherStatus(ctx.runtime, { timeline: true, recentRuns: 3, sets: ctx.sets.map((s) => s.name) });
-  for (const s of snapshot.sets) printSet(ctx, s);
+  for (const s of snapshot.sets) printSet(ctx, s, snapshot.at);
   if (snapshot.serviceIncidents.length) {
     ctx.out.say("the rotator itself:");
     printIncidents(ctx, snapshot.serviceIncidents);
   }
-  const failing = snapshot.sets.some((s) => verdictOf(s) === "failing") || snapshot.serviceIncidents.some((i) => i.severity === "critical" || i.severity === "error");
+  const failing = snapshot.sets.some((s) => verdictOf(s) === "failing" || verdictOf(s) === "unknown") || snapshot.serviceIncidents.some((i) => i.severity === "critical" || i.severity === "error");
   const api = statusApiBody(snapshot) as { sets: Record<string, unknown>[] };
   return {
     code: failing ? EXIT.failed : EXIT.ok,
@@ -28,15 +39,33 @@ export async function statusCommand(ctx: CommandContext): Promise<{ code: ExitCo
       ...api,
       sets: api.sets.map((a, i) => {
         const s = snapshot.sets[i]!;
-        return { ...a, verdict: verdictOf(s), staleTargets: s.targets.stale, targetsFromRun: { verified: s.targets.verified, total: s.targets.total, runId: s.targets.runId }, timeline: s.timeline };
+        return {
+          ...a,
+          verdict: verdictOf(s),
+          verdictAsOf: verdictAsOf(s, snapshot.at),
+          unreadable: s.unreadable ?? [],
+          unknowns: s.unknowns ?? [],
+          expiring: (s.expiring ?? []).map((c) => ({ keyId: c.keyId, displayName: c.displayName, role: c.role, endDateTime: c.endDateTime, daysLeft: c.daysLeft })),
+          staleTargets: s.targets.stale,
+          targetsFromRun: { verified: s.targets.verified, total: s.targets.total, runId: s.targets.runId },
+          timeline: s.timeline,
+        };
       }),
     },
   };
 }
 
-function printSet(ctx: CommandContext, s: SetStatus): void {
+function printSet(ctx: CommandContext, s: SetStatus, nowIso: string): void {
   const say = (l: string) => ctx.out.say(l);
-  say(`${s.set}  ${verdictOf(s).toUpperCase()}`);
+  const asOf = verdictAsOf(s, nowIso);
+  const age = asOf.ageMs === null ? "nothing probed or run yet" : `as of the ${asOf.basis === "probe" ? "probe" : "last run"} at ${fmtTime(asOf.at)}, ${fmtDuration(asOf.ageMs)} ago`;
+  say(`${s.set}  ${verdictOf(s).toUpperCase()}  (${age}${asOf.basis !== "none" ? "; `status --probe` checks afresh" : ""})`);
+  for (const u of s.unreadable ?? []) {
+    say(`  UNREADABLE      ${u.dependency}: ${u.code}: ${u.message} — the verdict cannot vouch for this set`);
+    say(`      → ${u.hint}`);
+  }
+  if (s.unknowns?.length) say(`  not known yet   ${s.unknowns.join("; ")}`);
+  for (const c of s.expiring ?? []) say(`  expires soon    ${c.role} ${c.keyId}${c.displayName ? ` "${c.displayName}"` : ""} ends ${fmtDate(c.endDateTime)} (${fmtDays(c.daysLeft)})`);
   say(`  current secret  ${s.current ? `${s.current.keyId}${s.current.expiresOn ? ` expires ${fmtDate(s.current.expiresOn)} (${fmtDays(s.current.daysLeft ?? 0)})` : ""}` : "unknown (no run has finished yet)"}; next rotation ${fmtDate(s.state.nextRotationAt)}`);
   if (s.activeRun && !FINISHED.has(s.activeRun.status)) {
     const st = s.activeRun.steps.at(-1);

@@ -25,13 +25,32 @@ export interface TokenVerdict {
 export const EMERGENCY_HINT =
   'Run an emergency rotation (POST /api/rotations {"set": "<set>", "mode": "emergency"}): it issues a new secret, proves it at Entra and pushes it to every target.';
 
-export function classifyTokenResult(result: TokenResult, context: { secretAgeMs?: number; replicationWindowMs: number }): TokenVerdict {
+export function classifyTokenResult(
+  result: TokenResult,
+  context: {
+    secretAgeMs?: number;
+    replicationWindowMs: number;
+    /** The credential Key Vault's `keyId` tag names, when the app's list of credentials was read and it is not on it. */
+    missingFromApp?: string;
+  },
+): TokenVerdict {
   if (result.ok) return { status: "pass", severity: "info", message: `token issued (HTTP ${result.status})`, hint: "" };
   const code = result.aadsts;
   const said = code !== undefined ? `AADSTS${code}` : `${result.error} (HTTP ${result.status})`;
   switch (code) {
     case 7000215: {
       const age = context.secretAgeMs;
+      // A credential that no longer exists on the app is never a replication wait, however young
+      // its Key Vault version is (issue 25: "wait" beside "run an emergency rotation").
+      if (context.missingFromApp) {
+        return {
+          status: "fail",
+          severity: "critical",
+          message: `Entra refuses the Key Vault secret (AADSTS7000215): its credential ${context.missingFromApp} no longer exists on the app`,
+          hint: `Someone removed the credential from the app registration; it will not come back by waiting. ${EMERGENCY_HINT}`,
+          aadsts: code,
+        };
+      }
       if (age !== undefined && age >= 0 && age < context.replicationWindowMs) {
         return {
           status: "warn",
@@ -114,6 +133,8 @@ export const tokenCheck: CheckDefinition = {
     if (secret.tags["keyId"]) evidence.keyId = secret.tags["keyId"];
     const secretAgeMs = secret.createdOn ? now.getTime() - secret.createdOn.getTime() : undefined;
     if (secret.createdOn) evidence.secretCreatedOn = secret.createdOn.toISOString();
+    const missingFromApp = await credentialMissingFromApp(ctx, secret.tags["keyId"]);
+    if (missingFromApp) evidence.credentialOnApp = false;
 
     const endpoint = await publishedEndpoint(ctx, set.tenantId, "token_endpoint", expectedTokenUrl(set));
     evidence.tokenEndpoint = endpoint.url;
@@ -146,7 +167,7 @@ export const tokenCheck: CheckDefinition = {
       const result = o.result;
       if (!result.ok) refusals.push({ u: o.u, ...providerAnswer(ctx, result, value) });
       lines.push(`${o.u.url} → HTTP ${result.status}${result.ok ? " token issued" : ` ${result.aadsts !== undefined ? `AADSTS${result.aadsts}` : result.error}`}`);
-      const verdict = classifyTokenResult(result, { secretAgeMs, replicationWindowMs: tuning.replicationWindowMs });
+      const verdict = classifyTokenResult(result, { secretAgeMs, replicationWindowMs: tuning.replicationWindowMs, ...(missingFromApp ? { missingFromApp } : {}) });
       if (verdict.status === "pass") continue;
       if (verdict.status === "indeterminate") {
         if (o.u.canonical) {
@@ -171,6 +192,18 @@ export const tokenCheck: CheckDefinition = {
     );
   },
 };
+
+/**
+ * The `keyId` Key Vault's current version names, when the app registration was read and has no such
+ * credential; undefined when it does, when the version has no tag, or when the app could not be read
+ * (then the replication window still applies: an outage is not evidence of a removal).
+ */
+async function credentialMissingFromApp(ctx: CheckContext, keyId: string | undefined): Promise<string | undefined> {
+  if (!keyId) return undefined;
+  const app = await ctx.shared.app();
+  if (!app.ok) return undefined;
+  return app.value.passwordCredentials.some((c) => c.keyId.toLowerCase() === keyId.toLowerCase()) ? undefined : keyId;
+}
 
 /** The provider's own words for a refusal: its `error` and `error_description`, redacted. */
 interface ProviderAnswer {
