@@ -89,7 +89,7 @@ describe("bad input: hostile answers during whole rotation passes", () => {
     }
     expect(problems).toEqual([]);
     expect(scan.assertNoFragments()).toBeGreaterThan(20);
-  });
+  }, 180_000);
 
   it(`${ANSWERS.length} hostile answers from all five alert channels at once: reporting never throws, and every channel gets the incident once the answers stop`, async () => {
     const s = await Scenario.create(w, { secretExpiresInDays: 300, targets: 1, otherTargets: 0, alerts: { teams: "info", slack: "info", pagerduty: "info", opsgenie: "info", webhook: "info" } });

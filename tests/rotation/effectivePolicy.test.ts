@@ -82,6 +82,7 @@ async function cappedAt60Days(o: { targets: number; renewBeforeDays: number; gra
  * which addPassword was called, from the emulator's request log.
  */
 async function dailyPasses(s: Scenario, days: number): Promise<number[]> {
+  // Up to 100 real passes: the tests calling this get 180 s, room for two workers on two cores.
   const rotatedOn: number[] = [];
   for (let day = 0; day < days; day++) {
     const before = addPasswordCalls();
@@ -107,12 +108,12 @@ describe("renewal window from the clamped lifetime", () => {
     // The state's next rotation follows the same window.
     expect(Date.parse(state.currentExpiresOn!) - Date.parse(state.nextRotationAt!)).toBe(14 * DAY_MS);
     s.assertSettled("after 100 days");
-  });
+  }, 180_000);
 
   it("renewal window from the clamped lifetime: without a grace period it does not rotate every day either", async () => {
     const s = await cappedAt60Days({ targets: 1, renewBeforeDays: 14, gracePeriodHours: 0 });
     expect(await dailyPasses(s, 50)).toEqual([0, 46]);
-  });
+  }, 180_000);
 
   it("renewal window from the clamped lifetime: renewBeforeDays at or above the effective lifetime is clamped to half of it, and the plan says so", async () => {
     const s = await cappedAt60Days({ targets: 1, renewBeforeDays: 90, gracePeriodHours: 24 });
@@ -121,7 +122,7 @@ describe("renewal window from the clamped lifetime", () => {
     const first = (await s.runtime.journals.readRun(s.set.name, (await s.runtime.journals.listRuns(s.set.name))[0]!))!;
     expect(first.plan).toMatchObject({ lifetimeDays: 60, renewWindowDays: 30, renewBeforeClamped: { configuredDays: 90, usedDays: 30 } });
     expect(first.plan!.renewWindowBasis).toMatch(/renewBeforeDays 90 is not below the 60-day effective lifetime/);
-  });
+  }, 180_000);
 });
 
 describe("Graph concurrent requests in a rotation", () => {
