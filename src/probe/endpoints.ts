@@ -1,4 +1,5 @@
 import type { CredentialSet } from "../config/schema.js";
+import { authorizeUrlFor } from "../entra/token.js";
 
 /**
  * Reading Entra endpoint URLs the way the checks compare them: which host, which tenant segment,
@@ -45,18 +46,9 @@ export function parseEntraUrl(url: string): EntraUrl | undefined {
   return { origin: u.origin.toLowerCase(), tenant, kind, version };
 }
 
-function base(set: Pick<CredentialSet, "authorityHost">): string {
-  return set.authorityHost.replace(/\/+$/, "");
-}
-
-/** Client credentials always need the tenant's own token endpoint, multi-tenant app or not. */
-export function expectedTokenUrl(set: Pick<CredentialSet, "authorityHost" | "tenantId">): string {
-  return `${base(set)}/${set.tenantId}/oauth2/v2.0/token`;
-}
-
 /** Users of a multi-tenant app sign in through `common`; a single-tenant app through its tenant. */
 export function expectedAuthorizeUrl(set: Pick<CredentialSet, "authorityHost" | "tenantId" | "multiTenant">): string {
-  return `${base(set)}/${set.multiTenant ? "common" : set.tenantId}/oauth2/v2.0/authorize`;
+  return authorizeUrlFor(set.authorityHost, set.multiTenant ? "common" : set.tenantId);
 }
 
 export function isTenantAlias(segment: string): boolean {

@@ -4,7 +4,8 @@ import type { AppManagementPolicy, AppRegistration, PasswordCredential, TokenEnd
 import type { GatewayTarget } from "../gateway/types.js";
 import type { SecretVersion } from "../vault/types.js";
 import type { CredentialRef, Plan, RotationMode } from "./model.js";
-import { daysBetween, effectiveLifetimeDays, managedDisplayNamePrefix, renewalWindow, tenantTokenUrl } from "./policy.js";
+import { daysBetween, effectiveLifetimeDays, managedDisplayNamePrefix, renewalWindow } from "./policy.js";
+import { tokenUrlFor } from "../entra/token.js";
 import { graphScope } from "../entra/scope.js";
 import { DAY_MS } from "../clock.js";
 import { orphanCandidates, type PromotionRecord } from "./orphans.js";
@@ -97,7 +98,7 @@ export async function identifyAdoption(
   const current = facts.current;
   if (!current?.value) return { status: "unidentified", detail: "Key Vault holds no readable secret to adopt" };
   const probe = await token.requestToken(
-    { tokenUrl: tenantTokenUrl(set), clientId: set.clientId, clientSecret: current.value, scope: graphScope(set.graphBaseUrl) },
+    { tokenUrl: tokenUrlFor(set.authorityHost, set.tenantId), clientId: set.clientId, clientSecret: current.value, scope: graphScope(set.graphBaseUrl) },
     { abortSignal },
   );
   if (!probe.ok) {

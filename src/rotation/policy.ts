@@ -74,8 +74,3 @@ export function pendingSecretName(secretName: string): string {
   return `${secretName}-pending`;
 }
 
-/** Client credentials always need the tenant's own token endpoint, even for multi-tenant apps. */
-export function tenantTokenUrl(set: Pick<CredentialSet, "authorityHost" | "tenantId">): string {
-  return `${set.authorityHost.replace(/\/+$/, "")}/${set.tenantId}/oauth2/v2.0/token`;
-}
-

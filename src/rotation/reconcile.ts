@@ -1,8 +1,8 @@
 import { RotatorError } from "../errors.js";
 import type { SecretVersion } from "../vault/types.js";
 import { fingerprintMatches } from "../gateway/fingerprint.js";
+import { tokenUrlFor } from "../entra/token.js";
 import { graphScope } from "../entra/scope.js";
-import { tenantTokenUrl } from "./policy.js";
 import { retireCredential } from "./steps.js";
 import type { StepContext, StepOutcome } from "./stepContext.js";
 import { listRotationTargets, pushSecret, readBackTargets } from "./targetWrites.js";
@@ -43,7 +43,7 @@ export async function reconcileStep(ctx: StepContext): Promise<StepOutcome & { s
   if (stale.length > 0) {
     // I1: push only a secret Entra accepts right now.
     const probe = await token.requestToken(
-      { tokenUrl: tenantTokenUrl(set), clientId: set.clientId, clientSecret: secret, scope: graphScope(set.graphBaseUrl) },
+      { tokenUrl: tokenUrlFor(set.authorityHost, set.tenantId), clientId: set.clientId, clientSecret: secret, scope: graphScope(set.graphBaseUrl) },
       { abortSignal: ctx.signal },
     );
     if (!probe.ok) {

@@ -7,7 +7,8 @@ import type { StepContext, StepOutcome } from "./stepContext.js";
 import { listRotationTargets, pushSecret, readBackTargets, usesTestConnection } from "./targetWrites.js";
 import { describeVaultProblem, identifyAdoption, makePlan, type AdoptionResult, type Facts } from "./planner.js";
 import { readPromotionRecord } from "./orphans.js";
-import { pendingSecretName, tenantTokenUrl } from "./policy.js";
+import { pendingSecretName } from "./policy.js";
+import { tokenUrlFor } from "../entra/token.js";
 import { dropVanishedTargets, liveTargets, mergeTargets } from "./targets.js";
 import { graphScope } from "../entra/scope.js";
 import { retirementDue, targetsVerifiedAt } from "./retirement.js";
@@ -261,7 +262,7 @@ export async function verifyEntraStep(ctx: StepContext): Promise<StepOutcome> {
     run.verify.attempts++;
     const res = await token
       .requestToken(
-        { tokenUrl: tenantTokenUrl(set), clientId: set.clientId, clientSecret: secret, scope: graphScope(set.graphBaseUrl) },
+        { tokenUrl: tokenUrlFor(set.authorityHost, set.tenantId), clientId: set.clientId, clientSecret: secret, scope: graphScope(set.graphBaseUrl) },
         { abortSignal: ctx.signal },
       )
       .catch((e: unknown): TokenResult => {
