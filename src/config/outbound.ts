@@ -51,7 +51,7 @@ export function checkOutboundUrl(raw: string, rule: OutboundRule): OutboundVerdi
     return { ok: false, problem: `names a host longer than DNS allows (253 characters, 63 per label) — give the service's real host name, e.g. ${rule.example}` };
   }
   const bare = host.startsWith("[") ? host.slice(1, -1) : host;
-  const loopback = isLoopbackAddress(bare);
+  const loopback = isLoopbackUrl(raw);
   if (u.protocol !== "https:" && !((rule.allowHttpLoopback ?? true) && u.protocol === "http:" && loopback)) {
     const exception = (rule.allowHttpLoopback ?? true) ? " (plain http only for a 127.0.0.1/localhost emulator)" : "";
     return { ok: false, problem: `must be an https:// URL${exception} — fix the scheme, e.g. ${rule.example}` };
@@ -92,10 +92,32 @@ export function outboundUrlProblem(raw: string, rule: OutboundRule): string | un
   return v.ok ? undefined : v.problem;
 }
 
-export function isLoopbackAddress(host: string): boolean {
-  const h = host.toLowerCase().replace(/^\[|\]$/g, "");
-  if (h === "localhost" || h === "::1") return true;
-  return isIP(h) === 4 && inV4(h, "127.0.0.0", 8);
+/**
+ * The one loopback rule: exactly 127.0.0.1, ::1 and localhost, the addresses the local emulators
+ * listen on. It decides where plain http is allowed, where Key Vault's challenge-resource check and
+ * MSAL's instance discovery are switched off, so it is kept as narrow as is still correct: the rest
+ * of 127/8, `localhost.` or a hex/octal spelling are not loopback here (a vault on 127.0.0.2 stands
+ * for a foreign host in the tests and must keep challenge verification on).
+ */
+const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(["127.0.0.1", "::1", "localhost"]);
+
+/** `host` as a URL's hostname gives it (IPv6 in brackets or not). */
+function isLoopbackHost(host: string): boolean {
+  return LOOPBACK_HOSTS.has(host.toLowerCase().replace(/^\[|\]$/g, ""));
+}
+
+/**
+ * True when `url` parses and its host, as written (the URL parser turns 127.1 or 0x7f.1 into
+ * 127.0.0.1), is loopback; false for anything else.
+ */
+export function isLoopbackUrl(url: string | undefined): boolean {
+  if (!url) return false;
+  try {
+    const hostname = new URL(url.trim()).hostname.toLowerCase();
+    return isLoopbackHost(hostname) && writtenHost(url) === hostname;
+  } catch {
+    return false;
+  }
 }
 
 /** The host as the operator wrote it (before the URL parser canonicalised it), lower case, no trailing dot. */

@@ -536,10 +536,6 @@ export function normaliseVaultUrl(url: string | undefined): string | undefined {
   }
 }
 
-export function isLoopbackHost(hostname: string): boolean {
-  return hostname === "localhost" || hostname === "127.0.0.1" || hostname === "[::1]" || hostname === "::1";
-}
-
 /** Which known cloud a host belongs to, if any (custom domains and emulators belong to none). */
 function cloudOf(url: string, kind: "authorityHosts" | "graphHosts"): (typeof KNOWN_CLOUDS)[number] | undefined {
   let host: string;

@@ -1,6 +1,7 @@
 import type { TokenCredential } from "@azure/identity";
 import { SecretClient, type KeyVaultSecret, type SecretClientOptions, type SecretProperties } from "@azure/keyvault-secrets";
 import { RotatorError } from "../errors.js";
+import { isLoopbackUrl } from "../config/outbound.js";
 import { azureTlsOptions } from "../http/tls.js";
 import { silentLogger, type Logger } from "../logging.js";
 import { Redactor } from "../redact.js";
@@ -30,12 +31,6 @@ export interface KeyVaultStoreOptions {
 /** Key Vault pages versions 25 at a time; 400 pages (10,000 versions) is far beyond any rotated secret's history. */
 export const MAX_VERSION_PAGES = 400;
 
-const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
-
-export function isLoopbackVault(vaultUrl: string): boolean {
-  return LOOPBACK_HOSTS.has(new URL(vaultUrl).hostname.toLowerCase());
-}
-
 export function createKeyVaultStore(options: KeyVaultStoreOptions): SecretStore {
   return new KeyVaultSecretStore(options);
 }
@@ -58,7 +53,7 @@ export class KeyVaultSecretStore implements SecretStore {
     this.client = new SecretClient(this.vaultUrl, options.credential, {
       // The challenge names resource https://vault.azure.net; only a local emulator may answer it
       // from a host outside *.vault.azure.net, so the check stays on for every real vault.
-      ...(isLoopbackVault(this.vaultUrl) ? { disableChallengeResourceVerification: true } : {}),
+      ...(isLoopbackUrl(this.vaultUrl) ? { disableChallengeResourceVerification: true } : {}),
       // The SDK keeps its own pipeline; the CA it trusts comes from the one place (http/tls.ts).
       ...azureTlsOptions(options.ca),
       ...(options.retryOptions ? { retryOptions: options.retryOptions } : {}),
