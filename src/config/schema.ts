@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { GUID_PATTERN } from "../entra/ids.js";
 import { closest, quoted } from "./issues.js";
 import { checkOutboundUrl } from "./outbound.js";
 
@@ -40,12 +41,11 @@ type IssueLike = { code?: string; input?: unknown };
 const whenMissing = (message: string) => (iss: IssueLike) =>
   iss.code === "invalid_type" && iss.input === undefined ? message : undefined;
 
-const GUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 const guid = (where: string) =>
   z
     .string({ error: whenMissing(`is required — copy it from ${where}`) })
-    .regex(GUID_RE, { error: `must be a GUID like 8f1c2a3b-0000-4000-8000-1234567890ab — copy it from ${where}` });
+    .regex(GUID_PATTERN, { error: `must be a GUID like 8f1c2a3b-0000-4000-8000-1234567890ab — copy it from ${where}` });
 
 interface UrlRules {
   /** Plain http is accepted for a 127.0.0.1/localhost emulator only. */

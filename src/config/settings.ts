@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { GUID_PATTERN } from "../entra/ids.js";
 import { ConfigError } from "../errors.js";
 import { DOCS_REF, parseWithFixes, type ParseOutcome } from "./issues.js";
 import { ncrontabProblem } from "./ncrontab.js";
@@ -73,10 +74,9 @@ export interface AppSettings {
   isProduction: boolean;
 }
 
-const GUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 const guidSetting = (where: string) =>
-  z.string().regex(GUID_RE, { error: `must be a GUID like 8f1c2a3b-0000-4000-8000-1234567890ab — copy it from ${where}` });
+  z.string().regex(GUID_PATTERN, { error: `must be a GUID like 8f1c2a3b-0000-4000-8000-1234567890ab — copy it from ${where}` });
 
 const intSetting = (min: number, max: number, fallback: number, unit: string) =>
   z
@@ -198,7 +198,7 @@ const envSchema = z
     AZURE_CLIENT_ID: guidSetting("the identity's Overview page (Application (client) ID / Client ID)").optional(),
     AZURE_CLIENT_SECRET: z
       .string()
-      .refine((v) => !GUID_RE.test(v), {
+      .refine((v) => !GUID_PATTERN.test(v), {
         error:
           "looks like a secret ID (a GUID), not a secret value — copy the Value column, which Entra shows only once when the secret is created",
       })

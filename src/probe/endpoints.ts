@@ -1,4 +1,5 @@
 import type { CredentialSet } from "../config/schema.js";
+import { isGuid, isTenantAlias } from "../entra/ids.js";
 import { authorizeUrlFor } from "../entra/token.js";
 
 /**
@@ -6,8 +7,6 @@ import { authorizeUrlFor } from "../entra/token.js";
  * which endpoint. Pure functions, so the comparison rules (custom domains, national clouds,
  * `common`) are tested without any service.
  */
-export const TENANT_ALIASES: ReadonlySet<string> = new Set(["common", "organizations", "consumers"]);
-
 export interface EntraUrl {
   /** Lower-case origin, default port dropped (`https://login.microsoftonline.com`). */
   origin: string;
@@ -51,14 +50,6 @@ export function expectedAuthorizeUrl(set: Pick<CredentialSet, "authorityHost" | 
   return authorizeUrlFor(set.authorityHost, set.multiTenant ? "common" : set.tenantId);
 }
 
-export function isTenantAlias(segment: string): boolean {
-  return TENANT_ALIASES.has(segment.toLowerCase());
-}
-
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export function isGuid(value: string): boolean {
-  return GUID.test(value);
-}
 
 /**
  * Verified domain names seen in URLs, resolved through their discovery documents: the tenant GUID,
