@@ -74,16 +74,7 @@ export interface AlertEvent {
   incident: Incident;
 }
 
-export const SEVERITIES: readonly Severity[] = ["info", "warning", "error", "critical"];
-const RANK: Record<Severity, number> = { info: 0, warning: 1, error: 2, critical: 3 };
-
-export function severityRank(s: Severity): number {
-  return RANK[s];
-}
-
-export function severityAtLeast(s: Severity, min: Severity): boolean {
-  return RANK[s] >= RANK[min];
-}
+export { severityAtLeast } from "../severity.js";
 
 /**
  * The key every channel dedups on. Bounded to PagerDuty's 255 characters and to characters that

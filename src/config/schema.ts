@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { GUID_PATTERN } from "../entra/ids.js";
+import { SEVERITIES } from "../severity.js";
 import { closest, quoted } from "./issues.js";
 import { checkOutboundUrl } from "./outbound.js";
 
@@ -86,7 +87,6 @@ const count = (what: string, min: number, max: number, example: number) =>
     .min(min, { error: `must be at least ${min} — use a value from ${min} to ${max}, e.g. ${example}` })
     .max(max, { error: `must be at most ${max} — use a value from ${min} to ${max}, e.g. ${example}` });
 
-const SEVERITIES = ["info", "warning", "error", "critical"] as const;
 export const severitySchema = z.enum(SEVERITIES, {
   error: (iss) => {
     if (iss.code !== "invalid_value") return undefined;
@@ -94,7 +94,7 @@ export const severitySchema = z.enum(SEVERITIES, {
     return `must be one of info, warning, error, critical${guess ? ` (did you mean "${guess}"?)` : ""} — pick the lowest severity this channel should receive`;
   },
 });
-export type Severity = z.infer<typeof severitySchema>;
+export type { Severity } from "../severity.js";
 
 const channelBase = {
   name: z

@@ -4,9 +4,7 @@ export { diagnose, rowFor, codesOf, TROUBLESHOOTING_ROWS, type TroubleshootingHi
 export {
   CHECK_IDS,
   isBlocking,
-  maxSeverity,
   reportOk,
-  SEVERITY_RANK,
   type CheckId,
   type CheckResult,
   type CheckSeverity,
