@@ -331,7 +331,7 @@ export const credentialSetSchema = z
     // a lifetime of 0 is one problem, not three.
     if (policyFieldsValid(set.secret)) {
       const { lifetimeDays, renewBeforeDays, renewAtFraction, gracePeriodHours } = set.secret;
-      const renewAt = Math.max(renewBeforeDays, lifetimeDays * renewAtFraction);
+      const renewAt = renewAtDays(renewBeforeDays, renewAtFraction, lifetimeDays);
       if (renewAt >= lifetimeDays) {
         ctx.addIssue({
           code: "custom",
@@ -553,6 +553,14 @@ function cloudMismatch(authorityHost: string, graphBaseUrl: string): string | un
   if (!authCloud || !graphCloud || authCloud === graphCloud) return undefined;
   const fix = authCloud.graphHosts.map((h) => `https://${h}`).join(" or ");
   return `is the Graph of ${graphCloud.name} but authorityHost signs in to ${authCloud.name} — set graphBaseUrl to ${fix}`;
+}
+
+/**
+ * The one renewal formula: a secret of `lifetimeDays` is due max(renewBeforeDays, lifetime ×
+ * renewAtFraction) days before it expires. rotation/policy.ts applies it to the effective lifetime.
+ */
+export function renewAtDays(renewBeforeDays: number, renewAtFraction: number, lifetimeDays: number): number {
+  return Math.max(renewBeforeDays, lifetimeDays * renewAtFraction);
 }
 
 function policyFieldsValid(s: { lifetimeDays: number; renewBeforeDays: number; renewAtFraction: number; gracePeriodHours: number }): boolean {

@@ -6,7 +6,7 @@ import { SERVICE_SET } from "../alerts/index.js";
 import type { ChannelDeliveryStatus } from "../alerts/dispatcher.js";
 import type { ProbeReport } from "../probe/model.js";
 import { FINISHED, type RunJournal, type SetState } from "../rotation/model.js";
-import { managedDisplayNamePrefix, renewWindowDays } from "../rotation/policy.js";
+import { managedDisplayNamePrefix, renewalDueAt, renewWindowDays } from "../rotation/policy.js";
 import type { BuiltRuntime } from "../runtime/createRuntime.js";
 
 /**
@@ -211,7 +211,7 @@ function renewAndGrace(set: CredentialSet, creds: TimelineCredential[], run: Run
   const current = creds.find((c) => c.role === "current");
   const out: Pick<SetTimeline, "renewDueAt" | "grace"> = {};
   // The window follows the lifetime the run actually got (clamped by policy), as the planner's does.
-  if (current) out.renewDueAt = new Date(Date.parse(current.endDateTime) - renewWindowDays(set, run?.plan?.lifetimeDays ?? set.secret.lifetimeDays) * DAY_MS).toISOString();
+  if (current) out.renewDueAt = renewalDueAt(current.endDateTime, renewWindowDays(set, run?.plan?.lifetimeDays ?? set.secret.lifetimeDays));
   const until = retireAfterTag ?? run?.retireAfter;
   const previousStillThere = creds.some((c) => c.role === "previous");
   if (until && previousStillThere && Number.isFinite(Date.parse(until))) {

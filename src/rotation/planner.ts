@@ -4,10 +4,9 @@ import type { AppManagementPolicy, AppRegistration, PasswordCredential, TokenEnd
 import type { GatewayTarget } from "../gateway/types.js";
 import type { SecretVersion } from "../vault/types.js";
 import type { CredentialRef, Plan, RotationMode } from "./model.js";
-import { daysBetween, effectiveLifetimeDays, managedDisplayNamePrefix, renewalWindow } from "./policy.js";
+import { daysBetween, effectiveLifetimeDays, managedDisplayNamePrefix, renewalDueAt, renewalWindow } from "./policy.js";
 import { tokenUrlFor } from "../entra/token.js";
 import { graphScope } from "../entra/scope.js";
-import { DAY_MS } from "../clock.js";
 import { orphanCandidates, type PromotionRecord } from "./orphans.js";
 
 /** Everything the planner looks at, read once per pass. */
@@ -178,7 +177,6 @@ export function makePlan({ set, facts, mode, now, adoption, record }: PlanInput)
     reason = mode === "scheduled" ? `${what}: ${remedy}` : `${mode} rotation requested; ${what}`;
   }
 
-  const expiry = currentCred ? Date.parse(currentCred.endDateTime) : undefined;
   const plan: Plan = {
     action,
     reason,
@@ -188,7 +186,7 @@ export function makePlan({ set, facts, mode, now, adoption, record }: PlanInput)
     renewWindowDays: round1(window),
     renewWindowBasis: renewal.basis,
     ...(renewal.renewBeforeClamped ? { renewBeforeClamped: renewal.renewBeforeClamped } : {}),
-    renewDueAt: expiry !== undefined ? new Date(expiry - window * DAY_MS).toISOString() : undefined,
+    renewDueAt: currentCred ? renewalDueAt(currentCred.endDateTime, window) : undefined,
     lifetimeDays,
     clampedByPolicyDays,
     policy: { source: facts.policy.source, detail: facts.policy.detail },

@@ -16,8 +16,7 @@ import { readPromotionRecord } from "./orphans.js";
 import { reconcileStep } from "./reconcile.js";
 import { RequestStore, strongerMode, type OperatorRequest } from "./requests.js";
 import { liveTargets, staleTargetNames } from "./targets.js";
-import { managedDisplayName, pendingSecretName, renewWindowDays } from "./policy.js";
-import { DAY_MS } from "../clock.js";
+import { managedDisplayName, pendingSecretName, renewalDueAt, renewWindowDays } from "./policy.js";
 import {
   adoptionFor,
   createStep,
@@ -389,7 +388,7 @@ export class RotationRunner {
       if (cred) {
         state.currentKeyId = cred.keyId;
         state.currentExpiresOn = cred.endDateTime;
-        state.nextRotationAt = new Date(Date.parse(cred.endDateTime) - renewWindowDays(set, run.plan?.lifetimeDays ?? set.secret.lifetimeDays) * DAY_MS).toISOString();
+        state.nextRotationAt = renewalDueAt(cred.endDateTime, renewWindowDays(set, run.plan?.lifetimeDays ?? set.secret.lifetimeDays));
       }
       if (run.targets.length > 0 || run.plan) state.targetsVerified = targetsVerified;
     });
