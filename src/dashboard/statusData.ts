@@ -1,5 +1,6 @@
 import type { CredentialSet } from "../config/schema.js";
 import { DAY_MS } from "../clock.js";
+import { getSetApplication } from "../entra/application.js";
 import { ensureRotatorError, type ErrorSummary } from "../errors.js";
 import type { Incident } from "../alerts/model.js";
 import { SERVICE_SET } from "../alerts/index.js";
@@ -180,7 +181,7 @@ async function readTimeline(runtime: BuiltRuntime, set: CredentialSet, status: S
   try {
     const clients = await runtime.clientsFor(set);
     const [app, versions] = await Promise.all([
-      clients.graph.getApplication({ appId: set.clientId, ...(set.applicationObjectId ? { objectId: set.applicationObjectId } : {}) }, { abortSignal: signal }),
+      getSetApplication(clients.graph, set, { abortSignal: signal }),
       clients.vault.listVersions(set.keyVault.secretName, { abortSignal: signal }),
     ]);
     // The journal knows which credential was promoted last; versions created in the same second

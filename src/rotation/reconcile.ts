@@ -8,6 +8,7 @@ import type { StepContext, StepOutcome } from "./stepContext.js";
 import { listRotationTargets, pushSecret, readBackTargets } from "./targetWrites.js";
 import { dropVanishedTargets, liveTargets, mergeTargets } from "./targets.js";
 import { retirementDue, targetsVerifiedAt, type RetirementContext } from "./retirement.js";
+import { getSetApplication } from "../entra/application.js";
 
 /**
  * Reconcile on every pass (DESIGN.md § Reconcile on every pass). When no rotation is due, the pass
@@ -108,7 +109,7 @@ async function finishPendingRetirement(ctx: StepContext, current: SecretVersion,
   const tags = current.tags;
   const previousKeyId = tags["previousKeyId"];
   if (!previousKeyId || previousKeyId === "none" || previousKeyId === tags["keyId"]) return undefined;
-  const app = ctx.facts?.app ?? (await graph.getApplication({ appId: set.clientId, objectId: set.applicationObjectId }, { abortSignal: ctx.signal }));
+  const app = ctx.facts?.app ?? (await getSetApplication(graph, set, { abortSignal: ctx.signal }));
   if (!app.passwordCredentials.some((c) => c.keyId === previousKeyId)) return undefined;
   const verdict = await retirementDue(
     { path: "pending-retirement", keyId: previousKeyId, laggingTargets, retireAfter: tags["retireAfter"], targetsVerifiedAt: await verifiedAtFor(ctx, current) },
@@ -133,7 +134,7 @@ async function retireSuperseded(ctx: StepContext, currentTags: Record<string, st
   const { set, graph, vault } = ctx.deps;
   const keep = new Set([currentTags["keyId"], currentTags["previousKeyId"]]);
   const versions = await vault.listVersions(set.keyVault.secretName, { abortSignal: ctx.signal });
-  const app = await graph.getApplication({ appId: set.clientId, objectId: set.applicationObjectId }, { abortSignal: ctx.signal });
+  const app = await getSetApplication(graph, set, { abortSignal: ctx.signal });
   const live = new Set(app.passwordCredentials.map((c) => c.keyId));
   const retired: string[] = [];
   for (const keyId of new Set(versions.map((v) => v.tags["keyId"]).filter((k): k is string => k !== undefined))) {

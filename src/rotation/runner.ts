@@ -30,6 +30,7 @@ import {
   verifyTargetsStep,
 } from "./steps.js";
 import type { StepContext, StepOutcome } from "./stepContext.js";
+import { getSetApplication } from "../entra/application.js";
 
 interface PassContext extends StepContext {
   /** How the set's previous run ended, read when this pass opened its run. */
@@ -321,7 +322,7 @@ export class RotationRunner {
     const { run } = ctx;
     if (!run.newCredential || run.promotedVersion) return;
     try {
-      const app = await graph.getApplication({ appId: set.clientId, objectId: set.applicationObjectId });
+      const app = await getSetApplication(graph, set);
       await graph.removePassword(app.id, run.newCredential.keyId);
       if (run.pendingVersion) {
         await vault.updateProperties(pendingSecretName(set.keyVault.secretName), run.pendingVersion, {
