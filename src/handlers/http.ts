@@ -1,8 +1,9 @@
 import type { HttpResponseInit } from "@azure/functions";
+import type { ErrorCode } from "../errorCodes.js";
 import type { RotatorError } from "../errors.js";
 
 /** Every error answer has one shape: { error: { code, message, hint, field? } }. */
-export function errorResponse(status: number, code: string, message: string, hint: string, extra: Record<string, unknown> = {}): HttpResponseInit {
+export function errorResponse(status: number, code: ErrorCode, message: string, hint: string, extra: Record<string, unknown> = {}): HttpResponseInit {
   return { status, jsonBody: { error: { code, message, hint, ...extra } }, headers: { "Cache-Control": "no-store" } };
 }
 

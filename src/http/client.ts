@@ -2,6 +2,7 @@ import https from "node:https";
 import http from "node:http";
 import axios, { AxiosError, type AxiosInstance, type AxiosResponse } from "axios";
 import { RotatorError, parseAadsts } from "../errors.js";
+import type { ErrorCode } from "../errorCodes.js";
 import { Redactor, redactThenTruncate } from "../redact.js";
 import { abortableDelay } from "../clock.js";
 import { outboundUrlProblem } from "../config/outbound.js";
@@ -271,7 +272,7 @@ export class HttpClient {
     );
   }
 
-  private networkError(req: HttpRequestOptions, err: unknown, attempts: number, forced?: string): RotatorError {
+  private networkError(req: HttpRequestOptions, err: unknown, attempts: number, forced?: ErrorCode): RotatorError {
     const ax = err as AxiosError | undefined;
     const code = forced ?? (ax?.code === "ETIMEDOUT" || ax?.code === "ECONNABORTED" ? "HTTP_TIMEOUT" : "HTTP_NETWORK");
     const detail = typeof err === "string" ? err : ax?.code ?? (err instanceof Error ? err.message : String(err));
