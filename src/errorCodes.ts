@@ -30,7 +30,6 @@ export const ERROR_CODES = {
   ABORTED: code(503, false, "warning"),
   TIMEOUT: transient,
   UNEXPECTED: bug,
-  INTERNAL_INVARIANT: bug,
   CONFIG_INVALID: code(500, false, "critical"),
   // Our HTTP layer (src/http/client.ts); an answer with another status is HTTP_<status>, see errorCodeInfo.
   HTTP_ADDRESS_REFUSED: code(502, false, "error"),

@@ -99,12 +99,3 @@ export function parseAadsts(text: string | undefined): number | undefined {
   const m = /AADSTS(\d{5,7})/.exec(text);
   return m ? Number(m[1]) : undefined;
 }
-
-export function nonNullValue<T>(value: T | null | undefined, what: string): T {
-  if (value === null || value === undefined) {
-    throw new RotatorError("INTERNAL_INVARIANT", `${what} was unexpectedly missing`, {
-      hint: "This is a bug in mcp-sso-rotator; report it with the run journal.",
-    });
-  }
-  return value;
-}

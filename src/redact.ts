@@ -37,7 +37,7 @@ const SECRET_FIELD_NAMES = new Set([
 ]);
 
 /** The shortest run of a secret's characters that counts as a leak, and the shortest secret we track. */
-export const MIN_FRAGMENT = 8;
+const MIN_FRAGMENT = 8;
 
 /**
  * Every form in which `value` may come back from a service that echoes it: raw, URL- and
@@ -213,7 +213,7 @@ function headOf(s: string, i: number): number {
   return ((s.charCodeAt(i) << 7) ^ s.charCodeAt(i + 1)) & 0x1ffff;
 }
 
-export function redactSecretFields(text: string): string {
+function redactSecretFields(text: string): string {
   let out = text;
   for (const re of FIELD_PATTERNS) {
     // A pattern with two groups gets the match offset (a number) where a third group would be.

@@ -244,6 +244,6 @@ function copy(s: StoredServer): EmulatedServer {
  * Written here from the contract, not imported from `src/gateway`, so a bug on one side is caught
  * by the other (emulators/gateway/contract.test.ts compares the two).
  */
-export function computeFingerprint(salt: string, secret: string): string {
+function computeFingerprint(salt: string, secret: string): string {
   return createHash("sha256").update(salt, "utf8").update(secret, "utf8").digest("hex");
 }

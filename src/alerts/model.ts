@@ -1,6 +1,6 @@
 import type { Severity } from "../config/schema.js";
 
-export type { Severity } from "../config/schema.js";
+;
 
 /**
  * The shapes on-call sees: one incident per (set, check), identified by a dedup key that every
@@ -15,7 +15,7 @@ export const HEARTBEAT_CHECK = "heartbeat";
 /** The pseudo set for incidents about the service itself (set names cannot start with "_"). */
 export const SERVICE_SET = "_service";
 
-export type IncidentState = "open" | "resolved";
+type IncidentState = "open" | "resolved";
 
 /** JSON-able, secret-free facts about an incident. Keep them stable: a change re-notifies. */
 export type EvidenceValue = string | number | boolean | null | EvidenceValue[] | { [key: string]: EvidenceValue };

@@ -22,7 +22,7 @@ export const DEFAULT_SCOPES = ["openid", "profile", "email", "User.Read"] as con
  * Entra sign-in hosts of the clouds we know, with the Microsoft Graph hosts that belong to them.
  * A set must not mix clouds: a US Government app is invisible to the global Graph and vice versa.
  */
-export const KNOWN_CLOUDS: readonly { name: string; authorityHosts: readonly string[]; graphHosts: readonly string[] }[] = [
+const KNOWN_CLOUDS: readonly { name: string; authorityHosts: readonly string[]; graphHosts: readonly string[] }[] = [
   { name: "the global Azure cloud", authorityHosts: ["login.microsoftonline.com"], graphHosts: ["graph.microsoft.com"] },
   {
     name: "Azure US Government",
@@ -155,7 +155,7 @@ const pathTemplate = (example: string, needsId: boolean) => {
   return needsId ? base.includes("{id}", { error: `must contain {id} where the MCP server ID goes — e.g. ${example}` }) : base;
 };
 
-export const gatewayPathsSchema = z.strictObject({
+const gatewayPathsSchema = z.strictObject({
   list: pathTemplate("/mcp-servers", false).default("/mcp-servers"),
   update: pathTemplate("/mcp-servers/{id}/authentication", true).default("/mcp-servers/{id}/authentication"),
   test: pathTemplate("/mcp-servers/{id}/authentication/test", true).default("/mcp-servers/{id}/authentication/test"),
@@ -420,7 +420,6 @@ export const credentialSetFileSchema = z
     // crossSetProblems itself in that case.)
     { when: (payload) => Array.isArray((payload.value as { sets?: unknown } | undefined)?.sets) },
   );
-export type CredentialSetFile = z.infer<typeof credentialSetFileSchema>;
 
 /**
  * Problems between sets: duplicate names, one app registration in two sets, one Key Vault secret
@@ -524,7 +523,7 @@ function vaultSecretClashes(sets: readonly unknown[]): { path: (string | number)
 }
 
 /** `https://KV.vault.azure.net.:443/` and `https://kv.vault.azure.net` are one vault. */
-export function normaliseVaultUrl(url: string | undefined): string | undefined {
+function normaliseVaultUrl(url: string | undefined): string | undefined {
   if (url === undefined) return undefined;
   try {
     const u = new URL(url.trim());

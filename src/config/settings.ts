@@ -4,7 +4,7 @@ import { ConfigError } from "../errors.js";
 import { DOCS_REF, parseWithFixes, type ParseOutcome } from "./issues.js";
 import { ncrontabProblem } from "./ncrontab.js";
 import { checkOutboundUrl } from "./outbound.js";
-import { APP_SETTING_NAMES, type AppSettingName } from "./appSettingNames.js";
+import { APP_SETTING_NAMES } from "./appSettingNames.js";
 
 /**
  * The Function App's app settings. Read from an env-like record handed in by the caller (never
@@ -25,13 +25,13 @@ export const APP_SETTING_DEFAULTS = {
 } as const;
 
 /** Every setting this module reads (the one list: appSettingNames.ts); anything else is ignored. */
-export { APP_SETTING_NAMES, type AppSettingName };
+export { APP_SETTING_NAMES,  };
 
 /** Where the credential-set file comes from: exactly one of the two. */
-export type CredentialSetSource = { file: string; json?: undefined } | { json: string; file?: undefined };
+type CredentialSetSource = { file: string; json?: undefined } | { json: string; file?: undefined };
 
 /** How the rotator reaches its own storage (leases, journals, incidents, the rotation queue). */
-export type StorageSettings =
+type StorageSettings =
   | { kind: "connectionString"; connectionString: string; development: boolean }
   | {
       kind: "identity";
@@ -42,7 +42,7 @@ export type StorageSettings =
     };
 
 /** The rotator's own Entra identity (for Graph and Key Vault). */
-export type RotatorIdentity =
+type RotatorIdentity =
   | { kind: "clientSecret"; tenantId: string; clientId: string; clientSecret: string; authorityHost?: string }
   | {
       kind: "managedIdentity";

@@ -40,7 +40,7 @@ export function describeCredentialSet(set: CredentialSet): string {
  * The set's configured URLs that point into a private range. Allowed (gateways behind a VNet are
  * real) but listed, so an operator sees which calls need the Function App's VNet integration.
  */
-export function privateAddresses(set: CredentialSet): { field: string; url: string; range: string }[] {
+function privateAddresses(set: CredentialSet): { field: string; url: string; range: string }[] {
   const urls: [string, string][] = [
     ["authorityHost", set.authorityHost],
     ["graphBaseUrl", set.graphBaseUrl],

@@ -18,7 +18,7 @@ import type { BuiltRuntime } from "../runtime/createRuntime.js";
  */
 export type CredentialRole = "current" | "previous" | "pending" | "managed" | "unmanaged";
 
-export interface TimelineCredential {
+interface TimelineCredential {
   keyId: string;
   displayName: string | null;
   /** Entra's own first-three-characters hint; never more of the value. */
@@ -39,7 +39,7 @@ export interface SetTimeline {
   error?: ErrorSummary;
 }
 
-export interface StaleTarget {
+interface StaleTarget {
   name: string;
   code?: string;
   message?: string;
@@ -89,7 +89,7 @@ export async function gatherStatus(runtime: BuiltRuntime, options: GatherStatusO
   return { at: now.toISOString(), sets, serviceIncidents };
 }
 
-export async function gatherSetStatus(runtime: BuiltRuntime, set: CredentialSet, options: GatherStatusOptions = {}): Promise<SetStatus> {
+async function gatherSetStatus(runtime: BuiltRuntime, set: CredentialSet, options: GatherStatusOptions = {}): Promise<SetStatus> {
   const signal = options.abortSignal;
   const now = runtime.clock.now();
   const state = await runtime.journals.readState(set.name, signal);

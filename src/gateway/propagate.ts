@@ -24,7 +24,7 @@ export interface TargetOutcome {
   error?: ErrorSummary;
 }
 
-export interface PropagateRetryOptions {
+interface PropagateRetryOptions {
   /** PATCH attempts per target (default 4). */
   maxAttempts?: number;
   baseDelayInMs?: number;

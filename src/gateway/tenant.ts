@@ -18,12 +18,12 @@ export interface TenantIdentity {
   domains?: string[];
 }
 
-export type TenantRelation = { kind: "same" } | { kind: "other"; why: string } | { kind: "domain"; origin: string; domain: string };
+type TenantRelation = { kind: "same" } | { kind: "other"; why: string } | { kind: "domain"; origin: string; domain: string };
 
 const TOKEN_PATHS: ReadonlySet<string> = new Set(["oauth2/v2.0/token", "oauth2/token"]);
 
 /** Lower-case origin without the scheme's default port, or undefined for a malformed URL. */
-export function normaliseOrigin(raw: string): string | undefined {
+function normaliseOrigin(raw: string): string | undefined {
   try {
     return new URL(raw.trim()).origin.toLowerCase();
   } catch {
@@ -32,7 +32,7 @@ export function normaliseOrigin(raw: string): string | undefined {
 }
 
 /** What can be told from the URL alone; a domain needs resolving (`kind: "domain"`). */
-export function relateTokenUrl(tokenUrl: string, id: TenantIdentity): TenantRelation {
+function relateTokenUrl(tokenUrl: string, id: TenantIdentity): TenantRelation {
   let u: URL;
   try {
     u = new URL(tokenUrl.trim());

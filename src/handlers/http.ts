@@ -16,7 +16,7 @@ export function json(status: number, body: unknown, headers: Record<string, stri
 }
 
 /** Our request bodies are a few hundred bytes; anything this large is refused unread-through. */
-export const MAX_BODY_CHARS = 16 * 1024;
+const MAX_BODY_CHARS = 16 * 1024;
 
 export async function readJsonBody(text: () => Promise<string>): Promise<{ ok: true; value: unknown } | { ok: false; response: HttpResponseInit }> {
   const raw = await text();

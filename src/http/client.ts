@@ -77,7 +77,7 @@ const DEFAULT_RETRY: RetryPolicy = { maxRetries: 3, baseDelayInMs: 200, maxDelay
 const IDEMPOTENT: ReadonlySet<HttpMethod> = new Set(["GET", "HEAD", "PUT", "DELETE"]);
 const RETRYABLE_STATUS: ReadonlySet<number> = new Set([408, 429, 500, 502, 503, 504]);
 /** Our upstreams answer in kilobytes; megabytes mean a wrong URL or a hostile peer. */
-export const DEFAULT_MAX_RESPONSE_BYTES = 2 * 1024 * 1024;
+const DEFAULT_MAX_RESPONSE_BYTES = 2 * 1024 * 1024;
 /** How much of an upstream error body an error message keeps (after redaction). */
 const MAX_SNIPPET = 500;
 

@@ -45,7 +45,7 @@ export interface VaultCurrentProblem {
   version?: string;
 }
 
-export function vaultCurrentProblem(facts: Pick<Facts, "app" | "current" | "versions">, recordedCurrentKeyId?: string): VaultCurrentProblem | undefined {
+function vaultCurrentProblem(facts: Pick<Facts, "app" | "current" | "versions">, recordedCurrentKeyId?: string): VaultCurrentProblem | undefined {
   const onApp = new Set(facts.app.passwordCredentials.map((c) => c.keyId));
   const enabledKeys = new Set(facts.versions.filter((v) => v.enabled).map((v) => v.tags["keyId"]));
   // A credential a later promotion names as its previous one is not current, whatever its version's state.
@@ -77,7 +77,7 @@ export function describeVaultProblem(set: CredentialSet, p: VaultCurrentProblem)
 }
 
 /** Credentials this service created for the set, or adopted (a Key Vault version names its keyId). */
-export function managedCredentials(set: CredentialSet, facts: Pick<Facts, "app" | "versions">): PasswordCredential[] {
+function managedCredentials(set: CredentialSet, facts: Pick<Facts, "app" | "versions">): PasswordCredential[] {
   const tracked = new Set(facts.versions.map((v) => v.tags["keyId"]).filter((k): k is string => !!k));
   const prefix = managedDisplayNamePrefix(set.name);
   return facts.app.passwordCredentials.filter((c) => (c.displayName ?? "").startsWith(prefix) || tracked.has(c.keyId));

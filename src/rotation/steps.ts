@@ -217,7 +217,7 @@ export async function stashStep(ctx: StepContext): Promise<StepOutcome> {
 }
 
 /** The new secret's value for a resumed pass: from the pending companion, or the promoted version. */
-export async function loadSecret(ctx: StepContext): Promise<string> {
+async function loadSecret(ctx: StepContext): Promise<string> {
   if (ctx.secret !== undefined) return ctx.secret;
   const { set, vault, redactor } = ctx.deps;
   const { run } = ctx;

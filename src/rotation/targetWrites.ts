@@ -15,7 +15,7 @@ import { liveTargets } from "./targets.js";
  * host form). A server with the client ID but another tenant is recorded on the run as `drift`
  * with the reason (never written; the gateway-drift probe reports it too).
  */
-export function rotationTargetFilter(ctx: StepContext): TargetFilter {
+function rotationTargetFilter(ctx: StepContext): TargetFilter {
   const { set, clock } = ctx.deps;
   const { run } = ctx;
   return {

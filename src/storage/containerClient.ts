@@ -11,7 +11,7 @@ import { BlobServiceClient, ContainerClient, newPipeline, type StoragePipelineOp
  * HTTP client's inactivity timeout, so a long download that keeps moving is not cut, and the
  * SDK's retry policy retries a timed-out try like any other network error.
  */
-export type StorageLocation = { kind: "connectionString"; connectionString: string } | { kind: "identity"; blobServiceUri: string; credential: TokenCredential };
+type StorageLocation = { kind: "connectionString"; connectionString: string } | { kind: "identity"; blobServiceUri: string; credential: TokenCredential };
 
 export interface StorageContainerOptions {
   location: StorageLocation;
@@ -21,10 +21,10 @@ export interface StorageContainerOptions {
   retryOptions?: StoragePipelineOptions["retryOptions"];
 }
 
-export const DEFAULT_STORAGE_TIMEOUT_MS = 30_000;
+const DEFAULT_STORAGE_TIMEOUT_MS = 30_000;
 
 /** A request policy that gives every request without a timeout of its own the given one. */
-export function requestTimeoutPolicy(timeoutMs: number): RequestPolicyFactory {
+function requestTimeoutPolicy(timeoutMs: number): RequestPolicyFactory {
   return {
     create: (next: RequestPolicy): RequestPolicy => ({
       sendRequest: (request) => {

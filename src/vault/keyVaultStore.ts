@@ -29,13 +29,13 @@ export interface KeyVaultStoreOptions {
 }
 
 /** Key Vault pages versions 25 at a time; 400 pages (10,000 versions) is far beyond any rotated secret's history. */
-export const MAX_VERSION_PAGES = 400;
+const MAX_VERSION_PAGES = 400;
 
 export function createKeyVaultStore(options: KeyVaultStoreOptions): SecretStore {
   return new KeyVaultSecretStore(options);
 }
 
-export class KeyVaultSecretStore implements SecretStore {
+class KeyVaultSecretStore implements SecretStore {
   private readonly client: SecretClient;
   private readonly vaultUrl: string;
   private readonly requestOptions: { timeout: number };

@@ -5,7 +5,7 @@ import { evidenceLines, eventLabel, truncate, type AlertEvent } from "../../mode
  * text ≤ 3000, ≤ 10 fields of ≤ 2000, button text ≤ 75 and URL ≤ 3000, ≤ 50 blocks; `text` is the
  * notification fallback. User text is escaped (&, <, >) so it cannot form Slack links or mentions.
  */
-export const SLACK_LIMITS = {
+const SLACK_LIMITS = {
   headerText: 150,
   sectionText: 3000,
   fields: 10,
@@ -23,7 +23,7 @@ export interface SlackMessage {
   blocks: Record<string, unknown>[];
 }
 
-export function escapeMrkdwn(text: string): string {
+function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
