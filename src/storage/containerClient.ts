@@ -17,7 +17,7 @@ export interface StorageContainerOptions {
   location: StorageLocation;
   container: string;
   /** Client-side timeout of one try, in milliseconds (default 30 s). */
-  timeoutMs?: number;
+  timeoutInMs?: number;
   retryOptions?: StoragePipelineOptions["retryOptions"];
 }
 
@@ -40,6 +40,6 @@ export function createStorageContainer(options: StorageContainerOptions): Contai
   const base =
     location.kind === "connectionString" ? BlobServiceClient.fromConnectionString(location.connectionString) : new BlobServiceClient(location.blobServiceUri, location.credential);
   const pipeline = newPipeline(base.credential, options.retryOptions ? { retryOptions: options.retryOptions } : {});
-  pipeline.factories.push(requestTimeoutPolicy(options.timeoutMs ?? DEFAULT_STORAGE_TIMEOUT_MS));
+  pipeline.factories.push(requestTimeoutPolicy(options.timeoutInMs ?? DEFAULT_STORAGE_TIMEOUT_MS));
   return new ContainerClient(base.getContainerClient(options.container).url, pipeline);
 }

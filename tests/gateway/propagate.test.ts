@@ -221,7 +221,7 @@ describe("propagateSecret and verifyTargets", () => {
       targets,
       secret: newSecret,
       maxConcurrency: 1,
-      signal: controller.signal,
+      abortSignal: controller.signal,
       sleep: fastSleep,
       onTargetDone: (id) => {
         settled.push(id);

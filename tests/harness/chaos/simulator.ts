@@ -695,7 +695,7 @@ export async function runSchedule(env: ChaosEnv, schedule: GeneratedSchedule, op
     ? createStorageContainer({
         location: { kind: "connectionString", connectionString: storage.connectionString },
         container: container.containerName,
-        timeoutMs: 2_000,
+        timeoutInMs: 2_000,
         retryOptions: { maxTries: 3, retryDelayInMs: 20, maxRetryDelayInMs: 200 },
       })
     : container;
