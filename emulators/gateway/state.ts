@@ -46,17 +46,10 @@ interface StoredServer extends EmulatedServer {
 export interface PublicServer {
   id: string;
   name: string;
-  authentication: {
-    type: "oauth2";
-    tokenName: string;
-    tokenUrl: string;
-    clientId: string;
-    scopes: string[];
-    additionalParameters: Record<string, string>;
-    secretUpdatedAt: string;
-    secretFingerprint: string;
-    fingerprintSalt: string;
-  };
+  authentication: { type: "oauth2" } & Pick<
+    EmulatedServer,
+    "tokenName" | "tokenUrl" | "clientId" | "scopes" | "additionalParameters" | "secretUpdatedAt" | "secretFingerprint" | "fingerprintSalt"
+  >;
   etag: string;
 }
 
