@@ -1,3 +1,5 @@
+import { errorCodeInfo, type ErrorCode } from "./errorCodes.js";
+
 /**
  * One error shape for the whole service: a stable `code` that alerts, journals and
  * HTTP answers can key on, and a `hint` that tells an operator what to do next.
@@ -13,14 +15,14 @@ export interface RotatorErrorOptions {
 }
 
 export class RotatorError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly hint: string;
   readonly status?: number;
   readonly aadsts?: number;
   readonly upstreamCode?: string;
   readonly retryable: boolean;
 
-  constructor(code: string, message: string, options: RotatorErrorOptions) {
+  constructor(code: ErrorCode, message: string, options: RotatorErrorOptions) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "RotatorError";
     this.code = code;
@@ -28,7 +30,7 @@ export class RotatorError extends Error {
     this.status = options.status;
     this.aadsts = options.aadsts;
     this.upstreamCode = options.upstreamCode;
-    this.retryable = options.retryable ?? false;
+    this.retryable = options.retryable ?? errorCodeInfo(code).retryable;
   }
 
   /** A plain, secret-free object for journals, logs and HTTP answers. */
@@ -78,7 +80,7 @@ export function abortReason(signal: AbortSignal): Error {
 }
 
 /** Normalises whatever was thrown into a RotatorError so every catch site sees one shape. */
-export function ensureRotatorError(err: unknown, fallbackCode = "UNEXPECTED"): RotatorError {
+export function ensureRotatorError(err: unknown, fallbackCode: ErrorCode = "UNEXPECTED"): RotatorError {
   if (err instanceof RotatorError) return err;
   if (err instanceof Error) {
     return new RotatorError(fallbackCode, err.message, {
@@ -96,13 +98,4 @@ export function parseAadsts(text: string | undefined): number | undefined {
   if (!text) return undefined;
   const m = /AADSTS(\d{5,7})/.exec(text);
   return m ? Number(m[1]) : undefined;
-}
-
-export function nonNullValue<T>(value: T | null | undefined, what: string): T {
-  if (value === null || value === undefined) {
-    throw new RotatorError("INTERNAL_INVARIANT", `${what} was unexpectedly missing`, {
-      hint: "This is a bug in mcp-sso-rotator; report it with the run journal.",
-    });
-  }
-  return value;
 }

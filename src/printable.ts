@@ -20,12 +20,6 @@ export function printable(text: string, options: { keepNewlines?: boolean } = {}
   return text.replace(options.keepNewlines ? CONTROL_BUT_NEWLINE : CONTROL, visible);
 }
 
-/** True when `text` holds a character `printable` would escape. */
-export function hasControls(text: string): boolean {
-  CONTROL.lastIndex = 0;
-  return CONTROL.test(text);
-}
-
 /**
  * JSON with every control character written as `\uXXXX` (the line breaks of indentation are not in strings):
  * JSON.stringify escapes C0 but leaves DEL, C1 (U+009B is a one-byte CSI on many terminals) and the

@@ -37,7 +37,7 @@ const SECRET_FIELD_NAMES = new Set([
 ]);
 
 /** The shortest run of a secret's characters that counts as a leak, and the shortest secret we track. */
-export const MIN_FRAGMENT = 8;
+const MIN_FRAGMENT = 8;
 
 /**
  * Every form in which `value` may come back from a service that echoes it: raw, URL- and
@@ -106,7 +106,7 @@ function toBase64Url(b64: string): string {
  * units (lower and upper case). A fragment of these is MIN_FRAGMENT source units wide, so a window
  * is `width` times longer — a shorter window would match ordinary hex or escaped text.
  */
-export function wideForms(value: string): { width: number; form: string }[] {
+function wideForms(value: string): { width: number; form: string }[] {
   const bytes = Buffer.from(value, "utf8");
   const hex = bytes.toString("hex");
   const pct = hex.replace(/(..)/g, "%$1");
@@ -259,7 +259,7 @@ function headOf(s: string, i: number): number {
   return ((s.charCodeAt(i) << 7) ^ s.charCodeAt(i + 1)) & 0x1ffff;
 }
 
-export function redactSecretFields(text: string): string {
+function redactSecretFields(text: string): string {
   let out = text;
   for (const re of FIELD_PATTERNS) {
     // A pattern with two groups gets the match offset (a number) where a third group would be.

@@ -78,13 +78,13 @@ export interface LoggedRequest {
   fault?: number;
 }
 
-export class BadRequest extends Error {
+class BadRequest extends Error {
   constructor(readonly response: EmuResponse) {
     super("bad request");
   }
 }
 
-export class FaultInjector {
+class FaultInjector {
   private faults: ActiveFault[] = [];
   private nextId = 1;
 

@@ -7,7 +7,7 @@ import { generate } from "selfsigned";
  * The certificates are made by `selfsigned` (maintained; X.509 through @peculiar/x509 and
  * WebCrypto), which signs a leaf with a given CA key.
  */
-export interface ServerTls {
+interface ServerTls {
   key: string;
   cert: string;
 }

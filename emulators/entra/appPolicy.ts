@@ -45,7 +45,7 @@ export interface PolicyShorthand {
   isEnabled?: boolean;
 }
 
-export const POLICY_EPOCH = "2019-01-01T00:00:00Z";
+const POLICY_EPOCH = "2019-01-01T00:00:00Z";
 export const DEFAULT_POLICY_ID = "00000000-0000-0000-0000-000000000000";
 
 export function restrictionsFrom(s: PolicyShorthand): PasswordRestriction[] {

@@ -35,7 +35,7 @@ interface Filter {
 const EVENT_TYPES = new Set<SignInEventType>(["interactiveUser", "nonInteractiveUser", "servicePrincipal"]);
 
 /** The subset of OData `$filter` these reports are queried with; anything else is Graph's 400. */
-export function parseReportFilter(text: string | null, allowed: ReadonlySet<string>): Filter {
+function parseReportFilter(text: string | null, allowed: ReadonlySet<string>): Filter {
   const out: Filter = {};
   if (!text?.trim()) return out;
   for (let clause of splitAnd(text)) {

@@ -11,20 +11,9 @@ import { TokenSigner, type JwtClaims } from "./signing.js";
  */
 export const GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000";
 export const GRAPH_RESOURCE = "https://graph.microsoft.com";
-/**
- * Microsoft Graph's resource identifier in each cloud (national cloud deployments page:
- * https://learn.microsoft.com/graph/deployments). A token is issued for the Graph of the cloud the
- * authority belongs to; asking another cloud's Graph fails with AADSTS500011.
- */
-export const GRAPH_CLOUD_RESOURCES: readonly string[] = [
-  "https://graph.microsoft.com",
-  "https://graph.microsoft.us",
-  "https://dod-graph.microsoft.us",
-  "https://microsoftgraph.chinacloudapi.cn",
-];
-export const DEFAULT_REQUIRED_SCOPES = ["openid", "profile", "email", "User.Read"];
+const DEFAULT_REQUIRED_SCOPES = ["openid", "profile", "email", "User.Read"];
 /** Azure Key Vault's data-plane resource and its first-party app ID: always known to the token endpoint. */
-export const KEY_VAULT_RESOURCES: readonly string[] = ["https://vault.azure.net", "cfa8b339-82a2-471a-a3c9-0fc0be7a4093"];
+const KEY_VAULT_RESOURCES: readonly string[] = ["https://vault.azure.net", "cfa8b339-82a2-471a-a3c9-0fc0be7a4093"];
 const YEAR_MS = 365 * 86_400_000;
 const TOKEN_LIFETIME_S = 3599;
 
@@ -83,13 +72,13 @@ export interface StoredApplication {
   owners: string[];
 }
 
-export interface SeedAssignment {
+interface SeedAssignment {
   principalType?: "User" | "Group" | "ServicePrincipal";
   principalId?: string;
   principalDisplayName?: string;
 }
 
-export interface StoredAssignment {
+interface StoredAssignment {
   id: string;
   appRoleId: string;
   createdDateTime: string;
@@ -203,7 +192,7 @@ export function isGuid(value: string): boolean {
 }
 
 /** A secret shaped like the ones Entra issues today: 40 chars, a 3-char hint, then the `8Q~` marker. */
-export function generateSecretText(): string {
+function generateSecretText(): string {
   const bytes = randomBytes(37);
   let out = "";
   for (let i = 0; i < 37; i++) out += SECRET_ALPHABET[bytes[i]! % SECRET_ALPHABET.length];

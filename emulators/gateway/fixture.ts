@@ -27,7 +27,7 @@ export interface RawResponse<T> {
   text: string;
 }
 
-export interface RawCallOptions {
+interface RawCallOptions {
   json?: unknown;
   /** Raw body with its own Content-Type (instead of `json`). */
   body?: { text: string; contentType: string };

@@ -11,8 +11,8 @@ import type { TrafficLog } from "./traffic.js";
  * validation (400), existence (404) and precondition (412).
  */
 export const TENANT_HEADER = "x-gateway-tenant";
-export const MAX_SECRET_LENGTH = 1024;
-export const DEFAULT_PAGE_SIZE = 50;
+const MAX_SECRET_LENGTH = 1024;
+const DEFAULT_PAGE_SIZE = 50;
 
 export interface PublicRouteDeps {
   state: GatewayState;
@@ -28,11 +28,11 @@ export interface PublicRouteDeps {
   loseUpdate: (id: string) => boolean;
 }
 
-export interface ContractErrorBody {
+interface ContractErrorBody {
   error: { code: string; message: string; requestId: string; details?: { field: string; message: string }[] };
 }
 
-export function contractError(
+function contractError(
   status: number,
   code: string,
   message: string,
@@ -190,7 +190,7 @@ function digest(value: string): Buffer {
 }
 
 /** RFC 9110 If-Match: "*" or a list of strong entity tags; weak tags never match. */
-export function etagMatches(header: string, current: string): boolean {
+function etagMatches(header: string, current: string): boolean {
   const tags = header.split(",").map((t) => t.trim());
   return tags.some((t) => t === "*" || (!t.startsWith("W/") && t === current));
 }

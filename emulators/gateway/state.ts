@@ -46,17 +46,10 @@ interface StoredServer extends EmulatedServer {
 export interface PublicServer {
   id: string;
   name: string;
-  authentication: {
-    type: "oauth2";
-    tokenName: string;
-    tokenUrl: string;
-    clientId: string;
-    scopes: string[];
-    additionalParameters: Record<string, string>;
-    secretUpdatedAt: string;
-    secretFingerprint: string;
-    fingerprintSalt: string;
-  };
+  authentication: { type: "oauth2" } & Pick<
+    EmulatedServer,
+    "tokenName" | "tokenUrl" | "clientId" | "scopes" | "additionalParameters" | "secretUpdatedAt" | "secretFingerprint" | "fingerprintSalt"
+  >;
   etag: string;
 }
 
@@ -244,6 +237,6 @@ function copy(s: StoredServer): EmulatedServer {
  * Written here from the contract, not imported from `src/gateway`, so a bug on one side is caught
  * by the other (emulators/gateway/contract.test.ts compares the two).
  */
-export function computeFingerprint(salt: string, secret: string): string {
+function computeFingerprint(salt: string, secret: string): string {
   return createHash("sha256").update(salt, "utf8").update(secret, "utf8").digest("hex");
 }

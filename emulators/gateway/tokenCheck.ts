@@ -22,7 +22,7 @@ export interface TokenCheckInput {
 }
 
 /** Client credentials need a resource's `/.default` scope; delegated scopes (openid, User.Read) are not valid here. */
-export const DEFAULT_TEST_SCOPE = "https://graph.microsoft.com/.default";
+const DEFAULT_TEST_SCOPE = "https://graph.microsoft.com/.default";
 
 export async function checkClientCredentials(input: TokenCheckInput): Promise<TokenCheckResult> {
   const scope = input.scopes.find((s) => s.endsWith("/.default")) ?? DEFAULT_TEST_SCOPE;

@@ -6,7 +6,7 @@ import { KEY_VAULT_RESOURCE, kvErrors, unauthorized } from "./errors.js";
  * `WWW-Authenticate` naming the authority and the Key Vault resource), token checks
  * (audience, tenant), and Azure RBAC data actions per role.
  */
-export interface TokenClaims {
+interface TokenClaims {
   appId?: string;
   tenantId?: string;
   audience?: string;

@@ -94,6 +94,6 @@ export function unauthorized(message: string, authorityUrl: string): EmuResponse
 
 export const KEY_VAULT_RESOURCE = "https://vault.azure.net";
 
-export function challengeHeader(authorityUrl: string): string {
+function challengeHeader(authorityUrl: string): string {
   return `Bearer authorization="${authorityUrl}", resource="${KEY_VAULT_RESOURCE}"`;
 }

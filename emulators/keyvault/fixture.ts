@@ -26,7 +26,7 @@ export interface KeyVaultFixture {
   close(): Promise<void>;
 }
 
-export interface RawResponse {
+interface RawResponse {
   status: number;
   headers: Record<string, string>;
   body: unknown;

@@ -6,10 +6,10 @@ import { KeyVaultServiceError, kvErrors } from "./errors.js";
 import { registerSecretRoutes } from "./routes.js";
 import { VaultState } from "./state.js";
 
-export type { KeyVaultRole, SecretAction, TokenClaims, TokenValidator } from "./auth.js";
-export { ROLE_ACTIONS } from "./auth.js";
-export { KeyVaultServiceError, kvErrors, challengeHeader, KEY_VAULT_RESOURCE } from "./errors.js";
-export { MAX_CONTENT_TYPE_LENGTH, MAX_TAGS, MAX_TAG_LENGTH, MAX_VALUE_BYTES, RECOVERY_LEVEL, SECRET_NAME } from "./state.js";
+export type { KeyVaultRole,    } from "./auth.js";
+;
+;
+;
 
 /**
  * A local Azure Key Vault (secrets only) that the real `SecretClient` talks to over HTTPS:

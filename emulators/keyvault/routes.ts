@@ -8,7 +8,7 @@ import type { SetSecretInput, UpdateSecretInput, VaultState } from "./state.js";
  * query `api-version` (sent as `api%2Dversion`), JSON bodies, unix-second dates, paged lists
  * with `nextLink` + `$skiptoken` + `maxresults` (1–25, default 25).
  */
-export const VAULT_NAME = "emulator";
+const VAULT_NAME = "emulator";
 const MAX_PAGE = 25;
 
 type Op = (req: EmuRequest) => EmuResponse;

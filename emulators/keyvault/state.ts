@@ -6,13 +6,13 @@ import { kvErrors } from "./errors.js";
  * The secrets of one vault: versions, their attributes and tags, soft delete with recovery and
  * purge, and the documented limits. Pure and clock-driven; the HTTP routes only translate.
  */
-export const SECRET_NAME = /^[0-9a-zA-Z-]{1,127}$/;
-export const MAX_VALUE_BYTES = 25 * 1024;
-export const MAX_TAGS = 15;
-export const MAX_TAG_LENGTH = 256;
+const SECRET_NAME = /^[0-9a-zA-Z-]{1,127}$/;
+const MAX_VALUE_BYTES = 25 * 1024;
+const MAX_TAGS = 15;
+const MAX_TAG_LENGTH = 256;
 /** "The maximum length of this field is 255 characters" (Microsoft Learn, About Azure Key Vault secrets). */
-export const MAX_CONTENT_TYPE_LENGTH = 255;
-export const RECOVERY_LEVEL = "Recoverable+Purgeable";
+const MAX_CONTENT_TYPE_LENGTH = 255;
+const RECOVERY_LEVEL = "Recoverable+Purgeable";
 const DAY_S = 86_400;
 
 export interface StoredVersion {
@@ -38,7 +38,7 @@ export interface StoredSecret {
   deleted?: { deletedDate: number; scheduledPurgeDate: number };
 }
 
-export interface SecretAttributesInput {
+interface SecretAttributesInput {
   enabled?: unknown;
   nbf?: unknown;
   exp?: unknown;
@@ -283,17 +283,17 @@ export class VaultState {
   }
 }
 
-export function latestOf(secret: StoredSecret): StoredVersion {
+function latestOf(secret: StoredSecret): StoredVersion {
   let best = secret.versions[0]!;
   for (const v of secret.versions) if (v.seq > best.seq) best = v;
   return best;
 }
 
-export function newVersionId(): string {
+function newVersionId(): string {
   return randomBytes(16).toString("hex");
 }
 
-export function assertName(name: string): void {
+function assertName(name: string): void {
   if (!SECRET_NAME.test(name)) throw kvErrors.invalidName(name);
 }
 

@@ -5,12 +5,12 @@ import { SlackReceiver } from "./slack.js";
 import { TeamsReceiver } from "./teams.js";
 import { WebhookReceiver } from "./webhook.js";
 
-export { TeamsReceiver, type TeamsPost } from "./teams.js";
-export { SlackReceiver, type SlackPost } from "./slack.js";
-export { PagerDutyReceiver, type PagerDutyEvent, type PagerDutyAlertState } from "./pagerduty.js";
-export { OpsgenieReceiver, type OpsgenieRequest, type OpsgenieAlertState } from "./opsgenie.js";
-export { WebhookReceiver, type WebhookEndpoint } from "./webhook.js";
-export { Receiver, type Accepted, type Rejected } from "./receiver.js";
+;
+;
+;
+;
+;
+;
 
 export interface AllReceivers {
   teams: TeamsReceiver;

@@ -8,7 +8,7 @@ import { Receiver, isObject, parseJson, randomUUID } from "./receiver.js";
  * worked is read from `GET /v2/alerts/requests/{requestId}` — closing an unknown alias is a 202
  * whose request status fails, as on Opsgenie. Body rules answer 422 with field `errors`.
  */
-export const OPSGENIE_LIMITS = { message: 130, alias: 512, description: 15_000, entity: 512, source: 100, tags: 20, tag: 50, detailsTotal: 8000, note: 25_000, user: 100 } as const;
+const OPSGENIE_LIMITS = { message: 130, alias: 512, description: 15_000, entity: 512, source: 100, tags: 20, tag: 50, detailsTotal: 8000, note: 25_000, user: 100 } as const;
 const PRIORITIES = ["P1", "P2", "P3", "P4", "P5"];
 const IDENTIFIER_TYPES = ["id", "alias", "tiny"];
 

@@ -8,7 +8,7 @@ import { Receiver, isObject, parseJson, token } from "./receiver.js";
  * object", …}`; 429 and 5xx through faults. Keeps the alert state per dedup_key so tests can see
  * what an on-call engineer would: triggered, how often, at what severity, resolved.
  */
-export const PD_LIMITS = { routingKey: 32, dedupKey: 255, summary: 1024, eventBytes: 512 * 1024 } as const;
+const PD_LIMITS = { routingKey: 32, dedupKey: 255, summary: 1024, eventBytes: 512 * 1024 } as const;
 const SEVERITIES = ["critical", "error", "warning", "info"];
 const ACTIONS = ["trigger", "acknowledge", "resolve"];
 

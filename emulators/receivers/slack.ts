@@ -7,7 +7,7 @@ import { Receiver, isObject, parseJson, token } from "./receiver.js";
  * invalid_blocks_format, 403 invalid_token / action_prohibited, 404 no_service / no_team /
  * channel_not_found, 410 channel_is_archived, 429 rate_limited (inject with `throttle`).
  */
-export const SLACK_BLOCK_LIMITS = { blocks: 50, header: 150, sectionText: 3000, fields: 10, fieldText: 2000, contextElements: 10, actionsElements: 25, buttonText: 75, url: 3000, blockId: 255 } as const;
+const SLACK_BLOCK_LIMITS = { blocks: 50, header: 150, sectionText: 3000, fields: 10, fieldText: 2000, contextElements: 10, actionsElements: 25, buttonText: 75, url: 3000, blockId: 255 } as const;
 const MAX_TEXT = 40_000;
 
 export interface SlackPost {
@@ -123,7 +123,7 @@ function text(status: number, body: string): EmuResponse {
 }
 
 /** Block Kit rules for the block types an alert uses; returns the first problem. */
-export function validateBlocks(blocks: unknown[]): string | undefined {
+function validateBlocks(blocks: unknown[]): string | undefined {
   const L = SLACK_BLOCK_LIMITS;
   if (blocks.length > L.blocks) return `more than ${L.blocks} blocks`;
   for (const [n, b] of blocks.entries()) {

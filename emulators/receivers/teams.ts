@@ -10,7 +10,7 @@ import { Receiver, isObject, parseJson, token } from "./receiver.js";
  */
 export const ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive";
 /** Teams' message size limit (~28 KB). */
-export const TEAMS_MAX_CARD_BYTES = 28 * 1024;
+const TEAMS_MAX_CARD_BYTES = 28 * 1024;
 const SUPPORTED_CARD_VERSIONS = new Set(["1.0", "1.1", "1.2", "1.3", "1.4", "1.5"]);
 
 export interface TeamsPost {
@@ -95,7 +95,7 @@ function err(status: number, code: string, message: string): EmuResponse {
 }
 
 /** What the Workflows "post card" step needs: Adaptive Card attachments Teams can render. */
-export function validateMessage(v: unknown): string | undefined {
+function validateMessage(v: unknown): string | undefined {
   if (!isObject(v)) return "the body is not a JSON object";
   const attachments = v["attachments"];
   if (!Array.isArray(attachments) || attachments.length === 0) return "attachments must be a non-empty array";

@@ -1,6 +1,6 @@
 import type { Severity } from "../config/schema.js";
 
-export type { Severity } from "../config/schema.js";
+;
 
 /**
  * The shapes on-call sees: one incident per (set, check), identified by a dedup key that every
@@ -17,7 +17,7 @@ export const HEARTBEAT_CHECK = "heartbeat";
 /** The pseudo set for incidents about the service itself (set names cannot start with "_"). */
 export const SERVICE_SET = "_service";
 
-export type IncidentState = "open" | "resolved";
+type IncidentState = "open" | "resolved";
 
 /** JSON-able, secret-free facts about an incident. Keep them stable: a change re-notifies. */
 export type EvidenceValue = string | number | boolean | null | EvidenceValue[] | { [key: string]: EvidenceValue };
@@ -76,16 +76,7 @@ export interface AlertEvent {
   incident: Incident;
 }
 
-export const SEVERITIES: readonly Severity[] = ["info", "warning", "error", "critical"];
-const RANK: Record<Severity, number> = { info: 0, warning: 1, error: 2, critical: 3 };
-
-export function severityRank(s: Severity): number {
-  return RANK[s];
-}
-
-export function severityAtLeast(s: Severity, min: Severity): boolean {
-  return RANK[s] >= RANK[min];
-}
+export { severityAtLeast } from "../severity.js";
 
 /**
  * The key every channel dedups on. Bounded to PagerDuty's 255 characters and to characters that

@@ -10,7 +10,7 @@ import type { Evidence, EvidenceValue } from "./model.js";
 const SECRET_KEY_SUFFIX =
   /(secret|secrets|secrettext|secretvalue|password|passwd|passphrase|token|apikey|routingkey|integrationkey|signingkey|privatekey|authorization|sig|connectionstring|webhookurl|hookurl)$/;
 /** "clientSecret", "api_key", "routingKey" are secret by name; "secretName", "tokenUrl" are not. */
-export function isSecretKey(key: string): boolean {
+function isSecretKey(key: string): boolean {
   return SECRET_KEY_SUFFIX.test(key.toLowerCase().replace(/[^a-z0-9]/g, ""));
 }
 /** Entra client secrets since 2021: three characters, a digit, "Q~", then 31–34 characters. */

@@ -2,7 +2,7 @@ import path from "node:path";
 import { DefaultAzureCredential, type TokenCredential } from "@azure/identity";
 import type { CredentialSet } from "../config/schema.js";
 import { loadConfig } from "../config/load.js";
-import { isLoopbackAuthority } from "../entra/credential.js";
+import { isLoopbackUrl } from "../config/outbound.js";
 import { RotatorError } from "../errors.js";
 import { azureTlsOptions } from "../http/tls.js";
 import { readLocalSettings } from "./settingsFile.js";
@@ -84,7 +84,7 @@ function operatorCredential(identity: { tenantId?: string; clientId?: string; au
     ...(identity.clientId ? { managedIdentityClientId: identity.clientId } : {}),
     ...(authorityHost ? { authorityHost } : {}),
     // A loopback authority is an emulator: asking the real cloud to validate it fails after ~10 s.
-    disableInstanceDiscovery: isLoopbackAuthority(authorityHost),
+    disableInstanceDiscovery: isLoopbackUrl(authorityHost),
     ...azureTlsOptions(ca),
   });
 }

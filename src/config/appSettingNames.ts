@@ -33,14 +33,13 @@ export const APP_SETTING_NAMES = [
   "AZURE_FUNCTIONS_ENVIRONMENT",
   "WEBSITE_INSTANCE_ID",
 ] as const;
-export type AppSettingName = (typeof APP_SETTING_NAMES)[number];
 
 /**
  * Read by the Functions host or by the telemetry module (src/telemetry), not by settings.ts.
  * The host.json override carries the queue's maxDequeueCount: host.json itself cannot use
  * %binding expressions% (https://learn.microsoft.com/azure/azure-functions/functions-host-json#override-hostjson-values).
  */
-export const HOST_SETTING_NAMES = [
+const HOST_SETTING_NAMES = [
   "FUNCTIONS_WORKER_RUNTIME",
   "AzureFunctionsJobHost__extensions__queues__maxDequeueCount",
   // The host's diagnostic events (Table storage); the rotator itself uses only blobs and queues.
@@ -60,9 +59,9 @@ export const LOCAL_ONLY_SETTINGS: Readonly<Record<string, string>> = {
 };
 
 /** Set by the platform itself, never configured. */
-export const PLATFORM_SETTINGS: readonly string[] = ["WEBSITE_INSTANCE_ID"];
+const PLATFORM_SETTINGS: readonly string[] = ["WEBSITE_INSTANCE_ID"];
 
-export const ALL_SETTING_NAMES: readonly string[] = [...APP_SETTING_NAMES, ...HOST_SETTING_NAMES];
+const ALL_SETTING_NAMES: readonly string[] = [...APP_SETTING_NAMES, ...HOST_SETTING_NAMES];
 
 /** The keys of local.settings.example.json's Values. */
 export const LOCAL_SETTING_NAMES: readonly string[] = ALL_SETTING_NAMES.filter((n) => !PLATFORM_SETTINGS.includes(n));

@@ -83,7 +83,7 @@ type RawIssue = Parameters<z.core.$ZodErrorMap>[0];
  * The fallback error map: produces "what is wrong — how to fix it" for every issue a schema did
  * not word itself. Exported so other schemas (e.g. HTTP request bodies) can reuse it.
  */
-export function fixingErrorMap(iss: RawIssue): string {
+function fixingErrorMap(iss: RawIssue): string {
   const raw: RawIssue & Record<string, unknown> = iss;
   switch (iss.code) {
     case "invalid_type":
@@ -117,7 +117,7 @@ export function fixingErrorMap(iss: RawIssue): string {
 }
 
 /** `unknown field "url" — …` with a spelling suggestion and the object's real fields. */
-export function unknownFieldMessage(rawKey: string, known: readonly string[]): string {
+function unknownFieldMessage(rawKey: string, known: readonly string[]): string {
   // Quoted below as "${key}": the key as shown, escaped and short, without its own quotes.
   const key = PLAIN_KEY.test(rawKey) ? rawKey : quoted(rawKey).slice(1, -1);
   const knownList = known.length > 0 ? `; known fields: ${known.join(", ")}` : "";

@@ -39,10 +39,10 @@ const FIELDS: readonly FieldSpec[] = [
   { name: "day-of-week", min: 0, max: 6, names: DAYS },
 ];
 
-export const NCRONTAB_LAYOUT = "{second} {minute} {hour} {day} {month} {day-of-week}";
+const NCRONTAB_LAYOUT = "{second} {minute} {hour} {day} {month} {day-of-week}";
 
 /** An expression that is not NCRONTAB the timer (and this service) accepts; `problem` says what and how to fix it. */
-export class NcrontabError extends RangeError {
+class NcrontabError extends RangeError {
   constructor(readonly problem: string) {
     super(problem);
     this.name = "NcrontabError";

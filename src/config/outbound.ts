@@ -51,7 +51,7 @@ export function checkOutboundUrl(raw: string, rule: OutboundRule): OutboundVerdi
     return { ok: false, problem: `names a host longer than DNS allows (253 characters, 63 per label) — give the service's real host name, e.g. ${rule.example}` };
   }
   const bare = host.startsWith("[") ? host.slice(1, -1) : host;
-  const loopback = isLoopbackAddress(bare);
+  const loopback = isLoopbackUrl(raw);
   if (u.protocol !== "https:" && !((rule.allowHttpLoopback ?? true) && u.protocol === "http:" && loopback)) {
     const exception = (rule.allowHttpLoopback ?? true) ? " (plain http only for a 127.0.0.1/localhost emulator)" : "";
     return { ok: false, problem: `must be an https:// URL${exception} — fix the scheme, e.g. ${rule.example}` };
@@ -79,7 +79,7 @@ export function checkOutboundUrl(raw: string, rule: OutboundRule): OutboundVerdi
  * that carry an IPv4 address (mapped, compatible, IPv4-translated, NAT64 64:ff9b::/96, 6to4
  * 2002::/16), which a NAT64 or 6to4 gateway turns back into that IPv4 address.
  */
-export function addressProblem(ip: string): string | undefined {
+function addressProblem(ip: string): string | undefined {
   const bare = ip.replace(/^\[|\]$/g, "").toLowerCase();
   const family = isIP(bare);
   if (family === 0) return undefined;
@@ -105,8 +105,9 @@ export function resolvedAddressProblem(hostname: string, address: string): strin
   const refused = addressProblem(address);
   if (refused !== undefined) return `resolved to an address that ${refused}`;
   const v4 = isIP(address) === 4 ? address : isIP(address) === 6 ? embeddedIpv4(address) : undefined;
-  const loopback = isLoopbackAddress(address) || (v4 !== undefined && inV4(v4, "127.0.0.0", 8));
-  if (loopback && !isLoopbackAddress(hostname.replace(/\.$/, ""))) return `resolved to the loopback address ${address}, which only localhost may name`;
+  // The address side is the whole loopback range; the name side is the one loopback rule below.
+  const loopback = address === "::1" || (v4 !== undefined && inV4(v4, "127.0.0.0", 8));
+  if (loopback && !isLoopbackHost(hostname.replace(/\.$/, ""))) return `resolved to the loopback address ${address}, which only localhost may name`;
   return undefined;
 }
 
@@ -125,10 +126,32 @@ export function outboundUrlProblem(raw: string, rule: OutboundRule): string | un
   return v.ok ? undefined : v.problem;
 }
 
-export function isLoopbackAddress(host: string): boolean {
-  const h = host.toLowerCase().replace(/^\[|\]$/g, "");
-  if (h === "localhost" || h === "::1") return true;
-  return isIP(h) === 4 && inV4(h, "127.0.0.0", 8);
+/**
+ * The one loopback rule: exactly 127.0.0.1, ::1 and localhost, the addresses the local emulators
+ * listen on. It decides where plain http is allowed, where Key Vault's challenge-resource check and
+ * MSAL's instance discovery are switched off, so it is kept as narrow as is still correct: the rest
+ * of 127/8, `localhost.` or a hex/octal spelling are not loopback here (a vault on 127.0.0.2 stands
+ * for a foreign host in the tests and must keep challenge verification on).
+ */
+const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(["127.0.0.1", "::1", "localhost"]);
+
+/** `host` as a URL's hostname gives it (IPv6 in brackets or not). */
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK_HOSTS.has(host.toLowerCase().replace(/^\[|\]$/g, ""));
+}
+
+/**
+ * True when `url` parses and its host, as written (the URL parser turns 127.1 or 0x7f.1 into
+ * 127.0.0.1), is loopback; false for anything else.
+ */
+export function isLoopbackUrl(url: string | undefined): boolean {
+  if (!url) return false;
+  try {
+    const hostname = new URL(url.trim()).hostname.toLowerCase();
+    return isLoopbackHost(hostname) && writtenHost(url) === hostname;
+  } catch {
+    return false;
+  }
 }
 
 /** The host as the operator wrote it (before the URL parser canonicalised it), lower case, no trailing dot. */

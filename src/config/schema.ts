@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { GUID_PATTERN } from "../entra/ids.js";
+import { SEVERITIES } from "../severity.js";
 import { closest, quoted } from "./issues.js";
 import { checkOutboundUrl } from "./outbound.js";
 
@@ -20,7 +22,7 @@ export const DEFAULT_SCOPES = ["openid", "profile", "email", "User.Read"] as con
  * Entra sign-in hosts of the clouds we know, with the Microsoft Graph hosts that belong to them.
  * A set must not mix clouds: a US Government app is invisible to the global Graph and vice versa.
  */
-export const KNOWN_CLOUDS: readonly { name: string; authorityHosts: readonly string[]; graphHosts: readonly string[] }[] = [
+const KNOWN_CLOUDS: readonly { name: string; authorityHosts: readonly string[]; graphHosts: readonly string[] }[] = [
   { name: "the global Azure cloud", authorityHosts: ["login.microsoftonline.com"], graphHosts: ["graph.microsoft.com"] },
   {
     name: "Azure US Government",
@@ -40,12 +42,11 @@ type IssueLike = { code?: string; input?: unknown };
 const whenMissing = (message: string) => (iss: IssueLike) =>
   iss.code === "invalid_type" && iss.input === undefined ? message : undefined;
 
-const GUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 const guid = (where: string) =>
   z
     .string({ error: whenMissing(`is required — copy it from ${where}`) })
-    .regex(GUID_RE, { error: `must be a GUID like 8f1c2a3b-0000-4000-8000-1234567890ab — copy it from ${where}` });
+    .regex(GUID_PATTERN, { error: `must be a GUID like 8f1c2a3b-0000-4000-8000-1234567890ab — copy it from ${where}` });
 
 interface UrlRules {
   /** Plain http is accepted for a 127.0.0.1/localhost emulator only. */
@@ -86,7 +87,6 @@ const count = (what: string, min: number, max: number, example: number) =>
     .min(min, { error: `must be at least ${min} — use a value from ${min} to ${max}, e.g. ${example}` })
     .max(max, { error: `must be at most ${max} — use a value from ${min} to ${max}, e.g. ${example}` });
 
-const SEVERITIES = ["info", "warning", "error", "critical"] as const;
 export const severitySchema = z.enum(SEVERITIES, {
   error: (iss) => {
     if (iss.code !== "invalid_value") return undefined;
@@ -94,7 +94,7 @@ export const severitySchema = z.enum(SEVERITIES, {
     return `must be one of info, warning, error, critical${guess ? ` (did you mean "${guess}"?)` : ""} — pick the lowest severity this channel should receive`;
   },
 });
-export type Severity = z.infer<typeof severitySchema>;
+export type { Severity } from "../severity.js";
 
 const channelBase = {
   name: z
@@ -155,7 +155,7 @@ const pathTemplate = (example: string, needsId: boolean) => {
   return needsId ? base.includes("{id}", { error: `must contain {id} where the MCP server ID goes — e.g. ${example}` }) : base;
 };
 
-export const gatewayPathsSchema = z.strictObject({
+const gatewayPathsSchema = z.strictObject({
   list: pathTemplate("/mcp-servers", false).default("/mcp-servers"),
   update: pathTemplate("/mcp-servers/{id}/authentication", true).default("/mcp-servers/{id}/authentication"),
   test: pathTemplate("/mcp-servers/{id}/authentication/test", true).default("/mcp-servers/{id}/authentication/test"),
@@ -331,7 +331,7 @@ export const credentialSetSchema = z
     // a lifetime of 0 is one problem, not three.
     if (policyFieldsValid(set.secret)) {
       const { lifetimeDays, renewBeforeDays, renewAtFraction, gracePeriodHours } = set.secret;
-      const renewAt = Math.max(renewBeforeDays, lifetimeDays * renewAtFraction);
+      const renewAt = renewAtDays(renewBeforeDays, renewAtFraction, lifetimeDays);
       if (renewAt >= lifetimeDays) {
         ctx.addIssue({
           code: "custom",
@@ -420,7 +420,6 @@ export const credentialSetFileSchema = z
     // crossSetProblems itself in that case.)
     { when: (payload) => Array.isArray((payload.value as { sets?: unknown } | undefined)?.sets) },
   );
-export type CredentialSetFile = z.infer<typeof credentialSetFileSchema>;
 
 /**
  * Problems between sets: duplicate names, one app registration in two sets, one Key Vault secret
@@ -524,7 +523,7 @@ function vaultSecretClashes(sets: readonly unknown[]): { path: (string | number)
 }
 
 /** `https://KV.vault.azure.net.:443/` and `https://kv.vault.azure.net` are one vault. */
-export function normaliseVaultUrl(url: string | undefined): string | undefined {
+function normaliseVaultUrl(url: string | undefined): string | undefined {
   if (url === undefined) return undefined;
   try {
     const u = new URL(url.trim());
@@ -534,10 +533,6 @@ export function normaliseVaultUrl(url: string | undefined): string | undefined {
   } catch {
     return url.trim().toLowerCase().replace(/\/+$/, "");
   }
-}
-
-export function isLoopbackHost(hostname: string): boolean {
-  return hostname === "localhost" || hostname === "127.0.0.1" || hostname === "[::1]" || hostname === "::1";
 }
 
 /** Which known cloud a host belongs to, if any (custom domains and emulators belong to none). */
@@ -557,6 +552,14 @@ function cloudMismatch(authorityHost: string, graphBaseUrl: string): string | un
   if (!authCloud || !graphCloud || authCloud === graphCloud) return undefined;
   const fix = authCloud.graphHosts.map((h) => `https://${h}`).join(" or ");
   return `is the Graph of ${graphCloud.name} but authorityHost signs in to ${authCloud.name} — set graphBaseUrl to ${fix}`;
+}
+
+/**
+ * The one renewal formula: a secret of `lifetimeDays` is due max(renewBeforeDays, lifetime ×
+ * renewAtFraction) days before it expires. rotation/policy.ts applies it to the effective lifetime.
+ */
+export function renewAtDays(renewBeforeDays: number, renewAtFraction: number, lifetimeDays: number): number {
+  return Math.max(renewBeforeDays, lifetimeDays * renewAtFraction);
 }
 
 function policyFieldsValid(s: { lifetimeDays: number; renewBeforeDays: number; renewAtFraction: number; gracePeriodHours: number }): boolean {

@@ -1,9 +1,10 @@
 import { z } from "zod";
+import { GUID_PATTERN } from "../entra/ids.js";
 import { ConfigError } from "../errors.js";
 import { DOCS_REF, parseWithFixes, type ParseOutcome } from "./issues.js";
 import { ncrontabProblem } from "./ncrontab.js";
 import { checkOutboundUrl } from "./outbound.js";
-import { APP_SETTING_NAMES, type AppSettingName } from "./appSettingNames.js";
+import { APP_SETTING_NAMES } from "./appSettingNames.js";
 
 /**
  * The Function App's app settings. Read from an env-like record handed in by the caller (never
@@ -24,13 +25,13 @@ export const APP_SETTING_DEFAULTS = {
 } as const;
 
 /** Every setting this module reads (the one list: appSettingNames.ts); anything else is ignored. */
-export { APP_SETTING_NAMES, type AppSettingName };
+export { APP_SETTING_NAMES,  };
 
 /** Where the credential-set file comes from: exactly one of the two. */
-export type CredentialSetSource = { file: string; json?: undefined } | { json: string; file?: undefined };
+type CredentialSetSource = { file: string; json?: undefined } | { json: string; file?: undefined };
 
 /** How the rotator reaches its own storage (leases, journals, incidents, the rotation queue). */
-export type StorageSettings =
+type StorageSettings =
   | { kind: "connectionString"; connectionString: string; development: boolean }
   | {
       kind: "identity";
@@ -41,7 +42,7 @@ export type StorageSettings =
     };
 
 /** The rotator's own Entra identity (for Graph and Key Vault). */
-export type RotatorIdentity =
+type RotatorIdentity =
   | { kind: "clientSecret"; tenantId: string; clientId: string; clientSecret: string; authorityHost?: string }
   | {
       kind: "managedIdentity";
@@ -73,10 +74,9 @@ export interface AppSettings {
   isProduction: boolean;
 }
 
-const GUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 const guidSetting = (where: string) =>
-  z.string().regex(GUID_RE, { error: `must be a GUID like 8f1c2a3b-0000-4000-8000-1234567890ab — copy it from ${where}` });
+  z.string().regex(GUID_PATTERN, { error: `must be a GUID like 8f1c2a3b-0000-4000-8000-1234567890ab — copy it from ${where}` });
 
 const intSetting = (min: number, max: number, fallback: number, unit: string) =>
   z
@@ -198,7 +198,7 @@ const envSchema = z
     AZURE_CLIENT_ID: guidSetting("the identity's Overview page (Application (client) ID / Client ID)").optional(),
     AZURE_CLIENT_SECRET: z
       .string()
-      .refine((v) => !GUID_RE.test(v), {
+      .refine((v) => !GUID_PATTERN.test(v), {
         error:
           "looks like a secret ID (a GUID), not a secret value — copy the Value column, which Entra shows only once when the secret is created",
       })

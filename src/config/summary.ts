@@ -1,5 +1,5 @@
 import { checkOutboundUrl } from "./outbound.js";
-import type { AlertChannelConfig, CredentialSet } from "./schema.js";
+import { renewAtDays, type AlertChannelConfig, type CredentialSet } from "./schema.js";
 
 /**
  * A human-readable, secret-free summary of loaded credential sets (the file holds no secret
@@ -11,7 +11,7 @@ export function describeCredentialSets(sets: readonly CredentialSet[]): string {
 
 export function describeCredentialSet(set: CredentialSet): string {
   const s = set.secret;
-  const renewAt = Math.max(s.renewBeforeDays, s.lifetimeDays * s.renewAtFraction);
+  const renewAt = renewAtDays(s.renewBeforeDays, s.renewAtFraction, s.lifetimeDays);
   const gateway =
     set.gateway.kind === "cequence"
       ? `cequence ${set.gateway.baseUrl} (tenant ${set.gateway.tenant}, token in ${set.gateway.apiTokenSecretName}, ` +
@@ -40,7 +40,7 @@ export function describeCredentialSet(set: CredentialSet): string {
  * The set's configured URLs that point into a private range. Allowed (gateways behind a VNet are
  * real) but listed, so an operator sees which calls need the Function App's VNet integration.
  */
-export function privateAddresses(set: CredentialSet): { field: string; url: string; range: string }[] {
+function privateAddresses(set: CredentialSet): { field: string; url: string; range: string }[] {
   const urls: [string, string][] = [
     ["authorityHost", set.authorityHost],
     ["graphBaseUrl", set.graphBaseUrl],

@@ -1,12 +1,13 @@
 import type { CredentialSet } from "../config/schema.js";
 import { DAY_MS } from "../clock.js";
+import { getSetApplication } from "../entra/application.js";
 import { ensureRotatorError, type ErrorSummary } from "../errors.js";
 import type { Incident } from "../alerts/model.js";
 import { SERVICE_SET } from "../alerts/index.js";
 import type { ChannelDeliveryStatus } from "../alerts/dispatcher.js";
 import type { ProbeReport } from "../probe/model.js";
 import { FINISHED, type RunJournal, type SetState } from "../rotation/model.js";
-import { managedDisplayNamePrefix, renewWindowDays } from "../rotation/policy.js";
+import { managedDisplayNamePrefix, renewalDueAt, renewWindowDays } from "../rotation/policy.js";
 import type { BuiltRuntime } from "../runtime/createRuntime.js";
 import { liveTargets } from "../rotation/targets.js";
 import { LIVE_READ_DEADLINE_MS, dependencyFailure, readWithin, type DependencyFailure } from "./liveRead.js";
@@ -19,7 +20,7 @@ import { LIVE_READ_DEADLINE_MS, dependencyFailure, readWithin, type DependencyFa
  */
 export type CredentialRole = "current" | "previous" | "pending" | "managed" | "unmanaged";
 
-export interface TimelineCredential {
+interface TimelineCredential {
   keyId: string;
   displayName: string | null;
   /** Entra's own first-three-characters hint; never more of the value. */
@@ -40,7 +41,7 @@ export interface SetTimeline {
   error?: ErrorSummary;
 }
 
-export interface StaleTarget {
+interface StaleTarget {
   name: string;
   code?: string;
   message?: string;
@@ -100,7 +101,7 @@ export async function gatherStatus(runtime: BuiltRuntime, options: GatherStatusO
   return { at: now.toISOString(), sets, serviceIncidents };
 }
 
-export async function gatherSetStatus(runtime: BuiltRuntime, set: CredentialSet, options: GatherStatusOptions = {}): Promise<SetStatus> {
+async function gatherSetStatus(runtime: BuiltRuntime, set: CredentialSet, options: GatherStatusOptions = {}): Promise<SetStatus> {
   const signal = options.abortSignal;
   const now = runtime.clock.now();
   const state = await runtime.journals.readState(set.name, signal);
@@ -225,7 +226,7 @@ async function readTimeline(runtime: BuiltRuntime, set: CredentialSet, status: S
     return fromJournal(ensureRotatorError(e).toJSON());
   }
   const [appRead, versionsRead] = await Promise.allSettled([
-    readWithin("Microsoft Graph", clients.graph.getApplication({ appId: set.clientId, ...(set.applicationObjectId ? { objectId: set.applicationObjectId } : {}) }, { abortSignal: signal }), signal, options.timeoutMs),
+    readWithin("Microsoft Graph", getSetApplication(clients.graph, set, { abortSignal: signal }), signal, options.timeoutMs),
     readWithin("Key Vault", clients.vault.listVersions(set.keyVault.secretName, { abortSignal: signal }), signal, options.timeoutMs),
   ]);
   if (appRead.status === "rejected") unreadable.push(dependencyFailure("Microsoft Graph", appRead.reason));
@@ -264,7 +265,7 @@ function renewAndGrace(set: CredentialSet, creds: TimelineCredential[], run: Run
   const current = creds.find((c) => c.role === "current");
   const out: Pick<SetTimeline, "renewDueAt" | "grace"> = {};
   // The window follows the lifetime the run actually got (clamped by policy), as the planner's does.
-  if (current) out.renewDueAt = new Date(Date.parse(current.endDateTime) - renewWindowDays(set, run?.plan?.lifetimeDays ?? set.secret.lifetimeDays) * DAY_MS).toISOString();
+  if (current) out.renewDueAt = renewalDueAt(current.endDateTime, renewWindowDays(set, run?.plan?.lifetimeDays ?? set.secret.lifetimeDays));
   const until = retireAfterTag ?? run?.retireAfter;
   const previousStillThere = creds.some((c) => c.role === "previous");
   if (until && previousStillThere && Number.isFinite(Date.parse(until))) {

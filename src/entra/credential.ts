@@ -2,6 +2,7 @@ import { addressGuardPolicy } from "../http/addressGuard.js";
 import { ClientSecretCredential, ManagedIdentityCredential, type TokenCredential } from "@azure/identity";
 import { ConfigError } from "../errors.js";
 import type { Redactor } from "../redact.js";
+import { isLoopbackUrl } from "../config/outbound.js";
 import { azureTlsOptions } from "../http/tls.js";
 
 /**
@@ -26,17 +27,6 @@ export interface AzureCredentialOptions {
   redactor?: Redactor;
 }
 
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
-
-/** True when the authority is a local emulator: instance discovery would otherwise call the real cloud and fail. */
-export function isLoopbackAuthority(authorityHost: string | undefined): boolean {
-  if (!authorityHost) return false;
-  try {
-    return LOOPBACK.has(new URL(authorityHost).hostname.toLowerCase());
-  } catch {
-    return false;
-  }
-}
 
 export function createAzureCredential(options: AzureCredentialOptions = {}): TokenCredential {
   const { tenantId, clientId, clientSecret, authorityHost, ca } = options;
@@ -66,7 +56,8 @@ export function createAzureCredential(options: AzureCredentialOptions = {}): Tok
       ...(authorityHost ? { authorityHost } : {}),
       // Without this MSAL asks login.microsoftonline.com to validate a loopback authority and fails
       // after ~10 s with a misleading endpoints_resolution_error.
-      disableInstanceDiscovery: isLoopbackAuthority(authorityHost),
+      // A local emulator authority: instance discovery would otherwise call the real cloud and fail.
+      disableInstanceDiscovery: isLoopbackUrl(authorityHost),
       ...(options.additionallyAllowedTenants ? { additionallyAllowedTenants: options.additionallyAllowedTenants } : {}),
       // The token endpoint resolves through the outbound-address rule, whose agent carries the
       // trust (not managed identity, whose endpoint is the link-local IMDS by design).

@@ -54,7 +54,7 @@ type Json = Record<string, unknown>;
  * Graph pages collections with `@odata.nextLink`; a page count this high is not a collection we
  * read (an app, its policies, its assignments) but a link that never ends.
  */
-export const MAX_GRAPH_PAGES = 1000;
+const MAX_GRAPH_PAGES = 1000;
 
 const invalidResponse = (op: GraphOperation, detail: string): RotatorError =>
   new RotatorError("GRAPH_INVALID_RESPONSE", `Graph ${op.name} answered with an unexpected body: ${detail}.`, {

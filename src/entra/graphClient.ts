@@ -80,7 +80,7 @@ export function createGraphClient(options: GraphClientOptions): Client {
  * messages. A transport failure (timeout, refused address, cancellation, no connection) is thrown
  * as a {@link GraphTransportError}.
  */
-export class HttpClientHandler implements Middleware {
+class HttpClientHandler implements Middleware {
   constructor(
     private readonly http: HttpClient,
     private readonly defaults: { timeoutInMs: number; maxResponseBytes: number },
@@ -140,7 +140,7 @@ export class HttpClientHandler implements Middleware {
  * name therefore carries our HTTP layer's code (HTTP_TIMEOUT, HTTP_NETWORK, ABORTED, …) to
  * mapGraphError. The message is already redacted by HttpClient.
  */
-export class GraphTransportError extends Error {
+class GraphTransportError extends Error {
   constructor(code: string, message: string) {
     super(message);
     this.name = code;

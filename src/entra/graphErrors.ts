@@ -75,7 +75,7 @@ function transportError(what: string, op: GraphOperation, code: string | undefin
     });
   }
   if (code === "HTTP_ADDRESS_REFUSED" || code === "HTTP_RESPONSE_TOO_LARGE" || code === "GRAPH_CLIENT_ERROR") {
-    return new RotatorError(code === "GRAPH_CLIENT_ERROR" ? code : code.replace(/^HTTP_/, "GRAPH_"), `${what} failed: ${detail}`, {
+    return new RotatorError(code === "HTTP_ADDRESS_REFUSED" ? "GRAPH_ADDRESS_REFUSED" : code === "HTTP_RESPONSE_TOO_LARGE" ? "GRAPH_RESPONSE_TOO_LARGE" : code, `${what} failed: ${detail}`, {
       hint:
         code === "HTTP_ADDRESS_REFUSED"
           ? "The Graph URL (the set's graphBaseUrl, or a paging link Graph returned) is not an address the rotator calls; fix graphBaseUrl."

@@ -14,9 +14,9 @@ import { createGraphClient, type GraphConnectionOptions } from "./graphClient.js
  * Both need `AuditLog.Read.All` and an Entra ID P1/P2 licence, which are optional for this service:
  * their absence is a typed `SIGNIN_EVIDENCE_UNAVAILABLE` error callers turn into a warning.
  */
-export type SignInEventType = "interactiveUser" | "nonInteractiveUser" | "servicePrincipal";
+type SignInEventType = "interactiveUser" | "nonInteractiveUser" | "servicePrincipal";
 
-export interface CredentialSignIn {
+interface CredentialSignIn {
   keyId: string;
   lastSignInDateTime: string;
 }
@@ -33,7 +33,7 @@ export interface SignInRecord {
   keyId?: string;
 }
 
-export interface ListSignInsOptions extends CallOptions {
+interface ListSignInsOptions extends CallOptions {
   appId: string;
   since: Date;
   failuresOnly?: boolean;

@@ -3,13 +3,7 @@ import { RotatorError, parseAadsts } from "../errors.js";
 import type { HttpClient } from "../http/client.js";
 import type { CallOptions, TokenEndpointClient, TokenResult } from "./types.js";
 
-/**
- * Entra's login endpoints as plain HTTP: the client-credentials token request (so probes see the
- * exact status and AADSTS code, which the identity library hides), URL builders and the OIDC
- * discovery document.
- */
-export const DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com";
-export const GRAPH_DEFAULT_SCOPE = "https://graph.microsoft.com/.default";
+const GRAPH_DEFAULT_SCOPE = "https://graph.microsoft.com/.default";
 
 function authorityBase(authorityHost: string, tenant: string): string {
   return `${authorityHost.replace(/\/+$/, "")}/${encodeURIComponent(tenant)}`;

@@ -46,7 +46,7 @@ export interface AppManagementPolicy {
   detail: string;
 }
 
-export interface ServicePrincipal {
+interface ServicePrincipal {
   id: string;
   appId: string;
   appRoleAssignmentRequired: boolean;

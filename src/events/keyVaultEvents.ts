@@ -6,7 +6,7 @@ import type { Runtime } from "../runtime/types.js";
 import { eventKey, type RotationMessage } from "../handlers/rotationMessage.js";
 import { triggerPayload } from "../handlers/triggerPayload.js";
 import { shown } from "../handlers/http.js";
-import { isLoopbackAddress } from "../config/outbound.js";
+import { isLoopbackHost } from "../config/outbound.js";
 
 /**
  * Key Vault's Microsoft.KeyVault.SecretNearExpiry, delivered by Event Grid in either schema. Key
@@ -106,7 +106,7 @@ function consistencyProblem(e: { vaultName: string; objectName: string; version?
   if (id.name !== e.objectName.toLowerCase()) return `data.Id names secret ${shown(id.name)}, data.ObjectName ${shown(e.objectName)}`;
   if (e.version !== undefined && id.version !== undefined && id.version !== e.version.toLowerCase()) return `data.Id names version ${shown(id.version)}, data.Version ${shown(e.version)}`;
   const hostname = id.host.replace(/:\d+$/, "");
-  if (!isLoopbackAddress(hostname) && hostname.split(".")[0] !== e.vaultName.toLowerCase()) return `data.Id names vault host ${shown(id.host)}, data.VaultName ${shown(e.vaultName)}`;
+  if (!isLoopbackHost(hostname) && hostname.split(".")[0] !== e.vaultName.toLowerCase()) return `data.Id names vault host ${shown(id.host)}, data.VaultName ${shown(e.vaultName)}`;
   const topicVault = e.source ? /\/vaults\/([^/]+)$/i.exec(e.source)?.[1] : undefined;
   if (topicVault !== undefined && topicVault.toLowerCase() !== e.vaultName.toLowerCase()) return `the topic names vault ${shown(topicVault)}, data.VaultName ${shown(e.vaultName)}`;
   return undefined;

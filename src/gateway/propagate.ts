@@ -24,7 +24,7 @@ export interface TargetOutcome {
   error?: ErrorSummary;
 }
 
-export interface PropagateRetryOptions {
+interface PropagateRetryOptions {
   /** PATCH attempts per target (default 4). */
   maxAttempts?: number;
   baseDelayInMs?: number;
@@ -36,7 +36,7 @@ export interface PropagateOptions {
   targets: GatewayTarget[];
   secret: string;
   maxConcurrency: number;
-  signal?: AbortSignal;
+  abortSignal?: AbortSignal;
   /** Called once per target as soon as it is settled (write its journal entry here). An error thrown here stops the propagation. */
   onTargetDone?: (targetId: string, outcome: TargetOutcome) => void | Promise<void>;
   /** Send If-Match with the ETag last read (default true). */
@@ -67,7 +67,7 @@ export async function propagateSecret(options: PropagateOptions): Promise<Target
   const sleep = options.sleep ?? abortableDelay;
   const log = options.logger ?? silentLogger;
   const useIfMatch = options.useIfMatch ?? true;
-  const { adapter, secret, signal } = options;
+  const { adapter, secret, abortSignal: signal } = options;
 
   const one = async (target: GatewayTarget): Promise<TargetOutcome> => {
     const outcome: TargetOutcome = { id: target.id, name: target.name, ok: false, attempts: 0 };
@@ -159,7 +159,7 @@ export interface VerifyOptions {
   /** Also ask the gateway to fetch a token with what it stores (when the adapter can). */
   useTestConnection: boolean;
   maxConcurrency?: number;
-  signal?: AbortSignal;
+  abortSignal?: AbortSignal;
 }
 
 export interface TargetVerification {
@@ -179,7 +179,7 @@ export interface TargetVerification {
  * itself fetches a token with it. Never throws for one target; rejects only on abort.
  */
 export async function verifyTargets(options: VerifyOptions): Promise<TargetVerification[]> {
-  const { adapter, secret, signal } = options;
+  const { adapter, secret, abortSignal: signal } = options;
   const canTest = options.useTestConnection && adapter.testConnection !== undefined;
 
   const one = async (target: GatewayTarget): Promise<TargetVerification> => {
@@ -260,7 +260,7 @@ export async function propagateCanaryFirst(options: CanaryPropagateOptions): Pro
     targets: [canaryTarget],
     secret,
     maxConcurrency: 1,
-    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}),
   });
   if (!verification!.ok) return { canary: { outcome: outcome!, verification: verification! }, status: "verify-failed", outcomes: [outcome!] };
   (options.logger ?? silentLogger).info(`canary ${canaryTarget.name} [target=${canaryTarget.id}] holds the new secret and passed verification; updating the other ${options.targets.length - 1}`);

@@ -23,7 +23,7 @@ export interface RateLimiter {
   stats?(): RateLimiterStats;
 }
 
-export interface RateLimiterStats {
+interface RateLimiterStats {
   requestsPerSecond: number;
   maxRequestsPerSecond: number;
   throttled: number;

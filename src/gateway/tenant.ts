@@ -1,3 +1,4 @@
+import { isGuid, isTenantAlias } from "../entra/ids.js";
 import type { HttpClient } from "../http/client.js";
 
 /**
@@ -17,14 +18,12 @@ export interface TenantIdentity {
   domains?: string[];
 }
 
-export type TenantRelation = { kind: "same" } | { kind: "other"; why: string } | { kind: "domain"; origin: string; domain: string };
+type TenantRelation = { kind: "same" } | { kind: "other"; why: string } | { kind: "domain"; origin: string; domain: string };
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const ALIASES: ReadonlySet<string> = new Set(["common", "organizations", "consumers"]);
 const TOKEN_PATHS: ReadonlySet<string> = new Set(["oauth2/v2.0/token", "oauth2/token"]);
 
 /** Lower-case origin without the scheme's default port, or undefined for a malformed URL. */
-export function normaliseOrigin(raw: string): string | undefined {
+function normaliseOrigin(raw: string): string | undefined {
   try {
     return new URL(raw.trim()).origin.toLowerCase();
   } catch {
@@ -33,7 +32,7 @@ export function normaliseOrigin(raw: string): string | undefined {
 }
 
 /** What can be told from the URL alone; a domain needs resolving (`kind: "domain"`). */
-export function relateTokenUrl(tokenUrl: string, id: TenantIdentity): TenantRelation {
+function relateTokenUrl(tokenUrl: string, id: TenantIdentity): TenantRelation {
   let u: URL;
   try {
     u = new URL(tokenUrl.trim());
@@ -53,8 +52,8 @@ export function relateTokenUrl(tokenUrl: string, id: TenantIdentity): TenantRela
   const rest = segments.slice(1).join("/").toLowerCase();
   if (!TOKEN_PATHS.has(rest)) return { kind: "other", why: "the token URL is not a tenant's token endpoint (…/oauth2/v2.0/token)" };
   if (tenant === "") return { kind: "other", why: "the token URL names no tenant" };
-  if (ALIASES.has(tenant)) return { kind: "other", why: `the token URL uses '${tenant}', which client credentials cannot use; it must name the tenant` };
-  if (GUID.test(tenant)) return tenant === id.tenantId.toLowerCase() ? { kind: "same" } : { kind: "other", why: `the token URL names tenant ${tenant}, not ${id.tenantId}` };
+  if (isTenantAlias(tenant)) return { kind: "other", why: `the token URL uses '${tenant}', which client credentials cannot use; it must name the tenant` };
+  if (isGuid(tenant)) return tenant === id.tenantId.toLowerCase() ? { kind: "same" } : { kind: "other", why: `the token URL names tenant ${tenant}, not ${id.tenantId}` };
   if ((id.domains ?? []).some((d) => d.toLowerCase() === tenant)) return { kind: "same" };
   return { kind: "domain", origin, domain: tenant };
 }
@@ -85,7 +84,7 @@ export function discoveryDomainResolver(http: HttpClient): DomainResolver {
           const endpoint = (res.data as { token_endpoint?: unknown }).token_endpoint;
           if (typeof endpoint !== "string") return undefined;
           const seg = normaliseOrigin(endpoint) ? new URL(endpoint).pathname.split("/").filter(Boolean)[0] : undefined;
-          return seg && GUID.test(seg) ? seg.toLowerCase() : undefined;
+          return seg && isGuid(seg) ? seg.toLowerCase() : undefined;
         });
       // A failed lookup (network) is not cached: the next listing asks again.
       p.catch(() => cache.delete(key));

@@ -37,7 +37,7 @@ export interface TargetFilter {
  * What an adapter can do (DESIGN.md § Components): the rotation engine reads these, never the
  * adapter's kind, so a new kind is one folder under src/gateway/, one factory line and one schema member.
  */
-export interface GatewayCapabilities {
+interface GatewayCapabilities {
   /**
    * How a new secret reaches the targets: `push` (the engine writes it), `keyVault` (the consumer
    * fetches it from Key Vault after a refresh), `operator` (a person pastes it and confirms).

@@ -1,8 +1,9 @@
 import type { HttpResponseInit } from "@azure/functions";
+import type { ErrorCode } from "../errorCodes.js";
 import type { RotatorError } from "../errors.js";
 
 /** Every error answer has one shape: { error: { code, message, hint, field? } }. */
-export function errorResponse(status: number, code: string, message: string, hint: string, extra: Record<string, unknown> = {}): HttpResponseInit {
+export function errorResponse(status: number, code: ErrorCode, message: string, hint: string, extra: Record<string, unknown> = {}): HttpResponseInit {
   return { status, jsonBody: { error: { code, message, hint, ...extra } }, headers: { "Cache-Control": "no-store" } };
 }
 
@@ -15,7 +16,7 @@ export function json(status: number, body: unknown, headers: Record<string, stri
 }
 
 /** Our request bodies are a few hundred bytes; anything this large is refused unread-through. */
-export const MAX_BODY_BYTES = 16 * 1024;
+const MAX_BODY_BYTES = 16 * 1024;
 
 /** What readJsonBody needs of a request (the host's HttpRequest satisfies it). */
 export interface BodyRequest {
@@ -61,7 +62,7 @@ async function readLimited(request: BodyRequest): Promise<{ ok: true; text: stri
  * keeps the last, so {"mode":"scheduled","mode":"emergency"} ran as an emergency while a reviewer
  * or a proxy reading the first saw a scheduled check.
  */
-export function duplicateKey(text: string): string | undefined {
+function duplicateKey(text: string): string | undefined {
   // One pass without recursion over text JSON.parse accepted: 5,000 nested lists must not
   // overflow the stack the way a recursive visitor does.
   const open: (Set<string> | undefined)[] = [];

@@ -6,7 +6,7 @@ import { shown } from "./http.js";
 const SET_NAME_RULE = /^[a-z0-9][a-z0-9-]{0,39}$/;
 
 /** Keys the worker records under messages/<set>/: safe as a blob name, bounded. */
-export const MESSAGE_KEY = /^(tick|event)-[0-9A-Za-z:._-]{8,100}$/;
+const MESSAGE_KEY = /^(tick|event)-[0-9A-Za-z:._-]{8,100}$/;
 
 /** The message the timer and the HTTP API put on the rotation queue. */
 export const rotationMessageSchema = z.strictObject({
@@ -46,7 +46,7 @@ type IssueLike = { code?: string; input?: unknown };
 const missingOrType = (field: string, missing: string, expected: string) => (iss: IssueLike) =>
   iss.code !== "invalid_type" ? undefined : iss.input === undefined ? `${field} is required — ${missing}` : `${field} must be ${expected}, not ${typeName(iss.input)} — ${missing}`;
 
-export function typeName(v: unknown): string {
+function typeName(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "a list";
   return typeof v === "object" ? "an object" : typeof v === "string" ? "a string" : typeof v === "number" ? "a number" : typeof v === "boolean" ? "true/false" : typeof v;
@@ -73,7 +73,7 @@ export const START_FIELDS = ["set", "mode", "dryRun"] as const;
  * characters, line breaks, bidi overrides, lone surrogates or markup (`<!channel>` would ping a
  * whole Slack channel), no leading or trailing spaces.
  */
-export const CONFIRMED_BY = /^[\p{L}\p{N}\p{M}._@+'()-](?:[\p{L}\p{N}\p{M} ._@+'()-]{0,126}[\p{L}\p{N}\p{M}._@+'()-])?$/u;
+const CONFIRMED_BY = /^[\p{L}\p{N}\p{M}._@+'()-](?:[\p{L}\p{N}\p{M} ._@+'()-]{0,126}[\p{L}\p{N}\p{M}._@+'()-])?$/u;
 
 export const confirmBodySchema = z.strictObject({
   confirmedBy: z

@@ -1,5 +1,6 @@
 import type { FunctionOutput, HttpRequest, HttpResponseInit, InvocationContext } from "@azure/functions";
 import type { z } from "zod";
+import { errorCodeInfo } from "../errorCodes.js";
 import { ensureRotatorError, RotatorError } from "../errors.js";
 import { contextLogger } from "../logging.js";
 import { acceptConfirmation, acceptRotationRequest, RunInProgressError } from "../rotation/enqueue.js";
@@ -49,7 +50,7 @@ export function makeStartRotationHandler(getRuntime: RuntimeProvider, queueOutpu
         return errorResponse(409, err.code, err.message, err.hint, { runId: err.runId, statusUrl: statusUrl(runtime.publicBaseUrl, err.runId) });
       }
       logger.error(`start rotation failed: ${err.code}: ${err.message}`);
-      return fromRotatorError(err, err.code === "ROTATION_IN_PROGRESS" ? 409 : err.code.startsWith("POLICY_") ? 422 : 502);
+      return fromRotatorError(err, errorCodeInfo(err.code).httpStatus);
     }
   };
 }
@@ -88,7 +89,7 @@ export function makeConfirmRotationHandler(getRuntime: RuntimeProvider, queueOut
     } catch (e) {
       const err = ensureRotatorError(e);
       if (err.code === "RUN_NOT_FOUND") return runNotFound(runId, err.hint);
-      return fromRotatorError(err, err.status ?? 502);
+      return fromRotatorError(err, errorCodeInfo(err.code).httpStatus);
     }
   };
 }

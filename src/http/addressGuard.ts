@@ -15,7 +15,7 @@ import { trustedAgentOptions, type ExtraCa } from "./tls.js";
  */
 export const ADDRESS_REFUSED = "ERR_OUTBOUND_ADDRESS_REFUSED";
 
-export class AddressRefusedError extends Error {
+class AddressRefusedError extends Error {
   readonly code = ADDRESS_REFUSED;
 }
 
@@ -24,7 +24,7 @@ type Lookup = typeof dns.lookup;
 type PipelinePolicy = NonNullable<SecretClientOptions["additionalPolicies"]>[number]["policy"];
 
 /** A `lookup` for http(s).Agent: the system resolver (or `base`), then the rule on every answer. */
-export function guardedLookup(base: Lookup = dns.lookup): LookupFunction {
+function guardedLookup(base: Lookup = dns.lookup): LookupFunction {
   return ((hostname: string, options: dns.LookupOptions, callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void) => {
     base(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return callback(err, "", 0);

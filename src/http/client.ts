@@ -1,6 +1,7 @@
 import type dns from "node:dns";
 import axios, { AxiosError, type AxiosInstance, type AxiosResponse } from "axios";
 import { RotatorError, parseAadsts } from "../errors.js";
+import type { ErrorCode } from "../errorCodes.js";
 import { Redactor, redactThenTruncate } from "../redact.js";
 import { abortableDelay } from "../clock.js";
 import { outboundUrlProblem } from "../config/outbound.js";
@@ -78,7 +79,7 @@ const DEFAULT_RETRY: RetryPolicy = { maxRetries: 3, baseDelayInMs: 200, maxDelay
 const IDEMPOTENT: ReadonlySet<HttpMethod> = new Set(["GET", "HEAD", "PUT", "DELETE"]);
 const RETRYABLE_STATUS: ReadonlySet<number> = new Set([408, 429, 500, 502, 503, 504]);
 /** Our upstreams answer in kilobytes; megabytes mean a wrong URL or a hostile peer. */
-export const DEFAULT_MAX_RESPONSE_BYTES = 2 * 1024 * 1024;
+const DEFAULT_MAX_RESPONSE_BYTES = 2 * 1024 * 1024;
 /** How much of an upstream error body an error message keeps (after redaction). */
 const MAX_SNIPPET = 500;
 
@@ -282,7 +283,7 @@ export class HttpClient {
     );
   }
 
-  private networkError(req: HttpRequestOptions, err: unknown, attempts: number, forced?: string): RotatorError {
+  private networkError(req: HttpRequestOptions, err: unknown, attempts: number, forced?: ErrorCode): RotatorError {
     const ax = err as AxiosError | undefined;
     const code = forced ?? (ax?.code === "ETIMEDOUT" || ax?.code === "ECONNABORTED" ? "HTTP_TIMEOUT" : "HTTP_NETWORK");
     const detail = typeof err === "string" ? err : ax?.code ?? (err instanceof Error ? err.message : String(err));

@@ -1,12 +1,12 @@
 import type { CredentialSet } from "../config/schema.js";
+import { isGuid, isTenantAlias } from "../entra/ids.js";
+import { authorizeUrlFor } from "../entra/token.js";
 
 /**
  * Reading Entra endpoint URLs the way the checks compare them: which host, which tenant segment,
  * which endpoint. Pure functions, so the comparison rules (custom domains, national clouds,
  * `common`) are tested without any service.
  */
-export const TENANT_ALIASES: ReadonlySet<string> = new Set(["common", "organizations", "consumers"]);
-
 export interface EntraUrl {
   /** Lower-case origin, default port dropped (`https://login.microsoftonline.com`). */
   origin: string;
@@ -45,28 +45,11 @@ export function parseEntraUrl(url: string): EntraUrl | undefined {
   return { origin: u.origin.toLowerCase(), tenant, kind, version };
 }
 
-function base(set: Pick<CredentialSet, "authorityHost">): string {
-  return set.authorityHost.replace(/\/+$/, "");
-}
-
-/** Client credentials always need the tenant's own token endpoint, multi-tenant app or not. */
-export function expectedTokenUrl(set: Pick<CredentialSet, "authorityHost" | "tenantId">): string {
-  return `${base(set)}/${set.tenantId}/oauth2/v2.0/token`;
-}
-
 /** Users of a multi-tenant app sign in through `common`; a single-tenant app through its tenant. */
 export function expectedAuthorizeUrl(set: Pick<CredentialSet, "authorityHost" | "tenantId" | "multiTenant">): string {
-  return `${base(set)}/${set.multiTenant ? "common" : set.tenantId}/oauth2/v2.0/authorize`;
+  return authorizeUrlFor(set.authorityHost, set.multiTenant ? "common" : set.tenantId);
 }
 
-export function isTenantAlias(segment: string): boolean {
-  return TENANT_ALIASES.has(segment.toLowerCase());
-}
-
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export function isGuid(value: string): boolean {
-  return GUID.test(value);
-}
 
 /**
  * Verified domain names seen in URLs, resolved through their discovery documents: the tenant GUID,

@@ -1,5 +1,5 @@
 import type { CheckResult, CheckSeverity, Evidence } from "./model.js";
-import { SEVERITY_RANK } from "./model.js";
+import { severityRank } from "../severity.js";
 
 /**
  * What one check observed, one line per problem. A check records findings as it goes and the
@@ -44,7 +44,7 @@ export class Findings {
       return { status: "pass", severity: "info", summary: passSummary, hint: passHint, evidence };
     }
     const ranked = [...this.items].sort(
-      (a, b) => STATUS_RANK[b.status] - STATUS_RANK[a.status] || SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity],
+      (a, b) => STATUS_RANK[b.status] - STATUS_RANK[a.status] || severityRank(b.severity) - severityRank(a.severity),
     );
     const top = ranked[0]!;
     const worst = ranked.filter((f) => f.status === top.status);

@@ -1,4 +1,5 @@
 import type { ErrorSummary } from "../errors.js";
+import { severityAtLeast, type Severity } from "../severity.js";
 
 /**
  * What a health probe reports. Everything here is read by people (alerts, GET /api/status) and
@@ -20,7 +21,7 @@ export type CheckId = (typeof CHECK_IDS)[number];
 
 /** pass/warn/fail: the check ran. error: the check itself could not run. skip: not applicable. */
 export type CheckStatus = "pass" | "warn" | "fail" | "error" | "skip";
-export type CheckSeverity = "info" | "warning" | "error" | "critical";
+export type CheckSeverity = Severity;
 
 export type EvidenceValue = string | number | boolean | string[];
 export type Evidence = Record<string, EvidenceValue>;
@@ -53,15 +54,9 @@ export interface ProbeReport {
   storeError?: ErrorSummary;
 }
 
-export const SEVERITY_RANK: Record<CheckSeverity, number> = { info: 0, warning: 1, error: 2, critical: 3 };
-
-export function maxSeverity(a: CheckSeverity, b: CheckSeverity): CheckSeverity {
-  return SEVERITY_RANK[a] >= SEVERITY_RANK[b] ? a : b;
-}
-
 /** A result that makes the probe not ok: failing or unable to run, at error or critical. */
 export function isBlocking(c: Pick<CheckResult, "status" | "severity">): boolean {
-  return (c.status === "fail" || c.status === "error") && SEVERITY_RANK[c.severity] >= SEVERITY_RANK.error;
+  return (c.status === "fail" || c.status === "error") && severityAtLeast(c.severity, "error");
 }
 
 export function reportOk(checks: readonly Pick<CheckResult, "status" | "severity">[]): boolean {

@@ -8,6 +8,7 @@ import { ALL_CHECKS } from "./checks/index.js";
 import { DEFAULT_TUNING, type CheckContext, type CheckDefinition, type ProbeDeps, type ProbeTuning, type RotationView, type SharedReads } from "./context.js";
 import { resultCode, settle, withDeadline, type Read } from "./deadline.js";
 import { reportOk, type CheckId, type CheckResult, type ProbeReport } from "./model.js";
+import { getSetApplication } from "../entra/application.js";
 
 /**
  * One health probe of one credential set: every check in parallel, each under its own deadline
@@ -118,7 +119,7 @@ function sharedReads(set: CredentialSet, deps: ProbeDeps, tuning: ProbeTuning, p
     return v;
   });
   const app = read(`reading app registration ${set.clientId}`, (signal) =>
-    deps.graph.getApplication({ appId: set.clientId, ...(set.applicationObjectId ? { objectId: set.applicationObjectId } : {}) }, { abortSignal: signal }),
+    getSetApplication(deps.graph, set, { abortSignal: signal }),
   );
   const policy = read(`reading the app management policy of ${set.clientId}`, (signal) =>
     deps.graph.getAppManagementPolicy({ appId: set.clientId, ...(set.applicationObjectId ? { objectId: set.applicationObjectId } : {}) }, { abortSignal: signal }),

@@ -80,7 +80,7 @@ export interface TroubleshootingHit {
 }
 
 /** Codes a result reports: its own, and every code listed in its evidence. */
-export function codesOf(result: CheckResult): number[] {
+function codesOf(result: CheckResult): number[] {
   const listed = result.evidence["aadstsCodes"];
   const extra = Array.isArray(listed) ? listed.map(Number).filter(Number.isFinite) : [];
   return [...new Set([...(result.aadsts !== undefined ? [result.aadsts] : []), ...extra])];

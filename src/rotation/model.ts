@@ -55,7 +55,7 @@ export interface TargetRecord {
 }
 
 /** A request accepted by the HTTP API (202), recorded before the answer and applied by a pass. */
-export interface AppliedRequest {
+interface AppliedRequest {
   requestId: string;
   mode: RotationMode;
   receivedAt: string;

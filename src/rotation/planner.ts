@@ -4,9 +4,9 @@ import type { AppManagementPolicy, AppRegistration, PasswordCredential, TokenEnd
 import type { GatewayTarget } from "../gateway/types.js";
 import type { SecretVersion } from "../vault/types.js";
 import type { CredentialRef, Plan, RotationMode } from "./model.js";
-import { daysBetween, effectiveLifetimeDays, managedDisplayNamePrefix, renewalWindow, tenantTokenUrl } from "./policy.js";
+import { daysBetween, effectiveLifetimeDays, managedDisplayNamePrefix, renewalDueAt, renewalWindow } from "./policy.js";
+import { tokenUrlFor } from "../entra/token.js";
 import { graphScope } from "../entra/scope.js";
-import { DAY_MS } from "../clock.js";
 import { orphanCandidates, type PromotionRecord } from "./orphans.js";
 
 /** Everything the planner looks at, read once per pass. */
@@ -45,7 +45,7 @@ export interface VaultCurrentProblem {
   version?: string;
 }
 
-export function vaultCurrentProblem(facts: Pick<Facts, "app" | "current" | "versions">, recordedCurrentKeyId?: string): VaultCurrentProblem | undefined {
+function vaultCurrentProblem(facts: Pick<Facts, "app" | "current" | "versions">, recordedCurrentKeyId?: string): VaultCurrentProblem | undefined {
   const onApp = new Set(facts.app.passwordCredentials.map((c) => c.keyId));
   const enabledKeys = new Set(facts.versions.filter((v) => v.enabled).map((v) => v.tags["keyId"]));
   // A credential a later promotion names as its previous one is not current, whatever its version's state.
@@ -77,7 +77,7 @@ export function describeVaultProblem(set: CredentialSet, p: VaultCurrentProblem)
 }
 
 /** Credentials this service created for the set, or adopted (a Key Vault version names its keyId). */
-export function managedCredentials(set: CredentialSet, facts: Pick<Facts, "app" | "versions">): PasswordCredential[] {
+function managedCredentials(set: CredentialSet, facts: Pick<Facts, "app" | "versions">): PasswordCredential[] {
   const tracked = new Set(facts.versions.map((v) => v.tags["keyId"]).filter((k): k is string => !!k));
   const prefix = managedDisplayNamePrefix(set.name);
   return facts.app.passwordCredentials.filter((c) => (c.displayName ?? "").startsWith(prefix) || tracked.has(c.keyId));
@@ -97,7 +97,7 @@ export async function identifyAdoption(
   const current = facts.current;
   if (!current?.value) return { status: "unidentified", detail: "Key Vault holds no readable secret to adopt" };
   const probe = await token.requestToken(
-    { tokenUrl: tenantTokenUrl(set), clientId: set.clientId, clientSecret: current.value, scope: graphScope(set.graphBaseUrl) },
+    { tokenUrl: tokenUrlFor(set.authorityHost, set.tenantId), clientId: set.clientId, clientSecret: current.value, scope: graphScope(set.graphBaseUrl) },
     { abortSignal },
   );
   if (!probe.ok) {
@@ -177,7 +177,6 @@ export function makePlan({ set, facts, mode, now, adoption, record }: PlanInput)
     reason = mode === "scheduled" ? `${what}: ${remedy}` : `${mode} rotation requested; ${what}`;
   }
 
-  const expiry = currentCred ? Date.parse(currentCred.endDateTime) : undefined;
   const plan: Plan = {
     action,
     reason,
@@ -187,7 +186,7 @@ export function makePlan({ set, facts, mode, now, adoption, record }: PlanInput)
     renewWindowDays: round1(window),
     renewWindowBasis: renewal.basis,
     ...(renewal.renewBeforeClamped ? { renewBeforeClamped: renewal.renewBeforeClamped } : {}),
-    renewDueAt: expiry !== undefined ? new Date(expiry - window * DAY_MS).toISOString() : undefined,
+    renewDueAt: currentCred ? renewalDueAt(currentCred.endDateTime, window) : undefined,
     lifetimeDays,
     clampedByPolicyDays,
     policy: { source: facts.policy.source, detail: facts.policy.detail },

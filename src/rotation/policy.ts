@@ -1,4 +1,4 @@
-import type { CredentialSet } from "../config/schema.js";
+import { renewAtDays, type CredentialSet } from "../config/schema.js";
 import { DAY_MS } from "../clock.js";
 
 /**
@@ -35,7 +35,7 @@ export function renewalWindow(set: CredentialSet, lifetimeDays: number = set.sec
   const ofLifetime = `${lifetimeDays}-day effective lifetime${lifetimeDays < set.secret.lifetimeDays ? ` (secret.lifetimeDays ${set.secret.lifetimeDays}, capped by policy)` : ""}`;
   if (renewBeforeDays >= lifetimeDays) {
     const used = lifetimeDays / 2;
-    const days = Math.max(used, fractionDays);
+    const days = renewAtDays(used, renewAtFraction, lifetimeDays);
     return {
       days,
       effectiveLifetimeDays: lifetimeDays,
@@ -45,7 +45,7 @@ export function renewalWindow(set: CredentialSet, lifetimeDays: number = set.sec
       renewBeforeClamped: { configuredDays: renewBeforeDays, usedDays: r1(used) },
     };
   }
-  const days = Math.max(renewBeforeDays, fractionDays);
+  const days = renewAtDays(renewBeforeDays, renewAtFraction, lifetimeDays);
   return {
     days,
     effectiveLifetimeDays: lifetimeDays,
@@ -56,6 +56,11 @@ export function renewalWindow(set: CredentialSet, lifetimeDays: number = set.sec
 /** Days before expiry at which a secret is due, for secrets of the given effective lifetime (see effectiveLifetimeDays). */
 export function renewWindowDays(set: CredentialSet, lifetimeDays: number): number {
   return renewalWindow(set, lifetimeDays).days;
+}
+
+/** When a secret expiring at `endDateTime` falls due, `windowDays` (renewalWindow().days) before. */
+export function renewalDueAt(endDateTime: string, windowDays: number): string {
+  return new Date(Date.parse(endDateTime) - windowDays * DAY_MS).toISOString();
 }
 
 export function daysBetween(from: Date, to: Date): number {
@@ -72,10 +77,5 @@ export function managedDisplayName(setName: string, runId: string): string {
 
 export function pendingSecretName(secretName: string): string {
   return `${secretName}-pending`;
-}
-
-/** Client credentials always need the tenant's own token endpoint, even for multi-tenant apps. */
-export function tenantTokenUrl(set: Pick<CredentialSet, "authorityHost" | "tenantId">): string {
-  return `${set.authorityHost.replace(/\/+$/, "")}/${set.tenantId}/oauth2/v2.0/token`;
 }
 

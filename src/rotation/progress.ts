@@ -12,7 +12,7 @@ import { FINISHED, type RotationEvent, type RunJournal } from "./model.js";
  * How long a run may go without progress before it is an incident: the set's own budget
  * (`verification.budgetSeconds`, the longest a rotation legitimately waits on Entra replication).
  */
-export function progressBudgetMs(set: Pick<CredentialSet, "verification">): number {
+function progressBudgetMs(set: Pick<CredentialSet, "verification">): number {
   return set.verification.budgetSeconds * 1000;
 }
 

@@ -1,13 +1,14 @@
 import { RotatorError } from "../errors.js";
 import type { SecretVersion } from "../vault/types.js";
 import { fingerprintMatches } from "../gateway/fingerprint.js";
+import { tokenUrlFor } from "../entra/token.js";
 import { graphScope } from "../entra/scope.js";
-import { tenantTokenUrl } from "./policy.js";
 import { retireCredential } from "./steps.js";
 import type { StepContext, StepOutcome } from "./stepContext.js";
 import { listRotationTargets, pushSecret, readBackTargets } from "./targetWrites.js";
 import { dropVanishedTargets, liveTargets, mergeTargets } from "./targets.js";
 import { retirementDue, targetsVerifiedAt, type RetirementContext } from "./retirement.js";
+import { getSetApplication } from "../entra/application.js";
 
 /**
  * Reconcile on every pass (DESIGN.md § Reconcile on every pass). When no rotation is due, the pass
@@ -43,7 +44,7 @@ export async function reconcileStep(ctx: StepContext): Promise<StepOutcome & { s
   if (stale.length > 0) {
     // I1: push only a secret Entra accepts right now.
     const probe = await token.requestToken(
-      { tokenUrl: tenantTokenUrl(set), clientId: set.clientId, clientSecret: secret, scope: graphScope(set.graphBaseUrl) },
+      { tokenUrl: tokenUrlFor(set.authorityHost, set.tenantId), clientId: set.clientId, clientSecret: secret, scope: graphScope(set.graphBaseUrl) },
       { abortSignal: ctx.signal },
     );
     if (!probe.ok) {
@@ -108,7 +109,7 @@ async function finishPendingRetirement(ctx: StepContext, current: SecretVersion,
   const tags = current.tags;
   const previousKeyId = tags["previousKeyId"];
   if (!previousKeyId || previousKeyId === "none" || previousKeyId === tags["keyId"]) return undefined;
-  const app = ctx.facts?.app ?? (await graph.getApplication({ appId: set.clientId, objectId: set.applicationObjectId }, { abortSignal: ctx.signal }));
+  const app = ctx.facts?.app ?? (await getSetApplication(graph, set, { abortSignal: ctx.signal }));
   if (!app.passwordCredentials.some((c) => c.keyId === previousKeyId)) return undefined;
   const verdict = await retirementDue(
     { path: "pending-retirement", keyId: previousKeyId, laggingTargets, retireAfter: tags["retireAfter"], targetsVerifiedAt: await verifiedAtFor(ctx, current) },
@@ -133,7 +134,7 @@ async function retireSuperseded(ctx: StepContext, currentTags: Record<string, st
   const { set, graph, vault } = ctx.deps;
   const keep = new Set([currentTags["keyId"], currentTags["previousKeyId"]]);
   const versions = await vault.listVersions(set.keyVault.secretName, { abortSignal: ctx.signal });
-  const app = await graph.getApplication({ appId: set.clientId, objectId: set.applicationObjectId }, { abortSignal: ctx.signal });
+  const app = await getSetApplication(graph, set, { abortSignal: ctx.signal });
   const live = new Set(app.passwordCredentials.map((c) => c.keyId));
   const retired: string[] = [];
   for (const keyId of new Set(versions.map((v) => v.tags["keyId"]).filter((k): k is string => k !== undefined))) {

@@ -15,7 +15,7 @@ import { checkRetirementEvidence, type RetirementEvidenceDeps } from "./retireme
  * pending retirement, superseded credentials and the orphan sweep. The paths differ only in how
  * they gather the inputs; none decides on its own.
  */
-export type RetirementPath = "retire" | "pending-retirement" | "superseded" | "orphan";
+type RetirementPath = "retire" | "pending-retirement" | "superseded" | "orphan";
 
 export interface RetirementCandidate {
   path: RetirementPath;

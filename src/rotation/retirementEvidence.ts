@@ -13,7 +13,7 @@ import type { Logger } from "../logging.js";
  */
 export const RETIRE_HELD_CHECK = "retire-held";
 
-export interface SignInEvidenceSettings {
+interface SignInEvidenceSettings {
   enabled: boolean;
   /** A held credential is retired once it has not signed in for this long. */
   quietPeriodHours: number;
@@ -21,9 +21,9 @@ export interface SignInEvidenceSettings {
   reportLatencyHours: number;
 }
 
-export const SIGN_IN_EVIDENCE_DEFAULTS: SignInEvidenceSettings = { enabled: true, quietPeriodHours: 24, reportLatencyHours: 4 };
+const SIGN_IN_EVIDENCE_DEFAULTS: SignInEvidenceSettings = { enabled: true, quietPeriodHours: 24, reportLatencyHours: 4 };
 
-export function signInEvidenceSettings(set: CredentialSet): SignInEvidenceSettings {
+function signInEvidenceSettings(set: CredentialSet): SignInEvidenceSettings {
   const s = set.signInEvidence ?? {};
   return {
     enabled: s.enabled ?? SIGN_IN_EVIDENCE_DEFAULTS.enabled,
@@ -33,7 +33,7 @@ export function signInEvidenceSettings(set: CredentialSet): SignInEvidenceSettin
 }
 
 /** The held-retirement finding an incident carries: when, which key, and what to do. */
-export interface RetirementHold {
+interface RetirementHold {
   keyId: string;
   lastSignInAt: string;
   targetsVerifiedAt: string;

@@ -17,8 +17,7 @@ import { reconcileStep } from "./reconcile.js";
 import { stallOf } from "./progress.js";
 import { RequestStore, strongerMode, type OperatorRequest } from "./requests.js";
 import { liveTargets, staleTargetNames } from "./targets.js";
-import { managedDisplayName, pendingSecretName, renewWindowDays } from "./policy.js";
-import { DAY_MS } from "../clock.js";
+import { managedDisplayName, pendingSecretName, renewalDueAt, renewWindowDays } from "./policy.js";
 import {
   adoptionFor,
   createStep,
@@ -32,6 +31,7 @@ import {
   verifyTargetsStep,
 } from "./steps.js";
 import type { StepContext, StepOutcome } from "./stepContext.js";
+import { getSetApplication } from "../entra/application.js";
 
 interface PassContext extends StepContext {
   /** How the set's previous run ended, read when this pass opened its run. */
@@ -331,7 +331,7 @@ export class RotationRunner {
     const { run } = ctx;
     if (!run.newCredential || run.promotedVersion) return;
     try {
-      const app = await graph.getApplication({ appId: set.clientId, objectId: set.applicationObjectId });
+      const app = await getSetApplication(graph, set);
       await graph.removePassword(app.id, run.newCredential.keyId);
       if (run.pendingVersion) {
         await vault.updateProperties(pendingSecretName(set.keyVault.secretName), run.pendingVersion, {
@@ -399,7 +399,7 @@ export class RotationRunner {
       if (cred) {
         state.currentKeyId = cred.keyId;
         state.currentExpiresOn = cred.endDateTime;
-        state.nextRotationAt = new Date(Date.parse(cred.endDateTime) - renewWindowDays(set, run.plan?.lifetimeDays ?? set.secret.lifetimeDays) * DAY_MS).toISOString();
+        state.nextRotationAt = renewalDueAt(cred.endDateTime, renewWindowDays(set, run.plan?.lifetimeDays ?? set.secret.lifetimeDays));
       }
       if (run.targets.length > 0 || run.plan) state.targetsVerified = targetsVerified;
     });

@@ -1,5 +1,6 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { RotatorError } from "../errors.js";
+import { computeFingerprint, saltedHashMatches } from "../gateway/fingerprint.js";
 
 /**
  * Proof that a value read back from Key Vault is the one this run stashed. A keyId tag only says
@@ -17,7 +18,7 @@ export interface SecretSeal {
 
 export function sealSecret(value: string): SecretSeal {
   const salt = randomBytes(16).toString("base64url");
-  return { salt, sha256: digest(salt, value) };
+  return { salt, sha256: computeFingerprint(salt, value) };
 }
 
 /** What the run knows about the value it stashed. */
@@ -34,7 +35,7 @@ export interface ExpectedSecret {
  */
 export function assertStashedValue(value: string, expected: ExpectedSecret, where: string): void {
   const hintOk = !expected.hint || value.startsWith(expected.hint);
-  const sealOk = !expected.seal || sameDigest(digest(expected.seal.salt, value), expected.seal.sha256);
+  const sealOk = !expected.seal || saltedHashMatches(expected.seal.salt, value, expected.seal.sha256);
   if (hintOk && sealOk) return;
   throw new RotatorError(
     "VAULT_VALUE_CHANGED",
@@ -45,14 +46,4 @@ export function assertStashedValue(value: string, expected: ExpectedSecret, wher
       retryable: false,
     },
   );
-}
-
-function digest(salt: string, value: string): string {
-  return createHash("sha256").update(salt, "utf8").update(value, "utf8").digest("hex");
-}
-
-function sameDigest(a: string, b: string): boolean {
-  const x = Buffer.from(a, "utf8");
-  const y = Buffer.from(b, "utf8");
-  return x.length === y.length && timingSafeEqual(x, y);
 }

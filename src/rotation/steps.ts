@@ -7,11 +7,13 @@ import type { StepContext, StepOutcome } from "./stepContext.js";
 import { listRotationTargets, pushSecret, readBackTargets, usesTestConnection } from "./targetWrites.js";
 import { describeVaultProblem, identifyAdoption, makePlan, type AdoptionResult, type Facts } from "./planner.js";
 import { readPromotionRecord } from "./orphans.js";
-import { pendingSecretName, tenantTokenUrl } from "./policy.js";
+import { pendingSecretName } from "./policy.js";
+import { tokenUrlFor } from "../entra/token.js";
 import { dropVanishedTargets, liveTargets, mergeTargets } from "./targets.js";
 import { graphScope } from "../entra/scope.js";
 import { retirementDue, targetsVerifiedAt } from "./retirement.js";
 import { assertStashedValue, sealSecret } from "./secretCheck.js";
+import { getSetApplication } from "../entra/application.js";
 
 /**
  * The steps of the rotation state machine (DESIGN.md § Rotation state machine), one function
@@ -25,7 +27,7 @@ import { assertStashedValue, sealSecret } from "./secretCheck.js";
 export async function observe(deps: RotationDeps, signal?: AbortSignal): Promise<Facts> {
   const { set, graph, vault, gateway } = deps;
   const [app, policy, versions, pendingVersions, targets] = await Promise.all([
-    graph.getApplication({ appId: set.clientId, objectId: set.applicationObjectId }, { abortSignal: signal }),
+    getSetApplication(graph, set, { abortSignal: signal }),
     graph.getAppManagementPolicy({ appId: set.clientId, objectId: set.applicationObjectId }, { abortSignal: signal }).catch((e: unknown): Facts["policy"] => {
       // Reading the policies needs Policy.Read.ApplicationConfiguration, which some tenants will not grant;
       // without it addPassword still answers with the policy's error code, so rotation stays safe.
@@ -131,7 +133,7 @@ export async function createStep(ctx: StepContext): Promise<StepOutcome> {
   const { set, graph, clock, redactor } = ctx.deps;
   const { run } = ctx;
   const plan = run.plan!;
-  const app = await graph.getApplication({ appId: set.clientId, objectId: set.applicationObjectId }, { abortSignal: ctx.signal });
+  const app = await getSetApplication(graph, set, { abortSignal: ctx.signal });
   // addPassword is not idempotent. A credential carrying this run's name whose value was never
   // stashed (the pass died, or the response was lost) is unusable: remove it, then create afresh.
   const named = app.passwordCredentials.filter((c) => c.displayName === run.displayName);
@@ -180,7 +182,7 @@ export async function stashStep(ctx: StepContext): Promise<StepOutcome> {
       run.pendingVersion = stashed.version;
       return { kind: "done", detail: `found the value already stored as ${pendingName} version ${stashed.version}` };
     }
-    const app = await graph.getApplication({ appId: set.clientId, objectId: set.applicationObjectId }, { abortSignal: ctx.signal });
+    const app = await getSetApplication(graph, set, { abortSignal: ctx.signal });
     await graph.removePassword(app.id, cred.keyId, { abortSignal: ctx.signal });
     log.warn(`credential ${cred.keyId} was created but its value never reached Key Vault; removed it and creating a new one`);
     run.newCredential = undefined;
@@ -199,7 +201,7 @@ export async function stashStep(ctx: StepContext): Promise<StepOutcome> {
   } catch (e) {
     // A secret whose value nobody holds must not survive (I2): roll the credential back.
     const err = ensureRotatorError(e, "VAULT_STASH_FAILED");
-    const app = await graph.getApplication({ appId: set.clientId, objectId: set.applicationObjectId }, { abortSignal: ctx.signal });
+    const app = await getSetApplication(graph, set, { abortSignal: ctx.signal });
     await graph.removePassword(app.id, cred.keyId, { abortSignal: ctx.signal });
     log.error(`stash failed; rolled back credential ${cred.keyId}`);
     run.newCredential = undefined;
@@ -215,7 +217,7 @@ export async function stashStep(ctx: StepContext): Promise<StepOutcome> {
 }
 
 /** The new secret's value for a resumed pass: from the pending companion, or the promoted version. */
-export async function loadSecret(ctx: StepContext): Promise<string> {
+async function loadSecret(ctx: StepContext): Promise<string> {
   if (ctx.secret !== undefined) return ctx.secret;
   const { set, vault, redactor } = ctx.deps;
   const { run } = ctx;
@@ -261,7 +263,7 @@ export async function verifyEntraStep(ctx: StepContext): Promise<StepOutcome> {
     run.verify.attempts++;
     const res = await token
       .requestToken(
-        { tokenUrl: tenantTokenUrl(set), clientId: set.clientId, clientSecret: secret, scope: graphScope(set.graphBaseUrl) },
+        { tokenUrl: tokenUrlFor(set.authorityHost, set.tenantId), clientId: set.clientId, clientSecret: secret, scope: graphScope(set.graphBaseUrl) },
         { abortSignal: ctx.signal },
       )
       .catch((e: unknown): TokenResult => {
@@ -349,7 +351,7 @@ async function notePreviousFromVault(ctx: StepContext, keyId: string | undefined
   const { run } = ctx;
   if (!keyId || run.previousCredential || run.retireBlockedReason) return;
   const { set, graph } = ctx.deps;
-  const app = await graph.getApplication({ appId: set.clientId, objectId: set.applicationObjectId }, { abortSignal: ctx.signal });
+  const app = await getSetApplication(graph, set, { abortSignal: ctx.signal });
   const previous = app.passwordCredentials.find((c) => c.keyId === keyId);
   if (!previous) return;
   run.previousCredential = { keyId: previous.keyId, hint: previous.hint, endDateTime: previous.endDateTime, displayName: previous.displayName };
@@ -506,7 +508,7 @@ export async function retireStep(ctx: StepContext): Promise<StepOutcome> {
  */
 export async function retireCredential(ctx: StepContext, keyId: string, step: "retire" | "reconcile"): Promise<number> {
   const { set, graph, vault } = ctx.deps;
-  const app = await graph.getApplication({ appId: set.clientId, objectId: set.applicationObjectId }, { abortSignal: ctx.signal });
+  const app = await getSetApplication(graph, set, { abortSignal: ctx.signal });
   if (app.passwordCredentials.some((c) => c.keyId === keyId)) {
     await graph.removePassword(app.id, keyId, { abortSignal: ctx.signal });
     await ctx.deps.hooks?.afterEffect?.(step, "removePassword");

@@ -15,7 +15,7 @@ import { liveTargets } from "./targets.js";
  * host form). A server with the client ID but another tenant is recorded on the run as `drift`
  * with the reason (never written; the gateway-drift probe reports it too).
  */
-export function rotationTargetFilter(ctx: StepContext): TargetFilter {
+function rotationTargetFilter(ctx: StepContext): TargetFilter {
   const { set, clock } = ctx.deps;
   const { run } = ctx;
   return {
@@ -52,7 +52,7 @@ export async function pushSecret(ctx: StepContext, targets: GatewayTarget[], sec
     targets,
     secret,
     maxConcurrency: gateway.capabilities.maxConcurrency,
-    signal: ctx.signal,
+    abortSignal: ctx.signal,
     retry: { maxAttempts: ctx.deps.targetAttempts ?? 4 },
     sleep: (ms, signal) => ctx.deps.clock.sleep(ms, signal),
     logger: ctx.log,
@@ -131,7 +131,7 @@ export async function readBackTargets(ctx: StepContext, listed: GatewayTarget[],
     clientId: set.clientId,
     useTestConnection: usesTestConnection(ctx),
     maxConcurrency: gateway.capabilities.maxConcurrency,
-    signal: ctx.signal,
+    abortSignal: ctx.signal,
   });
   const bad: string[] = [];
   for (const v of checks) {

@@ -13,7 +13,7 @@ import type { RunJournal, TargetRecord } from "./model.js";
  */
 
 /** A target the run still has to bring to the new secret (not dropped as gone or moved). */
-export function isLive(rec: TargetRecord): boolean {
+function isLive(rec: TargetRecord): boolean {
   return rec.outcome === undefined;
 }
 

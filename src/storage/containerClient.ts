@@ -13,22 +13,22 @@ import { guardedAgents } from "../http/addressGuard.js";
  * HTTP client's inactivity timeout, so a long download that keeps moving is not cut, and the
  * SDK's retry policy retries a timed-out try like any other network error.
  */
-export type StorageLocation = { kind: "connectionString"; connectionString: string } | { kind: "identity"; blobServiceUri: string; credential: TokenCredential };
+type StorageLocation = { kind: "connectionString"; connectionString: string } | { kind: "identity"; blobServiceUri: string; credential: TokenCredential };
 
 export interface StorageContainerOptions {
   location: StorageLocation;
   container: string;
   /** Client-side timeout of one try, in milliseconds (default 30 s). */
-  timeoutMs?: number;
+  timeoutInMs?: number;
   retryOptions?: StoragePipelineOptions["retryOptions"];
   /** The resolver behind the address guard (tests give a hostile one); the system's by default. */
   lookup?: typeof dns.lookup;
 }
 
-export const DEFAULT_STORAGE_TIMEOUT_MS = 30_000;
+const DEFAULT_STORAGE_TIMEOUT_MS = 30_000;
 
 /** A request policy that gives every request without a timeout of its own the given one. */
-export function requestTimeoutPolicy(timeoutMs: number): RequestPolicyFactory {
+function requestTimeoutPolicy(timeoutMs: number): RequestPolicyFactory {
   return {
     create: (next: RequestPolicy): RequestPolicy => ({
       sendRequest: (request) => {
@@ -44,7 +44,7 @@ export function requestTimeoutPolicy(timeoutMs: number): RequestPolicyFactory {
  * other client: a Storage host name that resolves to the metadata service or loopback is refused
  * before a socket opens. IP literals (Azurite's 127.0.0.1) are judged as written.
  */
-export function addressGuardRequestPolicy(options: { lookup?: typeof dns.lookup } = {}): RequestPolicyFactory {
+function addressGuardRequestPolicy(options: { lookup?: typeof dns.lookup } = {}): RequestPolicyFactory {
   const agents = guardedAgents(options.lookup ? { lookup: options.lookup } : {});
   return {
     create: (next: RequestPolicy): RequestPolicy => ({
@@ -61,7 +61,7 @@ export function createStorageContainer(options: StorageContainerOptions): Contai
   const base =
     location.kind === "connectionString" ? BlobServiceClient.fromConnectionString(location.connectionString) : new BlobServiceClient(location.blobServiceUri, location.credential);
   const pipeline = newPipeline(base.credential, options.retryOptions ? { retryOptions: options.retryOptions } : {});
-  pipeline.factories.push(requestTimeoutPolicy(options.timeoutMs ?? DEFAULT_STORAGE_TIMEOUT_MS));
+  pipeline.factories.push(requestTimeoutPolicy(options.timeoutInMs ?? DEFAULT_STORAGE_TIMEOUT_MS));
   pipeline.factories.push(addressGuardRequestPolicy(options.lookup ? { lookup: options.lookup } : {}));
   return new ContainerClient(base.getContainerClient(options.container).url, pipeline);
 }

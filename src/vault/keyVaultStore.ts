@@ -2,6 +2,7 @@ import { addressGuardPolicy } from "../http/addressGuard.js";
 import type { TokenCredential } from "@azure/identity";
 import { SecretClient, type KeyVaultSecret, type SecretClientOptions, type SecretProperties } from "@azure/keyvault-secrets";
 import { RotatorError } from "../errors.js";
+import { isLoopbackUrl } from "../config/outbound.js";
 import { silentLogger, type Logger } from "../logging.js";
 import { Redactor } from "../redact.js";
 import type { SecretStore, SecretVersion, SetSecretOptions, VaultCallOptions } from "./types.js";
@@ -28,19 +29,13 @@ export interface KeyVaultStoreOptions {
 }
 
 /** Key Vault pages versions 25 at a time; 400 pages (10,000 versions) is far beyond any rotated secret's history. */
-export const MAX_VERSION_PAGES = 400;
-
-const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
-
-export function isLoopbackVault(vaultUrl: string): boolean {
-  return LOOPBACK_HOSTS.has(new URL(vaultUrl).hostname.toLowerCase());
-}
+const MAX_VERSION_PAGES = 400;
 
 export function createKeyVaultStore(options: KeyVaultStoreOptions): SecretStore {
   return new KeyVaultSecretStore(options);
 }
 
-export class KeyVaultSecretStore implements SecretStore {
+class KeyVaultSecretStore implements SecretStore {
   private readonly client: SecretClient;
   private readonly vaultUrl: string;
   private readonly requestOptions: { timeout: number };
@@ -58,7 +53,7 @@ export class KeyVaultSecretStore implements SecretStore {
     this.client = new SecretClient(this.vaultUrl, options.credential, {
       // The challenge names resource https://vault.azure.net; only a local emulator may answer it
       // from a host outside *.vault.azure.net, so the check stays on for every real vault.
-      ...(isLoopbackVault(this.vaultUrl) ? { disableChallengeResourceVerification: true } : {}),
+      ...(isLoopbackUrl(this.vaultUrl) ? { disableChallengeResourceVerification: true } : {}),
       // Connections resolve through the outbound-address rule; the guard's agent carries the trust
       // (http/tls.ts), so the SDK's own tlsOptions are not needed.
       additionalPolicies: [{ policy: addressGuardPolicy(options.ca !== undefined ? { ca: options.ca } : {}), position: "perCall" }],

@@ -5,10 +5,10 @@ import { RotatorError } from "../errors.js";
  * (the service's own 400 says less). Messages carry names and sizes, never a secret value or a
  * tag value.
  */
-export const SECRET_NAME_PATTERN = /^[0-9a-zA-Z-]{1,127}$/;
-export const MAX_SECRET_VALUE_BYTES = 25 * 1024;
-export const MAX_SECRET_TAGS = 15;
-export const MAX_TAG_CHARS = 256;
+const SECRET_NAME_PATTERN = /^[0-9a-zA-Z-]{1,127}$/;
+const MAX_SECRET_VALUE_BYTES = 25 * 1024;
+const MAX_SECRET_TAGS = 15;
+const MAX_TAG_CHARS = 256;
 const VERSION_PATTERN = /^[0-9a-zA-Z]{1,64}$/;
 
 function invalid(message: string, hint: string): RotatorError {

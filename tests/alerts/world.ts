@@ -53,13 +53,6 @@ export interface World {
   close(): Promise<void>;
 }
 
-export const SECRET_NAMES: Record<ChannelKind, string[]> = {
-  teams: ["alert-teams-url"],
-  slack: ["alert-slack-url"],
-  pagerduty: ["alert-pagerduty-routing-key"],
-  opsgenie: ["alert-opsgenie-api-key"],
-  webhook: ["alert-webhook-url", "alert-webhook-signing-key"],
-};
 
 export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const clock = new OffsetClock();

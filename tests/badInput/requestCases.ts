@@ -37,7 +37,7 @@ const WRONG_TYPES: [string, unknown][] = [
 ];
 
 /** Odd Unicode that must never be accepted as a name, nor come back unescaped. */
-export const ODD_UNICODE: [string, string][] = [
+const ODD_UNICODE: [string, string][] = [
   ["a lone high surrogate", "abc\uD800def"],
   ["a lone low surrogate", "\uDC00abcdef"],
   ["a right-to-left override", "abc\u202Edef"],
@@ -54,7 +54,7 @@ export const ODD_UNICODE: [string, string][] = [
 ];
 
 /** Names and IDs that try to leave their folder in Storage or the URL space. */
-export const PATH_TRICKS: [string, string][] = [
+const PATH_TRICKS: [string, string][] = [
   ["../", "../state"],
   ["../../", "../../state/x"],
   ["%2e%2e", "%2e%2e%2fstate"],

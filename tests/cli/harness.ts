@@ -22,7 +22,7 @@ export interface CliRun {
   json: Record<string, unknown> & { exitCode?: number; ok?: boolean };
 }
 
-export class MemoryStream implements CliStream {
+class MemoryStream implements CliStream {
   text = "";
   constructor(
     readonly isTTY = false,
@@ -62,7 +62,7 @@ export class MemoryStream implements CliStream {
   }
 }
 
-export function lastJson(stdout: string): CliRun["json"] {
+function lastJson(stdout: string): CliRun["json"] {
   const lines = stdout.trim().split("\n");
   try {
     return JSON.parse(lines.at(-1) ?? "{}") as CliRun["json"];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { loadCredentialSets } from "../../src/config/load.js";
-import { checkOutboundUrl, outboundUrlProblem, withoutUserinfo } from "../../src/config/outbound.js";
+import { checkOutboundUrl, isLoopbackUrl, outboundUrlProblem, withoutUserinfo } from "../../src/config/outbound.js";
 import { loadAppSettings } from "../../src/config/settings.js";
 import { describeCredentialSets } from "../../src/config/summary.js";
 import { configErrorOf, issueAt, validCequenceSet } from "./fixtures.js";
@@ -31,6 +31,19 @@ describe("outbound address rule", () => {
     [`https://${"a".repeat(64)}.example.com`, "longer than DNS allows"],
   ])("addresses that should never be called: refuses %s", (url, why) => {
     expect(outboundUrlProblem(url, rule)).toContain(why);
+  });
+
+  it("one loopback rule (vault challenge check, MSAL instance discovery, plain http): exactly 127.0.0.1, ::1 and localhost, as written", () => {
+    for (const url of ["https://127.0.0.1:8443", "https://LOCALHOST:8443", "https://[::1]:9000", "http://localhost:7071/x"]) {
+      expect(isLoopbackUrl(url), url).toBe(true);
+    }
+    for (const url of ["https://127.0.0.2:8443", "https://127.1:8443", "https://0x7f.0.0.1", "https://localhost.:8443", "https://127.0.0.1.vault.example.com", "https://login.microsoftonline.com", "not a url", undefined]) {
+      expect(isLoopbackUrl(url), String(url)).toBe(false);
+    }
+  });
+
+  it("plain http to 127.0.0.2 was accepted as an emulator while Key Vault's loopback rule called the same host foreign: refused now", () => {
+    expect(outboundUrlProblem("http://127.0.0.2:7071/x", rule)).toContain("must be an https:// URL");
   });
 
   it("allows public hosts, loopback emulators over http, and private ranges — reporting the private range", () => {

@@ -21,7 +21,7 @@ export interface StatedSet {
 export const logLines: string[] = [];
 const ctx = (name: string) => new InvocationContext({ functionName: name, invocationId: `${name}-${Date.now()}`, logHandler: (l, ...a) => logLines.push(`${l} ${a.join(" ")}`) });
 
-export async function healthTimer(runtime: BuiltRuntime): Promise<void> {
+async function healthTimer(runtime: BuiltRuntime): Promise<void> {
   await makeHealthTimerHandler(() => Promise.resolve(runtime))({ isPastDue: false } as unknown as Timer, ctx("healthTimer"));
 }
 

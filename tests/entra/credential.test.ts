@@ -1,7 +1,7 @@
 import { ClientSecretCredential, ManagedIdentityCredential } from "@azure/identity";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEntraFixture, type EntraFixture } from "../../emulators/entra/index.js";
-import { createAzureCredential, isLoopbackAuthority } from "../../src/entra/credential.js";
+import { createAzureCredential } from "../../src/entra/credential.js";
 import { ConfigError } from "../../src/errors.js";
 import { Redactor } from "../../src/redact.js";
 import { SecretScanner } from "../helpers/secretScan.js";
@@ -69,13 +69,5 @@ describe("createAzureCredential", () => {
     expect((err as ConfigError).issues).toEqual([expect.stringMatching(/^tenantId: required/), expect.stringMatching(/^clientId: required/)]);
     expect(String((err as Error).message)).not.toContain(secret);
     expect(() => createAzureCredential({ tenantId: fx.tenantId, clientId: "c", clientSecret: "s", authorityHost: "http://127.0.0.1:1" })).toThrow(/must be https/);
-  });
-
-  it("disables instance discovery only for loopback authorities", () => {
-    expect(isLoopbackAuthority("https://127.0.0.1:8443")).toBe(true);
-    expect(isLoopbackAuthority("https://localhost")).toBe(true);
-    expect(isLoopbackAuthority("https://[::1]:9000")).toBe(true);
-    expect(isLoopbackAuthority("https://login.microsoftonline.com")).toBe(false);
-    expect(isLoopbackAuthority(undefined)).toBe(false);
   });
 });

@@ -2,7 +2,8 @@ import { gatewaySchema } from "../../src/config/schema.js";
 import { abortableDelay } from "../../src/clock.js";
 import { HttpClient } from "../../src/http/client.js";
 import type { CequenceGatewayConfig } from "../../src/gateway/cequence/index.js";
-import type { GatewayFixture } from "../../emulators/gateway/fixture.js";
+import { startEntraFixture, type EntraFixture } from "../../emulators/entra/index.js";
+import { startGatewayFixture, type GatewayFixture } from "../../emulators/gateway/fixture.js";
 
 /** A validated `cequence` gateway block pointing at the fixture (through the real config schema). */
 export function cequenceConfig(f: GatewayFixture, overrides: Record<string, unknown> = {}): CequenceGatewayConfig {
@@ -33,3 +34,29 @@ export function fastHttp(f: GatewayFixture, options: { capMs?: number; maxRetrie
 }
 
 export const fastSleep = (ms: number, signal?: AbortSignal): Promise<void> => abortableDelay(Math.min(ms, 20), signal);
+
+export interface PropagationWorld {
+  entra: EntraFixture;
+  f: GatewayFixture;
+  tokenUrl: string;
+  clientId: string;
+  oldSecret: string;
+  newSecret: string;
+}
+
+/**
+ * The Entra emulator with the target app's current secret and a newer one, and a gateway emulator
+ * whose servers authenticate there. onlyTenantTokenUrl: a server's secret works only through the
+ * tenant's own token URL (as Entra's client-credentials grant requires).
+ */
+export async function startPropagationWorld(options: { pageSizeMax: number; onlyTenantTokenUrl: boolean }): Promise<PropagationWorld> {
+  const entra = await startEntraFixture();
+  const tokenUrl = `${entra.url}/${entra.tenantId}/oauth2/v2.0/token`;
+  const newSecret = entra.emulator.seedPassword(entra.target.app.id, { displayName: "rotated", endDateTime: new Date(Date.now() + 90 * 86_400_000).toISOString() }).secretText;
+  const f = await startGatewayFixture({
+    ca: entra.emulator.caCertPem,
+    pageSizeMax: options.pageSizeMax,
+    tokenAcceptance: (url, cid, secret) => (!options.onlyTenantTokenUrl || url === tokenUrl) && entra.emulator.isSecretAccepted(entra.tenantId, cid, secret),
+  });
+  return { entra, f, tokenUrl, clientId: entra.target.app.appId, oldSecret: entra.target.secret.secretText, newSecret };
+}

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startEntraFixture, type EntraFixture } from "../../emulators/entra/index.js";
-import { startGatewayFixture, type GatewayFixture } from "../../emulators/gateway/fixture.js";
+import type { EntraFixture } from "../../emulators/entra/index.js";
+import type { GatewayFixture } from "../../emulators/gateway/fixture.js";
 import { createCequenceAdapter } from "../../src/gateway/cequence/index.js";
 import { createGatewayAdapter } from "../../src/gateway/factory.js";
 import { propagateSecret, verifyTargets, type TargetOutcome } from "../../src/gateway/propagate.js";
@@ -9,7 +9,7 @@ import type { GatewayAdapter, GatewayTarget } from "../../src/gateway/types.js";
 import { memoryLogger } from "../../src/logging.js";
 import { Redactor } from "../../src/redact.js";
 import { SecretScanner } from "../helpers/secretScan.js";
-import { cequenceConfig, fastHttp, fastSleep } from "./helpers.js";
+import { cequenceConfig, fastHttp, fastSleep, startPropagationWorld } from "./helpers.js";
 
 /**
  * propagateSecret / verifyTargets over the real cequence adapter and HttpClient, against the
@@ -27,16 +27,7 @@ describe("propagateSecret and verifyTargets", () => {
   const scanner = new SecretScanner();
 
   beforeAll(async () => {
-    entra = await startEntraFixture();
-    tokenUrl = `${entra.url}/${entra.tenantId}/oauth2/v2.0/token`;
-    clientId = entra.target.app.appId;
-    oldSecret = entra.target.secret.secretText;
-    newSecret = entra.emulator.seedPassword(entra.target.app.id, { displayName: "rotated", endDateTime: new Date(Date.now() + 90 * 86_400_000).toISOString() }).secretText;
-    f = await startGatewayFixture({
-      ca: entra.emulator.caCertPem,
-      pageSizeMax: 40,
-      tokenAcceptance: (url, cid, secret) => url === tokenUrl && entra.emulator.isSecretAccepted(entra.tenantId, cid, secret),
-    });
+    ({ entra, f, tokenUrl, clientId, oldSecret, newSecret } = await startPropagationWorld({ pageSizeMax: 40, onlyTenantTokenUrl: true }));
   });
   afterAll(async () => {
     scanner.addSecrets([...f.emulator.issuedSecrets(), ...entra.emulator.issuedSecrets(), newSecret]);
@@ -221,7 +212,7 @@ describe("propagateSecret and verifyTargets", () => {
       targets,
       secret: newSecret,
       maxConcurrency: 1,
-      signal: controller.signal,
+      abortSignal: controller.signal,
       sleep: fastSleep,
       onTargetDone: (id) => {
         settled.push(id);

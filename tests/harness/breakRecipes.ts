@@ -10,7 +10,7 @@ import type { World } from "./world.js";
  * `--break <code>`. A recipe may return a changed credential set (a configuration mistake); probe
  * with that set afterwards.
  */
-export interface BreakTarget {
+interface BreakTarget {
   world: World;
   set: CredentialSet;
   /** The app registration's object ID. */

@@ -5,7 +5,7 @@ import { World, type SeededSet, type SeedSetOptions, type WorldOptions } from ".
  * The demo's credential set: one app whose hand-made secret expires in 10 days, used by 25 MCP
  * servers; 3 more servers use another app; one alert channel of each kind.
  */
-export const DEMO_SET: SeedSetOptions = {
+const DEMO_SET: SeedSetOptions = {
   name: "cequence-sso",
   secretExpiresInDays: 10,
   targets: 25,

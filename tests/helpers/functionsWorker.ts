@@ -41,7 +41,7 @@ interface Registration {
   callback: unknown;
 }
 
-export async function runWorker(entry: string, invocations: WorkerHttpInvocation[]): Promise<WorkerReport> {
+async function runWorker(entry: string, invocations: WorkerHttpInvocation[]): Promise<WorkerReport> {
   let model: CoreProgrammingModel | undefined;
   const registrations = new Map<string, Registration>();
   const core = {

@@ -17,7 +17,7 @@ import { SecretScanner } from "../helpers/secretScan.js";
  * tokens on, public client flows off, openid profile email User.Read admin-consented, the secret
  * in Key Vault and pasted into N MCP servers), plus a probe wired to the real clients.
  */
-export const SCOPES = ["email", "profile", "openid", "User.Read"];
+const SCOPES = ["email", "profile", "openid", "User.Read"];
 
 export interface ProbeWorldOptions {
   name?: string;

@@ -5,7 +5,8 @@ import { targetProblems, type DriftContext } from "../../src/probe/checks/gatewa
 import { stepPosition } from "../../src/probe/checks/rotation.js";
 import { classifyTokenResult } from "../../src/probe/checks/token.js";
 import { withDeadline } from "../../src/probe/deadline.js";
-import { cloudMismatch, compareEndpoint, expectedAuthorizeUrl, expectedTokenUrl, relateTenant } from "../../src/probe/endpoints.js";
+import { cloudMismatch, compareEndpoint, expectedAuthorizeUrl, relateTenant } from "../../src/probe/endpoints.js";
+import { tokenUrlFor } from "../../src/entra/token.js";
 import { Findings } from "../../src/probe/findings.js";
 import { reportOk, type CheckResult } from "../../src/probe/model.js";
 import { diagnose, TROUBLESHOOTING_ROWS } from "../../src/probe/troubleshooting.js";
@@ -56,7 +57,7 @@ describe("endpoint comparison", () => {
   test("multi-tenant sets sign in through common while their token URL keeps the tenant", () => {
     const set = { authorityHost: `${GLOBAL}/`, tenantId: TENANT, multiTenant: true };
     expect(expectedAuthorizeUrl(set)).toBe(`${GLOBAL}/common/oauth2/v2.0/authorize`);
-    expect(expectedTokenUrl(set)).toBe(`${GLOBAL}/${TENANT}/oauth2/v2.0/token`);
+    expect(tokenUrlFor(set.authorityHost, set.tenantId)).toBe(`${GLOBAL}/${TENANT}/oauth2/v2.0/token`);
   });
 
   test("a tenant of another national cloud is a cloud mismatch; unknown hosts are not judged", () => {

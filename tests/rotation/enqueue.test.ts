@@ -20,7 +20,7 @@ async function behindProxy(test: (env: { proxy: StorageFaultProxy; container: Co
   const proxy = new StorageFaultProxy(new URL(/BlobEndpoint=(https?:\/\/[^/;]+)/.exec(cs)![1]!));
   const url = await proxy.start();
   try {
-    const container = createStorageContainer({ location: { kind: "connectionString", connectionString: StorageFaultProxy.connectionString(cs, url) }, container: direct.containerName, timeoutMs: 5_000 });
+    const container = createStorageContainer({ location: { kind: "connectionString", connectionString: StorageFaultProxy.connectionString(cs, url) }, container: direct.containerName, timeoutInMs: 5_000 });
     const runs = async (set: string): Promise<{ status: string }[]> => {
       const out: { status: string }[] = [];
       for await (const b of direct.listBlobsFlat({ prefix: `runs/${set}/` })) out.push(JSON.parse((await direct.getBlobClient(b.name).downloadToBuffer()).toString("utf8")) as { status: string });

@@ -45,7 +45,7 @@ describe("I8: a hang on Storage stalls a pass forever", () => {
     const url = await proxy.start();
     try {
       const name = `hang-${Math.random().toString(36).slice(2, 8)}`;
-      const container = createStorageContainer({ location: { kind: "connectionString", connectionString: StorageFaultProxy.connectionString(cs, url) }, container: name, timeoutMs: 1_000, retryOptions: { maxTries: 2, retryDelayInMs: 10 } });
+      const container = createStorageContainer({ location: { kind: "connectionString", connectionString: StorageFaultProxy.connectionString(cs, url) }, container: name, timeoutInMs: 1_000, retryOptions: { maxTries: 2, retryDelayInMs: 10 } });
       const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 2, otherTargets: 0 }, { container });
       proxy.add({ kind: "hang", times: 1 });
       const stopped = await passOutcomeWithin20s(s);

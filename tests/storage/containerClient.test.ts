@@ -30,7 +30,7 @@ describe("issue 26, defect 5: the Storage client resolves before it connects", (
     const container = createStorageContainer({
       location: { kind: "connectionString", connectionString: `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=${DEV_KEY};BlobEndpoint=http://storage.attacker.example:${port}/devstoreaccount1;` },
       container: "rotator",
-      timeoutMs: 2_000,
+      timeoutInMs: 2_000,
       retryOptions: { maxTries: 1 },
       lookup: hostileLookup,
     });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startKeyVaultFixture, type KeyVaultFixture } from "../../emulators/keyvault/fixture.js";
 import { memoryLogger } from "../../src/logging.js";
-import { createKeyVaultStore, isLoopbackVault } from "../../src/vault/keyVaultStore.js";
+import { createKeyVaultStore } from "../../src/vault/keyVaultStore.js";
 import type { SecretStore } from "../../src/vault/types.js";
 import { SecretScanner } from "../helpers/secretScan.js";
 
@@ -113,14 +113,6 @@ describe("KeyVaultSecretStore", () => {
     const port = new URL(f.vaultUrl).port;
     const viaLocalhost = createKeyVaultStore({ vaultUrl: `https://localhost:${port}`, credential: f.credential(), ca: f.caCertPem, retryOptions: { maxRetries: 0 } });
     expect((await viaLocalhost.getLatest("read-back"))?.value).toBe("store-value-0003");
-  });
-
-  it("recognises only 127.0.0.1, localhost and ::1 as loopback vault hosts", () => {
-    expect(isLoopbackVault("https://127.0.0.1:8443")).toBe(true);
-    expect(isLoopbackVault("https://LOCALHOST:8443")).toBe(true);
-    expect(isLoopbackVault("https://[::1]:8443")).toBe(true);
-    expect(isLoopbackVault("https://my-vault.vault.azure.net")).toBe(false);
-    expect(isLoopbackVault("https://127.0.0.1.vault.example.com")).toBe(false);
   });
 
   it("logs writes with identifiers only, and no value appears in any log line or result", () => {

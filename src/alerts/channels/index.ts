@@ -6,12 +6,12 @@ import { createTeamsChannel } from "./teams/channel.js";
 import type { AlertChannel, ChannelDeps } from "./types.js";
 import { createWebhookChannel } from "./webhook/channel.js";
 
-export type { AlertChannel, ChannelDeps, ChannelKind, DeliveryResult, SendOptions } from "./types.js";
-export { createTeamsChannel } from "./teams/channel.js";
-export { createSlackChannel } from "./slack/channel.js";
-export { createPagerDutyChannel } from "./pagerduty/channel.js";
-export { createOpsgenieChannel } from "./opsgenie/channel.js";
-export { createWebhookChannel, verifyWebhookSignature, signWebhook } from "./webhook/channel.js";
+export type { AlertChannel,  ChannelKind,   } from "./types.js";
+;
+;
+;
+;
+;
 
 export type SharedChannelDeps = Omit<ChannelDeps<AlertChannelConfig>, "config">;
 

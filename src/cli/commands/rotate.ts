@@ -103,7 +103,7 @@ function summary(set: string, r: PassResult, passes: number): Omit<SetPassOutcom
   };
 }
 
-export function printRun(ctx: CommandContext, run: RunJournal): void {
+function printRun(ctx: CommandContext, run: RunJournal): void {
   const say = (l: string) => ctx.out.say(l);
   say(`${run.set}: run ${run.runId} → ${run.status.toUpperCase()} (${run.mode}, pass ${run.passes})`);
   for (const s of run.steps) say(`  ${s.name.padEnd(15)} ${s.status.padEnd(8)} ${fmtDuration(s.durationMs).padStart(8)}  ${s.detail ?? ""}${s.error ? ` [${s.error.code}]` : ""}`);

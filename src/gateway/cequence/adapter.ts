@@ -42,14 +42,14 @@ export interface CequenceAdapterOptions {
   now?: () => number;
 }
 
-export const TENANT_HEADER = "X-Gateway-Tenant";
+const TENANT_HEADER = "X-Gateway-Tenant";
 /**
  * A gateway that pages forever (a cursor bug, a hostile peer) must not hang a rotation. The page
  * bound follows from the page size and the most MCP servers one listing may hold; the time bound
  * holds whatever the pace (10,000 pages at 5 requests/s would be 33 minutes).
  */
-export const MAX_LISTED_SERVERS = 10_000;
-export const DEFAULT_LIST_BUDGET_MS = 120_000;
+const MAX_LISTED_SERVERS = 10_000;
+const DEFAULT_LIST_BUDGET_MS = 120_000;
 
 export function createCequenceAdapter(options: CequenceAdapterOptions): GatewayAdapter {
   const { config, apiToken, http } = options;

@@ -20,7 +20,6 @@ export const oauth2AuthenticationSchema = z.object({
   secretFingerprint: z.string().regex(/^[0-9a-fA-F]{64}$/, { error: "must be 64 hex characters (sha256)" }),
   fingerprintSalt: z.string(),
 });
-export type OAuth2Authentication = z.infer<typeof oauth2AuthenticationSchema>;
 
 /** An MCP server before we know its authentication kind: only oauth2 entries are targets. */
 export const mcpServerSchema = z.object({

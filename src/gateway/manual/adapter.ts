@@ -8,13 +8,13 @@ import type { GatewayAdapter, GatewayTarget } from "../types.js";
  * in the configuration, and every update is a person's job. The adapter never sees a secret
  * leave our hands; it only says what must be done and how to confirm it.
  */
-export type ManualGatewayConfig = Extract<GatewayConfig, { kind: "manual" }>;
+type ManualGatewayConfig = Extract<GatewayConfig, { kind: "manual" }>;
 
 export interface ManualAdapterOptions {
   config: ManualGatewayConfig;
 }
 
-export const CONFIRM_ROUTE = "POST /api/rotations/{runId}/confirm";
+const CONFIRM_ROUTE = "POST /api/rotations/{runId}/confirm";
 
 export function createManualAdapter(options: ManualAdapterOptions): GatewayAdapter {
   const names = [...new Set(options.config.targets)];

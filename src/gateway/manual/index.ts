@@ -1,1 +1,1 @@
-export { createManualAdapter, CONFIRM_ROUTE, type ManualAdapterOptions, type ManualGatewayConfig } from "./adapter.js";
+export { createManualAdapter,    } from "./adapter.js";

@@ -11,10 +11,10 @@ import type { Evidence } from "../model.js";
  * `openid profile email User.Read` requested and admin-consented, and — when the enterprise
  * application requires assignment — someone assigned (otherwise every user meets AADSTS50105).
  */
-export const GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000";
+const GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000";
 
 /** Microsoft Graph delegated permission IDs, as published in the Graph permissions reference. */
-export const GRAPH_DELEGATED_SCOPE_IDS: Readonly<Record<string, string>> = {
+const GRAPH_DELEGATED_SCOPE_IDS: Readonly<Record<string, string>> = {
   openid: "37f7f235-527c-4136-accd-4a02d197296e",
   profile: "14dad69e-099b-42c9-810b-d002981feec1",
   email: "64a6cdd6-aab1-4aaf-94b8-3cc8405e90d0",

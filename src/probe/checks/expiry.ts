@@ -1,5 +1,5 @@
 import type { PasswordCredential } from "../../entra/types.js";
-import { effectiveLifetimeDays, managedDisplayNamePrefix, renewalWindow } from "../../rotation/policy.js";
+import { effectiveLifetimeDays, managedDisplayNamePrefix, renewalDueAt, renewalWindow } from "../../rotation/policy.js";
 import { appOrFinding, daysLeft, maybe, type CheckContext, type CheckDefinition } from "../context.js";
 import { Findings, type CheckOutcome } from "../findings.js";
 import type { Evidence } from "../model.js";
@@ -102,7 +102,7 @@ function judgeCurrent(
   evidence: Evidence,
 ): string {
   const left = daysLeft(horizon.now, current.endDateTime);
-  const renewDueAt = new Date(Date.parse(current.endDateTime) - horizon.window * 86_400_000).toISOString();
+  const renewDueAt = renewalDueAt(current.endDateTime, horizon.window);
   evidence.currentKeyId = current.keyId;
   evidence.currentAdopted = adopted;
   evidence.currentEndDateTime = current.endDateTime;

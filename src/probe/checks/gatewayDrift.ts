@@ -1,5 +1,5 @@
 import type { CredentialSet } from "../../config/schema.js";
-import { fetchDiscovery } from "../../entra/token.js";
+import { fetchDiscovery, tokenUrlFor } from "../../entra/token.js";
 import { fingerprintMatches } from "../../gateway/fingerprint.js";
 import type { GatewayTarget } from "../../gateway/types.js";
 import { settle } from "../deadline.js";
@@ -8,7 +8,6 @@ import {
   compareEndpoint,
   domainTenantsIn,
   expectedAuthorizeUrl,
-  expectedTokenUrl,
   originOf,
   paramOf,
   parseEntraUrl,
@@ -48,7 +47,7 @@ export function targetProblems(t: GatewayTarget, ctx: DriftContext): TargetProbl
   const { set, domains } = ctx;
   const out: TargetProblem[] = [];
   const origin = originOf(set.authorityHost) ?? set.authorityHost.toLowerCase();
-  const expectedToken = expectedTokenUrl(set);
+  const expectedToken = tokenUrlFor(set.authorityHost, set.tenantId);
 
   const token = compareEndpoint(t.tokenUrl, { origin, kind: "token", tenant: set.tenantId }, domains);
   if (!token.ok) out.push(tokenUrlProblem(t.tokenUrl, token, expectedToken, domains));

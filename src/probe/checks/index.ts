@@ -22,14 +22,4 @@ export const ALL_CHECKS: readonly CheckDefinition[] = [
   signInsCheck,
 ];
 
-export {
-  appRegistrationCheck,
-  authorizeCheck,
-  discoveryCheck,
-  expiryCheck,
-  gatewayDriftCheck,
-  policyCheck,
-  rotationCheck,
-  signInsCheck,
-  tokenCheck,
-};
+;

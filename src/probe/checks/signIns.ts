@@ -13,7 +13,7 @@ import { TROUBLESHOOTING_ROWS, type TroubleshootingRow } from "../troubleshootin
  * app-only failures (a consumer with a wrong secret) are a warning. Without AuditLog.Read.All or a
  * P1/P2 licence the check is skipped and says what it would need.
  */
-export const DEFAULT_LOOKBACK_HOURS = 24;
+const DEFAULT_LOOKBACK_HOURS = 24;
 
 interface CodeGroup {
   code: number;
@@ -35,7 +35,7 @@ const OBSERVED_REMEDY: Record<number, string> = {
     "Assign them (or their group) under Enterprise applications > Users and groups, or set 'Assignment required?' to No if every user of the directory may sign in.",
 };
 
-export function rowFor(code: number): TroubleshootingRow | undefined {
+function rowFor(code: number): TroubleshootingRow | undefined {
   return TROUBLESHOOTING_ROWS.find((r) => r.code === code || r.relatedCodes.includes(code));
 }
 

@@ -2,7 +2,8 @@ import { explainAadsts } from "../../entra/aadsts.js";
 import type { TokenResult } from "../../entra/types.js";
 import { ensureRotatorError, RotatorError } from "../../errors.js";
 import { maybe, nameList, need, oauthTargets, publishedEndpoint, type CheckContext, type CheckDefinition } from "../context.js";
-import { expectedTokenUrl, originOf } from "../endpoints.js";
+import { originOf } from "../endpoints.js";
+import { tokenUrlFor } from "../../entra/token.js";
 import { graphScope } from "../../entra/scope.js";
 import { aadstsFailure, Findings, type CheckOutcome } from "../findings.js";
 import type { CheckSeverity, Evidence } from "../model.js";
@@ -136,7 +137,7 @@ export const tokenCheck: CheckDefinition = {
     const missingFromApp = await credentialMissingFromApp(ctx, secret.tags["keyId"]);
     if (missingFromApp) evidence.credentialOnApp = false;
 
-    const endpoint = await publishedEndpoint(ctx, set.tenantId, "token_endpoint", expectedTokenUrl(set));
+    const endpoint = await publishedEndpoint(ctx, set.tenantId, "token_endpoint", tokenUrlFor(set.authorityHost, set.tenantId));
     evidence.tokenEndpoint = endpoint.url;
     evidence.tokenEndpointSource = endpoint.source;
     const urls = urlsToTry(ctx, oauthTargets(maybe(await ctx.shared.targets(), evidence, "gatewayTargets")), evidence, endpoint.url);

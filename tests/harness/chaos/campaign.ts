@@ -37,7 +37,7 @@ export interface CampaignOptions {
   share?: { index: number; of: number };
 }
 
-export function scheduleForSeed(seed: number, generate?: GenerateOptions): GeneratedSchedule {
+function scheduleForSeed(seed: number, generate?: GenerateOptions): GeneratedSchedule {
   return generateSchedule(seed >>> 0, generate);
 }
 

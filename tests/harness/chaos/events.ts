@@ -5,7 +5,7 @@ import { Rng } from "./prng.js";
  * a schedule (or a shrunk part of one) replays from its printed form alone (`--replay`). Indexes
  * (`pick`) are taken modulo whatever exists when the event runs, so any sub-list stays valid.
  */
-export type Mode = "scheduled" | "force" | "emergency";
+type Mode = "scheduled" | "force" | "emergency";
 export type Dependency = "graph" | "token" | "keyvault" | "gateway" | "storage" | "teams" | "slack" | "pagerduty" | "opsgenie" | "webhook";
 export type FaultKind = "status" | "throttle" | "drop" | "dropAfterHandling" | "hang" | "latency" | "html" | "truncated" | "wrongType";
 export type CrashSeam = "afterStep" | "afterEffect" | "afterTargetUpdated";

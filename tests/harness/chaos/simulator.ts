@@ -94,7 +94,7 @@ function entraInternals(world: World): EntraInternals {
   return state;
 }
 
-export function groundTruth(world: World): GroundTruth {
+function groundTruth(world: World): GroundTruth {
   const internals = entraInternals(world);
   return {
     entra: world.entra,
@@ -554,7 +554,7 @@ function serverFor(world: World, dep: Dependency): { server: EmulatorServer; rou
   }
 }
 
-export function faultSpec(kind: FaultKind, route: string, times: number, status?: number): FaultSpec {
+function faultSpec(kind: FaultKind, route: string, times: number, status?: number): FaultSpec {
   switch (kind) {
     case "status":
       return { route, status: status ?? 503, times };
@@ -604,13 +604,13 @@ function faultsPending(world: World): boolean {
   return servers.some((s) => s.faults.list().length > 0);
 }
 
-export function clearFaults(world: World): void {
+function clearFaults(world: World): void {
   for (const s of [world.entra.server, world.keyVault.server, world.gateway.server]) s.faults.clear();
   for (const r of Object.values(world.receivers ?? {})) if (typeof r === "object" && r && "server" in r) (r as { server: EmulatorServer }).server.faults.clear();
 }
 
 /** Back to a calm world: no faults, no policy, immediate replication, no latency. */
-export function calm(world: World): void {
+function calm(world: World): void {
   clearFaults(world);
   world.entra.setAppManagementPolicy({});
   world.entra.setReplication({ delayMs: 0, flapMs: 0, removalLagMs: 0, seed: 0 });
@@ -695,7 +695,7 @@ export async function runSchedule(env: ChaosEnv, schedule: GeneratedSchedule, op
     ? createStorageContainer({
         location: { kind: "connectionString", connectionString: storage.connectionString },
         container: container.containerName,
-        timeoutMs: 2_000,
+        timeoutInMs: 2_000,
         retryOptions: { maxTries: 3, retryDelayInMs: 20, maxRetryDelayInMs: 200 },
       })
     : container;

@@ -9,7 +9,7 @@ import { evidenceLines, eventLabel, truncate, type AlertEvent } from "../../mode
  * Limits: message ≤ 130, alias ≤ 512, description ≤ 15000, entity ≤ 512, source ≤ 100,
  * ≤ 20 tags of ≤ 50, details ≤ 8000 characters in total, note ≤ 25000.
  */
-export const OPSGENIE_LIMITS = {
+const OPSGENIE_LIMITS = {
   message: 130,
   alias: 512,
   description: 15_000,

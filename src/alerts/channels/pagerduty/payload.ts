@@ -7,8 +7,8 @@ import { eventLabel, truncate, type AlertEvent } from "../../model.js";
  * succeeded) are Change Events, which never page. Limits: summary ≤ 1024, dedup_key ≤ 255,
  * whole event ≤ 512 KB (evidence is trimmed far below that).
  */
-export const PD_SUMMARY_MAX = 1024;
-export const PD_DEDUP_KEY_MAX = 255;
+const PD_SUMMARY_MAX = 1024;
+const PD_DEDUP_KEY_MAX = 255;
 const CUSTOM_DETAILS_BUDGET = 64_000;
 
 export interface PagerDutyAlertEvent {

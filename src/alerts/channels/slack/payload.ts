@@ -6,7 +6,7 @@ import { evidenceLines, eventLabel, truncate, type AlertEvent } from "../../mode
  * text ≤ 3000, ≤ 10 fields of ≤ 2000, button text ≤ 75 and URL ≤ 3000, ≤ 50 blocks; `text` is the
  * notification fallback. User text is escaped (&, <, >) so it cannot form Slack links or mentions.
  */
-export const SLACK_LIMITS = {
+const SLACK_LIMITS = {
   headerText: 150,
   sectionText: 3000,
   fields: 10,

@@ -6,8 +6,7 @@ import { evidenceLines, eventLabel, truncate, type AlertEvent } from "../../mode
  * message envelope. Workflows accept Adaptive Cards only (not the old connector MessageCard), and a
  * Teams message must stay under ~28 KB, so evidence is trimmed to fit.
  */
-export const ADAPTIVE_CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive";
-export const TEAMS_MAX_MESSAGE_BYTES = 28_000;
+const ADAPTIVE_CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive";
 /** Room left for the envelope, HTTP overhead and Teams' own additions. */
 const BUDGET_BYTES = 24_000;
 
@@ -18,7 +17,7 @@ export interface TeamsMessage {
   attachments: { contentType: typeof ADAPTIVE_CARD_CONTENT_TYPE; contentUrl: null; content: AdaptiveCard }[];
 }
 
-export interface AdaptiveCard {
+interface AdaptiveCard {
   $schema: string;
   type: "AdaptiveCard";
   version: "1.4";

@@ -6,7 +6,7 @@ import type { AlertChannel, ChannelDeps, DeliveryResult, SendOptions } from "../
 import { buildWebhookBody } from "./payload.js";
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signWebhook } from "./signature.js";
 
-export { verifyWebhookSignature, signWebhook, type SignatureCheck, type VerifyWebhookSignatureOptions } from "./signature.js";
+;
 
 export type WebhookChannelConfig = Extract<AlertChannelConfig, { kind: "webhook" }>;
 

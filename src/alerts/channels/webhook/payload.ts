@@ -11,7 +11,7 @@ export interface WebhookBody {
   incident: WebhookIncident;
 }
 
-export type WebhookIncident = Omit<Incident, "deliveredTo" | "pendingChannels" | "unconfirmedTo">;
+type WebhookIncident = Omit<Incident, "deliveredTo" | "pendingChannels" | "unconfirmedTo">;
 
 export function buildWebhookBody(event: AlertEvent, id: string, source: string, now: Date): WebhookBody {
   const { deliveredTo: _d, pendingChannels: _p, unconfirmedTo: _u, ...incident } = event.incident;

@@ -9,7 +9,7 @@ export const SIGNATURE_HEADER = "X-Rotator-Signature";
 export const TIMESTAMP_HEADER = "X-Rotator-Timestamp";
 export const DELIVERY_HEADER = "X-Rotator-Delivery";
 export const EVENT_HEADER = "X-Rotator-Event";
-export const DEFAULT_TOLERANCE_SEC = 300;
+const DEFAULT_TOLERANCE_SEC = 300;
 
 export function signWebhook(key: string, timestamp: string, body: string): string {
   return `sha256=${createHmac("sha256", key).update(`${timestamp}.${body}`, "utf8").digest("hex")}`;
