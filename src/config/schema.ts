@@ -323,10 +323,31 @@ export const credentialSetSchema = z
       )
       .min(1, { error: 'must not be empty — e.g. ["openid", "profile", "email", "User.Read"]' })
       .default([...DEFAULT_SCOPES]),
-    gateway: gatewaySchema,
+    /** The old form: one gateway. It becomes the set's first (only) target group. */
+    gateway: gatewaySchema.optional(),
+    /** Everywhere the secret lives (DESIGN.md § Target groups): one or more groups of any kind, canary first in each. */
+    groups: z
+      .array(gatewaySchema, { error: (iss) => (iss.code === "invalid_type" ? `must be a list of target groups — write "groups": [ { "kind": "cequence", … }, { "kind": "manual", … } ]` : undefined) })
+      .min(1, { error: `must list at least one target group — e.g. [ { "kind": "manual", "targets": ["my-mcp-server"] } ]` })
+      .optional(),
     alerts: z.array(alertChannelSchema).default([]),
   })
   .superRefine((set, ctx) => {
+    // Exactly one of the two forms. Both are accepted when `gateway` is the first group: that is
+    // what a parsed new-form set looks like, and sets are re-parsed after a JSON round-trip.
+    if (set.gateway === undefined && set.groups === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["gateway"],
+        message: `is required — give { "kind": "cequence", … } or { "kind": "manual" } for the gateway whose MCP servers use this app, or list every place the secret lives as "groups": [ { "kind": … }, … ]`,
+      });
+    } else if (set.gateway !== undefined && set.groups !== undefined && JSON.stringify(set.gateway) !== JSON.stringify(set.groups[0])) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["gateway"],
+        message: `cannot be given with "groups" — move this gateway into "groups" as its first entry and delete "gateway"`,
+      });
+    }
     // Range issues do not stop refinements in zod, so only judge a policy whose fields are valid:
     // a lifetime of 0 is one problem, not three.
     if (policyFieldsValid(set.secret)) {
@@ -354,13 +375,16 @@ export const credentialSetSchema = z
     // the first rotation (and the client secret would be sent to a webhook).
     const reserved = new Set([set.keyVault.secretName.toLowerCase(), `${set.keyVault.secretName.toLowerCase()}-pending`]);
     const clash = (name: string) => reserved.has(name.toLowerCase());
-    if (set.gateway.kind === "cequence" && clash(set.gateway.apiTokenSecretName)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["gateway", "apiTokenSecretName"],
-        message: `is the client secret's own Key Vault name — the rotation would overwrite it; use a separate secret for the gateway API token`,
-      });
-    }
+    const groups = set.groups ?? (set.gateway ? [set.gateway] : []);
+    groups.forEach((group, i) => {
+      if (group.kind === "cequence" && clash(group.apiTokenSecretName)) {
+        ctx.addIssue({
+          code: "custom",
+          path: set.groups ? ["groups", i, "apiTokenSecretName"] : ["gateway", "apiTokenSecretName"],
+          message: `is the client secret's own Key Vault name — the rotation would overwrite it; use a separate secret for the gateway API token`,
+        });
+      }
+    });
     const channelNames = new Map<string, number>();
     set.alerts.forEach((ch, i) => {
       for (const [field, value] of Object.entries(ch)) {
@@ -383,7 +407,10 @@ export const credentialSetSchema = z
         } else channelNames.set(ch.name, i);
       }
     });
-  });
+  })
+  // Every reader may keep using `gateway` (the first group); `groups` is present only when the file
+  // used the new form, so check-config can tell the old form's writer how to move on.
+  .transform(({ gateway, groups, ...rest }) => ({ ...rest, gateway: (groups?.[0] ?? gateway)!, ...(groups ? { groups } : {}) }));
 export type CredentialSet = z.infer<typeof credentialSetSchema>;
 
 export const credentialSetFileSchema = z

@@ -31,6 +31,7 @@ import {
   verifyTargetsStep,
 } from "./steps.js";
 import type { StepContext, StepOutcome } from "./stepContext.js";
+import { hasOperatorGroup } from "./groups.js";
 
 interface PassContext extends StepContext {
   /** How the set's previous run ended, read when this pass opened its run. */
@@ -244,7 +245,7 @@ export class RotationRunner {
         // finish it (its targets cannot be read back), so a failed run would keep the credential it
         // replaced forever and leave the operator nothing to confirm (chaos seeds 184, 458). It
         // waits with the error — an incident — and the next pass retries.
-        const keptOpen = this.deps.gateway.capabilities.pickupProof === "operator" && run.promotedVersion !== undefined;
+        const keptOpen = hasOperatorGroup(this.deps) && run.promotedVersion !== undefined;
         const retryable = err.retryable || keptOpen || err.code === "LEASE_LOST" || err.code === "ABORTED";
         this.record(run, step, started, retryable ? "waiting" : "failed", err.message, err.toJSON());
         log.error(`step ${step} failed: ${err.code}: ${err.message} — ${err.hint}`);

@@ -15,6 +15,8 @@ export interface StepContext {
   /** The new secret's value, in memory only for this pass. */
   secret?: string;
   facts?: Facts;
+  /** The target group this context works on (src/rotation/groups.ts inGroup); absent: the first. */
+  group?: number;
 }
 
 /** Outcome of one step: carry on, or stop this pass leaving the run resumable. */

@@ -1,5 +1,5 @@
 import { RotatorError } from "../errors.js";
-import type { GatewayTarget, TargetFilter } from "../gateway/types.js";
+import type { GatewayTarget, PickupProof, TargetFilter } from "../gateway/types.js";
 import { propagateCanaryFirst, verifyTargets, type TargetOutcome, type TargetVerification } from "../gateway/propagate.js";
 import type { TargetRecord } from "./model.js";
 import type { StepContext } from "./stepContext.js";
@@ -24,7 +24,7 @@ export function rotationTargetFilter(ctx: StepContext): TargetFilter {
     onDrift: (t, why) => {
       let rec = run.targets.find((r) => r.id === t.id);
       if (!rec) {
-        rec = { id: t.id, name: t.name, updated: false, verified: false, attempts: 0 };
+        rec = { id: t.id, name: t.name, updated: false, verified: false, attempts: 0, ...(ctx.group ? { group: ctx.group } : {}) };
         run.targets.push(rec);
       }
       Object.assign(rec, { updated: false, verified: false, outcome: "drift", evidence: `${why} (checked ${clock.now().toISOString()})` });
@@ -68,7 +68,7 @@ export async function pushSecret(ctx: StepContext, targets: GatewayTarget[], sec
     },
   });
   const canary = result.canary;
-  if (canary?.verification) recordVerification(records.get(canary.outcome.id)!, canary.verification);
+  if (canary?.verification) recordVerification(records.get(canary.outcome.id)!, canary.verification, gateway.capabilities.pickupProof);
   if (result.status === "verify-failed" && canary?.verification) {
     const rec = records.get(canary.outcome.id)!;
     const others = targets.length - 1;
@@ -93,12 +93,14 @@ export function usesTestConnection(ctx: StepContext): boolean {
 }
 
 /** Marks a run record from a read-back; a failed one is sent back to propagation with the reason. */
-function recordVerification(rec: TargetRecord, v: TargetVerification): boolean {
+function recordVerification(rec: TargetRecord, v: TargetVerification, proof: PickupProof): boolean {
   rec.verified = v.ok;
   if (v.ok) {
     delete rec.error;
+    rec.proof = proof;
     return true;
   }
+  delete rec.proof;
   rec.updated = false;
   rec.error = v.error ?? {
     code: v.fingerprintMatches ? "TARGET_TEST_FAILED" : "TARGET_SECRET_MISMATCH",
@@ -136,7 +138,7 @@ export async function readBackTargets(ctx: StepContext, listed: GatewayTarget[],
   const bad: string[] = [];
   for (const v of checks) {
     const rec = records.get(v.id)!;
-    if (!recordVerification(rec, v)) bad.push(rec.name);
+    if (!recordVerification(rec, v, gateway.capabilities.pickupProof)) bad.push(rec.name);
   }
   return bad;
 }
