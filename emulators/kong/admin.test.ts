@@ -30,7 +30,7 @@ describe("Kong Admin API emulator (specs/kong-openid-connect.md)", () => {
   it("§ Admin API auth: without or with a wrong Kong-Admin-Token the answer is 401 {message, status:401}", async () => {
     kong.seedPlugin({ issuer: ISSUER, clientIds: ["a"], clientSecrets: ["s"] });
     for (const headers of [{}, { "Kong-Admin-Token": "wrong" }]) {
-      const r = await call("GET", "/plugins", undefined, headers);
+      const r = await call("GET", "/plugins", undefined, headers as Record<string, string>);
       expect(r.status).toBe(401);
       expect(r.body["status"]).toBe(401);
       expect(typeof r.body["message"]).toBe("string");

@@ -196,6 +196,30 @@ export const gatewaySchema = z.discriminatedUnion(
       testConnection: z.boolean().default(true),
     }),
     z.strictObject({
+      kind: z.literal("kong-openid-connect"),
+      /** The Kong Admin API (self-hosted; port 8444 for HTTPS). Konnect is not supported yet. */
+      adminUrl: httpsUrl("https://kong-admin.example.com:8444"),
+      /** The Key Vault secret holding the RBAC admin token; omit only when RBAC is off. */
+      adminTokenSecretName: secretName().optional(),
+      /** Kong's `rbac_auth_header`. */
+      adminTokenHeader: z
+        .string()
+        .regex(/^[A-Za-z0-9-]{1,64}$/, { error: "must be an HTTP header name such as Kong-Admin-Token (letters, digits, dashes)" })
+        .default("Kong-Admin-Token"),
+      pageSize: count("plugins", 1, 1000, 100).default(100),
+      maxConcurrency: z
+        .number()
+        .int({ error: "must be a whole number — e.g. 4" })
+        .min(1, { error: "must be at least 1 — e.g. 4" })
+        .max(64, { error: "must be at most 64 — e.g. 4" })
+        .default(4),
+      maxRequestsPerSecond: z
+        .number()
+        .min(0.5, { error: "must be at least 0.5 — e.g. 10" })
+        .max(1000, { error: "must be at most 1000 — e.g. 10" })
+        .default(10),
+    }),
+    z.strictObject({
       kind: z.literal("manual"),
       /** Names of the MCP servers an operator must update by hand; listed in the incident. */
       targets: z
@@ -215,7 +239,7 @@ export const gatewaySchema = z.discriminatedUnion(
         const shown = typeof kind === "string" ? quoted(kind) : "this value";
         return kind === undefined
           ? `is required — set the gateway's kind to cequence or manual (manual for a gateway without an admin API)`
-          : `${shown} is not a gateway kind — use cequence, or manual for a gateway without an admin API`;
+          : `${shown} is not a gateway kind — use cequence, kong-openid-connect, or manual for a gateway without an admin API`;
       }
       return undefined;
     },
@@ -377,10 +401,11 @@ export const credentialSetSchema = z
     const clash = (name: string) => reserved.has(name.toLowerCase());
     const groups = set.groups ?? (set.gateway ? [set.gateway] : []);
     groups.forEach((group, i) => {
-      if (group.kind === "cequence" && clash(group.apiTokenSecretName)) {
+      const tokenName = group.kind === "cequence" ? group.apiTokenSecretName : group.kind === "kong-openid-connect" ? group.adminTokenSecretName : undefined;
+      if (tokenName !== undefined && clash(tokenName)) {
         ctx.addIssue({
           code: "custom",
-          path: set.groups ? ["groups", i, "apiTokenSecretName"] : ["gateway", "apiTokenSecretName"],
+          path: [...(set.groups ? ["groups", i] : ["gateway"]), group.kind === "cequence" ? "apiTokenSecretName" : "adminTokenSecretName"],
           message: `is the client secret's own Key Vault name — the rotation would overwrite it; use a separate secret for the gateway API token`,
         });
       }

@@ -37,8 +37,13 @@ export function scopeToGroup(adapter: GatewayAdapter, index: number): GatewayAda
     kind: adapter.kind,
     capabilities: adapter.capabilities,
     listTargets: async (filter, options) => {
-      const onDrift = filter.onDrift;
-      const targets = await adapter.listTargets(onDrift ? { ...filter, onDrift: (t, why) => onDrift(outward(t), why) } : filter, options);
+      const { onDrift, onRefreshedByConsumer } = filter;
+      const scopedFilter = {
+        ...filter,
+        ...(onDrift ? { onDrift: (t: GatewayTarget, why: string) => onDrift(outward(t), why) } : {}),
+        ...(onRefreshedByConsumer ? { onRefreshedByConsumer: (t: GatewayTarget, why: string) => onRefreshedByConsumer(outward(t), why) } : {}),
+      };
+      const targets = await adapter.listTargets(scopedFilter, options);
       return targets.map(outward);
     },
     readTarget: async (id, options) => outward(await adapter.readTarget(inward(id), options)),

@@ -31,6 +31,11 @@ export interface TargetFilter {
    */
   tenant?: TenantIdentity;
   onDrift?: (target: GatewayTarget, why: string) => void;
+  /**
+   * A target the consumer refreshes by itself from Key Vault (e.g. a Kong plugin holding a
+   * `{vault://…}` reference): not listed as a target and never written; reported here instead.
+   */
+  onRefreshedByConsumer?: (target: GatewayTarget, why: string) => void;
 }
 
 /** How a target's pickup of the new secret is proven; recorded on each target's journal entry. */

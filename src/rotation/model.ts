@@ -47,9 +47,10 @@ export interface TargetRecord {
   /**
    * Dropped from the run: `gone` (deleted from the gateway) or `moved` (now uses another client ID,
    * or is no longer an OAuth2 client-credentials server), or `drift` (uses the set's client ID but its
-   * token URL names another tenant: reported, never written). A dropped target never blocks retirement.
+   * token URL names another tenant: reported, never written), or `refreshed` (the consumer refreshes the
+   * secret from Key Vault by itself, e.g. a Kong vault reference: reported, never written). A dropped target never blocks retirement.
    */
-  outcome?: "gone" | "moved" | "drift";
+  outcome?: "gone" | "moved" | "drift" | "refreshed";
   /** What the gateway answered when the target was dropped, and when. */
   evidence?: string;
   /** The target group (index in the set's `groups`); absent for the first. */

@@ -16,21 +16,25 @@ import { liveTargets } from "./targets.js";
  * with the reason (never written; the gateway-drift probe reports it too).
  */
 export function rotationTargetFilter(ctx: StepContext): TargetFilter {
-  const { set, clock } = ctx.deps;
-  const { run } = ctx;
+  const { set } = ctx.deps;
   return {
     clientId: set.clientId,
     tenant: { tenantId: set.tenantId, authorityHosts: [set.authorityHost] },
-    onDrift: (t, why) => {
-      let rec = run.targets.find((r) => r.id === t.id);
-      if (!rec) {
-        rec = { id: t.id, name: t.name, updated: false, verified: false, attempts: 0, ...(ctx.group ? { group: ctx.group } : {}) };
-        run.targets.push(rec);
-      }
-      Object.assign(rec, { updated: false, verified: false, outcome: "drift", evidence: `${why} (checked ${clock.now().toISOString()})` });
-      delete rec.error;
-    },
+    onDrift: (t, why) => reportUnwritten(ctx, t, "drift", why),
+    onRefreshedByConsumer: (t, why) => reportUnwritten(ctx, t, "refreshed", why),
   };
+}
+
+/** A listed target that is reported on the run and never written (drift, or refreshed by the consumer itself). */
+function reportUnwritten(ctx: StepContext, t: GatewayTarget, outcome: "drift" | "refreshed", why: string): void {
+  const { run } = ctx;
+  let rec = run.targets.find((r) => r.id === t.id);
+  if (!rec) {
+    rec = { id: t.id, name: t.name, updated: false, verified: false, attempts: 0, ...(ctx.group ? { group: ctx.group } : {}) };
+    run.targets.push(rec);
+  }
+  Object.assign(rec, { updated: false, verified: false, outcome, evidence: `${why} (checked ${ctx.deps.clock.now().toISOString()})` });
+  delete rec.error;
 }
 
 export function listRotationTargets(ctx: StepContext): Promise<GatewayTarget[]> {

@@ -219,7 +219,7 @@ async function buildSetClients(set: CredentialSet, options: RuntimeOptions, http
       apiToken = secret.value;
       redactor.add(apiToken);
     }
-    groups.push(createGatewayAdapter(config, { apiToken, http }));
+    groups.push(createGatewayAdapter(config, { apiToken, http, clientId: set.clientId }));
   }
   const t = options.telemetry;
   if (!t) return { graph, token, vault, gateway: groups[0]!, groups, http, signIns };
