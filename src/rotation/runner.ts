@@ -21,6 +21,7 @@ import { DAY_MS } from "../clock.js";
 import {
   adoptionFor,
   createStep,
+  groupWarnings,
   observe,
   planStep,
   promoteStep,
@@ -70,7 +71,10 @@ export class RotationRunner {
     const facts = await observe(this.deps, abortSignal);
     const adoption = await adoptionFor(this.deps, facts, abortSignal);
     const record = await readPromotionRecord(this.journals, this.deps.set, facts, abortSignal);
-    return makePlan({ set: this.deps.set, facts, mode, now: this.deps.clock.now(), adoption, record });
+    const plan = makePlan({ set: this.deps.set, facts, mode, now: this.deps.clock.now(), adoption, record });
+    // The printed plan carries the same advice as a pass's (a grace period shorter than a group's pickup delay).
+    const warnings = groupWarnings(this.deps);
+    return warnings.length > 0 ? { ...plan, warnings } : plan;
   }
 
   async runPass(request: RotationRequest): Promise<PassResult> {
