@@ -42,6 +42,15 @@ export function hasOperatorGroup(deps: Pick<RotationDeps, "gateway" | "groups">)
 }
 
 /**
+ * The targets an operator must update by hand: those of the groups proven by confirmation. Other
+ * groups' targets are written by the engine and must not appear in the operator's to-do list.
+ */
+export function operatorTargetNames(deps: Pick<RotationDeps, "gateway" | "groups">, run: RunJournal): string[] {
+  const operatorGroups = new Set(runGroups(deps).filter((g) => g.adapter.capabilities.pickupProof === "operator").map((g) => g.index));
+  return run.targets.filter((t) => operatorGroups.has(recordGroup(t)) && t.outcome === undefined).map((t) => t.name);
+}
+
+/**
  * The longest documented pickup delay among `time`-proof groups (0 when none): retirement cannot
  * come before promote + this, and the planner warns when the grace period is shorter.
  */

@@ -32,7 +32,7 @@ import {
   verifyTargetsStep,
 } from "./steps.js";
 import type { StepContext, StepOutcome } from "./stepContext.js";
-import { hasOperatorGroup } from "./groups.js";
+import { hasOperatorGroup, operatorTargetNames } from "./groups.js";
 
 interface PassContext extends StepContext {
   /** How the set's previous run ended, read when this pass opened its run. */
@@ -420,7 +420,7 @@ export class RotationRunner {
       targets: {
         total: targetsVerified.total,
         verified: targetsVerified.verified,
-        ...(status === "awaiting_confirmation" ? { names: run.targets.map((t) => t.name) } : {}),
+        ...(status === "awaiting_confirmation" ? { names: operatorTargetNames(this.deps, run) } : {}),
         ...(stale.length > 0 ? { stale } : {}),
       },
     });

@@ -63,6 +63,16 @@ describe("target groups: a cequence group and a manual group", () => {
     scan.assertClean();
   });
 
+  it("defect: the awaiting-confirmation event asked the operator to update by hand the MCP servers the cequence group had already updated", async () => {
+    const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 3, otherTargets: 0, overrides: twoGroups(["hr-mcp-on-prem"]) });
+    const first = await s.pass();
+    expect(first.status).toBe("awaiting_confirmation");
+    const event = s.events.at(-1) as { type: string; targets?: { names?: string[] } };
+    expect(event.type).toBe("awaiting_confirmation");
+    // Only the manual group's server is the operator's job; the cequence servers hold the new secret already.
+    expect(event.targets?.names).toEqual(["hr-mcp-on-prem"]);
+  });
+
   it("a failing canary in the cequence group leaves its other servers untouched but does not stop the manual group from being asked", async () => {
     const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 3, otherTargets: 0, overrides: twoGroups(["hr-mcp-on-prem"]) });
     const before = new Map(s.targets().map((t) => [t.id, t.clientSecret]));
