@@ -7,14 +7,8 @@ import type { GatewayAdapter, GatewayTarget } from "./types.js";
  * server "srv-1"), so every group after the first sees its IDs prefixed with `g<n>:`; the first
  * group's IDs stay as they are, so journals written before groups existed still match.
  */
-export function groupIdPrefix(index: number): string {
+function groupIdPrefix(index: number): string {
   return index === 0 ? "" : `g${index + 1}:`;
-}
-
-/** The group a journal record's target ID belongs to (0 for an unprefixed ID). */
-export function groupOfTargetId(id: string, groupCount: number): number {
-  for (let i = 1; i < groupCount; i++) if (id.startsWith(groupIdPrefix(i))) return i;
-  return 0;
 }
 
 /** `adapter` with its target IDs in the namespace of group `index`; the first group's adapter is returned as is. */

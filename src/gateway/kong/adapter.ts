@@ -35,7 +35,7 @@ export interface KongAdapterOptions {
 }
 
 /** A `{vault://…}` reference (§ Vault references). */
-export function isVaultReference(value: string): boolean {
+function isVaultReference(value: string): boolean {
   return /^\{vault:\/\/.+\}$/.test(value.trim());
 }
 

@@ -1,1 +1,1 @@
-export { createKongAdapter, isVaultReference, type KongAdapterOptions, type KongGatewayConfig } from "./adapter.js";
+export { createKongAdapter, type KongAdapterOptions, type KongGatewayConfig } from "./adapter.js";
