@@ -142,6 +142,11 @@ export const ERROR_CODES = {
   GATEWAY_TEST_UNSUPPORTED: upstream,
   GATEWAY_TOKEN_MISSING: code(500, false, "critical"),
   GATEWAY_MANUAL_ACTION_REQUIRED: code(202, false, "warning"),
+  // Target groups (src/gateway/groups.ts): an ID of one group reached another group's adapter.
+  TARGET_GROUP_MISMATCH: bug,
+  // Kong (src/gateway/kong): a vault reference is Kong's to refresh, never overwritten.
+  KONG_CLIENT_UNKNOWN: bug,
+  KONG_VAULT_REFERENCE: code(409, false, "info"),
 
   // Storage, probes, alerts
   STORAGE_CONFLICT: code(409, true, "warning"),

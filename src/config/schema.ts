@@ -196,6 +196,30 @@ export const gatewaySchema = z.discriminatedUnion(
       testConnection: z.boolean().default(true),
     }),
     z.strictObject({
+      kind: z.literal("kong-openid-connect"),
+      /** The Kong Admin API (self-hosted; port 8444 for HTTPS). Konnect is not supported yet. */
+      adminUrl: httpsUrl("https://kong-admin.example.com:8444"),
+      /** The Key Vault secret holding the RBAC admin token; omit only when RBAC is off. */
+      adminTokenSecretName: secretName().optional(),
+      /** Kong's `rbac_auth_header`. */
+      adminTokenHeader: z
+        .string()
+        .regex(/^[A-Za-z0-9-]{1,64}$/, { error: "must be an HTTP header name such as Kong-Admin-Token (letters, digits, dashes)" })
+        .default("Kong-Admin-Token"),
+      pageSize: count("plugins", 1, 1000, 100).default(100),
+      maxConcurrency: z
+        .number()
+        .int({ error: "must be a whole number — e.g. 4" })
+        .min(1, { error: "must be at least 1 — e.g. 4" })
+        .max(64, { error: "must be at most 64 — e.g. 4" })
+        .default(4),
+      maxRequestsPerSecond: z
+        .number()
+        .min(0.5, { error: "must be at least 0.5 — e.g. 10" })
+        .max(1000, { error: "must be at most 1000 — e.g. 10" })
+        .default(10),
+    }),
+    z.strictObject({
       kind: z.literal("manual"),
       /** Names of the MCP servers an operator must update by hand; listed in the incident. */
       targets: z
@@ -215,7 +239,7 @@ export const gatewaySchema = z.discriminatedUnion(
         const shown = typeof kind === "string" ? quoted(kind) : "this value";
         return kind === undefined
           ? `is required — set the gateway's kind to cequence or manual (manual for a gateway without an admin API)`
-          : `${shown} is not a gateway kind — use cequence, or manual for a gateway without an admin API`;
+          : `${shown} is not a gateway kind — use cequence, or manual for a gateway without an admin API (kong-openid-connect for Kong's openid-connect plugin)`;
       }
       return undefined;
     },
@@ -323,10 +347,31 @@ export const credentialSetSchema = z
       )
       .min(1, { error: 'must not be empty — e.g. ["openid", "profile", "email", "User.Read"]' })
       .default([...DEFAULT_SCOPES]),
-    gateway: gatewaySchema,
+    /** The old form: one gateway. It becomes the set's first (only) target group. */
+    gateway: gatewaySchema.optional(),
+    /** Everywhere the secret lives (DESIGN.md § Target groups): one or more groups of any kind, canary first in each. */
+    groups: z
+      .array(gatewaySchema, { error: (iss) => (iss.code === "invalid_type" ? `must be a list of target groups — write "groups": [ { "kind": "cequence", … }, { "kind": "manual", … } ]` : undefined) })
+      .min(1, { error: `must list at least one target group — e.g. [ { "kind": "manual", "targets": ["my-mcp-server"] } ]` })
+      .optional(),
     alerts: z.array(alertChannelSchema).default([]),
   })
   .superRefine((set, ctx) => {
+    // Exactly one of the two forms. Both are accepted when `gateway` is the first group: that is
+    // what a parsed new-form set looks like, and sets are re-parsed after a JSON round-trip.
+    if (set.gateway === undefined && set.groups === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["gateway"],
+        message: `is required — give { "kind": "cequence", … } or { "kind": "manual" } for the gateway whose MCP servers use this app, or list every place the secret lives as "groups": [ { "kind": … }, … ]`,
+      });
+    } else if (set.gateway !== undefined && set.groups !== undefined && JSON.stringify(set.gateway) !== JSON.stringify(set.groups[0])) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["gateway"],
+        message: `cannot be given with "groups" — move this gateway into "groups" as its first entry and delete "gateway"`,
+      });
+    }
     // Range issues do not stop refinements in zod, so only judge a policy whose fields are valid:
     // a lifetime of 0 is one problem, not three.
     if (policyFieldsValid(set.secret)) {
@@ -354,13 +399,17 @@ export const credentialSetSchema = z
     // the first rotation (and the client secret would be sent to a webhook).
     const reserved = new Set([set.keyVault.secretName.toLowerCase(), `${set.keyVault.secretName.toLowerCase()}-pending`]);
     const clash = (name: string) => reserved.has(name.toLowerCase());
-    if (set.gateway.kind === "cequence" && clash(set.gateway.apiTokenSecretName)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["gateway", "apiTokenSecretName"],
-        message: `is the client secret's own Key Vault name — the rotation would overwrite it; use a separate secret for the gateway API token`,
-      });
-    }
+    const groups = set.groups ?? (set.gateway ? [set.gateway] : []);
+    groups.forEach((group, i) => {
+      const tokenName = group.kind === "cequence" ? group.apiTokenSecretName : group.kind === "kong-openid-connect" ? group.adminTokenSecretName : undefined;
+      if (tokenName !== undefined && clash(tokenName)) {
+        ctx.addIssue({
+          code: "custom",
+          path: [...(set.groups ? ["groups", i] : ["gateway"]), group.kind === "cequence" ? "apiTokenSecretName" : "adminTokenSecretName"],
+          message: `is the client secret's own Key Vault name — the rotation would overwrite it; use a separate secret for the gateway API token`,
+        });
+      }
+    });
     const channelNames = new Map<string, number>();
     set.alerts.forEach((ch, i) => {
       for (const [field, value] of Object.entries(ch)) {
@@ -383,7 +432,10 @@ export const credentialSetSchema = z
         } else channelNames.set(ch.name, i);
       }
     });
-  });
+  })
+  // Every reader may keep using `gateway` (the first group); `groups` is present only when the file
+  // used the new form, so check-config can tell the old form's writer how to move on.
+  .transform(({ gateway, groups, ...rest }) => ({ ...rest, gateway: (groups?.[0] ?? gateway)!, ...(groups ? { groups } : {}) }));
 export type CredentialSet = z.infer<typeof credentialSetSchema>;
 
 export const credentialSetFileSchema = z

@@ -1,5 +1,7 @@
 import { checkOutboundUrl } from "./outbound.js";
-import { renewAtDays, type AlertChannelConfig, type CredentialSet } from "./schema.js";
+import { renewAtDays, type AlertChannelConfig, type CredentialSet, type GatewayConfig } from "./schema.js";
+import { targetGroupsOf } from "./groups.js";
+
 
 /**
  * A human-readable, secret-free summary of loaded credential sets (the file holds no secret
@@ -9,14 +11,24 @@ export function describeCredentialSets(sets: readonly CredentialSet[]): string {
   return sets.map(describeCredentialSet).join("\n\n");
 }
 
+function describeGroup(g: GatewayConfig): string {
+  switch (g.kind) {
+    case "cequence":
+      return (
+        `cequence ${g.baseUrl} (tenant ${g.tenant}, token in ${g.apiTokenSecretName}, ` +
+        `${g.maxConcurrency} parallel, ${g.maxRequestsPerSecond} req/s${g.testConnection ? ", test connection" : ""})`
+      );
+    case "kong-openid-connect":
+      return `kong-openid-connect ${g.adminUrl} (${g.adminTokenSecretName ? `admin token in ${g.adminTokenSecretName}` : "RBAC off"}, ${g.maxConcurrency} parallel, ${g.maxRequestsPerSecond} req/s)`;
+    case "manual":
+      return `manual — an operator updates ${g.targets.length > 0 ? g.targets.join(", ") : "the targets listed in the incident"} and confirms`;
+  }
+}
+
 export function describeCredentialSet(set: CredentialSet): string {
   const s = set.secret;
   const renewAt = renewAtDays(s.renewBeforeDays, s.renewAtFraction, s.lifetimeDays);
-  const gateway =
-    set.gateway.kind === "cequence"
-      ? `cequence ${set.gateway.baseUrl} (tenant ${set.gateway.tenant}, token in ${set.gateway.apiTokenSecretName}, ` +
-        `${set.gateway.maxConcurrency} parallel, ${set.gateway.maxRequestsPerSecond} req/s${set.gateway.testConnection ? ", test connection" : ""})`
-      : `manual — an operator updates ${set.gateway.targets.length > 0 ? set.gateway.targets.join(", ") : "the targets listed in the incident"} and confirms`;
+  const gateway = targetGroupsOf(set).map(describeGroup).join("\n                  ");
   const lines = [
     `${set.name}`,
     `  app             tenant ${set.tenantId}, client ${set.clientId}${set.multiTenant ? " (multi-tenant)" : ""}`,
@@ -46,6 +58,7 @@ function privateAddresses(set: CredentialSet): { field: string; url: string; ran
     ["graphBaseUrl", set.graphBaseUrl],
     ["keyVault.url", set.keyVault.url],
     ...(set.gateway.kind === "cequence" ? ([["gateway.baseUrl", set.gateway.baseUrl]] as [string, string][]) : []),
+    ...targetGroupsOf(set).flatMap((g, i): [string, string][] => (g.kind === "kong-openid-connect" ? [[`groups[${i}].adminUrl`, g.adminUrl]] : [])),
     ...set.alerts.flatMap((ch, i): [string, string][] =>
       ch.kind === "pagerduty" ? [[`alerts[${i}].eventsUrl`, ch.eventsUrl]] : ch.kind === "opsgenie" ? [[`alerts[${i}].apiUrl`, ch.apiUrl]] : [],
     ),

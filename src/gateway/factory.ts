@@ -3,20 +3,25 @@ import type { HttpClient } from "../http/client.js";
 import type { Logger } from "../logging.js";
 import { createCequenceAdapter } from "./cequence/index.js";
 import { createManualAdapter } from "./manual/index.js";
+import { createKongAdapter } from "./kong/index.js";
 import type { RateLimiter } from "./rateLimiter.js";
 import type { GatewayAdapter } from "./types.js";
 
 export interface GatewayAdapterDeps {
-  /** The gateway admin API token (from Key Vault); required for `cequence`. */
+  /** The gateway admin API token (from Key Vault); required for `cequence`, and for `kong-openid-connect` with RBAC on. */
   apiToken?: string;
   http: HttpClient;
   rateLimiter?: RateLimiter;
   logger?: Logger;
+  /** The set's client ID (Kong reads a plugin's aligned secret by it). */
+  clientId?: string;
 }
 
 /** The Key Vault secret holding the gateway's admin API token, when its kind has an API to call. */
 export function gatewayApiTokenSecretName(config: GatewayConfig): string | undefined {
-  return config.kind === "cequence" ? config.apiTokenSecretName : undefined;
+  if (config.kind === "cequence") return config.apiTokenSecretName;
+  if (config.kind === "kong-openid-connect") return config.adminTokenSecretName;
+  return undefined;
 }
 
 /** The adapter for a set's `gateway` block. */
@@ -32,6 +37,14 @@ export function createGatewayAdapter(config: GatewayConfig, deps: GatewayAdapter
       });
     case "manual":
       return createManualAdapter({ config });
+    case "kong-openid-connect":
+      return createKongAdapter({
+        config,
+        ...(deps.apiToken ? { adminToken: deps.apiToken } : {}),
+        http: deps.http,
+        ...(deps.clientId ? { clientId: deps.clientId } : {}),
+        ...(deps.logger ? { logger: deps.logger } : {}),
+      });
     default: {
       const never: never = config;
       throw new TypeError(`unknown gateway kind ${JSON.stringify((never as { kind?: unknown }).kind)}`);

@@ -31,7 +31,15 @@ export interface TargetFilter {
    */
   tenant?: TenantIdentity;
   onDrift?: (target: GatewayTarget, why: string) => void;
+  /**
+   * A target the consumer refreshes by itself from Key Vault (e.g. a Kong plugin holding a
+   * `{vault://…}` reference): not listed as a target and never written; reported here instead.
+   */
+  onRefreshedByConsumer?: (target: GatewayTarget, why: string) => void;
 }
+
+/** How a target's pickup of the new secret is proven; recorded on each target's journal entry. */
+export type PickupProof = "fingerprint" | "status" | "version" | "time" | "operator";
 
 /**
  * What an adapter can do (DESIGN.md § Components): the rotation engine reads these, never the
@@ -45,14 +53,16 @@ interface GatewayCapabilities {
   delivery: "push" | "keyVault" | "operator";
   /**
    * How pickup is proven: `fingerprint` (a read-back shows which secret a target holds), `status`
-   * (the target reports it refreshed), `operator` (the confirmation is the proof; nothing to read back).
+   * (the target reports it refreshed), `version` (the target reports the Key Vault version it uses),
+   * `time` (nothing to read: pickup is assumed `maxPickupDelayMs` after promote), `operator` (the
+   * confirmation is the proof; nothing to read back).
    */
-  pickupProof: "fingerprint" | "status" | "operator";
+  pickupProof: PickupProof;
   /** Targets written at once. */
   maxConcurrency: number;
   /** Whether the engine asks the gateway to fetch a token with what it stores after a write (`testConnection`). */
   testConnection: boolean;
-  /** The documented maximum delay before a `keyVault` consumer picks up a Key Vault change; absent when pushed or confirmed. */
+  /** The documented maximum delay before a `keyVault` consumer picks up a Key Vault change; required for `time` proof, absent when pushed or confirmed. */
   maxPickupDelayMs?: number;
 }
 

@@ -5,7 +5,7 @@ import type { Logger } from "../logging.js";
 import type { Redactor } from "../redact.js";
 import type { GraphApplicationsApi, TokenEndpointClient } from "../entra/types.js";
 import type { SecretStore } from "../vault/types.js";
-import type { GatewayAdapter } from "../gateway/types.js";
+import type { GatewayAdapter, PickupProof } from "../gateway/types.js";
 import type { RotationHooks } from "./hooks.js";
 import type { RetirementEvidenceDeps } from "./retirementEvidence.js";
 import type { ErrorSummary } from "../errors.js";
@@ -47,11 +47,16 @@ export interface TargetRecord {
   /**
    * Dropped from the run: `gone` (deleted from the gateway) or `moved` (now uses another client ID,
    * or is no longer an OAuth2 client-credentials server), or `drift` (uses the set's client ID but its
-   * token URL names another tenant: reported, never written). A dropped target never blocks retirement.
+   * token URL names another tenant: reported, never written), or `refreshed` (the consumer refreshes the
+   * secret from Key Vault by itself, e.g. a Kong vault reference: reported, never written). A dropped target never blocks retirement.
    */
-  outcome?: "gone" | "moved" | "drift";
+  outcome?: "gone" | "moved" | "drift" | "refreshed";
   /** What the gateway answered when the target was dropped, and when. */
   evidence?: string;
+  /** The target group (index in the set's `groups`); absent for the first. */
+  group?: number;
+  /** How the target's pickup of the new secret was proven, once verified (DESIGN.md § Target groups). */
+  proof?: PickupProof;
 }
 
 /** A request accepted by the HTTP API (202), recorded before the answer and applied by a pass. */
@@ -90,6 +95,8 @@ export interface Plan {
   policy?: { source: "app" | "tenantDefault" | "none" | "unknown"; detail: string };
   gracePeriodHours: number;
   targets: { total: number; names: string[] };
+  /** Configuration the plan advises changing, e.g. a grace period shorter than a group's pickup delay. */
+  warnings?: string[];
   unmanagedCredentials: (CredentialRef & { daysLeft: number })[];
   orphans: CredentialRef[];
   adoption?: { status: "adopted" | "already-tagged" | "ambiguous" | "unidentified" | "not-working"; keyId?: string; detail: string };
@@ -168,7 +175,10 @@ export interface RotationDeps {
   graph: GraphApplicationsApi;
   token: TokenEndpointClient;
   vault: SecretStore;
+  /** The first target group's adapter (probe and status read it); the engine reads `groups` when given. */
   gateway: GatewayAdapter;
+  /** Every target group's adapter, the first being `gateway`; absent: `gateway` is the only group. */
+  groups?: GatewayAdapter[];
   container: ContainerClient;
   clock: Clock;
   logger: Logger;

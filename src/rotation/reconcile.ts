@@ -1,4 +1,4 @@
-import { RotatorError } from "../errors.js";
+import { RotatorError, ensureRotatorError } from "../errors.js";
 import type { SecretVersion } from "../vault/types.js";
 import { fingerprintMatches } from "../gateway/fingerprint.js";
 import { tokenUrlFor } from "../entra/token.js";
@@ -9,6 +9,8 @@ import { listRotationTargets, pushSecret, readBackTargets } from "./targetWrites
 import { dropVanishedTargets, liveTargets, mergeTargets } from "./targets.js";
 import { retirementDue, targetsVerifiedAt, type RetirementContext } from "./retirement.js";
 import { getSetApplication } from "../entra/application.js";
+import { groupRecords, inGroup, runGroups } from "./groups.js";
+import type { GatewayTarget } from "../gateway/types.js";
 
 /**
  * Reconcile on every pass (DESIGN.md § Reconcile on every pass). When no rotation is due, the pass
@@ -29,61 +31,119 @@ export interface ReconcileSummary {
 }
 
 export async function reconcileStep(ctx: StepContext): Promise<StepOutcome & { summary?: ReconcileSummary }> {
-  const { set, gateway, vault, token, clock, redactor } = ctx.deps;
-  const { run } = ctx;
-  if (gateway.capabilities.pickupProof === "operator") return { kind: "skipped", detail: `${gateway.kind} gateway: its targets cannot be read back, so drift is not repaired automatically` };
+  const { set, vault, clock, redactor } = ctx.deps;
+  const groups = runGroups(ctx.deps);
+  if (groups.every((g) => g.adapter.capabilities.pickupProof === "operator")) {
+    const { gateway } = ctx.deps;
+    return { kind: "skipped", detail: `${gateway.kind} gateway: its targets cannot be read back, so drift is not repaired automatically` };
+  }
   const current = await vault.getLatest(set.keyVault.secretName, { abortSignal: ctx.signal });
   if (!current?.enabled || !current.value) return { kind: "skipped", detail: "Key Vault holds no current secret to reconcile with" };
   const secret = current.value;
   redactor.add(secret);
 
-  // Only this tenant's servers: one with the client ID but another tenant is drift, never written.
-  const listed = await listRotationTargets(ctx);
-  const stale = listed.filter((t) => !fingerprintMatches(t, secret));
-  let repaired = 0;
-  if (stale.length > 0) {
-    // I1: push only a secret Entra accepts right now.
-    const probe = await token.requestToken(
-      { tokenUrl: tokenUrlFor(set.authorityHost, set.tenantId), clientId: set.clientId, clientSecret: secret, scope: graphScope(set.graphBaseUrl) },
-      { abortSignal: ctx.signal },
-    );
-    if (!probe.ok) {
-      throw new RotatorError("CURRENT_SECRET_REFUSED", `Entra refuses the current Key Vault secret (${probe.aadsts ? `AADSTS${probe.aadsts}` : probe.error}); ${stale.length} drifted target(s) were not touched`, {
-        hint: "The secret in Key Vault no longer works: start an emergency rotation (POST /api/rotations with mode emergency, or `mcp-sso-rotator rotate --emergency`).",
-        ...(probe.aadsts ? { aadsts: probe.aadsts } : {}),
-      });
-    }
-    mergeTargets(run, stale);
-    await pushSecret(ctx, stale, secret);
-    await dropVanishedTargets(run, { gateway, clientId: set.clientId, listed, now: clock.now(), log: ctx.log, abortSignal: ctx.signal });
-    await readBackTargets(ctx, listed, secret);
-    repaired = liveTargets(run).filter((t) => t.verified).length;
-    await ctx.save();
-    const left = liveTargets(run).filter((t) => !t.verified);
-    if (left.length > 0) {
-      const names = left.map((t) => t.name);
-      throw new RotatorError(
-        "TARGETS_STALE",
-        `${left.length} MCP server(s) hold a secret other than the current one and could not be repaired: ${names.join(", ")} (${left.map((t) => t.error?.code ?? "unknown").join(", ")})`,
-        {
-          hint:
-            `Open ${names.join(", ")} in the gateway console and fix what the run journal names for each (GET /api/rotations/${run.runId}); ` +
-            "the next pass repairs them. Until then the previous credential is kept, and those servers break the day it expires.",
-        },
-      );
+  // Each group is repaired on its own; a group that stays stale does not stop the others, and the
+  // first failure is raised once all ran (the previous credential is then kept).
+  const entraAccepts = memo((stale: number) => probeCurrentSecret(ctx, secret, stale));
+  const repairs: GroupRepair[] = [];
+  let failure: Error | undefined;
+  for (const group of groups) {
+    const caps = group.adapter.capabilities;
+    if (caps.delivery !== "push" || caps.pickupProof === "operator" || caps.pickupProof === "time") continue;
+    try {
+      repairs.push(await repairGroup(inGroup(ctx, group), secret, entraAccepts));
+    } catch (e) {
+      if (ctx.signal.aborted) throw e;
+      failure ??= e instanceof Error ? e : ensureRotatorError(e);
     }
   }
+  if (failure !== undefined) throw failure;
 
-  // Every live target verified on the current secret, or TARGETS_STALE was thrown above; the rule checks it again.
-  const lagging = (): Promise<string[]> => Promise.resolve(liveTargets(run).filter((t) => !t.verified && stale.some((x) => x.id === t.id)).map((t) => t.name));
+  // Every repaired group verified on the current secret, or TARGETS_STALE was thrown above; the rule
+  // checks it again. Groups that cannot be read back here hold the retirement: an operator group
+  // until its run is confirmed (that run retires, not reconcile), a time group until its window ends.
+  const promoted = current.createdOn?.getTime();
+  const lagging = (): Promise<string[]> => {
+    const names = repairs.flatMap((r) => r.stale.filter((x) => liveTargets(ctx.run).some((t) => t.id === x.id && !t.verified)).map((t) => t.name));
+    for (const group of groups) {
+      const caps = group.adapter.capabilities;
+      const records = groupRecords(ctx.run, group.index).filter((r) => r.outcome === undefined);
+      if (groups.length > 1 && caps.pickupProof === "operator") names.push(...records.map((r) => `${r.name} (awaiting operator confirmation)`), ...(records.length ? [] : [`${group.label} (awaiting operator confirmation)`]));
+      if (caps.pickupProof === "time" && (promoted === undefined || clock.now().getTime() < promoted + (caps.maxPickupDelayMs ?? 0))) names.push(`${group.label} (pickup window not over)`);
+    }
+    return Promise.resolve(names);
+  };
   const retired = await finishPendingRetirement(ctx, current, lagging);
   const superseded = await retireSuperseded(ctx, current.tags, lagging);
-  ctx.log.info(`reconciled: ${repaired} of ${listed.length} target(s) repaired${retired ? `; retired ${retired}` : ""}`);
-  const parts = [stale.length > 0 ? `${repaired} of ${listed.length} target(s) repaired and verified` : `all ${listed.length} target(s) hold the current secret`];
+  const listedCount = repairs.reduce((n, r) => n + r.listed.length, 0);
+  const repaired = repairs.reduce((n, r) => n + r.repaired, 0);
+  const anyStale = repairs.some((r) => r.stale.length > 0);
+  ctx.log.info(`reconciled: ${repaired} of ${listedCount} target(s) repaired${retired ? `; retired ${retired}` : ""}`);
+  const parts = [anyStale ? `${repaired} of ${listedCount} target(s) repaired and verified` : `all ${listedCount} target(s) hold the current secret`];
   if (retired) parts.push(`retired previous credential ${retired}`);
   if (superseded.length) parts.push(`retired superseded credential(s) ${superseded.join(", ")}`);
   const retiredAny = retired ?? superseded[0];
   return { kind: "done", detail: parts.join("; "), summary: { repaired, ...(retiredAny ? { retired: retiredAny } : {}) } };
+}
+
+interface GroupRepair {
+  listed: GatewayTarget[];
+  stale: GatewayTarget[];
+  repaired: number;
+}
+
+/** The first call's promise, for every call: the token request is made once per pass. */
+function memo<A, T>(f: (a: A) => Promise<T>): (a: A) => Promise<T> {
+  let p: Promise<T> | undefined;
+  return (a) => (p ??= f(a));
+}
+
+/** I1: push only a secret Entra accepts right now (asked once per pass, only when something is stale). */
+async function probeCurrentSecret(ctx: StepContext, secret: string, stale: number): Promise<void> {
+  const { set, token } = ctx.deps;
+  const probe = await token.requestToken(
+    { tokenUrl: tokenUrlFor(set.authorityHost, set.tenantId), clientId: set.clientId, clientSecret: secret, scope: graphScope(set.graphBaseUrl) },
+    { abortSignal: ctx.signal },
+  );
+  if (!probe.ok) {
+    throw new RotatorError("CURRENT_SECRET_REFUSED", `Entra refuses the current Key Vault secret (${probe.aadsts ? `AADSTS${probe.aadsts}` : probe.error}); ${stale} drifted target(s) were not touched`, {
+      hint: "The secret in Key Vault no longer works: start an emergency rotation (POST /api/rotations with mode emergency, or `mcp-sso-rotator rotate --emergency`).",
+      ...(probe.aadsts ? { aadsts: probe.aadsts } : {}),
+    });
+  }
+}
+
+/** Brings one pushable group to the current secret, canary first, and reads it back. */
+async function repairGroup(ctx: StepContext, secret: string, entraAccepts: (stale: number) => Promise<void>): Promise<GroupRepair> {
+  const { set, gateway, clock } = ctx.deps;
+  const { run } = ctx;
+  const group = ctx.group ?? 0;
+  // Only this tenant's servers: one with the client ID but another tenant is drift, never written.
+  const listed = await listRotationTargets(ctx);
+  const stale = listed.filter((t) => !fingerprintMatches(t, secret));
+  if (stale.length === 0) return { listed, stale, repaired: 0 };
+  await entraAccepts(stale.length);
+  mergeTargets(run, stale, group);
+  await pushSecret(ctx, stale, secret);
+  await dropVanishedTargets(run, { gateway, clientId: set.clientId, listed, now: clock.now(), log: ctx.log, abortSignal: ctx.signal, group });
+  await readBackTargets(ctx, listed, secret);
+  const mine = liveTargets(run).filter((t) => (t.group ?? 0) === group);
+  const repaired = mine.filter((t) => t.verified).length;
+  await ctx.save();
+  const left = mine.filter((t) => !t.verified);
+  if (left.length > 0) {
+    const names = left.map((t) => t.name);
+    throw new RotatorError(
+      "TARGETS_STALE",
+      `${left.length} MCP server(s) hold a secret other than the current one and could not be repaired: ${names.join(", ")} (${left.map((t) => t.error?.code ?? "unknown").join(", ")})`,
+      {
+        hint:
+          `Open ${names.join(", ")} in the gateway console and fix what the run journal names for each (GET /api/rotations/${run.runId}); ` +
+          "the next pass repairs them. Until then the previous credential is kept, and those servers break the day it expires.",
+      },
+    );
+  }
+  return { listed, stale, repaired };
 }
 
 /** The retirement rule's context for a reconciling pass (src/rotation/retirement.ts). */

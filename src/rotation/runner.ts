@@ -21,6 +21,7 @@ import { managedDisplayName, pendingSecretName, renewalDueAt, renewWindowDays } 
 import {
   adoptionFor,
   createStep,
+  groupWarnings,
   observe,
   planStep,
   promoteStep,
@@ -32,6 +33,7 @@ import {
 } from "./steps.js";
 import type { StepContext, StepOutcome } from "./stepContext.js";
 import { getSetApplication } from "../entra/application.js";
+import { hasOperatorGroup, operatorTargetNames } from "./groups.js";
 
 interface PassContext extends StepContext {
   /** How the set's previous run ended, read when this pass opened its run. */
@@ -70,7 +72,10 @@ export class RotationRunner {
     const facts = await observe(this.deps, abortSignal);
     const adoption = await adoptionFor(this.deps, facts, abortSignal);
     const record = await readPromotionRecord(this.journals, this.deps.set, facts, abortSignal);
-    return makePlan({ set: this.deps.set, facts, mode, now: this.deps.clock.now(), adoption, record });
+    const plan = makePlan({ set: this.deps.set, facts, mode, now: this.deps.clock.now(), adoption, record });
+    // The printed plan carries the same advice as a pass's (a grace period shorter than a group's pickup delay).
+    const warnings = groupWarnings(this.deps);
+    return warnings.length > 0 ? { ...plan, warnings } : plan;
   }
 
   async runPass(request: RotationRequest): Promise<PassResult> {
@@ -245,7 +250,7 @@ export class RotationRunner {
         // finish it (its targets cannot be read back), so a failed run would keep the credential it
         // replaced forever and leave the operator nothing to confirm (chaos seeds 184, 458). It
         // waits with the error — an incident — and the next pass retries.
-        const keptOpen = this.deps.gateway.capabilities.pickupProof === "operator" && run.promotedVersion !== undefined;
+        const keptOpen = hasOperatorGroup(this.deps) && run.promotedVersion !== undefined;
         const retryable = err.retryable || keptOpen || err.code === "LEASE_LOST" || err.code === "ABORTED";
         this.record(run, step, started, retryable ? "waiting" : "failed", err.message, err.toJSON());
         log.error(`step ${step} failed: ${err.code}: ${err.message} — ${err.hint}`);
@@ -425,7 +430,7 @@ export class RotationRunner {
       targets: {
         total: targetsVerified.total,
         verified: targetsVerified.verified,
-        ...(status === "awaiting_confirmation" ? { names: run.targets.map((t) => t.name) } : {}),
+        ...(status === "awaiting_confirmation" ? { names: operatorTargetNames(this.deps, run) } : {}),
         ...(stale.length > 0 ? { stale } : {}),
       },
       ...(stalled ? { stalled } : {}),

@@ -16,6 +16,8 @@ export interface StepContext {
   /** The new secret's value, in memory only for this pass. */
   secret?: string;
   facts?: Facts;
+  /** The target group this context works on (src/rotation/groups.ts inGroup); absent: the first. */
+  group?: number;
 }
 
 /**

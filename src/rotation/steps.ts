@@ -12,6 +12,8 @@ import { tokenUrlFor } from "../entra/token.js";
 import { dropVanishedTargets, liveTargets, mergeTargets } from "./targets.js";
 import { graphScope } from "../entra/scope.js";
 import { retirementDue, targetsVerifiedAt } from "./retirement.js";
+import { groupRecords, inGroup, longestPickupDelayMs, runGroups, type RunGroup } from "./groups.js";
+import type { GatewayTarget } from "../gateway/types.js";
 import { assertStashedValue, sealSecret } from "./secretCheck.js";
 import { getSetApplication } from "../entra/application.js";
 
@@ -25,7 +27,7 @@ import { getSetApplication } from "../entra/application.js";
 // ── observe & plan ────────────────────────────────────────────────────────
 
 export async function observe(deps: RotationDeps, signal?: AbortSignal): Promise<Facts> {
-  const { set, graph, vault, gateway } = deps;
+  const { set, graph, vault } = deps;
   const [app, policy, versions, pendingVersions, targets] = await Promise.all([
     getSetApplication(graph, set, { abortSignal: signal }),
     graph.getAppManagementPolicy({ appId: set.clientId, objectId: set.applicationObjectId }, { abortSignal: signal }).catch((e: unknown): Facts["policy"] => {
@@ -38,11 +40,17 @@ export async function observe(deps: RotationDeps, signal?: AbortSignal): Promise
     }),
     vault.listVersions(set.keyVault.secretName, { abortSignal: signal }),
     vault.listVersions(pendingSecretName(set.keyVault.secretName), { abortSignal: signal }),
-    gateway.listTargets({ clientId: set.clientId }, { abortSignal: signal }),
+    listEveryGroup(deps, signal),
   ]);
   const current = await vault.getLatest(set.keyVault.secretName, { abortSignal: signal });
   if (current?.value) deps.redactor.add(current.value);
   return { app, policy, current: current?.enabled ? current : undefined, versions, pendingVersions, targets };
+}
+
+/** The targets of every group (IDs in each group's namespace), listed in parallel. */
+async function listEveryGroup(deps: RotationDeps, signal?: AbortSignal): Promise<GatewayTarget[]> {
+  const lists = await Promise.all(runGroups(deps).map((g) => g.adapter.listTargets({ clientId: deps.set.clientId }, { abortSignal: signal })));
+  return lists.flat();
 }
 
 export async function adoptionFor(deps: RotationDeps, facts: Facts, signal?: AbortSignal): Promise<AdoptionResult | undefined> {
@@ -58,6 +66,11 @@ export async function planStep(ctx: StepContext): Promise<StepOutcome> {
   const adoption = await adoptionFor(ctx.deps, facts, ctx.signal);
   const record = await readPromotionRecord(ctx.journals, set, facts, ctx.signal);
   const plan = makePlan({ set, facts, mode: ctx.run.mode, now: clock.now(), adoption, record });
+  const warnings = groupWarnings(ctx.deps);
+  if (warnings.length > 0) {
+    plan.warnings = warnings;
+    for (const w of warnings) log.warn(w);
+  }
   ctx.run.plan = plan;
 
   if (plan.vaultProblem && plan.action === "noop") {
@@ -361,37 +374,48 @@ async function notePreviousFromVault(ctx: StepContext, keyId: string | undefined
 // ── propagate & verify targets ────────────────────────────────────────────
 
 export async function propagateStep(ctx: StepContext): Promise<StepOutcome> {
+  return everyGroup(ctx, propagateGroup);
+}
+
+/** Propagation to one target group, canary first (the group's own canary, limiter and concurrency). */
+async function propagateGroup(ctx: StepContext): Promise<StepOutcome> {
   const log = ctx.log;
   const { set, gateway } = ctx.deps;
   const { run } = ctx;
+  const group = ctx.group ?? 0;
   const secret = await loadSecret(ctx);
   const targets = await listRotationTargets(ctx);
-  mergeTargets(run, targets);
+  mergeTargets(run, targets, group);
+  const records = groupRecords(run, group);
 
   if (gateway.capabilities.delivery === "operator") {
     if (run.confirmedBy) {
-      for (const t of run.targets) Object.assign(t, { updated: true, verified: true });
+      for (const t of records) Object.assign(t, { updated: true, verified: true, proof: "operator" });
       delete run.awaitingConfirmationSince;
-      return { kind: "done", detail: `operator ${run.confirmedBy} confirmed ${run.targets.length} target(s)` };
+      return { kind: "done", detail: `operator ${run.confirmedBy} confirmed ${records.length} target(s)` };
     }
     run.awaitingConfirmationSince ??= ctx.deps.clock.now().toISOString();
     return {
       kind: "pause",
       status: "awaiting_confirmation",
-      detail: `update the client secret of ${run.targets.length} MCP server(s) by hand from Key Vault version ${run.promotedVersion}, then POST /api/rotations/${run.runId}/confirm`,
+      detail: `update the client secret of ${records.length} MCP server(s) by hand from Key Vault version ${run.promotedVersion}, then POST /api/rotations/${run.runId}/confirm`,
     };
   }
+  if (gateway.capabilities.delivery === "keyVault") {
+    // The consumer reads Key Vault itself: promote delivered the secret; its proof comes at retire.
+    return { kind: "done", detail: `${records.length} target(s) read the secret from Key Vault; pickup is proven by ${gateway.capabilities.pickupProof}` };
+  }
 
-  const settle = { gateway, clientId: set.clientId, listed: targets, now: ctx.deps.clock.now(), log, abortSignal: ctx.signal };
+  const settle = { gateway, clientId: set.clientId, listed: targets, now: ctx.deps.clock.now(), log, abortSignal: ctx.signal, group };
   await dropVanishedTargets(run, settle);
   const pending = targets.filter((t) => !run.targets.find((r) => r.id === t.id)!.updated || !fingerprintMatches(t, secret));
   const outcomes = await pushSecret(ctx, pending, secret);
   // A write that found the target deleted or re-pointed is evidence too.
   await dropVanishedTargets(run, { ...settle, now: ctx.deps.clock.now() });
   await ctx.save();
-  const live = liveTargets(run);
+  const live = liveTargets(run).filter((t) => (t.group ?? 0) === group);
   const failed = live.filter((t) => !t.updated);
-  const dropped = run.targets.length - live.length;
+  const dropped = groupRecords(run, group).length - live.length;
   if (outcomes.length < pending.length) {
     // The canary could not be written: nobody else was touched; the next pass starts over with a canary.
     const canary = outcomes[0]!;
@@ -439,18 +463,26 @@ function noProgressError(ctx: StepContext, outcomes: readonly { error?: ErrorSum
 }
 
 export async function verifyTargetsStep(ctx: StepContext): Promise<StepOutcome> {
+  return everyGroup(ctx, verifyGroup);
+}
+
+async function verifyGroup(ctx: StepContext): Promise<StepOutcome> {
   const { set, gateway } = ctx.deps;
   const { run } = ctx;
+  const group = ctx.group ?? 0;
   if (gateway.capabilities.pickupProof === "operator") return { kind: "skipped", detail: `${gateway.kind} gateway: verified by operator confirmation` };
+  if (gateway.capabilities.pickupProof === "time") {
+    return { kind: "skipped", detail: `${gateway.kind}: nothing to read back; pickup is assumed ${gateway.capabilities.maxPickupDelayMs ?? 0} ms after promote, and retirement waits for it` };
+  }
   const secret = await loadSecret(ctx);
   const testConnection = usesTestConnection(ctx);
   const listed = await listRotationTargets(ctx);
-  mergeTargets(run, listed);
-  await dropVanishedTargets(run, { gateway, clientId: set.clientId, listed, now: ctx.deps.clock.now(), log: ctx.log, abortSignal: ctx.signal });
+  mergeTargets(run, listed, group);
+  await dropVanishedTargets(run, { gateway, clientId: set.clientId, listed, now: ctx.deps.clock.now(), log: ctx.log, abortSignal: ctx.signal, group });
   const bad = await readBackTargets(ctx, listed, secret);
   // A live record neither listed nor provably gone (the read-back failed) is not verified yet.
   const listedIds = new Set(listed.map((t) => t.id));
-  for (const rec of liveTargets(run)) {
+  for (const rec of liveTargets(run).filter((r) => (r.group ?? 0) === group)) {
     if (!listedIds.has(rec.id)) {
       Object.assign(rec, { updated: false, verified: false });
       bad.push(rec.name);
@@ -461,34 +493,67 @@ export async function verifyTargetsStep(ctx: StepContext): Promise<StepOutcome> 
     run.steps = run.steps.filter((s) => !(s.name === "propagate" && s.status === "done"));
     return { kind: "pause", status: "waiting", detail: `${bad.length} target(s) failed read-back: ${bad.join(", ")}` };
   }
-  const live = liveTargets(run).length;
+  const live = liveTargets(run).filter((r) => (r.group ?? 0) === group).length;
   return { kind: "done", detail: `${live}/${live} targets hold the new secret${testConnection ? " and fetched a token" : ""}` };
+}
+
+/**
+ * Runs a target step once per group and combines the outcomes. A set with one group gets that
+ * group's outcome unchanged. Every group runs even when an earlier one pauses or fails (a slow or
+ * broken group never holds another's proof back); the first error is rethrown after all ran.
+ * Combined: any `waiting` wins (the pass is retried), then `awaiting_confirmation`, else done.
+ */
+async function everyGroup(ctx: StepContext, step: (ctx: StepContext) => Promise<StepOutcome>): Promise<StepOutcome> {
+  const groups = runGroups(ctx.deps);
+  if (groups.length === 1) return step(inGroup(ctx, groups[0]!));
+  const results: { group: RunGroup; outcome?: StepOutcome; error?: unknown }[] = [];
+  for (const group of groups) {
+    try {
+      results.push({ group, outcome: await step(inGroup(ctx, group)) });
+    } catch (error) {
+      if (ctx.signal.aborted) throw error;
+      results.push({ group, error });
+    }
+  }
+  const failed = results.find((r) => r.error !== undefined);
+  if (failed) {
+    await ctx.save();
+    throw failed.error;
+  }
+  const detail = results.map((r) => `${r.group.label}: ${r.outcome!.detail ?? "done"}`).join("; ");
+  const paused = results.map((r) => r.outcome!).filter((o): o is Extract<StepOutcome, { kind: "pause" }> => o.kind === "pause");
+  if (paused.some((o) => o.status === "waiting")) return { kind: "pause", status: "waiting", detail };
+  if (paused.length > 0) return { kind: "pause", status: paused[0]!.status, detail };
+  if (results.every((r) => r.outcome!.kind === "skipped")) return { kind: "skipped", detail };
+  return { kind: "done", detail };
+}
+
+/** The planner's advice on groups: a grace period shorter than a `time` group's pickup delay ends before that group can be assumed to have picked up. */
+export function groupWarnings(deps: Pick<RotationDeps, "set" | "gateway" | "groups">): string[] {
+  const delayMs = longestPickupDelayMs(deps);
+  const graceMs = deps.set.secret.gracePeriodHours * 3_600_000;
+  if (graceMs >= delayMs) return [];
+  return [
+    `the grace period (${deps.set.secret.gracePeriodHours} h) is shorter than the longest pickup delay of the set's target groups (${delayMs / 3_600_000} h): ` +
+      `retirement waits for the delay anyway — raise secret.gracePeriodHours to at least ${Math.ceil(delayMs / 3_600_000)} so the plan says when it really happens`,
+  ];
 }
 
 // ── retire ────────────────────────────────────────────────────────────────
 
 export async function retireStep(ctx: StepContext): Promise<StepOutcome> {
-  const { set, gateway, clock } = ctx.deps;
+  const { set, clock } = ctx.deps;
   const { run } = ctx;
   const previous = run.previousCredential;
   if (run.retireBlockedReason) return { kind: "skipped", detail: `nothing retired: ${run.retireBlockedReason}` };
   if (!previous) return { kind: "skipped", detail: "no previous managed credential to retire" };
 
-  // I1: never retire while any target still lacks the new secret — including targets added since.
+  // I1: never retire while any target still lacks the new secret — including targets added since —
+  // in any group: every group must have proven pickup.
   const laggingTargets = async (): Promise<string[]> => {
-    if (gateway.capabilities.pickupProof === "operator") return []; // the operator's confirmation is the proof
-    const secret = await loadSecret(ctx);
-    const targets = await listRotationTargets(ctx);
-    const lagging = targets.filter((t) => !fingerprintMatches(t, secret));
-    if (lagging.length > 0) {
-      mergeTargets(run, targets);
-      for (const t of lagging) {
-        const rec = run.targets.find((r) => r.id === t.id)!;
-        Object.assign(rec, { updated: false, verified: false });
-      }
-      run.steps = run.steps.filter((s) => !((s.name === "propagate" || s.name === "verify-targets") && s.status === "done"));
-    }
-    return lagging.map((t) => t.name);
+    const names: string[] = [];
+    for (const group of runGroups(ctx.deps)) names.push(...(await laggingInGroup(inGroup(ctx, group))));
+    return names;
   };
   const verdict = await retirementDue(
     { path: "retire", keyId: previous.keyId, laggingTargets, retireAfter: run.retireAfter, targetsVerifiedAt: targetsVerifiedAt(run) },
@@ -500,6 +565,45 @@ export async function retireStep(ctx: StepContext): Promise<StepOutcome> {
   }
   const disabled = await retireCredential(ctx, previous.keyId, "retire");
   return { kind: "done", detail: `removed ${previous.keyId} and disabled ${disabled} Key Vault version(s); ${verdict.note}` };
+}
+
+/** When promote finished: a `time` group's pickup window starts there. */
+function promotedAt(ctx: StepContext): number | undefined {
+  const step = ctx.run.steps.filter((s) => s.name === "promote" && s.status === "done").at(-1);
+  const at = Date.parse(step?.endedAt ?? "");
+  return Number.isFinite(at) ? at : undefined;
+}
+
+/** The names of one group's targets that have not proven pickup of the new secret. */
+async function laggingInGroup(ctx: StepContext): Promise<string[]> {
+  const { gateway, clock } = ctx.deps;
+  const { run } = ctx;
+  const group = ctx.group ?? 0;
+  const proof = gateway.capabilities.pickupProof;
+  if (proof === "operator") return []; // the operator's confirmation (propagate) is the proof
+  if (proof === "time") {
+    const records = groupRecords(run, group).filter((r) => r.outcome === undefined);
+    const start = promotedAt(ctx);
+    const until = start === undefined ? undefined : start + (gateway.capabilities.maxPickupDelayMs ?? 0);
+    if (until === undefined || clock.now().getTime() < until) {
+      const when = until === undefined ? "an unknown time (promote is not journaled)" : new Date(until).toISOString();
+      return records.map((r) => `${r.name} (pickup assumed only from ${when})`);
+    }
+    for (const r of records) Object.assign(r, { updated: true, verified: true, proof: "time" });
+    return [];
+  }
+  const secret = await loadSecret(ctx);
+  const targets = await listRotationTargets(ctx);
+  const lagging = targets.filter((t) => !fingerprintMatches(t, secret));
+  if (lagging.length > 0) {
+    mergeTargets(run, targets, group);
+    for (const t of lagging) {
+      const rec = run.targets.find((r) => r.id === t.id)!;
+      Object.assign(rec, { updated: false, verified: false });
+    }
+    run.steps = run.steps.filter((s) => !((s.name === "propagate" || s.name === "verify-targets") && s.status === "done"));
+  }
+  return lagging.map((t) => t.name);
 }
 
 /**

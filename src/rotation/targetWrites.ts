@@ -1,5 +1,5 @@
 import { RotatorError } from "../errors.js";
-import type { GatewayTarget, TargetFilter } from "../gateway/types.js";
+import type { GatewayTarget, PickupProof, TargetFilter } from "../gateway/types.js";
 import { propagateCanaryFirst, verifyTargets, type TargetOutcome, type TargetVerification } from "../gateway/propagate.js";
 import type { TargetRecord } from "./model.js";
 import type { StepContext } from "./stepContext.js";
@@ -16,21 +16,25 @@ import { liveTargets } from "./targets.js";
  * with the reason (never written; the gateway-drift probe reports it too).
  */
 function rotationTargetFilter(ctx: StepContext): TargetFilter {
-  const { set, clock } = ctx.deps;
-  const { run } = ctx;
+  const { set } = ctx.deps;
   return {
     clientId: set.clientId,
     tenant: { tenantId: set.tenantId, authorityHosts: [set.authorityHost] },
-    onDrift: (t, why) => {
-      let rec = run.targets.find((r) => r.id === t.id);
-      if (!rec) {
-        rec = { id: t.id, name: t.name, updated: false, verified: false, attempts: 0 };
-        run.targets.push(rec);
-      }
-      Object.assign(rec, { updated: false, verified: false, outcome: "drift", evidence: `${why} (checked ${clock.now().toISOString()})` });
-      delete rec.error;
-    },
+    onDrift: (t, why) => reportUnwritten(ctx, t, "drift", why),
+    onRefreshedByConsumer: (t, why) => reportUnwritten(ctx, t, "refreshed", why),
   };
+}
+
+/** A listed target that is reported on the run and never written (drift, or refreshed by the consumer itself). */
+function reportUnwritten(ctx: StepContext, t: GatewayTarget, outcome: "drift" | "refreshed", why: string): void {
+  const { run } = ctx;
+  let rec = run.targets.find((r) => r.id === t.id);
+  if (!rec) {
+    rec = { id: t.id, name: t.name, updated: false, verified: false, attempts: 0, ...(ctx.group ? { group: ctx.group } : {}) };
+    run.targets.push(rec);
+  }
+  Object.assign(rec, { updated: false, verified: false, outcome, evidence: `${why} (checked ${ctx.deps.clock.now().toISOString()})` });
+  delete rec.error;
 }
 
 export function listRotationTargets(ctx: StepContext): Promise<GatewayTarget[]> {
@@ -68,7 +72,7 @@ export async function pushSecret(ctx: StepContext, targets: GatewayTarget[], sec
     },
   });
   const canary = result.canary;
-  if (canary?.verification) recordVerification(records.get(canary.outcome.id)!, canary.verification);
+  if (canary?.verification) recordVerification(records.get(canary.outcome.id)!, canary.verification, gateway.capabilities.pickupProof);
   if (result.status === "verify-failed" && canary?.verification) {
     const rec = records.get(canary.outcome.id)!;
     const others = targets.length - 1;
@@ -93,12 +97,14 @@ export function usesTestConnection(ctx: StepContext): boolean {
 }
 
 /** Marks a run record from a read-back; a failed one is sent back to propagation with the reason. */
-function recordVerification(rec: TargetRecord, v: TargetVerification): boolean {
+function recordVerification(rec: TargetRecord, v: TargetVerification, proof: PickupProof): boolean {
   rec.verified = v.ok;
   if (v.ok) {
     delete rec.error;
+    rec.proof = proof;
     return true;
   }
+  delete rec.proof;
   rec.updated = false;
   rec.error = v.error ?? {
     code: v.fingerprintMatches ? "TARGET_TEST_FAILED" : "TARGET_SECRET_MISMATCH",
@@ -136,7 +142,7 @@ export async function readBackTargets(ctx: StepContext, listed: GatewayTarget[],
   const bad: string[] = [];
   for (const v of checks) {
     const rec = records.get(v.id)!;
-    if (!recordVerification(rec, v)) bad.push(rec.name);
+    if (!recordVerification(rec, v, gateway.capabilities.pickupProof)) bad.push(rec.name);
   }
   return bad;
 }

@@ -22,11 +22,11 @@ export function liveTargets(run: RunJournal): TargetRecord[] {
 }
 
 /** Adds listed targets the run has not seen yet; a dropped target that reappears is live again. */
-export function mergeTargets(run: RunJournal, targets: GatewayTarget[]): void {
+export function mergeTargets(run: RunJournal, targets: GatewayTarget[], group = 0): void {
   for (const t of targets) {
     const rec = run.targets.find((r) => r.id === t.id);
     if (!rec) {
-      run.targets.push({ id: t.id, name: t.name, updated: false, verified: false, attempts: 0 });
+      run.targets.push({ id: t.id, name: t.name, updated: false, verified: false, attempts: 0, ...(group ? { group } : {}) });
     } else if (!isLive(rec)) {
       delete rec.outcome;
       delete rec.evidence;
@@ -46,6 +46,8 @@ export interface SettleOptions {
   now: Date;
   log: Logger;
   abortSignal?: AbortSignal;
+  /** Only this group's records are suspects: another group's are not on this listing by design. */
+  group?: number;
 }
 
 /**
@@ -55,7 +57,7 @@ export interface SettleOptions {
  */
 export async function dropVanishedTargets(run: RunJournal, options: SettleOptions): Promise<TargetRecord[]> {
   const listedIds = new Set(options.listed.map((t) => t.id));
-  const suspects = liveTargets(run).filter((r) => !listedIds.has(r.id) || (r.error !== undefined && VANISHED_CODES.has(r.error.code)));
+  const suspects = liveTargets(run).filter((r) => (r.group ?? 0) === (options.group ?? 0)).filter((r) => !listedIds.has(r.id) || (r.error !== undefined && VANISHED_CODES.has(r.error.code)));
   const dropped: TargetRecord[] = [];
   for (const rec of suspects) {
     const verdict = await classify(rec, options);

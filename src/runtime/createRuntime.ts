@@ -14,6 +14,7 @@ import type { GraphApplicationsApi, TokenEndpointClient } from "../entra/types.j
 import { createKeyVaultStore } from "../vault/keyVaultStore.js";
 import type { SecretStore } from "../vault/types.js";
 import { createGatewayAdapter, gatewayApiTokenSecretName } from "../gateway/factory.js";
+import { targetGroupsOf } from "../config/groups.js";
 import type { GatewayAdapter } from "../gateway/types.js";
 import { RotationJournalStore } from "../rotation/journal.js";
 import type { RotationEvent } from "../rotation/model.js";
@@ -33,7 +34,10 @@ export interface SetClients {
   graph: GraphApplicationsApi;
   token: TokenEndpointClient;
   vault: SecretStore;
+  /** The first target group's adapter. */
   gateway: GatewayAdapter;
+  /** Every target group's adapter, in the set's order (the first is `gateway`). */
+  groups: GatewayAdapter[];
   http: HttpClient;
   /** Entra's sign-in evidence (AuditLog.Read.All; optional permission). */
   signIns: SignInActivityApi;
@@ -145,6 +149,7 @@ export function createRuntime(options: RuntimeOptions): BuiltRuntime {
         token: clients.token,
         vault: clients.vault,
         gateway: clients.gateway,
+        groups: clients.groups,
         container: options.container,
         clock,
         logger,
@@ -199,24 +204,29 @@ async function buildSetClients(set: CredentialSet, options: RuntimeOptions, http
   const token = createTokenEndpointClient({ http });
   const signIns = createSignInActivityApi({ credential: options.credential, http, graphBaseUrl: set.graphBaseUrl, redactor, ...graphTimeout });
   const vault = createKeyVaultStore({ vaultUrl: set.keyVault.url, credential: options.credential, ca: options.ca, retryOptions: options.vaultRetry, redactor, ...(options.httpTimeoutInMs ? { timeoutInMs: options.httpTimeoutInMs } : {}) });
-  let apiToken: string | undefined;
-  const apiTokenSecretName = gatewayApiTokenSecretName(set.gateway);
-  if (apiTokenSecretName) {
-    const secret = await vault.getLatest(apiTokenSecretName);
-    if (!secret?.value) {
-      throw new RotatorError("GATEWAY_TOKEN_MISSING", `Key Vault secret ${apiTokenSecretName} (the gateway API token) is missing or empty`, {
-        hint: `Store the gateway admin API token in ${set.keyVault.url} as ${apiTokenSecretName}.`,
-      });
+  // One adapter per target group, each with its own admin token (when its kind has an API).
+  const groups: GatewayAdapter[] = [];
+  for (const config of targetGroupsOf(set)) {
+    let apiToken: string | undefined;
+    const apiTokenSecretName = gatewayApiTokenSecretName(config);
+    if (apiTokenSecretName) {
+      const secret = await vault.getLatest(apiTokenSecretName);
+      if (!secret?.value) {
+        throw new RotatorError("GATEWAY_TOKEN_MISSING", `Key Vault secret ${apiTokenSecretName} (the ${config.kind} admin API token) is missing or empty`, {
+          hint: `Store the ${config.kind} admin API token in ${set.keyVault.url} as ${apiTokenSecretName}.`,
+        });
+      }
+      apiToken = secret.value;
+      redactor.add(apiToken);
     }
-    apiToken = secret.value;
-    redactor.add(apiToken);
+    groups.push(createGatewayAdapter(config, { apiToken, http, clientId: set.clientId }));
   }
-  const gateway = createGatewayAdapter(set.gateway, { apiToken, http });
   const t = options.telemetry;
-  if (!t) return { graph, token, vault, gateway, http, signIns };
+  if (!t) return { graph, token, vault, gateway: groups[0]!, groups, http, signIns };
   // One CLIENT span per outbound call (Graph, token endpoint, Key Vault, gateway).
   const ids = { set: set.name };
-  return { graph: t.traced("Microsoft Graph", graph, ids), token: t.traced("Entra token endpoint", token, ids), vault: t.traced("Key Vault", vault, ids), gateway: t.traced("Gateway", gateway, ids), http, signIns };
+  const traced = groups.map((g) => t.traced("Gateway", g, ids));
+  return { graph: t.traced("Microsoft Graph", graph, ids), token: t.traced("Entra token endpoint", token, ids), vault: t.traced("Key Vault", vault, ids), gateway: traced[0]!, groups: traced, http, signIns };
 }
 
 /** What the retire step reads sign-ins with, and how it reports a held retirement: as an incident. */

@@ -3,6 +3,7 @@ import { collectAppSettings, describeAppSettings } from "../../config/settings.j
 import { collectCredentialSets, loadConfig } from "../../config/load.js";
 import type { CredentialSet } from "../../config/schema.js";
 import { describeCredentialSets } from "../../config/summary.js";
+import { oldFormAdvice } from "../../config/groups.js";
 import { ConfigError } from "../../errors.js";
 import type { Output, ExitCode } from "../output.js";
 import { readLocalSettings } from "../settingsFile.js";
@@ -47,7 +48,13 @@ export function checkConfigCommand(
     out.say();
     if (settings) out.say(JSON.stringify(settings, null, 2));
     out.say(describeCredentialSets(shown));
-    return { code: EXIT.ok, body: { command: "check-config", ok: true, source: where, sets: shown.map((s) => s.name), ...(settings ? { settings } : {}) } };
+    // The old single-gateway form keeps working; say once per set how to write the new one.
+    const advice = shown.map(oldFormAdvice).filter((a): a is string => a !== undefined);
+    for (const a of advice) out.say(`note: ${a}`);
+    return {
+      code: EXIT.ok,
+      body: { command: "check-config", ok: true, source: where, sets: shown.map((s) => s.name), ...(settings ? { settings } : {}), ...(advice.length ? { advice } : {}) },
+    };
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     out.error(e);

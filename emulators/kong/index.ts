@@ -1,0 +1,1 @@
+export { KongEmulator } from "./emulator.js";

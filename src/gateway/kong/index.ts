@@ -1,0 +1,1 @@
+export { createKongAdapter, type KongGatewayConfig } from "./adapter.js";
