@@ -109,7 +109,18 @@ async function measure(built: BundleResult, floorBuild: BundleResult, runs: numb
   const cpu = { ...c, ratio: round2(c.bundledMs / c.unbundledMs), floorRatio: round2(c.floorMs / c.unbundledMs) };
   const b = { bundledMs: median(samples.bare.bundledMs), unbundledMs: median(samples.bare.unbundledMs), floorMs: median(samples.bare.floorMs) };
   const bare = { ...b, ratio: round2(b.bundledMs / b.unbundledMs) };
-  return { runs, bundledMs, unbundledMs, ratio: round2(bundledMs / unbundledMs), bundleKb: Math.round(built.bytes / 1024), firstUse, floor, cpu, bare, samples };
+  return {
+    runs,
+    bundledMs,
+    unbundledMs,
+    ratio: round2(bundledMs / unbundledMs),
+    bundleKb: Math.round(built.bytes / 1024),
+    firstUse,
+    floor,
+    cpu,
+    bare,
+    samples,
+  };
 }
 
 /**
@@ -124,7 +135,11 @@ function importTime(files: string[], options: { asWorker: boolean }): Promise<{ 
     `process.stdout.write("IMPORT_MS=" + (performance.now() - t) + " CPU_MS=" + (u.user + u.system) / 1000 + "\\n");`;
   const file = files[0]!;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--input-type=module", "-e", script], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NODE_OPTIONS: "" } });
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, NODE_OPTIONS: "" },
+    });
     let out = "";
     let err = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));

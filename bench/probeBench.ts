@@ -34,9 +34,20 @@ export async function benchProbe(connectionString: string, options: { runs?: num
     const samples: { probeMs: number; slowestCheckMs: number; slowestCheck: string; sumOfChecksMs: number }[] = [];
     for (let i = 0; i < runs; i++) {
       const report = await probeSet(runtime, seeded.set, silentLogger);
-      if (!report.ok) throw new Error(`probe failed during the benchmark: ${report.checks.filter((c) => c.status !== "pass").map((c) => c.id).join(", ")}`);
+      if (!report.ok)
+        throw new Error(
+          `probe failed during the benchmark: ${report.checks
+            .filter((c) => c.status !== "pass")
+            .map((c) => c.id)
+            .join(", ")}`,
+        );
       const slowest = report.checks.reduce((a, b) => (b.durationMs > a.durationMs ? b : a));
-      samples.push({ probeMs: report.durationMs, slowestCheckMs: slowest.durationMs, slowestCheck: slowest.id, sumOfChecksMs: report.checks.reduce((n, c) => n + c.durationMs, 0) });
+      samples.push({
+        probeMs: report.durationMs,
+        slowestCheckMs: slowest.durationMs,
+        slowestCheck: slowest.id,
+        sumOfChecksMs: report.checks.reduce((n, c) => n + c.durationMs, 0),
+      });
     }
     samples.sort((a, b) => a.probeMs - b.probeMs);
     const median = samples[Math.floor(samples.length / 2)]!;

@@ -75,7 +75,15 @@ export async function benchPropagation(connectionString: string, options: Propag
     const seedOthers = (n: number): void => {
       const otherClient = randomUUID();
       for (let i = 0; i < n; i++) {
-        world.gateway.seedServer({ name: `other-${i}`, tokenName: "other", tokenUrl, clientId: otherClient, clientSecret: `other-${randomUUID()}`, scopes: ["openid"], additionalParameters: {} });
+        world.gateway.seedServer({
+          name: `other-${i}`,
+          tokenName: "other",
+          tokenUrl,
+          clientId: otherClient,
+          clientSecret: `other-${randomUUID()}`,
+          scopes: ["openid"],
+          additionalParameters: {},
+        });
       }
     };
     const others = servers - targets - baselineTargets;
@@ -146,7 +154,12 @@ export async function benchPropagation(connectionString: string, options: Propag
 
     const main = await measure(mainSet, targets);
     const baseline = await measure(baselineSet, baselineTargets);
-    const held = new Set(world.gateway.servers().filter((s) => s.clientId === mainSet.clientId).map((s) => s.clientSecret));
+    const held = new Set(
+      world.gateway
+        .servers()
+        .filter((s) => s.clientId === mainSet.clientId)
+        .map((s) => s.clientSecret),
+    );
     const boundPerSecond = bucketPerSecond / 3;
     return {
       servers,

@@ -20,7 +20,10 @@ export interface RotationBenchResult {
  * + test connection against a gateway with real latency. Measured twice in the same run — bounded
  * concurrency and strictly sequential — and reported as ratios, never as absolute thresholds.
  */
-export async function benchRotation(connectionString: string, options: { targets?: number; latencyMs?: number; concurrency?: number } = {}): Promise<RotationBenchResult> {
+export async function benchRotation(
+  connectionString: string,
+  options: { targets?: number; latencyMs?: number; concurrency?: number } = {},
+): Promise<RotationBenchResult> {
   const targets = options.targets ?? 100;
   const latency = options.latencyMs ?? 50;
   const concurrency = options.concurrency ?? 8;
@@ -33,7 +36,15 @@ export async function benchRotation(connectionString: string, options: { targets
         targets,
         otherTargets: 0,
         overrides: {
-          gateway: { kind: "cequence", baseUrl: world.gateway.url, tenant: world.gatewayTenant, apiTokenSecretName: "gateway-api-token", maxConcurrency, maxRequestsPerSecond: 1000, testConnection: false },
+          gateway: {
+            kind: "cequence",
+            baseUrl: world.gateway.url,
+            tenant: world.gatewayTenant,
+            apiTokenSecretName: "gateway-api-token",
+            maxConcurrency,
+            maxRequestsPerSecond: 1000,
+            testConnection: false,
+          },
         },
       });
       const container = await freshContainer(connectionString, "bench");

@@ -9,4 +9,10 @@ export const confirmRotation = lazyHandler(async () => (await api()).makeConfirm
 
 app.http("startRotation", { methods: ["POST"], route: "rotations", authLevel: "function", extraOutputs: [rotationQueue], handler: startRotation });
 app.http("getRotation", { methods: ["GET"], route: "rotations/{runId}", authLevel: "function", handler: getRotation });
-app.http("confirmRotation", { methods: ["POST"], route: "rotations/{runId}/confirm", authLevel: "function", extraOutputs: [rotationQueue], handler: confirmRotation });
+app.http("confirmRotation", {
+  methods: ["POST"],
+  route: "rotations/{runId}/confirm",
+  authLevel: "function",
+  extraOutputs: [rotationQueue],
+  handler: confirmRotation,
+});

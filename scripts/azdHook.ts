@@ -21,7 +21,10 @@ let ok = true;
 switch (hook) {
   case "preprovision":
     // The secret names feed the app's secret-scope Key Vault roles (infra/app/rbac.bicep).
-    ok = report("credential sets", checkCredentialSets(h)) && report("Key Vault name", checkDeletedVault(h)) && report("Key Vault roles", recordVaultSecretNames({ ...h, exec: defaultExec }));
+    ok =
+      report("credential sets", checkCredentialSets(h)) &&
+      report("Key Vault name", checkDeletedVault(h)) &&
+      report("Key Vault roles", recordVaultSecretNames({ ...h, exec: defaultExec }));
     break;
   case "prepackage":
     // The credential-set file ships in the package. azd runs `npm run build` itself after this
@@ -32,7 +35,10 @@ switch (hook) {
     // Event Grid validates an Azure Function endpoint when the subscription is created, so the
     // SecretNearExpiry subscription is made here, after every deploy, idempotently (never in Bicep).
     const tenantId = process.env["AZURE_TENANT_ID"]?.trim();
-    const credential = new ChainedTokenCredential(new AzureDeveloperCliCredential(tenantId ? { tenantId } : {}), new AzureCliCredential(tenantId ? { tenantId } : {}));
+    const credential = new ChainedTokenCredential(
+      new AzureDeveloperCliCredential(tenantId ? { tenantId } : {}),
+      new AzureCliCredential(tenantId ? { tenantId } : {}),
+    );
     // National clouds: azd env set AZURE_RESOURCE_MANAGER_ENDPOINT https://management.usgovcloudapi.net
     const endpoint = process.env["AZURE_RESOURCE_MANAGER_ENDPOINT"]?.trim() || "https://management.azure.com";
     ok = report("Key Vault SecretNearExpiry subscription", await ensureNearExpirySubscription({ arm: armClient({ endpoint, credential }), env: process.env }));

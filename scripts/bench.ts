@@ -22,8 +22,12 @@ const standalone = new Set(["coldstart"]);
 const benches: Record<string, BenchFn> = {
   probe: async (cs) => {
     const r = await benchProbe(cs);
-    console.log(`probe: full probe of one set in ${r.probeMs} ms (median of ${r.runs}; latency Entra ${r.latencies.entraMs} ms, Key Vault ${r.latencies.keyVaultMs} ms, gateway ${r.latencies.gatewayMs} ms)`);
-    console.log(`  slowest check ${r.slowestCheck} ${r.slowestCheckMs} ms → ratio ${r.ratio} (goal ≤ 1.3); the checks' durations add up to ${r.sumOfChecksMs} ms (${(r.sumOfChecksMs / r.probeMs).toFixed(1)}× the probe)`);
+    console.log(
+      `probe: full probe of one set in ${r.probeMs} ms (median of ${r.runs}; latency Entra ${r.latencies.entraMs} ms, Key Vault ${r.latencies.keyVaultMs} ms, gateway ${r.latencies.gatewayMs} ms)`,
+    );
+    console.log(
+      `  slowest check ${r.slowestCheck} ${r.slowestCheckMs} ms → ratio ${r.ratio} (goal ≤ 1.3); the checks' durations add up to ${r.sumOfChecksMs} ms (${(r.sumOfChecksMs / r.probeMs).toFixed(1)}× the probe)`,
+    );
     return { probeMs: r.probeMs, slowestCheckMs: r.slowestCheckMs, ratio: r.ratio };
   },
   propagation: async (cs) => {
@@ -33,13 +37,21 @@ const benches: Record<string, BenchFn> = {
     console.log(
       `propagation: ${m.targets} targets among ${r.servers} MCP servers; gateway latency ${r.latencyMs} ms, token bucket ${r.bucketPerSecond}/s (burst ${r.bucketCapacity}) answering 429 + Retry-After, test connection on, concurrency ${r.concurrency}`,
     );
-    console.log(`  ${m.updatesPerSecond} targets/s updated + read back + tested (${m.ms} ms for propagate + verify-targets, ${m.status}); bound ${r.boundPerSecond}/s (${r.bucketPerSecond} req/s ÷ 3 calls per target) → ratio ${r.ratio} (goal ≥ 0.9)`);
-    console.log(`  of that, discovery: ${m.listingMs} ms per listing of ${r.servers} servers, listed twice (latency-bound pages); without it ${m.updatesPerSecondExcludingDiscovery} targets/s → ratio ${r.ratioExcludingDiscovery}`);
-    console.log(`  emulator saw ${m.requests} requests, ${m.throttled} answered 429, peak ${m.peakPerSecond} requests in any 1 s window; ${m.failed} failed target(s); every target holds the new secret: ${r.allHoldNewSecret}`);
+    console.log(
+      `  ${m.updatesPerSecond} targets/s updated + read back + tested (${m.ms} ms for propagate + verify-targets, ${m.status}); bound ${r.boundPerSecond}/s (${r.bucketPerSecond} req/s ÷ 3 calls per target) → ratio ${r.ratio} (goal ≥ 0.9)`,
+    );
+    console.log(
+      `  of that, discovery: ${m.listingMs} ms per listing of ${r.servers} servers, listed twice (latency-bound pages); without it ${m.updatesPerSecondExcludingDiscovery} targets/s → ratio ${r.ratioExcludingDiscovery}`,
+    );
+    console.log(
+      `  emulator saw ${m.requests} requests, ${m.throttled} answered 429, peak ${m.peakPerSecond} requests in any 1 s window; ${m.failed} failed target(s); every target holds the new secret: ${r.allHoldNewSecret}`,
+    );
     console.log(
       `  baseline one at a time, measured in this run on ${b.targets} targets (its rate does not depend on the count; not extrapolated): ${b.updatesPerSecond} targets/s (${b.updatesPerSecondExcludingDiscovery} without discovery), ${b.throttled} 429s → ${r.speedupOverBaseline}× (goal ≥ 3×)`,
     );
-    console.log(`  journal ${(m.journalBytes / 1024).toFixed(1)} KiB for ${m.targets} targets (${Math.round(m.journalBytes / m.targets)} B per target); peak RSS ${r.peakRssMb} MB (emulators and Azurite client in the same process)`);
+    console.log(
+      `  journal ${(m.journalBytes / 1024).toFixed(1)} KiB for ${m.targets} targets (${Math.round(m.journalBytes / m.targets)} B per target); peak RSS ${r.peakRssMb} MB (emulators and Azurite client in the same process)`,
+    );
     return {
       targets: r.targets,
       updatesPerSecond: m.updatesPerSecond,
@@ -64,16 +76,24 @@ const benches: Record<string, BenchFn> = {
   },
   coldstart: async () => {
     const r = await benchColdStart();
-    console.log(`coldstart: import of the functions entry into a process in the Functions worker's state (bench/hostPreamble.ts), median of ${r.runs} fresh processes each`);
-    console.log(`  bundled ${r.bundledMs} ms (dist/main.js + static chunks + azure-functions.cjs, ${r.bundleKb} KiB) vs unbundled ${r.unbundledMs} ms (dist/functions, node_modules) → ratio ${r.ratio} (goal ≤ 0.3)`);
+    console.log(
+      `coldstart: import of the functions entry into a process in the Functions worker's state (bench/hostPreamble.ts), median of ${r.runs} fresh processes each`,
+    );
+    console.log(
+      `  bundled ${r.bundledMs} ms (dist/main.js + static chunks + azure-functions.cjs, ${r.bundleKb} KiB) vs unbundled ${r.unbundledMs} ms (dist/functions, node_modules) → ratio ${r.ratio} (goal ≤ 0.3)`,
+    );
     console.log(
       `  floor: @azure/functions alone, bundled the same way (${r.floor.kb} KiB), ${r.floor.ms} ms → ratio ${r.floor.ratio}; the entry's own share above it ${r.bundledMs - r.floor.ms} ms (the function registrations and src/runtime/host.ts)`,
     );
     console.log(
       `  CPU time of the same imports (not counting waits for a core on a busy machine): bundled ${r.cpu.bundledMs} ms vs unbundled ${r.cpu.unbundledMs} ms → ratio ${r.cpu.ratio}; floor ${r.cpu.floorMs} ms → ratio ${r.cpu.floorRatio}`,
     );
-    console.log(`  bare node process (also paying Node's network built-ins and @azure/functions' test-mode fallback): bundled ${r.bare.bundledMs} ms vs unbundled ${r.bare.unbundledMs} ms → ratio ${r.bare.ratio}; floor ${r.bare.floorMs} ms`);
-    console.log(`  first use (entry + every handler module and the SDKs, loaded on the first invocation): bundled ${r.firstUse.bundledMs} ms vs unbundled ${r.firstUse.unbundledMs} ms → ratio ${r.firstUse.ratio}`);
+    console.log(
+      `  bare node process (also paying Node's network built-ins and @azure/functions' test-mode fallback): bundled ${r.bare.bundledMs} ms vs unbundled ${r.bare.unbundledMs} ms → ratio ${r.bare.ratio}; floor ${r.bare.floorMs} ms`,
+    );
+    console.log(
+      `  first use (entry + every handler module and the SDKs, loaded on the first invocation): bundled ${r.firstUse.bundledMs} ms vs unbundled ${r.firstUse.unbundledMs} ms → ratio ${r.firstUse.ratio}`,
+    );
     return { bundledMs: r.bundledMs, unbundledMs: r.unbundledMs, ratio: r.ratio, bundleKb: r.bundleKb };
   },
 };
@@ -109,7 +129,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (e: unknown) => {
-    console.error(`bench failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    console.error(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     process.exit(1);
   },
 );

@@ -37,7 +37,9 @@ export interface BundleResult {
   files: string[];
 }
 
-export async function bundle(options: { outdir?: string; minify?: boolean; /** Default functions/index.ts (package.json "main" is its bundle). */ entryPoint?: string } = {}): Promise<BundleResult> {
+export async function bundle(
+  options: { outdir?: string; minify?: boolean; /** Default functions/index.ts (package.json "main" is its bundle). */ entryPoint?: string } = {},
+): Promise<BundleResult> {
   const outdir = options.outdir ?? path.dirname(BUNDLE);
   const outfile = path.join(outdir, "main.js");
   rmSync(path.join(outdir, "chunks"), { recursive: true, force: true });
@@ -68,7 +70,9 @@ export async function bundle(options: { outdir?: string; minify?: boolean; /** D
     external: ["@azure/functions-core"],
     // CommonJS packages inside an ESM bundle still call require() for Node built-ins.
     // __rotatorRequireHere resolves relative to the file it is written into (see functionsLibraryBesideEntry).
-    banner: { js: 'import { createRequire as __rotatorCreateRequire } from "node:module"; const require = __rotatorCreateRequire(import.meta.url), __rotatorRequireHere = require;' },
+    banner: {
+      js: 'import { createRequire as __rotatorCreateRequire } from "node:module"; const require = __rotatorCreateRequire(import.meta.url), __rotatorRequireHere = require;',
+    },
     legalComments: "linked",
     metafile: true,
     logLevel: "warning",
@@ -81,9 +85,13 @@ export async function bundle(options: { outdir?: string; minify?: boolean; /** D
   // registrations use @azure/functions at run time (handlers import its types only); if a handler
   // module ever imports a value from it, esbuild moves the shim into dist/chunks/, where that path
   // would not resolve, so the build stops here instead of the deployed app failing to load.
-  const holders = Object.entries(outputs).filter(([, o]) => SHIM_INPUT in o.inputs).map(([f]) => f);
+  const holders = Object.entries(outputs)
+    .filter(([, o]) => SHIM_INPUT in o.inputs)
+    .map(([f]) => f);
   if (holders.some((f) => f !== key(outfile))) {
-    throw new Error(`@azure/functions is imported outside the functions entry's own module graph (it ended up in ${holders.join(", ")}): import only its types in handler modules, or move the value import to functions/`);
+    throw new Error(
+      `@azure/functions is imported outside the functions entry's own module graph (it ended up in ${holders.join(", ")}): import only its types in handler modules, or move the value import to functions/`,
+    );
   }
   const dropped = dropRuntimeOnlyImports(outfile, result.metafile, key);
   // Static imports of the entry, followed transitively: every byte a cold start has to read.

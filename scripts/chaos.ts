@@ -65,8 +65,7 @@ function parseArgs(argv: string[]): Args {
         process.exit(2);
       }
       args.share = { index: Number(m[1]), of: Number(m[2]) };
-    }
-    else if (flag === "--help" || flag === "-h") {
+    } else if (flag === "--help" || flag === "-h") {
       console.log(USAGE);
       process.exit(0);
     } else {
@@ -108,7 +107,9 @@ async function runWorkers(args: Args, log: (line: string) => void): Promise<Camp
       // Staggered: W Azurites and emulator sets cold-starting at once on 2 cores starved each other.
       await new Promise((r) => setTimeout(r, index * 3000));
       return new Promise<CampaignSummary & { ms: number }>((resolve, reject) => {
-        const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...base, "--json", "--worker", `${index}/${args.workers}`], { stdio: ["ignore", "pipe", "pipe"] });
+        const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...base, "--json", "--worker", `${index}/${args.workers}`], {
+          stdio: ["ignore", "pipe", "pipe"],
+        });
         let out = "";
         child.stdout.on("data", (d: Buffer) => (out += d.toString("utf8")));
         let partial = "";
@@ -128,7 +129,26 @@ async function runWorkers(args: Args, log: (line: string) => void): Promise<Camp
           } catch {
             // A simulator that crashed is a failed campaign, but the other workers' figures still count.
             const detail = `worker ${index} exited ${code ?? "?"} without a summary: ${errTail.slice(-8).join(" | ")}`;
-            resolve({ schedules: 0, events: 0, faults: 0, crashes: 0, rotationsCompleted: 0, msPerSchedule: 0, ms: 0, violations: [{ invariant: "SIMULATOR", detail, seed: -1, afterEvent: -1, replay: { seed: -1, estate: { secretExpiresInDays: 0, targets: 0, otherTargets: 0 }, events: [] }, shrunkFrom: 0, shrinkTries: 0 }] });
+            resolve({
+              schedules: 0,
+              events: 0,
+              faults: 0,
+              crashes: 0,
+              rotationsCompleted: 0,
+              msPerSchedule: 0,
+              ms: 0,
+              violations: [
+                {
+                  invariant: "SIMULATOR",
+                  detail,
+                  seed: -1,
+                  afterEvent: -1,
+                  replay: { seed: -1, estate: { secretExpiresInDays: 0, targets: 0, otherTargets: 0 }, events: [] },
+                  shrunkFrom: 0,
+                  shrinkTries: 0,
+                },
+              ],
+            });
           }
         });
       });
@@ -195,7 +215,8 @@ async function main(): Promise<number> {
         msPerSchedule: out.ms,
       };
       // One schedule at a time shares the world: shrink each invariant's first violation in turn.
-      if (args.shrinkReplay) for (const v of new Map(out.violations.map((x) => [x.invariant, x])).values()) summary.violations.push(await shrinkViolation(env, schedule, v));
+      if (args.shrinkReplay)
+        for (const v of new Map(out.violations.map((x) => [x.invariant, x])).values()) summary.violations.push(await shrinkViolation(env, schedule, v));
     } else {
       log(`chaos: ${args.schedules} schedule(s) from seed ${args.seed}`);
       summary = await runCampaign(env, {
@@ -205,7 +226,9 @@ async function main(): Promise<number> {
         ...(args.share ? { share: args.share } : {}),
         onSchedule: (o, i) => {
           if (args.verbose || args.share || o.violations.length || (i + 1) % 10 === 0) {
-            log(`  schedule ${i + 1}/${args.schedules} seed ${o.seed}: ${o.events} events, ${o.faults} faults, ${o.crashes} crashes, ${o.rotationsCompleted} rotations, ${o.violations.length} violation(s), ${o.ms} ms`);
+            log(
+              `  schedule ${i + 1}/${args.schedules} seed ${o.seed}: ${o.events} events, ${o.faults} faults, ${o.crashes} crashes, ${o.rotationsCompleted} rotations, ${o.violations.length} violation(s), ${o.ms} ms`,
+            );
           }
           for (const v of o.violations) log(`    ${v.invariant} after event ${v.afterEvent}: ${v.detail}`);
         },
@@ -223,8 +246,12 @@ async function main(): Promise<number> {
 
 function report(summary: CampaignSummary, secs: number, args: Args, log: (line: string) => void): void {
   log("");
-  log(`schedules ${summary.schedules} · events ${summary.events} · faults ${summary.faults} · crashes ${summary.crashes} · rotations completed ${summary.rotationsCompleted} · violations ${summary.violations.length}`);
-  log(`${secs.toFixed(1)} s in all, ${(summary.msPerSchedule / 1000).toFixed(2)} s per schedule${args.workers > 1 ? ` in each of ${args.workers} workers` : ""}`);
+  log(
+    `schedules ${summary.schedules} · events ${summary.events} · faults ${summary.faults} · crashes ${summary.crashes} · rotations completed ${summary.rotationsCompleted} · violations ${summary.violations.length}`,
+  );
+  log(
+    `${secs.toFixed(1)} s in all, ${(summary.msPerSchedule / 1000).toFixed(2)} s per schedule${args.workers > 1 ? ` in each of ${args.workers} workers` : ""}`,
+  );
   for (const v of summary.violations) {
     log(`\n${v.invariant} (seed ${v.seed}): ${v.detail}`);
     log(`  shrunk from ${v.shrunkFrom} to ${v.replay.events.length} event(s) in ${v.shrinkTries} replay(s); replay with:`);

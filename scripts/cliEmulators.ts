@@ -31,7 +31,9 @@ export const startDemoEmulators: StartEmulators = async (options) => {
   try {
     const container = await freshContainer(azurite.connectionString, "cli");
     const runtime = world.runtime([seeded.set], container, options.extra);
-    options.say(`local emulators: Entra ${world.entra.server.url}, Key Vault ${world.keyVault.url}, gateway ${world.gateway.url} (25 MCP servers), Azurite ${azurite.blobUrl}`);
+    options.say(
+      `local emulators: Entra ${world.entra.server.url}, Key Vault ${world.keyVault.url}, gateway ${world.gateway.url} (25 MCP servers), Azurite ${azurite.blobUrl}`,
+    );
     return { runtime, close };
   } catch (e) {
     await close();

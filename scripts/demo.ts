@@ -82,10 +82,20 @@ async function main(): Promise<number> {
     const container = await freshContainer(azurite.connectionString, "demo");
     const runtime = world.runtime([set], container);
     const getRuntime = () => Promise.resolve(runtime);
-    const othersBefore = new Map(world.gateway.servers().filter((s) => s.clientId === seeded.otherClientId).map((s) => [s.id, s.clientSecret]));
+    const othersBefore = new Map(
+      world.gateway
+        .servers()
+        .filter((s) => s.clientId === seeded.otherClientId)
+        .map((s) => [s.id, s.clientSecret]),
+    );
     const queue = output.storageQueue({ queueName: runtime.queueName, connection: "AzureWebJobsStorage" });
     const context = (functionName: string, dequeueCount = 1) =>
-      new InvocationContext({ functionName, invocationId: `${functionName}-${Date.now()}`, triggerMetadata: { dequeueCount }, logHandler: (level, ...a) => logLines.push(`${level} ${a.join(" ")}`) });
+      new InvocationContext({
+        functionName,
+        invocationId: `${functionName}-${Date.now()}`,
+        triggerMetadata: { dequeueCount },
+        logHandler: (level, ...a) => logLines.push(`${level} ${a.join(" ")}`),
+      });
 
     say("mcp-sso-rotator demo — everything below ran against local emulators (no Azure)");
     say(`  tenant ${world.tenantId}  app ${set.clientId}`);
@@ -132,7 +142,10 @@ async function main(): Promise<number> {
     printSteps({ ...final.journal, steps: final.journal.steps.slice(first.journal.steps.length) });
 
     // Ground truth from the emulators, not from our own journal.
-    const current = world.keyVault.versions(set.keyVault.secretName).filter((v) => v.enabled).at(-1);
+    const current = world.keyVault
+      .versions(set.keyVault.secretName)
+      .filter((v) => v.enabled)
+      .at(-1);
     const mine = world.gateway.servers().filter((s) => s.clientId === set.clientId);
     const others = world.gateway.servers().filter((s) => s.clientId === seeded.otherClientId);
     const updated = mine.filter((s) => s.clientSecret === current?.value).length;
@@ -147,12 +160,17 @@ async function main(): Promise<number> {
     const scan = new SecretScanner().addSecrets(world.secrets());
     scan.collectAll("log", logLines);
     for (const runId of await runtime.journals.listRuns(set.name)) scan.collect(`journal ${runId}`, await runtime.journals.readRun(set.name, runId));
-    scan.collect("vault tags", world.keyVault.versions(set.keyVault.secretName).map((v) => v.tags));
+    scan.collect(
+      "vault tags",
+      world.keyVault.versions(set.keyVault.secretName).map((v) => v.tags),
+    );
 
     say();
     say("Result (read back from the emulators)");
     say(`  new credential ${newKeyId} is current in Key Vault (tags keyId/appId/runId/expiresOn/previousKeyId/retireAfter)`);
-    say(`  targets: ${updated}/${mine.length} updated, ${verified}/${mine.length} verified (fingerprint + test connection), ${accepted}/${mine.length} accepted by Entra now`);
+    say(
+      `  targets: ${updated}/${mine.length} updated, ${verified}/${mine.length} verified (fingerprint + test connection), ${accepted}/${mine.length} accepted by Entra now`,
+    );
     say(`  other app's servers untouched: ${untouched}/${others.length}`);
     say(`  old hand-made secret ${seeded.handMade.keyId} ${retired ? "retired (removePassword) and its Key Vault version disabled" : "NOT retired"}`);
     say(`  app credentials now: ${creds.map((c) => `${c.keyId} (${c.displayName})`).join(", ")}`);
@@ -199,7 +217,10 @@ async function main(): Promise<number> {
     const incidents = await probeRuntime.alerting.manager.listOpen(probeSet.name);
     for (const i of incidents) say(`  open incident [${i.severity}] ${i.check}: ${i.title}`);
     scan.collectAll("receiver", [rx.teams.accepted(), rx.slack.accepted(), rx.opsgenie.accepted(), rx.webhook.accepted()]);
-    scan.collectAll("pagerduty", rx.pagerduty.accepted().map((a) => ({ ...a, body: { ...(a.body as object), routing_key: undefined } })));
+    scan.collectAll(
+      "pagerduty",
+      rx.pagerduty.accepted().map((a) => ({ ...a, body: { ...(a.body as object), routing_key: undefined } })),
+    );
     scan.collectAll("probe", reports).collectAll("demo output", out).collectAll("late log", logLines);
     const allLeaks = scan.leaks();
 
@@ -213,12 +234,17 @@ async function main(): Promise<number> {
       targets: { total: mine.length, updated, verified, untouched },
       retired,
       secretLeaks: allLeaks.length,
-      health: { ok: probe.ok, failing: failingChecks.map((c) => ({ check: c.id, severity: c.severity, status: c.status, ...(c.aadsts !== undefined ? { aadsts: c.aadsts } : {}) })) },
+      health: {
+        ok: probe.ok,
+        failing: failingChecks.map((c) => ({ check: c.id, severity: c.severity, status: c.status, ...(c.aadsts !== undefined ? { aadsts: c.aadsts } : {}) })),
+      },
       alerts,
       ...(args.breakCode ? { break: { code: Number(args.breakCode), detected: breakDetected } } : {}),
     };
     say();
-    say(`Secret scan over logs, journals, Key Vault tags, probe results, alert payloads and this report: ${allLeaks.length === 0 ? "no secret values found" : `${allLeaks.length} LEAK(S): ${allLeaks.map((l) => l.where).join(", ")}`}`);
+    say(
+      `Secret scan over logs, journals, Key Vault tags, probe results, alert payloads and this report: ${allLeaks.length === 0 ? "no secret values found" : `${allLeaks.length} LEAK(S): ${allLeaks.map((l) => l.where).join(", ")}`}`,
+    );
     if (args.json) {
       console.log(out.join("\n"));
       console.log(JSON.stringify(report));
@@ -263,27 +289,45 @@ async function runScenario(name: string, json: boolean): Promise<number> {
     const journals = (await Promise.all(runs.map((r) => l.runtime.journals.readRun(l.set.name, r)))).filter((j): j is RunJournal => j !== undefined);
     const incidents = await l.runtime.alerting.manager.listOpen(l.set.name);
     const rx = world.receivers!;
-    const alerts = { teams: rx.teams.accepted().length, slack: rx.slack.accepted().length, pagerduty: rx.pagerduty.accepted().length, opsgenie: rx.opsgenie.accepted().length, webhook: rx.webhook.accepted().length };
+    const alerts = {
+      teams: rx.teams.accepted().length,
+      slack: rx.slack.accepted().length,
+      pagerduty: rx.pagerduty.accepted().length,
+      opsgenie: rx.opsgenie.accepted().length,
+      webhook: rx.webhook.accepted().length,
+    };
 
     say();
     say("Runs (from the journals in Storage)");
     for (const j of journals.sort((a, b) => a.createdAt.localeCompare(b.createdAt))) {
-      say(`  ${j.runId} ${j.mode.padEnd(9)} ${j.status.padEnd(15)} passes ${j.passes}${j.requests?.length ? `  requests: ${j.requests.map((r) => `${r.mode} ${r.requestId.slice(0, 12)}…`).join(", ")}` : ""}`);
+      say(
+        `  ${j.runId} ${j.mode.padEnd(9)} ${j.status.padEnd(15)} passes ${j.passes}${j.requests?.length ? `  requests: ${j.requests.map((r) => `${r.mode} ${r.requestId.slice(0, 12)}…`).join(", ")}` : ""}`,
+      );
       for (const t of j.targets.filter((x) => x.outcome)) say(`      target ${t.name}: ${t.outcome} — ${t.evidence ?? ""}`);
     }
     say();
     say("Result (read back from the emulators and Storage)");
-    say(`  targets on the current secret: ${result.targets - result.staleTargets.length}/${result.targets}${result.staleTargets.length ? ` — stale: ${result.staleTargets.join(", ")}` : ""}`);
-    say(`  previous credential retired: ${result.previousRetired ? "yes" : "NO"}; app credentials now: ${world.entra.passwordCredentials(l.seeded.appObjectId).length}`);
+    say(
+      `  targets on the current secret: ${result.targets - result.staleTargets.length}/${result.targets}${result.staleTargets.length ? ` — stale: ${result.staleTargets.join(", ")}` : ""}`,
+    );
+    say(
+      `  previous credential retired: ${result.previousRetired ? "yes" : "NO"}; app credentials now: ${world.entra.passwordCredentials(l.seeded.appObjectId).length}`,
+    );
     say(`  runs left active: ${result.stuckRuns.length ? result.stuckRuns.join(", ") : "none"}`);
-    say(`  alerts received: ${Object.entries(alerts).map(([k, v]) => `${k} ${v}`).join(", ")}; open incidents: ${incidents.length ? incidents.map((i) => `[${i.severity}] ${i.title}`).join("; ") : "none"}`);
+    say(
+      `  alerts received: ${Object.entries(alerts)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", ")}; open incidents: ${incidents.length ? incidents.map((i) => `[${i.severity}] ${i.title}`).join("; ") : "none"}`,
+    );
 
     const scan = new SecretScanner().addSecrets(world.secrets());
     scan.collectAll("log", l.logLines).collectAll("event", l.events).collectAll("journal", journals).collectAll("incident", incidents);
     scan.collectAll("receiver", [rx.teams.accepted(), rx.slack.accepted(), rx.opsgenie.accepted(), rx.webhook.accepted()]);
     scan.collectAll("demo output", out);
     const leaks = scan.leaks();
-    say(`  ${result.converged ? "CONVERGED" : "NOT CONVERGED"} in ${((Date.now() - started) / 1000).toFixed(1)} s; secret scan: ${leaks.length === 0 ? "no secret values found" : `${leaks.length} LEAK(S)`}`);
+    say(
+      `  ${result.converged ? "CONVERGED" : "NOT CONVERGED"} in ${((Date.now() - started) / 1000).toFixed(1)} s; secret scan: ${leaks.length === 0 ? "no secret values found" : `${leaks.length} LEAK(S)`}`,
+    );
     console.log(out.join("\n"));
     if (json) {
       console.log(
@@ -320,7 +364,7 @@ main().then(
   (code) => process.exit(code),
   (e: unknown) => {
     console.log(out.join("\n"));
-    console.error(`demo failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    console.error(`demo failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     process.exit(1);
   },
 );

@@ -76,19 +76,28 @@ export async function runEvidenceScenario(name: EvidenceScenario, json: boolean)
         retireHeld,
         previousKeyId: seeded.handMade.keyId,
         previousStillLive: stillLive,
-        incident: incident ? { check: incident.check, severity: incident.severity, title: incident.title, hint: incident.hint, evidence: incident.evidence } : null,
+        incident: incident
+          ? { check: incident.check, severity: incident.severity, title: incident.title, hint: incident.hint, evidence: incident.evidence }
+          : null,
       };
       scan.collect("incident", incident ?? {});
       for (const runId of await runtime.journals.listRuns(set.name)) scan.collect(`journal ${runId}`, await runtime.journals.readRun(set.name, runId));
     } else {
-      world.entra.seedServicePrincipal(set.clientId, { appRoleAssignmentRequired: true, assignments: [{ principalType: "User", principalDisplayName: "alice@contoso.example" }] });
+      world.entra.seedServicePrincipal(set.clientId, {
+        appRoleAssignmentRequired: true,
+        assignments: [{ principalType: "User", principalDisplayName: "alice@contoso.example" }],
+      });
       say(`an admin turned on "Assignment required?" for the enterprise application and assigned only one user`);
       for (const user of ["alice@contoso.example", "bob@contoso.example", "carol@contoso.example", "bob@contoso.example", "dave@contoso.example"]) {
         const status = await authorize(world, http, set.clientId, user);
         say(`  a user signs in through the gateway → ${status === 302 ? "signed in" : "error page"}`);
       }
       const logLines: string[] = [];
-      const ctx = new InvocationContext({ functionName: "healthTimer", invocationId: "healthTimer", logHandler: (l, ...a) => logLines.push(`${l} ${a.join(" ")}`) });
+      const ctx = new InvocationContext({
+        functionName: "healthTimer",
+        invocationId: "healthTimer",
+        logHandler: (l, ...a) => logLines.push(`${l} ${a.join(" ")}`),
+      });
       const [probe] = await makeHealthTimerHandler(() => Promise.resolve(runtime))({ isPastDue: false } as unknown as Timer, ctx);
       const check = probe!.checks.find((c) => c.id === "sign-ins")!;
       say(`health probe, check sign-ins → ${check.status}/${check.severity}: ${check.summary}`);
@@ -98,7 +107,15 @@ export async function runEvidenceScenario(name: EvidenceScenario, json: boolean)
       detected = check.status === "fail" && check.aadsts === 50105 && incident !== undefined;
       report = {
         scenario: name,
-        signInMonitor: { check: check.id, status: check.status, severity: check.severity, aadsts: check.aadsts ?? null, summary: check.summary, remedy: check.hint, evidence: check.evidence },
+        signInMonitor: {
+          check: check.id,
+          status: check.status,
+          severity: check.severity,
+          aadsts: check.aadsts ?? null,
+          summary: check.summary,
+          remedy: check.hint,
+          evidence: check.evidence,
+        },
         incident: incident ? { check: incident.check, severity: incident.severity, title: incident.title } : null,
       };
       scan.collectAll("log", logLines).collect("probe", probe);
@@ -124,7 +141,13 @@ async function clientCredentials(world: World, http: HttpClient, clientId: strin
 
 async function authorize(world: World, http: HttpClient, clientId: string, user: string): Promise<number> {
   const u = new URL(`${world.authorityHost}/${world.tenantId}/oauth2/v2.0/authorize`);
-  const q = { client_id: clientId, redirect_uri: "https://auth.aigateway.cequence.ai/v1/outbound/oauth/callback", response_type: "code", scope: "openid profile email User.Read", x_emulator_user: user };
+  const q = {
+    client_id: clientId,
+    redirect_uri: "https://auth.aigateway.cequence.ai/v1/outbound/oauth/callback",
+    response_type: "code",
+    scope: "openid profile email User.Read",
+    x_emulator_user: user,
+  };
   for (const [k, v] of Object.entries(q)) u.searchParams.set(k, v);
   const res = await http.request({ method: "GET", url: u.href, throwOnHttpError: false });
   return res.status;

@@ -28,12 +28,20 @@ async function main(): Promise<void> {
   console.log(`  Key Vault       ${world.keyVault.url}`);
   console.log(`  Gateway         ${world.gateway.url}   (tenant header value "${world.gatewayTenant}")`);
   const rx = world.receivers!;
-  console.log(`  Alert receivers Teams ${rx.teams.url}  Slack ${rx.slack.url}  PagerDuty ${rx.pagerduty.url}  Opsgenie ${rx.opsgenie.url}  webhook ${rx.webhook.url}`);
+  console.log(
+    `  Alert receivers Teams ${rx.teams.url}  Slack ${rx.slack.url}  PagerDuty ${rx.pagerduty.url}  Opsgenie ${rx.opsgenie.url}  webhook ${rx.webhook.url}`,
+  );
   console.log(`  Azurite         blob ${azurite.blobUrl}  queue ${azurite.queueUrl}`);
   console.log(`  CA certificate  ${caPath}   (NODE_EXTRA_CA_CERTS / EXTRA_CA_FILE)`);
   console.log(`  credential sets ${setsPath}`);
-  console.log(`  operator identity: AZURE_TENANT_ID=${world.tenantId} AZURE_CLIENT_ID=${world.operator.clientId} (secret written to ${path.join(root, "operator.env")})`);
-  writeFileSync(path.join(root, "operator.env"), `AZURE_TENANT_ID=${world.tenantId}\nAZURE_CLIENT_ID=${world.operator.clientId}\nAZURE_CLIENT_SECRET=${world.operator.secret}\nAZURE_AUTHORITY_HOST=${world.authorityHost}\n`, { mode: 0o600 });
+  console.log(
+    `  operator identity: AZURE_TENANT_ID=${world.tenantId} AZURE_CLIENT_ID=${world.operator.clientId} (secret written to ${path.join(root, "operator.env")})`,
+  );
+  writeFileSync(
+    path.join(root, "operator.env"),
+    `AZURE_TENANT_ID=${world.tenantId}\nAZURE_CLIENT_ID=${world.operator.clientId}\nAZURE_CLIENT_SECRET=${world.operator.secret}\nAZURE_AUTHORITY_HOST=${world.authorityHost}\n`,
+    { mode: 0o600 },
+  );
   console.log("  control APIs: <url>/_control/faults, <url>/_control/requests (see emulators/*/README.md)");
   console.log("Press Ctrl-C to stop.");
 

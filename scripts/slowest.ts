@@ -35,7 +35,11 @@ export interface FileTime {
 /** Files by time spent, longest first; a report from an older run without times is an error that says so. */
 export function slowestFiles(report: Report, root: string, top = 10): { files: FileTime[]; wallSeconds: number; totalSeconds: number } {
   if (!Array.isArray(report.testResults)) throw new Error("not a vitest JSON report: no testResults (run npm test first; it writes .vitest-results.json)");
-  const all = report.testResults.map((r) => ({ file: path.relative(root, r.name), seconds: (r.endTime - r.startTime) / 1000, tests: r.assertionResults.length }));
+  const all = report.testResults.map((r) => ({
+    file: path.relative(root, r.name),
+    seconds: (r.endTime - r.startTime) / 1000,
+    tests: r.assertionResults.length,
+  }));
   const end = Math.max(...report.testResults.map((r) => r.endTime));
   return {
     files: all.sort((a, b) => b.seconds - a.seconds).slice(0, top),

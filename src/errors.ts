@@ -59,12 +59,9 @@ export interface ErrorSummary {
 export class ConfigError extends RotatorError {
   readonly issues: readonly string[];
   constructor(source: string, issues: readonly string[]) {
-    super(
-      "CONFIG_INVALID",
-      `${source} is invalid (${issues.length} problem${issues.length === 1 ? "" : "s"}):\n` +
-        issues.map((i) => `  - ${i}`).join("\n"),
-      { hint: "Fix every field listed above, then start again. Nothing was written." },
-    );
+    super("CONFIG_INVALID", `${source} is invalid (${issues.length} problem${issues.length === 1 ? "" : "s"}):\n` + issues.map((i) => `  - ${i}`).join("\n"), {
+      hint: "Fix every field listed above, then start again. Nothing was written.",
+    });
     this.name = "ConfigError";
     this.issues = issues;
   }

@@ -30,11 +30,7 @@ export function logLine(redacted: string): string {
   return text.length > MAX_LOG_LINE ? `${text.slice(0, MAX_LOG_LINE)}… (${text.length - MAX_LOG_LINE} more characters not logged)` : text;
 }
 
-export function createLogger(
-  sink: LogSink,
-  redactor: Redactor = new Redactor(),
-  fields: Record<string, string | undefined> = {},
-): Logger {
+export function createLogger(sink: LogSink, redactor: Redactor = new Redactor(), fields: Record<string, string | undefined> = {}): Logger {
   const prefix = Object.entries(fields)
     .filter(([, v]) => v !== undefined && v !== "")
     .map(([k, v]) => `[${k}=${v}]`)
@@ -66,10 +62,14 @@ export type InvocationLog = Pick<InvocationContext, "error" | "warn" | "info" | 
  * fresh redactor would know no values and let a secret through.
  */
 export function contextLogger(context: InvocationLog, redactor: Redactor, fields: Record<string, string | undefined> = {}): Logger {
-  return createLogger((level, line) => {
-    if (level === "error") context.error(line);
-    else if (level === "warn") context.warn(line);
-    else if (level === "debug") context.debug(line);
-    else context.info(line);
-  }, redactor, fields);
+  return createLogger(
+    (level, line) => {
+      if (level === "error") context.error(line);
+      else if (level === "warn") context.warn(line);
+      else if (level === "debug") context.debug(line);
+      else context.info(line);
+    },
+    redactor,
+    fields,
+  );
 }

@@ -7,7 +7,13 @@ describe("npm run demo", () => {
     const { code, stdout, stderr } = await run(["scripts/demo.ts", "--json"]);
     expect(code, stderr).toBe(0);
     const report = lastJson(stdout);
-    expect(report).toMatchObject({ rotated: true, retired: true, secretLeaks: 0, targets: { total: 25, updated: 25, verified: 25, untouched: 3 }, health: { ok: true } });
+    expect(report).toMatchObject({
+      rotated: true,
+      retired: true,
+      secretLeaks: 0,
+      targets: { total: 25, updated: 25, verified: 25, untouched: 3 },
+      health: { ok: true },
+    });
     expect(stdout).toMatch(/adoption of the hand-made secret: adopted/);
     expect(stdout).toMatch(/ROTATION COMPLETE/);
   }, 120_000);
@@ -15,7 +21,11 @@ describe("npm run demo", () => {
   it("--break 7000215 shows the broken secret detected, with its remedy, and the critical incident on the channels that take it", async () => {
     const { code, stdout, stderr } = await run(["scripts/demo.ts", "--break", "7000215", "--json"]);
     expect(code, stderr).toBe(0);
-    const report = lastJson(stdout) as { health: { ok: boolean; failing: { check: string; severity: string; aadsts?: number }[] }; alerts: Record<string, number>; break: { detected: boolean } };
+    const report = lastJson(stdout) as {
+      health: { ok: boolean; failing: { check: string; severity: string; aadsts?: number }[] };
+      alerts: Record<string, number>;
+      break: { detected: boolean };
+    };
     expect(report.break.detected).toBe(true);
     expect(report.health.ok).toBe(false);
     expect(report.health.failing).toContainEqual(expect.objectContaining({ check: "token", severity: "critical", aadsts: 7000215 }));
@@ -36,7 +46,14 @@ describe("npm run demo -- --scenario <name>", () => {
   it("failure-after-promote: narrates each pass and reports convergence from ground truth, exit 0", async () => {
     const { code, stdout, stderr } = await run(["scripts/demo.ts", "--scenario", "failure-after-promote", "--json"]);
     expect(code, stderr).toBe(0);
-    expect(lastJson(stdout)).toMatchObject({ scenario: "failure-after-promote", converged: true, staleTargets: [], previousRetired: true, stuckRuns: [], secretLeaks: 0 });
+    expect(lastJson(stdout)).toMatchObject({
+      scenario: "failure-after-promote",
+      converged: true,
+      staleTargets: [],
+      previousRetired: true,
+      stuckRuns: [],
+      secretLeaks: 0,
+    });
     expect(stdout).toMatch(/GATEWAY_UNAUTHORIZED/);
     expect(stdout).toMatch(/repaired and verified; retired previous credential/);
     expect(stdout).toMatch(/CONVERGED/);

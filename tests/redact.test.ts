@@ -3,7 +3,7 @@ import { REDACTED, Redactor, encodedForms, redactThenTruncate } from "../src/red
 import { SecretScanner } from "./helpers/secretScan.js";
 
 /** The redactor: known secrets whole, as fragments of 8+ characters and in the encodings upstreams echo. */
-const SECRET = "Ab3Q~x/y+z=w&q\"p\\r-0123456789abcdefghij";
+const SECRET = 'Ab3Q~x/y+z=w&q"p\\r-0123456789abcdefghij';
 
 function scanOf(where: string, text: string): SecretScanner {
   return new SecretScanner().addSecrets([SECRET]).collect(where, text);
@@ -105,7 +105,8 @@ describe("Redactor on serialised JSON", () => {
 
 describe("Redactor and URL secrets", () => {
   it("removes a webhook URL and fragments of its signature and IDs, but not its public host and route words", () => {
-    const url = "https://prod-01.westeurope.logic.azure.com/workflows/4f6c2a9e8b7d4c1a9e0f3b2c6d8a7e5f/triggers/manual/paths/invoke?api-version=2016-06-01&sig=Qx3kP9vT2mLw8Zr4YbN6cJ1hF5sD7gA0";
+    const url =
+      "https://prod-01.westeurope.logic.azure.com/workflows/4f6c2a9e8b7d4c1a9e0f3b2c6d8a7e5f/triggers/manual/paths/invoke?api-version=2016-06-01&sig=Qx3kP9vT2mLw8Zr4YbN6cJ1hF5sD7gA0";
     const r = new Redactor();
     r.add(url);
     expect(r.redact(`posting to ${url}`)).toBe(`posting to ${REDACTED}`);
@@ -149,7 +150,12 @@ describe("issue 26, defect 6: redaction misses hex, \\u-escaped and lower-case p
   it("other hex, escaped and percent-encoded text is left alone", () => {
     const r = new Redactor();
     r.add(secret);
-    const other = ["9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "caf\\u00e9 cr\\u00e8me \\u0041\\u0042\\u0043", "%7b%22a%22%3a1%7d", "FEDCBA9876543210FEDCBA9876543210"];
+    const other = [
+      "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+      "caf\\u00e9 cr\\u00e8me \\u0041\\u0042\\u0043",
+      "%7b%22a%22%3a1%7d",
+      "FEDCBA9876543210FEDCBA9876543210",
+    ];
     for (const t of other) expect(r.redact(t)).toBe(t);
   });
 });

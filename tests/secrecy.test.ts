@@ -42,7 +42,8 @@ afterAll(async () => {
   await world?.stop();
 });
 
-const ctx = (lines: string[]) => new InvocationContext({ functionName: "api", invocationId: "api", logHandler: (l, ...a) => lines.push(`${l} ${a.join(" ")}`) });
+const ctx = (lines: string[]) =>
+  new InvocationContext({ functionName: "api", invocationId: "api", logHandler: (l, ...a) => lines.push(`${l} ${a.join(" ")}`) });
 
 describe("secrecy under echoing upstreams", () => {
   it("finds no fragment of 8+ characters of any secret anywhere the service writes or sends", async () => {
@@ -92,7 +93,12 @@ describe("secrecy under echoing upstreams", () => {
     const apiLines: string[] = [];
     const provider = () => Promise.resolve(runtime);
     for (const runId of await runtime.journals.listRuns(seeded.set.name)) {
-      answers.push(await makeGetRotationHandler(provider)(new HttpRequest({ method: "GET", url: `http://localhost/api/rotations/${runId}`, params: { runId } }), ctx(apiLines)));
+      answers.push(
+        await makeGetRotationHandler(provider)(
+          new HttpRequest({ method: "GET", url: `http://localhost/api/rotations/${runId}`, params: { runId } }),
+          ctx(apiLines),
+        ),
+      );
     }
     answers.push(await makeStatusHandler(provider)(new HttpRequest({ method: "GET", url: "http://localhost/api/status" }), ctx(apiLines)));
     answers.push(await makeHealthHandler(provider)(new HttpRequest({ method: "GET", url: "http://localhost/api/health" }), ctx(apiLines)));
@@ -105,18 +111,36 @@ describe("secrecy under echoing upstreams", () => {
       blobs++;
     }
     const rx = world.receivers!;
-    const received = { teams: rx.teams.accepted(), slack: rx.slack.accepted(), pagerduty: rx.pagerduty.accepted(), opsgenie: rx.opsgenie.accepted(), webhook: rx.webhook.accepted() };
+    const received = {
+      teams: rx.teams.accepted(),
+      slack: rx.slack.accepted(),
+      pagerduty: rx.pagerduty.accepted(),
+      opsgenie: rx.opsgenie.accepted(),
+      webhook: rx.webhook.accepted(),
+    };
     for (const [kind, list] of Object.entries(received)) {
       expect(list.length, `${kind} received nothing`).toBeGreaterThan(0);
       scan.collectAll(`${kind} payload`, list);
     }
-    scan.collectAll("rejected payload", [...rx.teams.rejected(), ...rx.slack.rejected(), ...rx.pagerduty.rejected(), ...rx.opsgenie.rejected(), ...rx.webhook.rejected()]);
-    for (const s of world.keyVault.state.listSecrets()) scan.collectAll(`vault tags ${s.name}`, world.keyVault.versions(s.name).map((v) => v.tags));
+    scan.collectAll("rejected payload", [
+      ...rx.teams.rejected(),
+      ...rx.slack.rejected(),
+      ...rx.pagerduty.rejected(),
+      ...rx.opsgenie.rejected(),
+      ...rx.webhook.rejected(),
+    ]);
+    for (const s of world.keyVault.state.listSecrets())
+      scan.collectAll(
+        `vault tags ${s.name}`,
+        world.keyVault.versions(s.name).map((v) => v.tags),
+      );
 
     expect(blobs).toBeGreaterThan(5);
     // Some error text from the echoing upstreams did reach the outputs (so the scan looked at it).
     expect(JSON.stringify(passes)).toMatch(/EchoedInput|Could not process the request/);
     const scanned = scan.assertNoFragments();
-    console.log(`secrecy scan: ${scanned} texts (${blobs} blobs, ${lines.length} log lines, ${answers.length} HTTP answers, ${Object.values(received).reduce((n, l) => n + l.length, 0)} channel payloads), 0 fragments`);
+    console.log(
+      `secrecy scan: ${scanned} texts (${blobs} blobs, ${lines.length} log lines, ${answers.length} HTTP answers, ${Object.values(received).reduce((n, l) => n + l.length, 0)} channel payloads), 0 fragments`,
+    );
   });
 });

@@ -14,10 +14,14 @@ export const systemClock: Clock = {
     new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(abortReason(signal));
       const t = setTimeout(resolve, Math.max(0, ms));
-      signal?.addEventListener("abort", () => {
-        clearTimeout(t);
-        reject(abortReason(signal));
-      }, { once: true });
+      signal?.addEventListener(
+        "abort",
+        () => {
+          clearTimeout(t);
+          reject(abortReason(signal));
+        },
+        { once: true },
+      );
     }),
 };
 

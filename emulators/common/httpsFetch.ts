@@ -28,17 +28,21 @@ export function httpsFetch(ca: string | Buffer | undefined): HttpsFetch {
       const body = init.body instanceof URLSearchParams ? init.body.toString() : (init.body ?? undefined);
       if (body !== undefined && headers["content-length"] === undefined) headers["content-length"] = String(Buffer.byteLength(body));
       const send = url.protocol === "https:" ? https.request : http.request;
-      const req = send(url, { method: init.method ?? "GET", headers, ...(url.protocol === "https:" ? { agent } : {}), ...(init.signal ? { signal: init.signal } : {}) }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("error", reject);
-        res.on("end", () => {
-          const out = new Headers();
-          for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) out.set(k, Array.isArray(v) ? v.join(", ") : v);
-          const status = res.statusCode ?? 0;
-          resolve(new Response(NO_BODY_STATUS.has(status) ? null : Buffer.concat(chunks), { status, statusText: res.statusMessage ?? "", headers: out }));
-        });
-      });
+      const req = send(
+        url,
+        { method: init.method ?? "GET", headers, ...(url.protocol === "https:" ? { agent } : {}), ...(init.signal ? { signal: init.signal } : {}) },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("error", reject);
+          res.on("end", () => {
+            const out = new Headers();
+            for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) out.set(k, Array.isArray(v) ? v.join(", ") : v);
+            const status = res.statusCode ?? 0;
+            resolve(new Response(NO_BODY_STATUS.has(status) ? null : Buffer.concat(chunks), { status, statusText: res.statusMessage ?? "", headers: out }));
+          });
+        },
+      );
       req.on("error", reject);
       req.end(body);
     });

@@ -20,7 +20,11 @@ describe("echo fault", () => {
   it("answers with the request's values raw, cut at every offset, base64, base64url, URL-encoded and JSON-escaped", async () => {
     const secret = 'S3cr"et/+value&more';
     server.faults.add({ route: "^POST /thing$", echo: true, status: 400, echoExtra: ["extra-known-value"], times: 1 });
-    const res = await fetch(`${server.url}/thing`, { method: "POST", headers: { authorization: "Bearer tok-123456789", "content-type": "application/json" }, body: JSON.stringify({ a: { b: secret } }) });
+    const res = await fetch(`${server.url}/thing`, {
+      method: "POST",
+      headers: { authorization: "Bearer tok-123456789", "content-type": "application/json" },
+      body: JSON.stringify({ a: { b: secret } }),
+    });
     expect(res.status).toBe(400);
     const message = ((await res.json()) as { error: { code: string; message: string } }).error.message;
     for (const shape of [

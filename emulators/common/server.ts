@@ -181,9 +181,7 @@ export class EmulatorServer {
 
   async start(port = 0, host = "127.0.0.1"): Promise<string> {
     const listener = (req: IncomingMessage, res: ServerResponse): void => void this.dispatch(req, res);
-    this.server = this.options.tls
-      ? https.createServer({ key: this.options.tls.key, cert: this.options.tls.cert }, listener)
-      : http.createServer(listener);
+    this.server = this.options.tls ? https.createServer({ key: this.options.tls.key, cert: this.options.tls.cert }, listener) : http.createServer(listener);
     this.server.on("connection", (s: Socket) => {
       this.sockets.add(s);
       s.on("close", () => this.sockets.delete(s));
@@ -289,7 +287,12 @@ export class EmulatorServer {
     }
     if (fault?.status && fault.afterHandling) {
       this.log({ method, path, status: fault.status, fault: fault.id });
-      this.send(res, { status: fault.status, headers: { ...fault.headers }, body: fault.body ?? defaultFaultBody(fault.status), ...(fault.raw ? { raw: true } : {}) });
+      this.send(res, {
+        status: fault.status,
+        headers: { ...fault.headers },
+        body: fault.body ?? defaultFaultBody(fault.status),
+        ...(fault.raw ? { raw: true } : {}),
+      });
       return;
     }
     this.log({ method, path, status: response.status, ...(fault ? { fault: fault.id } : {}) });

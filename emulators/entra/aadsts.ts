@@ -33,8 +33,7 @@ export const aadsts = {
     code: 9001023,
     error: "invalid_request",
     status: 400,
-    message:
-      "The grant type isn't supported over the /common or /consumers endpoints. Please use the /organizations or tenant-specific endpoint.",
+    message: "The grant type isn't supported over the /common or /consumers endpoints. Please use the /organizations or tenant-specific endpoint.",
   }),
   noTenantInformation: (): AadstsError => ({
     code: 50059,
@@ -150,7 +149,10 @@ export const aadsts = {
 };
 
 function entraTimestamp(d: Date): string {
-  return d.toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
+  return d
+    .toISOString()
+    .replace("T", " ")
+    .replace(/\.\d+Z$/, "Z");
 }
 
 /** The JSON error body of the token endpoint (and of discovery for an unknown tenant). */

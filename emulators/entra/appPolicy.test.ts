@@ -40,7 +40,10 @@ afterEach(() => {
   fx.emulator.setConcurrentWriteFault(undefined);
 });
 afterAll(async () => {
-  const scan = new SecretScanner().addSecrets(fx.emulator.issuedSecrets()).collectAll("graph error", seen).collectAll("emulator log", fx.emulator.server.requests);
+  const scan = new SecretScanner()
+    .addSecrets(fx.emulator.issuedSecrets())
+    .collectAll("graph error", seen)
+    .collectAll("emulator log", fx.emulator.server.requests);
   await fx.close();
   expect(scan.assertClean()).toBeGreaterThan(0);
 });
@@ -63,7 +66,9 @@ describe("app-specific appManagementPolicy", () => {
         id: p.id,
         isEnabled: true,
         restrictions: {
-          passwordCredentials: [{ restrictionType: "passwordLifetime", state: "enabled", maxLifetime: "P30D", restrictForAppsCreatedAfterDateTime: "2019-01-01T00:00:00Z" }],
+          passwordCredentials: [
+            { restrictionType: "passwordLifetime", state: "enabled", maxLifetime: "P30D", restrictForAppsCreatedAfterDateTime: "2019-01-01T00:00:00Z" },
+          ],
           keyCredentials: [],
         },
       }),
@@ -99,8 +104,18 @@ describe("restrictForAppsCreatedAfterDateTime", () => {
     const now = fx.clock.now().getTime();
     // Owned by the operator, whose Application.ReadWrite.OwnedBy covers only the apps it owns.
     const owners = [fx.operator.app.appId];
-    const old = fx.emulator.seedApplication({ tenantId: fx.tenantId, displayName: "legacy app", createdDateTime: new Date(now - 400 * DAY).toISOString(), owners });
-    const young = fx.emulator.seedApplication({ tenantId: fx.tenantId, displayName: "new app", createdDateTime: new Date(now - 10 * DAY).toISOString(), owners });
+    const old = fx.emulator.seedApplication({
+      tenantId: fx.tenantId,
+      displayName: "legacy app",
+      createdDateTime: new Date(now - 400 * DAY).toISOString(),
+      owners,
+    });
+    const young = fx.emulator.seedApplication({
+      tenantId: fx.tenantId,
+      displayName: "new app",
+      createdDateTime: new Date(now - 10 * DAY).toISOString(),
+      owners,
+    });
     const app = (await graph.api(`/applications/${old.id}`).select(["createdDateTime"]).get()) as { createdDateTime: string };
     expect(app.createdDateTime).toBe(new Date(now - 400 * DAY).toISOString());
 

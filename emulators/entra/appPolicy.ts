@@ -51,9 +51,15 @@ export const DEFAULT_POLICY_ID = "00000000-0000-0000-0000-000000000000";
 export function restrictionsFrom(s: PolicyShorthand): PasswordRestriction[] {
   const after = s.restrictForAppsCreatedAfterDateTime === undefined ? POLICY_EPOCH : s.restrictForAppsCreatedAfterDateTime;
   const out: PasswordRestriction[] = [];
-  if (s.passwordAdditionBlocked) out.push({ restrictionType: "passwordAddition", state: "enabled", maxLifetime: null, restrictForAppsCreatedAfterDateTime: after });
+  if (s.passwordAdditionBlocked)
+    out.push({ restrictionType: "passwordAddition", state: "enabled", maxLifetime: null, restrictForAppsCreatedAfterDateTime: after });
   if (s.maxPasswordLifetimeDays !== undefined) {
-    out.push({ restrictionType: "passwordLifetime", state: "enabled", maxLifetime: `P${s.maxPasswordLifetimeDays}D`, restrictForAppsCreatedAfterDateTime: after });
+    out.push({
+      restrictionType: "passwordLifetime",
+      state: "enabled",
+      maxLifetime: `P${s.maxPasswordLifetimeDays}D`,
+      restrictForAppsCreatedAfterDateTime: after,
+    });
   }
   return out;
 }

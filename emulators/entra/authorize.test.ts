@@ -63,7 +63,9 @@ describe("authorize before sign-in", () => {
     const r = await authorize(fx.tenantId, params({ client_id: "12345678-0000-4000-8000-000000000000" }));
     expect(r.status).toBe(200);
     expect(r.errorCode).toBe(700016);
-    expect(r.body).toContain("AADSTS700016: Application with identifier &#39;12345678-0000-4000-8000-000000000000&#39; was not found in the directory &#39;Contoso&#39;");
+    expect(r.body).toContain(
+      "AADSTS700016: Application with identifier &#39;12345678-0000-4000-8000-000000000000&#39; was not found in the directory &#39;Contoso&#39;",
+    );
   });
 
   /**
@@ -82,7 +84,9 @@ describe("authorize before sign-in", () => {
       expect(r.errorCode).toBe(50011);
       const esc = (v: string) => v.replace(/'/g, "&#39;");
       expect(r.body).toContain(
-        esc(`AADSTS50011: The redirect URI '${uri}' specified in the request does not match the redirect URIs configured for the application '${fx.target.app.appId}'.`),
+        esc(
+          `AADSTS50011: The redirect URI '${uri}' specified in the request does not match the redirect URIs configured for the application '${fx.target.app.appId}'.`,
+        ),
       );
       expect(r.body).toContain("Navigate to https://aka.ms/redirectUriMismatchError to learn more about how to fix this.");
     }

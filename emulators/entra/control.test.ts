@@ -22,7 +22,11 @@ const control = <T = Record<string, unknown>>(method: "GET" | "POST" | "PUT", pa
 describe("/_control seeding routes", () => {
   it("seeds a tenant, an app, a secret, a service principal and consent that the token endpoint and Graph then serve", async () => {
     expect((await control("POST", "tenants", { tenantId, customDomain: "fabrikam.example.com" })).status).toBe(201);
-    const app = await control<{ id: string; appId: string }>("POST", "applications", { tenantId, displayName: "seeded over HTTP", redirectUris: ["https://g.example.com/cb"] });
+    const app = await control<{ id: string; appId: string }>("POST", "applications", {
+      tenantId,
+      displayName: "seeded over HTTP",
+      redirectUris: ["https://g.example.com/cb"],
+    });
     expect(app.status).toBe(201);
     const pw = await control<{ keyId: string; secretText: string }>("POST", `applications/${app.data.id}/passwords`, {
       displayName: "portal",
@@ -33,7 +37,11 @@ describe("/_control seeding routes", () => {
     expect(sp.status).toBe(201);
     expect((await control("POST", "consent", { appId: app.data.appId, scopes: ["User.Read"] })).data).toMatchObject({ grant: { scope: "User.Read" } });
 
-    const accepted = await control<{ accepted: boolean }>("POST", "secretAccepted", { tenantId: "fabrikam.example.com", clientId: app.data.appId, secret: pw.data.secretText });
+    const accepted = await control<{ accepted: boolean }>("POST", "secretAccepted", {
+      tenantId: "fabrikam.example.com",
+      clientId: app.data.appId,
+      secret: pw.data.secretText,
+    });
     expect(accepted.data.accepted).toBe(true);
     const listed = await control<{ passwordCredentials: Record<string, unknown>[] }>("GET", `applications/${app.data.id}/passwords`);
     expect(listed.data.passwordCredentials).toEqual([expect.objectContaining({ keyId: pw.data.keyId, hint: pw.data.secretText.slice(0, 3) })]);

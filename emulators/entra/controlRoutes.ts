@@ -28,8 +28,16 @@ export function registerControlRoutes(server: EmulatorServer, state: EntraState)
     return b;
   };
 
-  server.route("POST", /^\/_control\/tenants$/, handle((req) => state.seedTenant(body(req)), 201));
-  server.route("POST", /^\/_control\/applications$/, handle((req) => state.seedApplication(body(req)), 201));
+  server.route(
+    "POST",
+    /^\/_control\/tenants$/,
+    handle((req) => state.seedTenant(body(req)), 201),
+  );
+  server.route(
+    "POST",
+    /^\/_control\/applications$/,
+    handle((req) => state.seedApplication(body(req)), 201),
+  );
   server.route(
     "POST",
     /^\/_control\/applications\/([^/]+)\/passwords$/,
@@ -75,7 +83,8 @@ export function registerControlRoutes(server: EmulatorServer, state: EntraState)
     /^\/_control\/concurrentWrites$/,
     handle((req) => {
       const b = req.json<ConcurrentWriteFault | null>();
-      if (b !== null && (typeof b.windowMs !== "number" || b.windowMs < 0)) throw new EntraEmulatorError("badRequest", "windowMs must be a number ≥ 0 (or send null)");
+      if (b !== null && (typeof b.windowMs !== "number" || b.windowMs < 0))
+        throw new EntraEmulatorError("badRequest", "windowMs must be a number ≥ 0 (or send null)");
       state.setConcurrentWrites(b ?? undefined);
       return { concurrentWrites: b };
     }),
@@ -143,7 +152,11 @@ export function registerControlRoutes(server: EmulatorServer, state: EntraState)
       return { accepted: state.isSecretAccepted(b.tenantId, b.clientId, b.secret) };
     }),
   );
-  server.route("GET", /^\/_control\/issuedSecrets$/, handle(() => ({ secrets: state.issuedSecrets() })));
+  server.route(
+    "GET",
+    /^\/_control\/issuedSecrets$/,
+    handle(() => ({ secrets: state.issuedSecrets() })),
+  );
   server.route(
     "POST",
     /^\/_control\/validateAccessToken$/,

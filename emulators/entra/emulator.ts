@@ -21,7 +21,6 @@ import {
 } from "./state.js";
 import type { PolicyDocument, PolicyShorthand } from "./appPolicy.js";
 
-
 /** Graph's passwordCredential resource as the API lists it (no secretText), for tests' ground truth. */
 export interface GraphPasswordCredential {
   keyId: string;

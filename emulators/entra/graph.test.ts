@@ -50,7 +50,9 @@ describe("applications", () => {
       displayName: "MCP servers SSO",
       signInAudience: "AzureADMyOrg",
       web: { redirectUris: [fx.target.redirectUri], implicitGrantSettings: { enableIdTokenIssuance: true, enableAccessTokenIssuance: false } },
-      requiredResourceAccess: [{ resourceAppId: GRAPH_APP_ID, resourceAccess: expect.arrayContaining([{ id: "e1fe6dd8-ba31-4d61-89e7-88639da4683d", type: "Scope" }]) }],
+      requiredResourceAccess: [
+        { resourceAppId: GRAPH_APP_ID, resourceAccess: expect.arrayContaining([{ id: "e1fe6dd8-ba31-4d61-89e7-88639da4683d", type: "Scope" }]) },
+      ],
     });
     expect(app.passwordCredentials).toEqual([
       expect.objectContaining({ keyId: fx.target.secret.keyId, hint: fx.target.secret.secretText.slice(0, 3), secretText: null }),
@@ -95,7 +97,9 @@ describe("applications", () => {
 
 describe("addPassword and removePassword", () => {
   it("creates a 40-character secret with its 3-character hint and a two-year default lifetime", async () => {
-    const res = (await graph.api(`/applications/${fx.target.app.id}/addPassword`).post({ passwordCredential: { displayName: "rotator/test/1" } })) as AddPasswordResponse;
+    const res = (await graph
+      .api(`/applications/${fx.target.app.id}/addPassword`)
+      .post({ passwordCredential: { displayName: "rotator/test/1" } })) as AddPasswordResponse;
     expect(res.secretText).toHaveLength(40);
     expect(res.secretText.slice(3, 6)).toBe("8Q~");
     expect(res.hint).toBe(res.secretText.slice(0, 3));
@@ -117,7 +121,9 @@ describe("addPassword and removePassword", () => {
 
   it("refuses a new secret at the token endpoint (AADSTS7000215) until the replication delay has passed", async () => {
     fx.emulator.setReplicationDelay(45_000);
-    const res = (await graph.api(`/applications/${fx.target.app.id}/addPassword`).post({ passwordCredential: { displayName: "replicating" } })) as AddPasswordResponse;
+    const res = (await graph
+      .api(`/applications/${fx.target.app.id}/addPassword`)
+      .post({ passwordCredential: { displayName: "replicating" } })) as AddPasswordResponse;
     const cred = (): ClientSecretCredential =>
       new ClientSecretCredential(fx.tenantId, fx.target.app.appId, res.secretText, {
         authorityHost: fx.url,
@@ -125,7 +131,12 @@ describe("addPassword and removePassword", () => {
         tlsOptions: { ca: fx.emulator.caCertPem },
         retryOptions: { maxRetries: 0 },
       });
-    const err = await cred().getToken("https://graph.microsoft.com/.default").then(() => undefined, (e: Error) => e);
+    const err = await cred()
+      .getToken("https://graph.microsoft.com/.default")
+      .then(
+        () => undefined,
+        (e: Error) => e,
+      );
     seen.push(err);
     expect(String(err)).toContain("AADSTS7000215");
     expect(fx.emulator.isSecretAccepted(fx.tenantId, fx.target.app.appId, res.secretText)).toBe(false);
@@ -137,7 +148,9 @@ describe("addPassword and removePassword", () => {
   });
 
   it("removes a credential (204) after which its secret is refused, and answers an unknown keyId with 400", async () => {
-    const added = (await graph.api(`/applications/${fx.target.app.id}/addPassword`).post({ passwordCredential: { displayName: "to remove" } })) as AddPasswordResponse;
+    const added = (await graph
+      .api(`/applications/${fx.target.app.id}/addPassword`)
+      .post({ passwordCredential: { displayName: "to remove" } })) as AddPasswordResponse;
     expect(fx.emulator.isSecretAccepted(fx.tenantId, fx.target.app.appId, added.secretText)).toBe(true);
     await graph.api(`/applications/${fx.target.app.id}/removePassword`).post({ keyId: added.keyId });
     expect(fx.emulator.server.requests.at(-1)).toMatchObject({ method: "POST", status: 204 });
@@ -157,7 +170,10 @@ describe("app management policy", () => {
 
   it("blocks addPassword with CredentialTypeNotAllowedAsPerAppPolicy while hand-made secrets still work", async () => {
     fx.emulator.setAppManagementPolicy({ passwordAdditionBlocked: true });
-    const p = (await graph.api("/policies/defaultAppManagementPolicy").get()) as { isEnabled: boolean; applicationRestrictions: { passwordCredentials: object[] } };
+    const p = (await graph.api("/policies/defaultAppManagementPolicy").get()) as {
+      isEnabled: boolean;
+      applicationRestrictions: { passwordCredentials: object[] };
+    };
     expect(p.isEnabled).toBe(true);
     expect(p.applicationRestrictions.passwordCredentials).toEqual([
       { restrictionType: "passwordAddition", state: "enabled", maxLifetime: null, restrictForAppsCreatedAfterDateTime: "2019-01-01T00:00:00Z" },
@@ -172,11 +188,15 @@ describe("app management policy", () => {
 
   it("caps the lifetime with CredentialInvalidLifetimeAsPerAppPolicy, including the two-year default", async () => {
     fx.emulator.setAppManagementPolicy({ maxPasswordLifetimeDays: 90 });
-    const p = (await graph.api("/policies/defaultAppManagementPolicy").get()) as { applicationRestrictions: { passwordCredentials: Record<string, unknown>[] } };
+    const p = (await graph.api("/policies/defaultAppManagementPolicy").get()) as {
+      applicationRestrictions: { passwordCredentials: Record<string, unknown>[] };
+    };
     expect(p.applicationRestrictions.passwordCredentials).toEqual([expect.objectContaining({ restrictionType: "passwordLifetime", maxLifetime: "P90D" })]);
     const now = fx.clock.now().getTime();
     const tooLong = await graphError(
-      graph.api(`/applications/${fx.target.app.id}/addPassword`).post({ passwordCredential: { displayName: "long", endDateTime: new Date(now + 120 * DAY).toISOString() } }),
+      graph
+        .api(`/applications/${fx.target.app.id}/addPassword`)
+        .post({ passwordCredential: { displayName: "long", endDateTime: new Date(now + 120 * DAY).toISOString() } }),
     );
     expect([tooLong.statusCode, tooLong.code]).toEqual([400, "CredentialInvalidLifetimeAsPerAppPolicy"]);
     const dflt = await graphError(graph.api(`/applications/${fx.target.app.id}/addPassword`).post({ passwordCredential: { displayName: "default" } }));
@@ -199,7 +219,12 @@ describe("service principals and consent", () => {
     expect(res.value).toEqual([expect.objectContaining({ id: seeded.id, appId: app.appId, appRoleAssignmentRequired: true })]);
     const assigned = (await graph.api(`/servicePrincipals/${seeded.id}/appRoleAssignedTo`).get()) as { value: Record<string, unknown>[] };
     expect(assigned.value).toEqual([
-      expect.objectContaining({ principalType: "Group", principalId: "bbbbbbbb-0000-4000-8000-000000000002", principalDisplayName: "MCP users", resourceId: seeded.id }),
+      expect.objectContaining({
+        principalType: "Group",
+        principalId: "bbbbbbbb-0000-4000-8000-000000000002",
+        principalDisplayName: "MCP users",
+        resourceId: seeded.id,
+      }),
     ]);
   });
 
@@ -208,7 +233,13 @@ describe("service principals and consent", () => {
     const graphSp = (await graph.api("/servicePrincipals").filter(`appId eq '${GRAPH_APP_ID}'`).get()) as { value: { id: string }[] };
     const grants = (await graph.api("/oauth2PermissionGrants").filter(`clientId eq '${sp.value[0]!.id}'`).get()) as { value: Record<string, unknown>[] };
     expect(grants.value).toEqual([
-      expect.objectContaining({ clientId: sp.value[0]!.id, consentType: "AllPrincipals", principalId: null, resourceId: graphSp.value[0]!.id, scope: "openid profile email User.Read" }),
+      expect.objectContaining({
+        clientId: sp.value[0]!.id,
+        consentType: "AllPrincipals",
+        principalId: null,
+        resourceId: graphSp.value[0]!.id,
+        scope: "openid profile email User.Read",
+      }),
     ]);
   });
 

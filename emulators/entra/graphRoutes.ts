@@ -149,7 +149,10 @@ function matches(obj: Json, clauses: [string, string][]): boolean {
 
 function applySelect(objs: Json[], select: string | null, type: string): Json[] {
   if (!select) return objs;
-  const fields = select.split(",").map((s) => s.trim()).filter(Boolean);
+  const fields = select
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   const sample = objs[0];
   if (sample) {
     for (const f of fields) {
@@ -300,7 +303,10 @@ export function registerGraphRoutes(server: EmulatorServer, state: EntraState, o
     /^\/v1\.0\/servicePrincipals$/,
     authed((req, caller) => {
       const filter = parseFilter(req.query.get("$filter"), "ServicePrincipal", ["appId", "id", "displayName"]);
-      const all = state.listServicePrincipals(caller.tenantId).map(servicePrincipalJson).filter((s) => matches(s, filter));
+      const all = state
+        .listServicePrincipals(caller.tenantId)
+        .map(servicePrincipalJson)
+        .filter((s) => matches(s, filter));
       return page(req, server.url, applySelect(all, req.query.get("$select"), "servicePrincipal"), "servicePrincipals", options.pageSize);
     }),
   );
@@ -329,7 +335,13 @@ export function registerGraphRoutes(server: EmulatorServer, state: EntraState, o
     authed((req, caller) => {
       const sp = findSp(caller, req.params[0] || undefined, req.params[1] || undefined);
       const items = sp.assignments.map((a) => ({ ...a, deletedDateTime: null }));
-      return page(req, server.url, applySelect(items, req.query.get("$select"), "appRoleAssignment"), `servicePrincipals('${sp.id}')/appRoleAssignedTo`, options.pageSize);
+      return page(
+        req,
+        server.url,
+        applySelect(items, req.query.get("$select"), "appRoleAssignment"),
+        `servicePrincipals('${sp.id}')/appRoleAssignedTo`,
+        options.pageSize,
+      );
     }),
   );
 
@@ -338,7 +350,10 @@ export function registerGraphRoutes(server: EmulatorServer, state: EntraState, o
     /^\/v1\.0\/oauth2PermissionGrants$/,
     authed((req, caller) => {
       const filter = parseFilter(req.query.get("$filter"), "OAuth2PermissionGrant", ["clientId", "resourceId", "consentType", "principalId"]);
-      const all = state.listGrants(caller.tenantId).map(grantJson).filter((g) => matches(g, filter));
+      const all = state
+        .listGrants(caller.tenantId)
+        .map(grantJson)
+        .filter((g) => matches(g, filter));
       return page(req, server.url, applySelect(all, req.query.get("$select"), "oAuth2PermissionGrant"), "oauth2PermissionGrants", options.pageSize);
     }),
   );
@@ -371,7 +386,13 @@ export function registerGraphRoutes(server: EmulatorServer, state: EntraState, o
       const app = lookupApp(caller, req.params[0] || undefined, req.params[1] || undefined);
       const assigned = state.appPolicyOf(app);
       const items = assigned ? [appPolicyJson(assigned)] : [];
-      return page(req, server.url, applySelect(items, req.query.get("$select"), "appManagementPolicy"), `applications('${app.id}')/appManagementPolicies`, options.pageSize);
+      return page(
+        req,
+        server.url,
+        applySelect(items, req.query.get("$select"), "appManagementPolicy"),
+        `applications('${app.id}')/appManagementPolicies`,
+        options.pageSize,
+      );
     }),
   );
 }

@@ -40,7 +40,27 @@ function discoveryDocument(base: string, segment: string, issuerTenant: string, 
     userinfo_endpoint: v1 ? `${t}/openid/userinfo` : "https://graph.microsoft.com/oidc/userinfo",
     http_logout_supported: true,
     frontchannel_logout_supported: true,
-    claims_supported: ["sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name", "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "nonce", "preferred_username", "name", "tid", "ver", "at_hash", "c_hash", "email"],
+    claims_supported: [
+      "sub",
+      "iss",
+      "cloud_instance_name",
+      "cloud_instance_host_name",
+      "cloud_graph_host_name",
+      "msgraph_host",
+      "aud",
+      "exp",
+      "iat",
+      "auth_time",
+      "acr",
+      "nonce",
+      "preferred_username",
+      "name",
+      "tid",
+      "ver",
+      "at_hash",
+      "c_hash",
+      "email",
+    ],
     tenant_region_scope: "NA",
     cloud_instance_name: "microsoftonline.com",
     cloud_graph_host_name: "graph.windows.net",
@@ -75,16 +95,18 @@ function discoveryDocument(base: string, segment: string, issuerTenant: string, 
 export function registerLoginRoutes(server: EmulatorServer, state: EntraState): void {
   const base = (): string => server.url;
 
-  const discovery = (v1: boolean) => (req: EmuRequest): EmuResponse => {
-    const segment = req.params[0]!;
-    const ref = resolveTenantSegment(state, segment);
-    if (ref.kind === "error") return tokenErrorResponse(ref.error, state.clock.now(), correlationOf(req), "invalid_tenant");
-    // Endpoints always name the tenant by GUID, whichever way it was addressed; aliases keep their name
-    // and publish the `{tenantid}` issuer template.
-    const pathTenant = ref.kind === "tenant" ? ref.tenant.tenantId : ref.alias;
-    const issuerTenant = ref.kind === "tenant" ? ref.tenant.tenantId : "{tenantid}";
-    return { status: 200, body: discoveryDocument(base(), pathTenant, issuerTenant, v1) };
-  };
+  const discovery =
+    (v1: boolean) =>
+    (req: EmuRequest): EmuResponse => {
+      const segment = req.params[0]!;
+      const ref = resolveTenantSegment(state, segment);
+      if (ref.kind === "error") return tokenErrorResponse(ref.error, state.clock.now(), correlationOf(req), "invalid_tenant");
+      // Endpoints always name the tenant by GUID, whichever way it was addressed; aliases keep their name
+      // and publish the `{tenantid}` issuer template.
+      const pathTenant = ref.kind === "tenant" ? ref.tenant.tenantId : ref.alias;
+      const issuerTenant = ref.kind === "tenant" ? ref.tenant.tenantId : "{tenantid}";
+      return { status: 200, body: discoveryDocument(base(), pathTenant, issuerTenant, v1) };
+    };
   server.route("GET", /^\/([^/]+)\/v2\.0\/\.well-known\/openid-configuration$/, discovery(false));
   server.route("GET", /^\/([^/]+)\/\.well-known\/openid-configuration$/, discovery(true));
   // One signing key behind every tenant's and alias's jwks_uri (v1 and v2), as Entra shares its keys across tenants.
@@ -212,7 +234,10 @@ function authorizeEndpoint(req: EmuRequest, state: EntraState): EmuResponse {
   // --- what happens after a user signs in (emulator-only parameter) ---
   if (ref.kind === "alias" && app.signInAudience === "AzureADMyOrg") return page(aadsts.notMultiTenant(app.appId, app.displayName));
   const sp = state.findServicePrincipal(app.tenantId, app.appId);
-  const groups = (q.get("x_emulator_groups") ?? "").split(",").map((g) => g.trim().toLowerCase()).filter(Boolean);
+  const groups = (q.get("x_emulator_groups") ?? "")
+    .split(",")
+    .map((g) => g.trim().toLowerCase())
+    .filter(Boolean);
   if (sp?.appRoleAssignmentRequired) {
     const u = user.toLowerCase();
     const assigned = sp.assignments.some(

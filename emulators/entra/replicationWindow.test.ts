@@ -29,7 +29,12 @@ async function tokenStatus(secret: string): Promise<{ status: number; codes: num
   const res = await send(`${fx.url}/${fx.tenantId}/oauth2/v2.0/token`, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ grant_type: "client_credentials", client_id: fx.target.app.appId, client_secret: secret, scope: "https://graph.microsoft.com/.default" }).toString(),
+    body: new URLSearchParams({
+      grant_type: "client_credentials",
+      client_id: fx.target.app.appId,
+      client_secret: secret,
+      scope: "https://graph.microsoft.com/.default",
+    }).toString(),
   });
   const body = (await res.json()) as { error_codes?: number[] };
   return { status: res.status, codes: body.error_codes ?? [] };
@@ -103,7 +108,11 @@ describe("a new secret", () => {
       const f = await startEntraFixture();
       try {
         f.emulator.setReplication({ delayMs: 0, flapMs: 40_000, flapPeriodMs: 1_000, seed });
-        const first = f.emulator.seedPassword(f.target.app.id, { displayName: "a", endDateTime: new Date(f.clock.now().getTime() + 86_400_000).toISOString(), replicated: false });
+        const first = f.emulator.seedPassword(f.target.app.id, {
+          displayName: "a",
+          endDateTime: new Date(f.clock.now().getTime() + 86_400_000).toISOString(),
+          replicated: false,
+        });
         let out = "";
         f.clock.advance(500); // sample each 1 s slot in its middle
         for (let t = 0; t < 40; t++) {

@@ -164,7 +164,13 @@ export function registerReportRoutes(server: EmulatorServer, state: EntraState, 
       }
       if (log.access === "forbidden") return graphError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.", now(), req);
       if (log.access === "unlicensed") {
-        return graphError(403, "Authentication_RequestFromNonPremiumTenantOrB2CTenant", "Neither tenant is B2C or tenant doesn't have premium license", now(), req);
+        return graphError(
+          403,
+          "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
+          "Neither tenant is B2C or tenant doesn't have premium license",
+          now(),
+          req,
+        );
       }
       try {
         return handler(req, info.tenantId);
@@ -198,7 +204,10 @@ export function registerReportRoutes(server: EmulatorServer, state: EntraState, 
       const beta = req.params[0] === "beta";
       const allowed = new Set(["appid", "createddatetime", "status/errorcode", ...(beta ? ["signineventtypes"] : [])]);
       const filter = parseReportFilter(req.query.get("$filter"), allowed);
-      const rows = log.list(tenantId).filter((e) => matchesSignIn(e, filter)).map((e) => signInJson(e, beta));
+      const rows = log
+        .list(tenantId)
+        .filter((e) => matchesSignIn(e, filter))
+        .map((e) => signInJson(e, beta));
       return paged(req, req.params[0]!, "auditLogs/signIns", rows);
     }),
   );
@@ -245,7 +254,8 @@ export function registerReportRoutes(server: EmulatorServer, state: EntraState, 
   server.route("POST", /^\/_control\/reports$/, (req) => {
     const body = req.json<{ access?: string; reportLatencyMs?: number } | null>() ?? {};
     if (body.access !== undefined) {
-      if (!["ok", "forbidden", "unlicensed"].includes(body.access)) return { status: 400, body: { error: { code: "badRequest", message: "access must be ok, forbidden or unlicensed" } } };
+      if (!["ok", "forbidden", "unlicensed"].includes(body.access))
+        return { status: 400, body: { error: { code: "badRequest", message: "access must be ok, forbidden or unlicensed" } } };
       log.access = body.access as SignInLog["access"];
     }
     if (body.reportLatencyMs !== undefined) log.reportLatencyMs = Math.max(0, Number(body.reportLatencyMs) || 0);

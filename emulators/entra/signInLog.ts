@@ -45,7 +45,10 @@ export class SignInLog {
 
   constructor(private readonly state: EntraState) {}
 
-  record(event: Omit<SignInEvent, "id" | "correlationId" | "ipAddress" | "createdDateTime"> & Partial<Pick<SignInEvent, "createdDateTime" | "correlationId" | "ipAddress">>): SignInEvent {
+  record(
+    event: Omit<SignInEvent, "id" | "correlationId" | "ipAddress" | "createdDateTime"> &
+      Partial<Pick<SignInEvent, "createdDateTime" | "correlationId" | "ipAddress">>,
+  ): SignInEvent {
     const full: SignInEvent = {
       id: randomUUID(),
       correlationId: randomUUID(),
@@ -178,7 +181,12 @@ function recordAuthorize(req: EmuRequest, res: EmuResponse, state: EntraState, l
 /** The sign-in log's failureReason is the AADSTS message without the code, trace and timestamps. */
 function failureReason(description: string | undefined): string | null {
   if (!description) return null;
-  return description.replace(/^AADSTS\d+:\s*/, "").replace(/\s*Trace ID:.*$/s, "").trim() || null;
+  return (
+    description
+      .replace(/^AADSTS\d+:\s*/, "")
+      .replace(/\s*Trace ID:.*$/s, "")
+      .trim() || null
+  );
 }
 
 /** The same user name always maps to the same object ID, as a directory would. */

@@ -222,7 +222,13 @@ export class EntraState {
   /** Resources (besides Graph, Key Vault and the tenant's own apps) the token endpoint issues tokens for. */
   private readonly extraResources = new Set<string>();
   /** The tenant default (tenantAppManagementPolicy); disabled and empty until a test sets it. */
-  defaultPolicy: PolicyDocument = { id: DEFAULT_POLICY_ID, displayName: "Default app management tenant policy", description: "", isEnabled: false, passwordCredentials: [] };
+  defaultPolicy: PolicyDocument = {
+    id: DEFAULT_POLICY_ID,
+    displayName: "Default app management tenant policy",
+    description: "",
+    isEnabled: false,
+    passwordCredentials: [],
+  };
   private readonly appPolicies = new Map<string, PolicyDocument>();
   private concurrentWrites: ConcurrentWriteFault | undefined;
   private readonly lastWriteWallMs = new Map<string, number>();
@@ -311,9 +317,7 @@ export class EntraState {
       },
       isFallbackPublicClient: input.isFallbackPublicClient ?? null,
       requiredResourceAccess:
-        scopes.length === 0
-          ? []
-          : [{ resourceAppId: GRAPH_APP_ID, resourceAccess: scopes.map((s) => ({ id: scopeId(s), type: "Scope" as const })) }],
+        scopes.length === 0 ? [] : [{ resourceAppId: GRAPH_APP_ID, resourceAccess: scopes.map((s) => ({ id: scopeId(s), type: "Scope" as const })) }],
       passwordCredentials: [],
       owners: [],
     };
@@ -397,10 +401,7 @@ export class EntraState {
   }
 
   /** Graph `addPassword`: policy-checked, and only accepted by the token endpoint after replication. */
-  addPassword(
-    objectId: string,
-    input: { displayName?: string | null; startDateTime?: string; endDateTime?: string },
-  ): CreatedPassword {
+  addPassword(objectId: string, input: { displayName?: string | null; startDateTime?: string; endDateTime?: string }): CreatedPassword {
     const app = this.requireApplication(objectId);
     const refused = this.refuseConcurrentWrite(app);
     const restrictions = enforcedRestrictions(app, this.defaultPolicy, this.appPolicyOf(app));
@@ -575,12 +576,7 @@ export class EntraState {
     return sp;
   }
 
-  private addServicePrincipal(
-    tenantId: string,
-    appId: string,
-    displayName: string,
-    opts: { appRoleAssignmentRequired?: boolean },
-  ): StoredServicePrincipal {
+  private addServicePrincipal(tenantId: string, appId: string, displayName: string, opts: { appRoleAssignmentRequired?: boolean }): StoredServicePrincipal {
     const sp: StoredServicePrincipal = {
       tenantId,
       id: randomUUID(),

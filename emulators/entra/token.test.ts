@@ -65,7 +65,10 @@ describe("OIDC discovery", () => {
   });
 
   it("resolves a custom domain to the tenant and still names the tenant GUID in the endpoints", async () => {
-    const res = await http.request<Record<string, string>>({ method: "GET", url: `${fx.url}/${fx.customDomain.toUpperCase()}/v2.0/.well-known/openid-configuration` });
+    const res = await http.request<Record<string, string>>({
+      method: "GET",
+      url: `${fx.url}/${fx.customDomain.toUpperCase()}/v2.0/.well-known/openid-configuration`,
+    });
     expect(res.status).toBe(200);
     expect(res.data.token_endpoint).toBe(`${fx.url}/${fx.tenantId}/oauth2/v2.0/token`);
   });
@@ -96,7 +99,11 @@ describe("OIDC discovery", () => {
   });
 
   it("answers a malformed tenant identifier with AADSTS900023", async () => {
-    const res = await http.request<Record<string, unknown>>({ method: "GET", url: `${fx.url}/not_a_tenant/v2.0/.well-known/openid-configuration`, throwOnHttpError: false });
+    const res = await http.request<Record<string, unknown>>({
+      method: "GET",
+      url: `${fx.url}/not_a_tenant/v2.0/.well-known/openid-configuration`,
+      throwOnHttpError: false,
+    });
     expect(res.data).toMatchObject({ error_codes: [900023] });
   });
 });
@@ -171,7 +178,12 @@ describe("token endpoint through ClientSecretCredential", () => {
   });
 
   it("refuses client credentials on /organizations with AADSTS50059 (no tenant to issue for)", async () => {
-    const res = await postToken("organizations", { grant_type: "client_credentials", client_id: fx.target.app.appId, client_secret: "x-secret-value-000", scope: GRAPH });
+    const res = await postToken("organizations", {
+      grant_type: "client_credentials",
+      client_id: fx.target.app.appId,
+      client_secret: "x-secret-value-000",
+      scope: GRAPH,
+    });
     expect(res.data).toMatchObject({ error_codes: [50059] });
   });
 });
@@ -202,7 +214,12 @@ describe("token endpoint error bodies (plain form POST)", () => {
   });
 
   it("answers an unknown client with 400 unauthorized_client AADSTS700016 naming the directory", async () => {
-    const res = await postToken(fx.tenantId, { grant_type: "client_credentials", client_id: "9a9a9a9a-0000-4000-8000-000000000002", client_secret: "some-secret-0003", scope: GRAPH });
+    const res = await postToken(fx.tenantId, {
+      grant_type: "client_credentials",
+      client_id: "9a9a9a9a-0000-4000-8000-000000000002",
+      client_secret: "some-secret-0003",
+      scope: GRAPH,
+    });
     expect(res.status).toBe(400);
     expect(res.data).toMatchObject({ error: "unauthorized_client", error_codes: [700016] });
     expect(String(res.data.error_description)).toContain("was not found in the directory 'Contoso'");

@@ -57,7 +57,10 @@ describe("gateway emulator: contract", () => {
   });
   afterAll(async () => {
     scanner.addSecrets(f.emulator.issuedSecrets());
-    scanner.collectAll("public response", responses.map((r) => r.text));
+    scanner.collectAll(
+      "public response",
+      responses.map((r) => r.text),
+    );
     expect(scanner.assertClean()).toBeGreaterThan(0);
     await f?.close();
   });
@@ -79,7 +82,10 @@ describe("gateway emulator: contract", () => {
         ["PATCH", `/mcp-servers/${id}/authentication`],
         ["POST", `/mcp-servers/${id}/authentication/test`],
       ] as const) {
-        const r = await call<ErrorBody>(method, path, { token: "not-the-token", json: method === "PATCH" ? { clientSecret: "x-new-secret-value" } : undefined });
+        const r = await call<ErrorBody>(method, path, {
+          token: "not-the-token",
+          json: method === "PATCH" ? { clientSecret: "x-new-secret-value" } : undefined,
+        });
         expect(r.status, `${method} ${path}`).toBe(401);
         expect(r.headers.get("www-authenticate")).toContain('error="invalid_token"');
       }
@@ -135,7 +141,10 @@ describe("gateway emulator: contract", () => {
           // Update servers on both sides of the cursor and add one at the end.
           for (const id of [before[0]!, before[20]!, before[40]!]) {
             const s = (await call<PublicServer>("GET", `/mcp-servers/${id}`)).data;
-            expect((await call("PATCH", `/mcp-servers/${id}/authentication`, { json: { clientSecret: `rotated-${randomUUID()}` }, headers: { "If-Match": s.etag } })).status).toBe(200);
+            expect(
+              (await call("PATCH", `/mcp-servers/${id}/authentication`, { json: { clientSecret: `rotated-${randomUUID()}` }, headers: { "If-Match": s.etag } }))
+                .status,
+            ).toBe(200);
           }
           seed(1, "added-mid-listing");
         }
@@ -215,7 +224,10 @@ describe("gateway emulator: contract", () => {
     it("replaces the secret with a matching If-Match: new ETag, fingerprint and update time; the secret is not echoed", async () => {
       const before = f.emulator.servers()[5]!;
       const secret = `new-secret-${randomUUID()}`;
-      const r = await call<PublicServer>("PATCH", `/mcp-servers/${before.id}/authentication`, { json: { clientSecret: secret }, headers: { "If-Match": before.etag } });
+      const r = await call<PublicServer>("PATCH", `/mcp-servers/${before.id}/authentication`, {
+        json: { clientSecret: secret },
+        headers: { "If-Match": before.etag },
+      });
       expect(r.status).toBe(200);
       expect(r.text).not.toContain(secret);
       expect(r.data.etag).not.toBe(before.etag);
@@ -233,7 +245,10 @@ describe("gateway emulator: contract", () => {
       const s = f.emulator.servers()[6]!;
       const stale = s.etag;
       f.emulator.editServer(s.id, { name: `${s.name}-renamed` });
-      const r = await call<ErrorBody>("PATCH", `/mcp-servers/${s.id}/authentication`, { json: { clientSecret: "should-not-be-stored" }, headers: { "If-Match": stale } });
+      const r = await call<ErrorBody>("PATCH", `/mcp-servers/${s.id}/authentication`, {
+        json: { clientSecret: "should-not-be-stored" },
+        headers: { "If-Match": stale },
+      });
       expect(r.status).toBe(412);
       expect(r.data.error.code).toBe("PreconditionFailed");
       expect(r.headers.get("etag")).toBe(f.emulator.servers().find((x) => x.id === s.id)!.etag);
@@ -242,20 +257,34 @@ describe("gateway emulator: contract", () => {
 
     it("changes the ETag on every update, even when the same secret is written twice", async () => {
       const s = f.emulator.servers()[7]!;
-      const r1 = await call<PublicServer>("PATCH", `/mcp-servers/${s.id}/authentication`, { json: { clientSecret: "twice-written-secret" }, headers: { "If-Match": s.etag } });
-      const r2 = await call<PublicServer>("PATCH", `/mcp-servers/${s.id}/authentication`, { json: { clientSecret: "twice-written-secret" }, headers: { "If-Match": r1.data.etag } });
+      const r1 = await call<PublicServer>("PATCH", `/mcp-servers/${s.id}/authentication`, {
+        json: { clientSecret: "twice-written-secret" },
+        headers: { "If-Match": s.etag },
+      });
+      const r2 = await call<PublicServer>("PATCH", `/mcp-servers/${s.id}/authentication`, {
+        json: { clientSecret: "twice-written-secret" },
+        headers: { "If-Match": r1.data.etag },
+      });
       expect(r2.status).toBe(200);
       expect(new Set([s.etag, r1.data.etag, r2.data.etag]).size).toBe(3);
       // The first write's ETag is now stale.
-      expect((await call("PATCH", `/mcp-servers/${s.id}/authentication`, { json: { clientSecret: "third-write-secret" }, headers: { "If-Match": r1.data.etag } })).status).toBe(412);
+      expect(
+        (await call("PATCH", `/mcp-servers/${s.id}/authentication`, { json: { clientSecret: "third-write-secret" }, headers: { "If-Match": r1.data.etag } }))
+          .status,
+      ).toBe(412);
     });
 
     it("applies an update without If-Match, or with If-Match: *, unconditionally; a weak tag never matches", async () => {
       const s = f.emulator.servers()[8]!;
       expect((await call("PATCH", `/mcp-servers/${s.id}/authentication`, { json: { clientSecret: "unconditional-one" } })).status).toBe(200);
-      expect((await call("PATCH", `/mcp-servers/${s.id}/authentication`, { json: { clientSecret: "unconditional-two" }, headers: { "If-Match": "*" } })).status).toBe(200);
+      expect(
+        (await call("PATCH", `/mcp-servers/${s.id}/authentication`, { json: { clientSecret: "unconditional-two" }, headers: { "If-Match": "*" } })).status,
+      ).toBe(200);
       const current = f.emulator.servers().find((x) => x.id === s.id)!.etag;
-      expect((await call("PATCH", `/mcp-servers/${s.id}/authentication`, { json: { clientSecret: "weak-tag-write" }, headers: { "If-Match": `W/${current}` } })).status).toBe(412);
+      expect(
+        (await call("PATCH", `/mcp-servers/${s.id}/authentication`, { json: { clientSecret: "weak-tag-write" }, headers: { "If-Match": `W/${current}` } }))
+          .status,
+      ).toBe(412);
     });
 
     it("validates the update body: unknown fields, missing, empty, non-string or oversized secrets, bad JSON, wrong media type", async () => {
@@ -275,7 +304,10 @@ describe("gateway emulator: contract", () => {
         const r = await call<ErrorBody>("PATCH", path, opts);
         expect(r.status, what).toBe(status);
         expect(r.data.error.code, what).toBe("ValidationFailed");
-        expect(r.data.error.details?.map((d) => d.field), what).toContain(field);
+        expect(
+          r.data.error.details?.map((d) => d.field),
+          what,
+        ).toContain(field);
       }
       const form = await call<ErrorBody>("PATCH", path, { body: { text: "clientSecret=abc", contentType: "application/x-www-form-urlencoded" } });
       expect(form.status).toBe(415);

@@ -184,7 +184,11 @@ export class GatewayEmulator extends ServedEmulator {
         return { status: 201, body: { servers: inputs.map((b) => this.seedServer(b)) } };
       }),
     );
-    this.server.route("GET", /^\/_control\/servers$/, control(() => ({ status: 200, body: { servers: this.servers() } })));
+    this.server.route(
+      "GET",
+      /^\/_control\/servers$/,
+      control(() => ({ status: 200, body: { servers: this.servers() } })),
+    );
     this.server.route(
       "PATCH",
       /^\/_control\/servers\/([^/]+)$/,
@@ -205,8 +209,16 @@ export class GatewayEmulator extends ServedEmulator {
         return { status: 204 };
       }),
     );
-    this.server.route("GET", /^\/_control\/secretsAccepted$/, control(() => ({ status: 200, body: { servers: this.secretsAcceptedNow() } })));
-    this.server.route("GET", /^\/_control\/issuedSecrets$/, control(() => ({ status: 200, body: { secrets: this.issuedSecrets() } })));
+    this.server.route(
+      "GET",
+      /^\/_control\/secretsAccepted$/,
+      control(() => ({ status: 200, body: { servers: this.secretsAcceptedNow() } })),
+    );
+    this.server.route(
+      "GET",
+      /^\/_control\/issuedSecrets$/,
+      control(() => ({ status: 200, body: { secrets: this.issuedSecrets() } })),
+    );
     this.server.route(
       "POST",
       /^\/_control\/rateLimit$/,

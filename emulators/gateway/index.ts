@@ -1,6 +1,2 @@
-export { GatewayEmulator,  } from "./emulator.js";
-export { type EmulatedServer,    } from "./state.js";
-;
-;
-;
-;
+export { GatewayEmulator } from "./emulator.js";
+export { type EmulatedServer } from "./state.js";

@@ -109,7 +109,9 @@ describe("gateway emulator: rate limit and faults", () => {
     f = await startGatewayFixture({ clock });
     const s = seedOne(f);
     expect(Date.parse(s.secretUpdatedAt)).toBeGreaterThan(Date.now() + 29 * 86_400_000);
-    const edited = await f.call<{ etag: string; tokenUrl: string }>("PATCH", `/_control/servers/${s.id}`, { json: { tokenUrl: "https://login.example.test/other/oauth2/v2.0/token" } });
+    const edited = await f.call<{ etag: string; tokenUrl: string }>("PATCH", `/_control/servers/${s.id}`, {
+      json: { tokenUrl: "https://login.example.test/other/oauth2/v2.0/token" },
+    });
     expect(edited.status).toBe(200);
     expect(edited.data.tokenUrl).toBe("https://login.example.test/other/oauth2/v2.0/token");
     expect(edited.data.etag).not.toBe(s.etag);

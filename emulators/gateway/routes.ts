@@ -204,10 +204,14 @@ function parseJsonObject(req: EmuRequest): { value: Record<string, unknown> } | 
   try {
     parsed = JSON.parse(req.rawBody);
   } catch {
-    return { error: contractError(400, "ValidationFailed", "The request body is not valid JSON.", { details: [{ field: "body", message: "not valid JSON" }] }) };
+    return {
+      error: contractError(400, "ValidationFailed", "The request body is not valid JSON.", { details: [{ field: "body", message: "not valid JSON" }] }),
+    };
   }
   if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
-    return { error: contractError(400, "ValidationFailed", "The request body must be a JSON object.", { details: [{ field: "body", message: "must be an object" }] }) };
+    return {
+      error: contractError(400, "ValidationFailed", "The request body must be a JSON object.", { details: [{ field: "body", message: "must be an object" }] }),
+    };
   }
   return { value: parsed as Record<string, unknown> };
 }

@@ -36,7 +36,13 @@ describe("gateway emulator: test connection against a real token endpoint", () =
   });
 
   const seed = (secret: string, url = tokenUrl, clientId = entra.target.app.appId) =>
-    f.emulator.seedServer({ name: `tc-${randomUUID().slice(0, 6)}`, tokenUrl: url, clientId, clientSecret: secret, scopes: ["openid", "profile", "email", "User.Read"] });
+    f.emulator.seedServer({
+      name: `tc-${randomUUID().slice(0, 6)}`,
+      tokenUrl: url,
+      clientId,
+      clientSecret: secret,
+      scopes: ["openid", "profile", "email", "User.Read"],
+    });
   const test = async (id: string): Promise<TestResult> => {
     const r = await f.call<TestResult>("POST", `/mcp-servers/${id}/authentication/test`);
     scanner.collect(`test ${id}`, r.text);

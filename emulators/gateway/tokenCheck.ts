@@ -54,7 +54,10 @@ export async function checkClientCredentials(input: TokenCheckInput): Promise<To
   const aadsts = /AADSTS\d{5,7}[^.]*\.?/.exec(description)?.[0];
   return {
     ok: false,
-    detail: scrub(`token endpoint answered ${res.status} ${error}${aadsts ? `: ${aadsts}` : description ? `: ${description.slice(0, 200)}` : ""}`, input.clientSecret),
+    detail: scrub(
+      `token endpoint answered ${res.status} ${error}${aadsts ? `: ${aadsts}` : description ? `: ${description.slice(0, 200)}` : ""}`,
+      input.clientSecret,
+    ),
   };
 }
 

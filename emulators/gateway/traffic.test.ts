@@ -38,7 +38,9 @@ describe("gateway emulator: traffic log and lost updates", () => {
     const old = `lost-old-${randomUUID()}`;
     const s = f.emulator.seedServer({ name: "lossy", tokenUrl: "https://login.example.test/t/oauth2/v2.0/token", clientId: randomUUID(), clientSecret: old });
     f.emulator.setLoseUpdates({ times: 1 });
-    const r = await f.call<{ etag: string; authentication: { secretFingerprint: string } }>("PATCH", `/mcp-servers/${s.id}/authentication`, { json: { clientSecret: `lost-new-${randomUUID()}` } });
+    const r = await f.call<{ etag: string; authentication: { secretFingerprint: string } }>("PATCH", `/mcp-servers/${s.id}/authentication`, {
+      json: { clientSecret: `lost-new-${randomUUID()}` },
+    });
     expect(r.status).toBe(200);
     expect(r.data.etag).toBe(s.etag);
     expect(r.data.authentication.secretFingerprint).toBe(s.secretFingerprint);

@@ -114,14 +114,21 @@ describe("Key Vault emulator: RBAC per identity (Secrets User vs Secrets Officer
   beforeAll(async () => {
     f = await startKeyVaultFixture();
     const app = f.entra.emulator.seedApplication({ tenantId: f.entra.tenantId, displayName: "a consumer that only reads", requiredScopes: [] });
-    const secret = f.entra.emulator.seedPassword(app.id, { displayName: "s", endDateTime: new Date(f.clock.now().getTime() + 86_400_000).toISOString() }).secretText;
+    const secret = f.entra.emulator.seedPassword(app.id, {
+      displayName: "s",
+      endDateTime: new Date(f.clock.now().getTime() + 86_400_000).toISOString(),
+    }).secretText;
     const credential = new ClientSecretCredential(f.entra.tenantId, app.appId, secret, {
       authorityHost: f.entra.url,
       disableInstanceDiscovery: true,
       tlsOptions: { ca: f.entra.emulator.caCertPem },
       retryOptions: { maxRetries: 0 },
     });
-    const client = new SecretClient(f.vaultUrl, credential, { disableChallengeResourceVerification: true, tlsOptions: { ca: f.caCertPem }, retryOptions: { maxRetries: 0 } });
+    const client = new SecretClient(f.vaultUrl, credential, {
+      disableChallengeResourceVerification: true,
+      tlsOptions: { ca: f.caCertPem },
+      retryOptions: { maxRetries: 0 },
+    });
     // The object ID a role assignment names is the service principal's, which is the token's oid.
     reader = { appId: app.appId, objectId: f.entra.emulator.seedServicePrincipal(app.appId).id, client, credential };
     f.vault.assignRole("Key Vault Secrets User", reader.objectId);
@@ -175,10 +182,18 @@ describe("Key Vault emulator: RBAC per identity (Secrets User vs Secrets Officer
 
   it("an identity with no assignment of its own falls to the vault-wide default (here: none)", async () => {
     const stranger = f.entra.emulator.seedApplication({ tenantId: f.entra.tenantId, displayName: "unassigned", requiredScopes: [] });
-    const secret = f.entra.emulator.seedPassword(stranger.id, { displayName: "s", endDateTime: new Date(f.clock.now().getTime() + 86_400_000).toISOString() }).secretText;
+    const secret = f.entra.emulator.seedPassword(stranger.id, {
+      displayName: "s",
+      endDateTime: new Date(f.clock.now().getTime() + 86_400_000).toISOString(),
+    }).secretText;
     const client = new SecretClient(
       f.vaultUrl,
-      new ClientSecretCredential(f.entra.tenantId, stranger.appId, secret, { authorityHost: f.entra.url, disableInstanceDiscovery: true, tlsOptions: { ca: f.entra.emulator.caCertPem }, retryOptions: { maxRetries: 0 } }),
+      new ClientSecretCredential(f.entra.tenantId, stranger.appId, secret, {
+        authorityHost: f.entra.url,
+        disableInstanceDiscovery: true,
+        tlsOptions: { ca: f.entra.emulator.caCertPem },
+        retryOptions: { maxRetries: 0 },
+      }),
       { disableChallengeResourceVerification: true, tlsOptions: { ca: f.caCertPem }, retryOptions: { maxRetries: 0 } },
     );
     const e = await failure(client.getSecret("shared"));

@@ -40,8 +40,7 @@ export const kvErrors = {
   secretNotFound: (nameOrId: string): KeyVaultServiceError =>
     new KeyVaultServiceError(404, "SecretNotFound", `A secret with (name/id) ${nameOrId} was not found in this key vault. ${RECOVERY_HELP}`),
   deletedSecretNotFound: (): KeyVaultServiceError => new KeyVaultServiceError(404, "SecretNotFound", "Deleted Secret not found"),
-  invalidName: (name: string): KeyVaultServiceError =>
-    new KeyVaultServiceError(400, "BadParameter", `The request URI contains an invalid name: ${name}`),
+  invalidName: (name: string): KeyVaultServiceError => new KeyVaultServiceError(400, "BadParameter", `The request URI contains an invalid name: ${name}`),
   /** Emulator wording; the limit (25 KB) is the documented one. */
   valueTooLarge: (bytes: number, max: number): KeyVaultServiceError =>
     new KeyVaultServiceError(400, "BadParameter", `The secret value is ${bytes} bytes; the maximum permitted size is ${max} bytes.`),
@@ -54,8 +53,7 @@ export const kvErrors = {
     new KeyVaultServiceError(400, "BadParameter", `Property 'contentType' is ${length} characters long; the maximum length is ${max} characters.`),
   /** Emulator wording. */
   badParameter: (detail: string): KeyVaultServiceError => new KeyVaultServiceError(400, "BadParameter", detail),
-  disabled: (): KeyVaultServiceError =>
-    new KeyVaultServiceError(403, "Forbidden", "Operation get is not allowed on a disabled secret.", "SecretDisabled"),
+  disabled: (): KeyVaultServiceError => new KeyVaultServiceError(403, "Forbidden", "Operation get is not allowed on a disabled secret.", "SecretDisabled"),
   deletedButRecoverable: (name: string): KeyVaultServiceError =>
     new KeyVaultServiceError(
       409,

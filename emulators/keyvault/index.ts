@@ -6,11 +6,7 @@ import { KeyVaultServiceError, kvErrors } from "./errors.js";
 import { registerSecretRoutes } from "./routes.js";
 import { VaultState } from "./state.js";
 
-export type { KeyVaultRole,    } from "./auth.js";
-;
-;
-;
-
+export type { KeyVaultRole } from "./auth.js";
 /**
  * A local Azure Key Vault (secrets only) that the real `SecretClient` talks to over HTTPS:
  * the bearer challenge, versions, tags, enable/disable, soft delete / recover / purge, the
@@ -159,7 +155,16 @@ export class KeyVaultEmulator extends ServedEmulator {
       "POST",
       /^\/_control\/secrets$/,
       control((req) => {
-        const b = req.json<{ name?: string; value?: string; tags?: Record<string, string>; enabled?: boolean; expiresOn?: string; notBefore?: string; contentType?: string }>() ?? {};
+        const b =
+          req.json<{
+            name?: string;
+            value?: string;
+            tags?: Record<string, string>;
+            enabled?: boolean;
+            expiresOn?: string;
+            notBefore?: string;
+            contentType?: string;
+          }>() ?? {};
         if (typeof b.name !== "string" || typeof b.value !== "string") {
           return { status: 400, body: { error: { code: "BadRequest", message: "name and value (strings) are required" } } };
         }

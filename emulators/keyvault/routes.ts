@@ -35,7 +35,13 @@ export function registerSecretRoutes(server: EmulatorServer, state: VaultState, 
   server.route(
     "GET",
     /^\/secrets\/?$/,
-    guarded("readMetadata", (req) => paged(req, server, state.listSecrets().map((s) => state.secretItem(s)))),
+    guarded("readMetadata", (req) =>
+      paged(
+        req,
+        server,
+        state.listSecrets().map((s) => state.secretItem(s)),
+      ),
+    ),
   );
 
   server.route(
@@ -86,7 +92,13 @@ export function registerSecretRoutes(server: EmulatorServer, state: VaultState, 
   server.route(
     "GET",
     /^\/deletedsecrets\/?$/,
-    guarded("readMetadata", (req) => paged(req, server, state.listDeleted().map((s) => state.deletedItem(s)))),
+    guarded("readMetadata", (req) =>
+      paged(
+        req,
+        server,
+        state.listDeleted().map((s) => state.deletedItem(s)),
+      ),
+    ),
   );
 
   server.route(

@@ -82,13 +82,16 @@ describe("Key Vault emulator: secrets and versions", () => {
 
   it("lists every version's properties without values", async () => {
     const written = [];
-    for (let i = 1; i <= 3; i++) written.push((await client.setSecret("list-versions", `list-versions-value-${i}`, { tags: { n: String(i) } })).properties.version);
+    for (let i = 1; i <= 3; i++)
+      written.push((await client.setSecret("list-versions", `list-versions-value-${i}`, { tags: { n: String(i) } })).properties.version);
     const listed = [];
     for await (const p of client.listPropertiesOfSecretVersions("list-versions")) listed.push(p);
     expect(listed.map((p) => p.version).sort()).toEqual([...written].sort());
     expect(listed.every((p) => (p as { value?: unknown }).value === undefined)).toBe(true);
     expect(listed.map((p) => p.tags?.["n"]).sort()).toEqual(["1", "2", "3"]);
-    const raw = await f.raw("GET", "/secrets/list-versions/versions?api-version=2026-04-01", { token: (await f.credential().getToken("https://vault.azure.net/.default"))!.token });
+    const raw = await f.raw("GET", "/secrets/list-versions/versions?api-version=2026-04-01", {
+      token: (await f.credential().getToken("https://vault.azure.net/.default"))!.token,
+    });
     expect(JSON.stringify(raw.body)).not.toContain("list-versions-value-");
   });
 
@@ -102,9 +105,11 @@ describe("Key Vault emulator: secrets and versions", () => {
   });
 
   it("rejects maxresults above 25 with 400 BadParameter", async () => {
-    const e = await failure((async () => {
-      for await (const page of client.listPropertiesOfSecretVersions("paged-versions").byPage({ maxPageSize: 26 })) void page;
-    })());
+    const e = await failure(
+      (async () => {
+        for await (const page of client.listPropertiesOfSecretVersions("paged-versions").byPage({ maxPageSize: 26 })) void page;
+      })(),
+    );
     expect(e.statusCode).toBe(400);
     expect(e.code).toBe("BadParameter");
   });

@@ -35,7 +35,10 @@ describe("Key Vault emulator: wire details", () => {
 
   it("sends unix-second dates and the recovery attributes in a bundle", async () => {
     const before = Math.floor(f.clock.now().getTime() / 1000);
-    const res = await f.raw("PUT", "/secrets/wire-dates?api-version=2026-04-01", { token, body: { value: "wire-dates-value-0001", attributes: { exp: 1_900_000_000 } } });
+    const res = await f.raw("PUT", "/secrets/wire-dates?api-version=2026-04-01", {
+      token,
+      body: { value: "wire-dates-value-0001", attributes: { exp: 1_900_000_000 } },
+    });
     const attrs = (res.body as { attributes: Record<string, unknown> }).attributes;
     expect(attrs).toMatchObject({ enabled: true, exp: 1_900_000_000, recoveryLevel: "Recoverable+Purgeable", recoverableDays: 90 });
     expect(Number.isInteger(attrs["created"])).toBe(true);
@@ -50,7 +53,10 @@ describe("Key Vault emulator: wire details", () => {
   });
 
   it("answers an update of an unknown version with 404 SecretNotFound", async () => {
-    const res = await f.raw("PATCH", "/secrets/slash/0123456789abcdef0123456789abcdef?api-version=2026-04-01", { token, body: { attributes: { enabled: false } } });
+    const res = await f.raw("PATCH", "/secrets/slash/0123456789abcdef0123456789abcdef?api-version=2026-04-01", {
+      token,
+      body: { attributes: { enabled: false } },
+    });
     expect(res.status).toBe(404);
     expect((res.body as { error: { code: string } }).error.code).toBe("SecretNotFound");
   });

@@ -28,9 +28,31 @@ function dbError(code: number, name: string, message: string, status: number, fi
 
 const NOT_FOUND: EmuResponse = { status: 404, body: { message: "Not found" } };
 
-const CLIENT_AUTH = ["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "tls_client_auth", "self_signed_tls_client_auth", "none"];
+const CLIENT_AUTH = [
+  "client_secret_basic",
+  "client_secret_post",
+  "client_secret_jwt",
+  "private_key_jwt",
+  "tls_client_auth",
+  "self_signed_tls_client_auth",
+  "none",
+];
 const AUTH_METHODS = ["authorization_code", "bearer", "client_credentials", "introspection", "kong_oauth2", "password", "refresh_token", "session", "userinfo"];
-const TOP_LEVEL = new Set(["id", "name", "instance_name", "created_at", "updated_at", "route", "service", "consumer", "config", "protocols", "enabled", "tags", "ordering"]);
+const TOP_LEVEL = new Set([
+  "id",
+  "name",
+  "instance_name",
+  "created_at",
+  "updated_at",
+  "route",
+  "service",
+  "consumer",
+  "config",
+  "protocols",
+  "enabled",
+  "tags",
+  "ordering",
+]);
 
 export function registerKongRoutes(server: EmulatorServer, deps: KongRouteDeps): void {
   const tokenDigest = deps.adminToken === undefined ? undefined : sha(deps.adminToken);
@@ -72,7 +94,8 @@ export function registerKongRoutes(server: EmulatorServer, deps: KongRouteDeps):
         // § Pagination: `next` is relative, and carries tags/size when the request did.
         const base = serviceId === undefined ? "/plugins" : `/services/${serviceId}/plugins`;
         body["offset"] = offset;
-        body["next"] = `${base}?offset=${encodeURIComponent(offset)}${tags ? `&tags=${encodeURIComponent(tags)}` : ""}${sizeRaw !== null ? `&size=${size}` : ""}`;
+        body["next"] =
+          `${base}?offset=${encodeURIComponent(offset)}${tags ? `&tags=${encodeURIComponent(tags)}` : ""}${sizeRaw !== null ? `&size=${size}` : ""}`;
       }
       return { status: 200, body };
     });
@@ -102,7 +125,10 @@ export function registerKongRoutes(server: EmulatorServer, deps: KongRouteDeps):
         return { status: 400, body: { message: "Cannot parse JSON body" } };
       }
       if (!isRecord(body)) return dbError(2, "schema violation", "schema violation (expected a record)", 400, { "@entity": ["expected a record"] });
-      const merged = mode === "patch" ? mergeValues(before, body) : ({ ...body, id: before.id, created_at: before.created_at, updated_at: before.updated_at } as unknown as KongPlugin);
+      const merged =
+        mode === "patch"
+          ? mergeValues(before, body)
+          : ({ ...body, id: before.id, created_at: before.created_at, updated_at: before.updated_at } as unknown as KongPlugin);
       const problems = validate(merged, body);
       if (problems.length > 0) return schemaViolation(problems);
       const written = deps.state.put(merged);
@@ -156,7 +182,10 @@ function validate(p: KongPlugin, given: Record<string, unknown>): Problem[] {
     const v = c[f];
     if (v === null || v === undefined) return;
     if (!Array.isArray(v)) problems.push({ path: ["config", f], message: "expected an array" });
-    else v.forEach((e, i) => !allowed.includes(e as string) && problems.push({ path: ["config", f, String(i + 1)], message: `expected one of: ${allowed.join(", ")}` }));
+    else
+      v.forEach(
+        (e, i) => !allowed.includes(e as string) && problems.push({ path: ["config", f, String(i + 1)], message: `expected one of: ${allowed.join(", ")}` }),
+      );
   };
   enumArray("client_auth", CLIENT_AUTH);
   enumArray("auth_methods", AUTH_METHODS);

@@ -5,13 +5,6 @@ import { SlackReceiver } from "./slack.js";
 import { TeamsReceiver } from "./teams.js";
 import { WebhookReceiver } from "./webhook.js";
 
-;
-;
-;
-;
-;
-;
-
 export interface AllReceivers {
   teams: TeamsReceiver;
   slack: SlackReceiver;

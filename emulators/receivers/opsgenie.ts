@@ -8,7 +8,18 @@ import { Receiver, isObject, parseJson, randomUUID } from "./receiver.js";
  * worked is read from `GET /v2/alerts/requests/{requestId}` — closing an unknown alias is a 202
  * whose request status fails, as on Opsgenie. Body rules answer 422 with field `errors`.
  */
-const OPSGENIE_LIMITS = { message: 130, alias: 512, description: 15_000, entity: 512, source: 100, tags: 20, tag: 50, detailsTotal: 8000, note: 25_000, user: 100 } as const;
+const OPSGENIE_LIMITS = {
+  message: 130,
+  alias: 512,
+  description: 15_000,
+  entity: 512,
+  source: 100,
+  tags: 20,
+  tag: 50,
+  detailsTotal: 8000,
+  note: 25_000,
+  user: 100,
+} as const;
 const PRIORITIES = ["P1", "P2", "P3", "P4", "P5"];
 const IDENTIFIER_TYPES = ["id", "alias", "tiny"];
 
@@ -94,7 +105,13 @@ export class OpsgenieReceiver extends Receiver<OpsgenieRequest> {
   }
 
   private unprocessable(req: EmuRequest, errors: Record<string, string>): EmuResponse {
-    return this.reject(req, answer(422, { message: "Request body is not processable. Please check the errors.", errors }), Object.entries(errors).map(([k, v]) => `${k}: ${v}`).join("; "));
+    return this.reject(
+      req,
+      answer(422, { message: "Request body is not processable. Please check the errors.", errors }),
+      Object.entries(errors)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join("; "),
+    );
   }
 
   private create(req: EmuRequest): EmuResponse {
@@ -119,7 +136,8 @@ export class OpsgenieReceiver extends Receiver<OpsgenieRequest> {
     str("user", L.user);
     str("note", L.note);
     const priority = body["priority"];
-    if (priority !== undefined && (typeof priority !== "string" || !PRIORITIES.includes(priority))) errors["priority"] = `should be one of [${PRIORITIES.join(", ")}]`;
+    if (priority !== undefined && (typeof priority !== "string" || !PRIORITIES.includes(priority)))
+      errors["priority"] = `should be one of [${PRIORITIES.join(", ")}]`;
     const tags = body["tags"];
     if (tags !== undefined) {
       if (!Array.isArray(tags) || tags.some((t) => typeof t !== "string")) errors["tags"] = "tags must be a list of strings.";
@@ -128,7 +146,8 @@ export class OpsgenieReceiver extends Receiver<OpsgenieRequest> {
     }
     const details = body["details"];
     if (details !== undefined) {
-      if (!isObject(details) || Object.values(details).some((v) => typeof v !== "string")) errors["details"] = "details must be a map of string keys to string values.";
+      if (!isObject(details) || Object.values(details).some((v) => typeof v !== "string"))
+        errors["details"] = "details must be a map of string keys to string values.";
       else if (Object.entries(details).reduce((n, [k, v]) => n + k.length + (v as string).length, 0) > L.detailsTotal) {
         errors["details"] = `details can not be longer than ${L.detailsTotal} characters in total.`;
       }
@@ -167,7 +186,8 @@ export class OpsgenieReceiver extends Receiver<OpsgenieRequest> {
     const t = this.target(req);
     if (t.error) return t.error;
     const note = (b as Record<string, unknown>)["note"];
-    if (note !== undefined && (typeof note !== "string" || note.length > OPSGENIE_LIMITS.note)) return this.unprocessable(req, { note: `note can not be longer than ${OPSGENIE_LIMITS.note} characters.` });
+    if (note !== undefined && (typeof note !== "string" || note.length > OPSGENIE_LIMITS.note))
+      return this.unprocessable(req, { note: `note can not be longer than ${OPSGENIE_LIMITS.note} characters.` });
     this.accept(req, { action: "close", identifier: t.identifier, body: b as Record<string, unknown> }, ["content-type"]);
     if (!t.alert) return this.queued({ success: false, action: "Close", status: "Alert does not exist", alias: t.identifier });
     if (t.alert.status === "open" && typeof note === "string") t.alert.notes.push(note);

@@ -12,7 +12,11 @@ describe("PagerDuty Events API v2 receiver", () => {
   afterAll(() => pd.close());
 
   const send = async (body: unknown, path = "/v2/enqueue"): Promise<{ status: number; json: Record<string, unknown> }> => {
-    const res = await fetch(`${pd.url}${path}`, { method: "POST", headers: { "Content-Type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) });
+    const res = await fetch(`${pd.url}${path}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    });
     return { status: res.status, json: (await res.json()) as Record<string, unknown> };
   };
   const trigger = (dedup: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
@@ -58,12 +62,18 @@ describe("PagerDuty Events API v2 receiver", () => {
       expect((r.json["errors"] as string[]).join("; ")).toContain(error);
     }
     const unparsable = await send("{nope");
-    expect(unparsable).toEqual({ status: 400, json: { status: "Unrecognized object", message: "Event object format is unrecognized", errors: ["JSON parse error"] } });
+    expect(unparsable).toEqual({
+      status: 400,
+      json: { status: "Unrecognized object", message: "Event object format is unrecognized", errors: ["JSON parse error"] },
+    });
   });
 
   it("accepts change events on /v2/change/enqueue without creating an alert", async () => {
     const before = pd.alerts().length;
-    const r = await send({ routing_key: key, payload: { summary: "Secret rotated", source: "rotator", timestamp: new Date().toISOString() } }, "/v2/change/enqueue");
+    const r = await send(
+      { routing_key: key, payload: { summary: "Secret rotated", source: "rotator", timestamp: new Date().toISOString() } },
+      "/v2/change/enqueue",
+    );
     expect(r).toEqual({ status: 202, json: { status: "success", message: "Change event processed" } });
     expect(pd.alerts().length).toBe(before);
     expect(pd.accepted().at(-1)?.body.kind).toBe("change");

@@ -110,7 +110,14 @@ export class PagerDutyReceiver extends Receiver<PagerDutyEvent> {
     if (action === "trigger") {
       const p = ev["payload"] as Record<string, unknown>;
       if (!existing || existing.status === "resolved") {
-        this.alertState.set(key, { dedupKey: key, status: "triggered", severity: String(p["severity"]), summary: String(p["summary"]), triggers: 1, opened: (existing?.opened ?? 0) + 1 });
+        this.alertState.set(key, {
+          dedupKey: key,
+          status: "triggered",
+          severity: String(p["severity"]),
+          summary: String(p["summary"]),
+          triggers: 1,
+          opened: (existing?.opened ?? 0) + 1,
+        });
       } else {
         existing.triggers++;
         existing.severity = String(p["severity"]);

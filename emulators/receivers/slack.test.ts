@@ -33,9 +33,20 @@ describe("Slack incoming-webhook receiver", () => {
       [JSON.stringify({ username: "bot" }), 400, "no_text"],
       [JSON.stringify({ text: "x", blocks: "nope" }), 400, "invalid_blocks_format"],
       [JSON.stringify({ text: "x", blocks: [{ type: "header", text: { type: "plain_text", text: "h".repeat(151) } }] }), 400, "invalid_blocks"],
-      [JSON.stringify({ text: "x", blocks: [{ type: "section", fields: Array.from({ length: 11 }, () => ({ type: "mrkdwn", text: "f" })) }] }), 400, "invalid_blocks"],
+      [
+        JSON.stringify({ text: "x", blocks: [{ type: "section", fields: Array.from({ length: 11 }, () => ({ type: "mrkdwn", text: "f" })) }] }),
+        400,
+        "invalid_blocks",
+      ],
       [JSON.stringify({ text: "x", blocks: [{ type: "section", text: { type: "mrkdwn", text: "s".repeat(3001) } }] }), 400, "invalid_blocks"],
-      [JSON.stringify({ text: "x", blocks: [{ type: "actions", elements: [{ type: "button", text: { type: "plain_text", text: "b".repeat(76) }, url: "https://x.test" }] }] }), 400, "invalid_blocks"],
+      [
+        JSON.stringify({
+          text: "x",
+          blocks: [{ type: "actions", elements: [{ type: "button", text: { type: "plain_text", text: "b".repeat(76) }, url: "https://x.test" }] }],
+        }),
+        400,
+        "invalid_blocks",
+      ],
       [JSON.stringify({ text: "x", blocks: [{ type: "no_such_block" }] }), 400, "invalid_blocks"],
     ];
     for (const [body, status, error] of cases) {
@@ -63,7 +74,11 @@ describe("Slack incoming-webhook receiver", () => {
     slack.deleteChannel("#gone");
     slack.archiveChannel("#old");
     slack.prohibit(c);
-    for (const [url, status, error] of [[a, 404, "channel_not_found"], [b, 410, "channel_is_archived"], [c, 403, "action_prohibited"]] as const) {
+    for (const [url, status, error] of [
+      [a, 404, "channel_not_found"],
+      [b, 410, "channel_is_archived"],
+      [c, 403, "action_prohibited"],
+    ] as const) {
       const res = await post(url, '{"text":"x"}');
       expect([res.status, await res.text()]).toEqual([status, error]);
     }

@@ -7,7 +7,18 @@ import { Receiver, isObject, parseJson, token } from "./receiver.js";
  * invalid_blocks_format, 403 invalid_token / action_prohibited, 404 no_service / no_team /
  * channel_not_found, 410 channel_is_archived, 429 rate_limited (inject with `throttle`).
  */
-const SLACK_BLOCK_LIMITS = { blocks: 50, header: 150, sectionText: 3000, fields: 10, fieldText: 2000, contextElements: 10, actionsElements: 25, buttonText: 75, url: 3000, blockId: 255 } as const;
+const SLACK_BLOCK_LIMITS = {
+  blocks: 50,
+  header: 150,
+  sectionText: 3000,
+  fields: 10,
+  fieldText: 2000,
+  contextElements: 10,
+  actionsElements: 25,
+  buttonText: 75,
+  url: 3000,
+  blockId: 255,
+} as const;
 const MAX_TEXT = 40_000;
 
 export interface SlackPost {
@@ -169,7 +180,8 @@ function validateBlocks(blocks: unknown[]): string | undefined {
           if (!isObject(x) || x["type"] !== "button") return `${at}.elements[${k}] must be a button`;
           const p = textObject(x["text"], `${at}.elements[${k}].text`, L.buttonText, ["plain_text"]);
           if (p) return p;
-          if (x["url"] !== undefined && (typeof x["url"] !== "string" || x["url"].length > L.url || !/^https?:\/\//.test(x["url"]))) return `${at}.elements[${k}].url is invalid`;
+          if (x["url"] !== undefined && (typeof x["url"] !== "string" || x["url"].length > L.url || !/^https?:\/\//.test(x["url"])))
+            return `${at}.elements[${k}].url is invalid`;
         }
         break;
       }

@@ -6,7 +6,13 @@ const card = (extra: Record<string, unknown> = {}): Record<string, unknown> => (
   attachments: [
     {
       contentType: ADAPTIVE_CARD,
-      content: { type: "AdaptiveCard", version: "1.4", body: [{ type: "TextBlock", text: "hi" }], actions: [{ type: "Action.OpenUrl", title: "Open", url: "https://x.test/" }], ...extra },
+      content: {
+        type: "AdaptiveCard",
+        version: "1.4",
+        body: [{ type: "TextBlock", text: "hi" }],
+        actions: [{ type: "Action.OpenUrl", title: "Open", url: "https://x.test/" }],
+        ...extra,
+      },
     },
   ],
 });

@@ -57,17 +57,33 @@ export class TeamsReceiver extends Receiver<TeamsPost> {
       return this.reject(req, err(404, "WorkflowNotFound", `The workflow '${req.params[0]}' could not be found.`), "WorkflowNotFound");
     }
     if (!req.query.get("api-version")) {
-      return this.reject(req, err(400, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests."), "MissingApiVersionParameter");
+      return this.reject(
+        req,
+        err(400, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests."),
+        "MissingApiVersionParameter",
+      );
     }
     const sig = req.query.get("sig");
     if (!sig) {
-      return this.reject(req, err(401, "DirectApiAuthorizationRequired", "The request must be authenticated only by Shared Access scheme."), "DirectApiAuthorizationRequired");
+      return this.reject(
+        req,
+        err(401, "DirectApiAuthorizationRequired", "The request must be authenticated only by Shared Access scheme."),
+        "DirectApiAuthorizationRequired",
+      );
     }
     if (sig !== wf.sig) {
-      return this.reject(req, err(401, "DirectApiInvalidAuthorizationSignature", "The provided authorization signature is invalid."), "DirectApiInvalidAuthorizationSignature");
+      return this.reject(
+        req,
+        err(401, "DirectApiInvalidAuthorizationSignature", "The provided authorization signature is invalid."),
+        "DirectApiInvalidAuthorizationSignature",
+      );
     }
     if (!wf.enabled) {
-      return this.reject(req, err(409, "WorkflowTriggerIsNotEnabled", `The workflow '${wf.id}' cannot be triggered because it is disabled.`), "WorkflowTriggerIsNotEnabled");
+      return this.reject(
+        req,
+        err(409, "WorkflowTriggerIsNotEnabled", `The workflow '${wf.id}' cannot be triggered because it is disabled.`),
+        "WorkflowTriggerIsNotEnabled",
+      );
     }
     const parsed = parseJson(req.rawBody);
     if (!parsed.ok) {

@@ -12,7 +12,8 @@ describe("signed webhook receiver", () => {
   });
   afterAll(() => rx.close());
 
-  const envelope = (id: string): string => JSON.stringify({ version: 1, id, type: "opened", sentAt: new Date().toISOString(), source: "t", incident: { dedupKey: "k" } });
+  const envelope = (id: string): string =>
+    JSON.stringify({ version: 1, id, type: "opened", sentAt: new Date().toISOString(), source: "t", incident: { dedupKey: "k" } });
   const deliver = (url: string, key: string, body: string, opts: { ts?: string; sig?: string; id?: string; contentType?: string } = {}): Promise<Response> => {
     const ts = opts.ts ?? String(Math.floor(clock.now().getTime() / 1000));
     return fetch(url, {

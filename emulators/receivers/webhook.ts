@@ -97,7 +97,11 @@ export class WebhookReceiver extends Receiver<WebhookBody> {
     if (!parsed.ok || !isObject(parsed.value)) return this.reject(req, { status: 400, body: { error: "invalid_json" } }, "invalid_json");
     const body = parsed.value;
     if (body["version"] !== 1 || typeof body["id"] !== "string" || typeof body["type"] !== "string" || !isObject(body["incident"])) {
-      return this.reject(req, { status: 400, body: { error: "invalid_body", detail: "version 1 envelope with id, type and incident expected" } }, "invalid_body");
+      return this.reject(
+        req,
+        { status: 400, body: { error: "invalid_body", detail: "version 1 envelope with id, type and incident expected" } },
+        "invalid_body",
+      );
     }
     // The signed body's id, not the (unsigned) delivery header: a replay cannot dodge the dedup.
     const delivery = body["id"];

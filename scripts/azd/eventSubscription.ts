@@ -134,9 +134,21 @@ export async function ensureNearExpirySubscription(o: EnsureOptions): Promise<Ho
   // PUT answers while Event Grid still validates the endpoint (provisioningState Creating/Updating).
   let state = (put.body as EventSubscription | undefined)?.properties?.provisioningState;
   for (let i = 1; ; i++) {
-    if (state === "Succeeded") return { ok: true, message: `Event Grid subscription ${SUBSCRIPTION_NAME} ${existing.status === 404 ? "created" : "updated"}: SecretNearExpiry → ${FUNCTION_NAME}` };
-    if (state === "Failed" || state === "Canceled") return { ok: false, message: `Event Grid could not create ${SUBSCRIPTION_NAME} (provisioningState ${state}): check that ${FUNCTION_NAME} answers, then run: npm run azd-hook -- postdeploy` };
-    if (i >= attempts) return { ok: false, message: `${SUBSCRIPTION_NAME} still ${state ?? "unknown"} after ${attempts} checks: look at it in the portal (system topic ${o.env["KEY_VAULT_EVENTS_TOPIC"]})` };
+    if (state === "Succeeded")
+      return {
+        ok: true,
+        message: `Event Grid subscription ${SUBSCRIPTION_NAME} ${existing.status === 404 ? "created" : "updated"}: SecretNearExpiry → ${FUNCTION_NAME}`,
+      };
+    if (state === "Failed" || state === "Canceled")
+      return {
+        ok: false,
+        message: `Event Grid could not create ${SUBSCRIPTION_NAME} (provisioningState ${state}): check that ${FUNCTION_NAME} answers, then run: npm run azd-hook -- postdeploy`,
+      };
+    if (i >= attempts)
+      return {
+        ok: false,
+        message: `${SUBSCRIPTION_NAME} still ${state ?? "unknown"} after ${attempts} checks: look at it in the portal (system topic ${o.env["KEY_VAULT_EVENTS_TOPIC"]})`,
+      };
     await sleep(pollMs);
     state = ((await o.arm.request("GET", subPath)).body as EventSubscription | undefined)?.properties?.provisioningState;
   }

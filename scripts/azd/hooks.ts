@@ -59,7 +59,10 @@ export function checkCredentialSets(h: HookEnv): HookOutcome {
       const r = checkConfig(file, h);
       return r.ok
         ? { ok: true, message: `CREDENTIAL_SETS_JSON_BASE64: ${r.message.split("\n")[0]!.replace(file, "credential sets")}` }
-        : { ok: false, message: `CREDENTIAL_SETS_JSON_BASE64 (decoded) is not a valid credential-set file:\n${r.message.replaceAll(file, "CREDENTIAL_SETS_JSON")}\nFix the file, then: azd env set CREDENTIAL_SETS_JSON_BASE64 "$(base64 -w0 credential-sets.json)"` };
+        : {
+            ok: false,
+            message: `CREDENTIAL_SETS_JSON_BASE64 (decoded) is not a valid credential-set file:\n${r.message.replaceAll(file, "CREDENTIAL_SETS_JSON")}\nFix the file, then: azd env set CREDENTIAL_SETS_JSON_BASE64 "$(base64 -w0 credential-sets.json)"`,
+          };
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -67,7 +70,10 @@ export function checkCredentialSets(h: HookEnv): HookOutcome {
   const name = h.env["CREDENTIAL_SETS_FILE"]?.trim() || "credential-sets.json";
   const file = path.resolve(h.cwd, name);
   if (!existsSync(file)) {
-    return { ok: false, message: `${name} is missing: the Function App loads its credential sets from it (CREDENTIAL_SETS_FILE) and would fail on every invocation.\n${HOW_TO(name)}` };
+    return {
+      ok: false,
+      message: `${name} is missing: the Function App loads its credential sets from it (CREDENTIAL_SETS_FILE) and would fail on every invocation.\n${HOW_TO(name)}`,
+    };
   }
   const r = checkConfig(file, h);
   return r.ok ? { ok: true, message: r.message.split("\n")[0]! } : { ok: false, message: `${name} is not valid:\n${r.message}\n${HOW_TO(name)}` };
@@ -82,7 +88,11 @@ export function checkDeletedVault(h: HookEnv): HookOutcome {
   if (!name) return { ok: true, message: "no Key Vault provisioned yet in this environment" };
   const exec = h.exec ?? defaultExec;
   const r = exec("az", ["keyvault", "show-deleted", "--name", name, "--query", "properties.scheduledPurgeDate", "-o", "tsv"]);
-  if (r.error || r.status === null) return { ok: true, message: `could not check whether Key Vault ${name} is soft-deleted (Azure CLI not found); if provisioning fails with "deleted but recoverable", see docs/deployment.md#removing-a-deployment` };
+  if (r.error || r.status === null)
+    return {
+      ok: true,
+      message: `could not check whether Key Vault ${name} is soft-deleted (Azure CLI not found); if provisioning fails with "deleted but recoverable", see docs/deployment.md#removing-a-deployment`,
+    };
   if (r.status !== 0) return { ok: true, message: `Key Vault ${name} is not soft-deleted` };
   const rg = h.env["AZURE_RESOURCE_GROUP"] ?? "<resource group>";
   return {
@@ -110,5 +120,8 @@ export function predownNotice(h: HookEnv): HookOutcome {
     ? `Key Vault ${name} will stay soft-deleted for 90 days with its secrets (purge protection: azd down --purge cannot remove it), and keeps its name.
 The next azd up in this environment stops in preprovision and offers both ways back: az keyvault recover --name ${name}, or a new AZURE_KEY_VAULT_NAME.`
     : "no Key Vault recorded in this environment";
-  return { ok: true, message: `${vault}\nThe Event Grid SecretNearExpiry subscription goes with the resource group; the postdeploy step of the next azd up creates it again.` };
+  return {
+    ok: true,
+    message: `${vault}\nThe Event Grid SecretNearExpiry subscription goes with the resource group; the postdeploy step of the next azd up creates it again.`,
+  };
 }

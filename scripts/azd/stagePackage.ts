@@ -42,7 +42,10 @@ export interface StageResult {
 /** Thrown when the staged package could not work on Azure; says what to change. */
 export class StageError extends Error {
   readonly code = "STAGE_PACKAGE";
-  constructor(message: string, readonly hint: string) {
+  constructor(
+    message: string,
+    readonly hint: string,
+  ) {
     super(`${message}\n${hint}`);
     this.name = "StageError";
   }
@@ -89,7 +92,8 @@ function stagedPackageJson(root: string): Record<string, unknown> {
  * the file, nor when the file is absent (a local `npm run build`; the prepackage hook stops azd).
  */
 function stageCredentialSets(o: StageOptions, copy: (from: string, rel: string) => void): StageResult["credentialSets"] {
-  if (o.env["CREDENTIAL_SETS_JSON_BASE64"]?.trim()) return { skipped: "CREDENTIAL_SETS_JSON_BASE64 is set: the app setting CREDENTIAL_SETS_JSON carries the sets" };
+  if (o.env["CREDENTIAL_SETS_JSON_BASE64"]?.trim())
+    return { skipped: "CREDENTIAL_SETS_JSON_BASE64 is set: the app setting CREDENTIAL_SETS_JSON carries the sets" };
   const name = o.env["CREDENTIAL_SETS_FILE"]?.trim() || "credential-sets.json";
   const rel = path.normalize(name);
   if (path.isAbsolute(rel) || rel.startsWith("..")) {

@@ -55,16 +55,28 @@ export function vaultSecretNames(sets: readonly CredentialSet[], vaultName: stri
  */
 export function recordVaultSecretNames(h: HookEnv & { exec: NonNullable<HookEnv["exec"]> }): HookOutcome {
   const vault = h.env["AZURE_KEY_VAULT_NAME"]?.trim();
-  if (!vault) return { ok: true, message: `AZURE_KEY_VAULT_NAME is not set: the app gets no secret roles in the new vault until the sets name it and you provision again (docs/deployment.md, Deploy)` };
+  if (!vault)
+    return {
+      ok: true,
+      message: `AZURE_KEY_VAULT_NAME is not set: the app gets no secret roles in the new vault until the sets name it and you provision again (docs/deployment.md, Deploy)`,
+    };
   const b64 = h.env["CREDENTIAL_SETS_JSON_BASE64"]?.trim();
   const source = b64 ? { json: Buffer.from(b64, "base64").toString("utf8") } : { file: h.env["CREDENTIAL_SETS_FILE"]?.trim() || "credential-sets.json" };
   const outcome = collectCredentialSets(source, { cwd: h.cwd });
   if (!outcome.ok) return { ok: false, message: "the credential sets are not valid: run npm run check-config" };
   const names = vaultSecretNames(outcome.value, vault);
-  for (const [name, values] of [[ROTATED_VAR, names.rotated], [READ_VAR, names.read]] as const) {
+  for (const [name, values] of [
+    [ROTATED_VAR, names.rotated],
+    [READ_VAR, names.read],
+  ] as const) {
     const r = h.exec("azd", ["env", "set", name, values.join(",")]);
     if (r.error || r.status !== 0) return { ok: false, message: `azd env set ${name} failed: ${(r.error?.message ?? r.stderr).trim()}` };
   }
-  const others = names.elsewhere.length ? `; sets in other vaults (${names.elsewhere.join(", ")}) need their roles there by hand (docs/deployment.md, Key Vault roles)` : "";
-  return { ok: true, message: `${vault}: the app may write ${names.rotated.map((n) => `${n}, ${n}-pending`).join(", ") || "no secret"} and read ${names.read.join(", ") || "no other secret"}${others}` };
+  const others = names.elsewhere.length
+    ? `; sets in other vaults (${names.elsewhere.join(", ")}) need their roles there by hand (docs/deployment.md, Key Vault roles)`
+    : "";
+  return {
+    ok: true,
+    message: `${vault}: the app may write ${names.rotated.map((n) => `${n}, ${n}-pending`).join(", ") || "no secret"} and read ${names.read.join(", ") || "no other secret"}${others}`,
+  };
 }

@@ -104,9 +104,7 @@ export class AlertDispatcher implements AlertNotifier {
   prepare(options: { abortSignal?: AbortSignal } = {}): Promise<void> {
     this.prepared ??= Promise.allSettled(
       this.channels.map((c) =>
-        c.prepare
-          ? Promise.race([c.prepare(options), new Promise<void>((r) => setTimeout(r, this.channelTimeoutMs).unref())])
-          : Promise.resolve(),
+        c.prepare ? Promise.race([c.prepare(options), new Promise<void>((r) => setTimeout(r, this.channelTimeoutMs).unref())]) : Promise.resolve(),
       ),
     ).then(() => undefined);
     return this.prepared;
@@ -116,9 +114,7 @@ export class AlertDispatcher implements AlertNotifier {
     await this.prepare(options.abortSignal ? { abortSignal: options.abortSignal } : {});
     const targets = this.channels.filter((c) => this.eligible(c, event) && (!options.only || options.only.includes(c.name)));
     const settled = await Promise.allSettled(targets.map((c) => this.sendOne(c, event, options.abortSignal)));
-    const results = settled.map((s, idx) =>
-      s.status === "fulfilled" ? s.value : this.thrown(targets[idx]!, s.reason),
-    );
+    const results = settled.map((s, idx) => (s.status === "fulfilled" ? s.value : this.thrown(targets[idx]!, s.reason)));
     const outcome: NotifyOutcome = { delivered: [], failed: [], skipped: [], results };
     for (const r of results) {
       if (r.skipped) outcome.skipped.push(r.channel);
@@ -146,7 +142,15 @@ export class AlertDispatcher implements AlertNotifier {
     const timeout = new Promise<DeliveryResult>((resolve) => {
       timer = setTimeout(() => {
         deadline.abort();
-        resolve(this.failure(channel, "ALERT_CHANNEL_TIMEOUT", `no outcome within ${this.channelTimeoutMs} ms`, "The channel did not answer in time; it is retried on the next report.", true));
+        resolve(
+          this.failure(
+            channel,
+            "ALERT_CHANNEL_TIMEOUT",
+            `no outcome within ${this.channelTimeoutMs} ms`,
+            "The channel did not answer in time; it is retried on the next report.",
+            true,
+          ),
+        );
       }, this.channelTimeoutMs);
     });
     try {

@@ -75,11 +75,8 @@ export function checkRotationTimerLiveness(input: RotationTimerLivenessInput): C
   return {
     healthy: false,
     severity: "critical",
-    title: last
-      ? `Rotation timer has not completed for ${hours(ageMs)} h (two periods are ${hours(limitMs)} h)`
-      : "Rotation timer has never completed a pass",
-    hint:
-      "Check the Function App is running (not stopped or out of quota), the rotation timer function is enabled, and its recent invocations in Application Insights; secrets are not being rotated meanwhile.",
+    title: last ? `Rotation timer has not completed for ${hours(ageMs)} h (two periods are ${hours(limitMs)} h)` : "Rotation timer has never completed a pass",
+    hint: "Check the Function App is running (not stopped or out of quota), the rotation timer function is enabled, and its recent invocations in Application Insights; secrets are not being rotated meanwhile.",
     evidence: {
       lastCompletedAt: last ? last.toISOString() : null,
       schedulePeriodHours: hours(input.schedulePeriodMs),

@@ -149,9 +149,27 @@ export class IncidentManager {
     const now = this.clock.now();
     switch (input.type) {
       case "started":
-        return [await this.announceEvent(set, input.runId, `Rotation run ${input.runId} started${input.mode ? ` (${input.mode})` : ""}`, "No action needed; a failure would open an incident.", { runId: input.runId, ...(input.mode ? { mode: input.mode } : {}) }, options.abortSignal)];
+        return [
+          await this.announceEvent(
+            set,
+            input.runId,
+            `Rotation run ${input.runId} started${input.mode ? ` (${input.mode})` : ""}`,
+            "No action needed; a failure would open an incident.",
+            { runId: input.runId, ...(input.mode ? { mode: input.mode } : {}) },
+            options.abortSignal,
+          ),
+        ];
       case "succeeded": {
-        const outcomes = [await this.announceEvent(set, input.runId, `Rotation run ${input.runId} succeeded`, "No action needed; the new secret is verified at Entra and on every target.", { runId: input.runId, ...(input.detail ? { detail: input.detail } : {}) }, options.abortSignal)];
+        const outcomes = [
+          await this.announceEvent(
+            set,
+            input.runId,
+            `Rotation run ${input.runId} succeeded`,
+            "No action needed; the new secret is verified at Entra and on every target.",
+            { runId: input.runId, ...(input.detail ? { detail: input.detail } : {}) },
+            options.abortSignal,
+          ),
+        ];
         // A completed rotation is definitive: no need to wait for N healthy reports.
         for (const check of [RUN_FAILURE_CHECK, ROTATION_CHECK, EXPIRY_AT_RISK_CHECK, RETIRE_HELD_CHECK, RUN_STALLED_CHECK]) {
           const o = await this.resolveNow(set, check, input.runId, options);
@@ -215,9 +233,7 @@ export class IncidentManager {
   async listOpen(set?: string, options: { abortSignal?: AbortSignal } = {}): Promise<Incident[]> {
     const all = await this.store.list(set, options);
     const rank = { critical: 0, error: 1, warning: 2, info: 3 } as const;
-    return all
-      .filter((i) => i.state === "open")
-      .sort((a, b) => rank[a.severity] - rank[b.severity] || a.openedAt.localeCompare(b.openedAt));
+    return all.filter((i) => i.state === "open").sort((a, b) => rank[a.severity] - rank[b.severity] || a.openedAt.localeCompare(b.openedAt));
   }
 
   /**
@@ -327,7 +343,10 @@ export class IncidentManager {
       const missedOpening = incident.pendingChannels.filter((c) => !incident.deliveredTo.includes(c));
       const missedUpdate = incident.pendingChannels.filter((c) => incident.deliveredTo.includes(c));
       const merged: NotifyOutcome = { delivered: [], failed: [], skipped: [], results: [] };
-      for (const [t, only] of [["opened", missedOpening], ["updated", missedUpdate]] as const) {
+      for (const [t, only] of [
+        ["opened", missedOpening],
+        ["updated", missedUpdate],
+      ] as const) {
         if (only.length === 0) continue;
         const o = await this.notifier.notify({ type: t, incident }, { only, ...(abortSignal ? { abortSignal } : {}) });
         merged.delivered.push(...o.delivered);
@@ -354,7 +373,9 @@ export class IncidentManager {
       // A channel that heard (or may have heard) the opening but missed the resolve keeps paging: it gets it again.
       if (type === "resolved") return { ...i, pendingChannels: delivery.failed.filter((c) => mayHaveHeard(i, c)).sort() };
       const deliveredTo = [...new Set([...i.deliveredTo, ...delivery.delivered])].sort();
-      const unanswered = delivery.results.filter((r) => !r.ok && !r.skipped && (r.status === undefined || (r.status >= 200 && r.status < 300))).map((r) => r.channel);
+      const unanswered = delivery.results
+        .filter((r) => !r.ok && !r.skipped && (r.status === undefined || (r.status >= 200 && r.status < 300)))
+        .map((r) => r.channel);
       const unconfirmedTo = [...new Set([...(i.unconfirmedTo ?? []), ...unanswered])].filter((c) => !deliveredTo.includes(c)).sort();
       const pending = new Set(i.pendingChannels.filter((c) => !delivery.delivered.includes(c)));
       for (const c of delivery.failed) pending.add(c);
@@ -459,7 +480,9 @@ function stalledReport(input: Extract<RotationEventInput, { type: "stalled" }>, 
     title: `Rotation run ${input.runId} has made no progress for ${minutes(stalledMs)} (budget ${minutes(input.budgetMs)})${input.step ? ` at step ${input.step}` : ""}${input.code ? `: ${input.code}` : ""}${critical && expires ? `; the secret it replaces ends ${expires.toISOString()}` : ""}`,
     hint:
       (input.hint ?? "Fix the failing dependency named in the run journal; the next pass retries.") +
-      (critical ? " The old secret ends within the grace period: if the dependency cannot be fixed in time, update the MCP servers by hand with Key Vault's current secret." : ""),
+      (critical
+        ? " The old secret ends within the grace period: if the dependency cannot be fixed in time, update the MCP servers by hand with Key Vault's current secret."
+        : ""),
     // Stable evidence only: the growing stall time would re-notify on every pass.
     evidence: {
       since: since.toISOString(),

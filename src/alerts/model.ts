@@ -1,7 +1,5 @@
 import type { Severity } from "../config/schema.js";
 
-;
-
 /**
  * The shapes on-call sees: one incident per (set, check), identified by a dedup key that every
  * channel reuses (PagerDuty `dedup_key`, Opsgenie `alias`), and the events that move it.

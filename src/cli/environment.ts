@@ -27,7 +27,10 @@ export interface CliEnvironment {
  * Starts the local emulators for `--emulators`. Only the CLI's dev entry (scripts/cli.ts) supplies
  * one: emulators and the test harness are development tools that src/ never imports.
  */
-export type StartEmulators = (options: { extra?: Partial<RuntimeOptions>; say(line: string): void }) => Promise<{ runtime: BuiltRuntime; close(): Promise<void> }>;
+export type StartEmulators = (options: {
+  extra?: Partial<RuntimeOptions>;
+  say(line: string): void;
+}) => Promise<{ runtime: BuiltRuntime; close(): Promise<void> }>;
 
 export interface OpenEnvironmentOptions {
   emulators: boolean;
@@ -55,7 +58,11 @@ export async function openEnvironment(options: OpenEnvironmentOptions): Promise<
   const { values, cwd } = settingsValues(options);
   const config = loadConfig(values, { cwd });
   const runtime = await createRuntimeFromEnv(values, { cwd, credential: operatorCredential(config.settings.identity, config.extraCaPem, values), extra });
-  return { runtime, source: options.settingsFile ? `app settings from ${path.resolve(options.cwd, options.settingsFile)}` : "app settings from the environment", close: () => Promise.resolve() };
+  return {
+    runtime,
+    source: options.settingsFile ? `app settings from ${path.resolve(options.cwd, options.settingsFile)}` : "app settings from the environment",
+    close: () => Promise.resolve(),
+  };
 }
 
 /** The environment, overlaid with the "Values" of a Functions local.settings.json when one is given. */
@@ -72,7 +79,11 @@ function settingsValues(options: OpenEnvironmentOptions): { values: Record<strin
  * AZURE_CLIENT_SECRET for a service principal. That identity needs the same roles as the Function
  * App's (Graph application owner, Key Vault Secrets Officer, Storage Blob Data Contributor).
  */
-function operatorCredential(identity: { tenantId?: string; clientId?: string; authorityHost?: string }, ca: string | undefined, values: Record<string, string | undefined>): TokenCredential {
+function operatorCredential(
+  identity: { tenantId?: string; clientId?: string; authorityHost?: string },
+  ca: string | undefined,
+  values: Record<string, string | undefined>,
+): TokenCredential {
   if (values["AZURE_CLIENT_SECRET"] && !process.env["AZURE_CLIENT_SECRET"]) {
     // DefaultAzureCredential reads a service principal from the process environment only; a
     // secret given in a --settings file must be placed there to be seen.
@@ -94,7 +105,9 @@ export function selectSets(runtime: BuiltRuntime, name: string | undefined): rea
   if (name === undefined) return runtime.sets;
   const set = runtime.sets.find((s) => s.name === name);
   if (!set) {
-    throw new RotatorError("SET_NOT_FOUND", `No credential set named "${name}"`, { hint: `Use one of: ${runtime.sets.map((s) => s.name).join(", ") || "(none configured)"}, or leave out --set for all.` });
+    throw new RotatorError("SET_NOT_FOUND", `No credential set named "${name}"`, {
+      hint: `Use one of: ${runtime.sets.map((s) => s.name).join(", ") || "(none configured)"}, or leave out --set for all.`,
+    });
   }
   return [set];
 }

@@ -85,9 +85,18 @@ export async function runCli(argv: readonly string[], io: CliIo, entry: CliEntry
     "confirm a manual gateway's MCP servers were updated by hand; resumes the run",
     ["npx mcp-sso-rotator confirm 20261201T030000Z-1a2b3c4d --by alice"],
     (ctx, o, args) => confirmCommand(ctx, args[0]!, typeof o["by"] === "string" ? o["by"] : undefined, waitOf(o)),
-    (c) => withWaitOptions(c.argument("<runId>", "the run awaiting confirmation").option("--by <name>", "who confirms (default: your user name)"), "repeat passes until the run finishes"),
+    (c) =>
+      withWaitOptions(
+        c.argument("<runId>", "the run awaiting confirmation").option("--by <name>", "who confirms (default: your user name)"),
+        "repeat passes until the run finishes",
+      ),
   );
-  define("probe", "run every health check now and print the result (exit 1 if any fails)", ["npx mcp-sso-rotator probe", "npx mcp-sso-rotator probe --set cequence-sso --json"], (ctx) => probeCommand(ctx));
+  define(
+    "probe",
+    "run every health check now and print the result (exit 1 if any fails)",
+    ["npx mcp-sso-rotator probe", "npx mcp-sso-rotator probe --set cequence-sso --json"],
+    (ctx) => probeCommand(ctx),
+  );
   define(
     "status",
     "per set: verdict and its age, secrets and expiry, runs, targets, checks, incidents (exit 1 if failing, unknown or a dependency is unreadable)",
@@ -129,7 +138,10 @@ function rootCommand(io: CliIo): Command {
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .showHelpAfterError("(run with --help for usage)")
-    .addHelpText("after", `${COMMON_HELP}\n\nExamples:\n  $ npx mcp-sso-rotator status\n  $ npx mcp-sso-rotator plan --emulators --json\n  $ npx mcp-sso-rotator rotate --set cequence-sso --emergency --wait\n  $ npx mcp-sso-rotator <command> --help`);
+    .addHelpText(
+      "after",
+      `${COMMON_HELP}\n\nExamples:\n  $ npx mcp-sso-rotator status\n  $ npx mcp-sso-rotator plan --emulators --json\n  $ npx mcp-sso-rotator rotate --set cequence-sso --emergency --wait\n  $ npx mcp-sso-rotator <command> --help`,
+    );
 }
 
 /** check-config needs no runtime (nothing is signed in or touched) unless --emulators. */
@@ -142,13 +154,23 @@ function defineCheckConfig(program: Command, io: CliIo, entry: CliEntry, done: (
     .option("--json", "print one JSON object on stdout")
     .option("--emulators", "validate the emulator world's credential sets")
     .option("--settings <file>", "validate a Functions local.settings.json and the sets it names")
-    .addHelpText("after", `\nExamples:\n  $ npx mcp-sso-rotator check-config --sets-file docs/examples/credential-sets.example.json\n  $ npx mcp-sso-rotator check-config --settings local.settings.json\n${COMMON_HELP}`)
+    .addHelpText(
+      "after",
+      `\nExamples:\n  $ npx mcp-sso-rotator check-config --sets-file docs/examples/credential-sets.example.json\n  $ npx mcp-sso-rotator check-config --settings local.settings.json\n${COMMON_HELP}`,
+    )
     .action(async (opts: CommonOptions & { setsFile?: string }) => {
       const out = new Output(io, opts.json === true);
       let env: CliEnvironment | undefined;
       try {
         if (opts.emulators) env = await openEnvironment({ emulators: true, ...entry, env: io.env, cwd: io.cwd, hooks: {}, say: (l) => out.say(l) });
-        const r = checkConfigCommand(out, { ...(opts.setsFile ? { setsFile: opts.setsFile } : {}), ...(opts.settings ? { settingsFile: opts.settings } : {}), ...(opts.set ? { set: opts.set } : {}), env: io.env, cwd: io.cwd, ...(env ? { emulatorSets: env.runtime.sets } : {}) });
+        const r = checkConfigCommand(out, {
+          ...(opts.setsFile ? { setsFile: opts.setsFile } : {}),
+          ...(opts.settings ? { settingsFile: opts.settings } : {}),
+          ...(opts.set ? { set: opts.set } : {}),
+          env: io.env,
+          cwd: io.cwd,
+          ...(env ? { emulatorSets: env.runtime.sets } : {}),
+        });
         out.result({ ...r.body, exitCode: r.code });
         done(r.code);
       } catch (e) {
@@ -168,7 +190,15 @@ async function execute(io: CliIo, entry: CliEntry, opts: CommonOptions, run: (ct
   const progress = new PassProgress(out, opts.verbose === true);
   let env: CliEnvironment | undefined;
   try {
-    env = await openEnvironment({ emulators: opts.emulators === true, ...entry, ...(opts.settings ? { settingsFile: opts.settings } : {}), env: io.env, cwd: io.cwd, hooks: progress.hooks, say: (l) => out.say(l) });
+    env = await openEnvironment({
+      emulators: opts.emulators === true,
+      ...entry,
+      ...(opts.settings ? { settingsFile: opts.settings } : {}),
+      env: io.env,
+      cwd: io.cwd,
+      hooks: progress.hooks,
+      say: (l) => out.say(l),
+    });
     const runtime = env.runtime;
     out.useRedactor(runtime.redactor);
     if (opts.verbose) out.say(`using ${env.source}: ${runtime.sets.length} credential set(s)`);
@@ -224,4 +254,3 @@ function waitOf(o: Record<string, unknown>): { wait: boolean; timeoutMs: number;
     intervalMs: (typeof o["interval"] === "number" ? o["interval"] : 10) * 1000,
   };
 }
-

@@ -57,16 +57,13 @@ export class PassProgress {
 
   /** The runner's logger: its lines go to the human stream, above the bar while one is drawn. */
   logger(redactor: Redactor): Logger {
-    return createLogger(
-      (level, line) => {
-        if (level === "debug" && !this.verbose) return;
-        // The set is already named above these lines; the [set=…] [run=…] prefix is for log search.
-        const text = `${level === "info" ? "" : `${level.toUpperCase()} `}${line.replace(/^(\[\w+=[^\]]*\]\s*)+/, "")}`;
-        if (this.multibar) this.multibar.log(`${this.out.clean(text)}\n`);
-        else this.out.say(`  ${text}`);
-      },
-      redactor,
-    );
+    return createLogger((level, line) => {
+      if (level === "debug" && !this.verbose) return;
+      // The set is already named above these lines; the [set=…] [run=…] prefix is for log search.
+      const text = `${level === "info" ? "" : `${level.toUpperCase()} `}${line.replace(/^(\[\w+=[^\]]*\]\s*)+/, "")}`;
+      if (this.multibar) this.multibar.log(`${this.out.clean(text)}\n`);
+      else this.out.say(`  ${text}`);
+    }, redactor);
   }
 
   private async onStep(step: StepName): Promise<void> {
@@ -108,7 +105,8 @@ export class PassProgress {
       return;
     }
     const every = Math.max(1, Math.ceil(this.total / 5));
-    if (this.total > 0 && (this.updated % every === 0 || this.updated === this.total)) this.out.say(`  propagating: ${this.updated}/${this.total} targets updated`);
+    if (this.total > 0 && (this.updated % every === 0 || this.updated === this.total))
+      this.out.say(`  propagating: ${this.updated}/${this.total} targets updated`);
   }
 
   private stopBar(): void {

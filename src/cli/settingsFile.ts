@@ -13,7 +13,9 @@ export function readLocalSettings(cwd: string, file: string): { values: Record<s
   try {
     text = readFileSync(abs, "utf8");
   } catch (e) {
-    throw new ConfigError(abs, [`(file): cannot read it (${(e as NodeJS.ErrnoException).code ?? "read failed"}) — give the path of a Functions local.settings.json`]);
+    throw new ConfigError(abs, [
+      `(file): cannot read it (${(e as NodeJS.ErrnoException).code ?? "read failed"}) — give the path of a Functions local.settings.json`,
+    ]);
   }
   let doc: { Values?: unknown };
   try {
@@ -22,9 +24,12 @@ export function readLocalSettings(cwd: string, file: string): { values: Record<s
     // JSON.parse's message quotes the text around the error — here, the start of a secret. Name
     // where and why, never what (issue 26, defect 8).
     const at = locateJsonProblem(text);
-    throw new ConfigError(abs, [`(file): not valid JSON${at ? ` at line ${at.line}, column ${at.column}: ${at.reason}` : ""} — give a Functions local.settings.json`]);
+    throw new ConfigError(abs, [
+      `(file): not valid JSON${at ? ` at line ${at.line}, column ${at.column}: ${at.reason}` : ""} — give a Functions local.settings.json`,
+    ]);
   }
-  if (typeof doc.Values !== "object" || doc.Values === null) throw new ConfigError(abs, ['Values: missing — a local.settings.json keeps the app settings in a "Values" object']);
+  if (typeof doc.Values !== "object" || doc.Values === null)
+    throw new ConfigError(abs, ['Values: missing — a local.settings.json keeps the app settings in a "Values" object']);
   const values: Record<string, string> = {};
   for (const [k, v] of Object.entries(doc.Values)) if (v !== undefined && v !== null) values[k] = String(v);
   return { values, file: abs, dir: path.dirname(abs) };

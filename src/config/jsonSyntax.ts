@@ -68,13 +68,19 @@ function describe(text: string, e: FirstError): { offset: number; reason: string
       return at(end, "a line break or control character inside quotes — close the quote, or write \\n");
     }
     case "InvalidCharacter":
-      return at(firstIndex(text, e, (ch) => ch < " "), "a line break or control character inside quotes — close the quote, or write \\n");
+      return at(
+        firstIndex(text, e, (ch) => ch < " "),
+        "a line break or control character inside quotes — close the quote, or write \\n",
+      );
     case "InvalidEscapeCharacter": {
       const i = firstIndex(text, e, (ch, j) => ch === "\\" && !'"\\/bfnrtu'.includes(text[j + 1] ?? ""));
       return at(i, `invalid escape \\${text[i + 1] ?? ""} — write \\\\ for a backslash`);
     }
     case "InvalidUnicode":
-      return at(firstIndex(text, e, (ch, j) => ch === "\\" && text[j + 1] === "u"), "\\u must be followed by 4 hex digits — fix the escape, e.g. \\u00e9");
+      return at(
+        firstIndex(text, e, (ch, j) => ch === "\\" && text[j + 1] === "u"),
+        "\\u must be followed by 4 hex digits — fix the escape, e.g. \\u00e9",
+      );
     case "UnexpectedEndOfNumber":
     case "InvalidNumberFormat":
       return at(e.offset, NUMBER);
@@ -103,7 +109,8 @@ function describe(text: string, e: FirstError): { offset: number; reason: string
 function unexpected(c: string | undefined, expected: string): string {
   if (c === "'") return `single quote where ${expected} was expected — JSON needs double quotes; replace ' with "`;
   if (c === "/" || c === "#") return `a comment where ${expected} was expected — JSON allows no comments; remove it`;
-  if (c !== undefined && /[A-Za-z_]/.test(c)) return `a bare word where ${expected} was expected — put text in double quotes; literals are true, false and null`;
+  if (c !== undefined && /[A-Za-z_]/.test(c))
+    return `a bare word where ${expected} was expected — put text in double quotes; literals are true, false and null`;
   if (c !== undefined && /[-+.0-9]/.test(c)) return NUMBER;
   return `unexpected character where ${expected} was expected — remove it or fix the typo`;
 }

@@ -43,7 +43,9 @@ export function collectCredentialSets(source: CredentialSetSourceInput, options:
   } catch (err) {
     // No input may crash the loader with something other than a ConfigError (a stack overflow, a bug).
     const label = options.label ?? (source.file !== undefined && source.file.trim() !== "" ? "CREDENTIAL_SETS_FILE" : "CREDENTIAL_SETS_JSON");
-    return fail(`${label}: could not be checked (${err instanceof Error ? err.name : "unexpected error"}) — simplify the file to the documented shape; see docs/examples/credential-sets.example.json`);
+    return fail(
+      `${label}: could not be checked (${err instanceof Error ? err.name : "unexpected error"}) — simplify the file to the documented shape; see docs/examples/credential-sets.example.json`,
+    );
   }
 }
 
@@ -72,7 +74,9 @@ function collectCredentialSetsUnguarded(source: CredentialSetSourceInput, option
     label = options.label ?? "CREDENTIAL_SETS_JSON";
     text = source.json!;
     if (text.length > MAX_FILE_BYTES) {
-      return fail(`${label}: is ${text.length} characters, far more than a credential-set file should be — check that the setting holds the credential-set JSON`);
+      return fail(
+        `${label}: is ${text.length} characters, far more than a credential-set file should be — check that the setting holds the credential-set JSON`,
+      );
     }
   }
 
@@ -121,7 +125,8 @@ export function loadConfig(env: Env, options: { cwd?: string } = {}): LoadedConf
   }
 
   if (!settings.ok || issues.length > 0) {
-    const where = file !== undefined ? `, credential-set file ${path.resolve(options.cwd ?? process.cwd(), file)}` : json !== undefined ? ", CREDENTIAL_SETS_JSON" : "";
+    const where =
+      file !== undefined ? `, credential-set file ${path.resolve(options.cwd ?? process.cwd(), file)}` : json !== undefined ? ", CREDENTIAL_SETS_JSON" : "";
     throw new ConfigError(`configuration (app settings${where})`, issues);
   }
   return { settings: settings.value, sets, ...(extraCaPem !== undefined ? { extraCaPem } : {}) };
@@ -165,7 +170,9 @@ function readSmallTextFile(file: string, cwd: string | undefined, label: string,
         if (n === 0) break;
         total += n;
         if (total > MAX_FILE_BYTES) {
-          return fail(`${label}: ${abs} is more than ${MAX_FILE_BYTES} bytes, far more than ${what} should be — check that the path${inSetting} names the right file`);
+          return fail(
+            `${label}: ${abs} is more than ${MAX_FILE_BYTES} bytes, far more than ${what} should be — check that the path${inSetting} names the right file`,
+          );
         }
         chunks.push(Buffer.from(buf.subarray(0, n)));
       }
@@ -217,7 +224,9 @@ function parseJson(text: string, label: string): ParseOutcome<unknown> {
   }
   const depth = jsonDepth(body);
   if (depth > MAX_JSON_DEPTH) {
-    return fail(`${label}: nests objects or arrays ${depth} levels deep (at most ${MAX_JSON_DEPTH}) — this is not a credential-set file; see docs/examples/credential-sets.example.json`);
+    return fail(
+      `${label}: nests objects or arrays ${depth} levels deep (at most ${MAX_JSON_DEPTH}) — this is not a credential-set file; see docs/examples/credential-sets.example.json`,
+    );
   }
   try {
     return { ok: true, value: JSON.parse(body) };

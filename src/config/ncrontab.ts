@@ -56,7 +56,9 @@ class NcrontabError extends RangeError {
 export function compileNcrontab(expression: string): Cron {
   const expr = expression.trim();
   if (/^\d{1,2}:\d{2}(:\d{2})?$/.test(expr)) {
-    throw new NcrontabError(`"${expr}" is a TimeSpan, which Consumption and Flex Consumption plans do not accept — write a 6-field NCRONTAB expression ${NCRONTAB_LAYOUT}`);
+    throw new NcrontabError(
+      `"${expr}" is a TimeSpan, which Consumption and Flex Consumption plans do not accept — write a 6-field NCRONTAB expression ${NCRONTAB_LAYOUT}`,
+    );
   }
   if (expr.startsWith("@")) {
     throw new NcrontabError(`"${expr}" is a cron macro, which NCRONTAB does not support — write the 6 fields ${NCRONTAB_LAYOUT}`);
@@ -129,7 +131,9 @@ function numericField(field: string, spec: FieldSpec): string | { problem: strin
     const a = value(lo!, spec);
     const b = hi === undefined ? a : value(hi, spec);
     if (a === undefined || b === undefined) {
-      const named = spec.names ? ` or the English names (${cap(spec.names[0]!)} or ${cap(spec.names[0]!.slice(0, 3))} … ${cap(spec.names[spec.names.length - 1]!.slice(0, 3))})` : "";
+      const named = spec.names
+        ? ` or the English names (${cap(spec.names[0]!)} or ${cap(spec.names[0]!.slice(0, 3))} … ${cap(spec.names[spec.names.length - 1]!.slice(0, 3))})`
+        : "";
       return { problem: `the ${spec.name} field "${field}" must use values ${spec.min}–${spec.max}${named}` };
     }
     if (a > b) return { problem: `the ${spec.name} field "${field}" has a range that runs backwards — write the smaller value first` };

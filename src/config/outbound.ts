@@ -17,8 +17,7 @@ export interface OutboundRule {
 }
 
 export type OutboundVerdict =
-  | { ok: true; url: URL; /** Set for private, CGNAT and unique-local addresses. */ privateRange?: string }
-  | { ok: false; problem: string };
+  { ok: true; url: URL; /** Set for private, CGNAT and unique-local addresses. */ privateRange?: string } | { ok: false; problem: string };
 
 /** Host names of cloud metadata and platform services (lower case, no trailing dot). */
 const METADATA_HOSTS = new Set([
@@ -48,7 +47,10 @@ export function checkOutboundUrl(raw: string, rule: OutboundRule): OutboundVerdi
   }
   const host = u.hostname.toLowerCase().replace(/\.$/, "");
   if (host.length > 253 || host.split(".").some((label) => label.length > 63)) {
-    return { ok: false, problem: `names a host longer than DNS allows (253 characters, 63 per label) — give the service's real host name, e.g. ${rule.example}` };
+    return {
+      ok: false,
+      problem: `names a host longer than DNS allows (253 characters, 63 per label) — give the service's real host name, e.g. ${rule.example}`,
+    };
   }
   const bare = host.startsWith("[") ? host.slice(1, -1) : host;
   const loopback = isLoopbackUrl(raw);
@@ -65,7 +67,10 @@ export function checkOutboundUrl(raw: string, rule: OutboundRule): OutboundVerdi
   }
   const v4 = isIP(bare) === 4 ? bare : isIP(bare) === 6 ? embeddedIpv4(bare) : undefined;
   if (METADATA_HOSTS.has(host)) {
-    return { ok: false, problem: `names a cloud metadata or platform endpoint (${host}) — the rotator never calls it; give the service's own URL, e.g. ${rule.example}` };
+    return {
+      ok: false,
+      problem: `names a cloud metadata or platform endpoint (${host}) — the rotator never calls it; give the service's own URL, e.g. ${rule.example}`,
+    };
   }
   const refused = isIP(bare) !== 0 ? addressProblem(bare) : undefined;
   if (refused !== undefined) return { ok: false, problem: `${refused} — give the service's own, routable address, e.g. ${rule.example}` };

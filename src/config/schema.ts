@@ -39,9 +39,7 @@ const KNOWN_CLOUDS: readonly { name: string; authorityHosts: readonly string[]; 
 type IssueLike = { code?: string; input?: unknown };
 
 /** An `error` option that words only the "field missing" case and leaves the rest to the generic map. */
-const whenMissing = (message: string) => (iss: IssueLike) =>
-  iss.code === "invalid_type" && iss.input === undefined ? message : undefined;
-
+const whenMissing = (message: string) => (iss: IssueLike) => (iss.code === "invalid_type" && iss.input === undefined ? message : undefined);
 
 const guid = (where: string) =>
   z
@@ -73,12 +71,10 @@ function urlProblem(v: string, example: string, rules: UrlRules): string | undef
 
 /** Key Vault secret names: the service's own limit. */
 const secretName = () =>
-  z
-    .string({ error: whenMissing(`is required — give the name of the Key Vault secret that holds the value`) })
-    .regex(/^[0-9a-zA-Z-]{1,119}$/, {
-      // 127 is Key Vault's limit; we keep room for the "-pending" companion.
-      error: `must be 1–119 letters, digits or dashes (Key Vault's rule, less room for "-pending") — rename the secret, e.g. gateway-api-token`,
-    });
+  z.string({ error: whenMissing(`is required — give the name of the Key Vault secret that holds the value`) }).regex(/^[0-9a-zA-Z-]{1,119}$/, {
+    // 127 is Key Vault's limit; we keep room for the "-pending" companion.
+    error: `must be 1–119 letters, digits or dashes (Key Vault's rule, less room for "-pending") — rename the secret, e.g. gateway-api-token`,
+  });
 
 const count = (what: string, min: number, max: number, example: number) =>
   z
@@ -213,18 +209,12 @@ export const gatewaySchema = z.discriminatedUnion(
         .min(1, { error: "must be at least 1 — e.g. 4" })
         .max(64, { error: "must be at most 64 — e.g. 4" })
         .default(4),
-      maxRequestsPerSecond: z
-        .number()
-        .min(0.5, { error: "must be at least 0.5 — e.g. 10" })
-        .max(1000, { error: "must be at most 1000 — e.g. 10" })
-        .default(10),
+      maxRequestsPerSecond: z.number().min(0.5, { error: "must be at least 0.5 — e.g. 10" }).max(1000, { error: "must be at most 1000 — e.g. 10" }).default(10),
     }),
     z.strictObject({
       kind: z.literal("manual"),
       /** Names of the MCP servers an operator must update by hand; listed in the incident. */
-      targets: z
-        .array(z.string().min(1, { error: "must not be empty — give the MCP server's name as the gateway shows it" }))
-        .default([]),
+      targets: z.array(z.string().min(1, { error: "must not be empty — give the MCP server's name as the gateway shows it" })).default([]),
     }),
   ],
   {
@@ -251,15 +241,12 @@ const LIFETIME_HINT = "the setup guide recommends 6–24 months (180–730 days)
 
 export const credentialSetSchema = z
   .strictObject({
-    name: z
-      .string({ error: whenMissing("is required — a short identifier such as cequence-sso") })
-      .regex(/^[a-z0-9][a-z0-9-]{0,39}$/, {
-        error: "must be 1–40 lowercase letters, digits or dashes, starting with a letter or digit — e.g. cequence-sso",
-      }),
-    tenantId: guid("the app registration's Overview page (Directory (tenant) ID)").refine(
-      (v) => v !== "00000000-0000-0000-0000-000000000000",
-      { error: "is the all-zero placeholder — put your Directory (tenant) ID here, from the app registration's Overview page" },
-    ),
+    name: z.string({ error: whenMissing("is required — a short identifier such as cequence-sso") }).regex(/^[a-z0-9][a-z0-9-]{0,39}$/, {
+      error: "must be 1–40 lowercase letters, digits or dashes, starting with a letter or digit — e.g. cequence-sso",
+    }),
+    tenantId: guid("the app registration's Overview page (Directory (tenant) ID)").refine((v) => v !== "00000000-0000-0000-0000-000000000000", {
+      error: "is the all-zero placeholder — put your Directory (tenant) ID here, from the app registration's Overview page",
+    }),
     clientId: guid("the app registration's Overview page (Application (client) ID)").refine((v) => v !== "00000000-0000-0000-0000-000000000000", {
       error: "is the all-zero placeholder — put your Application (client) ID here, from the app registration's Overview page",
     }),
@@ -351,7 +338,10 @@ export const credentialSetSchema = z
     gateway: gatewaySchema.optional(),
     /** Everywhere the secret lives (DESIGN.md § Target groups): one or more groups of any kind, canary first in each. */
     groups: z
-      .array(gatewaySchema, { error: (iss) => (iss.code === "invalid_type" ? `must be a list of target groups — write "groups": [ { "kind": "cequence", … }, { "kind": "manual", … } ]` : undefined) })
+      .array(gatewaySchema, {
+        error: (iss) =>
+          iss.code === "invalid_type" ? `must be a list of target groups — write "groups": [ { "kind": "cequence", … }, { "kind": "manual", … } ]` : undefined,
+      })
       .min(1, { error: `must list at least one target group — e.g. [ { "kind": "manual", "targets": ["my-mcp-server"] } ]` })
       .optional(),
     alerts: z.array(alertChannelSchema).default([]),

@@ -25,7 +25,7 @@ export const APP_SETTING_DEFAULTS = {
 } as const;
 
 /** Every setting this module reads (the one list: appSettingNames.ts); anything else is ignored. */
-export { APP_SETTING_NAMES,  };
+export { APP_SETTING_NAMES };
 
 /** Where the credential-set file comes from: exactly one of the two. */
 type CredentialSetSource = { file: string; json?: undefined } | { json: string; file?: undefined };
@@ -74,7 +74,6 @@ export interface AppSettings {
   isProduction: boolean;
 }
 
-
 const guidSetting = (where: string) =>
   z.string().regex(GUID_PATTERN, { error: `must be a GUID like 8f1c2a3b-0000-4000-8000-1234567890ab — copy it from ${where}` });
 
@@ -113,11 +112,9 @@ const scheduleSetting = (fallback: string) =>
 
 /** Storage's shared rule for queue and container names. */
 const storageName = (what: string, example: string) =>
-  z
-    .string()
-    .regex(/^(?=.{3,63}$)[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9]))*$/, {
-      error: `must be 3–63 lowercase letters, digits and single dashes, starting and ending with a letter or digit (Azure Storage ${what} naming rules) — e.g. ${example}`,
-    });
+  z.string().regex(/^(?=.{3,63}$)[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9]))*$/, {
+    error: `must be 3–63 lowercase letters, digits and single dashes, starting and ending with a letter or digit (Azure Storage ${what} naming rules) — e.g. ${example}`,
+  });
 
 const urlSetting = (example: string, options: { originOnly?: boolean; allowHttpLoopback?: boolean } = {}) =>
   z.string().superRefine((v, ctx) => {
@@ -199,8 +196,7 @@ const envSchema = z
     AZURE_CLIENT_SECRET: z
       .string()
       .refine((v) => !GUID_PATTERN.test(v), {
-        error:
-          "looks like a secret ID (a GUID), not a secret value — copy the Value column, which Entra shows only once when the secret is created",
+        error: "looks like a secret ID (a GUID), not a secret value — copy the Value column, which Entra shows only once when the secret is created",
       })
       .optional(),
     // The identity library refuses a non-https authority, so no loopback exception here.
@@ -337,9 +333,7 @@ function toAppSettings(e: z.output<typeof envSchema>): AppSettings {
       : {
           kind: "identity",
           blobServiceUri: stripSlash(e.AzureWebJobsStorage__blobServiceUri ?? `https://${e.AzureWebJobsStorage__accountName}.blob.core.windows.net`),
-          queueServiceUri: stripSlash(
-            e.AzureWebJobsStorage__queueServiceUri ?? `https://${e.AzureWebJobsStorage__accountName}.queue.core.windows.net`,
-          ),
+          queueServiceUri: stripSlash(e.AzureWebJobsStorage__queueServiceUri ?? `https://${e.AzureWebJobsStorage__accountName}.queue.core.windows.net`),
           ...(e.AzureWebJobsStorage__clientId !== undefined ? { clientId: e.AzureWebJobsStorage__clientId } : {}),
         };
 
@@ -361,8 +355,7 @@ function toAppSettings(e: z.output<typeof envSchema>): AppSettings {
           ...(authorityHost !== undefined ? { authorityHost } : {}),
         };
 
-  const source: CredentialSetSource =
-    e.CREDENTIAL_SETS_FILE !== undefined ? { file: e.CREDENTIAL_SETS_FILE } : { json: e.CREDENTIAL_SETS_JSON ?? "" };
+  const source: CredentialSetSource = e.CREDENTIAL_SETS_FILE !== undefined ? { file: e.CREDENTIAL_SETS_FILE } : { json: e.CREDENTIAL_SETS_JSON ?? "" };
 
   return {
     credentialSetsSource: source,

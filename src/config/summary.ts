@@ -2,7 +2,6 @@ import { checkOutboundUrl } from "./outbound.js";
 import { renewAtDays, type AlertChannelConfig, type CredentialSet, type GatewayConfig } from "./schema.js";
 import { targetGroupsOf } from "./groups.js";
 
-
 /**
  * A human-readable, secret-free summary of loaded credential sets (the file holds no secret
  * values, only Key Vault secret names). Used by `check-config` and the demo.
@@ -43,7 +42,9 @@ export function describeCredentialSet(set: CredentialSet): string {
   ];
   const privates = privateAddresses(set);
   if (privates.length > 0) {
-    lines.push(`  private network ${privates.map((p) => `${p.field} ${p.url} (${p.range})`).join("; ")} — reachable only from inside that network (VNet integration)`);
+    lines.push(
+      `  private network ${privates.map((p) => `${p.field} ${p.url} (${p.range})`).join("; ")} — reachable only from inside that network (VNet integration)`,
+    );
   }
   return lines.join("\n");
 }

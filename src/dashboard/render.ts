@@ -51,7 +51,9 @@ export function verdictAsOf(s: SetStatus, nowIso: string): { basis: "probe" | "r
 /** "as of the probe at …, 3 h ago" — every verdict shows what it rests on and how old that is. */
 function verdictAgeText(s: SetStatus, now: Date): string {
   const asOf = verdictAsOf(s, now.toISOString());
-  return asOf.ageMs === null ? "nothing probed or run yet" : `as of the ${asOf.basis === "probe" ? "probe" : "last run"} at ${fmtTime(asOf.at)}, ${fmtDuration(asOf.ageMs)} ago`;
+  return asOf.ageMs === null
+    ? "nothing probed or run yet"
+    : `as of the ${asOf.basis === "probe" ? "probe" : "last run"} at ${fmtTime(asOf.at)}, ${fmtDuration(asOf.ageMs)} ago`;
 }
 
 export function renderDashboard(snapshot: StatusSnapshot): string {
@@ -104,9 +106,14 @@ function renderSet(s: SetStatus, now: Date): string {
   ];
   for (const u of s.unreadable ?? []) facts.push(`<dt>Unreadable</dt><dd class="unreadable">${esc(u.dependency)}: ${esc(u.code)} — ${esc(u.message)}</dd>`);
   if (s.unknowns?.length) facts.push(`<dt>Not known yet</dt><dd class="unknowns">${esc(s.unknowns.join("; "))}</dd>`);
-  for (const c of s.expiring ?? []) facts.push(`<dt>Expires soon</dt><dd class="expiring">${esc(c.role)} <code>${esc(c.keyId.slice(0, 8))}…</code> ${esc(c.displayName ?? "")} ends ${esc(fmtDate(c.endDateTime))} (${esc(fmtDays(c.daysLeft))})</dd>`);
+  for (const c of s.expiring ?? [])
+    facts.push(
+      `<dt>Expires soon</dt><dd class="expiring">${esc(c.role)} <code>${esc(c.keyId.slice(0, 8))}…</code> ${esc(c.displayName ?? "")} ends ${esc(fmtDate(c.endDateTime))} (${esc(fmtDays(c.daysLeft))})</dd>`,
+    );
   if (s.activeRun && !FINISHED.has(s.activeRun.status)) {
-    facts.push(`<dt>Active run</dt><dd class="active-run"><code>${esc(s.activeRun.runId)}</code> ${esc(s.activeRun.status)} at step ${esc(s.activeRun.steps.at(-1)?.name ?? "plan")}${s.activeRun.steps.at(-1)?.detail ? ` — ${esc(s.activeRun.steps.at(-1)!.detail)}` : ""}</dd>`);
+    facts.push(
+      `<dt>Active run</dt><dd class="active-run"><code>${esc(s.activeRun.runId)}</code> ${esc(s.activeRun.status)} at step ${esc(s.activeRun.steps.at(-1)?.name ?? "plan")}${s.activeRun.steps.at(-1)?.detail ? ` — ${esc(s.activeRun.steps.at(-1)!.detail)}` : ""}</dd>`,
+    );
   }
   return `<section class="card set v-${v}" id="${id}" data-set="${esc(s.set)}" data-verdict="${v}" aria-labelledby="${id}-h">
 <h2 id="${id}-h"><span class="badge v-${v}">${VERDICT_TEXT[v]}</span> ${esc(s.set)} <span class="muted verdict-age">${esc(verdictAgeText(s, now))}</span></h2>
@@ -128,10 +135,15 @@ ${renderDelivery(s)}
 function renderTimelineBlock(s: SetStatus, now: Date): string {
   const t = s.timeline;
   if (!t) return `<p class="muted">Timeline not read.</p>`;
-  const warn = t.error ? `<p class="note">Could not read the app's credentials live (${esc(t.error.code)}: ${esc(t.error.message)}); showing what the run journal knows.</p>` : "";
+  const warn = t.error
+    ? `<p class="note">Could not read the app's credentials live (${esc(t.error.code)}: ${esc(t.error.message)}); showing what the run journal knows.</p>`
+    : "";
   const legend = `<ul class="legend"><li><span class="sw role-current"></span>current</li><li><span class="sw role-pending"></span>pending</li><li><span class="sw role-previous"></span>previous</li><li><span class="sw role-unmanaged"></span>unmanaged</li><li><span class="sw today"></span>today</li><li><span class="sw renewal"></span>renewal due</li><li><span class="sw grace"></span>grace window</li></ul>`;
   const rows = t.credentials
-    .map((c) => `<tr class="cred role-${c.role}"><td>${esc(ROLE_LABEL[c.role])}</td><td><code>${esc(c.keyId.slice(0, 8))}…</code> ${esc(c.hint ?? "?")}…<br><span class="muted">${esc(c.displayName ?? "(no name)")}</span></td><td class="nowrap">${esc(fmtDate(c.endDateTime))}<br><span class="muted">${esc(fmtDays(c.daysLeft))}</span></td></tr>`)
+    .map(
+      (c) =>
+        `<tr class="cred role-${c.role}"><td>${esc(ROLE_LABEL[c.role])}</td><td><code>${esc(c.keyId.slice(0, 8))}…</code> ${esc(c.hint ?? "?")}…<br><span class="muted">${esc(c.displayName ?? "(no name)")}</span></td><td class="nowrap">${esc(fmtDate(c.endDateTime))}<br><span class="muted">${esc(fmtDays(c.daysLeft))}</span></td></tr>`,
+    )
     .join("");
   const marks = [
     t.renewDueAt ? `renewal due <strong>${esc(fmtDate(t.renewDueAt))}</strong>` : "",
@@ -144,7 +156,10 @@ function renderTimelineBlock(s: SetStatus, now: Date): string {
 function renderTargets(s: SetStatus): string {
   const t = s.targets;
   const drift = s.probe?.checks.find((c) => c.id === "gateway-drift");
-  const holding = drift && typeof drift.evidence["holdingCurrentSecret"] === "number" && typeof drift.evidence["targets"] === "number" ? `<p>Gateway now: <strong>${esc(drift.evidence["holdingCurrentSecret"])}/${esc(drift.evidence["targets"])}</strong> hold Key Vault's current secret (probe).</p>` : "";
+  const holding =
+    drift && typeof drift.evidence["holdingCurrentSecret"] === "number" && typeof drift.evidence["targets"] === "number"
+      ? `<p>Gateway now: <strong>${esc(drift.evidence["holdingCurrentSecret"])}/${esc(drift.evidence["targets"])}</strong> hold Key Vault's current secret (probe).</p>`
+      : "";
   if (t.total === 0) return `${holding}<p class="muted none">No run has touched targets yet.</p>`;
   const stale = t.stale.length
     ? `<p>Not verified:</p><ul class="stale">${t.stale.map((x) => `<li><strong>${esc(x.name)}</strong>${x.code ? ` <code>${esc(x.code)}</code>` : ""}${x.message ? ` <span class="muted">${esc(x.message)}</span>` : ""}</li>`).join("")}</ul>`
@@ -176,7 +191,10 @@ function renderRuns(runs: RunJournal[]): string {
   return `<ul class="runs">${runs
     .map((r) => {
       const steps = r.steps
-        .map((st) => `<li class="step st-${esc(st.status)}" title="${esc(st.detail ?? "")}">${esc(st.name)} <span class="muted">${esc(st.status === "done" ? "" : `${st.status} `)}${esc(fmtDuration(st.durationMs))}</span></li>`)
+        .map(
+          (st) =>
+            `<li class="step st-${esc(st.status)}" title="${esc(st.detail ?? "")}">${esc(st.name)} <span class="muted">${esc(st.status === "done" ? "" : `${st.status} `)}${esc(fmtDuration(st.durationMs))}</span></li>`,
+        )
         .join("");
       const total = r.steps.reduce((n, st) => n + st.durationMs, 0);
       return `<li class="run rs-${esc(r.status)}" data-run-id="${esc(r.runId)}"><div><span class="badge rs-${esc(r.status)}">${esc(r.status)}</span> <code>${esc(r.runId)}</code> <span class="muted">${esc(r.mode)} · ${esc(r.trigger)} · ${r.passes} pass${r.passes === 1 ? "" : "es"} · ${esc(fmtTime(r.createdAt))} · ${esc(fmtDuration(total))}</span></div>${steps ? `<ol class="steps">${steps}</ol>` : ""}${r.error ? `<div class="hint"><code>${esc(r.error.code)}</code> ${esc(r.error.message)} → ${esc(r.error.hint)}</div>` : ""}</li>`;
@@ -188,7 +206,10 @@ function renderDelivery(s: SetStatus): string {
   const failing = s.alertDelivery.filter((c) => c.consecutiveFailures > 0);
   if (!failing.length) return "";
   return `<h3>Alert channels failing</h3><ul class="incidents">${failing
-    .map((c) => `<li><strong>${esc(c.channel)}</strong> (${esc(c.kind)}) ${c.consecutiveFailures}× <code>${esc(c.lastFailure?.code ?? "")}</code> <span class="hint">${esc(c.lastFailure?.hint ?? "")}</span></li>`)
+    .map(
+      (c) =>
+        `<li><strong>${esc(c.channel)}</strong> (${esc(c.kind)}) ${c.consecutiveFailures}× <code>${esc(c.lastFailure?.code ?? "")}</code> <span class="hint">${esc(c.lastFailure?.hint ?? "")}</span></li>`,
+    )
     .join("")}</ul>`;
 }
 

@@ -107,7 +107,9 @@ async function gatherSetStatus(runtime: BuiltRuntime, set: CredentialSet, option
   const state = await runtime.journals.readState(set.name, signal);
   const lastRun = state.lastRun ? await runtime.journals.readRun(set.name, state.lastRun.runId, signal) : undefined;
   const activeRun = state.activeRunId ? await runtime.journals.readRun(set.name, state.activeRunId, signal) : undefined;
-  const recentRuns = options.recentRuns ? await readRecentRuns(runtime, set.name, options.recentRuns, signal) : [lastRun].filter((r): r is RunJournal => r !== undefined);
+  const recentRuns = options.recentRuns
+    ? await readRecentRuns(runtime, set.name, options.recentRuns, signal)
+    : [lastRun].filter((r): r is RunJournal => r !== undefined);
   const probe = await runtime.probeStore.latest(set.name, signal).catch(() => undefined);
   const incidents = await runtime.alerting.manager.listOpen(set.name, { abortSignal: signal }).catch(() => []);
   const alertDelivery = runtime.alerting.deliveryLog().find((d) => d.set === set.name)?.channels ?? [];
@@ -121,7 +123,9 @@ async function gatherSetStatus(runtime: BuiltRuntime, set: CredentialSet, option
     current: state.currentKeyId
       ? {
           keyId: state.currentKeyId,
-          ...(state.currentExpiresOn ? { expiresOn: state.currentExpiresOn, daysLeft: Math.round(((Date.parse(state.currentExpiresOn) - now.getTime()) / DAY_MS) * 10) / 10 } : {}),
+          ...(state.currentExpiresOn
+            ? { expiresOn: state.currentExpiresOn, daysLeft: Math.round(((Date.parse(state.currentExpiresOn) - now.getTime()) / DAY_MS) * 10) / 10 }
+            : {}),
         }
       : null,
     ...(lastRun ? { lastRun } : {}),
@@ -134,16 +138,16 @@ async function gatherSetStatus(runtime: BuiltRuntime, set: CredentialSet, option
   };
   if (options.timeline) {
     const unreadable: DependencyFailure[] = [];
-    status.timeline = await readTimeline(runtime, set, status, unreadable, { timeoutMs: options.liveTimeoutMs ?? LIVE_READ_DEADLINE_MS, ...(signal ? { abortSignal: signal } : {}) });
+    status.timeline = await readTimeline(runtime, set, status, unreadable, {
+      timeoutMs: options.liveTimeoutMs ?? LIVE_READ_DEADLINE_MS,
+      ...(signal ? { abortSignal: signal } : {}),
+    });
     if (unreadable.length) status.unreadable = unreadable;
     const window = renewWindowDays(set, lastRun?.plan?.lifetimeDays ?? set.secret.lifetimeDays);
     const expiring = status.timeline.credentials.filter((c) => c.daysLeft <= window).sort((a, b) => a.daysLeft - b.daysLeft);
     if (expiring.length) status.expiring = expiring;
   }
-  const unknowns = [
-    ...(status.current ? [] : ["the current secret (no run has finished yet)"]),
-    ...(probe ? [] : ["the health checks (no probe yet)"]),
-  ];
+  const unknowns = [...(status.current ? [] : ["the current secret (no run has finished yet)"]), ...(probe ? [] : ["the health checks (no probe yet)"])];
   if (unknowns.length) status.unknowns = unknowns;
   return status;
 }
@@ -203,14 +207,33 @@ const READ_BATCH = 10;
  * active run (a created but not yet promoted credential is pending); a credential named by this
  * service for this set is managed; anything else is unmanaged — shown, never touched.
  */
-async function readTimeline(runtime: BuiltRuntime, set: CredentialSet, status: SetStatus, unreadable: DependencyFailure[], options: { timeoutMs: number; abortSignal?: AbortSignal }): Promise<SetTimeline> {
+async function readTimeline(
+  runtime: BuiltRuntime,
+  set: CredentialSet,
+  status: SetStatus,
+  unreadable: DependencyFailure[],
+  options: { timeoutMs: number; abortSignal?: AbortSignal },
+): Promise<SetTimeline> {
   const now = runtime.clock.now();
   const signal = options.abortSignal ? AbortSignal.any([options.abortSignal, AbortSignal.timeout(options.timeoutMs)]) : AbortSignal.timeout(options.timeoutMs);
   const run = status.activeRun ?? status.lastRun;
   const fromJournal = (error: ErrorSummary): SetTimeline => {
     const creds: TimelineCredential[] = [];
-    const add = (c: { keyId: string; hint: string | null; endDateTime: string; displayName?: string | null } | undefined, role: CredentialRole, start?: string): void => {
-      if (c && !creds.some((x) => x.keyId === c.keyId)) creds.push({ keyId: c.keyId, displayName: c.displayName ?? null, hint: c.hint, startDateTime: start ?? c.endDateTime, endDateTime: c.endDateTime, role, daysLeft: daysLeft(now, c.endDateTime) });
+    const add = (
+      c: { keyId: string; hint: string | null; endDateTime: string; displayName?: string | null } | undefined,
+      role: CredentialRole,
+      start?: string,
+    ): void => {
+      if (c && !creds.some((x) => x.keyId === c.keyId))
+        creds.push({
+          keyId: c.keyId,
+          displayName: c.displayName ?? null,
+          hint: c.hint,
+          startDateTime: start ?? c.endDateTime,
+          endDateTime: c.endDateTime,
+          role,
+          daysLeft: daysLeft(now, c.endDateTime),
+        });
     };
     add(run?.newCredential, run?.promotedVersion ? "current" : "pending", run?.createdAt);
     add(run?.previousCredential, "previous");
@@ -241,7 +264,10 @@ async function readTimeline(runtime: BuiltRuntime, set: CredentialSet, status: S
     // cannot be ordered by their timestamps, so the listing's order is only the fallback.
     const enabled = versions.filter((v) => v.enabled);
     const currentKeyId = (status.state.currentKeyId ?? enabled[0]?.tags["keyId"])?.toLowerCase();
-    const latest = enabled.find((v) => v.tags["keyId"]?.toLowerCase() === currentKeyId && v.tags["previousKeyId"]) ?? enabled.find((v) => v.tags["keyId"]?.toLowerCase() === currentKeyId) ?? enabled[0];
+    const latest =
+      enabled.find((v) => v.tags["keyId"]?.toLowerCase() === currentKeyId && v.tags["previousKeyId"]) ??
+      enabled.find((v) => v.tags["keyId"]?.toLowerCase() === currentKeyId) ??
+      enabled[0];
     const previousKeyId = latest?.tags["previousKeyId"]?.toLowerCase();
     const pendingKeyId = run && !FINISHED.has(run.status) && !run.promotedVersion ? run.newCredential?.keyId.toLowerCase() : undefined;
     const prefix = managedDisplayNamePrefix(set.name);
@@ -249,8 +275,24 @@ async function readTimeline(runtime: BuiltRuntime, set: CredentialSet, status: S
       .map((c): TimelineCredential => {
         const k = c.keyId.toLowerCase();
         const role: CredentialRole =
-          k === currentKeyId ? "current" : k === pendingKeyId ? "pending" : k === previousKeyId ? "previous" : (c.displayName ?? "").startsWith(prefix) ? "managed" : "unmanaged";
-        return { keyId: c.keyId, displayName: c.displayName, hint: c.hint, startDateTime: c.startDateTime, endDateTime: c.endDateTime, role, daysLeft: daysLeft(now, c.endDateTime) };
+          k === currentKeyId
+            ? "current"
+            : k === pendingKeyId
+              ? "pending"
+              : k === previousKeyId
+                ? "previous"
+                : (c.displayName ?? "").startsWith(prefix)
+                  ? "managed"
+                  : "unmanaged";
+        return {
+          keyId: c.keyId,
+          displayName: c.displayName,
+          hint: c.hint,
+          startDateTime: c.startDateTime,
+          endDateTime: c.endDateTime,
+          role,
+          daysLeft: daysLeft(now, c.endDateTime),
+        };
       })
       .sort((a, b) => ROLE_ORDER[a.role] - ROLE_ORDER[b.role] || Date.parse(a.endDateTime) - Date.parse(b.endDateTime));
     return { credentials, ...renewAndGrace(set, credentials, run, latest?.tags["retireAfter"]) };
@@ -261,7 +303,12 @@ async function readTimeline(runtime: BuiltRuntime, set: CredentialSet, status: S
 
 const ROLE_ORDER: Record<CredentialRole, number> = { current: 0, pending: 1, previous: 2, managed: 3, unmanaged: 4 };
 
-function renewAndGrace(set: CredentialSet, creds: TimelineCredential[], run: RunJournal | undefined, retireAfterTag: string | undefined): Pick<SetTimeline, "renewDueAt" | "grace"> {
+function renewAndGrace(
+  set: CredentialSet,
+  creds: TimelineCredential[],
+  run: RunJournal | undefined,
+  retireAfterTag: string | undefined,
+): Pick<SetTimeline, "renewDueAt" | "grace"> {
   const current = creds.find((c) => c.role === "current");
   const out: Pick<SetTimeline, "renewDueAt" | "grace"> = {};
   // The window follows the lifetime the run actually got (clamped by policy), as the planner's does.
@@ -288,15 +335,39 @@ export function statusApiBody(snapshot: StatusSnapshot): Record<string, unknown>
       clientId: s.clientId,
       current: s.current ? { keyId: s.current.keyId, expiresOn: s.current.expiresOn, daysLeft: s.current.daysLeft } : null,
       nextRotationAt: s.state.nextRotationAt ?? null,
-      lastRun: s.lastRun ? { runId: s.lastRun.runId, mode: s.lastRun.mode, status: s.lastRun.status, at: s.lastRun.updatedAt, step: s.lastRun.steps.at(-1)?.name, error: s.lastRun.error } : null,
+      lastRun: s.lastRun
+        ? {
+            runId: s.lastRun.runId,
+            mode: s.lastRun.mode,
+            status: s.lastRun.status,
+            at: s.lastRun.updatedAt,
+            step: s.lastRun.steps.at(-1)?.name,
+            error: s.lastRun.error,
+          }
+        : null,
       activeRun: s.activeRun ? { runId: s.activeRun.runId, status: s.activeRun.status, step: s.activeRun.steps.at(-1)?.name ?? "plan" } : null,
       lastSuccessAt: s.state.lastSuccessAt ?? null,
       targets: s.state.targetsVerified ?? { verified: 0, total: 0 },
-      checks: s.probe ? s.probe.checks.map((c) => ({ id: c.id, status: c.status, severity: c.severity, summary: c.summary, ...(c.aadsts !== undefined ? { aadsts: c.aadsts } : {}) })) : [],
+      checks: s.probe
+        ? s.probe.checks.map((c) => ({
+            id: c.id,
+            status: c.status,
+            severity: c.severity,
+            summary: c.summary,
+            ...(c.aadsts !== undefined ? { aadsts: c.aadsts } : {}),
+          }))
+        : [],
       checkedAt: s.probe?.startedAt ?? null,
       unreadable: s.unreadable ?? [],
       unknowns: s.unknowns ?? [],
-      openIncidents: s.incidents.map((i) => ({ dedupKey: i.dedupKey, check: i.check, severity: i.severity, title: i.title, openedAt: i.openedAt, runId: i.runId })),
+      openIncidents: s.incidents.map((i) => ({
+        dedupKey: i.dedupKey,
+        check: i.check,
+        severity: i.severity,
+        title: i.title,
+        openedAt: i.openedAt,
+        runId: i.runId,
+      })),
       alertDelivery: s.alertDelivery.map((c) => ({
         channel: c.channel,
         kind: c.kind,

@@ -72,7 +72,9 @@ export function renderTimeline(setName: string, timeline: SetTimeline, now: Date
   parts.push(`<line class="axis" x1="${PAD_X}" y1="${axisY}" x2="${WIDTH - PAD_X}" y2="${axisY}"/>`);
   for (const t of ticks(min, max)) {
     const tx = x(t.at);
-    parts.push(`<line class="tick" x1="${f(tx)}" y1="${axisY}" x2="${f(tx)}" y2="${axisY + 4}"/><text class="tick-label" x="${f(tx)}" y="${axisY + 17}">${esc(t.label)}</text>`);
+    parts.push(
+      `<line class="tick" x1="${f(tx)}" y1="${axisY}" x2="${f(tx)}" y2="${axisY + 4}"/><text class="tick-label" x="${f(tx)}" y="${axisY + 17}">${esc(t.label)}</text>`,
+    );
   }
 
   if (timeline.renewDueAt && Number.isFinite(Date.parse(timeline.renewDueAt))) {

@@ -27,13 +27,16 @@ export interface AzureCredentialOptions {
   redactor?: Redactor;
 }
 
-
 export function createAzureCredential(options: AzureCredentialOptions = {}): TokenCredential {
   const { tenantId, clientId, clientSecret, authorityHost, ca } = options;
   const given = [tenantId, clientId, clientSecret].filter((v) => v !== undefined && v !== "").length;
   const issues: string[] = [];
   if (given > 0 && given < 3) {
-    for (const [name, value] of [["tenantId", tenantId], ["clientId", clientId], ["clientSecret", clientSecret]] as const) {
+    for (const [name, value] of [
+      ["tenantId", tenantId],
+      ["clientId", clientId],
+      ["clientSecret", clientSecret],
+    ] as const) {
       if (!value) issues.push(`${name}: required when any of tenantId/clientId/clientSecret is set (set all three, or none to use the managed identity)`);
     }
   }
@@ -44,7 +47,8 @@ export function createAzureCredential(options: AzureCredentialOptions = {}): Tok
     } catch {
       issues.push(`authorityHost: '${authorityHost}' is not a URL`);
     }
-    if (url && url.protocol !== "https:") issues.push(`authorityHost: must be https (Entra and the identity library refuse plain http), got '${authorityHost}'`);
+    if (url && url.protocol !== "https:")
+      issues.push(`authorityHost: must be https (Entra and the identity library refuse plain http), got '${authorityHost}'`);
   }
   if (issues.length > 0) throw new ConfigError("Azure credential options", issues);
 

@@ -112,7 +112,8 @@ export function createGraphApplicationsApi(options: GraphApplicationsApiOptions)
       const seen = new Set<string>();
       let page: unknown = await first.get();
       for (let pages = 1; ; pages++) {
-        if (!isJsonObject(page) || !Array.isArray(page.value) || !page.value.every(isJsonObject)) throw invalidResponse(op, "a page is not a collection of objects");
+        if (!isJsonObject(page) || !Array.isArray(page.value) || !page.value.every(isJsonObject))
+          throw invalidResponse(op, "a page is not a collection of objects");
         out.push(...page.value);
         const next = page["@odata.nextLink"];
         if (next === undefined || next === null || next === "") return out;
@@ -128,7 +129,13 @@ export function createGraphApplicationsApi(options: GraphApplicationsApiOptions)
     async getApplication(ref, call = {}) {
       if (ref.objectId) {
         const op: GraphOperation = { name: "getApplication", objectId: ref.objectId, appId: ref.appId };
-        const json = await run(op, () => request(`/applications/${encodeURIComponent(ref.objectId!)}`, call).select(APP_SELECT).get() as Promise<unknown>);
+        const json = await run(
+          op,
+          () =>
+            request(`/applications/${encodeURIComponent(ref.objectId!)}`, call)
+              .select(APP_SELECT)
+              .get() as Promise<unknown>,
+        );
         if (!isJsonObject(json)) throw invalidResponse(op, "the application is not an object");
         if (text(json.appId).toLowerCase() !== ref.appId.toLowerCase()) {
           throw new RotatorError(
@@ -141,7 +148,9 @@ export function createGraphApplicationsApi(options: GraphApplicationsApiOptions)
       }
       const found = await listAll(
         { name: "getApplication", appId: ref.appId },
-        request("/applications", call).filter(`appId eq '${odataString(ref.appId)}'`).select(APP_SELECT),
+        request("/applications", call)
+          .filter(`appId eq '${odataString(ref.appId)}'`)
+          .select(APP_SELECT),
         call,
       );
       const json = found[0];
@@ -168,8 +177,16 @@ export function createGraphApplicationsApi(options: GraphApplicationsApiOptions)
           if (!isConcurrentRequests(e) || attempt >= concurrency.maxAttempts) throw mapGraphError(e, op, options.redactor);
           await backoff(attempt, call, op);
           // addPassword is not idempotent: retry only once the app shows no credential with this name.
-          const app = await run(op, () => request(`/applications/${encodeURIComponent(objectId)}`, call).select(["id", "passwordCredentials"]).get() as Promise<Json>);
-          const appeared = asArray(app.passwordCredentials).map((p) => p as Json).find((p) => p.displayName === credential.displayName);
+          const app = await run(
+            op,
+            () =>
+              request(`/applications/${encodeURIComponent(objectId)}`, call)
+                .select(["id", "passwordCredentials"])
+                .get() as Promise<Json>,
+          );
+          const appeared = asArray(app.passwordCredentials)
+            .map((p) => p as Json)
+            .find((p) => p.displayName === credential.displayName);
           if (appeared) {
             throw new RotatorError(
               "GRAPH_ADD_PASSWORD_UNCONFIRMED",
@@ -213,7 +230,9 @@ export function createGraphApplicationsApi(options: GraphApplicationsApiOptions)
           // looking, not by parsing the error text.
           if (status === 400 || status === 404) {
             const present = await run(op, async () => {
-              const app = (await request(`/applications/${encodeURIComponent(objectId)}`, call).select(["id", "passwordCredentials"]).get()) as Json;
+              const app = (await request(`/applications/${encodeURIComponent(objectId)}`, call)
+                .select(["id", "passwordCredentials"])
+                .get()) as Json;
               return asArray(app.passwordCredentials).some((p) => String((p as Json).keyId).toLowerCase() === keyId.toLowerCase());
             });
             if (!present) return;
@@ -227,8 +246,22 @@ export function createGraphApplicationsApi(options: GraphApplicationsApiOptions)
       const op: GraphOperation = { name: "getAppManagementPolicy", appId: ref.appId };
       // The app's object ID and creation date decide which policy and which restrictions apply.
       const app = ref.objectId
-        ? await run(op, () => request(`/applications/${encodeURIComponent(ref.objectId!)}`, call).select(["id", "appId", "createdDateTime"]).get() as Promise<Json>)
-        : (await listAll(op, request("/applications", call).filter(`appId eq '${odataString(ref.appId)}'`).select(["id", "appId", "createdDateTime"]), call))[0];
+        ? await run(
+            op,
+            () =>
+              request(`/applications/${encodeURIComponent(ref.objectId!)}`, call)
+                .select(["id", "appId", "createdDateTime"])
+                .get() as Promise<Json>,
+          )
+        : (
+            await listAll(
+              op,
+              request("/applications", call)
+                .filter(`appId eq '${odataString(ref.appId)}'`)
+                .select(["id", "appId", "createdDateTime"]),
+              call,
+            )
+          )[0];
       if (!app) {
         throw new RotatorError("GRAPH_APP_NOT_FOUND", `No application with client ID ${ref.appId} is visible to the rotator's identity.`, {
           hint: "Check the credential set's clientId; with Application.ReadWrite.OwnedBy the rotator must be an owner of the app registration.",
@@ -240,7 +273,11 @@ export function createGraphApplicationsApi(options: GraphApplicationsApiOptions)
         listAll(op, request(`/applications/${encodeURIComponent(String(app.id))}/appManagementPolicies`, call), call),
       ]);
       const restrictionsOf = (r: unknown): PasswordRestrictionDoc[] => asArray(((r ?? {}) as Json).passwordCredentials) as PasswordRestrictionDoc[];
-      const doc = (p: Json, restrictions: unknown): PolicyDoc => ({ id: text(p.id), isEnabled: p.isEnabled !== false, passwordCredentials: restrictionsOf(restrictions) });
+      const doc = (p: Json, restrictions: unknown): PolicyDoc => ({
+        id: text(p.id),
+        isEnabled: p.isEnabled !== false,
+        passwordCredentials: restrictionsOf(restrictions),
+      });
       return effectiveAppManagementPolicy({
         appCreatedDateTime: typeof app.createdDateTime === "string" ? app.createdDateTime : null,
         tenantDefault: doc(tenantDefault, tenantDefault.applicationRestrictions),
@@ -251,7 +288,9 @@ export function createGraphApplicationsApi(options: GraphApplicationsApiOptions)
     async getServicePrincipal(appId, call = {}) {
       const found = await listAll(
         { name: "getServicePrincipal", appId },
-        request("/servicePrincipals", call).filter(`appId eq '${odataString(appId)}'`).select(["id", "appId", "appRoleAssignmentRequired"]),
+        request("/servicePrincipals", call)
+          .filter(`appId eq '${odataString(appId)}'`)
+          .select(["id", "appId", "appRoleAssignmentRequired"]),
         call,
       );
       const sp = found[0];
@@ -329,7 +368,8 @@ function sameOrigin(link: string, baseUrl: string): boolean {
  * read leniently: "no passwordCredentials" would tell the planner the app has no secrets at all.
  */
 function toAppRegistration(json: Json, op: GraphOperation): AppRegistration {
-  if (typeof json.id !== "string" || json.id === "" || typeof json.appId !== "string" || json.appId === "") throw invalidResponse(op, "the application has no id or appId");
+  if (typeof json.id !== "string" || json.id === "" || typeof json.appId !== "string" || json.appId === "")
+    throw invalidResponse(op, "the application has no id or appId");
   if (!Array.isArray(json.passwordCredentials)) throw invalidResponse(op, "the application's passwordCredentials is not a list");
   for (const p of json.passwordCredentials) {
     if (!isJsonObject(p) || typeof p.keyId !== "string" || p.keyId === "") throw invalidResponse(op, "a password credential has no keyId");

@@ -93,7 +93,8 @@ class HttpClientHandler implements Middleware {
     // RequestInfo is a DOM type this project does not load; the SDK passes a URL string or a Request.
     const url = new URL(typeof context.request === "string" ? context.request : (context.request as unknown as { url: string }).url).href;
     const method = (init.method ?? "GET").toUpperCase();
-    if (!METHODS.has(method)) throw new GraphTransportError("GRAPH_CLIENT_ERROR", `Graph request method ${method} is not supported by the rotator's HTTP layer`);
+    if (!METHODS.has(method))
+      throw new GraphTransportError("GRAPH_CLIENT_ERROR", `Graph request method ${method} is not supported by the rotator's HTTP layer`);
     const headers: Record<string, string> = {};
     new Headers(init.headers).forEach((value, name) => {
       headers[name] = value;

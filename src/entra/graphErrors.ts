@@ -70,20 +70,27 @@ function transportError(what: string, op: GraphOperation, code: string | undefin
     "with this run's display name first (the next run does), and let the orphan sweep remove one nobody holds.";
   if (code === "HTTP_TIMEOUT") {
     return new RotatorError("GRAPH_TIMEOUT", `${what} got no answer in time: ${detail}`, {
-      hint: op.name === "addPassword" ? `Microsoft Graph did not answer in time. ${unknownOutcome}` : "Microsoft Graph did not answer in time; the next pass retries. Check Graph's service health and the network path.",
+      hint:
+        op.name === "addPassword"
+          ? `Microsoft Graph did not answer in time. ${unknownOutcome}`
+          : "Microsoft Graph did not answer in time; the next pass retries. Check Graph's service health and the network path.",
       retryable: true,
     });
   }
   if (code === "HTTP_ADDRESS_REFUSED" || code === "HTTP_RESPONSE_TOO_LARGE" || code === "GRAPH_CLIENT_ERROR") {
-    return new RotatorError(code === "HTTP_ADDRESS_REFUSED" ? "GRAPH_ADDRESS_REFUSED" : code === "HTTP_RESPONSE_TOO_LARGE" ? "GRAPH_RESPONSE_TOO_LARGE" : code, `${what} failed: ${detail}`, {
-      hint:
-        code === "HTTP_ADDRESS_REFUSED"
-          ? "The Graph URL (the set's graphBaseUrl, or a paging link Graph returned) is not an address the rotator calls; fix graphBaseUrl."
-          : code === "HTTP_RESPONSE_TOO_LARGE"
-            ? "Microsoft Graph answered with far more data than expected; check graphBaseUrl points at Microsoft Graph."
-            : "The Graph client is misconfigured; this is a code problem.",
-      retryable: false,
-    });
+    return new RotatorError(
+      code === "HTTP_ADDRESS_REFUSED" ? "GRAPH_ADDRESS_REFUSED" : code === "HTTP_RESPONSE_TOO_LARGE" ? "GRAPH_RESPONSE_TOO_LARGE" : code,
+      `${what} failed: ${detail}`,
+      {
+        hint:
+          code === "HTTP_ADDRESS_REFUSED"
+            ? "The Graph URL (the set's graphBaseUrl, or a paging link Graph returned) is not an address the rotator calls; fix graphBaseUrl."
+            : code === "HTTP_RESPONSE_TOO_LARGE"
+              ? "Microsoft Graph answered with far more data than expected; check graphBaseUrl points at Microsoft Graph."
+              : "The Graph client is misconfigured; this is a code problem.",
+        retryable: false,
+      },
+    );
   }
   return new RotatorError("GRAPH_NETWORK", `${what} got no answer: ${detail || code || "network error"}`, {
     hint:

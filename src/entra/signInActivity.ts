@@ -67,7 +67,12 @@ export function createSignInActivityApi(options: SignInActivityApiOptions): Sign
     return call.abortSignal ? r.option("signal", call.abortSignal) : r;
   };
 
-  const pages = async (what: string, first: GraphRequest, call: CallOptions, maxPages = Number.POSITIVE_INFINITY): Promise<{ rows: Json[]; truncated: boolean }> => {
+  const pages = async (
+    what: string,
+    first: GraphRequest,
+    call: CallOptions,
+    maxPages = Number.POSITIVE_INFINITY,
+  ): Promise<{ rows: Json[]; truncated: boolean }> => {
     try {
       const rows: Json[] = [];
       let page = (await first.get()) as { value?: Json[]; "@odata.nextLink"?: string };
@@ -104,7 +109,14 @@ export function createSignInActivityApi(options: SignInActivityApiOptions): Sign
         ...(o.failuresOnly ? ["status/errorCode ne 0"] : []),
         `signInEventTypes/any(t: ${types.map((t) => `t eq '${t}'`).join(" or ")})`,
       ];
-      const { rows, truncated } = await pages("the app's sign-in log", request("/auditLogs/signIns", o).filter(clauses.join(" and ")).top(o.pageSize ?? 1000), o, o.maxPages ?? 10);
+      const { rows, truncated } = await pages(
+        "the app's sign-in log",
+        request("/auditLogs/signIns", o)
+          .filter(clauses.join(" and "))
+          .top(o.pageSize ?? 1000),
+        o,
+        o.maxPages ?? 10,
+      );
       return { records: rows.map(toRecord), truncated };
     },
   };
@@ -161,7 +173,9 @@ function mapSignInActivityError(err: unknown, what: string, redactor?: Redactor)
   // No HTTP answer: graphClient.ts carries our HTTP layer's code as the GraphError's code.
   const transport = err instanceof GraphError ? err.code : undefined;
   if (transport === "ABORTED") {
-    return new RotatorError("ABORTED", `Graph read of ${what} was cancelled.`, { hint: "The operation was cancelled (function timeout or shutdown); the next run resumes it." });
+    return new RotatorError("ABORTED", `Graph read of ${what} was cancelled.`, {
+      hint: "The operation was cancelled (function timeout or shutdown); the next run resumes it.",
+    });
   }
   if (transport === "HTTP_TIMEOUT") {
     return new RotatorError("GRAPH_TIMEOUT", scrub(`Graph read of ${what} got no answer in time: ${message}`), {

@@ -66,12 +66,7 @@ export function createTokenEndpointClient(deps: { http: HttpClient }): TokenEndp
         }
         return { ok: false, status: res.status, error: "invalid_response", description: "The token endpoint answered 2xx without an access_token." };
       }
-      const description =
-        typeof body.error_description === "string"
-          ? body.error_description
-          : typeof res.data === "string"
-            ? res.data
-            : bodyText(res.data);
+      const description = typeof body.error_description === "string" ? body.error_description : typeof res.data === "string" ? res.data : bodyText(res.data);
       const codes = Array.isArray(body.error_codes) ? body.error_codes.filter((c): c is number => typeof c === "number") : [];
       const aadsts = codes[0] ?? parseAadsts(description);
       return {
@@ -99,10 +94,7 @@ const discoverySchema = z.looseObject({
 export type OidcDiscovery = z.infer<typeof discoverySchema>;
 
 /** GETs and validates `{authority}/{tenant}/v2.0/.well-known/openid-configuration`. */
-export async function fetchDiscovery(
-  request: { http: HttpClient; authorityHost: string; tenant: string },
-  options: CallOptions = {},
-): Promise<OidcDiscovery> {
+export async function fetchDiscovery(request: { http: HttpClient; authorityHost: string; tenant: string }, options: CallOptions = {}): Promise<OidcDiscovery> {
   const url = discoveryUrlFor(request.authorityHost, request.tenant);
   const res = await request.http.request<unknown>({
     method: "GET",

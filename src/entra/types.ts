@@ -77,11 +77,7 @@ export interface GraphApplicationsApi {
    * Not idempotent: sent without automatic retries, except after Graph's "concurrent requests"
    * refusal, and then only once a re-read shows no credential with this display name.
    */
-  addPassword(
-    objectId: string,
-    credential: { displayName: string; endDateTime: string },
-    options?: CallOptions,
-  ): Promise<NewPasswordCredential>;
+  addPassword(objectId: string, credential: { displayName: string; endDateTime: string }, options?: CallOptions): Promise<NewPasswordCredential>;
   /** Idempotent from our side: a keyId that is already gone counts as removed. */
   removePassword(objectId: string, keyId: string, options?: CallOptions): Promise<void>;
   /**
@@ -95,14 +91,9 @@ export interface GraphApplicationsApi {
   listOAuth2PermissionGrants(servicePrincipalId: string, options?: CallOptions): Promise<OAuth2PermissionGrant[]>;
 }
 
-export type TokenResult =
-  | { ok: true; status: number; expiresIn: number }
-  | { ok: false; status: number; error: string; aadsts?: number; description: string };
+export type TokenResult = { ok: true; status: number; expiresIn: number } | { ok: false; status: number; error: string; aadsts?: number; description: string };
 
 /** Client-credentials token requests as a plain form POST, so the exact status and AADSTS code are seen. */
 export interface TokenEndpointClient {
-  requestToken(
-    request: { tokenUrl: string; clientId: string; clientSecret: string; scope?: string },
-    options?: CallOptions,
-  ): Promise<TokenResult>;
+  requestToken(request: { tokenUrl: string; clientId: string; clientSecret: string; scope?: string }, options?: CallOptions): Promise<TokenResult>;
 }

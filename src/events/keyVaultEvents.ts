@@ -28,7 +28,9 @@ export interface SecretNearExpiry {
   expiresOn?: Date;
 }
 
-export type ParsedEvent = { kind: "nearExpiry"; event: SecretNearExpiry } | { kind: "ignored"; reason: string; /** Fields that contradict each other: logged as a warning. */ suspicious?: boolean };
+export type ParsedEvent =
+  | { kind: "nearExpiry"; event: SecretNearExpiry }
+  | { kind: "ignored"; reason: string; /** Fields that contradict each other: logged as a warning. */ suspicious?: boolean };
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -54,13 +56,15 @@ export function parseKeyVaultEvent(raw: unknown): ParsedEvent {
   if (!isObj(doc)) return { kind: "ignored", reason: "not an event object" };
   const cloud = typeof doc["specversion"] === "string";
   const type = text(cloud ? doc["type"] : doc["eventType"]);
-  if (type !== SECRET_NEAR_EXPIRY) return { kind: "ignored", reason: `event type ${type === undefined ? "(none)" : shown(type, 80)} is not ${SECRET_NEAR_EXPIRY}` };
+  if (type !== SECRET_NEAR_EXPIRY)
+    return { kind: "ignored", reason: `event type ${type === undefined ? "(none)" : shown(type, 80)} is not ${SECRET_NEAR_EXPIRY}` };
   const data = isObj(doc["data"]) ? doc["data"] : {};
   const vaultName = text(field(data, "VaultName"));
   const objectName = text(field(data, "ObjectName")) ?? text(doc["subject"]);
   const objectType = text(field(data, "ObjectType"));
   if (!vaultName || !objectName) return { kind: "ignored", reason: "the event names no vault or no secret (data.VaultName, data.ObjectName)" };
-  if (objectType !== undefined && objectType.toLowerCase() !== "secret") return { kind: "ignored", reason: `object type ${shown(objectType, 40)} is not a secret` };
+  if (objectType !== undefined && objectType.toLowerCase() !== "secret")
+    return { kind: "ignored", reason: `object type ${shown(objectType, 40)} is not a secret` };
   const version = text(field(data, "Version"));
   const objectId = text(field(data, "Id"));
   const expiresOn = unixSeconds(field(data, "EXP"));
@@ -104,11 +108,14 @@ function consistencyProblem(e: { vaultName: string; objectName: string; version?
   const id = parseSecretId(e.objectId);
   if (!id) return `data.Id ${shown(e.objectId, 120)} is not a Key Vault secret URL (https://<vault>/secrets/<name>[/<version>])`;
   if (id.name !== e.objectName.toLowerCase()) return `data.Id names secret ${shown(id.name)}, data.ObjectName ${shown(e.objectName)}`;
-  if (e.version !== undefined && id.version !== undefined && id.version !== e.version.toLowerCase()) return `data.Id names version ${shown(id.version)}, data.Version ${shown(e.version)}`;
+  if (e.version !== undefined && id.version !== undefined && id.version !== e.version.toLowerCase())
+    return `data.Id names version ${shown(id.version)}, data.Version ${shown(e.version)}`;
   const hostname = id.host.replace(/:\d+$/, "");
-  if (!isLoopbackHost(hostname) && hostname.split(".")[0] !== e.vaultName.toLowerCase()) return `data.Id names vault host ${shown(id.host)}, data.VaultName ${shown(e.vaultName)}`;
+  if (!isLoopbackHost(hostname) && hostname.split(".")[0] !== e.vaultName.toLowerCase())
+    return `data.Id names vault host ${shown(id.host)}, data.VaultName ${shown(e.vaultName)}`;
   const topicVault = e.source ? /\/vaults\/([^/]+)$/i.exec(e.source)?.[1] : undefined;
-  if (topicVault !== undefined && topicVault.toLowerCase() !== e.vaultName.toLowerCase()) return `the topic names vault ${shown(topicVault)}, data.VaultName ${shown(e.vaultName)}`;
+  if (topicVault !== undefined && topicVault.toLowerCase() !== e.vaultName.toLowerCase())
+    return `the topic names vault ${shown(topicVault)}, data.VaultName ${shown(e.vaultName)}`;
   return undefined;
 }
 
@@ -163,7 +170,11 @@ export function makeKeyVaultEventsHandler(getRuntime: () => Promise<Pick<Runtime
     }
     const message: RotationMessage = { set: set.name, mode: "scheduled", trigger: "queue", key: eventKey(e.eventId) };
     context.extraOutputs.set(queueOutput, [message]);
-    log.child({ set: set.name }).info(`SecretNearExpiry for ${what} version ${e.version === undefined ? "?" : shown(e.version, 64)}${expiry}: queued a scheduled rotation check [event=${eventId}] [schema=${e.schema}]`);
+    log
+      .child({ set: set.name })
+      .info(
+        `SecretNearExpiry for ${what} version ${e.version === undefined ? "?" : shown(e.version, 64)}${expiry}: queued a scheduled rotation check [event=${eventId}] [schema=${e.schema}]`,
+      );
     return message;
   };
 }

@@ -97,7 +97,9 @@ export async function propagateSecret(options: PropagateOptions): Promise<Target
         const err = failureUnlessAborted(e, signal);
         lastError = err;
         const retryable = err.retryable || err.code === GatewayErrorCode.PreconditionFailed;
-        log.warn(`target ${target.name} [target=${target.id}] attempt ${attempt}/${retry.maxAttempts} failed: ${err.code}${retryable ? "" : " (not retryable)"}`);
+        log.warn(
+          `target ${target.name} [target=${target.id}] attempt ${attempt}/${retry.maxAttempts} failed: ${err.code}${retryable ? "" : " (not retryable)"}`,
+        );
         if (!retryable) break;
       }
     }
@@ -107,11 +109,7 @@ export async function propagateSecret(options: PropagateOptions): Promise<Target
   return runBounded(options.targets, options.maxConcurrency, signal, one, options.onTargetDone);
 }
 
-type Recheck =
-  | { kind: "held"; etag?: string }
-  | { kind: "changed"; error: ErrorSummary }
-  | { kind: "fresh"; etag?: string }
-  | { kind: "unreadable" };
+type Recheck = { kind: "held"; etag?: string } | { kind: "changed"; error: ErrorSummary } | { kind: "fresh"; etag?: string } | { kind: "unreadable" };
 
 /** A gateway call's failure, judged per target by the caller — unless the run was cancelled, which ends the whole step. */
 function failureUnlessAborted(e: unknown, signal?: AbortSignal): RotatorError {
@@ -263,7 +261,9 @@ export async function propagateCanaryFirst(options: CanaryPropagateOptions): Pro
     ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}),
   });
   if (!verification!.ok) return { canary: { outcome: outcome!, verification: verification! }, status: "verify-failed", outcomes: [outcome!] };
-  (options.logger ?? silentLogger).info(`canary ${canaryTarget.name} [target=${canaryTarget.id}] holds the new secret and passed verification; updating the other ${options.targets.length - 1}`);
+  (options.logger ?? silentLogger).info(
+    `canary ${canaryTarget.name} [target=${canaryTarget.id}] holds the new secret and passed verification; updating the other ${options.targets.length - 1}`,
+  );
   const rest = await propagateSecret({ ...options, targets: options.targets.filter((t) => t !== canaryTarget) });
   return { canary: { outcome: outcome!, verification: verification! }, status: "passed", outcomes: [outcome!, ...rest] };
 }

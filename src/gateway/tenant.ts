@@ -45,7 +45,9 @@ function relateTokenUrl(tokenUrl: string, id: TenantIdentity): TenantRelation {
   const segments = u.pathname.split("/").filter(Boolean);
   let tenant: string;
   try {
-    tenant = decodeURIComponent(segments[0] ?? "").trim().toLowerCase();
+    tenant = decodeURIComponent(segments[0] ?? "")
+      .trim()
+      .toLowerCase();
   } catch {
     return { kind: "other", why: "the token URL's tenant segment is malformed" };
   }
@@ -53,7 +55,8 @@ function relateTokenUrl(tokenUrl: string, id: TenantIdentity): TenantRelation {
   if (!TOKEN_PATHS.has(rest)) return { kind: "other", why: "the token URL is not a tenant's token endpoint (…/oauth2/v2.0/token)" };
   if (tenant === "") return { kind: "other", why: "the token URL names no tenant" };
   if (isTenantAlias(tenant)) return { kind: "other", why: `the token URL uses '${tenant}', which client credentials cannot use; it must name the tenant` };
-  if (isGuid(tenant)) return tenant === id.tenantId.toLowerCase() ? { kind: "same" } : { kind: "other", why: `the token URL names tenant ${tenant}, not ${id.tenantId}` };
+  if (isGuid(tenant))
+    return tenant === id.tenantId.toLowerCase() ? { kind: "same" } : { kind: "other", why: `the token URL names tenant ${tenant}, not ${id.tenantId}` };
   if ((id.domains ?? []).some((d) => d.toLowerCase() === tenant)) return { kind: "same" };
   return { kind: "domain", origin, domain: tenant };
 }
@@ -95,12 +98,19 @@ export function discoveryDomainResolver(http: HttpClient): DomainResolver {
 }
 
 /** The full verdict for one token URL, resolving a domain form when needed. */
-export async function classifyTokenUrl(tokenUrl: string, id: TenantIdentity, resolve: DomainResolver | undefined, abortSignal?: AbortSignal): Promise<{ same: true } | { same: false; why: string }> {
+export async function classifyTokenUrl(
+  tokenUrl: string,
+  id: TenantIdentity,
+  resolve: DomainResolver | undefined,
+  abortSignal?: AbortSignal,
+): Promise<{ same: true } | { same: false; why: string }> {
   const rel = relateTokenUrl(tokenUrl, id);
   if (rel.kind === "same") return { same: true };
   if (rel.kind === "other") return { same: false, why: rel.why };
   if (!resolve) return { same: false, why: `the token URL names domain ${rel.domain}, which is not a known domain of tenant ${id.tenantId}` };
   const guid = await resolve(rel.origin, rel.domain, abortSignal);
   if (guid === undefined) return { same: false, why: `the token URL names domain ${rel.domain}, which Entra does not know as a tenant` };
-  return guid === id.tenantId.toLowerCase() ? { same: true } : { same: false, why: `the token URL names domain ${rel.domain}, which belongs to tenant ${guid}, not ${id.tenantId}` };
+  return guid === id.tenantId.toLowerCase()
+    ? { same: true }
+    : { same: false, why: `the token URL names domain ${rel.domain}, which belongs to tenant ${guid}, not ${id.tenantId}` };
 }

@@ -74,12 +74,7 @@ export interface GatewayAdapter {
   listTargets(filter: TargetFilter, options?: GatewayCallOptions): Promise<GatewayTarget[]>;
   readTarget(id: string, options?: GatewayCallOptions): Promise<GatewayTarget>;
   /** Replaces the stored client secret; with `ifMatch`, a stale ETag fails with GATEWAY_PRECONDITION_FAILED. */
-  updateClientSecret(
-    id: string,
-    clientSecret: string,
-    options?: GatewayCallOptions & { ifMatch?: string },
-  ): Promise<GatewayTarget>;
+  updateClientSecret(id: string, clientSecret: string, options?: GatewayCallOptions & { ifMatch?: string }): Promise<GatewayTarget>;
   /** Asks the gateway to fetch a token with what it stores; undefined when the gateway cannot. */
   testConnection?(id: string, options?: GatewayCallOptions): Promise<{ ok: boolean; detail: string }>;
 }
-

@@ -27,14 +27,42 @@ export async function probeSet(runtime: BuiltRuntime, set: CredentialSet, logger
     const clients = await runtime.clientsFor(set);
     return await runProbe({
       set,
-      deps: { graph: clients.graph, token: clients.token, signIns: clients.signIns, vault: clients.vault, gateway: clients.gateway, http: runtime.http, journals: runtime.journals, clock: runtime.clock, store: runtime.probeStore, redactor: runtime.redactor, logger },
+      deps: {
+        graph: clients.graph,
+        token: clients.token,
+        signIns: clients.signIns,
+        vault: clients.vault,
+        gateway: clients.gateway,
+        http: runtime.http,
+        journals: runtime.journals,
+        clock: runtime.clock,
+        store: runtime.probeStore,
+        redactor: runtime.redactor,
+        logger,
+      },
       ...(runtime.probeTimeoutMs ? { timeoutMs: runtime.probeTimeoutMs } : {}),
       abortSignal,
     });
   } catch (e) {
     const err = ensureRotatorError(e);
-    const checks: CheckResult[] = CHECK_IDS.map((id) => ({ id, title: id, status: "error", severity: "critical", summary: `could not prepare the probe: ${err.message}`, hint: err.hint, code: err.code, evidence: {}, durationMs: 0 }));
-    const report: ProbeReport = { set: set.name, startedAt: started.toISOString(), durationMs: runtime.clock.now().getTime() - started.getTime(), ok: false, checks };
+    const checks: CheckResult[] = CHECK_IDS.map((id) => ({
+      id,
+      title: id,
+      status: "error",
+      severity: "critical",
+      summary: `could not prepare the probe: ${err.message}`,
+      hint: err.hint,
+      code: err.code,
+      evidence: {},
+      durationMs: 0,
+    }));
+    const report: ProbeReport = {
+      set: set.name,
+      startedAt: started.toISOString(),
+      durationMs: runtime.clock.now().getTime() - started.getTime(),
+      ok: false,
+      checks,
+    };
     await runtime.probeStore.save(report).catch(() => undefined);
     return report;
   }
@@ -73,7 +101,12 @@ async function reportExpiryAtRisk(runtime: BuiltRuntime, report: ProbeReport, lo
     const rotatedSinceDue = state.lastSuccessAt !== undefined && Date.parse(state.lastSuccessAt) >= dueAt;
     const atRisk = expiry.status !== "pass" && Number.isFinite(dueAt) && runtime.clock.now().getTime() >= dueAt && !rotatedSinceDue && expiresOn !== undefined;
     if (atRisk) {
-      await runtime.alerting.manager.rotationEvent(report.set, { type: "expiry_at_risk", secretExpiresOn: expiresOn, detail: expiry.summary, ...(state.activeRunId ? { runId: state.activeRunId } : {}) });
+      await runtime.alerting.manager.rotationEvent(report.set, {
+        type: "expiry_at_risk",
+        secretExpiresOn: expiresOn,
+        detail: expiry.summary,
+        ...(state.activeRunId ? { runId: state.activeRunId } : {}),
+      });
     } else if (expiry.status === "pass") {
       await runtime.alerting.manager.report(report.set, EXPIRY_AT_RISK_CHECK, { healthy: true });
     }
@@ -126,7 +159,10 @@ export function makeHealthTimerHandler(getRuntime: BuiltRuntimeProvider) {
     }
 
     // Storage failing for a moment must not cost the probes' results, only this pass's liveness check.
-    const records = await Promise.all([runtime.timers.read<TimerRecord>("timers/healthTimer.json"), runtime.timers.read<TimerRecord>("timers/rotationTimer.json")]).catch((e: unknown) => {
+    const records = await Promise.all([
+      runtime.timers.read<TimerRecord>("timers/healthTimer.json"),
+      runtime.timers.read<TimerRecord>("timers/rotationTimer.json"),
+    ]).catch((e: unknown) => {
       logger.warn(`rotation timer liveness not checked this pass: ${ensureRotatorError(e).message}`);
       return undefined;
     });
@@ -138,11 +174,21 @@ export function makeHealthTimerHandler(getRuntime: BuiltRuntimeProvider) {
         now,
         since: health.firstRunAt ?? now.toISOString(),
       });
-      await runtime.alerting.manager.report(SERVICE_SET, HEARTBEAT_CHECK, liveness).catch((e: unknown) => logger.warn(`heartbeat incident failed: ${ensureRotatorError(e).message}`));
+      await runtime.alerting.manager
+        .report(SERVICE_SET, HEARTBEAT_CHECK, liveness)
+        .catch((e: unknown) => logger.warn(`heartbeat incident failed: ${ensureRotatorError(e).message}`));
     }
     await runtime.alerting.manager.renotifyDue().catch((e: unknown) => logger.warn(`re-notification failed: ${ensureRotatorError(e).message}`));
     await recordTimerPass(runtime, "healthTimer", logger);
-    for (const r of reports) logger.info(`[set=${r.set}] probe ${r.ok ? "ok" : "FAILING"}: ${r.checks.filter(failing).map((c) => `${c.id}=${c.status}`).join(", ") || "all checks pass"}`);
+    for (const r of reports)
+      logger.info(
+        `[set=${r.set}] probe ${r.ok ? "ok" : "FAILING"}: ${
+          r.checks
+            .filter(failing)
+            .map((c) => `${c.id}=${c.status}`)
+            .join(", ") || "all checks pass"
+        }`,
+      );
     return reports;
   };
 }
@@ -190,14 +236,21 @@ export function makeHealthHandler(getRuntime: BuiltRuntimeProvider) {
       runtime.sets.map(async (set) => {
         let report = await runtime.probeStore.latest(set.name).catch(() => undefined);
         // No stored result yet (fresh deployment) or a stale one: probe now; checks are time-bounded.
-        if (!report || runtime.clock.now().getTime() - Date.parse(report.startedAt) > staleMs) report = await probeOnce(runtime, set, logger.child({ set: set.name }));
+        if (!report || runtime.clock.now().getTime() - Date.parse(report.startedAt) > staleMs)
+          report = await probeOnce(runtime, set, logger.child({ set: set.name }));
         const bad = report.checks.filter(failing);
         const critical = bad.filter((c) => c.severity === "critical");
         return {
           set: set.name,
           ok: critical.length === 0,
           checkedAt: report.startedAt,
-          failing: bad.map((c) => ({ check: c.id, status: c.status, severity: c.severity, ...(c.aadsts !== undefined ? { aadsts: c.aadsts } : {}), summary: c.summary })),
+          failing: bad.map((c) => ({
+            check: c.id,
+            status: c.status,
+            severity: c.severity,
+            ...(c.aadsts !== undefined ? { aadsts: c.aadsts } : {}),
+            summary: c.summary,
+          })),
         };
       }),
     );

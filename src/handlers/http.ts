@@ -25,7 +25,13 @@ export interface BodyRequest {
 }
 
 const tooLarge = (size: string): HttpResponseInit =>
-  errorResponse(413, "BODY_TOO_LARGE", `The request body is ${size} — send at most ${MAX_BODY_BYTES} bytes`, 'Send only the documented fields, e.g. {"set":"cequence-sso","mode":"force"}.', { field: "(body)" });
+  errorResponse(
+    413,
+    "BODY_TOO_LARGE",
+    `The request body is ${size} — send at most ${MAX_BODY_BYTES} bytes`,
+    'Send only the documented fields, e.g. {"set":"cequence-sso","mode":"force"}.',
+    { field: "(body)" },
+  );
 
 /**
  * The body as text, read only up to the limit (issue 26, defect 10): a declared Content-Length
@@ -36,7 +42,16 @@ async function readLimited(request: BodyRequest): Promise<{ ok: true; text: stri
   const declared = request.headers.get("content-length");
   if (declared !== null) {
     if (!/^\d{1,15}$/.test(declared.trim())) {
-      return { ok: false, response: errorResponse(400, "INVALID_CONTENT_LENGTH", `Content-Length: ${shown(declared, 20)} is not a byte count`, "Send a valid Content-Length, or let your HTTP client set it.", { field: "Content-Length" }) };
+      return {
+        ok: false,
+        response: errorResponse(
+          400,
+          "INVALID_CONTENT_LENGTH",
+          `Content-Length: ${shown(declared, 20)} is not a byte count`,
+          "Send a valid Content-Length, or let your HTTP client set it.",
+          { field: "Content-Length" },
+        ),
+      };
     }
     if (Number(declared) > MAX_BODY_BYTES) return { ok: false, response: tooLarge(`${Number(declared)} bytes (Content-Length)`) };
   }
@@ -108,15 +123,30 @@ export async function readJsonBody(request: BodyRequest): Promise<{ ok: true; va
     // JSON.parse's own message quotes the input; ours shows only a short escaped prefix.
     return {
       ok: false,
-      response: errorResponse(400, "INVALID_JSON", `The request body is not valid JSON (it starts ${shown(raw, 24)}) — send a JSON object with double-quoted field names`, 'Send a JSON object such as {"set":"cequence-sso","mode":"force"} with Content-Type: application/json.', {
-        field: "(body)",
-      }),
+      response: errorResponse(
+        400,
+        "INVALID_JSON",
+        `The request body is not valid JSON (it starts ${shown(raw, 24)}) — send a JSON object with double-quoted field names`,
+        'Send a JSON object such as {"set":"cequence-sso","mode":"force"} with Content-Type: application/json.',
+        {
+          field: "(body)",
+        },
+      ),
     };
   }
   const dup = duplicateKey(raw);
   if (dup !== undefined) {
     const name = /^[A-Za-z0-9_.-]{1,40}$/.test(dup) ? dup : shown(dup, 40);
-    return { ok: false, response: errorResponse(400, "DUPLICATE_KEY", `${name}: the field is given more than once — send each field once`, "Remove the repeated field; the body must name each field once.", { field: name }) };
+    return {
+      ok: false,
+      response: errorResponse(
+        400,
+        "DUPLICATE_KEY",
+        `${name}: the field is given more than once — send each field once`,
+        "Remove the repeated field; the body must name each field once.",
+        { field: name },
+      ),
+    };
   }
   return { ok: true, value };
 }
@@ -128,7 +158,10 @@ export async function readJsonBody(request: BodyRequest): Promise<{ ok: true; va
  */
 export function shown(value: string, max = 40): string {
   const cut = value.length > max ? `${value.slice(0, max)}…` : value;
-  return JSON.stringify(cut).replace(/[\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069\ufeff\ud800-\udfff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return JSON.stringify(cut).replace(
+    /[\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069\ufeff\ud800-\udfff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 /** What an endpoint accepts besides its route: methods, query parameters, and whether it reads a JSON body. */
@@ -158,7 +191,13 @@ const FUNCTION_KEY_PARAM = "code";
 export function requestProblem(request: GuardedRequest, rules: RequestRules): HttpResponseInit | undefined {
   const method = request.method.toUpperCase();
   if (!rules.methods.includes(method)) {
-    const res = errorResponse(405, "METHOD_NOT_ALLOWED", `(method): ${shown(method, 16)} is not accepted here — use ${rules.methods.join(" or ")}`, `Send the request with ${rules.methods.join(" or ")}.`, { field: "(method)" });
+    const res = errorResponse(
+      405,
+      "METHOD_NOT_ALLOWED",
+      `(method): ${shown(method, 16)} is not accepted here — use ${rules.methods.join(" or ")}`,
+      `Send the request with ${rules.methods.join(" or ")}.`,
+      { field: "(method)" },
+    );
     return { ...res, headers: { ...(res.headers as Record<string, string>), Allow: rules.methods.join(", ") } };
   }
   const allowed = new Set([FUNCTION_KEY_PARAM, ...(rules.query ?? [])]);
@@ -170,18 +209,32 @@ export function requestProblem(request: GuardedRequest, rules: RequestRules): Ht
       400,
       "UNKNOWN_QUERY_PARAMETER",
       `unknown query parameter(s) ${names.join(", ")}${unknown.length > 5 ? ` and ${unknown.length - 5} more` : ""} — remove them; ${takes}`,
-      rules.body === "json" ? 'Put the request in the JSON body, e.g. {"set":"cequence-sso","mode":"force"}; send the function key in the x-functions-key header.' : "Call the URL without a query string; send the function key in the x-functions-key header.",
+      rules.body === "json"
+        ? 'Put the request in the JSON body, e.g. {"set":"cequence-sso","mode":"force"}; send the function key in the x-functions-key header.'
+        : "Call the URL without a query string; send the function key in the x-functions-key header.",
       { field: names[0] },
     );
   }
   const keys = request.query.getAll(FUNCTION_KEY_PARAM);
   if (keys.length > 1) {
-    return errorResponse(400, "UNKNOWN_QUERY_PARAMETER", "?code: the function key is given more than once — send it once", "Send the function key once, preferably in the x-functions-key header.", { field: "?code" });
+    return errorResponse(
+      400,
+      "UNKNOWN_QUERY_PARAMETER",
+      "?code: the function key is given more than once — send it once",
+      "Send the function key once, preferably in the x-functions-key header.",
+      { field: "?code" },
+    );
   }
   if (rules.body === "json") {
     const type = request.headers.get("content-type");
     if (type !== null && !isJsonMediaType(type)) {
-      return errorResponse(415, "UNSUPPORTED_MEDIA_TYPE", `Content-Type: ${shown(type, 40)} is not JSON — send Content-Type: application/json`, "Send the body as JSON with the header Content-Type: application/json.", { field: "Content-Type" });
+      return errorResponse(
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
+        `Content-Type: ${shown(type, 40)} is not JSON — send Content-Type: application/json`,
+        "Send the body as JSON with the header Content-Type: application/json.",
+        { field: "Content-Type" },
+      );
     }
   }
   return undefined;

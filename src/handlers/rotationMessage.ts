@@ -13,10 +13,16 @@ export const rotationMessageSchema = z.strictObject({
   // The config rule for set names: a longer or stranger value names no set, and is never logged whole.
   set: z.string().regex(SET_NAME_RULE, { error: "set must be a credential-set name (1–40 lowercase letters, digits or dashes)" }),
   mode: z.enum(["scheduled", "force", "emergency"]),
-  runId: z.string().regex(/^[0-9A-Za-z-]{8,64}$/).optional(),
+  runId: z
+    .string()
+    .regex(/^[0-9A-Za-z-]{8,64}$/)
+    .optional(),
   trigger: z.enum(["timer", "http", "queue", "demo"]).default("queue"),
   /** The durable request (requests/<set>/…) this message wakes a worker for. */
-  requestId: z.string().regex(/^req-[0-9a-f-]{36}$/).optional(),
+  requestId: z
+    .string()
+    .regex(/^req-[0-9a-f-]{36}$/)
+    .optional(),
   /**
    * The idempotency key of a message that carries no request: the timer tick's (`tick-…`) or the
    * Key Vault event's (`event-…`). A message with neither is refused (issue 26, defect 3).
@@ -44,12 +50,24 @@ type IssueLike = { code?: string; input?: unknown };
 
 /** Words "missing" and "wrong type" apart; a wrong type names what was sent. */
 const missingOrType = (field: string, missing: string, expected: string) => (iss: IssueLike) =>
-  iss.code !== "invalid_type" ? undefined : iss.input === undefined ? `${field} is required — ${missing}` : `${field} must be ${expected}, not ${typeName(iss.input)} — ${missing}`;
+  iss.code !== "invalid_type"
+    ? undefined
+    : iss.input === undefined
+      ? `${field} is required — ${missing}`
+      : `${field} must be ${expected}, not ${typeName(iss.input)} — ${missing}`;
 
 function typeName(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "a list";
-  return typeof v === "object" ? "an object" : typeof v === "string" ? "a string" : typeof v === "number" ? "a number" : typeof v === "boolean" ? "true/false" : typeof v;
+  return typeof v === "object"
+    ? "an object"
+    : typeof v === "string"
+      ? "a string"
+      : typeof v === "number"
+        ? "a number"
+        : typeof v === "boolean"
+          ? "true/false"
+          : typeof v;
 }
 
 const SET_NAME = SET_NAME_RULE;
@@ -77,10 +95,10 @@ const CONFIRMED_BY = /^[\p{L}\p{N}\p{M}._@+'()-](?:[\p{L}\p{N}\p{M} ._@+'()-]{0,
 
 export const confirmBodySchema = z.strictObject({
   confirmedBy: z
-    .string({ error: missingOrType("confirmedBy", "say who updated the MCP servers by hand, e.g. \"alice@contoso.com\"", "a string") })
+    .string({ error: missingOrType("confirmedBy", 'say who updated the MCP servers by hand, e.g. "alice@contoso.com"', "a string") })
     .regex(CONFIRMED_BY, {
       error:
-        "confirmedBy must be a name or e-mail of 1–128 letters, digits, spaces and . _ @ + ' ( ) - , without line breaks, control characters or markup — e.g. \"alice@contoso.com\"",
+        'confirmedBy must be a name or e-mail of 1–128 letters, digits, spaces and . _ @ + \' ( ) - , without line breaks, control characters or markup — e.g. "alice@contoso.com"',
     }),
 });
 export const CONFIRM_FIELDS = ["confirmedBy"] as const;
@@ -102,7 +120,10 @@ export function describeZodIssues(error: z.ZodError, allowed: readonly string[])
       };
     }
     if (i.path.length === 0) {
-      return { field: "(body)", message: `the body must be a JSON object like {${allowed.map((f) => `"${f}": …`).join(", ")}}, not ${typeName((i as IssueLike).input)}` };
+      return {
+        field: "(body)",
+        message: `the body must be a JSON object like {${allowed.map((f) => `"${f}": …`).join(", ")}}, not ${typeName((i as IssueLike).input)}`,
+      };
     }
     return { field: i.path.map(String).join("."), message: i.message };
   });

@@ -25,7 +25,10 @@ export function makeRotationWorkerHandler(getRuntime: RuntimeProvider) {
       // A malformed message can never succeed: report it once instead of retrying it.
       const message = parsed.error.issues.map((i) => `${i.path.join(".") || "(message)"}: ${i.message}`).join("; ");
       base.error(`discarding malformed rotation message: ${message}`);
-      await runtime.onWorkerIncident?.({ set: "(unknown)", code: "QUEUE_MESSAGE_INVALID", message, hint: "Only the rotation timer and POST /api/rotations should write to this queue." }, base);
+      await runtime.onWorkerIncident?.(
+        { set: "(unknown)", code: "QUEUE_MESSAGE_INVALID", message, hint: "Only the rotation timer and POST /api/rotations should write to this queue." },
+        base,
+      );
       return undefined;
     }
     const msg: RotationMessage = parsed.data;
@@ -33,7 +36,16 @@ export function makeRotationWorkerHandler(getRuntime: RuntimeProvider) {
     const set = runtime.sets.find((s) => s.name === msg.set);
     if (!set) {
       logger.error(`rotation message names unknown set ${msg.set}; discarded`);
-      await runtime.onWorkerIncident?.({ set: msg.set, runId: msg.runId, code: "SET_NOT_FOUND", message: `No credential set named ${msg.set}`, hint: "The set was removed from configuration; nothing to do." }, logger);
+      await runtime.onWorkerIncident?.(
+        {
+          set: msg.set,
+          runId: msg.runId,
+          code: "SET_NOT_FOUND",
+          message: `No credential set named ${msg.set}`,
+          hint: "The set was removed from configuration; nothing to do.",
+        },
+        logger,
+      );
       return undefined;
     }
     const dequeueCount = Number(context.triggerMetadata?.["dequeueCount"] ?? 1);
@@ -43,14 +55,25 @@ export function makeRotationWorkerHandler(getRuntime: RuntimeProvider) {
       // from a recorded request (POST /api/rotations): refuse rather than rotate again (defect 3).
       const why = key === undefined ? "carries no idempotency key (requestId or key)" : `asks for ${msg.mode} without a recorded request (requestId)`;
       logger.error(`discarding rotation message: it ${why}`);
-      await runtime.onWorkerIncident?.({ set: set.name, runId: msg.runId, code: "QUEUE_MESSAGE_INVALID", message: `rotation message ${why}`, hint: "Only the rotation timer, the Key Vault event handler and POST /api/rotations should write to this queue; start a rotation through the API or the CLI." }, logger);
+      await runtime.onWorkerIncident?.(
+        {
+          set: set.name,
+          runId: msg.runId,
+          code: "QUEUE_MESSAGE_INVALID",
+          message: `rotation message ${why}`,
+          hint: "Only the rotation timer, the Key Vault event handler and POST /api/rotations should write to this queue; start a rotation through the API or the CLI.",
+        },
+        logger,
+      );
       return undefined;
     }
     if (msg.requestId) {
       // A redelivered message whose request a pass already applied has nothing left to do.
       const request = await new RequestStore(runtime.container).get(set.name, msg.requestId);
       if (!request || request.mode !== msg.mode) {
-        logger.error(`discarding rotation message: request ${msg.requestId} ${request ? `was recorded as ${request.mode}, not ${msg.mode}` : "was never recorded"}`);
+        logger.error(
+          `discarding rotation message: request ${msg.requestId} ${request ? `was recorded as ${request.mode}, not ${msg.mode}` : "was never recorded"}`,
+        );
         return undefined;
       }
       if (request.status === "applied") {
@@ -87,12 +110,25 @@ async function passFor(msg: RotationMessage, set: CredentialSet, logger: Logger,
       // pass has, this message is not done: fail it so the queue delivers it again (I7).
       const request = msg.requestId ? await new RequestStore(runtime.container).get(set.name, msg.requestId) : undefined;
       if (request?.status !== "pending") {
-        logger.info(request ? `another pass holds the lease; request ${request.requestId} was applied to run ${request.appliedToRunId}` : "another pass holds the lease; it will carry the run forward");
+        logger.info(
+          request
+            ? `another pass holds the lease; request ${request.requestId} was applied to run ${request.appliedToRunId}`
+            : "another pass holds the lease; it will carry the run forward",
+        );
         return undefined;
       }
       if (dequeueCount >= runtime.maxDequeueCount) {
         logger.warn(`request ${request.requestId} still pending after ${dequeueCount} deliveries; it stays recorded and the next pass applies it`);
-        await runtime.onWorkerIncident?.({ set: set.name, runId: msg.runId, code: "REQUEST_DEFERRED", message: `request ${request.requestId} (${request.mode}) waited ${dequeueCount} deliveries for the lease`, hint: "It is recorded and the next rotation pass applies it; GET /api/rotations/{runId} shows when. Check for a pass that holds the lease for long (GET /api/status)." }, logger);
+        await runtime.onWorkerIncident?.(
+          {
+            set: set.name,
+            runId: msg.runId,
+            code: "REQUEST_DEFERRED",
+            message: `request ${request.requestId} (${request.mode}) waited ${dequeueCount} deliveries for the lease`,
+            hint: "It is recorded and the next rotation pass applies it; GET /api/rotations/{runId} shows when. Check for a pass that holds the lease for long (GET /api/status).",
+          },
+          logger,
+        );
         return undefined;
       }
       throw new RotatorError("REQUEST_DEFERRED", `request ${request.requestId} waits: another pass holds the lease of set ${set.name}`, {
@@ -102,7 +138,10 @@ async function passFor(msg: RotationMessage, set: CredentialSet, logger: Logger,
     }
     logger.error(`rotation pass failed (delivery ${dequeueCount}/${runtime.maxDequeueCount}): ${err.code}: ${err.message}`);
     if (dequeueCount >= runtime.maxDequeueCount) {
-      await runtime.onWorkerIncident?.({ set: set.name, runId: msg.runId, code: err.code, message: `rotation failed ${dequeueCount} times: ${err.message}`, hint: err.hint }, logger);
+      await runtime.onWorkerIncident?.(
+        { set: set.name, runId: msg.runId, code: err.code, message: `rotation failed ${dequeueCount} times: ${err.message}`, hint: err.hint },
+        logger,
+      );
       return undefined;
     }
     // The host logs what we throw, past our logger: hand it a redacted copy without the cause chain.

@@ -24,7 +24,13 @@ export function makeStartRotationHandler(getRuntime: RuntimeProvider, queueOutpu
     const set = runtime.sets.find((s) => s.name === setName);
     if (!set) {
       const names = runtime.sets.map((s) => s.name).join(", ");
-      return errorResponse(404, "SET_NOT_FOUND", `set "${setName}" names no credential set — use one of: ${names}`, `Use one of: ${names} (GET /api/status lists them).`, { field: "set" });
+      return errorResponse(
+        404,
+        "SET_NOT_FOUND",
+        `set "${setName}" names no credential set — use one of: ${names}`,
+        `Use one of: ${names} (GET /api/status lists them).`,
+        { field: "set" },
+      );
     }
     const logger = contextLogger(context, runtime.redactor, { set: set.name }).child({});
     try {
@@ -33,7 +39,10 @@ export function makeStartRotationHandler(getRuntime: RuntimeProvider, queueOutpu
         const plan = await runner.dryRun(mode);
         return json(200, { set: set.name, dryRun: true, plan });
       }
-      const accepted = await acceptRotationRequest({ container: runtime.container, journals: runtime.journals, now: () => runtime.clock.now() }, { set: set.name, mode });
+      const accepted = await acceptRotationRequest(
+        { container: runtime.container, journals: runtime.journals, now: () => runtime.clock.now() },
+        { set: set.name, mode },
+      );
       // The request is recorded already: the message only wakes a worker sooner than the timer.
       const message: RotationMessage = { set: set.name, mode, runId: accepted.runId, trigger: "http", requestId: accepted.request.requestId };
       context.extraOutputs.set(queueOutput, message);
@@ -41,7 +50,13 @@ export function makeStartRotationHandler(getRuntime: RuntimeProvider, queueOutpu
       const url = statusUrl(runtime.publicBaseUrl, accepted.runId);
       return json(
         202,
-        { runId: accepted.runId, requestId: accepted.request.requestId, status: accepted.status, statusUrl: url, ...(accepted.note ? { note: accepted.note } : {}) },
+        {
+          runId: accepted.runId,
+          requestId: accepted.request.requestId,
+          status: accepted.status,
+          statusUrl: url,
+          ...(accepted.note ? { note: accepted.note } : {}),
+        },
         { Location: url },
       );
     } catch (e) {
@@ -82,8 +97,17 @@ export function makeConfirmRotationHandler(getRuntime: RuntimeProvider, queueOut
     if (!body.ok) return body.response;
     const runtime = await getRuntime();
     try {
-      const accepted = await acceptConfirmation({ container: runtime.container, journals: runtime.journals, now: () => runtime.clock.now() }, { runId, confirmedBy: body.value.confirmedBy });
-      const message: RotationMessage = { set: accepted.request.set, mode: accepted.request.mode, runId, trigger: "http", requestId: accepted.request.requestId };
+      const accepted = await acceptConfirmation(
+        { container: runtime.container, journals: runtime.journals, now: () => runtime.clock.now() },
+        { runId, confirmedBy: body.value.confirmedBy },
+      );
+      const message: RotationMessage = {
+        set: accepted.request.set,
+        mode: accepted.request.mode,
+        runId,
+        trigger: "http",
+        requestId: accepted.request.requestId,
+      };
       context.extraOutputs.set(queueOutput, message);
       return json(202, { runId, requestId: accepted.request.requestId, status: "confirmed", statusUrl: statusUrl(runtime.publicBaseUrl, runId) });
     } catch (e) {
@@ -96,13 +120,25 @@ export function makeConfirmRotationHandler(getRuntime: RuntimeProvider, queueOut
 
 /** A well-formed run ID that names no run (shown short, like every echoed input). */
 function runNotFound(runId: string, hint: string): HttpResponseInit {
-  return errorResponse(404, "RUN_NOT_FOUND", `runId ${shown(runId, 32)} names no rotation run — use the runId returned by POST /api/rotations or shown by GET /api/status`, hint, { field: "runId" });
+  return errorResponse(
+    404,
+    "RUN_NOT_FOUND",
+    `runId ${shown(runId, 32)} names no rotation run — use the runId returned by POST /api/rotations or shown by GET /api/status`,
+    hint,
+    { field: "runId" },
+  );
 }
 
 /** Run IDs are ours (timestamp + random); anything else is refused before a lookup, and shown only escaped and short. */
 function runIdProblem(runId: string): HttpResponseInit | undefined {
   if (/^[0-9A-Za-z-]{8,64}$/.test(runId)) return undefined;
-  return errorResponse(400, "INVALID_RUN_ID", `runId ${shown(runId, 24)} is not a run ID — use the runId returned by POST /api/rotations`, "Use the runId returned by POST /api/rotations (8–64 letters, digits and dashes).", { field: "runId" });
+  return errorResponse(
+    400,
+    "INVALID_RUN_ID",
+    `runId ${shown(runId, 24)} is not a run ID — use the runId returned by POST /api/rotations`,
+    "Use the runId returned by POST /api/rotations (8–64 letters, digits and dashes).",
+    { field: "runId" },
+  );
 }
 
 export function statusUrl(base: string | undefined, runId: string): string {
@@ -116,7 +152,11 @@ export { RotatorError };
  * The request's JSON body read against the endpoint's schema. A body that is not JSON, or does not
  * fit, is answered 400 with each field and its fix (`fields`: the endpoint's own, for unknown ones).
  */
-async function readBody<T>(request: HttpRequest, schema: z.ZodType<T>, fields: readonly string[]): Promise<{ ok: true; value: T } | { ok: false; response: HttpResponseInit }> {
+async function readBody<T>(
+  request: HttpRequest,
+  schema: z.ZodType<T>,
+  fields: readonly string[],
+): Promise<{ ok: true; value: T } | { ok: false; response: HttpResponseInit }> {
   const body = await readJsonBody(request);
   if (!body.ok) return body;
   const parsed = schema.safeParse(body.value);
@@ -124,6 +164,12 @@ async function readBody<T>(request: HttpRequest, schema: z.ZodType<T>, fields: r
   const issues = describeZodIssues(parsed.error, fields);
   return {
     ok: false,
-    response: errorResponse(400, "INVALID_BODY", issues.map((i) => `${i.field}: ${i.message}`).join("; "), "Fix the named field(s) and send the request again.", { field: issues[0]?.field, issues }),
+    response: errorResponse(
+      400,
+      "INVALID_BODY",
+      issues.map((i) => `${i.field}: ${i.message}`).join("; "),
+      "Fix the named field(s) and send the request again.",
+      { field: issues[0]?.field, issues },
+    ),
   };
 }

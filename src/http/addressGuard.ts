@@ -25,7 +25,11 @@ type PipelinePolicy = NonNullable<SecretClientOptions["additionalPolicies"]>[num
 
 /** A `lookup` for http(s).Agent: the system resolver (or `base`), then the rule on every answer. */
 function guardedLookup(base: Lookup = dns.lookup): LookupFunction {
-  return ((hostname: string, options: dns.LookupOptions, callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void) => {
+  return (
+    hostname: string,
+    options: dns.LookupOptions,
+    callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
+  ) => {
     base(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return callback(err, "", 0);
       const list = addresses;
@@ -36,9 +40,11 @@ function guardedLookup(base: Lookup = dns.lookup): LookupFunction {
       }
       if (options.all) return callback(null, list);
       const first = list[0];
-      return first ? callback(null, first.address, first.family) : callback(Object.assign(new Error(`${hostname} resolved to no address`), { code: "ENOTFOUND" }), "", 0);
+      return first
+        ? callback(null, first.address, first.family)
+        : callback(Object.assign(new Error(`${hostname} resolved to no address`), { code: "ENOTFOUND" }), "", 0);
     });
-  });
+  };
 }
 
 export interface GuardedAgents {

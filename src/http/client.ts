@@ -252,19 +252,17 @@ export class HttpClient {
 
   private tooLarge(req: HttpRequestOptions, attempts: number): RotatorError {
     const cap = req.maxResponseBytes ?? this.maxResponseBytes;
-    return new RotatorError("HTTP_RESPONSE_TOO_LARGE", `${this.describe(req)} answered with more than ${cap} bytes after ${attempts} attempt(s); the body was not read`, {
-      hint: "The service sent far more than this call expects: check that the configured URL points at the right API (not a download or a proxy page), or lower the page size.",
-      retryable: false,
-    });
+    return new RotatorError(
+      "HTTP_RESPONSE_TOO_LARGE",
+      `${this.describe(req)} answered with more than ${cap} bytes after ${attempts} attempt(s); the body was not read`,
+      {
+        hint: "The service sent far more than this call expects: check that the configured URL points at the right API (not a download or a proxy page), or lower the page size.",
+        retryable: false,
+      },
+    );
   }
 
-  private httpError(
-    req: HttpRequestOptions,
-    status: number,
-    data: unknown,
-    headers: Record<string, string>,
-    attempts: number,
-  ): RotatorError {
+  private httpError(req: HttpRequestOptions, status: number, data: unknown, headers: Record<string, string>, attempts: number): RotatorError {
     const bodyText = typeof data === "string" ? data : JSON.stringify(data ?? "");
     const upstreamCode = extractUpstreamCode(data);
     const aadsts = parseAadsts(bodyText);
@@ -286,7 +284,7 @@ export class HttpClient {
   private networkError(req: HttpRequestOptions, err: unknown, attempts: number, forced?: ErrorCode): RotatorError {
     const ax = err as AxiosError | undefined;
     const code = forced ?? (ax?.code === "ETIMEDOUT" || ax?.code === "ECONNABORTED" ? "HTTP_TIMEOUT" : "HTTP_NETWORK");
-    const detail = typeof err === "string" ? err : ax?.code ?? (err instanceof Error ? err.message : String(err));
+    const detail = typeof err === "string" ? err : (ax?.code ?? (err instanceof Error ? err.message : String(err)));
     return new RotatorError(code, this.scrub(`${this.describe(req)} failed after ${attempts} attempt(s): ${detail}`, req), {
       hint:
         code === "HTTP_TIMEOUT"
@@ -348,8 +346,7 @@ function hintForStatus(status: number, retryAfter: string | undefined): string {
   if (status === 404) return "The resource does not exist; check the configured URL, IDs and names.";
   if (status === 409) return "The resource is in a conflicting state; see the message for which one.";
   if (status === 412) return "The resource changed since it was read (ETag mismatch); read it again and retry.";
-  if (status === 429)
-    return `The service is throttling requests${retryAfter ? ` (Retry-After ${retryAfter}s)` : ""}; lower the request rate or retry later.`;
+  if (status === 429) return `The service is throttling requests${retryAfter ? ` (Retry-After ${retryAfter}s)` : ""}; lower the request rate or retry later.`;
   if (status >= 500) return "The remote service failed; it is usually transient — the next run retries.";
   return "The request was rejected; see the message for the field the service refused.";
 }

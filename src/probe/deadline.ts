@@ -6,10 +6,7 @@ import { RotatorError, ensureRotatorError } from "../errors.js";
  * abortSignal, a socket that never answers): a hanging dependency costs its own check, never the
  * probe.
  */
-export function withDeadline<T>(
-  work: (signal: AbortSignal) => Promise<T>,
-  options: { timeoutMs: number; parent?: AbortSignal; what: string },
-): Promise<T> {
+export function withDeadline<T>(work: (signal: AbortSignal) => Promise<T>, options: { timeoutMs: number; parent?: AbortSignal; what: string }): Promise<T> {
   const timeout = AbortSignal.timeout(Math.max(1, options.timeoutMs));
   const signal = options.parent ? AbortSignal.any([timeout, options.parent]) : timeout;
   const reason = (): RotatorError =>

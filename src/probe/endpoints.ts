@@ -50,7 +50,6 @@ export function expectedAuthorizeUrl(set: Pick<CredentialSet, "authorityHost" | 
   return authorizeUrlFor(set.authorityHost, set.multiTenant ? "common" : set.tenantId);
 }
 
-
 /**
  * Verified domain names seen in URLs, resolved through their discovery documents: the tenant GUID,
  * `null` when Entra does not know the domain (AADSTS90002), `undefined` when it could not be asked.

@@ -43,9 +43,7 @@ export class Findings {
     if (this.items.length === 0) {
       return { status: "pass", severity: "info", summary: passSummary, hint: passHint, evidence };
     }
-    const ranked = [...this.items].sort(
-      (a, b) => STATUS_RANK[b.status] - STATUS_RANK[a.status] || severityRank(b.severity) - severityRank(a.severity),
-    );
+    const ranked = [...this.items].sort((a, b) => STATUS_RANK[b.status] - STATUS_RANK[a.status] || severityRank(b.severity) - severityRank(a.severity));
     const top = ranked[0]!;
     const worst = ranked.filter((f) => f.status === top.status);
     const shown = worst.slice(0, MAX_SUMMARY_PARTS).map((f) => f.message);
@@ -69,6 +67,10 @@ export class Findings {
 }
 
 /** A critical failure Entra named by its AADSTS code: how the token and authorize checks read Entra's refusals. */
-export function aadstsFailure(aadsts: number, message: string, hint: string): { status: "fail"; severity: "critical"; message: string; hint: string; aadsts: number } {
+export function aadstsFailure(
+  aadsts: number,
+  message: string,
+  hint: string,
+): { status: "fail"; severity: "critical"; message: string; hint: string; aadsts: number } {
   return { status: "fail", severity: "critical", message, hint, aadsts };
 }

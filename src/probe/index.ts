@@ -1,17 +1,3 @@
-export { runProbe,  } from "./runProbe.js";
-;
-export { diagnose,      } from "./troubleshooting.js";
-export {
-  CHECK_IDS,
-  
-  
-  
-  type CheckResult,
-  
-  
-  
-  
-  type ProbeReport,
-} from "./model.js";
-;
-;
+export { runProbe } from "./runProbe.js";
+export { diagnose } from "./troubleshooting.js";
+export { CHECK_IDS, type CheckResult, type ProbeReport } from "./model.js";

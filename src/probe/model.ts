@@ -6,17 +6,7 @@ import { severityAtLeast, type Severity } from "../severity.js";
  * stored in Storage, so nothing may carry a secret: no secret value, no token, no full secret ID
  * of a value. A secret's first three characters (Entra's own "hint") are allowed.
  */
-export const CHECK_IDS = [
-  "discovery",
-  "token",
-  "authorize",
-  "app-registration",
-  "expiry",
-  "rotation",
-  "gateway-drift",
-  "policy",
-  "sign-ins",
-] as const;
+export const CHECK_IDS = ["discovery", "token", "authorize", "app-registration", "expiry", "rotation", "gateway-drift", "policy", "sign-ins"] as const;
 export type CheckId = (typeof CHECK_IDS)[number];
 
 /** pass/warn/fail: the check ran. error: the check itself could not run. skip: not applicable. */

@@ -33,9 +33,7 @@ export async function runProbe(options: RunProbeOptions): Promise<ProbeReport> {
   const shared = sharedReads(set, deps, tuning, abortSignal);
   const definitions = options.checks ? ALL_CHECKS.filter((c) => options.checks!.includes(c.id)) : ALL_CHECKS;
 
-  const settled = await Promise.allSettled(
-    definitions.map((def) => runCheck(def, { set, deps, shared, tuning, now: startedAt }, abortSignal)),
-  );
+  const settled = await Promise.allSettled(definitions.map((def) => runCheck(def, { set, deps, shared, tuning, now: startedAt }, abortSignal)));
   const checks = settled.map((s, i) => (s.status === "fulfilled" ? s.value : errorResult(definitions[i]!, ensureRotatorError(s.reason), 0)));
 
   let report: ProbeReport = {
@@ -104,7 +102,12 @@ function errorResult(def: CheckDefinition, err: RotatorError, durationMs: number
   };
 }
 
-function sharedReads(set: CredentialSet, deps: ProbeDeps, tuning: ProbeTuning, parent: AbortSignal | undefined): SharedReads & { secretValue(): string | undefined } {
+function sharedReads(
+  set: CredentialSet,
+  deps: ProbeDeps,
+  tuning: ProbeTuning,
+  parent: AbortSignal | undefined,
+): SharedReads & { secretValue(): string | undefined } {
   let secretValue: string | undefined;
   const read = <T>(what: string, fn: (signal: AbortSignal) => Promise<T>): (() => Promise<Read<T>>) => {
     let p: Promise<Read<T>> | undefined;
@@ -118,13 +121,16 @@ function sharedReads(set: CredentialSet, deps: ProbeDeps, tuning: ProbeTuning, p
     }
     return v;
   });
-  const app = read(`reading app registration ${set.clientId}`, (signal) =>
-    getSetApplication(deps.graph, set, { abortSignal: signal }),
-  );
+  const app = read(`reading app registration ${set.clientId}`, (signal) => getSetApplication(deps.graph, set, { abortSignal: signal }));
   const policy = read(`reading the app management policy of ${set.clientId}`, (signal) =>
-    deps.graph.getAppManagementPolicy({ appId: set.clientId, ...(set.applicationObjectId ? { objectId: set.applicationObjectId } : {}) }, { abortSignal: signal }),
+    deps.graph.getAppManagementPolicy(
+      { appId: set.clientId, ...(set.applicationObjectId ? { objectId: set.applicationObjectId } : {}) },
+      { abortSignal: signal },
+    ),
   );
-  const targets = read(`listing gateway targets for ${set.clientId}`, (signal) => deps.gateway.listTargets({ clientId: set.clientId }, { abortSignal: signal }));
+  const targets = read(`listing gateway targets for ${set.clientId}`, (signal) =>
+    deps.gateway.listTargets({ clientId: set.clientId }, { abortSignal: signal }),
+  );
   const documents = new Map<string, () => Promise<Read<OidcDiscovery>>>();
   const discovery = (tenant: string): Promise<Read<OidcDiscovery>> => {
     const key = tenant.toLowerCase();

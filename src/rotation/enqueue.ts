@@ -55,11 +55,17 @@ export async function acceptRotationRequest(deps: EnqueueDeps, input: { set: str
         const request = await requests.record({ set: input.set, mode: "emergency", runId: active.runId, now: deps.now() }, abortSignal);
         return { request, runId: active.runId, status: active.status, note: "emergency mode applied to the run in progress" };
       }
-      throw new RunInProgressError(`Run ${active.runId} for set "${input.set}" is ${active.status} at step ${active.steps.at(-1)?.name ?? "plan"}`, active.runId);
+      throw new RunInProgressError(
+        `Run ${active.runId} for set "${input.set}" is ${active.status} at step ${active.steps.at(-1)?.name ?? "plan"}`,
+        active.runId,
+      );
     }
   }
   // A pass holding the lease without an active run is planning right now; it may start a run.
-  const leaseProps = await deps.container.getBlockBlobClient(`leases/${input.set}`).getProperties({ abortSignal }).catch(() => undefined);
+  const leaseProps = await deps.container
+    .getBlockBlobClient(`leases/${input.set}`)
+    .getProperties({ abortSignal })
+    .catch(() => undefined);
   if (leaseProps?.leaseState === "leased") {
     throw new RotatorError("ROTATION_IN_PROGRESS", `A rotation pass for set "${input.set}" is running`, {
       hint: "Send the request again in a minute; GET /api/status shows the pass's run.",
@@ -107,7 +113,10 @@ export async function acceptRotationRequest(deps: EnqueueDeps, input: { set: str
         : { code: err.code, message: `The request was not accepted: ${err.message}`, hint: err.hint },
     );
     if (err.code === "STORAGE_CONFLICT") {
-      throw new RotatorError("ROTATION_IN_PROGRESS", `Another rotation for set "${input.set}" was just started`, { hint: "GET /api/status shows the run that won.", status: 409 });
+      throw new RotatorError("ROTATION_IN_PROGRESS", `Another rotation for set "${input.set}" was just started`, {
+        hint: "GET /api/status shows the run that won.",
+        status: 409,
+      });
     }
     throw err;
   }

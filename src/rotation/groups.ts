@@ -46,7 +46,11 @@ export function hasOperatorGroup(deps: Pick<RotationDeps, "gateway" | "groups">)
  * groups' targets are written by the engine and must not appear in the operator's to-do list.
  */
 export function operatorTargetNames(deps: Pick<RotationDeps, "gateway" | "groups">, run: RunJournal): string[] {
-  const operatorGroups = new Set(runGroups(deps).filter((g) => g.adapter.capabilities.pickupProof === "operator").map((g) => g.index));
+  const operatorGroups = new Set(
+    runGroups(deps)
+      .filter((g) => g.adapter.capabilities.pickupProof === "operator")
+      .map((g) => g.index),
+  );
   return run.targets.filter((t) => operatorGroups.has(recordGroup(t)) && t.outcome === undefined).map((t) => t.name);
 }
 

@@ -19,7 +19,10 @@ export class RotationJournalStore {
   }
 
   static newRunId(now: Date): string {
-    return `${now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}-${randomUUID().slice(0, 8)}`;
+    return `${now
+      .toISOString()
+      .replace(/[-:]/g, "")
+      .replace(/\.\d+Z$/, "Z")}-${randomUUID().slice(0, 8)}`;
   }
 
   async readRun(set: string, runId: string, abortSignal?: AbortSignal): Promise<RunJournal | undefined> {

@@ -41,7 +41,12 @@ export interface PromotionRecord {
   recordedCurrentKeyId?: string;
 }
 
-export async function readPromotionRecord(journals: RotationJournalStore, set: CredentialSet, facts: OrphanFacts, abortSignal?: AbortSignal): Promise<PromotionRecord> {
+export async function readPromotionRecord(
+  journals: RotationJournalStore,
+  set: CredentialSet,
+  facts: OrphanFacts,
+  abortSignal?: AbortSignal,
+): Promise<PromotionRecord> {
   const state = await journals.readState(set.name, abortSignal);
   const promoted = new Set<string>();
   if (state.currentKeyId) promoted.add(state.currentKeyId);

@@ -88,12 +88,7 @@ function managedCredentials(set: CredentialSet, facts: Pick<Facts, "app" | "vers
  * and its hint (first three characters) plus end date must single out one credential — or the
  * operator names it with `secret.adoptKeyId`. Anything else is reported, never guessed.
  */
-export async function identifyAdoption(
-  set: CredentialSet,
-  facts: Facts,
-  token: TokenEndpointClient,
-  abortSignal?: AbortSignal,
-): Promise<AdoptionResult> {
+export async function identifyAdoption(set: CredentialSet, facts: Facts, token: TokenEndpointClient, abortSignal?: AbortSignal): Promise<AdoptionResult> {
   const current = facts.current;
   if (!current?.value) return { status: "unidentified", detail: "Key Vault holds no readable secret to adopt" };
   const probe = await token.requestToken(

@@ -78,4 +78,3 @@ export function managedDisplayName(setName: string, runId: string): string {
 export function pendingSecretName(secretName: string): string {
   return `${secretName}-pending`;
 }
-

@@ -21,5 +21,10 @@ export function stallOf(run: RunJournal, set: Pick<CredentialSet, "verification"
   const last = run.steps.at(-1);
   if (FINISHED.has(run.status) || last?.status !== "waiting" || !last.error) return undefined;
   const oldSecretExpiresOn = run.previousCredential?.endDateTime ?? run.plan?.current?.endDateTime;
-  return { since: run.lastProgressAt ?? run.createdAt, budgetMs: progressBudgetMs(set), gracePeriodHours: set.secret.gracePeriodHours, ...(oldSecretExpiresOn ? { oldSecretExpiresOn } : {}) };
+  return {
+    since: run.lastProgressAt ?? run.createdAt,
+    budgetMs: progressBudgetMs(set),
+    gracePeriodHours: set.secret.gracePeriodHours,
+    ...(oldSecretExpiresOn ? { oldSecretExpiresOn } : {}),
+  };
 }

@@ -68,8 +68,13 @@ export async function reconcileStep(ctx: StepContext): Promise<StepOutcome & { s
     for (const group of groups) {
       const caps = group.adapter.capabilities;
       const records = groupRecords(ctx.run, group.index).filter((r) => r.outcome === undefined);
-      if (groups.length > 1 && caps.pickupProof === "operator") names.push(...records.map((r) => `${r.name} (awaiting operator confirmation)`), ...(records.length ? [] : [`${group.label} (awaiting operator confirmation)`]));
-      if (caps.pickupProof === "time" && (promoted === undefined || clock.now().getTime() < promoted + (caps.maxPickupDelayMs ?? 0))) names.push(`${group.label} (pickup window not over)`);
+      if (groups.length > 1 && caps.pickupProof === "operator")
+        names.push(
+          ...records.map((r) => `${r.name} (awaiting operator confirmation)`),
+          ...(records.length ? [] : [`${group.label} (awaiting operator confirmation)`]),
+        );
+      if (caps.pickupProof === "time" && (promoted === undefined || clock.now().getTime() < promoted + (caps.maxPickupDelayMs ?? 0)))
+        names.push(`${group.label} (pickup window not over)`);
     }
     return Promise.resolve(names);
   };
@@ -106,10 +111,14 @@ async function probeCurrentSecret(ctx: StepContext, secret: string, stale: numbe
     { abortSignal: ctx.signal },
   );
   if (!probe.ok) {
-    throw new RotatorError("CURRENT_SECRET_REFUSED", `Entra refuses the current Key Vault secret (${probe.aadsts ? `AADSTS${probe.aadsts}` : probe.error}); ${stale} drifted target(s) were not touched`, {
-      hint: "The secret in Key Vault no longer works: start an emergency rotation (POST /api/rotations with mode emergency, or `mcp-sso-rotator rotate --emergency`).",
-      ...(probe.aadsts ? { aadsts: probe.aadsts } : {}),
-    });
+    throw new RotatorError(
+      "CURRENT_SECRET_REFUSED",
+      `Entra refuses the current Key Vault secret (${probe.aadsts ? `AADSTS${probe.aadsts}` : probe.error}); ${stale} drifted target(s) were not touched`,
+      {
+        hint: "The secret in Key Vault no longer works: start an emergency rotation (POST /api/rotations with mode emergency, or `mcp-sso-rotator rotate --emergency`).",
+        ...(probe.aadsts ? { aadsts: probe.aadsts } : {}),
+      },
+    );
   }
 }
 
@@ -149,7 +158,15 @@ async function repairGroup(ctx: StepContext, secret: string, entraAccepts: (stal
 /** The retirement rule's context for a reconciling pass (src/rotation/retirement.ts). */
 function ruleContext(ctx: StepContext): RetirementContext {
   const { set, clock, retirementEvidence } = ctx.deps;
-  return { set, runId: ctx.run.runId, now: clock.now(), emergency: ctx.run.mode === "emergency", evidence: retirementEvidence, log: ctx.log, abortSignal: ctx.signal };
+  return {
+    set,
+    runId: ctx.run.runId,
+    now: clock.now(),
+    emergency: ctx.run.mode === "emergency",
+    evidence: retirementEvidence,
+    log: ctx.log,
+    abortSignal: ctx.signal,
+  };
 }
 
 /**
@@ -172,7 +189,13 @@ async function finishPendingRetirement(ctx: StepContext, current: SecretVersion,
   const app = ctx.facts?.app ?? (await getSetApplication(graph, set, { abortSignal: ctx.signal }));
   if (!app.passwordCredentials.some((c) => c.keyId === previousKeyId)) return undefined;
   const verdict = await retirementDue(
-    { path: "pending-retirement", keyId: previousKeyId, laggingTargets, retireAfter: tags["retireAfter"], targetsVerifiedAt: await verifiedAtFor(ctx, current) },
+    {
+      path: "pending-retirement",
+      keyId: previousKeyId,
+      laggingTargets,
+      retireAfter: tags["retireAfter"],
+      targetsVerifiedAt: await verifiedAtFor(ctx, current),
+    },
     ruleContext(ctx),
   );
   if (!verdict.due) {

@@ -60,9 +60,7 @@ export class RequestStore {
   async pending(set: string, abortSignal?: AbortSignal): Promise<OperatorRequest[]> {
     const names = await this.blobs.list(`requests/${set}/pending/`, abortSignal);
     const docs = await Promise.all(names.map((n) => this.blobs.read<OperatorRequest>(n, abortSignal)));
-    return docs
-      .flatMap((d) => (d ? [d.value] : []))
-      .sort((a, b) => a.receivedAt.localeCompare(b.receivedAt) || a.requestId.localeCompare(b.requestId));
+    return docs.flatMap((d) => (d ? [d.value] : [])).sort((a, b) => a.receivedAt.localeCompare(b.receivedAt) || a.requestId.localeCompare(b.requestId));
   }
 
   async get(set: string, requestId: string, abortSignal?: AbortSignal): Promise<OperatorRequest | undefined> {

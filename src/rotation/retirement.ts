@@ -44,8 +44,7 @@ export interface RetirementContext {
 }
 
 export type RetirementVerdict =
-  | { due: true; note: string }
-  | { due: false; heldBy: "targets" | "grace" | "retire-after-unreadable" | "sign-ins"; note: string };
+  { due: true; note: string } | { due: false; heldBy: "targets" | "grace" | "retire-after-unreadable" | "sign-ins"; note: string };
 
 export async function retirementDue(candidate: RetirementCandidate, ctx: RetirementContext): Promise<RetirementVerdict> {
   const { keyId, path } = candidate;

@@ -77,7 +77,9 @@ export async function checkRetirementEvidence(input: RetirementEvidenceInput): P
     else if (d.kind === "retire") log.info(`retire ${keyId}: ${d.note}`);
     else log.warn(`retirement of ${keyId} held: ${d.note}`);
     // A failing alert channel never blocks rotation.
-    await deps?.reportHold?.(set.name, d.kind === "hold" ? d.hold : undefined, runId).catch((e: unknown) => log.warn(`retire-held incident could not be reported: ${ensureRotatorError(e).message}`));
+    await deps
+      ?.reportHold?.(set.name, d.kind === "hold" ? d.hold : undefined, runId)
+      .catch((e: unknown) => log.warn(`retire-held incident could not be reported: ${ensureRotatorError(e).message}`));
     return d;
   };
   if (!deps || !settings.enabled) return { kind: "retire", basis: "off", note: "sign-in evidence is not enabled; the grace period rules" };
@@ -89,11 +91,19 @@ export async function checkRetirementEvidence(input: RetirementEvidenceInput): P
   } catch (e) {
     const err = ensureRotatorError(e);
     if (err.code === "ABORTED") throw err;
-    return decide({ kind: "retire", basis: "unavailable", note: `sign-in evidence unavailable (${err.code}: ${err.message}) — ${err.hint} Retiring on the grace period.` });
+    return decide({
+      kind: "retire",
+      basis: "unavailable",
+      note: `sign-in evidence unavailable (${err.code}: ${err.message}) — ${err.hint} Retiring on the grace period.`,
+    });
   }
   const verifiedAt = input.targetsVerifiedAt;
   if (!last) {
-    return decide({ kind: "retire", basis: "unknown", note: `Entra has no sign-in activity for ${keyId}: usage unknown (not proven unused); retiring on the grace period` });
+    return decide({
+      kind: "retire",
+      basis: "unknown",
+      note: `Entra has no sign-in activity for ${keyId}: usage unknown (not proven unused); retiring on the grace period`,
+    });
   }
   const lastMs = Date.parse(last);
   if (lastMs <= Date.parse(verifiedAt)) {
@@ -109,7 +119,11 @@ export async function checkRetirementEvidence(input: RetirementEvidenceInput): P
   const quietFor = now.getTime() - lastMs;
   const needed = Math.max(settings.quietPeriodHours, settings.reportLatencyHours) * HOUR;
   if (quietFor >= needed) {
-    return decide({ kind: "retire", basis: "quiet-period", note: `last sign-in ${last} after the targets were verified, but quiet for ${Math.floor(quietFor / HOUR)} h (≥ ${needed / HOUR} h)` });
+    return decide({
+      kind: "retire",
+      basis: "quiet-period",
+      note: `last sign-in ${last} after the targets were verified, but quiet for ${Math.floor(quietFor / HOUR)} h (≥ ${needed / HOUR} h)`,
+    });
   }
   const retireNoEarlierThan = new Date(lastMs + needed).toISOString();
   const hold: RetirementHold = {
@@ -122,5 +136,9 @@ export async function checkRetirementEvidence(input: RetirementEvidenceInput): P
       `Find it in the Entra sign-in logs (Service principal sign-ins, filter by application ID ${set.clientId}, credential key ID ${keyId}) and give it the current secret from Key Vault (${set.keyVault.secretName}). ` +
       `Retirement waits until the key has been quiet for ${needed / HOUR} h (not before ${retireNoEarlierThan}); POST /api/rotations with mode "emergency" retires it now.`,
   };
-  return decide({ kind: "hold", hold, note: `previous key ${keyId} signed in at ${last}, after every target was verified (${verifiedAt}); waiting until ${retireNoEarlierThan}` });
+  return decide({
+    kind: "hold",
+    hold,
+    note: `previous key ${keyId} signed in at ${last}, after every target was verified (${verifiedAt}); waiting until ${retireNoEarlierThan}`,
+  });
 }

@@ -10,7 +10,13 @@ import {
   type Plan,
   type RotationDeps,
   type RotationEvent,
-  type RotationRequest, type RotationMode, type RunJournal, type RunStatus, type StepName, type StepRecord } from "./model.js";
+  type RotationRequest,
+  type RotationMode,
+  type RunJournal,
+  type RunStatus,
+  type StepName,
+  type StepRecord,
+} from "./model.js";
 import { makePlan } from "./planner.js";
 import { readPromotionRecord } from "./orphans.js";
 import { reconcileStep } from "./reconcile.js";
@@ -114,7 +120,16 @@ export class RotationRunner {
     const { run, previousStatus, failureStreak } = await this.openRun(request, signal);
     const log = logger.child({ set: set.name, run: run.runId });
     log.info(`pass ${run.passes} of ${run.mode} run (${request.trigger}) starting`);
-    const ctx: PassContext = { deps: this.deps, journals: this.journals, run, signal, log, previousStatus, failureStreak, save: () => this.saveRun(run, signal) };
+    const ctx: PassContext = {
+      deps: this.deps,
+      journals: this.journals,
+      run,
+      signal,
+      log,
+      previousStatus,
+      failureStreak,
+      save: () => this.saveRun(run, signal),
+    };
     await this.execute(ctx, log);
     return { runId: run.runId, status: run.status, journal: run };
   }
@@ -124,7 +139,11 @@ export class RotationRunner {
    * applies every pending operator request it can (an emergency upgrades the run) and journals
    * the run before anything else happens. Requests are marked applied only after that write.
    */
-  private async openRun(request: RotationRequest, signal: AbortSignal, attempt = 1): Promise<{ run: RunJournal; previousStatus?: RunStatus; failureStreak: number }> {
+  private async openRun(
+    request: RotationRequest,
+    signal: AbortSignal,
+    attempt = 1,
+  ): Promise<{ run: RunJournal; previousStatus?: RunStatus; failureStreak: number }> {
     const { set, clock } = this.deps;
     const state = await this.journals.readState(set.name, signal);
     const pending = await this.requests.pending(set.name, signal);
@@ -175,7 +194,8 @@ export class RotationRunner {
       }
       run.mode = strongerMode(run.mode, r.mode);
       run.requests ??= [];
-      if (!run.requests.some((x) => x.requestId === r.requestId)) run.requests.push({ requestId: r.requestId, mode: r.mode, receivedAt: r.receivedAt, appliedAt: now.toISOString() });
+      if (!run.requests.some((x) => x.requestId === r.requestId))
+        run.requests.push({ requestId: r.requestId, mode: r.mode, receivedAt: r.receivedAt, appliedAt: now.toISOString() });
       applied.push(r);
     }
     if (!created) run.mode = strongerMode(run.mode, request.mode);
@@ -186,17 +206,25 @@ export class RotationRunner {
     if (created) {
       // Claim the set before journaling: if the API queued a run since we read the state, that run
       // is the one to open (its request was answered 202), not a second one beside it.
-      const claimed = await this.journals.updateState(set.name, (s) => {
-        if (s.activeRunId && s.activeRunId !== state.activeRunId && attempt < 3) return false;
-        s.activeRunId = runId;
-      }, signal);
+      const claimed = await this.journals.updateState(
+        set.name,
+        (s) => {
+          if (s.activeRunId && s.activeRunId !== state.activeRunId && attempt < 3) return false;
+          s.activeRunId = runId;
+        },
+        signal,
+      );
       if (!claimed) return this.openRun(request, signal, attempt + 1);
       this.etags.set(runId, await this.journals.createRun(run, signal));
     } else {
       await this.saveRun(run, signal);
-      await this.journals.updateState(set.name, (s) => {
-        s.activeRunId = runId;
-      }, signal);
+      await this.journals.updateState(
+        set.name,
+        (s) => {
+          s.activeRunId = runId;
+        },
+        signal,
+      );
     }
     for (const r of applied) await this.requests.markApplied(r, runId, now, signal);
     if (isNew) await this.emit({ type: "started", set: set.name, runId: run.runId, mode: run.mode });
@@ -217,10 +245,14 @@ export class RotationRunner {
         // Another pass opened the run since (it took the lease over) or finished it: this pass lost
         // its lease and must not write its stale view over theirs (I5; it left zombie runs, I8).
         if (latest.value.passes > run.passes || (FINISHED.has(latest.value.status) && !FINISHED.has(run.status))) {
-          throw new RotatorError("LEASE_LOST", `Run ${run.runId} was taken over by another pass (pass ${latest.value.passes}, ${latest.value.status}); this pass stops without writing`, {
-            hint: "Nothing to do: the pass that holds the lease carries the run forward.",
-            retryable: true,
-          });
+          throw new RotatorError(
+            "LEASE_LOST",
+            `Run ${run.runId} was taken over by another pass (pass ${latest.value.passes}, ${latest.value.status}); this pass stops without writing`,
+            {
+              hint: "Nothing to do: the pass that holds the lease carries the run forward.",
+              retryable: true,
+            },
+          );
         }
         // Only operators write a run this pass holds; keep what they wrote.
         if (latest.value.confirmedBy && !run.confirmedBy) run.confirmedBy = latest.value.confirmedBy;

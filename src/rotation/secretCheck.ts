@@ -41,8 +41,7 @@ export function assertStashedValue(value: string, expected: ExpectedSecret, wher
     "VAULT_VALUE_CHANGED",
     `${where} is tagged with credential ${expected.keyId ?? "(none)"} but holds a different value (${hintOk ? "its fingerprint differs from the one recorded at stash" : "its first characters differ from the credential's hint"})`,
     {
-      hint:
-        "Someone or something replaced the secret in Key Vault during the rotation (a restore, a hand edit, another tool). The run stopped instead of waiting for a secret Entra will never accept; inspect the secret's versions, then start a forced rotation.",
+      hint: "Someone or something replaced the secret in Key Vault during the rotation (a restore, a hand edit, another tool). The run stopped instead of waiting for a secret Entra will never accept; inspect the secret's versions, then start a forced rotation.",
       retryable: false,
     },
   );

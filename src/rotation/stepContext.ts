@@ -24,4 +24,5 @@ export interface StepContext {
  * Outcome of one step: carry on, or stop this pass leaving the run resumable. A pause with `error`
  * is a pass that made no progress because of errors (issue 25): the pass reports it, the run stays open.
  */
-export type StepOutcome = { kind: "done"; detail?: string } | { kind: "skipped"; detail: string } | { kind: "pause"; status: RunStatus; detail: string; error?: ErrorSummary };
+export type StepOutcome =
+  { kind: "done"; detail?: string } | { kind: "skipped"; detail: string } | { kind: "pause"; status: RunStatus; detail: string; error?: ErrorSummary };

@@ -120,7 +120,9 @@ async function sweepOrphans(ctx: StepContext, facts: Facts, orphans: readonly Cr
   const log = ctx.log;
   const consistent = facts.current !== undefined && facts.versions.some((v) => v.version === facts.current!.version);
   if (!consistent && orphans.length > 0) {
-    log.warn(`orphan sweep skipped: Key Vault's answers disagree (no current version, or a listing without it); ${orphans.length} candidate(s) wait for the next pass`);
+    log.warn(
+      `orphan sweep skipped: Key Vault's answers disagree (no current version, or a listing without it); ${orphans.length} candidate(s) wait for the next pass`,
+    );
   }
   for (const orphan of consistent ? orphans : []) {
     const created = facts.app.passwordCredentials.find((c) => c.keyId === orphan.keyId)?.startDateTime;
@@ -128,14 +130,24 @@ async function sweepOrphans(ctx: StepContext, facts: Facts, orphans: readonly Cr
     // its creation, and any sign-in since then is someone holding it after all.
     const verdict = await retirementDue(
       { path: "orphan", keyId: orphan.keyId, laggingTargets: () => Promise.resolve([]), retireAfter: created, targetsVerifiedAt: created ?? ctx.run.createdAt },
-      { set, runId: ctx.run.runId, now: clock.now(), emergency: ctx.run.mode === "emergency", evidence: ctx.deps.retirementEvidence, log, abortSignal: ctx.signal },
+      {
+        set,
+        runId: ctx.run.runId,
+        now: clock.now(),
+        emergency: ctx.run.mode === "emergency",
+        evidence: ctx.deps.retirementEvidence,
+        log,
+        abortSignal: ctx.signal,
+      },
     );
     if (!verdict.due) {
       log.warn(`orphaned managed credential ${orphan.keyId} kept: ${verdict.note}`);
       continue;
     }
     await graph.removePassword(facts.app.id, orphan.keyId, { abortSignal: ctx.signal });
-    log.warn(`removed orphaned managed credential ${orphan.keyId} (${orphan.displayName ?? "no name"}): created by a run that never stored its value; ${verdict.note}`);
+    log.warn(
+      `removed orphaned managed credential ${orphan.keyId} (${orphan.displayName ?? "no name"}): created by a run that never stored its value; ${verdict.note}`,
+    );
   }
 }
 
@@ -178,7 +190,10 @@ export async function createStep(ctx: StepContext): Promise<StepOutcome> {
   ctx.secret = created.secretText;
   await ctx.deps.hooks?.afterEffect?.("create", "addPassword");
   run.newCredential = { keyId: created.keyId, hint: created.hint, endDateTime: created.endDateTime, displayName: run.displayName };
-  return { kind: "done", detail: `keyId ${created.keyId}, expires ${created.endDateTime}${plan.clampedByPolicyDays ? ` (lifetime clamped to ${plan.clampedByPolicyDays} days by the app management policy)` : ""}` };
+  return {
+    kind: "done",
+    detail: `keyId ${created.keyId}, expires ${created.endDateTime}${plan.clampedByPolicyDays ? ` (lifetime clamped to ${plan.clampedByPolicyDays} days by the app management policy)` : ""}`,
+  };
 }
 
 export async function stashStep(ctx: StepContext): Promise<StepOutcome> {
@@ -241,11 +256,15 @@ async function loadSecret(ctx: StepContext): Promise<string> {
     if (err.code !== "VAULT_SECRET_NOT_FOUND") throw err;
     // This run wrote that version itself: a 404 is a moment's inconsistency (or a deletion an
     // operator can undo), not the end of the run. Failing here would strand a promoted rotation.
-    throw new RotatorError("VAULT_OWN_VERSION_UNAVAILABLE", `Key Vault answered 404 for version ${version} of '${name}', which this run wrote: ${err.message}`, {
-      hint: "The run waits and retries on the next pass. If the secret was deleted, recover it from soft delete (az keyvault secret recover); a stuck-run alert follows if it stays missing.",
-      retryable: true,
-      cause: err,
-    });
+    throw new RotatorError(
+      "VAULT_OWN_VERSION_UNAVAILABLE",
+      `Key Vault answered 404 for version ${version} of '${name}', which this run wrote: ${err.message}`,
+      {
+        hint: "The run waits and retries on the next pass. If the secret was deleted, recover it from soft delete (az keyvault secret recover); a stuck-run alert follows if it stays missing.",
+        retryable: true,
+        cause: err,
+      },
+    );
   });
   if (!v.value || v.tags["keyId"] !== run.newCredential?.keyId) {
     throw new RotatorError("VAULT_VERSION_MISMATCH", `Key Vault version does not hold credential ${run.newCredential?.keyId}`, {
@@ -289,7 +308,10 @@ export async function verifyEntraStep(ctx: StepContext): Promise<StepOutcome> {
       if (run.verify.consecutive === 1) streakSince = clock.now().getTime();
       const stableMs = clock.now().getTime() - streakSince;
       if (run.verify.consecutive >= needed && stableMs >= minStableMs) {
-        return { kind: "done", detail: `${run.verify.consecutive} consecutive token requests succeeded over ${Math.round(stableMs / 1000)} s after ${run.verify.attempts} attempt(s)` };
+        return {
+          kind: "done",
+          detail: `${run.verify.consecutive} consecutive token requests succeeded over ${Math.round(stableMs / 1000)} s after ${run.verify.attempts} attempt(s)`,
+        };
       }
     } else {
       run.verify.consecutive = 0;
@@ -307,7 +329,7 @@ export async function verifyEntraStep(ctx: StepContext): Promise<StepOutcome> {
       return {
         kind: "pause",
         status: "waiting",
-        detail: `secret not yet accepted ${needed}× in a row${minStableMs ? ` over ${set.verification.minStableSeconds} s` : ""} within ${set.verification.budgetSeconds}s (last: ${res.ok ? "ok" : (res.aadsts ? `AADSTS${res.aadsts}` : res.error)}); the next pass resumes verification`,
+        detail: `secret not yet accepted ${needed}× in a row${minStableMs ? ` over ${set.verification.minStableSeconds} s` : ""} within ${set.verification.budgetSeconds}s (last: ${res.ok ? "ok" : res.aadsts ? `AADSTS${res.aadsts}` : res.error}); the next pass resumes verification`,
       };
     }
     await clock.sleep(set.verification.intervalMs, ctx.signal);
@@ -368,7 +390,9 @@ async function notePreviousFromVault(ctx: StepContext, keyId: string | undefined
   const previous = app.passwordCredentials.find((c) => c.keyId === keyId);
   if (!previous) return;
   run.previousCredential = { keyId: previous.keyId, hint: previous.hint, endDateTime: previous.endDateTime, displayName: previous.displayName };
-  ctx.log.warn(`the plan found no current secret in Key Vault, but Key Vault holds ${keyId} as current now: it retires after the grace period like any previous credential`);
+  ctx.log.warn(
+    `the plan found no current secret in Key Vault, but Key Vault holds ${keyId} as current now: it retires after the grace period like any previous credential`,
+  );
 }
 
 // ── propagate & verify targets ────────────────────────────────────────────
@@ -419,7 +443,9 @@ async function propagateGroup(ctx: StepContext): Promise<StepOutcome> {
   if (outcomes.length < pending.length) {
     // The canary could not be written: nobody else was touched; the next pass starts over with a canary.
     const canary = outcomes[0]!;
-    log.warn(`canary ${canary.name} [target=${canary.id}] could not be updated (${canary.error?.code ?? "unknown"}); the other ${pending.length - 1} target(s) were not touched`);
+    log.warn(
+      `canary ${canary.name} [target=${canary.id}] could not be updated (${canary.error?.code ?? "unknown"}); the other ${pending.length - 1} target(s) were not touched`,
+    );
     return {
       kind: "pause",
       status: "waiting",
@@ -455,11 +481,15 @@ function noProgressError(ctx: StepContext, outcomes: readonly { error?: ErrorSum
   const config = ctx.deps.set.gateway;
   // The kind names the gateway for people; where it lives is its base URL, when it has one.
   const where = `the ${ctx.deps.gateway.kind} gateway${"baseUrl" in config ? ` at ${config.baseUrl}` : ""}`;
-  return new RotatorError("PROPAGATE_NO_PROGRESS", `No MCP server was updated: ${where} answered ${answered} to the update of ${outcomes.length} of ${pending} target(s) tried`, {
-    hint: `Fix ${where} (its status, the API token's rights, its rate limits); the run keeps the previous secret valid and the next pass retries.${first?.hint ? ` ${first.hint}` : ""}`,
-    ...(first?.status !== undefined ? { status: first.status } : {}),
-    retryable: true,
-  }).toJSON();
+  return new RotatorError(
+    "PROPAGATE_NO_PROGRESS",
+    `No MCP server was updated: ${where} answered ${answered} to the update of ${outcomes.length} of ${pending} target(s) tried`,
+    {
+      hint: `Fix ${where} (its status, the API token's rights, its rate limits); the run keeps the previous secret valid and the next pass retries.${first?.hint ? ` ${first.hint}` : ""}`,
+      ...(first?.status !== undefined ? { status: first.status } : {}),
+      retryable: true,
+    },
+  ).toJSON();
 }
 
 export async function verifyTargetsStep(ctx: StepContext): Promise<StepOutcome> {
@@ -472,7 +502,10 @@ async function verifyGroup(ctx: StepContext): Promise<StepOutcome> {
   const group = ctx.group ?? 0;
   if (gateway.capabilities.pickupProof === "operator") return { kind: "skipped", detail: `${gateway.kind} gateway: verified by operator confirmation` };
   if (gateway.capabilities.pickupProof === "time") {
-    return { kind: "skipped", detail: `${gateway.kind}: nothing to read back; pickup is assumed ${gateway.capabilities.maxPickupDelayMs ?? 0} ms after promote, and retirement waits for it` };
+    return {
+      kind: "skipped",
+      detail: `${gateway.kind}: nothing to read back; pickup is assumed ${gateway.capabilities.maxPickupDelayMs ?? 0} ms after promote, and retirement waits for it`,
+    };
   }
   const secret = await loadSecret(ctx);
   const testConnection = usesTestConnection(ctx);
@@ -557,7 +590,15 @@ export async function retireStep(ctx: StepContext): Promise<StepOutcome> {
   };
   const verdict = await retirementDue(
     { path: "retire", keyId: previous.keyId, laggingTargets, retireAfter: run.retireAfter, targetsVerifiedAt: targetsVerifiedAt(run) },
-    { set, runId: run.runId, now: clock.now(), emergency: run.mode === "emergency", evidence: ctx.deps.retirementEvidence, log: ctx.log, abortSignal: ctx.signal },
+    {
+      set,
+      runId: run.runId,
+      now: clock.now(),
+      emergency: run.mode === "emergency",
+      evidence: ctx.deps.retirementEvidence,
+      log: ctx.log,
+      abortSignal: ctx.signal,
+    },
   );
   if (!verdict.due) {
     const detail = verdict.heldBy === "targets" ? `${verdict.note}; propagating again before retiring` : verdict.note;

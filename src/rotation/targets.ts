@@ -57,7 +57,9 @@ export interface SettleOptions {
  */
 export async function dropVanishedTargets(run: RunJournal, options: SettleOptions): Promise<TargetRecord[]> {
   const listedIds = new Set(options.listed.map((t) => t.id));
-  const suspects = liveTargets(run).filter((r) => (r.group ?? 0) === (options.group ?? 0)).filter((r) => !listedIds.has(r.id) || (r.error !== undefined && VANISHED_CODES.has(r.error.code)));
+  const suspects = liveTargets(run)
+    .filter((r) => (r.group ?? 0) === (options.group ?? 0))
+    .filter((r) => !listedIds.has(r.id) || (r.error !== undefined && VANISHED_CODES.has(r.error.code)));
   const dropped: TargetRecord[] = [];
   for (const rec of suspects) {
     const verdict = await classify(rec, options);
@@ -81,7 +83,8 @@ async function classify(rec: TargetRecord, options: SettleOptions): Promise<{ ou
     const err = ensureRotatorError(e);
     if (err.code === "ABORTED" || options.abortSignal?.aborted) throw err;
     if (err.code === GatewayErrorCode.TargetNotFound) return { outcome: "gone", evidence: `the gateway answered 404 (${err.code}) to reading it back` };
-    if (err.code === GatewayErrorCode.TargetNotOAuth2) return { outcome: "moved", evidence: `its authentication is no longer OAuth2 client credentials (${err.code})` };
+    if (err.code === GatewayErrorCode.TargetNotOAuth2)
+      return { outcome: "moved", evidence: `its authentication is no longer OAuth2 client credentials (${err.code})` };
     options.log.warn(`target ${rec.name} [target=${rec.id}] is not listed and could not be read back (${err.code}); kept for the next pass`);
     return undefined;
   }
@@ -99,7 +102,11 @@ async function classify(rec: TargetRecord, options: SettleOptions): Promise<{ ou
 export function staleTargetNames(run: RunJournal): string[] {
   const reconciling = run.plan?.action === "noop";
   if (!run.promotedVersion && !reconciling) return [];
-  const names = new Set(liveTargets(run).filter((t) => !t.verified).map((t) => t.name));
+  const names = new Set(
+    liveTargets(run)
+      .filter((t) => !t.verified)
+      .map((t) => t.name),
+  );
   if (!reconciling) {
     const reached = new Set(run.targets.map((t) => t.name));
     for (const n of run.plan?.targets.names ?? []) if (!reached.has(n)) names.add(n);

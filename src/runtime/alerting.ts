@@ -63,7 +63,8 @@ export class Alerting {
         await this.build();
         const outcome = await new SetRoutingNotifier(this.dispatchers, this.serviceDispatcher).notify(event, notifyOptions);
         for (const r of outcome.results) {
-          if (!r.ok && !r.skipped) options.onDeliveryFailure?.({ set: event.incident.set, channel: r.channel, kind: r.kind, ...(r.code ? { code: r.code } : {}) });
+          if (!r.ok && !r.skipped)
+            options.onDeliveryFailure?.({ set: event.incident.set, channel: r.channel, kind: r.kind, ...(r.code ? { code: r.code } : {}) });
         }
         return outcome;
       },
@@ -95,7 +96,9 @@ export class Alerting {
       }
       const service = serviceChannelConfigs(entries);
       if (service.length > 0) {
-        const channels = service.flatMap((e) => createChannels([e.config], { secrets: entries.find((x) => x.set === e.set)!.vault, http: this.http, clock, redactor }));
+        const channels = service.flatMap((e) =>
+          createChannels([e.config], { secrets: entries.find((x) => x.set === e.set)!.vault, http: this.http, clock, redactor }),
+        );
         this.serviceDispatcher = new AlertDispatcher({ channels, logger: logger.child({ set: SERVICE_SET }), clock });
       }
     })();

@@ -110,7 +110,9 @@ export function createRuntime(options: RuntimeOptions): BuiltRuntime {
     repeatIntervalMs: options.alerting?.repeatIntervalMs,
     resolveAfterHealthy: options.alerting?.resolveAfterHealthy,
     httpRetry: options.httpRetry,
-    ...(options.telemetry ? { onDeliveryFailure: (f: { set: string; channel: string; kind: string; code?: string }) => options.telemetry!.alertDeliveryFailed(f) } : {}),
+    ...(options.telemetry
+      ? { onDeliveryFailure: (f: { set: string; channel: string; kind: string; code?: string }) => options.telemetry!.alertDeliveryFailed(f) }
+      : {}),
   });
   const notify: NonNullable<Runtime["onRotationEvent"]> = options.onRotationEvent ?? ((e, logger) => alerting.onRotationEvent(e, logger));
   const telemetry = options.telemetry;
@@ -158,7 +160,9 @@ export function createRuntime(options: RuntimeOptions): BuiltRuntime {
         lease: options.lease,
         retirementEvidence: retirementEvidenceDeps(clients.signIns, alerting),
         onEvent: (e: RotationEvent) => onRotationEvent(e, logger),
-        ...(telemetry ? { traceStep: <T>(step: string, runId: string, run: () => Promise<T>) => telemetry.traceStep({ set: set.name, runId }, step, run) } : {}),
+        ...(telemetry
+          ? { traceStep: <T>(step: string, runId: string, run: () => Promise<T>) => telemetry.traceStep({ set: set.name, runId }, step, run) }
+          : {}),
       });
     },
     onRotationEvent,
@@ -184,12 +188,22 @@ class ObservedProbeStore extends ProbeResultStore {
 }
 
 /** Metrics of a finished pass: what its journal and the set's state say. Never breaks a rotation. */
-async function recordRotationEvent(telemetry: Telemetry, e: RotationEvent, sets: readonly CredentialSet[], journals: RotationJournalStore, logger: Logger): Promise<void> {
+async function recordRotationEvent(
+  telemetry: Telemetry,
+  e: RotationEvent,
+  sets: readonly CredentialSet[],
+  journals: RotationJournalStore,
+  logger: Logger,
+): Promise<void> {
   if (e.type === "started") return;
   try {
     const [journal, state] = await Promise.all([journals.readRun(e.set, e.runId), journals.readState(e.set)]);
     const set = sets.find((s) => s.name === e.set);
-    telemetry.rotationEvent(e, { ...(journal ? { journal } : {}), state, ...(set ? { renewalWindowDays: renewWindowDays(set, journal?.plan?.lifetimeDays ?? set.secret.lifetimeDays) } : {}) });
+    telemetry.rotationEvent(e, {
+      ...(journal ? { journal } : {}),
+      state,
+      ...(set ? { renewalWindowDays: renewWindowDays(set, journal?.plan?.lifetimeDays ?? set.secret.lifetimeDays) } : {}),
+    });
   } catch (err) {
     logger.warn(`telemetry for rotation event ${e.type} failed: ${err instanceof Error ? err.message : String(err)}`);
   }
@@ -203,7 +217,14 @@ async function buildSetClients(set: CredentialSet, options: RuntimeOptions, http
   const graph = createGraphApplicationsApi({ credential: options.credential, http, graphBaseUrl: set.graphBaseUrl, redactor, ...graphTimeout });
   const token = createTokenEndpointClient({ http });
   const signIns = createSignInActivityApi({ credential: options.credential, http, graphBaseUrl: set.graphBaseUrl, redactor, ...graphTimeout });
-  const vault = createKeyVaultStore({ vaultUrl: set.keyVault.url, credential: options.credential, ca: options.ca, retryOptions: options.vaultRetry, redactor, ...(options.httpTimeoutInMs ? { timeoutInMs: options.httpTimeoutInMs } : {}) });
+  const vault = createKeyVaultStore({
+    vaultUrl: set.keyVault.url,
+    credential: options.credential,
+    ca: options.ca,
+    retryOptions: options.vaultRetry,
+    redactor,
+    ...(options.httpTimeoutInMs ? { timeoutInMs: options.httpTimeoutInMs } : {}),
+  });
   // One adapter per target group, each with its own admin token (when its kind has an API).
   const groups: GatewayAdapter[] = [];
   for (const config of targetGroupsOf(set)) {
@@ -226,7 +247,15 @@ async function buildSetClients(set: CredentialSet, options: RuntimeOptions, http
   // One CLIENT span per outbound call (Graph, token endpoint, Key Vault, gateway).
   const ids = { set: set.name };
   const traced = groups.map((g) => t.traced("Gateway", g, ids));
-  return { graph: t.traced("Microsoft Graph", graph, ids), token: t.traced("Entra token endpoint", token, ids), vault: t.traced("Key Vault", vault, ids), gateway: traced[0]!, groups: traced, http, signIns };
+  return {
+    graph: t.traced("Microsoft Graph", graph, ids),
+    token: t.traced("Entra token endpoint", token, ids),
+    vault: t.traced("Key Vault", vault, ids),
+    gateway: traced[0]!,
+    groups: traced,
+    http,
+    signIns,
+  };
 }
 
 /** What the retire step reads sign-ins with, and how it reports a held retirement: as an incident. */
@@ -241,7 +270,12 @@ function retirementEvidenceDeps(signIns: SignInActivityApi, alerting: Alerting):
         severity: "error",
         title: `Retirement held: the previous secret (key ${hold.keyId}) is still used outside the gateway (last sign-in ${hold.lastSignInAt})`,
         hint: hold.hint,
-        evidence: { keyId: hold.keyId, lastSignInAt: hold.lastSignInAt, targetsVerifiedAt: hold.targetsVerifiedAt, retireNoEarlierThan: hold.retireNoEarlierThan },
+        evidence: {
+          keyId: hold.keyId,
+          lastSignInAt: hold.lastSignInAt,
+          targetsVerifiedAt: hold.targetsVerifiedAt,
+          retireNoEarlierThan: hold.retireNoEarlierThan,
+        },
         runId,
       });
     },

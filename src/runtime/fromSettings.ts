@@ -46,7 +46,13 @@ export async function createRuntimeFromEnv(env: Env, options: RuntimeFromEnvOpti
 function rotatorCredential({ settings, extraCaPem }: LoadedConfig) {
   const id = settings.identity;
   if (id.kind === "clientSecret") {
-    return createAzureCredential({ tenantId: id.tenantId, clientId: id.clientId, clientSecret: id.clientSecret, authorityHost: id.authorityHost, ca: extraCaPem });
+    return createAzureCredential({
+      tenantId: id.tenantId,
+      clientId: id.clientId,
+      clientSecret: id.clientSecret,
+      authorityHost: id.authorityHost,
+      ca: extraCaPem,
+    });
   }
   return createAzureCredential({ managedIdentityClientId: id.clientId, authorityHost: id.authorityHost, ca: extraCaPem });
 }
@@ -57,7 +63,11 @@ function storageContainer({ settings }: LoadedConfig, credential?: TokenCredenti
     location:
       s.kind === "connectionString"
         ? { kind: "connectionString", connectionString: s.connectionString }
-        : { kind: "identity", blobServiceUri: s.blobServiceUri, credential: credential ?? (s.clientId ? new ManagedIdentityCredential({ clientId: s.clientId }) : new DefaultAzureCredential()) },
+        : {
+            kind: "identity",
+            blobServiceUri: s.blobServiceUri,
+            credential: credential ?? (s.clientId ? new ManagedIdentityCredential({ clientId: s.clientId }) : new DefaultAzureCredential()),
+          },
     container: settings.storageContainer,
   });
 }

@@ -59,7 +59,9 @@ function addressGuardRequestPolicy(options: { lookup?: typeof dns.lookup } = {})
 export function createStorageContainer(options: StorageContainerOptions): ContainerClient {
   const { location } = options;
   const base =
-    location.kind === "connectionString" ? BlobServiceClient.fromConnectionString(location.connectionString) : new BlobServiceClient(location.blobServiceUri, location.credential);
+    location.kind === "connectionString"
+      ? BlobServiceClient.fromConnectionString(location.connectionString)
+      : new BlobServiceClient(location.blobServiceUri, location.credential);
   const pipeline = newPipeline(base.credential, options.retryOptions ? { retryOptions: options.retryOptions } : {});
   pipeline.factories.push(requestTimeoutPolicy(options.timeoutInMs ?? DEFAULT_STORAGE_TIMEOUT_MS));
   pipeline.factories.push(addressGuardRequestPolicy(options.lookup ? { lookup: options.lookup } : {}));

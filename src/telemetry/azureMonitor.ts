@@ -32,5 +32,10 @@ export async function startTelemetry(env: Env, clock: Clock): Promise<Telemetry>
     })();
     await started;
   }
-  return new Telemetry({ tracer: trace.getTracer(INSTRUMENTATION_SCOPE), meter: metrics.getMeter(INSTRUMENTATION_SCOPE), logger: logs.getLogger(INSTRUMENTATION_SCOPE), clock });
+  return new Telemetry({
+    tracer: trace.getTracer(INSTRUMENTATION_SCOPE),
+    meter: metrics.getMeter(INSTRUMENTATION_SCOPE),
+    logger: logs.getLogger(INSTRUMENTATION_SCOPE),
+    clock,
+  });
 }

@@ -1,4 +1,16 @@
-import { SpanKind, SpanStatusCode, context, trace, type Attributes, type Histogram, type Meter, type Span, type Tracer, type Counter, type Gauge } from "@opentelemetry/api";
+import {
+  SpanKind,
+  SpanStatusCode,
+  context,
+  trace,
+  type Attributes,
+  type Histogram,
+  type Meter,
+  type Span,
+  type Tracer,
+  type Counter,
+  type Gauge,
+} from "@opentelemetry/api";
 import { SeverityNumber, type Logger as OtelLogger } from "@opentelemetry/api-logs";
 import type { LogLevel } from "../logging.js";
 import type { ProbeReport } from "../probe/model.js";
@@ -23,7 +35,12 @@ export interface DeliveryFailure {
   code?: string;
 }
 
-const SEVERITY: Record<LogLevel, SeverityNumber> = { debug: SeverityNumber.DEBUG, info: SeverityNumber.INFO, warn: SeverityNumber.WARN, error: SeverityNumber.ERROR };
+const SEVERITY: Record<LogLevel, SeverityNumber> = {
+  debug: SeverityNumber.DEBUG,
+  info: SeverityNumber.INFO,
+  warn: SeverityNumber.WARN,
+  error: SeverityNumber.ERROR,
+};
 
 /**
  * The rotator's OpenTelemetry signals, fed from events the runtime already has: rotation events
@@ -100,7 +117,11 @@ export class Telemetry {
 
   /** A span around one rotation step; the dependency spans inside it become its children. */
   async traceStep<T>(ids: { set: string; runId: string }, step: string, fn: () => Promise<T>): Promise<T> {
-    return this.tracer.startActiveSpan(`rotation ${step}`, { kind: SpanKind.INTERNAL, attributes: { [ATTR.set]: ids.set, [ATTR.run]: ids.runId, [ATTR.step]: step } }, (span) => settle(span, fn));
+    return this.tracer.startActiveSpan(
+      `rotation ${step}`,
+      { kind: SpanKind.INTERNAL, attributes: { [ATTR.set]: ids.set, [ATTR.run]: ids.runId, [ATTR.step]: step } },
+      (span) => settle(span, fn),
+    );
   }
 
   /**
@@ -115,7 +136,10 @@ export class Telemetry {
         const value: unknown = Reflect.get(obj, prop, obj);
         if (typeof value !== "function" || typeof prop !== "string") return value;
         return (...args: unknown[]) => {
-          const span = tracer.startSpan(`${dependency} ${prop}`, { kind: SpanKind.CLIENT, attributes: { [ATTR.set]: ids.set, [ATTR.dependency]: dependency, [ATTR.operation]: prop } });
+          const span = tracer.startSpan(`${dependency} ${prop}`, {
+            kind: SpanKind.CLIENT,
+            attributes: { [ATTR.set]: ids.set, [ATTR.dependency]: dependency, [ATTR.operation]: prop },
+          });
           return context.with(trace.setSpan(context.active(), span), () => {
             try {
               const result: unknown = (value as (...a: unknown[]) => unknown).apply(obj, args);

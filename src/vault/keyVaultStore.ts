@@ -64,7 +64,12 @@ class KeyVaultSecretStore implements SecretStore {
   async getLatest(name: string, options: VaultCallOptions = {}): Promise<SecretVersion | undefined> {
     assertSecretName(name);
     try {
-      return toVersion(await this.bounded("getSecret", name, options.abortSignal, (abortSignal) => this.client.getSecret(name, { abortSignal, requestOptions: this.requestOptions })), true);
+      return toVersion(
+        await this.bounded("getSecret", name, options.abortSignal, (abortSignal) =>
+          this.client.getSecret(name, { abortSignal, requestOptions: this.requestOptions }),
+        ),
+        true,
+      );
     } catch (err) {
       const mapped = this.mapped(err, { operation: "getSecret", name });
       if (mapped.code === "VAULT_SECRET_NOT_FOUND") return undefined;
@@ -90,7 +95,12 @@ class KeyVaultSecretStore implements SecretStore {
     assertSecretName(name);
     assertVersion(name, version);
     try {
-      return toVersion(await this.bounded("getSecret", name, options.abortSignal, (abortSignal) => this.client.getSecret(name, { version, abortSignal, requestOptions: this.requestOptions })), true);
+      return toVersion(
+        await this.bounded("getSecret", name, options.abortSignal, (abortSignal) =>
+          this.client.getSecret(name, { version, abortSignal, requestOptions: this.requestOptions }),
+        ),
+        true,
+      );
     } catch (err) {
       throw this.mapped(err, { operation: "getSecret", name, version });
     }
@@ -105,10 +115,14 @@ class KeyVaultSecretStore implements SecretStore {
         for await (const page of this.client.listPropertiesOfSecretVersions(name, { abortSignal, requestOptions: this.requestOptions }).byPage()) {
           // A nextLink that never ends (a loop, or a broken vault) is not a secret's history.
           if (++pages > MAX_VERSION_PAGES) {
-            throw new RotatorError("VAULT_UNEXPECTED_RESPONSE", `Key Vault listVersions of secret '${name}' in ${this.vaultUrl} did not end after ${MAX_VERSION_PAGES} pages`, {
-              hint: "The vault kept returning a nextLink (a pagination loop); check keyVault.url and any proxy in between. The next run retries.",
-              retryable: true,
-            });
+            throw new RotatorError(
+              "VAULT_UNEXPECTED_RESPONSE",
+              `Key Vault listVersions of secret '${name}' in ${this.vaultUrl} did not end after ${MAX_VERSION_PAGES} pages`,
+              {
+                hint: "The vault kept returning a nextLink (a pagination loop); check keyVault.url and any proxy in between. The next run retries.",
+                retryable: true,
+              },
+            );
           }
           for (const p of page) out.push(fromProperties(p));
         }
@@ -189,11 +203,17 @@ class KeyVaultSecretStore implements SecretStore {
       onAbort = () =>
         reject(
           deadline.aborted
-            ? new RotatorError("VAULT_TIMEOUT", `Key Vault ${operation} of secret '${name}' in ${this.vaultUrl} did not finish within ${Math.round(this.callBudgetMs / 1000)} s`, {
-                hint: "Key Vault (or the sign-in it asked for) did not answer in time; check the vault's health, its networking and that its challenge names your tenant. The next run retries.",
-                retryable: true,
-              })
-            : new RotatorError("ABORTED", `Key Vault ${operation} of secret '${name}' was cancelled`, { hint: "The run was cancelled (shutdown or timeout); the next run resumes where this one stopped." }),
+            ? new RotatorError(
+                "VAULT_TIMEOUT",
+                `Key Vault ${operation} of secret '${name}' in ${this.vaultUrl} did not finish within ${Math.round(this.callBudgetMs / 1000)} s`,
+                {
+                  hint: "Key Vault (or the sign-in it asked for) did not answer in time; check the vault's health, its networking and that its challenge names your tenant. The next run retries.",
+                  retryable: true,
+                },
+              )
+            : new RotatorError("ABORTED", `Key Vault ${operation} of secret '${name}' was cancelled`, {
+                hint: "The run was cancelled (shutdown or timeout); the next run resumes where this one stopped.",
+              }),
         );
       if (signal.aborted) onAbort();
       else signal.addEventListener("abort", onAbort, { once: true });

@@ -50,7 +50,10 @@ export function assertTags(name: string, tags: Record<string, string> | undefine
   if (tags === undefined) return;
   const entries = Object.entries(tags);
   if (entries.length > MAX_SECRET_TAGS) {
-    throw invalid(`tags of secret '${name}': ${entries.length} given, Key Vault allows at most ${MAX_SECRET_TAGS}`, "Drop tags that are not needed; the rotator itself writes at most 7.");
+    throw invalid(
+      `tags of secret '${name}': ${entries.length} given, Key Vault allows at most ${MAX_SECRET_TAGS}`,
+      "Drop tags that are not needed; the rotator itself writes at most 7.",
+    );
   }
   for (const [key, value] of entries) {
     const shownKey = JSON.stringify(key.slice(0, 64));
@@ -61,7 +64,10 @@ export function assertTags(name: string, tags: Record<string, string> | undefine
       throw invalid(`tag ${shownKey} of secret '${name}' is not a string`, "Tag values must be strings.");
     }
     if (value.length > MAX_TAG_CHARS) {
-      throw invalid(`value of tag ${shownKey} of secret '${name}' is ${value.length} characters; Key Vault allows at most ${MAX_TAG_CHARS}`, "Shorten the tag value.");
+      throw invalid(
+        `value of tag ${shownKey} of secret '${name}' is ${value.length} characters; Key Vault allows at most ${MAX_TAG_CHARS}`,
+        "Shorten the tag value.",
+      );
     }
   }
 }

@@ -236,7 +236,13 @@ describe("issue 26, defect 1: link injection in Teams alerts", () => {
   const CONTROL_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
   /** Every string in a payload, keys included. */
   const strings = (v: unknown): string[] =>
-    typeof v === "string" ? [v] : Array.isArray(v) ? v.flatMap(strings) : v !== null && typeof v === "object" ? Object.entries(v).flatMap(([k, x]) => [k, ...strings(x)]) : [];
+    typeof v === "string"
+      ? [v]
+      : Array.isArray(v)
+        ? v.flatMap(strings)
+        : v !== null && typeof v === "object"
+          ? Object.entries(v).flatMap(([k, x]) => [k, ...strings(x)])
+          : [];
 
   /** Markdown link or image syntax whose brackets are not backslash-escaped (Teams renders it as a link). */
   const UNESCAPED_LINK = /(?<!\\)\[[^\]]*(?<!\\)\]\(/;
@@ -270,7 +276,8 @@ describe("issue 26, defect 1: link injection in Teams alerts", () => {
   it("Slack, Opsgenie and PagerDuty: markup escaped for Slack mrkdwn, control and bidi characters made visible in every channel", async () => {
     w = await startWorld({ channels: { slack: "info", opsgenie: "info", pagerduty: "info" } });
     for (const name of HOSTILE) {
-      for (const c of ["slack", "opsgenie", "pagerduty"]) expect((await channel(c).send(ev("opened", { ...incidentFor(name), dedupKey: `set-a/drift-${HOSTILE.indexOf(name)}` }))).ok).toBe(true);
+      for (const c of ["slack", "opsgenie", "pagerduty"])
+        expect((await channel(c).send(ev("opened", { ...incidentFor(name), dedupKey: `set-a/drift-${HOSTILE.indexOf(name)}` }))).ok).toBe(true);
     }
     const slack = w.rx.slack.accepted().map((r) => r.body);
     const opsgenie = w.rx.opsgenie.accepted().map((r) => r.body.body);

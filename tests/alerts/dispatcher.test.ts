@@ -88,7 +88,12 @@ describe("alert dispatcher", () => {
   it("sends a resolve only to the channels that received the opening", async () => {
     w = await startWorld({ channels: { slack: "warning", pagerduty: "error", webhook: "warning" } });
     w.rx.webhook.fault({ route: "^POST /hooks/", status: 503 });
-    const r1 = await w.manager.report("set-a", "gateway.drift", { healthy: false, severity: "warning", title: "Target token URL drifted", evidence: { target: "mcp-crm" } });
+    const r1 = await w.manager.report("set-a", "gateway.drift", {
+      healthy: false,
+      severity: "warning",
+      title: "Target token URL drifted",
+      evidence: { target: "mcp-crm" },
+    });
     expect(r1.delivery?.delivered).toEqual(["slack"]);
     expect(r1.incident).toMatchObject({ deliveredTo: ["slack"], pendingChannels: ["webhook"] });
     w.rx.webhook.clearFaults();
@@ -143,8 +148,21 @@ describe("alert dispatcher", () => {
   it("lost answer, page never resolved: PagerDuty took a trigger whose answer was lost, the resolve skipped it as never reached, and the page stayed open for ever (found by npm run chaos, seed 37)", async () => {
     w = await startWorld({ channels: { slack: "warning", pagerduty: "warning" }, maxRetries: 0 });
     // PagerDuty records the trigger, but what comes back is not its JSON answer (a proxy's page, a cut connection's remains).
-    w.rx.pagerduty.fault({ route: "^POST /v2/enqueue$", status: 200, raw: true, body: "OK", headers: { "Content-Type": "text/plain" }, afterHandling: true, times: 1 });
-    const opened = await w.manager.report("set-c", "expiry.horizon", { healthy: false, severity: "error", title: "Key Vault secret expires in 5 days", evidence: { daysLeft: 5 } });
+    w.rx.pagerduty.fault({
+      route: "^POST /v2/enqueue$",
+      status: 200,
+      raw: true,
+      body: "OK",
+      headers: { "Content-Type": "text/plain" },
+      afterHandling: true,
+      times: 1,
+    });
+    const opened = await w.manager.report("set-c", "expiry.horizon", {
+      healthy: false,
+      severity: "error",
+      title: "Key Vault secret expires in 5 days",
+      evidence: { daysLeft: 5 },
+    });
     expect(opened.delivery?.failed).toEqual(["pagerduty"]);
     expect(w.rx.pagerduty.alerts(), "PagerDuty's own record: the page is open").toMatchObject([{ status: "triggered" }]);
 

@@ -13,7 +13,9 @@ describe("rotation timer liveness", () => {
 
   it("is healthy while the timer completed within two schedule periods", () => {
     expect(checkRotationTimerLiveness({ lastCompletedAt: new Date(now.getTime() - 11 * HOUR), schedulePeriodMs: 6 * HOUR, now })).toEqual({ healthy: true });
-    expect(checkRotationTimerLiveness({ lastCompletedAt: new Date(now.getTime() - 12 * HOUR).toISOString(), schedulePeriodMs: 6 * HOUR, now }).healthy).toBe(true);
+    expect(checkRotationTimerLiveness({ lastCompletedAt: new Date(now.getTime() - 12 * HOUR).toISOString(), schedulePeriodMs: 6 * HOUR, now }).healthy).toBe(
+      true,
+    );
   });
 
   it("is critical after two missed periods, with a title that says how long and stable evidence", () => {
@@ -25,7 +27,9 @@ describe("rotation timer liveness", () => {
   });
 
   it("counts from `since` for a fresh deployment and is critical when nothing was ever recorded", () => {
-    expect(checkRotationTimerLiveness({ lastCompletedAt: undefined, since: new Date(now.getTime() - HOUR), schedulePeriodMs: 6 * HOUR, now }).healthy).toBe(true);
+    expect(checkRotationTimerLiveness({ lastCompletedAt: undefined, since: new Date(now.getTime() - HOUR), schedulePeriodMs: 6 * HOUR, now }).healthy).toBe(
+      true,
+    );
     expect(checkRotationTimerLiveness({ lastCompletedAt: undefined, schedulePeriodMs: 6 * HOUR, now })).toMatchObject({
       healthy: false,
       severity: "critical",
@@ -39,7 +43,9 @@ describe("heartbeat ping", () => {
   const token = "hb-token-0123456789abcdef0123456789";
   const http = new HttpClient({ timeoutInMs: 200, retry: { maxRetries: 1, baseDelayInMs: 1, maxDelayInMs: 2 }, sleep: async () => undefined });
   beforeAll(async () => {
-    hb.route("GET", /^\/ping\/([^/]+)$/, (req) => (req.params[0] === token ? { status: 200, body: "OK", raw: true } : { status: 404, body: "not found", raw: true }));
+    hb.route("GET", /^\/ping\/([^/]+)$/, (req) =>
+      req.params[0] === token ? { status: 200, body: "OK", raw: true } : { status: 404, body: "not found", raw: true },
+    );
     await hb.start();
   });
   afterAll(() => hb.close());
@@ -72,7 +78,8 @@ describe("heartbeat liveness incident", () => {
     w = await startWorld({ channels: { pagerduty: "critical", slack: "warning" }, repeatIntervalMs: 24 * HOUR });
     const period = 6 * HOUR;
     let lastCompletedAt = w.clock.now();
-    const pass = () => w.manager.report(SERVICE_SET, HEARTBEAT_CHECK, checkRotationTimerLiveness({ lastCompletedAt, schedulePeriodMs: period, now: w.clock.now() }));
+    const pass = () =>
+      w.manager.report(SERVICE_SET, HEARTBEAT_CHECK, checkRotationTimerLiveness({ lastCompletedAt, schedulePeriodMs: period, now: w.clock.now() }));
 
     expect((await pass()).notification).toBe("none");
     w.clock.advance(13 * HOUR);

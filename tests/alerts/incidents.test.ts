@@ -63,7 +63,11 @@ describe("incident manager: rotation events and status", () => {
       runId: "run-9",
       mode: "scheduled",
       step: "propagate",
-      error: { code: "GATEWAY_UNAUTHORIZED", message: "Gateway: the API token was refused", hint: "Rotate the gateway API token. 2 MCP server(s) still hold the previous secret: mcp-a, mcp-b." },
+      error: {
+        code: "GATEWAY_UNAUTHORIZED",
+        message: "Gateway: the API token was refused",
+        hint: "Rotate the gateway API token. 2 MCP server(s) still hold the previous secret: mcp-a, mcp-b.",
+      },
       targets: { total: 4, verified: 2, stale: ["mcp-b", "mcp-a"] },
     };
     const input = toRotationEventInput(event, { secretExpiresOn: new Date(w.clock.now().getTime() + 170 * DAY_MS), renewalWindowDays: 30 })!;
@@ -128,7 +132,12 @@ describe("incident manager: rotation events and status", () => {
 
   it("re-notifies open incidents nobody reported on for a repeat interval", async () => {
     w = await startWorld({ channels: { webhook: "warning" }, repeatIntervalMs: 3_600_000 });
-    await w.manager.report(SET, "app.settings", { healthy: false, severity: "warning", title: "Public client flows enabled", evidence: { isFallbackPublicClient: true } });
+    await w.manager.report(SET, "app.settings", {
+      healthy: false,
+      severity: "warning",
+      title: "Public client flows enabled",
+      evidence: { isFallbackPublicClient: true },
+    });
     expect(await w.manager.renotifyDue()).toEqual([]);
     w.clock.advance(3_600_000);
     const due = await w.manager.renotifyDue();
@@ -169,7 +178,10 @@ describe("runner events to incidents", () => {
     const context = { secretExpiresOn: new Date(w.clock.now().getTime() + 60 * DAY_MS), renewalWindowDays: 30 };
     const input = toRotationEventInput(failed("run-1", "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", "2026-03-01 10:00:00Z"), context)!;
     const [first] = await w.manager.rotationEvent(SET, input);
-    expect(first!.incident).toMatchObject({ severity: "error", evidence: { step: "verify-entra", code: "ENTRA_SECRET_NOT_ACCEPTED", message: expect.stringContaining("Trace ID: <id>") } });
+    expect(first!.incident).toMatchObject({
+      severity: "error",
+      evidence: { step: "verify-entra", code: "ENTRA_SECRET_NOT_ACCEPTED", message: expect.stringContaining("Trace ID: <id>") },
+    });
     const again = toRotationEventInput(failed("run-2", "11111111-2222-3333-4444-555555555555", "2026-03-01 16:00:00Z"), context)!;
     const [second] = await w.manager.rotationEvent(SET, again);
     expect(second!.notification).toBe("none");
@@ -177,7 +189,9 @@ describe("runner events to incidents", () => {
     const progressed = toRotationEventInput({ type: "waiting", set: SET, runId: "r", mode: "scheduled" });
     expect(progressed).toEqual({ type: "progressed", runId: "r" });
     expect(await w.manager.rotationEvent(SET, progressed!)).toEqual([]);
-    expect(toRotationEventInput({ type: "awaiting_confirmation", set: SET, runId: "r", mode: "scheduled", targets: { total: 2, verified: 0, names: ["a", "b"] } })).toEqual({
+    expect(
+      toRotationEventInput({ type: "awaiting_confirmation", set: SET, runId: "r", mode: "scheduled", targets: { total: 2, verified: 0, names: ["a", "b"] } }),
+    ).toEqual({
       type: "awaiting_confirmation",
       runId: "r",
       targets: ["a", "b"],

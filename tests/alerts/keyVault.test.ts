@@ -30,12 +30,18 @@ describe("alert channels with their URLs and keys in Key Vault", () => {
     return {
       type: "opened",
       incident: openIncident(
-        { set: "set-kv", check: `check-${n}`, severity: "critical", title: "Key Vault secret is disabled", hint: "Enable the current version or rotate.", evidence: { version: "abc" } },
+        {
+          set: "set-kv",
+          check: `check-${n}`,
+          severity: "critical",
+          title: "Key Vault secret is disabled",
+          hint: "Enable the current version or rotate.",
+          evidence: { version: "abc" },
+        },
         { openedAt: at, updatedAt: at, lastNotifiedAt: at },
       ),
     };
   };
-
 
   it("delivers with credentials from Key Vault, picks up a rotated webhook URL at once, and rides out Key Vault throttling", async () => {
     const slackOld = rx.slack.createWebhook({ channel: "#old" });
@@ -81,9 +87,15 @@ describe("alert channels with their URLs and keys in Key Vault", () => {
       .addSecrets([slackOld, slackNew, routingKey, hook.url, hook.signingKey])
       .collectAll("log", lines)
       .collect("deliveryLog", dispatcher.deliveryLog())
-      .collectAll("slack", rx.slack.accepted().map((a) => a.body))
+      .collectAll(
+        "slack",
+        rx.slack.accepted().map((a) => a.body),
+      )
       .collectAll("webhook", rx.webhook.accepted())
-      .collectAll("pagerduty", rx.pagerduty.accepted().map((a) => ({ ...a.body, routing_key: undefined })))
+      .collectAll(
+        "pagerduty",
+        rx.pagerduty.accepted().map((a) => ({ ...a.body, routing_key: undefined })),
+      )
       .assertClean();
   });
 });

@@ -18,7 +18,8 @@ const CHECK = "token.request";
 const seen: Record<ChannelKind, (w: World) => string[]> = {
   teams: (w) => w.rx.teams.accepted().map((a) => String((a.body.cards[0]!["body"] as { text: string }[])[0]!.text).split(":")[0]!),
   slack: (w) => w.rx.slack.accepted().map((a) => /\[([A-Z ]+)\]/.exec(a.body.text ?? "")![1]!),
-  pagerduty: (w) => w.rx.pagerduty.accepted().map((a) => (a.body.event_action === "trigger" ? `trigger:${String(a.body.payload!["severity"])}` : String(a.body.event_action))),
+  pagerduty: (w) =>
+    w.rx.pagerduty.accepted().map((a) => (a.body.event_action === "trigger" ? `trigger:${String(a.body.payload!["severity"])}` : String(a.body.event_action))),
   opsgenie: (w) => w.rx.opsgenie.accepted().map((a) => a.body.action),
   webhook: (w) => w.rx.webhook.accepted().map((a) => a.body.type),
 };

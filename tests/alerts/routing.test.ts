@@ -29,7 +29,8 @@ describe("routing incidents to their set's channels", () => {
     ];
     const deps = { secrets: w.secrets, http: w.http, clock: w.clock, redactor: w.redactor };
     const { logger } = memoryLogger(w.redactor);
-    const dispatcherOf = (configs: typeof entries) => new AlertDispatcher({ channels: configs.map((e) => createChannel(e.config, deps)), logger, clock: w.clock });
+    const dispatcherOf = (configs: typeof entries) =>
+      new AlertDispatcher({ channels: configs.map((e) => createChannel(e.config, deps)), logger, clock: w.clock });
     const bySet = new Map(entries.map((e) => [e.set, dispatcherOf([e])]));
     const service = serviceChannelConfigs(entries);
     expect(service.map((e) => e.config.name)).toEqual(["set-a/slack", "set-b/slack"]);
@@ -39,7 +40,12 @@ describe("routing incidents to their set's channels", () => {
     expect(w.rx.slack.accepted().map((x) => x.body.channel)).toEqual(["#team-b"]);
     const hb = await manager.report(SERVICE_SET, HEARTBEAT_CHECK, { healthy: false, severity: "critical", title: "rotation timer stopped" });
     expect(hb.incident?.deliveredTo).toEqual(["set-a/slack", "set-b/slack"]);
-    expect(w.rx.slack.accepted().map((x) => x.body.channel).sort()).toEqual(["#team-a", "#team-b", "#team-b"]);
+    expect(
+      w.rx.slack
+        .accepted()
+        .map((x) => x.body.channel)
+        .sort(),
+    ).toEqual(["#team-a", "#team-b", "#team-b"]);
     expect((await manager.report("unknown-set", "x", { healthy: false, severity: "error" })).delivery?.delivered).toEqual([]);
   });
 });

@@ -29,7 +29,8 @@ describe("webhook signature verification", () => {
 
   it("refuses replays outside the tolerance, in either direction", () => {
     const sig = signWebhook(key, ts, body);
-    const at = (offsetSec: number) => verifyWebhookSignature({ key, timestamp: ts, body, signature: sig, toleranceSec: 300, now: new Date(now.getTime() + offsetSec * 1000) });
+    const at = (offsetSec: number) =>
+      verifyWebhookSignature({ key, timestamp: ts, body, signature: sig, toleranceSec: 300, now: new Date(now.getTime() + offsetSec * 1000) });
     expect(at(300)).toEqual({ valid: true });
     expect(at(301)).toEqual({ valid: false, reason: "stale_timestamp" });
     expect(at(-301)).toEqual({ valid: false, reason: "stale_timestamp" });
@@ -48,7 +49,14 @@ describe("webhook channel and receiver", () => {
     const event: AlertEvent = {
       type: "opened",
       incident: openIncident(
-        { set: "set-a", check: "discovery", severity: "error", title: "Discovery document unreachable", hint: "Check the custom domain's DNS.", evidence: { status: 503 } },
+        {
+          set: "set-a",
+          check: "discovery",
+          severity: "error",
+          title: "Discovery document unreachable",
+          hint: "Check the custom domain's DNS.",
+          evidence: { status: 503 },
+        },
         { openedAt: at, updatedAt: at, lastNotifiedAt: at },
       ),
     };

@@ -53,7 +53,6 @@ export interface World {
   close(): Promise<void>;
 }
 
-
 export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const clock = new OffsetClock();
   const rx = await startAllReceivers({ clock });

@@ -12,7 +12,8 @@ export function unclearRefusal(res: HttpResponseInit, expected: { status: number
   if (res.status !== expected.status) return `status ${res.status} instead of ${expected.status}${e?.message ? `: ${e.message.slice(0, 200)}` : ""}`;
   if (!e?.code || !e.message || !e.hint) return "no code/message/hint";
   if (typeof e.field !== "string" || e.field === "") return "no field named";
-  if (typeof expected.field === "string" ? e.field !== expected.field : !expected.field.test(e.field)) return `field ${e.field} instead of ${String(expected.field)}`;
+  if (typeof expected.field === "string" ? e.field !== expected.field : !expected.field.test(e.field))
+    return `field ${e.field} instead of ${String(expected.field)}`;
   if (e.field !== "(body)" && !e.message.includes(e.field)) return `message does not name ${e.field}: ${e.message}`;
   if (!/ — |must|at most|remove|use |send /i.test(e.message)) return `no fix in: ${e.message}`;
   if (e.field !== "(body)" && sent.includes(`"${e.field}":`) && /is required/.test(e.message)) return `says required for a field that was sent: ${e.message}`;
@@ -36,5 +37,7 @@ function strings(v: unknown): string[] {
 /** C0 controls, DEL/C1, bidi overrides/isolates, zero-width characters and lone surrogates. */
 export function unsafeChar(text: string): boolean {
   // eslint-disable-next-line no-control-regex -- finding control characters is the point
-  return /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(text);
+  return /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(
+    text,
+  );
 }

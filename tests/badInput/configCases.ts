@@ -71,10 +71,22 @@ const UNKNOWN: [string, string | RegExp, (f: RawJson) => void][] = [
   ["gateway.base_url", "sets[0].gateway.base_url", (f) => (s0(f).gateway.base_url = "https://api.example.com")],
   ["keyVault.secretname", "sets[0].keyVault.secretname", (f) => (s0(f).keyVault.secretname = "x")],
   ["secret.lifetime", "sets[0].secret.lifetime", (f) => (s0(f).secret = { lifetime: 180 })],
-  ["an alert's raw url instead of a Key Vault secret name", "sets[0].alerts[0].url", (f) => ((s0(f).alerts[0] as RawJson).url = "https://contoso.webhook.office.com/x")],
+  [
+    "an alert's raw url instead of a Key Vault secret name",
+    "sets[0].alerts[0].url",
+    (f) => ((s0(f).alerts[0] as RawJson).url = "https://contoso.webhook.office.com/x"),
+  ],
   ["a clientSecret in the file", "sets[0].clientSecret", (f) => (s0(f).clientSecret = "abc~DEF_not-a-real-secret-1234567890")],
-  ["__proto__ in a set", "sets[0].__proto__", (f) => Object.defineProperty(s0(f), "__proto__", { value: { polluted: true }, enumerable: true, configurable: true, writable: true })],
-  ["constructor in a set", "sets[0].constructor", (f) => Object.defineProperty(s0(f), "constructor", { value: { prototype: { polluted: true } }, enumerable: true, configurable: true, writable: true })],
+  [
+    "__proto__ in a set",
+    "sets[0].__proto__",
+    (f) => Object.defineProperty(s0(f), "__proto__", { value: { polluted: true }, enumerable: true, configurable: true, writable: true }),
+  ],
+  [
+    "constructor in a set",
+    "sets[0].constructor",
+    (f) => Object.defineProperty(s0(f), "constructor", { value: { prototype: { polluted: true } }, enumerable: true, configurable: true, writable: true }),
+  ],
   ["prototype in the gateway", "sets[0].gateway.prototype", (f) => (s0(f).gateway.prototype = { polluted: true })],
 ];
 
@@ -89,8 +101,16 @@ const BAD_URLS: [string, string | RegExp, (f: RawJson) => void][] = [
   ["authorityHost with a tenant path", "sets[0].authorityHost", (f) => (s0(f).authorityHost = "https://login.microsoftonline.com/contoso.onmicrosoft.com")],
   ["graphBaseUrl with /v1.0", "sets[0].graphBaseUrl", (f) => (s0(f).graphBaseUrl = "https://graph.microsoft.com/v1.0")],
   ["redirectUri over ftp", "sets[0].redirectUri", (f) => (s0(f).redirectUri = "ftp://auth.example.com/callback")],
-  ["a PagerDuty eventsUrl over http", "sets[0].alerts[0].eventsUrl", (f) => (s0(f).alerts = [{ kind: "pagerduty", routingKeySecretName: "pd-key", eventsUrl: "http://events.example.com/v2/enqueue" }])],
-  ["an Opsgenie apiUrl at link-local IPv6", "sets[0].alerts[0].apiUrl", (f) => (s0(f).alerts = [{ kind: "opsgenie", apiKeySecretName: "og-key", apiUrl: "https://[fe80::1]/" }])],
+  [
+    "a PagerDuty eventsUrl over http",
+    "sets[0].alerts[0].eventsUrl",
+    (f) => (s0(f).alerts = [{ kind: "pagerduty", routingKeySecretName: "pd-key", eventsUrl: "http://events.example.com/v2/enqueue" }]),
+  ],
+  [
+    "an Opsgenie apiUrl at link-local IPv6",
+    "sets[0].alerts[0].apiUrl",
+    (f) => (s0(f).alerts = [{ kind: "opsgenie", apiKeySecretName: "og-key", apiUrl: "https://[fe80::1]/" }]),
+  ],
   ["a URL with a CRLF", "sets[0].gateway.baseUrl", (f) => (s0(f).gateway.baseUrl = "https://api.example.com/v1\r\nX-Injected: 1")],
   ["national cloud mismatch (US Gov sign-in, global Graph)", "sets[0].graphBaseUrl", (f) => (s0(f).authorityHost = "https://login.microsoftonline.us")],
 ];
@@ -103,7 +123,11 @@ const BAD_DURATIONS: [string, string | RegExp, (f: RawJson) => void][] = [
   ["renewBeforeDays longer than the lifetime", "sets[0].secret.renewBeforeDays", (f) => (s0(f).secret = { lifetimeDays: 30, renewBeforeDays: 45 })],
   ["gracePeriodHours over 30 days", "sets[0].secret.gracePeriodHours", (f) => (s0(f).secret = { gracePeriodHours: 721 })],
   ["gracePeriodHours negative", "sets[0].secret.gracePeriodHours", (f) => (s0(f).secret = { gracePeriodHours: -1 })],
-  ["a grace period longer than the renewal window", "sets[0].secret.gracePeriodHours", (f) => (s0(f).secret = { lifetimeDays: 180, renewBeforeDays: 5, renewAtFraction: 0.01, gracePeriodHours: 200 })],
+  [
+    "a grace period longer than the renewal window",
+    "sets[0].secret.gracePeriodHours",
+    (f) => (s0(f).secret = { lifetimeDays: 180, renewBeforeDays: 5, renewAtFraction: 0.01, gracePeriodHours: 200 }),
+  ],
   ["renewAtFraction 1", "sets[0].secret.renewAtFraction", (f) => (s0(f).secret = { renewAtFraction: 1 })],
   ["verification.budgetSeconds 0", "sets[0].verification.budgetSeconds", (f) => (s0(f).verification = { budgetSeconds: 0 })],
   ["verification.intervalMs negative", "sets[0].verification.intervalMs", (f) => (s0(f).verification = { intervalMs: -1 })],
@@ -116,10 +140,30 @@ const DUPLICATES: [string, string | RegExp, (f: RawJson) => void][] = [
   ["two sets with one name", "sets[1].name", (f) => (s1(f).name = s0(f).name)],
   ["one app registration in two sets", "sets[1].clientId", (f) => (s1(f).clientId = s0(f).clientId)],
   ["one Key Vault secret for two sets", "sets[1].keyVault.secretName", (f) => (s1(f).keyVault.secretName = s0(f).keyVault.secretName)],
-  ["the same secret through a differently written vault URL", "sets[1].keyVault.secretName", (f) => ((s1(f).keyVault.url = "https://KV-MCP-SSO.vault.azure.net:443/"), (s1(f).keyVault.secretName = s0(f).keyVault.secretName))],
-  ["the gateway token stored under the client secret's name", "sets[0].gateway.apiTokenSecretName", (f) => (s0(f).gateway.apiTokenSecretName = s0(f).keyVault.secretName)],
-  ["a channel URL stored under the -pending companion", "sets[0].alerts[0].urlSecretName", (f) => ((s0(f).alerts[0] as RawJson).urlSecretName = `${s0(f).keyVault.secretName as string}-pending`)],
-  ["two channels with one name", "sets[0].alerts[1].name", (f) => (s0(f).alerts = [{ kind: "teams", name: "oncall", urlSecretName: "t-url" }, { kind: "slack", name: "oncall", urlSecretName: "s-url" }])],
+  [
+    "the same secret through a differently written vault URL",
+    "sets[1].keyVault.secretName",
+    (f) => ((s1(f).keyVault.url = "https://KV-MCP-SSO.vault.azure.net:443/"), (s1(f).keyVault.secretName = s0(f).keyVault.secretName)),
+  ],
+  [
+    "the gateway token stored under the client secret's name",
+    "sets[0].gateway.apiTokenSecretName",
+    (f) => (s0(f).gateway.apiTokenSecretName = s0(f).keyVault.secretName),
+  ],
+  [
+    "a channel URL stored under the -pending companion",
+    "sets[0].alerts[0].urlSecretName",
+    (f) => ((s0(f).alerts[0] as RawJson).urlSecretName = `${s0(f).keyVault.secretName as string}-pending`),
+  ],
+  [
+    "two channels with one name",
+    "sets[0].alerts[1].name",
+    (f) =>
+      (s0(f).alerts = [
+        { kind: "teams", name: "oncall", urlSecretName: "t-url" },
+        { kind: "slack", name: "oncall", urlSecretName: "s-url" },
+      ]),
+  ],
 ];
 
 const HOSTILE_NAMES: [string, string | RegExp, (f: RawJson) => void][] = [
@@ -138,7 +182,11 @@ const HOSTILE_NAMES: [string, string | RegExp, (f: RawJson) => void][] = [
   ["an empty manual target", "sets[1].gateway.targets[0]", (f) => (s1(f).gateway.targets = [""])],
   ["an unknown gateway kind", "sets[0].gateway.kind", (f) => (s0(f).gateway.kind = "kong")],
   ["a gateway kind of 10,000 characters", "sets[0].gateway.kind", (f) => (s0(f).gateway.kind = "k".repeat(10_000))],
-  ["an alert kind with a line break and a right-to-left override", "sets[0].alerts[0].kind", (f) => ((s0(f).alerts[0] as RawJson).kind = "teams\nERROR forged\u202E")],
+  [
+    "an alert kind with a line break and a right-to-left override",
+    "sets[0].alerts[0].kind",
+    (f) => ((s0(f).alerts[0] as RawJson).kind = "teams\nERROR forged\u202E"),
+  ],
   ["an unknown alert kind", "sets[0].alerts[0].kind", (f) => ((s0(f).alerts[0] as RawJson).kind = "email")],
   ["an unknown severity", "sets[0].alerts[0].minSeverity", (f) => ((s0(f).alerts[0] as RawJson).minSeverity = "urgent")],
   ["a severity with a right-to-left override", "sets[0].alerts[0].minSeverity", (f) => ((s0(f).alerts[0] as RawJson).minSeverity = "crit\u202Eical")],
@@ -155,7 +203,15 @@ const HUGE: [string, string | RegExp, (f: RawJson) => void][] = [
   ["a 100,000-character gateway tenant", "sets[0].gateway.tenant", (f) => (s0(f).gateway.tenant = BIG)],
   ["a 100,000-character vault URL", "sets[0].keyVault.url", (f) => (s0(f).keyVault.url = `https://${BIG}.vault.azure.net`)],
   ["100,000 scopes of which one is bad", "sets[0].scopes[99999]", (f) => (s0(f).scopes = [...Array.from({ length: 99_999 }, () => "openid"), ""])],
-  ["5,000 alert channels of which one is bad", "sets[0].alerts[4999].urlSecretName", (f) => (s0(f).alerts = [...Array.from({ length: 4999 }, (_, i) => ({ kind: "teams", name: `t${i}`, urlSecretName: `t-url-${i}` })), { kind: "teams", urlSecretName: "bad_name" }])],
+  [
+    "5,000 alert channels of which one is bad",
+    "sets[0].alerts[4999].urlSecretName",
+    (f) =>
+      (s0(f).alerts = [
+        ...Array.from({ length: 4999 }, (_, i) => ({ kind: "teams", name: `t${i}`, urlSecretName: `t-url-${i}` })),
+        { kind: "teams", urlSecretName: "bad_name" },
+      ]),
+  ],
   ["no sets at all", "sets", (f) => (f.sets = [])],
 ];
 

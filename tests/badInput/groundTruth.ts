@@ -10,9 +10,9 @@ import type { World } from "../harness/world.js";
 export async function groundTruth(world: World, container: ContainerClient, appObjectIds: string[]): Promise<string> {
   const blobs: string[] = [];
   for await (const b of container.listBlobsFlat({ includeMetadata: false })) blobs.push(`${b.name} ${b.properties.etag ?? ""}`);
-  const vault = world.keyVault.state.listSecrets().map((s) =>
-    world.keyVault.versions(s.name).map((v) => `${v.name}/${v.version} ${v.enabled} ${v.value.length} ${JSON.stringify(v.tags)} ${v.deleted}`),
-  );
+  const vault = world.keyVault.state
+    .listSecrets()
+    .map((s) => world.keyVault.versions(s.name).map((v) => `${v.name}/${v.version} ${v.enabled} ${v.value.length} ${JSON.stringify(v.tags)} ${v.deleted}`));
   const entra = appObjectIds.map((id) => world.entra.passwordCredentials(id).map((c) => `${c.keyId} ${c.endDateTime ?? ""}`));
   const gateway = world.gateway.servers().map((s) => JSON.stringify(s));
   return JSON.stringify({ blobs: blobs.sort(), vault, entra, gateway });

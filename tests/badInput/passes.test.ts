@@ -34,7 +34,12 @@ describe("bad input: hostile answers during whole rotation passes", () => {
         const where = `${name} from ${upstream}${i > 0 ? " (writes)" : ""}`;
         const s = await Scenario.create(
           w,
-          { secretExpiresInDays: 10, targets: 3, otherTargets: 1, overrides: { verification: { consecutiveSuccesses: 2, budgetSeconds: 2, intervalMs: 50, minStableSeconds: 0 } } },
+          {
+            secretExpiresInDays: 10,
+            targets: 3,
+            otherTargets: 1,
+            overrides: { verification: { consecutiveSuccesses: 2, budgetSeconds: 2, intervalMs: 50, minStableSeconds: 0 } },
+          },
           { httpTimeoutInMs: 1000 },
         );
         /** I1, I2 and a working current version, from the emulators alone. */
@@ -46,17 +51,23 @@ describe("bad input: hostile answers during whole rotation passes", () => {
           }
           const held = [...w.keyVault.heldValues(s.set.keyVault.secretName), ...w.keyVault.heldValues(pendingSecretName(s.set.keyVault.secretName))];
           for (const c of s.managedCredentials()) {
-            if (!held.some((v) => v.slice(0, 3) === c.hint && w.entra.isSecretAccepted(w.tenantId, s.set.clientId, v))) problems.push(`I2 violated ${when}: credential ${c.keyId} is held by no enabled Key Vault version`);
+            if (!held.some((v) => v.slice(0, 3) === c.hint && w.entra.isSecretAccepted(w.tenantId, s.set.clientId, v)))
+              problems.push(`I2 violated ${when}: credential ${c.keyId} is held by no enabled Key Vault version`);
           }
           const current = s.vaultCurrent();
-          if (!current || !w.entra.isSecretAccepted(w.tenantId, s.set.clientId, current.value)) problems.push(`${when}: Key Vault's current version is not accepted by Entra`);
+          if (!current || !w.entra.isSecretAccepted(w.tenantId, s.set.clientId, current.value))
+            problems.push(`${when}: Key Vault's current version is not accepted by Entra`);
         };
         // The rotator's own sign-ins (Graph, Key Vault) are done and cached, as in a warm instance:
         // the token endpoint's answers then meet the checks of the set's secrets, not the service's login.
         const clients = await s.runtime.clientsFor(s.set);
         await clients.graph.getApplication({ appId: s.set.clientId });
         await clients.vault.getLatest(s.set.keyVault.secretName);
-        const id = server.faults.add({ route: i === 0 ? allRoute : writeRoute, ...fault, ...(fault.echo ? { echoExtra: [...w.keyVault.heldValues(s.set.keyVault.secretName), w.gatewayApiToken] } : {}) });
+        const id = server.faults.add({
+          route: i === 0 ? allRoute : writeRoute,
+          ...fault,
+          ...(fault.echo ? { echoExtra: [...w.keyVault.heldValues(s.set.keyVault.secretName), w.gatewayApiToken] } : {}),
+        });
         const outcome = await within(s.pass(), 60_000);
         server.faults.remove(id);
         // The pass did meet the hostile answer (the emulator logs which fault answered).
@@ -66,7 +77,10 @@ describe("bad input: hostile answers during whole rotation passes", () => {
           if (!(outcome.error instanceof RotatorError)) problems.push(`${where}: the pass threw an untyped ${String(outcome.error).slice(0, 200)}`);
           scan.collect(`pass ${where}`, outcome.error);
         } else scan.collect(`pass ${where}`, { status: outcome.value.status, error: outcome.value.journal.error });
-        if (process.env["BADINPUT_TIMING"]) console.log(`${where}: ${"value" in outcome ? `${outcome.value.status} at ${outcome.value.journal.steps.at(-1)?.name ?? ""} ${outcome.value.journal.error?.code ?? ""}` : "error" in outcome ? (outcome.error as RotatorError).code : "hung"}`);
+        if (process.env["BADINPUT_TIMING"])
+          console.log(
+            `${where}: ${"value" in outcome ? `${outcome.value.status} at ${outcome.value.journal.steps.at(-1)?.name ?? ""} ${outcome.value.journal.error?.code ?? ""}` : "error" in outcome ? (outcome.error as RotatorError).code : "hung"}`,
+          );
         invariants(`after ${where}`);
         // Once the answers stop, timer passes (6 h apart, past the grace period) settle the set (I6).
         let last = "";
@@ -82,7 +96,8 @@ describe("bad input: hostile answers during whole rotation passes", () => {
         } catch (e) {
           problems.push(String(e));
         }
-        if (!s.targets().every((t) => w.entra.isSecretAccepted(w.tenantId, s.set.clientId, t.clientSecret))) problems.push(`${where}: a target is not on an accepted secret after settling`);
+        if (!s.targets().every((t) => w.entra.isSecretAccepted(w.tenantId, s.set.clientId, t.clientSecret)))
+          problems.push(`${where}: a target is not on an accepted secret after settling`);
         scan.collectAll(`${where} log`, s.lines).collectAll(`${where} event`, s.events);
         await s.scanJournals(scan);
       }
@@ -92,7 +107,12 @@ describe("bad input: hostile answers during whole rotation passes", () => {
   }, 180_000);
 
   it(`${ANSWERS.length} hostile answers from all five alert channels at once: reporting never throws, and every channel gets the incident once the answers stop`, async () => {
-    const s = await Scenario.create(w, { secretExpiresInDays: 300, targets: 1, otherTargets: 0, alerts: { teams: "info", slack: "info", pagerduty: "info", opsgenie: "info", webhook: "info" } });
+    const s = await Scenario.create(w, {
+      secretExpiresInDays: 300,
+      targets: 1,
+      otherTargets: 0,
+      alerts: { teams: "info", slack: "info", pagerduty: "info", opsgenie: "info", webhook: "info" },
+    });
     const rx = w.receivers!;
     const receivers = [rx.teams, rx.slack, rx.pagerduty, rx.opsgenie, rx.webhook];
     const scan = worldScanner(w);
@@ -100,7 +120,14 @@ describe("bad input: hostile answers during whole rotation passes", () => {
       const check = `bad-input-${i}`;
       const before = receivers.map((r) => r.accepted().length);
       const ids = receivers.map((r) => r.server.faults.add({ route: "^POST /", ...fault, ...(fault.echo ? { echoExtra: w.channelSecrets } : {}) }));
-      const report = () => s.runtime.alerting.manager.report(s.set.name, check, { healthy: false, severity: "critical", title: `Hostile channel answers: ${name}`, hint: "None: a test incident.", evidence: {} });
+      const report = () =>
+        s.runtime.alerting.manager.report(s.set.name, check, {
+          healthy: false,
+          severity: "critical",
+          title: `Hostile channel answers: ${name}`,
+          hint: "None: a test incident.",
+          evidence: {},
+        });
       const first = await within(report(), 60_000);
       expect("value" in first, `${name}: reporting threw or hung`).toBe(true);
       scan.collect(`report ${name}`, first);
@@ -113,7 +140,9 @@ describe("bad input: hostile answers during whole rotation passes", () => {
       // Teams and the generic webhook take any 2xx as delivered (their contracts define no body), so a
       // 200 from whatever answered counts as sent; every other channel must have reached its receiver.
       const deliveredTo = "value" in second ? (second.value.incident?.deliveredTo ?? []) : [];
-      const lost = ["teams", "slack", "pagerduty", "opsgenie", "webhook"].filter((kind, k) => got[k]! < 1 && !(fault.status === 200 && (kind === "teams" || kind === "webhook") && deliveredTo.includes(kind)));
+      const lost = ["teams", "slack", "pagerduty", "opsgenie", "webhook"].filter(
+        (kind, k) => got[k]! < 1 && !(fault.status === 200 && (kind === "teams" || kind === "webhook") && deliveredTo.includes(kind)),
+      );
       expect(lost, `${name}: deliveries per channel ${JSON.stringify(got)}, delivered to ${JSON.stringify(deliveredTo)}`).toEqual([]);
     }
     scan.collectAll("log", s.lines);

@@ -16,7 +16,12 @@ describe("bad input regressions", () => {
     const before = await groundTruth(s.world, s.container, [s.seeded.appObjectId]);
     const c = ctx();
     const res = await makeStartRotationHandler(() => Promise.resolve(s.runtime), queue)(
-      new HttpRequest({ method: "POST", url: "http://localhost/api/rotations?dryRun=true", headers: { "content-type": "application/json" }, body: { string: JSON.stringify({ set: s.set.name, mode: "force" }) } }),
+      new HttpRequest({
+        method: "POST",
+        url: "http://localhost/api/rotations?dryRun=true",
+        headers: { "content-type": "application/json" },
+        body: { string: JSON.stringify({ set: s.set.name, mode: "force" }) },
+      }),
       c,
     );
     expect(res.status).toBe(400);
@@ -29,7 +34,12 @@ describe("bad input regressions", () => {
     const s = await Scenario.create(world, { targets: 1, otherTargets: 0 });
     const c = ctx();
     const res = await makeStartRotationHandler(() => Promise.resolve(s.runtime), queue)(
-      new HttpRequest({ method: "PUT", url: "http://localhost/api/rotations", headers: { "content-type": "application/json" }, body: { string: JSON.stringify({ set: s.set.name, mode: "force" }) } }),
+      new HttpRequest({
+        method: "PUT",
+        url: "http://localhost/api/rotations",
+        headers: { "content-type": "application/json" },
+        body: { string: JSON.stringify({ set: s.set.name, mode: "force" }) },
+      }),
       c,
     );
     expect(res.status).toBe(405);
@@ -42,7 +52,12 @@ describe("bad input regressions", () => {
     for (const type of ["text/plain", "application/x-www-form-urlencoded"]) {
       const c = ctx();
       const res = await makeStartRotationHandler(() => Promise.resolve(s.runtime), queue)(
-        new HttpRequest({ method: "POST", url: "http://localhost/api/rotations", headers: { "content-type": type }, body: { string: JSON.stringify({ set: s.set.name, mode: "force" }) } }),
+        new HttpRequest({
+          method: "POST",
+          url: "http://localhost/api/rotations",
+          headers: { "content-type": type },
+          body: { string: JSON.stringify({ set: s.set.name, mode: "force" }) },
+        }),
         c,
       );
       expect(res.status).toBe(415);
@@ -62,13 +77,21 @@ describe("bad input regressions", () => {
   it("not-found answers did not name the field or the fix: an unknown set or run ID got only 'No … named …'", async () => {
     const s = await Scenario.create(world, { targets: 1, otherTargets: 0 });
     const start = await makeStartRotationHandler(() => Promise.resolve(s.runtime), queue)(
-      new HttpRequest({ method: "POST", url: "http://localhost/api/rotations", headers: { "content-type": "application/json" }, body: { string: JSON.stringify({ set: "no-such-set" }) } }),
+      new HttpRequest({
+        method: "POST",
+        url: "http://localhost/api/rotations",
+        headers: { "content-type": "application/json" },
+        body: { string: JSON.stringify({ set: "no-such-set" }) },
+      }),
       ctx(),
     );
     expect(start.status).toBe(404);
     expect((start.jsonBody as { error: { message: string } }).error.message).toMatch(/^set "no-such-set" .* — use one of: /);
     const runId = "0".repeat(64);
-    const get = await makeGetRotationHandler(() => Promise.resolve(s.runtime))(new HttpRequest({ method: "GET", url: `http://localhost/api/rotations/${runId}`, params: { runId } }), ctx());
+    const get = await makeGetRotationHandler(() => Promise.resolve(s.runtime))(
+      new HttpRequest({ method: "GET", url: `http://localhost/api/rotations/${runId}`, params: { runId } }),
+      ctx(),
+    );
     expect(get.status).toBe(404);
     const message = (get.jsonBody as { error: { message: string } }).error.message;
     expect(message).toMatch(/^runId .* — use the runId returned by POST \/api\/rotations/);

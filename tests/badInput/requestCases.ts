@@ -19,13 +19,22 @@ export interface RequestCase {
   expect: { status: number; field: string | RegExp };
 }
 
-export type Endpoint = "POST /api/rotations" | "GET /api/rotations/{runId}" | "POST /api/rotations/{runId}/confirm" | "GET /api/health" | "GET /api/status" | "GET /api/dashboard";
+export type Endpoint =
+  "POST /api/rotations" | "GET /api/rotations/{runId}" | "POST /api/rotations/{runId}/confirm" | "GET /api/health" | "GET /api/status" | "GET /api/dashboard";
 
 const MB = 1024 * 1024;
 const jsonBody = (o: Record<string, unknown>): string => JSON.stringify(o);
 /** A body of about `bytes` characters that is valid JSON with a real set name. */
-const padded = (bytes: number, extra: Record<string, unknown> = {}) => () => `{"set":"@SET@",${Object.entries(extra).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)},`).join("")}"pad":"${"x".repeat(bytes)}"}`;
-const nested = (depth: number, open: string, close: string, inner = "1") => () => `${open.repeat(depth)}${inner}${close.repeat(depth)}`;
+const padded =
+  (bytes: number, extra: Record<string, unknown> = {}) =>
+  () =>
+    `{"set":"@SET@",${Object.entries(extra)
+      .map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)},`)
+      .join("")}"pad":"${"x".repeat(bytes)}"}`;
+const nested =
+  (depth: number, open: string, close: string, inner = "1") =>
+  () =>
+    `${open.repeat(depth)}${inner}${close.repeat(depth)}`;
 
 const WRONG_TYPES: [string, unknown][] = [
   ["a number", 5],
@@ -90,7 +99,13 @@ function methodCases(methods: string[], bodies: [string, string | (() => string)
   for (const m of methods) {
     const withBody = m === "GET" || m === "HEAD" ? bodies.filter(([, b]) => b === undefined) : bodies;
     for (const [what, body] of withBody.length ? withBody : [["no body", undefined] as [string, undefined]]) {
-      out.push({ name: `${m} with ${what}`, method: m, headers: JSON_TYPE, ...(body !== undefined ? { body } : {}), expect: { status: 405, field: "(method)" } });
+      out.push({
+        name: `${m} with ${what}`,
+        method: m,
+        headers: JSON_TYPE,
+        ...(body !== undefined ? { body } : {}),
+        expect: { status: 405, field: "(method)" },
+      });
     }
   }
   return out;
@@ -126,14 +141,18 @@ function queryCases(): RequestCase[] {
     ["a bare flag", "verbose"],
     ["markup as a name", "%3Cscript%3E=1"],
   ];
-  return q.map(([name, query]) => ({ name: `query ${name}`, query, expect: { status: 400, field: name === "the function key twice" ? "?code" : QUERY_FIELD } }));
+  return q.map(([name, query]) => ({
+    name: `query ${name}`,
+    query,
+    expect: { status: 400, field: name === "the function key twice" ? "?code" : QUERY_FIELD },
+  }));
 }
 
 function contentTypeCases(validBody: string): RequestCase[] {
   const types: [string, string, string?][] = [
     ["text/plain", "text/plain"],
     ["a form post", "application/x-www-form-urlencoded", "set=@SET@&mode=force"],
-    ["multipart", "multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"set\"\r\n\r\n@SET@\r\n--x--"],
+    ["multipart", "multipart/form-data; boundary=x", '--x\r\nContent-Disposition: form-data; name="set"\r\n\r\n@SET@\r\n--x--'],
     ["XML", "application/xml", "<rotation><set>@SET@</set></rotation>"],
     ["JSON in UTF-16", "application/json; charset=utf-16"],
     ["text/json", "text/json"],
@@ -141,7 +160,12 @@ function contentTypeCases(validBody: string): RequestCase[] {
     ["application/javascript", "application/javascript"],
     ["a Latin-1 byte after the type", "application/json\u00ff"],
   ];
-  return types.map(([name, type, body]) => ({ name: `Content-Type ${name}`, headers: { "content-type": type }, body: body ?? validBody, expect: { status: 415, field: "Content-Type" } }));
+  return types.map(([name, type, body]) => ({
+    name: `Content-Type ${name}`,
+    headers: { "content-type": type },
+    body: body ?? validBody,
+    expect: { status: 415, field: "Content-Type" },
+  }));
 }
 
 function invalidJsonCases(): RequestCase[] {
@@ -183,7 +207,12 @@ function hugeAndDeepCases(field: string, fieldValue: (inner: string) => string, 
     { name: "10,000 levels of lists", headers: JSON_TYPE, body: nested(10_000, "[", "]"), expect: { status: 413, field: "(body)" } },
     { name: "10,000 levels of objects", headers: JSON_TYPE, body: nested(10_000, '{"a":', "}"), expect: { status: 413, field: "(body)" } },
     { name: `5,000 levels of lists inside ${field}`, headers: JSON_TYPE, body: () => fieldValue(nested(5000, "[", "]")()), expect: { status: 400, field } },
-    { name: "2,000 levels of objects under an unknown field", headers: JSON_TYPE, body: () => `{"a":${nested(2000, '{"a":', "}")()},${validFields}}`, expect: { status: 400, field: "a" } },
+    {
+      name: "2,000 levels of objects under an unknown field",
+      headers: JSON_TYPE,
+      body: () => `{"a":${nested(2000, '{"a":', "}")()},${validFields}}`,
+      expect: { status: 400, field: "a" },
+    },
     { name: `${field} of 15,000 characters`, headers: JSON_TYPE, body: () => fieldValue(JSON.stringify("s".repeat(15_000))), expect: { status: 400, field } },
   ];
 }
@@ -204,8 +233,19 @@ function unknownFieldCases(base: Record<string, unknown>): RequestCase[] {
     ["a 5,000-character key", /…/],
   ];
   // A Map, not an object literal: names["__proto__"] would be Object.prototype.
-  const names = new Map([["a key with a trailing space", "set "], ["an empty key", ""], ["a key with a right-to-left override", "se\u202Et"], ["a key with a NUL", "se\u0000t"], ["a 5,000-character key", "k".repeat(5000)]]);
-  return keys.map(([label, field]) => ({ name: `unknown field ${label}`, headers: JSON_TYPE, body: raw(names.get(label) ?? label), expect: { status: 400, field } }));
+  const names = new Map([
+    ["a key with a trailing space", "set "],
+    ["an empty key", ""],
+    ["a key with a right-to-left override", "se\u202Et"],
+    ["a key with a NUL", "se\u0000t"],
+    ["a 5,000-character key", "k".repeat(5000)],
+  ]);
+  return keys.map(([label, field]) => ({
+    name: `unknown field ${label}`,
+    headers: JSON_TYPE,
+    body: raw(names.get(label) ?? label),
+    expect: { status: 400, field },
+  }));
 }
 
 // ── the endpoints ────────────────────────────────────────────────────────────
@@ -213,8 +253,10 @@ function unknownFieldCases(base: Record<string, unknown>): RequestCase[] {
 function startCases(): RequestCase[] {
   const cases: RequestCase[] = [];
   const body = (o: Record<string, unknown>): RequestCase["body"] => jsonBody(o);
-  for (const [what, v] of WRONG_TYPES) cases.push({ name: `set as ${what}`, headers: JSON_TYPE, body: body({ set: v }), expect: { status: 400, field: "set" } });
-  for (const [what, v] of WRONG_TYPES) cases.push({ name: `mode as ${what}`, headers: JSON_TYPE, body: body({ set: "@SET@", mode: v }), expect: { status: 400, field: "mode" } });
+  for (const [what, v] of WRONG_TYPES)
+    cases.push({ name: `set as ${what}`, headers: JSON_TYPE, body: body({ set: v }), expect: { status: 400, field: "set" } });
+  for (const [what, v] of WRONG_TYPES)
+    cases.push({ name: `mode as ${what}`, headers: JSON_TYPE, body: body({ set: "@SET@", mode: v }), expect: { status: 400, field: "mode" } });
   for (const [what, v] of [...WRONG_TYPES.filter(([w]) => w !== "true"), ["a string", "true"] as [string, unknown], ["0", 0] as [string, unknown]]) {
     cases.push({ name: `dryRun as ${what}`, headers: JSON_TYPE, body: body({ set: "@SET@", dryRun: v }), expect: { status: 400, field: "dryRun" } });
   }
@@ -224,12 +266,25 @@ function startCases(): RequestCase[] {
     { name: "missing set in a dry run", headers: JSON_TYPE, body: body({ dryRun: true }), expect: { status: 400, field: "set" } },
     { name: "an empty set", headers: JSON_TYPE, body: body({ set: "" }), expect: { status: 400, field: "set" } },
   );
-  for (const [what, v] of ODD_UNICODE) cases.push({ name: `set with ${what}`, headers: JSON_TYPE, body: body({ set: v }), expect: { status: 400, field: "set" } });
-  for (const [what, v] of PATH_TRICKS) cases.push({ name: `set with ${what}`, headers: JSON_TYPE, body: body({ set: v }), expect: { status: 400, field: "set" } });
-  for (const v of ["FORCE", "force ", "emergency\u0000", "", "rotate", "scheduled\u202E"]) cases.push({ name: `mode ${JSON.stringify(v)}`, headers: JSON_TYPE, body: body({ set: "@SET@", mode: v }), expect: { status: 400, field: "mode" } });
-  cases.push({ name: "a set name that exists nowhere", headers: JSON_TYPE, body: body({ set: "no-such-set", mode: "force" }), expect: { status: 404, field: "set" } });
+  for (const [what, v] of ODD_UNICODE)
+    cases.push({ name: `set with ${what}`, headers: JSON_TYPE, body: body({ set: v }), expect: { status: 400, field: "set" } });
+  for (const [what, v] of PATH_TRICKS)
+    cases.push({ name: `set with ${what}`, headers: JSON_TYPE, body: body({ set: v }), expect: { status: 400, field: "set" } });
+  for (const v of ["FORCE", "force ", "emergency\u0000", "", "rotate", "scheduled\u202E"])
+    cases.push({ name: `mode ${JSON.stringify(v)}`, headers: JSON_TYPE, body: body({ set: "@SET@", mode: v }), expect: { status: 400, field: "mode" } });
+  cases.push({
+    name: "a set name that exists nowhere",
+    headers: JSON_TYPE,
+    body: body({ set: "no-such-set", mode: "force" }),
+    expect: { status: 404, field: "set" },
+  });
   cases.push(...unknownFieldCases({ set: "@SET@", mode: "force" }));
-  cases.push({ name: "a confirm field on the start endpoint", headers: JSON_TYPE, body: body({ set: "@SET@", confirmedBy: "alice" }), expect: { status: 400, field: "confirmedBy" } });
+  cases.push({
+    name: "a confirm field on the start endpoint",
+    headers: JSON_TYPE,
+    body: body({ set: "@SET@", confirmedBy: "alice" }),
+    expect: { status: 400, field: "confirmedBy" },
+  });
   cases.push(...nonObjectCases(), ...invalidJsonCases());
   cases.push(...hugeAndDeepCases("set", (inner) => `{"set":${inner}}`, '"set":"@SET@","mode":"force"'));
   cases.push(...methodCases(METHODS_FOR_POST, [["a valid body", '{"set":"@SET@","mode":"force"}']]));
@@ -241,19 +296,70 @@ function startCases(): RequestCase[] {
 function confirmCases(): RequestCase[] {
   const cases: RequestCase[] = [];
   const run = { runId: "@RUN@" };
-  for (const [what, v] of WRONG_TYPES) cases.push({ name: `confirmedBy as ${what}`, ...run, headers: JSON_TYPE, body: jsonBody({ confirmedBy: v }), expect: { status: 400, field: "confirmedBy" } });
+  for (const [what, v] of WRONG_TYPES)
+    cases.push({
+      name: `confirmedBy as ${what}`,
+      ...run,
+      headers: JSON_TYPE,
+      body: jsonBody({ confirmedBy: v }),
+      expect: { status: 400, field: "confirmedBy" },
+    });
   cases.push({ name: "confirmedBy missing", ...run, headers: JSON_TYPE, body: "{}", expect: { status: 400, field: "confirmedBy" } });
-  cases.push({ name: "confirmedBy whitespace", ...run, headers: JSON_TYPE, body: jsonBody({ confirmedBy: "   " }), expect: { status: 400, field: "confirmedBy" } });
-  cases.push({ name: "confirmedBy pinging a Slack channel", ...run, headers: JSON_TYPE, body: jsonBody({ confirmedBy: "<!channel>" }), expect: { status: 400, field: "confirmedBy" } });
-  cases.push({ name: "confirmedBy of 129 characters", ...run, headers: JSON_TYPE, body: jsonBody({ confirmedBy: "a".repeat(129) }), expect: { status: 400, field: "confirmedBy" } });
+  cases.push({
+    name: "confirmedBy whitespace",
+    ...run,
+    headers: JSON_TYPE,
+    body: jsonBody({ confirmedBy: "   " }),
+    expect: { status: 400, field: "confirmedBy" },
+  });
+  cases.push({
+    name: "confirmedBy pinging a Slack channel",
+    ...run,
+    headers: JSON_TYPE,
+    body: jsonBody({ confirmedBy: "<!channel>" }),
+    expect: { status: 400, field: "confirmedBy" },
+  });
+  cases.push({
+    name: "confirmedBy of 129 characters",
+    ...run,
+    headers: JSON_TYPE,
+    body: jsonBody({ confirmedBy: "a".repeat(129) }),
+    expect: { status: 400, field: "confirmedBy" },
+  });
   for (const [what, v] of ODD_UNICODE.filter(([w]) => !["a Cyrillic homoglyph", "fullwidth letters", "a combining mark"].includes(w))) {
-    cases.push({ name: `confirmedBy with ${what}`, ...run, headers: JSON_TYPE, body: jsonBody({ confirmedBy: v }), expect: { status: 400, field: "confirmedBy" } });
+    cases.push({
+      name: `confirmedBy with ${what}`,
+      ...run,
+      headers: JSON_TYPE,
+      body: jsonBody({ confirmedBy: v }),
+      expect: { status: 400, field: "confirmedBy" },
+    });
   }
-  for (const [what, v] of RUN_ID_TRICKS) cases.push({ name: `runId with ${what}`, runId: v, headers: JSON_TYPE, body: jsonBody({ confirmedBy: "alice" }), expect: { status: 400, field: "runId" } });
-  for (const [what, v] of ODD_UNICODE) cases.push({ name: `runId with ${what}`, runId: `${v}-00000000`, headers: JSON_TYPE, body: jsonBody({ confirmedBy: "alice" }), expect: { status: 400, field: "runId" } });
-  cases.push({ name: "a run that does not exist", runId: "20260101T000000Z-deadbeef", headers: JSON_TYPE, body: jsonBody({ confirmedBy: "alice" }), expect: { status: 404, field: "runId" } });
+  for (const [what, v] of RUN_ID_TRICKS)
+    cases.push({ name: `runId with ${what}`, runId: v, headers: JSON_TYPE, body: jsonBody({ confirmedBy: "alice" }), expect: { status: 400, field: "runId" } });
+  for (const [what, v] of ODD_UNICODE)
+    cases.push({
+      name: `runId with ${what}`,
+      runId: `${v}-00000000`,
+      headers: JSON_TYPE,
+      body: jsonBody({ confirmedBy: "alice" }),
+      expect: { status: 400, field: "runId" },
+    });
+  cases.push({
+    name: "a run that does not exist",
+    runId: "20260101T000000Z-deadbeef",
+    headers: JSON_TYPE,
+    body: jsonBody({ confirmedBy: "alice" }),
+    expect: { status: 404, field: "runId" },
+  });
   cases.push(...unknownFieldCases({ confirmedBy: "alice" }).map((c) => ({ ...c, ...run })));
-  cases.push({ name: "a start field on /confirm", ...run, headers: JSON_TYPE, body: jsonBody({ confirmedBy: "alice", mode: "force" }), expect: { status: 400, field: "mode" } });
+  cases.push({
+    name: "a start field on /confirm",
+    ...run,
+    headers: JSON_TYPE,
+    body: jsonBody({ confirmedBy: "alice", mode: "force" }),
+    expect: { status: 400, field: "mode" },
+  });
   cases.push(...nonObjectCases().map((c) => ({ ...c, ...run })), ...invalidJsonCases().map((c) => ({ ...c, ...run })));
   cases.push(...hugeAndDeepCases("confirmedBy", (inner) => `{"confirmedBy":${inner}}`, '"confirmedBy":"alice"').map((c) => ({ ...c, ...run })));
   cases.push(...methodCases(METHODS_FOR_POST, [["a valid body", '{"confirmedBy":"alice"}']]).map((c) => ({ ...c, ...run })));
@@ -278,8 +384,15 @@ function getRunCases(): RequestCase[] {
   ] as [string, string][]) {
     cases.push({ name: `runId ${what}`, runId: v, expect: { status: 400, field: "runId" } });
   }
-  for (const v of ["20260101T000000Z-deadbeef", "--------", "0".repeat(64)]) cases.push({ name: `well-formed runId ${v.slice(0, 12)} that does not exist`, runId: v, expect: { status: 404, field: "runId" } });
-  cases.push(...methodCases(METHODS_FOR_GET, [["no body", undefined], ["a JSON body", '{"confirmedBy":"alice"}'], ["a 1 MB body", padded(MB)]]).map((c) => ({ ...c, runId: "@RUN@" })));
+  for (const v of ["20260101T000000Z-deadbeef", "--------", "0".repeat(64)])
+    cases.push({ name: `well-formed runId ${v.slice(0, 12)} that does not exist`, runId: v, expect: { status: 404, field: "runId" } });
+  cases.push(
+    ...methodCases(METHODS_FOR_GET, [
+      ["no body", undefined],
+      ["a JSON body", '{"confirmedBy":"alice"}'],
+      ["a 1 MB body", padded(MB)],
+    ]).map((c) => ({ ...c, runId: "@RUN@" })),
+  );
   cases.push(...queryCases().map((c) => ({ ...c, runId: "@RUN@" })));
   return cases;
 }
@@ -308,4 +421,7 @@ export const REQUEST_CASES: Record<Endpoint, RequestCase[]> = {
   "GET /api/dashboard": readOnlyCases(),
 };
 
-export const REQUEST_CASE_COUNTS: Record<Endpoint, number> = Object.fromEntries(Object.entries(REQUEST_CASES).map(([k, v]) => [k, v.length])) as Record<Endpoint, number>;
+export const REQUEST_CASE_COUNTS: Record<Endpoint, number> = Object.fromEntries(Object.entries(REQUEST_CASES).map(([k, v]) => [k, v.length])) as Record<
+  Endpoint,
+  number
+>;

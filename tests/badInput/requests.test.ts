@@ -93,9 +93,20 @@ describe("bad input: malformed requests per HTTP endpoint", () => {
     const h = handlers();
     const ctx = () => new InvocationContext({ functionName: "valid" });
     const json = { "content-type": "application/json; charset=utf-8" };
-    const dry = await h["POST /api/rotations"](new HttpRequest({ method: "POST", url: "http://localhost/api/rotations?code=k", headers: json, body: { string: JSON.stringify({ set: s.set.name, dryRun: true }) } }), ctx());
+    const dry = await h["POST /api/rotations"](
+      new HttpRequest({
+        method: "POST",
+        url: "http://localhost/api/rotations?code=k",
+        headers: json,
+        body: { string: JSON.stringify({ set: s.set.name, dryRun: true }) },
+      }),
+      ctx(),
+    );
     expect(dry.status).toBe(200);
-    const get = await h["GET /api/rotations/{runId}"](new HttpRequest({ method: "GET", url: `http://localhost/api/rotations/${RUN}`, params: { runId: RUN } }), ctx());
+    const get = await h["GET /api/rotations/{runId}"](
+      new HttpRequest({ method: "GET", url: `http://localhost/api/rotations/${RUN}`, params: { runId: RUN } }),
+      ctx(),
+    );
     expect(get.status).toBe(404);
     const status = await h["GET /api/status"](new HttpRequest({ method: "GET", url: "http://localhost/api/status?code=k" }), ctx());
     expect(status.status).toBe(200);

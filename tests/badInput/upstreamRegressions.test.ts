@@ -27,7 +27,11 @@ describe("hostile upstream regressions", () => {
     const s = await scenario();
     const w = s.world;
     const { graph } = await s.runtime.clientsFor(s.set);
-    w.entra.server.faults.add({ route: "^GET /v1\\.0/applications$", status: 200, body: { value: [], "@odata.nextLink": `${w.entra.server.url}/v1.0/applications?$skiptoken=again` } });
+    w.entra.server.faults.add({
+      route: "^GET /v1\\.0/applications$",
+      status: 200,
+      body: { value: [], "@odata.nextLink": `${w.entra.server.url}/v1.0/applications?$skiptoken=again` },
+    });
     typed(await within(graph.getApplication({ appId: s.set.clientId }), 10_000), "GRAPH_INVALID_RESPONSE");
   });
 
@@ -43,7 +47,11 @@ describe("hostile upstream regressions", () => {
   it("Graph garbage read as an app without secrets: passwordCredentials that is not a list (or a page whose value is not a list) became 'no credentials'", async () => {
     const s = await scenario();
     const { graph } = await s.runtime.clientsFor(s.set);
-    const id = s.world.entra.server.faults.add({ route: "^GET /v1\\.0/applications$", status: 200, body: { value: [{ id: s.seeded.appObjectId, appId: s.set.clientId, passwordCredentials: "none" }] } });
+    const id = s.world.entra.server.faults.add({
+      route: "^GET /v1\\.0/applications$",
+      status: 200,
+      body: { value: [{ id: s.seeded.appObjectId, appId: s.set.clientId, passwordCredentials: "none" }] },
+    });
     typed(await within(graph.getApplication({ appId: s.set.clientId }), 10_000), "GRAPH_INVALID_RESPONSE");
     s.world.entra.server.faults.remove(id);
     s.world.entra.server.faults.add({ route: "^GET /v1\\.0/applications$", status: 200, body: { value: "applications" } });
@@ -63,14 +71,23 @@ describe("hostile upstream regressions", () => {
     const s = await scenario(5000);
     const w = s.world;
     const { vault } = await s.runtime.clientsFor(s.set);
-    w.keyVault.server.faults.add({ route: "^GET /secrets/[^/]+/versions$", status: 200, body: { value: [], nextLink: `${w.keyVault.url}/secrets/${s.set.keyVault.secretName}/versions?api-version=2025-07-01&$skiptoken=again` } });
+    w.keyVault.server.faults.add({
+      route: "^GET /secrets/[^/]+/versions$",
+      status: 200,
+      body: { value: [], nextLink: `${w.keyVault.url}/secrets/${s.set.keyVault.secretName}/versions?api-version=2025-07-01&$skiptoken=again` },
+    });
     typed(await within(vault.listVersions(s.set.keyVault.secretName), 30_000), "VAULT_UNEXPECTED_RESPONSE");
   });
 
   it("Key Vault 401 with a malformed challenge: getSecret stayed pending forever (no request, no timeout)", async () => {
     const s = await scenario();
     const { vault } = await s.runtime.clientsFor(s.set);
-    s.world.keyVault.server.faults.add({ route: "^GET /secrets/", status: 401, headers: { "WWW-Authenticate": 'Bearer authorization="javascript:alert(1)", resource="x"' }, body: { error: { code: "Unauthorized" } } });
+    s.world.keyVault.server.faults.add({
+      route: "^GET /secrets/",
+      status: 401,
+      headers: { "WWW-Authenticate": 'Bearer authorization="javascript:alert(1)", resource="x"' },
+      body: { error: { code: "Unauthorized" } },
+    });
     typed(await within(vault.getLatest(s.set.keyVault.secretName), 15_000), "VAULT_TIMEOUT");
   });
 
@@ -78,8 +95,21 @@ describe("hostile upstream regressions", () => {
     const s = await scenario();
     const w = s.world;
     const { token } = await s.runtime.clientsFor(s.set);
-    w.entra.server.faults.add({ route: `^POST /${w.tenantId}/oauth2/v2\\.0/token$`, status: 500, raw: true, headers: { "Content-Type": "application/json" }, body: `${"[".repeat(10_000)}${"]".repeat(10_000)}` });
-    const outcome = await within(token.requestToken({ tokenUrl: `${w.authorityHost}/${w.tenantId}/oauth2/v2.0/token`, clientId: s.set.clientId, clientSecret: s.seeded.handMade.secretText }), 10_000);
+    w.entra.server.faults.add({
+      route: `^POST /${w.tenantId}/oauth2/v2\\.0/token$`,
+      status: 500,
+      raw: true,
+      headers: { "Content-Type": "application/json" },
+      body: `${"[".repeat(10_000)}${"]".repeat(10_000)}`,
+    });
+    const outcome = await within(
+      token.requestToken({
+        tokenUrl: `${w.authorityHost}/${w.tenantId}/oauth2/v2.0/token`,
+        clientId: s.set.clientId,
+        clientSecret: s.seeded.handMade.secretText,
+      }),
+      10_000,
+    );
     expect(outcome).toMatchObject({ value: { ok: false, status: 500 } });
   });
 

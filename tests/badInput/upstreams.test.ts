@@ -74,7 +74,14 @@ const event = (set: string): AlertEvent => ({
 function resolveFault(a: HostileAnswer, subst: Record<string, string>): Omit<FaultSpec, "route"> {
   const body = typeof a.fault.body === "function" ? (a.fault.body as () => unknown)() : a.fault.body;
   const fill = (t: string) => Object.entries(subst).reduce((acc, [k, v]) => acc.replaceAll(k, v), t);
-  const filled = body === undefined ? undefined : typeof body === "string" ? (body.length < 100_000 ? fill(body) : body) : (JSON.parse(fill(JSON.stringify(body))) as unknown);
+  const filled =
+    body === undefined
+      ? undefined
+      : typeof body === "string"
+        ? body.length < 100_000
+          ? fill(body)
+          : body
+        : (JSON.parse(fill(JSON.stringify(body))) as unknown);
   const headers = a.fault.headers ? (JSON.parse(fill(JSON.stringify(a.fault.headers))) as Record<string, string>) : undefined;
   return { ...a.fault, ...(filled !== undefined ? { body: filled } : {}), ...(headers ? { headers } : {}) };
 }
@@ -94,20 +101,43 @@ describe("bad input: hostile upstream answers", () => {
   const setup = async () => {
     if (s) return;
     away = await elsewhere();
-    s = await Scenario.create(w, { secretExpiresInDays: 300, targets: 3, otherTargets: 1, alerts: { teams: "info", slack: "info", pagerduty: "info", opsgenie: "info", webhook: "info" } }, { httpTimeoutInMs: HTTP_TIMEOUT_MS });
+    s = await Scenario.create(
+      w,
+      { secretExpiresInDays: 300, targets: 3, otherTargets: 1, alerts: { teams: "info", slack: "info", pagerduty: "info", opsgenie: "info", webhook: "info" } },
+      { httpTimeoutInMs: HTTP_TIMEOUT_MS },
+    );
     const clients = await s.runtime.clientsFor(s.set);
     // The product's Graph client with the test's short timeout; its retry policy is the product's own.
     const graph = createGraphApplicationsApi({
-      credential: createAzureCredential({ tenantId: w.tenantId, clientId: w.operator.clientId, clientSecret: w.operator.secret, authorityHost: w.authorityHost, ca: w.caCertPem }),
+      credential: createAzureCredential({
+        tenantId: w.tenantId,
+        clientId: w.operator.clientId,
+        clientSecret: w.operator.secret,
+        authorityHost: w.authorityHost,
+        ca: w.caCertPem,
+      }),
       graphBaseUrl: s.set.graphBaseUrl,
       http: new HttpClient({ ca: w.caCertPem, redactor: s.runtime.redactor, timeoutInMs: HTTP_TIMEOUT_MS }),
       redactor: s.runtime.redactor,
       timeoutInMs: HTTP_TIMEOUT_MS,
     });
-    const channelHttp = new HttpClient({ ca: w.caCertPem, redactor: s.runtime.redactor, timeoutInMs: HTTP_TIMEOUT_MS, retry: { maxRetries: 1, baseDelayInMs: 1, maxDelayInMs: 5 } });
-    const channels = createChannels(s.set.alerts, { secrets: clients.vault, http: channelHttp, clock: w.clock, redactor: s.runtime.redactor, timeoutInMs: HTTP_TIMEOUT_MS, maxRetries: 1 });
+    const channelHttp = new HttpClient({
+      ca: w.caCertPem,
+      redactor: s.runtime.redactor,
+      timeoutInMs: HTTP_TIMEOUT_MS,
+      retry: { maxRetries: 1, baseDelayInMs: 1, maxDelayInMs: 5 },
+    });
+    const channels = createChannels(s.set.alerts, {
+      secrets: clients.vault,
+      http: channelHttp,
+      clock: w.clock,
+      redactor: s.runtime.redactor,
+      timeoutInMs: HTTP_TIMEOUT_MS,
+      maxRetries: 1,
+    });
     const ch = (kind: string): AlertChannel => channels.find((c) => c.kind === kind)!;
-    const delivery = (r: unknown) => typeof r === "object" && r !== null && (r as { ok?: unknown }).ok === false && typeof (r as { code?: unknown }).code === "string";
+    const delivery = (r: unknown) =>
+      typeof r === "object" && r !== null && (r as { ok?: unknown }).ok === false && typeof (r as { code?: unknown }).code === "string";
     const rx = w.receivers!;
     const secretName = s.set.keyVault.secretName;
     targets = {
@@ -120,12 +150,22 @@ describe("bad input: hostile upstream answers", () => {
       },
       // A fresh adapter per answer, as a fresh instance would have: a 429 rightly pauses the adapter's
       // pacing (up to 60 s), which would otherwise carry over to the next answer.
-      gateway: { server: w.gateway.server, route: "^GET /mcp-servers$", call: () => createGatewayAdapter(s.set.gateway, { apiToken: w.gatewayApiToken, http: s.runtime.http }).listTargets({ clientId: s.set.clientId }) },
+      gateway: {
+        server: w.gateway.server,
+        route: "^GET /mcp-servers$",
+        call: () => createGatewayAdapter(s.set.gateway, { apiToken: w.gatewayApiToken, http: s.runtime.http }).listTargets({ clientId: s.set.clientId }),
+      },
       token: {
         server: w.entra.server,
         route: `^POST /${w.tenantId}/oauth2/v2\\.0/token$`,
-        call: () => clients.token.requestToken({ tokenUrl: `${w.authorityHost}/${w.tenantId}/oauth2/v2.0/token`, clientId: s.set.clientId, clientSecret: s.seeded.handMade.secretText }),
-        failedResult: (r) => typeof r === "object" && r !== null && (r as { ok?: unknown }).ok === false && typeof (r as { error?: unknown }).error === "string",
+        call: () =>
+          clients.token.requestToken({
+            tokenUrl: `${w.authorityHost}/${w.tenantId}/oauth2/v2.0/token`,
+            clientId: s.set.clientId,
+            clientSecret: s.seeded.handMade.secretText,
+          }),
+        failedResult: (r) =>
+          typeof r === "object" && r !== null && (r as { ok?: unknown }).ok === false && typeof (r as { error?: unknown }).error === "string",
       },
       teams: { server: rx.teams.server, route: "^POST /", call: () => ch("teams").send(event(s.set.name)), failedResult: delivery },
       slack: { server: rx.slack.server, route: "^POST /", call: () => ch("slack").send(event(s.set.name)), failedResult: delivery },
@@ -189,7 +229,13 @@ describe("bad input: hostile upstream answers", () => {
     counts[upstream] = { tried: UPSTREAM_CASES[upstream].length, endedSafely: UPSTREAM_CASES[upstream].length - problems.length };
     scan.collectAll("log", s.lines);
     const leaks = scan.fragmentLeaks();
-    if (leaks.length > 0) problems.push(`${leaks.length} secret fragment(s) leaked, e.g. ${leaks.slice(0, 3).map((l) => `${l.where} (${l.view}) holds ${l.fragment} chars of ${l.secretHint}`).join("; ")}`);
+    if (leaks.length > 0)
+      problems.push(
+        `${leaks.length} secret fragment(s) leaked, e.g. ${leaks
+          .slice(0, 3)
+          .map((l) => `${l.where} (${l.view}) holds ${l.fragment} chars of ${l.secretHint}`)
+          .join("; ")}`,
+      );
     return problems;
   };
 

@@ -24,7 +24,9 @@ afterAll(async () => {
 describe("the invariant oracle is independent of the code under test", () => {
   it("imports nothing from src/ (least of all src/rotation) and no emulator module", () => {
     const source = readFileSync(new URL("../harness/chaos/oracle.ts", import.meta.url), "utf8");
-    const imports = [...source.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+["']([^"']+)["']/gm), ...source.matchAll(/import\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1]!);
+    const imports = [...source.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+["']([^"']+)["']/gm), ...source.matchAll(/import\(\s*["']([^"']+)["']\s*\)/g)].map(
+      (m) => m[1]!,
+    );
     expect(imports.length).toBeGreaterThan(0);
     expect(imports.filter((p) => p.includes("src/") || p.includes("emulators/"))).toEqual([]);
     expect(imports).toEqual(["@azure/storage-blob"]);
@@ -90,7 +92,11 @@ describe("the oracle can fail", () => {
 
 describe("defects the simulator found", () => {
   it("seed 2000: on a manual gateway a run-failure incident never resolved (its reconcile is skipped, so no pass counted as a recovery)", async () => {
-    const schedule = { seed: 2000, estate: { secretExpiresInDays: 60, targets: 4, otherTargets: 1, manual: true }, events: [{ t: "fault", dep: "graph", kind: "drop", times: 8 }, { t: "tick" }] };
+    const schedule = {
+      seed: 2000,
+      estate: { secretExpiresInDays: 60, targets: 4, otherTargets: 1, manual: true },
+      events: [{ t: "fault", dep: "graph", kind: "drop", times: 8 }, { t: "tick" }],
+    };
     const out = await runSchedule(env, schedule as unknown as GeneratedSchedule);
     expect(out.violations).toEqual([]);
   }, 120_000);
@@ -100,7 +106,12 @@ describe("defects the simulator found", () => {
     const schedule = {
       seed: 423,
       estate: { secretExpiresInDays: 58, targets: 6, otherTargets: 0 },
-      events: [{ t: "tick" }, { t: "fault", dep: "keyvault", kind: "status", status: 404, times: 4 }, { t: "tick" }, { t: "crash", seam: "afterStep", skip: 3 }],
+      events: [
+        { t: "tick" },
+        { t: "fault", dep: "keyvault", kind: "status", status: 404, times: 4 },
+        { t: "tick" },
+        { t: "crash", seam: "afterStep", skip: 3 },
+      ],
     };
     const out = await runSchedule(env, schedule as unknown as GeneratedSchedule);
     expect(out.violations).toEqual([]);
@@ -127,7 +138,11 @@ describe("defects the simulator found", () => {
 
   it("seed 35: a pass that lost its lease removed the credential the takeover pass had stashed and propagated (I1)", async () => {
     // Shrunk from seed 35: a lease loss mid-pass (another instance takes the run over), then passes.
-    const schedule = { seed: 35, estate: { secretExpiresInDays: 12, targets: 6, otherTargets: 2 }, events: [{ t: "leaseLoss" }, { t: "redeliver", pick: 745 }, { t: "health" }, { t: "tick" }] };
+    const schedule = {
+      seed: 35,
+      estate: { secretExpiresInDays: 12, targets: 6, otherTargets: 2 },
+      events: [{ t: "leaseLoss" }, { t: "redeliver", pick: 745 }, { t: "health" }, { t: "tick" }],
+    };
     const out = await runSchedule(env, schedule as unknown as GeneratedSchedule);
     expect(out.violations).toEqual([]);
   }, 120_000);

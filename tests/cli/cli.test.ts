@@ -50,7 +50,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await world?.stop();
   const scan = new SecretScanner().addSecrets(world.secrets());
-  scan.collectAll("cli output", outputs.flatMap((o) => [o.stdout, o.stderr]));
+  scan.collectAll(
+    "cli output",
+    outputs.flatMap((o) => [o.stdout, o.stderr]),
+  );
   expect(scan.leaks()).toEqual([]);
 });
 
@@ -154,9 +157,17 @@ describe("mcp-sso-rotator CLI", () => {
     expect(r.stderr).toMatch(/propagating: 5\/5 targets updated/);
     expect(r.stderr).toMatch(/step verify-targets done: 5\/5 targets hold the new secret/);
     expect(r.stderr).toMatch(/rotate --emergency` retires it now/);
-    expect(r.json).toMatchObject({ command: "rotate", ok: true, exitCode: 0, sets: [{ set: "cli-gw", status: "waiting", step: "retire", targets: { verified: 5, total: 5 }, code: 0 }] });
+    expect(r.json).toMatchObject({
+      command: "rotate",
+      ok: true,
+      exitCode: 0,
+      sets: [{ set: "cli-gw", status: "waiting", step: "retire", targets: { verified: 5, total: 5 }, code: 0 }],
+    });
     // Ground truth: every server of the app holds Key Vault's new current value.
-    const current = world.keyVault.versions(cequence.set.keyVault.secretName).filter((v) => v.enabled).at(-1)!;
+    const current = world.keyVault
+      .versions(cequence.set.keyVault.secretName)
+      .filter((v) => v.enabled)
+      .at(-1)!;
     const servers = world.gateway.servers().filter((s) => s.clientId === cequence.set.clientId);
     expect(servers.every((s) => s.clientSecret === current.value)).toBe(true);
   });
@@ -186,7 +197,10 @@ describe("mcp-sso-rotator CLI", () => {
 
   it("status and incidents: the failing set shows FAILING with its open incidents (exit 1); --resolve closes one and tells the channel", async () => {
     // The Function App's health timer (same Storage) turns the failing probe into incidents.
-    await makeHealthTimerHandler(() => Promise.resolve(host))({ isPastDue: false } as unknown as Timer, new InvocationContext({ functionName: "healthTimer", logHandler: () => undefined }));
+    await makeHealthTimerHandler(() => Promise.resolve(host))(
+      { isPastDue: false } as unknown as Timer,
+      new InvocationContext({ functionName: "healthTimer", logHandler: () => undefined }),
+    );
 
     const status = await cli(["status", "--set", "cli-gw"]);
     expect(status.code).toBe(1);
@@ -196,7 +210,12 @@ describe("mcp-sso-rotator CLI", () => {
     expect(status.stdout).toMatch(/FAIL authorize \[critical\] AADSTS50011/);
     expect(status.stdout).toMatch(/\[critical\] mcp-sso-rotator\.cli-gw\.authorize/);
     const statusJson = await cli(["status", "--set", "cli-gw", "--json"]);
-    expect(statusJson.json).toMatchObject({ command: "status", ok: false, exitCode: 1, sets: [{ set: "cli-gw", verdict: "failing", targets: { verified: 5, total: 5 } }] });
+    expect(statusJson.json).toMatchObject({
+      command: "status",
+      ok: false,
+      exitCode: 1,
+      sets: [{ set: "cli-gw", verdict: "failing", targets: { verified: 5, total: 5 } }],
+    });
 
     const list = await cli(["incidents", "--json"]);
     expect(list.code).toBe(0);
@@ -208,8 +227,13 @@ describe("mcp-sso-rotator CLI", () => {
     expect(resolved.code).toBe(0);
     expect(resolved.stdout).toMatch(/resolved mcp-sso-rotator\.cli-gw\.authorize; resolve sent to webhook/);
     expect((await host.alerting.manager.listOpen("cli-gw")).map((i) => i.dedupKey)).not.toContain("mcp-sso-rotator.cli-gw.authorize");
-    const sent = world.receivers!.webhook.accepted().slice(before).map((a) => a.body as unknown as { type: string; incident: { dedupKey: string } });
-    expect(sent).toContainEqual(expect.objectContaining({ type: "resolved", incident: expect.objectContaining({ dedupKey: "mcp-sso-rotator.cli-gw.authorize" }) }));
+    const sent = world
+      .receivers!.webhook.accepted()
+      .slice(before)
+      .map((a) => a.body as unknown as { type: string; incident: { dedupKey: string } });
+    expect(sent).toContainEqual(
+      expect.objectContaining({ type: "resolved", incident: expect.objectContaining({ dedupKey: "mcp-sso-rotator.cli-gw.authorize" }) }),
+    );
 
     const again = await cli(["incidents", "--resolve", "mcp-sso-rotator.cli-gw.authorize", "--json"]);
     expect(again.code).toBe(2);
@@ -257,7 +281,15 @@ describe("issue 26, defect 2: terminal escapes in the CLI", () => {
     const hostile = world.seedSet({ name: "cli-hostile", secretExpiresInDays: 10, targets: 1, otherTargets: 0 });
     const tokenUrl = `${world.authorityHost}/${world.tenantId}/oauth2/v2.0/token`;
     for (const name of HOSTILE) {
-      world.gateway.seedServer({ name, tokenName: "entra-sso", tokenUrl, clientId: hostile.set.clientId, clientSecret: hostile.handMade.secretText, scopes: ["openid"], additionalParameters: { tenantID: world.tenantId } });
+      world.gateway.seedServer({
+        name,
+        tokenName: "entra-sso",
+        tokenUrl,
+        clientId: hostile.set.clientId,
+        clientSecret: hostile.handMade.secretText,
+        scopes: ["openid"],
+        additionalParameters: { tenantID: world.tenantId },
+      });
       world.entra.seedPassword(hostile.appObjectId, { displayName: name, endDateTime: new Date(Date.now() + 30 * 86_400_000).toISOString() });
     }
     const hostileEnv = operatorSettings(world, container, inject("storageConnectionString"), [hostile]);
@@ -292,7 +324,10 @@ describe("issue 26, defect 8: the settings file is echoed", () => {
     for (const [what, text] of broken) {
       const file = path.join(os.tmpdir(), `local.settings.broken.${process.pid}.json`);
       writeFileSync(file, text);
-      for (const args of [["plan", "--settings", file, "--json"], ["check-config", "--settings", file]]) {
+      for (const args of [
+        ["plan", "--settings", file, "--json"],
+        ["check-config", "--settings", file],
+      ]) {
         const r = await runInProcess(args, {});
         expect(r.code, what).toBe(2);
         const printed = r.stdout + r.stderr;

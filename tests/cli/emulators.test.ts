@@ -14,7 +14,14 @@ describe("mcp-sso-rotator --emulators", () => {
       command: "plan",
       ok: true,
       exitCode: 0,
-      sets: [{ set: "cequence-sso", action: "rotate", reason: expect.stringMatching(/^current secret expires in 10 days, inside the 30-day renewal window/), plan: { targets: { total: 25 } } }],
+      sets: [
+        {
+          set: "cequence-sso",
+          action: "rotate",
+          reason: expect.stringMatching(/^current secret expires in 10 days, inside the 30-day renewal window/),
+          plan: { targets: { total: 25 } },
+        },
+      ],
     });
     expect(r.stderr).toMatch(/local emulators: Entra https:\/\/127\.0\.0\.1:\d+/);
   });
@@ -34,7 +41,10 @@ describe("mcp-sso-rotator --emulators", () => {
   it("the production entry (src/cli/index.ts, no emulators in src/) answers --emulators with a usage error naming the dev entry", async () => {
     const r = await runInProcess(["plan", "--emulators", "--json"], {}, { entry: "production" });
     expect(r.code).toBe(2);
-    expect(r.json).toMatchObject({ ok: false, error: { code: "CLI_USAGE", message: expect.stringMatching(/--emulators is a development tool/), hint: expect.stringMatching(/scripts\/cli\.ts/) } });
+    expect(r.json).toMatchObject({
+      ok: false,
+      error: { code: "CLI_USAGE", message: expect.stringMatching(/--emulators is a development tool/), hint: expect.stringMatching(/scripts\/cli\.ts/) },
+    });
   });
 
   it("check-config --emulators validates the emulator world's sets", async () => {

@@ -91,7 +91,11 @@ export function operatorSettings(world: World, container: ContainerClient, conne
 }
 
 /** In-process as the dev entry runs it (scripts/cli.ts: `--emulators` available), or as the production entry (`entry: "production"`). */
-export async function runInProcess(args: string[], env: Record<string, string | undefined>, options: { tty?: boolean; entry?: "dev" | "production" } = {}): Promise<CliRun> {
+export async function runInProcess(
+  args: string[],
+  env: Record<string, string | undefined>,
+  options: { tty?: boolean; entry?: "dev" | "production" } = {},
+): Promise<CliRun> {
   const stdout = new MemoryStream(options.tty ?? false);
   const stderr = new MemoryStream(false);
   const io: CliIo = { stdout, stderr, env, cwd: process.cwd() };
@@ -104,7 +108,10 @@ const BIN = path.resolve("bin", "mcp-sso-rotator.js");
 /** The real executable, as `npx mcp-sso-rotator` starts it (Node 22 from node_modules/.bin). */
 export function runProcess(args: string[], env: Record<string, string | undefined>): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env["PATH"], HOME: process.env["HOME"], ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { PATH: process.env["PATH"], HOME: process.env["HOME"], ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));

@@ -49,12 +49,22 @@ afterAll(async () => {
   world.gateway.server.faults.clear();
   await world?.stop();
   const scan = new SecretScanner().addSecrets(world.secrets());
-  scan.collectAll("cli output", outputs.flatMap((o) => [o.stdout, o.stderr]));
+  scan.collectAll(
+    "cli output",
+    outputs.flatMap((o) => [o.stdout, o.stderr]),
+  );
   expect(scan.leaks()).toEqual([]);
   void hosts;
 });
 
-type StatusSet = { set: string; verdict: string; staleTargets: { name: string }[]; unreadable: { dependency: string; code: string }[]; unknowns: string[]; verdictAsOf: { basis: string; ageMs: number | null } };
+type StatusSet = {
+  set: string;
+  verdict: string;
+  staleTargets: { name: string }[];
+  unreadable: { dependency: string; code: string }[];
+  unknowns: string[];
+  verdictAsOf: { basis: string; ageMs: number | null };
+};
 const setOf = (r: CliRun): StatusSet => (r.json["sets"] as StatusSet[])[0]!;
 
 describe("issue 25: status tells the truth", () => {
@@ -68,13 +78,24 @@ describe("issue 25: status tells the truth", () => {
     // Meanwhile server 02 is deleted and recreated under a new ID (same name, same old secret).
     const old = world.gateway.servers().find((s) => s.name === "truth-gone-mcp-02")!;
     world.gateway.deleteServer(old.id);
-    const recreated = world.gateway.seedServer({ name: old.name, tokenName: old.tokenName, tokenUrl: old.tokenUrl, clientId: old.clientId, clientSecret: old.clientSecret, scopes: old.scopes, additionalParameters: old.additionalParameters });
+    const recreated = world.gateway.seedServer({
+      name: old.name,
+      tokenName: old.tokenName,
+      tokenUrl: old.tokenUrl,
+      clientId: old.clientId,
+      clientSecret: old.clientSecret,
+      scopes: old.scopes,
+      additionalParameters: old.additionalParameters,
+    });
     expect(recreated.id).not.toBe(old.id);
     world.gateway.server.faults.remove(fault);
 
     // The estate converges in two passes, and a third changes nothing.
     for (let i = 0; i < 3; i++) await cli(["rotate", "--set", "truth-gone", "--json"], env);
-    const current = world.keyVault.versions(seeded.set.keyVault.secretName).filter((v) => v.enabled).at(-1)!;
+    const current = world.keyVault
+      .versions(seeded.set.keyVault.secretName)
+      .filter((v) => v.enabled)
+      .at(-1)!;
     const live = world.gateway.servers().filter((s) => s.clientId === seeded.set.clientId);
     expect(live).toHaveLength(5);
     expect(live.every((s) => s.clientSecret === current.value)).toBe(true);
@@ -110,7 +131,10 @@ describe("issue 25: status tells the truth", () => {
         expect(status.code, `${c.name}: ${status.stderr}`).toBe(1);
         expect(status.json, c.name).toMatchObject({ ok: false, exitCode: 1 });
         expect(setOf(status).verdict, c.name).toBe("unknown");
-        expect(setOf(status).unreadable.map((u) => u.dependency), c.name).toContain("Key Vault");
+        expect(
+          setOf(status).unreadable.map((u) => u.dependency),
+          c.name,
+        ).toContain("Key Vault");
         // The deadline is 5 s; Storage reads and the in-process start take the rest.
         expect(status.ms, c.name).toBeLessThan(9_000);
         const human = await cli(["status", "--set", "truth-kv"], c.env);
@@ -169,7 +193,9 @@ describe("issue 25: status tells the truth", () => {
     expect(r.stdout).not.toMatch(/HEALTHY/);
     expect(r.stdout).toMatch(/^truth-new {2}UNKNOWN/m);
     expect(r.stdout).toMatch(/not known yet {3}the current secret \(no run has finished yet\); the health checks \(no probe yet\)/);
-    expect(r.stdout).toMatch(new RegExp(`expires soon {4}unmanaged ${seeded.handMade.keyId} "MCP Server Secret" ends \\d{4}-\\d\\d-\\d\\d \\((9\\.9|10) d left\\)`));
+    expect(r.stdout).toMatch(
+      new RegExp(`expires soon {4}unmanaged ${seeded.handMade.keyId} "MCP Server Secret" ends \\d{4}-\\d\\d-\\d\\d \\((9\\.9|10) d left\\)`),
+    );
     expect(r.code).toBe(1);
     const json = await cli(["status", "--set", "truth-new", "--json"], env);
     expect(setOf(json)).toMatchObject({ verdict: "unknown", unknowns: [expect.stringMatching(/current secret/), expect.stringMatching(/no probe yet/)] });
@@ -191,7 +217,12 @@ describe("issue 25: status tells the truth", () => {
       expect(outcome!.error!.message).toContain(world.gateway.url);
       expect(outcome!.error!.message).toMatch(/HTTP 503/);
       // Ground truth: nothing was updated.
-      expect(world.gateway.servers().filter((s) => s.clientId === seeded.set.clientId).every((s) => s.clientSecret === seeded.handMade.secretText)).toBe(true);
+      expect(
+        world.gateway
+          .servers()
+          .filter((s) => s.clientId === seeded.set.clientId)
+          .every((s) => s.clientSecret === seeded.handMade.secretText),
+      ).toBe(true);
       // Within the set's budget (verification.budgetSeconds = 20 s here) there is no incident yet.
       expect(await stalledIncident()).toBeUndefined();
       const status = await cli(["status", "--set", "truth-stall", "--json"], env);
@@ -200,8 +231,14 @@ describe("issue 25: status tells the truth", () => {
 
       // Past the budget, the Function App's health timer (every 15 min, whatever the rotation schedule) opens a warning.
       world.clock.advance(seeded.set.verification.budgetSeconds * 1000 + 5_000);
-      await makeHealthTimerHandler(() => Promise.resolve(host))({ isPastDue: false } as unknown as Timer, new InvocationContext({ functionName: "healthTimer", logHandler: () => undefined }));
-      expect(await stalledIncident()).toMatchObject({ severity: "warning", title: expect.stringMatching(/has made no progress for \d+ min .*at step propagate: PROPAGATE_NO_PROGRESS/) });
+      await makeHealthTimerHandler(() => Promise.resolve(host))(
+        { isPastDue: false } as unknown as Timer,
+        new InvocationContext({ functionName: "healthTimer", logHandler: () => undefined }),
+      );
+      expect(await stalledIncident()).toMatchObject({
+        severity: "warning",
+        title: expect.stringMatching(/has made no progress for \d+ min .*at step propagate: PROPAGATE_NO_PROGRESS/),
+      });
       // A rotation pass that still cannot update anything keeps it open.
       await (await host.createRunner(seeded.set, silentLogger)).runPass({ mode: "scheduled", trigger: "timer" });
       expect(await stalledIncident()).toMatchObject({ severity: "warning" });

@@ -23,67 +23,325 @@ const cases: Case[] = [
   { name: "a set without a name", breakIt: (s) => delete s.name, paths: ["sets[0].name"], fix: "is required — a short identifier such as cequence-sso" },
   { name: "a name with capitals and a space", breakIt: (s) => (s.name = "Cequence SSO"), paths: ["sets[0].name"], fix: "lowercase letters, digits or dashes" },
   { name: "a name that is a number", breakIt: (s) => (s.name = 42), paths: ["sets[0].name"], fix: "put the value in double quotes" },
-  { name: "a tenant domain instead of a tenant ID", breakIt: (s) => (s.tenantId = "contoso.onmicrosoft.com"), paths: ["sets[0].tenantId"], fix: "Directory (tenant) ID" },
-  { name: "the all-zero placeholder tenant ID", breakIt: (s) => (s.tenantId = "00000000-0000-0000-0000-000000000000"), paths: ["sets[0].tenantId"], fix: "put your Directory (tenant) ID here" },
+  {
+    name: "a tenant domain instead of a tenant ID",
+    breakIt: (s) => (s.tenantId = "contoso.onmicrosoft.com"),
+    paths: ["sets[0].tenantId"],
+    fix: "Directory (tenant) ID",
+  },
+  {
+    name: "the all-zero placeholder tenant ID",
+    breakIt: (s) => (s.tenantId = "00000000-0000-0000-0000-000000000000"),
+    paths: ["sets[0].tenantId"],
+    fix: "put your Directory (tenant) ID here",
+  },
   { name: "a set without a client ID", breakIt: (s) => delete s.clientId, paths: ["sets[0].clientId"], fix: "Application (client) ID" },
-  { name: "an application object ID that is not a GUID", breakIt: (s) => (s.applicationObjectId = "abc"), paths: ["sets[0].applicationObjectId"], fix: "Object ID" },
-  { name: "an http authority host", breakIt: (s) => (s.authorityHost = "http://login.microsoftonline.com"), paths: ["sets[0].authorityHost"], fix: "fix the scheme" },
-  { name: "an authority host with the tenant in its path", breakIt: (s) => (s.authorityHost = "https://login.microsoftonline.com/contoso.onmicrosoft.com"), paths: ["sets[0].authorityHost"], fix: "the tenant comes from tenantId" },
-  { name: "a Graph URL that includes /v1.0", breakIt: (s) => (s.graphBaseUrl = "https://graph.microsoft.com/v1.0"), paths: ["sets[0].graphBaseUrl"], fix: "the client adds /v1.0 itself" },
-  { name: "a US Government authority with the global Graph", breakIt: (s) => (s.authorityHost = "https://login.microsoftonline.us"), paths: ["sets[0].graphBaseUrl"], fix: "set graphBaseUrl to https://graph.microsoft.us or https://dod-graph.microsoft.us" },
-  { name: "a China authority with the US Government Graph", breakIt: (s) => { s.authorityHost = "https://login.chinacloudapi.cn"; s.graphBaseUrl = "https://graph.microsoft.us"; }, paths: ["sets[0].graphBaseUrl"], fix: "https://microsoftgraph.chinacloudapi.cn" },
+  {
+    name: "an application object ID that is not a GUID",
+    breakIt: (s) => (s.applicationObjectId = "abc"),
+    paths: ["sets[0].applicationObjectId"],
+    fix: "Object ID",
+  },
+  {
+    name: "an http authority host",
+    breakIt: (s) => (s.authorityHost = "http://login.microsoftonline.com"),
+    paths: ["sets[0].authorityHost"],
+    fix: "fix the scheme",
+  },
+  {
+    name: "an authority host with the tenant in its path",
+    breakIt: (s) => (s.authorityHost = "https://login.microsoftonline.com/contoso.onmicrosoft.com"),
+    paths: ["sets[0].authorityHost"],
+    fix: "the tenant comes from tenantId",
+  },
+  {
+    name: "a Graph URL that includes /v1.0",
+    breakIt: (s) => (s.graphBaseUrl = "https://graph.microsoft.com/v1.0"),
+    paths: ["sets[0].graphBaseUrl"],
+    fix: "the client adds /v1.0 itself",
+  },
+  {
+    name: "a US Government authority with the global Graph",
+    breakIt: (s) => (s.authorityHost = "https://login.microsoftonline.us"),
+    paths: ["sets[0].graphBaseUrl"],
+    fix: "set graphBaseUrl to https://graph.microsoft.us or https://dod-graph.microsoft.us",
+  },
+  {
+    name: "a China authority with the US Government Graph",
+    breakIt: (s) => {
+      s.authorityHost = "https://login.chinacloudapi.cn";
+      s.graphBaseUrl = "https://graph.microsoft.us";
+    },
+    paths: ["sets[0].graphBaseUrl"],
+    fix: "https://microsoftgraph.chinacloudapi.cn",
+  },
   { name: "multiTenant written as a quoted string", breakIt: (s) => (s.multiTenant = "true"), paths: ["sets[0].multiTenant"], fix: "remove the quotes" },
   { name: "a set without keyVault", breakIt: (s) => delete s.keyVault, paths: ["sets[0].keyVault"], fix: '"secretName": "<secret>"' },
-  { name: "a vault name instead of a vault URL", breakIt: (s) => (s.keyVault.url = "kv-mcp-sso"), paths: ["sets[0].keyVault.url"], fix: "write a full https:// URL" },
-  { name: "a vault URL that points at the secret", breakIt: (s) => (s.keyVault.url = "https://kv-mcp-sso.vault.azure.net/secrets/cequence-sso"), paths: ["sets[0].keyVault.url"], fix: "give the vault's base URL" },
-  { name: "a Key Vault secret name with an underscore", breakIt: (s) => (s.keyVault.secretName = "client_secret"), paths: ["sets[0].keyVault.secretName"], fix: "rename the secret" },
-  { name: "a secret value pasted into keyVault", breakIt: (s) => (s.keyVault.secretValue = "abc~def"), paths: ["sets[0].keyVault.secretValue"], fix: "it lives in Key Vault under keyVault.secretName" },
-  { name: "a client secret pasted into the set", breakIt: (s) => (s.clientSecret = "abc~def"), paths: ["sets[0].clientSecret"], fix: "the client secret never goes in this file" },
-  { name: "a lifetime of 0 days", breakIt: (s) => (s.secret = { lifetimeDays: 0 }), paths: ["sets[0].secret.lifetimeDays"], fix: "the setup guide recommends 6–24 months" },
-  { name: "a lifetime of 731 days", breakIt: (s) => (s.secret = { lifetimeDays: 731 }), paths: ["sets[0].secret.lifetimeDays"], fix: "the setup guide recommends 6–24 months" },
-  { name: "a lifetime written as a quoted number", breakIt: (s) => (s.secret = { lifetimeDays: "365" }), paths: ["sets[0].secret.lifetimeDays"], fix: "remove the quotes" },
-  { name: "a fractional lifetime", breakIt: (s) => (s.secret = { lifetimeDays: 90.5 }), paths: ["sets[0].secret.lifetimeDays"], fix: "must be a whole number of days" },
-  { name: "a renewal window longer than the lifetime", breakIt: (s) => (s.secret = { lifetimeDays: 365, renewBeforeDays: 400 }), paths: ["sets[0].secret.renewBeforeDays"], fix: "raise lifetimeDays" },
+  {
+    name: "a vault name instead of a vault URL",
+    breakIt: (s) => (s.keyVault.url = "kv-mcp-sso"),
+    paths: ["sets[0].keyVault.url"],
+    fix: "write a full https:// URL",
+  },
+  {
+    name: "a vault URL that points at the secret",
+    breakIt: (s) => (s.keyVault.url = "https://kv-mcp-sso.vault.azure.net/secrets/cequence-sso"),
+    paths: ["sets[0].keyVault.url"],
+    fix: "give the vault's base URL",
+  },
+  {
+    name: "a Key Vault secret name with an underscore",
+    breakIt: (s) => (s.keyVault.secretName = "client_secret"),
+    paths: ["sets[0].keyVault.secretName"],
+    fix: "rename the secret",
+  },
+  {
+    name: "a secret value pasted into keyVault",
+    breakIt: (s) => (s.keyVault.secretValue = "abc~def"),
+    paths: ["sets[0].keyVault.secretValue"],
+    fix: "it lives in Key Vault under keyVault.secretName",
+  },
+  {
+    name: "a client secret pasted into the set",
+    breakIt: (s) => (s.clientSecret = "abc~def"),
+    paths: ["sets[0].clientSecret"],
+    fix: "the client secret never goes in this file",
+  },
+  {
+    name: "a lifetime of 0 days",
+    breakIt: (s) => (s.secret = { lifetimeDays: 0 }),
+    paths: ["sets[0].secret.lifetimeDays"],
+    fix: "the setup guide recommends 6–24 months",
+  },
+  {
+    name: "a lifetime of 731 days",
+    breakIt: (s) => (s.secret = { lifetimeDays: 731 }),
+    paths: ["sets[0].secret.lifetimeDays"],
+    fix: "the setup guide recommends 6–24 months",
+  },
+  {
+    name: "a lifetime written as a quoted number",
+    breakIt: (s) => (s.secret = { lifetimeDays: "365" }),
+    paths: ["sets[0].secret.lifetimeDays"],
+    fix: "remove the quotes",
+  },
+  {
+    name: "a fractional lifetime",
+    breakIt: (s) => (s.secret = { lifetimeDays: 90.5 }),
+    paths: ["sets[0].secret.lifetimeDays"],
+    fix: "must be a whole number of days",
+  },
+  {
+    name: "a renewal window longer than the lifetime",
+    breakIt: (s) => (s.secret = { lifetimeDays: 365, renewBeforeDays: 400 }),
+    paths: ["sets[0].secret.renewBeforeDays"],
+    fix: "raise lifetimeDays",
+  },
   { name: "a renewal fraction of 1", breakIt: (s) => (s.secret = { renewAtFraction: 1 }), paths: ["sets[0].secret.renewAtFraction"], fix: "e.g. 0.2" },
-  { name: "a negative grace period", breakIt: (s) => (s.secret = { gracePeriodHours: -1 }), paths: ["sets[0].secret.gracePeriodHours"], fix: "must be 0 or more" },
-  { name: "a grace period over 30 days", breakIt: (s) => (s.secret = { gracePeriodHours: 721 }), paths: ["sets[0].secret.gracePeriodHours"], fix: "an old secret kept longer is a liability" },
-  { name: "a grace period that outlasts the renewal window", breakIt: (s) => (s.secret = { lifetimeDays: 30, renewBeforeDays: 2, renewAtFraction: 0.05, gracePeriodHours: 72 }), paths: ["sets[0].secret.gracePeriodHours"], fix: "shorten gracePeriodHours" },
-  { name: "an adoptKeyId that is not a GUID", breakIt: (s) => (s.secret = { adoptKeyId: "secret-1" }), paths: ["sets[0].secret.adoptKeyId"], fix: "Certificates & secrets" },
+  {
+    name: "a negative grace period",
+    breakIt: (s) => (s.secret = { gracePeriodHours: -1 }),
+    paths: ["sets[0].secret.gracePeriodHours"],
+    fix: "must be 0 or more",
+  },
+  {
+    name: "a grace period over 30 days",
+    breakIt: (s) => (s.secret = { gracePeriodHours: 721 }),
+    paths: ["sets[0].secret.gracePeriodHours"],
+    fix: "an old secret kept longer is a liability",
+  },
+  {
+    name: "a grace period that outlasts the renewal window",
+    breakIt: (s) => (s.secret = { lifetimeDays: 30, renewBeforeDays: 2, renewAtFraction: 0.05, gracePeriodHours: 72 }),
+    paths: ["sets[0].secret.gracePeriodHours"],
+    fix: "shorten gracePeriodHours",
+  },
+  {
+    name: "an adoptKeyId that is not a GUID",
+    breakIt: (s) => (s.secret = { adoptKeyId: "secret-1" }),
+    paths: ["sets[0].secret.adoptKeyId"],
+    fix: "Certificates & secrets",
+  },
   { name: "a misspelt secret field", breakIt: (s) => (s.secret = { lifetime: 365 }), paths: ["sets[0].secret.lifetime"], fix: 'did you mean "lifetimeDays"?' },
-  { name: "zero consecutive verification successes", breakIt: (s) => (s.verification = { consecutiveSuccesses: 0 }), paths: ["sets[0].verification.consecutiveSuccesses"], fix: "use a value from 1 to 20" },
-  { name: "a verification budget over an hour", breakIt: (s) => (s.verification = { budgetSeconds: 7200 }), paths: ["sets[0].verification.budgetSeconds"], fix: "use a value from 1 to 3600" },
-  { name: "an http redirect URI", breakIt: (s) => (s.redirectUri = "http://gateway.example.com/callback"), paths: ["sets[0].redirectUri"], fix: "fix the scheme" },
+  {
+    name: "zero consecutive verification successes",
+    breakIt: (s) => (s.verification = { consecutiveSuccesses: 0 }),
+    paths: ["sets[0].verification.consecutiveSuccesses"],
+    fix: "use a value from 1 to 20",
+  },
+  {
+    name: "a verification budget over an hour",
+    breakIt: (s) => (s.verification = { budgetSeconds: 7200 }),
+    paths: ["sets[0].verification.budgetSeconds"],
+    fix: "use a value from 1 to 3600",
+  },
+  {
+    name: "an http redirect URI",
+    breakIt: (s) => (s.redirectUri = "http://gateway.example.com/callback"),
+    paths: ["sets[0].redirectUri"],
+    fix: "fix the scheme",
+  },
   { name: "an empty scope list", breakIt: (s) => (s.scopes = []), paths: ["sets[0].scopes"], fix: '["openid", "profile", "email", "User.Read"]' },
   { name: "scopes written as one space-separated text", breakIt: (s) => (s.scopes = "openid profile"), paths: ["sets[0].scopes"], fix: "wrap it in brackets" },
-  { name: "two scopes in one list item", breakIt: (s) => (s.scopes = ["openid profile", "email"]), paths: ["sets[0].scopes[0]"], fix: 'split "openid profile" into ["openid", "profile"]' },
+  {
+    name: "two scopes in one list item",
+    breakIt: (s) => (s.scopes = ["openid profile", "email"]),
+    paths: ["sets[0].scopes[0]"],
+    fix: 'split "openid profile" into ["openid", "profile"]',
+  },
   { name: "a set without a gateway", breakIt: (s) => delete s.gateway, paths: ["sets[0].gateway"], fix: '{ "kind": "manual" }' },
   { name: "a misspelt gateway kind", breakIt: (s) => (s.gateway.kind = "cequnce"), paths: ["sets[0].gateway.kind"], fix: "use cequence, or manual" },
-  { name: "a gateway without a kind", breakIt: (s) => delete s.gateway.kind, paths: ["sets[0].gateway.kind"], fix: "set the gateway's kind to cequence or manual" },
+  {
+    name: "a gateway without a kind",
+    breakIt: (s) => delete s.gateway.kind,
+    paths: ["sets[0].gateway.kind"],
+    fix: "set the gateway's kind to cequence or manual",
+  },
   { name: "a cequence gateway without a base URL", breakIt: (s) => delete s.gateway.baseUrl, paths: ["sets[0].gateway.baseUrl"], fix: "give an https:// URL" },
-  { name: "a gateway URL with credentials in it", breakIt: (s) => (s.gateway.baseUrl = "https://admin:pw@gw.example.com"), paths: ["sets[0].gateway.baseUrl"], fix: 'remove the "user:password@" part' },
-  { name: "an empty gateway tenant", breakIt: (s) => (s.gateway.tenant = ""), paths: ["sets[0].gateway.tenant"], fix: "give the gateway tenant (organisation) name" },
-  { name: "the gateway API token pasted instead of its secret name", breakIt: (s) => { delete s.gateway.apiTokenSecretName; s.gateway.apiToken = "tok"; }, paths: ["sets[0].gateway.apiToken", "sets[0].gateway.apiTokenSecretName"], fix: 'set "apiTokenSecretName" to the secret\'s name' },
-  { name: "a concurrency above 64", breakIt: (s) => (s.gateway.maxConcurrency = 100), paths: ["sets[0].gateway.maxConcurrency"], fix: "the gateway throttles beyond that" },
-  { name: "a misspelt maxConcurrency", breakIt: (s) => (s.gateway.maxConcurency = 8), paths: ["sets[0].gateway.maxConcurency"], fix: 'did you mean "maxConcurrency"?' },
+  {
+    name: "a gateway URL with credentials in it",
+    breakIt: (s) => (s.gateway.baseUrl = "https://admin:pw@gw.example.com"),
+    paths: ["sets[0].gateway.baseUrl"],
+    fix: 'remove the "user:password@" part',
+  },
+  {
+    name: "an empty gateway tenant",
+    breakIt: (s) => (s.gateway.tenant = ""),
+    paths: ["sets[0].gateway.tenant"],
+    fix: "give the gateway tenant (organisation) name",
+  },
+  {
+    name: "the gateway API token pasted instead of its secret name",
+    breakIt: (s) => {
+      delete s.gateway.apiTokenSecretName;
+      s.gateway.apiToken = "tok";
+    },
+    paths: ["sets[0].gateway.apiToken", "sets[0].gateway.apiTokenSecretName"],
+    fix: 'set "apiTokenSecretName" to the secret\'s name',
+  },
+  {
+    name: "a concurrency above 64",
+    breakIt: (s) => (s.gateway.maxConcurrency = 100),
+    paths: ["sets[0].gateway.maxConcurrency"],
+    fix: "the gateway throttles beyond that",
+  },
+  {
+    name: "a misspelt maxConcurrency",
+    breakIt: (s) => (s.gateway.maxConcurency = 8),
+    paths: ["sets[0].gateway.maxConcurency"],
+    fix: 'did you mean "maxConcurrency"?',
+  },
   { name: "a page size of 0", breakIt: (s) => (s.gateway.pageSize = 0), paths: ["sets[0].gateway.pageSize"], fix: "use a value from 1 to 500" },
-  { name: "a request rate of 0", breakIt: (s) => (s.gateway.maxRequestsPerSecond = 0), paths: ["sets[0].gateway.maxRequestsPerSecond"], fix: "fractions such as 0.5 are allowed" },
-  { name: "an update path without {id}", breakIt: (s) => (s.gateway.paths = { update: "/mcp-servers/authentication" }), paths: ["sets[0].gateway.paths.update"], fix: "where the MCP server ID goes" },
-  { name: "a list path without a leading slash", breakIt: (s) => (s.gateway.paths = { list: "mcp-servers" }), paths: ["sets[0].gateway.paths.list"], fix: "must start with /" },
-  { name: "testConnection written as yes", breakIt: (s) => (s.gateway.testConnection = "yes"), paths: ["sets[0].gateway.testConnection"], fix: "write true or false without quotes" },
-  { name: "the gateway token stored under the client secret's name", breakIt: (s) => (s.gateway.apiTokenSecretName = "cequence-sso-client-secret"), paths: ["sets[0].gateway.apiTokenSecretName"], fix: "use a separate secret" },
-  { name: "a manual gateway with a base URL", manual: true, breakIt: (s) => (s.gateway.baseUrl = "https://gw.example.com"), paths: ["sets[0].gateway.baseUrl"], fix: "known fields: kind, targets" },
-  { name: "a manual gateway with an empty target name", manual: true, breakIt: (s) => (s.gateway.targets = [""]), paths: ["sets[0].gateway.targets[0]"], fix: "give the MCP server's name" },
-  { name: "manual targets written as one text", manual: true, breakIt: (s) => (s.gateway.targets = "hr-knowledge-mcp"), paths: ["sets[0].gateway.targets"], fix: "wrap it in brackets" },
+  {
+    name: "a request rate of 0",
+    breakIt: (s) => (s.gateway.maxRequestsPerSecond = 0),
+    paths: ["sets[0].gateway.maxRequestsPerSecond"],
+    fix: "fractions such as 0.5 are allowed",
+  },
+  {
+    name: "an update path without {id}",
+    breakIt: (s) => (s.gateway.paths = { update: "/mcp-servers/authentication" }),
+    paths: ["sets[0].gateway.paths.update"],
+    fix: "where the MCP server ID goes",
+  },
+  {
+    name: "a list path without a leading slash",
+    breakIt: (s) => (s.gateway.paths = { list: "mcp-servers" }),
+    paths: ["sets[0].gateway.paths.list"],
+    fix: "must start with /",
+  },
+  {
+    name: "testConnection written as yes",
+    breakIt: (s) => (s.gateway.testConnection = "yes"),
+    paths: ["sets[0].gateway.testConnection"],
+    fix: "write true or false without quotes",
+  },
+  {
+    name: "the gateway token stored under the client secret's name",
+    breakIt: (s) => (s.gateway.apiTokenSecretName = "cequence-sso-client-secret"),
+    paths: ["sets[0].gateway.apiTokenSecretName"],
+    fix: "use a separate secret",
+  },
+  {
+    name: "a manual gateway with a base URL",
+    manual: true,
+    breakIt: (s) => (s.gateway.baseUrl = "https://gw.example.com"),
+    paths: ["sets[0].gateway.baseUrl"],
+    fix: "known fields: kind, targets",
+  },
+  {
+    name: "a manual gateway with an empty target name",
+    manual: true,
+    breakIt: (s) => (s.gateway.targets = [""]),
+    paths: ["sets[0].gateway.targets[0]"],
+    fix: "give the MCP server's name",
+  },
+  {
+    name: "manual targets written as one text",
+    manual: true,
+    breakIt: (s) => (s.gateway.targets = "hr-knowledge-mcp"),
+    paths: ["sets[0].gateway.targets"],
+    fix: "wrap it in brackets",
+  },
   { name: "alerts written as an object", breakIt: (s) => (s.alerts = { kind: "teams" }), paths: ["sets[0].alerts"], fix: "write it as [ … ]" },
-  { name: "an alert channel of an unknown kind", breakIt: (s) => (s.alerts = [{ kind: "email", urlSecretName: "x" }]), paths: ["sets[0].alerts[0].kind"], fix: "use one of teams, slack, pagerduty, opsgenie, webhook" },
-  { name: "a Teams webhook URL pasted instead of its secret name", breakIt: (s) => (s.alerts = [{ kind: "teams", url: "https://x" }]), paths: ["sets[0].alerts[0].url", "sets[0].alerts[0].urlSecretName"], fix: 'set "urlSecretName" to the secret\'s name' },
-  { name: "a severity spelt warn", breakIt: (s) => (s.alerts = [{ kind: "slack", urlSecretName: "slack-url", minSeverity: "warn" }]), paths: ["sets[0].alerts[0].minSeverity"], fix: 'did you mean "warning"?' },
-  { name: "an http PagerDuty events URL", breakIt: (s) => (s.alerts = [{ kind: "pagerduty", routingKeySecretName: "pd-key", eventsUrl: "http://events.pagerduty.com/v2/enqueue" }]), paths: ["sets[0].alerts[0].eventsUrl"], fix: "fix the scheme" },
-  { name: "an Opsgenie channel without its API key secret", breakIt: (s) => (s.alerts = [{ kind: "opsgenie" }]), paths: ["sets[0].alerts[0].apiKeySecretName"], fix: "give the name of the Key Vault secret" },
-  { name: "a webhook channel without a signing key", breakIt: (s) => (s.alerts = [{ kind: "webhook", urlSecretName: "hook-url" }]), paths: ["sets[0].alerts[0].signingKeySecretName"], fix: "give the name of the Key Vault secret" },
-  { name: "two channels with one name", breakIt: (s) => (s.alerts = [{ kind: "teams", name: "oncall", urlSecretName: "a-url" }, { kind: "slack", name: "oncall", urlSecretName: "b-url" }]), paths: ["sets[0].alerts[1].name"], fix: "give every channel of a set a unique name" },
-  { name: "a channel secret that is the client secret's pending companion", breakIt: (s) => (s.alerts = [{ kind: "slack", urlSecretName: "cequence-sso-client-secret-pending" }]), paths: ["sets[0].alerts[0].urlSecretName"], fix: "store the channel's value in a separate secret" },
-  { name: "an alert channel written as a text", breakIt: (s) => (s.alerts = ["teams"]), paths: ["sets[0].alerts[0]"], fix: '{ "kind": "teams", "urlSecretName": "teams-webhook-url" }' },
+  {
+    name: "an alert channel of an unknown kind",
+    breakIt: (s) => (s.alerts = [{ kind: "email", urlSecretName: "x" }]),
+    paths: ["sets[0].alerts[0].kind"],
+    fix: "use one of teams, slack, pagerduty, opsgenie, webhook",
+  },
+  {
+    name: "a Teams webhook URL pasted instead of its secret name",
+    breakIt: (s) => (s.alerts = [{ kind: "teams", url: "https://x" }]),
+    paths: ["sets[0].alerts[0].url", "sets[0].alerts[0].urlSecretName"],
+    fix: 'set "urlSecretName" to the secret\'s name',
+  },
+  {
+    name: "a severity spelt warn",
+    breakIt: (s) => (s.alerts = [{ kind: "slack", urlSecretName: "slack-url", minSeverity: "warn" }]),
+    paths: ["sets[0].alerts[0].minSeverity"],
+    fix: 'did you mean "warning"?',
+  },
+  {
+    name: "an http PagerDuty events URL",
+    breakIt: (s) => (s.alerts = [{ kind: "pagerduty", routingKeySecretName: "pd-key", eventsUrl: "http://events.pagerduty.com/v2/enqueue" }]),
+    paths: ["sets[0].alerts[0].eventsUrl"],
+    fix: "fix the scheme",
+  },
+  {
+    name: "an Opsgenie channel without its API key secret",
+    breakIt: (s) => (s.alerts = [{ kind: "opsgenie" }]),
+    paths: ["sets[0].alerts[0].apiKeySecretName"],
+    fix: "give the name of the Key Vault secret",
+  },
+  {
+    name: "a webhook channel without a signing key",
+    breakIt: (s) => (s.alerts = [{ kind: "webhook", urlSecretName: "hook-url" }]),
+    paths: ["sets[0].alerts[0].signingKeySecretName"],
+    fix: "give the name of the Key Vault secret",
+  },
+  {
+    name: "two channels with one name",
+    breakIt: (s) =>
+      (s.alerts = [
+        { kind: "teams", name: "oncall", urlSecretName: "a-url" },
+        { kind: "slack", name: "oncall", urlSecretName: "b-url" },
+      ]),
+    paths: ["sets[0].alerts[1].name"],
+    fix: "give every channel of a set a unique name",
+  },
+  {
+    name: "a channel secret that is the client secret's pending companion",
+    breakIt: (s) => (s.alerts = [{ kind: "slack", urlSecretName: "cequence-sso-client-secret-pending" }]),
+    paths: ["sets[0].alerts[0].urlSecretName"],
+    fix: "store the channel's value in a separate secret",
+  },
+  {
+    name: "an alert channel written as a text",
+    breakIt: (s) => (s.alerts = ["teams"]),
+    paths: ["sets[0].alerts[0]"],
+    fix: '{ "kind": "teams", "urlSecretName": "teams-webhook-url" }',
+  },
 ];
 
 function load(sets: unknown[]) {
@@ -148,9 +406,21 @@ describe("credential-set file shape", () => {
   it.each([
     ["its client secret", (b: Set) => (b.keyVault.secretName = "cequence-sso-client-secret"), "sets[1].keyVault.secretName"],
     ["its -pending companion as a client secret", (b: Set) => (b.keyVault.secretName = "cequence-sso-client-secret-pending"), "sets[1].keyVault.secretName"],
-    ["its client secret as a gateway token", (b: Set) => (b.gateway = { ...validCequenceSet().gateway, apiTokenSecretName: "Cequence-SSO-Client-Secret" }), "sets[1].gateway.apiTokenSecretName"],
-    ["its -pending companion as a channel key", (b: Set) => (b.alerts = [{ kind: "slack", urlSecretName: "cequence-sso-client-secret-pending" }]), "sets[1].alerts[0].urlSecretName"],
-    ["its gateway token as a channel URL", (b: Set) => (b.alerts = [{ kind: "webhook", urlSecretName: "cequence-gateway-api-token", signingKeySecretName: "wh-key" }]), "sets[1].alerts[0].urlSecretName"],
+    [
+      "its client secret as a gateway token",
+      (b: Set) => (b.gateway = { ...validCequenceSet().gateway, apiTokenSecretName: "Cequence-SSO-Client-Secret" }),
+      "sets[1].gateway.apiTokenSecretName",
+    ],
+    [
+      "its -pending companion as a channel key",
+      (b: Set) => (b.alerts = [{ kind: "slack", urlSecretName: "cequence-sso-client-secret-pending" }]),
+      "sets[1].alerts[0].urlSecretName",
+    ],
+    [
+      "its gateway token as a channel URL",
+      (b: Set) => (b.alerts = [{ kind: "webhook", urlSecretName: "cequence-gateway-api-token", signingKeySecretName: "wh-key" }]),
+      "sets[1].alerts[0].urlSecretName",
+    ],
   ])("cross-set Key Vault clashes: refuses a set naming another set's %s, after normalising the vault URL", (_what, clash, path) => {
     const other = validManualSet();
     // The same vault written differently: case, default port, trailing dot and slash.
@@ -220,7 +490,10 @@ describe("accepted configurations", () => {
         clientId: "7c2e9b4a-1f3d-4a6e-8b5c-2d4f6a8b0c1e",
         keyVault: { url: "https://kv.vault.azure.net", secretName: "minimal-secret" },
         gateway: { kind: "cequence", baseUrl: "https://gw.example.com", tenant: "contoso", apiTokenSecretName: "gw-token" },
-        alerts: [{ kind: "pagerduty", routingKeySecretName: "pd-key" }, { kind: "opsgenie", apiKeySecretName: "og-key" }],
+        alerts: [
+          { kind: "pagerduty", routingKeySecretName: "pd-key" },
+          { kind: "opsgenie", apiKeySecretName: "og-key" },
+        ],
       },
     ]);
     expect(set).toMatchObject({
@@ -293,9 +566,11 @@ describe("accepted configurations", () => {
 describe("generic wording", () => {
   // Every field of the complete example, replaced in turn by every JSON type, must produce only
   // "path: what is wrong — how to fix it" lines — never a zod default such as "Invalid input".
-  const example = (JSON.parse(readFileSync(path.resolve(import.meta.dirname, "../../docs/examples/credential-sets.example.json"), "utf8")) as {
-    sets: Set[];
-  }).sets[0]!;
+  const example = (
+    JSON.parse(readFileSync(path.resolve(import.meta.dirname, "../../docs/examples/credential-sets.example.json"), "utf8")) as {
+      sets: Set[];
+    }
+  ).sets[0]!;
   const replacements: unknown[] = [null, 1.5, -1, "x", true, [], {}, ["x"], [{}]];
 
   function fieldPaths(value: unknown, prefix: (string | number)[] = []): (string | number)[][] {

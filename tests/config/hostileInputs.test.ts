@@ -32,7 +32,10 @@ const HOSTILE_URLS = [
 
 const setFields: Record<string, { set: (s: RawJson, v: unknown) => void; values: unknown[] }> = {
   "gateway.tenant": { set: (s, v) => (s.gateway.tenant = v), values: ["contoso\r\nX-Injected: 1", "a b", "\u0000", "", BIG, 42, null, ["contoso"]] },
-  clientId: { set: (s, v) => (s.clientId = v), values: ["00000000-0000-0000-0000-000000000000", "not-a-guid", BIG, 7, null, "{7c2e9b4a-1f3d-4a6e-8b5c-2d4f6a8b0c1e}"] },
+  clientId: {
+    set: (s, v) => (s.clientId = v),
+    values: ["00000000-0000-0000-0000-000000000000", "not-a-guid", BIG, 7, null, "{7c2e9b4a-1f3d-4a6e-8b5c-2d4f6a8b0c1e}"],
+  },
   tenantId: { set: (s, v) => (s.tenantId = v), values: ["00000000-0000-0000-0000-000000000000", "contoso.com", BIG, true] },
   name: { set: (s, v) => (s.name = v), values: ["UPPER", "a\r\nb", BIG, "", 1, "-leading"] },
   "gateway.baseUrl": { set: (s, v) => (s.gateway.baseUrl = v), values: HOSTILE_URLS },
@@ -41,7 +44,10 @@ const setFields: Record<string, { set: (s: RawJson, v: unknown) => void; values:
   graphBaseUrl: { set: (s, v) => (s.graphBaseUrl = v), values: HOSTILE_URLS },
   redirectUri: { set: (s, v) => (s.redirectUri = v), values: HOSTILE_URLS },
   "keyVault.secretName": { set: (s, v) => (s.keyVault.secretName = v), values: ["a_b", "../x", BIG, "", 5] },
-  "gateway.apiTokenSecretName": { set: (s, v) => (s.gateway.apiTokenSecretName = v), values: ["cequence-sso-client-secret", "cequence-sso-client-secret-pending", "a b", BIG] },
+  "gateway.apiTokenSecretName": {
+    set: (s, v) => (s.gateway.apiTokenSecretName = v),
+    values: ["cequence-sso-client-secret", "cequence-sso-client-secret-pending", "a b", BIG],
+  },
   "gateway.pageSize": { set: (s, v) => (s.gateway.pageSize = v), values: [0, -1, 1e9, 1.5, "100"] },
   "gateway.maxRequestsPerSecond": { set: (s, v) => (s.gateway.maxRequestsPerSecond = v), values: [0, 0.001, -5, 1e9, "5"] },
 };
@@ -68,7 +74,10 @@ function clearAt(err: ConfigError | undefined, path: string, given: unknown): st
 
 const counts: Record<string, { tried: number; refusedClearly: number }> = {};
 afterAll(() => {
-  const total = Object.values(counts).reduce((a, c) => ({ tried: a.tried + c.tried, refusedClearly: a.refusedClearly + c.refusedClearly }), { tried: 0, refusedClearly: 0 });
+  const total = Object.values(counts).reduce((a, c) => ({ tried: a.tried + c.tried, refusedClearly: a.refusedClearly + c.refusedClearly }), {
+    tried: 0,
+    refusedClearly: 0,
+  });
   console.log(`config hostile-input counts: ${JSON.stringify({ ...counts, total })}`);
 });
 
@@ -87,7 +96,11 @@ describe("hostile configuration, field by field", () => {
     for (const v of values) {
       const s = validCequenceSet();
       set(s, v);
-      const why = clearAt(attempt(() => loadCredentialSets({ json: JSON.stringify({ sets: [s] }) })), `sets[0].${field}`, v);
+      const why = clearAt(
+        attempt(() => loadCredentialSets({ json: JSON.stringify({ sets: [s] }) })),
+        `sets[0].${field}`,
+        v,
+      );
       if (why) bad.push([typeof v === "string" ? v.slice(0, 40) : v, why]);
     }
     counts[`sets[].${field}`] = { tried: values.length, refusedClearly: values.length - bad.length };
@@ -98,7 +111,11 @@ describe("hostile configuration, field by field", () => {
     const bad: [unknown, string][] = [];
     for (const v of values) {
       if (v === "") continue; // empty means unset for app settings
-      const why = clearAt(attempt(() => loadAppSettings({ AzureWebJobsStorage: "UseDevelopmentStorage=true", CREDENTIAL_SETS_FILE: "x.json", [name]: v as string })), name, v);
+      const why = clearAt(
+        attempt(() => loadAppSettings({ AzureWebJobsStorage: "UseDevelopmentStorage=true", CREDENTIAL_SETS_FILE: "x.json", [name]: v as string })),
+        name,
+        v,
+      );
       if (why) bad.push([typeof v === "string" ? v.slice(0, 40) : v, why]);
     }
     const tried = values.filter((v) => v !== "").length;

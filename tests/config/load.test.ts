@@ -152,14 +152,27 @@ describe("loadConfig", () => {
     expect(loadConfig({ ...env, EXTRA_CA_FILE: ca }).extraCaPem).toBe(FAKE_CA);
 
     const notPem = write("ca.der", "0\x82\x01binary");
-    expect(issueAt(configErrorOf(() => loadConfig({ ...env, EXTRA_CA_FILE: notPem })), "EXTRA_CA_FILE")).toContain("export the emulator CA as PEM");
+    expect(
+      issueAt(
+        configErrorOf(() => loadConfig({ ...env, EXTRA_CA_FILE: notPem })),
+        "EXTRA_CA_FILE",
+      ),
+    ).toContain("export the emulator CA as PEM");
 
     const withKey = write("ca-and-key.pem", `${FAKE_CA}-----BEGIN PRIVATE KEY-----\nMIIEfake\n-----END PRIVATE KEY-----\n`);
-    expect(issueAt(configErrorOf(() => loadConfig({ ...env, EXTRA_CA_FILE: withKey })), "EXTRA_CA_FILE")).toContain("contains a private key");
+    expect(
+      issueAt(
+        configErrorOf(() => loadConfig({ ...env, EXTRA_CA_FILE: withKey })),
+        "EXTRA_CA_FILE",
+      ),
+    ).toContain("contains a private key");
 
-    expect(issueAt(configErrorOf(() => loadConfig({ ...env, EXTRA_CA_FILE: "no-such-ca.pem" }, { cwd: dir })), "EXTRA_CA_FILE")).toContain(
-      "does not exist",
-    );
+    expect(
+      issueAt(
+        configErrorOf(() => loadConfig({ ...env, EXTRA_CA_FILE: "no-such-ca.pem" }, { cwd: dir })),
+        "EXTRA_CA_FILE",
+      ),
+    ).toContain("does not exist");
   });
 });
 

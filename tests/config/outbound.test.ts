@@ -37,7 +37,16 @@ describe("outbound address rule", () => {
     for (const url of ["https://127.0.0.1:8443", "https://LOCALHOST:8443", "https://[::1]:9000", "http://localhost:7071/x"]) {
       expect(isLoopbackUrl(url), url).toBe(true);
     }
-    for (const url of ["https://127.0.0.2:8443", "https://127.1:8443", "https://0x7f.0.0.1", "https://localhost.:8443", "https://127.0.0.1.vault.example.com", "https://login.microsoftonline.com", "not a url", undefined]) {
+    for (const url of [
+      "https://127.0.0.2:8443",
+      "https://127.1:8443",
+      "https://0x7f.0.0.1",
+      "https://localhost.:8443",
+      "https://127.0.0.1.vault.example.com",
+      "https://login.microsoftonline.com",
+      "not a url",
+      undefined,
+    ]) {
       expect(isLoopbackUrl(url), String(url)).toBe(false);
     }
   });
@@ -69,7 +78,11 @@ describe("outbound address rule in the configuration", () => {
     ["keyVault.url", (s: ReturnType<typeof validCequenceSet>) => (s.keyVault.url = "https://0xa9fea9fe")],
     ["authorityHost", (s: ReturnType<typeof validCequenceSet>) => (s.authorityHost = "https://metadata.google.internal")],
     ["graphBaseUrl", (s: ReturnType<typeof validCequenceSet>) => (s.graphBaseUrl = "https://[fe80::1]")],
-    ["alerts[0].eventsUrl", (s: ReturnType<typeof validCequenceSet>) => (s.alerts = [{ kind: "pagerduty", routingKeySecretName: "pd-key", eventsUrl: "https://2852039166/v2/enqueue" }])],
+    [
+      "alerts[0].eventsUrl",
+      (s: ReturnType<typeof validCequenceSet>) =>
+        (s.alerts = [{ kind: "pagerduty", routingKeySecretName: "pd-key", eventsUrl: "https://2852039166/v2/enqueue" }]),
+    ],
   ])("addresses that should never be called: refuses %s", (field, breakIt) => {
     const set = validCequenceSet();
     breakIt(set);
@@ -85,7 +98,9 @@ describe("outbound address rule in the configuration", () => {
   });
 
   it("refuses HEARTBEAT_URL at the metadata address", () => {
-    const err = configErrorOf(() => loadAppSettings({ AzureWebJobsStorage: "UseDevelopmentStorage=true", CREDENTIAL_SETS_FILE: "x.json", HEARTBEAT_URL: "https://169.254.169.254/ping" }));
+    const err = configErrorOf(() =>
+      loadAppSettings({ AzureWebJobsStorage: "UseDevelopmentStorage=true", CREDENTIAL_SETS_FILE: "x.json", HEARTBEAT_URL: "https://169.254.169.254/ping" }),
+    );
     expect(issueAt(err, "HEARTBEAT_URL")).toContain("link-local");
   });
 });

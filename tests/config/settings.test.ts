@@ -131,39 +131,159 @@ interface SettingCase {
 }
 
 const bad: SettingCase[] = [
-  { name: "no credential-set source", env: { AzureWebJobsStorage: "UseDevelopmentStorage=true" }, paths: ["CREDENTIAL_SETS_FILE"], fix: "set CREDENTIAL_SETS_FILE to the path" },
-  { name: "both credential-set sources", env: { ...BASE, CREDENTIAL_SETS_JSON: '{"sets":[]}' }, paths: ["CREDENTIAL_SETS_JSON"], fix: "keep exactly one of them" },
+  {
+    name: "no credential-set source",
+    env: { AzureWebJobsStorage: "UseDevelopmentStorage=true" },
+    paths: ["CREDENTIAL_SETS_FILE"],
+    fix: "set CREDENTIAL_SETS_FILE to the path",
+  },
+  {
+    name: "both credential-set sources",
+    env: { ...BASE, CREDENTIAL_SETS_JSON: '{"sets":[]}' },
+    paths: ["CREDENTIAL_SETS_JSON"],
+    fix: "keep exactly one of them",
+  },
   { name: "no storage at all", env: { CREDENTIAL_SETS_FILE: "x.json" }, paths: ["AzureWebJobsStorage"], fix: "UseDevelopmentStorage=true for Azurite" },
-  { name: "a connection string that is not Key=Value pairs", env: { ...BASE, AzureWebJobsStorage: "strotator01" }, paths: ["AzureWebJobsStorage"], fix: "Access keys page" },
-  { name: "a connection string without an account", env: { ...BASE, AzureWebJobsStorage: "DefaultEndpointsProtocol=https;EndpointSuffix=core.windows.net" }, paths: ["AzureWebJobsStorage"], fix: "names neither AccountName nor BlobEndpoint" },
-  { name: "a connection string without credentials", env: { ...BASE, AzureWebJobsStorage: "DefaultEndpointsProtocol=https;AccountName=strotator01" }, paths: ["AzureWebJobsStorage"], fix: "neither AccountKey nor SharedAccessSignature" },
-  { name: "a blob service URI without a queue service URI", env: { CREDENTIAL_SETS_FILE: "x.json", AzureWebJobsStorage__blobServiceUri: "https://st.blob.core.windows.net" }, paths: ["AzureWebJobsStorage__queueServiceUri"], fix: "the rotation queue needs it" },
-  { name: "an account name with capitals", env: { CREDENTIAL_SETS_FILE: "x.json", AzureWebJobsStorage__accountName: "St_Rotator" }, paths: ["AzureWebJobsStorage__accountName"], fix: "3–24 lowercase letters and digits" },
-  { name: "a storage credential other than managedidentity", env: { ...BASE, AzureWebJobsStorage__credential: "clientsecret" }, paths: ["AzureWebJobsStorage__credential"], fix: "must be managedidentity" },
-  { name: "a 5-field Unix cron rotation schedule", env: { ...BASE, ROTATION_SCHEDULE: "0 3 * * *" }, paths: ["ROTATION_SCHEDULE"], fix: 'put the seconds first, e.g. "0 0 3 * * *"' },
-  { name: "a 7-field Quartz schedule with a year", env: { ...BASE, ROTATION_SCHEDULE: "0 0 3 * * * 2030" }, paths: ["ROTATION_SCHEDULE"], fix: "remove the last field" },
-  { name: "a health schedule firing every 5 seconds", env: { ...BASE, HEALTH_SCHEDULE: "*/5 * * * * *" }, paths: ["HEALTH_SCHEDULE"], fix: "use a single second such as 0" },
+  {
+    name: "a connection string that is not Key=Value pairs",
+    env: { ...BASE, AzureWebJobsStorage: "strotator01" },
+    paths: ["AzureWebJobsStorage"],
+    fix: "Access keys page",
+  },
+  {
+    name: "a connection string without an account",
+    env: { ...BASE, AzureWebJobsStorage: "DefaultEndpointsProtocol=https;EndpointSuffix=core.windows.net" },
+    paths: ["AzureWebJobsStorage"],
+    fix: "names neither AccountName nor BlobEndpoint",
+  },
+  {
+    name: "a connection string without credentials",
+    env: { ...BASE, AzureWebJobsStorage: "DefaultEndpointsProtocol=https;AccountName=strotator01" },
+    paths: ["AzureWebJobsStorage"],
+    fix: "neither AccountKey nor SharedAccessSignature",
+  },
+  {
+    name: "a blob service URI without a queue service URI",
+    env: { CREDENTIAL_SETS_FILE: "x.json", AzureWebJobsStorage__blobServiceUri: "https://st.blob.core.windows.net" },
+    paths: ["AzureWebJobsStorage__queueServiceUri"],
+    fix: "the rotation queue needs it",
+  },
+  {
+    name: "an account name with capitals",
+    env: { CREDENTIAL_SETS_FILE: "x.json", AzureWebJobsStorage__accountName: "St_Rotator" },
+    paths: ["AzureWebJobsStorage__accountName"],
+    fix: "3–24 lowercase letters and digits",
+  },
+  {
+    name: "a storage credential other than managedidentity",
+    env: { ...BASE, AzureWebJobsStorage__credential: "clientsecret" },
+    paths: ["AzureWebJobsStorage__credential"],
+    fix: "must be managedidentity",
+  },
+  {
+    name: "a 5-field Unix cron rotation schedule",
+    env: { ...BASE, ROTATION_SCHEDULE: "0 3 * * *" },
+    paths: ["ROTATION_SCHEDULE"],
+    fix: 'put the seconds first, e.g. "0 0 3 * * *"',
+  },
+  {
+    name: "a 7-field Quartz schedule with a year",
+    env: { ...BASE, ROTATION_SCHEDULE: "0 0 3 * * * 2030" },
+    paths: ["ROTATION_SCHEDULE"],
+    fix: "remove the last field",
+  },
+  {
+    name: "a health schedule firing every 5 seconds",
+    env: { ...BASE, HEALTH_SCHEDULE: "*/5 * * * * *" },
+    paths: ["HEALTH_SCHEDULE"],
+    fix: "use a single second such as 0",
+  },
   { name: "a TimeSpan health schedule", env: { ...BASE, HEALTH_SCHEDULE: "00:15:00" }, paths: ["HEALTH_SCHEDULE"], fix: 'e.g. "0 */15 * * * *"' },
-  { name: "an hour of 25", env: { ...BASE, ROTATION_SCHEDULE: "0 0 25 * * *" }, paths: ["ROTATION_SCHEDULE"], fix: "the hour field \"25\" must use values 0–23" },
+  { name: "an hour of 25", env: { ...BASE, ROTATION_SCHEDULE: "0 0 25 * * *" }, paths: ["ROTATION_SCHEDULE"], fix: 'the hour field "25" must use values 0–23' },
   { name: "Quartz ? in a schedule", env: { ...BASE, ROTATION_SCHEDULE: "0 0 3 ? * MON" }, paths: ["ROTATION_SCHEDULE"], fix: "Quartz syntax" },
-  { name: "a backwards day-of-week range", env: { ...BASE, ROTATION_SCHEDULE: "0 0 3 * * Fri-Mon" }, paths: ["ROTATION_SCHEDULE"], fix: "write the smaller value first" },
-  { name: "a queue name with capitals and underscores", env: { ...BASE, ROTATION_QUEUE_NAME: "Rotation_Requests" }, paths: ["ROTATION_QUEUE_NAME"], fix: "Azure Storage queue naming rules" },
+  {
+    name: "a backwards day-of-week range",
+    env: { ...BASE, ROTATION_SCHEDULE: "0 0 3 * * Fri-Mon" },
+    paths: ["ROTATION_SCHEDULE"],
+    fix: "write the smaller value first",
+  },
+  {
+    name: "a queue name with capitals and underscores",
+    env: { ...BASE, ROTATION_QUEUE_NAME: "Rotation_Requests" },
+    paths: ["ROTATION_QUEUE_NAME"],
+    fix: "Azure Storage queue naming rules",
+  },
   { name: "a two-letter container name", env: { ...BASE, STORAGE_CONTAINER: "ab" }, paths: ["STORAGE_CONTAINER"], fix: "Azure Storage container naming rules" },
   { name: "a container name with a double dash", env: { ...BASE, STORAGE_CONTAINER: "mcp--rotator" }, paths: ["STORAGE_CONTAINER"], fix: "single dashes" },
-  { name: "a max dequeue count written in words", env: { ...BASE, ROTATION_MAX_DEQUEUE: "five" }, paths: ["ROTATION_MAX_DEQUEUE"], fix: "set a whole number of attempts from 1 to 100" },
+  {
+    name: "a max dequeue count written in words",
+    env: { ...BASE, ROTATION_MAX_DEQUEUE: "five" },
+    paths: ["ROTATION_MAX_DEQUEUE"],
+    fix: "set a whole number of attempts from 1 to 100",
+  },
   { name: "a probe timeout with a unit", env: { ...BASE, PROBE_TIMEOUT_MS: "10s" }, paths: ["PROBE_TIMEOUT_MS"], fix: "whole number of milliseconds" },
   { name: "a fractional resolve count", env: { ...BASE, ALERT_RESOLVE_AFTER_PROBES: "1.5" }, paths: ["ALERT_RESOLVE_AFTER_PROBES"], fix: "from 1 to 20" },
-  { name: "an alert repeat interval of 0", env: { ...BASE, ALERT_REPEAT_MINUTES: "0" }, paths: ["ALERT_REPEAT_MINUTES"], fix: "remove the setting to use the default 240" },
-  { name: "an http public base URL", env: { ...BASE, PUBLIC_BASE_URL: "http://rotator.example.com" }, paths: ["PUBLIC_BASE_URL"], fix: "must be an https:// URL" },
+  {
+    name: "an alert repeat interval of 0",
+    env: { ...BASE, ALERT_REPEAT_MINUTES: "0" },
+    paths: ["ALERT_REPEAT_MINUTES"],
+    fix: "remove the setting to use the default 240",
+  },
+  {
+    name: "an http public base URL",
+    env: { ...BASE, PUBLIC_BASE_URL: "http://rotator.example.com" },
+    paths: ["PUBLIC_BASE_URL"],
+    fix: "must be an https:// URL",
+  },
   { name: "a heartbeat that is not a URL", env: { ...BASE, HEARTBEAT_URL: "hc-ping/abc" }, paths: ["HEARTBEAT_URL"], fix: "write a full https:// URL" },
-  { name: "a client secret without tenant and client IDs", env: { ...BASE, AZURE_CLIENT_SECRET: FAKE_CLIENT_SECRET }, paths: ["AZURE_CLIENT_ID", "AZURE_TENANT_ID"], fix: "remove AZURE_CLIENT_SECRET to use the managed identity" },
-  { name: "a secret ID pasted instead of the secret value", env: { ...BASE, AZURE_TENANT_ID: TENANT, AZURE_CLIENT_ID: CLIENT, AZURE_CLIENT_SECRET: "0d9c8b7a-6f5e-4d3c-2b1a-0f9e8d7c6b5a" }, paths: ["AZURE_CLIENT_SECRET"], fix: "copy the Value column" },
+  {
+    name: "a client secret without tenant and client IDs",
+    env: { ...BASE, AZURE_CLIENT_SECRET: FAKE_CLIENT_SECRET },
+    paths: ["AZURE_CLIENT_ID", "AZURE_TENANT_ID"],
+    fix: "remove AZURE_CLIENT_SECRET to use the managed identity",
+  },
+  {
+    name: "a secret ID pasted instead of the secret value",
+    env: { ...BASE, AZURE_TENANT_ID: TENANT, AZURE_CLIENT_ID: CLIENT, AZURE_CLIENT_SECRET: "0d9c8b7a-6f5e-4d3c-2b1a-0f9e8d7c6b5a" },
+    paths: ["AZURE_CLIENT_SECRET"],
+    fix: "copy the Value column",
+  },
   { name: "a tenant name instead of a tenant ID", env: { ...BASE, AZURE_TENANT_ID: "contoso" }, paths: ["AZURE_TENANT_ID"], fix: "must be a GUID" },
-  { name: "an http authority host, even on loopback", env: { ...BASE, AZURE_AUTHORITY_HOST: "http://127.0.0.1:8443" }, paths: ["AZURE_AUTHORITY_HOST"], fix: "must be an https:// URL" },
-  { name: "an authority host with a tenant path", env: { ...BASE, AZURE_AUTHORITY_HOST: "https://login.microsoftonline.us/contoso" }, paths: ["AZURE_AUTHORITY_HOST"], fix: "must be the host only" },
-  { name: "EXTRA_CA_FILE in Production", env: { ...BASE, EXTRA_CA_FILE: "ca.pem", AZURE_FUNCTIONS_ENVIRONMENT: "Production" }, paths: ["EXTRA_CA_FILE"], fix: "for the local emulators only" },
-  { name: "EXTRA_CA_FILE on an Azure instance with no environment set", env: { ...BASE, EXTRA_CA_FILE: "ca.pem", WEBSITE_INSTANCE_ID: "abc" }, paths: ["EXTRA_CA_FILE"], fix: "Production by default on Azure" },
-  { name: "an unresolved Key Vault reference", env: { ...BASE, AZURE_TENANT_ID: TENANT, AZURE_CLIENT_ID: CLIENT, AZURE_CLIENT_SECRET: "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/rotator/)" }, paths: ["AZURE_CLIENT_SECRET"], fix: "Key Vault Secrets User" },
+  {
+    name: "an http authority host, even on loopback",
+    env: { ...BASE, AZURE_AUTHORITY_HOST: "http://127.0.0.1:8443" },
+    paths: ["AZURE_AUTHORITY_HOST"],
+    fix: "must be an https:// URL",
+  },
+  {
+    name: "an authority host with a tenant path",
+    env: { ...BASE, AZURE_AUTHORITY_HOST: "https://login.microsoftonline.us/contoso" },
+    paths: ["AZURE_AUTHORITY_HOST"],
+    fix: "must be the host only",
+  },
+  {
+    name: "EXTRA_CA_FILE in Production",
+    env: { ...BASE, EXTRA_CA_FILE: "ca.pem", AZURE_FUNCTIONS_ENVIRONMENT: "Production" },
+    paths: ["EXTRA_CA_FILE"],
+    fix: "for the local emulators only",
+  },
+  {
+    name: "EXTRA_CA_FILE on an Azure instance with no environment set",
+    env: { ...BASE, EXTRA_CA_FILE: "ca.pem", WEBSITE_INSTANCE_ID: "abc" },
+    paths: ["EXTRA_CA_FILE"],
+    fix: "Production by default on Azure",
+  },
+  {
+    name: "an unresolved Key Vault reference",
+    env: {
+      ...BASE,
+      AZURE_TENANT_ID: TENANT,
+      AZURE_CLIENT_ID: CLIENT,
+      AZURE_CLIENT_SECRET: "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/rotator/)",
+    },
+    paths: ["AZURE_CLIENT_SECRET"],
+    fix: "Key Vault Secrets User",
+  },
 ];
 
 describe("app settings: each bad setting is reported by name with its fix", () => {
@@ -200,7 +320,9 @@ describe("app settings: secrecy", () => {
   it("never repeats the account key or the client secret in errors or the settings summary", () => {
     const badStorage = `DefaultEndpointsProtocol=https;AccountKey=${FAKE_ACCOUNT_KEY}`;
     const scanner = new SecretScanner().addSecrets([FAKE_ACCOUNT_KEY, badStorage, FAKE_CLIENT_SECRET]);
-    const err = configErrorOf(() => loadAppSettings({ AzureWebJobsStorage: badStorage, CREDENTIAL_SETS_FILE: "x.json", AZURE_CLIENT_SECRET: FAKE_CLIENT_SECRET }));
+    const err = configErrorOf(() =>
+      loadAppSettings({ AzureWebJobsStorage: badStorage, CREDENTIAL_SETS_FILE: "x.json", AZURE_CLIENT_SECRET: FAKE_CLIENT_SECRET }),
+    );
     expect(err.issues.map(pathOf).sort()).toEqual(["AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AzureWebJobsStorage"]);
     scanner.collect("config error", err).collect("config error json", err.toJSON());
 

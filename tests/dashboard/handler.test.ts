@@ -37,7 +37,7 @@ async function storeProbe(runtime: BuiltRuntime, set: string, summary: string): 
 const windows = (value: string): string[] => Array.from({ length: value.length - 7 }, (_, i) => value.slice(i, i + 8));
 
 describe("issue 26, defect 7: the status page escapes, then redacts", () => {
-  it("a known secret holding & ' \" < > and an unknown client_secret=\"…\" are redacted before escaping", async () => {
+  it('a known secret holding & \' " < > and an unknown client_secret="…" are redacted before escaping', async () => {
     const seeded: SeededSet = world.seedSet({ name: "dash-redact", targets: 1, otherTargets: 0 });
     const container = await freshContainer(inject("storageConnectionString"));
     const runtime = world.runtime([seeded.set], container);
@@ -58,7 +58,10 @@ describe("issue 26, defect 12: the status page costs upstream calls", () => {
   it("20 concurrent loads across 3 sets read Graph and Key Vault once per set; a load within the cache window reads nothing", async () => {
     const sets = ["dash-a", "dash-b", "dash-c"].map((name) => world.seedSet({ name, targets: 1, otherTargets: 0 }));
     const container = await freshContainer(inject("storageConnectionString"));
-    const runtime = world.runtime(sets.map((s) => s.set), container);
+    const runtime = world.runtime(
+      sets.map((s) => s.set),
+      container,
+    );
     const handler = makeDashboardHandler(() => Promise.resolve(runtime));
     const graph = () => world.entra.server.count("GET", /\/applications/);
     const vault = () => world.keyVault.server.count("GET", /\/versions/);

@@ -19,7 +19,8 @@ export interface StatedSet {
 }
 
 export const logLines: string[] = [];
-const ctx = (name: string) => new InvocationContext({ functionName: name, invocationId: `${name}-${Date.now()}`, logHandler: (l, ...a) => logLines.push(`${l} ${a.join(" ")}`) });
+const ctx = (name: string) =>
+  new InvocationContext({ functionName: name, invocationId: `${name}-${Date.now()}`, logHandler: (l, ...a) => logLines.push(`${l} ${a.join(" ")}`) });
 
 async function healthTimer(runtime: BuiltRuntime): Promise<void> {
   await makeHealthTimerHandler(() => Promise.resolve(runtime))({ isPastDue: false } as unknown as Timer, ctx("healthTimer"));
@@ -34,7 +35,11 @@ function seed(world: World, name: string, targets = 6): SeededSet {
   const seeded = world.seedSet({ name, secretExpiresInDays: 10, targets, otherTargets: 1 });
   // A secret somebody made by hand for a script years ago: shown on the timeline, never touched.
   const now = world.clock.now().getTime();
-  world.entra.seedPassword(seeded.appObjectId, { displayName: "legacy reporting script", startDateTime: new Date(now - 200 * DAY_MS).toISOString(), endDateTime: new Date(now + 40 * DAY_MS).toISOString() });
+  world.entra.seedPassword(seeded.appObjectId, {
+    displayName: "legacy reporting script",
+    startDateTime: new Date(now - 200 * DAY_MS).toISOString(),
+    endDateTime: new Date(now + 40 * DAY_MS).toISOString(),
+  });
   return seeded;
 }
 

@@ -20,7 +20,11 @@ const outputs: unknown[] = [];
 
 beforeAll(async () => {
   fx = await startEntraFixture();
-  api = createGraphApplicationsApi({ credential: fx.operatorCredential(), graphBaseUrl: fx.url, http: new HttpClient({ ca: fx.emulator.caCertPem, retry: { maxRetries: 0 } }) });
+  api = createGraphApplicationsApi({
+    credential: fx.operatorCredential(),
+    graphBaseUrl: fx.url,
+    http: new HttpClient({ ca: fx.emulator.caCertPem, retry: { maxRetries: 0 } }),
+  });
 });
 afterEach(() => {
   fx.emulator.setAppManagementPolicy({});
@@ -165,7 +169,11 @@ describe("effectiveAppManagementPolicy (the evaluation alone)", () => {
   });
 
   it("a disabled tenant default restricts nothing", () => {
-    const p = effectiveAppManagementPolicy({ appCreatedDateTime: "2024-01-01T00:00:00Z", tenantDefault: doc("d", false, [restriction("passwordAddition", null)]), appPolicies: [] });
+    const p = effectiveAppManagementPolicy({
+      appCreatedDateTime: "2024-01-01T00:00:00Z",
+      tenantDefault: doc("d", false, [restriction("passwordAddition", null)]),
+      appPolicies: [],
+    });
     expect(p).toMatchObject({ source: "none", passwordAdditionBlocked: false });
   });
 });

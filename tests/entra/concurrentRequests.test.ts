@@ -62,7 +62,12 @@ describe("Graph concurrent requests", () => {
     const addsBefore = posts("addPassword");
     const logBefore = fx.emulator.server.requests.length;
     const created = await api.addPassword(fx.target.app.id, { displayName: "mcp-sso-rotator/s/run-1", endDateTime: end() });
-    expect(fx.emulator.passwordCredentials(fx.target.app.id).filter((c) => c.displayName === "mcp-sso-rotator/s/run-1").map((c) => c.keyId)).toEqual([created.keyId]);
+    expect(
+      fx.emulator
+        .passwordCredentials(fx.target.app.id)
+        .filter((c) => c.displayName === "mcp-sso-rotator/s/run-1")
+        .map((c) => c.keyId),
+    ).toEqual([created.keyId]);
     expect(posts("addPassword") - addsBefore).toBe(2);
     // Between the refused POST and the retried one, the app was read.
     const sequence = fx.emulator.server.requests.slice(logBefore).map((r) => `${r.method} ${/addPassword$/.test(r.path) ? "addPassword" : "app"} ${r.status}`);

@@ -44,7 +44,10 @@ describe("createAzureCredential", () => {
       authorityHost: fx.url,
       retryOptions: { maxRetries: 0 },
     });
-    const err = await credential.getToken("https://graph.microsoft.com/.default").then(() => undefined, (e: Error) => e);
+    const err = await credential.getToken("https://graph.microsoft.com/.default").then(
+      () => undefined,
+      (e: Error) => e,
+    );
     outputs.push(err);
     expect(String(err)).toContain("endpoints_resolution_error");
     // The TLS handshake failed: no request reached the emulator.
@@ -68,6 +71,8 @@ describe("createAzureCredential", () => {
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).issues).toEqual([expect.stringMatching(/^tenantId: required/), expect.stringMatching(/^clientId: required/)]);
     expect(String((err as Error).message)).not.toContain(secret);
-    expect(() => createAzureCredential({ tenantId: fx.tenantId, clientId: "c", clientSecret: "s", authorityHost: "http://127.0.0.1:1" })).toThrow(/must be https/);
+    expect(() => createAzureCredential({ tenantId: fx.tenantId, clientId: "c", clientSecret: "s", authorityHost: "http://127.0.0.1:1" })).toThrow(
+      /must be https/,
+    );
   });
 });

@@ -33,11 +33,7 @@ afterEach(() => {
 });
 afterAll(async () => {
   await fx.close();
-  const scanned = new SecretScanner()
-    .addSecrets(fx.emulator.issuedSecrets())
-    .collectAll("api output", outputs)
-    .collectAll("log", lines)
-    .assertClean();
+  const scanned = new SecretScanner().addSecrets(fx.emulator.issuedSecrets()).collectAll("api output", outputs).collectAll("log", lines).assertClean();
   expect(scanned).toBeGreaterThan(5);
 });
 
@@ -68,7 +64,9 @@ describe("getApplication", () => {
       ],
       web: { redirectUris: [fx.target.redirectUri], implicitGrantSettings: { enableIdTokenIssuance: true, enableAccessTokenIssuance: false } },
       isFallbackPublicClient: null,
-      requiredResourceAccess: [{ resourceAppId: GRAPH_APP_ID, resourceAccess: expect.arrayContaining([{ id: "e1fe6dd8-ba31-4d61-89e7-88639da4683d", type: "Scope" }]) }],
+      requiredResourceAccess: [
+        { resourceAppId: GRAPH_APP_ID, resourceAccess: expect.arrayContaining([{ id: "e1fe6dd8-ba31-4d61-89e7-88639da4683d", type: "Scope" }]) },
+      ],
     });
   });
 
@@ -180,7 +178,11 @@ describe("policy, service principal, assignments and grants", () => {
     const app = fx.emulator.seedApplication({ tenantId: fx.tenantId, displayName: "assigned" });
     const seeded = fx.emulator.seedServicePrincipal(app.appId, {
       appRoleAssignmentRequired: true,
-      assignments: [1, 2, 3, 4, 5].map((i) => ({ principalType: "User" as const, principalId: randomUUID(), principalDisplayName: `user${i}@contoso.example.com` })),
+      assignments: [1, 2, 3, 4, 5].map((i) => ({
+        principalType: "User" as const,
+        principalId: randomUUID(),
+        principalDisplayName: `user${i}@contoso.example.com`,
+      })),
     });
     fx.emulator.seedConsent(app.appId, ["openid", "User.Read"]);
 

@@ -29,13 +29,24 @@ afterEach(() => fx.emulator.server.faults.clear());
 afterAll(async () => {
   const token = (await credential.getToken(graphScope(fx.url)))?.token;
   await fx.close();
-  expect(new SecretScanner().addSecrets([...fx.emulator.issuedSecrets(), token]).collectAll("api output", outputs).collectAll("log", lines).assertClean()).toBeGreaterThan(3);
+  expect(
+    new SecretScanner()
+      .addSecrets([...fx.emulator.issuedSecrets(), token])
+      .collectAll("api output", outputs)
+      .collectAll("log", lines)
+      .assertClean(),
+  ).toBeGreaterThan(3);
 });
 
 /** An HttpClient whose waits are recorded instead of slept. */
 function recordingHttp(options: { maxRetries?: number } = {}): { http: HttpClient; waits: number[] } {
   const waits: number[] = [];
-  const http = new HttpClient({ ca: fx.emulator.caCertPem, redactor, retry: { maxRetries: options.maxRetries ?? 3, baseDelayInMs: 1, maxDelayInMs: 5 }, sleep: async (ms) => void waits.push(ms) });
+  const http = new HttpClient({
+    ca: fx.emulator.caCertPem,
+    redactor,
+    retry: { maxRetries: options.maxRetries ?? 3, baseDelayInMs: 1, maxDelayInMs: 5 },
+    sleep: async (ms) => void waits.push(ms),
+  });
   return { http, waits };
 }
 
@@ -88,7 +99,12 @@ describe("Graph through our HTTP layer", () => {
     const api = createGraphApplicationsApi({ credential, http, graphBaseUrl: fx.url, redactor, timeoutInMs: 400 });
     const posts = fx.emulator.server.count("POST", /addPassword$/);
     fx.emulator.server.faults.add({ route: "addPassword$", hang: true, times: 1 });
-    const err = await failure(api.addPassword(fx.target.app.id, { displayName: "mcp-sso-rotator/set/run-hung", endDateTime: new Date(fx.clock.now().getTime() + 86_400_000).toISOString() }));
+    const err = await failure(
+      api.addPassword(fx.target.app.id, {
+        displayName: "mcp-sso-rotator/set/run-hung",
+        endDateTime: new Date(fx.clock.now().getTime() + 86_400_000).toISOString(),
+      }),
+    );
     expect(err.code).toBe("GRAPH_TIMEOUT");
     expect(err.hint).toContain("display name");
     expect(fx.emulator.server.count("POST", /addPassword$/) - posts).toBe(1);

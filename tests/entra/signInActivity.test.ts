@@ -13,7 +13,11 @@ const outputs: unknown[] = [];
 beforeAll(async () => {
   fx = await startEntraFixture();
   http = new HttpClient({ ca: fx.emulator.caCertPem, retry: { maxRetries: 0 } });
-  api = createSignInActivityApi({ credential: fx.operatorCredential(), graphBaseUrl: fx.url, http: new HttpClient({ ca: fx.emulator.caCertPem, retry: { maxRetries: 2, baseDelayInMs: 0 } }) });
+  api = createSignInActivityApi({
+    credential: fx.operatorCredential(),
+    graphBaseUrl: fx.url,
+    http: new HttpClient({ ca: fx.emulator.caCertPem, retry: { maxRetries: 2, baseDelayInMs: 0 } }),
+  });
 });
 afterEach(() => {
   fx.emulator.server.faults.clear();
@@ -25,7 +29,12 @@ afterAll(async () => {
 });
 
 async function token(secret: string): Promise<void> {
-  await http.request({ method: "POST", url: `${fx.url}/${fx.tenantId}/oauth2/v2.0/token`, form: { grant_type: "client_credentials", client_id: fx.target.app.appId, client_secret: secret, scope: "https://graph.microsoft.com/.default" }, throwOnHttpError: false });
+  await http.request({
+    method: "POST",
+    url: `${fx.url}/${fx.tenantId}/oauth2/v2.0/token`,
+    form: { grant_type: "client_credentials", client_id: fx.target.app.appId, client_secret: secret, scope: "https://graph.microsoft.com/.default" },
+    throwOnHttpError: false,
+  });
 }
 
 const failure = rotatorFailure(outputs);
@@ -37,7 +46,10 @@ describe("sign-in evidence client (Graph beta reports and sign-in log)", () => {
     outputs.push(row);
     expect(row?.keyId).toBe(fx.target.secret.keyId);
     expect(Date.parse(row!.lastSignInDateTime)).toBeLessThanOrEqual(fx.clock.now().getTime());
-    const quiet = fx.emulator.seedPassword(fx.target.app.id, { displayName: "quiet", endDateTime: new Date(fx.clock.now().getTime() + 86_400_000).toISOString() });
+    const quiet = fx.emulator.seedPassword(fx.target.app.id, {
+      displayName: "quiet",
+      endDateTime: new Date(fx.clock.now().getTime() + 86_400_000).toISOString(),
+    });
     expect(await api.credentialLastSignIn(fx.target.app.appId, quiet.keyId)).toBeUndefined();
   });
 

@@ -65,8 +65,18 @@ describe("token endpoint client", () => {
     const cases: [string, string, string, { status: number; error: string; aadsts: number }][] = [
       [tokenUrlFor(fx.url, fx.tenantId), fx.target.app.appId, "wrong-secret-value-0001", { status: 401, error: "invalid_client", aadsts: 7000215 }],
       [tokenUrlFor(fx.url, fx.tenantId), fx.target.app.appId, expired.secretText, { status: 401, error: "invalid_client", aadsts: 7000222 }],
-      [tokenUrlFor(fx.url, fx.tenantId), "0e0e0e0e-0000-4000-8000-000000000000", "some-secret-0002", { status: 400, error: "unauthorized_client", aadsts: 700016 }],
-      [tokenUrlFor(fx.url, "0f0f0f0f-0000-4000-8000-000000000000"), fx.target.app.appId, "some-secret-0003", { status: 400, error: "invalid_request", aadsts: 90002 }],
+      [
+        tokenUrlFor(fx.url, fx.tenantId),
+        "0e0e0e0e-0000-4000-8000-000000000000",
+        "some-secret-0002",
+        { status: 400, error: "unauthorized_client", aadsts: 700016 },
+      ],
+      [
+        tokenUrlFor(fx.url, "0f0f0f0f-0000-4000-8000-000000000000"),
+        fx.target.app.appId,
+        "some-secret-0003",
+        { status: 400, error: "invalid_request", aadsts: 90002 },
+      ],
       [tokenUrlFor(fx.url, "common"), fx.target.app.appId, fx.target.secret.secretText, { status: 400, error: "invalid_request", aadsts: 9001023 }],
       [tokenUrlFor(fx.url, fx.tenantId), fx.target.app.appId, "", { status: 401, error: "invalid_client", aadsts: 7000218 }],
     ];
@@ -80,7 +90,11 @@ describe("token endpoint client", () => {
 
   it("reports a secret that has not replicated yet as AADSTS7000215, then success once it has", async () => {
     fx.emulator.setReplicationDelay(20_000);
-    const fresh = fx.emulator.seedPassword(fx.target.app.id, { displayName: "fresh", endDateTime: new Date(fx.clock.now().getTime() + DAY).toISOString(), replicated: false });
+    const fresh = fx.emulator.seedPassword(fx.target.app.id, {
+      displayName: "fresh",
+      endDateTime: new Date(fx.clock.now().getTime() + DAY).toISOString(),
+      replicated: false,
+    });
     fx.emulator.setReplicationDelay(0);
     expect(await request(tokenUrlFor(fx.url, fx.tenantId), fx.target.app.appId, fresh.secretText)).toMatchObject({ ok: false, aadsts: 7000215 });
     expect(explainAadsts(7000215)?.transient).toBe(true);
@@ -120,7 +134,12 @@ describe("token endpoint client", () => {
   it("encoded secrets: a base64-echoed secret in an error description is redacted", async () => {
     const secret = fx.target.secret.secretText;
     const b64 = Buffer.from(`{"client_secret":"${secret}"}`).toString("base64");
-    fx.emulator.server.faults.add({ route: "/token$", status: 401, body: { error: "invalid_client", error_description: `AADSTS7000215: got ${b64}` }, times: 1 });
+    fx.emulator.server.faults.add({
+      route: "/token$",
+      status: 401,
+      body: { error: "invalid_client", error_description: `AADSTS7000215: got ${b64}` },
+      times: 1,
+    });
     const r = await client.requestToken({ tokenUrl: tokenUrlFor(fx.url, fx.tenantId), clientId: fx.target.app.appId, clientSecret: secret });
     expect(r).toMatchObject({ ok: false, aadsts: 7000215 });
     expect(new SecretScanner().addSecrets([secret]).collect("result", r).assertNoFragments()).toBe(1);

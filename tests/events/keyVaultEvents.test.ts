@@ -19,7 +19,15 @@ function eventGridEvent(vault: string, secret: string, version = "ee059b2bb5bc48
     subject: secret,
     eventType: "Microsoft.KeyVault.SecretNearExpiry",
     eventTime: "2026-11-01T01:08:33.1036736Z",
-    data: { Id: `${vaultUrl}/secrets/${secret}/${version}`, VaultName: vault, ObjectType: "Secret", ObjectName: secret, Version: version, NBF: 1559081980, EXP: 1795000000 },
+    data: {
+      Id: `${vaultUrl}/secrets/${secret}/${version}`,
+      VaultName: vault,
+      ObjectType: "Secret",
+      ObjectName: secret,
+      Version: version,
+      NBF: 1559081980,
+      EXP: 1795000000,
+    },
     dataVersion: "1",
     metadataVersion: "1",
   };
@@ -33,7 +41,15 @@ function cloudEvent(vault: string, secret: string, version = "ee059b2bb5bc48398a
     type: "Microsoft.KeyVault.SecretNearExpiry",
     subject: secret,
     time: "2026-11-01T01:08:33.1036736Z",
-    data: { Id: `https://${vault}.vault.azure.net/secrets/${secret}/${version}`, VaultName: vault, ObjectType: "Secret", ObjectName: secret, Version: version, NBF: 1559081980, EXP: 1795000000 },
+    data: {
+      Id: `https://${vault}.vault.azure.net/secrets/${secret}/${version}`,
+      VaultName: vault,
+      ObjectType: "Secret",
+      ObjectName: secret,
+      Version: version,
+      NBF: 1559081980,
+      EXP: 1795000000,
+    },
   };
 }
 
@@ -46,8 +62,18 @@ function sets(): CredentialSet[] {
     gateway: { kind: "manual", targets: [] },
   };
   return [
-    credentialSetSchema.parse({ ...base, name: "sso-a", clientId: "7c2e9b4a-1f3d-4a6e-8b5c-2d4f6a8b0c1e", keyVault: { url: "https://kv-rotator-prod.vault.azure.net", secretName: "sso-a-client-secret" } }),
-    credentialSetSchema.parse({ ...base, name: "sso-b", clientId: "8c2e9b4a-1f3d-4a6e-8b5c-2d4f6a8b0c1e", keyVault: { url: "https://kv-other.vault.azure.net", secretName: "sso-a-client-secret" } }),
+    credentialSetSchema.parse({
+      ...base,
+      name: "sso-a",
+      clientId: "7c2e9b4a-1f3d-4a6e-8b5c-2d4f6a8b0c1e",
+      keyVault: { url: "https://kv-rotator-prod.vault.azure.net", secretName: "sso-a-client-secret" },
+    }),
+    credentialSetSchema.parse({
+      ...base,
+      name: "sso-b",
+      clientId: "8c2e9b4a-1f3d-4a6e-8b5c-2d4f6a8b0c1e",
+      keyVault: { url: "https://kv-other.vault.azure.net", secretName: "sso-a-client-secret" },
+    }),
   ];
 }
 
@@ -77,14 +103,30 @@ describe("Key Vault SecretNearExpiry through Event Grid", () => {
   });
 
   it("maps a CloudEvents 1.0 event the same way, and tells same-named secrets in two vaults apart", async () => {
-    expect((await invoke(cloudEvent("kv-other", "SSO-A-CLIENT-SECRET"))).queued).toEqual([{ set: "sso-b", mode: "scheduled", trigger: "queue", key: "event-00eccf70-95a7-4e7c-8299-2eb17ee9ad64" }]);
+    expect((await invoke(cloudEvent("kv-other", "SSO-A-CLIENT-SECRET"))).queued).toEqual([
+      { set: "sso-b", mode: "scheduled", trigger: "queue", key: "event-00eccf70-95a7-4e7c-8299-2eb17ee9ad64" },
+    ]);
     const parsed = parseKeyVaultEvent(JSON.stringify(cloudEvent("kv-other", "x")));
-    expect(parsed).toMatchObject({ kind: "nearExpiry", event: { schema: "CloudEvents", vaultName: "kv-other", objectName: "x", expiresOn: new Date(1795000000 * 1000) } });
+    expect(parsed).toMatchObject({
+      kind: "nearExpiry",
+      event: { schema: "CloudEvents", vaultName: "kv-other", objectName: "x", expiresOn: new Date(1795000000 * 1000) },
+    });
   });
 
   it("reads the data fields in either case (the page shows PascalCase, the SDK models camelCase)", () => {
     const e = eventGridEvent("kv-rotator-prod", "sso-a-client-secret");
-    const camel = { ...e, data: { id: e.data.Id, vaultName: e.data.VaultName, objectType: "Secret", objectName: e.data.ObjectName, version: e.data.Version, nbf: "1559081980", exp: "1795000000" } };
+    const camel = {
+      ...e,
+      data: {
+        id: e.data.Id,
+        vaultName: e.data.VaultName,
+        objectType: "Secret",
+        objectName: e.data.ObjectName,
+        version: e.data.Version,
+        nbf: "1559081980",
+        exp: "1795000000",
+      },
+    };
     const parsed = parseKeyVaultEvent(camel);
     expect(parsed.kind === "nearExpiry" && setForEvent(sets(), parsed.event)?.name).toBe("sso-a");
     expect(parsed).toMatchObject({ event: { expiresOn: new Date(1795000000 * 1000), version: e.data.Version } });
@@ -114,7 +156,10 @@ describe("with the emulators: promote sets exp, and the event is idempotent with
     const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 2, otherTargets: 0 });
     const res = await s.runToEnd("scheduled");
     expect(res.status).toBe("succeeded");
-    const current = world.keyVault.versions(s.set.keyVault.secretName).filter((v) => v.enabled).at(-1)!;
+    const current = world.keyVault
+      .versions(s.set.keyVault.secretName)
+      .filter((v) => v.enabled)
+      .at(-1)!;
     expect(current.tags["keyId"]).toBe(res.journal.newCredential!.keyId);
     // Ground truth from the emulator: exp (unix seconds) = the credential's endDateTime.
     expect(current.expiresOn?.getTime()).toBe(Math.floor(Date.parse(res.journal.newCredential!.endDateTime) / 1000) * 1000);
@@ -124,14 +169,18 @@ describe("with the emulators: promote sets exp, and the event is idempotent with
     const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 2, otherTargets: 0 });
     const getRuntime = () => Promise.resolve(s.runtime);
     const lines: string[] = [];
-    const ctx = (name: string) => new InvocationContext({ functionName: name, triggerMetadata: { dequeueCount: 1 }, logHandler: (l, ...a) => lines.push(`${l} ${a.join(" ")}`) });
+    const ctx = (name: string) =>
+      new InvocationContext({ functionName: name, triggerMetadata: { dequeueCount: 1 }, logHandler: (l, ...a) => lines.push(`${l} ${a.join(" ")}`) });
 
     const eventCtx = ctx("keyVaultEvents");
     const event = eventGridEvent("kv", s.set.keyVault.secretName, "0123456789abcdef0123456789abcdef", world.keyVault.url);
     await makeKeyVaultEventsHandler(getRuntime, queue)(event, eventCtx);
     const fromEvent = eventCtx.extraOutputs.get(queue) as RotationMessage[];
     const timerCtx = ctx("rotationTimer");
-    await makeRotationTimerHandler(getRuntime, queue)({ isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: "", next: "", lastUpdated: "" } }, timerCtx);
+    await makeRotationTimerHandler(getRuntime, queue)(
+      { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: "", next: "", lastUpdated: "" } },
+      timerCtx,
+    );
     const fromTimer = timerCtx.extraOutputs.get(queue) as RotationMessage[];
     expect(fromEvent).toEqual([{ set: s.set.name, mode: "scheduled", trigger: "queue", key: expect.stringMatching(/^event-/) as string }]);
     expect(fromTimer.map((m) => m.set)).toEqual([s.set.name]);

@@ -31,7 +31,9 @@ describe("function registrations", () => {
     });
     expect(timer.mock.calls.map(([name, o]) => [name, o.schedule])).toContainEqual(["healthTimer", "%HEALTH_SCHEDULE%"]);
     expect(timer.mock.calls.map(([name, o]) => [name, o.schedule])).toContainEqual(["rotationTimer", "%ROTATION_SCHEDULE%"]);
-    expect(queue.mock.calls.map(([name, o]) => [name, o.queueName, o.connection])).toEqual([["rotationWorker", "%ROTATION_QUEUE_NAME%", "AzureWebJobsStorage"]]);
+    expect(queue.mock.calls.map(([name, o]) => [name, o.queueName, o.connection])).toEqual([
+      ["rotationWorker", "%ROTATION_QUEUE_NAME%", "AzureWebJobsStorage"],
+    ]);
     const timerOptions = timer.mock.calls.find(([n]) => n === "rotationTimer")![1];
     expect(timerOptions.extraOutputs?.[0]).toMatchObject({ type: "queue", queueName: "%ROTATION_QUEUE_NAME%" });
     // infra/app/events.bicep subscribes this function name to SecretNearExpiry.

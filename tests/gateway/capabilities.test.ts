@@ -11,14 +11,31 @@ const http = new HttpClient({ retry: { maxRetries: 0 } });
 
 describe("gateway adapter capabilities", () => {
   it("cequence: pushed over its API, proven by a fingerprint read-back, concurrency and test connection from its config", () => {
-    const config = gatewaySchema.parse({ kind: "cequence", baseUrl: "https://127.0.0.1:1", tenant: "t", apiTokenSecretName: "gateway-api-token", maxConcurrency: 7, testConnection: false });
-    expect(createGatewayAdapter(config, { apiToken: "x", http }).capabilities).toEqual({ delivery: "push", pickupProof: "fingerprint", maxConcurrency: 7, testConnection: false });
+    const config = gatewaySchema.parse({
+      kind: "cequence",
+      baseUrl: "https://127.0.0.1:1",
+      tenant: "t",
+      apiTokenSecretName: "gateway-api-token",
+      maxConcurrency: 7,
+      testConnection: false,
+    });
+    expect(createGatewayAdapter(config, { apiToken: "x", http }).capabilities).toEqual({
+      delivery: "push",
+      pickupProof: "fingerprint",
+      maxConcurrency: 7,
+      testConnection: false,
+    });
     expect(gatewayApiTokenSecretName(config)).toBe("gateway-api-token");
   });
 
   it("manual: delivered and proven by an operator, one at a time, no test connection, no API token", () => {
     const config = gatewaySchema.parse({ kind: "manual", targets: ["a", "b"] });
-    expect(createGatewayAdapter(config, { http }).capabilities).toEqual({ delivery: "operator", pickupProof: "operator", maxConcurrency: 1, testConnection: false });
+    expect(createGatewayAdapter(config, { http }).capabilities).toEqual({
+      delivery: "operator",
+      pickupProof: "operator",
+      maxConcurrency: 1,
+      testConnection: false,
+    });
     expect(gatewayApiTokenSecretName(config)).toBeUndefined();
   });
 });

@@ -115,7 +115,22 @@ describe("cequence adapter", () => {
           items: [
             { id: "apikey-1", name: "uses an API key", authentication: { type: "apiKey", headerName: "X-Key" }, etag: '"a"' },
             { id: "none-1", name: "no auth", authentication: null, etag: '"b"' },
-            { id: real.id, name: real.name, etag: real.etag, authentication: { type: "oauth2", tokenName: "t", tokenUrl: TOKEN_URL, clientId, scopes: [], additionalParameters: {}, secretUpdatedAt: real.secretUpdatedAt, secretFingerprint: real.secretFingerprint, fingerprintSalt: real.fingerprintSalt } },
+            {
+              id: real.id,
+              name: real.name,
+              etag: real.etag,
+              authentication: {
+                type: "oauth2",
+                tokenName: "t",
+                tokenUrl: TOKEN_URL,
+                clientId,
+                scopes: [],
+                additionalParameters: {},
+                secretUpdatedAt: real.secretUpdatedAt,
+                secretFingerprint: real.secretFingerprint,
+                fingerprintSalt: real.fingerprintSalt,
+              },
+            },
           ],
           nextCursor: null,
         },
@@ -131,7 +146,17 @@ describe("cequence adapter", () => {
         route: "^GET /mcp-servers$",
         status: 200,
         times: 1,
-        body: { items: [{ id: "x1", name: "broken", etag: '"e"', authentication: { type: "oauth2", tokenName: "t", tokenUrl: TOKEN_URL, scopes: [], secretFingerprint: "ab".repeat(32), fingerprintSalt: "s" } }], nextCursor: null },
+        body: {
+          items: [
+            {
+              id: "x1",
+              name: "broken",
+              etag: '"e"',
+              authentication: { type: "oauth2", tokenName: "t", tokenUrl: TOKEN_URL, scopes: [], secretFingerprint: "ab".repeat(32), fingerprintSalt: "s" },
+            },
+          ],
+          nextCursor: null,
+        },
       });
       const e = await failure(track(adapter.listTargets({ clientId })));
       expect(e.code).toBe("GATEWAY_BAD_RESPONSE");
@@ -149,7 +174,12 @@ describe("cequence adapter", () => {
         route: `^GET /mcp-servers/${s.id}$`,
         status: 200,
         times: 1,
-        body: { id: s.id, name: s.name, etag: s.etag, authentication: { type: "oauth2", tokenName: "t", tokenUrl: TOKEN_URL, clientId, scopes: [], secretFingerprint: "not-hex", fingerprintSalt: "s" } },
+        body: {
+          id: s.id,
+          name: s.name,
+          etag: s.etag,
+          authentication: { type: "oauth2", tokenName: "t", tokenUrl: TOKEN_URL, clientId, scopes: [], secretFingerprint: "not-hex", fingerprintSalt: "s" },
+        },
       });
       expect((await failure(track(adapter.readTarget(s.id)))).message).toContain("authentication.secretFingerprint: must be 64 hex characters");
 
@@ -162,7 +192,23 @@ describe("cequence adapter", () => {
     it("stops a listing whose cursor loops instead of paging forever", async () => {
       const item = f.emulator.servers()[0]!;
       const page = (cursor: string) => ({
-        items: [{ id: item.id, name: item.name, etag: item.etag, authentication: { type: "oauth2", tokenName: "t", tokenUrl: TOKEN_URL, clientId, scopes: [], additionalParameters: {}, secretFingerprint: item.secretFingerprint, fingerprintSalt: item.fingerprintSalt } }],
+        items: [
+          {
+            id: item.id,
+            name: item.name,
+            etag: item.etag,
+            authentication: {
+              type: "oauth2",
+              tokenName: "t",
+              tokenUrl: TOKEN_URL,
+              clientId,
+              scopes: [],
+              additionalParameters: {},
+              secretFingerprint: item.secretFingerprint,
+              fingerprintSalt: item.fingerprintSalt,
+            },
+          },
+        ],
         nextCursor: cursor,
       });
       f.emulator.server.faults.add({ route: "^GET /mcp-servers$", status: 200, times: 3, body: page("same-cursor") });
@@ -266,7 +312,13 @@ describe("cequence adapter", () => {
 
     it("substitutes {tenant} and the URL-encoded {id} into path templates", async () => {
       const templated = createCequenceAdapter({
-        config: cequenceConfig(f, { paths: { list: "/tenants/{tenant}/mcp-servers", update: "/tenants/{tenant}/mcp-servers/{id}/authentication", test: "/tenants/{tenant}/mcp-servers/{id}/authentication/test" } }),
+        config: cequenceConfig(f, {
+          paths: {
+            list: "/tenants/{tenant}/mcp-servers",
+            update: "/tenants/{tenant}/mcp-servers/{id}/authentication",
+            test: "/tenants/{tenant}/mcp-servers/{id}/authentication/test",
+          },
+        }),
         apiToken: f.apiToken,
         http: fastHttp(f),
         logger,
@@ -288,7 +340,12 @@ describe("cequence adapter", () => {
       // The bucket holds 2 and refills 20/s; at 10 requests per second we never see a 429.
       f.emulator.setRateLimit({ capacity: 2, refillPerSecond: 20 });
       try {
-        const paced = createCequenceAdapter({ config: cequenceConfig(f, { maxRequestsPerSecond: 10, pageSize: 25 }), apiToken: f.apiToken, http: fastHttp(f, { maxRetries: 0 }), logger });
+        const paced = createCequenceAdapter({
+          config: cequenceConfig(f, { maxRequestsPerSecond: 10, pageSize: 25 }),
+          apiToken: f.apiToken,
+          http: fastHttp(f, { maxRetries: 0 }),
+          logger,
+        });
         const before = f.emulator.server.requests.length;
         await paced.listTargets({ clientId });
         const after = f.emulator.server.requests.slice(before);
@@ -335,8 +392,17 @@ describe("cequence adapter: test connection", () => {
   });
 
   it("says GATEWAY_TEST_UNSUPPORTED when the gateway has no test route", async () => {
-    const s = f.emulator.seedServer({ name: "x", tokenUrl: "https://login.example.test/t/oauth2/v2.0/token", clientId: randomUUID(), clientSecret: `x-${randomUUID()}` });
-    const adapter = createCequenceAdapter({ config: cequenceConfig(f, { paths: { test: "/mcp-servers/{id}/check" } }), apiToken: f.apiToken, http: fastHttp(f) });
+    const s = f.emulator.seedServer({
+      name: "x",
+      tokenUrl: "https://login.example.test/t/oauth2/v2.0/token",
+      clientId: randomUUID(),
+      clientSecret: `x-${randomUUID()}`,
+    });
+    const adapter = createCequenceAdapter({
+      config: cequenceConfig(f, { paths: { test: "/mcp-servers/{id}/check" } }),
+      apiToken: f.apiToken,
+      http: fastHttp(f),
+    });
     const e = await failure(adapter.testConnection!(s.id));
     scanner.collect("error", e);
     expect(e.code).toBe("GATEWAY_TEST_UNSUPPORTED");
@@ -358,7 +424,14 @@ describe("cequence adapter: unbounded upstream answers", () => {
     await endless?.close();
   });
   const config = (overrides: Record<string, unknown> = {}) => {
-    const parsed = gatewaySchema.parse({ kind: "cequence", baseUrl: endless.url, tenant: "t", apiTokenSecretName: "gateway-api-token", maxRequestsPerSecond: 1000, ...overrides });
+    const parsed = gatewaySchema.parse({
+      kind: "cequence",
+      baseUrl: endless.url,
+      tenant: "t",
+      apiTokenSecretName: "gateway-api-token",
+      maxRequestsPerSecond: 1000,
+      ...overrides,
+    });
     if (parsed.kind !== "cequence") throw new Error("expected cequence");
     return parsed;
   };
@@ -373,7 +446,13 @@ describe("cequence adapter: unbounded upstream answers", () => {
 
   it("unbounded upstream answers: pagination stops when the listing outlasts its time budget", async () => {
     let t = 0;
-    const a = createCequenceAdapter({ config: config({ pageSize: 1 }), apiToken: "endless-api-token-0001", http: new HttpClient(), listBudgetInMs: 60_000, now: () => (t += 10_000) });
+    const a = createCequenceAdapter({
+      config: config({ pageSize: 1 }),
+      apiToken: "endless-api-token-0001",
+      http: new HttpClient(),
+      listBudgetInMs: 60_000,
+      now: () => (t += 10_000),
+    });
     const err = await failure(a.listTargets({ clientId: randomUUID() }));
     expect(err.message).toMatch(/took longer than 60 s after \d+ pages/);
   });
@@ -385,6 +464,9 @@ describe("cequence adapter: unbounded upstream answers", () => {
   });
 
   it("unbounded upstream answers: maxRequestsPerSecond has a sane minimum", () => {
-    expect(gatewaySchema.safeParse({ kind: "cequence", baseUrl: "https://g.example.com", tenant: "t", apiTokenSecretName: "x", maxRequestsPerSecond: 0.001 }).success).toBe(false);
+    expect(
+      gatewaySchema.safeParse({ kind: "cequence", baseUrl: "https://g.example.com", tenant: "t", apiTokenSecretName: "x", maxRequestsPerSecond: 0.001 })
+        .success,
+    ).toBe(false);
   });
 });

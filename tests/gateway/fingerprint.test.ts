@@ -24,6 +24,8 @@ describe("one salted-hash comparison (gateway read-backs and the stash seal)", (
   it("the stash seal uses the same comparison: the sealed value passes, another value is VAULT_VALUE_CHANGED", () => {
     const seal = sealSecret(secret);
     expect(() => assertStashedValue(secret, { keyId: "k", seal }, "the current version")).not.toThrow();
-    expect(() => assertStashedValue("another-value-0003", { keyId: "k", seal }, "the current version")).toThrow(expect.objectContaining({ code: "VAULT_VALUE_CHANGED" }));
+    expect(() => assertStashedValue("another-value-0003", { keyId: "k", seal }, "the current version")).toThrow(
+      expect.objectContaining({ code: "VAULT_VALUE_CHANGED" }),
+    );
   });
 });

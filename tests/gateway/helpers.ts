@@ -52,7 +52,10 @@ export interface PropagationWorld {
 export async function startPropagationWorld(options: { pageSizeMax: number; onlyTenantTokenUrl: boolean }): Promise<PropagationWorld> {
   const entra = await startEntraFixture();
   const tokenUrl = `${entra.url}/${entra.tenantId}/oauth2/v2.0/token`;
-  const newSecret = entra.emulator.seedPassword(entra.target.app.id, { displayName: "rotated", endDateTime: new Date(Date.now() + 90 * 86_400_000).toISOString() }).secretText;
+  const newSecret = entra.emulator.seedPassword(entra.target.app.id, {
+    displayName: "rotated",
+    endDateTime: new Date(Date.now() + 90 * 86_400_000).toISOString(),
+  }).secretText;
   const f = await startGatewayFixture({
     ca: entra.emulator.caCertPem,
     pageSizeMax: options.pageSizeMax,

@@ -35,7 +35,14 @@ describe("kong-openid-connect adapter", () => {
   const errors: unknown[] = [];
 
   const config = (overrides: Record<string, unknown> = {}): KongGatewayConfig => {
-    const parsed = gatewaySchema.parse({ kind: "kong-openid-connect", adminUrl: kong.url, adminTokenSecretName: "kong-admin-token", pageSize: 7, maxRequestsPerSecond: 1000, ...overrides });
+    const parsed = gatewaySchema.parse({
+      kind: "kong-openid-connect",
+      adminUrl: kong.url,
+      adminTokenSecretName: "kong-admin-token",
+      pageSize: 7,
+      maxRequestsPerSecond: 1000,
+      ...overrides,
+    });
     if (parsed.kind !== "kong-openid-connect") throw new Error("expected a kong config");
     return parsed;
   };
@@ -53,7 +60,11 @@ describe("kong-openid-connect adapter", () => {
   beforeAll(async () => {
     kong = new KongEmulator({ adminToken: ADMIN_TOKEN });
     await kong.start();
-    http = new HttpClient({ ca: kong.caCertPem!, retry: { maxRetries: 2, baseDelayInMs: 5, maxDelayInMs: 20 }, sleep: (ms, signal) => abortableDelay(Math.min(ms, 20), signal) });
+    http = new HttpClient({
+      ca: kong.caCertPem!,
+      retry: { maxRetries: 2, baseDelayInMs: 5, maxDelayInMs: 20 },
+      sleep: (ms, signal) => abortableDelay(Math.min(ms, 20), signal),
+    });
   });
   beforeEach(() => kong.reset());
   afterAll(async () => {
@@ -68,11 +79,21 @@ describe("kong-openid-connect adapter", () => {
     for (let i = 0; i < 30; i++) {
       // Every third plugin is ours, interleaved with other apps' plugins so every page mixes both.
       const mine = i % 3 === 0;
-      const p = kong.seedPlugin({ issuer: ISSUER, clientIds: [mine ? clientId : randomUUID()], clientSecrets: [`seeded-${i}-${randomUUID()}`], instanceName: `oidc-${i}` });
+      const p = kong.seedPlugin({
+        issuer: ISSUER,
+        clientIds: [mine ? clientId : randomUUID()],
+        clientSecrets: [`seeded-${i}-${randomUUID()}`],
+        instanceName: `oidc-${i}`,
+      });
       if (mine) ours.push(p.id);
     }
     // One plugin serves two clients: ours second. Its first client's secret must stay as it is.
-    const multi = kong.seedPlugin({ issuer: ISSUER, clientIds: [randomUUID(), clientId.toUpperCase()], clientSecrets: [`first-client-${randomUUID()}`, `ours-${randomUUID()}`], instanceName: "oidc-multi" });
+    const multi = kong.seedPlugin({
+      issuer: ISSUER,
+      clientIds: [randomUUID(), clientId.toUpperCase()],
+      clientSecrets: [`first-client-${randomUUID()}`, `ours-${randomUUID()}`],
+      instanceName: "oidc-multi",
+    });
     const other = kong.plugins()[1]!.id;
     return { ours: [...ours, multi.id], multi: multi.id, other };
   }
@@ -132,7 +153,17 @@ describe("kong-openid-connect adapter", () => {
     const e401 = await failure(track(adapterWith({}, `wrong-${randomUUID()}`).listTargets({ clientId })));
     expect(e401.code).toBe("GATEWAY_UNAUTHORIZED");
     expect(e401.hint).toContain("kong-admin-token");
-    kong.server.faults.add({ route: "^PATCH /plugins/", status: 400, body: { code: 2, name: "schema violation", message: "schema violation (config.client_secret: expected an array)", fields: { config: { client_secret: "expected an array" } } }, times: 1 });
+    kong.server.faults.add({
+      route: "^PATCH /plugins/",
+      status: 400,
+      body: {
+        code: 2,
+        name: "schema violation",
+        message: "schema violation (config.client_secret: expected an array)",
+        fields: { config: { client_secret: "expected an array" } },
+      },
+      times: 1,
+    });
     const adapter = adapterWith();
     await adapter.listTargets({ clientId });
     const e400 = await failure(track(adapter.updateClientSecret(ours[0]!, `x-${randomUUID()}`)));
@@ -149,7 +180,16 @@ describe("kong-openid-connect adapter", () => {
     kong.revertSecretWrites(targets[0]!.id);
     const secret = `new-${randomUUID()}`;
     scanner.addSecrets([secret]);
-    const result = await propagateCanaryFirst({ adapter, targets, secret, maxConcurrency: 4, retry: { maxAttempts: 2 }, sleep: (ms, s) => abortableDelay(Math.min(ms, 10), s), logger, verify: { clientId, useTestConnection: false } });
+    const result = await propagateCanaryFirst({
+      adapter,
+      targets,
+      secret,
+      maxConcurrency: 4,
+      retry: { maxAttempts: 2 },
+      sleep: (ms, s) => abortableDelay(Math.min(ms, 10), s),
+      logger,
+      verify: { clientId, useTestConnection: false },
+    });
     expect(result.status).toBe("verify-failed");
     for (const id of ours.slice(1)) expect(kong.plugins().find((p) => p.id === id)!.config.client_secret).toEqual(before.get(id));
   });

@@ -46,7 +46,15 @@ describe("propagateSecret and verifyTargets", () => {
 
   const seedTargets = (n: number, others = 0): void => {
     for (let i = 0; i < n; i++) {
-      f.emulator.seedServer({ name: `mcp-${i}`, tokenName: "entra-sso", tokenUrl, clientId, clientSecret: oldSecret, scopes: ["openid", "profile"], additionalParameters: { tenantID: entra.tenantId } });
+      f.emulator.seedServer({
+        name: `mcp-${i}`,
+        tokenName: "entra-sso",
+        tokenUrl,
+        clientId,
+        clientSecret: oldSecret,
+        scopes: ["openid", "profile"],
+        additionalParameters: { tenantID: entra.tenantId },
+      });
     }
     for (let i = 0; i < others; i++) {
       f.emulator.seedServer({ name: `other-${i}`, tokenUrl, clientId: randomUUID(), clientSecret: `other-${randomUUID()}` });
@@ -61,7 +69,12 @@ describe("propagateSecret and verifyTargets", () => {
     return { adapter, targets: await adapter.listTargets({ clientId }) };
   };
   const assertNoOutage = (where: string): void => {
-    const ours = new Set(f.emulator.servers().filter((s) => s.clientId === clientId).map((s) => s.id));
+    const ours = new Set(
+      f.emulator
+        .servers()
+        .filter((s) => s.clientId === clientId)
+        .map((s) => s.id),
+    );
     const bad = f.emulator.secretsAcceptedNow().filter((s) => ours.has(s.id) && !s.accepted);
     if (bad.length > 0) throw new Error(`outage ${where}: ${bad.length} server(s) hold a secret Entra refuses`);
   };
@@ -98,7 +111,12 @@ describe("propagateSecret and verifyTargets", () => {
     expect(outcomes.every((o) => o.ok)).toBe(true);
     expect(new Set(done).size).toBe(150);
     expect(holders(newSecret)).toBe(150);
-    expect(f.emulator.servers().filter((s) => s.name.startsWith("other-")).every((s) => s.clientSecret.startsWith("other-"))).toBe(true);
+    expect(
+      f.emulator
+        .servers()
+        .filter((s) => s.name.startsWith("other-"))
+        .every((s) => s.clientSecret.startsWith("other-")),
+    ).toBe(true);
     expect(f.emulator.server.requests.filter((r) => r.status === 429).length - throttledBefore).toBeGreaterThanOrEqual(12);
   });
 
@@ -198,7 +216,12 @@ describe("propagateSecret and verifyTargets", () => {
     const targets = await adapter.listTargets({ clientId });
     const before = f.emulator.server.count("PATCH", /\/authentication$/);
     const outcomes = await propagateSecret({ adapter, targets, secret: newSecret, maxConcurrency: 2, sleep: fastSleep });
-    expect(outcomes.filter((o) => o.alreadyHeld).map((o) => o.id).sort()).toEqual([first[0]!.id, first[1]!.id].sort());
+    expect(
+      outcomes
+        .filter((o) => o.alreadyHeld)
+        .map((o) => o.id)
+        .sort(),
+    ).toEqual([first[0]!.id, first[1]!.id].sort());
     expect(outcomes.filter((o) => o.alreadyHeld).every((o) => o.attempts === 0)).toBe(true);
     expect(f.emulator.server.count("PATCH", /\/authentication$/) - before).toBe(3);
   });

@@ -47,8 +47,17 @@ describe("propagation at gateway scale", () => {
   const seedTargets = (n: number, others = 0): void => {
     for (let i = 0; i < n; i++) {
       // Other applications' servers between ours, so targets are spread over many pages.
-      for (let j = 0; j < others; j++) f.emulator.seedServer({ name: `other-${i}-${j}`, tokenUrl, clientId: randomUUID(), clientSecret: `other-${randomUUID()}` });
-      f.emulator.seedServer({ name: `mcp-${i}`, tokenName: "entra-sso", tokenUrl, clientId, clientSecret: oldSecret, scopes: ["openid"], additionalParameters: { tenantID: entra.tenantId } });
+      for (let j = 0; j < others; j++)
+        f.emulator.seedServer({ name: `other-${i}-${j}`, tokenUrl, clientId: randomUUID(), clientSecret: `other-${randomUUID()}` });
+      f.emulator.seedServer({
+        name: `mcp-${i}`,
+        tokenName: "entra-sso",
+        tokenUrl,
+        clientId,
+        clientSecret: oldSecret,
+        scopes: ["openid"],
+        additionalParameters: { tenantID: entra.tenantId },
+      });
     }
   };
   const makeAdapter = (options: { rps?: number; limiter?: RateLimiter; maxRetries?: number } = {}): GatewayAdapter =>
@@ -96,7 +105,12 @@ describe("propagation at gateway scale", () => {
     // 600 servers on 24 pages of 25; ours scattered, each form several times.
     for (let i = 0; i < 600; i++) {
       if (i % 10 === 3) {
-        const s = f.emulator.seedServer({ name: `t-${i}`, tokenUrl: same[n++ % same.length]!, clientId: i % 20 === 3 ? clientId.toUpperCase() : clientId, clientSecret: oldSecret });
+        const s = f.emulator.seedServer({
+          name: `t-${i}`,
+          tokenUrl: same[n++ % same.length]!,
+          clientId: i % 20 === 3 ? clientId.toUpperCase() : clientId,
+          clientSecret: oldSecret,
+        });
         want.add(s.id);
       } else if (i % 50 === 7) {
         const s = f.emulator.seedServer({ name: `d-${i}`, tokenUrl: drift[wantDrift.size % drift.length]!, clientId, clientSecret: oldSecret });
@@ -142,7 +156,15 @@ describe("propagation at gateway scale", () => {
   it("canary first: a passing canary is verified with the gateway's test connection before the rest are written", async () => {
     const { adapter, targets } = await listedTargets(12);
     f.emulator.traffic.clear();
-    const result = await propagateCanaryFirst({ adapter, targets, secret: newSecret, maxConcurrency: 4, sleep: fastSleep, logger, verify: { clientId, useTestConnection: true } });
+    const result = await propagateCanaryFirst({
+      adapter,
+      targets,
+      secret: newSecret,
+      maxConcurrency: 4,
+      sleep: fastSleep,
+      logger,
+      verify: { clientId, useTestConnection: true },
+    });
     expect(result.status).toBe("passed");
     expect(result.outcomes.every((o) => o.ok)).toBe(true);
     const log = f.emulator.traffic.all();
@@ -161,7 +183,12 @@ describe("propagation at gateway scale", () => {
     const outcomes = await propagateSecret({ adapter, targets, secret: newSecret, maxConcurrency: 6, sleep: fastSleep, logger });
     expect(outcomes.every((o) => o.ok)).toBe(true); // the gateway said 200 every time
     const checks = await verifyTargets({ adapter, targets, secret: newSecret, clientId, useTestConnection: true, maxConcurrency: 6 });
-    expect(checks.filter((c) => !c.ok).map((c) => c.id).sort()).toEqual([...lost].sort());
+    expect(
+      checks
+        .filter((c) => !c.ok)
+        .map((c) => c.id)
+        .sort(),
+    ).toEqual([...lost].sort());
     expect(checks.filter((c) => !c.ok).every((c) => !c.fingerprintMatches)).toBe(true);
     assertNoOutage();
   });
@@ -204,7 +231,10 @@ describe("propagation at gateway scale", () => {
     expect(storm.throttled).toBeLessThan(targets.length);
     // After a Retry-After, nothing arrives before it has passed: no two 429s less than 1 s apart can
     // both come from the same pause — so 429s are spread out, not a burst.
-    const t429 = f.emulator.traffic.all().filter((e) => e.status === 429).map((e) => e.atMs);
+    const t429 = f.emulator.traffic
+      .all()
+      .filter((e) => e.status === 429)
+      .map((e) => e.atMs);
     const bursts = t429.filter((t, i) => i > 0 && t - t429[i - 1]! < 5).length;
     expect(bursts).toBeLessThan(t429.length);
     // The gateway heals: accepted calls bring the rate back to the ceiling.

@@ -60,10 +60,15 @@ describe("health timer, /api/health and /api/status", () => {
     const body = broken.jsonBody as { ok: boolean; sets: { failing: { check: string; severity: string; aadsts?: number }[] }[] };
     expect(body.ok).toBe(false);
     expect(body.sets[0]!.failing).toContainEqual(expect.objectContaining({ check: "token", severity: "critical", aadsts: 7000215 }));
-    const opened = world.receivers!.webhook.accepted().slice(before).map((a) => JSON.stringify(a.body));
+    const opened = world
+      .receivers!.webhook.accepted()
+      .slice(before)
+      .map((a) => JSON.stringify(a.body));
     expect(opened.some((b) => /7000215/.test(b) && /opened/.test(b))).toBe(true);
 
-    const status = (await t.status()).jsonBody as { sets: { openIncidents: { check: string; severity: string }[]; checks: { id: string; status: string }[] }[] };
+    const status = (await t.status()).jsonBody as {
+      sets: { openIncidents: { check: string; severity: string }[]; checks: { id: string; status: string }[] }[];
+    };
     expect(status.sets[0]!.openIncidents).toContainEqual(expect.objectContaining({ check: "token", severity: "critical" }));
     expect(status.sets[0]!.checks.find((c) => c.id === "token")?.status).toBe("fail");
 
@@ -74,10 +79,20 @@ describe("health timer, /api/health and /api/status", () => {
     expect((await t.runtime.alerting.manager.listOpen("health-a")).some((i) => i.check === "token")).toBe(true);
     await t.timer();
     expect((await t.runtime.alerting.manager.listOpen("health-a")).some((i) => i.check === "token")).toBe(false);
-    expect(world.receivers!.webhook.accepted().map((a) => JSON.stringify(a.body)).some((b) => /resolved/.test(b) && /token/.test(b))).toBe(true);
+    expect(
+      world
+        .receivers!.webhook.accepted()
+        .map((a) => JSON.stringify(a.body))
+        .some((b) => /resolved/.test(b) && /token/.test(b)),
+    ).toBe(true);
     expect((await t.health()).status).toBe(200);
 
-    new SecretScanner().addSecrets([...world.secrets(), good]).collectAll("http", [healthy, broken, await t.status()]).collectAll("log", lines).collectAll("webhook", world.receivers!.webhook.accepted()).assertClean();
+    new SecretScanner()
+      .addSecrets([...world.secrets(), good])
+      .collectAll("http", [healthy, broken, await t.status()])
+      .collectAll("log", lines)
+      .collectAll("webhook", world.receivers!.webhook.accepted())
+      .assertClean();
   });
 
   it("/api/status shows the current key, its expiry, the next rotation, the last run and the targets", async () => {
@@ -161,7 +176,9 @@ describe("defect: health timer fails on a Storage blip", () => {
     const proxy = new StorageFaultProxy(new URL(blob));
     const url = await proxy.start();
     try {
-      const viaProxy = BlobServiceClient.fromConnectionString(StorageFaultProxy.connectionString(inject("storageConnectionString"), url), { retryOptions: { maxTries: 1 } }).getContainerClient(direct.containerName);
+      const viaProxy = BlobServiceClient.fromConnectionString(StorageFaultProxy.connectionString(inject("storageConnectionString"), url), {
+        retryOptions: { maxTries: 1 },
+      }).getContainerClient(direct.containerName);
       const seeded = world.seedSet({ name: "health-blip", secretExpiresInDays: 60, targets: 2, otherTargets: 0 });
       const runtime = world.runtime([seeded.set], viaProxy);
       const timer = makeHealthTimerHandler(() => Promise.resolve(runtime));

@@ -15,7 +15,12 @@ afterAll(async () => {
 
 /** The real InvocationContext: its log handler is where the Functions host takes our lines. */
 function ctx(functionName: string, lines: string[]): InvocationContext {
-  return new InvocationContext({ functionName, invocationId: `${functionName}-1`, triggerMetadata: { dequeueCount: 1 }, logHandler: (level, ...args) => lines.push(`${level} ${args.join(" ")}`) });
+  return new InvocationContext({
+    functionName,
+    invocationId: `${functionName}-1`,
+    triggerMetadata: { dequeueCount: 1 },
+    logHandler: (level, ...args) => lines.push(`${level} ${args.join(" ")}`),
+  });
 }
 
 describe("handlers log through the runtime's redactor", () => {
@@ -29,7 +34,10 @@ describe("handlers log through the runtime's redactor", () => {
     };
     const lines: string[] = [];
     const worker = makeRotationWorkerHandler(() => Promise.resolve(s.runtime));
-    const thrown = await worker(JSON.stringify({ set: s.set.name, mode: "scheduled", trigger: "timer", key: "tick-redaction-test" }), ctx("rotationWorker", lines)).then(
+    const thrown = await worker(
+      JSON.stringify({ set: s.set.name, mode: "scheduled", trigger: "timer", key: "tick-redaction-test" }),
+      ctx("rotationWorker", lines),
+    ).then(
       () => undefined,
       (e: unknown) => e,
     );

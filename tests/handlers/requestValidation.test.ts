@@ -23,7 +23,13 @@ const queue = output.storageQueue({ queueName: "rotation-requests", connection: 
 const ctx = () => new InvocationContext({ functionName: "api", invocationId: "api-1" });
 const BIG = "A".repeat(1024 * 1024);
 const post = (url: string, body: unknown, params: Record<string, string> = {}) =>
-  new HttpRequest({ method: "POST", url, params, body: { string: typeof body === "string" ? body : JSON.stringify(body) }, headers: { "content-type": "application/json" } });
+  new HttpRequest({
+    method: "POST",
+    url,
+    params,
+    body: { string: typeof body === "string" ? body : JSON.stringify(body) },
+    headers: { "content-type": "application/json" },
+  });
 
 interface Refusal {
   name: string;
@@ -104,7 +110,7 @@ describe("request validation", () => {
       ["unknown field", { set: "x", mod: "force" }, "mod"],
       ["a confirm field on the start endpoint", { set: "x", confirmedBy: "alice" }, "confirmedBy"],
       ["a body that is a list", [], "(body)"],
-      ["a body that is a string", "\"force\"", "(body)"],
+      ["a body that is a string", '"force"', "(body)"],
       ["a body that is a number", "42", "(body)"],
       ["a body that is null", "null", "(body)"],
       ["not JSON", "{set:", "(body)"],
@@ -141,7 +147,7 @@ describe("request validation", () => {
       ["confirmedBy of 129 characters", { confirmedBy: "a".repeat(129) }, "confirmedBy"],
       ["a start field on /confirm", { confirmedBy: "alice", mode: "force" }, "mode"],
       ["a body that is a list", ["alice"], "(body)"],
-      ["a body that is a string", "\"alice\"", "(body)"],
+      ["a body that is a string", '"alice"', "(body)"],
     ];
     const results: Refusal[] = [];
     for (const [name, body, field] of cases) {
@@ -167,7 +173,10 @@ describe("request validation", () => {
   it("request validation: a valid confirmedBy still passes validation (e-mail, UPN, accented name)", async () => {
     const confirm = makeConfirmRotationHandler(() => Promise.resolve(s.runtime), queue);
     for (const who of ["alice@contoso.com", "Zoë O'Brien-Smith", "ops.team+rotations@contoso.onmicrosoft.com"]) {
-      const res = await confirm(post("http://localhost/api/rotations/20260101T000000Z-abcdef12/confirm", { confirmedBy: who }, { runId: "20260101T000000Z-abcdef12" }), ctx());
+      const res = await confirm(
+        post("http://localhost/api/rotations/20260101T000000Z-abcdef12/confirm", { confirmedBy: who }, { runId: "20260101T000000Z-abcdef12" }),
+        ctx(),
+      );
       // Valid body: it reaches the lookup, which finds no such run.
       expect(res.jsonBody).toMatchObject({ error: { code: "RUN_NOT_FOUND" } });
     }
@@ -180,7 +189,12 @@ describe("issue 26, defect 10: bodies are read before the size check", () => {
   it("a declared 32 MiB body is refused with 413 before a byte of it is read", async () => {
     const start = makeStartRotationHandler(() => Promise.resolve(s.runtime), queue);
     const big = Buffer.alloc(32 * MiB, 0x41);
-    const req = new HttpRequest({ method: "POST", url: "http://localhost/api/rotations", body: { bytes: big }, headers: { "content-type": "application/json", "content-length": String(big.length) } });
+    const req = new HttpRequest({
+      method: "POST",
+      url: "http://localhost/api/rotations",
+      body: { bytes: big },
+      headers: { "content-type": "application/json", "content-length": String(big.length) },
+    });
     const res = await start(req, ctx());
     expect(res.status).toBe(413);
     expect(res.jsonBody).toMatchObject({ error: { code: "BODY_TOO_LARGE", field: "(body)" } });
@@ -221,10 +235,23 @@ describe("issue 26, defect 11: duplicate JSON keys", () => {
     const start = makeStartRotationHandler(() => Promise.resolve(s.runtime), queue);
     const confirm = makeConfirmRotationHandler(() => Promise.resolve(s.runtime), queue);
     const cases: [string, (c: InvocationContext) => Promise<HttpResponseInit>, string][] = [
-      ['{"set":"x","mode":"scheduled","mode":"emergency"}', (c) => start(post("http://localhost/api/rotations", '{"set":"x","mode":"scheduled","mode":"emergency"}'), c), "mode"],
+      [
+        '{"set":"x","mode":"scheduled","mode":"emergency"}',
+        (c) => start(post("http://localhost/api/rotations", '{"set":"x","mode":"scheduled","mode":"emergency"}'), c),
+        "mode",
+      ],
       ['{"set":"a","set":"b"}', (c) => start(post("http://localhost/api/rotations", '{"set":"a","set":"b"}'), c), "set"],
-      ['{"dryRun":true,"set":"x","dryRun":false}', (c) => start(post("http://localhost/api/rotations", '{"dryRun":true,"set":"x","dryRun":false}'), c), "dryRun"],
-      ['{"confirmedBy":"alice","confirmedBy":"mallory"}', (c) => confirm(post("http://localhost/api/rotations/run-12345678/confirm", '{"confirmedBy":"alice","confirmedBy":"mallory"}', { runId: "run-12345678" }), c), "confirmedBy"],
+      [
+        '{"dryRun":true,"set":"x","dryRun":false}',
+        (c) => start(post("http://localhost/api/rotations", '{"dryRun":true,"set":"x","dryRun":false}'), c),
+        "dryRun",
+      ],
+      [
+        '{"confirmedBy":"alice","confirmedBy":"mallory"}',
+        (c) =>
+          confirm(post("http://localhost/api/rotations/run-12345678/confirm", '{"confirmedBy":"alice","confirmedBy":"mallory"}', { runId: "run-12345678" }), c),
+        "confirmedBy",
+      ],
     ];
     for (const [sent, call, field] of cases) {
       const c = ctx();

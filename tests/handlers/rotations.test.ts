@@ -20,11 +20,22 @@ afterAll(async () => {
 const queue = output.storageQueue({ queueName: "rotation-requests", connection: "AzureWebJobsStorage" });
 
 function ctx(functionName: string, lines: string[], dequeueCount = 1): InvocationContext {
-  return new InvocationContext({ functionName, invocationId: `${functionName}-1`, triggerMetadata: { dequeueCount }, logHandler: (level, ...args) => lines.push(`${level} ${args.join(" ")}`) });
+  return new InvocationContext({
+    functionName,
+    invocationId: `${functionName}-1`,
+    triggerMetadata: { dequeueCount },
+    logHandler: (level, ...args) => lines.push(`${level} ${args.join(" ")}`),
+  });
 }
 
 function post(url: string, body: unknown, params: Record<string, string> = {}): HttpRequest {
-  return new HttpRequest({ method: "POST", url, params, body: { string: typeof body === "string" ? body : JSON.stringify(body) }, headers: { "content-type": "application/json" } });
+  return new HttpRequest({
+    method: "POST",
+    url,
+    params,
+    body: { string: typeof body === "string" ? body : JSON.stringify(body) },
+    headers: { "content-type": "application/json" },
+  });
 }
 
 async function api(s: Scenario) {
@@ -143,7 +154,12 @@ describe("manual rotations through the API", () => {
   });
 
   it("a manual gateway waits for an operator's confirmation before retiring", async () => {
-    const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 2, gatewayKind: "manual", overrides: { gateway: { kind: "manual", targets: ["mcp-a", "mcp-b"] } } });
+    const s = await Scenario.create(world, {
+      secretExpiresInDays: 5,
+      targets: 2,
+      gatewayKind: "manual",
+      overrides: { gateway: { kind: "manual", targets: ["mcp-a", "mcp-b"] } },
+    });
     const a = await api(s);
     const { res, message } = await a.start({ set: s.set.name, mode: "scheduled" });
     const runId = (res.jsonBody as { runId: string }).runId;
@@ -205,7 +221,11 @@ describe("queue worker and timer", () => {
     // The gateway API token was never stored in Key Vault: every delivery fails the same way.
     const s = await Scenario.create(
       world,
-      { secretExpiresInDays: 5, targets: 1, overrides: { gateway: { kind: "cequence", baseUrl: world.gateway.url, tenant: world.gatewayTenant, apiTokenSecretName: "missing-gateway-token" } } },
+      {
+        secretExpiresInDays: 5,
+        targets: 1,
+        overrides: { gateway: { kind: "cequence", baseUrl: world.gateway.url, tenant: world.gatewayTenant, apiTokenSecretName: "missing-gateway-token" } },
+      },
       { onWorkerIncident: async (i) => void incidents.push(i), maxDequeueCount: 3 },
     );
     const a = await api(s);

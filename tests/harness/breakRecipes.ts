@@ -33,8 +33,7 @@ function serversOf(t: BreakTarget) {
 export const BREAK_RECIPES: Readonly<Record<string, BreakRecipe>> = {
   "50011": {
     code: 50011,
-    description:
-      "An administrator edits every MCP server's Additional Parameters so redirectUri ends with a slash — a URI the app registration does not have.",
+    description: "An administrator edits every MCP server's Additional Parameters so redirectUri ends with a slash — a URI the app registration does not have.",
     async apply(t) {
       for (const s of serversOf(t)) {
         t.world.gateway.editServer(s.id, { additionalParameters: { ...s.additionalParameters, redirectUri: `${t.set.redirectUri}/` } });
@@ -51,8 +50,7 @@ export const BREAK_RECIPES: Readonly<Record<string, BreakRecipe>> = {
   },
   "7000215": {
     code: 7000215,
-    description:
-      "Someone stored the secret's ID (keyId) in Key Vault instead of its value, an hour ago (the clock moves on past the replication window).",
+    description: "Someone stored the secret's ID (keyId) in Key Vault instead of its value, an hour ago (the clock moves on past the replication window).",
     async apply(t) {
       const app = await t.clients.graph.getApplication({ appId: t.set.clientId, objectId: t.appObjectId });
       const keyId = app.passwordCredentials[0]?.keyId ?? randomUUID();

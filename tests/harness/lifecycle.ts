@@ -106,11 +106,18 @@ export class Lifecycle {
   async request(mode: RotationMode): Promise<{ status: number; body: Record<string, unknown>; message?: RotationMessage }> {
     const ctx = this.context("startRotation");
     const res = await makeStartRotationHandler(() => Promise.resolve(this.runtime), this.queue)(
-      new HttpRequest({ method: "POST", url: "http://localhost/api/rotations", body: { string: JSON.stringify({ set: this.set.name, mode }) }, headers: { "content-type": "application/json" } }),
+      new HttpRequest({
+        method: "POST",
+        url: "http://localhost/api/rotations",
+        body: { string: JSON.stringify({ set: this.set.name, mode }) },
+        headers: { "content-type": "application/json" },
+      }),
       ctx,
     );
     const body = (res.jsonBody ?? {}) as Record<string, unknown>;
-    this.narrate(`${this.day()} POST /api/rotations {mode: ${mode}} → ${res.status ?? 200}${typeof body["runId"] === "string" ? ` (run ${body["runId"]})` : ""}`);
+    this.narrate(
+      `${this.day()} POST /api/rotations {mode: ${mode}} → ${res.status ?? 200}${typeof body["runId"] === "string" ? ` (run ${body["runId"]})` : ""}`,
+    );
     return { status: res.status ?? 200, body, message: ctx.extraOutputs.get(this.queue) as RotationMessage | undefined };
   }
 
@@ -139,7 +146,15 @@ export class Lifecycle {
 
   addServer(name: string, secret: string, why: string): void {
     const t0 = this.targets()[0] ?? this.world.gateway.servers()[0]!;
-    this.world.gateway.seedServer({ name, tokenName: t0.tokenName, tokenUrl: t0.tokenUrl, clientId: this.set.clientId, clientSecret: secret, scopes: t0.scopes, additionalParameters: t0.additionalParameters });
+    this.world.gateway.seedServer({
+      name,
+      tokenName: t0.tokenName,
+      tokenUrl: t0.tokenUrl,
+      clientId: this.set.clientId,
+      clientSecret: secret,
+      scopes: t0.scopes,
+      additionalParameters: t0.additionalParameters,
+    });
     this.narrate(`${this.day()} admin adds MCP server ${name} (${why})`);
   }
 
@@ -168,15 +183,30 @@ export class Lifecycle {
 
   async convergence(): Promise<ConvergenceReport> {
     const { world, set } = this;
-    const current = world.keyVault.versions(set.keyVault.secretName).filter((v) => v.enabled).at(-1);
+    const current = world.keyVault
+      .versions(set.keyVault.secretName)
+      .filter((v) => v.enabled)
+      .at(-1);
     const value = current?.value ?? "";
     const targets = this.targets();
-    const staleTargets = targets.filter((t) => t.clientSecret !== value).map((t) => t.name).sort();
+    const staleTargets = targets
+      .filter((t) => t.clientSecret !== value)
+      .map((t) => t.name)
+      .sort();
     const accepted = value !== "" && world.entra.isSecretAccepted(world.tenantId, set.clientId, value);
     const creds = world.entra.passwordCredentials(this.seeded.appObjectId);
     const currentCred = creds.find((c) => c.hint === value.slice(0, 3) && c.keyId === current?.tags["keyId"]);
-    const tracked = new Set(world.keyVault.versions(set.keyVault.secretName).map((v) => v.tags["keyId"]).filter(Boolean));
-    const leftOver = creds.filter((c) => c !== currentCred && ((c.displayName ?? "").startsWith(managedDisplayNamePrefix(set.name)) || tracked.has(c.keyId) || c.keyId === this.seeded.handMade.keyId));
+    const tracked = new Set(
+      world.keyVault
+        .versions(set.keyVault.secretName)
+        .map((v) => v.tags["keyId"])
+        .filter(Boolean),
+    );
+    const leftOver = creds.filter(
+      (c) =>
+        c !== currentCred &&
+        ((c.displayName ?? "").startsWith(managedDisplayNamePrefix(set.name)) || tracked.has(c.keyId) || c.keyId === this.seeded.handMade.keyId),
+    );
     const stuckRuns: string[] = [];
     for (const runId of await this.runtime.journals.listRuns(set.name)) {
       const run: RunJournal | undefined = await this.runtime.journals.readRun(set.name, runId);
@@ -225,7 +255,8 @@ export async function untilConverged(l: Lifecycle, maxDays = 5): Promise<void> {
 
 export const LIFECYCLE_SCENARIOS: Readonly<Record<string, LifecycleScenario>> = {
   "vanished-target": {
-    description: "A run records its targets, the gateway refuses updates for a while, and meanwhile one MCP server is deleted and another moved to another app.",
+    description:
+      "A run records its targets, the gateway refuses updates for a while, and meanwhile one MCP server is deleted and another moved to another app.",
     seed: { secretExpiresInDays: 5, targets: 6, otherTargets: 2 },
     async run(l) {
       l.world.gateway.server.faults.add({ route: GATEWAY_PATCH, status: 500, times: 1_000 });

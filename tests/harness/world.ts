@@ -114,7 +114,10 @@ export class World {
     const op = this.entra.seedApplication({ tenantId: this.tenantId, displayName: "mcp-sso-rotator (operator identity)", appId: this.operator.clientId });
     // DESIGN.md, Security: Application.ReadWrite.OwnedBy (+ policy reads); seedSet makes it an owner of each app.
     this.entra.setGraphAppRoles(this.operator.clientId, [...OPERATOR_GRAPH_ROLES]);
-    this.operator.secret = this.entra.seedPassword(op.id, { displayName: "operator", endDateTime: new Date(Date.now() + 3650 * DAY_MS).toISOString() }).secretText;
+    this.operator.secret = this.entra.seedPassword(op.id, {
+      displayName: "operator",
+      endDateTime: new Date(Date.now() + 3650 * DAY_MS).toISOString(),
+    }).secretText;
     this.seedWorldSecrets();
     if (this.options.receivers) this.receivers = await startAllReceivers({ clock: this.clock, verbose: this.options.verbose });
     return this;
@@ -186,11 +189,27 @@ export class World {
     const authorizationUrl = `${this.authorityHost}/${this.tenantId}/oauth2/v2.0/authorize`;
     const params = { tenantID: this.tenantId, authorizationUrl, redirectUri: GATEWAY_REDIRECT_URI };
     for (let i = 1; i <= (options.targets ?? 25); i++) {
-      this.gateway.seedServer({ name: `${name}-mcp-${String(i).padStart(2, "0")}`, tokenName: "entra-sso", tokenUrl, clientId, clientSecret: handMade.secretText, scopes: ["email", "profile", "openid", "User.Read"], additionalParameters: params });
+      this.gateway.seedServer({
+        name: `${name}-mcp-${String(i).padStart(2, "0")}`,
+        tokenName: "entra-sso",
+        tokenUrl,
+        clientId,
+        clientSecret: handMade.secretText,
+        scopes: ["email", "profile", "openid", "User.Read"],
+        additionalParameters: params,
+      });
     }
     const otherClientId = randomUUID();
     for (let i = 1; i <= (options.otherTargets ?? 3); i++) {
-      this.gateway.seedServer({ name: `other-app-mcp-${i}`, tokenName: "other", tokenUrl, clientId: otherClientId, clientSecret: `other-secret-${randomUUID()}`, scopes: ["openid"], additionalParameters: params });
+      this.gateway.seedServer({
+        name: `other-app-mcp-${i}`,
+        tokenName: "other",
+        tokenUrl,
+        clientId: otherClientId,
+        clientSecret: `other-secret-${randomUUID()}`,
+        scopes: ["openid"],
+        additionalParameters: params,
+      });
     }
 
     const alerts = options.alerts ? this.seedAlertChannels(name, options.alerts) : [];
@@ -207,7 +226,14 @@ export class World {
       gateway:
         options.gatewayKind === "manual"
           ? { kind: "manual", targets: [] }
-          : { kind: "cequence", baseUrl: this.gateway.url, tenant: this.gatewayTenant, apiTokenSecretName: "gateway-api-token", maxConcurrency: 8, maxRequestsPerSecond: 200 },
+          : {
+              kind: "cequence",
+              baseUrl: this.gateway.url,
+              tenant: this.gatewayTenant,
+              apiTokenSecretName: "gateway-api-token",
+              maxConcurrency: 8,
+              maxRequestsPerSecond: 200,
+            },
       ...options.overrides,
     };
     const set = credentialSetSchema.parse(raw);
@@ -227,12 +253,31 @@ export class World {
     for (const [kind, minSeverity] of Object.entries(wanted) as [AlertChannelConfig["kind"], Severity][]) {
       const n = (s: string): string => `${prefix}-alert-${s}`;
       if (kind === "teams") out.push(alertChannelSchema.parse({ kind, urlSecretName: put(n("teams-url"), rx.teams.createWorkflow()), minSeverity }));
-      if (kind === "slack") out.push(alertChannelSchema.parse({ kind, urlSecretName: put(n("slack-url"), rx.slack.createWebhook({ channel: "#sso-oncall" })), minSeverity }));
-      if (kind === "pagerduty") out.push(alertChannelSchema.parse({ kind, routingKeySecretName: put(n("pagerduty-key"), rx.pagerduty.createIntegration()), eventsUrl: rx.pagerduty.eventsUrl, minSeverity }));
-      if (kind === "opsgenie") out.push(alertChannelSchema.parse({ kind, apiKeySecretName: put(n("opsgenie-key"), rx.opsgenie.createIntegration()), apiUrl: rx.opsgenie.url, minSeverity }));
+      if (kind === "slack")
+        out.push(alertChannelSchema.parse({ kind, urlSecretName: put(n("slack-url"), rx.slack.createWebhook({ channel: "#sso-oncall" })), minSeverity }));
+      if (kind === "pagerduty")
+        out.push(
+          alertChannelSchema.parse({
+            kind,
+            routingKeySecretName: put(n("pagerduty-key"), rx.pagerduty.createIntegration()),
+            eventsUrl: rx.pagerduty.eventsUrl,
+            minSeverity,
+          }),
+        );
+      if (kind === "opsgenie")
+        out.push(
+          alertChannelSchema.parse({ kind, apiKeySecretName: put(n("opsgenie-key"), rx.opsgenie.createIntegration()), apiUrl: rx.opsgenie.url, minSeverity }),
+        );
       if (kind === "webhook") {
         const ep = rx.webhook.createEndpoint();
-        out.push(alertChannelSchema.parse({ kind, urlSecretName: put(n("webhook-url"), ep.url), signingKeySecretName: put(n("webhook-key"), ep.signingKey), minSeverity }));
+        out.push(
+          alertChannelSchema.parse({
+            kind,
+            urlSecretName: put(n("webhook-url"), ep.url),
+            signingKeySecretName: put(n("webhook-key"), ep.signingKey),
+            minSeverity,
+          }),
+        );
       }
     }
     return out;

@@ -34,7 +34,9 @@ export async function resolveChromium(env: NodeJS.ProcessEnv = process.env): Pro
   const fromEnv = env["CHROMIUM_PATH"];
   if (fromEnv) {
     if (!existsSync(fromEnv)) {
-      throw new Error(`CHROMIUM_PATH names ${fromEnv}, which does not exist: point it at a Chromium binary, or unset it to use the one npm ci installs (@sparticuz/chromium)`);
+      throw new Error(
+        `CHROMIUM_PATH names ${fromEnv}, which does not exist: point it at a Chromium binary, or unset it to use the one npm ci installs (@sparticuz/chromium)`,
+      );
     }
     return { source: "CHROMIUM_PATH", executablePath: fromEnv, args: QUIET_FLAGS };
   }
@@ -49,7 +51,9 @@ export async function resolveChromium(env: NodeJS.ProcessEnv = process.env): Pro
   try {
     packaged = (await import("@sparticuz/chromium")).default;
   } catch (e) {
-    throw new Error(`No Chromium: CHROMIUM_PATH is unset, none is on PATH, and @sparticuz/chromium cannot be loaded (${String(e)}). Run \`npm ci\`, which installs it from the lock file.`);
+    throw new Error(
+      `No Chromium: CHROMIUM_PATH is unset, none is on PATH, and @sparticuz/chromium cannot be loaded (${String(e)}). Run \`npm ci\`, which installs it from the lock file.`,
+    );
   }
   // The package's own flags (single process, no zygote, its bundled fonts and SwiftShader) are
   // the ones it is built and tested with; ours only add the closed-network ones.

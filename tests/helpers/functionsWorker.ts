@@ -17,7 +17,14 @@ import { pathToFileURL } from "node:url";
 export interface WorkerHttpInvocation {
   function: string;
   /** RPC http request data as the worker passes it (method, url, headers, body {string} or {bytes}). */
-  http: { method: string; url: string; headers?: Record<string, string>; query?: Record<string, string>; params?: Record<string, string>; body?: { string?: string; bytes?: number[] } };
+  http: {
+    method: string;
+    url: string;
+    headers?: Record<string, string>;
+    query?: Record<string, string>;
+    params?: Record<string, string>;
+    body?: { string?: string; bytes?: number[] };
+  };
 }
 
 export interface WorkerReport {
@@ -29,7 +36,12 @@ export interface WorkerReport {
 interface CoreInvocationModel {
   getArguments(): Promise<{ context: unknown; inputs: unknown[] }>;
   invokeFunction(context: unknown, inputs: unknown[], handler: unknown): Promise<unknown>;
-  getResponse(context: unknown, result: unknown): Promise<{ returnValue?: { http?: { statusCode: string; headers: Record<string, string>; cookies: unknown[]; body?: { bytes?: Uint8Array; string?: string } } } }>;
+  getResponse(
+    context: unknown,
+    result: unknown,
+  ): Promise<{
+    returnValue?: { http?: { statusCode: string; headers: Record<string, string>; cookies: unknown[]; body?: { bytes?: Uint8Array; string?: string } } };
+  }>;
 }
 interface CoreProgrammingModel {
   name: string;

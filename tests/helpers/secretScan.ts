@@ -100,8 +100,7 @@ function stringify(output: unknown): string {
 /** The text and what it decodes to, each labelled, for the fragment scan. */
 function decodedViews(text: string): [string, string][] {
   const views: [string, string][] = [["raw", text]];
-  const unjson = (t: string): string =>
-    t.replace(/\\u([0-9a-fA-F]{4})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))).replace(/\\(["\\/])/g, "$1");
+  const unjson = (t: string): string => t.replace(/\\u([0-9a-fA-F]{4})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))).replace(/\\(["\\/])/g, "$1");
   const once = unjson(text);
   const twice = unjson(once);
   views.push(["json-unescaped", twice]);

@@ -58,7 +58,15 @@ describe("HttpClient", () => {
 
   it("emulator fault afterHandling: the server acts, then its answer is replaced (a receiver that recorded the message, answering garbage)", async () => {
     const before = recorded;
-    server.faults.add({ route: "^POST /record$", status: 200, raw: true, body: '{"status":"succ', headers: { "Content-Type": "application/json" }, afterHandling: true, times: 1 });
+    server.faults.add({
+      route: "^POST /record$",
+      status: 200,
+      raw: true,
+      body: '{"status":"succ',
+      headers: { "Content-Type": "application/json" },
+      afterHandling: true,
+      times: 1,
+    });
     const garbled = await fetch(`${server.url}/record`, { method: "POST", body: "{}" });
     expect(garbled.status).toBe(200);
     expect(await garbled.text()).toBe('{"status":"succ');
@@ -78,13 +86,18 @@ describe("HttpClient", () => {
   it("gives up on a Retry-After longer than the configured maximum instead of stalling the run", async () => {
     server.faults.add({ route: "^GET /ok$", status: 429, retryAfterSeconds: 3600, times: 1 });
     const waits: number[] = [];
-    await expect(client(waits, { retry: { maxRetryAfterInMs: 60_000 } }).request({ method: "GET", url: `${server.url}/ok` })).rejects.toMatchObject({ code: "HTTP_THROTTLED", status: 429 });
+    await expect(client(waits, { retry: { maxRetryAfterInMs: 60_000 } }).request({ method: "GET", url: `${server.url}/ok` })).rejects.toMatchObject({
+      code: "HTTP_THROTTLED",
+      status: 429,
+    });
     expect(waits).toEqual([]);
   });
 
   it("times out a hanging server with HTTP_TIMEOUT and an operator hint", async () => {
     server.faults.add({ route: "^GET /ok$", hang: true, times: 4 });
-    const err = await client([], { timeoutInMs: 200 }).request({ method: "GET", url: `${server.url}/ok`, maxRetries: 0 }).catch((e: unknown) => e);
+    const err = await client([], { timeoutInMs: 200 })
+      .request({ method: "GET", url: `${server.url}/ok`, maxRetries: 0 })
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: "HTTP_TIMEOUT" });
     expect((err as { hint: string }).hint).toMatch(/did not answer in time/);
     server.faults.clear();
@@ -100,14 +113,27 @@ describe("HttpClient", () => {
     const redactor = new Redactor();
     const http = client([], { redactor });
     const errors: unknown[] = [];
-    errors.push(await http.request({ method: "POST", url: `${server.url}/echo`, form: { client_id: "x", client_secret: SECRET }, secrets: [SECRET] }).catch((e: unknown) => e));
+    errors.push(
+      await http
+        .request({ method: "POST", url: `${server.url}/echo`, form: { client_id: "x", client_secret: SECRET }, secrets: [SECRET] })
+        .catch((e: unknown) => e),
+    );
     // Not declared per call: the field name alone is enough to blank it.
     errors.push(await http.request({ method: "POST", url: `${server.url}/echo`, json: { clientSecret: SECRET } }).catch((e: unknown) => e));
     // Known to the shared redactor.
     redactor.add(SECRET);
     errors.push(await http.request({ method: "POST", url: `${server.url}/echo`, json: { note: SECRET } }).catch((e: unknown) => e));
     for (const e of errors) expect(e).toMatchObject({ code: "HTTP_400", status: 400 });
-    expect(new SecretScanner().addSecrets([SECRET]).collectAll("error", errors).collectAll("json", errors.map((e) => JSON.stringify(e))).assertClean()).toBe(6);
+    expect(
+      new SecretScanner()
+        .addSecrets([SECRET])
+        .collectAll("error", errors)
+        .collectAll(
+          "json",
+          errors.map((e) => JSON.stringify(e)),
+        )
+        .assertClean(),
+    ).toBe(6);
   });
 
   it("truncation before scrubbing: a secret echoed across the 500-character cut leaves no fragment in the error", async () => {
@@ -125,7 +151,7 @@ describe("HttpClient", () => {
   });
 
   it("encoded secrets: base64, base64url, URL-encoded and JSON-escaped echoes are redacted from errors", async () => {
-    const odd = "Zq8Q~enc/oded+secret=value&\"x\\y-00011";
+    const odd = 'Zq8Q~enc/oded+secret=value&"x\\y-00011';
     const redactor = new Redactor();
     redactor.add(odd);
     const http = client([], { redactor });
@@ -146,15 +172,24 @@ describe("HttpClient", () => {
   });
 
   it("credentials in app-setting URLs: an error never names the user:password of the URL it called", async () => {
-    server.faults.add({ route: "^GET /ok$", status: 404, body: { error: { code: "NotFound", message: `no route for ${server.url.replace("//", "//ops:hunter2-pass@")}/ok` } }, times: 1 });
-    const err = await client().request({ method: "GET", url: `${server.url}/ok`, maxRetries: 0 }).catch((e: unknown) => e);
+    server.faults.add({
+      route: "^GET /ok$",
+      status: 404,
+      body: { error: { code: "NotFound", message: `no route for ${server.url.replace("//", "//ops:hunter2-pass@")}/ok` } },
+      times: 1,
+    });
+    const err = await client()
+      .request({ method: "GET", url: `${server.url}/ok`, maxRetries: 0 })
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: "HTTP_404" });
     expect(String((err as Error).message)).not.toContain("hunter2-pass");
   });
 
   it("unbounded upstream answers: a body above the cap fails with HTTP_RESPONSE_TOO_LARGE instead of being read whole", async () => {
     server.faults.add({ route: "^GET /ok$", status: 200, body: { items: "y".repeat(300_000) }, times: 1 });
-    const err = await client([], { maxResponseBytes: 100_000 }).request({ method: "GET", url: `${server.url}/ok` }).catch((e: unknown) => e);
+    const err = await client([], { maxResponseBytes: 100_000 })
+      .request({ method: "GET", url: `${server.url}/ok` })
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: "HTTP_RESPONSE_TOO_LARGE", retryable: false });
     expect((err as { hint: string }).hint).toMatch(/configured URL/);
   });
@@ -167,14 +202,17 @@ describe("HttpClient", () => {
 });
 
 describe("HttpClient: addresses that should never be called", () => {
-  it.each(["http://169.254.169.254/metadata/identity/oauth2/token", "https://0xa9fea9fe/x", "https://metadata.google.internal/x", "https://u:p@api.example.com/x", "http://api.example.com/x"])(
-    "addresses that should never be called: refuses %s before any connection",
-    async (url) => {
-      const err = await new HttpClient().request({ method: "GET", url }).catch((e: unknown) => e);
-      expect(err).toMatchObject({ code: "HTTP_ADDRESS_REFUSED", retryable: false });
-      expect((err as Error).message).not.toContain("u:p@");
-    },
-  );
+  it.each([
+    "http://169.254.169.254/metadata/identity/oauth2/token",
+    "https://0xa9fea9fe/x",
+    "https://metadata.google.internal/x",
+    "https://u:p@api.example.com/x",
+    "http://api.example.com/x",
+  ])("addresses that should never be called: refuses %s before any connection", async (url) => {
+    const err = await new HttpClient().request({ method: "GET", url }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "HTTP_ADDRESS_REFUSED", retryable: false });
+    expect((err as Error).message).not.toContain("u:p@");
+  });
 });
 
 describe("issue 26, defect 5: host names are not resolved before connecting", () => {
@@ -217,12 +255,22 @@ describe("issue 26, defect 5: host names are not resolved before connecting", ()
   it.each(Object.keys(answers))("a name resolving to a refused address is never connected to: %s", async (host) => {
     const before = connections;
     const c = client([], { lookup: hostileDns(answers), timeoutInMs: 2000 });
-    await expect(c.request({ method: "GET", url: `https://${host}:${port}/x`, maxRetries: 0 })).rejects.toMatchObject({ code: "HTTP_ADDRESS_REFUSED", retryable: false });
+    await expect(c.request({ method: "GET", url: `https://${host}:${port}/x`, maxRetries: 0 })).rejects.toMatchObject({
+      code: "HTTP_ADDRESS_REFUSED",
+      retryable: false,
+    });
     expect(connections).toBe(before);
   });
 
   it("the written NAT64, 6to4 and IPv4-translated forms of the metadata address are refused", () => {
-    for (const url of ["https://[64:ff9b::a9fe:a9fe]/", "https://[64:ff9b::169.254.169.254]/", "https://[2002:a9fe:a9fe::]/", "https://[::ffff:0:a9fe:a9fe]/", "https://[::ffff:0:169.254.169.254]/", "https://[2002:a83f:8110::]/"]) {
+    for (const url of [
+      "https://[64:ff9b::a9fe:a9fe]/",
+      "https://[64:ff9b::169.254.169.254]/",
+      "https://[2002:a9fe:a9fe::]/",
+      "https://[::ffff:0:a9fe:a9fe]/",
+      "https://[::ffff:0:169.254.169.254]/",
+      "https://[2002:a83f:8110::]/",
+    ]) {
       expect(outboundUrlProblem(url, { example: "https://api.example.com" }), url).toMatch(/link-local|metadata/);
     }
   });
@@ -243,15 +291,26 @@ describe("issue 26, defect 5: host names are not resolved before connecting", ()
     }
   })();
 
-  it.runIf(resolvesToLoopback)("the system resolver too: a host name resolving to loopback is refused by our HTTP layer, Key Vault and the token endpoint", async () => {
-    const before = connections;
-    await expect(client().request({ method: "GET", url: `https://${aliasOfLoopback}:${port}/x`, maxRetries: 0 })).rejects.toMatchObject({ code: "HTTP_ADDRESS_REFUSED" });
-    const credential = createAzureCredential({ tenantId: "00000000-0000-0000-0000-000000000001", clientId: "00000000-0000-0000-0000-000000000002", clientSecret: SECRET, authorityHost: `https://${aliasOfLoopback}:${port}`, retryOptions: { maxRetries: 0 } });
-    await expect(credential.getToken("https://vault.azure.net/.default")).rejects.toThrow();
-    const store = createKeyVaultStore({ vaultUrl: `https://${aliasOfLoopback}:${port}`, credential, retryOptions: { maxRetries: 0 }, timeoutInMs: 2000 });
-    await expect(store.getLatest("some-secret")).rejects.toThrow(/loopback/);
-    expect(connections).toBe(before);
-  });
+  it.runIf(resolvesToLoopback)(
+    "the system resolver too: a host name resolving to loopback is refused by our HTTP layer, Key Vault and the token endpoint",
+    async () => {
+      const before = connections;
+      await expect(client().request({ method: "GET", url: `https://${aliasOfLoopback}:${port}/x`, maxRetries: 0 })).rejects.toMatchObject({
+        code: "HTTP_ADDRESS_REFUSED",
+      });
+      const credential = createAzureCredential({
+        tenantId: "00000000-0000-0000-0000-000000000001",
+        clientId: "00000000-0000-0000-0000-000000000002",
+        clientSecret: SECRET,
+        authorityHost: `https://${aliasOfLoopback}:${port}`,
+        retryOptions: { maxRetries: 0 },
+      });
+      await expect(credential.getToken("https://vault.azure.net/.default")).rejects.toThrow();
+      const store = createKeyVaultStore({ vaultUrl: `https://${aliasOfLoopback}:${port}`, credential, retryOptions: { maxRetries: 0 }, timeoutInMs: 2000 });
+      await expect(store.getLatest("some-secret")).rejects.toThrow(/loopback/);
+      expect(connections).toBe(before);
+    },
+  );
 });
 
 describe("issue 26, defect 6: a hex echo in an HttpClient error body", () => {

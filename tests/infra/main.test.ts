@@ -61,7 +61,14 @@ describe("app settings", () => {
     });
     expect(api.parameters!["appSettings"]!.type).toBe("secureObject");
     const settings = deployment(main, "api").params["appSettings"] as Record<string, string>;
-    for (const rejected of ["FUNCTIONS_WORKER_RUNTIME", "FUNCTIONS_EXTENSION_VERSION", "WEBSITE_NODE_DEFAULT_VERSION", "WEBSITE_RUN_FROM_PACKAGE", "AZURE_CLIENT_SECRET", "EXTRA_CA_FILE"]) {
+    for (const rejected of [
+      "FUNCTIONS_WORKER_RUNTIME",
+      "FUNCTIONS_EXTENSION_VERSION",
+      "WEBSITE_NODE_DEFAULT_VERSION",
+      "WEBSITE_RUN_FROM_PACKAGE",
+      "AZURE_CLIENT_SECRET",
+      "EXTRA_CA_FILE",
+    ]) {
       expect(settings).not.toHaveProperty(rejected);
     }
     expect(settings["AZURE_FUNCTIONS_ENVIRONMENT"]).toBe("Production");
@@ -128,7 +135,12 @@ describe("role assignments", () => {
 describe("Key Vault", () => {
   it("uses RBAC, soft delete and purge protection", () => {
     const vault = resourcesOfType(deployment(main, "keyvault").template, "Microsoft.KeyVault/vaults")[0]!;
-    expect(vault.properties).toMatchObject({ enableRbacAuthorization: true, enableSoftDelete: true, enablePurgeProtection: true, softDeleteRetentionInDays: 90 });
+    expect(vault.properties).toMatchObject({
+      enableRbacAuthorization: true,
+      enableSoftDelete: true,
+      enablePurgeProtection: true,
+      softDeleteRetentionInDays: 90,
+    });
     expect(vault.properties).not.toHaveProperty("accessPolicies");
   });
 
@@ -154,7 +166,9 @@ describe("secrets", () => {
 
   it("no output carries a secret: no key listing, no secure parameter, no inline credential sets", () => {
     for (const { module, template } of allTemplates(main)) {
-      const secure = Object.entries(template.parameters ?? {}).filter(([, p]) => p.type.startsWith("secure")).map(([n]) => n);
+      const secure = Object.entries(template.parameters ?? {})
+        .filter(([, p]) => p.type.startsWith("secure"))
+        .map(([n]) => n);
       for (const [name, o] of Object.entries(template.outputs ?? {})) {
         const value = JSON.stringify(o); // value, or copy for a loop
         expect(value, `${module} output ${name}`).not.toMatch(/list(Keys|Secrets|AccountSas|ServiceSas)\(|InstrumentationKey/i);
@@ -209,7 +223,9 @@ describe("vnetEnabled", () => {
 
   it("turns public network access off on Key Vault and Storage, and integrates the app", () => {
     for (const module of ["keyvault", "storage"]) {
-      expect(deployment(main, module).params["publicNetworkAccess"], module).toBe("[if(parameters('vnetEnabled'), createObject('value', 'Disabled'), createObject('value', 'Enabled'))]");
+      expect(deployment(main, module).params["publicNetworkAccess"], module).toBe(
+        "[if(parameters('vnetEnabled'), createObject('value', 'Disabled'), createObject('value', 'Enabled'))]",
+      );
     }
     const vault = resourcesOfType(deployment(main, "keyvault").template, "Microsoft.KeyVault/vaults")[0]!;
     expect(vault.properties!["publicNetworkAccess"]).toBe("[parameters('publicNetworkAccess')]");
@@ -341,7 +357,9 @@ describe("what the azd Functions templates do (issue 22, item 5)", () => {
     expect(deployment(main, "storage").template.outputs!["tableEndpoint"]!.value).toContain("primaryEndpoints.table");
     const rbac = deployment(main, "rbac").template;
     const roles = rbac.variables!["roles"] as Record<string, string>;
-    const table = resourcesOfType(rbac, "Microsoft.Authorization/roleAssignments").filter((a) => String(a.properties!["roleDefinitionId"]).includes("storageTableDataContributor"));
+    const table = resourcesOfType(rbac, "Microsoft.Authorization/roleAssignments").filter((a) =>
+      String(a.properties!["roleDefinitionId"]).includes("storageTableDataContributor"),
+    );
     expect(roles["storageTableDataContributor"]).toBe(BUILT_IN_ROLES["Storage Table Data Contributor"]);
     expect(table).toHaveLength(1);
     expect(table[0]!.scope).toMatch(/^\[resourceId\('Microsoft\.Storage\/storageAccounts'/);
@@ -350,11 +368,17 @@ describe("what the azd Functions templates do (issue 22, item 5)", () => {
   it("sovereign clouds: every private DNS zone and the default PUBLIC_BASE_URL domain come from environment(), none is a public-cloud literal", () => {
     const endpoints = deployment(main, "network").template.variables!["endpoints"] as { groupId: string; zone: string }[];
     for (const e of endpoints) expect(e.zone, e.groupId).toMatch(/^\[format\('privatelink.*environment\(\)\.suffixes\.(storage|keyvaultDns)/);
-    expect(endpoints.find((e) => e.groupId === "vault")!.zone).toBe("[format('privatelink{0}', replace(environment().suffixes.keyvaultDns, '.vault.', '.vaultcore.'))]");
+    expect(endpoints.find((e) => e.groupId === "vault")!.zone).toBe(
+      "[format('privatelink{0}', replace(environment().suffixes.keyvaultDns, '.vault.', '.vaultcore.'))]",
+    );
     const settings = deployment(main, "api").params["appSettings"] as Record<string, string>;
     expect(settings["PUBLIC_BASE_URL"]).toContain("variables('appServiceDomain')");
     expect(main.variables!["appServiceDomain"]).toContain("environment().name");
-    expect(main.variables!["appServiceDomains"]).toEqual({ AzureCloud: "azurewebsites.net", AzureUSGovernment: "azurewebsites.us", AzureChinaCloud: "chinacloudsites.cn" });
+    expect(main.variables!["appServiceDomains"]).toEqual({
+      AzureCloud: "azurewebsites.net",
+      AzureUSGovernment: "azurewebsites.us",
+      AzureChinaCloud: "chinacloudsites.cn",
+    });
     expect(JSON.stringify(resourcesOf(main)).match(/azurewebsites\.net|vaultcore\.azure\.net/g)).toBeNull();
   });
 });
@@ -374,7 +398,9 @@ describe("Key Vault roles of the app (issue 22, item 6)", () => {
     const onVault = app.filter((x) => /^\[resourceId\('Microsoft\.KeyVault\/vaults',/.test(String(x.a.scope)));
     expect(onVault.map((x) => [x.role, x.a.condition])).toEqual([["Key Vault Secrets Officer", "[equals(parameters('keyVaultRoleScope'), 'vault')]"]]);
     const officer = app.find((x) => x.role === "Key Vault Secrets Officer" && String(x.a.scope).startsWith("[resourceId('Microsoft.KeyVault/vaults/secrets'"))!;
-    expect(officer.a.scope).toBe("[resourceId('Microsoft.KeyVault/vaults/secrets', parameters('keyVaultName'), parameters('rotatedSecretNames')[copyIndex()])]");
+    expect(officer.a.scope).toBe(
+      "[resourceId('Microsoft.KeyVault/vaults/secrets', parameters('keyVaultName'), parameters('rotatedSecretNames')[copyIndex()])]",
+    );
     expect(officer.a.condition).toBe("[equals(parameters('keyVaultRoleScope'), 'secret')]");
     const user = app.find((x) => x.role === "Key Vault Secrets User")!;
     expect(user.a.scope).toBe("[resourceId('Microsoft.KeyVault/vaults/secrets', parameters('keyVaultName'), parameters('readSecretNames')[copyIndex()])]");
@@ -397,4 +423,3 @@ describe("Key Vault roles of the app (issue 22, item 6)", () => {
     expect(file).toContain('"value": "${KEY_VAULT_ROLE_SCOPE=secret}"');
   });
 });
-

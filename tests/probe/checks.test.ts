@@ -242,7 +242,10 @@ describe("policy", () => {
     w.world.entra.setAppManagementPolicy({ passwordAdditionBlocked: true });
     w.world.entra.assignAppManagementPolicy(w.appObjectId, { maxPasswordLifetimeDays: 120 });
     const report = await w.probe({ checks: ["policy", "expiry"] });
-    expect(check(report, "policy")).toMatchObject({ status: "warn", evidence: { policySource: "app", passwordAdditionBlocked: false, maxPasswordLifetimeDays: 120 } });
+    expect(check(report, "policy")).toMatchObject({
+      status: "warn",
+      evidence: { policySource: "app", passwordAdditionBlocked: false, maxPasswordLifetimeDays: 120 },
+    });
     expect(check(report, "expiry").evidence["renewWindowBasis"]).toContain("120-day effective lifetime");
   });
 });

@@ -53,7 +53,9 @@ describe("probes follow the discovery document", () => {
 
     expect(check(report, "discovery").status).toBe("fail");
     expect(check(report, "token")).toMatchObject({ status: "pass" });
-    expect(check(report, "token").evidence["tokenEndpointSource"]).toMatch(/^built from authorityHost and the tenant: discovery unavailable \(ENTRA_DISCOVERY_FAILED/);
+    expect(check(report, "token").evidence["tokenEndpointSource"]).toMatch(
+      /^built from authorityHost and the tenant: discovery unavailable \(ENTRA_DISCOVERY_FAILED/,
+    );
     expect(check(report, "authorize").evidence["authorizationEndpointSource"]).toMatch(/discovery unavailable/);
     expect(paths()).toContain(`POST /${w.world.tenantId}/oauth2/v2.0/token`);
   });

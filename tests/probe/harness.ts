@@ -144,11 +144,7 @@ export async function startProbeWorld(options: ProbeWorldOptions = {}): Promise<
         return report;
       },
       scanner() {
-        return new SecretScanner()
-          .addSecrets(world.secrets())
-          .addSecrets([created.secretText])
-          .collectAll("report", reports)
-          .collectAll("log", lines);
+        return new SecretScanner().addSecrets(world.secrets()).addSecrets([created.secretText]).collectAll("report", reports).collectAll("log", lines);
       },
       stop: () => world.stop(),
     };

@@ -31,7 +31,9 @@ describe("endpoint comparison", () => {
   });
 
   test("a host differing only in case or default port is the same host", () => {
-    expect(compareEndpoint(`https://LOGIN.microsoftonline.com:443/${TENANT}/oauth2/v2.0/token`, { origin: GLOBAL, kind: "token", tenant: TENANT }).ok).toBe(true);
+    expect(compareEndpoint(`https://LOGIN.microsoftonline.com:443/${TENANT}/oauth2/v2.0/token`, { origin: GLOBAL, kind: "token", tenant: TENANT }).ok).toBe(
+      true,
+    );
   });
 
   test("common on a token URL is an alias problem; allowed only where asked for", () => {
@@ -98,7 +100,9 @@ describe("authorize page reading", () => {
   });
 
   test("a JSON error body is read by its error_codes", () => {
-    expect(readAuthorizeResponse(400, {}, { error: "invalid_request", error_codes: [90002], error_description: "AADSTS90002: Tenant not found" })).toMatchObject({
+    expect(
+      readAuthorizeResponse(400, {}, { error: "invalid_request", error_codes: [90002], error_description: "AADSTS90002: Tenant not found" }),
+    ).toMatchObject({
       outcome: "error",
       aadsts: 90002,
     });
@@ -137,8 +141,18 @@ describe("authorize page reading", () => {
   test.each([
     ["a redirect with error=redirect_uri_mismatch", 302, { location: "https://gw.example/cb?error=redirect_uri_mismatch&state=s" }, ""],
     ["a JSON redirect_uri_mismatch", 400, {}, { error: "redirect_uri_mismatch", error_description: "Bad Request" }],
-    ["a JSON invalid_request about the redirect URI", 400, {}, { error: "invalid_request", error_description: "The redirect_uri is not registered for this client" }],
-    ["a page naming redirect_uri_mismatch without a label", 400, {}, "<html><body><h1>Access blocked</h1><p>Error 400: redirect_uri_mismatch</p></body></html>"],
+    [
+      "a JSON invalid_request about the redirect URI",
+      400,
+      {},
+      { error: "invalid_request", error_description: "The redirect_uri is not registered for this client" },
+    ],
+    [
+      "a page naming redirect_uri_mismatch without a label",
+      400,
+      {},
+      "<html><body><h1>Access blocked</h1><p>Error 400: redirect_uri_mismatch</p></body></html>",
+    ],
   ] as const)("%s is a redirect mismatch", (_name, status, headers, body) => {
     const r = readAuthorizeResponse(status, headers, body);
     const v = classifyAuthorizeReading(r, status, { redirectUri: "https://gw.example/cb", clientId: CLIENT });
@@ -155,8 +169,15 @@ describe("authorize page reading", () => {
   test("an invalid_request about something else, or an unknown client, is not called a redirect mismatch", () => {
     const other = readAuthorizeResponse(400, {}, { error: "invalid_request", error_description: "missing required parameter 'response_type'" });
     const v = classifyAuthorizeReading(other, 400, { redirectUri: "https://gw.example/cb", clientId: CLIENT });
-    expect(v).toMatchObject({ status: "fail", severity: "error", message: "the authorization endpoint refuses the sign-in request (invalid_request: missing required parameter 'response_type')" });
-    const unknown = classifyAuthorizeReading({ outcome: "error", error: "invalid_client", message: "client is invalid" }, 400, { redirectUri: "https://gw.example/cb", clientId: CLIENT });
+    expect(v).toMatchObject({
+      status: "fail",
+      severity: "error",
+      message: "the authorization endpoint refuses the sign-in request (invalid_request: missing required parameter 'response_type')",
+    });
+    const unknown = classifyAuthorizeReading({ outcome: "error", error: "invalid_client", message: "client is invalid" }, 400, {
+      redirectUri: "https://gw.example/cb",
+      clientId: CLIENT,
+    });
     expect(unknown.message).toBe(`the authorization endpoint does not know client ID ${CLIENT} (invalid_client: client is invalid)`);
   });
 
@@ -171,7 +192,9 @@ describe("authorize page reading", () => {
   });
 
   test("a 503 without a code is undecided, not a failure", () => {
-    expect(classifyAuthorizeReading({ outcome: "error", message: "HTTP 503" }, 503, { redirectUri: "https://x", clientId: CLIENT }).status).toBe("indeterminate");
+    expect(classifyAuthorizeReading({ outcome: "error", message: "HTTP 503" }, 503, { redirectUri: "https://x", clientId: CLIENT }).status).toBe(
+      "indeterminate",
+    );
   });
 });
 
@@ -306,7 +329,12 @@ describe("findings and report status", () => {
   });
 
   test("a probe is ok unless something fails or cannot run at error or critical", () => {
-    expect(reportOk([{ status: "fail", severity: "warning" }, { status: "warn", severity: "critical" }])).toBe(true);
+    expect(
+      reportOk([
+        { status: "fail", severity: "warning" },
+        { status: "warn", severity: "critical" },
+      ]),
+    ).toBe(true);
     expect(reportOk([{ status: "error", severity: "error" }])).toBe(false);
     expect(reportOk([{ status: "fail", severity: "critical" }])).toBe(false);
   });

@@ -106,7 +106,10 @@ async function probeAgainst(options: {
 }) {
   const scope = `${new URL(w.set.graphBaseUrl).origin.toLowerCase()}/.default`;
   const redirectUri = options.registeredRedirectUri ?? GATEWAY_REDIRECT_URI;
-  const clients = options.registered === false ? [{ id: "someone-else", secret: "x".repeat(32), redirectUri }] : [{ id: w.set.clientId, secret: options.clientSecret ?? secret, redirectUri }];
+  const clients =
+    options.registered === false
+      ? [{ id: "someone-else", secret: "x".repeat(32), redirectUri }]
+      : [{ id: w.set.clientId, secret: options.clientSecret ?? secret, redirectUri }];
   const p = await startProvider({
     tenantId: w.set.tenantId,
     entraLayout: options.entraLayout,

@@ -67,7 +67,12 @@ describe("the guide's troubleshooting rows", () => {
     const hit = diagnose(report).find((h) => h.row.code === 7000215)!;
     // sign-ins runs beside token and may or may not already see the probe's own refused request
     // in Entra's sign-in log: that depends on which check's request lands first.
-    expect(hit.checks.map((c) => c.id).filter((id) => id !== "sign-ins").sort()).toEqual(["expiry", "token"]);
+    expect(
+      hit.checks
+        .map((c) => c.id)
+        .filter((id) => id !== "sign-ins")
+        .sort(),
+    ).toEqual(["expiry", "token"]);
     expect(hit.row.remedy).toContain("emergency rotation");
   });
 

@@ -18,7 +18,8 @@ afterAll(async () => {
 });
 
 const lines: string[] = [];
-const ctx = () => new InvocationContext({ functionName: "healthTimer", invocationId: "healthTimer", logHandler: (l, ...a) => lines.push(`${l} ${a.join(" ")}`) });
+const ctx = () =>
+  new InvocationContext({ functionName: "healthTimer", invocationId: "healthTimer", logHandler: (l, ...a) => lines.push(`${l} ${a.join(" ")}`) });
 
 async function setup(name: string) {
   const seeded = world.seedSet({ name, targets: 2, otherTargets: 0, secretExpiresInDays: 90, alerts: { webhook: "warning" } });
@@ -32,7 +33,13 @@ async function setup(name: string) {
 /** A real user going through the gateway's sign-in (the authorize endpoint), as the emulator lets a test simulate. */
 async function userSignsIn(clientId: string, user: string): Promise<number> {
   const u = new URL(`${world.authorityHost}/${world.tenantId}/oauth2/v2.0/authorize`);
-  const q = { client_id: clientId, redirect_uri: "https://auth.aigateway.cequence.ai/v1/outbound/oauth/callback", response_type: "code", scope: "openid profile email User.Read", x_emulator_user: user };
+  const q = {
+    client_id: clientId,
+    redirect_uri: "https://auth.aigateway.cequence.ai/v1/outbound/oauth/callback",
+    response_type: "code",
+    scope: "openid profile email User.Read",
+    x_emulator_user: user,
+  };
   for (const [k, v] of Object.entries(q)) u.searchParams.set(k, v);
   const res = await http.request({ method: "GET", url: u.href, throwOnHttpError: false });
   return res.status;
@@ -46,9 +53,13 @@ describe("sign-in monitor (Entra's sign-in log in the health timer)", () => {
     expect((await t.probe()).status).toBe("pass");
 
     // An admin turns on "Assignment required?" and assigns only Alice.
-    world.entra.seedServicePrincipal(clientId, { appRoleAssignmentRequired: true, assignments: [{ principalType: "User", principalDisplayName: "alice@contoso.example" }] });
+    world.entra.seedServicePrincipal(clientId, {
+      appRoleAssignmentRequired: true,
+      assignments: [{ principalType: "User", principalDisplayName: "alice@contoso.example" }],
+    });
     expect(await userSignsIn(clientId, "alice@contoso.example")).toBe(302);
-    for (const user of ["bob@contoso.example", "carol@contoso.example", "bob@contoso.example", "dave@contoso.example"]) expect(await userSignsIn(clientId, user)).toBe(200);
+    for (const user of ["bob@contoso.example", "carol@contoso.example", "bob@contoso.example", "dave@contoso.example"])
+      expect(await userSignsIn(clientId, user)).toBe(200);
 
     const check = await t.probe();
     expect(check).toMatchObject({ status: "fail", severity: "error", aadsts: 50105 });
@@ -60,16 +71,31 @@ describe("sign-in monitor (Entra's sign-in log in the health timer)", () => {
     const incident = (await t.runtime.alerting.manager.listOpen(t.seeded.set.name)).find((i) => i.check === "sign-ins");
     expect(incident).toMatchObject({ severity: "error" });
     expect(incident!.hint).toContain("Enterprise applications > Users and groups");
-    const delivered = world.receivers!.webhook.accepted().map((a) => JSON.stringify(a.body)).filter((b) => b.includes("sign-ins"));
+    const delivered = world
+      .receivers!.webhook.accepted()
+      .map((a) => JSON.stringify(a.body))
+      .filter((b) => b.includes("sign-ins"));
     expect(delivered.some((b) => /50105/.test(b))).toBe(true);
     // Counts, not names: neither the incident nor the alert names a user.
     for (const text of [JSON.stringify(incident), ...delivered, JSON.stringify(check)]) expect(text).not.toMatch(/bob|carol|dave|alice/i);
-    expect(new SecretScanner().addSecrets(world.secrets()).collectAll("alerts", delivered).collectAll("log", lines).collect("check", check).assertClean()).toBeGreaterThan(0);
+    expect(
+      new SecretScanner().addSecrets(world.secrets()).collectAll("alerts", delivered).collectAll("log", lines).collect("check", check).assertClean(),
+    ).toBeGreaterThan(0);
   });
 
   it("an app-only consumer failing with a wrong secret is a warning, not a user incident", async () => {
     const t = await setup("signins-app");
-    await http.request({ method: "POST", url: `${world.authorityHost}/${world.tenantId}/oauth2/v2.0/token`, form: { grant_type: "client_credentials", client_id: t.seeded.set.clientId, client_secret: "a-stale-copy-of-the-secret", scope: "https://graph.microsoft.com/.default" }, throwOnHttpError: false });
+    await http.request({
+      method: "POST",
+      url: `${world.authorityHost}/${world.tenantId}/oauth2/v2.0/token`,
+      form: {
+        grant_type: "client_credentials",
+        client_id: t.seeded.set.clientId,
+        client_secret: "a-stale-copy-of-the-secret",
+        scope: "https://graph.microsoft.com/.default",
+      },
+      throwOnHttpError: false,
+    });
     const check = await t.probe();
     expect(check).toMatchObject({ status: "warn", severity: "warning", aadsts: 7000215 });
     expect(check.summary).toMatch(/app-only sign-ins failed 1 time\(s\) with AADSTS7000215 \(Invalid client secret\)/);
@@ -89,7 +115,13 @@ describe("sign-in monitor (Entra's sign-in log in the health timer)", () => {
 
   it("maps each of the setup guide's troubleshooting codes to its row", () => {
     const at = "2026-11-30T10:00:00Z";
-    const records = [50011, 700016, 7000215, 50105, 65001, 7000222, 12345].map((code, i) => ({ id: String(i), createdDateTime: at, eventTypes: ["interactiveUser" as const], userId: `u${i}`, errorCode: code }));
+    const records = [50011, 700016, 7000215, 50105, 65001, 7000222, 12345].map((code, i) => ({
+      id: String(i),
+      createdDateTime: at,
+      eventTypes: ["interactiveUser" as const],
+      userId: `u${i}`,
+      errorCode: code,
+    }));
     const groups = groupFailures(records);
     expect(groups.map((g) => [g.code, g.row?.code])).toEqual([
       [12345, undefined],

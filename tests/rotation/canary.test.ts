@@ -27,7 +27,11 @@ describe("canary first in a rotation", () => {
     const canary = first.journal.targets.filter((t) => t.error?.code === "TARGET_SECRET_MISMATCH");
     expect(canary).toHaveLength(1);
     expect(first.journal.targets.filter((t) => t.attempts > 0)).toHaveLength(1);
-    expect(s.events.some((e) => (e as { type?: string; error?: { code?: string } }).type === "failed" && (e as { error?: { code?: string } }).error?.code === "CANARY_FAILED")).toBe(true);
+    expect(
+      s.events.some(
+        (e) => (e as { type?: string; error?: { code?: string } }).type === "failed" && (e as { error?: { code?: string } }).error?.code === "CANARY_FAILED",
+      ),
+    ).toBe(true);
     s.assertNoOutage("after the failed canary");
 
     // Once the gateway is healthy, the next pass reconciles: canary first again, then everyone.
@@ -62,6 +66,8 @@ describe("canary first in a rotation", () => {
     expect(world.gateway.servers().find((x) => x.id === foreign.id)!.clientSecret).toBe(s.seeded.handMade.secretText);
     // The domain form of the set's own tenant is a target like any other.
     expect(world.gateway.servers().find((x) => x.id === domainForm.id)!.clientSecret).toBe(current.value);
-    expect(res.journal.steps.find((st) => st.name === "propagate")?.detail).toMatch(/6 updated, 0 already held the new secret: 6 of 6 hold it \(canary .+ updated and verified first\)/);
+    expect(res.journal.steps.find((st) => st.name === "propagate")?.detail).toMatch(
+      /6 updated, 0 already held the new secret: 6 of 6 hold it \(canary .+ updated and verified first\)/,
+    );
   });
 });

@@ -19,7 +19,10 @@ function currentValue(s: Scenario): string {
 
 function staleTargets(s: Scenario): string[] {
   const current = currentValue(s);
-  return s.targets().filter((t) => t.clientSecret !== current).map((t) => t.name);
+  return s
+    .targets()
+    .filter((t) => t.clientSecret !== current)
+    .map((t) => t.name);
 }
 
 describe("defect 1: vanished targets block forever", () => {

@@ -14,16 +14,28 @@ import { Redactor } from "../../src/redact.js";
  * finished). Storage's contents are read directly from Azurite, not through the product.
  */
 /** Journals whose Blob traffic passes a fault proxy; `runs(set)` reads the run journals straight from Azurite. */
-async function behindProxy(test: (env: { proxy: StorageFaultProxy; container: ContainerClient; journals: RotationJournalStore; runs: (set: string) => Promise<{ status: string }[]> }) => Promise<void>): Promise<void> {
+async function behindProxy(
+  test: (env: {
+    proxy: StorageFaultProxy;
+    container: ContainerClient;
+    journals: RotationJournalStore;
+    runs: (set: string) => Promise<{ status: string }[]>;
+  }) => Promise<void>,
+): Promise<void> {
   const cs = inject("storageConnectionString");
   const direct = await freshContainer(cs, "enqueue");
   const proxy = new StorageFaultProxy(new URL(/BlobEndpoint=(https?:\/\/[^/;]+)/.exec(cs)![1]!));
   const url = await proxy.start();
   try {
-    const container = createStorageContainer({ location: { kind: "connectionString", connectionString: StorageFaultProxy.connectionString(cs, url) }, container: direct.containerName, timeoutInMs: 5_000 });
+    const container = createStorageContainer({
+      location: { kind: "connectionString", connectionString: StorageFaultProxy.connectionString(cs, url) },
+      container: direct.containerName,
+      timeoutInMs: 5_000,
+    });
     const runs = async (set: string): Promise<{ status: string }[]> => {
       const out: { status: string }[] = [];
-      for await (const b of direct.listBlobsFlat({ prefix: `runs/${set}/` })) out.push(JSON.parse((await direct.getBlobClient(b.name).downloadToBuffer()).toString("utf8")) as { status: string });
+      for await (const b of direct.listBlobsFlat({ prefix: `runs/${set}/` }))
+        out.push(JSON.parse((await direct.getBlobClient(b.name).downloadToBuffer()).toString("utf8")) as { status: string });
       return out;
     };
     await test({ proxy, container, journals: new RotationJournalStore(container, new Redactor()), runs });
@@ -40,8 +52,13 @@ describe("defect: a request ended by its deadline half-way leaves a queued run b
       proxy.add({ kind: "hang", times: 1, route: "^PUT /[^/]+/[^/]+/state/" });
       const deadline = new AbortController();
       setTimeout(() => deadline.abort(new Error("request deadline")), 1_000);
-      await expect(acceptRotationRequest({ journals, container, now: () => new Date(), abortSignal: deadline.signal }, { set: "enq-a", mode: "force" })).rejects.toThrow();
-      expect((await runs("enq-a")).map((r) => r.status), "the half-made request's journal is closed, not left queued").toEqual(["failed"]);
+      await expect(
+        acceptRotationRequest({ journals, container, now: () => new Date(), abortSignal: deadline.signal }, { set: "enq-a", mode: "force" }),
+      ).rejects.toThrow();
+      expect(
+        (await runs("enq-a")).map((r) => r.status),
+        "the half-made request's journal is closed, not left queued",
+      ).toEqual(["failed"]);
     }));
 
   it("seed 12: a journal write that landed although the request never heard back stayed queued, a run no pass would ever take (I8)", () =>
@@ -49,6 +66,9 @@ describe("defect: a request ended by its deadline half-way leaves a queued run b
       // Azurite stores the run journal; its answer never reaches the request, and the SDK's create-only retry finds the blob there.
       proxy.add({ kind: "dropAfterHandling", times: 1, route: "^PUT /[^/]+/[^/]+/runs/" });
       await expect(acceptRotationRequest({ journals, container, now: () => new Date() }, { set: "enq-b", mode: "force" })).rejects.toThrow();
-      expect((await runs("enq-b")).map((r) => r.status), "the request that was answered with an error leaves no unfinished run").toEqual(["failed"]);
+      expect(
+        (await runs("enq-b")).map((r) => r.status),
+        "the request that was answered with an error leaves no unfinished run",
+      ).toEqual(["failed"]);
     }));
 });

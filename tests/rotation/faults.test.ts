@@ -22,30 +22,84 @@ interface FaultCase {
 }
 
 const cases: FaultCase[] = [
-  { name: "Graph answers 503 to reading the application", faults: () => [["entra", { route: "^GET /v1.0/applications", status: 503, retryAfterSeconds: 0, times: 2 }]] },
+  {
+    name: "Graph answers 503 to reading the application",
+    faults: () => [["entra", { route: "^GET /v1.0/applications", status: 503, retryAfterSeconds: 0, times: 2 }]],
+  },
   { name: "Graph throttles reads with 429 + Retry-After", faults: () => [["entra", { route: "^GET /v1.0/", status: 429, retryAfterSeconds: 1, times: 2 }]] },
-  { name: "Graph addPassword answers 503 (never retried automatically)", faults: () => [["entra", { route: "^POST /v1.0/applications/[^/]+/addPassword$", status: 503, times: 1 }]] },
-  { name: "Graph addPassword creates the credential but the response is lost", faults: () => [["entra", { route: "^POST /v1.0/applications/[^/]+/addPassword$", dropAfterHandling: true, times: 1 }]] },
-  { name: "Graph removePassword fails with 500 while retiring", armAfter: "verify-targets", faults: () => [["entra", { route: "^POST /v1.0/applications/[^/]+/removePassword$", status: 500, times: 6 }]] },
-  { name: "Graph app management policy read fails with 500", faults: () => [["entra", { route: "^GET /v1.0/policies/defaultAppManagementPolicy$", status: 500, times: 4 }]] },
-  { name: "token endpoint throttles verification with 429 + Retry-After", armAfter: "stash", faults: () => [["entra", { route: "^POST /[^/]+/oauth2/v2.0/token$", status: 429, retryAfterSeconds: 1, times: 2 }]] },
-  { name: "token endpoint drops connections during verification", armAfter: "stash", faults: () => [["entra", { route: "^POST /[^/]+/oauth2/v2.0/token$", drop: true, times: 3 }]] },
-  { name: "token endpoint answers 503 during verification", armAfter: "stash", faults: () => [["entra", { route: "^POST /[^/]+/oauth2/v2.0/token$", status: 503, times: 4 }]] },
-  { name: "Key Vault refuses the pending secret (rollback of the new credential)", faults: (s) => [["keyVault", { route: `^PUT /secrets/${s.set.keyVault.secretName}-pending$`, status: 500, times: 12 }]] },
-  { name: "Key Vault throttles the promotion with 429 + Retry-After", faults: (s) => [["keyVault", { route: `^PUT /secrets/${s.set.keyVault.secretName}$`, status: 429, retryAfterSeconds: 1, times: 2 }]] },
+  {
+    name: "Graph addPassword answers 503 (never retried automatically)",
+    faults: () => [["entra", { route: "^POST /v1.0/applications/[^/]+/addPassword$", status: 503, times: 1 }]],
+  },
+  {
+    name: "Graph addPassword creates the credential but the response is lost",
+    faults: () => [["entra", { route: "^POST /v1.0/applications/[^/]+/addPassword$", dropAfterHandling: true, times: 1 }]],
+  },
+  {
+    name: "Graph removePassword fails with 500 while retiring",
+    armAfter: "verify-targets",
+    faults: () => [["entra", { route: "^POST /v1.0/applications/[^/]+/removePassword$", status: 500, times: 6 }]],
+  },
+  {
+    name: "Graph app management policy read fails with 500",
+    faults: () => [["entra", { route: "^GET /v1.0/policies/defaultAppManagementPolicy$", status: 500, times: 4 }]],
+  },
+  {
+    name: "token endpoint throttles verification with 429 + Retry-After",
+    armAfter: "stash",
+    faults: () => [["entra", { route: "^POST /[^/]+/oauth2/v2.0/token$", status: 429, retryAfterSeconds: 1, times: 2 }]],
+  },
+  {
+    name: "token endpoint drops connections during verification",
+    armAfter: "stash",
+    faults: () => [["entra", { route: "^POST /[^/]+/oauth2/v2.0/token$", drop: true, times: 3 }]],
+  },
+  {
+    name: "token endpoint answers 503 during verification",
+    armAfter: "stash",
+    faults: () => [["entra", { route: "^POST /[^/]+/oauth2/v2.0/token$", status: 503, times: 4 }]],
+  },
+  {
+    name: "Key Vault refuses the pending secret (rollback of the new credential)",
+    faults: (s) => [["keyVault", { route: `^PUT /secrets/${s.set.keyVault.secretName}-pending$`, status: 500, times: 12 }]],
+  },
+  {
+    name: "Key Vault throttles the promotion with 429 + Retry-After",
+    faults: (s) => [["keyVault", { route: `^PUT /secrets/${s.set.keyVault.secretName}$`, status: 429, retryAfterSeconds: 1, times: 2 }]],
+  },
   { name: "Key Vault fails to disable versions (PATCH 503)", faults: () => [["keyVault", { route: "^PATCH /secrets/", status: 503, times: 6 }]] },
   { name: "Key Vault drops reads", faults: () => [["keyVault", { route: "^GET /secrets/", drop: true, times: 2 }]] },
-  { name: "gateway throttles updates with 429 + Retry-After", armAfter: "promote", faults: () => [["gateway", { route: "^PATCH /mcp-servers/[^/]+/authentication$", status: 429, retryAfterSeconds: 1, times: 4 }]] },
-  { name: "gateway update keeps failing with 500 for a while", armAfter: "promote", faults: () => [["gateway", { route: "^PATCH /mcp-servers/[^/]+/authentication$", status: 500, times: 15 }]] },
-  { name: "gateway applies an update but the response is lost", armAfter: "promote", faults: () => [["gateway", { route: "^PATCH /mcp-servers/[^/]+/authentication$", dropAfterHandling: true, times: 2 }]] },
+  {
+    name: "gateway throttles updates with 429 + Retry-After",
+    armAfter: "promote",
+    faults: () => [["gateway", { route: "^PATCH /mcp-servers/[^/]+/authentication$", status: 429, retryAfterSeconds: 1, times: 4 }]],
+  },
+  {
+    name: "gateway update keeps failing with 500 for a while",
+    armAfter: "promote",
+    faults: () => [["gateway", { route: "^PATCH /mcp-servers/[^/]+/authentication$", status: 500, times: 15 }]],
+  },
+  {
+    name: "gateway applies an update but the response is lost",
+    armAfter: "promote",
+    faults: () => [["gateway", { route: "^PATCH /mcp-servers/[^/]+/authentication$", dropAfterHandling: true, times: 2 }]],
+  },
   { name: "gateway listing answers 503", faults: () => [["gateway", { route: "^GET /mcp-servers$", status: 503, times: 5 }]] },
-  { name: "gateway test connection fails", armAfter: "propagate", faults: () => [["gateway", { route: "^POST /mcp-servers/[^/]+/authentication/test$", status: 500, times: 6 }]] },
+  {
+    name: "gateway test connection fails",
+    armAfter: "propagate",
+    faults: () => [["gateway", { route: "^POST /mcp-servers/[^/]+/authentication/test$", status: 500, times: 6 }]],
+  },
   { name: "Storage: the set's lease is lost in the middle of a run", leaseLoss: true, faults: () => [] },
 ];
 
 describe("faults at every external call", () => {
   it.each(cases.map((c) => [c.name, c] as const))("%s: no outage while it lasts, convergence after", async (_name, fc) => {
-    const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 4, otherTargets: 1 }, { httpTimeoutInMs: 2_000, lease: { durationSeconds: 15, renewEveryMs: fc.leaseLoss ? 100 : 5_000 } });
+    const s = await Scenario.create(
+      world,
+      { secretExpiresInDays: 5, targets: 4, otherTargets: 1 },
+      { httpTimeoutInMs: 2_000, lease: { durationSeconds: 15, renewEveryMs: fc.leaseLoss ? 100 : 5_000 } },
+    );
     const emus = { entra: world.entra, keyVault: world.keyVault, gateway: world.gateway };
     const arm = (): void => {
       for (const [emu, spec] of fc.faults(s)) emus[emu].server.faults.add(spec);

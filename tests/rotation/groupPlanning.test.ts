@@ -42,7 +42,12 @@ describe("target groups: planning", () => {
   it("kong-openid-connect: pushed by PATCH, proven by a salted hash of the re-read, its admin token read from Key Vault", () => {
     const kong = set.groups![0]!;
     expect(gatewayApiTokenSecretName(kong)).toBe("kong-admin-token");
-    expect(createGatewayAdapter(kong, { apiToken: "x", http, clientId: set.clientId }).capabilities).toEqual({ delivery: "push", pickupProof: "fingerprint", maxConcurrency: 3, testConnection: false });
+    expect(createGatewayAdapter(kong, { apiToken: "x", http, clientId: set.clientId }).capabilities).toEqual({
+      delivery: "push",
+      pickupProof: "fingerprint",
+      maxConcurrency: 3,
+      testConnection: false,
+    });
   });
 
   it("the planner warns when the grace period is shorter than the longest time-proof group's pickup delay, and not otherwise", () => {
@@ -57,10 +62,15 @@ describe("target groups: planning", () => {
   });
 
   it("every group after the first sees its target IDs namespaced, and an ID of another group never reaches its adapter", async () => {
-    const groups = runGroups({ gateway: createGatewayAdapter(set.groups![1]!, { http }), groups: [createGatewayAdapter(set.groups![1]!, { http }), createGatewayAdapter(set.groups![1]!, { http })] });
+    const groups = runGroups({
+      gateway: createGatewayAdapter(set.groups![1]!, { http }),
+      groups: [createGatewayAdapter(set.groups![1]!, { http }), createGatewayAdapter(set.groups![1]!, { http })],
+    });
     expect((await groups[0]!.adapter.listTargets({ clientId: set.clientId })).map((t) => t.id)).toEqual(["legacy"]);
     expect((await groups[1]!.adapter.listTargets({ clientId: set.clientId })).map((t) => t.id)).toEqual(["g2:legacy"]);
     expect((await groups[1]!.adapter.readTarget("g2:legacy")).name).toBe("legacy");
-    await expect(scopeToGroup(createGatewayAdapter(set.groups![1]!, { http }), 1).readTarget("legacy")).rejects.toMatchObject({ code: "TARGET_GROUP_MISMATCH" });
+    await expect(scopeToGroup(createGatewayAdapter(set.groups![1]!, { http }), 1).readTarget("legacy")).rejects.toMatchObject({
+      code: "TARGET_GROUP_MISMATCH",
+    });
   });
 });

@@ -95,7 +95,12 @@ export class Scenario {
   }
 
   managedCredentials() {
-    const tracked = new Set(this.world.keyVault.versions(this.set.keyVault.secretName).map((v) => v.tags["keyId"]).filter(Boolean));
+    const tracked = new Set(
+      this.world.keyVault
+        .versions(this.set.keyVault.secretName)
+        .map((v) => v.tags["keyId"])
+        .filter(Boolean),
+    );
     return this.credentials().filter((c) => (c.displayName ?? "").startsWith(managedDisplayNamePrefix(this.set.name)) || tracked.has(c.keyId));
   }
 
@@ -115,16 +120,25 @@ export class Scenario {
   async operatorConfirms(runId: string): Promise<void> {
     const current = this.vaultCurrent()!;
     for (const t of this.targets()) this.world.gateway.setServerSecret(t.id, current.value);
-    await acceptConfirmation({ journals: this.runtime.journals, container: this.container, now: () => this.world.clock.now() }, { runId, confirmedBy: "operator" });
+    await acceptConfirmation(
+      { journals: this.runtime.journals, container: this.container, now: () => this.world.clock.now() },
+      { runId, confirmedBy: "operator" },
+    );
   }
 
   vaultCurrent() {
     // versions() is in creation order; Key Vault timestamps only have one-second resolution.
-    return this.world.keyVault.versions(this.set.keyVault.secretName).filter((v) => v.enabled).at(-1);
+    return this.world.keyVault
+      .versions(this.set.keyVault.secretName)
+      .filter((v) => v.enabled)
+      .at(-1);
   }
 
   heldValues(): string[] {
-    return [...this.world.keyVault.heldValues(this.set.keyVault.secretName), ...this.world.keyVault.heldValues(pendingSecretName(this.set.keyVault.secretName))];
+    return [
+      ...this.world.keyVault.heldValues(this.set.keyVault.secretName),
+      ...this.world.keyVault.heldValues(pendingSecretName(this.set.keyVault.secretName)),
+    ];
   }
 
   /** I1: every target holds a secret Entra accepts right now. */
@@ -146,10 +160,7 @@ export class Scenario {
   }
 
   scanner(): SecretScanner {
-    return new SecretScanner()
-      .addSecrets(this.world.secrets())
-      .collectAll("log", this.lines)
-      .collectAll("event", this.events);
+    return new SecretScanner().addSecrets(this.world.secrets()).collectAll("log", this.lines).collectAll("event", this.events);
   }
 
   async scanJournals(scan: SecretScanner): Promise<SecretScanner> {
@@ -157,7 +168,10 @@ export class Scenario {
       scan.collect(`journal ${runId}`, await this.runtime.journals.readRun(this.set.name, runId));
     }
     scan.collect("state", await this.runtime.journals.readState(this.set.name));
-    scan.collectAll("vault tags", this.world.keyVault.versions(this.set.keyVault.secretName).map((v) => v.tags));
+    scan.collectAll(
+      "vault tags",
+      this.world.keyVault.versions(this.set.keyVault.secretName).map((v) => v.tags),
+    );
     return scan;
   }
 }

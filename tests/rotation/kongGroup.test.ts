@@ -27,7 +27,14 @@ function withKong() {
   return {
     gateway: undefined,
     groups: [
-      { kind: "cequence", baseUrl: world.gateway.url, tenant: world.gatewayTenant, apiTokenSecretName: "gateway-api-token", maxConcurrency: 8, maxRequestsPerSecond: 200 },
+      {
+        kind: "cequence",
+        baseUrl: world.gateway.url,
+        tenant: world.gatewayTenant,
+        apiTokenSecretName: "gateway-api-token",
+        maxConcurrency: 8,
+        maxRequestsPerSecond: 200,
+      },
       { kind: "kong-openid-connect", adminUrl: kong.url, adminTokenSecretName: "kong-admin-token", pageSize: 2, maxRequestsPerSecond: 500 },
     ],
   };
@@ -38,9 +45,26 @@ describe("target groups: cequence + kong-openid-connect", () => {
     kong.reset();
     const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 2, otherTargets: 0, overrides: withKong() });
     const old = s.seeded.handMade.secretText;
-    const plugins = [0, 1, 2].map((i) => kong.seedPlugin({ issuer: `${world.authorityHost}/${world.tenantId}/v2.0`, clientIds: [s.set.clientId], clientSecrets: [old], instanceName: `oidc-${i}` }));
-    const otherApp = kong.seedPlugin({ issuer: "https://issuer.example", clientIds: [randomUUID()], clientSecrets: [`other-${randomUUID()}`], instanceName: "oidc-other-app" });
-    const viaVault = kong.seedPlugin({ issuer: "https://issuer.example", clientIds: [s.set.clientId], clientSecrets: ["{vault://azure/sso-client-secret}"], instanceName: "oidc-vault-ref" });
+    const plugins = [0, 1, 2].map((i) =>
+      kong.seedPlugin({
+        issuer: `${world.authorityHost}/${world.tenantId}/v2.0`,
+        clientIds: [s.set.clientId],
+        clientSecrets: [old],
+        instanceName: `oidc-${i}`,
+      }),
+    );
+    const otherApp = kong.seedPlugin({
+      issuer: "https://issuer.example",
+      clientIds: [randomUUID()],
+      clientSecrets: [`other-${randomUUID()}`],
+      instanceName: "oidc-other-app",
+    });
+    const viaVault = kong.seedPlugin({
+      issuer: "https://issuer.example",
+      clientIds: [s.set.clientId],
+      clientSecrets: ["{vault://azure/sso-client-secret}"],
+      instanceName: "oidc-vault-ref",
+    });
 
     const done = await s.runToEnd();
     expect(done.status).toBe("succeeded");
@@ -51,12 +75,20 @@ describe("target groups: cequence + kong-openid-connect", () => {
     for (const t of s.targets()) expect(t.clientSecret).toBe(current.value);
 
     const kongRecords = done.journal.targets.filter((t) => t.group === 1);
-    expect(kongRecords.filter((t) => t.outcome === undefined).map((t) => [t.name, t.proof]).sort()).toEqual([
+    expect(
+      kongRecords
+        .filter((t) => t.outcome === undefined)
+        .map((t) => [t.name, t.proof])
+        .sort(),
+    ).toEqual([
       ["oidc-0", "fingerprint"],
       ["oidc-1", "fingerprint"],
       ["oidc-2", "fingerprint"],
     ]);
-    expect(kongRecords.find((t) => t.name === "oidc-vault-ref")).toMatchObject({ outcome: "refreshed", evidence: expect.stringContaining("Kong refreshes it from the vault itself") });
+    expect(kongRecords.find((t) => t.name === "oidc-vault-ref")).toMatchObject({
+      outcome: "refreshed",
+      evidence: expect.stringContaining("Kong refreshes it from the vault itself"),
+    });
     expect(s.credentials().map((c) => c.keyId)).toEqual([current.tags["keyId"]]);
 
     const scan = await s.scanJournals(s.scanner().addSecrets(kong.issuedSecrets()));
@@ -67,7 +99,11 @@ describe("target groups: cequence + kong-openid-connect", () => {
     kong.reset();
     // Rotation events go to the real alerting, so the incident is the one on-call would get.
     const holder: { runtime?: BuiltRuntime } = {};
-    const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 2, otherTargets: 0, overrides: withKong() }, { onRotationEvent: (e, l) => holder.runtime!.alerting.onRotationEvent(e, l) });
+    const s = await Scenario.create(
+      world,
+      { secretExpiresInDays: 5, targets: 2, otherTargets: 0, overrides: withKong() },
+      { onRotationEvent: (e, l) => holder.runtime!.alerting.onRotationEvent(e, l) },
+    );
     holder.runtime = s.runtime;
     const old = s.seeded.handMade.secretText;
     const stubborn = kong.seedPlugin({ issuer: "https://issuer.example", clientIds: [s.set.clientId], clientSecrets: [old], instanceName: "oidc-stubborn" });

@@ -20,7 +20,10 @@ async function scan(l: Lifecycle): Promise<SecretScanner> {
 
 describe("named lifecycle scenarios (npm run demo -- --scenario <name>)", () => {
   it.each(Object.keys(LIFECYCLE_SCENARIOS))("%s converges: every target on the current secret, the previous one retired, no run left active", async (name) => {
-    const l = Lifecycle.start(world, await freshContainer(inject("storageConnectionString")), { ...LIFECYCLE_SCENARIOS[name]!.seed, name: `lc-${name}`.slice(0, 30) });
+    const l = Lifecycle.start(world, await freshContainer(inject("storageConnectionString")), {
+      ...LIFECYCLE_SCENARIOS[name]!.seed,
+      name: `lc-${name}`.slice(0, 30),
+    });
     await LIFECYCLE_SCENARIOS[name]!.run(l);
     expect(await l.convergence()).toMatchObject({ converged: true, staleTargets: [], previousRetired: true, stuckRuns: [] });
     (await scan(l)).assertClean();
@@ -29,7 +32,12 @@ describe("named lifecycle scenarios (npm run demo -- --scenario <name>)", () => 
 
 describe("thirty simulated days of a living estate", () => {
   it("daily timer passes with servers added, deleted, moved and edited, one permanent failure after promote and an emergency during a pass end converged", async () => {
-    const l = Lifecycle.start(world, await freshContainer(inject("storageConnectionString")), { name: "thirty-days", secretExpiresInDays: 5, targets: 8, otherTargets: 2 });
+    const l = Lifecycle.start(world, await freshContainer(inject("storageConnectionString")), {
+      name: "thirty-days",
+      secretExpiresInDays: 5,
+      targets: 8,
+      otherTargets: 2,
+    });
     const outages: string[] = [];
     const checkNoOutage = (where: string): void => {
       const ids = new Set(l.targets().map((t) => t.id));
@@ -48,7 +56,14 @@ describe("thirty simulated days of a living estate", () => {
     for (let day = 0; day < 30; day++) {
       switch (day) {
         case 2:
-          l.addServer("added-day-2", world.keyVault.versions(l.set.keyVault.secretName).filter((v) => v.enabled).at(-1)!.value, "with the current secret");
+          l.addServer(
+            "added-day-2",
+            world.keyVault
+              .versions(l.set.keyVault.secretName)
+              .filter((v) => v.enabled)
+              .at(-1)!.value,
+            "with the current secret",
+          );
           break;
         case 3:
           l.addServer("cloned-old-copy", l.seeded.handMade.secretText, "from an old copy holding the retired secret");

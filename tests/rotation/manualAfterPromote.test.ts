@@ -11,7 +11,12 @@ import { Scenario, useWorld } from "./harness.js";
 const world = useWorld();
 
 const HOUR = 3_600_000;
-const unauthorized = (route: string, times: number) => ({ route, status: 401, body: { error: { code: "Unauthorized", message: "AKV10032: Invalid issuer." } }, times });
+const unauthorized = (route: string, times: number) => ({
+  route,
+  status: 401,
+  body: { error: { code: "Unauthorized", message: "AKV10032: Invalid issuer." } },
+  times,
+});
 
 describe("defect: a manual gateway's run failed for good after promote, stranding the previous credential", () => {
   it("seed 184: a Key Vault 401 on the pass after the operator confirmed kept the replaced credential forever (I6)", async () => {

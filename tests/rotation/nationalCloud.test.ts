@@ -49,7 +49,11 @@ describe("national clouds", () => {
       s.assertNoOutage("after rotation");
 
       const clients = await s.runtime.clientsFor(s.set);
-      const report = await runProbe({ set: s.set, deps: { ...clients, clock: world.clock, journals: s.runtime.journals }, checks: ["token", "expiry", "policy"] });
+      const report = await runProbe({
+        set: s.set,
+        deps: { ...clients, clock: world.clock, journals: s.runtime.journals },
+        checks: ["token", "expiry", "policy"],
+      });
       expect(report.checks.map((c) => [c.id, c.status])).toEqual([
         ["token", "pass"],
         ["expiry", "pass"],

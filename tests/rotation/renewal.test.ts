@@ -19,9 +19,10 @@ describe("one renewal formula for the config check, its summary, plans, status a
   });
 
   it("the config refuses exactly the policies whose window reaches the lifetime", () => {
-    expect(credentialSetSchema.safeParse({ ...validCequenceSet(), secret: { lifetimeDays: 100, renewBeforeDays: 10, renewAtFraction: 0.99, gracePeriodHours: 24 } }).success).toBe(
-      renewAtDays(10, 0.99, 100) < 100,
-    );
+    expect(
+      credentialSetSchema.safeParse({ ...validCequenceSet(), secret: { lifetimeDays: 100, renewBeforeDays: 10, renewAtFraction: 0.99, gracePeriodHours: 24 } })
+        .success,
+    ).toBe(renewAtDays(10, 0.99, 100) < 100);
   });
 
   it("a secret falls due window days before it expires", () => {

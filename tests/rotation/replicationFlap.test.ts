@@ -15,7 +15,11 @@ afterEach(() => {
 
 describe("replication that flaps", () => {
   it("settled replication: the same rotation keeps every target on an accepted secret (control case)", async () => {
-    const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 3, overrides: { verification: { consecutiveSuccesses: 3, budgetSeconds: 20, intervalMs: 20, minStableSeconds: 0 } } });
+    const s = await Scenario.create(world, {
+      secretExpiresInDays: 5,
+      targets: 3,
+      overrides: { verification: { consecutiveSuccesses: 3, budgetSeconds: 20, intervalMs: 20, minStableSeconds: 0 } },
+    });
     const res = await s.pass();
     expect(res.journal.steps.find((st) => st.name === "propagate")?.status).toBe("done");
     world.clock.advance(6_000);
@@ -24,7 +28,11 @@ describe("replication that flaps", () => {
 
   it("flapping replication: a secret accepted K times in a row at the start of the flap window was pushed to targets that Entra then refused (I1)", async () => {
     // Quick streaks (K = 3, 20 ms apart) fit inside one accepting slot; the streak must also last 2 s.
-    const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 3, overrides: { verification: { consecutiveSuccesses: 3, budgetSeconds: 8, intervalMs: 100, minStableSeconds: 2 } } });
+    const s = await Scenario.create(world, {
+      secretExpiresInDays: 5,
+      targets: 3,
+      overrides: { verification: { consecutiveSuccesses: 3, budgetSeconds: 8, intervalMs: 100, minStableSeconds: 2 } },
+    });
     // Emulator clock: slots of 0.5 s for 1.5 s — accepted, refused, then drawn from the seed — then settled.
     world.entra.setReplication({ delayMs: 0, flapMs: 1_500, flapPeriodMs: 500, seed: 3 });
     const res = await s.pass();

@@ -17,13 +17,22 @@ const http = new HttpClient({ ca: world.caCertPem, retry: { maxRetries: 0 } });
 const HOUR = 3_600_000;
 
 async function outsideConsumerSignsIn(clientId: string, secret: string): Promise<void> {
-  const res = await http.request({ method: "POST", url: `${world.authorityHost}/${world.tenantId}/oauth2/v2.0/token`, form: { grant_type: "client_credentials", client_id: clientId, client_secret: secret, scope: "https://graph.microsoft.com/.default" }, throwOnHttpError: false });
+  const res = await http.request({
+    method: "POST",
+    url: `${world.authorityHost}/${world.tenantId}/oauth2/v2.0/token`,
+    form: { grant_type: "client_credentials", client_id: clientId, client_secret: secret, scope: "https://graph.microsoft.com/.default" },
+    throwOnHttpError: false,
+  });
   expect(res.status, "the outside consumer's sign-in works").toBe(200);
 }
 
 async function scenario(): Promise<Scenario> {
   const holder: { runtime?: BuiltRuntime } = {};
-  const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 2, otherTargets: 0 }, { onRotationEvent: (e, l) => holder.runtime!.alerting.onRotationEvent(e, l) });
+  const s = await Scenario.create(
+    world,
+    { secretExpiresInDays: 5, targets: 2, otherTargets: 0 },
+    { onRotationEvent: (e, l) => holder.runtime!.alerting.onRotationEvent(e, l) },
+  );
   holder.runtime = s.runtime;
   return s;
 }
@@ -87,7 +96,10 @@ describe("one retirement rule: a credential an outside consumer still uses is he
     const s = await scenario();
     await s.runToEnd();
     // A credential named like one of ours that no Key Vault version ever held — yet someone signs in with it.
-    const orphan = world.entra.seedPassword(s.seeded.appObjectId, { displayName: `mcp-sso-rotator/${s.set.name}/20260101T000000Z-deadbeef`, endDateTime: new Date(world.clock.now().getTime() + 100 * 86_400_000).toISOString() });
+    const orphan = world.entra.seedPassword(s.seeded.appObjectId, {
+      displayName: `mcp-sso-rotator/${s.set.name}/20260101T000000Z-deadbeef`,
+      endDateTime: new Date(world.clock.now().getTime() + 100 * 86_400_000).toISOString(),
+    });
     world.clock.advance(HOUR);
     await outsideConsumerSignsIn(s.set.clientId, orphan.secretText);
     world.clock.advance(HOUR);

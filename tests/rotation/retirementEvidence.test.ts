@@ -11,14 +11,23 @@ const HOUR = 3_600_000;
 
 /** A consumer outside the gateway (a script, another service) signing in with a secret it copied. */
 async function outsideConsumerSignsIn(clientId: string, secret: string): Promise<number> {
-  const res = await http.request({ method: "POST", url: `${world.authorityHost}/${world.tenantId}/oauth2/v2.0/token`, form: { grant_type: "client_credentials", client_id: clientId, client_secret: secret, scope: "https://graph.microsoft.com/.default" }, throwOnHttpError: false });
+  const res = await http.request({
+    method: "POST",
+    url: `${world.authorityHost}/${world.tenantId}/oauth2/v2.0/token`,
+    form: { grant_type: "client_credentials", client_id: clientId, client_secret: secret, scope: "https://graph.microsoft.com/.default" },
+    throwOnHttpError: false,
+  });
   return res.status;
 }
 
 /** A scenario whose rotation events reach the runtime's alerting (incidents open and resolve). */
 async function scenario(overrides: Record<string, unknown> = {}): Promise<Scenario> {
   const holder: { runtime?: BuiltRuntime } = {};
-  const s = await Scenario.create(world, { targets: 2, otherTargets: 0, overrides }, { onRotationEvent: (e, l) => holder.runtime!.alerting.onRotationEvent(e, l) });
+  const s = await Scenario.create(
+    world,
+    { targets: 2, otherTargets: 0, overrides },
+    { onRotationEvent: (e, l) => holder.runtime!.alerting.onRotationEvent(e, l) },
+  );
   holder.runtime = s.runtime;
   return s;
 }
@@ -103,19 +112,22 @@ describe("usage-aware retirement (Entra sign-in evidence)", () => {
     }
   });
 
-  it.each(["forbidden", "unlicensed"] as const)("without the permission or licence (%s) it warns and retires on the grace period, never fails", async (access) => {
-    const s = await scenario();
-    await rotateToGrace(s);
-    world.entra.signIns.access = access;
-    try {
-      world.clock.advance(25 * HOUR);
-      const res = await s.pass();
-      expect(res.status).toBe("succeeded");
-      expect(res.journal.steps.at(-1)!.detail).toMatch(/sign-in evidence unavailable \(SIGNIN_EVIDENCE_UNAVAILABLE/);
-      expect(s.lines.some((l) => l.startsWith("warn") && /sign-in evidence unavailable/.test(l))).toBe(true);
-      expect(liveKeys(s)).not.toContain(s.seeded.handMade.keyId);
-    } finally {
-      world.entra.signIns.access = "ok";
-    }
-  });
+  it.each(["forbidden", "unlicensed"] as const)(
+    "without the permission or licence (%s) it warns and retires on the grace period, never fails",
+    async (access) => {
+      const s = await scenario();
+      await rotateToGrace(s);
+      world.entra.signIns.access = access;
+      try {
+        world.clock.advance(25 * HOUR);
+        const res = await s.pass();
+        expect(res.status).toBe("succeeded");
+        expect(res.journal.steps.at(-1)!.detail).toMatch(/sign-in evidence unavailable \(SIGNIN_EVIDENCE_UNAVAILABLE/);
+        expect(s.lines.some((l) => l.startsWith("warn") && /sign-in evidence unavailable/.test(l))).toBe(true);
+        expect(liveKeys(s)).not.toContain(s.seeded.handMade.keyId);
+      } finally {
+        world.entra.signIns.access = "ok";
+      }
+    },
+  );
 });

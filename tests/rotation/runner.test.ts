@@ -33,7 +33,12 @@ describe("a scheduled rotation of a hand-made secret close to expiry", () => {
     for (const t of s.targets()) expect(t.clientSecret).toBe(current.value);
     expect(s.otherTargets().map((t) => t.clientSecret)).toEqual(otherBefore);
     // During the grace period both secrets live and both are held.
-    expect(s.credentials().map((c) => c.keyId).sort()).toEqual([s.seeded.handMade.keyId, newKeyId].sort());
+    expect(
+      s
+        .credentials()
+        .map((c) => c.keyId)
+        .sort(),
+    ).toEqual([s.seeded.handMade.keyId, newKeyId].sort());
     s.assertSettled("during grace");
 
     // A pass before the grace period ends retires nothing.
@@ -115,7 +120,10 @@ describe("orphan sweep (I2)", () => {
     await s.runToEnd();
     const current = s.vaultCurrent()!.tags["keyId"]!;
     // A run that died between addPassword and the stash long ago left this behind: nobody holds its value.
-    const orphan = world.entra.seedPassword(s.seeded.appObjectId, { displayName: `mcp-sso-rotator/${s.set.name}/20260101T000000Z-deadbeef`, endDateTime: new Date(world.clock.now().getTime() + 100 * 86_400_000).toISOString() });
+    const orphan = world.entra.seedPassword(s.seeded.appObjectId, {
+      displayName: `mcp-sso-rotator/${s.set.name}/20260101T000000Z-deadbeef`,
+      endDateTime: new Date(world.clock.now().getTime() + 100 * 86_400_000).toISOString(),
+    });
     const forced = await s.pass("force");
     expect(forced.journal.plan?.orphans.map((o) => o.keyId)).toEqual([orphan.keyId]);
     const ids = s.credentials().map((c) => c.keyId);
@@ -160,7 +168,11 @@ describe("adoption", () => {
   it("adopts the credential named by secret.adoptKeyId when hints collide", async () => {
     const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 2, overrides: {} });
     const hand = s.credentials()[0]!;
-    world.entra.seedPassword(s.seeded.appObjectId, { displayName: "copy", endDateTime: hand.endDateTime, secretText: `${s.seeded.handMade.secretText.slice(0, 3)}Twin~${"y".repeat(32)}` });
+    world.entra.seedPassword(s.seeded.appObjectId, {
+      displayName: "copy",
+      endDateTime: hand.endDateTime,
+      secretText: `${s.seeded.handMade.secretText.slice(0, 3)}Twin~${"y".repeat(32)}`,
+    });
     const set = { ...s.set, secret: { ...s.set.secret, adoptKeyId: hand.keyId } };
     const runner = await s.runtime.createRunner(set, s.logger);
     const res = await runner.runPass({ mode: "scheduled", trigger: "queue" });
@@ -221,7 +233,11 @@ describe("tenant app management policy without Policy.Read.All", () => {
 
 describe("replication delay", () => {
   it("pauses when the new secret is not accepted within the verify budget, and the next pass finishes", async () => {
-    const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 3, overrides: { verification: { consecutiveSuccesses: 2, budgetSeconds: 1, intervalMs: 100, minStableSeconds: 0 } } });
+    const s = await Scenario.create(world, {
+      secretExpiresInDays: 5,
+      targets: 3,
+      overrides: { verification: { consecutiveSuccesses: 2, budgetSeconds: 1, intervalMs: 100, minStableSeconds: 0 } },
+    });
     world.entra.setReplicationDelay(60_000);
     try {
       const first = await s.pass();

@@ -29,7 +29,11 @@ describe("a resumed pass reads back the stashed value", () => {
   const world = useWorld();
 
   it("a changed Key Vault value goes unnoticed: a different value under the same keyId fails with VAULT_VALUE_CHANGED and an incident, instead of waiting", async () => {
-    const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 2, overrides: { verification: { consecutiveSuccesses: 2, budgetSeconds: 1, intervalMs: 100, minStableSeconds: 0 } } });
+    const s = await Scenario.create(world, {
+      secretExpiresInDays: 5,
+      targets: 2,
+      overrides: { verification: { consecutiveSuccesses: 2, budgetSeconds: 1, intervalMs: 100, minStableSeconds: 0 } },
+    });
     world.entra.setReplicationDelay(60_000);
     try {
       const first = await s.pass();

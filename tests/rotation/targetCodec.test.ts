@@ -7,14 +7,34 @@ import { packTargets, unpackTargets } from "../../src/rotation/targetCodec.js";
 /** The run journal over thousands of targets: compact in Storage, whole records for every reader. */
 function runWith(targets: TargetRecord[]): RunJournal {
   const now = new Date().toISOString();
-  return { runId: `r-${Date.now()}`, set: "big", mode: "scheduled", trigger: "queue", status: "running", createdAt: now, updatedAt: now, passes: 1, displayName: "mcp-sso-rotator/big/r", steps: [], targets };
+  return {
+    runId: `r-${Date.now()}`,
+    set: "big",
+    mode: "scheduled",
+    trigger: "queue",
+    status: "running",
+    createdAt: now,
+    updatedAt: now,
+    passes: 1,
+    displayName: "mcp-sso-rotator/big/r",
+    steps: [],
+    targets,
+  };
 }
 
 function estate(n: number): TargetRecord[] {
   return Array.from({ length: n }, (_, i) => {
     const id = `mcp_${String(i).padStart(20, "0")}`;
     const name = `team-${i % 40}-mcp-${String(i).padStart(4, "0")}`;
-    if (i % 500 === 7) return { id, name, updated: false, verified: false, attempts: 4, error: { code: "GATEWAY_UNAVAILABLE", message: "Gateway: could not update …", hint: "The gateway is failing …", retryable: true } } as TargetRecord;
+    if (i % 500 === 7)
+      return {
+        id,
+        name,
+        updated: false,
+        verified: false,
+        attempts: 4,
+        error: { code: "GATEWAY_UNAVAILABLE", message: "Gateway: could not update …", hint: "The gateway is failing …", retryable: true },
+      } as TargetRecord;
     if (i % 3 === 0) return { id, name, updated: false, verified: false, attempts: 0 };
     return { id, name, updated: true, verified: true, attempts: 1 };
   });

@@ -15,7 +15,14 @@ function twoGroups(manualTargets: string[]) {
   return {
     gateway: undefined,
     groups: [
-      { kind: "cequence", baseUrl: world.gateway.url, tenant: world.gatewayTenant, apiTokenSecretName: "gateway-api-token", maxConcurrency: 8, maxRequestsPerSecond: 200 },
+      {
+        kind: "cequence",
+        baseUrl: world.gateway.url,
+        tenant: world.gatewayTenant,
+        apiTokenSecretName: "gateway-api-token",
+        maxConcurrency: 8,
+        maxRequestsPerSecond: 200,
+      },
       { kind: "manual", targets: manualTargets },
     ],
   };
@@ -32,7 +39,10 @@ describe("target groups: a cequence group and a manual group", () => {
     // The cequence group was written and proven in the same pass; the manual group waits for its operator.
     expect(first.status).toBe("awaiting_confirmation");
     expect(s.targets().map((t) => t.clientSecret)).toEqual(s.targets().map(() => promoted.value));
-    expect(s.otherTargets().every((t) => t.clientSecret !== promoted.value), "another app's servers are never written").toBe(true);
+    expect(
+      s.otherTargets().every((t) => t.clientSecret !== promoted.value),
+      "another app's servers are never written",
+    ).toBe(true);
     const cequenceRecords = first.journal.targets.filter((t) => t.group === undefined);
     expect(cequenceRecords).toHaveLength(3);
     expect(cequenceRecords.filter((t) => t.verified).map((t) => t.proof)).toContain("fingerprint");
@@ -46,9 +56,15 @@ describe("target groups: a cequence group and a manual group", () => {
     world.clock.advance(25 * HOUR);
     const held = await s.pass();
     expect(held.status).toBe("awaiting_confirmation");
-    expect(s.credentials().map((c) => c.keyId), "the previous credential is kept while a group lacks proof").toContain(previousKeyId);
+    expect(
+      s.credentials().map((c) => c.keyId),
+      "the previous credential is kept while a group lacks proof",
+    ).toContain(previousKeyId);
 
-    await acceptConfirmation({ journals: s.runtime.journals, container: s.container, now: () => world.clock.now() }, { runId: first.journal.runId, confirmedBy: "alice@contoso.com" });
+    await acceptConfirmation(
+      { journals: s.runtime.journals, container: s.container, now: () => world.clock.now() },
+      { runId: first.journal.runId, confirmedBy: "alice@contoso.com" },
+    );
     const done = await s.runToEnd();
     expect(done.status).toBe("succeeded");
     expect(s.credentials().map((c) => c.keyId)).toEqual([promoted.tags["keyId"]]);
@@ -79,7 +95,10 @@ describe("target groups: a cequence group and a manual group", () => {
     world.gateway.server.faults.add({ route: "^PATCH /mcp-servers/", status: 500, body: { error: "boom" }, times: 100 });
     const first = await s.pass();
     expect(first.status).toBe("waiting");
-    expect(s.targets().every((t) => before.get(t.id) === t.clientSecret), "no cequence server took the new secret").toBe(true);
+    expect(
+      s.targets().every((t) => before.get(t.id) === t.clientSecret),
+      "no cequence server took the new secret",
+    ).toBe(true);
     expect(first.journal.awaitingConfirmationSince, "the manual group was asked for its operator in the same pass").toBeDefined();
     expect(s.credentials().map((c) => c.keyId)).toContain(s.seeded.handMade.keyId);
   });

@@ -16,7 +16,15 @@ const HOUR = 3_600_000;
 
 function keyVaultConsumer(delayHours: number, names: string[]): GatewayAdapter {
   const refuse = (): Promise<never> => Promise.reject(new Error("a time-proof consumer is never read or written"));
-  const asTarget = (name: string, clientId: string): GatewayTarget => ({ id: name, name, tokenName: "", tokenUrl: "", clientId, scopes: [], additionalParameters: {} });
+  const asTarget = (name: string, clientId: string): GatewayTarget => ({
+    id: name,
+    name,
+    tokenName: "",
+    tokenUrl: "",
+    clientId,
+    scopes: [],
+    additionalParameters: {},
+  });
   return {
     kind: "manual",
     capabilities: { delivery: "keyVault", pickupProof: "time", maxConcurrency: 1, testConnection: false, maxPickupDelayMs: delayHours * HOUR },
@@ -28,10 +36,26 @@ function keyVaultConsumer(delayHours: number, names: string[]): GatewayAdapter {
 
 describe("target groups: a time-proof group", () => {
   it("retirement waits for promote + the group's pickup delay although the grace period is over, and the plan warns about the shorter grace", async () => {
-    const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 2, otherTargets: 0, overrides: { secret: { lifetimeDays: 180, renewBeforeDays: 30, renewAtFraction: 0.1, gracePeriodHours: 2 } } });
+    const s = await Scenario.create(world, {
+      secretExpiresInDays: 5,
+      targets: 2,
+      otherTargets: 0,
+      overrides: { secret: { lifetimeDays: 180, renewBeforeDays: 30, renewAtFraction: 0.1, gracePeriodHours: 2 } },
+    });
     const clients = await s.runtime.clientsFor(s.set);
     const groups = [clients.gateway, keyVaultConsumer(4, ["apim-named-value-sso"])];
-    const runner = new RotationRunner({ set: s.set, graph: clients.graph, token: clients.token, vault: clients.vault, gateway: clients.gateway, groups, container: s.container, clock: world.clock, logger: s.logger, redactor: s.runtime.redactor });
+    const runner = new RotationRunner({
+      set: s.set,
+      graph: clients.graph,
+      token: clients.token,
+      vault: clients.vault,
+      gateway: clients.gateway,
+      groups,
+      container: s.container,
+      clock: world.clock,
+      logger: s.logger,
+      redactor: s.runtime.redactor,
+    });
     const pass = () => runner.runPass({ mode: "scheduled", trigger: "queue" });
     const previousKeyId = s.seeded.handMade.keyId;
 

@@ -16,7 +16,11 @@ const HOUR = 3_600_000;
 
 async function scenario(): Promise<Scenario> {
   const holder: { runtime?: BuiltRuntime } = {};
-  const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 3, otherTargets: 0 }, { onRotationEvent: (e, l) => holder.runtime!.alerting.onRotationEvent(e, l) });
+  const s = await Scenario.create(
+    world,
+    { secretExpiresInDays: 5, targets: 3, otherTargets: 0 },
+    { onRotationEvent: (e, l) => holder.runtime!.alerting.onRotationEvent(e, l) },
+  );
   holder.runtime = s.runtime;
   return s;
 }

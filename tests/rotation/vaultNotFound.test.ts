@@ -21,7 +21,12 @@ describe("defect: Key Vault 404s taken as an empty vault", () => {
     expect(s.credentials().map((c) => c.keyId)).toEqual([current.tags["keyId"]]);
 
     // Every secret route answers 404 for the next calls: the listing and the current version both look absent.
-    world.keyVault.server.faults.add({ route: "^GET /secrets/[^/]+(/versions)?(/[^/]*)?$", status: 404, body: { error: { code: "SecretNotFound", message: "A secret with (name/id) was not found in this key vault." } }, times: 3 });
+    world.keyVault.server.faults.add({
+      route: "^GET /secrets/[^/]+(/versions)?(/[^/]*)?$",
+      status: 404,
+      body: { error: { code: "SecretNotFound", message: "A secret with (name/id) was not found in this key vault." } },
+      times: 3,
+    });
     await s.pass().catch(() => undefined);
 
     // The credential Key Vault serves as current still exists, so every target still signs in.
@@ -32,7 +37,12 @@ describe("defect: Key Vault 404s taken as an empty vault", () => {
   it("seed 310: a 404 for the version a run had just promoted failed the run on a manual gateway, and the credential it replaced was never retired (I6)", async () => {
     const { s, promoted } = await Scenario.awaitingOperator(world);
     // The next pass reads the promoted version back and Key Vault answers 404 once.
-    world.keyVault.server.faults.add({ route: `^GET /secrets/${s.set.keyVault.secretName}/${promoted.version}$`, status: 404, body: { error: { code: "SecretNotFound", message: "not found" } }, times: 1 });
+    world.keyVault.server.faults.add({
+      route: `^GET /secrets/${s.set.keyVault.secretName}/${promoted.version}$`,
+      status: 404,
+      body: { error: { code: "SecretNotFound", message: "not found" } },
+      times: 1,
+    });
     const blipped = await s.pass();
     expect(blipped.status, "a 404 for the run's own version is retried, not the end of the run").not.toBe("failed");
 

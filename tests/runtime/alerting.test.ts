@@ -17,7 +17,14 @@ afterAll(async () => {
 });
 
 async function setup(name: string, overrides: Record<string, unknown> = {}) {
-  const seeded = world.seedSet({ name, secretExpiresInDays: 5, targets: 3, otherTargets: 0, alerts: { teams: "info", slack: "info", pagerduty: "error", opsgenie: "warning", webhook: "info" }, overrides });
+  const seeded = world.seedSet({
+    name,
+    secretExpiresInDays: 5,
+    targets: 3,
+    otherTargets: 0,
+    alerts: { teams: "info", slack: "info", pagerduty: "error", opsgenie: "warning", webhook: "info" },
+    overrides,
+  });
   const container = await freshContainer(inject("storageConnectionString"));
   const runtime = world.runtime([seeded.set], container);
   const mem = memoryLogger(runtime.redactor);
@@ -34,7 +41,13 @@ function payloadsToScan(): unknown[] {
 
 function received() {
   const rx = world.receivers!;
-  return { teams: rx.teams.accepted(), slack: rx.slack.accepted(), pagerduty: rx.pagerduty.accepted(), opsgenie: rx.opsgenie.accepted(), webhook: rx.webhook.accepted() };
+  return {
+    teams: rx.teams.accepted(),
+    slack: rx.slack.accepted(),
+    pagerduty: rx.pagerduty.accepted(),
+    opsgenie: rx.opsgenie.accepted(),
+    webhook: rx.webhook.accepted(),
+  };
 }
 
 describe("rotation alerts through the runtime", () => {
@@ -52,14 +65,22 @@ describe("rotation alerts through the runtime", () => {
       expect(first.status).toBe("waiting");
       expect(done.status).toBe("succeeded");
       // started + succeeded reached the healthy info-level channel.
-      const webhookTitles = rx.webhook.accepted().slice(before.webhook).map((a) => JSON.stringify(a.body));
+      const webhookTitles = rx.webhook
+        .accepted()
+        .slice(before.webhook)
+        .map((a) => JSON.stringify(a.body));
       expect(webhookTitles.some((t) => /started/.test(t))).toBe(true);
       expect(webhookTitles.some((t) => /succeeded/.test(t))).toBe(true);
       // Slack's failures are visible in the delivery log, not in the rotation.
       const log = runtime.alerting.deliveryLog().find((d) => d.set === seeded.set.name)!.channels;
       expect(log.find((c) => c.kind === "slack")?.consecutiveFailures).toBeGreaterThan(0);
       expect(log.find((c) => c.kind === "webhook")?.consecutiveFailures).toBe(0);
-      new SecretScanner().addSecrets(world.secrets()).collectAll("receiver", payloadsToScan()).collectAll("log", mem.lines).collect("delivery log", log).assertClean();
+      new SecretScanner()
+        .addSecrets(world.secrets())
+        .collectAll("receiver", payloadsToScan())
+        .collectAll("log", mem.lines)
+        .collect("delivery log", log)
+        .assertClean();
     } finally {
       rx.slack.clearFaults();
       rx.teams.clearFaults();
@@ -79,7 +100,14 @@ describe("rotation alerts through the runtime", () => {
       const after = counts();
       for (const kind of ["teams", "slack", "pagerduty", "opsgenie", "webhook"]) expect(after[kind]!, kind).toBeGreaterThan(before[kind]!);
       const pd = rx.pagerduty.accepted().map((a) => a.body as { event_action?: string; payload?: { severity?: string; summary?: string } });
-      expect(pd.some((e) => e.event_action === "trigger" && (e.payload?.severity === "error" || e.payload?.severity === "critical") && /POLICY_BLOCKS_PASSWORD_ADDITION|policy/i.test(e.payload?.summary ?? ""))).toBe(true);
+      expect(
+        pd.some(
+          (e) =>
+            e.event_action === "trigger" &&
+            (e.payload?.severity === "error" || e.payload?.severity === "critical") &&
+            /POLICY_BLOCKS_PASSWORD_ADDITION|policy/i.test(e.payload?.summary ?? ""),
+        ),
+      ).toBe(true);
     } finally {
       world.entra.setAppManagementPolicy({});
     }

@@ -50,10 +50,12 @@ describe("preprovision / prepackage: credential sets", () => {
 });
 
 describe("preprovision: a vault name held by a soft-deleted vault (after azd down)", () => {
-  const exec = (status: number | null, stdout = "", error?: Error) => (command: string, args: string[]) => {
-    expect([command, ...args.slice(0, 4)]).toEqual(["az", "keyvault", "show-deleted", "--name", "kv-rotator-prod"]);
-    return { status, stdout, stderr: "", ...(error ? { error } : {}) };
-  };
+  const exec =
+    (status: number | null, stdout = "", error?: Error) =>
+    (command: string, args: string[]) => {
+      expect([command, ...args.slice(0, 4)]).toEqual(["az", "keyvault", "show-deleted", "--name", "kv-rotator-prod"]);
+      return { status, stdout, stderr: "", ...(error ? { error } : {}) };
+    };
   const env = { AZURE_KEY_VAULT_NAME: "kv-rotator-prod", AZURE_RESOURCE_GROUP: "rg-prod", AZURE_LOCATION: "swedencentral" };
 
   it("stops with both ways out: recover the vault, or a new name", () => {
@@ -66,7 +68,15 @@ describe("preprovision: a vault name held by a soft-deleted vault (after azd dow
 
   it("goes on when the vault is not deleted, when none was provisioned, and when az is not installed", () => {
     expect(checkDeletedVault({ env, cwd: REPO, exec: exec(3) }).ok).toBe(true);
-    expect(checkDeletedVault({ env: {}, cwd: REPO, exec: () => { throw new Error("must not run az"); } }).ok).toBe(true);
+    expect(
+      checkDeletedVault({
+        env: {},
+        cwd: REPO,
+        exec: () => {
+          throw new Error("must not run az");
+        },
+      }).ok,
+    ).toBe(true);
     const o = checkDeletedVault({ env, cwd: REPO, exec: exec(null, "", new Error("spawn az ENOENT")) });
     expect(o.ok).toBe(true);
     expect(o.message).toContain("docs/deployment.md#removing-a-deployment");
@@ -74,7 +84,8 @@ describe("preprovision: a vault name held by a soft-deleted vault (after azd dow
 });
 
 describe("postprovision: the Entra reminder", () => {
-  const graphPermissions = (text: string) => new Set([...text.matchAll(/\b(?:Application|Policy|Directory|AuditLog|DelegatedPermissionGrant)\.[A-Za-z]+(?:\.[A-Za-z]+)*/g)].map((m) => m[0]));
+  const graphPermissions = (text: string) =>
+    new Set([...text.matchAll(/\b(?:Application|Policy|Directory|AuditLog|DelegatedPermissionGrant)\.[A-Za-z]+(?:\.[A-Za-z]+)*/g)].map((m) => m[0]));
 
   it("the postprovision message asked admins for Policy.Read.All: both shells name exactly the two permissions docs/deployment.md grants, Policy.Read.ApplicationConfiguration the narrower one", () => {
     const yaml = readFileSync(path.join(REPO, "azure.yaml"), "utf8");
@@ -121,7 +132,15 @@ describe("preprovision: the secret names behind the app's Key Vault roles", () =
     const o = recordVaultSecretNames({ env: { AZURE_KEY_VAULT_NAME: "KV-MCP-SSO-PROD", CREDENTIAL_SETS_FILE: file }, cwd: REPO, exec });
     expect(o.ok).toBe(true);
     expect(stored[ROTATED_VAR]).toBe("cequence-sso-client-secret");
-    expect(stored[READ_VAR]!.split(",")).toEqual(["alert-opsgenie-api-key", "alert-pagerduty-routing-key", "alert-slack-webhook-url", "alert-teams-workflow-url", "alert-webhook-signing-key", "alert-webhook-url", "cequence-gateway-api-token"]);
+    expect(stored[READ_VAR]!.split(",")).toEqual([
+      "alert-opsgenie-api-key",
+      "alert-pagerduty-routing-key",
+      "alert-slack-webhook-url",
+      "alert-teams-workflow-url",
+      "alert-webhook-signing-key",
+      "alert-webhook-url",
+      "cequence-gateway-api-token",
+    ]);
     expect(o.message).toContain("legacy-gateway-sso");
     expect(o.message).toContain("by hand");
   });

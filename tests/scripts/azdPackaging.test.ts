@@ -41,7 +41,12 @@ function gitignoreVerdict(lines: string[], name: string, isDir: boolean): boolea
     // "node_modules/**" ignores everything inside, which go-gitignore reports for the folder too.
     p = p.replace(/\/\*\*$/, "");
     if (p.includes("/")) continue; // a deeper path never matches a top-level entry
-    const re = new RegExp(`^${p.replace(/[.+^${}()|\\]/g, "\\$&").replace(/\*+/g, "[^/]*").replace(/\?/g, "[^/]")}$`);
+    const re = new RegExp(
+      `^${p
+        .replace(/[.+^${}()|\\]/g, "\\$&")
+        .replace(/\*+/g, "[^/]*")
+        .replace(/\?/g, "[^/]")}$`,
+    );
     if (re.test(name)) verdict = !negate;
   }
   return verdict;
@@ -61,7 +66,11 @@ function resolveFunctionAppRemoteBuild(funcignore: string | undefined, remoteBui
 /** What createDeployableZip puts in the zip of `root`, for a TypeScript function service. */
 function azdZipEntries(root: string, remoteBuild: RemoteBuild): string[] {
   const ignoreFile = path.join(root, ".funcignore");
-  const lines = existsSync(ignoreFile) ? readFileSync(ignoreFile, "utf8").replace(/^\uFEFF/, "").split("\n") : undefined;
+  const lines = existsSync(ignoreFile)
+    ? readFileSync(ignoreFile, "utf8")
+        .replace(/^\uFEFF/, "")
+        .split("\n")
+    : undefined;
   const out: string[] = [];
   const walk = (dir: string, rel: string) => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -181,7 +190,18 @@ describe("the staged package (dist/package)", () => {
     expect(onDisk(staged.outdir)).toEqual(staged.files);
     const top = [...new Set(staged.files.map((f) => f.split("/")[0]!))].sort();
     expect(top).toEqual(
-      ["host.json", "package.json", "credential-sets.json", "chunks", STAGED_MAIN, `${STAGED_MAIN}.map`, FUNCTIONS_LIB, `${FUNCTIONS_LIB}.map`, `${FUNCTIONS_LIB}.LEGAL.txt`, ...(existsSync(path.join(staged.outdir, `${STAGED_MAIN}.LEGAL.txt`)) ? [`${STAGED_MAIN}.LEGAL.txt`] : [])].sort(),
+      [
+        "host.json",
+        "package.json",
+        "credential-sets.json",
+        "chunks",
+        STAGED_MAIN,
+        `${STAGED_MAIN}.map`,
+        FUNCTIONS_LIB,
+        `${FUNCTIONS_LIB}.map`,
+        `${FUNCTIONS_LIB}.LEGAL.txt`,
+        ...(existsSync(path.join(staged.outdir, `${STAGED_MAIN}.LEGAL.txt`)) ? [`${STAGED_MAIN}.LEGAL.txt`] : []),
+      ].sort(),
     );
     for (const f of staged.files.filter((f) => f.startsWith("chunks/"))) expect(f).toMatch(/^chunks\/[^/]+\.js(\.map|\.LEGAL\.txt)?$/);
     // Every file the bundler wrote, nothing else from it.
@@ -209,7 +229,9 @@ describe("the staged package (dist/package)", () => {
     const report = lastJson(worker.stdout) as unknown as WorkerReport;
     const declared = readdirSync(path.join(REPO, "functions"))
       .filter((f) => f.endsWith(".ts"))
-      .flatMap((f) => [...readFileSync(path.join(REPO, "functions", f), "utf8").matchAll(/\bapp\.(?:http|timer|storageQueue|eventGrid)\(\s*"([^"]+)"/g)].map((m) => m[1]!));
+      .flatMap((f) =>
+        [...readFileSync(path.join(REPO, "functions", f), "utf8").matchAll(/\bapp\.(?:http|timer|storageQueue|eventGrid)\(\s*"([^"]+)"/g)].map((m) => m[1]!),
+      );
     expect(Object.keys(report.registered).sort()).toEqual(declared.sort());
   }, 60_000);
 

@@ -61,14 +61,27 @@ describe("the bundled entry in a Functions worker", () => {
   const functionsDir = path.resolve(import.meta.dirname, "../../functions");
   const declared = readdirSync(functionsDir)
     .filter((f) => f.endsWith(".ts"))
-    .flatMap((f) => [...readFileSync(path.join(functionsDir, f), "utf8").matchAll(/\bapp\.(?:http|timer|storageQueue|eventGrid)\(\s*"([^"]+)"/g)].map((m) => m[1]!));
+    .flatMap((f) =>
+      [...readFileSync(path.join(functionsDir, f), "utf8").matchAll(/\bapp\.(?:http|timer|storageQueue|eventGrid)\(\s*"([^"]+)"/g)].map((m) => m[1]!),
+    );
 
   const url = "https://rotator.example.net/api";
   const invocations: WorkerHttpInvocation[] = [
     // A body the host passes as a string, read by request.text().
-    { function: "startRotation", http: { method: "POST", url: `${url}/rotations`, headers: { "content-type": "application/json" }, body: { string: '{"set":' } } },
+    {
+      function: "startRotation",
+      http: { method: "POST", url: `${url}/rotations`, headers: { "content-type": "application/json" }, body: { string: '{"set":' } },
+    },
     // The same kind of body passed as bytes: parsed, then refused by the schema.
-    { function: "startRotation", http: { method: "POST", url: `${url}/rotations`, headers: { "content-type": "application/json" }, body: { bytes: [...Buffer.from('{"set":"","mode":"sideways"}')] } } },
+    {
+      function: "startRotation",
+      http: {
+        method: "POST",
+        url: `${url}/rotations`,
+        headers: { "content-type": "application/json" },
+        body: { bytes: [...Buffer.from('{"set":"","mode":"sideways"}')] },
+      },
+    },
     { function: "startRotation", http: { method: "POST", url: `${url}/rotations`, headers: { "content-type": "text/plain" }, body: { string: "force" } } },
     { function: "getRotation", http: { method: "DELETE", url: `${url}/rotations/r1`, params: { runId: "r1" } } },
     { function: "getRotation", http: { method: "GET", url: `${url}/rotations/r1?verbose=1`, params: { runId: "r1" } } },
@@ -134,8 +147,14 @@ describe("@azure/functions beside the entry", () => {
     const src = mkdtempSync(path.join(os.tmpdir(), "rotator-bundle-src-"));
     const out = mkdtempSync(path.join(os.tmpdir(), "rotator-bundle-out-"));
     try {
-      writeFileSync(path.join(src, "entry.ts"), 'import { app } from "@azure/functions";\napp.http("h", { handler: async (r, c) => (await import("./handler.js")).handle(r, c) });\n');
-      writeFileSync(path.join(src, "handler.ts"), 'import { HttpResponse, type HttpRequest, type InvocationContext } from "@azure/functions";\nexport const handle = async (_r: HttpRequest, _c: InvocationContext) => new HttpResponse({ status: 204 });\n');
+      writeFileSync(
+        path.join(src, "entry.ts"),
+        'import { app } from "@azure/functions";\napp.http("h", { handler: async (r, c) => (await import("./handler.js")).handle(r, c) });\n',
+      );
+      writeFileSync(
+        path.join(src, "handler.ts"),
+        'import { HttpResponse, type HttpRequest, type InvocationContext } from "@azure/functions";\nexport const handle = async (_r: HttpRequest, _c: InvocationContext) => new HttpResponse({ status: 204 });\n',
+      );
       await expect(bundle({ outdir: out, entryPoint: path.join(src, "entry.ts") })).rejects.toThrow(/imported outside the functions entry's own module graph/);
     } finally {
       rmSync(src, { recursive: true, force: true });

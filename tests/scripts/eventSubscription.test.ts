@@ -2,7 +2,15 @@ import { randomBytes } from "node:crypto";
 import type { AccessToken } from "@azure/identity";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { EmulatorServer } from "../../emulators/common/server.js";
-import { armClient, ensureNearExpirySubscription, EVENT_GRID_API_VERSION, FUNCTION_NAME, NEAR_EXPIRY, SUBSCRIPTION_NAME, WEB_API_VERSION } from "../../scripts/azd/eventSubscription.js";
+import {
+  armClient,
+  ensureNearExpirySubscription,
+  EVENT_GRID_API_VERSION,
+  FUNCTION_NAME,
+  NEAR_EXPIRY,
+  SUBSCRIPTION_NAME,
+  WEB_API_VERSION,
+} from "../../scripts/azd/eventSubscription.js";
 import { SecretScanner } from "../helpers/secretScan.js";
 
 /**
@@ -31,11 +39,17 @@ class FakeArm {
 
   constructor() {
     const authorized = (h: Record<string, unknown>, q: URLSearchParams, version: string) =>
-      h["authorization"] !== `Bearer ${this.token}` ? { status: 401, body: { error: { code: "InvalidAuthenticationToken", message: "The access token is invalid." } } } : q.get("api-version") !== version ? { status: 400, body: { error: { code: "InvalidApiVersionParameter", message: "api-version" } } } : undefined;
+      h["authorization"] !== `Bearer ${this.token}`
+        ? { status: 401, body: { error: { code: "InvalidAuthenticationToken", message: "The access token is invalid." } } }
+        : q.get("api-version") !== version
+          ? { status: 400, body: { error: { code: "InvalidApiVersionParameter", message: "api-version" } } }
+          : undefined;
     this.server.route("GET", /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Web\/sites\/[^/]+\/functions\/[^/]+$/, (req) => {
       const denied = authorized(req.headers, req.query, WEB_API_VERSION);
       if (denied) return denied;
-      return req.path === FUNCTION_ID && this.functionExists() ? { status: 200, body: { id: FUNCTION_ID, name: `${APP}/${FUNCTION_NAME}` } } : { status: 404, body: { error: { code: "NotFound", message: "Error retrieving function." } } };
+      return req.path === FUNCTION_ID && this.functionExists()
+        ? { status: 200, body: { id: FUNCTION_ID, name: `${APP}/${FUNCTION_NAME}` } }
+        : { status: 404, body: { error: { code: "NotFound", message: "Error retrieving function." } } };
     });
     this.server.route("GET", /\/eventSubscriptions\/[^/]+$/, (req) => {
       const denied = authorized(req.headers, req.query, EVENT_GRID_API_VERSION);
@@ -61,7 +75,8 @@ class FakeArm {
   /** Event Grid's endpoint validation: the destination function must exist. */
   private settle(): void {
     const dest = this.subscription!.properties["destination"] as { properties?: { resourceId?: string } };
-    this.subscription!.properties["provisioningState"] = dest.properties?.resourceId === FUNCTION_ID && this.functionGets > this.functionVisibleAfter ? "Succeeded" : "Failed";
+    this.subscription!.properties["provisioningState"] =
+      dest.properties?.resourceId === FUNCTION_ID && this.functionGets > this.functionVisibleAfter ? "Succeeded" : "Failed";
   }
 
   puts(): number {
@@ -70,11 +85,14 @@ class FakeArm {
 }
 
 let arm: FakeArm;
-const credential = () => ({ getToken: async (scope: string | string[]): Promise<AccessToken> => {
-  expect(scope).toBe(`${arm.server.url}/.default`);
-  return { token: arm.token, expiresOnTimestamp: Date.now() + 3_600_000 };
-} });
-const run = () => ensureNearExpirySubscription({ arm: armClient({ endpoint: arm.server.url, credential: credential() }), env, sleep: async () => undefined, attempts: 5 });
+const credential = () => ({
+  getToken: async (scope: string | string[]): Promise<AccessToken> => {
+    expect(scope).toBe(`${arm.server.url}/.default`);
+    return { token: arm.token, expiresOnTimestamp: Date.now() + 3_600_000 };
+  },
+});
+const run = () =>
+  ensureNearExpirySubscription({ arm: armClient({ endpoint: arm.server.url, credential: credential() }), env, sleep: async () => undefined, attempts: 5 });
 
 beforeEach(async () => {
   arm = new FakeArm();
@@ -101,13 +119,25 @@ describe("postdeploy: the SecretNearExpiry subscription", () => {
   });
 
   it("leaves an existing subscription that already delivers SecretNearExpiry to the function alone", async () => {
-    arm.subscription = { properties: { provisioningState: "Succeeded", destination: { endpointType: "AzureFunction", properties: { resourceId: FUNCTION_ID.toUpperCase() } }, filter: { includedEventTypes: [NEAR_EXPIRY] } } };
+    arm.subscription = {
+      properties: {
+        provisioningState: "Succeeded",
+        destination: { endpointType: "AzureFunction", properties: { resourceId: FUNCTION_ID.toUpperCase() } },
+        filter: { includedEventTypes: [NEAR_EXPIRY] },
+      },
+    };
     expect(await run()).toMatchObject({ ok: true });
     expect(arm.puts()).toBe(0);
   });
 
   it("rewrites one that points elsewhere or ended Failed", async () => {
-    arm.subscription = { properties: { provisioningState: "Succeeded", destination: { endpointType: "AzureFunction", properties: { resourceId: `${FUNCTION_ID}-old` } }, filter: { includedEventTypes: [NEAR_EXPIRY] } } };
+    arm.subscription = {
+      properties: {
+        provisioningState: "Succeeded",
+        destination: { endpointType: "AzureFunction", properties: { resourceId: `${FUNCTION_ID}-old` } },
+        filter: { includedEventTypes: [NEAR_EXPIRY] },
+      },
+    };
     const r = await run();
     expect(r).toMatchObject({ ok: true });
     expect(r.message).toContain("updated");
@@ -133,13 +163,26 @@ describe("postdeploy: the SecretNearExpiry subscription", () => {
   });
 
   it("reports ARM's error code and never the bearer token; says to provision first when the outputs are missing", async () => {
-    const wrong = await ensureNearExpirySubscription({ arm: armClient({ endpoint: arm.server.url, credential: { getToken: async () => ({ token: "not-the-token-at-all", expiresOnTimestamp: Date.now() + 60_000 }) } }), env, sleep: async () => undefined, attempts: 2 });
+    const wrong = await ensureNearExpirySubscription({
+      arm: armClient({
+        endpoint: arm.server.url,
+        credential: { getToken: async () => ({ token: "not-the-token-at-all", expiresOnTimestamp: Date.now() + 60_000 }) },
+      }),
+      env,
+      sleep: async () => undefined,
+      attempts: 2,
+    });
     expect(wrong.ok).toBe(false);
     expect(wrong.message).toContain("InvalidAuthenticationToken");
-    const missing = await ensureNearExpirySubscription({ arm: armClient({ endpoint: arm.server.url, credential: credential() }), env: { ...env, KEY_VAULT_EVENTS_TOPIC: "" } });
+    const missing = await ensureNearExpirySubscription({
+      arm: armClient({ endpoint: arm.server.url, credential: credential() }),
+      env: { ...env, KEY_VAULT_EVENTS_TOPIC: "" },
+    });
     expect(missing).toMatchObject({ ok: false });
     expect(missing.message).toContain("azd provision");
-    const scan = new SecretScanner().addSecrets([arm.token, "not-the-token-at-all"]).collectAll("hook messages", [wrong.message, missing.message, (await run()).message]);
+    const scan = new SecretScanner()
+      .addSecrets([arm.token, "not-the-token-at-all"])
+      .collectAll("hook messages", [wrong.message, missing.message, (await run()).message]);
     expect(scan.leaks()).toEqual([]);
     expect(arm.puts()).toBe(1);
   });

@@ -39,7 +39,13 @@ describe("longest files first", () => {
 
   it("--write records every file of the report under the key the sequencer looks up", async () => {
     const { durations } = await import("../../scripts/slowest.js");
-    const report = { startTime: 0, testResults: [{ name: "/repo/tests/z.test.ts", startTime: 0, endTime: 2400, assertionResults: [] }, { name: "/repo/tests/a/y.test.ts", startTime: 0, endTime: 600, assertionResults: [] }] };
+    const report = {
+      startTime: 0,
+      testResults: [
+        { name: "/repo/tests/z.test.ts", startTime: 0, endTime: 2400, assertionResults: [] },
+        { name: "/repo/tests/a/y.test.ts", startTime: 0, endTime: 600, assertionResults: [] },
+      ],
+    };
     expect(durations(report, "/repo")).toEqual({ "tests/a/y.test.ts": 1, "tests/z.test.ts": 2 });
   });
 });

@@ -23,12 +23,18 @@ describe("issue 26, defect 5: the Storage client resolves before it connects", (
   });
 
   /** What an attacker who controls the Storage host's DNS record answers: loopback. */
-  const hostileLookup = ((_hostname: string, options: dns.LookupOptions, callback: (err: Error | null, address: string | dns.LookupAddress[], family?: number) => void) =>
-    options.all ? callback(null, [{ address: "127.0.0.1", family: 4 }]) : callback(null, "127.0.0.1", 4)) as typeof dns.lookup;
+  const hostileLookup = ((
+    _hostname: string,
+    options: dns.LookupOptions,
+    callback: (err: Error | null, address: string | dns.LookupAddress[], family?: number) => void,
+  ) => (options.all ? callback(null, [{ address: "127.0.0.1", family: 4 }]) : callback(null, "127.0.0.1", 4))) as typeof dns.lookup;
 
   it("host names are not resolved before connecting: a Storage host that resolves to loopback is refused, no connection is made", async () => {
     const container = createStorageContainer({
-      location: { kind: "connectionString", connectionString: `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=${DEV_KEY};BlobEndpoint=http://storage.attacker.example:${port}/devstoreaccount1;` },
+      location: {
+        kind: "connectionString",
+        connectionString: `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=${DEV_KEY};BlobEndpoint=http://storage.attacker.example:${port}/devstoreaccount1;`,
+      },
       container: "rotator",
       timeoutInMs: 2_000,
       retryOptions: { maxTries: 1 },

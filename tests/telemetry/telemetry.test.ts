@@ -30,7 +30,12 @@ beforeAll(async () => {
   // Span nesting needs a context manager, as the distro installs in Azure.
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   world = await World.start();
-  telemetry = new Telemetry({ tracer: tracerProvider.getTracer(INSTRUMENTATION_SCOPE), meter: meterProvider.getMeter(INSTRUMENTATION_SCOPE), logger: loggerProvider.getLogger(INSTRUMENTATION_SCOPE), clock: world.clock });
+  telemetry = new Telemetry({
+    tracer: tracerProvider.getTracer(INSTRUMENTATION_SCOPE),
+    meter: meterProvider.getMeter(INSTRUMENTATION_SCOPE),
+    logger: loggerProvider.getLogger(INSTRUMENTATION_SCOPE),
+    clock: world.clock,
+  });
 });
 afterAll(async () => {
   await world?.stop();
@@ -105,7 +110,18 @@ describe("telemetry of a rotation", () => {
 
     world.keyVault.seedSecret("dead-hook-url", "https://127.0.0.1:9/hook");
     world.keyVault.seedSecret("dead-hook-key", "whsec-dead-0123456789abcdef");
-    const alerting = await Scenario.create(world, { name: "telemetry-alerts", targets: 1, otherTargets: 0, overrides: { alerts: [{ kind: "webhook", name: "dead-hook", urlSecretName: "dead-hook-url", signingKeySecretName: "dead-hook-key", minSeverity: "info" }] } }, { telemetry });
+    const alerting = await Scenario.create(
+      world,
+      {
+        name: "telemetry-alerts",
+        targets: 1,
+        otherTargets: 0,
+        overrides: {
+          alerts: [{ kind: "webhook", name: "dead-hook", urlSecretName: "dead-hook-url", signingKeySecretName: "dead-hook-key", minSeverity: "info" }],
+        },
+      },
+      { telemetry },
+    );
     await alerting.runtime.onWorkerIncident!({ set: "telemetry-alerts", code: "STEP_FAILED", message: "test incident", hint: "none" }, alerting.logger);
     const failures = forSet(await points(METRICS.alertDeliveryFailures), "telemetry-alerts");
     expect(failures).toHaveLength(1);
@@ -115,10 +131,15 @@ describe("telemetry of a rotation", () => {
 
   it("no secret in any attribute, span name or log record", async () => {
     const scan = s.scanner().addSecrets(["whsec-dead-0123456789abcdef", "https://127.0.0.1:9/hook"]);
-    for (const sp of spans.getFinishedSpans()) scan.collect(`span ${sp.name}`, { name: sp.name, attributes: sp.attributes, status: sp.status, events: sp.events });
+    for (const sp of spans.getFinishedSpans())
+      scan.collect(`span ${sp.name}`, { name: sp.name, attributes: sp.attributes, status: sp.status, events: sp.events });
     metricExporter.reset();
     await reader.forceFlush();
-    for (const m of metricExporter.getMetrics().flatMap((r) => r.scopeMetrics.flatMap((x) => x.metrics))) scan.collect(`metric ${m.descriptor.name}`, m.dataPoints.map((p) => p.attributes));
+    for (const m of metricExporter.getMetrics().flatMap((r) => r.scopeMetrics.flatMap((x) => x.metrics)))
+      scan.collect(
+        `metric ${m.descriptor.name}`,
+        m.dataPoints.map((p) => p.attributes),
+      );
     for (const r of logExporter.getFinishedLogRecords()) scan.collect("log record", { body: r.body, attributes: r.attributes });
     expect(scan.leaks()).toEqual([]);
     // The scan is not vacuous: it sees the values it must not find.

@@ -179,7 +179,14 @@ describe("KeyVaultSecretStore errors", () => {
     const ca = sharedCertificateAuthority();
     const other = new EmulatorServer({ name: "kv-127-0-0-2", tls: await ca.issueFor(["127.0.0.2"]) });
     const state = new VaultState({ clock: f.clock, vaultUrl: () => other.url });
-    registerSecretRoutes(other, state, new VaultAuth(() => `${f.entra.url}/${f.entra.tenantId}`, (t) => f.entra.emulator.validateAccessToken(t)));
+    registerSecretRoutes(
+      other,
+      state,
+      new VaultAuth(
+        () => `${f.entra.url}/${f.entra.tenantId}`,
+        (t) => f.entra.emulator.validateAccessToken(t),
+      ),
+    );
     const url = await other.start(0, "127.0.0.2");
     try {
       const e = await rejection(storeWith({ vaultUrl: url }).getLatest("known"));

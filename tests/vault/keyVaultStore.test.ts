@@ -111,7 +111,12 @@ describe("KeyVaultSecretStore", () => {
 
   it("works through a localhost vault URL too (loopback: challenge verification off)", async () => {
     const port = new URL(f.vaultUrl).port;
-    const viaLocalhost = createKeyVaultStore({ vaultUrl: `https://localhost:${port}`, credential: f.credential(), ca: f.caCertPem, retryOptions: { maxRetries: 0 } });
+    const viaLocalhost = createKeyVaultStore({
+      vaultUrl: `https://localhost:${port}`,
+      credential: f.credential(),
+      ca: f.caCertPem,
+      retryOptions: { maxRetries: 0 },
+    });
     expect((await viaLocalhost.getLatest("read-back"))?.value).toBe("store-value-0003");
   });
 

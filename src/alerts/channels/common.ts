@@ -33,16 +33,24 @@ export class ChannelSecret {
     } catch (e) {
       if (this.cached !== undefined) return this.cached;
       const err = ensureRotatorError(e);
-      throw new RotatorError("ALERT_CHANNEL_SECRET_UNAVAILABLE", `Channel ${this.channel}: Key Vault secret ${this.secretName} could not be read (${err.code})`, {
-        hint: "Check that Key Vault is reachable and the function's identity can read secrets; the alert is retried on the next report.",
-        retryable: true,
-        cause: e,
-      });
+      throw new RotatorError(
+        "ALERT_CHANNEL_SECRET_UNAVAILABLE",
+        `Channel ${this.channel}: Key Vault secret ${this.secretName} could not be read (${err.code})`,
+        {
+          hint: "Check that Key Vault is reachable and the function's identity can read secrets; the alert is retried on the next report.",
+          retryable: true,
+          cause: e,
+        },
+      );
     }
     if (!value) {
-      throw new RotatorError("ALERT_CHANNEL_SECRET_MISSING", `Channel ${this.channel}: Key Vault secret ${this.secretName} does not exist or has no enabled version`, {
-        hint: `Create the Key Vault secret "${this.secretName}" holding the channel's URL or key (see the README, section Alerts).`,
-      });
+      throw new RotatorError(
+        "ALERT_CHANNEL_SECRET_MISSING",
+        `Channel ${this.channel}: Key Vault secret ${this.secretName} does not exist or has no enabled version`,
+        {
+          hint: `Create the Key Vault secret "${this.secretName}" holding the channel's URL or key (see the README, section Alerts).`,
+        },
+      );
     }
     this.redactor?.add(value);
     for (const p of ChannelSecret.secretParts(value)) this.registry?.add(p);
@@ -190,7 +198,9 @@ export class ResultBuilder {
     return this.failed({
       code: err.code,
       // HttpClient's own message names the URL path; we only name the host.
-      reason: network ? `${target}: ${err.code === "HTTP_TIMEOUT" ? "no answer in time" : err.code === "ABORTED" ? "cancelled" : "connection failed"}` : err.message,
+      reason: network
+        ? `${target}: ${err.code === "HTTP_TIMEOUT" ? "no answer in time" : err.code === "ABORTED" ? "cancelled" : "connection failed"}`
+        : err.message,
       hint: err.hint,
       attempts: 1,
       retryable: err.retryable,

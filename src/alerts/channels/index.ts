@@ -6,13 +6,7 @@ import { createTeamsChannel } from "./teams/channel.js";
 import type { AlertChannel, ChannelDeps } from "./types.js";
 import { createWebhookChannel } from "./webhook/channel.js";
 
-export type { AlertChannel,  ChannelKind,   } from "./types.js";
-;
-;
-;
-;
-;
-
+export type { AlertChannel, ChannelKind } from "./types.js";
 export type SharedChannelDeps = Omit<ChannelDeps<AlertChannelConfig>, "config">;
 
 /** One channel from its configuration. */

@@ -48,7 +48,15 @@ export function createUrlWebhookChannel(deps: ChannelDeps<UrlChannelConfig>, spe
     }
     try {
       const body = guardJson(JSON.stringify(spec.build(event)), guard());
-      const res = await postAlert({ http: deps.http, url, body, abortSignal: options.abortSignal, timeoutInMs: deps.timeoutInMs, maxRetries: deps.maxRetries, secrets: guard() });
+      const res = await postAlert({
+        http: deps.http,
+        url,
+        body,
+        abortSignal: options.abortSignal,
+        timeoutInMs: deps.timeoutInMs,
+        maxRetries: deps.maxRetries,
+        secrets: guard(),
+      });
       return spec.interpret(res, results);
     } catch (e) {
       return results.fromError(e, `${spec.service} (${hostOf(url)})`);

@@ -16,7 +16,14 @@ import { EXIT } from "../output.js";
  */
 export function checkConfigCommand(
   out: Output,
-  source: { setsFile?: string; settingsFile?: string; env: Record<string, string | undefined>; cwd: string; emulatorSets?: readonly CredentialSet[]; set?: string },
+  source: {
+    setsFile?: string;
+    settingsFile?: string;
+    env: Record<string, string | undefined>;
+    cwd: string;
+    emulatorSets?: readonly CredentialSet[];
+    set?: string;
+  },
 ): { code: ExitCode; body: Record<string, unknown> } {
   try {
     let sets: CredentialSet[];
@@ -43,7 +50,8 @@ export function checkConfigCommand(
       where = label;
     }
     const shown = source.set ? sets.filter((s) => s.name === source.set) : sets;
-    if (source.set && shown.length === 0) throw new ConfigError(where, [`--set: no credential set named "${source.set}" — the file has ${sets.map((s) => s.name).join(", ") || "none"}`]);
+    if (source.set && shown.length === 0)
+      throw new ConfigError(where, [`--set: no credential set named "${source.set}" — the file has ${sets.map((s) => s.name).join(", ") || "none"}`]);
     out.say(`${where}: ${settings ? "app settings OK, " : ""}${sets.length} credential set${sets.length === 1 ? "" : "s"} OK`);
     out.say();
     if (settings) out.say(JSON.stringify(settings, null, 2));
@@ -53,7 +61,14 @@ export function checkConfigCommand(
     for (const a of advice) out.say(`note: ${a}`);
     return {
       code: EXIT.ok,
-      body: { command: "check-config", ok: true, source: where, sets: shown.map((s) => s.name), ...(settings ? { settings } : {}), ...(advice.length ? { advice } : {}) },
+      body: {
+        command: "check-config",
+        ok: true,
+        source: where,
+        sets: shown.map((s) => s.name),
+        ...(settings ? { settings } : {}),
+        ...(advice.length ? { advice } : {}),
+      },
     };
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
@@ -62,7 +77,11 @@ export function checkConfigCommand(
   }
 }
 
-function settingsSource(source: { settingsFile?: string; env: Record<string, string | undefined>; cwd: string }): { values: Record<string, string | undefined>; cwd: string; label: string } {
+function settingsSource(source: { settingsFile?: string; env: Record<string, string | undefined>; cwd: string }): {
+  values: Record<string, string | undefined>;
+  cwd: string;
+  label: string;
+} {
   if (!source.settingsFile) return { values: source.env, cwd: source.cwd, label: "app settings (environment)" };
   const local = readLocalSettings(source.cwd, source.settingsFile);
   return { values: local.values, cwd: local.dir, label: local.file };

@@ -11,9 +11,17 @@ import { rotateSet } from "./rotate.js";
  * a pass resumes the run at once. If another pass holds the lease (exit 3), the confirmation stays
  * recorded and that pass or the next one carries the run on.
  */
-export async function confirmCommand(ctx: CommandContext, runId: string, by: string | undefined, options: { wait: boolean; timeoutMs: number; intervalMs: number }): Promise<{ code: ExitCode; body: Record<string, unknown> }> {
+export async function confirmCommand(
+  ctx: CommandContext,
+  runId: string,
+  by: string | undefined,
+  options: { wait: boolean; timeoutMs: number; intervalMs: number },
+): Promise<{ code: ExitCode; body: Record<string, unknown> }> {
   const run = await ctx.runtime.journals.findRun(runId);
-  if (!run) throw new RotatorError("RUN_NOT_FOUND", `No rotation run "${runId}"`, { hint: "Use the run ID from the awaiting-confirmation alert, `mcp-sso-rotator status` or the dashboard." });
+  if (!run)
+    throw new RotatorError("RUN_NOT_FOUND", `No rotation run "${runId}"`, {
+      hint: "Use the run ID from the awaiting-confirmation alert, `mcp-sso-rotator status` or the dashboard.",
+    });
   const set = ctx.runtime.sets.find((s) => s.name === run.set);
   if (!set) throw new RotatorError("SET_NOT_FOUND", `Run ${runId} belongs to set "${run.set}", which is no longer configured`, { hint: "Nothing to confirm." });
   const confirmedBy = by ?? os.userInfo().username;
@@ -24,7 +32,9 @@ export async function confirmCommand(ctx: CommandContext, runId: string, by: str
   } catch (e) {
     const err = ensureRotatorError(e);
     if (err.code !== "RUN_NOT_AWAITING_CONFIRMATION") throw err;
-    const refused = new RotatorError(err.code, err.message, { hint: "Only a run paused for a manual gateway can be confirmed; `mcp-sso-rotator status` shows what it waits for." });
+    const refused = new RotatorError(err.code, err.message, {
+      hint: "Only a run paused for a manual gateway can be confirmed; `mcp-sso-rotator status` shows what it waits for.",
+    });
     return { code: EXIT.failed, body: { command: "confirm", ok: false, runId, set: run.set, status: run.status, error: ctx.out.error(refused) } };
   }
   ctx.out.say(`${run.set}: run ${runId} confirmed by ${confirmedBy}`);

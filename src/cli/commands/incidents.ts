@@ -15,12 +15,21 @@ export async function incidentsCommand(ctx: CommandContext, resolve: string | un
     const outcome = await manager.resolveManually(resolve);
     if (!outcome?.incident) {
       const open = (await manager.listOpen()).map((i) => i.dedupKey);
-      throw new RotatorError("INCIDENT_NOT_FOUND", `No open incident with key "${resolve}"`, { hint: open.length ? `Open incidents: ${open.join(", ")}.` : "There is no open incident." });
+      throw new RotatorError("INCIDENT_NOT_FOUND", `No open incident with key "${resolve}"`, {
+        hint: open.length ? `Open incidents: ${open.join(", ")}.` : "There is no open incident.",
+      });
     }
     const delivered = outcome.incident.deliveredTo;
     ctx.out.say(`resolved ${resolve}${delivered.length ? `; resolve sent to ${delivered.join(", ")}` : ""}`);
     ctx.out.say("  if the check still fails, the next health probe opens it again");
-    return { code: EXIT.ok, body: { command: "incidents", ok: true, resolved: { dedupKey: resolve, set: outcome.incident.set, check: outcome.incident.check, notifiedChannels: delivered } } };
+    return {
+      code: EXIT.ok,
+      body: {
+        command: "incidents",
+        ok: true,
+        resolved: { dedupKey: resolve, set: outcome.incident.set, check: outcome.incident.check, notifiedChannels: delivered },
+      },
+    };
   }
   const wanted = new Set([...ctx.sets.map((s) => s.name), SERVICE_SET]);
   const open = (await manager.listOpen()).filter((i) => wanted.has(i.set));
@@ -32,6 +41,19 @@ export async function incidentsCommand(ctx: CommandContext, resolve: string | un
   }
   return {
     code: EXIT.ok,
-    body: { command: "incidents", ok: true, open: open.map((i) => ({ dedupKey: i.dedupKey, set: i.set, check: i.check, severity: i.severity, title: i.title, hint: i.hint, openedAt: i.openedAt, runId: i.runId ?? null })) },
+    body: {
+      command: "incidents",
+      ok: true,
+      open: open.map((i) => ({
+        dedupKey: i.dedupKey,
+        set: i.set,
+        check: i.check,
+        severity: i.severity,
+        title: i.title,
+        hint: i.hint,
+        openedAt: i.openedAt,
+        runId: i.runId ?? null,
+      })),
+    },
   };
 }

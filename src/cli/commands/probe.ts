@@ -25,7 +25,15 @@ export async function probeCommand(ctx: CommandContext): Promise<{ code: ExitCod
         ok: r.ok,
         startedAt: r.startedAt,
         durationMs: r.durationMs,
-        checks: r.checks.map((c) => ({ id: c.id, status: c.status, severity: c.severity, summary: c.summary, hint: c.hint, ...(c.aadsts !== undefined ? { aadsts: c.aadsts } : {}), ...(c.code ? { code: c.code } : {}) })),
+        checks: r.checks.map((c) => ({
+          id: c.id,
+          status: c.status,
+          severity: c.severity,
+          summary: c.summary,
+          hint: c.hint,
+          ...(c.aadsts !== undefined ? { aadsts: c.aadsts } : {}),
+          ...(c.code ? { code: c.code } : {}),
+        })),
         troubleshooting: diagnose(r).map((h) => ({ code: h.row.code, problem: h.row.problem, remedy: h.row.remedy, checks: h.checks.map((c) => c.id) })),
       })),
     },
@@ -36,7 +44,9 @@ function printProbe(ctx: CommandContext, r: ProbeReport): void {
   const bad = r.checks.filter(failed).length;
   ctx.out.say(`${r.set}: ${bad ? `${bad} check(s) FAILING` : "all checks pass"} (${r.checks.length} checks in ${r.durationMs} ms)`);
   for (const c of r.checks) {
-    ctx.out.say(`  ${c.status.toUpperCase().padEnd(5)} ${c.id.padEnd(17)} ${c.status === "pass" || c.status === "skip" ? "" : `[${c.severity}] `}${c.summary}${c.aadsts !== undefined ? ` [AADSTS${c.aadsts}]` : ""}`);
+    ctx.out.say(
+      `  ${c.status.toUpperCase().padEnd(5)} ${c.id.padEnd(17)} ${c.status === "pass" || c.status === "skip" ? "" : `[${c.severity}] `}${c.summary}${c.aadsts !== undefined ? ` [AADSTS${c.aadsts}]` : ""}`,
+    );
     if (c.status !== "pass" && c.status !== "skip" && c.hint) ctx.out.say(`        → ${c.hint}`);
   }
   for (const h of diagnose(r)) ctx.out.say(`  setup guide row "${h.row.problem}": ${h.row.remedy}`);

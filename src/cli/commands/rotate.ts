@@ -62,9 +62,13 @@ export async function rotateSet(ctx: CommandContext, set: CredentialSet, options
       if (!options.wait || settled(last.journal)) break;
       if (Date.now() + options.intervalMs > deadline) {
         printRun(ctx, last.journal);
-        const err = new RotatorError("CLI_WAIT_TIMEOUT", `Run ${last.runId} is still ${last.status} at step ${last.journal.steps.at(-1)?.name ?? "plan"} after ${passes} pass(es)`, {
-          hint: "The run keeps its journal; the next timer pass (or another `rotate`) resumes it. Raise --timeout to wait longer.",
-        });
+        const err = new RotatorError(
+          "CLI_WAIT_TIMEOUT",
+          `Run ${last.runId} is still ${last.status} at step ${last.journal.steps.at(-1)?.name ?? "plan"} after ${passes} pass(es)`,
+          {
+            hint: "The run keeps its journal; the next timer pass (or another `rotate`) resumes it. Raise --timeout to wait longer.",
+          },
+        );
         return { ...summary(set.name, last, passes), code: EXIT.failed, error: ctx.out.error(err) };
       }
       ctx.out.say(`  run ${last.runId} is ${last.status} (${last.journal.steps.at(-1)?.detail ?? "waiting"}); next pass in ${fmtDuration(options.intervalMs)}`);
@@ -106,13 +110,26 @@ function summary(set: string, r: PassResult, passes: number): Omit<SetPassOutcom
 function printRun(ctx: CommandContext, run: RunJournal): void {
   const say = (l: string) => ctx.out.say(l);
   say(`${run.set}: run ${run.runId} → ${run.status.toUpperCase()} (${run.mode}, pass ${run.passes})`);
-  for (const s of run.steps) say(`  ${s.name.padEnd(15)} ${s.status.padEnd(8)} ${fmtDuration(s.durationMs).padStart(8)}  ${s.detail ?? ""}${s.error ? ` [${s.error.code}]` : ""}`);
+  for (const s of run.steps)
+    say(`  ${s.name.padEnd(15)} ${s.status.padEnd(8)} ${fmtDuration(s.durationMs).padStart(8)}  ${s.detail ?? ""}${s.error ? ` [${s.error.code}]` : ""}`);
   if (run.targets.length) {
     const verified = run.targets.filter((t) => t.verified).length;
-    say(`  targets ${verified}/${run.targets.length} verified${verified < run.targets.length ? `; not yet: ${run.targets.filter((t) => !t.verified).map((t) => `${t.name}${t.error ? ` (${t.error.code})` : ""}`).join(", ")}` : ""}`);
+    say(
+      `  targets ${verified}/${run.targets.length} verified${
+        verified < run.targets.length
+          ? `; not yet: ${run.targets
+              .filter((t) => !t.verified)
+              .map((t) => `${t.name}${t.error ? ` (${t.error.code})` : ""}`)
+              .join(", ")}`
+          : ""
+      }`,
+    );
   }
   if (run.error) say(`  error ${run.error.code}: ${run.error.message}\n  hint: ${run.error.hint}`);
   const lastStep = run.steps.at(-1);
-  if (run.status === "waiting" && lastStep?.name === "retire") say(`  next: the previous secret is retired by the first pass after ${run.retireAfter ?? "the grace period"}; \`mcp-sso-rotator rotate --emergency\` retires it now`);
+  if (run.status === "waiting" && lastStep?.name === "retire")
+    say(
+      `  next: the previous secret is retired by the first pass after ${run.retireAfter ?? "the grace period"}; \`mcp-sso-rotator rotate --emergency\` retires it now`,
+    );
   if (run.status === "awaiting_confirmation") say(`  next: update the MCP servers by hand, then \`mcp-sso-rotator confirm ${run.runId}\``);
 }

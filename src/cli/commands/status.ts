@@ -29,7 +29,9 @@ export async function statusCommand(ctx: CommandContext, options: { probe?: bool
     ctx.out.say("the rotator itself:");
     printIncidents(ctx, snapshot.serviceIncidents);
   }
-  const failing = snapshot.sets.some((s) => verdictOf(s) === "failing" || verdictOf(s) === "unknown") || snapshot.serviceIncidents.some((i) => i.severity === "critical" || i.severity === "error");
+  const failing =
+    snapshot.sets.some((s) => verdictOf(s) === "failing" || verdictOf(s) === "unknown") ||
+    snapshot.serviceIncidents.some((i) => i.severity === "critical" || i.severity === "error");
   const api = statusApiBody(snapshot) as { sets: Record<string, unknown>[] };
   return {
     code: failing ? EXIT.failed : EXIT.ok,
@@ -45,7 +47,13 @@ export async function statusCommand(ctx: CommandContext, options: { probe?: bool
           verdictAsOf: verdictAsOf(s, snapshot.at),
           unreadable: s.unreadable ?? [],
           unknowns: s.unknowns ?? [],
-          expiring: (s.expiring ?? []).map((c) => ({ keyId: c.keyId, displayName: c.displayName, role: c.role, endDateTime: c.endDateTime, daysLeft: c.daysLeft })),
+          expiring: (s.expiring ?? []).map((c) => ({
+            keyId: c.keyId,
+            displayName: c.displayName,
+            role: c.role,
+            endDateTime: c.endDateTime,
+            daysLeft: c.daysLeft,
+          })),
           staleTargets: s.targets.stale,
           targetsFromRun: { verified: s.targets.verified, total: s.targets.total, runId: s.targets.runId },
           timeline: s.timeline,
@@ -58,26 +66,39 @@ export async function statusCommand(ctx: CommandContext, options: { probe?: bool
 function printSet(ctx: CommandContext, s: SetStatus, nowIso: string): void {
   const say = (l: string) => ctx.out.say(l);
   const asOf = verdictAsOf(s, nowIso);
-  const age = asOf.ageMs === null ? "nothing probed or run yet" : `as of the ${asOf.basis === "probe" ? "probe" : "last run"} at ${fmtTime(asOf.at)}, ${fmtDuration(asOf.ageMs)} ago`;
+  const age =
+    asOf.ageMs === null
+      ? "nothing probed or run yet"
+      : `as of the ${asOf.basis === "probe" ? "probe" : "last run"} at ${fmtTime(asOf.at)}, ${fmtDuration(asOf.ageMs)} ago`;
   say(`${s.set}  ${verdictOf(s).toUpperCase()}  (${age}${asOf.basis !== "none" ? "; `status --probe` checks afresh" : ""})`);
   for (const u of s.unreadable ?? []) {
     say(`  UNREADABLE      ${u.dependency}: ${u.code}: ${u.message} — the verdict cannot vouch for this set`);
     say(`      → ${u.hint}`);
   }
   if (s.unknowns?.length) say(`  not known yet   ${s.unknowns.join("; ")}`);
-  for (const c of s.expiring ?? []) say(`  expires soon    ${c.role} ${c.keyId}${c.displayName ? ` "${c.displayName}"` : ""} ends ${fmtDate(c.endDateTime)} (${fmtDays(c.daysLeft)})`);
-  say(`  current secret  ${s.current ? `${s.current.keyId}${s.current.expiresOn ? ` expires ${fmtDate(s.current.expiresOn)} (${fmtDays(s.current.daysLeft ?? 0)})` : ""}` : "unknown (no run has finished yet)"}; next rotation ${fmtDate(s.state.nextRotationAt)}`);
+  for (const c of s.expiring ?? [])
+    say(`  expires soon    ${c.role} ${c.keyId}${c.displayName ? ` "${c.displayName}"` : ""} ends ${fmtDate(c.endDateTime)} (${fmtDays(c.daysLeft)})`);
+  say(
+    `  current secret  ${s.current ? `${s.current.keyId}${s.current.expiresOn ? ` expires ${fmtDate(s.current.expiresOn)} (${fmtDays(s.current.daysLeft ?? 0)})` : ""}` : "unknown (no run has finished yet)"}; next rotation ${fmtDate(s.state.nextRotationAt)}`,
+  );
   if (s.activeRun && !FINISHED.has(s.activeRun.status)) {
     const st = s.activeRun.steps.at(-1);
     say(`  active run      ${s.activeRun.runId} ${s.activeRun.status} at step ${st?.name ?? "plan"}${st?.detail ? ` — ${st.detail}` : ""}`);
   }
-  if (s.lastRun) say(`  last run        ${s.lastRun.runId} ${s.lastRun.status} (${s.lastRun.mode}, ${fmtTime(s.lastRun.updatedAt)})${s.lastRun.error ? ` ${s.lastRun.error.code}: ${s.lastRun.error.message}` : ""}`);
+  if (s.lastRun)
+    say(
+      `  last run        ${s.lastRun.runId} ${s.lastRun.status} (${s.lastRun.mode}, ${fmtTime(s.lastRun.updatedAt)})${s.lastRun.error ? ` ${s.lastRun.error.code}: ${s.lastRun.error.message}` : ""}`,
+    );
   say(`  targets         ${s.targets.total ? `${s.targets.verified}/${s.targets.total} verified` : "no run has touched targets yet"}`);
   for (const t of s.targets.stale) say(`    not verified  ${t.name}${t.code ? ` (${t.code})` : ""}`);
   const drift = s.probe?.checks.find((c) => c.id === "gateway-drift")?.evidence;
-  if (drift && typeof drift["holdingCurrentSecret"] === "number" && typeof drift["targets"] === "number") say(`  gateway now     ${drift["holdingCurrentSecret"]}/${drift["targets"]} hold Key Vault's current secret (probe)`);
+  if (drift && typeof drift["holdingCurrentSecret"] === "number" && typeof drift["targets"] === "number")
+    say(`  gateway now     ${drift["holdingCurrentSecret"]}/${drift["targets"]} hold Key Vault's current secret (probe)`);
   if (s.timeline) {
-    for (const c of s.timeline.credentials) say(`  ${c.role.padEnd(15)} ${c.keyId} hint ${c.hint ?? "?"}… ends ${fmtDate(c.endDateTime)} (${fmtDays(c.daysLeft)})${c.displayName ? ` "${c.displayName}"` : ""}`);
+    for (const c of s.timeline.credentials)
+      say(
+        `  ${c.role.padEnd(15)} ${c.keyId} hint ${c.hint ?? "?"}… ends ${fmtDate(c.endDateTime)} (${fmtDays(c.daysLeft)})${c.displayName ? ` "${c.displayName}"` : ""}`,
+      );
     if (s.timeline.renewDueAt) say(`  renewal due     ${fmtDate(s.timeline.renewDueAt)}`);
     if (s.timeline.grace) say(`  grace window    until ${fmtTime(s.timeline.grace.until)}`);
     if (s.timeline.error) say(`  (credentials not read live: ${s.timeline.error.code}: ${s.timeline.error.message})`);

@@ -64,10 +64,7 @@ export function createCequenceAdapter(options: CequenceAdapterOptions): GatewayA
   const base = config.baseUrl.replace(/\/+$/, "");
 
   const url = (template: string, id?: string): string =>
-    base +
-    template
-      .replaceAll("{tenant}", encodeURIComponent(config.tenant))
-      .replaceAll("{id}", id === undefined ? "" : encodeURIComponent(id));
+    base + template.replaceAll("{tenant}", encodeURIComponent(config.tenant)).replaceAll("{id}", id === undefined ? "" : encodeURIComponent(id));
 
   interface CallSpec {
     operation: string;
@@ -188,7 +185,10 @@ export function createCequenceAdapter(options: CequenceAdapterOptions): GatewayA
           throw badResponse(what, `more than ${maxPages} pages of ${config.pageSize} (over ${MAX_LISTED_SERVERS} MCP servers) — the listing does not end`);
         }
         if (cursor !== undefined && now() > deadline) {
-          throw badResponse(what, `the listing took longer than ${Math.round((adapterOptions.listBudgetInMs ?? DEFAULT_LIST_BUDGET_MS) / 1000)} s after ${pages} pages`);
+          throw badResponse(
+            what,
+            `the listing took longer than ${Math.round((adapterOptions.listBudgetInMs ?? DEFAULT_LIST_BUDGET_MS) / 1000)} s after ${pages} pages`,
+          );
         }
       } while (cursor !== undefined);
       log.debug(`listed ${servers} MCP server(s) on ${pages} page(s); ${byId.size} use client ${filter.clientId}`);

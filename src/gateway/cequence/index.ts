@@ -1,2 +1,1 @@
-export { createCequenceAdapter,   type CequenceGatewayConfig } from "./adapter.js";
-;
+export { createCequenceAdapter, type CequenceGatewayConfig } from "./adapter.js";

@@ -44,7 +44,10 @@ export const testConnectionSchema = z.object({
 export function parseGatewayResponse<S extends z.ZodType>(schema: S, data: unknown, what: string, pathPrefix = ""): z.output<S> {
   if (typeof data === "string") {
     // HttpClient hands over text when the body did not parse as JSON (an HTML error page from a proxy, say).
-    throw badResponse(what, `the body is not a JSON object (${data.trim() === "" ? "it is empty" : `it starts with ${JSON.stringify(data.trim().slice(0, 1))}`})`);
+    throw badResponse(
+      what,
+      `the body is not a JSON object (${data.trim() === "" ? "it is empty" : `it starts with ${JSON.stringify(data.trim().slice(0, 1))}`})`,
+    );
   }
   const r = schema.safeParse(data);
   if (r.success) return r.data;

@@ -55,7 +55,15 @@ export function createKongAdapter(options: KongAdapterOptions): GatewayAdapter {
   const salt = randomBytes(16).toString("hex");
   let wantedClientId = options.clientId;
 
-  const call = async (spec: { operation: string; method: HttpMethod; path: string; json?: unknown; targetId?: string; secrets?: string[]; abortSignal?: AbortSignal | undefined }): Promise<unknown> => {
+  const call = async (spec: {
+    operation: string;
+    method: HttpMethod;
+    path: string;
+    json?: unknown;
+    targetId?: string;
+    secrets?: string[];
+    abortSignal?: AbortSignal | undefined;
+  }): Promise<unknown> => {
     await limiter.acquire(spec.abortSignal);
     try {
       const res = await http.request({
@@ -80,8 +88,7 @@ export function createKongAdapter(options: KongAdapterOptions): GatewayAdapter {
   };
 
   /** Indexes of `clientId` in the plugin's client_id array. */
-  const slots = (p: KongPluginBody, clientId: string): number[] =>
-    (p.config.client_id ?? []).flatMap((c, i) => (sameClientId(c, clientId) ? [i] : []));
+  const slots = (p: KongPluginBody, clientId: string): number[] => (p.config.client_id ?? []).flatMap((c, i) => (sameClientId(c, clientId) ? [i] : []));
 
   /**
    * The plugin as a target for `clientId`, its fingerprint over every aligned secret (they must all
@@ -111,7 +118,13 @@ export function createKongAdapter(options: KongAdapterOptions): GatewayAdapter {
   const referenceIn = (p: KongPluginBody, clientId: string): boolean => slots(p, clientId).some((i) => isVaultReference(p.config.client_secret?.[i] ?? ""));
 
   const readPlugin = async (id: string, abortSignal: AbortSignal | undefined): Promise<KongPluginBody> => {
-    const data = await call({ operation: `read openid-connect plugin ${id}`, method: "GET", path: `/plugins/${encodeURIComponent(id)}`, targetId: id, abortSignal });
+    const data = await call({
+      operation: `read openid-connect plugin ${id}`,
+      method: "GET",
+      path: `/plugins/${encodeURIComponent(id)}`,
+      targetId: id,
+      abortSignal,
+    });
     return parseKong(pluginSchema, data, `GET /plugins/${id}`);
   };
 
@@ -147,7 +160,8 @@ export function createKongAdapter(options: KongAdapterOptions): GatewayAdapter {
           if (!t) continue;
           if (referenceIn(p.data, filter.clientId)) {
             // § Vault references: Kong fetches the secret from the vault itself; writing the value would replace the reference.
-            const why = "its config.client_secret holds a {vault://…} reference: Kong refreshes it from the vault itself (its ttl plus up to 60 s); not written";
+            const why =
+              "its config.client_secret holds a {vault://…} reference: Kong refreshes it from the vault itself (its ttl plus up to 60 s); not written";
             log.info(`plugin ${t.name} [target=${t.id}] ${why}`);
             filter.onRefreshedByConsumer?.(t, why);
             continue;
@@ -172,7 +186,11 @@ export function createKongAdapter(options: KongAdapterOptions): GatewayAdapter {
 
     async updateClientSecret(id, clientSecret, callOptions) {
       const clientId = wantedClientId;
-      if (!clientId) throw new RotatorError("KONG_CLIENT_UNKNOWN", "Kong: the set's client ID is not known to the adapter", { hint: "This is a defect in the rotator: report it.", retryable: false });
+      if (!clientId)
+        throw new RotatorError("KONG_CLIENT_UNKNOWN", "Kong: the set's client ID is not known to the adapter", {
+          hint: "This is a defect in the rotator: report it.",
+          retryable: false,
+        });
       const before = await readPlugin(id, callOptions?.abortSignal);
       const at = slots(before, clientId);
       if (at.length === 0) asTarget(before, clientId);

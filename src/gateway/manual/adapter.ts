@@ -57,17 +57,13 @@ export function createManualAdapter(options: ManualAdapterOptions): GatewayAdapt
     updateClientSecret: async (id, _clientSecret, options) => {
       options?.abortSignal?.throwIfAborted();
       const name = requireKnown(id);
-      throw new RotatorError(
-        GatewayErrorCode.ManualActionRequired,
-        `Gateway (manual): the client secret of MCP server "${name}" must be updated by hand`,
-        {
-          hint:
-            `Open the gateway console, edit MCP server "${name}" → Authentication, paste the new client secret ` +
-            `from the current version of the Key Vault secret, and save. Do this for every listed MCP server, ` +
-            `then confirm with ${CONFIRM_ROUTE} so the old secret can be retired.`,
-          retryable: false,
-        },
-      );
+      throw new RotatorError(GatewayErrorCode.ManualActionRequired, `Gateway (manual): the client secret of MCP server "${name}" must be updated by hand`, {
+        hint:
+          `Open the gateway console, edit MCP server "${name}" → Authentication, paste the new client secret ` +
+          `from the current version of the Key Vault secret, and save. Do this for every listed MCP server, ` +
+          `then confirm with ${CONFIRM_ROUTE} so the old secret can be retired.`,
+        retryable: false,
+      });
     },
   };
   /* eslint-enable @typescript-eslint/require-await */

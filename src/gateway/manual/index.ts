@@ -1,1 +1,1 @@
-export { createManualAdapter,    } from "./adapter.js";
+export { createManualAdapter } from "./adapter.js";

@@ -67,7 +67,12 @@ export const appRegistrationCheck: CheckDefinition = {
       } else {
         const graphId = graphSp.ok ? graphSp.value?.id : undefined;
         const admin = grants.value.filter((g) => g.consentType === "AllPrincipals" && (graphId === undefined || g.resourceId === graphId));
-        const granted = new Set(admin.flatMap((g) => g.scope.split(/\s+/)).filter(Boolean).map((s) => s.toLowerCase()));
+        const granted = new Set(
+          admin
+            .flatMap((g) => g.scope.split(/\s+/))
+            .filter(Boolean)
+            .map((s) => s.toLowerCase()),
+        );
         evidence.adminConsentedScopes = [...granted];
         const userConsents = grants.value.filter((g) => g.consentType === "Principal").length;
         if (userConsents) evidence.userConsents = userConsents;
@@ -100,10 +105,7 @@ export const appRegistrationCheck: CheckDefinition = {
       }
     }
 
-    return f.outcome(
-      "redirect URI registered exactly, ID tokens on, public client flows off, delegated permissions requested and admin-consented",
-      evidence,
-    );
+    return f.outcome("redirect URI registered exactly, ID tokens on, public client flows off, delegated permissions requested and admin-consented", evidence);
   },
 };
 

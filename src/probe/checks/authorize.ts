@@ -68,19 +68,40 @@ export function classifyAuthorizeReading(reading: AuthorizeReading, status: numb
         aadsts: code,
       };
     case 500113:
-      return aadstsFailure(code, "the app has no redirect URI registered (AADSTS500113)", `Add the gateway callback ${request.redirectUri} to the app registration's Authentication > Web > Redirect URIs.`);
+      return aadstsFailure(
+        code,
+        "the app has no redirect URI registered (AADSTS500113)",
+        `Add the gateway callback ${request.redirectUri} to the app registration's Authentication > Web > Redirect URIs.`,
+      );
     case 700016:
-      return aadstsFailure(code, `Entra does not find client ID ${request.clientId} in the directory of the authorization URL (AADSTS700016)`, "Compare the gateway's Client ID with the Application (client) ID on the app registration's Overview page, and check the authorization URL names the app's tenant.");
+      return aadstsFailure(
+        code,
+        `Entra does not find client ID ${request.clientId} in the directory of the authorization URL (AADSTS700016)`,
+        "Compare the gateway's Client ID with the Application (client) ID on the app registration's Overview page, and check the authorization URL names the app's tenant.",
+      );
     case 90002:
     case 900023:
-      return aadstsFailure(code, `Entra does not know the tenant in the authorization URL (AADSTS${code})`, "Fix the tenant segment of the gateway's authorizationUrl parameter: the Directory (tenant) ID, or `common` for a multi-tenant app.");
+      return aadstsFailure(
+        code,
+        `Entra does not know the tenant in the authorization URL (AADSTS${code})`,
+        "Fix the tenant segment of the gateway's authorizationUrl parameter: the Directory (tenant) ID, or `common` for a multi-tenant app.",
+      );
     case 50194:
-      return aadstsFailure(code, "a single-tenant app is sent to /common (AADSTS50194)", "Use the tenant-specific authorization URL for a single-tenant app, or make the app multi-tenant (and set multiTenant: true) if that is intended.");
+      return aadstsFailure(
+        code,
+        "a single-tenant app is sent to /common (AADSTS50194)",
+        "Use the tenant-specific authorization URL for a single-tenant app, or make the app multi-tenant (and set multiTenant: true) if that is intended.",
+      );
     default:
       break;
   }
   if (code === undefined && (status >= 500 || status === 429 || TRANSIENT_ERRORS.has(reading.error ?? ""))) {
-    return { status: "indeterminate", severity: "error", message: `the authorize endpoint answered HTTP ${status}`, hint: "Entra is throttling or degraded; the next probe retries." };
+    return {
+      status: "indeterminate",
+      severity: "error",
+      message: `the authorize endpoint answered HTTP ${status}`,
+      hint: "Entra is throttling or degraded; the next probe retries.",
+    };
   }
   if (code === undefined && reading.error === "invalid_client") {
     return {
@@ -173,7 +194,9 @@ export const authorizeCheck: CheckDefinition = {
         continue;
       }
       const v = o.verdict;
-      lines.push(`${o.r.url} redirect_uri=${o.r.redirectUri} → HTTP ${o.status} ${o.reading.aadsts !== undefined ? `AADSTS${o.reading.aadsts}` : (o.reading.error ?? o.reading.outcome)}`);
+      lines.push(
+        `${o.r.url} redirect_uri=${o.r.redirectUri} → HTTP ${o.status} ${o.reading.aadsts !== undefined ? `AADSTS${o.reading.aadsts}` : (o.reading.error ?? o.reading.outcome)}`,
+      );
       if (v.status === "pass") continue;
       if (v.status === "indeterminate") {
         undecided.push(new RotatorError("ENTRA_UNAVAILABLE", v.message, { hint: v.hint, status: o.status, retryable: true }));

@@ -44,7 +44,14 @@ export const discoveryCheck: CheckDefinition = {
           "Set authorityHost and graphBaseUrl to the cloud the tenant lives in, and use that cloud's host in the gateway's Token URL and Authorization URL.",
         );
       }
-      reportEndpoint(f, "token endpoint", doc.token_endpoint, compareEndpoint(doc.token_endpoint, { origin, kind: "token", tenant: set.tenantId }), set.tenantId, origin);
+      reportEndpoint(
+        f,
+        "token endpoint",
+        doc.token_endpoint,
+        compareEndpoint(doc.token_endpoint, { origin, kind: "token", tenant: set.tenantId }),
+        set.tenantId,
+        origin,
+      );
       reportEndpoint(
         f,
         "authorization endpoint",

@@ -34,12 +34,7 @@ export const expiryCheck: CheckDefinition = {
     const currentLine = current ? judgeCurrent(current, adopted, { now, window, expiryErrorDays: tuning.expiryErrorDays }, f, evidence) : undefined;
     listCredentials(creds, { current, previousKeyId: secret?.tags["previousKeyId"], prefix: managedDisplayNamePrefix(set.name), now, window }, f, evidence);
 
-    return f.outcome(
-      currentLine
-        ? `${currentLine}; ${creds.length} credential(s) on the app`
-        : `${creds.length} credential(s) on the app`,
-      evidence,
-    );
+    return f.outcome(currentLine ? `${currentLine}; ${creds.length} credential(s) on the app` : `${creds.length} credential(s) on the app`, evidence);
   },
 };
 

@@ -80,7 +80,13 @@ export function targetProblems(t: GatewayTarget, ctx: DriftContext): TargetProbl
 
 /** An additional parameter the target lacks, with the value to add. */
 function missingParameter(name: string, value: string): TargetProblem {
-  return { kind: `${name}-missing`, severity: "error", status: "fail", detail: `additional parameter ${name} is missing`, hint: `Add ${name}=${value} to the target's Additional Parameters.` };
+  return {
+    kind: `${name}-missing`,
+    severity: "error",
+    status: "fail",
+    detail: `additional parameter ${name} is missing`,
+    hint: `Add ${name}=${value} to the target's Additional Parameters.`,
+  };
 }
 
 /** Scopes the set asks for that the target lacks (a failure), and scopes it adds (noted). */
@@ -168,7 +174,13 @@ function tokenUrlProblem(url: string, cmp: EndpointComparison, expected: string,
   switch (cmp.problem) {
     case "tenant-alias": {
       const code = cmp.actual?.tenant === "organizations" ? 50059 : 9001023;
-      return { ...base, kind: "tokenUrl-alias", detail: `token URL ${url} uses '${cmp.actual?.tenant}' (AADSTS${code} for client credentials)`, hint: ALIAS_TOKEN_HINT, aadsts: code };
+      return {
+        ...base,
+        kind: "tokenUrl-alias",
+        detail: `token URL ${url} uses '${cmp.actual?.tenant}' (AADSTS${code} for client credentials)`,
+        hint: ALIAS_TOKEN_HINT,
+        aadsts: code,
+      };
     }
     case "host":
       return {
@@ -304,7 +316,8 @@ export const gatewayDriftCheck: CheckDefinition = {
       if (stale.length) {
         evidence.repairedByNextPass = stale.slice(0, 50);
         const propagating =
-          rotation?.activeRun && rotation.activeRun.steps.some((s) => s.name === "promote" && s.status === "done") &&
+          rotation?.activeRun &&
+          rotation.activeRun.steps.some((s) => s.name === "promote" && s.status === "done") &&
           !rotation.activeRun.steps.some((s) => s.name === "verify-targets" && s.status === "done");
         if (propagating) {
           f.warn(

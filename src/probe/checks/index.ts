@@ -21,5 +21,3 @@ export const ALL_CHECKS: readonly CheckDefinition[] = [
   policyCheck,
   signInsCheck,
 ];
-
-;

@@ -84,7 +84,7 @@ export const rotationCheck: CheckDefinition = {
         f.fail(
           "error",
           `rotation was due at ${state.nextRotationAt} (${hoursSince(now, due)} h ago) and no run is active`,
-          "The rotation timer is not running or every pass ends before planning: check the function app is running and its logs for this set, then run POST /api/rotations {\"mode\": \"force\"}.",
+          'The rotation timer is not running or every pass ends before planning: check the function app is running and its logs for this set, then run POST /api/rotations {"mode": "force"}.',
         );
       }
     }

@@ -44,7 +44,15 @@ export function groupFailures(records: readonly SignInRecord[]): CodeGroup[] {
   const groups = new Map<number, CodeGroup>();
   for (const r of records) {
     if (r.errorCode === 0) continue;
-    const g = groups.get(r.errorCode) ?? { code: r.errorCode, failures: 0, users: new Set<string>(), firstSeen: r.createdDateTime, lastSeen: r.createdDateTime, row: rowFor(r.errorCode), ...(r.failureReason ? { reason: r.failureReason } : {}) };
+    const g = groups.get(r.errorCode) ?? {
+      code: r.errorCode,
+      failures: 0,
+      users: new Set<string>(),
+      firstSeen: r.createdDateTime,
+      lastSeen: r.createdDateTime,
+      row: rowFor(r.errorCode),
+      ...(r.failureReason ? { reason: r.failureReason } : {}),
+    };
     g.failures++;
     if (r.userId) g.users.add(r.userId);
     if (Date.parse(r.createdDateTime) < Date.parse(g.firstSeen)) g.firstSeen = r.createdDateTime;
@@ -70,21 +78,34 @@ export const signInsCheck: CheckDefinition = {
     } catch (e) {
       const err = ensureRotatorError(e);
       if (err.code !== "SIGNIN_EVIDENCE_UNAVAILABLE") throw err;
-      return { status: "skip", severity: "info", summary: `Entra's sign-in log is not readable (${err.upstreamCode ?? err.code}); only the synthetic checks run`, hint: err.hint, evidence: { unavailable: err.upstreamCode ?? err.code } };
+      return {
+        status: "skip",
+        severity: "info",
+        summary: `Entra's sign-in log is not readable (${err.upstreamCode ?? err.code}); only the synthetic checks run`,
+        hint: err.hint,
+        evidence: { unavailable: err.upstreamCode ?? err.code },
+      };
     }
     const users = list.records.filter((r) => r.userId && !r.eventTypes.includes("servicePrincipal"));
     const apps = list.records.filter((r) => r.eventTypes.includes("servicePrincipal"));
     const userGroups = groupFailures(users);
     const appGroups = groupFailures(apps);
     const f = new Findings();
-    const evidence: Evidence = { lookbackHours: hours, failedUserSignIns: users.length, failedAppSignIns: apps.length, ...(list.truncated ? { truncated: true } : {}) };
+    const evidence: Evidence = {
+      lookbackHours: hours,
+      failedUserSignIns: users.length,
+      failedAppSignIns: apps.length,
+      ...(list.truncated ? { truncated: true } : {}),
+    };
     for (const g of userGroups) {
       const name = g.row ? g.row.problem : `AADSTS${g.code}${g.reason ? `: ${g.reason.slice(0, 80)}` : ""}`;
       evidence[`aadsts${g.code}`] = `${g.failures} failure(s), ${g.users.size} user(s), first ${g.firstSeen}, last ${g.lastSeen}`;
       f.fail(
         "error",
         `${g.users.size} user(s) failed to sign in ${g.failures} time(s) with ${name} (first ${g.firstSeen}, last ${g.lastSeen})`,
-        g.row ? `${OBSERVED_REMEDY[g.row.code] ?? g.row.remedy} (Setup guide: ${g.row.guideSolution}.)` : `Look up AADSTS${g.code} in the Entra sign-in logs for application ${set.clientId}.`,
+        g.row
+          ? `${OBSERVED_REMEDY[g.row.code] ?? g.row.remedy} (Setup guide: ${g.row.guideSolution}.)`
+          : `Look up AADSTS${g.code} in the Entra sign-in logs for application ${set.clientId}.`,
         g.code,
       );
     }

@@ -74,15 +74,33 @@ export function classifyTokenResult(
     case 7000222:
       return aadstsFailure(code, "the Key Vault secret has expired (AADSTS7000222)", `Every token request with it fails now. ${EMERGENCY_HINT}`);
     case 7000218:
-      return aadstsFailure(code, "Entra received no client secret (AADSTS7000218)", "The Key Vault secret is empty: store the app's client secret value, or run an emergency rotation.");
+      return aadstsFailure(
+        code,
+        "Entra received no client secret (AADSTS7000218)",
+        "The Key Vault secret is empty: store the app's client secret value, or run an emergency rotation.",
+      );
     case 700016:
-      return aadstsFailure(code, "Entra does not find the application in this tenant (AADSTS700016)", "Check clientId (Application (client) ID on the app registration's Overview page) and that the Token URL names the tenant where the app is registered.");
+      return aadstsFailure(
+        code,
+        "Entra does not find the application in this tenant (AADSTS700016)",
+        "Check clientId (Application (client) ID on the app registration's Overview page) and that the Token URL names the tenant where the app is registered.",
+      );
     case 90002:
     case 900023:
-      return aadstsFailure(code, `Entra does not know the tenant in the token URL (AADSTS${code})`, "Check the tenant segment of the token URL: the Directory (tenant) ID GUID or a verified domain of the app's tenant, on the right cloud's sign-in host.");
+      return aadstsFailure(
+        code,
+        `Entra does not know the tenant in the token URL (AADSTS${code})`,
+        "Check the tenant segment of the token URL: the Directory (tenant) ID GUID or a verified domain of the app's tenant, on the right cloud's sign-in host.",
+      );
     case 9001023:
     case 50059:
-      return { status: "fail", severity: "critical", message: `Entra refuses client credentials on this endpoint (AADSTS${code})`, hint: ALIAS_TOKEN_HINT, aadsts: code };
+      return {
+        status: "fail",
+        severity: "critical",
+        message: `Entra refuses client credentials on this endpoint (AADSTS${code})`,
+        hint: ALIAS_TOKEN_HINT,
+        aadsts: code,
+      };
     default:
       break;
   }
@@ -167,8 +185,14 @@ export const tokenCheck: CheckDefinition = {
       }
       const result = o.result;
       if (!result.ok) refusals.push({ u: o.u, ...providerAnswer(ctx, result, value) });
-      lines.push(`${o.u.url} → HTTP ${result.status}${result.ok ? " token issued" : ` ${result.aadsts !== undefined ? `AADSTS${result.aadsts}` : result.error}`}`);
-      const verdict = classifyTokenResult(result, { secretAgeMs, replicationWindowMs: tuning.replicationWindowMs, ...(missingFromApp ? { missingFromApp } : {}) });
+      lines.push(
+        `${o.u.url} → HTTP ${result.status}${result.ok ? " token issued" : ` ${result.aadsts !== undefined ? `AADSTS${result.aadsts}` : result.error}`}`,
+      );
+      const verdict = classifyTokenResult(result, {
+        secretAgeMs,
+        replicationWindowMs: tuning.replicationWindowMs,
+        ...(missingFromApp ? { missingFromApp } : {}),
+      });
       if (verdict.status === "pass") continue;
       if (verdict.status === "indeterminate") {
         if (o.u.canonical) {
@@ -187,10 +211,7 @@ export const tokenCheck: CheckDefinition = {
     }
     evidence.requests = lines;
     keepProviderAnswers(evidence, refusals);
-    return f.outcome(
-      `Entra issues a token for the Key Vault secret (hint ${value.slice(0, 3)}…) at ${outcomes.length} token URL(s)`,
-      evidence,
-    );
+    return f.outcome(`Entra issues a token for the Key Vault secret (hint ${value.slice(0, 3)}…) at ${outcomes.length} token URL(s)`, evidence);
   },
 };
 

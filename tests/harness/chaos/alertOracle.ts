@@ -96,17 +96,22 @@ export class AlertOracle {
       const b = obj(a.body);
       const incident = obj(b["incident"]);
       const key = incident["dedupKey"];
-      if (typeof key === "string" && key.startsWith(this.prefix) && b["type"] !== "event") last.set(key, { type: String(b["type"]), severity: String(incident["severity"]) });
+      if (typeof key === "string" && key.startsWith(this.prefix) && b["type"] !== "event")
+        last.set(key, { type: String(b["type"]), severity: String(incident["severity"]) });
     }
     const pages = (k: string): boolean => {
       const l = last.get(k);
       return l === undefined || l.type === "resolved" || RANK[l.severity as Severity] >= RANK.error;
     };
     const pd = new Map(this.rx.pagerduty.alerts().map((a) => [a.dedupKey, a.status]));
-    for (const k of this.opened("pagerduty", this.start)) if (pages(k) && pd.get(k) !== "resolved") out.push(`PagerDuty alert ${k} is still ${pd.get(k) ?? "unknown"} after the estate converged`);
+    for (const k of this.opened("pagerduty", this.start))
+      if (pages(k) && pd.get(k) !== "resolved") out.push(`PagerDuty alert ${k} is still ${pd.get(k) ?? "unknown"} after the estate converged`);
     const og = new Map(this.rx.opsgenie.alerts().map((a) => [a.alias, a.status]));
-    for (const k of this.opened("opsgenie", this.start)) if (pages(k) && og.get(k) !== "closed") out.push(`Opsgenie alert ${k} is still ${og.get(k) ?? "unknown"} after the estate converged`);
-    for (const [k, l] of last) if (pages(k) && l.type !== "resolved") out.push(`the webhook's last word on ${k} (${l.severity}) is "${l.type}" after the estate converged, not "resolved"`);
+    for (const k of this.opened("opsgenie", this.start))
+      if (pages(k) && og.get(k) !== "closed") out.push(`Opsgenie alert ${k} is still ${og.get(k) ?? "unknown"} after the estate converged`);
+    for (const [k, l] of last)
+      if (pages(k) && l.type !== "resolved")
+        out.push(`the webhook's last word on ${k} (${l.severity}) is "${l.type}" after the estate converged, not "resolved"`);
     return out;
   }
 
@@ -116,7 +121,10 @@ export class AlertOracle {
     const pdKeys = this.opened("pagerduty", this.mark);
     for (const c of CHANNELS) {
       if (RANK[this.minSeverity[c]] > RANK.critical) continue;
-      const got = c === "pagerduty" || c === "opsgenie" || c === "webhook" ? this.opened(c, this.mark).size > 0 : this.since(c, this.mark).some((a) => JSON.stringify(a.body).includes(this.prefix.slice("mcp-sso-rotator.".length, -1)));
+      const got =
+        c === "pagerduty" || c === "opsgenie" || c === "webhook"
+          ? this.opened(c, this.mark).size > 0
+          : this.since(c, this.mark).some((a) => JSON.stringify(a.body).includes(this.prefix.slice("mcp-sso-rotator.".length, -1)));
       if (!got) out.push(`a critical condition (an MCP server holding a secret Entra refuses) never reached ${c} (minimum severity ${this.minSeverity[c]})`);
     }
     const severities = this.rx.pagerduty
@@ -125,7 +133,8 @@ export class AlertOracle {
       .map((a) => obj(a.body))
       .filter((b) => pdKeys.has(String(b["dedup_key"])))
       .map((b) => obj(b["payload"])["severity"]);
-    if (pdKeys.size > 0 && !severities.includes("critical")) out.push(`the incident paged with severity ${severities.join("/")}, not critical, for an MCP server whose sign-ins fail`);
+    if (pdKeys.size > 0 && !severities.includes("critical"))
+      out.push(`the incident paged with severity ${severities.join("/")}, not critical, for an MCP server whose sign-ins fail`);
     return out;
   }
 

@@ -51,10 +51,17 @@ async function reproduces(env: ChaosEnv, schedule: GeneratedSchedule, violation:
   return out.violations.some((v) => v.invariant === violation.invariant);
 }
 
-export async function shrinkViolation(env: ChaosEnv, schedule: GeneratedSchedule, violation: ScheduleViolation, options: { tries?: number; run?: RunOptions } = {}): Promise<ReportedViolation> {
+export async function shrinkViolation(
+  env: ChaosEnv,
+  schedule: GeneratedSchedule,
+  violation: ScheduleViolation,
+  options: { tries?: number; run?: RunOptions } = {},
+): Promise<ReportedViolation> {
   // Events after the one that showed the violation cannot have caused it (unless it showed in the convergence phase).
   const prefix = violation.afterEvent >= 0 ? schedule.events.slice(0, violation.afterEvent + 1) : schedule.events;
-  const { items, tries } = await ddmin<ChaosEvent>(prefix, (events) => reproduces(env, { ...schedule, events }, violation, options.run), { tries: options.tries ?? 30 });
+  const { items, tries } = await ddmin<ChaosEvent>(prefix, (events) => reproduces(env, { ...schedule, events }, violation, options.run), {
+    tries: options.tries ?? 30,
+  });
   return { ...violation, replay: { ...schedule, events: items }, shrunkFrom: schedule.events.length, shrinkTries: tries };
 }
 

@@ -125,7 +125,15 @@ function randomEvent(rng: Rng, later: Map<number, ChaosEvent[]>, day: number, ma
     case "fault":
       return fault(rng);
     case "request":
-      return { t: "request", mode: rng.weighted<Mode>([[3, "scheduled"], [2, "force"], [2, "emergency"]]), ...(rng.chance(0.25) ? { dryRun: true } : {}) };
+      return {
+        t: "request",
+        mode: rng.weighted<Mode>([
+          [3, "scheduled"],
+          [2, "force"],
+          [2, "emergency"],
+        ]),
+        ...(rng.chance(0.25) ? { dryRun: true } : {}),
+      };
     case "burst":
       return { t: "burst", mode: rng.pick<Mode>(["scheduled", "force", "emergency"]), n: 50 };
     case "confirm":
@@ -133,7 +141,14 @@ function randomEvent(rng: Rng, later: Map<number, ChaosEvent[]>, day: number, ma
     case "redeliver":
       return { t: "redeliver", pick: rng.int(0, 1000) };
     case "requestDuringPass":
-      return { t: "requestDuringPass", mode: rng.weighted<Mode>([[1, "scheduled"], [1, "force"], [3, "emergency"]]) };
+      return {
+        t: "requestDuringPass",
+        mode: rng.weighted<Mode>([
+          [1, "scheduled"],
+          [1, "force"],
+          [3, "emergency"],
+        ]),
+      };
     case "addServer":
       // A manual gateway's servers are the operator's to keep current: nobody can find an old copy for them.
       return { t: "addServer", copy: manual ? "current" : rng.pick(["current", "old"] as const) };
@@ -170,7 +185,15 @@ function randomEvent(rng: Rng, later: Map<number, ChaosEvent[]>, day: number, ma
       revertIn(1, { t: "replicationFlap", flapMs: 0, periodMs: 300, lagMs: 0, seed: 0 });
       return { t: "replicationFlap", flapMs: rng.pick([600, 900]), periodMs: 300, lagMs: rng.pick([0, 500, 2_000]), seed: rng.int(0, 1_000_000) };
     case "crash":
-      return { t: "crash", seam: rng.weighted<CrashSeam>([[3, "afterStep"], [3, "afterEffect"], [1, "afterTargetUpdated"]]), skip: rng.int(0, 6) };
+      return {
+        t: "crash",
+        seam: rng.weighted<CrashSeam>([
+          [3, "afterStep"],
+          [3, "afterEffect"],
+          [1, "afterTargetUpdated"],
+        ]),
+        skip: rng.int(0, 6),
+      };
     case "leaseLoss":
       return { t: "leaseLoss" };
     case "clockJump":

@@ -123,22 +123,38 @@ export class InvariantOracle {
       if (s.clientId.trim().toLowerCase() !== set.clientId.toLowerCase()) continue;
       if (entra.isSecretAccepted(set.tenantId, set.clientId, s.clientSecret)) continue;
       if (facts.adminBroken.get(s.id) === s.clientSecret) continue;
-      flag("I1", `${s.id}:${s.clientSecret.slice(0, 6)}`, `MCP server ${s.name} holds a secret Entra refuses (${describeHeld(s.clientSecret, this.truth, set)})`);
+      flag(
+        "I1",
+        `${s.id}:${s.clientSecret.slice(0, 6)}`,
+        `MCP server ${s.name} holds a secret Entra refuses (${describeHeld(s.clientSecret, this.truth, set)})`,
+      );
     }
 
     // I1 at the source: the secret Key Vault serves as current (what every target is updated from)
     // must belong to a credential the app still has. (Refused for another reason — expired, not yet
     // replicated — is I6's business once the faults stop.)
     const values0 = this.truth.credentialValues(set.appObjectId);
-    const currentVersion = keyVault.versions(set.secretName).filter((v) => v.enabled && !v.deleted).at(-1);
+    const currentVersion = keyVault
+      .versions(set.secretName)
+      .filter((v) => v.enabled && !v.deleted)
+      .at(-1);
     if (currentVersion && ![...values0.values()].includes(currentVersion.value)) {
-      flag("I1", `kv:${currentVersion.version}`, `Key Vault's current secret (version ${currentVersion.version}) belongs to no credential of the app: it was removed while Key Vault still serves it`);
+      flag(
+        "I1",
+        `kv:${currentVersion.version}`,
+        `Key Vault's current secret (version ${currentVersion.version}) belongs to no credential of the app: it was removed while Key Vault still serves it`,
+      );
     }
 
     // I2 and I3 over the managed credentials.
     const versions = [...keyVault.versions(set.secretName), ...keyVault.versions(`${set.secretName}-pending`)];
     const held = new Set(versions.filter((v) => v.enabled && !v.deleted).map((v) => v.value));
-    const tracked = new Set(keyVault.versions(set.secretName).map((v) => v.tags["keyId"]).filter(Boolean));
+    const tracked = new Set(
+      keyVault
+        .versions(set.secretName)
+        .map((v) => v.tags["keyId"])
+        .filter(Boolean),
+    );
     const creds = entra.passwordCredentials(set.appObjectId);
     const values = this.truth.credentialValues(set.appObjectId);
     const managed = creds.filter((c) => (c.displayName ?? "").startsWith(managedPrefix(set.name)) || tracked.has(c.keyId));
@@ -158,24 +174,45 @@ export class InvariantOracle {
       if (runId && active.some((r) => r.runId === runId)) continue; // the run's own pending credential
       const since = this.unheldSince.get(c.keyId);
       if (since === undefined) this.unheldSince.set(c.keyId, planCount);
-      else if (planCount > since) flag("I2", c.keyId, `managed credential ${c.keyId} (${c.displayName ?? "adopted"}) whose value no enabled Key Vault version holds survived a later pass's plan (orphan sweep)`);
+      else if (planCount > since)
+        flag(
+          "I2",
+          c.keyId,
+          `managed credential ${c.keyId} (${c.displayName ?? "adopted"}) whose value no enabled Key Vault version holds survived a later pass's plan (orphan sweep)`,
+        );
     }
     const limit = active.length > 0 ? 3 : 2;
     if (managed.length > limit) {
-      flag("I3", `${managed.map((c) => c.keyId).sort().join(",")}`, `${managed.length} managed credentials ${active.length > 0 ? "inside" : "outside"} a run (at most ${limit})`);
+      flag(
+        "I3",
+        `${managed
+          .map((c) => c.keyId)
+          .sort()
+          .join(",")}`,
+        `${managed.length} managed credentials ${active.length > 0 ? "inside" : "outside"} a run (at most ${limit})`,
+      );
     }
     // Credentials an administrator made are reported, never deleted (DESIGN.md § Vocabulary).
     const live = new Set(creds.map((c) => c.keyId));
     for (const keyId of facts.adminCredentials) if (!live.has(keyId)) flag("UNMANAGED", keyId, `hand-made credential ${keyId} was deleted by the product`);
 
     // I5: at most one run per set not finished.
-    if (active.length > 1) flag("I5", active.map((r) => r.runId).sort().join(","), `${active.length} runs not finished at once: ${active.map((r) => `${r.runId} (${r.status})`).join(", ")}`);
+    if (active.length > 1)
+      flag(
+        "I5",
+        active
+          .map((r) => r.runId)
+          .sort()
+          .join(","),
+        `${active.length} runs not finished at once: ${active.map((r) => `${r.runId} (${r.status})`).join(", ")}`,
+      );
 
     // I8: a run that is not finished must move (its journal changes) within a few timer ticks.
     for (const r of active) {
       const p = this.runProgress.get(r.runId);
       if (!p || p.updatedAt !== r.updatedAt) this.runProgress.set(r.runId, { updatedAt: r.updatedAt, tick: facts.ticks });
-      else if (facts.ticks - p.tick >= STUCK_AFTER_TICKS) flag("I8", r.runId, `run ${r.runId} stayed ${r.status} without progress over ${facts.ticks - p.tick} timer ticks`);
+      else if (facts.ticks - p.tick >= STUCK_AFTER_TICKS)
+        flag("I8", r.runId, `run ${r.runId} stayed ${r.status} without progress over ${facts.ticks - p.tick} timer ticks`);
     }
 
     // I4: no secret, nor any 8-character fragment of one, in anything that left the service.
@@ -198,12 +235,20 @@ export class InvariantOracle {
     const { entra, keyVault, gateway } = this.truth;
     const { set } = this;
     const reasons: string[] = [];
-    const current = keyVault.versions(set.secretName).filter((v) => v.enabled && !v.deleted).at(-1);
+    const current = keyVault
+      .versions(set.secretName)
+      .filter((v) => v.enabled && !v.deleted)
+      .at(-1);
     if (!current) reasons.push("I6: Key Vault holds no enabled version of the secret");
     else if (!entra.isSecretAccepted(set.tenantId, set.clientId, current.value)) reasons.push("I6: Entra refuses the current Key Vault secret");
     const stale = gateway.servers().filter((s) => s.clientId.trim().toLowerCase() === set.clientId.toLowerCase() && s.clientSecret !== current?.value);
     if (stale.length) reasons.push(`I6: ${stale.length} target(s) not on the current secret: ${stale.map((s) => s.name).join(", ")}`);
-    const tracked = new Set(keyVault.versions(set.secretName).map((v) => v.tags["keyId"]).filter(Boolean));
+    const tracked = new Set(
+      keyVault
+        .versions(set.secretName)
+        .map((v) => v.tags["keyId"])
+        .filter(Boolean),
+    );
     const values = this.truth.credentialValues(set.appObjectId);
     const leftover = entra
       .passwordCredentials(set.appObjectId)
@@ -211,7 +256,11 @@ export class InvariantOracle {
     if (leftover.length) reasons.push(`I6: ${leftover.length} managed credential(s) besides the current one: ${leftover.map((c) => c.keyId).join(", ")}`);
     const active = this.runs().filter((r) => !FINISHED.has(r.status));
     if (active.length) reasons.push(`I8: run(s) left active: ${active.map((r) => `${r.runId} (${r.status})`).join(", ")}`);
-    const done = new Set([...this.blobs.keys()].filter((n) => n.startsWith(`requests/${set.name}/done/`)).map((n) => n.slice(`requests/${set.name}/done/`.length).replace(/\.json$/, "")));
+    const done = new Set(
+      [...this.blobs.keys()]
+        .filter((n) => n.startsWith(`requests/${set.name}/done/`))
+        .map((n) => n.slice(`requests/${set.name}/done/`.length).replace(/\.json$/, "")),
+    );
     const lost = facts.accepted.filter((id) => !done.has(id));
     if (lost.length) reasons.push(`I7: ${lost.length} request(s) answered 202 never applied: ${lost.join(", ")}`);
     return reasons;
@@ -223,7 +272,10 @@ export class InvariantOracle {
    * e.g. a credential whose lifetime a tenant policy clamped below the window.
    */
   currentDue(now: Date, policy: { renewBeforeDays: number; lifetimeDays: number; renewAtFraction: number }): { due: boolean; daysLeft?: number } {
-    const current = this.truth.keyVault.versions(this.set.secretName).filter((v) => v.enabled && !v.deleted).at(-1);
+    const current = this.truth.keyVault
+      .versions(this.set.secretName)
+      .filter((v) => v.enabled && !v.deleted)
+      .at(-1);
     const values = this.truth.credentialValues(this.set.appObjectId);
     const cred = this.truth.entra.passwordCredentials(this.set.appObjectId).find((c) => current && values.get(c.keyId) === current.value);
     if (!cred) return { due: true };
@@ -277,7 +329,8 @@ export class InvariantOracle {
     for (const { where, text } of texts) {
       const toChannel = where.endsWith("alert payload");
       for (const s of [...this.fullSecrets, ...(toChannel ? [] : this.extra.channelSecrets)]) {
-        if (text.includes(s) || text.includes(encodeURIComponent(s)) || text.includes(Buffer.from(s).toString("base64"))) leaks.push({ where, what: `a secret (${s.slice(0, 3)}…)` });
+        if (text.includes(s) || text.includes(encodeURIComponent(s)) || text.includes(Buffer.from(s).toString("base64")))
+          leaks.push({ where, what: `a secret (${s.slice(0, 3)}…)` });
       }
       for (let i = 0; i + FRAGMENT <= text.length; i++) {
         const owner = this.fragments.get(text.slice(i, i + FRAGMENT));

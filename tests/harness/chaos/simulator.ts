@@ -233,20 +233,29 @@ class Estate {
     for (const q of again) await this.deliver(q.message, q.dequeueCount);
     const ctx = this.context("rotationTimer");
     // A timer invocation that throws is logged by the host and runs again at the next occurrence.
-    await makeRotationTimerHandler(() => Promise.resolve(this.runtime), QUEUE)({ isPastDue: false } as unknown as Timer, ctx).catch((e: unknown) => this.hostLogsFailure("rotationTimer", e));
+    await makeRotationTimerHandler(() => Promise.resolve(this.runtime), QUEUE)({ isPastDue: false } as unknown as Timer, ctx).catch((e: unknown) =>
+      this.hostLogsFailure("rotationTimer", e),
+    );
     for (const m of (ctx.extraOutputs.get(QUEUE) as RotationMessage[] | undefined) ?? []) await this.deliver(m);
   }
 
   async health(): Promise<void> {
-    await makeHealthTimerHandler(() => Promise.resolve(this.runtime))({ isPastDue: false } as unknown as Timer, this.context("healthTimer")).catch((e: unknown) => this.hostLogsFailure("healthTimer", e));
+    await makeHealthTimerHandler(() => Promise.resolve(this.runtime))({ isPastDue: false } as unknown as Timer, this.context("healthTimer")).catch(
+      (e: unknown) => this.hostLogsFailure("healthTimer", e),
+    );
   }
 
   /** The latest probe's failing checks that page (error, critical), read from Storage: "id status: summary". */
   async pagingChecks(): Promise<string[]> {
-    const buf = await this.container.getBlobClient(`probes/${this.set.name}/latest.json`).downloadToBuffer().catch(() => undefined);
+    const buf = await this.container
+      .getBlobClient(`probes/${this.set.name}/latest.json`)
+      .downloadToBuffer()
+      .catch(() => undefined);
     if (!buf) return ["no probe report in Storage"];
     const report = JSON.parse(buf.toString("utf8")) as { checks?: { id: string; status: string; severity: string; summary: string }[] };
-    return (report.checks ?? []).filter((c) => (c.status === "fail" || c.status === "error") && (c.severity === "error" || c.severity === "critical")).map((c) => `${c.id} ${c.status}: ${c.summary}`);
+    return (report.checks ?? [])
+      .filter((c) => (c.status === "fail" || c.status === "error") && (c.severity === "error" || c.severity === "critical"))
+      .map((c) => `${c.id} ${c.status}: ${c.summary}`);
   }
 
   /** What the Functions host does with a failed timer invocation: log it (judged for secrets too). */
@@ -289,10 +298,18 @@ class Estate {
   private async post(mode: "scheduled" | "force" | "emergency", dryRun: boolean): Promise<{ status: number; message?: RotationMessage }> {
     const ctx = this.context("startRotation");
     const res = await makeStartRotationHandler(() => Promise.resolve(this.runtime), QUEUE)(
-      new HttpRequest({ method: "POST", url: "http://localhost/api/rotations", body: { string: JSON.stringify({ set: this.set.name, mode, dryRun }) }, headers: { "content-type": "application/json" } }),
+      new HttpRequest({
+        method: "POST",
+        url: "http://localhost/api/rotations",
+        body: { string: JSON.stringify({ set: this.set.name, mode, dryRun }) },
+        headers: { "content-type": "application/json" },
+      }),
       ctx,
     );
-    this.outputs.push({ where: `POST /api/rotations answer`, text: JSON.stringify({ status: res.status, headers: res.headers, body: res.jsonBody ?? res.body }) });
+    this.outputs.push({
+      where: `POST /api/rotations answer`,
+      text: JSON.stringify({ status: res.status, headers: res.headers, body: res.jsonBody ?? res.body }),
+    });
     const body = (res.jsonBody ?? {}) as Record<string, unknown>;
     if ((res.status ?? 200) === 202 && typeof body["requestId"] === "string") this.accepted.push(body["requestId"]);
     return { status: res.status ?? 200, message: ctx.extraOutputs.get(QUEUE) as RotationMessage | undefined };
@@ -330,19 +347,28 @@ class Estate {
 
   /** The set's state blob as Storage holds it (read directly: the operator's view, never faulted). */
   private async rawState(): Promise<{ activeRunId?: string; lastRun?: { runId?: string } } | undefined> {
-    const buf = await this.container.getBlobClient(`state/${this.set.name}.json`).downloadToBuffer().catch(() => undefined);
+    const buf = await this.container
+      .getBlobClient(`state/${this.set.name}.json`)
+      .downloadToBuffer()
+      .catch(() => undefined);
     return buf ? (JSON.parse(buf.toString("utf8")) as { activeRunId?: string; lastRun?: { runId?: string } }) : undefined;
   }
 
   private async rawRun(runId: string): Promise<{ status?: string; awaitingConfirmationSince?: string } | undefined> {
-    const buf = await this.container.getBlobClient(`runs/${this.set.name}/${runId}.json`).downloadToBuffer().catch(() => undefined);
+    const buf = await this.container
+      .getBlobClient(`runs/${this.set.name}/${runId}.json`)
+      .downloadToBuffer()
+      .catch(() => undefined);
     return buf ? (JSON.parse(buf.toString("utf8")) as { status?: string; awaitingConfirmationSince?: string }) : undefined;
   }
 
   /** The run asked its operator and has not finished: the journal is the record the incident points at. */
   private async waitsForOperator(runId: string): Promise<boolean> {
     const run = await this.rawRun(runId);
-    return run?.status === "awaiting_confirmation" || (run?.awaitingConfirmationSince !== undefined && !["succeeded", "noop", "failed", "needs_attention"].includes(run.status ?? ""));
+    return (
+      run?.status === "awaiting_confirmation" ||
+      (run?.awaitingConfirmationSince !== undefined && !["succeeded", "noop", "failed", "needs_attention"].includes(run.status ?? ""))
+    );
   }
 
   /** A manual gateway: the operator copies the current Key Vault secret into every server by hand. */
@@ -393,7 +419,10 @@ class Estate {
   }
 
   currentValue(): string | undefined {
-    return this.world.keyVault.versions(this.set.keyVault.secretName).filter((v) => v.enabled && !v.deleted).at(-1)?.value;
+    return this.world.keyVault
+      .versions(this.set.keyVault.secretName)
+      .filter((v) => v.enabled && !v.deleted)
+      .at(-1)?.value;
   }
 
   addServer(copy: "current" | "old"): void {
@@ -462,7 +491,10 @@ class Estate {
         return;
       }
       case "handMadeAdd": {
-        const c = world.entra.seedPassword(this.seeded.appObjectId, { displayName: "added by hand in the portal", endDateTime: new Date(world.clock.now().getTime() + 365 * DAY_MS).toISOString() });
+        const c = world.entra.seedPassword(this.seeded.appObjectId, {
+          displayName: "added by hand in the portal",
+          endDateTime: new Date(world.clock.now().getTime() + 365 * DAY_MS).toISOString(),
+        });
         this.adminCredentials.add(c.keyId);
         return;
       }
@@ -478,7 +510,12 @@ class Estate {
         world.entra.setAppManagementPolicy({ passwordAdditionBlocked: e.blocked, ...(e.maxDays !== undefined ? { maxPasswordLifetimeDays: e.maxDays } : {}) });
         return;
       case "appPolicy":
-        world.entra.assignAppManagementPolicy(this.seeded.appObjectId, e.clear ? null : { ...(e.blocked ? { passwordAdditionBlocked: true } : {}), ...(e.maxDays !== undefined ? { maxPasswordLifetimeDays: e.maxDays } : {}) });
+        world.entra.assignAppManagementPolicy(
+          this.seeded.appObjectId,
+          e.clear
+            ? null
+            : { ...(e.blocked ? { passwordAdditionBlocked: true } : {}), ...(e.maxDays !== undefined ? { maxPasswordLifetimeDays: e.maxDays } : {}) },
+        );
         return;
       case "replication":
         world.entra.setReplicationDelay(e.ms);
@@ -488,7 +525,12 @@ class Estate {
         return;
       case "fault":
         this.faults++;
-        if (e.dep === "storage") this.storage?.add({ kind: e.kind as StorageFaultKind, ...(e.status ? { status: e.status } : {}), times: e.kind === "hang" ? Math.min(e.times, 2) : e.times });
+        if (e.dep === "storage")
+          this.storage?.add({
+            kind: e.kind as StorageFaultKind,
+            ...(e.status ? { status: e.status } : {}),
+            times: e.kind === "hang" ? Math.min(e.times, 2) : e.times,
+          });
         else injectFault(world, e.dep, e.kind, e.times, e.status);
         return;
       case "clearFaults":
@@ -509,7 +551,10 @@ class Estate {
         return;
       case "sabotage": {
         if (e.what === "disableCurrentVersion") {
-          const v = world.keyVault.versions(this.set.keyVault.secretName).filter((x) => x.enabled && !x.deleted).at(-1);
+          const v = world.keyVault
+            .versions(this.set.keyVault.secretName)
+            .filter((x) => x.enabled && !x.deleted)
+            .at(-1);
           if (v) world.keyVault.state.updateVersion(this.set.keyVault.secretName, v.version, { attributes: { enabled: false } });
         } else {
           const t = this.targets()[0];
@@ -569,7 +614,14 @@ function faultSpec(kind: FaultKind, route: string, times: number, status?: numbe
     case "latency":
       return { route, latencyMs: 300, times };
     case "html":
-      return { route, status: 502, raw: true, body: "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>", headers: { "Content-Type": "text/html" }, times };
+      return {
+        route,
+        status: 502,
+        raw: true,
+        body: "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>",
+        headers: { "Content-Type": "text/html" },
+        times,
+      };
     case "truncated":
       return { route, status: 200, raw: true, body: '{"value":[{"id":"0f3a', headers: { "Content-Type": "application/json" }, times };
     case "wrongType":
@@ -600,13 +652,19 @@ function injectFault(world: World, dep: Dependency, kind: FaultKind, times: numb
 }
 
 function faultsPending(world: World): boolean {
-  const servers = [world.entra.server, world.keyVault.server, world.gateway.server, ...Object.values(world.receivers ?? {}).flatMap((r) => (typeof r === "object" && r && "server" in r ? [(r as { server: EmulatorServer }).server] : []))];
+  const servers = [
+    world.entra.server,
+    world.keyVault.server,
+    world.gateway.server,
+    ...Object.values(world.receivers ?? {}).flatMap((r) => (typeof r === "object" && r && "server" in r ? [(r as { server: EmulatorServer }).server] : [])),
+  ];
   return servers.some((s) => s.faults.list().length > 0);
 }
 
 function clearFaults(world: World): void {
   for (const s of [world.entra.server, world.keyVault.server, world.gateway.server]) s.faults.clear();
-  for (const r of Object.values(world.receivers ?? {})) if (typeof r === "object" && r && "server" in r) (r as { server: EmulatorServer }).server.faults.clear();
+  for (const r of Object.values(world.receivers ?? {}))
+    if (typeof r === "object" && r && "server" in r) (r as { server: EmulatorServer }).server.faults.clear();
 }
 
 /** Back to a calm world: no faults, no policy, immediate replication, no latency. */
@@ -732,7 +790,8 @@ export async function runSchedule(env: ChaosEnv, schedule: GeneratedSchedule, op
     });
     for (const v of found) violations.push({ ...v, seed: schedule.seed, afterEvent });
   };
-  const stopHere = (): boolean => (options.stopAtFirst === true && violations.length > 0) || (options.stopAt !== undefined && violations.some((v) => v.invariant === options.stopAt));
+  const stopHere = (): boolean =>
+    (options.stopAtFirst === true && violations.length > 0) || (options.stopAt !== undefined && violations.some((v) => v.invariant === options.stopAt));
   const timeoutMs = options.eventTimeoutMs ?? 60_000;
   let rotationsCompleted = 0;
   try {
@@ -743,7 +802,12 @@ export async function runSchedule(env: ChaosEnv, schedule: GeneratedSchedule, op
       if (process.env["CHAOS_PROFILE"]) process.stderr.write(`[profile] ${Date.now() - t0} ms ${JSON.stringify(e)}\n`);
       if (timedOut) {
         // A pass that never ends keeps renewing its lease: nothing after it can be judged.
-        violations.push({ invariant: "I8", detail: `event ${i} (${e.t}) did not finish within ${timeoutMs} ms; the schedule stops here`, seed: schedule.seed, afterEvent: i });
+        violations.push({
+          invariant: "I8",
+          detail: `event ${i} (${e.t}) did not finish within ${timeoutMs} ms; the schedule stops here`,
+          seed: schedule.seed,
+          afterEvent: i,
+        });
         break;
       }
       const t1 = Date.now();
@@ -786,7 +850,8 @@ export async function runSchedule(env: ChaosEnv, schedule: GeneratedSchedule, op
         const before = oracle.managedKeyIds().join(",");
         const due = oracle.currentDue(new Date(world.clock.now().getTime() + 2 * DAY_MS), seeded.set.secret);
         for (let d = 0; d < 2; d++) if (!(await tick())) break;
-        if (oracle.managedKeyIds().join(",") !== before && !due.due) reasons.push(`I6: a converged estate created another credential (the current one had ${due.daysLeft} days left)`);
+        if (oracle.managedKeyIds().join(",") !== before && !due.due)
+          reasons.push(`I6: a converged estate created another credential (the current one had ${due.daysLeft} days left)`);
         // A rotation those passes started (the current secret came due) finishes before the alert drill.
         for (let d = 0; d < 3 && reasons.length === 0; d++) {
           const open = await settledReasons();
@@ -796,7 +861,13 @@ export async function runSchedule(env: ChaosEnv, schedule: GeneratedSchedule, op
         }
         if (alerts && reasons.length === 0) reasons.push(...(await alertDrill(estate, alerts, check)).map((r) => `AL: ${r}`));
       }
-      for (const r of reasons) violations.push({ invariant: r.startsWith("AL:") ? "ALERTS" : (r.slice(0, 2) as Invariant), detail: `after the faults stopped: ${r.slice(4)}`, seed: schedule.seed, afterEvent: -1 });
+      for (const r of reasons)
+        violations.push({
+          invariant: r.startsWith("AL:") ? "ALERTS" : (r.slice(0, 2) as Invariant),
+          detail: `after the faults stopped: ${r.slice(4)}`,
+          seed: schedule.seed,
+          afterEvent: -1,
+        });
     }
   } finally {
     estate.disarm();

@@ -89,23 +89,22 @@ export class StorageFaultProxy {
       const code = ERROR_CODES[status] ?? "InternalError";
       req.resume();
       res.writeHead(status, { "Content-Type": "application/xml", "x-ms-error-code": code });
-      res.end(`<?xml version="1.0" encoding="utf-8"?><Error><Code>${code}</Code><Message>${code === "ServerBusy" ? "The server is busy." : "The server encountered an internal error. Please retry the request."}</Message></Error>`);
+      res.end(
+        `<?xml version="1.0" encoding="utf-8"?><Error><Code>${code}</Code><Message>${code === "ServerBusy" ? "The server is busy." : "The server encountered an internal error. Please retry the request."}</Message></Error>`,
+      );
       return;
     }
     const forward = (): void => {
-      const up = http.request(
-        { host: this.upstream.hostname, port: this.upstream.port, method: req.method, path: req.url, headers: req.headers },
-        (upRes) => {
-          if (fault?.kind === "dropAfterHandling") {
-            // Azurite acted; the client never hears.
-            upRes.resume();
-            upRes.on("end", () => req.socket.destroy());
-            return;
-          }
-          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-          upRes.pipe(res);
-        },
-      );
+      const up = http.request({ host: this.upstream.hostname, port: this.upstream.port, method: req.method, path: req.url, headers: req.headers }, (upRes) => {
+        if (fault?.kind === "dropAfterHandling") {
+          // Azurite acted; the client never hears.
+          upRes.resume();
+          upRes.on("end", () => req.socket.destroy());
+          return;
+        }
+        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        upRes.pipe(res);
+      });
       up.on("error", () => req.socket.destroy());
       req.pipe(up);
     };

@@ -44,7 +44,8 @@ export function createOpsgenieChannel(deps: ChannelDeps<OpsgenieChannelConfig>):
   const failure = (res: HttpResponse<OgAnswer>): DeliveryResult => opsgenieFailure(res, results, deps.config.apiKeySecretName);
 
   async function send(event: AlertEvent, options: SendOptions = {}): Promise<DeliveryResult> {
-    if (event.type === "event") return results.skipped("Opsgenie has no informational alerts; rotation events go to chat channels and PagerDuty change events.");
+    if (event.type === "event")
+      return results.skipped("Opsgenie has no informational alerts; rotation events go to chat channels and PagerDuty change events.");
     let key: string;
     try {
       key = (await secret.get(options.abortSignal)).trim();
@@ -90,7 +91,11 @@ export function createOpsgenieChannel(deps: ChannelDeps<OpsgenieChannelConfig>):
 /** A refused call: a bad key and a refused body are named for the operator; anything else is an HTTP failure. */
 function opsgenieFailure(res: HttpResponse<OgAnswer>, results: ResultBuilder, apiKeySecretName: string): DeliveryResult {
   const answer = typeof res.data === "object" && res.data ? res.data : {};
-  const fieldErrors = answer.errors ? Object.entries(answer.errors).map(([k, v]) => `${k}: ${v}`).join("; ") : "";
+  const fieldErrors = answer.errors
+    ? Object.entries(answer.errors)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join("; ")
+    : "";
   const upstream = `${answer.message ?? bodyText(res.data).slice(0, 200)}${fieldErrors ? ` (${fieldErrors})` : ""}`;
   if (res.status === 401 || res.status === 403 || res.status === 402) {
     return results.failed({

@@ -87,7 +87,9 @@ function details(event: AlertEvent): Record<string, string> {
 
 export function buildOpsgenieNote(event: AlertEvent, source: string): { note: string; source: string } {
   const i = plainIncident(event.incident);
-  const evidence = evidenceLines(i.evidence).map((e) => `${e.key}: ${truncate(e.value, 500)}`).join("; ");
+  const evidence = evidenceLines(i.evidence)
+    .map((e) => `${e.key}: ${truncate(e.value, 500)}`)
+    .join("; ");
   const text =
     event.type === "resolved"
       ? `Resolved by ${source} at ${i.resolvedAt ?? i.updatedAt}: the check is healthy again.`

@@ -31,9 +31,7 @@ export function createPagerDutyChannel(deps: ChannelDeps<PagerDutyChannelConfig>
     const now = deps.clock.now();
     const change = event.type === "event";
     const url = change ? changeEventsUrl(deps.config.eventsUrl) : deps.config.eventsUrl;
-    const { routing_key: _rk, ...rest } = change
-      ? buildPagerDutyChange(event, routingKey, source, now)
-      : buildPagerDutyAlert(event, routingKey, source, now);
+    const { routing_key: _rk, ...rest } = change ? buildPagerDutyChange(event, routingKey, source, now) : buildPagerDutyAlert(event, routingKey, source, now);
     // The routing key belongs in exactly one place: its own field.
     const body = `{"routing_key":${JSON.stringify(routingKey)},${guardJson(JSON.stringify(rest), guard()).slice(1)}`;
     try {

@@ -101,8 +101,5 @@ function details(event: AlertEvent): Record<string, unknown> {
 
 function linksOf(event: AlertEvent): { href: string; text: string }[] {
   const l = event.incident.links;
-  return [
-    ...(l.status ? [{ href: l.status, text: "mcp-sso-rotator status" }] : []),
-    ...(l.run ? [{ href: l.run, text: "Rotation run journal" }] : []),
-  ];
+  return [...(l.status ? [{ href: l.status, text: "mcp-sso-rotator status" }] : []), ...(l.run ? [{ href: l.run, text: "Rotation run journal" }] : [])];
 }

@@ -19,7 +19,10 @@ const SLACK_ERRORS: Record<string, { hint: string; retryable: boolean }> = {
   user_not_found: { hint: "The webhook targets a user that no longer exists; create a new incoming webhook and store its URL in Key Vault.", retryable: false },
   action_prohibited: { hint: "A workspace admin restricted this webhook; ask them to allow it or create a new one.", retryable: false },
   invalid_token: { hint: "The webhook URL's token is invalid; copy the webhook URL again into the Key Vault secret.", retryable: false },
-  channel_not_found: { hint: "The webhook's channel was deleted; create a new incoming webhook for an existing channel and store its URL in Key Vault.", retryable: false },
+  channel_not_found: {
+    hint: "The webhook's channel was deleted; create a new incoming webhook for an existing channel and store its URL in Key Vault.",
+    retryable: false,
+  },
   channel_is_archived: { hint: "The webhook's channel is archived; unarchive it or create a webhook for another channel.", retryable: false },
   no_service: { hint: "The webhook was revoked or its app removed; create a new incoming webhook and store its URL in Key Vault.", retryable: false },
   no_service_id: { hint: "The webhook URL is incomplete; copy the full URL into the Key Vault secret.", retryable: false },

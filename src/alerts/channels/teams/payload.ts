@@ -51,7 +51,12 @@ function card(event: AlertEvent, maxFacts: number, maxValue: number): AdaptiveCa
     { title: "Check", value: i.check },
     { title: "Severity", value: i.severity },
     // An informational event is not an incident: no state or opening time to show.
-    ...(event.type === "event" ? [{ title: "At", value: i.updatedAt }] : [{ title: "State", value: i.state }, { title: "Opened", value: i.openedAt }]),
+    ...(event.type === "event"
+      ? [{ title: "At", value: i.updatedAt }]
+      : [
+          { title: "State", value: i.state },
+          { title: "Opened", value: i.openedAt },
+        ]),
     ...(i.resolvedAt && event.type !== "event" ? [{ title: "Resolved", value: i.resolvedAt }] : []),
     ...(i.runId ? [{ title: "Run", value: i.runId }] : []),
   ].map((f) => ({ title: f.title, value: teamsMarkdown(f.value) }));

@@ -6,8 +6,6 @@ import type { AlertChannel, ChannelDeps, DeliveryResult, SendOptions } from "../
 import { buildWebhookBody } from "./payload.js";
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signWebhook } from "./signature.js";
 
-;
-
 export type WebhookChannelConfig = Extract<AlertChannelConfig, { kind: "webhook" }>;
 
 /**

@@ -16,8 +16,7 @@ export function signWebhook(key: string, timestamp: string, body: string): strin
 }
 
 export type SignatureCheck =
-  | { valid: true }
-  | { valid: false; reason: "missing_signature" | "malformed_signature" | "malformed_timestamp" | "stale_timestamp" | "signature_mismatch" };
+  { valid: true } | { valid: false; reason: "missing_signature" | "malformed_signature" | "malformed_timestamp" | "stale_timestamp" | "signature_mismatch" };
 
 export interface VerifyWebhookSignatureOptions {
   key: string;
