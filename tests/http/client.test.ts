@@ -1,6 +1,4 @@
 import { execFileSync } from "node:child_process";
-import dns from "node:dns";
-import net from "node:net";
 import os from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EmulatorServer } from "../../emulators/common/server.js";
@@ -10,6 +8,7 @@ import { outboundUrlProblem } from "../../src/config/outbound.js";
 import { createAzureCredential } from "../../src/entra/credential.js";
 import { createKeyVaultStore } from "../../src/vault/keyVaultStore.js";
 import { SecretScanner } from "../helpers/secretScan.js";
+import { hostileDns, useConnectionCounter } from "../helpers/hostileNetwork.js";
 
 /** The one HTTP layer: timeouts, Retry-After-aware retries, no blind retry of POST, redacted errors. */
 const SECRET = "Zq8Q~http-layer-secret-value-000111";
@@ -216,29 +215,7 @@ describe("HttpClient: addresses that should never be called", () => {
 });
 
 describe("issue 26, defect 5: host names are not resolved before connecting", () => {
-  let tcp: net.Server;
-  let connections = 0;
-  let port = 0;
-  beforeAll(async () => {
-    tcp = net.createServer((socket) => {
-      connections++;
-      socket.destroy();
-    });
-    await new Promise<void>((resolve) => tcp.listen(0, "127.0.0.1", resolve));
-    port = (tcp.address() as net.AddressInfo).port;
-  });
-  afterAll(async () => {
-    await new Promise((resolve) => tcp.close(resolve));
-  });
-
-  /** A DNS server that answers what an attacker who controls a record would: fixed addresses. */
-  const hostileDns = (answers: Record<string, string>): typeof dns.lookup =>
-    ((hostname: string, options: dns.LookupOptions, callback: (err: Error | null, address: string | dns.LookupAddress[], family?: number) => void) => {
-      const address = answers[hostname];
-      if (address === undefined) return dns.lookup(hostname, options, callback as never);
-      const family = net.isIP(address);
-      return options.all ? callback(null, [{ address, family }]) : callback(null, address, family);
-    }) as typeof dns.lookup;
+  const tcp = useConnectionCounter();
 
   const answers = {
     "loopback.attacker.example": "127.0.0.1",
@@ -253,13 +230,13 @@ describe("issue 26, defect 5: host names are not resolved before connecting", ()
   };
 
   it.each(Object.keys(answers))("a name resolving to a refused address is never connected to: %s", async (host) => {
-    const before = connections;
+    const before = tcp.connections;
     const c = client([], { lookup: hostileDns(answers), timeoutInMs: 2000 });
-    await expect(c.request({ method: "GET", url: `https://${host}:${port}/x`, maxRetries: 0 })).rejects.toMatchObject({
+    await expect(c.request({ method: "GET", url: `https://${host}:${tcp.port}/x`, maxRetries: 0 })).rejects.toMatchObject({
       code: "HTTP_ADDRESS_REFUSED",
       retryable: false,
     });
-    expect(connections).toBe(before);
+    expect(tcp.connections).toBe(before);
   });
 
   it("the written NAT64, 6to4 and IPv4-translated forms of the metadata address are refused", () => {
@@ -294,21 +271,21 @@ describe("issue 26, defect 5: host names are not resolved before connecting", ()
   it.runIf(resolvesToLoopback)(
     "the system resolver too: a host name resolving to loopback is refused by our HTTP layer, Key Vault and the token endpoint",
     async () => {
-      const before = connections;
-      await expect(client().request({ method: "GET", url: `https://${aliasOfLoopback}:${port}/x`, maxRetries: 0 })).rejects.toMatchObject({
+      const before = tcp.connections;
+      await expect(client().request({ method: "GET", url: `https://${aliasOfLoopback}:${tcp.port}/x`, maxRetries: 0 })).rejects.toMatchObject({
         code: "HTTP_ADDRESS_REFUSED",
       });
       const credential = createAzureCredential({
         tenantId: "00000000-0000-0000-0000-000000000001",
         clientId: "00000000-0000-0000-0000-000000000002",
         clientSecret: SECRET,
-        authorityHost: `https://${aliasOfLoopback}:${port}`,
+        authorityHost: `https://${aliasOfLoopback}:${tcp.port}`,
         retryOptions: { maxRetries: 0 },
       });
       await expect(credential.getToken("https://vault.azure.net/.default")).rejects.toThrow();
-      const store = createKeyVaultStore({ vaultUrl: `https://${aliasOfLoopback}:${port}`, credential, retryOptions: { maxRetries: 0 }, timeoutInMs: 2000 });
+      const store = createKeyVaultStore({ vaultUrl: `https://${aliasOfLoopback}:${tcp.port}`, credential, retryOptions: { maxRetries: 0 }, timeoutInMs: 2000 });
       await expect(store.getLatest("some-secret")).rejects.toThrow(/loopback/);
-      expect(connections).toBe(before);
+      expect(tcp.connections).toBe(before);
     },
   );
 });
