@@ -4,7 +4,7 @@ import type { CredentialSet } from "../config/schema.js";
 import { loadConfig } from "../config/load.js";
 import { isLoopbackUrl } from "../config/outbound.js";
 import { RotatorError } from "../errors.js";
-import { azureTlsOptions } from "../http/tls.js";
+import { guardedAzureHttpClient } from "../http/addressGuard.js";
 import { readLocalSettings } from "./settingsFile.js";
 import type { RotationHooks } from "../rotation/hooks.js";
 import type { BuiltRuntime, RuntimeOptions } from "../runtime/createRuntime.js";
@@ -96,7 +96,8 @@ function operatorCredential(
     ...(authorityHost ? { authorityHost } : {}),
     // A loopback authority is an emulator: asking the real cloud to validate it fails after ~10 s.
     disableInstanceDiscovery: isLoopbackUrl(authorityHost),
-    ...azureTlsOptions(ca),
+    // Every credential it tries connects through the address rule; the guarded agents carry the trust.
+    httpClient: guardedAzureHttpClient(ca !== undefined ? { ca } : {}),
   });
 }
 

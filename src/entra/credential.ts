@@ -1,9 +1,9 @@
-import { addressGuardPolicy } from "../http/addressGuard.js";
+import type dns from "node:dns";
+import { addressGuardPolicy, guardedAzureHttpClient } from "../http/addressGuard.js";
 import { ClientSecretCredential, ManagedIdentityCredential, type TokenCredential } from "@azure/identity";
 import { ConfigError } from "../errors.js";
 import type { Redactor } from "../redact.js";
 import { isLoopbackUrl } from "../config/outbound.js";
-import { azureTlsOptions } from "../http/tls.js";
 
 /**
  * The identity the rotator itself uses for Graph and Key Vault. In Azure it is the Function App's
@@ -25,10 +25,13 @@ export interface AzureCredentialOptions {
   retryOptions?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number };
   /** The client secret is registered here so no log line or error can carry it. */
   redactor?: Redactor;
+  /** The resolver behind the connect-time address rule (tests give a hostile one); the system's by default. */
+  lookup?: typeof dns.lookup;
 }
 
 export function createAzureCredential(options: AzureCredentialOptions = {}): TokenCredential {
-  const { tenantId, clientId, clientSecret, authorityHost, ca } = options;
+  const { tenantId, clientId, clientSecret, authorityHost, ca, lookup } = options;
+  const guard = { ...(ca !== undefined ? { ca } : {}), ...(lookup ? { lookup } : {}) };
   const given = [tenantId, clientId, clientSecret].filter((v) => v !== undefined && v !== "").length;
   const issues: string[] = [];
   if (given > 0 && given < 3) {
@@ -65,14 +68,16 @@ export function createAzureCredential(options: AzureCredentialOptions = {}): Tok
       ...(options.additionallyAllowedTenants ? { additionallyAllowedTenants: options.additionallyAllowedTenants } : {}),
       // The token endpoint resolves through the outbound-address rule, whose agent carries the
       // trust (not managed identity, whose endpoint is the link-local IMDS by design).
-      additionalPolicies: [{ policy: addressGuardPolicy(ca !== undefined ? { ca } : {}), position: "perCall" }],
+      additionalPolicies: [{ policy: addressGuardPolicy(guard), position: "perCall" }],
       ...retryOptions,
     });
   }
   return new ManagedIdentityCredential({
     ...(options.managedIdentityClientId ? { clientId: options.managedIdentityClientId } : {}),
     ...(authorityHost ? { authorityHost } : {}),
-    ...azureTlsOptions(ca),
+    // Its endpoint is resolved through the address rule too (IMDS is an IP literal, judged as
+    // written; App Service's is localhost); the guarded agents carry the trust (http/tls.ts).
+    httpClient: guardedAzureHttpClient(guard),
     ...retryOptions,
   });
 }

@@ -3,6 +3,7 @@ import http from "node:http";
 import https from "node:https";
 import type { LookupFunction } from "node:net";
 import type { SecretClientOptions } from "@azure/keyvault-secrets";
+import { createDefaultHttpClient, type HttpClient as AzureHttpClient } from "@azure/core-rest-pipeline";
 import { resolvedAddressProblem } from "../config/outbound.js";
 import { trustedAgentOptions, type ExtraCa } from "./tls.js";
 
@@ -71,6 +72,24 @@ export function addressGuardPolicy(options: { ca?: ExtraCa; lookup?: Lookup } = 
     sendRequest(request, next) {
       request.agent ??= request.url.startsWith("https:") ? agents.https : agents.http;
       return next(request);
+    },
+  };
+}
+
+/**
+ * For Azure SDK clients that replace `additionalPolicies` with their own (ManagedIdentityCredential
+ * sets its IMDS retry policy in their place) and reach both http endpoints (IMDS, App Service's
+ * identity endpoint) and https ones (workload identity, Arc): the SDK's own HTTP client, given
+ * the guarded agent for each request's protocol. The `agent` option cannot do this: one agent
+ * serves one protocol.
+ */
+export function guardedAzureHttpClient(options: { ca?: ExtraCa; lookup?: Lookup } = {}): AzureHttpClient {
+  const agents = guardedAgents(options);
+  const inner = createDefaultHttpClient();
+  return {
+    sendRequest(request) {
+      request.agent ??= request.url.startsWith("https:") ? agents.https : agents.http;
+      return inner.sendRequest(request);
     },
   };
 }

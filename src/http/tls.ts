@@ -43,13 +43,3 @@ export function trustedAgentOptions(extraCa: ExtraCa | undefined): { secureConte
   const secureContext = trustedSecureContext(extraCa);
   return secureContext ? { secureContext } : {};
 }
-
-/**
- * `tlsOptions` for an Azure SDK client that is not given the guarded agent (managed identity,
- * whose endpoint is the link-local IMDS; the CLI's DefaultAzureCredential), or nothing. Clients
- * with the address guard's agent (http/addressGuard.ts) get the trust through it instead.
- */
-export function azureTlsOptions(extraCa: ExtraCa | undefined): { tlsOptions: { ca: (string | Buffer)[] } } | Record<string, never> {
-  const ca = trustedCas(extraCa);
-  return ca ? { tlsOptions: { ca } } : {};
-}

@@ -1,5 +1,7 @@
+import { execFileSync } from "node:child_process";
 import dns from "node:dns";
 import net from "node:net";
+import os from "node:os";
 import { afterAll, beforeAll } from "vitest";
 
 /**
@@ -33,4 +35,18 @@ export function hostileDns(answers: Record<string, string>): typeof dns.lookup {
     const family = net.isIP(address);
     return options.all ? callback(null, [{ address, family }]) : callback(null, address, family);
   }) as typeof dns.lookup;
+}
+
+/**
+ * A real name the system resolver answers with a loopback address (Debian maps the host name to
+ * 127.0.1.1 in /etc/hosts), or undefined where there is none: no hostile resolver needed, so it
+ * shows what a client does without our `lookup` option.
+ */
+export function systemLoopbackAlias(): string | undefined {
+  const name = os.hostname();
+  try {
+    return name !== "localhost" && execFileSync("getent", ["ahosts", name], { encoding: "utf8" }).startsWith("127.") ? name : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,5 +1,3 @@
-import { execFileSync } from "node:child_process";
-import os from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EmulatorServer } from "../../emulators/common/server.js";
 import { HttpClient, parseRetryAfter } from "../../src/http/client.js";
@@ -8,7 +6,7 @@ import { outboundUrlProblem } from "../../src/config/outbound.js";
 import { createAzureCredential } from "../../src/entra/credential.js";
 import { createKeyVaultStore } from "../../src/vault/keyVaultStore.js";
 import { SecretScanner } from "../helpers/secretScan.js";
-import { hostileDns, useConnectionCounter } from "../helpers/hostileNetwork.js";
+import { hostileDns, systemLoopbackAlias, useConnectionCounter } from "../helpers/hostileNetwork.js";
 
 /** The one HTTP layer: timeouts, Retry-After-aware retries, no blind retry of POST, redacted errors. */
 const SECRET = "Zq8Q~http-layer-secret-value-000111";
@@ -259,14 +257,8 @@ describe("issue 26, defect 5: host names are not resolved before connecting", ()
   });
 
   // A real /etc/hosts entry: this machine's host name resolves to 127.0.0.1 without being "localhost".
-  const aliasOfLoopback = os.hostname();
-  const resolvesToLoopback = ((): boolean => {
-    try {
-      return aliasOfLoopback !== "localhost" && execFileSync("getent", ["ahosts", aliasOfLoopback], { encoding: "utf8" }).startsWith("127.");
-    } catch {
-      return false;
-    }
-  })();
+  const aliasOfLoopback = systemLoopbackAlias() ?? "";
+  const resolvesToLoopback = aliasOfLoopback !== "";
 
   it.runIf(resolvesToLoopback)(
     "the system resolver too: a host name resolving to loopback is refused by our HTTP layer, Key Vault and the token endpoint",

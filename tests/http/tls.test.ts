@@ -1,7 +1,7 @@
 import https from "node:https";
 import { rootCertificates } from "node:tls";
 import { describe, expect, it } from "vitest";
-import { azureTlsOptions, trustedAgentOptions, trustedCas, trustedSecureContext } from "../../src/http/tls.js";
+import { trustedAgentOptions, trustedCas, trustedSecureContext } from "../../src/http/tls.js";
 import { EmulatorServer } from "../../emulators/common/server.js";
 import { sharedCertificateAuthority } from "../../emulators/common/tls.js";
 
@@ -12,7 +12,7 @@ describe("one trust for every client (http/tls.ts)", () => {
     expect(ca.at(-1)).toBe("extra");
     expect(trustedCas(undefined)).toBeUndefined();
     expect(trustedAgentOptions(undefined)).toEqual({});
-    expect(azureTlsOptions("")).toEqual({});
+    expect(trustedAgentOptions("")).toEqual({});
   });
 
   it("builds the secure context once per CA, and an agent's connection-pool key no longer carries the CA list", async () => {
