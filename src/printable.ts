@@ -7,11 +7,12 @@
  * so nothing is silently lost and nothing acts.
  */
 
-/** C0 controls, DEL, C1 controls, the Unicode line/paragraph separators and the bidi controls. */
-// eslint-disable-next-line no-control-regex -- finding control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-// eslint-disable-next-line no-control-regex -- finding control characters is the point
-const CONTROL_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+/**
+ * The control characters (Unicode category Cc: C0, DEL and C1), the line/paragraph separators and
+ * the bidi marks, overrides and isolates.
+ */
+const CONTROL = /[\p{Cc}\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
+const CONTROL_BUT_NEWLINE = /(?!\n)[\p{Cc}\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
 
 const visible = (c: string): string => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
 

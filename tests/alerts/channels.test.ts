@@ -229,11 +229,9 @@ describe("issue 26, defect 1: link injection in Teams alerts", () => {
     hint: `Fix the OAuth settings of ${name} on the gateway.`,
     evidence: { [`server ${name}`]: name, upstream: `the gateway answered: ${name}` },
   });
-  // eslint-disable-next-line no-control-regex -- finding control characters is the point
-  const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+  const CONTROL = /[\p{Cc}\u202a-\u202e\u2066-\u2069]/u;
   /** Multi-line fields (a description, a hint) may keep line breaks; nothing else. */
-  // eslint-disable-next-line no-control-regex -- finding control characters is the point
-  const CONTROL_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+  const CONTROL_BUT_NEWLINE = /(?!\n)[\p{Cc}\u202a-\u202e\u2066-\u2069]/u;
   /** Every string in a payload, keys included. */
   const strings = (v: unknown): string[] =>
     typeof v === "string"

@@ -36,8 +36,6 @@ function strings(v: unknown): string[] {
 
 /** C0 controls, DEL/C1, bidi overrides/isolates, zero-width characters and lone surrogates. */
 export function unsafeChar(text: string): boolean {
-  // eslint-disable-next-line no-control-regex -- finding control characters is the point
-  return /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(
-    text,
-  );
+  // Cc: C0, DEL and C1; Cs: with the u flag, only a surrogate without its pair.
+  return /[\p{Cc}\p{Cs}\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/u.test(text);
 }
