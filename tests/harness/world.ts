@@ -171,6 +171,18 @@ export class World {
     return app;
   }
 
+  /** The cequence target group of this world's gateway emulator, as a credential set lists it. */
+  cequenceGroup() {
+    return {
+      kind: "cequence" as const,
+      baseUrl: this.gateway.url,
+      tenant: this.gatewayTenant,
+      apiTokenSecretName: "gateway-api-token",
+      maxConcurrency: 8,
+      maxRequestsPerSecond: 200,
+    };
+  }
+
   /** Seeds the setup guide's world: an app, a hand-made secret in Key Vault, and N MCP servers using it. */
   seedSet(options: SeedSetOptions = {}): SeededSet {
     const name = options.name ?? "cequence-sso";
@@ -223,17 +235,7 @@ export class World {
       keyVault: { url: this.keyVault.url, secretName },
       secret: { lifetimeDays: 180, renewBeforeDays: 30, renewAtFraction: 0.1, gracePeriodHours: 24 },
       verification: { consecutiveSuccesses: 2, budgetSeconds: 20, intervalMs: 50, minStableSeconds: 0 },
-      gateway:
-        options.gatewayKind === "manual"
-          ? { kind: "manual", targets: [] }
-          : {
-              kind: "cequence",
-              baseUrl: this.gateway.url,
-              tenant: this.gatewayTenant,
-              apiTokenSecretName: "gateway-api-token",
-              maxConcurrency: 8,
-              maxRequestsPerSecond: 200,
-            },
+      gateway: options.gatewayKind === "manual" ? { kind: "manual", targets: [] } : this.cequenceGroup(),
       ...options.overrides,
     };
     const set = credentialSetSchema.parse(raw);

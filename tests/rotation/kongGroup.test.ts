@@ -27,14 +27,7 @@ function withKong() {
   return {
     gateway: undefined,
     groups: [
-      {
-        kind: "cequence",
-        baseUrl: world.gateway.url,
-        tenant: world.gatewayTenant,
-        apiTokenSecretName: "gateway-api-token",
-        maxConcurrency: 8,
-        maxRequestsPerSecond: 200,
-      },
+      world.cequenceGroup(),
       { kind: "kong-openid-connect", adminUrl: kong.url, adminTokenSecretName: "kong-admin-token", pageSize: 2, maxRequestsPerSecond: 500 },
     ],
   };

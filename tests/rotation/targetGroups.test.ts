@@ -14,17 +14,7 @@ const HOUR = 3_600_000;
 function twoGroups(manualTargets: string[]) {
   return {
     gateway: undefined,
-    groups: [
-      {
-        kind: "cequence",
-        baseUrl: world.gateway.url,
-        tenant: world.gatewayTenant,
-        apiTokenSecretName: "gateway-api-token",
-        maxConcurrency: 8,
-        maxRequestsPerSecond: 200,
-      },
-      { kind: "manual", targets: manualTargets },
-    ],
+    groups: [world.cequenceGroup(), { kind: "manual", targets: manualTargets }],
   };
 }
 
