@@ -54,7 +54,7 @@ export interface AlertDispatcherOptions {
   logger: Logger;
   clock: Clock;
   /** Upper bound for one channel's whole send, retries included; default 60 s. */
-  channelTimeoutMs?: number;
+  channelTimeoutInMs?: number;
 }
 
 export class AlertDispatcher implements AlertNotifier {
@@ -62,14 +62,14 @@ export class AlertDispatcher implements AlertNotifier {
   private readonly status = new Map<string, ChannelDeliveryStatus>();
   private readonly logger: Logger;
   private readonly clock: Clock;
-  private readonly channelTimeoutMs: number;
+  private readonly channelTimeoutInMs: number;
   private prepared?: Promise<void>;
 
   constructor(options: AlertDispatcherOptions) {
     this.channels = options.channels;
     this.logger = options.logger;
     this.clock = options.clock;
-    this.channelTimeoutMs = options.channelTimeoutMs ?? 60_000;
+    this.channelTimeoutInMs = options.channelTimeoutInMs ?? 60_000;
     for (const c of this.channels) {
       this.status.set(c.name, { channel: c.name, kind: c.kind, minSeverity: c.minSeverity, consecutiveFailures: 0 });
     }
@@ -104,7 +104,7 @@ export class AlertDispatcher implements AlertNotifier {
   prepare(options: { abortSignal?: AbortSignal } = {}): Promise<void> {
     this.prepared ??= Promise.allSettled(
       this.channels.map((c) =>
-        c.prepare ? Promise.race([c.prepare(options), new Promise<void>((r) => setTimeout(r, this.channelTimeoutMs).unref())]) : Promise.resolve(),
+        c.prepare ? Promise.race([c.prepare(options), new Promise<void>((r) => setTimeout(r, this.channelTimeoutInMs).unref())]) : Promise.resolve(),
       ),
     ).then(() => undefined);
     return this.prepared;
@@ -146,12 +146,12 @@ export class AlertDispatcher implements AlertNotifier {
           this.failure(
             channel,
             "ALERT_CHANNEL_TIMEOUT",
-            `no outcome within ${this.channelTimeoutMs} ms`,
+            `no outcome within ${this.channelTimeoutInMs} ms`,
             "The channel did not answer in time; it is retried on the next report.",
             true,
           ),
         );
-      }, this.channelTimeoutMs);
+      }, this.channelTimeoutInMs);
     });
     try {
       return await Promise.race([channel.send(event, { abortSignal: signal }), timeout]);

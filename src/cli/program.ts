@@ -247,10 +247,10 @@ function withWaitOptions(c: Command, waitHelp: string): Command {
 }
 
 /** What --wait, --timeout and --interval ask for, in milliseconds. */
-function waitOf(o: Record<string, unknown>): { wait: boolean; timeoutMs: number; intervalMs: number } {
+function waitOf(o: Record<string, unknown>): { wait: boolean; timeoutInMs: number; intervalMs: number } {
   return {
     wait: o["wait"] === true,
-    timeoutMs: (typeof o["timeout"] === "number" ? o["timeout"] : 15) * 60_000,
+    timeoutInMs: (typeof o["timeout"] === "number" ? o["timeout"] : 15) * 60_000,
     intervalMs: (typeof o["interval"] === "number" ? o["interval"] : 10) * 1000,
   };
 }

@@ -64,7 +64,7 @@ export interface AppSettings {
   heartbeatUrl?: string;
   alertRepeatMinutes: number;
   alertResolveAfterProbes: number;
-  probeTimeoutMs: number;
+  probeTimeoutInMs: number;
   identity: RotatorIdentity;
   /** PEM file of an extra CA trusted by every client — local emulators only; refused in Production. */
   extraCaFile?: string;
@@ -369,7 +369,7 @@ function toAppSettings(e: z.output<typeof envSchema>): AppSettings {
     ...(e.HEARTBEAT_URL !== undefined ? { heartbeatUrl: e.HEARTBEAT_URL } : {}),
     alertRepeatMinutes: e.ALERT_REPEAT_MINUTES,
     alertResolveAfterProbes: e.ALERT_RESOLVE_AFTER_PROBES,
-    probeTimeoutMs: e.PROBE_TIMEOUT_MS,
+    probeTimeoutInMs: e.PROBE_TIMEOUT_MS,
     identity,
     ...(e.EXTRA_CA_FILE !== undefined ? { extraCaFile: e.EXTRA_CA_FILE } : {}),
     ...(e.AZURE_FUNCTIONS_ENVIRONMENT !== undefined ? { environment: e.AZURE_FUNCTIONS_ENVIRONMENT } : {}),
@@ -407,7 +407,7 @@ export function describeAppSettings(s: AppSettings): Record<string, unknown> {
     heartbeatUrl: s.heartbeatUrl === undefined ? undefined : "(set)",
     alertRepeatMinutes: s.alertRepeatMinutes,
     alertResolveAfterProbes: s.alertResolveAfterProbes,
-    probeTimeoutMs: s.probeTimeoutMs,
+    probeTimeoutInMs: s.probeTimeoutInMs,
     identity:
       s.identity.kind === "clientSecret"
         ? { kind: "clientSecret", tenantId: s.identity.tenantId, clientId: s.identity.clientId, clientSecret: "(set)" }

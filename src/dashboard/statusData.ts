@@ -89,7 +89,7 @@ export interface GatherStatusOptions {
   /** Only these sets (default all). */
   sets?: readonly string[];
   /** Bound on each live dependency read of one set (default LIVE_READ_DEADLINE_MS). */
-  liveTimeoutMs?: number;
+  liveTimeoutInMs?: number;
   abortSignal?: AbortSignal;
 }
 
@@ -139,7 +139,7 @@ async function gatherSetStatus(runtime: BuiltRuntime, set: CredentialSet, option
   if (options.timeline) {
     const unreadable: DependencyFailure[] = [];
     status.timeline = await readTimeline(runtime, set, status, unreadable, {
-      timeoutMs: options.liveTimeoutMs ?? LIVE_READ_DEADLINE_MS,
+      timeoutInMs: options.liveTimeoutInMs ?? LIVE_READ_DEADLINE_MS,
       ...(signal ? { abortSignal: signal } : {}),
     });
     if (unreadable.length) status.unreadable = unreadable;
@@ -212,10 +212,12 @@ async function readTimeline(
   set: CredentialSet,
   status: SetStatus,
   unreadable: DependencyFailure[],
-  options: { timeoutMs: number; abortSignal?: AbortSignal },
+  options: { timeoutInMs: number; abortSignal?: AbortSignal },
 ): Promise<SetTimeline> {
   const now = runtime.clock.now();
-  const signal = options.abortSignal ? AbortSignal.any([options.abortSignal, AbortSignal.timeout(options.timeoutMs)]) : AbortSignal.timeout(options.timeoutMs);
+  const signal = options.abortSignal
+    ? AbortSignal.any([options.abortSignal, AbortSignal.timeout(options.timeoutInMs)])
+    : AbortSignal.timeout(options.timeoutInMs);
   const run = status.activeRun ?? status.lastRun;
   const fromJournal = (error: ErrorSummary): SetTimeline => {
     const creds: TimelineCredential[] = [];
@@ -243,14 +245,14 @@ async function readTimeline(
   // the gateway's API token from Key Vault, so a Key Vault outage shows there first.
   let clients: Awaited<ReturnType<BuiltRuntime["clientsFor"]>>;
   try {
-    clients = await readWithin("Key Vault", runtime.clientsFor(set), signal, options.timeoutMs);
+    clients = await readWithin("Key Vault", runtime.clientsFor(set), signal, options.timeoutInMs);
   } catch (e) {
     unreadable.push(dependencyFailure("Key Vault", e));
     return fromJournal(ensureRotatorError(e).toJSON());
   }
   const [appRead, versionsRead] = await Promise.allSettled([
-    readWithin("Microsoft Graph", getSetApplication(clients.graph, set, { abortSignal: signal }), signal, options.timeoutMs),
-    readWithin("Key Vault", clients.vault.listVersions(set.keyVault.secretName, { abortSignal: signal }), signal, options.timeoutMs),
+    readWithin("Microsoft Graph", getSetApplication(clients.graph, set, { abortSignal: signal }), signal, options.timeoutInMs),
+    readWithin("Key Vault", clients.vault.listVersions(set.keyVault.secretName, { abortSignal: signal }), signal, options.timeoutInMs),
   ]);
   if (appRead.status === "rejected") unreadable.push(dependencyFailure("Microsoft Graph", appRead.reason));
   if (versionsRead.status === "rejected") unreadable.push(dependencyFailure("Key Vault", versionsRead.reason));

@@ -40,7 +40,7 @@ export async function probeSet(runtime: BuiltRuntime, set: CredentialSet, logger
         redactor: runtime.redactor,
         logger,
       },
-      ...(runtime.probeTimeoutMs ? { timeoutMs: runtime.probeTimeoutMs } : {}),
+      ...(runtime.probeTimeoutInMs ? { timeoutInMs: runtime.probeTimeoutInMs } : {}),
       abortSignal,
     });
   } catch (e) {

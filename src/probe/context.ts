@@ -38,9 +38,9 @@ export interface ProbeDeps {
 
 export interface ProbeTuning {
   /** Each check's own deadline. */
-  timeoutMs: number;
+  timeoutInMs: number;
   /** Deadline of each shared read (Key Vault secret, app registration, targets, run state). */
-  readTimeoutMs: number;
+  readTimeoutInMs: number;
   /** A Key Vault version younger than this may not have replicated at Entra yet: AADSTS7000215 is a warning. */
   replicationWindowMs: number;
   /** A run step (other than verify-entra and retire, which have their own budgets) that takes longer is stuck. */
@@ -54,8 +54,8 @@ export interface ProbeTuning {
 }
 
 export const DEFAULT_TUNING: ProbeTuning = {
-  timeoutMs: 20_000,
-  readTimeoutMs: 15_000,
+  timeoutInMs: 20_000,
+  readTimeoutInMs: 15_000,
   replicationWindowMs: 15 * 60_000,
   stepBudgetMs: 30 * 60_000,
   poisonStreak: 3,
@@ -93,7 +93,7 @@ export interface CheckContext {
   /** One "now" for the whole probe, from the injected clock. */
   now: Date;
   /** The check's own deadline combined with the caller's signal. */
-  signal: AbortSignal;
+  abortSignal: AbortSignal;
 }
 
 export interface CheckDefinition {

@@ -6,12 +6,12 @@ import { RotatorError, ensureRotatorError } from "../errors.js";
  * abortSignal, a socket that never answers): a hanging dependency costs its own check, never the
  * probe.
  */
-export function withDeadline<T>(work: (signal: AbortSignal) => Promise<T>, options: { timeoutMs: number; parent?: AbortSignal; what: string }): Promise<T> {
-  const timeout = AbortSignal.timeout(Math.max(1, options.timeoutMs));
+export function withDeadline<T>(work: (signal: AbortSignal) => Promise<T>, options: { timeoutInMs: number; parent?: AbortSignal; what: string }): Promise<T> {
+  const timeout = AbortSignal.timeout(Math.max(1, options.timeoutInMs));
   const signal = options.parent ? AbortSignal.any([timeout, options.parent]) : timeout;
   const reason = (): RotatorError =>
     timeout.aborted
-      ? new RotatorError("TIMEOUT", `${options.what} did not finish within ${options.timeoutMs} ms`, {
+      ? new RotatorError("TIMEOUT", `${options.what} did not finish within ${options.timeoutInMs} ms`, {
           hint: "The dependency did not answer in time; check its health and the network path. The next probe retries.",
           retryable: true,
         })

@@ -68,15 +68,15 @@ function tuningFrom(options: Partial<ProbeTuning>): ProbeTuning {
     if (typeof v === "number" && Number.isFinite(v) && v >= 0) t[k] = v;
   }
   // A shared read should time out before the checks waiting for it, so they can say which read hung.
-  if (options.readTimeoutMs === undefined) t.readTimeoutMs = Math.min(t.readTimeoutMs, Math.max(1, Math.floor(t.timeoutMs * 0.75)));
+  if (options.readTimeoutInMs === undefined) t.readTimeoutInMs = Math.min(t.readTimeoutInMs, Math.max(1, Math.floor(t.timeoutInMs * 0.75)));
   return t;
 }
 
-async function runCheck(def: CheckDefinition, base: Omit<CheckContext, "signal">, parent: AbortSignal | undefined): Promise<CheckResult> {
+async function runCheck(def: CheckDefinition, base: Omit<CheckContext, "abortSignal">, parent: AbortSignal | undefined): Promise<CheckResult> {
   const t0 = performance.now();
   try {
-    const outcome = await withDeadline((signal) => def.run({ ...base, signal }), {
-      timeoutMs: base.tuning.timeoutMs,
+    const outcome = await withDeadline((signal) => def.run({ ...base, abortSignal: signal }), {
+      timeoutInMs: base.tuning.timeoutInMs,
       ...(parent ? { parent } : {}),
       what: `check ${def.id}`,
     });
@@ -111,7 +111,7 @@ function sharedReads(
   let secretValue: string | undefined;
   const read = <T>(what: string, fn: (signal: AbortSignal) => Promise<T>): (() => Promise<Read<T>>) => {
     let p: Promise<Read<T>> | undefined;
-    return () => (p ??= settle(withDeadline(fn, { timeoutMs: tuning.readTimeoutMs, ...(parent ? { parent } : {}), what })));
+    return () => (p ??= settle(withDeadline(fn, { timeoutInMs: tuning.readTimeoutInMs, ...(parent ? { parent } : {}), what })));
   };
   const secret = read(`reading Key Vault secret ${set.keyVault.secretName}`, async (signal) => {
     const v = await deps.vault.getLatest(set.keyVault.secretName, { abortSignal: signal });

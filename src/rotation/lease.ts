@@ -11,7 +11,7 @@ import type { Logger } from "../logging.js";
 export interface HeldLease {
   readonly leaseId: string;
   /** Aborted when the lease can no longer be renewed. */
-  readonly signal: AbortSignal;
+  readonly abortSignal: AbortSignal;
   release(): Promise<void>;
 }
 
@@ -92,7 +92,7 @@ export async function acquireSetLease(container: ContainerClient, set: string, o
 
   return {
     leaseId: leaseClient.leaseId,
-    signal: controller.signal,
+    abortSignal: controller.signal,
     async release() {
       clearInterval(timer);
       await leaseClient.releaseLease().catch(() => undefined);

@@ -37,7 +37,7 @@ export async function reconcileStep(ctx: StepContext): Promise<StepOutcome & { s
     const { gateway } = ctx.deps;
     return { kind: "skipped", detail: `${gateway.kind} gateway: its targets cannot be read back, so drift is not repaired automatically` };
   }
-  const current = await vault.getLatest(set.keyVault.secretName, { abortSignal: ctx.signal });
+  const current = await vault.getLatest(set.keyVault.secretName, { abortSignal: ctx.abortSignal });
   if (!current?.enabled || !current.value) return { kind: "skipped", detail: "Key Vault holds no current secret to reconcile with" };
   const secret = current.value;
   redactor.add(secret);
@@ -53,7 +53,7 @@ export async function reconcileStep(ctx: StepContext): Promise<StepOutcome & { s
     try {
       repairs.push(await repairGroup(inGroup(ctx, group), secret, entraAccepts));
     } catch (e) {
-      if (ctx.signal.aborted) throw e;
+      if (ctx.abortSignal.aborted) throw e;
       failure ??= e instanceof Error ? e : ensureRotatorError(e);
     }
   }
@@ -108,7 +108,7 @@ async function probeCurrentSecret(ctx: StepContext, secret: string, stale: numbe
   const { set, token } = ctx.deps;
   const probe = await token.requestToken(
     { tokenUrl: tokenUrlFor(set.authorityHost, set.tenantId), clientId: set.clientId, clientSecret: secret, scope: graphScope(set.graphBaseUrl) },
-    { abortSignal: ctx.signal },
+    { abortSignal: ctx.abortSignal },
   );
   if (!probe.ok) {
     throw new RotatorError(
@@ -134,7 +134,7 @@ async function repairGroup(ctx: StepContext, secret: string, entraAccepts: (stal
   await entraAccepts(stale.length);
   mergeTargets(run, stale, group);
   await pushSecret(ctx, stale, secret);
-  await dropVanishedTargets(run, { gateway, clientId: set.clientId, listed, now: clock.now(), log: ctx.log, abortSignal: ctx.signal, group });
+  await dropVanishedTargets(run, { gateway, clientId: set.clientId, listed, now: clock.now(), log: ctx.log, abortSignal: ctx.abortSignal, group });
   await readBackTargets(ctx, listed, secret);
   const mine = liveTargets(run).filter((t) => (t.group ?? 0) === group);
   const repaired = mine.filter((t) => t.verified).length;
@@ -165,7 +165,7 @@ function ruleContext(ctx: StepContext): RetirementContext {
     emergency: ctx.run.mode === "emergency",
     evidence: retirementEvidence,
     log: ctx.log,
-    abortSignal: ctx.signal,
+    abortSignal: ctx.abortSignal,
   };
 }
 
@@ -176,7 +176,7 @@ function ruleContext(ctx: StepContext): RetirementContext {
  */
 async function verifiedAtFor(ctx: StepContext, version: SecretVersion): Promise<string> {
   const runId = version.tags["runId"];
-  const run = runId ? await ctx.journals.readRun(ctx.deps.set.name, runId, ctx.signal).catch(() => undefined) : undefined;
+  const run = runId ? await ctx.journals.readRun(ctx.deps.set.name, runId, ctx.abortSignal).catch(() => undefined) : undefined;
   return run ? targetsVerifiedAt(run) : (version.createdOn?.toISOString() ?? ctx.run.createdAt);
 }
 
@@ -186,7 +186,7 @@ async function finishPendingRetirement(ctx: StepContext, current: SecretVersion,
   const tags = current.tags;
   const previousKeyId = tags["previousKeyId"];
   if (!previousKeyId || previousKeyId === "none" || previousKeyId === tags["keyId"]) return undefined;
-  const app = ctx.facts?.app ?? (await getSetApplication(graph, set, { abortSignal: ctx.signal }));
+  const app = ctx.facts?.app ?? (await getSetApplication(graph, set, { abortSignal: ctx.abortSignal }));
   if (!app.passwordCredentials.some((c) => c.keyId === previousKeyId)) return undefined;
   const verdict = await retirementDue(
     {
@@ -216,8 +216,8 @@ async function finishPendingRetirement(ctx: StepContext, current: SecretVersion,
 async function retireSuperseded(ctx: StepContext, currentTags: Record<string, string>, laggingTargets: () => Promise<string[]>): Promise<string[]> {
   const { set, graph, vault } = ctx.deps;
   const keep = new Set([currentTags["keyId"], currentTags["previousKeyId"]]);
-  const versions = await vault.listVersions(set.keyVault.secretName, { abortSignal: ctx.signal });
-  const app = await getSetApplication(graph, set, { abortSignal: ctx.signal });
+  const versions = await vault.listVersions(set.keyVault.secretName, { abortSignal: ctx.abortSignal });
+  const app = await getSetApplication(graph, set, { abortSignal: ctx.abortSignal });
   const live = new Set(app.passwordCredentials.map((c) => c.keyId));
   const retired: string[] = [];
   for (const keyId of new Set(versions.map((v) => v.tags["keyId"]).filter((k): k is string => k !== undefined))) {

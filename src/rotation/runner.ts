@@ -91,7 +91,7 @@ export class RotationRunner {
       logger,
       abortSignal: request.abortSignal,
     });
-    const signal = request.abortSignal ? AbortSignal.any([lease.signal, request.abortSignal]) : lease.signal;
+    const signal = request.abortSignal ? AbortSignal.any([lease.abortSignal, request.abortSignal]) : lease.abortSignal;
     let crashed = false;
     try {
       let result = await this.onePass(request, signal);
@@ -124,7 +124,7 @@ export class RotationRunner {
       deps: this.deps,
       journals: this.journals,
       run,
-      signal,
+      abortSignal: signal,
       log,
       previousStatus,
       failureStreak,
@@ -273,7 +273,7 @@ export class RotationRunner {
       const started = this.deps.clock.now();
       let outcome: StepOutcome;
       try {
-        ctx.signal.throwIfAborted();
+        ctx.abortSignal.throwIfAborted();
         outcome = await this.runStep(step, ctx);
       } catch (e) {
         if (abandonsPass(e)) throw e;
@@ -306,7 +306,7 @@ export class RotationRunner {
       run.lastProgressAt = this.deps.clock.now().toISOString();
       this.record(run, step, started, outcome.kind, outcome.detail);
       log.info(`step ${step} ${outcome.kind}${outcome.detail ? `: ${outcome.detail}` : ""}`);
-      await this.saveRun(run, ctx.signal);
+      await this.saveRun(run, ctx.abortSignal);
       await this.deps.hooks?.afterStep?.(step);
       if (step === "plan" && run.plan?.action === "noop") return this.reconcile(ctx, log);
     }
@@ -324,7 +324,7 @@ export class RotationRunner {
     const started = this.deps.clock.now();
     let outcome: Awaited<ReturnType<typeof reconcileStep>>;
     try {
-      ctx.signal.throwIfAborted();
+      ctx.abortSignal.throwIfAborted();
       outcome = await reconcileStep(ctx);
     } catch (e) {
       if (abandonsPass(e)) throw e;
@@ -336,7 +336,7 @@ export class RotationRunner {
     }
     this.record(run, "reconcile", started, outcome.kind === "skipped" ? "skipped" : "done", outcome.detail);
     log.info(`reconcile ${outcome.kind}: ${outcome.detail ?? ""}`);
-    await this.saveRun(run, ctx.signal);
+    await this.saveRun(run, ctx.abortSignal);
     await this.deps.hooks?.afterStep?.("reconcile");
     const changed = (outcome.summary?.repaired ?? 0) > 0 || outcome.summary?.retired !== undefined;
     // A clean reconcile after any failure (even one followed by a pass that only waited) is the

@@ -11,7 +11,7 @@ export interface StepContext {
   run: RunJournal;
   /** Writes the run's journal now (conditional on the version this pass last wrote). */
   save(): Promise<void>;
-  signal: AbortSignal;
+  abortSignal: AbortSignal;
   log: Logger;
   /** The new secret's value, in memory only for this pass. */
   secret?: string;

@@ -61,10 +61,10 @@ export async function adoptionFor(deps: RotationDeps, facts: Facts, signal?: Abo
 export async function planStep(ctx: StepContext): Promise<StepOutcome> {
   const log = ctx.log;
   const { set, vault, clock } = ctx.deps;
-  const facts = await observe(ctx.deps, ctx.signal);
+  const facts = await observe(ctx.deps, ctx.abortSignal);
   ctx.facts = facts;
-  const adoption = await adoptionFor(ctx.deps, facts, ctx.signal);
-  const record = await readPromotionRecord(ctx.journals, set, facts, ctx.signal);
+  const adoption = await adoptionFor(ctx.deps, facts, ctx.abortSignal);
+  const record = await readPromotionRecord(ctx.journals, set, facts, ctx.abortSignal);
   const plan = makePlan({ set, facts, mode: ctx.run.mode, now: clock.now(), adoption, record });
   const warnings = groupWarnings(ctx.deps);
   if (warnings.length > 0) {
@@ -87,7 +87,7 @@ export async function planStep(ctx: StepContext): Promise<StepOutcome> {
       set.keyVault.secretName,
       facts.current.version,
       { tags: { ...facts.current.tags, keyId: adoption.keyId, appId: set.clientId, adoptedBy: ctx.run.runId } },
-      { abortSignal: ctx.signal },
+      { abortSignal: ctx.abortSignal },
     );
     log.info(`adopted the hand-made Key Vault secret as keyId ${adoption.keyId}`);
   } else if (adoption) {
@@ -137,14 +137,14 @@ async function sweepOrphans(ctx: StepContext, facts: Facts, orphans: readonly Cr
         emergency: ctx.run.mode === "emergency",
         evidence: ctx.deps.retirementEvidence,
         log,
-        abortSignal: ctx.signal,
+        abortSignal: ctx.abortSignal,
       },
     );
     if (!verdict.due) {
       log.warn(`orphaned managed credential ${orphan.keyId} kept: ${verdict.note}`);
       continue;
     }
-    await graph.removePassword(facts.app.id, orphan.keyId, { abortSignal: ctx.signal });
+    await graph.removePassword(facts.app.id, orphan.keyId, { abortSignal: ctx.abortSignal });
     log.warn(
       `removed orphaned managed credential ${orphan.keyId} (${orphan.displayName ?? "no name"}): created by a run that never stored its value; ${verdict.note}`,
     );
@@ -158,7 +158,7 @@ export async function createStep(ctx: StepContext): Promise<StepOutcome> {
   const { set, graph, clock, redactor } = ctx.deps;
   const { run } = ctx;
   const plan = run.plan!;
-  const app = await getSetApplication(graph, set, { abortSignal: ctx.signal });
+  const app = await getSetApplication(graph, set, { abortSignal: ctx.abortSignal });
   // addPassword is not idempotent. A credential carrying this run's name whose value was never
   // stashed (the pass died, or the response was lost) is unusable: remove it, then create afresh.
   const named = app.passwordCredentials.filter((c) => c.displayName === run.displayName);
@@ -167,8 +167,8 @@ export async function createStep(ctx: StepContext): Promise<StepOutcome> {
     // one that took the lease over from us — and targets may use it already: never remove it (I1).
     const { vault } = ctx.deps;
     const [versions, pending] = await Promise.all([
-      vault.listVersions(set.keyVault.secretName, { abortSignal: ctx.signal }),
-      vault.listVersions(pendingSecretName(set.keyVault.secretName), { abortSignal: ctx.signal }),
+      vault.listVersions(set.keyVault.secretName, { abortSignal: ctx.abortSignal }),
+      vault.listVersions(pendingSecretName(set.keyVault.secretName), { abortSignal: ctx.abortSignal }),
     ]);
     const held = new Set([...versions, ...pending].filter((v) => v.enabled && v.tags["keyId"]).map((v) => v.tags["keyId"]));
     const taken = named.find((c) => held.has(c.keyId));
@@ -179,13 +179,13 @@ export async function createStep(ctx: StepContext): Promise<StepOutcome> {
       });
     }
   }
-  ctx.signal.throwIfAborted();
+  ctx.abortSignal.throwIfAborted();
   for (const stale of named) {
-    await graph.removePassword(app.id, stale.keyId, { abortSignal: ctx.signal });
+    await graph.removePassword(app.id, stale.keyId, { abortSignal: ctx.abortSignal });
     log.warn(`removed credential ${stale.keyId} left by an interrupted create (its value was never stored)`);
   }
   const endDateTime = new Date(clock.now().getTime() + plan.lifetimeDays * DAY_MS).toISOString();
-  const created = await graph.addPassword(app.id, { displayName: run.displayName, endDateTime }, { abortSignal: ctx.signal });
+  const created = await graph.addPassword(app.id, { displayName: run.displayName, endDateTime }, { abortSignal: ctx.abortSignal });
   redactor.add(created.secretText);
   ctx.secret = created.secretText;
   await ctx.deps.hooks?.afterEffect?.("create", "addPassword");
@@ -205,13 +205,13 @@ export async function stashStep(ctx: StepContext): Promise<StepOutcome> {
     // A resumed pass: the previous one died after create was journaled. Either its stash reached
     // Key Vault before the journal (adopt that version), or the value is gone for good.
     const pendingName = pendingSecretName(set.keyVault.secretName);
-    const stashed = (await vault.listVersions(pendingName, { abortSignal: ctx.signal })).find((v) => v.enabled && v.tags["keyId"] === cred.keyId);
+    const stashed = (await vault.listVersions(pendingName, { abortSignal: ctx.abortSignal })).find((v) => v.enabled && v.tags["keyId"] === cred.keyId);
     if (stashed) {
       run.pendingVersion = stashed.version;
       return { kind: "done", detail: `found the value already stored as ${pendingName} version ${stashed.version}` };
     }
-    const app = await getSetApplication(graph, set, { abortSignal: ctx.signal });
-    await graph.removePassword(app.id, cred.keyId, { abortSignal: ctx.signal });
+    const app = await getSetApplication(graph, set, { abortSignal: ctx.abortSignal });
+    await graph.removePassword(app.id, cred.keyId, { abortSignal: ctx.abortSignal });
     log.warn(`credential ${cred.keyId} was created but its value never reached Key Vault; removed it and creating a new one`);
     run.newCredential = undefined;
     await createStep(ctx);
@@ -222,15 +222,15 @@ export async function stashStep(ctx: StepContext): Promise<StepOutcome> {
       tags: { keyId: cred.keyId, appId: set.clientId, runId: run.runId, state: "pending" },
       expiresOn: new Date(cred.endDateTime),
       contentType: "client-secret",
-      abortSignal: ctx.signal,
+      abortSignal: ctx.abortSignal,
     });
     run.pendingVersion = v.version;
     run.secretSeal = sealSecret(ctx.secret);
   } catch (e) {
     // A secret whose value nobody holds must not survive (I2): roll the credential back.
     const err = ensureRotatorError(e, "VAULT_STASH_FAILED");
-    const app = await getSetApplication(graph, set, { abortSignal: ctx.signal });
-    await graph.removePassword(app.id, cred.keyId, { abortSignal: ctx.signal });
+    const app = await getSetApplication(graph, set, { abortSignal: ctx.abortSignal });
+    await graph.removePassword(app.id, cred.keyId, { abortSignal: ctx.abortSignal });
     log.error(`stash failed; rolled back credential ${cred.keyId}`);
     run.newCredential = undefined;
     throw new RotatorError("VAULT_STASH_FAILED", `Storing the new secret in Key Vault failed: ${err.message}`, {
@@ -251,7 +251,7 @@ async function loadSecret(ctx: StepContext): Promise<string> {
   const { run } = ctx;
   const name = run.promotedVersion ? set.keyVault.secretName : pendingSecretName(set.keyVault.secretName);
   const version = run.promotedVersion ?? run.pendingVersion!;
-  const v = await vault.getVersion(name, version, { abortSignal: ctx.signal }).catch((e: unknown) => {
+  const v = await vault.getVersion(name, version, { abortSignal: ctx.abortSignal }).catch((e: unknown) => {
     const err = ensureRotatorError(e);
     if (err.code !== "VAULT_SECRET_NOT_FOUND") throw err;
     // This run wrote that version itself: a 404 is a moment's inconsistency (or a deletion an
@@ -291,12 +291,12 @@ export async function verifyEntraStep(ctx: StepContext): Promise<StepOutcome> {
   const minStableMs = set.verification.minStableSeconds * 1000;
   let streakSince = 0;
   for (;;) {
-    ctx.signal.throwIfAborted();
+    ctx.abortSignal.throwIfAborted();
     run.verify.attempts++;
     const res = await token
       .requestToken(
         { tokenUrl: tokenUrlFor(set.authorityHost, set.tenantId), clientId: set.clientId, clientSecret: secret, scope: graphScope(set.graphBaseUrl) },
-        { abortSignal: ctx.signal },
+        { abortSignal: ctx.abortSignal },
       )
       .catch((e: unknown): TokenResult => {
         const err = ensureRotatorError(e);
@@ -332,7 +332,7 @@ export async function verifyEntraStep(ctx: StepContext): Promise<StepOutcome> {
         detail: `secret not yet accepted ${needed}× in a row${minStableMs ? ` over ${set.verification.minStableSeconds} s` : ""} within ${set.verification.budgetSeconds}s (last: ${res.ok ? "ok" : res.aadsts ? `AADSTS${res.aadsts}` : res.error}); the next pass resumes verification`,
       };
     }
-    await clock.sleep(set.verification.intervalMs, ctx.signal);
+    await clock.sleep(set.verification.intervalMs, ctx.abortSignal);
   }
 }
 
@@ -343,7 +343,7 @@ export async function promoteStep(ctx: StepContext): Promise<StepOutcome> {
   const { run } = ctx;
   const cred = run.newCredential!;
   const secret = await loadSecret(ctx);
-  const latest = await vault.getLatest(set.keyVault.secretName, { abortSignal: ctx.signal });
+  const latest = await vault.getLatest(set.keyVault.secretName, { abortSignal: ctx.abortSignal });
   const graceMs = (run.mode === "emergency" ? 0 : set.secret.gracePeriodHours) * 3_600_000;
   run.retireAfter ??= new Date(clock.now().getTime() + graceMs).toISOString();
   if (latest && latest.tags["keyId"] !== cred.keyId) await notePreviousFromVault(ctx, latest.tags["keyId"]);
@@ -361,7 +361,7 @@ export async function promoteStep(ctx: StepContext): Promise<StepOutcome> {
       },
       expiresOn: new Date(cred.endDateTime),
       contentType: "client-secret",
-      abortSignal: ctx.signal,
+      abortSignal: ctx.abortSignal,
     });
     run.promotedVersion = v.version;
     await ctx.deps.hooks?.afterEffect?.("promote", "setSecret");
@@ -371,7 +371,7 @@ export async function promoteStep(ctx: StepContext): Promise<StepOutcome> {
       pendingSecretName(set.keyVault.secretName),
       run.pendingVersion,
       { enabled: false, tags: { keyId: cred.keyId, appId: set.clientId, runId: run.runId, state: "consumed" } },
-      { abortSignal: ctx.signal },
+      { abortSignal: ctx.abortSignal },
     );
   }
   return { kind: "done", detail: `current version ${run.promotedVersion}; previous credential retires after ${run.retireAfter}` };
@@ -386,7 +386,7 @@ async function notePreviousFromVault(ctx: StepContext, keyId: string | undefined
   const { run } = ctx;
   if (!keyId || run.previousCredential || run.retireBlockedReason) return;
   const { set, graph } = ctx.deps;
-  const app = await getSetApplication(graph, set, { abortSignal: ctx.signal });
+  const app = await getSetApplication(graph, set, { abortSignal: ctx.abortSignal });
   const previous = app.passwordCredentials.find((c) => c.keyId === keyId);
   if (!previous) return;
   run.previousCredential = { keyId: previous.keyId, hint: previous.hint, endDateTime: previous.endDateTime, displayName: previous.displayName };
@@ -430,7 +430,7 @@ async function propagateGroup(ctx: StepContext): Promise<StepOutcome> {
     return { kind: "done", detail: `${records.length} target(s) read the secret from Key Vault; pickup is proven by ${gateway.capabilities.pickupProof}` };
   }
 
-  const settle = { gateway, clientId: set.clientId, listed: targets, now: ctx.deps.clock.now(), log, abortSignal: ctx.signal, group };
+  const settle = { gateway, clientId: set.clientId, listed: targets, now: ctx.deps.clock.now(), log, abortSignal: ctx.abortSignal, group };
   await dropVanishedTargets(run, settle);
   const pending = targets.filter((t) => !run.targets.find((r) => r.id === t.id)!.updated || !fingerprintMatches(t, secret));
   const outcomes = await pushSecret(ctx, pending, secret);
@@ -511,7 +511,7 @@ async function verifyGroup(ctx: StepContext): Promise<StepOutcome> {
   const testConnection = usesTestConnection(ctx);
   const listed = await listRotationTargets(ctx);
   mergeTargets(run, listed, group);
-  await dropVanishedTargets(run, { gateway, clientId: set.clientId, listed, now: ctx.deps.clock.now(), log: ctx.log, abortSignal: ctx.signal, group });
+  await dropVanishedTargets(run, { gateway, clientId: set.clientId, listed, now: ctx.deps.clock.now(), log: ctx.log, abortSignal: ctx.abortSignal, group });
   const bad = await readBackTargets(ctx, listed, secret);
   // A live record neither listed nor provably gone (the read-back failed) is not verified yet.
   const listedIds = new Set(listed.map((t) => t.id));
@@ -544,7 +544,7 @@ async function everyGroup(ctx: StepContext, step: (ctx: StepContext) => Promise<
     try {
       results.push({ group, outcome: await step(inGroup(ctx, group)) });
     } catch (error) {
-      if (ctx.signal.aborted) throw error;
+      if (ctx.abortSignal.aborted) throw error;
       results.push({ group, error });
     }
   }
@@ -597,7 +597,7 @@ export async function retireStep(ctx: StepContext): Promise<StepOutcome> {
       emergency: run.mode === "emergency",
       evidence: ctx.deps.retirementEvidence,
       log: ctx.log,
-      abortSignal: ctx.signal,
+      abortSignal: ctx.abortSignal,
     },
   );
   if (!verdict.due) {
@@ -653,16 +653,16 @@ async function laggingInGroup(ctx: StepContext): Promise<string[]> {
  */
 export async function retireCredential(ctx: StepContext, keyId: string, step: "retire" | "reconcile"): Promise<number> {
   const { set, graph, vault } = ctx.deps;
-  const app = await getSetApplication(graph, set, { abortSignal: ctx.signal });
+  const app = await getSetApplication(graph, set, { abortSignal: ctx.abortSignal });
   if (app.passwordCredentials.some((c) => c.keyId === keyId)) {
-    await graph.removePassword(app.id, keyId, { abortSignal: ctx.signal });
+    await graph.removePassword(app.id, keyId, { abortSignal: ctx.abortSignal });
     await ctx.deps.hooks?.afterEffect?.(step, "removePassword");
   }
-  const versions = await vault.listVersions(set.keyVault.secretName, { abortSignal: ctx.signal });
+  const versions = await vault.listVersions(set.keyVault.secretName, { abortSignal: ctx.abortSignal });
   let disabled = 0;
   for (const v of versions) {
     if (v.enabled && v.tags["keyId"] === keyId) {
-      await vault.updateProperties(set.keyVault.secretName, v.version, { enabled: false }, { abortSignal: ctx.signal });
+      await vault.updateProperties(set.keyVault.secretName, v.version, { enabled: false }, { abortSignal: ctx.abortSignal });
       disabled++;
     }
   }

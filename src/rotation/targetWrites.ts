@@ -38,7 +38,7 @@ function reportUnwritten(ctx: StepContext, t: GatewayTarget, outcome: "drift" | 
 }
 
 export function listRotationTargets(ctx: StepContext): Promise<GatewayTarget[]> {
-  return ctx.deps.gateway.listTargets(rotationTargetFilter(ctx), { abortSignal: ctx.signal });
+  return ctx.deps.gateway.listTargets(rotationTargetFilter(ctx), { abortSignal: ctx.abortSignal });
 }
 
 /**
@@ -56,7 +56,7 @@ export async function pushSecret(ctx: StepContext, targets: GatewayTarget[], sec
     targets,
     secret,
     maxConcurrency: gateway.capabilities.maxConcurrency,
-    abortSignal: ctx.signal,
+    abortSignal: ctx.abortSignal,
     retry: { maxAttempts: ctx.deps.targetAttempts ?? 4 },
     sleep: (ms, signal) => ctx.deps.clock.sleep(ms, signal),
     logger: ctx.log,
@@ -137,7 +137,7 @@ export async function readBackTargets(ctx: StepContext, listed: GatewayTarget[],
     clientId: set.clientId,
     useTestConnection: usesTestConnection(ctx),
     maxConcurrency: gateway.capabilities.maxConcurrency,
-    abortSignal: ctx.signal,
+    abortSignal: ctx.abortSignal,
   });
   const bad: string[] = [];
   for (const v of checks) {

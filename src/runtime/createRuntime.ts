@@ -68,7 +68,7 @@ export interface RuntimeOptions {
   healthSchedule?: string;
   heartbeatUrl?: string;
   /** Per-check timeout of a probe. */
-  probeTimeoutMs?: number;
+  probeTimeoutInMs?: number;
   /** Incident repeat interval and healthy-probe count before resolve (ALERT_REPEAT_MINUTES, ALERT_RESOLVE_AFTER_PROBES). */
   alerting?: { repeatIntervalMs?: number; resolveAfterHealthy?: number };
   /** Key Vault SDK pipeline retries; tests shrink the delays. */
@@ -87,7 +87,7 @@ export interface BuiltRuntime extends Runtime {
   rotationSchedule: string;
   healthSchedule: string;
   heartbeatUrl?: string;
-  probeTimeoutMs?: number;
+  probeTimeoutInMs?: number;
 }
 
 export function createRuntime(options: RuntimeOptions): BuiltRuntime {
@@ -141,7 +141,7 @@ export function createRuntime(options: RuntimeOptions): BuiltRuntime {
     rotationSchedule: options.rotationSchedule || "0 0 3 * * *",
     healthSchedule: options.healthSchedule || "0 */15 * * * *",
     heartbeatUrl: options.heartbeatUrl,
-    probeTimeoutMs: options.probeTimeoutMs,
+    probeTimeoutInMs: options.probeTimeoutInMs,
     async createRunner(set: CredentialSet, given: Logger): Promise<RotationRunner> {
       const clients = await clientsFor(set);
       const logger = telemetry ? observedLogger(given, telemetry, redactor) : given;

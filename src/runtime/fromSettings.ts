@@ -37,7 +37,7 @@ export async function createRuntimeFromEnv(env: Env, options: RuntimeFromEnvOpti
     rotationSchedule: config.settings.rotationSchedule,
     healthSchedule: config.settings.healthSchedule,
     heartbeatUrl: config.settings.heartbeatUrl,
-    probeTimeoutMs: config.settings.probeTimeoutMs,
+    probeTimeoutInMs: config.settings.probeTimeoutInMs,
     alerting: { repeatIntervalMs: config.settings.alertRepeatMinutes * 60_000, resolveAfterHealthy: config.settings.alertResolveAfterProbes },
     ...options.extra,
   });

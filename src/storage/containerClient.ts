@@ -28,11 +28,11 @@ export interface StorageContainerOptions {
 const DEFAULT_STORAGE_TIMEOUT_MS = 30_000;
 
 /** A request policy that gives every request without a timeout of its own the given one. */
-function requestTimeoutPolicy(timeoutMs: number): RequestPolicyFactory {
+function requestTimeoutPolicy(timeoutInMs: number): RequestPolicyFactory {
   return {
     create: (next: RequestPolicy): RequestPolicy => ({
       sendRequest: (request) => {
-        if (!request.timeout) request.timeout = timeoutMs;
+        if (!request.timeout) request.timeout = timeoutInMs;
         return next.sendRequest(request);
       },
     }),

@@ -65,7 +65,7 @@ describe("alert dispatcher", () => {
       },
     };
     const { logger } = memoryLogger();
-    const d = new AlertDispatcher({ channels: [never, broken, ...w.channels], logger, clock: w.clock, channelTimeoutMs: 200 });
+    const d = new AlertDispatcher({ channels: [never, broken, ...w.channels], logger, clock: w.clock, channelTimeoutInMs: 200 });
     const outcome = await d.dispatch(opened());
     expect(outcome.delivered).toEqual(["slack"]);
     const byName = Object.fromEntries(outcome.results.map((r) => [r.channel, r]));

@@ -29,7 +29,7 @@ export interface WorldOptions {
   /** HttpClient timeout per request. */
   timeoutInMs?: number;
   maxRetries?: number;
-  channelTimeoutMs?: number;
+  channelTimeoutInMs?: number;
 }
 
 export interface World {
@@ -110,7 +110,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     maxRetries: options.maxRetries ?? 2,
   });
   const { logger, lines } = memoryLogger(redactor);
-  const dispatcher = new AlertDispatcher({ channels, logger, clock, channelTimeoutMs: options.channelTimeoutMs ?? 20_000 });
+  const dispatcher = new AlertDispatcher({ channels, logger, clock, channelTimeoutInMs: options.channelTimeoutInMs ?? 20_000 });
   const container = BlobServiceClient.fromConnectionString(inject("storageConnectionString")).getContainerClient(`alerts-${randomBytes(6).toString("hex")}`);
   const store = new IncidentStore({ containerClient: container });
   const manager = new IncidentManager({

@@ -22,7 +22,7 @@ describe("app settings: defaults", () => {
       storageContainer: "mcp-sso-rotator",
       alertRepeatMinutes: 240,
       alertResolveAfterProbes: 2,
-      probeTimeoutMs: 10_000,
+      probeTimeoutInMs: 10_000,
       identity: { kind: "managedIdentity" },
       isProduction: false,
     });
@@ -50,7 +50,7 @@ describe("app settings: defaults", () => {
       ROTATION_SCHEDULE: " 0  30 2 * * Mon-Fri ",
       HEALTH_SCHEDULE: "0 */5 9-17 * Jan,Jul 1-5",
     });
-    expect([s.rotationMaxDequeue, s.alertRepeatMinutes, s.alertResolveAfterProbes, s.probeTimeoutMs]).toEqual([3, 60, 4, 2500]);
+    expect([s.rotationMaxDequeue, s.alertRepeatMinutes, s.alertResolveAfterProbes, s.probeTimeoutInMs]).toEqual([3, 60, 4, 2500]);
     expect(s.rotationSchedule).toBe("0 30 2 * * Mon-Fri");
     expect(s.healthSchedule).toBe("0 */5 9-17 * Jan,Jul 1-5");
   });

@@ -136,7 +136,7 @@ export async function startProbeWorld(options: ProbeWorldOptions = {}): Promise<
         const report = await runProbe({
           set,
           deps: { ...clients, journals: runtime.journals, clock: world.clock, logger, redactor, ...depsOverride },
-          timeoutMs: 15_000,
+          timeoutInMs: 15_000,
           replicationWindowMs: 0,
           ...rest,
         });

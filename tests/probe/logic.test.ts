@@ -420,19 +420,19 @@ describe("rotation step position", () => {
 describe("deadlines", () => {
   test("work that ignores its signal still ends at the deadline with TIMEOUT", async () => {
     const never = new Promise<string>(() => undefined);
-    await expect(withDeadline(() => never, { timeoutMs: 20, what: "reading x" })).rejects.toMatchObject({ code: "TIMEOUT" });
+    await expect(withDeadline(() => never, { timeoutInMs: 20, what: "reading x" })).rejects.toMatchObject({ code: "TIMEOUT" });
   });
 
   test("the caller's abort ends the work with ABORTED", async () => {
     const ac = new AbortController();
-    const p = withDeadline(() => new Promise<string>(() => undefined), { timeoutMs: 60_000, parent: ac.signal, what: "reading x" });
+    const p = withDeadline(() => new Promise<string>(() => undefined), { timeoutInMs: 60_000, parent: ac.signal, what: "reading x" });
     ac.abort();
     await expect(p).rejects.toMatchObject({ code: "ABORTED" });
   });
 
   test("work that finishes in time returns its value; its errors pass through", async () => {
-    await expect(withDeadline(async () => 42, { timeoutMs: 1000, what: "x" })).resolves.toBe(42);
+    await expect(withDeadline(async () => 42, { timeoutInMs: 1000, what: "x" })).resolves.toBe(42);
     const boom = new RotatorError("GRAPH_FORBIDDEN", "no", { hint: "h" });
-    await expect(withDeadline(async () => Promise.reject(boom), { timeoutMs: 1000, what: "x" })).rejects.toBe(boom);
+    await expect(withDeadline(async () => Promise.reject(boom), { timeoutInMs: 1000, what: "x" })).rejects.toBe(boom);
   });
 });

@@ -20,7 +20,7 @@ function erroredChecks(report: Awaited<ReturnType<ProbeWorld["probe"]>>): CheckI
 }
 
 describe("hanging dependencies", () => {
-  const short = { timeoutMs: 1_500 };
+  const short = { timeoutInMs: 1_500 };
 
   test("a hanging Key Vault fails only the token check, with code TIMEOUT", async () => {
     w.world.keyVault.server.faults.add({ route: "^GET /secrets/", hang: true });

@@ -43,7 +43,7 @@ describe("issue 8, defect 11: a single failed lease renewal", () => {
     const container = await freshContainer(inject("storageConnectionString"));
     const lease = await acquireSetLease(withFlakyRenewals(container, 1), "set-a", { durationSeconds: 15, renewEveryMs: 150 });
     await sleep(900);
-    expect(lease.signal.aborted).toBe(false);
+    expect(lease.abortSignal.aborted).toBe(false);
     expect((await container.getBlockBlobClient("leases/set-a").getProperties()).leaseState).toBe("leased");
     await lease.release();
   });
@@ -52,8 +52,8 @@ describe("issue 8, defect 11: a single failed lease renewal", () => {
     const container = await freshContainer(inject("storageConnectionString"));
     const lease = await acquireSetLease(withFlakyRenewals(container, 1_000), "set-b", { durationSeconds: 15, renewEveryMs: 150 });
     await sleep(1_500);
-    expect(lease.signal.aborted).toBe(true);
-    expect(lease.signal.reason).toMatchObject({ code: "LEASE_LOST", retryable: true });
+    expect(lease.abortSignal.aborted).toBe(true);
+    expect(lease.abortSignal.reason).toMatchObject({ code: "LEASE_LOST", retryable: true });
     await lease.release();
   });
 
@@ -62,7 +62,7 @@ describe("issue 8, defect 11: a single failed lease renewal", () => {
     const lease = await acquireSetLease(container, "set-c", { durationSeconds: 15, renewEveryMs: 150 });
     await container.getBlockBlobClient("leases/set-c").getBlobLeaseClient().breakLease(0);
     await sleep(400);
-    expect(lease.signal.aborted).toBe(true);
+    expect(lease.abortSignal.aborted).toBe(true);
     await lease.release();
   });
 });

@@ -15,7 +15,7 @@ export async function confirmCommand(
   ctx: CommandContext,
   runId: string,
   by: string | undefined,
-  options: { wait: boolean; timeoutMs: number; intervalMs: number },
+  options: { wait: boolean; timeoutInMs: number; intervalMs: number },
 ): Promise<{ code: ExitCode; body: Record<string, unknown> }> {
   const run = await ctx.runtime.journals.findRun(runId);
   if (!run)

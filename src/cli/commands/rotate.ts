@@ -11,7 +11,7 @@ export interface RotateOptions {
   mode: RotationMode;
   wait: boolean;
   /** --wait: give up after this long. */
-  timeoutMs: number;
+  timeoutInMs: number;
   /** --wait: pause between passes. */
   intervalMs: number;
   /** confirm: the run to resume. */
@@ -45,7 +45,7 @@ export async function rotateCommand(ctx: CommandContext, options: RotateOptions)
 }
 
 export async function rotateSet(ctx: CommandContext, set: CredentialSet, options: RotateOptions): Promise<SetPassOutcome> {
-  const deadline = Date.now() + options.timeoutMs;
+  const deadline = Date.now() + options.timeoutInMs;
   let passes = 0;
   let last: PassResult | undefined;
   ctx.out.say(`${set.name}: ${options.runId ? `resuming run ${options.runId}` : `${options.mode} rotation pass`}…`);

@@ -29,7 +29,7 @@ export const appRegistrationCheck: CheckDefinition = {
   id: "app-registration",
   title: "App registration settings from the setup guide",
   async run(ctx: CheckContext): Promise<CheckOutcome> {
-    const { set, deps, signal } = ctx;
+    const { set, deps, abortSignal: signal } = ctx;
     const f = new Findings();
     const evidence: Evidence = { clientId: set.clientId };
 

@@ -149,7 +149,7 @@ export const authorizeCheck: CheckDefinition = {
   id: "authorize",
   title: "Sign-in request with the gateway's client ID and redirect URI",
   async run(ctx: CheckContext): Promise<CheckOutcome> {
-    const { deps, signal } = ctx;
+    const { deps, abortSignal: signal } = ctx;
     const f = new Findings();
     const evidence: Evidence = {};
     const targets = oauthTargets(maybe(await ctx.shared.targets(), evidence, "gatewayTargets"));

@@ -355,7 +355,7 @@ async function resolveDomains(ctx: CheckContext, targets: GatewayTarget[]): Prom
   const out = new Map<string, string | null | undefined>();
   await Promise.all(
     domains.map(async (d) => {
-      const doc = await settle(fetchDiscovery({ http: ctx.deps.http, authorityHost: ctx.set.authorityHost, tenant: d }, { abortSignal: ctx.signal }));
+      const doc = await settle(fetchDiscovery({ http: ctx.deps.http, authorityHost: ctx.set.authorityHost, tenant: d }, { abortSignal: ctx.abortSignal }));
       if (doc.ok) out.set(d, parseEntraUrl(doc.value.token_endpoint)?.tenant);
       else out.set(d, doc.error.code === "ENTRA_TENANT_NOT_FOUND" ? null : undefined);
     }),

@@ -66,7 +66,7 @@ export const signInsCheck: CheckDefinition = {
   id: "sign-ins",
   title: "Real users' sign-ins succeed (Entra sign-in log)",
   async run(ctx: CheckContext): Promise<CheckOutcome> {
-    const { set, deps, signal, now } = ctx;
+    const { set, deps, abortSignal: signal, now } = ctx;
     const hours = set.signInEvidence?.monitorLookbackHours ?? DEFAULT_LOOKBACK_HOURS;
     if (!deps.signIns || set.signInEvidence?.enabled === false) {
       return { status: "skip", severity: "info", summary: "the sign-in monitor is not enabled for this set", hint: "Nothing to do.", evidence: {} };

@@ -134,7 +134,7 @@ export const tokenCheck: CheckDefinition = {
   id: "token",
   title: "Client-credentials token request with the Key Vault secret",
   async run(ctx: CheckContext): Promise<CheckOutcome> {
-    const { set, deps, tuning, now, signal } = ctx;
+    const { set, deps, tuning, now, abortSignal: signal } = ctx;
     const f = new Findings();
     const evidence: Evidence = { secretName: set.keyVault.secretName, clientId: set.clientId };
     const secret = need(await ctx.shared.secret(), `Key Vault secret ${set.keyVault.secretName}`);

@@ -763,7 +763,7 @@ export async function runSchedule(env: ChaosEnv, schedule: GeneratedSchedule, op
     httpTimeoutInMs: 2_000,
     // A whole probe (nine checks, token retries honouring Retry-After) in 2 s timed out on a loaded
     // machine and paged for nothing; 5 s still ends a hung dependency's check well inside a pass.
-    probeTimeoutMs: 5_000,
+    probeTimeoutInMs: 5_000,
     onRotationEvent: async (ev, logger) => {
       holder.e!.outputs.push({ where: "rotation event", text: JSON.stringify(ev) });
       await runtime.alerting.onRotationEvent(ev, logger);
