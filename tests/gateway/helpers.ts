@@ -1,6 +1,10 @@
+import { afterAll, beforeAll, beforeEach, expect } from "vitest";
 import { gatewaySchema } from "../../src/config/schema.js";
 import { abortableDelay } from "../../src/clock.js";
 import { HttpClient } from "../../src/http/client.js";
+import { memoryLogger, type Logger } from "../../src/logging.js";
+import { Redactor } from "../../src/redact.js";
+import { SecretScanner } from "../helpers/secretScan.js";
 import type { CequenceGatewayConfig } from "../../src/gateway/cequence/index.js";
 import { startEntraFixture, type EntraFixture } from "../../emulators/entra/index.js";
 import { startGatewayFixture, type GatewayFixture } from "../../emulators/gateway/fixture.js";
@@ -62,4 +66,37 @@ export async function startPropagationWorld(options: { pageSizeMax: number; only
     tokenAcceptance: (url, cid, secret) => (!options.onlyTenantTokenUrl || url === tokenUrl) && entra.emulator.isSecretAccepted(entra.tenantId, cid, secret),
   });
   return { entra, f, tokenUrl, clientId: entra.target.app.appId, oldSecret: entra.target.secret.secretText, newSecret };
+}
+
+/**
+ * One propagation world per describe block: started before its tests, reset (faults, rate limit,
+ * latency, traffic) before each, and closed after, with every secret either emulator issued
+ * scanned for in the block's log (at least `minScanned` lines must have been read).
+ */
+export function usePropagationWorld(options: {
+  pageSizeMax: number;
+  onlyTenantTokenUrl: boolean;
+  minScanned: number;
+}): PropagationWorld & { logger: Logger; scanner: SecretScanner } {
+  const { logger, lines } = memoryLogger(new Redactor());
+  const scanner = new SecretScanner();
+  const world = { logger, scanner } as PropagationWorld & { logger: Logger; scanner: SecretScanner };
+  beforeAll(async () => {
+    Object.assign(world, await startPropagationWorld(options));
+  });
+  afterAll(async () => {
+    scanner.addSecrets([...world.f.emulator.issuedSecrets(), ...world.entra.emulator.issuedSecrets(), world.newSecret]);
+    scanner.collectAll("log", lines);
+    expect(scanner.assertClean()).toBeGreaterThan(options.minScanned);
+    await world.f?.close();
+    await world.entra?.close();
+  });
+  beforeEach(() => {
+    world.f.emulator.reset();
+    world.f.emulator.setRateLimit(undefined);
+    world.f.emulator.setLatency(0);
+    world.f.emulator.traffic.clear();
+    world.f.emulator.server.faults.clear();
+  });
+  return world;
 }

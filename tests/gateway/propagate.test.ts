@@ -1,15 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { EntraFixture } from "../../emulators/entra/index.js";
-import type { GatewayFixture } from "../../emulators/gateway/fixture.js";
+import { describe, expect, it } from "vitest";
 import { createCequenceAdapter } from "../../src/gateway/cequence/index.js";
 import { createGatewayAdapter } from "../../src/gateway/factory.js";
 import { propagateSecret, verifyTargets, type TargetOutcome } from "../../src/gateway/propagate.js";
 import type { GatewayAdapter, GatewayTarget } from "../../src/gateway/types.js";
-import { memoryLogger } from "../../src/logging.js";
-import { Redactor } from "../../src/redact.js";
-import { SecretScanner } from "../helpers/secretScan.js";
-import { cequenceConfig, fastHttp, fastSleep, startPropagationWorld } from "./helpers.js";
+import { cequenceConfig, fastHttp, fastSleep, usePropagationWorld } from "./helpers.js";
 
 /**
  * propagateSecret / verifyTargets over the real cequence adapter and HttpClient, against the
@@ -17,112 +12,87 @@ import { cequenceConfig, fastHttp, fastSleep, startPropagationWorld } from "./he
  * holds a secret Entra accepts) is read from the gateway's ground truth after every target.
  */
 describe("propagateSecret and verifyTargets", () => {
-  let entra: EntraFixture;
-  let f: GatewayFixture;
-  let tokenUrl: string;
-  let oldSecret: string;
-  let newSecret: string;
-  let clientId: string;
-  const { logger, lines } = memoryLogger(new Redactor());
-  const scanner = new SecretScanner();
-
-  beforeAll(async () => {
-    ({ entra, f, tokenUrl, clientId, oldSecret, newSecret } = await startPropagationWorld({ pageSizeMax: 40, onlyTenantTokenUrl: true }));
-  });
-  afterAll(async () => {
-    scanner.addSecrets([...f.emulator.issuedSecrets(), ...entra.emulator.issuedSecrets(), newSecret]);
-    scanner.collectAll("log", lines);
-    expect(scanner.assertClean()).toBeGreaterThan(10);
-    await f?.close();
-    await entra?.close();
-  });
-  beforeEach(() => {
-    f.emulator.reset();
-    f.emulator.setRateLimit(undefined);
-  });
-  afterEach(() => {
-    f.emulator.server.faults.clear();
-  });
+  const w = usePropagationWorld({ pageSizeMax: 40, onlyTenantTokenUrl: true, minScanned: 10 });
 
   const seedTargets = (n: number, others = 0): void => {
     for (let i = 0; i < n; i++) {
-      f.emulator.seedServer({
+      w.f.emulator.seedServer({
         name: `mcp-${i}`,
         tokenName: "entra-sso",
-        tokenUrl,
-        clientId,
-        clientSecret: oldSecret,
+        tokenUrl: w.tokenUrl,
+        clientId: w.clientId,
+        clientSecret: w.oldSecret,
         scopes: ["openid", "profile"],
-        additionalParameters: { tenantID: entra.tenantId },
+        additionalParameters: { tenantID: w.entra.tenantId },
       });
     }
     for (let i = 0; i < others; i++) {
-      f.emulator.seedServer({ name: `other-${i}`, tokenUrl, clientId: randomUUID(), clientSecret: `other-${randomUUID()}` });
+      w.f.emulator.seedServer({ name: `other-${i}`, tokenUrl: w.tokenUrl, clientId: randomUUID(), clientSecret: `other-${randomUUID()}` });
     }
   };
-  const makeAdapter = (overrides: Record<string, unknown> = {}, http = fastHttp(f)): GatewayAdapter =>
-    createCequenceAdapter({ config: cequenceConfig(f, overrides), apiToken: f.apiToken, http, logger });
+  const makeAdapter = (overrides: Record<string, unknown> = {}, http = fastHttp(w.f)): GatewayAdapter =>
+    createCequenceAdapter({ config: cequenceConfig(w.f, overrides), apiToken: w.f.apiToken, http, logger: w.logger });
   /** Seeds `n` of our servers (and `others` of other apps) and lists ours through a fresh adapter. */
   const listedTargets = async (n: number, others = 0): Promise<{ adapter: GatewayAdapter; targets: GatewayTarget[] }> => {
     seedTargets(n, others);
     const adapter = makeAdapter();
-    return { adapter, targets: await adapter.listTargets({ clientId }) };
+    return { adapter, targets: await adapter.listTargets({ clientId: w.clientId }) };
   };
   const assertNoOutage = (where: string): void => {
     const ours = new Set(
-      f.emulator
+      w.f.emulator
         .servers()
-        .filter((s) => s.clientId === clientId)
+        .filter((s) => s.clientId === w.clientId)
         .map((s) => s.id),
     );
-    const bad = f.emulator.secretsAcceptedNow().filter((s) => ours.has(s.id) && !s.accepted);
+    const bad = w.f.emulator.secretsAcceptedNow().filter((s) => ours.has(s.id) && !s.accepted);
     if (bad.length > 0) throw new Error(`outage ${where}: ${bad.length} server(s) hold a secret Entra refuses`);
   };
-  const holders = (secret: string): number => f.emulator.servers().filter((s) => s.clientSecret === secret).length;
-  const patchesTo = (id: string): number => f.emulator.server.count("PATCH", new RegExp(`^/mcp-servers/${id}/authentication$`));
+  const holders = (secret: string): number => w.f.emulator.servers().filter((s) => s.clientSecret === secret).length;
+  const patchesTo = (id: string): number => w.f.emulator.server.count("PATCH", new RegExp(`^/mcp-servers/${id}/authentication$`));
 
   it("updates 150 targets under a tight gateway rate limit (429 + Retry-After) without an outage at any step", async () => {
     seedTargets(150, 50);
-    const adapter = makeAdapter({ maxRequestsPerSecond: 1000 }, fastHttp(f, { maxRetries: 10 }));
-    const targets = await adapter.listTargets({ clientId });
+    const adapter = makeAdapter({ maxRequestsPerSecond: 1000 }, fastHttp(w.f, { maxRetries: 10 }));
+    const targets = await adapter.listTargets({ clientId: w.clientId });
     expect(targets).toHaveLength(150);
     // The gateway's own bucket throttles whenever the writes outrun it; on a slow machine they may
     // not, so the first dozen writes are also answered 429 by the fault injector.
-    f.emulator.setRateLimit({ capacity: 5, refillPerSecond: 150 });
-    f.emulator.server.faults.add({ route: "^PATCH /mcp-servers/[^/]+/authentication$", status: 429, retryAfterSeconds: 1, times: 12 });
-    const throttledBefore = f.emulator.server.requests.filter((r) => r.status === 429).length;
+    w.f.emulator.setRateLimit({ capacity: 5, refillPerSecond: 150 });
+    w.f.emulator.server.faults.add({ route: "^PATCH /mcp-servers/[^/]+/authentication$", status: 429, retryAfterSeconds: 1, times: 12 });
+    const throttledBefore = w.f.emulator.server.requests.filter((r) => r.status === 429).length;
     const done: string[] = [];
     const outcomes = await propagateSecret({
       adapter,
       targets,
-      secret: newSecret,
+      secret: w.newSecret,
       maxConcurrency: 8,
       sleep: fastSleep,
       retry: { maxAttempts: 6 },
-      logger,
+      logger: w.logger,
       onTargetDone: (id, outcome) => {
         expect(outcome.ok).toBe(true);
         done.push(id);
         assertNoOutage(`after ${id}`);
       },
     });
-    scanner.collect("outcomes", outcomes);
+    w.scanner.collect("outcomes", outcomes);
     expect(outcomes.map((o) => o.id)).toEqual(targets.map((t) => t.id));
     expect(outcomes.every((o) => o.ok)).toBe(true);
     expect(new Set(done).size).toBe(150);
-    expect(holders(newSecret)).toBe(150);
+    expect(holders(w.newSecret)).toBe(150);
     expect(
-      f.emulator
+      w.f.emulator
         .servers()
         .filter((s) => s.name.startsWith("other-"))
         .every((s) => s.clientSecret.startsWith("other-")),
     ).toBe(true);
-    expect(f.emulator.server.requests.filter((r) => r.status === 429).length - throttledBefore).toBeGreaterThanOrEqual(12);
+    expect(w.f.emulator.server.requests.filter((r) => r.status === 429).length - throttledBefore).toBeGreaterThanOrEqual(12);
   });
 
   it("keeps at most maxConcurrency writes in flight", async () => {
     seedTargets(24);
-    f.emulator.setLatency(15);
+    w.f.emulator.setLatency(15);
     try {
       const real = makeAdapter();
       let inFlight = 0;
@@ -143,12 +113,12 @@ describe("propagateSecret and verifyTargets", () => {
           }
         },
       };
-      const targets = await real.listTargets({ clientId });
-      const outcomes = await propagateSecret({ adapter: counting, targets, secret: newSecret, maxConcurrency: 3, sleep: fastSleep });
+      const targets = await real.listTargets({ clientId: w.clientId });
+      const outcomes = await propagateSecret({ adapter: counting, targets, secret: w.newSecret, maxConcurrency: 3, sleep: fastSleep });
       expect(outcomes.every((o) => o.ok)).toBe(true);
       expect(peak).toBe(3);
     } finally {
-      f.emulator.setLatency(0);
+      w.f.emulator.setLatency(0);
     }
   });
 
@@ -156,66 +126,66 @@ describe("propagateSecret and verifyTargets", () => {
     const { adapter, targets } = await listedTargets(10);
     const flaky = targets[2]!;
     const broken = targets[7]!;
-    f.emulator.server.faults.add({ route: `^PATCH /mcp-servers/${flaky.id}/authentication$`, status: 503, times: 2 });
-    f.emulator.server.faults.add({ route: `^PATCH /mcp-servers/${broken.id}/authentication$`, status: 500 });
+    w.f.emulator.server.faults.add({ route: `^PATCH /mcp-servers/${flaky.id}/authentication$`, status: 503, times: 2 });
+    w.f.emulator.server.faults.add({ route: `^PATCH /mcp-servers/${broken.id}/authentication$`, status: 500 });
     const seen = new Map<string, TargetOutcome>();
     const outcomes = await propagateSecret({
       adapter,
       targets,
-      secret: newSecret,
+      secret: w.newSecret,
       maxConcurrency: 4,
       sleep: fastSleep,
       retry: { maxAttempts: 4 },
-      logger,
+      logger: w.logger,
       onTargetDone: (id, o) => void seen.set(id, o),
     });
-    scanner.collect("outcomes", outcomes);
+    w.scanner.collect("outcomes", outcomes);
     const byId = new Map(outcomes.map((o) => [o.id, o]));
     expect(byId.get(flaky.id)).toMatchObject({ ok: true, attempts: 3 });
     expect(byId.get(broken.id)).toMatchObject({ ok: false, attempts: 4, error: { code: "GATEWAY_UNAVAILABLE", status: 500 } });
     expect(byId.get(broken.id)!.error!.hint).toMatch(/transient/);
     expect(outcomes.filter((o) => o.ok)).toHaveLength(9);
     expect(seen.size).toBe(10);
-    expect(f.emulator.servers().find((s) => s.id === broken.id)!.clientSecret).toBe(oldSecret);
+    expect(w.f.emulator.servers().find((s) => s.id === broken.id)!.clientSecret).toBe(w.oldSecret);
     assertNoOutage("after a failing target");
   });
 
   it("recovers from a PATCH whose answer was lost after it was applied, by reading back instead of writing again", async () => {
     const { adapter, targets } = await listedTargets(3);
     const lost = targets[1]!;
-    f.emulator.server.faults.add({ route: `^PATCH /mcp-servers/${lost.id}/authentication$`, dropAfterHandling: true, times: 1 });
-    const outcomes = await propagateSecret({ adapter, targets, secret: newSecret, maxConcurrency: 2, sleep: fastSleep, logger });
-    scanner.collect("outcomes", outcomes);
+    w.f.emulator.server.faults.add({ route: `^PATCH /mcp-servers/${lost.id}/authentication$`, dropAfterHandling: true, times: 1 });
+    const outcomes = await propagateSecret({ adapter, targets, secret: w.newSecret, maxConcurrency: 2, sleep: fastSleep, logger: w.logger });
+    w.scanner.collect("outcomes", outcomes);
     expect(outcomes.find((o) => o.id === lost.id)).toMatchObject({ ok: true, attempts: 1, alreadyHeld: true });
     expect(patchesTo(lost.id)).toBe(1);
-    expect(holders(newSecret)).toBe(3);
+    expect(holders(w.newSecret)).toBe(3);
   });
 
   it("re-reads after a 412: an unrelated edit gets a fresh ETag and the write; a changed client ID is left alone", async () => {
     const { adapter, targets } = await listedTargets(4);
     const renamed = targets[0]!;
     const repointed = targets[1]!;
-    f.emulator.editServer(renamed.id, { name: "renamed-in-the-console" });
-    f.emulator.editServer(repointed.id, { clientId: randomUUID() });
-    const outcomes = await propagateSecret({ adapter, targets, secret: newSecret, maxConcurrency: 4, sleep: fastSleep, logger });
-    scanner.collect("outcomes", outcomes);
+    w.f.emulator.editServer(renamed.id, { name: "renamed-in-the-console" });
+    w.f.emulator.editServer(repointed.id, { clientId: randomUUID() });
+    const outcomes = await propagateSecret({ adapter, targets, secret: w.newSecret, maxConcurrency: 4, sleep: fastSleep, logger: w.logger });
+    w.scanner.collect("outcomes", outcomes);
     expect(outcomes.find((o) => o.id === renamed.id)).toMatchObject({ ok: true, attempts: 2 });
     const r = outcomes.find((o) => o.id === repointed.id)!;
     expect(r).toMatchObject({ ok: false, attempts: 1, error: { code: "GATEWAY_TARGET_CHANGED" } });
     expect(r.error!.message).toContain("client ID");
-    expect(f.emulator.servers().find((s) => s.id === repointed.id)!.clientSecret).toBe(oldSecret);
-    expect(holders(newSecret)).toBe(3);
+    expect(w.f.emulator.servers().find((s) => s.id === repointed.id)!.clientSecret).toBe(w.oldSecret);
+    expect(holders(w.newSecret)).toBe(3);
   });
 
   it("does not write a target that already holds the secret (a resumed run)", async () => {
     seedTargets(5);
     const adapter = makeAdapter();
-    const first = await adapter.listTargets({ clientId });
-    await adapter.updateClientSecret(first[0]!.id, newSecret);
-    await adapter.updateClientSecret(first[1]!.id, newSecret);
-    const targets = await adapter.listTargets({ clientId });
-    const before = f.emulator.server.count("PATCH", /\/authentication$/);
-    const outcomes = await propagateSecret({ adapter, targets, secret: newSecret, maxConcurrency: 2, sleep: fastSleep });
+    const first = await adapter.listTargets({ clientId: w.clientId });
+    await adapter.updateClientSecret(first[0]!.id, w.newSecret);
+    await adapter.updateClientSecret(first[1]!.id, w.newSecret);
+    const targets = await adapter.listTargets({ clientId: w.clientId });
+    const before = w.f.emulator.server.count("PATCH", /\/authentication$/);
+    const outcomes = await propagateSecret({ adapter, targets, secret: w.newSecret, maxConcurrency: 2, sleep: fastSleep });
     expect(
       outcomes
         .filter((o) => o.alreadyHeld)
@@ -223,7 +193,7 @@ describe("propagateSecret and verifyTargets", () => {
         .sort(),
     ).toEqual([first[0]!.id, first[1]!.id].sort());
     expect(outcomes.filter((o) => o.alreadyHeld).every((o) => o.attempts === 0)).toBe(true);
-    expect(f.emulator.server.count("PATCH", /\/authentication$/) - before).toBe(3);
+    expect(w.f.emulator.server.count("PATCH", /\/authentication$/) - before).toBe(3);
   });
 
   it("rejects with ABORTED when cancelled, after reporting the targets already settled", async () => {
@@ -233,7 +203,7 @@ describe("propagateSecret and verifyTargets", () => {
     const p = propagateSecret({
       adapter,
       targets,
-      secret: newSecret,
+      secret: w.newSecret,
       maxConcurrency: 1,
       abortSignal: controller.signal,
       sleep: fastSleep,
@@ -244,43 +214,50 @@ describe("propagateSecret and verifyTargets", () => {
     });
     await expect(p).rejects.toMatchObject({ code: "ABORTED" });
     expect(settled).toHaveLength(4);
-    expect(holders(newSecret)).toBe(4);
+    expect(holders(w.newSecret)).toBe(4);
   });
 
   it("stops when onTargetDone fails (the journal cannot record) and rethrows its error", async () => {
     const { adapter, targets } = await listedTargets(6);
     const journalDown = new Error("journal write failed");
     await expect(
-      propagateSecret({ adapter, targets, secret: newSecret, maxConcurrency: 1, sleep: fastSleep, onTargetDone: () => Promise.reject(journalDown) }),
+      propagateSecret({ adapter, targets, secret: w.newSecret, maxConcurrency: 1, sleep: fastSleep, onTargetDone: () => Promise.reject(journalDown) }),
     ).rejects.toBe(journalDown);
-    expect(holders(newSecret)).toBe(1);
+    expect(holders(w.newSecret)).toBe(1);
   });
 
   describe("verifyTargets", () => {
     it("proves every target holds the secret, kept its client ID and token URL, and fetches a token through the gateway", async () => {
       const { adapter, targets } = await listedTargets(6, 2);
-      await propagateSecret({ adapter, targets, secret: newSecret, maxConcurrency: 3, sleep: fastSleep });
-      const testsBefore = f.emulator.server.count("POST", /\/authentication\/test$/);
-      const results = await verifyTargets({ adapter, targets, secret: newSecret, clientId, expectedTokenUrl: tokenUrl, useTestConnection: true });
-      scanner.collect("verification", results);
+      await propagateSecret({ adapter, targets, secret: w.newSecret, maxConcurrency: 3, sleep: fastSleep });
+      const testsBefore = w.f.emulator.server.count("POST", /\/authentication\/test$/);
+      const results = await verifyTargets({
+        adapter,
+        targets,
+        secret: w.newSecret,
+        clientId: w.clientId,
+        expectedTokenUrl: w.tokenUrl,
+        useTestConnection: true,
+      });
+      w.scanner.collect("verification", results);
       expect(results).toHaveLength(6);
       for (const r of results) {
         expect(r).toMatchObject({ ok: true, fingerprintMatches: true, clientIdUnchanged: true, tokenUrlUnchanged: true, testConnection: { ok: true } });
       }
-      expect(f.emulator.server.count("POST", /\/authentication\/test$/) - testsBefore).toBe(6);
+      expect(w.f.emulator.server.count("POST", /\/authentication\/test$/) - testsBefore).toBe(6);
     });
 
     it("flags a target that holds another secret, one whose token URL drifted and one the gateway cannot authenticate", async () => {
       const { adapter, targets } = await listedTargets(4);
-      await propagateSecret({ adapter, targets, secret: newSecret, maxConcurrency: 4, sleep: fastSleep });
+      await propagateSecret({ adapter, targets, secret: w.newSecret, maxConcurrency: 4, sleep: fastSleep });
       const [stale, drifted, revoked] = targets;
-      f.emulator.setServerSecret(stale!.id, oldSecret);
-      f.emulator.editServer(drifted!.id, { tokenUrl: `${entra.url}/common/oauth2/v2.0/token` });
+      w.f.emulator.setServerSecret(stale!.id, w.oldSecret);
+      w.f.emulator.editServer(drifted!.id, { tokenUrl: `${w.entra.url}/common/oauth2/v2.0/token` });
       // The secret is right but the client ID now names an app Entra does not know.
       const ghost = randomUUID();
-      f.emulator.editServer(revoked!.id, { clientId: ghost });
-      const results = await verifyTargets({ adapter, targets, secret: newSecret, clientId, useTestConnection: true });
-      scanner.collect("verification", results);
+      w.f.emulator.editServer(revoked!.id, { clientId: ghost });
+      const results = await verifyTargets({ adapter, targets, secret: w.newSecret, clientId: w.clientId, useTestConnection: true });
+      w.scanner.collect("verification", results);
       const by = new Map(results.map((r) => [r.id, r]));
       expect(by.get(stale!.id)).toMatchObject({ ok: false, fingerprintMatches: false, clientIdUnchanged: true, tokenUrlUnchanged: true });
       expect(by.get(stale!.id)!.testConnection).toBeUndefined();
@@ -294,27 +271,27 @@ describe("propagateSecret and verifyTargets", () => {
     it("reports a target deleted since listing as not ok with its error, and skips the test connection when told to", async () => {
       const { adapter, targets } = await listedTargets(2);
       const gone: GatewayTarget = { ...targets[0]!, id: "mcp_deleted_meanwhile" };
-      const testsBefore = f.emulator.server.count("POST", /\/authentication\/test$/);
-      const results = await verifyTargets({ adapter, targets: [gone, targets[1]!], secret: oldSecret, clientId, useTestConnection: false });
+      const testsBefore = w.f.emulator.server.count("POST", /\/authentication\/test$/);
+      const results = await verifyTargets({ adapter, targets: [gone, targets[1]!], secret: w.oldSecret, clientId: w.clientId, useTestConnection: false });
       expect(results[0]).toMatchObject({ ok: false, error: { code: "GATEWAY_TARGET_NOT_FOUND" } });
       expect(results[1]).toMatchObject({ ok: true, fingerprintMatches: true });
       expect(results[1]!.testConnection).toBeUndefined();
-      expect(f.emulator.server.count("POST", /\/authentication\/test$/)).toBe(testsBefore);
+      expect(w.f.emulator.server.count("POST", /\/authentication\/test$/)).toBe(testsBefore);
     });
   });
 
   describe("manual gateway", () => {
     it("lists the configured names and fails every target with GATEWAY_MANUAL_ACTION_REQUIRED and the confirm route", async () => {
-      const adapter = createGatewayAdapter({ kind: "manual", targets: ["mcp-alpha", "mcp-beta", "mcp-alpha"] }, { http: fastHttp(f) });
+      const adapter = createGatewayAdapter({ kind: "manual", targets: ["mcp-alpha", "mcp-beta", "mcp-alpha"] }, { http: fastHttp(w.f) });
       expect(adapter.kind).toBe("manual");
       expect(adapter.testConnection).toBeUndefined();
-      const targets = await adapter.listTargets({ clientId });
+      const targets = await adapter.listTargets({ clientId: w.clientId });
       expect(targets.map((t) => [t.id, t.name, t.clientId])).toEqual([
-        ["mcp-alpha", "mcp-alpha", clientId],
-        ["mcp-beta", "mcp-beta", clientId],
+        ["mcp-alpha", "mcp-alpha", w.clientId],
+        ["mcp-beta", "mcp-beta", w.clientId],
       ]);
-      const outcomes = await propagateSecret({ adapter, targets, secret: newSecret, maxConcurrency: 2, sleep: fastSleep });
-      scanner.collect("manual outcomes", outcomes);
+      const outcomes = await propagateSecret({ adapter, targets, secret: w.newSecret, maxConcurrency: 2, sleep: fastSleep });
+      w.scanner.collect("manual outcomes", outcomes);
       for (const o of outcomes) {
         expect(o).toMatchObject({ ok: false, attempts: 1, error: { code: "GATEWAY_MANUAL_ACTION_REQUIRED" } });
         expect(o.error!.message).toContain(`"${o.name}"`);
@@ -324,9 +301,9 @@ describe("propagateSecret and verifyTargets", () => {
     });
 
     it("builds the cequence adapter from the factory and refuses one without an API token", () => {
-      const config = cequenceConfig(f);
-      expect(createGatewayAdapter(config, { apiToken: f.apiToken, http: fastHttp(f) }).kind).toBe("cequence");
-      expect(() => createGatewayAdapter(config, { http: fastHttp(f) })).toThrow(expect.objectContaining({ code: "GATEWAY_TOKEN_MISSING" }));
+      const config = cequenceConfig(w.f);
+      expect(createGatewayAdapter(config, { apiToken: w.f.apiToken, http: fastHttp(w.f) }).kind).toBe("cequence");
+      expect(() => createGatewayAdapter(config, { http: fastHttp(w.f) })).toThrow(expect.objectContaining({ code: "GATEWAY_TOKEN_MISSING" }));
     });
   });
 });
