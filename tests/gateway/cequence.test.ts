@@ -4,7 +4,6 @@ import { startGatewayFixture, type GatewayFixture } from "../../emulators/gatewa
 import { startEntraFixture, type EntraFixture } from "../../emulators/entra/index.js";
 import { EmulatorServer } from "../../emulators/common/server.js";
 import { gatewaySchema } from "../../src/config/schema.js";
-import { RotatorError } from "../../src/errors.js";
 import { HttpClient } from "../../src/http/client.js";
 import { createCequenceAdapter } from "../../src/gateway/cequence/index.js";
 import { fingerprintMatches } from "../../src/gateway/fingerprint.js";
@@ -12,21 +11,13 @@ import type { GatewayAdapter } from "../../src/gateway/types.js";
 import { memoryLogger } from "../../src/logging.js";
 import { Redactor } from "../../src/redact.js";
 import { SecretScanner } from "../helpers/secretScan.js";
+import { errorTracker, rotatorFailure } from "../helpers/rotatorFailure.js";
 import { cequenceConfig, fastHttp } from "./helpers.js";
 
 /** The cequence adapter through our real HttpClient against the gateway emulator. */
 const TENANT_ID = "0b5f2c1e-7d3a-4e8b-9c6f-2a1d3e4f5a6b";
 const TOKEN_URL = `https://login.microsoftonline.com/${TENANT_ID}/oauth2/v2.0/token`;
 const OTHER_TOKEN_URL = "https://login.microsoftonline.com/9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b/oauth2/v2.0/token";
-
-async function failure(p: Promise<unknown>): Promise<RotatorError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  if (!(e instanceof RotatorError)) throw new Error(`expected a RotatorError, got ${String(e)}`);
-  return e;
-}
 
 describe("cequence adapter", () => {
   let f: GatewayFixture;
@@ -36,14 +27,8 @@ describe("cequence adapter", () => {
   const { logger, lines } = memoryLogger(new Redactor());
   const scanner = new SecretScanner();
   const errors: unknown[] = [];
-  const track = async <T>(p: Promise<T>): Promise<T> => {
-    try {
-      return await p;
-    } catch (e) {
-      errors.push(e);
-      throw e;
-    }
-  };
+  const track = errorTracker(errors);
+  const failure = rotatorFailure(errors);
 
   beforeAll(async () => {
     // The gateway serves at most 25 per page although we ask for 40: the adapter must follow nextCursor, not count.
@@ -362,6 +347,7 @@ describe("cequence adapter: test connection", () => {
   let entra: EntraFixture;
   let f: GatewayFixture;
   const scanner = new SecretScanner();
+  const failure = rotatorFailure([]);
 
   beforeAll(async () => {
     entra = await startEntraFixture();
@@ -412,6 +398,7 @@ describe("cequence adapter: test connection", () => {
 
 describe("cequence adapter: unbounded upstream answers", () => {
   let endless: EmulatorServer;
+  const failure = rotatorFailure([]);
   beforeAll(async () => {
     // A gateway whose cursor never ends (each page names a fresh cursor), and one huge answer.
     endless = new EmulatorServer({ name: "endless-gateway" });

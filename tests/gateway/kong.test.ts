@@ -3,7 +3,6 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { KongEmulator } from "../../emulators/kong/index.js";
 import { gatewaySchema } from "../../src/config/schema.js";
 import { abortableDelay } from "../../src/clock.js";
-import { RotatorError } from "../../src/errors.js";
 import { HttpClient } from "../../src/http/client.js";
 import { createKongAdapter, type KongGatewayConfig } from "../../src/gateway/kong/index.js";
 import { fingerprintMatches } from "../../src/gateway/fingerprint.js";
@@ -12,19 +11,11 @@ import type { GatewayAdapter, GatewayTarget } from "../../src/gateway/types.js";
 import { memoryLogger } from "../../src/logging.js";
 import { Redactor } from "../../src/redact.js";
 import { SecretScanner } from "../helpers/secretScan.js";
+import { errorTracker, rotatorFailure } from "../helpers/rotatorFailure.js";
 
 /** The kong-openid-connect adapter through our real HttpClient (https, the emulators' CA) against the Kong Admin API emulator. */
 const ISSUER = "https://login.microsoftonline.com/3f9a6c1e-5b2d-4e8f-9a7c-1d2e3f4a5b6c/v2.0";
 const ADMIN_TOKEN = `kong-admin-${randomUUID()}`;
-
-async function failure(p: Promise<unknown>): Promise<RotatorError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  if (!(e instanceof RotatorError)) throw new Error(`expected a RotatorError, got ${String(e)}`);
-  return e;
-}
 
 describe("kong-openid-connect adapter", () => {
   let kong: KongEmulator;
@@ -48,14 +39,8 @@ describe("kong-openid-connect adapter", () => {
   };
   const adapterWith = (overrides: Record<string, unknown> = {}, token: string | undefined = ADMIN_TOKEN): GatewayAdapter =>
     createKongAdapter({ config: config(overrides), ...(token ? { adminToken: token } : {}), http, clientId, logger });
-  const track = async <T>(p: Promise<T>): Promise<T> => {
-    try {
-      return await p;
-    } catch (e) {
-      errors.push(e);
-      throw e;
-    }
-  };
+  const track = errorTracker(errors);
+  const failure = rotatorFailure(errors);
 
   beforeAll(async () => {
     kong = new KongEmulator({ adminToken: ADMIN_TOKEN });

@@ -22,3 +22,15 @@ export function rotatorFailure(outputs: unknown[], logger?: Logger): (call: Prom
     return r;
   };
 }
+
+/** Wraps calls whose errors the test's secret scan must read: a rejection is kept in `outputs`, then rethrown. */
+export function errorTracker(outputs: unknown[]): <T>(call: Promise<T>) => Promise<T> {
+  return async (call) => {
+    try {
+      return await call;
+    } catch (e) {
+      outputs.push(e);
+      throw e;
+    }
+  };
+}
