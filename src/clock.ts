@@ -12,24 +12,6 @@ export const systemClock: Clock = {
   sleep: (ms, signal) => abortableDelay(ms, signal),
 };
 
-/** Wall-clock sleeps, but `now()` shifted by an offset that tests and the demo can advance. */
-export class OffsetClock implements Clock {
-  private offsetMs = 0;
-  constructor(private readonly base: Clock = systemClock) {}
-  now(): Date {
-    return new Date(this.base.now().getTime() + this.offsetMs);
-  }
-  sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    return this.base.sleep(ms, signal);
-  }
-  advance(ms: number): void {
-    this.offsetMs += ms;
-  }
-  advanceDays(days: number): void {
-    this.advance(days * 86_400_000);
-  }
-}
-
 export function abortableDelay(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(abortReason(signal));

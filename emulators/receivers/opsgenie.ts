@@ -8,18 +8,10 @@ import { Receiver, isObject, parseJson, randomUUID } from "./receiver.js";
  * worked is read from `GET /v2/alerts/requests/{requestId}` — closing an unknown alias is a 202
  * whose request status fails, as on Opsgenie. Body rules answer 422 with field `errors`.
  */
-const OPSGENIE_LIMITS = {
-  message: 130,
-  alias: 512,
-  description: 15_000,
-  entity: 512,
-  source: 100,
-  tags: 20,
-  tag: 50,
-  detailsTotal: 8000,
-  note: 25_000,
-  user: 100,
-} as const;
+/** The documented maximum length of each optional string field of a create request (Opsgenie "Create Alert" field table). */
+const STRING_FIELD_MAX: Readonly<Record<string, number>> = { alias: 512, description: 15_000, entity: 512, source: 100, user: 100, note: 25_000 };
+/** The other documented limits: message length, tag count and length, and the details map's total size. */
+const L = { message: 130, tags: 20, tag: 50, detailsTotal: 8000, note: 25_000 } as const;
 const PRIORITIES = ["P1", "P2", "P3", "P4", "P5"];
 const IDENTIFIER_TYPES = ["id", "alias", "tiny"];
 
@@ -119,7 +111,6 @@ export class OpsgenieReceiver extends Receiver<OpsgenieRequest> {
     if ("status" in b && typeof b.status === "number") return b as EmuResponse;
     const body = b as Record<string, unknown>;
     const errors: Record<string, string> = {};
-    const L = OPSGENIE_LIMITS;
     const msg = body["message"];
     if (typeof msg !== "string" || msg.trim() === "") errors["message"] = "Message can not be empty.";
     else if (msg.length > L.message) errors["message"] = `Message can not be longer than ${L.message} characters.`;
@@ -129,12 +120,7 @@ export class OpsgenieReceiver extends Receiver<OpsgenieRequest> {
       if (typeof v !== "string") errors[field] = `${field} must be a string.`;
       else if (v.length > max) errors[field] = `${field} can not be longer than ${max} characters.`;
     };
-    str("alias", L.alias);
-    str("description", L.description);
-    str("entity", L.entity);
-    str("source", L.source);
-    str("user", L.user);
-    str("note", L.note);
+    for (const [field, max] of Object.entries(STRING_FIELD_MAX)) str(field, max);
     const priority = body["priority"];
     if (priority !== undefined && (typeof priority !== "string" || !PRIORITIES.includes(priority)))
       errors["priority"] = `should be one of [${PRIORITIES.join(", ")}]`;
@@ -186,8 +172,8 @@ export class OpsgenieReceiver extends Receiver<OpsgenieRequest> {
     const t = this.target(req);
     if (t.error) return t.error;
     const note = (b as Record<string, unknown>)["note"];
-    if (note !== undefined && (typeof note !== "string" || note.length > OPSGENIE_LIMITS.note))
-      return this.unprocessable(req, { note: `note can not be longer than ${OPSGENIE_LIMITS.note} characters.` });
+    if (note !== undefined && (typeof note !== "string" || note.length > L.note))
+      return this.unprocessable(req, { note: `note can not be longer than ${L.note} characters.` });
     this.accept(req, { action: "close", identifier: t.identifier, body: b as Record<string, unknown> }, ["content-type"]);
     if (!t.alert) return this.queued({ success: false, action: "Close", status: "Alert does not exist", alias: t.identifier });
     if (t.alert.status === "open" && typeof note === "string") t.alert.notes.push(note);
@@ -213,7 +199,7 @@ export class OpsgenieReceiver extends Receiver<OpsgenieRequest> {
     if ("status" in b && typeof b.status === "number") return b as EmuResponse;
     const note = (b as Record<string, unknown>)["note"];
     if (typeof note !== "string" || note.trim() === "") return this.unprocessable(req, { note: "Note can not be empty." });
-    if (note.length > OPSGENIE_LIMITS.note) return this.unprocessable(req, { note: `note can not be longer than ${OPSGENIE_LIMITS.note} characters.` });
+    if (note.length > L.note) return this.unprocessable(req, { note: `note can not be longer than ${L.note} characters.` });
     const t = this.target(req);
     if (t.error) return t.error;
     this.accept(req, { action: "note", identifier: t.identifier, body: b as Record<string, unknown> }, ["content-type"]);

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { inject } from "vitest";
-import { OffsetClock } from "../../src/clock.js";
+import { OffsetClock } from "../../emulators/common/clock.js";
 import { alertChannelSchema, type AlertChannelConfig, type Severity } from "../../src/config/schema.js";
 import { HttpClient } from "../../src/http/client.js";
 import { memoryLogger } from "../../src/logging.js";

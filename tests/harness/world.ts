@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
-import { OffsetClock, DAY_MS } from "../../src/clock.js";
+import { DAY_MS } from "../../src/clock.js";
+import { OffsetClock } from "../../emulators/common/clock.js";
 import { credentialSetSchema, type CredentialSet, alertChannelSchema, type AlertChannelConfig, type Severity } from "../../src/config/schema.js";
 import { createAzureCredential } from "../../src/entra/credential.js";
 import { createRuntime, type BuiltRuntime, type RuntimeOptions } from "../../src/runtime/createRuntime.js";
