@@ -89,7 +89,7 @@ export async function runEvidenceScenario(name: EvidenceScenario, json: boolean)
       });
       say(`an admin turned on "Assignment required?" for the enterprise application and assigned only one user`);
       for (const user of ["alice@contoso.example", "bob@contoso.example", "carol@contoso.example", "bob@contoso.example", "dave@contoso.example"]) {
-        const status = await authorize(world, http, set.clientId, user);
+        const status = await world.userSignsIn(http, set.clientId, user);
         say(`  a user signs in through the gateway → ${status === 302 ? "signed in" : "error page"}`);
       }
       const logLines: string[] = [];
@@ -136,19 +136,5 @@ export async function runEvidenceScenario(name: EvidenceScenario, json: boolean)
 async function clientCredentials(world: World, http: HttpClient, clientId: string, secret: string): Promise<number> {
   const form = { grant_type: "client_credentials", client_id: clientId, client_secret: secret, scope: "https://graph.microsoft.com/.default" };
   const res = await http.request({ method: "POST", url: `${world.authorityHost}/${world.tenantId}/oauth2/v2.0/token`, form, throwOnHttpError: false });
-  return res.status;
-}
-
-async function authorize(world: World, http: HttpClient, clientId: string, user: string): Promise<number> {
-  const u = new URL(`${world.authorityHost}/${world.tenantId}/oauth2/v2.0/authorize`);
-  const q = {
-    client_id: clientId,
-    redirect_uri: "https://auth.aigateway.cequence.ai/v1/outbound/oauth/callback",
-    response_type: "code",
-    scope: "openid profile email User.Read",
-    x_emulator_user: user,
-  };
-  for (const [k, v] of Object.entries(q)) u.searchParams.set(k, v);
-  const res = await http.request({ method: "GET", url: u.href, throwOnHttpError: false });
   return res.status;
 }

@@ -4,6 +4,7 @@ import { DAY_MS } from "../../src/clock.js";
 import { OffsetClock } from "../../emulators/common/clock.js";
 import { credentialSetSchema, type CredentialSet, alertChannelSchema, type AlertChannelConfig, type Severity } from "../../src/config/schema.js";
 import { createAzureCredential } from "../../src/entra/credential.js";
+import type { HttpClient } from "../../src/http/client.js";
 import { createRuntime, type BuiltRuntime, type RuntimeOptions } from "../../src/runtime/createRuntime.js";
 import { EntraEmulator, OPERATOR_GRAPH_ROLES, type SeededApplication } from "../../emulators/entra/index.js";
 import { KeyVaultEmulator } from "../../emulators/keyvault/index.js";
@@ -144,6 +145,24 @@ export class World {
 
   get authorityHost(): string {
     return this.entra.server.url;
+  }
+
+  /**
+   * A real user going through the gateway's sign-in (the authorize endpoint, with the emulator's
+   * `x_emulator_user` standing in for the login page): the HTTP status the authorize endpoint answered.
+   */
+  async userSignsIn(http: HttpClient, clientId: string, user: string): Promise<number> {
+    const u = new URL(`${this.authorityHost}/${this.tenantId}/oauth2/v2.0/authorize`);
+    const q = {
+      client_id: clientId,
+      redirect_uri: "https://auth.aigateway.cequence.ai/v1/outbound/oauth/callback",
+      response_type: "code",
+      scope: "openid profile email User.Read",
+      x_emulator_user: user,
+    };
+    for (const [k, v] of Object.entries(q)) u.searchParams.set(k, v);
+    const res = await http.request({ method: "GET", url: u.href, throwOnHttpError: false });
+    return res.status;
   }
 
   /** Ground truth: does Entra accept this secret for this client at the tenant named in the token URL? */

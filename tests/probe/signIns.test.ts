@@ -30,26 +30,11 @@ async function setup(name: string) {
   return { seeded, runtime, probe };
 }
 
-/** A real user going through the gateway's sign-in (the authorize endpoint), as the emulator lets a test simulate. */
-async function userSignsIn(clientId: string, user: string): Promise<number> {
-  const u = new URL(`${world.authorityHost}/${world.tenantId}/oauth2/v2.0/authorize`);
-  const q = {
-    client_id: clientId,
-    redirect_uri: "https://auth.aigateway.cequence.ai/v1/outbound/oauth/callback",
-    response_type: "code",
-    scope: "openid profile email User.Read",
-    x_emulator_user: user,
-  };
-  for (const [k, v] of Object.entries(q)) u.searchParams.set(k, v);
-  const res = await http.request({ method: "GET", url: u.href, throwOnHttpError: false });
-  return res.status;
-}
-
 describe("sign-in monitor (Entra's sign-in log in the health timer)", () => {
   it("users failing with AADSTS50105 after assignment-required is turned on raise the right incident, with the remedy and no user names", async () => {
     const t = await setup("signins-50105");
     const clientId = t.seeded.set.clientId;
-    expect(await userSignsIn(clientId, "alice@contoso.example")).toBe(302);
+    expect(await world.userSignsIn(http, clientId, "alice@contoso.example")).toBe(302);
     expect((await t.probe()).status).toBe("pass");
 
     // An admin turns on "Assignment required?" and assigns only Alice.
@@ -57,9 +42,9 @@ describe("sign-in monitor (Entra's sign-in log in the health timer)", () => {
       appRoleAssignmentRequired: true,
       assignments: [{ principalType: "User", principalDisplayName: "alice@contoso.example" }],
     });
-    expect(await userSignsIn(clientId, "alice@contoso.example")).toBe(302);
+    expect(await world.userSignsIn(http, clientId, "alice@contoso.example")).toBe(302);
     for (const user of ["bob@contoso.example", "carol@contoso.example", "bob@contoso.example", "dave@contoso.example"])
-      expect(await userSignsIn(clientId, user)).toBe(200);
+      expect(await world.userSignsIn(http, clientId, user)).toBe(200);
 
     const check = await t.probe();
     expect(check).toMatchObject({ status: "fail", severity: "error", aadsts: 50105 });
