@@ -24,7 +24,7 @@ export interface RuntimeFromEnvOptions {
 
 export async function createRuntimeFromEnv(env: Env, options: RuntimeFromEnvOptions = {}): Promise<BuiltRuntime> {
   const config = loadConfig(env, options.cwd ? { cwd: options.cwd } : {});
-  const telemetry = await startTelemetry(env, systemClock);
+  const telemetry = await startTelemetry(env, systemClock, { ca: config.extraCaPem });
   return createRuntime({
     telemetry,
     sets: config.sets,
