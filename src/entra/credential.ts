@@ -1,6 +1,6 @@
 import type dns from "node:dns";
 import { addressGuardPolicy, guardedAzureHttpClient } from "../http/addressGuard.js";
-import { ClientSecretCredential, ManagedIdentityCredential, type TokenCredential } from "@azure/identity";
+import { ClientSecretCredential, DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from "@azure/identity";
 import { ConfigError } from "../errors.js";
 import type { Redactor } from "../redact.js";
 import { isLoopbackUrl } from "../config/outbound.js";
@@ -80,4 +80,12 @@ export function createAzureCredential(options: AzureCredentialOptions = {}): Tok
     httpClient: guardedAzureHttpClient(guard),
     ...retryOptions,
   });
+}
+
+/**
+ * The identity for identity-based storage (AzureWebJobsStorage__accountName): the user-assigned
+ * managed identity AzureWebJobsStorage__clientId names, or DefaultAzureCredential without one.
+ */
+export function createStorageCredential(options: { clientId?: string | undefined } = {}): TokenCredential {
+  return options.clientId ? new ManagedIdentityCredential({ clientId: options.clientId }) : new DefaultAzureCredential();
 }

@@ -1,9 +1,9 @@
 import type { ContainerClient } from "@azure/storage-blob";
 import { createStorageContainer } from "../storage/containerClient.js";
-import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from "@azure/identity";
+import type { TokenCredential } from "@azure/identity";
 import { loadConfig, type LoadedConfig } from "../config/load.js";
 import type { Env } from "../config/settings.js";
-import { createAzureCredential } from "../entra/credential.js";
+import { createAzureCredential, createStorageCredential } from "../entra/credential.js";
 import { createRuntime, type BuiltRuntime, type RuntimeOptions } from "./createRuntime.js";
 import { startTelemetry } from "../telemetry/azureMonitor.js";
 import { systemClock } from "../clock.js";
@@ -66,7 +66,7 @@ function storageContainer({ settings }: LoadedConfig, credential?: TokenCredenti
         : {
             kind: "identity",
             blobServiceUri: s.blobServiceUri,
-            credential: credential ?? (s.clientId ? new ManagedIdentityCredential({ clientId: s.clientId }) : new DefaultAzureCredential()),
+            credential: credential ?? createStorageCredential({ clientId: s.clientId }),
           },
     container: settings.storageContainer,
   });
