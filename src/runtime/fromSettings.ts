@@ -57,7 +57,7 @@ function rotatorCredential({ settings, extraCaPem }: LoadedConfig) {
   return createAzureCredential({ managedIdentityClientId: id.clientId, authorityHost: id.authorityHost, ca: extraCaPem });
 }
 
-function storageContainer({ settings }: LoadedConfig, credential?: TokenCredential): ContainerClient {
+function storageContainer({ settings, extraCaPem }: LoadedConfig, credential?: TokenCredential): ContainerClient {
   const s = settings.storage;
   return createStorageContainer({
     location:
@@ -66,7 +66,7 @@ function storageContainer({ settings }: LoadedConfig, credential?: TokenCredenti
         : {
             kind: "identity",
             blobServiceUri: s.blobServiceUri,
-            credential: credential ?? createStorageCredential({ clientId: s.clientId }),
+            credential: credential ?? createStorageCredential({ clientId: s.clientId, ca: extraCaPem }),
           },
     container: settings.storageContainer,
   });
