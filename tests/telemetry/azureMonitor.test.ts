@@ -27,8 +27,10 @@ function oneSpan(name: string): ReadableSpan {
 
 /**
  * One export through a fresh exporter. Statsbeat is off while it is built: it would start the
- * SDK's process-wide statsbeat exporters, which take no HTTP client of ours (see the report of
- * this change) and would outlive the test. Offline storage is off so a refused export leaves no files.
+ * SDK's process-wide statsbeat exporters, which take no HTTP client of ours and would outlive the
+ * test. (The SDK's OneSettings poll, which every exporter starts once per process and nothing turns
+ * off, cannot be avoided: it runs on an unref'd timer, first 5–15 s after.) Offline storage is off
+ * so a refused export leaves no files.
  */
 async function exportThrough(ingestionEndpoint: string, guard: Parameters<typeof azureMonitorExporterOptions>[1]): Promise<ExportResult> {
   const env = { APPLICATIONINSIGHTS_CONNECTION_STRING: `InstrumentationKey=${INSTRUMENTATION_KEY};IngestionEndpoint=${ingestionEndpoint}` };
