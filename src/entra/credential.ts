@@ -1,9 +1,10 @@
 import type dns from "node:dns";
 import { addressGuardPolicy, guardedAzureHttpClient } from "../http/addressGuard.js";
-import { ClientSecretCredential, ManagedIdentityCredential, type TokenCredential } from "@azure/identity";
+import { ClientSecretCredential, DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from "@azure/identity";
 import { ConfigError } from "../errors.js";
 import type { Redactor } from "../redact.js";
 import { isLoopbackUrl } from "../config/outbound.js";
+import type { ExtraCa } from "../http/tls.js";
 
 /**
  * The identity the rotator itself uses for Graph and Key Vault. In Azure it is the Function App's
@@ -80,4 +81,21 @@ export function createAzureCredential(options: AzureCredentialOptions = {}): Tok
     httpClient: guardedAzureHttpClient(guard),
     ...retryOptions,
   });
+}
+
+/**
+ * The identity for identity-based storage (AzureWebJobsStorage__accountName): the user-assigned
+ * managed identity AzureWebJobsStorage__clientId names, or DefaultAzureCredential without one.
+ * Both connect through the address rule like the rotator's own credential. It matters beyond
+ * storage: MSAL keeps the first managed-identity source of the process, with the HTTP client of
+ * the credential that found it, for every managed identity after it.
+ */
+export function createStorageCredential({
+  clientId,
+  ca,
+  lookup,
+}: { clientId?: string | undefined; ca?: ExtraCa; lookup?: typeof dns.lookup } = {}): TokenCredential {
+  return clientId
+    ? createAzureCredential({ managedIdentityClientId: clientId, ca, lookup })
+    : new DefaultAzureCredential({ httpClient: guardedAzureHttpClient({ ca, lookup }) });
 }

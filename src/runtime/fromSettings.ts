@@ -1,9 +1,9 @@
 import type { ContainerClient } from "@azure/storage-blob";
 import { createStorageContainer } from "../storage/containerClient.js";
-import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from "@azure/identity";
+import type { TokenCredential } from "@azure/identity";
 import { loadConfig, type LoadedConfig } from "../config/load.js";
 import type { Env } from "../config/settings.js";
-import { createAzureCredential } from "../entra/credential.js";
+import { createAzureCredential, createStorageCredential } from "../entra/credential.js";
 import { createRuntime, type BuiltRuntime, type RuntimeOptions } from "./createRuntime.js";
 import { startTelemetry } from "../telemetry/azureMonitor.js";
 import { systemClock } from "../clock.js";
@@ -24,7 +24,7 @@ export interface RuntimeFromEnvOptions {
 
 export async function createRuntimeFromEnv(env: Env, options: RuntimeFromEnvOptions = {}): Promise<BuiltRuntime> {
   const config = loadConfig(env, options.cwd ? { cwd: options.cwd } : {});
-  const telemetry = await startTelemetry(env, systemClock);
+  const telemetry = await startTelemetry(env, systemClock, { ca: config.extraCaPem });
   return createRuntime({
     telemetry,
     sets: config.sets,
@@ -57,7 +57,7 @@ function rotatorCredential({ settings, extraCaPem }: LoadedConfig) {
   return createAzureCredential({ managedIdentityClientId: id.clientId, authorityHost: id.authorityHost, ca: extraCaPem });
 }
 
-function storageContainer({ settings }: LoadedConfig, credential?: TokenCredential): ContainerClient {
+function storageContainer({ settings, extraCaPem }: LoadedConfig, credential?: TokenCredential): ContainerClient {
   const s = settings.storage;
   return createStorageContainer({
     location:
@@ -66,7 +66,7 @@ function storageContainer({ settings }: LoadedConfig, credential?: TokenCredenti
         : {
             kind: "identity",
             blobServiceUri: s.blobServiceUri,
-            credential: credential ?? (s.clientId ? new ManagedIdentityCredential({ clientId: s.clientId }) : new DefaultAzureCredential()),
+            credential: credential ?? createStorageCredential({ clientId: s.clientId, ca: extraCaPem }),
           },
     container: settings.storageContainer,
   });
