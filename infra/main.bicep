@@ -229,6 +229,8 @@ var appSettings = {
   // Telemetry (src/telemetry) to Application Insights with the identity: local auth is off.
   APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.applicationInsightsConnectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identity.outputs.clientId};Authorization=AAD'
+  // The exporter's statsbeat reports to fixed Microsoft endpoints outside the address guard: off.
+  APPLICATION_INSIGHTS_NO_STATSBEAT: 'true'
 }
 
 // ---------------------------------------------------------------------------------------------

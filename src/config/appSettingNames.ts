@@ -46,6 +46,9 @@ const HOST_SETTING_NAMES = [
   "AzureWebJobsStorage__tableServiceUri",
   "APPLICATIONINSIGHTS_CONNECTION_STRING",
   "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+  // The exporter's statsbeat goes to fixed Microsoft endpoints through an HTTP client of its own,
+  // which the address guard cannot reach (src/telemetry/azureMonitor.ts); "true" turns it off.
+  "APPLICATION_INSIGHTS_NO_STATSBEAT",
 ] as const;
 
 /** Set on a developer machine only, each for a reason Azure does not share. */
