@@ -2,7 +2,7 @@ import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { httpsFetch, type HttpsFetch } from "../common/httpsFetch.js";
 import { SecretScanner } from "../../tests/helpers/secretScan.js";
-import { OPERATOR_GRAPH_ROLES, startEntraFixture, type EntraFixture } from "./fixture.js";
+import { OPERATOR_GRAPH_ROLES, postClientCredentials, startEntraFixture, type EntraFixture } from "./fixture.js";
 
 /**
  * Fidelity: access tokens are signed JWTs that verify against the keys the discovery document
@@ -108,16 +108,7 @@ describe("access tokens are RS256 JWTs verifiable with the discovery document's 
   });
 
   it("the token a plain client-credentials POST receives is the same kind of JWT", async () => {
-    const res = await send(`${fx.url}/${fx.tenantId}/oauth2/v2.0/token`, {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({
-        grant_type: "client_credentials",
-        client_id: fx.target.app.appId,
-        client_secret: fx.target.secret.secretText,
-        scope: "https://graph.microsoft.com/.default",
-      }).toString(),
-    });
+    const res = await postClientCredentials(fx, send, fx.target.secret.secretText);
     const body = (await res.json()) as { token_type: string; expires_in: number; access_token: string };
     expect(res.status).toBe(200);
     expect(body).toMatchObject({ token_type: "Bearer", expires_in: 3599 });

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { ClientSecretCredential, type TokenCredential } from "@azure/identity";
 import { OffsetClock } from "../common/clock.js";
+import type { HttpsFetch } from "../common/httpsFetch.js";
 import { EntraEmulator, type EntraEmulatorOptions, type SeededApplication } from "./emulator.js";
 import type { CreatedPassword } from "./state.js";
 
@@ -81,4 +82,21 @@ export async function startEntraFixture(options: EntraFixtureOptions = {}): Prom
       }),
     close: () => emulator.close(),
   };
+}
+
+/**
+ * A plain client-credentials POST for a Graph token at the fixture's tenant, as a gateway sends it
+ * (`send` trusts the emulator CA); the target app's client ID unless another is given.
+ */
+export function postClientCredentials(fx: EntraFixture, send: HttpsFetch, secret: string, clientId = fx.target.app.appId): Promise<Response> {
+  return send(`${fx.url}/${fx.tenantId}/oauth2/v2.0/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      grant_type: "client_credentials",
+      client_id: clientId,
+      client_secret: secret,
+      scope: "https://graph.microsoft.com/.default",
+    }).toString(),
+  });
 }

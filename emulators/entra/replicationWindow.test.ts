@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { SecretScanner } from "../../tests/helpers/secretScan.js";
 import { graphSdkClient } from "../common/graphSdk.js";
 import { httpsFetch, type HttpsFetch } from "../common/httpsFetch.js";
-import { startEntraFixture, type EntraFixture } from "./fixture.js";
+import { postClientCredentials, startEntraFixture, type EntraFixture } from "./fixture.js";
 import type { CreatedPassword } from "./state.js";
 
 /**
@@ -26,16 +26,7 @@ let send: HttpsFetch;
 const scan = new SecretScanner();
 
 async function tokenStatus(secret: string): Promise<{ status: number; codes: number[] }> {
-  const res = await send(`${fx.url}/${fx.tenantId}/oauth2/v2.0/token`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({
-      grant_type: "client_credentials",
-      client_id: fx.target.app.appId,
-      client_secret: secret,
-      scope: "https://graph.microsoft.com/.default",
-    }).toString(),
-  });
+  const res = await postClientCredentials(fx, send, secret);
   const body = (await res.json()) as { error_codes?: number[] };
   return { status: res.status, codes: body.error_codes ?? [] };
 }
