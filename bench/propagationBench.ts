@@ -96,10 +96,7 @@ export async function benchPropagation(connectionString: string, options: Propag
         otherTargets: 0,
         overrides: {
           gateway: {
-            kind: "cequence",
-            baseUrl: world.gateway.url,
-            tenant: world.gatewayTenant,
-            apiTokenSecretName: "gateway-api-token",
+            ...world.cequenceGroup(),
             maxConcurrency,
             maxRequestsPerSecond: bucketPerSecond,
             testConnection: true,

@@ -37,10 +37,7 @@ export async function benchRotation(
         otherTargets: 0,
         overrides: {
           gateway: {
-            kind: "cequence",
-            baseUrl: world.gateway.url,
-            tenant: world.gatewayTenant,
-            apiTokenSecretName: "gateway-api-token",
+            ...world.cequenceGroup(),
             maxConcurrency,
             maxRequestsPerSecond: 1000,
             testConnection: false,

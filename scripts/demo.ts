@@ -204,13 +204,7 @@ async function main(): Promise<number> {
       say(`  ${breakDetected ? "DETECTED" : "NOT DETECTED"}: AADSTS${code}`);
     }
     const rx = world.receivers!;
-    const alerts = {
-      teams: rx.teams.accepted().length,
-      slack: rx.slack.accepted().length,
-      pagerduty: rx.pagerduty.accepted().length,
-      opsgenie: rx.opsgenie.accepted().length,
-      webhook: rx.webhook.accepted().length,
-    };
+    const alerts = rx.acceptedCounts();
     say();
     say("Alerts received by the local channel receivers (minimum severity: Teams warning, Slack warning, PagerDuty critical, Opsgenie error, webhook info)");
     for (const [k, v] of Object.entries(alerts)) say(`  ${k.padEnd(10)} ${v} notification(s)`);
@@ -289,13 +283,7 @@ async function runScenario(name: string, json: boolean): Promise<number> {
     const journals = (await Promise.all(runs.map((r) => l.runtime.journals.readRun(l.set.name, r)))).filter((j): j is RunJournal => j !== undefined);
     const incidents = await l.runtime.alerting.manager.listOpen(l.set.name);
     const rx = world.receivers!;
-    const alerts = {
-      teams: rx.teams.accepted().length,
-      slack: rx.slack.accepted().length,
-      pagerduty: rx.pagerduty.accepted().length,
-      opsgenie: rx.opsgenie.accepted().length,
-      webhook: rx.webhook.accepted().length,
-    };
+    const alerts = rx.acceptedCounts();
 
     say();
     say("Runs (from the journals in Storage)");

@@ -11,6 +11,8 @@ export interface AllReceivers {
   pagerduty: PagerDutyReceiver;
   opsgenie: OpsgenieReceiver;
   webhook: WebhookReceiver;
+  /** How many notifications each receiver accepted. */
+  acceptedCounts(): Record<"teams" | "slack" | "pagerduty" | "opsgenie" | "webhook", number>;
   /** Forgets what every receiver accepted and rejected. */
   reset(): void;
   close(): Promise<void>;
@@ -46,6 +48,13 @@ export async function startAllReceivers(options: StartAllReceiversOptions = {}):
   }
   return {
     ...r,
+    acceptedCounts: () => ({
+      teams: r.teams.accepted().length,
+      slack: r.slack.accepted().length,
+      pagerduty: r.pagerduty.accepted().length,
+      opsgenie: r.opsgenie.accepted().length,
+      webhook: r.webhook.accepted().length,
+    }),
     reset: () => Object.values(r).forEach((x) => x.reset()),
     close: async () => void (await Promise.all(Object.values(r).map((x) => x.close()))),
   };

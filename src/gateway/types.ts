@@ -17,6 +17,11 @@ export interface GatewayTarget {
   etag?: string;
 }
 
+/** A target known only by its name (an operator's list, a consumer with nothing to read back): no token details. */
+export function namedTarget(name: string, clientId: string): GatewayTarget {
+  return { id: name, name, tokenName: "", tokenUrl: "", clientId, scopes: [], additionalParameters: {} };
+}
+
 export interface GatewayCallOptions {
   abortSignal?: AbortSignal;
 }

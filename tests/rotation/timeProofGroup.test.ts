@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { GatewayAdapter, GatewayTarget } from "../../src/gateway/types.js";
+import { namedTarget, type GatewayAdapter } from "../../src/gateway/types.js";
 import { RotationRunner } from "../../src/rotation/runner.js";
 import { Scenario, useWorld } from "./harness.js";
 
@@ -16,19 +16,10 @@ const HOUR = 3_600_000;
 
 function keyVaultConsumer(delayHours: number, names: string[]): GatewayAdapter {
   const refuse = (): Promise<never> => Promise.reject(new Error("a time-proof consumer is never read or written"));
-  const asTarget = (name: string, clientId: string): GatewayTarget => ({
-    id: name,
-    name,
-    tokenName: "",
-    tokenUrl: "",
-    clientId,
-    scopes: [],
-    additionalParameters: {},
-  });
   return {
     kind: "manual",
     capabilities: { delivery: "keyVault", pickupProof: "time", maxConcurrency: 1, testConnection: false, maxPickupDelayMs: delayHours * HOUR },
-    listTargets: (filter) => Promise.resolve(names.map((n) => asTarget(n, filter.clientId))),
+    listTargets: (filter) => Promise.resolve(names.map((n) => namedTarget(n, filter.clientId))),
     readTarget: refuse,
     updateClientSecret: refuse,
   };

@@ -1,7 +1,7 @@
 import type { GatewayConfig } from "../../config/schema.js";
 import { RotatorError } from "../../errors.js";
 import { GatewayErrorCode } from "../errors.js";
-import type { GatewayAdapter, GatewayTarget } from "../types.js";
+import { namedTarget, type GatewayAdapter } from "../types.js";
 
 /**
  * For gateways without an admin API: the targets are the MCP server names the operator listed
@@ -18,16 +18,6 @@ const CONFIRM_ROUTE = "POST /api/rotations/{runId}/confirm";
 
 export function createManualAdapter(options: ManualAdapterOptions): GatewayAdapter {
   const names = [...new Set(options.config.targets)];
-
-  const asTarget = (name: string, clientId: string): GatewayTarget => ({
-    id: name,
-    name,
-    tokenName: "",
-    tokenUrl: "",
-    clientId,
-    scopes: [],
-    additionalParameters: {},
-  });
 
   const requireKnown = (id: string): string => {
     if (!names.includes(id)) {
@@ -48,11 +38,11 @@ export function createManualAdapter(options: ManualAdapterOptions): GatewayAdapt
     // The client ID is not known to a manual gateway: the configured names are, by definition, the set's targets.
     listTargets: async (filter, options) => {
       options?.abortSignal?.throwIfAborted();
-      return names.map((n) => asTarget(n, filter.clientId));
+      return names.map((n) => namedTarget(n, filter.clientId));
     },
     readTarget: async (id, options) => {
       options?.abortSignal?.throwIfAborted();
-      return asTarget(requireKnown(id), "");
+      return namedTarget(requireKnown(id), "");
     },
     updateClientSecret: async (id, _clientSecret, options) => {
       options?.abortSignal?.throwIfAborted();
