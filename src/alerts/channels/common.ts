@@ -94,29 +94,34 @@ export function guardJson(body: string, secrets: readonly string[]): string {
   return out;
 }
 
-export interface PostOptions {
+/** How a channel reaches its API: the one HTTP client, with the channel's bound and retries. */
+interface ChannelTransport {
   http: HttpClient;
+  timeoutInMs?: number;
+  maxRetries?: number;
+}
+
+export interface PostOptions {
+  transport: ChannelTransport;
   url: string;
   /** A pre-serialised JSON body (sent byte for byte, so it can be signed) or a value to serialise. */
   body: unknown;
   method?: "POST" | "PUT";
   headers?: Record<string, string>;
   abortSignal?: AbortSignal;
-  timeoutInMs?: number;
-  maxRetries?: number;
   secrets: readonly string[];
 }
 
 /** One alert request: raw status back (never throws for HTTP errors), retried on 429 and 5xx. */
 export async function postAlert<T = unknown>(o: PostOptions): Promise<HttpResponse<T>> {
-  return o.http.request<T>({
+  return o.transport.http.request<T>({
     method: o.method ?? "POST",
     url: o.url,
     json: typeof o.body === "string" ? o.body : JSON.stringify(o.body),
     headers: o.headers,
     abortSignal: o.abortSignal,
-    timeoutInMs: o.timeoutInMs,
-    maxRetries: o.maxRetries,
+    timeoutInMs: o.transport.timeoutInMs,
+    maxRetries: o.transport.maxRetries,
     // Every alert API here dedups (dedup_key, alias, delivery id) or tolerates a duplicate message;
     // a repeated 5xx retry is better than a page that never arrives.
     idempotent: true,

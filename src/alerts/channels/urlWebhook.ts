@@ -49,12 +49,10 @@ export function createUrlWebhookChannel(deps: ChannelDeps<UrlChannelConfig>, spe
     try {
       const body = guardJson(JSON.stringify(spec.build(event)), guard());
       const res = await postAlert({
-        http: deps.http,
+        transport: deps,
         url,
         body,
         abortSignal: options.abortSignal,
-        timeoutInMs: deps.timeoutInMs,
-        maxRetries: deps.maxRetries,
         secrets: guard(),
       });
       return spec.interpret(res, results);

@@ -29,14 +29,12 @@ export function createOpsgenieChannel(deps: ChannelDeps<OpsgenieChannelConfig>):
 
   async function call(method: "POST" | "PUT", path: string, body: unknown, key: string, signal?: AbortSignal): Promise<HttpResponse<OgAnswer>> {
     return postAlert<OgAnswer>({
-      http: deps.http,
+      transport: deps,
       method,
       url: `${base}${path}`,
       body: guardJson(JSON.stringify(body), guard()),
       headers: { Authorization: `GenieKey ${key}` },
       abortSignal: signal,
-      timeoutInMs: deps.timeoutInMs,
-      maxRetries: deps.maxRetries,
       secrets: guard(),
     });
   }

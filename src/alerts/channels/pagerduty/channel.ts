@@ -36,12 +36,10 @@ export function createPagerDutyChannel(deps: ChannelDeps<PagerDutyChannelConfig>
     const body = `{"routing_key":${JSON.stringify(routingKey)},${guardJson(JSON.stringify(rest), guard()).slice(1)}`;
     try {
       const res = await postAlert<PdAnswer>({
-        http: deps.http,
+        transport: deps,
         url,
         body,
         abortSignal: options.abortSignal,
-        timeoutInMs: deps.timeoutInMs,
-        maxRetries: deps.maxRetries,
         secrets: guard(),
       });
       const answer = typeof res.data === "object" && res.data ? res.data : {};

@@ -45,7 +45,7 @@ export function createWebhookChannel(deps: ChannelDeps<WebhookChannelConfig>): A
     const timestamp = String(Math.floor(now.getTime() / 1000));
     try {
       const res = await postAlert({
-        http: deps.http,
+        transport: deps,
         url,
         body,
         headers: {
@@ -55,8 +55,6 @@ export function createWebhookChannel(deps: ChannelDeps<WebhookChannelConfig>): A
           [EVENT_HEADER]: event.type,
         },
         abortSignal: options.abortSignal,
-        timeoutInMs: deps.timeoutInMs,
-        maxRetries: deps.maxRetries,
         secrets: guard(),
       });
       if (res.status >= 200 && res.status < 300) return results.ok(res.status, res.attempts);
