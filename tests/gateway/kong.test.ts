@@ -47,7 +47,7 @@ describe("kong-openid-connect adapter", () => {
     return parsed;
   };
   const adapterWith = (overrides: Record<string, unknown> = {}, token: string | undefined = ADMIN_TOKEN): GatewayAdapter =>
-    createKongAdapter({ config: config(overrides), ...(token ? { adminToken: token } : {}), http, clientId, logger });
+    createKongAdapter({ config: config(overrides), ...(token ? { token } : {}), http, clientId, logger });
   const track = async <T>(p: Promise<T>): Promise<T> => {
     try {
       return await p;
