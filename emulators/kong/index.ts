@@ -1,1 +1,2 @@
 export { KongEmulator } from "./emulator.js";
+export { KonnectEmulator } from "./konnect.js";
