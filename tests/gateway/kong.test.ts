@@ -58,7 +58,7 @@ describe("kong-openid-connect adapter", () => {
   };
 
   beforeAll(async () => {
-    kong = new KongEmulator({ adminToken: ADMIN_TOKEN });
+    kong = new KongEmulator({ adminToken: ADMIN_TOKEN, workspaces: ["team-a", "team-b", "team-c"] });
     await kong.start();
     http = new HttpClient({
       ca: kong.caCertPem!,
@@ -192,5 +192,39 @@ describe("kong-openid-connect adapter", () => {
     });
     expect(result.status).toBe("verify-failed");
     for (const id of ours.slice(1)) expect(kong.plugins().find((p) => p.id === id)!.config.client_secret).toEqual(before.get(id));
+  });
+  it("workspaces: each configured workspace is listed at /{workspace}/plugins; targets carry distinct IDs ({workspace}:{plugin id}) and names, and are read and written under their own workspace", async () => {
+    const a = kong.seedPlugin({ issuer: ISSUER, clientIds: [clientId], clientSecrets: [`a-${randomUUID()}`], instanceName: "oidc", workspace: "team-a" });
+    const b = kong.seedPlugin({ issuer: ISSUER, clientIds: [clientId], clientSecrets: [`b-${randomUUID()}`], instanceName: "oidc", workspace: "team-b" });
+    kong.seedPlugin({ issuer: ISSUER, clientIds: [clientId], clientSecrets: [`default-${randomUUID()}`], instanceName: "oidc" });
+    kong.seedPlugin({ issuer: ISSUER, clientIds: [clientId], clientSecrets: [`c-${randomUUID()}`], instanceName: "oidc", workspace: "team-c" });
+    const adapter = adapterWith({ workspaces: ["team-a", "team-b"] });
+    const targets = await track(adapter.listTargets({ clientId }));
+    expect(targets.map((t) => [t.id, t.name])).toEqual([
+      [`team-a:${a.id}`, "team-a/oidc"],
+      [`team-b:${b.id}`, "team-b/oidc"],
+    ]);
+    expect(kong.server.count("GET", /^\/team-a\/plugins$/)).toBeGreaterThan(0);
+    const secret = `new-${randomUUID()}`;
+    scanner.addSecrets([secret]);
+    const after = await track(adapter.updateClientSecret(`team-b:${b.id}`, secret));
+    expect(after.id).toBe(`team-b:${b.id}`);
+    expect(fingerprintMatches(after, secret)).toBe(true);
+    expect(kong.server.count("PATCH", new RegExp(`^/team-b/plugins/${b.id}$`))).toBe(1);
+    expect(kong.plugins().find((p) => p.id === a.id)!.config.client_secret).toEqual(a.config.client_secret);
+    // An ID without a configured workspace is no target of this group.
+    expect((await failure(track(adapter.readTarget(b.id)))).code).toBe("GATEWAY_TARGET_NOT_FOUND");
+  });
+
+  it("workspaces: one the RBAC user has no role in fails the listing with GATEWAY_FORBIDDEN naming it (its plugins are not silently skipped); an unknown one is GATEWAY_NOT_FOUND naming groups[].workspaces", async () => {
+    kong.seedPlugin({ issuer: ISSUER, clientIds: [clientId], clientSecrets: [`a-${randomUUID()}`], workspace: "team-a" });
+    kong.denyWorkspace("team-b");
+    const e403 = await failure(track(adapterWith({ workspaces: ["team-a", "team-b"] }).listTargets({ clientId })));
+    expect(e403.code).toBe("GATEWAY_FORBIDDEN");
+    expect(e403.message).toContain("no access to workspace team-b");
+    expect(e403.hint).toContain("kong-admin-token");
+    const e404 = await failure(track(adapterWith({ workspaces: ["team-a", "no-such"] }).listTargets({ clientId })));
+    expect(e404.code).toBe("GATEWAY_NOT_FOUND");
+    expect(e404.hint).toContain("workspace no-such exists (groups[].workspaces)");
   });
 });
