@@ -25,8 +25,10 @@ export abstract class KongPluginsEmulator extends ServedEmulator {
   protected readonly state: KongState;
   /** Plugins whose client_secret a second writer puts back after every write (last writer wins, § Concurrency). */
   private readonly reverted = new Set<string>();
+  /** Scopes (workspaces, control planes) where the token's user has no role: calls there answer 403. */
+  private readonly denied = new Set<string>();
 
-  protected constructor(name: string, options: KongEmulatorBaseOptions, surfaces: (emulator: KongPluginsEmulator) => KongSurface[]) {
+  protected constructor(name: string, options: KongEmulatorBaseOptions, surfaces: (denied: (scope: string) => boolean) => KongSurface[]) {
     super();
     const clock = options.clock ?? systemClock;
     const nowSeconds = (): number => Math.floor(clock.now().getTime() / 1000);
@@ -37,7 +39,7 @@ export abstract class KongPluginsEmulator extends ServedEmulator {
     registerKongRoutes(this.server, {
       state: this.state,
       nowSeconds,
-      surfaces: surfaces(this),
+      surfaces: surfaces((scope) => this.denied.has(scope)),
       afterWrite: (before, written) => {
         if (before && this.reverted.has(written.id)) this.state.put({ ...written, config: { ...written.config, client_secret: before.config.client_secret } });
       },
@@ -83,7 +85,13 @@ export abstract class KongPluginsEmulator extends ServedEmulator {
   reset(): void {
     for (const p of this.state.all()) this.state.delete(p.id);
     this.reverted.clear();
+    this.denied.clear();
     this.server.faults.clear();
+  }
+
+  protected deny(scope: string, on: boolean): void {
+    if (on) this.denied.add(scope);
+    else this.denied.delete(scope);
   }
 }
 
@@ -100,20 +108,17 @@ const DEFAULT_WORKSPACE = "default";
 
 /** The self-hosted Kong Gateway (Enterprise) Admin API: unprefixed paths are the default workspace, `/{workspace}/…` the others. */
 export class KongEmulator extends KongPluginsEmulator {
-  /** Workspaces where the admin token's RBAC user has no role (403). */
-  private readonly denied = new Set<string>();
-
   constructor(private readonly options: KongEmulatorOptions = {}) {
     const workspaces = new Set([DEFAULT_WORKSPACE, ...(options.workspaces ?? [])]);
     const header = options.adminTokenHeader ?? "Kong-Admin-Token";
-    super("kong", options, (self) => {
+    super("kong", options, (denied) => {
       const authorize: KongSurface["authorize"] = (req, scope, write) => {
         if (options.adminToken !== undefined && !headerMatches(req, header, options.adminToken)) {
           // § Admin API auth: the OAS's UnauthorizedError {status, message}; the wording is a guess (README).
           return { status: 401, body: { message: "Invalid credentials. Token or User credentials required", status: 401 } };
         }
         // The RBAC 403 wording is a guess (README): the spec names none.
-        if (scope !== undefined && (self as KongEmulator).denied.has(scope)) {
+        if (scope !== undefined && denied(scope)) {
           return { status: 403, body: { message: `you do not have permissions to ${write ? "update" : "read"} this resource` } };
         }
         return undefined;
@@ -133,13 +138,7 @@ export class KongEmulator extends KongPluginsEmulator {
 
   /** The admin token's RBAC user loses (or regains) its role in a workspace: its calls there answer 403. */
   denyWorkspace(workspace: string, on = true): void {
-    if (on) this.denied.add(workspace);
-    else this.denied.delete(workspace);
-  }
-
-  override reset(): void {
-    super.reset();
-    this.denied.clear();
+    this.deny(workspace, on);
   }
 
   protected tokens(): string[] {

@@ -18,12 +18,10 @@ export interface KonnectEmulatorOptions extends KongEmulatorBaseOptions {
 
 export class KonnectEmulator extends KongPluginsEmulator {
   readonly controlPlaneIds: string[];
-  /** Control planes the token's user or system account has no role on (403). */
-  private readonly denied = new Set<string>();
 
   constructor(private readonly options: KonnectEmulatorOptions) {
     const controlPlanes = options.controlPlaneIds ?? [randomUUID()];
-    super("konnect", options, (self) => {
+    super("konnect", options, (denied) => {
       const surface: KongSurface = {
         prefix: "/v2/control-planes/([^/]+)/core-entities",
         scopeOf: (cp) => (cp !== undefined && controlPlanes.includes(cp) ? cp : undefined),
@@ -33,7 +31,7 @@ export class KonnectEmulator extends KongPluginsEmulator {
         authorize: (req, scope) => {
           // § Konnect equivalent: `Authorization: Bearer <token>`; 401 {"message":"Unauthorized","status":401}.
           if (!headerMatches(req, "authorization", `Bearer ${options.accessToken}`)) return { status: 401, body: { message: "Unauthorized", status: 401 } };
-          if (scope !== undefined && (self as KonnectEmulator).denied.has(scope)) return { status: 403, body: { message: "Forbidden", status: 403 } };
+          if (scope !== undefined && denied(scope)) return { status: 403, body: { message: "Forbidden", status: 403 } };
           return undefined;
         },
         // § Konnect equivalent: "No PATCH is defined in this spec for plugins".
@@ -52,13 +50,7 @@ export class KonnectEmulator extends KongPluginsEmulator {
 
   /** The token's user or system account loses (or regains) its role on a control plane: calls there answer 403. */
   denyControlPlane(controlPlaneId: string, on = true): void {
-    if (on) this.denied.add(controlPlaneId);
-    else this.denied.delete(controlPlaneId);
-  }
-
-  override reset(): void {
-    super.reset();
-    this.denied.clear();
+    this.deny(controlPlaneId, on);
   }
 
   protected tokens(): string[] {

@@ -2,15 +2,15 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { KonnectEmulator } from "../../emulators/kong/index.js";
 import { gatewaySchema } from "../../src/config/schema.js";
-import { abortableDelay } from "../../src/clock.js";
-import { RotatorError } from "../../src/errors.js";
-import { HttpClient } from "../../src/http/client.js";
+import type { HttpClient } from "../../src/http/client.js";
 import { createKongAdapter, type KongGatewayConfig } from "../../src/gateway/kong/index.js";
 import { fingerprintMatches } from "../../src/gateway/fingerprint.js";
 import type { GatewayAdapter } from "../../src/gateway/types.js";
 import { memoryLogger } from "../../src/logging.js";
 import { Redactor } from "../../src/redact.js";
+import { rotatorFailure } from "../helpers/rotatorFailure.js";
 import { SecretScanner } from "../helpers/secretScan.js";
+import { fastHttp, seedKongEstate } from "./helpers.js";
 
 /**
  * The kong-openid-connect adapter with `api: "konnect"` through our real HttpClient (https, the
@@ -22,15 +22,6 @@ const CP = randomUUID();
 const OTHER_CP = randomUUID();
 const PLUGINS = new RegExp(`^/v2/control-planes/${CP}/core-entities/plugins$`);
 const plugin = (id: string) => new RegExp(`^/v2/control-planes/${CP}/core-entities/plugins/${id}$`);
-
-async function failure(p: Promise<unknown>): Promise<RotatorError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  if (!(e instanceof RotatorError)) throw new Error(`expected a RotatorError, got ${String(e)}`);
-  return e;
-}
 
 describe("kong-openid-connect adapter on Konnect", () => {
   let konnect: KonnectEmulator;
@@ -55,26 +46,12 @@ describe("kong-openid-connect adapter on Konnect", () => {
     }) as KongGatewayConfig;
     return createKongAdapter({ config, token, http, clientId, logger });
   };
-  const track = async <T>(p: Promise<T>): Promise<T> => {
-    try {
-      return await p;
-    } catch (e) {
-      errors.push(e);
-      throw e;
-    }
-  };
+  const failure = rotatorFailure(errors, logger);
 
   beforeAll(async () => {
     konnect = new KonnectEmulator({ accessToken: TOKEN, controlPlaneIds: [CP, OTHER_CP] });
     await konnect.start();
-    http = new HttpClient({
-      ca: konnect.caCertPem!,
-      retry: { maxRetries: 2, baseDelayInMs: 5, maxDelayInMs: 20 },
-      sleep: (ms, signal) => {
-        waits.push(ms);
-        return abortableDelay(Math.min(ms, 20), signal);
-      },
-    });
+    http = fastHttp({ ca: konnect.caCertPem }, { capMs: 20, maxRetries: 2, waits });
   });
   beforeEach(() => {
     konnect.reset();
@@ -89,31 +66,14 @@ describe("kong-openid-connect adapter on Konnect", () => {
 
   /** 10 plugins on our control plane, every other one ours, one serving two clients; and one of ours on another control plane. */
   function seedEstate(): { ours: string[]; multi: string } {
-    const ours: string[] = [];
-    for (let i = 0; i < 9; i++) {
-      const mine = i % 2 === 0;
-      const p = konnect.seedPlugin({
-        issuer: ISSUER,
-        clientIds: [mine ? clientId : randomUUID()],
-        clientSecrets: [`seeded-${i}-${randomUUID()}`],
-        instanceName: `oidc-${i}`,
-      });
-      if (mine) ours.push(p.id);
-    }
-    const multi = konnect.seedPlugin({
-      issuer: ISSUER,
-      clientIds: [randomUUID(), clientId],
-      clientSecrets: [`first-client-${randomUUID()}`, `ours-${randomUUID()}`],
-      instanceName: "oidc-multi",
-      tags: ["sso"],
-    });
+    const estate = seedKongEstate((input) => konnect.seedPlugin(input), { issuer: ISSUER, clientId, count: 9, every: 2, tags: ["sso"] });
     konnect.seedPlugin({ issuer: ISSUER, clientIds: [clientId], clientSecrets: [`elsewhere-${randomUUID()}`], controlPlaneId: OTHER_CP });
-    return { ours: [...ours, multi.id], multi: multi.id };
+    return estate;
   }
 
   it("discovers the control plane's openid-connect plugins with the client ID across pages of core-entities/plugins, with the Bearer token, and nothing of another control plane", async () => {
     const { ours } = seedEstate();
-    const targets = await track(adapterWith().listTargets({ clientId }));
+    const targets = await adapterWith().listTargets({ clientId });
     expect(targets.map((t) => t.id).sort()).toEqual([...ours].sort());
     // 10 plugins at 4 per page: 3 pages.
     expect(konnect.server.count("GET", PLUGINS)).toBe(3);
@@ -129,7 +89,7 @@ describe("kong-openid-connect adapter on Konnect", () => {
     await adapter.listTargets({ clientId });
     const secret = `new-${randomUUID()}`;
     scanner.addSecrets([secret]);
-    const after = await track(adapter.updateClientSecret(multi, secret));
+    const after = await adapter.updateClientSecret(multi, secret);
     expect(fingerprintMatches(after, secret)).toBe(true);
     const stored = konnect.plugins().find((p) => p.id === multi)!;
     expect(stored.config).toEqual({ ...before.config, client_secret: [before.config.client_secret![0], secret] });
@@ -147,7 +107,7 @@ describe("kong-openid-connect adapter on Konnect", () => {
     konnect.revertSecretWrites(ours[0]!);
     const secret = `new-${randomUUID()}`;
     scanner.addSecrets([secret]);
-    const after = await track(adapter.updateClientSecret(ours[0]!, secret));
+    const after = await adapter.updateClientSecret(ours[0]!, secret);
     expect(fingerprintMatches(after, secret)).toBe(false);
     expect(konnect.server.count("PUT", plugin(ours[0]!))).toBe(1);
   });
@@ -157,25 +117,25 @@ describe("kong-openid-connect adapter on Konnect", () => {
     const plain = konnect.seedPlugin({ issuer: ISSUER, clientIds: [clientId], clientSecrets: [`plain-${randomUUID()}`] });
     const reported: string[] = [];
     const adapter = adapterWith();
-    const targets = await track(adapter.listTargets({ clientId, onRefreshedByConsumer: (t, why) => reported.push(`${t.id} ${why}`) }));
+    const targets = await adapter.listTargets({ clientId, onRefreshedByConsumer: (t, why) => reported.push(`${t.id} ${why}`) });
     expect(targets.map((t) => t.id)).toEqual([plain.id]);
     expect(reported).toEqual([expect.stringMatching(new RegExp(`^${ref.id} .*Kong refreshes it from the vault itself`))]);
-    expect((await failure(track(adapter.updateClientSecret(ref.id, "must-not-be-written")))).code).toBe("KONG_VAULT_REFERENCE");
+    expect((await failure(adapter.updateClientSecret(ref.id, "must-not-be-written"))).code).toBe("KONG_VAULT_REFERENCE");
     expect(konnect.server.count("PUT", plugin(ref.id))).toBe(0);
   });
 
   it("a refused token: 401 is GATEWAY_UNAUTHORIZED naming the Key Vault secret and what to do in Konnect; 403 is GATEWAY_FORBIDDEN naming the control plane; an unknown control plane is GATEWAY_NOT_FOUND naming controlPlaneId", async () => {
     seedEstate();
-    const e401 = await failure(track(adapterWith({}, `kpat_wrong${randomUUID()}`).listTargets({ clientId })));
+    const e401 = await failure(adapterWith({}, `kpat_wrong${randomUUID()}`).listTargets({ clientId }));
     expect(e401.code).toBe("GATEWAY_UNAUTHORIZED");
     expect(e401.hint).toContain(`Key Vault secret "konnect-token"`);
     expect(e401.hint).toContain("Konnect personal access or system-account token");
     konnect.denyControlPlane(CP);
-    const e403 = await failure(track(adapterWith().listTargets({ clientId })));
+    const e403 = await failure(adapterWith().listTargets({ clientId }));
     expect(e403.code).toBe("GATEWAY_FORBIDDEN");
     expect(e403.message).toContain(`no access to Konnect control plane ${CP}`);
     expect(e403.hint).toContain(`no access to control plane ${CP}`);
-    const e404 = await failure(track(adapterWith({ controlPlaneId: randomUUID() }).listTargets({ clientId })));
+    const e404 = await failure(adapterWith({ controlPlaneId: randomUUID() }).listTargets({ clientId }));
     expect(e404.code).toBe("GATEWAY_NOT_FOUND");
     expect(e404.hint).toContain("groups[].controlPlaneId");
   });
@@ -184,11 +144,11 @@ describe("kong-openid-connect adapter on Konnect", () => {
     const { ours } = seedEstate();
     const adapter = adapterWith();
     konnect.server.faults.add({ route: "^GET /v2/control-planes/[^/]+/core-entities/plugins$", status: 429, retryAfterSeconds: 1, times: 1 });
-    expect(await track(adapter.listTargets({ clientId }))).toHaveLength(ours.length);
+    expect(await adapter.listTargets({ clientId })).toHaveLength(ours.length);
     konnect.server.faults.add({ route: "^PUT /v2/control-planes/[^/]+/core-entities/plugins/", status: 429, retryAfterSeconds: 2, times: 1 });
     const secret = `new-${randomUUID()}`;
     scanner.addSecrets([secret]);
-    expect(fingerprintMatches(await track(adapter.updateClientSecret(ours[0]!, secret)), secret)).toBe(true);
+    expect(fingerprintMatches(await adapter.updateClientSecret(ours[0]!, secret), secret)).toBe(true);
     expect(waits).toEqual([1000, 2000]);
     expect(konnect.server.count("PUT", plugin(ours[0]!))).toBe(2);
   });
@@ -203,9 +163,9 @@ describe("kong-openid-connect adapter on Konnect", () => {
       body: { code: 2, name: "schema violation", message: "schema violation (config.client_secret: expected an array)", fields: {} },
       times: 1,
     });
-    expect((await failure(track(adapter.updateClientSecret(ours[0]!, `x-${randomUUID()}`)))).code).toBe("GATEWAY_REJECTED");
+    expect((await failure(adapter.updateClientSecret(ours[0]!, `x-${randomUUID()}`))).code).toBe("GATEWAY_REJECTED");
     konnect.deletePlugin(ours[1]!);
-    expect((await failure(track(adapter.updateClientSecret(ours[1]!, `y-${randomUUID()}`)))).code).toBe("GATEWAY_TARGET_NOT_FOUND");
+    expect((await failure(adapter.updateClientSecret(ours[1]!, `y-${randomUUID()}`))).code).toBe("GATEWAY_TARGET_NOT_FOUND");
     expect(konnect.plugins().some((p) => p.id === ours[1])).toBe(false);
   });
 });
