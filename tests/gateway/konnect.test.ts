@@ -168,4 +168,24 @@ describe("kong-openid-connect adapter on Konnect", () => {
     expect((await failure(adapter.updateClientSecret(ours[1]!, `y-${randomUUID()}`))).code).toBe("GATEWAY_TARGET_NOT_FOUND");
     expect(konnect.plugins().some((p) => p.id === ours[1])).toBe(false);
   });
+  it("a full PUT answered by an error body that quotes the request leaks none of the plugin's secrets: the new one, the other client's, nor a session secret the PUT carries back", async () => {
+    const { multi } = seedEstate();
+    const sessionSecret = `session-${randomUUID()}`;
+    konnect.editPlugin(multi, { session_secret: sessionSecret });
+    const otherClients = konnect.plugins().find((p) => p.id === multi)!.config.client_secret![0]!;
+    const adapter = adapterWith();
+    await adapter.listTargets({ clientId });
+    const secret = `new-${randomUUID()}`;
+    // A hostile or buggy upstream quotes what it was sent, first thing in a short body (so no cut of the snippet hides it).
+    konnect.server.faults.add({
+      route: "^PUT /v2/control-planes/",
+      status: 400,
+      body: { code: 2, name: "schema violation", message: `schema violation (config: ${sessionSecret} ${otherClients} ${secret})` },
+      times: 1,
+    });
+    scanner.addSecrets([secret, sessionSecret]);
+    const e = await failure(adapter.updateClientSecret(multi, secret));
+    expect(e.code).toBe("GATEWAY_REJECTED");
+    expect(new SecretScanner().addSecrets([secret, otherClients, sessionSecret]).collect("error", e).assertClean()).toBeGreaterThan(0);
+  });
 });
