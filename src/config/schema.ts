@@ -176,11 +176,9 @@ const KONNECT_FIELD = `is a Konnect field — add "api": "konnect" to this group
 const ADMIN_API_FIELD = `is a field of the self-hosted Kong Admin API — remove it: a "konnect" group needs konnectUrl, controlPlaneId and accessTokenSecretName`;
 
 /** Kong workspace names (Enterprise): they go into paths (`/{workspace}/plugins`) and target IDs (`{workspace}:{plugin id}`). */
-const kongWorkspace = z
-  .string()
-  .regex(/^[A-Za-z0-9._~-]{1,64}$/, {
-    error: "must be a Kong workspace name: 1–64 letters, digits, dots, dashes, underscores or tildes — e.g. default or team-sales",
-  });
+const kongWorkspace = z.string().regex(/^[A-Za-z0-9._~-]{1,64}$/, {
+  error: "must be a Kong workspace name: 1–64 letters, digits, dots, dashes, underscores or tildes — e.g. default or team-sales",
+});
 
 /**
  * `kong-openid-connect` (../shared/specs/kong-openid-connect.md). `api` picks the API: the
