@@ -157,16 +157,20 @@ const gatewayPathsSchema = z.strictObject({
   test: pathTemplate("/mcp-servers/{id}/authentication/test", true).default("/mcp-servers/{id}/authentication/test"),
 });
 
+/** Targets a gateway group writes at once; `why` explains the cap where the gateway has a reason. */
+const maxConcurrency = (why = "") =>
+  z
+    .number()
+    .int({ error: "must be a whole number — e.g. 4" })
+    .min(1, { error: "must be at least 1 — e.g. 4" })
+    .max(64, { error: `must be at most 64 — ${why}e.g. 4` })
+    .default(4);
+
 /** Kong's settings shared by the self-hosted Admin API and Konnect. */
 const kongCommon = {
   kind: z.literal("kong-openid-connect"),
   pageSize: count("plugins", 1, 1000, 100).default(100),
-  maxConcurrency: z
-    .number()
-    .int({ error: "must be a whole number — e.g. 4" })
-    .min(1, { error: "must be at least 1 — e.g. 4" })
-    .max(64, { error: "must be at most 64 — e.g. 4" })
-    .default(4),
+  maxConcurrency: maxConcurrency(),
   maxRequestsPerSecond: z.number().min(0.5, { error: "must be at least 0.5 — e.g. 10" }).max(1000, { error: "must be at most 1000 — e.g. 10" }).default(10),
 };
 
@@ -265,12 +269,7 @@ export const gatewaySchema = z.discriminatedUnion(
         test: "/mcp-servers/{id}/authentication/test",
       }),
       pageSize: count("items", 1, 500, 100).default(100),
-      maxConcurrency: z
-        .number()
-        .int({ error: "must be a whole number — e.g. 4" })
-        .min(1, { error: "must be at least 1 — e.g. 4" })
-        .max(64, { error: "must be at most 64 — the gateway throttles beyond that anyway; e.g. 4" })
-        .default(4),
+      maxConcurrency: maxConcurrency("the gateway throttles beyond that anyway; "),
       maxRequestsPerSecond: z
         .number()
         // Below one request every two seconds a listing of a few hundred servers outlasts any run.

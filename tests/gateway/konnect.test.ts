@@ -15,6 +15,8 @@ import { fastHttp, seedKongEstate } from "./helpers.js";
 /**
  * The kong-openid-connect adapter with `api: "konnect"` through our real HttpClient (https, the
  * emulators' CA) against the Konnect emulator (../shared/specs/kong-openid-connect.md § Konnect equivalent).
+ * What both Kong APIs share (a write another writer undoes, a vault reference) is tested once in
+ * kong.test.ts, and through the engine for Konnect too in tests/rotation/kongGroup.test.ts.
  */
 const ISSUER = "https://login.microsoftonline.com/3f9a6c1e-5b2d-4e8f-9a7c-1d2e3f4a5b6c/v2.0";
 const TOKEN = `kpat_${randomUUID().replaceAll("-", "")}`;
@@ -98,30 +100,6 @@ describe("kong-openid-connect adapter on Konnect", () => {
     expect(konnect.server.count("PATCH", /./)).toBe(0);
     // Read, write, read again: no ETag to trust (§ Concurrency).
     expect(konnect.server.count("GET", plugin(multi))).toBe(2);
-  });
-
-  it("a PUT Konnect accepts but another writer undoes is caught by the re-read: the returned target does not match the new secret", async () => {
-    const { ours } = seedEstate();
-    const adapter = adapterWith();
-    await adapter.listTargets({ clientId });
-    konnect.revertSecretWrites(ours[0]!);
-    const secret = `new-${randomUUID()}`;
-    scanner.addSecrets([secret]);
-    const after = await adapter.updateClientSecret(ours[0]!, secret);
-    expect(fingerprintMatches(after, secret)).toBe(false);
-    expect(konnect.server.count("PUT", plugin(ours[0]!))).toBe(1);
-  });
-
-  it("a plugin holding a {vault://…} reference is not a target and is never written; it is reported as refreshed by Kong itself", async () => {
-    const ref = konnect.seedPlugin({ issuer: ISSUER, clientIds: [clientId], clientSecrets: ["{vault://azure/sso-client-secret}"], instanceName: "oidc-vault" });
-    const plain = konnect.seedPlugin({ issuer: ISSUER, clientIds: [clientId], clientSecrets: [`plain-${randomUUID()}`] });
-    const reported: string[] = [];
-    const adapter = adapterWith();
-    const targets = await adapter.listTargets({ clientId, onRefreshedByConsumer: (t, why) => reported.push(`${t.id} ${why}`) });
-    expect(targets.map((t) => t.id)).toEqual([plain.id]);
-    expect(reported).toEqual([expect.stringMatching(new RegExp(`^${ref.id} .*Kong refreshes it from the vault itself`))]);
-    expect((await failure(adapter.updateClientSecret(ref.id, "must-not-be-written"))).code).toBe("KONG_VAULT_REFERENCE");
-    expect(konnect.server.count("PUT", plugin(ref.id))).toBe(0);
   });
 
   it("a refused token: 401 is GATEWAY_UNAUTHORIZED naming the Key Vault secret and what to do in Konnect; 403 is GATEWAY_FORBIDDEN naming the control plane; an unknown control plane is GATEWAY_NOT_FOUND naming controlPlaneId", async () => {
