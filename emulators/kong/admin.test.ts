@@ -20,7 +20,7 @@ async function call(method: string, path: string, body?: unknown, headers: Recor
 }
 
 beforeAll(async () => {
-  kong = new KongEmulator({ adminToken: TOKEN, plainHttp: true });
+  kong = new KongEmulator({ adminToken: TOKEN, plainHttp: true, workspaces: ["team-a", "team-b"] });
   await kong.start();
 });
 afterAll(() => kong.close());
@@ -138,5 +138,41 @@ describe("Kong Admin API emulator (specs/kong-openid-connect.md)", () => {
     expect((w.body["config"] as Record<string, unknown>)["client_secret"]).toEqual(["new"]);
     const r = await call("GET", `/plugins/${p.id}`);
     expect((r.body["config"] as Record<string, unknown>)["client_secret"]).toEqual(["old"]);
+  });
+  it("§ Admin API endpoints (workspaces): /{workspace}/plugins lists only that workspace's plugins, with a next link under the prefix; unprefixed paths are the default workspace", async () => {
+    const inDefault = kong.seedPlugin({ issuer: ISSUER, clientIds: ["a"], clientSecrets: ["s"] });
+    const a = [0, 1, 2].map((i) => kong.seedPlugin({ issuer: ISSUER, clientIds: [`a${i}`], clientSecrets: [`s${i}`], workspace: "team-a" }).id);
+    const first = await call("GET", "/team-a/plugins?size=2");
+    expect((first.body["data"] as { id: string }[]).map((p) => p.id)).toEqual(a.slice(0, 2));
+    expect(first.body["next"]).toBe(`/team-a/plugins?offset=${encodeURIComponent(first.body["offset"] as string)}&size=2`);
+    expect((await call("GET", first.body["next"] as string)).body["data"]).toMatchObject([{ id: a[2] }]);
+    expect((await call("GET", "/plugins")).body["data"]).toMatchObject([{ id: inDefault.id }]);
+    expect((await call("GET", "/default/plugins")).body["data"]).toMatchObject([{ id: inDefault.id }]);
+    expect((await call("GET", "/team-b/plugins")).body["data"]).toEqual([]);
+  });
+
+  it("§ Admin API endpoints (workspaces): a plugin is read and patched only under its own workspace (404 elsewhere); an unknown workspace is 404; a workspace the RBAC user has no role in is 403", async () => {
+    const p = kong.seedPlugin({ issuer: ISSUER, clientIds: ["a"], clientSecrets: ["old"], workspace: "team-a" });
+    expect((await call("GET", `/team-a/plugins/${p.id}`)).status).toBe(200);
+    expect((await call("GET", `/plugins/${p.id}`)).status).toBe(404);
+    expect((await call("PATCH", `/team-b/plugins/${p.id}`, { config: { client_secret: ["x"] } })).status).toBe(404);
+    expect(await call("GET", "/no-such-workspace/plugins")).toMatchObject({ status: 404, body: { message: "Not found" } });
+    const w = await call("PATCH", `/team-a/plugins/${p.id}`, { config: { client_secret: ["new"] } });
+    expect((w.body["config"] as Record<string, unknown>)["client_secret"]).toEqual(["new"]);
+    kong.denyWorkspace("team-a");
+    const denied = await call("GET", "/team-a/plugins");
+    expect(denied.status).toBe(403);
+    expect(typeof denied.body["message"]).toBe("string");
+    expect((await call("GET", "/team-b/plugins")).status).toBe(200);
+  });
+
+  it("§ Admin API endpoints: PUT /plugins/{id} is a full replace (a field left out takes its default) and an upsert", async () => {
+    const p = kong.seedPlugin({ issuer: ISSUER, clientIds: ["a"], clientSecrets: ["s"], instanceName: "oidc" });
+    const r = await call("PUT", `/plugins/${p.id}`, { name: "openid-connect", config: { issuer: ISSUER, client_secret: ["t"] } });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ instance_name: null, config: { client_id: null, client_secret: ["t"] } });
+    const id = randomUUID();
+    expect(await call("PUT", `/team-b/plugins/${id}`, { name: "openid-connect", config: { issuer: ISSUER } })).toMatchObject({ status: 200, body: { id } });
+    expect((await call("GET", `/team-b/plugins/${id}`)).status).toBe(200);
   });
 });

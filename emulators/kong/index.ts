@@ -1,1 +1,3 @@
-export { KongEmulator } from "./emulator.js";
+export { KongEmulator, KongPluginsEmulator } from "./emulator.js";
+export { KonnectEmulator } from "./konnect.js";
+export type { KongPlugin, SeedPluginInput } from "./state.js";

@@ -157,6 +157,98 @@ const gatewayPathsSchema = z.strictObject({
   test: pathTemplate("/mcp-servers/{id}/authentication/test", true).default("/mcp-servers/{id}/authentication/test"),
 });
 
+/** Targets a gateway group writes at once; `why` explains the cap where the gateway has a reason. */
+const maxConcurrency = (why = "") =>
+  z
+    .number()
+    .int({ error: "must be a whole number — e.g. 4" })
+    .min(1, { error: "must be at least 1 — e.g. 4" })
+    .max(64, { error: `must be at most 64 — ${why}e.g. 4` })
+    .default(4);
+
+/** Kong's settings shared by the self-hosted Admin API and Konnect. */
+const kongCommon = {
+  kind: z.literal("kong-openid-connect"),
+  pageSize: count("plugins", 1, 1000, 100).default(100),
+  maxConcurrency: maxConcurrency(),
+  maxRequestsPerSecond: z.number().min(0.5, { error: "must be at least 0.5 — e.g. 10" }).max(1000, { error: "must be at most 1000 — e.g. 10" }).default(10),
+};
+
+/** A field of the other Kong API: named with the fix, rather than as an unknown field. */
+const otherKongApiField = (fix: string) => z.never({ error: fix }).optional();
+const KONNECT_FIELD = `is a Konnect field — add "api": "konnect" to this group (with konnectUrl, controlPlaneId and accessTokenSecretName), or remove it`;
+const ADMIN_API_FIELD = `is a field of the self-hosted Kong Admin API — remove it: a "konnect" group needs konnectUrl, controlPlaneId and accessTokenSecretName`;
+
+/** Kong workspace names (Enterprise): they go into paths (`/{workspace}/plugins`) and target IDs (`{workspace}:{plugin id}`). */
+const kongWorkspace = z.string().regex(/^[A-Za-z0-9._~-]{1,64}$/, {
+  error: "must be a Kong workspace name: 1–64 letters, digits, dots, dashes, underscores or tildes — e.g. default or team-sales",
+});
+
+/**
+ * `kong-openid-connect` (../shared/specs/kong-openid-connect.md). `api` picks the API: the
+ * self-hosted Admin API (the default, so files written before Konnect keep their meaning) or a
+ * Konnect control plane (§ Konnect equivalent).
+ */
+const kongGatewaySchema = z.discriminatedUnion(
+  "api",
+  [
+    z.strictObject({
+      ...kongCommon,
+      api: z.literal("admin-api").default("admin-api"),
+      /** The Kong Admin API (self-hosted; port 8444 for HTTPS). */
+      adminUrl: httpsUrl("https://kong-admin.example.com:8444"),
+      /** The Key Vault secret holding the RBAC admin token; omit only when RBAC is off. */
+      adminTokenSecretName: secretName().optional(),
+      /** Kong's `rbac_auth_header`. */
+      adminTokenHeader: z
+        .string()
+        .regex(/^[A-Za-z0-9-]{1,64}$/, { error: "must be an HTTP header name such as Kong-Admin-Token (letters, digits, dashes)" })
+        .default("Kong-Admin-Token"),
+      /** Enterprise workspaces to search (`/{workspace}/plugins`); omitted: the unprefixed paths (the default workspace). */
+      workspaces: z
+        .array(kongWorkspace, {
+          error: (iss) => (iss.code === "invalid_type" ? `must be a list of workspace names — e.g. ["default", "team-sales"]` : undefined),
+        })
+        .min(1, { error: `must name at least one workspace — e.g. ["default"], or leave the field out for the default workspace` })
+        .refine((ws) => new Set(ws).size === ws.length, { error: "names a workspace twice — list each workspace once" })
+        .optional(),
+      konnectUrl: otherKongApiField(KONNECT_FIELD),
+      controlPlaneId: otherKongApiField(KONNECT_FIELD),
+      accessTokenSecretName: otherKongApiField(KONNECT_FIELD),
+    }),
+    z.strictObject({
+      ...kongCommon,
+      api: z.literal("konnect"),
+      /** The regional Konnect API, `https://{us|eu|au|…}.api.konghq.com/v2` (§ Konnect equivalent). */
+      konnectUrl: httpsUrl("https://us.api.konghq.com/v2").refine((v) => /^https?:\/\/[^/?#]+\/v2\/?$/.test(v), {
+        error: "must be the Konnect API base URL ending in /v2 — e.g. https://eu.api.konghq.com/v2 for the EU region",
+      }),
+      controlPlaneId: guid("Konnect: Gateway Manager → your control plane → its ID"),
+      /** The Key Vault secret holding a Konnect personal access token or system-account token (sent as a Bearer token). */
+      accessTokenSecretName: secretName(),
+      adminUrl: otherKongApiField(ADMIN_API_FIELD),
+      adminTokenSecretName: otherKongApiField(ADMIN_API_FIELD),
+      adminTokenHeader: otherKongApiField(ADMIN_API_FIELD),
+      workspaces: otherKongApiField(`${ADMIN_API_FIELD} (a Konnect control plane has no workspaces: name one group per control plane)`),
+    }),
+  ],
+  {
+    error: (iss: IssueLike) => {
+      if (iss.code !== "invalid_union") return undefined;
+      const api = (iss.input as { api?: unknown } | undefined)?.api;
+      return `${typeof api === "string" ? quoted(api) : "this value"} is not a Kong API — use "admin-api" (the self-hosted Kong Admin API, the default) or "konnect" (a Kong Konnect control plane)`;
+    },
+  },
+);
+
+/** The field naming a group's admin API token in Key Vault, when its kind has an API to call. */
+export function gatewayTokenSecretField(group: GatewayConfig): { field: string; name: string } | undefined {
+  if (group.kind === "cequence") return { field: "apiTokenSecretName", name: group.apiTokenSecretName };
+  if (group.kind !== "kong-openid-connect") return undefined;
+  if (group.api === "konnect") return { field: "accessTokenSecretName", name: group.accessTokenSecretName };
+  return group.adminTokenSecretName === undefined ? undefined : { field: "adminTokenSecretName", name: group.adminTokenSecretName };
+}
+
 export const gatewaySchema = z.discriminatedUnion(
   "kind",
   [
@@ -177,12 +269,7 @@ export const gatewaySchema = z.discriminatedUnion(
         test: "/mcp-servers/{id}/authentication/test",
       }),
       pageSize: count("items", 1, 500, 100).default(100),
-      maxConcurrency: z
-        .number()
-        .int({ error: "must be a whole number — e.g. 4" })
-        .min(1, { error: "must be at least 1 — e.g. 4" })
-        .max(64, { error: "must be at most 64 — the gateway throttles beyond that anyway; e.g. 4" })
-        .default(4),
+      maxConcurrency: maxConcurrency("the gateway throttles beyond that anyway; "),
       maxRequestsPerSecond: z
         .number()
         // Below one request every two seconds a listing of a few hundred servers outlasts any run.
@@ -191,26 +278,7 @@ export const gatewaySchema = z.discriminatedUnion(
         .default(5),
       testConnection: z.boolean().default(true),
     }),
-    z.strictObject({
-      kind: z.literal("kong-openid-connect"),
-      /** The Kong Admin API (self-hosted; port 8444 for HTTPS). Konnect is not supported yet. */
-      adminUrl: httpsUrl("https://kong-admin.example.com:8444"),
-      /** The Key Vault secret holding the RBAC admin token; omit only when RBAC is off. */
-      adminTokenSecretName: secretName().optional(),
-      /** Kong's `rbac_auth_header`. */
-      adminTokenHeader: z
-        .string()
-        .regex(/^[A-Za-z0-9-]{1,64}$/, { error: "must be an HTTP header name such as Kong-Admin-Token (letters, digits, dashes)" })
-        .default("Kong-Admin-Token"),
-      pageSize: count("plugins", 1, 1000, 100).default(100),
-      maxConcurrency: z
-        .number()
-        .int({ error: "must be a whole number — e.g. 4" })
-        .min(1, { error: "must be at least 1 — e.g. 4" })
-        .max(64, { error: "must be at most 64 — e.g. 4" })
-        .default(4),
-      maxRequestsPerSecond: z.number().min(0.5, { error: "must be at least 0.5 — e.g. 10" }).max(1000, { error: "must be at most 1000 — e.g. 10" }).default(10),
-    }),
+    kongGatewaySchema,
     z.strictObject({
       kind: z.literal("manual"),
       /** Names of the MCP servers an operator must update by hand; listed in the incident. */
@@ -391,11 +459,11 @@ export const credentialSetSchema = z
     const clash = (name: string) => reserved.has(name.toLowerCase());
     const groups = set.groups ?? (set.gateway ? [set.gateway] : []);
     groups.forEach((group, i) => {
-      const tokenName = group.kind === "cequence" ? group.apiTokenSecretName : group.kind === "kong-openid-connect" ? group.adminTokenSecretName : undefined;
-      if (tokenName !== undefined && clash(tokenName)) {
+      const token = gatewayTokenSecretField(group);
+      if (token !== undefined && clash(token.name)) {
         ctx.addIssue({
           code: "custom",
-          path: [...(set.groups ? ["groups", i] : ["gateway"]), group.kind === "cequence" ? "apiTokenSecretName" : "adminTokenSecretName"],
+          path: [...(set.groups ? ["groups", i] : ["gateway"]), token.field],
           message: `is the client secret's own Key Vault name — the rotation would overwrite it; use a separate secret for the gateway API token`,
         });
       }

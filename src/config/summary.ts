@@ -18,7 +18,9 @@ function describeGroup(g: GatewayConfig): string {
         `${g.maxConcurrency} parallel, ${g.maxRequestsPerSecond} req/s${g.testConnection ? ", test connection" : ""})`
       );
     case "kong-openid-connect":
-      return `kong-openid-connect ${g.adminUrl} (${g.adminTokenSecretName ? `admin token in ${g.adminTokenSecretName}` : "RBAC off"}, ${g.maxConcurrency} parallel, ${g.maxRequestsPerSecond} req/s)`;
+      return g.api === "konnect"
+        ? `kong-openid-connect Konnect ${g.konnectUrl} control plane ${g.controlPlaneId} (access token in ${g.accessTokenSecretName}, ${g.maxConcurrency} parallel, ${g.maxRequestsPerSecond} req/s)`
+        : `kong-openid-connect ${g.adminUrl}${g.workspaces ? ` workspaces ${g.workspaces.join(", ")}` : ""} (${g.adminTokenSecretName ? `admin token in ${g.adminTokenSecretName}` : "RBAC off"}, ${g.maxConcurrency} parallel, ${g.maxRequestsPerSecond} req/s)`;
     case "manual":
       return `manual — an operator updates ${g.targets.length > 0 ? g.targets.join(", ") : "the targets listed in the incident"} and confirms`;
   }
@@ -59,7 +61,9 @@ function privateAddresses(set: CredentialSet): { field: string; url: string; ran
     ["graphBaseUrl", set.graphBaseUrl],
     ["keyVault.url", set.keyVault.url],
     ...(set.gateway.kind === "cequence" ? ([["gateway.baseUrl", set.gateway.baseUrl]] as [string, string][]) : []),
-    ...targetGroupsOf(set).flatMap((g, i): [string, string][] => (g.kind === "kong-openid-connect" ? [[`groups[${i}].adminUrl`, g.adminUrl]] : [])),
+    ...targetGroupsOf(set).flatMap((g, i): [string, string][] =>
+      g.kind !== "kong-openid-connect" ? [] : g.api === "konnect" ? [[`groups[${i}].konnectUrl`, g.konnectUrl]] : [[`groups[${i}].adminUrl`, g.adminUrl]],
+    ),
     ...set.alerts.flatMap((ch, i): [string, string][] =>
       ch.kind === "pagerduty" ? [[`alerts[${i}].eventsUrl`, ch.eventsUrl]] : ch.kind === "opsgenie" ? [[`alerts[${i}].apiUrl`, ch.apiUrl]] : [],
     ),

@@ -32,6 +32,10 @@ export interface GatewayErrorContext {
   targetId?: string;
   /** A write whose outcome is unknown when the connection breaks. */
   write?: boolean;
+  /** What a 403 says the token cannot reach, when the gateway's word for it is not "tenant" (a Kong workspace, a Konnect control plane). */
+  scopeLabel?: string;
+  /** The gateway's own fix for a refused token (401), a token without access (403), or a listing that is not there (404), when cequence's words do not fit. */
+  hints?: { unauthorized?: string; forbidden?: string; notFound?: string };
 }
 
 /**
@@ -47,12 +51,16 @@ export function mapGatewayError(err: unknown, ctx: GatewayErrorContext): Rotator
     case 401:
       return new RotatorError(GatewayErrorCode.Unauthorized, msg("the API token was refused"), {
         ...base,
-        hint: `The gateway refused the API token stored in Key Vault secret "${ctx.apiTokenSecretName}". Create a new admin API token in the gateway console, store it in that secret, then retry.`,
+        hint:
+          ctx.hints?.unauthorized ??
+          `The gateway refused the API token stored in Key Vault secret "${ctx.apiTokenSecretName}". Create a new admin API token in the gateway console, store it in that secret, then retry.`,
       });
     case 403:
-      return new RotatorError(GatewayErrorCode.Forbidden, msg(`the API token has no access to tenant "${ctx.tenant}"`), {
+      return new RotatorError(GatewayErrorCode.Forbidden, msg(`the API token has no access to ${ctx.scopeLabel ?? `tenant "${ctx.tenant}"`}`), {
         ...base,
-        hint: `Check gateway.tenant ("${ctx.tenant}") and that the API token in "${ctx.apiTokenSecretName}" may read and update MCP server authentication in that tenant.`,
+        hint:
+          ctx.hints?.forbidden ??
+          `Check gateway.tenant ("${ctx.tenant}") and that the API token in "${ctx.apiTokenSecretName}" may read and update MCP server authentication in that tenant.`,
       });
     case 404:
       return ctx.targetId !== undefined
@@ -62,7 +70,7 @@ export function mapGatewayError(err: unknown, ctx: GatewayErrorContext): Rotator
           })
         : new RotatorError(GatewayErrorCode.NotFound, msg("the gateway has no such route"), {
             ...base,
-            hint: "Check gateway.baseUrl and gateway.paths.list against the gateway's API (docs/gateway-contract.md).",
+            hint: ctx.hints?.notFound ?? "Check gateway.baseUrl and gateway.paths.list against the gateway's API (docs/gateway-contract.md).",
           });
     case 412:
       return new RotatorError(GatewayErrorCode.PreconditionFailed, msg("the MCP server changed since it was read (ETag mismatch)"), {

@@ -1,4 +1,4 @@
-import type { GatewayConfig } from "../config/schema.js";
+import { gatewayTokenSecretField, type GatewayConfig } from "../config/schema.js";
 import type { HttpClient } from "../http/client.js";
 import type { Logger } from "../logging.js";
 import { createCequenceAdapter } from "./cequence/index.js";
@@ -8,7 +8,7 @@ import type { RateLimiter } from "./rateLimiter.js";
 import type { GatewayAdapter } from "./types.js";
 
 export interface GatewayAdapterDeps {
-  /** The gateway admin API token (from Key Vault); required for `cequence`, and for `kong-openid-connect` with RBAC on. */
+  /** The gateway admin API token (from Key Vault); required for `cequence`, for `kong-openid-connect` on Konnect, and on the Admin API with RBAC on. */
   apiToken?: string;
   http: HttpClient;
   rateLimiter?: RateLimiter;
@@ -19,9 +19,7 @@ export interface GatewayAdapterDeps {
 
 /** The Key Vault secret holding the gateway's admin API token, when its kind has an API to call. */
 export function gatewayApiTokenSecretName(config: GatewayConfig): string | undefined {
-  if (config.kind === "cequence") return config.apiTokenSecretName;
-  if (config.kind === "kong-openid-connect") return config.adminTokenSecretName;
-  return undefined;
+  return gatewayTokenSecretField(config)?.name;
 }
 
 /** The adapter for a set's `gateway` block. */
@@ -40,7 +38,7 @@ export function createGatewayAdapter(config: GatewayConfig, deps: GatewayAdapter
     case "kong-openid-connect":
       return createKongAdapter({
         config,
-        ...(deps.apiToken ? { adminToken: deps.apiToken } : {}),
+        ...(deps.apiToken ? { token: deps.apiToken } : {}),
         http: deps.http,
         ...(deps.clientId ? { clientId: deps.clientId } : {}),
         ...(deps.logger ? { logger: deps.logger } : {}),

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, expect } from "vitest";
 import { gatewaySchema } from "../../src/config/schema.js";
 import { abortableDelay } from "../../src/clock.js";
@@ -8,6 +9,7 @@ import { SecretScanner } from "../helpers/secretScan.js";
 import type { CequenceGatewayConfig } from "../../src/gateway/cequence/index.js";
 import { startEntraFixture, type EntraFixture } from "../../emulators/entra/index.js";
 import { startGatewayFixture, type GatewayFixture } from "../../emulators/gateway/fixture.js";
+import type { KongPlugin, SeedPluginInput } from "../../emulators/kong/index.js";
 
 /** A validated `cequence` gateway block pointing at the fixture (through the real config schema). */
 export function cequenceConfig(f: GatewayFixture, overrides: Record<string, unknown> = {}): CequenceGatewayConfig {
@@ -26,14 +28,18 @@ export function cequenceConfig(f: GatewayFixture, overrides: Record<string, unkn
 /**
  * Our real HttpClient trusting the emulator CA, with waits shortened: Retry-After is whole seconds
  * by contract, so every wait is capped at `capMs` of real time (the emulator's bucket still refills
- * in real time, so throttling stays real).
+ * in real time, so throttling stays real). `waits` collects every wait asked for, uncapped.
  */
-export function fastHttp(f: GatewayFixture, options: { capMs?: number; maxRetries?: number } = {}): HttpClient {
+export function fastHttp(f: { ca?: string | undefined }, options: { capMs?: number; maxRetries?: number; waits?: number[] } = {}): HttpClient {
   const cap = options.capMs ?? 30;
   return new HttpClient({
     ...(f.ca ? { ca: f.ca } : {}),
     retry: { maxRetries: options.maxRetries ?? 3, baseDelayInMs: 5, maxDelayInMs: 20 },
-    sleep: (ms, signal) => abortableDelay(Math.min(ms, cap), signal),
+    sleep: (ms, signal) => {
+      // The wait the client asked for, before the cap: what a test of Retry-After checks.
+      options.waits?.push(ms);
+      return abortableDelay(Math.min(ms, cap), signal);
+    },
   });
 }
 
@@ -99,4 +105,34 @@ export function usePropagationWorld(options: {
     world.f.emulator.server.faults.clear();
   });
   return world;
+}
+
+/**
+ * A Kong estate for adapter tests: `count` openid-connect plugins, every `every`-th one the client's,
+ * interleaved with other apps' so every page mixes both; then one plugin serving two clients with
+ * ours second (written as `multiClientId`), whose first client's secret must stay as it is.
+ */
+export function seedKongEstate(
+  seed: (input: SeedPluginInput) => KongPlugin,
+  o: { issuer: string; clientId: string; count: number; every: number; multiClientId?: string; tags?: string[] },
+): { ours: string[]; multi: string } {
+  const ours: string[] = [];
+  for (let i = 0; i < o.count; i++) {
+    const mine = i % o.every === 0;
+    const p = seed({
+      issuer: o.issuer,
+      clientIds: [mine ? o.clientId : randomUUID()],
+      clientSecrets: [`seeded-${i}-${randomUUID()}`],
+      instanceName: `oidc-${i}`,
+    });
+    if (mine) ours.push(p.id);
+  }
+  const multi = seed({
+    issuer: o.issuer,
+    clientIds: [randomUUID(), o.multiClientId ?? o.clientId],
+    clientSecrets: [`first-client-${randomUUID()}`, `ours-${randomUUID()}`],
+    instanceName: "oidc-multi",
+    ...(o.tags ? { tags: o.tags } : {}),
+  });
+  return { ours: [...ours, multi.id], multi: multi.id };
 }

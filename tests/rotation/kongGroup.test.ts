@@ -1,63 +1,95 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KongEmulator } from "../../emulators/kong/index.js";
+import { KongEmulator, KonnectEmulator, type KongPlugin, type KongPluginsEmulator, type SeedPluginInput } from "../../emulators/kong/index.js";
 import { RUN_FAILURE_CHECK } from "../../src/alerts/model.js";
 import type { BuiltRuntime } from "../../src/runtime/createRuntime.js";
 import { Scenario, useWorld } from "./harness.js";
 
 /**
  * Issue 24 items 1 and 5 together: a set whose secret lives on the cequence gateway AND in Kong
- * `openid-connect` plugins. Both groups are written by one pass; a Kong plugin that does not keep
- * the new secret (a second writer puts the old one back — no ETag to stop it) holds retirement,
- * with an incident naming it, until it holds the new secret. Ground truth: the emulators.
+ * `openid-connect` plugins, reached three ways: the self-hosted Admin API, the Admin API across
+ * Enterprise workspaces, and a Konnect control plane (full PUT). Both groups are written by one
+ * pass; a Kong plugin that does not keep the new secret (a second writer puts the old one back —
+ * no ETag to stop it) holds retirement, with an incident naming it, until it holds the new secret.
+ * Ground truth: the emulators.
  */
 const world = useWorld();
 const HOUR = 3_600_000;
 const ADMIN_TOKEN = `kong-admin-${randomUUID()}`;
-let kong: KongEmulator;
+const KONNECT_TOKEN = `kpat_${randomUUID().replaceAll("-", "")}`;
 
-beforeAll(async () => {
-  kong = new KongEmulator({ adminToken: ADMIN_TOKEN, clock: world.clock });
-  await kong.start();
-  world.keyVault.seedSecret("kong-admin-token", ADMIN_TOKEN);
-});
-afterAll(() => kong.close());
-
-function withKong() {
-  return {
-    gateway: undefined,
-    groups: [
-      world.cequenceGroup(),
-      { kind: "kong-openid-connect", adminUrl: kong.url, adminTokenSecretName: "kong-admin-token", pageSize: 2, maxRequestsPerSecond: 500 },
-    ],
-  };
+/** One way to reach Kong: its emulator, the group config, and where the i-th seeded plugin goes (with the target name it gets). */
+interface Flavour {
+  name: string;
+  kong: KongPluginsEmulator;
+  group(): Record<string, unknown>;
+  seed(input: SeedPluginInput, i: number): { plugin: KongPlugin; name: string };
 }
 
-describe("target groups: cequence + kong-openid-connect", () => {
+const adminApi = new KongEmulator({ adminToken: ADMIN_TOKEN, clock: world.clock, workspaces: ["team-a", "team-b"] });
+const konnect = new KonnectEmulator({ accessToken: KONNECT_TOKEN, clock: world.clock });
+const adminGroup = () => ({
+  kind: "kong-openid-connect",
+  adminUrl: adminApi.url,
+  adminTokenSecretName: "kong-admin-token",
+  pageSize: 2,
+  maxRequestsPerSecond: 500,
+});
+const named = (plugin: KongPlugin, prefix = "") => ({ plugin, name: `${prefix}${plugin.instance_name}` });
+const FLAVOURS: Flavour[] = [
+  { name: "self-hosted Admin API", kong: adminApi, group: adminGroup, seed: (input) => named(adminApi.seedPlugin(input)) },
+  {
+    name: "Admin API across two workspaces",
+    kong: adminApi,
+    group: () => ({ ...adminGroup(), workspaces: ["team-a", "team-b"] }),
+    seed: (input, i) => {
+      const workspace = i % 2 === 0 ? "team-a" : "team-b";
+      return named(adminApi.seedPlugin({ ...input, workspace }), `${workspace}/`);
+    },
+  },
+  {
+    name: "Konnect control plane",
+    kong: konnect,
+    group: () => ({
+      kind: "kong-openid-connect",
+      api: "konnect",
+      konnectUrl: `${konnect.url}/v2`,
+      controlPlaneId: konnect.controlPlaneIds[0],
+      accessTokenSecretName: "konnect-token",
+      pageSize: 2,
+      maxRequestsPerSecond: 500,
+    }),
+    seed: (input) => named(konnect.seedPlugin(input)),
+  },
+];
+
+beforeAll(async () => {
+  await Promise.all([adminApi.start(), konnect.start()]);
+  world.keyVault.seedSecret("kong-admin-token", ADMIN_TOKEN);
+  world.keyVault.seedSecret("konnect-token", KONNECT_TOKEN);
+});
+afterAll(() => Promise.all([adminApi.close(), konnect.close()]));
+
+describe.each(FLAVOURS)("target groups: cequence + kong-openid-connect ($name)", ({ kong, group, seed }) => {
+  const withKong = () => ({ gateway: undefined, groups: [world.cequenceGroup(), group()] });
+
   it("a pass writes both groups and proves both by salted hash; a vault-reference plugin is reported as refreshed by Kong itself; the old secret is retired after grace", async () => {
     kong.reset();
     const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 2, otherTargets: 0, overrides: withKong() });
     const old = s.seeded.handMade.secretText;
-    const plugins = [0, 1, 2].map((i) =>
-      kong.seedPlugin({
-        issuer: `${world.authorityHost}/${world.tenantId}/v2.0`,
-        clientIds: [s.set.clientId],
-        clientSecrets: [old],
-        instanceName: `oidc-${i}`,
-      }),
+    const seeded = [0, 1, 2].map((i) =>
+      seed({ issuer: `${world.authorityHost}/${world.tenantId}/v2.0`, clientIds: [s.set.clientId], clientSecrets: [old], instanceName: `oidc-${i}` }, i),
     );
-    const otherApp = kong.seedPlugin({
-      issuer: "https://issuer.example",
-      clientIds: [randomUUID()],
-      clientSecrets: [`other-${randomUUID()}`],
-      instanceName: "oidc-other-app",
-    });
-    const viaVault = kong.seedPlugin({
-      issuer: "https://issuer.example",
-      clientIds: [s.set.clientId],
-      clientSecrets: ["{vault://azure/sso-client-secret}"],
-      instanceName: "oidc-vault-ref",
-    });
+    const plugins = seeded.map((x) => x.plugin);
+    const otherApp = seed(
+      { issuer: "https://issuer.example", clientIds: [randomUUID()], clientSecrets: [`other-${randomUUID()}`], instanceName: "oidc-other-app" },
+      3,
+    ).plugin;
+    const vault = seed(
+      { issuer: "https://issuer.example", clientIds: [s.set.clientId], clientSecrets: ["{vault://azure/sso-client-secret}"], instanceName: "oidc-vault-ref" },
+      4,
+    );
+    const viaVault = vault.plugin;
 
     const done = await s.runToEnd();
     expect(done.status).toBe("succeeded");
@@ -73,12 +105,8 @@ describe("target groups: cequence + kong-openid-connect", () => {
         .filter((t) => t.outcome === undefined)
         .map((t) => [t.name, t.proof])
         .sort(),
-    ).toEqual([
-      ["oidc-0", "fingerprint"],
-      ["oidc-1", "fingerprint"],
-      ["oidc-2", "fingerprint"],
-    ]);
-    expect(kongRecords.find((t) => t.name === "oidc-vault-ref")).toMatchObject({
+    ).toEqual(seeded.map((x) => [x.name, "fingerprint"]).sort());
+    expect(kongRecords.find((t) => t.name === vault.name)).toMatchObject({
       outcome: "refreshed",
       evidence: expect.stringContaining("Kong refreshes it from the vault itself"),
     });
@@ -99,19 +127,23 @@ describe("target groups: cequence + kong-openid-connect", () => {
     );
     holder.runtime = s.runtime;
     const old = s.seeded.handMade.secretText;
-    const stubborn = kong.seedPlugin({ issuer: "https://issuer.example", clientIds: [s.set.clientId], clientSecrets: [old], instanceName: "oidc-stubborn" });
-    kong.seedPlugin({ issuer: "https://issuer.example", clientIds: [s.set.clientId], clientSecrets: [old], instanceName: "oidc-fine" });
+    // Seeded first (and in the first workspace): the canary of its group, whose failure stops the group's pass.
+    const { plugin: stubborn, name: stubbornName } = seed(
+      { issuer: "https://issuer.example", clientIds: [s.set.clientId], clientSecrets: [old], instanceName: "oidc-stubborn" },
+      0,
+    );
+    seed({ issuer: "https://issuer.example", clientIds: [s.set.clientId], clientSecrets: [old], instanceName: "oidc-fine" }, 1);
     kong.revertSecretWrites(stubborn.id);
 
     const first = await s.pass();
     const promoted = s.vaultCurrent()!;
     expect(promoted.tags["keyId"]).not.toBe(s.seeded.handMade.keyId);
     expect(first.status).toBe("failed");
-    expect(first.journal.error?.message).toContain("oidc-stubborn");
+    expect(first.journal.error?.message).toContain(stubbornName);
     // The cequence group was not held back by Kong: it holds the new secret.
     for (const t of s.targets()) expect(t.clientSecret).toBe(promoted.value);
     const incident = (await s.runtime.alerting.manager.listOpen(s.set.name)).find((i) => i.check === RUN_FAILURE_CHECK);
-    expect(JSON.stringify(incident)).toContain("oidc-stubborn");
+    expect(JSON.stringify(incident)).toContain(stubbornName);
     const scan = await s.scanJournals(s.scanner().addSecrets(kong.issuedSecrets()));
     scan.collect("incident", incident).assertClean();
 
@@ -120,7 +152,7 @@ describe("target groups: cequence + kong-openid-connect", () => {
     for (let i = 0; i < 2; i++) {
       const again = await s.pass();
       expect(again.status).toBe("failed");
-      expect(again.journal.error?.message).toContain("oidc-stubborn");
+      expect(again.journal.error?.message).toContain(stubbornName);
       expect(s.credentials().map((c) => c.keyId)).toContain(s.seeded.handMade.keyId);
     }
     expect(kong.plugins().find((p) => p.id === stubborn.id)!.config.client_secret).toEqual([old]);
