@@ -1,4 +1,4 @@
-import { gatewayTokenSecretField, type GatewayConfig } from "../config/schema.js";
+import { type GatewayConfig } from "../config/schema.js";
 import type { HttpClient } from "../http/client.js";
 import type { Logger } from "../logging.js";
 import { createCequenceAdapter } from "./cequence/index.js";
@@ -15,11 +15,6 @@ export interface GatewayAdapterDeps {
   logger?: Logger;
   /** The set's client ID (Kong reads a plugin's aligned secret by it). */
   clientId?: string;
-}
-
-/** The Key Vault secret holding the gateway's admin API token, when its kind has an API to call. */
-export function gatewayApiTokenSecretName(config: GatewayConfig): string | undefined {
-  return gatewayTokenSecretField(config)?.name;
 }
 
 /** The adapter for a set's `gateway` block. */

@@ -1,6 +1,6 @@
 import type { TokenCredential } from "@azure/identity";
 import type { ContainerClient } from "@azure/storage-blob";
-import type { CredentialSet } from "../config/schema.js";
+import { gatewayTokenSecretField, type CredentialSet } from "../config/schema.js";
 import { systemClock, type Clock } from "../clock.js";
 import { RotatorError } from "../errors.js";
 import { HttpClient } from "../http/client.js";
@@ -13,7 +13,7 @@ import { RETIRE_HELD_CHECK, type RetirementEvidenceDeps } from "../rotation/reti
 import type { GraphApplicationsApi, TokenEndpointClient } from "../entra/types.js";
 import { createKeyVaultStore } from "../vault/keyVaultStore.js";
 import type { SecretStore } from "../vault/types.js";
-import { createGatewayAdapter, gatewayApiTokenSecretName } from "../gateway/factory.js";
+import { createGatewayAdapter } from "../gateway/factory.js";
 import { targetGroupsOf } from "../config/groups.js";
 import type { GatewayAdapter } from "../gateway/types.js";
 import { RotationJournalStore } from "../rotation/journal.js";
@@ -229,12 +229,14 @@ async function buildSetClients(set: CredentialSet, options: RuntimeOptions, http
   const groups: GatewayAdapter[] = [];
   for (const config of targetGroupsOf(set)) {
     let apiToken: string | undefined;
-    const apiTokenSecretName = gatewayApiTokenSecretName(config);
-    if (apiTokenSecretName) {
-      const secret = await vault.getLatest(apiTokenSecretName);
+    const tokenSecret = gatewayTokenSecretField(config);
+    if (tokenSecret) {
+      const secret = await vault.getLatest(tokenSecret.name);
+      // The field names which token it is (an admin API token, a Konnect access token) in the config's own words.
+      const what = `the ${config.kind} group's ${tokenSecret.field}`;
       if (!secret?.value) {
-        throw new RotatorError("GATEWAY_TOKEN_MISSING", `Key Vault secret ${apiTokenSecretName} (the ${config.kind} admin API token) is missing or empty`, {
-          hint: `Store the ${config.kind} admin API token in ${set.keyVault.url} as ${apiTokenSecretName}.`,
+        throw new RotatorError("GATEWAY_TOKEN_MISSING", `Key Vault secret ${tokenSecret.name} (${what}) is missing or empty`, {
+          hint: `Store the token ${what} names in ${set.keyVault.url} as ${tokenSecret.name}.`,
         });
       }
       apiToken = secret.value;

@@ -1,8 +1,8 @@
+import { gatewayTokenSecretField } from "../../src/config/schema.js";
 import { describe, expect, it } from "vitest";
 import { collectCredentialSets } from "../../src/config/load.js";
 import { describeCredentialSets } from "../../src/config/summary.js";
 import { targetGroupsOf } from "../../src/config/groups.js";
-import { gatewayApiTokenSecretName } from "../../src/gateway/factory.js";
 import { validCequenceSet, type RawJson } from "./fixtures.js";
 
 /**
@@ -44,7 +44,7 @@ describe("kong-openid-connect group config", () => {
     const set = loaded(adminGroup());
     const group = targetGroupsOf(set)[1]!;
     expect(group).toMatchObject({ ...adminGroup(), api: "admin-api", adminTokenHeader: "Kong-Admin-Token", pageSize: 100 });
-    expect(gatewayApiTokenSecretName(group)).toBe("kong-admin-token");
+    expect(gatewayTokenSecretField(group)?.name).toBe("kong-admin-token");
     expect(describeCredentialSets([set])).toContain("kong-openid-connect https://kong-admin.example.com:8444 (admin token in kong-admin-token");
   });
 
@@ -52,7 +52,7 @@ describe("kong-openid-connect group config", () => {
     const konnect = loaded(konnectGroup());
     const group = targetGroupsOf(konnect)[1]!;
     expect(group).toMatchObject(konnectGroup());
-    expect(gatewayApiTokenSecretName(group)).toBe("konnect-token");
+    expect(gatewayTokenSecretField(group)?.name).toBe("konnect-token");
     expect(describeCredentialSets([konnect])).toContain(
       `kong-openid-connect Konnect https://eu.api.konghq.com/v2 control plane ${CONTROL_PLANE} (access token in konnect-token`,
     );

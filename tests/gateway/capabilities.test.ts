@@ -1,6 +1,6 @@
+import { gatewayTokenSecretField, gatewaySchema } from "../../src/config/schema.js";
 import { describe, expect, it } from "vitest";
-import { gatewaySchema } from "../../src/config/schema.js";
-import { createGatewayAdapter, gatewayApiTokenSecretName } from "../../src/gateway/factory.js";
+import { createGatewayAdapter } from "../../src/gateway/factory.js";
 import { HttpClient } from "../../src/http/client.js";
 
 /**
@@ -25,7 +25,7 @@ describe("gateway adapter capabilities", () => {
       maxConcurrency: 7,
       testConnection: false,
     });
-    expect(gatewayApiTokenSecretName(config)).toBe("gateway-api-token");
+    expect(gatewayTokenSecretField(config)?.name).toBe("gateway-api-token");
   });
 
   it("manual: delivered and proven by an operator, one at a time, no test connection, no API token", () => {
@@ -36,6 +36,6 @@ describe("gateway adapter capabilities", () => {
       maxConcurrency: 1,
       testConnection: false,
     });
-    expect(gatewayApiTokenSecretName(config)).toBeUndefined();
+    expect(gatewayTokenSecretField(config)?.name).toBeUndefined();
   });
 });

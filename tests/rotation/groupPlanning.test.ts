@@ -1,6 +1,6 @@
+import { gatewayTokenSecretField, credentialSetSchema } from "../../src/config/schema.js";
 import { describe, expect, it } from "vitest";
-import { credentialSetSchema } from "../../src/config/schema.js";
-import { createGatewayAdapter, gatewayApiTokenSecretName } from "../../src/gateway/factory.js";
+import { createGatewayAdapter } from "../../src/gateway/factory.js";
 import { scopeToGroup } from "../../src/gateway/groups.js";
 import type { GatewayAdapter } from "../../src/gateway/types.js";
 import { HttpClient } from "../../src/http/client.js";
@@ -41,7 +41,7 @@ function timeProofConsumer(hours: number): GatewayAdapter {
 describe("target groups: planning", () => {
   it("kong-openid-connect: pushed by PATCH, proven by a salted hash of the re-read, its admin token read from Key Vault", () => {
     const kong = set.groups![0]!;
-    expect(gatewayApiTokenSecretName(kong)).toBe("kong-admin-token");
+    expect(gatewayTokenSecretField(kong)?.name).toBe("kong-admin-token");
     expect(createGatewayAdapter(kong, { apiToken: "x", http, clientId: set.clientId }).capabilities).toEqual({
       delivery: "push",
       pickupProof: "fingerprint",
