@@ -1,6 +1,7 @@
 import { checkOutboundUrl } from "./outbound.js";
-import { renewAtDays, type AlertChannelConfig, type CredentialSet, type GatewayConfig } from "./schema.js";
+import { renewAtDays, type AlertChannelConfig, type CredentialSet } from "./schema.js";
 import { targetGroupsOf } from "./groups.js";
+import { describeGatewayGroup, gatewayGroupEndpoints } from "../gateway/factory.js";
 
 /**
  * A human-readable, secret-free summary of loaded credential sets (the file holds no secret
@@ -10,26 +11,10 @@ export function describeCredentialSets(sets: readonly CredentialSet[]): string {
   return sets.map(describeCredentialSet).join("\n\n");
 }
 
-function describeGroup(g: GatewayConfig): string {
-  switch (g.kind) {
-    case "cequence":
-      return (
-        `cequence ${g.baseUrl} (tenant ${g.tenant}, token in ${g.apiTokenSecretName}, ` +
-        `${g.maxConcurrency} parallel, ${g.maxRequestsPerSecond} req/s${g.testConnection ? ", test connection" : ""})`
-      );
-    case "kong-openid-connect":
-      return g.api === "konnect"
-        ? `kong-openid-connect Konnect ${g.konnectUrl} control plane ${g.controlPlaneId} (access token in ${g.accessTokenSecretName}, ${g.maxConcurrency} parallel, ${g.maxRequestsPerSecond} req/s)`
-        : `kong-openid-connect ${g.adminUrl}${g.workspaces ? ` workspaces ${g.workspaces.join(", ")}` : ""} (${g.adminTokenSecretName ? `admin token in ${g.adminTokenSecretName}` : "RBAC off"}, ${g.maxConcurrency} parallel, ${g.maxRequestsPerSecond} req/s)`;
-    case "manual":
-      return `manual — an operator updates ${g.targets.length > 0 ? g.targets.join(", ") : "the targets listed in the incident"} and confirms`;
-  }
-}
-
 export function describeCredentialSet(set: CredentialSet): string {
   const s = set.secret;
   const renewAt = renewAtDays(s.renewBeforeDays, s.renewAtFraction, s.lifetimeDays);
-  const gateway = targetGroupsOf(set).map(describeGroup).join("\n                  ");
+  const gateway = targetGroupsOf(set).map(describeGatewayGroup).join("\n                  ");
   const lines = [
     `${set.name}`,
     `  app             tenant ${set.tenantId}, client ${set.clientId}${set.multiTenant ? " (multi-tenant)" : ""}`,
@@ -60,9 +45,9 @@ function privateAddresses(set: CredentialSet): { field: string; url: string; ran
     ["authorityHost", set.authorityHost],
     ["graphBaseUrl", set.graphBaseUrl],
     ["keyVault.url", set.keyVault.url],
-    ...(set.gateway.kind === "cequence" ? ([["gateway.baseUrl", set.gateway.baseUrl]] as [string, string][]) : []),
-    ...targetGroupsOf(set).flatMap((g, i): [string, string][] =>
-      g.kind !== "kong-openid-connect" ? [] : g.api === "konnect" ? [[`groups[${i}].konnectUrl`, g.konnectUrl]] : [[`groups[${i}].adminUrl`, g.adminUrl]],
+    // A set written the old way has one group, under `gateway`.
+    ...targetGroupsOf(set).flatMap((g, i) =>
+      gatewayGroupEndpoints(g).map(([field, url]): [string, string] => [`${set.groups ? `groups[${i}]` : "gateway"}.${field}`, url]),
     ),
     ...set.alerts.flatMap((ch, i): [string, string][] =>
       ch.kind === "pagerduty" ? [[`alerts[${i}].eventsUrl`, ch.eventsUrl]] : ch.kind === "opsgenie" ? [[`alerts[${i}].apiUrl`, ch.apiUrl]] : [],

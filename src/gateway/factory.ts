@@ -1,46 +1,32 @@
-import { type GatewayConfig } from "../config/schema.js";
-import type { HttpClient } from "../http/client.js";
-import type { Logger } from "../logging.js";
-import { createCequenceAdapter } from "./cequence/index.js";
-import { createManualAdapter } from "./manual/index.js";
-import { createKongAdapter } from "./kong/index.js";
-import type { RateLimiter } from "./rateLimiter.js";
-import type { GatewayAdapter } from "./types.js";
+import type { GatewayConfig } from "../config/schema.js";
+import { cequenceKind } from "./cequence/kind.js";
+import { kongKind } from "./kong/kind.js";
+import { manualKind } from "./manual/kind.js";
+import type { GatewayAdapter, GatewayAdapterDeps, GatewayKind } from "./types.js";
 
-export interface GatewayAdapterDeps {
-  /** The gateway admin API token (from Key Vault); required for `cequence`, for `kong-openid-connect` on Konnect, and on the Admin API with RBAC on. */
-  apiToken?: string;
-  http: HttpClient;
-  rateLimiter?: RateLimiter;
-  logger?: Logger;
-  /** The set's client ID (Kong reads a plugin's aligned secret by it). */
-  clientId?: string;
+/** Every target kind, by the config schema's `kind`: a new kind is its folder, this line and one schema member. */
+const KINDS: { [K in GatewayConfig["kind"]]: GatewayKind<Extract<GatewayConfig, { kind: K }>> } = {
+  cequence: cequenceKind,
+  manual: manualKind,
+  "kong-openid-connect": kongKind,
+};
+
+function kindOf<C extends GatewayConfig>(config: C): GatewayKind<C> {
+  // The mapped type pairs each kind with its own config; TypeScript cannot follow that through an index.
+  return KINDS[config.kind] as unknown as GatewayKind<C>;
 }
 
-/** The adapter for a set's `gateway` block. */
+/** The adapter for one target group. */
 export function createGatewayAdapter(config: GatewayConfig, deps: GatewayAdapterDeps): GatewayAdapter {
-  switch (config.kind) {
-    case "cequence":
-      return createCequenceAdapter({
-        config,
-        apiToken: deps.apiToken ?? "",
-        http: deps.http,
-        ...(deps.rateLimiter ? { rateLimiter: deps.rateLimiter } : {}),
-        ...(deps.logger ? { logger: deps.logger } : {}),
-      });
-    case "manual":
-      return createManualAdapter({ config });
-    case "kong-openid-connect":
-      return createKongAdapter({
-        config,
-        ...(deps.apiToken ? { token: deps.apiToken } : {}),
-        http: deps.http,
-        ...(deps.clientId ? { clientId: deps.clientId } : {}),
-        ...(deps.logger ? { logger: deps.logger } : {}),
-      });
-    default: {
-      const never: never = config;
-      throw new TypeError(`unknown gateway kind ${JSON.stringify((never as { kind?: unknown }).kind)}`);
-    }
-  }
+  return kindOf(config).create(config, deps);
+}
+
+/** One secret-free line describing a target group (check-config, the demo). */
+export function describeGatewayGroup(config: GatewayConfig): string {
+  return kindOf(config).describe(config);
+}
+
+/** The URLs the rotator calls for a target group, by config field. */
+export function gatewayGroupEndpoints(config: GatewayConfig): [field: string, url: string][] {
+  return kindOf(config).endpoints(config);
 }

@@ -1,4 +1,7 @@
 import type { GatewayConfig } from "../config/schema.js";
+import type { HttpClient } from "../http/client.js";
+import type { Logger } from "../logging.js";
+import type { RateLimiter } from "./rateLimiter.js";
 import type { TenantIdentity } from "./tenant.js";
 
 /** One OAuth 2.0 client-credentials entry on the gateway whose client ID is the set's. */
@@ -82,4 +85,27 @@ export interface GatewayAdapter {
   updateClientSecret(id: string, clientSecret: string, options?: GatewayCallOptions & { ifMatch?: string }): Promise<GatewayTarget>;
   /** Asks the gateway to fetch a token with what it stores; undefined when the gateway cannot. */
   testConnection?(id: string, options?: GatewayCallOptions): Promise<{ ok: boolean; detail: string }>;
+}
+
+/** What the factory hands every kind's adapter; each kind takes what it needs. */
+export interface GatewayAdapterDeps {
+  /** The group's API token from Key Vault, when its config names one (`gatewayTokenSecretField`). */
+  apiToken?: string;
+  http: HttpClient;
+  rateLimiter?: RateLimiter;
+  logger?: Logger;
+  /** The set's client ID (Kong reads a plugin's aligned secret by it). */
+  clientId?: string;
+}
+
+/**
+ * One target kind, as its folder under src/gateway/ exports it: the factory's registry holds one
+ * of these per member of the config schema's union, so a new kind touches no other file.
+ */
+export interface GatewayKind<C extends GatewayConfig> {
+  create(config: C, deps: GatewayAdapterDeps): GatewayAdapter;
+  /** One secret-free line for `check-config` and the demo. */
+  describe(config: C): string;
+  /** The URLs the rotator calls for this group, by config field, for the private-network report. */
+  endpoints(config: C): [field: string, url: string][];
 }

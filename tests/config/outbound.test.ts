@@ -97,6 +97,28 @@ describe("outbound address rule in the configuration", () => {
     expect(summary).toContain("private network gateway.baseUrl https://10.1.2.3/v1 (10.0.0.0/8)");
   });
 
+  it("check-config lists every target group's private addresses, by the group's own field (regression: only a cequence gateway and a Kong adminUrl were looked at)", () => {
+    const set = validCequenceSet();
+    set.gateway.baseUrl = "https://10.1.2.3/v1";
+    set.groups = [
+      set.gateway,
+      { kind: "kong-openid-connect", adminUrl: "https://192.168.7.8:8444", adminTokenSecretName: "kong-admin-token" },
+      {
+        kind: "kong-openid-connect",
+        api: "konnect",
+        konnectUrl: "https://172.16.0.9/v2",
+        controlPlaneId: "7f3c9a2e-4b1d-4e8f-9a6c-2d3e4f5a6b7c",
+        accessTokenSecretName: "konnect-token",
+      },
+    ];
+    delete (set as { gateway?: unknown }).gateway;
+    const summary = describeCredentialSets(load(set));
+    expect(summary).toContain("groups[0].baseUrl https://10.1.2.3/v1 (10.0.0.0/8)");
+    expect(summary).toContain("groups[1].adminUrl https://192.168.7.8:8444 (192.168.0.0/16)");
+    expect(summary).toContain("groups[2].konnectUrl https://172.16.0.9/v2 (172.16.0.0/12)");
+    expect(summary).not.toContain("gateway.baseUrl");
+  });
+
   it("refuses HEARTBEAT_URL at the metadata address", () => {
     const err = configErrorOf(() =>
       loadAppSettings({ AzureWebJobsStorage: "UseDevelopmentStorage=true", CREDENTIAL_SETS_FILE: "x.json", HEARTBEAT_URL: "https://169.254.169.254/ping" }),

@@ -59,7 +59,7 @@ export interface PropagationWorld {
  * whose servers authenticate there. onlyTenantTokenUrl: a server's secret works only through the
  * tenant's own token URL (as Entra's client-credentials grant requires).
  */
-export async function startPropagationWorld(options: { pageSizeMax: number; onlyTenantTokenUrl: boolean }): Promise<PropagationWorld> {
+async function startPropagationWorld(options: { pageSizeMax: number; onlyTenantTokenUrl: boolean }): Promise<PropagationWorld> {
   const entra = await startEntraFixture();
   const tokenUrl = `${entra.url}/${entra.tenantId}/oauth2/v2.0/token`;
   const newSecret = entra.emulator.seedPassword(entra.target.app.id, {

@@ -8,7 +8,7 @@ import { namedTarget, type GatewayAdapter } from "../types.js";
  * in the configuration, and every update is a person's job. The adapter never sees a secret
  * leave our hands; it only says what must be done and how to confirm it.
  */
-type ManualGatewayConfig = Extract<GatewayConfig, { kind: "manual" }>;
+export type ManualGatewayConfig = Extract<GatewayConfig, { kind: "manual" }>;
 
 export interface ManualAdapterOptions {
   config: ManualGatewayConfig;

@@ -1,1 +1,0 @@
-export { createManualAdapter } from "./adapter.js";
