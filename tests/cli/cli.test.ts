@@ -10,8 +10,7 @@ import { BREAK_RECIPES } from "../harness/breakRecipes.js";
 import { makeHealthTimerHandler } from "../../src/handlers/health.js";
 import { acquireSetLease } from "../../src/rotation/lease.js";
 import type { BuiltRuntime } from "../../src/runtime/createRuntime.js";
-import { SecretScanner } from "../helpers/secretScan.js";
-import { operatorSettings, runInProcess, runProcess, type CliRun } from "./harness.js";
+import { cliLeaks, exportOperatorIdentity, operatorSettings, runInProcess, runProcess, type CliRun } from "./harness.js";
 
 const { InvocationContext } = functions;
 
@@ -43,18 +42,13 @@ beforeAll(async () => {
   env = operatorSettings(world, container, inject("storageConnectionString"), [cequence, manual]);
   // DefaultAzureCredential reads the service principal from the process environment (this test
   // file's own worker process), exactly as it would in an operator's shell.
-  for (const k of ["AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_AUTHORITY_HOST"]) process.env[k] = env[k];
+  exportOperatorIdentity(env);
   host = world.runtime([cequence.set, manual.set], container);
 });
 
 afterAll(async () => {
   await world?.stop();
-  const scan = new SecretScanner().addSecrets(world.secrets());
-  scan.collectAll(
-    "cli output",
-    outputs.flatMap((o) => [o.stdout, o.stderr]),
-  );
-  expect(scan.leaks()).toEqual([]);
+  expect(cliLeaks(world, outputs)).toEqual([]);
 });
 
 describe("mcp-sso-rotator CLI", () => {

@@ -1,3 +1,4 @@
+import { SecretScanner } from "../helpers/secretScan.js";
 import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -88,6 +89,24 @@ export function operatorSettings(world: World, container: ContainerClient, conne
     AZURE_CLIENT_SECRET: world.operator.secret,
     AZURE_AUTHORITY_HOST: world.authorityHost,
   };
+}
+
+/**
+ * The operator's identity in this worker's own environment, as an operator's shell holds it: the
+ * in-process CLI's DefaultAzureCredential reads process.env, not the settings passed to it.
+ */
+export function exportOperatorIdentity(settings: Record<string, string>): void {
+  for (const k of ["AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_AUTHORITY_HOST"]) process.env[k] = settings[k];
+}
+
+/** Every run's stdout and stderr, scanned for every secret the world issued: the leaks found (none, in a passing test). */
+export function cliLeaks(world: World, runs: readonly CliRun[]): ReturnType<SecretScanner["leaks"]> {
+  const scan = new SecretScanner().addSecrets(world.secrets());
+  scan.collectAll(
+    "cli output",
+    runs.flatMap((o) => [o.stdout, o.stderr]),
+  );
+  return scan.leaks();
 }
 
 /** In-process as the dev entry runs it (scripts/cli.ts: `--emulators` available), or as the production entry (`entry: "production"`). */

@@ -7,8 +7,7 @@ import { silentLogger } from "../../src/logging.js";
 import type { Timer } from "@azure/functions";
 import functions from "@azure/functions";
 import { makeHealthTimerHandler } from "../../src/handlers/health.js";
-import { SecretScanner } from "../helpers/secretScan.js";
-import { operatorSettings, runInProcess, runProcess, type CliRun } from "./harness.js";
+import { cliLeaks, exportOperatorIdentity, operatorSettings, runInProcess, runProcess, type CliRun } from "./harness.js";
 
 const { InvocationContext } = functions;
 
@@ -41,19 +40,14 @@ beforeAll(async () => {
   world = await World.start({ replicationDelayMs: 0 });
   container = await freshContainer(inject("storageConnectionString"));
   const env = envFor(world.seedSet({ name: "truth-init", targets: 0, otherTargets: 0 }));
-  for (const k of ["AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_AUTHORITY_HOST"]) process.env[k] = env[k];
+  exportOperatorIdentity(env);
 });
 
 afterAll(async () => {
   world.keyVault.server.faults.clear();
   world.gateway.server.faults.clear();
   await world?.stop();
-  const scan = new SecretScanner().addSecrets(world.secrets());
-  scan.collectAll(
-    "cli output",
-    outputs.flatMap((o) => [o.stdout, o.stderr]),
-  );
-  expect(scan.leaks()).toEqual([]);
+  expect(cliLeaks(world, outputs)).toEqual([]);
   void hosts;
 });
 
