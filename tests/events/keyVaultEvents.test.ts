@@ -12,6 +12,19 @@ import { Scenario, useWorld } from "../rotation/harness.js";
  * https://learn.microsoft.com/azure/event-grid/event-schema-key-vault (Event Grid event schema and
  * CloudEvents 1.0 schema; data properties Id, VaultName, ObjectType, ObjectName, Version, NBF, EXP).
  */
+/** The `data` both schemas carry for a secret event. */
+function secretEventData(vault: string, secret: string, version: string, vaultUrl: string) {
+  return {
+    Id: `${vaultUrl}/secrets/${secret}/${version}`,
+    VaultName: vault,
+    ObjectType: "Secret",
+    ObjectName: secret,
+    Version: version,
+    NBF: 1559081980,
+    EXP: 1795000000,
+  };
+}
+
 function eventGridEvent(vault: string, secret: string, version = "ee059b2bb5bc48398a53b168c6cdcb10", vaultUrl = `https://${vault}.vault.azure.net`) {
   return {
     id: "00eccf70-95a7-4e7c-8299-2eb17ee9ad64",
@@ -19,15 +32,7 @@ function eventGridEvent(vault: string, secret: string, version = "ee059b2bb5bc48
     subject: secret,
     eventType: "Microsoft.KeyVault.SecretNearExpiry",
     eventTime: "2026-11-01T01:08:33.1036736Z",
-    data: {
-      Id: `${vaultUrl}/secrets/${secret}/${version}`,
-      VaultName: vault,
-      ObjectType: "Secret",
-      ObjectName: secret,
-      Version: version,
-      NBF: 1559081980,
-      EXP: 1795000000,
-    },
+    data: secretEventData(vault, secret, version, vaultUrl),
     dataVersion: "1",
     metadataVersion: "1",
   };
@@ -41,15 +46,7 @@ function cloudEvent(vault: string, secret: string, version = "ee059b2bb5bc48398a
     type: "Microsoft.KeyVault.SecretNearExpiry",
     subject: secret,
     time: "2026-11-01T01:08:33.1036736Z",
-    data: {
-      Id: `https://${vault}.vault.azure.net/secrets/${secret}/${version}`,
-      VaultName: vault,
-      ObjectType: "Secret",
-      ObjectName: secret,
-      Version: version,
-      NBF: 1559081980,
-      EXP: 1795000000,
-    },
+    data: secretEventData(vault, secret, version, `https://${vault}.vault.azure.net`),
   };
 }
 

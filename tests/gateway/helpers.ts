@@ -54,6 +54,19 @@ export interface PropagationWorld {
   newSecret: string;
 }
 
+/** One of our MCP servers as the setup guide configures it: the world's client, its current secret, the tenant's token URL. */
+export function seedOurServer(w: PropagationWorld, name: string, scopes: string[] = ["openid", "profile"]): void {
+  w.f.emulator.seedServer({
+    name,
+    tokenName: "entra-sso",
+    tokenUrl: w.tokenUrl,
+    clientId: w.clientId,
+    clientSecret: w.oldSecret,
+    scopes,
+    additionalParameters: { tenantID: w.entra.tenantId },
+  });
+}
+
 /**
  * The Entra emulator with the target app's current secret and a newer one, and a gateway emulator
  * whose servers authenticate there. onlyTenantTokenUrl: a server's secret works only through the

@@ -4,7 +4,7 @@ import { createCequenceAdapter } from "../../src/gateway/cequence/index.js";
 import { createGatewayAdapter } from "../../src/gateway/factory.js";
 import { propagateSecret, verifyTargets, type TargetOutcome } from "../../src/gateway/propagate.js";
 import type { GatewayAdapter, GatewayTarget } from "../../src/gateway/types.js";
-import { cequenceConfig, fastHttp, fastSleep, usePropagationWorld } from "./helpers.js";
+import { cequenceConfig, fastHttp, fastSleep, seedOurServer, usePropagationWorld } from "./helpers.js";
 
 /**
  * propagateSecret / verifyTargets over the real cequence adapter and HttpClient, against the
@@ -16,15 +16,7 @@ describe("propagateSecret and verifyTargets", () => {
 
   const seedTargets = (n: number, others = 0): void => {
     for (let i = 0; i < n; i++) {
-      w.f.emulator.seedServer({
-        name: `mcp-${i}`,
-        tokenName: "entra-sso",
-        tokenUrl: w.tokenUrl,
-        clientId: w.clientId,
-        clientSecret: w.oldSecret,
-        scopes: ["openid", "profile"],
-        additionalParameters: { tenantID: w.entra.tenantId },
-      });
+      seedOurServer(w, `mcp-${i}`);
     }
     for (let i = 0; i < others; i++) {
       w.f.emulator.seedServer({ name: `other-${i}`, tokenUrl: w.tokenUrl, clientId: randomUUID(), clientSecret: `other-${randomUUID()}` });

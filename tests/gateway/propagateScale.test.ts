@@ -4,7 +4,7 @@ import { createCequenceAdapter } from "../../src/gateway/cequence/index.js";
 import { propagateCanaryFirst, propagateSecret, verifyTargets } from "../../src/gateway/propagate.js";
 import { createRateLimiter, type RateLimiter } from "../../src/gateway/rateLimiter.js";
 import type { GatewayAdapter, GatewayTarget } from "../../src/gateway/types.js";
-import { cequenceConfig, fastHttp, fastSleep, usePropagationWorld } from "./helpers.js";
+import { cequenceConfig, fastHttp, fastSleep, seedOurServer, usePropagationWorld } from "./helpers.js";
 
 /**
  * Propagation at gateway scale, against the gateway emulator whose servers authenticate at the
@@ -20,15 +20,7 @@ describe("propagation at gateway scale", () => {
       // Other applications' servers between ours, so targets are spread over many pages.
       for (let j = 0; j < others; j++)
         w.f.emulator.seedServer({ name: `other-${i}-${j}`, tokenUrl: w.tokenUrl, clientId: randomUUID(), clientSecret: `other-${randomUUID()}` });
-      w.f.emulator.seedServer({
-        name: `mcp-${i}`,
-        tokenName: "entra-sso",
-        tokenUrl: w.tokenUrl,
-        clientId: w.clientId,
-        clientSecret: w.oldSecret,
-        scopes: ["openid"],
-        additionalParameters: { tenantID: w.entra.tenantId },
-      });
+      seedOurServer(w, `mcp-${i}`, ["openid"]);
     }
   };
   const makeAdapter = (options: { rps?: number; limiter?: RateLimiter; maxRetries?: number } = {}): GatewayAdapter =>
