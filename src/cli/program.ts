@@ -7,6 +7,7 @@ import { incidentsCommand } from "./commands/incidents.js";
 import { planCommand } from "./commands/plan.js";
 import { probeCommand } from "./commands/probe.js";
 import { rotateCommand } from "./commands/rotate.js";
+import { sandboxAdvanceCommand } from "./commands/sandbox.js";
 import { statusCommand } from "./commands/status.js";
 import type { CommandContext, CommonOptions } from "./context.js";
 import { openEnvironment, selectSets, type CliEnvironment, type StartEmulators } from "./environment.js";
@@ -94,8 +95,13 @@ export async function runCli(argv: readonly string[], io: CliIo, entry: CliEntry
   define(
     "probe",
     "run every health check now and print the result (exit 1 if any fails)",
-    ["npx mcp-sso-rotator probe", "npx mcp-sso-rotator probe --set cequence-sso --json"],
-    (ctx) => probeCommand(ctx),
+    [
+      "npx mcp-sso-rotator probe",
+      "npx mcp-sso-rotator probe --set cequence-sso --json",
+      "npx mcp-sso-rotator probe --alert   # as the health timer: incidents too",
+    ],
+    (ctx, o) => probeCommand(ctx, { alert: o["alert"] === true }),
+    (c) => c.option("--alert", "run the health timer's whole pass: open, update and resolve incidents and notify the channels"),
   );
   define(
     "status",
@@ -112,6 +118,9 @@ export async function runCli(argv: readonly string[], io: CliIo, entry: CliEntry
     (c) => c.option("--resolve <key>", "resolve the open incident with this dedup key now"),
   );
   defineCheckConfig(program, io, entry, (code) => {
+    exitCode = code;
+  });
+  defineSandbox(program, io, (code) => {
     exitCode = code;
   });
 
@@ -180,6 +189,39 @@ function defineCheckConfig(program: Command, io: CliIo, entry: CliEntry, done: (
         done(exitCode);
       } finally {
         await env?.close();
+      }
+    });
+}
+
+/** `sandbox advance <duration>`: needs no runtime, only the sandbox's clock URL from the settings. */
+function defineSandbox(program: Command, io: CliIo, done: (code: ExitCode) => void): void {
+  program
+    .command("sandbox")
+    .description("the operator sandbox that `npm run emulators` starts (refused anywhere else)")
+    .command("advance")
+    .description("move the sandbox's shared clock forward (the emulators' and the CLI's), e.g. past a grace period")
+    .argument("<duration>", "how far: 30s, 90m, 25h, 2d")
+    .option("--settings <file>", "the sandbox's settings file (.emulators/local.settings.json)")
+    .option("--emulators", "refused: --emulators has no clock that outlives one command")
+    .option("--json", "print one JSON object on stdout")
+    .addHelpText("after", `\nExamples:\n  $ npx mcp-sso-rotator sandbox advance 25h --settings .emulators/local.settings.json\n${COMMON_HELP}`)
+    .action(async (duration: string, opts: CommonOptions) => {
+      const out = new Output(io, opts.json === true);
+      try {
+        const r = await sandboxAdvanceCommand(out, {
+          duration,
+          ...(opts.settings ? { settingsFile: opts.settings } : {}),
+          emulators: opts.emulators === true,
+          env: io.env,
+          cwd: io.cwd,
+        });
+        out.result({ ...r.body, exitCode: r.code });
+        done(r.code);
+      } catch (e) {
+        const error = out.error(e);
+        const exitCode = exitFor(e);
+        out.result({ command: "sandbox advance", ok: false, exitCode, error });
+        done(exitCode);
       }
     });
 }
