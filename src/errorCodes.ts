@@ -43,6 +43,7 @@ export const ERROR_CODES = {
   RUN_NOT_FOUND: notFound,
   INCIDENT_NOT_FOUND: notFound,
   RUN_NOT_AWAITING_CONFIRMATION: conflict,
+  CONFIRM_TARGET_UNKNOWN: notFound,
   ROTATION_IN_PROGRESS: conflict,
   REQUEST_DEFERRED: code(409, true, "info"),
   CLI_USAGE: code(400, false, "info"),

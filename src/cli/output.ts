@@ -97,7 +97,8 @@ export function exitFor(err: unknown): ExitCode {
     code === "SANDBOX_ONLY" ||
     code === "SET_NOT_FOUND" ||
     code === "RUN_NOT_FOUND" ||
-    code === "INCIDENT_NOT_FOUND"
+    code === "INCIDENT_NOT_FOUND" ||
+    code === "CONFIRM_TARGET_UNKNOWN"
   )
     return EXIT.usage;
   return EXIT.failed;

@@ -83,12 +83,22 @@ export async function runCli(argv: readonly string[], io: CliIo, entry: CliEntry
   );
   define(
     "confirm",
-    "confirm a manual gateway's MCP servers were updated by hand; resumes the run",
-    ["npx mcp-sso-rotator confirm 20261201T030000Z-1a2b3c4d --by alice"],
-    (ctx, o, args) => confirmCommand(ctx, args[0]!, typeof o["by"] === "string" ? o["by"] : undefined, waitOf(o)),
+    "confirm a manual gateway's MCP servers were updated by hand, one (--target) or all; the run goes on when every one is confirmed",
+    [
+      "npx mcp-sso-rotator confirm 20261201T030000Z-1a2b3c4d --target cequence-sso-mcp-01 --by alice",
+      "npx mcp-sso-rotator confirm 20261201T030000Z-1a2b3c4d --by alice   # every server of the run",
+    ],
+    (ctx, o, args) =>
+      confirmCommand(ctx, args[0]!, typeof o["by"] === "string" ? o["by"] : undefined, {
+        ...waitOf(o),
+        ...(typeof o["target"] === "string" ? { target: o["target"] } : {}),
+      }),
     (c) =>
       withWaitOptions(
-        c.argument("<runId>", "the run awaiting confirmation").option("--by <name>", "who confirms (default: your user name)"),
+        c
+          .argument("<runId>", "the run awaiting confirmation")
+          .option("--by <name>", "who confirms (default: your user name)")
+          .option("--target <name>", "the one MCP server you updated (its name or ID); without it, every server of the run"),
         "repeat passes until the run finishes",
       ),
   );

@@ -10,7 +10,7 @@ import type { ExtraCa } from "../http/tls.js";
  * (grace periods, expiry horizons, incident ages) agrees with what the emulators decide. Only a
  * loopback URL is accepted: a real deployment's time is never anyone's to move.
  */
-export const SANDBOX_CLOCK_SETTING = "SANDBOX_CLOCK_URL";
+const SANDBOX_CLOCK_SETTING = "SANDBOX_CLOCK_URL";
 
 /** How long the CLI waits for the sandbox's clock before giving up (a loopback call). */
 const CLOCK_READ_TIMEOUT_MS = 5_000;
