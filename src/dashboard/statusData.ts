@@ -342,7 +342,7 @@ function daysLeft(now: Date, end: string): number {
   return Math.round(((Date.parse(end) - now.getTime()) / DAY_MS) * 10) / 10;
 }
 
-/** The GET /api/status answer (its shape is documented in the README; keep it stable). */
+/** The GET /api/status answer (its shape is documented in docs/http-api.md; keep it stable). */
 export function statusApiBody(snapshot: StatusSnapshot): Record<string, unknown> {
   return {
     at: snapshot.at,

@@ -80,7 +80,7 @@ function runbookRows(): { alert: string; firstLook: string[][]; then: string[][]
       then: commands(cells[3]!),
     }));
 }
-const RUNBOOK = "README.md";
+const RUNBOOK = "docs/operations.md";
 const COMMANDS = new Set(["status", "probe", "plan", "rotate", "incidents", "confirm", "check-config"]);
 
 beforeAll(async () => {
