@@ -13,6 +13,7 @@
  * host gets the same library either way: its Node.js worker answers require("@azure/functions-core")
  * by patching Module.prototype.require, which a CommonJS file's require() goes through too.
  */
+import { bundleCli } from "./buildCli.js";
 import { build, type Metafile, type Plugin } from "esbuild";
 import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -200,4 +201,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.met
   const staged = stagePackage({ root: ROOT, bundleDir: path.dirname(BUNDLE), bundleFiles: built.files, outdir: PACKAGE_DIR, env: process.env });
   const sets = "file" in staged.credentialSets ? `credential sets: ${staged.credentialSets.file}` : `no credential-set file (${staged.credentialSets.skipped})`;
   console.log(`${path.relative(ROOT, PACKAGE_DIR)}: ${staged.files.length} files, the package azd deploys; ${sets}`);
+  // The operator CLI's bundle, which bin/mcp-sso-rotator.js runs when it is up to date.
+  const cli = await bundleCli();
+  console.log(`${path.relative(ROOT, cli.outfile)}: ${(cli.bytes / 1024).toFixed(0)} KiB, the operator CLI (command modules load on first use)`);
 }
