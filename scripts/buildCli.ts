@@ -8,6 +8,7 @@
 import path from "node:path";
 import { rmSync } from "node:fs";
 import { build } from "esbuild";
+import { NODE_ESM_BUNDLE } from "./esbuildNode.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const CLI_BUNDLE_DIR = path.join(ROOT, "dist", "cli");
@@ -18,22 +19,10 @@ export async function bundleCli(outdir = CLI_BUNDLE_DIR): Promise<{ outfile: str
     absWorkingDir: ROOT,
     entryPoints: { index: path.join(ROOT, "src", "cli", "index.ts") },
     outdir,
-    splitting: true,
-    chunkNames: "chunks/[name]-[hash]",
-    bundle: true,
-    platform: "node",
-    target: "node22",
-    mainFields: ["module", "main"],
-    format: "esm",
-    sourcemap: "linked",
-    minifyWhitespace: true,
-    minifySyntax: true,
-    minifyIdentifiers: true,
+    ...NODE_ESM_BUNDLE,
     // CommonJS packages inside an ESM bundle still call require() for Node built-ins.
     banner: { js: 'import { createRequire as __rotatorCreateRequire } from "node:module"; const require = __rotatorCreateRequire(import.meta.url);' },
-    legalComments: "linked",
     metafile: true,
-    logLevel: "warning",
   });
   const outfile = path.join(outdir, "index.js");
   const key = path.relative(ROOT, outfile).split(path.sep).join("/");

@@ -185,30 +185,46 @@ function defineCheckConfig(program: Command, io: CliIo, entry: CliEntry, done: (
       `\nExamples:\n  $ npx mcp-sso-rotator check-config --sets-file docs/examples/credential-sets.example.json\n  $ npx mcp-sso-rotator check-config --settings local.settings.json\n${COMMON_HELP}`,
     )
     .action(async (opts: CommonOptions & { setsFile?: string }) => {
-      const out = new Output(io, opts.json === true);
       let env: CliEnvironment | undefined;
-      try {
-        if (opts.emulators)
-          env = await (await environment()).openEnvironment({ emulators: true, ...entry, env: io.env, cwd: io.cwd, hooks: {}, say: (l) => out.say(l) });
-        const r = (await commands.checkConfig()).checkConfigCommand(out, {
-          ...(opts.setsFile ? { setsFile: opts.setsFile } : {}),
-          ...(opts.settings ? { settingsFile: opts.settings } : {}),
-          ...(opts.set ? { set: opts.set } : {}),
-          env: io.env,
-          cwd: io.cwd,
-          ...(env ? { emulatorSets: env.runtime.sets } : {}),
-        });
-        out.result({ ...r.body, exitCode: r.code });
-        done(r.code);
-      } catch (e) {
-        const error = out.error(e);
-        const exitCode = exitFor(e);
-        out.result({ command: "check-config", ok: false, exitCode, error });
-        done(exitCode);
-      } finally {
-        await env?.close();
-      }
+      done(
+        await withoutRuntime(io, opts, "check-config", async (out) => {
+          try {
+            if (opts.emulators)
+              env = await (await environment()).openEnvironment({ emulators: true, ...entry, env: io.env, cwd: io.cwd, hooks: {}, say: (l) => out.say(l) });
+            return (await commands.checkConfig()).checkConfigCommand(out, {
+              ...(opts.setsFile ? { setsFile: opts.setsFile } : {}),
+              ...(opts.settings ? { settingsFile: opts.settings } : {}),
+              ...(opts.set ? { set: opts.set } : {}),
+              env: io.env,
+              cwd: io.cwd,
+              ...(env ? { emulatorSets: env.runtime.sets } : {}),
+            });
+          } finally {
+            await env?.close();
+          }
+        }),
+      );
     });
+}
+
+/** A command that builds no runtime: its result (or its error) printed as every command's is, and its exit code. */
+async function withoutRuntime(
+  io: CliIo,
+  opts: CommonOptions,
+  name: string,
+  run: (out: Output) => Promise<{ code: ExitCode; body: Record<string, unknown> }> | { code: ExitCode; body: Record<string, unknown> },
+): Promise<ExitCode> {
+  const out = new Output(io, opts.json === true);
+  try {
+    const r = await run(out);
+    out.result({ ...r.body, exitCode: r.code });
+    return r.code;
+  } catch (e) {
+    const error = out.error(e);
+    const exitCode = exitFor(e);
+    out.result({ command: name, ok: false, exitCode, error });
+    return exitCode;
+  }
 }
 
 /** `sandbox advance <duration>`: needs no runtime, only the sandbox's clock URL from the settings. */
@@ -224,25 +240,18 @@ function defineSandbox(program: Command, io: CliIo, done: (code: ExitCode) => vo
     .option("--json", "print one JSON object on stdout")
     .addHelpText("after", `\nExamples:\n  $ npx mcp-sso-rotator sandbox advance 25h --settings .emulators/local.settings.json\n${COMMON_HELP}`)
     .action(async (duration: string, opts: CommonOptions) => {
-      const out = new Output(io, opts.json === true);
-      try {
-        const r = await (
-          await commands.sandbox()
-        ).sandboxAdvanceCommand(out, {
-          duration,
-          ...(opts.settings ? { settingsFile: opts.settings } : {}),
-          emulators: opts.emulators === true,
-          env: io.env,
-          cwd: io.cwd,
-        });
-        out.result({ ...r.body, exitCode: r.code });
-        done(r.code);
-      } catch (e) {
-        const error = out.error(e);
-        const exitCode = exitFor(e);
-        out.result({ command: "sandbox advance", ok: false, exitCode, error });
-        done(exitCode);
-      }
+      const { sandboxAdvanceCommand } = await commands.sandbox();
+      done(
+        await withoutRuntime(io, opts, "sandbox advance", (out) =>
+          sandboxAdvanceCommand(out, {
+            duration,
+            ...(opts.settings ? { settingsFile: opts.settings } : {}),
+            emulators: opts.emulators === true,
+            env: io.env,
+            cwd: io.cwd,
+          }),
+        ),
+      );
     });
 }
 
