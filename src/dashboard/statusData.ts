@@ -154,7 +154,7 @@ async function gatherSetStatus(runtime: BuiltRuntime, set: CredentialSet, option
 }
 
 /** A manual group's servers: k/N confirmed by hand, each with who and when, and those still to do. */
-export interface ByHand {
+interface ByHand {
   confirmed: { name: string; by: string; at?: string }[];
   unconfirmed: string[];
 }
