@@ -1,12 +1,15 @@
 #!/usr/bin/env node
-// The operator CLI's executable. It runs the TypeScript entry through tsx from node_modules, so
-// `npx mcp-sso-rotator` works in a clone right after `npm ci`, with no build step. In a clone that
-// is the dev entry scripts/cli.ts (the CLI plus `--emulators`); where scripts/ is absent, the
+// The operator CLI's executable. When `npm run build` has written the CLI bundle (dist/cli/index.js)
+// and nothing under src/ is newer, it runs that: no TypeScript is compiled at start, and `--help`
+// answers in about 0.1 s instead of 6–7 s (issue 25). Otherwise, and always for `--emulators` (a
+// development tool only the dev entry carries), it runs the TypeScript entry through tsx from
+// node_modules, so `npx mcp-sso-rotator` works in a clone right after `npm ci`, with no build step:
+// the dev entry scripts/cli.ts (the CLI plus `--emulators`), or where scripts/ is absent the
 // production entry src/cli/index.ts (no emulators: src/ never imports them).
 // npx puts node_modules/.bin first on PATH, so `node` above is the pinned Node 22 devDependency; a
 // direct call with an older system Node is re-run on that Node 22.
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import process from "node:process";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -25,7 +28,28 @@ if (major < 22) {
   process.exit(r.status ?? 1);
 }
 
-const { register } = await import("tsx/esm/api");
-register();
-const devEntry = path.join(root, "scripts", "cli.ts");
-await import(pathToFileURL(existsSync(devEntry) ? devEntry : path.join(root, "src", "cli", "index.ts")).href);
+/** The newest modification time of any file under `dir` (a stale bundle must never run). */
+function newestUnder(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestUnder(full) : statSync(full).mtimeMs);
+  }
+  return newest;
+}
+
+const bundle = path.join(root, "dist", "cli", "index.js");
+const srcDir = path.join(root, "src");
+const wantsEmulators = process.argv.slice(2).includes("--emulators");
+if (!wantsEmulators && existsSync(bundle) && (!existsSync(srcDir) || statSync(bundle).mtimeMs >= newestUnder(srcDir))) {
+  await import(pathToFileURL(bundle).href);
+} else {
+  await runTypeScriptEntry();
+}
+
+async function runTypeScriptEntry() {
+  const { register } = await import("tsx/esm/api");
+  register();
+  const devEntry = path.join(root, "scripts", "cli.ts");
+  await import(pathToFileURL(existsSync(devEntry) ? devEntry : path.join(root, "src", "cli", "index.ts")).href);
+}

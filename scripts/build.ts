@@ -13,6 +13,8 @@
  * host gets the same library either way: its Node.js worker answers require("@azure/functions-core")
  * by patching Module.prototype.require, which a CommonJS file's require() goes through too.
  */
+import { NODE_ESM_BUNDLE } from "./esbuildNode.js";
+import { bundleCli } from "./buildCli.js";
 import { build, type Metafile, type Plugin } from "esbuild";
 import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -49,23 +51,9 @@ export async function bundle(
     absWorkingDir: ROOT,
     entryPoints: { main: options.entryPoint ?? path.join(ROOT, "functions", "index.ts") },
     outdir,
-    // What packages load with import() (apache-arrow in storage-blob, the Azure Monitor distro)
-    // goes to dist/chunks and is read only when first used, not on every cold start.
-    splitting: true,
-    chunkNames: "chunks/[name]-[hash]",
-    bundle: true,
-    platform: "node",
-    target: "node22",
-    // ESM builds first: a package's UMD "main" (jsonc-parser) hides its require()s from esbuild,
-    // which left require('./impl/format') unresolved in the bundle; the ESM build is also the one
-    // esbuild can tree-shake.
-    mainFields: ["module", "main"],
-    format: "esm",
-    sourcemap: "linked",
-    // Less to parse on a cold start; the source map points stack traces back at src/.
+    ...NODE_ESM_BUNDLE,
     minifyWhitespace: options.minify ?? true,
     minifySyntax: options.minify ?? true,
-    minifyIdentifiers: true,
     // Provided by the Node.js worker of the Functions host, not by npm.
     external: ["@azure/functions-core"],
     // CommonJS packages inside an ESM bundle still call require() for Node built-ins.
@@ -73,9 +61,7 @@ export async function bundle(
     banner: {
       js: 'import { createRequire as __rotatorCreateRequire } from "node:module"; const require = __rotatorCreateRequire(import.meta.url), __rotatorRequireHere = require;',
     },
-    legalComments: "linked",
     metafile: true,
-    logLevel: "warning",
   });
   const outputs = result.metafile.outputs;
   const key = (file: string) => path.relative(ROOT, file).split(path.sep).join("/");
@@ -200,4 +186,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.met
   const staged = stagePackage({ root: ROOT, bundleDir: path.dirname(BUNDLE), bundleFiles: built.files, outdir: PACKAGE_DIR, env: process.env });
   const sets = "file" in staged.credentialSets ? `credential sets: ${staged.credentialSets.file}` : `no credential-set file (${staged.credentialSets.skipped})`;
   console.log(`${path.relative(ROOT, PACKAGE_DIR)}: ${staged.files.length} files, the package azd deploys; ${sets}`);
+  // The operator CLI's bundle, which bin/mcp-sso-rotator.js runs when it is up to date.
+  const cli = await bundleCli();
+  console.log(`${path.relative(ROOT, cli.outfile)}: ${(cli.bytes / 1024).toFixed(0)} KiB, the operator CLI (command modules load on first use)`);
 }

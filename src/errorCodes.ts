@@ -43,9 +43,13 @@ export const ERROR_CODES = {
   RUN_NOT_FOUND: notFound,
   INCIDENT_NOT_FOUND: notFound,
   RUN_NOT_AWAITING_CONFIRMATION: conflict,
+  CONFIRM_TARGET_UNKNOWN: notFound,
   ROTATION_IN_PROGRESS: conflict,
   REQUEST_DEFERRED: code(409, true, "info"),
   CLI_USAGE: code(400, false, "info"),
+  // The operator sandbox (src/cli/sandbox.ts): its clock is refused outside loopback, and may be gone.
+  SANDBOX_ONLY: code(400, false, "info"),
+  SANDBOX_CLOCK_UNREADABLE: transient,
   BODY_TOO_LARGE: code(413, false, "info"),
   INVALID_BODY: code(400, false, "info"),
   INVALID_JSON: code(400, false, "info"),

@@ -174,6 +174,23 @@ export class EmulatorServer {
     });
   }
 
+  /**
+   * The sandbox's shared clock (`npm run emulators` only): `GET /_control/clock` tells its time,
+   * `POST /_control/clock {advanceMs}` moves it forward. The product's CLI reads it through the
+   * SANDBOX_CLOCK_URL setting, so the emulators and the CLI agree on "now"; time never goes back.
+   */
+  routeClock(clock: { now(): Date; advance(ms: number): void }): void {
+    this.route("GET", /^\/_control\/clock$/, () => ({ status: 200, body: { now: clock.now().toISOString() } }));
+    this.route("POST", /^\/_control\/clock$/, (req) => {
+      const b = req.json<{ advanceMs?: unknown } | null>();
+      const ms = b?.advanceMs;
+      if (typeof ms !== "number" || !Number.isFinite(ms) || ms <= 0)
+        return { status: 400, body: { error: { code: "BadRequest", message: "advanceMs (a positive number of milliseconds) is required" } } };
+      clock.advance(ms);
+      return { status: 200, body: { now: clock.now().toISOString() } };
+    });
+  }
+
   /** Number of logged calls matching METHOD and a path regex (tests count side effects with it). */
   count(method: string, path: RegExp): number {
     return this.requests.filter((r) => r.method === method && path.test(r.path)).length;

@@ -43,13 +43,26 @@ export function registerControlRoutes(server: EmulatorServer, state: EntraState)
     /^\/_control\/applications\/([^/]+)\/passwords$/,
     handle((req) => state.seedPassword(req.params[0]!, body(req)), 201),
   );
+  // An operator in the sandbox knows the client ID (it is in the credential set), not the object ID: both name the app here.
+  const application = (id: string) => {
+    const app = state.getApplication(id) ?? state.findApplicationAnyTenant(id);
+    if (!app) throw new EntraEmulatorError("notFound", `application ${id} does not exist (give its object ID or its appId)`);
+    return app;
+  };
   server.route(
     "GET",
     /^\/_control\/applications\/([^/]+)\/passwords$/,
+    handle((req) => ({ passwordCredentials: application(req.params[0]!).passwordCredentials.map(({ secretText: _s, ...p }) => p) })),
+  );
+  // A credential removed by hand in the portal: Graph stops listing it, the token endpoint refuses it after the removal lag.
+  server.route(
+    "DELETE",
+    /^\/_control\/applications\/([^/]+)\/passwords\/([^/]+)$/,
     handle((req) => {
-      const app = state.getApplication(req.params[0]!);
-      if (!app) throw new EntraEmulatorError("notFound", `application ${req.params[0]} does not exist`);
-      return { passwordCredentials: app.passwordCredentials.map(({ secretText: _s, ...p }) => p) };
+      const app = application(req.params[0]!);
+      if (!state.removePassword(app.id, req.params[1]!))
+        throw new EntraEmulatorError("notFound", `application ${req.params[0]} has no password ${req.params[1]}`);
+      return undefined;
     }),
   );
   server.route(

@@ -229,6 +229,17 @@ export class GatewayEmulator extends ServedEmulator {
       }),
     );
     this.server.route(
+      "PUT",
+      /^\/_control\/loseUpdates$/,
+      control((req) => {
+        const b = req.json<{ ids?: string[]; times?: number } | null>();
+        if (b !== null && ((b.ids !== undefined && !Array.isArray(b.ids)) || (b.times !== undefined && (typeof b.times !== "number" || b.times < 0))))
+          return bad("send {ids?: [server id…], times?: n} to lose updates, or null to heal");
+        this.setLoseUpdates(b ?? undefined);
+        return { status: 204 };
+      }),
+    );
+    this.server.route(
       "POST",
       /^\/_control\/latency$/,
       control((req) => {

@@ -183,6 +183,17 @@ export class KeyVaultEmulator extends ServedEmulator {
       /^\/_control\/secrets\/([^/]+)$/,
       control((req) => ({ status: 200, body: { versions: this.versions(req.params[0]!), heldValues: this.heldValues(req.params[0]!) } })),
     );
+    // A version enabled or disabled by hand (the portal's "Enabled" switch): the latest one unless `version` names another.
+    this.server.route(
+      "PATCH",
+      /^\/_control\/secrets\/([^/]+)$/,
+      control((req) => {
+        const b = req.json<{ version?: string; enabled?: boolean } | null>() ?? {};
+        if (typeof b.enabled !== "boolean") return { status: 400, body: { error: { code: "BadRequest", message: "enabled (true or false) is required" } } };
+        const { version } = this.state.updateVersion(req.params[0]!, b.version ?? "", { attributes: { enabled: b.enabled } });
+        return { status: 200, body: { version: version.version, enabled: version.enabled } };
+      }),
+    );
     this.server.route(
       "POST",
       /^\/_control\/roles$/,

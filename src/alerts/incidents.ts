@@ -199,7 +199,11 @@ export class IncidentManager {
               hint:
                 input.hint ??
                 `Paste the new client secret (Key Vault, current version) into each listed MCP server's Authentication step, then POST /api/rotations/${input.runId}/confirm. The old secret is kept until then.`,
-              evidence: { targets: [...input.targets].sort() },
+              // The servers still to do (those confirmed one by one drop out), each with where to edit it in the gateway console.
+              evidence: {
+                targets: [...input.targets].sort(),
+                consolePaths: [...input.targets].sort().map((name) => `gateway console → MCP servers → ${name} → Authentication → client secret`),
+              },
               runId: input.runId,
             },
             options,

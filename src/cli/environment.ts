@@ -6,6 +6,7 @@ import { isLoopbackUrl } from "../config/outbound.js";
 import { RotatorError } from "../errors.js";
 import { guardedAzureHttpClient } from "../http/addressGuard.js";
 import { readLocalSettings } from "./settingsFile.js";
+import { readSandboxClock, sandboxClockUrl } from "./sandbox.js";
 import type { RotationHooks } from "../rotation/hooks.js";
 import type { BuiltRuntime, RuntimeOptions } from "../runtime/createRuntime.js";
 import { createRuntimeFromEnv } from "../runtime/fromSettings.js";
@@ -57,6 +58,9 @@ export async function openEnvironment(options: OpenEnvironmentOptions): Promise<
   }
   const { values, cwd } = settingsValues(options);
   const config = loadConfig(values, { cwd });
+  // In the sandbox, the CLI's "now" is the emulators' shared clock (moved by `sandbox advance`).
+  const clockUrl = sandboxClockUrl(values);
+  if (clockUrl) extra.clock = await readSandboxClock(clockUrl, config.extraCaPem);
   const runtime = await createRuntimeFromEnv(values, { cwd, credential: operatorCredential(config.settings.identity, config.extraCaPem, values), extra });
   return {
     runtime,
@@ -65,8 +69,28 @@ export async function openEnvironment(options: OpenEnvironmentOptions): Promise<
   };
 }
 
+/**
+ * The sandbox clock's URL and the CA that trusts it, from the same app settings a command reads;
+ * `sandbox advance` refuses to run without one (outside the sandbox, or with `--emulators`, whose
+ * world lives only as long as one command).
+ */
+export function sandboxClockOf(options: Pick<OpenEnvironmentOptions, "settingsFile" | "env" | "cwd">): { url: string; ca: string | undefined } {
+  const { values, cwd } = settingsValues(options);
+  const url = sandboxClockUrl(values);
+  if (!url) {
+    throw new RotatorError(
+      "SANDBOX_ONLY",
+      "This is not the sandbox: the app settings name no SANDBOX_CLOCK_URL, and a real deployment's time is not to be moved",
+      {
+        hint: "Start the sandbox with `npm run emulators` and pass its settings: `--settings .emulators/local.settings.json`.",
+      },
+    );
+  }
+  return { url, ca: loadConfig(values, { cwd }).extraCaPem };
+}
+
 /** The environment, overlaid with the "Values" of a Functions local.settings.json when one is given. */
-function settingsValues(options: OpenEnvironmentOptions): { values: Record<string, string | undefined>; cwd: string } {
+function settingsValues(options: Pick<OpenEnvironmentOptions, "settingsFile" | "env" | "cwd">): { values: Record<string, string | undefined>; cwd: string } {
   if (!options.settingsFile) return { values: options.env, cwd: options.cwd };
   const local = readLocalSettings(options.cwd, options.settingsFile);
   // Relative paths in the file (CREDENTIAL_SETS_FILE, EXTRA_CA_FILE) mean the app root: the file's folder.

@@ -91,7 +91,15 @@ export class Output {
 export function exitFor(err: unknown): ExitCode {
   const code = ensureRotatorError(err).code;
   if (code === "ROTATION_IN_PROGRESS") return EXIT.busy;
-  if (code === "CONFIG_INVALID" || code === "CLI_USAGE" || code === "SET_NOT_FOUND" || code === "RUN_NOT_FOUND" || code === "INCIDENT_NOT_FOUND")
+  if (
+    code === "CONFIG_INVALID" ||
+    code === "CLI_USAGE" ||
+    code === "SANDBOX_ONLY" ||
+    code === "SET_NOT_FOUND" ||
+    code === "RUN_NOT_FOUND" ||
+    code === "INCIDENT_NOT_FOUND" ||
+    code === "CONFIRM_TARGET_UNKNOWN"
+  )
     return EXIT.usage;
   return EXIT.failed;
 }

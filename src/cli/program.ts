@@ -1,17 +1,24 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import type { CredentialSet } from "../config/schema.js";
 import type { RotationMode } from "../rotation/model.js";
-import { checkConfigCommand } from "./commands/checkConfig.js";
-import { confirmCommand } from "./commands/confirm.js";
-import { incidentsCommand } from "./commands/incidents.js";
-import { planCommand } from "./commands/plan.js";
-import { probeCommand } from "./commands/probe.js";
-import { rotateCommand } from "./commands/rotate.js";
-import { statusCommand } from "./commands/status.js";
 import type { CommandContext, CommonOptions } from "./context.js";
-import { openEnvironment, selectSets, type CliEnvironment, type StartEmulators } from "./environment.js";
+import type { CliEnvironment, StartEmulators } from "./environment.js";
 import { EXIT, Output, exitFor, type CliIo, type ExitCode } from "./output.js";
-import { PassProgress } from "./progress.js";
+import type { PassProgress } from "./progress.js";
+
+// Commands, the runtime and the Azure SDKs load on first use (import() below): `--help` and a usage
+// error read only this program and commander, so the built CLI answers them in well under a second.
+const commands = {
+  checkConfig: () => import("./commands/checkConfig.js"),
+  confirm: () => import("./commands/confirm.js"),
+  incidents: () => import("./commands/incidents.js"),
+  plan: () => import("./commands/plan.js"),
+  probe: () => import("./commands/probe.js"),
+  rotate: () => import("./commands/rotate.js"),
+  sandbox: () => import("./commands/sandbox.js"),
+  status: () => import("./commands/status.js"),
+};
+const environment = () => import("./environment.js");
 
 /**
  * `mcp-sso-rotator` — the operator CLI. Same engine and Storage as the Function App (src/runtime),
@@ -58,7 +65,7 @@ export async function runCli(argv: readonly string[], io: CliIo, entry: CliEntry
     "plan",
     "show what the next pass would do for each set (reads only)",
     ["npx mcp-sso-rotator plan", "npx mcp-sso-rotator plan --set cequence-sso --force", "npx mcp-sso-rotator plan --emulators --json"],
-    (ctx, o) => planCommand(ctx, modeOf(o)),
+    async (ctx, o) => (await commands.plan()).planCommand(ctx, modeOf(o)),
     (c) => c.option("--force", "plan a forced rotation").option("--emergency", "plan an emergency rotation"),
   );
   define(
@@ -70,7 +77,8 @@ export async function runCli(argv: readonly string[], io: CliIo, entry: CliEntry
       "npx mcp-sso-rotator rotate --set cequence-sso --emergency --wait   # leaked secret: rotate and retire the old one at once",
       "npx mcp-sso-rotator rotate --dry-run --force             # the plan only",
     ],
-    (ctx, o) => (o["dryRun"] ? planCommand(ctx, modeOf(o)) : rotateCommand(ctx, { mode: modeOf(o), ...waitOf(o) })),
+    async (ctx, o) =>
+      o["dryRun"] ? (await commands.plan()).planCommand(ctx, modeOf(o)) : (await commands.rotate()).rotateCommand(ctx, { mode: modeOf(o), ...waitOf(o) }),
     (c) =>
       withWaitOptions(
         c
@@ -82,36 +90,54 @@ export async function runCli(argv: readonly string[], io: CliIo, entry: CliEntry
   );
   define(
     "confirm",
-    "confirm a manual gateway's MCP servers were updated by hand; resumes the run",
-    ["npx mcp-sso-rotator confirm 20261201T030000Z-1a2b3c4d --by alice"],
-    (ctx, o, args) => confirmCommand(ctx, args[0]!, typeof o["by"] === "string" ? o["by"] : undefined, waitOf(o)),
+    "confirm a manual gateway's MCP servers were updated by hand, one (--target) or all; the run goes on when every one is confirmed",
+    [
+      "npx mcp-sso-rotator confirm 20261201T030000Z-1a2b3c4d --target cequence-sso-mcp-01 --by alice",
+      "npx mcp-sso-rotator confirm 20261201T030000Z-1a2b3c4d --by alice   # every server of the run",
+    ],
+    async (ctx, o, args) =>
+      (await commands.confirm()).confirmCommand(ctx, args[0]!, typeof o["by"] === "string" ? o["by"] : undefined, {
+        ...waitOf(o),
+        ...(typeof o["target"] === "string" ? { target: o["target"] } : {}),
+      }),
     (c) =>
       withWaitOptions(
-        c.argument("<runId>", "the run awaiting confirmation").option("--by <name>", "who confirms (default: your user name)"),
+        c
+          .argument("<runId>", "the run awaiting confirmation")
+          .option("--by <name>", "who confirms (default: your user name)")
+          .option("--target <name>", "the one MCP server you updated (its name or ID); without it, every server of the run"),
         "repeat passes until the run finishes",
       ),
   );
   define(
     "probe",
     "run every health check now and print the result (exit 1 if any fails)",
-    ["npx mcp-sso-rotator probe", "npx mcp-sso-rotator probe --set cequence-sso --json"],
-    (ctx) => probeCommand(ctx),
+    [
+      "npx mcp-sso-rotator probe",
+      "npx mcp-sso-rotator probe --set cequence-sso --json",
+      "npx mcp-sso-rotator probe --alert   # as the health timer: incidents too",
+    ],
+    async (ctx, o) => (await commands.probe()).probeCommand(ctx, { alert: o["alert"] === true }),
+    (c) => c.option("--alert", "run the health timer's whole pass: open, update and resolve incidents and notify the channels"),
   );
   define(
     "status",
     "per set: verdict and its age, secrets and expiry, runs, targets, checks, incidents (exit 1 if failing, unknown or a dependency is unreadable)",
     ["npx mcp-sso-rotator status", "npx mcp-sso-rotator status --probe", "npx mcp-sso-rotator status --json | jq '.sets[].verdict'"],
-    (ctx, o) => statusCommand(ctx, { probe: o["probe"] === true }),
+    async (ctx, o) => (await commands.status()).statusCommand(ctx, { probe: o["probe"] === true }),
     (c) => c.option("--probe", "run every health check first, so the verdict is as of now (no incidents are opened)"),
   );
   define(
     "incidents",
     "list open incidents, or resolve one by hand",
     ["npx mcp-sso-rotator incidents", "npx mcp-sso-rotator incidents --resolve mcp-sso-rotator.cequence-sso.token"],
-    (ctx, o) => incidentsCommand(ctx, typeof o["resolve"] === "string" ? o["resolve"] : undefined),
+    async (ctx, o) => (await commands.incidents()).incidentsCommand(ctx, typeof o["resolve"] === "string" ? o["resolve"] : undefined),
     (c) => c.option("--resolve <key>", "resolve the open incident with this dedup key now"),
   );
   defineCheckConfig(program, io, entry, (code) => {
+    exitCode = code;
+  });
+  defineSandbox(program, io, (code) => {
     exitCode = code;
   });
 
@@ -159,37 +185,83 @@ function defineCheckConfig(program: Command, io: CliIo, entry: CliEntry, done: (
       `\nExamples:\n  $ npx mcp-sso-rotator check-config --sets-file docs/examples/credential-sets.example.json\n  $ npx mcp-sso-rotator check-config --settings local.settings.json\n${COMMON_HELP}`,
     )
     .action(async (opts: CommonOptions & { setsFile?: string }) => {
-      const out = new Output(io, opts.json === true);
       let env: CliEnvironment | undefined;
-      try {
-        if (opts.emulators) env = await openEnvironment({ emulators: true, ...entry, env: io.env, cwd: io.cwd, hooks: {}, say: (l) => out.say(l) });
-        const r = checkConfigCommand(out, {
-          ...(opts.setsFile ? { setsFile: opts.setsFile } : {}),
-          ...(opts.settings ? { settingsFile: opts.settings } : {}),
-          ...(opts.set ? { set: opts.set } : {}),
-          env: io.env,
-          cwd: io.cwd,
-          ...(env ? { emulatorSets: env.runtime.sets } : {}),
-        });
-        out.result({ ...r.body, exitCode: r.code });
-        done(r.code);
-      } catch (e) {
-        const error = out.error(e);
-        const exitCode = exitFor(e);
-        out.result({ command: "check-config", ok: false, exitCode, error });
-        done(exitCode);
-      } finally {
-        await env?.close();
-      }
+      done(
+        await withoutRuntime(io, opts, "check-config", async (out) => {
+          try {
+            if (opts.emulators)
+              env = await (await environment()).openEnvironment({ emulators: true, ...entry, env: io.env, cwd: io.cwd, hooks: {}, say: (l) => out.say(l) });
+            return (await commands.checkConfig()).checkConfigCommand(out, {
+              ...(opts.setsFile ? { setsFile: opts.setsFile } : {}),
+              ...(opts.settings ? { settingsFile: opts.settings } : {}),
+              ...(opts.set ? { set: opts.set } : {}),
+              env: io.env,
+              cwd: io.cwd,
+              ...(env ? { emulatorSets: env.runtime.sets } : {}),
+            });
+          } finally {
+            await env?.close();
+          }
+        }),
+      );
+    });
+}
+
+/** A command that builds no runtime: its result (or its error) printed as every command's is, and its exit code. */
+async function withoutRuntime(
+  io: CliIo,
+  opts: CommonOptions,
+  name: string,
+  run: (out: Output) => Promise<{ code: ExitCode; body: Record<string, unknown> }> | { code: ExitCode; body: Record<string, unknown> },
+): Promise<ExitCode> {
+  const out = new Output(io, opts.json === true);
+  try {
+    const r = await run(out);
+    out.result({ ...r.body, exitCode: r.code });
+    return r.code;
+  } catch (e) {
+    const error = out.error(e);
+    const exitCode = exitFor(e);
+    out.result({ command: name, ok: false, exitCode, error });
+    return exitCode;
+  }
+}
+
+/** `sandbox advance <duration>`: needs no runtime, only the sandbox's clock URL from the settings. */
+function defineSandbox(program: Command, io: CliIo, done: (code: ExitCode) => void): void {
+  program
+    .command("sandbox")
+    .description("the operator sandbox that `npm run emulators` starts (refused anywhere else)")
+    .command("advance")
+    .description("move the sandbox's shared clock forward (the emulators' and the CLI's), e.g. past a grace period")
+    .argument("<duration>", "how far: 30s, 90m, 25h, 2d")
+    .option("--settings <file>", "the sandbox's settings file (.emulators/local.settings.json)")
+    .option("--emulators", "refused: --emulators has no clock that outlives one command")
+    .option("--json", "print one JSON object on stdout")
+    .addHelpText("after", `\nExamples:\n  $ npx mcp-sso-rotator sandbox advance 25h --settings .emulators/local.settings.json\n${COMMON_HELP}`)
+    .action(async (duration: string, opts: CommonOptions) => {
+      const { sandboxAdvanceCommand } = await commands.sandbox();
+      done(
+        await withoutRuntime(io, opts, "sandbox advance", (out) =>
+          sandboxAdvanceCommand(out, {
+            duration,
+            ...(opts.settings ? { settingsFile: opts.settings } : {}),
+            emulators: opts.emulators === true,
+            env: io.env,
+            cwd: io.cwd,
+          }),
+        ),
+      );
     });
 }
 
 /** Opens the environment, runs one command, prints its JSON object last, and always cleans up. */
 async function execute(io: CliIo, entry: CliEntry, opts: CommonOptions, run: (ctx: CommandContext) => ReturnType<Handler>, name: string): Promise<ExitCode> {
   const out = new Output(io, opts.json === true);
-  const progress = new PassProgress(out, opts.verbose === true);
   let env: CliEnvironment | undefined;
   try {
+    const { openEnvironment, selectSets } = await environment();
+    const progress = new (await import("./progress.js")).PassProgress(out, opts.verbose === true);
     env = await openEnvironment({
       emulators: opts.emulators === true,
       ...entry,

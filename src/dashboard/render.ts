@@ -164,7 +164,13 @@ function renderTargets(s: SetStatus): string {
   const stale = t.stale.length
     ? `<p>Not verified:</p><ul class="stale">${t.stale.map((x) => `<li><strong>${esc(x.name)}</strong>${x.code ? ` <code>${esc(x.code)}</code>` : ""}${x.message ? ` <span class="muted">${esc(x.message)}</span>` : ""}</li>`).join("")}</ul>`
     : "";
-  return `<p class="targets"><strong class="${t.verified === t.total ? "ok" : "bad"}">${t.verified}/${t.total}</strong> targets verified${t.runId ? ` <span class="muted">(run ${esc(t.runId)})</span>` : ""}</p>${holding}${stale}`;
+  const h = t.byHand;
+  const byHand = h
+    ? `<p>${h.confirmed.length}/${h.confirmed.length + h.unconfirmed.length} MCP servers confirmed by hand:</p><ul class="stale">${h.confirmed
+        .map((c) => `<li><strong>${esc(c.name)}</strong> <span class="muted">by ${esc(c.by)}${c.at ? ` at ${esc(c.at)}` : ""}</span></li>`)
+        .join("")}${h.unconfirmed.map((n) => `<li><strong>${esc(n)}</strong> <span class="muted">to update and confirm</span></li>`).join("")}</ul>`
+    : "";
+  return `<p class="targets"><strong class="${t.verified === t.total ? "ok" : "bad"}">${t.verified}/${t.total}</strong> targets verified${t.runId ? ` <span class="muted">(run ${esc(t.runId)})</span>` : ""}</p>${holding}${stale}${byHand}`;
 }
 
 function renderChecks(s: SetStatus): string {

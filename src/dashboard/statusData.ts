@@ -1,3 +1,4 @@
+import { operatorConfirmed, operatorTodo } from "../rotation/operatorConfirmations.js";
 import type { CredentialSet } from "../config/schema.js";
 import { DAY_MS } from "../clock.js";
 import { getSetApplication } from "../entra/application.js";
@@ -62,7 +63,7 @@ export interface SetStatus {
    * reconcile pass lists every target too), else the latest run that touched targets. Targets a
    * run dropped as gone or moved are not targets any more and never count as "not verified".
    */
-  targets: { verified: number; total: number; stale: StaleTarget[]; runId?: string };
+  targets: { verified: number; total: number; stale: StaleTarget[]; runId?: string; byHand?: ByHand };
   probe?: ProbeReport;
   incidents: Incident[];
   alertDelivery: ChannelDeliveryStatus[];
@@ -152,6 +153,18 @@ async function gatherSetStatus(runtime: BuiltRuntime, set: CredentialSet, option
   return status;
 }
 
+/** A manual group's servers: k/N confirmed by hand, each with who and when, and those still to do. */
+interface ByHand {
+  confirmed: { name: string; by: string; at?: string }[];
+  unconfirmed: string[];
+}
+
+function byHandOf(run: RunJournal): ByHand | undefined {
+  const confirmed = operatorConfirmed(run).map((t) => ({ name: t.name, by: t.confirmedBy!, ...(t.confirmedAt ? { at: t.confirmedAt } : {}) }));
+  const unconfirmed = operatorTodo(run).map((t) => t.name);
+  return confirmed.length + unconfirmed.length > 0 ? { confirmed, unconfirmed } : undefined;
+}
+
 /**
  * Targets as the latest reconciliation of the live ones sees them. Every pass lists the targets
  * and drops those the gateway proves gone or moved, so the newest run that planned is the truth;
@@ -172,7 +185,8 @@ function targetsOf(state: SetState, activeRun: RunJournal | undefined, lastRun: 
   const run = latest && latest.targets.length > 0 ? latest : [lastRun, ...recentRuns].find((r) => r && r.targets.length > 0);
   if (!run) return { verified: 0, total: 0, stale: [] };
   const live = liveTargets(run);
-  return { verified: live.filter((t) => t.verified).length, total: live.length, stale: stale(run), runId: run.runId };
+  const byHand = byHandOf(run);
+  return { verified: live.filter((t) => t.verified).length, total: live.length, stale: stale(run), runId: run.runId, ...(byHand ? { byHand } : {}) };
 }
 
 /**
@@ -328,7 +342,7 @@ function daysLeft(now: Date, end: string): number {
   return Math.round(((Date.parse(end) - now.getTime()) / DAY_MS) * 10) / 10;
 }
 
-/** The GET /api/status answer (its shape is documented in the README; keep it stable). */
+/** The GET /api/status answer (its shape is documented in docs/http-api.md; keep it stable). */
 export function statusApiBody(snapshot: StatusSnapshot): Record<string, unknown> {
   return {
     at: snapshot.at,

@@ -150,35 +150,7 @@ export function makeHealthTimerHandler(getRuntime: BuiltRuntimeProvider) {
   return async (_timer: Timer, context: InvocationContext): Promise<ProbeReport[]> => {
     const runtime = await getRuntime();
     const logger = contextLogger(context, runtime.redactor);
-    const now = runtime.clock.now();
-    const reports = await Promise.all(runtime.sets.map((set) => probeSet(runtime, set, logger.child({ set: set.name }))));
-    for (const r of reports) {
-      await reportChecks(runtime, r, logger.child({ set: r.set }));
-      await reportExpiryAtRisk(runtime, r, logger.child({ set: r.set }));
-      await reportStalledRun(runtime, r.set, logger.child({ set: r.set }));
-    }
-
-    // Storage failing for a moment must not cost the probes' results, only this pass's liveness check.
-    const records = await Promise.all([
-      runtime.timers.read<TimerRecord>("timers/healthTimer.json"),
-      runtime.timers.read<TimerRecord>("timers/rotationTimer.json"),
-    ]).catch((e: unknown) => {
-      logger.warn(`rotation timer liveness not checked this pass: ${ensureRotatorError(e).message}`);
-      return undefined;
-    });
-    if (records) {
-      const [health, rotation] = [records[0]?.value ?? {}, records[1]?.value];
-      const liveness = checkRotationTimerLiveness({
-        lastCompletedAt: rotation?.lastCompletedAt,
-        schedulePeriodMs: parseSchedule(runtime.rotationSchedule).periodMs(now),
-        now,
-        since: health.firstRunAt ?? now.toISOString(),
-      });
-      await runtime.alerting.manager
-        .report(SERVICE_SET, HEARTBEAT_CHECK, liveness)
-        .catch((e: unknown) => logger.warn(`heartbeat incident failed: ${ensureRotatorError(e).message}`));
-    }
-    await runtime.alerting.manager.renotifyDue().catch((e: unknown) => logger.warn(`re-notification failed: ${ensureRotatorError(e).message}`));
+    const reports = await runHealthPass(runtime, logger);
     await recordTimerPass(runtime, "healthTimer", logger);
     for (const r of reports)
       logger.info(
@@ -191,6 +163,46 @@ export function makeHealthTimerHandler(getRuntime: BuiltRuntimeProvider) {
       );
     return reports;
   };
+}
+
+/**
+ * One health pass, as the timer runs it and `mcp-sso-rotator probe --alert` runs it by hand: probes
+ * the sets in parallel, turns results into incidents (checks, expiry at risk, stalled runs), checks
+ * the rotation timer's liveness and re-notifies due incidents. Recording the health timer's own
+ * completion and pinging the heartbeat URL are the timer's alone (a laptop's pass must not tell the
+ * dead-man switch that the Function App is alive).
+ */
+export async function runHealthPass(runtime: BuiltRuntime, logger: Logger, sets: readonly CredentialSet[] = runtime.sets): Promise<ProbeReport[]> {
+  const now = runtime.clock.now();
+  const reports = await Promise.all(sets.map((set) => probeSet(runtime, set, logger.child({ set: set.name }))));
+  for (const r of reports) {
+    await reportChecks(runtime, r, logger.child({ set: r.set }));
+    await reportExpiryAtRisk(runtime, r, logger.child({ set: r.set }));
+    await reportStalledRun(runtime, r.set, logger.child({ set: r.set }));
+  }
+
+  // Storage failing for a moment must not cost the probes' results, only this pass's liveness check.
+  const records = await Promise.all([
+    runtime.timers.read<TimerRecord>("timers/healthTimer.json"),
+    runtime.timers.read<TimerRecord>("timers/rotationTimer.json"),
+  ]).catch((e: unknown) => {
+    logger.warn(`rotation timer liveness not checked this pass: ${ensureRotatorError(e).message}`);
+    return undefined;
+  });
+  if (records) {
+    const [health, rotation] = [records[0]?.value ?? {}, records[1]?.value];
+    const liveness = checkRotationTimerLiveness({
+      lastCompletedAt: rotation?.lastCompletedAt,
+      schedulePeriodMs: parseSchedule(runtime.rotationSchedule).periodMs(now),
+      now,
+      since: health.firstRunAt ?? now.toISOString(),
+    });
+    await runtime.alerting.manager
+      .report(SERVICE_SET, HEARTBEAT_CHECK, liveness)
+      .catch((e: unknown) => logger.warn(`heartbeat incident failed: ${ensureRotatorError(e).message}`));
+  }
+  await runtime.alerting.manager.renotifyDue().catch((e: unknown) => logger.warn(`re-notification failed: ${ensureRotatorError(e).message}`));
+  return reports;
 }
 
 /** Records a timer's completion (liveness) and pings the heartbeat URL when one is configured. */

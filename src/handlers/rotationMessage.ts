@@ -93,6 +93,9 @@ export const START_FIELDS = ["set", "mode", "dryRun"] as const;
  */
 const CONFIRMED_BY = /^[\p{L}\p{N}\p{M}._@+'()-](?:[\p{L}\p{N}\p{M} ._@+'()-]{0,126}[\p{L}\p{N}\p{M}._@+'()-])?$/u;
 
+/** An MCP server's name or ID as the journal holds it: printable, bounded, no markup. */
+const TARGET_NAME = /^[^\p{Cc}\p{Cf}\p{Cs}<>]{1,256}$/u;
+
 export const confirmBodySchema = z.strictObject({
   confirmedBy: z
     .string({ error: missingOrType("confirmedBy", 'say who updated the MCP servers by hand, e.g. "alice@contoso.com"', "a string") })
@@ -100,8 +103,15 @@ export const confirmBodySchema = z.strictObject({
       error:
         'confirmedBy must be a name or e-mail of 1–128 letters, digits, spaces and . _ @ + \' ( ) - , without line breaks, control characters or markup — e.g. "alice@contoso.com"',
     }),
+  // One MCP server (its name or ID) updated by hand; without it, the confirmation covers every server of the run.
+  target: z
+    .string({
+      error: missingOrType("target", 'name the one MCP server you updated, e.g. "cequence-sso-mcp-01", or leave it out to confirm them all', "a string"),
+    })
+    .regex(TARGET_NAME, { error: "target must be an MCP server's name or ID: 1–256 characters, without control characters or markup" })
+    .optional(),
 });
-export const CONFIRM_FIELDS = ["confirmedBy"] as const;
+export const CONFIRM_FIELDS = ["confirmedBy", "target"] as const;
 
 /**
  * Zod issues as `{ field, message }`, each naming the field and the fix, with `allowed` listing the

@@ -99,7 +99,7 @@ export function makeConfirmRotationHandler(getRuntime: RuntimeProvider, queueOut
     try {
       const accepted = await acceptConfirmation(
         { container: runtime.container, journals: runtime.journals, now: () => runtime.clock.now() },
-        { runId, confirmedBy: body.value.confirmedBy },
+        { runId, confirmedBy: body.value.confirmedBy, ...(body.value.target !== undefined ? { target: body.value.target } : {}) },
       );
       const message: RotationMessage = {
         set: accepted.request.set,

@@ -1,3 +1,4 @@
+import { confirmTarget } from "./operatorConfirmations.js";
 import type { ContainerClient } from "@azure/storage-blob";
 import { RotatorError, ensureRotatorError } from "../errors.js";
 import { FINISHED, type RotationMode, type RunJournal } from "./model.js";
@@ -140,7 +141,7 @@ async function abandonRun(journals: RotationJournalStore, run: RunJournal, error
  * the journal's ETag (a pass writing the run meanwhile makes us re-read, never overwrite), and a
  * request is recorded so the pass holding the lease resumes the run at once.
  */
-export async function acceptConfirmation(deps: EnqueueDeps, input: { runId: string; confirmedBy: string }): Promise<AcceptedRequest> {
+export async function acceptConfirmation(deps: EnqueueDeps, input: { runId: string; confirmedBy: string; target?: string }): Promise<AcceptedRequest> {
   const { journals, abortSignal } = deps;
   for (let attempt = 1; ; attempt++) {
     const found = await journals.findRun(input.runId, abortSignal);
@@ -159,7 +160,9 @@ export async function acceptConfirmation(deps: EnqueueDeps, input: { runId: stri
         status: 409,
       });
     }
-    run.confirmedBy = input.confirmedBy;
+    // One server (`target`), or the whole run: every server the operator was asked to update.
+    if (input.target !== undefined) confirmTarget(run, input.target, input.confirmedBy, deps.now().toISOString());
+    else run.confirmedBy = input.confirmedBy;
     run.updatedAt = deps.now().toISOString();
     try {
       await journals.writeRun(run, abortSignal, { ifMatch: doc.etag });

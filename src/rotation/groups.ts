@@ -51,7 +51,8 @@ export function operatorTargetNames(deps: Pick<RotationDeps, "gateway" | "groups
       .filter((g) => g.adapter.capabilities.pickupProof === "operator")
       .map((g) => g.index),
   );
-  return run.targets.filter((t) => operatorGroups.has(recordGroup(t)) && t.outcome === undefined).map((t) => t.name);
+  // Servers already confirmed one by one are done: the to-do list shrinks as the operator works.
+  return run.targets.filter((t) => operatorGroups.has(recordGroup(t)) && t.outcome === undefined && !t.confirmedBy).map((t) => t.name);
 }
 
 /**

@@ -57,6 +57,11 @@ export interface TargetRecord {
   group?: number;
   /** How the target's pickup of the new secret was proven, once verified (DESIGN.md § Target groups). */
   proof?: PickupProof;
+  /** Set by the pass that paused for it: this target's group is delivered by an operator, who has not confirmed it yet. */
+  awaitingOperator?: boolean;
+  /** Who confirmed updating this target by hand, and when (`confirm --target`, or a confirmation of the whole run). */
+  confirmedBy?: string;
+  confirmedAt?: string;
 }
 
 /** A request accepted by the HTTP API (202), recorded before the answer and applied by a pass. */

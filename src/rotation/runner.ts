@@ -40,6 +40,7 @@ import {
 import type { StepContext, StepOutcome } from "./stepContext.js";
 import { getSetApplication } from "../entra/application.js";
 import { hasOperatorGroup, operatorTargetNames } from "./groups.js";
+import { keepTargetConfirmations } from "./operatorConfirmations.js";
 
 interface PassContext extends StepContext {
   /** How the set's previous run ended, read when this pass opened its run. */
@@ -256,6 +257,7 @@ export class RotationRunner {
         }
         // Only operators write a run this pass holds; keep what they wrote.
         if (latest.value.confirmedBy && !run.confirmedBy) run.confirmedBy = latest.value.confirmedBy;
+        keepTargetConfirmations(run, latest.value);
         run.mode = strongerMode(run.mode, latest.value.mode);
         this.etags.set(run.runId, latest.etag);
       }

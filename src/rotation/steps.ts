@@ -1,3 +1,4 @@
+import { markOperatorConfirmations } from "./operatorConfirmations.js";
 import { RotatorError, ensureRotatorError, type ErrorSummary } from "../errors.js";
 import type { TokenResult } from "../entra/types.js";
 import { fingerprintMatches } from "../gateway/fingerprint.js";
@@ -413,16 +414,19 @@ async function propagateGroup(ctx: StepContext): Promise<StepOutcome> {
   const records = groupRecords(run, group);
 
   if (gateway.capabilities.delivery === "operator") {
-    if (run.confirmedBy) {
-      for (const t of records) Object.assign(t, { updated: true, verified: true, proof: "operator" });
+    // Each server is confirmed on its own (or all at once); the group is done when none is left.
+    const todo = markOperatorConfirmations(records, run.confirmedBy, ctx.deps.clock.now().toISOString());
+    // A group with no server listed still waits for one confirmation of the whole run.
+    if (todo.length === 0 && (records.length > 0 || run.confirmedBy)) {
       delete run.awaitingConfirmationSince;
-      return { kind: "done", detail: `operator ${run.confirmedBy} confirmed ${records.length} target(s)` };
+      const by = [...new Set(records.map((t) => t.confirmedBy).filter((b) => b !== undefined))];
+      return { kind: "done", detail: `${records.length} target(s) confirmed by hand (${by.join(", ")})` };
     }
     run.awaitingConfirmationSince ??= ctx.deps.clock.now().toISOString();
     return {
       kind: "pause",
       status: "awaiting_confirmation",
-      detail: `update the client secret of ${records.length} MCP server(s) by hand from Key Vault version ${run.promotedVersion}, then POST /api/rotations/${run.runId}/confirm`,
+      detail: `update the client secret of ${todo.length} MCP server(s) by hand from Key Vault version ${run.promotedVersion} (${records.length - todo.length}/${records.length} confirmed; to do: ${todo.map((t) => t.name).join(", ")}), then confirm each: POST /api/rotations/${run.runId}/confirm with "target", or mcp-sso-rotator confirm ${run.runId} --target <name>`,
     };
   }
   if (gateway.capabilities.delivery === "keyVault") {

@@ -2,11 +2,11 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { loadCredentialSets } from "../../src/config/load.js";
 
-describe("README configuration example", () => {
+describe("the configuration overview's example (moved from the README to docs/configuration-overview.md)", () => {
   it("is the shipped example file, and it loads", () => {
-    const readme = readFileSync("README.md", "utf8");
+    const readme = readFileSync("docs/configuration-overview.md", "utf8");
     const block = /<!-- example:credential-sets -->\s*```json\n([\s\S]*?)\n```/.exec(readme)?.[1];
-    expect(block, "README lost its complete credential-set example").toBeDefined();
+    expect(block, "docs/configuration-overview.md lost its complete credential-set example").toBeDefined();
     const file = readFileSync("docs/examples/credential-sets.example.json", "utf8");
     expect(JSON.parse(block!)).toEqual(JSON.parse(file));
     expect(loadCredentialSets({ json: block! }).map((s) => s.name)).toEqual(JSON.parse(file).sets.map((s: { name: string }) => s.name));

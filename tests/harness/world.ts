@@ -143,6 +143,14 @@ export class World {
     this.keyVault.seedSecret("gateway-api-token", this.gatewayApiToken);
   }
 
+  /**
+   * The sandbox (`npm run emulators`): every emulator of this world answers the clock routes of
+   * its one shared clock, so a control call to any of them moves all of them.
+   */
+  shareSandboxClock(): void {
+    for (const server of [this.entra.server, this.keyVault.server, this.gateway.server]) server.routeClock(this.clock);
+  }
+
   get authorityHost(): string {
     return this.entra.server.url;
   }

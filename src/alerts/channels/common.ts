@@ -48,7 +48,7 @@ export class ChannelSecret {
         "ALERT_CHANNEL_SECRET_MISSING",
         `Channel ${this.channel}: Key Vault secret ${this.secretName} does not exist or has no enabled version`,
         {
-          hint: `Create the Key Vault secret "${this.secretName}" holding the channel's URL or key (see the README, section Alerts).`,
+          hint: `Create the Key Vault secret "${this.secretName}" holding the channel's URL or key (see docs/alerts.md, "Where the channel secrets live").`,
         },
       );
     }

@@ -1,4 +1,4 @@
-import { probeSet } from "../../handlers/health.js";
+import { probeSet, runHealthPass } from "../../handlers/health.js";
 import type { CheckResult, ProbeReport } from "../../probe/model.js";
 import { diagnose } from "../../probe/index.js";
 import type { CommandContext } from "../context.js";
@@ -8,11 +8,19 @@ const failed = (c: CheckResult): boolean => c.status === "fail" || c.status === 
 
 /**
  * `probe`: every health check of each set, now, with the same code the health timer runs. The
- * result is stored as the set's latest probe (status page, /api/status); incidents are left to the
- * health timer, so a probe from a laptop never pages anyone. Exit 1 when any check fails.
+ * result is stored as the set's latest probe (status page, /api/status). Incidents are left to the
+ * health timer, so a probe from a laptop never pages anyone, unless `--alert` asks for the timer's
+ * whole health pass: incidents opened, updated and resolved, and channels notified, exactly as the
+ * timer would (the sandbox's way to see an alert). Exit 1 when any check fails.
  */
-export async function probeCommand(ctx: CommandContext): Promise<{ code: ExitCode; body: Record<string, unknown> }> {
-  const reports = await Promise.all(ctx.sets.map((set) => probeSet(ctx.runtime, set, ctx.loggerFor(set))));
+export async function probeCommand(
+  ctx: CommandContext,
+  options: { alert: boolean } = { alert: false },
+): Promise<{ code: ExitCode; body: Record<string, unknown> }> {
+  const reports = options.alert
+    ? await runHealthPass(ctx.runtime, ctx.progress.logger(ctx.runtime.redactor), ctx.sets)
+    : await Promise.all(ctx.sets.map((set) => probeSet(ctx.runtime, set, ctx.loggerFor(set))));
+  if (options.alert) ctx.out.say("health pass run as the timer runs it: incidents opened, updated or resolved, channels notified");
   for (const r of reports) printProbe(ctx, r);
   const anyFailed = reports.some((r) => r.checks.some(failed));
   return {
@@ -20,6 +28,7 @@ export async function probeCommand(ctx: CommandContext): Promise<{ code: ExitCod
     body: {
       command: "probe",
       ok: !anyFailed,
+      alerted: options.alert,
       sets: reports.map((r) => ({
         set: r.set,
         ok: r.ok,

@@ -56,6 +56,7 @@ export async function statusCommand(ctx: CommandContext, options: { probe?: bool
           })),
           staleTargets: s.targets.stale,
           targetsFromRun: { verified: s.targets.verified, total: s.targets.total, runId: s.targets.runId },
+          ...(s.targets.byHand ? { byHand: s.targets.byHand } : {}),
           timeline: s.timeline,
         };
       }),
@@ -91,6 +92,12 @@ function printSet(ctx: CommandContext, s: SetStatus, nowIso: string): void {
     );
   say(`  targets         ${s.targets.total ? `${s.targets.verified}/${s.targets.total} verified` : "no run has touched targets yet"}`);
   for (const t of s.targets.stale) say(`    not verified  ${t.name}${t.code ? ` (${t.code})` : ""}`);
+  const byHand = s.targets.byHand;
+  if (byHand) {
+    say(`  by hand         ${byHand.confirmed.length}/${byHand.confirmed.length + byHand.unconfirmed.length} MCP servers confirmed`);
+    for (const c of byHand.confirmed) say(`    confirmed     ${c.name} by ${c.by}${c.at ? ` at ${c.at}` : ""}`);
+    for (const n of byHand.unconfirmed) say(`    to confirm    ${n}`);
+  }
   const drift = s.probe?.checks.find((c) => c.id === "gateway-drift")?.evidence;
   if (drift && typeof drift["holdingCurrentSecret"] === "number" && typeof drift["targets"] === "number")
     say(`  gateway now     ${drift["holdingCurrentSecret"]}/${drift["targets"]} hold Key Vault's current secret (probe)`);

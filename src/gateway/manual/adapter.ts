@@ -50,8 +50,8 @@ export function createManualAdapter(options: ManualAdapterOptions): GatewayAdapt
       throw new RotatorError(GatewayErrorCode.ManualActionRequired, `Gateway (manual): the client secret of MCP server "${name}" must be updated by hand`, {
         hint:
           `Open the gateway console, edit MCP server "${name}" → Authentication, paste the new client secret ` +
-          `from the current version of the Key Vault secret, and save. Do this for every listed MCP server, ` +
-          `then confirm with ${CONFIRM_ROUTE} so the old secret can be retired.`,
+          `from the current version of the Key Vault secret, and save. Confirm each server as you go ` +
+          `(\`mcp-sso-rotator confirm <runId> --target ${name}\`, or ${CONFIRM_ROUTE} with "target"); the old secret is retired only once every server is confirmed.`,
         retryable: false,
       });
     },

@@ -2,7 +2,7 @@
  * The alerting half of the oracle: does a critical condition reach every channel whose minimum
  * severity allows it, and is it resolved everywhere once it clears? Like `oracle.ts` it imports
  * nothing from `src/`: it reads what the receivers accepted (their ground truth) and relies only on
- * the contract the README publishes (§ Alerts):
+ * the contract docs/alerts.md publishes (§ Alerts):
  * - one incident per (set, check), dedup key `mcp-sso-rotator.<set>.<check>`, which is PagerDuty's
  *   `dedup_key` and Opsgenie's `alias`;
  * - the webhook body carries `type` (`opened`, `updated`, `repeat`, `resolved`, `event`) and

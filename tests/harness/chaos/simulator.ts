@@ -684,7 +684,7 @@ const ALERT_SEVERITIES = { teams: "warning", slack: "critical", pagerduty: "crit
  * After convergence: every incident a channel heard open is resolved there; then a critical
  * condition (an administrator breaks one MCP server's secret) must reach every channel, and be
  * resolved on every channel once the next pass (or, on a manual gateway, the operator) repairs it.
- * The README's resolve rule needs two consecutive healthy probe passes.
+ * The resolve rule of docs/alerts.md needs two consecutive healthy probe passes.
  */
 async function alertDrill(estate: Estate, alerts: AlertOracle, check: (afterEvent: number) => Promise<void>): Promise<string[]> {
   const out = await settleAlerts(estate, () => alerts.settled());
