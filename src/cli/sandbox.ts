@@ -1,4 +1,4 @@
-import { OffsetClock, type Clock } from "../clock.js";
+import { systemClock, type Clock } from "../clock.js";
 import { isLoopbackUrl } from "../config/outbound.js";
 import { RotatorError } from "../errors.js";
 import { HttpClient } from "../http/client.js";
@@ -30,9 +30,8 @@ export function sandboxClockUrl(values: Record<string, string | undefined>): str
 /** The product's clock in the sandbox: the system clock shifted to the emulators' time, as of this call. */
 export async function readSandboxClock(url: string, ca: ExtraCa | undefined): Promise<Clock> {
   const { now } = await clockCall(url, ca, "GET");
-  const clock = new OffsetClock();
-  clock.advance(Date.parse(now) - Date.now());
-  return clock;
+  const offsetMs = Date.parse(now) - Date.now();
+  return { now: () => new Date(Date.now() + offsetMs), sleep: (ms, signal) => systemClock.sleep(ms, signal) };
 }
 
 /** Moves the sandbox's shared clock forward; answers its new time. */
