@@ -54,8 +54,12 @@ function vaultCurrentProblem(facts: Pick<Facts, "app" | "current" | "versions">,
   const disabled = facts.versions.find((v) => {
     const keyId = v.tags["keyId"];
     if (v.enabled || !keyId || !onApp.has(keyId) || enabledKeys.has(keyId) || superseded.has(keyId)) return false;
-    // Newer than whatever Key Vault serves now: nothing served, or what it serves is the one it replaced.
-    return currentKeyId === undefined ? !facts.current : v.tags["previousKeyId"] === currentKeyId;
+    // Newer than whatever Key Vault serves now: nothing served, what it serves is the one it replaced,
+    // or created after it (an emergency that replaced a credential removed by hand names no previous one
+    // Key Vault still serves, and that older version stays enabled).
+    if (currentKeyId === undefined) return !facts.current;
+    const servedAt = facts.current?.createdOn?.getTime();
+    return v.tags["previousKeyId"] === currentKeyId || (servedAt !== undefined && (v.createdOn?.getTime() ?? 0) > servedAt);
   });
   if (disabled) return { state: "disabled", keyId: disabled.tags["keyId"]!, version: disabled.version };
   if (facts.versions.length === 0 && recordedCurrentKeyId && onApp.has(recordedCurrentKeyId)) return { state: "deleted", keyId: recordedCurrentKeyId };

@@ -100,4 +100,24 @@ describe("defect: a disabled current Key Vault version made the previous credent
     expect(liveKeys(s)).toEqual([s.vaultCurrent()!.tags["keyId"]]);
     s.assertNoOutage("after the disabled credential was retired");
   });
+
+  it("disabled current version reported as a missing credential: after a credential removed by hand was replaced in an emergency, disabling the new current version is still VAULT_CURRENT_DISABLED, never 'no longer exists on the app'", async () => {
+    const s = await scenario();
+    const handMade = await settled(s);
+    // An administrator deletes the current credential in the portal; on-call runs an emergency rotation.
+    const { graph } = await s.runtime.clientsFor(s.set);
+    await graph.removePassword(s.seeded.appObjectId, handMade.tags["keyId"]!);
+    expect((await s.runToEnd("emergency")).status).toBe("succeeded");
+    const current = s.vaultCurrent()!;
+    const keyId = current.tags["keyId"]!;
+    expect(liveKeys(s)).toEqual([keyId]);
+
+    adminDisables(s, current.version);
+    const res = await s.pass();
+    expect(liveKeys(s)).toEqual([keyId]);
+    expect(res.journal.error).toMatchObject({ code: "VAULT_CURRENT_DISABLED" });
+    expect(res.journal.plan?.reason).toMatch(new RegExp(`version ${current.version} .*${keyId}.* is disabled`));
+    expect(res.journal.plan?.reason).not.toMatch(/no longer exists on the app/);
+    (await s.scanJournals(s.scanner())).assertClean();
+  });
 });
