@@ -48,6 +48,12 @@ export type RetirementVerdict =
 
 export async function retirementDue(candidate: RetirementCandidate, ctx: RetirementContext): Promise<RetirementVerdict> {
   const { keyId, path } = candidate;
+  // Targets first, on every pass: a target that lost the new secret during the grace period (edited
+  // by hand) is found now and propagated to again, not on the day the grace period ends.
+  const lagging = await candidate.laggingTargets();
+  if (lagging.length > 0) {
+    return { due: false, heldBy: "targets", note: `${lagging.length} target(s) do not hold the new secret yet (${lagging.join(", ")}); ${keyId} is kept` };
+  }
   if (!ctx.emergency) {
     const retireAfter = Date.parse(candidate.retireAfter ?? "");
     if (!Number.isFinite(retireAfter)) {
@@ -57,10 +63,6 @@ export async function retirementDue(candidate: RetirementCandidate, ctx: Retirem
       return { due: false, heldBy: "retire-after-unreadable", note };
     }
     if (ctx.now.getTime() < retireAfter) return { due: false, heldBy: "grace", note: `grace period runs until ${candidate.retireAfter}` };
-  }
-  const lagging = await candidate.laggingTargets();
-  if (lagging.length > 0) {
-    return { due: false, heldBy: "targets", note: `${lagging.length} target(s) do not hold the new secret yet (${lagging.join(", ")}); ${keyId} is kept` };
   }
   const evidence = await checkRetirementEvidence({
     set: ctx.set,

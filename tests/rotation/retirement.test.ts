@@ -136,3 +136,27 @@ describe("one retirement rule: a missing or unreadable retireAfter means keep, w
     expect(s.lines.some((l) => l.startsWith("warn") && /retireAfter is missing/.test(l))).toBe(true);
   });
 });
+
+describe("the retire step checks the targets on every pass, not only once the grace period is over", () => {
+  it("drift during the grace wait not repaired: a server whose secret was overwritten by hand while the run waits out its grace period holds the new secret again after the next pass, long before the grace period ends", async () => {
+    const s = await scenario();
+    const first = await s.pass();
+    expect(first.journal.steps.at(-1)).toMatchObject({ name: "retire", status: "waiting" });
+    const newSecret = s.vaultCurrent()!.value!;
+    const [edited] = s.targets();
+    // An administrator pastes an old value into one server (ground truth: the gateway emulator).
+    world.gateway.setServerSecret(edited!.id, s.seeded.handMade.secretText);
+
+    world.clock.advance(HOUR);
+    const during = await s.pass();
+    expect(during.journal.steps.at(-1)).toMatchObject({ name: "retire", status: "waiting" });
+    expect(during.journal.steps.at(-1)!.detail).toMatch(/do not hold the new secret/);
+    world.clock.advance(HOUR);
+    await s.pass();
+    // Repaired within the grace period, the hand-made credential still on the app for anything else using it.
+    expect(s.targets().find((t) => t.id === edited!.id)!.clientSecret).toBe(newSecret);
+    expect(liveKeys(s)).toContain(s.seeded.handMade.keyId);
+    s.assertNoOutage("after the repair");
+    (await s.scanJournals(s.scanner())).assertClean();
+  });
+});
