@@ -163,6 +163,10 @@ export const ERROR_CODES = {
   ARM_OPERATION_TIMEOUT: transient,
   ARM_BAD_RESPONSE: upstream,
 
+  // Consumers that read Key Vault themselves (delivery keyVault): asking one to refresh.
+  TARGET_REFRESH_REFUSED: code(409, false, "warning"),
+  TARGET_REFRESH_FAILED: code(502, true, "error"),
+
   // Storage, probes, alerts
   STORAGE_CONFLICT: code(409, true, "warning"),
   STORAGE_UNAVAILABLE: transient,

@@ -35,7 +35,7 @@ export interface ArmFixtureOptions extends Omit<ArmEmulatorOptions, "validateTok
 }
 
 /** Reads a secret identifier (`https://<vault>/secrets/<name>[/<version>]`) from the Key Vault emulator's ground truth. */
-function keyVaultReader(vault: KeyVaultEmulator): KeyVaultReader {
+export function keyVaultReader(vault: KeyVaultEmulator): KeyVaultReader {
   return (identifier) => {
     let u: URL;
     try {

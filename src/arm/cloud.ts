@@ -28,7 +28,7 @@ function hostOf(url: string | undefined): string | undefined {
 }
 
 /** The Resource Manager of the cloud whose Entra authority is `authorityHost`; the global one for an unknown authority. */
-function armEndpointForAuthority(authorityHost: string | undefined): string {
+export function armEndpointForAuthority(authorityHost: string | undefined): string {
   const host = hostOf(authorityHost);
   return (CLOUDS.find((c) => host !== undefined && c.authorityHosts.includes(host)) ?? CLOUDS[0]!).endpoint;
 }

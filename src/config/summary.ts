@@ -19,6 +19,10 @@ function describeGroup(g: GatewayConfig): string {
       );
     case "kong-openid-connect":
       return `kong-openid-connect ${g.adminUrl} (${g.adminTokenSecretName ? `admin token in ${g.adminTokenSecretName}` : "RBAC off"}, ${g.maxConcurrency} parallel, ${g.maxRequestsPerSecond} req/s)`;
+    case "apim-named-value":
+      return g.plainNamedValues
+        ? `apim-named-value: writes ${g.plainNamedValues.join(", ")} on ${g.services.length} service(s) (${g.maxConcurrency} parallel)`
+        : `apim-named-value: refreshes Key Vault-backed named values on ${g.services.length} service(s) (${g.maxConcurrency} parallel)`;
     case "manual":
       return `manual — an operator updates ${g.targets.length > 0 ? g.targets.join(", ") : "the targets listed in the incident"} and confirms`;
   }

@@ -1,9 +1,14 @@
+import type { TokenCredential } from "@azure/core-auth";
+import { ArmClient } from "../arm/index.js";
 import type { GatewayConfig } from "../config/schema.js";
 import type { HttpClient } from "../http/client.js";
 import type { Logger } from "../logging.js";
+import { RotatorError } from "../errors.js";
+import { armEndpointForAuthority } from "../arm/cloud.js";
 import { createCequenceAdapter } from "./cequence/index.js";
 import { createManualAdapter } from "./manual/index.js";
 import { createKongAdapter } from "./kong/index.js";
+import { createApimNamedValueAdapter } from "./apimNamedValue/index.js";
 import type { RateLimiter } from "./rateLimiter.js";
 import type { GatewayAdapter } from "./types.js";
 
@@ -15,6 +20,29 @@ export interface GatewayAdapterDeps {
   logger?: Logger;
   /** The set's client ID (Kong reads a plugin's aligned secret by it). */
   clientId?: string;
+  /** The rotator's identity, for kinds reached through Azure Resource Manager. */
+  credential?: TokenCredential;
+  /** The set's Entra authority: the Resource Manager of its cloud is used unless the group names one. */
+  authorityHost?: string;
+  /** The set's Key Vault secret, for consumers that reference it. */
+  keyVaultSecret?: { vaultUrl: string; secretName: string };
+}
+
+/** A Resource Manager client for a group (src/arm): the group's armEndpoint, else the set's cloud. */
+function armClientFor(config: { armEndpoint?: string | undefined }, deps: GatewayAdapterDeps): ArmClient {
+  if (!deps.credential) {
+    throw new RotatorError("UNEXPECTED", "no credential was given for a target group reached through Azure Resource Manager", {
+      hint: "This is a defect in the rotator: report it.",
+    });
+  }
+  const endpoint = config.armEndpoint ?? armEndpointForAuthority(deps.authorityHost);
+  return new ArmClient({
+    http: deps.http,
+    credential: deps.credential,
+    endpoint,
+    ...(deps.authorityHost ? { authorityHost: deps.authorityHost } : {}),
+    ...(deps.logger ? { logger: deps.logger } : {}),
+  });
 }
 
 /** The Key Vault secret holding the gateway's admin API token, when its kind has an API to call. */
@@ -42,6 +70,14 @@ export function createGatewayAdapter(config: GatewayConfig, deps: GatewayAdapter
         config,
         ...(deps.apiToken ? { adminToken: deps.apiToken } : {}),
         http: deps.http,
+        ...(deps.clientId ? { clientId: deps.clientId } : {}),
+        ...(deps.logger ? { logger: deps.logger } : {}),
+      });
+    case "apim-named-value":
+      return createApimNamedValueAdapter({
+        config,
+        arm: armClientFor(config, deps),
+        secret: deps.keyVaultSecret ?? { vaultUrl: "", secretName: "" },
         ...(deps.clientId ? { clientId: deps.clientId } : {}),
         ...(deps.logger ? { logger: deps.logger } : {}),
       });

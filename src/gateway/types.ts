@@ -15,6 +15,11 @@ export interface GatewayTarget {
   secretFingerprint?: string;
   fingerprintSalt?: string;
   etag?: string;
+  /**
+   * What a consumer that reads Key Vault itself reports of its last fetch, secret-free: whether it
+   * succeeded, when, and which version when it says. The `status` and `version` proofs read it (proof.ts).
+   */
+  pickup?: { ok: boolean; at?: string; version?: string; detail?: string };
 }
 
 export interface GatewayCallOptions {
@@ -75,6 +80,13 @@ export interface GatewayAdapter {
   readTarget(id: string, options?: GatewayCallOptions): Promise<GatewayTarget>;
   /** Replaces the stored client secret; with `ifMatch`, a stale ETag fails with GATEWAY_PRECONDITION_FAILED. */
   updateClientSecret(id: string, clientSecret: string, options?: GatewayCallOptions & { ifMatch?: string }): Promise<GatewayTarget>;
+  /**
+   * For `keyVault` delivery: asks the consumer to fetch the secret from Key Vault now, and resolves
+   * with the target as read afterwards. Throws TARGET_REFRESH_REFUSED when the consumer cannot be
+   * asked (the engine then waits `maxPickupDelayMs` after promote for that target). Absent: the
+   * consumer refreshes on its own schedule.
+   */
+  requestRefresh?(id: string, options?: GatewayCallOptions): Promise<GatewayTarget>;
   /** Asks the gateway to fetch a token with what it stores; undefined when the gateway cannot. */
   testConnection?(id: string, options?: GatewayCallOptions): Promise<{ ok: boolean; detail: string }>;
 }

@@ -68,23 +68,21 @@ export class ApimProvider {
         nv.value = got.value;
         nv.fetchedVersion = got.version;
         this.state.remember(got.value);
-        nv.keyVault.lastStatus = { code: "Success", message: "", timeStampUtc: at };
+        nv.keyVault.lastStatus = { code: "Success", timeStampUtc: at };
       }
     }
     service.namedValues.set(nv.name.toLowerCase(), nv);
     return nv;
   }
 
-  /** The service's identity loses (or regains, with undefined) its access to Key Vault: refreshes fail with this error. */
+  /** The service's identity loses (`on`) or regains its access to Key Vault: refreshes fail with `error`. */
   breakKeyVaultAccess(
     serviceId: string,
-    error: { code: string; message: string } | undefined = {
-      code: "Forbidden",
-      message: "The user, group or application does not have secrets get permission.",
-    },
+    on = true,
+    error: { code: string; message: string } = { code: "Forbidden", message: "The user, group or application does not have secrets get permission." },
   ): void {
     const service = this.mustService(serviceId);
-    if (error) service.keyVaultBroken = error;
+    if (on) service.keyVaultBroken = error;
     else delete service.keyVaultBroken;
   }
 

@@ -115,7 +115,8 @@ export function registerNamedValueRoutes(core: ArmCore, deps: NamedValueDeps): v
     nv.value = got.value;
     nv.fetchedVersion = got.version;
     state.remember(got.value);
-    nv.keyVault.lastStatus = { code: "Success", message: "", timeStampUtc: at };
+    // The examples show a successful status without `message` (§ Bodies: "otherwise empty").
+    nv.keyVault.lastStatus = { code: "Success", timeStampUtc: at };
     nv.etag = newEtag();
     return undefined;
   };

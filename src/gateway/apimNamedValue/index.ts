@@ -1,0 +1,1 @@
+export { createApimNamedValueAdapter } from "./adapter.js";
