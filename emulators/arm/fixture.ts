@@ -1,7 +1,7 @@
 import type { TokenCredential } from "@azure/identity";
 import { startEntraFixture, type EntraFixture } from "../entra/index.js";
 import type { KeyVaultEmulator } from "../keyvault/index.js";
-import { httpsFetch } from "../common/httpsFetch.js";
+import { httpsFetch, rawJsonCall, type RawResponse } from "../common/httpsFetch.js";
 import type { KeyVaultReader } from "./apim/index.js";
 import { ArmEmulator, type ArmEmulatorOptions } from "./index.js";
 
@@ -18,11 +18,7 @@ export interface ArmFixture {
   /** A real ClientSecretCredential (the operator app of the Entra fixture). */
   credential(): TokenCredential;
   /** A plain HTTPS call (no client of ours), for raw status, headers and body. */
-  raw(
-    method: string,
-    pathAndQuery: string,
-    options?: { token?: string; body?: unknown; headers?: Record<string, string> },
-  ): Promise<{ status: number; headers: Record<string, string>; body: unknown }>;
+  raw(method: string, pathAndQuery: string, options?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<RawResponse>;
   close(): Promise<void>;
 }
 
@@ -64,6 +60,7 @@ export async function startArmFixture(options: ArmFixtureOptions = {}): Promise<
     clock: entra.clock,
     tenantId: entra.tenantId,
     validateToken: (token) => entra.emulator.validateAccessToken(token),
+    acceptsSecret: (clientId, secret) => entra.emulator.isSecretAccepted(entra.tenantId, clientId, secret),
     ...(vault ? { keyVault: keyVaultReader(vault) } : {}),
   });
   const url = await arm.start();
@@ -74,27 +71,7 @@ export async function startArmFixture(options: ArmFixtureOptions = {}): Promise<
     url,
     caCertPem: arm.caCertPem,
     credential: () => entra.operatorCredential(),
-    raw: async (method, pathAndQuery, rawOptions = {}) => {
-      const res = await send(`${url}${pathAndQuery}`, {
-        method,
-        headers: {
-          ...(rawOptions.token ? { authorization: `Bearer ${rawOptions.token}` } : {}),
-          ...(rawOptions.body !== undefined ? { "content-type": "application/json" } : {}),
-          ...rawOptions.headers,
-        },
-        ...(rawOptions.body !== undefined ? { body: JSON.stringify(rawOptions.body) } : {}),
-      });
-      const text = await res.text();
-      const headers: Record<string, string> = {};
-      res.headers.forEach((v, k) => (headers[k] = v));
-      let body: unknown = text;
-      try {
-        body = text ? JSON.parse(text) : undefined;
-      } catch {
-        // not JSON: keep the text
-      }
-      return { status: res.status, headers, body };
-    },
+    raw: (method, pathAndQuery, rawOptions = {}) => rawJsonCall(send, `${url}${pathAndQuery}`, method, rawOptions),
     close: async () => {
       await arm.close();
       if (ownsEntra) await entra.close();

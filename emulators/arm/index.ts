@@ -21,6 +21,8 @@ export interface ArmEmulatorOptions {
   clock?: Clock;
   /** How API Management's identity reads Key Vault (the fixture wires the Key Vault emulator). */
   keyVault?: KeyVaultReader;
+  /** Whether Entra accepts a client ID + secret now: connection status (the Entra emulator's ground truth). */
+  acceptsSecret?: (clientId: string, secret: string) => boolean;
   verbose?: boolean;
 }
 
@@ -42,7 +44,11 @@ export class ArmEmulator extends ServedEmulator {
       ...(options.audiences ? { audiences: options.audiences } : {}),
       ...(options.tenantId ? { tenantId: options.tenantId } : {}),
     });
-    this.apim = new ApimProvider(this.core, { clock, ...(options.keyVault ? { keyVault: options.keyVault } : {}) });
+    this.apim = new ApimProvider(this.core, {
+      clock,
+      ...(options.keyVault ? { keyVault: options.keyVault } : {}),
+      ...(options.acceptsSecret ? { acceptsSecret: options.acceptsSecret } : {}),
+    });
     this.server.routeReset(() => this.reset());
   }
 

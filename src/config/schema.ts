@@ -174,8 +174,19 @@ const apimServices = () =>
       },
     )
     .min(1, { error: "must list at least one API Management service resource ID" });
-/** Resource Manager of the set's cloud; only needed for Azure Stack or a proxy (the cloud is taken from authorityHost). */
-const armEndpoint = () => httpsUrl("https://management.azure.com").optional();
+/**
+ * The fields every kind reached through Resource Manager shares: its endpoint (only for Azure Stack
+ * or a proxy; the cloud is taken from authorityHost) and how many targets are written at once.
+ */
+const armFields = () => ({
+  armEndpoint: httpsUrl("https://management.azure.com").optional(),
+  maxConcurrency: z
+    .number()
+    .int({ error: "must be a whole number — e.g. 4" })
+    .min(1, { error: "must be at least 1 — e.g. 4" })
+    .max(16, { error: "must be at most 16 — Resource Manager throttles writes per subscription; e.g. 4" })
+    .default(4),
+});
 
 export const gatewaySchema = z.discriminatedUnion(
   "kind",
@@ -247,13 +258,13 @@ export const gatewaySchema = z.discriminatedUnion(
         )
         .min(1, { error: "must list at least one named value, or be left out to refresh the Key Vault-backed ones — use two groups for both" })
         .optional(),
-      armEndpoint: armEndpoint(),
-      maxConcurrency: z
-        .number()
-        .int({ error: "must be a whole number — e.g. 4" })
-        .min(1, { error: "must be at least 1 — e.g. 4" })
-        .max(16, { error: "must be at most 16 — Resource Manager throttles writes per subscription; e.g. 4" })
-        .default(4),
+      ...armFields(),
+    }),
+    z.strictObject({
+      kind: z.literal("apim-credential-manager"),
+      /** The services whose credential providers (authorization code) and client-credentials connections hold the set's client ID. */
+      services: apimServices(),
+      ...armFields(),
     }),
     z.strictObject({
       kind: z.literal("manual"),
@@ -273,7 +284,7 @@ export const gatewaySchema = z.discriminatedUnion(
         const shown = typeof kind === "string" ? quoted(kind) : "this value";
         return kind === undefined
           ? `is required — set the gateway's kind to cequence or manual (manual for a gateway without an admin API)`
-          : `${shown} is not a gateway kind — use cequence, or manual for a gateway without an admin API (kong-openid-connect for Kong's openid-connect plugin, apim-named-value for API Management named values)`;
+          : `${shown} is not a gateway kind — use cequence, or manual for a gateway without an admin API (kong-openid-connect for Kong's openid-connect plugin, apim-named-value for API Management named values, apim-credential-manager for its credential providers and connections)`;
       }
       return undefined;
     },

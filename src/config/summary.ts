@@ -23,6 +23,8 @@ function describeGroup(g: GatewayConfig): string {
       return g.plainNamedValues
         ? `apim-named-value: writes ${g.plainNamedValues.join(", ")} on ${g.services.length} service(s) (${g.maxConcurrency} parallel)`
         : `apim-named-value: refreshes Key Vault-backed named values on ${g.services.length} service(s) (${g.maxConcurrency} parallel)`;
+    case "apim-credential-manager":
+      return `apim-credential-manager: providers and connections on ${g.services.length} service(s) (${g.maxConcurrency} parallel)`;
     case "manual":
       return `manual — an operator updates ${g.targets.length > 0 ? g.targets.join(", ") : "the targets listed in the incident"} and confirms`;
   }

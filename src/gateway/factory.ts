@@ -9,6 +9,7 @@ import { createCequenceAdapter } from "./cequence/index.js";
 import { createManualAdapter } from "./manual/index.js";
 import { createKongAdapter } from "./kong/index.js";
 import { createApimNamedValueAdapter } from "./apimNamedValue/index.js";
+import { createApimCredentialManagerAdapter } from "./apimCredentialManager/index.js";
 import type { RateLimiter } from "./rateLimiter.js";
 import type { GatewayAdapter } from "./types.js";
 
@@ -26,6 +27,8 @@ export interface GatewayAdapterDeps {
   authorityHost?: string;
   /** The set's Key Vault secret, for consumers that reference it. */
   keyVaultSecret?: { vaultUrl: string; secretName: string };
+  /** The engine's clock (a status read after a write is dated by it). */
+  now?: () => Date;
 }
 
 /** A Resource Manager client for a group (src/arm): the group's armEndpoint, else the set's cloud. */
@@ -79,6 +82,14 @@ export function createGatewayAdapter(config: GatewayConfig, deps: GatewayAdapter
         arm: armClientFor(config, deps),
         secret: deps.keyVaultSecret ?? { vaultUrl: "", secretName: "" },
         ...(deps.clientId ? { clientId: deps.clientId } : {}),
+        ...(deps.logger ? { logger: deps.logger } : {}),
+      });
+    case "apim-credential-manager":
+      return createApimCredentialManagerAdapter({
+        config,
+        arm: armClientFor(config, deps),
+        ...(deps.clientId ? { clientId: deps.clientId } : {}),
+        ...(deps.now ? { now: deps.now } : {}),
         ...(deps.logger ? { logger: deps.logger } : {}),
       });
     default: {

@@ -191,6 +191,8 @@ export interface TargetVerification {
   clientIdUnchanged: boolean;
   tokenUrlUnchanged: boolean;
   testConnection?: { ok: boolean; detail: string };
+  /** What the target reported of its pickup (status or version proofs), secret-free. */
+  pickupDetail?: string;
   error?: ErrorSummary;
 }
 
@@ -221,6 +223,7 @@ export async function verifyTargets(options: VerifyOptions): Promise<TargetVerif
       return { ...result, error: scrubSummary(err.toJSON(), secret) };
     }
     result.fingerprintMatches = proves(fresh);
+    if (fresh.pickup?.detail) result.pickupDetail = scrub(fresh.pickup.detail, secret);
     result.clientIdUnchanged = sameClientId(fresh.clientId, options.clientId);
     const expectedUrl = options.expectedTokenUrl ?? target.tokenUrl;
     result.tokenUrlUnchanged = normaliseUrl(fresh.tokenUrl) === normaliseUrl(expectedUrl);

@@ -57,6 +57,8 @@ export interface TargetRecord {
   group?: number;
   /** How the target's pickup of the new secret was proven, once verified (DESIGN.md § Target groups). */
   proof?: PickupProof;
+  /** The target's ETag right after this run wrote the new secret (evidence for an undated `status` proof). */
+  etag?: string;
 }
 
 /** A request accepted by the HTTP API (202), recorded before the answer and applied by a pass. */

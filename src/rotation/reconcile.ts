@@ -11,6 +11,7 @@ import { retirementDue, targetsVerifiedAt, type RetirementContext } from "./reti
 import { getSetApplication } from "../entra/application.js";
 import { groupRecords, inGroup, runGroups } from "./groups.js";
 import type { GatewayTarget } from "../gateway/types.js";
+import type { TargetRecord } from "./model.js";
 
 /**
  * Reconcile on every pass (DESIGN.md § Reconcile on every pass). When no rotation is due, the pass
@@ -49,6 +50,7 @@ export async function reconcileStep(ctx: StepContext): Promise<StepOutcome & { s
   const refreshLagging: string[] = [];
   let failure: Error | undefined;
   const promotedOn = current.createdOn?.getTime();
+  const promotingWrites = memo((_: void) => writesOfPromotingRun(ctx, current));
   for (const group of groups) {
     const caps = group.adapter.capabilities;
     const rule: PickupRule = { proof: caps.pickupProof, promotedVersion: current.version, ...(promotedOn !== undefined ? { promotedAt: promotedOn } : {}) };
@@ -63,7 +65,7 @@ export async function reconcileStep(ctx: StepContext): Promise<StepOutcome & { s
     }
     if (caps.delivery !== "push" || caps.pickupProof === "operator" || caps.pickupProof === "time") continue;
     try {
-      repairs.push(await repairGroup(inGroup(ctx, group), secret, entraAccepts, rule));
+      repairs.push(await repairGroup(inGroup(ctx, group), secret, entraAccepts, rule, promotingWrites));
     } catch (e) {
       if (ctx.abortSignal.aborted) throw e;
       failure ??= e instanceof Error ? e : ensureRotatorError(e);
@@ -138,13 +140,21 @@ async function probeCurrentSecret(ctx: StepContext, secret: string, stale: numbe
 }
 
 /** Brings one pushable group to the current secret, canary first, and reads it back. */
-async function repairGroup(ctx: StepContext, secret: string, entraAccepts: (stale: number) => Promise<void>, rule: PickupRule): Promise<GroupRepair> {
+async function repairGroup(
+  ctx: StepContext,
+  secret: string,
+  entraAccepts: (stale: number) => Promise<void>,
+  rule: PickupRule,
+  promotingWrites: () => Promise<Map<string, TargetRecord>>,
+): Promise<GroupRepair> {
   const { set, gateway, clock } = ctx.deps;
   const { run } = ctx;
   const group = ctx.group ?? 0;
   // Only this tenant's servers: one with the client ID but another tenant is drift, never written.
   const listed = await listRotationTargets(ctx);
-  const stale = listed.filter((t) => !targetProves(t, secret, rule));
+  // An undated status is proven by the ETag the promoting run's write left (read only for status proofs).
+  const written = rule.proof === "status" ? await promotingWrites() : new Map<string, TargetRecord>();
+  const stale = listed.filter((t) => !targetProves(t, secret, rule, written.get(t.id)));
   if (stale.length === 0) return { listed, stale, repaired: 0 };
   await entraAccepts(stale.length);
   mergeTargets(run, stale, group);
@@ -209,6 +219,13 @@ async function refreshGroupToCurrent(ctx: StepContext, rule: PickupRule): Promis
   }
   const when = Number.isFinite(assumedFrom) ? new Date(assumedFrom).toISOString() : "an unknown time";
   return waiting.map((r) => `${r.name} (cannot be asked to refresh; pickup assumed only from ${when})`);
+}
+
+/** The target records the run that promoted `current` wrote (with the ETag each write left), by target ID. */
+async function writesOfPromotingRun(ctx: StepContext, current: SecretVersion): Promise<Map<string, TargetRecord>> {
+  const runId = current.tags["runId"];
+  const run = runId ? await ctx.journals.readRun(ctx.deps.set.name, runId, ctx.abortSignal).catch(() => undefined) : undefined;
+  return new Map((run?.targets ?? []).filter((r) => r.updated && r.etag !== undefined).map((r) => [r.id, r]));
 }
 
 /** The retirement rule's context for a reconciling pass (src/rotation/retirement.ts). */

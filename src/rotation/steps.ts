@@ -438,7 +438,10 @@ async function propagateGroup(ctx: StepContext): Promise<StepOutcome> {
 
   await dropVanishedTargets(run, settle);
   const rule = pickupRuleOf(ctx);
-  const pending = targets.filter((t) => !run.targets.find((r) => r.id === t.id)!.updated || !targetProves(t, secret, rule));
+  const pending = targets.filter((t) => {
+    const rec = run.targets.find((r) => r.id === t.id)!;
+    return !rec.updated || !targetProves(t, secret, rule, rec);
+  });
   const outcomes = await pushSecret(ctx, pending, secret);
   // A write that found the target deleted or re-pointed is evidence too.
   await dropVanishedTargets(run, { ...settle, now: ctx.deps.clock.now() });
@@ -686,7 +689,15 @@ async function laggingInGroup(ctx: StepContext): Promise<string[]> {
   // A consumer that refused to be asked to refresh is assumed to have picked up once its documented delay passed.
   const assumedFrom = (rule.promotedAt ?? Number.NaN) + (gateway.capabilities.maxPickupDelayMs ?? 0);
   const byTime = (t: GatewayTarget): boolean => run.targets.find((r) => r.id === t.id)?.proof === "time";
-  const lagging = targets.filter((t) => !targetProves(t, secret, rule) && !(byTime(t) && clock.now().getTime() >= assumedFrom));
+  const lagging = targets.filter(
+    (t) =>
+      !targetProves(
+        t,
+        secret,
+        rule,
+        run.targets.find((r) => r.id === t.id),
+      ) && !(byTime(t) && clock.now().getTime() >= assumedFrom),
+  );
   if (lagging.length > 0 && lagging.every(byTime)) {
     const when = Number.isFinite(assumedFrom) ? new Date(assumedFrom).toISOString() : "an unknown time (promote is not journaled)";
     return lagging.map((t) => `${t.name} (cannot be asked to refresh; pickup assumed only from ${when})`);

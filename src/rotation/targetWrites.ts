@@ -55,9 +55,9 @@ export function pickupRuleOf(ctx: StepContext): PickupRule {
   };
 }
 
-/** Whether a listed target proves pickup of `secret` under `rule` (the one rule, src/gateway/proof.ts). */
-export function targetProves(t: GatewayTarget, secret: string, rule: PickupRule): boolean {
-  return provesPickup(t, { secret, ...rule }, rule.proof);
+/** Whether a listed target proves pickup of `secret` under `rule` (the one rule, src/gateway/proof.ts); `rec` gives the ETag this run's write left. */
+export function targetProves(t: GatewayTarget, secret: string, rule: PickupRule, rec?: Pick<TargetRecord, "etag" | "updated">): boolean {
+  return provesPickup(t, { secret, ...rule, ...(rec?.updated && rec.etag ? { writtenEtag: rec.etag } : {}) }, rule.proof);
 }
 
 export function listRotationTargets(ctx: StepContext): Promise<GatewayTarget[]> {
@@ -90,6 +90,7 @@ export async function pushSecret(ctx: StepContext, targets: GatewayTarget[], sec
       rec.attempts += outcome.attempts;
       rec.updated = outcome.ok;
       if (!outcome.ok) rec.verified = false;
+      if (outcome.ok && outcome.etag) rec.etag = outcome.etag;
       if (outcome.error) rec.error = outcome.error;
       else delete rec.error;
       if (outcome.ok && !outcome.alreadyHeld) await ctx.deps.hooks?.afterTargetUpdated?.(targetId);
@@ -135,7 +136,9 @@ function recordVerification(rec: TargetRecord, v: TargetVerification, proof: Pic
     message:
       v.testConnection && !v.testConnection.ok
         ? v.testConnection.detail
-        : `fingerprint ${v.fingerprintMatches ? "matches" : "does not match"}; client ID ${v.clientIdUnchanged ? "unchanged" : "changed"}; token URL ${v.tokenUrlUnchanged ? "unchanged" : "changed"}`,
+        : !v.fingerprintMatches && v.pickupDetail
+          ? `pickup not proven: ${v.pickupDetail}`
+          : `fingerprint ${v.fingerprintMatches ? "matches" : "does not match"}; client ID ${v.clientIdUnchanged ? "unchanged" : "changed"}; token URL ${v.tokenUrlUnchanged ? "unchanged" : "changed"}`,
     hint: "The target does not hold a working copy of the new secret; it is updated again on the next pass.",
   };
   return false;

@@ -58,4 +58,13 @@ describe("apim-named-value groups", () => {
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.issues.join("\n")).toContain("apim-named-value for API Management named values");
   });
+
+  it("loads an apim-credential-manager group and names the field for a wrong service ID", () => {
+    const ok = withGroup({ kind: "apim-credential-manager", services: [APIM] });
+    expect(ok.ok).toBe(true);
+    if (ok.ok) expect(describeCredentialSets(ok.value)).toContain("apim-credential-manager: providers and connections on 1 service(s)");
+    const bad = withGroup({ kind: "apim-credential-manager", services: ["/subscriptions/x"] });
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(bad.issues.find((i) => i.includes("groups[1].services[0]"))).toMatch(/API Management service resource ID/);
+  });
 });

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ArmEmulator } from "../../emulators/arm/index.js";
 import { keyVaultReader } from "../../emulators/arm/fixture.js";
-import { RUN_FAILURE_CHECK } from "../../src/alerts/model.js";
-import type { BuiltRuntime } from "../../src/runtime/createRuntime.js";
 import { Scenario, useWorld } from "./harness.js";
+import { alertingScenario, expectRetirementHeld, incidentNaming } from "./heldRetirement.js";
 
 /**
  * Issue 24 item 3 through the engine: a set whose secret lives on the cequence gateway, in Key
@@ -99,13 +98,7 @@ describe("target groups: cequence + apim-named-value", () => {
   });
 
   it("a named value whose service cannot read Key Vault holds retirement, with an incident naming it, until it reports the new version", async () => {
-    const holder: { runtime?: BuiltRuntime } = {};
-    const s = await Scenario.create(
-      world,
-      { secretExpiresInDays: 5, targets: 1, otherTargets: 0, overrides: groups() },
-      { onRotationEvent: (e, l) => holder.runtime!.alerting.onRotationEvent(e, l) },
-    );
-    holder.runtime = s.runtime;
+    const s = await alertingScenario(world, { secretExpiresInDays: 5, targets: 1, otherTargets: 0, overrides: groups() });
     seedKeyVaultBacked(s);
     arm.apim.breakKeyVaultAccess(APIM2);
 
@@ -120,16 +113,9 @@ describe("target groups: cequence + apim-named-value", () => {
     expect(arm.apim.namedValue(APIM2, "sso-client-secret")!.value).toBe(s.seeded.handMade.secretText);
     const stuck = first.journal.targets.find((t) => t.name === "apim-two/sso-client-secret")!;
     expect(stuck).toMatchObject({ verified: false, error: { code: "TARGET_REFRESH_FAILED" } });
-    const incident = (await s.runtime.alerting.manager.listOpen(s.set.name)).find((i) => i.check === RUN_FAILURE_CHECK);
-    expect(JSON.stringify(incident)).toContain("apim-two/sso-client-secret");
+    const incident = await incidentNaming(s, "apim-two/sso-client-secret");
 
-    world.clock.advance(25 * HOUR);
-    for (let i = 0; i < 2; i++) {
-      const again = await s.pass();
-      expect(again.status).toBe("failed");
-      expect(again.journal.error?.message).toContain("apim-two/sso-client-secret");
-      expect(s.credentials().map((c) => c.keyId)).toContain(s.seeded.handMade.keyId);
-    }
+    await expectRetirementHeld(world, s, "apim-two/sso-client-secret");
 
     arm.apim.breakKeyVaultAccess(APIM2, false);
     const healed = await s.pass();
@@ -169,21 +155,15 @@ describe("target groups: cequence + apim-named-value", () => {
   });
 
   it("a plain named value whose write is acknowledged but not applied holds retirement with an incident naming it", async () => {
-    const holder: { runtime?: BuiltRuntime } = {};
-    const s = await Scenario.create(
-      world,
-      {
-        secretExpiresInDays: 5,
-        targets: 1,
-        otherTargets: 0,
-        overrides: {
-          gateway: undefined,
-          groups: [world.cequenceGroup(), { kind: "apim-named-value", services: [APIM1], plainNamedValues: ["sso-plain"], armEndpoint: arm.url }],
-        },
+    const s = await alertingScenario(world, {
+      secretExpiresInDays: 5,
+      targets: 1,
+      otherTargets: 0,
+      overrides: {
+        gateway: undefined,
+        groups: [world.cequenceGroup(), { kind: "apim-named-value", services: [APIM1], plainNamedValues: ["sso-plain"], armEndpoint: arm.url }],
       },
-      { onRotationEvent: (e, l) => holder.runtime!.alerting.onRotationEvent(e, l) },
-    );
-    holder.runtime = s.runtime;
+    });
     const old = s.seeded.handMade.secretText;
     arm.apim.seedNamedValue(APIM1, { name: "sso-plain", value: old, secret: true });
     // The service answers the PATCH as done without storing the value: only listValue can tell.
@@ -193,12 +173,8 @@ describe("target groups: cequence + apim-named-value", () => {
     expect(first.status).toBe("failed");
     expect(first.journal.error?.message).toContain("apim-one/sso-plain");
     expect(arm.apim.namedValue(APIM1, "sso-plain")!.value).toBe(old);
-    const incident = (await s.runtime.alerting.manager.listOpen(s.set.name)).find((i) => i.check === RUN_FAILURE_CHECK);
-    expect(JSON.stringify(incident)).toContain("apim-one/sso-plain");
-    world.clock.advance(25 * HOUR);
-    const again = await s.pass();
-    expect(again.status).toBe("failed");
-    expect(s.credentials().map((c) => c.keyId)).toContain(s.seeded.handMade.keyId);
+    const incident = await incidentNaming(s, "apim-one/sso-plain");
+    await expectRetirementHeld(world, s, "apim-one/sso-plain", 1);
 
     arm.server.faults.clear();
     const healed = await s.pass();

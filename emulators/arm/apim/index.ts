@@ -1,7 +1,8 @@
 import type { Clock } from "../../common/clock.js";
 import type { ArmCore } from "../core.js";
 import { registerNamedValueRoutes, type KeyVaultReader } from "./namedValues.js";
-import { ApimState, newEtag, type ApimService, type StoredNamedValue } from "./state.js";
+import { ApimState, newEtag, type ApimService, type StoredConnection, type StoredNamedValue, type StoredProvider } from "./state.js";
+import { registerAuthorizationRoutes, type SecretAcceptance } from "./authorizations.js";
 
 export type { KeyVaultReader } from "./namedValues.js";
 export type { StoredNamedValue } from "./state.js";
@@ -14,6 +15,8 @@ export interface ApimProviderOptions {
   clock: Clock;
   /** How the services' identity reads Key Vault; default: every read fails (no vault wired). */
   keyVault?: KeyVaultReader;
+  /** Whether Entra accepts a client ID + secret right now (the Entra emulator's ground truth); default: never. */
+  acceptsSecret?: SecretAcceptance;
 }
 
 export class ApimProvider {
@@ -30,6 +33,68 @@ export class ApimProvider {
       keyVault: (id) => (this.options.keyVault ?? (() => ({ error: { code: "Forbidden", message: "no Key Vault is wired to this emulator" } })))(id),
       pageSize: () => this.pageSize,
     });
+    registerAuthorizationRoutes(core, { state: this.state, acceptsSecret: (id, secret) => this.options.acceptsSecret?.(id, secret) ?? false });
+  }
+
+  /** A credential provider with one grant type; an authorization-code one may hold a client secret. */
+  seedProvider(
+    serviceId: string,
+    input: { name: string; grantType: "authorizationCode" | "clientCredentials"; clientId?: string; clientSecret?: string; tenantId?: string },
+  ): StoredProvider {
+    const service = this.mustService(serviceId);
+    const settings: Record<string, string> = {
+      ...(input.clientId ? { clientId: input.clientId } : {}),
+      scopes: "User.Read.All",
+      loginUri: "https://login.windows.net",
+      resourceUri: "https://graph.microsoft.com",
+      tenantId: input.tenantId ?? "common",
+    };
+    const p: StoredProvider = {
+      name: input.name,
+      displayName: input.name,
+      identityProvider: "aad",
+      redirectUrl: `https://authorization-manager.consent.azure-apim.net/redirect/apim/${/service\/([^/]+)$/i.exec(serviceId)?.[1] ?? ""}`,
+      grantTypes: { [input.grantType]: settings },
+      ...(input.clientSecret ? { authCodeSecret: input.clientSecret } : {}),
+      connections: new Map(),
+      etag: newEtag(),
+    };
+    this.state.remember(input.clientSecret);
+    service.providers.set(p.name.toLowerCase(), p);
+    return p;
+  }
+
+  /** A connection of a provider; a client-credentials one holds its client ID and secret. */
+  seedConnection(serviceId: string, providerName: string, input: { name: string; clientId?: string; clientSecret?: string }): StoredConnection {
+    const p = this.mustProvider(serviceId, providerName);
+    const c: StoredConnection = {
+      name: input.name,
+      grantType: p.grantTypes["clientCredentials"] ? "ClientCredentials" : "AuthorizationCode",
+      parameters: input.clientId ? { clientId: input.clientId } : {},
+      ...(input.clientSecret ? { secret: input.clientSecret } : {}),
+      etag: newEtag(),
+    };
+    this.state.remember(input.clientSecret);
+    p.connections.set(c.name.toLowerCase(), c);
+    return c;
+  }
+
+  /** Writes of this connection store a mangled secret (answered 200 as usual): its status turns Error with the Entra error. */
+  mangleSecretWrites(serviceId: string, providerName: string, connectionName: string, on = true): void {
+    const key = `${this.mustService(serviceId).id}/authorizationProviders/${providerName}/authorizations/${connectionName}`.toLowerCase();
+    if (on) this.state.mangledWrites.add(key);
+    else this.state.mangledWrites.delete(key);
+  }
+
+  /** Ground truth: a provider as stored, its authorization-code secret included. */
+  provider(serviceId: string, name: string): StoredProvider | undefined {
+    return this.mustService(serviceId).providers.get(name.toLowerCase());
+  }
+
+  private mustProvider(serviceId: string, name: string): StoredProvider {
+    const p = this.provider(serviceId, name);
+    if (!p) throw new Error(`no authorization provider ${name} on ${serviceId}`);
+    return p;
   }
 
   /** An API Management service by its resource ID. */

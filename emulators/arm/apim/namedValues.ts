@@ -130,6 +130,17 @@ export function registerNamedValueRoutes(core: ArmCore, deps: NamedValueDeps): v
     complete: () => void | { code: string; message: string },
   ) => core.startOperation({ origin: ctx.origin, operationsBase: `${serviceId}/tenant`, finalPath, apiVersion: ctx.apiVersion, asyncCode, complete });
 
+  /** The service and named value a route's path names (404 for either missing). */
+  const found = (req: EmuRequest): { service: ApimService; nv: StoredNamedValue } => {
+    const service = serviceOf(state, req.params[0]!);
+    return { service, nv: entityOf(service, req.params[1]!) };
+  };
+  /** 200 with the contract and its ETag (GET, and the location of a finished refresh). */
+  const shown = (req: EmuRequest) => {
+    const { service, nv } = found(req);
+    return { status: 200, headers: { ETag: nv.etag }, body: namedValueContract(service.id, nv) };
+  };
+
   core.route({
     method: "GET",
     pattern: new RegExp(`${SERVICE}/namedValues$`, "i"),
@@ -165,11 +176,7 @@ export function registerNamedValueRoutes(core: ArmCore, deps: NamedValueDeps): v
     pattern: one,
     action: action("read"),
     apiVersions: versions,
-    handler: (req) => {
-      const service = serviceOf(state, req.params[0]!);
-      const nv = entityOf(service, req.params[1]!);
-      return { status: 200, headers: { ETag: nv.etag }, body: namedValueContract(service.id, nv) };
-    },
+    handler: (req) => shown(req),
   });
 
   core.route({
@@ -178,8 +185,7 @@ export function registerNamedValueRoutes(core: ArmCore, deps: NamedValueDeps): v
     action: action("read"),
     apiVersions: versions,
     handler: (req) => {
-      const nv = entityOf(serviceOf(state, req.params[0]!), req.params[1]!);
-      return { status: 200, headers: { ETag: nv.etag } };
+      return { status: 200, headers: { ETag: found(req).nv.etag } };
     },
   });
 
@@ -237,8 +243,7 @@ export function registerNamedValueRoutes(core: ArmCore, deps: NamedValueDeps): v
     action: action("write"),
     apiVersions: versions,
     handler: (req, ctx) => {
-      const service = serviceOf(state, req.params[0]!);
-      const nv = entityOf(service, req.params[1]!);
+      const { service, nv } = found(req);
       checkIfMatch(req, nv, true);
       const props = req.json<{ properties?: NamedValueInput } | null>()?.properties ?? {};
       validate(props, false);
@@ -287,7 +292,7 @@ export function registerNamedValueRoutes(core: ArmCore, deps: NamedValueDeps): v
     action: action("listValue/action"),
     apiVersions: versions,
     handler: (req) => {
-      const nv = entityOf(serviceOf(state, req.params[0]!), req.params[1]!);
+      const { nv } = found(req);
       return { status: 200, headers: { ETag: nv.etag }, body: { value: nv.value ?? "" } };
     },
   });
@@ -298,8 +303,7 @@ export function registerNamedValueRoutes(core: ArmCore, deps: NamedValueDeps): v
     action: action("refreshSecret/action"),
     apiVersions: versions,
     handler: (req, ctx) => {
-      const service = serviceOf(state, req.params[0]!);
-      const nv = entityOf(service, req.params[1]!);
+      const { service, nv } = found(req);
       if (!nv.keyVault) fail(400, "ValidationError", "Only a named value backed by Key Vault can be refreshed.");
       const op = lro(req, ctx, service.id, `${service.id}/namedValues/${nv.name}/refreshSecret`, 201, () => refresh(service, nv));
       return { status: 202, headers: op.headers };
@@ -312,10 +316,6 @@ export function registerNamedValueRoutes(core: ArmCore, deps: NamedValueDeps): v
     pattern: new RegExp(`${SERVICE}/namedValues/${NAME}/refreshSecret$`, "i"),
     action: action("read"),
     apiVersions: versions,
-    handler: (req) => {
-      const service = serviceOf(state, req.params[0]!);
-      const nv = entityOf(service, req.params[1]!);
-      return { status: 200, headers: { ETag: nv.etag }, body: namedValueContract(service.id, nv) };
-    },
+    handler: (req) => shown(req),
   });
 }

@@ -23,10 +23,34 @@ export interface StoredNamedValue {
   etag: string;
 }
 
+/** A credential provider; its authorization-code `clientSecret` is kept apart and never served. */
+export interface StoredProvider {
+  name: string;
+  displayName: string;
+  identityProvider: string;
+  redirectUrl: string;
+  /** Grant type → its settings, without `clientSecret`. */
+  grantTypes: Record<string, Record<string, string>>;
+  authCodeSecret?: string;
+  connections: Map<string, StoredConnection>;
+  etag: string;
+}
+
+/** A connection (`authorizations/{id}`); a client-credentials one holds its own secret. */
+export interface StoredConnection {
+  name: string;
+  grantType: "ClientCredentials" | "AuthorizationCode";
+  /** Without `clientSecret`. */
+  parameters: Record<string, string>;
+  secret?: string;
+  etag: string;
+}
+
 export interface ApimService {
   /** `/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.ApiManagement/service/{name}` as seeded. */
   id: string;
   namedValues: Map<string, StoredNamedValue>;
+  providers: Map<string, StoredProvider>;
   /** Key Vault reads of this service's identity fail with this error (no access policy, firewall). */
   keyVaultBroken?: { code: string; message: string };
 }
@@ -38,9 +62,11 @@ export function newEtag(): string {
 export class ApimState {
   private readonly services = new Map<string, ApimService>();
   private readonly everStored = new Set<string>();
+  /** Connections (lower-case resource paths) whose writes store a mangled secret (a buggy client or service). */
+  readonly mangledWrites = new Set<string>();
 
   seedService(id: string): ApimService {
-    const s: ApimService = { id, namedValues: new Map() };
+    const s: ApimService = { id, namedValues: new Map(), providers: new Map() };
     this.services.set(id.toLowerCase(), s);
     return s;
   }
@@ -64,5 +90,6 @@ export class ApimState {
   clear(): void {
     this.services.clear();
     this.everStored.clear();
+    this.mangledWrites.clear();
   }
 }

@@ -1,0 +1,1 @@
+export { createApimCredentialManagerAdapter } from "./adapter.js";
