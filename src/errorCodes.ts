@@ -152,6 +152,25 @@ export const ERROR_CODES = {
   KONG_CLIENT_UNKNOWN: bug,
   KONG_VAULT_REFERENCE: code(409, false, "info"),
 
+  // Azure Resource Manager (src/arm): the ARM error code rides along as upstreamCode.
+  ARM_UNAUTHORIZED: upstream,
+  ARM_FORBIDDEN: upstream,
+  ARM_NOT_FOUND: upstream,
+  ARM_CONFLICT: code(409, true, "warning"),
+  ARM_PRECONDITION_FAILED: code(502, true, "warning"),
+  ARM_THROTTLED: transient,
+  ARM_REJECTED: upstream,
+  ARM_UNAVAILABLE: transient,
+  ARM_UNREACHABLE: transient,
+  ARM_TOKEN_FAILED: code(502, true, "error"),
+  ARM_OPERATION_FAILED: upstream,
+  ARM_OPERATION_TIMEOUT: transient,
+  ARM_BAD_RESPONSE: upstream,
+
+  // Consumers that read Key Vault themselves (delivery keyVault): asking one to refresh.
+  TARGET_REFRESH_REFUSED: code(409, false, "warning"),
+  TARGET_REFRESH_FAILED: code(502, true, "error"),
+
   // Storage, probes, alerts
   STORAGE_CONFLICT: code(409, true, "warning"),
   STORAGE_UNAVAILABLE: transient,

@@ -47,3 +47,40 @@ export function httpsFetch(ca: string | Buffer | undefined): HttpsFetch {
       req.end(body);
     });
 }
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+/**
+ * A bearer call with a JSON body, answered as status, lower-case headers and the parsed body (text
+ * when it is not JSON): what fidelity tests compare with the services' documented answers.
+ */
+export async function rawJsonCall(
+  send: HttpsFetch,
+  url: string,
+  method: string,
+  options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<RawResponse> {
+  const res = await send(url, {
+    method,
+    headers: {
+      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      ...(options.body !== undefined ? { "content-type": "application/json" } : {}),
+      ...options.headers,
+    },
+    ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+  });
+  const text = await res.text();
+  const headers: Record<string, string> = {};
+  res.headers.forEach((v, k) => (headers[k] = v));
+  let body: unknown = text;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.status, headers, body };
+}

@@ -3,7 +3,7 @@ import { SecretClient, type RestError, type SecretClientOptions } from "@azure/k
 import type { OffsetClock } from "../common/clock.js";
 import { startEntraFixture, type EntraFixture } from "../entra/index.js";
 import { KeyVaultEmulator, type KeyVaultEmulatorOptions } from "./index.js";
-import { httpsFetch } from "../common/httpsFetch.js";
+import { httpsFetch, rawJsonCall, type RawResponse } from "../common/httpsFetch.js";
 
 /**
  * A started Key Vault emulator whose challenge points at a started Entra emulator, so the real
@@ -24,12 +24,6 @@ export interface KeyVaultFixture {
   /** A plain HTTPS call to the vault (no SDK), for what the SDK hides: raw status, headers and body. */
   raw(method: string, pathAndQuery: string, options?: { token?: string; body?: unknown }): Promise<RawResponse>;
   close(): Promise<void>;
-}
-
-interface RawResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: unknown;
 }
 
 export interface KeyVaultFixtureOptions extends Omit<KeyVaultEmulatorOptions, "authorityUrl" | "validateToken" | "clock"> {
@@ -61,26 +55,7 @@ export async function startKeyVaultFixture(options: KeyVaultFixtureOptions = {})
         tlsOptions: { ca: vault.caCertPem },
         retryOptions: clientOptions.retryOptions ?? { maxRetries: 0 },
       }),
-    raw: async (method, pathAndQuery, rawOptions = {}) => {
-      const res = await send(`${vaultUrl}${pathAndQuery}`, {
-        method,
-        headers: {
-          ...(rawOptions.token ? { authorization: `Bearer ${rawOptions.token}` } : {}),
-          ...(rawOptions.body !== undefined ? { "content-type": "application/json" } : {}),
-        },
-        ...(rawOptions.body !== undefined ? { body: JSON.stringify(rawOptions.body) } : {}),
-      });
-      const text = await res.text();
-      const headers: Record<string, string> = {};
-      res.headers.forEach((v, k) => (headers[k] = v));
-      let body: unknown = text;
-      try {
-        body = text ? JSON.parse(text) : undefined;
-      } catch {
-        // not JSON: keep the text
-      }
-      return { status: res.status, headers, body };
-    },
+    raw: (method, pathAndQuery, rawOptions = {}) => rawJsonCall(send, `${vaultUrl}${pathAndQuery}`, method, rawOptions),
     close: async () => {
       await vault.close();
       if (ownsEntra) await entra.close();

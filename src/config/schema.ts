@@ -249,6 +249,37 @@ export function gatewayTokenSecretField(group: GatewayConfig): { field: string; 
   return group.adminTokenSecretName === undefined ? undefined : { field: "adminTokenSecretName", name: group.adminTokenSecretName };
 }
 
+/** An API Management service's resource ID, as its Properties page shows it. */
+const APIM_SERVICE_ID =
+  /^\/subscriptions\/[0-9a-fA-F-]{36}\/resourceGroups\/[-\w._()]{1,90}\/providers\/Microsoft\.ApiManagement\/service\/[a-zA-Z][a-zA-Z0-9-]{0,49}$/i;
+const apimServices = () =>
+  z
+    .array(
+      z.string().regex(APIM_SERVICE_ID, {
+        error:
+          "must be an API Management service resource ID like /subscriptions/<subscription GUID>/resourceGroups/<group>/providers/Microsoft.ApiManagement/service/<name> — copy it from the service's Properties page (Resource ID)",
+      }),
+      {
+        error: whenMissing(
+          'is required — list the API Management services to search, e.g. ["/subscriptions/…/providers/Microsoft.ApiManagement/service/my-apim"]',
+        ),
+      },
+    )
+    .min(1, { error: "must list at least one API Management service resource ID" });
+/**
+ * The fields every kind reached through Resource Manager shares: its endpoint (only for Azure Stack
+ * or a proxy; the cloud is taken from authorityHost) and how many targets are written at once.
+ */
+const armFields = () => ({
+  armEndpoint: httpsUrl("https://management.azure.com").optional(),
+  maxConcurrency: z
+    .number()
+    .int({ error: "must be a whole number — e.g. 4" })
+    .min(1, { error: "must be at least 1 — e.g. 4" })
+    .max(16, { error: "must be at most 16 — Resource Manager throttles writes per subscription; e.g. 4" })
+    .default(4),
+});
+
 export const gatewaySchema = z.discriminatedUnion(
   "kind",
   [
@@ -280,6 +311,30 @@ export const gatewaySchema = z.discriminatedUnion(
     }),
     kongGatewaySchema,
     z.strictObject({
+      kind: z.literal("apim-named-value"),
+      /** The services whose named values are searched; Key Vault-backed ones naming the set's secret are refreshed. */
+      services: apimServices(),
+      /**
+       * Plain secret named values (by name) that hold the client secret itself: this group then
+       * writes those (PATCH) and proves them by salted hash, instead of refreshing Key Vault-backed ones.
+       */
+      plainNamedValues: z
+        .array(
+          z.string().regex(/^[A-Za-z0-9-._]{1,256}$/, {
+            error: "must be a named value's name (letters, digits, '-', '.', '_'; up to 256) — copy it from the service's Named values page",
+          }),
+        )
+        .min(1, { error: "must list at least one named value, or be left out to refresh the Key Vault-backed ones — use two groups for both" })
+        .optional(),
+      ...armFields(),
+    }),
+    z.strictObject({
+      kind: z.literal("apim-credential-manager"),
+      /** The services whose credential providers (authorization code) and client-credentials connections hold the set's client ID. */
+      services: apimServices(),
+      ...armFields(),
+    }),
+    z.strictObject({
       kind: z.literal("manual"),
       /** Names of the MCP servers an operator must update by hand; listed in the incident. */
       targets: z.array(z.string().min(1, { error: "must not be empty — give the MCP server's name as the gateway shows it" })).default([]),
@@ -297,7 +352,7 @@ export const gatewaySchema = z.discriminatedUnion(
         const shown = typeof kind === "string" ? quoted(kind) : "this value";
         return kind === undefined
           ? `is required — set the gateway's kind to cequence or manual (manual for a gateway without an admin API)`
-          : `${shown} is not a gateway kind — use cequence, or manual for a gateway without an admin API (kong-openid-connect for Kong's openid-connect plugin)`;
+          : `${shown} is not a gateway kind — use cequence, or manual for a gateway without an admin API (kong-openid-connect for Kong's openid-connect plugin, apim-named-value for API Management named values, apim-credential-manager for its credential providers and connections)`;
       }
       return undefined;
     },

@@ -2,6 +2,8 @@ import type { GatewayConfig } from "../config/schema.js";
 import { cequenceKind } from "./cequence/kind.js";
 import { kongKind } from "./kong/kind.js";
 import { manualKind } from "./manual/kind.js";
+import { apimNamedValueKind } from "./apimNamedValue/kind.js";
+import { apimCredentialManagerKind } from "./apimCredentialManager/kind.js";
 import type { GatewayAdapter, GatewayAdapterDeps, GatewayKind } from "./types.js";
 
 /** Every target kind, by the config schema's `kind`: a new kind is its folder, this line and one schema member. */
@@ -9,6 +11,8 @@ const KINDS: { [K in GatewayConfig["kind"]]: GatewayKind<Extract<GatewayConfig, 
   cequence: cequenceKind,
   manual: manualKind,
   "kong-openid-connect": kongKind,
+  "apim-named-value": apimNamedValueKind,
+  "apim-credential-manager": apimCredentialManagerKind,
 };
 
 function kindOf<C extends GatewayConfig>(config: C): GatewayKind<C> {

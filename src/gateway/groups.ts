@@ -43,6 +43,8 @@ export function scopeToGroup(adapter: GatewayAdapter, index: number): GatewayAda
     readTarget: async (id, options) => outward(await adapter.readTarget(inward(id), options)),
     updateClientSecret: async (id, secret, options) => outward(await adapter.updateClientSecret(inward(id), secret, options)),
   };
+  const refresh = adapter.requestRefresh?.bind(adapter);
+  if (refresh) scoped.requestRefresh = async (id, options) => outward(await refresh(inward(id), options));
   const test = adapter.testConnection?.bind(adapter);
   if (test) scoped.testConnection = (id, options) => test(inward(id), options);
   return scoped;

@@ -2,9 +2,9 @@ import { abortableDelay } from "../clock.js";
 import { RotatorError, ensureRotatorError, type ErrorSummary } from "../errors.js";
 import { silentLogger, type Logger } from "../logging.js";
 import { GatewayErrorCode } from "./errors.js";
-import { fingerprintMatches } from "./fingerprint.js";
+import { provesPickup, type PickupExpectation } from "./proof.js";
 import { normaliseUrl, sameClientId } from "./match.js";
-import type { GatewayAdapter, GatewayTarget } from "./types.js";
+import type { GatewayAdapter, GatewayTarget, PickupProof } from "./types.js";
 
 /**
  * Pushing one secret to many targets, and proving afterwards that each holds it. One target's
@@ -22,6 +22,23 @@ export interface TargetOutcome {
   /** The ETag after our write, when known. */
   etag?: string;
   error?: ErrorSummary;
+}
+
+/** How a target proves it holds the new secret: the group's proof and what promote wrote (default: fingerprint). */
+export interface PickupRule {
+  proof: PickupProof;
+  promotedVersion?: string;
+  promotedAt?: number;
+}
+
+/** The one proof rule (proof.ts) for `secret` under `rule`. */
+function proverFor(secret: string, rule: PickupRule | undefined): (t: GatewayTarget) => boolean {
+  const expected: PickupExpectation = {
+    secret,
+    ...(rule?.promotedVersion !== undefined ? { promotedVersion: rule.promotedVersion } : {}),
+    ...(rule?.promotedAt !== undefined ? { promotedAt: rule.promotedAt } : {}),
+  };
+  return (t) => provesPickup(t, expected, rule?.proof ?? "fingerprint");
 }
 
 interface PropagateRetryOptions {
@@ -45,6 +62,8 @@ export interface PropagateOptions {
   /** Injected by tests so backoff does not slow them down. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   logger?: Logger;
+  /** How a target proves it already holds the secret (default: fingerprint). */
+  pickup?: PickupRule;
 }
 
 const DEFAULT_RETRY: Required<PropagateRetryOptions> = { maxAttempts: 4, baseDelayInMs: 250, maxDelayInMs: 5_000 };
@@ -68,10 +87,11 @@ export async function propagateSecret(options: PropagateOptions): Promise<Target
   const log = options.logger ?? silentLogger;
   const useIfMatch = options.useIfMatch ?? true;
   const { adapter, secret, abortSignal: signal } = options;
+  const proves = proverFor(secret, options.pickup);
 
   const one = async (target: GatewayTarget): Promise<TargetOutcome> => {
     const outcome: TargetOutcome = { id: target.id, name: target.name, ok: false, attempts: 0 };
-    if (fingerprintMatches(target, secret)) return { ...outcome, ok: true, alreadyHeld: true, ...(target.etag ? { etag: target.etag } : {}) };
+    if (proves(target)) return { ...outcome, ok: true, alreadyHeld: true, ...(target.etag ? { etag: target.etag } : {}) };
 
     let etag = target.etag;
     let lastError: RotatorError | undefined;
@@ -80,7 +100,7 @@ export async function propagateSecret(options: PropagateOptions): Promise<Target
       if (lastError) {
         // 412 needs no pause (someone else wrote; a fresh read suffices); anything else backs off.
         if (lastError.code !== GatewayErrorCode.PreconditionFailed) await sleep(backoff(attempt - 1, retry), signal);
-        const check = await recheck(adapter, target, secret, signal);
+        const check = await recheck(adapter, target, proves, signal);
         if (check.kind === "held") return { ...outcome, ok: true, alreadyHeld: true, ...(check.etag ? { etag: check.etag } : {}) };
         if (check.kind === "changed") return { ...outcome, error: scrubSummary(check.error, secret) };
         if (check.kind === "fresh") etag = check.etag;
@@ -119,7 +139,7 @@ function failureUnlessAborted(e: unknown, signal?: AbortSignal): RotatorError {
 }
 
 /** Reads the target again before a retry: does it already hold the secret, and is it still ours? */
-async function recheck(adapter: GatewayAdapter, listed: GatewayTarget, secret: string, signal?: AbortSignal): Promise<Recheck> {
+async function recheck(adapter: GatewayAdapter, listed: GatewayTarget, proves: (t: GatewayTarget) => boolean, signal?: AbortSignal): Promise<Recheck> {
   let fresh: GatewayTarget;
   try {
     fresh = await adapter.readTarget(listed.id, signal ? { abortSignal: signal } : {});
@@ -128,7 +148,7 @@ async function recheck(adapter: GatewayAdapter, listed: GatewayTarget, secret: s
     if (err.code === GatewayErrorCode.TargetNotFound || err.code === GatewayErrorCode.TargetNotOAuth2) return { kind: "changed", error: err.toJSON() };
     return { kind: "unreadable" };
   }
-  if (fingerprintMatches(fresh, secret)) return { kind: "held", ...(fresh.etag ? { etag: fresh.etag } : {}) };
+  if (proves(fresh)) return { kind: "held", ...(fresh.etag ? { etag: fresh.etag } : {}) };
   const what: string[] = [];
   if (!sameClientId(fresh.clientId, listed.clientId)) what.push("client ID");
   if (listed.tokenUrl && normaliseUrl(fresh.tokenUrl) !== normaliseUrl(listed.tokenUrl)) what.push("token URL");
@@ -158,16 +178,21 @@ export interface VerifyOptions {
   useTestConnection: boolean;
   maxConcurrency?: number;
   abortSignal?: AbortSignal;
+  /** How a target proves it holds the secret (default: fingerprint). */
+  pickup?: PickupRule;
 }
 
 export interface TargetVerification {
   id: string;
   name: string;
   ok: boolean;
+  /** The target proves it holds the secret by the group's proof (the name predates other proofs than the fingerprint). */
   fingerprintMatches: boolean;
   clientIdUnchanged: boolean;
   tokenUrlUnchanged: boolean;
   testConnection?: { ok: boolean; detail: string };
+  /** What the target reported of its pickup (status or version proofs), secret-free. */
+  pickupDetail?: string;
   error?: ErrorSummary;
 }
 
@@ -179,6 +204,7 @@ export interface TargetVerification {
 export async function verifyTargets(options: VerifyOptions): Promise<TargetVerification[]> {
   const { adapter, secret, abortSignal: signal } = options;
   const canTest = options.useTestConnection && adapter.testConnection !== undefined;
+  const proves = proverFor(secret, options.pickup);
 
   const one = async (target: GatewayTarget): Promise<TargetVerification> => {
     const result: TargetVerification = {
@@ -196,7 +222,8 @@ export async function verifyTargets(options: VerifyOptions): Promise<TargetVerif
       const err = failureUnlessAborted(e, signal);
       return { ...result, error: scrubSummary(err.toJSON(), secret) };
     }
-    result.fingerprintMatches = fingerprintMatches(fresh, secret);
+    result.fingerprintMatches = proves(fresh);
+    if (fresh.pickup?.detail) result.pickupDetail = scrub(fresh.pickup.detail, secret);
     result.clientIdUnchanged = sameClientId(fresh.clientId, options.clientId);
     const expectedUrl = options.expectedTokenUrl ?? target.tokenUrl;
     result.tokenUrlUnchanged = normaliseUrl(fresh.tokenUrl) === normaliseUrl(expectedUrl);
@@ -221,7 +248,7 @@ export async function verifyTargets(options: VerifyOptions): Promise<TargetVerif
 
 export interface CanaryPropagateOptions extends PropagateOptions {
   /** How the canary is verified before anyone else is written (same rules as `verifyTargets`). */
-  verify: Pick<VerifyOptions, "clientId" | "expectedTokenUrl" | "useTestConnection">;
+  verify: Pick<VerifyOptions, "clientId" | "expectedTokenUrl" | "useTestConnection" | "pickup">;
 }
 
 export interface CanaryPropagation {
@@ -247,7 +274,8 @@ export interface CanaryPropagation {
  */
 export async function propagateCanaryFirst(options: CanaryPropagateOptions): Promise<CanaryPropagation> {
   const { secret } = options;
-  const canaryTarget = options.targets.find((t) => !fingerprintMatches(t, secret));
+  const proves = proverFor(secret, options.pickup);
+  const canaryTarget = options.targets.find((t) => !proves(t));
   if (!canaryTarget) return { status: "passed", outcomes: await propagateSecret(options) };
 
   const [outcome] = await propagateSecret({ ...options, targets: [canaryTarget] });
@@ -266,6 +294,73 @@ export async function propagateCanaryFirst(options: CanaryPropagateOptions): Pro
   );
   const rest = await propagateSecret({ ...options, targets: options.targets.filter((t) => t !== canaryTarget) });
   return { canary: { outcome: outcome!, verification: verification! }, status: "passed", outcomes: [outcome!, ...rest] };
+}
+
+// ── refresh (consumers that read Key Vault themselves) ─────────────────────────
+
+export interface RefreshOutcome {
+  id: string;
+  name: string;
+  /** The target, read after the refresh, proves pickup. */
+  ok: boolean;
+  /** The consumer cannot be asked (TARGET_REFRESH_REFUSED): the caller falls back to the documented pickup delay. */
+  refused?: boolean;
+  error?: ErrorSummary;
+}
+
+export interface RefreshOptions {
+  adapter: GatewayAdapter;
+  targets: GatewayTarget[];
+  /** Whether a target read after its refresh proves pickup (the one proof rule, bound by the caller). */
+  proves: (t: GatewayTarget) => boolean;
+  maxConcurrency: number;
+  abortSignal?: AbortSignal;
+  onTargetDone?: (targetId: string, outcome: RefreshOutcome) => void | Promise<void>;
+  logger?: Logger;
+}
+
+/**
+ * Asks each consumer to fetch the promoted secret from Key Vault, canary first: a consumer whose
+ * identity cannot read the vault shows up on one target, and the rest are not asked until the
+ * canary proves pickup (or is refused, which says nothing about the others' access). Resolves with
+ * one outcome per target asked; `canaryFailed` when the rest were not asked. Rejects only on abort.
+ */
+export async function refreshCanaryFirst(options: RefreshOptions): Promise<{ canaryFailed: boolean; outcomes: RefreshOutcome[] }> {
+  const { adapter, abortSignal: signal } = options;
+  if (!adapter.requestRefresh || options.targets.length === 0) return { canaryFailed: false, outcomes: [] };
+  const refresh = adapter.requestRefresh.bind(adapter);
+  const one = async (target: GatewayTarget): Promise<RefreshOutcome> => {
+    const base = { id: target.id, name: target.name };
+    try {
+      const after = await refresh(target.id, signal ? { abortSignal: signal } : {});
+      const ok = options.proves(after);
+      return {
+        ...base,
+        ok,
+        ...(ok
+          ? {}
+          : {
+              error: new RotatorError(
+                "TARGET_REFRESH_FAILED",
+                `${target.name} was refreshed but does not report the new secret (${after.pickup?.detail ?? "no status"})`,
+                {
+                  hint: "The consumer could not fetch the promoted Key Vault version: check its identity's access to the vault; the next pass asks again.",
+                },
+              ).toJSON(),
+            }),
+      };
+    } catch (e) {
+      const err = failureUnlessAborted(e, signal);
+      return { ...base, ok: false, ...(err.code === "TARGET_REFRESH_REFUSED" ? { refused: true } : {}), error: err.toJSON() };
+    }
+  };
+  const [first, ...rest] = options.targets;
+  const [canary] = await runBounded([first!], 1, signal, one, options.onTargetDone);
+  if (!canary!.ok && !canary!.refused) return { canaryFailed: true, outcomes: [canary!] };
+  (options.logger ?? silentLogger).info(
+    `canary ${canary!.name} [target=${canary!.id}] ${canary!.ok ? "refreshed and proved pickup" : "cannot be asked to refresh"}; refreshing the other ${rest.length}`,
+  );
+  return { canaryFailed: false, outcomes: [canary!, ...(await runBounded(rest, options.maxConcurrency, signal, one, options.onTargetDone))] };
 }
 
 // ── helpers ────────────────────────────────────────────────────────────────────

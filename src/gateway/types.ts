@@ -1,3 +1,4 @@
+import type { TokenCredential } from "@azure/core-auth";
 import type { GatewayConfig } from "../config/schema.js";
 import type { HttpClient } from "../http/client.js";
 import type { Logger } from "../logging.js";
@@ -18,6 +19,11 @@ export interface GatewayTarget {
   secretFingerprint?: string;
   fingerprintSalt?: string;
   etag?: string;
+  /**
+   * What a consumer that reads Key Vault itself reports of its last fetch, secret-free: whether it
+   * succeeded, when, and which version when it says. The `status` and `version` proofs read it (proof.ts).
+   */
+  pickup?: { ok: boolean; at?: string; version?: string; detail?: string };
 }
 
 /** A target known only by its name (an operator's list, a consumer with nothing to read back): no token details. */
@@ -83,6 +89,13 @@ export interface GatewayAdapter {
   readTarget(id: string, options?: GatewayCallOptions): Promise<GatewayTarget>;
   /** Replaces the stored client secret; with `ifMatch`, a stale ETag fails with GATEWAY_PRECONDITION_FAILED. */
   updateClientSecret(id: string, clientSecret: string, options?: GatewayCallOptions & { ifMatch?: string }): Promise<GatewayTarget>;
+  /**
+   * For `keyVault` delivery: asks the consumer to fetch the secret from Key Vault now, and resolves
+   * with the target as read afterwards. Throws TARGET_REFRESH_REFUSED when the consumer cannot be
+   * asked (the engine then waits `maxPickupDelayMs` after promote for that target). Absent: the
+   * consumer refreshes on its own schedule.
+   */
+  requestRefresh?(id: string, options?: GatewayCallOptions): Promise<GatewayTarget>;
   /** Asks the gateway to fetch a token with what it stores; undefined when the gateway cannot. */
   testConnection?(id: string, options?: GatewayCallOptions): Promise<{ ok: boolean; detail: string }>;
 }
@@ -96,6 +109,14 @@ export interface GatewayAdapterDeps {
   logger?: Logger;
   /** The set's client ID (Kong reads a plugin's aligned secret by it). */
   clientId?: string;
+  /** The rotator's identity, for kinds reached through Azure Resource Manager. */
+  credential?: TokenCredential;
+  /** The set's Entra authority: the Resource Manager of its cloud is used unless the group names one. */
+  authorityHost?: string;
+  /** The set's Key Vault secret, for consumers that reference it. */
+  keyVaultSecret?: { vaultUrl: string; secretName: string };
+  /** The engine's clock (a status read after a write is dated by it). */
+  now?: () => Date;
 }
 
 /**

@@ -62,6 +62,8 @@ export interface TargetRecord {
   /** Who confirmed updating this target by hand, and when (`confirm --target`, or a confirmation of the whole run). */
   confirmedBy?: string;
   confirmedAt?: string;
+  /** The target's ETag right after this run wrote the new secret (evidence for an undated `status` proof). */
+  etag?: string;
 }
 
 /** A request accepted by the HTTP API (202), recorded before the answer and applied by a pass. */

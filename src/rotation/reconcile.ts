@@ -1,16 +1,17 @@
 import { RotatorError, ensureRotatorError } from "../errors.js";
 import type { SecretVersion } from "../vault/types.js";
-import { fingerprintMatches } from "../gateway/fingerprint.js";
 import { tokenUrlFor } from "../entra/token.js";
 import { graphScope } from "../entra/scope.js";
 import { retireCredential } from "./steps.js";
 import type { StepContext, StepOutcome } from "./stepContext.js";
-import { listRotationTargets, pushSecret, readBackTargets } from "./targetWrites.js";
+import { listRotationTargets, pushSecret, readBackTargets, refreshTargets, targetProves } from "./targetWrites.js";
+import type { PickupRule } from "../gateway/propagate.js";
 import { dropVanishedTargets, liveTargets, mergeTargets } from "./targets.js";
 import { retirementDue, targetsVerifiedAt, type RetirementContext } from "./retirement.js";
 import { getSetApplication } from "../entra/application.js";
 import { groupRecords, inGroup, runGroups } from "./groups.js";
 import type { GatewayTarget } from "../gateway/types.js";
+import type { TargetRecord } from "./model.js";
 
 /**
  * Reconcile on every pass (DESIGN.md § Reconcile on every pass). When no rotation is due, the pass
@@ -46,12 +47,25 @@ export async function reconcileStep(ctx: StepContext): Promise<StepOutcome & { s
   // first failure is raised once all ran (the previous credential is then kept).
   const entraAccepts = memo((stale: number) => probeCurrentSecret(ctx, secret, stale));
   const repairs: GroupRepair[] = [];
+  const refreshLagging: string[] = [];
   let failure: Error | undefined;
+  const promotedOn = current.createdOn?.getTime();
+  const promotingWrites = memo((_: void) => writesOfPromotingRun(ctx, current));
   for (const group of groups) {
     const caps = group.adapter.capabilities;
+    const rule: PickupRule = { proof: caps.pickupProof, promotedVersion: current.version, ...(promotedOn !== undefined ? { promotedAt: promotedOn } : {}) };
+    if (caps.delivery === "keyVault" && group.adapter.requestRefresh && (caps.pickupProof === "status" || caps.pickupProof === "version")) {
+      try {
+        refreshLagging.push(...(await refreshGroupToCurrent(inGroup(ctx, group), rule)));
+      } catch (e) {
+        if (ctx.abortSignal.aborted) throw e;
+        failure ??= e instanceof Error ? e : ensureRotatorError(e);
+      }
+      continue;
+    }
     if (caps.delivery !== "push" || caps.pickupProof === "operator" || caps.pickupProof === "time") continue;
     try {
-      repairs.push(await repairGroup(inGroup(ctx, group), secret, entraAccepts));
+      repairs.push(await repairGroup(inGroup(ctx, group), secret, entraAccepts, rule, promotingWrites));
     } catch (e) {
       if (ctx.abortSignal.aborted) throw e;
       failure ??= e instanceof Error ? e : ensureRotatorError(e);
@@ -64,7 +78,10 @@ export async function reconcileStep(ctx: StepContext): Promise<StepOutcome & { s
   // until its run is confirmed (that run retires, not reconcile), a time group until its window ends.
   const promoted = current.createdOn?.getTime();
   const lagging = (): Promise<string[]> => {
-    const names = repairs.flatMap((r) => r.stale.filter((x) => liveTargets(ctx.run).some((t) => t.id === x.id && !t.verified)).map((t) => t.name));
+    const names = [
+      ...refreshLagging,
+      ...repairs.flatMap((r) => r.stale.filter((x) => liveTargets(ctx.run).some((t) => t.id === x.id && !t.verified)).map((t) => t.name)),
+    ];
     for (const group of groups) {
       const caps = group.adapter.capabilities;
       const records = groupRecords(ctx.run, group.index).filter((r) => r.outcome === undefined);
@@ -123,19 +140,27 @@ async function probeCurrentSecret(ctx: StepContext, secret: string, stale: numbe
 }
 
 /** Brings one pushable group to the current secret, canary first, and reads it back. */
-async function repairGroup(ctx: StepContext, secret: string, entraAccepts: (stale: number) => Promise<void>): Promise<GroupRepair> {
+async function repairGroup(
+  ctx: StepContext,
+  secret: string,
+  entraAccepts: (stale: number) => Promise<void>,
+  rule: PickupRule,
+  promotingWrites: () => Promise<Map<string, TargetRecord>>,
+): Promise<GroupRepair> {
   const { set, gateway, clock } = ctx.deps;
   const { run } = ctx;
   const group = ctx.group ?? 0;
   // Only this tenant's servers: one with the client ID but another tenant is drift, never written.
   const listed = await listRotationTargets(ctx);
-  const stale = listed.filter((t) => !fingerprintMatches(t, secret));
+  // An undated status is proven by the ETag the promoting run's write left (read only for status proofs).
+  const written = rule.proof === "status" ? await promotingWrites() : new Map<string, TargetRecord>();
+  const stale = listed.filter((t) => !targetProves(t, secret, rule, written.get(t.id)));
   if (stale.length === 0) return { listed, stale, repaired: 0 };
   await entraAccepts(stale.length);
   mergeTargets(run, stale, group);
-  await pushSecret(ctx, stale, secret);
+  await pushSecret(ctx, stale, secret, rule);
   await dropVanishedTargets(run, { gateway, clientId: set.clientId, listed, now: clock.now(), log: ctx.log, abortSignal: ctx.abortSignal, group });
-  await readBackTargets(ctx, listed, secret);
+  await readBackTargets(ctx, listed, secret, rule);
   const mine = liveTargets(run).filter((t) => (t.group ?? 0) === group);
   const repaired = mine.filter((t) => t.verified).length;
   await ctx.save();
@@ -153,6 +178,54 @@ async function repairGroup(ctx: StepContext, secret: string, entraAccepts: (stal
     );
   }
   return { listed, stale, repaired };
+}
+
+/**
+ * A `keyVault` group on every pass: a consumer that does not report the current Key Vault version
+ * (an automatic refresh that failed, a consumer added since) is asked to refresh, canary first.
+ * One that still does not report it fails the step naming it (an incident; the previous credential
+ * is kept). Returns the names that hold retirement: those refused a refresh whose documented
+ * pickup delay after the version's creation has not passed.
+ */
+async function refreshGroupToCurrent(ctx: StepContext, rule: PickupRule): Promise<string[]> {
+  const { gateway, clock } = ctx.deps;
+  const { run } = ctx;
+  const listed = await listRotationTargets(ctx);
+  mergeTargets(run, listed, ctx.group ?? 0);
+  const stale = listed.filter((t) => !targetProves(t, "", rule));
+  for (const t of listed.filter((x) => !stale.includes(x)))
+    Object.assign(
+      run.targets.find((r) => r.id === t.id)!,
+      { updated: true, verified: true, proof: rule.proof },
+    );
+  if (stale.length === 0) return [];
+  const { failed } = await refreshTargets(ctx, stale, rule);
+  await ctx.save();
+  if (failed.length > 0) {
+    throw new RotatorError(
+      "TARGET_REFRESH_FAILED",
+      `${failed.length} consumer(s) do not report the current Key Vault version ${rule.promotedVersion ?? ""} and could not be refreshed: ${failed.join(", ")}`,
+      {
+        hint: `Check ${failed.join(", ")}: its managed identity needs get (and list) on the vault's secrets; the run journal names the error. Until it reports the current version the previous credential is kept.`,
+        retryable: false,
+      },
+    );
+  }
+  const assumedFrom = (rule.promotedAt ?? Number.NaN) + (gateway.capabilities.maxPickupDelayMs ?? 0);
+  const waiting = groupRecords(run, ctx.group ?? 0).filter((r) => r.proof === "time" && r.outcome === undefined);
+  if (clock.now().getTime() >= assumedFrom) {
+    for (const r of waiting) r.verified = true;
+    return [];
+  }
+  const when = Number.isFinite(assumedFrom) ? new Date(assumedFrom).toISOString() : "an unknown time";
+  return waiting.map((r) => `${r.name} (cannot be asked to refresh; pickup assumed only from ${when})`);
+}
+
+/** The target records the run that promoted `current` wrote (with the ETag each write left), by target ID. */
+async function writesOfPromotingRun(ctx: StepContext, current: SecretVersion): Promise<Map<string, TargetRecord>> {
+  const runId = current.tags["runId"];
+  const run = runId ? await ctx.journals.readRun(ctx.deps.set.name, runId, ctx.abortSignal).catch(() => undefined) : undefined;
+  return new Map((run?.targets ?? []).filter((r) => r.updated && r.etag !== undefined).map((r) => [r.id, r]));
 }
 
 /** The retirement rule's context for a reconciling pass (src/rotation/retirement.ts). */

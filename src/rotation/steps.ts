@@ -1,11 +1,19 @@
 import { markOperatorConfirmations } from "./operatorConfirmations.js";
 import { RotatorError, ensureRotatorError, type ErrorSummary } from "../errors.js";
 import type { TokenResult } from "../entra/types.js";
-import { fingerprintMatches } from "../gateway/fingerprint.js";
 import { DAY_MS } from "../clock.js";
 import type { CredentialRef, RotationDeps } from "./model.js";
 import type { StepContext, StepOutcome } from "./stepContext.js";
-import { listRotationTargets, pushSecret, readBackTargets, usesTestConnection } from "./targetWrites.js";
+import {
+  listRotationTargets,
+  pickupRuleOf,
+  promotedAt,
+  pushSecret,
+  readBackTargets,
+  refreshTargets,
+  targetProves,
+  usesTestConnection,
+} from "./targetWrites.js";
 import { describeVaultProblem, identifyAdoption, makePlan, type AdoptionResult, type Facts } from "./planner.js";
 import { readPromotionRecord } from "./orphans.js";
 import { pendingSecretName } from "./policy.js";
@@ -429,14 +437,15 @@ async function propagateGroup(ctx: StepContext): Promise<StepOutcome> {
       detail: `update the client secret of ${todo.length} MCP server(s) by hand from Key Vault version ${run.promotedVersion} (${records.length - todo.length}/${records.length} confirmed; to do: ${todo.map((t) => t.name).join(", ")}), then confirm each: POST /api/rotations/${run.runId}/confirm with "target", or mcp-sso-rotator confirm ${run.runId} --target <name>`,
     };
   }
-  if (gateway.capabilities.delivery === "keyVault") {
-    // The consumer reads Key Vault itself: promote delivered the secret; its proof comes at retire.
-    return { kind: "done", detail: `${records.length} target(s) read the secret from Key Vault; pickup is proven by ${gateway.capabilities.pickupProof}` };
-  }
-
   const settle = { gateway, clientId: set.clientId, listed: targets, now: ctx.deps.clock.now(), log, abortSignal: ctx.abortSignal, group };
+  if (gateway.capabilities.delivery === "keyVault") return refreshGroup(ctx, targets, settle);
+
   await dropVanishedTargets(run, settle);
-  const pending = targets.filter((t) => !run.targets.find((r) => r.id === t.id)!.updated || !fingerprintMatches(t, secret));
+  const rule = pickupRuleOf(ctx);
+  const pending = targets.filter((t) => {
+    const rec = run.targets.find((r) => r.id === t.id)!;
+    return !rec.updated || !targetProves(t, secret, rule, rec);
+  });
   const outcomes = await pushSecret(ctx, pending, secret);
   // A write that found the target deleted or re-pointed is evidence too.
   await dropVanishedTargets(run, { ...settle, now: ctx.deps.clock.now() });
@@ -478,6 +487,52 @@ async function propagateGroup(ctx: StepContext): Promise<StepOutcome> {
   };
 }
 
+/**
+ * A `keyVault` group: promote delivered the secret to Key Vault; each consumer is asked to fetch it
+ * now (canary first) and proves pickup by its report. Without a refresh call the consumer fetches on
+ * its own schedule and the retire step checks its report. A consumer that could not fetch fails the
+ * step with an incident naming it; reconcile asks again on every pass and retirement waits.
+ */
+async function refreshGroup(ctx: StepContext, targets: GatewayTarget[], settle: Parameters<typeof dropVanishedTargets>[1]): Promise<StepOutcome> {
+  const { gateway } = ctx.deps;
+  const { run } = ctx;
+  const proof = gateway.capabilities.pickupProof;
+  if (!gateway.requestRefresh) return { kind: "done", detail: `${targets.length} target(s) read the secret from Key Vault; pickup is proven by ${proof}` };
+  await dropVanishedTargets(run, settle);
+  const rule = pickupRuleOf(ctx);
+  const pending: GatewayTarget[] = [];
+  for (const t of targets) {
+    const rec = run.targets.find((r) => r.id === t.id)!;
+    if (rec.outcome !== undefined) continue;
+    if (targetProves(t, "", rule)) Object.assign(rec, { updated: true, verified: true, proof });
+    else if (rec.proof !== "time") pending.push(t);
+  }
+  const { failed, canaryFailed } = await refreshTargets(ctx, pending, rule);
+  await ctx.save();
+  if (failed.length > 0) {
+    const codes = groupRecords(run, ctx.group ?? 0)
+      .filter((r) => failed.includes(r.name))
+      .map((r) => r.error?.code ?? "unknown");
+    throw new RotatorError(
+      "TARGET_REFRESH_FAILED",
+      `${failed.length} consumer(s) did not pick up the promoted Key Vault version ${run.promotedVersion ?? ""}: ${failed.join(", ")} (${[...new Set(codes)].join(", ")})` +
+        (canaryFailed ? `; the canary failed, so the other ${pending.length - 1} were not asked` : ""),
+      {
+        hint:
+          `Check ${failed.join(", ")}: its managed identity needs get (and list) on the vault's secrets and a network path to the vault; the run journal names the error. ` +
+          "The previous credential is kept until it reports the new version; every pass asks it again.",
+        retryable: false,
+      },
+    );
+  }
+  const live = liveTargets(run).filter((t) => (t.group ?? 0) === (ctx.group ?? 0));
+  const byTime = live.filter((t) => t.proof === "time").length;
+  return {
+    kind: "done",
+    detail: `${live.length - byTime} of ${live.length} consumer(s) refreshed and proven by ${proof}${byTime ? `; ${byTime} cannot be asked and are assumed to pick it up ${(gateway.capabilities.maxPickupDelayMs ?? 0) / 3_600_000} h after promote` : ""}`,
+  };
+}
+
 /** Names the dependency that kept a propagate pass from updating anything, with what it answered. */
 function noProgressError(ctx: StepContext, outcomes: readonly { error?: ErrorSummary }[], pending: number): ErrorSummary {
   const first = outcomes.find((o) => o.error)?.error;
@@ -505,6 +560,8 @@ async function verifyGroup(ctx: StepContext): Promise<StepOutcome> {
   const { run } = ctx;
   const group = ctx.group ?? 0;
   if (gateway.capabilities.pickupProof === "operator") return { kind: "skipped", detail: `${gateway.kind} gateway: verified by operator confirmation` };
+  if (gateway.capabilities.delivery === "keyVault")
+    return { kind: "skipped", detail: `${gateway.kind}: proven by ${gateway.capabilities.pickupProof} when refreshed; checked again before retiring` };
   if (gateway.capabilities.pickupProof === "time") {
     return {
       kind: "skipped",
@@ -612,13 +669,6 @@ export async function retireStep(ctx: StepContext): Promise<StepOutcome> {
   return { kind: "done", detail: `removed ${previous.keyId} and disabled ${disabled} Key Vault version(s); ${verdict.note}` };
 }
 
-/** When promote finished: a `time` group's pickup window starts there. */
-function promotedAt(ctx: StepContext): number | undefined {
-  const step = ctx.run.steps.filter((s) => s.name === "promote" && s.status === "done").at(-1);
-  const at = Date.parse(step?.endedAt ?? "");
-  return Number.isFinite(at) ? at : undefined;
-}
-
 /** The names of one group's targets that have not proven pickup of the new secret. */
 async function laggingInGroup(ctx: StepContext): Promise<string[]> {
   const { gateway, clock } = ctx.deps;
@@ -638,8 +688,29 @@ async function laggingInGroup(ctx: StepContext): Promise<string[]> {
     return [];
   }
   const secret = await loadSecret(ctx);
+  const rule = pickupRuleOf(ctx);
   const targets = await listRotationTargets(ctx);
-  const lagging = targets.filter((t) => !fingerprintMatches(t, secret));
+  // A consumer that refused to be asked to refresh is assumed to have picked up once its documented delay passed.
+  const assumedFrom = (rule.promotedAt ?? Number.NaN) + (gateway.capabilities.maxPickupDelayMs ?? 0);
+  const byTime = (t: GatewayTarget): boolean => run.targets.find((r) => r.id === t.id)?.proof === "time";
+  const lagging = targets.filter(
+    (t) =>
+      !targetProves(
+        t,
+        secret,
+        rule,
+        run.targets.find((r) => r.id === t.id),
+      ) && !(byTime(t) && clock.now().getTime() >= assumedFrom),
+  );
+  if (lagging.length > 0 && lagging.every(byTime)) {
+    const when = Number.isFinite(assumedFrom) ? new Date(assumedFrom).toISOString() : "an unknown time (promote is not journaled)";
+    return lagging.map((t) => `${t.name} (cannot be asked to refresh; pickup assumed only from ${when})`);
+  }
+  for (const t of targets.filter((x) => byTime(x) && !lagging.includes(x)))
+    Object.assign(
+      run.targets.find((r) => r.id === t.id)!,
+      { verified: true },
+    );
   if (lagging.length > 0) {
     mergeTargets(run, targets, group);
     for (const t of lagging) {

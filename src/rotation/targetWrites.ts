@@ -1,6 +1,7 @@
 import { RotatorError } from "../errors.js";
 import type { GatewayTarget, PickupProof, TargetFilter } from "../gateway/types.js";
-import { propagateCanaryFirst, verifyTargets, type TargetOutcome, type TargetVerification } from "../gateway/propagate.js";
+import { propagateCanaryFirst, refreshCanaryFirst, verifyTargets, type PickupRule, type TargetOutcome, type TargetVerification } from "../gateway/propagate.js";
+import { provesPickup } from "../gateway/proof.js";
 import type { TargetRecord } from "./model.js";
 import type { StepContext } from "./stepContext.js";
 import { liveTargets } from "./targets.js";
@@ -37,6 +38,28 @@ function reportUnwritten(ctx: StepContext, t: GatewayTarget, outcome: "drift" | 
   delete rec.error;
 }
 
+/** When this run's promote finished: a `status` proof must be newer, and a `time` window starts there. */
+export function promotedAt(ctx: StepContext): number | undefined {
+  const step = ctx.run.steps.filter((s) => s.name === "promote" && s.status === "done").at(-1);
+  const at = Date.parse(step?.endedAt ?? "");
+  return Number.isFinite(at) ? at : undefined;
+}
+
+/** The group's proof with what this run promoted (reconcile passes the current Key Vault version's instead). */
+export function pickupRuleOf(ctx: StepContext): PickupRule {
+  const at = promotedAt(ctx);
+  return {
+    proof: ctx.deps.gateway.capabilities.pickupProof,
+    ...(ctx.run.promotedVersion !== undefined ? { promotedVersion: ctx.run.promotedVersion } : {}),
+    ...(at !== undefined ? { promotedAt: at } : {}),
+  };
+}
+
+/** Whether a listed target proves pickup of `secret` under `rule` (the one rule, src/gateway/proof.ts); `rec` gives the ETag this run's write left. */
+export function targetProves(t: GatewayTarget, secret: string, rule: PickupRule, rec?: Pick<TargetRecord, "etag" | "updated">): boolean {
+  return provesPickup(t, { secret, ...rule, ...(rec?.updated && rec.etag ? { writtenEtag: rec.etag } : {}) }, rule.proof);
+}
+
 export function listRotationTargets(ctx: StepContext): Promise<GatewayTarget[]> {
   return ctx.deps.gateway.listTargets(rotationTargetFilter(ctx), { abortSignal: ctx.abortSignal });
 }
@@ -47,7 +70,7 @@ export function listRotationTargets(ctx: StepContext): Promise<GatewayTarget[]> 
  * nothing else is written and CANARY_FAILED is thrown: every other target keeps the previous secret,
  * which stays valid because a failed run never retires it.
  */
-export async function pushSecret(ctx: StepContext, targets: GatewayTarget[], secret: string): Promise<TargetOutcome[]> {
+export async function pushSecret(ctx: StepContext, targets: GatewayTarget[], secret: string, rule: PickupRule = pickupRuleOf(ctx)): Promise<TargetOutcome[]> {
   const { set, gateway } = ctx.deps;
   const { run } = ctx;
   const records = new Map(run.targets.map((r) => [r.id, r]));
@@ -60,12 +83,14 @@ export async function pushSecret(ctx: StepContext, targets: GatewayTarget[], sec
     retry: { maxAttempts: ctx.deps.targetAttempts ?? 4 },
     sleep: (ms, signal) => ctx.deps.clock.sleep(ms, signal),
     logger: ctx.log,
-    verify: { clientId: set.clientId, useTestConnection: usesTestConnection(ctx) },
+    pickup: rule,
+    verify: { clientId: set.clientId, useTestConnection: usesTestConnection(ctx), pickup: rule },
     onTargetDone: async (targetId, outcome) => {
       const rec = records.get(targetId)!;
       rec.attempts += outcome.attempts;
       rec.updated = outcome.ok;
       if (!outcome.ok) rec.verified = false;
+      if (outcome.ok && outcome.etag) rec.etag = outcome.etag;
       if (outcome.error) rec.error = outcome.error;
       else delete rec.error;
       if (outcome.ok && !outcome.alreadyHeld) await ctx.deps.hooks?.afterTargetUpdated?.(targetId);
@@ -111,7 +136,9 @@ function recordVerification(rec: TargetRecord, v: TargetVerification, proof: Pic
     message:
       v.testConnection && !v.testConnection.ok
         ? v.testConnection.detail
-        : `fingerprint ${v.fingerprintMatches ? "matches" : "does not match"}; client ID ${v.clientIdUnchanged ? "unchanged" : "changed"}; token URL ${v.tokenUrlUnchanged ? "unchanged" : "changed"}`,
+        : !v.fingerprintMatches && v.pickupDetail
+          ? `pickup not proven: ${v.pickupDetail}`
+          : `fingerprint ${v.fingerprintMatches ? "matches" : "does not match"}; client ID ${v.clientIdUnchanged ? "unchanged" : "changed"}; token URL ${v.tokenUrlUnchanged ? "unchanged" : "changed"}`,
     hint: "The target does not hold a working copy of the new secret; it is updated again on the next pass.",
   };
   return false;
@@ -122,7 +149,7 @@ function recordVerification(rec: TargetRecord, v: TargetVerification, proof: Pic
  * test connection when configured) and marks each verified or not. Returns the names that failed.
  * Read-backs and test connections go through the same adapter, so they share its rate budget with updates.
  */
-export async function readBackTargets(ctx: StepContext, listed: GatewayTarget[], secret: string): Promise<string[]> {
+export async function readBackTargets(ctx: StepContext, listed: GatewayTarget[], secret: string, rule: PickupRule = pickupRuleOf(ctx)): Promise<string[]> {
   const { set, gateway } = ctx.deps;
   const { run } = ctx;
   const known = new Map(listed.map((t) => [t.id, t]));
@@ -138,6 +165,7 @@ export async function readBackTargets(ctx: StepContext, listed: GatewayTarget[],
     useTestConnection: usesTestConnection(ctx),
     maxConcurrency: gateway.capabilities.maxConcurrency,
     abortSignal: ctx.abortSignal,
+    pickup: rule,
   });
   const bad: string[] = [];
   for (const v of checks) {
@@ -145,4 +173,44 @@ export async function readBackTargets(ctx: StepContext, listed: GatewayTarget[],
     if (!recordVerification(rec, v, gateway.capabilities.pickupProof)) bad.push(rec.name);
   }
   return bad;
+}
+
+/**
+ * Asks a `keyVault` group's consumers to fetch the promoted secret, canary first, and records each
+ * outcome with its proof. A consumer that refuses to be asked falls back to `time`: it is assumed to
+ * pick the secret up `maxPickupDelayMs` after promote, with a warning. Returns the names that failed
+ * (not refused) and whether the canary failed (the rest were then not asked).
+ */
+export async function refreshTargets(ctx: StepContext, targets: GatewayTarget[], rule: PickupRule): Promise<{ failed: string[]; canaryFailed: boolean }> {
+  const { gateway } = ctx.deps;
+  const records = new Map(ctx.run.targets.map((r) => [r.id, r]));
+  const delayMs = gateway.capabilities.maxPickupDelayMs ?? 0;
+  const result = await refreshCanaryFirst({
+    adapter: gateway,
+    targets,
+    proves: (t) => provesPickup(t, { secret: "", ...rule }, rule.proof),
+    maxConcurrency: gateway.capabilities.maxConcurrency,
+    abortSignal: ctx.abortSignal,
+    logger: ctx.log,
+    onTargetDone: (id, o) => {
+      const rec = records.get(id)!;
+      rec.attempts++;
+      if (o.ok) {
+        Object.assign(rec, { updated: true, verified: true, proof: rule.proof });
+        delete rec.error;
+      } else if (o.refused) {
+        // Documented fallback: the consumer refreshes by itself within its maximum pickup delay.
+        Object.assign(rec, { updated: true, verified: false, proof: "time" });
+        delete rec.error;
+        ctx.log.warn(
+          `${rec.name} [target=${id}] cannot be asked to refresh (${o.error?.code ?? "refused"}): pickup is assumed ${delayMs / 3_600_000} h after promote, and retirement waits for it`,
+        );
+      } else {
+        Object.assign(rec, { updated: false, verified: false });
+        delete rec.proof;
+        if (o.error) rec.error = o.error;
+      }
+    },
+  });
+  return { failed: result.outcomes.filter((o) => !o.ok && !o.refused).map((o) => o.name), canaryFailed: result.canaryFailed };
 }

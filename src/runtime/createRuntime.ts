@@ -242,7 +242,17 @@ async function buildSetClients(set: CredentialSet, options: RuntimeOptions, http
       apiToken = secret.value;
       redactor.add(apiToken);
     }
-    groups.push(createGatewayAdapter(config, { apiToken, http, clientId: set.clientId }));
+    groups.push(
+      createGatewayAdapter(config, {
+        apiToken,
+        http,
+        clientId: set.clientId,
+        credential: options.credential,
+        authorityHost: set.authorityHost,
+        keyVaultSecret: { vaultUrl: set.keyVault.url, secretName: set.keyVault.secretName },
+        now: () => (options.clock ?? systemClock).now(),
+      }),
+    );
   }
   const t = options.telemetry;
   if (!t) return { graph, token, vault, gateway: groups[0]!, groups, http, signIns };

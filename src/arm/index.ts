@@ -1,0 +1,2 @@
+export { ArmClient } from "./client.js";
+export { armScope } from "./cloud.js";
