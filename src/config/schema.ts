@@ -177,6 +177,10 @@ const apimServices = () =>
 /** Resource Manager of the set's cloud; only needed for Azure Stack or a proxy (the cloud is taken from authorityHost). */
 const armEndpoint = () => httpsUrl("https://management.azure.com").optional();
 
+/** An App Service or Function app (site) resource ID, or one of its deployment slots. */
+const APPSERVICE_SITE_ID =
+  /^\/subscriptions\/[0-9a-fA-F-]{36}\/resourceGroups\/[-\w._()]{1,90}\/providers\/Microsoft\.Web\/sites\/[a-zA-Z0-9][a-zA-Z0-9-]{0,59}(\/slots\/[a-zA-Z0-9][a-zA-Z0-9-]{0,59})?$/i;
+
 export const gatewaySchema = z.discriminatedUnion(
   "kind",
   [
@@ -246,6 +250,33 @@ export const gatewaySchema = z.discriminatedUnion(
           }),
         )
         .min(1, { error: "must list at least one named value, or be left out to refresh the Key Vault-backed ones — use two groups for both" })
+        .optional(),
+      armEndpoint: armEndpoint(),
+      maxConcurrency: z
+        .number()
+        .int({ error: "must be a whole number — e.g. 4" })
+        .min(1, { error: "must be at least 1 — e.g. 4" })
+        .max(16, { error: "must be at most 16 — Resource Manager throttles writes per subscription; e.g. 4" })
+        .default(4),
+    }),
+    z.strictObject({
+      kind: z.literal("appservice-keyvault-reference"),
+      /** The sites and slots (a Function app is a site) whose app settings are searched for Key Vault references to the set's secret. */
+      sites: z
+        .array(
+          z.string().regex(APPSERVICE_SITE_ID, {
+            error:
+              "must be an App Service or Function app resource ID like /subscriptions/<subscription GUID>/resourceGroups/<group>/providers/Microsoft.Web/sites/<name>, with /slots/<slot> for a slot — copy it from the app's Properties page (Resource ID)",
+          }),
+          { error: whenMissing('is required — list the sites and slots to search, e.g. ["/subscriptions/…/providers/Microsoft.Web/sites/my-func"]') },
+        )
+        .min(1, { error: "must list at least one site or slot resource ID" }),
+      /** The vault's name as the references' VaultName= writes it; default the first label of the set's vault URL host. */
+      vaultName: z
+        .string()
+        .regex(/^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/, {
+          error: "must be a Key Vault name (3-24 letters, digits and '-', starting with a letter) — e.g. corp-vault",
+        })
         .optional(),
       armEndpoint: armEndpoint(),
       maxConcurrency: z

@@ -23,6 +23,8 @@ function describeGroup(g: GatewayConfig): string {
       return g.plainNamedValues
         ? `apim-named-value: writes ${g.plainNamedValues.join(", ")} on ${g.services.length} service(s) (${g.maxConcurrency} parallel)`
         : `apim-named-value: refreshes Key Vault-backed named values on ${g.services.length} service(s) (${g.maxConcurrency} parallel)`;
+    case "appservice-keyvault-reference":
+      return `appservice-keyvault-reference: refreshes Key Vault references on ${g.sites.length} site(s)/slot(s) (${g.maxConcurrency} parallel)`;
     case "manual":
       return `manual — an operator updates ${g.targets.length > 0 ? g.targets.join(", ") : "the targets listed in the incident"} and confirms`;
   }

@@ -3,12 +3,14 @@ import { ArmClient } from "../arm/index.js";
 import type { GatewayConfig } from "../config/schema.js";
 import type { HttpClient } from "../http/client.js";
 import type { Logger } from "../logging.js";
+import type { Clock } from "../clock.js";
 import { RotatorError } from "../errors.js";
 import { armEndpointForAuthority } from "../arm/cloud.js";
 import { createCequenceAdapter } from "./cequence/index.js";
 import { createManualAdapter } from "./manual/index.js";
 import { createKongAdapter } from "./kong/index.js";
 import { createApimNamedValueAdapter } from "./apimNamedValue/index.js";
+import { createAppServiceKeyVaultReferenceAdapter } from "./appServiceKeyVaultReference/index.js";
 import type { RateLimiter } from "./rateLimiter.js";
 import type { GatewayAdapter } from "./types.js";
 
@@ -26,6 +28,8 @@ export interface GatewayAdapterDeps {
   authorityHost?: string;
   /** The set's Key Vault secret, for consumers that reference it. */
   keyVaultSecret?: { vaultUrl: string; secretName: string };
+  /** The runtime's clock (a refresh is dated by it). */
+  clock?: Clock;
 }
 
 /** A Resource Manager client for a group (src/arm): the group's armEndpoint, else the set's cloud. */
@@ -79,6 +83,15 @@ export function createGatewayAdapter(config: GatewayConfig, deps: GatewayAdapter
         arm: armClientFor(config, deps),
         secret: deps.keyVaultSecret ?? { vaultUrl: "", secretName: "" },
         ...(deps.clientId ? { clientId: deps.clientId } : {}),
+        ...(deps.logger ? { logger: deps.logger } : {}),
+      });
+    case "appservice-keyvault-reference":
+      return createAppServiceKeyVaultReferenceAdapter({
+        config,
+        arm: armClientFor(config, deps),
+        secret: deps.keyVaultSecret ?? { vaultUrl: "", secretName: "" },
+        ...(deps.clientId ? { clientId: deps.clientId } : {}),
+        ...(deps.clock ? { clock: deps.clock } : {}),
         ...(deps.logger ? { logger: deps.logger } : {}),
       });
     default: {

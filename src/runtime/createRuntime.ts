@@ -248,6 +248,7 @@ async function buildSetClients(set: CredentialSet, options: RuntimeOptions, http
         credential: options.credential,
         authorityHost: set.authorityHost,
         keyVaultSecret: { vaultUrl: set.keyVault.url, secretName: set.keyVault.secretName },
+        ...(options.clock ? { clock: options.clock } : {}),
       }),
     );
   }

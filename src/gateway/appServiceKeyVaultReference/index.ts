@@ -1,0 +1,1 @@
+export { createAppServiceKeyVaultReferenceAdapter } from "./adapter.js";
