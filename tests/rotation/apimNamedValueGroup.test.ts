@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ArmEmulator } from "../../emulators/arm/index.js";
-import { keyVaultReader } from "../../emulators/arm/fixture.js";
+import { beforeEach, describe, expect, it } from "vitest";
 import { RUN_FAILURE_CHECK } from "../../src/alerts/model.js";
 import type { BuiltRuntime } from "../../src/runtime/createRuntime.js";
 import { Scenario, useWorld } from "./harness.js";
+import { useArmEmulator } from "./armWorld.js";
 
 /**
  * Issue 24 item 3 through the engine: a set whose secret lives on the cequence gateway, in Key
@@ -17,21 +16,9 @@ const HOUR = 3_600_000;
 const SUB = "/subscriptions/00000000-0000-0000-0000-00000000a001/resourceGroups/rg-gw/providers/Microsoft.ApiManagement/service";
 const APIM1 = `${SUB}/apim-one`;
 const APIM2 = `${SUB}/apim-two`;
-let arm: ArmEmulator;
+const arm = useArmEmulator(world);
 
-beforeAll(async () => {
-  world.entra.registerResource("https://management.azure.com");
-  arm = new ArmEmulator({
-    clock: world.clock,
-    tenantId: world.tenantId,
-    validateToken: (t) => world.entra.validateAccessToken(t),
-    keyVault: keyVaultReader(world.keyVault),
-  });
-  await arm.start();
-});
-afterAll(() => arm.close());
 beforeEach(() => {
-  arm.reset();
   arm.apim.seedService(APIM1);
   arm.apim.seedService(APIM2);
 });

@@ -1,12 +1,11 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ArmEmulator } from "../../emulators/arm/index.js";
-import { keyVaultReader } from "../../emulators/arm/fixture.js";
+import { describe, expect, it } from "vitest";
 import { httpsFetch } from "../../emulators/common/httpsFetch.js";
 import { RUN_FAILURE_CHECK } from "../../src/alerts/model.js";
 import { createAzureCredential } from "../../src/entra/credential.js";
 import type { BuiltRuntime } from "../../src/runtime/createRuntime.js";
 import type { SecretScanner } from "../helpers/secretScan.js";
 import { Scenario, useWorld } from "./harness.js";
+import { useArmEmulator } from "./armWorld.js";
 
 /**
  * Issue 24 item 4 through the engine: a set whose secret lives on the cequence gateway and in App
@@ -23,20 +22,7 @@ const FUNC = `${SITES}/orders-func`;
 const SLOT = `${FUNC}/slots/staging`;
 const WEB = `${SITES}/billing-web`;
 const KEY = "SSO_CLIENT_SECRET";
-let arm: ArmEmulator;
-
-beforeAll(async () => {
-  world.entra.registerResource("https://management.azure.com");
-  arm = new ArmEmulator({
-    clock: world.clock,
-    tenantId: world.tenantId,
-    validateToken: (t) => world.entra.validateAccessToken(t),
-    keyVault: keyVaultReader(world.keyVault),
-  });
-  await arm.start();
-});
-afterAll(() => arm.close());
-beforeEach(() => arm.reset());
+const arm = useArmEmulator(world);
 
 function groups() {
   return {
@@ -64,6 +50,20 @@ function seedSites(s: Scenario): void {
     settings: { [KEY]: `@Microsoft.KeyVault(VaultName=corp-vault;SecretName=${name})`, SSO_PINNED: `@Microsoft.KeyVault(SecretUri=${uri}/${pinned})` },
   });
 }
+
+/** A scenario whose rotation events reach its own alerting, so a failed run opens an incident. */
+async function alertingScenario(): Promise<Scenario> {
+  const holder: { runtime?: BuiltRuntime } = {};
+  const s = await Scenario.create(
+    world,
+    { secretExpiresInDays: 5, targets: 1, otherTargets: 0, overrides: groups() },
+    { onRotationEvent: (e, l) => holder.runtime!.alerting.onRotationEvent(e, l) },
+  );
+  holder.runtime = s.runtime;
+  return s;
+}
+
+const openRunIncident = async (s: Scenario) => (await s.runtime.alerting.manager.listOpen(s.set.name)).find((i) => i.check === RUN_FAILURE_CHECK);
 
 /** Every ARM answer the adapter reads (lists, gets, the refresh), over HTTPS with a Resource Manager token, into the scan. */
 async function collectHttp(scan: SecretScanner): Promise<SecretScanner> {
@@ -130,13 +130,7 @@ describe("target groups: cequence + appservice-keyvault-reference", () => {
   });
 
   it("a site whose identity lost access to the vault (AccessToKeyVaultDenied) holds retirement with an incident naming it, until it resolves the new version", async () => {
-    const holder: { runtime?: BuiltRuntime } = {};
-    const s = await Scenario.create(
-      world,
-      { secretExpiresInDays: 5, targets: 1, otherTargets: 0, overrides: groups() },
-      { onRotationEvent: (e, l) => holder.runtime!.alerting.onRotationEvent(e, l) },
-    );
-    holder.runtime = s.runtime;
+    const s = await alertingScenario();
     const old = s.seeded.handMade.secretText;
     seedSites(s);
     arm.appService.denyKeyVault(WEB);
@@ -152,7 +146,7 @@ describe("target groups: cequence + appservice-keyvault-reference", () => {
     expect(seen(WEB)).toMatch(/^@Microsoft\.KeyVault\(/);
     const stuck = first.journal.targets.find((t) => t.name === "billing-web/SSO_CLIENT_SECRET")!;
     expect(stuck).toMatchObject({ verified: false, error: { code: "TARGET_REFRESH_FAILED", message: expect.stringContaining("AccessToKeyVaultDenied") } });
-    const incident = (await s.runtime.alerting.manager.listOpen(s.set.name)).find((i) => i.check === RUN_FAILURE_CHECK);
+    const incident = await openRunIncident(s);
     expect(JSON.stringify(incident)).toContain("billing-web/SSO_CLIENT_SECRET");
 
     world.clock.advance(25 * HOUR); // past the grace period and the 24 h pickup: still held
@@ -174,13 +168,7 @@ describe("target groups: cequence + appservice-keyvault-reference", () => {
   });
 
   it("a stuck site that answers Resolved with a stale activeVersion holds retirement with an incident naming it; the other sites are not asked until the canary proves", async () => {
-    const holder: { runtime?: BuiltRuntime } = {};
-    const s = await Scenario.create(
-      world,
-      { secretExpiresInDays: 5, targets: 1, otherTargets: 0, overrides: groups() },
-      { onRotationEvent: (e, l) => holder.runtime!.alerting.onRotationEvent(e, l) },
-    );
-    holder.runtime = s.runtime;
+    const s = await alertingScenario();
     const old = s.seeded.handMade.secretText;
     const oldVersion = world.keyVault.versions(s.set.keyVault.secretName).at(-1)!.version;
     seedSites(s);
@@ -192,7 +180,7 @@ describe("target groups: cequence + appservice-keyvault-reference", () => {
     const stuck = first.journal.targets.find((t) => t.name === "orders-func/SSO_CLIENT_SECRET")!;
     expect(stuck.error?.message).toContain(`status Resolved, activeVersion ${oldVersion}`);
     expect([seen(FUNC), seen(SLOT), seen(WEB)]).toEqual([old, old, old]);
-    const incident = (await s.runtime.alerting.manager.listOpen(s.set.name)).find((i) => i.check === RUN_FAILURE_CHECK);
+    const incident = await openRunIncident(s);
     expect(JSON.stringify(incident)).toContain("orders-func/SSO_CLIENT_SECRET");
 
     world.clock.advance(25 * HOUR);
@@ -241,6 +229,22 @@ describe("target groups: cequence + appservice-keyvault-reference", () => {
     expect(s.credentials().map((c) => c.keyId)).toEqual([current.tags["keyId"]]);
     // Ground truth: the sites' own 24 h cache did pick it up.
     expect([seen(FUNC), seen(SLOT), seen(WEB)]).toEqual([current.value, current.value, current.value]);
+    const scan = await s.scanJournals(s.scanner().addSecrets(arm.issuedSecrets()));
+    scan.assertClean();
+  });
+  it("a refresh endpoint that is gone (404 on the docs-only POST, the site still there) is a refusal too: 24 h pickup with a warning, not a failed run", async () => {
+    const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 1, otherTargets: 0, overrides: groups() });
+    seedSites(s);
+    arm.server.faults.add({
+      route: "^POST .*/config/configreferences/appsettings/refresh$",
+      status: 404,
+      body: { error: { code: "NotFound", message: "No route matches the request." } },
+    });
+    const first = await s.pass();
+    expect(["waiting", "succeeded"]).toContain(first.status);
+    expect(first.journal.error).toBeUndefined();
+    expect(first.journal.targets.filter((t) => t.group === 1 && t.outcome === undefined).map((t) => t.proof)).toEqual(["time", "time", "time"]);
+    expect(s.lines.join("\n")).toMatch(/cannot be asked to refresh \(TARGET_REFRESH_REFUSED\): pickup is assumed 24 h after promote/);
     const scan = await s.scanJournals(s.scanner().addSecrets(arm.issuedSecrets()));
     scan.assertClean();
   });

@@ -5,7 +5,7 @@ import type { ArmCore } from "../core.js";
 import { fetchReferences, registerAppServiceRoutes, type AppServiceDeps } from "./routes.js";
 import { AppServiceState, type AppServiceSite, type StoredResolution } from "./state.js";
 
-export type { ResolveStatus, StoredResolution } from "./state.js";
+export type { StoredResolution } from "./state.js";
 
 /**
  * The App Service subset of the ARM emulator (../shared/specs/appservice-keyvault-references.md),
