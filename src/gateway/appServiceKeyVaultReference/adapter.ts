@@ -150,7 +150,9 @@ export function createAppServiceKeyVaultReferenceAdapter(options: AppServiceKeyV
         }
         for (const raw of items) {
           const c = parseReference(raw, `GET ${site}${REFERENCES}`);
-          const key = c.name ?? (raw as { id?: string }).id?.split("/").at(-1);
+          // The id ends with the setting's key (the examples carry no `name`; a proxy resource's name may be qualified).
+          const id = (raw as { id?: unknown }).id;
+          const key = (typeof id === "string" ? id.split("/").at(-1) : undefined) ?? c.name;
           const names = referenceNames(c.properties, secret);
           if (!key || !names) continue;
           const t = toTarget(site, key, c);
