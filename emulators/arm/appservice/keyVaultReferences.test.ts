@@ -167,4 +167,18 @@ describe("Key Vault references (appservice-keyvault-references.md)", () => {
     expect(denied.status).toBe(403);
     expect((denied.body as { error: { code: string } }).error.code).toBe("AuthorizationFailed");
   });
+  it("§ Refresh / rotation: any app-settings change (PUT) restarts the app and refetches at once; an app without an identity shows MSINotEnabled", async () => {
+    kv.vault.seedSecret("sso-secret", "first-value-0123456789abcdef");
+    const ref = `@Microsoft.KeyVault(SecretUri=${kv.vault.url}/secrets/sso-secret)`;
+    fx.arm.appService.seedSite(SITE, { settings: { SSO: ref } });
+    const second = kv.vault.seedSecret("sso-secret", "second-value-0123456789abcdef");
+    const put = await call("PUT", `${SITE}/config/appsettings?${V}`, { body: { properties: { SSO: ref, NEW: "y" } } });
+    expect(put.status).toBe(200);
+    expect(fx.arm.appService.resolution(SITE, "SSO")).toMatchObject({ status: "Resolved", version: second.version });
+
+    fx.arm.appService.seedSite(`${SITE}/slots/noid`, { settings: { SSO: ref }, identity: "None" });
+    const r = await call("GET", `${SITE}/slots/noid/config/configreferences/appsettings/SSO?${V}`);
+    expect(r.body).toMatchObject({ properties: { status: "MSINotEnabled", identityType: { type: "None" } } });
+    expect(fx.arm.appService.appSees(`${SITE}/slots/noid`, "SSO")).toBe(ref);
+  });
 });
