@@ -2,11 +2,12 @@ import { systemClock, type Clock } from "../common/clock.js";
 import { EmulatorServer, ServedEmulator } from "../common/server.js";
 import { sharedCertificateAuthority } from "../common/tls.js";
 import { ApimProvider, type KeyVaultReader } from "./apim/index.js";
+import { AppServiceProvider } from "./appservice/index.js";
 import { ArmCore, type ArmTokenValidator } from "./core.js";
 
 /**
  * A local Azure Resource Manager over HTTPS on 127.0.0.1, with the resource providers the rotator
- * writes to: the API Management subset today (apim/), room for App Service (appservice/). Each
+ * writes to: the API Management subset (apim/) and the App Service subset (appservice/). Each
  * provider is a module registered on the one core (core.ts), which does what every ARM call has
  * in common. Faults (errors, 429, latency, hang, drop, malformed bodies) come from EmulatorServer.
  * Written from ../shared/specs/ and ../shared/LOCAL-EMULATION.md only; README.md lists its guesses.
@@ -31,6 +32,7 @@ export class ArmEmulator extends ServedEmulator {
   readonly caCertPem: string;
   readonly core: ArmCore;
   readonly apim: ApimProvider;
+  readonly appService: AppServiceProvider;
 
   constructor(options: ArmEmulatorOptions = {}) {
     super();
@@ -49,17 +51,19 @@ export class ArmEmulator extends ServedEmulator {
       ...(options.keyVault ? { keyVault: options.keyVault } : {}),
       ...(options.acceptsSecret ? { acceptsSecret: options.acceptsSecret } : {}),
     });
+    this.appService = new AppServiceProvider(this.core, { clock, ...(options.keyVault ? { keyVault: options.keyVault } : {}) });
     this.server.routeReset(() => this.reset());
   }
 
   /** Every secret any provider stored, for SecretScanner. */
   issuedSecrets(): string[] {
-    return this.apim.issuedSecrets();
+    return [...this.apim.issuedSecrets(), ...this.appService.issuedSecrets()];
   }
 
   reset(): void {
     this.core.reset();
     this.apim.reset();
+    this.appService.reset();
     this.server.faults.clear();
   }
 }

@@ -280,6 +280,10 @@ const armFields = () => ({
     .default(4),
 });
 
+/** An App Service or Function app (site) resource ID, or one of its deployment slots. */
+const APPSERVICE_SITE_ID =
+  /^\/subscriptions\/[0-9a-fA-F-]{36}\/resourceGroups\/[-\w._()]{1,90}\/providers\/Microsoft\.Web\/sites\/[a-zA-Z0-9][a-zA-Z0-9-]{0,59}(\/slots\/[a-zA-Z0-9][a-zA-Z0-9-]{0,59})?$/i;
+
 export const gatewaySchema = z.discriminatedUnion(
   "kind",
   [
@@ -335,6 +339,27 @@ export const gatewaySchema = z.discriminatedUnion(
       ...armFields(),
     }),
     z.strictObject({
+      kind: z.literal("appservice-keyvault-reference"),
+      /** The sites and slots (a Function app is a site) whose app settings are searched for Key Vault references to the set's secret. */
+      sites: z
+        .array(
+          z.string().regex(APPSERVICE_SITE_ID, {
+            error:
+              "must be an App Service or Function app resource ID like /subscriptions/<subscription GUID>/resourceGroups/<group>/providers/Microsoft.Web/sites/<name>, with /slots/<slot> for a slot — copy it from the app's Properties page (Resource ID)",
+          }),
+          { error: whenMissing('is required — list the sites and slots to search, e.g. ["/subscriptions/…/providers/Microsoft.Web/sites/my-func"]') },
+        )
+        .min(1, { error: "must list at least one site or slot resource ID" }),
+      /** The vault's name as the references' VaultName= writes it; default the first label of the set's vault URL host. */
+      vaultName: z
+        .string()
+        .regex(/^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/, {
+          error: "must be a Key Vault name (3-24 letters, digits and '-', starting with a letter) — e.g. corp-vault",
+        })
+        .optional(),
+      ...armFields(),
+    }),
+    z.strictObject({
       kind: z.literal("manual"),
       /** Names of the MCP servers an operator must update by hand; listed in the incident. */
       targets: z.array(z.string().min(1, { error: "must not be empty — give the MCP server's name as the gateway shows it" })).default([]),
@@ -352,7 +377,7 @@ export const gatewaySchema = z.discriminatedUnion(
         const shown = typeof kind === "string" ? quoted(kind) : "this value";
         return kind === undefined
           ? `is required — set the gateway's kind to cequence or manual (manual for a gateway without an admin API)`
-          : `${shown} is not a gateway kind — use cequence, or manual for a gateway without an admin API (kong-openid-connect for Kong's openid-connect plugin, apim-named-value for API Management named values, apim-credential-manager for its credential providers and connections)`;
+          : `${shown} is not a gateway kind — use cequence, or manual for a gateway without an admin API (kong-openid-connect for Kong's openid-connect plugin, apim-named-value for API Management named values, apim-credential-manager for its credential providers and connections, appservice-keyvault-reference for App Service and Functions Key Vault references)`;
       }
       return undefined;
     },

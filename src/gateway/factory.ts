@@ -4,6 +4,7 @@ import { kongKind } from "./kong/kind.js";
 import { manualKind } from "./manual/kind.js";
 import { apimNamedValueKind } from "./apimNamedValue/kind.js";
 import { apimCredentialManagerKind } from "./apimCredentialManager/kind.js";
+import { appServiceKeyVaultReferenceKind } from "./appServiceKeyVaultReference/kind.js";
 import type { GatewayAdapter, GatewayAdapterDeps, GatewayKind } from "./types.js";
 
 /** Every target kind, by the config schema's `kind`: a new kind is its folder, this line and one schema member. */
@@ -13,6 +14,7 @@ const KINDS: { [K in GatewayConfig["kind"]]: GatewayKind<Extract<GatewayConfig, 
   "kong-openid-connect": kongKind,
   "apim-named-value": apimNamedValueKind,
   "apim-credential-manager": apimCredentialManagerKind,
+  "appservice-keyvault-reference": appServiceKeyVaultReferenceKind,
 };
 
 function kindOf<C extends GatewayConfig>(config: C): GatewayKind<C> {

@@ -31,6 +31,9 @@ export function provesPickup(
     case "fingerprint":
       return fingerprintMatches(target, expected.secret);
     case "status": {
+      // A consumer that also names the version it uses (App Service's activeVersion) proves by it: the promoted one, whatever the time.
+      if (target.pickup?.version !== undefined)
+        return target.pickup.ok && expected.promotedVersion !== undefined && target.pickup.version === expected.promotedVersion;
       if (target.pickup?.ok !== true) return false;
       const at = Date.parse(target.pickup.at ?? "");
       if (expected.promotedAt !== undefined && Number.isFinite(at) && at >= expected.promotedAt) return true;
@@ -41,4 +44,12 @@ export function provesPickup(
     default:
       return false;
   }
+}
+
+/**
+ * The proof a target that proves pickup under `proof` actually gave, for its journal entry: a
+ * `status` group's consumer that reported the promoted version proved it by `version`.
+ */
+export function proofSeen(target: Pick<GatewayTarget, "pickup">, proof: PickupProof): PickupProof {
+  return proof === "status" && target.pickup?.version !== undefined ? "version" : proof;
 }

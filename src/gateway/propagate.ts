@@ -306,6 +306,8 @@ export interface RefreshOutcome {
   /** The consumer cannot be asked (TARGET_REFRESH_REFUSED): the caller falls back to the documented pickup delay. */
   refused?: boolean;
   error?: ErrorSummary;
+  /** The target as read after the refresh (which proof it gave goes on its journal entry). */
+  after?: GatewayTarget;
 }
 
 export interface RefreshOptions {
@@ -337,6 +339,7 @@ export async function refreshCanaryFirst(options: RefreshOptions): Promise<{ can
       return {
         ...base,
         ok,
+        after,
         ...(ok
           ? {}
           : {

@@ -1,3 +1,4 @@
+import { proofSeen } from "../gateway/proof.js";
 import { RotatorError, ensureRotatorError } from "../errors.js";
 import type { SecretVersion } from "../vault/types.js";
 import { tokenUrlFor } from "../entra/token.js";
@@ -196,7 +197,7 @@ async function refreshGroupToCurrent(ctx: StepContext, rule: PickupRule): Promis
   for (const t of listed.filter((x) => !stale.includes(x)))
     Object.assign(
       run.targets.find((r) => r.id === t.id)!,
-      { updated: true, verified: true, proof: rule.proof },
+      { updated: true, verified: true, proof: proofSeen(t, rule.proof) },
     );
   if (stale.length === 0) return [];
   const { failed } = await refreshTargets(ctx, stale, rule);

@@ -1,4 +1,5 @@
 import { markOperatorConfirmations } from "./operatorConfirmations.js";
+import { proofSeen } from "../gateway/proof.js";
 import { RotatorError, ensureRotatorError, type ErrorSummary } from "../errors.js";
 import type { TokenResult } from "../entra/types.js";
 import { DAY_MS } from "../clock.js";
@@ -504,7 +505,7 @@ async function refreshGroup(ctx: StepContext, targets: GatewayTarget[], settle: 
   for (const t of targets) {
     const rec = run.targets.find((r) => r.id === t.id)!;
     if (rec.outcome !== undefined) continue;
-    if (targetProves(t, "", rule)) Object.assign(rec, { updated: true, verified: true, proof });
+    if (targetProves(t, "", rule)) Object.assign(rec, { updated: true, verified: true, proof: proofSeen(t, proof) });
     else if (rec.proof !== "time") pending.push(t);
   }
   const { failed, canaryFailed } = await refreshTargets(ctx, pending, rule);

@@ -1,7 +1,7 @@
 import { RotatorError } from "../errors.js";
 import type { GatewayTarget, PickupProof, TargetFilter } from "../gateway/types.js";
 import { propagateCanaryFirst, refreshCanaryFirst, verifyTargets, type PickupRule, type TargetOutcome, type TargetVerification } from "../gateway/propagate.js";
-import { provesPickup } from "../gateway/proof.js";
+import { proofSeen, provesPickup } from "../gateway/proof.js";
 import type { TargetRecord } from "./model.js";
 import type { StepContext } from "./stepContext.js";
 import { liveTargets } from "./targets.js";
@@ -196,7 +196,7 @@ export async function refreshTargets(ctx: StepContext, targets: GatewayTarget[],
       const rec = records.get(id)!;
       rec.attempts++;
       if (o.ok) {
-        Object.assign(rec, { updated: true, verified: true, proof: rule.proof });
+        Object.assign(rec, { updated: true, verified: true, proof: o.after ? proofSeen(o.after, rule.proof) : rule.proof });
         delete rec.error;
       } else if (o.refused) {
         // Documented fallback: the consumer refreshes by itself within its maximum pickup delay.

@@ -1,28 +1,20 @@
 import { describe, expect, it } from "vitest";
-import { collectCredentialSets } from "../../src/config/load.js";
 import { targetGroupsOf } from "../../src/config/groups.js";
 import { describeCredentialSets } from "../../src/config/summary.js";
-import { validCequenceSet } from "./fixtures.js";
+import { expectGroupIssues, withSecondGroup } from "./fixtures.js";
 
 /** Issue 24 item 3: the `apim-named-value` group in the credential-set file, and check-config's words for a wrong one. */
 const APIM = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg1/providers/Microsoft.ApiManagement/service/apimService1";
 
-function withGroup(group: Record<string, unknown>) {
-  const raw = validCequenceSet();
-  raw.groups = [raw.gateway, group];
-  delete raw.gateway;
-  return collectCredentialSets({ json: JSON.stringify({ sets: [raw] }) });
-}
-
 describe("apim-named-value groups", () => {
   it("loads Key Vault-backed and plain groups with their defaults, and the summary says which does what", () => {
-    const kv = withGroup({ kind: "apim-named-value", services: [APIM] });
+    const kv = withSecondGroup({ kind: "apim-named-value", services: [APIM] });
     expect(kv.ok).toBe(true);
     if (!kv.ok) return;
     expect(targetGroupsOf(kv.value[0]!)[1]).toEqual({ kind: "apim-named-value", services: [APIM], maxConcurrency: 4 });
     expect(describeCredentialSets(kv.value)).toContain("apim-named-value: refreshes Key Vault-backed named values on 1 service(s)");
 
-    const plain = withGroup({
+    const plain = withSecondGroup({
       kind: "apim-named-value",
       services: [APIM],
       plainNamedValues: ["sso-secret"],
@@ -43,27 +35,20 @@ describe("apim-named-value groups", () => {
       [{ kind: "apim-named-value", services: [APIM], plainNamedValues: [] }, "groups[1].plainNamedValues", /use two groups for both/],
       [{ kind: "apim-named-value", services: [APIM], armEndpoint: "http://management.azure.com" }, "groups[1].armEndpoint", /https/],
     ];
-    for (const [group, field, fix] of cases) {
-      const r = withGroup(group);
-      expect(r.ok).toBe(false);
-      if (r.ok) continue;
-      const line = r.issues.find((i) => i.includes(field));
-      expect(line, `${field} in ${r.issues.join(" | ")}`).toBeDefined();
-      expect(line).toMatch(fix);
-    }
+    expectGroupIssues(cases);
   });
 
   it("an unknown kind names apim-named-value among the kinds", () => {
-    const r = withGroup({ kind: "apim", services: [APIM] });
+    const r = withSecondGroup({ kind: "apim", services: [APIM] });
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.issues.join("\n")).toContain("apim-named-value for API Management named values");
   });
 
   it("loads an apim-credential-manager group and names the field for a wrong service ID", () => {
-    const ok = withGroup({ kind: "apim-credential-manager", services: [APIM] });
+    const ok = withSecondGroup({ kind: "apim-credential-manager", services: [APIM] });
     expect(ok.ok).toBe(true);
     if (ok.ok) expect(describeCredentialSets(ok.value)).toContain("apim-credential-manager: providers and connections on 1 service(s)");
-    const bad = withGroup({ kind: "apim-credential-manager", services: ["/subscriptions/x"] });
+    const bad = withSecondGroup({ kind: "apim-credential-manager", services: ["/subscriptions/x"] });
     expect(bad.ok).toBe(false);
     if (!bad.ok) expect(bad.issues.find((i) => i.includes("groups[1].services[0]"))).toMatch(/API Management service resource ID/);
   });

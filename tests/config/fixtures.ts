@@ -1,4 +1,6 @@
+import { expect } from "vitest";
 import { ConfigError } from "../../src/errors.js";
+import { collectCredentialSets } from "../../src/config/load.js";
 
 /**
  * Raw credential-set JSON as tests write it: any field may be set to any value, nested paths
@@ -55,4 +57,24 @@ export function issueAt(err: ConfigError, path: string): string {
   const found = err.issues.find((i) => pathOf(i) === path);
   if (!found) throw new Error(`no issue at ${path}; issues were:\n${err.issues.join("\n")}`);
   return found;
+}
+
+/** The valid cequence set with its gateway as the first target group and `group` as the second, loaded as check-config does. */
+export function withSecondGroup(group: Record<string, unknown>) {
+  const raw = validCequenceSet();
+  raw.groups = [raw.gateway, group];
+  delete raw.gateway;
+  return collectCredentialSets({ json: JSON.stringify({ sets: [raw] }) });
+}
+
+/** Each case's group, loaded second, is refused with an issue at `field` whose text matches `fix`. */
+export function expectGroupIssues(cases: [Record<string, unknown>, string, RegExp][]): void {
+  for (const [group, field, fix] of cases) {
+    const r = withSecondGroup(group);
+    expect(r.ok).toBe(false);
+    if (r.ok) continue;
+    const line = r.issues.find((i) => i.includes(field));
+    expect(line, `${field} in ${r.issues.join(" | ")}`).toBeDefined();
+    expect(line).toMatch(fix);
+  }
 }

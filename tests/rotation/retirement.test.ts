@@ -142,7 +142,7 @@ describe("the retire step checks the targets on every pass, not only once the gr
     const s = await scenario();
     const first = await s.pass();
     expect(first.journal.steps.at(-1)).toMatchObject({ name: "retire", status: "waiting" });
-    const newSecret = s.vaultCurrent()!.value!;
+    const newSecret = s.vaultCurrent()!.value;
     const [edited] = s.targets();
     // An administrator pastes an old value into one server (ground truth: the gateway emulator).
     world.gateway.setServerSecret(edited!.id, s.seeded.handMade.secretText);

@@ -62,7 +62,7 @@ function normalHost(url: URL): string {
 }
 
 /** Whether a secret identifier names the set's secret: `current` (no version), `versioned`, or not at all. */
-function identifierNames(identifier: string | undefined, secret: { vaultUrl: string; secretName: string }): "current" | "versioned" | undefined {
+export function identifierNames(identifier: string | undefined, secret: { vaultUrl: string; secretName: string }): "current" | "versioned" | undefined {
   if (!identifier) return undefined;
   let u: URL;
   let vault: URL;
