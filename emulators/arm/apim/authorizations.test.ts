@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startArmFixture, type ArmFixture } from "../fixture.js";
+import { describe, expect, it } from "vitest";
+import { useArmTestWorld } from "../testWorld.js";
 
 /**
  * Fidelity of API Management credential providers and connections against
@@ -18,26 +18,14 @@ interface Example {
 }
 const example = (file: string): Example => JSON.parse(readFileSync(EXAMPLES + file, "utf8")) as Example;
 
-let fx: ArmFixture;
-let token: string;
-const call = (method: string, path: string, options: { body?: unknown; headers?: Record<string, string> } = {}) => fx.raw(method, path, { token, ...options });
-
-beforeAll(async () => {
-  fx = await startArmFixture();
-  token = (await fx.credential().getToken("https://management.azure.com/.default"))!.token;
-});
-beforeEach(() => {
-  fx.arm.reset();
-  fx.arm.apim.seedService(SERVICE);
-});
-afterAll(() => fx.close());
+const w = useArmTestWorld({ seed: (w) => w.fx.arm.apim.seedService(SERVICE) });
 
 describe("credential providers and connections (apim-authorization-providers.md)", () => {
   it("ApiManagementCreateAuthorizationProviderAADAuthCode.json: PUT answers 201 then 200 synchronously, with an ETag and without clientSecret", async () => {
     const ex = example("ApiManagementCreateAuthorizationProviderAADAuthCode.json");
     const path = `${SERVICE}/authorizationProviders/${ex.parameters.authorizationProviderId}?${API}`;
     for (const code of [201, 200]) {
-      const r = await call("PUT", path, { body: ex.parameters.parameters });
+      const r = await w.call("PUT", path, { body: ex.parameters.parameters });
       expect(r.status).toBe(code);
       expect(r.headers["etag"]).toBeDefined();
       expect(r.headers["azure-asyncoperation"]).toBeUndefined();
@@ -46,17 +34,17 @@ describe("credential providers and connections (apim-authorization-providers.md)
       expect(r.body).toEqual(want);
       expect(JSON.stringify(r.body)).not.toContain("clientsecretvalue");
     }
-    const got = await call("GET", path);
+    const got = await w.call("GET", path);
     expect(JSON.stringify(got.body)).not.toContain("clientsecretvalue");
-    expect(fx.arm.apim.provider(SERVICE, ex.parameters.authorizationProviderId)!.authCodeSecret).toBe("clientsecretvalue");
+    expect(w.fx.arm.apim.provider(SERVICE, ex.parameters.authorizationProviderId)!.authCodeSecret).toBe("clientsecretvalue");
   });
 
   it("ApiManagementCreateAuthorizationAADClientCred.json: a connection answers parameters without clientSecret and status Connected when Entra accepts the secret", async () => {
     const ex = example("ApiManagementCreateAuthorizationAADClientCred.json");
-    fx.arm.apim.seedProvider(SERVICE, { name: ex.parameters.authorizationProviderId, grantType: "clientCredentials" });
-    const app = fx.entra.target;
+    w.fx.arm.apim.seedProvider(SERVICE, { name: ex.parameters.authorizationProviderId, grantType: "clientCredentials" });
+    const app = w.fx.entra.target;
     const body = { properties: { ...ex.parameters.parameters!.properties, parameters: { clientId: app.app.appId, clientSecret: app.secret.secretText } } };
-    const r = await call(
+    const r = await w.call(
       "PUT",
       `${SERVICE}/authorizationProviders/${ex.parameters.authorizationProviderId}/authorizations/${ex.parameters.authorizationId!}?${API}`,
       { body },
@@ -68,19 +56,19 @@ describe("credential providers and connections (apim-authorization-providers.md)
 
   it("ApiManagementListAuthorizationsClientCred.json: a connection whose secret Entra refuses is Error with code Unauthorized and the AADSTS7000215 invalid_client error", async () => {
     const ex = example("ApiManagementListAuthorizationsClientCred.json");
-    fx.arm.apim.seedProvider(SERVICE, { name: ex.parameters.authorizationProviderId, grantType: "clientCredentials" });
-    const app = fx.entra.target;
-    fx.arm.apim.seedConnection(SERVICE, ex.parameters.authorizationProviderId, {
+    w.fx.arm.apim.seedProvider(SERVICE, { name: ex.parameters.authorizationProviderId, grantType: "clientCredentials" });
+    const app = w.fx.entra.target;
+    w.fx.arm.apim.seedConnection(SERVICE, ex.parameters.authorizationProviderId, {
       name: "authz1",
       clientId: app.app.appId,
       clientSecret: app.secret.secretText,
     });
-    fx.arm.apim.seedConnection(SERVICE, ex.parameters.authorizationProviderId, {
+    w.fx.arm.apim.seedConnection(SERVICE, ex.parameters.authorizationProviderId, {
       name: "authz2",
       clientId: app.app.appId,
       clientSecret: "not-the-secret-0123456789",
     });
-    const r = await call("GET", `${SERVICE}/authorizationProviders/${ex.parameters.authorizationProviderId}/authorizations?${API}`);
+    const r = await w.call("GET", `${SERVICE}/authorizationProviders/${ex.parameters.authorizationProviderId}/authorizations?${API}`);
     const got = (r.body as { value: { properties: { status: string; error?: { code: string; message: string } } }[] }).value;
     const want = (ex.responses["200"]!.body as { value: { properties: { status: string; error?: { code: string; message: string } } }[] }).value;
     expect(got.map((c) => c.properties.status)).toEqual(want.map((c) => c.properties.status));
@@ -97,7 +85,7 @@ describe("credential providers and connections (apim-authorization-providers.md)
   });
 
   it("§ ETag / If-Match: a PUT with a stale If-Match is refused (412, the ARM convention) and stores nothing", async () => {
-    fx.arm.apim.seedProvider(SERVICE, { name: "p", grantType: "authorizationCode", clientId: "c", clientSecret: "first-secret-0123456789" });
+    w.fx.arm.apim.seedProvider(SERVICE, { name: "p", grantType: "authorizationCode", clientId: "c", clientSecret: "first-secret-0123456789" });
     const body = {
       properties: {
         displayName: "p",
@@ -105,8 +93,8 @@ describe("credential providers and connections (apim-authorization-providers.md)
         oauth2: { grantTypes: { authorizationCode: { clientId: "c", clientSecret: "second-secret-0123456789" } } },
       },
     };
-    const r = await call("PUT", `${SERVICE}/authorizationProviders/p?${API}`, { body, headers: { "if-match": '"stale"' } });
+    const r = await w.call("PUT", `${SERVICE}/authorizationProviders/p?${API}`, { body, headers: { "if-match": '"stale"' } });
     expect(r.status).toBe(412);
-    expect(fx.arm.apim.provider(SERVICE, "p")!.authCodeSecret).toBe("first-secret-0123456789");
+    expect(w.fx.arm.apim.provider(SERVICE, "p")!.authCodeSecret).toBe("first-secret-0123456789");
   });
 });

@@ -1,8 +1,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startKeyVaultFixture, type KeyVaultFixture } from "../../keyvault/fixture.js";
-import { startArmFixture, type ArmFixture } from "../fixture.js";
+import { describe, expect, it } from "vitest";
+import { useArmTestWorld } from "../testWorld.js";
 
 /**
  * Fidelity of the API Management named values against ../shared/specs/apim-named-values.md and its
@@ -17,20 +16,17 @@ interface Example {
   responses: Record<string, { headers?: Record<string, string>; body?: unknown }>;
 }
 
+const w = useArmTestWorld({ keyVault: true, seed: (w) => w.fx.arm.apim.seedService(SERVICE) });
+
 function example(file: string): Example {
   return JSON.parse(readFileSync(EXAMPLES + file, "utf8")) as Example;
 }
-
-let kv: KeyVaultFixture;
-let fx: ArmFixture;
-let token: string;
-const call = (method: string, path: string, options: { body?: unknown; headers?: Record<string, string> } = {}) => fx.raw(method, path, { token, ...options });
 
 /** Polls an operation to its end, as a client following Azure-AsyncOperation does. */
 async function finish(headers: Record<string, string>): Promise<string> {
   const u = new URL(headers["azure-asyncoperation"]!);
   for (let i = 0; i < 5; i++) {
-    const r = await call("GET", u.pathname + u.search);
+    const r = await w.call("GET", u.pathname + u.search);
     const status = (r.body as { status: string }).status;
     if (status !== "InProgress") return status;
   }
@@ -43,26 +39,12 @@ function pathOf(url: string): string {
   return u.pathname + u.search;
 }
 
-beforeAll(async () => {
-  kv = await startKeyVaultFixture();
-  fx = await startArmFixture({ entra: kv.entra, vault: kv.vault });
-  token = (await fx.credential().getToken("https://management.azure.com/.default"))!.token;
-});
-beforeEach(() => {
-  fx.arm.reset();
-  fx.arm.apim.seedService(SERVICE);
-});
-afterAll(async () => {
-  await fx.close();
-  await kv.close();
-});
-
 describe("named values (apim-named-values.md)", () => {
   it("ApiManagementCreateNamedValue.json: PUT answers 201 then 200 with provisioningState InProgress, location and Azure-AsyncOperation", async () => {
     const ex = example("ApiManagementCreateNamedValue.json");
     const path = `${SERVICE}/namedValues/${ex.parameters.namedValueId}?api-version=${ex.parameters["api-version"]}`;
     for (const code of ["201", "200"]) {
-      const r = await call("PUT", path, { body: ex.parameters.parameters });
+      const r = await w.call("PUT", path, { body: ex.parameters.parameters });
       expect(String(r.status)).toBe(code);
       expect(r.body).toEqual(ex.responses[code]!.body);
       const want = ex.responses[code]!.headers!;
@@ -81,50 +63,50 @@ describe("named values (apim-named-values.md)", () => {
   it("ApiManagementGetNamedValue.json and ApiManagementNamedValueListValue.json: a plain value is returned on GET, and by listValue", async () => {
     const get = example("ApiManagementGetNamedValue.json");
     const body = get.responses["200"]!.body as { name: string; properties: { displayName: string; value: string; tags: string[]; secret: boolean } };
-    fx.arm.apim.seedNamedValue(SERVICE, {
+    w.fx.arm.apim.seedNamedValue(SERVICE, {
       name: body.name,
       displayName: body.properties.displayName,
       value: body.properties.value,
       tags: body.properties.tags,
       secret: false,
     });
-    const r = await call("GET", `${SERVICE}/namedValues/${get.parameters.namedValueId}?api-version=2024-05-01`);
+    const r = await w.call("GET", `${SERVICE}/namedValues/${get.parameters.namedValueId}?api-version=2024-05-01`);
     expect(r.status).toBe(200);
     expect(r.body).toEqual(body);
     const list = example("ApiManagementNamedValueListValue.json");
-    const v = await call("POST", `${SERVICE}/namedValues/${list.parameters.namedValueId}/listValue?api-version=2024-05-01`);
+    const v = await w.call("POST", `${SERVICE}/namedValues/${list.parameters.namedValueId}/listValue?api-version=2024-05-01`);
     expect(v.body).toEqual(list.responses["200"]!.body);
   });
 
   it("§ Is the secret returned on GET: a secret value is hidden on GET and list, and returned only by listValue", async () => {
-    fx.arm.apim.seedNamedValue(SERVICE, { name: "hidden", value: "hidden-value-0123456789", secret: true });
-    const r = await call("GET", `${SERVICE}/namedValues/hidden?api-version=2024-05-01`);
+    w.fx.arm.apim.seedNamedValue(SERVICE, { name: "hidden", value: "hidden-value-0123456789", secret: true });
+    const r = await w.call("GET", `${SERVICE}/namedValues/hidden?api-version=2024-05-01`);
     expect(JSON.stringify(r.body)).not.toContain("hidden-value");
-    const l = await call("GET", `${SERVICE}/namedValues?api-version=2024-05-01`);
+    const l = await w.call("GET", `${SERVICE}/namedValues?api-version=2024-05-01`);
     expect(JSON.stringify(l.body)).not.toContain("hidden-value");
-    expect((await call("POST", `${SERVICE}/namedValues/hidden/listValue?api-version=2024-05-01`)).body).toEqual({ value: "hidden-value-0123456789" });
+    expect((await w.call("POST", `${SERVICE}/namedValues/hidden/listValue?api-version=2024-05-01`)).body).toEqual({ value: "hidden-value-0123456789" });
   });
 
   it("ApiManagementCreateNamedValueWithKeyVault.json and ApiManagementGetNamedValueWithKeyVault.json: Key Vault-backed values carry keyVault and secret:true, never value", async () => {
     const create = example("ApiManagementCreateNamedValueWithKeyVault.json");
-    kv.vault.seedSecret("aadSecret", "aad-secret-value-0123456789");
+    w.kv.vault.seedSecret("aadSecret", "aad-secret-value-0123456789");
     const props = {
       ...create.parameters.parameters!.properties,
-      keyVault: { ...(create.parameters.parameters!.properties["keyVault"] as object), secretIdentifier: `${kv.vaultUrl}/secrets/aadSecret` },
+      keyVault: { ...(create.parameters.parameters!.properties["keyVault"] as object), secretIdentifier: `${w.kv.vaultUrl}/secrets/aadSecret` },
     };
-    const r = await call("PUT", `${SERVICE}/namedValues/${create.parameters.namedValueId}?api-version=2024-05-01`, { body: { properties: props } });
+    const r = await w.call("PUT", `${SERVICE}/namedValues/${create.parameters.namedValueId}?api-version=2024-05-01`, { body: { properties: props } });
     expect(r.status).toBe(201);
     const want = create.responses["201"]!.body as { properties: { keyVault: Record<string, unknown> } };
     // Guess (README): the fetch happens when the operation completes, so the PUT answer has no lastStatus yet.
     const { lastStatus: _ignored, ...keyVaultWithoutStatus } = want.properties.keyVault;
     expect(r.body).toEqual({
       ...want,
-      properties: { ...want.properties, keyVault: { ...keyVaultWithoutStatus, secretIdentifier: `${kv.vaultUrl}/secrets/aadSecret` } },
+      properties: { ...want.properties, keyVault: { ...keyVaultWithoutStatus, secretIdentifier: `${w.kv.vaultUrl}/secrets/aadSecret` } },
     });
     expect(await finish(r.headers)).toBe("Succeeded");
 
     const get = example("ApiManagementGetNamedValueWithKeyVault.json");
-    const g = await call("GET", `${SERVICE}/namedValues/${get.parameters.namedValueId}?api-version=2024-05-01`);
+    const g = await w.call("GET", `${SERVICE}/namedValues/${get.parameters.namedValueId}?api-version=2024-05-01`);
     const shape = (b: unknown) =>
       JSON.parse(JSON.stringify(b, (k, v: unknown) => (["secretIdentifier", "identityClientId", "timeStampUtc"].includes(k) ? typeof v : v))) as unknown;
     expect(shape(g.body)).toEqual(shape(get.responses["200"]!.body));
@@ -133,15 +115,15 @@ describe("named values (apim-named-values.md)", () => {
 
   it("ApiManagementRefreshNamedValue.json: refreshSecret answers 202 with location …/refreshSecret and Azure-AsyncOperation; afterwards lastStatus is Success with a newer timeStampUtc and the new version is fetched", async () => {
     const ex = example("ApiManagementRefreshNamedValue.json");
-    kv.vault.seedSecret("msitestingCert", "version-one-value-0123456789");
-    const nv = fx.arm.apim.seedNamedValue(SERVICE, {
+    w.kv.vault.seedSecret("msitestingCert", "version-one-value-0123456789");
+    const nv = w.fx.arm.apim.seedNamedValue(SERVICE, {
       name: ex.parameters.namedValueId,
-      keyVault: { secretIdentifier: `${kv.vaultUrl}/secrets/msitestingCert` },
+      keyVault: { secretIdentifier: `${w.kv.vaultUrl}/secrets/msitestingCert` },
     });
     const before = nv.keyVault!.lastStatus!.timeStampUtc;
-    kv.entra.clock.advance(60_000);
-    kv.vault.seedSecret("msitestingCert", "version-two-value-0123456789");
-    const r = await call("POST", `${SERVICE}/namedValues/${ex.parameters.namedValueId}/refreshSecret?api-version=2024-05-01`);
+    w.kv.entra.clock.advance(60_000);
+    w.kv.vault.seedSecret("msitestingCert", "version-two-value-0123456789");
+    const r = await w.call("POST", `${SERVICE}/namedValues/${ex.parameters.namedValueId}/refreshSecret?api-version=2024-05-01`);
     expect(r.status).toBe(202);
     expect(r.body).toBeUndefined();
     // The example's location names another named value (testprop6; see the spec's note): compare the shape.
@@ -152,39 +134,39 @@ describe("named values (apim-named-values.md)", () => {
       /\/namedValues\/[^/]+\/refreshSecret\?api-version=2024-05-01&asyncId=[0-9a-f]+&asyncCode=201$/,
     );
     expect(await finish(r.headers)).toBe("Succeeded");
-    const final = await call("GET", pathOf(r.headers["location"]!));
+    const final = await w.call("GET", pathOf(r.headers["location"]!));
     expect(final.status).toBe(200);
     const lastStatus = (final.body as { properties: { keyVault: { lastStatus: { code: string; timeStampUtc: string } } } }).properties.keyVault.lastStatus;
     expect(lastStatus.code).toBe("Success");
     expect(Date.parse(lastStatus.timeStampUtc)).toBeGreaterThan(Date.parse(before));
-    expect(fx.arm.apim.namedValue(SERVICE, ex.parameters.namedValueId)!.value).toBe("version-two-value-0123456789");
+    expect(w.fx.arm.apim.namedValue(SERVICE, ex.parameters.namedValueId)!.value).toBe("version-two-value-0123456789");
   });
 
   it("ApiManagementUpdateNamedValue.json: PATCH with If-Match * answers 202 with location and Azure-AsyncOperation, then the example's 200 body; If-Match is required", async () => {
     const ex = example("ApiManagementUpdateNamedValue.json");
-    fx.arm.apim.seedNamedValue(SERVICE, { name: ex.parameters.namedValueId, displayName: "prop3name", value: "propValue", tags: ["foo", "bar"] });
+    w.fx.arm.apim.seedNamedValue(SERVICE, { name: ex.parameters.namedValueId, displayName: "prop3name", value: "propValue", tags: ["foo", "bar"] });
     const path = `${SERVICE}/namedValues/${ex.parameters.namedValueId}?api-version=2024-05-01`;
-    const missing = await call("PATCH", path, { body: ex.parameters.parameters });
+    const missing = await w.call("PATCH", path, { body: ex.parameters.parameters });
     expect(missing.status).toBe(400);
-    const r = await call("PATCH", path, { body: ex.parameters.parameters, headers: { "if-match": ex.parameters["If-Match"]! } });
+    const r = await w.call("PATCH", path, { body: ex.parameters.parameters, headers: { "if-match": ex.parameters["If-Match"]! } });
     expect(r.status).toBe(202);
     expect(Object.keys(r.headers)).toEqual(expect.arrayContaining(["location", "azure-asyncoperation"]));
     expect(await finish(r.headers)).toBe("Succeeded");
-    const after = await call("GET", pathOf(r.headers["location"]!));
+    const after = await w.call("GET", pathOf(r.headers["location"]!));
     const { name: _n, ...withoutName } = after.body as { name: string };
     expect(withoutName).toEqual(ex.responses["200"]!.body);
   });
 
   it("§ Paths: the list pages with nextLink and filters isKeyVaultRefreshFailed", async () => {
-    fx.arm.apim.setPageSize(2);
-    for (const n of ["a", "b", "c"]) fx.arm.apim.seedNamedValue(SERVICE, { name: n, value: n });
-    fx.arm.apim.seedNamedValue(SERVICE, { name: "broken", keyVault: { secretIdentifier: `${kv.vaultUrl}/secrets/does-not-exist` } });
-    const first = (await call("GET", `${SERVICE}/namedValues?api-version=2024-05-01`)).body as { value: unknown[]; count: number; nextLink: string };
+    w.fx.arm.apim.setPageSize(2);
+    for (const n of ["a", "b", "c"]) w.fx.arm.apim.seedNamedValue(SERVICE, { name: n, value: n });
+    w.fx.arm.apim.seedNamedValue(SERVICE, { name: "broken", keyVault: { secretIdentifier: `${w.kv.vaultUrl}/secrets/does-not-exist` } });
+    const first = (await w.call("GET", `${SERVICE}/namedValues?api-version=2024-05-01`)).body as { value: unknown[]; count: number; nextLink: string };
     expect([first.value.length, first.count]).toEqual([2, 4]);
-    const second = (await call("GET", pathOf(first.nextLink))).body as { value: unknown[]; nextLink?: string };
+    const second = (await w.call("GET", pathOf(first.nextLink))).body as { value: unknown[]; nextLink?: string };
     expect(second.value.length).toBe(2);
     expect(second.nextLink).toBeUndefined();
-    const failed = (await call("GET", `${SERVICE}/namedValues?api-version=2024-05-01&isKeyVaultRefreshFailed=true`)).body as { value: { name: string }[] };
+    const failed = (await w.call("GET", `${SERVICE}/namedValues?api-version=2024-05-01&isKeyVaultRefreshFailed=true`)).body as { value: { name: string }[] };
     expect(failed.value.map((v) => v.name)).toEqual(["broken"]);
   });
 });

@@ -1,8 +1,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startKeyVaultFixture, type KeyVaultFixture } from "../../keyvault/fixture.js";
-import { startArmFixture, type ArmFixture } from "../fixture.js";
+import { describe, expect, it } from "vitest";
+import { useArmTestWorld } from "../testWorld.js";
 
 /**
  * Fidelity of the App Service subset against ../shared/specs/appservice-keyvault-references.md and
@@ -19,6 +18,8 @@ interface Example {
   parameters: { subscriptionId: string; resourceGroupName: string; name: string; appSettingKey?: string; "api-version": string };
   responses: { "200": { body: { value?: { id: string; properties: Record<string, string> }[]; id?: string; properties?: Record<string, string> } } };
 }
+
+const w = useArmTestWorld({ keyVault: true });
 
 function example(file: string): Example {
   return JSON.parse(readFileSync(EXAMPLES + file, "utf8")) as Example;
@@ -37,32 +38,13 @@ const settingsOf = (items: { id: string; properties: Record<string, string> }[])
 const SITE = "/subscriptions/00000000-0000-0000-0000-00000000b001/resourceGroups/rg-apps/providers/Microsoft.Web/sites/orders-api";
 const V = "api-version=2024-11-01";
 
-let kv: KeyVaultFixture;
-let fx: ArmFixture;
-let token: string;
-const call = (method: string, path: string, options: { body?: unknown } = {}) => fx.raw(method, path, { token, ...options });
-
-beforeAll(async () => {
-  kv = await startKeyVaultFixture();
-  fx = await startArmFixture({ entra: kv.entra, vault: kv.vault });
-  token = (await fx.credential().getToken("https://management.azure.com/.default"))!.token;
-});
-beforeEach(() => {
-  fx.arm.reset();
-  kv.vault.reset();
-});
-afterAll(async () => {
-  await fx.close();
-  await kv.close();
-});
-
 describe("Key Vault references (appservice-keyvault-references.md)", () => {
   for (const file of ["2024-04-01/GetKeyVaultReferencesForAppSettings.json", "2025-05-01/GetKeyVaultReferencesForAppSettings.json"]) {
     it(`${file}: GET config/configreferences/appsettings answers the example's references`, async () => {
       const ex = example(file);
       const want = ex.responses["200"].body.value!;
-      fx.arm.appService.seedSite(siteOf(ex.parameters), { settings: { ...settingsOf(want), PLAIN: "not a reference" } });
-      const r = await call("GET", `${siteOf(ex.parameters)}/config/configreferences/appsettings?api-version=${ex.parameters["api-version"]}`);
+      w.fx.arm.appService.seedSite(siteOf(ex.parameters), { settings: { ...settingsOf(want), PLAIN: "not a reference" } });
+      const r = await w.call("GET", `${siteOf(ex.parameters)}/config/configreferences/appsettings?api-version=${ex.parameters["api-version"]}`);
       expect(r.status).toBe(200);
       const got = (r.body as { value: unknown[] }).value;
       expect(got).toHaveLength(want.length); // the plain setting is not a reference
@@ -79,8 +61,8 @@ describe("Key Vault references (appservice-keyvault-references.md)", () => {
     it(`${file}: GET config/configreferences/appsettings/{appSettingKey} answers the example's reference`, async () => {
       const ex = example(file);
       const want = ex.responses["200"].body as { id: string; properties: Record<string, string> };
-      fx.arm.appService.seedSite(siteOf(ex.parameters), { settings: settingsOf([want]) });
-      const r = await call(
+      w.fx.arm.appService.seedSite(siteOf(ex.parameters), { settings: settingsOf([want]) });
+      const r = await w.call(
         "GET",
         `${siteOf(ex.parameters)}/config/configreferences/appsettings/${ex.parameters.appSettingKey}?api-version=${ex.parameters["api-version"]}`,
       );
@@ -90,95 +72,95 @@ describe("Key Vault references (appservice-keyvault-references.md)", () => {
   }
 
   it("a versionless reference resolves from Key Vault with the site's identity; no answer carries the value; POST list returns the reference, GET none", async () => {
-    const first = kv.vault.seedSecret("sso-secret", "first-value-0123456789abcdef");
-    fx.arm.appService.seedSite(SITE, { settings: { SSO: `@Microsoft.KeyVault(SecretUri=${kv.vault.url}/secrets/sso-secret)`, OTHER: "x" } });
-    const ref = await call("GET", `${SITE}/config/configreferences/appsettings/SSO?${V}`);
+    const first = w.kv.vault.seedSecret("sso-secret", "first-value-0123456789abcdef");
+    w.fx.arm.appService.seedSite(SITE, { settings: { SSO: `@Microsoft.KeyVault(SecretUri=${w.kv.vault.url}/secrets/sso-secret)`, OTHER: "x" } });
+    const ref = await w.call("GET", `${SITE}/config/configreferences/appsettings/SSO?${V}`);
     expect(ref.body).toMatchObject({
       id: `${SITE}/config/configreferences/appsettings/SSO`,
       properties: { status: "Resolved", secretName: "sso-secret", secretVersion: "", activeVersion: first.version, source: "KeyVault" },
     });
-    expect(fx.arm.appService.appSees(SITE, "SSO")).toBe("first-value-0123456789abcdef");
-    const list = await call("POST", `${SITE}/config/appsettings/list?${V}`);
+    expect(w.fx.arm.appService.appSees(SITE, "SSO")).toBe("first-value-0123456789abcdef");
+    const list = await w.call("POST", `${SITE}/config/appsettings/list?${V}`);
     expect((list.body as { properties: Record<string, string> }).properties).toEqual({
-      SSO: `@Microsoft.KeyVault(SecretUri=${kv.vault.url}/secrets/sso-secret)`,
+      SSO: `@Microsoft.KeyVault(SecretUri=${w.kv.vault.url}/secrets/sso-secret)`,
       OTHER: "x",
     });
-    const get = await call("GET", `${SITE}/config/appsettings?${V}`);
+    const get = await w.call("GET", `${SITE}/config/appsettings?${V}`);
     expect((get.body as { properties: Record<string, string> }).properties).toEqual({});
-    for (const r of [ref, list, get, await call("GET", `${SITE}/config/configreferences/appsettings?${V}`)]) {
+    for (const r of [ref, list, get, await w.call("GET", `${SITE}/config/configreferences/appsettings?${V}`)]) {
       expect(JSON.stringify(r.body)).not.toContain("first-value-0123456789abcdef");
     }
   });
 
   it("§ Refresh / rotation: a new version is used after the docs-only refresh POST, or after 24 h without it; never before", async () => {
-    kv.vault.seedSecret("sso-secret", "first-value-0123456789abcdef");
-    fx.arm.appService.seedSite(SITE, { settings: { SSO: `@Microsoft.KeyVault(SecretUri=${kv.vault.url}/secrets/sso-secret)` } });
-    const second = kv.vault.seedSecret("sso-secret", "second-value-0123456789abcdef");
-    fx.entra.clock.advance(23 * HOUR);
-    expect(fx.arm.appService.appSees(SITE, "SSO")).toBe("first-value-0123456789abcdef");
+    w.kv.vault.seedSecret("sso-secret", "first-value-0123456789abcdef");
+    w.fx.arm.appService.seedSite(SITE, { settings: { SSO: `@Microsoft.KeyVault(SecretUri=${w.kv.vault.url}/secrets/sso-secret)` } });
+    const second = w.kv.vault.seedSecret("sso-secret", "second-value-0123456789abcdef");
+    w.fx.entra.clock.advance(23 * HOUR);
+    expect(w.fx.arm.appService.appSees(SITE, "SSO")).toBe("first-value-0123456789abcdef");
     // The refresh POST of the docs, with the docs' api-version; it answers the collection (README guess).
-    const refresh = await call("POST", `${SITE}/config/configreferences/appsettings/refresh?api-version=2022-03-01`);
+    const refresh = await w.call("POST", `${SITE}/config/configreferences/appsettings/refresh?api-version=2022-03-01`);
     expect(refresh.status).toBe(200);
     expect((refresh.body as { value: { properties: { activeVersion: string } }[] }).value[0]!.properties.activeVersion).toBe(second.version);
-    expect(fx.arm.appService.appSees(SITE, "SSO")).toBe("second-value-0123456789abcdef");
+    expect(w.fx.arm.appService.appSees(SITE, "SSO")).toBe("second-value-0123456789abcdef");
 
-    const third = kv.vault.seedSecret("sso-secret", "third-value-0123456789abcdef");
-    fx.entra.clock.advance(24 * HOUR);
-    const r = await call("GET", `${SITE}/config/configreferences/appsettings/SSO?${V}`);
+    const third = w.kv.vault.seedSecret("sso-secret", "third-value-0123456789abcdef");
+    w.fx.entra.clock.advance(24 * HOUR);
+    const r = await w.call("GET", `${SITE}/config/configreferences/appsettings/SSO?${V}`);
     expect((r.body as { properties: { activeVersion: string } }).properties.activeVersion).toBe(third.version);
   });
 
   it("an identity without access ends AccessToKeyVaultDenied and the app sees the literal reference; a VaultName= reference with a version pins it", async () => {
-    const first = kv.vault.seedSecret("sso-secret", "first-value-0123456789abcdef");
-    fx.arm.appService.nameVault("corp-vault", kv.vault.url);
+    const first = w.kv.vault.seedSecret("sso-secret", "first-value-0123456789abcdef");
+    w.fx.arm.appService.nameVault("corp-vault", w.kv.vault.url);
     const pinned = `@Microsoft.KeyVault(VaultName=corp-vault;SecretName=sso-secret;SecretVersion=${first.version})`;
-    fx.arm.appService.seedSite(SITE, { settings: { SSO: `@Microsoft.KeyVault(VaultName=corp-vault;SecretName=sso-secret)`, PINNED: pinned } });
-    kv.vault.seedSecret("sso-secret", "second-value-0123456789abcdef");
-    await call("POST", `${SITE}/config/configreferences/appsettings/refresh?api-version=2022-03-01`);
-    expect(fx.arm.appService.appSees(SITE, "SSO")).toBe("second-value-0123456789abcdef");
-    expect(fx.arm.appService.appSees(SITE, "PINNED")).toBe("first-value-0123456789abcdef");
+    w.fx.arm.appService.seedSite(SITE, { settings: { SSO: `@Microsoft.KeyVault(VaultName=corp-vault;SecretName=sso-secret)`, PINNED: pinned } });
+    w.kv.vault.seedSecret("sso-secret", "second-value-0123456789abcdef");
+    await w.call("POST", `${SITE}/config/configreferences/appsettings/refresh?api-version=2022-03-01`);
+    expect(w.fx.arm.appService.appSees(SITE, "SSO")).toBe("second-value-0123456789abcdef");
+    expect(w.fx.arm.appService.appSees(SITE, "PINNED")).toBe("first-value-0123456789abcdef");
 
-    fx.arm.appService.denyKeyVault(SITE);
-    await call("POST", `${SITE}/config/configreferences/appsettings/refresh?api-version=2022-03-01`);
-    const r = await call("GET", `${SITE}/config/configreferences/appsettings/SSO?${V}`);
+    w.fx.arm.appService.denyKeyVault(SITE);
+    await w.call("POST", `${SITE}/config/configreferences/appsettings/refresh?api-version=2022-03-01`);
+    const r = await w.call("GET", `${SITE}/config/configreferences/appsettings/SSO?${V}`);
     expect(r.body).toMatchObject({ properties: { status: "AccessToKeyVaultDenied", details: expect.stringContaining("secrets get permission") } });
     expect((r.body as { properties: Record<string, unknown> }).properties["activeVersion"]).toBeUndefined();
-    expect(fx.arm.appService.appSees(SITE, "SSO")).toBe("@Microsoft.KeyVault(VaultName=corp-vault;SecretName=sso-secret)");
+    expect(w.fx.arm.appService.appSees(SITE, "SSO")).toBe("@Microsoft.KeyVault(VaultName=corp-vault;SecretName=sso-secret)");
   });
 
   it("slots are listed under their site and answer their own references; errors are DefaultErrorResponse; a denied refresh answers 403 AuthorizationFailed", async () => {
-    kv.vault.seedSecret("sso-secret", "first-value-0123456789abcdef");
-    const ref = `@Microsoft.KeyVault(SecretUri=${kv.vault.url}/secrets/sso-secret)`;
-    fx.arm.appService.seedSite(SITE, { settings: { SSO: ref } });
-    fx.arm.appService.seedSite(`${SITE}/slots/staging`, { settings: { SSO: ref }, reportsActiveVersion: false });
-    const slots = await call("GET", `${SITE}/slots?${V}`);
+    w.kv.vault.seedSecret("sso-secret", "first-value-0123456789abcdef");
+    const ref = `@Microsoft.KeyVault(SecretUri=${w.kv.vault.url}/secrets/sso-secret)`;
+    w.fx.arm.appService.seedSite(SITE, { settings: { SSO: ref } });
+    w.fx.arm.appService.seedSite(`${SITE}/slots/staging`, { settings: { SSO: ref }, reportsActiveVersion: false });
+    const slots = await w.call("GET", `${SITE}/slots?${V}`);
     expect((slots.body as { value: { id: string; name: string; type: string }[] }).value).toEqual([
       expect.objectContaining({ id: `${SITE}/slots/staging`, name: "orders-api/staging", type: "Microsoft.Web/sites/slots" }),
     ]);
-    const slotRef = await call("GET", `${SITE}/slots/staging/config/configreferences/appsettings/SSO?${V}`);
+    const slotRef = await w.call("GET", `${SITE}/slots/staging/config/configreferences/appsettings/SSO?${V}`);
     expect(slotRef.body).toMatchObject({ id: `${SITE}/slots/staging/config/configreferences/appsettings/SSO`, properties: { status: "Resolved" } });
     expect((slotRef.body as { properties: Record<string, unknown> }).properties["activeVersion"]).toBeUndefined();
 
-    const missing = await call("GET", `${SITE}/config/configreferences/appsettings/NOPE?${V}`);
+    const missing = await w.call("GET", `${SITE}/config/configreferences/appsettings/NOPE?${V}`);
     expect(missing.status).toBe(404);
     expect(missing.body).toEqual({ error: { code: "NotFound", message: expect.any(String) } });
-    fx.arm.core.deny("Microsoft.Web/sites/config/configreferences/appsettings/refresh/action");
-    const denied = await call("POST", `${SITE}/config/configreferences/appsettings/refresh?api-version=2022-03-01`);
+    w.fx.arm.core.deny("Microsoft.Web/sites/config/configreferences/appsettings/refresh/action");
+    const denied = await w.call("POST", `${SITE}/config/configreferences/appsettings/refresh?api-version=2022-03-01`);
     expect(denied.status).toBe(403);
     expect((denied.body as { error: { code: string } }).error.code).toBe("AuthorizationFailed");
   });
   it("§ Refresh / rotation: any app-settings change (PUT) restarts the app and refetches at once; an app without an identity shows MSINotEnabled", async () => {
-    kv.vault.seedSecret("sso-secret", "first-value-0123456789abcdef");
-    const ref = `@Microsoft.KeyVault(SecretUri=${kv.vault.url}/secrets/sso-secret)`;
-    fx.arm.appService.seedSite(SITE, { settings: { SSO: ref } });
-    const second = kv.vault.seedSecret("sso-secret", "second-value-0123456789abcdef");
-    const put = await call("PUT", `${SITE}/config/appsettings?${V}`, { body: { properties: { SSO: ref, NEW: "y" } } });
+    w.kv.vault.seedSecret("sso-secret", "first-value-0123456789abcdef");
+    const ref = `@Microsoft.KeyVault(SecretUri=${w.kv.vault.url}/secrets/sso-secret)`;
+    w.fx.arm.appService.seedSite(SITE, { settings: { SSO: ref } });
+    const second = w.kv.vault.seedSecret("sso-secret", "second-value-0123456789abcdef");
+    const put = await w.call("PUT", `${SITE}/config/appsettings?${V}`, { body: { properties: { SSO: ref, NEW: "y" } } });
     expect(put.status).toBe(200);
-    expect(fx.arm.appService.resolution(SITE, "SSO")).toMatchObject({ status: "Resolved", version: second.version });
+    expect(w.fx.arm.appService.resolution(SITE, "SSO")).toMatchObject({ status: "Resolved", version: second.version });
 
-    fx.arm.appService.seedSite(`${SITE}/slots/noid`, { settings: { SSO: ref }, identity: "None" });
-    const r = await call("GET", `${SITE}/slots/noid/config/configreferences/appsettings/SSO?${V}`);
+    w.fx.arm.appService.seedSite(`${SITE}/slots/noid`, { settings: { SSO: ref }, identity: "None" });
+    const r = await w.call("GET", `${SITE}/slots/noid/config/configreferences/appsettings/SSO?${V}`);
     expect(r.body).toMatchObject({ properties: { status: "MSINotEnabled", identityType: { type: "None" } } });
-    expect(fx.arm.appService.appSees(`${SITE}/slots/noid`, "SSO")).toBe(ref);
+    expect(w.fx.arm.appService.appSees(`${SITE}/slots/noid`, "SSO")).toBe(ref);
   });
 });
