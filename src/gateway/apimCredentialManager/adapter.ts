@@ -1,7 +1,8 @@
-import type { ArmClient } from "../../arm/index.js";
+import type { ArmAdapterOptions } from "../armClient.js";
+
 import type { GatewayConfig } from "../../config/schema.js";
 import { RotatorError } from "../../errors.js";
-import { silentLogger, type Logger } from "../../logging.js";
+import { silentLogger } from "../../logging.js";
 import { mapArmTargetError } from "../armErrors.js";
 import { GatewayErrorCode } from "../errors.js";
 import { sameClientId } from "../match.js";
@@ -23,14 +24,7 @@ import type { GatewayAdapter, GatewayCallOptions, GatewayTarget } from "../types
  */
 export type CredentialManagerConfig = Extract<GatewayConfig, { kind: "apim-credential-manager" }>;
 
-export interface ApimCredentialManagerOptions {
-  config: CredentialManagerConfig;
-  arm: ArmClient;
-  clientId?: string;
-  /** The engine's clock: a status read after our own write is dated by it. */
-  now?: () => Date;
-  logger?: Logger;
-}
+export type ApimCredentialManagerOptions = ArmAdapterOptions<CredentialManagerConfig>;
 
 const API_VERSION = "2024-05-01";
 

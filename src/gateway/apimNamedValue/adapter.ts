@@ -1,8 +1,8 @@
+import type { ArmAdapterOptions } from "../armClient.js";
 import { randomBytes } from "node:crypto";
-import type { ArmClient } from "../../arm/index.js";
 import type { GatewayConfig } from "../../config/schema.js";
 import { RotatorError, ensureRotatorError } from "../../errors.js";
-import { silentLogger, type Logger } from "../../logging.js";
+import { silentLogger } from "../../logging.js";
 import { mapArmTargetError } from "../armErrors.js";
 import { GatewayErrorCode } from "../errors.js";
 import { computeFingerprint } from "../fingerprint.js";
@@ -23,15 +23,7 @@ import type { GatewayAdapter, GatewayCallOptions, GatewayTarget, TargetFilter } 
  */
 export type ApimNamedValueConfig = Extract<GatewayConfig, { kind: "apim-named-value" }>;
 
-export interface ApimNamedValueAdapterOptions {
-  config: ApimNamedValueConfig;
-  arm: ArmClient;
-  /** The set's Key Vault secret: a Key Vault-backed named value is a target when its identifier names it. */
-  secret: { vaultUrl: string; secretName: string };
-  /** The set's client ID, put on targets (named values carry none). */
-  clientId?: string;
-  logger?: Logger;
-}
+export type ApimNamedValueAdapterOptions = ArmAdapterOptions<ApimNamedValueConfig>;
 
 const API_VERSION = "2024-05-01";
 /** § Refresh interval: "within 4 hours" of a Key Vault change. */

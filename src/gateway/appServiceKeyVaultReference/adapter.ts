@@ -1,7 +1,8 @@
-import type { ArmClient } from "../../arm/index.js";
+import type { ArmAdapterOptions } from "../armClient.js";
+
 import type { GatewayConfig } from "../../config/schema.js";
 import { RotatorError, ensureRotatorError } from "../../errors.js";
-import { silentLogger, type Logger } from "../../logging.js";
+import { silentLogger } from "../../logging.js";
 import { mapArmTargetError } from "../armErrors.js";
 import { GatewayErrorCode } from "../errors.js";
 import type { GatewayAdapter, GatewayTarget } from "../types.js";
@@ -27,15 +28,7 @@ import { referenceNames, vaultNameOf, type ReferenceFields, type SetSecret } fro
  */
 export type AppServiceReferenceConfig = Extract<GatewayConfig, { kind: "appservice-keyvault-reference" }>;
 
-export interface AppServiceKeyVaultReferenceAdapterOptions {
-  config: AppServiceReferenceConfig;
-  arm: ArmClient;
-  /** The set's Key Vault secret: a setting is a target when its reference names it. */
-  secret: { vaultUrl: string; secretName: string };
-  clientId?: string;
-  now?: () => Date;
-  logger?: Logger;
-}
+export type AppServiceKeyVaultReferenceAdapterOptions = ArmAdapterOptions<AppServiceReferenceConfig>;
 
 /** A stable Web api-version of the spec's package list. */
 const API_VERSION = "2024-11-01";
