@@ -14,23 +14,23 @@ import { alertingScenario, expectRetirementHeld, incidentNaming } from "./heldRe
 const world = useWorld();
 const HOUR = 3_600_000;
 const APIM = "/subscriptions/00000000-0000-0000-0000-00000000a002/resourceGroups/rg-gw/providers/Microsoft.ApiManagement/service/apim-one";
-const w = useWorldArm(world, [APIM]);
+const arm = useWorldArm(world, [APIM]);
 
 function overrides() {
-  return { gateway: undefined, groups: [world.cequenceGroup(), { kind: "apim-credential-manager", services: [APIM], armEndpoint: w.arm.url }] };
+  return { gateway: undefined, groups: [world.cequenceGroup(), { kind: "apim-credential-manager", services: [APIM], armEndpoint: arm.url }] };
 }
 
 /** Client-credentials connections first (the first is the canary), then authorization-code providers. */
 function seedEstate(s: Scenario, old: string): { otherSecret: string } {
   const clientId = s.set.clientId;
-  w.arm.apim.seedProvider(APIM, { name: "aad-cc", grantType: "clientCredentials", tenantId: world.tenantId });
-  w.arm.apim.seedConnection(APIM, "aad-cc", { name: "cc1", clientId, clientSecret: old });
-  w.arm.apim.seedConnection(APIM, "aad-cc", { name: "cc2", clientId, clientSecret: old });
+  arm.apim.seedProvider(APIM, { name: "aad-cc", grantType: "clientCredentials", tenantId: world.tenantId });
+  arm.apim.seedConnection(APIM, "aad-cc", { name: "cc1", clientId, clientSecret: old });
+  arm.apim.seedConnection(APIM, "aad-cc", { name: "cc2", clientId, clientSecret: old });
   const otherSecret = `other-${randomUUID()}`;
-  w.arm.apim.seedConnection(APIM, "aad-cc", { name: "other-app", clientId: randomUUID(), clientSecret: otherSecret });
-  w.arm.apim.seedProvider(APIM, { name: "aad-authcode", grantType: "authorizationCode", clientId, clientSecret: old });
-  w.arm.apim.seedConnection(APIM, "aad-authcode", { name: "user-1" });
-  w.arm.apim.seedProvider(APIM, { name: "aad-lonely", grantType: "authorizationCode", clientId, clientSecret: old });
+  arm.apim.seedConnection(APIM, "aad-cc", { name: "other-app", clientId: randomUUID(), clientSecret: otherSecret });
+  arm.apim.seedProvider(APIM, { name: "aad-authcode", grantType: "authorizationCode", clientId, clientSecret: old });
+  arm.apim.seedConnection(APIM, "aad-authcode", { name: "user-1" });
+  arm.apim.seedProvider(APIM, { name: "aad-lonely", grantType: "authorizationCode", clientId, clientSecret: old });
   return { otherSecret };
 }
 
@@ -43,20 +43,20 @@ describe("target groups: cequence + apim-credential-manager", () => {
     const done = await s.runToEnd();
     expect(done.status).toBe("succeeded");
     const current = s.vaultCurrent()!;
-    const cc = w.arm.apim.provider(APIM, "aad-cc")!;
+    const cc = arm.apim.provider(APIM, "aad-cc")!;
     expect(cc.connections.get("cc1")!.secret).toBe(current.value);
     expect(cc.connections.get("cc2")!.secret).toBe(current.value);
     expect(cc.connections.get("other-app")!.secret).toBe(otherSecret);
-    expect(w.arm.apim.provider(APIM, "aad-authcode")!.authCodeSecret).toBe(current.value);
-    expect(w.arm.apim.provider(APIM, "aad-lonely")!.authCodeSecret).toBe(current.value);
+    expect(arm.apim.provider(APIM, "aad-authcode")!.authCodeSecret).toBe(current.value);
+    expect(arm.apim.provider(APIM, "aad-lonely")!.authCodeSecret).toBe(current.value);
     // Rebuilt from GET: the rest of each body is as it was.
-    expect(w.arm.apim.provider(APIM, "aad-authcode")!.grantTypes["authorizationCode"]).toMatchObject({
+    expect(arm.apim.provider(APIM, "aad-authcode")!.grantTypes["authorizationCode"]).toMatchObject({
       clientId: s.set.clientId,
       scopes: "User.Read.All",
       tenantId: "common",
     });
     expect(cc.connections.get("cc1")!.parameters).toEqual({ clientId: s.set.clientId });
-    for (const secret of [cc.connections.get("cc1")!.secret!, w.arm.apim.provider(APIM, "aad-authcode")!.authCodeSecret!]) {
+    for (const secret of [cc.connections.get("cc1")!.secret!, arm.apim.provider(APIM, "aad-authcode")!.authCodeSecret!]) {
       expect(world.entra.isSecretAccepted(world.tenantId, s.set.clientId, secret)).toBe(true);
     }
 
@@ -68,7 +68,7 @@ describe("target groups: cequence + apim-credential-manager", () => {
       ["apim-one/aad-lonely", "status"],
     ]);
     expect(s.credentials().map((c) => c.keyId)).toEqual([current.tags["keyId"]]);
-    const scan = await s.scanJournals(s.scanner().addSecrets(w.arm.issuedSecrets()));
+    const scan = await s.scanJournals(s.scanner().addSecrets(arm.issuedSecrets()));
     scan.collectAll("log", s.lines).assertClean();
   });
 
@@ -76,7 +76,7 @@ describe("target groups: cequence + apim-credential-manager", () => {
     const s = await alertingScenario(world, { secretExpiresInDays: 5, targets: 1, otherTargets: 0, overrides: overrides() });
     const old = s.seeded.handMade.secretText;
     seedEstate(s, old);
-    w.arm.apim.mangleSecretWrites(APIM, "aad-cc", "cc1");
+    arm.apim.mangleSecretWrites(APIM, "aad-cc", "cc1");
 
     const first = await s.pass();
     const promoted = s.vaultCurrent()!;
@@ -85,17 +85,17 @@ describe("target groups: cequence + apim-credential-manager", () => {
     expect(first.journal.error?.message).toContain("apim-one/aad-cc/cc1");
     expect(first.journal.error?.message).toContain("AADSTS7000215");
     // The canary failed: the other connections were not touched and keep the old, still valid secret.
-    expect(w.arm.apim.provider(APIM, "aad-cc")!.connections.get("cc2")!.secret).toBe(old);
+    expect(arm.apim.provider(APIM, "aad-cc")!.connections.get("cc2")!.secret).toBe(old);
     const incident = await incidentNaming(s, "apim-one/aad-cc/cc1");
 
     await expectRetirementHeld(world, s, "apim-one/aad-cc/cc1");
 
-    w.arm.apim.mangleSecretWrites(APIM, "aad-cc", "cc1", false);
+    arm.apim.mangleSecretWrites(APIM, "aad-cc", "cc1", false);
     const healed = await s.pass();
     expect(healed.status).toBe("succeeded");
-    expect(w.arm.apim.provider(APIM, "aad-cc")!.connections.get("cc1")!.secret).toBe(promoted.value);
+    expect(arm.apim.provider(APIM, "aad-cc")!.connections.get("cc1")!.secret).toBe(promoted.value);
     expect(s.credentials().map((c) => c.keyId)).toEqual([promoted.tags["keyId"]]);
-    const scan = await s.scanJournals(s.scanner().addSecrets(w.arm.issuedSecrets()));
+    const scan = await s.scanJournals(s.scanner().addSecrets(arm.issuedSecrets()));
     scan.collect("incident", incident).collectAll("log", s.lines).assertClean();
   });
 
@@ -107,13 +107,13 @@ describe("target groups: cequence + apim-credential-manager", () => {
     expect(["waiting", "succeeded"]).toContain(first.status);
     expect(s.credentials().map((c) => c.keyId)).toContain(s.seeded.handMade.keyId);
     // Someone adds a connection from an old copy of the secret; APIM reports it Connected (the old secret is valid).
-    w.arm.apim.seedConnection(APIM, "aad-cc", { name: "cc-late", clientId: s.set.clientId, clientSecret: old });
+    arm.apim.seedConnection(APIM, "aad-cc", { name: "cc-late", clientId: s.set.clientId, clientSecret: old });
 
     world.clock.advance(25 * HOUR);
     const done = await s.runToEnd();
     expect(done.status).toBe("succeeded");
     const current = s.vaultCurrent()!;
-    expect(w.arm.apim.provider(APIM, "aad-cc")!.connections.get("cc-late")!.secret).toBe(current.value);
+    expect(arm.apim.provider(APIM, "aad-cc")!.connections.get("cc-late")!.secret).toBe(current.value);
     expect(s.credentials().map((c) => c.keyId)).toEqual([current.tags["keyId"]]);
   });
 
@@ -125,13 +125,13 @@ describe("target groups: cequence + apim-credential-manager", () => {
     expect(first.journal.targets.filter((t) => t.group === 1 && t.outcome === undefined).every((t) => t.etag !== undefined)).toBe(true);
 
     world.clock.advance(25 * HOUR);
-    const writesBefore = w.arm.server.count("PUT", /authorizationProviders/);
+    const writesBefore = arm.server.count("PUT", /authorizationProviders/);
     const other = world.runtime([s.set], s.container, {});
     const runner = await other.createRunner(s.set, s.logger);
     let res = await runner.runPass({ mode: "scheduled", trigger: "timer" });
     for (let i = 0; i < 3 && !["succeeded", "noop", "failed"].includes(res.status); i++) res = await runner.runPass({ mode: "scheduled", trigger: "timer" });
     expect(res.status).toBe("succeeded");
-    expect(w.arm.server.count("PUT", /authorizationProviders/) - writesBefore).toBe(0);
+    expect(arm.server.count("PUT", /authorizationProviders/) - writesBefore).toBe(0);
     expect(s.credentials().map((c) => c.keyId)).toEqual([s.vaultCurrent()!.tags["keyId"]]);
   });
 });

@@ -15,24 +15,24 @@ const HOUR = 3_600_000;
 const SUB = "/subscriptions/00000000-0000-0000-0000-00000000a001/resourceGroups/rg-gw/providers/Microsoft.ApiManagement/service";
 const APIM1 = `${SUB}/apim-one`;
 const APIM2 = `${SUB}/apim-two`;
-const w = useWorldArm(world, [APIM1, APIM2]);
+const arm = useWorldArm(world, [APIM1, APIM2]);
 
 function groups(extra: Record<string, unknown>[] = []) {
   return {
     gateway: undefined,
-    groups: [world.cequenceGroup(), { kind: "apim-named-value", services: [APIM1, APIM2], armEndpoint: w.arm.url }, ...extra],
+    groups: [world.cequenceGroup(), { kind: "apim-named-value", services: [APIM1, APIM2], armEndpoint: arm.url }, ...extra],
   };
 }
 
 /** The set's secret referenced without a version on both services, plus one pinned version and one other secret. */
 function seedKeyVaultBacked(s: Scenario): void {
   const id = `${world.keyVault.url}/secrets/${s.set.keyVault.secretName}`;
-  w.arm.apim.seedNamedValue(APIM1, { name: "sso-client-secret", keyVault: { secretIdentifier: id } });
-  w.arm.apim.seedNamedValue(APIM2, { name: "sso-client-secret", keyVault: { secretIdentifier: id } });
+  arm.apim.seedNamedValue(APIM1, { name: "sso-client-secret", keyVault: { secretIdentifier: id } });
+  arm.apim.seedNamedValue(APIM2, { name: "sso-client-secret", keyVault: { secretIdentifier: id } });
   const pinned = world.keyVault.versions(s.set.keyVault.secretName).at(-1)!.version;
-  w.arm.apim.seedNamedValue(APIM2, { name: "sso-pinned", keyVault: { secretIdentifier: `${id}/${pinned}` } });
+  arm.apim.seedNamedValue(APIM2, { name: "sso-pinned", keyVault: { secretIdentifier: `${id}/${pinned}` } });
   world.keyVault.seedSecret("unrelated-secret", "unrelated-value-0123456789");
-  w.arm.apim.seedNamedValue(APIM1, { name: "other", keyVault: { secretIdentifier: `${world.keyVault.url}/secrets/unrelated-secret` } });
+  arm.apim.seedNamedValue(APIM1, { name: "other", keyVault: { secretIdentifier: `${world.keyVault.url}/secrets/unrelated-secret` } });
 }
 
 describe("target groups: cequence + apim-named-value", () => {
@@ -41,24 +41,24 @@ describe("target groups: cequence + apim-named-value", () => {
       secretExpiresInDays: 5,
       targets: 2,
       otherTargets: 0,
-      overrides: groups([{ kind: "apim-named-value", services: [APIM1], plainNamedValues: ["sso-plain"], armEndpoint: w.arm.url }]),
+      overrides: groups([{ kind: "apim-named-value", services: [APIM1], plainNamedValues: ["sso-plain"], armEndpoint: arm.url }]),
     });
     const old = s.seeded.handMade.secretText;
     seedKeyVaultBacked(s);
-    w.arm.apim.seedNamedValue(APIM1, { name: "sso-plain", value: old, secret: true });
-    w.arm.core.operationPolls = 2;
+    arm.apim.seedNamedValue(APIM1, { name: "sso-plain", value: old, secret: true });
+    arm.core.operationPolls = 2;
 
     const done = await s.runToEnd();
     expect(done.status).toBe("succeeded");
     const current = s.vaultCurrent()!;
     for (const svc of [APIM1, APIM2]) {
-      const nv = w.arm.apim.namedValue(svc, "sso-client-secret")!;
+      const nv = arm.apim.namedValue(svc, "sso-client-secret")!;
       expect([nv.fetchedVersion, nv.value, nv.keyVault?.lastStatus?.code]).toEqual([current.version, current.value, "Success"]);
       expect(world.entra.isSecretAccepted(world.tenantId, s.set.clientId, nv.value!)).toBe(true);
     }
-    expect(w.arm.apim.namedValue(APIM1, "sso-plain")!.value).toBe(current.value);
-    expect(w.arm.apim.namedValue(APIM2, "sso-pinned")!.value).toBe(old); // reported, never written
-    expect(w.arm.apim.namedValue(APIM1, "other")!.value).toBe("unrelated-value-0123456789");
+    expect(arm.apim.namedValue(APIM1, "sso-plain")!.value).toBe(current.value);
+    expect(arm.apim.namedValue(APIM2, "sso-pinned")!.value).toBe(old); // reported, never written
+    expect(arm.apim.namedValue(APIM1, "other")!.value).toBe("unrelated-value-0123456789");
     for (const t of s.targets()) expect(t.clientSecret).toBe(current.value);
 
     const records = done.journal.targets.filter((t) => (t.group ?? 0) > 0);
@@ -75,14 +75,14 @@ describe("target groups: cequence + apim-named-value", () => {
     expect(records.find((t) => t.name === "apim-two/sso-pinned")).toMatchObject({ outcome: "drift", evidence: expect.stringContaining("names a version") });
     expect(s.credentials().map((c) => c.keyId)).toEqual([current.tags["keyId"]]);
 
-    const scan = await s.scanJournals(s.scanner().addSecrets(w.arm.issuedSecrets()));
+    const scan = await s.scanJournals(s.scanner().addSecrets(arm.issuedSecrets()));
     scan.assertClean();
   });
 
   it("a named value whose service cannot read Key Vault holds retirement, with an incident naming it, until it reports the new version", async () => {
     const s = await alertingScenario(world, { secretExpiresInDays: 5, targets: 1, otherTargets: 0, overrides: groups() });
     seedKeyVaultBacked(s);
-    w.arm.apim.breakKeyVaultAccess(APIM2);
+    arm.apim.breakKeyVaultAccess(APIM2);
 
     const first = await s.pass();
     const promoted = s.vaultCurrent()!;
@@ -91,20 +91,20 @@ describe("target groups: cequence + apim-named-value", () => {
     expect(first.journal.error?.code).toBe("TARGET_REFRESH_FAILED");
     expect(first.journal.error?.message).toContain("apim-two/sso-client-secret");
     // The canary (apim-one) and the gateway picked up; apim-two keeps the old value.
-    expect(w.arm.apim.namedValue(APIM1, "sso-client-secret")!.fetchedVersion).toBe(promoted.version);
-    expect(w.arm.apim.namedValue(APIM2, "sso-client-secret")!.value).toBe(s.seeded.handMade.secretText);
+    expect(arm.apim.namedValue(APIM1, "sso-client-secret")!.fetchedVersion).toBe(promoted.version);
+    expect(arm.apim.namedValue(APIM2, "sso-client-secret")!.value).toBe(s.seeded.handMade.secretText);
     const stuck = first.journal.targets.find((t) => t.name === "apim-two/sso-client-secret")!;
     expect(stuck).toMatchObject({ verified: false, error: { code: "TARGET_REFRESH_FAILED" } });
     const incident = await incidentNaming(s, "apim-two/sso-client-secret");
 
     await expectRetirementHeld(world, s, "apim-two/sso-client-secret");
 
-    w.arm.apim.breakKeyVaultAccess(APIM2, false);
+    arm.apim.breakKeyVaultAccess(APIM2, false);
     const healed = await s.pass();
     expect(healed.status).toBe("succeeded");
-    expect(w.arm.apim.namedValue(APIM2, "sso-client-secret")!.fetchedVersion).toBe(promoted.version);
+    expect(arm.apim.namedValue(APIM2, "sso-client-secret")!.fetchedVersion).toBe(promoted.version);
     expect(s.credentials().map((c) => c.keyId)).toEqual([promoted.tags["keyId"]]);
-    const scan = await s.scanJournals(s.scanner().addSecrets(w.arm.issuedSecrets()));
+    const scan = await s.scanJournals(s.scanner().addSecrets(arm.issuedSecrets()));
     scan.collect("incident", incident).assertClean();
   });
 
@@ -116,7 +116,7 @@ describe("target groups: cequence + apim-named-value", () => {
       overrides: { ...groups(), secret: { lifetimeDays: 180, renewBeforeDays: 30, renewAtFraction: 0.1, gracePeriodHours: 1 } },
     });
     seedKeyVaultBacked(s);
-    w.arm.core.deny("Microsoft.ApiManagement/service/namedValues/refreshSecret/action");
+    arm.core.deny("Microsoft.ApiManagement/service/namedValues/refreshSecret/action");
 
     const first = await s.pass();
     expect(["waiting", "succeeded"]).toContain(first.status);
@@ -143,27 +143,27 @@ describe("target groups: cequence + apim-named-value", () => {
       otherTargets: 0,
       overrides: {
         gateway: undefined,
-        groups: [world.cequenceGroup(), { kind: "apim-named-value", services: [APIM1], plainNamedValues: ["sso-plain"], armEndpoint: w.arm.url }],
+        groups: [world.cequenceGroup(), { kind: "apim-named-value", services: [APIM1], plainNamedValues: ["sso-plain"], armEndpoint: arm.url }],
       },
     });
     const old = s.seeded.handMade.secretText;
-    w.arm.apim.seedNamedValue(APIM1, { name: "sso-plain", value: old, secret: true });
+    arm.apim.seedNamedValue(APIM1, { name: "sso-plain", value: old, secret: true });
     // The service answers the PATCH as done without storing the value: only listValue can tell.
-    w.arm.server.faults.add({ route: "^PATCH .*/namedValues/sso-plain$", status: 200, body: {} });
+    arm.server.faults.add({ route: "^PATCH .*/namedValues/sso-plain$", status: 200, body: {} });
 
     const first = await s.pass();
     expect(first.status).toBe("failed");
     expect(first.journal.error?.message).toContain("apim-one/sso-plain");
-    expect(w.arm.apim.namedValue(APIM1, "sso-plain")!.value).toBe(old);
+    expect(arm.apim.namedValue(APIM1, "sso-plain")!.value).toBe(old);
     const incident = await incidentNaming(s, "apim-one/sso-plain");
     await expectRetirementHeld(world, s, "apim-one/sso-plain", 1);
 
-    w.arm.server.faults.clear();
+    arm.server.faults.clear();
     const healed = await s.pass();
     expect(healed.status).toBe("succeeded");
-    expect(w.arm.apim.namedValue(APIM1, "sso-plain")!.value).toBe(s.vaultCurrent()!.value);
+    expect(arm.apim.namedValue(APIM1, "sso-plain")!.value).toBe(s.vaultCurrent()!.value);
     expect(s.credentials().map((c) => c.keyId)).toEqual([s.vaultCurrent()!.tags["keyId"]]);
-    const scan = await s.scanJournals(s.scanner().addSecrets(w.arm.issuedSecrets()));
+    const scan = await s.scanJournals(s.scanner().addSecrets(arm.issuedSecrets()));
     scan.collect("incident", incident).collectAll("log", s.lines).assertClean();
   });
 });

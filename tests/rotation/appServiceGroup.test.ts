@@ -5,7 +5,7 @@ import { createAzureCredential } from "../../src/entra/credential.js";
 import type { BuiltRuntime } from "../../src/runtime/createRuntime.js";
 import type { SecretScanner } from "../helpers/secretScan.js";
 import { Scenario, useWorld } from "./harness.js";
-import { useArmEmulator } from "./armWorld.js";
+import { useWorldArm } from "./worldArm.js";
 
 /**
  * Issue 24 item 4 through the engine: a set whose secret lives on the cequence gateway and in App
@@ -22,7 +22,7 @@ const FUNC = `${SITES}/orders-func`;
 const SLOT = `${FUNC}/slots/staging`;
 const WEB = `${SITES}/billing-web`;
 const KEY = "SSO_CLIENT_SECRET";
-const arm = useArmEmulator(world);
+const arm = useWorldArm(world);
 
 function groups() {
   return {
