@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { Scenario, useWorld } from "./harness.js";
 import { useWorldArm } from "./worldArm.js";
-import { alertingScenario, expectRetirementHeld, incidentNaming } from "./heldRetirement.js";
+import { alertingScenario, expectRetirementHeld, incidentNaming, firstPassFailsNaming } from "./heldRetirement.js";
 
 /**
  * Issue 24 item 2 through the engine: a set whose secret lives on the cequence gateway and in API
@@ -78,11 +78,7 @@ describe("target groups: cequence + apim-credential-manager", () => {
     seedEstate(s, old);
     arm.apim.mangleSecretWrites(APIM, "aad-cc", "cc1");
 
-    const first = await s.pass();
-    const promoted = s.vaultCurrent()!;
-    expect(promoted.tags["keyId"]).not.toBe(s.seeded.handMade.keyId);
-    expect(first.status).toBe("failed");
-    expect(first.journal.error?.message).toContain("apim-one/aad-cc/cc1");
+    const { first, promoted } = await firstPassFailsNaming(s, "apim-one/aad-cc/cc1");
     expect(first.journal.error?.message).toContain("AADSTS7000215");
     // The canary failed: the other connections were not touched and keep the old, still valid secret.
     expect(arm.apim.provider(APIM, "aad-cc")!.connections.get("cc2")!.secret).toBe(old);

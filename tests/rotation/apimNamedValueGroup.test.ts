@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Scenario, useWorld } from "./harness.js";
 import { useWorldArm } from "./worldArm.js";
-import { alertingScenario, expectRetirementHeld, incidentNaming } from "./heldRetirement.js";
+import { alertingScenario, expectRetirementHeld, incidentNaming, firstPassFailsNaming } from "./heldRetirement.js";
 
 /**
  * Issue 24 item 3 through the engine: a set whose secret lives on the cequence gateway, in Key
@@ -84,12 +84,7 @@ describe("target groups: cequence + apim-named-value", () => {
     seedKeyVaultBacked(s);
     arm.apim.breakKeyVaultAccess(APIM2);
 
-    const first = await s.pass();
-    const promoted = s.vaultCurrent()!;
-    expect(promoted.tags["keyId"]).not.toBe(s.seeded.handMade.keyId);
-    expect(first.status).toBe("failed");
-    expect(first.journal.error?.code).toBe("TARGET_REFRESH_FAILED");
-    expect(first.journal.error?.message).toContain("apim-two/sso-client-secret");
+    const { first, promoted } = await firstPassFailsNaming(s, "apim-two/sso-client-secret", "TARGET_REFRESH_FAILED");
     // The canary (apim-one) and the gateway picked up; apim-two keeps the old value.
     expect(arm.apim.namedValue(APIM1, "sso-client-secret")!.fetchedVersion).toBe(promoted.version);
     expect(arm.apim.namedValue(APIM2, "sso-client-secret")!.value).toBe(s.seeded.handMade.secretText);

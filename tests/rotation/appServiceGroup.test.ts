@@ -1,3 +1,4 @@
+import { firstPassFailsNaming } from "./heldRetirement.js";
 import { describe, expect, it } from "vitest";
 import { httpsFetch } from "../../emulators/common/httpsFetch.js";
 import { RUN_FAILURE_CHECK } from "../../src/alerts/model.js";
@@ -135,12 +136,7 @@ describe("target groups: cequence + appservice-keyvault-reference", () => {
     seedSites(s);
     arm.appService.denyKeyVault(WEB);
 
-    const first = await s.pass();
-    const promoted = s.vaultCurrent()!;
-    expect(promoted.tags["keyId"]).not.toBe(s.seeded.handMade.keyId);
-    expect(first.status).toBe("failed");
-    expect(first.journal.error?.code).toBe("TARGET_REFRESH_FAILED");
-    expect(first.journal.error?.message).toContain("billing-web/SSO_CLIENT_SECRET");
+    const { first, promoted } = await firstPassFailsNaming(s, "billing-web/SSO_CLIENT_SECRET", "TARGET_REFRESH_FAILED");
     // The canary and the slot picked up; the web app receives the literal reference (§ Refresh / rotation).
     expect([seen(FUNC), seen(SLOT)]).toEqual([promoted.value, promoted.value]);
     expect(seen(WEB)).toMatch(/^@Microsoft\.KeyVault\(/);

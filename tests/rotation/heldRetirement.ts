@@ -33,3 +33,17 @@ export async function expectRetirementHeld(world: World, s: Scenario, name: stri
     expect(s.credentials().map((c) => c.keyId)).toContain(s.seeded.handMade.keyId);
   }
 }
+
+/**
+ * The first pass after a consumer stopped picking up: a new credential was promoted, and the pass
+ * failed naming the consumer (with `code`, when given). Returns the promoted Key Vault version.
+ */
+export async function firstPassFailsNaming(s: Scenario, name: string, code?: string) {
+  const first = await s.pass();
+  const promoted = s.vaultCurrent()!;
+  expect(promoted.tags["keyId"]).not.toBe(s.seeded.handMade.keyId);
+  expect(first.status).toBe("failed");
+  if (code) expect(first.journal.error?.code).toBe(code);
+  expect(first.journal.error?.message).toContain(name);
+  return { first, promoted };
+}
