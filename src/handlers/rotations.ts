@@ -73,11 +73,9 @@ export function makeStartRotationHandler(getRuntime: RuntimeProvider, queueOutpu
 /** GET /api/rotations/{runId} — the run's journal (never holds a secret). */
 export function makeGetRotationHandler(getRuntime: RuntimeProvider) {
   return async (request: HttpRequest, _context: InvocationContext): Promise<HttpResponseInit> => {
-    const refused = requestProblem(request, { methods: ["GET"], body: "none" });
-    if (refused) return refused;
-    const runId = request.params["runId"] ?? "";
-    const badId = runIdProblem(runId);
-    if (badId) return badId;
+    const target = runRequest(request, { methods: ["GET"], body: "none" });
+    if ("response" in target) return target.response;
+    const { runId } = target;
     const runtime = await getRuntime();
     const run = await runtime.journals.findRun(runId);
     if (!run) return runNotFound(runId, "Use the runId returned by POST /api/rotations, or GET /api/status for recent runs.");
@@ -88,11 +86,9 @@ export function makeGetRotationHandler(getRuntime: RuntimeProvider) {
 /** POST /api/rotations/{runId}/confirm — an operator confirms a manual gateway was updated. */
 export function makeConfirmRotationHandler(getRuntime: RuntimeProvider, queueOutput: FunctionOutput) {
   return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
-    const refused = requestProblem(request, { methods: ["POST"], body: "json" });
-    if (refused) return refused;
-    const runId = request.params["runId"] ?? "";
-    const badId = runIdProblem(runId);
-    if (badId) return badId;
+    const target = runRequest(request, { methods: ["POST"], body: "json" });
+    if ("response" in target) return target.response;
+    const { runId } = target;
     const body = await readBody(request, confirmBodySchema, CONFIRM_FIELDS);
     if (!body.ok) return body.response;
     const runtime = await getRuntime();
@@ -127,6 +123,15 @@ function runNotFound(runId: string, hint: string): HttpResponseInit {
     hint,
     { field: "runId" },
   );
+}
+
+/** A request on /api/rotations/{runId}: the request rules first, then the run ID — or the answer that refuses it. */
+function runRequest(request: HttpRequest, rules: Parameters<typeof requestProblem>[1]): { runId: string } | { response: HttpResponseInit } {
+  const refused = requestProblem(request, rules);
+  if (refused) return { response: refused };
+  const runId = request.params["runId"] ?? "";
+  const badId = runIdProblem(runId);
+  return badId ? { response: badId } : { runId };
 }
 
 /** Run IDs are ours (timestamp + random); anything else is refused before a lookup, and shown only escaped and short. */
