@@ -45,18 +45,15 @@ export function serviceChannelConfigs(entries: readonly SetChannelConfig[]): Set
   return out;
 }
 
+/**
+ * Where a channel delivers: its kind, its vault, and every field naming a Key Vault secret or a URL
+ * (the schema's naming rule for destination fields), so a new channel kind needs no branch here.
+ */
 function destinationKey(e: SetChannelConfig): string {
-  const c = e.config;
   const vault = e.vaultUrl.replace(/\/+$/, "").toLowerCase();
-  switch (c.kind) {
-    case "teams":
-    case "slack":
-      return `${c.kind}|${vault}|${c.urlSecretName}`;
-    case "pagerduty":
-      return `${c.kind}|${vault}|${c.routingKeySecretName}|${c.eventsUrl}`;
-    case "opsgenie":
-      return `${c.kind}|${vault}|${c.apiKeySecretName}|${c.apiUrl}`;
-    case "webhook":
-      return `${c.kind}|${vault}|${c.urlSecretName}|${c.signingKeySecretName}`;
-  }
+  const fields = Object.entries(e.config)
+    .filter(([k]) => k.endsWith("SecretName") || k.endsWith("Url"))
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}=${String(v)}`);
+  return [e.config.kind, vault, ...fields].join("|");
 }

@@ -49,8 +49,11 @@ function privateAddresses(set: CredentialSet): { field: string; url: string; ran
     ...targetGroupsOf(set).flatMap((g, i) =>
       gatewayGroupEndpoints(g).map(([field, url]): [string, string] => [`${set.groups ? `groups[${i}]` : "gateway"}.${field}`, url]),
     ),
-    ...set.alerts.flatMap((ch, i): [string, string][] =>
-      ch.kind === "pagerduty" ? [[`alerts[${i}].eventsUrl`, ch.eventsUrl]] : ch.kind === "opsgenie" ? [[`alerts[${i}].apiUrl`, ch.apiUrl]] : [],
+    // A channel's configured endpoints are its *Url fields (the schema's naming rule); its webhook URLs live in Key Vault.
+    ...set.alerts.flatMap((ch, i) =>
+      Object.entries(ch)
+        .filter((e): e is [string, string] => e[0].endsWith("Url") && typeof e[1] === "string")
+        .map(([field, url]): [string, string] => [`alerts[${i}].${field}`, url]),
     ),
   ];
   const out: { field: string; url: string; range: string }[] = [];
