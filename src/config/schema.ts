@@ -377,7 +377,7 @@ export const gatewaySchema = z.discriminatedUnion(
         const shown = typeof kind === "string" ? quoted(kind) : "this value";
         return kind === undefined
           ? `is required — set the gateway's kind to cequence or manual (manual for a gateway without an admin API)`
-          : `${shown} is not a gateway kind — use cequence, or manual for a gateway without an admin API (kong-openid-connect for Kong's openid-connect plugin, apim-named-value for API Management named values, apim-credential-manager for its credential providers and connections, appservice-keyvault-reference for App Service and Functions Key Vault references)`;
+          : `${shown} is not a target kind — use cequence, manual (no admin API), kong-openid-connect, apim-named-value, apim-credential-manager or appservice-keyvault-reference (docs/configuration.md says what each is for)`;
       }
       return undefined;
     },

@@ -41,7 +41,7 @@ describe("apim-named-value groups", () => {
   it("an unknown kind names apim-named-value among the kinds", () => {
     const r = withSecondGroup({ kind: "apim", services: [APIM] });
     expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.issues.join("\n")).toContain("apim-named-value for API Management named values");
+    if (!r.ok) expect(r.issues.join("\n")).toMatch(/not a target kind — use .*apim-named-value/);
   });
 
   it("loads an apim-credential-manager group and names the field for a wrong service ID", () => {

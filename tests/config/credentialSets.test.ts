@@ -190,7 +190,12 @@ const cases: Case[] = [
     fix: 'split "openid profile" into ["openid", "profile"]',
   },
   { name: "a set without a gateway", breakIt: (s) => delete s.gateway, paths: ["sets[0].gateway"], fix: '{ "kind": "manual" }' },
-  { name: "a misspelt gateway kind", breakIt: (s) => (s.gateway.kind = "cequnce"), paths: ["sets[0].gateway.kind"], fix: "use cequence, or manual" },
+  {
+    name: "a misspelt gateway kind",
+    breakIt: (s) => (s.gateway.kind = "cequnce"),
+    paths: ["sets[0].gateway.kind"],
+    fix: "use cequence, manual (no admin API)",
+  },
   {
     name: "a gateway without a kind",
     breakIt: (s) => delete s.gateway.kind,

@@ -12,6 +12,15 @@ import { lastJson, runTsx } from "../helpers/runScript.js";
  * runs in this process; the others ask for their token in a fresh process each.
  */
 const ENV_KEYS = ["IDENTITY_ENDPOINT", "IDENTITY_HEADER", "STORAGE_CLIENT_ID_UNDER_TEST"];
+/** What DefaultAzureCredential's EnvironmentCredential would use before the managed identity; another file in this worker may have set them (the CLI tests export an operator's). */
+const ENVIRONMENT_CREDENTIAL_KEYS = [
+  "AZURE_TENANT_ID",
+  "AZURE_CLIENT_ID",
+  "AZURE_CLIENT_SECRET",
+  "AZURE_CLIENT_CERTIFICATE_PATH",
+  "AZURE_USERNAME",
+  "AZURE_PASSWORD",
+];
 
 /** A fresh process asks identity-based storage's credential for a token and prints the outcome. */
 const STORAGE_TOKEN_IN_A_FRESH_PROCESS = `void (async () => {
@@ -23,9 +32,9 @@ const STORAGE_TOKEN_IN_A_FRESH_PROCESS = `void (async () => {
 
 describe("issue 26, defect 5: the managed identity's endpoint is resolved before connecting", () => {
   const tcp = useConnectionCounter();
-  const saved = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
+  const saved = Object.fromEntries([...ENV_KEYS, ...ENVIRONMENT_CREDENTIAL_KEYS].map((k) => [k, process.env[k]]));
   afterEach(() => {
-    for (const k of ENV_KEYS) {
+    for (const k of [...ENV_KEYS, ...ENVIRONMENT_CREDENTIAL_KEYS]) {
       const v = saved[k];
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
@@ -59,6 +68,7 @@ describe("issue 26, defect 5: the managed identity's endpoint is resolved before
       process.env["IDENTITY_ENDPOINT"] = `http://${alias}:${tcp.port}/msi/token`;
       process.env["IDENTITY_HEADER"] = "header-from-the-platform";
       process.env["STORAGE_CLIENT_ID_UNDER_TEST"] = clientId;
+      for (const k of ENVIRONMENT_CREDENTIAL_KEYS) delete process.env[k];
       const before = tcp.connections;
       const { stdout, stderr } = await runTsx(["-e", STORAGE_TOKEN_IN_A_FRESH_PROCESS]);
       expect(tcp.connections).toBe(before);
