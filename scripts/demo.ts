@@ -79,7 +79,7 @@ async function main(): Promise<number> {
     return 2;
   }
   if (args.scenario === "mixed-estate") {
-    const { code, lines, report } = await runMixedEstate({ json: args.json, ...(args.stuck ? { stuck: args.stuck as (typeof STUCK_KINDS)[number] } : {}) });
+    const { code, lines, report } = await runMixedEstate({ ...(args.stuck ? { stuck: args.stuck as (typeof STUCK_KINDS)[number] } : {}) });
     console.log(lines.join("\n"));
     if (args.json) console.log(JSON.stringify(report));
     return code;

@@ -47,7 +47,6 @@ export interface KindReport {
 }
 
 export interface MixedEstateOptions {
-  json?: boolean;
   /** One consumer of this kind never picks up the new secret. */
   stuck?: StuckKind;
   /** An Azurite already running (tests); otherwise one is started for the run. */

@@ -14,7 +14,7 @@ const KINDS = ["cequence", "apim-credential-manager", "apim-named-value", "appse
 
 describe("npm run demo -- --scenario mixed-estate", () => {
   it("rotates, proves every kind from the journal and the emulators' ground truth, retires the old secret, leaks nothing, and exits 0", async () => {
-    const { code, lines, report } = await runMixedEstate({ json: true, storageConnectionString });
+    const { code, lines, report } = await runMixedEstate({ storageConnectionString });
     expect(code, lines.join("\n")).toBe(0);
     expect(report).toMatchObject({ converged: true, status: "succeeded", previousRetired: true, othersUntouched: 2, secretLeaks: 0, error: null });
     const kinds = report["kinds"] as Record<string, { targets: number; proven: number; proof: string[]; stale: string[]; ok: boolean }>;
