@@ -116,6 +116,20 @@ param readSecretNames string = ''
 param keyVaultRoleScope string = 'secret'
 
 // ---------------------------------------------------------------------------------------------
+// Target groups reached through Resource Manager (consumerRoles.bicep): a custom role per kind,
+// assigned to the app's identity on exactly these resources. Empty: no role, no assignment.
+// ---------------------------------------------------------------------------------------------
+
+@description('API Management service resource IDs of the sets\' apim-named-value groups. The app gets the named-values role on each.')
+param apimNamedValueServiceIds array = []
+
+@description('API Management service resource IDs of the sets\' apim-credential-manager groups. The app gets the credential-manager role on each.')
+param apimCredentialManagerServiceIds array = []
+
+@description('Site resource IDs (…/Microsoft.Web/sites/<name>, not slots) of the sets\' appservice-keyvault-reference groups. The app gets the Key Vault references role on each (slots inherit it).')
+param appServiceSiteIds array = []
+
+// ---------------------------------------------------------------------------------------------
 // Network, scale and monitoring
 // ---------------------------------------------------------------------------------------------
 
@@ -321,6 +335,17 @@ module rbac 'app/rbac.bicep' = {
     readSecretNames: readSecrets
     deployerPrincipalId: principalId
     deployerPrincipalType: principalType
+  }
+}
+
+module consumerRoles 'app/consumerRoles.bicep' = {
+  name: 'consumerRoles'
+  params: {
+    identityPrincipalId: identity.outputs.principalId
+    environmentName: environmentName
+    apimNamedValueServiceIds: apimNamedValueServiceIds
+    apimCredentialManagerServiceIds: apimCredentialManagerServiceIds
+    appServiceSiteIds: appServiceSiteIds
   }
 }
 

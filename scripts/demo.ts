@@ -24,11 +24,13 @@ import { makeHealthTimerHandler } from "../src/handlers/health.js";
 import { diagnose, type ProbeReport } from "../src/probe/index.js";
 import { LIFECYCLE_SCENARIOS, Lifecycle } from "../tests/harness/lifecycle.js";
 import { EVIDENCE_SCENARIOS, runEvidenceScenario, type EvidenceScenario } from "./demoScenarios.js";
+import { STUCK_KINDS, runMixedEstate } from "./demoMixedEstate.js";
 
 interface Args {
   json: boolean;
   breakCode?: string;
   scenario?: string;
+  stuck?: string;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -40,8 +42,15 @@ function parseArgs(argv: string[]): Args {
     else if (a.startsWith("--break=")) args.breakCode = a.slice("--break=".length);
     else if (a === "--scenario") args.scenario = argv[++i];
     else if (a.startsWith("--scenario=")) args.scenario = a.slice("--scenario=".length);
+    else if (a === "--stuck") args.stuck = argv[++i];
     else if (a === "--help" || a === "-h") {
-      console.log("usage: npm run demo [-- --json] [-- --break 50011|700016|7000215|50105|65001] [-- --scenario " + SCENARIO_NAMES.join("|") + "]");
+      console.log(
+        "usage: npm run demo [-- --json] [-- --break 50011|700016|7000215|50105|65001] [-- --scenario " +
+          SCENARIO_NAMES.join("|") +
+          "] [-- --stuck " +
+          STUCK_KINDS.join("|") +
+          " (mixed-estate only)]",
+      );
       process.exit(0);
     } else {
       console.error(`unknown argument ${a}; see --help`);
@@ -51,8 +60,8 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
-/** Lifecycle scenarios (issue 8) and Entra-evidence scenarios (issue 15). */
-const SCENARIO_NAMES = [...Object.keys(LIFECYCLE_SCENARIOS), ...EVIDENCE_SCENARIOS];
+/** Lifecycle scenarios (issue 8), Entra-evidence scenarios (issue 15) and the mixed estate (issue 24). */
+const SCENARIO_NAMES = [...Object.keys(LIFECYCLE_SCENARIOS), ...EVIDENCE_SCENARIOS, "mixed-estate"];
 
 const out: string[] = [];
 function say(line = ""): void {
@@ -64,6 +73,16 @@ async function main(): Promise<number> {
   if (args.breakCode !== undefined && !BREAK_RECIPES[args.breakCode]) {
     console.error(`--break takes one of ${Object.keys(BREAK_RECIPES).join(", ")}; got "${args.breakCode}"`);
     return 2;
+  }
+  if (args.stuck !== undefined && (args.scenario !== "mixed-estate" || !(STUCK_KINDS as readonly string[]).includes(args.stuck))) {
+    console.error(`--stuck goes with --scenario mixed-estate and takes one of ${STUCK_KINDS.join(", ")}; got "${args.stuck}"`);
+    return 2;
+  }
+  if (args.scenario === "mixed-estate") {
+    const { code, lines, report } = await runMixedEstate({ ...(args.stuck ? { stuck: args.stuck as (typeof STUCK_KINDS)[number] } : {}) });
+    console.log(lines.join("\n"));
+    if (args.json) console.log(JSON.stringify(report));
+    return code;
   }
   if (args.scenario !== undefined) {
     if ((EVIDENCE_SCENARIOS as readonly string[]).includes(args.scenario)) return runEvidenceScenario(args.scenario as EvidenceScenario, args.json);

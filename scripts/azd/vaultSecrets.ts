@@ -8,7 +8,8 @@
  * credential sets, so this hook writes the names into the azd environment (azd reloads it after
  * every hook, before provisioning): KEY_VAULT_ROTATED_SECRETS and KEY_VAULT_READ_SECRETS.
  */
-import type { CredentialSet } from "../../src/config/schema.js";
+import { targetGroupsOf } from "../../src/config/groups.js";
+import type { CredentialSet, GatewayConfig } from "../../src/config/schema.js";
 import { collectCredentialSets } from "../../src/config/load.js";
 import type { HookEnv, HookOutcome } from "./hooks.js";
 
@@ -18,7 +19,7 @@ export const READ_VAR = "KEY_VAULT_READ_SECRETS";
 export interface VaultSecretNames {
   /** Each set's keyVault.secretName in this vault (rbac.bicep adds the -pending companion). */
   rotated: string[];
-  /** Secrets of this vault the sets only read: gateway API tokens, alert-channel secrets. */
+  /** Secrets of this vault the sets only read: gateway API tokens, Kong / Konnect tokens, alert-channel secrets. */
   read: string[];
   /** Sets whose secrets live in another vault: their roles are given by hand (docs/deployment.md). */
   elsewhere: string[];
@@ -28,6 +29,13 @@ export interface VaultSecretNames {
 function isVault(url: string, vaultName: string): boolean {
   const host = new URL(url).hostname.toLowerCase();
   return host.startsWith(`${vaultName.toLowerCase()}.`) && host.includes(".vault.");
+}
+
+/** The Key Vault secrets a target group only reads: the gateway API token, Kong's admin token or Konnect access token. */
+function groupTokenSecretNames(group: GatewayConfig): string[] {
+  if (group.kind === "cequence") return [group.apiTokenSecretName];
+  if (group.kind === "kong-openid-connect") return [group.adminTokenSecretName, group.accessTokenSecretName].filter((n): n is string => typeof n === "string");
+  return [];
 }
 
 export function vaultSecretNames(sets: readonly CredentialSet[], vaultName: string): VaultSecretNames {
@@ -40,7 +48,8 @@ export function vaultSecretNames(sets: readonly CredentialSet[], vaultName: stri
       continue;
     }
     rotated.add(set.keyVault.secretName);
-    if (set.gateway.kind === "cequence") read.add(set.gateway.apiTokenSecretName);
+    // Every target group's token, not only the first group's (the old `gateway` field).
+    for (const name of targetGroupsOf(set).flatMap(groupTokenSecretNames)) read.add(name);
     for (const channel of set.alerts ?? []) {
       for (const [field, value] of Object.entries(channel)) if (field.endsWith("SecretName") && typeof value === "string") read.add(value);
     }

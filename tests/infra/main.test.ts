@@ -423,3 +423,100 @@ describe("Key Vault roles of the app (issue 22, item 6)", () => {
     expect(file).toContain('"value": "${KEY_VAULT_ROLE_SCOPE=secret}"');
   });
 });
+
+describe("roles for target groups reached through Resource Manager (issue 24, item 8)", () => {
+  // Exactly what each adapter calls (src/gateway/<kind>/adapter.ts); docs/deployment.md says which names are inferred.
+  const ACTIONS: Record<string, { role: string; actions: string[]; param: string; type: string; module: string }> = {
+    "apim-named-value": {
+      role: "apimNamedValue",
+      param: "apimNamedValueServiceIds",
+      type: "Microsoft.ApiManagement/service",
+      module: "namedValueAssignments",
+      actions: [
+        "Microsoft.ApiManagement/service/namedValues/read",
+        "Microsoft.ApiManagement/service/namedValues/write",
+        "Microsoft.ApiManagement/service/namedValues/listValue/action",
+        "Microsoft.ApiManagement/service/namedValues/refreshSecret/action",
+        "Microsoft.ApiManagement/service/tenant/operationResults/read",
+      ],
+    },
+    "apim-credential-manager": {
+      role: "apimCredentialManager",
+      param: "apimCredentialManagerServiceIds",
+      type: "Microsoft.ApiManagement/service",
+      module: "credentialManagerAssignments",
+      actions: [
+        "Microsoft.ApiManagement/service/authorizationProviders/read",
+        "Microsoft.ApiManagement/service/authorizationProviders/write",
+        "Microsoft.ApiManagement/service/authorizationProviders/authorizations/read",
+        "Microsoft.ApiManagement/service/authorizationProviders/authorizations/write",
+      ],
+    },
+    "appservice-keyvault-reference": {
+      role: "appServiceKeyVaultReference",
+      param: "appServiceSiteIds",
+      type: "Microsoft.Web/sites",
+      module: "appServiceAssignments",
+      actions: [
+        "Microsoft.Web/sites/config/read",
+        "Microsoft.Web/sites/config/configreferences/appsettings/refresh/action",
+        "Microsoft.Web/sites/slots/config/read",
+        "Microsoft.Web/sites/slots/config/configreferences/appsettings/refresh/action",
+      ],
+    },
+  };
+  const consumerRoles = () => deployment(main, "consumerRoles");
+
+  it("main takes the resource IDs as array parameters, empty by default, and passes them and the app's identity to consumerRoles", () => {
+    const d = consumerRoles();
+    for (const { param } of Object.values(ACTIONS)) {
+      expect(main.parameters![param], param).toMatchObject({ type: "array", defaultValue: [] });
+      expect(d.params[param]).toBe(`[parameters('${param}')]`);
+    }
+    expect(String(d.params["identityPrincipalId"])).toMatch(/'identity'\), '[\d-]+'\)\.outputs\.principalId\.value\]$/);
+  });
+
+  it("each kind's custom role grants exactly the actions its adapter needs, no data actions, created only when some resource is listed, assignable in the listed resources' subscriptions", () => {
+    const t = consumerRoles().template;
+    const actions = t.variables!["roleActions"] as Record<string, string[]>;
+    const defs = resourcesOfType(t, "Microsoft.Authorization/roleDefinitions");
+    expect(defs).toHaveLength(3);
+    for (const [kind, want] of Object.entries(ACTIONS)) {
+      expect(actions[want.role], kind).toEqual(want.actions);
+      const def = defs.find((r) => JSON.stringify(r.properties).includes(`variables('roleActions').${want.role}]`))!;
+      expect(def.condition, kind).toBe(`[not(empty(parameters('${want.param}')))]`);
+      expect(def.properties!["type"]).toBe("CustomRole");
+      expect(def.properties!["permissions"]).toEqual([
+        { actions: `[variables('roleActions').${want.role}]`, notActions: [], dataActions: [], notDataActions: [] },
+      ]);
+      const scopes = t.variables![String(def.properties!["assignableScopes"]).match(/variables\('(\w+)'\)/)![1]!];
+      expect(scopes).toBe(`[union(createArray(subscription().id), __bicep.subscriptionsOf(parameters('${want.param}')))]`);
+    }
+    // Nothing wider than the resource types the adapters touch.
+    for (const a of Object.values(actions).flat()) expect(a).not.toMatch(/\*|\/delete$|Microsoft\.Authorization|Microsoft\.KeyVault/);
+  });
+
+  it("each listed resource gets one assignment of its kind's role to the app's identity, scoped to that service or site (never its resource group)", () => {
+    const t = consumerRoles().template;
+    const modules = resourcesOfType(t, "Microsoft.Resources/deployments");
+    expect(modules).toHaveLength(3);
+    for (const [kind, want] of Object.entries(ACTIONS)) {
+      const m = modules.find((r) => (r as { copy?: { name: string } }).copy?.name === want.module)!;
+      expect(m, kind).toBeDefined();
+      expect((m as { copy?: { count: string } }).copy!.count).toBe(`[length(parameters('${want.param}'))]`);
+      expect(m["subscriptionId"]).toBe(`[split(parameters('${want.param}')[copyIndex()], '/')[2]]`);
+      expect(m["resourceGroup"]).toBe(`[split(parameters('${want.param}')[copyIndex()], '/')[4]]`);
+      const params = m.properties!.parameters as Record<string, { value: string }>;
+      expect(params["principalId"]!.value).toBe("[parameters('identityPrincipalId')]");
+      expect(params["roleDefinitionGuid"]!.value).toBe(`[guid(subscription().id, parameters('environmentName'), '${kind}')]`);
+      const [assignment, ...rest] = resourcesOfType(m.properties!.template!, "Microsoft.Authorization/roleAssignments");
+      expect(rest).toEqual([]);
+      expect(assignment!.scope).toMatch(new RegExp(`^\\[resourceId\\('${want.type.replace("/", "\\/")}', parameters\\('\\w+'\\)\\)\\]$`));
+      expect(assignment!.properties).toMatchObject({
+        roleDefinitionId: "[subscriptionResourceId('Microsoft.Authorization/roleDefinitions', parameters('roleDefinitionGuid'))]",
+        principalId: "[parameters('principalId')]",
+        principalType: "ServicePrincipal",
+      });
+    }
+  });
+});

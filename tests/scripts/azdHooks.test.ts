@@ -145,6 +145,36 @@ describe("preprovision: the secret names behind the app's Key Vault roles", () =
     expect(o.message).toContain("by hand");
   });
 
+  it("the read list looked only at the set's `gateway`: with target groups, a second cequence group's API token and Kong's admin / Konnect tokens got no read role (Key Vault 403 in Azure); every group's token secret is read-only now", () => {
+    const file = path.join(dir, "sets.json");
+    const doc = JSON.parse(readFileSync(EXAMPLE, "utf8")) as { sets: Record<string, unknown>[] };
+    const set = doc.sets[0]!;
+    const first = set["gateway"] as Record<string, unknown>;
+    delete set["gateway"];
+    set["alerts"] = [];
+    set["groups"] = [
+      first,
+      { ...first, apiTokenSecretName: "second-gateway-api-token" },
+      { kind: "kong-openid-connect", adminUrl: "https://kong-admin.internal:8444", adminTokenSecretName: "kong-admin-token" },
+      {
+        kind: "kong-openid-connect",
+        api: "konnect",
+        konnectUrl: "https://us.api.konghq.com/v2",
+        controlPlaneId: "0b5a5c4e-3f7a-4b7e-9d2c-1e2f3a4b5c6d",
+        accessTokenSecretName: "konnect-token",
+      },
+      { kind: "kong-openid-connect", adminUrl: "https://kong-open.internal:8444" },
+      { kind: "manual", targets: ["mcp-1"] },
+    ];
+    doc.sets = [set];
+    writeFileSync(file, JSON.stringify(doc));
+    const { stored, exec } = azdEnv();
+    const o = recordVaultSecretNames({ env: { AZURE_KEY_VAULT_NAME: "kv-mcp-sso-prod", CREDENTIAL_SETS_FILE: file }, cwd: REPO, exec });
+    expect(o.ok, o.message).toBe(true);
+    expect(stored[ROTATED_VAR]).toBe("cequence-sso-client-secret");
+    expect(stored[READ_VAR]!.split(",")).toEqual(["cequence-gateway-api-token", "kong-admin-token", "konnect-token", "second-gateway-api-token"]);
+  }, 30_000);
+
   it("reads CREDENTIAL_SETS_JSON_BASE64 like the app; without a vault name it grants nothing and says why", () => {
     const { stored, exec } = azdEnv();
     const b64 = Buffer.from(readFileSync(EXAMPLE)).toString("base64");
