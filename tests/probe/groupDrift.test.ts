@@ -1,13 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KongEmulator } from "../../emulators/kong/index.js";
+import { describe, expect, it } from "vitest";
 import { probeSet } from "../../src/handlers/health.js";
 import { runProbe } from "../../src/probe/runProbe.js";
 import { timeProofConsumer } from "../helpers/timeConsumer.js";
 import { memoryLogger } from "../../src/logging.js";
 import type { CheckResult, ProbeReport } from "../../src/probe/model.js";
 import { Scenario, useWorld } from "../rotation/harness.js";
-import { useWorldArm } from "../rotation/worldArm.js";
+import { ESTATE_APIM, ESTATE_SITE, useEveryKindEstate } from "../rotation/everyKind.js";
 
 /**
  * Issue 24 item 8: the `gateway-drift` probe checks every target group of every kind through the
@@ -18,55 +17,15 @@ import { useWorldArm } from "../rotation/worldArm.js";
  */
 const world = useWorld();
 const HOUR = 3_600_000;
-const SUB = "/subscriptions/00000000-0000-0000-0000-00000000c001/resourceGroups/rg-probe/providers";
-const APIM = `${SUB}/Microsoft.ApiManagement/service/apim-probe`;
-const SITE = `${SUB}/Microsoft.Web/sites/probe-func`;
-const ADMIN_TOKEN = `kong-admin-${randomUUID()}`;
-const w = useWorldArm(world, [APIM]);
-const kong = new KongEmulator({ adminToken: ADMIN_TOKEN, clock: world.clock });
-
-beforeAll(async () => {
-  await kong.start();
-  world.keyVault.seedSecret("kong-admin-token", ADMIN_TOKEN);
-});
-afterAll(() => kong.close());
-
-function everyKind() {
-  const arm = { armEndpoint: w.arm.url };
-  return {
-    gateway: undefined,
-    groups: [
-      world.cequenceGroup(),
-      { kind: "kong-openid-connect", adminUrl: kong.url, adminTokenSecretName: "kong-admin-token", maxRequestsPerSecond: 500 },
-      { kind: "apim-named-value", services: [APIM], ...arm },
-      { kind: "apim-named-value", services: [APIM], plainNamedValues: ["sso-plain"], ...arm },
-      { kind: "apim-credential-manager", services: [APIM], ...arm },
-      { kind: "appservice-keyvault-reference", sites: [SITE], ...arm },
-    ],
-  };
-}
-
-/** One consumer of each kind, all holding (or referencing) the hand-made secret the rotation replaces. */
-function seedEstate(s: Scenario): void {
-  const old = s.seeded.handMade.secretText;
-  const clientId = s.set.clientId;
-  const uri = `${world.keyVault.url}/secrets/${s.set.keyVault.secretName}`;
-  kong.seedPlugin({ issuer: "https://issuer.example", clientIds: [clientId], clientSecrets: [old], instanceName: "oidc-orders" });
-  w.arm.apim.seedNamedValue(APIM, { name: "sso-client-secret", keyVault: { secretIdentifier: uri } });
-  w.arm.apim.seedNamedValue(APIM, { name: "sso-plain", value: old, secret: true });
-  w.arm.apim.seedProvider(APIM, { name: "aad-cc", grantType: "clientCredentials", tenantId: world.tenantId });
-  w.arm.apim.seedConnection(APIM, "aad-cc", { name: "cc1", clientId, clientSecret: old });
-  w.arm.appService.seedSite(SITE, { settings: { SSO_CLIENT_SECRET: `@Microsoft.KeyVault(SecretUri=${uri})` } });
-}
+const estate = useEveryKindEstate(world);
 
 const driftOf = (r: ProbeReport): CheckResult => r.checks.find((c) => c.id === "gateway-drift")!;
 
 describe("gateway-drift checks every group of every kind", () => {
   it("a rotated estate passes with every group proven; one drifted consumer per kind is named with its group and kind", async () => {
-    kong.reset();
-    const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 2, otherTargets: 0, overrides: everyKind() });
+    const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 2, otherTargets: 0, overrides: estate.overrides() });
     const old = s.seeded.handMade.secretText;
-    seedEstate(s);
+    estate.seed(s);
     const done = await s.runToEnd();
     expect(done.status).toBe("succeeded");
     const { logger, lines } = memoryLogger();
@@ -86,11 +45,11 @@ describe("gateway-drift checks every group of every kind", () => {
     // One consumer of each kind drifts, each the way it does in the field.
     const [server] = s.targets();
     world.gateway.setServerSecret(server!.id, old); // pasted back by hand
-    kong.seedPlugin({ issuer: "https://issuer.example", clientIds: [s.set.clientId], clientSecrets: [old], instanceName: "oidc-late" }); // added with the old secret
-    w.arm.apim.seedNamedValue(APIM, { name: "sso-plain", value: old, secret: true }); // plain value set back
-    w.arm.apim.seedConnection(APIM, "aad-cc", { name: "cc-late", clientId: s.set.clientId, clientSecret: old }); // a connection added with the retired secret
+    estate.kong.seedPlugin({ issuer: "https://issuer.example", clientIds: [s.set.clientId], clientSecrets: [old], instanceName: "oidc-late" }); // added with the old secret
+    estate.arm.apim.seedNamedValue(ESTATE_APIM, { name: "sso-plain", value: old, secret: true }); // plain value set back
+    estate.arm.apim.seedConnection(ESTATE_APIM, "aad-cc", { name: "cc-late", clientId: s.set.clientId, clientSecret: old }); // a connection added with the retired secret
     // The app's identity was removed: it restarts and can no longer resolve its reference.
-    w.arm.appService.seedSite(SITE, {
+    estate.arm.appService.seedSite(ESTATE_SITE, {
       settings: { SSO_CLIENT_SECRET: `@Microsoft.KeyVault(SecretUri=${world.keyVault.url}/secrets/${s.set.keyVault.secretName})` },
       identity: "None",
     });
@@ -101,9 +60,9 @@ describe("gateway-drift checks every group of every kind", () => {
     const expected: [label: string, name: string][] = [
       ["group 1 (cequence)", server!.name],
       ["group 2 (kong-openid-connect)", "oidc-late"],
-      ["group 4 (apim-named-value)", "apim-probe/sso-plain"],
+      ["group 4 (apim-named-value)", "apim-estate/sso-plain"],
       ["group 5 (apim-credential-manager)", "cc-late"],
-      ["group 6 (appservice-keyvault-reference)", "probe-func/SSO_CLIENT_SECRET"],
+      ["group 6 (appservice-keyvault-reference)", "estate-func/SSO_CLIENT_SECRET"],
     ];
     for (const [label, name] of expected) expect(text).toMatch(new RegExp(`${label.replace(/[()]/g, "\\$&")}: 1 target\\(s\\) \\([^)]*${name}`));
     expect(drifted.evidence["kinds"]).toContain("apim-named-value: 1 target, 1 proven (status)");
@@ -111,29 +70,28 @@ describe("gateway-drift checks every group of every kind", () => {
     // The connection's Entra error is the consumer's own words, carried into the finding.
     expect(text).toContain("AADSTS7000215");
 
-    const scan = await s.scanJournals(s.scanner().addSecrets([...w.arm.issuedSecrets(), ...kong.issuedSecrets()]));
+    const scan = await s.scanJournals(s.scanner().addSecrets([...estate.arm.issuedSecrets(), ...estate.kong.issuedSecrets()]));
     scan.collect("probe", [clean, drifted]).collectAll("probe log", lines);
     scan.assertClean();
   });
 
   it("while a Key Vault consumer's pickup delay runs, an unproven one is news, not drift; past it, it is drift", async () => {
-    kong.reset();
-    const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 1, otherTargets: 0, overrides: everyKind() });
-    seedEstate(s);
+    const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 1, otherTargets: 0, overrides: estate.overrides() });
+    estate.seed(s);
     expect((await s.runToEnd()).status).toBe("succeeded");
     // Someone sets a new Key Vault version by hand: no consumer has it, and App Service may take 24 h.
     world.clock.advance(HOUR);
-    w.arm.appService.freeze(SITE);
+    estate.arm.appService.freeze(ESTATE_SITE);
     world.keyVault.seedSecret(s.set.keyVault.secretName, `hand-set-${randomUUID()}`);
     const inWindow = driftOf(await probeSet(s.runtime, s.set, memoryLogger().logger));
     expect(JSON.stringify(inWindow)).toMatch(
-      /group 6 \(appservice-keyvault-reference\): 1 target\(s\) \(probe-func\/SSO_CLIENT_SECRET\) have not reported the current secret yet; they pick it up by/,
+      /group 6 \(appservice-keyvault-reference\): 1 target\(s\) \(estate-func\/SSO_CLIENT_SECRET\) have not reported the current secret yet; they pick it up by/,
     );
     world.clock.advance(25 * HOUR);
     const after = driftOf(await probeSet(s.runtime, s.set, memoryLogger().logger));
     expect(after.status).toBe("fail");
     expect(JSON.stringify(after)).toMatch(
-      /group 6 \(appservice-keyvault-reference\): 1 target\(s\) \(probe-func\/SSO_CLIENT_SECRET\) do not hold the secret Key Vault holds now/,
+      /group 6 \(appservice-keyvault-reference\): 1 target\(s\) \(estate-func\/SSO_CLIENT_SECRET\) do not hold the secret Key Vault holds now/,
     );
   });
 

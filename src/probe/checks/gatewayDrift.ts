@@ -3,7 +3,8 @@ import { fetchDiscovery, tokenUrlFor } from "../../entra/token.js";
 import type { GatewayTarget } from "../../gateway/types.js";
 import { settle } from "../deadline.js";
 import { maybe, nameList, need, oauthTargets, type CheckContext, type CheckDefinition, type RotationView } from "../context.js";
-import { groupLine, groupPickups, type GroupPickup } from "./groupPickup.js";
+import { pickupLine } from "../../gateway/proof.js";
+import { groupPickups, type GroupPickup } from "./groupPickup.js";
 import {
   compareEndpoint,
   domainTenantsIn,
@@ -285,7 +286,7 @@ export const gatewayDriftCheck: CheckDefinition = {
         severity: "info",
         summary: `a ${gateway.kind} gateway's targets cannot be read; nothing to compare`,
         hint: "Nothing to do.",
-        evidence: { gatewayKind: gateway.kind, ...(pickups.length ? { kinds: pickups.map(groupLine) } : {}) },
+        evidence: { gatewayKind: gateway.kind, ...(pickups.length ? { kinds: pickups.map(pickupLine) } : {}) },
       };
     }
     const total = secret?.value ? pickups.reduce((n, g) => n + g.targets, 0) : targets.length;
@@ -342,7 +343,7 @@ function reportPickups(
   pickups: readonly GroupPickup[],
   at: { value: string; rotation?: RotationView; now: number; promotedAt: number | undefined },
 ): void {
-  evidence.kinds = pickups.map(groupLine);
+  evidence.kinds = pickups.map(pickupLine);
   evidence.holdingCurrentSecret = pickups.reduce((n, g) => n + g.proven, 0);
   const run = at.rotation?.activeRun;
   const propagating =

@@ -32,11 +32,6 @@ export interface GroupPickup {
   listError?: { code: string; message: string; hint: string };
 }
 
-/** "kong-openid-connect: 2 targets, 1 proven (fingerprint)": the line status and the page show per group. */
-export function groupLine(g: Pick<GroupPickup, "kind" | "targets" | "proven" | "proof">): string {
-  return `${g.kind}: ${g.targets} target${g.targets === 1 ? "" : "s"}, ${g.proven} proven (${g.proof})`;
-}
-
 /** The run that promoted `current` (its tag), whose journal holds the ETags its writes left (undated status proof). */
 async function promotingRun(ctx: CheckContext, current: SecretVersion): Promise<RunJournal | undefined> {
   const runId = current.tags["runId"];
