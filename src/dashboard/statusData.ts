@@ -156,7 +156,7 @@ async function gatherSetStatus(runtime: BuiltRuntime, set: CredentialSet, option
 }
 
 /** One target group as the run that last touched targets recorded it: its kind, its live targets, how many proved pickup and by what. */
-export interface KindTargets {
+interface KindTargets {
   /** Index in the set's groups (0: the first). */
   group: number;
   kind: string;
