@@ -1,6 +1,7 @@
 import type { Incident } from "../alerts/model.js";
 import type { CheckResult } from "../probe/model.js";
 import { FINISHED, type RunJournal } from "../rotation/model.js";
+import { pickupLine } from "../gateway/proof.js";
 import { anchor, esc, fmtDate, fmtDays, fmtDuration, fmtTime } from "./html.js";
 import type { SetStatus, StatusSnapshot } from "./statusData.js";
 import { ROLE_LABEL, renderTimeline } from "./timeline.js";
@@ -170,7 +171,10 @@ function renderTargets(s: SetStatus): string {
         .map((c) => `<li><strong>${esc(c.name)}</strong> <span class="muted">by ${esc(c.by)}${c.at ? ` at ${esc(c.at)}` : ""}</span></li>`)
         .join("")}${h.unconfirmed.map((n) => `<li><strong>${esc(n)}</strong> <span class="muted">to update and confirm</span></li>`).join("")}</ul>`
     : "";
-  return `<p class="targets"><strong class="${t.verified === t.total ? "ok" : "bad"}">${t.verified}/${t.total}</strong> targets verified${t.runId ? ` <span class="muted">(run ${esc(t.runId)})</span>` : ""}</p>${holding}${stale}${byHand}`;
+  const kinds = t.kinds?.length
+    ? `<ul class="kinds">${t.kinds.map((k) => `<li class="${k.proven === k.targets ? "ok" : "bad"}">${esc(pickupLine(k))}</li>`).join("")}</ul>`
+    : "";
+  return `<p class="targets"><strong class="${t.verified === t.total ? "ok" : "bad"}">${t.verified}/${t.total}</strong> targets verified${t.runId ? ` <span class="muted">(run ${esc(t.runId)})</span>` : ""}</p>${kinds}${holding}${stale}${byHand}`;
 }
 
 function renderChecks(s: SetStatus): string {
@@ -257,7 +261,7 @@ svg .today-label{fill:var(--bad);font-weight:700}svg .renewal-label{fill:var(--w
 .sw.today{background:var(--bad);width:3px}.sw.renewal{border-left:3px dashed var(--warn);width:3px;border-radius:0}.sw.grace{background:rgba(191,135,0,.25)}
 table.creds{border-collapse:collapse;width:100%;margin-top:6px;font-size:.9rem}
 table.creds th,table.creds td{text-align:left;border-top:1px solid var(--line);padding:4px 6px;vertical-align:top}
-ul.checks,ul.incidents,ul.runs,ul.stale{list-style:none;padding:0;margin:0}
+ul.checks,ul.incidents,ul.runs,ul.stale,ul.kinds{list-style:none;padding:0;margin:0}
 ul.checks li,ul.incidents li,ul.runs>li{padding:6px 0;border-top:1px solid var(--line)}
 ul.checks li:first-child,ul.incidents li:first-child,ul.runs>li:first-child{border-top:0}
 .check.st-pass div{color:var(--muted)}
@@ -265,6 +269,7 @@ ul.checks li:first-child,ul.incidents li:first-child,ul.runs>li:first-child{bord
 .hint{color:#3d2a00;background:#fff8c5;border-radius:4px;padding:2px 6px;margin-top:3px}
 .sev{font-size:.8rem;color:var(--muted)}
 .targets strong.ok{color:var(--ok)}.targets strong.bad{color:var(--bad)}
+.kinds li.bad{color:var(--bad)}
 ol.steps{list-style:none;padding:0;margin:4px 0 0;display:flex;flex-wrap:wrap;gap:4px}
 ol.steps li{background:var(--bg);border:1px solid var(--line);border-radius:4px;padding:0 6px;font-size:.82rem}
 ol.steps li.st-failed{border-color:var(--bad)}ol.steps li.st-waiting{border-color:var(--info)}

@@ -11,6 +11,8 @@ import { FINISHED, type RunJournal, type SetState } from "../rotation/model.js";
 import { managedDisplayNamePrefix, renewalDueAt, renewWindowDays } from "../rotation/policy.js";
 import type { BuiltRuntime } from "../runtime/createRuntime.js";
 import { liveTargets } from "../rotation/targets.js";
+import { groupRecords } from "../rotation/groups.js";
+import { targetGroupsOf } from "../config/groups.js";
 import { LIVE_READ_DEADLINE_MS, dependencyFailure, readWithin, type DependencyFailure } from "./liveRead.js";
 
 /**
@@ -63,7 +65,7 @@ export interface SetStatus {
    * reconcile pass lists every target too), else the latest run that touched targets. Targets a
    * run dropped as gone or moved are not targets any more and never count as "not verified".
    */
-  targets: { verified: number; total: number; stale: StaleTarget[]; runId?: string; byHand?: ByHand };
+  targets: { verified: number; total: number; stale: StaleTarget[]; runId?: string; byHand?: ByHand; kinds?: KindTargets[] };
   probe?: ProbeReport;
   incidents: Incident[];
   alertDelivery: ChannelDeliveryStatus[];
@@ -115,7 +117,7 @@ async function gatherSetStatus(runtime: BuiltRuntime, set: CredentialSet, option
   const incidents = await runtime.alerting.manager.listOpen(set.name, { abortSignal: signal }).catch(() => []);
   const alertDelivery = runtime.alerting.deliveryLog().find((d) => d.set === set.name)?.channels ?? [];
 
-  const targets = targetsOf(state, activeRun && !FINISHED.has(activeRun.status) ? activeRun : undefined, lastRun, recentRuns);
+  const targets = targetsOf(set, state, activeRun && !FINISHED.has(activeRun.status) ? activeRun : undefined, lastRun, recentRuns);
   const status: SetStatus = {
     set: set.name,
     clientId: set.clientId,
@@ -153,6 +155,44 @@ async function gatherSetStatus(runtime: BuiltRuntime, set: CredentialSet, option
   return status;
 }
 
+/** One target group as the run that last touched targets recorded it: its kind, its live targets, how many proved pickup and by what. */
+interface KindTargets {
+  /** Index in the set's groups (0: the first). */
+  group: number;
+  kind: string;
+  targets: number;
+  proven: number;
+  /** The proofs the journal recorded (`status+version` when a group's consumers proved both ways); `operator` while awaiting; `none yet` otherwise. */
+  proof: string;
+}
+
+/**
+ * The rotation run's targets as a later reconcile pass left them: the pass's own record of a
+ * target it touched, else verified unless the pass names it stale (it touched only targets that
+ * drifted; the rest held the current secret).
+ */
+function reconciled(rotation: RunJournal, pass: RunJournal): RunJournal {
+  const stale = new Set(
+    liveTargets(pass)
+      .filter((t) => !t.verified)
+      .map((t) => t.id),
+  );
+  const targets = rotation.targets.map((r) => pass.targets.find((t) => t.id === r.id) ?? { ...r, verified: !stale.has(r.id) });
+  return { ...rotation, targets };
+}
+
+/** Per group of the set: its kind and what `run` recorded of its live targets (DESIGN.md § Target groups). */
+function kindsOf(set: CredentialSet, run: RunJournal): KindTargets[] {
+  const live = liveTargets(run);
+  return targetGroupsOf(set).map((config, group) => {
+    const records = groupRecords({ ...run, targets: live }, group);
+    const proven = records.filter((r) => r.verified);
+    const proofs = [...new Set(proven.map((r) => r.proof).filter((p): p is NonNullable<typeof p> => p !== undefined))].sort();
+    const proof = proofs.length ? proofs.join("+") : records.some((r) => r.awaitingOperator) ? "operator" : "none yet";
+    return { group, kind: config.kind, targets: records.length, proven: proven.length, proof };
+  });
+}
+
 /** A manual group's servers: k/N confirmed by hand, each with who and when, and those still to do. */
 interface ByHand {
   confirmed: { name: string; by: string; at?: string }[];
@@ -170,7 +210,13 @@ function byHandOf(run: RunJournal): ByHand | undefined {
  * and drops those the gateway proves gone or moved, so the newest run that planned is the truth;
  * an older run's record of a server since deleted (and recreated under another ID) is history.
  */
-function targetsOf(state: SetState, activeRun: RunJournal | undefined, lastRun: RunJournal | undefined, recentRuns: RunJournal[]): SetStatus["targets"] {
+function targetsOf(
+  set: CredentialSet,
+  state: SetState,
+  activeRun: RunJournal | undefined,
+  lastRun: RunJournal | undefined,
+  recentRuns: RunJournal[],
+): SetStatus["targets"] {
   const latest = activeRun ?? lastRun;
   const stale = (run: RunJournal): StaleTarget[] =>
     liveTargets(run)
@@ -180,13 +226,28 @@ function targetsOf(state: SetState, activeRun: RunJournal | undefined, lastRun: 
     // A reconcile pass: it touched only targets that drifted; the rest held the current secret.
     const notVerified = stale(latest);
     const total = state.targetsVerified?.total ?? latest.plan.targets.total;
-    return { verified: Math.max(0, total - notVerified.length), total, stale: notVerified, runId: latest.runId };
+    // Per kind, the latest run that recorded every group's targets (when it was read).
+    const recorded = recentRuns.find((r) => r.plan?.action === "rotate" && r.targets.length > 0);
+    return {
+      verified: Math.max(0, total - notVerified.length),
+      total,
+      stale: notVerified,
+      runId: latest.runId,
+      ...(recorded ? { kinds: kindsOf(set, reconciled(recorded, latest)) } : {}),
+    };
   }
   const run = latest && latest.targets.length > 0 ? latest : [lastRun, ...recentRuns].find((r) => r && r.targets.length > 0);
   if (!run) return { verified: 0, total: 0, stale: [] };
   const live = liveTargets(run);
   const byHand = byHandOf(run);
-  return { verified: live.filter((t) => t.verified).length, total: live.length, stale: stale(run), runId: run.runId, ...(byHand ? { byHand } : {}) };
+  return {
+    verified: live.filter((t) => t.verified).length,
+    total: live.length,
+    stale: stale(run),
+    runId: run.runId,
+    ...(byHand ? { byHand } : {}),
+    kinds: kindsOf(set, run),
+  };
 }
 
 /**

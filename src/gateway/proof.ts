@@ -53,3 +53,8 @@ export function provesPickup(
 export function proofSeen(target: Pick<GatewayTarget, "pickup">, proof: PickupProof): PickupProof {
   return proof === "status" && target.pickup?.version !== undefined ? "version" : proof;
 }
+
+/** "kong-openid-connect: 2 targets, 1 proven (fingerprint)": one target group's pickup in one line (the probe, `status` and the page). */
+export function pickupLine(g: { kind: string; targets: number; proven: number; proof: string }): string {
+  return `${g.kind}: ${g.targets} target${g.targets === 1 ? "" : "s"}, ${g.proven} proven (${g.proof})`;
+}

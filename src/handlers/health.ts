@@ -33,6 +33,7 @@ export async function probeSet(runtime: BuiltRuntime, set: CredentialSet, logger
         signIns: clients.signIns,
         vault: clients.vault,
         gateway: clients.gateway,
+        groups: clients.groups,
         http: runtime.http,
         journals: runtime.journals,
         clock: runtime.clock,

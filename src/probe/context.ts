@@ -22,7 +22,10 @@ export interface ProbeDeps {
   graph: GraphApplicationsApi;
   token: TokenEndpointClient;
   vault: SecretStore;
+  /** The first target group's adapter (the shared `targets()` read lists it). */
   gateway: GatewayAdapter;
+  /** Every target group's adapter, the first being `gateway`; absent: `gateway` is the only group. */
+  groups?: GatewayAdapter[];
   http: HttpClient;
   /** Entra's sign-in log (AuditLog.Read.All, optional); without it the `sign-ins` check is skipped. */
   signIns?: Pick<SignInActivityApi, "listSignIns">;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { namedTarget, type GatewayAdapter } from "../../src/gateway/types.js";
+import { timeProofConsumer } from "../helpers/timeConsumer.js";
 import { RotationRunner } from "../../src/rotation/runner.js";
 import { Scenario, useWorld } from "./harness.js";
 
@@ -14,16 +14,7 @@ import { Scenario, useWorld } from "./harness.js";
 const world = useWorld();
 const HOUR = 3_600_000;
 
-function keyVaultConsumer(delayHours: number, names: string[]): GatewayAdapter {
-  const refuse = (): Promise<never> => Promise.reject(new Error("a time-proof consumer is never read or written"));
-  return {
-    kind: "manual",
-    capabilities: { delivery: "keyVault", pickupProof: "time", maxConcurrency: 1, testConnection: false, maxPickupDelayMs: delayHours * HOUR },
-    listTargets: (filter) => Promise.resolve(names.map((n) => namedTarget(n, filter.clientId))),
-    readTarget: refuse,
-    updateClientSecret: refuse,
-  };
-}
+const keyVaultConsumer = (delayHours: number, names: string[]) => timeProofConsumer(delayHours * HOUR, names);
 
 describe("target groups: a time-proof group", () => {
   it("retirement waits for promote + the group's pickup delay although the grace period is over, and the plan warns about the shorter grace", async () => {

@@ -4,6 +4,7 @@ import { probeSet } from "../../handlers/health.js";
 import { verdictAsOf, verdictOf } from "../../dashboard/render.js";
 import { gatherStatus, statusApiBody, type SetStatus } from "../../dashboard/statusData.js";
 import { FINISHED } from "../../rotation/model.js";
+import { pickupLine } from "../../gateway/proof.js";
 import type { CommandContext } from "../context.js";
 import { EXIT, type ExitCode } from "../output.js";
 
@@ -56,6 +57,7 @@ export async function statusCommand(ctx: CommandContext, options: { probe?: bool
           })),
           staleTargets: s.targets.stale,
           targetsFromRun: { verified: s.targets.verified, total: s.targets.total, runId: s.targets.runId },
+          targetsByKind: (s.targets.kinds ?? []).map((k) => ({ ...k, line: pickupLine(k) })),
           ...(s.targets.byHand ? { byHand: s.targets.byHand } : {}),
           timeline: s.timeline,
         };
@@ -91,6 +93,7 @@ function printSet(ctx: CommandContext, s: SetStatus, nowIso: string): void {
       `  last run        ${s.lastRun.runId} ${s.lastRun.status} (${s.lastRun.mode}, ${fmtTime(s.lastRun.updatedAt)})${s.lastRun.error ? ` ${s.lastRun.error.code}: ${s.lastRun.error.message}` : ""}`,
     );
   say(`  targets         ${s.targets.total ? `${s.targets.verified}/${s.targets.total} verified` : "no run has touched targets yet"}`);
+  for (const k of s.targets.kinds ?? []) say(`    ${pickupLine(k)}`);
   for (const t of s.targets.stale) say(`    not verified  ${t.name}${t.code ? ` (${t.code})` : ""}`);
   const byHand = s.targets.byHand;
   if (byHand) {

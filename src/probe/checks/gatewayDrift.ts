@@ -1,9 +1,10 @@
 import type { CredentialSet } from "../../config/schema.js";
 import { fetchDiscovery, tokenUrlFor } from "../../entra/token.js";
-import { fingerprintMatches } from "../../gateway/fingerprint.js";
 import type { GatewayTarget } from "../../gateway/types.js";
 import { settle } from "../deadline.js";
-import { maybe, nameList, need, oauthTargets, type CheckContext, type CheckDefinition } from "../context.js";
+import { maybe, nameList, need, oauthTargets, type CheckContext, type CheckDefinition, type RotationView } from "../context.js";
+import { pickupLine } from "../../gateway/proof.js";
+import { groupPickups, type GroupPickup } from "./groupPickup.js";
 import {
   compareEndpoint,
   domainTenantsIn,
@@ -261,25 +262,36 @@ function authorizationUrlProblems(url: string, ctx: DriftContext, origin: string
 
 export const gatewayDriftCheck: CheckDefinition = {
   id: "gateway-drift",
-  title: "Gateway targets match the app registration and hold the current secret",
+  title: "Every target group's targets match the app registration and hold the current secret",
   async run(ctx: CheckContext): Promise<CheckOutcome> {
     const { set } = ctx;
     const gateway = ctx.deps.gateway;
-    // A gateway whose pickup only an operator can prove has nothing to read back and compare.
-    if (gateway.capabilities.pickupProof === "operator") {
+    const f = new Findings();
+    const evidence: Evidence = { gatewayKind: gateway.kind };
+    // The OAuth settings are those of the first group's listing (the read the other checks share); a group without them (names only, ARM resources) has none to compare.
+    const targets = oauthTargets(need(await ctx.shared.targets(), "The gateway targets"));
+
+    const [secretRead, appRead, rotationRead] = await Promise.all([ctx.shared.secret(), ctx.shared.app(), ctx.shared.rotation()]);
+    const secret = maybe(secretRead, evidence, "keyVaultSecret");
+    const app = maybe(appRead, evidence, "appRegistration");
+    const rotation = rotationRead?.ok ? rotationRead.value : undefined;
+
+    // Every group, through its capabilities and the proof rule: only meaningful when Key Vault's current value is known.
+    const pickups = secret?.value ? await groupPickups(ctx, secret, rotation?.activeRun) : [];
+    const adapters = ctx.deps.groups?.length ? ctx.deps.groups : [gateway];
+    if (adapters.every((a) => a.capabilities.pickupProof === "operator") && !pickups.some((g) => g.unconfirmed?.length)) {
+      // Groups whose pickup only an operator can prove have nothing to read back and compare.
       return {
         status: "skip",
         severity: "info",
         summary: `a ${gateway.kind} gateway's targets cannot be read; nothing to compare`,
         hint: "Nothing to do.",
-        evidence: { gatewayKind: gateway.kind },
+        evidence: { gatewayKind: gateway.kind, ...(pickups.length ? { kinds: pickups.map(pickupLine) } : {}) },
       };
     }
-    const f = new Findings();
-    const evidence: Evidence = { gatewayKind: gateway.kind };
-    const targets = oauthTargets(need(await ctx.shared.targets(), "The gateway targets"));
-    evidence.targets = targets.length;
-    if (targets.length === 0) {
+    const total = secret?.value ? pickups.reduce((n, g) => n + g.targets, 0) : targets.length;
+    evidence.targets = total;
+    if (total === 0 && !pickups.some((g) => g.listError)) {
       f.warn(
         "warning",
         `no MCP server on the gateway uses client ID ${set.clientId}`,
@@ -287,11 +299,6 @@ export const gatewayDriftCheck: CheckDefinition = {
       );
       return f.outcome("", evidence);
     }
-
-    const [secretRead, appRead, rotationRead] = await Promise.all([ctx.shared.secret(), ctx.shared.app(), ctx.shared.rotation()]);
-    const secret = maybe(secretRead, evidence, "keyVaultSecret");
-    const app = maybe(appRead, evidence, "appRegistration");
-    const rotation = rotationRead?.ok ? rotationRead.value : undefined;
 
     const domains = await resolveDomains(ctx, targets);
     if (domains.size) evidence.resolvedDomains = [...domains].map(([d, t]) => `${d} → ${t === null ? "unknown to Entra" : (t ?? "unresolved")}`);
@@ -306,34 +313,13 @@ export const gatewayDriftCheck: CheckDefinition = {
     };
     for (const t of targets) for (const p of targetProblems(t, drift)) add(p, t.name);
 
-    // Secret fingerprints: only meaningful when Key Vault's current value is known.
-    if (secret?.value) {
-      const value = secret.value;
-      const noFingerprint = targets.filter((t) => !t.secretFingerprint || t.fingerprintSalt === undefined).map((t) => t.name);
-      const stale = targets.filter((t) => t.secretFingerprint && t.fingerprintSalt !== undefined && !fingerprintMatches(t, value)).map((t) => t.name);
-      evidence.holdingCurrentSecret = targets.length - noFingerprint.length - stale.length;
-      if (noFingerprint.length) evidence.withoutFingerprint = noFingerprint;
-      if (stale.length) {
-        evidence.repairedByNextPass = stale.slice(0, 50);
-        const propagating =
-          rotation?.activeRun &&
-          rotation.activeRun.steps.some((s) => s.name === "promote" && s.status === "done") &&
-          !rotation.activeRun.steps.some((s) => s.name === "verify-targets" && s.status === "done");
-        if (propagating) {
-          f.warn(
-            "info",
-            `${stale.length} target(s) (${nameList(stale)}) do not hold the current secret yet; run ${rotation.activeRun!.runId} is propagating it`,
-            "Nothing to do unless the rotation check reports the run stuck.",
-          );
-        } else {
-          f.fail(
-            "critical",
-            `${stale.length} target(s) (${nameList(stale)}) do not hold the secret Key Vault holds now (hint ${value.slice(0, 3)}…): they break when their secret is retired or has been already`,
-            "The next rotation pass (the daily timer, or POST /api/rotations) updates them to the current secret and reads them back; if a target keeps failing, its error is in that run's reconcile step. Paste the current Key Vault secret into it by hand to fix it now.",
-          );
-        }
-      }
-    }
+    if (secret?.value)
+      reportPickups(f, evidence, pickups, {
+        value: secret.value,
+        ...(rotation ? { rotation } : {}),
+        now: ctx.now.getTime(),
+        promotedAt: secret.createdOn?.getTime(),
+      });
 
     for (const { problem, names } of grouped.values()) {
       const message = `${names.length} target(s) (${nameList(names)}): ${problem.detail}`;
@@ -341,9 +327,69 @@ export const gatewayDriftCheck: CheckDefinition = {
       else f.warn(problem.severity, message, problem.hint, problem.aadsts);
     }
     evidence.targetNames = targets.slice(0, 50).map((t) => t.name);
-    return f.outcome(`${targets.length} target(s) match the app registration${secret?.value ? " and hold the current secret" : ""}`, evidence);
+    return f.outcome(`${total} target(s) match the app registration${secret?.value ? " and hold the current secret" : ""}`, evidence);
   },
 };
+
+/**
+ * The findings of every group's pickup: a target that does not prove the current secret is drift
+ * naming its group, kind and name — merely news while a run propagates it, or while a Key Vault
+ * consumer's documented pickup delay after the current version runs; `time` groups report their
+ * window, `operator` groups the servers not confirmed yet.
+ */
+function reportPickups(
+  f: Findings,
+  evidence: Evidence,
+  pickups: readonly GroupPickup[],
+  at: { value: string; rotation?: RotationView; now: number; promotedAt: number | undefined },
+): void {
+  evidence.kinds = pickups.map(pickupLine);
+  evidence.holdingCurrentSecret = pickups.reduce((n, g) => n + g.proven, 0);
+  const run = at.rotation?.activeRun;
+  const propagating =
+    run && run.steps.some((s) => s.name === "promote" && s.status === "done") && !run.steps.some((s) => s.name === "verify-targets" && s.status === "done");
+  const stale: string[] = [];
+  for (const g of pickups) {
+    if (g.listError) {
+      f.fail("error", `${g.label}: its targets could not be listed: ${g.listError.code}: ${g.listError.message}`, g.listError.hint);
+      continue;
+    }
+    if (g.windowEndsAt && Date.parse(g.windowEndsAt) > at.now)
+      f.warn("info", `${g.label}: ${g.targets} target(s) pick up the current secret by ${g.windowEndsAt} (time proof: nothing to read)`, "Nothing to do.");
+    if (g.unconfirmed?.length)
+      f.warn(
+        "warning",
+        `${g.label}: ${g.unconfirmed.length} server(s) (${nameList(g.unconfirmed)}) not confirmed on the current secret yet`,
+        "Paste the current Key Vault secret into each and confirm it (`confirm --target <name>`).",
+      );
+    if (g.unproven.length === 0) continue;
+    const names = g.unproven.map((u) => u.name);
+    stale.push(...names);
+    const said = g.unproven.find((u) => u.detail)?.detail;
+    const list = `${g.label}: ${names.length} target(s) (${nameList(names)})`;
+    const delay = g.maxPickupDelayMs !== undefined && at.promotedAt !== undefined ? at.promotedAt + g.maxPickupDelayMs : undefined;
+    if (propagating) {
+      f.warn(
+        "info",
+        `${list} do not hold the current secret yet; run ${run.runId} is propagating it`,
+        "Nothing to do unless the rotation check reports the run stuck.",
+      );
+    } else if (delay !== undefined && at.now < delay) {
+      f.warn(
+        "info",
+        `${list} have not reported the current secret yet; they pick it up by ${new Date(delay).toISOString()}`,
+        "Nothing to do unless they still do not after then.",
+      );
+    } else {
+      f.fail(
+        "critical",
+        `${list} do not hold the secret Key Vault holds now (hint ${at.value.slice(0, 3)}…; proof: ${g.proof}${said ? `; the consumer reports: ${said}` : ""}): they break when their secret is retired or has been already`,
+        "The next rotation pass (the daily timer, or POST /api/rotations) updates them to the current secret and reads them back; if a target keeps failing, its error is in that run's reconcile step. Paste the current Key Vault secret into it by hand to fix it now.",
+      );
+    }
+  }
+  if (stale.length) evidence.repairedByNextPass = stale.slice(0, 50);
+}
 
 /** Resolves domain-name tenant segments (`contoso.com`) through their discovery documents. */
 async function resolveDomains(ctx: CheckContext, targets: GatewayTarget[]): Promise<Map<string, string | null | undefined>> {
