@@ -17,7 +17,7 @@ export const ESTATE_SITE = `${SUB}/Microsoft.Web/sites/estate-func`;
  */
 export function useEveryKindEstate(world: World) {
   const adminToken = `kong-admin-${randomUUID()}`;
-  const w = useWorldArm(world, [ESTATE_APIM]);
+  const armEmulator = useWorldArm(world, [ESTATE_APIM]);
   const kong = new KongEmulator({ adminToken, clock: world.clock });
   beforeAll(async () => {
     await kong.start();
@@ -26,12 +26,12 @@ export function useEveryKindEstate(world: World) {
   afterAll(() => kong.close());
   return {
     get arm() {
-      return w.arm;
+      return armEmulator;
     },
     kong,
     /** The set's `groups` (overrides for Scenario.create). */
     overrides() {
-      const arm = { armEndpoint: w.arm.url };
+      const arm = { armEndpoint: armEmulator.url };
       return {
         gateway: undefined,
         groups: [
@@ -51,11 +51,11 @@ export function useEveryKindEstate(world: World) {
       const uri = `${world.keyVault.url}/secrets/${s.set.keyVault.secretName}`;
       kong.reset();
       kong.seedPlugin({ issuer: "https://issuer.example", clientIds: [clientId], clientSecrets: [old], instanceName: "oidc-orders" });
-      w.arm.apim.seedNamedValue(ESTATE_APIM, { name: "sso-client-secret", keyVault: { secretIdentifier: uri } });
-      w.arm.apim.seedNamedValue(ESTATE_APIM, { name: "sso-plain", value: old, secret: true });
-      w.arm.apim.seedProvider(ESTATE_APIM, { name: "aad-cc", grantType: "clientCredentials", tenantId: world.tenantId });
-      w.arm.apim.seedConnection(ESTATE_APIM, "aad-cc", { name: "cc1", clientId, clientSecret: old });
-      w.arm.appService.seedSite(ESTATE_SITE, { settings: { SSO_CLIENT_SECRET: `@Microsoft.KeyVault(SecretUri=${uri})` } });
+      armEmulator.apim.seedNamedValue(ESTATE_APIM, { name: "sso-client-secret", keyVault: { secretIdentifier: uri } });
+      armEmulator.apim.seedNamedValue(ESTATE_APIM, { name: "sso-plain", value: old, secret: true });
+      armEmulator.apim.seedProvider(ESTATE_APIM, { name: "aad-cc", grantType: "clientCredentials", tenantId: world.tenantId });
+      armEmulator.apim.seedConnection(ESTATE_APIM, "aad-cc", { name: "cc1", clientId, clientSecret: old });
+      armEmulator.appService.seedSite(ESTATE_SITE, { settings: { SSO_CLIENT_SECRET: `@Microsoft.KeyVault(SecretUri=${uri})` } });
     },
   };
 }
