@@ -1,3 +1,5 @@
+import type { AppSettings } from "../config/settings.js";
+import { createAzureCredential } from "../entra/credential.js";
 import path from "node:path";
 import { DefaultAzureCredential, type TokenCredential } from "@azure/identity";
 import type { CredentialSet } from "../config/schema.js";
@@ -61,7 +63,7 @@ export async function openEnvironment(options: OpenEnvironmentOptions): Promise<
   // In the sandbox, the CLI's "now" is the emulators' shared clock (moved by `sandbox advance`).
   const clockUrl = sandboxClockUrl(values);
   if (clockUrl) extra.clock = await readSandboxClock(clockUrl, config.extraCaPem);
-  const runtime = await createRuntimeFromEnv(values, { cwd, credential: operatorCredential(config.settings.identity, config.extraCaPem, values), extra });
+  const runtime = await createRuntimeFromEnv(values, { cwd, credential: operatorCredential(config.settings.identity, config.extraCaPem), extra });
   return {
     runtime,
     source: options.settingsFile ? `app settings from ${path.resolve(options.cwd, options.settingsFile)}` : "app settings from the environment",
@@ -103,15 +105,13 @@ function settingsValues(options: Pick<OpenEnvironmentOptions, "settingsFile" | "
  * AZURE_CLIENT_SECRET for a service principal. That identity needs the same roles as the Function
  * App's (Graph application owner, Key Vault Secrets Officer, Storage Blob Data Contributor).
  */
-function operatorCredential(
-  identity: { tenantId?: string; clientId?: string; authorityHost?: string },
-  ca: string | undefined,
-  values: Record<string, string | undefined>,
-): TokenCredential {
-  if (values["AZURE_CLIENT_SECRET"] && !process.env["AZURE_CLIENT_SECRET"]) {
-    // DefaultAzureCredential reads a service principal from the process environment only; a
-    // secret given in a --settings file must be placed there to be seen.
-    for (const k of ["AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_AUTHORITY_HOST"]) if (values[k]) process.env[k] = values[k];
+function operatorCredential(identity: AppSettings["identity"], ca: string | undefined): TokenCredential {
+  if (identity.kind === "clientSecret") {
+    // A service principal named by the settings (a --settings file overlays the environment) is
+    // used as given: DefaultAzureCredential would read the process environment instead, where the
+    // shell may hold another principal, of another tenant.
+    const { tenantId, clientId, clientSecret, authorityHost } = identity;
+    return createAzureCredential({ tenantId, clientId, clientSecret, ...(authorityHost ? { authorityHost } : {}), ...(ca !== undefined ? { ca } : {}) });
   }
   const authorityHost = identity.authorityHost;
   return new DefaultAzureCredential({

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -105,6 +106,25 @@ describe("mcp-sso-rotator CLI", () => {
     expect(none.code).toBe(2);
     expect(none.json).toMatchObject({ error: { code: "CONFIG_INVALID" } });
     expect(none.stderr).toMatch(/AzureWebJobsStorage: is not set/);
+  });
+
+  it("settings identity overridden by the shell's: the service principal a --settings file names is the one used, even when the shell exports another principal of another tenant", async () => {
+    const file = path.join(os.tmpdir(), `local.settings.identity.${process.pid}.json`);
+    writeFileSync(file, JSON.stringify({ IsEncrypted: false, Values: { ...env, FUNCTIONS_WORKER_RUNTIME: "node" } }));
+    const keys = ["AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"] as const;
+    const shell = Object.fromEntries(keys.map((k) => [k, process.env[k]]));
+    Object.assign(process.env, { AZURE_TENANT_ID: randomUUID(), AZURE_CLIENT_ID: randomUUID(), AZURE_CLIENT_SECRET: "a-shell-principal-of-another-tenant" });
+    try {
+      const r = await runInProcess(["plan", "--settings", file, "--set", "cli-gw", "--json"], {});
+      outputs.push(r);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.json).toMatchObject({ sets: [{ set: "cli-gw", action: "rotate" }] });
+    } finally {
+      for (const k of keys) {
+        if (shell[k] === undefined) delete process.env[k];
+        else process.env[k] = shell[k];
+      }
+    }
   });
 
   it("plan: human lines and --json; reads only (Entra and Key Vault unchanged)", async () => {
