@@ -17,7 +17,6 @@ import os from "node:os";
 import path from "node:path";
 import { startAzurite, type AzuriteHandle } from "../emulators/azurite.js";
 import { ArmEmulator } from "../emulators/arm/index.js";
-import { keyVaultReader } from "../emulators/arm/fixture.js";
 import { KongEmulator } from "../emulators/kong/index.js";
 import { World, freshContainer } from "../tests/harness/world.js";
 import { SecretScanner } from "../tests/helpers/secretScan.js";
@@ -81,13 +80,7 @@ export async function runMixedEstate(options: MixedEstateOptions = {}): Promise<
   }
   const world = await World.start({ receivers: true });
   world.entra.registerResource("https://management.azure.com");
-  const arm = new ArmEmulator({
-    clock: world.clock,
-    tenantId: world.tenantId,
-    validateToken: (t) => world.entra.validateAccessToken(t),
-    keyVault: keyVaultReader(world.keyVault),
-    acceptsSecret: (clientId, secret) => world.entra.isSecretAccepted(world.tenantId, clientId, secret),
-  });
+  const arm = world.armEmulator();
   const kong = new KongEmulator({ adminToken: KONG_ADMIN_TOKEN, clock: world.clock });
   await Promise.all([arm.start(), kong.start()]);
   try {

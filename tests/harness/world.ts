@@ -9,6 +9,8 @@ import { createRuntime, type BuiltRuntime, type RuntimeOptions } from "../../src
 import { EntraEmulator, OPERATOR_GRAPH_ROLES, type SeededApplication } from "../../emulators/entra/index.js";
 import { KeyVaultEmulator } from "../../emulators/keyvault/index.js";
 import { GatewayEmulator } from "../../emulators/gateway/index.js";
+import { ArmEmulator } from "../../emulators/arm/index.js";
+import { keyVaultReader } from "../../emulators/arm/fixture.js";
 import { sharedCertificateAuthority } from "../../emulators/common/tls.js";
 import { startAllReceivers, type AllReceivers } from "../../emulators/receivers/index.js";
 
@@ -153,6 +155,23 @@ export class World {
 
   get authorityHost(): string {
     return this.entra.server.url;
+  }
+
+  /**
+   * An ARM emulator (not started) beside this world, for target groups reached through Resource
+   * Manager: tokens from this world's Entra (register the Resource Manager audience there once it
+   * runs: `entra.registerResource("https://management.azure.com")`), resources that read this
+   * world's Key Vault as their identity would, connection status from Entra's ground truth, and
+   * this world's clock.
+   */
+  armEmulator(): ArmEmulator {
+    return new ArmEmulator({
+      clock: this.clock,
+      tenantId: this.tenantId,
+      validateToken: (t) => this.entra.validateAccessToken(t),
+      keyVault: keyVaultReader(this.keyVault),
+      acceptsSecret: (clientId, secret) => this.entra.isSecretAccepted(this.tenantId, clientId, secret),
+    });
   }
 
   /**
