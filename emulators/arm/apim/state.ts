@@ -1,3 +1,4 @@
+import { SecretLedger } from "../secretLedger.js";
 import { randomUUID } from "node:crypto";
 
 /**
@@ -59,9 +60,8 @@ export function newEtag(): string {
   return `"${randomUUID().replace(/-/g, "").slice(0, 16)}"`;
 }
 
-export class ApimState {
+export class ApimState extends SecretLedger {
   private readonly services = new Map<string, ApimService>();
-  private readonly everStored = new Set<string>();
   /** Connections (lower-case resource paths) whose writes store a mangled secret (a buggy client or service). */
   readonly mangledWrites = new Set<string>();
 
@@ -79,17 +79,9 @@ export class ApimState {
     return [...this.services.values()];
   }
 
-  remember(value: string | undefined): void {
-    if (value) this.everStored.add(value);
-  }
-
-  secrets(): string[] {
-    return [...this.everStored];
-  }
-
-  clear(): void {
+  override clear(): void {
+    super.clear();
     this.services.clear();
-    this.everStored.clear();
     this.mangledWrites.clear();
   }
 }

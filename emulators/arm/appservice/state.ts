@@ -1,3 +1,4 @@
+import { SecretLedger } from "../secretLedger.js";
 /**
  * The App Service sites (and slots) of the emulator and what each really resolves, secrets in
  * clear (ground truth: tests read it in-process; no route returns a resolved value, as in Azure,
@@ -84,9 +85,8 @@ export function parseReference(value: string): ParsedReference | "invalid" | und
   return { vaultName, secretName, secretVersion: parts.get("secretversion") ?? "" };
 }
 
-export class AppServiceState {
+export class AppServiceState extends SecretLedger {
   private readonly sites = new Map<string, AppServiceSite>();
-  private readonly everResolved = new Set<string>();
 
   add(site: AppServiceSite): AppServiceSite {
     this.sites.set(site.id.toLowerCase(), site);
@@ -103,16 +103,8 @@ export class AppServiceState {
     return [...this.sites.values()].filter((s) => s.id.toLowerCase().startsWith(prefix));
   }
 
-  remember(value: string | undefined): void {
-    if (value) this.everResolved.add(value);
-  }
-
-  secrets(): string[] {
-    return [...this.everResolved];
-  }
-
-  clear(): void {
+  override clear(): void {
+    super.clear();
     this.sites.clear();
-    this.everResolved.clear();
   }
 }
