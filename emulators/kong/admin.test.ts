@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { plainJsonCall } from "./plainCall.js";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { KongEmulator } from "./index.js";
 
@@ -10,14 +11,8 @@ const TOKEN = `kong-admin-${randomUUID()}`;
 const ISSUER = "https://login.microsoftonline.com/3f9a6c1e-5b2d-4e8f-9a7c-1d2e3f4a5b6c/v2.0";
 let kong: KongEmulator;
 
-async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = { "Kong-Admin-Token": TOKEN }) {
-  const res = await fetch(`${kong.url}${path}`, {
-    method,
-    headers: { ...headers, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
-}
+const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = { "Kong-Admin-Token": TOKEN }) =>
+  plainJsonCall(kong.url, method, path, body, headers);
 
 beforeAll(async () => {
   kong = new KongEmulator({ adminToken: TOKEN, plainHttp: true, workspaces: ["team-a", "team-b"] });

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { plainJsonCall } from "./plainCall.js";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { KonnectEmulator } from "./index.js";
 
@@ -13,14 +14,8 @@ const ISSUER = "https://login.microsoftonline.com/3f9a6c1e-5b2d-4e8f-9a7c-1d2e3f
 const plugins = (cp = CP) => `/v2/control-planes/${cp}/core-entities/plugins`;
 let konnect: KonnectEmulator;
 
-async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = { Authorization: `Bearer ${TOKEN}` }) {
-  const res = await fetch(`${konnect.url}${path}`, {
-    method,
-    headers: { ...headers, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
-}
+const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = { Authorization: `Bearer ${TOKEN}` }) =>
+  plainJsonCall(konnect.url, method, path, body, headers);
 const configOf = (r: { body: Record<string, unknown> }) => r.body["config"] as Record<string, unknown>;
 
 beforeAll(async () => {
