@@ -7,6 +7,7 @@ import type { CredentialRef, RotationDeps } from "./model.js";
 import type { StepContext, StepOutcome } from "./stepContext.js";
 import {
   listRotationTargets,
+  passListing,
   pickupRuleOf,
   promotedAt,
   pushSecret,
@@ -571,10 +572,13 @@ async function verifyGroup(ctx: StepContext): Promise<StepOutcome> {
   }
   const secret = await loadSecret(ctx);
   const testConnection = usesTestConnection(ctx);
-  const listed = await listRotationTargets(ctx);
+  // Propagate's listing of this pass, when it ran: every target is read back below, so a listing made
+  // before the writes still names the right targets, and 10,000 servers are not paged through twice.
+  const listed = await passListing(ctx);
   mergeTargets(run, listed, group);
   await dropVanishedTargets(run, { gateway, clientId: set.clientId, listed, now: ctx.deps.clock.now(), log: ctx.log, abortSignal: ctx.abortSignal, group });
   const bad = await readBackTargets(ctx, listed, secret);
+  throwIfGatewayRefusedEveryReadBack(ctx);
   // A live record neither listed nor provably gone (the read-back failed) is not verified yet.
   const listedIds = new Set(listed.map((t) => t.id));
   for (const rec of liveTargets(run).filter((r) => (r.group ?? 0) === group)) {
@@ -590,6 +594,30 @@ async function verifyGroup(ctx: StepContext): Promise<StepOutcome> {
   }
   const live = liveTargets(run).filter((r) => (r.group ?? 0) === group).length;
   return { kind: "done", detail: `${live}/${live} targets hold the new secret${testConnection ? " and fetched a token" : ""}` };
+}
+
+/** Codes recordVerification gives a read-back that reached the target and found it wrong (not a failed call). */
+const READ_BACK_VERDICTS: ReadonlySet<string> = new Set(["TARGET_SECRET_MISMATCH", "TARGET_TEST_FAILED"]);
+
+/**
+ * verify-targets reuses propagate's listing, so a gateway that stopped answering after propagate
+ * (a revoked API token, an outage) shows up on the read-backs, not on a listing. When not one
+ * read-back of the group got an answer, the step fails with the gateway's error as a failed listing
+ * did: the run names the stale targets and opens an incident, instead of waiting quietly.
+ */
+function throwIfGatewayRefusedEveryReadBack(ctx: StepContext): void {
+  const live = liveTargets(ctx.run).filter((r) => (r.group ?? 0) === (ctx.group ?? 0));
+  if (live.length === 0 || live.some((r) => r.verified || r.error === undefined || READ_BACK_VERDICTS.has(r.error.code))) return;
+  const first = live[0]!.error!;
+  throw new RotatorError(
+    "TARGETS_UNREADABLE",
+    `None of ${live.length} target(s) could be read back after propagate: the gateway answered ${first.code} (${first.message})`,
+    {
+      hint: `${first.hint} The run keeps the previous credential and the next pass verifies again.`,
+      ...(first.status !== undefined ? { status: first.status } : {}),
+      upstreamCode: first.code,
+    },
+  );
 }
 
 /**
