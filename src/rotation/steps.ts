@@ -23,7 +23,7 @@ import { tokenUrlFor } from "../entra/token.js";
 import { dropVanishedTargets, liveTargets, mergeTargets } from "./targets.js";
 import { graphScope } from "../entra/scope.js";
 import { retirementDue, targetsVerifiedAt } from "./retirement.js";
-import { groupRecords, inGroup, longestPickupDelayMs, runGroups, type RunGroup } from "./groups.js";
+import { groupRecords, inGroup, longestPickupDelayMs, oneSaveAtATime, runGroups, type RunGroup } from "./groups.js";
 import type { GatewayTarget } from "../gateway/types.js";
 import { assertStashedValue, sealSecret } from "./secretCheck.js";
 import { getSetApplication } from "../entra/application.js";
@@ -621,26 +621,30 @@ function throwIfGatewayRefusedEveryReadBack(ctx: StepContext): void {
 }
 
 /**
- * Runs a target step once per group and combines the outcomes. A set with one group gets that
- * group's outcome unchanged. Every group runs even when an earlier one pauses or fails (a slow or
- * broken group never holds another's proof back); the first error is rethrown after all ran.
+ * Runs a target step for every group at once and combines the outcomes. A set with one group gets
+ * that group's outcome unchanged. Each group works at its own limit (its adapter's limiter,
+ * concurrency and canary), and every group runs to its end even when another pauses or fails: a
+ * slow or broken group never holds another's proof back, and each group saves its own progress as
+ * it goes (one journal write at a time). The first error, in group order, is rethrown after all ran.
  * Combined: any `waiting` wins (the pass is retried), then `awaiting_confirmation`, else done.
  */
 async function everyGroup(ctx: StepContext, step: (ctx: StepContext) => Promise<StepOutcome>): Promise<StepOutcome> {
   const groups = runGroups(ctx.deps);
   if (groups.length === 1) return step(inGroup(ctx, groups[0]!));
-  const results: { group: RunGroup; outcome?: StepOutcome; error?: unknown }[] = [];
-  for (const group of groups) {
-    try {
-      results.push({ group, outcome: await step(inGroup(ctx, group)) });
-    } catch (error) {
-      if (ctx.abortSignal.aborted) throw error;
-      results.push({ group, error });
-    }
-  }
+  const save = oneSaveAtATime(() => ctx.save());
+  const results = await Promise.all(
+    groups.map(async (group): Promise<{ group: RunGroup; outcome?: StepOutcome; error?: unknown }> => {
+      try {
+        return { group, outcome: await step({ ...inGroup(ctx, group), save }) };
+      } catch (error) {
+        return { group, error };
+      }
+    }),
+  );
+  if (ctx.abortSignal.aborted) throw results.find((r) => r.error !== undefined)?.error ?? ctx.abortSignal.reason;
   const failed = results.find((r) => r.error !== undefined);
   if (failed) {
-    await ctx.save();
+    await save();
     throw failed.error;
   }
   const detail = results.map((r) => `${r.group.label}: ${r.outcome!.detail ?? "done"}`).join("; ");
@@ -673,11 +677,8 @@ export async function retireStep(ctx: StepContext): Promise<StepOutcome> {
 
   // I1: never retire while any target still lacks the new secret — including targets added since —
   // in any group: every group must have proven pickup.
-  const laggingTargets = async (): Promise<string[]> => {
-    const names: string[] = [];
-    for (const group of runGroups(ctx.deps)) names.push(...(await laggingInGroup(inGroup(ctx, group))));
-    return names;
-  };
+  // Every group is listed at once: the slowest group's listing bounds the check, not their sum.
+  const laggingTargets = async (): Promise<string[]> => (await Promise.all(runGroups(ctx.deps).map((g) => laggingInGroup(inGroup(ctx, g))))).flat();
   const verdict = await retirementDue(
     { path: "retire", keyId: previous.keyId, laggingTargets, retireAfter: run.retireAfter, targetsVerifiedAt: targetsVerifiedAt(run) },
     {
