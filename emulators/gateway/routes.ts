@@ -54,7 +54,7 @@ export function registerPublicRoutes(server: EmulatorServer, deps: PublicRouteDe
     return async (req: EmuRequest): Promise<EmuResponse> => {
       const atMs = performance.now();
       const res = await inner(req);
-      deps.traffic.record({ atMs, method: req.method, status: res.status });
+      deps.traffic.record({ atMs, method: req.method, path: req.path, status: res.status });
       return res;
     };
   };
