@@ -25,6 +25,12 @@ export interface StepContext {
    * targets exist, not what they held before propagate wrote. Shared by every group context of the pass.
    */
   listings?: Map<number, Promise<GatewayTarget[]>>;
+  /**
+   * verify-targets outcomes of the groups that propagate already read back in this pass, by group
+   * index (src/rotation/steps.ts propagateStep): with several groups, each group's proof follows its
+   * own writes at once instead of waiting for the slowest group's writes.
+   */
+  provenInPass?: Map<number, StepOutcome>;
 }
 
 /**

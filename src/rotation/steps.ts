@@ -409,7 +409,19 @@ async function notePreviousFromVault(ctx: StepContext, keyId: string | undefined
 // ── propagate & verify targets ────────────────────────────────────────────
 
 export async function propagateStep(ctx: StepContext): Promise<StepOutcome> {
-  return everyGroup(ctx, propagateGroup);
+  if (runGroups(ctx.deps).length === 1) return everyGroup(ctx, propagateGroup);
+  // Several groups: each reads its targets back as soon as its own writes are done, so a slow group
+  // never delays a fast group's proof; verify-targets then reports what was proven here. A read-back
+  // that sends a group back to propagate ends this step waiting, so the next pass propagates again.
+  const proven = (ctx.provenInPass ??= new Map());
+  return everyGroup(ctx, async (groupCtx) => {
+    const outcome = await propagateGroup(groupCtx);
+    if (outcome.kind !== "done") return outcome;
+    const verified = await verifyGroup(groupCtx);
+    if (verified.kind === "pause") return verified;
+    proven.set(groupCtx.group ?? 0, verified);
+    return outcome;
+  });
 }
 
 /** Propagation to one target group, canary first (the group's own canary, limiter and concurrency). */
@@ -554,7 +566,7 @@ function noProgressError(ctx: StepContext, outcomes: readonly { error?: ErrorSum
 }
 
 export async function verifyTargetsStep(ctx: StepContext): Promise<StepOutcome> {
-  return everyGroup(ctx, verifyGroup);
+  return everyGroup(ctx, async (groupCtx) => ctx.provenInPass?.get(groupCtx.group ?? 0) ?? verifyGroup(groupCtx));
 }
 
 async function verifyGroup(ctx: StepContext): Promise<StepOutcome> {

@@ -6,8 +6,8 @@ import { Scenario, useWorld } from "./harness.js";
 
 /**
  * Issue 27 item 2: a pass works on every target group at once, each at its own limit. A slow gateway
- * group (latency, one write at a time) must not hold back a fast Kong group: Kong's writes land while
- * the gateway is still being written. Times come from each emulator's own request log.
+ * group (latency, one write at a time) must not hold back a fast Kong group: Kong's writes land, and
+ * its plugins are read back (its proof), while the gateway is still being written. Times come from each emulator's own request log.
  */
 const world = useWorld();
 const ADMIN_TOKEN = `kong-admin-${randomUUID()}`;
@@ -23,7 +23,7 @@ afterAll(() => kong.close());
 const writes = (log: readonly LoggedRequest[]): number[] => log.filter((r) => r.method === "PATCH" || r.method === "PUT").map((r) => Date.parse(r.at));
 
 describe("target groups at once", () => {
-  it("defect: groups were propagated one after another, so a slow gateway group delayed a fast Kong group's writes until it had finished", async () => {
+  it("defect: groups were propagated one after another, so a slow gateway group delayed a fast Kong group's writes and proof until it had finished", async () => {
     kong.reset();
     const slowGateway = { ...world.cequenceGroup(), maxConcurrency: 1 };
     const kongGroup = { kind: "kong-openid-connect", adminUrl: kong.url, adminTokenSecretName: "kong-admin-token", maxRequestsPerSecond: 500 };
@@ -58,6 +58,13 @@ describe("target groups at once", () => {
     expect(kongWrites.length).toBeGreaterThanOrEqual(2);
     // Kong's last write lands before the slow group's last write: the groups ran at the same time.
     expect(Math.max(...kongWrites)).toBeLessThan(Math.max(...gatewayWrites));
+    // And Kong's proof (every plugin read back) did not wait for the slow group's writes either.
+    const kongReadBacks = kong.server.requests
+      .slice(kongFrom)
+      .filter((r) => r.method === "GET" && /^\/plugins\/[^/]+$/.test(r.path))
+      .map((r) => Date.parse(r.at));
+    expect(kongReadBacks.length).toBeGreaterThanOrEqual(2);
+    expect(Math.max(...kongReadBacks)).toBeLessThan(Math.max(...gatewayWrites));
     expect(first.journal.targets.filter((t) => t.outcome === undefined).every((t) => t.verified)).toBe(true);
     s.assertNoOutage("after one pass");
   });
