@@ -21,6 +21,8 @@ export interface PropagationBenchOptions {
   bucketPerSecond?: number;
   bucketCapacity?: number;
   concurrency?: number;
+  /** Whether the gateway offers numbered pages (default true). */
+  numberedPages?: boolean;
   /** Targets of the one-at-a-time baseline (its rate does not depend on N; it is measured, not extrapolated). */
   baselineTargets?: number;
 }
@@ -72,7 +74,9 @@ export async function benchPropagation(connectionString: string, options: Propag
   const concurrency = options.concurrency ?? 64;
   /** The adapter's default page size: one listing is ⌈servers ÷ this⌉ pages. */
   const pageSize = 100;
-  const world = await World.start({ gatewayLatencyMs: latencyMs });
+  // The gateway offers numbered pages (docs/gateway-contract.md, optional): the adapter fetches them
+  // several at a time; one that does not is listed by cursor, a chain of latency-bound pages.
+  const world = await World.start({ gatewayLatencyMs: latencyMs, gatewayNumberedPages: options.numberedPages ?? true });
   try {
     // Other applications' servers around the targets, so the listing pages through all of them.
     const seedOthers = (n: number): void => seedOtherServers(world, n);
