@@ -43,7 +43,7 @@ const benches: Record<string, BenchFn> = {
       `  ${m.updatesPerSecond} targets/s updated + read back + tested (${m.ms} ms for propagate + verify-targets, ${m.status}); bound ${r.boundPerSecond}/s (${r.bucketPerSecond} req/s ÷ 3 calls per target) → ratio ${r.ratio} (goal ≥ 0.9)`,
     );
     console.log(
-      `  of that, discovery: ${m.listingMs} ms for one listing of ${r.servers} servers (latency-bound pages), shared by propagate and verify-targets; without it ${m.updatesPerSecondExcludingDiscovery} targets/s → ratio ${r.ratioExcludingDiscovery}; the whole pass listed ${m.listingsInPass}× (plan, propagate, retire's check)`,
+      `  of that, discovery: ${m.listingMs} ms for one listing of ${r.servers} servers (the gateway offers numbered pages, fetched several at a time), shared by propagate and verify-targets; without it ${m.updatesPerSecondExcludingDiscovery} targets/s → ratio ${r.ratioExcludingDiscovery}; the whole pass listed ${m.listingsInPass}× (plan, propagate, retire's check)`,
     );
     console.log(
       `  emulator saw ${m.requests} requests, ${m.throttled} answered 429, peak ${m.peakPerSecond} requests in any 1 s window; ${m.failed} failed target(s); every target holds the new secret: ${r.allHoldNewSecret}`,
