@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- <name>] [-- --json]` — benchmarks against the local emulators, each reported as
  * a ratio to a bound or a baseline measured in the same run (absolute times on a shared 2-core
- * machine mean little). Names: rotation, propagation, probe, coldstart, cli (default: all).
+ * machine mean little). Names: rotation, propagation, drift, probe, coldstart, cli (default: all).
  * coldstart needs no emulator: it builds the bundle and the unbundled tsc output and imports each
  * in fresh processes.
  */
@@ -14,6 +14,7 @@ import { benchProbe } from "../bench/probeBench.js";
 import { benchColdStart } from "../bench/coldstartBench.js";
 import { benchPropagation } from "../bench/propagationBench.js";
 import { benchCliStart } from "../bench/cliStartBench.js";
+import { benchDrift } from "../bench/driftBench.js";
 
 type BenchFn = (connectionString: string) => Promise<Record<string, unknown>>;
 
@@ -42,7 +43,7 @@ const benches: Record<string, BenchFn> = {
       `  ${m.updatesPerSecond} targets/s updated + read back + tested (${m.ms} ms for propagate + verify-targets, ${m.status}); bound ${r.boundPerSecond}/s (${r.bucketPerSecond} req/s ÷ 3 calls per target) → ratio ${r.ratio} (goal ≥ 0.9)`,
     );
     console.log(
-      `  of that, discovery: ${m.listingMs} ms per listing of ${r.servers} servers, listed twice (latency-bound pages); without it ${m.updatesPerSecondExcludingDiscovery} targets/s → ratio ${r.ratioExcludingDiscovery}`,
+      `  of that, discovery: ${m.listingMs} ms for one listing of ${r.servers} servers (the gateway offers numbered pages, fetched several at a time), shared by propagate and verify-targets; without it ${m.updatesPerSecondExcludingDiscovery} targets/s → ratio ${r.ratioExcludingDiscovery}; the whole pass listed ${m.listingsInPass}× (plan, propagate, retire's check)`,
     );
     console.log(
       `  emulator saw ${m.requests} requests, ${m.throttled} answered 429, peak ${m.peakPerSecond} requests in any 1 s window; ${m.failed} failed target(s); every target holds the new secret: ${r.allHoldNewSecret}`,
@@ -64,9 +65,34 @@ const benches: Record<string, BenchFn> = {
       peakRssMb: r.peakRssMb,
       journalKb: Math.round((m.journalBytes / 1024) * 10) / 10,
       ratioExcludingDiscovery: r.ratioExcludingDiscovery,
+      listingsInPass: m.listingsInPass,
       peakRequestsPerSecond: m.peakPerSecond,
       speedupOverBaseline: r.speedupOverBaseline,
       baselineTargets: b.targets,
+    };
+  },
+  drift: async (cs) => {
+    const r = await benchDrift(cs);
+    console.log(
+      `drift: the gateway-drift check of a full probe, ${r.targets} targets among ${r.servers} MCP servers; gateway latency ${r.latencyMs} ms, token bucket ${r.bucketPerSecond}/s; median of ${r.runs}`,
+    );
+    console.log(
+      `  gateway-drift ${r.driftMs} ms against one listing of the gateway timed alone ${r.listingMs} ms (what it waits on) → ratio ${r.ratio} (goal ≤ 1.1); whole probe ${r.probeMs} ms`,
+    );
+    const sh = r.shared;
+    console.log(
+      `  during a rotation pass over the same targets (one adapter, one limiter): gateway-drift ${sh.driftMs} ms (${sh.driftStatus}; targets mid-rotation) → ${Math.round((sh.driftMs / r.listingMs) * 100) / 100}× the listing alone; pass ${sh.passMs} ms (${sh.passStatus}); the gateway answered ${sh.throttled} × 429, peak ${sh.peakPerSecond} requests in any 1 s window (bucket ${r.bucketPerSecond}/s)`,
+    );
+    return {
+      driftMs: r.driftMs,
+      listingMs: r.listingMs,
+      ratio: r.ratio,
+      probeMs: r.probeMs,
+      targets: r.targets,
+      servers: r.servers,
+      sharedDriftMs: sh.driftMs,
+      sharedThrottled: sh.throttled,
+      sharedPeakPerSecond: sh.peakPerSecond,
     };
   },
   rotation: async (cs) => {

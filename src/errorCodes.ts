@@ -75,6 +75,8 @@ export const ERROR_CODES = {
   VERIFY_REJECTED: upstream,
   TARGET_SECRET_MISMATCH: upstream,
   TARGET_TEST_FAILED: upstream,
+  // verify-targets: not one read-back of a group got an answer from its gateway.
+  TARGETS_UNREADABLE: upstream,
   CURRENT_SECRET_REFUSED: code(502, false, "critical"),
   POLICY_BLOCKS_PASSWORD_ADDITION: code(422, false, "critical"),
   SIGNIN_EVIDENCE_UNAVAILABLE: code(503, false, "warning"),

@@ -25,6 +25,8 @@ export interface GatewayEmulatorOptions {
   latencyMs?: number;
   /** The most items one page holds; a larger `limit` is clamped (default 100). */
   pageSizeMax?: number;
+  /** Offer the optional numbered-pages extension of the listing (docs/gateway-contract.md); default off. */
+  numberedPages?: boolean;
   /** Stamps secretUpdatedAt and checkedAt (share the world's OffsetClock). Default: system time. */
   clock?: Clock;
   /** Serve plain http instead of https (the config accepts http for loopback only). Default false. */
@@ -65,6 +67,7 @@ export class GatewayEmulator extends ServedEmulator {
       bucket: () => this.bucket,
       latencyMs: () => this.latencyMs,
       pageSizeMax: options.pageSizeMax ?? 100,
+      numberedPages: options.numberedPages ?? false,
       testConnection: (id) => this.testConnection(id),
       now: () => clock.now(),
       traffic: this.traffic,

@@ -21,6 +21,8 @@ export interface PublicRouteDeps {
   bucket: () => TokenBucket | undefined;
   latencyMs: () => number;
   pageSizeMax: number;
+  /** Offers the optional numbered-pages extension (snapshot + page). */
+  numberedPages: boolean;
   testConnection: (id: string) => Promise<TokenCheckResult>;
   now: () => Date;
   traffic: TrafficLog;
@@ -54,7 +56,7 @@ export function registerPublicRoutes(server: EmulatorServer, deps: PublicRouteDe
     return async (req: EmuRequest): Promise<EmuResponse> => {
       const atMs = performance.now();
       const res = await inner(req);
-      deps.traffic.record({ atMs, method: req.method, status: res.status });
+      deps.traffic.record({ atMs, method: req.method, path: req.path, status: res.status });
       return res;
     };
   };
@@ -120,7 +122,8 @@ export function registerPublicRoutes(server: EmulatorServer, deps: PublicRouteDe
     guarded((req) => {
       const details: { field: string; message: string }[] = [];
       for (const key of new Set(req.query.keys())) {
-        if (key !== "cursor" && key !== "limit") details.push({ field: `query:${key}`, message: "unknown query parameter" });
+        const known = key === "cursor" || key === "limit" || (deps.numberedPages && (key === "snapshot" || key === "page"));
+        if (!known) details.push({ field: `query:${key}`, message: "unknown query parameter" });
       }
       const limitText = req.query.get("limit");
       let limit = DEFAULT_PAGE_SIZE;
@@ -129,12 +132,31 @@ export function registerPublicRoutes(server: EmulatorServer, deps: PublicRouteDe
         if (!Number.isInteger(limit) || limit < 1) details.push({ field: "query:limit", message: "must be a whole number of at least 1" });
       }
       const cursor = req.query.get("cursor");
+      const snapshot = req.query.get("snapshot");
+      const pageNumber = Number(req.query.get("page") ?? "");
+      if (snapshot !== null && (!Number.isInteger(pageNumber) || pageNumber < 0))
+        details.push({ field: "query:page", message: "must be a whole number of at least 0" });
       if (details.length > 0) return contractError(400, "ValidationFailed", "The request is invalid.", { details });
-      const page = deps.state.page(cursor === null || cursor === "" ? undefined : cursor, Math.min(limit, deps.pageSizeMax));
+      if (snapshot !== null) {
+        const numbered = deps.state.snapshotPage(snapshot, pageNumber);
+        if (!numbered) return contractError(410, "SnapshotExpired", "The listing snapshot is unknown or expired; list again from the first page.");
+        if (pageNumber >= numbered.pageCount)
+          return contractError(400, "ValidationFailed", "The request is invalid.", {
+            details: [{ field: "query:page", message: "beyond the snapshot's last page" }],
+          });
+        return { status: 200, headers: { "Cache-Control": "no-store" }, body: { items: numbered.items.map(toPublic), nextCursor: null } };
+      }
+      const pageSize = Math.min(limit, deps.pageSizeMax);
+      const first = cursor === null || cursor === "";
+      const page = deps.state.page(first ? undefined : cursor, pageSize);
       return {
         status: 200,
         headers: { "Cache-Control": "no-store" },
-        body: { items: page.items.map(toPublic), nextCursor: page.nextCursor },
+        body: {
+          items: page.items.map(toPublic),
+          nextCursor: page.nextCursor,
+          ...(deps.numberedPages && first && page.nextCursor ? { pagination: deps.state.openSnapshot(pageSize) } : {}),
+        },
       };
     }),
   );

@@ -64,6 +64,7 @@ export class GatewayStateError extends Error {
 
 export class GatewayState {
   private readonly servers = new Map<string, StoredServer>();
+  private readonly snapshots = new Map<string, { ids: string[]; limit: number }>();
   private nextSeq = 1;
   /** Keys the cursor signature, so a client cannot forge or edit a cursor. */
   private readonly cursorKey = randomBytes(32);
@@ -157,12 +158,37 @@ export class GatewayState {
     return { items, nextCursor };
   }
 
+  /**
+   * The optional numbered-pages extension (docs/gateway-contract.md): the IDs in list order now,
+   * kept under a snapshot ID so pages fetched in any order, at once, neither skip nor repeat a server.
+   */
+  openSnapshot(limit: number): { snapshot: string; pageCount: number; total: number } {
+    const snapshot = randomUUID();
+    const ids = [...this.servers.keys()];
+    this.snapshots.set(snapshot, { ids, limit });
+    // Keep the newest few: an older one answers 410 and its client lists by cursor again.
+    if (this.snapshots.size > 20) this.snapshots.delete(this.snapshots.keys().next().value!);
+    return { snapshot, pageCount: Math.max(1, Math.ceil(ids.length / limit)), total: ids.length };
+  }
+
+  /** Page `page` of a snapshot (servers deleted since are left out); undefined: unknown snapshot. */
+  snapshotPage(snapshot: string, page: number): { items: StoredServer[]; pageCount: number } | undefined {
+    const snap = this.snapshots.get(snapshot);
+    if (!snap) return undefined;
+    const items = snap.ids
+      .slice(page * snap.limit, (page + 1) * snap.limit)
+      .map((id) => this.servers.get(id))
+      .filter((x): x is StoredServer => x !== undefined);
+    return { items, pageCount: Math.max(1, Math.ceil(snap.ids.length / snap.limit)) };
+  }
+
   secrets(): string[] {
     return [...this.secretsEverStored];
   }
 
   reset(): void {
     this.servers.clear();
+    this.snapshots.clear();
   }
 
   private ordered(): StoredServer[] {

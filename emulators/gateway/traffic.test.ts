@@ -27,9 +27,9 @@ describe("gateway emulator: traffic log and lost updates", () => {
 
   it("counts the peak in half-open windows: calls exactly 1/rate apart never exceed the rate", () => {
     const log = new TrafficLog();
-    for (let i = 0; i < 50; i++) log.record({ atMs: 1000 + i * 100, method: "GET", status: 200 });
+    for (let i = 0; i < 50; i++) log.record({ atMs: 1000 + i * 100, method: "GET", path: "/mcp-servers", status: 200 });
     expect(log.summary(1000).peakPerWindow).toBe(10);
-    log.record({ atMs: 1050, method: "GET", status: 429 });
+    log.record({ atMs: 1050, method: "GET", path: "/mcp-servers", status: 429 });
     expect(log.summary(1000)).toMatchObject({ peakPerWindow: 11, throttled: 1, requests: 51, spanMs: 4900 });
   });
 

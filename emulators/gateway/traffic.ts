@@ -7,6 +7,8 @@ export interface TrafficEntry {
   /** performance.now() when the request reached the gateway, in ms. */
   atMs: number;
   method: string;
+  /** Decoded path without the query string. */
+  path: string;
   status: number;
 }
 

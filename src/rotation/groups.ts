@@ -27,6 +27,20 @@ export function inGroup(ctx: StepContext, group: RunGroup): StepContext {
   return { ...ctx, deps: { ...ctx.deps, gateway: group.adapter }, group: group.index };
 }
 
+/**
+ * `save` that writes one journal version at a time: groups working at once share one run journal,
+ * whose writes are conditional on the version this pass last wrote, so two in flight would collide.
+ * A call made while a write is in flight writes again after it (the run may have changed since).
+ */
+export function oneSaveAtATime(save: () => Promise<void>): () => Promise<void> {
+  let last: Promise<void> = Promise.resolve();
+  return () => {
+    const next = last.catch(() => undefined).then(save);
+    last = next;
+    return next;
+  };
+}
+
 function recordGroup(rec: TargetRecord): number {
   return rec.group ?? 0;
 }

@@ -10,7 +10,7 @@ import type { PickupRule } from "../gateway/propagate.js";
 import { dropVanishedTargets, liveTargets, mergeTargets } from "./targets.js";
 import { retirementDue, targetsVerifiedAt, type RetirementContext } from "./retirement.js";
 import { getSetApplication } from "../entra/application.js";
-import { groupRecords, inGroup, runGroups } from "./groups.js";
+import { groupRecords, inGroup, oneSaveAtATime, runGroups } from "./groups.js";
 import type { GatewayTarget } from "../gateway/types.js";
 import type { TargetRecord } from "./model.js";
 
@@ -44,34 +44,35 @@ export async function reconcileStep(ctx: StepContext): Promise<StepOutcome & { s
   const secret = current.value;
   redactor.add(secret);
 
-  // Each group is repaired on its own; a group that stays stale does not stop the others, and the
-  // first failure is raised once all ran (the previous credential is then kept).
+  // Each group is repaired on its own and all at once, each at its own limit; a group that stays
+  // stale (or is slow) does not stop or delay the others, and the first failure (in group order) is
+  // raised once all ran (the previous credential is then kept).
   const entraAccepts = memo((stale: number) => probeCurrentSecret(ctx, secret, stale));
-  const repairs: GroupRepair[] = [];
-  const refreshLagging: string[] = [];
-  let failure: Error | undefined;
   const promotedOn = current.createdOn?.getTime();
   const promotingWrites = memo((_: void) => writesOfPromotingRun(ctx, current));
-  for (const group of groups) {
-    const caps = group.adapter.capabilities;
-    const rule: PickupRule = { proof: caps.pickupProof, promotedVersion: current.version, ...(promotedOn !== undefined ? { promotedAt: promotedOn } : {}) };
-    if (caps.delivery === "keyVault" && group.adapter.requestRefresh && (caps.pickupProof === "status" || caps.pickupProof === "version")) {
+  const save = oneSaveAtATime(() => ctx.save());
+  type GroupResult = { repair?: GroupRepair; refreshLagging?: string[]; error?: unknown };
+  const results = await Promise.all(
+    groups.map(async (group): Promise<GroupResult> => {
+      const caps = group.adapter.capabilities;
+      const rule: PickupRule = { proof: caps.pickupProof, promotedVersion: current.version, ...(promotedOn !== undefined ? { promotedAt: promotedOn } : {}) };
+      const groupCtx = { ...inGroup(ctx, group), save };
       try {
-        refreshLagging.push(...(await refreshGroupToCurrent(inGroup(ctx, group), rule)));
-      } catch (e) {
-        if (ctx.abortSignal.aborted) throw e;
-        failure ??= e instanceof Error ? e : ensureRotatorError(e);
+        if (caps.delivery === "keyVault" && group.adapter.requestRefresh && (caps.pickupProof === "status" || caps.pickupProof === "version")) {
+          return { refreshLagging: await refreshGroupToCurrent(groupCtx, rule) };
+        }
+        if (caps.delivery !== "push" || caps.pickupProof === "operator" || caps.pickupProof === "time") return {};
+        return { repair: await repairGroup(groupCtx, secret, entraAccepts, rule, promotingWrites) };
+      } catch (error) {
+        return { error };
       }
-      continue;
-    }
-    if (caps.delivery !== "push" || caps.pickupProof === "operator" || caps.pickupProof === "time") continue;
-    try {
-      repairs.push(await repairGroup(inGroup(ctx, group), secret, entraAccepts, rule, promotingWrites));
-    } catch (e) {
-      if (ctx.abortSignal.aborted) throw e;
-      failure ??= e instanceof Error ? e : ensureRotatorError(e);
-    }
-  }
+    }),
+  );
+  const failed = results.find((r) => r.error !== undefined);
+  if (ctx.abortSignal.aborted && failed) throw failed.error;
+  const failure = failed === undefined ? undefined : failed.error instanceof Error ? failed.error : ensureRotatorError(failed.error);
+  const repairs = results.flatMap((r) => (r.repair ? [r.repair] : []));
+  const refreshLagging = results.flatMap((r) => r.refreshLagging ?? []);
   if (failure !== undefined) throw failure;
 
   // Every repaired group verified on the current secret, or TARGETS_STALE was thrown above; the rule

@@ -130,6 +130,7 @@ export class RotationRunner {
       previousStatus,
       failureStreak,
       save: () => this.saveRun(run, signal),
+      listings: new Map(),
     };
     await this.execute(ctx, log);
     return { runId: run.runId, status: run.status, journal: run };

@@ -3,6 +3,7 @@ import type { Logger } from "../logging.js";
 import type { RotationJournalStore } from "./journal.js";
 import type { RotationDeps, RunJournal, RunStatus } from "./model.js";
 import type { Facts } from "./planner.js";
+import type { GatewayTarget } from "../gateway/types.js";
 
 /** What one step of a pass works with (src/rotation/steps.ts, targetWrites.ts, reconcile.ts). */
 export interface StepContext {
@@ -18,6 +19,18 @@ export interface StepContext {
   facts?: Facts;
   /** The target group this context works on (src/rotation/groups.ts inGroup); absent: the first. */
   group?: number;
+  /**
+   * This pass's listing of each group, by group index (src/rotation/targetWrites.ts passListing): one
+   * listing of a large gateway costs many latency-bound pages, and verify-targets needs only which
+   * targets exist, not what they held before propagate wrote. Shared by every group context of the pass.
+   */
+  listings?: Map<number, Promise<GatewayTarget[]>>;
+  /**
+   * verify-targets outcomes of the groups that propagate already read back in this pass, by group
+   * index (src/rotation/steps.ts propagateStep): with several groups, each group's proof follows its
+   * own writes at once instead of waiting for the slowest group's writes.
+   */
+  provenInPass?: Map<number, StepOutcome>;
 }
 
 /**

@@ -7,6 +7,7 @@ import type { CredentialRef, RotationDeps } from "./model.js";
 import type { StepContext, StepOutcome } from "./stepContext.js";
 import {
   listRotationTargets,
+  passListing,
   pickupRuleOf,
   promotedAt,
   pushSecret,
@@ -22,7 +23,7 @@ import { tokenUrlFor } from "../entra/token.js";
 import { dropVanishedTargets, liveTargets, mergeTargets } from "./targets.js";
 import { graphScope } from "../entra/scope.js";
 import { retirementDue, targetsVerifiedAt } from "./retirement.js";
-import { groupRecords, inGroup, longestPickupDelayMs, runGroups, type RunGroup } from "./groups.js";
+import { groupRecords, inGroup, longestPickupDelayMs, oneSaveAtATime, runGroups, type RunGroup } from "./groups.js";
 import type { GatewayTarget } from "../gateway/types.js";
 import { assertStashedValue, sealSecret } from "./secretCheck.js";
 import { getSetApplication } from "../entra/application.js";
@@ -408,7 +409,19 @@ async function notePreviousFromVault(ctx: StepContext, keyId: string | undefined
 // ── propagate & verify targets ────────────────────────────────────────────
 
 export async function propagateStep(ctx: StepContext): Promise<StepOutcome> {
-  return everyGroup(ctx, propagateGroup);
+  if (runGroups(ctx.deps).length === 1) return everyGroup(ctx, propagateGroup);
+  // Several groups: each reads its targets back as soon as its own writes are done, so a slow group
+  // never delays a fast group's proof; verify-targets then reports what was proven here. A read-back
+  // that sends a group back to propagate ends this step waiting, so the next pass propagates again.
+  const proven = (ctx.provenInPass ??= new Map());
+  return everyGroup(ctx, async (groupCtx) => {
+    const outcome = await propagateGroup(groupCtx);
+    if (outcome.kind !== "done") return outcome;
+    const verified = await verifyGroup(groupCtx);
+    if (verified.kind === "pause") return verified;
+    proven.set(groupCtx.group ?? 0, verified);
+    return outcome;
+  });
 }
 
 /** Propagation to one target group, canary first (the group's own canary, limiter and concurrency). */
@@ -553,7 +566,7 @@ function noProgressError(ctx: StepContext, outcomes: readonly { error?: ErrorSum
 }
 
 export async function verifyTargetsStep(ctx: StepContext): Promise<StepOutcome> {
-  return everyGroup(ctx, verifyGroup);
+  return everyGroup(ctx, async (groupCtx) => ctx.provenInPass?.get(groupCtx.group ?? 0) ?? verifyGroup(groupCtx));
 }
 
 async function verifyGroup(ctx: StepContext): Promise<StepOutcome> {
@@ -571,10 +584,13 @@ async function verifyGroup(ctx: StepContext): Promise<StepOutcome> {
   }
   const secret = await loadSecret(ctx);
   const testConnection = usesTestConnection(ctx);
-  const listed = await listRotationTargets(ctx);
+  // Propagate's listing of this pass, when it ran: every target is read back below, so a listing made
+  // before the writes still names the right targets, and 10,000 servers are not paged through twice.
+  const listed = await passListing(ctx);
   mergeTargets(run, listed, group);
   await dropVanishedTargets(run, { gateway, clientId: set.clientId, listed, now: ctx.deps.clock.now(), log: ctx.log, abortSignal: ctx.abortSignal, group });
   const bad = await readBackTargets(ctx, listed, secret);
+  throwIfGatewayRefusedEveryReadBack(ctx);
   // A live record neither listed nor provably gone (the read-back failed) is not verified yet.
   const listedIds = new Set(listed.map((t) => t.id));
   for (const rec of liveTargets(run).filter((r) => (r.group ?? 0) === group)) {
@@ -592,27 +608,55 @@ async function verifyGroup(ctx: StepContext): Promise<StepOutcome> {
   return { kind: "done", detail: `${live}/${live} targets hold the new secret${testConnection ? " and fetched a token" : ""}` };
 }
 
+/** Codes recordVerification gives a read-back that reached the target and found it wrong (not a failed call). */
+const READ_BACK_VERDICTS: ReadonlySet<string> = new Set(["TARGET_SECRET_MISMATCH", "TARGET_TEST_FAILED"]);
+
 /**
- * Runs a target step once per group and combines the outcomes. A set with one group gets that
- * group's outcome unchanged. Every group runs even when an earlier one pauses or fails (a slow or
- * broken group never holds another's proof back); the first error is rethrown after all ran.
+ * verify-targets reuses propagate's listing, so a gateway that stopped answering after propagate
+ * (a revoked API token, an outage) shows up on the read-backs, not on a listing. When not one
+ * read-back of the group got an answer, the step fails with the gateway's error as a failed listing
+ * did: the run names the stale targets and opens an incident, instead of waiting quietly.
+ */
+function throwIfGatewayRefusedEveryReadBack(ctx: StepContext): void {
+  const live = liveTargets(ctx.run).filter((r) => (r.group ?? 0) === (ctx.group ?? 0));
+  if (live.length === 0 || live.some((r) => r.verified || r.error === undefined || READ_BACK_VERDICTS.has(r.error.code))) return;
+  const first = live[0]!.error!;
+  throw new RotatorError(
+    "TARGETS_UNREADABLE",
+    `None of ${live.length} target(s) could be read back after propagate: the gateway answered ${first.code} (${first.message})`,
+    {
+      hint: `${first.hint} The run keeps the previous credential and the next pass verifies again.`,
+      ...(first.status !== undefined ? { status: first.status } : {}),
+      upstreamCode: first.code,
+    },
+  );
+}
+
+/**
+ * Runs a target step for every group at once and combines the outcomes. A set with one group gets
+ * that group's outcome unchanged. Each group works at its own limit (its adapter's limiter,
+ * concurrency and canary), and every group runs to its end even when another pauses or fails: a
+ * slow or broken group never holds another's proof back, and each group saves its own progress as
+ * it goes (one journal write at a time). The first error, in group order, is rethrown after all ran.
  * Combined: any `waiting` wins (the pass is retried), then `awaiting_confirmation`, else done.
  */
 async function everyGroup(ctx: StepContext, step: (ctx: StepContext) => Promise<StepOutcome>): Promise<StepOutcome> {
   const groups = runGroups(ctx.deps);
   if (groups.length === 1) return step(inGroup(ctx, groups[0]!));
-  const results: { group: RunGroup; outcome?: StepOutcome; error?: unknown }[] = [];
-  for (const group of groups) {
-    try {
-      results.push({ group, outcome: await step(inGroup(ctx, group)) });
-    } catch (error) {
-      if (ctx.abortSignal.aborted) throw error;
-      results.push({ group, error });
-    }
-  }
+  const save = oneSaveAtATime(() => ctx.save());
+  const results = await Promise.all(
+    groups.map(async (group): Promise<{ group: RunGroup; outcome?: StepOutcome; error?: unknown }> => {
+      try {
+        return { group, outcome: await step({ ...inGroup(ctx, group), save }) };
+      } catch (error) {
+        return { group, error };
+      }
+    }),
+  );
+  if (ctx.abortSignal.aborted) throw results.find((r) => r.error !== undefined)?.error ?? ctx.abortSignal.reason;
   const failed = results.find((r) => r.error !== undefined);
   if (failed) {
-    await ctx.save();
+    await save();
     throw failed.error;
   }
   const detail = results.map((r) => `${r.group.label}: ${r.outcome!.detail ?? "done"}`).join("; ");
@@ -645,11 +689,8 @@ export async function retireStep(ctx: StepContext): Promise<StepOutcome> {
 
   // I1: never retire while any target still lacks the new secret — including targets added since —
   // in any group: every group must have proven pickup.
-  const laggingTargets = async (): Promise<string[]> => {
-    const names: string[] = [];
-    for (const group of runGroups(ctx.deps)) names.push(...(await laggingInGroup(inGroup(ctx, group))));
-    return names;
-  };
+  // Every group is listed at once: the slowest group's listing bounds the check, not their sum.
+  const laggingTargets = async (): Promise<string[]> => (await Promise.all(runGroups(ctx.deps).map((g) => laggingInGroup(inGroup(ctx, g))))).flat();
   const verdict = await retirementDue(
     { path: "retire", keyId: previous.keyId, laggingTargets, retireAfter: run.retireAfter, targetsVerifiedAt: targetsVerifiedAt(run) },
     {

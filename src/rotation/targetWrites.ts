@@ -60,8 +60,32 @@ export function targetProves(t: GatewayTarget, secret: string, rule: PickupRule,
   return provesPickup(t, { secret, ...rule, ...(rec?.updated && rec.etag ? { writtenEtag: rec.etag } : {}) }, rule.proof);
 }
 
+/**
+ * A fresh listing of the context's group. It becomes this pass's listing (passListing), so a later
+ * step that only needs to know which targets exist does not page through the gateway again.
+ */
 export function listRotationTargets(ctx: StepContext): Promise<GatewayTarget[]> {
-  return ctx.deps.gateway.listTargets(rotationTargetFilter(ctx), { abortSignal: ctx.abortSignal });
+  const listing = ctx.deps.gateway.listTargets(rotationTargetFilter(ctx), { abortSignal: ctx.abortSignal });
+  const group = ctx.group ?? 0;
+  const { listings } = ctx;
+  if (listings) {
+    listings.set(group, listing);
+    // A failed listing is not this pass's listing: the next caller lists again.
+    listing.catch(() => {
+      if (listings.get(group) === listing) listings.delete(group);
+    });
+  }
+  return listing;
+}
+
+/**
+ * The group's listing already made in this pass, else a fresh one. Its targets' contents (fingerprint,
+ * ETag, status) are as they were when listed, possibly before this pass wrote them: use it only for
+ * which targets exist, and prove pickup by reading each one back (verify-targets does). Whatever
+ * decides from a listed target's contents (what to write, what lags before retiring) lists afresh.
+ */
+export function passListing(ctx: StepContext): Promise<GatewayTarget[]> {
+  return ctx.listings?.get(ctx.group ?? 0) ?? listRotationTargets(ctx);
 }
 
 /**

@@ -29,6 +29,8 @@ export interface WorldOptions {
   verbose?: boolean;
   gatewayRateLimit?: { capacity: number; refillPerSecond: number };
   gatewayLatencyMs?: number;
+  /** The gateway offers the optional numbered-pages extension of its listing (docs/gateway-contract.md). */
+  gatewayNumberedPages?: boolean;
   /** Start the five alert-channel receivers (Teams, Slack, PagerDuty, Opsgenie, webhook). */
   receivers?: boolean;
   /** The Entra directory's cloud, by its Graph resource (`https://graph.microsoft.us`: US Government). */
@@ -94,6 +96,7 @@ export class World {
       tokenAcceptance: (tokenUrl, clientId, secret) => this.acceptsAt(tokenUrl, clientId, secret),
       rateLimit: options.gatewayRateLimit,
       latencyMs: options.gatewayLatencyMs,
+      numberedPages: options.gatewayNumberedPages,
       verbose: options.verbose,
     });
   }

@@ -1,5 +1,5 @@
 import type { GatewayConfig } from "../../config/schema.js";
-import { RotatorError } from "../../errors.js";
+import { RotatorError, ensureRotatorError } from "../../errors.js";
 import type { HttpClient, HttpMethod } from "../../http/client.js";
 import { silentLogger, type Logger } from "../../logging.js";
 import { GatewayErrorCode, mapGatewayError } from "../errors.js";
@@ -146,6 +146,57 @@ export function createCequenceAdapter(options: CequenceAdapterOptions): GatewayA
     return target;
   };
 
+  /**
+   * The optional numbered-pages extension (docs/gateway-contract.md): pages 1 … pageCount − 1 of the
+   * snapshot the first page named, `maxConcurrency` at a time, each through the limiter like any call.
+   * False when the snapshot is gone (410) or the pages disagree with it (a repeated ID, more items
+   * than it held): the caller then follows the cursors, and what was absorbed is merged by ID.
+   */
+  const numberedPages = async (
+    pagination: { snapshot: string; pageCount: number; total: number },
+    absorb: (items: McpServer[], what: string) => Promise<void>,
+    abortSignal?: AbortSignal,
+  ): Promise<boolean> => {
+    if (pagination.pageCount > Math.ceil(MAX_LISTED_SERVERS / config.pageSize) + 1) return false;
+    const results = new Map<number, McpServer[]>();
+    let next = 1;
+    const worker = async (): Promise<void> => {
+      while (next < pagination.pageCount) {
+        const n = next++;
+        const what = `GET ${config.paths.list} (snapshot page ${n})`;
+        const res = await call({
+          operation: "list MCP servers",
+          method: "GET",
+          url: url(config.paths.list),
+          query: { limit: config.pageSize, snapshot: pagination.snapshot, page: n },
+          abortSignal,
+        });
+        results.set(n, parseGatewayResponse(mcpServerPageSchema, res.data, what).items);
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: Math.max(1, Math.min(config.maxConcurrency, pagination.pageCount - 1)) }, worker));
+    } catch (e) {
+      next = pagination.pageCount; // the other workers stop after their page in flight
+      const err = ensureRotatorError(e);
+      if (err.status === 410) {
+        log.warn(`the gateway's listing snapshot expired (${err.code}); listing again by cursor`);
+        return false;
+      }
+      throw err;
+    }
+    const items = [...results.entries()].sort(([a], [b]) => a - b).flatMap(([, page]) => page);
+    const ids = new Set(items.map((i) => i.id));
+    if (ids.size !== items.length || items.length > pagination.total) {
+      log.warn(
+        `the gateway's numbered pages disagree with their snapshot (${items.length} items, ${ids.size} distinct, ${pagination.total} announced); listing again by cursor`,
+      );
+      return false;
+    }
+    await absorb(items, `GET ${config.paths.list} (snapshot pages)`);
+    return true;
+  };
+
   const adapter: GatewayAdapter = {
     kind: "cequence",
     // Writes over the admin API; a read-back's salted fingerprint proves which secret a server holds.
@@ -160,6 +211,13 @@ export function createCequenceAdapter(options: CequenceAdapterOptions): GatewayA
       const now = adapterOptions.now ?? Date.now;
       const deadline = now() + (adapterOptions.listBudgetInMs ?? DEFAULT_LIST_BUDGET_MS);
       let servers = 0;
+      const absorb = async (items: McpServer[], what: string): Promise<void> => {
+        for (const [i, item] of items.entries()) {
+          servers++;
+          const t = toTarget(item, what, `items[${i}].`);
+          if (t && matchesFilter(t, filter) && (await sameTenant(t, filter, options?.abortSignal))) byId.set(t.id, t);
+        }
+      };
       do {
         pages++;
         const what = `GET ${config.paths.list} (page ${pages})`;
@@ -171,10 +229,10 @@ export function createCequenceAdapter(options: CequenceAdapterOptions): GatewayA
           abortSignal: options?.abortSignal,
         });
         const page = parseGatewayResponse(mcpServerPageSchema, res.data, what);
-        for (const [i, item] of page.items.entries()) {
-          servers++;
-          const t = toTarget(item, what, `items[${i}].`);
-          if (t && matchesFilter(t, filter) && (await sameTenant(t, filter, options?.abortSignal))) byId.set(t.id, t);
+        await absorb(page.items, what);
+        if (pages === 1 && page.pagination && page.nextCursor && (await numberedPages(page.pagination, absorb, options?.abortSignal))) {
+          pages = page.pagination.pageCount;
+          break;
         }
         cursor = page.nextCursor ?? undefined;
         if (cursor !== undefined) {

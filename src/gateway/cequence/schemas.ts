@@ -33,6 +33,8 @@ export type McpServer = z.infer<typeof mcpServerSchema>;
 export const mcpServerPageSchema = z.object({
   items: z.array(mcpServerSchema),
   nextCursor: z.string().min(1).nullable().optional(),
+  /** The optional numbered-pages extension, offered on a listing's first page (docs/gateway-contract.md). */
+  pagination: z.object({ snapshot: z.string().min(1), pageCount: z.number().int().min(1), total: z.number().int().min(0) }).optional(),
 });
 
 export const testConnectionSchema = z.object({
