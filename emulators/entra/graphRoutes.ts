@@ -185,6 +185,9 @@ function page(req: EmuRequest, base: string, items: Json[], set: string, pageSiz
 
 export function registerGraphRoutes(server: EmulatorServer, state: EntraState, options: GraphRouteOptions): void {
   const now = (): Date => state.clock.now();
+  /** One page of a collection with the request's `$select` applied, as every list route answers. */
+  const selectedPage = (req: EmuRequest, items: Json[], type: string, set: string): EmuResponse =>
+    page(req, server.url, applySelect(items, req.query.get("$select"), type), set, options.pageSize);
 
   /** Wraps a handler with Graph's bearer-token check and its error shape. */
   const authed =
@@ -255,7 +258,7 @@ export function registerGraphRoutes(server: EmulatorServer, state: EntraState, o
         .filter((a) => scope === "all" || mayAccessApplication(caller, a, "read"))
         .map(applicationJson)
         .filter((a) => matches(a, filter));
-      return page(req, server.url, applySelect(all, req.query.get("$select"), "application"), "applications", options.pageSize);
+      return selectedPage(req, all, "application", "applications");
     }),
   );
 
@@ -307,7 +310,7 @@ export function registerGraphRoutes(server: EmulatorServer, state: EntraState, o
         .listServicePrincipals(caller.tenantId)
         .map(servicePrincipalJson)
         .filter((s) => matches(s, filter));
-      return page(req, server.url, applySelect(all, req.query.get("$select"), "servicePrincipal"), "servicePrincipals", options.pageSize);
+      return selectedPage(req, all, "servicePrincipal", "servicePrincipals");
     }),
   );
 
@@ -335,13 +338,7 @@ export function registerGraphRoutes(server: EmulatorServer, state: EntraState, o
     authed((req, caller) => {
       const sp = findSp(caller, req.params[0] || undefined, req.params[1] || undefined);
       const items = sp.assignments.map((a) => ({ ...a, deletedDateTime: null }));
-      return page(
-        req,
-        server.url,
-        applySelect(items, req.query.get("$select"), "appRoleAssignment"),
-        `servicePrincipals('${sp.id}')/appRoleAssignedTo`,
-        options.pageSize,
-      );
+      return selectedPage(req, items, "appRoleAssignment", `servicePrincipals('${sp.id}')/appRoleAssignedTo`);
     }),
   );
 
@@ -354,7 +351,7 @@ export function registerGraphRoutes(server: EmulatorServer, state: EntraState, o
         .listGrants(caller.tenantId)
         .map(grantJson)
         .filter((g) => matches(g, filter));
-      return page(req, server.url, applySelect(all, req.query.get("$select"), "oAuth2PermissionGrant"), "oauth2PermissionGrants", options.pageSize);
+      return selectedPage(req, all, "oAuth2PermissionGrant", "oauth2PermissionGrants");
     }),
   );
 
@@ -386,13 +383,7 @@ export function registerGraphRoutes(server: EmulatorServer, state: EntraState, o
       const app = lookupApp(caller, req.params[0] || undefined, req.params[1] || undefined);
       const assigned = state.appPolicyOf(app);
       const items = assigned ? [appPolicyJson(assigned)] : [];
-      return page(
-        req,
-        server.url,
-        applySelect(items, req.query.get("$select"), "appManagementPolicy"),
-        `applications('${app.id}')/appManagementPolicies`,
-        options.pageSize,
-      );
+      return selectedPage(req, items, "appManagementPolicy", `applications('${app.id}')/appManagementPolicies`);
     }),
   );
 }

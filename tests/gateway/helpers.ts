@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, expect } from "vitest";
+import { fingerprintMatches } from "../../src/gateway/fingerprint.js";
+import type { GatewayAdapter } from "../../src/gateway/types.js";
 import { gatewaySchema } from "../../src/config/schema.js";
 import { abortableDelay } from "../../src/clock.js";
 import { HttpClient } from "../../src/http/client.js";
@@ -148,4 +150,14 @@ export function seedKongEstate(
     ...(o.tags ? { tags: o.tags } : {}),
   });
   return { ours: [...ours, multi.id], multi: multi.id };
+}
+
+/** Lists the client's targets, then writes a fresh secret (the scanner learns it first) to `id`; the write's re-read proves it by salted hash. */
+export async function writeFreshSecret(adapter: GatewayAdapter, clientId: string, id: string, scanner: SecretScanner): Promise<string> {
+  await adapter.listTargets({ clientId });
+  const secret = `new-${randomUUID()}`;
+  scanner.addSecrets([secret]);
+  const after = await adapter.updateClientSecret(id, secret);
+  expect(fingerprintMatches(after, secret)).toBe(true);
+  return secret;
 }

@@ -11,7 +11,7 @@ import { memoryLogger } from "../../src/logging.js";
 import { Redactor } from "../../src/redact.js";
 import { rotatorFailure } from "../helpers/rotatorFailure.js";
 import { SecretScanner } from "../helpers/secretScan.js";
-import { fastHttp, fastSleep, seedKongEstate } from "./helpers.js";
+import { fastHttp, fastSleep, seedKongEstate, writeFreshSecret } from "./helpers.js";
 
 /** The kong-openid-connect adapter through our real HttpClient (https, the emulators' CA) against the Kong Admin API emulator. */
 const ISSUER = "https://login.microsoftonline.com/3f9a6c1e-5b2d-4e8f-9a7c-1d2e3f4a5b6c/v2.0";
@@ -71,11 +71,7 @@ describe("kong-openid-connect adapter", () => {
     const { multi } = seedEstate();
     const firstClientSecret = kong.plugins().find((p) => p.id === multi)!.config.client_secret![0]!;
     const adapter = adapterWith();
-    await adapter.listTargets({ clientId });
-    const secret = `new-${randomUUID()}`;
-    scanner.addSecrets([secret]);
-    const after = await adapter.updateClientSecret(multi, secret);
-    expect(fingerprintMatches(after, secret)).toBe(true);
+    const secret = await writeFreshSecret(adapter, clientId, multi, scanner);
     const stored = kong.plugins().find((p) => p.id === multi)!;
     expect(stored.config.client_secret).toEqual([firstClientSecret, secret]);
     expect(stored.config.client_id).toHaveLength(2);

@@ -10,7 +10,7 @@ import { memoryLogger } from "../../src/logging.js";
 import { Redactor } from "../../src/redact.js";
 import { rotatorFailure } from "../helpers/rotatorFailure.js";
 import { SecretScanner } from "../helpers/secretScan.js";
-import { fastHttp, seedKongEstate } from "./helpers.js";
+import { fastHttp, seedKongEstate, writeFreshSecret } from "./helpers.js";
 
 /**
  * The kong-openid-connect adapter with `api: "konnect"` through our real HttpClient (https, the
@@ -88,11 +88,7 @@ describe("kong-openid-connect adapter on Konnect", () => {
     konnect.editPlugin(multi, { cache_ttl: 120, client_auth: ["client_secret_post", "client_secret_post"] });
     const before = konnect.plugins().find((p) => p.id === multi)!;
     const adapter = adapterWith();
-    await adapter.listTargets({ clientId });
-    const secret = `new-${randomUUID()}`;
-    scanner.addSecrets([secret]);
-    const after = await adapter.updateClientSecret(multi, secret);
-    expect(fingerprintMatches(after, secret)).toBe(true);
+    const secret = await writeFreshSecret(adapter, clientId, multi, scanner);
     const stored = konnect.plugins().find((p) => p.id === multi)!;
     expect(stored.config).toEqual({ ...before.config, client_secret: [before.config.client_secret![0], secret] });
     expect(stored).toMatchObject({ instance_name: "oidc-multi", tags: ["sso"], created_at: before.created_at });
