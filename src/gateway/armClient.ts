@@ -4,13 +4,16 @@ import { RotatorError } from "../errors.js";
 import type { Logger } from "../logging.js";
 import type { GatewayAdapterDeps } from "./types.js";
 
+/** What the runtime must hand every Resource Manager kind; without it the group could not be reached, or would match nothing. */
+function missingDependency(what: string): RotatorError {
+  return new RotatorError("UNEXPECTED", `no ${what} was given for a target group reached through Azure Resource Manager`, {
+    hint: "This is a defect in the rotator: report it.",
+  });
+}
+
 /** A Resource Manager client for a group reached through ARM (src/arm): the group's armEndpoint, else the set's cloud. */
 function armClientFor(config: { armEndpoint?: string | undefined }, deps: GatewayAdapterDeps): ArmClient {
-  if (!deps.credential) {
-    throw new RotatorError("UNEXPECTED", "no credential was given for a target group reached through Azure Resource Manager", {
-      hint: "This is a defect in the rotator: report it.",
-    });
-  }
+  if (!deps.credential) throw missingDependency("credential");
   const endpoint = config.armEndpoint ?? armEndpointForAuthority(deps.authorityHost);
   return new ArmClient({
     http: deps.http,
@@ -41,10 +44,12 @@ export interface ArmAdapterOptions<C> {
 
 /** What every adapter reached through Resource Manager is built from: its group, an ARM client, the set's secret, its client ID, clock and log. */
 export function armAdapterOptions<C extends { armEndpoint?: string | undefined }>(config: C, deps: GatewayAdapterDeps): ArmAdapterOptions<C> {
+  // Without the set's secret a consumer's reference would silently match nothing: a wiring defect.
+  if (!deps.keyVaultSecret) throw missingDependency("Key Vault secret");
   return {
     config,
     arm: armClientFor(config, deps),
-    secret: deps.keyVaultSecret ?? { vaultUrl: "", secretName: "" },
+    secret: deps.keyVaultSecret,
     ...(deps.clientId ? { clientId: deps.clientId } : {}),
     ...(deps.now ? { now: deps.now } : {}),
     ...(deps.logger ? { logger: deps.logger } : {}),

@@ -41,7 +41,11 @@ describe("gateway adapter capabilities", () => {
 
   it("apim-named-value: Key Vault-backed ones are refreshed and proven by status within 4 h; plain ones are pushed and proven by fingerprint; both reached through ARM", () => {
     const services = ["/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg1/providers/Microsoft.ApiManagement/service/apim1"];
-    const deps = { http, credential: { getToken: () => Promise.resolve(null) } };
+    const deps = {
+      http,
+      credential: { getToken: () => Promise.resolve(null) },
+      keyVaultSecret: { vaultUrl: "https://corp-vault.vault.azure.net", secretName: "sso" },
+    };
     const kv = createGatewayAdapter(gatewaySchema.parse({ kind: "apim-named-value", services, maxConcurrency: 3 }), deps);
     expect(kv.capabilities).toEqual({ delivery: "keyVault", pickupProof: "status", maxConcurrency: 3, testConnection: false, maxPickupDelayMs: 4 * 3_600_000 });
     expect(kv.requestRefresh).toBeTypeOf("function");
