@@ -41,6 +41,11 @@ async function sdkError(tenant: string, clientId: string, secret: string, scope 
   throw new Error("getToken unexpectedly succeeded");
 }
 
+/** The target app's client-credentials form, with its real secret unless another is given. */
+function targetForm(secret = fx.target.secret.secretText): Record<string, string> {
+  return { grant_type: "client_credentials", client_id: fx.target.app.appId, client_secret: secret, scope: GRAPH };
+}
+
 function postToken(tenant: string, form: Record<string, string>, headers?: Record<string, string>) {
   return http.request<Record<string, unknown>>({
     method: "POST",
@@ -150,12 +155,7 @@ describe("token endpoint through ClientSecretCredential", () => {
     const err = await sdkError("00000000-1111-2222-3333-444444444444", fx.target.app.appId, fx.target.secret.secretText);
     expect(err.name).toBe("CredentialUnavailableError");
     expect(err.message).toContain("endpoints_resolution_error");
-    const res = await postToken("00000000-1111-2222-3333-444444444444", {
-      grant_type: "client_credentials",
-      client_id: fx.target.app.appId,
-      client_secret: fx.target.secret.secretText,
-      scope: GRAPH,
-    });
+    const res = await postToken("00000000-1111-2222-3333-444444444444", targetForm());
     expect(res.status).toBe(400);
     expect(res.data).toMatchObject({ error: "invalid_request", error_codes: [90002] });
   });
@@ -166,24 +166,14 @@ describe("token endpoint through ClientSecretCredential", () => {
     expect(err.message).toContain("missing_tenant_id_error");
     expect(fx.emulator.server.count("POST", /^\/common\//)).toBe(before);
 
-    const res = await postToken("common", {
-      grant_type: "client_credentials",
-      client_id: fx.target.app.appId,
-      client_secret: fx.target.secret.secretText,
-      scope: GRAPH,
-    });
+    const res = await postToken("common", targetForm());
     expect(res.status).toBe(400);
     expect(res.data).toMatchObject({ error: "invalid_request", error_codes: [9001023] });
     expect(String(res.data.error_description)).toMatch(/^AADSTS9001023: The grant type isn't supported over the \/common or \/consumers endpoints/);
   });
 
   it("refuses client credentials on /organizations with AADSTS50059 (no tenant to issue for)", async () => {
-    const res = await postToken("organizations", {
-      grant_type: "client_credentials",
-      client_id: fx.target.app.appId,
-      client_secret: "x-secret-value-000",
-      scope: GRAPH,
-    });
+    const res = await postToken("organizations", targetForm("x-secret-value-000"));
     expect(res.data).toMatchObject({ error_codes: [50059] });
   });
 });

@@ -74,3 +74,24 @@ export function aadstsFailure(
 ): { status: "fail"; severity: "critical"; message: string; hint: string; aadsts: number } {
   return { status: "fail", severity: "critical", message, hint, aadsts };
 }
+
+/**
+ * AADSTS700016 and 90002/900023 ask the same question at the authorize and the token endpoint: does
+ * the URL name the tenant where the app is registered. One wording for both, naming which URL.
+ */
+export function wrongDirectory(
+  aadsts: number | undefined,
+  where: { urlName: string; clientId?: string; tenantFix: string },
+): ReturnType<typeof aadstsFailure> | undefined {
+  if (aadsts === 700016) {
+    return aadstsFailure(
+      aadsts,
+      `Entra does not find ${where.clientId ? `client ID ${where.clientId}` : "the application"} in the tenant the ${where.urlName} names (AADSTS700016)`,
+      `Compare the client ID with the Application (client) ID on the app registration's Overview page, and check the ${where.urlName} names the tenant where the app is registered.`,
+    );
+  }
+  if (aadsts === 90002 || aadsts === 900023) {
+    return aadstsFailure(aadsts, `Entra does not know the tenant in the ${where.urlName} (AADSTS${aadsts})`, where.tenantFix);
+  }
+  return undefined;
+}

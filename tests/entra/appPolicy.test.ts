@@ -1,10 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startEntraFixture, type EntraFixture } from "../../emulators/entra/index.js";
 import { effectiveAppManagementPolicy, type PolicyDoc } from "../../src/entra/appPolicy.js";
-import { createGraphApplicationsApi } from "../../src/entra/graph.js";
 import type { GraphApplicationsApi } from "../../src/entra/types.js";
 import { RotatorError } from "../../src/errors.js";
-import { HttpClient } from "../../src/http/client.js";
+import { operatorGraph } from "./operatorGraph.js";
 import { SecretScanner } from "../helpers/secretScan.js";
 
 /**
@@ -20,11 +19,7 @@ const outputs: unknown[] = [];
 
 beforeAll(async () => {
   fx = await startEntraFixture();
-  api = createGraphApplicationsApi({
-    credential: fx.operatorCredential(),
-    graphBaseUrl: fx.url,
-    http: new HttpClient({ ca: fx.emulator.caCertPem, retry: { maxRetries: 0 } }),
-  });
+  api = operatorGraph(fx);
 });
 afterEach(() => {
   fx.emulator.setAppManagementPolicy({});

@@ -1,10 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startEntraFixture, type EntraFixture } from "../../emulators/entra/index.js";
-import { createGraphApplicationsApi } from "../../src/entra/graph.js";
 import type { GraphApplicationsApi } from "../../src/entra/types.js";
-import { HttpClient } from "../../src/http/client.js";
 import { Redactor } from "../../src/redact.js";
 import { rotatorFailure } from "../helpers/rotatorFailure.js";
+import { operatorGraph } from "./operatorGraph.js";
 import { SecretScanner } from "../helpers/secretScan.js";
 
 /**
@@ -22,10 +21,7 @@ const outputs: unknown[] = [];
 
 beforeAll(async () => {
   fx = await startEntraFixture();
-  api = createGraphApplicationsApi({
-    credential: fx.operatorCredential(),
-    graphBaseUrl: fx.url,
-    http: new HttpClient({ ca: fx.emulator.caCertPem, redactor, retry: { maxRetries: 0 } }),
+  api = operatorGraph(fx, {
     redactor,
     // Backoff above the emulator's window, so the first retry lands after the tenant is free again.
     concurrencyRetry: { maxAttempts: 4, baseDelayMs: WINDOW_MS + 50, maxDelayMs: 2000 },
@@ -87,13 +83,7 @@ describe("Graph concurrent requests", () => {
   });
 
   it("Graph concurrent requests: when retries run out the error is GRAPH_CONCURRENT_REQUESTS, retryable, and nothing was created", async () => {
-    const impatient = createGraphApplicationsApi({
-      credential: fx.operatorCredential(),
-      graphBaseUrl: fx.url,
-      http: new HttpClient({ ca: fx.emulator.caCertPem, redactor, retry: { maxRetries: 0 } }),
-      redactor,
-      concurrencyRetry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 20 },
-    });
+    const impatient = operatorGraph(fx, { redactor, concurrencyRetry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 20 } });
     const old = await impatient.addPassword(fx.target.app.id, { displayName: "old", endDateTime: end() });
     fx.emulator.setConcurrentWriteFault({ windowMs: 60_000 });
     await impatient.removePassword(fx.target.app.id, old.keyId);
@@ -112,12 +102,7 @@ describe("Graph concurrent requests", () => {
   });
 
   it("Graph concurrent requests: a cancelled pass stops waiting for the retry at once (ABORTED)", async () => {
-    const slow = createGraphApplicationsApi({
-      credential: fx.operatorCredential(),
-      graphBaseUrl: fx.url,
-      http: new HttpClient({ ca: fx.emulator.caCertPem, retry: { maxRetries: 0 } }),
-      concurrencyRetry: { maxAttempts: 4, baseDelayMs: 30_000 },
-    });
+    const slow = operatorGraph(fx, { concurrencyRetry: { maxAttempts: 4, baseDelayMs: 30_000 } });
     const old = await slow.addPassword(fx.target.app.id, { displayName: "old", endDateTime: end() });
     fx.emulator.setConcurrentWriteFault({ windowMs: 60_000 });
     await slow.removePassword(fx.target.app.id, old.keyId);

@@ -8,6 +8,7 @@ import { HttpClient } from "../../src/http/client.js";
 import { memoryLogger } from "../../src/logging.js";
 import { Redactor } from "../../src/redact.js";
 import { rotatorFailure } from "../helpers/rotatorFailure.js";
+import { operatorGraph } from "./operatorGraph.js";
 import { SecretScanner } from "../helpers/secretScan.js";
 
 let fx: EntraFixture;
@@ -20,12 +21,7 @@ const DAY = 86_400_000;
 beforeAll(async () => {
   // A page size of 2 makes every list call follow @odata.nextLink.
   fx = await startEntraFixture({ graphPageSize: 2 });
-  api = createGraphApplicationsApi({
-    credential: fx.operatorCredential(),
-    graphBaseUrl: fx.url,
-    http: new HttpClient({ ca: fx.emulator.caCertPem, redactor, retry: { maxRetries: 2, baseDelayInMs: 0 } }),
-    redactor,
-  });
+  api = operatorGraph(fx, { redactor, retry: { maxRetries: 2, baseDelayInMs: 0 } });
 });
 afterEach(() => {
   fx.emulator.server.faults.clear();

@@ -54,6 +54,24 @@ export class Scenario {
     return { s, first, promoted: s.vaultCurrent()! };
   }
 
+  /**
+   * A run whose new secret Entra does not accept yet: replication is held for a minute, so the first
+   * pass stops at verify-entra. The caller puts replication back with `setReplicationDelay(0)`.
+   */
+  static async waitingForReplication(world: World, targets: number): Promise<{ s: Scenario; first: PassResult }> {
+    const s = await Scenario.create(world, {
+      secretExpiresInDays: 5,
+      targets,
+      overrides: { verification: { consecutiveSuccesses: 2, budgetSeconds: 1, intervalMs: 100, minStableSeconds: 0 } },
+    });
+    world.entra.setReplicationDelay(60_000);
+    const first = await s.pass();
+    const last = first.journal.steps.at(-1);
+    if (last?.name !== "verify-entra" || last.status !== "waiting")
+      throw new Error(`the first pass should wait at verify-entra, but it ended at ${last?.name} ${last?.status}`);
+    return { s, first };
+  }
+
   get set() {
     return this.seeded.set;
   }

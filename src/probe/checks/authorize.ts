@@ -5,7 +5,7 @@ import type { GatewayTarget } from "../../gateway/types.js";
 import { readAuthorizeResponse, type AuthorizeReading } from "../authorizePage.js";
 import { maybe, nameList, oauthTargets, publishedEndpoint, type CheckContext, type CheckDefinition } from "../context.js";
 import { expectedAuthorizeUrl, originOf, paramOf } from "../endpoints.js";
-import { aadstsFailure, Findings, type CheckOutcome } from "../findings.js";
+import { aadstsFailure, Findings, wrongDirectory, type CheckOutcome } from "../findings.js";
 import type { CheckSeverity, Evidence } from "../model.js";
 
 /**
@@ -56,6 +56,12 @@ export function classifyAuthorizeReading(reading: AuthorizeReading, status: numb
         "(on Entra: the app registration's Authentication > Web > Redirect URIs), or set the gateway's redirectUri parameter to the URI that is registered.",
     };
   }
+  const directory = wrongDirectory(code, {
+    urlName: "authorization URL",
+    clientId: request.clientId,
+    tenantFix: "Fix the tenant segment of the gateway's authorizationUrl parameter: the Directory (tenant) ID, or `common` for a multi-tenant app.",
+  });
+  if (directory) return directory;
   switch (code) {
     case 50011:
       return {
@@ -72,19 +78,6 @@ export function classifyAuthorizeReading(reading: AuthorizeReading, status: numb
         code,
         "the app has no redirect URI registered (AADSTS500113)",
         `Add the gateway callback ${request.redirectUri} to the app registration's Authentication > Web > Redirect URIs.`,
-      );
-    case 700016:
-      return aadstsFailure(
-        code,
-        `Entra does not find client ID ${request.clientId} in the directory of the authorization URL (AADSTS700016)`,
-        "Compare the gateway's Client ID with the Application (client) ID on the app registration's Overview page, and check the authorization URL names the app's tenant.",
-      );
-    case 90002:
-    case 900023:
-      return aadstsFailure(
-        code,
-        `Entra does not know the tenant in the authorization URL (AADSTS${code})`,
-        "Fix the tenant segment of the gateway's authorizationUrl parameter: the Directory (tenant) ID, or `common` for a multi-tenant app.",
       );
     case 50194:
       return aadstsFailure(

@@ -98,22 +98,12 @@ function scopeProblems(scopes: readonly string[], configured: readonly string[])
   const missing = configured.filter((s) => !have.has(s.toLowerCase()));
   const extra = scopes.filter((s) => !want.has(s.toLowerCase()));
   if (missing.length) {
-    out.push({
-      kind: "scopes-missing",
-      severity: "warning",
-      status: "fail",
-      detail: `scopes lack ${missing.join(", ")}`,
-      hint: `Set the target's Scopes to ${JSON.stringify(configured)} as the setup guide lists them.`,
-    });
+    const hint = `Set the target's Scopes to ${JSON.stringify(configured)} as the setup guide lists them.`;
+    out.push({ kind: "scopes-missing", severity: "warning", status: "fail", detail: `scopes lack ${missing.join(", ")}`, hint });
   }
   if (extra.length) {
-    out.push({
-      kind: "scopes-extra",
-      severity: "info",
-      status: "warn",
-      detail: `scopes add ${extra.join(", ")}`,
-      hint: "Extra scopes need their own consent; remove them unless an MCP server needs them.",
-    });
+    const hint = "Extra scopes need their own consent; remove them unless an MCP server needs them.";
+    out.push({ kind: "scopes-extra", severity: "info", status: "warn", detail: `scopes add ${extra.join(", ")}`, hint });
   }
   return out;
 }

@@ -5,7 +5,7 @@ import { maybe, nameList, need, oauthTargets, publishedEndpoint, type CheckConte
 import { originOf } from "../endpoints.js";
 import { tokenUrlFor } from "../../entra/token.js";
 import { graphScope } from "../../entra/scope.js";
-import { aadstsFailure, Findings, type CheckOutcome } from "../findings.js";
+import { aadstsFailure, Findings, wrongDirectory, type CheckOutcome } from "../findings.js";
 import type { CheckSeverity, Evidence } from "../model.js";
 import { ALIAS_TOKEN_HINT } from "./discovery.js";
 
@@ -33,11 +33,19 @@ export function classifyTokenResult(
     replicationWindowMs: number;
     /** The credential Key Vault's `keyId` tag names, when the app's list of credentials was read and it is not on it. */
     missingFromApp?: string;
+    clientId?: string;
   },
 ): TokenVerdict {
   if (result.ok) return { status: "pass", severity: "info", message: `token issued (HTTP ${result.status})`, hint: "" };
   const code = result.aadsts;
   const said = code !== undefined ? `AADSTS${code}` : `${result.error} (HTTP ${result.status})`;
+  const directory = wrongDirectory(code, {
+    urlName: "token URL",
+    clientId: context.clientId,
+    tenantFix:
+      "Check the tenant segment of the token URL: the Directory (tenant) ID GUID or a verified domain of the app's tenant, on the right cloud's sign-in host.",
+  });
+  if (directory) return directory;
   switch (code) {
     case 7000215: {
       const age = context.secretAgeMs;
@@ -78,19 +86,6 @@ export function classifyTokenResult(
         code,
         "Entra received no client secret (AADSTS7000218)",
         "The Key Vault secret is empty: store the app's client secret value, or run an emergency rotation.",
-      );
-    case 700016:
-      return aadstsFailure(
-        code,
-        "Entra does not find the application in this tenant (AADSTS700016)",
-        "Check clientId (Application (client) ID on the app registration's Overview page) and that the Token URL names the tenant where the app is registered.",
-      );
-    case 90002:
-    case 900023:
-      return aadstsFailure(
-        code,
-        `Entra does not know the tenant in the token URL (AADSTS${code})`,
-        "Check the tenant segment of the token URL: the Directory (tenant) ID GUID or a verified domain of the app's tenant, on the right cloud's sign-in host.",
       );
     case 9001023:
     case 50059:
@@ -191,6 +186,7 @@ export const tokenCheck: CheckDefinition = {
       const verdict = classifyTokenResult(result, {
         secretAgeMs,
         replicationWindowMs: tuning.replicationWindowMs,
+        clientId: set.clientId,
         ...(missingFromApp ? { missingFromApp } : {}),
       });
       if (verdict.status === "pass") continue;
