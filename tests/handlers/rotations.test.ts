@@ -154,12 +154,7 @@ describe("manual rotations through the API", () => {
   });
 
   it("a manual gateway waits for an operator's confirmation before retiring", async () => {
-    const s = await Scenario.create(world, {
-      secretExpiresInDays: 5,
-      targets: 2,
-      gatewayKind: "manual",
-      overrides: { gateway: { kind: "manual", targets: ["mcp-a", "mcp-b"] } },
-    });
+    const s = await Scenario.due(world, { targets: 2, gatewayKind: "manual", overrides: { gateway: { kind: "manual", targets: ["mcp-a", "mcp-b"] } } });
     const a = await api(s);
     const { res, message } = await a.start({ set: s.set.name, mode: "scheduled" });
     const runId = (res.jsonBody as { runId: string }).runId;

@@ -96,8 +96,7 @@ describe("gateway-drift checks every group of every kind", () => {
   });
 
   it("an operator group reports the servers not confirmed yet, and a time-proof group its window", async () => {
-    const s = await Scenario.create(world, {
-      secretExpiresInDays: 5,
+    const s = await Scenario.due(world, {
       targets: 2,
       otherTargets: 0,
       overrides: { gateway: undefined, groups: [world.cequenceGroup(), { kind: "manual", targets: ["hr-mcp-on-prem", "kong-eu-legacy"] }] },

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { Scenario, useWorld } from "./harness.js";
 import { useWorldArm } from "./worldArm.js";
-import { alertingScenario, expectRetirementHeld, incidentNaming, firstPassFailsNaming } from "./heldRetirement.js";
+import { expectRetirementHeld, incidentNaming, firstPassFailsNaming } from "./heldRetirement.js";
 
 /**
  * Issue 24 item 2 through the engine: a set whose secret lives on the cequence gateway and in API
@@ -73,7 +73,7 @@ describe("target groups: cequence + apim-credential-manager", () => {
   });
 
   it("a connection whose status turns Error (AADSTS7000215) after the write holds retirement, with an incident naming it, until it is Connected", async () => {
-    const s = await alertingScenario(world, { secretExpiresInDays: 5, targets: 1, otherTargets: 0, overrides: overrides() });
+    const s = await Scenario.alerting(world, { secretExpiresInDays: 5, targets: 1, otherTargets: 0, overrides: overrides() });
     const old = s.seeded.handMade.secretText;
     seedEstate(s, old);
     arm.apim.mangleSecretWrites(APIM, "aad-cc", "cc1");

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Scenario, useWorld } from "./harness.js";
 import { useWorldArm } from "./worldArm.js";
-import { alertingScenario, expectRetirementHeld, incidentNaming, firstPassFailsNaming } from "./heldRetirement.js";
+import { expectRetirementHeld, incidentNaming, firstPassFailsNaming } from "./heldRetirement.js";
 
 /**
  * Issue 24 item 3 through the engine: a set whose secret lives on the cequence gateway, in Key
@@ -37,8 +37,7 @@ function seedKeyVaultBacked(s: Scenario): void {
 
 describe("target groups: cequence + apim-named-value", () => {
   it("Key Vault-backed named values are refreshed and proven by keyVault.lastStatus after promote, a plain one is written and proven by salted hash; the old secret is retired", async () => {
-    const s = await Scenario.create(world, {
-      secretExpiresInDays: 5,
+    const s = await Scenario.due(world, {
       targets: 2,
       otherTargets: 0,
       overrides: groups([{ kind: "apim-named-value", services: [APIM1], plainNamedValues: ["sso-plain"], armEndpoint: arm.url }]),
@@ -80,7 +79,7 @@ describe("target groups: cequence + apim-named-value", () => {
   });
 
   it("a named value whose service cannot read Key Vault holds retirement, with an incident naming it, until it reports the new version", async () => {
-    const s = await alertingScenario(world, { secretExpiresInDays: 5, targets: 1, otherTargets: 0, overrides: groups() });
+    const s = await Scenario.alerting(world, { secretExpiresInDays: 5, targets: 1, otherTargets: 0, overrides: groups() });
     seedKeyVaultBacked(s);
     arm.apim.breakKeyVaultAccess(APIM2);
 
@@ -104,8 +103,7 @@ describe("target groups: cequence + apim-named-value", () => {
   });
 
   it("a refresh the service refuses (no refreshSecret permission) falls back to the 4 h pickup delay with a warning: retirement waits promote + 4 h", async () => {
-    const s = await Scenario.create(world, {
-      secretExpiresInDays: 5,
+    const s = await Scenario.due(world, {
       targets: 1,
       otherTargets: 0,
       overrides: { ...groups(), secret: { lifetimeDays: 180, renewBeforeDays: 30, renewAtFraction: 0.1, gracePeriodHours: 1 } },
@@ -132,7 +130,7 @@ describe("target groups: cequence + apim-named-value", () => {
   });
 
   it("a plain named value whose write is acknowledged but not applied holds retirement with an incident naming it", async () => {
-    const s = await alertingScenario(world, {
+    const s = await Scenario.alerting(world, {
       secretExpiresInDays: 5,
       targets: 1,
       otherTargets: 0,

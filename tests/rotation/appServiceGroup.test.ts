@@ -3,7 +3,6 @@ import { describe, expect, it } from "vitest";
 import { httpsFetch } from "../../emulators/common/httpsFetch.js";
 import { RUN_FAILURE_CHECK } from "../../src/alerts/model.js";
 import { createAzureCredential } from "../../src/entra/credential.js";
-import type { BuiltRuntime } from "../../src/runtime/createRuntime.js";
 import type { SecretScanner } from "../helpers/secretScan.js";
 import { Scenario, useWorld } from "./harness.js";
 import { useWorldArm } from "./worldArm.js";
@@ -50,18 +49,6 @@ function seedSites(s: Scenario): void {
   arm.appService.seedSite(WEB, {
     settings: { [KEY]: `@Microsoft.KeyVault(VaultName=corp-vault;SecretName=${name})`, SSO_PINNED: `@Microsoft.KeyVault(SecretUri=${uri}/${pinned})` },
   });
-}
-
-/** A scenario whose rotation events reach its own alerting, so a failed run opens an incident. */
-async function alertingScenario(): Promise<Scenario> {
-  const holder: { runtime?: BuiltRuntime } = {};
-  const s = await Scenario.create(
-    world,
-    { secretExpiresInDays: 5, targets: 1, otherTargets: 0, overrides: groups() },
-    { onRotationEvent: (e, l) => holder.runtime!.alerting.onRotationEvent(e, l) },
-  );
-  holder.runtime = s.runtime;
-  return s;
 }
 
 const openRunIncident = async (s: Scenario) => (await s.runtime.alerting.manager.listOpen(s.set.name)).find((i) => i.check === RUN_FAILURE_CHECK);
@@ -131,7 +118,7 @@ describe("target groups: cequence + appservice-keyvault-reference", () => {
   });
 
   it("a site whose identity lost access to the vault (AccessToKeyVaultDenied) holds retirement with an incident naming it, until it resolves the new version", async () => {
-    const s = await alertingScenario();
+    const s = await Scenario.alerting(world, { secretExpiresInDays: 5, targets: 1, otherTargets: 0, overrides: groups() });
     const old = s.seeded.handMade.secretText;
     seedSites(s);
     arm.appService.denyKeyVault(WEB);
@@ -164,7 +151,7 @@ describe("target groups: cequence + appservice-keyvault-reference", () => {
   });
 
   it("a stuck site that answers Resolved with a stale activeVersion holds retirement with an incident naming it; the other sites are not asked until the canary proves", async () => {
-    const s = await alertingScenario();
+    const s = await Scenario.alerting(world, { secretExpiresInDays: 5, targets: 1, otherTargets: 0, overrides: groups() });
     const old = s.seeded.handMade.secretText;
     const oldVersion = world.keyVault.versions(s.set.keyVault.secretName).at(-1)!.version;
     seedSites(s);
@@ -195,8 +182,7 @@ describe("target groups: cequence + appservice-keyvault-reference", () => {
   });
 
   it("a refresh the service refuses (403 on the docs-only POST) falls back to the 24 h pickup delay with a warning: retirement waits promote + 24 h", async () => {
-    const s = await Scenario.create(world, {
-      secretExpiresInDays: 5,
+    const s = await Scenario.due(world, {
       targets: 1,
       otherTargets: 0,
       overrides: { ...groups(), secret: { lifetimeDays: 180, renewBeforeDays: 30, renewAtFraction: 0.1, gracePeriodHours: 1 } },

@@ -68,8 +68,7 @@ describe("effective app management policy in a rotation", () => {
  * app management policy caps password lifetimes at 60 days.
  */
 async function cappedAt60Days(o: { targets: number; renewBeforeDays: number; gracePeriodHours: number }): Promise<Scenario> {
-  const s = await Scenario.create(world, {
-    secretExpiresInDays: 5,
+  const s = await Scenario.due(world, {
     targets: o.targets,
     overrides: { secret: { lifetimeDays: 365, renewBeforeDays: o.renewBeforeDays, renewAtFraction: 0.2, gracePeriodHours: o.gracePeriodHours } },
   });

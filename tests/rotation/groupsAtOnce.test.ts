@@ -27,12 +27,7 @@ describe("target groups at once", () => {
     kong.reset();
     const slowGateway = { ...world.cequenceGroup(), maxConcurrency: 1 };
     const kongGroup = { kind: "kong-openid-connect", adminUrl: kong.url, adminTokenSecretName: "kong-admin-token", maxRequestsPerSecond: 500 };
-    const s = await Scenario.create(world, {
-      secretExpiresInDays: 5,
-      targets: 5,
-      otherTargets: 0,
-      overrides: { gateway: undefined, groups: [slowGateway, kongGroup] },
-    });
+    const s = await Scenario.due(world, { targets: 5, otherTargets: 0, overrides: { gateway: undefined, groups: [slowGateway, kongGroup] } });
     for (let i = 0; i < 2; i++) {
       kong.seedPlugin({
         issuer: `${world.authorityHost}/${world.tenantId}/v2.0`,

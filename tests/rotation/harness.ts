@@ -9,6 +9,7 @@ import type { RotationHooks } from "../../src/rotation/hooks.js";
 import { managedDisplayNamePrefix, pendingSecretName } from "../../src/rotation/policy.js";
 import { SecretScanner } from "../helpers/secretScan.js";
 import { acceptConfirmation } from "../../src/rotation/enqueue.js";
+import { HttpClient } from "../../src/http/client.js";
 
 /** One seeded set inside a running world, with its own Storage container, runtime and log. */
 export class Scenario {
@@ -46,6 +47,19 @@ export class Scenario {
     return new Scenario(world, seeded, container, runtime, mem, events, hooks);
   }
 
+  /** A set whose secret expires in 5 days: the next pass rotates it. */
+  static due(world: World, seed: Omit<SeedSetOptions, "secretExpiresInDays"> = {}, extra: Partial<RuntimeOptions> = {}): Promise<Scenario> {
+    return Scenario.create(world, { secretExpiresInDays: 5, ...seed }, extra);
+  }
+
+  /** A scenario whose rotation events reach its own runtime's alerting, so a failed run opens the incident on-call would get. */
+  static async alerting(world: World, seed: SeedSetOptions = {}): Promise<Scenario> {
+    const holder: { runtime?: BuiltRuntime } = {};
+    const s = await Scenario.create(world, seed, { onRotationEvent: (e, l) => holder.runtime!.alerting.onRotationEvent(e, l) });
+    holder.runtime = s.runtime;
+    return s;
+  }
+
   /** A manual gateway whose first run promoted a new secret and waits for its operator. */
   static async awaitingOperator(world: World): Promise<{ s: Scenario; first: PassResult; promoted: NonNullable<ReturnType<Scenario["vaultCurrent"]>> }> {
     const s = await Scenario.create(world, { secretExpiresInDays: 5, targets: 2, otherTargets: 0, gatewayKind: "manual" });
@@ -59,8 +73,7 @@ export class Scenario {
    * pass stops at verify-entra. The caller puts replication back with `setReplicationDelay(0)`.
    */
   static async waitingForReplication(world: World, targets: number): Promise<{ s: Scenario; first: PassResult }> {
-    const s = await Scenario.create(world, {
-      secretExpiresInDays: 5,
+    const s = await Scenario.due(world, {
       targets,
       overrides: { verification: { consecutiveSuccesses: 2, budgetSeconds: 1, intervalMs: 100, minStableSeconds: 0 } },
     });
@@ -110,6 +123,26 @@ export class Scenario {
 
   credentials() {
     return this.world.entra.passwordCredentials(this.seeded.appObjectId);
+  }
+
+  /** The keyIds of the credentials on the app, from the Entra emulator's ground truth. */
+  liveKeyIds(): string[] {
+    return this.credentials().map((c) => c.keyId);
+  }
+
+  /**
+   * A consumer outside the product (a script, another service) signing in with a secret it copied:
+   * a real client-credentials request to the Entra emulator, which records the sign-in. Returns the HTTP status.
+   */
+  async outsideConsumerSignsIn(secret: string): Promise<number> {
+    const http = new HttpClient({ ca: this.world.caCertPem, retry: { maxRetries: 0 } });
+    const res = await http.request({
+      method: "POST",
+      url: `${this.world.authorityHost}/${this.world.tenantId}/oauth2/v2.0/token`,
+      form: { grant_type: "client_credentials", client_id: this.set.clientId, client_secret: secret, scope: "https://graph.microsoft.com/.default" },
+      throwOnHttpError: false,
+    });
+    return res.status;
   }
 
   managedCredentials() {

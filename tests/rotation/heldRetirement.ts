@@ -1,20 +1,14 @@
 import { expect } from "vitest";
 import { RUN_FAILURE_CHECK } from "../../src/alerts/model.js";
-import type { BuiltRuntime } from "../../src/runtime/createRuntime.js";
 import { Scenario } from "./harness.js";
-import type { SeedSetOptions, World } from "../harness/world.js";
+import type { World } from "../harness/world.js";
 
 /**
  * The shape every "a consumer that does not pick up holds retirement" test shares: rotation events
  * go to the real alerting (so the incident is the one on-call would get), and past the grace period
- * every pass fails naming the consumer while the previous credential stays on the app.
+ * every pass fails naming the consumer while the previous credential stays on the app (start such a
+ * test with `Scenario.alerting`).
  */
-export async function alertingScenario(world: World, seed: SeedSetOptions): Promise<Scenario> {
-  const holder: { runtime?: BuiltRuntime } = {};
-  const s = await Scenario.create(world, seed, { onRotationEvent: (e, l) => holder.runtime!.alerting.onRotationEvent(e, l) });
-  holder.runtime = s.runtime;
-  return s;
-}
 
 /** The open run-failure incident, checked to name `name`. */
 export async function incidentNaming(s: Scenario, name: string): Promise<unknown> {

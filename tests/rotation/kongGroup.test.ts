@@ -2,7 +2,6 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KongEmulator, KonnectEmulator, type KongPlugin, type KongPluginsEmulator, type SeedPluginInput } from "../../emulators/kong/index.js";
 import { RUN_FAILURE_CHECK } from "../../src/alerts/model.js";
-import type { BuiltRuntime } from "../../src/runtime/createRuntime.js";
 import { Scenario, useWorld } from "./harness.js";
 
 /**
@@ -119,13 +118,7 @@ describe.each(FLAVOURS)("target groups: cequence + kong-openid-connect ($name)",
   it("a Kong plugin that does not keep the new secret holds retirement, with an incident naming it, until it holds the new secret", async () => {
     kong.reset();
     // Rotation events go to the real alerting, so the incident is the one on-call would get.
-    const holder: { runtime?: BuiltRuntime } = {};
-    const s = await Scenario.create(
-      world,
-      { secretExpiresInDays: 5, targets: 2, otherTargets: 0, overrides: withKong() },
-      { onRotationEvent: (e, l) => holder.runtime!.alerting.onRotationEvent(e, l) },
-    );
-    holder.runtime = s.runtime;
+    const s = await Scenario.alerting(world, { secretExpiresInDays: 5, targets: 2, otherTargets: 0, overrides: withKong() });
     const old = s.seeded.handMade.secretText;
     // Seeded first (and in the first workspace): the canary of its group, whose failure stops the group's pass.
     const { plugin: stubborn, name: stubbornName } = seed(

@@ -12,12 +12,7 @@ const LIST = /\/mcp-servers$/;
 
 describe("one listing per pass for propagate and verify-targets", () => {
   it("defect: verify-targets listed the whole gateway again after propagate had just listed it in the same pass", async () => {
-    const s = await Scenario.create(world, {
-      secretExpiresInDays: 5,
-      targets: 7,
-      otherTargets: 4,
-      overrides: { gateway: { ...world.cequenceGroup(), pageSize: 3 } },
-    });
+    const s = await Scenario.due(world, { targets: 7, otherTargets: 4, overrides: { gateway: { ...world.cequenceGroup(), pageSize: 3 } } });
     const pagesPerListing = Math.ceil(world.gateway.servers().length / 3);
     expect(pagesPerListing).toBeGreaterThan(2);
 

@@ -15,8 +15,7 @@ afterEach(() => {
 
 describe("replication that flaps", () => {
   it("settled replication: the same rotation keeps every target on an accepted secret (control case)", async () => {
-    const s = await Scenario.create(world, {
-      secretExpiresInDays: 5,
+    const s = await Scenario.due(world, {
       targets: 3,
       overrides: { verification: { consecutiveSuccesses: 3, budgetSeconds: 20, intervalMs: 20, minStableSeconds: 0 } },
     });
@@ -28,8 +27,7 @@ describe("replication that flaps", () => {
 
   it("flapping replication: a secret accepted K times in a row at the start of the flap window was pushed to targets that Entra then refused (I1)", async () => {
     // Quick streaks (K = 3, 20 ms apart) fit inside one accepting slot; the streak must also last 2 s.
-    const s = await Scenario.create(world, {
-      secretExpiresInDays: 5,
+    const s = await Scenario.due(world, {
       targets: 3,
       overrides: { verification: { consecutiveSuccesses: 3, budgetSeconds: 8, intervalMs: 100, minStableSeconds: 2 } },
     });

@@ -1,6 +1,4 @@
 import { describe, expect, it } from "vitest";
-import type { BuiltRuntime } from "../../src/runtime/createRuntime.js";
-import { HttpClient } from "../../src/http/client.js";
 import { Scenario, useWorld } from "./harness.js";
 
 /**
@@ -12,32 +10,12 @@ import { Scenario, useWorld } from "./harness.js";
  * sign-ins are real token requests to it.
  */
 const world = useWorld();
-const http = new HttpClient({ ca: world.caCertPem, retry: { maxRetries: 0 } });
 
 const HOUR = 3_600_000;
 
-async function outsideConsumerSignsIn(clientId: string, secret: string): Promise<void> {
-  const res = await http.request({
-    method: "POST",
-    url: `${world.authorityHost}/${world.tenantId}/oauth2/v2.0/token`,
-    form: { grant_type: "client_credentials", client_id: clientId, client_secret: secret, scope: "https://graph.microsoft.com/.default" },
-    throwOnHttpError: false,
-  });
-  expect(res.status, "the outside consumer's sign-in works").toBe(200);
-}
-
 async function scenario(): Promise<Scenario> {
-  const holder: { runtime?: BuiltRuntime } = {};
-  const s = await Scenario.create(
-    world,
-    { secretExpiresInDays: 5, targets: 2, otherTargets: 0 },
-    { onRotationEvent: (e, l) => holder.runtime!.alerting.onRotationEvent(e, l) },
-  );
-  holder.runtime = s.runtime;
-  return s;
+  return Scenario.alerting(world, { secretExpiresInDays: 5, targets: 2, otherTargets: 0 });
 }
-
-const liveKeys = (s: Scenario) => s.credentials().map((c) => c.keyId);
 
 /** The gateway answers one listing with a body that is not JSON: a run at its retire step fails, its previous credential left on the app. */
 function failNextListing(): void {
@@ -51,7 +29,7 @@ async function pendingRetirement(s: Scenario) {
   world.clock.advance(25 * HOUR);
   failNextListing();
   expect((await s.pass()).status).toBe("failed");
-  expect(liveKeys(s)).toContain(s.seeded.handMade.keyId);
+  expect(s.liveKeyIds()).toContain(s.seeded.handMade.keyId);
 }
 
 describe("one retirement rule: a credential an outside consumer still uses is held on every path", () => {
@@ -59,22 +37,22 @@ describe("one retirement rule: a credential an outside consumer still uses is he
     const s = await scenario();
     expect((await s.pass()).journal.steps.at(-1)).toMatchObject({ name: "retire", status: "waiting" });
     world.clock.advance(24 * HOUR);
-    await outsideConsumerSignsIn(s.set.clientId, s.seeded.handMade.secretText);
+    expect(await s.outsideConsumerSignsIn(s.seeded.handMade.secretText)).toBe(200);
     world.clock.advance(HOUR);
     const held = await s.pass();
     expect(held.journal.steps.at(-1)).toMatchObject({ name: "retire", status: "waiting" });
     expect(held.journal.steps.at(-1)!.detail).toMatch(/signed in at .* after every target was verified/);
-    expect(liveKeys(s)).toContain(s.seeded.handMade.keyId);
+    expect(s.liveKeyIds()).toContain(s.seeded.handMade.keyId);
   });
 
   it("reconcile's pending retirement", async () => {
     const s = await scenario();
     await pendingRetirement(s);
-    await outsideConsumerSignsIn(s.set.clientId, s.seeded.handMade.secretText);
+    expect(await s.outsideConsumerSignsIn(s.seeded.handMade.secretText)).toBe(200);
     world.clock.advance(HOUR);
     const res = await s.pass();
     expect(res.journal.steps.at(-1)?.name).toBe("reconcile");
-    expect(liveKeys(s)).toContain(s.seeded.handMade.keyId);
+    expect(s.liveKeyIds()).toContain(s.seeded.handMade.keyId);
     expect(s.lines.join("\n")).toMatch(new RegExp(`previous credential ${s.seeded.handMade.keyId} kept: previous key .* signed in at`));
   });
 
@@ -84,11 +62,11 @@ describe("one retirement rule: a credential an outside consumer still uses is he
     // The next rotation knows only its own previous credential; the hand-made one is superseded.
     expect((await s.runToEnd("force")).status).toBe("succeeded");
     world.clock.advance(25 * HOUR);
-    await outsideConsumerSignsIn(s.set.clientId, s.seeded.handMade.secretText);
+    expect(await s.outsideConsumerSignsIn(s.seeded.handMade.secretText)).toBe(200);
     world.clock.advance(HOUR);
     const res = await s.pass();
     expect(res.journal.steps.at(-1)?.name).toBe("reconcile");
-    expect(liveKeys(s)).toContain(s.seeded.handMade.keyId);
+    expect(s.liveKeyIds()).toContain(s.seeded.handMade.keyId);
     expect(s.lines.join("\n")).toMatch(new RegExp(`superseded credential ${s.seeded.handMade.keyId} kept: previous key .* signed in at`));
   });
 
@@ -101,11 +79,11 @@ describe("one retirement rule: a credential an outside consumer still uses is he
       endDateTime: new Date(world.clock.now().getTime() + 100 * 86_400_000).toISOString(),
     });
     world.clock.advance(HOUR);
-    await outsideConsumerSignsIn(s.set.clientId, orphan.secretText);
+    expect(await s.outsideConsumerSignsIn(orphan.secretText)).toBe(200);
     world.clock.advance(HOUR);
     const forced = await s.pass("force");
     expect(forced.journal.plan?.orphans.map((o) => o.keyId)).toEqual([orphan.keyId]);
-    expect(liveKeys(s)).toContain(orphan.keyId);
+    expect(s.liveKeyIds()).toContain(orphan.keyId);
     expect(s.lines.join("\n")).toMatch(new RegExp(`orphaned managed credential ${orphan.keyId} kept: previous key .* signed in at`));
   });
 });
@@ -118,7 +96,7 @@ describe("one retirement rule: a missing or unreadable retireAfter means keep, w
     world.keyVault.state.updateVersion(s.set.keyVault.secretName, current.version, { tags: { ...current.tags, retireAfter: "after the migration" } });
     world.clock.advance(HOUR);
     await s.pass();
-    expect(liveKeys(s)).toContain(s.seeded.handMade.keyId);
+    expect(s.liveKeyIds()).toContain(s.seeded.handMade.keyId);
     expect(s.lines.some((l) => l.startsWith("warn") && /retireAfter is unreadable \("after the migration"\)/.test(l))).toBe(true);
   });
 
@@ -132,7 +110,7 @@ describe("one retirement rule: a missing or unreadable retireAfter means keep, w
     world.clock.advance(HOUR);
     const res = await s.pass();
     expect(res.journal.steps.at(-1)).toMatchObject({ name: "retire", status: "waiting" });
-    expect(liveKeys(s)).toContain(s.seeded.handMade.keyId);
+    expect(s.liveKeyIds()).toContain(s.seeded.handMade.keyId);
     expect(s.lines.some((l) => l.startsWith("warn") && /retireAfter is missing/.test(l))).toBe(true);
   });
 });
@@ -155,7 +133,7 @@ describe("the retire step checks the targets on every pass, not only once the gr
     await s.pass();
     // Repaired within the grace period, the hand-made credential still on the app for anything else using it.
     expect(s.targets().find((t) => t.id === edited!.id)!.clientSecret).toBe(newSecret);
-    expect(liveKeys(s)).toContain(s.seeded.handMade.keyId);
+    expect(s.liveKeyIds()).toContain(s.seeded.handMade.keyId);
     s.assertNoOutage("after the repair");
     (await s.scanJournals(s.scanner())).assertClean();
   });

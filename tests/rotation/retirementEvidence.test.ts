@@ -1,35 +1,14 @@
 import { describe, expect, it } from "vitest";
-import type { BuiltRuntime } from "../../src/runtime/createRuntime.js";
 import { RETIRE_HELD_CHECK } from "../../src/rotation/retirementEvidence.js";
 import { Scenario, useWorld } from "./harness.js";
-import { HttpClient } from "../../src/http/client.js";
 
 const world = useWorld();
-const http = new HttpClient({ ca: world.caCertPem, retry: { maxRetries: 0 } });
 
 const HOUR = 3_600_000;
 
-/** A consumer outside the gateway (a script, another service) signing in with a secret it copied. */
-async function outsideConsumerSignsIn(clientId: string, secret: string): Promise<number> {
-  const res = await http.request({
-    method: "POST",
-    url: `${world.authorityHost}/${world.tenantId}/oauth2/v2.0/token`,
-    form: { grant_type: "client_credentials", client_id: clientId, client_secret: secret, scope: "https://graph.microsoft.com/.default" },
-    throwOnHttpError: false,
-  });
-  return res.status;
-}
-
 /** A scenario whose rotation events reach the runtime's alerting (incidents open and resolve). */
 async function scenario(overrides: Record<string, unknown> = {}): Promise<Scenario> {
-  const holder: { runtime?: BuiltRuntime } = {};
-  const s = await Scenario.create(
-    world,
-    { targets: 2, otherTargets: 0, overrides },
-    { onRotationEvent: (e, l) => holder.runtime!.alerting.onRotationEvent(e, l) },
-  );
-  holder.runtime = s.runtime;
-  return s;
+  return Scenario.alerting(world, { targets: 2, otherTargets: 0, overrides });
 }
 
 /** Runs a scheduled rotation up to the retire step's grace period. */
@@ -40,8 +19,6 @@ async function rotateToGrace(s: Scenario) {
   return res;
 }
 
-const liveKeys = (s: Scenario) => world.entra.passwordCredentials(s.seeded.appObjectId).map((p) => p.keyId);
-
 describe("usage-aware retirement (Entra sign-in evidence)", () => {
   it("an outside consumer that keeps using the old secret holds retirement, with an incident saying when and what to do; quiet long enough, it is retired", async () => {
     const s = await scenario({ signInEvidence: { quietPeriodHours: 12, reportLatencyHours: 1 } });
@@ -51,7 +28,7 @@ describe("usage-aware retirement (Entra sign-in evidence)", () => {
     // The consumer signs in now and then, the last time shortly before the grace period ends.
     for (const gap of [2, 12, 10]) {
       world.clock.advance(gap * HOUR);
-      expect(await outsideConsumerSignsIn(s.set.clientId, old.secretText)).toBe(200);
+      expect(await s.outsideConsumerSignsIn(old.secretText)).toBe(200);
     }
     world.clock.advance(HOUR); // grace over
     const held = await s.pass();
@@ -60,7 +37,7 @@ describe("usage-aware retirement (Entra sign-in evidence)", () => {
     expect(step).toMatchObject({ name: "retire", status: "waiting" });
     expect(step.detail).toMatch(new RegExp(`previous key ${old.keyId} signed in at .* after every target was verified`));
     // Ground truth: Entra still has the old credential; the consumer keeps working.
-    expect(liveKeys(s)).toContain(old.keyId);
+    expect(s.liveKeyIds()).toContain(old.keyId);
     const incident = (await s.runtime.alerting.manager.listOpen(s.set.name)).find((i) => i.check === RETIRE_HELD_CHECK);
     expect(incident).toMatchObject({ severity: "error" });
     expect(incident!.hint).toMatch(/sign-in logs/);
@@ -69,17 +46,17 @@ describe("usage-aware retirement (Entra sign-in evidence)", () => {
 
     // Still in use an hour later: still held.
     world.clock.advance(HOUR);
-    expect(await outsideConsumerSignsIn(s.set.clientId, old.secretText)).toBe(200);
+    expect(await s.outsideConsumerSignsIn(old.secretText)).toBe(200);
     world.clock.advance(HOUR);
     expect((await s.pass()).status).toBe("waiting");
-    expect(liveKeys(s)).toContain(old.keyId);
+    expect(s.liveKeyIds()).toContain(old.keyId);
 
     // The consumer was moved to the new secret: after the quiet period the old key goes.
     world.clock.advance(13 * HOUR);
     const done = await s.pass();
     expect(done.status).toBe("succeeded");
     expect(done.journal.steps.at(-1)!.detail).toMatch(/quiet for \d+ h/);
-    expect(liveKeys(s)).not.toContain(old.keyId);
+    expect(s.liveKeyIds()).not.toContain(old.keyId);
     expect((await s.runtime.alerting.manager.listOpen(s.set.name)).some((i) => i.check === RETIRE_HELD_CHECK)).toBe(false);
     expect(s.scanner().assertClean()).toBeGreaterThan(0);
   });
@@ -88,13 +65,13 @@ describe("usage-aware retirement (Entra sign-in evidence)", () => {
     const s = await scenario();
     await rotateToGrace(s);
     world.clock.advance(24 * HOUR);
-    expect(await outsideConsumerSignsIn(s.set.clientId, s.seeded.handMade.secretText)).toBe(200);
+    expect(await s.outsideConsumerSignsIn(s.seeded.handMade.secretText)).toBe(200);
     world.clock.advance(HOUR);
     expect((await s.pass()).status).toBe("waiting");
     const forced = await s.pass("emergency");
     expect(forced.status).toBe("succeeded");
     expect(forced.journal.steps.at(-1)!.detail).toMatch(/emergency: retired without consulting sign-in evidence/);
-    expect(liveKeys(s)).not.toContain(s.seeded.handMade.keyId);
+    expect(s.liveKeyIds()).not.toContain(s.seeded.handMade.keyId);
   });
 
   it("no row for the old key is unknown, not unused: the grace period rules and the journal says so", async () => {
@@ -106,7 +83,7 @@ describe("usage-aware retirement (Entra sign-in evidence)", () => {
       const res = await s.pass();
       expect(res.status).toBe("succeeded");
       expect(res.journal.steps.at(-1)!.detail).toMatch(/usage unknown \(not proven unused\); retiring on the grace period/);
-      expect(liveKeys(s)).not.toContain(s.seeded.handMade.keyId);
+      expect(s.liveKeyIds()).not.toContain(s.seeded.handMade.keyId);
     } finally {
       world.entra.signIns.reportLatencyMs = 0;
     }
@@ -124,7 +101,7 @@ describe("usage-aware retirement (Entra sign-in evidence)", () => {
         expect(res.status).toBe("succeeded");
         expect(res.journal.steps.at(-1)!.detail).toMatch(/sign-in evidence unavailable \(SIGNIN_EVIDENCE_UNAVAILABLE/);
         expect(s.lines.some((l) => l.startsWith("warn") && /sign-in evidence unavailable/.test(l))).toBe(true);
-        expect(liveKeys(s)).not.toContain(s.seeded.handMade.keyId);
+        expect(s.liveKeyIds()).not.toContain(s.seeded.handMade.keyId);
       } finally {
         world.entra.signIns.access = "ok";
       }

@@ -18,8 +18,7 @@ const keyVaultConsumer = (delayHours: number, names: string[]) => timeProofConsu
 
 describe("target groups: a time-proof group", () => {
   it("retirement waits for promote + the group's pickup delay although the grace period is over, and the plan warns about the shorter grace", async () => {
-    const s = await Scenario.create(world, {
-      secretExpiresInDays: 5,
+    const s = await Scenario.due(world, {
       targets: 2,
       otherTargets: 0,
       overrides: { secret: { lifetimeDays: 180, renewBeforeDays: 30, renewAtFraction: 0.1, gracePeriodHours: 2 } },

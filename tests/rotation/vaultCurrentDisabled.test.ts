@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import type { BuiltRuntime } from "../../src/runtime/createRuntime.js";
 import { RUN_FAILURE_CHECK } from "../../src/alerts/model.js";
 import { Scenario, useWorld } from "./harness.js";
 
@@ -15,14 +14,7 @@ const world = useWorld();
 const HOUR = 3_600_000;
 
 async function scenario(): Promise<Scenario> {
-  const holder: { runtime?: BuiltRuntime } = {};
-  const s = await Scenario.create(
-    world,
-    { secretExpiresInDays: 5, targets: 3, otherTargets: 0 },
-    { onRotationEvent: (e, l) => holder.runtime!.alerting.onRotationEvent(e, l) },
-  );
-  holder.runtime = s.runtime;
-  return s;
+  return Scenario.alerting(world, { secretExpiresInDays: 5, targets: 3, otherTargets: 0 });
 }
 
 /** A set whose managed credential is current in Key Vault and alone on the app (the previous one retired). */
@@ -40,8 +32,6 @@ function adminDisables(s: Scenario, version: string): void {
   world.keyVault.state.updateVersion(s.set.keyVault.secretName, version, { attributes: { enabled: false } });
 }
 
-const liveKeys = (s: Scenario) => s.credentials().map((c) => c.keyId);
-
 describe("defect: a disabled current Key Vault version made the previous credential an orphan", () => {
   it("disabled current version removed as orphan: the passes after an administrator disables the current version keep its credential on the app and open VAULT_CURRENT_DISABLED with the remedy", async () => {
     const s = await scenario();
@@ -54,7 +44,7 @@ describe("defect: a disabled current Key Vault version made the previous credent
     const second = await s.pass();
 
     // Ground truth: the credential the disabled version holds is still on the app, and nothing was created.
-    expect(liveKeys(s)).toEqual([keyId]);
+    expect(s.liveKeyIds()).toEqual([keyId]);
     expect(s.createdCredentials()).toHaveLength(1);
     // Reported for what it is, with the remedy — never "no secret for this set yet".
     for (const res of [first, second]) {
@@ -76,7 +66,7 @@ describe("defect: a disabled current Key Vault version made the previous credent
     // Re-enabled, the set is healthy again and the credential never went away.
     world.keyVault.state.updateVersion(s.set.keyVault.secretName, current.version, { attributes: { enabled: true } });
     expect((await s.pass()).status).toBe("succeeded");
-    expect(liveKeys(s)).toEqual([keyId]);
+    expect(s.liveKeyIds()).toEqual([keyId]);
     (await s.scanJournals(s.scanner())).assertClean();
   });
 
@@ -92,12 +82,12 @@ describe("defect: a disabled current Key Vault version made the previous credent
     world.clock.advance(37_000);
     await s.pass();
     // Inside the grace period: still on the app.
-    expect(liveKeys(s)).toContain(keyId);
+    expect(s.liveKeyIds()).toContain(keyId);
 
     world.clock.advance(25 * HOUR);
     const done = await s.pass();
     expect(done.status).toBe("succeeded");
-    expect(liveKeys(s)).toEqual([s.vaultCurrent()!.tags["keyId"]]);
+    expect(s.liveKeyIds()).toEqual([s.vaultCurrent()!.tags["keyId"]]);
     s.assertNoOutage("after the disabled credential was retired");
   });
 
@@ -110,11 +100,11 @@ describe("defect: a disabled current Key Vault version made the previous credent
     expect((await s.runToEnd("emergency")).status).toBe("succeeded");
     const current = s.vaultCurrent()!;
     const keyId = current.tags["keyId"]!;
-    expect(liveKeys(s)).toEqual([keyId]);
+    expect(s.liveKeyIds()).toEqual([keyId]);
 
     adminDisables(s, current.version);
     const res = await s.pass();
-    expect(liveKeys(s)).toEqual([keyId]);
+    expect(s.liveKeyIds()).toEqual([keyId]);
     expect(res.journal.error).toMatchObject({ code: "VAULT_CURRENT_DISABLED" });
     expect(res.journal.plan?.reason).toMatch(new RegExp(`version ${current.version} .*${keyId}.* is disabled`));
     expect(res.journal.plan?.reason).not.toMatch(/no longer exists on the app/);
