@@ -155,6 +155,25 @@ export class ChannelBasis {
     return new ChannelSecret(this.deps.secrets, secretName, this.name, this.deps.redactor, this.known);
   }
 
+  /**
+   * Reads this send's credentials in order and holds them (trimmed where the service wants a bare
+   * key). A failed read is the send's result, in our own wording: the caller reports it, and the
+   * incident stays open for the next attempt.
+   */
+  async readCredentials(secrets: readonly ChannelSecret[], options: { abortSignal?: AbortSignal; trim?: boolean } = {}): Promise<string[] | DeliveryResult> {
+    const values: string[] = [];
+    try {
+      for (const secret of secrets) {
+        const value = await secret.get(options.abortSignal);
+        values.push(options.trim ? value.trim() : value);
+      }
+    } catch (e) {
+      return this.results.fromError(e, "Key Vault");
+    }
+    this.hold(...values);
+    return values;
+  }
+
   /** The credentials this send read: guarded from now until the next send holds its own. */
   hold(...values: string[]): void {
     this.held = values.flatMap((v) => ChannelSecret.secretParts(v));

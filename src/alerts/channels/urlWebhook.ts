@@ -29,13 +29,9 @@ export function createUrlWebhookChannel(deps: ChannelDeps<UrlChannelConfig>, spe
   const secret = basis.secret(deps.config.urlSecretName);
 
   async function send(event: AlertEvent, options: SendOptions = {}): Promise<DeliveryResult> {
-    let url: string;
-    try {
-      url = await secret.get(options.abortSignal);
-    } catch (e) {
-      return results.fromError(e, "Key Vault");
-    }
-    basis.hold(url);
+    const read = await basis.readCredentials([secret], options);
+    if (!Array.isArray(read)) return read;
+    const [url] = read as [string];
     const urlProblem = channelUrlProblem(url, deps.config.urlSecretName);
     if (urlProblem !== undefined) {
       return results.failed({

@@ -44,13 +44,9 @@ export function createOpsgenieChannel(deps: ChannelDeps<OpsgenieChannelConfig>):
   async function send(event: AlertEvent, options: SendOptions = {}): Promise<DeliveryResult> {
     if (event.type === "event")
       return results.skipped("Opsgenie has no informational alerts; rotation events go to chat channels and PagerDuty change events.");
-    let key: string;
-    try {
-      key = (await secret.get(options.abortSignal)).trim();
-    } catch (e) {
-      return results.fromError(e, "Key Vault");
-    }
-    basis.hold(key);
+    const read = await basis.readCredentials([secret], { ...options, trim: true });
+    if (!Array.isArray(read)) return read;
+    const [key] = read as [string];
     const alias = encodeURIComponent(event.incident.dedupKey);
     const signal = options.abortSignal;
     try {

@@ -21,13 +21,9 @@ export function createPagerDutyChannel(deps: ChannelDeps<PagerDutyChannelConfig>
   const secret = basis.secret(deps.config.routingKeySecretName);
 
   async function send(event: AlertEvent, options: SendOptions = {}): Promise<DeliveryResult> {
-    let routingKey: string;
-    try {
-      routingKey = (await secret.get(options.abortSignal)).trim();
-    } catch (e) {
-      return results.fromError(e, "Key Vault");
-    }
-    basis.hold(routingKey);
+    const read = await basis.readCredentials([secret], { ...options, trim: true });
+    if (!Array.isArray(read)) return read;
+    const [routingKey] = read as [string];
     const now = deps.clock.now();
     const change = event.type === "event";
     const url = change ? changeEventsUrl(deps.config.eventsUrl) : deps.config.eventsUrl;

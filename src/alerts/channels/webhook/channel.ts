@@ -20,15 +20,9 @@ export function createWebhookChannel(deps: ChannelDeps<WebhookChannelConfig>): A
   const keySecret = basis.secret(deps.config.signingKeySecretName);
 
   async function send(event: AlertEvent, options: SendOptions = {}): Promise<DeliveryResult> {
-    let url: string;
-    let key: string;
-    try {
-      url = await urlSecret.get(options.abortSignal);
-      key = await keySecret.get(options.abortSignal);
-    } catch (e) {
-      return results.fromError(e, "Key Vault");
-    }
-    basis.hold(url, key);
+    const read = await basis.readCredentials([urlSecret, keySecret], options);
+    if (!Array.isArray(read)) return read;
+    const [url, key] = read as [string, string];
     const urlProblem = channelUrlProblem(url, deps.config.urlSecretName);
     if (urlProblem !== undefined) {
       return results.failed({
