@@ -126,6 +126,14 @@ export class ArmCore {
   }
 
   /** Registers one ARM route: authentication, api-version, throttling and RBAC come first. */
+  /**
+   * A registrar for one resource type's routes: each names its RBAC action by the verb under
+   * `actionPrefix` (e.g. `read`, `refreshSecret/action`), all at the same API versions.
+   */
+  routesOf(actionPrefix: string, apiVersions: readonly string[]): (method: string, pattern: RegExp, verb: string, handler: ArmHandler) => void {
+    return (method, pattern, verb, handler) => this.route({ method, pattern, action: `${actionPrefix}/${verb}`, apiVersions, handler });
+  }
+
   route(spec: ArmRouteSpec): void {
     this.server.route(spec.method, spec.pattern, (req) => this.guard(req, spec.method, spec.apiVersions, spec.action, (ctx) => spec.handler(req, ctx)));
   }

@@ -100,136 +100,100 @@ function checkIfMatch(req: EmuRequest, etag: string | undefined): void {
 
 export function registerAuthorizationRoutes(core: ArmCore, deps: AuthorizationDeps): void {
   const { state } = deps;
-  const action = (verb: string): string => `Microsoft.ApiManagement/service/authorizationProviders/${verb}`;
+  const on = core.routesOf("Microsoft.ApiManagement/service/authorizationProviders", API_VERSIONS);
   const providers = new RegExp(`${SERVICE}/authorizationProviders$`, "i");
   const provider = new RegExp(`${SERVICE}/authorizationProviders/${NAME}$`, "i");
   const connections = new RegExp(`${SERVICE}/authorizationProviders/${NAME}/authorizations$`, "i");
   const connection = new RegExp(`${SERVICE}/authorizationProviders/${NAME}/authorizations/${NAME}$`, "i");
 
-  core.route({
-    method: "GET",
-    pattern: providers,
-    action: action("read"),
-    apiVersions: API_VERSIONS,
-    handler: (req) => {
-      const service = serviceOf(state, req.params[0]!);
-      return { status: 200, body: { value: [...service.providers.values()].map((p) => providerContract(service.id, p)) } };
-    },
+  on("GET", providers, "read", (req) => {
+    const service = serviceOf(state, req.params[0]!);
+    return { status: 200, body: { value: [...service.providers.values()].map((p) => providerContract(service.id, p)) } };
   });
-  core.route({
-    method: "GET",
-    pattern: provider,
-    action: action("read"),
-    apiVersions: API_VERSIONS,
-    handler: (req) => {
-      const service = serviceOf(state, req.params[0]!);
-      const p = providerOf(service, req.params[1]!);
-      return { status: 200, headers: { ETag: p.etag }, body: providerContract(service.id, p) };
-    },
+  on("GET", provider, "read", (req) => {
+    const service = serviceOf(state, req.params[0]!);
+    const p = providerOf(service, req.params[1]!);
+    return { status: 200, headers: { ETag: p.etag }, body: providerContract(service.id, p) };
   });
-  core.route({
-    method: "PUT",
-    pattern: provider,
-    action: action("write"),
-    apiVersions: API_VERSIONS,
-    handler: (req) => {
-      const service = serviceOf(state, req.params[0]!);
-      const name = req.params[1]!;
-      const existing = service.providers.get(name.toLowerCase());
-      checkIfMatch(req, existing?.etag);
-      const props = req.json<{
-        properties?: { displayName?: unknown; identityProvider?: unknown; oauth2?: { redirectUrl?: unknown; grantTypes?: Record<string, StringMap> } };
-      } | null>()?.properties;
-      const grants = props?.oauth2?.grantTypes ?? {};
-      const kinds = Object.keys(grants);
-      if (typeof props?.displayName !== "string" || typeof props.identityProvider !== "string" || kinds.length !== 1) {
-        // Docs: "A credential provider configuration can only have one grant type".
-        fail(
-          400,
-          "ValidationError",
-          "One or more fields contain incorrect values: displayName and identityProvider are required, and oauth2.grantTypes needs exactly one grant type.",
-        );
-      }
-      const authCodeSecret = secretOf(grants["authorizationCode"]);
-      state.remember(authCodeSecret);
-      const stored: StoredProvider = {
-        name: existing?.name ?? name,
-        displayName: props.displayName,
-        identityProvider: props.identityProvider,
-        redirectUrl:
-          typeof props.oauth2?.redirectUrl === "string"
-            ? props.oauth2.redirectUrl
-            : `https://authorization-manager.consent.azure-apim.net/redirect/apim/${/service\/([^/]+)$/i.exec(service.id)?.[1] ?? ""}`,
-        // Docs (Entra provider settings): login URL defaults to https://login.windows.net, tenant to common.
-        grantTypes: Object.fromEntries(
-          Object.entries(grants).map(([g, m]) => [
-            g,
-            props.identityProvider === "aad" ? { loginUri: "https://login.windows.net", tenantId: "common", ...withoutSecret(m) } : withoutSecret(m),
-          ]),
-        ),
-        ...(authCodeSecret !== undefined ? { authCodeSecret } : {}),
-        connections: existing?.connections ?? new Map<string, StoredConnection>(),
-        etag: newEtag(),
-      };
-      service.providers.set(name.toLowerCase(), stored);
-      return { status: existing ? 200 : 201, headers: { ETag: stored.etag }, body: providerContract(service.id, stored) };
-    },
+  on("PUT", provider, "write", (req) => {
+    const service = serviceOf(state, req.params[0]!);
+    const name = req.params[1]!;
+    const existing = service.providers.get(name.toLowerCase());
+    checkIfMatch(req, existing?.etag);
+    const props = req.json<{
+      properties?: { displayName?: unknown; identityProvider?: unknown; oauth2?: { redirectUrl?: unknown; grantTypes?: Record<string, StringMap> } };
+    } | null>()?.properties;
+    const grants = props?.oauth2?.grantTypes ?? {};
+    const kinds = Object.keys(grants);
+    if (typeof props?.displayName !== "string" || typeof props.identityProvider !== "string" || kinds.length !== 1) {
+      // Docs: "A credential provider configuration can only have one grant type".
+      fail(
+        400,
+        "ValidationError",
+        "One or more fields contain incorrect values: displayName and identityProvider are required, and oauth2.grantTypes needs exactly one grant type.",
+      );
+    }
+    const authCodeSecret = secretOf(grants["authorizationCode"]);
+    state.remember(authCodeSecret);
+    const stored: StoredProvider = {
+      name: existing?.name ?? name,
+      displayName: props.displayName,
+      identityProvider: props.identityProvider,
+      redirectUrl:
+        typeof props.oauth2?.redirectUrl === "string"
+          ? props.oauth2.redirectUrl
+          : `https://authorization-manager.consent.azure-apim.net/redirect/apim/${/service\/([^/]+)$/i.exec(service.id)?.[1] ?? ""}`,
+      // Docs (Entra provider settings): login URL defaults to https://login.windows.net, tenant to common.
+      grantTypes: Object.fromEntries(
+        Object.entries(grants).map(([g, m]) => [
+          g,
+          props.identityProvider === "aad" ? { loginUri: "https://login.windows.net", tenantId: "common", ...withoutSecret(m) } : withoutSecret(m),
+        ]),
+      ),
+      ...(authCodeSecret !== undefined ? { authCodeSecret } : {}),
+      connections: existing?.connections ?? new Map<string, StoredConnection>(),
+      etag: newEtag(),
+    };
+    service.providers.set(name.toLowerCase(), stored);
+    return { status: existing ? 200 : 201, headers: { ETag: stored.etag }, body: providerContract(service.id, stored) };
   });
 
-  core.route({
-    method: "GET",
-    pattern: connections,
-    action: action("authorizations/read"),
-    apiVersions: API_VERSIONS,
-    handler: (req) => {
-      const service = serviceOf(state, req.params[0]!);
-      const p = providerOf(service, req.params[1]!);
-      const value = [...p.connections.values()].map((c) => connectionContract(service.id, p, c, deps.acceptsSecret));
-      return { status: 200, body: { value, count: value.length } };
-    },
+  on("GET", connections, "authorizations/read", (req) => {
+    const service = serviceOf(state, req.params[0]!);
+    const p = providerOf(service, req.params[1]!);
+    const value = [...p.connections.values()].map((c) => connectionContract(service.id, p, c, deps.acceptsSecret));
+    return { status: 200, body: { value, count: value.length } };
   });
-  core.route({
-    method: "GET",
-    pattern: connection,
-    action: action("authorizations/read"),
-    apiVersions: API_VERSIONS,
-    handler: (req) => {
-      const service = serviceOf(state, req.params[0]!);
-      const p = providerOf(service, req.params[1]!);
-      const c = p.connections.get(req.params[2]!.toLowerCase());
-      if (!c) fail(404, "ResourceNotFound", "Authorization not found.");
-      return { status: 200, headers: { ETag: c.etag }, body: connectionContract(service.id, p, c, deps.acceptsSecret) };
-    },
+  on("GET", connection, "authorizations/read", (req) => {
+    const service = serviceOf(state, req.params[0]!);
+    const p = providerOf(service, req.params[1]!);
+    const c = p.connections.get(req.params[2]!.toLowerCase());
+    if (!c) fail(404, "ResourceNotFound", "Authorization not found.");
+    return { status: 200, headers: { ETag: c.etag }, body: connectionContract(service.id, p, c, deps.acceptsSecret) };
   });
-  core.route({
-    method: "PUT",
-    pattern: connection,
-    action: action("authorizations/write"),
-    apiVersions: API_VERSIONS,
-    handler: (req) => {
-      const service = serviceOf(state, req.params[0]!);
-      const p = providerOf(service, req.params[1]!);
-      const name = req.params[2]!;
-      const existing = p.connections.get(name.toLowerCase());
-      checkIfMatch(req, existing?.etag);
-      const props = req.json<{ properties?: { authorizationType?: unknown; parameters?: StringMap } } | null>()?.properties;
-      if (props?.authorizationType !== "OAuth2") fail(400, "ValidationError", "One or more fields contain incorrect values: authorizationType must be OAuth2.");
-      const given = secretOf(props.parameters);
-      const secret =
-        given !== undefined && state.mangledWrites.has(`${service.id}/authorizationProviders/${p.name}/authorizations/${name}`.toLowerCase())
-          ? `${given}-mangled`
-          : given;
-      state.remember(secret);
-      const stored: StoredConnection = {
-        name: existing?.name ?? name,
-        // The provider's grant type decides (the spec's example sends AuthorizationCode and answers ClientCredentials).
-        grantType: p.grantTypes["clientCredentials"] ? "ClientCredentials" : "AuthorizationCode",
-        parameters: withoutSecret(props.parameters),
-        ...(secret !== undefined ? { secret } : {}),
-        etag: newEtag(),
-      };
-      p.connections.set(name.toLowerCase(), stored);
-      return { status: existing ? 200 : 201, headers: { ETag: stored.etag }, body: connectionContract(service.id, p, stored, deps.acceptsSecret) };
-    },
+  on("PUT", connection, "authorizations/write", (req) => {
+    const service = serviceOf(state, req.params[0]!);
+    const p = providerOf(service, req.params[1]!);
+    const name = req.params[2]!;
+    const existing = p.connections.get(name.toLowerCase());
+    checkIfMatch(req, existing?.etag);
+    const props = req.json<{ properties?: { authorizationType?: unknown; parameters?: StringMap } } | null>()?.properties;
+    if (props?.authorizationType !== "OAuth2") fail(400, "ValidationError", "One or more fields contain incorrect values: authorizationType must be OAuth2.");
+    const given = secretOf(props.parameters);
+    const secret =
+      given !== undefined && state.mangledWrites.has(`${service.id}/authorizationProviders/${p.name}/authorizations/${name}`.toLowerCase())
+        ? `${given}-mangled`
+        : given;
+    state.remember(secret);
+    const stored: StoredConnection = {
+      name: existing?.name ?? name,
+      // The provider's grant type decides (the spec's example sends AuthorizationCode and answers ClientCredentials).
+      grantType: p.grantTypes["clientCredentials"] ? "ClientCredentials" : "AuthorizationCode",
+      parameters: withoutSecret(props.parameters),
+      ...(secret !== undefined ? { secret } : {}),
+      etag: newEtag(),
+    };
+    p.connections.set(name.toLowerCase(), stored);
+    return { status: existing ? 200 : 201, headers: { ETag: stored.etag }, body: connectionContract(service.id, p, stored, deps.acceptsSecret) };
   });
 }

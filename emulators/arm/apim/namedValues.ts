@@ -98,8 +98,7 @@ function validate(p: NamedValueInput, creating: boolean): void {
 
 export function registerNamedValueRoutes(core: ArmCore, deps: NamedValueDeps): void {
   const { state, clock } = deps;
-  const versions = NAMED_VALUE_API_VERSIONS;
-  const action = (verb: string): string => `Microsoft.ApiManagement/service/namedValues/${verb}`;
+  const on = core.routesOf("Microsoft.ApiManagement/service/namedValues", NAMED_VALUE_API_VERSIONS);
   const one = new RegExp(`${SERVICE}/namedValues/${NAME}$`, "i");
 
   /** Fetches the Key Vault secret as the service's identity; records lastStatus either way. */
@@ -141,52 +140,33 @@ export function registerNamedValueRoutes(core: ArmCore, deps: NamedValueDeps): v
     return { status: 200, headers: { ETag: nv.etag }, body: namedValueContract(service.id, nv) };
   };
 
-  core.route({
-    method: "GET",
-    pattern: new RegExp(`${SERVICE}/namedValues$`, "i"),
-    action: action("read"),
-    apiVersions: versions,
-    handler: (req, ctx) => {
-      const service = serviceOf(state, req.params[0]!);
-      let items = [...service.namedValues.values()];
-      if (req.query.get("isKeyVaultRefreshFailed") === "true")
-        items = items.filter((nv) => nv.keyVault?.lastStatus && nv.keyVault.lastStatus.code !== "Success");
-      const skip = Number(req.query.get("$skip") ?? "0");
-      const top = Math.min(Number(req.query.get("$top") ?? String(deps.pageSize())), deps.pageSize());
-      if (!Number.isInteger(skip) || skip < 0 || !Number.isInteger(top) || top < 1)
-        fail(400, "ValidationError", "'$top' must be at least 1 and '$skip' at least 0.");
-      const page = items.slice(skip, skip + top);
-      const more = skip + top < items.length;
-      const q = new URLSearchParams(req.query);
-      q.set("$skip", String(skip + top));
-      q.set("$top", String(top));
-      return {
-        status: 200,
-        body: {
-          value: page.map((nv) => namedValueContract(service.id, nv)),
-          count: items.length,
-          ...(more ? { nextLink: `${ctx.origin}${req.rawPath}?${q.toString()}` } : {}),
-        },
-      };
-    },
+  on("GET", new RegExp(`${SERVICE}/namedValues$`, "i"), "read", (req, ctx) => {
+    const service = serviceOf(state, req.params[0]!);
+    let items = [...service.namedValues.values()];
+    if (req.query.get("isKeyVaultRefreshFailed") === "true") items = items.filter((nv) => nv.keyVault?.lastStatus && nv.keyVault.lastStatus.code !== "Success");
+    const skip = Number(req.query.get("$skip") ?? "0");
+    const top = Math.min(Number(req.query.get("$top") ?? String(deps.pageSize())), deps.pageSize());
+    if (!Number.isInteger(skip) || skip < 0 || !Number.isInteger(top) || top < 1)
+      fail(400, "ValidationError", "'$top' must be at least 1 and '$skip' at least 0.");
+    const page = items.slice(skip, skip + top);
+    const more = skip + top < items.length;
+    const q = new URLSearchParams(req.query);
+    q.set("$skip", String(skip + top));
+    q.set("$top", String(top));
+    return {
+      status: 200,
+      body: {
+        value: page.map((nv) => namedValueContract(service.id, nv)),
+        count: items.length,
+        ...(more ? { nextLink: `${ctx.origin}${req.rawPath}?${q.toString()}` } : {}),
+      },
+    };
   });
 
-  core.route({
-    method: "GET",
-    pattern: one,
-    action: action("read"),
-    apiVersions: versions,
-    handler: (req) => shown(req),
-  });
+  on("GET", one, "read", (req) => shown(req));
 
-  core.route({
-    method: "HEAD",
-    pattern: one,
-    action: action("read"),
-    apiVersions: versions,
-    handler: (req) => {
-      return { status: 200, headers: { ETag: found(req).nv.etag } };
-    },
+  on("HEAD", one, "read", (req) => {
+    return { status: 200, headers: { ETag: found(req).nv.etag } };
   });
 
   const checkIfMatch = (req: EmuRequest, nv: StoredNamedValue, required: boolean): void => {
@@ -199,123 +179,87 @@ export function registerNamedValueRoutes(core: ArmCore, deps: NamedValueDeps): v
     if (value !== "*" && value !== nv.etag) fail(412, "PreconditionFailed", "The entity state differs from the one given in the 'If-Match' header.");
   };
 
-  core.route({
-    method: "PUT",
-    pattern: one,
-    action: action("write"),
-    apiVersions: versions,
-    handler: (req, ctx) => {
-      const service = serviceOf(state, req.params[0]!);
-      const name = req.params[1]!;
-      const props = req.json<{ properties?: NamedValueInput } | null>()?.properties ?? {};
-      validate(props, true);
-      const existing = service.namedValues.get(name.toLowerCase());
-      if (existing) checkIfMatch(req, existing, false);
-      const next: StoredNamedValue = {
-        name: existing?.name ?? name,
-        displayName: props.displayName as string,
-        tags: (props.tags as string[] | undefined) ?? [],
-        secret: props.keyVault ? true : props.secret === true,
-        value: props.keyVault ? undefined : (props.value as string),
-        ...(props.keyVault
-          ? {
-              keyVault: {
-                secretIdentifier: props.keyVault.secretIdentifier as string,
-                identityClientId: (props.keyVault.identityClientId as string | undefined) ?? null,
-              },
-            }
-          : {}),
-        etag: newEtag(),
-      };
-      state.remember(next.value);
-      const code = existing ? 200 : 201;
-      const op = lro(req, ctx, service.id, `${service.id}/namedValues/${next.name}`, code, () => {
-        service.namedValues.set(name.toLowerCase(), next);
-        return next.keyVault ? refresh(service, next) : undefined;
-      });
-      return { status: code, headers: { ...op.headers, ETag: next.etag }, body: namedValueContract(service.id, next, { provisioningState: "InProgress" }) };
-    },
+  on("PUT", one, "write", (req, ctx) => {
+    const service = serviceOf(state, req.params[0]!);
+    const name = req.params[1]!;
+    const props = req.json<{ properties?: NamedValueInput } | null>()?.properties ?? {};
+    validate(props, true);
+    const existing = service.namedValues.get(name.toLowerCase());
+    if (existing) checkIfMatch(req, existing, false);
+    const next: StoredNamedValue = {
+      name: existing?.name ?? name,
+      displayName: props.displayName as string,
+      tags: (props.tags as string[] | undefined) ?? [],
+      secret: props.keyVault ? true : props.secret === true,
+      value: props.keyVault ? undefined : (props.value as string),
+      ...(props.keyVault
+        ? {
+            keyVault: {
+              secretIdentifier: props.keyVault.secretIdentifier as string,
+              identityClientId: (props.keyVault.identityClientId as string | undefined) ?? null,
+            },
+          }
+        : {}),
+      etag: newEtag(),
+    };
+    state.remember(next.value);
+    const code = existing ? 200 : 201;
+    const op = lro(req, ctx, service.id, `${service.id}/namedValues/${next.name}`, code, () => {
+      service.namedValues.set(name.toLowerCase(), next);
+      return next.keyVault ? refresh(service, next) : undefined;
+    });
+    return { status: code, headers: { ...op.headers, ETag: next.etag }, body: namedValueContract(service.id, next, { provisioningState: "InProgress" }) };
   });
 
-  core.route({
-    method: "PATCH",
-    pattern: one,
-    action: action("write"),
-    apiVersions: versions,
-    handler: (req, ctx) => {
-      const { service, nv } = found(req);
-      checkIfMatch(req, nv, true);
-      const props = req.json<{ properties?: NamedValueInput } | null>()?.properties ?? {};
-      validate(props, false);
-      if (props.value !== undefined && nv.keyVault && props.keyVault === undefined)
-        fail(400, "ValidationError", "A Key Vault-backed named value takes 'keyVault', not 'value'.");
-      state.remember(props.value as string | undefined);
-      const op = lro(req, ctx, service.id, `${service.id}/namedValues/${nv.name}`, 200, () => {
-        if (props.displayName !== undefined) nv.displayName = props.displayName as string;
-        if (props.tags !== undefined) nv.tags = props.tags as string[];
-        if (props.secret !== undefined && !nv.keyVault) nv.secret = props.secret === true;
-        if (props.value !== undefined) nv.value = props.value as string;
-        nv.etag = newEtag();
-        if (props.keyVault) {
-          nv.keyVault = {
-            secretIdentifier: props.keyVault.secretIdentifier as string,
-            identityClientId: (props.keyVault.identityClientId as string | undefined) ?? null,
-          };
-          nv.value = undefined;
-          nv.secret = true;
-          return refresh(service, nv);
-        }
-        return undefined;
-      });
-      return { status: 202, headers: op.headers };
-    },
+  on("PATCH", one, "write", (req, ctx) => {
+    const { service, nv } = found(req);
+    checkIfMatch(req, nv, true);
+    const props = req.json<{ properties?: NamedValueInput } | null>()?.properties ?? {};
+    validate(props, false);
+    if (props.value !== undefined && nv.keyVault && props.keyVault === undefined)
+      fail(400, "ValidationError", "A Key Vault-backed named value takes 'keyVault', not 'value'.");
+    state.remember(props.value as string | undefined);
+    const op = lro(req, ctx, service.id, `${service.id}/namedValues/${nv.name}`, 200, () => {
+      if (props.displayName !== undefined) nv.displayName = props.displayName as string;
+      if (props.tags !== undefined) nv.tags = props.tags as string[];
+      if (props.secret !== undefined && !nv.keyVault) nv.secret = props.secret === true;
+      if (props.value !== undefined) nv.value = props.value as string;
+      nv.etag = newEtag();
+      if (props.keyVault) {
+        nv.keyVault = {
+          secretIdentifier: props.keyVault.secretIdentifier as string,
+          identityClientId: (props.keyVault.identityClientId as string | undefined) ?? null,
+        };
+        nv.value = undefined;
+        nv.secret = true;
+        return refresh(service, nv);
+      }
+      return undefined;
+    });
+    return { status: 202, headers: op.headers };
   });
 
-  core.route({
-    method: "DELETE",
-    pattern: one,
-    action: action("delete"),
-    apiVersions: versions,
-    handler: (req) => {
-      const service = serviceOf(state, req.params[0]!);
-      const nv = service.namedValues.get(req.params[1]!.toLowerCase());
-      if (!nv) return { status: 204 };
-      checkIfMatch(req, nv, true);
-      service.namedValues.delete(nv.name.toLowerCase());
-      return { status: 200 };
-    },
+  on("DELETE", one, "delete", (req) => {
+    const service = serviceOf(state, req.params[0]!);
+    const nv = service.namedValues.get(req.params[1]!.toLowerCase());
+    if (!nv) return { status: 204 };
+    checkIfMatch(req, nv, true);
+    service.namedValues.delete(nv.name.toLowerCase());
+    return { status: 200 };
   });
 
-  core.route({
-    method: "POST",
-    pattern: new RegExp(`${SERVICE}/namedValues/${NAME}/listValue$`, "i"),
-    action: action("listValue/action"),
-    apiVersions: versions,
-    handler: (req) => {
-      const { nv } = found(req);
-      return { status: 200, headers: { ETag: nv.etag }, body: { value: nv.value ?? "" } };
-    },
+  on("POST", new RegExp(`${SERVICE}/namedValues/${NAME}/listValue$`, "i"), "listValue/action", (req) => {
+    const { nv } = found(req);
+    return { status: 200, headers: { ETag: nv.etag }, body: { value: nv.value ?? "" } };
   });
 
-  core.route({
-    method: "POST",
-    pattern: new RegExp(`${SERVICE}/namedValues/${NAME}/refreshSecret$`, "i"),
-    action: action("refreshSecret/action"),
-    apiVersions: versions,
-    handler: (req, ctx) => {
-      const { service, nv } = found(req);
-      if (!nv.keyVault) fail(400, "ValidationError", "Only a named value backed by Key Vault can be refreshed.");
-      const op = lro(req, ctx, service.id, `${service.id}/namedValues/${nv.name}/refreshSecret`, 201, () => refresh(service, nv));
-      return { status: 202, headers: op.headers };
-    },
+  on("POST", new RegExp(`${SERVICE}/namedValues/${NAME}/refreshSecret$`, "i"), "refreshSecret/action", (req, ctx) => {
+    const { service, nv } = found(req);
+    if (!nv.keyVault) fail(400, "ValidationError", "Only a named value backed by Key Vault can be refreshed.");
+    const op = lro(req, ctx, service.id, `${service.id}/namedValues/${nv.name}/refreshSecret`, 201, () => refresh(service, nv));
+    return { status: 202, headers: op.headers };
   });
 
   // The location of a finished refresh (final-state-via: location) answers the named value (§ Paths, example 200 body).
-  core.route({
-    method: "GET",
-    pattern: new RegExp(`${SERVICE}/namedValues/${NAME}/refreshSecret$`, "i"),
-    action: action("read"),
-    apiVersions: versions,
-    handler: (req) => shown(req),
-  });
+  on("GET", new RegExp(`${SERVICE}/namedValues/${NAME}/refreshSecret$`, "i"), "read", (req) => shown(req));
 }
