@@ -1,7 +1,7 @@
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { httpsFetch, type HttpsFetch } from "../common/httpsFetch.js";
-import { SecretScanner } from "../../tests/helpers/secretScan.js";
+import { closeScanned, SecretScanner } from "../../tests/helpers/secretScan.js";
 import { OPERATOR_GRAPH_ROLES, postClientCredentials, startEntraFixture, type EntraFixture } from "./fixture.js";
 
 /**
@@ -37,11 +37,7 @@ beforeAll(async () => {
   fx = await startEntraFixture();
   send = httpsFetch(fx.emulator.caCertPem);
 });
-afterAll(async () => {
-  scan.addSecrets(fx.emulator.issuedSecrets()).collectAll("emulator log", fx.emulator.server.requests);
-  await fx.close();
-  expect(scan.assertClean()).toBeGreaterThan(0);
-});
+afterAll(() => closeScanned(fx, scan));
 
 describe("access tokens are RS256 JWTs verifiable with the discovery document's JWKS", () => {
   it("a Graph token from ClientSecretCredential verifies with jose against the v2 jwks_uri, its kid names a published key, and its claims are Entra's v1.0 claims", async () => {

@@ -1,7 +1,7 @@
 import { ClientSecretCredential } from "@azure/identity";
 import type { Client } from "@microsoft/microsoft-graph-client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { SecretScanner } from "../../tests/helpers/secretScan.js";
+import { closeScanned, SecretScanner } from "../../tests/helpers/secretScan.js";
 import { graphErrorCatcher, graphSdkClient } from "../common/graphSdk.js";
 import { startEntraFixture, type EntraFixture } from "./fixture.js";
 import { EntraEmulator } from "./emulator.js";
@@ -39,14 +39,7 @@ afterEach(() => {
   fx.emulator.assignAppManagementPolicy(fx.target.app.id, null);
   fx.emulator.setConcurrentWriteFault(undefined);
 });
-afterAll(async () => {
-  const scan = new SecretScanner()
-    .addSecrets(fx.emulator.issuedSecrets())
-    .collectAll("graph error", seen)
-    .collectAll("emulator log", fx.emulator.server.requests);
-  await fx.close();
-  expect(scan.assertClean()).toBeGreaterThan(0);
-});
+afterAll(() => closeScanned(fx, new SecretScanner(), { "graph error": seen }));
 
 const graphError = graphErrorCatcher(seen);
 

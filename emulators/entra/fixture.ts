@@ -25,6 +25,8 @@ export interface EntraFixture {
   target: { app: SeededApplication; secret: CreatedPassword; redirectUri: string };
   /** A real ClientSecretCredential for the operator app, trusting the emulator CA. */
   operatorCredential(): TokenCredential;
+  /** The real identity SDK signing in as `appId` with `secret` against this emulator, without retries (each refusal is seen). */
+  appCredential(appId: string, secret: string): ClientSecretCredential;
   close(): Promise<void>;
 }
 
@@ -65,6 +67,14 @@ export async function startEntraFixture(options: EntraFixtureOptions = {}): Prom
   emulator.seedServicePrincipal(targetApp.appId, { appRoleAssignmentRequired: false });
   emulator.seedConsent(targetApp.appId, ["openid", "profile", "email", "User.Read"]);
 
+  const appCredential = (appId: string, secret: string): ClientSecretCredential =>
+    new ClientSecretCredential(tenantId, appId, secret, {
+      authorityHost: url,
+      disableInstanceDiscovery: true,
+      tlsOptions: { ca: emulator.caCertPem },
+      retryOptions: { maxRetries: 0 },
+    });
+
   return {
     emulator,
     clock,
@@ -73,13 +83,8 @@ export async function startEntraFixture(options: EntraFixtureOptions = {}): Prom
     customDomain,
     operator: { app: operatorApp, secret: operatorSecret },
     target: { app: targetApp, secret: targetSecret, redirectUri },
-    operatorCredential: () =>
-      new ClientSecretCredential(tenantId, operatorApp.appId, operatorSecret, {
-        authorityHost: url,
-        disableInstanceDiscovery: true,
-        tlsOptions: { ca: emulator.caCertPem },
-        retryOptions: { maxRetries: 0 },
-      }),
+    operatorCredential: () => appCredential(operatorApp.appId, operatorSecret),
+    appCredential,
     close: () => emulator.close(),
   };
 }

@@ -3,7 +3,7 @@ import { ClientSecretCredential, type TokenCredential } from "@azure/identity";
 import type { Client } from "@microsoft/microsoft-graph-client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { HttpClient } from "../../src/http/client.js";
-import { SecretScanner } from "../../tests/helpers/secretScan.js";
+import { closeScanned, SecretScanner } from "../../tests/helpers/secretScan.js";
 import { graphErrorCatcher, graphSdkClient } from "../common/graphSdk.js";
 import { startEntraFixture, type EntraFixture } from "./fixture.js";
 import { GRAPH_APP_ID, type CreatedPassword } from "./state.js";
@@ -33,11 +33,7 @@ afterEach(() => {
   fx.emulator.setAppManagementPolicy({});
   fx.emulator.setReplicationDelay(0);
 });
-afterAll(async () => {
-  scan.addSecrets(fx.emulator.issuedSecrets()).collectAll("graph error", seen).collectAll("emulator log", fx.emulator.server.requests);
-  await fx.close();
-  expect(scan.assertClean()).toBeGreaterThan(0);
-});
+afterAll(() => closeScanned(fx, scan, { "graph error": seen }));
 
 describe("applications", () => {
   it("finds an app by $filter=appId eq and never returns secret values", async () => {
@@ -124,13 +120,7 @@ describe("addPassword and removePassword", () => {
     const res = (await graph
       .api(`/applications/${fx.target.app.id}/addPassword`)
       .post({ passwordCredential: { displayName: "replicating" } })) as AddPasswordResponse;
-    const cred = (): ClientSecretCredential =>
-      new ClientSecretCredential(fx.tenantId, fx.target.app.appId, res.secretText, {
-        authorityHost: fx.url,
-        disableInstanceDiscovery: true,
-        tlsOptions: { ca: fx.emulator.caCertPem },
-        retryOptions: { maxRetries: 0 },
-      });
+    const cred = (): ClientSecretCredential => fx.appCredential(fx.target.app.appId, res.secretText);
     const err = await cred()
       .getToken("https://graph.microsoft.com/.default")
       .then(

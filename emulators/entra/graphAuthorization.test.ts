@@ -1,7 +1,7 @@
 import { ClientSecretCredential } from "@azure/identity";
 import type { Client, GraphError } from "@microsoft/microsoft-graph-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SecretScanner } from "../../tests/helpers/secretScan.js";
+import { closeScanned, SecretScanner } from "../../tests/helpers/secretScan.js";
 import { graphErrorCatcher, graphSdkClient } from "../common/graphSdk.js";
 import { httpsFetch, type HttpsFetch } from "../common/httpsFetch.js";
 import { OPERATOR_GRAPH_ROLES, startEntraFixture, type EntraFixture } from "./fixture.js";
@@ -31,12 +31,7 @@ function caller(name: string, roles: string[]): { appId: string; objectId: strin
   const app = fx.emulator.seedApplication({ tenantId: fx.tenantId, displayName: name, requiredScopes: [] });
   const secret = fx.emulator.seedPassword(app.id, { displayName: "s", endDateTime: new Date(fx.clock.now().getTime() + 30 * DAY).toISOString() }).secretText;
   fx.emulator.setGraphAppRoles(app.appId, roles);
-  const credential = new ClientSecretCredential(fx.tenantId, app.appId, secret, {
-    authorityHost: fx.url,
-    disableInstanceDiscovery: true,
-    tlsOptions: { ca: fx.emulator.caCertPem },
-    retryOptions: { maxRetries: 0 },
-  });
+  const credential = fx.appCredential(app.appId, secret);
   return { appId: app.appId, objectId: app.id, secret, graph: graphClient(credential), credential };
 }
 
@@ -64,11 +59,7 @@ beforeAll(async () => {
   fx = await startEntraFixture();
   send = httpsFetch(fx.emulator.caCertPem);
 });
-afterAll(async () => {
-  scan.addSecrets(fx.emulator.issuedSecrets()).collectAll("graph error", seen).collectAll("emulator log", fx.emulator.server.requests);
-  await fx.close();
-  expect(scan.assertClean()).toBeGreaterThan(0);
-});
+afterAll(() => closeScanned(fx, scan, { "graph error": seen }));
 
 describe("Application.ReadWrite.OwnedBy", () => {
   it("reads and changes an app whose owners include the caller's service principal", async () => {
@@ -146,12 +137,7 @@ describe("roles travel in the token", () => {
     fx.emulator.setGraphAppRoles(late.appId, ["Application.ReadWrite.OwnedBy"]);
     // The SDK's cached token still has no roles claim: still refused, as Entra behaves until the token is renewed.
     expectDenied(await graphError(addPassword(late.graph, app.id)));
-    const fresh = new ClientSecretCredential(fx.tenantId, late.appId, late.secret, {
-      authorityHost: fx.url,
-      disableInstanceDiscovery: true,
-      tlsOptions: { ca: fx.emulator.caCertPem },
-      retryOptions: { maxRetries: 0 },
-    });
+    const fresh = fx.appCredential(late.appId, late.secret);
     const after = await fresh.getToken("https://graph.microsoft.com/.default");
     expect(claimsOf(after.token).roles).toEqual(["Application.ReadWrite.OwnedBy"]);
     await expect(addPassword(graphClient(fresh), app.id)).resolves.toMatchObject({ hint: expect.any(String) });

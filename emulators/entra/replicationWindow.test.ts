@@ -1,7 +1,7 @@
 import { ClientSecretCredential } from "@azure/identity";
 import type { Client } from "@microsoft/microsoft-graph-client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { SecretScanner } from "../../tests/helpers/secretScan.js";
+import { closeScanned, SecretScanner } from "../../tests/helpers/secretScan.js";
 import { graphSdkClient } from "../common/graphSdk.js";
 import { httpsFetch, type HttpsFetch } from "../common/httpsFetch.js";
 import { postClientCredentials, startEntraFixture, type EntraFixture } from "./fixture.js";
@@ -51,11 +51,7 @@ beforeAll(async () => {
 afterEach(() => {
   fx.emulator.setReplication({ delayMs: 0, flapMs: 0, removalLagMs: 0, seed: 0, flapPeriodMs: undefined });
 });
-afterAll(async () => {
-  scan.addSecrets(fx.emulator.issuedSecrets()).collectAll("emulator log", fx.emulator.server.requests);
-  await fx.close();
-  expect(scan.assertClean()).toBeGreaterThan(0);
-});
+afterAll(() => closeScanned(fx, scan));
 
 describe("a new secret", () => {
   it("is refused during the delay, then flaps (accepted, refused again, then accepted) and settles on accepted", async () => {
@@ -80,13 +76,7 @@ describe("a new secret", () => {
   it("flaps through the real identity SDK too: AADSTS7000215 after a success", async () => {
     fx.emulator.setReplication({ delayMs: 0, flapMs: 4_000, seed: 1 });
     const created = await addPassword();
-    const fresh = (): ClientSecretCredential =>
-      new ClientSecretCredential(fx.tenantId, fx.target.app.appId, created.secretText, {
-        authorityHost: fx.url,
-        disableInstanceDiscovery: true,
-        tlsOptions: { ca: fx.emulator.caCertPem },
-        retryOptions: { maxRetries: 0 },
-      });
+    const fresh = (): ClientSecretCredential => fx.appCredential(fx.target.app.appId, created.secretText);
     await expect(fresh().getToken("https://graph.microsoft.com/.default")).resolves.toBeDefined();
     fx.clock.advance(1_500); // default slot = flapMs / 4 = 1 s: slot 1 refuses
     await expect(fresh().getToken("https://graph.microsoft.com/.default")).rejects.toThrow(/AADSTS7000215/);

@@ -1,6 +1,6 @@
 import { type Client, GraphError } from "@microsoft/microsoft-graph-client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { SecretScanner } from "../../tests/helpers/secretScan.js";
+import { closeScanned, SecretScanner } from "../../tests/helpers/secretScan.js";
 import { graphSdkClient } from "../common/graphSdk.js";
 import { httpsFetch, type HttpsFetch } from "../common/httpsFetch.js";
 import { postClientCredentials, startEntraFixture, type EntraFixture } from "./fixture.js";
@@ -32,11 +32,7 @@ afterEach(() => {
   fx.emulator.signIns.access = "ok";
   fx.emulator.signIns.reportLatencyMs = 0;
 });
-afterAll(async () => {
-  scan.addSecrets(fx.emulator.issuedSecrets()).collectAll("graph answers and errors", seen).collectAll("emulator log", fx.emulator.server.requests);
-  await fx.close();
-  expect(scan.assertClean()).toBeGreaterThan(0);
-});
+afterAll(() => closeScanned(fx, scan, { "graph answers and errors": seen }));
 
 async function token(secret: string): Promise<number> {
   const res = await postClientCredentials(fx, send, secret);

@@ -1,7 +1,7 @@
 import { ClientSecretCredential } from "@azure/identity";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HttpClient } from "../../src/http/client.js";
-import { SecretScanner } from "../../tests/helpers/secretScan.js";
+import { closeScanned, SecretScanner } from "../../tests/helpers/secretScan.js";
 import { startEntraFixture, type EntraFixture } from "./fixture.js";
 
 /** Fidelity of the discovery documents and the client-credentials token endpoint, through the real identity library. */
@@ -16,11 +16,7 @@ beforeAll(async () => {
   http = new HttpClient({ ca: fx.emulator.caCertPem, retry: { maxRetries: 0 } });
 });
 
-afterAll(async () => {
-  scan.addSecrets(fx.emulator.issuedSecrets()).collectAll("sdk error", errors).collectAll("emulator log", fx.emulator.server.requests);
-  await fx.close();
-  expect(scan.assertClean()).toBeGreaterThan(0);
-});
+afterAll(() => closeScanned(fx, scan, { "sdk error": errors }));
 
 function credential(tenant: string, clientId: string, secret: string): ClientSecretCredential {
   return new ClientSecretCredential(tenant, clientId, secret, {

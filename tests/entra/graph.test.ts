@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { ClientSecretCredential } from "@azure/identity";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { GRAPH_APP_ID, startEntraFixture, type EntraFixture } from "../../emulators/entra/index.js";
 import { createGraphApplicationsApi, isoDurationToDays } from "../../src/entra/graph.js";
@@ -205,12 +204,7 @@ describe("transport, throttling and the rotator's own identity", () => {
 
   it("reports a rotator identity whose secret is refused as GRAPH_AUTH_FAILED with the AADSTS code", async () => {
     const bad = createGraphApplicationsApi({
-      credential: new ClientSecretCredential(fx.tenantId, fx.operator.app.appId, "not-the-operator-secret-01", {
-        authorityHost: fx.url,
-        disableInstanceDiscovery: true,
-        tlsOptions: { ca: fx.emulator.caCertPem },
-        retryOptions: { maxRetries: 0 },
-      }),
+      credential: fx.appCredential(fx.operator.app.appId, "not-the-operator-secret-01"),
       graphBaseUrl: fx.url,
       http: new HttpClient({ ca: fx.emulator.caCertPem }),
     });

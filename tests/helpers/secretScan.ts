@@ -1,3 +1,4 @@
+import { expect } from "vitest";
 /**
  * The secret scan every test that issues secrets ends with: register the secret values the
  * emulators issued (and any other secret the test handled), collect every text that leaves the
@@ -114,4 +115,23 @@ function decodedViews(text: string): [string, string][] {
   }
   if (decoded.length > 0) views.push(["base64-decoded", decoded.join("\u0000")]);
   return views;
+}
+
+/** A started emulator fixture: what its emulator issued and logged, and how to stop it. */
+interface ScannableFixture {
+  emulator: { issuedSecrets(): Iterable<string>; server: { requests: Iterable<unknown> } };
+  close(): Promise<void>;
+}
+
+/**
+ * The end of a test file that issued secrets: every secret the emulator issued is looked for in
+ * `collected` (errors, answers the tests kept) and in the emulator's own request log, then the
+ * fixture closes. A scan that read nothing fails, since it would prove nothing.
+ */
+export async function closeScanned(fx: ScannableFixture, scan: SecretScanner, collected: Record<string, Iterable<unknown>> = {}): Promise<void> {
+  scan.addSecrets(fx.emulator.issuedSecrets());
+  for (const [where, outputs] of Object.entries(collected)) scan.collectAll(where, outputs);
+  scan.collectAll("emulator log", fx.emulator.server.requests);
+  await fx.close();
+  expect(scan.assertClean()).toBeGreaterThan(0);
 }
