@@ -158,53 +158,32 @@ export async function benchMixed(connectionString: string, options: MixedBenchOp
       const startMs = Date.parse(propagate.startedAt);
       const endMs = Date.parse(verify.endedAt);
 
+      // Resource Manager charges reads and writes to separate buckets; the gateway and Kong one bucket for every call.
       const arm = (l: GroupLimits): BucketSpec[] => [
         { name: "reads", capacity: l.bucketCapacity, refillPerSecond: l.bucketPerSecond, charges: isRead },
         { name: "writes", capacity: l.bucketCapacity / 2, refillPerSecond: l.bucketPerSecond / 2, charges: (c) => !isRead(c) },
       ];
       const one = (l: GroupLimits): BucketSpec[] => [{ name: "all", capacity: l.bucketCapacity, refillPerSecond: l.bucketPerSecond, charges: all }];
-      const spec = (kind: keyof typeof LIMITS, targets: number, buckets: BucketSpec[], isListing: GroupSpec["isListing"], waitMsPerTarget = 0): GroupSpec => ({
-        kind,
-        targets,
-        latencyMs: LIMITS[kind].latencyMs,
-        maxConcurrency: LIMITS[kind].maxConcurrency,
-        buckets,
-        waitMsPerTarget,
-        isListing,
-      });
-      const figures = (s: GroupSpec, log: readonly LoggedRequest[]) => ({
-        ...groupFigures(s, log, { fullAtMs, startMs, endMs }),
-        limits: LIMITS[s.kind as keyof typeof LIMITS],
-      });
+      const measure = (kind: keyof typeof LIMITS, targets: number, log: readonly LoggedRequest[], listing: RegExp, waitMsPerTarget = 0) => {
+        const l = LIMITS[kind];
+        const buckets = kind === "cequence" || kind === "kong-openid-connect" ? one(l) : arm(l);
+        const spec: GroupSpec = {
+          kind,
+          targets,
+          latencyMs: l.latencyMs,
+          maxConcurrency: l.maxConcurrency,
+          buckets,
+          waitMsPerTarget,
+          isListing: (c) => isRead(c) && listing.test(c.path),
+        };
+        return { ...groupFigures(spec, log, { fullAtMs, startMs, endMs }), limits: l };
+      };
       const groupsOut: MixedBenchResult["groups"] = {
-        cequence: figures(
-          spec("cequence", n.gateway, one(LIMITS.cequence), (c) => c.method === "GET" && /\/mcp-servers$/.test(c.path)),
-          world.gateway.server.requests,
-        ),
-        "kong-openid-connect": figures(
-          spec("kong-openid-connect", n.kong, one(LIMITS["kong-openid-connect"]), (c) => c.method === "GET" && /\/plugins$/.test(c.path)),
-          kong.server.requests,
-        ),
-        // refreshSecret answers 202; each operation answers InProgress `operationPolls` times, then Succeeded, each poll after its Retry-After.
-        "apim-named-value": figures(
-          spec(
-            "apim-named-value",
-            n.apim,
-            arm(LIMITS["apim-named-value"]),
-            (c) => c.method === "GET" && /\/namedValues$/.test(c.path),
-            (operationPolls + 1) * retryAfterSeconds * 1000,
-          ),
-          armApim.server.requests,
-        ),
-        "appservice-keyvault-reference": figures(
-          spec(
-            "appservice-keyvault-reference",
-            n.web,
-            arm(LIMITS["appservice-keyvault-reference"]),
-            (c) => c.method === "GET" && /\/appsettings$/.test(c.path),
-          ),
-          armWeb.server.requests,
-        ),
+        cequence: measure("cequence", n.gateway, world.gateway.server.requests, /\/mcp-servers$/),
+        "kong-openid-connect": measure("kong-openid-connect", n.kong, kong.server.requests, /\/plugins$/),
+        // refreshSecret answers 202; its operation answers InProgress `operationPolls` times, then Succeeded, each poll after its Retry-After.
+        "apim-named-value": measure("apim-named-value", n.apim, armApim.server.requests, /\/namedValues$/, (operationPolls + 1) * retryAfterSeconds * 1000),
+        "appservice-keyvault-reference": measure("appservice-keyvault-reference", n.web, armWeb.server.requests, /\/appsettings$/),
       };
       const slowest = Object.values(groupsOut).reduce((a, b) => (b.boundMs > a.boundMs ? b : a));
       const passMs = endMs - startMs;
