@@ -5,7 +5,9 @@ import type { LoggedRequest } from "../emulators/common/server.js";
 import { KongEmulator } from "../emulators/kong/index.js";
 import { World, freshContainer } from "../tests/harness/world.js";
 import { silentLogger } from "../src/logging.js";
-import { groupFigures, round2, type BucketSpec, type GroupFigures, type GroupSpec } from "./groupBound.js";
+import type { CredentialSet } from "../src/config/schema.js";
+import type { PassResult } from "../src/rotation/model.js";
+import { groupFigures, round2, type BucketSpec, type GroupFigures, type GroupSpec, type PassWindow } from "./groupBound.js";
 import { seedOtherServers } from "./otherServers.js";
 
 /**
@@ -20,7 +22,9 @@ import { seedOtherServers } from "./otherServers.js";
  * emulator's log) against the least time its limits allow (groupBound.ts). For the pass: the wall
  * time of propagate + verify-targets against the slowest group's bound (goal ≤ 1.2: a group's
  * slowness never delays another's proof, and the groups together cost about what the slowest costs
- * alone). Ground truth: every consumer holds (or resolved) the new secret.
+ * alone). Beside it, the gateway group of a second set over the same gateway, rotated alone just
+ * before: what running beside the other groups cost the slowest one. Ground truth: every consumer
+ * holds (or resolved) the new secret.
  */
 export interface MixedBenchOptions {
   gatewayServers?: number;
@@ -51,6 +55,13 @@ export interface MixedBenchResult {
   slowestBoundMs: number;
   /** passMs ÷ slowestBoundMs (goal ≤ 1.2). */
   passToSlowestBound: number;
+  /**
+   * The gateway group of another set over the same gateway, rotated alone just before (its own
+   * 2,000 targets): its time and ratio without the other groups beside it.
+   */
+  gatewayAlone: { measuredMs: number; ratio: number; failedTargets: number };
+  /** passMs ÷ gatewayAlone.measuredMs: what running beside the other groups cost the slowest one. */
+  passToGatewayAlone: number;
   status: string;
   failedTargets: number;
   /** Ground truth per kind: consumers on the new secret, of all. */
@@ -74,6 +85,7 @@ const LIMITS = {
   "appservice-keyvault-reference": { latencyMs: 30, bucketPerSecond: 20, bucketCapacity: 20, maxConcurrency: 16 },
 } as const satisfies Record<string, GroupLimits>;
 
+const failedIn = (res: PassResult): number => res.journal.targets.filter((t) => t.outcome === undefined && !t.verified).length;
 const isRead = (c: LoggedRequest): boolean => c.method === "GET" || c.method === "HEAD";
 const all = (): boolean => true;
 
@@ -94,7 +106,7 @@ export async function benchMixed(connectionString: string, options: MixedBenchOp
   await Promise.all([armApim.start(), armWeb.start(), kong.start()]);
   try {
     world.keyVault.seedSecret("kong-admin-token", KONG_TOKEN);
-    seedOtherServers(world, n.servers - n.gateway);
+    seedOtherServers(world, n.servers - 2 * n.gateway);
     armApim.apim.seedService(APIM);
     const sites = Array.from({ length: n.web }, (_, i) => `${SUB_WEB}/Microsoft.Web/sites/bench-func-${i}`);
     const groups = [
@@ -117,6 +129,8 @@ export async function benchMixed(connectionString: string, options: MixedBenchOp
       overrides: { gateway: undefined, groups },
     });
     const { set } = seeded;
+    // The same gateway group of another set, rotated alone first: what the slowest group takes without the others.
+    const aloneSet = world.seedSet({ name: "bench-alone", secretExpiresInDays: 5, targets: n.gateway, otherTargets: 0, overrides: { gateway: groups[0] } }).set;
     const old = seeded.handMade.secretText;
     const uri = `${world.keyVault.url}/secrets/${set.keyVault.secretName}`;
     for (let i = 0; i < n.kong; i++) {
@@ -139,96 +153,112 @@ export async function benchMixed(connectionString: string, options: MixedBenchOp
     armApim.core.operationRetryAfterSeconds = retryAfterSeconds;
     const operationPolls = armApim.core.operationPolls;
 
-    const container = await freshContainer(connectionString, "bench");
-    try {
-      const runtime = world.runtime([set], container);
-      const runner = await runtime.createRunner(set, silentLogger);
-      // Let every bucket fill again after seeding and setup, then keep only the pass's calls.
-      await new Promise((r) => setTimeout(r, 1_100));
-      for (const log of [world.gateway.server.requests, kong.server.requests, armApim.server.requests, armWeb.server.requests]) log.splice(0);
-      const fullAtMs = Date.now();
-      const p0 = performance.now();
-      const res = await runner.runPass({ mode: "scheduled", trigger: "queue" });
-      const wholePassMs = performance.now() - p0;
-      if (world.gateway.server.requests.length >= 10_000) throw new Error("the gateway's request log overflowed (10,000 entries): the figures would be wrong");
-      const step = (name: string) => res.journal.steps.find((s) => s.name === name);
-      const propagate = step("propagate");
-      const verify = step("verify-targets");
-      if (!propagate || !verify) throw new Error(`the pass did not reach verify-targets: ${res.status} ${res.journal.steps.at(-1)?.detail ?? ""}`);
-      const startMs = Date.parse(propagate.startedAt);
-      const endMs = Date.parse(verify.endedAt);
-
-      // Resource Manager charges reads and writes to separate buckets; the gateway and Kong one bucket for every call.
-      const arm = (l: GroupLimits): BucketSpec[] => [
-        { name: "reads", capacity: l.bucketCapacity, refillPerSecond: l.bucketPerSecond, charges: isRead },
-        { name: "writes", capacity: l.bucketCapacity / 2, refillPerSecond: l.bucketPerSecond / 2, charges: (c) => !isRead(c) },
-      ];
-      const one = (l: GroupLimits): BucketSpec[] => [{ name: "all", capacity: l.bucketCapacity, refillPerSecond: l.bucketPerSecond, charges: all }];
-      const measure = (kind: keyof typeof LIMITS, targets: number, log: readonly LoggedRequest[], listing: RegExp, waitMsPerTarget = 0) => {
-        const l = LIMITS[kind];
-        const buckets = kind === "cequence" || kind === "kong-openid-connect" ? one(l) : arm(l);
-        const spec: GroupSpec = {
-          kind,
-          targets,
-          latencyMs: l.latencyMs,
-          maxConcurrency: l.maxConcurrency,
-          buckets,
-          waitMsPerTarget,
-          isListing: (c) => isRead(c) && listing.test(c.path),
-        };
-        return { ...groupFigures(spec, log, { fullAtMs, startMs, endMs }), limits: l };
+    const logs = [world.gateway.server.requests, kong.server.requests, armApim.server.requests, armWeb.server.requests];
+    /** One pass of `set` on a fresh journal container, the emulators' logs kept from a moment every bucket is full. */
+    const measuredPass = async (set: CredentialSet) => {
+      const container = await freshContainer(connectionString, "bench");
+      try {
+        const runner = await world.runtime([set], container).createRunner(set, silentLogger);
+        // Let every bucket fill again after seeding, setup or the previous pass; then keep only this pass's calls.
+        await new Promise((r) => setTimeout(r, 1_100));
+        for (const log of logs) log.splice(0);
+        const fullAtMs = Date.now();
+        const p0 = performance.now();
+        const res = await runner.runPass({ mode: "scheduled", trigger: "queue" });
+        const wholePassMs = performance.now() - p0;
+        if (world.gateway.server.requests.length >= 10_000)
+          throw new Error("the gateway's request log overflowed (10,000 entries): the figures would be wrong");
+        const step = (name: string) => res.journal.steps.find((st) => st.name === name);
+        const propagate = step("propagate");
+        const verify = step("verify-targets");
+        if (!propagate || !verify) throw new Error(`the pass did not reach verify-targets: ${res.status} ${res.journal.steps.at(-1)?.detail ?? ""}`);
+        return { res, wholePassMs, window: { fullAtMs, startMs: Date.parse(propagate.startedAt), endMs: Date.parse(verify.endedAt) } };
+      } finally {
+        await container.deleteIfExists();
+      }
+    };
+    // Resource Manager charges reads and writes to separate buckets; the gateway and Kong one bucket for every call.
+    const arm = (l: GroupLimits): BucketSpec[] => [
+      { name: "reads", capacity: l.bucketCapacity, refillPerSecond: l.bucketPerSecond, charges: isRead },
+      { name: "writes", capacity: l.bucketCapacity / 2, refillPerSecond: l.bucketPerSecond / 2, charges: (c) => !isRead(c) },
+    ];
+    const one = (l: GroupLimits): BucketSpec[] => [{ name: "all", capacity: l.bucketCapacity, refillPerSecond: l.bucketPerSecond, charges: all }];
+    const measure = (window: PassWindow, kind: keyof typeof LIMITS, targets: number, log: readonly LoggedRequest[], listing: RegExp, waitMsPerTarget = 0) => {
+      const l = LIMITS[kind];
+      const buckets = kind === "cequence" || kind === "kong-openid-connect" ? one(l) : arm(l);
+      const spec: GroupSpec = {
+        kind,
+        targets,
+        latencyMs: l.latencyMs,
+        maxConcurrency: l.maxConcurrency,
+        buckets,
+        waitMsPerTarget,
+        isListing: (c) => isRead(c) && listing.test(c.path),
       };
-      const groupsOut: MixedBenchResult["groups"] = {
-        cequence: measure("cequence", n.gateway, world.gateway.server.requests, /\/mcp-servers$/),
-        "kong-openid-connect": measure("kong-openid-connect", n.kong, kong.server.requests, /\/plugins$/),
-        // refreshSecret answers 202; its operation answers InProgress `operationPolls` times, then Succeeded, each poll after its Retry-After.
-        "apim-named-value": measure("apim-named-value", n.apim, armApim.server.requests, /\/namedValues$/, (operationPolls + 1) * retryAfterSeconds * 1000),
-        "appservice-keyvault-reference": measure("appservice-keyvault-reference", n.web, armWeb.server.requests, /\/appsettings$/),
-      };
-      const slowest = Object.values(groupsOut).reduce((a, b) => (b.boundMs > a.boundMs ? b : a));
-      const passMs = endMs - startMs;
+      return { ...groupFigures(spec, log, window), limits: l };
+    };
+    const gatewayListing = /\/mcp-servers$/;
+    const alone = await measuredPass(aloneSet);
+    const gatewayAlone = measure(alone.window, "cequence", n.gateway, world.gateway.server.requests, gatewayListing);
+    const { res, wholePassMs, window } = await measuredPass(set);
+    const { startMs, endMs } = window;
+    const groupsOut: MixedBenchResult["groups"] = {
+      cequence: measure(window, "cequence", n.gateway, world.gateway.server.requests, gatewayListing),
+      "kong-openid-connect": measure(window, "kong-openid-connect", n.kong, kong.server.requests, /\/plugins$/),
+      // refreshSecret answers 202; its operation answers InProgress `operationPolls` times, then Succeeded, each poll after its Retry-After.
+      "apim-named-value": measure(
+        window,
+        "apim-named-value",
+        n.apim,
+        armApim.server.requests,
+        /\/namedValues$/,
+        (operationPolls + 1) * retryAfterSeconds * 1000,
+      ),
+      "appservice-keyvault-reference": measure(window, "appservice-keyvault-reference", n.web, armWeb.server.requests, /\/appsettings$/),
+    };
+    const slowest = Object.values(groupsOut).reduce((a, b) => (b.boundMs > a.boundMs ? b : a));
+    const passMs = endMs - startMs;
 
-      // Ground truth: the secret Key Vault now holds as current, and what each consumer really uses.
-      const current = world.keyVault
-        .versions(set.keyVault.secretName)
-        .filter((v) => v.enabled)
-        .at(-1)!.value;
-      const accepted = new Map(world.gateway.secretsAcceptedNow().map((s) => [s.id, s.accepted]));
-      const ours = world.gateway.servers().filter((s) => s.clientId === set.clientId);
-      const count = (xs: boolean[]) => ({ on: xs.filter(Boolean).length, of: xs.length });
-      const onNewSecret = {
-        cequence: count(ours.map((s) => s.clientSecret === current && accepted.get(s.id) === true)),
-        "kong-openid-connect": count(kong.plugins().map((p) => p.config.client_secret?.[0] === current)),
-        "apim-named-value": count(
-          Array.from({ length: n.apim }, (_, i) => armApim.apim.namedValue(APIM, `sso-secret-${i}`)).map(
-            (nv) => nv?.value === current && nv.keyVault?.lastStatus?.code === "Success",
-          ),
+    // Ground truth: the secret Key Vault now holds as current, and what each consumer really uses.
+    const current = world.keyVault
+      .versions(set.keyVault.secretName)
+      .filter((v) => v.enabled)
+      .at(-1)!.value;
+    const accepted = new Map(world.gateway.secretsAcceptedNow().map((s) => [s.id, s.accepted]));
+    const ours = world.gateway.servers().filter((s) => s.clientId === set.clientId);
+    const count = (xs: boolean[]) => ({ on: xs.filter(Boolean).length, of: xs.length });
+    const onNewSecret = {
+      cequence: count(ours.map((s) => s.clientSecret === current && accepted.get(s.id) === true)),
+      "kong-openid-connect": count(kong.plugins().map((p) => p.config.client_secret?.[0] === current)),
+      "apim-named-value": count(
+        Array.from({ length: n.apim }, (_, i) => armApim.apim.namedValue(APIM, `sso-secret-${i}`)).map(
+          (nv) => nv?.value === current && nv.keyVault?.lastStatus?.code === "Success",
         ),
-        "appservice-keyvault-reference": count(sites.map((s) => armWeb.appService.appSees(s, SETTING) === current)),
-      };
-      const expected: Record<string, number> = {
-        cequence: n.gateway,
-        "kong-openid-connect": n.kong,
-        "apim-named-value": n.apim,
-        "appservice-keyvault-reference": n.web,
-      };
-      return {
-        groups: groupsOut,
-        operationPolls: { polls: operationPolls + 1, retryAfterSeconds },
-        passMs,
-        wholePassMs: Math.round(wholePassMs),
-        slowestGroup: slowest.kind,
-        slowestBoundMs: slowest.boundMs,
-        passToSlowestBound: round2(passMs / slowest.boundMs),
-        status: res.status,
-        failedTargets: res.journal.targets.filter((t) => t.outcome === undefined && !t.verified).length,
-        onNewSecret,
-        allHoldNewSecret: Object.entries(onNewSecret).every(([k, v]) => v.on === v.of && v.of === expected[k]),
-        loadAverage: os.loadavg().map(round2),
-      };
-    } finally {
-      await container.deleteIfExists();
-    }
+      ),
+      "appservice-keyvault-reference": count(sites.map((s) => armWeb.appService.appSees(s, SETTING) === current)),
+    };
+    const expected: Record<string, number> = {
+      cequence: n.gateway,
+      "kong-openid-connect": n.kong,
+      "apim-named-value": n.apim,
+      "appservice-keyvault-reference": n.web,
+    };
+    return {
+      groups: groupsOut,
+      operationPolls: { polls: operationPolls + 1, retryAfterSeconds },
+      passMs,
+      wholePassMs: Math.round(wholePassMs),
+      slowestGroup: slowest.kind,
+      slowestBoundMs: slowest.boundMs,
+      passToSlowestBound: round2(passMs / slowest.boundMs),
+      gatewayAlone: { measuredMs: gatewayAlone.measuredMs, ratio: gatewayAlone.ratio, failedTargets: failedIn(alone.res) },
+      passToGatewayAlone: round2(passMs / gatewayAlone.measuredMs),
+      status: res.status,
+      failedTargets: failedIn(res),
+      onNewSecret,
+      allHoldNewSecret: Object.entries(onNewSecret).every(([k, v]) => v.on === v.of && v.of === expected[k]),
+      loadAverage: os.loadavg().map(round2),
+    };
   } finally {
     await Promise.allSettled([armApim.close(), armWeb.close(), kong.close()]);
     await world.stop();

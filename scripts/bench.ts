@@ -114,6 +114,9 @@ const benches: Record<string, BenchFn> = {
     console.log(
       `  pass: propagate + verify-targets ${r.passMs} ms vs the slowest group's bound (${r.slowestGroup}) ${r.slowestBoundMs} ms → ${r.passToSlowestBound}× (goal ≤ 1.2); whole pass ${r.wholePassMs} ms, ${r.status}`,
     );
+    console.log(
+      `  the gateway group of another set over the same gateway, rotated alone just before: ${r.gatewayAlone.measuredMs} ms (ratio ${r.gatewayAlone.ratio}, ${r.gatewayAlone.failedTargets} failed) → the mixed pass took ${r.passToGatewayAlone}× that`,
+    );
     const truth = Object.entries(r.onNewSecret).map(([k, v]) => `${k} ${v.on}/${v.of}`);
     console.log(`  ${r.failedTargets} failed target(s); on the new secret (emulators' ground truth): ${truth.join(", ")} → all: ${r.allHoldNewSecret}`);
     return {
@@ -127,6 +130,8 @@ const benches: Record<string, BenchFn> = {
       slowestGroup: r.slowestGroup,
       slowestBoundMs: r.slowestBoundMs,
       passToSlowestBound: r.passToSlowestBound,
+      gatewayAloneMs: r.gatewayAlone.measuredMs,
+      passToGatewayAlone: r.passToGatewayAlone,
       wholePassMs: r.wholePassMs,
       failedTargets: r.failedTargets,
       allHoldNewSecret: r.allHoldNewSecret,

@@ -10,7 +10,7 @@ import { benchMixed } from "../../bench/mixedBench.js";
 describe("bench mixed (smoke)", () => {
   it("runs one pass over a small mixed estate and reports each group against its own bound, and the pass against the slowest", async () => {
     const r = await benchMixed(inject("storageConnectionString"), {
-      gatewayServers: 30,
+      gatewayServers: 40,
       gatewayTargets: 12,
       apimValues: 3,
       appServiceReferences: 3,
@@ -36,6 +36,10 @@ describe("bench mixed (smoke)", () => {
     expect(r.groups["kong-openid-connect"].callsPerTarget).toBeGreaterThanOrEqual(2);
     expect(Object.values(r.groups).map((g) => g.kind)).toContain(r.slowestGroup);
     expect(r.passToSlowestBound).toBeGreaterThan(0);
+    // The gateway group of a second set, rotated alone first over the same gateway.
+    expect(r.gatewayAlone.failedTargets).toBe(0);
+    expect(r.gatewayAlone.measuredMs).toBeGreaterThan(0);
+    expect(r.passToGatewayAlone).toBeGreaterThan(0);
     expect(r.operationPolls).toEqual({ polls: 2, retryAfterSeconds: 0 });
   });
 });
