@@ -1,7 +1,7 @@
 import { systemClock, type Clock } from "../common/clock.js";
 import { EmulatorServer, ServedEmulator, type EmuRequest, type EmuResponse } from "../common/server.js";
 import { sharedCertificateAuthority } from "../common/tls.js";
-import { TokenBucket, type RateLimitOptions } from "./rateLimit.js";
+import { TokenBucket, type RateLimitOptions } from "../common/tokenBucket.js";
 import { registerPublicRoutes } from "./routes.js";
 import { GatewayState, GatewayStateError, type EmulatedServer, type SeedServerInput, type ServerEdit } from "./state.js";
 import { checkClientCredentials, type TokenCheckResult } from "./tokenCheck.js";

@@ -1,6 +1,6 @@
 import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
 import type { EmuRequest, EmuResponse, EmulatorServer } from "../common/server.js";
-import type { TokenBucket } from "./rateLimit.js";
+import type { TokenBucket } from "../common/tokenBucket.js";
 import { GatewayStateError, toPublic, type GatewayState } from "./state.js";
 import type { TokenCheckResult } from "./tokenCheck.js";
 import type { TrafficLog } from "./traffic.js";

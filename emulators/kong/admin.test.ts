@@ -126,6 +126,20 @@ describe("Kong Admin API emulator (specs/kong-openid-connect.md)", () => {
     expect((await call("GET", "/plugins")).status).toBe(200);
   });
 
+  it("throttle (README guesses): with setRateLimit an empty bucket answers 429 + Retry-After with the rate-limiting plugin's message; reads and writes spend the same bucket; none by default", async () => {
+    const p = kong.seedPlugin({ issuer: ISSUER, clientIds: ["a"], clientSecrets: ["s"] });
+    for (let i = 0; i < 5; i++) expect((await call("GET", "/plugins")).status).toBe(200);
+    kong.setRateLimit({ capacity: 2, refillPerSecond: 0.5 });
+    expect((await call("GET", "/plugins")).status).toBe(200);
+    expect((await call("PATCH", `/plugins/${p.id}`, { config: { client_secret: ["n"] } })).status).toBe(200);
+    const refused = await call("GET", `/plugins/${p.id}`);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("retry-after")).toBe("2");
+    expect(refused.body).toEqual({ message: "API rate limit exceeded" });
+    kong.setRateLimit(undefined);
+    expect((await call("GET", `/plugins/${p.id}`)).status).toBe(200);
+  });
+
   it("a second writer (revertSecretWrites) puts the old secret back after a write: the PATCH answers the new value, the next GET the old one", async () => {
     const p = kong.seedPlugin({ issuer: ISSUER, clientIds: ["a"], clientSecrets: ["old"] });
     kong.revertSecretWrites(p.id);

@@ -1,6 +1,7 @@
 import { systemClock, type Clock } from "../common/clock.js";
 import { EmulatorServer, ServedEmulator } from "../common/server.js";
 import { sharedCertificateAuthority } from "../common/tls.js";
+import { TokenBucket, type RateLimitOptions } from "../common/tokenBucket.js";
 import { headerMatches, registerKongRoutes, type KongSurface } from "./routes.js";
 import { KongState, type KongPlugin, type SeedPluginInput } from "./state.js";
 
@@ -27,6 +28,8 @@ export abstract class KongPluginsEmulator extends ServedEmulator {
   private readonly reverted = new Set<string>();
   /** Scopes (workspaces, control planes) where the token's user has no role: calls there answer 403. */
   private readonly denied = new Set<string>();
+  /** The throttle in front of the API (README guesses): none until `setRateLimit`. */
+  private bucket: TokenBucket | undefined;
 
   protected constructor(name: string, options: KongEmulatorBaseOptions, surfaces: (denied: (scope: string) => boolean) => KongSurface[]) {
     super();
@@ -40,6 +43,7 @@ export abstract class KongPluginsEmulator extends ServedEmulator {
       state: this.state,
       nowSeconds,
       surfaces: surfaces((scope) => this.denied.has(scope)),
+      bucket: () => this.bucket,
       afterWrite: (before, written) => {
         if (before && this.reverted.has(written.id)) this.state.put({ ...written, config: { ...written.config, client_secret: before.config.client_secret } });
       },
@@ -55,6 +59,14 @@ export abstract class KongPluginsEmulator extends ServedEmulator {
   revertSecretWrites(pluginId: string, on = true): void {
     if (on) this.reverted.add(pluginId);
     else this.reverted.delete(pluginId);
+  }
+
+  /**
+   * Puts a throttle in front of the API (or with `undefined` removes it): a token bucket whose empty
+   * answer is 429 with Retry-After, as Kong's rate-limiting plugin answers. The bucket starts full.
+   */
+  setRateLimit(rateLimit: RateLimitOptions | undefined): void {
+    this.bucket = rateLimit ? new TokenBucket(rateLimit) : undefined;
   }
 
   /** An administrator edits the plugin behind the rotator's back (e.g. switches it to a vault reference). */
@@ -86,6 +98,7 @@ export abstract class KongPluginsEmulator extends ServedEmulator {
     for (const p of this.state.all()) this.state.delete(p.id);
     this.reverted.clear();
     this.denied.clear();
+    this.bucket = undefined;
     this.server.faults.clear();
   }
 

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { EmuRequest, EmuResponse, EmulatorServer } from "../common/server.js";
+import type { TokenBucket } from "../common/tokenBucket.js";
 import { defaultEntity, type KongPlugin, type KongState } from "./state.js";
 
 /**
@@ -37,6 +38,8 @@ export interface KongRouteDeps {
   surfaces: KongSurface[];
   /** Called after a write is stored and answered: a second writer may change the entity again (emulator.ts). */
   afterWrite: (before: KongPlugin | undefined, written: KongPlugin) => void;
+  /** The throttle in front of the API, when one is set (emulator.ts `setRateLimit`). */
+  bucket: () => TokenBucket | undefined;
 }
 
 /** § Errors: the body is the error table itself: code, name, message, and fields (or options). */
@@ -45,6 +48,16 @@ function dbError(code: number, name: string, message: string, status: number, fi
 }
 
 const NOT_FOUND: EmuResponse = { status: 404, body: { message: "Not found" } };
+
+/**
+ * README guesses: the Admin API has no rate limit of its own; one set with `setRateLimit` answers as
+ * Kong's rate-limiting plugin in front of it would (429, `Retry-After`, `{"message":"API rate limit exceeded"}`).
+ */
+function throttle(bucket: TokenBucket | undefined): EmuResponse | undefined {
+  const t = bucket?.take();
+  if (!t || t.ok) return undefined;
+  return { status: 429, headers: { "Retry-After": String(t.retryAfterSeconds) }, body: { message: "API rate limit exceeded" } };
+}
 
 const CLIENT_AUTH = [
   "client_secret_basic",
@@ -95,6 +108,8 @@ function registerSurface(server: EmulatorServer, deps: KongRouteDeps, surface: K
       const scope = surface.scopeOf(captured);
       const refused = surface.authorize(req, scope, write);
       if (refused) return refused;
+      const throttled = throttle(deps.bucket());
+      if (throttled) return throttled;
       if (scope === undefined) return surface.unknownScope;
       return handler(req, { scope, serviceId: hasService ? rest[0] : undefined, pluginId: hasId ? rest.at(-1) : undefined });
     };

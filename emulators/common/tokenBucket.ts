@@ -1,6 +1,7 @@
 /**
- * The gateway's throttle: a token bucket per API token. A request takes one token; an empty
- * bucket answers 429 with Retry-After in whole seconds (at least 1, as HTTP requires).
+ * A token-bucket throttle, shared by the emulators that rate-limit (the gateway per API token, a
+ * Kong API with `setRateLimit`). A request takes one token; an empty bucket answers 429 with
+ * Retry-After in whole seconds (at least 1, as HTTP requires).
  */
 export interface RateLimitOptions {
   capacity: number;
