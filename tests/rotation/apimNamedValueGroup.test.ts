@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Scenario, useWorld } from "./harness.js";
 import { useWorldArm } from "./worldArm.js";
+import { expectRetirementWaitsForPickupDelay, ONE_HOUR_GRACE } from "./refusedRefresh.js";
 import { expectRetirementHeld, incidentNaming, firstPassFailsNaming } from "./heldRetirement.js";
 
 /**
@@ -11,7 +12,6 @@ import { expectRetirementHeld, incidentNaming, firstPassFailsNaming } from "./he
  * services fetched or store, against the Key Vault emulator and Entra.
  */
 const world = useWorld();
-const HOUR = 3_600_000;
 const SUB = "/subscriptions/00000000-0000-0000-0000-00000000a001/resourceGroups/rg-gw/providers/Microsoft.ApiManagement/service";
 const APIM1 = `${SUB}/apim-one`;
 const APIM2 = `${SUB}/apim-two`;
@@ -103,30 +103,14 @@ describe("target groups: cequence + apim-named-value", () => {
   });
 
   it("a refresh the service refuses (no refreshSecret permission) falls back to the 4 h pickup delay with a warning: retirement waits promote + 4 h", async () => {
-    const s = await Scenario.due(world, {
-      targets: 1,
-      otherTargets: 0,
-      overrides: { ...groups(), secret: { lifetimeDays: 180, renewBeforeDays: 30, renewAtFraction: 0.1, gracePeriodHours: 1 } },
-    });
+    const s = await Scenario.due(world, { targets: 1, otherTargets: 0, overrides: { ...groups(), ...ONE_HOUR_GRACE } });
     seedKeyVaultBacked(s);
     arm.core.deny("Microsoft.ApiManagement/service/namedValues/refreshSecret/action");
-
-    const first = await s.pass();
-    expect(["waiting", "succeeded"]).toContain(first.status);
-    const kv = first.journal.targets.filter((t) => t.group === 1 && t.outcome === undefined);
-    expect(kv.map((t) => t.proof)).toEqual(["time", "time"]);
-    expect(s.lines.join("\n")).toMatch(/cannot be asked to refresh .*pickup is assumed 4 h after promote/);
-
-    world.clock.advance(2 * HOUR); // past the grace period, inside the 4 h window
-    const held = await s.pass();
-    expect(held.status).toBe("waiting");
-    expect(JSON.stringify(held.journal.steps.at(-1))).toContain("pickup assumed only from");
-    expect(s.credentials().map((c) => c.keyId)).toContain(s.seeded.handMade.keyId);
-
-    world.clock.advance(2.5 * HOUR);
-    const done = await s.pass();
-    expect(done.status).toBe("succeeded");
-    expect(s.credentials().map((c) => c.keyId)).toEqual([s.vaultCurrent()!.tags["keyId"]]);
+    await expectRetirementWaitsForPickupDelay(world, s, {
+      delayHours: 4,
+      timeProofs: 2,
+      warning: /cannot be asked to refresh .*pickup is assumed 4 h after promote/,
+    });
   });
 
   it("a plain named value whose write is acknowledged but not applied holds retirement with an incident naming it", async () => {
