@@ -11,6 +11,17 @@ import { SecretScanner } from "../helpers/secretScan.js";
 import { acceptConfirmation } from "../../src/rotation/enqueue.js";
 import { HttpClient } from "../../src/http/client.js";
 
+/**
+ * What the journal says the pass did to each target it wrote or refreshed (not the ones it only
+ * reported: drift, a vault reference), as rows of the fields `pick` names, sorted for comparison.
+ */
+export function updatedTargetRows(records: PassResult["journal"]["targets"], pick: (t: PassResult["journal"]["targets"][number]) => unknown[]): unknown[][] {
+  return records
+    .filter((t) => t.outcome === undefined)
+    .map(pick)
+    .sort();
+}
+
 /** One seeded set inside a running world, with its own Storage container, runtime and log. */
 export class Scenario {
   readonly lines: string[];
