@@ -9,7 +9,8 @@ import { TrafficLog } from "./traffic.js";
 
 /**
  * A local AI gateway implementing docs/gateway-contract.md: MCP servers with OAuth 2.0
- * client-credentials authentication, cursor pagination, ETags and If-Match, a salted secret
+ * client-credentials authentication, cursor pagination (optionally numbered pages and a listing
+ * ETag), ETags and If-Match, a salted secret
  * fingerprint, a token-bucket rate limit and a test-connection route that really calls the
  * stored token URL. Built on EmulatorServer, so `server.faults` injects drops, hangs and errors.
  */
@@ -27,6 +28,8 @@ export interface GatewayEmulatorOptions {
   pageSizeMax?: number;
   /** Offer the optional numbered-pages extension of the listing (docs/gateway-contract.md); default off. */
   numberedPages?: boolean;
+  /** Offer the optional listing ETag (If-None-Match → 304, docs/gateway-contract.md); default off. */
+  listingEtag?: boolean;
   /** Stamps secretUpdatedAt and checkedAt (share the world's OffsetClock). Default: system time. */
   clock?: Clock;
   /** Serve plain http instead of https (the config accepts http for loopback only). Default false. */
@@ -44,6 +47,8 @@ export class GatewayEmulator extends ServedEmulator {
   private lostUpdates: { ids?: Set<string>; remaining: number } | undefined;
   private bucket: TokenBucket | undefined;
   private latencyMs: number;
+  private listingEtag: boolean;
+  private listingExpiry: { afterPages: number; repeat: boolean; served: number } | undefined;
 
   constructor(private readonly options: GatewayEmulatorOptions) {
     super();
@@ -60,6 +65,7 @@ export class GatewayEmulator extends ServedEmulator {
     });
     this.bucket = options.rateLimit ? new TokenBucket(options.rateLimit) : undefined;
     this.latencyMs = options.latencyMs ?? 0;
+    this.listingEtag = options.listingEtag ?? false;
     registerPublicRoutes(this.server, {
       state: this.state,
       apiToken: options.apiToken,
@@ -68,6 +74,8 @@ export class GatewayEmulator extends ServedEmulator {
       latencyMs: () => this.latencyMs,
       pageSizeMax: options.pageSizeMax ?? 100,
       numberedPages: options.numberedPages ?? false,
+      listingEtag: () => this.listingEtag,
+      listPageServed: () => this.countListPage(),
       testConnection: (id) => this.testConnection(id),
       now: () => clock.now(),
       traffic: this.traffic,
@@ -105,6 +113,31 @@ export class GatewayEmulator extends ServedEmulator {
 
   setLatency(ms: number): void {
     this.latencyMs = ms;
+  }
+
+  /** Turns the optional listing ETag on or off (a gateway upgraded, or one without it). */
+  setListingEtag(on: boolean): void {
+    this.listingEtag = on;
+  }
+
+  /**
+   * Listings that expire under the client, as a restarted gateway or a short cursor lifetime makes
+   * them: after `afterPages` more listing pages are served (0: now), every cursor and snapshot issued
+   * so far answers 410 (`CursorExpired`, `SnapshotExpired`); with `repeat`, again after every
+   * `afterPages` pages. `undefined` heals it.
+   */
+  setListingExpiry(spec: { afterPages: number; repeat?: boolean } | undefined): void {
+    this.listingExpiry = undefined;
+    if (spec && spec.afterPages === 0) this.state.expireListings();
+    else if (spec) this.listingExpiry = { afterPages: spec.afterPages, repeat: spec.repeat ?? false, served: 0 };
+  }
+
+  private countListPage(): void {
+    const e = this.listingExpiry;
+    if (!e || ++e.served < e.afterPages) return;
+    this.state.expireListings();
+    if (e.repeat) e.served = 0;
+    else this.listingExpiry = undefined;
   }
 
   /**
@@ -153,6 +186,7 @@ export class GatewayEmulator extends ServedEmulator {
     this.state.reset();
     this.server.faults.clear();
     this.lostUpdates = undefined;
+    this.listingExpiry = undefined;
   }
 
   private server_(id: string): EmulatedServer {
@@ -239,6 +273,27 @@ export class GatewayEmulator extends ServedEmulator {
         if (b !== null && ((b.ids !== undefined && !Array.isArray(b.ids)) || (b.times !== undefined && (typeof b.times !== "number" || b.times < 0))))
           return bad("send {ids?: [server id…], times?: n} to lose updates, or null to heal");
         this.setLoseUpdates(b ?? undefined);
+        return { status: 204 };
+      }),
+    );
+    this.server.route(
+      "PUT",
+      /^\/_control\/listingExpiry$/,
+      control((req) => {
+        const b = req.json<{ afterPages?: number; repeat?: boolean } | null>();
+        if (b !== null && (typeof b.afterPages !== "number" || !Number.isInteger(b.afterPages) || b.afterPages < 0))
+          return bad("send {afterPages: n (0 = now), repeat?: true} to expire listings, or null to heal");
+        this.setListingExpiry(b === null ? undefined : { afterPages: b.afterPages!, ...(b.repeat !== undefined ? { repeat: b.repeat === true } : {}) });
+        return { status: 204 };
+      }),
+    );
+    this.server.route(
+      "PUT",
+      /^\/_control\/listingEtag$/,
+      control((req) => {
+        const b = req.json<{ on?: unknown } | null>();
+        if (typeof b?.on !== "boolean") return bad("send {on: true|false}");
+        this.setListingEtag(b.on);
         return { status: 204 };
       }),
     );
