@@ -3,7 +3,7 @@ import { EmulatorServer, ServedEmulator, type EmuRequest, type EmuResponse } fro
 import { sharedCertificateAuthority } from "../common/tls.js";
 import { TokenBucket, type RateLimitOptions } from "./rateLimit.js";
 import { registerPublicRoutes } from "./routes.js";
-import { GatewayState, GatewayStateError, type EmulatedServer, type SeedServerInput, type ServerEdit } from "./state.js";
+import { GatewayState, GatewayStateError, type EmulatedServer, type ListingExpiry, type SeedServerInput, type ServerEdit } from "./state.js";
 import { checkClientCredentials, type TokenCheckResult } from "./tokenCheck.js";
 import { TrafficLog } from "./traffic.js";
 
@@ -48,7 +48,7 @@ export class GatewayEmulator extends ServedEmulator {
   private bucket: TokenBucket | undefined;
   private latencyMs: number;
   private listingEtag: boolean;
-  private listingExpiry: { afterPages: number; repeat: boolean; served: number } | undefined;
+  private listingExpiry: { afterPages: number; repeat: boolean; how: ListingExpiry; served: number } | undefined;
 
   constructor(private readonly options: GatewayEmulatorOptions) {
     super();
@@ -123,19 +123,21 @@ export class GatewayEmulator extends ServedEmulator {
   /**
    * Listings that expire under the client, as a restarted gateway or a short cursor lifetime makes
    * them: after `afterPages` more listing pages are served (0: now), every cursor and snapshot issued
-   * so far answers 410 (`CursorExpired`, `SnapshotExpired`); with `repeat`, again after every
-   * `afterPages` pages. `undefined` heals it.
+   * so far answers 410 (`CursorExpired`, `SnapshotExpired`); `how: "restarted"` as after a gateway
+   * restart (cursors 400 `InvalidCursor`, snapshots 410), `how: "snapshots"` only the snapshots (an
+   * evicted one). With `repeat`, again after every `afterPages` pages. `undefined` heals it.
    */
-  setListingExpiry(spec: { afterPages: number; repeat?: boolean } | undefined): void {
+  setListingExpiry(spec: { afterPages: number; repeat?: boolean; how?: ListingExpiry } | undefined): void {
     this.listingExpiry = undefined;
-    if (spec && spec.afterPages === 0) this.state.expireListings();
-    else if (spec) this.listingExpiry = { afterPages: spec.afterPages, repeat: spec.repeat ?? false, served: 0 };
+    const how = spec?.how ?? "expired";
+    if (spec && spec.afterPages === 0) this.state.expireListings(how);
+    else if (spec) this.listingExpiry = { afterPages: spec.afterPages, repeat: spec.repeat ?? false, how, served: 0 };
   }
 
   private countListPage(): void {
     const e = this.listingExpiry;
     if (!e || ++e.served < e.afterPages) return;
-    this.state.expireListings();
+    this.state.expireListings(e.how);
     if (e.repeat) e.served = 0;
     else this.listingExpiry = undefined;
   }
@@ -280,10 +282,11 @@ export class GatewayEmulator extends ServedEmulator {
       "PUT",
       /^\/_control\/listingExpiry$/,
       control((req) => {
-        const b = req.json<{ afterPages?: number; repeat?: boolean } | null>();
-        if (b !== null && (typeof b.afterPages !== "number" || !Number.isInteger(b.afterPages) || b.afterPages < 0))
-          return bad("send {afterPages: n (0 = now), repeat?: true} to expire listings, or null to heal");
-        this.setListingExpiry(b === null ? undefined : { afterPages: b.afterPages!, ...(b.repeat !== undefined ? { repeat: b.repeat === true } : {}) });
+        const b = req.json<{ afterPages?: number; repeat?: boolean; how?: ListingExpiry } | null>();
+        const hows: unknown[] = [undefined, "expired", "restarted", "snapshots"];
+        if (b !== null && (typeof b.afterPages !== "number" || !Number.isInteger(b.afterPages) || b.afterPages < 0 || !hows.includes(b.how)))
+          return bad('send {afterPages: n (0 = now), repeat?: true, how?: "expired"|"restarted"|"snapshots"} to expire listings, or null to heal');
+        this.setListingExpiry(b === null ? undefined : { afterPages: b.afterPages!, repeat: b.repeat === true, ...(b.how ? { how: b.how } : {}) });
         return { status: 204 };
       }),
     );

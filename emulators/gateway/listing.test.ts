@@ -112,6 +112,21 @@ describe("gateway emulator: listing ETag and expiry", () => {
     expect(rest.status).toBe(200);
   });
 
+  it("a restarted gateway no longer knows the cursors it issued: 400 InvalidCursor", async () => {
+    const r = await first();
+    f.emulator.setListingExpiry({ afterPages: 0, how: "restarted" });
+    const byCursor = await f.call<ErrorBody>("GET", "/mcp-servers", { query: { limit: 10, cursor: r.data.nextCursor! } });
+    expect(byCursor.status).toBe(400);
+    expect(byCursor.data.error.code).toBe("InvalidCursor");
+  });
+
+  it("an evicted snapshot answers 410 while the cursors stay valid", async () => {
+    const r = await first();
+    f.emulator.setListingExpiry({ afterPages: 0, how: "snapshots" });
+    expect((await f.call("GET", "/mcp-servers", { query: { limit: 10, snapshot: r.data.pagination!.snapshot, page: 1 } })).status).toBe(410);
+    expect((await f.call("GET", "/mcp-servers", { query: { limit: 10, cursor: r.data.nextCursor! } })).status).toBe(200);
+  });
+
   it("with repeat, every cursor expires before it is used; healing with null stops it", async () => {
     await f.call("PUT", "/_control/listingExpiry", { json: { afterPages: 1, repeat: true } });
     for (let i = 0; i < 3; i++) {

@@ -55,6 +55,9 @@ export interface PublicServer {
   etag: string;
 }
 
+/** What expires: cursors (410) and snapshots, a restart's (cursors 400 InvalidCursor) and snapshots, or only snapshots. */
+export type ListingExpiry = "expired" | "restarted" | "snapshots";
+
 export class GatewayStateError extends Error {
   constructor(
     readonly code: "NotFound" | "Conflict" | "InvalidCursor" | "CursorExpired",
@@ -72,8 +75,8 @@ export class GatewayState {
   private estateVersion = 0;
   /** Cursors carry the epoch they were issued in; expireListings() starts a new one (older cursors answer 410). */
   private listingEpoch = 0;
-  /** Keys the cursor signature, so a client cannot forge or edit a cursor. */
-  private readonly cursorKey = randomBytes(32);
+  /** Keys the cursor signature, so a client cannot forge or edit a cursor; a restart draws a new one. */
+  private cursorKey = randomBytes(32);
   /** Every secret ever stored, for the secret scan (a replaced secret must not leak either). */
   private readonly secretsEverStored = new Set<string>();
 
@@ -190,11 +193,15 @@ export class GatewayState {
 
   /**
    * Every cursor and snapshot issued so far expires: a later call with one answers 410, as a gateway
-   * that restarted or whose cursor lifetime ran out would. New listings work as before.
+   * whose cursor lifetime ran out would — or, `restarted`, 400 InvalidCursor (its cursors are signed
+   * with a key it no longer has); with `snapshots`, only the snapshots (cursors stay valid). New
+   * listings work as before.
    */
-  expireListings(): void {
-    this.listingEpoch++;
+  expireListings(how: ListingExpiry = "expired"): void {
     this.snapshots.clear();
+    // A restarted gateway forgot the key its cursors were signed with: they are not its own any more (400 InvalidCursor).
+    if (how === "restarted") this.cursorKey = randomBytes(32);
+    else if (how === "expired") this.listingEpoch++;
   }
 
   /** Page `page` of a snapshot (servers deleted since are left out); undefined: unknown snapshot. */

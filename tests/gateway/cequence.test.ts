@@ -12,7 +12,7 @@ import { memoryLogger } from "../../src/logging.js";
 import { Redactor } from "../../src/redact.js";
 import { SecretScanner } from "../helpers/secretScan.js";
 import { errorTracker, rotatorFailure } from "../helpers/rotatorFailure.js";
-import { cequenceConfig, fastHttp } from "./helpers.js";
+import { cequenceConfig, fastHttp, listedServer } from "./helpers.js";
 
 /** The cequence adapter through our real HttpClient against the gateway emulator. */
 const TENANT_ID = "0b5f2c1e-7d3a-4e8b-9c6f-2a1d3e4f5a6b";
@@ -100,22 +100,7 @@ describe("cequence adapter", () => {
           items: [
             { id: "apikey-1", name: "uses an API key", authentication: { type: "apiKey", headerName: "X-Key" }, etag: '"a"' },
             { id: "none-1", name: "no auth", authentication: null, etag: '"b"' },
-            {
-              id: real.id,
-              name: real.name,
-              etag: real.etag,
-              authentication: {
-                type: "oauth2",
-                tokenName: "t",
-                tokenUrl: TOKEN_URL,
-                clientId,
-                scopes: [],
-                additionalParameters: {},
-                secretUpdatedAt: real.secretUpdatedAt,
-                secretFingerprint: real.secretFingerprint,
-                fingerprintSalt: real.fingerprintSalt,
-              },
-            },
+            listedServer(real, { clientId, tokenUrl: TOKEN_URL }),
           ],
           nextCursor: null,
         },
@@ -177,23 +162,7 @@ describe("cequence adapter", () => {
     it("stops a listing whose cursor loops instead of paging forever", async () => {
       const item = f.emulator.servers()[0]!;
       const page = (cursor: string) => ({
-        items: [
-          {
-            id: item.id,
-            name: item.name,
-            etag: item.etag,
-            authentication: {
-              type: "oauth2",
-              tokenName: "t",
-              tokenUrl: TOKEN_URL,
-              clientId,
-              scopes: [],
-              additionalParameters: {},
-              secretFingerprint: item.secretFingerprint,
-              fingerprintSalt: item.fingerprintSalt,
-            },
-          },
-        ],
+        items: [listedServer(item, { clientId, tokenUrl: TOKEN_URL })],
         nextCursor: cursor,
       });
       f.emulator.server.faults.add({ route: "^GET /mcp-servers$", status: 200, times: 3, body: page("same-cursor") });
