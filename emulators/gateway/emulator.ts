@@ -280,23 +280,19 @@ export class GatewayEmulator extends ServedEmulator {
     );
     this.server.route(
       "PUT",
-      /^\/_control\/listingExpiry$/,
+      /^\/_control\/listing$/,
       control((req) => {
-        const b = req.json<{ afterPages?: number; repeat?: boolean; how?: ListingExpiry } | null>();
+        type Expiry = { afterPages?: number; repeat?: boolean; how?: ListingExpiry } | null;
+        const b = req.json<{ etag?: unknown; expiry?: Expiry } | null>() ?? {};
+        const e = b.expiry;
         const hows: unknown[] = [undefined, "expired", "restarted", "snapshots"];
-        if (b !== null && (typeof b.afterPages !== "number" || !Number.isInteger(b.afterPages) || b.afterPages < 0 || !hows.includes(b.how)))
-          return bad('send {afterPages: n (0 = now), repeat?: true, how?: "expired"|"restarted"|"snapshots"} to expire listings, or null to heal');
-        this.setListingExpiry(b === null ? undefined : { afterPages: b.afterPages!, repeat: b.repeat === true, ...(b.how ? { how: b.how } : {}) });
-        return { status: 204 };
-      }),
-    );
-    this.server.route(
-      "PUT",
-      /^\/_control\/listingEtag$/,
-      control((req) => {
-        const b = req.json<{ on?: unknown } | null>();
-        if (typeof b?.on !== "boolean") return bad("send {on: true|false}");
-        this.setListingEtag(b.on);
+        const badExpiry =
+          e !== undefined && e !== null && (typeof e.afterPages !== "number" || !Number.isInteger(e.afterPages) || e.afterPages < 0 || !hows.includes(e.how));
+        if ((b.etag !== undefined && typeof b.etag !== "boolean") || badExpiry)
+          return bad('send {etag?: true|false, expiry?: {afterPages: n (0 = now), repeat?: true, how?: "expired"|"restarted"|"snapshots"} | null}');
+        if (typeof b.etag === "boolean") this.setListingEtag(b.etag);
+        if (e === null) this.setListingExpiry(undefined);
+        else if (e) this.setListingExpiry({ afterPages: e.afterPages!, repeat: e.repeat === true, ...(e.how ? { how: e.how } : {}) });
         return { status: 204 };
       }),
     );

@@ -32,7 +32,7 @@ describe("gateway emulator: listing ETag and expiry", () => {
   beforeEach(async () => {
     f.emulator.reset();
     for (let i = 0; i < 25; i++) seed(`s-${i}`);
-    expect((await f.call("PUT", "/_control/listingEtag", { json: { on: true } })).status).toBe(204);
+    expect((await f.call("PUT", "/_control/listing", { json: { etag: true } })).status).toBe(204);
   });
 
   it("without the extension, the first page carries no ETag and If-None-Match is ignored", async () => {
@@ -97,7 +97,7 @@ describe("gateway emulator: listing ETag and expiry", () => {
   });
 
   it("a listing expired after a page: its cursor answers 410 CursorExpired, its snapshot 410 SnapshotExpired, and a new listing works", async () => {
-    expect((await f.call("PUT", "/_control/listingExpiry", { json: { afterPages: 1 } })).status).toBe(204);
+    expect((await f.call("PUT", "/_control/listing", { json: { expiry: { afterPages: 1 } } })).status).toBe(204);
     const r = await first();
     expect(r.data.pagination?.pageCount).toBe(3);
     const byCursor = await f.call<ErrorBody>("GET", "/mcp-servers", { query: { limit: 10, cursor: r.data.nextCursor! } });
@@ -128,14 +128,14 @@ describe("gateway emulator: listing ETag and expiry", () => {
   });
 
   it("with repeat, every cursor expires before it is used; healing with null stops it", async () => {
-    await f.call("PUT", "/_control/listingExpiry", { json: { afterPages: 1, repeat: true } });
+    await f.call("PUT", "/_control/listing", { json: { expiry: { afterPages: 1, repeat: true } } });
     for (let i = 0; i < 3; i++) {
       const r = await first();
       expect((await f.call("GET", "/mcp-servers", { query: { limit: 10, cursor: r.data.nextCursor! } })).status).toBe(410);
     }
-    await f.call("PUT", "/_control/listingExpiry", { json: null });
+    await f.call("PUT", "/_control/listing", { json: { expiry: null } });
     const r = await first();
     expect((await f.call("GET", "/mcp-servers", { query: { limit: 10, cursor: r.data.nextCursor! } })).status).toBe(200);
-    expect((await f.call("PUT", "/_control/listingExpiry", { json: { afterPages: -1 } })).status).toBe(400);
+    expect((await f.call("PUT", "/_control/listing", { json: { expiry: { afterPages: -1 } } })).status).toBe(400);
   });
 });

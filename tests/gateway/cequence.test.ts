@@ -29,6 +29,9 @@ describe("cequence adapter", () => {
   const errors: unknown[] = [];
   const track = errorTracker(errors);
   const failure = rotatorFailure(errors);
+  /** The next listing page(s) the gateway answers hold `items`, whatever it stores (last page unless a cursor is given). */
+  const answerListingWith = (items: unknown[], o: { nextCursor?: string; times?: number } = {}): void =>
+    void f.emulator.server.faults.add({ route: "^GET /mcp-servers$", status: 200, times: o.times ?? 1, body: { items, nextCursor: o.nextCursor ?? null } });
 
   beforeAll(async () => {
     // The gateway serves at most 25 per page although we ask for 40: the adapter must follow nextCursor, not count.
@@ -92,19 +95,11 @@ describe("cequence adapter", () => {
 
     it("skips MCP servers whose authentication is not OAuth 2.0 client credentials", async () => {
       const real = f.emulator.servers()[0]!;
-      f.emulator.server.faults.add({
-        route: "^GET /mcp-servers$",
-        status: 200,
-        times: 1,
-        body: {
-          items: [
-            { id: "apikey-1", name: "uses an API key", authentication: { type: "apiKey", headerName: "X-Key" }, etag: '"a"' },
-            { id: "none-1", name: "no auth", authentication: null, etag: '"b"' },
-            listedServer(real, { clientId, tokenUrl: TOKEN_URL }),
-          ],
-          nextCursor: null,
-        },
-      });
+      answerListingWith([
+        { id: "apikey-1", name: "uses an API key", authentication: { type: "apiKey", headerName: "X-Key" }, etag: '"a"' },
+        { id: "none-1", name: "no auth", authentication: null, etag: '"b"' },
+        listedServer(real, { clientId, tokenUrl: TOKEN_URL }),
+      ]);
       const targets = await adapter.listTargets({ clientId });
       expect(targets.map((t) => t.id)).toEqual([real.id]);
     });
@@ -112,22 +107,14 @@ describe("cequence adapter", () => {
 
   describe("malformed upstream answers", () => {
     it("names the missing field of a listed server as GATEWAY_BAD_RESPONSE", async () => {
-      f.emulator.server.faults.add({
-        route: "^GET /mcp-servers$",
-        status: 200,
-        times: 1,
-        body: {
-          items: [
-            {
-              id: "x1",
-              name: "broken",
-              etag: '"e"',
-              authentication: { type: "oauth2", tokenName: "t", tokenUrl: TOKEN_URL, scopes: [], secretFingerprint: "ab".repeat(32), fingerprintSalt: "s" },
-            },
-          ],
-          nextCursor: null,
+      answerListingWith([
+        {
+          id: "x1",
+          name: "broken",
+          etag: '"e"',
+          authentication: { type: "oauth2", tokenName: "t", tokenUrl: TOKEN_URL, scopes: [], secretFingerprint: "ab".repeat(32), fingerprintSalt: "s" },
         },
-      });
+      ]);
       const e = await failure(track(adapter.listTargets({ clientId })));
       expect(e.code).toBe("GATEWAY_BAD_RESPONSE");
       expect(e.message).toContain("items[0].authentication.clientId");
@@ -161,11 +148,7 @@ describe("cequence adapter", () => {
 
     it("stops a listing whose cursor loops instead of paging forever", async () => {
       const item = f.emulator.servers()[0]!;
-      const page = (cursor: string) => ({
-        items: [listedServer(item, { clientId, tokenUrl: TOKEN_URL })],
-        nextCursor: cursor,
-      });
-      f.emulator.server.faults.add({ route: "^GET /mcp-servers$", status: 200, times: 3, body: page("same-cursor") });
+      answerListingWith([listedServer(item, { clientId, tokenUrl: TOKEN_URL })], { nextCursor: "same-cursor", times: 3 });
       const e = await failure(track(adapter.listTargets({ clientId })));
       expect(e.code).toBe("GATEWAY_BAD_RESPONSE");
       expect(e.message).toContain("nextCursor repeats");

@@ -201,7 +201,7 @@ describe("cequence adapter: an ETag that does not name the whole listing", () =>
     // A web framework's ETag of the page's own bytes (as Express or Spring's ShallowEtagHeaderFilter add).
     stub = new EmulatorServer({ name: "framework-etag-gateway" });
     stub.route("GET", /^\/mcp-servers$/, (req) => {
-      seen.push(req.headers["if-none-match"] as string | undefined);
+      seen.push(req.headers["if-none-match"]);
       return { status: 200, headers: { ETag: '"page-bytes"' }, body };
     });
     await stub.start();

@@ -16,7 +16,7 @@ import { badResponse, mcpServerPageSchema, parseGatewayResponse, type McpServer 
  * Writes through this adapter forget the kept listing, so our own updates never depend on the
  * gateway moving its ETag for them.
  */
-export interface ListingCall {
+interface ListingCall {
   (spec: { query: Record<string, string | number | undefined>; headers?: Record<string, string>; abortSignal?: AbortSignal }): Promise<{
     status: number;
     data: unknown;
