@@ -173,6 +173,18 @@ describe("cequence adapter: the optional listing ETag", () => {
     expect(ids(await adapter.listTargets({ clientId: g.clientId }))).toEqual(oursNow(g.f, g.clientId));
     expect(listCalls(g.f)).toHaveLength(PAGES);
   });
+
+  it("a 304 naming another ETag than the one sent is GATEWAY_BAD_RESPONSE, and the kept listing is dropped", async () => {
+    const adapter = adapterFor(g.f);
+    await adapter.listTargets({ clientId: g.clientId });
+    g.f.emulator.server.faults.add({ route: "^GET /mcp-servers$", status: 304, times: 1, headers: { ETag: '"someone-else"' } });
+    const e = await failure(track(adapter.listTargets({ clientId: g.clientId })));
+    expect(e.code).toBe("GATEWAY_BAD_RESPONSE");
+    expect(e.message).toContain('names ETag "someone-else"');
+    g.f.emulator.traffic.clear();
+    await adapter.listTargets({ clientId: g.clientId });
+    expect(listCalls(g.f)).toEqual(Array(PAGES).fill(200));
+  });
 });
 
 describe("cequence adapter: a gateway without the listing ETag", () => {

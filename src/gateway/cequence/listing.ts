@@ -161,10 +161,12 @@ export function createServerListing(o: ServerListingOptions): ServerListing {
       if (res.status === 304) {
         // Only the first page is conditional, and only with the ETag of a listing we kept.
         if (pages !== 1 || !candidate || (res.headers["etag"] !== undefined && res.headers["etag"] !== candidate.etag)) {
+          // A gateway that answers 304 out of turn cannot vouch for what we kept either.
+          kept = undefined;
           throw badResponse(
             what,
-            candidate
-              ? `304 Not Modified names ETag ${res.headers["etag"] ?? "(none)"}, not the ${candidate.etag} the request sent`
+            pages === 1 && candidate
+              ? `304 Not Modified names ETag ${res.headers["etag"]}, not the ${candidate.etag} the request sent`
               : "304 Not Modified to a request that sent no If-None-Match",
           );
         }
