@@ -145,6 +145,8 @@ export const ERROR_CODES = {
   GATEWAY_UNAVAILABLE: transient,
   GATEWAY_UNREACHABLE: transient,
   GATEWAY_BAD_RESPONSE: upstream,
+  // The listing's cursors kept expiring before its last page; the next pass lists again.
+  GATEWAY_LISTING_EXPIRED: code(502, true, "error"),
   GATEWAY_TEST_UNSUPPORTED: upstream,
   GATEWAY_TOKEN_MISSING: code(500, false, "critical"),
   GATEWAY_MANUAL_ACTION_REQUIRED: code(202, false, "warning"),

@@ -3,13 +3,14 @@ import { EmulatorServer, ServedEmulator, type EmuRequest, type EmuResponse } fro
 import { sharedCertificateAuthority } from "../common/tls.js";
 import { TokenBucket, type RateLimitOptions } from "../common/tokenBucket.js";
 import { registerPublicRoutes } from "./routes.js";
-import { GatewayState, GatewayStateError, type EmulatedServer, type SeedServerInput, type ServerEdit } from "./state.js";
+import { GatewayState, GatewayStateError, type EmulatedServer, type ListingExpiry, type SeedServerInput, type ServerEdit } from "./state.js";
 import { checkClientCredentials, type TokenCheckResult } from "./tokenCheck.js";
 import { TrafficLog } from "./traffic.js";
 
 /**
  * A local AI gateway implementing docs/gateway-contract.md: MCP servers with OAuth 2.0
- * client-credentials authentication, cursor pagination, ETags and If-Match, a salted secret
+ * client-credentials authentication, cursor pagination (optionally numbered pages and a listing
+ * ETag), ETags and If-Match, a salted secret
  * fingerprint, a token-bucket rate limit and a test-connection route that really calls the
  * stored token URL. Built on EmulatorServer, so `server.faults` injects drops, hangs and errors.
  */
@@ -27,6 +28,8 @@ export interface GatewayEmulatorOptions {
   pageSizeMax?: number;
   /** Offer the optional numbered-pages extension of the listing (docs/gateway-contract.md); default off. */
   numberedPages?: boolean;
+  /** Offer the optional listing ETag (If-None-Match → 304, docs/gateway-contract.md); default off. */
+  listingEtag?: boolean;
   /** Stamps secretUpdatedAt and checkedAt (share the world's OffsetClock). Default: system time. */
   clock?: Clock;
   /** Serve plain http instead of https (the config accepts http for loopback only). Default false. */
@@ -44,6 +47,8 @@ export class GatewayEmulator extends ServedEmulator {
   private lostUpdates: { ids?: Set<string>; remaining: number } | undefined;
   private bucket: TokenBucket | undefined;
   private latencyMs: number;
+  private listingEtag: boolean;
+  private listingExpiry: { afterPages: number; repeat: boolean; how: ListingExpiry; served: number } | undefined;
 
   constructor(private readonly options: GatewayEmulatorOptions) {
     super();
@@ -60,6 +65,7 @@ export class GatewayEmulator extends ServedEmulator {
     });
     this.bucket = options.rateLimit ? new TokenBucket(options.rateLimit) : undefined;
     this.latencyMs = options.latencyMs ?? 0;
+    this.listingEtag = options.listingEtag ?? false;
     registerPublicRoutes(this.server, {
       state: this.state,
       apiToken: options.apiToken,
@@ -68,6 +74,8 @@ export class GatewayEmulator extends ServedEmulator {
       latencyMs: () => this.latencyMs,
       pageSizeMax: options.pageSizeMax ?? 100,
       numberedPages: options.numberedPages ?? false,
+      listingEtag: () => this.listingEtag,
+      listPageServed: () => this.countListPage(),
       testConnection: (id) => this.testConnection(id),
       now: () => clock.now(),
       traffic: this.traffic,
@@ -105,6 +113,33 @@ export class GatewayEmulator extends ServedEmulator {
 
   setLatency(ms: number): void {
     this.latencyMs = ms;
+  }
+
+  /** Turns the optional listing ETag on or off (a gateway upgraded, or one without it). */
+  setListingEtag(on: boolean): void {
+    this.listingEtag = on;
+  }
+
+  /**
+   * Listings that expire under the client, as a restarted gateway or a short cursor lifetime makes
+   * them: after `afterPages` more listing pages are served (0: now), every cursor and snapshot issued
+   * so far answers 410 (`CursorExpired`, `SnapshotExpired`); `how: "restarted"` as after a gateway
+   * restart (cursors 400 `InvalidCursor`, snapshots 410), `how: "snapshots"` only the snapshots (an
+   * evicted one). With `repeat`, again after every `afterPages` pages. `undefined` heals it.
+   */
+  setListingExpiry(spec: { afterPages: number; repeat?: boolean; how?: ListingExpiry } | undefined): void {
+    this.listingExpiry = undefined;
+    const how = spec?.how ?? "expired";
+    if (spec && spec.afterPages === 0) this.state.expireListings(how);
+    else if (spec) this.listingExpiry = { afterPages: spec.afterPages, repeat: spec.repeat ?? false, how, served: 0 };
+  }
+
+  private countListPage(): void {
+    const e = this.listingExpiry;
+    if (!e || ++e.served < e.afterPages) return;
+    this.state.expireListings(e.how);
+    if (e.repeat) e.served = 0;
+    else this.listingExpiry = undefined;
   }
 
   /**
@@ -153,6 +188,7 @@ export class GatewayEmulator extends ServedEmulator {
     this.state.reset();
     this.server.faults.clear();
     this.lostUpdates = undefined;
+    this.listingExpiry = undefined;
   }
 
   private server_(id: string): EmulatedServer {
@@ -239,6 +275,24 @@ export class GatewayEmulator extends ServedEmulator {
         if (b !== null && ((b.ids !== undefined && !Array.isArray(b.ids)) || (b.times !== undefined && (typeof b.times !== "number" || b.times < 0))))
           return bad("send {ids?: [server id…], times?: n} to lose updates, or null to heal");
         this.setLoseUpdates(b ?? undefined);
+        return { status: 204 };
+      }),
+    );
+    this.server.route(
+      "PUT",
+      /^\/_control\/listing$/,
+      control((req) => {
+        type Expiry = { afterPages?: number; repeat?: boolean; how?: ListingExpiry } | null;
+        const b = req.json<{ etag?: unknown; expiry?: Expiry } | null>() ?? {};
+        const e = b.expiry;
+        const hows: unknown[] = [undefined, "expired", "restarted", "snapshots"];
+        const badExpiry =
+          e !== undefined && e !== null && (typeof e.afterPages !== "number" || !Number.isInteger(e.afterPages) || e.afterPages < 0 || !hows.includes(e.how));
+        if ((b.etag !== undefined && typeof b.etag !== "boolean") || badExpiry)
+          return bad('send {etag?: true|false, expiry?: {afterPages: n (0 = now), repeat?: true, how?: "expired"|"restarted"|"snapshots"} | null}');
+        if (typeof b.etag === "boolean") this.setListingEtag(b.etag);
+        if (e === null) this.setListingExpiry(undefined);
+        else if (e) this.setListingExpiry({ afterPages: e.afterPages!, repeat: e.repeat === true, ...(e.how ? { how: e.how } : {}) });
         return { status: 204 };
       }),
     );

@@ -23,6 +23,10 @@ export interface PublicRouteDeps {
   pageSizeMax: number;
   /** Offers the optional numbered-pages extension (snapshot + page). */
   numberedPages: boolean;
+  /** Offers the optional listing ETag (If-None-Match → 304 on the first page) right now. */
+  listingEtag: () => boolean;
+  /** Told after each listing page served with 200 (the emulator's listing-expiry fault counts them). */
+  listPageServed: () => void;
   testConnection: (id: string) => Promise<TokenCheckResult>;
   now: () => Date;
   traffic: TrafficLog;
@@ -104,6 +108,7 @@ export function registerPublicRoutes(server: EmulatorServer, deps: PublicRouteDe
         if (e instanceof GatewayStateError) {
           if (e.code === "NotFound") return contractError(404, "NotFound", e.message);
           if (e.code === "InvalidCursor") return contractError(400, "InvalidCursor", e.message, { details: [{ field: "query:cursor", message: e.message }] });
+          if (e.code === "CursorExpired") return contractError(410, "CursorExpired", e.message);
           return contractError(409, "Conflict", e.message);
         }
         throw e;
@@ -144,20 +149,27 @@ export function registerPublicRoutes(server: EmulatorServer, deps: PublicRouteDe
           return contractError(400, "ValidationFailed", "The request is invalid.", {
             details: [{ field: "query:page", message: "beyond the snapshot's last page" }],
           });
+        deps.listPageServed();
         return { status: 200, headers: { "Cache-Control": "no-store" }, body: { items: numbered.items.map(toPublic), nextCursor: null } };
       }
       const pageSize = Math.min(limit, deps.pageSizeMax);
       const first = cursor === null || cursor === "";
+      // The listing ETag names the whole listing, so only its first page carries it and answers 304.
+      const listingEtag = first && deps.listingEtag() ? deps.state.listingEtag() : undefined;
+      const ifNoneMatch = req.headers["if-none-match"];
+      if (listingEtag !== undefined && typeof ifNoneMatch === "string" && etagMatchesWeakly(ifNoneMatch, listingEtag)) {
+        return { status: 304, headers: { ETag: listingEtag, "Cache-Control": "no-store" } };
+      }
       const page = deps.state.page(first ? undefined : cursor, pageSize);
-      return {
-        status: 200,
-        headers: { "Cache-Control": "no-store" },
-        body: {
-          items: page.items.map(toPublic),
-          nextCursor: page.nextCursor,
-          ...(deps.numberedPages && first && page.nextCursor ? { pagination: deps.state.openSnapshot(pageSize) } : {}),
-        },
+      const body = {
+        items: page.items.map(toPublic),
+        nextCursor: page.nextCursor,
+        ...(deps.numberedPages && first && page.nextCursor ? { pagination: deps.state.openSnapshot(pageSize) } : {}),
+        ...(listingEtag !== undefined ? { listingEtag } : {}),
       };
+      // After the page (and its snapshot) exist: an expiry due now takes them with it.
+      deps.listPageServed();
+      return { status: 200, headers: { "Cache-Control": "no-store", ...(listingEtag !== undefined ? { ETag: listingEtag } : {}) }, body };
     }),
   );
 
@@ -215,6 +227,12 @@ function digest(value: string): Buffer {
 function etagMatches(header: string, current: string): boolean {
   const tags = header.split(",").map((t) => t.trim());
   return tags.some((t) => t === "*" || (!t.startsWith("W/") && t === current));
+}
+
+/** RFC 9110 If-None-Match: "*" or a list of entity tags, compared weakly (W/ ignored). */
+function etagMatchesWeakly(header: string, current: string): boolean {
+  const opaque = (t: string): string => t.trim().replace(/^W\//, "");
+  return header.split(",").some((t) => t.trim() === "*" || opaque(t) === opaque(current));
 }
 
 function parseJsonObject(req: EmuRequest): { value: Record<string, unknown> } | { error: EmuResponse } {

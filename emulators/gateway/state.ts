@@ -3,7 +3,9 @@ import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from
 /**
  * The gateway's store of MCP servers, as the contract (docs/gateway-contract.md) describes it:
  * creation-ordered, one strong ETag per server that changes on every write, a per-server
- * fingerprint salt, and opaque HMAC-signed cursors that stay valid while servers change.
+ * fingerprint salt, and opaque HMAC-signed cursors that stay valid while servers change (until the
+ * listings are expired on purpose: a restarted gateway, a cursor lifetime). An estate version counts
+ * every change to what the listing shows, for the optional listing ETag.
  */
 export interface SeedServerInput {
   id?: string;
@@ -53,9 +55,12 @@ export interface PublicServer {
   etag: string;
 }
 
+/** What expires: cursors (410) and snapshots, a restart's (cursors 400 InvalidCursor) and snapshots, or only snapshots. */
+export type ListingExpiry = "expired" | "restarted" | "snapshots";
+
 export class GatewayStateError extends Error {
   constructor(
-    readonly code: "NotFound" | "Conflict" | "InvalidCursor",
+    readonly code: "NotFound" | "Conflict" | "InvalidCursor" | "CursorExpired",
     message: string,
   ) {
     super(message);
@@ -66,8 +71,12 @@ export class GatewayState {
   private readonly servers = new Map<string, StoredServer>();
   private readonly snapshots = new Map<string, { ids: string[]; limit: number }>();
   private nextSeq = 1;
-  /** Keys the cursor signature, so a client cannot forge or edit a cursor. */
-  private readonly cursorKey = randomBytes(32);
+  /** Bumped by every change the listing would show: a server added, deleted, edited or given a secret. */
+  private estateVersion = 0;
+  /** Cursors carry the epoch they were issued in; expireListings() starts a new one (older cursors answer 410). */
+  private listingEpoch = 0;
+  /** Keys the cursor signature, so a client cannot forge or edit a cursor; a restart draws a new one. */
+  private cursorKey = randomBytes(32);
   /** Every secret ever stored, for the secret scan (a replaced secret must not leak either). */
   private readonly secretsEverStored = new Set<string>();
 
@@ -95,6 +104,7 @@ export class GatewayState {
     };
     server.etag = etagOf(server);
     this.servers.set(id, server);
+    this.estateVersion++;
     this.secretsEverStored.add(input.clientSecret);
     return copy(server);
   }
@@ -130,6 +140,7 @@ export class GatewayState {
   delete(id: string): void {
     this.require(id);
     this.servers.delete(id);
+    this.estateVersion++;
   }
 
   all(): EmulatedServer[] {
@@ -171,6 +182,28 @@ export class GatewayState {
     return { snapshot, pageCount: Math.max(1, Math.ceil(ids.length / limit)), total: ids.length };
   }
 
+  /**
+   * The optional listing ETag (docs/gateway-contract.md): one strong tag for the whole listing, which
+   * changes with the estate version — whenever any server is added, deleted, edited or given a
+   * secret — and never repeats across emulator instances (it is keyed like the cursors).
+   */
+  listingEtag(): string {
+    return `"${this.sign(`listing\0${this.estateVersion}`)}"`;
+  }
+
+  /**
+   * Every cursor and snapshot issued so far expires: a later call with one answers 410, as a gateway
+   * whose cursor lifetime ran out would — or, `restarted`, 400 InvalidCursor (its cursors are signed
+   * with a key it no longer has); with `snapshots`, only the snapshots (cursors stay valid). New
+   * listings work as before.
+   */
+  expireListings(how: ListingExpiry = "expired"): void {
+    this.snapshots.clear();
+    // A restarted gateway forgot the key its cursors were signed with: they are not its own any more (400 InvalidCursor).
+    if (how === "restarted") this.cursorKey = randomBytes(32);
+    else if (how === "expired") this.listingEpoch++;
+  }
+
   /** Page `page` of a snapshot (servers deleted since are left out); undefined: unknown snapshot. */
   snapshotPage(snapshot: string, page: number): { items: StoredServer[]; pageCount: number } | undefined {
     const snap = this.snapshots.get(snapshot);
@@ -189,6 +222,7 @@ export class GatewayState {
   reset(): void {
     this.servers.clear();
     this.snapshots.clear();
+    this.estateVersion++;
   }
 
   private ordered(): StoredServer[] {
@@ -205,10 +239,11 @@ export class GatewayState {
   private bump(s: StoredServer): void {
     s.version++;
     s.etag = etagOf(s);
+    this.estateVersion++;
   }
 
   private encodeCursor(after: number): string {
-    const payload = Buffer.from(JSON.stringify({ v: 1, after })).toString("base64url");
+    const payload = Buffer.from(JSON.stringify({ v: 1, after, epoch: this.listingEpoch })).toString("base64url");
     return `${payload}.${this.sign(payload)}`;
   }
 
@@ -219,8 +254,9 @@ export class GatewayState {
     const expected = Buffer.from(this.sign(payload));
     const given = Buffer.from(sig);
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw invalid;
-    const parsed = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { after?: unknown };
-    if (typeof parsed.after !== "number") throw invalid;
+    const parsed = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { after?: unknown; epoch?: unknown };
+    if (typeof parsed.after !== "number" || typeof parsed.epoch !== "number") throw invalid;
+    if (parsed.epoch < this.listingEpoch) throw new GatewayStateError("CursorExpired", "the cursor has expired; restart the listing without a cursor");
     return parsed.after;
   }
 

@@ -17,6 +17,7 @@ export const GatewayErrorCode = {
   Unavailable: "GATEWAY_UNAVAILABLE",
   Unreachable: "GATEWAY_UNREACHABLE",
   BadResponse: "GATEWAY_BAD_RESPONSE",
+  ListingExpired: "GATEWAY_LISTING_EXPIRED",
   TestUnsupported: "GATEWAY_TEST_UNSUPPORTED",
   TokenMissing: "GATEWAY_TOKEN_MISSING",
   ManualActionRequired: "GATEWAY_MANUAL_ACTION_REQUIRED",

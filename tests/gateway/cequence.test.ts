@@ -12,7 +12,7 @@ import { memoryLogger } from "../../src/logging.js";
 import { Redactor } from "../../src/redact.js";
 import { SecretScanner } from "../helpers/secretScan.js";
 import { errorTracker, rotatorFailure } from "../helpers/rotatorFailure.js";
-import { cequenceConfig, fastHttp } from "./helpers.js";
+import { cequenceConfig, fastHttp, listedServer } from "./helpers.js";
 
 /** The cequence adapter through our real HttpClient against the gateway emulator. */
 const TENANT_ID = "0b5f2c1e-7d3a-4e8b-9c6f-2a1d3e4f5a6b";
@@ -29,6 +29,9 @@ describe("cequence adapter", () => {
   const errors: unknown[] = [];
   const track = errorTracker(errors);
   const failure = rotatorFailure(errors);
+  /** The next listing page(s) the gateway answers hold `items`, whatever it stores (last page unless a cursor is given). */
+  const answerListingWith = (items: unknown[], o: { nextCursor?: string; times?: number } = {}): void =>
+    void f.emulator.server.faults.add({ route: "^GET /mcp-servers$", status: 200, times: o.times ?? 1, body: { items, nextCursor: o.nextCursor ?? null } });
 
   beforeAll(async () => {
     // The gateway serves at most 25 per page although we ask for 40: the adapter must follow nextCursor, not count.
@@ -92,34 +95,11 @@ describe("cequence adapter", () => {
 
     it("skips MCP servers whose authentication is not OAuth 2.0 client credentials", async () => {
       const real = f.emulator.servers()[0]!;
-      f.emulator.server.faults.add({
-        route: "^GET /mcp-servers$",
-        status: 200,
-        times: 1,
-        body: {
-          items: [
-            { id: "apikey-1", name: "uses an API key", authentication: { type: "apiKey", headerName: "X-Key" }, etag: '"a"' },
-            { id: "none-1", name: "no auth", authentication: null, etag: '"b"' },
-            {
-              id: real.id,
-              name: real.name,
-              etag: real.etag,
-              authentication: {
-                type: "oauth2",
-                tokenName: "t",
-                tokenUrl: TOKEN_URL,
-                clientId,
-                scopes: [],
-                additionalParameters: {},
-                secretUpdatedAt: real.secretUpdatedAt,
-                secretFingerprint: real.secretFingerprint,
-                fingerprintSalt: real.fingerprintSalt,
-              },
-            },
-          ],
-          nextCursor: null,
-        },
-      });
+      answerListingWith([
+        { id: "apikey-1", name: "uses an API key", authentication: { type: "apiKey", headerName: "X-Key" }, etag: '"a"' },
+        { id: "none-1", name: "no auth", authentication: null, etag: '"b"' },
+        listedServer(real, { clientId, tokenUrl: TOKEN_URL }),
+      ]);
       const targets = await adapter.listTargets({ clientId });
       expect(targets.map((t) => t.id)).toEqual([real.id]);
     });
@@ -127,22 +107,14 @@ describe("cequence adapter", () => {
 
   describe("malformed upstream answers", () => {
     it("names the missing field of a listed server as GATEWAY_BAD_RESPONSE", async () => {
-      f.emulator.server.faults.add({
-        route: "^GET /mcp-servers$",
-        status: 200,
-        times: 1,
-        body: {
-          items: [
-            {
-              id: "x1",
-              name: "broken",
-              etag: '"e"',
-              authentication: { type: "oauth2", tokenName: "t", tokenUrl: TOKEN_URL, scopes: [], secretFingerprint: "ab".repeat(32), fingerprintSalt: "s" },
-            },
-          ],
-          nextCursor: null,
+      answerListingWith([
+        {
+          id: "x1",
+          name: "broken",
+          etag: '"e"',
+          authentication: { type: "oauth2", tokenName: "t", tokenUrl: TOKEN_URL, scopes: [], secretFingerprint: "ab".repeat(32), fingerprintSalt: "s" },
         },
-      });
+      ]);
       const e = await failure(track(adapter.listTargets({ clientId })));
       expect(e.code).toBe("GATEWAY_BAD_RESPONSE");
       expect(e.message).toContain("items[0].authentication.clientId");
@@ -176,27 +148,7 @@ describe("cequence adapter", () => {
 
     it("stops a listing whose cursor loops instead of paging forever", async () => {
       const item = f.emulator.servers()[0]!;
-      const page = (cursor: string) => ({
-        items: [
-          {
-            id: item.id,
-            name: item.name,
-            etag: item.etag,
-            authentication: {
-              type: "oauth2",
-              tokenName: "t",
-              tokenUrl: TOKEN_URL,
-              clientId,
-              scopes: [],
-              additionalParameters: {},
-              secretFingerprint: item.secretFingerprint,
-              fingerprintSalt: item.fingerprintSalt,
-            },
-          },
-        ],
-        nextCursor: cursor,
-      });
-      f.emulator.server.faults.add({ route: "^GET /mcp-servers$", status: 200, times: 3, body: page("same-cursor") });
+      answerListingWith([listedServer(item, { clientId, tokenUrl: TOKEN_URL })], { nextCursor: "same-cursor", times: 3 });
       const e = await failure(track(adapter.listTargets({ clientId })));
       expect(e.code).toBe("GATEWAY_BAD_RESPONSE");
       expect(e.message).toContain("nextCursor repeats");

@@ -12,6 +12,7 @@ import type { CequenceGatewayConfig } from "../../src/gateway/cequence/index.js"
 import { startEntraFixture, type EntraFixture } from "../../emulators/entra/index.js";
 import { startGatewayFixture, type GatewayFixture } from "../../emulators/gateway/fixture.js";
 import type { KongPlugin, SeedPluginInput } from "../../emulators/kong/index.js";
+import type { EmulatedServer } from "../../emulators/gateway/state.js";
 
 /** A validated `cequence` gateway block pointing at the fixture (through the real config schema). */
 export function cequenceConfig(f: GatewayFixture, overrides: Record<string, unknown> = {}): CequenceGatewayConfig {
@@ -160,4 +161,30 @@ export async function writeFreshSecret(adapter: GatewayAdapter, clientId: string
   const after = await adapter.updateClientSecret(id, secret);
   expect(fingerprintMatches(after, secret)).toBe(true);
   return secret;
+}
+
+/**
+ * One OAuth 2.0 MCP server as the list route shows it, for listing answers a test writes by hand
+ * (a fault's body, a stub gateway): the server's identity and fingerprint, our client and token URL.
+ */
+export function listedServer(
+  s: Pick<EmulatedServer, "id" | "name" | "etag" | "secretFingerprint" | "fingerprintSalt"> & { secretUpdatedAt?: string },
+  auth: { clientId: string; tokenUrl: string },
+): Record<string, unknown> {
+  return {
+    id: s.id,
+    name: s.name,
+    etag: s.etag,
+    authentication: {
+      type: "oauth2",
+      tokenName: "t",
+      tokenUrl: auth.tokenUrl,
+      clientId: auth.clientId,
+      scopes: [],
+      additionalParameters: {},
+      ...(s.secretUpdatedAt !== undefined ? { secretUpdatedAt: s.secretUpdatedAt } : {}),
+      secretFingerprint: s.secretFingerprint,
+      fingerprintSalt: s.fingerprintSalt,
+    },
+  };
 }

@@ -1,5 +1,5 @@
 import type { GatewayConfig } from "../../config/schema.js";
-import { RotatorError, ensureRotatorError } from "../../errors.js";
+import { RotatorError } from "../../errors.js";
 import type { HttpClient, HttpMethod } from "../../http/client.js";
 import { silentLogger, type Logger } from "../../logging.js";
 import { GatewayErrorCode, mapGatewayError } from "../errors.js";
@@ -7,15 +7,8 @@ import { matchesFilter } from "../match.js";
 import { createRateLimiter, type RateLimiter } from "../rateLimiter.js";
 import { classifyTokenUrl, discoveryDomainResolver } from "../tenant.js";
 import type { GatewayAdapter, GatewayCallOptions, GatewayTarget, TargetFilter } from "../types.js";
-import {
-  badResponse,
-  mcpServerPageSchema,
-  mcpServerSchema,
-  oauth2AuthenticationSchema,
-  parseGatewayResponse,
-  testConnectionSchema,
-  type McpServer,
-} from "./schemas.js";
+import { createServerListing } from "./listing.js";
+import { badResponse, mcpServerSchema, oauth2AuthenticationSchema, parseGatewayResponse, testConnectionSchema, type McpServer } from "./schemas.js";
 
 /**
  * The HTTP adapter for docs/gateway-contract.md (Cequence AI Gateway, or any gateway that
@@ -43,17 +36,10 @@ export interface CequenceAdapterOptions {
 }
 
 const TENANT_HEADER = "X-Gateway-Tenant";
-/**
- * A gateway that pages forever (a cursor bug, a hostile peer) must not hang a rotation. The page
- * bound follows from the page size and the most MCP servers one listing may hold; the time bound
- * holds whatever the pace (10,000 pages at 5 requests/s would be 33 minutes).
- */
-const MAX_LISTED_SERVERS = 10_000;
 const DEFAULT_LIST_BUDGET_MS = 120_000;
 
 export function createCequenceAdapter(options: CequenceAdapterOptions): GatewayAdapter {
   const { config, apiToken, http } = options;
-  const adapterOptions = options;
   if (!apiToken) {
     throw new RotatorError(GatewayErrorCode.TokenMissing, "Gateway: no API token was given for the cequence adapter", {
       hint: `Store the gateway admin API token in Key Vault as "${config.apiTokenSecretName}".`,
@@ -79,7 +65,7 @@ export function createCequenceAdapter(options: CequenceAdapterOptions): GatewayA
     abortSignal?: AbortSignal;
   }
 
-  const call = async (spec: CallSpec): Promise<{ data: unknown; headers: Record<string, string> }> => {
+  const call = async (spec: CallSpec): Promise<{ status: number; data: unknown; headers: Record<string, string> }> => {
     await limiter.acquire(spec.abortSignal);
     try {
       const res = await http.request({
@@ -104,7 +90,7 @@ export function createCequenceAdapter(options: CequenceAdapterOptions): GatewayA
         secrets: [apiToken, ...(spec.secrets ?? [])],
       });
       limiter.onAccepted?.();
-      return { data: res.data, headers: res.headers };
+      return { status: res.status, data: res.data, headers: res.headers };
     } catch (e) {
       throw mapGatewayError(e, {
         operation: spec.operation,
@@ -146,56 +132,17 @@ export function createCequenceAdapter(options: CequenceAdapterOptions): GatewayA
     return target;
   };
 
-  /**
-   * The optional numbered-pages extension (docs/gateway-contract.md): pages 1 … pageCount − 1 of the
-   * snapshot the first page named, `maxConcurrency` at a time, each through the limiter like any call.
-   * False when the snapshot is gone (410) or the pages disagree with it (a repeated ID, more items
-   * than it held): the caller then follows the cursors, and what was absorbed is merged by ID.
-   */
-  const numberedPages = async (
-    pagination: { snapshot: string; pageCount: number; total: number },
-    absorb: (items: McpServer[], what: string) => Promise<void>,
-    abortSignal?: AbortSignal,
-  ): Promise<boolean> => {
-    if (pagination.pageCount > Math.ceil(MAX_LISTED_SERVERS / config.pageSize) + 1) return false;
-    const results = new Map<number, McpServer[]>();
-    let next = 1;
-    const worker = async (): Promise<void> => {
-      while (next < pagination.pageCount) {
-        const n = next++;
-        const what = `GET ${config.paths.list} (snapshot page ${n})`;
-        const res = await call({
-          operation: "list MCP servers",
-          method: "GET",
-          url: url(config.paths.list),
-          query: { limit: config.pageSize, snapshot: pagination.snapshot, page: n },
-          abortSignal,
-        });
-        results.set(n, parseGatewayResponse(mcpServerPageSchema, res.data, what).items);
-      }
-    };
-    try {
-      await Promise.all(Array.from({ length: Math.max(1, Math.min(config.maxConcurrency, pagination.pageCount - 1)) }, worker));
-    } catch (e) {
-      next = pagination.pageCount; // the other workers stop after their page in flight
-      const err = ensureRotatorError(e);
-      if (err.status === 410) {
-        log.warn(`the gateway's listing snapshot expired (${err.code}); listing again by cursor`);
-        return false;
-      }
-      throw err;
-    }
-    const items = [...results.entries()].sort(([a], [b]) => a - b).flatMap(([, page]) => page);
-    const ids = new Set(items.map((i) => i.id));
-    if (ids.size !== items.length || items.length > pagination.total) {
-      log.warn(
-        `the gateway's numbered pages disagree with their snapshot (${items.length} items, ${ids.size} distinct, ${pagination.total} announced); listing again by cursor`,
-      );
-      return false;
-    }
-    await absorb(items, `GET ${config.paths.list} (snapshot pages)`);
-    return true;
-  };
+  const listing = createServerListing({
+    call: async ({ query, headers, abortSignal }) =>
+      call({ operation: "list MCP servers", method: "GET", url: url(config.paths.list), query, ...(headers ? { headers } : {}), abortSignal }),
+    listPath: config.paths.list,
+    pageSize: config.pageSize,
+    maxConcurrency: config.maxConcurrency,
+    toTarget,
+    log,
+    listBudgetInMs: options.listBudgetInMs ?? DEFAULT_LIST_BUDGET_MS,
+    now: options.now ?? Date.now,
+  });
 
   const adapter: GatewayAdapter = {
     kind: "cequence",
@@ -203,59 +150,17 @@ export function createCequenceAdapter(options: CequenceAdapterOptions): GatewayA
     capabilities: { delivery: "push", pickupProof: "fingerprint", maxConcurrency: config.maxConcurrency, testConnection: config.testConnection },
 
     async listTargets(filter: TargetFilter, options?: GatewayCallOptions): Promise<GatewayTarget[]> {
-      const byId = new Map<string, GatewayTarget>();
-      const seenCursors = new Set<string>();
-      let cursor: string | undefined;
-      let pages = 0;
-      const maxPages = Math.ceil(MAX_LISTED_SERVERS / config.pageSize) + 1;
-      const now = adapterOptions.now ?? Date.now;
-      const deadline = now() + (adapterOptions.listBudgetInMs ?? DEFAULT_LIST_BUDGET_MS);
-      let servers = 0;
-      const absorb = async (items: McpServer[], what: string): Promise<void> => {
-        for (const [i, item] of items.entries()) {
-          servers++;
-          const t = toTarget(item, what, `items[${i}].`);
-          if (t && matchesFilter(t, filter) && (await sameTenant(t, filter, options?.abortSignal))) byId.set(t.id, t);
-        }
-      };
-      do {
-        pages++;
-        const what = `GET ${config.paths.list} (page ${pages})`;
-        const res = await call({
-          operation: "list MCP servers",
-          method: "GET",
-          url: url(config.paths.list),
-          query: { limit: config.pageSize, cursor },
-          abortSignal: options?.abortSignal,
-        });
-        const page = parseGatewayResponse(mcpServerPageSchema, res.data, what);
-        await absorb(page.items, what);
-        if (pages === 1 && page.pagination && page.nextCursor && (await numberedPages(page.pagination, absorb, options?.abortSignal))) {
-          pages = page.pagination.pageCount;
-          break;
-        }
-        cursor = page.nextCursor ?? undefined;
-        if (cursor !== undefined) {
-          if (seenCursors.has(cursor)) throw badResponse(what, "nextCursor repeats a cursor already followed (the listing would never end)");
-          seenCursors.add(cursor);
-        }
-        if (pages >= maxPages && cursor !== undefined) {
-          throw badResponse(what, `more than ${maxPages} pages of ${config.pageSize} (over ${MAX_LISTED_SERVERS} MCP servers) — the listing does not end`);
-        }
-        if (cursor !== undefined && now() > deadline) {
-          throw badResponse(
-            what,
-            `the listing took longer than ${Math.round((adapterOptions.listBudgetInMs ?? DEFAULT_LIST_BUDGET_MS) / 1000)} s after ${pages} pages`,
-          );
-        }
-      } while (cursor !== undefined);
-      log.debug(`listed ${servers} MCP server(s) on ${pages} page(s); ${byId.size} use client ${filter.clientId}`);
-      return [...byId.values()];
+      const listed = await listing.list(filter.clientId, options?.abortSignal);
+      const targets: GatewayTarget[] = [];
+      for (const t of listed) if (matchesFilter(t, filter) && (await sameTenant(t, filter, options?.abortSignal))) targets.push(t);
+      return targets;
     },
 
     readTarget: (id, options) => readOne(id, options),
 
     async updateClientSecret(id, clientSecret, options) {
+      // Whatever the outcome, the gateway may have changed: the next listing pages through it again.
+      listing.forget();
       const what = `PATCH ${config.paths.update} for MCP server ${id}`;
       const res = await call({
         operation: `update the client secret of MCP server ${id}`,

@@ -35,6 +35,8 @@ export const mcpServerPageSchema = z.object({
   nextCursor: z.string().min(1).nullable().optional(),
   /** The optional numbered-pages extension, offered on a listing's first page (docs/gateway-contract.md). */
   pagination: z.object({ snapshot: z.string().min(1), pageCount: z.number().int().min(1), total: z.number().int().min(0) }).optional(),
+  /** The optional listing ETag, on a listing's first page: equal to its ETag header (docs/gateway-contract.md). */
+  listingEtag: z.string().min(1).optional(),
 });
 
 export const testConnectionSchema = z.object({
