@@ -17,6 +17,11 @@ import { benchCliStart } from "../bench/cliStartBench.js";
 import { benchDrift } from "../bench/driftBench.js";
 import { benchMixed } from "../bench/mixedBench.js";
 
+/** The fields of a bench's result that its JSON output carries under the same names. */
+function pick<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Pick<T, K> {
+  return Object.fromEntries(keys.map((k) => [k, o[k]])) as Pick<T, K>;
+}
+
 type BenchFn = (connectionString: string) => Promise<Record<string, unknown>>;
 
 /** Benchmarks that need no Azurite. */
@@ -56,19 +61,11 @@ const benches: Record<string, BenchFn> = {
       `  journal ${(m.journalBytes / 1024).toFixed(1)} KiB for ${m.targets} targets (${Math.round(m.journalBytes / m.targets)} B per target); peak RSS ${r.peakRssMb} MB (emulators and Azurite client in the same process)`,
     );
     return {
-      targets: r.targets,
-      updatesPerSecond: m.updatesPerSecond,
-      boundPerSecond: r.boundPerSecond,
-      ratio: r.ratio,
-      throttled: m.throttled,
-      failed: m.failed,
+      ...pick(r, ["targets", "boundPerSecond", "ratio", "peakRssMb", "ratioExcludingDiscovery", "speedupOverBaseline"]),
+      ...pick(m, ["updatesPerSecond", "throttled", "failed", "listingsInPass"]),
       baselineUpdatesPerSecond: b.updatesPerSecond,
-      peakRssMb: r.peakRssMb,
       journalKb: Math.round((m.journalBytes / 1024) * 10) / 10,
-      ratioExcludingDiscovery: r.ratioExcludingDiscovery,
-      listingsInPass: m.listingsInPass,
       peakRequestsPerSecond: m.peakPerSecond,
-      speedupOverBaseline: r.speedupOverBaseline,
       baselineTargets: b.targets,
     };
   },
@@ -85,12 +82,7 @@ const benches: Record<string, BenchFn> = {
       `  during a rotation pass over the same targets (one adapter, one limiter): gateway-drift ${sh.driftMs} ms (${sh.driftStatus}; targets mid-rotation) → ${Math.round((sh.driftMs / r.listingMs) * 100) / 100}× the listing alone; pass ${sh.passMs} ms (${sh.passStatus}); the gateway answered ${sh.throttled} × 429, peak ${sh.peakPerSecond} requests in any 1 s window (bucket ${r.bucketPerSecond}/s)`,
     );
     return {
-      driftMs: r.driftMs,
-      listingMs: r.listingMs,
-      ratio: r.ratio,
-      probeMs: r.probeMs,
-      targets: r.targets,
-      servers: r.servers,
+      ...pick(r, ["driftMs", "listingMs", "ratio", "probeMs", "targets", "servers"]),
       sharedDriftMs: sh.driftMs,
       sharedThrottled: sh.throttled,
       sharedPeakPerSecond: sh.peakPerSecond,
