@@ -15,6 +15,11 @@ import { cequenceConfig, fastHttp, fastSleep, seedOurServer, usePropagationWorld
 describe("propagation at gateway scale", () => {
   const w = usePropagationWorld({ pageSizeMax: 25, onlyTenantTokenUrl: false, minScanned: 5 });
 
+  /** What every propagation here shares: the new secret, no real waiting, the world's log. */
+  function pushingNewSecret<T extends object>(options: T) {
+    return { secret: w.newSecret, sleep: fastSleep, logger: w.logger, ...options };
+  }
+
   const seedTargets = (n: number, others = 0): void => {
     for (let i = 0; i < n; i++) {
       // Other applications' servers between ours, so targets are spread over many pages.
@@ -98,15 +103,9 @@ describe("propagation at gateway scale", () => {
     const { adapter, targets } = await listedTargets(30);
     // A faulty gateway acknowledges the next update without storing it.
     w.f.emulator.setLoseUpdates({ times: 1 });
-    const result = await propagateCanaryFirst({
-      adapter,
-      targets,
-      secret: w.newSecret,
-      maxConcurrency: 8,
-      sleep: fastSleep,
-      logger: w.logger,
-      verify: { clientId: w.clientId, useTestConnection: true },
-    });
+    const result = await propagateCanaryFirst(
+      pushingNewSecret({ adapter, targets, maxConcurrency: 8, verify: { clientId: w.clientId, useTestConnection: true } }),
+    );
     w.scanner.collect("canary", result);
     expect(result.status).toBe("verify-failed");
     expect(result.canary?.outcome.id).toBe(targets[0]!.id);
@@ -121,15 +120,9 @@ describe("propagation at gateway scale", () => {
   it("canary first: a passing canary is verified with the gateway's test connection before the rest are written", async () => {
     const { adapter, targets } = await listedTargets(12);
     w.f.emulator.traffic.clear();
-    const result = await propagateCanaryFirst({
-      adapter,
-      targets,
-      secret: w.newSecret,
-      maxConcurrency: 4,
-      sleep: fastSleep,
-      logger: w.logger,
-      verify: { clientId: w.clientId, useTestConnection: true },
-    });
+    const result = await propagateCanaryFirst(
+      pushingNewSecret({ adapter, targets, maxConcurrency: 4, verify: { clientId: w.clientId, useTestConnection: true } }),
+    );
     expect(result.status).toBe("passed");
     expect(result.outcomes.every((o) => o.ok)).toBe(true);
     const log = w.f.emulator.traffic.all();
@@ -145,7 +138,7 @@ describe("propagation at gateway scale", () => {
     const { adapter, targets } = await listedTargets(20);
     const lost = [targets[5]!.id, targets[11]!.id];
     w.f.emulator.setLoseUpdates({ ids: lost });
-    const outcomes = await propagateSecret({ adapter, targets, secret: w.newSecret, maxConcurrency: 6, sleep: fastSleep, logger: w.logger });
+    const outcomes = await propagateSecret(pushingNewSecret({ adapter, targets, maxConcurrency: 6 }));
     expect(outcomes.every((o) => o.ok)).toBe(true); // the gateway said 200 every time
     const checks = await verifyTargets({ adapter, targets, secret: w.newSecret, clientId: w.clientId, useTestConnection: true, maxConcurrency: 6 });
     expect(
@@ -165,7 +158,7 @@ describe("propagation at gateway scale", () => {
     const adapter = makeAdapter({ rps });
     const targets = await adapter.listTargets({ clientId: w.clientId });
     w.f.emulator.traffic.clear();
-    await propagateSecret({ adapter, targets, secret: w.newSecret, maxConcurrency: 16, sleep: fastSleep, logger: w.logger });
+    await propagateSecret(pushingNewSecret({ adapter, targets, maxConcurrency: 16 }));
     const checks = await verifyTargets({ adapter, targets, secret: w.newSecret, clientId: w.clientId, useTestConnection: true, maxConcurrency: 16 });
     expect(checks.every((c) => c.ok)).toBe(true);
     const seen = w.f.emulator.traffic.summary(1000);
@@ -185,15 +178,7 @@ describe("propagation at gateway scale", () => {
     // The gateway allows 20 per second with a burst of 4: far below what the client starts at.
     w.f.emulator.setRateLimit({ capacity: 4, refillPerSecond: 20 });
     w.f.emulator.traffic.clear();
-    const outcomes = await propagateSecret({
-      adapter,
-      targets,
-      secret: w.newSecret,
-      maxConcurrency: 16,
-      sleep: fastSleep,
-      retry: { maxAttempts: 6 },
-      logger: w.logger,
-    });
+    const outcomes = await propagateSecret(pushingNewSecret({ adapter, targets, maxConcurrency: 16, retry: { maxAttempts: 6 } }));
     expect(outcomes.every((o) => o.ok)).toBe(true);
     expect(ours().every((s) => s.clientSecret === w.newSecret)).toBe(true);
     const storm = w.f.emulator.traffic.summary();
@@ -224,7 +209,7 @@ describe("propagation at gateway scale", () => {
     const edited = targets.filter((_, i) => i % 3 === 0);
     for (const t of edited) w.f.emulator.editServer(t.id, { name: `${t.name}-renamed` });
     w.f.emulator.traffic.clear();
-    const outcomes = await propagateSecret({ adapter, targets, secret: w.newSecret, maxConcurrency: 8, sleep: fastSleep, logger: w.logger });
+    const outcomes = await propagateSecret(pushingNewSecret({ adapter, targets, maxConcurrency: 8 }));
     expect(outcomes.every((o) => o.ok)).toBe(true);
     expect(w.f.emulator.traffic.all().filter((e) => e.status === 412)).toHaveLength(edited.length);
     for (const t of edited) expect(outcomes.find((o) => o.id === t.id)!.attempts).toBe(2);
