@@ -22,14 +22,7 @@ export async function incidentsCommand(ctx: CommandContext, resolve: string | un
     const delivered = outcome.incident.deliveredTo;
     ctx.out.say(`resolved ${resolve}${delivered.length ? `; resolve sent to ${delivered.join(", ")}` : ""}`);
     ctx.out.say("  if the check still fails, the next health probe opens it again");
-    return {
-      code: EXIT.ok,
-      body: {
-        command: "incidents",
-        ok: true,
-        resolved: { dedupKey: resolve, set: outcome.incident.set, check: outcome.incident.check, notifiedChannels: delivered },
-      },
-    };
+    return answered({ resolved: { dedupKey: resolve, set: outcome.incident.set, check: outcome.incident.check, notifiedChannels: delivered } });
   }
   const wanted = new Set([...ctx.sets.map((s) => s.name), SERVICE_SET]);
   const open = (await manager.listOpen()).filter((i) => wanted.has(i.set));
@@ -39,21 +32,20 @@ export async function incidentsCommand(ctx: CommandContext, resolve: string | un
     printIncidents(ctx, open);
     ctx.out.say("close one by hand: mcp-sso-rotator incidents --resolve <key>");
   }
-  return {
-    code: EXIT.ok,
-    body: {
-      command: "incidents",
-      ok: true,
-      open: open.map((i) => ({
-        dedupKey: i.dedupKey,
-        set: i.set,
-        check: i.check,
-        severity: i.severity,
-        title: i.title,
-        hint: i.hint,
-        openedAt: i.openedAt,
-        runId: i.runId ?? null,
-      })),
-    },
-  };
+  const listed = open.map((i) => ({
+    dedupKey: i.dedupKey,
+    set: i.set,
+    check: i.check,
+    severity: i.severity,
+    title: i.title,
+    hint: i.hint,
+    openedAt: i.openedAt,
+    runId: i.runId ?? null,
+  }));
+  return answered({ open: listed });
+}
+
+/** The command's successful answer: exit 0 and its JSON body. */
+function answered(body: Record<string, unknown>): { code: ExitCode; body: Record<string, unknown> } {
+  return { code: EXIT.ok, body: { command: "incidents", ok: true, ...body } };
 }
