@@ -102,7 +102,8 @@ export interface CheckContext {
 export interface CheckDefinition {
   id: CheckId;
   title: string;
-  run(ctx: CheckContext): Promise<CheckOutcome>;
+  /** `findings` is this run's own, handed in by the runner: the check adds to it and returns `findings.outcome(...)` or its own outcome. */
+  run(ctx: CheckContext, findings: Findings): Promise<CheckOutcome>;
 }
 
 /** The value of a read the check cannot work without; its failure makes the check an `error`. */

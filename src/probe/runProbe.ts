@@ -7,6 +7,7 @@ import { FINISHED } from "../rotation/model.js";
 import { ALL_CHECKS } from "./checks/index.js";
 import { DEFAULT_TUNING, type CheckContext, type CheckDefinition, type ProbeDeps, type ProbeTuning, type RotationView, type SharedReads } from "./context.js";
 import { resultCode, settle, withDeadline, type Read } from "./deadline.js";
+import { Findings } from "./findings.js";
 import { reportOk, type CheckId, type CheckResult, type ProbeReport } from "./model.js";
 import { getSetApplication } from "../entra/application.js";
 
@@ -75,7 +76,7 @@ function tuningFrom(options: Partial<ProbeTuning>): ProbeTuning {
 async function runCheck(def: CheckDefinition, base: Omit<CheckContext, "abortSignal">, parent: AbortSignal | undefined): Promise<CheckResult> {
   const t0 = performance.now();
   try {
-    const outcome = await withDeadline((signal) => def.run({ ...base, abortSignal: signal }), {
+    const outcome = await withDeadline((signal) => def.run({ ...base, abortSignal: signal }, new Findings()), {
       timeoutInMs: base.tuning.timeoutInMs,
       ...(parent ? { parent } : {}),
       what: `check ${def.id}`,

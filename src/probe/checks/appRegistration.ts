@@ -1,8 +1,8 @@
 import type { AppRegistration } from "../../entra/types.js";
 import { settle } from "../deadline.js";
-import { appOrFinding, maybe, oauthTargets, type CheckContext, type CheckDefinition } from "../context.js";
+import { appOrFinding, maybe, oauthTargets, type CheckDefinition } from "../context.js";
 import { paramOf } from "../endpoints.js";
-import { Findings, type CheckOutcome } from "../findings.js";
+import { Findings } from "../findings.js";
 import type { Evidence } from "../model.js";
 
 /**
@@ -28,9 +28,8 @@ const NO_CONSENT_NEEDED = new Set(["offline_access"]);
 export const appRegistrationCheck: CheckDefinition = {
   id: "app-registration",
   title: "App registration settings from the setup guide",
-  async run(ctx: CheckContext): Promise<CheckOutcome> {
+  async run(ctx, f) {
     const { set, deps, abortSignal: signal } = ctx;
-    const f = new Findings();
     const evidence: Evidence = { clientId: set.clientId };
 
     const app = await appOrFinding(ctx, f);

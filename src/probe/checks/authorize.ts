@@ -5,7 +5,7 @@ import type { GatewayTarget } from "../../gateway/types.js";
 import { readAuthorizeResponse, type AuthorizeReading } from "../authorizePage.js";
 import { maybe, nameList, oauthTargets, publishedEndpoint, type CheckContext, type CheckDefinition } from "../context.js";
 import { expectedAuthorizeUrl, originOf, paramOf } from "../endpoints.js";
-import { aadstsFailure, Findings, wrongDirectory, type CheckOutcome } from "../findings.js";
+import { aadstsFailure, wrongDirectory } from "../findings.js";
 import type { CheckSeverity, Evidence } from "../model.js";
 
 /**
@@ -141,9 +141,8 @@ interface AuthorizeRequest {
 export const authorizeCheck: CheckDefinition = {
   id: "authorize",
   title: "Sign-in request with the gateway's client ID and redirect URI",
-  async run(ctx: CheckContext): Promise<CheckOutcome> {
+  async run(ctx, f) {
     const { deps, abortSignal: signal } = ctx;
-    const f = new Findings();
     const evidence: Evidence = {};
     const targets = oauthTargets(maybe(await ctx.shared.targets(), evidence, "gatewayTargets"));
     const endpoint = await publishedEndpoint(ctx, ctx.set.multiTenant ? "common" : ctx.set.tenantId, "authorization_endpoint", expectedAuthorizeUrl(ctx.set));

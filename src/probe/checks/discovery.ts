@@ -1,7 +1,7 @@
 import type { OidcDiscovery } from "../../entra/token.js";
 import { maybe, nameList, oauthTargets, type CheckContext, type CheckDefinition } from "../context.js";
 import { cloudMismatch, compareEndpoint, originOf, parseEntraUrl, type EndpointComparison } from "../endpoints.js";
-import { Findings, type CheckOutcome } from "../findings.js";
+import { Findings } from "../findings.js";
 import type { Evidence } from "../model.js";
 
 /**
@@ -23,9 +23,8 @@ const HOST_HINT =
 export const discoveryCheck: CheckDefinition = {
   id: "discovery",
   title: "OpenID discovery matches the configured sign-in host and tenant",
-  async run(ctx: CheckContext): Promise<CheckOutcome> {
+  async run(ctx, f) {
     const { set } = ctx;
-    const f = new Findings();
     const evidence: Evidence = { authorityHost: set.authorityHost, tenantId: set.tenantId, multiTenant: set.multiTenant };
     const origin = originOf(set.authorityHost) ?? set.authorityHost.toLowerCase();
 

@@ -1,7 +1,7 @@
 import type { PasswordCredential } from "../../entra/types.js";
 import { effectiveLifetimeDays, managedDisplayNamePrefix, renewalDueAt, renewalWindow } from "../../rotation/policy.js";
-import { appOrFinding, daysLeft, maybe, type CheckContext, type CheckDefinition } from "../context.js";
-import { Findings, type CheckOutcome } from "../findings.js";
+import { appOrFinding, daysLeft, maybe, type CheckDefinition } from "../context.js";
+import { Findings } from "../findings.js";
 import type { Evidence } from "../model.js";
 import type { SecretVersion } from "../../vault/types.js";
 import { EMERGENCY_HINT } from "./token.js";
@@ -15,9 +15,8 @@ import { EMERGENCY_HINT } from "./token.js";
 export const expiryCheck: CheckDefinition = {
   id: "expiry",
   title: "Expiry horizon of every client secret",
-  async run(ctx: CheckContext): Promise<CheckOutcome> {
+  async run(ctx, f) {
     const { set, now, tuning } = ctx;
-    const f = new Findings();
     const evidence: Evidence = {};
     const app = await appOrFinding(ctx, f);
     if (!app) return f.outcome("", evidence);

@@ -16,7 +16,7 @@ import {
   type DomainMap,
   type EndpointComparison,
 } from "../endpoints.js";
-import { Findings, type CheckOutcome } from "../findings.js";
+import { Findings } from "../findings.js";
 import type { CheckSeverity, Evidence } from "../model.js";
 import { ALIAS_TOKEN_HINT } from "./discovery.js";
 
@@ -253,10 +253,9 @@ function authorizationUrlProblems(url: string, ctx: DriftContext, origin: string
 export const gatewayDriftCheck: CheckDefinition = {
   id: "gateway-drift",
   title: "Every target group's targets match the app registration and hold the current secret",
-  async run(ctx: CheckContext): Promise<CheckOutcome> {
+  async run(ctx, f) {
     const { set } = ctx;
     const gateway = ctx.deps.gateway;
-    const f = new Findings();
     const evidence: Evidence = { gatewayKind: gateway.kind };
     // The OAuth settings are those of the first group's listing (the read the other checks share); a group without them (names only, ARM resources) has none to compare.
     const targets = oauthTargets(need(await ctx.shared.targets(), "The gateway targets"));

@@ -1,6 +1,5 @@
 import { effectiveLifetimeDays, renewalWindow } from "../../rotation/policy.js";
-import { need, type CheckContext, type CheckDefinition } from "../context.js";
-import { Findings, type CheckOutcome } from "../findings.js";
+import { need, type CheckDefinition } from "../context.js";
 import type { Evidence } from "../model.js";
 
 /**
@@ -17,9 +16,8 @@ const exempt = (): string => `${EXEMPT_HINT.charAt(0).toLowerCase()}${EXEMPT_HIN
 export const policyCheck: CheckDefinition = {
   id: "policy",
   title: "App management policy allows the rotation",
-  async run(ctx: CheckContext): Promise<CheckOutcome> {
+  async run(ctx, f) {
     const { set } = ctx;
-    const f = new Findings();
     // A failure here (403 without Policy.Read.ApplicationConfiguration, a timeout) means the check could not run.
     const policy = need(await ctx.shared.policy(), "The app management policy");
     const lifetime = effectiveLifetimeDays(set, policy.maxPasswordLifetimeDays);

@@ -1,7 +1,6 @@
 import type { CredentialSet } from "../../config/schema.js";
 import { STEPS, type RunJournal, type SetState, type StepName } from "../../rotation/model.js";
-import { need, type CheckContext, type CheckDefinition, type ProbeTuning } from "../context.js";
-import { Findings, type CheckOutcome } from "../findings.js";
+import { need, type CheckDefinition, type ProbeTuning } from "../context.js";
 import type { Evidence } from "../model.js";
 
 /**
@@ -41,9 +40,8 @@ export function stepPosition(run: RunJournal, set: Pick<CredentialSet, "verifica
 export const rotationCheck: CheckDefinition = {
   id: "rotation",
   title: "Rotation schedule and run health",
-  async run(ctx: CheckContext): Promise<CheckOutcome> {
+  async run(ctx, f) {
     const { set, now, tuning } = ctx;
-    const f = new Findings();
     const read = await ctx.shared.rotation();
     if (!read) {
       return { status: "skip", severity: "info", summary: "no rotation journal store was given to the probe", hint: "Nothing to do.", evidence: {} };

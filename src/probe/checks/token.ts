@@ -5,7 +5,7 @@ import { maybe, nameList, need, oauthTargets, publishedEndpoint, type CheckConte
 import { originOf } from "../endpoints.js";
 import { tokenUrlFor } from "../../entra/token.js";
 import { graphScope } from "../../entra/scope.js";
-import { aadstsFailure, Findings, wrongDirectory, type CheckOutcome } from "../findings.js";
+import { aadstsFailure, wrongDirectory } from "../findings.js";
 import type { CheckSeverity, Evidence } from "../model.js";
 import { ALIAS_TOKEN_HINT } from "./discovery.js";
 
@@ -128,9 +128,8 @@ interface UrlToTry {
 export const tokenCheck: CheckDefinition = {
   id: "token",
   title: "Client-credentials token request with the Key Vault secret",
-  async run(ctx: CheckContext): Promise<CheckOutcome> {
+  async run(ctx, f) {
     const { set, deps, tuning, now, abortSignal: signal } = ctx;
-    const f = new Findings();
     const evidence: Evidence = { secretName: set.keyVault.secretName, clientId: set.clientId };
     const secret = need(await ctx.shared.secret(), `Key Vault secret ${set.keyVault.secretName}`);
     if (!secret?.value) {
