@@ -79,6 +79,8 @@ interface Waiter {
 class Gate {
   /** The count ARM last reported, when, and the highest it ever reported (what the bucket can hold at least). */
   private remaining: number | undefined;
+  /** An answer came back without a count (not ARM's subscription limits, or a proxy): nothing to pace by. */
+  private uncounted = false;
   private at = 0;
   private peak = 0;
   private inFlight = 0;
@@ -120,7 +122,8 @@ class Gate {
   answered(remaining: number | undefined, accepted: boolean): void {
     this.inFlight--;
     this.probeAt = undefined;
-    if (remaining !== undefined) {
+    if (remaining === undefined) this.uncounted = this.remaining === undefined;
+    else {
       const t = this.now();
       this.remaining = remaining;
       this.at = t;
@@ -173,7 +176,8 @@ class Gate {
 
   /** Calls that may start now: what ARM reported, plus what came back since at the measured rate, minus those in flight. */
   private room(t: number): number {
-    if (this.remaining === undefined) return Number.POSITIVE_INFINITY;
+    // Until ARM has told the count, one call at a time: the first answer says how many may follow.
+    if (this.remaining === undefined) return this.uncounted ? Number.POSITIVE_INFINITY : 1 - this.inFlight;
     const refilled = this.refillPerMs !== undefined ? this.refillPerMs * Math.max(0, t - this.at) : 0;
     return Math.min(this.peak, this.remaining + refilled) - this.inFlight;
   }

@@ -224,6 +224,19 @@ describe("throttling", () => {
     expect(throttledSince(from)).toBeLessThanOrEqual(3);
   });
 
+  it("until ARM has told the count, one call goes alone: 16 writes at once, the first of the client, against a bucket of 5 + 10/s all succeed, with at most one 429", async () => {
+    fx.arm.core.setLimits("writes", 5, 10);
+    const arm = client();
+    // A read first: the token is cached and the connection open, so the writes leave together; their count is still unknown.
+    await arm.send({ method: "GET", path: `${SERVICE}/namedValues/plain`, apiVersion: API });
+    const from = fx.arm.server.requests.length;
+    const path = `${SERVICE}/namedValues/plain/listValue`;
+    await Promise.all(Array.from({ length: 16 }, () => arm.send({ method: "POST", path, apiVersion: API, idempotent: true })));
+    expect(fx.arm.server.requests.slice(from).filter((r) => r.status === 200)).toHaveLength(16);
+    // Sent together, 11 of them would find the bucket empty.
+    expect(throttledSince(from)).toBeLessThanOrEqual(1);
+  });
+
   it("writes are paced by their own count: a read budget spent does not hold writes back", async () => {
     fx.arm.core.setLimits("reads", 1, 0);
     const pacing = pacedClock();
