@@ -52,7 +52,7 @@ const MIN_WINDOW_MS = 300;
 /** With nothing in flight, the longest the gate trusts its measured rate before letting one call look again. */
 const MAX_PROBE_MS = 1_000;
 
-export function kindOf(method: HttpMethod): RateKind {
+function kindOf(method: HttpMethod): RateKind {
   return method === "GET" || method === "HEAD" ? "reads" : method === "DELETE" ? "deletes" : "writes";
 }
 
@@ -61,7 +61,7 @@ export function kindOf(method: HttpMethod): RateKind {
  * buckets (`x-ms-ratelimit-remaining-…-{kind}`), and `…-resource-requests`, which a resource
  * provider that overrides the default limits sends instead of reads or writes.
  */
-export function remainingOf(headers: Record<string, string>, kind: RateKind): number | undefined {
+function remainingOf(headers: Record<string, string>, kind: RateKind): number | undefined {
   const values = Object.entries(headers)
     .filter(([k]) => k.startsWith("x-ms-ratelimit-remaining-") && (k.endsWith(`-${kind}`) || k.endsWith("-resource-requests")))
     .map(([, v]) => Number(v))
@@ -79,10 +79,10 @@ interface Waiter {
 class Gate {
   /** The count ARM last reported, when, and the highest it ever reported (what the bucket can hold at least). */
   private remaining: number | undefined;
-  /** An answer came back without a count (not ARM's subscription limits, or a proxy): nothing to pace by. */
-  private uncounted = false;
   private at = 0;
   private peak = 0;
+  /** An answer came back without a count (not ARM's subscription limits, or a proxy): nothing to pace by. */
+  private uncounted = false;
   private inFlight = 0;
   /** Tokens per ms, measured from the headers while calls were held back (the bucket was not full then). */
   private refillPerMs: number | undefined;
