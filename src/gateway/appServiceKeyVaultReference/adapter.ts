@@ -16,9 +16,10 @@ import { referenceNames, vaultNameOf, type ReferenceFields, type SetSecret } fro
  * the secret without a version; one naming a version never rotates (§ Refresh / rotation): it is
  * reported as drift, never touched. Nothing is ever written: the app reads Key Vault itself.
  *
- * Targets are discovered through `config/configreferences/appsettings` (every site at once, up to the
- * group's `maxConcurrency`), which carries only metadata, never through `config/appsettings/list`, which returns every setting of the app in
- * clear (other apps' secrets included): the rotator's role needs no list action.
+ * Targets are discovered through `config/configreferences/appsettings` (the sites `maxConcurrency` at
+ * a time), which carries only metadata, never through `config/appsettings/list`, which returns
+ * every setting of the app in clear (other apps' secrets included): the rotator's role needs no
+ * list action.
  *
  * After promote the engine asks each site to refresh (the docs-only POST `…/refresh`, § Refresh /
  * rotation); a refusal falls back to the documented 24 h pickup. Proof (§ Verification): `status`
