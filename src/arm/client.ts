@@ -6,13 +6,14 @@ import { parseRetryAfter } from "../http/client.js";
 import { silentLogger, type Logger } from "../logging.js";
 import { GLOBAL_ARM_ENDPOINT, armScope } from "./cloud.js";
 import { armBadResponse, armErrorOf, armHttpError } from "./errors.js";
+import { ArmPacer, type ArmPacingOptions } from "./pacing.js";
 
 /**
  * A small Azure Resource Manager client over our one HTTP layer (src/http/client.ts), not the
  * management SDKs: every call gets the layer's per-attempt deadline (I8), its redaction, its
  * Retry-After handling of 429 and its connect-time address rule, and the bundle carries no
  * generated client. What ARM adds on top is here: the bearer token for the cloud's Resource
- * Manager audience, ARM error bodies as typed errors, `x-ms-ratelimit-remaining-*`, long-running
+ * Manager audience, ARM error bodies as typed errors, pacing by `x-ms-ratelimit-remaining-*` (pacing.ts), long-running
  * operations (Azure-AsyncOperation, then the final GET of `location`), ETags and nextLink paging.
  */
 export interface ArmClientOptions {
@@ -31,9 +32,8 @@ export interface ArmClientOptions {
   operationTimeoutInMs?: number;
   /** Poll interval when ARM sends no Retry-After; default 5 s (ARM's usual advice). */
   defaultPollInMs?: number;
-  /** When a `x-ms-ratelimit-remaining-*` header falls to this or below, the next call of its kind waits `lowRemainingPauseInMs`. */
-  lowRemaining?: number;
-  lowRemainingPauseInMs?: number;
+  /** How calls are paced from `x-ms-ratelimit-remaining-*` (pacing.ts); tests inject its clock. */
+  pacing?: ArmPacingOptions;
   /** Injected so tests see every wait; default a real, abortable delay. */
   sleep?: (ms: number, abortSignal?: AbortSignal) => Promise<void>;
   now?: () => number;
@@ -66,8 +66,6 @@ export interface ArmResponse<T = unknown> {
   headers: Record<string, string>;
 }
 
-type RateKind = "reads" | "writes" | "deletes";
-
 const DEFAULT_OPERATION_TIMEOUT_MS = 10 * 60_000;
 const DEFAULT_POLL_MS = 5_000;
 const MAX_PAGES = 1_000;
@@ -81,7 +79,8 @@ export class ArmClient {
   private readonly sleep: (ms: number, abortSignal?: AbortSignal) => Promise<void>;
   private readonly now: () => number;
   private readonly log: Logger;
-  private readonly remaining = new Map<RateKind, number>();
+  /** Per subscription and kind of call: how many may be in flight, from ARM's remaining-calls headers. */
+  private readonly pacer: ArmPacer;
 
   constructor(private readonly options: ArmClientOptions) {
     this.endpoint = (options.endpoint ?? GLOBAL_ARM_ENDPOINT).replace(/\/+$/, "");
@@ -94,6 +93,7 @@ export class ArmClient {
     this.sleep = options.sleep ?? abortableDelay;
     this.now = options.now ?? Date.now;
     this.log = (options.logger ?? silentLogger).child({ upstream: "arm" });
+    this.pacer = new ArmPacer(options.pacing, this.log);
   }
 
   /** The scope tokens are requested for (`<audience>/.default`). */
@@ -105,8 +105,10 @@ export class ArmClient {
   async send<T = unknown>(req: ArmRequest): Promise<ArmResponse<T>> {
     const url = this.urlOf(req);
     const describe = `${req.method} ${new URL(url).pathname}`;
-    await this.respectRemaining(req.method, req.abortSignal);
     const token = await this.token(req.abortSignal, describe);
+    // Paced by the subscription's budget; the slot is held for the whole call, retries included,
+    // except across a 429's Retry-After, when every call of its kind waits anyway.
+    const paced = await this.pacer.admit(req.method, url, req.abortSignal, describe);
     let res: HttpResponse<T>;
     try {
       res = await this.options.http.request<T>({
@@ -119,11 +121,16 @@ export class ArmClient {
         ...(req.idempotent !== undefined ? { idempotent: req.idempotent } : {}),
         secrets: [token, ...(req.secrets ?? [])],
         throwOnHttpError: false,
+        onErrorResponse: ({ status, retryAfterMs }) => {
+          if (status === 429) paced.throttled(retryAfterMs);
+        },
+        beforeRetry: (abortSignal) => paced.again(abortSignal),
       });
     } catch (e) {
+      paced.release();
       throw this.transportError(e, describe, req.method !== "GET" && req.method !== "HEAD");
     }
-    this.noteRemaining(res.headers);
+    paced.answered(res.headers, res.status);
     if (res.status >= 400) throw armHttpError(res.status, res.data, describe, (t) => this.options.http.redactText(t, [token, ...(req.secrets ?? [])]));
     return { status: res.status, data: res.data, headers: res.headers, ...(res.headers.etag !== undefined ? { etag: res.headers.etag } : {}) };
   }
@@ -286,27 +293,5 @@ export class ArmClient {
         throw new RotatorError("ABORTED", `Resource Manager: ${describe} was cancelled while waiting`, { hint: "The next pass resumes it." });
       throw e;
     }
-  }
-
-  /** ARM counts calls per subscription and tenant; remember the lowest count left per kind of call. */
-  private noteRemaining(headers: Record<string, string>): void {
-    for (const kind of ["reads", "writes", "deletes"] as const) {
-      const values = Object.entries(headers)
-        .filter(([k]) => k.startsWith("x-ms-ratelimit-remaining-") && k.endsWith(`-${kind}`))
-        .map(([, v]) => Number(v))
-        .filter((n) => Number.isFinite(n));
-      if (values.length > 0) this.remaining.set(kind, Math.min(...values));
-    }
-  }
-
-  /** Slows down before ARM has to answer 429: a call whose budget is (nearly) spent waits first. */
-  private async respectRemaining(method: HttpMethod, abortSignal: AbortSignal | undefined): Promise<void> {
-    const kind: RateKind = method === "GET" || method === "HEAD" ? "reads" : method === "DELETE" ? "deletes" : "writes";
-    const left = this.remaining.get(kind);
-    if (left === undefined || left > (this.options.lowRemaining ?? 0)) return;
-    const ms = this.options.lowRemainingPauseInMs ?? 1_000;
-    this.log.warn(`Resource Manager reports ${left} ${kind} left for this subscription; waiting ${ms} ms before the next one`);
-    this.remaining.delete(kind);
-    await this.pause(ms, abortSignal, `${method} (rate budget)`);
   }
 }

@@ -1,6 +1,7 @@
 import { abortableDelay } from "../clock.js";
 import { RotatorError, ensureRotatorError, type ErrorSummary } from "../errors.js";
 import { silentLogger, type Logger } from "../logging.js";
+import { runBounded } from "./bounded.js";
 import { GatewayErrorCode } from "./errors.js";
 import { provesPickup, type PickupExpectation } from "./proof.js";
 import { normaliseUrl, sameClientId } from "./match.js";
@@ -367,50 +368,6 @@ export async function refreshCanaryFirst(options: RefreshOptions): Promise<{ can
 }
 
 // ── helpers ────────────────────────────────────────────────────────────────────
-
-/**
- * Runs `fn` over `items` with at most `limit` in flight, results in input order. Stops taking new
- * items on abort or when `onDone` throws, waits for those in flight, then rethrows.
- */
-async function runBounded<T extends { id: string }, R>(
-  items: T[],
-  limit: number,
-  signal: AbortSignal | undefined,
-  fn: (item: T) => Promise<R>,
-  onDone?: (id: string, result: R) => void | Promise<void>,
-): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const worker = async (): Promise<void> => {
-    while (!failure && next < items.length) {
-      if (signal?.aborted) {
-        failure ??= { error: abortError(signal) };
-        return;
-      }
-      const i = next++;
-      const item = items[i]!;
-      try {
-        results[i] = await fn(item);
-        await onDone?.(item.id, results[i]);
-      } catch (e) {
-        failure ??= { error: signal?.aborted ? abortError(signal) : e };
-      }
-    }
-  };
-  const n = Math.max(1, Math.min(Math.floor(limit) || 1, items.length));
-  await Promise.all(Array.from({ length: n }, worker));
-  if (failure) throw failure.error;
-  return results;
-}
-
-function abortError(signal: AbortSignal): RotatorError {
-  return new RotatorError("ABORTED", "Gateway propagation was cancelled before every target was settled", {
-    hint: "The operation was cancelled (function timeout or shutdown); the next run resumes it.",
-    retryable: true,
-    cause: signal.reason,
-  });
-}
 
 function backoff(failures: number, r: Required<PropagateRetryOptions>): number {
   const exp = r.baseDelayInMs * 2 ** (failures - 1);

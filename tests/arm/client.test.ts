@@ -161,26 +161,106 @@ describe("ARM error bodies become typed errors", () => {
 });
 
 describe("throttling", () => {
-  it("429 + Retry-After is waited out and the call succeeds", async () => {
+  /** The pacing gates' clock, moved only by what they wait: their waits are counted exactly, in no real time. */
+  function pacedClock(): { now: () => number; sleep: (ms: number) => Promise<void>; waits: number[] } {
+    let t = 0;
+    const pacingWaits: number[] = [];
+    return {
+      now: () => t,
+      sleep: (ms) => {
+        pacingWaits.push(ms);
+        t += ms;
+        return Promise.resolve();
+      },
+      waits: pacingWaits,
+    };
+  }
+
+  /** The emulator's 429s since `from` (its request log is the ground truth of what ARM was sent). */
+  const throttledSince = (from: number): number => fx.arm.server.requests.slice(from).filter((r) => r.status === 429).length;
+
+  it("429 + Retry-After is waited out and the call succeeds; the call's gate holds it exactly Retry-After", async () => {
     fx.arm.server.faults.add({ route: "^GET .*/namedValues/plain$", status: 429, retryAfterSeconds: 1, times: 1 });
-    const res = await client().send({ method: "GET", path: `${SERVICE}/namedValues/plain`, apiVersion: API });
+    const pacing = pacedClock();
+    const res = await client({ pacing }).send({ method: "GET", path: `${SERVICE}/namedValues/plain`, apiVersion: API });
     expect(res.status).toBe(200);
     expect(httpWaits).toEqual([1000]);
+    expect(pacing.waits).toEqual([1000]);
   });
 
-  it("the subscription's read budget: x-ms-ratelimit-remaining-subscription-reads slows the client down, and an empty bucket answers 429 SubscriptionRequestsThrottled", async () => {
-    fx.arm.core.setLimits("reads", 3, 0);
-    const arm = client({ lowRemaining: 1, lowRemainingPauseInMs: 1500 });
+  it("an empty bucket answers 429 SubscriptionRequestsThrottled with the remaining header at 0; after every retry it is ARM_THROTTLED", async () => {
+    fx.arm.core.setLimits("reads", 2, 0);
     const path = `${SERVICE}/namedValues/plain`;
     const raw = await fx.raw("GET", `${path}?api-version=${API}`, { token: (await fx.credential().getToken("https://management.azure.com/.default"))!.token });
-    expect(raw.headers["x-ms-ratelimit-remaining-subscription-reads"]).toBe("2");
-    await arm.send({ method: "GET", path, apiVersion: API }); // 1 left: at the low mark
-    expect(waits).toEqual([]);
-    await arm.send({ method: "GET", path, apiVersion: API }); // waits first, takes the last one
-    expect(waits).toEqual([1500]);
-    const e = await failure(arm.send({ method: "GET", path, apiVersion: API })); // waits again; the bucket is empty
-    expect(waits).toEqual([1500, 1500]);
+    expect(raw.headers["x-ms-ratelimit-remaining-subscription-reads"]).toBe("1");
+    const pacing = pacedClock();
+    const arm = client({ pacing });
+    await arm.send({ method: "GET", path, apiVersion: API }); // takes the last token
+    const from = fx.arm.server.requests.length;
+    const e = await failure(arm.send({ method: "GET", path, apiVersion: API }));
     expect([e.code, e.upstreamCode, e.retryable]).toEqual(["ARM_THROTTLED", "SubscriptionRequestsThrottled", true]);
+    // No refill: the emulator asks for 60 s each time; the gate held each retry that long first.
+    expect(throttledSince(from)).toBe(3);
+    expect(pacing.waits.filter((ms) => ms === 60_000)).toHaveLength(2);
+  });
+
+  it("a burst of 60 reads against a bucket of 10 + 20/s: the client holds calls back by x-ms-ratelimit-remaining-subscription-reads, so ARM answers few 429s, and every call succeeds", async () => {
+    fx.arm.core.setLimits("reads", 10, 20);
+    const arm = client();
+    const from = fx.arm.server.requests.length;
+    const path = `${SERVICE}/namedValues/plain`;
+    // 16 at a time, as an ARM group's concurrency; the first answer tells the client the count.
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < 60) {
+        next++;
+        await arm.send({ method: "GET", path, apiVersion: API });
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, worker));
+    const log = fx.arm.server.requests.slice(from);
+    expect(log.filter((r) => r.status === 200)).toHaveLength(60);
+    // Without pacing 16 calls meet an empty bucket at once, and again after every Retry-After: dozens of 429s.
+    expect(throttledSince(from)).toBeLessThanOrEqual(3);
+  });
+
+  it("until ARM has told the count, one call goes alone: 16 writes at once, the first of the client, against a bucket of 5 + 10/s all succeed, with at most one 429", async () => {
+    fx.arm.core.setLimits("writes", 5, 10);
+    const arm = client();
+    // A read first: the token is cached and the connection open, so the writes leave together; their count is still unknown.
+    await arm.send({ method: "GET", path: `${SERVICE}/namedValues/plain`, apiVersion: API });
+    const from = fx.arm.server.requests.length;
+    const path = `${SERVICE}/namedValues/plain/listValue`;
+    await Promise.all(Array.from({ length: 16 }, () => arm.send({ method: "POST", path, apiVersion: API, idempotent: true })));
+    expect(fx.arm.server.requests.slice(from).filter((r) => r.status === 200)).toHaveLength(16);
+    // Sent together, 11 of them would find the bucket empty.
+    expect(throttledSince(from)).toBeLessThanOrEqual(1);
+  });
+
+  it("writes are paced by their own count: a read budget spent does not hold writes back", async () => {
+    fx.arm.core.setLimits("reads", 1, 0);
+    const pacing = pacedClock();
+    const arm = client({ pacing });
+    await arm.send({ method: "GET", path: `${SERVICE}/namedValues/plain`, apiVersion: API }); // reads left: 0
+    const from = fx.arm.server.requests.length;
+    const res = await arm.send({ method: "POST", path: `${SERVICE}/namedValues/plain/listValue`, apiVersion: API, idempotent: true });
+    expect(res.status).toBe(200);
+    expect(pacing.waits).toEqual([]);
+    expect(throttledSince(from)).toBe(0);
+  });
+
+  it("a call held back for the budget ends ABORTED when cancelled, and is never sent", async () => {
+    fx.arm.core.setLimits("reads", 1, 0);
+    const arm = client({ pacing: { probeIntervalInMs: 60_000 } });
+    const path = `${SERVICE}/namedValues/plain`;
+    await arm.send({ method: "GET", path, apiVersion: API }); // reads left: 0, nothing in flight
+    const sentBefore = fx.arm.server.count("GET", /\/namedValues\/plain$/);
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 50);
+    const e = await failure(arm.send({ method: "GET", path, apiVersion: API, abortSignal: ac.signal }));
+    expect(e.code).toBe("ABORTED");
+    expect(e.message).toMatch(/request budget/);
+    expect(fx.arm.server.count("GET", /\/namedValues\/plain$/)).toBe(sentBefore);
   });
 });
 

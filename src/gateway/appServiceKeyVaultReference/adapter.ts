@@ -4,6 +4,7 @@ import type { GatewayConfig } from "../../config/schema.js";
 import { RotatorError, ensureRotatorError } from "../../errors.js";
 import { silentLogger } from "../../logging.js";
 import { mapArmTargetError } from "../armErrors.js";
+import { runBounded } from "../bounded.js";
 import { GatewayErrorCode } from "../errors.js";
 import type { GatewayAdapter, GatewayTarget } from "../types.js";
 import { referenceNames, vaultNameOf, type ReferenceFields, type SetSecret } from "./reference.js";
@@ -15,9 +16,10 @@ import { referenceNames, vaultNameOf, type ReferenceFields, type SetSecret } fro
  * the secret without a version; one naming a version never rotates (§ Refresh / rotation): it is
  * reported as drift, never touched. Nothing is ever written: the app reads Key Vault itself.
  *
- * Targets are discovered through `config/configreferences/appsettings`, which carries only
- * metadata, never through `config/appsettings/list`, which returns every setting of the app in
- * clear (other apps' secrets included): the rotator's role needs no list action.
+ * Targets are discovered through `config/configreferences/appsettings` (the sites `maxConcurrency` at
+ * a time), which carries only metadata, never through `config/appsettings/list`, which returns
+ * every setting of the app in clear (other apps' secrets included): the rotator's role needs no
+ * list action.
  *
  * After promote the engine asks each site to refresh (the docs-only POST `…/refresh`, § Refresh /
  * rotation); a refusal falls back to the documented 24 h pickup. Proof (§ Verification): `status`
@@ -132,15 +134,26 @@ export function createAppServiceKeyVaultReferenceAdapter(options: AppServiceKeyV
     async listTargets(filter, callOptions) {
       clientId = filter.clientId;
       const abortSignal = callOptions?.abortSignal;
+      // Every configured site or slot is listed at once, `maxConcurrency` at a time (the listings are
+      // independent reads; the ARM client paces them by the subscription's read budget), and their
+      // settings are taken in the configured order.
+      const listed = await runBounded(
+        sites.map((id) => ({ id })),
+        config.maxConcurrency,
+        abortSignal,
+        async ({ id: site }) => {
+          try {
+            return await arm.list(`${site}${REFERENCES}`, API_VERSION, abortSignal ? { abortSignal } : {});
+          } catch (e) {
+            throw mapArmTargetError(e, { what: `App Service site ${nameOf(site, "").slice(0, -1)}` });
+          }
+        },
+        undefined,
+        "Listing the App Service sites was cancelled before every site answered",
+      );
       const out: GatewayTarget[] = [];
-      for (const site of sites) {
-        let items: unknown[];
-        try {
-          items = await arm.list(`${site}${REFERENCES}`, API_VERSION, abortSignal ? { abortSignal } : {});
-        } catch (e) {
-          throw mapArmTargetError(e, { what: `App Service site ${nameOf(site, "").slice(0, -1)}` });
-        }
-        for (const raw of items) {
+      sites.forEach((site, i) => {
+        for (const raw of listed[i]!) {
           const c = parseReference(raw, `GET ${site}${REFERENCES}`);
           // The id ends with the setting's key (the examples carry no `name`; a proxy resource's name may be qualified).
           const id = (raw as { id?: unknown }).id;
@@ -158,7 +171,7 @@ export function createAppServiceKeyVaultReferenceAdapter(options: AppServiceKeyV
           }
           out.push(t);
         }
-      }
+      });
       log.debug(`${out.length} app setting(s) reference ${secret.secretName} on ${sites.length} site(s)`);
       return out;
     },
