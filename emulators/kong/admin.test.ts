@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { plainJsonCall } from "./plainCall.js";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { plainJsonCall, useFidelityEmulator } from "./plainCall.js";
+import { describe, expect, it } from "vitest";
 import { KongEmulator } from "./index.js";
 
 /**
@@ -9,17 +9,10 @@ import { KongEmulator } from "./index.js";
  */
 const TOKEN = `kong-admin-${randomUUID()}`;
 const ISSUER = "https://login.microsoftonline.com/3f9a6c1e-5b2d-4e8f-9a7c-1d2e3f4a5b6c/v2.0";
-let kong: KongEmulator;
+const kong = useFidelityEmulator(new KongEmulator({ adminToken: TOKEN, plainHttp: true, workspaces: ["team-a", "team-b"] }));
 
 const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = { "Kong-Admin-Token": TOKEN }) =>
   plainJsonCall(kong.url, method, path, body, headers);
-
-beforeAll(async () => {
-  kong = new KongEmulator({ adminToken: TOKEN, plainHttp: true, workspaces: ["team-a", "team-b"] });
-  await kong.start();
-});
-afterAll(() => kong.close());
-beforeEach(() => kong.reset());
 
 describe("Kong Admin API emulator (specs/kong-openid-connect.md)", () => {
   it("§ Admin API auth: without or with a wrong Kong-Admin-Token the answer is 401 {message, status:401}", async () => {

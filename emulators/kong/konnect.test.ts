@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { plainJsonCall } from "./plainCall.js";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { plainJsonCall, useFidelityEmulator } from "./plainCall.js";
+import { describe, expect, it } from "vitest";
 import { KonnectEmulator } from "./index.js";
 
 /**
@@ -12,18 +12,11 @@ const CP = randomUUID();
 const OTHER_CP = randomUUID();
 const ISSUER = "https://login.microsoftonline.com/3f9a6c1e-5b2d-4e8f-9a7c-1d2e3f4a5b6c/v2.0";
 const plugins = (cp = CP) => `/v2/control-planes/${cp}/core-entities/plugins`;
-let konnect: KonnectEmulator;
+const konnect = useFidelityEmulator(new KonnectEmulator({ accessToken: TOKEN, controlPlaneIds: [CP, OTHER_CP], plainHttp: true }));
 
 const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = { Authorization: `Bearer ${TOKEN}` }) =>
   plainJsonCall(konnect.url, method, path, body, headers);
 const configOf = (r: { body: Record<string, unknown> }) => r.body["config"] as Record<string, unknown>;
-
-beforeAll(async () => {
-  konnect = new KonnectEmulator({ accessToken: TOKEN, controlPlaneIds: [CP, OTHER_CP], plainHttp: true });
-  await konnect.start();
-});
-afterAll(() => konnect.close());
-beforeEach(() => konnect.reset());
 
 describe("Konnect control-plane API emulator (specs/kong-openid-connect.md § Konnect equivalent)", () => {
   it("§ Konnect equivalent: a Bearer token is required; none, a wrong one or a Kong-Admin-Token header is 401 {message: Unauthorized, status: 401}", async () => {
