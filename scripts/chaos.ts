@@ -14,7 +14,7 @@ import path from "node:path";
 import type { ContainerClient } from "@azure/storage-blob";
 import { startAzurite } from "../emulators/azurite.js";
 import { World } from "../tests/harness/world.js";
-import { addCounts, runCampaign, shrinkViolation, type CampaignSummary } from "../tests/harness/chaos/campaign.js";
+import { addCounts, emptySummary, runCampaign, shrinkViolation, type CampaignSummary } from "../tests/harness/chaos/campaign.js";
 import { runSchedule, startStorageProxy, stopChaosEnv, type ChaosEnv } from "../tests/harness/chaos/simulator.js";
 import type { GeneratedSchedule } from "../tests/harness/chaos/events.js";
 
@@ -130,14 +130,7 @@ async function runWorkers(args: Args, log: (line: string) => void): Promise<Camp
             // A simulator that crashed is a failed campaign, but the other workers' figures still count.
             const detail = `worker ${index} exited ${code ?? "?"} without a summary: ${errTail.slice(-8).join(" | ")}`;
             resolve({
-              schedules: 0,
-              kinds: {},
-              events: 0,
-              faults: 0,
-              faultsOn: {},
-              crashes: 0,
-              rotationsCompleted: 0,
-              msPerSchedule: 0,
+              ...emptySummary(),
               ms: 0,
               violations: [
                 {

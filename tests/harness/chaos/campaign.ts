@@ -69,8 +69,13 @@ export async function shrinkViolation(
   return { ...violation, replay: { ...schedule, events: items }, shrunkFrom: schedule.events.length, shrinkTries: tries };
 }
 
+/** A campaign that ran nothing yet (and what a worker that crashed contributes). */
+export function emptySummary(): CampaignSummary {
+  return { schedules: 0, kinds: {}, events: 0, faults: 0, faultsOn: {}, crashes: 0, rotationsCompleted: 0, violations: [], msPerSchedule: 0 };
+}
+
 export async function runCampaign(env: ChaosEnv, options: CampaignOptions): Promise<CampaignSummary> {
-  const summary: CampaignSummary = { schedules: 0, kinds: {}, events: 0, faults: 0, faultsOn: {}, crashes: 0, rotationsCompleted: 0, violations: [], msPerSchedule: 0 };
+  const summary = emptySummary();
   let ms = 0;
   for (let i = 0; i < options.schedules; i++) {
     if (options.share && i % options.share.of !== options.share.index) continue;

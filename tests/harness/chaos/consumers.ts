@@ -4,6 +4,7 @@ import { KongEmulator } from "../../../emulators/kong/index.js";
 import type { EmulatorServer } from "../../../emulators/common/server.js";
 import type { World } from "../world.js";
 import type { ConsumerKind } from "./events.js";
+import type { Consumer } from "./oracle.js";
 
 /**
  * The chaos estate's consumers beyond the gateway (issue 24): a Kong Admin API and a Resource
@@ -17,15 +18,6 @@ const APIM = `${SUB}/Microsoft.ApiManagement/service/apim-chaos`;
 const SITE = `${SUB}/Microsoft.Web/sites/chaos-func`;
 const SETTING = "SSO_CLIENT_SECRET";
 const KONG_TOKEN_SECRET = "kong-admin-token";
-
-/** One consumer and the secret it uses now (undefined: none, e.g. a reference that does not resolve). */
-export interface ConsumerTruth {
-  kind: ConsumerKind;
-  /** Stable within a schedule: what an administrator's or a sabotage's edit is recorded under. */
-  id: string;
-  name: string;
-  secret: string | undefined;
-}
 
 /** What the seeding needs to know of the set. */
 interface SetFacts {
@@ -62,17 +54,20 @@ export class ConsumerEmulators {
     return { arm: this.arm.server, kong: this.kong.server };
   }
 
-  /** The set's target groups for `kinds`, after its first (gateway or manual) group. */
+  /** The set's target groups for `kinds` (one or two per kind), after its first (gateway or manual) group. */
   groups(kinds: readonly ConsumerKind[]): Record<string, unknown>[] {
     const arm = { armEndpoint: this.arm.url };
-    const byKind: Record<ConsumerKind, Record<string, unknown>> = {
-      "kong-openid-connect": { kind: "kong-openid-connect", adminUrl: this.kong.url, adminTokenSecretName: KONG_TOKEN_SECRET, maxRequestsPerSecond: 500 },
-      // One group writes the plain value listed by name and refreshes the Key Vault-backed one.
-      "apim-named-value": { kind: "apim-named-value", services: [APIM], plainNamedValues: ["sso-plain"], ...arm },
-      "apim-credential-manager": { kind: "apim-credential-manager", services: [APIM], ...arm },
-      "appservice-keyvault-reference": { kind: "appservice-keyvault-reference", sites: [SITE], ...arm },
+    const byKind: Record<ConsumerKind, Record<string, unknown>[]> = {
+      "kong-openid-connect": [{ kind: "kong-openid-connect", adminUrl: this.kong.url, adminTokenSecretName: KONG_TOKEN_SECRET, maxRequestsPerSecond: 500 }],
+      // A group has one mode: one refreshes the Key Vault-backed values, the other writes the plain one listed by name.
+      "apim-named-value": [
+        { kind: "apim-named-value", services: [APIM], ...arm },
+        { kind: "apim-named-value", services: [APIM], plainNamedValues: ["sso-plain"], ...arm },
+      ],
+      "apim-credential-manager": [{ kind: "apim-credential-manager", services: [APIM], ...arm }],
+      "appservice-keyvault-reference": [{ kind: "appservice-keyvault-reference", sites: [SITE], ...arm }],
     };
-    return kinds.map((k) => byKind[k]);
+    return kinds.flatMap((k) => byKind[k]);
   }
 
   /**
@@ -128,10 +123,10 @@ export class ConsumerEmulators {
    * the service's own 4 h refresh), a provider's or connection's stored secret, and what the
    * Function app receives for its reference (after its own 24 h re-fetch).
    */
-  consumers(): ConsumerTruth[] {
+  consumers(): (Consumer & { kind: ConsumerKind })[] {
     const set = this.current;
     if (!set || set.kinds.length === 0) return [];
-    const out: ConsumerTruth[] = [];
+    const out: (Consumer & { kind: ConsumerKind })[] = [];
     const add = (kind: ConsumerKind, id: string, name: string, secret: string | undefined): void => void out.push({ kind, id, name, secret });
     for (const kind of set.kinds) {
       switch (kind) {

@@ -28,8 +28,10 @@ export interface GroundTruth {
   credentialValues(objectId: string): ReadonlyMap<string, string>;
 }
 
+/** A consumer and the secret it uses now (undefined: none, e.g. a reference that does not resolve). */
 export interface Consumer {
   kind: string;
+  /** Stable within a schedule: what an administrator's or a sabotage's edit is recorded under. */
   id: string;
   name: string;
   secret: string | undefined;
