@@ -134,6 +134,11 @@ describe("the oracle can fail", () => {
   }, 120_000);
 });
 
+/** The rotation timer's daily pass, then the rest of the day. */
+const DAILY_PASS: readonly ChaosEvent[] = [{ t: "tick" }, { t: "advance", hours: 24 }];
+/** Graph answers 503 for longer than a pass retries. */
+const GRAPH_OUTAGE: ChaosEvent = { t: "fault", dep: "graph", kind: "status", status: 503, times: 12 };
+
 /** Each defect the simulator found, by its shrunk schedule (named after the defect): it replays with no violation now. */
 const FOUND: readonly { defect: string; schedule: GeneratedSchedule }[] = [
   {
@@ -164,15 +169,7 @@ const FOUND: readonly { defect: string; schedule: GeneratedSchedule }[] = [
     schedule: {
       seed: 1,
       estate: { secretExpiresInDays: 50, targets: 3, otherTargets: 0 },
-      events: [
-        { t: "tick" },
-        { t: "advance", hours: 24 },
-        { t: "fault", dep: "graph", kind: "status", status: 503, times: 12 },
-        { t: "tick" },
-        { t: "advance", hours: 24 },
-        { t: "fault", dep: "graph", kind: "status", status: 503, times: 12 },
-        { t: "tick" },
-      ],
+      events: [...DAILY_PASS, GRAPH_OUTAGE, ...DAILY_PASS, GRAPH_OUTAGE, { t: "tick" }],
     },
   },
   {
@@ -193,8 +190,7 @@ const FOUND: readonly { defect: string; schedule: GeneratedSchedule }[] = [
       seed: 90065,
       estate: { secretExpiresInDays: 14, targets: 3, otherTargets: 0 },
       events: [
-        { t: "tick" },
-        { t: "advance", hours: 24 },
+        ...DAILY_PASS,
         { t: "health" },
         { t: "replicationFlap", flapMs: 900, periodMs: 300, lagMs: 2000, seed: 639333 },
         { t: "tick" },
