@@ -56,6 +56,12 @@ export interface Violation {
 export interface OracleFacts {
   /** Gateway servers (and consumers, by id) an administrator broke by hand, with the secret the administrator put there. */
   adminBroken: ReadonlyMap<string, string>;
+  /**
+   * Gateway servers an administrator added with a copy of a secret that was live then, with that
+   * secret: should its credential expire before a pass replaced it, the administrator broke the
+   * server (seed 46). Removing that credential while the server holds it is still the product's doing.
+   */
+  adminPasted: ReadonlyMap<string, string>;
   /** keyIds of hand-made credentials an administrator added and has not removed. */
   adminCredentials: ReadonlySet<string>;
   /** Request IDs the HTTP API answered 202. */
@@ -138,6 +144,7 @@ export class InvariantOracle {
       if (s.clientId.trim().toLowerCase() !== set.clientId.toLowerCase()) continue;
       if (entra.isSecretAccepted(set.tenantId, set.clientId, s.clientSecret)) continue;
       if (facts.adminBroken.get(s.id) === s.clientSecret) continue;
+      if (facts.adminPasted.get(s.id) === s.clientSecret && this.stillACredential(s.clientSecret)) continue;
       flag(
         "I1",
         `${s.id}:${s.clientSecret.slice(0, 6)}`,
@@ -310,6 +317,11 @@ export class InvariantOracle {
     if (!cred) return { due: true };
     const daysLeft = (Date.parse(cred.endDateTime) - now.getTime()) / 86_400_000;
     return { due: daysLeft < Math.max(policy.renewBeforeDays, policy.lifetimeDays * policy.renewAtFraction), daysLeft: Math.round(daysLeft * 10) / 10 };
+  }
+
+  /** Whether a credential of the app (expired or not) still holds this value: nobody removed it. */
+  private stillACredential(secret: string): boolean {
+    return [...this.truth.credentialValues(this.set.appObjectId).values()].includes(secret);
   }
 
   /** The managed credentials' keyIds now (I6: convergence creates no further credential). */

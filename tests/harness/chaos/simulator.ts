@@ -128,6 +128,7 @@ class Estate {
   readonly outputs: { where: string; text: string }[] = [];
   readonly accepted: string[] = [];
   readonly adminBroken = new Map<string, string>();
+  readonly adminPasted = new Map<string, string>();
   readonly adminCredentials = new Set<string>();
   readonly hooks: RotationHooks;
   ticks = 0;
@@ -456,6 +457,7 @@ class Estate {
       additionalParameters: t0.additionalParameters,
     });
     if (!this.belongsToLiveCredential(secret)) this.adminBroken.set(s.id, secret);
+    else if (secret !== current) this.adminPasted.set(s.id, secret);
   }
 
   /**
@@ -818,6 +820,7 @@ export async function runSchedule(env: ChaosEnv, schedule: GeneratedSchedule, op
   const check = async (afterEvent: number): Promise<void> => {
     const found = await oracle.check({
       adminBroken: estate.adminBroken,
+      adminPasted: estate.adminPasted,
       adminCredentials: estate.adminCredentials,
       accepted: estate.accepted,
       ticks: estate.calmTicks,
