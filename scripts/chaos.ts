@@ -14,8 +14,8 @@ import path from "node:path";
 import type { ContainerClient } from "@azure/storage-blob";
 import { startAzurite } from "../emulators/azurite.js";
 import { World } from "../tests/harness/world.js";
-import { runCampaign, shrinkViolation, type CampaignSummary } from "../tests/harness/chaos/campaign.js";
-import { runSchedule, startStorageProxy } from "../tests/harness/chaos/simulator.js";
+import { addCounts, emptySummary, runCampaign, shrinkViolation, type CampaignSummary } from "../tests/harness/chaos/campaign.js";
+import { runSchedule, startStorageProxy, stopChaosEnv, type ChaosEnv } from "../tests/harness/chaos/simulator.js";
 import type { GeneratedSchedule } from "../tests/harness/chaos/events.js";
 
 interface Args {
@@ -130,12 +130,7 @@ async function runWorkers(args: Args, log: (line: string) => void): Promise<Camp
             // A simulator that crashed is a failed campaign, but the other workers' figures still count.
             const detail = `worker ${index} exited ${code ?? "?"} without a summary: ${errTail.slice(-8).join(" | ")}`;
             resolve({
-              schedules: 0,
-              events: 0,
-              faults: 0,
-              crashes: 0,
-              rotationsCompleted: 0,
-              msPerSchedule: 0,
+              ...emptySummary(),
               ms: 0,
               violations: [
                 {
@@ -156,10 +151,18 @@ async function runWorkers(args: Args, log: (line: string) => void): Promise<Camp
   );
   const sum = (k: "schedules" | "events" | "faults" | "crashes" | "rotationsCompleted"): number => results.reduce((n, r) => n + r[k], 0);
   const schedules = sum("schedules");
+  const kinds: CampaignSummary["kinds"] = {};
+  const faultsOn: CampaignSummary["faultsOn"] = {};
+  for (const r of results) {
+    addCounts(kinds, r.kinds ?? {});
+    addCounts(faultsOn, r.faultsOn ?? {});
+  }
   return {
     schedules,
+    kinds,
     events: sum("events"),
     faults: sum("faults"),
+    faultsOn,
     crashes: sum("crashes"),
     rotationsCompleted: sum("rotationsCompleted"),
     violations: results.flatMap((r) => r.violations),
@@ -193,7 +196,7 @@ async function main(): Promise<number> {
   }
   const world = await World.start({ receivers: true });
   const storageProxy = await startStorageProxy(azurite.connectionString);
-  const env = { world, storageConnectionString: azurite.connectionString, storageProxy };
+  const env: ChaosEnv = { world, storageConnectionString: azurite.connectionString, storageProxy };
   const log = (line: string): void => {
     if (args.json) process.stderr.write(`${line}\n`);
     else console.log(line);
@@ -207,8 +210,10 @@ async function main(): Promise<number> {
       const out = await runSchedule(env, schedule, args.dump ? { onFinish: dumpRuns } : {});
       summary = {
         schedules: 1,
+        kinds: Object.fromEntries(out.kinds.map((k) => [k, 1])),
         events: out.events,
         faults: out.faults,
+        faultsOn: out.faultsOn,
         crashes: out.crashes,
         rotationsCompleted: out.rotationsCompleted,
         violations: args.shrinkReplay ? [] : out.violations.map((v) => ({ ...v, replay: schedule, shrunkFrom: schedule.events.length, shrinkTries: 0 })),
@@ -235,7 +240,7 @@ async function main(): Promise<number> {
       });
     }
   } finally {
-    await storageProxy.proxy.stop();
+    await stopChaosEnv(env);
     await world.stop();
     await azurite.stop();
     rmSync(location, { recursive: true, force: true });
@@ -252,15 +257,34 @@ function report(summary: CampaignSummary, secs: number, args: Args, log: (line: 
   log(
     `${secs.toFixed(1)} s in all, ${(summary.msPerSchedule / 1000).toFixed(2)} s per schedule${args.workers > 1 ? ` in each of ${args.workers} workers` : ""}`,
   );
+  const figures = (counts: Record<string, number>): string =>
+    Object.entries(counts)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(" · ") || "none";
+  log(`schedules drawing each kind besides the gateway: ${figures(summary.kinds)}`);
+  log(`faults by dependency: ${figures(summary.faultsOn)}`);
   for (const v of summary.violations) {
     log(`\n${v.invariant} (seed ${v.seed}): ${v.detail}`);
     log(`  shrunk from ${v.shrunkFrom} to ${v.replay.events.length} event(s) in ${v.shrinkTries} replay(s); replay with:`);
     log(`  npm run chaos -- --replay '${JSON.stringify(v.replay)}'`);
   }
   if (args.json) {
-    const { schedules, events, faults, crashes, rotationsCompleted, violations, msPerSchedule } = summary;
+    const { schedules, kinds, events, faults, faultsOn, crashes, rotationsCompleted, violations, msPerSchedule } = summary;
     // msPerSchedule lets a parent add workers' figures up; the documented fields come first.
-    console.log(JSON.stringify({ schedules, events, faults, crashes, rotationsCompleted, violations, ...(args.share ? { msPerSchedule } : {}) }));
+    console.log(
+      JSON.stringify({
+        schedules,
+        kinds,
+        events,
+        faults,
+        faultsOn,
+        crashes,
+        rotationsCompleted,
+        violations,
+        wallSeconds: Number(secs.toFixed(1)),
+        ...(args.share ? { msPerSchedule } : {}),
+      }),
+    );
   }
 }
 

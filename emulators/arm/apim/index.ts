@@ -1,6 +1,6 @@
 import type { Clock } from "../../common/clock.js";
 import type { ArmCore } from "../core.js";
-import { registerNamedValueRoutes, type KeyVaultReader } from "./namedValues.js";
+import { fetchNamedValue, registerNamedValueRoutes, type KeyVaultReader } from "./namedValues.js";
 import { ApimState, newEtag, type ApimService, type StoredConnection, type StoredNamedValue, type StoredProvider } from "./state.js";
 import { registerAuthorizationRoutes, type SecretAcceptance } from "./authorizations.js";
 
@@ -19,20 +19,20 @@ export interface ApimProviderOptions {
   acceptsSecret?: SecretAcceptance;
 }
 
+/** § Refresh interval: a Key Vault-backed named value is fetched again "within 4 hours" of a change. */
+const AUTO_REFRESH_MS = 4 * 3_600_000;
+
 export class ApimProvider {
   private readonly state = new ApimState();
   private pageSize = 100;
+  private readonly readVault: KeyVaultReader;
 
   constructor(
     core: ArmCore,
     private readonly options: ApimProviderOptions,
   ) {
-    registerNamedValueRoutes(core, {
-      state: this.state,
-      clock: options.clock,
-      keyVault: (id) => (this.options.keyVault ?? (() => ({ error: { code: "Forbidden", message: "no Key Vault is wired to this emulator" } })))(id),
-      pageSize: () => this.pageSize,
-    });
+    this.readVault = (id) => (this.options.keyVault ?? (() => ({ error: { code: "Forbidden", message: "no Key Vault is wired to this emulator" } })))(id);
+    registerNamedValueRoutes(core, { state: this.state, clock: options.clock, keyVault: this.readVault, pageSize: () => this.pageSize });
     registerAuthorizationRoutes(core, { state: this.state, acceptsSecret: (id, secret) => this.options.acceptsSecret?.(id, secret) ?? false });
   }
 
@@ -159,6 +159,21 @@ export class ApimProvider {
 
   namedValue(serviceId: string, name: string): StoredNamedValue | undefined {
     return this.mustService(serviceId).namedValues.get(name.toLowerCase());
+  }
+
+  /**
+   * The named value as the service really uses it now: a Key Vault-backed one whose last fetch is 4 h
+   * old has been fetched again by the service itself (§ Refresh interval), which no route shows
+   * until then. Ground truth for "the secret a consumer uses", e.g. after a refused refreshSecret.
+   */
+  namedValueInUse(serviceId: string, name: string): StoredNamedValue | undefined {
+    const service = this.mustService(serviceId);
+    const nv = service.namedValues.get(name.toLowerCase());
+    const last = nv?.keyVault?.lastStatus?.timeStampUtc;
+    if (nv?.keyVault && (last === undefined || this.options.clock.now().getTime() - Date.parse(last) >= AUTO_REFRESH_MS)) {
+      fetchNamedValue(service, nv, { state: this.state, clock: this.options.clock, keyVault: this.readVault });
+    }
+    return nv;
   }
 
   /** Every value ever stored or fetched, for SecretScanner. */

@@ -142,6 +142,18 @@ describe("named values (apim-named-values.md)", () => {
     expect(w.fx.arm.apim.namedValue(SERVICE, ex.parameters.namedValueId)!.value).toBe("version-two-value-0123456789");
   });
 
+  it("§ Refresh interval (ground truth): the service uses the value it fetched until 4 h after that fetch, then the version Key Vault serves, fetched by itself", () => {
+    w.kv.vault.seedSecret("sso", "version-one-value-0123456789");
+    w.fx.arm.apim.seedNamedValue(SERVICE, { name: "sso", keyVault: { secretIdentifier: `${w.kv.vaultUrl}/secrets/sso` } });
+    w.kv.vault.seedSecret("sso", "version-two-value-0123456789");
+    w.kv.entra.clock.advance(4 * 3_600_000 - 1_000);
+    expect(w.fx.arm.apim.namedValueInUse(SERVICE, "sso")!.value).toBe("version-one-value-0123456789");
+    w.kv.entra.clock.advance(1_000);
+    const nv = w.fx.arm.apim.namedValueInUse(SERVICE, "sso")!;
+    expect(nv.value).toBe("version-two-value-0123456789");
+    expect(nv.keyVault!.lastStatus).toMatchObject({ code: "Success", timeStampUtc: w.kv.entra.clock.now().toISOString() });
+  });
+
   it("ApiManagementUpdateNamedValue.json: PATCH with If-Match * answers 202 with location and Azure-AsyncOperation, then the example's 200 body; If-Match is required", async () => {
     const ex = example("ApiManagementUpdateNamedValue.json");
     w.fx.arm.apim.seedNamedValue(SERVICE, { name: ex.parameters.namedValueId, displayName: "prop3name", value: "propValue", tags: ["foo", "bar"] });

@@ -96,29 +96,35 @@ function validate(p: NamedValueInput, creating: boolean): void {
   if (problems.length > 0) fail(400, "ValidationError", `One or more fields contain incorrect values: ${problems.join(" ")}`);
 }
 
+/** Fetches a named value's Key Vault secret as the service's identity; records lastStatus either way. */
+export function fetchNamedValue(
+  service: ApimService,
+  nv: StoredNamedValue,
+  deps: Pick<NamedValueDeps, "state" | "clock" | "keyVault">,
+): void | { code: string; message: string } {
+  if (!nv.keyVault) return { code: "BadRequest", message: "The named value is not backed by Key Vault." };
+  const got = service.keyVaultBroken ? { error: service.keyVaultBroken } : deps.keyVault(nv.keyVault.secretIdentifier);
+  const at = deps.clock.now().toISOString();
+  if ("error" in got) {
+    nv.keyVault.lastStatus = { code: got.error.code, message: got.error.message, timeStampUtc: at };
+    nv.etag = newEtag();
+    return { code: "KeyVaultSecretRetrievalFailed", message: `Failed to retrieve secret from Key Vault: ${got.error.code}: ${got.error.message}` };
+  }
+  nv.value = got.value;
+  nv.fetchedVersion = got.version;
+  deps.state.remember(got.value);
+  // The examples show a successful status without `message` (§ Bodies: "otherwise empty").
+  nv.keyVault.lastStatus = { code: "Success", timeStampUtc: at };
+  nv.etag = newEtag();
+  return undefined;
+}
+
 export function registerNamedValueRoutes(core: ArmCore, deps: NamedValueDeps): void {
-  const { state, clock } = deps;
+  const { state } = deps;
   const on = core.routesOf("Microsoft.ApiManagement/service/namedValues", NAMED_VALUE_API_VERSIONS);
   const one = new RegExp(`${SERVICE}/namedValues/${NAME}$`, "i");
 
-  /** Fetches the Key Vault secret as the service's identity; records lastStatus either way. */
-  const refresh = (service: ApimService, nv: StoredNamedValue): void | { code: string; message: string } => {
-    if (!nv.keyVault) return { code: "BadRequest", message: "The named value is not backed by Key Vault." };
-    const got = service.keyVaultBroken ? { error: service.keyVaultBroken } : deps.keyVault(nv.keyVault.secretIdentifier);
-    const at = clock.now().toISOString();
-    if ("error" in got) {
-      nv.keyVault.lastStatus = { code: got.error.code, message: got.error.message, timeStampUtc: at };
-      nv.etag = newEtag();
-      return { code: "KeyVaultSecretRetrievalFailed", message: `Failed to retrieve secret from Key Vault: ${got.error.code}: ${got.error.message}` };
-    }
-    nv.value = got.value;
-    nv.fetchedVersion = got.version;
-    state.remember(got.value);
-    // The examples show a successful status without `message` (§ Bodies: "otherwise empty").
-    nv.keyVault.lastStatus = { code: "Success", timeStampUtc: at };
-    nv.etag = newEtag();
-    return undefined;
-  };
+  const refresh = (service: ApimService, nv: StoredNamedValue): void | { code: string; message: string } => fetchNamedValue(service, nv, deps);
 
   const lro = (
     req: EmuRequest,

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Clock } from "../../common/clock.js";
 import type { KeyVaultReader } from "../apim/index.js";
 import type { ArmCore } from "../core.js";
-import { fetchReferences, registerAppServiceRoutes, type AppServiceDeps } from "./routes.js";
+import { current, fetchReferences, registerAppServiceRoutes, type AppServiceDeps } from "./routes.js";
 import { AppServiceState, type AppServiceSite, type StoredResolution } from "./state.js";
 
 export type { StoredResolution } from "./state.js";
@@ -78,6 +78,15 @@ export class AppServiceProvider {
   appSees(siteId: string, key: string): string | undefined {
     const site = this.mustSite(siteId);
     return site.resolved.get(key)?.value ?? site.settings.get(key);
+  }
+
+  /**
+   * What the app uses now: as appSees, after the site's own 24 h re-fetch (§ Refresh / rotation),
+   * which otherwise happens only when a route reads the site.
+   */
+  appUses(siteId: string, key: string): string | undefined {
+    current(this.mustSite(siteId), this.deps);
+    return this.appSees(siteId, key);
   }
 
   /** Every value any site resolved, for SecretScanner. */

@@ -110,6 +110,18 @@ describe("Key Vault references (appservice-keyvault-references.md)", () => {
     expect((r.body as { properties: { activeVersion: string } }).properties.activeVersion).toBe(third.version);
   });
 
+  it("§ Refresh / rotation (ground truth): appUses is what the app receives after its own 24 h re-fetch, whether or not any route read the site", () => {
+    w.kv.vault.seedSecret("sso-secret", "first-value-0123456789abcdef");
+    w.fx.arm.appService.seedSite(SITE, { settings: { SSO: `@Microsoft.KeyVault(SecretUri=${w.kv.vault.url}/secrets/sso-secret)` } });
+    w.kv.vault.seedSecret("sso-secret", "second-value-0123456789abcdef");
+    w.fx.entra.clock.advance(24 * HOUR - 1_000);
+    expect(w.fx.arm.appService.appUses(SITE, "SSO")).toBe("first-value-0123456789abcdef");
+    w.fx.entra.clock.advance(1_000);
+    // appSees shows the cached fetch; the app itself has fetched again.
+    expect(w.fx.arm.appService.appSees(SITE, "SSO")).toBe("first-value-0123456789abcdef");
+    expect(w.fx.arm.appService.appUses(SITE, "SSO")).toBe("second-value-0123456789abcdef");
+  });
+
   it("an identity without access ends AccessToKeyVaultDenied and the app sees the literal reference; a VaultName= reference with a version pins it", async () => {
     const first = w.kv.vault.seedSecret("sso-secret", "first-value-0123456789abcdef");
     w.fx.arm.appService.nameVault("corp-vault", w.kv.vault.url);

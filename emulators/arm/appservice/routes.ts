@@ -76,8 +76,8 @@ export function fetchReferences(site: AppServiceSite, deps: AppServiceDeps): voi
   }
 }
 
-/** The 24 h cache: a site whose last fetch is a day old fetches again before it answers. */
-function current(site: AppServiceSite, deps: AppServiceDeps): AppServiceSite {
+/** The 24 h cache: a site whose last fetch is a day old fetches again before it answers (or, in ground truth, is read). */
+export function current(site: AppServiceSite, deps: AppServiceDeps): AppServiceSite {
   if (site.fetchedAt === undefined || deps.clock.now().getTime() - site.fetchedAt >= CACHE_MS) fetchReferences(site, deps);
   return site;
 }

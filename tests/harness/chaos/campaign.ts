@@ -1,4 +1,4 @@
-import { generateSchedule, type ChaosEvent, type GenerateOptions, type GeneratedSchedule } from "./events.js";
+import { generateSchedule, type ChaosEvent, type ConsumerKind, type Dependency, type GenerateOptions, type GeneratedSchedule } from "./events.js";
 import { ddmin } from "./shrink.js";
 import { runSchedule, type ChaosEnv, type RunOptions, type ScheduleOutcome, type ScheduleViolation } from "./simulator.js";
 
@@ -15,8 +15,12 @@ export interface ReportedViolation extends ScheduleViolation {
 
 export interface CampaignSummary {
   schedules: number;
+  /** Schedules whose set had each target-group kind besides its gateway. */
+  kinds: Partial<Record<ConsumerKind, number>>;
   events: number;
   faults: number;
+  /** Faults injected, by dependency. */
+  faultsOn: Partial<Record<Dependency, number>>;
   crashes: number;
   rotationsCompleted: number;
   violations: ReportedViolation[];
@@ -65,8 +69,13 @@ export async function shrinkViolation(
   return { ...violation, replay: { ...schedule, events: items }, shrunkFrom: schedule.events.length, shrinkTries: tries };
 }
 
+/** A campaign that ran nothing yet (and what a worker that crashed contributes). */
+export function emptySummary(): CampaignSummary {
+  return { schedules: 0, kinds: {}, events: 0, faults: 0, faultsOn: {}, crashes: 0, rotationsCompleted: 0, violations: [], msPerSchedule: 0 };
+}
+
 export async function runCampaign(env: ChaosEnv, options: CampaignOptions): Promise<CampaignSummary> {
-  const summary: CampaignSummary = { schedules: 0, events: 0, faults: 0, crashes: 0, rotationsCompleted: 0, violations: [], msPerSchedule: 0 };
+  const summary = emptySummary();
   let ms = 0;
   for (let i = 0; i < options.schedules; i++) {
     if (options.share && i % options.share.of !== options.share.index) continue;
@@ -75,6 +84,8 @@ export async function runCampaign(env: ChaosEnv, options: CampaignOptions): Prom
     summary.schedules++;
     summary.events += out.events;
     summary.faults += out.faults;
+    addCounts(summary.kinds, Object.fromEntries(out.kinds.map((k) => [k, 1])));
+    addCounts(summary.faultsOn, out.faultsOn);
     summary.crashes += out.crashes;
     summary.rotationsCompleted += out.rotationsCompleted;
     ms += out.ms;
@@ -92,4 +103,9 @@ export async function runCampaign(env: ChaosEnv, options: CampaignOptions): Prom
   }
   summary.msPerSchedule = summary.schedules ? Math.round(ms / summary.schedules) : 0;
   return summary;
+}
+
+/** Adds `more`'s counts into `into` (a campaign's per-kind and per-dependency figures; the CLI adds its workers' up). */
+export function addCounts<K extends string>(into: Partial<Record<K, number>>, more: Partial<Record<K, number>>): void {
+  for (const [k, n] of Object.entries(more) as [K, number][]) into[k] = (into[k] ?? 0) + n;
 }

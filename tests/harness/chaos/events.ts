@@ -6,9 +6,12 @@ import { Rng } from "./prng.js";
  * (`pick`) are taken modulo whatever exists when the event runs, so any sub-list stays valid.
  */
 type Mode = "scheduled" | "force" | "emergency";
-export type Dependency = "graph" | "token" | "keyvault" | "gateway" | "storage" | "teams" | "slack" | "pagerduty" | "opsgenie" | "webhook";
+export type Dependency = "graph" | "token" | "keyvault" | "gateway" | "arm" | "kong" | "storage" | "teams" | "slack" | "pagerduty" | "opsgenie" | "webhook";
 export type FaultKind = "status" | "throttle" | "drop" | "dropAfterHandling" | "hang" | "latency" | "html" | "truncated" | "wrongType";
 export type CrashSeam = "afterStep" | "afterEffect" | "afterTargetUpdated";
+/** Target-group kinds a schedule's set may have besides its gateway (issue 24), on the ARM and Kong emulators. */
+export const CONSUMER_KINDS = ["kong-openid-connect", "apim-named-value", "apim-credential-manager", "appservice-keyvault-reference"] as const;
+export type ConsumerKind = (typeof CONSUMER_KINDS)[number];
 
 export type ChaosEvent =
   | { t: "tick" }
@@ -38,26 +41,39 @@ export type ChaosEvent =
   | { t: "crash"; seam: CrashSeam; skip: number }
   | { t: "leaseLoss" }
   /** Tests only: an invariant broken behind the product's back, to prove the oracle can fail. */
-  | { t: "sabotage"; what: "disableCurrentVersion" | "deleteTargetSecret" };
+  | { t: "sabotage"; what: "disableCurrentVersion" | "deleteTargetSecret" }
+  /** Tests only: a consumer of `kind` made to use the retired hand-made secret (`old`) or a value Entra never issued. */
+  | { t: "sabotage"; what: "overwriteConsumerSecret"; kind: ConsumerKind; value: "old" | "garbage" };
 
 export interface GeneratedSchedule {
   seed: number;
   /**
-   * How the estate is seeded: days until the hand-made secret expires, MCP servers, and whether the
-   * gateway has no API (`manual`: an operator pastes the secret and confirms).
+   * How the estate is seeded: days until the hand-made secret expires, MCP servers, whether the
+   * gateway has no API (`manual`: an operator pastes the secret and confirms), and the set's other
+   * target groups (`kinds`, each with its consumers: tests/harness/chaos/consumers.ts).
    */
-  estate: { secretExpiresInDays: number; targets: number; otherTargets: number; manual?: boolean };
+  estate: { secretExpiresInDays: number; targets: number; otherTargets: number; manual?: boolean; kinds?: ConsumerKind[] };
   events: ChaosEvent[];
 }
 
 const CHANNELS: readonly Dependency[] = ["teams", "slack", "pagerduty", "opsgenie", "webhook"];
 
-function fault(rng: Rng): ChaosEvent {
+/** Which emulator serves each consumer kind: faults there only matter to an estate that has one. */
+const EMULATOR_OF: Record<ConsumerKind, Dependency> = {
+  "kong-openid-connect": "kong",
+  "apim-named-value": "arm",
+  "apim-credential-manager": "arm",
+  "appservice-keyvault-reference": "arm",
+};
+
+function fault(rng: Rng, consumerKinds: readonly ConsumerKind[]): ChaosEvent {
+  const served = new Set(consumerKinds.map((k) => EMULATOR_OF[k]));
   const dep = rng.weighted<Dependency>([
     [3, "graph"],
     [2, "token"],
     [3, "keyvault"],
     [4, "gateway"],
+    ...(["arm", "kong"] as const).filter((d) => served.has(d)).map((d) => [4, d] as const),
     [2, "storage"],
     ...CHANNELS.map((d) => [0.6, d] as const),
   ]);
@@ -89,8 +105,26 @@ function fault(rng: Rng): ChaosEvent {
   return { t: "fault", dep, kind, ...(kind === "status" ? { status: rng.pick(statuses) } : {}), times: rng.chance(0.25) ? rng.int(30, 150) : rng.int(1, 12) };
 }
 
+/**
+ * How often each mode is asked for: a request mostly on schedule; one arriving during a pass is
+ * mostly an emergency (the race that matters is an emergency during a running rotation).
+ */
+const MODE_WEIGHTS: Record<"request" | "requestDuringPass", readonly (readonly [number, Mode])[]> = {
+  request: [
+    [3, "scheduled"],
+    [2, "force"],
+    [2, "emergency"],
+  ],
+  requestDuringPass: [
+    [1, "scheduled"],
+    [1, "force"],
+    [3, "emergency"],
+  ],
+};
+
 /** One event of the random day, drawn by weight. */
-function randomEvent(rng: Rng, later: Map<number, ChaosEvent[]>, day: number, manual: boolean): ChaosEvent {
+function randomEvent(rng: Rng, later: Map<number, ChaosEvent[]>, day: number, estate: GeneratedSchedule["estate"]): ChaosEvent {
+  const manual = estate.manual === true;
   const kind = rng.weighted<string>([
     [10, "fault"],
     [3, "request"],
@@ -123,17 +157,9 @@ function randomEvent(rng: Rng, later: Map<number, ChaosEvent[]>, day: number, ma
   };
   switch (kind) {
     case "fault":
-      return fault(rng);
+      return fault(rng, estate.kinds ?? []);
     case "request":
-      return {
-        t: "request",
-        mode: rng.weighted<Mode>([
-          [3, "scheduled"],
-          [2, "force"],
-          [2, "emergency"],
-        ]),
-        ...(rng.chance(0.25) ? { dryRun: true } : {}),
-      };
+      return { t: "request", mode: rng.weighted(MODE_WEIGHTS.request), ...(rng.chance(0.25) ? { dryRun: true } : {}) };
     case "burst":
       return { t: "burst", mode: rng.pick<Mode>(["scheduled", "force", "emergency"]), n: 50 };
     case "confirm":
@@ -141,14 +167,7 @@ function randomEvent(rng: Rng, later: Map<number, ChaosEvent[]>, day: number, ma
     case "redeliver":
       return { t: "redeliver", pick: rng.int(0, 1000) };
     case "requestDuringPass":
-      return {
-        t: "requestDuringPass",
-        mode: rng.weighted<Mode>([
-          [1, "scheduled"],
-          [1, "force"],
-          [3, "emergency"],
-        ]),
-      };
+      return { t: "requestDuringPass", mode: rng.weighted(MODE_WEIGHTS.requestDuringPass) };
     case "addServer":
       // A manual gateway's servers are the operator's to keep current: nobody can find an old copy for them.
       return { t: "addServer", copy: manual ? "current" : rng.pick(["current", "old"] as const) };
@@ -217,7 +236,15 @@ export interface GenerateOptions {
 /** A seeded schedule over simulated weeks: each day random events, the rotation timer, sometimes the health timer. */
 export function generateSchedule(seed: number, options: GenerateOptions = {}): GeneratedSchedule {
   const rng = new Rng(seed);
-  const estate = { secretExpiresInDays: rng.int(12, 60), targets: rng.int(3, 8), otherTargets: rng.int(0, 2), ...(rng.chance(0.15) ? { manual: true } : {}) };
+  const estate: GeneratedSchedule["estate"] = {
+    secretExpiresInDays: rng.int(12, 60),
+    targets: rng.int(3, 8),
+    otherTargets: rng.int(0, 2),
+    ...(rng.chance(0.15) ? { manual: true } : {}),
+  };
+  // Each other kind in about two estates of five, so most schedules mix the gateway with one or more.
+  const kinds = CONSUMER_KINDS.filter(() => rng.chance(0.4));
+  if (kinds.length > 0) estate.kinds = kinds;
   const events: ChaosEvent[] = [];
   const later = new Map<number, ChaosEvent[]>();
   const [dMin, dMax] = options.days ?? [5, 10];
@@ -228,7 +255,7 @@ export function generateSchedule(seed: number, options: GenerateOptions = {}): G
     const n = rng.int(pMin, pMax);
     const todays: ChaosEvent[] = [{ t: "tick" }];
     if (rng.chance(0.3)) todays.push({ t: "health" });
-    for (let i = 0; i < n; i++) todays.push(randomEvent(rng, later, day, estate.manual === true));
+    for (let i = 0; i < n; i++) todays.push(randomEvent(rng, later, day, estate));
     // Shuffle the day's events so faults and crashes land before or after the tick.
     for (let i = todays.length - 1; i > 0; i--) {
       const j = rng.int(0, i);

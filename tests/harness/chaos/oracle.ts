@@ -4,7 +4,8 @@ import type { ContainerClient } from "@azure/storage-blob";
  * The chaos simulator's invariant oracle (DESIGN.md § Invariants, I1–I8). It is independent of the
  * code under test: it imports nothing from `src/` (tests/chaos/oracle.test.ts checks its imports)
  * and judges only from the emulators' ground truth — Entra's credentials and the values behind
- * them, every Key Vault version, every gateway server's stored secret — and the raw blobs in
+ * them, every Key Vault version, every gateway server's stored secret, the secret every other
+ * consumer (Kong plugin, API Management value or connection, App Service reference) really uses — and the raw blobs in
  * Storage (`state/<set>.json`, `runs/<set>/*.json`, `requests/<set>/…`, `leases/<set>`), whose
  * layout and the managed display name are taken from DESIGN.md, not from our code.
  */
@@ -18,8 +19,22 @@ export interface GroundTruth {
   };
   keyVault: { versions(name: string): { version: string; value: string; enabled: boolean; deleted: boolean; tags: Record<string, string> }[] };
   gateway: { servers(): { id: string; name: string; clientId: string; clientSecret: string }[]; issuedSecrets(): string[] };
+  /**
+   * The consumers of the set's client in its other target groups, each with the secret it really
+   * uses now (undefined: none, e.g. a reference that does not resolve).
+   */
+  consumers(): readonly Consumer[];
   /** The value behind each of the app's credentials (Entra keeps it; Graph never shows it). */
   credentialValues(objectId: string): ReadonlyMap<string, string>;
+}
+
+/** A consumer and the secret it uses now (undefined: none, e.g. a reference that does not resolve). */
+export interface Consumer {
+  kind: string;
+  /** Stable within a schedule: what an administrator's or a sabotage's edit is recorded under. */
+  id: string;
+  name: string;
+  secret: string | undefined;
 }
 
 export interface OracleSet {
@@ -39,8 +54,14 @@ export interface Violation {
 
 /** Facts about the world the simulator made (never the product's claims about itself). */
 export interface OracleFacts {
-  /** Gateway servers an administrator broke by hand, with the secret the administrator put there. */
+  /** Gateway servers (and consumers, by id) an administrator broke by hand, with the secret the administrator put there. */
   adminBroken: ReadonlyMap<string, string>;
+  /**
+   * Gateway servers an administrator added with a copy of a secret that was live then, with that
+   * secret: should its credential expire before a pass replaced it, the administrator broke the
+   * server (seed 46). Removing that credential while the server holds it is still the product's doing.
+   */
+  adminPasted: ReadonlyMap<string, string>;
   /** keyIds of hand-made credentials an administrator added and has not removed. */
   adminCredentials: ReadonlySet<string>;
   /** Request IDs the HTTP API answered 202. */
@@ -123,10 +144,23 @@ export class InvariantOracle {
       if (s.clientId.trim().toLowerCase() !== set.clientId.toLowerCase()) continue;
       if (entra.isSecretAccepted(set.tenantId, set.clientId, s.clientSecret)) continue;
       if (facts.adminBroken.get(s.id) === s.clientSecret) continue;
+      if (facts.adminPasted.get(s.id) === s.clientSecret && this.stillACredential(s.clientSecret)) continue;
       flag(
         "I1",
         `${s.id}:${s.clientSecret.slice(0, 6)}`,
         `MCP server ${s.name} holds a secret Entra refuses (${describeHeld(s.clientSecret, this.truth, set)})`,
+      );
+    }
+
+    // I1 for every other consumer: the secret it really uses is one Entra accepts. A retired
+    // credential still used by a live consumer shows here (unless an administrator put it there).
+    for (const c of this.truth.consumers()) {
+      if (c.secret !== undefined && entra.isSecretAccepted(set.tenantId, set.clientId, c.secret)) continue;
+      if (c.secret !== undefined && facts.adminBroken.get(c.id) === c.secret) continue;
+      flag(
+        "I1",
+        `${c.id}:${(c.secret ?? "").slice(0, 6)}`,
+        `${c.kind} consumer ${c.name} ${c.secret === undefined ? "uses no secret (its reference does not resolve)" : `uses a secret Entra refuses (${describeHeld(c.secret, this.truth, set)})`}`,
       );
     }
 
@@ -243,6 +277,8 @@ export class InvariantOracle {
     else if (!entra.isSecretAccepted(set.tenantId, set.clientId, current.value)) reasons.push("I6: Entra refuses the current Key Vault secret");
     const stale = gateway.servers().filter((s) => s.clientId.trim().toLowerCase() === set.clientId.toLowerCase() && s.clientSecret !== current?.value);
     if (stale.length) reasons.push(`I6: ${stale.length} target(s) not on the current secret: ${stale.map((s) => s.name).join(", ")}`);
+    const behind = this.truth.consumers().filter((c) => c.secret !== current?.value);
+    if (behind.length) reasons.push(`I6: ${behind.length} consumer(s) not on the current secret: ${behind.map((c) => `${c.name} (${c.kind})`).join(", ")}`);
     const tracked = new Set(
       keyVault
         .versions(set.secretName)
@@ -281,6 +317,11 @@ export class InvariantOracle {
     if (!cred) return { due: true };
     const daysLeft = (Date.parse(cred.endDateTime) - now.getTime()) / 86_400_000;
     return { due: daysLeft < Math.max(policy.renewBeforeDays, policy.lifetimeDays * policy.renewAtFraction), daysLeft: Math.round(daysLeft * 10) / 10 };
+  }
+
+  /** Whether a credential of the app (expired or not) still holds this value: nobody removed it. */
+  private stillACredential(secret: string): boolean {
+    return [...this.truth.credentialValues(this.set.appObjectId).values()].includes(secret);
   }
 
   /** The managed credentials' keyIds now (I6: convergence creates no further credential). */

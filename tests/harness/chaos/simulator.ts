@@ -13,7 +13,8 @@ import type { BuiltRuntime } from "../../../src/runtime/createRuntime.js";
 import { memoryLogger } from "../../../src/logging.js";
 import type { EmulatorServer, FaultSpec } from "../../../emulators/common/server.js";
 import { freshContainer, type SeededSet, type World } from "../world.js";
-import type { ChaosEvent, CrashSeam, Dependency, FaultKind, GeneratedSchedule } from "./events.js";
+import type { ChaosEvent, ConsumerKind, CrashSeam, Dependency, FaultKind, GeneratedSchedule } from "./events.js";
+import { ConsumerEmulators } from "./consumers.js";
 import { InvariantOracle, type GroundTruth, type Invariant, type Violation } from "./oracle.js";
 import { AlertOracle } from "./alertOracle.js";
 import { StorageFaultProxy, type StorageFaultKind } from "./storageProxy.js";
@@ -32,6 +33,14 @@ export interface ChaosEnv {
   storageConnectionString: string;
   /** The product reaches Storage through it, so Storage can fail too; the oracle reads Azurite directly. */
   storageProxy?: { proxy: StorageFaultProxy; connectionString: string };
+  /** The Kong and Resource Manager emulators, started by the first schedule that draws a kind they serve; stop with stopChaosEnv. */
+  consumers?: ConsumerEmulators;
+}
+
+/** Stops what the simulator started beside the world (the world and Storage are the caller's). */
+export async function stopChaosEnv(env: ChaosEnv): Promise<void> {
+  await env.consumers?.stop();
+  await env.storageProxy?.proxy.stop();
 }
 
 /** Starts the Storage fault proxy in front of Azurite's blob endpoint. */
@@ -51,8 +60,12 @@ export interface ScheduleViolation extends Violation {
 
 export interface ScheduleOutcome {
   seed: number;
+  /** The set's target-group kinds besides its gateway. */
+  kinds: ConsumerKind[];
   events: number;
   faults: number;
+  /** Faults injected, by dependency. */
+  faultsOn: Partial<Record<Dependency, number>>;
   crashes: number;
   rotationsCompleted: number;
   violations: ScheduleViolation[];
@@ -94,12 +107,13 @@ function entraInternals(world: World): EntraInternals {
   return state;
 }
 
-function groundTruth(world: World): GroundTruth {
+function groundTruth(world: World, consumers?: ConsumerEmulators): GroundTruth {
   const internals = entraInternals(world);
   return {
     entra: world.entra,
     keyVault: world.keyVault,
     gateway: world.gateway,
+    consumers: () => consumers?.consumers() ?? [],
     credentialValues: (objectId) => new Map((internals.getApplication(objectId)?.passwordCredentials ?? []).map((p) => [p.keyId, p.secretText])),
   };
 }
@@ -114,6 +128,7 @@ class Estate {
   readonly outputs: { where: string; text: string }[] = [];
   readonly accepted: string[] = [];
   readonly adminBroken = new Map<string, string>();
+  readonly adminPasted = new Map<string, string>();
   readonly adminCredentials = new Set<string>();
   readonly hooks: RotationHooks;
   ticks = 0;
@@ -121,6 +136,7 @@ class Estate {
   /** Timer invocations that threw (the host logs them; calm ones are reported). */
   timerFailures = 0;
   faults = 0;
+  readonly faultsOn: Partial<Record<Dependency, number>> = {};
   crashes = 0;
   private seq = 0;
   private readonly pool: QueuedMessage[] = [];
@@ -142,6 +158,7 @@ class Estate {
     readonly runtime: BuiltRuntime,
     readonly storage?: StorageFaultProxy,
     readonly manual = false,
+    readonly consumers?: ConsumerEmulators,
   ) {
     this.mem = memoryLogger(runtime.redactor);
     this.hooks = {
@@ -226,7 +243,7 @@ class Estate {
     this.ticks++;
     await this.leasesRanOut();
     // I8 counts only ticks that had every dependency at hand: during an outage no pass can progress.
-    if (!faultsPending(this.world) && !this.storage?.pending()) this.calmTicks++;
+    if (!faultsPending(this.world, this.consumers) && !this.storage?.pending()) this.calmTicks++;
     // The queue delivers again what failed before (visibility timeout), then the timer's message.
     const again = this.retry;
     this.retry = [];
@@ -440,6 +457,7 @@ class Estate {
       additionalParameters: t0.additionalParameters,
     });
     if (!this.belongsToLiveCredential(secret)) this.adminBroken.set(s.id, secret);
+    else if (secret !== current) this.adminPasted.set(s.id, secret);
   }
 
   /**
@@ -525,16 +543,17 @@ class Estate {
         return;
       case "fault":
         this.faults++;
+        this.faultsOn[e.dep] = (this.faultsOn[e.dep] ?? 0) + 1;
         if (e.dep === "storage")
           this.storage?.add({
             kind: e.kind as StorageFaultKind,
             ...(e.status ? { status: e.status } : {}),
             times: e.kind === "hang" ? Math.min(e.times, 2) : e.times,
           });
-        else injectFault(world, e.dep, e.kind, e.times, e.status);
+        else injectFault(world, e.dep, e.kind, e.times, e.status, this.consumers);
         return;
       case "clearFaults":
-        clearFaults(world);
+        clearFaults(world, this.consumers);
         this.storage?.clear();
         return;
       case "crash":
@@ -550,7 +569,10 @@ class Estate {
         world.clock.advance(e.hours * 3_600_000);
         return;
       case "sabotage": {
-        if (e.what === "disableCurrentVersion") {
+        if (e.what === "overwriteConsumerSecret") {
+          const value = e.value === "old" ? this.seeded.handMade.secretText : "sabotaged-behind-the-products-back";
+          this.consumers?.overwrite(e.kind, value);
+        } else if (e.what === "disableCurrentVersion") {
           const v = world.keyVault
             .versions(this.set.keyVault.secretName)
             .filter((x) => x.enabled && !x.deleted)
@@ -580,8 +602,13 @@ class Estate {
 
 // ── faults on every dependency ──────────────────────────────────────────────────────────────
 
-function serverFor(world: World, dep: Dependency): { server: EmulatorServer; route: string } | undefined {
+function serverFor(world: World, dep: Dependency, consumers?: ConsumerEmulators): { server: EmulatorServer; route: string } | undefined {
   switch (dep) {
+    case "arm":
+      // API Management and App Service, their long-running operations included.
+      return consumers && { server: consumers.servers().arm, route: "^[A-Z]+ /subscriptions/" };
+    case "kong":
+      return consumers && { server: consumers.servers().kong, route: "^[A-Z]+ /" };
     case "graph":
       return { server: world.entra.server, route: "^(GET|POST|PATCH|DELETE) /v1\\.0/" };
     case "token":
@@ -631,8 +658,8 @@ function faultSpec(kind: FaultKind, route: string, times: number, status?: numbe
 
 const ALERT_DEPENDENCIES: ReadonlySet<Dependency> = new Set<Dependency>(["teams", "slack", "pagerduty", "opsgenie", "webhook"]);
 
-function injectFault(world: World, dep: Dependency, kind: FaultKind, times: number, status?: number): void {
-  const target = serverFor(world, dep);
+function injectFault(world: World, dep: Dependency, kind: FaultKind, times: number, status?: number, consumers?: ConsumerEmulators): void {
+  const target = serverFor(world, dep, consumers);
   // Token-endpoint faults reach the set's token requests, not the rotator's own identity (an Azure
   // SDK credential, known by its x-ms-client-request-id): MSAL
   // throttles a client for 60 s of *real* time after a 5xx or 429, which a simulated week cannot
@@ -651,25 +678,28 @@ function injectFault(world: World, dep: Dependency, kind: FaultKind, times: numb
   }
 }
 
-function faultsPending(world: World): boolean {
-  const servers = [
+/** Every emulator a fault can be injected into: the world's, its alert receivers and the consumers'. */
+function faultable(world: World, consumers?: ConsumerEmulators): EmulatorServer[] {
+  return [
     world.entra.server,
     world.keyVault.server,
     world.gateway.server,
     ...Object.values(world.receivers ?? {}).flatMap((r) => (typeof r === "object" && r && "server" in r ? [(r as { server: EmulatorServer }).server] : [])),
+    ...(consumers ? Object.values(consumers.servers()) : []),
   ];
-  return servers.some((s) => s.faults.list().length > 0);
 }
 
-function clearFaults(world: World): void {
-  for (const s of [world.entra.server, world.keyVault.server, world.gateway.server]) s.faults.clear();
-  for (const r of Object.values(world.receivers ?? {}))
-    if (typeof r === "object" && r && "server" in r) (r as { server: EmulatorServer }).server.faults.clear();
+function faultsPending(world: World, consumers?: ConsumerEmulators): boolean {
+  return faultable(world, consumers).some((s) => s.faults.list().length > 0);
+}
+
+function clearFaults(world: World, consumers?: ConsumerEmulators): void {
+  for (const s of faultable(world, consumers)) s.faults.clear();
 }
 
 /** Back to a calm world: no faults, no policy, immediate replication, no latency. */
-function calm(world: World): void {
-  clearFaults(world);
+function calm(world: World, consumers?: ConsumerEmulators): void {
+  clearFaults(world, consumers);
   world.entra.setAppManagementPolicy({});
   world.entra.setReplication({ delayMs: 0, flapMs: 0, removalLagMs: 0, seed: 0 });
   world.gateway.setLatency(0);
@@ -729,7 +759,10 @@ let setCounter = 0;
 export async function runSchedule(env: ChaosEnv, schedule: GeneratedSchedule, options: RunOptions = {}): Promise<ScheduleOutcome> {
   const started = Date.now();
   const { world } = env;
-  calm(world);
+  const kinds = schedule.estate.kinds ?? [];
+  if (kinds.length > 0) env.consumers ??= await ConsumerEmulators.start(world);
+  const consumers = env.consumers;
+  calm(world, consumers);
   const start = { entra: world.entra.issuedSecrets().length, gateway: world.gateway.issuedSecrets().length };
   const name = `cx${(schedule.seed >>> 0).toString(36)}-${(++setCounter).toString(36)}`.slice(0, 24);
   const manual = schedule.estate.manual === true;
@@ -741,11 +774,15 @@ export async function runSchedule(env: ChaosEnv, schedule: GeneratedSchedule, op
     ...(manual ? { gatewayKind: "manual" as const } : {}),
     alerts: ALERT_SEVERITIES,
     overrides: {
+      ...(kinds.length > 0 && consumers
+        ? { gateway: undefined, groups: [manual ? { kind: "manual", targets: [] } : world.cequenceGroup(), ...consumers.groups(kinds)] }
+        : {}),
       secret: { lifetimeDays: 180, renewBeforeDays: 30, renewAtFraction: 0.1, gracePeriodHours: 24 },
       // The streak must outlast any flap the schedule draws (≤ 0.9 s), as the product's default 30 s outlasts Entra's.
       verification: { consecutiveSuccesses: 2, budgetSeconds: 3, intervalMs: 50, minStableSeconds: 1 },
     },
   });
+  consumers?.seed({ clientId: seeded.set.clientId, secretName: seeded.set.keyVault.secretName, handMadeSecret: seeded.handMade.secretText }, kinds);
   const container = await freshContainer(env.storageConnectionString, "chaos");
   const storage = env.storageProxy;
   // The product's Blob client goes through the fault proxy, with retries short enough for a simulation.
@@ -769,20 +806,21 @@ export async function runSchedule(env: ChaosEnv, schedule: GeneratedSchedule, op
       await runtime.alerting.onRotationEvent(ev, logger);
     },
   });
-  const estate = new Estate(world, seeded, container, runtime, storage?.proxy, manual);
+  const estate = new Estate(world, seeded, container, runtime, storage?.proxy, manual, consumers);
   holder.e = estate;
   const alerts = world.receivers ? new AlertOracle(world.receivers, name, ALERT_SEVERITIES) : undefined;
   const oracle = new InvariantOracle(
-    groundTruth(world),
+    groundTruth(world, consumers),
     container,
     { name, tenantId: world.tenantId, clientId: seeded.set.clientId, appObjectId: seeded.appObjectId, secretName: seeded.set.keyVault.secretName },
-    { secrets: [world.operator.secret, world.gatewayApiToken], channelSecrets: world.channelSecrets },
+    { secrets: [world.operator.secret, world.gatewayApiToken, ...(consumers ? [consumers.kongAdminToken] : [])], channelSecrets: world.channelSecrets },
     start,
   );
   const violations: ScheduleViolation[] = [];
   const check = async (afterEvent: number): Promise<void> => {
     const found = await oracle.check({
       adminBroken: estate.adminBroken,
+      adminPasted: estate.adminPasted,
       adminCredentials: estate.adminCredentials,
       accepted: estate.accepted,
       ticks: estate.calmTicks,
@@ -817,7 +855,7 @@ export async function runSchedule(env: ChaosEnv, schedule: GeneratedSchedule, op
     }
     if (!options.eventsOnly && !stopHere() && !violations.some((v) => v.detail.includes("did not finish"))) {
       // The faults stop. A bounded number of daily passes must converge (I6).
-      calm(world);
+      calm(world, consumers);
       storage?.proxy.clear();
       estate.disarm();
       // A manual gateway's drift is the operator's to repair: the on-call person pastes the current secret.
@@ -871,18 +909,21 @@ export async function runSchedule(env: ChaosEnv, schedule: GeneratedSchedule, op
     }
   } finally {
     estate.disarm();
-    calm(world);
+    calm(world, consumers);
     storage?.proxy.clear();
     await options.onFinish?.(container).catch((e: unknown) => process.stderr.write(`onFinish failed: ${String(e)}\n`));
     await estate.breakLease().catch(() => undefined);
     await container.delete().catch(() => undefined);
     rotationsCompleted = world.keyVault.versions(seeded.set.keyVault.secretName).filter((v) => v.tags["runId"]).length;
     world.forgetSets();
+    consumers?.reset();
   }
   return {
     seed: schedule.seed,
+    kinds,
     events: schedule.events.length,
     faults: estate.faults,
+    faultsOn: estate.faultsOn,
     crashes: estate.crashes,
     rotationsCompleted,
     violations,
