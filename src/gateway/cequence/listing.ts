@@ -1,6 +1,7 @@
 import { RotatorError, ensureRotatorError } from "../../errors.js";
 import type { Logger } from "../../logging.js";
 import { GatewayErrorCode } from "../errors.js";
+import { runBounded } from "../bounded.js";
 import { sameClientId } from "../match.js";
 import type { GatewayTarget } from "../types.js";
 import { badResponse, mcpServerPageSchema, parseGatewayResponse, type McpServer } from "./schemas.js";
@@ -88,19 +89,22 @@ export function createServerListing(o: ServerListingOptions): ServerListing {
     abortSignal?: AbortSignal,
   ): Promise<boolean> => {
     if (pagination.pageCount > maxPages) return false;
-    const results = new Map<number, McpServer[]>();
-    let next = 1;
-    const worker = async (): Promise<void> => {
-      while (next < pagination.pageCount) {
-        const n = next++;
-        const res = await o.call({ query: { limit: o.pageSize, snapshot: pagination.snapshot, page: n }, abortSignal });
-        results.set(n, parseGatewayResponse(mcpServerPageSchema, res.data, `GET ${o.listPath} (snapshot page ${n})`).items);
-      }
-    };
+    const pages = Array.from({ length: pagination.pageCount - 1 }, (_, i) => ({ id: String(i + 1), n: i + 1 }));
+    let results: McpServer[][];
     try {
-      await Promise.all(Array.from({ length: Math.max(1, Math.min(o.maxConcurrency, pagination.pageCount - 1)) }, worker));
+      // The pages still in flight when one fails are waited for, so none is answered after the fallback began.
+      results = await runBounded(
+        pages,
+        o.maxConcurrency,
+        abortSignal,
+        async ({ n }) => {
+          const res = await o.call({ query: { limit: o.pageSize, snapshot: pagination.snapshot, page: n }, abortSignal });
+          return parseGatewayResponse(mcpServerPageSchema, res.data, `GET ${o.listPath} (snapshot page ${n})`).items;
+        },
+        undefined,
+        "Listing the gateway's MCP servers was cancelled before every page was read",
+      );
     } catch (e) {
-      next = pagination.pageCount; // the other workers stop after their page in flight
       const err = ensureRotatorError(e);
       if (err.status === 410) {
         o.log.warn(`the gateway's listing snapshot expired (${err.code}); listing again by cursor`);
@@ -108,7 +112,7 @@ export function createServerListing(o: ServerListingOptions): ServerListing {
       }
       throw err;
     }
-    const items = [...results.entries()].sort(([a], [b]) => a - b).flatMap(([, page]) => page);
+    const items = results.flat();
     const ids = new Set(items.map((i) => i.id));
     if (ids.size !== items.length || items.length > pagination.total) {
       o.log.warn(
